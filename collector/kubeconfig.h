@@ -1,0 +1,92 @@
+/* kubeconfig.h - where the cluster is and how to authenticate to it.
+ *
+ * Sources, in kubectl's order: --kubeconfig FILE, else $KUBECONFIG (a
+ * colon-separated list merged the way kubectl merges: for maps keyed by
+ * name the first file that defines a name wins; current-context is taken
+ * from the first file that sets it), else ~/.kube/config; or the in-cluster
+ * configuration (service-account token and CA under
+ * /var/run/secrets/kubernetes.io/serviceaccount, KUBERNETES_SERVICE_HOST and
+ * _PORT) with --in-cluster or when no kubeconfig exists and those are set.
+ * YAML and JSON kubeconfigs are both read with libyaml.  Relative paths are
+ * resolved against the folder of the file that named them.
+ *
+ * Nothing here ever logs a token, a key or a password.
+ */
+#ifndef KC_KUBECONFIG_H
+#define KC_KUBECONFIG_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "util/buf.h"
+
+struct kc_kubeconfig_opts {
+	const char *kubeconfig;	/* --kubeconfig, or NULL */
+	const char *context;	/* --context, or NULL for current-context */
+	int in_cluster;		/* --in-cluster */
+	/* For tests: root folder of the in-cluster paths ("" = real root) */
+	const char *in_cluster_root;
+};
+
+struct kc_exec_cfg {
+	char *command;		/* resolved like kubectl: relative with '/' => against the file's folder */
+	char **args;		/* NULL-terminated */
+	char **env;		/* NULL-terminated "NAME=value" */
+	char *api_version;	/* client.authentication.k8s.io/v1 or v1beta1 */
+	char *interactive_mode;	/* Never, IfAvailable, Always (v1) */
+	int provide_cluster_info;
+};
+
+struct kc_cluster_cfg {
+	char *source;		/* the file(s) the config came from, or "in-cluster" */
+	char *context_name;
+	char *cluster_name;
+	char *user_name;
+	char *namespace;	/* context namespace or "default" */
+	char *server;		/* https://host:port[/path] */
+	char *tls_server_name;
+	char *proxy_url;
+	int insecure_skip_tls_verify;	/* as the kubeconfig says; the client refuses it without --insecure */
+
+	/* CA bundle (PEM); either a path or inline data (decoded). */
+	char *ca_file;
+	struct kc_buf ca_data;
+
+	/* Client certificate auth: paths or inline decoded PEM. */
+	char *client_cert_file;
+	char *client_key_file;
+	struct kc_buf client_cert_data;
+	struct kc_buf client_key_data;	/* secret: wiped on free */
+
+	/* Bearer token: inline or a file re-read on each use. */
+	char *token;			/* secret: wiped on free */
+	char *token_file;
+
+	/* exec credential plugin (may also be set with the above) */
+	struct kc_exec_cfg *exec;
+
+	/* auth-provider, username/password: recorded, not supported */
+	char *unsupported_auth;
+};
+
+/* Load and resolve the configuration.  On error returns KC_ERR_CONFIG or
+ * KC_ERR_IO with a one-line message (kc_err_msg) naming the file and the
+ * problem, e.g. "cannot read kubeconfig 'x': No such file or directory". */
+int kc_kubeconfig_load(const struct kc_kubeconfig_opts *opts, struct kc_cluster_cfg **out);
+void kc_cluster_cfg_free(struct kc_cluster_cfg *cfg);
+
+/* Result of running an exec credential plugin. */
+struct kc_exec_credential {
+	char *token;			/* secret */
+	struct kc_buf client_cert_data;
+	struct kc_buf client_key_data;	/* secret */
+	time_t expiration;		/* 0 = none given */
+};
+
+/* Run the exec plugin (stdin not a terminal; KUBERNETES_EXEC_INFO set as
+ * kubectl sets it), with a timeout and a cap on its output, and parse the
+ * ExecCredential it prints (the apiVersion must match the one requested). */
+int kc_exec_credential_get(const struct kc_cluster_cfg *cfg, struct kc_exec_credential *out);
+void kc_exec_credential_clear(struct kc_exec_credential *cred);
+
+#endif

@@ -1,0 +1,25 @@
+# Helpers shared by start.sh and stop.sh (sourced, not run).
+# shellcheck shell=bash
+
+kc_say() { printf 'kcustody-cluster: %s\n' "$*" >&2; }
+kc_die() { kc_say "$*"; exit 1; }
+
+# Marker file: only folders carrying it are ever wiped or purged.
+KC_MARK=.kcustody-cluster
+
+# kc_proc_ours PID NAME NEEDLE: true if PID is a live (not zombie) process
+# whose command line names NAME and contains NEEDLE (an argument unique to
+# this cluster, e.g. its data dir), so a recycled pid is never signalled.
+kc_proc_ours() {
+	local pid=$1 name=$2 needle=$3 state cmd
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	# Field 3 of /proc/PID/stat, after the "(comm)" that may hold spaces.
+	state=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+	[ -n "$state" ] && [ "$state" != Z ] || return 1
+	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	[[ $cmd == *"$name"* && $cmd == *"$needle"* ]]
+}
+
+# Needles that identify this cluster's processes (see start.sh).
+kc_etcd_needle() { printf '%s' "--data-dir=$1/etcd"; }
+kc_apiserver_needle() { printf '%s' "--audit-log-path=$1/audit/audit.log"; }

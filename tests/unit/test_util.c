@@ -1,0 +1,79 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "util/sha256.h"
+#include "util/timeutil.h"
+
+DEFINE_TEST(test_buf_limit)
+{
+	struct kc_buf b = KC_BUF_INIT(8);
+
+	CHECK_INT(kc_buf_adds(&b, "1234"), 0);
+	CHECK_INT(kc_buf_addf(&b, "%d", 5678), 0);
+	CHECK_STR(kc_buf_str(&b), "12345678");
+	CHECK_INT(kc_buf_addc(&b, 'x'), KC_ERR_LIMIT);
+	CHECK_INT(b.len, 8);
+	kc_buf_free(&b);
+	kc_buf_free(&b);
+}
+
+DEFINE_TEST(test_time_rfc3339)
+{
+	time_t t;
+	long ns;
+	char out[40];
+
+	CHECK_INT(kc_parse_rfc3339("2026-11-25T17:46:47Z", &t, &ns), 0);
+	CHECK_STR(kc_fmt_rfc3339(t, out, sizeof(out)), "2026-11-25T17:46:47Z");
+	CHECK_INT(kc_parse_rfc3339("2026-11-25T18:46:47.5+01:00", &t, &ns), 0);
+	CHECK_STR(kc_fmt_rfc3339(t, out, sizeof(out)), "2026-11-25T17:46:47Z");
+	CHECK_INT(ns, 500000000);
+	CHECK_STR(kc_fmt_compact(t, out, sizeof(out)), "20261125T174647Z");
+	CHECK_INT(kc_parse_rfc3339("2026-13-25T17:46:47Z", &t, &ns), KC_ERR_PARSE);
+	CHECK_INT(kc_parse_rfc3339("2026-11-25 17:46", &t, &ns), KC_ERR_PARSE);
+	CHECK_INT(kc_parse_http_date("Wed, 25 Nov 2026 17:46:47 GMT", &t), 0);
+	CHECK_STR(kc_fmt_rfc3339(t, out, sizeof(out)), "2026-11-25T17:46:47Z");
+}
+
+DEFINE_TEST(test_time_duration)
+{
+	int64_t s;
+
+	CHECK_INT(kc_parse_duration("72h", &s), 0);
+	CHECK_INT(s, 72 * 3600);
+	CHECK_INT(kc_parse_duration("1h30m", &s), 0);
+	CHECK_INT(s, 5400);
+	CHECK_INT(kc_parse_duration("7x", &s), KC_ERR_PARSE);
+	CHECK_INT(kc_parse_duration("", &s), KC_ERR_PARSE);
+}
+
+DEFINE_TEST(test_sha256_known)
+{
+	char hex[KC_SHA256_HEX];
+
+	CHECK_INT(kc_sha256_hex("abc", 3, hex), 0);
+	CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	CHECK_INT(kc_write_file_atomic("f", "abc", 3, 0600), 0);
+	CHECK_INT(kc_sha256_file("f", hex, NULL), 0);
+	CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	CHECK_INT(kc_sha256_file("missing", hex, NULL), KC_ERR_IO);
+	CHECK(strstr(kc_err_msg(), "'missing'") != NULL);
+}
+
+DEFINE_TEST(test_fs_read_limit)
+{
+	struct kc_buf b = KC_BUF_INIT(1 << 20);
+
+	CHECK_INT(kc_write_file_atomic("f", "0123456789", 10, 0600), 0);
+	CHECK_INT(kc_read_file("f", 5, &b), KC_ERR_LIMIT);
+	kc_buf_reset(&b);
+	CHECK_INT(kc_read_file("f", 10, &b), 0);
+	CHECK_INT(b.len, 10);
+	kc_buf_free(&b);
+	CHECK_INT(kc_mkdir_p("a/b/c", 0700), 0);
+	CHECK_INT(kc_rm_rf("a"), 0);
+}

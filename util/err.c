@@ -1,0 +1,71 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+
+static _Thread_local char errmsg[1024];
+static _Thread_local int errcode;
+
+const char *
+kc_strerror(int err)
+{
+	switch (err) {
+	case KC_OK: return "success";
+	case KC_ERR_NOMEM: return "out of memory";
+	case KC_ERR_IO: return "input/output error";
+	case KC_ERR_PARSE: return "malformed input";
+	case KC_ERR_LIMIT: return "size limit exceeded";
+	case KC_ERR_INVALID: return "invalid argument";
+	case KC_ERR_NET: return "network error";
+	case KC_ERR_HTTP: return "server error";
+	case KC_ERR_AUTH: return "authentication failed";
+	case KC_ERR_CRYPTO: return "cryptographic failure";
+	case KC_ERR_NOTFOUND: return "not found";
+	case KC_ERR_FORBIDDEN: return "forbidden";
+	case KC_ERR_VERIFY: return "verification failed";
+	case KC_ERR_CONFIG: return "configuration error";
+	case KC_ERR_GONE: return "resource expired (410 Gone)";
+	}
+	return "unknown error";
+}
+
+int
+kc_err_vset(int err, const char *fmt, va_list ap)
+{
+	errcode = err;
+	if (vsnprintf(errmsg, sizeof(errmsg), fmt, ap) < 0)
+		errmsg[0] = '\0';
+	return err;
+}
+
+int
+kc_err_set(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	kc_err_vset(err, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+const char *
+kc_err_msg(void)
+{
+	if (errmsg[0] != '\0')
+		return errmsg;
+	return kc_strerror(errcode);
+}
+
+int
+kc_err_code(void)
+{
+	return errcode;
+}
+
+void
+kc_err_clear(void)
+{
+	errmsg[0] = '\0';
+	errcode = 0;
+}
