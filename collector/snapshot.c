@@ -1,0 +1,151 @@
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector/snapshot.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "util/mem.h"
+
+#define SNAP_PAGE_MAX (256u << 20)
+
+const struct kc_snap_resource_def kc_snap_resources[KC_RES_COUNT] = {
+	[KC_RES_CLUSTERROLES] = { "clusterroles", "/apis/rbac.authorization.k8s.io/v1/clusterroles", 0 },
+	[KC_RES_CLUSTERROLEBINDINGS] = { "clusterrolebindings", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", 0 },
+	[KC_RES_ROLES] = { "roles", "/apis/rbac.authorization.k8s.io/v1/roles", 0 },
+	[KC_RES_ROLEBINDINGS] = { "rolebindings", "/apis/rbac.authorization.k8s.io/v1/rolebindings", 0 },
+	[KC_RES_NAMESPACES] = { "namespaces", "/api/v1/namespaces", 0 },
+	[KC_RES_SERVICEACCOUNTS] = { "serviceaccounts", "/api/v1/serviceaccounts", 0 },
+	[KC_RES_PODS] = { "pods", "/api/v1/pods", 0 },
+	[KC_RES_NETWORKPOLICIES] = { "networkpolicies", "/apis/networking.k8s.io/v1/networkpolicies", 0 },
+	[KC_RES_SECRETS] = { "secrets", "/api/v1/secrets", 1 },
+	[KC_RES_CONFIGMAPS] = { "configmaps", "/api/v1/configmaps", 1 },
+	[KC_RES_PVCS] = { "persistentvolumeclaims", "/api/v1/persistentvolumeclaims", 1 },
+};
+
+struct dir_ctx {
+	const char *dir;
+};
+
+static char *
+dir_get(void *vctx, const char *rel, size_t *len)
+{
+	struct dir_ctx *ctx = vctx;
+	struct kc_buf b = KC_BUF_INIT(SNAP_PAGE_MAX);
+	char *path = kc_path_join(ctx->dir, rel);
+
+	if (path == NULL || kc_read_file(path, SNAP_PAGE_MAX, &b) != 0) {
+		free(path);
+		kc_buf_free(&b);
+		return NULL;
+	}
+	free(path);
+	return kc_buf_take(&b, len);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+dir_list(void *vctx, const char *prefix, char ***names, size_t *n)
+{
+	struct dir_ctx *ctx = vctx;
+	char *path = kc_path_join(ctx->dir, prefix);
+	char **v = NULL;
+	size_t cap = 0, cnt = 0;
+	struct dirent *de;
+	DIR *d;
+
+	*names = NULL;
+	*n = 0;
+	if (path == NULL)
+		return KC_ERR_NOMEM;
+	d = opendir(path);
+	free(path);
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "page-", 5) != 0)
+			continue;
+		if (KC_GROW(v, cap, cnt + 1) != 0)
+			break;
+		if (asprintf(&v[cnt], "%s/%s", prefix, de->d_name) < 0)
+			break;
+		cnt++;
+	}
+	closedir(d);
+	qsort(v, cnt, sizeof(*v), cmp_str);
+	*names = v;
+	*n = cnt;
+	return 0;
+}
+
+int
+kc_snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap)
+{
+	int r = 0;
+
+	memset(snap, 0, sizeof(*snap));
+	for (int i = 0; i < KC_RES_COUNT; i++) {
+		char prefix[128], **pages = NULL;
+		size_t npages = 0;
+
+		if ((snap->items[i] = cJSON_CreateArray()) == NULL)
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		snprintf(prefix, sizeof(prefix), "raw/%s", kc_snap_resources[i].name);
+		if ((r = list(ctx, prefix, &pages, &npages)) != 0)
+			goto out;
+		snap->present[i] = npages > 0;
+		for (size_t p = 0; p < npages; p++) {
+			size_t len = 0;
+			char *data = get(ctx, pages[p], &len);
+			cJSON *doc, *items, *it;
+
+			if (data == NULL) {
+				r = kc_err_set(KC_ERR_NOTFOUND, "cannot read snapshot page '%s'", pages[p]);
+				break;
+			}
+			doc = cJSON_ParseWithLength(data, len);
+			free(data);
+			if (doc == NULL) {
+				r = kc_err_set(KC_ERR_PARSE, "snapshot page '%s' is not valid JSON", pages[p]);
+				break;
+			}
+			items = cJSON_GetObjectItemCaseSensitive(doc, "items");
+			while (cJSON_IsArray(items) && (it = cJSON_DetachItemFromArray(items, 0)) != NULL)
+				cJSON_AddItemToArray(snap->items[i], it);
+			cJSON_Delete(doc);
+		}
+		for (size_t p = 0; p < npages; p++)
+			free(pages[p]);
+		free(pages);
+		if (r != 0)
+			goto out;
+	}
+out:
+	if (r != 0)
+		kc_snapshot_free(snap);
+	return r;
+}
+
+int
+kc_snapshot_load_dir(const char *dir, struct kc_snapshot *snap)
+{
+	struct dir_ctx ctx = { dir };
+
+	return kc_snapshot_load(dir_get, dir_list, &ctx, snap);
+}
+
+void
+kc_snapshot_free(struct kc_snapshot *snap)
+{
+	for (int i = 0; i < KC_RES_COUNT; i++) {
+		cJSON_Delete(snap->items[i]);
+		snap->items[i] = NULL;
+	}
+}

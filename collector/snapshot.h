@@ -1,0 +1,56 @@
+/* snapshot.h - the collected objects, as the analysis reads them.
+ *
+ * Staging/bundle layout of what the server sent (byte for byte):
+ *   raw/<resource>/page-NNNN.json   one List response per page (NNNN from 0001)
+ *   raw/<resource>/status.json      derived: list status (complete, forbidden,
+ *                                   error), resourceVersion, pages, items
+ * with <resource> one of KC_SNAPSHOT_RESOURCES.  Secrets, configmaps and
+ * persistentvolumeclaims are PartialObjectMetadataList pages (metadata only).
+ */
+#ifndef KC_SNAPSHOT_H
+#define KC_SNAPSHOT_H
+
+#include <cjson/cJSON.h>
+
+enum kc_snap_res {
+	KC_RES_CLUSTERROLES,
+	KC_RES_CLUSTERROLEBINDINGS,
+	KC_RES_ROLES,
+	KC_RES_ROLEBINDINGS,
+	KC_RES_NAMESPACES,
+	KC_RES_SERVICEACCOUNTS,
+	KC_RES_PODS,
+	KC_RES_NETWORKPOLICIES,
+	KC_RES_SECRETS,
+	KC_RES_CONFIGMAPS,
+	KC_RES_PVCS,
+	KC_RES_COUNT
+};
+
+struct kc_snap_resource_def {
+	const char *name;	/* folder name under raw/, e.g. "clusterroles" */
+	const char *path;	/* API list path, e.g. "/apis/rbac.authorization.k8s.io/v1/clusterroles" */
+	int metadata_only;	/* PartialObjectMetadataList */
+};
+
+extern const struct kc_snap_resource_def kc_snap_resources[KC_RES_COUNT];
+
+struct kc_snapshot {
+	cJSON *items[KC_RES_COUNT];	/* arrays of objects (owned), never NULL after load */
+	int present[KC_RES_COUNT];	/* 1 when the list was collected completely */
+};
+
+/* Read raw/<resource>/page-*.json from a staging folder, concatenating the
+ * items of all pages in order.  A missing resource folder gives an empty
+ * array with present = 0 (a forbidden list), not an error. */
+int kc_snapshot_load_dir(const char *dir, struct kc_snapshot *snap);
+
+/* The same from a member reader: get(name) returns a newly allocated
+ * buffer with the member's bytes (or NULL when absent), *len its size. */
+typedef char *(*kc_member_get_fn)(void *ctx, const char *relpath, size_t *len);
+typedef int (*kc_member_list_fn)(void *ctx, const char *prefix, char ***names, size_t *n);
+int kc_snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap);
+
+void kc_snapshot_free(struct kc_snapshot *snap);
+
+#endif

@@ -1,0 +1,369 @@
+#!/bin/bash
+# Start a throwaway kube-apiserver + etcd on loopback, or reuse the one
+# already recorded in STATEDIR if it is healthy.
+#   start.sh [STATEDIR]     (default $KCUSTODY_CLUSTER_DIR or /tmp/kcustody-cluster)
+# Prints the cluster's env.sh on stdout (source it, or eval the output).
+# Env: KCUSTODY_APISERVER (binary), KCUSTODY_AUDIT_MAXBACKUP (default 10),
+#      KCUSTODY_AUDIT_COMPRESS=1 (gzip rotated audit logs).
+# Layout of STATEDIR:
+#   pki/  tokens/  kubeconfigs/  audit/audit.log  etcd/  *.pid  *.log  env.sh
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/cluster/common.sh
+. "$HERE/common.sh"
+
+DIR=${1:-${KCUSTODY_CLUSTER_DIR:-/tmp/kcustody-cluster}}
+APISERVER=${KCUSTODY_APISERVER:-${KCUSTODY_CACHE:-/var/cache/kcustody}/kube-apiserver-1.20.2}
+MAXBACKUP=${KCUSTODY_AUDIT_MAXBACKUP:-10}
+umask 077 # keys, tokens and kubeconfigs are secrets, even throwaway ones
+
+mkdir -p "$DIR"
+DIR=$(cd "$DIR" && pwd) # kubeconfigs and env.sh need absolute paths
+exec 9>"$DIR.lock"      # one start/stop at a time per folder
+flock 9
+
+ETCD_NEEDLE=$(kc_etcd_needle "$DIR")
+API_NEEDLE=$(kc_apiserver_needle "$DIR")
+
+healthy() {
+	[ -f "$DIR/env.sh" ] && [ -f "$DIR/etcd.pid" ] && [ -f "$DIR/apiserver.pid" ] || return 1
+	kc_proc_ours "$(cat "$DIR/etcd.pid")" etcd "$ETCD_NEEDLE" || return 1
+	kc_proc_ours "$(cat "$DIR/apiserver.pid")" apiserver "$API_NEEDLE" || return 1
+	curl -sf --max-time 5 --cacert "$DIR/pki/ca.crt" \
+		"https://127.0.0.1:$(cat "$DIR/apiserver.port")/readyz" >/dev/null
+}
+
+if healthy; then
+	cat "$DIR/env.sh"
+	exit 0
+fi
+
+command -v etcd >/dev/null || kc_die "etcd not found (apt-get install etcd-server, or run tests/cluster/install.sh)"
+[ -x "$APISERVER" ] || kc_die "no kube-apiserver at $APISERVER (run tests/cluster/install.sh)"
+
+# Not healthy: stop whatever is left and start from an empty folder.
+if [ -n "$(ls -A "$DIR")" ]; then
+	[ -f "$DIR/$KC_MARK" ] || kc_die "$DIR is not empty and was not created by start.sh; refusing to wipe it"
+	flock -u 9
+	"$HERE/stop.sh" "$DIR" || true
+	flock 9
+	find "$DIR" -mindepth 1 -delete
+fi
+t0=$(date +%s.%N)
+touch "$DIR/$KC_MARK"
+mkdir -p "$DIR"/{pki,tokens,kubeconfigs,audit,etcd}
+P=$DIR/pki
+
+# --- free loopback ports: bind to port 0 and read back what the kernel gave.
+# CLOSED_PORT is bound and released without listen(): a port nobody serves.
+read -r ETCD_PORT PEER_PORT API_PORT CLOSED_PORT < <(python3 -c '
+import socket
+s = [socket.socket() for _ in range(4)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*[x.getsockname()[1] for x in s])')
+SERVER=https://127.0.0.1:$API_PORT
+echo "$API_PORT" >"$DIR/apiserver.port"
+
+# --- throwaway PKI. Key formats differ on purpose so clients meet all three:
+# admin PKCS#1 "RSA PRIVATE KEY", restricted SEC1 "EC PRIVATE KEY",
+# serving and SA keys PKCS#8 "PRIVATE KEY".
+cat >"$P/openssl.cnf" <<'EOF'
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+[ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost, DNS:kubernetes.default.svc, IP:10.96.0.1
+authorityKeyIdentifier = keyid
+[client]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+authorityKeyIdentifier = keyid
+EOF
+ossl() { openssl "$@" 2>>"$P/openssl.log"; }
+mkca() { # mkca NAME CN
+	ossl req -x509 -config "$P/openssl.cnf" -extensions ca -newkey rsa:2048 -nodes \
+		-keyout "$P/$1.key" -out "$P/$1.crt" -days 3650 -subj "/CN=$2"
+}
+sign() { # sign NAME SUBJECT EXTENSIONS (key $P/NAME.key must exist)
+	ossl req -new -config "$P/openssl.cnf" -key "$P/$1.key" -subj "$2" -out "$P/$1.csr"
+	ossl x509 -req -in "$P/$1.csr" -CA "$P/ca.crt" -CAkey "$P/ca.key" \
+		-set_serial "0x$(openssl rand -hex 8)" -days 365 \
+		-extfile "$P/openssl.cnf" -extensions "$3" -out "$P/$1.crt"
+	rm -f "$P/$1.csr"
+}
+mkca ca kcustody-test-ca
+mkca wrong-ca kcustody-unrelated-ca
+ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$P/server.key"
+sign server /CN=kube-apiserver server
+ossl genrsa -traditional -out "$P/admin.key" 2048
+sign admin "/O=system:masters/CN=kcustody-admin" client
+ossl ecparam -name prime256v1 -genkey -noout -out "$P/restricted.key"
+sign restricted /CN=restricted-user client
+ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$P/sa.key"
+ossl pkey -in "$P/sa.key" -pubout -out "$P/sa.pub"
+
+# --- static bearer tokens (token,user,uid,"groups"). bad.token is in no file.
+T=$DIR/tokens
+for n in admin restricted bad; do openssl rand -hex 24 >"$T/$n.token"; done
+{
+	printf '%s,token-admin,uid-token-admin,"system:masters"\n' "$(cat "$T/admin.token")"
+	printf '%s,restricted-token,uid-restricted-token\n' "$(cat "$T/restricted.token")"
+} >"$T/tokens.csv"
+
+# --- audit policy: Request level for RBAC objects, Metadata for the rest.
+cat >"$DIR/audit-policy.yaml" <<'EOF'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+rules:
+- level: Request
+  resources:
+  - group: rbac.authorization.k8s.io
+- level: Metadata
+EOF
+
+# From here on, anything that fails stops what we started.
+ok=0
+on_exit() {
+	[ "$ok" = 1 ] && return
+	kc_say "start failed; last lines of the logs in $DIR:"
+	tail -n 25 "$DIR/etcd.log" "$DIR/apiserver.log" >&2 2>/dev/null || true
+	flock -u 9
+	"$HERE/stop.sh" "$DIR" >&2 || true
+}
+trap on_exit EXIT
+
+# --- etcd. setsid: the servers outlive this script and its process group;
+# 9>&- keeps them from holding the lock.
+setsid etcd --name kcustody --data-dir "$DIR/etcd" \
+	--listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
+	--advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+	--listen-peer-urls "http://127.0.0.1:$PEER_PORT" \
+	--initial-advertise-peer-urls "http://127.0.0.1:$PEER_PORT" \
+	--initial-cluster "kcustody=http://127.0.0.1:$PEER_PORT" \
+	</dev/null >"$DIR/etcd.log" 2>&1 9>&- &
+echo $! >"$DIR/etcd.pid"
+for ((i = 0; ; i++)); do
+	curl -sf --max-time 2 "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null | grep -q '"health":"true"' && break
+	kc_proc_ours "$(cat "$DIR/etcd.pid")" etcd "$ETCD_NEEDLE" || kc_die "etcd exited"
+	((i < 300)) || kc_die "etcd not healthy after 30 s"
+	sleep 0.1
+done
+
+# --- kube-apiserver
+compress=()
+[ "${KCUSTODY_AUDIT_COMPRESS:-0}" = 1 ] && compress=(--audit-log-compress)
+setsid "$APISERVER" \
+	--etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+	--bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
+	--secure-port="$API_PORT" --insecure-port=0 --cert-dir="$P" \
+	--tls-cert-file="$P/server.crt" --tls-private-key-file="$P/server.key" \
+	--client-ca-file="$P/ca.crt" \
+	--authorization-mode=RBAC \
+	--token-auth-file="$T/tokens.csv" \
+	--service-account-key-file="$P/sa.pub" \
+	--service-account-signing-key-file="$P/sa.key" \
+	--service-account-issuer=https://kubernetes.default.svc \
+	--api-audiences=https://kubernetes.default.svc \
+	--audit-policy-file="$DIR/audit-policy.yaml" \
+	"$API_NEEDLE" \
+	--audit-log-maxsize=1 --audit-log-maxbackup="$MAXBACKUP" "${compress[@]}" \
+	--service-cluster-ip-range=10.96.0.0/16 \
+	--enable-admission-plugins=ServiceAccount \
+	</dev/null >"$DIR/apiserver.log" 2>&1 9>&- &
+echo $! >"$DIR/apiserver.pid"
+
+for ((i = 0; ; i++)); do
+	curl -sf --max-time 2 --cacert "$P/ca.crt" "$SERVER/readyz" >/dev/null 2>&1 && break
+	kc_proc_ours "$(cat "$DIR/apiserver.pid")" apiserver "$API_NEEDLE" || kc_die "kube-apiserver exited"
+	((i < 180)) || kc_die "kube-apiserver not ready after 90 s"
+	sleep 0.5
+done
+
+# --- kubeconfigs. kc FILE NAME SERVER CLUSTER-LINES USER-LINES (lines are
+# pre-indented by 4). Relative paths are relative to kubeconfigs/.
+K=$DIR/kubeconfigs
+kc() {
+	cat >"$K/$1" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: kcustody
+  cluster:
+    server: $3
+$4
+users:
+- name: $2
+  user:
+$5
+contexts:
+- name: $2
+  context:
+    cluster: kcustody
+    user: $2
+current-context: $2
+EOF
+}
+b64() { base64 -w0 "$1"; }
+CA_REL="    certificate-authority: ../pki/ca.crt"
+CERT_REL="    client-certificate: ../pki/admin.crt
+    client-key: ../pki/admin.key"
+kc certs.yaml admin "$SERVER" "$CA_REL" "$CERT_REL"
+# A second context, for --context tests.
+cat >>"$K/certs.yaml" <<'EOF'
+- name: restricted
+  context:
+    cluster: kcustody
+    user: restricted
+EOF
+sed -i 's/^users:$/users:\n- name: restricted\n  user:\n    client-certificate: ..\/pki\/restricted.crt\n    client-key: ..\/pki\/restricted.key/' "$K/certs.yaml"
+kc inline.yaml admin "$SERVER" "    certificate-authority-data: $(b64 "$P/ca.crt")" \
+	"    client-certificate-data: $(b64 "$P/admin.crt")
+    client-key-data: $(b64 "$P/admin.key")"
+kc token.yaml token-admin "$SERVER" "$CA_REL" "    token: $(cat "$T/admin.token")"
+kc tokenfile.yaml token-admin "$SERVER" "$CA_REL" "    tokenFile: $T/admin.token"
+for v in v1beta1 v1; do
+	extra=
+	[ "$v" = v1 ] && extra="
+      interactiveMode: Never"
+	f=exec.yaml
+	[ "$v" = v1 ] && f=exec-v1.yaml
+	kc "$f" exec "$SERVER" "$CA_REL" "    exec:
+      apiVersion: client.authentication.k8s.io/$v
+      command: $HERE/exec-credential.sh$extra
+      env:
+      - name: KCUSTODY_EXEC_TOKEN_FILE
+        value: $T/admin.token
+      - name: KCUSTODY_EXEC_LOG
+        value: $DIR/exec-calls.log
+      - name: KCUSTODY_EXEC_API_VERSION
+        value: client.authentication.k8s.io/$v"
+done
+kc restricted.yaml restricted "$SERVER" "$CA_REL" \
+	"    client-certificate: ../pki/restricted.crt
+    client-key: ../pki/restricted.key"
+kc wrong-ca.yaml admin "$SERVER" "    certificate-authority: ../pki/wrong-ca.crt" "$CERT_REL"
+kc bad-token.yaml bad-token "$SERVER" "$CA_REL" "    token: $(cat "$T/bad.token")"
+kc missing-key.yaml admin "$SERVER" "$CA_REL" "    client-certificate: ../pki/admin.crt
+    client-key: ../pki/does-not-exist.key"
+kc unreachable.yaml admin "https://127.0.0.1:$CLOSED_PORT" "$CA_REL" "$CERT_REL"
+# Skips TLS verification: kcustody must refuse it unless --insecure.
+kc insecure.yaml admin "$SERVER" "    insecure-skip-tls-verify: true" "$CERT_REL"
+printf 'apiVersion: v1\nkind: Config\nclusters:\n- name: x\n  cluster: {server: "https://127.0.0.1\n users: [\n' \
+	>"$K/malformed.yaml"
+# The certs variant as JSON (a kubeconfig may be JSON).
+jq -n --arg s "$SERVER" '{apiVersion: "v1", kind: "Config",
+	clusters: [{name: "kcustody", cluster: {server: $s, "certificate-authority": "../pki/ca.crt"}}],
+	users: [{name: "admin", user: {"client-certificate": "../pki/admin.crt", "client-key": "../pki/admin.key"}}],
+	contexts: [{name: "admin", context: {cluster: "kcustody", user: "admin"}}],
+	"current-context": "admin"}' >"$K/json.json"
+# KUBECONFIG=multi-a.yaml:multi-b.yaml merging: the first file to define a
+# name wins, so b's broken "admin" cluster is ignored and ctx-b reaches the
+# server through a's "admin" cluster with b's token user. In the order b:a,
+# ctx-b hits the closed port instead.
+cat >"$K/multi-a.yaml" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: admin
+  cluster:
+    server: $SERVER
+    certificate-authority: ../pki/ca.crt
+users:
+- name: admin
+  user:
+    client-certificate: ../pki/admin.crt
+    client-key: ../pki/admin.key
+contexts:
+- name: ctx-a
+  context:
+    cluster: admin
+    user: admin
+current-context: ctx-a
+EOF
+cat >"$K/multi-b.yaml" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: admin
+  cluster:
+    server: https://127.0.0.1:$CLOSED_PORT
+    certificate-authority: ../pki/wrong-ca.crt
+users:
+- name: b-token
+  user:
+    token: $(cat "$T/admin.token")
+contexts:
+- name: ctx-b
+  context:
+    cluster: admin
+    user: b-token
+    namespace: kube-system
+current-context: ctx-b
+EOF
+
+# --- RBAC for the restricted identities: reads identities and RBAC, but
+# not secrets/configmaps/PVCs/networkpolicies, so their collection is partial.
+kubectl --kubeconfig "$K/certs.yaml" apply -f - >/dev/null <<'EOF'
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: kcustody-restricted
+rules:
+- apiGroups: [""]
+  resources: [namespaces, serviceaccounts, pods]
+  verbs: [get, list]
+- apiGroups: [rbac.authorization.k8s.io]
+  resources: [roles, rolebindings, clusterroles, clusterrolebindings]
+  verbs: [get, list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: kcustody-restricted
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: kcustody-restricted
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: User
+  name: restricted-user
+- apiGroup: rbac.authorization.k8s.io
+  kind: User
+  name: restricted-token
+EOF
+# The bootstrap controller creates these shortly after /readyz.
+for ((i = 0; ; i++)); do
+	kubectl --kubeconfig "$K/certs.yaml" get ns default kube-system >/dev/null 2>&1 && break
+	((i < 60)) || kc_die "namespaces default/kube-system never appeared"
+	sleep 0.5
+done
+
+q() { printf '%q' "$1"; }
+cat >"$DIR/env.sh" <<EOF
+export KCUSTODY_CLUSTER_DIR=$(q "$DIR")
+export KC_SERVER=$(q "$SERVER")
+export KC_KUBECONFIG=$(q "$K/certs.yaml")
+export KC_KUBECONFIG_DIR=$(q "$K")
+export KC_AUDIT_DIR=$(q "$DIR/audit")
+export KC_PKI_DIR=$(q "$P")
+export KC_TOKEN_DIR=$(q "$T")
+export KC_EXEC_LOG=$(q "$DIR/exec-calls.log")
+export KC_APISERVER_PORT=$API_PORT
+export KC_ETCD_PORT=$ETCD_PORT
+export KC_CLOSED_PORT=$CLOSED_PORT
+EOF
+chmod 0644 "$DIR/env.sh"
+ok=1
+kc_say "cluster up in $(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc 2>/dev/null || echo 0)") s: $SERVER"
+cat "$DIR/env.sh"
