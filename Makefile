@@ -37,10 +37,10 @@ endif
 ifeq ($(SANITIZE),1)
 KC_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 KC_LDFLAGS += -fsanitize=address,undefined
-BUILD := build/san
+BUILD ?= build/san
 else
 KC_CFLAGS += -D_FORTIFY_SOURCE=2
-BUILD := build/rel
+BUILD ?= build/rel
 endif
 
 LIB_SRCS := $(sort $(wildcard util/*.c collector/*.c manifest/*.c formats/*.c rbac/*.c))
@@ -52,9 +52,9 @@ UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 DEPS := $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)
 
 ifeq ($(SANITIZE),1)
-BIN := $(BUILD)/kcustody
+BIN ?= $(BUILD)/kcustody
 else
-BIN := kcustody
+BIN ?= kcustody
 endif
 
 .PHONY: all check check-unit check-cmd demo bench install uninstall clean cluster-start cluster-stop

@@ -5,6 +5,7 @@ kc_say() { printf 'kcustody-cluster: %s\n' "$*" >&2; }
 kc_die() { kc_say "$*"; exit 1; }
 
 # Marker file: only folders carrying it are ever wiped or purged.
+# shellcheck disable=SC2034 # used by the scripts that source this
 KC_MARK=.kcustody-cluster
 
 # kc_proc_ours PID NAME NEEDLE: true if PID is a live (not zombie) process

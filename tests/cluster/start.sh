@@ -10,7 +10,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/cluster/common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$HERE/common.sh"
 
 DIR=${1:-${KCUSTODY_CLUSTER_DIR:-/tmp/kcustody-cluster}}
@@ -45,12 +45,10 @@ command -v etcd >/dev/null || kc_die "etcd not found (apt-get install etcd-serve
 # Not healthy: stop whatever is left and start from an empty folder.
 if [ -n "$(ls -A "$DIR")" ]; then
 	[ -f "$DIR/$KC_MARK" ] || kc_die "$DIR is not empty and was not created by start.sh; refusing to wipe it"
-	flock -u 9
-	"$HERE/stop.sh" "$DIR" || true
-	flock 9
+	KC_LOCK_HELD=1 "$HERE/stop.sh" "$DIR" || true
 	find "$DIR" -mindepth 1 -delete
 fi
-t0=$(date +%s.%N)
+t0=$(date +%s%N)
 touch "$DIR/$KC_MARK"
 mkdir -p "$DIR"/{pki,tokens,kubeconfigs,audit,etcd}
 P=$DIR/pki
@@ -137,8 +135,7 @@ on_exit() {
 	[ "$ok" = 1 ] && return
 	kc_say "start failed; last lines of the logs in $DIR:"
 	tail -n 25 "$DIR/etcd.log" "$DIR/apiserver.log" >&2 2>/dev/null || true
-	flock -u 9
-	"$HERE/stop.sh" "$DIR" >&2 || true
+	KC_LOCK_HELD=1 "$HERE/stop.sh" "$DIR" >&2 || true
 }
 trap on_exit EXIT
 
@@ -217,15 +214,35 @@ b64() { base64 -w0 "$1"; }
 CA_REL="    certificate-authority: ../pki/ca.crt"
 CERT_REL="    client-certificate: ../pki/admin.crt
     client-key: ../pki/admin.key"
-kc certs.yaml admin "$SERVER" "$CA_REL" "$CERT_REL"
-# A second context, for --context tests.
-cat >>"$K/certs.yaml" <<'EOF'
+# certs.yaml by hand: it also has a "restricted" context for --context tests.
+cat >"$K/certs.yaml" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: kcustody
+  cluster:
+    server: $SERVER
+    certificate-authority: ../pki/ca.crt
+users:
+- name: admin
+  user:
+    client-certificate: ../pki/admin.crt
+    client-key: ../pki/admin.key
+- name: restricted
+  user:
+    client-certificate: ../pki/restricted.crt
+    client-key: ../pki/restricted.key
+contexts:
+- name: admin
+  context:
+    cluster: kcustody
+    user: admin
 - name: restricted
   context:
     cluster: kcustody
     user: restricted
+current-context: admin
 EOF
-sed -i 's/^users:$/users:\n- name: restricted\n  user:\n    client-certificate: ..\/pki\/restricted.crt\n    client-key: ..\/pki\/restricted.key/' "$K/certs.yaml"
 kc inline.yaml admin "$SERVER" "    certificate-authority-data: $(b64 "$P/ca.crt")" \
 	"    client-certificate-data: $(b64 "$P/admin.crt")
     client-key-data: $(b64 "$P/admin.key")"
@@ -365,5 +382,5 @@ export KC_CLOSED_PORT=$CLOSED_PORT
 EOF
 chmod 0644 "$DIR/env.sh"
 ok=1
-kc_say "cluster up in $(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc 2>/dev/null || echo 0)") s: $SERVER"
+kc_say "cluster up in $((($(date +%s%N) - t0) / 1000000)) ms: $SERVER"
 cat "$DIR/env.sh"

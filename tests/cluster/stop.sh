@@ -7,7 +7,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/cluster/common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$HERE/common.sh"
 
 purge=0 DIR=
@@ -26,9 +26,12 @@ if [ ! -d "$DIR" ]; then
 fi
 DIR=$(cd "$DIR" && pwd)
 
-# Serialise with start.sh on the same folder.
-exec 9>"$DIR.lock"
-flock 9
+# Serialise with start.sh on the same folder (start.sh calls us with the
+# lock already held).
+if [ -z "${KC_LOCK_HELD:-}" ]; then
+	exec 9>"$DIR.lock"
+	flock 9
+fi
 
 # stop_one NAME NEEDLE: TERM, up to 10 s grace, then KILL.
 stop_one() {

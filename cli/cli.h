@@ -1,0 +1,32 @@
+/* cli.h - the command layer: the only code that prints results and exits.
+ *
+ * A subcommand lives in cli/cmd_NAME.c and is defined with
+ *     KC_COMMAND(name, "one-line summary")
+ *     { ... return KC_EXIT_...; }
+ * at the start of a line; the Makefile collects these into the table.
+ */
+#ifndef KC_CLI_H
+#define KC_CLI_H
+
+#include <stdio.h>
+
+enum kc_exit {
+	KC_EXIT_OK = 0,		/* done and complete */
+	KC_EXIT_PARTIAL = 1,	/* bundle written, collection partial; or --fail-on hit */
+	KC_EXIT_USAGE = 2,	/* usage or configuration error */
+	KC_EXIT_INVALID = 3,	/* verification failed */
+	KC_EXIT_FATAL = 4,	/* fatal, nothing written */
+};
+
+#define KC_COMMAND(name, summary) int cmd_##name(int argc, char **argv)
+
+/* "kcustody: <message>" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print cli_error with the library's last error detail, return code. */
+int cli_fail(int code, const char *what);
+/* Map a library error code to an exit status. */
+int cli_exit_for(int err);
+/* Program name as invoked ("kcustody" or "kubectl custody"). */
+extern const char *cli_progname;
+
+#endif

@@ -1,0 +1,117 @@
+/* main.c - subcommand dispatch. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "cli/cli.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#include "commands.h"
+#undef KC_COMMAND
+#define KC_COMMAND(name, summary) { #name, cmd_##name, summary },
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *summary;
+} commands[] = {
+#include "commands.h"
+	{ NULL, NULL, NULL }
+};
+
+const char *cli_progname = "kcustody";
+
+void
+cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kcustody: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+cli_exit_for(int err)
+{
+	switch (err) {
+	case KC_OK: return KC_EXIT_OK;
+	case KC_ERR_CONFIG:
+	case KC_ERR_INVALID: return KC_EXIT_USAGE;
+	case KC_ERR_VERIFY: return KC_EXIT_INVALID;
+	default: return KC_EXIT_FATAL;
+	}
+}
+
+int
+cli_fail(int code, const char *what)
+{
+	if (what != NULL)
+		cli_error("%s: %s", what, kc_err_msg());
+	else
+		cli_error("%s", kc_err_msg());
+	return code;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: %s COMMAND [OPTIONS]\n\n"
+	    "Collect, seal, verify and archive forensic evidence about who can do\n"
+	    "what in a Kubernetes cluster.\n\nCommands:\n", cli_progname);
+	for (size_t i = 0; commands[i].name != NULL; i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nRun '%s COMMAND --help' for a command's options.\n"
+	    "Exit status: 0 complete, 1 partial (or --fail-on hit), 2 usage or\n"
+	    "configuration error, 3 verification failed, 4 fatal (nothing written).\n",
+	    cli_progname);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *base = strrchr(argv[0], '/');
+	int r;
+
+	base = base ? base + 1 : argv[0];
+	if (strcmp(base, "kubectl-custody") == 0)
+		cli_progname = "kubectl custody";
+	if (getenv("KCUSTODY_DEBUG") != NULL)
+		kc_log_set_level(KC_LOG_DEBUG);
+	if (argc < 2) {
+		usage(stderr);
+		return KC_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return KC_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("kcustody %s\n", KC_VERSION);
+		return KC_EXIT_OK;
+	}
+	for (size_t i = 0; commands[i].name != NULL; i++) {
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+				cli_error("cannot initialise libcurl");
+				return KC_EXIT_FATAL;
+			}
+			r = commands[i].fn(argc - 1, argv + 1);
+			curl_global_cleanup();
+			fflush(stdout);
+			if (ferror(stdout)) {
+				cli_error("write error on standard output");
+				return r ? r : KC_EXIT_FATAL;
+			}
+			return r;
+		}
+	}
+	cli_error("unknown command '%s' (see '%s --help')", argv[1], cli_progname);
+	return KC_EXIT_USAGE;
+}
