@@ -6,7 +6,8 @@
 # Env: KCUSTODY_APISERVER (binary), KCUSTODY_AUDIT_MAXBACKUP (default 10),
 #      KCUSTODY_AUDIT_COMPRESS=1 (gzip rotated audit logs).
 # Layout of STATEDIR:
-#   pki/  tokens/  kubeconfigs/  audit/audit.log  etcd/  *.pid  *.log  env.sh
+#   pki/ tokens/ kubeconfigs/ audit/audit.log etcd/ *.pid *.log env.sh config
+# See tests/cluster/README.md for the identities and kubeconfig variants.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,11 +24,14 @@ DIR=$(cd "$DIR" && pwd) # kubeconfigs and env.sh need absolute paths
 exec 9>"$DIR.lock"      # one start/stop at a time per folder
 flock 9
 
+# A running cluster is reused only if it was started with the same settings.
+CONFIG="apiserver=$APISERVER maxbackup=$MAXBACKUP compress=${KCUSTODY_AUDIT_COMPRESS:-0}"
 ETCD_NEEDLE=$(kc_etcd_needle "$DIR")
 API_NEEDLE=$(kc_apiserver_needle "$DIR")
 
 healthy() {
 	[ -f "$DIR/env.sh" ] && [ -f "$DIR/etcd.pid" ] && [ -f "$DIR/apiserver.pid" ] || return 1
+	[ "$(cat "$DIR/config" 2>/dev/null)" = "$CONFIG" ] || return 1
 	kc_proc_ours "$(cat "$DIR/etcd.pid")" etcd "$ETCD_NEEDLE" || return 1
 	kc_proc_ours "$(cat "$DIR/apiserver.pid")" apiserver "$API_NEEDLE" || return 1
 	curl -sf --max-time 5 --cacert "$DIR/pki/ca.crt" \
@@ -45,11 +49,13 @@ command -v etcd >/dev/null || kc_die "etcd not found (apt-get install etcd-serve
 # Not healthy: stop whatever is left and start from an empty folder.
 if [ -n "$(ls -A "$DIR")" ]; then
 	[ -f "$DIR/$KC_MARK" ] || kc_die "$DIR is not empty and was not created by start.sh; refusing to wipe it"
+	kc_say "no healthy cluster with these settings in $DIR: starting afresh"
 	KC_LOCK_HELD=1 "$HERE/stop.sh" "$DIR" || true
 	find "$DIR" -mindepth 1 -delete
 fi
 t0=$(date +%s%N)
 touch "$DIR/$KC_MARK"
+echo "$CONFIG" >"$DIR/config"
 mkdir -p "$DIR"/{pki,tokens,kubeconfigs,audit,etcd}
 P=$DIR/pki
 
@@ -134,14 +140,15 @@ ok=0
 on_exit() {
 	[ "$ok" = 1 ] && return
 	kc_say "start failed; last lines of the logs in $DIR:"
-	tail -n 25 "$DIR/etcd.log" "$DIR/apiserver.log" >&2 2>/dev/null || true
+	tail -n 10 "$DIR/etcd.log" >&2 2>/dev/null || true
+	tail -n 40 "$DIR/apiserver.log" >&2 2>/dev/null || true
 	KC_LOCK_HELD=1 "$HERE/stop.sh" "$DIR" >&2 || true
 }
 trap on_exit EXIT
 
 # --- etcd. setsid: the servers outlive this script and its process group;
 # 9>&- keeps them from holding the lock.
-setsid etcd --name kcustody --data-dir "$DIR/etcd" \
+setsid etcd --name kcustody --data-dir="$DIR/etcd" \
 	--listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
 	--advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
 	--listen-peer-urls "http://127.0.0.1:$PEER_PORT" \
@@ -162,7 +169,8 @@ compress=()
 setsid "$APISERVER" \
 	--etcd-servers="http://127.0.0.1:$ETCD_PORT" \
 	--bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
-	--secure-port="$API_PORT" --insecure-port=0 --cert-dir="$P" \
+	--endpoint-reconciler-type=none \
+	--secure-port="$API_PORT" --cert-dir="$P" \
 	--tls-cert-file="$P/server.crt" --tls-private-key-file="$P/server.key" \
 	--client-ca-file="$P/ca.crt" \
 	--authorization-mode=RBAC \
@@ -176,6 +184,7 @@ setsid "$APISERVER" \
 	--audit-log-maxsize=1 --audit-log-maxbackup="$MAXBACKUP" "${compress[@]}" \
 	--service-cluster-ip-range=10.96.0.0/16 \
 	--enable-admission-plugins=ServiceAccount \
+	--feature-gates=BoundServiceAccountTokenVolume=true \
 	</dev/null >"$DIR/apiserver.log" 2>&1 9>&- &
 echo $! >"$DIR/apiserver.pid"
 
@@ -269,6 +278,7 @@ kc restricted.yaml restricted "$SERVER" "$CA_REL" \
 	"    client-certificate: ../pki/restricted.crt
     client-key: ../pki/restricted.key"
 kc wrong-ca.yaml admin "$SERVER" "    certificate-authority: ../pki/wrong-ca.crt" "$CERT_REL"
+kc restricted-token.yaml restricted-token "$SERVER" "$CA_REL" "    token: $(cat "$T/restricted.token")"
 kc bad-token.yaml bad-token "$SERVER" "$CA_REL" "    token: $(cat "$T/bad.token")"
 kc missing-key.yaml admin "$SERVER" "$CA_REL" "    client-certificate: ../pki/admin.crt
     client-key: ../pki/does-not-exist.key"
