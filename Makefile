@@ -57,7 +57,9 @@ else
 BIN ?= kcustody
 endif
 
-.PHONY: all check check-unit check-cmd demo bench install uninstall clean cluster-start cluster-stop
+FORCE:
+
+.PHONY: FORCE all check check-unit check-cmd demo bench install uninstall clean cluster-start cluster-stop
 
 all: $(BIN)
 
@@ -68,16 +70,20 @@ $(BUILD)/%.o: %.c
 
 # Subcommands register themselves with KC_COMMAND(name, "summary") in
 # cli/cmd_*.c; the table is generated so that each file stands alone.
-$(BUILD)/commands.h: $(CLI_SRCS)
+# FORCE: regenerated every run, replaced only when its content changes, so
+# that adding or removing a file is noticed.
+$(BUILD)/commands.h: FORCE
 	@mkdir -p $(dir $@)
-	grep -h '^KC_COMMAND(' $(CLI_SRCS) | sort > $@.tmp && mv $@.tmp $@
+	@grep -h '^KC_COMMAND(' $(CLI_SRCS) /dev/null | sort > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 $(BUILD)/cli/main.o: $(BUILD)/commands.h
 $(BUILD)/cli/main.o: KC_CFLAGS += -I$(BUILD)
 
 # Unit tests register with DEFINE_TEST(name); the list is generated.
-$(BUILD)/tests/list.h: $(UNIT_SRCS)
+$(BUILD)/tests/list.h: FORCE
 	@mkdir -p $(dir $@)
-	grep -h '^DEFINE_TEST(' $(UNIT_SRCS) | sort > $@.tmp && mv $@.tmp $@
+	@grep -h '^DEFINE_TEST(' $(UNIT_SRCS) /dev/null | sort > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 $(BUILD)/tests/unit/test_main.o: $(BUILD)/tests/list.h
 $(BUILD)/tests/unit/test_main.o: KC_CFLAGS += -I$(BUILD)/tests
 

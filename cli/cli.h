@@ -18,7 +18,9 @@ enum kc_exit {
 	KC_EXIT_FATAL = 4,	/* fatal, nothing written */
 };
 
-#define KC_COMMAND(name, summary) int cmd_##name(int argc, char **argv)
+#define KC_COMMAND(name, summary) \
+	int cmd_##name(int argc, char **argv); \
+	int cmd_##name(int argc, char **argv)
 
 /* "kcustody: <message>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -10,6 +10,8 @@
 #include "util/err.h"
 #include "util/log.h"
 
+#undef KC_COMMAND
+#define KC_COMMAND(name, summary) int cmd_##name(int argc, char **argv);
 #include "commands.h"
 #undef KC_COMMAND
 #define KC_COMMAND(name, summary) { #name, cmd_##name, summary },

@@ -1,0 +1,593 @@
+/* collect.c - the collection run.
+ *
+ * What the server sent is written byte for byte, with one exception made
+ * for the non-negotiable that secret values never enter a bundle: the
+ * `kubectl.kubernetes.io/last-applied-configuration` annotation of secrets
+ * and configmaps holds the whole object (values included) when it was
+ * created with `kubectl apply`, so in metadata-only pages that annotation's
+ * value is replaced by a marker with its SHA-256 and the page's original
+ * SHA-256 is kept in the manifest (transform "redact-last-applied").
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "collector/collect.h"
+#include "collector/snapshot.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/sha256.h"
+#include "util/timeutil.h"
+
+#define META_ACCEPT "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+#define LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
+#define MAX_LIST_RESTARTS 3
+
+static void
+random_hex(char *out, size_t nbytes)
+{
+	unsigned char b[32];
+
+	if (nbytes > sizeof(b))
+		nbytes = sizeof(b);
+	if (RAND_bytes(b, (int)nbytes) != 1)
+		memset(b, 0, nbytes);
+	kc_hex_encode(b, nbytes, out);
+}
+
+static void
+uuid4(char out[37])
+{
+	unsigned char b[16];
+	char h[33];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		memset(b, 0, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	kc_hex_encode(b, sizeof(b), h);
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
+}
+
+int
+kc_collect_add_file(struct kc_collect *co, const char *rel, const void *data, size_t len,
+    const char *media_type, int derived, const char *const *sources)
+{
+	char *path = kc_path_join(co->staging, rel), *dir = NULL;
+	cJSON *f, *src;
+	int r;
+
+	if (path == NULL || (dir = kc_dirname(path)) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = kc_mkdir_p(dir, 0700)) != 0 ||
+	    (r = kc_write_file_atomic(path, data, len, 0600)) != 0)
+		goto out;
+	if ((f = cJSON_CreateObject()) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	cJSON_AddStringToObject(f, "path", rel);
+	cJSON_AddStringToObject(f, "media_type", media_type);
+	cJSON_AddBoolToObject(f, "derived", derived);
+	if (sources != NULL) {
+		src = cJSON_AddArrayToObject(f, "sources");
+		for (; *sources != NULL; sources++)
+			cJSON_AddItemToArray(src, cJSON_CreateString(*sources));
+	}
+	cJSON_AddItemToArray(co->files, f);
+out:
+	free(path);
+	free(dir);
+	return r;
+}
+
+cJSON *
+kc_collect_add_item(struct kc_collect *co, const char *name, const char *status, const char *detail)
+{
+	cJSON *it = cJSON_CreateObject();
+
+	if (it == NULL)
+		return NULL;
+	cJSON_AddStringToObject(it, "name", name);
+	cJSON_AddStringToObject(it, "status", status);
+	if (detail != NULL)
+		cJSON_AddStringToObject(it, "detail", detail);
+	cJSON_AddItemToArray(co->items, it);
+	if (strcmp(status, "complete") != 0 && strcmp(status, "skipped") != 0)
+		co->partial = 1;
+	return it;
+}
+
+static const char *
+os_user(void)
+{
+	struct passwd *pw = getpwuid(geteuid());
+
+	return pw != NULL ? pw->pw_name : "unknown";
+}
+
+static int
+self_sha256(char hex[KC_SHA256_HEX])
+{
+	if (kc_sha256_file("/proc/self/exe", hex, NULL) != 0) {
+		snprintf(hex, KC_SHA256_HEX, "unknown");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+manifest_skeleton(const struct kc_collect_opts *opts, struct kc_collect *co)
+{
+	cJSON *m = cJSON_CreateObject(), *cs, *col, *host;
+	char hex[KC_SHA256_HEX], hn[256] = "unknown", evid[64];
+	struct utsname un;
+
+	co->manifest = m;
+	cJSON_AddStringToObject(m, "schema", "kcustody.bundle/v1");
+	cJSON_AddNumberToObject(m, "schema_version", 1);
+	cJSON_AddStringToObject(m, "bundle_id", co->bundle_id);
+	cs = cJSON_AddObjectToObject(m, "case");
+	cJSON_AddStringToObject(cs, "id", opts->case_id);
+	if (opts->evidence_id != NULL) {
+		cJSON_AddStringToObject(cs, "evidence_id", opts->evidence_id);
+	} else {
+		snprintf(evid, sizeof(evid), "%s-%s-%.8s", opts->case_id, opts->phase, co->bundle_id);
+		cJSON_AddStringToObject(cs, "evidence_id", evid);
+	}
+	cJSON_AddStringToObject(cs, "phase", opts->phase);
+	cJSON_AddStringToObject(cs, "purpose", opts->purpose ? opts->purpose : "");
+	cJSON_AddStringToObject(cs, "authority", opts->authority ? opts->authority : "");
+	cJSON_AddStringToObject(cs, "operator", opts->operator_name ? opts->operator_name : os_user());
+	col = cJSON_AddObjectToObject(m, "collector");
+	cJSON_AddStringToObject(col, "tool", "kcustody");
+	cJSON_AddStringToObject(col, "version", KC_VERSION);
+	self_sha256(hex);
+	cJSON_AddStringToObject(col, "executable_sha256", hex);
+	gethostname(hn, sizeof(hn) - 1);
+	cJSON_AddStringToObject(col, "host", hn);
+	if (uname(&un) == 0) {
+		host = cJSON_AddObjectToObject(col, "os");
+		cJSON_AddStringToObject(host, "sysname", un.sysname);
+		cJSON_AddStringToObject(host, "release", un.release);
+		cJSON_AddStringToObject(host, "machine", un.machine);
+	}
+	cJSON_AddStringToObject(col, "os_user", os_user());
+	cJSON_AddStringToObject(col, "run_id", co->run_id);
+	cJSON_AddStringToObject(col, "curl", curl_version_info(CURLVERSION_NOW)->version);
+	cJSON_AddStringToObject(col, "openssl", OpenSSL_version(OPENSSL_VERSION));
+	co->items = cJSON_AddArrayToObject(m, "items");
+	co->files = cJSON_AddArrayToObject(m, "files");
+	co->warnings = cJSON_AddArrayToObject(m, "warnings");
+}
+
+/* Subject of the client certificate, when authenticating with one. */
+static void
+cert_identity(const struct kc_cluster_cfg *cfg, cJSON *ident)
+{
+	BIO *bio = NULL;
+	X509 *x = NULL;
+	char buf[512];
+
+	if (cfg->client_cert_data.len > 0)
+		bio = BIO_new_mem_buf(cfg->client_cert_data.data, (int)cfg->client_cert_data.len);
+	else if (cfg->client_cert_file != NULL)
+		bio = BIO_new_file(cfg->client_cert_file, "r");
+	if (bio == NULL)
+		return;
+	if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		X509_NAME_oneline(X509_get_subject_name(x), buf, sizeof(buf));
+		cJSON_AddStringToObject(ident, "client_certificate_subject", buf);
+		X509_NAME_oneline(X509_get_issuer_name(x), buf, sizeof(buf));
+		cJSON_AddStringToObject(ident, "client_certificate_issuer", buf);
+	}
+	X509_free(x);
+	BIO_free(bio);
+}
+
+static int
+json_get(struct kc_collect *co, const char *path, const char *rel, const char *name,
+    struct kc_response *resp)
+{
+	int r;
+
+	if ((r = kc_client_request(co->client, "GET", path, NULL, NULL, NULL, 0, resp)) != 0)
+		return r;
+	if ((r = kc_response_error(resp, "GET", path)) != 0)
+		return r;
+	if (rel != NULL && (r = kc_collect_add_file(co, rel, resp->body.data, resp->body.len,
+	    "application/json", 0, NULL)) != 0)
+		return r;
+	(void)name;
+	return 0;
+}
+
+static int
+collect_identity(struct kc_collect *co)
+{
+	struct kc_response resp;
+	cJSON *cl, *doc, *ident, *v;
+	time_t server_t;
+	char tbuf[40];
+	int r;
+
+	cl = cJSON_AddObjectToObject(co->manifest, "cluster");
+	cJSON_AddStringToObject(cl, "server", kc_client_server(co->client));
+	cJSON_AddStringToObject(cl, "ca_sha256", kc_client_ca_sha256(co->client));
+	cJSON_AddStringToObject(cl, "context", co->cfg->context_name ? co->cfg->context_name : "");
+	cJSON_AddStringToObject(cl, "cluster_name", co->cfg->cluster_name ? co->cfg->cluster_name : "");
+	cJSON_AddBoolToObject(cl, "tls_verified", !kc_client_insecure(co->client));
+	if (kc_client_insecure(co->client))
+		cJSON_AddItemToArray(co->warnings, cJSON_CreateString(
+		    "TLS verification was disabled with --insecure (kubeconfig insecure-skip-tls-verify)"));
+
+	/* /version first: it tells whether we can talk to the server at all. */
+	r = json_get(co, "/version", "cluster/version.json", "version", &resp);
+	if (r != 0) {
+		kc_response_free(&resp);
+		return r;
+	}
+	cJSON_AddStringToObject(cl, "http_version", kc_client_http_version(co->client));
+	if ((doc = cJSON_ParseWithLength(resp.body.data, resp.body.len)) != NULL) {
+		if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(doc, "gitVersion")))
+			cJSON_AddStringToObject(cl, "version", v->valuestring);
+		cJSON_Delete(doc);
+	}
+	if (resp.date[0] != '\0' && kc_parse_http_date(resp.date, &server_t) == 0) {
+		/* HTTP dates have one-second resolution: the offset is +-1 s. */
+		double local = (double)resp.local_ns / 1e9;
+		cJSON *clk = cJSON_AddObjectToObject(cl, "clock");
+
+		cJSON_AddStringToObject(clk, "server_date", kc_fmt_rfc3339(server_t, tbuf, sizeof(tbuf)));
+		cJSON_AddStringToObject(clk, "local_time", kc_fmt_rfc3339_us(resp.local_ns, tbuf, sizeof(tbuf)));
+		cJSON_AddNumberToObject(clk, "offset_seconds", (double)(long long)(((double)server_t - local) * 1000) / 1000.0);
+		cJSON_AddNumberToObject(clk, "resolution_seconds", 1);
+	}
+	kc_response_free(&resp);
+	kc_collect_add_item(co, "cluster/version", "complete", NULL);
+
+	r = json_get(co, "/api/v1/namespaces/kube-system", "cluster/kube-system-namespace.json",
+	    "kube-system", &resp);
+	if (r == 0 && (doc = cJSON_ParseWithLength(resp.body.data, resp.body.len)) != NULL) {
+		cJSON *md = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
+		if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(md, "uid"))) {
+			cJSON_AddStringToObject(cl, "kube_system_uid", v->valuestring);
+			snprintf(co->cluster_name, sizeof(co->cluster_name), "%.8s", v->valuestring);
+		}
+		cJSON_Delete(doc);
+		kc_collect_add_item(co, "cluster/kube-system-namespace", "complete", NULL);
+	} else {
+		kc_collect_add_item(co, "cluster/kube-system-namespace",
+		    r == KC_ERR_FORBIDDEN ? "forbidden" : "error", kc_err_msg());
+		if (r == KC_ERR_AUTH || r == KC_ERR_NET) {
+			kc_response_free(&resp);
+			return r;
+		}
+	}
+	kc_response_free(&resp);
+
+	ident = cJSON_AddObjectToObject(co->manifest, "collector_identity");
+	cJSON_AddStringToObject(ident, "kubeconfig", co->cfg->source ? co->cfg->source : "");
+	cJSON_AddStringToObject(ident, "user", co->cfg->user_name ? co->cfg->user_name : "");
+	cJSON_AddStringToObject(ident, "auth_method", kc_client_auth_method(co->client));
+	cert_identity(co->cfg, ident);
+	return 0;
+}
+
+/* The collector's own view of itself: who the server says we are (where
+ * SelfSubjectReview exists) and what we may do (a rules review). */
+static void
+collect_self(struct kc_collect *co)
+{
+	static const char *const ssr[] = {
+		"/apis/authentication.k8s.io/v1/selfsubjectreviews",
+		"/apis/authentication.k8s.io/v1beta1/selfsubjectreviews",
+		"/apis/authentication.k8s.io/v1alpha1/selfsubjectreviews",
+	};
+	static const char *const ssr_ver[] = { "v1", "v1beta1", "v1alpha1" };
+	struct kc_response resp;
+	char body[512], rel[128];
+	const char *ns = co->cfg->namespace ? co->cfg->namespace : "default";
+	int done = 0;
+
+	for (size_t i = 0; i < 3 && !done; i++) {
+		snprintf(body, sizeof(body), "{\"apiVersion\":\"authentication.k8s.io/%s\","
+		    "\"kind\":\"SelfSubjectReview\"}", ssr_ver[i]);
+		if (kc_client_request(co->client, "POST", ssr[i], NULL, NULL, body, strlen(body), &resp) == 0 &&
+		    resp.status == 201) {
+			kc_collect_add_file(co, "cluster/collector-selfsubjectreview.json",
+			    resp.body.data, resp.body.len, "application/json", 0, NULL);
+			kc_collect_add_item(co, "collector/selfsubjectreview", "complete", NULL);
+			done = 1;
+		}
+		kc_response_free(&resp);
+	}
+	if (!done)
+		kc_collect_add_item(co, "collector/selfsubjectreview", "skipped",
+		    "the server offers no SelfSubjectReview API (Kubernetes < 1.26 or disabled); "
+		    "identity is taken from the kubeconfig credentials");
+
+	snprintf(body, sizeof(body), "{\"apiVersion\":\"authorization.k8s.io/v1\","
+	    "\"kind\":\"SelfSubjectRulesReview\",\"spec\":{\"namespace\":\"%s\"}}", ns);
+	snprintf(rel, sizeof(rel), "cluster/collector-rules-review.json");
+	if (kc_client_request(co->client, "POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+	    NULL, NULL, body, strlen(body), &resp) == 0 && resp.status == 201) {
+		kc_collect_add_file(co, rel, resp.body.data, resp.body.len, "application/json", 0, NULL);
+		kc_collect_add_item(co, "collector/rules-review", "complete", ns);
+	} else {
+		kc_collect_add_item(co, "collector/rules-review", "error",
+		    resp.status ? "the server refused the collector's own rules review" : kc_err_msg());
+	}
+	kc_response_free(&resp);
+}
+
+/* Replace last-applied-configuration annotations (which carry values). */
+static int
+redact_last_applied(cJSON *doc)
+{
+	cJSON *items = cJSON_GetObjectItemCaseSensitive(doc, "items"), *it;
+	int n = 0;
+
+	cJSON_ArrayForEach(it, items) {
+		cJSON *md = cJSON_GetObjectItemCaseSensitive(it, "metadata");
+		cJSON *ann = cJSON_GetObjectItemCaseSensitive(md, "annotations");
+		cJSON *la = cJSON_GetObjectItemCaseSensitive(ann, LAST_APPLIED);
+		char hex[KC_SHA256_HEX], marker[128];
+
+		if (!cJSON_IsString(la))
+			continue;
+		kc_sha256_hex(la->valuestring, strlen(la->valuestring), hex);
+		snprintf(marker, sizeof(marker), "kcustody.redacted sha256=%s", hex);
+		cJSON_ReplaceItemInObjectCaseSensitive(ann, LAST_APPLIED, cJSON_CreateString(marker));
+		n++;
+	}
+	return n;
+}
+
+static void
+remove_pages(struct kc_collect *co, const char *res, int npages)
+{
+	char rel[256];
+	int cnt = cJSON_GetArraySize(co->files);
+
+	for (int p = 1; p <= npages; p++) {
+		char *path;
+		snprintf(rel, sizeof(rel), "raw/%s/page-%04d.json", res, p);
+		if ((path = kc_path_join(co->staging, rel)) != NULL)
+			unlink(path);
+		free(path);
+		for (int i = cnt - 1; i >= 0; i--) {
+			cJSON *f = cJSON_GetArrayItem(co->files, i);
+			cJSON *pp = cJSON_GetObjectItemCaseSensitive(f, "path");
+			if (cJSON_IsString(pp) && strcmp(pp->valuestring, rel) == 0) {
+				cJSON_DeleteItemFromArray(co->files, i);
+				cnt--;
+				break;
+			}
+		}
+	}
+}
+
+static int
+list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx)
+{
+	const struct kc_snap_resource_def *def = &kc_snap_resources[idx];
+	char name[128], rel[256], *cont = NULL, *path = NULL;
+	int page = 0, restarts = 0, r = 0;
+	long long items = 0, redacted = 0;
+	char rv[128] = "";
+	struct kc_response resp;
+	cJSON *it, *doc = NULL;
+	const char *status = "complete";
+	char detail[1024] = "";
+
+	snprintf(name, sizeof(name), "list/%s", def->name);
+	memset(&resp, 0, sizeof(resp));
+	for (;;) {
+		CURL *esc = NULL;
+		char *enc = NULL;
+		cJSON *md, *v, *kind;
+		int nred = 0;
+
+		free(path);
+		path = NULL;
+		if (cont != NULL) {
+			if ((esc = curl_easy_init()) != NULL)
+				enc = curl_easy_escape(esc, cont, 0);
+			if (enc == NULL) {
+				curl_easy_cleanup(esc);
+				r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+				break;
+			}
+		}
+		if (asprintf(&path, "%s?limit=%d%s%s", def->path, opts->page_size,
+		    enc ? "&continue=" : "", enc ? enc : "") < 0)
+			path = NULL;
+		curl_free(enc);
+		curl_easy_cleanup(esc);
+		if (path == NULL) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			break;
+		}
+		kc_response_free(&resp);
+		r = kc_client_request(co->client, "GET", path,
+		    def->metadata_only ? META_ACCEPT : "application/json", NULL, NULL, 0, &resp);
+		if (r != 0)
+			break;
+		if (resp.status == 410 && restarts < MAX_LIST_RESTARTS) {
+			/* The continue token expired: start the list over. */
+			kc_info("%s: continue token expired (410 Gone), restarting the list", def->name);
+			remove_pages(co, def->name, page);
+			page = 0;
+			items = redacted = 0;
+			restarts++;
+			free(cont);
+			cont = NULL;
+			rv[0] = '\0';
+			continue;
+		}
+		if ((r = kc_response_error(&resp, "GET", path)) != 0)
+			break;
+		if ((doc = cJSON_ParseWithLength(resp.body.data, resp.body.len)) == NULL) {
+			r = kc_err_set(KC_ERR_PARSE, "GET %s: the server's answer is not JSON", path);
+			break;
+		}
+		kind = cJSON_GetObjectItemCaseSensitive(doc, "kind");
+		if (def->metadata_only && (!cJSON_IsString(kind) ||
+		    strcmp(kind->valuestring, "PartialObjectMetadataList") != 0)) {
+			/* Never store a full object list of secrets: wipe it. */
+			OPENSSL_cleanse(resp.body.data, resp.body.len);
+			r = kc_err_set(KC_ERR_HTTP, "GET %s: the server did not return metadata only "
+			    "(kind %s); the list was discarded so that no value is stored", path,
+			    cJSON_IsString(kind) ? kind->valuestring : "?");
+			break;
+		}
+		page++;
+		snprintf(rel, sizeof(rel), "raw/%s/page-%04d.json", def->name, page);
+		if (def->metadata_only && (nred = redact_last_applied(doc)) > 0) {
+			char *out = cJSON_PrintUnformatted(doc);
+			char hex[KC_SHA256_HEX];
+			cJSON *f;
+
+			kc_sha256_hex(resp.body.data, resp.body.len, hex);
+			OPENSSL_cleanse(resp.body.data, resp.body.len);
+			if (out == NULL) {
+				r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+				break;
+			}
+			r = kc_collect_add_file(co, rel, out, strlen(out), "application/json", 0, NULL);
+			OPENSSL_cleanse(out, strlen(out));
+			free(out);
+			if (r != 0)
+				break;
+			f = cJSON_GetArrayItem(co->files, cJSON_GetArraySize(co->files) - 1);
+			cJSON_AddStringToObject(f, "transform", "redact-last-applied");
+			cJSON_AddStringToObject(f, "original_sha256", hex);
+			cJSON_AddNumberToObject(f, "redacted_annotations", nred);
+			redacted += nred;
+		} else if ((r = kc_collect_add_file(co, rel, resp.body.data, resp.body.len,
+		    "application/json", 0, NULL)) != 0) {
+			break;
+		}
+		items += cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "items"));
+		md = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
+		if (page == 1 && cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(md, "resourceVersion")))
+			snprintf(rv, sizeof(rv), "%s", v->valuestring);
+		free(cont);
+		cont = NULL;
+		v = cJSON_GetObjectItemCaseSensitive(md, "continue");
+		if (cJSON_IsString(v) && v->valuestring[0] != '\0')
+			cont = kc_strdup(v->valuestring);
+		cJSON_Delete(doc);
+		doc = NULL;
+		if (cont == NULL)
+			break;
+	}
+	cJSON_Delete(doc);
+	if (r != 0) {
+		snprintf(detail, sizeof(detail), "%s", kc_err_msg());
+		status = r == KC_ERR_FORBIDDEN ? "forbidden" : "error";
+		remove_pages(co, def->name, page);
+		page = 0;
+	}
+	it = kc_collect_add_item(co, name, status, detail[0] ? detail : NULL);
+	cJSON_AddStringToObject(it, "path", def->path);
+	if (r == 0) {
+		cJSON_AddStringToObject(it, "resource_version", rv);
+		cJSON_AddNumberToObject(it, "pages", page);
+		cJSON_AddNumberToObject(it, "count", (double)items);
+		cJSON_AddBoolToObject(it, "metadata_only", def->metadata_only);
+		if (redacted > 0)
+			cJSON_AddNumberToObject(it, "redacted_annotations", (double)redacted);
+	}
+	if (restarts > 0)
+		cJSON_AddNumberToObject(it, "restarts_after_410", restarts);
+	if (resp.status != 0)
+		cJSON_AddNumberToObject(it, "http_status", (double)resp.status);
+	kc_response_free(&resp);
+	free(cont);
+	free(path);
+	/* Transport and credential failures end the run; a refusal does not. */
+	if (r == KC_ERR_NET || r == KC_ERR_AUTH || r == KC_ERR_NOMEM || r == KC_ERR_IO)
+		return r;
+	return 0;
+}
+
+int
+kc_collect_run(const struct kc_collect_opts *opts, const char *staging, struct kc_collect *co)
+{
+	struct kc_client_opts copts;
+	char tbuf[40];
+	cJSON *times;
+	int r;
+
+	memset(co, 0, sizeof(*co));
+	co->started_ns = kc_now_ns();
+	snprintf(co->run_id, sizeof(co->run_id), "kc-");
+	random_hex(co->run_id + 3, 8);
+	uuid4(co->bundle_id);
+	if ((co->staging = kc_strdup(staging)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	manifest_skeleton(opts, co);
+	if (co->manifest == NULL || co->items == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	times = cJSON_AddObjectToObject(co->manifest, "times");
+	cJSON_AddStringToObject(times, "started", kc_fmt_rfc3339_us(co->started_ns, tbuf, sizeof(tbuf)));
+
+	if ((r = kc_kubeconfig_load(&opts->kube, &co->cfg)) != 0)
+		return r;
+	memset(&copts, 0, sizeof(copts));
+	copts.allow_insecure = opts->allow_insecure;
+	copts.run_id = co->run_id;
+	copts.max_retries = opts->max_retries;
+	copts.backoff_ms = opts->backoff_ms;
+	if ((r = kc_client_new(co->cfg, &copts, &co->client)) != 0)
+		return r;
+	if ((r = collect_identity(co)) != 0)
+		return r;
+	collect_self(co);
+	for (int i = 0; i < KC_RES_COUNT; i++)
+		if ((r = list_resource(co, opts, i)) != 0)
+			return r;
+	return 0;
+}
+
+void
+kc_collect_finish(struct kc_collect *co)
+{
+	cJSON *times = cJSON_GetObjectItemCaseSensitive(co->manifest, "times");
+	char tbuf[40];
+
+	co->finished_ns = kc_now_ns();
+	cJSON_AddStringToObject(times, "finished", kc_fmt_rfc3339_us(co->finished_ns, tbuf, sizeof(tbuf)));
+	if (co->client != NULL)
+		cJSON_AddItemReferenceToObject(co->manifest, "requests", kc_client_request_log(co->client));
+	cJSON_AddStringToObject(co->manifest, "status", co->partial ? "partial" : "complete");
+}
+
+void
+kc_collect_free(struct kc_collect *co)
+{
+	cJSON_Delete(co->manifest);
+	kc_client_free(co->client);
+	kc_cluster_cfg_free(co->cfg);
+	free(co->staging);
+	memset(co, 0, sizeof(*co));
+}

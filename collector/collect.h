@@ -1,0 +1,60 @@
+/* collect.h - one collection run: identity, snapshot lists, request log,
+ * written into a staging folder, and the manifest draft describing it.
+ */
+#ifndef KC_COLLECT_H
+#define KC_COLLECT_H
+
+#include <cjson/cJSON.h>
+
+#include "collector/kclient.h"
+#include "collector/kubeconfig.h"
+
+struct kc_collect_opts {
+	struct kc_kubeconfig_opts kube;
+	int allow_insecure;
+	const char *case_id;		/* required */
+	const char *phase;		/* pre | post | baseline */
+	const char *purpose;
+	const char *operator_name;	/* default: the OS user */
+	const char *authority;		/* ticket, warrant, change number */
+	const char *evidence_id;	/* default: generated */
+	int page_size;			/* default 500 */
+	int max_retries;		/* -1 default */
+	long backoff_ms;		/* 0 default */
+};
+
+struct kc_collect {
+	struct kc_cluster_cfg *cfg;
+	struct kc_client *client;
+	char run_id[40];
+	char bundle_id[40];		/* UUID v4 */
+	char *staging;			/* folder written into (owned) */
+	cJSON *manifest;		/* draft (owned) */
+	cJSON *items;			/* manifest "items" (borrowed from manifest) */
+	cJSON *files;			/* manifest "files" (borrowed) */
+	cJSON *warnings;		/* manifest "warnings" (borrowed) */
+	int partial;			/* some item was not collected completely */
+	long long started_ns, finished_ns;
+	char cluster_name[64];		/* short name for the bundle file name */
+};
+
+/* Connect and collect into staging (which must exist and be empty).
+ * Returns 0 when something was collected (check co->partial), or an error
+ * when nothing useful could be (bad kubeconfig: KC_ERR_CONFIG; server
+ * unreachable, TLS or credential failure: KC_ERR_NET/KC_ERR_AUTH). */
+int kc_collect_run(const struct kc_collect_opts *opts, const char *staging, struct kc_collect *co);
+
+/* Write a file into the staging folder (creating folders) and add it to
+ * the manifest's files list with its media type; derived files name the
+ * members they were computed from (sources may be NULL). */
+int kc_collect_add_file(struct kc_collect *co, const char *rel, const void *data, size_t len,
+    const char *media_type, int derived, const char *const *sources);
+
+/* Record an item (a list, a review, an audit extraction) with its status
+ * ("complete", "partial", "forbidden", "error", "skipped") and detail. */
+cJSON *kc_collect_add_item(struct kc_collect *co, const char *name, const char *status, const char *detail);
+
+void kc_collect_finish(struct kc_collect *co);	/* sets finished time */
+void kc_collect_free(struct kc_collect *co);
+
+#endif
