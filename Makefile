@@ -1,6 +1,7 @@
 # kcustody - one Makefile, dependencies through pkg-config.
 #
 #   make                 build ./kcustody
+#   make deps            install packages, build/reuse kube-apiserver
 #   make check           unit tests, then command tests against a real
 #                        kube-apiserver + etcd on loopback (tests/cluster)
 #   make check-unit      unit tests only (no cluster needed)
@@ -19,15 +20,17 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS := libcurl libcjson libarchive libcrypto yaml-0.1
 
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
+# Evaluated on first use (not when the Makefile is read) so that
+# `make deps check` works on a machine where deps installs the libraries.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS = $(eval PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)))$(PKG_LIBS)
 
 WARN := -Wall -Wextra -Wformat=2 -Wformat-security -Wshadow -Wpointer-arith \
 	-Wstrict-prototypes -Wmissing-prototypes -Wvla -Wnull-dereference \
 	-Wimplicit-fallthrough -Wundef -Wwrite-strings
 OPT ?= -O2 -g
 CFLAGS ?= $(OPT)
-KC_CFLAGS := -std=c11 -D_GNU_SOURCE -DKC_VERSION='"$(VERSION)"' -I. $(WARN) \
+KC_CFLAGS = -std=c11 -D_GNU_SOURCE -DKC_VERSION='"$(VERSION)"' -I. $(WARN) \
 	-fstack-protector-strong -fPIE $(PKG_CFLAGS)
 KC_LDFLAGS := -pie -Wl,-z,relro,-z,now
 
@@ -59,7 +62,7 @@ endif
 
 FORCE:
 
-.PHONY: FORCE all check check-unit check-cmd demo bench install uninstall clean cluster-start cluster-stop
+.PHONY: FORCE deps all check check-unit check-cmd demo bench install uninstall clean cluster-start cluster-stop
 
 all: $(BIN)
 
@@ -96,6 +99,10 @@ $(BIN): $(CLI_OBJS) $(BUILD)/libkcustody.a
 
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libkcustody.a
 	$(CC) $(KC_LDFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(BUILD)/libkcustody.a $(PKG_LIBS)
+
+# Packages, kubectl check, and the cached kube-apiserver build.
+deps:
+	bash tests/cluster/install.sh
 
 check-unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
