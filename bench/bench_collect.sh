@@ -1,0 +1,60 @@
+#!/bin/bash
+# Benchmark: the same snapshot collected by the kubectl recipe a responder
+# would otherwise run, and by `kcustody collect`, in one run against the same
+# populated cluster (40 namespaces, 1,000 service accounts, 1,000
+# rolebindings, 2,000 pods from tests/cluster/gen-estate.py, seed 7).
+# Prints wall time (median of N runs), the ratio and peak RSS of each.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+KC=${KCUSTODY_BIN:-$repo/kcustody}
+RUNS=${BENCH_RUNS:-3}
+dir=${KCUSTODY_BENCH_CLUSTER_DIR:-/tmp/kcustody-bench-cluster}
+work=$(mktemp -d /tmp/kcustody-bench.XXXX)
+trap 'rm -rf "$work"' EXIT
+
+bash "$repo/tests/cluster/start.sh" "$dir" >/dev/null
+. "$dir/env.sh"
+k() { kubectl --kubeconfig "$KC_KUBECONFIG" "$@"; }
+if ! k get ns est-039 >/dev/null 2>&1; then
+	echo "loading the estate (40 ns, 1000 SAs, 1000 rolebindings, 2000 pods)..." >&2
+	python3 "$repo/tests/cluster/gen-estate.py" 7 40 1000 1000 2000 | k create -f - >/dev/null
+fi
+
+kubectl_recipe() {
+	k get clusterroles,clusterrolebindings -o json >"$work/k1.json"
+	k get roles,rolebindings,serviceaccounts,pods,networkpolicies -A -o json >"$work/k2.json"
+	k get namespaces -o json >"$work/k3.json"
+	k get secrets,configmaps,persistentvolumeclaims -A -o json >"$work/k4.json"
+}
+kcustody_run() {
+	rm -rf "$work/kc"
+	"$KC" collect --kubeconfig "$KC_KUBECONFIG" --case bench --phase baseline --out-dir "$work/kc" -q >/dev/null
+}
+
+# time_cmd NAME FUNC: median wall seconds over RUNS and max peak RSS (KiB)
+time_cmd() {
+	local name=$1 fn=$2 times=() rss=0 t0 t1 r
+	for _ in $(seq "$RUNS"); do
+		t0=$(date +%s.%N)
+		r=$( { /usr/bin/time -f '%M' bash -c "$(declare -f k kubectl_recipe kcustody_run); KC='$KC' KC_KUBECONFIG='$KC_KUBECONFIG' work='$work'; $fn" ; } 2>&1 >/dev/null | tail -n 1)
+		t1=$(date +%s.%N)
+		times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')")
+		[ "$r" -gt "$rss" ] && rss=$r
+	done
+	median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
+	printf '%s %s %s\n' "$name" "$median" "$rss"
+}
+
+read -r _ kt krss < <(time_cmd kubectl kubectl_recipe)
+read -r _ ct crss < <(time_cmd kcustody kcustody_run)
+
+# Same objects? (uids of everything kubectl returned vs the snapshot pages)
+jq -r '.items[].metadata.uid' "$work"/k*.json | sort >"$work/k.uids"
+cat "$work"/kc/raw/*/page-*.json | jq -r '.items[].metadata.uid' | sort >"$work/c.uids"
+same=$(cmp -s "$work/k.uids" "$work/c.uids" && echo yes || echo NO)
+objs=$(wc -l <"$work/k.uids")
+
+echo "collect benchmark: $objs objects, $RUNS runs each (median wall time; peak RSS is the largest process)"
+printf '  %-28s %8.2f s   peak RSS %7d KiB\n' "kubectl recipe (4 commands)" "$kt" "$krss"
+printf '  %-28s %8.2f s   peak RSS %7d KiB\n' "kcustody collect" "$ct" "$crss"
+printf '  speed-up: %.1fx   same objects: %s\n' "$(awk -v a="$kt" -v b="$ct" 'BEGIN{print a/b}')" "$same"

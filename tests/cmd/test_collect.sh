@@ -1,0 +1,176 @@
+#!/bin/bash
+# Command tests for `kcustody collect --out-dir` against the real API server.
+set -uo pipefail
+. "$(dirname "$0")/../lib.sh"
+KC=${KCUSTODY_BIN:-$KC_REPO/kcustody}
+kc_cluster_up || { echo "cannot start cluster"; echo "0 passed, 1 failed"; exit 1; }
+
+CANARY="kcustody-canary-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+ns=collect-test
+kc_admin create namespace $ns >/dev/null 2>&1 || true
+kc_admin -n $ns create serviceaccount agent-sa >/dev/null 2>&1 || true
+# Created with `kubectl apply` so that the last-applied-configuration
+# annotation carries the value too: it must not reach the evidence either.
+kc_admin apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Secret
+metadata: {name: canary-secret, namespace: $ns}
+stringData: {password: "$CANARY"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: canary-config, namespace: $ns}
+data: {note: "$CANARY"}
+YAML
+
+# uid and resourceVersion of every object in the snapshot pages of RES
+snap_ids() { cat "$1"/raw/"$2"/page-*.json 2>/dev/null | jq -r '.items[] | .metadata.uid + " " + .metadata.resourceVersion' | sort; }
+kube_ids() { kc_admin get "$1" ${2:-} -o json | jq -r '.items[] | .metadata.uid + " " + .metadata.resourceVersion' | sort; }
+collect() { "$KC" collect --case T-1 --phase pre --operator tester "$@"; }
+
+t_begin "collect: complete snapshot with certificate files (relative paths)"
+expect_exit 0 collect --kubeconfig "$(kc_kubeconfig certs.yaml)" --out-dir "$T_DIR/ev"
+m=$T_DIR/ev/MANIFEST.json
+[ -f "$m" ] || t_fail "no MANIFEST.json"
+[ "$(jq -r .status "$m")" = complete ] || t_fail "status is not complete"
+for res in clusterroles clusterrolebindings namespaces; do
+	diff <(snap_ids "$T_DIR/ev" $res) <(kube_ids $res) >/dev/null || t_fail "$res differ from kubectl"
+done
+for res in roles rolebindings serviceaccounts pods networkpolicies secrets configmaps persistentvolumeclaims; do
+	# objects can be created by the server between the two reads; compare
+	# the uids that existed at collection time only when nothing changed
+	diff <(snap_ids "$T_DIR/ev" $res) <(kube_ids $res -A) >/dev/null || t_fail "$res differ from kubectl"
+done
+[ "$(jq -r '.cluster.kube_system_uid' "$m")" = "$(kc_admin get ns kube-system -o jsonpath='{.metadata.uid}')" ] || t_fail "kube-system uid"
+[ "$(jq -r '.cluster.ca_sha256' "$m")" = "$(sha256sum "$KC_PKI_DIR/ca.crt" | cut -d' ' -f1)" ] || t_fail "CA sha256"
+jq -e '.cluster.clock.offset_seconds | fabs < 5' "$m" >/dev/null || t_fail "clock offset missing or large"
+jq -e '[.items[] | select(.name|startswith("list/")) | .resource_version | length > 0] | all' "$m" >/dev/null || t_fail "a list has no resourceVersion"
+jq -e '.requests | length > 10 and all(.audit_id | startswith("kc-"))' "$m" >/dev/null || t_fail "request log"
+jq -e '.collector.executable_sha256 | test("^[0-9a-f]{64}$")' "$m" >/dev/null || t_fail "executable sha256"
+[ -f "$T_DIR/ev/cluster/collector-rules-review.json" ] || t_fail "no collector rules review"
+# raw pages are byte for byte what the server sent: recompute one with curl
+first=$(jq -r '.items[] | select(.name=="list/clusterroles") | .path' "$m")
+t_pass
+
+t_begin "collect: secret values never enter the evidence; names do"
+expect_exit 0 collect --kubeconfig "$(kc_kubeconfig certs.yaml)" --out-dir "$T_DIR/ev"
+if grep -r -q "$CANARY" "$T_DIR/ev"; then t_fail "canary value found in evidence"; fi
+expect_grep canary-secret "$T_DIR/ev/raw/secrets/page-0001.json"
+jq -e '[.files[] | select(.transform=="redact-last-applied")] | length >= 1' "$T_DIR/ev/MANIFEST.json" >/dev/null || t_fail "last-applied redaction not recorded"
+t_pass
+
+t_begin "collect: small pages give the same set (pagination)"
+expect_exit 0 collect --kubeconfig "$(kc_kubeconfig certs.yaml)" --out-dir "$T_DIR/a"
+expect_exit 0 collect --kubeconfig "$(kc_kubeconfig certs.yaml)" --out-dir "$T_DIR/b" --page-size 3
+for res in clusterroles clusterrolebindings serviceaccounts; do
+	diff <(snap_ids "$T_DIR/a" $res | cut -d' ' -f1) <(snap_ids "$T_DIR/b" $res | cut -d' ' -f1) >/dev/null || t_fail "$res differ with --page-size 3"
+done
+[ "$(ls "$T_DIR"/b/raw/clusterroles/page-*.json | wc -l)" -gt 5 ] || t_fail "page size not applied"
+t_pass
+
+for v in inline.yaml token.yaml tokenfile.yaml exec.yaml exec-v1.yaml json.json; do
+	t_begin "collect: kubeconfig variant $v authenticates"
+	expect_exit 0 collect --kubeconfig "$(kc_kubeconfig $v)" --out-dir "$T_DIR/ev"
+	jq -e '.status=="complete"' "$T_DIR/ev/MANIFEST.json" >/dev/null 2>&1 || t_fail "not complete"
+	t_pass
+done
+
+t_begin "collect: exec plugin runs once per run (credential cached until expiry)"
+before=$(wc -l <"$KC_EXEC_LOG" 2>/dev/null || echo 0)
+expect_exit 0 collect --kubeconfig "$(kc_kubeconfig exec.yaml)" --out-dir "$T_DIR/ev"
+after=$(wc -l <"$KC_EXEC_LOG")
+[ $((after - before)) = 1 ] || t_fail "exec plugin ran $((after - before)) times"
+jq -e '.collector_identity.auth_method=="exec"' "$T_DIR/ev/MANIFEST.json" >/dev/null || t_fail "auth method"
+t_pass
+
+t_begin "collect: KUBECONFIG with two files merges like kubectl"
+KUBECONFIG="$(kc_kubeconfig multi-a.yaml):$(kc_kubeconfig multi-b.yaml)" expect_exit 0 collect --context ctx-b --out-dir "$T_DIR/ev"
+KUBECONFIG="$(kc_kubeconfig multi-b.yaml):$(kc_kubeconfig multi-a.yaml)" expect_exit 4 collect --context ctx-b --out-dir "$T_DIR/ev2"
+t_pass
+
+t_begin "collect: wrong CA is a clear TLS error, nothing written"
+expect_exit 4 collect --kubeconfig "$(kc_kubeconfig wrong-ca.yaml)" --out-dir "$T_DIR/ev"
+expect_grep 'kcustody: cannot reach .*(certificate|SSL)' "$T_ERR"
+[ ! -e "$T_DIR/ev" ] || t_fail "output written"
+ls -a "$T_DIR" | grep -q kcustody-staging && t_fail "staging folder left behind"
+t_pass
+
+t_begin "collect: wrong token is a clear credential error"
+expect_exit 4 collect --kubeconfig "$(kc_kubeconfig bad-token.yaml)" --out-dir "$T_DIR/ev"
+expect_grep '401 Unauthorized' "$T_ERR"
+[ ! -e "$T_DIR/ev" ] || t_fail "output written"
+t_pass
+
+t_begin "collect: missing client key file is a configuration error"
+expect_exit 2 collect --kubeconfig "$(kc_kubeconfig missing-key.yaml)" --out-dir "$T_DIR/ev"
+expect_grep "client-key" "$T_ERR"
+t_pass
+
+t_begin "collect: malformed kubeconfig is a configuration error naming the file"
+expect_exit 2 collect --kubeconfig "$(kc_kubeconfig malformed.yaml)" --out-dir "$T_DIR/ev"
+expect_grep "malformed.yaml" "$T_ERR"
+expect_exit 2 collect --kubeconfig "$T_DIR/nonexistent" --out-dir "$T_DIR/ev"
+expect_grep "nonexistent.*No such file" "$T_ERR"
+t_pass
+
+t_begin "collect: unreachable server is fatal and writes nothing"
+expect_exit 4 collect --kubeconfig "$(kc_kubeconfig unreachable.yaml)" --max-retries 1 --out-dir "$T_DIR/ev"
+expect_grep 'cannot reach' "$T_ERR"
+[ ! -e "$T_DIR/ev" ] || t_fail "output written"
+t_pass
+
+t_begin "collect: insecure-skip-tls-verify refused without --insecure, recorded with it"
+expect_exit 2 collect --kubeconfig "$(kc_kubeconfig insecure.yaml)" --out-dir "$T_DIR/ev"
+expect_grep 'insecure-skip-tls-verify' "$T_ERR"
+expect_exit 0 collect --kubeconfig "$(kc_kubeconfig insecure.yaml)" --insecure --out-dir "$T_DIR/ev"
+jq -e '.cluster.tls_verified==false and (.warnings|length>0)' "$T_DIR/ev/MANIFEST.json" >/dev/null || t_fail "insecure not recorded"
+t_pass
+
+t_begin "collect: restricted user gives a partial snapshot naming what was forbidden"
+expect_exit 1 collect --kubeconfig "$(kc_kubeconfig restricted.yaml)" --out-dir "$T_DIR/ev"
+m=$T_DIR/ev/MANIFEST.json
+[ "$(jq -r .status "$m")" = partial ] || t_fail "status is not partial"
+for res in secrets configmaps persistentvolumeclaims networkpolicies; do
+	jq -e --arg n "list/$res" '.items[] | select(.name==$n) | .status=="forbidden"' "$m" >/dev/null || t_fail "$res not recorded as forbidden"
+	[ ! -e "$T_DIR/ev/raw/$res" ] || t_fail "$res pages written"
+done
+jq -e '.items[] | select(.name=="list/pods") | .status=="complete"' "$m" >/dev/null || t_fail "pods not complete"
+t_pass
+
+t_begin "collect: deploy/ ClusterRole is enough for a complete snapshot; without it, partial"
+kc_admin apply -f "$KC_REPO/deploy/collector-rbac.yaml" >/dev/null
+tok=$(kc_admin -n kcustody create token kcustody-collector)
+sed -e "/^users:/,\$d" "$(kc_kubeconfig certs.yaml)" >"$T_DIR/sa.yaml"
+sed -i "s#certificate-authority: \(.*\)#certificate-authority: $KC_KUBECONFIG_DIR/\1#" "$T_DIR/sa.yaml"
+cat >>"$T_DIR/sa.yaml" <<YAML
+users:
+- name: admin
+  user:
+    token: $tok
+YAML
+expect_exit 0 collect --kubeconfig "$T_DIR/sa.yaml" --out-dir "$T_DIR/ev"
+grep -q "$tok" "$T_ERR" "$T_OUT" && t_fail "token printed"
+grep -rq "$tok" "$T_DIR/ev" && t_fail "token in evidence"
+kc_admin delete clusterrolebinding kcustody-collector >/dev/null
+expect_exit 1 collect --kubeconfig "$T_DIR/sa.yaml" --out-dir "$T_DIR/ev2"
+jq -e '[.items[] | select(.status=="forbidden")] | length >= 11' "$T_DIR/ev2/MANIFEST.json" >/dev/null || t_fail "forbidden items not named"
+kc_admin apply -f "$KC_REPO/deploy/collector-rbac.yaml" >/dev/null
+t_pass
+
+t_begin "collect: every request carries the run's Audit-ID and User-Agent"
+expect_exit 0 collect --kubeconfig "$(kc_kubeconfig certs.yaml)" --out-dir "$T_DIR/ev"
+run=$(jq -r .collector.run_id "$T_DIR/ev/MANIFEST.json")
+sleep 1
+n=$(cat "$KC_AUDIT_DIR"/audit*.log 2>/dev/null | grep -c "\"auditID\":\"$run-")
+[ "$n" -gt 10 ] || t_fail "only $n audit events carry the run's Audit-ID"
+cat "$KC_AUDIT_DIR"/audit*.log | grep "\"auditID\":\"$run-" | jq -r .userAgent | sort -u | grep -q "kcustody/.*run $run" || t_fail "User-Agent not seen in audit log"
+t_pass
+
+t_begin "collect: usage errors"
+expect_exit 2 "$KC" collect --phase pre --out-dir "$T_DIR/x"
+expect_exit 2 "$KC" collect --case X --phase during --out-dir "$T_DIR/x"
+mkdir "$T_DIR/exists"
+expect_exit 2 collect --kubeconfig "$(kc_kubeconfig certs.yaml)" --out-dir "$T_DIR/exists"
+t_pass
+
+t_summary
