@@ -629,3 +629,185 @@ kc_client_http_version(const struct kc_client *c)
 {
 	return c->http_version[0] ? c->http_version : "unknown";
 }
+
+struct batch_slot {
+	CURL *easy;
+	struct curl_slist *hdrs;
+	size_t idx;
+	int64_t t0;
+	char sent_id[80];
+	char *url;
+};
+
+static int
+batch_prepare(struct kc_client *c, struct batch_slot *s, struct kc_batch_req *q,
+    const char *token)
+{
+	struct kc_buf h = KC_BUF_INIT(KC_TOKEN_MAX + 256);
+	int r = 0;
+
+	c->seq++;
+	snprintf(s->sent_id, sizeof(s->sent_id), "%s-%06lu", c->opts.run_id, c->seq);
+	memset(&q->resp, 0, sizeof(q->resp));
+	kc_buf_init(&q->resp.body, c->opts.max_response);
+	if ((s->easy = curl_easy_duphandle(c->curl)) == NULL ||
+	    asprintf(&s->url, "%s%s", c->server, q->path) < 0) {
+		s->url = NULL;
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	}
+	kc_buf_addf(&h, "Audit-ID: %s", s->sent_id);
+	s->hdrs = curl_slist_append(s->hdrs, h.data);
+	s->hdrs = curl_slist_append(s->hdrs, "Accept: application/json");
+	if (q->body != NULL)
+		s->hdrs = curl_slist_append(s->hdrs, "Content-Type: application/json");
+	if (token != NULL) {
+		kc_buf_reset(&h);
+		if ((r = kc_buf_addf(&h, "Authorization: Bearer %s", token)) == 0)
+			s->hdrs = curl_slist_append(s->hdrs, h.data);
+	}
+	if (q->impersonate_user != NULL) {
+		kc_buf_reset(&h);
+		kc_buf_addf(&h, "Impersonate-User: %s", q->impersonate_user);
+		s->hdrs = curl_slist_append(s->hdrs, h.data);
+	}
+	kc_buf_free_secret(&h);
+	if (r != 0 || s->hdrs == NULL)
+		return r ? r : kc_err_set(KC_ERR_NOMEM, "out of memory");
+	curl_easy_setopt(s->easy, CURLOPT_URL, s->url);
+	curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->hdrs);
+	curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, &q->resp.body);
+	curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, &q->resp);
+	curl_easy_setopt(s->easy, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(s->easy, CURLOPT_PIPEWAIT, 1L);
+	if (q->body != NULL) {
+		curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, q->body);
+		curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
+		curl_easy_setopt(s->easy, CURLOPT_CUSTOMREQUEST,
+		    strcmp(q->method, "POST") == 0 ? NULL : q->method);
+	} else {
+		curl_easy_setopt(s->easy, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(s->easy, CURLOPT_CUSTOMREQUEST,
+		    strcmp(q->method, "GET") == 0 ? NULL : q->method);
+	}
+	s->t0 = kc_mono_ns();
+	return 0;
+}
+
+static void
+batch_release(struct batch_slot *s)
+{
+	if (s->easy != NULL)
+		curl_easy_cleanup(s->easy);
+	if (s->hdrs != NULL) {
+		/* The Authorization header is in this list: wipe it. */
+		for (struct curl_slist *l = s->hdrs; l != NULL; l = l->next)
+			OPENSSL_cleanse(l->data, strlen(l->data));
+		curl_slist_free_all(s->hdrs);
+	}
+	free(s->url);
+	memset(s, 0, sizeof(*s));
+}
+
+int
+kc_client_batch(struct kc_client *c, struct kc_batch_req *reqs, size_t n, int parallel)
+{
+	struct batch_slot *slots = NULL;
+	CURLM *multi = NULL;
+	char *token = NULL;
+	size_t next = 0, active = 0;
+	int r = 0, running;
+
+	if (n == 0)
+		return 0;
+	if (parallel < 1)
+		parallel = 1;
+	if ((r = get_token(c, 0, &token)) != 0) {
+		for (size_t i = 0; i < n; i++)
+			reqs[i].err = r;
+		return 0;
+	}
+	if ((slots = kc_calloc((size_t)parallel, sizeof(*slots))) == NULL ||
+	    (multi = curl_multi_init()) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 2L);
+	for (;;) {
+		CURLMsg *msg;
+		int left;
+
+		while (active < (size_t)parallel && next < n) {
+			size_t k;
+			for (k = 0; k < (size_t)parallel && slots[k].easy != NULL; k++)
+				;
+			slots[k].idx = next;
+			if ((r = batch_prepare(c, &slots[k], &reqs[next], token)) != 0) {
+				batch_release(&slots[k]);
+				goto out;
+			}
+			curl_easy_setopt(slots[k].easy, CURLOPT_PRIVATE, &slots[k]);
+			curl_multi_add_handle(multi, slots[k].easy);
+			next++;
+			active++;
+		}
+		if (active == 0)
+			break;
+		if (curl_multi_perform(multi, &running) != CURLM_OK) {
+			r = kc_err_set(KC_ERR_NET, "libcurl multi interface failed");
+			goto out;
+		}
+		while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+			struct batch_slot *s = NULL;
+			struct kc_batch_req *q;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+			q = &reqs[s->idx];
+			curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &q->resp.status);
+			q->resp.attempts = 1;
+			q->resp.local_ns = kc_now_ns();
+			q->resp.duration_ms = (double)(kc_mono_ns() - s->t0) / 1e6;
+			if (q->resp.audit_id[0] == '\0')
+				snprintf(q->resp.audit_id, sizeof(q->resp.audit_id), "%s", s->sent_id);
+			if (msg->data.result != CURLE_OK)
+				q->err = kc_err_set(KC_ERR_NET, "cannot reach %s: %s", c->cfg->server,
+				    curl_easy_strerror(msg->data.result));
+			else
+				q->err = 0;
+			/* Retryable outcomes are redone below, one by one with backoff. */
+			if (!(q->err != 0 && retryable_curl(msg->data.result)) &&
+			    !(q->err == 0 && retryable_status(q->resp.status)))
+				log_request(c, q->method, q->path, q->impersonate_user, &q->resp,
+				    s->sent_id, q->err ? kc_err_msg() : NULL);
+			else
+				q->err = KC_ERR_GONE;	/* marker: retry */
+			curl_multi_remove_handle(multi, s->easy);
+			batch_release(s);
+			active--;
+		}
+		if (active > 0 && running > 0)
+			curl_multi_poll(multi, NULL, 0, 1000, NULL);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (reqs[i].err != KC_ERR_GONE)
+			continue;
+		kc_response_free(&reqs[i].resp);
+		reqs[i].err = kc_client_request(c, reqs[i].method, reqs[i].path, NULL,
+		    reqs[i].impersonate_user, reqs[i].body, reqs[i].body_len, &reqs[i].resp);
+	}
+out:
+	if (slots != NULL) {
+		for (int k = 0; k < parallel; k++) {
+			if (slots[k].easy != NULL && multi != NULL)
+				curl_multi_remove_handle(multi, slots[k].easy);
+			batch_release(&slots[k]);
+		}
+	}
+	if (multi != NULL)
+		curl_multi_cleanup(multi);
+	free(slots);
+	kc_free_secret(token);
+	return r;
+}

@@ -57,6 +57,25 @@ int kc_client_request(struct kc_client *c, const char *method, const char *path,
     const void *body, size_t body_len, struct kc_response *resp);
 void kc_response_free(struct kc_response *resp);
 
+/* One request of a batch: filled in by the caller (method, path, body,
+ * impersonate_user) and by kc_client_batch (resp, err). */
+struct kc_batch_req {
+	const char *method;
+	const char *path;
+	const char *impersonate_user;
+	const char *body;
+	size_t body_len;
+	struct kc_response resp;
+	int err;		/* as kc_client_request would return */
+};
+
+/* Send n requests with at most `parallel` in flight (libcurl multi; over
+ * HTTP/2 they share one connection as streams).  Requests that fail in a
+ * retryable way are retried one by one with kc_client_request.  Every
+ * request is logged.  Returns 0 unless allocation failed: per-request
+ * outcomes are in reqs[i].err and reqs[i].resp. */
+int kc_client_batch(struct kc_client *c, struct kc_batch_req *reqs, size_t n, int parallel);
+
 /* Map a non-2xx answer to a KC_ERR_* with a one-line message naming the
  * path and the server's own message when it sent a Status. */
 int kc_response_error(const struct kc_response *resp, const char *method, const char *path);
