@@ -552,7 +552,7 @@ kc_collect_run(const struct kc_collect_opts *opts, const char *staging, struct k
 	cJSON_AddStringToObject(times, "started", kc_fmt_rfc3339_us(co->started_ns, tbuf, sizeof(tbuf)));
 
 	if ((r = kc_kubeconfig_load(&opts->kube, &co->cfg)) != 0)
-		return r;
+		return r == KC_ERR_IO ? KC_ERR_CONFIG : r;	/* an unreadable kubeconfig is configuration */
 	memset(&copts, 0, sizeof(copts));
 	copts.allow_insecure = opts->allow_insecure;
 	copts.run_id = co->run_id;

@@ -24,7 +24,7 @@ data: {note: "$CANARY"}
 YAML
 
 # uid and resourceVersion of every object in the snapshot pages of RES
-snap_ids() { cat "$1"/raw/"$2"/page-*.json 2>/dev/null | jq -r '.items[] | .metadata.uid + " " + .metadata.resourceVersion' | sort; }
+snap_ids() { cat "$1"/raw/"$2"/page-*.json 2>/dev/null | jq -r '(.items // [])[] | .metadata.uid + " " + .metadata.resourceVersion' | sort; }
 kube_ids() { kc_admin get "$1" ${2:-} -o json | jq -r '.items[] | .metadata.uid + " " + .metadata.resourceVersion' | sort; }
 collect() { "$KC" collect --case T-1 --phase pre --operator tester "$@"; }
 
@@ -140,13 +140,19 @@ t_pass
 t_begin "collect: deploy/ ClusterRole is enough for a complete snapshot; without it, partial"
 kc_admin apply -f "$KC_REPO/deploy/collector-rbac.yaml" >/dev/null
 tok=$(kc_admin -n kcustody create token kcustody-collector)
-sed -e "/^users:/,\$d" "$(kc_kubeconfig certs.yaml)" >"$T_DIR/sa.yaml"
-sed -i "s#certificate-authority: \(.*\)#certificate-authority: $KC_KUBECONFIG_DIR/\1#" "$T_DIR/sa.yaml"
-cat >>"$T_DIR/sa.yaml" <<YAML
+cat >"$T_DIR/sa.yaml" <<YAML
+apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: "$KC_SERVER", certificate-authority: "$KC_PKI_DIR/ca.crt"}
 users:
-- name: admin
-  user:
-    token: $tok
+- name: u
+  user: {token: "$tok"}
+contexts:
+- name: sa
+  context: {cluster: c, user: u}
+current-context: sa
 YAML
 expect_exit 0 collect --kubeconfig "$T_DIR/sa.yaml" --out-dir "$T_DIR/ev"
 grep -q "$tok" "$T_ERR" "$T_OUT" && t_fail "token printed"

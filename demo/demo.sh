@@ -1,0 +1,159 @@
+#!/bin/bash
+# The end-to-end demo (README's first command, via `make deps demo`):
+# a cluster with over-privileged AI-agent service accounts, evidence
+# collected before remediation, a least-privilege remediation (Role +
+# RoleBinding instead of a ClusterRoleBinding, the briefing's step 3),
+# evidence collected after, both bundles verified, the permission delta
+# shown and an HTML report written.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+KC=${KCUSTODY_BIN:-$repo/kcustody}
+out=${KCUSTODY_DEMO_OUT:-$repo/out/demo}
+cluster=${KCUSTODY_DEMO_CLUSTER_DIR:-/tmp/kcustody-demo-cluster}
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "starting the local cluster (etcd + kube-apiserver on loopback) in $cluster"
+bash "$repo/tests/cluster/start.sh" "$cluster" >/dev/null
+. "$cluster/env.sh"
+k() { kubectl --kubeconfig "$KC_KUBECONFIG" "$@"; }
+rm -rf "$out"
+mkdir -p "$out"
+
+say "creating the scenario: namespace 'agents' with kagent-like service accounts"
+k apply -f - >/dev/null <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata: {name: agents}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: payments}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: kagent-bot, namespace: agents}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: rag-indexer, namespace: agents}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: maintainer, namespace: agents}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: payments-db, namespace: payments}
+stringData: {password: demo-not-a-real-password}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: agent-prompts, namespace: agents}
+data: {system: "You are a helpful agent."}
+---
+# Over-privileged: a cluster-wide secret reader bound cluster-wide.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: agent-secret-reader}
+rules:
+- apiGroups: [""]
+  resources: ["secrets", "configmaps"]
+  verbs: ["get", "list", "watch"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: kagent-bot-secrets}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: agent-secret-reader}
+subjects:
+- {kind: ServiceAccount, name: kagent-bot, namespace: agents}
+---
+# Over-privileged: wildcard verbs on everything in its namespace.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: indexer-all, namespace: agents}
+rules:
+- apiGroups: ["*"]
+  resources: ["*"]
+  verbs: ["*"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: rag-indexer-all, namespace: agents}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: indexer-all}
+subjects:
+- {kind: ServiceAccount, name: rag-indexer, namespace: agents}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: kagent-bot-0, namespace: agents, labels: {app: kagent}}
+spec:
+  serviceAccountName: kagent-bot
+  containers: [{name: agent, image: registry.invalid/kagent:1}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: rag-indexer-0, namespace: agents, labels: {app: rag}}
+spec:
+  serviceAccountName: rag-indexer
+  containers: [{name: indexer, image: registry.invalid/rag:1}]
+YAML
+
+say "agent traffic: kagent-bot reads secrets across the cluster"
+k --as=system:serviceaccount:agents:kagent-bot get secrets -A >/dev/null
+k --as=system:serviceaccount:agents:kagent-bot -n payments get secret payments-db -o name >/dev/null
+k --as=system:serviceaccount:agents:rag-indexer -n agents get configmaps >/dev/null
+
+say "signing key for the evidence (Ed25519)"
+"$KC" keygen -o "$out/responder.key" --pub "$out/responder.pub"
+
+say "collect --phase pre"
+"$KC" collect --kubeconfig "$KC_KUBECONFIG" --case IR-2026-0032 --phase pre \
+	--purpose "baseline before least-privilege remediation of AI agents" \
+	--operator "demo responder" --key "$out/responder.key" \
+	--audit-log "$KC_AUDIT_DIR" -o "$out/" | tee "$out/pre.path"
+pre=$(cat "$out/pre.path")
+sleep 1
+remediated=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+
+say "remediation: Role + RoleBinding instead of the ClusterRoleBinding (briefing step 3)"
+k delete clusterrolebinding kagent-bot-secrets >/dev/null
+k -n agents create role kagent-bot-role --verb=get,list --resource=configmaps >/dev/null
+k -n agents create rolebinding kagent-bot-role --role=kagent-bot-role \
+	--serviceaccount=agents:kagent-bot >/dev/null
+k -n agents delete rolebinding rag-indexer-all >/dev/null
+k -n agents create role rag-indexer-role --verb=get,list,watch --resource=configmaps >/dev/null
+k -n agents create rolebinding rag-indexer-role --role=rag-indexer-role \
+	--serviceaccount=agents:rag-indexer >/dev/null
+
+say "agent traffic after remediation: the old secret read is now denied"
+k --as=system:serviceaccount:agents:kagent-bot -n payments get secret payments-db >/dev/null 2>&1 || true
+k --as=system:serviceaccount:agents:kagent-bot -n agents get configmaps >/dev/null
+sleep 1
+
+say "collect --phase post"
+"$KC" collect --kubeconfig "$KC_KUBECONFIG" --case IR-2026-0032 --phase post \
+	--purpose "proof of least-privilege remediation" --operator "demo responder" \
+	--key "$out/responder.key" --audit-log "$KC_AUDIT_DIR" --since "$remediated" \
+	-o "$out/" | tee "$out/post.path"
+post=$(cat "$out/post.path")
+
+say "verify both bundles against the responder's public key"
+"$KC" verify "$pre" --pubkey "$out/responder.pub"
+"$KC" verify "$post" --pubkey "$out/responder.pub"
+
+say "diff pre -> post"
+"$KC" diff "$pre" "$post" --pubkey "$out/responder.pub" --remediated-at "$remediated" | tee "$out/diff.txt"
+
+say "report"
+"$KC" report "$post" --diff "$pre" --pubkey "$out/responder.pub" -o "$out/report.html"
+
+say "done"
+cat <<EOT
+  pre bundle:   $pre
+  post bundle:  $post
+  diff:         $out/diff.txt
+  report:       $out/report.html   (open it in a browser)
+  public key:   $out/responder.pub
+  The cluster keeps running in $cluster; stop it with:
+    bash tests/cluster/stop.sh --purge $cluster
+EOT
