@@ -50,7 +50,7 @@ read -r _ ct crss < <(time_cmd kcustody kcustody_run)
 
 # Same objects? (uids of everything kubectl returned vs the snapshot pages)
 jq -r '.items[].metadata.uid' "$work"/k*.json | sort >"$work/k.uids"
-cat "$work"/kc/raw/*/page-*.json | jq -r '.items[].metadata.uid' | sort >"$work/c.uids"
+cat "$work"/kc/raw/*/page-*.json | jq -r '(.items // [])[].metadata.uid' | sort >"$work/c.uids"
 same=$(cmp -s "$work/k.uids" "$work/c.uids" && echo yes || echo NO)
 objs=$(wc -l <"$work/k.uids")
 

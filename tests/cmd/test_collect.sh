@@ -154,9 +154,16 @@ contexts:
   context: {cluster: c, user: u}
 current-context: sa
 YAML
-expect_exit 0 collect --kubeconfig "$T_DIR/sa.yaml" --out-dir "$T_DIR/ev"
+expect_exit 0 collect --kubeconfig "$T_DIR/sa.yaml" --out-dir "$T_DIR/ev" --sa collect-test/agent-sa
 grep -q "$tok" "$T_ERR" "$T_OUT" && t_fail "token printed"
 grep -rq "$tok" "$T_DIR/ev" && t_fail "token in evidence"
+# without the optional reviews role the server reviews are skipped, with the reason
+jq -e '[.items[] | select(.name|startswith("review/")) | .status=="skipped" and (.detail|test("impersonate"))] | (length>0 and all)' "$T_DIR/ev/MANIFEST.json" >/dev/null || t_fail "reviews not recorded as skipped with the reason"
+jq -e '.warnings | any(test("offline evaluation stands alone"))' "$T_DIR/ev/MANIFEST.json" >/dev/null || t_fail "no warning about skipped reviews"
+kc_admin apply -f "$KC_REPO/deploy/collector-reviews-rbac.yaml" >/dev/null
+expect_exit 0 collect --kubeconfig "$T_DIR/sa.yaml" --out-dir "$T_DIR/ev3" --sa collect-test/agent-sa
+jq -e '[.items[] | select(.name|startswith("review/")) | .status=="complete"] | (length>0 and all)' "$T_DIR/ev3/MANIFEST.json" >/dev/null || t_fail "reviews not complete with the reviews role"
+kc_admin delete -f "$KC_REPO/deploy/collector-reviews-rbac.yaml" >/dev/null
 kc_admin delete clusterrolebinding kcustody-collector >/dev/null
 expect_exit 1 collect --kubeconfig "$T_DIR/sa.yaml" --out-dir "$T_DIR/ev2"
 jq -e '[.items[] | select(.status=="forbidden")] | length >= 11' "$T_DIR/ev2/MANIFEST.json" >/dev/null || t_fail "forbidden items not named"
@@ -170,6 +177,16 @@ sleep 1
 n=$(cat "$KC_AUDIT_DIR"/audit*.log 2>/dev/null | grep -c "\"auditID\":\"$run-")
 [ "$n" -gt 10 ] || t_fail "only $n audit events carry the run's Audit-ID"
 cat "$KC_AUDIT_DIR"/audit*.log | grep "\"auditID\":\"$run-" | jq -r .userAgent | sort -u | grep -q "kcustody/.*run $run" || t_fail "User-Agent not seen in audit log"
+t_pass
+
+t_begin "collect: no leaks and no memory errors under valgrind (exec plugin, reviews)"
+if command -v valgrind >/dev/null; then
+	expect_exit 0 valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=9 "$KC" collect --case T-1 --phase pre --kubeconfig "$(kc_kubeconfig exec.yaml)" \
+		--sa collect-test/agent-sa --out-dir "$T_DIR/ev"
+else
+	t_fail "valgrind not installed"
+fi
 t_pass
 
 t_begin "collect: usage errors"
