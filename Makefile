@@ -60,6 +60,7 @@ else
 BIN ?= kcustody
 endif
 
+.DEFAULT_GOAL := all
 FORCE:
 
 .PHONY: FORCE deps all check check-unit check-cmd demo bench install uninstall clean cluster-start cluster-stop

@@ -66,8 +66,16 @@ usage(FILE *f)
 	fprintf(f, "usage: %s COMMAND [OPTIONS]\n\n"
 	    "Collect, seal, verify and archive forensic evidence about who can do\n"
 	    "what in a Kubernetes cluster.\n\nCommands:\n", cli_progname);
-	for (size_t i = 0; commands[i].name != NULL; i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	for (size_t i = 0; commands[i].name != NULL; i++) {
+		char name[32];
+
+		/* C names use '_' where the command has '-' (can-i, who-can). */
+		snprintf(name, sizeof(name), "%s", commands[i].name);
+		for (char *p = name; *p; p++)
+			if (*p == '_')
+				*p = '-';
+		fprintf(f, "  %-10s %s\n", name, commands[i].summary);
+	}
 	fprintf(f, "\nRun '%s COMMAND --help' for a command's options.\n"
 	    "Exit status: 0 complete, 1 partial (or --fail-on hit), 2 usage or\n"
 	    "configuration error, 3 verification failed, 4 fatal (nothing written).\n",
@@ -99,7 +107,13 @@ main(int argc, char **argv)
 		return KC_EXIT_OK;
 	}
 	for (size_t i = 0; commands[i].name != NULL; i++) {
-		if (strcmp(argv[1], commands[i].name) == 0) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "%s", argv[1]);
+		for (char *p = want; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		if (strchr(argv[1], '_') == NULL && strcmp(want, commands[i].name) == 0) {
 			if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 				cli_error("cannot initialise libcurl");
 				return KC_EXIT_FATAL;

@@ -1,0 +1,284 @@
+/* cmd_collect.c - kcustody collect */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/collect_hooks.h"
+#include "collector/collect.h"
+#include "formats/bundle.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+
+static void
+collect_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: %s collect --case ID --phase pre|post|baseline [options]\n\n"
+	    "Collect RBAC, identities, workloads and data-in-reach metadata from a\n"
+	    "cluster and seal them into an evidence bundle.\n\n"
+	    "Case:\n"
+	    "  --case ID              case or incident id (required)\n"
+	    "  --phase PHASE          pre, post or baseline (required)\n"
+	    "  --purpose TEXT         why the evidence is collected\n"
+	    "  --operator NAME        who collects (default: the OS user)\n"
+	    "  --authority TEXT       ticket, change or warrant authorising it\n"
+	    "  --evidence-id ID       evidence item id (default: generated)\n"
+	    "Cluster:\n"
+	    "  --kubeconfig FILE      kubeconfig (default: $KUBECONFIG, ~/.kube/config)\n"
+	    "  --context NAME         kubeconfig context\n"
+	    "  --in-cluster           use the pod's service-account credentials\n"
+	    "  --insecure             honour insecure-skip-tls-verify (recorded)\n"
+	    "  --page-size N          list page size (default 500)\n"
+	    "%s"
+	    "Output:\n"
+	    "  -o, --output PATH      bundle file, or an existing folder for the\n"
+	    "                         generated name CASE_PHASE_CLUSTER_TIME.tar.gz\n"
+	    "  --out-dir DIR          write the unsealed evidence folder DIR instead\n"
+	    "  --key KEY.pem          signing key (Ed25519 raw, or CMS with --cert)\n"
+	    "  --cert CERT.pem        X.509 certificate: detached CMS signature\n"
+	    "  --passphrase-file F    passphrase of an encrypted key\n"
+	    "  --no-sign              seal without a signature (verify says so)\n"
+	    "  --tsa URL              RFC 3161 time-stamping authority\n"
+	    "  --tsa-ca CA.pem        CA that issued the TSA certificate\n"
+	    "  -q, --quiet            no progress on stderr\n\n"
+	    "Exit status: 0 complete, 1 partial (bundle written, failures recorded),\n"
+	    "2 usage or configuration error, 4 fatal (nothing written).\n",
+	    cli_progname, collect_hooks_usage());
+}
+
+enum {
+	OPT_CASE = 256, OPT_PHASE, OPT_PURPOSE, OPT_OPERATOR, OPT_AUTHORITY, OPT_EVID,
+	OPT_KUBECONFIG, OPT_CONTEXT, OPT_INCLUSTER, OPT_INSECURE, OPT_PAGESIZE,
+	OPT_OUTDIR, OPT_KEY, OPT_CERT, OPT_PASS, OPT_NOSIGN, OPT_TSA, OPT_TSACA,
+	OPT_RETRIES, OPT_HOOK_BASE = 512,
+};
+
+static void
+sanitize(char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '.' || *s == '-'))
+			*s = '-';
+}
+
+static int
+is_dir(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+KC_COMMAND(collect, "collect and seal evidence from a cluster")
+{
+	static const struct option base_longopts[] = {
+		{ "case", required_argument, NULL, OPT_CASE },
+		{ "phase", required_argument, NULL, OPT_PHASE },
+		{ "purpose", required_argument, NULL, OPT_PURPOSE },
+		{ "operator", required_argument, NULL, OPT_OPERATOR },
+		{ "authority", required_argument, NULL, OPT_AUTHORITY },
+		{ "evidence-id", required_argument, NULL, OPT_EVID },
+		{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
+		{ "context", required_argument, NULL, OPT_CONTEXT },
+		{ "in-cluster", no_argument, NULL, OPT_INCLUSTER },
+		{ "insecure", no_argument, NULL, OPT_INSECURE },
+		{ "page-size", required_argument, NULL, OPT_PAGESIZE },
+		{ "max-retries", required_argument, NULL, OPT_RETRIES },
+		{ "output", required_argument, NULL, 'o' },
+		{ "out-dir", required_argument, NULL, OPT_OUTDIR },
+		{ "key", required_argument, NULL, OPT_KEY },
+		{ "cert", required_argument, NULL, OPT_CERT },
+		{ "passphrase-file", required_argument, NULL, OPT_PASS },
+		{ "no-sign", no_argument, NULL, OPT_NOSIGN },
+		{ "tsa", required_argument, NULL, OPT_TSA },
+		{ "tsa-ca", required_argument, NULL, OPT_TSACA },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+	};
+	struct option longopts[64];
+	struct kc_collect_opts opts;
+	struct kc_seal_opts seal;
+	struct collect_hooks hooks;
+	struct kc_collect co;
+	const char *output = NULL, *out_dir = NULL;
+	char *staging = NULL, *final = NULL, *dir = NULL, tbuf[32], cname[64];
+	int c, r, ret = KC_EXIT_FATAL, quiet = 0;
+	size_t nbase = sizeof(base_longopts) / sizeof(base_longopts[0]);
+	char *manifest_text = NULL;
+
+	memset(&opts, 0, sizeof(opts));
+	memset(&seal, 0, sizeof(seal));
+	memset(&co, 0, sizeof(co));
+	collect_hooks_init(&hooks);
+	opts.page_size = 500;
+	opts.max_retries = -1;
+	memcpy(longopts, base_longopts, sizeof(base_longopts));
+	collect_hooks_options(longopts + nbase, 64 - nbase - 1, OPT_HOOK_BASE);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_CASE: opts.case_id = optarg; break;
+		case OPT_PHASE: opts.phase = optarg; break;
+		case OPT_PURPOSE: opts.purpose = optarg; break;
+		case OPT_OPERATOR: opts.operator_name = optarg; break;
+		case OPT_AUTHORITY: opts.authority = optarg; break;
+		case OPT_EVID: opts.evidence_id = optarg; break;
+		case OPT_KUBECONFIG: opts.kube.kubeconfig = optarg; break;
+		case OPT_CONTEXT: opts.kube.context = optarg; break;
+		case OPT_INCLUSTER: opts.kube.in_cluster = 1; break;
+		case OPT_INSECURE: opts.allow_insecure = 1; break;
+		case OPT_PAGESIZE:
+			opts.page_size = atoi(optarg);
+			if (opts.page_size < 1 || opts.page_size > 5000) {
+				cli_error("--page-size must be between 1 and 5000");
+				return KC_EXIT_USAGE;
+			}
+			break;
+		case OPT_RETRIES: opts.max_retries = atoi(optarg); break;
+		case 'o': output = optarg; break;
+		case OPT_OUTDIR: out_dir = optarg; break;
+		case OPT_KEY: seal.key_path = optarg; break;
+		case OPT_CERT: seal.cert_path = optarg; break;
+		case OPT_PASS: seal.passphrase_file = optarg; break;
+		case OPT_NOSIGN: seal.no_sign = 1; break;
+		case OPT_TSA: seal.tsa_url = optarg; break;
+		case OPT_TSACA: seal.tsa_ca = optarg; break;
+		case 'q': quiet = 1; break;
+		case 'h': collect_usage(stdout); return KC_EXIT_OK;
+		default:
+			if (c >= OPT_HOOK_BASE && collect_hooks_parse(&hooks, c - OPT_HOOK_BASE, optarg) == 0)
+				break;
+			if (c >= OPT_HOOK_BASE)
+				return KC_EXIT_USAGE;
+			collect_usage(stderr);
+			return KC_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cli_error("unexpected argument '%s'", argv[optind]);
+		return KC_EXIT_USAGE;
+	}
+	if (opts.case_id == NULL || opts.phase == NULL) {
+		cli_error("collect needs --case ID and --phase pre|post|baseline");
+		return KC_EXIT_USAGE;
+	}
+	if (strcmp(opts.phase, "pre") != 0 && strcmp(opts.phase, "post") != 0 &&
+	    strcmp(opts.phase, "baseline") != 0) {
+		cli_error("--phase must be pre, post or baseline, not '%s'", opts.phase);
+		return KC_EXIT_USAGE;
+	}
+	if (output != NULL && out_dir != NULL) {
+		cli_error("-o and --out-dir are exclusive");
+		return KC_EXIT_USAGE;
+	}
+	if (out_dir == NULL && !seal.no_sign && seal.key_path == NULL) {
+		cli_error("a bundle is signed: give --key KEY.pem (see 'kcustody keygen'), or --no-sign");
+		return KC_EXIT_USAGE;
+	}
+	if (seal.cert_path != NULL && seal.key_path == NULL) {
+		cli_error("--cert needs --key");
+		return KC_EXIT_USAGE;
+	}
+	if (!quiet && isatty(STDERR_FILENO) && kc_log_get_level() < KC_LOG_INFO)
+		kc_log_set_level(KC_LOG_INFO);
+
+	/* Stage next to the destination so the final rename stays on one
+	 * file system, under a name that cannot be mistaken for evidence. */
+	if (out_dir != NULL) {
+		if (access(out_dir, F_OK) == 0) {
+			cli_error("--out-dir '%s' already exists; kcustody never writes into old evidence", out_dir);
+			return KC_EXIT_USAGE;
+		}
+		dir = kc_dirname(out_dir);
+	} else if (output == NULL || is_dir(output) || output[strlen(output) - 1] == '/') {
+		dir = kc_strdup(output ? output : ".");
+	} else {
+		dir = kc_dirname(output);
+	}
+	if (dir == NULL || asprintf(&staging, "%s/.kcustody-staging.XXXXXX", dir) < 0) {
+		cli_error("out of memory");
+		goto out;
+	}
+	if (mkdtemp(staging) == NULL) {
+		cli_error("cannot create a staging folder in '%s': %s", dir, strerror(errno));
+		ret = KC_EXIT_FATAL;
+		free(staging);
+		staging = NULL;
+		goto out;
+	}
+
+	kc_info("collecting (case %s, phase %s)", opts.case_id, opts.phase);
+	r = kc_collect_run(&opts, staging, &co);
+	if (r != 0) {
+		cli_error("%s", kc_err_msg());
+		ret = r == KC_ERR_CONFIG || r == KC_ERR_INVALID ? KC_EXIT_USAGE : KC_EXIT_FATAL;
+		goto out;
+	}
+	if ((r = collect_hooks_run(&hooks, &co)) != 0) {
+		cli_error("%s", kc_err_msg());
+		ret = r == KC_ERR_CONFIG || r == KC_ERR_INVALID ? KC_EXIT_USAGE : KC_EXIT_FATAL;
+		goto out;
+	}
+	kc_collect_finish(&co);
+
+	if (out_dir != NULL) {
+		if ((manifest_text = cJSON_Print(co.manifest)) == NULL ||
+		    kc_collect_add_file(&co, "MANIFEST.json", manifest_text, strlen(manifest_text),
+		    "application/json", 1, NULL) != 0) {
+			cli_error("cannot write the manifest: %s", kc_err_msg());
+			goto out;
+		}
+		if (rename(staging, out_dir) != 0) {
+			cli_error("cannot rename '%s' to '%s': %s", staging, out_dir, strerror(errno));
+			goto out;
+		}
+		free(staging);
+		staging = NULL;
+		final = kc_strdup(out_dir);
+	} else {
+		snprintf(cname, sizeof(cname), "%s", co.cfg->cluster_name && co.cfg->cluster_name[0] ?
+		    co.cfg->cluster_name : co.cluster_name[0] ? co.cluster_name : "cluster");
+		sanitize(cname);
+		kc_fmt_compact((time_t)(co.finished_ns / 1000000000), tbuf, sizeof(tbuf));
+		if (output == NULL || is_dir(output) || output[strlen(output) - 1] == '/') {
+			char name[256];
+			char caseid[96];
+			snprintf(caseid, sizeof(caseid), "%s", opts.case_id);
+			sanitize(caseid);
+			snprintf(name, sizeof(name), "%s_%s_%s_%s.tar.gz", caseid, opts.phase, cname, tbuf);
+			final = kc_path_join(dir, name);
+		} else {
+			final = kc_strdup(output);
+		}
+		seal.mtime = (time_t)(co.finished_ns / 1000000000);
+		if (kc_bundle_seal(staging, co.manifest, &seal, final) != 0) {
+			cli_error("cannot seal the bundle: %s", kc_err_msg());
+			ret = cli_exit_for(kc_err_code()) == KC_EXIT_USAGE ? KC_EXIT_USAGE : KC_EXIT_FATAL;
+			goto out;
+		}
+	}
+	if (co.partial)
+		cli_error("collection PARTIAL: some items were not collected (see MANIFEST.json items)");
+	printf("%s\n", final);
+	ret = co.partial ? KC_EXIT_PARTIAL : KC_EXIT_OK;
+	ret = collect_hooks_exit(&hooks, &co, ret);
+out:
+	if (staging != NULL)
+		kc_rm_rf(staging);
+	free(manifest_text);
+	free(staging);
+	free(final);
+	free(dir);
+	collect_hooks_free(&hooks);
+	kc_collect_free(&co);
+	return ret;
+}
