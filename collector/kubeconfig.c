@@ -1,0 +1,1875 @@
+/* kubeconfig.c - kubeconfig loading (libyaml) and exec credential plugins.
+ *
+ * The YAML is read into a small tree of mappings, sequences and scalars;
+ * the kubeconfig model is then read from that tree with kubectl's rules
+ * (clientcmd loader.go and validation.go are the reference).  Aliases share
+ * the anchored node (reference counted) instead of copying it, and the
+ * expanded size is capped, so an alias bomb costs nothing but an error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <yaml.h>
+
+#include "collector/kubeconfig.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+
+extern char **environ;
+
+#define YAML_MAX_DEPTH 64
+#define YAML_MAX_NODES 100000
+#define YAML_MAX_EXPANDED 1000000
+#define YAML_MAX_ANCHORS 1000
+#define YAML_MAX_ALIASES 10000
+#define MERGE_MAX_DEPTH 16
+#define SMALL_FILE_MAX 4096		/* in-cluster namespace file */
+
+#define EXEC_V1 "client.authentication.k8s.io/v1"
+#define EXEC_V1BETA1 "client.authentication.k8s.io/v1beta1"
+#define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+
+static char *
+str_printf(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/* asprintf that leaves NULL on failure. */
+static char *
+str_printf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return n < 0 ? NULL : s;
+}
+
+/* ------------------------------------------------------------------ */
+/* YAML tree */
+
+enum ytype { Y_SCALAR, Y_MAP, Y_SEQ };
+
+struct ynode {
+	enum ytype type;
+	unsigned refs;		/* aliases share nodes */
+	int null;		/* plain null scalar: "", ~, null */
+	size_t line, col;	/* 1-based */
+	char *str;		/* scalar value (may hold a secret: wiped on free) */
+	size_t len;
+	struct ynode **kid;	/* map: key, value, key, value, ... */
+	size_t n, cap;
+	size_t weight;		/* nodes with aliases expanded (bomb cap) */
+	size_t height;		/* levels with aliases expanded (recursion cap) */
+};
+
+static void
+ynode_unref(struct ynode *y)
+{
+	if (y == NULL || --y->refs > 0)
+		return;
+	for (size_t i = 0; i < y->n; i++)
+		ynode_unref(y->kid[i]);
+	free(y->kid);
+	if (y->str != NULL) {
+		OPENSSL_cleanse(y->str, y->len);
+		free(y->str);
+	}
+	free(y);
+}
+
+struct yframe {
+	struct ynode *node;
+	char *anchor;		/* registered when the node is complete */
+};
+
+struct yanchor {
+	char *name;
+	struct ynode *node;	/* not owned: reachable from the root */
+};
+
+struct yparse {
+	const char *file;
+	struct yframe stack[YAML_MAX_DEPTH];
+	size_t depth;
+	struct yanchor *anchors;
+	size_t nanchors, anchors_cap;
+	size_t nodes, aliases;
+	struct ynode *root;
+};
+
+static int
+yerr(const struct yparse *yp, const yaml_mark_t *m, const char *what)
+{
+	return kc_err_set(KC_ERR_CONFIG, "kubeconfig '%s' line %zu column %zu: %s",
+	    yp->file, m->line + 1, m->column + 1, what);
+}
+
+static int
+ynode_new(struct yparse *yp, enum ytype type, const yaml_mark_t *m, struct ynode **out)
+{
+	struct ynode *y;
+
+	if (++yp->nodes > YAML_MAX_NODES)
+		return yerr(yp, m, "more than 100000 YAML nodes");
+	if ((y = kc_calloc(1, sizeof(*y))) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	y->type = type;
+	y->refs = 1;
+	y->line = m->line + 1;
+	y->col = m->column + 1;
+	y->weight = 1;
+	y->height = 1;
+	*out = y;
+	return 0;
+}
+
+/* Attach y (one reference, taken over even on failure) to the open
+ * container or make it the root. */
+static int
+yattach(struct yparse *yp, struct ynode *y)
+{
+	struct ynode *parent;
+
+	if (yp->depth == 0) {
+		if (yp->root != NULL) {
+			ynode_unref(y);
+			return kc_err_set(KC_ERR_CONFIG, "kubeconfig '%s': more than one root node", yp->file);
+		}
+		yp->root = y;
+		return 0;
+	}
+	parent = yp->stack[yp->depth - 1].node;
+	if (KC_GROW(parent->kid, parent->cap, parent->n + 1) != 0) {
+		ynode_unref(y);
+		return KC_ERR_NOMEM;
+	}
+	parent->kid[parent->n++] = y;
+	return 0;
+}
+
+static int
+yanchor_add(struct yparse *yp, const char *name, struct ynode *y, const yaml_mark_t *m)
+{
+	char *dup;
+
+	if (yp->nanchors >= YAML_MAX_ANCHORS)
+		return yerr(yp, m, "more than 1000 anchors");
+	if (KC_GROW(yp->anchors, yp->anchors_cap, yp->nanchors + 1) != 0)
+		return KC_ERR_NOMEM;
+	if ((dup = kc_strdup(name)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	yp->anchors[yp->nanchors].name = dup;
+	yp->anchors[yp->nanchors].node = y;
+	yp->nanchors++;
+	return 0;
+}
+
+static int
+yscalar(struct yparse *yp, const yaml_event_t *ev)
+{
+	const char *v = (const char *)ev->data.scalar.value;
+	size_t len = ev->data.scalar.length;
+	struct ynode *y;
+	int r;
+
+	if ((r = ynode_new(yp, Y_SCALAR, &ev->start_mark, &y)) != 0)
+		return r;
+	if ((y->str = kc_strndup(v, len)) == NULL) {
+		ynode_unref(y);
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	}
+	y->len = len;
+	if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (len == 0 || strcmp(y->str, "~") == 0 || strcmp(y->str, "null") == 0 ||
+	    strcmp(y->str, "Null") == 0 || strcmp(y->str, "NULL") == 0))
+		y->null = 1;
+	if ((r = yattach(yp, y)) != 0)
+		return r;
+	if (ev->data.scalar.anchor != NULL)
+		return yanchor_add(yp, (const char *)ev->data.scalar.anchor, y, &ev->start_mark);
+	return 0;
+}
+
+static int
+ystart(struct yparse *yp, const yaml_event_t *ev, enum ytype type, const yaml_char_t *anchor)
+{
+	struct ynode *y;
+	int r;
+
+	if (yp->depth >= YAML_MAX_DEPTH)
+		return yerr(yp, &ev->start_mark, "nesting deeper than 64 levels");
+	if ((r = ynode_new(yp, type, &ev->start_mark, &y)) != 0)
+		return r;
+	if ((r = yattach(yp, y)) != 0)
+		return r;
+	yp->stack[yp->depth].node = y;
+	yp->stack[yp->depth].anchor = NULL;
+	yp->depth++;
+	if (anchor != NULL && (yp->stack[yp->depth - 1].anchor =
+	    kc_strdup((const char *)anchor)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+static int
+yend(struct yparse *yp, const yaml_event_t *ev)
+{
+	struct yframe *f;
+	struct ynode *y;
+	size_t w = 1, h = 0;
+	int r = 0;
+
+	if (yp->depth == 0)
+		return yerr(yp, &ev->start_mark, "unbalanced collection end");
+	f = &yp->stack[--yp->depth];
+	y = f->node;
+	for (size_t i = 0; i < y->n; i++) {
+		w += y->kid[i]->weight;
+		if (w > YAML_MAX_EXPANDED)
+			break;
+		if (y->kid[i]->height > h)
+			h = y->kid[i]->height;
+	}
+	y->weight = w;
+	y->height = h + 1;
+	if (w > YAML_MAX_EXPANDED)
+		r = yerr(yp, &ev->start_mark, "aliases expand the document past 1000000 nodes");
+	else if (f->anchor != NULL)
+		r = yanchor_add(yp, f->anchor, y, &ev->start_mark);
+	free(f->anchor);
+	f->anchor = NULL;
+	return r;
+}
+
+static int
+yalias(struct yparse *yp, const yaml_event_t *ev)
+{
+	const char *name = (const char *)ev->data.alias.anchor;
+	struct ynode *y = NULL;
+	char msg[200], esc[96];
+
+	if (++yp->aliases > YAML_MAX_ALIASES)
+		return yerr(yp, &ev->start_mark, "more than 10000 aliases");
+	for (size_t i = yp->nanchors; i-- > 0;) {
+		if (strcmp(yp->anchors[i].name, name) == 0) {
+			y = yp->anchors[i].node;
+			break;
+		}
+	}
+	if (y == NULL) {
+		snprintf(msg, sizeof(msg), "unknown alias '%s'", kc_safe_str(name, esc, sizeof(esc)));
+		return yerr(yp, &ev->start_mark, msg);
+	}
+	if (yp->depth + y->height > YAML_MAX_DEPTH)
+		return yerr(yp, &ev->start_mark, "aliases nest deeper than 64 levels");
+	y->refs++;
+	return yattach(yp, y);
+}
+
+static int
+ylibyaml_error(const struct yparse *yp, const yaml_parser_t *p)
+{
+	const char *problem = p->problem ? p->problem : "invalid YAML";
+
+	switch (p->error) {
+	case YAML_MEMORY_ERROR:
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	case YAML_READER_ERROR:
+		return kc_err_set(KC_ERR_CONFIG, "kubeconfig '%s' byte %zu: %s",
+		    yp->file, p->problem_offset, problem);
+	default:
+		return yerr(yp, &p->problem_mark, problem);
+	}
+}
+
+/* Parse the first YAML document of data into *root (NULL when the stream
+ * holds no document).  Like kubectl, later documents are not read. */
+static int
+yaml_load(const char *file, const char *data, size_t len, struct ynode **root)
+{
+	struct yparse yp;
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int r = 0, done = 0;
+
+	*root = NULL;
+	memset(&yp, 0, sizeof(yp));
+	yp.file = file;
+	if (!yaml_parser_initialize(&p))
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
+	while (!done && r == 0) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			r = ylibyaml_error(&yp, &p);
+			break;
+		}
+		switch (ev.type) {
+		case YAML_SCALAR_EVENT:
+			r = yscalar(&yp, &ev);
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			r = ystart(&yp, &ev, Y_SEQ, ev.data.sequence_start.anchor);
+			break;
+		case YAML_MAPPING_START_EVENT:
+			r = ystart(&yp, &ev, Y_MAP, ev.data.mapping_start.anchor);
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			r = yend(&yp, &ev);
+			break;
+		case YAML_ALIAS_EVENT:
+			r = yalias(&yp, &ev);
+			break;
+		case YAML_DOCUMENT_END_EVENT:
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	for (size_t i = 0; i < yp.depth; i++)
+		free(yp.stack[i].anchor);
+	for (size_t i = 0; i < yp.nanchors; i++)
+		free(yp.anchors[i].name);
+	free(yp.anchors);
+	if (r != 0) {
+		ynode_unref(yp.root);
+		return r;
+	}
+	*root = yp.root;
+	return 0;
+}
+
+static int
+yis_null(const struct ynode *y)
+{
+	return y == NULL || (y->type == Y_SCALAR && y->null);
+}
+
+static int
+ykey_is(const struct ynode *k, const char *key)
+{
+	return k->type == Y_SCALAR && strlen(key) == k->len && memcmp(k->str, key, k->len) == 0;
+}
+
+/* Value of key in mapping m, or NULL.  A later duplicate key wins (as in
+ * kubectl's YAML decoder); "<<" merge keys are followed, explicit keys
+ * first. */
+static const struct ynode *
+map_get_depth(const struct ynode *m, const char *key, int depth)
+{
+	if (m == NULL || m->type != Y_MAP || depth > MERGE_MAX_DEPTH)
+		return NULL;
+	for (size_t i = m->n; i >= 2; i -= 2) {
+		if (ykey_is(m->kid[i - 2], key))
+			return m->kid[i - 1];
+	}
+	for (size_t i = m->n; i >= 2; i -= 2) {
+		const struct ynode *v = m->kid[i - 1], *found;
+
+		if (!ykey_is(m->kid[i - 2], "<<"))
+			continue;
+		if (v->type == Y_MAP)
+			return map_get_depth(v, key, depth + 1);
+		if (v->type == Y_SEQ) {
+			for (size_t j = 0; j < v->n; j++) {
+				if ((found = map_get_depth(v->kid[j], key, depth + 1)) != NULL)
+					return found;
+			}
+		}
+		return NULL;
+	}
+	return NULL;
+}
+
+static const struct ynode *
+map_get(const struct ynode *m, const char *key)
+{
+	return map_get_depth(m, key, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Paths */
+
+/* Lexical clean of an absolute path, like Go's filepath.Clean. */
+static char *
+path_clean(const char *p)
+{
+	size_t n = strlen(p), o = 1;
+	const char *s = p, *e;
+	char *out;
+
+	if ((out = malloc(n + 2)) == NULL)
+		return NULL;
+	out[0] = '/';
+	while (*s != '\0') {
+		while (*s == '/')
+			s++;
+		if (*s == '\0')
+			break;
+		e = strchr(s, '/');
+		if (e == NULL)
+			e = s + strlen(s);
+		if (e - s == 1 && s[0] == '.') {
+			/* skip */
+		} else if (e - s == 2 && s[0] == '.' && s[1] == '.') {
+			while (o > 1 && out[o - 1] != '/')
+				o--;
+			if (o > 1)
+				o--;
+		} else {
+			if (o > 1)
+				out[o++] = '/';
+			memcpy(out + o, s, (size_t)(e - s));
+			o += (size_t)(e - s);
+		}
+		s = e;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Absolute, cleaned folder of file (kubectl: filepath.Abs(filepath.Dir)). */
+static char *
+abs_dir(const char *file)
+{
+	char *dir = NULL, *cwd = NULL, *joined = NULL, *out = NULL;
+
+	if ((dir = kc_dirname(file)) == NULL)
+		goto out;
+	if (dir[0] == '/') {
+		out = path_clean(dir);
+		goto out;
+	}
+	if ((cwd = getcwd(NULL, 0)) == NULL)
+		goto out;
+	if ((joined = kc_path_join(cwd, dir)) == NULL)
+		goto out;
+	out = path_clean(joined);
+out:
+	free(dir);
+	free(cwd);
+	free(joined);
+	return out;
+}
+
+/* kubectl's ResolvePath: a relative path is joined to the folder of the
+ * file that named it; an absolute one is kept as written. */
+static char *
+resolve_path(const char *dir, const char *rel)
+{
+	char *joined, *out;
+
+	if (rel[0] == '/')
+		return kc_strdup(rel);
+	if ((joined = kc_path_join(dir, rel)) == NULL)
+		return NULL;
+	out = path_clean(joined);
+	free(joined);
+	return out;
+}
+
+/* ------------------------------------------------------------------ */
+/* Files */
+
+struct kfile {
+	char *path;		/* as named by the user */
+	char *dir;		/* absolute folder of path */
+	struct ynode *root;	/* top-level mapping, NULL when empty */
+};
+
+struct kset {
+	struct kfile *f;
+	size_t n, cap;
+	char *source;		/* ':'-joined paths of the files read */
+};
+
+static void
+kset_free(struct kset *ks)
+{
+	for (size_t i = 0; i < ks->n; i++) {
+		free(ks->f[i].path);
+		free(ks->f[i].dir);
+		ynode_unref(ks->f[i].root);
+	}
+	free(ks->f);
+	free(ks->source);
+}
+
+static int
+ferr(const struct kfile *f, const struct ynode *at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+ferr(const struct kfile *f, const struct ynode *at, const char *fmt, ...)
+{
+	char msg[640];
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		msg[0] = '\0';
+	va_end(ap);
+	if (at != NULL)
+		return kc_err_set(KC_ERR_CONFIG, "kubeconfig '%s' line %zu column %zu: %s",
+		    f->path, at->line, at->col, msg);
+	return kc_err_set(KC_ERR_CONFIG, "kubeconfig '%s': %s", f->path, msg);
+}
+
+/* Read a kubeconfig file into one allocation of its size (no realloc
+ * leaves copies of a token behind); the caller wipes and frees *data.
+ * *missing is set (and 0 returned) when it does not exist and the caller
+ * allows that. */
+static int
+read_kubeconfig(const char *path, int allow_missing, int *missing, char **data, size_t *len)
+{
+	struct stat st;
+	size_t size = 0, got = 0;
+	char *buf = NULL;
+	ssize_t n;
+	int fd, r = 0;
+
+	*missing = 0;
+	*data = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT && allow_missing) {
+			*missing = 1;
+			return 0;
+		}
+		return kc_err_set(KC_ERR_IO, "cannot read kubeconfig '%s': %s", path, strerror(errno));
+	}
+	if (fstat(fd, &st) != 0) {
+		r = kc_err_set(KC_ERR_IO, "cannot read kubeconfig '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = kc_err_set(KC_ERR_IO, "cannot read kubeconfig '%s': %s", path,
+		    S_ISDIR(st.st_mode) ? "Is a directory" : "not a regular file");
+		goto out;
+	}
+	if (st.st_size > (off_t)KC_KUBECONFIG_MAX) {
+		r = kc_err_set(KC_ERR_CONFIG, "kubeconfig '%s' is larger than %u bytes",
+		    path, KC_KUBECONFIG_MAX);
+		goto out;
+	}
+	size = (size_t)st.st_size;
+	if ((buf = malloc(size + 1)) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	/* one byte more than the size, to notice a file that grows meanwhile */
+	while (got <= size) {
+		n = read(fd, buf + got, size + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = kc_err_set(KC_ERR_IO, "cannot read kubeconfig '%s': %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got > size) {
+		r = kc_err_set(KC_ERR_IO, "cannot read kubeconfig '%s': it changed while being read", path);
+		goto out;
+	}
+	buf[got] = '\0';
+	*data = buf;
+	*len = got;
+	buf = NULL;	/* transferred */
+out:
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, size + 1);
+		free(buf);
+	}
+	close(fd);
+	return r;
+}
+
+struct named {
+	const char *name;
+	const struct ynode *at;
+};
+
+static int
+named_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct named *)a)->name, ((const struct named *)b)->name);
+}
+
+/* A scalar's string, or NULL for null/empty; error when not a string. */
+static int
+scalar_str(const struct kfile *f, const struct ynode *v, const char *what, const char **out)
+{
+	*out = NULL;
+	if (yis_null(v))
+		return 0;
+	if (v->type != Y_SCALAR)
+		return ferr(f, v, "%s must be a string", what);
+	if (strlen(v->str) != v->len)
+		return ferr(f, v, "%s contains a NUL byte", what);
+	if (v->len > 0)
+		*out = v->str;
+	return 0;
+}
+
+/* kubectl turns each named list into a map and refuses duplicate names. */
+static int
+check_list(const struct kfile *f, const char *list)
+{
+	const struct ynode *l = map_get(f->root, list);
+	struct named *names = NULL;
+	size_t n = 0;
+	int r = 0;
+	char esc[256];
+
+	if (yis_null(l))
+		return 0;
+	if (l->type != Y_SEQ)
+		return ferr(f, l, "%s must be a list", list);
+	if ((names = kc_calloc(l->n, sizeof(*names))) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < l->n; i++) {
+		const struct ynode *e = l->kid[i];
+		const char *name;
+
+		if (e->type != Y_MAP) {
+			r = ferr(f, e, "%s entries must be mappings", list);
+			goto out;
+		}
+		if ((r = scalar_str(f, map_get(e, "name"), "name", &name)) != 0)
+			goto out;
+		if (name == NULL)
+			continue;
+		names[n].name = name;
+		names[n].at = e;
+		n++;
+	}
+	if (n > 1)
+		qsort(names, n, sizeof(*names), named_cmp);
+	for (size_t i = 1; i < n; i++) {
+		if (strcmp(names[i - 1].name, names[i].name) == 0) {
+			r = ferr(f, NULL, "duplicate name '%s' in %s",
+			    kc_safe_str(names[i].name, esc, sizeof(esc)), list);
+			goto out;
+		}
+	}
+out:
+	free(names);
+	return r;
+}
+
+static int
+load_file(struct kset *ks, const char *path, int allow_missing)
+{
+	struct kfile f = { NULL, NULL, NULL };
+	char *data = NULL;
+	size_t len = 0;
+	int missing, r;
+
+	for (size_t i = 0; i < ks->n; i++) {
+		if (strcmp(ks->f[i].path, path) == 0)
+			return 0;	/* kubectl skips repeated entries */
+	}
+	if ((r = read_kubeconfig(path, allow_missing, &missing, &data, &len)) != 0 || missing)
+		goto out;
+	if ((f.path = kc_strdup(path)) == NULL || (f.dir = abs_dir(path)) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "cannot resolve the folder of kubeconfig '%s'", path);
+		goto out;
+	}
+	if ((r = yaml_load(path, data, len, &f.root)) != 0)
+		goto out;
+	if (yis_null(f.root)) {
+		ynode_unref(f.root);
+		f.root = NULL;
+	} else if (f.root->type != Y_MAP) {
+		r = ferr(&f, f.root, "the top level must be a mapping");
+		goto out;
+	} else {
+		const char *cc;
+
+		if ((r = check_list(&f, "clusters")) != 0 || (r = check_list(&f, "users")) != 0 ||
+		    (r = check_list(&f, "contexts")) != 0 ||
+		    (r = scalar_str(&f, map_get(f.root, "current-context"), "current-context", &cc)) != 0)
+			goto out;
+	}
+	if (KC_GROW(ks->f, ks->cap, ks->n + 1) != 0) {
+		r = KC_ERR_NOMEM;
+		goto out;
+	}
+	ks->f[ks->n++] = f;
+	memset(&f, 0, sizeof(f));	/* transferred */
+out:
+	if (data != NULL) {
+		OPENSSL_cleanse(data, len);
+		free(data);
+	}
+	free(f.path);
+	free(f.dir);
+	ynode_unref(f.root);
+	return r;
+}
+
+/* Find the named entry of list ("clusters") in the first file that defines
+ * it; *body is its inner mapping ("cluster"), NULL when empty. */
+static int
+find_named(const struct kset *ks, const char *list, const char *item, const char *name,
+    const struct kfile **file, const struct ynode **body)
+{
+	*file = NULL;
+	*body = NULL;
+	for (size_t i = 0; i < ks->n; i++) {
+		const struct kfile *f = &ks->f[i];
+		const struct ynode *l = map_get(f->root, list);
+
+		if (yis_null(l))
+			continue;
+		for (size_t j = 0; j < l->n; j++) {
+			const struct ynode *e = l->kid[j], *b;
+			const char *n;
+
+			if (scalar_str(f, map_get(e, "name"), "name", &n) != 0 || n == NULL ||
+			    strcmp(n, name) != 0)
+				continue;
+			b = map_get(e, item);
+			if (!yis_null(b) && b->type != Y_MAP)
+				return ferr(f, b, "%s must be a mapping", item);
+			*file = f;
+			*body = yis_null(b) ? NULL : b;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Model */
+
+static int
+dup_str(const struct kfile *f, const struct ynode *m, const char *key, char **out)
+{
+	const char *s;
+	int r;
+
+	*out = NULL;
+	if ((r = scalar_str(f, map_get(m, key), key, &s)) != 0 || s == NULL)
+		return r;
+	if ((*out = kc_strdup(s)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+static int
+dup_path(const struct kfile *f, const struct ynode *m, const char *key, char **out)
+{
+	const char *s;
+	int r;
+
+	*out = NULL;
+	if ((r = scalar_str(f, map_get(m, key), key, &s)) != 0 || s == NULL)
+		return r;
+	if ((*out = resolve_path(f->dir, s)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+/* YAML 1.1 booleans, as kubectl's decoder takes them. */
+static int
+get_bool(const struct kfile *f, const struct ynode *m, const char *key, int *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "y" };
+	static const char *const no[] = { "false", "no", "off", "n" };
+	const char *s;
+	int r;
+
+	*out = 0;
+	if ((r = scalar_str(f, map_get(m, key), key, &s)) != 0 || s == NULL)
+		return r;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0)
+			return 0;
+	}
+	return ferr(f, map_get(m, key), "%s must be true or false", key);
+}
+
+static int
+is_b64(int c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	    c == '+' || c == '/';
+}
+
+/* Standard base64 with padding, line breaks ignored (Go's
+ * base64.StdEncoding, which decodes []byte fields); OpenSSL decodes. */
+static int
+get_b64(const struct kfile *f, const struct ynode *m, const char *key, const char *owner,
+    struct kc_buf *out)
+{
+	const struct ynode *v = map_get(m, key);
+	unsigned char *dec = NULL;
+	char *clean = NULL, esc[256];
+	const char *s;
+	size_t n = 0, pad = 0, i;
+	int r, got = -1;
+
+	kc_buf_init(out, KC_KUBECONFIG_MAX);
+	if ((r = scalar_str(f, v, key, &s)) != 0 || s == NULL)
+		return r;
+	if ((clean = malloc(v->len + 1)) == NULL || (dec = malloc(v->len / 4 * 3 + 3)) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < v->len; i++) {
+		if (s[i] != '\r' && s[i] != '\n')
+			clean[n++] = s[i];
+	}
+	clean[n] = '\0';
+	while (pad < 2 && pad < n && clean[n - 1 - pad] == '=')
+		pad++;
+	for (i = 0; i < n - pad && is_b64((unsigned char)clean[i]); i++)
+		;
+	if (n % 4 != 0 || i != n - pad || n > INT32_MAX ||
+	    (got = EVP_DecodeBlock(dec, (unsigned char *)clean, (int)n)) < 0 ||
+	    (size_t)got < pad) {
+		r = ferr(f, v, "%s of %s is not valid base64", key,
+		    kc_safe_str(owner, esc, sizeof(esc)));
+		goto out;
+	}
+	r = kc_buf_add(out, dec, (size_t)got - pad);
+out:
+	if (clean != NULL)
+		OPENSSL_cleanse(clean, v->len + 1);
+	if (dec != NULL)
+		OPENSSL_cleanse(dec, v->len / 4 * 3 + 3);
+	free(clean);
+	free(dec);
+	return r;
+}
+
+/* kubectl's validation reads every referenced certificate file. */
+static int
+check_readable(const char *path, const char *what, const char *kind, const char *owner)
+{
+	char esc[256];
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return kc_err_set(KC_ERR_CONFIG, "cannot read %s '%s' of %s '%s': %s", what, path,
+		    kind, kc_safe_str(owner, esc, sizeof(esc)), strerror(errno));
+	close(fd);
+	return 0;
+}
+
+static int
+add_unsupported(struct kc_cluster_cfg *cfg, const char *desc)
+{
+	char *s;
+
+	if (cfg->unsupported_auth == NULL)
+		s = kc_strdup(desc);
+	else
+		s = str_printf("%s and %s", cfg->unsupported_auth, desc);
+	if (s == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	free(cfg->unsupported_auth);
+	cfg->unsupported_auth = s;
+	return 0;
+}
+
+static int
+load_cluster(const struct kset *ks, struct kc_cluster_cfg *cfg)
+{
+	const struct kfile *f;
+	const struct ynode *c;
+	char e1[256], e2[256];
+	int r;
+
+	if ((r = find_named(ks, "clusters", "cluster", cfg->cluster_name, &f, &c)) < 0)
+		return r;
+	if (r == 0)
+		return kc_err_set(KC_ERR_CONFIG, "cluster '%s' of context '%s' not found in kubeconfig '%s'",
+		    kc_safe_str(cfg->cluster_name, e1, sizeof(e1)),
+		    kc_safe_str(cfg->context_name, e2, sizeof(e2)), ks->source);
+	kc_safe_str(cfg->cluster_name, e1, sizeof(e1));
+	if ((r = dup_str(f, c, "server", &cfg->server)) != 0 ||
+	    (r = dup_str(f, c, "tls-server-name", &cfg->tls_server_name)) != 0 ||
+	    (r = dup_str(f, c, "proxy-url", &cfg->proxy_url)) != 0 ||
+	    (r = dup_path(f, c, "certificate-authority", &cfg->ca_file)) != 0 ||
+	    (r = get_b64(f, c, "certificate-authority-data", cfg->cluster_name, &cfg->ca_data)) != 0 ||
+	    (r = get_bool(f, c, "insecure-skip-tls-verify", &cfg->insecure_skip_tls_verify)) != 0)
+		return r;
+	if (cfg->server == NULL)
+		return kc_err_set(KC_ERR_CONFIG, "cluster '%s' has no server in kubeconfig '%s'",
+		    e1, f->path);
+	if (cfg->ca_file != NULL && cfg->ca_data.len > 0)
+		return kc_err_set(KC_ERR_CONFIG, "cluster '%s' sets both certificate-authority and "
+		    "certificate-authority-data in kubeconfig '%s'", e1, f->path);
+	if (cfg->insecure_skip_tls_verify && (cfg->ca_file != NULL || cfg->ca_data.len > 0))
+		return kc_err_set(KC_ERR_CONFIG, "cluster '%s' sets both insecure-skip-tls-verify and "
+		    "a certificate authority in kubeconfig '%s'", e1, f->path);
+	if (cfg->ca_file != NULL)
+		return check_readable(cfg->ca_file, "certificate-authority", "cluster", cfg->cluster_name);
+	return 0;
+}
+
+static void
+strv_free(char **v, int secret)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; v[i] != NULL; i++) {
+		if (secret)
+			kc_free_secret(v[i]);
+		else
+			free(v[i]);
+	}
+	free(v);
+}
+
+static void
+exec_cfg_free(struct kc_exec_cfg *e)
+{
+	if (e == NULL)
+		return;
+	free(e->command);
+	strv_free(e->args, 0);
+	strv_free(e->env, 1);	/* env values may carry secrets */
+	free(e->api_version);
+	free(e->interactive_mode);
+	free(e->install_hint);
+	free(e);
+}
+
+static int
+load_exec(const struct kfile *f, const struct ynode *x, const char *user, struct kc_exec_cfg **out)
+{
+	const struct ynode *args = map_get(x, "args"), *env = map_get(x, "env");
+	struct kc_exec_cfg *e;
+	const char *cmd;
+	char esc[256];
+	int r;
+
+	*out = NULL;
+	kc_safe_str(user, esc, sizeof(esc));
+	if (x->type != Y_MAP)
+		return ferr(f, x, "exec of user '%s' must be a mapping", esc);
+	if ((e = kc_calloc(1, sizeof(*e))) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((r = scalar_str(f, map_get(x, "command"), "command", &cmd)) != 0 ||
+	    (r = dup_str(f, x, "apiVersion", &e->api_version)) != 0 ||
+	    (r = dup_str(f, x, "interactiveMode", &e->interactive_mode)) != 0 ||
+	    (r = dup_str(f, x, "installHint", &e->install_hint)) != 0 ||
+	    (r = get_bool(f, x, "provideClusterInfo", &e->provide_cluster_info)) != 0)
+		goto out;
+	if (cmd == NULL) {
+		r = ferr(f, x, "exec of user '%s' has no command", esc);
+		goto out;
+	}
+	/* kubectl: a command with a path separator is relative to the file */
+	e->command = strchr(cmd, '/') != NULL ? resolve_path(f->dir, cmd) : kc_strdup(cmd);
+	if (e->command == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (e->api_version == NULL) {
+		r = ferr(f, x, "exec of user '%s' has no apiVersion", esc);
+		goto out;
+	}
+	if (strcmp(e->api_version, EXEC_V1) != 0 && strcmp(e->api_version, EXEC_V1BETA1) != 0) {
+		char ev[128];
+
+		r = ferr(f, x, "exec apiVersion '%s' of user '%s' is not supported (use %s or %s)",
+		    kc_safe_str(e->api_version, ev, sizeof(ev)), esc, EXEC_V1, EXEC_V1BETA1);
+		goto out;
+	}
+	if (e->interactive_mode == NULL) {
+		/* v1 requires it; older versions default to IfAvailable */
+		if (strcmp(e->api_version, EXEC_V1) == 0) {
+			r = ferr(f, x, "exec of user '%s' has no interactiveMode (required by %s)",
+			    esc, EXEC_V1);
+			goto out;
+		}
+		if ((e->interactive_mode = kc_strdup("IfAvailable")) == NULL) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	} else if (strcmp(e->interactive_mode, "Never") != 0 &&
+	    strcmp(e->interactive_mode, "IfAvailable") != 0 &&
+	    strcmp(e->interactive_mode, "Always") != 0) {
+		char ev[128];
+
+		r = ferr(f, map_get(x, "interactiveMode"), "invalid interactiveMode '%s' for user '%s'",
+		    kc_safe_str(e->interactive_mode, ev, sizeof(ev)), esc);
+		goto out;
+	}
+	if (!yis_null(args) && args->type != Y_SEQ) {
+		r = ferr(f, args, "exec args of user '%s' must be a list", esc);
+		goto out;
+	}
+	if ((e->args = kc_calloc(yis_null(args) ? 1 : args->n + 1, sizeof(char *))) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; !yis_null(args) && i < args->n; i++) {
+		const char *a;
+
+		if (yis_null(args->kid[i]))
+			a = "";
+		else if ((r = scalar_str(f, args->kid[i], "exec args entry", &a)) != 0)
+			goto out;
+		if ((e->args[i] = kc_strdup(a ? a : "")) == NULL) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (!yis_null(env) && env->type != Y_SEQ) {
+		r = ferr(f, env, "exec env of user '%s' must be a list", esc);
+		goto out;
+	}
+	if ((e->env = kc_calloc(yis_null(env) ? 1 : env->n + 1, sizeof(char *))) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; !yis_null(env) && i < env->n; i++) {
+		const struct ynode *kv = env->kid[i];
+		const char *name, *value;
+
+		if (kv->type != Y_MAP) {
+			r = ferr(f, kv, "exec env entries of user '%s' must be mappings", esc);
+			goto out;
+		}
+		if ((r = scalar_str(f, map_get(kv, "name"), "env name", &name)) != 0 ||
+		    (r = scalar_str(f, map_get(kv, "value"), "env value", &value)) != 0)
+			goto out;
+		if (name == NULL || strchr(name, '=') != NULL) {
+			r = ferr(f, kv, "exec env entry of user '%s' needs a name without '='", esc);
+			goto out;
+		}
+		if ((e->env[i] = str_printf("%s=%s", name, value ? value : "")) == NULL) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	*out = e;
+	e = NULL;	/* transferred */
+out:
+	exec_cfg_free(e);
+	return r;
+}
+
+static int
+load_user(const struct kset *ks, struct kc_cluster_cfg *cfg)
+{
+	const struct kfile *f;
+	const struct ynode *u, *x, *ap;
+	char e1[256], e2[256], desc[300];
+	const char *s, *user, *pw;
+	int r, basic, token;
+
+	if (cfg->user_name == NULL)
+		return 0;	/* anonymous, as kubectl allows */
+	if ((r = find_named(ks, "users", "user", cfg->user_name, &f, &u)) < 0)
+		return r;
+	if (r == 0)
+		return kc_err_set(KC_ERR_CONFIG, "user '%s' of context '%s' not found in kubeconfig '%s'",
+		    kc_safe_str(cfg->user_name, e1, sizeof(e1)),
+		    kc_safe_str(cfg->context_name, e2, sizeof(e2)), ks->source);
+	kc_safe_str(cfg->user_name, e1, sizeof(e1));
+	if ((r = dup_path(f, u, "client-certificate", &cfg->client_cert_file)) != 0 ||
+	    (r = dup_path(f, u, "client-key", &cfg->client_key_file)) != 0 ||
+	    (r = get_b64(f, u, "client-certificate-data", cfg->user_name, &cfg->client_cert_data)) != 0 ||
+	    (r = get_b64(f, u, "client-key-data", cfg->user_name, &cfg->client_key_data)) != 0 ||
+	    (r = dup_str(f, u, "token", &cfg->token)) != 0 ||
+	    (r = dup_path(f, u, "tokenFile", &cfg->token_file)) != 0 ||
+	    (r = scalar_str(f, map_get(u, "username"), "username", &user)) != 0 ||
+	    (r = scalar_str(f, map_get(u, "password"), "password", &pw)) != 0)
+		return r;
+
+	/* The checks of kubectl's validateAuthInfo, in its words where short. */
+	if (cfg->client_cert_file != NULL && cfg->client_cert_data.len > 0)
+		return kc_err_set(KC_ERR_CONFIG, "user '%s' sets both client-certificate and "
+		    "client-certificate-data in kubeconfig '%s'", e1, f->path);
+	if (cfg->client_key_file != NULL && cfg->client_key_data.len > 0)
+		return kc_err_set(KC_ERR_CONFIG, "user '%s' sets both client-key and "
+		    "client-key-data in kubeconfig '%s'", e1, f->path);
+	if ((cfg->client_cert_file != NULL || cfg->client_cert_data.len > 0) &&
+	    cfg->client_key_file == NULL && cfg->client_key_data.len == 0)
+		return kc_err_set(KC_ERR_CONFIG, "user '%s' has a client certificate but no "
+		    "client-key or client-key-data in kubeconfig '%s'", e1, f->path);
+	if (cfg->client_cert_file != NULL &&
+	    (r = check_readable(cfg->client_cert_file, "client-certificate", "user", cfg->user_name)) != 0)
+		return r;
+	if (cfg->client_key_file != NULL &&
+	    (r = check_readable(cfg->client_key_file, "client-key", "user", cfg->user_name)) != 0)
+		return r;
+	token = cfg->token != NULL;
+	basic = user != NULL || pw != NULL;
+	if (token && basic)
+		return kc_err_set(KC_ERR_CONFIG, "more than one authentication method found for user "
+		    "'%s' (token and basic auth) in kubeconfig '%s'", e1, f->path);
+	ap = map_get(u, "auth-provider");
+	x = map_get(u, "exec");
+	if (!yis_null(x) && !yis_null(ap))
+		return kc_err_set(KC_ERR_CONFIG, "user '%s' sets both exec and auth-provider in "
+		    "kubeconfig '%s'", e1, f->path);
+	if (!yis_null(x) && (r = load_exec(f, x, cfg->user_name, &cfg->exec)) != 0)
+		return r;
+	if (!yis_null(ap)) {
+		if (ap->type != Y_MAP)
+			return ferr(f, ap, "auth-provider of user '%s' must be a mapping", e1);
+		if ((r = scalar_str(f, map_get(ap, "name"), "auth-provider name", &s)) != 0)
+			return r;
+		snprintf(desc, sizeof(desc), "auth-provider '%s'", kc_safe_str(s ? s : "", e2, sizeof(e2)));
+		if ((r = add_unsupported(cfg, desc)) != 0)
+			return r;
+	}
+	if (basic && (r = add_unsupported(cfg, "basic auth (username/password)")) != 0)
+		return r;
+	/* Impersonation changes who the requests act as: the collector must
+	 * not silently act as the kubeconfig user instead. */
+	if ((!yis_null(map_get(u, "as")) || !yis_null(map_get(u, "as-groups")) ||
+	    !yis_null(map_get(u, "as-uid")) || !yis_null(map_get(u, "as-user-extra"))) &&
+	    (r = add_unsupported(cfg, "impersonation (as, as-groups, as-uid, as-user-extra)")) != 0)
+		return r;
+	return 0;
+}
+
+static int
+build_cfg(const struct kset *ks, const char *context, struct kc_cluster_cfg *cfg)
+{
+	const struct kfile *f;
+	const struct ynode *c;
+	char e1[256];
+	int r;
+
+	if ((cfg->context_name = kc_strdup(context)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	kc_safe_str(context, e1, sizeof(e1));
+	if ((r = find_named(ks, "contexts", "context", context, &f, &c)) < 0)
+		return r;
+	if (r == 0)
+		return kc_err_set(KC_ERR_CONFIG, "context '%s' not found in kubeconfig '%s'",
+		    e1, ks->source);
+	if ((r = dup_str(f, c, "cluster", &cfg->cluster_name)) != 0 ||
+	    (r = dup_str(f, c, "user", &cfg->user_name)) != 0 ||
+	    (r = dup_str(f, c, "namespace", &cfg->namespace)) != 0)
+		return r;
+	if (cfg->cluster_name == NULL)
+		return kc_err_set(KC_ERR_CONFIG, "context '%s' names no cluster in kubeconfig '%s'",
+		    e1, f->path);
+	if (cfg->namespace == NULL && (cfg->namespace = kc_strdup("default")) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((r = load_cluster(ks, cfg)) != 0 || (r = load_user(ks, cfg)) != 0)
+		return r;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sources */
+
+static int
+in_cluster_possible(void)
+{
+	const char *h = getenv("KUBERNETES_SERVICE_HOST"), *p = getenv("KUBERNETES_SERVICE_PORT");
+
+	return h != NULL && h[0] != '\0' && p != NULL && p[0] != '\0';
+}
+
+static int
+load_in_cluster(const struct kc_kubeconfig_opts *opts, struct kc_cluster_cfg *cfg)
+{
+	const char *host = getenv("KUBERNETES_SERVICE_HOST");
+	const char *port = getenv("KUBERNETES_SERVICE_PORT");
+	const char *root = opts->in_cluster_root ? opts->in_cluster_root : "";
+	const char *podns = getenv("POD_NAMESPACE");
+	struct kc_buf ns = KC_BUF_INIT(SMALL_FILE_MAX);
+	char *nsfile = NULL;
+	size_t rl = strlen(root);
+	int r = 0;
+
+	if (!in_cluster_possible())
+		return kc_err_set(KC_ERR_CONFIG, "in-cluster configuration needs "
+		    "KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT");
+	while (rl > 0 && root[rl - 1] == '/')
+		rl--;
+	if (strchr(host, '/') != NULL || strchr(port, '/') != NULL || strchr(port, ':') != NULL)
+		return kc_err_set(KC_ERR_CONFIG, "in-cluster configuration: invalid "
+		    "KUBERNETES_SERVICE_HOST or KUBERNETES_SERVICE_PORT");
+	/* net.JoinHostPort: an IPv6 literal goes in brackets */
+	if ((cfg->server = str_printf(strchr(host, ':') != NULL && host[0] != '[' ?
+	    "https://[%s]:%s" : "https://%s:%s", host, port)) == NULL ||
+	    (cfg->token_file = str_printf("%.*s" SA_DIR "/token", (int)rl, root)) == NULL ||
+	    (cfg->ca_file = str_printf("%.*s" SA_DIR "/ca.crt", (int)rl, root)) == NULL ||
+	    (nsfile = str_printf("%.*s" SA_DIR "/namespace", (int)rl, root)) == NULL ||
+	    (cfg->source = kc_strdup("in-cluster")) == NULL ||
+	    (cfg->context_name = kc_strdup("in-cluster")) == NULL ||
+	    (cfg->cluster_name = kc_strdup("in-cluster")) == NULL ||
+	    (cfg->user_name = kc_strdup("in-cluster")) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (access(cfg->token_file, R_OK) != 0) {
+		r = kc_err_set(KC_ERR_CONFIG, "cannot read service account token '%s': %s",
+		    cfg->token_file, strerror(errno));
+		goto out;
+	}
+	if (access(cfg->ca_file, R_OK) != 0) {
+		r = kc_err_set(KC_ERR_CONFIG, "cannot read service account CA '%s': %s",
+		    cfg->ca_file, strerror(errno));
+		goto out;
+	}
+	/* client-go: POD_NAMESPACE, else the mounted namespace file, else default */
+	if (podns != NULL && podns[0] != '\0') {
+		cfg->namespace = kc_strdup(podns);
+	} else {
+		if (kc_read_file(nsfile, SMALL_FILE_MAX, &ns) == 0) {
+			while (ns.len > 0 && strchr(" \t\r\n", ns.data[ns.len - 1]) != NULL)
+				ns.data[--ns.len] = '\0';
+		}
+		cfg->namespace = kc_strdup(ns.len > 0 ? ns.data : "default");
+	}
+	if (cfg->namespace == NULL)
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+out:
+	kc_buf_free(&ns);
+	free(nsfile);
+	return r;
+}
+
+static int
+source_join(struct kset *ks)
+{
+	struct kc_buf b = KC_BUF_INIT(1u << 20);
+
+	for (size_t i = 0; i < ks->n; i++) {
+		if ((i > 0 && kc_buf_addc(&b, ':') != 0) || kc_buf_adds(&b, ks->f[i].path) != 0) {
+			kc_buf_free(&b);
+			return KC_ERR_NOMEM;
+		}
+	}
+	if ((ks->source = kc_buf_take(&b, NULL)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+/* The files of $KUBECONFIG, in order; missing ones are skipped like
+ * kubectl does, but not silently when none exists. */
+static int
+load_env_list(struct kset *ks, const char *list, int *tried)
+{
+	char *copy, *p, *save = NULL;
+	int r = 0;
+
+	if ((copy = kc_strdup(list)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	for (p = strtok_r(copy, ":", &save); p != NULL; p = strtok_r(NULL, ":", &save)) {
+		(*tried)++;
+		if ((r = load_file(ks, p, 1)) != 0)
+			break;
+	}
+	free(copy);
+	return r;
+}
+
+int
+kc_kubeconfig_load(const struct kc_kubeconfig_opts *opts, struct kc_cluster_cfg **out)
+{
+	struct kset ks = { NULL, 0, 0, NULL };
+	struct kc_cluster_cfg *cfg = NULL;
+	const char *env = getenv("KUBECONFIG"), *home = getenv("HOME");
+	const char *context = opts->context, *what;
+	char *homecfg = NULL;
+	int r = 0, tried = 0, empty = 1;
+
+	*out = NULL;
+	if ((cfg = kc_calloc(1, sizeof(*cfg))) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	kc_buf_init(&cfg->ca_data, KC_KUBECONFIG_MAX);
+	kc_buf_init(&cfg->client_cert_data, KC_KUBECONFIG_MAX);
+	kc_buf_init(&cfg->client_key_data, KC_KUBECONFIG_MAX);
+	if (opts->in_cluster) {
+		r = load_in_cluster(opts, cfg);
+		goto out;
+	}
+	if (opts->kubeconfig != NULL && opts->kubeconfig[0] != '\0') {
+		what = opts->kubeconfig;
+		tried = 1;
+		r = load_file(&ks, opts->kubeconfig, 0);
+	} else if (env != NULL && env[0] != '\0') {
+		what = env;
+		r = load_env_list(&ks, env, &tried);
+	} else if (home != NULL && home[0] != '\0') {
+		if ((homecfg = kc_path_join(home, ".kube/config")) == NULL) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		what = homecfg;
+		tried = 1;
+		r = load_file(&ks, homecfg, 1);
+	} else {
+		what = NULL;
+	}
+	if (r != 0)
+		goto out;
+	if (ks.n == 0) {
+		/* No kubeconfig at all: in a pod, kubectl falls back to in-cluster. */
+		if (opts->context == NULL && in_cluster_possible() &&
+		    (opts->kubeconfig == NULL || opts->kubeconfig[0] == '\0')) {
+			r = load_in_cluster(opts, cfg);
+			goto out;
+		}
+		if (what == NULL)
+			r = kc_err_set(KC_ERR_CONFIG, "no kubeconfig: HOME and KUBECONFIG are not set; "
+			    "use --kubeconfig or --in-cluster");
+		else if (tried <= 1)
+			r = kc_err_set(KC_ERR_IO, "cannot read kubeconfig '%s': %s", what, strerror(ENOENT));
+		else
+			r = kc_err_set(KC_ERR_IO, "cannot read kubeconfig: none of the files in "
+			    "KUBECONFIG '%s' exists", what);
+		goto out;
+	}
+	if ((r = source_join(&ks)) != 0)
+		goto out;
+	for (size_t i = 0; i < ks.n; i++)
+		empty &= ks.f[i].root == NULL;
+	if (empty) {
+		r = kc_err_set(KC_ERR_CONFIG, "kubeconfig '%s' is empty", ks.source);
+		goto out;
+	}
+	for (size_t i = 0; context == NULL && i < ks.n; i++)
+		scalar_str(&ks.f[i], map_get(ks.f[i].root, "current-context"), "current-context", &context);
+	if (context == NULL || context[0] == '\0') {
+		r = kc_err_set(KC_ERR_CONFIG, "kubeconfig '%s' has no current-context; use --context",
+		    ks.source);
+		goto out;
+	}
+	if ((r = build_cfg(&ks, context, cfg)) != 0)
+		goto out;
+	cfg->source = ks.source;
+	ks.source = NULL;	/* transferred */
+out:
+	kset_free(&ks);
+	free(homecfg);
+	if (r != 0) {
+		kc_cluster_cfg_free(cfg);
+		return r;
+	}
+	*out = cfg;
+	return 0;
+}
+
+void
+kc_cluster_cfg_free(struct kc_cluster_cfg *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->source);
+	free(cfg->context_name);
+	free(cfg->cluster_name);
+	free(cfg->user_name);
+	free(cfg->namespace);
+	free(cfg->server);
+	free(cfg->tls_server_name);
+	free(cfg->proxy_url);
+	free(cfg->ca_file);
+	kc_buf_free(&cfg->ca_data);
+	free(cfg->client_cert_file);
+	free(cfg->client_key_file);
+	kc_buf_free(&cfg->client_cert_data);
+	kc_buf_free_secret(&cfg->client_key_data);
+	kc_free_secret(cfg->token);
+	free(cfg->token_file);
+	exec_cfg_free(cfg->exec);
+	free(cfg->unsupported_auth);
+	free(cfg);
+}
+
+/* ------------------------------------------------------------------ */
+/* exec credential plugins */
+
+static int64_t
+exec_timeout_ns(void)
+{
+	const char *s = getenv("KCUSTODY_EXEC_TIMEOUT");
+	int64_t secs = KC_EXEC_TIMEOUT_DEFAULT;
+	char *end;
+	long v;
+
+	if (s != NULL && s[0] != '\0') {
+		errno = 0;
+		v = strtol(s, &end, 10);
+		if (errno == 0 && *end == '\0' && v > 0 && v <= 86400)
+			secs = v;
+		else if (kc_parse_duration(s, &secs) != 0 || secs <= 0 || secs > 86400) {
+			kc_warn("ignoring KCUSTODY_EXEC_TIMEOUT (not a number of seconds)");
+			secs = KC_EXEC_TIMEOUT_DEFAULT;
+		}
+	}
+	return secs * INT64_C(1000000000);
+}
+
+/* The ExecCredential request kubectl puts in KUBERNETES_EXEC_INFO. */
+static int
+exec_info(const struct kc_cluster_cfg *cfg, char **out)
+{
+	struct kc_buf ca = KC_BUF_INIT(KC_KUBECONFIG_MAX);
+	cJSON *j = NULL, *spec, *cl;
+	unsigned char *b64 = NULL;
+	char *s = NULL;
+	int r = 0;
+
+	*out = NULL;
+	if ((j = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(j, "kind", "ExecCredential") == NULL ||
+	    cJSON_AddStringToObject(j, "apiVersion", cfg->exec->api_version) == NULL ||
+	    (spec = cJSON_AddObjectToObject(j, "spec")) == NULL)
+		goto nomem;
+	if (cfg->exec->provide_cluster_info) {
+		if ((cl = cJSON_AddObjectToObject(spec, "cluster")) == NULL ||
+		    cJSON_AddStringToObject(cl, "server", cfg->server ? cfg->server : "") == NULL)
+			goto nomem;
+		if (cfg->tls_server_name != NULL &&
+		    cJSON_AddStringToObject(cl, "tls-server-name", cfg->tls_server_name) == NULL)
+			goto nomem;
+		if (cfg->insecure_skip_tls_verify &&
+		    cJSON_AddTrueToObject(cl, "insecure-skip-tls-verify") == NULL)
+			goto nomem;
+		/* client-go sends the CA bytes, read from the file when named */
+		if (cfg->ca_data.len > 0)
+			r = kc_buf_add(&ca, cfg->ca_data.data, cfg->ca_data.len);
+		else if (cfg->ca_file != NULL)
+			r = kc_read_file(cfg->ca_file, KC_KUBECONFIG_MAX, &ca);
+		if (r != 0) {
+			char why[512];
+
+			snprintf(why, sizeof(why), "%s", kc_err_msg());
+			r = kc_err_set(KC_ERR_AUTH, "exec plugin: %s", why);
+			goto out;
+		}
+		if (ca.len > 0) {
+			if ((b64 = malloc((ca.len + 2) / 3 * 4 + 1)) == NULL)
+				goto nomem;
+			EVP_EncodeBlock(b64, (const unsigned char *)ca.data, (int)ca.len);
+			if (cJSON_AddStringToObject(cl, "certificate-authority-data", (char *)b64) == NULL)
+				goto nomem;
+		}
+		if (cfg->proxy_url != NULL &&
+		    cJSON_AddStringToObject(cl, "proxy-url", cfg->proxy_url) == NULL)
+			goto nomem;
+		if (cJSON_AddNullToObject(cl, "config") == NULL)
+			goto nomem;
+	}
+	if (cJSON_AddFalseToObject(spec, "interactive") == NULL ||
+	    (s = cJSON_PrintUnformatted(j)) == NULL)
+		goto nomem;
+	if ((*out = str_printf("KUBERNETES_EXEC_INFO=%s", s)) == NULL)
+		goto nomem;
+	goto out;
+nomem:
+	r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+out:
+	free(s);
+	free(b64);
+	kc_buf_free(&ca);
+	cJSON_Delete(j);
+	return r;
+}
+
+static int
+env_overridden(const char *entry, char *const *over)
+{
+	const char *eq = strchr(entry, '=');
+	size_t n = eq ? (size_t)(eq - entry) : strlen(entry);
+
+	for (size_t i = 0; over[i] != NULL; i++) {
+		if (strncmp(over[i], entry, n) == 0 && over[i][n] == '=')
+			return 1;
+	}
+	return 0;
+}
+
+/* The plugin's environment: ours, then the exec env, then the exec info
+ * (later names replace earlier ones, as Go's os/exec does).  Only the
+ * array is allocated; the strings belong to environ and the caller. */
+static int
+exec_envp(char **cfgenv, char *info, char ***out)
+{
+	size_t ne = 0, nc = 0, n = 0;
+	char *one[2] = { info, NULL };
+	char **v;
+
+	while (environ != NULL && environ[ne] != NULL)
+		ne++;
+	while (cfgenv[nc] != NULL)
+		nc++;
+	if ((v = kc_reallocarray(NULL, ne + nc + 2, sizeof(char *))) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < ne; i++) {
+		if (!env_overridden(environ[i], cfgenv) && !env_overridden(environ[i], one))
+			v[n++] = environ[i];
+	}
+	for (size_t i = 0; i < nc; i++) {
+		/* a later entry of the exec env replaces an earlier one */
+		if (!env_overridden(cfgenv[i], cfgenv + i + 1) && !env_overridden(cfgenv[i], one))
+			v[n++] = cfgenv[i];
+	}
+	v[n++] = info;
+	v[n] = NULL;
+	*out = v;
+	return 0;
+}
+
+/* Keep our pipe ends off 0..2 so that dup2 onto 1 always does something. */
+static int
+fd_above_stdio(int fd)
+{
+	int nfd;
+
+	if (fd > 2)
+		return fd;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	close(fd);
+	return nfd;
+}
+
+static void
+flatten(char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20)
+			*s = ' ';
+	}
+}
+
+/* Start the plugin with stdin from /dev/null, stdout into a pipe (*rfd),
+ * stderr shared with us, default signal handling, in its own process
+ * group.  A command without '/' is looked up in our PATH, like kubectl. */
+static int
+exec_spawn(const struct kc_exec_cfg *x, char **envp, const char *cmd, pid_t *pid, int *rfd)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	char **argv = NULL, hint[512];
+	size_t na = 0;
+	int pfd[2] = { -1, -1 }, r = 0, err;
+
+	*rfd = -1;
+	while (x->args[na] != NULL)
+		na++;
+	if ((argv = kc_reallocarray(NULL, na + 2, sizeof(char *))) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	argv[0] = x->command;
+	for (size_t i = 0; i < na; i++)
+		argv[i + 1] = x->args[i];
+	argv[na + 1] = NULL;
+	if (pipe2(pfd, O_CLOEXEC) != 0 || (pfd[0] = fd_above_stdio(pfd[0])) < 0 ||
+	    (pfd[1] = fd_above_stdio(pfd[1])) < 0) {
+		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s': cannot create a pipe: %s", cmd,
+		    strerror(errno));
+		goto out;
+	}
+	if (posix_spawn_file_actions_init(&fa) != 0) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (posix_spawnattr_init(&at) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	sigemptyset(&none);
+	sigfillset(&all);
+	if (posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, pfd[1], 1) != 0 ||
+	    posix_spawnattr_setsigmask(&at, &none) != 0 ||
+	    posix_spawnattr_setsigdefault(&at, &all) != 0 ||
+	    posix_spawnattr_setpgroup(&at, 0) != 0 ||
+	    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+	    POSIX_SPAWN_SETSIGDEF) != 0)
+		err = ENOMEM;
+	else
+		err = posix_spawnp(pid, x->command, &fa, &at, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (err == ENOENT) {
+		snprintf(hint, sizeof(hint), "%s", x->install_hint ? x->install_hint : "");
+		flatten(hint);
+		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' failed: executable not found%s%s",
+		    cmd, hint[0] ? "; " : "", hint);
+	} else if (err != 0) {
+		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' failed: %s", cmd, strerror(err));
+	} else {
+		*rfd = pfd[0];
+		pfd[0] = -1;	/* transferred */
+	}
+out:
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	free(argv);
+	return r;
+}
+
+/* Read the plugin's stdout until EOF into out (KC_EXEC_OUTPUT_MAX + 1
+ * bytes), then reap it; 1 when the deadline passed first. */
+static int
+exec_collect(pid_t pid, int rfd, int64_t deadline, const char *cmd, char *out, size_t *outlen,
+    int *status)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	int64_t left;
+	ssize_t n;
+	pid_t w;
+	int pr;
+
+	for (;;) {
+		struct pollfd p = { rfd, POLLIN, 0 };
+
+		if ((left = deadline - kc_mono_ns()) <= 0)
+			return 1;
+		pr = poll(&p, 1, (int)(left / 1000000 + 1));
+		if (pr < 0 && errno != EINTR)
+			return kc_err_set(KC_ERR_AUTH, "exec plugin '%s': %s", cmd, strerror(errno));
+		if (pr <= 0)
+			continue;
+		n = read(rfd, out + *outlen, KC_EXEC_OUTPUT_MAX + 1 - *outlen);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return kc_err_set(KC_ERR_AUTH, "exec plugin '%s': cannot read its output: %s",
+			    cmd, strerror(errno));
+		if (n == 0)
+			break;
+		*outlen += (size_t)n;
+		if (*outlen > KC_EXEC_OUTPUT_MAX)
+			return kc_err_set(KC_ERR_AUTH, "exec plugin '%s' printed more than %u bytes",
+			    cmd, KC_EXEC_OUTPUT_MAX);
+	}
+	/* stdout is closed; the plugin may still be running */
+	while ((w = waitpid(pid, status, WNOHANG)) != pid) {
+		if (w < 0 && errno != EINTR)
+			return kc_err_set(KC_ERR_AUTH, "exec plugin '%s': %s", cmd, strerror(errno));
+		if (kc_mono_ns() >= deadline)
+			return 1;
+		nanosleep(&tick, NULL);
+	}
+	return 0;
+}
+
+/* Run the plugin; its stdout goes straight into out (KC_EXEC_OUTPUT_MAX + 1
+ * bytes, so that no growing buffer leaves copies of a token behind), the
+ * length into *outlen, the exit status into *status.  On any failure the
+ * plugin's process group is killed and the plugin reaped. */
+static int
+exec_run(const struct kc_exec_cfg *x, char **envp, const char *cmd, char *out, size_t *outlen,
+    int *status)
+{
+	int64_t timeout = exec_timeout_ns();
+	pid_t pid = -1;
+	int r, rfd, st;
+
+	if ((r = exec_spawn(x, envp, cmd, &pid, &rfd)) != 0)
+		return r;
+	r = exec_collect(pid, rfd, kc_mono_ns() + timeout, cmd, out, outlen, status);
+	close(rfd);
+	if (r == 0)
+		return 0;
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (r == 1)
+		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' did not finish within %lld s and was killed",
+		    cmd, (long long)(timeout / 1000000000));
+	return r;
+}
+
+static void
+cjson_wipe(cJSON *j)
+{
+	for (; j != NULL; j = j->next) {
+		if (j->valuestring != NULL)
+			OPENSSL_cleanse(j->valuestring, strlen(j->valuestring));
+		if (j->child != NULL)
+			cjson_wipe(j->child);
+	}
+}
+
+/* A string member, NULL when absent, null or empty; error otherwise. */
+static int
+json_str(const cJSON *o, const char *key, const char *cmd, const char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	*out = NULL;
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsString(v))
+		return kc_err_set(KC_ERR_AUTH, "exec plugin '%s' returned a non-string %s", cmd, key);
+	if (v->valuestring[0] != '\0')
+		*out = v->valuestring;
+	return 0;
+}
+
+static int
+exec_parse(const struct kc_exec_cfg *x, const char *cmd, const char *outb, size_t outlen,
+    struct kc_exec_credential *cred)
+{
+	const char *kind, *api, *token, *cert, *key, *exp;
+	const cJSON *status;
+	cJSON *j = NULL;
+	char esc[128];
+	long ns;
+	int r = 0;
+
+	if (outlen == 0 || strlen(outb) != outlen ||
+	    (j = cJSON_ParseWithOpts(outb, NULL, 1)) == NULL || !cJSON_IsObject(j)) {
+		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' did not print a JSON object", cmd);
+		goto out;
+	}
+	if ((r = json_str(j, "kind", cmd, &kind)) != 0 || (r = json_str(j, "apiVersion", cmd, &api)) != 0)
+		goto out;
+	if (kind == NULL || strcmp(kind, "ExecCredential") != 0) {
+		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' returned kind '%s', expected ExecCredential",
+		    cmd, kc_safe_str(kind ? kind : "", esc, sizeof(esc)));
+		goto out;
+	}
+	if (api == NULL || strcmp(api, x->api_version) != 0) {
+		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' returned apiVersion '%s', expected '%s'",
+		    cmd, kc_safe_str(api ? api : "", esc, sizeof(esc)), x->api_version);
+		goto out;
+	}
+	status = cJSON_GetObjectItemCaseSensitive(j, "status");
+	if (!cJSON_IsObject(status)) {
+		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' returned no status", cmd);
+		goto out;
+	}
+	if ((r = json_str(status, "token", cmd, &token)) != 0 ||
+	    (r = json_str(status, "clientCertificateData", cmd, &cert)) != 0 ||
+	    (r = json_str(status, "clientKeyData", cmd, &key)) != 0 ||
+	    (r = json_str(status, "expirationTimestamp", cmd, &exp)) != 0)
+		goto out;
+	if (token == NULL && cert == NULL && key == NULL) {
+		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' returned neither a token nor a "
+		    "client certificate and key", cmd);
+		goto out;
+	}
+	if ((cert == NULL) != (key == NULL)) {
+		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' returned only one of "
+		    "clientCertificateData and clientKeyData", cmd);
+		goto out;
+	}
+	if (exp != NULL && kc_parse_rfc3339(exp, &cred->expiration, &ns) != 0) {
+		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' returned an invalid expirationTimestamp '%s'",
+		    cmd, kc_safe_str(exp, esc, sizeof(esc)));
+		goto out;
+	}
+	if ((token != NULL && (cred->token = kc_strdup(token)) == NULL) ||
+	    (cert != NULL && kc_buf_adds(&cred->client_cert_data, cert) != 0) ||
+	    (key != NULL && kc_buf_adds(&cred->client_key_data, key) != 0)) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+out:
+	cjson_wipe(j);
+	cJSON_Delete(j);
+	return r;
+}
+
+int
+kc_exec_credential_get(const struct kc_cluster_cfg *cfg, struct kc_exec_credential *out)
+{
+	const struct kc_exec_cfg *x = cfg->exec;
+	char **envp = NULL, *info = NULL, *outb = NULL, cmd[256], hint[512];
+	size_t outlen = 0;
+	int r, status = 0;
+
+	memset(out, 0, sizeof(*out));
+	kc_buf_init(&out->client_cert_data, KC_EXEC_OUTPUT_MAX);
+	kc_buf_init(&out->client_key_data, KC_EXEC_OUTPUT_MAX);
+	if (x == NULL || x->command == NULL || x->api_version == NULL)
+		return kc_err_set(KC_ERR_INVALID, "no exec plugin configured");
+	kc_safe_str(x->command, cmd, sizeof(cmd));
+	if (x->interactive_mode != NULL && strcmp(x->interactive_mode, "Always") == 0)
+		return kc_err_set(KC_ERR_AUTH, "exec plugin '%s' needs an interactive terminal "
+		    "(interactiveMode Always) and kcustody never gives it one", cmd);
+	if ((outb = malloc(KC_EXEC_OUTPUT_MAX + 1)) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = exec_info(cfg, &info)) != 0 ||
+	    (r = exec_envp(x->env, info, &envp)) != 0 ||
+	    (r = exec_run(x, envp, cmd, outb, &outlen, &status)) != 0)
+		goto out;
+	outb[outlen < KC_EXEC_OUTPUT_MAX ? outlen : KC_EXEC_OUTPUT_MAX] = '\0';
+	if (WIFSIGNALED(status)) {
+		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' failed: killed by signal %d",
+		    cmd, WTERMSIG(status));
+		goto out;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		/* 127: a shell or env wrapper could not find the command */
+		snprintf(hint, sizeof(hint), "%s", WEXITSTATUS(status) == 127 && x->install_hint ?
+		    x->install_hint : "");
+		flatten(hint);
+		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' failed: exit status %d%s%s", cmd,
+		    WEXITSTATUS(status), hint[0] ? "; " : "", hint);
+		goto out;
+	}
+	r = exec_parse(x, cmd, outb, outlen, out);
+out:
+	if (outb != NULL) {
+		OPENSSL_cleanse(outb, outlen < KC_EXEC_OUTPUT_MAX ? outlen + 1 : KC_EXEC_OUTPUT_MAX + 1);
+		free(outb);
+	}
+	free(envp);
+	free(info);
+	if (r != 0)
+		kc_exec_credential_clear(out);
+	return r;
+}
+
+void
+kc_exec_credential_clear(struct kc_exec_credential *cred)
+{
+	if (cred == NULL)
+		return;
+	kc_free_secret(cred->token);
+	cred->token = NULL;
+	kc_buf_free(&cred->client_cert_data);
+	kc_buf_free_secret(&cred->client_key_data);
+	cred->expiration = 0;
+}
