@@ -1,0 +1,1294 @@
+/* ledger.c - chain-of-custody ledger: canonical entries, Ed25519
+ * signatures, verification with line-numbered problems, locked appends. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "manifest/ledger.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+
+#define FPR_LEN 72		/* "SHA256:" + 64 hex + NUL */
+#define KEYFILE_MAX (1u << 20)
+#define PASS_MAX 1024
+#define SPKI_MAX 512
+#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+
+static const char *const actions[] = {
+	"sealed", "transferred", "received", "verified", "archived",
+	"accessed", "released", "disposed", NULL
+};
+
+struct kc_ledger_key {
+	EVP_PKEY *pk;
+	unsigned char spki[SPKI_MAX];
+	size_t spki_len;
+	char fpr[FPR_LEN];
+};
+
+struct trusted {
+	char *name, *org;
+	char fpr[FPR_LEN];
+};
+
+struct kc_trust {
+	struct trusted *v;
+	size_t n, cap;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static int
+ossl_fail(int code, const char *what)
+{
+	char reason[256] = "";
+	unsigned long e = ERR_peek_last_error();
+
+	if (e != 0)
+		ERR_error_string_n(e, reason, sizeof(reason));
+	ERR_clear_error();
+	if (reason[0] != '\0')
+		return kc_err_set(code, "%s: %s", what, reason);
+	return kc_err_set(code, "%s", what);
+}
+
+static int
+fpr_of_der(const unsigned char *der, size_t n, char fpr[FPR_LEN])
+{
+	char hex[KC_SHA256_HEX];
+	int r;
+
+	if ((r = kc_sha256_hex(der, n, hex)) != 0)
+		return r;
+	snprintf(fpr, FPR_LEN, "SHA256:%s", hex);
+	return 0;
+}
+
+/* Standard base64 with padding (RFC 4648 section 4), NUL-terminated. */
+static int
+b64_encode(const unsigned char *p, size_t n, char *out, size_t outsz)
+{
+	if (n > 4096 || outsz < 4 * ((n + 2) / 3) + 1)
+		return KC_ERR_LIMIT;
+	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+	return 0;
+}
+
+/* Strict decode: the text must be exactly what b64_encode gives back. */
+static int
+b64_decode(const char *s, unsigned char *out, size_t max, size_t *outlen)
+{
+	size_t len = strlen(s), n, pad = 0;
+	unsigned char tmp[SPKI_MAX + 4];
+	char back[2 * SPKI_MAX];
+	int got;
+
+	if (len == 0 || len % 4 != 0 || len / 4 * 3 > sizeof(tmp))
+		return KC_ERR_PARSE;
+	if ((got = EVP_DecodeBlock(tmp, (const unsigned char *)s, (int)len)) < 0)
+		return KC_ERR_PARSE;
+	if (s[len - 1] == '=')
+		pad++;
+	if (s[len - 2] == '=')
+		pad++;
+	n = (size_t)got - pad;
+	if (n > max)
+		return KC_ERR_PARSE;
+	if (b64_encode(tmp, n, back, sizeof(back)) != 0 || strcmp(back, s) != 0)
+		return KC_ERR_PARSE;
+	memcpy(out, tmp, n);
+	*outlen = n;
+	return 0;
+}
+
+/* UTF-8 without control characters or DEL: text that cJSON and jq print
+ * byte for byte alike.  0 when fine, else a static reason. */
+static const char *
+text_problem(const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+
+	if (n > max)
+		return "too long";
+	while (*p) {
+		unsigned c = *p;
+		int k;
+		unsigned cp;
+
+		if (c < 0x20 || c == 0x7f)
+			return "contains a control character";
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			k = 1; cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			k = 2; cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			k = 3; cp = c & 0x07;
+		} else {
+			return "is not valid UTF-8";
+		}
+		for (int i = 1; i <= k; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return "is not valid UTF-8";
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return "is not valid UTF-8";
+		if (cp >= 0x80 && cp < 0xa0)
+			return "contains a control character";
+		p += k + 1;
+	}
+	return NULL;
+}
+
+static int
+action_ok(const char *a)
+{
+	for (size_t i = 0; actions[i] != NULL; i++)
+		if (strcmp(a, actions[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* ---- keys ------------------------------------------------------------- */
+
+static int
+pass_cb(char *buf, int size, int rwflag, void *u)
+{
+	const char *file = u;
+	struct kc_buf b = KC_BUF_INIT(PASS_MAX);
+	size_t n;
+
+	(void)rwflag;
+	if (file == NULL || kc_read_file(file, PASS_MAX, &b) != 0) {
+		kc_buf_free_secret(&b);
+		return -1;
+	}
+	n = strcspn(kc_buf_str(&b), "\r\n");
+	if (n > (size_t)size - 1)
+		n = (size_t)size - 1;
+	memcpy(buf, kc_buf_str(&b), n);
+	kc_buf_free_secret(&b);
+	return (int)n;
+}
+
+int
+kc_ledger_key_load(const char *key_path, const char *passphrase_file, struct kc_ledger_key **out)
+{
+	struct kc_buf kb = KC_BUF_INIT(KEYFILE_MAX);
+	struct kc_ledger_key *k;
+	unsigned char *der = NULL;
+	BIO *bio = NULL;
+	int r, n;
+
+	*out = NULL;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((r = kc_read_file(key_path, KEYFILE_MAX, &kb)) != 0)
+		goto out;
+	if ((bio = BIO_new_mem_buf(kb.data, (int)kb.len)) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((k->pk = PEM_read_bio_PrivateKey(bio, NULL, pass_cb, (void *)passphrase_file)) == NULL) {
+		ERR_clear_error();
+		if (passphrase_file == NULL)
+			r = kc_err_set(KC_ERR_CONFIG, "cannot load private key '%s' (not a PEM key, "
+			    "or encrypted: give --passphrase-file)", key_path);
+		else
+			r = kc_err_set(KC_ERR_CONFIG, "cannot load private key '%s' (wrong passphrase?)",
+			    key_path);
+		goto out;
+	}
+	if (EVP_PKEY_get_id(k->pk) != EVP_PKEY_ED25519) {
+		r = kc_err_set(KC_ERR_CONFIG, "key '%s' is not Ed25519; custody entries are signed "
+		    "with Ed25519 keys", key_path);
+		goto out;
+	}
+	if ((n = i2d_PUBKEY(k->pk, &der)) <= 0 || (size_t)n > SPKI_MAX) {
+		r = ossl_fail(KC_ERR_CRYPTO, "cannot encode public key");
+		goto out;
+	}
+	memcpy(k->spki, der, (size_t)n);
+	k->spki_len = (size_t)n;
+	r = fpr_of_der(k->spki, k->spki_len, k->fpr);
+out:
+	OPENSSL_free(der);
+	BIO_free(bio);
+	kc_buf_free_secret(&kb);
+	if (r != 0) {
+		kc_ledger_key_free(k);
+		return r;
+	}
+	*out = k;
+	return 0;
+}
+
+const char *
+kc_ledger_key_fingerprint(const struct kc_ledger_key *k)
+{
+	return k->fpr;
+}
+
+void
+kc_ledger_key_free(struct kc_ledger_key *k)
+{
+	if (k == NULL)
+		return;
+	EVP_PKEY_free(k->pk);	/* OpenSSL cleanses the key material */
+	free(k);
+}
+
+static int
+ed25519_sign(struct kc_ledger_key *k, const void *data, size_t len, unsigned char sig[64])
+{
+	EVP_MD_CTX *ctx;
+	size_t n = 64;
+	int r = 0;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pk) != 1 ||
+	    EVP_DigestSign(ctx, sig, &n, data, len) != 1 || n != 64)
+		r = ossl_fail(KC_ERR_CRYPTO, "Ed25519 signing failed");
+	EVP_MD_CTX_free(ctx);
+	return r;
+}
+
+/* 1 valid, 0 invalid, <0 the key cannot be used. */
+static int
+ed25519_check(const unsigned char *spki, size_t spki_len, const void *data, size_t len,
+    const unsigned char *sig, size_t siglen)
+{
+	const unsigned char *p = spki;
+	EVP_PKEY *pk;
+	EVP_MD_CTX *ctx = NULL;
+	int ok = -1;
+
+	if ((pk = d2i_PUBKEY(NULL, &p, (long)spki_len)) == NULL || p != spki + spki_len ||
+	    EVP_PKEY_get_id(pk) != EVP_PKEY_ED25519)
+		goto out;
+	if ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pk) != 1)
+		goto out;
+	ok = siglen == 64 && EVP_DigestVerify(ctx, sig, siglen, data, len) == 1;
+out:
+	ERR_clear_error();
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+	return ok;
+}
+
+/* ---- trust list ------------------------------------------------------- */
+
+void
+kc_trust_free(struct kc_trust *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->v[i].name);
+		free(t->v[i].org);
+	}
+	free(t->v);
+	free(t);
+}
+
+static const char *
+json_str(const cJSON *o, const char *name)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+int
+kc_trust_load(const char *path, struct kc_trust **out)
+{
+	struct kc_buf b = KC_BUF_INIT(KC_TRUST_MAX);
+	struct kc_trust *t = NULL;
+	cJSON *root = NULL;
+	const cJSON *keys, *k;
+	char *dir = NULL, *pem = NULL;
+	size_t i = 0;
+	int r;
+
+	*out = NULL;
+	if ((r = kc_read_file(path, KC_TRUST_MAX, &b)) != 0)
+		goto out;
+	if ((root = cJSON_ParseWithLength(b.data ? b.data : "", b.len)) == NULL) {
+		r = kc_err_set(KC_ERR_CONFIG, "trust file '%s' is not valid JSON", path);
+		goto out;
+	}
+	keys = cJSON_GetObjectItemCaseSensitive(root, "trusted_keys");
+	if (!cJSON_IsArray(keys)) {
+		r = kc_err_set(KC_ERR_CONFIG, "trust file '%s' has no \"trusted_keys\" array", path);
+		goto out;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL || (dir = kc_dirname(path)) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	cJSON_ArrayForEach(k, keys) {
+		const char *name = json_str(k, "name"), *org = json_str(k, "organisation");
+		const char *pub = json_str(k, "public_key"), *pin = json_str(k, "fingerprint");
+		struct trusted *e;
+
+		i++;
+		if (name == NULL || name[0] == '\0' || pub == NULL) {
+			r = kc_err_set(KC_ERR_CONFIG, "trust file '%s', key %zu: needs \"name\" and "
+			    "\"public_key\"", path, i);
+			goto out;
+		}
+		if (KC_GROW(t->v, t->cap, t->n + 1) != 0) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		e = &t->v[t->n];
+		memset(e, 0, sizeof(*e));
+		free(pem);
+		if ((pem = kc_path_join(dir, pub)) == NULL) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if ((r = kc_ledger_pem_fingerprint(pem, e->fpr)) != 0) {
+			char *why = kc_strdup(kc_err_msg());
+
+			r = kc_err_set(KC_ERR_CONFIG, "trust file '%s', key %zu: %s", path, i,
+			    why ? why : "out of memory");
+			free(why);
+			goto out;
+		}
+		if (pin != NULL && strcmp(pin, e->fpr) != 0) {
+			r = kc_err_set(KC_ERR_CONFIG, "trust file '%s', key %zu: '%s' has fingerprint %s, "
+			    "not the pinned %s", path, i, pem, e->fpr, pin);
+			goto out;
+		}
+		e->name = kc_strdup(name);
+		e->org = kc_strdup(org ? org : "");
+		t->n++;
+		if (e->name == NULL || e->org == NULL) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	*out = t;
+	t = NULL;	/* transferred */
+out:
+	kc_trust_free(t);
+	cJSON_Delete(root);
+	kc_buf_free(&b);
+	free(dir);
+	free(pem);
+	return r;
+}
+
+int
+kc_ledger_pem_fingerprint(const char *path, char fpr[72])
+{
+	BIO *bio;
+	EVP_PKEY *pk;
+	X509 *x;
+	unsigned char *der = NULL;
+	int n, r;
+
+	if ((bio = BIO_new_file(path, "r")) == NULL) {
+		ERR_clear_error();
+		return kc_err_set(KC_ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+	}
+	if ((pk = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL)) == NULL) {
+		(void)BIO_reset(bio);
+		if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+			pk = X509_get_pubkey(x);
+			X509_free(x);
+		}
+	}
+	BIO_free(bio);
+	ERR_clear_error();
+	if (pk == NULL)
+		return kc_err_set(KC_ERR_CONFIG, "no public key in '%s'", path);
+	if ((n = i2d_PUBKEY(pk, &der)) <= 0)
+		r = ossl_fail(KC_ERR_CRYPTO, "cannot encode public key");
+	else
+		r = fpr_of_der(der, (size_t)n, fpr);
+	OPENSSL_free(der);
+	EVP_PKEY_free(pk);
+	return r;
+}
+
+static const struct trusted *
+trust_find(const struct kc_trust *t, const char *fpr)
+{
+	for (size_t i = 0; t != NULL && i < t->n; i++)
+		if (strcmp(t->v[i].fpr, fpr) == 0)
+			return &t->v[i];
+	return NULL;
+}
+
+const char *
+kc_trust_name(const struct kc_trust *t, const char *fpr)
+{
+	const struct trusted *e = trust_find(t, fpr);
+
+	return e ? e->name : NULL;
+}
+
+/* ---- canonical form --------------------------------------------------- */
+
+struct entry {
+	long seq;
+	const char *prev, *bundle, *action;
+	const char *name, *org, *fpr, *pubkey;
+	const char *from, *to, *purpose, *location, *method, *time, *note;
+	const char *sig;	/* base64, NULL while building */
+};
+
+/* The canonical bytes: members in this order, no whitespace, printed by
+ * cJSON_PrintUnformatted; note only when present; sig (when e->sig is
+ * set) last.  Appends to out. */
+static int
+canon(const struct entry *e, struct kc_buf *out)
+{
+	cJSON *o, *a;
+	char *s = NULL;
+	int r = KC_ERR_NOMEM;
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if (cJSON_AddStringToObject(o, "schema", KC_LEDGER_SCHEMA) == NULL ||
+	    cJSON_AddNumberToObject(o, "seq", (double)e->seq) == NULL ||
+	    cJSON_AddStringToObject(o, "prev", e->prev) == NULL ||
+	    cJSON_AddStringToObject(o, "bundle_sha256", e->bundle) == NULL ||
+	    cJSON_AddStringToObject(o, "action", e->action) == NULL ||
+	    (a = cJSON_AddObjectToObject(o, "actor")) == NULL ||
+	    cJSON_AddStringToObject(a, "name", e->name) == NULL ||
+	    cJSON_AddStringToObject(a, "organisation", e->org) == NULL ||
+	    cJSON_AddStringToObject(a, "key_fingerprint", e->fpr) == NULL ||
+	    cJSON_AddStringToObject(a, "public_key", e->pubkey) == NULL ||
+	    cJSON_AddStringToObject(o, "from", e->from) == NULL ||
+	    cJSON_AddStringToObject(o, "to", e->to) == NULL ||
+	    cJSON_AddStringToObject(o, "purpose", e->purpose) == NULL ||
+	    cJSON_AddStringToObject(o, "location", e->location) == NULL ||
+	    cJSON_AddStringToObject(o, "method", e->method) == NULL ||
+	    cJSON_AddStringToObject(o, "time", e->time) == NULL ||
+	    (e->note != NULL && cJSON_AddStringToObject(o, "note", e->note) == NULL) ||
+	    (e->sig != NULL && cJSON_AddStringToObject(o, "sig", e->sig) == NULL) ||
+	    (s = cJSON_PrintUnformatted(o)) == NULL)
+		goto out;
+	r = kc_buf_adds(out, s);
+out:
+	if (r == KC_ERR_NOMEM)
+		kc_err_set(r, "out of memory");
+	cJSON_free(s);
+	cJSON_Delete(o);
+	return r;
+}
+
+static const char *
+field_problem(const struct entry *e, const char **which)
+{
+	const struct { const char *name; const char *v; size_t max; } f[] = {
+		{ "action", e->action, 32 },
+		{ "time", e->time, 40 },
+		{ "key_fingerprint", e->fpr, 80 },
+		{ "actor name", e->name, KC_LEDGER_FIELD_MAX },
+		{ "organisation", e->org, KC_LEDGER_FIELD_MAX },
+		{ "from", e->from, KC_LEDGER_FIELD_MAX },
+		{ "to", e->to, KC_LEDGER_FIELD_MAX },
+		{ "purpose", e->purpose, KC_LEDGER_FIELD_MAX },
+		{ "location", e->location, KC_LEDGER_FIELD_MAX },
+		{ "method", e->method, KC_LEDGER_FIELD_MAX },
+		{ "note", e->note, KC_LEDGER_NOTE_MAX },
+	};
+	const char *why;
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (f[i].v != NULL && (why = text_problem(f[i].v, f[i].max)) != NULL) {
+			*which = f[i].name;
+			return why;
+		}
+	}
+	return NULL;
+}
+
+/* ---- verification ----------------------------------------------------- */
+
+struct checker {
+	const struct kc_trust *trust;
+	const char *bundle;		/* expected bundle SHA-256 hex */
+	cJSON *report, *problems, *warnings, *history;
+	int nproblems;
+	/* chain */
+	long last_seq;
+	char last_hash[KC_SHA256_HEX];
+	time_t last_time;
+	int have_time;
+	/* custody */
+	char custodian[FPR_LEN];
+	const char *custodian_name;
+	cJSON *custodian_json;
+	long transfer_line;		/* open transfer's line, 0 when none */
+	char transfer_to[KC_LEDGER_FIELD_MAX + 1];
+	long disposed_line;
+	char first_bundle[KC_SHA256_HEX];
+};
+
+static void
+problem(struct checker *c, long line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+problem(struct checker *c, long line, const char *fmt, ...)
+{
+	char msg[1024];
+	cJSON *p;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c->nproblems++ == 0)
+		kc_err_set(KC_ERR_VERIFY, "custody ledger line %ld: %s", line, msg);
+	if (c->problems != NULL && (p = cJSON_CreateObject()) != NULL) {
+		cJSON_AddNumberToObject(p, "line", (double)line);
+		cJSON_AddStringToObject(p, "reason", msg);
+		cJSON_AddItemToArray(c->problems, p);
+	}
+}
+
+static void
+warning(struct checker *c, long line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+warning(struct checker *c, long line, const char *fmt, ...)
+{
+	char msg[1024];
+	cJSON *p;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c->warnings != NULL && (p = cJSON_CreateObject()) != NULL) {
+		cJSON_AddNumberToObject(p, "line", (double)line);
+		cJSON_AddStringToObject(p, "reason", msg);
+		cJSON_AddItemToArray(c->warnings, p);
+	}
+}
+
+static const char *
+req_str(const cJSON *o, const char *name, const char **missing)
+{
+	const char *s = json_str(o, name);
+
+	if (s == NULL && *missing == NULL)
+		*missing = name;
+	return s;
+}
+
+/* Parse one line into e (pointers into root).  NULL when fine, else why. */
+static const char *
+parse_entry(cJSON *root, struct entry *e, char *why, size_t n)
+{
+	const cJSON *seq, *actor, *note;
+	const char *missing = NULL, *schema;
+
+	memset(e, 0, sizeof(*e));
+	if (!cJSON_IsObject(root))
+		return "not a JSON object";
+	schema = req_str(root, "schema", &missing);
+	seq = cJSON_GetObjectItemCaseSensitive(root, "seq");
+	actor = cJSON_GetObjectItemCaseSensitive(root, "actor");
+	e->prev = req_str(root, "prev", &missing);
+	e->bundle = req_str(root, "bundle_sha256", &missing);
+	e->action = req_str(root, "action", &missing);
+	if (!cJSON_IsObject(actor))
+		return "no \"actor\" object";
+	e->name = req_str(actor, "name", &missing);
+	e->org = req_str(actor, "organisation", &missing);
+	e->fpr = req_str(actor, "key_fingerprint", &missing);
+	e->pubkey = req_str(actor, "public_key", &missing);
+	e->from = req_str(root, "from", &missing);
+	e->to = req_str(root, "to", &missing);
+	e->purpose = req_str(root, "purpose", &missing);
+	e->location = req_str(root, "location", &missing);
+	e->method = req_str(root, "method", &missing);
+	e->time = req_str(root, "time", &missing);
+	e->sig = req_str(root, "sig", &missing);
+	note = cJSON_GetObjectItemCaseSensitive(root, "note");
+	if (missing != NULL) {
+		snprintf(why, n, "no string member \"%s\"", missing);
+		return why;
+	}
+	if (note != NULL) {
+		if (!cJSON_IsString(note))
+			return "\"note\" is not a string";
+		e->note = note->valuestring;
+	}
+	if (strcmp(schema, KC_LEDGER_SCHEMA) != 0) {
+		char safe[80];
+
+		snprintf(why, n, "unknown schema \"%s\"", kc_safe_str(schema, safe, sizeof(safe)));
+		return why;
+	}
+	if (!cJSON_IsNumber(seq) || seq->valuedouble < 1 || seq->valuedouble > 1e15 ||
+	    seq->valuedouble != (double)(long)seq->valuedouble)
+		return "\"seq\" is not a positive integer";
+	e->seq = (long)seq->valuedouble;
+	return NULL;
+}
+
+static int
+is_hex64(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return i == 64;
+}
+
+static cJSON *
+history_item(long line, const struct entry *e, const char *sigstate, const struct trusted *tr)
+{
+	cJSON *h = cJSON_CreateObject(), *a;
+
+	if (h == NULL)
+		return NULL;
+	cJSON_AddNumberToObject(h, "line", (double)line);
+	cJSON_AddNumberToObject(h, "seq", (double)e->seq);
+	cJSON_AddStringToObject(h, "time", e->time);
+	cJSON_AddStringToObject(h, "action", e->action);
+	if ((a = cJSON_AddObjectToObject(h, "actor")) != NULL) {
+		cJSON_AddStringToObject(a, "name", e->name);
+		cJSON_AddStringToObject(a, "organisation", e->org);
+		cJSON_AddStringToObject(a, "key_fingerprint", e->fpr);
+		if (tr != NULL)
+			cJSON_AddStringToObject(a, "trusted_as", tr->name);
+	}
+	cJSON_AddStringToObject(h, "from", e->from);
+	cJSON_AddStringToObject(h, "to", e->to);
+	cJSON_AddStringToObject(h, "purpose", e->purpose);
+	cJSON_AddStringToObject(h, "location", e->location);
+	cJSON_AddStringToObject(h, "method", e->method);
+	if (e->note != NULL)
+		cJSON_AddStringToObject(h, "note", e->note);
+	cJSON_AddStringToObject(h, "signature", sigstate);
+	return h;
+}
+
+/* The identity an entry's "to" names matches the signer: the trusted name
+ * (or, without a trust list, the claimed name) or the key fingerprint. */
+static int
+names_signer(const char *to, const struct entry *e, const struct trusted *tr)
+{
+	if (strcmp(to, e->fpr) == 0)
+		return 1;
+	if (tr != NULL)
+		return strcmp(to, tr->name) == 0;
+	return strcmp(to, e->name) == 0;
+}
+
+static void
+check_custody(struct checker *c, long line, const struct entry *e, const struct trusted *tr)
+{
+	int is_transfer = strcmp(e->action, "transferred") == 0;
+	int is_receipt = strcmp(e->action, "received") == 0;
+
+	if (c->disposed_line != 0)
+		problem(c, line, "entry after the disposal at line %ld", c->disposed_line);
+	if (c->transfer_line != 0) {
+		if (!is_receipt) {
+			problem(c, line, "the transfer at line %ld to '%s' is not followed by its "
+			    "receipt (found '%s')", c->transfer_line, c->transfer_to, e->action);
+		} else if (!names_signer(c->transfer_to, e, tr)) {
+			problem(c, line, "receipt signed by %s (%s), but the transfer at line %ld "
+			    "was to '%s'", tr ? tr->name : e->name, e->fpr, c->transfer_line,
+			    c->transfer_to);
+		}
+		c->transfer_line = 0;
+	} else if (is_receipt) {
+		problem(c, line, "receipt without a transfer before it");
+	}
+	if (is_transfer) {
+		if (c->custodian[0] != '\0' && strcmp(c->custodian, e->fpr) != 0)
+			problem(c, line, "transfer signed by %s, who is not the custodian (%s holds "
+			    "the evidence)", e->fpr, c->custodian_name ? c->custodian_name : c->custodian);
+		if (e->to[0] == '\0')
+			problem(c, line, "transfer names no receiver (\"to\" is empty)");
+		c->transfer_line = line;
+		snprintf(c->transfer_to, sizeof(c->transfer_to), "%s", e->to);
+	}
+	if (strcmp(e->action, "sealed") == 0 || is_receipt) {
+		snprintf(c->custodian, sizeof(c->custodian), "%s", e->fpr);
+		c->custodian_name = NULL;
+		cJSON_Delete(c->custodian_json);
+		if ((c->custodian_json = cJSON_CreateObject()) != NULL) {
+			cJSON_AddStringToObject(c->custodian_json, "name", tr ? tr->name : e->name);
+			cJSON_AddStringToObject(c->custodian_json, "organisation", tr ? tr->org : e->org);
+			cJSON_AddStringToObject(c->custodian_json, "key_fingerprint", e->fpr);
+			c->custodian_name = cJSON_GetObjectItem(c->custodian_json, "name")->valuestring;
+		}
+	}
+	if (strcmp(e->action, "disposed") == 0)
+		c->disposed_line = line;
+}
+
+static void
+check_line(struct checker *c, long line, const char *p, size_t len)
+{
+	struct kc_buf cb = KC_BUF_INIT(KC_LEDGER_LINE_MAX);
+	struct entry e;
+	cJSON *root = NULL, *h;
+	const char *why, *which = NULL, *sigstate = "invalid";
+	const struct trusted *tr = NULL;
+	unsigned char spki[SPKI_MAX], sig[80];
+	size_t spki_len, siglen;
+	char whybuf[128], fpr[FPR_LEN], *copy = NULL;
+	time_t t;
+	long ns;
+	int ok;
+
+	if ((copy = kc_strndup(p, len)) == NULL || memchr(p, '\0', len) != NULL) {
+		problem(c, line, copy ? "contains a NUL byte" : "out of memory");
+		goto out;
+	}
+	if ((root = cJSON_ParseWithOpts(copy, NULL, 1)) == NULL) {
+		problem(c, line, "not valid JSON");
+		goto out;
+	}
+	if ((why = parse_entry(root, &e, whybuf, sizeof(whybuf))) != NULL) {
+		problem(c, line, "not a custody entry: %s", why);
+		goto out;
+	}
+	/* One byte representation only: the line must be its canonical form
+	 * followed by the signature member. */
+	{
+		struct entry es = e;
+
+		if (canon(&es, &cb) != 0 || cb.len != len || memcmp(cb.data, p, len) != 0) {
+			problem(c, line, "not in canonical form (members, order, spacing or "
+			    "escaping differ from what kcustody writes)");
+			goto out;
+		}
+		kc_buf_reset(&cb);
+		es.sig = NULL;
+		if (canon(&es, &cb) != 0) {
+			problem(c, line, "out of memory");
+			goto out;
+		}
+	}
+	if ((why = field_problem(&e, &which)) != NULL) {
+		/* Nothing of this line is printed: it may hold control bytes. */
+		problem(c, line, "%s %s", which, why);
+		c->last_seq = e.seq;
+		goto out;
+	}
+	if (!action_ok(e.action)) {
+		char safe[80];
+
+		problem(c, line, "unknown action '%s'", kc_safe_str(e.action, safe, sizeof(safe)));
+	}
+	/* sequence and chain */
+	if (e.seq != c->last_seq + 1) {
+		if (e.seq <= c->last_seq)
+			problem(c, line, "seq %ld does not follow seq %ld (a repeated or reordered "
+			    "entry)", e.seq, c->last_seq);
+		else
+			problem(c, line, "seq %ld follows seq %ld (an entry is missing)", e.seq,
+			    c->last_seq);
+	}
+	if (!is_hex64(e.prev))
+		problem(c, line, "prev is not a SHA-256 hex digest");
+	else if (strcmp(e.prev, c->last_hash) != 0)
+		problem(c, line, line == 1 ? "prev of the first entry is not all zeros" :
+		    "prev does not match the SHA-256 of line %ld (the chain is broken)", line - 1);
+	if (line == 1 && strcmp(e.action, "sealed") != 0)
+		problem(c, line, "the first entry is '%s', not 'sealed'", e.action);
+	if (line != 1 && strcmp(e.action, "sealed") == 0)
+		problem(c, line, "'sealed' is only the first entry");
+	/* bundle */
+	if (!is_hex64(e.bundle))
+		problem(c, line, "bundle_sha256 is not a SHA-256 hex digest");
+	else if (c->bundle != NULL && strcmp(e.bundle, c->bundle) != 0)
+		problem(c, line, "bundle_sha256 %.12s... is not this bundle's SHA-256 %.12s... "
+		    "(the ledger belongs to another bundle)", e.bundle, c->bundle);
+	/* time */
+	if (kc_parse_rfc3339(e.time, &t, &ns) != 0 || strlen(e.time) != 20 ||
+	    e.time[19] != 'Z') {
+		problem(c, line, "time '%s' is not UTC RFC 3339 (YYYY-MM-DDTHH:MM:SSZ)", e.time);
+	} else {
+		if (c->have_time && t < c->last_time)
+			problem(c, line, "time %s is before the previous entry's", e.time);
+		c->last_time = t;
+		c->have_time = 1;
+	}
+	/* signature */
+	if (b64_decode(e.pubkey, spki, sizeof(spki), &spki_len) != 0 ||
+	    fpr_of_der(spki, spki_len, fpr) != 0) {
+		problem(c, line, "public_key is not base64 DER");
+	} else if (strcmp(fpr, e.fpr) != 0) {
+		problem(c, line, "key_fingerprint %s is not the fingerprint of public_key (%s)",
+		    e.fpr, fpr);
+	} else if (b64_decode(e.sig, sig, 64, &siglen) != 0 || siglen != 64) {
+		problem(c, line, "sig is not a base64 64-byte Ed25519 signature");
+	} else if ((ok = ed25519_check(spki, spki_len, cb.data, cb.len, sig, siglen)) < 0) {
+		problem(c, line, "public_key is not an Ed25519 key");
+	} else if (ok == 0) {
+		problem(c, line, "signature does not verify with %s's key %s (the entry was "
+		    "altered)", e.name, e.fpr);
+	} else if (c->trust == NULL) {
+		sigstate = "valid";
+	} else if ((tr = trust_find(c->trust, e.fpr)) == NULL) {
+		sigstate = "untrusted";
+		problem(c, line, "signed by untrusted key %s (claims to be '%s')", e.fpr, e.name);
+	} else {
+		sigstate = "trusted";
+		if (strcmp(tr->name, e.name) != 0 ||
+		    (tr->org[0] != '\0' && strcmp(tr->org, e.org) != 0))
+			problem(c, line, "actor '%s' (%s) signed with the key trusted as '%s' (%s)",
+			    e.name, e.org, tr->name, tr->org);
+	}
+	check_custody(c, line, &e, tr);
+	c->last_seq = e.seq;
+	if (c->history != NULL && (h = history_item(line, &e, sigstate, tr)) != NULL)
+		cJSON_AddItemToArray(c->history, h);
+	if (c->bundle == NULL && is_hex64(e.bundle)) {
+		/* No bundle to compare with: the first entry's hash binds the rest. */
+		memcpy(c->first_bundle, e.bundle, KC_SHA256_HEX);
+		c->bundle = c->first_bundle;
+		if (c->report != NULL)
+			cJSON_AddStringToObject(c->report, "bundle_sha256", e.bundle);
+		warning(c, line, "no bundle file given: bundle hashes checked against the first "
+		    "entry only");
+	}
+out:
+	kc_buf_free(&cb);
+	cJSON_Delete(root);
+	free(copy);
+}
+
+int
+kc_ledger_check(const char *text, size_t len, const char *bundle_sha256,
+    const struct kc_trust *trust, struct kc_ledger_state *state, cJSON **report)
+{
+	struct checker c;
+	long line = 0;
+	size_t off = 0;
+	int r = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.trust = trust;
+	c.bundle = bundle_sha256;
+	memcpy(c.last_hash, ZERO_HASH, sizeof(c.last_hash));
+	if (report != NULL) {
+		*report = NULL;
+		if ((c.report = cJSON_CreateObject()) == NULL)
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		if (bundle_sha256 != NULL)
+			cJSON_AddStringToObject(c.report, "bundle_sha256", bundle_sha256);
+		c.problems = cJSON_CreateArray();
+		c.warnings = cJSON_CreateArray();
+		c.history = cJSON_CreateArray();
+		if (c.problems == NULL || c.warnings == NULL || c.history == NULL) {
+			cJSON_Delete(c.problems);
+			cJSON_Delete(c.warnings);
+			cJSON_Delete(c.history);
+			cJSON_Delete(c.report);
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		}
+	}
+	while (off < len) {
+		const char *p = text + off, *nl = memchr(p, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - p) : len - off;
+
+		line++;
+		if (nl == NULL)
+			problem(&c, line, "incomplete entry (no newline at the end of the file: an "
+			    "interrupted write?)");
+		else if (n == 0)
+			problem(&c, line, "empty line");
+		else if (n > KC_LEDGER_LINE_MAX)
+			problem(&c, line, "longer than %u bytes", KC_LEDGER_LINE_MAX);
+		else
+			check_line(&c, line, p, n);
+		if ((r = kc_sha256_hex(p, nl ? n + 1 : n, c.last_hash)) != 0)
+			goto out;
+		off += nl ? n + 1 : n;
+	}
+	if (line == 0)
+		problem(&c, 1, "the ledger is empty");
+	if (c.transfer_line != 0)
+		warning(&c, c.transfer_line, "transfer to '%s' not yet received (in transit)",
+		    c.transfer_to);
+	if (state != NULL) {
+		state->entries = line;
+		state->last_seq = c.last_seq;
+		memcpy(state->last_hash, c.last_hash, sizeof(state->last_hash));
+		state->last_time = c.last_time;
+		state->problems = c.nproblems;
+	}
+	r = c.nproblems ? KC_ERR_VERIFY : 0;
+out:
+	if (c.report != NULL) {
+		cJSON *pend = NULL;
+
+		cJSON_AddBoolToObject(c.report, "verified", c.nproblems == 0 && r == 0);
+		cJSON_AddBoolToObject(c.report, "trust_checked", trust != NULL);
+		cJSON_AddNumberToObject(c.report, "entries", (double)line);
+		if (c.custodian_json != NULL) {
+			cJSON_AddItemToObject(c.report, "custodian", c.custodian_json);
+			c.custodian_json = NULL;	/* transferred */
+		} else {
+			cJSON_AddNullToObject(c.report, "custodian");
+		}
+		if (c.transfer_line != 0 && (pend = cJSON_CreateObject()) != NULL) {
+			cJSON_AddNumberToObject(pend, "line", (double)c.transfer_line);
+			cJSON_AddStringToObject(pend, "to", c.transfer_to);
+			cJSON_AddItemToObject(c.report, "pending_transfer", pend);
+		} else {
+			cJSON_AddNullToObject(c.report, "pending_transfer");
+		}
+		cJSON_AddItemToObject(c.report, "problems", c.problems);
+		cJSON_AddItemToObject(c.report, "warnings", c.warnings);
+		cJSON_AddItemToObject(c.report, "history", c.history);
+		*report = c.report;
+	}
+	cJSON_Delete(c.custodian_json);
+	return r;
+}
+
+/* ---- writing ---------------------------------------------------------- */
+
+int
+kc_ledger_make_entry(const struct kc_ledger_state *st, const char *bundle_sha256,
+    struct kc_ledger_key *key, const struct kc_ledger_event *ev, time_t now,
+    struct kc_buf *line)
+{
+	struct kc_buf cb = KC_BUF_INIT(KC_LEDGER_LINE_MAX);
+	struct entry e;
+	unsigned char sig[64];
+	char sigb64[100], pubb64[2 * SPKI_MAX], tbuf[32];
+	const char *why, *which = NULL;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	if (ev->action == NULL || !action_ok(ev->action))
+		return kc_err_set(KC_ERR_INVALID, "unknown custody action '%s' (one of sealed, "
+		    "transferred, received, verified, archived, accessed, released, disposed)",
+		    ev->action ? ev->action : "");
+	if (ev->actor.name == NULL || ev->actor.name[0] == '\0')
+		return kc_err_set(KC_ERR_INVALID, "a custody entry needs the actor's name");
+	if (st->last_seq == 0 && strcmp(ev->action, "sealed") != 0)
+		return kc_err_set(KC_ERR_INVALID, "the first custody entry must be 'sealed'");
+	if (st->last_seq != 0 && strcmp(ev->action, "sealed") == 0)
+		return kc_err_set(KC_ERR_INVALID, "the ledger already has entries; 'sealed' is "
+		    "only the first");
+	if (!is_hex64(bundle_sha256))
+		return kc_err_set(KC_ERR_INVALID, "bundle SHA-256 is not a hex digest");
+	if (st->last_seq != 0 && now < st->last_time)
+		return kc_err_set(KC_ERR_VERIFY, "the clock says %s, before the ledger's last entry; "
+		    "refusing to write a time that goes backwards",
+		    kc_fmt_rfc3339(now, tbuf, sizeof(tbuf)));
+	e.seq = st->last_seq + 1;
+	e.prev = st->last_seq == 0 ? ZERO_HASH : st->last_hash;
+	e.bundle = bundle_sha256;
+	e.action = ev->action;
+	e.name = ev->actor.name;
+	e.org = ev->actor.organisation ? ev->actor.organisation : "";
+	e.fpr = key->fpr;
+	e.from = ev->from ? ev->from : "";
+	e.to = ev->to ? ev->to : "";
+	e.purpose = ev->purpose ? ev->purpose : "";
+	e.location = ev->location ? ev->location : "";
+	e.method = ev->method ? ev->method : "";
+	e.note = ev->note;
+	e.time = kc_fmt_rfc3339(now, tbuf, sizeof(tbuf));
+	if ((why = field_problem(&e, &which)) != NULL)
+		return kc_err_set(KC_ERR_INVALID, "custody %s %s", which, why);
+	if (strcmp(ev->action, "transferred") == 0 && e.to[0] == '\0')
+		return kc_err_set(KC_ERR_INVALID, "a transfer needs --to (the receiver's name or "
+		    "key fingerprint)");
+	if ((r = b64_encode(key->spki, key->spki_len, pubb64, sizeof(pubb64))) != 0)
+		return kc_err_set(r, "public key too long");
+	e.pubkey = pubb64;
+	if ((r = canon(&e, &cb)) != 0)
+		goto out;
+	if ((r = ed25519_sign(key, cb.data, cb.len, sig)) != 0)
+		goto out;
+	if ((r = b64_encode(sig, sizeof(sig), sigb64, sizeof(sigb64))) != 0)
+		goto out;
+	e.sig = sigb64;
+	kc_buf_reset(&cb);
+	if ((r = canon(&e, &cb)) != 0 || (r = kc_buf_addc(&cb, '\n')) != 0) {
+		r = kc_err_set(r, "custody entry longer than %u bytes", KC_LEDGER_LINE_MAX);
+		goto out;
+	}
+	r = kc_buf_add(line, cb.data, cb.len);
+out:
+	OPENSSL_cleanse(sig, sizeof(sig));
+	kc_buf_free(&cb);
+	return r;
+}
+
+char *
+kc_ledger_path(const char *bundle_path)
+{
+	char *p;
+
+	if (asprintf(&p, "%s%s", bundle_path, KC_LEDGER_SUFFIX) < 0)
+		return NULL;
+	return p;
+}
+
+static int
+read_fd(int fd, const char *path, struct kc_buf *out)
+{
+	char chunk[65536];
+	off_t off = 0;
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		n = pread(fd, chunk, sizeof(chunk), off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return kc_err_set(KC_ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+		}
+		if (n == 0)
+			return 0;
+		if ((r = kc_buf_add(out, chunk, (size_t)n)) != 0)
+			return kc_err_set(r, "'%s' is larger than %u bytes", path, KC_LEDGER_MAX);
+		off += n;
+	}
+}
+
+int
+kc_ledger_append(const char *bundle_path, const char *ledger_path,
+    const char *bundle_sha256, struct kc_ledger_key *key,
+    const struct kc_ledger_event *ev, const struct kc_trust *trust,
+    struct kc_buf *line_out)
+{
+	struct kc_buf text = KC_BUF_INIT(KC_LEDGER_MAX), line = KC_BUF_INIT(KC_LEDGER_LINE_MAX);
+	struct kc_ledger_state st;
+	char hex[KC_SHA256_HEX], *lpath = NULL;
+	int fd = -1, r, created = 0, sealing = ev->action && strcmp(ev->action, "sealed") == 0;
+	ssize_t n;
+
+	memset(&st, 0, sizeof(st));
+	if (bundle_sha256 == NULL) {
+		if ((r = kc_sha256_file(bundle_path, hex, NULL)) != 0)
+			return r;
+		bundle_sha256 = hex;
+	}
+	if (ledger_path == NULL) {
+		if ((lpath = kc_ledger_path(bundle_path)) == NULL)
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		ledger_path = lpath;
+	}
+	fd = open(ledger_path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && sealing) {
+		fd = open(ledger_path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0644);
+		created = fd >= 0;
+	}
+	if (fd < 0) {
+		if (errno == ENOENT)
+			r = kc_err_set(KC_ERR_NOTFOUND, "no custody ledger '%s' (it starts with the "
+			    "'sealed' entry)", ledger_path);
+		else
+			r = kc_err_set(KC_ERR_IO, "cannot open '%s': %s", ledger_path, strerror(errno));
+		goto out;
+	}
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			r = kc_err_set(KC_ERR_IO, "cannot lock '%s': %s", ledger_path, strerror(errno));
+			goto out;
+		}
+	}
+	if ((r = read_fd(fd, ledger_path, &text)) != 0)
+		goto out;
+	if (text.len > 0) {
+		if ((r = kc_ledger_check(text.data, text.len, bundle_sha256, trust, &st, NULL)) != 0) {
+			char *why = kc_strdup(kc_err_msg());
+
+			kc_err_set(r, "refusing to append to '%s', which does not verify: %s",
+			    ledger_path, why ? why : "out of memory");
+			free(why);
+			goto out;
+		}
+	}
+	if ((r = kc_ledger_make_entry(&st, bundle_sha256, key, ev, kc_now(), &line)) != 0)
+		goto out;
+	/* One write of the whole line on O_APPEND, under the lock. */
+	n = write(fd, line.data, line.len);
+	if (n != (ssize_t)line.len) {
+		r = kc_err_set(KC_ERR_IO, "cannot write '%s': %s", ledger_path,
+		    n < 0 ? strerror(errno) : "short write");
+		if (n > 0 && ftruncate(fd, (off_t)text.len) != 0)
+			kc_err_set(KC_ERR_IO, "cannot write '%s' and cannot undo a partial line: %s",
+			    ledger_path, strerror(errno));
+		goto out;
+	}
+	if (fsync(fd) != 0) {
+		r = kc_err_set(KC_ERR_IO, "cannot fsync '%s': %s", ledger_path, strerror(errno));
+		goto out;
+	}
+	if (line_out != NULL)
+		r = kc_buf_add(line_out, line.data, line.len);
+out:
+	if (r != 0 && created)
+		unlink(ledger_path);
+	if (fd >= 0)
+		close(fd);	/* releases the lock */
+	kc_buf_free(&text);
+	kc_buf_free(&line);
+	free(lpath);
+	return r;
+}
+
+int
+kc_ledger_seal_entry(const char *bundle_path, const char *key_path,
+    const char *passphrase_file, const struct kc_ledger_actor *actor,
+    const char *purpose, const char *location)
+{
+	struct kc_ledger_key *key = NULL;
+	struct kc_ledger_event ev;
+	char *lpath = NULL;
+	int r;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.action = "sealed";
+	ev.actor = *actor;
+	ev.purpose = purpose;
+	ev.location = location;
+	ev.method = "kcustody collect " KC_VERSION;
+	if ((lpath = kc_ledger_path(bundle_path)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if (access(lpath, F_OK) == 0) {
+		r = kc_err_set(KC_ERR_INVALID, "custody ledger '%s' already exists", lpath);
+		goto out;
+	}
+	if ((r = kc_ledger_key_load(key_path, passphrase_file, &key)) != 0)
+		goto out;
+	r = kc_ledger_append(bundle_path, lpath, NULL, key, &ev, NULL, NULL);
+out:
+	kc_ledger_key_free(key);
+	free(lpath);
+	return r;
+}
+
+int
+kc_ledger_verify(const char *bundle_path, const char *ledger_path,
+    const char *trust_keys_file, cJSON **report)
+{
+	struct kc_buf text = KC_BUF_INIT(KC_LEDGER_MAX);
+	struct kc_trust *trust = NULL;
+	char hex[KC_SHA256_HEX], *lpath = NULL;
+	int r;
+
+	if (report != NULL)
+		*report = NULL;
+	if (ledger_path == NULL) {
+		if ((lpath = kc_ledger_path(bundle_path)) == NULL)
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		ledger_path = lpath;
+	}
+	if (access(ledger_path, F_OK) != 0 && errno == ENOENT) {
+		r = kc_err_set(KC_ERR_NOTFOUND, "no custody ledger '%s'", ledger_path);
+		goto out;
+	}
+	if (trust_keys_file != NULL && (r = kc_trust_load(trust_keys_file, &trust)) != 0)
+		goto out;
+	if ((r = kc_sha256_file(bundle_path, hex, NULL)) != 0)
+		goto out;
+	if ((r = kc_read_file(ledger_path, KC_LEDGER_MAX, &text)) != 0)
+		goto out;
+	r = kc_ledger_check(text.data ? text.data : "", text.len, hex, trust, NULL, report);
+	if (report != NULL && *report != NULL)
+		cJSON_AddStringToObject(*report, "ledger", ledger_path);
+out:
+	kc_trust_free(trust);
+	kc_buf_free(&text);
+	free(lpath);
+	return r;
+}
+
+/* ---- text rendering --------------------------------------------------- */
+
+static const char *
+hs(const cJSON *o, const char *name)
+{
+	const char *s = json_str(o, name);
+
+	return s ? s : "";
+}
+
+int
+kc_ledger_render_text(const cJSON *report, struct kc_buf *out)
+{
+	const cJSON *h, *a, *p, *cust, *pend;
+	const cJSON *hist = cJSON_GetObjectItemCaseSensitive(report, "history");
+	int r = 0;
+
+	if (cJSON_GetArraySize(hist) > 0)
+		r |= kc_buf_addf(out, "%-4s %-20s %-11s %-24s %-14s %-14s %s\n", "SEQ", "TIME",
+		    "ACTION", "ACTOR", "FROM", "TO", "SIGNATURE");
+	cJSON_ArrayForEach(h, hist) {
+		char actor[256];
+
+		a = cJSON_GetObjectItemCaseSensitive(h, "actor");
+		if (hs(a, "organisation")[0] != '\0')
+			snprintf(actor, sizeof(actor), "%s (%s)", hs(a, "name"), hs(a, "organisation"));
+		else
+			snprintf(actor, sizeof(actor), "%s", hs(a, "name"));
+		r |= kc_buf_addf(out, "%-4d %-20s %-11s %-24s %-14s %-14s %s\n",
+		    cJSON_GetObjectItemCaseSensitive(h, "seq")->valueint, hs(h, "time"),
+		    hs(h, "action"), actor, hs(h, "from"), hs(h, "to"), hs(h, "signature"));
+		for (const char *const *f = (const char *const[]){ "purpose", "location", "method",
+		    "note", NULL }; *f != NULL; f++)
+			if (hs(h, *f)[0] != '\0')
+				r |= kc_buf_addf(out, "     %s: %s\n", *f, hs(h, *f));
+	}
+	cust = cJSON_GetObjectItemCaseSensitive(report, "custodian");
+	if (cJSON_IsObject(cust))
+		r |= kc_buf_addf(out, "custodian: %s (%s) %s\n", hs(cust, "name"),
+		    hs(cust, "organisation"), hs(cust, "key_fingerprint"));
+	pend = cJSON_GetObjectItemCaseSensitive(report, "pending_transfer");
+	if (cJSON_IsObject(pend))
+		r |= kc_buf_addf(out, "in transit: transfer at line %d to '%s' not yet received\n",
+		    cJSON_GetObjectItemCaseSensitive(pend, "line")->valueint, hs(pend, "to"));
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(report, "problems"))
+		r |= kc_buf_addf(out, "problem: line %d: %s\n",
+		    cJSON_GetObjectItemCaseSensitive(p, "line")->valueint, hs(p, "reason"));
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(report, "warnings"))
+		r |= kc_buf_addf(out, "warning: line %d: %s\n",
+		    cJSON_GetObjectItemCaseSensitive(p, "line")->valueint, hs(p, "reason"));
+	r |= kc_buf_addf(out, "custody ledger: %s (%d entries%s)\n",
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(report, "verified")) ? "VERIFIED" : "FAILED",
+	    cJSON_GetObjectItemCaseSensitive(report, "entries")->valueint,
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(report, "trust_checked")) ?
+	    ", signers trusted" : ", signers NOT checked against trusted keys: give --trust-keys");
+	return r ? KC_ERR_NOMEM : 0;
+}

@@ -1,0 +1,189 @@
+#!/bin/bash
+# Command tests for `kcustody custody show|verify|append`: a full custody
+# story verifies, with kcustody and with standard tools (jq, openssl); each
+# forgery fails with its line and reason; concurrent appenders both land.
+# Needs no cluster.
+set -uo pipefail
+. "$(dirname "$0")/../lib.sh"
+KC=${KCUSTODY_BIN:-$KC_REPO/kcustody}
+
+keys=$(mktemp -d "${TMPDIR:-/tmp}/kcustody-keys.XXXX")
+trap 'rm -rf "$keys"' EXIT
+for u in alice bob carol mallory; do
+	openssl genpkey -algorithm ed25519 -out "$keys/$u.key" 2>/dev/null
+	openssl pkey -in "$keys/$u.key" -pubout -out "$keys/$u.pub"
+done
+cat >"$keys/trust.json" <<'EOF'
+{"trusted_keys":[
+ {"name":"Alice","organisation":"ACME CSIRT","public_key":"alice.pub"},
+ {"name":"Bob","organisation":"ACME Legal","public_key":"bob.pub"},
+ {"name":"Carol","organisation":"Audit Co","public_key":"carol.pub"}]}
+EOF
+T="--trust-keys $keys/trust.json"
+
+# A bundle: a real sealed one when the bundle command exists, else any file
+# (the ledger only hashes it).
+new_bundle() {
+	head -c 4096 /dev/urandom >"$1"
+}
+
+app() { # WHO ACTION [options...]
+	local who=$1 act=$2
+	shift 2
+	"$KC" custody append "$B" --action "$act" --key "$keys/$who.key" $T "$@"
+}
+
+story() {
+	KCUSTODY_NOW=2026-03-01T10:00:00Z app alice sealed --org "ACME CSIRT" --purpose "incident 2026-042" --location "Berlin SOC" --method "kcustody collect" &&
+	KCUSTODY_NOW=2026-03-01T11:00:00Z app alice transferred --org "ACME CSIRT" --from Alice --to Bob --method "sftp" &&
+	KCUSTODY_NOW=2026-03-01T12:00:00Z app bob received --org "ACME Legal" --from Alice --method "sftp" &&
+	KCUSTODY_NOW=2026-03-02T09:00:00Z app carol verified --org "Audit Co" --note "SHA256SUMS checked" &&
+	KCUSTODY_NOW=2026-03-02T10:00:00Z app bob archived --org "ACME Legal" --location "vault" &&
+	KCUSTODY_NOW=2026-03-03T10:00:00Z app carol accessed --org "Audit Co" --purpose "audit"
+}
+
+t_begin "custody: a full story verifies with trusted keys"
+B=$T_DIR/case.tar.gz
+new_bundle "$B"
+story 2>"$T_ERR" || t_fail "story: $(cat "$T_ERR")"
+expect_exit 0 "$KC" custody show "$B" $T
+expect_grep '^6 +2026-03-03T10:00:00Z accessed +Carol \(Audit Co\)' "$T_OUT"
+expect_grep 'custody ledger: VERIFIED \(6 entries, signers trusted\)' "$T_OUT"
+expect_grep '^custodian: Bob \(ACME Legal\)' "$T_OUT"
+expect_exit 0 "$KC" custody show "$B" $T --json
+[ "$(jq -r '.verified, .entries, (.history|map(.action)|join(","))' "$T_OUT" | tr '\n' ' ')" = \
+	"true 6 sealed,transferred,received,verified,archived,accessed " ] || t_fail "json report: $(head -c 300 "$T_OUT")"
+[ "$(jq -r '[.history[].signature]|unique|join(",")' "$T_OUT")" = trusted ] || t_fail "not all trusted"
+t_pass
+
+t_begin "custody: every entry verifies with jq, sha256sum and openssl alone"
+B=$T_DIR/case.tar.gz
+new_bundle "$B"
+story 2>/dev/null || t_fail "story"
+prev=0000000000000000000000000000000000000000000000000000000000000000
+bsha=$(sha256sum <"$B" | cut -d' ' -f1)
+n=0
+while IFS= read -r line; do
+	n=$((n + 1))
+	printf '%s' "$line" | jq -cj 'del(.sig)' >"$T_DIR/canon"
+	printf '%s' "$line" | sed 's/,"sig":"[^"]*"}$/}/' | tr -d '\n' | cmp -s - "$T_DIR/canon" ||
+		t_fail "line $n: jq and sed disagree on the canonical bytes"
+	printf '%s' "$line" | jq -r .sig | base64 -d >"$T_DIR/sig"
+	printf '%s' "$line" | jq -r .actor.public_key | base64 -d >"$T_DIR/key.der"
+	openssl pkey -pubin -inform DER -in "$T_DIR/key.der" -out "$T_DIR/key.pem" 2>/dev/null
+	openssl pkeyutl -verify -pubin -inkey "$T_DIR/key.pem" -rawin -in "$T_DIR/canon" \
+		-sigfile "$T_DIR/sig" >/dev/null 2>&1 || t_fail "line $n: openssl rejects the signature"
+	[ "$(printf '%s' "$line" | jq -r .prev)" = "$prev" ] || t_fail "line $n: prev"
+	[ "$(printf '%s' "$line" | jq -r .bundle_sha256)" = "$bsha" ] || t_fail "line $n: bundle_sha256"
+	[ "$(printf '%s' "$line" | jq -r .actor.key_fingerprint)" = "SHA256:$(sha256sum <"$T_DIR/key.der" | cut -d' ' -f1)" ] ||
+		t_fail "line $n: fingerprint is not SHA-256 of the DER key"
+	prev=$(printf '%s\n' "$line" | sha256sum | cut -d' ' -f1)
+done <"$B.custody.jsonl"
+[ "$n" = 6 ] || t_fail "read $n lines"
+# the fingerprint agrees with openssl's view of the trusted public key
+fa="SHA256:$(openssl pkey -pubin -in "$keys/alice.pub" -outform DER | sha256sum | cut -d' ' -f1)"
+[ "$(head -n1 "$B.custody.jsonl" | jq -r .actor.key_fingerprint)" = "$fa" ] || t_fail "alice fingerprint"
+t_pass
+
+# Each forgery of the six-line story must fail `custody verify` with exit 3
+# and name the line and the reason.
+forge() { # NAME EXPECTED_REGEX SED_OR_SCRIPT
+	t_begin "custody: forgery fails: $1"
+	B=$T_DIR/case.tar.gz
+	new_bundle "$B"
+	story 2>/dev/null || t_fail "story"
+	L=$B.custody.jsonl
+	eval "$3"
+	expect_exit 3 "$KC" custody verify "$B" $T
+	expect_grep "$2" "$T_OUT"
+	expect_grep "kcustody: custody ledger line [0-9]+: " "$T_ERR"
+	t_pass
+}
+forge "a deleted line" 'line 3: seq 4 follows seq 2 \(an entry is missing\)' "sed -i 3d \$L"
+forge "reordered lines" 'line 4: seq 5 follows seq 3' "sed -i '4{h;d};5G' \$L"
+forge "a duplicated line" 'line 5: seq 4 does not follow seq 4' "sed -i '4p' \$L"
+forge "an edited purpose" 'line 6: signature does not verify' "sed -i '6s/\"audit\"/\"audlt\"/' \$L"
+forge "an edited time" 'line 2: signature does not verify' "sed -i '2s/T11:00:00Z/T11:00:01Z/' \$L"
+forge "the first line edited" 'line 2: prev does not match the SHA-256 of line 1' "sed -i '1s/Berlin SOC/Berlin S0C/' \$L"
+forge "a ledger paired with another bundle" 'line 1: bundle_sha256 .* \(the ledger belongs to another bundle\)' "head -c 10 /dev/urandom >>\$B"
+forge "an entry signed by an untrusted key" 'line 7: signed by untrusted key SHA256:' \
+	"KCUSTODY_NOW=2026-03-04T10:00:00Z \"\$KC\" custody append \"\$B\" --action released --key \"\$keys/mallory.key\" --name Carol --org 'Audit Co' 2>/dev/null"
+forge "a name that is not the trusted key's" "line 7: actor 'Carol' \\(Audit Co\\) signed with the key trusted as 'Bob'" \
+	"KCUSTODY_NOW=2026-03-04T10:00:00Z \"\$KC\" custody append \"\$B\" --action released --key \"\$keys/bob.key\" --name Carol --org 'Audit Co' 2>/dev/null"
+forge "an unfinished (torn) last line" 'line 6: incomplete entry' "truncate -s -20 \$L"
+
+t_begin "custody: a receipt signed by the wrong party fails"
+B=$T_DIR/case.tar.gz
+new_bundle "$B"
+KCUSTODY_NOW=2026-03-01T10:00:00Z app alice sealed --org "ACME CSIRT" 2>/dev/null
+KCUSTODY_NOW=2026-03-01T11:00:00Z app alice transferred --org "ACME CSIRT" --to Bob 2>/dev/null
+expect_exit 0 "$KC" custody show "$B" $T
+expect_grep "in transit: transfer at line 2 to 'Bob' not yet received" "$T_OUT"
+KCUSTODY_NOW=2026-03-01T12:00:00Z app carol received --org "Audit Co" --from Alice 2>/dev/null
+expect_exit 3 "$KC" custody verify "$B" $T
+expect_grep "line 3: receipt signed by Carol \(SHA256:[0-9a-f]+\), but the transfer at line 2 was to 'Bob'" "$T_OUT"
+# and no one may append to it now
+expect_exit 3 app bob accessed --org "ACME Legal"
+expect_grep "refusing to append to '.*', which does not verify: custody ledger line 3" "$T_ERR"
+t_pass
+
+t_begin "custody: a receipt by the named key fingerprint completes a transfer"
+B=$T_DIR/case.tar.gz
+new_bundle "$B"
+fb="SHA256:$(openssl pkey -pubin -in "$keys/bob.pub" -outform DER | sha256sum | cut -d' ' -f1)"
+app alice sealed --org "ACME CSIRT" 2>/dev/null
+app alice transferred --org "ACME CSIRT" --to "$fb" 2>/dev/null
+app bob received --org "ACME Legal" 2>/dev/null
+expect_exit 0 "$KC" custody verify "$B" $T
+t_pass
+
+t_begin "custody: append refuses a ledger that does not verify, and bad input"
+B=$T_DIR/case.tar.gz
+new_bundle "$B"
+expect_exit 2 app alice verified
+expect_grep "no custody ledger" "$T_ERR"
+app alice sealed --org "ACME CSIRT" 2>/dev/null
+expect_exit 2 app alice sealed
+expect_exit 2 app alice shredded
+expect_grep "unknown custody action 'shredded'" "$T_ERR"
+expect_exit 2 app alice verified --note "$(printf 'bell\a')"
+expect_grep "note contains a control character" "$T_ERR"
+expect_exit 2 "$KC" custody append "$B" --action verified
+expect_exit 2 "$KC" custody append "$B" --action verified --key "$keys/alice.pub"
+KCUSTODY_NOW=2020-01-01T00:00:00Z app alice verified 2>"$T_ERR"; rc=$?
+[ "$rc" = 3 ] || t_fail "time going backwards: exit $rc"
+expect_grep "before the ledger's last entry" "$T_ERR"
+sed -i 's/"seq":1,/"seq":1 ,/' "$B.custody.jsonl"
+expect_exit 3 app alice verified
+expect_grep "not in canonical form" "$T_ERR"
+t_pass
+
+t_begin "custody: two appenders started at once both land, 25 times"
+B=$T_DIR/case.tar.gz
+new_bundle "$B"
+app alice sealed --org "ACME CSIRT" 2>/dev/null
+for i in $(seq 1 25); do
+	app carol verified --org "Audit Co" --note "a$i" 2>>"$T_DIR/errs" &
+	p1=$!
+	app bob accessed --org "ACME Legal" --note "b$i" 2>>"$T_DIR/errs" &
+	p2=$!
+	wait $p1 || t_fail "appender a$i failed: $(tail -n1 "$T_DIR/errs")"
+	wait $p2 || t_fail "appender b$i failed: $(tail -n1 "$T_DIR/errs")"
+done
+expect_exit 0 "$KC" custody verify "$B" $T
+expect_grep 'VERIFIED \(51 entries' "$T_OUT"
+[ "$(jq -r .note "$B.custody.jsonl" | grep -c '^[ab][0-9]*$')" = 50 ] || t_fail "not all 50 notes landed"
+t_pass
+
+t_begin "custody: without --trust-keys integrity is checked and trust is not claimed"
+B=$T_DIR/case.tar.gz
+new_bundle "$B"
+story 2>/dev/null
+expect_exit 0 "$KC" custody show "$B"
+expect_grep 'NOT checked against trusted keys' "$T_OUT"
+sed -i '2s/"sftp"/"usb"/' "$B.custody.jsonl"
+expect_exit 3 "$KC" custody show "$B"
+expect_grep 'line 2: signature does not verify' "$T_OUT"
+t_pass
+
+t_summary

@@ -1,0 +1,377 @@
+/* test_ledger.c - custody ledger: a full story verifies; every kind of
+ * tampering fails with its line and reason. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "harness.h"
+#include "manifest/ledger.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+
+/* An Ed25519 key pair NAME.key / NAME.pub in the work folder. */
+static void
+make_key(const char *name)
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	char path[64];
+	FILE *f;
+
+	CHECK(pk != NULL);
+	snprintf(path, sizeof(path), "%s.key", name);
+	CHECK((f = fopen(path, "w")) != NULL);
+	CHECK(PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL) == 1);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s.pub", name);
+	CHECK((f = fopen(path, "w")) != NULL);
+	CHECK(PEM_write_PUBKEY(f, pk) == 1);
+	fclose(f);
+	EVP_PKEY_free(pk);
+}
+
+static const char trust_json[] =
+	"{\"trusted_keys\":["
+	"{\"name\":\"Alice\",\"organisation\":\"ACME CSIRT\",\"public_key\":\"alice.pub\"},"
+	"{\"name\":\"Bob\",\"organisation\":\"ACME Legal\",\"public_key\":\"bob.pub\"},"
+	"{\"name\":\"Carol\",\"organisation\":\"Audit Co\",\"public_key\":\"carol.pub\"}]}";
+
+static void
+setup(void)
+{
+	make_key("alice");
+	make_key("bob");
+	make_key("carol");
+	make_key("mallory");
+	CHECK_INT(kc_write_file_atomic("trust.json", trust_json, strlen(trust_json), 0644), 0);
+	CHECK_INT(kc_write_file_atomic("bundle.tar.gz", "evidence", 8, 0444), 0);
+	CHECK_INT(kc_write_file_atomic("other.tar.gz", "other evidence", 14, 0444), 0);
+}
+
+static int
+append(const char *who, const char *name, const char *org, const char *action,
+    const char *from, const char *to, const char *when)
+{
+	struct kc_ledger_key *key = NULL;
+	struct kc_trust *trust = NULL;
+	struct kc_ledger_event ev;
+	char path[64];
+	int r;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.action = action;
+	ev.actor.name = name;
+	ev.actor.organisation = org;
+	ev.from = from;
+	ev.to = to;
+	ev.purpose = "incident 2026-042";
+	ev.location = "Berlin";
+	setenv("KCUSTODY_NOW", when, 1);
+	snprintf(path, sizeof(path), "%s.key", who);
+	if ((r = kc_ledger_key_load(path, NULL, &key)) == 0 &&
+	    (r = kc_trust_load("trust.json", &trust)) == 0)
+		r = kc_ledger_append("bundle.tar.gz", NULL, NULL, key, &ev, NULL, NULL);
+	unsetenv("KCUSTODY_NOW");
+	kc_trust_free(trust);
+	kc_ledger_key_free(key);
+	return r;
+}
+
+/* sealed, transferred, received, verified, archived, accessed */
+static void
+story(void)
+{
+	CHECK_INT(append("alice", "Alice", "ACME CSIRT", "sealed", NULL, NULL, "2026-03-01T10:00:00Z"), 0);
+	CHECK_INT(append("alice", "Alice", "ACME CSIRT", "transferred", "Alice", "Bob", "2026-03-01T11:00:00Z"), 0);
+	CHECK_INT(append("bob", "Bob", "ACME Legal", "received", "Alice", "Bob", "2026-03-01T12:00:00Z"), 0);
+	CHECK_INT(append("carol", "Carol", "Audit Co", "verified", NULL, NULL, "2026-03-02T09:00:00Z"), 0);
+	CHECK_INT(append("bob", "Bob", "ACME Legal", "archived", NULL, "store", "2026-03-02T10:00:00Z"), 0);
+	CHECK_INT(append("carol", "Carol", "Audit Co", "accessed", NULL, NULL, "2026-03-03T10:00:00Z"), 0);
+}
+
+/* Verify ledger text (as if it were the ledger file) against bundle.tar.gz
+ * with the trust list; returns the result and the first problem's reason. */
+static int
+verify_text(const char *text, size_t len, const char *bundle, char *reason, size_t n, long *line)
+{
+	cJSON *report = NULL, *p;
+	int r;
+
+	CHECK_INT(kc_write_file_atomic("t.custody.jsonl", text, len, 0644), 0);
+	r = kc_ledger_verify(bundle, "t.custody.jsonl", "trust.json", &report);
+	reason[0] = '\0';
+	*line = 0;
+	p = cJSON_GetArrayItem(cJSON_GetObjectItem(report, "problems"), 0);
+	if (p != NULL) {
+		snprintf(reason, n, "%s", cJSON_GetObjectItem(p, "reason")->valuestring);
+		*line = (long)cJSON_GetObjectItem(p, "line")->valuedouble;
+	}
+	cJSON_Delete(report);
+	return r;
+}
+
+struct lines {
+	char *v[16];
+	size_t n;
+	struct kc_buf all;
+};
+
+static void
+read_lines(struct lines *l)
+{
+	char *s, *save = NULL;
+
+	memset(l, 0, sizeof(*l));
+	kc_buf_init(&l->all, KC_LEDGER_MAX);
+	CHECK_INT(kc_read_file("bundle.tar.gz.custody.jsonl", KC_LEDGER_MAX, &l->all), 0);
+	for (s = strtok_r(l->all.data, "\n", &save); s && l->n < 16; s = strtok_r(NULL, "\n", &save))
+		l->v[l->n++] = s;
+}
+
+/* Join lines idx[0..k) with newlines. */
+static void
+join(const struct lines *l, const int *idx, size_t k, struct kc_buf *out)
+{
+	kc_buf_reset(out);
+	for (size_t i = 0; i < k; i++) {
+		kc_buf_adds(out, l->v[idx[i]]);
+		kc_buf_addc(out, '\n');
+	}
+}
+
+DEFINE_TEST(test_ledger_story_verifies)
+{
+	cJSON *report = NULL;
+
+	setup();
+	story();
+	CHECK_INT(kc_ledger_verify("bundle.tar.gz", NULL, "trust.json", &report), 0);
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(report, "verified")));
+	CHECK_INT(cJSON_GetObjectItem(report, "entries")->valueint, 6);
+	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(report, "custodian"), "name")->valuestring, "Bob");
+	CHECK(cJSON_IsNull(cJSON_GetObjectItem(report, "pending_transfer")));
+	cJSON_Delete(report);
+	/* without a trust list: integrity holds, trust is not claimed */
+	CHECK_INT(kc_ledger_verify("bundle.tar.gz", NULL, NULL, &report), 0);
+	CHECK(cJSON_IsFalse(cJSON_GetObjectItem(report, "trust_checked")));
+	cJSON_Delete(report);
+}
+
+DEFINE_TEST(test_ledger_tamper_each_line)
+{
+	struct kc_buf b = KC_BUF_INIT(KC_LEDGER_MAX);
+	struct lines l;
+	char reason[1024];
+	long line;
+	int idx[16];
+
+	setup();
+	story();
+	read_lines(&l);
+	CHECK_INT(l.n, 6);
+	for (size_t del = 0; del < l.n; del++) {	/* delete each line */
+		size_t k = 0;
+
+		for (size_t i = 0; i < l.n; i++)
+			if (i != del)
+				idx[k++] = (int)i;
+		join(&l, idx, k, &b);
+		if (del == l.n - 1) {
+			/* Deleting the last line leaves a valid shorter chain:
+			 * only a copy outside the ledger (the archived copy, an
+			 * S3 entry object) can show it (docs/CUSTODY.md). */
+			CHECK_INT(verify_text(b.data, b.len, "bundle.tar.gz", reason, sizeof(reason),
+			    &line), 0);
+			continue;
+		}
+		CHECK_INT(verify_text(b.data, b.len, "bundle.tar.gz", reason, sizeof(reason), &line),
+		    KC_ERR_VERIFY);
+		CHECK(line == (long)del + 1);
+		CHECK(strstr(reason, "an entry is missing") != NULL);
+	}
+	for (size_t sw = 0; sw + 1 < l.n; sw++) {	/* swap neighbours */
+		for (size_t i = 0; i < l.n; i++)
+			idx[i] = (int)i;
+		idx[sw] = (int)sw + 1;
+		idx[sw + 1] = (int)sw;
+		join(&l, idx, l.n, &b);
+		CHECK_INT(verify_text(b.data, b.len, "bundle.tar.gz", reason, sizeof(reason), &line),
+		    KC_ERR_VERIFY);
+		CHECK(line == (long)sw + 1);
+	}
+	for (size_t dup = 0; dup < l.n; dup++) {	/* duplicate each line */
+		size_t k = 0;
+
+		for (size_t i = 0; i < l.n; i++) {
+			idx[k++] = (int)i;
+			if (i == dup)
+				idx[k++] = (int)i;
+		}
+		join(&l, idx, k, &b);
+		CHECK_INT(verify_text(b.data, b.len, "bundle.tar.gz", reason, sizeof(reason), &line),
+		    KC_ERR_VERIFY);
+		CHECK(line == (long)dup + 2);
+		CHECK(strstr(reason, "does not follow") != NULL);
+	}
+	for (size_t ed = 0; ed < l.n; ed++) {		/* edit each line */
+		char *p;
+
+		for (size_t i = 0; i < l.n; i++)
+			idx[i] = (int)i;
+		join(&l, idx, l.n, &b);
+		p = strstr(b.data, "incident 2026-042");
+		for (size_t i = 0; i < ed; i++)
+			p = strstr(p + 1, "incident 2026-042");
+		CHECK(p != NULL);
+		p[9] = '9';	/* 2026 -> 2029 */
+		CHECK_INT(verify_text(b.data, b.len, "bundle.tar.gz", reason, sizeof(reason), &line),
+		    KC_ERR_VERIFY);
+		CHECK(line == (long)ed + 1);
+		CHECK(strstr(reason, "signature does not verify") != NULL);
+	}
+	/* a ledger paired with another bundle */
+	join(&l, (int[]){ 0, 1, 2, 3, 4, 5 }, l.n, &b);
+	CHECK_INT(verify_text(b.data, b.len, "other.tar.gz", reason, sizeof(reason), &line),
+	    KC_ERR_VERIFY);
+	CHECK(line == 1 && strstr(reason, "another bundle") != NULL);
+	/* a truncated last line */
+	CHECK_INT(verify_text(b.data, b.len - 10, "bundle.tar.gz", reason, sizeof(reason), &line),
+	    KC_ERR_VERIFY);
+	CHECK(line == 6 && strstr(reason, "incomplete") != NULL);
+	/* whitespace added: still JSON, not canonical */
+	kc_buf_reset(&b);
+	kc_buf_adds(&b, l.v[0]);
+	kc_buf_adds(&b, " \n");
+	CHECK_INT(verify_text(b.data, b.len, "bundle.tar.gz", reason, sizeof(reason), &line),
+	    KC_ERR_VERIFY);
+	CHECK(strstr(reason, "canonical") != NULL);
+	kc_buf_free(&b);
+	kc_buf_free(&l.all);
+}
+
+DEFINE_TEST(test_ledger_untrusted_signer)
+{
+	char reason[1024];
+	long line;
+	struct kc_buf b = KC_BUF_INIT(KC_LEDGER_MAX);
+
+	setup();
+	CHECK_INT(append("alice", "Alice", "ACME CSIRT", "sealed", NULL, NULL, "2026-03-01T10:00:00Z"), 0);
+	CHECK_INT(append("mallory", "Carol", "Audit Co", "verified", NULL, NULL, "2026-03-01T10:30:00Z"), 0);
+	CHECK_INT(kc_read_file("bundle.tar.gz.custody.jsonl", KC_LEDGER_MAX, &b), 0);
+	CHECK_INT(verify_text(b.data, b.len, "bundle.tar.gz", reason, sizeof(reason), &line), KC_ERR_VERIFY);
+	CHECK_INT(line, 2);
+	CHECK(strstr(reason, "untrusted key") != NULL);
+	/* appending to it with the trust list is refused */
+	{
+		struct kc_ledger_key *key = NULL;
+		struct kc_trust *trust = NULL;
+		struct kc_ledger_event ev = { .action = "accessed", .actor = { "Bob", "ACME Legal" } };
+
+		CHECK_INT(kc_ledger_key_load("bob.key", NULL, &key), 0);
+		CHECK_INT(kc_trust_load("trust.json", &trust), 0);
+		CHECK_INT(kc_ledger_append("bundle.tar.gz", NULL, NULL, key, &ev, trust, NULL), KC_ERR_VERIFY);
+		CHECK(strstr(kc_err_msg(), "refusing to append") != NULL);
+		kc_trust_free(trust);
+		kc_ledger_key_free(key);
+	}
+	kc_buf_free(&b);
+}
+
+DEFINE_TEST(test_ledger_transfer_pairing)
+{
+	char reason[1024];
+	long line;
+	struct kc_buf b = KC_BUF_INIT(KC_LEDGER_MAX);
+	cJSON *report = NULL;
+
+	setup();
+	CHECK_INT(append("alice", "Alice", "ACME CSIRT", "sealed", NULL, NULL, "2026-03-01T10:00:00Z"), 0);
+	CHECK_INT(append("alice", "Alice", "ACME CSIRT", "transferred", "Alice", "Bob", "2026-03-01T11:00:00Z"), 0);
+	/* in transit: verifies, with the transfer pending */
+	CHECK_INT(kc_ledger_verify("bundle.tar.gz", NULL, "trust.json", &report), 0);
+	CHECK(cJSON_IsObject(cJSON_GetObjectItem(report, "pending_transfer")));
+	cJSON_Delete(report);
+	/* Carol (trusted, but not Bob) signs the receipt */
+	CHECK_INT(append("carol", "Carol", "Audit Co", "received", "Alice", NULL, "2026-03-01T12:00:00Z"), 0);
+	CHECK_INT(kc_read_file("bundle.tar.gz.custody.jsonl", KC_LEDGER_MAX, &b), 0);
+	CHECK_INT(verify_text(b.data, b.len, "bundle.tar.gz", reason, sizeof(reason), &line), KC_ERR_VERIFY);
+	CHECK_INT(line, 3);
+	CHECK(strstr(reason, "the transfer at line 2 was to 'Bob'") != NULL);
+	kc_buf_free(&b);
+}
+
+DEFINE_TEST(test_ledger_transfer_by_non_custodian)
+{
+	char reason[1024];
+	long line;
+	struct kc_buf b = KC_BUF_INIT(KC_LEDGER_MAX);
+
+	setup();
+	CHECK_INT(append("alice", "Alice", "ACME CSIRT", "sealed", NULL, NULL, "2026-03-01T10:00:00Z"), 0);
+	CHECK_INT(append("carol", "Carol", "Audit Co", "transferred", "Carol", "Bob", "2026-03-01T11:00:00Z"), 0);
+	CHECK_INT(kc_read_file("bundle.tar.gz.custody.jsonl", KC_LEDGER_MAX, &b), 0);
+	CHECK_INT(verify_text(b.data, b.len, "bundle.tar.gz", reason, sizeof(reason), &line), KC_ERR_VERIFY);
+	CHECK_INT(line, 2);
+	CHECK(strstr(reason, "not the custodian") != NULL);
+	kc_buf_free(&b);
+}
+
+DEFINE_TEST(test_ledger_rules_on_write)
+{
+	setup();
+	/* the first entry must be sealed */
+	CHECK_INT(append("alice", "Alice", "ACME CSIRT", "verified", NULL, NULL, "2026-03-01T10:00:00Z"),
+	    KC_ERR_NOTFOUND);
+	CHECK_INT(append("alice", "Alice", "ACME CSIRT", "sealed", NULL, NULL, "2026-03-01T10:00:00Z"), 0);
+	CHECK_INT(append("alice", "Alice", "ACME CSIRT", "sealed", NULL, NULL, "2026-03-01T10:00:00Z"),
+	    KC_ERR_INVALID);
+	CHECK_INT(append("alice", "Alice", "ACME CSIRT", "shredded", NULL, NULL, "2026-03-01T10:00:00Z"),
+	    KC_ERR_INVALID);
+	/* the clock may not go backwards */
+	CHECK_INT(append("alice", "Alice", "ACME CSIRT", "verified", NULL, NULL, "2026-02-01T10:00:00Z"),
+	    KC_ERR_VERIFY);
+	/* control characters never enter a ledger */
+	CHECK_INT(append("alice", "Alice\x1b[31m", "ACME CSIRT", "verified", NULL, NULL, "2026-03-01T10:00:00Z"),
+	    KC_ERR_INVALID);
+	CHECK_INT(append("alice", "Alice", "\xc3\x28", "verified", NULL, NULL, "2026-03-01T10:00:00Z"),
+	    KC_ERR_INVALID);
+	/* a transfer names its receiver */
+	CHECK_INT(append("alice", "Alice", "ACME CSIRT", "transferred", NULL, NULL, "2026-03-01T10:00:00Z"),
+	    KC_ERR_INVALID);
+	CHECK_INT(kc_ledger_verify("bundle.tar.gz", NULL, "trust.json", NULL), 0);
+}
+
+DEFINE_TEST(test_ledger_name_must_match_trust)
+{
+	char reason[1024];
+	long line;
+	struct kc_buf b = KC_BUF_INIT(KC_LEDGER_MAX);
+
+	setup();
+	CHECK_INT(append("alice", "Alice", "ACME CSIRT", "sealed", NULL, NULL, "2026-03-01T10:00:00Z"), 0);
+	CHECK_INT(append("bob", "Carol", "Audit Co", "verified", NULL, NULL, "2026-03-01T11:00:00Z"), 0);
+	CHECK_INT(kc_read_file("bundle.tar.gz.custody.jsonl", KC_LEDGER_MAX, &b), 0);
+	CHECK_INT(verify_text(b.data, b.len, "bundle.tar.gz", reason, sizeof(reason), &line), KC_ERR_VERIFY);
+	CHECK_INT(line, 2);
+	CHECK(strstr(reason, "trusted as 'Bob'") != NULL);
+	kc_buf_free(&b);
+}
+
+DEFINE_TEST(test_ledger_trust_file_errors)
+{
+	struct kc_trust *t = NULL;
+	static const char pin[] = "{\"trusted_keys\":[{\"name\":\"A\",\"public_key\":\"alice.pub\","
+	    "\"fingerprint\":\"SHA256:00\"}]}";
+
+	setup();
+	CHECK_INT(kc_write_file_atomic("bad.json", "[]", 2, 0644), 0);
+	CHECK_INT(kc_trust_load("bad.json", &t), KC_ERR_CONFIG);
+	CHECK_INT(kc_write_file_atomic("pin.json", pin, strlen(pin), 0644), 0);
+	CHECK_INT(kc_trust_load("pin.json", &t), KC_ERR_CONFIG);
+	CHECK(strstr(kc_err_msg(), "pinned") != NULL);
+	CHECK_INT(kc_trust_load("missing.json", &t), KC_ERR_IO);
+	CHECK(t == NULL);
+}
