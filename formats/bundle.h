@@ -11,13 +11,26 @@
  * then writes the deterministic tar.gz to a temporary file beside out_path
  * and renames it into place.  The top folder is the bundle name (the base
  * name of out_path without .tar.gz).
+ *
+ * Details: a staging folder holding a symlink, device or FIFO, or a path
+ * kc_relpath_ok() refuses, is KC_ERR_INVALID; stale MANIFEST.json,
+ * SHA256SUMS* and VERIFY.txt at its top are replaced, so sealing the same
+ * folder again gives the same bytes (Ed25519 and unsigned; CMS signatures
+ * carry a signing time and TSA tokens a time).  out_path must end in
+ * ".tar.gz" and must not exist.  The draft is completed in place.
  */
 #ifndef KC_BUNDLE_H
 #define KC_BUNDLE_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
+
+#include "formats/tarball.h"
+#include "manifest/sign.h"
+#include "util/buf.h"
 
 struct kc_seal_opts {
 	const char *key_path;		/* PEM private key (may be encrypted) */
@@ -27,9 +40,69 @@ struct kc_seal_opts {
 	const char *tsa_url;		/* RFC 3161 TSA, optional */
 	const char *tsa_ca;		/* CA to check the TSA reply with */
 	time_t mtime;			/* one mtime for every member */
+	int gzip_level;			/* 1-9; 0: KC_TAR_DEFAULT_LEVEL */
 };
 
 int kc_bundle_seal(const char *staging_dir, cJSON *manifest,
     const struct kc_seal_opts *opts, const char *out_path);
+
+/* The bundle name of DESIGN.md, <case>_<phase>_<cluster>_<YYYYMMDDTHHMMSSZ>,
+ * each part reduced to [A-Za-z0-9.-] (others become '-').  0 or
+ * KC_ERR_LIMIT when it does not fit in n. */
+int kc_bundle_name(const char *case_id, const char *phase, const char *cluster,
+    time_t end, char *out, size_t n);
+
+/* ---- verification ---- */
+
+enum kc_check_id {
+	KC_CHECK_STRUCTURE, KC_CHECK_HASHES, KC_CHECK_MANIFEST,
+	KC_CHECK_SIGNATURE, KC_CHECK_TIMESTAMP, KC_CHECK_COUNT
+};
+enum kc_check_state { KC_CHECK_SKIPPED = 0, KC_CHECK_OK, KC_CHECK_FAILED };
+
+struct kc_check {
+	const char *name;		/* "structure", "hashes", ... */
+	enum kc_check_state state;
+	char detail[512];
+};
+
+struct kc_verify_opts {
+	const char *pubkey_path;	/* trusted Ed25519 (or CMS signer) public key */
+	const char *ca_path;		/* trust anchors for a CMS signature */
+	const char *tsa_ca;		/* trust anchors for the time-stamp token */
+	int allow_unsigned;		/* an absent or unchecked signature is not a failure */
+	struct kc_tar_limits limits;
+};
+
+struct kc_verify_result {
+	struct kc_check checks[KC_CHECK_COUNT];
+	char top[256];
+	size_t members;			/* regular members */
+	uint64_t bytes;			/* their total size */
+	enum kc_sig_kind sig_kind;
+	char signer[512];		/* fingerprint / subject of the checked signer */
+	char tsa_time[40];
+	int valid;			/* no check FAILED */
+};
+
+/* Verify a bundle without writing anything to disk.  Returns 0 when valid,
+ * KC_ERR_VERIFY when a check failed (res says which and why), KC_ERR_IO
+ * when the file cannot be read at all.  Never trusts a key from the bundle. */
+int kc_bundle_verify(const char *path, const struct kc_verify_opts *o,
+    struct kc_verify_result *res);
+
+/* ---- reading members ---- */
+
+/* Call fn for each member (after the structure checks of the reader);
+ * stops on the first error.  fn returns 0 to go on, 1 to stop. */
+typedef int (*kc_bundle_visit_fn)(void *ctx, const struct kc_tar_entry *e);
+int kc_bundle_list(const char *path, kc_bundle_visit_fn fn, void *ctx);
+
+/* Stream the member rel (relative to the top folder) to sink; KC_ERR_NOTFOUND
+ * when there is no such regular member. */
+typedef int (*kc_bundle_sink_fn)(void *ctx, const void *p, size_t n);
+int kc_bundle_read_member(const char *path, const char *rel, kc_bundle_sink_fn sink, void *ctx);
+/* The same into a buffer of at most max bytes (KC_ERR_LIMIT beyond). */
+int kc_bundle_get_member(const char *path, const char *rel, size_t max, struct kc_buf *out);
 
 #endif

@@ -347,6 +347,7 @@ struct kc_tar_reader {
 	uint32_t crc;
 	int limit_hit, ended;
 	size_t members;
+	time_t mtime;
 	char *top, *prev, *name;
 	unsigned char buf[CHUNK];
 };
@@ -414,7 +415,7 @@ kc_tar_open(const char *path, const struct kc_tar_limits *lim, struct kc_tar_rea
 	}
 	r->file_size = (uint64_t)st.st_size;
 	/* v1 writes exactly this header: no flags, MTIME 0, OS Unix. */
-	if (pread(r->fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || r->file_size < 18 + 1024 ||
+	if (pread(r->fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || r->file_size < 18 ||
 	    memcmp(h, hdr, sizeof(hdr)) != 0 || (h[8] != 0 && h[8] != 2 && h[8] != 4) || h[9] != 3) {
 		rc = kc_err_set(KC_ERR_VERIFY, "not a v1 bundle: gzip header is not the canonical one");
 		goto out;
@@ -498,6 +499,8 @@ kc_tar_next(struct kc_tar_reader *r, struct kc_tar_entry *e)
 	if (archive_entry_sparse_count(ae) > 0)
 		return bad_member(name, "sparse member");
 	is_dir = type == AE_IFDIR;
+	if (r->members == 1)
+		r->mtime = archive_entry_mtime(ae);
 	size = archive_entry_size_is_set(ae) ? archive_entry_size(ae) : 0;
 	if (size < 0 || (uint64_t)size > r->lim.max_member)
 		return bad_member(name, "size beyond the per-member cap");
@@ -547,6 +550,13 @@ kc_tar_next(struct kc_tar_reader *r, struct kc_tar_entry *e)
 		if (c > 0)
 			return bad_member(name, "members not in canonical (sorted) order");
 	}
+	/* v1 headers are canonical: anything else was not written by a seal. */
+	if (archive_entry_perm(ae) != (is_dir ? 0555 : 0444) || archive_entry_uid(ae) != 0 ||
+	    archive_entry_gid(ae) != 0 || archive_entry_mtime(ae) != r->mtime ||
+	    archive_entry_mtime_nsec(ae) != 0 || archive_entry_uname(ae) == NULL ||
+	    strcmp(archive_entry_uname(ae), "root") != 0 || archive_entry_gname(ae) == NULL ||
+	    strcmp(archive_entry_gname(ae), "root") != 0)
+		return bad_member(name, "non-canonical header (mode, owner or mtime)");
 	e->top = r->top;
 	e->path = slash ? slash + 1 : "";
 	e->is_dir = is_dir;

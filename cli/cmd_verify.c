@@ -1,0 +1,183 @@
+/* cmd_verify.c - kcustody verify: check a sealed bundle. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli/cli.h"
+#include "formats/bundle.h"
+#include "util/err.h"
+#include "util/log.h"
+
+static void
+verify_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: %s verify BUNDLE [--pubkey PUB.pem | --ca CA.pem] [--tsa-ca CA.pem]\n"
+	    "       [--allow-unsigned] [--json]\n\n"
+	    "Check a bundle without unpacking it: structure (one top folder, no links,\n"
+	    "devices, '..' or duplicates, sizes within caps, every member listed in\n"
+	    "SHA256SUMS and every entry present, gzip trailer), every hash, MANIFEST.json\n"
+	    "against SHA256SUMS, the signature and the RFC 3161 time-stamp.\n\n"
+	    "  --pubkey PUB.pem       the signer's public key (raw Ed25519, or the CMS signer's key)\n"
+	    "  --ca CA.pem            trust anchors for a CMS signature\n"
+	    "  --tsa-ca CA.pem        trust anchors for the time-stamp token\n"
+	    "  --allow-unsigned       accept an unsigned bundle, or one whose signature is\n"
+	    "                         not checked because no key was given (integrity only)\n"
+	    "  --max-member BYTES     per-member size cap (default 4 GiB)\n"
+	    "  --max-total BYTES      decompressed size cap (default 64 GiB)\n"
+	    "  --json                 machine-readable result\n\n"
+	    "The bundle's own claims about its signer are never trusted: without --pubkey\n"
+	    "or --ca a signed bundle is not valid unless --allow-unsigned is given.\n"
+	    "Exit status: 0 valid, 3 invalid, 2 usage error or unreadable file.\n",
+	    cli_progname);
+}
+
+enum { OPT_PUB = 256, OPT_CA, OPT_TSACA, OPT_UNSIGNED, OPT_JSON, OPT_MAXM, OPT_MAXT };
+
+static const struct option verify_opts[] = {
+	{ "pubkey", required_argument, NULL, OPT_PUB },
+	{ "ca", required_argument, NULL, OPT_CA },
+	{ "tsa-ca", required_argument, NULL, OPT_TSACA },
+	{ "allow-unsigned", no_argument, NULL, OPT_UNSIGNED },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "max-member", required_argument, NULL, OPT_MAXM },
+	{ "max-total", required_argument, NULL, OPT_MAXT },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const char *
+state_name(enum kc_check_state s)
+{
+	return s == KC_CHECK_OK ? "ok" : s == KC_CHECK_FAILED ? "FAILED" : "skipped";
+}
+
+static void
+print_json(const char *bundle, const struct kc_verify_result *res)
+{
+	cJSON *o = cJSON_CreateObject(), *arr;
+	char *s;
+
+	cJSON_AddStringToObject(o, "bundle", bundle);
+	cJSON_AddBoolToObject(o, "valid", res->valid);
+	cJSON_AddStringToObject(o, "top", res->top);
+	cJSON_AddNumberToObject(o, "members", (double)res->members);
+	cJSON_AddNumberToObject(o, "bytes", (double)res->bytes);
+	cJSON_AddStringToObject(o, "signature_kind", res->sig_kind == KC_SIG_ED25519 ? "ed25519" :
+	    res->sig_kind == KC_SIG_CMS ? "cms" : "none");
+	if (res->signer[0])
+		cJSON_AddStringToObject(o, "signer", res->signer);
+	if (res->tsa_time[0])
+		cJSON_AddStringToObject(o, "timestamp", res->tsa_time);
+	arr = cJSON_AddArrayToObject(o, "checks");
+	for (int i = 0; i < KC_CHECK_COUNT; i++) {
+		cJSON *c = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(c, "name", res->checks[i].name);
+		cJSON_AddStringToObject(c, "status", res->checks[i].state == KC_CHECK_OK ? "ok" :
+		    res->checks[i].state == KC_CHECK_FAILED ? "failed" : "skipped");
+		cJSON_AddStringToObject(c, "detail", res->checks[i].detail);
+		cJSON_AddItemToArray(arr, c);
+	}
+	if ((s = cJSON_Print(o)) != NULL)
+		printf("%s\n", s);
+	cJSON_free(s);
+	cJSON_Delete(o);
+}
+
+static void
+print_human(const char *bundle, const struct kc_verify_result *res)
+{
+	char safe[512];
+	const char *failed = NULL;
+
+	printf("bundle: %s\n", kc_safe_str(bundle, safe, sizeof(safe)));
+	for (int i = 0; i < KC_CHECK_COUNT; i++) {
+		printf("  %-10s %-8s %s\n", res->checks[i].name, state_name(res->checks[i].state),
+		    kc_safe_str(res->checks[i].detail, safe, sizeof(safe)));
+		if (res->checks[i].state == KC_CHECK_FAILED && failed == NULL)
+			failed = res->checks[i].name;
+	}
+	if (res->valid)
+		printf("VALID\n");
+	else
+		printf("INVALID (%s check failed)\n", failed ? failed : "structure");
+}
+
+static int
+parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+
+	if (end == s || v == 0)
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		v <<= 10, end++;
+	else if (*end == 'M')
+		v <<= 20, end++;
+	else if (*end == 'G')
+		v <<= 30, end++;
+	if (*end == 'i')
+		end++;
+	if (*end == 'B')
+		end++;
+	*out = v;
+	return *end == '\0' ? 0 : -1;
+}
+
+KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and time-stamp")
+{
+	struct kc_verify_opts vo = { 0 };
+	struct kc_verify_result res;
+	const char *files[3];
+	int c, json = 0, r;
+
+	while ((c = getopt_long(argc, argv, "h", verify_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_PUB: vo.pubkey_path = optarg; break;
+		case OPT_CA: vo.ca_path = optarg; break;
+		case OPT_TSACA: vo.tsa_ca = optarg; break;
+		case OPT_UNSIGNED: vo.allow_unsigned = 1; break;
+		case OPT_JSON: json = 1; break;
+		case OPT_MAXM:
+		case OPT_MAXT:
+			if (parse_size(optarg, c == OPT_MAXM ? &vo.limits.max_member : &vo.limits.max_total) != 0) {
+				cli_error("not a size: '%s'", optarg);
+				return KC_EXIT_USAGE;
+			}
+			break;
+		case 'h': verify_usage(stdout); return KC_EXIT_OK;
+		default: verify_usage(stderr); return KC_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		verify_usage(stderr);
+		return KC_EXIT_USAGE;
+	}
+	if (vo.pubkey_path != NULL && vo.ca_path != NULL) {
+		cli_error("give --pubkey or --ca, not both");
+		return KC_EXIT_USAGE;
+	}
+	files[0] = vo.pubkey_path;
+	files[1] = vo.ca_path;
+	files[2] = vo.tsa_ca;
+	for (int i = 0; i < 3; i++) {
+		if (files[i] != NULL && access(files[i], R_OK) != 0) {
+			cli_error("cannot read '%s'", files[i]);
+			return KC_EXIT_USAGE;
+		}
+	}
+	r = kc_bundle_verify(argv[optind], &vo, &res);
+	if (r != 0 && r != KC_ERR_VERIFY)
+		return cli_fail(KC_EXIT_USAGE, "verify");
+	if (json)
+		print_json(argv[optind], &res);
+	else
+		print_human(argv[optind], &res);
+	return res.valid ? KC_EXIT_OK : KC_EXIT_INVALID;
+}

@@ -1,0 +1,783 @@
+/* bundle.c - sealing and verifying bundle format v1. */
+#include <errno.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "formats/bundle.h"
+#include "manifest/digest.h"
+#include "manifest/manifest.h"
+#include "manifest/sign.h"
+#include "manifest/tsa.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/sha256.h"
+#include "util/timeutil.h"
+
+#define SUFFIX ".tar.gz"
+#define CHUNK_SIZE (256u << 10)
+
+/* Top-level names the seal writes itself. */
+static const char *const reserved[] = {
+	"MANIFEST.json", "SHA256SUMS", "SHA256SUMS.sig", "SHA256SUMS.sig.tsr", "VERIFY.txt"
+};
+
+static int
+is_reserved(const char *rel)
+{
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (strcmp(rel, reserved[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+kc_bundle_name(const char *case_id, const char *phase, const char *cluster,
+    time_t end, char *out, size_t n)
+{
+	const char *parts[3] = { case_id, phase, cluster };
+	char ts[32];
+	size_t o = 0;
+
+	kc_fmt_compact(end, ts, sizeof(ts));
+	for (int i = 0; i < 3; i++) {
+		const char *p = parts[i] && parts[i][0] ? parts[i] : "unknown";
+
+		for (; *p != '\0'; p++) {
+			char c = *p;
+			int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			    (c >= '0' && c <= '9') || c == '.' || c == '-';
+
+			if (o + 1 >= n)
+				return kc_err_set(KC_ERR_LIMIT, "bundle name too long");
+			/* No leading '.', so no hidden or ".." names. */
+			if (c == '.' && (o == 0 || out[o - 1] == '_'))
+				ok = 0;
+			out[o++] = ok ? c : '-';
+		}
+		if (o + 1 >= n)
+			return kc_err_set(KC_ERR_LIMIT, "bundle name too long");
+		out[o++] = '_';
+	}
+	if (o + strlen(ts) + 1 > n)
+		return kc_err_set(KC_ERR_LIMIT, "bundle name too long");
+	memcpy(out + o, ts, strlen(ts) + 1);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* seal                                                                 */
+
+static struct walk {
+	const char *root;
+	size_t rootlen;
+	struct kc_digest_list *files;
+	int err;
+} *walk_ctx;
+
+static int
+walk_one(const char *fpath, const struct stat *st, int flag, struct FTW *ftw)
+{
+	const char *rel = fpath + walk_ctx->rootlen;
+	char safe[256];
+
+	(void)ftw;
+	while (*rel == '/')
+		rel++;
+	if (*rel == '\0')
+		return 0;
+	if (flag == FTW_D)
+		return 0;
+	if (flag == FTW_SL || flag == FTW_SLN) {
+		walk_ctx->err = kc_err_set(KC_ERR_INVALID, "staging folder holds a symbolic link: '%s'",
+		    kc_safe_str(fpath, safe, sizeof(safe)));
+		return 1;
+	}
+	if (flag != FTW_F) {
+		walk_ctx->err = kc_err_set(KC_ERR_IO, "cannot read '%s'", kc_safe_str(fpath, safe, sizeof(safe)));
+		return 1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		walk_ctx->err = kc_err_set(KC_ERR_INVALID, "staging folder holds a special file: '%s'",
+		    kc_safe_str(fpath, safe, sizeof(safe)));
+		return 1;
+	}
+	if (is_reserved(rel))
+		return 0;
+	if (!kc_relpath_ok(rel)) {
+		walk_ctx->err = kc_err_set(KC_ERR_INVALID, "staging file name not allowed in a bundle: '%s'",
+		    kc_safe_str(rel, safe, sizeof(safe)));
+		return 1;
+	}
+	if ((walk_ctx->err = kc_digest_add(walk_ctx->files, rel, (uint64_t)st->st_size, NULL)) != 0)
+		return 1;
+	return 0;
+}
+
+static int
+list_staging(const char *dir, struct kc_digest_list *files)
+{
+	struct walk w = { dir, strlen(dir), files, 0 };
+	int rc;
+
+	walk_ctx = &w;
+	rc = nftw(dir, walk_one, 32, FTW_PHYS);
+	walk_ctx = NULL;
+	if (w.err != 0)
+		return w.err;
+	if (rc != 0)
+		return kc_err_set(KC_ERR_IO, "cannot read staging folder '%s': %s", dir, strerror(errno));
+	kc_digest_sort(files);
+	return 0;
+}
+
+static int
+verify_text(const char *top, enum kc_sig_kind kind, int tsr, struct kc_buf *b)
+{
+	kc_buf_addf(b,
+	    "kcustody evidence bundle %s\n"
+	    "format %s (docs/FORMAT.md)\n\n"
+	    "These are the exact commands that verify this bundle with standard tools\n"
+	    "(GNU tar, coreutils, OpenSSL 3), without kcustody.  Each line indented by\n"
+	    "four spaces is a bash command; run them in order from the folder that\n"
+	    "holds %s.tar.gz.  Every command must exit 0.\n\n", top, KC_BUNDLE_SCHEMA, top);
+	if (kind != KC_SIG_NONE || tsr) {
+		kc_buf_adds(b, "First put beside the bundle, obtained out of band (never from the bundle):\n");
+		if (kind == KC_SIG_ED25519)
+			kc_buf_adds(b, "  signer.pub.pem  the signer's Ed25519 public key\n");
+		if (kind == KC_SIG_CMS)
+			kc_buf_adds(b, "  ca.pem          the CA certificates that issued the signer's certificate\n");
+		if (tsr)
+			kc_buf_adds(b, "  tsa-ca.pem      the CA certificates of the time-stamping authority\n");
+		kc_buf_adds(b, "\n");
+	}
+	kc_buf_addf(b,
+	    "1. Unpack the bundle and enter its one folder:\n\n"
+	    "    tar -xzf %s.tar.gz\n"
+	    "    cd %s\n\n"
+	    "2. Every member listed in SHA256SUMS has that SHA-256:\n\n"
+	    "    sha256sum --strict -c SHA256SUMS\n\n"
+	    "3. Every other member is listed (diff prints nothing):\n\n"
+	    "    diff <(find . -type f ! -name SHA256SUMS ! -name SHA256SUMS.sig ! -name SHA256SUMS.sig.tsr"
+	    " | sed 's|^\\./||' | LC_ALL=C sort) <(sed -n 's/^SHA256 (\\(.*\\)) = [0-9a-f]\\{64\\}$/\\1/p'"
+	    " SHA256SUMS | LC_ALL=C sort)\n\n", top, top);
+	switch (kind) {
+	case KC_SIG_ED25519:
+		kc_buf_adds(b, "4. SHA256SUMS is signed by the holder of the Ed25519 key (raw signature):\n\n"
+		    "    openssl pkeyutl -verify -pubin -inkey ../signer.pub.pem -rawin -in SHA256SUMS"
+		    " -sigfile SHA256SUMS.sig\n\n");
+		break;
+	case KC_SIG_CMS:
+		kc_buf_adds(b, "4. SHA256SUMS is signed by a certificate issued under ca.pem (detached CMS):\n\n"
+		    "    openssl cms -verify -binary -inform DER -in SHA256SUMS.sig -content SHA256SUMS"
+		    " -CAfile ../ca.pem -out /dev/null\n\n");
+		break;
+	case KC_SIG_NONE:
+		kc_buf_adds(b, "4. This bundle is UNSIGNED (sealed with --no-sign): nothing binds SHA256SUMS\n"
+		    "   to a person or key, so steps 2 and 3 only show that the members agree with it.\n\n");
+		break;
+	}
+	if (tsr)
+		kc_buf_adds(b, "5. A time-stamping authority saw SHA256SUMS.sig at the time in its token:\n\n"
+		    "    openssl ts -verify -in SHA256SUMS.sig.tsr -data SHA256SUMS.sig -CAfile ../tsa-ca.pem\n\n");
+	else
+		kc_buf_adds(b, "5. No RFC 3161 time-stamp was requested for this bundle.\n\n");
+	return kc_buf_adds(b, "kcustody does all of this in one step: kcustody verify BUNDLE --pubkey KEY | --ca CA [--tsa-ca CA]\n");
+}
+
+static int
+write_member(const char *dir, const char *rel, const void *p, size_t n,
+    struct kc_digest_list *list)
+{
+	char hex[KC_SHA256_HEX], *path;
+	int r;
+
+	if ((path = kc_path_join(dir, rel)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	r = kc_write_file_atomic(path, p, n, 0644);
+	free(path);
+	if (r == 0)
+		r = kc_sha256_hex(p, n, hex);
+	if (r == 0 && list != NULL)
+		r = kc_digest_add(list, rel, n, hex);
+	return r;
+}
+
+static int
+bundle_top(const char *out_path, char **top)
+{
+	const char *base = strrchr(out_path, '/');
+	size_t len;
+
+	base = base ? base + 1 : out_path;
+	len = strlen(base);
+	if (len <= strlen(SUFFIX) || strcmp(base + len - strlen(SUFFIX), SUFFIX) != 0)
+		return kc_err_set(KC_ERR_INVALID, "bundle file name must end in '%s': '%s'", SUFFIX, out_path);
+	if ((*top = kc_strndup(base, len - strlen(SUFFIX))) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if (!kc_relpath_ok(*top) || (*top)[0] == '.') {
+		free(*top);
+		*top = NULL;
+		return kc_err_set(KC_ERR_INVALID, "bundle name not allowed: '%s'", out_path);
+	}
+	return 0;
+}
+
+int
+kc_bundle_seal(const char *staging_dir, cJSON *manifest,
+    const struct kc_seal_opts *opts, const char *out_path)
+{
+	struct kc_digest_list files = { 0 }, all = { 0 };
+	struct kc_buf text = KC_BUF_INIT(KC_MANIFEST_MAX), sig = KC_BUF_INIT(KC_SIG_MAX);
+	struct kc_buf tsr = KC_BUF_INIT(KC_TSR_MAX);
+	struct kc_signer *signer = NULL;
+	enum kc_sig_kind kind = KC_SIG_NONE;
+	char *top = NULL, *path = NULL;
+	int r;
+
+	if ((r = bundle_top(out_path, &top)) != 0)
+		return r;
+	if (opts->no_sign && opts->key_path != NULL) {
+		r = kc_err_set(KC_ERR_CONFIG, "both a signing key and --no-sign given");
+		goto out;
+	}
+	if (!opts->no_sign && opts->key_path == NULL) {
+		r = kc_err_set(KC_ERR_CONFIG, "no signing key: give --key (or --no-sign for an unsigned bundle)");
+		goto out;
+	}
+	if (opts->tsa_url != NULL && opts->no_sign) {
+		r = kc_err_set(KC_ERR_CONFIG, "--tsa time-stamps the signature: it needs a signing key");
+		goto out;
+	}
+	/* Ask for a passphrase before the long work, not after. */
+	if (!opts->no_sign) {
+		if ((r = kc_signer_load(opts->key_path, opts->cert_path, opts->passphrase_file, &signer)) != 0)
+			goto out;
+		kind = kc_signer_kind(signer);
+	}
+	if ((r = list_staging(staging_dir, &files)) != 0)
+		goto out;
+	if ((r = verify_text(top, kind, opts->tsa_url != NULL, &text)) != 0 ||
+	    (r = write_member(staging_dir, "VERIFY.txt", text.data, text.len, NULL)) != 0 ||
+	    (r = kc_digest_add(&files, "VERIFY.txt", text.len, NULL)) != 0)
+		goto out;
+	kc_digest_sort(&files);
+	for (size_t i = 0; i < files.n; i++) {
+		free(path);
+		if ((path = kc_path_join(staging_dir, files.v[i].path)) == NULL) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if ((r = kc_sha256_file(path, files.v[i].hex, &files.v[i].size)) != 0)
+			goto out;
+		if ((r = kc_digest_add(&all, files.v[i].path, files.v[i].size, files.v[i].hex)) != 0)
+			goto out;
+	}
+	/* MANIFEST.json describes every member but itself and the SHA256SUMS family. */
+	kc_buf_reset(&text);
+	if ((r = kc_manifest_finish(manifest, &files)) != 0 ||
+	    (r = kc_manifest_render(manifest, &text)) != 0 ||
+	    (r = write_member(staging_dir, "MANIFEST.json", text.data, text.len, &all)) != 0)
+		goto out;
+	kc_digest_sort(&all);
+	kc_buf_free(&text);
+	kc_buf_init(&text, KC_SUMS_MAX);
+	if ((r = kc_sums_render(&all, &text)) != 0)
+		goto out;
+	if (signer != NULL && (r = kc_sign(signer, text.data, text.len, &sig)) != 0)
+		goto out;
+	if (opts->tsa_url != NULL && (r = kc_tsa_stamp(opts->tsa_url, opts->tsa_ca, sig.data, sig.len, &tsr)) != 0)
+		goto out;
+	/* Written after signing so that a failed signature leaves no SHA256SUMS
+	 * that looks final; stale signature files are removed. */
+	if ((r = write_member(staging_dir, "SHA256SUMS", text.data, text.len, &all)) != 0)
+		goto out;
+	for (int i = 0; i < 2; i++) {
+		const char *rel = i ? "SHA256SUMS.sig.tsr" : "SHA256SUMS.sig";
+		struct kc_buf *b = i ? &tsr : &sig;
+
+		if (b->len > 0) {
+			if ((r = write_member(staging_dir, rel, b->data, b->len, &all)) != 0)
+				goto out;
+		} else {
+			free(path);
+			if ((path = kc_path_join(staging_dir, rel)) == NULL) {
+				r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+				goto out;
+			}
+			if (unlink(path) != 0 && errno != ENOENT) {
+				r = kc_err_set(KC_ERR_IO, "cannot remove '%s': %s", path, strerror(errno));
+				goto out;
+			}
+		}
+	}
+	kc_digest_sort(&all);
+	r = kc_tar_write(staging_dir, &all, top, opts->mtime,
+	    opts->gzip_level ? opts->gzip_level : KC_TAR_DEFAULT_LEVEL, out_path);
+out:
+	kc_signer_free(signer);
+	kc_digest_list_free(&files);
+	kc_digest_list_free(&all);
+	kc_buf_free(&text);
+	kc_buf_free(&sig);
+	kc_buf_free(&tsr);
+	free(top);
+	free(path);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* verify                                                               */
+
+static const char *const check_names[KC_CHECK_COUNT] = {
+	"structure", "hashes", "manifest", "signature", "timestamp"
+};
+
+static void
+set_check(struct kc_verify_result *res, enum kc_check_id id, enum kc_check_state st,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+set_check(struct kc_verify_result *res, enum kc_check_id id, enum kc_check_state st,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	res->checks[id].state = st;
+	va_start(ap, fmt);
+	vsnprintf(res->checks[id].detail, sizeof(res->checks[id].detail), fmt, ap);
+	va_end(ap);
+}
+
+/* What one pass over the archive collects. */
+struct pass {
+	struct kc_digest_list members;	/* every regular member but the SHA256SUMS family */
+	struct kc_buf manifest, sums, sig, tsr;
+	int has_manifest, has_sums, has_sig, has_tsr;
+	unsigned char *chunk;
+};
+
+/* Stream one member into its digest, keeping it in keep (when given). */
+static int
+hash_member(struct kc_tar_reader *tr, struct pass *p, struct kc_buf *keep,
+    char hex[KC_SHA256_HEX], uint64_t *size)
+{
+	struct kc_sha256 *h = kc_sha256_new();
+	uint64_t total = 0;
+	long n;
+	int r = 0;
+
+	if (h == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	while ((n = kc_tar_read(tr, p->chunk, CHUNK_SIZE)) > 0) {
+		total += (uint64_t)n;
+		if ((r = kc_sha256_update(h, p->chunk, (size_t)n)) != 0)
+			break;
+		if (keep != NULL && (r = kc_buf_add(keep, p->chunk, (size_t)n)) != 0) {
+			r = kc_err_set(KC_ERR_LIMIT, "special member larger than %zu bytes", keep->max);
+			break;
+		}
+	}
+	if (n < 0)
+		r = (int)n;
+	if (r == 0)
+		r = kc_sha256_final(h, NULL, hex);
+	*size = total;
+	kc_sha256_free(h);
+	return r;
+}
+
+static int
+read_pass(const char *path, const struct kc_verify_opts *o, struct pass *p,
+    struct kc_verify_result *res)
+{
+	struct kc_tar_reader *tr = NULL;
+	struct kc_tar_entry e;
+	char hex[KC_SHA256_HEX];
+	uint64_t size = 0;
+	int r;
+
+	if ((r = kc_tar_open(path, &o->limits, &tr)) != 0)
+		return r;
+	while ((r = kc_tar_next(tr, &e)) == 1) {
+		struct kc_buf *keep = NULL;
+		int listed = 1;
+
+		if (res->top[0] == '\0')
+			snprintf(res->top, sizeof(res->top), "%s", e.top);
+		if (e.is_dir)
+			continue;
+		if (strcmp(e.path, "MANIFEST.json") == 0) {
+			keep = &p->manifest;
+			p->has_manifest = 1;
+		} else if (strcmp(e.path, "SHA256SUMS") == 0) {
+			keep = &p->sums;
+			p->has_sums = 1;
+			listed = 0;
+		} else if (strcmp(e.path, "SHA256SUMS.sig") == 0) {
+			keep = &p->sig;
+			p->has_sig = 1;
+			listed = 0;
+		} else if (strcmp(e.path, "SHA256SUMS.sig.tsr") == 0) {
+			keep = &p->tsr;
+			p->has_tsr = 1;
+			listed = 0;
+		}
+		if (keep != NULL && e.size > keep->max) {
+			r = kc_err_set(KC_ERR_LIMIT, "member '%s' is larger than %zu bytes", e.path, keep->max);
+			break;
+		}
+		if ((r = hash_member(tr, p, keep, hex, &size)) != 0)
+			break;
+		res->members++;
+		res->bytes += size;
+		if (listed && (r = kc_digest_add(&p->members, e.path, size, hex)) != 0)
+			break;
+	}
+	if (r == 0)
+		r = kc_tar_finish(tr);
+	kc_tar_close(tr);
+	return r;
+}
+
+static void
+check_listing(struct pass *p, const struct kc_digest_list *sums, struct kc_verify_result *res)
+{
+	char safe[256];
+
+	for (size_t i = 0; i < p->members.n; i++) {
+		if (kc_digest_find(sums, p->members.v[i].path) < 0) {
+			set_check(res, KC_CHECK_STRUCTURE, KC_CHECK_FAILED,
+			    "member '%s' is not listed in SHA256SUMS",
+			    kc_safe_str(p->members.v[i].path, safe, sizeof(safe)));
+			return;
+		}
+	}
+	for (size_t i = 0; i < sums->n; i++) {
+		if (kc_digest_find(&p->members, sums->v[i].path) < 0) {
+			set_check(res, KC_CHECK_STRUCTURE, KC_CHECK_FAILED,
+			    "SHA256SUMS lists '%s' but the archive has no such member",
+			    kc_safe_str(sums->v[i].path, safe, sizeof(safe)));
+			return;
+		}
+	}
+	if (kc_digest_find(sums, "MANIFEST.json") < 0 || kc_digest_find(sums, "VERIFY.txt") < 0) {
+		set_check(res, KC_CHECK_STRUCTURE, KC_CHECK_FAILED, "MANIFEST.json or VERIFY.txt missing");
+		return;
+	}
+	set_check(res, KC_CHECK_STRUCTURE, KC_CHECK_OK, "one top folder '%s', %zu files, %llu bytes, "
+	    "canonical order, gzip trailer intact", kc_safe_str(res->top, safe, sizeof(safe)),
+	    res->members, (unsigned long long)res->bytes);
+}
+
+static void
+check_hashes(struct pass *p, const struct kc_digest_list *sums, struct kc_verify_result *res)
+{
+	size_t bad = 0;
+	const char *first = NULL;
+	char safe[256];
+
+	for (size_t i = 0; i < sums->n; i++) {
+		long j = kc_digest_find(&p->members, sums->v[i].path);
+
+		if (j < 0 || CRYPTO_memcmp(p->members.v[j].hex, sums->v[i].hex, KC_SHA256_HEX - 1) != 0) {
+			if (bad++ == 0)
+				first = sums->v[i].path;
+		}
+	}
+	if (bad > 0)
+		set_check(res, KC_CHECK_HASHES, KC_CHECK_FAILED, "%zu of %zu files do not match SHA256SUMS "
+		    "(first: '%s')", bad, sums->n, kc_safe_str(first, safe, sizeof(safe)));
+	else
+		set_check(res, KC_CHECK_HASHES, KC_CHECK_OK, "%zu files match SHA256SUMS", sums->n);
+}
+
+static void
+check_manifest(struct pass *p, const struct kc_digest_list *sums, struct kc_verify_result *res)
+{
+	cJSON *m = cJSON_ParseWithLength(p->manifest.data ? p->manifest.data : "", p->manifest.len);
+	cJSON *schema, *ver, *files, *it;
+	size_t n = 0;
+	char safe[256];
+
+	if (m == NULL || !cJSON_IsObject(m)) {
+		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "MANIFEST.json is not a JSON object");
+		goto out;
+	}
+	schema = cJSON_GetObjectItemCaseSensitive(m, "schema");
+	ver = cJSON_GetObjectItemCaseSensitive(m, "schema_version");
+	if (!cJSON_IsString(schema) || strncmp(schema->valuestring, "kcustody.bundle/", 16) != 0 ||
+	    !cJSON_IsNumber(ver)) {
+		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "no kcustody.bundle schema id and version");
+		goto out;
+	}
+	/* Later versions only add keys (docs/FORMAT.md): the checks below
+	 * hold for every version, so a newer bundle is still checked. */
+	files = cJSON_GetObjectItemCaseSensitive(m, "files");
+	if (!cJSON_IsArray(files)) {
+		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "MANIFEST.json has no \"files\" array");
+		goto out;
+	}
+	cJSON_ArrayForEach(it, files) {
+		cJSON *path = cJSON_GetObjectItemCaseSensitive(it, "path");
+		cJSON *sha = cJSON_GetObjectItemCaseSensitive(it, "sha256");
+		cJSON *size = cJSON_GetObjectItemCaseSensitive(it, "size");
+		long s, mi;
+
+		if (!cJSON_IsString(path) || !cJSON_IsString(sha) || !cJSON_IsNumber(size)) {
+			set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "files[%zu] lacks path, size or sha256", n);
+			goto out;
+		}
+		s = kc_digest_find(sums, path->valuestring);
+		mi = kc_digest_find(&p->members, path->valuestring);
+		if (s < 0 || mi < 0 || strcmp(path->valuestring, "MANIFEST.json") == 0) {
+			set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "files lists '%s', which SHA256SUMS "
+			    "does not", kc_safe_str(path->valuestring, safe, sizeof(safe)));
+			goto out;
+		}
+		if (strcmp(sha->valuestring, sums->v[s].hex) != 0 ||
+		    size->valuedouble != (double)p->members.v[mi].size) {
+			set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "files entry '%s' disagrees with "
+			    "SHA256SUMS or the member's size", kc_safe_str(path->valuestring, safe, sizeof(safe)));
+			goto out;
+		}
+		n++;
+	}
+	/* Every SHA256SUMS entry but MANIFEST.json itself, each once. */
+	if (n + 1 != sums->n) {
+		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "files has %zu entries, SHA256SUMS %zu "
+		    "(expected one more, MANIFEST.json)", n, sums->n);
+		goto out;
+	}
+	for (size_t i = 0; i < sums->n; i++) {
+		int found = strcmp(sums->v[i].path, "MANIFEST.json") == 0;
+
+		cJSON_ArrayForEach(it, files) {
+			cJSON *path = cJSON_GetObjectItemCaseSensitive(it, "path");
+
+			if (found)
+				break;
+			found = strcmp(path->valuestring, sums->v[i].path) == 0;
+		}
+		if (!found) {
+			set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "'%s' is in SHA256SUMS but not in files",
+			    kc_safe_str(sums->v[i].path, safe, sizeof(safe)));
+			goto out;
+		}
+	}
+	set_check(res, KC_CHECK_MANIFEST, KC_CHECK_OK, "%s, %zu files agree with SHA256SUMS",
+	    kc_safe_str(schema->valuestring, safe, sizeof(safe)), n);
+out:
+	cJSON_Delete(m);
+}
+
+static void
+check_signature(struct pass *p, const struct kc_verify_opts *o, struct kc_verify_result *res)
+{
+	char fpr[KC_FPR_LEN] = "", subj[400] = "";
+	int r;
+
+	if (!p->has_sig) {
+		res->sig_kind = KC_SIG_NONE;
+		set_check(res, KC_CHECK_SIGNATURE, o->allow_unsigned ? KC_CHECK_SKIPPED : KC_CHECK_FAILED,
+		    "unsigned bundle (sealed with --no-sign)%s",
+		    o->allow_unsigned ? "; accepted by --allow-unsigned" : "; pass --allow-unsigned to accept it");
+		return;
+	}
+	res->sig_kind = p->sig.len == 64 ? KC_SIG_ED25519 : KC_SIG_CMS;
+	if (o->pubkey_path == NULL && o->ca_path == NULL) {
+		set_check(res, KC_CHECK_SIGNATURE, o->allow_unsigned ? KC_CHECK_SKIPPED : KC_CHECK_FAILED,
+		    "%s signature not checked: no trusted key given (--pubkey or --ca)%s",
+		    res->sig_kind == KC_SIG_ED25519 ? "Ed25519" : "CMS",
+		    o->allow_unsigned ? "; accepted by --allow-unsigned" : "");
+		return;
+	}
+	if (res->sig_kind == KC_SIG_ED25519) {
+		if (o->pubkey_path == NULL) {
+			set_check(res, KC_CHECK_SIGNATURE, KC_CHECK_FAILED,
+			    "raw Ed25519 signature: give the signer's key with --pubkey (--ca is for CMS)");
+			return;
+		}
+		r = kc_verify_raw(o->pubkey_path, p->sums.data, p->sums.len, p->sig.data, p->sig.len, fpr);
+	} else {
+		r = kc_verify_cms(o->ca_path, o->ca_path ? NULL : o->pubkey_path, p->sums.data, p->sums.len,
+		    p->sig.data, p->sig.len, subj, sizeof(subj), fpr);
+	}
+	if (r != 0) {
+		set_check(res, KC_CHECK_SIGNATURE, KC_CHECK_FAILED, "%s", kc_err_msg());
+		return;
+	}
+	if (res->sig_kind == KC_SIG_ED25519) {
+		snprintf(res->signer, sizeof(res->signer), "%s", fpr);
+		set_check(res, KC_CHECK_SIGNATURE, KC_CHECK_OK, "Ed25519 signature by %s", fpr);
+	} else {
+		snprintf(res->signer, sizeof(res->signer), "%s (%s)", subj, fpr);
+		set_check(res, KC_CHECK_SIGNATURE, KC_CHECK_OK, "CMS signature by %s (%s), %s", subj, fpr,
+		    o->ca_path ? "chain to --ca checked" : "signer key is --pubkey");
+	}
+}
+
+static void
+check_timestamp(struct pass *p, const struct kc_verify_opts *o, struct kc_verify_result *res)
+{
+	if (!p->has_tsr) {
+		set_check(res, KC_CHECK_TIMESTAMP, o->tsa_ca ? KC_CHECK_FAILED : KC_CHECK_SKIPPED,
+		    "no time-stamp token in the bundle%s", o->tsa_ca ? " but --tsa-ca was given" : "");
+		return;
+	}
+	if (!p->has_sig) {
+		set_check(res, KC_CHECK_TIMESTAMP, KC_CHECK_FAILED, "time-stamp token without a signature");
+		return;
+	}
+	if (kc_tsa_check(p->tsr.data, p->tsr.len, p->sig.data, p->sig.len, o->tsa_ca,
+	    res->tsa_time, sizeof(res->tsa_time)) != 0) {
+		set_check(res, KC_CHECK_TIMESTAMP, KC_CHECK_FAILED, "%s", kc_err_msg());
+		return;
+	}
+	if (o->tsa_ca != NULL)
+		set_check(res, KC_CHECK_TIMESTAMP, KC_CHECK_OK, "RFC 3161 token over the signature, "
+		    "time %s, TSA chain to --tsa-ca checked", res->tsa_time);
+	else
+		set_check(res, KC_CHECK_TIMESTAMP, KC_CHECK_SKIPPED, "token over the signature says %s, "
+		    "but its TSA signature was not checked: give --tsa-ca", res->tsa_time);
+}
+
+int
+kc_bundle_verify(const char *path, const struct kc_verify_opts *o, struct kc_verify_result *res)
+{
+	struct pass p = { 0 };
+	struct kc_digest_list sums = { 0 };
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	for (int i = 0; i < KC_CHECK_COUNT; i++) {
+		res->checks[i].name = check_names[i];
+		snprintf(res->checks[i].detail, sizeof(res->checks[i].detail), "not reached: structure check failed");
+	}
+	kc_buf_init(&p.manifest, KC_MANIFEST_MAX);
+	kc_buf_init(&p.sums, KC_SUMS_MAX);
+	kc_buf_init(&p.sig, KC_SIG_MAX);
+	kc_buf_init(&p.tsr, KC_TSR_MAX);
+	if ((p.chunk = malloc(CHUNK_SIZE)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	r = read_pass(path, o, &p, res);
+	if (r == KC_ERR_IO || r == KC_ERR_NOMEM)
+		goto out;
+	if (r != 0) {
+		set_check(res, KC_CHECK_STRUCTURE, KC_CHECK_FAILED, "%s", kc_err_msg());
+		goto done;
+	}
+	if (!p.has_sums || !p.has_manifest) {
+		set_check(res, KC_CHECK_STRUCTURE, KC_CHECK_FAILED, "no %s in the top folder",
+		    p.has_sums ? "MANIFEST.json" : "SHA256SUMS");
+		goto done;
+	}
+	kc_digest_sort(&p.members);
+	if (kc_sums_parse(p.sums.data, p.sums.len, &sums) != 0) {
+		set_check(res, KC_CHECK_STRUCTURE, KC_CHECK_FAILED, "%s", kc_err_msg());
+		goto done;
+	}
+	check_listing(&p, &sums, res);
+	if (res->checks[KC_CHECK_STRUCTURE].state != KC_CHECK_OK)
+		goto done;
+	check_hashes(&p, &sums, res);
+	check_manifest(&p, &sums, res);
+	check_signature(&p, o, res);
+	check_timestamp(&p, o, res);
+done:
+	res->valid = 1;
+	for (int i = 0; i < KC_CHECK_COUNT; i++) {
+		if (res->checks[i].state == KC_CHECK_FAILED)
+			res->valid = 0;
+	}
+	if (res->checks[KC_CHECK_STRUCTURE].state != KC_CHECK_OK)
+		res->valid = 0;
+	r = res->valid ? 0 : kc_err_set(KC_ERR_VERIFY, "bundle is not valid");
+out:
+	kc_digest_list_free(&p.members);
+	kc_digest_list_free(&sums);
+	kc_buf_free(&p.manifest);
+	kc_buf_free(&p.sums);
+	kc_buf_free(&p.sig);
+	kc_buf_free(&p.tsr);
+	free(p.chunk);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* reading members                                                      */
+
+int
+kc_bundle_list(const char *path, kc_bundle_visit_fn fn, void *ctx)
+{
+	struct kc_tar_reader *tr = NULL;
+	struct kc_tar_entry e;
+	int r;
+
+	if ((r = kc_tar_open(path, NULL, &tr)) != 0)
+		return r;
+	while ((r = kc_tar_next(tr, &e)) == 1) {
+		if ((r = fn(ctx, &e)) != 0)
+			break;
+	}
+	kc_tar_close(tr);
+	return r < 0 ? r : 0;
+}
+
+int
+kc_bundle_read_member(const char *path, const char *rel, kc_bundle_sink_fn sink, void *ctx)
+{
+	struct kc_tar_reader *tr = NULL;
+	struct kc_tar_entry e;
+	unsigned char *buf = NULL;
+	long n;
+	int r;
+
+	if ((buf = malloc(CHUNK_SIZE)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((r = kc_tar_open(path, NULL, &tr)) != 0)
+		goto out;
+	while ((r = kc_tar_next(tr, &e)) == 1) {
+		if (e.is_dir || strcmp(e.path, rel) != 0)
+			continue;
+		while ((n = kc_tar_read(tr, buf, CHUNK_SIZE)) > 0)
+			if ((r = sink(ctx, buf, (size_t)n)) != 0)
+				goto out;
+		r = n < 0 ? (int)n : 0;
+		goto out;
+	}
+	if (r == 0) {
+		char safe[256];
+
+		r = kc_err_set(KC_ERR_NOTFOUND, "no member '%s' in '%s'", kc_safe_str(rel, safe, sizeof(safe)), path);
+	}
+out:
+	kc_tar_close(tr);
+	free(buf);
+	return r;
+}
+
+static int
+buf_sink(void *ctx, const void *p, size_t n)
+{
+	struct kc_buf *b = ctx;
+
+	if (kc_buf_add(b, p, n) != 0)
+		return kc_err_set(KC_ERR_LIMIT, "member larger than %zu bytes", b->max);
+	return 0;
+}
+
+int
+kc_bundle_get_member(const char *path, const char *rel, size_t max, struct kc_buf *out)
+{
+	kc_buf_init(out, max);
+	return kc_bundle_read_member(path, rel, buf_sink, out);
+}
