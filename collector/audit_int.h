@@ -1,0 +1,22 @@
+/* audit_int.h - helpers shared by the collector/audit*.c files only. */
+#ifndef KC_AUDIT_INT_H
+#define KC_AUDIT_INT_H
+
+#include <stdint.h>
+
+/* Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil); no table, no timegm, no locale. */
+static inline int64_t
+kc_audit_days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+#endif

@@ -1,0 +1,743 @@
+/* test_audit.c - audit-log reader, filters, fast path, redaction, staging.
+ *
+ * Fixtures in tests/unit/data/audit/ (made by hand, checked against jq):
+ *   events.log     20 events e01..e20 covering every filter, a \u-escaped
+ *                  username (e11), a line with spaces between tokens (e12),
+ *                  "code":403.0 (e17), a duplicate "verb" key (e19), and
+ *                  bodies holding the canary KCUSTODY-CANARY-UNIT-7f3a
+ *                  (e05 data, e06 configmap data, e13 token, e15 SecretList)
+ *   malformed.log  good lines m1..m4 around garbage, invalid UTF-8, a
+ *                  non-object, an empty line, a cut object, two objects on
+ *                  a line; no newline after m4
+ *   rot/           a rotated log (gzip and plain backups, a gzip twin of a
+ *                  plain backup, the current file), a second log whose base
+ *                  name has dashes, and a README
+ * The 10 MB line, the truncated gzip and the gap logs are written here.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "collector/audit.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "util/sha256.h"
+
+#define CANARY "KCUSTODY-CANARY-UNIT-7f3a"
+#define CANARY_B64 "S0NVU1RPRFktQ0FOQVJZLVVOSVQtN2YzYQ=="
+
+struct bad_rec {
+	char reason[64];
+	char detail[128];
+	uint64_t offset, length;
+	char sha[65];
+};
+
+struct got {
+	struct bad_rec bad[32];
+	size_t nbad;
+	char *out;	/* segment */
+	size_t outlen;
+	struct kc_audit_result res;
+	int rc;
+};
+
+static int
+collect_bad(void *ctx, const struct kc_audit_malformed *m)
+{
+	struct got *g = ctx;
+
+	if (g->nbad < 32) {
+		struct bad_rec *b = &g->bad[g->nbad];
+
+		snprintf(b->reason, sizeof(b->reason), "%s", m->reason);
+		snprintf(b->detail, sizeof(b->detail), "%s", m->detail);
+		snprintf(b->sha, sizeof(b->sha), "%s", m->sha256);
+		b->offset = m->offset;
+		b->length = m->length;
+	}
+	g->nbad++;
+	return 0;
+}
+
+/* Run a scan over one path with "name=value" filters (NULL-terminated). */
+static void
+scan(struct got *g, const char *path, const struct kc_audit_opts *o, const char *const *filters)
+{
+	struct kc_audit_filter *f = kc_audit_filter_new();
+	FILE *mem;
+
+	memset(g, 0, sizeof(*g));
+	for (size_t i = 0; filters != NULL && filters[i] != NULL; i++) {
+		char name[64];
+		const char *eq = strchr(filters[i], '=');
+
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - filters[i]), filters[i]);
+		CHECK_INT(kc_audit_filter_add(f, name, eq + 1), 0);
+	}
+	mem = open_memstream(&g->out, &g->outlen);
+	g->rc = kc_audit_scan(&path, 1, f, o, mem, collect_bad, g, &g->res);
+	fclose(mem);
+	kc_audit_filter_free(f);
+}
+
+static void
+got_free(struct got *g)
+{
+	free(g->out);
+	cJSON_Delete(g->res.doc);
+}
+
+/* "id id id" of the segment's auditIDs, in order. */
+static void
+ids(const struct got *g, char *out, size_t n)
+{
+	const char *p = g->out, *end = g->out + g->outlen;
+
+	out[0] = '\0';
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		cJSON *ev = cJSON_ParseWithLength(p, (size_t)(nl - p));
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(ev, "auditID");
+		size_t k = strlen(out);
+
+		snprintf(out + k, n - k, "%s%s", k ? " " : "", cJSON_IsString(id) ? id->valuestring : "?");
+		cJSON_Delete(ev);
+		p = nl + 1;
+	}
+}
+
+static char *
+data(const char *rel)
+{
+	return kc_path_join(kc_test_data(), rel);
+}
+
+static void
+expect_ids(const char *const *filters, const char *want)
+{
+	struct kc_audit_opts o = { .no_redact = 1 };
+	char *path = data("audit/events.log");
+	struct got g;
+	char s[1024];
+
+	scan(&g, path, &o, filters);
+	CHECK_INT(g.rc, 0);
+	ids(&g, s, sizeof(s));
+	if (strcmp(s, want) != 0)
+		kc_test_fail(__FILE__, __LINE__, "filter %s...: got \"%s\", want \"%s\"",
+		    filters[0] ? filters[0] : "(none)", s, want);
+	/* the same with every line parsed (no fast path) */
+	got_free(&g);
+	o.validate = 1;
+	scan(&g, path, &o, filters);
+	ids(&g, s, sizeof(s));
+	if (strcmp(s, want) != 0)
+		kc_test_fail(__FILE__, __LINE__, "validate, filter %s...: got \"%s\"",
+		    filters[0] ? filters[0] : "(none)", s);
+	got_free(&g);
+	free(path);
+}
+
+DEFINE_TEST(test_audit_backup_name)
+{
+	size_t bl, el;
+	const char *ext;
+	int gz;
+	int64_t ms;
+
+	CHECK_INT(kc_audit_backup_name("audit-2026-03-02T08-05-00.123.log.gz", &bl, &ext, &el, &gz, &ms), 1);
+	CHECK_INT(bl, 5);
+	CHECK_INT(el, 4);
+	CHECK(strncmp(ext, ".log", 4) == 0);
+	CHECK_INT(gz, 1);
+	CHECK_INT(ms, 1772438700123LL);
+	CHECK_INT(kc_audit_backup_name("kube-apiserver-audit-2026-03-02T08-29-00.000.log", &bl, &ext, &el, &gz, &ms), 1);
+	CHECK_INT(bl, 20);
+	CHECK_INT(gz, 0);
+	CHECK_INT(kc_audit_backup_name("audit-2026-03-02T08-05-00.000", &bl, &ext, &el, &gz, &ms), 1);
+	CHECK_INT(el, 0);
+	CHECK_INT(kc_audit_backup_name("audit.log", &bl, &ext, &el, &gz, &ms), 0);
+	CHECK_INT(kc_audit_backup_name("audit-2026-13-02T08-05-00.000.log", &bl, &ext, &el, &gz, &ms), 0);
+	CHECK_INT(kc_audit_backup_name("audit-2026-03-02T08:05:00.000.log", &bl, &ext, &el, &gz, &ms), 0);
+	CHECK_INT(kc_audit_backup_name("audit-2026-03-02T08-05-00.000xlog", &bl, &ext, &el, &gz, &ms), 0);
+}
+
+DEFINE_TEST(test_audit_parse_ts)
+{
+	int64_t ns;
+
+	CHECK_INT(kc_audit_parse_ts("2026-03-02T08:00:01.000123Z", 27, &ns), 0);
+	CHECK_INT(ns, 1772438401000123000LL);
+	CHECK_INT(kc_audit_parse_ts("2026-03-02T09:00:01.000123+01:00", 32, &ns), 0);
+	CHECK_INT(ns, 1772438401000123000LL);
+	CHECK_INT(kc_audit_parse_ts("2026-03-02T08:00:01Z", 20, &ns), 0);
+	CHECK_INT(ns, 1772438401000000000LL);
+	CHECK_INT(kc_audit_parse_ts("2026-03-02T08:00:01", 19, &ns), KC_ERR_PARSE);
+	CHECK_INT(kc_audit_parse_ts("2026-03-02T08:00:01.Z", 21, &ns), KC_ERR_PARSE);
+	CHECK_INT(kc_audit_parse_ts("2026-03-02T08:00:01Zx", 21, &ns), KC_ERR_PARSE);
+}
+
+DEFINE_TEST(test_audit_discover_folder)
+{
+	struct kc_audit_sources s;
+	char *dir = data("audit/rot");
+	const char *p = dir;
+	static const char *const want[] = {
+		"audit-2026-03-02T08-05-00.000.log.gz", "audit-2026-03-02T08-10-00.000.log",
+		"audit-2026-03-02T08-15-00.000.log.gz", "audit.log",
+		"kube-apiserver-audit-2026-03-02T08-29-00.000.log", "kube-apiserver-audit.log",
+	};
+
+	CHECK_INT(kc_audit_discover(&p, 1, 0, &s), 0);
+	CHECK_INT(s.n, 6);
+	for (size_t i = 0; i < s.n && i < 6; i++)
+		CHECK_STR(s.v[i].name, want[i]);
+	if (s.n == 6) {
+		CHECK_STR(s.v[0].role, "backup");
+		CHECK_STR(s.v[3].role, "current");
+		CHECK_INT(s.v[0].group, 0);
+		CHECK_INT(s.v[3].group, 0);
+		CHECK_INT(s.v[4].group, 1);
+		CHECK_INT(s.v[5].group, 1);
+		CHECK_INT(s.v[0].rotated_ms, 1772438700000LL);
+		CHECK_INT(s.v[3].rotated_ms, -1);
+	}
+	CHECK_INT(s.nskipped, 2);	/* README.txt and the gzip twin */
+	for (size_t i = 0; i < s.nskipped; i++)
+		CHECK(strstr(s.skipped[i].path, "README.txt") != NULL ||
+		    strstr(s.skipped[i].path, "T08-10-00.000.log.gz") != NULL);
+	kc_audit_sources_free(&s);
+	free(dir);
+}
+
+DEFINE_TEST(test_audit_discover_file)
+{
+	struct kc_audit_sources s;
+	char *cur = data("audit/rot/audit.log"), *bk = data("audit/rot/audit-2026-03-02T08-15-00.000.log.gz");
+	const char *two[] = { cur, cur };
+	const char *p = cur;
+
+	CHECK_INT(kc_audit_discover(&p, 1, 0, &s), 0);
+	CHECK_INT(s.n, 4);
+	if (s.n == 4) {
+		CHECK_STR(s.v[0].name, "audit-2026-03-02T08-05-00.000.log.gz");
+		CHECK_STR(s.v[3].name, "audit.log");
+		CHECK_STR(s.v[3].role, "current");
+	}
+	kc_audit_sources_free(&s);
+	/* no siblings when asked, and a backup named alone is read alone */
+	CHECK_INT(kc_audit_discover(&p, 1, 1, &s), 0);
+	CHECK_INT(s.n, 1);
+	kc_audit_sources_free(&s);
+	p = bk;
+	CHECK_INT(kc_audit_discover(&p, 1, 0, &s), 0);
+	CHECK_INT(s.n, 1);
+	kc_audit_sources_free(&s);
+	/* the same file twice is read once */
+	CHECK_INT(kc_audit_discover(two, 2, 1, &s), 0);
+	CHECK_INT(s.n, 1);
+	CHECK_INT(s.nskipped, 1);
+	kc_audit_sources_free(&s);
+	p = "does-not-exist.log";
+	CHECK_INT(kc_audit_discover(&p, 1, 0, &s), KC_ERR_IO);
+	CHECK(strstr(kc_err_msg(), "'does-not-exist.log'") != NULL);
+	free(cur);
+	free(bk);
+}
+
+DEFINE_TEST(test_audit_rotation_order)
+{
+	struct kc_audit_opts o = { .no_redact = 1, .stats = 1 };
+	char *dir = data("audit/rot");
+	struct got g;
+	char s[512];
+	const cJSON *src, *first;
+
+	scan(&g, dir, &o, NULL);
+	CHECK_INT(g.rc, 0);
+	ids(&g, s, sizeof(s));
+	CHECK_STR(s, "r1a r1b r1c r2a r2b r3a r3b r4a r4b k1a k2a");
+	CHECK_INT(g.res.malformed, 0);
+	src = cJSON_GetObjectItem(g.res.doc, "sources");
+	CHECK_INT(cJSON_GetArraySize(src), 6);
+	first = cJSON_GetArrayItem(src, 0);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(first, "compression")), "gzip");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(first, "first"), "auditID")), "r1a");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(first, "last"), "auditID")), "r1c");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(first, "rotated_at")), "2026-03-02T08:05:00.000000Z");
+	/* raw hash is of the .gz bytes, the other of the log inside */
+	{
+		char *gz = data("audit/rot/audit-2026-03-02T08-05-00.000.log.gz");
+		char hex[65];
+
+		kc_sha256_file(gz, hex, NULL);
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(first, "sha256")), hex);
+		CHECK(strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(first, "decompressed_sha256")), hex) != 0);
+		free(gz);
+	}
+	got_free(&g);
+	free(dir);
+}
+
+DEFINE_TEST(test_audit_malformed_cases)
+{
+	struct kc_audit_opts o = { .validate = 1 };
+	char *path = data("audit/malformed.log");
+	struct got g;
+	char s[256];
+	static const char *const want[] = {
+		"invalid JSON", "invalid UTF-8", "not a JSON object", "empty line",
+		"invalid JSON", "invalid JSON", "truncated last line (no newline at the end)",
+	};
+
+	scan(&g, path, &o, NULL);
+	CHECK_INT(g.rc, 0);
+	ids(&g, s, sizeof(s));
+	CHECK_STR(s, "m1 m2 m3");
+	CHECK_INT(g.nbad, 7);
+	for (size_t i = 0; i < 7 && i < g.nbad; i++) {
+		CHECK_STR(g.bad[i].reason, want[i]);
+		CHECK_INT(strlen(g.bad[i].sha), 64);
+	}
+	CHECK_INT(g.res.malformed, 7);
+	CHECK_INT(g.res.lines, 10);
+	if (g.nbad == 7) {
+		char hex[65];
+		/* "this is not json" follows m1's line */
+		CHECK_INT(g.bad[0].length, 16);
+		kc_sha256_hex("this is not json", 16, hex);
+		CHECK_STR(g.bad[0].sha, hex);
+		CHECK_INT(g.bad[3].length, 0);
+		CHECK(strstr(g.bad[5].detail, "trailing data") != NULL);
+	}
+	got_free(&g);
+	/* without --validate the shape check still sets every bad line aside */
+	o.validate = 0;
+	scan(&g, path, &o, NULL);
+	CHECK_INT(g.nbad, 7);
+	if (g.nbad == 7)
+		CHECK_STR(g.bad[0].reason, "not a JSON object");
+	got_free(&g);
+	free(path);
+}
+
+static void
+write_file(const char *name, const char *a, size_t n)
+{
+	CHECK_INT(kc_write_file_atomic(name, a, n, 0600), 0);
+}
+
+DEFINE_TEST(test_audit_long_line)
+{
+	static const char good[] = "{\"auditID\":\"g1\",\"verb\":\"get\"}\n";
+	static const char good2[] = "{\"auditID\":\"g2\",\"verb\":\"get\"}\n";
+	size_t big = 10u << 20;
+	char *buf = malloc(sizeof(good) + big + sizeof(good2) + 16), *p = buf;
+	struct kc_audit_opts o = { 0 };
+	struct got g;
+	char s[64], hex[65];
+
+	memcpy(p, good, sizeof(good) - 1);
+	p += sizeof(good) - 1;
+	*p++ = '{';
+	memset(p, 'x', big - 2);
+	p += big - 2;
+	*p++ = '}';
+	*p++ = '\n';
+	memcpy(p, good2, sizeof(good2) - 1);
+	p += sizeof(good2) - 1;
+	write_file("long.log", buf, (size_t)(p - buf));
+	kc_sha256_hex(buf + sizeof(good) - 1, big, hex);
+	scan(&g, "long.log", &o, NULL);
+	CHECK_INT(g.rc, 0);
+	ids(&g, s, sizeof(s));
+	CHECK_STR(s, "g1 g2");
+	CHECK_INT(g.nbad, 1);
+	CHECK_STR(g.bad[0].reason, "line too long");
+	CHECK_INT(g.bad[0].offset, sizeof(good) - 1);
+	CHECK_INT(g.bad[0].length, big);
+	CHECK_STR(g.bad[0].sha, hex);
+	got_free(&g);
+	/* a small cap, and an overlong line at the end without newline */
+	o.line_max = 1024;
+	write_file("long2.log", buf, sizeof(good) - 1 + 5000);
+	scan(&g, "long2.log", &o, NULL);
+	ids(&g, s, sizeof(s));
+	CHECK_STR(s, "g1");
+	CHECK_INT(g.nbad, 1);
+	CHECK_INT(g.bad[0].length, 5000);
+	CHECK(strstr(g.bad[0].detail, "no newline") != NULL);
+	got_free(&g);
+	free(buf);
+}
+
+DEFINE_TEST(test_audit_truncated_gzip)
+{
+	char *gz = data("audit/rot/audit-2026-03-02T08-05-00.000.log.gz");
+	struct kc_buf b = KC_BUF_INIT(1 << 20);
+	struct kc_audit_opts o = { .stats = 1 };
+	struct got g;
+	char s[64];
+
+	CHECK_INT(kc_read_file(gz, 1 << 20, &b), 0);
+	write_file("cut.log.gz", b.data, b.len - 40);
+	scan(&g, "cut.log.gz", &o, NULL);
+	CHECK_INT(g.rc, 0);	/* never fatal */
+	CHECK(g.nbad >= 1);
+	CHECK_STR(g.bad[g.nbad - 1].reason, "stream error");
+	CHECK(strstr(g.bad[g.nbad - 1].detail, "gzip") != NULL);
+	CHECK_INT(g.res.source_errors, 1);
+	ids(&g, s, sizeof(s));
+	CHECK(strncmp(s, "r1a", 3) == 0 || s[0] == '\0');
+	got_free(&g);
+	/* garbage after a complete gzip stream is not dropped silently */
+	CHECK_INT(kc_buf_adds(&b, "GARBAGE"), 0);
+	write_file("tail.log.gz", b.data, b.len);
+	scan(&g, "tail.log.gz", &o, NULL);
+	ids(&g, s, sizeof(s));
+	CHECK_STR(s, "r1a r1b r1c");
+	CHECK_INT(g.nbad, 1);
+	if (g.nbad == 1)
+		CHECK(strstr(g.bad[0].detail, "after the end of the gzip stream") != NULL ||
+		    strstr(g.bad[0].detail, "gzip") != NULL);
+	got_free(&g);
+	/* gzip'd by magic, whatever the name */
+	write_file("noext", b.data, b.len - 7);
+	scan(&g, "noext", &o, NULL);
+	ids(&g, s, sizeof(s));
+	CHECK_STR(s, "r1a r1b r1c");
+	CHECK_INT(g.nbad, 0);
+	got_free(&g);
+	kc_buf_free(&b);
+	free(gz);
+}
+
+DEFINE_TEST(test_audit_stdin)
+{
+	char *path = data("audit/rot/audit-2026-03-02T08-05-00.000.log.gz");
+	struct kc_audit_opts o = { 0 };
+	int saved = dup(0), fd = open(path, O_RDONLY);
+	struct got g;
+	char s[64];
+
+	CHECK(fd >= 0 && saved >= 0);
+	dup2(fd, 0);
+	close(fd);
+	scan(&g, "-", &o, NULL);
+	dup2(saved, 0);
+	close(saved);
+	ids(&g, s, sizeof(s));
+	CHECK_STR(s, "r1a r1b r1c");
+	got_free(&g);
+	free(path);
+}
+
+DEFINE_TEST(test_audit_filters)
+{
+	/* expected sets computed with jq over the same file (see docs/AUDIT.md) */
+	expect_ids((const char *const[]){ "sa=ai-agents/kagent", NULL },
+	    "e01 e02 e03 e11 e12 e13 e14 e15 e16 e18 e19");
+	expect_ids((const char *const[]){ "sa=ai-agents/kagent", "user=system:serviceaccount:llm-gateway:gateway", NULL },
+	    "e01 e02 e03 e06 e11 e12 e13 e14 e15 e16 e18 e19 e20");
+	expect_ids((const char *const[]){ "code=403", NULL }, "e03 e12 e17");
+	expect_ids((const char *const[]){ "verb=delete", NULL }, "e19");
+	expect_ids((const char *const[]){ "verb=get", NULL },
+	    "e01 e03 e08 R2-0001 e11 e12 e14 e16 e17 e18");
+	expect_ids((const char *const[]){ "namespace=ai-agents", NULL }, "e01 e11 e12 e13 e15 e16 e18 e19");
+	expect_ids((const char *const[]){ "decision=allow", NULL },
+	    "e01 e02 e04 e05 e06 e07 R1-0001 R2-0001 e11 e13 e14 e15 e16 e18 e19 e20");
+	expect_ids((const char *const[]){ "resource=pods/exec", NULL }, "e07");
+	expect_ids((const char *const[]){ "resource=pods", NULL }, "e07 e08");
+	expect_ids((const char *const[]){ "since=2026-03-02T08:00:10Z", "until=2026-03-02T08:00:18Z", NULL },
+	    "R2-0001 e11 e12 e13 e14 e15 e17");
+	expect_ids((const char *const[]){ "exclude-run=R1", "exclude-user-agent=kubectl/", "exclude-audit-id-prefix=e0", NULL },
+	    "R2-0001 e11 e12 e13 e14 e15 e16 e18 e19");
+	expect_ids((const char *const[]){ "run=R2", NULL }, "R2-0001");
+	expect_ids((const char *const[]){ "sa=ai-agents/kagent", "resource=secrets", "verb=get", "decision=forbid", NULL },
+	    "e03 e12");
+}
+
+DEFINE_TEST(test_audit_presets)
+{
+	expect_ids((const char *const[]){ "preset=sensitive-reads", NULL },
+	    "e01 e02 e03 e04 R1-0001 R2-0001 e11 e12 e15 e16 e17 e18 e20");
+	expect_ids((const char *const[]){ "preset=denied", NULL }, "e03 e08 e12 e17");
+	expect_ids((const char *const[]){ "preset=denied", "preset=sensitive-reads", NULL }, "e03 e12 e17");
+	expect_ids((const char *const[]){ "preset=sensitive-reads", "sa=ai-agents/rag-indexer", NULL }, "e04");
+}
+
+DEFINE_TEST(test_audit_filter_errors)
+{
+	struct kc_audit_filter *f = kc_audit_filter_new();
+
+	CHECK_INT(kc_audit_filter_add(f, "preset", "everything"), KC_ERR_INVALID);
+	CHECK(strstr(kc_err_msg(), "everything") != NULL);
+	CHECK_INT(kc_audit_filter_add(f, "sa", "kagent"), KC_ERR_INVALID);
+	CHECK_INT(kc_audit_filter_add(f, "decision", "maybe"), KC_ERR_INVALID);
+	CHECK_INT(kc_audit_filter_add(f, "code", "4o3"), KC_ERR_INVALID);
+	CHECK_INT(kc_audit_filter_add(f, "since", "yesterday"), KC_ERR_INVALID);
+	CHECK_INT(kc_audit_filter_add(f, "colour", "red"), KC_ERR_INVALID);
+	CHECK_INT(kc_audit_filter_add(f, "resource", "pods/"), KC_ERR_INVALID);
+	kc_audit_filter_free(f);
+}
+
+/* The fast path never rejects a line the exact test accepts, and it does
+ * reject the lines that cannot match (that is where the speed is). */
+DEFINE_TEST(test_audit_fast_path_safe)
+{
+	static const char *const sets[][4] = {
+		{ "sa=ai-agents/kagent", NULL },
+		{ "preset=sensitive-reads", NULL },
+		{ "preset=denied", NULL },
+		{ "code=403", NULL },
+		{ "since=2026-03-02T08:00:12Z", "until=2026-03-02T08:00:13Z", NULL },
+		{ "user=system:serviceaccount:ai-agents:kagent", "resource=secrets", NULL },
+		{ "namespace=payments", "verb=list", NULL },
+	};
+	char *path = data("audit/events.log");
+	struct kc_buf b = KC_BUF_INIT(1 << 20);
+
+	CHECK_INT(kc_read_file(path, 1 << 20, &b), 0);
+	for (size_t k = 0; k < sizeof(sets) / sizeof(sets[0]); k++) {
+		struct kc_audit_filter *f = kc_audit_filter_new();
+		const char *p = b.data, *end = b.data + b.len;
+		int rejected = 0;
+
+		for (size_t i = 0; sets[k][i] != NULL; i++) {
+			char name[32];
+			const char *eq = strchr(sets[k][i], '=');
+
+			snprintf(name, sizeof(name), "%.*s", (int)(eq - sets[k][i]), sets[k][i]);
+			CHECK_INT(kc_audit_filter_add(f, name, eq + 1), 0);
+		}
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			cJSON *ev = cJSON_ParseWithLength(p, (size_t)(nl - p));
+			int m = kc_audit_filter_match(f, ev, NULL);
+			int maybe = kc_audit_filter_maybe(f, p, (size_t)(nl - p));
+
+			if (m && !maybe)
+				kc_test_fail(__FILE__, __LINE__, "set %zu: fast path rejected a match: %.60s", k, p);
+			rejected += !maybe;
+			cJSON_Delete(ev);
+			p = nl + 1;
+		}
+		if (rejected == 0)
+			kc_test_fail(__FILE__, __LINE__, "set %zu: fast path rejected nothing", k);
+		kc_audit_filter_free(f);
+	}
+	kc_buf_free(&b);
+	free(path);
+}
+
+static cJSON *
+line_by_id(const struct got *g, const char *id, const char **raw, size_t *rawlen)
+{
+	const char *p = g->out, *end = g->out + g->outlen;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		cJSON *ev = cJSON_ParseWithLength(p, (size_t)(nl - p));
+
+		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "auditID")), id) == 0) {
+			if (raw) {
+				*raw = p;
+				*rawlen = (size_t)(nl - p);
+			}
+			return ev;
+		}
+		cJSON_Delete(ev);
+		p = nl + 1;
+	}
+	return NULL;
+}
+
+/* The original line of an auditID in the fixture. */
+static int
+orig_line(const char *id, char hex[65], struct kc_buf *keep)
+{
+	char *path = data("audit/events.log"), pat[64];
+	const char *p, *e;
+
+	kc_buf_reset(keep);
+	kc_read_file(path, 1 << 20, keep);
+	free(path);
+	snprintf(pat, sizeof(pat), "\"auditID\":\"%s\"", id);
+	if ((p = strstr(keep->data, pat)) == NULL)
+		return -1;
+	while (p > keep->data && p[-1] != '\n')
+		p--;
+	e = strchr(p, '\n');
+	return kc_sha256_hex(p, (size_t)(e - p), hex);
+}
+
+DEFINE_TEST(test_audit_redaction)
+{
+	struct kc_audit_opts o = { 0 };
+	char *path = data("audit/events.log");
+	struct kc_buf orig = KC_BUF_INIT(1 << 20);
+	static const char *const red[] = { "e05", "e06", "e13", "e15" };
+	struct got g;
+
+	scan(&g, path, &o, NULL);
+	CHECK_INT(g.rc, 0);
+	CHECK_INT(g.res.matched, 20);
+	CHECK_INT(g.res.redacted, 4);
+	CHECK(memmem(g.out, g.outlen, CANARY, strlen(CANARY)) == NULL);
+	CHECK(memmem(g.out, g.outlen, CANARY_B64, strlen(CANARY_B64)) == NULL);
+	for (size_t i = 0; i < 4; i++) {
+		cJSON *ev = line_by_id(&g, red[i], NULL, NULL);
+		char hex[65];
+		const cJSON *m;
+
+		CHECK(ev != NULL);
+		CHECK_INT(orig_line(red[i], hex, &orig), 0);
+		m = cJSON_GetObjectItem(ev, "requestObject");
+		if (m == NULL)
+			m = cJSON_GetObjectItem(ev, "responseObject");
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(m, KC_AUDIT_REDACT_KEY), "sha256")), hex);
+		/* everything else kept */
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "verb")),
+		    i == 0 || i == 2 ? "create" : i == 1 ? "patch" : "list");
+		cJSON_Delete(ev);
+	}
+	/* lines without bodies to redact stay byte for byte */
+	{
+		const char *raw;
+		size_t n;
+		cJSON *ev = line_by_id(&g, "e18", &raw, &n);
+
+		CHECK(ev != NULL);
+		CHECK(strstr(orig.data, "\"auditID\":\"e18\"") != NULL);
+		CHECK(memmem(orig.data, orig.len, raw, n) != NULL);
+		cJSON_Delete(ev);
+	}
+	got_free(&g);
+	/* --no-redact keeps them */
+	o.no_redact = 1;
+	scan(&g, path, &o, NULL);
+	CHECK_INT(g.res.redacted, 0);
+	CHECK(memmem(g.out, g.outlen, CANARY, strlen(CANARY)) != NULL);
+	CHECK(g.outlen == (size_t)orig.len);
+	CHECK(memcmp(g.out, orig.data, g.outlen) == 0);
+	got_free(&g);
+	kc_buf_free(&orig);
+	free(path);
+}
+
+static const char *
+jstr(const cJSON *o, const char *k)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItem(o, k));
+}
+
+DEFINE_TEST(test_audit_extract_staging)
+{
+	struct kc_audit_filter *f = kc_audit_filter_new();
+	struct kc_audit_opts o = { .gap_secs = 120 };
+	struct kc_audit_result res;
+	char *rot = data("audit/rot"), *mal = data("audit/malformed.log"), *ev = data("audit/events.log");
+	const char *paths[] = { rot, mal, ev };
+	struct kc_buf b = KC_BUF_INIT(4 << 20);
+	cJSON *doc, *gaps;
+
+	CHECK_INT(kc_audit_filter_add(f, "sa", "ai-agents/kagent"), 0);
+	CHECK_INT(kc_audit_filter_add(f, "preset", "sensitive-reads"), 0);
+	CHECK_INT(kc_audit_extract(paths, 3, f, &o, "stage", &res), 0);
+	CHECK(res.doc == NULL);
+	CHECK_INT(res.malformed, 7);
+	CHECK_INT(res.redacted, 1);	/* e15 */
+	CHECK_INT(kc_read_file("stage/audit/segment.jsonl", 4 << 20, &b), 0);
+	CHECK(memmem(b.data, b.len, CANARY_B64, strlen(CANARY_B64)) == NULL);
+	CHECK_INT(res.matched, 11 + 3 + 8);	/* rot, m1-m3, e01 e02 e03 e11 e12 e15 e16 e18 */
+	kc_buf_reset(&b);
+	CHECK_INT(kc_read_file("stage/audit/malformed.jsonl", 1 << 20, &b), 0);
+	CHECK(strstr(b.data, "this is not json") == NULL);	/* hashes, never bytes */
+	CHECK(strstr(b.data, "\"sha256\":\"") != NULL);
+	CHECK(strstr(b.data, "\"reason\":\"invalid UTF-8\"") != NULL);
+	kc_buf_reset(&b);
+	CHECK_INT(kc_read_file("stage/audit/sources.json", 1 << 20, &b), 0);
+	doc = cJSON_Parse(b.data);
+	CHECK(doc != NULL);
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "sources")), 8);
+	CHECK_STR(jstr(cJSON_GetObjectItem(doc, "redaction"), "mode"), "redact");
+	CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "filters"), "preset") != NULL);
+	CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "counts"),
+	    "system:serviceaccount:ai-agents:kagent"), "secrets") != NULL);
+	/* pieces 5 minutes apart with a 2 minute threshold: holes between pieces */
+	gaps = cJSON_GetObjectItem(doc, "gaps");
+	CHECK(cJSON_GetArraySize(gaps) >= 3);
+	CHECK_STR(jstr(cJSON_GetArrayItem(gaps, 0), "kind"), "between-pieces");
+	CHECK_STR(jstr(cJSON_GetArrayItem(gaps, 0), "last_event_source"), "audit-2026-03-02T08-05-00.000.log.gz");
+	CHECK_STR(jstr(cJSON_GetArrayItem(gaps, 0), "next_event_source"), "audit-2026-03-02T08-10-00.000.log");
+	cJSON_Delete(doc);
+	CHECK(access("stage/audit/.segment.jsonl.tmp", F_OK) != 0);
+	kc_buf_free(&b);
+	kc_audit_filter_free(f);
+	free(rot);
+	free(mal);
+	free(ev);
+}
+
+static void
+gen_piece(const char *name, const char *from_min, int n, const char *prefix)
+{
+	FILE *fp = fopen(name, "w");
+
+	for (int i = 0; i < n; i++)
+		fprintf(fp, "{\"auditID\":\"%s%d\",\"verb\":\"get\",\"requestReceivedTimestamp\":"
+		    "\"2026-03-02T%s:%02d.000000Z\"}\n", prefix, i, from_min, i);
+	fclose(fp);
+}
+
+DEFINE_TEST(test_audit_gaps_overlaps)
+{
+	struct kc_audit_opts o = { .stats = 1 };
+	struct got g;
+	cJSON *gaps, *ov, *w;
+
+	CHECK_INT(kc_mkdir_p("logs", 0700), 0);
+	/* 08:00 piece, (08:10 piece missing), 08:20 piece, a copy of the
+	 * 08:20 piece as a later backup (overlap), then a quiet 30 minutes
+	 * inside the current file */
+	gen_piece("logs/audit-2026-03-02T08-01-00.000.log", "08:00", 50, "a");
+	gen_piece("logs/audit-2026-03-02T08-21-00.000.log", "08:20", 50, "c");
+	gen_piece("logs/audit-2026-03-02T08-22-00.000.log", "08:20", 50, "d");
+	{
+		FILE *fp = fopen("logs/audit.log", "w");
+
+		fputs("{\"auditID\":\"e1\",\"requestReceivedTimestamp\":\"2026-03-02T08:23:00.000000Z\"}\n"
+		    "{\"auditID\":\"e2\",\"requestReceivedTimestamp\":\"2026-03-02T08:53:00.000000Z\"}\n"
+		    "{\"auditID\":\"e3\",\"requestReceivedTimestamp\":\"2026-03-02T08:52:00.000000Z\"}\n", fp);
+		fclose(fp);
+	}
+	scan(&g, "logs", &o, (const char *const[]){ "since=2026-03-02T07:00:00Z", "until=2026-03-02T10:00:00Z", NULL });
+	CHECK_INT(g.rc, 0);
+	gaps = cJSON_GetObjectItem(g.res.doc, "gaps");
+	CHECK_INT(cJSON_GetArraySize(gaps), 3);
+	CHECK_STR(jstr(cJSON_GetArrayItem(gaps, 0), "kind"), "between-pieces");
+	CHECK_STR(jstr(cJSON_GetArrayItem(gaps, 0), "from"), "2026-03-02T08:00:49.000000Z");
+	CHECK_STR(jstr(cJSON_GetArrayItem(gaps, 0), "to"), "2026-03-02T08:20:00.000000Z");
+	CHECK_STR(jstr(cJSON_GetArrayItem(gaps, 1), "kind"), "no-events");
+	CHECK_STR(jstr(cJSON_GetArrayItem(gaps, 1), "from"), "2026-03-02T08:23:00.000000Z");
+	CHECK_STR(jstr(cJSON_GetArrayItem(gaps, 2), "kind"), "before-first-event");
+	ov = cJSON_GetObjectItem(g.res.doc, "overlaps");
+	CHECK_INT(cJSON_GetArraySize(ov), 0);	/* within the 10m threshold */
+	w = cJSON_GetObjectItem(g.res.doc, "window");
+	CHECK(cJSON_IsFalse(cJSON_GetObjectItem(w, "start_covered")));
+	CHECK(cJSON_IsFalse(cJSON_GetObjectItem(w, "end_covered")));
+	CHECK_STR(jstr(cJSON_GetObjectItem(w, "covered"), "from"), "2026-03-02T08:00:00.000000Z");
+	CHECK_STR(jstr(cJSON_GetObjectItem(w, "covered"), "to"), "2026-03-02T08:53:00.000000Z");
+	got_free(&g);
+	/* a smaller threshold: the copied piece now shows as an overlap */
+	o.gap_secs = 30;
+	scan(&g, "logs", &o, NULL);
+	ov = cJSON_GetObjectItem(g.res.doc, "overlaps");
+	CHECK_INT(cJSON_GetArraySize(ov), 1);
+	CHECK_STR(jstr(cJSON_GetArrayItem(ov, 0), "source"), "audit-2026-03-02T08-22-00.000.log");
+	got_free(&g);
+}
