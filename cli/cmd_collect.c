@@ -204,6 +204,11 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 	} else {
 		dir = kc_dirname(output);
 	}
+	if (dir != NULL) {
+		size_t dl = strlen(dir);
+		while (dl > 1 && dir[dl - 1] == '/')
+			dir[--dl] = '\0';
+	}
 	if (dir == NULL || asprintf(&staging, "%s/.kcustody-staging.XXXXXX", dir) < 0) {
 		cli_error("out of memory");
 		goto out;
@@ -245,8 +250,11 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 		staging = NULL;
 		final = kc_strdup(out_dir);
 	} else {
-		snprintf(cname, sizeof(cname), "%s", co.cfg->cluster_name && co.cfg->cluster_name[0] ?
-		    co.cfg->cluster_name : co.cluster_name[0] ? co.cluster_name : "cluster");
+		/* The kubeconfig's cluster name when it has one; else (in-cluster)
+		 * the first characters of the kube-system namespace UID. */
+		snprintf(cname, sizeof(cname), "%s", co.cfg->cluster_name && co.cfg->cluster_name[0] &&
+		    strcmp(co.cfg->cluster_name, "in-cluster") != 0 ? co.cfg->cluster_name :
+		    co.cluster_name[0] ? co.cluster_name : "cluster");
 		sanitize(cname);
 		kc_fmt_compact((time_t)(co.finished_ns / 1000000000), tbuf, sizeof(tbuf));
 		if (output == NULL || is_dir(output) || output[strlen(output) - 1] == '/') {

@@ -189,6 +189,30 @@ else
 fi
 t_pass
 
+t_begin "collect -o: a sealed, signed bundle named CASE_PHASE_CLUSTER_TIME.tar.gz that verifies"
+"$KC" keygen -o "$T_DIR/k.pem" --pub "$T_DIR/k.pub" >/dev/null 2>&1
+"$KC" keygen -o "$T_DIR/other.pem" --pub "$T_DIR/other.pub" >/dev/null 2>&1
+mkdir "$T_DIR/out"
+expect_exit 0 collect --kubeconfig "$(kc_kubeconfig certs.yaml)" --key "$T_DIR/k.pem" -o "$T_DIR/out/"
+b=$(cat "$T_OUT")
+case "$(basename "$b")" in T-1_pre_kcustody_[0-9]*T[0-9]*Z.tar.gz) ;; *) t_fail "bundle name '$b'";; esac
+[ "$(stat -c %a "$b")" = 600 ] || t_fail "bundle mode $(stat -c %a "$b")"
+ls -a "$T_DIR/out" | grep -q staging && t_fail "staging left behind"
+expect_exit 0 "$KC" verify "$b" --pubkey "$T_DIR/k.pub"
+expect_exit 3 "$KC" verify "$b" --pubkey "$T_DIR/other.pub"
+if tar xzOf "$b" | grep -q "$CANARY"; then t_fail "canary in bundle"; fi
+t_pass
+
+t_begin "collect -o: partial collection still seals, exit 1; failures leave no bundle"
+mkdir "$T_DIR/out"
+expect_exit 1 collect --kubeconfig "$(kc_kubeconfig restricted.yaml)" -o "$T_DIR/out/" --no-sign
+[ "$(ls "$T_DIR/out" | wc -l)" = 1 ] || t_fail "no bundle for a partial collection"
+expect_exit 4 collect --kubeconfig "$(kc_kubeconfig unreachable.yaml)" --max-retries 0 --no-sign -o "$T_DIR/out2.tar.gz"
+[ ! -e "$T_DIR/out2.tar.gz" ] || t_fail "bundle written by a failed run"
+expect_exit 2 collect --kubeconfig "$(kc_kubeconfig certs.yaml)" -o "$T_DIR/out3.tar.gz"
+expect_grep 'key KEY.pem' "$T_ERR"
+t_pass
+
 t_begin "collect: usage errors"
 expect_exit 2 "$KC" collect --phase pre --out-dir "$T_DIR/x"
 expect_exit 2 "$KC" collect --case X --phase during --out-dir "$T_DIR/x"
