@@ -1,0 +1,350 @@
+/* cmd_can_i.c - `kcustody can-i`: the kubectl-identical permission table
+ * of a service account, offline.
+ *
+ *   kcustody can-i SOURCE --sa NS/NAME [-n NS] [--offline] [--json]
+ *   kcustody can-i SOURCE --sa NS/NAME [-n NS] --compare REVIEW.json
+ *   kcustody can-i SOURCE --sar FILE|-
+ *   kcustody can-i --review-json FILE|-
+ *
+ * SOURCE is a staging folder (a bundle once formats/bundle offers a member
+ * reader).  The table comes from the server's stored rules review
+ * (reviews/NS__NAME/NS.json) when there is one: then it is byte for byte
+ * what `kubectl auth can-i --list --as=system:serviceaccount:NS:NAME -n NS`
+ * printed for that response.  Otherwise, or with --offline, it is rendered
+ * from the offline evaluator's rules over the snapshot, and a note on
+ * stderr says so.  --compare checks a stored server review against the
+ * evaluator (as sets of expanded permissions; exit 1 on any difference).
+ * --sar answers SubjectAccessReview objects (one, or a v1 List of them)
+ * offline and prints them back with .status {allowed, reason}, as the
+ * server would.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "collector/snapshot.h"
+#include "formats/cani.h"
+#include "rbac/analyze.h"
+#include "rbac/eval.h"
+#include "rbac/review.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+
+#define REVIEW_MAX (64u << 20)
+
+static void
+can_i_usage(FILE *f)
+{
+	fprintf(f, "usage: %s can-i SOURCE --sa NS/NAME [-n NS] [--offline] [--json]\n"
+	    "       %s can-i SOURCE --sa NS/NAME [-n NS] --compare REVIEW.json\n"
+	    "       %s can-i SOURCE --sar FILE|-\n"
+	    "       %s can-i --review-json FILE|-\n\n"
+	    "Print what a service account may do in a namespace, exactly as\n"
+	    "'kubectl auth can-i --list --as=system:serviceaccount:NS:NAME -n NS'\n"
+	    "prints it.  SOURCE is a staging folder of a collection.\n\n"
+	    "  --sa NS/NAME         the service account\n"
+	    "  -n, --namespace NS   namespace of the review (default: the SA's)\n"
+	    "  --offline            use the offline evaluator even when the server's\n"
+	    "                       review was collected\n"
+	    "  --json               print the evaluator's rules with the granting\n"
+	    "                       binding and role of each\n"
+	    "  --compare FILE       compare a stored server review with the evaluator\n"
+	    "                       (exit 1 when they differ)\n"
+	    "  --sar FILE           answer SubjectAccessReviews (an object or a List) offline\n"
+	    "  --review-json FILE   render a stored SelfSubjectRulesReview response\n",
+	    cli_progname, cli_progname, cli_progname, cli_progname);
+}
+
+static int
+read_input(const char *path, struct kc_buf *b)
+{
+	if (strcmp(path, "-") != 0)
+		return kc_read_file(path, REVIEW_MAX, b);
+	for (;;) {
+		char chunk[65536];
+		size_t n = fread(chunk, 1, sizeof(chunk), stdin);
+
+		if (n > 0 && kc_buf_add(b, chunk, n) != 0)
+			return kc_err_set(KC_ERR_LIMIT, "standard input is larger than %u bytes", REVIEW_MAX);
+		if (n < sizeof(chunk))
+			break;
+	}
+	if (ferror(stdin))
+		return kc_err_set(KC_ERR_IO, "cannot read standard input");
+	return 0;
+}
+
+static cJSON *
+load_json(const char *path)
+{
+	struct kc_buf b = KC_BUF_INIT(REVIEW_MAX);
+	cJSON *doc = NULL;
+
+	if (read_input(path, &b) == 0 &&
+	    (doc = cJSON_ParseWithLength(b.data ? b.data : "", b.len)) == NULL)
+		kc_err_set(KC_ERR_PARSE, "'%s' is not valid JSON", path);
+	kc_buf_free(&b);
+	return doc;
+}
+
+static const char *
+sget(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* Fill .status of one SubjectAccessReview like the server's RBAC authorizer. */
+static int
+answer_sar(const struct kc_rbac *rb, cJSON *sar)
+{
+	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(sar, "spec"), *g;
+	const cJSON *ra = cJSON_GetObjectItemCaseSensitive(spec, "resourceAttributes");
+	const cJSON *na = cJSON_GetObjectItemCaseSensitive(spec, "nonResourceAttributes");
+	const char *groups[256];
+	struct kc_rbac_identity id = { sget(spec, "user"), groups, 0 };
+	struct kc_rbac_request req;
+	struct kc_rbac_decision d;
+	char reason[4096] = "";
+	cJSON *st;
+	int r;
+
+	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(spec, "groups"))
+		if (cJSON_IsString(g) && id.ngroups < sizeof(groups) / sizeof(groups[0]))
+			groups[id.ngroups++] = g->valuestring;
+	memset(&req, 0, sizeof(req));
+	if (ra != NULL) {
+		req.verb = sget(ra, "verb");
+		req.group = sget(ra, "group");
+		req.resource = sget(ra, "resource");
+		req.subresource = sget(ra, "subresource");
+		req.name = sget(ra, "name");
+		req.ns = sget(ra, "namespace");
+	} else {
+		req.verb = sget(na, "verb");
+		req.path = sget(na, "path");
+	}
+	if ((r = kc_rbac_authorize(rb, &id, &req, &d)) != 0)
+		return r;
+	if (d.allowed)
+		kc_rbac_reason(&d.grant, reason, sizeof(reason));
+	cJSON_DeleteItemFromObjectCaseSensitive(sar, "status");
+	st = cJSON_AddObjectToObject(sar, "status");
+	cJSON_AddBoolToObject(st, "allowed", d.allowed);
+	if (reason[0] != '\0')
+		cJSON_AddStringToObject(st, "reason", reason);
+	return 0;
+}
+
+static int
+run_sar(const struct kc_rbac *rb, const char *file)
+{
+	cJSON *doc = load_json(file), *items, *it;
+	char *s;
+	int r = 0;
+
+	if (doc == NULL)
+		return cli_fail(KC_EXIT_USAGE, NULL);
+	items = cJSON_GetObjectItemCaseSensitive(doc, "items");
+	if (cJSON_IsArray(items)) {
+		cJSON_ArrayForEach(it, items)
+			if ((r = answer_sar(rb, it)) != 0)
+				break;
+	} else {
+		r = answer_sar(rb, doc);
+	}
+	if (r == 0 && (s = cJSON_Print(doc)) != NULL) {
+		printf("%s\n", s);
+		free(s);
+	}
+	cJSON_Delete(doc);
+	return r == 0 ? KC_EXIT_OK : cli_fail(KC_EXIT_FATAL, NULL);
+}
+
+static int
+run_compare(const cJSON *eff, const char *file)
+{
+	cJSON *server = load_json(file), *diff = NULL;
+	size_t nd = 0;
+	char *s;
+	int r;
+
+	if (server == NULL)
+		return cli_fail(KC_EXIT_USAGE, NULL);
+	r = kc_review_compare(server, cJSON_GetObjectItemCaseSensitive(eff, "status"), &nd, &diff);
+	cJSON_Delete(server);
+	if (r != 0)
+		return cli_fail(KC_EXIT_FATAL, NULL);
+	if ((s = cJSON_Print(diff)) != NULL)
+		printf("%s\n", s);
+	free(s);
+	cJSON_Delete(diff);
+	return nd == 0 ? KC_EXIT_OK : KC_EXIT_PARTIAL;
+}
+
+static int
+print_table(const cJSON *review)
+{
+	struct kc_buf out = KC_BUF_INIT(256u << 20), warn = KC_BUF_INIT(1u << 20);
+	int r;
+
+	if ((r = kc_cani_render(review, &out, &warn)) == 0) {
+		fputs(kc_buf_str(&warn), stderr);
+		fwrite(out.data ? out.data : "", 1, out.len, stdout);
+	}
+	kc_buf_free(&out);
+	kc_buf_free(&warn);
+	return r;
+}
+
+static int
+render_file(const char *path)
+{
+	struct kc_buf b = KC_BUF_INIT(REVIEW_MAX);
+	cJSON *doc = NULL;
+	int r;
+
+	if ((r = read_input(path, &b)) != 0)
+		goto out;
+	if ((doc = cJSON_ParseWithLength(b.data ? b.data : "", b.len)) == NULL) {
+		r = kc_err_set(KC_ERR_PARSE, "'%s' is not valid JSON", path);
+		goto out;
+	}
+	r = print_table(doc);
+out:
+	cJSON_Delete(doc);
+	kc_buf_free(&b);
+	return r == 0 ? KC_EXIT_OK : cli_fail(cli_exit_for(r) == KC_EXIT_USAGE ? KC_EXIT_USAGE :
+	    KC_EXIT_FATAL, NULL);
+}
+
+static int
+split_sa(const char *arg, char *ns, size_t nsn, char *name, size_t namen)
+{
+	const char *slash = strchr(arg, '/');
+
+	if (slash == NULL || slash == arg || slash[1] == '\0' || strchr(slash + 1, '/') != NULL ||
+	    (size_t)(slash - arg) >= nsn || strlen(slash + 1) >= namen)
+		return -1;
+	memcpy(ns, arg, (size_t)(slash - arg));
+	ns[slash - arg] = '\0';
+	strcpy(name, slash + 1);
+	return 0;
+}
+
+KC_COMMAND(can_i, "print a service account's permissions like kubectl auth can-i --list")
+{
+	static const struct option longopts[] = {
+		{ "sa", required_argument, NULL, 's' },
+		{ "namespace", required_argument, NULL, 'n' },
+		{ "offline", no_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "review-json", required_argument, NULL, 'r' },
+		{ "compare", required_argument, NULL, 'c' },
+		{ "sar", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sa = NULL, *nsopt = NULL, *review = NULL, *source, *compare = NULL, *sarf = NULL;
+	char ns[256], name[512], *rel = NULL, *path = NULL;
+	int c, offline = 0, json = 0, r, ret = KC_EXIT_OK;
+	struct kc_snapshot snap;
+	struct kc_rbac rb;
+	struct stat st;
+	cJSON *doc = NULL;
+
+	while ((c = getopt_long(argc, argv, "n:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': sa = optarg; break;
+		case 'n': nsopt = optarg; break;
+		case 'o': offline = 1; break;
+		case 'j': json = 1; break;
+		case 'r': review = optarg; break;
+		case 'c': compare = optarg; break;
+		case 'a': sarf = optarg; break;
+		case 'h': can_i_usage(stdout); return KC_EXIT_OK;
+		default: can_i_usage(stderr); return KC_EXIT_USAGE;
+		}
+	}
+	if (review != NULL) {
+		if (optind != argc || sa != NULL) {
+			cli_error("--review-json takes no other arguments");
+			return KC_EXIT_USAGE;
+		}
+		return render_file(review);
+	}
+	if (optind + 1 != argc || (sa == NULL && sarf == NULL)) {
+		can_i_usage(stderr);
+		return KC_EXIT_USAGE;
+	}
+	source = argv[optind];
+	if (sarf != NULL) {
+		if (sa != NULL || compare != NULL) {
+			cli_error("--sar takes no --sa or --compare");
+			return KC_EXIT_USAGE;
+		}
+	} else if (split_sa(sa, ns, sizeof(ns), name, sizeof(name)) != 0) {
+		cli_error("invalid --sa '%s' (expected NAMESPACE/NAME)", sa);
+		return KC_EXIT_USAGE;
+	}
+	if (sarf != NULL)
+		ns[0] = name[0] = '\0';
+	if (nsopt == NULL)
+		nsopt = ns;
+	if (stat(source, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		cli_error("cannot read '%s': not a staging folder (reading sealed bundles "
+		    "needs the bundle reader)", source);
+		return KC_EXIT_USAGE;
+	}
+	if (!offline && !json && compare == NULL && sarf == NULL) {
+		if ((rel = kc_rbac_review_path(ns, name, nsopt)) == NULL ||
+		    (path = kc_path_join(source, rel)) == NULL) {
+			free(rel);
+			return cli_fail(KC_EXIT_FATAL, NULL);
+		}
+		free(rel);
+		if (access(path, R_OK) == 0) {
+			ret = render_file(path);
+			free(path);
+			return ret;
+		}
+		free(path);
+	}
+	if ((r = kc_snapshot_load_dir(source, &snap)) != 0)
+		return cli_fail(KC_EXIT_FATAL, "cannot load snapshot");
+	if ((r = kc_rbac_init(&rb, &snap)) != 0) {
+		kc_snapshot_free(&snap);
+		return cli_fail(KC_EXIT_FATAL, NULL);
+	}
+	if (sarf != NULL) {
+		ret = run_sar(&rb, sarf);
+	} else if ((r = kc_rbac_effective_json(&rb, ns, name, nsopt, &doc)) != 0) {
+		ret = cli_fail(cli_exit_for(r), NULL);
+	} else if (compare != NULL) {
+		ret = run_compare(doc, compare);
+	} else if (json) {
+		char *s = cJSON_Print(doc);
+
+		if (s != NULL)
+			printf("%s\n", s);
+		free(s);
+	} else {
+		if (!snap.present[KC_RES_ROLEBINDINGS] || !snap.present[KC_RES_CLUSTERROLEBINDINGS])
+			cli_error("warning: the snapshot lacks role bindings; the table may be incomplete");
+		fprintf(stderr, "%s: note: no server review for %s/%s in namespace '%s'; "
+		    "rendered from the offline evaluator\n", cli_progname, ns, name, nsopt);
+		if ((r = print_table(cJSON_GetObjectItemCaseSensitive(doc, "status"))) != 0)
+			ret = cli_fail(KC_EXIT_FATAL, NULL);
+	}
+	cJSON_Delete(doc);
+	kc_rbac_free(&rb);
+	kc_snapshot_free(&snap);
+	return ret;
+}

@@ -1,0 +1,79 @@
+#include <string.h>
+
+#include "formats/inventory.h"
+#include "util/err.h"
+
+int
+kc_csv_field(struct kc_buf *out, const char *s)
+{
+	int r = 0;
+
+	if (strpbrk(s, ",\"\r\n") == NULL)
+		return kc_buf_adds(out, s);
+	r |= kc_buf_addc(out, '"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			r |= kc_buf_addc(out, '"');
+		r |= kc_buf_addc(out, *s);
+	}
+	r |= kc_buf_addc(out, '"');
+	return r ? KC_ERR_LIMIT : 0;
+}
+
+static int
+list_field(struct kc_buf *out, const cJSON *arr)
+{
+	struct kc_buf cell = KC_BUF_INIT(16u << 20);
+	const cJSON *it;
+	int first = 1, r;
+
+	cJSON_ArrayForEach(it, arr) {
+		if (!cJSON_IsString(it))
+			continue;
+		if (!first)
+			kc_buf_addc(&cell, ';');
+		kc_buf_adds(&cell, it->valuestring);
+		first = 0;
+	}
+	r = kc_csv_field(out, kc_buf_str(&cell));
+	kc_buf_free(&cell);
+	return r;
+}
+
+static const char *
+s(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+int
+kc_inventory_csv(const cJSON *rows, struct kc_buf *out)
+{
+	const cJSON *row;
+	int r = 0;
+
+	r |= kc_buf_adds(out, "namespace,name,pods,bindings,roles,cluster_wide_reach,"
+	    "secrets_reachable,highest_severity\r\n");
+	cJSON_ArrayForEach(row, rows) {
+		r |= kc_csv_field(out, s(row, "namespace"));
+		r |= kc_buf_addc(out, ',');
+		r |= kc_csv_field(out, s(row, "name"));
+		r |= kc_buf_addc(out, ',');
+		r |= list_field(out, cJSON_GetObjectItemCaseSensitive(row, "pods"));
+		r |= kc_buf_addc(out, ',');
+		r |= list_field(out, cJSON_GetObjectItemCaseSensitive(row, "bindings"));
+		r |= kc_buf_addc(out, ',');
+		r |= list_field(out, cJSON_GetObjectItemCaseSensitive(row, "roles"));
+		r |= kc_buf_addc(out, ',');
+		r |= kc_buf_adds(out, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "clusterWide")) ?
+		    "yes" : "no");
+		r |= kc_buf_addc(out, ',');
+		r |= list_field(out, cJSON_GetObjectItemCaseSensitive(row, "secrets"));
+		r |= kc_buf_addc(out, ',');
+		r |= kc_csv_field(out, s(row, "highestSeverity"));
+		r |= kc_buf_adds(out, "\r\n");
+	}
+	return r ? kc_err_set(KC_ERR_LIMIT, "inventory.csv too large") : 0;
+}

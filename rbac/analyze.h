@@ -1,0 +1,93 @@
+/* analyze.h - the RBAC analysis of a collection, for collect to call after
+ * listing (and again after fetching the server's rules reviews).
+ *
+ * Reads from the staging folder:
+ *   raw/<resource>/page-*.json                 the snapshot (collector/snapshot.h)
+ *   reviews/<ns>__<name>/<namespace>.json      raw SelfSubjectRulesReview
+ *                                              responses, when collected
+ *   reviews/status.json                        optional: why reviews were
+ *                                              skipped ({"skipped":"reason"})
+ * Writes into it (all derived, each listed in files_out):
+ *   analysis/selection.json                    chosen agent SAs, with reasons
+ *   analysis/effective/<ns>__<name>/<namespace>.json
+ *                                              the evaluator's rules review,
+ *                                              every rule with its binding,
+ *                                              subject and role; errors;
+ *                                              blind spots
+ *   analysis/can-i/<ns>__<name>/<namespace>.txt
+ *                                              kubectl-identical table of
+ *                                              the server's review
+ *   analysis/can-i/<ns>__<name>/<namespace>.offline.txt
+ *                                              the same table rendered from
+ *                                              the evaluator, written only
+ *                                              when the server's review is
+ *                                              missing (never mistaken for
+ *                                              kubectl's output)
+ *   analysis/can-i/<ns>__<name>/<namespace>.stderr.txt
+ *                                              kubectl's stderr warning, only
+ *                                              when the review is incomplete
+ *   analysis/review-diff.json                  server vs evaluator, per SA
+ *                                              and namespace
+ *   analysis/findings.json, analysis/findings.txt
+ *   analysis/who-can.json                      get/list/watch on secrets,
+ *                                              configmaps, PVCs
+ *   analysis/inventory.csv                     one row per agent SA
+ *   analysis/rbac-drift.json                   aggregated ClusterRoles whose
+ *                                              stored rules differ from
+ *                                              their selectors' union
+ */
+#ifndef KC_RBAC_ANALYZE_H
+#define KC_RBAC_ANALYZE_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "collector/snapshot.h"
+#include "rbac/eval.h"
+#include "rbac/select.h"
+
+/* Where collect should ask the server for rules reviews: every selected
+ * SA, in its own namespace and in each namespace where a RoleBinding
+ * names it (directly or through one of its groups), or in every namespace
+ * with opts->all_namespaces.  Namespaces sorted, unique. */
+struct kc_review_target {
+	char *sa_ns;
+	char *sa_name;
+	char **namespaces;
+	size_t nns;
+};
+
+struct kc_review_targets {
+	struct kc_review_target *v;
+	size_t n;
+};
+
+int kc_rbac_review_targets(const struct kc_snapshot *snap, const struct kc_select_opts *opts,
+    struct kc_review_targets *out);
+void kc_review_targets_free(struct kc_review_targets *t);
+
+/* The staging path of a stored review: "reviews/<ns>__<name>/<namespace>.json"
+ * (newly allocated). */
+char *kc_rbac_review_path(const char *sa_ns, const char *sa_name, const char *ns);
+
+/* The evaluator's result for SA sa_ns/sa_name in namespace ns:
+ * {"subject":{kind,namespace,name,user,groups},"namespace","source":"offline evaluator",
+ *  "status":{SubjectRulesReviewStatus},"grants":[...],"evaluationErrors":[...],
+ *  "blindSpots":[...]} (newly allocated in *out). */
+int kc_rbac_effective_json(const struct kc_rbac *rb, const char *sa_ns, const char *sa_name,
+    const char *ns, cJSON **out);
+
+/* Run the analysis over a staging folder and write the files above.
+ * files_out (may be NULL): an array of manifest "files" entries to append
+ * to ({"path","media_type","derived":true,"sources":[...]}; collect's
+ * kc_bundle_seal fills sizes and digests).  summary_out (may be NULL):
+ * {"triage":"URGENT"|"ROUTINE","triageReason","findings":{"critical":n,
+ *  ...},"highestSeverity","selected":n,"reviewDisagreements":n,
+ *  "evaluationErrors":n,"blindSpots":[...]} for the manifest.
+ * worst_rank_out (may be NULL): the highest finding severity rank
+ * (kc_sev_rank) for --fail-on. */
+int kc_rbac_analyze(const char *staging_dir, const struct kc_select_opts *sel,
+    cJSON *files_out, cJSON **summary_out, int *worst_rank_out);
+
+#endif

@@ -1,0 +1,986 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rbac/eval.h"
+#include "rbac/labels.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define KEY_MAX (1u << 20)
+#define SEP "\x1f"
+
+static const char *
+jstr(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static const cJSON *
+jmeta(const cJSON *obj)
+{
+	return cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+}
+
+/* A JSON list of strings into borrowed pointers; non-strings are skipped
+ * (the server never sends them). */
+static int
+strs_parse(const cJSON *arr, struct kc_rbac_strs *s)
+{
+	const cJSON *it;
+	size_t n = 0;
+
+	s->v = NULL;
+	s->n = 0;
+	if (!cJSON_IsArray(arr))
+		return 0;
+	cJSON_ArrayForEach(it, arr)
+		n++;
+	if (n == 0)
+		return 0;
+	if ((s->v = kc_calloc(n, sizeof(*s->v))) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	cJSON_ArrayForEach(it, arr)
+		if (cJSON_IsString(it))
+			s->v[s->n++] = it->valuestring;
+	return 0;
+}
+
+static void
+rule_free(struct kc_rbac_rule *r)
+{
+	free(r->verbs.v);
+	free(r->groups.v);
+	free(r->resources.v);
+	free(r->names.v);
+	free(r->urls.v);
+}
+
+static int
+rule_parse(const cJSON *obj, size_t index, struct kc_rbac_rule *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->index = index;
+	r->json = obj;
+	if (strs_parse(cJSON_GetObjectItemCaseSensitive(obj, "verbs"), &r->verbs) != 0 ||
+	    strs_parse(cJSON_GetObjectItemCaseSensitive(obj, "apiGroups"), &r->groups) != 0 ||
+	    strs_parse(cJSON_GetObjectItemCaseSensitive(obj, "resources"), &r->resources) != 0 ||
+	    strs_parse(cJSON_GetObjectItemCaseSensitive(obj, "resourceNames"), &r->names) != 0 ||
+	    strs_parse(cJSON_GetObjectItemCaseSensitive(obj, "nonResourceURLs"), &r->urls) != 0) {
+		rule_free(r);
+		return KC_ERR_NOMEM;
+	}
+	return 0;
+}
+
+static int
+strs_equal(const struct kc_rbac_strs *a, const struct kc_rbac_strs *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* equality.Semantic.DeepEqual of two PolicyRules (nil == empty). */
+static int
+rule_equal(const struct kc_rbac_rule *a, const struct kc_rbac_rule *b)
+{
+	return strs_equal(&a->verbs, &b->verbs) && strs_equal(&a->groups, &b->groups) &&
+	    strs_equal(&a->resources, &b->resources) && strs_equal(&a->names, &b->names) &&
+	    strs_equal(&a->urls, &b->urls);
+}
+
+static int
+role_add(struct kc_rbac *rb, const cJSON *obj, int cluster, size_t *cap)
+{
+	struct kc_rbac_role *ro;
+	const cJSON *rules, *it;
+	size_t n = 0;
+
+	if (KC_GROW(rb->roles, *cap, rb->nroles + 1) != 0)
+		return KC_ERR_NOMEM;
+	ro = &rb->roles[rb->nroles];
+	memset(ro, 0, sizeof(*ro));
+	ro->cluster = cluster;
+	ro->obj = obj;
+	ro->name = jstr(jmeta(obj), "name");
+	ro->ns = cluster ? "" : jstr(jmeta(obj), "namespace");
+	ro->labels = cJSON_GetObjectItemCaseSensitive(jmeta(obj), "labels");
+	ro->aggregated = cluster && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(obj, "aggregationRule"));
+	rules = cJSON_GetObjectItemCaseSensitive(obj, "rules");
+	cJSON_ArrayForEach(it, rules)
+		n++;
+	if (n > 0 && (ro->rules = kc_calloc(n, sizeof(*ro->rules))) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	cJSON_ArrayForEach(it, rules) {
+		if (!cJSON_IsObject(it)) {
+			kc_warn("%s '%s': a rule is not an object; skipped", cluster ? "clusterrole" : "role", ro->name);
+			continue;
+		}
+		if (rule_parse(it, ro->nrules, &ro->rules[ro->nrules]) != 0)
+			return KC_ERR_NOMEM;
+		ro->nrules++;
+	}
+	rb->nroles++;
+	return 0;
+}
+
+static int
+binding_add(struct kc_rbac *rb, const cJSON *obj, int cluster, size_t *cap)
+{
+	struct kc_rbac_binding *b;
+	const cJSON *ref, *subs, *it;
+	size_t n = 0;
+
+	ref = cJSON_GetObjectItemCaseSensitive(obj, "roleRef");
+	if (!cJSON_IsObject(ref)) {
+		kc_warn("%s '%s' has no roleRef; skipped", cluster ? "clusterrolebinding" : "rolebinding",
+		    jstr(jmeta(obj), "name"));
+		return 0;
+	}
+	if (KC_GROW(rb->bindings, *cap, rb->nbindings + 1) != 0)
+		return KC_ERR_NOMEM;
+	b = &rb->bindings[rb->nbindings];
+	memset(b, 0, sizeof(*b));
+	b->cluster = cluster;
+	b->obj = obj;
+	b->name = jstr(jmeta(obj), "name");
+	b->ns = cluster ? "" : jstr(jmeta(obj), "namespace");
+	b->role_kind = jstr(ref, "kind");
+	b->role_name = jstr(ref, "name");
+	subs = cJSON_GetObjectItemCaseSensitive(obj, "subjects");
+	cJSON_ArrayForEach(it, subs)
+		n++;
+	if (n > 0 && (b->subjects = kc_calloc(n, sizeof(*b->subjects))) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	cJSON_ArrayForEach(it, subs) {
+		struct kc_rbac_subject *s = &b->subjects[b->nsubjects++];
+
+		s->kind = jstr(it, "kind");
+		s->name = jstr(it, "name");
+		s->ns = jstr(it, "namespace");
+	}
+	rb->nbindings++;
+	return 0;
+}
+
+const struct kc_rbac_role *
+kc_rbac_find_role(const struct kc_rbac *rb, int cluster, const char *ns, const char *name)
+{
+	struct kc_buf k = KC_BUF_INIT(KEY_MAX);
+	const struct kc_hmap_entry *e;
+	const struct kc_rbac_role *ro = NULL;
+
+	if (kc_buf_addf(&k, "%s" SEP "%s", cluster ? "" : ns, name) == 0 &&
+	    (e = kc_hmap_get(&rb->role_index, kc_buf_str(&k))) != NULL) {
+		for (size_t i = 0; i < e->n && ro == NULL; i++)
+			if (rb->roles[e->vals[i]].cluster == cluster)
+				ro = &rb->roles[e->vals[i]];
+	}
+	kc_buf_free(&k);
+	return ro;
+}
+
+/* The username a ServiceAccount subject stands for, into k; 0 when it can
+ * never match (no namespace to default to). */
+static int
+sa_user(struct kc_buf *k, const struct kc_rbac_subject *s, const char *binding_ns)
+{
+	const char *ns = s->ns[0] != '\0' ? s->ns : binding_ns;
+
+	if (ns[0] == '\0')
+		return 0;
+	return kc_buf_addf(k, "system:serviceaccount:%s:%s", ns, s->name) == 0;
+}
+
+static int
+index_binding(struct kc_rbac *rb, size_t bi)
+{
+	const struct kc_rbac_binding *b = &rb->bindings[bi];
+	struct kc_hmap *m = b->cluster ? &rb->crb_index : &rb->rb_index;
+	struct kc_buf k = KC_BUF_INIT(KEY_MAX);
+	int r = 0;
+
+	for (size_t i = 0; i < b->nsubjects && r == 0; i++) {
+		const struct kc_rbac_subject *s = &b->subjects[i];
+
+		kc_buf_reset(&k);
+		if (!b->cluster && kc_buf_addf(&k, "%s" SEP, b->ns) != 0)
+			goto toolong;
+		if (strcmp(s->kind, "User") == 0) {
+			if (kc_buf_addf(&k, "u" SEP "%s", s->name) != 0)
+				goto toolong;
+		} else if (strcmp(s->kind, "Group") == 0) {
+			if (kc_buf_addf(&k, "g" SEP "%s", s->name) != 0)
+				goto toolong;
+		} else if (strcmp(s->kind, "ServiceAccount") == 0) {
+			if (kc_buf_adds(&k, "u" SEP) != 0)
+				goto toolong;
+			if (!sa_user(&k, s, b->ns)) {
+				rb->nunindexed++;
+				continue;
+			}
+		} else {
+			continue;	/* appliesToUser: unknown kinds never match */
+		}
+		r = kc_hmap_add(m, kc_buf_str(&k), bi);
+		continue;
+toolong:
+		kc_warn("binding '%s': subject name too long; ignored", b->name);
+	}
+	kc_buf_free(&k);
+	return r;
+}
+
+/* The rules the aggregation controller would store (syncClusterRole):
+ * for each selector in order, matching ClusterRoles sorted by name, self
+ * excluded, rules appended unless an equal one is already there. */
+static int
+aggregate_role(struct kc_rbac *rb, struct kc_rbac_role *ro, const size_t *by_name, size_t ncr)
+{
+	const cJSON *agg = cJSON_GetObjectItemCaseSensitive(ro->obj, "aggregationRule");
+	const cJSON *sels = cJSON_GetObjectItemCaseSensitive(agg, "clusterRoleSelectors"), *sj;
+	const struct kc_rbac_rule **acc = NULL;
+	size_t nacc = 0, capacc = 0;
+	int r = 0;
+
+	if ((ro->expected = cJSON_CreateArray()) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	cJSON_ArrayForEach(sj, sels) {
+		struct kc_labelsel sel;
+
+		if (kc_labelsel_from_json(sj, &sel) != 0) {
+			if (kc_err_code() == KC_ERR_NOMEM) {
+				r = KC_ERR_NOMEM;
+				goto out;
+			}
+			/* the controller gives up on this role and leaves it as is */
+			ro->agg_error = kc_strdup(kc_err_msg());
+			goto out;
+		}
+		for (size_t i = 0; i < ncr; i++) {
+			const struct kc_rbac_role *o = &rb->roles[by_name[i]];
+
+			if (strcmp(o->name, ro->name) == 0 || !kc_labelsel_match(&sel, o->labels))
+				continue;
+			for (size_t j = 0; j < o->nrules; j++) {
+				int dup = 0;
+
+				for (size_t k = 0; k < nacc && !dup; k++)
+					dup = rule_equal(acc[k], &o->rules[j]);
+				if (dup)
+					continue;
+				if (KC_GROW(acc, capacc, nacc + 1) != 0) {
+					kc_labelsel_free(&sel);
+					r = KC_ERR_NOMEM;
+					goto out;
+				}
+				acc[nacc++] = &o->rules[j];
+			}
+		}
+		kc_labelsel_free(&sel);
+	}
+	for (size_t i = 0; i < nacc; i++)
+		cJSON_AddItemToArray(ro->expected, cJSON_Duplicate(acc[i]->json, 1));
+	ro->drift = nacc != ro->nrules;
+	for (size_t i = 0; i < nacc && !ro->drift; i++)
+		ro->drift = !rule_equal(acc[i], &ro->rules[i]);
+out:
+	free(acc);
+	return r;
+}
+
+static const struct kc_rbac *sort_rb;
+
+static int
+cmp_role_name(const void *a, const void *b)
+{
+	return strcmp(sort_rb->roles[*(const size_t *)a].name, sort_rb->roles[*(const size_t *)b].name);
+}
+
+static int
+aggregate_all(struct kc_rbac *rb)
+{
+	size_t *by_name = NULL, ncr = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < rb->nroles; i++)
+		ncr += rb->roles[i].cluster;
+	if (ncr == 0)
+		return 0;
+	if ((by_name = kc_calloc(ncr, sizeof(*by_name))) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	ncr = 0;
+	for (size_t i = 0; i < rb->nroles; i++)
+		if (rb->roles[i].cluster)
+			by_name[ncr++] = i;
+	sort_rb = rb;
+	qsort(by_name, ncr, sizeof(*by_name), cmp_role_name);
+	sort_rb = NULL;
+	for (size_t i = 0; i < rb->nroles && r == 0; i++)
+		if (rb->roles[i].aggregated)
+			r = aggregate_role(rb, &rb->roles[i], by_name, ncr);
+	free(by_name);
+	return r;
+}
+
+int
+kc_rbac_init(struct kc_rbac *rb, const struct kc_snapshot *snap)
+{
+	size_t rcap = 0, bcap = 0;
+	const cJSON *it;
+	int r = 0;
+
+	memset(rb, 0, sizeof(*rb));
+	rb->snap = snap;
+	cJSON_ArrayForEach(it, snap->items[KC_RES_CLUSTERROLES])
+		if ((r = role_add(rb, it, 1, &rcap)) != 0)
+			goto out;
+	cJSON_ArrayForEach(it, snap->items[KC_RES_ROLES])
+		if ((r = role_add(rb, it, 0, &rcap)) != 0)
+			goto out;
+	cJSON_ArrayForEach(it, snap->items[KC_RES_CLUSTERROLEBINDINGS])
+		if ((r = binding_add(rb, it, 1, &bcap)) != 0)
+			goto out;
+	rb->ncrb = rb->nbindings;
+	cJSON_ArrayForEach(it, snap->items[KC_RES_ROLEBINDINGS])
+		if ((r = binding_add(rb, it, 0, &bcap)) != 0)
+			goto out;
+	for (size_t i = 0; i < rb->nroles; i++) {
+		struct kc_buf k = KC_BUF_INIT(KEY_MAX);
+
+		r = kc_buf_addf(&k, "%s" SEP "%s", rb->roles[i].ns, rb->roles[i].name);
+		if (r == 0)
+			r = kc_hmap_add(&rb->role_index, kc_buf_str(&k), i);
+		kc_buf_free(&k);
+		if (r == KC_ERR_NOMEM)
+			goto out;
+		r = 0;
+	}
+	for (size_t i = 0; i < rb->nbindings; i++) {
+		struct kc_rbac_binding *b = &rb->bindings[i];
+
+		/* GetRoleReferenceRules: a Role in the binding's namespace (""
+		 * for a ClusterRoleBinding, which never finds one), or a
+		 * ClusterRole; any other kind is an error */
+		if (strcmp(b->role_kind, "Role") == 0)
+			b->role = b->cluster ? NULL : kc_rbac_find_role(rb, 0, b->ns, b->role_name);
+		else if (strcmp(b->role_kind, "ClusterRole") == 0)
+			b->role = kc_rbac_find_role(rb, 1, "", b->role_name);
+		if ((r = index_binding(rb, i)) != 0)
+			goto out;
+	}
+	r = aggregate_all(rb);
+out:
+	if (r != 0)
+		kc_rbac_free(rb);
+	return r;
+}
+
+void
+kc_rbac_free(struct kc_rbac *rb)
+{
+	if (rb == NULL)
+		return;
+	for (size_t i = 0; i < rb->nroles; i++) {
+		for (size_t j = 0; j < rb->roles[i].nrules; j++)
+			rule_free(&rb->roles[i].rules[j]);
+		free(rb->roles[i].rules);
+		cJSON_Delete(rb->roles[i].expected);
+		free(rb->roles[i].agg_error);
+	}
+	free(rb->roles);
+	for (size_t i = 0; i < rb->nbindings; i++)
+		free(rb->bindings[i].subjects);
+	free(rb->bindings);
+	kc_hmap_free(&rb->crb_index);
+	kc_hmap_free(&rb->rb_index);
+	kc_hmap_free(&rb->role_index);
+	memset(rb, 0, sizeof(*rb));
+}
+
+int
+kc_rbac_sa_identity(struct kc_rbac_sa_id *id, const char *ns, const char *name)
+{
+	int n1, n2;
+
+	memset(id, 0, sizeof(*id));
+	n1 = snprintf(id->user, sizeof(id->user), "system:serviceaccount:%s:%s", ns, name);
+	n2 = snprintf(id->nsgroup, sizeof(id->nsgroup), "system:serviceaccounts:%s", ns);
+	if (n1 < 0 || (size_t)n1 >= sizeof(id->user) || n2 < 0 || (size_t)n2 >= sizeof(id->nsgroup))
+		return kc_err_set(KC_ERR_LIMIT, "service account name too long");
+	id->groups[0] = "system:serviceaccounts";
+	id->groups[1] = id->nsgroup;
+	id->groups[2] = "system:authenticated";
+	id->id.user = id->user;
+	id->id.groups = id->groups;
+	id->id.ngroups = 3;
+	return 0;
+}
+
+/* appliesToUser */
+static int
+subject_applies(const struct kc_rbac_subject *s, const struct kc_rbac_identity *id, const char *ns)
+{
+	if (strcmp(s->kind, "User") == 0)
+		return strcmp(id->user, s->name) == 0;
+	if (strcmp(s->kind, "Group") == 0) {
+		for (size_t i = 0; i < id->ngroups; i++)
+			if (strcmp(id->groups[i], s->name) == 0)
+				return 1;
+		return 0;
+	}
+	if (strcmp(s->kind, "ServiceAccount") == 0) {
+		const char *sns = s->ns[0] != '\0' ? s->ns : ns;
+		const char *u = id->user;
+		size_t nl = strlen(sns);
+
+		/* serviceaccount.MatchesUsername */
+		if (sns[0] == '\0' || strncmp(u, "system:serviceaccount:", 22) != 0)
+			return 0;
+		u += 22;
+		if (strncmp(u, sns, nl) != 0 || u[nl] != ':')
+			return 0;
+		return strcmp(u + nl + 1, s->name) == 0;
+	}
+	return 0;
+}
+
+static int
+applies_to(const struct kc_rbac_binding *b, const struct kc_rbac_identity *id, size_t *idx)
+{
+	for (size_t i = 0; i < b->nsubjects; i++) {
+		if (subject_applies(&b->subjects[i], id, b->ns)) {
+			*idx = i;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int
+cand_add_entry(struct kc_rbac_rules *out, const struct kc_hmap_entry *e)
+{
+	if (e == NULL)
+		return 0;
+	if (KC_GROW(out->cand, out->capcand, out->ncand + e->n) != 0)
+		return KC_ERR_NOMEM;
+	memcpy(out->cand + out->ncand, e->vals, e->n * sizeof(*e->vals));
+	out->ncand += e->n;
+	return 0;
+}
+
+static int
+cand_lookup(struct kc_rbac_rules *out, const struct kc_hmap *m, struct kc_buf *k,
+    const char *prefix, const char *kind, const char *name)
+{
+	kc_buf_reset(k);
+	if (kc_buf_addf(k, "%s%s" SEP "%s", prefix, kind, name) != 0)
+		return 0;	/* longer than any indexed key */
+	return cand_add_entry(out, kc_hmap_get(m, kc_buf_str(k)));
+}
+
+static int
+cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Candidate bindings for id (ClusterRoleBindings, then the RoleBindings
+ * of ns), in list order, each once. */
+static int
+candidates(const struct kc_rbac *rb, const struct kc_rbac_identity *id, const char *ns,
+    struct kc_rbac_rules *out)
+{
+	struct kc_buf k = KC_BUF_INIT(KEY_MAX), pre = KC_BUF_INIT(KEY_MAX);
+	int r = 0;
+	size_t w = 0;
+
+	out->ncand = 0;
+	r = cand_lookup(out, &rb->crb_index, &k, "", "u", id->user);
+	for (size_t i = 0; i < id->ngroups && r == 0; i++)
+		r = cand_lookup(out, &rb->crb_index, &k, "", "g", id->groups[i]);
+	if (r == 0 && ns != NULL && ns[0] != '\0' && kc_buf_addf(&pre, "%s" SEP, ns) == 0) {
+		r = cand_lookup(out, &rb->rb_index, &k, kc_buf_str(&pre), "u", id->user);
+		for (size_t i = 0; i < id->ngroups && r == 0; i++)
+			r = cand_lookup(out, &rb->rb_index, &k, kc_buf_str(&pre), "g", id->groups[i]);
+	}
+	kc_buf_free(&k);
+	kc_buf_free(&pre);
+	if (r != 0)
+		return r;
+	qsort(out->cand, out->ncand, sizeof(*out->cand), cmp_size);
+	for (size_t i = 0; i < out->ncand; i++)
+		if (w == 0 || out->cand[w - 1] != out->cand[i])
+			out->cand[w++] = out->cand[i];
+	out->ncand = w;
+	return 0;
+}
+
+int
+kc_rbac_rules_for(const struct kc_rbac *rb, const struct kc_rbac_identity *id, const char *ns,
+    struct kc_rbac_rules *out)
+{
+	int r;
+
+	out->n = 0;
+	out->nmissing = 0;
+	if ((r = candidates(rb, id, ns, out)) != 0)
+		return r;
+	for (size_t c = 0; c < out->ncand; c++) {
+		const struct kc_rbac_binding *b = &rb->bindings[out->cand[c]];
+		size_t si;
+
+		if (!applies_to(b, id, &si))
+			continue;
+		if (b->role == NULL) {
+			if (KC_GROW(out->missing, out->capmissing, out->nmissing + 1) != 0)
+				return KC_ERR_NOMEM;
+			out->missing[out->nmissing++] = b;
+			continue;
+		}
+		if (KC_GROW(out->grants, out->cap, out->n + b->role->nrules) != 0)
+			return KC_ERR_NOMEM;
+		for (size_t i = 0; i < b->role->nrules; i++) {
+			struct kc_rbac_grant *g = &out->grants[out->n++];
+
+			g->binding = b;
+			g->subject = si;
+			g->rule = &b->role->rules[i];
+		}
+	}
+	return 0;
+}
+
+void
+kc_rbac_rules_free(struct kc_rbac_rules *r)
+{
+	if (r == NULL)
+		return;
+	free(r->grants);
+	free(r->missing);
+	free(r->cand);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Go's %q for the names we print (plain for printable ASCII). */
+static void
+go_quote(struct kc_buf *b, const char *s)
+{
+	kc_buf_addc(b, '"');
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			kc_buf_addf(b, "\\%c", c);
+		else if (c == '\n')
+			kc_buf_adds(b, "\\n");
+		else if (c == '\t')
+			kc_buf_adds(b, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			kc_buf_addf(b, "\\x%02x", c);
+		else
+			kc_buf_addc(b, (char)c);
+	}
+	kc_buf_addc(b, '"');
+}
+
+static void
+missing_message(struct kc_buf *b, const struct kc_rbac_binding *bd)
+{
+	if (strcmp(bd->role_kind, "Role") == 0) {
+		kc_buf_adds(b, "role.rbac.authorization.k8s.io ");
+		go_quote(b, bd->role_name);
+		kc_buf_adds(b, " not found");
+	} else if (strcmp(bd->role_kind, "ClusterRole") == 0) {
+		kc_buf_adds(b, "clusterrole.rbac.authorization.k8s.io ");
+		go_quote(b, bd->role_name);
+		kc_buf_adds(b, " not found");
+	} else {
+		kc_buf_adds(b, "unsupported role reference kind: ");
+		go_quote(b, bd->role_kind);
+	}
+}
+
+char *
+kc_rbac_eval_error(const struct kc_rbac_rules *r)
+{
+	struct kc_buf out = KC_BUF_INIT(KEY_MAX), one = KC_BUF_INIT(KEY_MAX);
+	char **seen = NULL;
+	size_t nseen = 0;
+	char *res = NULL;
+
+	if (r->nmissing == 0)
+		return NULL;
+	if ((seen = kc_calloc(r->nmissing, sizeof(*seen))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < r->nmissing; i++) {
+		int dup = 0;
+
+		kc_buf_reset(&one);
+		missing_message(&one, r->missing[i]);
+		for (size_t j = 0; j < nseen && !dup; j++)
+			dup = strcmp(seen[j], kc_buf_str(&one)) == 0;
+		if (dup)
+			continue;
+		if ((seen[nseen] = kc_strdup(kc_buf_str(&one))) == NULL)
+			goto out;
+		if (nseen > 0)
+			kc_buf_adds(&out, ", ");
+		kc_buf_adds(&out, seen[nseen]);
+		nseen++;
+	}
+	if (nseen > 1) {
+		kc_buf_reset(&one);
+		kc_buf_addf(&one, "[%s]", kc_buf_str(&out));
+		res = kc_buf_take(&one, NULL);
+	} else {
+		res = kc_buf_take(&out, NULL);
+	}
+out:
+	for (size_t j = 0; j < nseen; j++)
+		free(seen[j]);
+	free(seen);
+	kc_buf_free(&out);
+	kc_buf_free(&one);
+	return res;
+}
+
+/* rbacv1helpers */
+int
+kc_rbac_verb_matches(const struct kc_rbac_rule *r, const char *verb)
+{
+	for (size_t i = 0; i < r->verbs.n; i++)
+		if (strcmp(r->verbs.v[i], "*") == 0 || strcmp(r->verbs.v[i], verb) == 0)
+			return 1;
+	return 0;
+}
+
+int
+kc_rbac_group_matches(const struct kc_rbac_rule *r, const char *group)
+{
+	for (size_t i = 0; i < r->groups.n; i++)
+		if (strcmp(r->groups.v[i], "*") == 0 || strcmp(r->groups.v[i], group) == 0)
+			return 1;
+	return 0;
+}
+
+int
+kc_rbac_resource_matches(const struct kc_rbac_rule *r, const char *resource, const char *sub)
+{
+	size_t rl = strlen(resource), sl = sub != NULL ? strlen(sub) : 0;
+
+	for (size_t i = 0; i < r->resources.n; i++) {
+		const char *e = r->resources.v[i];
+		size_t el = strlen(e);
+
+		if (strcmp(e, "*") == 0)
+			return 1;
+		/* combined "res" or "res/sub" */
+		if (sl == 0 ? strcmp(e, resource) == 0 :
+		    (el == rl + 1 + sl && strncmp(e, resource, rl) == 0 && e[rl] == '/' &&
+		    strcmp(e + rl + 1, sub) == 0))
+			return 1;
+		if (sl == 0)
+			continue;
+		if (el == sl + 2 && strncmp(e, "*/", 2) == 0 && strcmp(e + 2, sub) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+kc_rbac_name_matches(const struct kc_rbac_rule *r, const char *name)
+{
+	if (r->names.n == 0)
+		return 1;
+	if (name == NULL)
+		name = "";
+	for (size_t i = 0; i < r->names.n; i++)
+		if (strcmp(r->names.v[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+kc_rbac_url_matches(const struct kc_rbac_rule *r, const char *path)
+{
+	for (size_t i = 0; i < r->urls.n; i++) {
+		const char *u = r->urls.v[i];
+		size_t ul = strlen(u), pl;
+
+		if (strcmp(u, "*") == 0 || strcmp(u, path) == 0)
+			return 1;
+		if (ul == 0 || u[ul - 1] != '*')
+			continue;
+		pl = ul;
+		while (pl > 0 && u[pl - 1] == '*')	/* strings.TrimRight(u, "*") */
+			pl--;
+		if (strncmp(path, u, pl) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+kc_rbac_rule_allows(const struct kc_rbac_rule *r, const struct kc_rbac_request *req)
+{
+	if (req->path != NULL)
+		return kc_rbac_verb_matches(r, req->verb) && kc_rbac_url_matches(r, req->path);
+	return kc_rbac_verb_matches(r, req->verb) &&
+	    kc_rbac_group_matches(r, req->group != NULL ? req->group : "") &&
+	    kc_rbac_resource_matches(r, req->resource, req->subresource) &&
+	    kc_rbac_name_matches(r, req->name);
+}
+
+int
+kc_rbac_grant_cluster(const struct kc_rbac_grant *g)
+{
+	return g->binding->cluster;
+}
+
+int
+kc_rbac_authorize(const struct kc_rbac *rb, const struct kc_rbac_identity *id,
+    const struct kc_rbac_request *req, struct kc_rbac_decision *d)
+{
+	struct kc_rbac_rules rr;
+	const char *ns = req->path != NULL ? "" : (req->ns != NULL ? req->ns : "");
+	int r;
+
+	memset(d, 0, sizeof(*d));
+	memset(&rr, 0, sizeof(rr));
+	if ((r = kc_rbac_rules_for(rb, id, ns, &rr)) != 0)
+		goto out;
+	for (size_t i = 0; i < rr.n; i++) {
+		if (kc_rbac_rule_allows(rr.grants[i].rule, req)) {
+			d->allowed = 1;
+			d->grant = rr.grants[i];
+			break;
+		}
+	}
+out:
+	kc_rbac_rules_free(&rr);
+	return r;
+}
+
+int
+kc_rbac_reason(const struct kc_rbac_grant *g, char *out, size_t n)
+{
+	const struct kc_rbac_binding *b = g->binding;
+	const struct kc_rbac_subject *s = &b->subjects[g->subject];
+	struct kc_buf buf = KC_BUF_INIT(KEY_MAX), t = KC_BUF_INIT(KEY_MAX);
+	int r = 0;
+
+	kc_buf_adds(&buf, b->cluster ? "RBAC: allowed by ClusterRoleBinding " :
+	    "RBAC: allowed by RoleBinding ");
+	if (b->cluster)
+		kc_buf_adds(&t, b->name);
+	else
+		kc_buf_addf(&t, "%s/%s", b->name, b->ns);
+	go_quote(&buf, kc_buf_str(&t));
+	kc_buf_addf(&buf, " of %s ", b->role_kind);
+	go_quote(&buf, b->role_name);
+	kc_buf_addf(&buf, " to %s ", s->kind);
+	kc_buf_reset(&t);
+	if (strcmp(s->kind, "ServiceAccount") == 0)
+		kc_buf_addf(&t, "%s/%s", s->name, s->ns[0] != '\0' ? s->ns : b->ns);
+	else
+		kc_buf_adds(&t, s->name);
+	go_quote(&buf, kc_buf_str(&t));
+	if (n == 0 || buf.len >= n)
+		r = kc_err_set(KC_ERR_LIMIT, "reason too long");
+	else
+		memcpy(out, kc_buf_str(&buf), buf.len + 1);
+	kc_buf_free(&buf);
+	kc_buf_free(&t);
+	return r;
+}
+
+/* ---- JSON ---- */
+
+static int
+add_strs(cJSON *o, const char *key, const struct kc_rbac_strs *s, int always)
+{
+	cJSON *a;
+
+	if (s->n == 0 && !always)
+		return 0;
+	if ((a = cJSON_AddArrayToObject(o, key)) == NULL)
+		return KC_ERR_NOMEM;
+	for (size_t i = 0; i < s->n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(s->v[i]));
+	return 0;
+}
+
+cJSON *
+kc_rbac_rule_json(const struct kc_rbac_rule *r)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		return NULL;
+	add_strs(o, "verbs", &r->verbs, 1);
+	add_strs(o, "apiGroups", &r->groups, 0);
+	add_strs(o, "resources", &r->resources, 0);
+	add_strs(o, "resourceNames", &r->names, 0);
+	add_strs(o, "nonResourceURLs", &r->urls, 0);
+	return o;
+}
+
+cJSON *
+kc_rbac_status_json(const struct kc_rbac_rules *r)
+{
+	cJSON *st = cJSON_CreateObject(), *rr, *nr;
+	char *err;
+
+	if (st == NULL)
+		return NULL;
+	rr = cJSON_AddArrayToObject(st, "resourceRules");
+	nr = cJSON_AddArrayToObject(st, "nonResourceRules");
+	/* RBACAuthorizer.RulesFor: a rule with resources is a resource rule,
+	 * one with nonResourceURLs a non-resource rule (both when both) */
+	for (size_t i = 0; i < r->n; i++) {
+		const struct kc_rbac_rule *ru = r->grants[i].rule;
+		cJSON *o;
+
+		if (ru->resources.n > 0 && (o = cJSON_CreateObject()) != NULL) {
+			add_strs(o, "verbs", &ru->verbs, 1);
+			add_strs(o, "apiGroups", &ru->groups, 0);
+			add_strs(o, "resources", &ru->resources, 0);
+			add_strs(o, "resourceNames", &ru->names, 0);
+			cJSON_AddItemToArray(rr, o);
+		}
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		const struct kc_rbac_rule *ru = r->grants[i].rule;
+		cJSON *o;
+
+		if (ru->urls.n > 0 && (o = cJSON_CreateObject()) != NULL) {
+			add_strs(o, "verbs", &ru->verbs, 1);
+			add_strs(o, "nonResourceURLs", &ru->urls, 0);
+			cJSON_AddItemToArray(nr, o);
+		}
+	}
+	cJSON_AddBoolToObject(st, "incomplete", 0);
+	if ((err = kc_rbac_eval_error(r)) != NULL)
+		cJSON_AddStringToObject(st, "evaluationError", err);
+	free(err);
+	return st;
+}
+
+cJSON *
+kc_rbac_binding_ref_json(const struct kc_rbac_binding *b)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "kind", b->cluster ? "ClusterRoleBinding" : "RoleBinding");
+	if (!b->cluster)
+		cJSON_AddStringToObject(o, "namespace", b->ns);
+	cJSON_AddStringToObject(o, "name", b->name);
+	return o;
+}
+
+cJSON *
+kc_rbac_role_ref_json(const struct kc_rbac_binding *b)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "kind", b->role_kind);
+	if (strcmp(b->role_kind, "Role") == 0)
+		cJSON_AddStringToObject(o, "namespace", b->ns);
+	cJSON_AddStringToObject(o, "name", b->role_name);
+	cJSON_AddBoolToObject(o, "found", b->role != NULL);
+	if (b->role != NULL && b->role->aggregated) {
+		cJSON_AddBoolToObject(o, "aggregated", 1);
+		cJSON_AddBoolToObject(o, "aggregationDrift", b->role->drift);
+	}
+	return o;
+}
+
+cJSON *
+kc_rbac_subject_json(const struct kc_rbac_subject *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "kind", s->kind);
+	cJSON_AddStringToObject(o, "name", s->name);
+	if (s->ns[0] != '\0')
+		cJSON_AddStringToObject(o, "namespace", s->ns);
+	return o;
+}
+
+cJSON *
+kc_rbac_grants_json(const struct kc_rbac_rules *r)
+{
+	cJSON *arr = cJSON_CreateArray();
+	char reason[4096];
+
+	for (size_t i = 0; arr != NULL && i < r->n; i++) {
+		const struct kc_rbac_grant *g = &r->grants[i];
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddItemToObject(o, "rule", kc_rbac_rule_json(g->rule));
+		cJSON_AddNumberToObject(o, "ruleIndex", (double)g->rule->index);
+		cJSON_AddItemToObject(o, "binding", kc_rbac_binding_ref_json(g->binding));
+		cJSON_AddItemToObject(o, "subject", kc_rbac_subject_json(&g->binding->subjects[g->subject]));
+		cJSON_AddItemToObject(o, "role", kc_rbac_role_ref_json(g->binding));
+		cJSON_AddStringToObject(o, "scope", g->binding->cluster ? "cluster" : "namespace");
+		if (g->rule->urls.n > 0 && !g->binding->cluster)
+			cJSON_AddStringToObject(o, "note", "nonResourceURLs through a RoleBinding are "
+			    "listed by rules reviews but never authorize a request");
+		if (kc_rbac_reason(g, reason, sizeof(reason)) == 0)
+			cJSON_AddStringToObject(o, "reason", reason);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+cJSON *
+kc_rbac_blind_spots_json(void)
+{
+	static const char *const spots[] = {
+		"members of the system:masters group bypass RBAC entirely",
+		"the Node authorizer (kubelets) is not evaluated",
+		"webhook and other authorizer modes (EKS, GKE, AKS IAM) are not evaluated",
+		"ABAC or AlwaysAllow authorization modes, if enabled, are not evaluated",
+	};
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; a != NULL && i < sizeof(spots) / sizeof(spots[0]); i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(spots[i]));
+	return a;
+}
+
+cJSON *
+kc_rbac_drift_json(const struct kc_rbac *rb)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; a != NULL && i < rb->nroles; i++) {
+		const struct kc_rbac_role *ro = &rb->roles[i];
+		cJSON *o, *stored;
+
+		if (!ro->aggregated || (!ro->drift && ro->agg_error == NULL))
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", ro->name);
+		stored = cJSON_GetObjectItemCaseSensitive(ro->obj, "rules");
+		cJSON_AddItemToObject(o, "storedRules", cJSON_IsArray(stored) ?
+		    cJSON_Duplicate(stored, 1) : cJSON_CreateArray());
+		if (ro->agg_error != NULL)
+			cJSON_AddStringToObject(o, "selectorError", ro->agg_error);
+		else
+			cJSON_AddItemToObject(o, "expectedRules", cJSON_Duplicate(ro->expected, 1));
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}

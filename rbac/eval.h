@@ -1,0 +1,209 @@
+/* eval.h - offline RBAC evaluator over a snapshot.
+ *
+ * What the kube-apiserver's RBAC authorizer and its rule resolver do
+ * (plugin/pkg/auth/authorizer/rbac, pkg/registry/rbac/validation/rule.go),
+ * computed from the collected roles and bindings instead of the live
+ * cluster; see ../shared/RBAC_SEMANTICS.md and docs/RBAC.md:
+ *
+ *   - kc_rbac_rules_for() is a rules review (SelfSubjectRulesReview) for a
+ *     subject in a namespace: the rules of every ClusterRoleBinding and of
+ *     every RoleBinding of that namespace that names the subject, each
+ *     annotated with the binding, the matched subject and the role; a
+ *     binding to a missing role is an evaluation error, worded like the
+ *     server's (`clusterrole.rbac.authorization.k8s.io "x" not found`).
+ *   - kc_rbac_authorize() answers one request like a SubjectAccessReview,
+ *     with the first granting binding and the server's reason string.
+ *
+ * Aggregated ClusterRoles are evaluated with their stored rules (what the
+ * authorizer reads); the union the aggregation controller would compute
+ * from the aggregationRule selectors is recomputed only to flag drift.
+ *
+ * Blind spots of any offline evaluation (stated in every output): the
+ * system:masters group, the Node authorizer, webhook and other authorizer
+ * modes (EKS, GKE, AKS), and impersonation rights of the caller.
+ *
+ * Ownership: a struct kc_rbac borrows the snapshot (every string points
+ * into its cJSON items); the snapshot must outlive it.  Not thread-safe
+ * for writing; evaluations on one kc_rbac may run concurrently.
+ */
+#ifndef KC_RBAC_EVAL_H
+#define KC_RBAC_EVAL_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "collector/snapshot.h"
+#include "rbac/hmap.h"
+
+struct kc_rbac_strs {
+	const char **v;
+	size_t n;
+};
+
+/* One PolicyRule of a role. */
+struct kc_rbac_rule {
+	struct kc_rbac_strs verbs, groups, resources, names, urls;
+	size_t index;			/* position in the role's rules */
+	const cJSON *json;		/* the rule object in the snapshot */
+};
+
+struct kc_rbac_role {
+	int cluster;			/* 1: ClusterRole, 0: Role */
+	const char *ns;			/* "" for a ClusterRole */
+	const char *name;
+	struct kc_rbac_rule *rules;
+	size_t nrules;
+	const cJSON *obj;
+	const cJSON *labels;		/* metadata.labels or NULL */
+	int aggregated;			/* has an aggregationRule */
+	int drift;			/* stored rules != recomputed aggregation */
+	cJSON *expected;		/* recomputed rules when aggregated (owned) */
+	char *agg_error;		/* a selector the controller cannot use (owned) */
+};
+
+struct kc_rbac_subject {
+	const char *kind;		/* User, Group, ServiceAccount (others never match) */
+	const char *name;
+	const char *ns;			/* "" when absent */
+};
+
+struct kc_rbac_binding {
+	int cluster;			/* 1: ClusterRoleBinding, 0: RoleBinding */
+	const char *ns;			/* "" for a ClusterRoleBinding */
+	const char *name;
+	const char *role_kind;		/* roleRef.kind */
+	const char *role_name;		/* roleRef.name */
+	struct kc_rbac_subject *subjects;
+	size_t nsubjects;
+	const struct kc_rbac_role *role;	/* NULL when the role is missing */
+	const cJSON *obj;
+};
+
+struct kc_rbac {
+	const struct kc_snapshot *snap;
+	struct kc_rbac_role *roles;	/* Roles and ClusterRoles */
+	size_t nroles;
+	struct kc_rbac_binding *bindings;	/* ClusterRoleBindings first, then RoleBindings, in list order */
+	size_t nbindings, ncrb;
+	struct kc_hmap crb_index;	/* "u\x1fUSER" / "g\x1fGROUP" -> bindings */
+	struct kc_hmap rb_index;	/* "NS\x1fu\x1fUSER" / "NS\x1fg\x1fGROUP" -> bindings */
+	struct kc_hmap role_index;	/* "NS\x1fNAME" ("" NS for ClusterRoles) -> roles */
+	size_t nunindexed;		/* SA subjects without namespace in ClusterRoleBindings */
+};
+
+/* Who is asking.  For a service account use kc_rbac_sa_identity(). */
+struct kc_rbac_identity {
+	const char *user;
+	const char *const *groups;
+	size_t ngroups;
+};
+
+/* Storage for a service account's identity: user
+ * system:serviceaccount:NS:NAME, groups system:serviceaccounts,
+ * system:serviceaccounts:NS, system:authenticated. */
+struct kc_rbac_sa_id {
+	char user[600];
+	char nsgroup[600];
+	const char *groups[3];
+	struct kc_rbac_identity id;
+};
+
+/* One rule that applies, with where it comes from. */
+struct kc_rbac_grant {
+	const struct kc_rbac_binding *binding;
+	size_t subject;			/* index of the first matching subject */
+	const struct kc_rbac_rule *rule;
+};
+
+/* A rules review result; reusable across calls (kc_rbac_rules_for resets it). */
+struct kc_rbac_rules {
+	struct kc_rbac_grant *grants;
+	size_t n, cap;
+	const struct kc_rbac_binding **missing;	/* bindings whose role is missing */
+	size_t nmissing, capmissing;
+	size_t *cand;			/* scratch */
+	size_t ncand, capcand;
+};
+
+struct kc_rbac_request {
+	const char *verb;
+	const char *group;		/* "" = core */
+	const char *resource;
+	const char *subresource;	/* "" or NULL: none */
+	const char *name;		/* "" or NULL: none */
+	const char *ns;			/* "" or NULL: cluster-scoped */
+	const char *path;		/* non-NULL: a non-resource request */
+};
+
+struct kc_rbac_decision {
+	int allowed;
+	struct kc_rbac_grant grant;	/* the first granting rule when allowed */
+};
+
+/* Build the evaluator over snap (borrowed).  Malformed objects (a rule
+ * that is not an object, a binding without roleRef) are skipped with a
+ * warning; only allocation failures are errors. */
+int kc_rbac_init(struct kc_rbac *rb, const struct kc_snapshot *snap);
+void kc_rbac_free(struct kc_rbac *rb);
+
+/* Fill id for service account NS/NAME (KC_ERR_LIMIT when too long). */
+int kc_rbac_sa_identity(struct kc_rbac_sa_id *id, const char *ns, const char *name);
+
+/* A rules review for id in namespace ns ("" = cluster scope only). */
+int kc_rbac_rules_for(const struct kc_rbac *rb, const struct kc_rbac_identity *id,
+    const char *ns, struct kc_rbac_rules *out);
+void kc_rbac_rules_free(struct kc_rbac_rules *r);
+
+/* The server's evaluationError for this result, or NULL when there is
+ * none (newly allocated): one message, or "[m1, m2]" for several distinct
+ * ones, as apimachinery's aggregate error prints them. */
+char *kc_rbac_eval_error(const struct kc_rbac_rules *r);
+
+/* One request.  Returns 0 and fills d. */
+int kc_rbac_authorize(const struct kc_rbac *rb, const struct kc_rbac_identity *id,
+    const struct kc_rbac_request *req, struct kc_rbac_decision *d);
+
+/* The authorizer's reason, as in the audit annotation
+ * authorization.k8s.io/reason: `RBAC: allowed by ClusterRoleBinding "b" of
+ * ClusterRole "r" to ServiceAccount "n/ns"`. */
+int kc_rbac_reason(const struct kc_rbac_grant *g, char *out, size_t n);
+
+/* Rule predicates, exactly as rbacv1helpers (RuleAllows and friends). */
+int kc_rbac_verb_matches(const struct kc_rbac_rule *r, const char *verb);
+int kc_rbac_group_matches(const struct kc_rbac_rule *r, const char *group);
+int kc_rbac_resource_matches(const struct kc_rbac_rule *r, const char *resource, const char *sub);
+int kc_rbac_name_matches(const struct kc_rbac_rule *r, const char *name);
+int kc_rbac_url_matches(const struct kc_rbac_rule *r, const char *path);
+int kc_rbac_rule_allows(const struct kc_rbac_rule *r, const struct kc_rbac_request *req);
+
+/* A grant's rule is effective for non-resource URLs only through a
+ * ClusterRoleBinding (non-resource requests have no namespace), although a
+ * rules review lists it through a RoleBinding too. */
+int kc_rbac_grant_cluster(const struct kc_rbac_grant *g);
+
+/* JSON for outputs.  kc_rbac_rule_json: {"verbs","apiGroups","resources",
+ * "resourceNames","nonResourceURLs"} (empty lists left out).
+ * kc_rbac_status_json: a SubjectRulesReviewStatus as the server would
+ * return it for this result (resourceRules, nonResourceRules, incomplete,
+ * evaluationError).  kc_rbac_grants_json: the same rules with provenance:
+ * binding, matched subject, role, scope, effective. */
+cJSON *kc_rbac_rule_json(const struct kc_rbac_rule *r);
+cJSON *kc_rbac_status_json(const struct kc_rbac_rules *r);
+cJSON *kc_rbac_grants_json(const struct kc_rbac_rules *r);
+cJSON *kc_rbac_binding_ref_json(const struct kc_rbac_binding *b);
+cJSON *kc_rbac_role_ref_json(const struct kc_rbac_binding *b);
+cJSON *kc_rbac_subject_json(const struct kc_rbac_subject *s);
+
+/* The blind spots above, as a JSON array of strings. */
+cJSON *kc_rbac_blind_spots_json(void);
+
+/* Aggregated ClusterRoles whose stored rules differ from the recomputed
+ * union: [{"name","storedRules","expectedRules"}]. */
+cJSON *kc_rbac_drift_json(const struct kc_rbac *rb);
+
+/* Find a role by kind ("Role"/"ClusterRole"), namespace and name. */
+const struct kc_rbac_role *kc_rbac_find_role(const struct kc_rbac *rb, int cluster,
+    const char *ns, const char *name);
+
+#endif

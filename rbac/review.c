@@ -1,0 +1,263 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rbac/review.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/mem.h"
+
+#define TUPLE_MAX (1u << 20)
+#define SEP "\x1f"
+
+static const cJSON *
+status_of(const cJSON *review)
+{
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(review, "status");
+
+	return cJSON_IsObject(st) ? st : review;
+}
+
+static int
+tuple_add(struct kc_tuples *t, struct kc_buf *b)
+{
+	char *s;
+
+	if (KC_GROW(t->v, t->cap, t->n + 1) != 0)
+		return KC_ERR_NOMEM;
+	if ((s = kc_buf_take(b, NULL)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	t->v[t->n++] = s;
+	return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static const char *
+sval(const cJSON *it)
+{
+	return cJSON_IsString(it) ? it->valuestring : "";
+}
+
+int
+kc_review_tuples(const cJSON *review, struct kc_tuples *out)
+{
+	const cJSON *st = status_of(review), *rule;
+	struct kc_buf b = KC_BUF_INIT(TUPLE_MAX);
+	size_t w = 0;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	cJSON_ArrayForEach(rule, cJSON_GetObjectItemCaseSensitive(st, "resourceRules")) {
+		const cJSON *v, *g, *res, *nm;
+		const cJSON *names = cJSON_GetObjectItemCaseSensitive(rule, "resourceNames");
+		int nnames = cJSON_GetArraySize(names);
+
+		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(rule, "verbs"))
+		cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(rule, "apiGroups"))
+		cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(rule, "resources")) {
+			if (nnames == 0) {
+				kc_buf_reset(&b);
+				kc_buf_addf(&b, "R" SEP "%s" SEP "%s" SEP "%s" SEP "*", sval(v), sval(g), sval(res));
+				if ((r = tuple_add(out, &b)) != 0)
+					goto out;
+				continue;
+			}
+			cJSON_ArrayForEach(nm, names) {
+				kc_buf_reset(&b);
+				kc_buf_addf(&b, "R" SEP "%s" SEP "%s" SEP "%s" SEP "=%s", sval(v), sval(g),
+				    sval(res), sval(nm));
+				if ((r = tuple_add(out, &b)) != 0)
+					goto out;
+			}
+		}
+	}
+	cJSON_ArrayForEach(rule, cJSON_GetObjectItemCaseSensitive(st, "nonResourceRules")) {
+		const cJSON *v, *u;
+
+		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(rule, "verbs"))
+		cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(rule, "nonResourceURLs")) {
+			kc_buf_reset(&b);
+			kc_buf_addf(&b, "U" SEP "%s" SEP "%s", sval(v), sval(u));
+			if ((r = tuple_add(out, &b)) != 0)
+				goto out;
+		}
+	}
+	if (out->n > 0)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_str);
+	for (size_t i = 0; i < out->n; i++) {
+		if (w > 0 && strcmp(out->v[w - 1], out->v[i]) == 0) {
+			free(out->v[i]);
+			continue;
+		}
+		out->v[w++] = out->v[i];
+	}
+	out->n = w;
+out:
+	kc_buf_free(&b);
+	if (r != 0)
+		kc_tuples_free(out);
+	return r;
+}
+
+void
+kc_tuples_free(struct kc_tuples *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		free(t->v[i]);
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+void
+kc_tuple_describe(const char *tuple, char *out, size_t n)
+{
+	char f[5][512];
+	size_t nf = 0, k = 0;
+
+	memset(f, 0, sizeof(f));
+	for (const char *p = tuple; *p != '\0' && nf < 5; p++) {
+		if (*p == '\x1f') {
+			nf++;
+			k = 0;
+			continue;
+		}
+		if (k + 1 < sizeof(f[0]))
+			f[nf][k++] = *p;
+	}
+	if (tuple[0] == 'U')
+		snprintf(out, n, "%s %s", f[1], f[2]);
+	else if (f[4][0] == '=')
+		snprintf(out, n, "%s %s/%s %s", f[1], f[2], f[3], f[4] + 1);
+	else
+		snprintf(out, n, "%s %s/%s", f[1], f[2], f[3]);
+}
+
+/* The messages of an aggregate evaluationError: "[a, b]" or "a". */
+static int
+split_errors(const char *s, struct kc_tuples *out)
+{
+	struct kc_buf b = KC_BUF_INIT(TUPLE_MAX);
+	size_t len = strlen(s);
+	const char *p, *end;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (len == 0)
+		return 0;
+	p = s;
+	end = s + len;
+	if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
+		p++;
+		end--;
+	}
+	while (p < end) {
+		/* a message ends at ", " followed by the start of a known message */
+		const char *q = p, *cut = end;
+
+		while ((q = strstr(q, ", ")) != NULL && q < end) {
+			if (strncmp(q + 2, "role.rbac.", 10) == 0 || strncmp(q + 2, "clusterrole.rbac.", 17) == 0 ||
+			    strncmp(q + 2, "unsupported role reference", 26) == 0) {
+				cut = q;
+				break;
+			}
+			q += 2;
+		}
+		kc_buf_reset(&b);
+		kc_buf_add(&b, p, (size_t)(cut - p));
+		if ((r = tuple_add(out, &b)) != 0)
+			break;
+		p = cut < end ? cut + 2 : end;
+	}
+	kc_buf_free(&b);
+	if (r == 0 && out->n > 0)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_str);
+	return r;
+}
+
+static int
+add_side(cJSON *arr, const char *tuple)
+{
+	char d[2048];
+
+	kc_tuple_describe(tuple, d, sizeof(d));
+	cJSON_AddItemToArray(arr, cJSON_CreateString(d));
+	return 0;
+}
+
+int
+kc_review_compare(const cJSON *server, const cJSON *evaluator, size_t *ndiff, cJSON **diff)
+{
+	struct kc_tuples a, b, ea, eb;
+	const cJSON *sa = status_of(server), *sb = status_of(evaluator);
+	const char *erra = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(sa, "evaluationError")) ?
+	    cJSON_GetObjectItemCaseSensitive(sa, "evaluationError")->valuestring : "";
+	const char *errb = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(sb, "evaluationError")) ?
+	    cJSON_GetObjectItemCaseSensitive(sb, "evaluationError")->valuestring : "";
+	cJSON *d = NULL, *oa = NULL, *ob = NULL;
+	size_t i = 0, j = 0, n = 0;
+	int r;
+
+	*ndiff = 0;
+	if (diff != NULL)
+		*diff = NULL;
+	memset(&ea, 0, sizeof(ea));
+	memset(&eb, 0, sizeof(eb));
+	if ((r = kc_review_tuples(sa, &a)) != 0)
+		return r;
+	if ((r = kc_review_tuples(sb, &b)) != 0) {
+		kc_tuples_free(&a);
+		return r;
+	}
+	if (diff != NULL) {
+		d = cJSON_CreateObject();
+		oa = cJSON_AddArrayToObject(d, "onlyServer");
+		ob = cJSON_AddArrayToObject(d, "onlyEvaluator");
+	}
+	while (i < a.n || j < b.n) {
+		int c = i >= a.n ? 1 : j >= b.n ? -1 : strcmp(a.v[i], b.v[j]);
+
+		if (c == 0) {
+			i++;
+			j++;
+		} else if (c < 0) {
+			if (oa != NULL)
+				add_side(oa, a.v[i]);
+			i++;
+			n++;
+		} else {
+			if (ob != NULL)
+				add_side(ob, b.v[j]);
+			j++;
+			n++;
+		}
+	}
+	if ((r = split_errors(erra, &ea)) == 0 && (r = split_errors(errb, &eb)) == 0) {
+		int same = ea.n == eb.n;
+
+		for (size_t k = 0; same && k < ea.n; k++)
+			same = strcmp(ea.v[k], eb.v[k]) == 0;
+		if (!same)
+			n++;
+	}
+	if (d != NULL) {
+		cJSON_AddStringToObject(d, "serverEvaluationError", erra);
+		cJSON_AddStringToObject(d, "evaluatorEvaluationError", errb);
+		cJSON_AddBoolToObject(d, "incomplete",
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sa, "incomplete")));
+		cJSON_AddNumberToObject(d, "disagreements", (double)n);
+		*diff = d;
+	}
+	*ndiff = n;
+	kc_tuples_free(&a);
+	kc_tuples_free(&b);
+	kc_tuples_free(&ea);
+	kc_tuples_free(&eb);
+	return r;
+}

@@ -1,0 +1,229 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rbac/whocan.h"
+#include "util/err.h"
+#include "util/mem.h"
+
+static const char *
+jstr(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* every SA of the snapshot, or those of one namespace */
+static void
+add_sas(const struct kc_rbac *rb, const char *only_ns, cJSON *arr, cJSON *all)
+{
+	const cJSON *it;
+	char who[1024];
+
+	cJSON_ArrayForEach(it, rb->snap->items[KC_RES_SERVICEACCOUNTS]) {
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(it, "metadata");
+
+		if (only_ns != NULL && strcmp(jstr(m, "namespace"), only_ns) != 0)
+			continue;
+		snprintf(who, sizeof(who), "%s/%s", jstr(m, "namespace"), jstr(m, "name"));
+		cJSON_AddItemToArray(arr, cJSON_CreateString(who));
+		cJSON_AddItemToArray(all, cJSON_CreateString(who));
+	}
+}
+
+static cJSON *
+grant_json(const struct kc_rbac *rb, const struct kc_rbac_binding *b, const struct kc_rbac_subject *s,
+    const struct kc_rbac_rule *ru, cJSON *all)
+{
+	cJSON *o = cJSON_CreateObject(), *exp;
+	char who[1024];
+
+	cJSON_AddItemToObject(o, "subject", kc_rbac_subject_json(s));
+	cJSON_AddItemToObject(o, "binding", kc_rbac_binding_ref_json(b));
+	cJSON_AddItemToObject(o, "role", kc_rbac_role_ref_json(b));
+	if (ru->names.n > 0) {
+		cJSON *n = cJSON_AddArrayToObject(o, "resourceNames");
+
+		for (size_t i = 0; i < ru->names.n; i++)
+			cJSON_AddItemToArray(n, cJSON_CreateString(ru->names.v[i]));
+	}
+	if (strcmp(s->kind, "ServiceAccount") == 0) {
+		const char *ns = s->ns[0] ? s->ns : b->ns;
+
+		if (ns[0] == '\0') {
+			cJSON_AddStringToObject(o, "note", "ServiceAccount subject without namespace in a "
+			    "ClusterRoleBinding matches nobody");
+		} else {
+			snprintf(who, sizeof(who), "%s/%s", ns, s->name);
+			cJSON_AddItemToArray(all, cJSON_CreateString(who));
+		}
+	} else if (strcmp(s->kind, "Group") == 0) {
+		if (strcmp(s->name, "system:serviceaccounts") == 0 || strcmp(s->name, "system:authenticated") == 0) {
+			exp = cJSON_AddArrayToObject(o, "expandsTo");
+			add_sas(rb, NULL, exp, all);
+			if (strcmp(s->name, "system:authenticated") == 0)
+				cJSON_AddStringToObject(o, "note", "every authenticated user and every service account");
+		} else if (strncmp(s->name, "system:serviceaccounts:", 23) == 0) {
+			exp = cJSON_AddArrayToObject(o, "expandsTo");
+			add_sas(rb, s->name + 23, exp, all);
+		} else if (strcmp(s->name, "system:unauthenticated") == 0) {
+			cJSON_AddStringToObject(o, "note", "anonymous requests");
+		} else if (strcmp(s->name, "system:masters") == 0) {
+			cJSON_AddStringToObject(o, "note", "system:masters bypasses RBAC anyway");
+		} else {
+			cJSON_AddStringToObject(o, "note", "group membership is not visible offline");
+		}
+	}
+	return o;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* sort and deduplicate an array of strings in place */
+static void
+uniq_strings(cJSON *arr)
+{
+	size_t n = (size_t)cJSON_GetArraySize(arr), k = 0;
+	char **v;
+	cJSON *it;
+
+	if (n == 0 || (v = kc_calloc(n, sizeof(*v))) == NULL)
+		return;
+	cJSON_ArrayForEach(it, arr)
+		v[k++] = it->valuestring;
+	qsort(v, k, sizeof(*v), cmp_str);
+	{
+		cJSON *nw = cJSON_CreateArray();
+
+		for (size_t i = 0; i < k; i++)
+			if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
+				cJSON_AddItemToArray(nw, cJSON_CreateString(v[i]));
+		/* replace the contents */
+		while ((it = cJSON_DetachItemFromArray(arr, 0)) != NULL)
+			cJSON_Delete(it);
+		while ((it = cJSON_DetachItemFromArray(nw, 0)) != NULL)
+			cJSON_AddItemToArray(arr, it);
+		cJSON_Delete(nw);
+	}
+	free(v);
+}
+
+int
+kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, const char *ns, cJSON **out)
+{
+	char res[256], group[256], sub[256];
+	const char *slash = strchr(resource, '/'), *dot;
+	size_t rl = slash ? (size_t)(slash - resource) : strlen(resource);
+	cJSON *o, *cw, *nss, *all;
+
+	*out = NULL;
+	if (rl == 0 || rl >= sizeof(res) || (slash && strlen(slash + 1) >= sizeof(sub)))
+		return kc_err_set(KC_ERR_INVALID, "invalid resource '%s'", resource);
+	memcpy(res, resource, rl);
+	res[rl] = '\0';
+	snprintf(sub, sizeof(sub), "%s", slash ? slash + 1 : "");
+	group[0] = '\0';
+	if ((dot = strchr(res, '.')) != NULL) {
+		snprintf(group, sizeof(group), "%s", dot + 1);
+		res[dot - res] = '\0';
+	}
+	if ((o = cJSON_CreateObject()) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	cJSON_AddStringToObject(o, "verb", verb);
+	cJSON_AddStringToObject(o, "resource", res);
+	cJSON_AddStringToObject(o, "apiGroup", group);
+	cJSON_AddStringToObject(o, "subresource", sub);
+	if (ns != NULL)
+		cJSON_AddStringToObject(o, "namespace", ns);
+	cw = cJSON_AddArrayToObject(o, "clusterWide");
+	nss = cJSON_AddObjectToObject(o, "namespaces");
+	all = cJSON_AddArrayToObject(o, "serviceAccounts");
+	for (size_t bi = 0; bi < rb->nbindings; bi++) {
+		const struct kc_rbac_binding *b = &rb->bindings[bi];
+		const struct kc_rbac_rule *hit = NULL;
+		cJSON *dst;
+
+		if (b->role == NULL || (!b->cluster && ns != NULL && strcmp(b->ns, ns) != 0))
+			continue;
+		/* the first allowing rule; one without resourceNames wins */
+		for (size_t i = 0; i < b->role->nrules; i++) {
+			const struct kc_rbac_rule *ru = &b->role->rules[i];
+
+			if (!kc_rbac_verb_matches(ru, verb) || !kc_rbac_group_matches(ru, group) ||
+			    !kc_rbac_resource_matches(ru, res, sub[0] ? sub : NULL))
+				continue;
+			if (hit == NULL || (hit->names.n > 0 && ru->names.n == 0))
+				hit = ru;
+		}
+		if (hit == NULL)
+			continue;
+		if (b->cluster) {
+			dst = cw;
+		} else if ((dst = cJSON_GetObjectItemCaseSensitive(nss, b->ns)) == NULL) {
+			dst = cJSON_AddArrayToObject(nss, b->ns);
+		}
+		for (size_t s = 0; s < b->nsubjects; s++)
+			cJSON_AddItemToArray(dst, grant_json(rb, b, &b->subjects[s], hit, all));
+	}
+	uniq_strings(all);
+	*out = o;
+	return 0;
+}
+
+static void
+row(struct kc_buf *out, const char *scope, const cJSON *g)
+{
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(g, "subject");
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(g, "binding");
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(g, "role");
+	const cJSON *names = cJSON_GetObjectItemCaseSensitive(g, "resourceNames"), *it;
+	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(g, "expandsTo");
+
+	kc_buf_addf(out, "%-24s %s %s%s%s  via %s %s%s%s -> %s %s", scope, jstr(s, "kind"),
+	    jstr(s, "namespace"), jstr(s, "namespace")[0] ? "/" : "", jstr(s, "name"),
+	    jstr(b, "kind"), jstr(b, "namespace"), jstr(b, "namespace")[0] ? "/" : "", jstr(b, "name"),
+	    jstr(r, "kind"), jstr(r, "name"));
+	if (names != NULL) {
+		kc_buf_adds(out, "  names:");
+		cJSON_ArrayForEach(it, names)
+			kc_buf_addf(out, " %s", it->valuestring);
+	}
+	if (exp != NULL)
+		kc_buf_addf(out, "  (%d service accounts)", cJSON_GetArraySize(exp));
+	if (jstr(g, "note")[0])
+		kc_buf_addf(out, "  [%s]", jstr(g, "note"));
+	kc_buf_addc(out, '\n');
+}
+
+int
+kc_whocan_text(const cJSON *res, struct kc_buf *out)
+{
+	const cJSON *g, *nsl;
+	const char *grp = jstr(res, "apiGroup"), *sub = jstr(res, "subresource");
+
+	kc_buf_addf(out, "Who can %s %s%s%s%s%s:\n\n", jstr(res, "verb"), jstr(res, "resource"),
+	    grp[0] ? "." : "", grp, sub[0] ? "/" : "", sub);
+	kc_buf_addf(out, "%-24s SUBJECT  via BINDING -> ROLE\n", "SCOPE");
+	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(res, "clusterWide"))
+		row(out, "cluster-wide", g);
+	cJSON_ArrayForEach(nsl, cJSON_GetObjectItemCaseSensitive(res, "namespaces")) {
+		char scope[300];
+
+		snprintf(scope, sizeof(scope), "namespace %s", nsl->string);
+		cJSON_ArrayForEach(g, nsl)
+			row(out, scope, g);
+	}
+	kc_buf_addf(out, "\nService accounts that can (groups expanded): %d\n",
+	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(res, "serviceAccounts")));
+	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(res, "serviceAccounts"))
+		kc_buf_addf(out, "  %s\n", g->valuestring);
+	if (kc_buf_adds(out, "\nNot visible offline: system:masters, the Node authorizer, webhook "
+	    "authorizers.\n") != 0)
+		return kc_err_set(KC_ERR_LIMIT, "who-can output too large");
+	return 0;
+}
