@@ -11,6 +11,7 @@
 #include "cli/collect_hooks.h"
 #include "collector/collect.h"
 #include "formats/bundle.h"
+#include "manifest/ledger.h"
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -31,6 +32,7 @@ collect_usage(FILE *f)
 	    "  --operator NAME        who collects (default: the OS user)\n"
 	    "  --authority TEXT       ticket, change or warrant authorising it\n"
 	    "  --evidence-id ID       evidence item id (default: generated)\n"
+	    "  --organisation ORG     the operator's organisation (custody ledger)\n"
 	    "Cluster:\n"
 	    "  --kubeconfig FILE      kubeconfig (default: $KUBECONFIG, ~/.kube/config)\n"
 	    "  --context NAME         kubeconfig context\n"
@@ -58,7 +60,7 @@ enum {
 	OPT_CASE = 256, OPT_PHASE, OPT_PURPOSE, OPT_OPERATOR, OPT_AUTHORITY, OPT_EVID,
 	OPT_KUBECONFIG, OPT_CONTEXT, OPT_INCLUSTER, OPT_INSECURE, OPT_PAGESIZE,
 	OPT_OUTDIR, OPT_KEY, OPT_CERT, OPT_PASS, OPT_NOSIGN, OPT_TSA, OPT_TSACA,
-	OPT_RETRIES, OPT_HOOK_BASE = 512,
+	OPT_RETRIES, OPT_ORG, OPT_HOOK_BASE = 512,
 };
 
 static void
@@ -87,6 +89,7 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 		{ "operator", required_argument, NULL, OPT_OPERATOR },
 		{ "authority", required_argument, NULL, OPT_AUTHORITY },
 		{ "evidence-id", required_argument, NULL, OPT_EVID },
+		{ "organisation", required_argument, NULL, OPT_ORG },
 		{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
 		{ "context", required_argument, NULL, OPT_CONTEXT },
 		{ "in-cluster", no_argument, NULL, OPT_INCLUSTER },
@@ -109,7 +112,7 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 	struct kc_seal_opts seal;
 	struct collect_hooks hooks;
 	struct kc_collect co;
-	const char *output = NULL, *out_dir = NULL;
+	const char *output = NULL, *out_dir = NULL, *organisation = NULL;
 	char *staging = NULL, *final = NULL, *dir = NULL, tbuf[32], cname[64];
 	int c, r, ret = KC_EXIT_FATAL, quiet = 0;
 	size_t nbase = sizeof(base_longopts) / sizeof(base_longopts[0]);
@@ -132,6 +135,7 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 		case OPT_OPERATOR: opts.operator_name = optarg; break;
 		case OPT_AUTHORITY: opts.authority = optarg; break;
 		case OPT_EVID: opts.evidence_id = optarg; break;
+		case OPT_ORG: organisation = optarg; break;
 		case OPT_KUBECONFIG: opts.kube.kubeconfig = optarg; break;
 		case OPT_CONTEXT: opts.kube.context = optarg; break;
 		case OPT_INCLUSTER: opts.kube.in_cluster = 1; break;
@@ -273,6 +277,29 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 			ret = cli_exit_for(kc_err_code()) == KC_EXIT_USAGE ? KC_EXIT_USAGE : KC_EXIT_FATAL;
 			goto out;
 		}
+		/* The custody ledger starts with the sealing, signed by the
+		 * collector's key (Ed25519 only: ledger lines are raw-signed). */
+		if (!seal.no_sign) {
+			struct kc_ledger_actor actor = { cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(co.manifest, "case"), "operator")->valuestring,
+			    organisation };
+			char host[256] = "unknown";
+
+			gethostname(host, sizeof(host) - 1);
+			if (kc_ledger_seal_entry(final, seal.key_path, seal.passphrase_file, &actor,
+			    opts.purpose ? opts.purpose : "evidence collection", host) != 0)
+				cli_error("warning: bundle sealed, but no custody ledger was started: %s",
+				    kc_err_msg());
+		}
+	}
+	{
+		cJSON *fs = cJSON_GetObjectItemCaseSensitive(co.manifest, "findings_summary");
+		cJSON *tr = cJSON_GetObjectItemCaseSensitive(fs, "triage");
+		cJSON *why = cJSON_GetObjectItemCaseSensitive(fs, "triageReason");
+
+		if (cJSON_IsString(tr) && !quiet)
+			fprintf(stderr, "kcustody: triage %s%s%s\n", tr->valuestring,
+			    cJSON_IsString(why) ? ": " : "", cJSON_IsString(why) ? why->valuestring : "");
 	}
 	if (co.partial)
 		cli_error("collection PARTIAL: some items were not collected (see MANIFEST.json items)");

@@ -253,7 +253,7 @@ kc_client_new(const struct kc_cluster_cfg *cfg, const struct kc_client_opts *opt
 		}
 		curl_easy_setopt(c->curl, CURLOPT_CONNECT_TO, c->connect_to);
 	}
-	if (asprintf(&c->user_agent, "kcustody/%s (run %s)", KC_VERSION, opts->run_id) < 0) {
+	if (asprintf(&c->user_agent, "kcustody/%s run/%s", KC_VERSION, opts->run_id) < 0) {
 		c->user_agent = NULL;
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;

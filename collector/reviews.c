@@ -6,100 +6,12 @@
 #include "util/err.h"
 #include "util/mem.h"
 
-static const char *
-jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static int
-subject_is(const cJSON *s, const char *bns, const char *ns, const char *name)
-{
-	const char *kind = jstr(s, "kind"), *sn = jstr(s, "name"), *sns = jstr(s, "namespace");
-	char user[600], grp[600];
-
-	snprintf(user, sizeof(user), "system:serviceaccount:%s:%s", ns, name);
-	snprintf(grp, sizeof(grp), "system:serviceaccounts:%s", ns);
-	if (strcmp(kind, "ServiceAccount") == 0)
-		return strcmp(sn, name) == 0 && strcmp(sns[0] ? sns : bns, ns) == 0;
-	if (strcmp(kind, "User") == 0)
-		return strcmp(sn, user) == 0;
-	if (strcmp(kind, "Group") == 0)
-		return strcmp(sn, "system:serviceaccounts") == 0 || strcmp(sn, grp) == 0 ||
-		    strcmp(sn, "system:authenticated") == 0;
-	return 0;
-}
-
-static int
-add_ns(struct kc_review_target *t, size_t *cap, const char *ns)
-{
-	for (size_t i = 0; i < t->nnamespaces; i++)
-		if (strcmp(t->namespaces[i], ns) == 0)
-			return 0;
-	if (KC_GROW(t->namespaces, *cap, t->nnamespaces + 1) != 0 ||
-	    (t->namespaces[t->nnamespaces] = kc_strdup(ns)) == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	t->nnamespaces++;
-	return 0;
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int
-kc_reviews_plan(const struct kc_snapshot *snap, const char *ns, const char *name,
-    int all, struct kc_review_target *t)
-{
-	size_t cap = 0;
-	const cJSON *it, *s;
-	int r;
-
-	memset(t, 0, sizeof(*t));
-	if ((t->ns = kc_strdup(ns)) == NULL || (t->name = kc_strdup(name)) == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	if ((r = add_ns(t, &cap, ns)) != 0)
-		return r;
-	if (all) {
-		cJSON_ArrayForEach(it, snap->items[KC_RES_NAMESPACES])
-			if ((r = add_ns(t, &cap, jstr(cJSON_GetObjectItemCaseSensitive(it, "metadata"), "name"))) != 0)
-				return r;
-	} else {
-		cJSON_ArrayForEach(it, snap->items[KC_RES_ROLEBINDINGS]) {
-			const char *bns = jstr(cJSON_GetObjectItemCaseSensitive(it, "metadata"), "namespace");
-
-			cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(it, "subjects")) {
-				if (subject_is(s, bns, ns, name)) {
-					if ((r = add_ns(t, &cap, bns)) != 0)
-						return r;
-					break;
-				}
-			}
-		}
-	}
-	qsort(t->namespaces, t->nnamespaces, sizeof(char *), cmp_str);
-	return 0;
-}
-
-void
-kc_review_target_free(struct kc_review_target *t)
-{
-	for (size_t i = 0; i < t->nnamespaces; i++)
-		free(t->namespaces[i]);
-	free(t->namespaces);
-	free(t->ns);
-	free(t->name);
-	memset(t, 0, sizeof(*t));
-}
-
-int
-kc_reviews_collect(struct kc_collect *co, const struct kc_review_target *t, size_t nt,
+kc_reviews_collect(struct kc_collect *co, const struct kc_review_targets *targets,
     int parallel)
 {
+	const struct kc_review_target *t = targets->v;
+	size_t nt = targets->n;
 	struct kc_batch_req *reqs = NULL;
 	char **bodies = NULL, **users = NULL;
 	size_t n = 0, k = 0;
@@ -107,7 +19,7 @@ kc_reviews_collect(struct kc_collect *co, const struct kc_review_target *t, size
 	char refusal[512] = "";
 
 	for (size_t i = 0; i < nt; i++)
-		n += t[i].nnamespaces;
+		n += t[i].nns;
 	if (n == 0)
 		return 0;
 	if ((reqs = kc_calloc(n, sizeof(*reqs))) == NULL ||
@@ -117,12 +29,12 @@ kc_reviews_collect(struct kc_collect *co, const struct kc_review_target *t, size
 		goto out;
 	}
 	for (size_t i = 0; i < nt; i++) {
-		if (asprintf(&users[i], "system:serviceaccount:%s:%s", t[i].ns, t[i].name) < 0) {
+		if (asprintf(&users[i], "system:serviceaccount:%s:%s", t[i].sa_ns, t[i].sa_name) < 0) {
 			users[i] = NULL;
 			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 			goto out;
 		}
-		for (size_t j = 0; j < t[i].nnamespaces; j++, k++) {
+		for (size_t j = 0; j < t[i].nns; j++, k++) {
 			cJSON *b = cJSON_CreateObject(), *spec;
 			cJSON_AddStringToObject(b, "apiVersion", "authorization.k8s.io/v1");
 			cJSON_AddStringToObject(b, "kind", "SelfSubjectRulesReview");
@@ -145,13 +57,13 @@ kc_reviews_collect(struct kc_collect *co, const struct kc_review_target *t, size
 		goto out;
 	k = 0;
 	for (size_t i = 0; i < nt; i++) {
-		for (size_t j = 0; j < t[i].nnamespaces; j++, k++) {
+		for (size_t j = 0; j < t[i].nns; j++, k++) {
 			struct kc_batch_req *q = &reqs[k];
 			char rel[1024], name[1024];
 			cJSON *item;
 
-			snprintf(rel, sizeof(rel), "reviews/%s__%s/%s.json", t[i].ns, t[i].name, t[i].namespaces[j]);
-			snprintf(name, sizeof(name), "review/%s/%s/%s", t[i].ns, t[i].name, t[i].namespaces[j]);
+			snprintf(rel, sizeof(rel), "reviews/%s__%s/%s.json", t[i].sa_ns, t[i].sa_name, t[i].namespaces[j]);
+			snprintf(name, sizeof(name), "review/%s/%s/%s", t[i].sa_ns, t[i].sa_name, t[i].namespaces[j]);
 			if (q->err == KC_ERR_NET) {
 				r = q->err;
 				goto out;
@@ -179,6 +91,14 @@ kc_reviews_collect(struct kc_collect *co, const struct kc_review_target *t, size
 	}
 	if (refused > 0) {
 		char w[768];
+		cJSON *st = cJSON_CreateObject();
+		char *txt;
+
+		cJSON_AddStringToObject(st, "skipped", refusal);
+		if ((txt = cJSON_Print(st)) != NULL)
+			kc_collect_add_file(co, "reviews/status.json", txt, strlen(txt), "application/json", 1, NULL);
+		free(txt);
+		cJSON_Delete(st);
 		snprintf(w, sizeof(w), "server-side rules reviews skipped for %d namespace(s): the collector "
 		    "may not impersonate service accounts (%s); the offline evaluation stands alone",
 		    refused, refusal);

@@ -1,11 +1,12 @@
 /* reviews.h - server-side rules reviews for the selected service accounts.
  *
- * For each service account and each namespace where it holds a binding
- * (plus its own namespace, or every namespace when asked), one
+ * For each target (rbac/analyze.h kc_rbac_review_targets: a selected
+ * service account with the namespaces to review), one
  * SelfSubjectRulesReview under impersonation, exactly as
  * `kubectl auth can-i --list --as=system:serviceaccount:NS:NAME -n NS`
  * sends it (Impersonate-User only).  Raw responses are stored at
- * reviews/<sa-ns>__<sa-name>/<namespace>.json.
+ * reviews/<sa-ns>__<sa-name>/<namespace>.json; when the server refuses
+ * impersonation, reviews/status.json says {"skipped": reason}.
  */
 #ifndef KC_REVIEWS_H
 #define KC_REVIEWS_H
@@ -14,26 +15,13 @@
 
 #include "collector/collect.h"
 #include "collector/snapshot.h"
-
-struct kc_review_target {
-	char *ns;		/* the service account's namespace */
-	char *name;
-	char **namespaces;	/* where to review (sorted, unique) */
-	size_t nnamespaces;
-};
-
-/* Namespaces to review for service account ns/name: its own and those of
- * RoleBindings naming it (as ServiceAccount, as its user name, or through
- * one of its groups); every namespace in the snapshot when all is set. */
-int kc_reviews_plan(const struct kc_snapshot *snap, const char *ns, const char *name,
-    int all, struct kc_review_target *t);
-void kc_review_target_free(struct kc_review_target *t);
+#include "rbac/analyze.h"
 
 /* Run the reviews (at most `parallel` at once) and store them.  When the
  * server refuses impersonation, every review is recorded as skipped with
  * the server's reason and 0 is returned: the offline evaluator's result
  * then stands alone.  Returns an error only for transport failures. */
-int kc_reviews_collect(struct kc_collect *co, const struct kc_review_target *t, size_t nt,
+int kc_reviews_collect(struct kc_collect *co, const struct kc_review_targets *targets,
     int parallel);
 
 #endif

@@ -35,7 +35,7 @@ metadata: {name: kagent-bot, namespace: agents}
 ---
 apiVersion: v1
 kind: ServiceAccount
-metadata: {name: rag-indexer, namespace: agents}
+metadata: {name: rag-agent, namespace: agents}
 ---
 apiVersion: v1
 kind: ServiceAccount
@@ -78,10 +78,10 @@ rules:
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
-metadata: {name: rag-indexer-all, namespace: agents}
+metadata: {name: rag-agent-all, namespace: agents}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: indexer-all}
 subjects:
-- {kind: ServiceAccount, name: rag-indexer, namespace: agents}
+- {kind: ServiceAccount, name: rag-agent, namespace: agents}
 ---
 apiVersion: v1
 kind: Pod
@@ -92,16 +92,16 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: rag-indexer-0, namespace: agents, labels: {app: rag}}
+metadata: {name: rag-agent-0, namespace: agents, labels: {app: rag}}
 spec:
-  serviceAccountName: rag-indexer
+  serviceAccountName: rag-agent
   containers: [{name: indexer, image: registry.invalid/rag:1}]
 YAML
 
 say "agent traffic: kagent-bot reads secrets across the cluster"
 k --as=system:serviceaccount:agents:kagent-bot get secrets -A >/dev/null
 k --as=system:serviceaccount:agents:kagent-bot -n payments get secret payments-db -o name >/dev/null
-k --as=system:serviceaccount:agents:rag-indexer -n agents get configmaps >/dev/null
+k --as=system:serviceaccount:agents:rag-agent -n agents get configmaps >/dev/null
 
 say "signing key for the evidence (Ed25519)"
 "$KC" keygen -o "$out/responder.key" --pub "$out/responder.pub"
@@ -120,10 +120,10 @@ k delete clusterrolebinding kagent-bot-secrets >/dev/null
 k -n agents create role kagent-bot-role --verb=get,list --resource=configmaps >/dev/null
 k -n agents create rolebinding kagent-bot-role --role=kagent-bot-role \
 	--serviceaccount=agents:kagent-bot >/dev/null
-k -n agents delete rolebinding rag-indexer-all >/dev/null
-k -n agents create role rag-indexer-role --verb=get,list,watch --resource=configmaps >/dev/null
-k -n agents create rolebinding rag-indexer-role --role=rag-indexer-role \
-	--serviceaccount=agents:rag-indexer >/dev/null
+k -n agents delete rolebinding rag-agent-all >/dev/null
+k -n agents create role rag-agent-role --verb=get,list,watch --resource=configmaps >/dev/null
+k -n agents create rolebinding rag-agent-role --role=rag-agent-role \
+	--serviceaccount=agents:rag-agent >/dev/null
 
 say "agent traffic after remediation: the old secret read is now denied"
 k --as=system:serviceaccount:agents:kagent-bot -n payments get secret payments-db >/dev/null 2>&1 || true

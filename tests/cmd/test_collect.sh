@@ -176,7 +176,7 @@ run=$(jq -r .collector.run_id "$T_DIR/ev/MANIFEST.json")
 sleep 1
 n=$(cat "$KC_AUDIT_DIR"/audit*.log 2>/dev/null | grep -c "\"auditID\":\"$run-")
 [ "$n" -gt 10 ] || t_fail "only $n audit events carry the run's Audit-ID"
-cat "$KC_AUDIT_DIR"/audit*.log | grep "\"auditID\":\"$run-" | jq -r .userAgent | sort -u | grep -q "kcustody/.*run $run" || t_fail "User-Agent not seen in audit log"
+cat "$KC_AUDIT_DIR"/audit*.log | grep "\"auditID\":\"$run-" | jq -r .userAgent | sort -u | grep -q "kcustody/.*run/$run" || t_fail "User-Agent not seen in audit log"
 t_pass
 
 t_begin "collect: no leaks and no memory errors under valgrind (exec plugin, reviews)"
