@@ -500,7 +500,8 @@ kc_cani_render(const cJSON *review, struct kc_buf *out, struct kc_buf *warn)
 		goto out;
 	/* CompactRules: merge resource rules with one key, verbs in input order,
 	 * each verb once */
-	qsort(cr.v, cr.n, sizeof(*cr.v), cmp_by_key);
+	if (cr.n > 1)
+		qsort(cr.v, cr.n, sizeof(*cr.v), cmp_by_key);
 	for (i = 0; i < cr.n; i = j) {
 		for (j = i + 1; j < cr.n && cr.v[i].url == NULL && cmp_key(&cr.v[i], &cr.v[j]) == 0; j++) {
 			int seen = 0;
@@ -530,7 +531,8 @@ kc_cani_render(const cJSON *review, struct kc_buf *out, struct kc_buf *warn)
 			goto out;
 	/* sort.Stable by String(); equal strings print equal rows, so the
 	 * order of the compacted list (a Go map's) cannot show */
-	qsort(cr.v, cr.n, sizeof(*cr.v), cmp_by_str);
+	if (cr.n > 1)
+		qsort(cr.v, cr.n, sizeof(*cr.v), cmp_by_str);
 	kc_buf_adds(&text, "Resources\tNon-Resource URLs\tResource Names\tVerbs\n");
 	for (i = 0; i < cr.n; i++) {
 		const struct crule *c = &cr.v[i];

@@ -518,7 +518,8 @@ candidates(const struct kc_rbac *rb, const struct kc_rbac_identity *id, const ch
 	kc_buf_free(&pre);
 	if (r != 0)
 		return r;
-	qsort(out->cand, out->ncand, sizeof(*out->cand), cmp_size);
+	if (out->ncand > 1)
+		qsort(out->cand, out->ncand, sizeof(*out->cand), cmp_size);
 	for (size_t i = 0; i < out->ncand; i++)
 		if (w == 0 || out->cand[w - 1] != out->cand[i])
 			out->cand[w++] = out->cand[i];

@@ -1,0 +1,612 @@
+/* test_rbac.c - the offline evaluator, findings, selection and analysis.
+ * Snapshots are written into the test's work folder from the literals
+ * below (single quotes stand for double quotes). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector/snapshot.h"
+#include "formats/inventory.h"
+#include "harness.h"
+#include "rbac/analyze.h"
+#include "rbac/eval.h"
+#include "rbac/findings.h"
+#include "rbac/labels.h"
+#include "rbac/review.h"
+#include "rbac/select.h"
+#include "rbac/whocan.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+
+static void
+write_page(const char *dir, const char *res, const char *items)
+{
+	struct kc_buf b = KC_BUF_INIT(1 << 24);
+	char path[600], folder[512];
+
+	snprintf(folder, sizeof(folder), "%s/raw/%s", dir, res);
+	snprintf(path, sizeof(path), "%s/page-0001.json", folder);
+	kc_buf_addf(&b, "{'kind':'List','items':[%s]}", items);
+	for (size_t i = 0; i < b.len; i++)
+		if (b.data[i] == '\'')
+			b.data[i] = '"';
+	CHECK_INT(kc_mkdir_p(folder, 0755), 0);
+	CHECK_INT(kc_write_file_atomic(path, b.data, b.len, 0644), 0);
+	kc_buf_free(&b);
+}
+
+#define RB(ns, name, kind, role, subjects) \
+	"{'metadata':{'name':'" name "','namespace':'" ns "'},'roleRef':{'apiGroup':'rbac.authorization.k8s.io'," \
+	"'kind':'" kind "','name':'" role "'},'subjects':[" subjects "]}"
+#define CRB(name, role, subjects) \
+	"{'metadata':{'name':'" name "'},'roleRef':{'apiGroup':'rbac.authorization.k8s.io'," \
+	"'kind':'ClusterRole','name':'" role "'},'subjects':[" subjects "]}"
+#define SA(ns, name) "{'kind':'ServiceAccount','name':'" name "','namespace':'" ns "'}"
+#define SA_NONS(name) "{'kind':'ServiceAccount','name':'" name "'}"
+#define GROUP(name) "{'kind':'Group','apiGroup':'rbac.authorization.k8s.io','name':'" name "'}"
+#define USER(name) "{'kind':'User','apiGroup':'rbac.authorization.k8s.io','name':'" name "'}"
+#define SAOBJ(ns, name) "{'metadata':{'name':'" name "','namespace':'" ns "'}}"
+
+/* A small estate with the traps of RBAC_SEMANTICS.md. */
+static void
+traps_snapshot(const char *dir)
+{
+	write_page(dir, "clusterroles",
+	    "{'metadata':{'name':'secret-star'},'rules':[{'apiGroups':[''],'resources':['secrets'],'verbs':['*']}]},"
+	    "{'metadata':{'name':'exec-get'},'rules':[{'apiGroups':[''],'resources':['pods/exec'],'verbs':['get']}]},"
+	    "{'metadata':{'name':'pod-reader'},'rules':[{'apiGroups':[''],'resources':['pods'],'verbs':['get','list']}]},"
+	    "{'metadata':{'name':'scaler'},'rules':[{'apiGroups':['apps'],'resources':['*/scale'],'verbs':['update']}]},"
+	    "{'metadata':{'name':'named'},'rules':[{'apiGroups':[''],'resources':['configmaps'],'resourceNames':['cm1'],'verbs':['get','list']}]},"
+	    "{'metadata':{'name':'urls'},'rules':[{'nonResourceURLs':['/api/*','/healthz'],'verbs':['get']},{'nonResourceURLs':['*'],'verbs':['post']}]},"
+	    "{'metadata':{'name':'cluster-admin'},'rules':[{'apiGroups':['*'],'resources':['*'],'verbs':['*']},{'nonResourceURLs':['*'],'verbs':['*']}]},"
+	    "{'metadata':{'name':'agg','labels':{}},'aggregationRule':{'clusterRoleSelectors':[{'matchLabels':{'x/agg':'true'}}]},'rules':[]},"
+	    "{'metadata':{'name':'agg-part','labels':{'x/agg':'true'}},'rules':[{'apiGroups':[''],'resources':['nodes'],'verbs':['get']}]},"
+	    "{'metadata':{'name':'binder'},'rules':[{'apiGroups':['rbac.authorization.k8s.io'],'resources':['clusterroles'],'verbs':['bind'],'resourceNames':['view']}]}");
+	write_page(dir, "roles",
+	    "{'metadata':{'name':'local','namespace':'team'},'rules':[{'apiGroups':[''],'resources':['services'],'verbs':['get']}]}");
+	write_page(dir, "clusterrolebindings",
+	    CRB("crb-secret-star", "secret-star", SA("agents", "kagent-bot")) ","
+	    CRB("crb-nons", "cluster-admin", SA_NONS("kagent-bot")) ","
+	    CRB("crb-group-then-sa", "exec-get", GROUP("ops-team") "," SA("agents", "rag-agent")) ","
+	    CRB("crb-urls", "urls", SA("agents", "ai-indexer")) ","
+	    CRB("crb-missing", "no-such-role", SA("agents", "ai-indexer")) ","
+	    CRB("crb-missing-2", "no-such-role", SA("agents", "ai-indexer")) ","
+	    CRB("crb-all-sas", "pod-reader", GROUP("system:serviceaccounts")) ","
+	    CRB("crb-agg", "agg", SA("agents", "ai-indexer")) ","
+	    CRB("crb-user", "cluster-admin", USER("system:serviceaccount:agents:maintainer")));
+	write_page(dir, "rolebindings",
+	    RB("team", "rb-local", "Role", "local", SA_NONS("kagent-bot") "," SA("agents", "rag-agent")) ","
+	    RB("team", "rb-cr", "ClusterRole", "scaler", SA("agents", "rag-agent")) ","
+	    RB("team", "rb-named", "ClusterRole", "named", SA("agents", "ai-indexer")) ","
+	    RB("team", "rb-missing-role", "Role", "gone", SA("agents", "ai-indexer")) ","
+	    RB("team", "rb-urls", "ClusterRole", "urls", SA("agents", "rag-agent")) ","
+	    RB("agents", "rb-binder", "ClusterRole", "binder", SA("agents", "kagent-bot")));
+	write_page(dir, "namespaces", "{'metadata':{'name':'agents'}},{'metadata':{'name':'team'}},"
+	    "{'metadata':{'name':'kube-system'}}");
+	write_page(dir, "serviceaccounts", SAOBJ("agents", "kagent-bot") "," SAOBJ("agents", "rag-agent") ","
+	    SAOBJ("agents", "ai-indexer") "," SAOBJ("agents", "maintainer") "," SAOBJ("team", "kagent-bot") ","
+	    SAOBJ("agents", "llm-gateway"));
+	write_page(dir, "pods",
+	    "{'metadata':{'name':'gw-1','namespace':'agents','labels':{'app':'gw','tier':'llm'}},'spec':{'serviceAccountName':'llm-gateway'}},"
+	    "{'metadata':{'name':'web-1','namespace':'agents','labels':{'app':'web'}},'spec':{}}");
+	write_page(dir, "secrets", "{'metadata':{'name':'s1','namespace':'agents'}},"
+	    "{'metadata':{'name':'s,2\\\"q','namespace':'team'}}");
+}
+
+struct env {
+	struct kc_snapshot snap;
+	struct kc_rbac rb;
+};
+
+static int
+env_load(struct env *e)
+{
+	traps_snapshot(".");
+	if (kc_snapshot_load_dir(".", &e->snap) != 0)
+		return -1;
+	return kc_rbac_init(&e->rb, &e->snap);
+}
+
+static void
+env_free(struct env *e)
+{
+	kc_rbac_free(&e->rb);
+	kc_snapshot_free(&e->snap);
+}
+
+static int
+allowed(struct env *e, const char *sa_ns, const char *sa, const char *verb, const char *group,
+    const char *res, const char *sub, const char *name, const char *ns)
+{
+	struct kc_rbac_sa_id id;
+	struct kc_rbac_request req = { verb, group, res, sub, name, ns, NULL };
+	struct kc_rbac_decision d;
+
+	if (kc_rbac_sa_identity(&id, sa_ns, sa) != 0 || kc_rbac_authorize(&e->rb, &id.id, &req, &d) != 0)
+		return -1;
+	return d.allowed;
+}
+
+static int
+url_allowed(struct env *e, const char *sa, const char *verb, const char *path)
+{
+	struct kc_rbac_sa_id id;
+	struct kc_rbac_request req = { verb, NULL, NULL, NULL, NULL, NULL, path };
+	struct kc_rbac_decision d;
+
+	if (kc_rbac_sa_identity(&id, "agents", sa) != 0 || kc_rbac_authorize(&e->rb, &id.id, &req, &d) != 0)
+		return -1;
+	return d.allowed;
+}
+
+DEFINE_TEST(test_rbac_subject_matching)
+{
+	struct env e;
+
+	CHECK_INT(env_load(&e), 0);
+	/* SA subject without namespace in a ClusterRoleBinding never matches */
+	CHECK_INT(allowed(&e, "agents", "kagent-bot", "delete", "", "nodes", NULL, NULL, NULL), 0);
+	/* ... in a RoleBinding it means the binding's namespace */
+	CHECK_INT(allowed(&e, "team", "kagent-bot", "get", "", "services", NULL, NULL, "team"), 1);
+	CHECK_INT(allowed(&e, "agents", "kagent-bot", "get", "", "services", NULL, NULL, "team"), 0);
+	/* an SA subject after a Group subject in one binding is seen */
+	CHECK_INT(allowed(&e, "agents", "rag-agent", "get", "", "pods", "exec", "p", "any"), 1);
+	/* a User subject naming an SA's user matches that SA */
+	CHECK_INT(allowed(&e, "agents", "maintainer", "delete", "", "nodes", NULL, "n1", NULL), 1);
+	/* groups: system:serviceaccounts holds every SA, existing or not */
+	CHECK_INT(allowed(&e, "nowhere", "ghost", "list", "", "pods", NULL, NULL, "x"), 1);
+	CHECK_INT(allowed(&e, "nowhere", "ghost", "watch", "", "pods", NULL, NULL, "x"), 0);
+	env_free(&e);
+}
+
+DEFINE_TEST(test_rbac_rule_matching)
+{
+	struct env e;
+
+	CHECK_INT(env_load(&e), 0);
+	/* verbs '*' */
+	CHECK_INT(allowed(&e, "agents", "kagent-bot", "watch", "", "secrets", NULL, NULL, "team"), 1);
+	/* ClusterRole through RoleBinding: only in that namespace */
+	CHECK_INT(allowed(&e, "agents", "rag-agent", "update", "apps", "deployments", "scale", "d", "team"), 1);
+	CHECK_INT(allowed(&e, "agents", "rag-agent", "update", "apps", "deployments", "scale", "d", "agents"), 0);
+	/* the subresource rule does not cover the resource itself */
+	CHECK_INT(allowed(&e, "agents", "rag-agent", "update", "apps", "deployments", NULL, "d", "team"), 0);
+	/* pods does not cover pods/log */
+	CHECK_INT(allowed(&e, "nowhere", "ghost", "get", "", "pods", "log", "p", "x"), 0);
+	/* resourceNames: the name must be given and equal; list carries none */
+	CHECK_INT(allowed(&e, "agents", "ai-indexer", "get", "", "configmaps", NULL, "cm1", "team"), 1);
+	CHECK_INT(allowed(&e, "agents", "ai-indexer", "get", "", "configmaps", NULL, "cm2", "team"), 0);
+	CHECK_INT(allowed(&e, "agents", "ai-indexer", "list", "", "configmaps", NULL, NULL, "team"), 0);
+	/* apiGroup must match */
+	CHECK_INT(allowed(&e, "agents", "rag-agent", "update", "", "deployments", "scale", "d", "team"), 0);
+	/* non-resource URLs: prefix *, exact, only through ClusterRoleBindings */
+	CHECK_INT(url_allowed(&e, "ai-indexer", "get", "/api/v1"), 1);
+	CHECK_INT(url_allowed(&e, "ai-indexer", "get", "/api"), 0);
+	CHECK_INT(url_allowed(&e, "ai-indexer", "get", "/healthz"), 1);
+	CHECK_INT(url_allowed(&e, "ai-indexer", "post", "/anything"), 1);
+	CHECK_INT(url_allowed(&e, "rag-agent", "get", "/healthz"), 0);
+	env_free(&e);
+}
+
+DEFINE_TEST(test_rbac_rules_review)
+{
+	struct env e;
+	struct kc_rbac_sa_id id;
+	struct kc_rbac_rules rr;
+	char *err, reason[1024];
+	cJSON *st;
+
+	memset(&rr, 0, sizeof(rr));
+	CHECK_INT(env_load(&e), 0);
+	CHECK_INT(kc_rbac_sa_identity(&id, "agents", "ai-indexer"), 0);
+	CHECK_INT(kc_rbac_rules_for(&e.rb, &id.id, "team", &rr), 0);
+	/* ClusterRoleBindings first, in list order, then the namespace's */
+	CHECK(rr.n >= 4);
+	CHECK_STR(rr.grants[0].binding->name, "crb-urls");
+	CHECK_STR(rr.grants[rr.n - 1].binding->name, "rb-named");
+	CHECK_INT(rr.nmissing, 3);
+	err = kc_rbac_eval_error(&rr);
+	/* duplicates collapse; several distinct messages are bracketed */
+	CHECK_STR(err, "[clusterrole.rbac.authorization.k8s.io \"no-such-role\" not found, "
+	    "role.rbac.authorization.k8s.io \"gone\" not found]");
+	free(err);
+	st = kc_rbac_status_json(&rr);
+	CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(st, "nonResourceRules")) == 2);
+	cJSON_Delete(st);
+	CHECK_INT(kc_rbac_reason(&rr.grants[rr.n - 1], reason, sizeof(reason)), 0);
+	CHECK_STR(reason, "RBAC: allowed by RoleBinding \"rb-named/team\" of ClusterRole \"named\" to "
+	    "ServiceAccount \"ai-indexer/agents\"");
+	CHECK_INT(kc_rbac_rules_for(&e.rb, &id.id, "", &rr), 0);
+	CHECK_INT(rr.nmissing, 2);
+	err = kc_rbac_eval_error(&rr);
+	CHECK_STR(err, "clusterrole.rbac.authorization.k8s.io \"no-such-role\" not found");
+	free(err);
+	kc_rbac_rules_free(&rr);
+	env_free(&e);
+}
+
+DEFINE_TEST(test_rbac_aggregation_drift)
+{
+	struct env e;
+	const struct kc_rbac_role *agg;
+	cJSON *d;
+
+	CHECK_INT(env_load(&e), 0);
+	agg = kc_rbac_find_role(&e.rb, 1, "", "agg");
+	CHECK(agg != NULL);
+	CHECK(agg != NULL && agg->aggregated && agg->drift);
+	CHECK(agg != NULL && cJSON_GetArraySize(agg->expected) == 1);
+	/* the authorizer uses the stored (empty) rules */
+	CHECK_INT(allowed(&e, "agents", "ai-indexer", "get", "", "nodes", NULL, "n", NULL), 0);
+	d = kc_rbac_drift_json(&e.rb);
+	CHECK_INT(cJSON_GetArraySize(d), 1);
+	cJSON_Delete(d);
+	env_free(&e);
+}
+
+static int
+has_finding(const cJSON *list, const char *id, const char *sa, const char *scope_ns)
+{
+	const cJSON *f;
+
+	cJSON_ArrayForEach(f, list) {
+		const cJSON *s = cJSON_GetObjectItem(f, "subject");
+		const cJSON *ns = cJSON_GetObjectItem(f, "namespace");
+
+		if (strcmp(cJSON_GetObjectItem(f, "id")->valuestring, id) == 0 &&
+		    strcmp(cJSON_GetObjectItem(s, "name")->valuestring, sa) == 0 &&
+		    (scope_ns == NULL || (ns != NULL && strcmp(ns->valuestring, scope_ns) == 0) ||
+		    (scope_ns[0] == '\0' && ns == NULL)))
+			return 1;
+	}
+	return 0;
+}
+
+DEFINE_TEST(test_rbac_findings_traps)
+{
+	static const char *const nss[] = { "agents", "team", "kube-system", NULL };
+	struct kc_select_opts o = { NULL, 0, NULL, 0, NULL, 0, 0 };
+	struct kc_selection sel;
+	struct kc_findings f;
+	struct env e;
+
+	CHECK_INT(env_load(&e), 0);
+	CHECK_INT(kc_select(&e.snap, &o, &sel), 0);
+	CHECK_INT(kc_findings_init(&f), 0);
+	CHECK_INT(kc_findings_eval(&f, &e.rb, &sel, nss), 0);
+	/* verbs '*' on secrets: cluster-wide secret reading */
+	CHECK(has_finding(f.list, "AGR-003", "kagent-bot", ""));
+	CHECK(has_finding(f.list, "AGR-012", "kagent-bot", ""));
+	CHECK(has_finding(f.list, "AGR-002", "kagent-bot", ""));
+	/* get on pods/exec is exec; the SA after a group subject is seen */
+	CHECK(has_finding(f.list, "AGR-010", "rag-agent", ""));
+	/* negatives */
+	CHECK(!has_finding(f.list, "AGR-003", "rag-agent", NULL));
+	CHECK(!has_finding(f.list, "AGR-010", "kagent-bot", NULL));
+	CHECK(!has_finding(f.list, "AGR-001", "kagent-bot", NULL));	/* crb-nons never matches */
+	/* nonResourceURLs * with post, through the ClusterRoleBinding only */
+	CHECK(has_finding(f.list, "AGR-023", "ai-indexer", ""));
+	CHECK(!has_finding(f.list, "AGR-023", "rag-agent", NULL));
+	/* bind with resourceNames is high, not critical */
+	CHECK(has_finding(f.list, "AGR-006", "kagent-bot", "agents"));
+	/* access through system:serviceaccounts */
+	CHECK(has_finding(f.list, "AGR-022", "ai-indexer", ""));
+	/* missing roles are evidence gaps */
+	CHECK(has_finding(f.list, "AGR-024", "ai-indexer", ""));
+	CHECK(has_finding(f.list, "AGR-024", "ai-indexer", "team"));
+	/* maintainer is not an agent, so none of its findings */
+	CHECK(!has_finding(f.list, "AGR-001", "maintainer", NULL));
+	CHECK_STR(kc_findings_triage(&f), "URGENT");
+	CHECK_INT(f.worst, KC_SEV_CRITICAL);
+	CHECK(kc_findings_fail(&f, kc_sev_parse("high")));
+	CHECK(!kc_findings_fail(&f, 0));
+	kc_findings_sort(&f);
+	CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(f.list, 0), "severity")->valuestring, "critical");
+	kc_findings_free(&f);
+	kc_selection_free(&sel);
+	env_free(&e);
+}
+
+DEFINE_TEST(test_rbac_finding_table)
+{
+	size_t n = 0;
+
+	for (; kc_finding_defs[n].id != NULL; n++) {
+		char want[16];
+
+		snprintf(want, sizeof(want), "AGR-%03zu", n + 1);
+		CHECK_STR(kc_finding_defs[n].id, want);
+		CHECK(kc_finding_defs[n].title != NULL && kc_finding_defs[n].title[0] != '\0');
+	}
+	CHECK_INT(n, 24);
+	CHECK_INT(kc_sev_parse("CRITICAL"), KC_SEV_CRITICAL);
+	CHECK_INT(kc_sev_parse("bogus"), -1);
+	CHECK_STR(kc_sev_name(KC_SEV_MEDIUM), "medium");
+}
+
+DEFINE_TEST(test_rbac_select)
+{
+	static const char *const sas[] = { "other/named" };
+	struct kc_select_opts o = { NULL, 0, NULL, 0, NULL, 0, 0 };
+	struct kc_selection sel;
+	struct env e;
+
+	CHECK_INT(env_load(&e), 0);
+	CHECK_INT(kc_select(&e.snap, &o, &sel), 0);
+	CHECK(kc_selection_find(&sel, "agents", "kagent-bot") != NULL);
+	CHECK(kc_selection_find(&sel, "agents", "rag-agent") != NULL);
+	CHECK(kc_selection_find(&sel, "agents", "ai-indexer") != NULL);
+	/* "agents" is not the part "agent", and "maintainer" holds no "ai" part */
+	CHECK(kc_selection_find(&sel, "agents", "maintainer") == NULL);
+	kc_selection_free(&sel);
+	/* a namespace part matches too */
+	o.agents = "agents";
+	CHECK_INT(kc_select(&e.snap, &o, &sel), 0);
+	CHECK(kc_selection_find(&sel, "agents", "maintainer") != NULL);
+	kc_selection_free(&sel);
+	o.agents = "kagent|ai";
+	CHECK_INT(kc_select(&e.snap, &o, &sel), 0);
+	CHECK(kc_selection_find(&sel, "agents", "maintainer") == NULL);
+	CHECK(kc_selection_find(&sel, "agents", "ai-indexer") != NULL);
+	CHECK(kc_selection_find(&sel, "team", "kagent-bot") != NULL);
+	kc_selection_free(&sel);
+	/* a regex spanning parts; --sa for an SA that does not exist */
+	o.agents = "llm-gateway";
+	o.sas = sas;
+	o.nsas = 1;
+	CHECK_INT(kc_select(&e.snap, &o, &sel), 0);
+	CHECK_INT(sel.n, 2);
+	CHECK(kc_selection_find(&sel, "agents", "llm-gateway") != NULL);
+	CHECK(kc_selection_find(&sel, "other", "named") != NULL &&
+	    !kc_selection_find(&sel, "other", "named")->exists);
+	kc_selection_free(&sel);
+	/* label selector over pods; a pod without serviceAccountName runs as default */
+	o.no_regex = 1;
+	o.nsas = 0;
+	o.agent_selector = "tier in (llm, rag),app!=web";
+	CHECK_INT(kc_select(&e.snap, &o, &sel), 0);
+	CHECK_INT(sel.n, 1);
+	CHECK(kc_selection_find(&sel, "agents", "llm-gateway") != NULL);
+	kc_selection_free(&sel);
+	o.agent_selector = "app=web";
+	CHECK_INT(kc_select(&e.snap, &o, &sel), 0);
+	CHECK(kc_selection_find(&sel, "agents", "default") != NULL);
+	kc_selection_free(&sel);
+	o.agent_selector = "app in (web";
+	CHECK_INT(kc_select(&e.snap, &o, &sel), KC_ERR_INVALID);
+	o.agent_selector = NULL;
+	o.no_regex = 0;
+	o.agents = "(";
+	CHECK_INT(kc_select(&e.snap, &o, &sel), KC_ERR_INVALID);
+	env_free(&e);
+}
+
+DEFINE_TEST(test_rbac_select_name_parts)
+{
+	static const struct { const char *ns, *name; int want; } cases[] = {
+		{ "default", "maintainer", 0 }, { "default", "kagent-bot", 1 }, { "x", "ai-indexer", 1 },
+		{ "x", "rag-agent", 1 }, { "x", "trainer", 0 }, { "x", "my.ai", 1 }, { "x", "agentsmith", 0 },
+		{ "ai", "web", 1 }, { "x", "openai_proxy", 0 }, { "x", "team:agent", 1 },
+	};
+	struct kc_select_opts o = { NULL, 0, NULL, 0, NULL, 0, 0 };
+	struct kc_snapshot snap;
+	struct kc_selection sel;
+	struct kc_buf items = KC_BUF_INIT(1 << 16);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		kc_buf_addf(&items, "%s{'metadata':{'namespace':'%s','name':'%s'}}", i ? "," : "",
+		    cases[i].ns, cases[i].name);
+	write_page(".", "serviceaccounts", kc_buf_str(&items));
+	kc_buf_free(&items);
+	CHECK_INT(kc_snapshot_load_dir(".", &snap), 0);
+	CHECK_INT(kc_select(&snap, &o, &sel), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int got = kc_selection_find(&sel, cases[i].ns, cases[i].name) != NULL;
+
+		if (got != cases[i].want)
+			kc_test_fail(__FILE__, __LINE__, "%s/%s: selected %d, want %d", cases[i].ns,
+			    cases[i].name, got, cases[i].want);
+	}
+	kc_selection_free(&sel);
+	kc_snapshot_free(&snap);
+}
+
+DEFINE_TEST(test_rbac_labels)
+{
+	struct kc_labelsel s;
+	cJSON *l = cJSON_Parse("{\"app\":\"gw\",\"tier\":\"llm\"}");
+	cJSON *js = cJSON_Parse("{\"matchExpressions\":[{\"key\":\"tier\",\"operator\":\"NotIn\","
+	    "\"values\":[\"web\"]}],\"matchLabels\":{\"app\":\"gw\"}}");
+
+	CHECK_INT(kc_labelsel_parse("app=gw, tier==llm,!missing, tier", &s), 0);
+	CHECK(kc_labelsel_match(&s, l));
+	kc_labelsel_free(&s);
+	CHECK_INT(kc_labelsel_parse("app!=gw", &s), 0);
+	CHECK(!kc_labelsel_match(&s, l));
+	kc_labelsel_free(&s);
+	CHECK_INT(kc_labelsel_parse("other notin (a,b)", &s), 0);
+	CHECK(kc_labelsel_match(&s, l));	/* absent label matches notin */
+	kc_labelsel_free(&s);
+	CHECK_INT(kc_labelsel_parse("", &s), 0);
+	CHECK(kc_labelsel_match(&s, l));	/* empty selects everything */
+	kc_labelsel_free(&s);
+	CHECK_INT(kc_labelsel_parse("a=b,", &s), KC_ERR_PARSE);
+	CHECK_INT(kc_labelsel_parse("a in b", &s), KC_ERR_PARSE);
+	CHECK_INT(kc_labelsel_from_json(js, &s), 0);
+	CHECK(kc_labelsel_match(&s, l));
+	kc_labelsel_free(&s);
+	cJSON_Delete(l);
+	cJSON_Delete(js);
+}
+
+DEFINE_TEST(test_rbac_whocan)
+{
+	struct env e;
+	cJSON *res = NULL, *sas;
+
+	CHECK_INT(env_load(&e), 0);
+	CHECK_INT(kc_whocan(&e.rb, "get", "secrets", NULL, &res), 0);
+	sas = cJSON_GetObjectItem(res, "serviceAccounts");
+	CHECK_INT(cJSON_GetArraySize(sas), 1);
+	CHECK_STR(cJSON_GetArrayItem(sas, 0)->valuestring, "agents/kagent-bot");
+	cJSON_Delete(res);
+	/* group expansion: system:serviceaccounts holds every SA */
+	CHECK_INT(kc_whocan(&e.rb, "list", "pods", NULL, &res), 0);
+	CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(res, "serviceAccounts")) >= 6);
+	cJSON_Delete(res);
+	CHECK_INT(kc_whocan(&e.rb, "update", "deployments.apps/scale", "team", &res), 0);
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(res, "namespaces"), "team")), 1);
+	cJSON_Delete(res);
+	CHECK_INT(kc_whocan(&e.rb, "get", "", NULL, &res), KC_ERR_INVALID);
+	env_free(&e);
+}
+
+DEFINE_TEST(test_rbac_csv)
+{
+	struct kc_buf b = KC_BUF_INIT(1024);
+
+	CHECK_INT(kc_csv_field(&b, "plain"), 0);
+	kc_buf_addc(&b, ',');
+	CHECK_INT(kc_csv_field(&b, "a,\"b\"\nc"), 0);
+	CHECK_STR(kc_buf_str(&b), "plain,\"a,\"\"b\"\"\nc\"");
+	kc_buf_free(&b);
+}
+
+static char *
+slurp(const char *path)
+{
+	struct kc_buf b = KC_BUF_INIT(1 << 26);
+
+	if (kc_read_file(path, 1 << 26, &b) != 0) {
+		kc_buf_free(&b);
+		return NULL;
+	}
+	return kc_buf_take(&b, NULL);
+}
+
+DEFINE_TEST(test_rbac_analyze_traps)
+{
+	struct kc_select_opts o = { NULL, 0, NULL, 0, NULL, 0, 0 };
+	cJSON *files = cJSON_CreateArray(), *sum = NULL;
+	char *csv, *txt;
+	int worst = 0;
+
+	traps_snapshot(".");
+	CHECK_INT(kc_rbac_analyze(".", &o, files, &sum, &worst), 0);
+	CHECK_INT(worst, KC_SEV_CRITICAL);
+	CHECK_STR(cJSON_GetObjectItem(sum, "triage")->valuestring, "URGENT");
+	CHECK(cJSON_GetArraySize(files) > 6);
+	csv = slurp("analysis/inventory.csv");
+	CHECK(csv != NULL && strncmp(csv, "namespace,name,pods,bindings,roles,cluster_wide_reach,"
+	    "secrets_reachable,highest_severity\r\n", 83) == 0);
+	/* kagent-bot reads every secret, and the odd name is quoted */
+	CHECK(csv != NULL && strstr(csv, "agents,kagent-bot,,") != NULL);
+	CHECK(csv != NULL && strstr(csv, "\"agents/s1;team/s,2\"\"q\",critical\r\n") != NULL);
+	free(csv);
+	txt = slurp("analysis/findings.txt");
+	CHECK(txt != NULL && strncmp(txt, "TRIAGE: URGENT", 14) == 0);
+	free(txt);
+	txt = slurp("analysis/can-i/agents__kagent-bot/agents.offline.txt");
+	CHECK(txt != NULL && strncmp(txt, "Resources", 9) == 0);
+	free(txt);
+	CHECK(access("analysis/effective/agents__rag-agent/team.json", R_OK) == 0);
+	CHECK(access("analysis/who-can.json", R_OK) == 0);
+	CHECK(access("analysis/rbac-drift.json", R_OK) == 0);
+	cJSON_Delete(files);
+	cJSON_Delete(sum);
+}
+
+/* The recorded cluster: the evaluator agrees with the server's reviews. */
+DEFINE_TEST(test_rbac_cluster1_vs_server)
+{
+	static const char *const sas[] = { "plain-agent", "merged-agent", "names-agent" };
+	char dir[1024], path[1200];
+	struct kc_snapshot snap;
+	struct kc_rbac rb;
+
+	snprintf(dir, sizeof(dir), "%s/rbac/cluster1", kc_test_data());
+	CHECK_INT(kc_snapshot_load_dir(dir, &snap), 0);
+	CHECK_INT(kc_rbac_init(&rb, &snap), 0);
+	for (size_t i = 0; i < 3; i++) {
+		cJSON *eff = NULL, *server, *diff = NULL;
+		size_t nd = 99;
+		char *s;
+
+		snprintf(path, sizeof(path), "%s/reviews/kcr-cani__%s/kcr-cani.json", dir, sas[i]);
+		s = slurp(path);
+		server = cJSON_Parse(s ? s : "");
+		free(s);
+		CHECK(server != NULL);
+		CHECK_INT(kc_rbac_effective_json(&rb, "kcr-cani", sas[i], "kcr-cani", &eff), 0);
+		CHECK_INT(kc_review_compare(server, cJSON_GetObjectItem(eff, "status"), &nd, &diff), 0);
+		if (nd != 0) {
+			char *p = cJSON_Print(diff);
+
+			kc_test_fail(__FILE__, __LINE__, "%s: %zu disagreements: %s", sas[i], nd, p);
+			free(p);
+		}
+		cJSON_Delete(diff);
+		cJSON_Delete(eff);
+		cJSON_Delete(server);
+	}
+	kc_rbac_free(&rb);
+	kc_snapshot_free(&snap);
+}
+
+/* An estate of the benchmark's size, built in memory: every SA in every
+ * namespace well under a second (the bench measures it properly). */
+DEFINE_TEST(test_rbac_estate_speed)
+{
+	struct kc_buf sas = KC_BUF_INIT(1 << 26), rbs = KC_BUF_INIT(1 << 26), roles = KC_BUF_INIT(1 << 26);
+	struct kc_snapshot snap;
+	struct kc_rbac rb;
+	struct kc_rbac_rules rr;
+	struct timespec t0, t1;
+	size_t grants = 0;
+	double secs;
+
+	for (int n = 0; n < 40; n++)
+		kc_buf_addf(&roles, "%s{'metadata':{'name':'r','namespace':'ns%d'},'rules':[{'apiGroups':[''],"
+		    "'resources':['pods','configmaps'],'verbs':['get','list']}]}", n ? "," : "", n);
+	for (int i = 0; i < 1000; i++)
+		kc_buf_addf(&sas, "%s{'metadata':{'name':'sa%d','namespace':'ns%d'}}", i ? "," : "", i, i % 40);
+	for (int i = 0; i < 1000; i++)
+		kc_buf_addf(&rbs, "%s{'metadata':{'name':'rb%d','namespace':'ns%d'},'roleRef':{'kind':'Role',"
+		    "'name':'r'},'subjects':[{'kind':'ServiceAccount','name':'sa%d','namespace':'ns%d'},"
+		    "{'kind':'ServiceAccount','name':'sa%d','namespace':'ns%d'}]}", i ? "," : "", i, i % 40,
+		    i, i % 40, (i * 7) % 1000, ((i * 7) % 1000) % 40);
+	write_page(".", "serviceaccounts", kc_buf_str(&sas));
+	write_page(".", "rolebindings", kc_buf_str(&rbs));
+	write_page(".", "roles", kc_buf_str(&roles));
+	kc_buf_free(&sas);
+	kc_buf_free(&rbs);
+	kc_buf_free(&roles);
+	CHECK_INT(kc_snapshot_load_dir(".", &snap), 0);
+	CHECK_INT(kc_rbac_init(&rb, &snap), 0);
+	memset(&rr, 0, sizeof(rr));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 1000; i++) {
+		struct kc_rbac_sa_id id;
+		char ns[16], name[16], tns[16];
+
+		snprintf(ns, sizeof(ns), "ns%d", i % 40);
+		snprintf(name, sizeof(name), "sa%d", i);
+		CHECK_INT(kc_rbac_sa_identity(&id, ns, name), 0);
+		for (int n = 0; n < 40; n++) {
+			snprintf(tns, sizeof(tns), "ns%d", n);
+			CHECK_INT(kc_rbac_rules_for(&rb, &id.id, tns, &rr), 0);
+			grants += rr.n;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	CHECK_INT(grants, 1998);	/* sa0 and sa500 name themselves twice in one binding */
+	if (secs > 5.0)	/* generous: sanitizers are slow */
+		kc_test_fail(__FILE__, __LINE__, "40,000 evaluations took %.2f s", secs);
+	kc_rbac_rules_free(&rr);
+	kc_rbac_free(&rb);
+	kc_snapshot_free(&snap);
+}
