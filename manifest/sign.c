@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <openssl/cms.h>
+#include <openssl/opensslv.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -246,6 +247,7 @@ kc_sign(struct kc_signer *s, const void *data, size_t len, struct kc_buf *sig)
 	BIO *in = NULL, *mem = NULL;
 	unsigned char raw[64];
 	size_t rlen = sizeof(raw);
+	const unsigned int flags = CMS_DETACHED | CMS_BINARY | CMS_NOSMIMECAP;
 	char *p;
 	long n;
 	int r = 0;
@@ -265,10 +267,14 @@ kc_sign(struct kc_signer *s, const void *data, size_t len, struct kc_buf *sig)
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((cms = CMS_sign(s->cert, s->key, s->chain, in,
-	    CMS_DETACHED | CMS_BINARY | CMS_NOSMIMECAP)) == NULL ||
-	    i2d_CMS_bio(mem, cms) != 1) {
-		r = ossl_fail(KC_ERR_CRYPTO, "CMS signing failed");
+	/* Ed25519 has no default digest; RFC 8419 pairs it with SHA-512. */
+	if ((cms = CMS_sign(NULL, NULL, s->chain, NULL, flags | CMS_PARTIAL)) == NULL ||
+	    CMS_add1_signer(cms, s->cert, s->key, EVP_PKEY_get_id(s->key) == EVP_PKEY_ED25519 ?
+	    EVP_sha512() : NULL, flags) == NULL ||
+	    CMS_final(cms, in, NULL, flags) != 1 || i2d_CMS_bio(mem, cms) != 1) {
+		r = ossl_fail(KC_ERR_CRYPTO, "CMS signing failed%s", EVP_PKEY_get_id(s->key) == EVP_PKEY_ED25519 &&
+		    OPENSSL_VERSION_NUMBER < 0x30200000L ? " (CMS with Ed25519 needs OpenSSL 3.2; use an RSA "
+		    "or ECDSA certificate, or the bare Ed25519 key)" : "");
 		goto out;
 	}
 	n = BIO_get_mem_data(mem, &p);

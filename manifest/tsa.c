@@ -200,6 +200,7 @@ kc_tsa_stamp(const char *url, const char *tsa_ca, const void *data, size_t len,
 		r = ossl_fail(KC_ERR_CRYPTO, "cannot check the time-stamp reply");
 		goto out;
 	}
+	TS_VERIFY_CTX_set_flags(ctx, TS_VFY_VERSION | TS_VFY_IMPRINT | TS_VFY_NONCE);
 	if (tsa_ca != NULL && (r = load_store(ctx, tsa_ca)) != 0)
 		goto out;
 	if (TS_RESP_verify_response(ctx, resp) != 1) {
