@@ -117,6 +117,8 @@ custody_append(const char *bundle, const char *ledger, const char *trust_file,
 	}
 	if (ev->actor.name == NULL)
 		ev->actor.name = kc_trust_name(trust, kc_ledger_key_fingerprint(key));
+	if (ev->actor.organisation == NULL)
+		ev->actor.organisation = kc_trust_org(trust, kc_ledger_key_fingerprint(key));
 	if (ev->actor.name == NULL && (pw = getpwuid(getuid())) != NULL) {
 		snprintf(namebuf, sizeof(namebuf), "%s", pw->pw_name);
 		ev->actor.name = namebuf;

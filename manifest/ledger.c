@@ -451,6 +451,14 @@ kc_trust_name(const struct kc_trust *t, const char *fpr)
 	return e ? e->name : NULL;
 }
 
+const char *
+kc_trust_org(const struct kc_trust *t, const char *fpr)
+{
+	const struct trusted *e = trust_find(t, fpr);
+
+	return e ? e->org : NULL;
+}
+
 /* ---- canonical form --------------------------------------------------- */
 
 struct entry {
@@ -1141,6 +1149,18 @@ kc_ledger_append(const char *bundle_path, const char *ledger_path,
 	}
 	if ((r = kc_ledger_make_entry(&st, bundle_sha256, key, ev, kc_now(), &line)) != 0)
 		goto out;
+	/* The ledger with the new entry must verify too (without flagging an
+	 * open transfer, which is a warning). */
+	if ((r = kc_buf_add(&text, line.data, line.len)) != 0 ||
+	    (r = kc_ledger_check(text.data, text.len, bundle_sha256, trust, NULL, NULL)) != 0) {
+		char *why = kc_strdup(kc_err_msg());
+
+		r = kc_err_set(r == KC_ERR_VERIFY ? KC_ERR_INVALID : r, "refusing to write an entry "
+		    "that would not verify: %s", why ? why : "out of memory");
+		free(why);
+		goto out;
+	}
+	text.len -= line.len;
 	/* One write of the whole line on O_APPEND, under the lock. */
 	n = write(fd, line.data, line.len);
 	if (n != (ssize_t)line.len) {

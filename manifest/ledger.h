@@ -79,6 +79,8 @@ void kc_trust_free(struct kc_trust *t);
 /* The name the trust list gives the key fingerprint fpr, or NULL (also
  * when t is NULL).  Valid while t is. */
 const char *kc_trust_name(const struct kc_trust *t, const char *fpr);
+/* Likewise the organisation ("" when the list gives none). */
+const char *kc_trust_org(const struct kc_trust *t, const char *fpr);
 
 /* Fingerprint ("SHA256:" + hex of the DER SubjectPublicKeyInfo, as in
  * manifest/sign.h) of the public key in a PEM public key or certificate. */
@@ -109,7 +111,10 @@ int kc_ledger_make_entry(const struct kc_ledger_state *state, const char *bundle
 /* Append one entry to the ledger file at ledger_path (NULL: beside the
  * bundle) under an exclusive flock: read and check what is there (refusing,
  * KC_ERR_VERIFY, a ledger that does not verify: against trust when given),
- * write the new line with one write() on an O_APPEND descriptor, fsync.
+ * build the next entry and check the ledger with it (so that an entry
+ * that would itself fail, e.g. a receipt by the wrong party or an untrusted
+ * key, is never written), write the new line with one write() on an
+ * O_APPEND descriptor, fsync.
  * A missing ledger is created only for "sealed" (KC_ERR_NOTFOUND
  * otherwise).  bundle_sha256 NULL: hash bundle_path.  line_out (optional)
  * receives the line written. */

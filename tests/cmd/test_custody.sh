@@ -119,11 +119,16 @@ KCUSTODY_NOW=2026-03-01T10:00:00Z app alice sealed --org "ACME CSIRT" 2>/dev/nul
 KCUSTODY_NOW=2026-03-01T11:00:00Z app alice transferred --org "ACME CSIRT" --to Bob 2>/dev/null
 expect_exit 0 "$KC" custody show "$B" $T
 expect_grep "in transit: transfer at line 2 to 'Bob' not yet received" "$T_OUT"
-KCUSTODY_NOW=2026-03-01T12:00:00Z app carol received --org "Audit Co" --from Alice 2>/dev/null
+# with the trust list, the wrong receipt is never written ...
+KCUSTODY_NOW=2026-03-01T12:00:00Z expect_exit 2 app carol received --org "Audit Co" --from Alice
+expect_grep "refusing to write an entry that would not verify: custody ledger line 3: receipt signed by Carol" "$T_ERR"
+# ... without it, Carol's key claiming to be Bob gets in, and verify finds it
+KCUSTODY_NOW=2026-03-01T12:00:00Z "$KC" custody append "$B" --action received --key "$keys/carol.key" \
+	--name Bob --org "ACME Legal" --from Alice 2>/dev/null || t_fail "append without trust"
 expect_exit 3 "$KC" custody verify "$B" $T
 expect_grep "line 3: receipt signed by Carol \(SHA256:[0-9a-f]+\), but the transfer at line 2 was to 'Bob'" "$T_OUT"
 # and no one may append to it now
-expect_exit 3 app bob accessed --org "ACME Legal"
+expect_exit 3 app bob verified --org "ACME Legal"
 expect_grep "refusing to append to '.*', which does not verify: custody ledger line 3" "$T_ERR"
 t_pass
 

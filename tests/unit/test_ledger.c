@@ -11,6 +11,7 @@
 #include "manifest/ledger.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/timeutil.h"
 
 /* An Ed25519 key pair NAME.key / NAME.pub in the work folder. */
 static void
@@ -79,6 +80,36 @@ append(const char *who, const char *name, const char *org, const char *action,
 	return r;
 }
 
+/* Append an entry without the write-time check, as a forger would. */
+static int
+force_append(const char *who, const char *name, const char *org, const char *action,
+    const char *from, const char *to, const char *when)
+{
+	struct kc_buf text = KC_BUF_INIT(KC_LEDGER_MAX), line = KC_BUF_INIT(KC_LEDGER_LINE_MAX);
+	struct kc_ledger_key *key = NULL;
+	struct kc_ledger_state st;
+	struct kc_ledger_event ev = { .action = action, .actor = { name, org }, .from = from, .to = to };
+	char path[64], hex[KC_SHA256_HEX];
+	time_t t;
+	long ns;
+	int r;
+
+	snprintf(path, sizeof(path), "%s.key", who);
+	CHECK_INT(kc_parse_rfc3339(when, &t, &ns), 0);
+	CHECK_INT(kc_sha256_file("bundle.tar.gz", hex, NULL), 0);
+	CHECK_INT(kc_read_file("bundle.tar.gz.custody.jsonl", KC_LEDGER_MAX, &text), 0);
+	memset(&st, 0, sizeof(st));
+	kc_ledger_check(text.data, text.len, hex, NULL, &st, NULL);
+	if ((r = kc_ledger_key_load(path, NULL, &key)) == 0 &&
+	    (r = kc_ledger_make_entry(&st, hex, key, &ev, t, &line)) == 0 &&
+	    (r = kc_buf_add(&text, line.data, line.len)) == 0)
+		r = kc_write_file_atomic("bundle.tar.gz.custody.jsonl", text.data, text.len, 0644);
+	kc_ledger_key_free(key);
+	kc_buf_free(&text);
+	kc_buf_free(&line);
+	return r;
+}
+
 /* sealed, transferred, received, verified, archived, accessed */
 static void
 story(void)
@@ -103,10 +134,13 @@ verify_text(const char *text, size_t len, const char *bundle, char *reason, size
 	r = kc_ledger_verify(bundle, "t.custody.jsonl", "trust.json", &report);
 	reason[0] = '\0';
 	*line = 0;
-	p = cJSON_GetArrayItem(cJSON_GetObjectItem(report, "problems"), 0);
-	if (p != NULL) {
-		snprintf(reason, n, "%s", cJSON_GetObjectItem(p, "reason")->valuestring);
-		*line = (long)cJSON_GetObjectItem(p, "line")->valuedouble;
+	/* every reason, one per line; the first problem's line number */
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(report, "problems")) {
+		size_t used = strlen(reason);
+
+		snprintf(reason + used, n - used, "%s\n", cJSON_GetObjectItem(p, "reason")->valuestring);
+		if (*line == 0)
+			*line = (long)cJSON_GetObjectItem(p, "line")->valuedouble;
 	}
 	cJSON_Delete(report);
 	return r;
@@ -294,8 +328,10 @@ DEFINE_TEST(test_ledger_transfer_pairing)
 	CHECK_INT(kc_ledger_verify("bundle.tar.gz", NULL, "trust.json", &report), 0);
 	CHECK(cJSON_IsObject(cJSON_GetObjectItem(report, "pending_transfer")));
 	cJSON_Delete(report);
-	/* Carol (trusted, but not Bob) signs the receipt */
-	CHECK_INT(append("carol", "Carol", "Audit Co", "received", "Alice", NULL, "2026-03-01T12:00:00Z"), 0);
+	/* Carol (trusted, but not Bob) signs the receipt, claiming to be Bob */
+	CHECK_INT(append("carol", "Carol", "Audit Co", "received", "Alice", NULL, "2026-03-01T12:00:00Z"),
+	    KC_ERR_INVALID);
+	CHECK_INT(append("carol", "Bob", "ACME Legal", "received", "Alice", NULL, "2026-03-01T12:00:00Z"), 0);
 	CHECK_INT(kc_read_file("bundle.tar.gz.custody.jsonl", KC_LEDGER_MAX, &b), 0);
 	CHECK_INT(verify_text(b.data, b.len, "bundle.tar.gz", reason, sizeof(reason), &line), KC_ERR_VERIFY);
 	CHECK_INT(line, 3);
@@ -311,7 +347,12 @@ DEFINE_TEST(test_ledger_transfer_by_non_custodian)
 
 	setup();
 	CHECK_INT(append("alice", "Alice", "ACME CSIRT", "sealed", NULL, NULL, "2026-03-01T10:00:00Z"), 0);
-	CHECK_INT(append("carol", "Carol", "Audit Co", "transferred", "Carol", "Bob", "2026-03-01T11:00:00Z"), 0);
+	/* refused when written ... */
+	CHECK_INT(append("carol", "Carol", "Audit Co", "transferred", "Carol", "Bob", "2026-03-01T11:00:00Z"),
+	    KC_ERR_INVALID);
+	CHECK(strstr(kc_err_msg(), "not the custodian") != NULL);
+	/* ... and found when forged */
+	CHECK_INT(force_append("carol", "Carol", "Audit Co", "transferred", "Carol", "Bob", "2026-03-01T11:00:00Z"), 0);
 	CHECK_INT(kc_read_file("bundle.tar.gz.custody.jsonl", KC_LEDGER_MAX, &b), 0);
 	CHECK_INT(verify_text(b.data, b.len, "bundle.tar.gz", reason, sizeof(reason), &line), KC_ERR_VERIFY);
 	CHECK_INT(line, 2);

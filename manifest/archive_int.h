@@ -1,0 +1,74 @@
+/* archive_int.h - what the archive backends (archive_local.c,
+ * archive_s3.c) share with archive.c.  Not a public interface. */
+#ifndef KC_ARCHIVE_INT_H
+#define KC_ARCHIVE_INT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "manifest/archive.h"
+#include "manifest/ledger.h"
+#include "util/buf.h"
+#include "util/sha256.h"
+
+struct archive_backend {
+	int (*put)(struct kc_archive *a, const char *bundle_path, time_t until, int hold,
+	    const struct kc_archive_actor *who, cJSON **item);
+	int (*list)(struct kc_archive *a, cJSON **items);
+	int (*get)(struct kc_archive *a, const char *id, const char *out_path,
+	    const struct kc_archive_actor *who, cJSON **item);
+	int (*verify)(struct kc_archive *a, const char *id, const struct kc_trust *trust,
+	    cJSON **report);
+	int (*prune)(struct kc_archive *a, const struct kc_archive_actor *who, int dry_run,
+	    cJSON **report);
+	void (*close)(struct kc_archive *a);
+};
+
+struct kc_archive {
+	const struct archive_backend *be;
+	char *location;		/* "file:///abs/dir" or "s3://bucket/prefix" */
+	void *priv;
+};
+
+extern const struct archive_backend kc_archive_local;
+extern const struct archive_backend kc_archive_s3;
+int kc_archive_local_open(struct kc_archive *a, const char *dir);
+int kc_archive_s3_open(struct kc_archive *a, const struct kc_archive_opts *o);
+
+/* Hash the bundle and check the ledger beside it (must verify, with the
+ * actor's trust list when given).  id receives the SHA-256 hex. */
+int archive_prepare(const char *bundle_path, const struct kc_archive_actor *who,
+    char id[KC_SHA256_HEX], uint64_t *size);
+
+/* Append an entry for the archive's own actions to the bundle's ledger at
+ * ledger_path (file) and return the whole ledger text afterwards. */
+int archive_file_entry(const char *ledger_path, const char *id, const char *action,
+    const char *to, const char *method, const char *note,
+    const struct kc_archive_actor *who, struct kc_buf *ledger_text);
+
+/* The next entry after the ledger text (which must verify), as one line. */
+int archive_next_entry(const char *text, size_t len, const char *id, const char *action,
+    const char *to, const char *method, const char *note,
+    const struct kc_archive_actor *who, struct kc_ledger_state *st, struct kc_buf *line);
+
+/* Ledger text never shorter than what was recorded: at least entries
+ * lines, line `entries` hashing to head.  0 or KC_ERR_VERIFY with why. */
+int archive_anchor_check(const char *text, size_t len, long entries, const char *head);
+
+/* Copy src to a new file dst (O_EXCL, mode), hashing; fsync. */
+int archive_copy(const char *src, const char *dst, mode_t mode, char hex[KC_SHA256_HEX],
+    uint64_t *size);
+
+/* Whether a string is 64 lowercase hex digits, or a hex prefix of >= 8. */
+int archive_is_id(const char *s);
+int archive_is_id_prefix(const char *s);
+
+/* cJSON helpers */
+const char *archive_jstr(const cJSON *o, const char *name);
+double archive_jnum(const cJSON *o, const char *name);
+char *archive_fmt_time(time_t t, char *buf, size_t n);
+
+#endif
