@@ -31,6 +31,7 @@ struct atom {
 	enum atom_kind kind;
 	char *needle;		/* ATOM_NEEDLE: "value" with quotes */
 	size_t nlen;
+	struct kc_audit_needle nd;
 };
 
 struct clause {
@@ -38,6 +39,7 @@ struct clause {
 	size_t n, cap;
 	char *prefix;		/* common start of all needles, when long enough */
 	size_t plen;
+	struct kc_audit_needle pnd;
 };
 
 /* The option names, in the order sources.json lists them. */
@@ -63,7 +65,11 @@ struct kc_audit_filter {
 	size_t ncl, clcap;
 	unsigned char hot[128];		/* characters of wanted values and keys */
 	int hot_high;			/* some wanted value is not ASCII */
+	struct kc_audit_needle k_code, k_time, k_esc;
 };
+
+static const char key_code[] = "\"code\"";
+static const char key_time[] = "\"requestReceivedTimestamp\"";
 
 static const char *const sensitive_verbs[] = { "get", "list", "watch" };
 static const char *const sensitive_res[] = { "secrets", "configmaps", "persistentvolumeclaims" };
@@ -108,7 +114,14 @@ clauses_free(struct kc_audit_filter *f)
 struct kc_audit_filter *
 kc_audit_filter_new(void)
 {
-	return kc_calloc(1, sizeof(struct kc_audit_filter));
+	struct kc_audit_filter *f = kc_calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return NULL;
+	kc_audit_needle_init(&f->k_code, key_code, sizeof(key_code) - 1);
+	kc_audit_needle_init(&f->k_time, key_time, sizeof(key_time) - 1);
+	kc_audit_needle_init(&f->k_esc, "\\u", 2);
+	return f;
 }
 
 void
@@ -253,6 +266,7 @@ clause_atom(struct kc_audit_filter *f, struct clause *c, enum atom_kind kind, co
 		a->needle[n + 1] = '"';
 		a->needle[n + 2] = '\0';
 		a->nlen = n + 2;
+		kc_audit_needle_init(&a->nd, a->needle, a->nlen);
 		hot_add(f, v);
 	} else {
 		hot_add(f, kind == ATOM_CODE ? "code" : "requestReceivedTimestamp");
@@ -292,6 +306,7 @@ needle_clause(struct kc_audit_filter *f, char *const *v, size_t n)
 			if ((c->prefix = kc_strndup(c->a[0].needle, p)) == NULL)
 				return KC_ERR_NOMEM;
 			c->plen = p;
+			kc_audit_needle_init(&c->pnd, c->prefix, p);
 		}
 	}
 	return 0;
@@ -691,7 +706,7 @@ hit_code(const struct kc_audit_filter *f, const char *line, size_t len)
 {
 	const char *end = line + len, *p = line;
 
-	while ((p = memmem(p, (size_t)(end - p), "\"code\"", 6)) != NULL) {
+	while ((p = kc_audit_find(p, (size_t)(end - p), &f->k_code)) != NULL) {
 		const char *v = after_key(p + 6, end);
 		long c = 0;
 		int nd = 0;
@@ -721,14 +736,13 @@ hit_code(const struct kc_audit_filter *f, const char *line, size_t len)
 static int
 hit_time(const struct kc_audit_filter *f, const char *line, size_t len)
 {
-	static const char key[] = "\"requestReceivedTimestamp\"";
 	const char *end = line + len, *p = line;
 
-	while ((p = memmem(p, (size_t)(end - p), key, sizeof(key) - 1)) != NULL) {
-		const char *v = after_key(p + sizeof(key) - 1, end), *q;
+	while ((p = kc_audit_find(p, (size_t)(end - p), &f->k_time)) != NULL) {
+		const char *v = after_key(p + sizeof(key_time) - 1, end), *q;
 		int64_t t;
 
-		p += sizeof(key) - 1;
+		p += sizeof(key_time) - 1;
 		if (v == NULL || *v != '"')
 			continue;
 		v++;
@@ -752,7 +766,7 @@ hit_needles(const struct clause *c, const char *line, size_t len)
 	if (c->plen > 0) {
 		const char *p = line;
 
-		while ((p = memmem(p, (size_t)(end - p), c->prefix, c->plen)) != NULL) {
+		while ((p = kc_audit_find(p, (size_t)(end - p), &c->pnd)) != NULL) {
 			for (size_t i = 0; i < c->n; i++)
 				if ((size_t)(end - p) >= c->a[i].nlen &&
 				    memcmp(p + c->plen, c->a[i].needle + c->plen, c->a[i].nlen - c->plen) == 0)
@@ -762,7 +776,7 @@ hit_needles(const struct clause *c, const char *line, size_t len)
 		return 0;
 	}
 	for (size_t i = 0; i < c->n; i++)
-		if (c->a[i].kind == ATOM_NEEDLE && memmem(line, len, c->a[i].needle, c->a[i].nlen) != NULL)
+		if (c->a[i].kind == ATOM_NEEDLE && kc_audit_find(line, len, &c->a[i].nd) != NULL)
 			return 1;
 	return 0;
 }
@@ -794,7 +808,7 @@ escape_hatch(const struct kc_audit_filter *f, const char *line, size_t len)
 {
 	const char *end = line + len, *p = line;
 
-	while ((p = memmem(p, (size_t)(end - p), "\\u", 2)) != NULL) {
+	while ((p = kc_audit_find(p, (size_t)(end - p), &f->k_esc)) != NULL) {
 		unsigned cp;
 
 		if (end - p < 6 || !hex4(p + 2, &cp))

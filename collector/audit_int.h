@@ -2,6 +2,7 @@
 #ifndef KC_AUDIT_INT_H
 #define KC_AUDIT_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's
@@ -18,5 +19,16 @@ kc_audit_days_from_civil(int64_t y, int m, int d)
 	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 	return era * 146097 + doe - 719468;
 }
+
+/* A needle for kc_audit_find: s (not copied, not NUL-terminated) and the
+ * offsets of its two rarest bytes. */
+struct kc_audit_needle {
+	const char *s;
+	size_t n, a, b;
+};
+
+void kc_audit_needle_init(struct kc_audit_needle *nd, const char *s, size_t n);
+/* First occurrence of the needle in h[0..n), or NULL (memmem's contract). */
+const char *kc_audit_find(const char *h, size_t n, const struct kc_audit_needle *nd);
 
 #endif
