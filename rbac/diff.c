@@ -1,0 +1,993 @@
+/* diff.c - PRE/POST comparison (docs/DIFF.md). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector/snapshot.h"
+#include "formats/bundle.h"
+#include "rbac/diff.h"
+#include "rbac/eval.h"
+#include "rbac/hmap.h"
+#include "util/err.h"
+#include "util/mem.h"
+#include "util/sha256.h"
+#include "util/timeutil.h"
+
+#define MEMBER_MAX (256u << 20)
+#define US "\x1f"
+
+/* ---- reading a sealed bundle ---- */
+
+struct bundle {
+	const char *path;
+	char **names;
+	size_t n, cap;
+	char top[256];
+	cJSON *manifest;
+	struct kc_snapshot snap;
+	char sha256[KC_SHA256_HEX];
+};
+
+static int
+visit(void *ctx, const struct kc_tar_entry *e)
+{
+	struct bundle *b = ctx;
+
+	if (e->is_dir)
+		return 0;
+	snprintf(b->top, sizeof(b->top), "%s", e->top);
+	if (KC_GROW(b->names, b->cap, b->n + 1) != 0 || (b->names[b->n] = kc_strdup(e->path)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	b->n++;
+	return 0;
+}
+
+static char *
+b_get(void *ctx, const char *rel, size_t *len)
+{
+	struct bundle *b = ctx;
+	struct kc_buf buf = KC_BUF_INIT(MEMBER_MAX);
+
+	if (kc_bundle_get_member(b->path, rel, MEMBER_MAX, &buf) != 0) {
+		kc_buf_free(&buf);
+		return NULL;
+	}
+	return kc_buf_take(&buf, len);
+}
+
+static int
+b_list(void *ctx, const char *prefix, char ***names, size_t *n)
+{
+	struct bundle *b = ctx;
+	size_t pl = strlen(prefix), cap = 0;
+
+	*names = NULL;
+	*n = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		if (strncmp(b->names[i], prefix, pl) != 0 || strncmp(b->names[i] + pl, "/page-", 6) != 0)
+			continue;
+		if (KC_GROW(*names, cap, *n + 1) != 0 || ((*names)[*n] = kc_strdup(b->names[i])) == NULL)
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		(*n)++;
+	}
+	return 0;	/* names come sorted: the archive is in canonical order */
+}
+
+static int
+has_member(const struct bundle *b, const char *rel)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (strcmp(b->names[i], rel) == 0)
+			return 1;
+	return 0;
+}
+
+static cJSON *
+get_json(struct bundle *b, const char *rel)
+{
+	size_t len = 0;
+	char *data = b_get(b, rel, &len);
+	cJSON *j;
+
+	if (data == NULL)
+		return NULL;
+	j = cJSON_ParseWithLength(data, len);
+	free(data);
+	return j;
+}
+
+static int
+bundle_open(struct bundle *b, const char *path)
+{
+	int r;
+
+	memset(b, 0, sizeof(*b));
+	b->path = path;
+	if ((r = kc_sha256_file(path, b->sha256, NULL)) != 0)
+		return r;
+	if ((r = kc_bundle_list(path, visit, b)) != 0)
+		return r;
+	if ((b->manifest = get_json(b, "MANIFEST.json")) == NULL)
+		return kc_err_set(KC_ERR_PARSE, "'%s' has no readable MANIFEST.json", path);
+	return kc_snapshot_load(b_get, b_list, b, &b->snap);
+}
+
+static void
+bundle_close(struct bundle *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->names[i]);
+	free(b->names);
+	cJSON_Delete(b->manifest);
+	kc_snapshot_free(&b->snap);
+}
+
+/* ---- small JSON helpers ---- */
+
+static const char *
+js(const cJSON *o, const char *path)
+{
+	char key[128];
+	const char *dot;
+
+	while (o != NULL && (dot = strchr(path, '.')) != NULL) {
+		snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
+		o = cJSON_GetObjectItemCaseSensitive(o, key);
+		path = dot + 1;
+	}
+	o = cJSON_GetObjectItemCaseSensitive(o, path);
+	return cJSON_IsString(o) ? o->valuestring : "";
+}
+
+static int64_t
+ts_ns(const char *s)
+{
+	time_t t;
+	long ns;
+
+	if (s == NULL || kc_parse_rfc3339(s, &t, &ns) != 0)
+		return 0;
+	return (int64_t)t * 1000000000 + ns;
+}
+
+/* ---- permissions as sets ---- */
+
+struct permset {
+	struct kc_hmap idx;	/* key -> index in perms */
+	cJSON *perms;		/* array of PERM objects, in insertion order */
+	char **keys;
+	size_t n, cap;
+};
+
+static void
+permset_free(struct permset *p)
+{
+	kc_hmap_free(&p->idx);
+	cJSON_Delete(p->perms);
+	for (size_t i = 0; i < p->n; i++)
+		free(p->keys[i]);
+	free(p->keys);
+	memset(p, 0, sizeof(*p));
+}
+
+static cJSON *
+grant_json(const struct kc_rbac_binding *b)
+{
+	cJSON *g = cJSON_CreateObject(), *bo, *ro;
+
+	bo = cJSON_AddObjectToObject(g, "binding");
+	cJSON_AddStringToObject(bo, "kind", b->cluster ? "ClusterRoleBinding" : "RoleBinding");
+	if (!b->cluster)
+		cJSON_AddStringToObject(bo, "namespace", b->ns);
+	cJSON_AddStringToObject(bo, "name", b->name);
+	ro = cJSON_AddObjectToObject(g, "role");
+	cJSON_AddStringToObject(ro, "kind", b->role_kind);
+	cJSON_AddStringToObject(ro, "name", b->role_name);
+	return g;
+}
+
+static int
+permset_add(struct permset *p, const char *key, cJSON *perm, const struct kc_rbac_binding *b)
+{
+	const struct kc_hmap_entry *e = kc_hmap_get(&p->idx, key);
+	cJSON *grants, *g, *x;
+
+	if (e == NULL) {
+		if (KC_GROW(p->keys, p->cap, p->n + 1) != 0 || (p->keys[p->n] = kc_strdup(key)) == NULL ||
+		    kc_hmap_add(&p->idx, key, p->n) != 0) {
+			cJSON_Delete(perm);
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		}
+		cJSON_AddArrayToObject(perm, "grants");
+		cJSON_AddItemToArray(p->perms, perm);
+		p->n++;
+		e = kc_hmap_get(&p->idx, key);
+	} else {
+		cJSON_Delete(perm);
+	}
+	grants = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(p->perms, (int)e->vals[0]), "grants");
+	g = grant_json(b);
+	cJSON_ArrayForEach(x, grants)
+		if (cJSON_Compare(x, g, 1)) {
+			cJSON_Delete(g);
+			return 0;
+		}
+	cJSON_AddItemToArray(grants, g);
+	return 0;
+}
+
+static int
+expand_grant(struct permset *p, const struct kc_rbac_grant *g, const char *ns)
+{
+	const struct kc_rbac_rule *r = g->rule;
+	const char *scope = g->binding->cluster ? "*" : ns;
+	char key[2048];
+	int rc;
+
+	if (r->urls.n > 0) {
+		if (!kc_rbac_grant_cluster(g))
+			return 0;	/* non-resource URLs only through ClusterRoleBindings */
+		for (size_t v = 0; v < r->verbs.n; v++)
+			for (size_t u = 0; u < r->urls.n; u++) {
+				cJSON *o = cJSON_CreateObject();
+				snprintf(key, sizeof(key), "N" US "%s" US "%s", r->verbs.v[v], r->urls.v[u]);
+				cJSON_AddStringToObject(o, "verb", r->verbs.v[v]);
+				cJSON_AddStringToObject(o, "url", r->urls.v[u]);
+				if ((rc = permset_add(p, key, o, g->binding)) != 0)
+					return rc;
+			}
+		return 0;
+	}
+	for (size_t v = 0; v < r->verbs.n; v++)
+		for (size_t gi = 0; gi < r->groups.n; gi++)
+			for (size_t ri = 0; ri < r->resources.n; ri++)
+				for (size_t ni = 0; ni < (r->names.n ? r->names.n : 1); ni++) {
+					const char *name = r->names.n ? r->names.v[ni] : "*";
+					cJSON *o = cJSON_CreateObject();
+
+					snprintf(key, sizeof(key), "R" US "%s" US "%s" US "%s" US "%s" US "%s",
+					    r->verbs.v[v], r->groups.v[gi], r->resources.v[ri], name, scope);
+					cJSON_AddStringToObject(o, "verb", r->verbs.v[v]);
+					cJSON_AddStringToObject(o, "apiGroup", r->groups.v[gi]);
+					cJSON_AddStringToObject(o, "resource", r->resources.v[ri]);
+					cJSON_AddStringToObject(o, "name", name);
+					cJSON_AddStringToObject(o, "namespace", scope);
+					if ((rc = permset_add(p, key, o, g->binding)) != 0)
+						return rc;
+				}
+	return 0;
+}
+
+/* Every namespace of either snapshot, plus "" (cluster scope). */
+static int
+collect_namespaces(const struct bundle *a, const struct bundle *b, const char *own,
+    struct kc_hmap *seen, char ***v, size_t *n, size_t *cap)
+{
+	const struct bundle *bs[2] = { a, b };
+	const cJSON *it;
+
+	for (int k = -2; k < 2; k++) {
+		const char *name = k == -2 ? "" : k == -1 ? own : NULL;
+
+		if (k >= 0) {
+			cJSON_ArrayForEach(it, bs[k]->snap.items[KC_RES_NAMESPACES]) {
+				name = js(it, "metadata.name");
+				if (kc_hmap_get(seen, name) != NULL)
+					continue;
+				if (kc_hmap_add(seen, name, 0) != 0 || KC_GROW(*v, *cap, *n + 1) != 0 ||
+				    ((*v)[*n] = kc_strdup(name)) == NULL)
+					return kc_err_set(KC_ERR_NOMEM, "out of memory");
+				(*n)++;
+			}
+			continue;
+		}
+		if (kc_hmap_get(seen, name) != NULL)
+			continue;
+		if (kc_hmap_add(seen, name, 0) != 0 || KC_GROW(*v, *cap, *n + 1) != 0 ||
+		    ((*v)[*n] = kc_strdup(name)) == NULL)
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		(*n)++;
+	}
+	return 0;
+}
+
+static int
+sa_perms(const struct kc_rbac *rb, const char *ns, const char *name, char **nss, size_t nns,
+    struct permset *p)
+{
+	struct kc_rbac_sa_id id;
+	struct kc_rbac_rules rules;
+	int r;
+
+	memset(&rules, 0, sizeof(rules));
+	if ((p->perms = cJSON_CreateArray()) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((r = kc_rbac_sa_identity(&id, ns, name)) != 0)
+		return r;
+	for (size_t i = 0; i < nns; i++) {
+		if ((r = kc_rbac_rules_for(rb, &id.id, nss[i], &rules)) != 0)
+			break;
+		for (size_t g = 0; g < rules.n; g++)
+			if ((r = expand_grant(p, &rules.grants[g], nss[i][0] ? nss[i] : "*")) != 0)
+				break;
+		if (r != 0)
+			break;
+	}
+	kc_rbac_rules_free(&rules);
+	return r;
+}
+
+static int
+perm_reads_secrets(const cJSON *perm)
+{
+	const char *verb = js(perm, "verb"), *res = js(perm, "resource"), *grp = js(perm, "apiGroup");
+
+	if (perm == NULL || js(perm, "url")[0] != '\0')
+		return 0;
+	return (strcmp(verb, "*") == 0 || strcmp(verb, "get") == 0 || strcmp(verb, "list") == 0 ||
+	    strcmp(verb, "watch") == 0) && (strcmp(grp, "") == 0 || strcmp(grp, "*") == 0) &&
+	    (strcmp(res, "*") == 0 || strcmp(res, "secrets") == 0);
+}
+
+static void
+sa_compare(const struct permset *pre, const struct permset *post, cJSON *agent)
+{
+	cJSON *removed = cJSON_AddArrayToObject(agent, "removed");
+	cJSON *added = cJSON_AddArrayToObject(agent, "added");
+	cJSON *kept = cJSON_AddArrayToObject(agent, "kept");
+	cJSON *counts;
+	int cw_before = 0, cw_after = 0, sec_before = 0, sec_after = 0;
+
+	for (size_t i = 0; i < pre->n; i++) {
+		cJSON *pp = cJSON_GetArrayItem(pre->perms, (int)i);
+		const struct kc_hmap_entry *e = kc_hmap_get(&post->idx, pre->keys[i]);
+
+		if (strcmp(js(pp, "namespace"), "*") == 0 || js(pp, "url")[0] != '\0')
+			cw_before = 1;
+		sec_before |= perm_reads_secrets(pp);
+		if (e != NULL) {
+			cJSON *k = cJSON_Duplicate(cJSON_GetArrayItem(post->perms, (int)e->vals[0]), 1);
+			cJSON_AddItemToArray(kept, k);
+		} else {
+			cJSON_AddItemToArray(removed, cJSON_Duplicate(pp, 1));
+		}
+	}
+	for (size_t i = 0; i < post->n; i++) {
+		cJSON *pp = cJSON_GetArrayItem(post->perms, (int)i);
+
+		if (strcmp(js(pp, "namespace"), "*") == 0 || js(pp, "url")[0] != '\0')
+			cw_after = 1;
+		sec_after |= perm_reads_secrets(pp);
+		if (kc_hmap_get(&pre->idx, post->keys[i]) == NULL)
+			cJSON_AddItemToArray(added, cJSON_Duplicate(pp, 1));
+	}
+	cJSON_AddBoolToObject(agent, "cluster_wide_before", cw_before);
+	cJSON_AddBoolToObject(agent, "cluster_wide_after", cw_after);
+	cJSON_AddBoolToObject(agent, "secrets_before", sec_before);
+	cJSON_AddBoolToObject(agent, "secrets_after", sec_after);
+	counts = cJSON_CreateObject();
+	cJSON_AddNumberToObject(counts, "removed", cJSON_GetArraySize(removed));
+	cJSON_AddNumberToObject(counts, "added", cJSON_GetArraySize(added));
+	cJSON_AddNumberToObject(counts, "kept", cJSON_GetArraySize(kept));
+	cJSON_AddItemToObject(agent, "counts", counts);
+}
+
+/* Agents: selected in either bundle (analysis/selection.json). */
+static int
+agent_list(struct bundle *pre, struct bundle *post, cJSON *agents)
+{
+	struct bundle *bs[2] = { pre, post };
+	static const char *const which[2] = { "pre", "post" };
+
+	for (int k = 0; k < 2; k++) {
+		cJSON *sel = get_json(bs[k], "analysis/selection.json"), *it, *a;
+
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(sel, "selected")) {
+			const char *ns = js(it, "namespace"), *name = js(it, "name");
+			cJSON *found = NULL;
+
+			cJSON_ArrayForEach(a, agents)
+				if (strcmp(js(a, "namespace"), ns) == 0 && strcmp(js(a, "name"), name) == 0)
+					found = a;
+			if (found == NULL) {
+				found = cJSON_CreateObject();
+				cJSON_AddStringToObject(found, "namespace", ns);
+				cJSON_AddStringToObject(found, "name", name);
+				cJSON_AddArrayToObject(found, "selected_in");
+				cJSON_AddItemToArray(agents, found);
+			}
+			cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(found, "selected_in"),
+			    cJSON_CreateString(which[k]));
+		}
+		cJSON_Delete(sel);
+	}
+	return 0;
+}
+
+/* ---- RBAC objects by uid ---- */
+
+static void
+object_changes(const cJSON *a, const cJSON *b, cJSON *obj, int64_t since_ns)
+{
+	static const char *const fields[] = { "rules", "subjects", "roleRef", "aggregationRule" };
+	cJSON *ch = cJSON_AddObjectToObject(obj, "changes"), *by, *mf;
+	const cJSON *la, *lb;
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const cJSON *fa = a ? cJSON_GetObjectItemCaseSensitive(a, fields[i]) : NULL;
+		const cJSON *fb = b ? cJSON_GetObjectItemCaseSensitive(b, fields[i]) : NULL;
+
+		if ((fa == NULL && fb == NULL) || (fa && fb && cJSON_Compare(fa, fb, 1)))
+			continue;
+		if (a == NULL || b == NULL)
+			continue;
+		cJSON *c = cJSON_AddObjectToObject(ch, fields[i]);
+		cJSON_AddItemToObject(c, "before", fa ? cJSON_Duplicate(fa, 1) : cJSON_CreateNull());
+		cJSON_AddItemToObject(c, "after", fb ? cJSON_Duplicate(fb, 1) : cJSON_CreateNull());
+	}
+	la = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(a, "metadata"), "labels");
+	lb = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "metadata"), "labels");
+	if (a && b && !((la == NULL && lb == NULL) || (la && lb && cJSON_Compare(la, lb, 1)))) {
+		cJSON *c = cJSON_AddObjectToObject(ch, "labels");
+		cJSON_AddItemToObject(c, "before", la ? cJSON_Duplicate(la, 1) : cJSON_CreateNull());
+		cJSON_AddItemToObject(c, "after", lb ? cJSON_Duplicate(lb, 1) : cJSON_CreateNull());
+	}
+	by = cJSON_AddArrayToObject(obj, "changed_by");
+	cJSON_ArrayForEach(mf, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b ? b : a,
+	    "metadata"), "managedFields")) {
+		if (ts_ns(js(mf, "time")) < since_ns)
+			continue;
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "manager", js(mf, "manager"));
+		cJSON_AddStringToObject(e, "operation", js(mf, "operation"));
+		cJSON_AddStringToObject(e, "time", js(mf, "time"));
+		cJSON_AddItemToArray(by, e);
+	}
+}
+
+static cJSON *
+obj_ref(const char *kind, const cJSON *o)
+{
+	cJSON *r = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(r, "kind", kind);
+	if (js(o, "metadata.namespace")[0])
+		cJSON_AddStringToObject(r, "namespace", js(o, "metadata.namespace"));
+	cJSON_AddStringToObject(r, "name", js(o, "metadata.name"));
+	cJSON_AddStringToObject(r, "uid", js(o, "metadata.uid"));
+	return r;
+}
+
+static void
+rbac_objects(const struct bundle *pre, const struct bundle *post, cJSON *out, int64_t since_ns)
+{
+	static const struct { int res; const char *kind; } kinds[] = {
+		{ KC_RES_CLUSTERROLES, "ClusterRole" }, { KC_RES_CLUSTERROLEBINDINGS, "ClusterRoleBinding" },
+		{ KC_RES_ROLES, "Role" }, { KC_RES_ROLEBINDINGS, "RoleBinding" },
+	};
+	cJSON *added = cJSON_AddArrayToObject(out, "added");
+	cJSON *removed = cJSON_AddArrayToObject(out, "removed");
+	cJSON *changed = cJSON_AddArrayToObject(out, "changed");
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		struct kc_hmap post_idx;
+		const cJSON *a, *b;
+		size_t i = 0;
+
+		memset(&post_idx, 0, sizeof(post_idx));
+		cJSON_ArrayForEach(b, post->snap.items[kinds[k].res])
+			kc_hmap_add(&post_idx, js(b, "metadata.uid"), i++);
+		cJSON_ArrayForEach(a, pre->snap.items[kinds[k].res]) {
+			const struct kc_hmap_entry *e = kc_hmap_get(&post_idx, js(a, "metadata.uid"));
+
+			if (e == NULL) {
+				cJSON_AddItemToArray(removed, obj_ref(kinds[k].kind, a));
+				continue;
+			}
+			b = cJSON_GetArrayItem(post->snap.items[kinds[k].res], (int)e->vals[0]);
+			if (strcmp(js(a, "metadata.resourceVersion"), js(b, "metadata.resourceVersion")) != 0) {
+				cJSON *o = obj_ref(kinds[k].kind, b);
+				object_changes(a, b, o, since_ns);
+				cJSON_AddItemToArray(changed, o);
+			}
+		}
+		kc_hmap_free(&post_idx);
+		memset(&post_idx, 0, sizeof(post_idx));
+		i = 0;
+		cJSON_ArrayForEach(a, pre->snap.items[kinds[k].res])
+			kc_hmap_add(&post_idx, js(a, "metadata.uid"), i++);
+		cJSON_ArrayForEach(b, post->snap.items[kinds[k].res]) {
+			if (kc_hmap_get(&post_idx, js(b, "metadata.uid")) == NULL) {
+				cJSON *o = obj_ref(kinds[k].kind, b);
+				object_changes(NULL, b, o, since_ns);
+				cJSON_AddItemToArray(added, o);
+			}
+		}
+		kc_hmap_free(&post_idx);
+	}
+}
+
+/* ---- findings ---- */
+
+static void
+finding_key(const cJSON *f, char *out, size_t n)
+{
+	snprintf(out, n, "%s|%s/%s|%s|%s/%s/%s|%s/%s", js(f, "id"), js(f, "subject.namespace"),
+	    js(f, "subject.name"), js(f, "scope"), js(f, "binding.kind"), js(f, "binding.namespace"),
+	    js(f, "binding.name"), js(f, "role.kind"), js(f, "role.name"));
+}
+
+static int
+find_key(const cJSON *arr, const char *key)
+{
+	const cJSON *f;
+	char k[2048];
+
+	cJSON_ArrayForEach(f, arr) {
+		finding_key(f, k, sizeof(k));
+		if (strcmp(k, key) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+findings_diff(struct bundle *pre, struct bundle *post, cJSON *out)
+{
+	cJSON *a = get_json(pre, "analysis/findings.json"), *b = get_json(post, "analysis/findings.json");
+	cJSON *fa = cJSON_GetObjectItemCaseSensitive(a, "findings");
+	cJSON *fb = cJSON_GetObjectItemCaseSensitive(b, "findings");
+	cJSON *resolved = cJSON_AddArrayToObject(out, "resolved");
+	cJSON *persisting = cJSON_AddArrayToObject(out, "persisting");
+	cJSON *added = cJSON_AddArrayToObject(out, "new");
+	cJSON *reg = cJSON_AddArrayToObject(out, "regressions");
+	const cJSON *f;
+	char k[2048];
+
+	cJSON_ArrayForEach(f, fa) {
+		finding_key(f, k, sizeof(k));
+		cJSON_AddItemToArray(find_key(fb, k) ? persisting : resolved, cJSON_Duplicate(f, 1));
+	}
+	cJSON_ArrayForEach(f, fb) {
+		int kept;
+		cJSON *r;
+
+		finding_key(f, k, sizeof(k));
+		kept = find_key(fa, k);
+		if (!kept)
+			cJSON_AddItemToArray(added, cJSON_Duplicate(f, 1));
+		/* AGR-024 is an evidence gap, not a permission: it does not regress. */
+		if (strcmp(js(f, "id"), "AGR-024") == 0)
+			continue;
+		r = cJSON_CreateObject();
+		cJSON_AddStringToObject(r, "id", "AGR-025");
+		cJSON_AddStringToObject(r, "severity", "high");
+		cJSON_AddStringToObject(r, "title", kept ? "keeps a flagged permission after remediation" :
+		    "gained a flagged permission after remediation");
+		cJSON_AddBoolToObject(r, "kept", kept);
+		cJSON_AddItemToObject(r, "finding", cJSON_Duplicate(f, 1));
+		cJSON_AddItemToArray(reg, r);
+	}
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+}
+
+/* ---- pods predating the remediation ---- */
+
+static void
+stale_pods(const struct bundle *post, const cJSON *agents, int64_t rem_ns, cJSON *out)
+{
+	const cJSON *p, *a;
+
+	cJSON_ArrayForEach(p, post->snap.items[KC_RES_PODS]) {
+		const char *ns = js(p, "metadata.namespace");
+		const char *sa = js(p, "spec.serviceAccountName");
+		const char *created = js(p, "metadata.creationTimestamp");
+
+		if (sa[0] == '\0')
+			sa = "default";
+		cJSON_ArrayForEach(a, agents) {
+			if (strcmp(js(a, "namespace"), ns) != 0 || strcmp(js(a, "name"), sa) != 0)
+				continue;
+			if (ts_ns(created) < rem_ns) {
+				cJSON *o = cJSON_CreateObject();
+				cJSON_AddStringToObject(o, "namespace", ns);
+				cJSON_AddStringToObject(o, "name", js(p, "metadata.name"));
+				cJSON_AddStringToObject(o, "serviceAccount", sa);
+				cJSON_AddStringToObject(o, "created", created);
+				cJSON_AddItemToArray(out, o);
+			}
+		}
+	}
+}
+
+/* ---- POST audit segment ---- */
+
+struct audit_ctx {
+	struct kc_buf line;
+	const cJSON *agents;
+	const struct kc_rbac *rb_post;
+	int64_t rem_ns;
+	cJSON *denied;		/* aggregated */
+	cJSON *reads;
+	long long denied_total;
+	int overflow;
+};
+
+static int
+is_agent(const cJSON *agents, const char *user)
+{
+	const cJSON *a;
+	char u[600];
+
+	cJSON_ArrayForEach(a, agents) {
+		snprintf(u, sizeof(u), "system:serviceaccount:%s:%s", js(a, "namespace"), js(a, "name"));
+		if (strcmp(u, user) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+audit_line(struct audit_ctx *c, const char *s, size_t n)
+{
+	cJSON *ev = cJSON_ParseWithLength(s, n), *code;
+	const char *user, *verb, *res, *dec, *stage;
+	long status;
+	int denied;
+
+	if (ev == NULL)
+		return;
+	stage = js(ev, "stage");
+	if (stage[0] != '\0' && strcmp(stage, "ResponseComplete") != 0 && strcmp(stage, "Panic") != 0)
+		goto out;	/* one event per request: the final stage */
+	user = js(ev, "impersonatedUser.username");
+	if (user[0] == '\0')
+		user = js(ev, "user.username");
+	if (!is_agent(c->agents, user))
+		goto out;
+	verb = js(ev, "verb");
+	res = js(ev, "objectRef.resource");
+	dec = js(cJSON_GetObjectItemCaseSensitive(ev, "annotations"), "authorization.k8s.io/decision");
+	code = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ev, "responseStatus"), "code");
+	status = cJSON_IsNumber(code) ? (long)code->valuedouble : 0;
+	denied = strcmp(dec, "forbid") == 0 || status == 401 || status == 403;
+	if (denied) {
+		cJSON *d, *found = NULL;
+		const char *ns = js(ev, "objectRef.namespace"), *t = js(ev, "requestReceivedTimestamp");
+
+		c->denied_total++;
+		cJSON_ArrayForEach(d, c->denied)
+			if (strcmp(js(d, "user"), user) == 0 && strcmp(js(d, "verb"), verb) == 0 &&
+			    strcmp(js(d, "resource"), res) == 0 && strcmp(js(d, "namespace"), ns) == 0)
+				found = d;
+		if (found == NULL) {
+			found = cJSON_CreateObject();
+			cJSON_AddStringToObject(found, "user", user);
+			cJSON_AddStringToObject(found, "verb", verb);
+			cJSON_AddStringToObject(found, "resource", res);
+			cJSON_AddStringToObject(found, "namespace", ns);
+			cJSON_AddNumberToObject(found, "code", (double)status);
+			cJSON_AddNumberToObject(found, "count", 0);
+			cJSON_AddStringToObject(found, "first", t);
+			cJSON_AddStringToObject(found, "last", t);
+			cJSON_AddItemToArray(c->denied, found);
+		}
+		cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(found, "count"),
+		    cJSON_GetObjectItemCaseSensitive(found, "count")->valuedouble + 1);
+		if (strcmp(t, js(found, "first")) < 0)
+			cJSON_ReplaceItemInObjectCaseSensitive(found, "first", cJSON_CreateString(t));
+		if (strcmp(t, js(found, "last")) > 0)
+			cJSON_ReplaceItemInObjectCaseSensitive(found, "last", cJSON_CreateString(t));
+	} else if ((strcmp(verb, "get") == 0 || strcmp(verb, "list") == 0 || strcmp(verb, "watch") == 0) &&
+	    (strcmp(res, "secrets") == 0 || strcmp(res, "configmaps") == 0 ||
+	    strcmp(res, "persistentvolumeclaims") == 0) &&
+	    ts_ns(js(ev, "requestReceivedTimestamp")) >= c->rem_ns) {
+		cJSON *o = cJSON_CreateObject();
+		struct kc_rbac_sa_id id;
+		struct kc_rbac_request rq;
+		struct kc_rbac_decision dd;
+		char sns[256], sname[256];
+		int permitted = 0;
+
+		/* Would the POST RBAC state allow it?  A read the remediated
+		 * RBAC does not allow, or any secret read, is a bypass. */
+		if (sscanf(user, "system:serviceaccount:%255[^:]:%255s", sns, sname) == 2 &&
+		    kc_rbac_sa_identity(&id, sns, sname) == 0) {
+			memset(&rq, 0, sizeof(rq));
+			rq.verb = verb;
+			rq.group = js(ev, "objectRef.apiGroup");
+			rq.resource = res;
+			rq.subresource = js(ev, "objectRef.subresource");
+			rq.name = js(ev, "objectRef.name");
+			rq.ns = js(ev, "objectRef.namespace");
+			if (kc_rbac_authorize(c->rb_post, &id.id, &rq, &dd) == 0)
+				permitted = dd.allowed;
+		}
+		cJSON_AddBoolToObject(o, "permitted_by_post_rbac", permitted);
+		cJSON_AddBoolToObject(o, "escalate", !permitted || strcmp(res, "secrets") == 0);
+		cJSON_AddStringToObject(o, "auditID", js(ev, "auditID"));
+		cJSON_AddStringToObject(o, "user", user);
+		cJSON_AddStringToObject(o, "verb", verb);
+		cJSON_AddStringToObject(o, "resource", res);
+		cJSON_AddStringToObject(o, "namespace", js(ev, "objectRef.namespace"));
+		cJSON_AddStringToObject(o, "name", js(ev, "objectRef.name"));
+		cJSON_AddStringToObject(o, "time", js(ev, "requestReceivedTimestamp"));
+		cJSON_AddNumberToObject(o, "code", (double)status);
+		cJSON_AddItemToArray(c->reads, o);
+	}
+out:
+	cJSON_Delete(ev);
+}
+
+static int
+audit_sink(void *vctx, const void *p, size_t n)
+{
+	struct audit_ctx *c = vctx;
+	const char *s = p, *nl;
+
+	while (n > 0) {
+		nl = memchr(s, '\n', n);
+		size_t take = nl ? (size_t)(nl - s) : n;
+
+		if (kc_buf_add(&c->line, s, take) != 0) {
+			c->overflow = 1;	/* a line over the cap: skip it */
+			kc_buf_reset(&c->line);
+		}
+		if (nl == NULL)
+			break;
+		if (!c->overflow)
+			audit_line(c, c->line.data ? c->line.data : "", c->line.len);
+		c->overflow = 0;
+		kc_buf_reset(&c->line);
+		s = nl + 1;
+		n -= take + 1;
+	}
+	return 0;
+}
+
+static int
+audit_diff(struct bundle *post, const struct kc_rbac *rb_post, const cJSON *agents, int64_t rem_ns,
+    cJSON *out)
+{
+	struct audit_ctx c;
+	int r = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.rb_post = rb_post;
+	kc_buf_init(&c.line, 64u << 20);
+	c.agents = agents;
+	c.rem_ns = rem_ns;
+	c.denied = cJSON_AddArrayToObject(out, "denied");
+	c.reads = cJSON_AddArrayToObject(out, "sensitive_reads_after_remediation");
+	cJSON_AddBoolToObject(out, "post_segment", has_member(post, "audit/segment.jsonl"));
+	if (has_member(post, "audit/segment.jsonl")) {
+		r = kc_bundle_read_member(post->path, "audit/segment.jsonl", audit_sink, &c);
+		if (r == 0 && c.line.len > 0)
+			audit_line(&c, c.line.data, c.line.len);
+	}
+	cJSON_AddNumberToObject(out, "denied_total", (double)c.denied_total);
+	kc_buf_free(&c.line);
+	return r;
+}
+
+/* ---- putting it together ---- */
+
+static int
+verify_one(const struct kc_diff_opts *o, const char *path, cJSON *desc)
+{
+	struct kc_verify_opts vo;
+	struct kc_verify_result vr;
+	int r;
+
+	if (o->no_verify) {
+		cJSON_AddStringToObject(desc, "verification", "not verified (--no-verify)");
+		return 0;
+	}
+	memset(&vo, 0, sizeof(vo));
+	vo.pubkey_path = o->pubkey_path;
+	vo.ca_path = o->ca_path;
+	vo.tsa_ca = o->tsa_ca;
+	vo.allow_unsigned = o->allow_unsigned;
+	r = kc_bundle_verify(path, &vo, &vr);
+	if (r == KC_ERR_VERIFY) {
+		for (int i = 0; i < KC_CHECK_COUNT; i++)
+			if (vr.checks[i].state == KC_CHECK_FAILED)
+				return kc_err_set(KC_ERR_VERIFY, "'%s' is not a valid bundle: %s check failed: %s "
+				    "(use --no-verify to compare anyway)", path, vr.checks[i].name, vr.checks[i].detail);
+		return kc_err_set(KC_ERR_VERIFY, "'%s' is not a valid bundle", path);
+	}
+	if (r != 0)
+		return r;
+	cJSON_AddStringToObject(desc, "verification", "valid");
+	cJSON_AddStringToObject(desc, "signer", vr.signer);
+	return 0;
+}
+
+static cJSON *
+describe(const struct bundle *b)
+{
+	cJSON *d = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(d, "path", b->path);
+	cJSON_AddStringToObject(d, "sha256", b->sha256);
+	cJSON_AddStringToObject(d, "bundle_id", js(b->manifest, "bundle_id"));
+	cJSON_AddStringToObject(d, "case", js(b->manifest, "case.id"));
+	cJSON_AddStringToObject(d, "phase", js(b->manifest, "case.phase"));
+	cJSON_AddStringToObject(d, "started", js(b->manifest, "times.started"));
+	cJSON_AddStringToObject(d, "finished", js(b->manifest, "times.finished"));
+	cJSON_AddStringToObject(d, "triage", js(b->manifest, "findings_summary.triage"));
+	return d;
+}
+
+int
+kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
+{
+	struct bundle pre, post;
+	struct kc_rbac rb_pre, rb_post;
+	int have_rb_pre = 0, have_rb_post = 0, r;
+	cJSON *d = NULL, *agents, *a, *sum, *fd, *au;
+	cJSON *dpre = NULL, *dpost = NULL;
+	int64_t rem_ns, pre_end, post_start;
+	long removed = 0, added = 0, kept = 0;
+	const char *verdict, *why;
+
+	*out = NULL;
+	memset(&pre, 0, sizeof(pre));
+	memset(&post, 0, sizeof(post));
+	if ((dpre = cJSON_CreateObject()) == NULL || (dpost = cJSON_CreateObject()) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = verify_one(o, o->pre, dpre)) != 0 || (r = verify_one(o, o->post, dpost)) != 0)
+		goto out;
+	if ((r = bundle_open(&pre, o->pre)) != 0 || (r = bundle_open(&post, o->post)) != 0)
+		goto out;
+	if (strcmp(js(pre.manifest, "cluster.kube_system_uid"), js(post.manifest, "cluster.kube_system_uid")) != 0 ||
+	    js(pre.manifest, "cluster.kube_system_uid")[0] == '\0') {
+		r = kc_err_set(KC_ERR_INVALID, "the bundles come from different clusters "
+		    "(kube-system UID %s in PRE, %s in POST)",
+		    js(pre.manifest, "cluster.kube_system_uid")[0] ? js(pre.manifest, "cluster.kube_system_uid") : "unknown",
+		    js(post.manifest, "cluster.kube_system_uid")[0] ? js(post.manifest, "cluster.kube_system_uid") : "unknown");
+		goto out;
+	}
+	pre_end = ts_ns(js(pre.manifest, "times.finished"));
+	post_start = ts_ns(js(post.manifest, "times.started"));
+	if (pre_end == 0 || post_start == 0 || pre_end > post_start) {
+		r = kc_err_set(KC_ERR_INVALID, "PRE (%s, finished %s) is not older than POST (%s, started %s); "
+		    "give the bundles in the order they were collected", o->pre,
+		    js(pre.manifest, "times.finished"), o->post, js(post.manifest, "times.started"));
+		goto out;
+	}
+	if (o->remediated_at != NULL) {
+		if ((rem_ns = ts_ns(o->remediated_at)) == 0) {
+			r = kc_err_set(KC_ERR_INVALID, "--remediated-at '%s' is not an RFC 3339 time", o->remediated_at);
+			goto out;
+		}
+	} else {
+		rem_ns = pre_end;
+	}
+
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "schema", "kcustody.diff/v1");
+	cJSON_AddBoolToObject(d, "verified", !o->no_verify);
+	cJSON *dp = describe(&pre), *dq = describe(&post), *it;
+	cJSON_ArrayForEach(it, dpre)
+		cJSON_AddItemToObject(dp, it->string, cJSON_Duplicate(it, 1));
+	cJSON_ArrayForEach(it, dpost)
+		cJSON_AddItemToObject(dq, it->string, cJSON_Duplicate(it, 1));
+	cJSON_AddItemToObject(d, "pre", dp);
+	cJSON_AddItemToObject(d, "post", dq);
+	{
+		cJSON *c = cJSON_AddObjectToObject(d, "cluster");
+		char tb[40];
+		cJSON_AddStringToObject(c, "kube_system_uid", js(post.manifest, "cluster.kube_system_uid"));
+		cJSON_AddStringToObject(c, "server", js(post.manifest, "cluster.server"));
+		cJSON_AddStringToObject(d, "remediated_at", kc_fmt_rfc3339((time_t)(rem_ns / 1000000000), tb, sizeof(tb)));
+		cJSON_AddStringToObject(d, "remediated_at_source", o->remediated_at ? "--remediated-at" :
+		    "end of the PRE collection");
+	}
+
+	if ((r = kc_rbac_init(&rb_pre, &pre.snap)) != 0)
+		goto out;
+	have_rb_pre = 1;
+	if ((r = kc_rbac_init(&rb_post, &post.snap)) != 0)
+		goto out;
+	have_rb_post = 1;
+	agents = cJSON_AddArrayToObject(d, "agents");
+	agent_list(&pre, &post, agents);
+	cJSON_ArrayForEach(a, agents) {
+		struct permset ppre, ppost;
+		struct kc_hmap seen;
+		char **nss = NULL;
+		size_t nns = 0, cap = 0;
+
+		memset(&ppre, 0, sizeof(ppre));
+		memset(&ppost, 0, sizeof(ppost));
+		memset(&seen, 0, sizeof(seen));
+		r = collect_namespaces(&pre, &post, js(a, "namespace"), &seen, &nss, &nns, &cap);
+		if (r == 0)
+			r = sa_perms(&rb_pre, js(a, "namespace"), js(a, "name"), nss, nns, &ppre);
+		if (r == 0)
+			r = sa_perms(&rb_post, js(a, "namespace"), js(a, "name"), nss, nns, &ppost);
+		if (r == 0) {
+			sa_compare(&ppre, &ppost, a);
+			removed += ppre.n - (long)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(a, "kept"));
+			added += (long)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(a, "added"));
+			kept += (long)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(a, "kept"));
+		}
+		permset_free(&ppre);
+		permset_free(&ppost);
+		kc_hmap_free(&seen);
+		for (size_t i = 0; i < nns; i++)
+			free(nss[i]);
+		free(nss);
+		if (r != 0)
+			goto out;
+	}
+	rbac_objects(&pre, &post, cJSON_AddObjectToObject(d, "rbac_objects"), pre_end);
+	fd = cJSON_AddObjectToObject(d, "findings");
+	findings_diff(&pre, &post, fd);
+	stale_pods(&post, agents, rem_ns, cJSON_AddArrayToObject(d, "stale_pods"));
+	au = cJSON_AddObjectToObject(d, "audit");
+	if ((r = audit_diff(&post, &rb_post, agents, rem_ns, au)) != 0)
+		goto out;
+
+	sum = cJSON_AddObjectToObject(d, "summary");
+	cJSON_AddNumberToObject(sum, "permissions_removed", (double)removed);
+	cJSON_AddNumberToObject(sum, "permissions_added", (double)added);
+	cJSON_AddNumberToObject(sum, "permissions_kept", (double)kept);
+	cJSON_AddNumberToObject(sum, "findings_resolved", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(fd, "resolved")));
+	cJSON_AddNumberToObject(sum, "findings_persisting", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(fd, "persisting")));
+	cJSON_AddNumberToObject(sum, "findings_new", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(fd, "new")));
+	cJSON_AddNumberToObject(sum, "stale_pods", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "stale_pods")));
+	cJSON_AddNumberToObject(sum, "denied_requests", cJSON_GetObjectItemCaseSensitive(au, "denied_total")->valuedouble);
+	cJSON_AddNumberToObject(sum, "sensitive_reads_after_remediation",
+	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(au, "sensitive_reads_after_remediation")));
+	{
+		int nreads = 0, nnew = 0, nkept = 0;
+		cJSON *g;
+
+		cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(au, "sensitive_reads_after_remediation"))
+			nreads += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "escalate"));
+		cJSON_AddNumberToObject(sum, "policy_bypass_reads", nreads);
+
+		cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(fd, "regressions")) {
+			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "kept")))
+				nkept++;
+			else
+				nnew++;
+		}
+		if (nreads > 0) {
+			verdict = "escalate";
+			why = "after the remediation time an agent read secrets, or read data the remediated RBAC does not allow (policy bypass)";
+		} else if (nnew > 0) {
+			verdict = "regressed";
+			why = "an agent service account gained a flagged permission (AGR-025)";
+		} else if (nkept > 0) {
+			verdict = "incomplete";
+			why = "an agent service account keeps a flagged permission after remediation (AGR-025)";
+		} else if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "stale_pods")) > 0) {
+			verdict = "incomplete";
+			why = "agent pods predate the remediation and may hold tokens issued before it";
+		} else {
+			verdict = "remediated";
+			why = "no flagged permission kept or gained, no stale agent pods, no sensitive read after remediation";
+		}
+		cJSON_AddStringToObject(sum, "verdict", verdict);
+		cJSON_AddStringToObject(sum, "verdict_reason", why);
+	}
+	*out = d;
+	d = NULL;	/* transferred */
+out:
+	if (have_rb_pre)
+		kc_rbac_free(&rb_pre);
+	if (have_rb_post)
+		kc_rbac_free(&rb_post);
+	cJSON_Delete(d);
+	cJSON_Delete(dpre);
+	cJSON_Delete(dpost);
+	bundle_close(&pre);
+	bundle_close(&post);
+	return r;
+}
