@@ -6,8 +6,8 @@
  *   kcustody can-i SOURCE --sar FILE|-
  *   kcustody can-i --review-json FILE|-
  *
- * SOURCE is a staging folder (a bundle once formats/bundle offers a member
- * reader).  The table comes from the server's stored rules review
+ * SOURCE is a sealed bundle or an unsealed evidence folder (collect
+ * --out-dir).  The table comes from the server's stored rules review
  * (reviews/NS__NAME/NS.json) when there is one: then it is byte for byte
  * what `kubectl auth can-i --list --as=system:serviceaccount:NS:NAME -n NS`
  * printed for that response.  Otherwise, or with --offline, it is rendered
@@ -31,6 +31,7 @@
 #include "rbac/analyze.h"
 #include "rbac/eval.h"
 #include "rbac/review.h"
+#include "rbac/source.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fsutil.h"
@@ -47,7 +48,7 @@ can_i_usage(FILE *f)
 	    "       %s can-i --review-json FILE|-\n\n"
 	    "Print what a service account may do in a namespace, exactly as\n"
 	    "'kubectl auth can-i --list --as=system:serviceaccount:NS:NAME -n NS'\n"
-	    "prints it.  SOURCE is a staging folder of a collection.\n\n"
+	    "prints it.  SOURCE is a bundle or an unsealed evidence folder.\n\n"
 	    "  --sa NS/NAME         the service account\n"
 	    "  -n, --namespace NS   namespace of the review (default: the SA's)\n"
 	    "  --offline            use the offline evaluator even when the server's\n"
@@ -253,11 +254,11 @@ KC_COMMAND(can_i, "print a service account's permissions like kubectl auth can-i
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sa = NULL, *nsopt = NULL, *review = NULL, *source, *compare = NULL, *sarf = NULL;
-	char ns[256], name[512], *rel = NULL, *path = NULL;
+	char ns[256], name[512], *rel = NULL;
 	int c, offline = 0, json = 0, r, ret = KC_EXIT_OK;
 	struct kc_snapshot snap;
 	struct kc_rbac rb;
-	struct stat st;
+	struct kc_source src;
 	cJSON *doc = NULL;
 
 	while ((c = getopt_long(argc, argv, "n:h", longopts, NULL)) != -1) {
@@ -298,26 +299,32 @@ KC_COMMAND(can_i, "print a service account's permissions like kubectl auth can-i
 		ns[0] = name[0] = '\0';
 	if (nsopt == NULL)
 		nsopt = ns;
-	if (stat(source, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		cli_error("cannot read '%s': not a staging folder (reading sealed bundles "
-		    "needs the bundle reader)", source);
-		return KC_EXIT_USAGE;
-	}
+	if (kc_source_open(source, &src) != 0)
+		return cli_fail(KC_EXIT_USAGE, NULL);
 	if (!offline && !json && compare == NULL && sarf == NULL) {
-		if ((rel = kc_rbac_review_path(ns, name, nsopt)) == NULL ||
-		    (path = kc_path_join(source, rel)) == NULL) {
-			free(rel);
+		struct kc_buf b = KC_BUF_INIT(REVIEW_MAX);
+
+		if ((rel = kc_rbac_review_path(ns, name, nsopt)) == NULL) {
+			kc_source_close(&src);
 			return cli_fail(KC_EXIT_FATAL, NULL);
 		}
+		r = kc_source_get(&src, rel, REVIEW_MAX, &b);
 		free(rel);
-		if (access(path, R_OK) == 0) {
-			ret = render_file(path);
-			free(path);
+		if (r == 0) {
+			if ((doc = cJSON_ParseWithLength(b.data ? b.data : "", b.len)) == NULL)
+				ret = cli_fail(KC_EXIT_FATAL, "stored review is not valid JSON");
+			else if (print_table(doc) != 0)
+				ret = cli_fail(KC_EXIT_FATAL, NULL);
+			cJSON_Delete(doc);
+			kc_buf_free(&b);
+			kc_source_close(&src);
 			return ret;
 		}
-		free(path);
+		kc_buf_free(&b);
 	}
-	if ((r = kc_snapshot_load_dir(source, &snap)) != 0)
+	r = kc_source_snapshot(&src, &snap);
+	kc_source_close(&src);
+	if (r != 0)
 		return cli_fail(KC_EXIT_FATAL, "cannot load snapshot");
 	if ((r = kc_rbac_init(&rb, &snap)) != 0) {
 		kc_snapshot_free(&snap);

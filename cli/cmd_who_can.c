@@ -1,17 +1,16 @@
 /* cmd_who_can.c - `kcustody who-can SOURCE VERB RESOURCE [-n NS] [--json]`:
  * the subjects that can VERB RESOURCE, cluster-wide and per namespace, with
  * groups expanded to the service accounts they hold (rbac/whocan.h).
- * SOURCE is a staging folder (a bundle once formats/bundle offers a member
- * reader).  RESOURCE is "res", "res.group", "res/sub" or "res.group/sub". */
+ * SOURCE is a sealed bundle or an unsealed evidence folder.  RESOURCE is "res", "res.group", "res/sub" or "res.group/sub". */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "collector/snapshot.h"
 #include "rbac/eval.h"
+#include "rbac/source.h"
 #include "rbac/whocan.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -39,7 +38,7 @@ KC_COMMAND(who_can, "list who can do VERB on RESOURCE, groups expanded to servic
 	int c, json = 0, ret = KC_EXIT_OK;
 	struct kc_snapshot snap;
 	struct kc_rbac rb;
-	struct stat st;
+	struct kc_source src;
 	cJSON *res = NULL;
 
 	while ((c = getopt_long(argc, argv, "n:h", longopts, NULL)) != -1) {
@@ -54,12 +53,11 @@ KC_COMMAND(who_can, "list who can do VERB on RESOURCE, groups expanded to servic
 		who_can_usage(stderr);
 		return KC_EXIT_USAGE;
 	}
-	if (stat(argv[optind], &st) != 0 || !S_ISDIR(st.st_mode)) {
-		cli_error("cannot read '%s': not a staging folder (reading sealed bundles "
-		    "needs the bundle reader)", argv[optind]);
-		return KC_EXIT_USAGE;
-	}
-	if (kc_snapshot_load_dir(argv[optind], &snap) != 0)
+	if (kc_source_open(argv[optind], &src) != 0)
+		return cli_fail(KC_EXIT_USAGE, NULL);
+	c = kc_source_snapshot(&src, &snap);
+	kc_source_close(&src);
+	if (c != 0)
 		return cli_fail(KC_EXIT_FATAL, "cannot load snapshot");
 	if (kc_rbac_init(&rb, &snap) != 0) {
 		kc_snapshot_free(&snap);

@@ -1,0 +1,37 @@
+/* source.h - where the analysis commands read evidence from: an unsealed
+ * staging/evidence folder, or a sealed bundle (tar.gz, read in one pass
+ * with the bundle reader's safety checks; nothing is written to disk).
+ * Only the members the RBAC commands use are kept: raw/ (the snapshot),
+ * reviews/ and analysis/can-i/.  Verify the bundle first (kcustody verify)
+ * when its integrity matters; this reader does not check signatures. */
+#ifndef KC_RBAC_SOURCE_H
+#define KC_RBAC_SOURCE_H
+
+#include <stddef.h>
+
+#include "collector/snapshot.h"
+#include "util/buf.h"
+
+struct kc_source_member {
+	char *path;
+	char *data;
+	size_t len;
+};
+
+struct kc_source {
+	char *dir;			/* a folder, or NULL for a bundle */
+	struct kc_source_member *m;	/* a bundle's kept members, sorted */
+	size_t n, cap;
+};
+
+/* Open path (folder or bundle). */
+int kc_source_open(const char *path, struct kc_source *src);
+void kc_source_close(struct kc_source *src);
+
+/* Load the snapshot from it. */
+int kc_source_snapshot(struct kc_source *src, struct kc_snapshot *snap);
+
+/* Read one member (relative path) into out; KC_ERR_NOTFOUND when absent. */
+int kc_source_get(struct kc_source *src, const char *rel, size_t max, struct kc_buf *out);
+
+#endif
