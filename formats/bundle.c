@@ -241,6 +241,8 @@ kc_bundle_seal(const char *staging_dir, cJSON *manifest,
 	struct kc_signer *signer = NULL;
 	enum kc_sig_kind kind = KC_SIG_NONE;
 	char *top = NULL, *path = NULL;
+	uint64_t hashed = 0;
+	int64_t t0;
 	int r;
 
 	if ((r = bundle_top(out_path, &top)) != 0)
@@ -270,6 +272,7 @@ kc_bundle_seal(const char *staging_dir, cJSON *manifest,
 	    (r = kc_digest_add(&files, "VERIFY.txt", text.len, NULL)) != 0)
 		goto out;
 	kc_digest_sort(&files);
+	t0 = kc_mono_ns();
 	for (size_t i = 0; i < files.n; i++) {
 		free(path);
 		if ((path = kc_path_join(staging_dir, files.v[i].path)) == NULL) {
@@ -281,6 +284,10 @@ kc_bundle_seal(const char *staging_dir, cJSON *manifest,
 		if ((r = kc_digest_add(&all, files.v[i].path, files.v[i].size, files.v[i].hex)) != 0)
 			goto out;
 	}
+	for (size_t i = 0; i < files.n; i++)
+		hashed += files.v[i].size;
+	kc_debug("seal: hashed %zu files, %llu bytes in %.3f s", files.n, (unsigned long long)hashed,
+	    (double)(kc_mono_ns() - t0) / 1e9);
 	/* MANIFEST.json describes every member but itself and the SHA256SUMS family. */
 	kc_buf_reset(&text);
 	if ((r = kc_manifest_finish(manifest, &files)) != 0 ||
@@ -320,8 +327,10 @@ kc_bundle_seal(const char *staging_dir, cJSON *manifest,
 		}
 	}
 	kc_digest_sort(&all);
+	t0 = kc_mono_ns();
 	r = kc_tar_write(staging_dir, &all, top, opts->mtime,
 	    opts->gzip_level ? opts->gzip_level : KC_TAR_DEFAULT_LEVEL, out_path);
+	kc_debug("seal: archived %zu members in %.3f s", all.n, (double)(kc_mono_ns() - t0) / 1e9);
 out:
 	kc_signer_free(signer);
 	kc_digest_list_free(&files);

@@ -356,7 +356,7 @@ gzip_to(const char *out, const void *p, size_t n)
 static void
 patch_size(unsigned char *h, int64_t size)
 {
-	char f[16];
+	char f[32];
 	unsigned sum = 0;
 
 	snprintf(f, sizeof(f), "%012llo", (unsigned long long)size);
