@@ -71,9 +71,18 @@ seal_diff(const cJSON *d, const char *out, const struct kc_seal_opts *so, char *
 	if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
 		const cJSON *c = cJSON_GetObjectItemCaseSensitive(d, "post");
 		const cJSON *cid = cJSON_GetObjectItemCaseSensitive(c, "case");
+		const cJSON *uid = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(d, "cluster"), "kube_system_uid");
+		char cl[16];
+		size_t nl;
+
+		snprintf(cl, sizeof(cl), "%.8s", cJSON_IsString(uid) ? uid->valuestring : "cluster");
 		if ((r = kc_bundle_name(cJSON_IsString(cid) ? cid->valuestring : "case", "diff",
-		    "cluster", now, name, sizeof(name))) != 0)
+		    cl, now, name, sizeof(name) - 8)) != 0)
 			return r;
+		nl = strlen(name);
+		if (nl < 7 || strcmp(name + nl - 7, ".tar.gz") != 0)
+			strcat(name, ".tar.gz");
 		if ((*final = kc_path_join(out, name)) == NULL)
 			return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	} else if ((*final = kc_strdup(out)) == NULL) {

@@ -1,0 +1,171 @@
+#!/bin/bash
+# kcustody diff on real PRE/POST bundles from the loopback API server, in
+# the briefing's shape: an agent bound to a cluster-wide secret reader, one
+# with wildcard verbs, pods running as them, agent traffic in the audit log.
+set -uo pipefail
+. "$(dirname "$0")/../lib.sh"
+KC=${KCUSTODY_BIN:-$KC_REPO/kcustody}
+kc_cluster_up || { echo "cannot start cluster"; echo "0 passed, 1 failed"; exit 1; }
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/kcustody-diff.XXXX")
+trap 'rm -rf "$W"' EXIT
+"$KC" keygen -o "$W/k.pem" --pub "$W/k.pub" >/dev/null 2>&1
+"$KC" keygen -o "$W/other.pem" --pub "$W/other.pub" >/dev/null 2>&1
+
+# scenario NS: agents kagent-bot (cluster-wide secret reader) and
+# rag-agent (wildcard in its namespace), a pod each, some traffic.
+scenario() {
+	local ns=$1
+	kc_admin apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Namespace
+metadata: {name: $ns}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: kagent-bot, namespace: $ns}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: rag-agent, namespace: $ns}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: $ns-secret-reader}
+rules:
+- {apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: $ns-kagent-secrets}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: $ns-secret-reader}
+subjects: [{kind: ServiceAccount, name: kagent-bot, namespace: $ns}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: all, namespace: $ns}
+rules: [{apiGroups: ["*"], resources: ["*"], verbs: ["*"]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: rag-all, namespace: $ns}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: all}
+subjects: [{kind: ServiceAccount, name: rag-agent, namespace: $ns}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: kagent-bot-0, namespace: $ns}
+spec: {serviceAccountName: kagent-bot, containers: [{name: a, image: registry.invalid/a:1}]}
+YAML
+	kc_admin --as=system:serviceaccount:$ns:kagent-bot get secrets -A >/dev/null
+}
+collect() { # NS PHASE [extra...]
+	local ns=$1 phase=$2
+	shift 2
+	"$KC" collect --kubeconfig "$KC_KUBECONFIG" --case DIFF-1 --phase "$phase" --agents '' \
+		--sa "$ns/kagent-bot" --sa "$ns/rag-agent" --key "$W/k.pem" --audit-log "$KC_AUDIT_DIR" \
+		-o "$W/" -q "$@"
+}
+remediate_secrets() { # NS: the briefing's step 3 for kagent-bot
+	kc_admin delete clusterrolebinding "$1-kagent-secrets" >/dev/null
+	kc_admin -n "$1" create role kagent-bot-role --verb=get,list --resource=configmaps >/dev/null
+	kc_admin -n "$1" create rolebinding kagent-bot-role --role=kagent-bot-role --serviceaccount="$1:kagent-bot" >/dev/null
+}
+
+ns=diff-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+scenario "$ns"
+pre=$(collect "$ns" pre)
+sleep 1.1
+rem=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+remediate_secrets "$ns"
+kc_admin -n "$ns" delete rolebinding rag-all >/dev/null
+kc_admin --as=system:serviceaccount:$ns:kagent-bot -n default get secrets >/dev/null 2>&1
+kc_admin --as=system:serviceaccount:$ns:kagent-bot -n kube-system get secrets >/dev/null 2>&1
+sleep 1.1
+post=$(collect "$ns" post --since "$rem")
+
+t_begin "diff: the cluster-wide secret read is removed, the new Role's reads are added"
+expect_exit 0 "$KC" diff "$pre" "$post" --pubkey "$W/k.pub" --remediated-at "$rem" --format json
+cp "$T_OUT" "$W/d.json"
+d=$W/d.json
+jq -e --arg ns "$ns" '.agents[] | select(.namespace==$ns and .name=="kagent-bot") |
+	.secrets_before and (.secrets_after|not) and .cluster_wide_before and
+	any(.removed[]; .verb=="get" and .resource=="secrets" and .namespace=="*" and
+	    .grants[0].binding.name==($ns+"-kagent-secrets")) and
+	any(.added[]; .verb=="list" and .resource=="configmaps" and .namespace==$ns)' "$d" >/dev/null || t_fail "kagent-bot delta wrong"
+jq -e --arg ns "$ns" '.agents[] | select(.namespace==$ns and .name=="rag-agent") |
+	any(.removed[]; .verb=="*" and .resource=="*" and .namespace==$ns) and .counts.added==0' "$d" >/dev/null || t_fail "rag-agent wildcard not removed"
+jq -e --arg ns "$ns" '[.findings.resolved[] | select(.subject.namespace==$ns) | .id] | (index("AGR-003") != null and index("AGR-001") != null)' "$d" >/dev/null || t_fail "findings not resolved"
+jq -e --arg ns "$ns" '[.findings.regressions[] | select(.finding.subject.namespace==$ns)] | length == 0' "$d" >/dev/null || t_fail "unexpected AGR-025"
+jq -e --arg n "$ns-kagent-secrets" 'any(.rbac_objects.removed[]; .kind=="ClusterRoleBinding" and .name==$n)' "$d" >/dev/null || t_fail "removed binding not listed"
+jq -e --arg ns "$ns" 'any(.rbac_objects.added[]; .kind=="RoleBinding" and .namespace==$ns and .name=="kagent-bot-role" and (.changed_by|length>0))' "$d" >/dev/null || t_fail "added binding or its manager not listed"
+t_pass
+
+t_begin "diff: agent pods older than the remediation are flagged"
+jq -e --arg ns "$ns" 'any(.stale_pods[]; .namespace==$ns and .name=="kagent-bot-0")' "$d" >/dev/null || t_fail "stale pod not flagged"
+jq -e '.summary.verdict=="incomplete"' "$d" >/dev/null || t_fail "verdict $(jq -r .summary.verdict "$d")"
+t_pass
+
+t_begin "diff: denied requests after remediation are counted from the real audit log"
+n=$(jq --arg u "system:serviceaccount:$ns:kagent-bot" '[.audit.denied[] | select(.user==$u and .resource=="secrets") | .count] | add // 0' "$d")
+# the same count straight from the audit log with jq (final stage only)
+want=$(cat "$KC_AUDIT_DIR"/audit*.log | jq -c --arg u "system:serviceaccount:$ns:kagent-bot" --arg since "$rem" \
+	'select(.stage=="ResponseComplete" and .impersonatedUser.username==$u and .objectRef.resource=="secrets" and .responseStatus.code==403 and .requestReceivedTimestamp[:19] >= $since[:19])' | wc -l)
+[ "$n" = 2 ] && [ "$want" = 2 ] || t_fail "denied secrets reads: diff says $n, audit log has $want, expected 2"
+t_pass
+
+t_begin "diff: text, md and sealed output; the sealed diff verifies and names PRE and POST"
+expect_exit 0 "$KC" diff "$pre" "$post" --pubkey "$W/k.pub" --remediated-at "$rem"
+expect_grep "verdict: incomplete" "$T_OUT"
+expect_grep "^  - get secrets cluster-wide" "$T_OUT"
+expect_exit 0 "$KC" diff "$pre" "$post" --pubkey "$W/k.pub" --format md -o "$T_DIR/d.md"
+expect_grep '^\| PRE \|' "$T_DIR/d.md"
+mkdir "$T_DIR/sealed"
+expect_exit 0 "$KC" diff "$pre" "$post" --pubkey "$W/k.pub" --seal "$T_DIR/sealed" --key "$W/k.pem" -o /dev/null
+s=$(ls "$T_DIR"/sealed/*.tar.gz)
+expect_exit 0 "$KC" verify "$s" --pubkey "$W/k.pub"
+tar xzOf "$s" --wildcards '*/MANIFEST.json' | jq -e --arg a "$(sha256sum "$pre" | cut -d' ' -f1)" --arg b "$(sha256sum "$post" | cut -d' ' -f1)" \
+	'.compares.pre_sha256==$a and .compares.post_sha256==$b' >/dev/null || t_fail "sealed diff does not name PRE and POST by SHA-256"
+t_pass
+
+t_begin "diff: incomplete remediation leaves a persisting finding and AGR-025"
+ns2=diff-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+scenario "$ns2"
+pre2=$(collect "$ns2" pre)
+sleep 1.1
+# only the wildcard is fixed; the cluster-wide secret reader stays
+kc_admin -n "$ns2" delete rolebinding rag-all >/dev/null
+post2=$(collect "$ns2" post)
+expect_exit 0 "$KC" diff "$pre2" "$post2" --pubkey "$W/k.pub" --format json
+jq -e --arg ns "$ns2" 'any(.findings.persisting[]; .id=="AGR-003" and .subject.namespace==$ns and .subject.name=="kagent-bot")' "$T_OUT" >/dev/null || t_fail "AGR-003 not persisting"
+jq -e --arg ns "$ns2" 'any(.findings.regressions[]; .id=="AGR-025" and .kept and .finding.subject.namespace==$ns)' "$T_OUT" >/dev/null || t_fail "no AGR-025"
+jq -e '.summary.verdict=="incomplete"' "$T_OUT" >/dev/null || t_fail "verdict"
+jq -e --arg ns "$ns2" '.agents[] | select(.namespace==$ns and .name=="kagent-bot") | .secrets_after' "$T_OUT" >/dev/null || t_fail "secrets_after should stay true"
+t_pass
+
+t_begin "diff: PRE newer than POST is refused (exit 2)"
+expect_exit 2 "$KC" diff "$post" "$pre" --pubkey "$W/k.pub"
+expect_grep "not older than POST" "$T_ERR"
+t_pass
+
+t_begin "diff: a tampered bundle is refused (exit 3); --no-verify says so"
+cp "$post" "$T_DIR/t.tar.gz"
+printf '\x00' | dd of="$T_DIR/t.tar.gz" bs=1 seek=2000 conv=notrunc 2>/dev/null
+expect_exit 3 "$KC" diff "$pre" "$T_DIR/t.tar.gz" --pubkey "$W/k.pub"
+expect_grep "not a valid bundle" "$T_ERR"
+expect_exit 3 "$KC" diff "$pre" "$post" --pubkey "$W/other.pub"
+expect_exit 0 "$KC" diff "$pre" "$post" --no-verify
+expect_grep "NOT verified" "$T_OUT"
+t_pass
+
+t_begin "diff: bundles of two different clusters are refused (exit 2)"
+other=${KCUSTODY_CLUSTER_DIR:-/tmp/kcustody-cluster}-diff2
+bash "$KC_REPO/tests/cluster/start.sh" "$other" >/dev/null
+okc=$other/kubeconfigs/certs.yaml
+"$KC" collect --kubeconfig "$okc" --case DIFF-1 --phase post --agents '' --key "$W/k.pem" -o "$T_DIR/" -q >"$T_DIR/p" 2>/dev/null
+bash "$KC_REPO/tests/cluster/stop.sh" --purge "$other" >/dev/null
+expect_exit 2 "$KC" diff "$pre" "$(cat "$T_DIR/p")" --pubkey "$W/k.pub"
+expect_grep "different clusters" "$T_ERR"
+t_pass
+
+t_summary
