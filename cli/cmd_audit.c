@@ -57,6 +57,13 @@ usage(FILE *f)
 	    "4 fatal.\n", cli_progname);
 }
 
+/* A missing --audit-log path or a bad option value is the user's error. */
+static int
+input_error(int rc)
+{
+	return rc == KC_ERR_NOTFOUND || rc == KC_ERR_INVALID || rc == KC_ERR_CONFIG;
+}
+
 struct warn_ctx {
 	FILE *out;		/* --malformed FILE, or NULL */
 	uint64_t n;
@@ -239,7 +246,7 @@ KC_COMMAND(audit, "stream a filtered audit-log segment (jq-composable JSON lines
 	if (stage != NULL) {
 		rc = kc_audit_extract(paths, npaths, f, &o, stage, &res);
 		if (rc < 0) {
-			ret = cli_fail(cli_exit_for(rc) == KC_EXIT_USAGE ? KC_EXIT_USAGE : KC_EXIT_FATAL, NULL);
+			ret = cli_fail(input_error(rc) ? KC_EXIT_USAGE : KC_EXIT_FATAL, NULL);
 			goto out;
 		}
 		w.n = res.malformed;
@@ -252,7 +259,7 @@ KC_COMMAND(audit, "stream a filtered audit-log segment (jq-composable JSON lines
 		rc = kc_audit_scan(paths, npaths, f, &o, (count || summary) ? NULL : stdout,
 		    on_malformed, &w, &res);
 		if (rc < 0) {
-			ret = cli_fail(rc == KC_ERR_INVALID ? KC_EXIT_USAGE : KC_EXIT_FATAL, NULL);
+			ret = cli_fail(input_error(rc) ? KC_EXIT_USAGE : KC_EXIT_FATAL, NULL);
 			goto out;
 		}
 		if (count)

@@ -121,7 +121,8 @@ int kc_audit_backup_name(const char *name, size_t *base_len, const char **ext,
  * current file last); a file gives itself and, unless no_rotated, its
  * rotated backups beside it.  A plain and a .gz backup of the same time
  * (compression in progress) are read once (the plain one).  The same file
- * named twice is read once.  KC_ERR_IO when a path cannot be examined. */
+ * named twice is read once.  KC_ERR_NOTFOUND when a path does not exist,
+ * KC_ERR_IO when it cannot be examined. */
 int kc_audit_discover(const char *const *paths, size_t npaths, int no_rotated,
     struct kc_audit_sources *out);
 void kc_audit_sources_free(struct kc_audit_sources *s);
@@ -192,7 +193,8 @@ struct kc_audit_result {
  * no_redact) to segment (may be NULL: count only), report each malformed
  * line to on_malformed (may be NULL).  Malformed lines and unreadable
  * sources are never fatal; write errors on segment and callback errors are.
- * KC_ERR_IO when a path does not exist. */
+ * KC_ERR_NOTFOUND (a path does not exist) and KC_ERR_IO (cannot be
+ * examined) come before anything is written. */
 int kc_audit_scan(const char *const *paths, size_t npaths,
     const struct kc_audit_filter *f, const struct kc_audit_opts *o,
     FILE *segment, kc_audit_malformed_fn on_malformed, void *ctx,

@@ -350,7 +350,8 @@ kc_audit_discover(const char *const *paths, size_t npaths, int no_rotated,
 			continue;
 		}
 		if (stat(paths[i], &st) != 0) {
-			r = kc_err_set(KC_ERR_IO, "cannot read audit log '%s': %s", paths[i], strerror(errno));
+			r = kc_err_set(errno == ENOENT ? KC_ERR_NOTFOUND : KC_ERR_IO,
+			    "cannot read audit log '%s': %s", paths[i], strerror(errno));
 			goto out;
 		}
 		if (S_ISDIR(st.st_mode))

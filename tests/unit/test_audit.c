@@ -243,7 +243,7 @@ DEFINE_TEST(test_audit_discover_file)
 	CHECK_INT(s.nskipped, 1);
 	kc_audit_sources_free(&s);
 	p = "does-not-exist.log";
-	CHECK_INT(kc_audit_discover(&p, 1, 0, &s), KC_ERR_IO);
+	CHECK_INT(kc_audit_discover(&p, 1, 0, &s), KC_ERR_NOTFOUND);
 	CHECK(strstr(kc_err_msg(), "'does-not-exist.log'") != NULL);
 	free(cur);
 	free(bk);
