@@ -27,7 +27,7 @@ kc_relpath_ok(const char *rel)
 			start = p + 1;
 			continue;
 		}
-		if (c < 0x20 || c == 0x7f || c == '\\')
+		if (c < 0x20 || c >= 0x7f || c == '\\')
 			return 0;
 	}
 }

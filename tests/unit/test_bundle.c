@@ -110,7 +110,8 @@ DEFINE_TEST(test_bundle_relpath)
 	CHECK(!kc_relpath_ok("a/"));
 	CHECK(!kc_relpath_ok("a\nb"));
 	CHECK(!kc_relpath_ok("a\\b"));
-	CHECK(kc_relpath_ok("caf\xc3\xa9/x"));
+	CHECK(!kc_relpath_ok("caf\xc3\xa9/x"));
+	CHECK(kc_relpath_ok("a b/c~d(e)=f.json"));
 }
 
 DEFINE_TEST(test_bundle_sums_roundtrip)
@@ -493,4 +494,39 @@ DEFINE_TEST(test_bundle_gzip_bomb)
 	archive_write_free(a);
 	archive_entry_free(e);
 	expect_structure_fail("bomb.tar.gz", "ratio");
+}
+
+DEFINE_TEST(test_bundle_long_paths_deterministic)
+{
+	/* Paths past ustar's 100/155 bytes need pax headers: those must be
+	 * deterministic too (no pid or time in them). */
+	char p[1200], dir[160];
+	struct kc_buf a, b;
+	struct kc_verify_result res;
+
+	make_staging("st");
+	memset(dir, 'd', 150);
+	dir[150] = '\0';
+	snprintf(p, sizeof(p), "st/raw/%s/%s/page-0001 (%s).json", dir, dir, "x) = y");
+	put(p, "{}\n");
+	CHECK_INT(kc_mkdir_p("one", 0755), 0);
+	CHECK_INT(kc_mkdir_p("two", 0755), 0);
+	CHECK_INT(seal("st", NULL, "one/L_pre_c_20261125T000000Z.tar.gz"), 0);
+	CHECK_INT(seal("st", NULL, "two/L_pre_c_20261125T000000Z.tar.gz"), 0);
+	a = slurp("one/L_pre_c_20261125T000000Z.tar.gz");
+	b = slurp("two/L_pre_c_20261125T000000Z.tar.gz");
+	CHECK(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+	CHECK_INT(verify("one/L_pre_c_20261125T000000Z.tar.gz", NULL, &res), 0);
+	CHECK_INT(res.members, 9);
+	kc_buf_free(&a);
+	kc_buf_free(&b);
+}
+
+DEFINE_TEST(test_bundle_staging_symlink_refused)
+{
+	make_staging("st");
+	CHECK_INT(symlink("/etc/passwd", "st/raw/passwd.json"), 0);
+	CHECK_INT(seal("st", NULL, "x.tar.gz"), KC_ERR_INVALID);
+	CHECK(strstr(kc_err_msg(), "symbolic link") != NULL);
+	CHECK(access("x.tar.gz", F_OK) != 0);
 }
