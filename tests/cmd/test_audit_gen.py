@@ -2,7 +2,7 @@
 """Generate a synthetic but schema-correct audit.k8s.io/v1 event log.
 
    test_audit_gen.py --bytes 300M [--seed N] [--start RFC3339] [-o FILE]
-   test_audit_gen.py --bytes 300M --split DIR [--piece 64M] [--gzip-every N]
+   test_audit_gen.py --bytes 300M --split DIR [--piece 64M | --pieces N] [--gzip-every N]
 
 Lines are what kube-apiserver writes (Go encoding/json field order, one
 event per line, RequestReceived then ResponseStarted/ResponseComplete stages
@@ -256,6 +256,7 @@ def main():
     ap.add_argument("-o", "--output", default="-")
     ap.add_argument("--split", help="write rotated pieces into this folder")
     ap.add_argument("--piece", default="64M")
+    ap.add_argument("--pieces", type=int, default=0, help="cut into about N pieces (overrides --piece)")
     ap.add_argument("--gzip-every", type=int, default=2, help="gzip every Nth backup (0: none)")
     a = ap.parse_args()
     total = parse_size(a.bytes)
@@ -263,7 +264,7 @@ def main():
     start_us = int((start - dt.datetime(1970, 1, 1)).total_seconds()) * 1000000
     g = Gen(a.seed, start_us)
     written = 0
-    piece = parse_size(a.piece)
+    piece = total // a.pieces if a.pieces > 0 else parse_size(a.piece)
     npiece = 0
 
     def open_out():
