@@ -17,6 +17,7 @@
 
 #define FIELD_MAX 256		/* longest auditID/timestamp copied into reports */
 #define GAPS_MAX 1000		/* gaps listed; the rest are counted */
+#define BAD_MAX 100		/* malformed lines listed in the summary */
 #define SEGMENT_BUF ((size_t)1 << 20)
 
 /* ---- redaction -------------------------------------------------------- */
@@ -163,7 +164,7 @@ struct run {
 	int64_t gap_ns;
 	struct grp *grp;
 	int ngrp;
-	cJSON *gaps, *counts;
+	cJSON *gaps, *counts, *bad;
 	uint64_t gaps_dropped;
 	int64_t min_ns, max_ns;
 	int have_ts;
@@ -191,6 +192,18 @@ report(struct run *r, size_t si, uint64_t off, uint64_t len, const char *reason,
 
 	r->st[si].malformed++;
 	r->res->malformed++;
+	if (r->bad != NULL && cJSON_GetArraySize(r->bad) < BAD_MAX) {
+		cJSON *o = cJSON_CreateObject();
+
+		if (o == NULL || !cJSON_AddItemToArray(r->bad, o) ||
+		    !cJSON_AddStringToObject(o, "source", m.source) ||
+		    !cJSON_AddNumberToObject(o, "offset", (double)off) ||
+		    !cJSON_AddNumberToObject(o, "length", (double)len) ||
+		    !cJSON_AddStringToObject(o, "reason", reason) ||
+		    (m.detail[0] && !cJSON_AddStringToObject(o, "detail", m.detail)) ||
+		    (m.sha256[0] && !cJSON_AddStringToObject(o, "sha256", m.sha256)))
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	}
 	return r->on_bad ? r->on_bad(r->ctx, &m) : 0;
 }
 
@@ -653,6 +666,10 @@ build_doc(struct run *r)
 	rc |= add_num(x, "redacted", (double)r->res->redacted);
 	cJSON_AddItemToObject(d, "counts", r->counts);
 	r->counts = NULL;	/* transferred */
+	cJSON_AddItemToObject(d, "malformed", r->bad);
+	r->bad = NULL;		/* transferred */
+	if (r->res->malformed > BAD_MAX)
+		rc |= add_num(d, "malformed_not_listed", (double)(r->res->malformed - BAD_MAX));
 	if (rc == 0)
 		return d;
 fail:
@@ -697,8 +714,10 @@ kc_audit_scan(const char *const *paths, size_t npaths,
 	if (o->stats) {
 		r.gaps = cJSON_CreateArray();
 		r.counts = cJSON_CreateObject();
+		r.bad = cJSON_CreateArray();
 	}
-	if (r.st == NULL || r.grp == NULL || (o->stats && (r.gaps == NULL || r.counts == NULL))) {
+	if (r.st == NULL || r.grp == NULL ||
+	    (o->stats && (r.gaps == NULL || r.counts == NULL || r.bad == NULL))) {
 		rc = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -710,6 +729,7 @@ kc_audit_scan(const char *const *paths, size_t npaths,
 out:
 	cJSON_Delete(r.gaps);
 	cJSON_Delete(r.counts);
+	cJSON_Delete(r.bad);
 	free(r.st);
 	free(r.grp);
 	kc_audit_sources_free(&r.srcs);

@@ -664,6 +664,8 @@ DEFINE_TEST(test_audit_extract_staging)
 	doc = cJSON_Parse(b.data);
 	CHECK(doc != NULL);
 	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "sources")), 8);
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "malformed")), 7);
+	CHECK_STR(jstr(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "malformed"), 1), "reason"), "invalid UTF-8");
 	CHECK_STR(jstr(cJSON_GetObjectItem(doc, "redaction"), "mode"), "redact");
 	CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "filters"), "preset") != NULL);
 	CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "counts"),
