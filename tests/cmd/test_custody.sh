@@ -21,11 +21,24 @@ cat >"$keys/trust.json" <<'EOF'
 EOF
 T="--trust-keys $keys/trust.json"
 
-# A bundle: a real sealed one when the bundle command exists, else any file
-# (the ledger only hashes it).
-new_bundle() {
-	head -c 4096 /dev/urandom >"$1"
+# A bundle for the tests: a real sealed one (kcustody seal) when this build
+# has the seal command, else random bytes (the ledger only hashes it).  Any
+# ledger seal itself writes is set aside: the tests write their own.
+kc_bundle() { # PATH [SIZE]
+	local out=$1 size=${2:-4096} st
+	if "$KC" seal --help >/dev/null 2>&1; then
+		st=$(mktemp -d "${TMPDIR:-/tmp}/kcustody-stage.XXXX")
+		head -c "$size" /dev/urandom >"$st/evidence.bin"
+		if "$KC" seal "$st" -o "$out" --key "$keys/alice.key" >/dev/null 2>&1; then
+			rm -rf "$st"
+			[ -e "$out.custody.jsonl" ] && mv "$out.custody.jsonl" "$out.seal-ledger"
+			return 0
+		fi
+		rm -rf "$st"
+	fi
+	head -c "$size" /dev/urandom >"$out"
 }
+new_bundle() { kc_bundle "$1"; }
 
 app() { # WHO ACTION [options...]
 	local who=$1 act=$2
