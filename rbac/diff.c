@@ -5,6 +5,7 @@
 
 #include "collector/snapshot.h"
 #include "formats/bundle.h"
+#include "formats/tarball.h"
 #include "rbac/diff.h"
 #include "rbac/eval.h"
 #include "rbac/hmap.h"
@@ -18,41 +19,105 @@
 
 /* ---- reading a sealed bundle ---- */
 
+struct member {
+	char *path;
+	char *data;
+	size_t len;
+};
+
 struct bundle {
 	const char *path;
-	char **names;
+	char **names;		/* every regular member, in archive order */
 	size_t n, cap;
-	char top[256];
+	struct member *m;	/* the members diff reads, kept in memory */
+	size_t nm, capm;
 	cJSON *manifest;
 	struct kc_snapshot snap;
 	char sha256[KC_SHA256_HEX];
 };
 
+/* Members diff needs in memory; the audit segment is streamed later. */
 static int
-visit(void *ctx, const struct kc_tar_entry *e)
+wanted(const char *p)
 {
-	struct bundle *b = ctx;
+	return strcmp(p, "MANIFEST.json") == 0 || strncmp(p, "raw/", 4) == 0 ||
+	    strcmp(p, "analysis/selection.json") == 0 || strcmp(p, "analysis/findings.json") == 0;
+}
 
-	if (e->is_dir)
-		return 0;
-	snprintf(b->top, sizeof(b->top), "%s", e->top);
-	if (KC_GROW(b->names, b->cap, b->n + 1) != 0 || (b->names[b->n] = kc_strdup(e->path)) == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	b->n++;
-	return 0;
+/* One pass over the archive (the reader's safety checks apply). */
+static int
+bundle_read(struct bundle *b)
+{
+	struct kc_tar_reader *tr = NULL;
+	struct kc_tar_entry e;
+	uint64_t total = 0;
+	int r;
+
+	if ((r = kc_tar_open(b->path, NULL, &tr)) != 0)
+		return r;
+	while ((r = kc_tar_next(tr, &e)) == 1) {
+		struct member *m;
+		size_t got = 0;
+
+		if (e.is_dir)
+			continue;
+		if (KC_GROW(b->names, b->cap, b->n + 1) != 0 || (b->names[b->n] = kc_strdup(e.path)) == NULL) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			break;
+		}
+		b->n++;
+		if (!wanted(e.path))
+			continue;
+		total += e.size;
+		if (e.size > MEMBER_MAX || total > 4ull * MEMBER_MAX) {
+			r = kc_err_set(KC_ERR_LIMIT, "'%s': member '%s' is too large to compare", b->path, e.path);
+			break;
+		}
+		if (KC_GROW(b->m, b->capm, b->nm + 1) != 0) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			break;
+		}
+		m = &b->m[b->nm];
+		memset(m, 0, sizeof(*m));
+		if ((m->path = kc_strdup(e.path)) == NULL || (m->data = malloc((size_t)e.size + 1)) == NULL) {
+			free(m->path);
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			break;
+		}
+		b->nm++;
+		while (got < e.size) {
+			long k = kc_tar_read(tr, m->data + got, (size_t)e.size - got);
+			if (k <= 0) {
+				r = k < 0 ? (int)k : kc_err_set(KC_ERR_VERIFY, "'%s': member '%s' is truncated",
+				    b->path, e.path);
+				break;
+			}
+			got += (size_t)k;
+		}
+		if (r < 0)
+			break;
+		m->data[got] = '\0';
+		m->len = got;
+	}
+	if (r == 0)
+		r = kc_tar_finish(tr);
+	kc_tar_close(tr);
+	return r < 0 ? r : 0;
 }
 
 static char *
 b_get(void *ctx, const char *rel, size_t *len)
 {
 	struct bundle *b = ctx;
-	struct kc_buf buf = KC_BUF_INIT(MEMBER_MAX);
 
-	if (kc_bundle_get_member(b->path, rel, MEMBER_MAX, &buf) != 0) {
-		kc_buf_free(&buf);
-		return NULL;
-	}
-	return kc_buf_take(&buf, len);
+	for (size_t i = 0; i < b->nm; i++)
+		if (strcmp(b->m[i].path, rel) == 0) {
+			char *p = kc_strndup(b->m[i].data, b->m[i].len);
+			if (p != NULL && len != NULL)
+				*len = b->m[i].len;
+			return p;
+		}
+	return NULL;
 }
 
 static int
@@ -105,7 +170,7 @@ bundle_open(struct bundle *b, const char *path)
 	b->path = path;
 	if ((r = kc_sha256_file(path, b->sha256, NULL)) != 0)
 		return r;
-	if ((r = kc_bundle_list(path, visit, b)) != 0)
+	if ((r = bundle_read(b)) != 0)
 		return r;
 	if ((b->manifest = get_json(b, "MANIFEST.json")) == NULL)
 		return kc_err_set(KC_ERR_PARSE, "'%s' has no readable MANIFEST.json", path);
@@ -118,6 +183,11 @@ bundle_close(struct bundle *b)
 	for (size_t i = 0; i < b->n; i++)
 		free(b->names[i]);
 	free(b->names);
+	for (size_t i = 0; i < b->nm; i++) {
+		free(b->m[i].path);
+		free(b->m[i].data);
+	}
+	free(b->m);
 	cJSON_Delete(b->manifest);
 	kc_snapshot_free(&b->snap);
 }
