@@ -76,13 +76,13 @@ osd_uuid=$(cat /proc/sys/kernel/random/uuid)
 id=$(ceph -c "$C" --connect-timeout 20 osd new "$osd_uuid")
 mkdir -p "$D/osd/ceph-$id"
 ceph-osd -c "$C" -i "$id" --mkfs --osd-uuid "$osd_uuid" >/dev/null 2>&1
-ceph-osd -c "$C" -i "$id"
+ceph-osd -c "$C" -i "$id" 2>>"$D/log/osd-start.log"
 for _ in $(seq 1 200); do
 	ceph -c "$C" osd stat 2>/dev/null | grep -q '1 up' && break
 	sleep 0.1
 done
 ceph -c "$C" osd stat | grep -q '1 up' || { say "the OSD did not come up (see $D/log)"; exit 1; }
-radosgw -c "$C" -n client.rgw.a
+radosgw -c "$C" -n client.rgw.a 2>>"$D/log/rgw-start.log"
 for _ in $(seq 1 600); do
 	http_up && break
 	sleep 0.1
