@@ -109,7 +109,7 @@ check-unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
 check-cmd: $(BIN)
-	KCUSTODY_BIN=$(abspath $(BIN)) bash tests/cmd/run.sh
+	KCUSTODY_BIN=$(abspath $(BIN)) KCUSTODY_SANITIZE=$(if $(filter 1,$(SANITIZE)),1,0) bash tests/cmd/run.sh
 
 check: check-unit check-cmd
 

@@ -144,7 +144,7 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 			opts.page_size = atoi(optarg);
 			if (opts.page_size < 1 || opts.page_size > 5000) {
 				cli_error("--page-size must be between 1 and 5000");
-				return KC_EXIT_USAGE;
+				{ ret = KC_EXIT_USAGE; goto out; }
 			}
 			break;
 		case OPT_RETRIES: opts.max_retries = atoi(optarg); break;
@@ -157,40 +157,40 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 		case OPT_TSA: seal.tsa_url = optarg; break;
 		case OPT_TSACA: seal.tsa_ca = optarg; break;
 		case 'q': quiet = 1; break;
-		case 'h': collect_usage(stdout); return KC_EXIT_OK;
+		case 'h': collect_usage(stdout); ret = KC_EXIT_OK; goto out;
 		default:
 			if (c >= OPT_HOOK_BASE && collect_hooks_parse(&hooks, c - OPT_HOOK_BASE, optarg) == 0)
 				break;
 			if (c >= OPT_HOOK_BASE)
-				return KC_EXIT_USAGE;
+				{ ret = KC_EXIT_USAGE; goto out; }
 			collect_usage(stderr);
-			return KC_EXIT_USAGE;
+			{ ret = KC_EXIT_USAGE; goto out; }
 		}
 	}
 	if (optind < argc) {
 		cli_error("unexpected argument '%s'", argv[optind]);
-		return KC_EXIT_USAGE;
+		{ ret = KC_EXIT_USAGE; goto out; }
 	}
 	if (opts.case_id == NULL || opts.phase == NULL) {
 		cli_error("collect needs --case ID and --phase pre|post|baseline");
-		return KC_EXIT_USAGE;
+		{ ret = KC_EXIT_USAGE; goto out; }
 	}
 	if (strcmp(opts.phase, "pre") != 0 && strcmp(opts.phase, "post") != 0 &&
 	    strcmp(opts.phase, "baseline") != 0) {
 		cli_error("--phase must be pre, post or baseline, not '%s'", opts.phase);
-		return KC_EXIT_USAGE;
+		{ ret = KC_EXIT_USAGE; goto out; }
 	}
 	if (output != NULL && out_dir != NULL) {
 		cli_error("-o and --out-dir are exclusive");
-		return KC_EXIT_USAGE;
+		{ ret = KC_EXIT_USAGE; goto out; }
 	}
 	if (out_dir == NULL && !seal.no_sign && seal.key_path == NULL) {
 		cli_error("a bundle is signed: give --key KEY.pem (see 'kcustody keygen'), or --no-sign");
-		return KC_EXIT_USAGE;
+		{ ret = KC_EXIT_USAGE; goto out; }
 	}
 	if (seal.cert_path != NULL && seal.key_path == NULL) {
 		cli_error("--cert needs --key");
-		return KC_EXIT_USAGE;
+		{ ret = KC_EXIT_USAGE; goto out; }
 	}
 	if (!quiet && isatty(STDERR_FILENO) && kc_log_get_level() < KC_LOG_INFO)
 		kc_log_set_level(KC_LOG_INFO);
@@ -200,7 +200,8 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 	if (out_dir != NULL) {
 		if (access(out_dir, F_OK) == 0) {
 			cli_error("--out-dir '%s' already exists; kcustody never writes into old evidence", out_dir);
-			return KC_EXIT_USAGE;
+			ret = KC_EXIT_USAGE;
+			goto out;
 		}
 		dir = kc_dirname(out_dir);
 	} else if (output == NULL || is_dir(output) || output[strlen(output) - 1] == '/') {

@@ -180,7 +180,11 @@ cat "$KC_AUDIT_DIR"/audit*.log | grep "\"auditID\":\"$run-" | jq -r .userAgent |
 t_pass
 
 t_begin "collect: no leaks and no memory errors under valgrind (exec plugin, reviews)"
-if command -v valgrind >/dev/null; then
+if [ "${KCUSTODY_SANITIZE:-0}" = 1 ]; then
+	# an ASan build checks leaks itself (valgrind cannot run it)
+	expect_exit 0 "$KC" collect --case T-1 --phase pre --kubeconfig "$(kc_kubeconfig exec.yaml)" \
+		--sa collect-test/agent-sa --out-dir "$T_DIR/ev"
+elif command -v valgrind >/dev/null; then
 	expect_exit 0 valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
 		--error-exitcode=9 "$KC" collect --case T-1 --phase pre --kubeconfig "$(kc_kubeconfig exec.yaml)" \
 		--sa collect-test/agent-sa --out-dir "$T_DIR/ev"
