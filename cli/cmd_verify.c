@@ -8,6 +8,8 @@
 #include <cjson/cJSON.h>
 
 #include "cli/cli.h"
+#include "manifest/ledger.h"
+#include "util/buf.h"
 #include "formats/bundle.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -29,14 +31,18 @@ verify_usage(FILE *f)
 	    "                         not checked because no key was given (integrity only)\n"
 	    "  --max-member BYTES     per-member size cap (default 4 GiB)\n"
 	    "  --max-total BYTES      decompressed size cap (default 64 GiB)\n"
-	    "  --json                 machine-readable result\n\n"
+	    "  --json                 machine-readable result\n"
+	    "  --trust-keys FILE      keys trusted to sign custody entries (docs/CUSTODY.md)\n"
+	    "  --ledger FILE          the custody ledger (default: BUNDLE.custody.jsonl)\n"
+	    "  --no-ledger            do not check the custody ledger\n\n"
 	    "The bundle's own claims about its signer are never trusted: without --pubkey\n"
 	    "or --ca a signed bundle is not valid unless --allow-unsigned is given.\n"
 	    "Exit status: 0 valid, 3 invalid, 2 usage error or unreadable file.\n",
 	    cli_progname);
 }
 
-enum { OPT_PUB = 256, OPT_CA, OPT_TSACA, OPT_UNSIGNED, OPT_JSON, OPT_MAXM, OPT_MAXT };
+enum { OPT_PUB = 256, OPT_CA, OPT_TSACA, OPT_UNSIGNED, OPT_JSON, OPT_MAXM, OPT_MAXT, OPT_TRUST,
+	OPT_LEDGER, OPT_NOLEDGER };
 
 static const struct option verify_opts[] = {
 	{ "pubkey", required_argument, NULL, OPT_PUB },
@@ -44,6 +50,9 @@ static const struct option verify_opts[] = {
 	{ "tsa-ca", required_argument, NULL, OPT_TSACA },
 	{ "allow-unsigned", no_argument, NULL, OPT_UNSIGNED },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "trust-keys", required_argument, NULL, OPT_TRUST },
+	{ "ledger", required_argument, NULL, OPT_LEDGER },
+	{ "no-ledger", no_argument, NULL, OPT_NOLEDGER },
 	{ "max-member", required_argument, NULL, OPT_MAXM },
 	{ "max-total", required_argument, NULL, OPT_MAXT },
 	{ "help", no_argument, NULL, 'h' },
@@ -57,13 +66,13 @@ state_name(enum kc_check_state s)
 }
 
 static void
-print_json(const char *bundle, const struct kc_verify_result *res)
+print_json(const char *bundle, const struct kc_verify_result *res, cJSON *custody, int valid)
 {
 	cJSON *o = cJSON_CreateObject(), *arr;
 	char *s;
 
 	cJSON_AddStringToObject(o, "bundle", bundle);
-	cJSON_AddBoolToObject(o, "valid", res->valid);
+	cJSON_AddBoolToObject(o, "valid", valid);
 	cJSON_AddStringToObject(o, "top", res->top);
 	cJSON_AddNumberToObject(o, "members", (double)res->members);
 	cJSON_AddNumberToObject(o, "bytes", (double)res->bytes);
@@ -83,6 +92,8 @@ print_json(const char *bundle, const struct kc_verify_result *res)
 		cJSON_AddStringToObject(c, "detail", res->checks[i].detail);
 		cJSON_AddItemToArray(arr, c);
 	}
+	if (custody != NULL)
+		cJSON_AddItemReferenceToObject(o, "custody", custody);
 	if ((s = cJSON_Print(o)) != NULL)
 		printf("%s\n", s);
 	cJSON_free(s);
@@ -90,7 +101,8 @@ print_json(const char *bundle, const struct kc_verify_result *res)
 }
 
 static void
-print_human(const char *bundle, const struct kc_verify_result *res)
+print_human(const char *bundle, const struct kc_verify_result *res, const char *custody_state,
+    const char *custody_detail, const char *history, int valid)
 {
 	char safe[512];
 	const char *failed = NULL;
@@ -102,7 +114,12 @@ print_human(const char *bundle, const struct kc_verify_result *res)
 		if (res->checks[i].state == KC_CHECK_FAILED && failed == NULL)
 			failed = res->checks[i].name;
 	}
-	if (res->valid)
+	printf("  %-10s %-8s %s\n", "custody", custody_state, kc_safe_str(custody_detail, safe, sizeof(safe)));
+	if (failed == NULL && strcmp(custody_state, "FAILED") == 0)
+		failed = "custody";
+	if (history != NULL && history[0] != '\0')
+		printf("custody history:\n%s", history);
+	if (valid)
 		printf("VALID\n");
 	else
 		printf("INVALID (%s check failed)\n", failed ? failed : "structure");
@@ -133,6 +150,11 @@ parse_size(const char *s, uint64_t *out)
 KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and time-stamp")
 {
 	struct kc_verify_opts vo = { 0 };
+	const char *trust = NULL, *ledger = NULL, *cstate = "skipped";
+	char cdetail[512] = "";
+	struct kc_buf hist = KC_BUF_INIT(16u << 20);
+	cJSON *report = NULL;
+	int no_ledger = 0, valid;
 	struct kc_verify_result res;
 	const char *files[3];
 	int c, json = 0, r;
@@ -144,6 +166,9 @@ KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and 
 		case OPT_TSACA: vo.tsa_ca = optarg; break;
 		case OPT_UNSIGNED: vo.allow_unsigned = 1; break;
 		case OPT_JSON: json = 1; break;
+		case OPT_TRUST: trust = optarg; break;
+		case OPT_LEDGER: ledger = optarg; break;
+		case OPT_NOLEDGER: no_ledger = 1; break;
 		case OPT_MAXM:
 		case OPT_MAXT:
 			if (parse_size(optarg, c == OPT_MAXM ? &vo.limits.max_member : &vo.limits.max_total) != 0) {
@@ -175,9 +200,36 @@ KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and 
 	r = kc_bundle_verify(argv[optind], &vo, &res);
 	if (r != 0 && r != KC_ERR_VERIFY)
 		return cli_fail(KC_EXIT_USAGE, "verify");
+	/* The custody ledger beside the bundle (docs/CUSTODY.md): chain,
+	 * signatures, bundle hash in every entry, times, transfer pairing. */
+	valid = res.valid;
+	if (no_ledger) {
+		cstate = "skipped";
+		snprintf(cdetail, sizeof(cdetail), "--no-ledger");
+	} else {
+		r = kc_ledger_verify(argv[optind], ledger, trust, &report);
+		if (r == KC_ERR_NOTFOUND && ledger == NULL) {
+			cstate = "skipped";
+			snprintf(cdetail, sizeof(cdetail), "no custody ledger beside the bundle");
+		} else if (r == 0) {
+			cstate = "ok";
+			snprintf(cdetail, sizeof(cdetail), "%d ledger entries, chain and signatures intact%s",
+			    report && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(report, "entries")) ?
+			    cJSON_GetObjectItemCaseSensitive(report, "entries")->valueint : 0,
+			    trust ? ", signers trusted" : " (no --trust-keys: signers checked against their own keys only)");
+		} else {
+			cstate = "FAILED";
+			valid = 0;
+			snprintf(cdetail, sizeof(cdetail), "%s", r == KC_ERR_VERIFY ? "the custody ledger does not verify" : kc_err_msg());
+		}
+		if (report != NULL && !json)
+			kc_ledger_render_text(report, &hist);
+	}
 	if (json)
-		print_json(argv[optind], &res);
+		print_json(argv[optind], &res, report, valid);
 	else
-		print_human(argv[optind], &res);
-	return res.valid ? KC_EXIT_OK : KC_EXIT_INVALID;
+		print_human(argv[optind], &res, cstate, cdetail, kc_buf_str(&hist), valid);
+	cJSON_Delete(report);
+	kc_buf_free(&hist);
+	return valid ? KC_EXIT_OK : KC_EXIT_INVALID;
 }
