@@ -39,6 +39,8 @@ collect_usage(FILE *f)
 	    "  --in-cluster           use the pod's service-account credentials\n"
 	    "  --insecure             honour insecure-skip-tls-verify (recorded)\n"
 	    "  --page-size N          list page size (default 500)\n"
+	    "  --max-retries N        retries on 429, 5xx, connection failures (default 4)\n"
+	    "  --max-response SIZE    largest answer accepted (default 512M)\n"
 	    "%s"
 	    "Output:\n"
 	    "  -o, --output PATH      bundle file, or an existing folder for the\n"
@@ -60,7 +62,7 @@ enum {
 	OPT_CASE = 256, OPT_PHASE, OPT_PURPOSE, OPT_OPERATOR, OPT_AUTHORITY, OPT_EVID,
 	OPT_KUBECONFIG, OPT_CONTEXT, OPT_INCLUSTER, OPT_INSECURE, OPT_PAGESIZE,
 	OPT_OUTDIR, OPT_KEY, OPT_CERT, OPT_PASS, OPT_NOSIGN, OPT_TSA, OPT_TSACA,
-	OPT_RETRIES, OPT_ORG, OPT_HOOK_BASE = 512,
+	OPT_RETRIES, OPT_ORG, OPT_MAXRESP, OPT_HOOK_BASE = 512,
 };
 
 static void
@@ -96,6 +98,7 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 		{ "insecure", no_argument, NULL, OPT_INSECURE },
 		{ "page-size", required_argument, NULL, OPT_PAGESIZE },
 		{ "max-retries", required_argument, NULL, OPT_RETRIES },
+		{ "max-response", required_argument, NULL, OPT_MAXRESP },
 		{ "output", required_argument, NULL, 'o' },
 		{ "out-dir", required_argument, NULL, OPT_OUTDIR },
 		{ "key", required_argument, NULL, OPT_KEY },
@@ -147,7 +150,26 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 				{ ret = KC_EXIT_USAGE; goto out; }
 			}
 			break;
-		case OPT_RETRIES: opts.max_retries = atoi(optarg); break;
+		case OPT_RETRIES:
+			opts.max_retries = atoi(optarg);
+			if (opts.max_retries < 0 || opts.max_retries > 20) {
+				cli_error("--max-retries must be between 0 and 20");
+				{ ret = KC_EXIT_USAGE; goto out; }
+			}
+			break;
+		case OPT_MAXRESP: {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (*end == 'K' || *end == 'k') v <<= 10, end++;
+			else if (*end == 'M') v <<= 20, end++;
+			else if (*end == 'G') v <<= 30, end++;
+			if (*end != '\0' || v < 4096 || v > (4ULL << 30)) {
+				cli_error("--max-response wants a size between 4K and 4G, not '%s'", optarg);
+				{ ret = KC_EXIT_USAGE; goto out; }
+			}
+			opts.max_response = (size_t)v;
+			break;
+		}
 		case 'o': output = optarg; break;
 		case OPT_OUTDIR: out_dir = optarg; break;
 		case OPT_KEY: seal.key_path = optarg; break;

@@ -558,6 +558,7 @@ kc_collect_run(const struct kc_collect_opts *opts, const char *staging, struct k
 	copts.run_id = co->run_id;
 	copts.max_retries = opts->max_retries;
 	copts.backoff_ms = opts->backoff_ms;
+	copts.max_response = opts->max_response;
 	if ((r = kc_client_new(co->cfg, &copts, &co->client)) != 0)
 		return r;
 	if ((r = collect_identity(co)) != 0)

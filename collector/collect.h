@@ -21,6 +21,7 @@ struct kc_collect_opts {
 	int page_size;			/* default 500 */
 	int max_retries;		/* -1 default */
 	long backoff_ms;		/* 0 default */
+	size_t max_response;		/* 0 default (512 MiB) */
 };
 
 struct kc_collect {

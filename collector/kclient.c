@@ -462,6 +462,10 @@ kc_client_request(struct kc_client *c, const char *method, const char *path,
 		resp->audit_id[0] = resp->content_type[0] = resp->retry_after[0] = '\0';
 		if (token == NULL && (r = get_token(c, refreshed, &token)) != 0)
 			goto out;
+		/* A retry is another request to the server: its own Audit-ID,
+		 * "<run>-<seq>.<attempt>", so no two audit events collide. */
+		if (attempt > 0)
+			snprintf(sent_id, sizeof(sent_id), "%s-%06lu.%d", c->opts.run_id, c->seq, attempt + 1);
 		kc_buf_reset(&hbuf);
 		kc_buf_addf(&hbuf, "Audit-ID: %s", sent_id);
 		hdrs = curl_slist_append(hdrs, hbuf.data);

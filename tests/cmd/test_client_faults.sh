@@ -1,0 +1,72 @@
+#!/bin/bash
+# Failure cases a real kube-apiserver cannot be made to produce on demand,
+# against the scripted server tests/fake/apiserver.py (canned responses,
+# said so here on purpose): 503 and 429 + Retry-After before an answer, an
+# expired continue token (410) mid-list, full Secret objects answered to a
+# metadata-only request, a list failing with 500, an oversized answer.
+set -uo pipefail
+. "$(dirname "$0")/../lib.sh"
+KC=${KCUSTODY_BIN:-$KC_REPO/kcustody}
+W=$(mktemp -d "${TMPDIR:-/tmp}/kcustody-fake.XXXX")
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$W"' EXIT
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=fake-ca \
+	-keyout "$W/ca.key" -out "$W/ca.crt" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
+	-keyout "$W/srv.key" -out "$W/srv.csr" 2>/dev/null
+openssl x509 -req -in "$W/srv.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial -days 2 \
+	-extfile <(printf 'subjectAltName=IP:127.0.0.1\n') -out "$W/srv.crt" 2>/dev/null
+python3 "$KC_REPO/tests/fake/apiserver.py" "$W/srv.crt" "$W/srv.key" "$W/port" "$W/requests.log" &
+pid=$!
+for _ in $(seq 50); do [ -s "$W/port" ] && break; sleep 0.1; done
+cat >"$W/kc.yaml" <<YAML
+apiVersion: v1
+kind: Config
+clusters: [{name: fake, cluster: {server: "https://127.0.0.1:$(cat "$W/port")", certificate-authority: "$W/ca.crt"}}]
+users: [{name: u, user: {token: fake-token-value}}]
+contexts: [{name: c, context: {cluster: fake, user: u}}]
+current-context: c
+YAML
+
+t_begin "faults: 503 and 429 are retried with backoff, Retry-After honoured; partial run, exit 1"
+start=$(date +%s.%N)
+expect_exit 1 "$KC" collect --kubeconfig "$W/kc.yaml" --case F --phase pre --no-reviews --agents '' \
+	--max-retries 3 --max-response 512K --out-dir "$W/ev"
+took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{print b-a}')
+m=$W/ev/MANIFEST.json
+jq -e '.requests[] | select(.path=="/version") | .attempts==3 and .status==200' "$m" >/dev/null || t_fail "/version not retried to success"
+[ "$(grep -c '"path": "/version"' "$W/requests.log")" = 3 ] || t_fail "server did not see 3 /version requests"
+awk -v t="$took" 'BEGIN{exit !(t >= 1.0)}' || t_fail "Retry-After: 1 not honoured (run took $took s)"
+jq -e '.status=="partial"' "$m" >/dev/null || t_fail "not partial"
+t_pass
+
+t_begin "faults: every request carries an Audit-ID and the run's User-Agent; the token is never logged"
+run=$(jq -r .collector.run_id "$W/ev/MANIFEST.json" 2>/dev/null)
+jq -e -s --arg r "$run" 'all(.[]; (.audit_id|startswith($r+"-")) and (.user_agent|test("kcustody/.* run/"+$r)) and .authorization)' "$W/requests.log" >/dev/null || t_fail "headers missing"
+[ "$(jq -r .audit_id "$W/requests.log" | sort | uniq -d | wc -l)" = 0 ] || t_fail "an Audit-ID was reused"
+grep -rq fake-token-value "$W/ev" "$T_ERR" && t_fail "token leaked"
+t_pass
+
+t_begin "faults: 410 Gone mid-list restarts the list and is recorded"
+jq -e '.items[] | select(.name=="list/rolebindings") | .status=="complete" and .count==2 and .restarts_after_410==1 and .pages==2' "$W/ev/MANIFEST.json" >/dev/null || t_fail "410 not handled"
+[ "$(ls "$W"/ev/raw/rolebindings/ | wc -l)" = 2 ] || t_fail "stale pages left"
+t_pass
+
+t_begin "faults: a full SecretList answered to a metadata-only request is discarded, never stored"
+jq -e '.items[] | select(.name=="list/secrets") | .status=="error" and (.detail|test("metadata only"))' "$W/ev/MANIFEST.json" >/dev/null || t_fail "not recorded as error"
+grep -rq fake-canary-value-never-stored "$W/ev" && t_fail "secret value stored"
+[ ! -e "$W/ev/raw/secrets" ] || t_fail "secret pages written"
+t_pass
+
+t_begin "faults: a list failing with 500 is retried, then recorded with the server's message"
+jq -e '.items[] | select(.name=="list/pods") | .status=="error" and (.detail|test("HTTP 500: etcd timeout"))' "$W/ev/MANIFEST.json" >/dev/null || t_fail "500 not recorded"
+[ "$(grep -c '"path": "/api/v1/pods' "$W/requests.log")" = 4 ] || t_fail "500 not retried 3 times"
+t_pass
+
+t_begin "faults: an answer larger than --max-response is refused, the run goes on"
+jq -e '.items[] | select(.name=="list/configmaps") | .status=="error" and (.detail|test("larger than"))' "$W/ev/MANIFEST.json" >/dev/null || t_fail "oversized answer not refused"
+jq -e '.items[] | select(.name=="list/persistentvolumeclaims") | .status=="complete"' "$W/ev/MANIFEST.json" >/dev/null || t_fail "run did not go on"
+t_pass
+
+t_summary

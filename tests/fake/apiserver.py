@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""A scripted HTTPS API server for the failure cases a real kube-apiserver
+cannot be made to produce on demand: 503 and 429 with Retry-After before an
+answer, an expired continue token (410 Gone) in the middle of a list, a
+server that answers a metadata-only request with full Secret objects, a
+list that keeps failing with 500, and an oversized answer.  Used only by
+tests/cmd/test_client_faults.sh; everything else is tested against the real
+server.
+
+    apiserver.py CERT KEY PORTFILE LOGFILE
+
+Writes the port it listens on to PORTFILE and one JSON line per request to
+LOGFILE (method, path, the Audit-ID and User-Agent headers, whether an
+Authorization header was present).
+"""
+import http.server
+import json
+import ssl
+import sys
+import threading
+
+CERT, KEY, PORTFILE, LOGFILE = sys.argv[1:5]
+CANARY = "fake-canary-value-never-stored"
+state = {"version": 0, "rb": 0}
+lock = threading.Lock()
+
+
+def lst(kind, items, cont="", rv="100"):
+    return {"kind": kind, "apiVersion": "v1",
+            "metadata": {"resourceVersion": rv, "continue": cont}, "items": items}
+
+
+def obj(name, ns=None, uid=None):
+    md = {"name": name, "uid": uid or ("uid-" + name), "resourceVersion": "7"}
+    if ns:
+        md["namespace"] = ns
+    return {"metadata": md}
+
+
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def send(self, code, body, headers=()):
+        data = json.dumps(body).encode() if not isinstance(body, bytes) else body
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Audit-ID", self.headers.get("Audit-ID", ""))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def record(self):
+        with lock, open(LOGFILE, "a") as f:
+            f.write(json.dumps({"method": self.command, "path": self.path,
+                                "audit_id": self.headers.get("Audit-ID"),
+                                "user_agent": self.headers.get("User-Agent"),
+                                "authorization": "Authorization" in self.headers}) + "\n")
+
+    def do_POST(self):
+        self.record()
+        n = int(self.headers.get("Content-Length", "0"))
+        self.rfile.read(n)
+        self.send(404, {"kind": "Status", "message": "not here"})
+
+    def do_GET(self):
+        self.record()
+        p = self.path
+        if p == "/version":
+            with lock:
+                state["version"] += 1
+                v = state["version"]
+            if v == 1:
+                return self.send(503, {"kind": "Status", "message": "starting"})
+            if v == 2:
+                return self.send(429, {"kind": "Status", "message": "slow down"}, [("Retry-After", "1")])
+            return self.send(200, {"major": "1", "minor": "20", "gitVersion": "v1.20.2-fake"})
+        if p == "/api/v1/namespaces/kube-system":
+            return self.send(200, {"kind": "Namespace", "metadata": {"name": "kube-system", "uid": "fake-ks-uid"}})
+        if p.startswith("/apis/rbac.authorization.k8s.io/v1/rolebindings"):
+            # page 1, then 410 for the first continue, then pages 1 and 2 again
+            if "continue=c1" in p:
+                with lock:
+                    state["rb"] += 1
+                    first = state["rb"] == 1
+                if first:
+                    return self.send(410, {"kind": "Status", "code": 410, "reason": "Expired",
+                                           "message": "The provided continue parameter is too old"})
+                return self.send(200, lst("RoleBindingList", [obj("rb-2", "a")]))
+            return self.send(200, lst("RoleBindingList", [obj("rb-1", "a")], cont="c1"))
+        if p.startswith("/api/v1/secrets"):
+            # a broken proxy or server that ignores the metadata-only Accept
+            return self.send(200, lst("SecretList", [{"metadata": {"name": "s", "namespace": "a", "uid": "u"},
+                                                     "data": {"password": CANARY}}]))
+        if p.startswith("/api/v1/pods"):
+            return self.send(500, {"kind": "Status", "message": "etcd timeout"})
+        if p.startswith("/api/v1/configmaps"):
+            return self.send(200, b'{"kind":"PartialObjectMetadataList","items":[' + b'{"metadata":{"name":"x"}},' * 40000 + b'{}]}')
+        if "?" in p:
+            base = p.split("?")[0]
+            kind = base.rstrip("/").split("/")[-1]
+            if kind in ("persistentvolumeclaims",):
+                return self.send(200, lst("PartialObjectMetadataList", []))
+            return self.send(200, lst(kind.capitalize() + "List", []))
+        return self.send(404, {"kind": "Status", "message": "not found"})
+
+
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(CERT, KEY)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+with open(PORTFILE, "w") as f:
+    f.write(str(srv.server_address[1]))
+srv.serve_forever()
