@@ -37,6 +37,9 @@ if ! command -v kubectl >/dev/null 2>&1; then
 	exit 1
 fi
 
+# The S3 Object Lock tests run a real Ceph RADOS Gateway (tests/s3/).
+bash "$(dirname "$0")/../s3/install.sh"
+
 if [ -x "$APISERVER" ]; then
 	say "kube-apiserver $K8S_VERSION cached at $APISERVER"
 	exit 0
