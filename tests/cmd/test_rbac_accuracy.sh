@@ -1,0 +1,135 @@
+#!/bin/bash
+# Accuracy of the offline evaluator against the real RBAC authorizer.
+#
+# For three seeds, test_rbac_accuracy_gen.py makes a random estate (about
+# 40 ClusterRoles, 24 Roles, 310 bindings: groups, SA subjects with and
+# without namespace, User names of SAs, missing roles, resourceNames, "",
+# subresources, */scale, wildcards, non-resource URLs with prefixes,
+# aggregated roles with stale rules) and it is created on the API server.
+# Then:
+#   1. `kcustody collect --all-namespaces` fetches the server's
+#      SelfSubjectRulesReview for every estate SA in every namespace and
+#      compares each with the evaluator as sets of expanded permissions
+#      (analysis/review-diff.json): zero disagreements;
+#   2. for every SA one more review fetched by kubectl (not by kcustody's
+#      client) is compared with `kcustody can-i --compare`: zero;
+#   3. 400 random SubjectAccessReviews answered by the server (kubectl
+#      create) and offline (`kcustody can-i --sar`): zero differences;
+#   4. 40 `kubectl auth can-i VERB RESOURCE --as=...` answers against the
+#      evaluator's: zero differences.
+set -uo pipefail
+. "$(dirname "$0")/../lib.sh"
+KC=${KCUSTODY_BIN:-$KC_REPO/kcustody}
+GEN=$KC_REPO/tests/cmd/test_rbac_accuracy_gen.py
+kc_cluster_up || { echo "cannot start cluster"; echo "0 passed, 1 failed"; exit 1; }
+
+SEEDS=${KCUSTODY_ACCURACY_SEEDS:-"11 22 33"}
+run=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/kcustody-accuracy.XXXX")
+PREFIXES=()
+# Namespaces never finish terminating on the test cluster (no controller
+# manager runs there): empty them and drop the finalizer ourselves.
+purge_ns() {
+	local ns
+	for ns in "$@"; do
+		kc_admin delete namespace "$ns" --wait=false >/dev/null 2>&1
+		kc_admin delete rolebindings,roles,serviceaccounts,pods,configmaps,secrets --all -n "$ns" >/dev/null 2>&1
+		kc_admin get namespace "$ns" -o json 2>/dev/null | jq '.spec.finalizers = []' |
+			kc_admin replace --raw "/api/v1/namespaces/$ns/finalize" -f - >/dev/null 2>&1
+	done
+}
+cleanup() {
+	local p
+	for p in "${PREFIXES[@]}"; do
+		purge_ns $(for i in 0 1 2 3 4 5; do echo "$p-n$i"; done)
+		kc_admin delete clusterrole,clusterrolebinding -l "kcustody.test/accuracy=$p" >/dev/null 2>&1
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# "res.group/name" -> group resource name
+split_res() {
+	local r=$1 name='' g=''
+	case $r in */*) name=${r#*/}; r=${r%%/*} ;; esac
+	case $r in *.*) g=${r#*.}; r=${r%%.*} ;; esac
+	printf '%s|%s|%s\n' "$g" "$r" "$name"
+}
+
+total_reviews=0 total_sars=0 total_allowed=0 total_cani=0
+for seed in $SEEDS; do
+	P=kacc$run-$seed
+	PREFIXES+=("$P")
+	W=$WORK/$seed
+	mkdir -p "$W"
+	python3 "$GEN" estate "$seed" "$P" >"$W/estate.json"
+	nsas=$(jq '[.items[] | select(.kind == "ServiceAccount")] | length' "$W/estate.json")
+	nbind=$(jq '[.items[] | select(.kind | test("Binding$"))] | length' "$W/estate.json")
+
+	t_begin "accuracy seed $seed: estate of $nbind bindings and $nsas accounts created on the server"
+	kc_admin create -f "$W/estate.json" >"$W/create.out" 2>&1 || t_fail "kubectl create: $(grep -i error "$W/create.out" | head -3)"
+	t_pass
+
+	t_begin "accuracy seed $seed: every SA x namespace, server review == evaluator (collect)"
+	expect_exit 0 "$KC" collect --case T-acc --phase baseline --operator tester --kubeconfig "$KC_KUBECONFIG" \
+		--agents '' $(jq -r '.items[] | select(.kind == "ServiceAccount") | "--sa " + .metadata.namespace + "/" + .metadata.name' "$W/estate.json") \
+		--all-namespaces --out-dir "$W/ev"
+	D=$W/ev/analysis/review-diff.json
+	n=$(jq '.reviews | length' "$D" 2>/dev/null || echo 0)
+	[ "$n" -ge $((nsas * 6)) ] || t_fail "only $n reviews compared (want >= $((nsas * 6)))"
+	jq -e '.disagreements == 0' "$D" >/dev/null || t_fail "disagreements: $(jq -c '[.reviews[] | select(.disagreements > 0)][0:2]' "$D")"
+	jq -e '[.reviews[] | select(.serverEvaluationError != "")] | length > 0' "$D" >/dev/null || t_fail "no review exercised a missing role"
+	jq -e '.aggregatedClusterRoles | length > 0' "$W/ev/analysis/rbac-drift.json" >/dev/null || t_fail "no aggregation drift flagged"
+	total_reviews=$((total_reviews + n))
+	t_pass
+
+	t_begin "accuracy seed $seed: reviews fetched by kubectl agree with the evaluator"
+	i=0
+	while read -r ns sa; do
+		i=$((i + 1))
+		tns=$P-n$((i % 6))
+		printf '{"apiVersion":"authorization.k8s.io/v1","kind":"SelfSubjectRulesReview","spec":{"namespace":"%s"}}' "$tns" |
+			kc_admin create --as="system:serviceaccount:$ns:$sa" -o json -f - >"$W/ssrr.json" 2>/dev/null || { t_fail "kubectl review for $ns/$sa"; continue; }
+		"$KC" can-i "$W/ev" --sa "$ns/$sa" -n "$tns" --compare "$W/ssrr.json" >"$W/cmp.json" 2>&1 ||
+			t_fail "$ns/$sa in $tns: $(jq -c '{onlyServer, onlyEvaluator, serverEvaluationError, evaluatorEvaluationError}' "$W/cmp.json" 2>/dev/null)"
+	done < <(jq -r '.items[] | select(.kind == "ServiceAccount") | .metadata.namespace + " " + .metadata.name' "$W/estate.json")
+	t_pass
+
+	t_begin "accuracy seed $seed: 400 SubjectAccessReviews, server == evaluator"
+	python3 "$GEN" sars "$seed" "$P" 400 >"$W/sars.json"
+	kc_admin create -f "$W/sars.json" -o json >"$W/server.json" 2>"$W/server.err" || t_fail "kubectl create sars: $(head -3 "$W/server.err")"
+	"$KC" can-i "$W/ev" --sar "$W/sars.json" >"$W/offline.json" || t_fail "can-i --sar failed"
+	# kubectl prints one object per review created, not a List
+	jq -r -s '.[] | .status.allowed // false' "$W/server.json" >"$W/server.allowed"
+	jq -r '.items[] | .status.allowed // false' "$W/offline.json" >"$W/offline.allowed"
+	[ "$(wc -l <"$W/server.allowed")" = 400 ] || t_fail "server answered $(wc -l <"$W/server.allowed") reviews"
+	if ! cmp -s "$W/server.allowed" "$W/offline.allowed"; then
+		k=$(diff <(cat -n "$W/server.allowed") <(cat -n "$W/offline.allowed") | grep -c '^<')
+		first=$(paste "$W/server.allowed" "$W/offline.allowed" | grep -n -v -P '^(\S+)\t\1$' | head -1 | cut -d: -f1)
+		t_fail "$k of 400 differ; first: $(jq -c -s ".[$((first - 1))] | {spec, server: .status}" "$W/server.json") offline $(jq -c ".items[$((first - 1))].status" "$W/offline.json")"
+	fi
+	a=$(grep -c true "$W/server.allowed")
+	[ "$a" -gt 20 ] && [ "$a" -lt 380 ] || t_fail "sample not balanced: $a of 400 allowed"
+	total_sars=$((total_sars + 400)) total_allowed=$((total_allowed + a))
+	t_pass
+
+	t_begin "accuracy seed $seed: kubectl auth can-i answers == evaluator (40 requests)"
+	python3 "$GEN" cani "$seed" "$P" 40 >"$W/cani.txt"
+	bad=0
+	while read -r sans sa ns verb res sub; do
+		IFS='|' read -r g r name < <(split_res "$res")
+		want=no
+		kc_admin auth can-i "$verb" "$res" ${sub:+"$sub"} -n "$ns" --as="system:serviceaccount:$sans:$sa" </dev/null >/dev/null 2>&1 && want=yes
+		jq -n --arg u "system:serviceaccount:$sans:$sa" --arg sns "$sans" --arg v "$verb" --arg g "$g" \
+			--arg r "$r" --arg n "$name" --arg ns "$ns" --arg s "${sub#--subresource=}" \
+			'{kind: "SubjectAccessReview", spec: {user: $u, groups: ["system:serviceaccounts", ("system:serviceaccounts:" + $sns), "system:authenticated"],
+			  resourceAttributes: {verb: $v, group: $g, resource: $r, name: $n, namespace: $ns, subresource: $s}}}' >"$W/one.json"
+		got=$("$KC" can-i "$W/ev" --sar "$W/one.json" | jq -r 'if .status.allowed then "yes" else "no" end')
+		[ "$want" = "$got" ] || { bad=$((bad + 1)); t_fail "kubectl auth can-i $verb $res $sub -n $ns as $sans/$sa: kubectl $want, evaluator $got"; }
+		total_cani=$((total_cani + 1))
+	done <"$W/cani.txt"
+	t_pass
+done
+
+echo "accuracy: $total_reviews rules reviews, $total_sars SubjectAccessReviews ($total_allowed allowed), $total_cani kubectl auth can-i checks compared"
+t_summary
