@@ -1,0 +1,259 @@
+/* cmd_report.c - kcustody report: one self-contained HTML page per bundle. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli/cli.h"
+#include "formats/bundle.h"
+#include "formats/report_html.h"
+#include "manifest/ledger.h"
+#include "rbac/diff.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/sha256.h"
+#include "util/timeutil.h"
+
+static void
+report_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: %s report BUNDLE [--diff PRE] [--pubkey PUB.pem | --ca CA.pem] [--tsa-ca CA.pem]\n"
+	    "       [--allow-unsigned] [--no-verify] [--remediated-at T]\n"
+	    "       [--trust-keys FILE] [--ledger FILE | --no-ledger] -o REPORT.html\n\n"
+	    "Write one self-contained HTML page (inline CSS and SVG, no script, no external\n"
+	    "resource) about a sealed bundle: verification result, case and custody, triage,\n"
+	    "findings by severity, agent inventory, who-can tables, the audit segment,\n"
+	    "collection items, and a picture of each agent's access path. With --diff, also\n"
+	    "what the remediation changed since the PRE bundle (BUNDLE is the POST bundle).\n\n"
+	    "  -o, --output FILE      where to write the page ('-': standard output)\n"
+	    "  --diff PRE             add the remediation section: PRE -> BUNDLE\n"
+	    "  --pubkey PUB.pem       the signer's public key (raw Ed25519, or the CMS signer's key)\n"
+	    "  --ca CA.pem            trust anchors for a CMS signature\n"
+	    "  --tsa-ca CA.pem        trust anchors for the time-stamp token\n"
+	    "  --allow-unsigned       accept an unsigned bundle, or one whose signature is not\n"
+	    "                         checked because no key was given (integrity only)\n"
+	    "  --no-verify            do not verify (the page says \"not verified\")\n"
+	    "  --remediated-at T      remediation time for --diff (RFC 3339; default: end of PRE)\n"
+	    "  --trust-keys FILE      check the custody ledger's signers against this list\n"
+	    "  --ledger FILE          the custody ledger (default: BUNDLE.custody.jsonl)\n"
+	    "  --no-ledger            do not check the custody ledger\n\n"
+	    "The bundles are verified first, as 'verify' does. An invalid bundle still gets\n"
+	    "its page, which says INVALID at the top, and the exit status is 3.\n"
+	    "Exit status: 0 written (bundles valid, or --no-verify), 3 written but a bundle or\n"
+	    "its custody ledger failed verification, 2 usage error or unreadable bundle,\n"
+	    "4 fatal (nothing written).\n",
+	    cli_progname);
+}
+
+enum { OPT_PUB = 256, OPT_CA, OPT_TSACA, OPT_UNSIGNED, OPT_NOVERIFY, OPT_DIFF, OPT_REMAT, OPT_TRUST,
+	OPT_LEDGER, OPT_NOLEDGER };
+
+static const struct option report_opts[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "diff", required_argument, NULL, OPT_DIFF },
+	{ "pubkey", required_argument, NULL, OPT_PUB },
+	{ "ca", required_argument, NULL, OPT_CA },
+	{ "tsa-ca", required_argument, NULL, OPT_TSACA },
+	{ "allow-unsigned", no_argument, NULL, OPT_UNSIGNED },
+	{ "no-verify", no_argument, NULL, OPT_NOVERIFY },
+	{ "remediated-at", required_argument, NULL, OPT_REMAT },
+	{ "trust-keys", required_argument, NULL, OPT_TRUST },
+	{ "ledger", required_argument, NULL, OPT_LEDGER },
+	{ "no-ledger", no_argument, NULL, OPT_NOLEDGER },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const char *
+failed_check(const struct kc_verify_result *vr)
+{
+	for (int i = 0; i < KC_CHECK_COUNT; i++)
+		if (vr->checks[i].state == KC_CHECK_FAILED)
+			return vr->checks[i].name;
+	return "structure";
+}
+
+/* Verify one bundle; 0 checked (valid or not: see vr->valid), else the
+ * exit status for a file that cannot be read at all. */
+static int
+verify_one(const char *path, const struct kc_verify_opts *vo, struct kc_verify_result *vr)
+{
+	char safe[512];
+	int r;
+
+	memset(vr, 0, sizeof(*vr));
+	r = kc_bundle_verify(path, vo, vr);
+	if (r != 0 && r != KC_ERR_VERIFY)
+		return cli_fail(KC_EXIT_USAGE, "report");
+	if (!vr->valid)
+		cli_error("'%s' is INVALID (%s check failed)", kc_safe_str(path, safe, sizeof(safe)),
+		    failed_check(vr));
+	return 0;
+}
+
+KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its remediation)")
+{
+	struct kc_verify_opts vo = { 0 };
+	struct kc_verify_result vr, pre_vr;
+	struct kc_diff_opts dopt = { 0 };
+	struct kc_report_in in = { 0 };
+	struct kc_buf page = KC_BUF_INIT(KC_REPORT_MAX);
+	char bundle_hex[KC_SHA256_HEX], ledger_err[512];
+	const char *out = NULL, *pre = NULL, *trust = NULL, *remat = NULL, *ledger_path = NULL, *files[5];
+	cJSON *diff = NULL, *ledger = NULL;
+	int c, no_verify = 0, no_ledger = 0, r, rc = KC_EXIT_OK;
+
+	while ((c = getopt_long(argc, argv, "ho:", report_opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case OPT_DIFF: pre = optarg; break;
+		case OPT_PUB: vo.pubkey_path = optarg; break;
+		case OPT_CA: vo.ca_path = optarg; break;
+		case OPT_TSACA: vo.tsa_ca = optarg; break;
+		case OPT_UNSIGNED: vo.allow_unsigned = 1; break;
+		case OPT_NOVERIFY: no_verify = 1; break;
+		case OPT_REMAT: remat = optarg; break;
+		case OPT_TRUST: trust = optarg; break;
+		case OPT_LEDGER: ledger_path = optarg; break;
+		case OPT_NOLEDGER: no_ledger = 1; break;
+		case 'h': report_usage(stdout); return KC_EXIT_OK;
+		default: report_usage(stderr); return KC_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc || out == NULL) {
+		if (out == NULL && optind + 1 == argc)
+			cli_error("report needs -o REPORT.html (or -o - for standard output)");
+		report_usage(stderr);
+		return KC_EXIT_USAGE;
+	}
+	if (vo.pubkey_path != NULL && vo.ca_path != NULL) {
+		cli_error("give --pubkey or --ca, not both");
+		return KC_EXIT_USAGE;
+	}
+	if (remat != NULL && pre == NULL) {
+		cli_error("--remediated-at needs --diff PRE");
+		return KC_EXIT_USAGE;
+	}
+	if (remat != NULL) {
+		time_t t;
+		long ns;
+
+		if (kc_parse_rfc3339(remat, &t, &ns) != 0) {
+			cli_error("--remediated-at: not an RFC 3339 time: '%s'", remat);
+			return KC_EXIT_USAGE;
+		}
+	}
+	files[0] = vo.pubkey_path;
+	files[1] = vo.ca_path;
+	files[2] = vo.tsa_ca;
+	files[3] = trust;
+	files[4] = ledger_path;
+	if (no_ledger && (ledger_path != NULL || trust != NULL)) {
+		cli_error("--no-ledger excludes --ledger and --trust-keys");
+		return KC_EXIT_USAGE;
+	}
+	for (int i = 0; i < 5; i++) {
+		if (files[i] != NULL && access(files[i], R_OK) != 0) {
+			cli_error("cannot read '%s'", files[i]);
+			return KC_EXIT_USAGE;
+		}
+	}
+	in.bundle_path = argv[optind];
+	in.pre_path = pre;
+	in.generated = kc_now();
+	if (kc_sha256_file(in.bundle_path, bundle_hex, NULL) != 0)
+		return cli_fail(KC_EXIT_USAGE, "report");
+	in.bundle_sha256 = bundle_hex;
+
+	if (no_verify) {
+		in.no_verify_reason = "--no-verify";
+	} else {
+		if ((r = verify_one(in.bundle_path, &vo, &vr)) != 0)
+			return r;
+		in.vr = &vr;
+		if (!vr.valid)
+			rc = KC_EXIT_INVALID;
+		if (pre != NULL) {
+			if ((r = verify_one(pre, &vo, &pre_vr)) != 0)
+				return r;
+			in.pre_vr = &pre_vr;
+			if (!pre_vr.valid)
+				rc = KC_EXIT_INVALID;
+		}
+	}
+
+	if (pre != NULL && rc == KC_EXIT_OK) {
+		dopt.pre = pre;
+		dopt.post = in.bundle_path;
+		dopt.pubkey_path = vo.pubkey_path;
+		dopt.ca_path = vo.ca_path;
+		dopt.tsa_ca = vo.tsa_ca;
+		dopt.no_verify = no_verify;
+		dopt.allow_unsigned = vo.allow_unsigned;
+		dopt.remediated_at = remat;
+		r = kc_diff_bundles(&dopt, &diff);
+		if (r == KC_ERR_INVALID || r == KC_ERR_CONFIG)
+			return cli_fail(KC_EXIT_USAGE, "report --diff");
+		if (r == KC_ERR_VERIFY) {
+			/* changed since we verified it */
+			cli_error("report --diff: %s", kc_err_msg());
+			in.diff_error = "a bundle failed verification while the remediation was computed";
+			rc = KC_EXIT_INVALID;
+		} else if (r != 0) {
+			return cli_fail(KC_EXIT_FATAL, "report --diff");
+		}
+		in.diff = diff;
+	} else if (pre != NULL) {
+		in.diff_error = "the remediation is not computed from a bundle that failed verification";
+	}
+
+	/* The custody ledger, as verify checks it: a broken chain, an edited
+	 * entry or an unreadable ledger makes the evidence invalid. */
+	in.ledger_path = ledger_path;
+	in.ledger_skipped = no_ledger || no_verify;
+	if (!in.ledger_skipped) {
+		r = kc_ledger_verify(in.bundle_path, ledger_path, trust, &ledger);
+		in.ledger = ledger;
+		in.ledger_status = r;
+		if (r != 0 && r != KC_ERR_VERIFY && r != KC_ERR_NOTFOUND) {
+			snprintf(ledger_err, sizeof(ledger_err), "%s", kc_err_msg());
+			in.ledger_error = ledger_err;
+		}
+		if (r != 0 && !(r == KC_ERR_NOTFOUND && ledger_path == NULL)) {
+			char safe[512];
+
+			cli_error("the custody ledger of '%s' does not verify",
+			    kc_safe_str(in.bundle_path, safe, sizeof(safe)));
+			rc = KC_EXIT_INVALID;
+		}
+	}
+
+	r = kc_report_html(&in, &page);
+	cJSON_Delete(diff);
+	cJSON_Delete(ledger);
+	if (r != 0) {
+		kc_buf_free(&page);
+		return cli_fail(KC_EXIT_FATAL, "report");
+	}
+	if (strcmp(out, "-") == 0) {
+		if (fwrite(page.data, 1, page.len, stdout) != page.len) {
+			kc_buf_free(&page);
+			cli_error("write error on standard output");
+			return KC_EXIT_FATAL;
+		}
+	} else {
+		if (kc_write_file_atomic(out, page.data, page.len, 0600) != 0) {
+			kc_buf_free(&page);
+			return cli_fail(KC_EXIT_FATAL, "report");
+		}
+		printf("%s\n", out);
+	}
+	kc_buf_free(&page);
+	return rc;
+}
