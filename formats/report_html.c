@@ -586,9 +586,12 @@ bundle_read(const char *path, struct bundle *b)
 
 		if (b->top[0] == '\0')
 			snprintf(b->top, sizeof(b->top), "%s", e.top);
+		/* members are sorted bytewise: nothing wanted comes after
+		 * audit/sources.json (cluster/, raw/ and reviews/ are skipped) */
+		if (strcmp(e.path, "audit/sources.json") > 0)
+			break;
 		if (e.is_dir || !is_wanted(e.path))
 			continue;
-		/* members are sorted: nothing wanted comes after audit/ */
 		if (KC_GROW(m, mcap, nm + 1) != 0) {
 			r = KC_ERR_NOMEM;
 			break;
@@ -610,8 +613,6 @@ bundle_read(const char *path, struct bundle *b)
 			nm--;
 			break;
 		}
-		if (strncmp(e.path, "audit/", 6) == 0 && strcmp(e.path, "audit/sources.json") >= 0)
-			break;
 	}
 	if (r < 0) {
 		problem(b, "the bundle could not be read to the end: %s", kc_err_msg());
@@ -651,6 +652,9 @@ bundle_read(const char *path, struct bundle *b)
 /* ------------------------------------------------------------------ */
 /* access-path trees */
 
+/* Boxes per picture: beyond this a picture stops helping anyone see. */
+#define TREE_MAX 400
+
 struct tnode {
 	int parent;
 	char *key;
@@ -664,6 +668,7 @@ struct tree {
 	struct tnode *v;
 	size_t n, cap;
 	int err;
+	size_t dropped;		/* boxes left out beyond KC_SVG_MAX_NODES */
 };
 
 static void
@@ -696,8 +701,12 @@ tree_add(struct tree *t, int parent, const char *key, unsigned flags)
 
 	if (t->err != 0)
 		return -1;
-	if (t->n >= KC_SVG_MAX_NODES - 1 || KC_GROW(t->v, t->cap, t->n + 1) != 0) {
-		t->err = KC_ERR_LIMIT;
+	if (t->n >= TREE_MAX) {
+		t->dropped++;	/* the picture is cut; the tables keep everything */
+		return -1;
+	}
+	if (KC_GROW(t->v, t->cap, t->n + 1) != 0) {
+		t->err = KC_ERR_NOMEM;
 		return -1;
 	}
 	n = &t->v[t->n];
@@ -758,6 +767,9 @@ tree_render(struct w *w, struct tree *t, const char *label)
 	if (w->err == 0 && kc_svg_render(n, t->n, label, w->b) != 0)
 		w->err = KC_ERR_LIMIT;
 	raw(w, "</div>");
+	if (t->dropped > 0)
+		rawf(w, "<p class=\"note\">The picture stops at %d boxes: %zu more are left out (the tables "
+		    "list everything).</p>\n", TREE_MAX, t->dropped);
 	free(n);
 }
 
@@ -1086,84 +1098,125 @@ perm_where(struct kc_buf *b, const cJSON *p)
 		kc_buf_addf(b, "in %s", ns);
 }
 
-/* Append perm to c: first merge its verb into an entry with the same
- * resource and place, then (in cperms_merge) entries with equal verbs. */
+/* Append perm to c as it is; cperms_merge compacts. */
 static int
 cperms_add(struct cperms *c, const cJSON *p, unsigned flags, int sev)
 {
 	struct kc_buf what = KC_BUF_INIT(4096), where = KC_BUF_INIT(512);
-	const char *verb = jstr0(p, "verb");
+	struct cperm *x;
 	int r = 0;
 
+	if (KC_GROW(c->v, c->cap, c->n + 1) != 0)
+		return KC_ERR_NOMEM;
 	perm_what(&what, p);
 	perm_where(&where, p);
-	for (size_t i = 0; i < c->n; i++) {
-		struct cperm *x = &c->v[i];
-
-		if (x->flags == flags && strcmp(x->what, kc_buf_str(&what)) == 0 &&
-		    strcmp(x->where, kc_buf_str(&where)) == 0) {
-			char *nv = NULL;
-			size_t n = strlen(x->verbs) + strlen(verb) + 3;
-
-			if ((nv = malloc(n)) == NULL) {
-				r = KC_ERR_NOMEM;
-				goto out;
-			}
-			snprintf(nv, n, "%s, %s", x->verbs, verb);
-			free(x->verbs);
-			x->verbs = nv;
-			if (sev < x->sev)
-				x->sev = sev;
-			goto out;
-		}
-	}
-	if (KC_GROW(c->v, c->cap, c->n + 1) != 0) {
+	x = &c->v[c->n++];
+	x->verbs = kc_strdup(jstr0(p, "verb"));
+	x->what = kc_buf_take(&what, NULL);
+	x->where = kc_buf_take(&where, NULL);
+	x->flags = flags;
+	x->sev = sev;
+	x->perm = p;
+	if (x->verbs == NULL || x->what == NULL || x->where == NULL)
 		r = KC_ERR_NOMEM;
-		goto out;
-	}
-	c->v[c->n].verbs = kc_strdup(verb);
-	c->v[c->n].what = kc_buf_take(&what, NULL);
-	c->v[c->n].where = kc_buf_take(&where, NULL);
-	c->v[c->n].flags = flags;
-	c->v[c->n].sev = sev;
-	c->v[c->n].perm = p;
-	if (c->v[c->n].verbs == NULL || c->v[c->n].what == NULL || c->v[c->n].where == NULL)
-		r = KC_ERR_NOMEM;
-	c->n++;
-out:
 	kc_buf_free(&what);
 	kc_buf_free(&where);
 	return r;
 }
 
 static int
+cmp_by_what(const void *a, const void *b)
+{
+	const struct cperm *x = a, *y = b;
+	int d;
+
+	if (x->flags != y->flags)
+		return x->flags < y->flags ? -1 : 1;
+	if ((d = strcmp(x->where, y->where)) != 0 || (d = strcmp(x->what, y->what)) != 0)
+		return d;
+	return strcmp(x->verbs, y->verbs);
+}
+
+static int
+cmp_by_verbs(const void *a, const void *b)
+{
+	const struct cperm *x = a, *y = b;
+	int d;
+
+	if (x->flags != y->flags)
+		return x->flags < y->flags ? -1 : 1;
+	if (x->sev != y->sev)
+		return x->sev - y->sev;
+	if ((d = strcmp(x->where, y->where)) != 0 || (d = strcmp(x->verbs, y->verbs)) != 0)
+		return d;
+	return strcmp(x->what, y->what);
+}
+
+#define JOIN_MAX 600	/* bytes of a joined label before "+N more" */
+
+/* Merge runs of entries equal under same() by joining one field
+ * (field 0: verbs, 1: what) with ", "; sorted with cmp first.  Linear
+ * after the sort, and each joined text is capped. */
+static int
+cperms_join(struct cperms *c, int (*cmp)(const void *, const void *), int field)
+{
+	struct kc_buf j = KC_BUF_INIT(JOIN_MAX + 64);
+	size_t out = 0;
+
+	if (c->n > 1)
+		qsort(c->v, c->n, sizeof(*c->v), cmp);
+	for (size_t i = 0; i < c->n;) {
+		struct cperm *x = &c->v[i];
+		size_t k = i + 1, more = 0;
+		char **f = field == 0 ? &x->verbs : &x->what;
+
+		kc_buf_reset(&j);
+		kc_buf_adds(&j, *f);
+		for (; k < c->n; k++) {
+			struct cperm *y = &c->v[k];
+			char *g = field == 0 ? y->verbs : y->what;
+			int same = x->flags == y->flags && strcmp(x->where, y->where) == 0 &&
+			    (field == 0 ? strcmp(x->what, y->what) == 0 :
+			    x->sev == y->sev && strcmp(x->verbs, y->verbs) == 0);
+
+			if (!same)
+				break;
+			if (y->sev < x->sev)
+				x->sev = y->sev;
+			if (strcmp(g, field == 0 ? c->v[k - 1].verbs : c->v[k - 1].what) == 0)
+				;	/* the same word again (sorted: next to it) */
+			else if (j.len < JOIN_MAX)
+				kc_buf_addf(&j, ", %s", g);
+			else
+				more++;
+		}
+		for (size_t m = i + 1; m < k; m++) {
+			free(c->v[m].verbs);
+			free(c->v[m].what);
+			free(c->v[m].where);
+		}
+		if (more > 0)
+			kc_buf_addf(&j, ", \xe2\x80\xa6 (+%zu)", more);
+		free(*f);
+		if ((*f = kc_strdup(kc_buf_str(&j))) == NULL) {
+			kc_buf_free(&j);
+			return KC_ERR_NOMEM;
+		}
+		c->v[out++] = *x;
+		i = k;
+	}
+	c->n = out;
+	kc_buf_free(&j);
+	return 0;
+}
+
+/* Verbs merged per resource and place, then resources per verb set. */
+static int
 cperms_merge(struct cperms *c)
 {
-	for (size_t i = 0; i < c->n; i++) {
-		for (size_t j = i + 1; j < c->n;) {
-			struct cperm *a = &c->v[i], *b = &c->v[j];
+	int r = cperms_join(c, cmp_by_what, 0);
 
-			if (a->flags == b->flags && a->sev == b->sev && strcmp(a->verbs, b->verbs) == 0 &&
-			    strcmp(a->where, b->where) == 0) {
-				size_t n = strlen(a->what) + strlen(b->what) + 3;
-				char *nw = malloc(n);
-
-				if (nw == NULL)
-					return KC_ERR_NOMEM;
-				snprintf(nw, n, "%s, %s", a->what, b->what);
-				free(a->what);
-				a->what = nw;
-				free(b->verbs);
-				free(b->what);
-				free(b->where);
-				memmove(b, b + 1, (c->n - j - 1) * sizeof(*b));
-				c->n--;
-			} else {
-				j++;
-			}
-		}
-	}
-	return 0;
+	return r != 0 ? r : cperms_join(c, cmp_by_verbs, 1);
 }
 
 /* Severity rank of the worst finding in fs (array of arrays) that names
@@ -1321,45 +1374,59 @@ diff_agent(const cJSON *diff, const char *ns, const char *name)
 	return NULL;
 }
 
-/* 1 when binding appears in the grants of a permission of list. */
-static int
-binding_in(const cJSON *agent, const char *list, const char *bkey, struct kc_buf *tmp)
-{
-	const cJSON *p, *g;
+struct bkey {
+	const char *key;
+	size_t node;
+	unsigned lists;		/* 1 added, 2 kept, 4 removed */
+};
 
-	cJSON_ArrayForEach(p, jget(agent, list))
-		cJSON_ArrayForEach(g, jget(p, "grants")) {
-			key_of(tmp, jget(g, "binding"));
-			if (strcmp(kc_buf_str(tmp), bkey) == 0)
-				return 1;
-		}
-	return 0;
+static int
+cmp_bkey(const void *a, const void *b)
+{
+	return strcmp(((const struct bkey *)a)->key, ((const struct bkey *)b)->key);
 }
 
-/* In the report with a diff: bindings only the added list names are new;
- * the removed permissions are drawn grey and struck through. */
+/* In the report with a diff: bindings that only the added list names are
+ * new; the removed permissions are drawn grey and struck through.  One
+ * pass over the diff's permissions, each binding looked up by bsearch. */
 static void
 tree_overlay_diff(struct tree *t, const cJSON *agent, const cJSON *diff, struct kc_buf *tmp)
 {
-	size_t n = t->n;
+	static const char *const lists[] = { "added", "kept", "removed" };
+	struct bkey *k = NULL, probe;
+	size_t nk = 0;
 
-	for (size_t i = 1; i < n; i++) {
-		char *key;
-
-		if (t->v[i].parent != 0 || (t->v[i].flags & KC_SVG_MUTED))
-			continue;
-		if ((key = kc_strdup(t->v[i].key)) == NULL) {
-			t->err = KC_ERR_NOMEM;
-			return;
-		}
-		if (binding_in(agent, "added", key, tmp) && !binding_in(agent, "kept", key, tmp) &&
-		    !binding_in(agent, "removed", key, tmp)) {
-			t->v[i].flags |= KC_SVG_ADDED;
-			if (t->v[i].tag == NULL)
-				tree_set(t, (int)i, -1, "new after remediation");
-		}
-		free(key);
+	if (t->err != 0 || (k = kc_calloc(t->n + 1, sizeof(*k))) == NULL) {
+		t->err = t->err ? t->err : KC_ERR_NOMEM;
+		return;
 	}
+	for (size_t i = 1; i < t->n; i++)
+		if (t->v[i].parent == 0 && !(t->v[i].flags & KC_SVG_MUTED))
+			k[nk++] = (struct bkey){ t->v[i].key, i, 0 };
+	if (nk > 1)
+		qsort(k, nk, sizeof(*k), cmp_bkey);
+	for (int l = 0; l < 3 && nk > 0; l++) {
+		const cJSON *p, *g;
+
+		cJSON_ArrayForEach(p, jget(agent, lists[l]))
+			cJSON_ArrayForEach(g, jget(p, "grants")) {
+				struct bkey *hit;
+
+				key_of(tmp, jget(g, "binding"));
+				probe.key = kc_buf_str(tmp);
+				if ((hit = bsearch(&probe, k, nk, sizeof(*k), cmp_bkey)) != NULL)
+					hit->lists |= 1u << l;
+			}
+	}
+	kc_buf_reset(tmp);
+	for (size_t i = 0; i < nk; i++) {
+		if (k[i].lists != 1)
+			continue;
+		t->v[k[i].node].flags |= KC_SVG_ADDED;
+		if (t->v[k[i].node].tag == NULL)
+			tree_set(t, (int)k[i].node, -1, "new after remediation");
+	}
+	free(k);
 	tree_add_perms(t, 0, agent, "removed", KC_SVG_REMOVED, KC_SVG_REMOVED, diff, tmp);
 }
 
@@ -1423,6 +1490,7 @@ tree_from_diff(struct tree *t, const cJSON *agent, const cJSON *diff, struct kc_
 		if (x->title != NULL)
 			tree_set(t, idx[i], -2, x->title);
 	}
+	t->dropped += full.dropped;
 	if (nfold > 0 && t->err == 0) {
 		int gn = tree_add(t, 0, "(unchanged)", KC_SVG_MUTED);
 
@@ -2800,7 +2868,7 @@ diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 		    "were compared without verifying them (--no-verify).</div>\n");
 	raw(w, "<div class=\"cards\">\n");
 	summary_card_num(w, sum, "permissions_removed", "permissions removed", 0, 1);
-	summary_card_num(w, sum, "permissions_added", "permissions added", 1, 0);
+	summary_card_num(w, sum, "permissions_added", "permissions added", 0, 0);
 	summary_card_num(w, sum, "permissions_kept", "permissions kept", 0, 0);
 	summary_card_num(w, sum, "findings_resolved", "findings resolved", 0, 1);
 	summary_card_num(w, sum, "findings_persisting", "findings persisting", 1, 0);

@@ -402,6 +402,33 @@ DEFINE_TEST(test_report_diff_page_hostile)
 	cJSON_Delete(d);
 }
 
+DEFINE_TEST(test_report_diff_page_big)
+{
+	cJSON *d = load_json("report/diff.json"), *a, *removed;
+	struct kc_buf b = KC_BUF_INIT(KC_REPORT_MAX);
+	char ns[32];
+
+	/* 1000 removed permissions in distinct namespaces: one leaf each, more
+	 * than a picture holds */
+	a = cJSON_GetArrayItem(cJSON_GetObjectItem(d, "agents"), 0);
+	removed = cJSON_GetObjectItem(a, "removed");
+	for (int i = 0; i < 1000; i++) {
+		cJSON *p = cJSON_Duplicate(cJSON_GetArrayItem(removed, 0), 1);
+
+		snprintf(ns, sizeof(ns), "ns-%04d", i);
+		cJSON_ReplaceItemInObject(p, "namespace", cJSON_CreateString(ns));
+		cJSON_AddItemToArray(removed, p);
+	}
+	CHECK_INT(kc_diff_render_html(d, &b), 0);
+	CHECK(strstr(kc_buf_str(&b), "The picture stops at 400 boxes") != NULL);
+	CHECK(count(kc_buf_str(&b), "class=\"node") <= 400 + 20);
+	/* the table still has them all (up to its own row limit) */
+	CHECK(strstr(kc_buf_str(&b), "ns-0999") != NULL);
+	CHECK(well_formed(kc_buf_str(&b)));
+	kc_buf_free(&b);
+	cJSON_Delete(d);
+}
+
 /* ---- a sealed bundle from the fixtures ---- */
 
 static void
