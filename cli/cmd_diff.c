@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "formats/bundle.h"
+#include "formats/report_html.h"
 #include "manifest/ledger.h"
 #include "rbac/diff.h"
 #include "util/err.h"
@@ -26,7 +27,7 @@ diff_usage(FILE *f)
 	    "findings resolved, persisting and new (AGR-025); agent pods older than\n"
 	    "the remediation; denied requests and sensitive reads in POST's audit\n"
 	    "segment.  Both bundles are verified first.\n\n"
-	    "  --format FMT           text (default), json or md\n"
+	    "  --format FMT           text (default), json, md or html (a self-contained page)\n"
 	    "  -o FILE                write the output to FILE (atomically)\n"
 	    "  --pubkey F | --ca F    the key or CA the bundles must be signed with\n"
 	    "  --tsa-ca F             CA for the bundles' time-stamp tokens\n"
@@ -34,7 +35,7 @@ diff_usage(FILE *f)
 	    "  --no-verify            compare without verifying (stated in the output)\n"
 	    "  --remediated-at T      when the remediation happened (RFC 3339;\n"
 	    "                         default: the end of the PRE collection)\n"
-	    "  --seal OUT             also seal the diff (json, md, txt) as a signed\n"
+	    "  --seal OUT             also seal the diff (json, md, txt, html) as a signed\n"
 	    "                         bundle naming PRE and POST by SHA-256; OUT is a\n"
 	    "                         file or a folder for the generated name\n"
 	    "  --key KEY.pem [--cert CERT.pem] [--passphrase-file F] | --no-sign\n"
@@ -118,9 +119,10 @@ seal_diff(const cJSON *d, const char *out, const struct kc_seal_opts *so, char *
 	}
 	cJSON_AddItemToObject(m, "summary", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(d, "summary"), 1));
 	files = cJSON_AddArrayToObject(m, "files");
-	for (int k = 0; k < 3; k++) {
-		static const char *const names[] = { "diff.json", "diff.md", "diff.txt" };
-		static const char *const types[] = { "application/json", "text/markdown", "text/plain" };
+	for (int k = 0; k < 4; k++) {
+		static const char *const names[] = { "diff.json", "diff.md", "diff.txt", "diff.html" };
+		static const char *const types[] = { "application/json", "text/markdown", "text/plain",
+		    "text/html" };
 		char *path;
 
 		kc_buf_reset(&b);
@@ -130,8 +132,10 @@ seal_diff(const cJSON *d, const char *out, const struct kc_seal_opts *so, char *
 			free(txt);
 		} else if (k == 1) {
 			r = kc_diff_render_md(d, &b);
-		} else {
+		} else if (k == 2) {
 			r = kc_diff_render_text(d, &b);
+		} else {
+			r = kc_diff_render_html(d, &b);
 		}
 		if (r != 0 || (path = kc_path_join(tmpl, names[k])) == NULL)
 			goto fail;
@@ -214,8 +218,9 @@ KC_COMMAND(diff, "compare PRE and POST bundles: the remediation's permission del
 		cli_error("diff needs two bundles: PRE POST");
 		return KC_EXIT_USAGE;
 	}
-	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 && strcmp(format, "md") != 0) {
-		cli_error("--format must be text, json or md, not '%s'", format);
+	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 && strcmp(format, "md") != 0 &&
+	    strcmp(format, "html") != 0) {
+		cli_error("--format must be text, json, md or html, not '%s'", format);
 		return KC_EXIT_USAGE;
 	}
 	if (!o.no_verify && o.pubkey_path == NULL && o.ca_path == NULL && !o.allow_unsigned) {
@@ -243,6 +248,11 @@ KC_COMMAND(diff, "compare PRE and POST bundles: the remediation's permission del
 		free(txt);
 	} else if (strcmp(format, "md") == 0) {
 		kc_diff_render_md(d, &b);
+	} else if (strcmp(format, "html") == 0) {
+		if (kc_diff_render_html(d, &b) != 0) {
+			cli_error("%s", kc_err_msg());
+			goto out;
+		}
 	} else {
 		kc_diff_render_text(d, &b);
 	}

@@ -253,6 +253,14 @@ grant_json(const struct kc_rbac_binding *b)
 	ro = cJSON_AddObjectToObject(g, "role");
 	cJSON_AddStringToObject(ro, "kind", b->role_kind);
 	cJSON_AddStringToObject(ro, "name", b->role_name);
+	/* The server's own bootstrap bindings (discovery, basic-user...) that
+	 * every authenticated identity holds: not reach the agent was given. */
+	{
+		const cJSON *l = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(b->obj, "metadata"), "labels"), "kubernetes.io/bootstrapping");
+		if (cJSON_IsString(l) && strcmp(l->valuestring, "rbac-defaults") == 0)
+			cJSON_AddBoolToObject(g, "default", 1);
+	}
 	return g;
 }
 
@@ -387,6 +395,22 @@ sa_perms(const struct kc_rbac *rb, const char *ns, const char *name, char **nss,
 	return r;
 }
 
+/* Cluster-wide reach: a permission granted cluster-wide (or a
+ * non-resource URL) through at least one binding that is not a bootstrap
+ * default. */
+static int
+perm_cluster_reach(const cJSON *perm)
+{
+	const cJSON *g;
+
+	if (strcmp(js(perm, "namespace"), "*") != 0 && js(perm, "url")[0] == '\0')
+		return 0;
+	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(perm, "grants"))
+		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "default")))
+			return 1;
+	return 0;
+}
+
 static int
 perm_reads_secrets(const cJSON *perm)
 {
@@ -412,8 +436,7 @@ sa_compare(const struct permset *pre, const struct permset *post, cJSON *agent)
 		cJSON *pp = cJSON_GetArrayItem(pre->perms, (int)i);
 		const struct kc_hmap_entry *e = kc_hmap_get(&post->idx, pre->keys[i]);
 
-		if (strcmp(js(pp, "namespace"), "*") == 0 || js(pp, "url")[0] != '\0')
-			cw_before = 1;
+		cw_before |= perm_cluster_reach(pp);
 		sec_before |= perm_reads_secrets(pp);
 		if (e != NULL) {
 			cJSON *k = cJSON_Duplicate(cJSON_GetArrayItem(post->perms, (int)e->vals[0]), 1);
@@ -425,8 +448,7 @@ sa_compare(const struct permset *pre, const struct permset *post, cJSON *agent)
 	for (size_t i = 0; i < post->n; i++) {
 		cJSON *pp = cJSON_GetArrayItem(post->perms, (int)i);
 
-		if (strcmp(js(pp, "namespace"), "*") == 0 || js(pp, "url")[0] != '\0')
-			cw_after = 1;
+		cw_after |= perm_cluster_reach(pp);
 		sec_after |= perm_reads_secrets(pp);
 		if (kc_hmap_get(&pre->idx, post->keys[i]) == NULL)
 			cJSON_AddItemToArray(added, cJSON_Duplicate(pp, 1));

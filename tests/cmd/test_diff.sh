@@ -89,12 +89,13 @@ expect_exit 0 "$KC" diff "$pre" "$post" --pubkey "$W/k.pub" --remediated-at "$re
 cp "$T_OUT" "$W/d.json"
 d=$W/d.json
 jq -e --arg ns "$ns" '.agents[] | select(.namespace==$ns and .name=="kagent-bot") |
-	.secrets_before and (.secrets_after|not) and .cluster_wide_before and
+	.secrets_before and (.secrets_after|not) and .cluster_wide_before and (.cluster_wide_after|not) and
 	any(.removed[]; .verb=="get" and .resource=="secrets" and .namespace=="*" and
 	    .grants[0].binding.name==($ns+"-kagent-secrets")) and
 	any(.added[]; .verb=="list" and .resource=="configmaps" and .namespace==$ns)' "$d" >/dev/null || t_fail "kagent-bot delta wrong"
 jq -e --arg ns "$ns" '.agents[] | select(.namespace==$ns and .name=="rag-agent") |
-	any(.removed[]; .verb=="*" and .resource=="*" and .namespace==$ns) and .counts.added==0' "$d" >/dev/null || t_fail "rag-agent wildcard not removed"
+	any(.removed[]; .verb=="*" and .resource=="*" and .namespace==$ns) and .counts.added==0 and
+	(.cluster_wide_before|not)' "$d" >/dev/null || t_fail "rag-agent wildcard not removed"
 jq -e --arg ns "$ns" '[.findings.resolved[] | select(.subject.namespace==$ns) | .id] | (index("AGR-003") != null and index("AGR-001") != null)' "$d" >/dev/null || t_fail "findings not resolved"
 jq -e --arg ns "$ns" '[.findings.regressions[] | select(.finding.subject.namespace==$ns)] | length == 0' "$d" >/dev/null || t_fail "unexpected AGR-025"
 jq -e --arg n "$ns-kagent-secrets" 'any(.rbac_objects.removed[]; .kind=="ClusterRoleBinding" and .name==$n)' "$d" >/dev/null || t_fail "removed binding not listed"
@@ -120,6 +121,9 @@ expect_grep "verdict: incomplete" "$T_OUT"
 expect_grep "^  - get secrets cluster-wide" "$T_OUT"
 expect_exit 0 "$KC" diff "$pre" "$post" --pubkey "$W/k.pub" --format md -o "$T_DIR/d.md"
 expect_grep '^\| PRE \|' "$T_DIR/d.md"
+expect_exit 0 "$KC" diff "$pre" "$post" --pubkey "$W/k.pub" --format html -o "$T_DIR/d.html"
+xmllint --html --noout "$T_DIR/d.html" 2>"$T_DIR/xmllint.err" || t_fail "diff html does not parse"
+expect_grep 'kagent-bot' "$T_DIR/d.html"
 mkdir "$T_DIR/sealed"
 expect_exit 0 "$KC" diff "$pre" "$post" --pubkey "$W/k.pub" --seal "$T_DIR/sealed" --key "$W/k.pem" -o /dev/null
 s=$(ls "$T_DIR"/sealed/*.tar.gz)
