@@ -12,7 +12,8 @@ out=${KCUSTODY_DEMO_OUT:-$repo/out/demo}
 cluster=${KCUSTODY_DEMO_CLUSTER_DIR:-/tmp/kcustody-demo-cluster}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-say "starting the local cluster (etcd + kube-apiserver on loopback) in $cluster"
+say "starting a fresh local cluster (etcd + kube-apiserver on loopback) in $cluster"
+bash "$repo/tests/cluster/stop.sh" --purge "$cluster" >/dev/null 2>&1 || true
 bash "$repo/tests/cluster/start.sh" "$cluster" >/dev/null
 . "$cluster/env.sh"
 k() { kubectl --kubeconfig "$KC_KUBECONFIG" "$@"; }
@@ -144,14 +145,28 @@ say "verify both bundles against the responder's public key"
 say "diff pre -> post"
 "$KC" diff "$pre" "$post" --pubkey "$out/responder.pub" --remediated-at "$remediated" | tee "$out/diff.txt"
 
+"$KC" diff "$pre" "$post" --pubkey "$out/responder.pub" --remediated-at "$remediated" \
+	--format json -o "$out/diff.json"
+"$KC" diff "$pre" "$post" --pubkey "$out/responder.pub" --remediated-at "$remediated" \
+	--seal "$out/" --key "$out/responder.key" -o /dev/null
+
 say "report"
 "$KC" report "$post" --diff "$pre" --pubkey "$out/responder.pub" -o "$out/report.html"
 
-say "done"
+say "done: what the evidence shows"
+jq -r '"  triage before: \(.pre.triage), after: \(.post.triage)",
+	"  verdict: \(.summary.verdict): \(.summary.verdict_reason)",
+	"  permissions removed \(.summary.permissions_removed), added \(.summary.permissions_added), kept \(.summary.permissions_kept)",
+	"  findings resolved \(.summary.findings_resolved), persisting \(.summary.findings_persisting), new \(.summary.findings_new)",
+	(.agents[] | "  \(.namespace)/\(.name): can read secrets \(if .secrets_before then "yes" else "no" end) -> \(if .secrets_after then "YES" else "no" end), cluster-wide reach \(if .cluster_wide_before then "yes" else "no" end) -> \(if .cluster_wide_after then "YES" else "no" end)"),
+	"  agent pods older than the remediation (restart them): \(.summary.stale_pods)",
+	"  denied requests by agents after remediation (check for over-restriction): \(.summary.denied_requests)",
+	"  policy-bypass reads after remediation: \(.summary.policy_bypass_reads)"' "$out/diff.json"
+echo
 cat <<EOT
   pre bundle:   $pre
   post bundle:  $post
-  diff:         $out/diff.txt
+  diff:         $out/diff.txt, $out/diff.json, and sealed as $(ls "$out"/*_diff_*.tar.gz)
   report:       $out/report.html   (open it in a browser)
   public key:   $out/responder.pub
   The cluster keeps running in $cluster; stop it with:
