@@ -26,9 +26,20 @@ kubectl_recipe() {
 	k get namespaces -o json >"$work/k3.json"
 	k get secrets,configmaps,persistentvolumeclaims -A -o json >"$work/k4.json"
 }
+# The same objects as the kubectl recipe: no agent selected, so no server
+# reviews (kubectl's recipe has none); the offline analysis still runs.
 kcustody_run() {
 	rm -rf "$work/kc"
-	"$KC" collect --kubeconfig "$KC_KUBECONFIG" --case bench --phase baseline --out-dir "$work/kc" -q >/dev/null
+	"$KC" collect --kubeconfig "$KC_KUBECONFIG" --case bench --phase baseline --agents '' \
+		--out-dir "$work/kc" -q >/dev/null
+}
+# The default run on the same estate: every agent-named service account
+# selected, one server rules review per account and namespace it is bound
+# in, findings, can-i tables, inventory.  Shown for scale, not compared.
+kcustody_full() {
+	rm -rf "$work/kcf"
+	"$KC" collect --kubeconfig "$KC_KUBECONFIG" --case bench --phase baseline \
+		--out-dir "$work/kcf" -q >/dev/null
 }
 
 # time_cmd NAME FUNC: median wall seconds over RUNS and max peak RSS (KiB)
@@ -36,7 +47,7 @@ time_cmd() {
 	local name=$1 fn=$2 times=() rss=0 t0 t1 r
 	for _ in $(seq "$RUNS"); do
 		t0=$(date +%s.%N)
-		r=$( { /usr/bin/time -f '%M' bash -c "$(declare -f k kubectl_recipe kcustody_run); KC='$KC' KC_KUBECONFIG='$KC_KUBECONFIG' work='$work'; $fn" ; } 2>&1 >/dev/null | tail -n 1)
+		r=$( { /usr/bin/time -f '%M' bash -c "$(declare -f k kubectl_recipe kcustody_run kcustody_full); KC='$KC' KC_KUBECONFIG='$KC_KUBECONFIG' work='$work'; $fn" ; } 2>&1 >/dev/null | tail -n 1)
 		t1=$(date +%s.%N)
 		times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')")
 		[ "$r" -gt "$rss" ] && rss=$r
@@ -47,6 +58,7 @@ time_cmd() {
 
 read -r _ kt krss < <(time_cmd kubectl kubectl_recipe)
 read -r _ ct crss < <(time_cmd kcustody kcustody_run)
+read -r _ ft frss < <(time_cmd kcustody-full kcustody_full)
 
 # Same objects? (uids of everything kubectl returned vs the snapshot pages)
 jq -r '.items[].metadata.uid' "$work"/k*.json | sort >"$work/k.uids"
@@ -58,3 +70,6 @@ echo "collect benchmark: $objs objects, $RUNS runs each (median wall time; peak 
 printf '  %-28s %8.2f s   peak RSS %7d KiB\n' "kubectl recipe (4 commands)" "$kt" "$krss"
 printf '  %-28s %8.2f s   peak RSS %7d KiB\n' "kcustody collect" "$ct" "$crss"
 printf '  speed-up: %.1fx   same objects: %s\n' "$(awk -v a="$kt" -v b="$ct" 'BEGIN{print a/b}')" "$same"
+nrev=$(ls "$work"/kcf/reviews/*/*.json 2>/dev/null | wc -l)
+nagents=$(jq '.selected | length' "$work/kcf/analysis/selection.json")
+printf '  %-28s %8.2f s   peak RSS %7d KiB  (%s agents, %s server reviews, analysis)\n' "kcustody collect, default" "$ft" "$frss" "$nagents" "$nrev"
