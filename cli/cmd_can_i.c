@@ -4,6 +4,7 @@
  *   kcustody can-i SOURCE --sa NS/NAME [-n NS] [--offline] [--json]
  *   kcustody can-i SOURCE --sa NS/NAME [-n NS] --compare REVIEW.json
  *   kcustody can-i SOURCE --sar FILE|-
+ *   kcustody can-i SOURCE --all-sas [--stats]
  *   kcustody can-i --review-json FILE|-
  *
  * SOURCE is a sealed bundle or an unsealed evidence folder (collect
@@ -16,13 +17,17 @@
  * evaluator (as sets of expanded permissions; exit 1 on any difference).
  * --sar answers SubjectAccessReview objects (one, or a v1 List of them)
  * offline and prints them back with .status {allowed, reason}, as the
- * server would.
+ * server would.  --all-sas evaluates every service account of the
+ * snapshot in every namespace and prints one line per pair (account,
+ * namespace, rules, evaluation errors); --stats prints only the totals and
+ * the evaluation time (the benchmark's measure).
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -45,6 +50,7 @@ can_i_usage(FILE *f)
 	fprintf(f, "usage: %s can-i SOURCE --sa NS/NAME [-n NS] [--offline] [--json]\n"
 	    "       %s can-i SOURCE --sa NS/NAME [-n NS] --compare REVIEW.json\n"
 	    "       %s can-i SOURCE --sar FILE|-\n"
+	    "       %s can-i SOURCE --all-sas [--stats]\n"
 	    "       %s can-i --review-json FILE|-\n\n"
 	    "Print what a service account may do in a namespace, exactly as\n"
 	    "'kubectl auth can-i --list --as=system:serviceaccount:NS:NAME -n NS'\n"
@@ -58,8 +64,11 @@ can_i_usage(FILE *f)
 	    "  --compare FILE       compare a stored server review with the evaluator\n"
 	    "                       (exit 1 when they differ)\n"
 	    "  --sar FILE           answer SubjectAccessReviews (an object or a List) offline\n"
+	    "  --all-sas            every service account in every namespace: one line\n"
+	    "                       'NS/NAME NAMESPACE RULES ERRORS' per pair\n"
+	    "  --stats              with --all-sas: totals and evaluation time only\n"
 	    "  --review-json FILE   render a stored SelfSubjectRulesReview response\n",
-	    cli_progname, cli_progname, cli_progname, cli_progname);
+	    cli_progname, cli_progname, cli_progname, cli_progname, cli_progname);
 }
 
 static int
@@ -190,6 +199,54 @@ run_compare(const cJSON *eff, const char *file)
 	return nd == 0 ? KC_EXIT_OK : KC_EXIT_PARTIAL;
 }
 
+static const char *
+meta_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), key);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* every SA x every namespace the snapshot lists */
+static int
+run_matrix(const struct kc_snapshot *snap, const struct kc_rbac *rb, int stats)
+{
+	const cJSON *sa, *ns;
+	struct kc_rbac_rules rr;
+	struct timespec t0, t1;
+	size_t pairs = 0, rules = 0, errs = 0;
+	int r = 0;
+
+	memset(&rr, 0, sizeof(rr));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cJSON_ArrayForEach(sa, snap->items[KC_RES_SERVICEACCOUNTS]) {
+		struct kc_rbac_sa_id id;
+
+		if ((r = kc_rbac_sa_identity(&id, meta_str(sa, "namespace"), meta_str(sa, "name"))) != 0)
+			break;
+		cJSON_ArrayForEach(ns, snap->items[KC_RES_NAMESPACES]) {
+			if ((r = kc_rbac_rules_for(rb, &id.id, meta_str(ns, "name"), &rr)) != 0)
+				break;
+			pairs++;
+			rules += rr.n;
+			errs += rr.nmissing;
+			if (!stats)
+				printf("%s/%s %s %zu %zu\n", meta_str(sa, "namespace"), meta_str(sa, "name"),
+				    meta_str(ns, "name"), rr.n, rr.nmissing);
+		}
+		if (r != 0)
+			break;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	kc_rbac_rules_free(&rr);
+	if (r != 0)
+		return cli_fail(KC_EXIT_FATAL, NULL);
+	if (stats)
+		printf("pairs %zu rules %zu errors %zu seconds %.6f\n", pairs, rules, errs,
+		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	return KC_EXIT_OK;
+}
+
 static int
 print_table(const cJSON *review)
 {
@@ -250,12 +307,14 @@ KC_COMMAND(can_i, "print a service account's permissions like kubectl auth can-i
 		{ "review-json", required_argument, NULL, 'r' },
 		{ "compare", required_argument, NULL, 'c' },
 		{ "sar", required_argument, NULL, 'a' },
+		{ "all-sas", no_argument, NULL, 'A' },
+		{ "stats", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sa = NULL, *nsopt = NULL, *review = NULL, *source, *compare = NULL, *sarf = NULL;
 	char ns[256], name[512], *rel = NULL;
-	int c, offline = 0, json = 0, r, ret = KC_EXIT_OK;
+	int c, offline = 0, json = 0, all = 0, stats = 0, r, ret = KC_EXIT_OK;
 	struct kc_snapshot snap;
 	struct kc_rbac rb;
 	struct kc_source src;
@@ -270,6 +329,8 @@ KC_COMMAND(can_i, "print a service account's permissions like kubectl auth can-i
 		case 'r': review = optarg; break;
 		case 'c': compare = optarg; break;
 		case 'a': sarf = optarg; break;
+		case 'A': all = 1; break;
+		case 'S': stats = 1; break;
 		case 'h': can_i_usage(stdout); return KC_EXIT_OK;
 		default: can_i_usage(stderr); return KC_EXIT_USAGE;
 		}
@@ -281,27 +342,27 @@ KC_COMMAND(can_i, "print a service account's permissions like kubectl auth can-i
 		}
 		return render_file(review);
 	}
-	if (optind + 1 != argc || (sa == NULL && sarf == NULL)) {
+	if (optind + 1 != argc || (sa == NULL && sarf == NULL && !all)) {
 		can_i_usage(stderr);
 		return KC_EXIT_USAGE;
 	}
 	source = argv[optind];
-	if (sarf != NULL) {
-		if (sa != NULL || compare != NULL) {
-			cli_error("--sar takes no --sa or --compare");
+	if (sarf != NULL || all) {
+		if (sa != NULL || compare != NULL || (sarf != NULL && all)) {
+			cli_error("--sar and --all-sas take no --sa or --compare");
 			return KC_EXIT_USAGE;
 		}
 	} else if (split_sa(sa, ns, sizeof(ns), name, sizeof(name)) != 0) {
 		cli_error("invalid --sa '%s' (expected NAMESPACE/NAME)", sa);
 		return KC_EXIT_USAGE;
 	}
-	if (sarf != NULL)
+	if (sarf != NULL || all)
 		ns[0] = name[0] = '\0';
 	if (nsopt == NULL)
 		nsopt = ns;
 	if (kc_source_open(source, &src) != 0)
 		return cli_fail(KC_EXIT_USAGE, NULL);
-	if (!offline && !json && compare == NULL && sarf == NULL) {
+	if (!offline && !json && compare == NULL && sarf == NULL && !all) {
 		struct kc_buf b = KC_BUF_INIT(REVIEW_MAX);
 
 		if ((rel = kc_rbac_review_path(ns, name, nsopt)) == NULL) {
@@ -330,7 +391,9 @@ KC_COMMAND(can_i, "print a service account's permissions like kubectl auth can-i
 		kc_snapshot_free(&snap);
 		return cli_fail(KC_EXIT_FATAL, NULL);
 	}
-	if (sarf != NULL) {
+	if (all) {
+		ret = run_matrix(&snap, &rb, stats);
+	} else if (sarf != NULL) {
 		ret = run_sar(&rb, sarf);
 	} else if ((r = kc_rbac_effective_json(&rb, ns, name, nsopt, &doc)) != 0) {
 		ret = cli_fail(cli_exit_for(r), NULL);

@@ -1,7 +1,27 @@
+#include <stdarg.h>
 #include <string.h>
 
 #include "formats/findings_txt.h"
 #include "util/err.h"
+
+/* appends that remember a failure (the buffer's cap), checked once at the end */
+struct out {
+	struct kc_buf *b;
+	int err;
+};
+
+static void addf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+addf(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (kc_buf_vaddf(o->b, fmt, ap) != 0)
+		o->err = 1;
+	va_end(ap);
+}
 
 static const char *
 s(const cJSON *o, const char *k)
@@ -12,28 +32,28 @@ s(const cJSON *o, const char *k)
 }
 
 static void
-ref(struct kc_buf *out, const cJSON *o)
+ref(struct out *out, const cJSON *o)
 {
-	kc_buf_addf(out, "%s %s%s%s", s(o, "kind"), s(o, "namespace"), s(o, "namespace")[0] ? "/" : "",
+	addf(out, "%s %s%s%s", s(o, "kind"), s(o, "namespace"), s(o, "namespace")[0] ? "/" : "",
 	    s(o, "name"));
 }
 
 static void
-list(struct kc_buf *out, const cJSON *arr)
+list(struct out *out, const cJSON *arr)
 {
 	const cJSON *it;
 	int first = 1;
 
-	kc_buf_addc(out, '[');
+	addf(out, "[");
 	cJSON_ArrayForEach(it, arr) {
-		kc_buf_addf(out, "%s%s", first ? "" : " ", cJSON_IsString(it) ? it->valuestring : "");
+		addf(out, "%s%s", first ? "" : " ", cJSON_IsString(it) ? it->valuestring : "");
 		first = 0;
 	}
-	kc_buf_addc(out, ']');
+	addf(out, "]");
 }
 
 static void
-rule(struct kc_buf *out, const cJSON *r)
+rule(struct out *out, const cJSON *r)
 {
 	static const char *const keys[] = { "verbs", "apiGroups", "resources", "resourceNames",
 		"nonResourceURLs", NULL };
@@ -43,54 +63,53 @@ rule(struct kc_buf *out, const cJSON *r)
 
 		if (a == NULL)
 			continue;
-		kc_buf_addf(out, "%s%s=", i ? " " : "", keys[i]);
+		addf(out, "%s%s=", i ? " " : "", keys[i]);
 		list(out, a);
 	}
 }
 
 int
-kc_findings_txt(const cJSON *doc, struct kc_buf *out)
+kc_findings_txt(const cJSON *doc, struct kc_buf *buf)
 {
+	struct out o = { buf, 0 }, *out = &o;
 	const cJSON *counts = cJSON_GetObjectItemCaseSensitive(doc, "counts"), *c, *f;
 	const cJSON *readers = cJSON_GetObjectItemCaseSensitive(doc, "secretReaders");
 
-	kc_buf_addf(out, "TRIAGE: %s (%s)\n", s(doc, "triage"), s(doc, "triageReason"));
+	addf(out, "TRIAGE: %s (%s)\n", s(doc, "triage"), s(doc, "triageReason"));
 	if (cJSON_GetArraySize(readers) > 0) {
-		kc_buf_adds(out, "Agent service accounts that can read secrets:");
+		addf(out, "%s", "Agent service accounts that can read secrets:");
 		cJSON_ArrayForEach(c, readers)
-			kc_buf_addf(out, " %s", c->valuestring);
-		kc_buf_addc(out, '\n');
+			addf(out, " %s", c->valuestring);
+		addf(out, "\n");
 	}
-	kc_buf_adds(out, "Findings:");
+	addf(out, "%s", "Findings:");
 	cJSON_ArrayForEach(c, counts)
-		kc_buf_addf(out, " %s %d", c->string, (int)cJSON_GetNumberValue(c));
-	kc_buf_addf(out, " (highest: %s)\n", s(doc, "highestSeverity"));
-	kc_buf_adds(out, "Not visible offline: system:masters, the Node authorizer, webhook authorizers.\n");
+		addf(out, " %s %d", c->string, (int)cJSON_GetNumberValue(c));
+	addf(out, " (highest: %s)\n", s(doc, "highestSeverity"));
+	addf(out, "%s", "Not visible offline: system:masters, the Node authorizer, webhook authorizers.\n");
 	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(doc, "findings")) {
 		const cJSON *sub = cJSON_GetObjectItemCaseSensitive(f, "subject");
 		const cJSON *b = cJSON_GetObjectItemCaseSensitive(f, "binding");
 
-		kc_buf_addf(out, "\n[%s] %s %s\n", s(f, "severity"), s(f, "id"), s(f, "title"));
-		kc_buf_addf(out, "  subject:  ServiceAccount %s/%s\n", s(sub, "namespace"), s(sub, "name"));
-		kc_buf_addf(out, "  scope:    %s%s%s\n", s(f, "scope"), s(f, "namespace")[0] ? " " : "",
+		addf(out, "\n[%s] %s %s\n", s(f, "severity"), s(f, "id"), s(f, "title"));
+		addf(out, "  subject:  ServiceAccount %s/%s\n", s(sub, "namespace"), s(sub, "name"));
+		addf(out, "  scope:    %s%s%s\n", s(f, "scope"), s(f, "namespace")[0] ? " " : "",
 		    s(f, "namespace"));
-		kc_buf_addf(out, "  matched:  %s\n", s(f, "matched"));
+		addf(out, "  matched:  %s\n", s(f, "matched"));
 		if (b != NULL) {
-			kc_buf_adds(out, "  binding:  ");
+			addf(out, "%s", "  binding:  ");
 			ref(out, b);
-			kc_buf_adds(out, " (subject ");
+			addf(out, "%s", " (subject ");
 			ref(out, cJSON_GetObjectItemCaseSensitive(f, "bindingSubject"));
-			kc_buf_adds(out, ")\n  role:     ");
+			addf(out, "%s", ")\n  role:     ");
 			ref(out, cJSON_GetObjectItemCaseSensitive(f, "role"));
-			kc_buf_adds(out, "\n  rule:     ");
+			addf(out, "%s", "\n  rule:     ");
 			rule(out, cJSON_GetObjectItemCaseSensitive(f, "rule"));
-			kc_buf_addc(out, '\n');
+			addf(out, "\n");
 		}
 		if (s(f, "attack")[0] || s(f, "cwe")[0])
-			kc_buf_addf(out, "  ATT&CK:   %s  CWE: %s\n", s(f, "attack")[0] ? s(f, "attack") : "-",
+			addf(out, "  ATT&CK:   %s  CWE: %s\n", s(f, "attack")[0] ? s(f, "attack") : "-",
 			    s(f, "cwe")[0] ? s(f, "cwe") : "-");
 	}
-	if (kc_buf_adds(out, "") != 0 || out->len == out->max)
-		return kc_err_set(KC_ERR_LIMIT, "findings.txt too large");
-	return 0;
+	return o.err ? kc_err_set(KC_ERR_LIMIT, "findings.txt too large") : 0;
 }
