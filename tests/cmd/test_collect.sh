@@ -217,6 +217,36 @@ expect_exit 2 collect --kubeconfig "$(kc_kubeconfig certs.yaml)" -o "$T_DIR/out3
 expect_grep 'key KEY.pem' "$T_ERR"
 t_pass
 
+t_begin "collect: proxy-url tunnels through the proxy; tls-server-name is what TLS verifies"
+python3 "$KC_REPO/tests/fake/connect_proxy.py" "$T_DIR/pport" "$T_DIR/proxy.log" &
+ppid=$!
+for _ in $(seq 50); do [ -s "$T_DIR/pport" ] && break; sleep 0.1; done
+# server addressed by IP; the serving certificate names 127.0.0.1 and localhost
+mk() { # FILE EXTRA-CLUSTER-FIELDS
+	cat >"$1" <<YAML
+apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: "$KC_SERVER", certificate-authority: "$KC_PKI_DIR/ca.crt"$2}
+users:
+- name: u
+  user: {client-certificate: "$KC_PKI_DIR/admin.crt", client-key: "$KC_PKI_DIR/admin.key"}
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+YAML
+}
+mk "$T_DIR/proxy.yaml" ", proxy-url: \"http://127.0.0.1:$(cat "$T_DIR/pport")\""
+expect_exit 0 collect --kubeconfig "$T_DIR/proxy.yaml" --agents '' --no-reviews --out-dir "$T_DIR/ev"
+grep -q "^CONNECT 127.0.0.1:$KC_APISERVER_PORT " "$T_DIR/proxy.log" || t_fail "the proxy saw no CONNECT"
+kill "$ppid" 2>/dev/null
+mk "$T_DIR/sni-ok.yaml" ", tls-server-name: localhost"
+expect_exit 0 collect --kubeconfig "$T_DIR/sni-ok.yaml" --agents '' --no-reviews --out-dir "$T_DIR/ev2"
+mk "$T_DIR/sni-bad.yaml" ", tls-server-name: kubernetes.invalid"
+expect_exit 4 collect --kubeconfig "$T_DIR/sni-bad.yaml" --agents '' --no-reviews --out-dir "$T_DIR/ev3"
+expect_grep 'cannot reach' "$T_ERR"
+t_pass
+
 t_begin "collect: usage errors"
 expect_exit 2 "$KC" collect --phase pre --out-dir "$T_DIR/x"
 expect_exit 2 "$KC" collect --case X --phase during --out-dir "$T_DIR/x"
