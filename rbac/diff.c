@@ -2,14 +2,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "collector/snapshot.h"
 #include "formats/bundle.h"
-#include "formats/tarball.h"
+#include "rbac/source.h"
 #include "rbac/diff.h"
 #include "rbac/eval.h"
 #include "rbac/hmap.h"
 #include "util/err.h"
+#include "util/fsutil.h"
 #include "util/mem.h"
 #include "util/sha256.h"
 #include "util/timeutil.h"
@@ -19,18 +21,10 @@
 
 /* ---- reading a sealed bundle ---- */
 
-struct member {
-	char *path;
-	char *data;
-	size_t len;
-};
-
 struct bundle {
 	const char *path;
-	char **names;		/* every regular member, in archive order */
-	size_t n, cap;
-	struct member *m;	/* the members diff reads, kept in memory */
-	size_t nm, capm;
+	struct kc_source src;
+	int has_segment;	/* audit/segment.jsonl is a member */
 	cJSON *manifest;
 	struct kc_snapshot snap;
 	char sha256[KC_SHA256_HEX];
@@ -38,126 +32,25 @@ struct bundle {
 
 /* Members diff needs in memory; the audit segment is streamed later. */
 static int
-wanted(const char *p)
+wanted(void *ctx, const char *p)
 {
+	struct bundle *b = ctx;
+
+	if (strcmp(p, "audit/segment.jsonl") == 0)
+		b->has_segment = 1;
 	return strcmp(p, "MANIFEST.json") == 0 || strncmp(p, "raw/", 4) == 0 ||
 	    strcmp(p, "analysis/selection.json") == 0 || strcmp(p, "analysis/findings.json") == 0;
-}
-
-/* One pass over the archive (the reader's safety checks apply). */
-static int
-bundle_read(struct bundle *b)
-{
-	struct kc_tar_reader *tr = NULL;
-	struct kc_tar_entry e;
-	uint64_t total = 0;
-	int r;
-
-	if ((r = kc_tar_open(b->path, NULL, &tr)) != 0)
-		return r;
-	while ((r = kc_tar_next(tr, &e)) == 1) {
-		struct member *m;
-		size_t got = 0;
-
-		if (e.is_dir)
-			continue;
-		if (KC_GROW(b->names, b->cap, b->n + 1) != 0 || (b->names[b->n] = kc_strdup(e.path)) == NULL) {
-			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-			break;
-		}
-		b->n++;
-		if (!wanted(e.path))
-			continue;
-		total += e.size;
-		if (e.size > MEMBER_MAX || total > 4ull * MEMBER_MAX) {
-			r = kc_err_set(KC_ERR_LIMIT, "'%s': member '%s' is too large to compare", b->path, e.path);
-			break;
-		}
-		if (KC_GROW(b->m, b->capm, b->nm + 1) != 0) {
-			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-			break;
-		}
-		m = &b->m[b->nm];
-		memset(m, 0, sizeof(*m));
-		if ((m->path = kc_strdup(e.path)) == NULL || (m->data = malloc((size_t)e.size + 1)) == NULL) {
-			free(m->path);
-			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-			break;
-		}
-		b->nm++;
-		while (got < e.size) {
-			long k = kc_tar_read(tr, m->data + got, (size_t)e.size - got);
-			if (k <= 0) {
-				r = k < 0 ? (int)k : kc_err_set(KC_ERR_VERIFY, "'%s': member '%s' is truncated",
-				    b->path, e.path);
-				break;
-			}
-			got += (size_t)k;
-		}
-		if (r < 0)
-			break;
-		m->data[got] = '\0';
-		m->len = got;
-	}
-	if (r == 0)
-		r = kc_tar_finish(tr);
-	kc_tar_close(tr);
-	return r < 0 ? r : 0;
-}
-
-static char *
-b_get(void *ctx, const char *rel, size_t *len)
-{
-	struct bundle *b = ctx;
-
-	for (size_t i = 0; i < b->nm; i++)
-		if (strcmp(b->m[i].path, rel) == 0) {
-			char *p = kc_strndup(b->m[i].data, b->m[i].len);
-			if (p != NULL && len != NULL)
-				*len = b->m[i].len;
-			return p;
-		}
-	return NULL;
-}
-
-static int
-b_list(void *ctx, const char *prefix, char ***names, size_t *n)
-{
-	struct bundle *b = ctx;
-	size_t pl = strlen(prefix), cap = 0;
-
-	*names = NULL;
-	*n = 0;
-	for (size_t i = 0; i < b->n; i++) {
-		if (strncmp(b->names[i], prefix, pl) != 0 || strncmp(b->names[i] + pl, "/page-", 6) != 0)
-			continue;
-		if (KC_GROW(*names, cap, *n + 1) != 0 || ((*names)[*n] = kc_strdup(b->names[i])) == NULL)
-			return kc_err_set(KC_ERR_NOMEM, "out of memory");
-		(*n)++;
-	}
-	return 0;	/* names come sorted: the archive is in canonical order */
-}
-
-static int
-has_member(const struct bundle *b, const char *rel)
-{
-	for (size_t i = 0; i < b->n; i++)
-		if (strcmp(b->names[i], rel) == 0)
-			return 1;
-	return 0;
 }
 
 static cJSON *
 get_json(struct bundle *b, const char *rel)
 {
-	size_t len = 0;
-	char *data = b_get(b, rel, &len);
-	cJSON *j;
+	struct kc_buf buf = KC_BUF_INIT(MEMBER_MAX);
+	cJSON *j = NULL;
 
-	if (data == NULL)
-		return NULL;
-	j = cJSON_ParseWithLength(data, len);
-	free(data);
+	if (kc_source_get(&b->src, rel, MEMBER_MAX, &buf) == 0)
+		j = cJSON_ParseWithLength(kc_buf_str(&buf), buf.len);
+	kc_buf_free(&buf);
 	return j;
 }
 
@@ -170,24 +63,22 @@ bundle_open(struct bundle *b, const char *path)
 	b->path = path;
 	if ((r = kc_sha256_file(path, b->sha256, NULL)) != 0)
 		return r;
-	if ((r = bundle_read(b)) != 0)
+	if ((r = kc_source_open_keep(path, wanted, b, &b->src)) != 0)
 		return r;
+	if (b->src.dir != NULL) {	/* an unsealed evidence folder (--no-verify) */
+		char *seg = kc_path_join(b->src.dir, "audit/segment.jsonl");
+		b->has_segment = seg != NULL && access(seg, R_OK) == 0;
+		free(seg);
+	}
 	if ((b->manifest = get_json(b, "MANIFEST.json")) == NULL)
 		return kc_err_set(KC_ERR_PARSE, "'%s' has no readable MANIFEST.json", path);
-	return kc_snapshot_load(b_get, b_list, b, &b->snap);
+	return kc_source_snapshot(&b->src, &b->snap);
 }
 
 static void
 bundle_close(struct bundle *b)
 {
-	for (size_t i = 0; i < b->n; i++)
-		free(b->names[i]);
-	free(b->names);
-	for (size_t i = 0; i < b->nm; i++) {
-		free(b->m[i].path);
-		free(b->m[i].data);
-	}
-	free(b->m);
+	kc_source_close(&b->src);
 	cJSON_Delete(b->manifest);
 	kc_snapshot_free(&b->snap);
 }
@@ -852,9 +743,23 @@ audit_diff(struct bundle *post, const struct kc_rbac *rb_post, const cJSON *agen
 	c.rem_ns = rem_ns;
 	c.denied = cJSON_AddArrayToObject(out, "denied");
 	c.reads = cJSON_AddArrayToObject(out, "sensitive_reads_after_remediation");
-	cJSON_AddBoolToObject(out, "post_segment", has_member(post, "audit/segment.jsonl"));
-	if (has_member(post, "audit/segment.jsonl")) {
-		r = kc_bundle_read_member(post->path, "audit/segment.jsonl", audit_sink, &c);
+	cJSON_AddBoolToObject(out, "post_segment", post->has_segment);
+	if (post->has_segment) {
+		if (post->src.dir != NULL) {
+			char *seg = kc_path_join(post->src.dir, "audit/segment.jsonl"), chunk[65536];
+			FILE *fp = seg ? fopen(seg, "r") : NULL;
+			size_t k;
+
+			if (fp == NULL)
+				r = kc_err_set(KC_ERR_IO, "cannot read '%s'", seg ? seg : "audit/segment.jsonl");
+			while (fp != NULL && (k = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+				audit_sink(&c, chunk, k);
+			if (fp != NULL)
+				fclose(fp);
+			free(seg);
+		} else {
+			r = kc_bundle_read_member(post->path, "audit/segment.jsonl", audit_sink, &c);
+		}
 		if (r == 0 && c.line.len > 0)
 			audit_line(&c, c.line.data, c.line.len);
 	}

@@ -26,7 +26,14 @@ cmp_member(const void *a, const void *b)
 }
 
 static int
-read_bundle(const char *path, struct kc_source *src)
+default_keep(void *ctx, const char *path)
+{
+	(void)ctx;
+	return kept(path);
+}
+
+static int
+read_bundle(const char *path, kc_source_keep_fn keep, void *ctx, struct kc_source *src)
 {
 	struct kc_tar_reader *tr = NULL;
 	struct kc_tar_entry e;
@@ -38,7 +45,7 @@ read_bundle(const char *path, struct kc_source *src)
 		struct kc_source_member *m;
 		size_t got = 0;
 
-		if (e.is_dir || !kept(e.path))
+		if (e.is_dir || !keep(ctx, e.path))
 			continue;
 		if (e.size > SRC_MEMBER_MAX) {
 			r = kc_err_set(KC_ERR_LIMIT, "bundle member '%s' is too large", e.path);
@@ -81,6 +88,12 @@ read_bundle(const char *path, struct kc_source *src)
 int
 kc_source_open(const char *path, struct kc_source *src)
 {
+	return kc_source_open_keep(path, NULL, NULL, src);
+}
+
+int
+kc_source_open_keep(const char *path, kc_source_keep_fn keep, void *ctx, struct kc_source *src)
+{
 	struct stat st;
 	int r;
 
@@ -92,7 +105,7 @@ kc_source_open(const char *path, struct kc_source *src)
 			return kc_err_set(KC_ERR_NOMEM, "out of memory");
 		return 0;
 	}
-	if ((r = read_bundle(path, src)) != 0)
+	if ((r = read_bundle(path, keep ? keep : default_keep, ctx, src)) != 0)
 		kc_source_close(src);
 	return r;
 }

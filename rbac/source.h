@@ -26,6 +26,11 @@ struct kc_source {
 
 /* Open path (folder or bundle). */
 int kc_source_open(const char *path, struct kc_source *src);
+/* The same, keeping the bundle members for which keep(ctx, path) returns
+ * non-zero (it sees every regular member's path, in archive order); keep
+ * NULL keeps what kc_source_open keeps. */
+typedef int (*kc_source_keep_fn)(void *ctx, const char *path);
+int kc_source_open_keep(const char *path, kc_source_keep_fn keep, void *ctx, struct kc_source *src);
 void kc_source_close(struct kc_source *src);
 
 /* Load the snapshot from it. */
