@@ -139,9 +139,14 @@ kc_path_join(const char *dir, const char *rel)
 {
 	char *p;
 
+	size_t n;
+
 	if (rel[0] == '/' || dir == NULL || dir[0] == '\0')
 		return kc_strdup(rel);
-	if (asprintf(&p, "%s/%s", dir, rel) < 0)
+	n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (asprintf(&p, "%.*s/%s", (int)n, dir, rel) < 0)
 		return NULL;
 	return p;
 }

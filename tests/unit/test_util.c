@@ -77,3 +77,21 @@ DEFINE_TEST(test_fs_read_limit)
 	CHECK_INT(kc_mkdir_p("a/b/c", 0700), 0);
 	CHECK_INT(kc_rm_rf("a"), 0);
 }
+
+DEFINE_TEST(test_fs_path_join)
+{
+	char *p;
+
+	CHECK_STR((p = kc_path_join("out/", "a.tar.gz")), "out/a.tar.gz");
+	free(p);
+	CHECK_STR((p = kc_path_join("out//", "a")), "out/a");
+	free(p);
+	CHECK_STR((p = kc_path_join("/", "a")), "/a");
+	free(p);
+	CHECK_STR((p = kc_path_join("x", "/abs")), "/abs");
+	free(p);
+	CHECK_STR((p = kc_dirname("a/b/c")), "a/b");
+	free(p);
+	CHECK_STR((p = kc_dirname("c")), ".");
+	free(p);
+}
