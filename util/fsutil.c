@@ -144,8 +144,8 @@ kc_path_join(const char *dir, const char *rel)
 	if (rel[0] == '/' || dir == NULL || dir[0] == '\0')
 		return kc_strdup(rel);
 	n = strlen(dir);
-	while (n > 1 && dir[n - 1] == '/')
-		n--;
+	while (n > 0 && dir[n - 1] == '/')
+		n--;	/* "/" becomes "", so the result is "/rel" */
 	if (asprintf(&p, "%.*s/%s", (int)n, dir, rel) < 0)
 		return NULL;
 	return p;
