@@ -53,19 +53,6 @@ struct kc_trust {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static int
-ossl_fail(int code, const char *what)
-{
-	char reason[256] = "";
-	unsigned long e = ERR_peek_last_error();
-
-	if (e != 0)
-		ERR_error_string_n(e, reason, sizeof(reason));
-	ERR_clear_error();
-	if (reason[0] != '\0')
-		return kc_err_set(code, "%s: %s", what, reason);
-	return kc_err_set(code, "%s", what);
-}
 
 static int
 fpr_of_der(const unsigned char *der, size_t n, char fpr[FPR_LEN])
@@ -226,7 +213,7 @@ kc_ledger_key_load(const char *key_path, const char *passphrase_file, struct kc_
 		goto out;
 	}
 	if ((n = i2d_PUBKEY(k->pk, &der)) <= 0 || (size_t)n > SPKI_MAX) {
-		r = ossl_fail(KC_ERR_CRYPTO, "cannot encode public key");
+		r = kc_err_ossl(KC_ERR_CRYPTO, "cannot encode public key");
 		goto out;
 	}
 	memcpy(k->spki, der, (size_t)n);
@@ -269,7 +256,7 @@ ed25519_sign(struct kc_ledger_key *k, const void *data, size_t len, unsigned cha
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pk) != 1 ||
 	    EVP_DigestSign(ctx, sig, &n, data, len) != 1 || n != 64)
-		r = ossl_fail(KC_ERR_CRYPTO, "Ed25519 signing failed");
+		r = kc_err_ossl(KC_ERR_CRYPTO, "Ed25519 signing failed");
 	EVP_MD_CTX_free(ctx);
 	return r;
 }
@@ -426,7 +413,7 @@ kc_ledger_pem_fingerprint(const char *path, char fpr[72])
 	if (pk == NULL)
 		return kc_err_set(KC_ERR_CONFIG, "no public key in '%s'", path);
 	if ((n = i2d_PUBKEY(pk, &der)) <= 0)
-		r = ossl_fail(KC_ERR_CRYPTO, "cannot encode public key");
+		r = kc_err_ossl(KC_ERR_CRYPTO, "cannot encode public key");
 	else
 		r = fpr_of_der(der, (size_t)n, fpr);
 	OPENSSL_free(der);

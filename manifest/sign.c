@@ -32,24 +32,6 @@ struct kc_signer {
 	char fpr[KC_FPR_LEN];
 };
 
-/* kc_err_set with the reason of OpenSSL's most recent error appended. */
-static int
-ossl_fail(int code, const char *fmt, ...)
-{
-	char msg[512], reason[256] = "";
-	unsigned long e = ERR_peek_last_error();
-	va_list ap;
-
-	if (e != 0)
-		ERR_error_string_n(e, reason, sizeof(reason));
-	ERR_clear_error();
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (reason[0] != '\0')
-		return kc_err_set(code, "%s: %s", msg, reason);
-	return kc_err_set(code, "%s", msg);
-}
 
 static int
 fingerprint(EVP_PKEY *pk, char fpr[KC_FPR_LEN])
@@ -59,7 +41,7 @@ fingerprint(EVP_PKEY *pk, char fpr[KC_FPR_LEN])
 	int n, r;
 
 	if ((n = i2d_PUBKEY(pk, &der)) <= 0)
-		return ossl_fail(KC_ERR_CRYPTO, "cannot encode public key");
+		return kc_err_ossl(KC_ERR_CRYPTO, "cannot encode public key");
 	r = kc_sha256_hex(der, (size_t)n, hex);
 	OPENSSL_free(der);
 	if (r == 0)
@@ -153,7 +135,7 @@ load_key(const char *key_path, const char *passphrase_file, EVP_PKEY **out)
 		else if (pc.failed)
 			r = KC_ERR_IO;	/* kc_read_file said why */
 		else
-			r = ossl_fail(KC_ERR_CONFIG, "cannot load private key '%s' (wrong passphrase?)", key_path);
+			r = kc_err_ossl(KC_ERR_CONFIG, "cannot load private key '%s' (wrong passphrase?)", key_path);
 		goto out;
 	}
 out:
@@ -171,9 +153,9 @@ load_certs(const char *path, X509 **cert, STACK_OF(X509) **chain)
 	int r = 0;
 
 	if ((bio = BIO_new_file(path, "r")) == NULL)
-		return ossl_fail(KC_ERR_IO, "cannot read '%s'", path);
+		return kc_err_ossl(KC_ERR_IO, "cannot read '%s'", path);
 	if ((*cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
-		r = ossl_fail(KC_ERR_CONFIG, "no certificate in '%s'", path);
+		r = kc_err_ossl(KC_ERR_CONFIG, "no certificate in '%s'", path);
 		goto out;
 	}
 	if ((*chain = sk_X509_new_null()) == NULL) {
@@ -208,7 +190,7 @@ kc_signer_load(const char *key_path, const char *cert_path,
 		if ((r = load_certs(cert_path, &s->cert, &s->chain)) != 0)
 			goto out;
 		if (X509_check_private_key(s->cert, s->key) != 1) {
-			r = ossl_fail(KC_ERR_CONFIG, "certificate '%s' does not match key '%s'",
+			r = kc_err_ossl(KC_ERR_CONFIG, "certificate '%s' does not match key '%s'",
 			    cert_path, key_path);
 			goto out;
 		}
@@ -256,7 +238,7 @@ kc_sign(struct kc_signer *s, const void *data, size_t len, struct kc_buf *sig)
 		if ((ctx = EVP_MD_CTX_new()) == NULL ||
 		    EVP_DigestSignInit(ctx, NULL, NULL, NULL, s->key) != 1 ||
 		    EVP_DigestSign(ctx, raw, &rlen, data, len) != 1) {
-			r = ossl_fail(KC_ERR_CRYPTO, "Ed25519 signing failed");
+			r = kc_err_ossl(KC_ERR_CRYPTO, "Ed25519 signing failed");
 			goto out;
 		}
 		r = kc_buf_add(sig, raw, rlen);
@@ -272,7 +254,7 @@ kc_sign(struct kc_signer *s, const void *data, size_t len, struct kc_buf *sig)
 	    CMS_add1_signer(cms, s->cert, s->key, EVP_PKEY_get_id(s->key) == EVP_PKEY_ED25519 ?
 	    EVP_sha512() : NULL, flags) == NULL ||
 	    CMS_final(cms, in, NULL, flags) != 1 || i2d_CMS_bio(mem, cms) != 1) {
-		r = ossl_fail(KC_ERR_CRYPTO, "CMS signing failed%s", EVP_PKEY_get_id(s->key) == EVP_PKEY_ED25519 &&
+		r = kc_err_ossl(KC_ERR_CRYPTO, "CMS signing failed%s", EVP_PKEY_get_id(s->key) == EVP_PKEY_ED25519 &&
 		    OPENSSL_VERSION_NUMBER < 0x30200000L ? " (CMS with Ed25519 needs OpenSSL 3.2; use an RSA "
 		    "or ECDSA certificate, or the bare Ed25519 key)" : "");
 		goto out;
@@ -307,7 +289,7 @@ load_pub(const char *path, EVP_PKEY **out)
 	X509 *x;
 
 	if ((bio = BIO_new_file(path, "r")) == NULL)
-		return ossl_fail(KC_ERR_IO, "cannot read '%s'", path);
+		return kc_err_ossl(KC_ERR_IO, "cannot read '%s'", path);
 	*out = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
 	if (*out == NULL) {
 		(void)BIO_reset(bio);
@@ -318,7 +300,7 @@ load_pub(const char *path, EVP_PKEY **out)
 	}
 	BIO_free(bio);
 	if (*out == NULL)
-		return ossl_fail(KC_ERR_CONFIG, "no public key in '%s'", path);
+		return kc_err_ossl(KC_ERR_CONFIG, "no public key in '%s'", path);
 	ERR_clear_error();
 	return 0;
 }
@@ -344,7 +326,7 @@ kc_verify_raw(const char *pub_path, const void *data, size_t len,
 		goto out;
 	}
 	if ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pk) != 1) {
-		r = ossl_fail(KC_ERR_CRYPTO, "cannot start Ed25519 verification");
+		r = kc_err_ossl(KC_ERR_CRYPTO, "cannot start Ed25519 verification");
 		goto out;
 	}
 	if (EVP_DigestVerify(ctx, sig, siglen, data, len) != 1)
@@ -374,12 +356,12 @@ kc_verify_cms(const char *ca_path, const char *pub_path, const void *data, size_
 		goto out;
 	}
 	if ((cms = d2i_CMS_bio(sb, NULL)) == NULL) {
-		r = ossl_fail(KC_ERR_VERIFY, "signature is neither a 64-byte Ed25519 signature nor DER CMS");
+		r = kc_err_ossl(KC_ERR_VERIFY, "signature is neither a 64-byte Ed25519 signature nor DER CMS");
 		goto out;
 	}
 	if (ca_path != NULL) {
 		if ((store = X509_STORE_new()) == NULL || X509_STORE_load_file(store, ca_path) != 1) {
-			r = ossl_fail(KC_ERR_CONFIG, "cannot load CA certificates from '%s'", ca_path);
+			r = kc_err_ossl(KC_ERR_CONFIG, "cannot load CA certificates from '%s'", ca_path);
 			goto out;
 		}
 	} else {
@@ -388,7 +370,7 @@ kc_verify_cms(const char *ca_path, const char *pub_path, const void *data, size_
 		flags |= CMS_NO_SIGNER_CERT_VERIFY;
 	}
 	if (CMS_verify(cms, NULL, store, content, NULL, (unsigned int)flags) != 1) {
-		r = ossl_fail(KC_ERR_VERIFY, "CMS signature verification failed");
+		r = kc_err_ossl(KC_ERR_VERIFY, "CMS signature verification failed");
 		goto out;
 	}
 	if ((signers = CMS_get0_signers(cms)) == NULL || sk_X509_num(signers) != 1) {
@@ -454,11 +436,11 @@ kc_keygen(const char *key_path, const char *pub_path, char fpr[KC_FPR_LEN])
 	if (pub_path != NULL && access(pub_path, F_OK) == 0)
 		return kc_err_set(KC_ERR_INVALID, "'%s' already exists", pub_path);
 	if ((pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) == NULL)
-		return ossl_fail(KC_ERR_CRYPTO, "Ed25519 key generation failed");
+		return kc_err_ossl(KC_ERR_CRYPTO, "Ed25519 key generation failed");
 	if ((priv = BIO_new(BIO_s_secmem())) == NULL || (pub = BIO_new(BIO_s_mem())) == NULL ||
 	    PEM_write_bio_PrivateKey(priv, pk, NULL, NULL, 0, NULL, NULL) != 1 ||
 	    PEM_write_bio_PUBKEY(pub, pk) != 1) {
-		r = ossl_fail(KC_ERR_CRYPTO, "cannot encode the key");
+		r = kc_err_ossl(KC_ERR_CRYPTO, "cannot encode the key");
 		goto out;
 	}
 	if ((r = fingerprint(pk, fpr)) != 0)

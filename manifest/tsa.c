@@ -15,23 +15,6 @@
 #include "util/err.h"
 #include "util/log.h"
 
-static int
-ossl_fail(int code, const char *fmt, ...)
-{
-	char msg[512], reason[256] = "";
-	unsigned long e = ERR_peek_last_error();
-	va_list ap;
-
-	if (e != 0)
-		ERR_error_string_n(e, reason, sizeof(reason));
-	ERR_clear_error();
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (reason[0] != '\0')
-		return kc_err_set(code, "%s: %s", msg, reason);
-	return kc_err_set(code, "%s", msg);
-}
 
 static int
 sha256(const void *data, size_t len, unsigned char md[32])
@@ -39,7 +22,7 @@ sha256(const void *data, size_t len, unsigned char md[32])
 	unsigned int n = 0;
 
 	if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32)
-		return ossl_fail(KC_ERR_CRYPTO, "sha256 failed");
+		return kc_err_ossl(KC_ERR_CRYPTO, "sha256 failed");
 	return 0;
 }
 
@@ -141,7 +124,7 @@ load_store(TS_VERIFY_CTX *ctx, const char *tsa_ca)
 
 	if (st == NULL || X509_STORE_load_file(st, tsa_ca) != 1) {
 		X509_STORE_free(st);
-		return ossl_fail(KC_ERR_CONFIG, "cannot load TSA CA certificates from '%s'", tsa_ca);
+		return kc_err_ossl(KC_ERR_CONFIG, "cannot load TSA CA certificates from '%s'", tsa_ca);
 	}
 	TS_VERIFY_CTX_set_store(ctx, st);	/* ctx owns it now */
 	TS_VERIFY_CTX_add_flags(ctx, TS_VFY_SIGNATURE);
@@ -184,7 +167,7 @@ kc_tsa_stamp(const char *url, const char *tsa_ca, const void *data, size_t len,
 	if ((r = sha256(data, len, md)) != 0)
 		return r;
 	if ((req = make_request(md)) == NULL || (n = i2d_TS_REQ(req, &der)) <= 0) {
-		r = ossl_fail(KC_ERR_CRYPTO, "cannot build the time-stamp request");
+		r = kc_err_ossl(KC_ERR_CRYPTO, "cannot build the time-stamp request");
 		goto out;
 	}
 	if ((r = post(url, der, n, &reply)) != 0)
@@ -192,19 +175,19 @@ kc_tsa_stamp(const char *url, const char *tsa_ca, const void *data, size_t len,
 	p = (const unsigned char *)reply.data;
 	if (reply.len == 0 || (resp = d2i_TS_RESP(NULL, &p, (long)reply.len)) == NULL ||
 	    p != (const unsigned char *)reply.data + reply.len) {
-		r = ossl_fail(KC_ERR_VERIFY, "TSA '%s' sent no valid TimeStampResp", url);
+		r = kc_err_ossl(KC_ERR_VERIFY, "TSA '%s' sent no valid TimeStampResp", url);
 		goto out;
 	}
 	/* Status, version, imprint and nonce as we asked them. */
 	if ((ctx = TS_REQ_to_TS_VERIFY_CTX(req, NULL)) == NULL) {
-		r = ossl_fail(KC_ERR_CRYPTO, "cannot check the time-stamp reply");
+		r = kc_err_ossl(KC_ERR_CRYPTO, "cannot check the time-stamp reply");
 		goto out;
 	}
 	TS_VERIFY_CTX_set_flags(ctx, TS_VFY_VERSION | TS_VFY_IMPRINT | TS_VFY_NONCE);
 	if (tsa_ca != NULL && (r = load_store(ctx, tsa_ca)) != 0)
 		goto out;
 	if (TS_RESP_verify_response(ctx, resp) != 1) {
-		r = ossl_fail(KC_ERR_VERIFY, "TSA '%s' reply rejected", url);
+		r = kc_err_ossl(KC_ERR_VERIFY, "TSA '%s' reply rejected", url);
 		goto out;
 	}
 	if ((r = check_token(resp, NULL, 0)) != 0)
@@ -233,7 +216,7 @@ kc_tsa_check(const void *tsr, size_t tsrlen, const void *data, size_t len,
 	if (tsrlen > KC_TSR_MAX)
 		return kc_err_set(KC_ERR_VERIFY, "time-stamp reply larger than %u bytes", KC_TSR_MAX);
 	if ((resp = d2i_TS_RESP(NULL, &p, (long)tsrlen)) == NULL || p != (const unsigned char *)tsr + tsrlen) {
-		r = ossl_fail(KC_ERR_VERIFY, "SHA256SUMS.sig.tsr is not a DER TimeStampResp");
+		r = kc_err_ossl(KC_ERR_VERIFY, "SHA256SUMS.sig.tsr is not a DER TimeStampResp");
 		goto out;
 	}
 	if ((imprint = OPENSSL_malloc(32)) == NULL || (ctx = TS_VERIFY_CTX_new()) == NULL) {
@@ -252,7 +235,7 @@ kc_tsa_check(const void *tsr, size_t tsrlen, const void *data, size_t len,
 	if ((r = check_token(resp, gentime, n)) != 0)
 		goto out;
 	if (TS_RESP_verify_response(ctx, resp) != 1)
-		r = ossl_fail(KC_ERR_VERIFY, "time-stamp token does not verify");
+		r = kc_err_ossl(KC_ERR_VERIFY, "time-stamp token does not verify");
 out:
 	ERR_clear_error();
 	TS_VERIFY_CTX_free(ctx);

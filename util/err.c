@@ -1,6 +1,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/err.h>
+
 #include "err.h"
 
 static _Thread_local char errmsg[1024];
@@ -68,4 +70,23 @@ kc_err_clear(void)
 {
 	errmsg[0] = '\0';
 	errcode = 0;
+}
+
+int
+kc_err_ossl(int err, const char *fmt, ...)
+{
+	char msg[512], reason[256] = "";
+	unsigned long e = ERR_peek_last_error();
+	va_list ap;
+
+	if (e != 0)
+		ERR_error_string_n(e, reason, sizeof(reason));
+	ERR_clear_error();
+	va_start(ap, fmt);
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		msg[0] = '\0';
+	va_end(ap);
+	if (reason[0] != '\0')
+		return kc_err_set(err, "%s: %s", msg, reason);
+	return kc_err_set(err, "%s", msg);
 }

@@ -37,6 +37,11 @@ int kc_err_set(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int kc_err_vset(int err, const char *fmt, va_list ap);
 
+/* kc_err_set with the reason of OpenSSL's most recent error appended
+ * ("msg: reason"); clears OpenSSL's error queue. */
+int kc_err_ossl(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* The detail recorded by kc_err_set(), or kc_strerror() of the last code
  * when none was recorded.  Valid until the next kc_err_set() on this thread. */
 const char *kc_err_msg(void);
