@@ -18,7 +18,7 @@ MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := libcurl libcjson libarchive libcrypto yaml-0.1
+PKGS := libcurl libcjson libarchive libcrypto yaml-0.1 zlib
 
 # Evaluated on first use (not when the Makefile is read) so that
 # `make deps check` works on a machine where deps installs the libraries.

@@ -9,6 +9,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <zlib.h>
 #include <openssl/crypto.h>
 
 #include "formats/tarball.h"
@@ -291,48 +292,20 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
-/* CRC-32 (IEEE 802.3, as in the gzip trailer).  libarchive 3.6 does not
- * check the trailer ("XXX TODO: Verify the length and CRC" in its gzip
- * reader) and zlib is not linked directly, so the check is done here,
- * slicing by 8. */
-
-static uint32_t crc_tab[8][256];
-
-static void
-crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-
-		for (int k = 0; k < 8; k++)
-			c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-		crc_tab[0][i] = c;
-	}
-	for (uint32_t i = 0; i < 256; i++)
-		for (int t = 1; t < 8; t++)
-			crc_tab[t][i] = (crc_tab[t - 1][i] >> 8) ^ crc_tab[0][crc_tab[t - 1][i] & 0xff];
-}
+/* The gzip trailer (CRC-32 and length) is checked here because
+ * libarchive 3.6 does not ("XXX TODO: Verify the length and CRC" in its
+ * gzip reader); the CRC is zlib's, the library libarchive itself uses. */
 
 static uint32_t
 crc32_update(uint32_t crc, const unsigned char *p, size_t n)
 {
-	crc = ~crc;
-	while (n >= 8) {
-		uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
-		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
-		uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 |
-		    (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
-
-		crc = crc_tab[7][lo & 0xff] ^ crc_tab[6][(lo >> 8) & 0xff] ^
-		    crc_tab[5][(lo >> 16) & 0xff] ^ crc_tab[4][lo >> 24] ^
-		    crc_tab[3][hi & 0xff] ^ crc_tab[2][(hi >> 8) & 0xff] ^
-		    crc_tab[1][(hi >> 16) & 0xff] ^ crc_tab[0][hi >> 24];
-		p += 8;
-		n -= 8;
+	while (n > 0) {
+		uInt k = n > 0x40000000u ? 0x40000000u : (uInt)n;
+		crc = (uint32_t)crc32((uLong)crc, p, k);
+		p += k;
+		n -= k;
 	}
-	while (n-- > 0)
-		crc = crc_tab[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
+	return crc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -388,17 +361,12 @@ int
 kc_tar_open(const char *path, const struct kc_tar_limits *lim, struct kc_tar_reader **out)
 {
 	static const unsigned char hdr[] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0 };
-	static int crc_ready;
 	struct kc_tar_reader *r;
 	struct archive_entry *e;
 	unsigned char h[10];
 	struct stat st;
 	int rc = 0;
 
-	if (!crc_ready) {
-		crc_init();
-		crc_ready = 1;
-	}
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	r->fd = -1;

@@ -12,7 +12,7 @@ APISERVER="$CACHE/kube-apiserver-$K8S_VERSION"
 say() { printf 'kcustody-install: %s\n' "$*" >&2; }
 
 need_pkgs=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev
-	libarchive-dev libssl-dev libyaml-dev openssl jq etcd-server curl
+	libarchive-dev libssl-dev libyaml-dev zlib1g-dev openssl jq etcd-server curl
 	python3 valgrind time bc chromium python3-html5lib libxml2-utils)
 build_pkgs=(golang-go rsync dpkg-dev)
 
