@@ -2,6 +2,7 @@
  * retention dates, and the custody steps both share. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,4 +362,17 @@ out:
 	if (r != 0 && out >= 0)
 		unlink(dst);
 	return r;
+}
+
+void
+archive_problem(cJSON *res, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		msg[0] = '\0';
+	va_end(ap);
+	cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(res, "problems"), cJSON_CreateString(msg));
 }

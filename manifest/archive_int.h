@@ -63,6 +63,8 @@ int archive_copy(const char *src, const char *dst, mode_t mode, char hex[KC_SHA2
     uint64_t *size);
 
 /* Whether a string is 64 lowercase hex digits, or a hex prefix of >= 8. */
+/* Append a formatted problem to res["problems"] (verify reports). */
+void archive_problem(cJSON *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int archive_is_id(const char *s);
 int archive_is_id_prefix(const char *s);
 

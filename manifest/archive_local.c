@@ -440,21 +440,6 @@ out:
 	return r;
 }
 
-static void
-add_problem(cJSON *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-add_problem(cJSON *res, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(res, "problems"),
-	    cJSON_CreateString(msg));
-}
 
 static int
 local_verify(struct kc_archive *a, const char *id, const struct kc_trust *trust,
@@ -502,24 +487,24 @@ local_verify(struct kc_archive *a, const char *id, const struct kc_trust *trust,
 		}
 		if (lstat(obj, &st) != 0) {
 			if (stored)
-				add_problem(res, "bundle missing: %s", obj);
+				archive_problem(res, "bundle missing: %s", obj);
 		} else if (!stored) {
-			add_problem(res, "disposed of, but the bundle is still in the store: %s", obj);
+			archive_problem(res, "disposed of, but the bundle is still in the store: %s", obj);
 		} else if (!S_ISREG(st.st_mode)) {
-			add_problem(res, "not a regular file: %s", obj);
+			archive_problem(res, "not a regular file: %s", obj);
 		} else if (kc_sha256_file(obj, hex, &size) != 0) {
-			add_problem(res, "%s", kc_err_msg());
+			archive_problem(res, "%s", kc_err_msg());
 		} else if (strcmp(hex, iid) != 0) {
-			add_problem(res, "bundle damaged: its SHA-256 is now %s", hex);
+			archive_problem(res, "bundle damaged: its SHA-256 is now %s", hex);
 		} else if (size != (uint64_t)archive_jnum(it, "size")) {
-			add_problem(res, "bundle size %llu differs from the index",
+			archive_problem(res, "bundle size %llu differs from the index",
 			    (unsigned long long)size);
 		} else if ((st.st_mode & 0222) != 0) {
-			add_problem(res, "bundle is writable (mode %03o), not read-only",
+			archive_problem(res, "bundle is writable (mode %03o), not read-only",
 			    (unsigned)(st.st_mode & 0777));
 		}
 		if (store_ledger(a, it, trust, &text, &lp) != 0)
-			add_problem(res, "ledger: %s", kc_err_msg());
+			archive_problem(res, "ledger: %s", kc_err_msg());
 		free(lp);
 		free(obj);
 		kc_buf_free(&text);

@@ -1384,20 +1384,6 @@ out:
 	return r;
 }
 
-static void
-problem(cJSON *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-problem(cJSON *res, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	cJSON_AddItemToArray(cJSON_GetObjectItem(res, "problems"), cJSON_CreateString(msg));
-}
 
 /* Read back ?retention= and ?legal-hold= of the bundle version. */
 static int
@@ -1480,7 +1466,7 @@ s3_verify(struct kc_archive *a, const char *idp, const struct kc_trust *trust, c
 		if (meta_get(s, it->valuestring, &meta) != 0) {
 			cJSON_AddStringToObject(res, "name", "");
 			cJSON_AddStringToObject(res, "status", "?");
-			problem(res, "item record: %s", kc_err_msg());
+			archive_problem(res, "item record: %s", kc_err_msg());
 			goto next;
 		}
 		stored = strcmp(archive_jstr(meta, "status"), "stored") == 0;
@@ -1489,46 +1475,46 @@ s3_verify(struct kc_archive *a, const char *idp, const struct kc_trust *trust, c
 		if (stored) {
 			/* re-download and re-hash, through a private temporary file */
 			if ((fd = mkstemp(tmp)) < 0) {
-				problem(res, "cannot create a temporary file: %s", strerror(errno));
+				archive_problem(res, "cannot create a temporary file: %s", strerror(errno));
 				goto next;
 			}
 			close(fd);
 			unlink(tmp);
 			if (fetch_bundle(s, meta, tmp, hex, &size) != 0)
-				problem(res, "bundle: %s", kc_err_msg());
+				archive_problem(res, "bundle: %s", kc_err_msg());
 			else if (strcmp(hex, it->valuestring) != 0)
-				problem(res, "bundle damaged: its SHA-256 is now %s", hex);
+				archive_problem(res, "bundle damaged: its SHA-256 is now %s", hex);
 			else if (size != (uint64_t)archive_jnum(meta, "size"))
-				problem(res, "bundle size %llu differs from the record",
+				archive_problem(res, "bundle size %llu differs from the record",
 				    (unsigned long long)size);
 			unlink(tmp);
 			/* what the store enforces, read back */
 			if (read_lock(s, meta, mode, sizeof(mode), &until, hold, sizeof(hold)) != 0) {
-				problem(res, "lock: %s", kc_err_msg());
+				archive_problem(res, "lock: %s", kc_err_msg());
 			} else {
 				cJSON_AddStringToObject(res, "lock_mode", mode);
 				cJSON_AddStringToObject(res, "retain_until", until ?
 				    kc_fmt_rfc3339(until, t1, sizeof(t1)) : "");
 				cJSON_AddStringToObject(res, "legal_hold", hold);
 				if (strcmp(mode, archive_jstr(meta, "lock_mode")) != 0)
-					problem(res, "lock mode is '%s', not %s", mode,
+					archive_problem(res, "lock mode is '%s', not %s", mode,
 					    archive_jstr(meta, "lock_mode"));
 				if (until < meta_until(meta))
-					problem(res, "the store retains it until %s, before %s",
+					archive_problem(res, "the store retains it until %s, before %s",
 					    until ? t1 : "(no date)",
 					    kc_fmt_rfc3339(meta_until(meta), t2, sizeof(t2)));
 				if (cJSON_IsTrue(cJSON_GetObjectItem(meta, "legal_hold")) !=
 				    (strcmp(hold, "ON") == 0))
-					problem(res, "legal hold is %s in the store, %s in the record",
+					archive_problem(res, "legal hold is %s in the store, %s in the record",
 					    hold[0] ? hold : "OFF", cJSON_IsTrue(cJSON_GetObjectItem(meta,
 					    "legal_hold")) ? "ON" : "OFF");
 			}
 		}
 		if (ledger_text(s, meta, &text, cJSON_GetObjectItem(res, "problems")) != 0)
-			problem(res, "ledger: %s", kc_err_msg());
+			archive_problem(res, "ledger: %s", kc_err_msg());
 		else if (kc_ledger_check(kc_buf_str(&text), text.len, it->valuestring, trust, NULL,
 		    NULL) != 0)
-			problem(res, "ledger: %s", kc_err_msg());
+			archive_problem(res, "ledger: %s", kc_err_msg());
 next:
 		cJSON_AddBoolToObject(res, "ok", cJSON_GetArraySize(cJSON_GetObjectItem(res,
 		    "problems")) == 0);
