@@ -102,7 +102,10 @@ run_mode() { # plain|gzip
 	local mode=$1 dir=$BASE-$1 since until
 	export KCUSTODY_CLUSTER_DIR=$dir
 	if [ "$mode" = gzip ]; then export KCUSTODY_AUDIT_COMPRESS=1; else unset KCUSTODY_AUDIT_COMPRESS; fi
-	[ -f "$dir/env.sh" ] || started+=("$dir")
+	# stop at the end only what this run started (a cluster already running is reused)
+	if ! { [ -f "$dir/apiserver.pid" ] && kill -0 "$(cat "$dir/apiserver.pid")" 2>/dev/null; }; then
+		started+=("$dir")
+	fi
 	t_begin "audit/$mode: cluster up, traffic rotates the log"
 	if ! kc_cluster_up; then
 		t_fail "cannot start the test cluster in $dir"
