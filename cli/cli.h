@@ -28,6 +28,10 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_fail(int code, const char *what);
 /* Map a library error code to an exit status. */
 int cli_exit_for(int err);
+/* Parse a whole decimal integer in [min, max]; 0 or -1 (with no message)
+ * when s is not one: trailing junk, overflow and out of range are refused,
+ * unlike atoi. */
+int cli_parse_int(const char *s, long min, long max, long *out);
 /* Program name as invoked ("kcustody" or "kubectl custody"). */
 extern const char *cli_progname;
 

@@ -291,9 +291,8 @@ split_sa(const char *arg, char *ns, size_t nsn, char *name, size_t namen)
 	if (slash == NULL || slash == arg || slash[1] == '\0' || strchr(slash + 1, '/') != NULL ||
 	    (size_t)(slash - arg) >= nsn || strlen(slash + 1) >= namen)
 		return -1;
-	memcpy(ns, arg, (size_t)(slash - arg));
-	ns[slash - arg] = '\0';
-	strcpy(name, slash + 1);
+	snprintf(ns, nsn, "%.*s", (int)(slash - arg), arg);
+	snprintf(name, namen, "%s", slash + 1);
 	return 0;
 }
 

@@ -118,6 +118,7 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 	const char *output = NULL, *out_dir = NULL, *organisation = NULL;
 	char *staging = NULL, *final = NULL, *dir = NULL, tbuf[32], cname[64];
 	int c, r, ret = KC_EXIT_FATAL, quiet = 0;
+	long lv;
 	size_t nbase = sizeof(base_longopts) / sizeof(base_longopts[0]);
 	char *manifest_text = NULL;
 
@@ -144,18 +145,18 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 		case OPT_INCLUSTER: opts.kube.in_cluster = 1; break;
 		case OPT_INSECURE: opts.allow_insecure = 1; break;
 		case OPT_PAGESIZE:
-			opts.page_size = atoi(optarg);
-			if (opts.page_size < 1 || opts.page_size > 5000) {
+			if (cli_parse_int(optarg, 1, 5000, &lv) != 0) {
 				cli_error("--page-size must be between 1 and 5000");
 				{ ret = KC_EXIT_USAGE; goto out; }
 			}
+			opts.page_size = (int)lv;
 			break;
 		case OPT_RETRIES:
-			opts.max_retries = atoi(optarg);
-			if (opts.max_retries < 0 || opts.max_retries > 20) {
+			if (cli_parse_int(optarg, 0, 20, &lv) != 0) {
 				cli_error("--max-retries must be between 0 and 20");
 				{ ret = KC_EXIT_USAGE; goto out; }
 			}
+			opts.max_retries = (int)lv;
 			break;
 		case OPT_MAXRESP: {
 			char *end;

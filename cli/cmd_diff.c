@@ -83,7 +83,7 @@ seal_diff(const cJSON *d, const char *out, const struct kc_seal_opts *so, char *
 			return r;
 		nl = strlen(name);
 		if (nl < 7 || strcmp(name + nl - 7, ".tar.gz") != 0)
-			strcat(name, ".tar.gz");
+			snprintf(name + nl, sizeof(name) - nl, ".tar.gz");
 		if ((*final = kc_path_join(out, name)) == NULL)
 			return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	} else if ((*final = kc_strdup(out)) == NULL) {

@@ -78,12 +78,16 @@ KC_COMMAND(seal, "seal a folder of evidence into a signed bundle")
 			}
 			break;
 		case OPT_LEVEL:
-			so.gzip_level = atoi(optarg);
-			if (so.gzip_level < 1 || so.gzip_level > 9) {
+		{
+			long lv;
+
+			if (cli_parse_int(optarg, 1, 9, &lv) != 0) {
 				cli_error("--level must be 1-9");
 				return KC_EXIT_USAGE;
 			}
+			so.gzip_level = (int)lv;
 			break;
+		}
 		case 'h': seal_usage(stdout); return KC_EXIT_OK;
 		default: seal_usage(stderr); return KC_EXIT_USAGE;
 		}

@@ -148,12 +148,16 @@ collect_hooks_parse(struct collect_hooks *h, int index, const char *arg)
 		st->no_reviews = 1;
 		return 0;
 	case H_PARALLEL:
-		st->parallel = atoi(arg);
-		if (st->parallel < 1 || st->parallel > 64) {
+	{
+		long lv;
+
+		if (cli_parse_int(arg, 1, 64, &lv) != 0) {
 			cli_error("--review-parallel must be between 1 and 64");
 			return -1;
 		}
+		st->parallel = (int)lv;
 		return 0;
+	}
 	case H_AUDITLOG:
 		return push(&st->audit_paths, &st->naudit, &st->capaudit, arg);
 	case H_SINCE:

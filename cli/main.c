@@ -1,4 +1,5 @@
 /* main.c - subcommand dispatch. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,20 @@ cli_fail(int code, const char *what)
 	else
 		cli_error("%s", kc_err_msg());
 	return code;
+}
+
+int
+cli_parse_int(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (end == s || *end != '\0' || errno != 0 || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
 }
 
 static void

@@ -250,6 +250,10 @@ t_pass
 t_begin "collect: usage errors"
 expect_exit 2 "$KC" collect --phase pre --out-dir "$T_DIR/x"
 expect_exit 2 "$KC" collect --case X --phase during --out-dir "$T_DIR/x"
+# numbers are parsed whole: trailing junk and overflow are refused, not truncated
+expect_exit 2 "$KC" collect --case X --phase pre --page-size 10x --out-dir "$T_DIR/x"
+expect_exit 2 "$KC" collect --case X --phase pre --max-retries 99999999999999999999 --out-dir "$T_DIR/x"
+expect_exit 2 "$KC" collect --case X --phase pre --review-parallel 8k --out-dir "$T_DIR/x"
 mkdir "$T_DIR/exists"
 expect_exit 2 collect --kubeconfig "$(kc_kubeconfig certs.yaml)" --out-dir "$T_DIR/exists"
 t_pass
