@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "collector/audit.h"
+#include "collector/audit_int.h"
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "util/mem.h"
@@ -21,27 +22,6 @@
 #define SEGMENT_BUF ((size_t)1 << 20)
 
 /* ---- redaction -------------------------------------------------------- */
-
-static const cJSON *
-member(const cJSON *o, const char *k)
-{
-	const cJSON *r = NULL;
-
-	if (!cJSON_IsObject(o))
-		return NULL;
-	for (const cJSON *c = o->child; c != NULL; c = c->next)
-		if (c->string != NULL && strcmp(c->string, k) == 0)
-			r = c;
-	return r;
-}
-
-static const char *
-member_str(const cJSON *o, const char *k)
-{
-	const cJSON *c = member(o, k);
-
-	return cJSON_IsString(c) ? c->valuestring : NULL;
-}
 
 static int
 has_data_key(const cJSON *v, int depth)
@@ -68,9 +48,9 @@ is_body(const cJSON *b)
 int
 kc_audit_needs_redaction(const cJSON *ev)
 {
-	const cJSON *req = member(ev, "requestObject"), *resp = member(ev, "responseObject");
-	const cJSON *ref = member(ev, "objectRef");
-	const char *res = member_str(ref, "resource"), *sub = member_str(ref, "subresource");
+	const cJSON *req = kc_audit_member(ev, "requestObject"), *resp = kc_audit_member(ev, "responseObject");
+	const cJSON *ref = kc_audit_member(ev, "objectRef");
+	const char *res = kc_audit_member_str(ref, "resource"), *sub = kc_audit_member_str(ref, "subresource");
 
 	if (!is_body(req) && !is_body(resp))
 		return 0;
@@ -236,8 +216,8 @@ static int
 account(struct run *r, size_t si, const cJSON *ev)
 {
 	struct src_stat *s = &r->st[si];
-	const char *id = member_str(ev, "auditID");
-	const char *ts = member_str(ev, "requestReceivedTimestamp");
+	const char *id = kc_audit_member_str(ev, "auditID");
+	const char *ts = kc_audit_member_str(ev, "requestReceivedTimestamp");
 	struct grp *g = &r->grp[r->srcs.v[si].group];
 	int64_t t;
 
@@ -249,7 +229,7 @@ account(struct run *r, size_t si, const cJSON *ev)
 	copy_field(s->last_id, id ? id : "");
 	copy_field(s->last_ts, ts ? ts : "");
 	{
-		const char *st = member_str(ev, "stageTimestamp");
+		const char *st = kc_audit_member_str(ev, "stageTimestamp");
 		int64_t w;
 
 		if ((st != NULL && kc_audit_parse_ts(st, strlen(st), &w) == 0) ||
@@ -300,10 +280,10 @@ child_obj(cJSON *o, const char *k)
 static int
 count(struct run *r, const cJSON *ev, const char *agent)
 {
-	const cJSON *ref = member(ev, "objectRef");
-	const char *res = member_str(ref, "resource"), *sub = member_str(ref, "subresource");
-	const char *verb = member_str(ev, "verb");
-	const char *dec = member_str(member(ev, "annotations"), "authorization.k8s.io/decision");
+	const cJSON *ref = kc_audit_member(ev, "objectRef");
+	const char *res = kc_audit_member_str(ref, "resource"), *sub = kc_audit_member_str(ref, "subresource");
+	const char *verb = kc_audit_member_str(ev, "verb");
+	const char *dec = kc_audit_member_str(kc_audit_member(ev, "annotations"), "authorization.k8s.io/decision");
 	char rk[300];
 	cJSON *a, *b, *c, *n;
 

@@ -525,9 +525,8 @@ kc_audit_filter_window(const struct kc_audit_filter *f, int64_t *since, int64_t 
 
 /* ---- exact test ------------------------------------------------------- */
 
-/* jq's .key: the last member of that name (cJSON keeps duplicates). */
-static const cJSON *
-get(const cJSON *o, const char *k)
+const cJSON *
+kc_audit_member(const cJSON *o, const char *k)
 {
 	const cJSON *r = NULL;
 
@@ -539,10 +538,10 @@ get(const cJSON *o, const char *k)
 	return r;
 }
 
-static const char *
-getstr(const cJSON *o, const char *k)
+const char *
+kc_audit_member_str(const cJSON *o, const char *k)
 {
-	const cJSON *c = get(o, k);
+	const cJSON *c = kc_audit_member(o, k);
 
 	return cJSON_IsString(c) ? c->valuestring : NULL;
 }
@@ -561,7 +560,7 @@ in_list(const char *s, char *const *v, size_t n)
 static int
 code_in(const cJSON *ev, const long *codes, size_t n)
 {
-	const cJSON *c = get(get(ev, "responseStatus"), "code");
+	const cJSON *c = kc_audit_member(kc_audit_member(ev, "responseStatus"), "code");
 
 	if (!cJSON_IsNumber(c))
 		return 0;
@@ -594,15 +593,15 @@ is_run(const char *ua, const char *aid, const char *id)
 int
 kc_audit_filter_match(const struct kc_audit_filter *f, const cJSON *ev, const char **agent)
 {
-	const cJSON *ref = get(ev, "objectRef");
-	const char *u = getstr(get(ev, "user"), "username");
-	const char *iu = getstr(get(ev, "impersonatedUser"), "username");
+	const cJSON *ref = kc_audit_member(ev, "objectRef");
+	const char *u = kc_audit_member_str(kc_audit_member(ev, "user"), "username");
+	const char *iu = kc_audit_member_str(kc_audit_member(ev, "impersonatedUser"), "username");
 	const char *who;
 
 	if (!cJSON_IsObject(ev))
 		return 0;
 	if (f->has_since || f->has_until) {
-		const char *ts = getstr(ev, "requestReceivedTimestamp");
+		const char *ts = kc_audit_member_str(ev, "requestReceivedTimestamp");
 		int64_t t;
 
 		if (ts == NULL || kc_audit_parse_ts(ts, strlen(ts), &t) != 0 ||
@@ -620,7 +619,7 @@ kc_audit_filter_match(const struct kc_audit_filter *f, const cJSON *ev, const ch
 		who = iu ? iu : u ? u : "";
 	}
 	if (f->res.n > 0) {
-		const char *r = getstr(ref, "resource"), *s = getstr(ref, "subresource");
+		const char *r = kc_audit_member_str(ref, "resource"), *s = kc_audit_member_str(ref, "subresource");
 		size_t i;
 
 		for (i = 0; i < f->res.n; i++)
@@ -630,30 +629,30 @@ kc_audit_filter_match(const struct kc_audit_filter *f, const cJSON *ev, const ch
 		if (i == f->res.n)
 			return 0;
 	}
-	if (f->given[N_VERB].n > 0 && !in_list(getstr(ev, "verb"), f->given[N_VERB].v, f->given[N_VERB].n))
+	if (f->given[N_VERB].n > 0 && !in_list(kc_audit_member_str(ev, "verb"), f->given[N_VERB].v, f->given[N_VERB].n))
 		return 0;
 	if (f->given[N_NAMESPACE].n > 0 &&
-	    !in_list(getstr(ref, "namespace"), f->given[N_NAMESPACE].v, f->given[N_NAMESPACE].n))
+	    !in_list(kc_audit_member_str(ref, "namespace"), f->given[N_NAMESPACE].v, f->given[N_NAMESPACE].n))
 		return 0;
 	if (f->given[N_DECISION].n > 0 &&
-	    !in_list(getstr(get(ev, "annotations"), "authorization.k8s.io/decision"),
+	    !in_list(kc_audit_member_str(kc_audit_member(ev, "annotations"), "authorization.k8s.io/decision"),
 	    f->given[N_DECISION].v, f->given[N_DECISION].n))
 		return 0;
 	if (f->ncodes > 0 && !code_in(ev, f->codes, f->ncodes))
 		return 0;
 	if (f->sensitive &&
-	    (!in_list(getstr(ev, "verb"), (char *const *)sensitive_verbs, 3) ||
-	    !in_list(getstr(ref, "resource"), (char *const *)sensitive_res, 3)))
+	    (!in_list(kc_audit_member_str(ev, "verb"), (char *const *)sensitive_verbs, 3) ||
+	    !in_list(kc_audit_member_str(ref, "resource"), (char *const *)sensitive_res, 3)))
 		return 0;
 	if (f->denied) {
-		const char *d = getstr(get(ev, "annotations"), "authorization.k8s.io/decision");
+		const char *d = kc_audit_member_str(kc_audit_member(ev, "annotations"), "authorization.k8s.io/decision");
 
 		if (!(d != NULL && strcmp(d, "forbid") == 0) && !code_in(ev, denied_codes, 2))
 			return 0;
 	}
 	if (f->given[N_EXCL_UA].n + f->given[N_EXCL_AID].n + f->given[N_EXCL_RUN].n +
 	    f->given[N_RUN].n > 0) {
-		const char *ua = getstr(ev, "userAgent"), *aid = getstr(ev, "auditID");
+		const char *ua = kc_audit_member_str(ev, "userAgent"), *aid = kc_audit_member_str(ev, "auditID");
 		size_t i;
 
 		for (i = 0; i < f->given[N_EXCL_UA].n; i++)
