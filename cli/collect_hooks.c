@@ -304,7 +304,7 @@ collect_hooks_run(struct collect_hooks *h, struct kc_collect *co)
 			goto out;
 	}
 	kc_info("offline RBAC analysis");
-	if ((r = kc_rbac_analyze(co->staging, &st->sel, co->files, &summary, &worst)) != 0)
+	if ((r = kc_rbac_analyze_snap(co->staging, &snap, &st->sel, co->files, &summary, &worst)) != 0)
 		goto out;
 	h->worst_severity = worst;
 	if (summary != NULL) {

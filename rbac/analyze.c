@@ -646,9 +646,26 @@ int
 kc_rbac_analyze(const char *staging_dir, const struct kc_select_opts *opts, cJSON *files_out,
     cJSON **summary_out, int *worst_rank_out)
 {
+	struct kc_snapshot snap;
+	int r;
+
+	if (summary_out != NULL)
+		*summary_out = NULL;
+	if (worst_rank_out != NULL)
+		*worst_rank_out = 0;
+	if ((r = kc_snapshot_load_dir(staging_dir, &snap)) != 0)
+		return r;
+	r = kc_rbac_analyze_snap(staging_dir, &snap, opts, files_out, summary_out, worst_rank_out);
+	kc_snapshot_free(&snap);
+	return r;
+}
+
+int
+kc_rbac_analyze_snap(const char *staging_dir, const struct kc_snapshot *snap,
+    const struct kc_select_opts *opts, cJSON *files_out, cJSON **summary_out, int *worst_rank_out)
+{
 	static const char *const find_src[] = { "raw/clusterroles", "raw/clusterrolebindings", "raw/roles",
 		"raw/rolebindings", "raw/serviceaccounts", "reviews", NULL };
-	struct kc_snapshot snap;
 	struct actx a;
 	cJSON *doc = NULL;
 	struct kc_buf txt = KC_BUF_INIT(OUT_MAX);
@@ -659,20 +676,18 @@ kc_rbac_analyze(const char *staging_dir, const struct kc_select_opts *opts, cJSO
 	if (worst_rank_out != NULL)
 		*worst_rank_out = 0;
 	memset(&a, 0, sizeof(a));
-	if ((r = kc_snapshot_load_dir(staging_dir, &snap)) != 0)
-		return r;
 	a.dir = staging_dir;
 	a.files = files_out;
-	a.snap = &snap;
-	if ((r = kc_rbac_init(&a.rb, &snap)) != 0)
-		goto free_snap;
+	a.snap = snap;
+	if ((r = kc_rbac_init(&a.rb, snap)) != 0)
+		return r;
 	if ((r = kc_findings_init(&a.fnd)) != 0)
 		goto free_rb;
 	if ((a.diffs = cJSON_CreateArray()) == NULL) {
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = kc_select(&snap, opts, &a.sel)) != 0 || (r = all_namespaces(&snap, &a.nss)) != 0)
+	if ((r = kc_select(snap, opts, &a.sel)) != 0 || (r = all_namespaces(snap, &a.nss)) != 0)
 		goto out;
 	doc = kc_selection_json(opts, &a.sel);
 	if ((r = put_json(&a, "analysis/selection.json", doc, NULL, "raw/serviceaccounts")) != 0)
@@ -736,7 +751,5 @@ out:
 	kc_findings_free(&a.fnd);
 free_rb:
 	kc_rbac_free(&a.rb);
-free_snap:
-	kc_snapshot_free(&snap);
 	return r;
 }

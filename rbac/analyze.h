@@ -89,5 +89,9 @@ int kc_rbac_effective_json(const struct kc_rbac *rb, const char *sa_ns, const ch
  * (kc_sev_rank) for --fail-on. */
 int kc_rbac_analyze(const char *staging_dir, const struct kc_select_opts *sel,
     cJSON *files_out, cJSON **summary_out, int *worst_rank_out);
+/* The same over a snapshot the caller already loaded from staging_dir
+ * (collect has it in memory; the reviews are still read from the folder). */
+int kc_rbac_analyze_snap(const char *staging_dir, const struct kc_snapshot *snap,
+    const struct kc_select_opts *sel, cJSON *files_out, cJSON **summary_out, int *worst_rank_out);
 
 #endif
