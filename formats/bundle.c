@@ -139,6 +139,13 @@ list_staging(const char *dir, struct kc_digest_list *files)
 	return 0;
 }
 
+/* VERIFY.txt: commands for GNU tar, coreutils and OpenSSL 3 that a hostile
+ * archive cannot subvert: the signature is checked over SHA256SUMS read
+ * to stdout before anything is unpacked; the listing is checked against
+ * the members that the signed SHA256SUMS implies; extraction goes into a
+ * fresh folder under an empty parent, so nothing can land beside the
+ * trust files; and the unpacked tree must hold only the listed members.
+ * The trust files stay in the bundle's folder, outside the extraction. */
 static int
 verify_text(const char *top, enum kc_sig_kind kind, int tsr, struct kc_buf *b)
 {
@@ -148,7 +155,9 @@ verify_text(const char *top, enum kc_sig_kind kind, int tsr, struct kc_buf *b)
 	    "These are the exact commands that verify this bundle with standard tools\n"
 	    "(GNU tar, coreutils, OpenSSL 3), without kcustody.  Each line indented by\n"
 	    "four spaces is a bash command; run them in order from the folder that\n"
-	    "holds %s.tar.gz.  Every command must exit 0.\n\n", top, KC_BUNDLE_SCHEMA, top);
+	    "holds %s.tar.gz.\n"
+	    "Every command must exit 0.  They write only names that begin with\n"
+	    "%s. beside the bundle.\n\n", top, KC_BUNDLE_SCHEMA, top, top);
 	if (kind != KC_SIG_NONE || tsr) {
 		kc_buf_adds(b, "First put beside the bundle, obtained out of band (never from the bundle):\n");
 		if (kind == KC_SIG_ED25519)
@@ -160,37 +169,61 @@ verify_text(const char *top, enum kc_sig_kind kind, int tsr, struct kc_buf *b)
 		kc_buf_adds(b, "\n");
 	}
 	kc_buf_addf(b,
-	    "1. Unpack the bundle and enter its one folder:\n\n"
-	    "    tar -xzf %s.tar.gz\n"
-	    "    cd %s\n\n"
-	    "2. Every member listed in SHA256SUMS has that SHA-256:\n\n"
-	    "    sha256sum --strict -c SHA256SUMS\n\n"
-	    "3. Every other member is listed (diff prints nothing):\n\n"
-	    "    diff <(find . -type f ! -name SHA256SUMS ! -name SHA256SUMS.sig ! -name SHA256SUMS.sig.tsr"
-	    " | sed 's|^\\./||' | LC_ALL=C sort) <(sed -n 's/^SHA256 (\\(.*\\)) = [0-9a-f]\\{64\\}$/\\1/p'"
-	    " SHA256SUMS | LC_ALL=C sort)\n\n", top, top);
+	    "1. Read SHA256SUMS%s out of the bundle without unpacking it:\n\n"
+	    "    tar -xzOf %s.tar.gz %s/SHA256SUMS > %s.SHA256SUMS\n",
+	    kind != KC_SIG_NONE ? " and its signature" : "", top, top, top);
+	if (kind != KC_SIG_NONE)
+		kc_buf_addf(b, "    tar -xzOf %s.tar.gz %s/SHA256SUMS.sig > %s.SHA256SUMS.sig\n", top, top, top);
+	kc_buf_adds(b, "\n");
 	switch (kind) {
 	case KC_SIG_ED25519:
-		kc_buf_adds(b, "4. SHA256SUMS is signed by the holder of the Ed25519 key (raw signature):\n\n"
-		    "    openssl pkeyutl -verify -pubin -inkey ../signer.pub.pem -rawin -in SHA256SUMS"
-		    " -sigfile SHA256SUMS.sig\n\n");
+		kc_buf_addf(b, "2. SHA256SUMS is signed by the holder of the Ed25519 key (raw signature):\n\n"
+		    "    openssl pkeyutl -verify -pubin -inkey signer.pub.pem -rawin -in %s.SHA256SUMS"
+		    " -sigfile %s.SHA256SUMS.sig\n\n", top, top);
 		break;
 	case KC_SIG_CMS:
-		kc_buf_adds(b, "4. SHA256SUMS is signed by a certificate issued under ca.pem (detached CMS):\n\n"
-		    "    openssl cms -verify -binary -inform DER -in SHA256SUMS.sig -content SHA256SUMS"
-		    " -CAfile ../ca.pem -out /dev/null\n\n");
+		kc_buf_addf(b, "2. SHA256SUMS is signed by a certificate issued under ca.pem (detached CMS):\n\n"
+		    "    openssl cms -verify -binary -inform DER -in %s.SHA256SUMS.sig -content %s.SHA256SUMS"
+		    " -CAfile ca.pem -out /dev/null\n\n", top, top);
 		break;
 	case KC_SIG_NONE:
-		kc_buf_adds(b, "4. This bundle is UNSIGNED (sealed with --no-sign): nothing binds SHA256SUMS\n"
-		    "   to a person or key, so steps 2 and 3 only show that the members agree with it.\n\n");
+		kc_buf_adds(b, "2. This bundle is UNSIGNED (sealed with --no-sign): nothing binds SHA256SUMS\n"
+		    "   to a person or key, so the steps below only show that the members agree with it.\n\n");
 		break;
 	}
+	kc_buf_addf(b,
+	    "3. List the bundle before unpacking it: every entry is a read-only folder or\n"
+	    "   regular file owned by 0/0 (awk prints nothing), and the entries are\n"
+	    "   exactly, in order, the members that SHA256SUMS implies (diff prints nothing):\n\n"
+	    "    tar --numeric-owner -tvzf %s.tar.gz > %s.listing\n"
+	    "    awk '!/^(dr-xr-xr-x 0\\/0 +0 |-r--r--r-- 0\\/0 +[0-9]+ )[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9] / { print; bad = 1 } END { exit bad }' %s.listing\n"
+	    "    sed -E 's/^([^ ]+ +){5}//' %s.listing > %s.names\n"
+	    "    diff %s.names <({ sed -n 's/^SHA256 (\\(.*\\)) = [0-9a-f]\\{64\\}$/\\1/p' %s.SHA256SUMS;"
+	    " printf '%%s\\n' SHA256SUMS%s%s; } | awk '{ print \"%s/\" $0; n = split($0, c, \"/\"); p = \"%s/\";"
+	    " print p; for (i = 1; i < n; i++) { p = p c[i] \"/\"; print p } }' | LC_ALL=C sort -u)\n\n",
+	    top, top, top, top, top, top, top, kind != KC_SIG_NONE ? " SHA256SUMS.sig" : "",
+	    tsr ? " SHA256SUMS.sig.tsr" : "", top, top);
+	kc_buf_addf(b,
+	    "4. Unpack into a fresh folder under an empty parent; afterwards the parent holds\n"
+	    "   only that folder and the folder only the listed entries (diff prints nothing):\n\n"
+	    "    mkdir %s.check %s.check/x\n"
+	    "    tar -xzf %s.tar.gz -C %s.check/x\n"
+	    "    [ \"$(ls -A %s.check)\" = x ]\n"
+	    "    diff %s.names <(cd %s.check/x && find . -mindepth 1 \\( -type d -printf '%%P/\\n' \\)"
+	    " -o \\( -type f -printf '%%P\\n' \\) -o -printf 'not a file or folder: %%P\\n' | LC_ALL=C sort)\n"
+	    "    cd %s.check/x/%s\n\n",
+	    top, top, top, top, top, top, top, top, top);
+	kc_buf_addf(b,
+	    "5. Every member listed in the checked SHA256SUMS has that SHA-256:\n\n"
+	    "    sha256sum --strict -c ../../../%s.SHA256SUMS\n\n", top);
 	if (tsr)
-		kc_buf_adds(b, "5. A time-stamping authority saw SHA256SUMS.sig at the time in its token:\n\n"
-		    "    openssl ts -verify -in SHA256SUMS.sig.tsr -data SHA256SUMS.sig -CAfile ../tsa-ca.pem\n\n");
+		kc_buf_addf(b, "6. A time-stamping authority saw SHA256SUMS.sig at the time in its token:\n\n"
+		    "    openssl ts -verify -in SHA256SUMS.sig.tsr -data ../../../%s.SHA256SUMS.sig"
+		    " -CAfile ../../../tsa-ca.pem\n\n", top);
 	else
-		kc_buf_adds(b, "5. No RFC 3161 time-stamp was requested for this bundle.\n\n");
-	return kc_buf_adds(b, "kcustody does all of this in one step: kcustody verify BUNDLE --pubkey KEY | --ca CA [--tsa-ca CA]\n");
+		kc_buf_adds(b, "6. No RFC 3161 time-stamp was requested for this bundle.\n\n");
+	return kc_buf_adds(b, "kcustody does all of this in one step, and also checks that the container is\n"
+	    "byte for byte the one seal writes: kcustody verify BUNDLE --pubkey KEY | --ca CA [--tsa-ca CA]\n");
 }
 
 static int
@@ -228,6 +261,24 @@ bundle_top(const char *out_path, char **top)
 		*top = NULL;
 		return kc_err_set(KC_ERR_INVALID, "bundle name not allowed: '%s'", out_path);
 	}
+	return 0;
+}
+
+/* The container facts that no member's bytes carry: the top folder's name
+ * (case, phase, cluster and time) and the one mtime.  Recorded in the
+ * signed manifest so that verify can compare them (docs/FORMAT.md 3). */
+static int
+bind_container(cJSON *manifest, const char *top, time_t mtime)
+{
+	cJSON *c;
+
+	if (!cJSON_IsObject(manifest))
+		return kc_err_set(KC_ERR_INVALID, "manifest draft is not a JSON object");
+	cJSON_DeleteItemFromObjectCaseSensitive(manifest, "container");
+	if ((c = cJSON_AddObjectToObject(manifest, "container")) == NULL ||
+	    cJSON_AddStringToObject(c, "top", top) == NULL ||
+	    cJSON_AddNumberToObject(c, "mtime", (double)mtime) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	return 0;
 }
 
@@ -290,6 +341,8 @@ kc_bundle_seal(const char *staging_dir, cJSON *manifest,
 	    (double)(kc_mono_ns() - t0) / 1e9);
 	/* MANIFEST.json describes every member but itself and the SHA256SUMS family. */
 	kc_buf_reset(&text);
+	if ((r = bind_container(manifest, top, opts->mtime)) != 0)
+		goto out;
 	if ((r = kc_manifest_finish(manifest, &files)) != 0 ||
 	    (r = kc_manifest_render(manifest, &text)) != 0 ||
 	    (r = write_member(staging_dir, "MANIFEST.json", text.data, text.len, &all)) != 0)
@@ -371,6 +424,7 @@ struct pass {
 	struct kc_digest_list members;	/* every regular member but the SHA256SUMS family */
 	struct kc_buf manifest, sums, sig, tsr;
 	int has_manifest, has_sums, has_sig, has_tsr;
+	time_t mtime;			/* of every member */
 	unsigned char *chunk;
 };
 
@@ -422,6 +476,7 @@ read_pass(const char *path, const struct kc_verify_opts *o, struct pass *p,
 
 		if (res->top[0] == '\0')
 			snprintf(res->top, sizeof(res->top), "%s", e.top);
+		p->mtime = e.mtime;
 		if (e.is_dir)
 			continue;
 		if (strcmp(e.path, "MANIFEST.json") == 0) {
@@ -483,7 +538,7 @@ check_listing(struct pass *p, const struct kc_digest_list *sums, struct kc_verif
 		return;
 	}
 	set_check(res, KC_CHECK_STRUCTURE, KC_CHECK_OK, "one top folder '%s', %zu files, %llu bytes, "
-	    "canonical order, gzip trailer intact", kc_safe_str(res->top, safe, sizeof(safe)),
+	    "canonical container (byte for byte as seal writes it)", kc_safe_str(res->top, safe, sizeof(safe)),
 	    res->members, (unsigned long long)res->bytes);
 }
 
@@ -513,9 +568,9 @@ static void
 check_manifest(struct pass *p, const struct kc_digest_list *sums, struct kc_verify_result *res)
 {
 	cJSON *m = cJSON_ParseWithLength(p->manifest.data ? p->manifest.data : "", p->manifest.len);
-	cJSON *schema, *ver, *files, *it;
+	cJSON *schema, *ver, *files, *it, *cont, *top, *mt;
 	size_t n = 0;
-	char safe[256];
+	char safe[256], safe2[256];
 
 	if (m == NULL || !cJSON_IsObject(m)) {
 		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "MANIFEST.json is not a JSON object");
@@ -582,8 +637,30 @@ check_manifest(struct pass *p, const struct kc_digest_list *sums, struct kc_veri
 			goto out;
 		}
 	}
-	set_check(res, KC_CHECK_MANIFEST, KC_CHECK_OK, "%s, %zu files agree with SHA256SUMS",
-	    kc_safe_str(schema->valuestring, safe, sizeof(safe)), n);
+	/* The container facts no member carries: bound since 0.2. */
+	cont = cJSON_GetObjectItemCaseSensitive(m, "container");
+	if (cont == NULL) {
+		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_OK, "%s, %zu files agree with SHA256SUMS; "
+		    "top folder name and mtime not bound (sealed by 0.1)",
+		    kc_safe_str(schema->valuestring, safe, sizeof(safe)), n);
+		res->container_unbound = 1;
+		goto out;
+	}
+	top = cJSON_GetObjectItemCaseSensitive(cont, "top");
+	mt = cJSON_GetObjectItemCaseSensitive(cont, "mtime");
+	if (!cJSON_IsString(top) || strcmp(top->valuestring, res->top) != 0) {
+		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "the top folder is '%s' but the manifest "
+		    "was sealed for '%s' (renamed inside the container)", kc_safe_str(res->top, safe, sizeof(safe)),
+		    cJSON_IsString(top) ? kc_safe_str(top->valuestring, safe2, sizeof(safe2)) : "(none)");
+		goto out;
+	}
+	if (!cJSON_IsNumber(mt) || mt->valuedouble != (double)p->mtime) {
+		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "the members' mtime is %lld but the "
+		    "manifest was sealed with %.0f", (long long)p->mtime, cJSON_IsNumber(mt) ? mt->valuedouble : -1.0);
+		goto out;
+	}
+	set_check(res, KC_CHECK_MANIFEST, KC_CHECK_OK, "%s, %zu files agree with SHA256SUMS; top folder "
+	    "and mtime bound", kc_safe_str(schema->valuestring, safe, sizeof(safe)), n);
 out:
 	cJSON_Delete(m);
 }

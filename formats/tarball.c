@@ -1,5 +1,6 @@
 /* tarball.c - deterministic tar.gz writer and hostile-input-safe reader. */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,67 +291,284 @@ out:
 	free(outdir);
 	return r;
 }
-
 /* ------------------------------------------------------------------ */
-/* The gzip trailer (CRC-32 and length) is checked here because
- * libarchive 3.6 does not ("XXX TODO: Verify the length and CRC" in its
- * gzip reader); the CRC is zlib's, the library libarchive itself uses. */
+/* reader
+ *
+ * Three layers.  zlib inflates the one gzip member itself (it checks the
+ * trailer's CRC-32 and length; libarchive 3.6 does not), and the file must
+ * end where that member ends.  libarchive's tar reader parses the
+ * decompressed stream.  And every decompressed byte also passes through a
+ * comparator that holds it against the stream seal would have written for
+ * the members libarchive reported: each header must be byte for byte the
+ * header libarchive's own pax-restricted writer emits for that name, size
+ * and the canonical fields, data padding must be zeros and the stream must
+ * end with exactly two zero blocks.  So a pax global header, a Solaris ACL
+ * header, a GNU long name, an extra pax key or trailing bytes -- anything
+ * one tar implementation may read differently from another -- is refused
+ * (docs/FORMAT.md section 8). */
 
-static uint32_t
-crc32_update(uint32_t crc, const unsigned char *p, size_t n)
-{
-	while (n > 0) {
-		uInt k = n > 0x40000000u ? 0x40000000u : (uInt)n;
-		crc = (uint32_t)crc32((uLong)crc, p, k);
-		p += k;
-		n -= k;
-	}
-	return crc;
-}
-
-/* ------------------------------------------------------------------ */
-/* reader: gzip layer (libarchive "raw" format) feeding a tar layer      */
+#define CANON_PEND_MAX (4u << 20)	/* read-ahead of the tar parser over one header */
 
 struct kc_tar_reader {
 	int fd;
-	struct archive *raw;	/* gzip -> decompressed bytes */
-	struct archive *tar;	/* tar over those bytes */
+	z_stream z;
+	int z_init, z_end;		/* inflateInit2 done; the member's end reached */
+	struct archive *tar;		/* tar over the decompressed bytes */
 	struct kc_tar_limits lim;
-	uint64_t file_size, out_bytes, declared;
-	uint32_t crc;
-	int limit_hit, ended;
+	uint64_t file_size, in_bytes, out_bytes, declared;
+	int ended;
 	size_t members;
 	time_t mtime;
 	char *top, *prev, *name;
+	char **dirs;			/* open folders (canonical names with '/') */
+	size_t ndirs, dirs_cap;
+	int last_dir_open;		/* the previous member was a folder: next must be inside */
+	/* canonical comparator */
+	struct kc_buf pend;		/* decompressed bytes not yet classified */
+	struct kc_buf hdr;		/* the expected header bytes of the current member */
+	size_t hdr_off;
+	uint64_t skip, zeros;		/* data then zero padding still expected */
+	uint64_t pos;			/* stream offset of the next byte to classify */
+	int at_end, canon_failed;
+	char canon_err[320];
+	int feed_rc;			/* why the last feed failed */
+	char feed_err[320];
+	unsigned char in[CHUNK];
 	unsigned char buf[CHUNK];
 };
+
+static int canon_consume(struct kc_tar_reader *r, const unsigned char *p, size_t n);
+
+static int
+canon_fail(struct kc_tar_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+canon_fail(struct kc_tar_reader *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!r->canon_failed) {
+		va_start(ap, fmt);
+		vsnprintf(r->canon_err, sizeof(r->canon_err), fmt, ap);
+		va_end(ap);
+		r->canon_failed = 1;
+	}
+	return kc_err_set(KC_ERR_VERIFY, "not a canonical v1 container: %s", r->canon_err);
+}
+
+/* Classify bytes against the expected header, data and padding. */
+static int
+canon_consume(struct kc_tar_reader *r, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		size_t k;
+
+		if (r->canon_failed)
+			return canon_fail(r, "%s", r->canon_err);
+		if (r->hdr_off < r->hdr.len) {
+			k = r->hdr.len - r->hdr_off < n ? r->hdr.len - r->hdr_off : n;
+			if (memcmp(p, r->hdr.data + r->hdr_off, k) != 0) {
+				size_t at = 0;
+
+				while (p[at] == (unsigned char)r->hdr.data[r->hdr_off + at])
+					at++;
+				return canon_fail(r, "header bytes at stream offset %llu differ from the header "
+				    "seal writes for member %zu", (unsigned long long)(r->pos + at), r->members);
+			}
+			r->hdr_off += k;
+		} else if (r->skip > 0) {
+			k = r->skip < n ? (size_t)r->skip : n;
+			r->skip -= k;
+		} else if (r->zeros > 0) {
+			k = r->zeros < n ? (size_t)r->zeros : n;
+			for (size_t i = 0; i < k; i++)
+				if (p[i] != 0)
+					return canon_fail(r, "non-zero byte at stream offset %llu where seal writes "
+					    "%s", (unsigned long long)(r->pos + i),
+					    r->at_end ? "the end marker" : "padding");
+			r->zeros -= k;
+		} else if (r->at_end) {
+			return canon_fail(r, "data after the tar end marker (stream offset %llu)",
+			    (unsigned long long)r->pos);
+		} else {
+			if (r->pend.len + n > CANON_PEND_MAX)
+				return canon_fail(r, "more than %u bytes of header data before member %zu",
+				    CANON_PEND_MAX, r->members + 1);
+			if (kc_buf_add(&r->pend, p, n) != 0)
+				return kc_err_set(KC_ERR_NOMEM, "out of memory");
+			return 0;
+		}
+		r->pos += k;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Re-run the bytes that arrived before the expectation was known. */
+static int
+canon_replay(struct kc_tar_reader *r)
+{
+	size_t n = r->pend.len;
+	char *p = kc_buf_take(&r->pend, NULL);
+	int rc;
+
+	kc_buf_init(&r->pend, CANON_PEND_MAX);
+	rc = canon_consume(r, (const unsigned char *)p, n);
+	free(p);
+	return rc;
+}
+
+struct capture {
+	struct kc_buf *out;
+	int closed;	/* refuse everything after the header */
+};
+
+static la_ssize_t
+capture_write(struct archive *a, void *ctx, const void *p, size_t n)
+{
+	struct capture *c = ctx;
+
+	if (c->closed || kc_buf_add(c->out, p, n) != 0) {
+		archive_set_error(a, ENOSPC, "header captured");
+		return -1;
+	}
+	return (la_ssize_t)n;
+}
+
+/* The header bytes (pax extended header where needed, then ustar) that
+ * write_archive() emits for this member: libarchive's writer, the same
+ * settings, no blocking, stopped before any data. */
+static int
+canon_header(const char *name, int is_dir, uint64_t size, time_t mtime, struct kc_buf *out)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	struct capture c = { out, 0 };
+	int r = 0;
+
+	kc_buf_reset(out);
+	if (a == NULL || e == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_filetype(e, is_dir ? AE_IFDIR : AE_IFREG);
+	archive_entry_set_perm(e, is_dir ? 0555 : 0444);
+	archive_entry_set_size(e, (la_int64_t)size);
+	archive_entry_set_mtime(e, mtime, 0);
+	archive_entry_set_uid(e, 0);
+	archive_entry_set_gid(e, 0);
+	archive_entry_set_uname(e, "root");
+	archive_entry_set_gname(e, "root");
+	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK ||
+	    archive_write_open(a, &c, NULL, capture_write, NULL) != ARCHIVE_OK ||
+	    archive_write_header(a, e) != ARCHIVE_OK) {
+		r = kc_err_set(KC_ERR_VERIFY, "cannot form the canonical header of '%s': %s", name,
+		    archive_error_string(a) ? archive_error_string(a) : "unknown error");
+		goto out;
+	}
+	if (out->len == 0 || out->len % 512 != 0)
+		r = kc_err_set(KC_ERR_VERIFY, "canonical header of '%s' is %zu bytes", name, out->len);
+out:
+	c.closed = 1;	/* the close pads the unwritten data: not wanted */
+	if (a != NULL)
+		archive_write_free(a);
+	archive_entry_free(e);
+	return r;
+}
+
+/* One more member: what must follow in the stream. */
+static int
+canon_member(struct kc_tar_reader *r, const char *name, int is_dir, uint64_t size)
+{
+	int rc;
+
+	if (r->hdr_off < r->hdr.len || r->skip > 0 || r->zeros > 0)
+		return canon_fail(r, "member %zu begins inside the previous one", r->members);
+	if ((rc = canon_header(name, is_dir, size, r->mtime, &r->hdr)) != 0)
+		return rc;
+	r->hdr_off = 0;
+	r->skip = size;
+	r->zeros = (512 - size % 512) % 512;
+	return canon_replay(r);
+}
+
+/* Inflate the next decompressed bytes into r->buf: bytes, 0 at the end of
+ * the gzip member, or a negative error (kc_err set). */
+static long
+inflate_some(struct kc_tar_reader *r)
+{
+	for (;;) {
+		int zr;
+		size_t n;
+
+		if (r->z_end)
+			return 0;
+		if (r->z.avail_in == 0) {
+			ssize_t got = read(r->fd, r->in, sizeof(r->in));
+
+			if (got < 0) {
+				if (errno == EINTR)
+					continue;
+				return kc_err_set(KC_ERR_IO, "cannot read the bundle: %s", strerror(errno));
+			}
+			if (got == 0)
+				return kc_err_set(KC_ERR_VERIFY, "damaged archive (gzip): truncated, the file ends "
+				    "inside the compressed data");
+			r->in_bytes += (uint64_t)got;
+			r->z.next_in = r->in;
+			r->z.avail_in = (uInt)got;
+		}
+		r->z.next_out = r->buf;
+		r->z.avail_out = sizeof(r->buf);
+		zr = inflate(&r->z, Z_NO_FLUSH);
+		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
+			return kc_err_set(KC_ERR_VERIFY, "damaged archive (gzip): %s",
+			    r->z.msg ? r->z.msg : "inflate failed");
+		n = sizeof(r->buf) - r->z.avail_out;
+		if (zr == Z_STREAM_END) {
+			/* Exactly one member, and the file ends with its trailer. */
+			r->z_end = 1;
+			if (r->z.avail_in != 0 || r->in_bytes != r->file_size)
+				return kc_err_set(KC_ERR_VERIFY, "data after the gzip member (%llu bytes): a v1 "
+				    "bundle is exactly one gzip member",
+				    (unsigned long long)(r->file_size - (r->in_bytes - r->z.avail_in)));
+		}
+		if (n > 0 || r->z_end) {
+			r->out_bytes += n;
+			if (r->out_bytes > r->lim.max_total) {
+				return kc_err_set(KC_ERR_LIMIT, "decompressed data exceeds %llu bytes",
+				    (unsigned long long)r->lim.max_total);
+			}
+			if (r->out_bytes > KC_TAR_RATIO_AFTER && r->z.total_in > 0 &&
+			    r->out_bytes / r->z.total_in > KC_TAR_MAX_RATIO) {
+				return kc_err_set(KC_ERR_LIMIT, "compression ratio over %d:1 after %llu bytes "
+				    "(a decompression bomb?)", KC_TAR_MAX_RATIO, (unsigned long long)r->out_bytes);
+			}
+			if (n > 0) {
+				int rc = canon_consume(r, r->buf, n);
+
+				if (rc != 0)
+					return rc;
+			}
+			return (long)n;
+		}
+	}
+}
 
 static la_ssize_t
 feed(struct archive *a, void *ctx, const void **out)
 {
 	struct kc_tar_reader *r = ctx;
-	la_ssize_t n = archive_read_data(r->raw, r->buf, sizeof(r->buf));
-	uint64_t in;
+	long n = inflate_some(r);
 
 	if (n < 0) {
-		archive_set_error(a, EIO, "gzip: %s", archive_error_string(r->raw));
-		return -1;
-	}
-	r->out_bytes += (uint64_t)n;
-	r->crc = crc32_update(r->crc, r->buf, (size_t)n);
-	in = (uint64_t)archive_filter_bytes(r->raw, -1);
-	if (r->out_bytes > r->lim.max_total) {
-		r->limit_hit = 1;
-		kc_err_set(KC_ERR_LIMIT, "decompressed data exceeds %llu bytes",
-		    (unsigned long long)r->lim.max_total);
-		archive_set_error(a, EFBIG, "size cap");
-		return -1;
-	}
-	if (r->out_bytes > KC_TAR_RATIO_AFTER && in > 0 && r->out_bytes / in > KC_TAR_MAX_RATIO) {
-		r->limit_hit = 1;
-		kc_err_set(KC_ERR_LIMIT, "compression ratio over %d:1 after %llu bytes (a decompression bomb?)",
-		    KC_TAR_MAX_RATIO, (unsigned long long)r->out_bytes);
-		archive_set_error(a, EFBIG, "ratio cap");
+		/* Keep the reason: libarchive only reports that the read failed. */
+		r->feed_rc = (int)n;
+		snprintf(r->feed_err, sizeof(r->feed_err), "%s", kc_err_msg());
+		archive_set_error(a, EIO, "%s", r->feed_err);
 		return -1;
 	}
 	*out = r->buf;
@@ -362,7 +580,6 @@ kc_tar_open(const char *path, const struct kc_tar_limits *lim, struct kc_tar_rea
 {
 	static const unsigned char hdr[] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0 };
 	struct kc_tar_reader *r;
-	struct archive_entry *e;
 	unsigned char h[10];
 	struct stat st;
 	int rc = 0;
@@ -370,6 +587,8 @@ kc_tar_open(const char *path, const struct kc_tar_limits *lim, struct kc_tar_rea
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	r->fd = -1;
+	kc_buf_init(&r->pend, CANON_PEND_MAX);
+	kc_buf_init(&r->hdr, 64u << 10);
 	r->lim.max_member = lim && lim->max_member ? lim->max_member : KC_TAR_MAX_MEMBER;
 	r->lim.max_total = lim && lim->max_total ? lim->max_total : KC_TAR_MAX_TOTAL;
 	r->lim.max_members = lim && lim->max_members ? lim->max_members : KC_TAR_MAX_MEMBERS;
@@ -388,23 +607,20 @@ kc_tar_open(const char *path, const struct kc_tar_limits *lim, struct kc_tar_rea
 		rc = kc_err_set(KC_ERR_VERIFY, "not a v1 bundle: gzip header is not the canonical one");
 		goto out;
 	}
-	if ((r->raw = archive_read_new()) == NULL || (r->tar = archive_read_new()) == NULL) {
-		rc = kc_err_set(KC_ERR_NOMEM, "out of memory");
+	/* 15 + 16: gzip wrapper only; zlib checks the trailer's CRC-32 and length. */
+	if (inflateInit2(&r->z, 15 + 16) != Z_OK) {
+		rc = kc_err_set(KC_ERR_NOMEM, "cannot start inflate");
 		goto out;
 	}
-	if (archive_read_support_filter_gzip(r->raw) != ARCHIVE_OK ||
-	    archive_read_support_format_raw(r->raw) != ARCHIVE_OK ||
-	    archive_read_open_fd(r->raw, r->fd, CHUNK) != ARCHIVE_OK ||
-	    archive_read_next_header(r->raw, &e) != ARCHIVE_OK ||
-	    archive_filter_code(r->raw, 0) != ARCHIVE_FILTER_GZIP) {
-		rc = kc_err_set(KC_ERR_VERIFY, "not a gzip file: %s",
-		    archive_error_string(r->raw) ? archive_error_string(r->raw) : "unknown filter");
+	r->z_init = 1;
+	if ((r->tar = archive_read_new()) == NULL) {
+		rc = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	if (archive_read_support_format_tar(r->tar) != ARCHIVE_OK ||
 	    archive_read_open(r->tar, r, NULL, feed, NULL) != ARCHIVE_OK) {
-		rc = r->limit_hit ? KC_ERR_LIMIT : kc_err_set(KC_ERR_VERIFY, "not a tar archive: %s",
-		    archive_error_string(r->tar));
+		rc = r->feed_rc ? kc_err_set(r->feed_rc, "%s", r->feed_err) :
+		    kc_err_set(KC_ERR_VERIFY, "not a tar archive: %s", archive_error_string(r->tar));
 		goto out;
 	}
 out:
@@ -421,8 +637,8 @@ tar_fail(struct kc_tar_reader *r, const char *what)
 {
 	const char *s = archive_error_string(r->tar);
 
-	if (r->limit_hit)
-		return KC_ERR_LIMIT;
+	if (r->feed_rc != 0)
+		return kc_err_set(r->feed_rc, "%s", r->feed_err);
 	return kc_err_set(KC_ERR_VERIFY, "damaged archive (%s): %s", what, s ? s : "unknown error");
 }
 
@@ -432,6 +648,41 @@ bad_member(const char *name, const char *why)
 	char safe[256];
 
 	return kc_err_set(KC_ERR_VERIFY, "member '%s': %s", kc_safe_str(name, safe, sizeof(safe)), why);
+}
+
+/* Folders: every folder on the way to a member is a member itself, and
+ * no folder is empty (seal writes exactly the folders that hold files).
+ * In sorted order a folder's contents follow it at once, so the stack of
+ * open folders is all that is needed.  key is the canonical name. */
+static int
+check_folders(struct kc_tar_reader *r, const char *key, int is_dir, const char *shown)
+{
+	size_t kl = strlen(key), pl;
+	const char *slash;
+
+	if (r->last_dir_open && (r->ndirs == 0 ||
+	    strncmp(key, r->dirs[r->ndirs - 1], strlen(r->dirs[r->ndirs - 1])) != 0))
+		return bad_member(r->dirs[r->ndirs - 1], "empty folder (seal writes only folders that hold files)");
+	r->last_dir_open = 0;
+	/* The parent: everything up to the last '/' before the end (folders end in one). */
+	slash = NULL;
+	for (const char *p = key; p < key + kl - (is_dir ? 1 : 0); p++)
+		if (*p == '/')
+			slash = p;
+	pl = slash ? (size_t)(slash - key + 1) : 0;
+	while (r->ndirs > 0 && strncmp(key, r->dirs[r->ndirs - 1], strlen(r->dirs[r->ndirs - 1])) != 0)
+		free(r->dirs[--r->ndirs]);
+	if (pl > 0 && (r->ndirs == 0 || strlen(r->dirs[r->ndirs - 1]) != pl))
+		return bad_member(shown, "its folder is not a member of its own");
+	if (is_dir) {
+		if (KC_GROW(r->dirs, r->dirs_cap, r->ndirs + 1) != 0)
+			return KC_ERR_NOMEM;
+		if ((r->dirs[r->ndirs] = kc_strdup(key)) == NULL)
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		r->ndirs++;
+		r->last_dir_open = 1;
+	}
+	return 0;
 }
 
 int
@@ -449,6 +700,10 @@ kc_tar_next(struct kc_tar_reader *r, struct kc_tar_entry *e)
 	rc = archive_read_next_header(r->tar, &ae);
 	if (rc == ARCHIVE_EOF) {
 		r->ended = 1;
+		if (r->last_dir_open && r->ndirs > 0)
+			return bad_member(r->dirs[r->ndirs - 1], "empty folder (seal writes only folders that hold files)");
+		if (r->members == 0)
+			return kc_err_set(KC_ERR_VERIFY, "empty archive");
 		return 0;
 	}
 	if (rc != ARCHIVE_OK)	/* warnings too: a v1 bundle never causes one */
@@ -517,6 +772,8 @@ kc_tar_next(struct kc_tar_reader *r, struct kc_tar_entry *e)
 			return bad_member(name, "duplicate member");
 		if (c > 0)
 			return bad_member(name, "members not in canonical (sorted) order");
+		if ((rc = check_folders(r, key, is_dir, name)) != 0)
+			return rc;
 	}
 	/* v1 headers are canonical: anything else was not written by a seal. */
 	if (archive_entry_perm(ae) != (is_dir ? 0555 : 0444) || archive_entry_uid(ae) != 0 ||
@@ -525,10 +782,14 @@ kc_tar_next(struct kc_tar_reader *r, struct kc_tar_entry *e)
 	    strcmp(archive_entry_uname(ae), "root") != 0 || archive_entry_gname(ae) == NULL ||
 	    strcmp(archive_entry_gname(ae), "root") != 0)
 		return bad_member(name, "non-canonical header (mode, owner or mtime)");
+	/* And byte for byte: the header seal writes for this name and size. */
+	if ((rc = canon_member(r, r->prev, is_dir, (uint64_t)size)) != 0)
+		return rc;
 	e->top = r->top;
 	e->path = slash ? slash + 1 : "";
 	e->is_dir = is_dir;
 	e->size = (uint64_t)size;
+	e->mtime = r->mtime;
 	return 1;
 }
 
@@ -545,32 +806,27 @@ kc_tar_read(struct kc_tar_reader *r, void *buf, size_t n)
 int
 kc_tar_finish(struct kc_tar_reader *r)
 {
-	unsigned char t[8];
-	la_ssize_t n;
-	uint32_t crc, isize;
+	long n;
+	int rc;
 
 	if (!r->ended)
 		return kc_err_set(KC_ERR_INVALID, "kc_tar_finish before the end of the archive");
-	/* Whatever the tar reader did not consume must be zero padding. */
-	while ((n = archive_read_data(r->raw, r->buf, sizeof(r->buf))) > 0) {
-		r->out_bytes += (uint64_t)n;
-		if (r->out_bytes > r->lim.max_total)
-			return kc_err_set(KC_ERR_LIMIT, "decompressed data exceeds the cap");
-		r->crc = crc32_update(r->crc, r->buf, (size_t)n);
-		for (la_ssize_t i = 0; i < n; i++)
-			if (r->buf[i] != 0)
-				return kc_err_set(KC_ERR_VERIFY, "data after the end of the tar archive");
-	}
+	if (r->canon_failed)
+		return kc_err_set(KC_ERR_VERIFY, "not a canonical v1 container: %s", r->canon_err);
+	if (r->hdr_off < r->hdr.len || r->skip > 0 || r->zeros > 0)
+		return canon_fail(r, "the stream ends inside member %zu", r->members);
+	/* Exactly two zero blocks end the stream; nothing follows them. */
+	r->at_end = 1;
+	r->zeros = 1024;
+	if ((rc = canon_replay(r)) != 0)
+		return rc;
+	while ((n = inflate_some(r)) > 0)
+		;
 	if (n < 0)
-		return kc_err_set(KC_ERR_VERIFY, "damaged archive (gzip): %s", archive_error_string(r->raw));
-	if (pread(r->fd, t, sizeof(t), (off_t)(r->file_size - 8)) != (ssize_t)sizeof(t))
-		return kc_err_set(KC_ERR_IO, "cannot read the gzip trailer: %s", strerror(errno));
-	crc = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
-	isize = (uint32_t)t[4] | (uint32_t)t[5] << 8 | (uint32_t)t[6] << 16 | (uint32_t)t[7] << 24;
-	/* The last 8 bytes of the file are the trailer of the one gzip member:
-	 * trailing garbage or a second member breaks this. */
-	if (crc != r->crc || isize != (uint32_t)r->out_bytes)
-		return kc_err_set(KC_ERR_VERIFY, "gzip trailer does not match the data (CRC-32 or length)");
+		return (int)n;
+	if (r->zeros > 0)
+		return canon_fail(r, "the tar end marker is %llu bytes short (seal writes two zero blocks)",
+		    (unsigned long long)r->zeros);
 	return 0;
 }
 
@@ -580,7 +836,7 @@ kc_tar_counts(const struct kc_tar_reader *r, uint64_t *out_bytes, uint64_t *in_b
 	if (out_bytes)
 		*out_bytes = r->out_bytes;
 	if (in_bytes)
-		*in_bytes = r->raw ? (uint64_t)archive_filter_bytes(r->raw, -1) : 0;
+		*in_bytes = r->z_init ? (uint64_t)r->z.total_in : 0;
 }
 
 void
@@ -590,10 +846,15 @@ kc_tar_close(struct kc_tar_reader *r)
 		return;
 	if (r->tar)
 		archive_read_free(r->tar);
-	if (r->raw)
-		archive_read_free(r->raw);
+	if (r->z_init)
+		inflateEnd(&r->z);
 	if (r->fd >= 0)
 		close(r->fd);
+	for (size_t i = 0; i < r->ndirs; i++)
+		free(r->dirs[i]);
+	free(r->dirs);
+	kc_buf_free(&r->pend);
+	kc_buf_free(&r->hdr);
 	free(r->top);
 	free(r->prev);
 	free(r->name);

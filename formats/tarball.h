@@ -52,6 +52,7 @@ struct kc_tar_entry {
 	const char *path;	/* relative to top; "" for the top folder itself */
 	int is_dir;
 	uint64_t size;
+	time_t mtime;		/* the one mtime of every member */
 };
 
 struct kc_tar_reader;

@@ -128,7 +128,7 @@ check3() {	# file check-name
 check3 mod.tar.gz hashes
 check3 add.tar.gz structure
 expect_grep "raw/extra.json' is not listed in SHA256SUMS" "$T_OUT"
-$TOOL repack "$B" rm.tar.gz remove raw/rolebindings/page-0001.json
+$TOOL repack "$B" rm.tar.gz remove raw/clusterroles/status.json
 check3 rm.tar.gz structure
 expect_grep "no such member" "$T_OUT"
 $TOOL repack "$B" mv.tar.gz rename raw/rolebindings/page-0001.json raw/rolebindings/page-0002.json
