@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "cli/collect_hooks.h"
 #include "collector/audit.h"
+#include "collector/names.h"
 #include "collector/reviews.h"
 #include "collector/snapshot.h"
 #include "rbac/analyze.h"
@@ -129,12 +130,23 @@ collect_hooks_parse(struct collect_hooks *h, int index, const char *arg)
 		st->sel.agents = arg;
 		return 0;
 	case H_SA:
+	{
+		char ns[256];
+		const char *why;
+
 		slash = strchr(arg, '/');
 		if (slash == NULL || slash == arg || slash[1] == '\0' || strchr(slash + 1, '/') != NULL) {
 			cli_error("--sa wants NAMESPACE/NAME, not '%s'", arg);
 			return -1;
 		}
+		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - arg), arg);
+		if ((why = kc_name_invalid(KC_NAME_NAMESPACE, ns)) != NULL ||
+		    (why = kc_name_invalid(KC_NAME_SERVICEACCOUNT, slash + 1)) != NULL) {
+			cli_error("--sa '%s': not a service account name Kubernetes allows (%s)", arg, why);
+			return -1;
+		}
 		return push(&st->sas, &st->nsas, &st->capsas, arg);
+	}
 	case H_SELECTOR:
 		st->sel.agent_selector = arg;
 		return 0;
@@ -278,6 +290,30 @@ out:
 	return r;
 }
 
+/* Where the server's names enter the paths of the bundle: the selected
+ * service accounts and the namespaces they are reviewed in become
+ * reviews/, analysis/effective/ and analysis/can-i/ paths.  Each is
+ * checked against its kind's rule here, once; an invalid one is recorded
+ * as an anomaly (the run goes on, the bundle is partial) and its files
+ * go under a hashed name (collector/names.h). */
+static int
+check_target_names(struct kc_collect *co, const struct kc_review_targets *targets)
+{
+	int r;
+
+	for (size_t i = 0; i < targets->n; i++) {
+		const struct kc_review_target *t = &targets->v[i];
+
+		if ((r = kc_collect_check_name(co, KC_NAME_NAMESPACE, t->sa_ns)) < 0 ||
+		    (r = kc_collect_check_name(co, KC_NAME_SERVICEACCOUNT, t->sa_name)) < 0)
+			return r;
+		for (size_t j = 0; j < t->nns; j++)
+			if ((r = kc_collect_check_name(co, KC_NAME_NAMESPACE, t->namespaces[j])) < 0)
+				return r;
+	}
+	return 0;
+}
+
 int
 collect_hooks_run(struct collect_hooks *h, struct kc_collect *co)
 {
@@ -294,7 +330,8 @@ collect_hooks_run(struct collect_hooks *h, struct kc_collect *co)
 	st->sel.nsas = st->nsas;
 	if ((r = kc_snapshot_load_dir(co->staging, &snap)) != 0)
 		return r;
-	if ((r = kc_rbac_review_targets(&snap, &st->sel, &targets)) != 0)
+	if ((r = kc_rbac_review_targets(&snap, &st->sel, &targets)) != 0 ||
+	    (r = check_target_names(co, &targets)) != 0)
 		goto out;
 	if (st->no_reviews) {
 		kc_collect_add_item(co, "reviews", "skipped", "--no-reviews");

@@ -27,6 +27,7 @@
 
 #include "collector/collect.h"
 #include "collector/snapshot.h"
+#include "manifest/digest.h"
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -68,11 +69,16 @@ int
 kc_collect_add_file(struct kc_collect *co, const char *rel, const void *data, size_t len,
     const char *media_type, int derived, const char *const *sources)
 {
-	char *path = kc_path_join(co->staging, rel), *dir = NULL;
+	char *path = NULL, *dir = NULL, safe[256];
 	cJSON *f, *src;
 	int r;
 
-	if (path == NULL || (dir = kc_dirname(path)) == NULL) {
+	/* The one gate for every file collect writes: a path that could leave
+	 * the staging folder, or not be a bundle member, is refused. */
+	if (!kc_relpath_ok(rel))
+		return kc_err_set(KC_ERR_INVALID, "refusing to write '%s': not a relative bundle path",
+		    kc_safe_str(rel, safe, sizeof(safe)));
+	if ((path = kc_path_join(co->staging, rel)) == NULL || (dir = kc_dirname(path)) == NULL) {
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -113,6 +119,47 @@ kc_collect_add_item(struct kc_collect *co, const char *name, const char *status,
 	if (strcmp(status, "complete") != 0 && strcmp(status, "skipped") != 0)
 		co->partial = 1;
 	return it;
+}
+
+int
+kc_collect_check_name(struct kc_collect *co, enum kc_name_kind kind, const char *name)
+{
+	const char *why = kc_name_invalid(kind, name), *kind_s = kc_name_kind_str(kind);
+	char comp[KC_NAME_COMPONENT_SIZE], hex[KC_SHA256_HEX], safe[257];
+	cJSON *a, *it;
+	int r;
+
+	if (why == NULL)
+		return 0;
+	if (name == NULL)
+		name = "";
+	if ((r = kc_name_component(kind, name, comp)) < 0 ||
+	    (r = kc_sha256_hex(name, strlen(name), hex)) != 0)
+		return r;
+	cJSON_ArrayForEach(it, co->anomalies) {
+		cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "kind");
+		cJSON *h = cJSON_GetObjectItemCaseSensitive(it, "name_sha256");
+
+		if (cJSON_IsString(k) && cJSON_IsString(h) && strcmp(k->valuestring, kind_s) == 0 &&
+		    strcmp(h->valuestring, hex) == 0)
+			return 1;	/* recorded already */
+	}
+	if (co->anomalies == NULL &&
+	    (co->anomalies = cJSON_AddArrayToObject(co->manifest, "anomalies")) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((a = cJSON_CreateObject()) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	kc_safe_str(name, safe, sizeof(safe));
+	cJSON_AddStringToObject(a, "kind", kind_s);
+	cJSON_AddStringToObject(a, "name", safe);
+	cJSON_AddNumberToObject(a, "name_bytes", (double)strlen(name));
+	cJSON_AddStringToObject(a, "name_sha256", hex);
+	cJSON_AddStringToObject(a, "reason", why);
+	cJSON_AddStringToObject(a, "stored_as", comp);
+	cJSON_AddItemToArray(co->anomalies, a);
+	co->partial = 1;
+	kc_warn("%s name '%s' from the server is not valid (%s); stored as '%s'", kind_s, safe, why, comp);
+	return 1;
 }
 
 static const char *

@@ -8,6 +8,7 @@
 
 #include "collector/kclient.h"
 #include "collector/kubeconfig.h"
+#include "collector/names.h"
 
 struct kc_collect_opts {
 	struct kc_kubeconfig_opts kube;
@@ -34,6 +35,7 @@ struct kc_collect {
 	cJSON *items;			/* manifest "items" (borrowed from manifest) */
 	cJSON *files;			/* manifest "files" (borrowed) */
 	cJSON *warnings;		/* manifest "warnings" (borrowed) */
+	cJSON *anomalies;		/* manifest "anomalies" (borrowed), NULL until the first */
 	int partial;			/* some item was not collected completely */
 	long long started_ns, finished_ns;
 	char cluster_name[64];		/* short name for the bundle file name */
@@ -47,13 +49,23 @@ int kc_collect_run(const struct kc_collect_opts *opts, const char *staging, stru
 
 /* Write a file into the staging folder (creating folders) and add it to
  * the manifest's files list with its media type; derived files name the
- * members they were computed from (sources may be NULL). */
+ * members they were computed from (sources may be NULL).  rel must be a
+ * bundle member path (kc_relpath_ok: relative, no empty, "." or ".."
+ * component, printable ASCII): anything else is KC_ERR_INVALID and
+ * nothing is written. */
 int kc_collect_add_file(struct kc_collect *co, const char *rel, const void *data, size_t len,
     const char *media_type, int derived, const char *const *sources);
 
 /* Record an item (a list, a review, an audit extraction) with its status
  * ("complete", "partial", "forbidden", "error", "skipped") and detail. */
 cJSON *kc_collect_add_item(struct kc_collect *co, const char *name, const char *status, const char *detail);
+
+/* Check a name the server sent before it becomes part of a path
+ * (collector/names.h).  An invalid name is recorded once in the manifest's
+ * "anomalies" list as {"kind", "name" (escaped, at most 256 bytes),
+ * "name_bytes", "name_sha256", "reason", "stored_as"} and makes the collection partial.
+ * Returns 0 for a valid name, 1 for an invalid one, or a negative error. */
+int kc_collect_check_name(struct kc_collect *co, enum kc_name_kind kind, const char *name);
 
 void kc_collect_finish(struct kc_collect *co);	/* sets finished time */
 void kc_collect_free(struct kc_collect *co);

@@ -2,9 +2,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collector/names.h"
 #include "collector/reviews.h"
 #include "util/err.h"
 #include "util/mem.h"
+
+/* A review is sent only for names the server could really hold: the
+ * account's names go into the Impersonate-User header and every name into
+ * a staging path.  Invalid ones are recorded as anomalies by the caller. */
+static int
+names_valid(const struct kc_review_target *t, size_t j)
+{
+	return kc_name_invalid(KC_NAME_NAMESPACE, t->sa_ns) == NULL &&
+	    kc_name_invalid(KC_NAME_SERVICEACCOUNT, t->sa_name) == NULL &&
+	    kc_name_invalid(KC_NAME_NAMESPACE, t->namespaces[j]) == NULL;
+}
 
 int
 kc_reviews_collect(struct kc_collect *co, const struct kc_review_targets *targets,
@@ -19,11 +31,12 @@ kc_reviews_collect(struct kc_collect *co, const struct kc_review_targets *target
 	char refusal[512] = "";
 
 	for (size_t i = 0; i < nt; i++)
-		n += t[i].nns;
-	if (n == 0)
+		for (size_t j = 0; j < t[i].nns; j++)
+			n += names_valid(&t[i], j);
+	if (nt == 0)
 		return 0;
-	if ((reqs = kc_calloc(n, sizeof(*reqs))) == NULL ||
-	    (bodies = kc_calloc(n, sizeof(char *))) == NULL ||
+	if ((reqs = kc_calloc(n ? n : 1, sizeof(*reqs))) == NULL ||
+	    (bodies = kc_calloc(n ? n : 1, sizeof(char *))) == NULL ||
 	    (users = kc_calloc(nt, sizeof(char *))) == NULL) {
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
@@ -34,8 +47,12 @@ kc_reviews_collect(struct kc_collect *co, const struct kc_review_targets *target
 			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 			goto out;
 		}
-		for (size_t j = 0; j < t[i].nns; j++, k++) {
-			cJSON *b = cJSON_CreateObject(), *spec;
+		for (size_t j = 0; j < t[i].nns; j++) {
+			cJSON *b, *spec;
+
+			if (!names_valid(&t[i], j))
+				continue;
+			b = cJSON_CreateObject();
 			cJSON_AddStringToObject(b, "apiVersion", "authorization.k8s.io/v1");
 			cJSON_AddStringToObject(b, "kind", "SelfSubjectRulesReview");
 			spec = cJSON_AddObjectToObject(b, "spec");
@@ -51,31 +68,46 @@ kc_reviews_collect(struct kc_collect *co, const struct kc_review_targets *target
 			reqs[k].impersonate_user = users[i];
 			reqs[k].body = bodies[k];
 			reqs[k].body_len = strlen(bodies[k]);
+			k++;
 		}
 	}
-	if ((r = kc_client_batch(co->client, reqs, n, parallel)) != 0)
+	if (n > 0 && (r = kc_client_batch(co->client, reqs, n, parallel)) != 0)
 		goto out;
 	k = 0;
 	for (size_t i = 0; i < nt; i++) {
-		for (size_t j = 0; j < t[i].nns; j++, k++) {
-			struct kc_batch_req *q = &reqs[k];
-			char rel[1024], name[1024];
+		for (size_t j = 0; j < t[i].nns; j++) {
+			struct kc_batch_req *q;
+			char *rel = NULL, name[1024];
 			cJSON *item;
 
-			snprintf(rel, sizeof(rel), "reviews/%s__%s/%s.json", t[i].sa_ns, t[i].sa_name, t[i].namespaces[j]);
+			/* the item name is manifest text (JSON-escaped), never a path */
 			snprintf(name, sizeof(name), "review/%s/%s/%s", t[i].sa_ns, t[i].sa_name, t[i].namespaces[j]);
+			if (!names_valid(&t[i], j)) {
+				kc_collect_add_item(co, name, "error", "not sent: a name is not valid for "
+				    "its kind (see the manifest's anomalies)");
+				continue;
+			}
+			q = &reqs[k++];
 			if (q->err == KC_ERR_NET) {
 				r = q->err;
 				goto out;
 			}
 			if (q->err == 0 && q->resp.status == 201) {
 				const char *const src[] = { NULL };
-				if ((r = kc_collect_add_file(co, rel, q->resp.body.data, q->resp.body.len,
-				    "application/json", 0, src)) != 0)
+
+				if ((rel = kc_rbac_review_path(t[i].sa_ns, t[i].sa_name, t[i].namespaces[j])) == NULL) {
+					r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 					goto out;
-				item = kc_collect_add_item(co, name, "complete", NULL);
-				cJSON_AddStringToObject(item, "file", rel);
-				cJSON_AddStringToObject(item, "audit_id", q->resp.audit_id);
+				}
+				r = kc_collect_add_file(co, rel, q->resp.body.data, q->resp.body.len,
+				    "application/json", 0, src);
+				if (r == 0 && (item = kc_collect_add_item(co, name, "complete", NULL)) != NULL) {
+					cJSON_AddStringToObject(item, "file", rel);
+					cJSON_AddStringToObject(item, "audit_id", q->resp.audit_id);
+				}
+				free(rel);
+				if (r != 0)
+					goto out;
 			} else if (q->err == 0 && q->resp.status == 403) {
 				/* Not allowed to impersonate: the evaluator stands alone. */
 				kc_response_error(&q->resp, "POST", q->path);

@@ -5,8 +5,11 @@
  * SelfSubjectRulesReview under impersonation, exactly as
  * `kubectl auth can-i --list --as=system:serviceaccount:NS:NAME -n NS`
  * sends it (Impersonate-User only).  Raw responses are stored at
- * reviews/<sa-ns>__<sa-name>/<namespace>.json; when the server refuses
- * impersonation, reviews/status.json says {"skipped": reason}.
+ * reviews/<sa-ns>__<sa-name>/<namespace>.json (kc_rbac_review_path); when
+ * the server refuses impersonation, reviews/status.json says
+ * {"skipped": reason}.  No review is sent when one of the three names is
+ * not valid for its kind (collector/names.h): it is recorded as an error
+ * item, and the caller records the name as an anomaly.
  */
 #ifndef KC_REVIEWS_H
 #define KC_REVIEWS_H

@@ -233,6 +233,8 @@ write_member(const char *dir, const char *rel, const void *p, size_t n,
 	char hex[KC_SHA256_HEX], *path;
 	int r;
 
+	if (!kc_relpath_ok(rel))
+		return kc_err_set(KC_ERR_INVALID, "refusing to write '%s': not a relative bundle path", rel);
 	if ((path = kc_path_join(dir, rel)) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	r = kc_write_file_atomic(path, p, n, 0644);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collector/names.h"
 #include "formats/report_html.h"
 #include "formats/svg_access.h"
 #include "formats/tarball.h"
@@ -950,11 +951,12 @@ tree_from_grants(struct tree *t, const struct bundle *b, const char *ns, const c
     struct kc_buf *tmp)
 {
 	const cJSON *fs = jget(b->findings, "findings");
-	char folder[600];
+	char folder[KC_NAME_COMPONENT_SIZE];
 	struct kc_buf groups = KC_BUF_INIT(4096), gbind = KC_BUF_INIT(4096);
 	int ngroup = 0, root;
 
-	snprintf(folder, sizeof(folder), "%s__%s", ns, name);
+	if (kc_name_sa_folder(ns, name, folder) < 0)
+		folder[0] = '\0';	/* matches no effective/ folder */
 	kc_buf_addf(tmp, "%s/%s", ns, name);
 	root = tree_add(t, -1, kc_buf_str(tmp), 0);
 	tree_set(t, root, 0, name);

@@ -32,7 +32,8 @@ struct kc_digest_list {
 /* 1 when rel is a path we allow inside a bundle: relative, non-empty, at
  * most KC_PATH_MAX_LEN bytes, no empty, "." or ".." component, no control
  * byte, DEL or backslash (names stay printable and unescaped in
- * SHA256SUMS).  Bytes >= 0x80 (UTF-8) are allowed. */
+ * SHA256SUMS).  Bytes >= 0x80 are refused too (docs/FORMAT.md section 2:
+ * printable ASCII only; names from the server are encoded, names.h). */
 int kc_relpath_ok(const char *rel);
 
 /* Append a copy of path with its size and digest. */

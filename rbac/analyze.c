@@ -4,9 +4,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "collector/names.h"
 #include "formats/cani.h"
 #include "formats/findings_txt.h"
 #include "formats/inventory.h"
+#include "manifest/digest.h"
 #include "rbac/analyze.h"
 #include "rbac/findings.h"
 #include "rbac/review.h"
@@ -200,9 +202,12 @@ kc_review_targets_free(struct kc_review_targets *t)
 char *
 kc_rbac_review_path(const char *sa_ns, const char *sa_name, const char *ns)
 {
-	char *p = NULL;
+	char folder[KC_NAME_COMPONENT_SIZE], cns[KC_NAME_COMPONENT_SIZE], *p = NULL;
 
-	if (asprintf(&p, "reviews/%s__%s/%s.json", sa_ns, sa_name, ns) < 0)
+	if (kc_name_sa_folder(sa_ns, sa_name, folder) < 0 ||
+	    kc_name_component(KC_NAME_NAMESPACE, ns, cns) < 0)
+		return NULL;
+	if (asprintf(&p, "reviews/%s/%s.json", folder, cns) < 0)
 		return NULL;
 	return p;
 }
@@ -274,10 +279,13 @@ static int
 put(struct actx *a, const char *rel, const void *data, size_t len, const char *media,
     const char *const *sources, const char *extra_source)
 {
-	char *path = kc_path_join(a->dir, rel), *d = NULL;
+	char *path = NULL, *d = NULL, safe[256];
 	int r;
 
-	if (path == NULL || (d = kc_dirname(path)) == NULL) {
+	if (!kc_relpath_ok(rel))
+		return kc_err_set(KC_ERR_INVALID, "refusing to write '%s': not a relative bundle path",
+		    kc_safe_str(rel, safe, sizeof(safe)));
+	if ((path = kc_path_join(a->dir, rel)) == NULL || (d = kc_dirname(path)) == NULL) {
 		free(path);
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	}
@@ -337,16 +345,22 @@ read_json(const char *dir, const char *rel)
 	return doc;
 }
 
-/* namespaces of stored reviews for one SA: the .json files in reviews/<ns>__<name> */
+/* namespaces of stored reviews for one SA: the .json files in
+ * reviews/<ns>__<name> whose names are valid namespaces (a hashed
+ * "_invalid-..." file cannot be turned back into its name; the snapshot
+ * gave that namespace already) */
 static int
 stored_review_namespaces(const char *dir, const char *sa_ns, const char *sa_name, struct strset *out)
 {
-	char rel[1024], *path;
+	char folder[KC_NAME_COMPONENT_SIZE], rel[KC_NAME_COMPONENT_SIZE + 16], *path;
 	struct dirent *de;
 	DIR *d;
 	int r = 0;
 
-	snprintf(rel, sizeof(rel), "reviews/%s__%s", sa_ns, sa_name);
+	if ((r = kc_name_sa_folder(sa_ns, sa_name, folder)) < 0)
+		return r;
+	r = 0;
+	snprintf(rel, sizeof(rel), "reviews/%s", folder);
 	if ((path = kc_path_join(dir, rel)) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	d = opendir(path);
@@ -361,7 +375,8 @@ stored_review_namespaces(const char *dir, const char *sa_ns, const char *sa_name
 			continue;
 		memcpy(ns, de->d_name, l - 5);
 		ns[l - 5] = '\0';
-		r = set_add(out, ns);
+		if (kc_name_invalid(KC_NAME_NAMESPACE, ns) == NULL)
+			r = set_add(out, ns);
 	}
 	closedir(d);
 	return r;
@@ -370,12 +385,18 @@ stored_review_namespaces(const char *dir, const char *sa_ns, const char *sa_name
 static int
 one_review(struct actx *a, const struct kc_selected *sa, const char *ns)
 {
-	char base[1024], rel[1200], *rpath = NULL;
+	char folder[KC_NAME_COMPONENT_SIZE], cns[KC_NAME_COMPONENT_SIZE];
+	char base[2 * KC_NAME_COMPONENT_SIZE + 2], rel[2 * KC_NAME_COMPONENT_SIZE + 64], *rpath = NULL;
 	cJSON *eff = NULL, *server = NULL, *diff = NULL;
 	struct kc_buf out = KC_BUF_INIT(OUT_MAX), warn = KC_BUF_INIT(1u << 20);
 	int r;
 
-	snprintf(base, sizeof(base), "%s__%s/%s", sa->ns, sa->name, ns);
+	/* names that are not valid are stored under their hashed form;
+	 * collect records them as anomalies where it takes the targets */
+	if ((r = kc_name_sa_folder(sa->ns, sa->name, folder)) < 0 ||
+	    (r = kc_name_component(KC_NAME_NAMESPACE, ns, cns)) < 0)
+		return r;
+	snprintf(base, sizeof(base), "%s/%s", folder, cns);
 	if ((r = kc_rbac_effective_json(&a->rb, sa->ns, sa->name, ns, &eff)) != 0)
 		goto out;
 	snprintf(rel, sizeof(rel), "analysis/effective/%s.json", base);

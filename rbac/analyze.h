@@ -7,6 +7,10 @@
  *                                              responses, when collected
  *   reviews/status.json                        optional: why reviews were
  *                                              skipped ({"skipped":"reason"})
+ * <ns>__<name> and <namespace> below are path components of the names
+ * (collector/names.h: kc_name_sa_folder, kc_name_component): the names
+ * themselves when valid, "_invalid-<hash>" when not (collect records those
+ * as anomalies).
  * Writes into it (all derived, each listed in files_out):
  *   analysis/selection.json                    chosen agent SAs, with reasons
  *   analysis/effective/<ns>__<name>/<namespace>.json
@@ -68,7 +72,8 @@ int kc_rbac_review_targets(const struct kc_snapshot *snap, const struct kc_selec
 void kc_review_targets_free(struct kc_review_targets *t);
 
 /* The staging path of a stored review: "reviews/<ns>__<name>/<namespace>.json"
- * (newly allocated). */
+ * with each name as its path component (collector/names.h); newly
+ * allocated, NULL on allocation or hashing failure. */
 char *kc_rbac_review_path(const char *sa_ns, const char *sa_name, const char *ns);
 
 /* The evaluator's result for SA sa_ns/sa_name in namespace ns:

@@ -3,15 +3,19 @@
 cannot be made to produce on demand: 503 and 429 with Retry-After before an
 answer, an expired continue token (410 Gone) in the middle of a list, a
 server that answers a metadata-only request with full Secret objects, a
-list that keeps failing with 500, and an oversized answer.  Used only by
-tests/cmd/test_client_faults.sh; everything else is tested against the real
-server.
+list that keeps failing with 500, and an oversized answer (scenario
+"faults", tests/cmd/test_client_faults.sh); and names no real server would
+accept, which a compromised one or a man in the middle could send
+(scenario "names-hostile": a service account `a/../../x`, a namespace `..`,
+names with a newline, a 300-byte namespace) beside legal ones with ':'
+(scenario "names-legal"; both tests/cmd/test_collect_names.sh).
+Everything else is tested against the real server.
 
-    apiserver.py CERT KEY PORTFILE LOGFILE
+    apiserver.py CERT KEY PORTFILE LOGFILE [SCENARIO]
 
 Writes the port it listens on to PORTFILE and one JSON line per request to
-LOGFILE (method, path, the Audit-ID and User-Agent headers, whether an
-Authorization header was present).
+LOGFILE (method, path, the Audit-ID, User-Agent and Impersonate-User
+headers, whether an Authorization header was present).
 """
 import http.server
 import json
@@ -20,6 +24,7 @@ import sys
 import threading
 
 CERT, KEY, PORTFILE, LOGFILE = sys.argv[1:5]
+SCENARIO = sys.argv[5] if len(sys.argv) > 5 else "faults"
 CANARY = "fake-canary-value-never-stored"
 state = {"version": 0, "rb": 0}
 lock = threading.Lock()
@@ -35,6 +40,35 @@ def obj(name, ns=None, uid=None):
     if ns:
         md["namespace"] = ns
     return {"metadata": md}
+
+
+LONG_NS = "n" * 300
+
+
+def names_lists(hostile):
+    """RBAC objects, namespaces and service accounts of the names scenarios,
+    by resource (the last part of the list path)."""
+    cr = {"metadata": {"name": "agent:reader", "uid": "uid-cr"},
+          "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]}
+    crb = {"metadata": {"name": "system:agent:reader-binding", "uid": "uid-crb"},
+           "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "agent:reader"},
+           "subjects": [{"kind": "ServiceAccount", "name": "agent-ok", "namespace": "agents"}]}
+    sas = [obj("agent-ok", "agents"), obj("agent.v2", "agents")]
+    nss = [obj("agents")]
+    rbs = []
+    if hostile:
+        sas += [obj("a/../../x", "agents", "uid-x1"), obj("a/../../../../escaped", "agents", "uid-x2"),
+                obj("bad\nname", "agents", "uid-x3"), obj("agent-dotdot", "..", "uid-x4"),
+                obj("agent-long", LONG_NS, "uid-x5"), obj("agent-nl", "bad\nns", "uid-x6")]
+        nss += [obj(".."), obj(LONG_NS), obj("bad\nns")]
+        # a RoleBinding in ".." makes ".." a namespace to review agent-ok in
+        rbs = [{"metadata": {"name": "rb:dotdot", "namespace": "..", "uid": "uid-rb"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                            "name": "agent:reader"},
+                "subjects": [{"kind": "ServiceAccount", "name": "agent-ok", "namespace": "agents"}]}]
+    return {"clusterroles": ("ClusterRoleList", [cr]), "clusterrolebindings": ("ClusterRoleBindingList", [crb]),
+            "rolebindings": ("RoleBindingList", rbs), "namespaces": ("NamespaceList", nss),
+            "serviceaccounts": ("ServiceAccountList", sas)}
 
 
 class H(http.server.BaseHTTPRequestHandler):
@@ -59,16 +93,23 @@ class H(http.server.BaseHTTPRequestHandler):
             f.write(json.dumps({"method": self.command, "path": self.path,
                                 "audit_id": self.headers.get("Audit-ID"),
                                 "user_agent": self.headers.get("User-Agent"),
+                                "impersonate_user": self.headers.get("Impersonate-User"),
                                 "authorization": "Authorization" in self.headers}) + "\n")
 
     def do_POST(self):
         self.record()
         n = int(self.headers.get("Content-Length", "0"))
         self.rfile.read(n)
+        if SCENARIO.startswith("names") and self.path.endswith("/selfsubjectrulesreviews"):
+            return self.send(201, {"kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1",
+                                   "spec": {}, "status": {"resourceRules": [], "nonResourceRules": [],
+                                                          "incomplete": False}})
         self.send(404, {"kind": "Status", "message": "not here"})
 
     def do_GET(self):
         self.record()
+        if SCENARIO.startswith("names"):
+            return self.names()
         p = self.path
         if p == "/version":
             with lock:
@@ -107,6 +148,21 @@ class H(http.server.BaseHTTPRequestHandler):
                 return self.send(200, lst("PartialObjectMetadataList", []))
             return self.send(200, lst(kind.capitalize() + "List", []))
         return self.send(404, {"kind": "Status", "message": "not found"})
+
+
+    def names(self):
+        p = self.path
+        if p == "/version":
+            return self.send(200, {"major": "1", "minor": "20", "gitVersion": "v1.20.2-fake"})
+        if p == "/api/v1/namespaces/kube-system":
+            return self.send(200, {"kind": "Namespace", "metadata": {"name": "kube-system", "uid": "fake-ks-uid"}})
+        if "?" not in p:
+            return self.send(404, {"kind": "Status", "message": "not found"})
+        res = p.split("?")[0].rstrip("/").split("/")[-1]
+        if res in ("secrets", "configmaps", "persistentvolumeclaims"):
+            return self.send(200, lst("PartialObjectMetadataList", []))
+        kind, items = names_lists(SCENARIO == "names-hostile").get(res, (res.capitalize() + "List", []))
+        return self.send(200, lst(kind, items))
 
 
 srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
