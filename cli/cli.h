@@ -26,6 +26,11 @@ enum kc_exit {
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print cli_error with the library's last error detail, return code. */
 int cli_fail(int code, const char *what);
+/* The trust files of --pubkey, --ca and --tsa-ca (each may be NULL),
+ * checked before a bundle is judged: a missing file, a private key or a
+ * file with no key is a usage error (message printed, KC_EXIT_USAGE), not
+ * an invalid bundle.  KC_EXIT_OK when all are usable. */
+int cli_check_trust(const char *pubkey, const char *ca, const char *tsa_ca);
 /* Map a library error code to an exit status. */
 int cli_exit_for(int err);
 /* Parse a whole decimal integer in [min, max]; 0 or -1 (with no message)

@@ -228,6 +228,8 @@ KC_COMMAND(diff, "compare PRE and POST bundles: the remediation's permission del
 		    "or --allow-unsigned / --no-verify");
 		return KC_EXIT_USAGE;
 	}
+	if (!o.no_verify && cli_check_trust(o.pubkey_path, o.ca_path, o.tsa_ca) != KC_EXIT_OK)
+		return KC_EXIT_USAGE;
 	if (seal != NULL && so.key_path == NULL && !so.no_sign) {
 		cli_error("--seal needs --key KEY.pem or --no-sign");
 		return KC_EXIT_USAGE;

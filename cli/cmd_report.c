@@ -91,7 +91,10 @@ verify_one(const char *path, const struct kc_verify_opts *vo, struct kc_verify_r
 	r = kc_bundle_verify(path, vo, vr);
 	if (r != 0 && r != KC_ERR_VERIFY)
 		return cli_fail(KC_EXIT_USAGE, "report");
-	if (!vr->valid)
+	if (!vr->valid && vr->no_key && strcmp(failed_check(vr), "signature") == 0)
+		cli_error("'%s' is UNVERIFIED: no key given (pass --pubkey or --ca); the report says so",
+		    kc_safe_str(path, safe, sizeof(safe)));
+	else if (!vr->valid)
 		cli_error("'%s' is INVALID (%s check failed)", kc_safe_str(path, safe, sizeof(safe)),
 		    failed_check(vr));
 	return 0;
@@ -158,7 +161,9 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 		cli_error("--no-ledger excludes --ledger and --trust-keys");
 		return KC_EXIT_USAGE;
 	}
-	for (int i = 0; i < 5; i++) {
+	if (cli_check_trust(vo.pubkey_path, vo.ca_path, vo.tsa_ca) != KC_EXIT_OK)
+		return KC_EXIT_USAGE;
+	for (int i = 3; i < 5; i++) {
 		if (files[i] != NULL && access(files[i], R_OK) != 0) {
 			cli_error("cannot read '%s'", files[i]);
 			return KC_EXIT_USAGE;

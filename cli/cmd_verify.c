@@ -156,7 +156,6 @@ KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and 
 	cJSON *report = NULL;
 	int no_ledger = 0, valid;
 	struct kc_verify_result res;
-	const char *files[3];
 	int c, json = 0, r;
 
 	while ((c = getopt_long(argc, argv, "h", verify_opts, NULL)) != -1) {
@@ -188,15 +187,8 @@ KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and 
 		cli_error("give --pubkey or --ca, not both");
 		return KC_EXIT_USAGE;
 	}
-	files[0] = vo.pubkey_path;
-	files[1] = vo.ca_path;
-	files[2] = vo.tsa_ca;
-	for (int i = 0; i < 3; i++) {
-		if (files[i] != NULL && access(files[i], R_OK) != 0) {
-			cli_error("cannot read '%s'", files[i]);
-			return KC_EXIT_USAGE;
-		}
-	}
+	if (cli_check_trust(vo.pubkey_path, vo.ca_path, vo.tsa_ca) != KC_EXIT_OK)
+		return KC_EXIT_USAGE;
 	r = kc_bundle_verify(argv[optind], &vo, &res);
 	if (r != 0 && r != KC_ERR_VERIFY)
 		return cli_fail(KC_EXIT_USAGE, "verify");

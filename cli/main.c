@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 
 #include "cli/cli.h"
+#include "manifest/sign.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -37,6 +38,20 @@ cli_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+int
+cli_check_trust(const char *pubkey, const char *ca, const char *tsa_ca)
+{
+	const char *files[3] = { pubkey, ca, tsa_ca };
+
+	for (int i = 0; i < 3; i++) {
+		if (files[i] != NULL && kc_trust_file_check(files[i], i > 0) != 0) {
+			cli_error("%s: %s", i == 0 ? "--pubkey" : i == 1 ? "--ca" : "--tsa-ca", kc_err_msg());
+			return KC_EXIT_USAGE;
+		}
+	}
+	return KC_EXIT_OK;
 }
 
 int

@@ -682,6 +682,7 @@ check_signature(struct pass *p, const struct kc_verify_opts *o, struct kc_verify
 	}
 	res->sig_kind = p->sig.len == 64 ? KC_SIG_ED25519 : KC_SIG_CMS;
 	if (o->pubkey_path == NULL && o->ca_path == NULL) {
+		res->no_key = !o->allow_unsigned;
 		set_check(res, KC_CHECK_SIGNATURE, o->allow_unsigned ? KC_CHECK_SKIPPED : KC_CHECK_FAILED,
 		    "%s signature not checked: no trusted key given (--pubkey or --ca)%s",
 		    res->sig_kind == KC_SIG_ED25519 ? "Ed25519" : "CMS",

@@ -82,6 +82,7 @@ struct kc_verify_result {
 	enum kc_sig_kind sig_kind;
 	char signer[512];		/* fingerprint / subject of the checked signer */
 	char tsa_time[40];
+	int no_key;			/* signature FAILED only because no trusted key was given */
 	int container_unbound;		/* sealed by 0.1: top folder and mtime not in the manifest */
 	int valid;			/* no check FAILED */
 };

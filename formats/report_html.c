@@ -1573,7 +1573,7 @@ static const char CSS[] =
 ".svgwrap{overflow-x:auto;background:#fff;border:1px solid var(--line);border-radius:8px;"
 "padding:4px;margin:6px 0 16px}\n"
 ".legend{font-size:12.5px;color:#334155;margin:4px 0 8px}\n"
-".legend span.sw{display:inline-block;width:26px;height:12px;border-radius:3px;"
+".sw{display:inline-block;width:26px;height:12px;border-radius:3px;"
 "vertical-align:middle;margin:0 5px 0 12px;border:2px solid}\n"
 ".sw.danger{background:#fee2e2;border-color:#dc2626}.sw.warn{background:#fef3c7;border-color:#d97706}"
 ".sw.removed{background:#f8fafc;border-color:#94a3b8;border-style:dashed}"
@@ -1635,10 +1635,16 @@ kv_json(struct w *w, const char *k, const cJSON *v)
 	raw(w, "</td></tr>\n");
 }
 
+/* kc: the path of the value in the diff or findings document it was read
+ * from, written as data-kc so that a test can hold every number and
+ * verdict on the page against that document (one source of truth). */
 static void
-card(struct w *w, const char *cls, const char *k, const char *v, const char *note)
+card_kc(struct w *w, const char *cls, const char *k, const char *v, const char *note, const char *kc)
 {
-	rawf(w, "<div class=\"card %s\"><div class=\"k\">%s</div><div class=\"v\">", cls, k);
+	rawf(w, "<div class=\"card %s\"><div class=\"k\">%s</div><div class=\"v\"", cls, k);
+	if (kc != NULL)
+		rawf(w, " data-kc=\"%s\"", kc);
+	raw(w, ">");
 	text_or_dash(w, v);
 	raw(w, "</div>");
 	if (note != NULL && *note) {
@@ -1647,6 +1653,12 @@ card(struct w *w, const char *cls, const char *k, const char *v, const char *not
 		raw(w, "</div>");
 	}
 	raw(w, "</div>\n");
+}
+
+static void
+card(struct w *w, const char *cls, const char *k, const char *v, const char *note)
+{
+	card_kc(w, cls, k, v, note, NULL);
 }
 
 static void
@@ -1741,10 +1753,29 @@ first_failed(const struct kc_verify_result *vr)
 	return NULL;
 }
 
+/* Everything checked out but the signature, which could not be checked
+ * because no trusted key was given: not INVALID, UNVERIFIED. */
+static int
+unverified_only(const struct kc_verify_result *vr)
+{
+	if (vr == NULL || vr->valid || !vr->no_key)
+		return 0;
+	for (int i = 0; i < KC_CHECK_COUNT; i++)
+		if (i != KC_CHECK_SIGNATURE && vr->checks[i].state == KC_CHECK_FAILED)
+			return 0;
+	return vr->checks[KC_CHECK_STRUCTURE].state == KC_CHECK_OK;
+}
+
 static void
 verify_banner(struct w *w, const char *what, const struct kc_verify_result *vr, const char *why)
 {
-	if (vr == NULL) {
+	if (unverified_only(vr)) {
+		raw(w, "<div class=\"banner warn\" id=\"verification-banner\"><span class=\"big\">UNVERIFIED"
+		    "</span>");
+		text(w, what);
+		raw(w, ": structure, hashes and manifest check out, but the signature was not checked "
+		    "(no key given: pass --pubkey or --ca). Nothing on this page is attested by a signer.</div>\n");
+	} else if (vr == NULL) {
 		raw(w, "<div class=\"banner warn\" id=\"verification-banner\"><span class=\"big\">NOT VERIFIED</span>");
 		text(w, what);
 		raw(w, " was not checked");
@@ -1810,7 +1841,8 @@ verify_table(struct w *w, const char *caption, const char *path, const struct kc
 		return;
 	}
 	rawf(w, "<tr><th>result</th><td><span class=\"pill %s\">%s</span></td></tr>\n",
-	    vr->valid ? "ok" : "bad", vr->valid ? "valid" : "INVALID");
+	    vr->valid ? "ok" : unverified_only(vr) ? "warn" : "bad",
+	    vr->valid ? "valid" : unverified_only(vr) ? "unverified (no key given)" : "INVALID");
 	kv_mono(w, "top folder", vr->top);
 	snprintf(nb, sizeof(nb), "%zu members, %llu bytes", vr->members, (unsigned long long)vr->bytes);
 	kv(w, "contents", nb);
@@ -2846,8 +2878,11 @@ summary_card_num(struct w *w, const cJSON *sum, const char *key, const char *lab
 	char nb[64];
 	double v = jnum(sum, key, 0);
 
+	char kc[128];
+
 	fmt_num(nb, sizeof(nb), v);
-	card(w, v > 0 && bad_if_pos ? "bad" : v > 0 && good_if_pos ? "ok" : "", label, nb, NULL);
+	snprintf(kc, sizeof(kc), "summary.%s", key);
+	card_kc(w, v > 0 && bad_if_pos ? "bad" : v > 0 && good_if_pos ? "ok" : "", label, nb, NULL, kc);
 }
 
 /* The remediation section of the report and the body of the diff page;
@@ -2860,7 +2895,8 @@ diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 	struct kc_buf tmp = KC_BUF_INIT(1u << 20), label = KC_BUF_INIT(4096);
 
 	rawf(w, "<section id=\"remediation\"><%s>Remediation: what changed from PRE to POST</%s>\n", h, h);
-	rawf(w, "<div class=\"banner %s\" id=\"verdict\"><span class=\"big\">", verdict_class(jstr(sum, "verdict")));
+	rawf(w, "<div class=\"banner %s\" id=\"verdict\"><span class=\"big\" data-kc=\"summary.verdict\">",
+	    verdict_class(jstr(sum, "verdict")));
 	text_or_dash(w, jstr(sum, "verdict") ? jstr(sum, "verdict") : "no verdict");
 	raw(w, "</span>");
 	text(w, jstr(sum, "verdict_reason"));
@@ -2877,7 +2913,8 @@ diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 	summary_card_num(w, sum, "findings_new", "findings new", 1, 0);
 	summary_card_num(w, sum, "stale_pods", "pods older than the change", 1, 0);
 	summary_card_num(w, sum, "denied_requests", "denied requests after", 1, 0);
-	summary_card_num(w, sum, "sensitive_reads_after_remediation", "sensitive reads after", 1, 0);
+	summary_card_num(w, sum, "sensitive_reads_after_remediation", "sensitive reads after", 0, 0);
+	summary_card_num(w, sum, "policy_bypass_reads", "policy bypass reads", 1, 0);
 	raw(w, "</div>\n");
 
 	raw(w, "<table id=\"diff-bundles\"><thead><tr><th></th><th>bundle</th><th>SHA-256</th>"
@@ -2999,13 +3036,23 @@ diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 		raw(w, "<p class=\"sub\">Signs of over-restriction to review (briefing step 4).</p>\n");
 		generic_table(w, jget(d, "audit.denied"), "denied");
 	}
-	rawf(w, "<h4%s>Sensitive reads after the remediation: %d</h4>\n",
-	    cJSON_GetArraySize(jget(d, "audit.sensitive_reads_after_remediation")) > 0 ? " class=\"bad\"" : "",
-	    cJSON_GetArraySize(jget(d, "audit.sensitive_reads_after_remediation")));
-	if (cJSON_GetArraySize(jget(d, "audit.sensitive_reads_after_remediation")) > 0) {
-		raw(w, "<p class=\"bad\">A policy bypass to escalate: an agent read sensitive data after "
-		    "its access was removed.</p>\n");
-		generic_table(w, jget(d, "audit.sensitive_reads_after_remediation"), "sensitive-reads");
+	/* The verdict is the diff's (summary.policy_bypass_reads, each row's
+	 * "escalate"); this page only shows it, never decides it. */
+	{
+		int nsens = cJSON_GetArraySize(jget(d, "audit.sensitive_reads_after_remediation"));
+		int nbypass = (int)jnum(d, "summary.policy_bypass_reads", 0);
+
+		rawf(w, "<h4>Sensitive reads after the remediation: <span data-kc=\"summary."
+		    "sensitive_reads_after_remediation\">%d</span></h4>\n", nsens);
+		if (nbypass > 0)
+			rawf(w, "<p class=\"bad\">A policy bypass to escalate: <span data-kc=\"summary."
+			    "policy_bypass_reads\">%d</span> of these read a secret, or read data the remediated "
+			    "RBAC does not allow (rows with escalate yes).</p>\n", nbypass);
+		else if (nsens > 0)
+			raw(w, "<p class=\"note\">No policy bypass: each of these reads was allowed by the "
+			    "remediated RBAC and none read a secret (escalate no).</p>\n");
+		if (nsens > 0)
+			generic_table(w, jget(d, "audit.sensitive_reads_after_remediation"), "sensitive-reads");
 	}
 	raw(w, "</section>\n");
 	kc_buf_free(&tmp);
@@ -3054,7 +3101,8 @@ summary_cards(struct w *w, const struct kc_report_in *in, const struct bundle *b
 		total += cJSON_IsNumber(x) ? (int)x->valuedouble : 0;
 	raw(w, "<div class=\"cards\" id=\"summary\">\n");
 	card(w, in->vr == NULL ? "warn" : in->vr->valid ? "ok" : "bad", "verification",
-	    in->vr == NULL ? "not verified" : in->vr->valid ? "valid" : "INVALID",
+	    in->vr == NULL ? "not verified" : in->vr->valid ? "valid" :
+	    unverified_only(in->vr) ? "unverified (no key given)" : "INVALID",
 	    in->vr != NULL && in->vr->valid && in->vr->checks[KC_CHECK_SIGNATURE].state != KC_CHECK_OK ?
 	    "signature not checked" : NULL);
 	if (jstr(b->findings, "triage") != NULL)
@@ -3085,7 +3133,7 @@ summary_cards(struct w *w, const struct kc_report_in *in, const struct bundle *b
 
 		snprintf(note, sizeof(note), "%.0f permissions removed, %.0f added",
 		    jnum(in->diff, "summary.permissions_removed", 0), jnum(in->diff, "summary.permissions_added", 0));
-		card(w, verdict_class(v), "remediation", v, note);
+		card_kc(w, verdict_class(v), "remediation", v, note, "summary.verdict");
 	}
 	raw(w, "</div>\n");
 }

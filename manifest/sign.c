@@ -306,6 +306,50 @@ load_pub(const char *path, EVP_PKEY **out)
 }
 
 int
+kc_trust_file_check(const char *path, int want_cert)
+{
+	struct stat st;
+	BIO *bio = NULL;
+	EVP_PKEY *pk = NULL;
+	X509 *x = NULL;
+	char head[4096];
+	int n, r = 0;
+	FILE *f;
+
+	if (stat(path, &st) != 0)
+		return kc_err_set(KC_ERR_CONFIG, "cannot read '%s': %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return kc_err_set(KC_ERR_CONFIG, "'%s' is not a regular file", path);
+	if ((f = fopen(path, "r")) == NULL)
+		return kc_err_set(KC_ERR_CONFIG, "cannot read '%s': %s", path, strerror(errno));
+	n = (int)fread(head, 1, sizeof(head) - 1, f);
+	fclose(f);
+	head[n < 0 ? 0 : n] = '\0';
+	/* The private key where its public key belongs: say so, never judge
+	 * the bundle with it (and never print any of it). */
+	if (strstr(head, "PRIVATE KEY-----") != NULL)
+		return kc_err_set(KC_ERR_CONFIG, "'%s' is a private key; give its public key "
+		    "(openssl pkey -in KEY -pubout -out KEY.pub.pem)", path);
+	if ((bio = BIO_new_file(path, "r")) == NULL)
+		return kc_err_ossl(KC_ERR_CONFIG, "cannot read '%s'", path);
+	if (want_cert) {
+		if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL)
+			r = kc_err_set(KC_ERR_CONFIG, "'%s' holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+			    path);
+	} else if ((pk = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL)) == NULL) {
+		(void)BIO_reset(bio);
+		if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL)
+			r = kc_err_set(KC_ERR_CONFIG, "'%s' holds no PEM public key or certificate "
+			    "(-----BEGIN PUBLIC KEY-----)", path);
+	}
+	ERR_clear_error();
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	BIO_free(bio);
+	return r;
+}
+
+int
 kc_verify_raw(const char *pub_path, const void *data, size_t len,
     const void *sig, size_t siglen, char *fpr)
 {

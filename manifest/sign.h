@@ -37,6 +37,12 @@ const char *kc_signer_fingerprint(const struct kc_signer *s);
 int kc_sign(struct kc_signer *s, const void *data, size_t len, struct kc_buf *sig);
 void kc_signer_free(struct kc_signer *s);
 
+/* A trust file given by the user (--pubkey, --ca, --tsa-ca), checked
+ * before any bundle is judged with it: it exists, is a regular file, is
+ * not a private key, and holds a PEM public key or certificate (want_cert:
+ * a certificate).  0 or KC_ERR_CONFIG naming the problem -- a usage error,
+ * not an invalid bundle. */
+int kc_trust_file_check(const char *path, int want_cert);
 /* Check a raw Ed25519 signature against the PEM public key in pub_path.
  * 0, KC_ERR_VERIFY (bad signature), or KC_ERR_IO/KC_ERR_CONFIG for the key
  * file.  fpr (optional, KC_FPR_LEN) receives the key's fingerprint. */
