@@ -165,6 +165,8 @@ kc_admin -n $ns create role kagent-bot-role --verb=get,list --resource=configmap
 kc_admin -n $ns create rolebinding kagent-bot-role --role=kagent-bot-role --serviceaccount=$ns:kagent-bot >/dev/null
 kc_admin -n $ns delete rolebinding rag-agent-all >/dev/null
 kc_admin --as=system:serviceaccount:$ns:kagent-bot -n rep-payments get secret payments-db >/dev/null 2>&1
+# a read the remediated RBAC allows: sensitive, but no bypass
+kc_admin --as=system:serviceaccount:$ns:kagent-bot -n $ns get configmaps >/dev/null 2>&1
 sleep 1
 collect post "proof of remediation" --since "$remediated"
 POST=$(tail -n 1 "$W/post.path")
@@ -310,8 +312,97 @@ expect_no_grep '>VALID<|>valid<' "$T_DIR/n.html"
 # an unsigned check without a key: integrity only, said so
 expect_exit 0 "$KC" report "$POST" --allow-unsigned -o "$T_DIR/u.html"
 expect_grep 'signature not checked' "$T_DIR/u.html"
-# without a key or --allow-unsigned a signed bundle is not valid
+# without a key or --allow-unsigned a signed bundle is not valid: the page
+# says UNVERIFIED (no key given), never INVALID
 expect_exit 3 "$KC" report "$POST" -o "$T_DIR/k.html"
+expect_grep '<span class="big">UNVERIFIED</span>' "$T_DIR/k.html"
+expect_grep 'unverified \(no key given\)' "$T_DIR/k.html"
+expect_no_grep '>INVALID<' "$T_DIR/k.html"
+expect_grep 'UNVERIFIED: no key given' "$T_ERR"
+t_pass
+
+t_begin "report, verify, diff: a trust file that is no key is a usage error (exit 2), not an invalid bundle"
+openssl pkey -in "$W/k.pem" -pubout -out "$T_DIR/good.pub" 2>/dev/null
+"$KC" keygen -o "$T_DIR/other.pem" >/dev/null 2>&1
+for bad in "$KC_REPO/README.md" "$W/k.pem" "$T_DIR/missing.pub"; do
+	expect_exit 2 "$KC" verify "$POST" --pubkey "$bad"
+	expect_no_grep 'INVALID' "$T_OUT"
+	expect_exit 2 "$KC" report "$POST" --pubkey "$bad" -o "$T_DIR/bad.html"
+	[ -e "$T_DIR/bad.html" ] && t_fail "a report was written with an unusable key"
+	expect_exit 2 "$KC" diff "$PRE" "$POST" --pubkey "$bad"
+done
+expect_exit 2 "$KC" verify "$POST" --pubkey "$W/k.pem"
+expect_grep "is a private key; give its public key" "$T_ERR"
+expect_no_grep "PRIVATE" "$T_ERR"
+expect_exit 2 "$KC" verify "$POST" --pubkey "$KC_REPO/README.md"
+expect_grep "holds no PEM public key" "$T_ERR"
+expect_exit 2 "$KC" verify "$POST" --ca "$T_DIR/good.pub"
+expect_grep "holds no PEM certificate" "$T_ERR"
+# the twins: the right key judges the bundle valid, another key invalid
+expect_exit 0 "$KC" verify "$POST" --pubkey "$T_DIR/good.pub" --no-ledger
+expect_exit 3 "$KC" verify "$POST" --pubkey "$T_DIR/other.pub.pem" --no-ledger
+t_pass
+
+t_begin "diff: the same bundle twice is named as such (exit 2)"
+expect_exit 2 "$KC" diff "$POST" "$POST" --pubkey "$W/k.pub"
+expect_grep "PRE and POST are the same bundle" "$T_ERR"
+expect_no_grep "not older" "$T_ERR"
+t_pass
+
+t_begin "report and diff never disagree: every verdict and count on the page is the diff's"
+expect_exit 0 "$KC" diff "$PRE" "$POST" --pubkey "$W/k.pub" --format json -o "$T_DIR/d.json"
+expect_exit 0 "$KC" report "$POST" --diff "$PRE" --pubkey "$W/k.pub" -o "$T_DIR/r.html"
+agree() {	# agree PAGE DIFF.json: 0 when every data-kc value matches
+	"$PY" - "$1" "$2" <<'PY'
+import json, re, sys
+from html.parser import HTMLParser
+d = json.load(open(sys.argv[2]))
+got = []
+class P(HTMLParser):
+    def __init__(self):
+        super().__init__(); self.stack = []
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.stack.append([a.get("data-kc"), ""])
+    def handle_endtag(self, tag):
+        if self.stack:
+            k, t = self.stack.pop()
+            if k:
+                got.append((k, t.strip()))
+            if self.stack:
+                self.stack[-1][1] += t
+    def handle_data(self, data):
+        if self.stack:
+            self.stack[-1][1] += data
+P(convert_charrefs=True).feed(open(sys.argv[1], encoding="utf-8").read())
+bad = []
+for k, t in got:
+    v = d
+    for part in k.split("."):
+        v = v.get(part) if isinstance(v, dict) else None
+    want = str(int(v)) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+    if t.replace(",", "") != want:
+        bad.append("%s: page %r, diff %r" % (k, t, want))
+keys = {k for k, _ in got}
+for need in ("summary.verdict", "summary.policy_bypass_reads", "summary.sensitive_reads_after_remediation"):
+    if need not in keys:
+        bad.append("page does not show " + need)
+html = open(sys.argv[1], encoding="utf-8").read()
+bypass = "A policy bypass to escalate" in html
+if bypass != (d["summary"]["policy_bypass_reads"] > 0):
+    bad.append("bypass sentence %s but policy_bypass_reads %d" % (bypass, d["summary"]["policy_bypass_reads"]))
+print("%d values compared" % len(got))
+if bad:
+    print("\n".join(bad)); sys.exit(1)
+PY
+}
+agree "$T_DIR/r.html" "$T_DIR/d.json" >"$T_DIR/agree.out" 2>&1 || t_fail "report and diff disagree: $(tail -n 3 "$T_DIR/agree.out")"
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d["audit"]["sensitive_reads_after_remediation"]; assert any(not x["escalate"] for x in r), r' "$T_DIR/d.json" ||
+	t_fail "the scenario has no permitted (non-bypass) sensitive read"
+# negative twin: a page whose number differs from the diff is caught
+sed 's|data-kc="summary.policy_bypass_reads">\([0-9]*\)<|data-kc="summary.policy_bypass_reads">9\1<|' "$T_DIR/r.html" >"$T_DIR/r2.html"
+cmp -s "$T_DIR/r.html" "$T_DIR/r2.html" && t_fail "the negative twin changed nothing"
+agree "$T_DIR/r2.html" "$T_DIR/d.json" >/dev/null 2>&1 && t_fail "a page that disagrees with the diff passed"
 t_pass
 
 t_begin "report: usage errors write nothing"
