@@ -848,11 +848,11 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 		    js(post.manifest, "cluster.kube_system_uid")[0] ? js(post.manifest, "cluster.kube_system_uid") : "unknown");
 		goto out;
 	}
-	if (js(pre.manifest, "bundle.id")[0] != '\0' &&
-	    strcmp(js(pre.manifest, "bundle.id"), js(post.manifest, "bundle.id")) == 0) {
+	if (js(pre.manifest, "bundle_id")[0] != '\0' &&
+	    strcmp(js(pre.manifest, "bundle_id"), js(post.manifest, "bundle_id")) == 0) {
 		r = kc_err_set(KC_ERR_INVALID, "PRE and POST are the same bundle (bundle id %s): give the "
 		    "bundle collected before the remediation and the one collected after it",
-		    js(pre.manifest, "bundle.id"));
+		    js(pre.manifest, "bundle_id"));
 		goto out;
 	}
 	pre_end = ts_ns(js(pre.manifest, "times.finished"));

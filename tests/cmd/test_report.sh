@@ -359,8 +359,8 @@ from html.parser import HTMLParser
 d = json.load(open(sys.argv[2]))
 got = []
 class P(HTMLParser):
-    def __init__(self):
-        super().__init__(); self.stack = []
+    def __init__(self, **kw):
+        super().__init__(**kw); self.stack = []
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         self.stack.append([a.get("data-kc"), ""])
