@@ -7,14 +7,15 @@ set -euo pipefail
 
 CACHE=${KCUSTODY_CACHE:-/var/cache/kcustody}
 K8S_VERSION=1.20.2
-APISERVER="$CACHE/kube-apiserver-$K8S_VERSION"
+# "-r2": built with reflect2 1.0.2 (below); older cached builds are not reused
+APISERVER="$CACHE/kube-apiserver-$K8S_VERSION-r2"
 
 say() { printf 'kcustody-install: %s\n' "$*" >&2; }
 
 need_pkgs=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev
 	libarchive-dev libssl-dev libyaml-dev zlib1g-dev openssl jq etcd-server curl
 	python3 valgrind time bc chromium python3-html5lib libxml2-utils libarchive-tools)
-build_pkgs=(golang-go rsync dpkg-dev)
+build_pkgs=(golang-go rsync dpkg-dev golang-github-modern-go-reflect2-dev)
 
 missing=()
 for p in "${need_pkgs[@]}"; do
@@ -47,14 +48,41 @@ fi
 
 say "building kube-apiserver $K8S_VERSION from Debian's source (about 10 minutes on 2 cores, once)"
 mkdir -p "$CACHE/src"
-if [ ! -f /etc/apt/sources.list.d/kcustody-src.sources ]; then
-	cat > /etc/apt/sources.list.d/kcustody-src.sources <<'SRC'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
+# deb-src entries derived from the machine's own apt sources (no mirror
+# address lives in this repository): every enabled "deb" entry, as deb-src.
+if ! apt-get source --print-uris kubernetes >/dev/null 2>&1; then
+	src=/etc/apt/sources.list.d/kcustody-src.sources
+	{
+		for f in /etc/apt/sources.list.d/*.sources; do
+			[ -f "$f" ] && [ "$f" != "$src" ] || continue
+			# deb822 stanzas whose Types include deb, re-typed deb-src
+			awk 'BEGIN { RS = "" }
+			{
+				n = split($0, L, "\n"); deb = 0; on = 1; out = ""
+				for (i = 1; i <= n; i++) {
+					if (L[i] ~ /^#/) continue
+					if (L[i] ~ /^Types:/) {
+						m = split(L[i], w, /[ \t]+/)
+						for (j = 2; j <= m; j++) if (w[j] == "deb") deb = 1
+						L[i] = "Types: deb-src"
+					}
+					if (L[i] ~ /^Enabled:[ \t]*[Nn]o/) on = 0
+					out = out L[i] "\n"
+				}
+				if (deb && on) printf "%s\n", out
+			}' "$f"
+		done
+		for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+			[ -f "$f" ] || continue
+			# one-line entries: deb [opts] URI SUITE COMPONENTS...
+			awk '$1 == "deb" { $1 = "deb-src"; print }' "$f"
+		done
+	} > "$src.tmp"
+	# one-line entries cannot live in a .sources file: split them out
+	grep -v '^deb-src ' "$src.tmp" > "$src" || true
+	grep '^deb-src ' "$src.tmp" > "${src%.sources}.list" || rm -f "${src%.sources}.list"
+	rm -f "$src.tmp"
+	[ -s "$src" ] || rm -f "$src"
 	apt-get update -qq
 fi
 cd "$CACHE/src"
@@ -66,6 +94,15 @@ cd kubernetes-$K8S_VERSION
 export GOPATH=$PWD/.go CGO_ENABLED=0 GOFLAGS=-mod=vendor
 mkdir -p .go/src/k8s.io
 ln -sfn ../../.. .go/src/k8s.io/kubernetes
+# Kubernetes 1.20 vendors modern-go/reflect2 v1.0.1, which crashes the
+# server under load when built with Go 1.18 or newer (SIGSEGV in
+# runtime.mapiternext from sortKeysMapEncoder.IsEmpty); Debian packages the
+# fixed v1.0.2 source, which replaces the vendored copy before the build.
+R2=/usr/share/gocode/src/github.com/modern-go/reflect2
+[ -d "$R2" ] || { say "missing $R2 (golang-github-modern-go-reflect2-dev)"; exit 1; }
+rm -f vendor/github.com/modern-go/reflect2/*.go vendor/github.com/modern-go/reflect2/*.s
+cp "$R2"/*.go "$R2"/*.s vendor/github.com/modern-go/reflect2/ 2>/dev/null || cp "$R2"/*.go vendor/github.com/modern-go/reflect2/
+rm -f vendor/github.com/modern-go/reflect2/*_test.go
 make WHAT=cmd/kube-apiserver >"$CACHE/build.log" 2>&1 || { say "build failed, see $CACHE/build.log"; tail -20 "$CACHE/build.log" >&2; exit 1; }
 install -m 0755 _output/bin/kube-apiserver "$APISERVER.tmp"
 mv "$APISERVER.tmp" "$APISERVER"

@@ -15,7 +15,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/common.sh"
 
 DIR=${1:-${KCUSTODY_CLUSTER_DIR:-/tmp/kcustody-cluster}}
-APISERVER=${KCUSTODY_APISERVER:-${KCUSTODY_CACHE:-/var/cache/kcustody}/kube-apiserver-1.20.2}
+APISERVER=${KCUSTODY_APISERVER:-${KCUSTODY_CACHE:-/var/cache/kcustody}/kube-apiserver-1.20.2-r2}
 MAXBACKUP=${KCUSTODY_AUDIT_MAXBACKUP:-10}
 umask 077 # keys, tokens and kubeconfigs are secrets, even throwaway ones
 
