@@ -49,7 +49,9 @@ int archive_file_entry(const char *ledger_path, const char *id, const char *acti
     const char *to, const char *method, const char *note,
     const struct kc_archive_actor *who, struct kc_buf *ledger_text);
 
-/* The next entry after the ledger text (which must verify), as one line. */
+/* The next entry after the ledger text (which must verify), as one line
+ * appended to line; refused (KC_ERR_INVALID) when the ledger with it would
+ * not verify, e.g. a disposal by a key that may not dispose. */
 int archive_next_entry(const char *text, size_t len, const char *id, const char *action,
     const char *to, const char *method, const char *note,
     const struct kc_archive_actor *who, struct kc_ledger_state *st, struct kc_buf *line);

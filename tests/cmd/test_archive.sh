@@ -15,7 +15,7 @@ done
 cat >"$keys/trust.json" <<'EOF'
 {"trusted_keys":[
  {"name":"Alice","organisation":"ACME CSIRT","public_key":"alice.pub"},
- {"name":"Bob","organisation":"ACME Legal","public_key":"bob.pub"},
+ {"name":"Bob","organisation":"ACME Legal","public_key":"bob.pub","roles":["custodian","archive"]},
  {"name":"Carol","organisation":"Audit Co","public_key":"carol.pub"}]}
 EOF
 T="--trust-keys $keys/trust.json"
@@ -136,6 +136,13 @@ expect_no_grep "disposed" "$T_OUT"
 KCUSTODY_NOW=2026-07-01T00:00:00Z expect_exit 0 ar prune --dry-run
 expect_grep "old.tar.gz +would dispose" "$T_OUT"
 [ "$(ls "$S/objects" | wc -l)" = 3 ] || t_fail "dry run removed something"
+# only the archive (Bob has the role) or the holder (Alice) may dispose
+KCUSTODY_NOW=2026-07-01T00:00:00Z expect_exit 2 ar prune --key "$keys/carol.key"
+expect_grep "disposal signed by 'Carol' .* no 'archive' role" "$T_ERR"
+[ "$(ls "$S/objects" | wc -l)" = 3 ] || t_fail "a refused disposal removed something"
+KCUSTODY_NOW=2026-07-01T00:00:00Z expect_exit 2 "$KC" archive prune --store "$S" --key "$keys/bob.key"
+expect_grep "without --trust-keys only the custodian may transfer, release or dispose" "$T_ERR"
+[ "$(ls "$S/objects" | wc -l)" = 3 ] || t_fail "a refused disposal removed something"
 KCUSTODY_NOW=2026-07-01T00:00:00Z expect_exit 0 ar prune --key "$keys/bob.key"
 expect_grep "old.tar.gz +disposed" "$T_OUT"
 expect_grep "held.tar.gz +kept: legal hold" "$T_OUT"

@@ -46,7 +46,7 @@ done
 cat >"$keys/trust.json" <<'EOF'
 {"trusted_keys":[
  {"name":"Alice","organisation":"ACME CSIRT","public_key":"alice.pub"},
- {"name":"Bob","organisation":"ACME Legal","public_key":"bob.pub"},
+ {"name":"Bob","organisation":"ACME Legal","public_key":"bob.pub","roles":["custodian","archive"]},
  {"name":"Carol","organisation":"Audit Co","public_key":"carol.pub"}]}
 EOF
 T="--trust-keys $keys/trust.json"
