@@ -192,4 +192,38 @@ expect_exit 0 ar list --json
 expect_exit 0 ar verify --all
 t_pass
 
+t_begin "archive: a hand-edited index (no status, a path as id) is reported, never followed"
+S=$T_DIR/store
+sealed "$T_DIR/a.tar.gz"
+sealed "$T_DIR/b.tar.gz"
+sealed "$T_DIR/c.tar.gz"
+for b in a b c; do ar put "$T_DIR/$b.tar.gz" --retain-until 2026-06-30 --key "$keys/bob.key" >/dev/null 2>&1; done
+ida=$(sha256sum <"$T_DIR/a.tar.gz" | cut -d' ' -f1)
+idb=$(sha256sum <"$T_DIR/b.tar.gz" | cut -d' ' -f1)
+idc=$(sha256sum <"$T_DIR/c.tar.gz" | cut -d' ' -f1)
+echo "keep me" >"$T_DIR/victim"
+# a loses its status; b's id becomes a path out of the store; c is intact
+jq --arg a "$ida" --arg b "$idb" '.items |= map(if .id == $a then del(.status)
+	elif .id == $b then .id = "../../victim" | .name = "b\u001b[31m.tar.gz" else . end)' \
+	"$S/index.json" >"$S/index.json.new" && mv "$S/index.json.new" "$S/index.json"
+KCUSTODY_NOW=2026-03-02T10:00:00Z expect_exit 3 ar get "$ida" -o "$T_DIR/out.tar.gz" --key "$keys/carol.key"
+expect_grep "index entry for $ida is damaged \(it has no status\); nothing was handed out" "$T_ERR"
+[ ! -e "$T_DIR/out.tar.gz" ] || t_fail "a bundle with a damaged index entry was handed out"
+expect_exit 3 ar verify --all
+expect_grep "^DAMAGED +$ida a.tar.gz \(\)" "$T_OUT"
+expect_grep "index entry damaged: it has no status" "$T_OUT"
+expect_grep '^DAMAGED +\.\./\.\./victim b\\x1b\[31m\.tar\.gz' "$T_OUT"
+expect_grep "index entry damaged: its id is not a SHA-256 hex digest" "$T_OUT"
+expect_no_grep $'\x1b' "$T_OUT"
+expect_grep "^3 checked, 2 damaged or missing" "$T_OUT"
+KCUSTODY_NOW=2026-07-01T00:00:00Z expect_exit 0 ar prune --key "$keys/bob.key"
+expect_grep "^${ida:0:16} a.tar.gz +kept: index entry damaged: it has no status" "$T_OUT"
+expect_grep "^\.\./\.\./victim +b\\\\x1b\[31m\.tar\.gz +kept: index entry damaged: its id is not" "$T_OUT"
+# the twin: the intact item in the same store is disposed of as usual
+expect_grep "^${idc:0:16} c.tar.gz +disposed" "$T_OUT"
+[ "$(cat "$T_DIR/victim")" = "keep me" ] || t_fail "prune followed an id out of the store"
+[ -e "$S/objects/$ida" ] && [ -e "$S/objects/$idb" ] || t_fail "a damaged entry's bundle was removed"
+[ ! -e "$S/objects/$idc" ] || t_fail "the intact item was not disposed of"
+t_pass
+
 t_summary
