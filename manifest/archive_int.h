@@ -64,6 +64,12 @@ int archive_anchor_check(const char *text, size_t len, long entries, const char 
 int archive_copy(const char *src, const char *dst, mode_t mode, char hex[KC_SHA256_HEX],
     uint64_t *size);
 
+/* Parse an S3 endpoint URL with libcurl's URL API: *https set for https;
+ * returns 1 when its host is loopback ("localhost" exactly, 127.0.0.0/8 or
+ * ::1 as IP literals), 0 when not, KC_ERR_INVALID when it is not an
+ * http(s) URL. */
+int archive_url_loopback(const char *url, int *https);
+
 /* Whether a string is 64 lowercase hex digits, or a hex prefix of >= 8. */
 /* Append a formatted problem to res["problems"] (verify reports). */
 void archive_problem(cJSON *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -226,4 +226,27 @@ expect_grep "^${idc:0:16} c.tar.gz +disposed" "$T_OUT"
 [ ! -e "$S/objects/$idc" ] || t_fail "the intact item was not disposed of"
 t_pass
 
+# The S3 plain-HTTP decision (issue 10 item 6.4) is made before any request,
+# so it is tested here without an S3 server; .example names never resolve.
+t_begin "archive s3: plain HTTP to a host that only starts like loopback warns; a session token is refused"
+echo secret >"$T_DIR/sk"
+s3() { "$KC" archive list --store s3://bucket/p --access-key AK --secret-key-file "$T_DIR/sk" "$@"; }
+expect_exit 4 s3 --endpoint http://127.evil.example
+expect_grep "warning: S3 endpoint http://127.evil.example is plain HTTP" "$T_ERR"
+expect_exit 4 s3 --endpoint http://127.0.0.1@evil.example:7480
+expect_grep "warning: S3 endpoint .* is plain HTTP" "$T_ERR"
+AWS_SESSION_TOKEN=tok AWS_ACCESS_KEY_ID=AK AWS_SECRET_ACCESS_KEY=sk \
+	expect_exit 2 "$KC" archive list --store s3://bucket/p --endpoint http://localhost.evil.example
+expect_grep "refusing to send an AWS session token over plain HTTP to http://localhost.evil.example" "$T_ERR"
+expect_no_grep "Could not resolve" "$T_ERR"
+# the twins: loopback by IP literal or by the name localhost, and https
+# anywhere, get no warning and keep the token (the requests then fail:
+# nothing listens on port 9, and .example does not resolve)
+for ep in http://127.0.0.1:9 http://localhost:9 'http://[::1]:9' https://s3.evil.example; do
+	AWS_SESSION_TOKEN=tok AWS_ACCESS_KEY_ID=AK AWS_SECRET_ACCESS_KEY=sk \
+		expect_exit 4 "$KC" archive list --store s3://bucket/p --endpoint "$ep"
+	expect_no_grep "plain HTTP|session token" "$T_ERR"
+done
+t_pass
+
 t_summary
