@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "manifest/archive.h"
 #include "manifest/ledger.h"
+#include "util/log.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fsutil.h"
@@ -104,12 +105,28 @@ print_json(const cJSON *j)
 	cJSON_free(s);
 }
 
+/* A string member for the terminal, control bytes escaped (index and item
+ * records are files anyone with write access may have edited).  Valid
+ * until the eighth call after it. */
 static const char *
 js(const cJSON *o, const char *name)
 {
+	static char ring[8][512];
+	static unsigned k;
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
 
-	return cJSON_IsString(it) ? it->valuestring : "";
+	if (!cJSON_IsString(it))
+		return "";
+	k = (k + 1) % 8;
+	return kc_safe_str(it->valuestring, ring[k], sizeof(ring[k]));
+}
+
+static const char *
+safe_item(const cJSON *it)
+{
+	static char buf[1024];
+
+	return kc_safe_str(cJSON_IsString(it) ? it->valuestring : "", buf, sizeof(buf));
 }
 
 static int
@@ -154,13 +171,13 @@ do_verify(struct kc_archive *a, const char *id, const struct kc_trust *trust, in
 			printf("%-8s %s %s (%s)\n", ok ? "ok" : "DAMAGED", js(it, "id"), js(it, "name"),
 			    js(it, "status"));
 			cJSON_ArrayForEach(p, cJSON_GetObjectItem(it, "problems"))
-				printf("         %s\n", p->valuestring);
+				printf("         %s\n", safe_item(p));
 			cJSON_ArrayForEach(p, cJSON_GetObjectItem(it, "warnings"))
-				printf("         warning: %s\n", p->valuestring);
+				printf("         warning: %s\n", safe_item(p));
 		}
 		cJSON_ArrayForEach(p, cJSON_GetObjectItem(rep, "unindexed"))
 			printf("warning: %s is in the store but not in its index (an interrupted put?)\n",
-			    p->valuestring);
+			    safe_item(p));
 		printf("%d checked, %d damaged or missing\n",
 		    cJSON_GetObjectItem(rep, "checked")->valueint,
 		    cJSON_GetObjectItem(rep, "damaged")->valueint);

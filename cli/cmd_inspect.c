@@ -52,12 +52,15 @@ static void
 print_scalars(const cJSON *o, const char *prefix, int depth)
 {
 	const cJSON *it;
-	char safe[600], name[256];
+	char safe[600], name[256], key[200];
 
 	cJSON_ArrayForEach(it, o) {
 		if (it->string == NULL || strcmp(it->string, "files") == 0)
 			continue;
-		snprintf(name, sizeof(name), "%s%s%s", prefix, prefix[0] ? "." : "", it->string);
+		/* Keys come from the bundle, like values: escaped before printing
+		 * (prefix is a key escaped one level up). */
+		snprintf(name, sizeof(name), "%s%s%s", prefix, prefix[0] ? "." : "",
+		    kc_safe_str(it->string, key, sizeof(key)));
 		if (cJSON_IsString(it))
 			printf("  %-28s %s\n", name, kc_safe_str(it->valuestring, safe, sizeof(safe)));
 		else if (cJSON_IsNumber(it))

@@ -34,6 +34,8 @@ verify_usage(FILE *f)
 	    "  --json                 machine-readable result\n"
 	    "  --trust-keys FILE      keys trusted to sign custody entries (docs/CUSTODY.md)\n"
 	    "  --ledger FILE          the custody ledger (default: BUNDLE.custody.jsonl)\n"
+	    "  --require-custody      a missing custody ledger makes the bundle invalid\n"
+	    "                         (implied by --trust-keys)\n"
 	    "  --no-ledger            do not check the custody ledger\n\n"
 	    "The bundle's own claims about its signer are never trusted: without --pubkey\n"
 	    "or --ca a signed bundle is not valid unless --allow-unsigned is given.\n"
@@ -42,7 +44,7 @@ verify_usage(FILE *f)
 }
 
 enum { OPT_PUB = 256, OPT_CA, OPT_TSACA, OPT_UNSIGNED, OPT_JSON, OPT_MAXM, OPT_MAXT, OPT_TRUST,
-	OPT_LEDGER, OPT_NOLEDGER };
+	OPT_LEDGER, OPT_NOLEDGER, OPT_REQCUST };
 
 static const struct option verify_opts[] = {
 	{ "pubkey", required_argument, NULL, OPT_PUB },
@@ -53,6 +55,7 @@ static const struct option verify_opts[] = {
 	{ "trust-keys", required_argument, NULL, OPT_TRUST },
 	{ "ledger", required_argument, NULL, OPT_LEDGER },
 	{ "no-ledger", no_argument, NULL, OPT_NOLEDGER },
+	{ "require-custody", no_argument, NULL, OPT_REQCUST },
 	{ "max-member", required_argument, NULL, OPT_MAXM },
 	{ "max-total", required_argument, NULL, OPT_MAXT },
 	{ "help", no_argument, NULL, 'h' },
@@ -154,7 +157,7 @@ KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and 
 	char cdetail[512] = "";
 	struct kc_buf hist = KC_BUF_INIT(16u << 20);
 	cJSON *report = NULL;
-	int no_ledger = 0, valid;
+	int no_ledger = 0, require_custody = 0, valid;
 	struct kc_verify_result res;
 	int c, json = 0, r;
 
@@ -168,6 +171,7 @@ KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and 
 		case OPT_TRUST: trust = optarg; break;
 		case OPT_LEDGER: ledger = optarg; break;
 		case OPT_NOLEDGER: no_ledger = 1; break;
+		case OPT_REQCUST: require_custody = 1; break;
 		case OPT_MAXM:
 		case OPT_MAXT:
 			if (parse_size(optarg, c == OPT_MAXM ? &vo.limits.max_member : &vo.limits.max_total) != 0) {
@@ -183,6 +187,14 @@ KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and 
 		verify_usage(stderr);
 		return KC_EXIT_USAGE;
 	}
+	if (no_ledger && (require_custody || trust != NULL)) {
+		cli_error("--no-ledger cannot be given with --require-custody or --trust-keys");
+		return KC_EXIT_USAGE;
+	}
+	/* Trusting custody signers means nothing without their ledger: a
+	 * deleted ledger must not turn "custody checked" into "skipped". */
+	if (trust != NULL)
+		require_custody = 1;
 	if (vo.pubkey_path != NULL && vo.ca_path != NULL) {
 		cli_error("give --pubkey or --ca, not both");
 		return KC_EXIT_USAGE;
@@ -200,9 +212,20 @@ KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and 
 		snprintf(cdetail, sizeof(cdetail), "--no-ledger");
 	} else {
 		r = kc_ledger_verify(argv[optind], ledger, trust, &report);
-		if (r == KC_ERR_NOTFOUND && ledger == NULL) {
+		if (r == KC_ERR_NOTFOUND && ledger == NULL && !require_custody) {
 			cstate = "skipped";
 			snprintf(cdetail, sizeof(cdetail), "no custody ledger beside the bundle");
+		} else if (r == KC_ERR_NOTFOUND) {
+			cstate = "FAILED";
+			valid = 0;
+			snprintf(cdetail, sizeof(cdetail), "no custody ledger%s: the chain of custody "
+			    "cannot be shown (deleted, or never written)", ledger ? "" :
+			    " beside the bundle");
+			if ((report = cJSON_CreateObject()) != NULL) {
+				cJSON_AddBoolToObject(report, "verified", 0);
+				cJSON_AddBoolToObject(report, "missing", 1);
+				cJSON_AddStringToObject(report, "reason", cdetail);
+			}
 		} else if (r == 0) {
 			cstate = "ok";
 			snprintf(cdetail, sizeof(cdetail), "%d ledger entries, chain and signatures intact%s",
@@ -214,7 +237,7 @@ KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and 
 			valid = 0;
 			snprintf(cdetail, sizeof(cdetail), "%s", r == KC_ERR_VERIFY ? "the custody ledger does not verify" : kc_err_msg());
 		}
-		if (report != NULL && !json)
+		if (report != NULL && !json && r != KC_ERR_NOTFOUND)
 			kc_ledger_render_text(report, &hist);
 	}
 	if (json)

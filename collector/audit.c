@@ -21,6 +21,28 @@
 #define BAD_MAX 100		/* malformed lines listed in the summary */
 #define SEGMENT_BUF ((size_t)1 << 20)
 
+/* Times are int64_t nanoseconds within KC_AUDIT_TS_MIN_S..MAX_S; their
+ * sums and differences with a gap can leave int64_t, so saturate. */
+static int64_t
+ns_add(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+static int64_t
+ns_sub(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_sub_overflow(a, b, &r))
+		return b < 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
 /* ---- redaction -------------------------------------------------------- */
 
 static int
@@ -187,6 +209,18 @@ report(struct run *r, size_t si, uint64_t off, uint64_t len, const char *reason,
 	return r->on_bad ? r->on_bad(r->ctx, &m) : 0;
 }
 
+/* to - from in seconds, to the millisecond; a span longer than int64_t
+ * nanoseconds hold (292 years) in whole seconds. */
+static double
+gap_seconds(int64_t from, int64_t to)
+{
+	int64_t d;
+
+	if (__builtin_sub_overflow(to, from, &d))
+		return (double)(to / 1000000000 - from / 1000000000);
+	return (double)(d / 1000000) / 1000.0;
+}
+
 static int
 add_gap(struct run *r, const char *kind, int64_t from, int64_t to, size_t sa, size_t sb)
 {
@@ -201,7 +235,7 @@ add_gap(struct run *r, const char *kind, int64_t from, int64_t to, size_t sa, si
 	    !cJSON_AddStringToObject(g, "kind", kind) ||
 	    !cJSON_AddStringToObject(g, "from", kc_fmt_rfc3339_us(from, t, sizeof(t))) ||
 	    !cJSON_AddStringToObject(g, "to", kc_fmt_rfc3339_us(to, t, sizeof(t))) ||
-	    !cJSON_AddNumberToObject(g, "seconds", (double)((to - from) / 1000000) / 1000.0) ||
+	    !cJSON_AddNumberToObject(g, "seconds", gap_seconds(from, to)) ||
 	    (sa != (size_t)-1 && !cJSON_AddStringToObject(g, "last_event_source", r->srcs.v[sa].name)) ||
 	    (sb != (size_t)-1 && !cJSON_AddStringToObject(g, "next_event_source", r->srcs.v[sb].name)))
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
@@ -253,7 +287,7 @@ account(struct run *r, size_t si, const cJSON *ev)
 	if (!r->have_ts || t > r->max_ns)
 		r->max_ns = t;
 	r->have_ts = 1;
-	if (g->have && t - g->max_ns > r->gap_ns) {
+	if (g->have && ns_sub(t, g->max_ns) > r->gap_ns) {
 		int rc = add_gap(r, g->max_src == si ? "no-events" : "between-pieces",
 		    g->max_ns, t, g->max_src, si);
 		if (rc < 0)
@@ -338,13 +372,33 @@ emit(struct run *r, size_t si, cJSON *ev, const char *line, size_t len)
 	return 0;
 }
 
+/* A timestamp that is well formed but outside what int64_t nanoseconds
+ * hold (about the years 1678 to 2262) cannot be placed in time: the line
+ * is reported, not accounted.  1 with the member named in detail. */
+static int
+ts_problem(const cJSON *ev, char *detail, size_t n)
+{
+	static const char *const keys[] = { "requestReceivedTimestamp", "stageTimestamp" };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *v = kc_audit_member_str(ev, keys[i]);
+		int64_t t;
+
+		if (v != NULL && kc_audit_parse_ts(v, strlen(v), &t) == KC_ERR_LIMIT) {
+			snprintf(detail, n, "%s year %.4s is outside 1678-2262", keys[i], v);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static int
 one_line(struct run *r, size_t si, const struct kc_audit_line *l)
 {
 	struct src_stat *s = &r->st[si];
 	const char *end = NULL, *agent = NULL;
 	cJSON *ev;
-	char hex[KC_SHA256_HEX], detail[64];
+	char hex[KC_SHA256_HEX], detail[96];
 	int rc = 0;
 
 	s->lines++;
@@ -387,6 +441,11 @@ one_line(struct run *r, size_t si, const struct kc_audit_line *l)
 	if (!cJSON_IsObject(ev)) {
 		cJSON_Delete(ev);
 		goto not_object;
+	}
+	if (ts_problem(ev, detail, sizeof(detail))) {
+		cJSON_Delete(ev);
+		kc_sha256_hex(l->data, l->len, hex);
+		return report(r, si, l->offset, l->len, "timestamp out of range", detail, hex);
 	}
 	s->events++;
 	r->res->events++;
@@ -544,7 +603,7 @@ overlaps(const struct run *r, cJSON *arr)
 			continue;
 		const struct src_stat *a = &r->st[i - 1];
 
-		if (!a->have_w || !b->have_w || b->wmin_ns >= a->wmax_ns - r->gap_ns)
+		if (!a->have_w || !b->have_w || b->wmin_ns >= ns_sub(a->wmax_ns, r->gap_ns))
 			continue;
 		if ((o = cJSON_CreateObject()) == NULL || !cJSON_AddItemToArray(arr, o) ||
 		    add_str(o, "kind", "overlap") ||
@@ -615,7 +674,7 @@ build_doc(struct run *r)
 	rc |= add_ts(x, "from", r->have_ts, r->min_ns);
 	rc |= add_ts(x, "to", r->have_ts, r->max_ns);
 	if (win & 1) {
-		int ok = r->have_ts && r->min_ns <= since + r->gap_ns;
+		int ok = r->have_ts && r->min_ns <= ns_add(since, r->gap_ns);
 
 		if (!cJSON_AddBoolToObject(w, "start_covered", ok))
 			goto fail;
@@ -624,7 +683,7 @@ build_doc(struct run *r)
 			goto fail;
 	}
 	if (win & 2) {
-		int ok = r->have_ts && r->max_ns >= until - r->gap_ns;
+		int ok = r->have_ts && r->max_ns >= ns_sub(until, r->gap_ns);
 
 		if (!cJSON_AddBoolToObject(w, "end_covered", ok))
 			goto fail;
@@ -678,6 +737,9 @@ kc_audit_scan(const char *const *paths, size_t npaths,
 	r.ctx = ctx;
 	r.res = res;
 	r.full = o->validate || o->stats;
+	if (o->gap_secs > KC_AUDIT_TS_MAX_S)
+		return kc_err_set(KC_ERR_INVALID, "gap threshold of %lld seconds is longer than "
+		    "any audit log can be", (long long)o->gap_secs);
 	r.gap_ns = (o->gap_secs > 0 ? o->gap_secs : KC_AUDIT_GAP_DEFAULT) * (int64_t)1000000000;
 	if (o->line_max != 0 && (o->line_max < KC_AUDIT_LINE_MAX_MIN || o->line_max > KC_AUDIT_LINE_MAX_MAX))
 		return kc_err_set(KC_ERR_INVALID, "line cap %zu out of range (%zu to %zu bytes)",

@@ -216,8 +216,15 @@ int kc_audit_extract(const char *const *paths, size_t npaths,
 /* Write one malformed record as a JSON line (the malformed.jsonl format). */
 int kc_audit_malformed_write(FILE *fp, const struct kc_audit_malformed *m);
 
+/* The seconds since 1970 whose nanoseconds (with any fraction) fit an
+ * int64_t: 1677-09-21T00:12:45Z to 2262-04-11T23:47:15Z. */
+#define KC_AUDIT_TS_MIN_S (-9223372035LL)
+#define KC_AUDIT_TS_MAX_S (9223372035LL)
+
 /* Time helpers: parse an RFC 3339 timestamp of len bytes (not necessarily
- * NUL-terminated) into ns since the epoch; 0 or KC_ERR_PARSE. */
+ * NUL-terminated) into ns since the epoch; 0, KC_ERR_PARSE, or
+ * KC_ERR_LIMIT for a well-formed time outside KC_AUDIT_TS_MIN_S ..
+ * KC_AUDIT_TS_MAX_S (about the years 1678 to 2262). */
 int kc_audit_parse_ts(const char *s, size_t len, int64_t *ns);
 
 #endif

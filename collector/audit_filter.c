@@ -196,6 +196,11 @@ kc_audit_parse_ts(const char *s, size_t len, int64_t *ns)
 	}
 	if (i != len)
 		return KC_ERR_PARSE;
+	/* Nanoseconds since 1970 in an int64_t reach from 1677-09-21 to
+	 * 2262-04-11: outside, t * 10^9 would overflow (undefined behaviour,
+	 * and wrapped times would corrupt the window and gap accounting). */
+	if (t < KC_AUDIT_TS_MIN_S || t > KC_AUDIT_TS_MAX_S)
+		return KC_ERR_LIMIT;
 	*ns = t * 1000000000 + frac;
 	return 0;
 }
@@ -208,7 +213,11 @@ parse_when(const char *v, int64_t *ns)
 	if (kc_audit_parse_ts(v, strlen(v), ns) == 0)
 		return 0;
 	if (kc_parse_duration(v, &secs) == 0) {
-		*ns = ((int64_t)kc_now() - secs) * 1000000000;
+		int64_t t = (int64_t)kc_now() - secs;
+
+		if (t < KC_AUDIT_TS_MIN_S || t > KC_AUDIT_TS_MAX_S)
+			return kc_err_set(KC_ERR_INVALID, "time '%s' reaches before the year 1678", v);
+		*ns = t * 1000000000;
 		return 0;
 	}
 	return kc_err_set(KC_ERR_INVALID, "invalid time '%s' (RFC 3339 such as 2026-03-02T08:00:00Z, or a duration such as 72h)", v);

@@ -568,6 +568,7 @@ kc_response_error(const struct kc_response *resp, const char *method, const char
 {
 	const char *msg = NULL;
 	cJSON *doc = NULL, *m;
+	char safe[512];
 	int code;
 	int r;
 
@@ -575,7 +576,7 @@ kc_response_error(const struct kc_response *resp, const char *method, const char
 		return 0;
 	if (resp->body.len > 0 && (doc = cJSON_ParseWithLength(resp->body.data, resp->body.len)) != NULL &&
 	    cJSON_IsString(m = cJSON_GetObjectItemCaseSensitive(doc, "message")))
-		msg = m->valuestring;
+		msg = kc_safe_str(m->valuestring, safe, sizeof(safe));	/* the server's words reach a terminal */
 	switch (resp->status) {
 	case 401: code = KC_ERR_AUTH; break;
 	case 403: code = KC_ERR_FORBIDDEN; break;

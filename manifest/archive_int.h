@@ -49,7 +49,9 @@ int archive_file_entry(const char *ledger_path, const char *id, const char *acti
     const char *to, const char *method, const char *note,
     const struct kc_archive_actor *who, struct kc_buf *ledger_text);
 
-/* The next entry after the ledger text (which must verify), as one line. */
+/* The next entry after the ledger text (which must verify), as one line
+ * appended to line; refused (KC_ERR_INVALID) when the ledger with it would
+ * not verify, e.g. a disposal by a key that may not dispose. */
 int archive_next_entry(const char *text, size_t len, const char *id, const char *action,
     const char *to, const char *method, const char *note,
     const struct kc_archive_actor *who, struct kc_ledger_state *st, struct kc_buf *line);
@@ -61,6 +63,12 @@ int archive_anchor_check(const char *text, size_t len, long entries, const char 
 /* Copy src to a new file dst (O_EXCL, mode), hashing; fsync. */
 int archive_copy(const char *src, const char *dst, mode_t mode, char hex[KC_SHA256_HEX],
     uint64_t *size);
+
+/* Parse an S3 endpoint URL with libcurl's URL API: *https set for https;
+ * returns 1 when its host is loopback ("localhost" exactly, 127.0.0.0/8 or
+ * ::1 as IP literals), 0 when not, KC_ERR_INVALID when it is not an
+ * http(s) URL. */
+int archive_url_loopback(const char *url, int *https);
 
 /* Whether a string is 64 lowercase hex digits, or a hex prefix of >= 8. */
 /* Append a formatted problem to res["problems"] (verify reports). */

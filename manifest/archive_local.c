@@ -20,6 +20,7 @@
 #include "manifest/archive_int.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
 
@@ -174,7 +175,25 @@ out:
 	return r;
 }
 
-/* The item with id or a unique id prefix; NULL with an error set. */
+/* Why an index item cannot be used, or NULL.  The index is a file: an
+ * edited one may hold any id (which becomes part of a path) or none, and
+ * any status or none. */
+static const char *
+item_problem(const cJSON *it)
+{
+	const char *id = archive_jstr(it, "id"), *st = archive_jstr(it, "status");
+
+	if (id == NULL || !archive_is_id(id))
+		return "its id is not a SHA-256 hex digest";
+	if (st == NULL)
+		return "it has no status";
+	if (strcmp(st, "stored") != 0 && strcmp(st, "disposed") != 0)
+		return "its status is neither 'stored' nor 'disposed'";
+	return NULL;
+}
+
+/* The item with id or a unique id prefix; NULL with an error set.  Items
+ * without a valid id are never found. */
 static cJSON *
 index_find(cJSON *root, const char *id, int quiet)
 {
@@ -185,7 +204,7 @@ index_find(cJSON *root, const char *id, int quiet)
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "items")) {
 		const char *iid = archive_jstr(it, "id");
 
-		if (iid != NULL && strncmp(iid, id, n) == 0) {
+		if (iid != NULL && archive_is_id(iid) && strncmp(iid, id, n) == 0) {
 			found = it;
 			count++;
 		}
@@ -245,8 +264,11 @@ local_put(struct kc_archive *a, const char *bundle_path, time_t until, int hold,
 		goto out;
 	if ((old = index_find(root, id, 1)) != NULL) {
 		/* A disposed item keeps its record (index entry, ledger copy). */
+		char safe[64];
+
 		r = kc_err_set(KC_ERR_INVALID, "bundle %s is already in this store (%s)", id,
-		    archive_jstr(old, "status") ? archive_jstr(old, "status") : "?");
+		    kc_safe_str(archive_jstr(old, "status") ? archive_jstr(old, "status") : "?",
+		    safe, sizeof(safe)));
 		goto out;
 	}
 	obj = path_of(a, "objects", id, NULL);
@@ -381,6 +403,11 @@ local_get(struct kc_archive *a, const char *id, const char *out_path,
 		goto out;
 	}
 	iid = archive_jstr(item, "id");
+	if (item_problem(item) != NULL) {
+		r = kc_err_set(KC_ERR_VERIFY, "the store's index entry for %s is damaged (%s); "
+		    "nothing was handed out", iid, item_problem(item));
+		goto out;
+	}
 	if (strcmp(archive_jstr(item, "status"), "stored") != 0) {
 		r = kc_err_set(KC_ERR_NOTFOUND, "item %s was disposed of", iid);
 		goto out;
@@ -470,7 +497,30 @@ local_verify(struct kc_archive *a, const char *id, const struct kc_trust *trust,
 		struct stat st;
 		int stored;
 
-		if (iid == NULL || status == NULL || (id != NULL && strncmp(iid, id, strlen(id)) != 0))
+		if (item_problem(it) != NULL) {
+			char safe[160];
+
+			/* Named or not, a damaged entry is reported (with --all). */
+			if (id != NULL)
+				continue;
+			checked++;
+			damaged++;
+			if ((res = cJSON_CreateObject()) == NULL) {
+				r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+				goto out;
+			}
+			cJSON_AddItemToArray(items, res);
+			cJSON_AddStringToObject(res, "id", kc_safe_str(iid ? iid : "", safe, sizeof(safe)));
+			cJSON_AddStringToObject(res, "name", archive_jstr(it, "name") ?
+			    archive_jstr(it, "name") : "");
+			cJSON_AddStringToObject(res, "status", status ? status : "");
+			cJSON_AddArrayToObject(res, "problems");
+			archive_problem(res, "index entry damaged: %s (the index was edited?)",
+			    item_problem(it));
+			cJSON_AddBoolToObject(res, "ok", 0);
+			continue;
+		}
+		if (id != NULL && strncmp(iid, id, strlen(id)) != 0)
 			continue;
 		stored = strcmp(status, "stored") == 0;
 		checked++;
@@ -564,7 +614,23 @@ local_prune(struct kc_archive *a, const struct kc_archive_actor *who, int dry_ru
 		cJSON *res;
 		char *obj = NULL, *lp = NULL, note[96];
 
-		if (iid == NULL || strcmp(archive_jstr(it, "status"), "stored") != 0)
+		if (item_problem(it) != NULL) {
+			char safe[160];
+
+			/* Never acted on: report it, go on (verify says more). */
+			if ((res = cJSON_CreateObject()) == NULL) {
+				r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+				goto out;
+			}
+			cJSON_AddItemToArray(list, res);
+			cJSON_AddStringToObject(res, "id", kc_safe_str(iid ? iid : "", safe, sizeof(safe)));
+			cJSON_AddStringToObject(res, "name", archive_jstr(it, "name") ?
+			    archive_jstr(it, "name") : "");
+			cJSON_AddStringToObject(res, "result", "kept: index entry damaged");
+			cJSON_AddStringToObject(res, "detail", item_problem(it));
+			continue;
+		}
+		if (strcmp(archive_jstr(it, "status"), "stored") != 0)
 			continue;
 		res = cJSON_CreateObject();
 		cJSON_AddStringToObject(res, "id", iid);

@@ -14,8 +14,10 @@
  * <Code>, ...) whose text is in a known alphabet; xml_next() finds them and
  * decodes the five predefined entities.  It is not a general XML parser.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -846,16 +848,68 @@ s3_close(struct kc_archive *a)
 	a->priv = NULL;
 }
 
+/* 1 when host (as libcurl's URL API gives it) is "localhost" exactly, an
+ * IPv4 literal in 127.0.0.0/8, or the IPv6 literal [::1] (or
+ * [::ffff:127.x.y.z]); 0 for anything else, names that merely start
+ * like one included. */
+static int
+host_is_loopback(const char *h)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	char buf[INET6_ADDRSTRLEN + 1];
+	size_t n = strlen(h);
+
+	if (strcasecmp(h, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, h, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (n < 3 || h[0] != '[' || h[n - 1] != ']' || n - 2 >= sizeof(buf))
+		return 0;
+	memcpy(buf, h + 1, n - 2);
+	buf[n - 2] = '\0';
+	if (inet_pton(AF_INET6, buf, &a6) != 1)
+		return 0;
+	return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+}
+
+int
+archive_url_loopback(const char *url, int *https)
+{
+	CURLU *u;
+	char *scheme = NULL, *host = NULL, safe[256];
+	int r;
+
+	*https = 0;
+	if ((u = curl_url()) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0)) {
+		r = kc_err_set(KC_ERR_INVALID, "S3 endpoint '%s' is not an http(s) URL",
+		    kc_safe_str(url, safe, sizeof(safe)));
+		goto out;
+	}
+	*https = strcmp(scheme, "https") == 0;
+	r = host_is_loopback(host);
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return r;
+}
+
 int
 kc_archive_s3_open(struct kc_archive *a, const struct kc_archive_opts *o)
 {
 	struct kc_buf resp = KC_BUF_INIT(RESP_MAX);
 	const char *rest = o->store + 5, *slash;
-	char *p, state[32] = "", *home = NULL;
+	char *p, state[32] = "", *home = NULL, safe[256];
 	struct s3 *s;
 	struct req q;
 	size_t n;
-	int r;
+	int r, https = 0, plain_remote;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
@@ -899,12 +953,14 @@ kc_archive_s3_open(struct kc_archive *a, const struct kc_archive_opts *o)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	while ((n = strlen(s->endpoint)) > 0 && s->endpoint[n - 1] == '/')
 		s->endpoint[n - 1] = '\0';
-	if (strncmp(s->endpoint, "https://", 8) != 0 && strncmp(s->endpoint, "http://", 7) != 0)
-		return kc_err_set(KC_ERR_INVALID, "S3 endpoint '%s' is not an http(s) URL", s->endpoint);
-	if (strncmp(s->endpoint, "http://", 7) == 0 && strncmp(s->endpoint, "http://127.", 11) != 0 &&
-	    strncmp(s->endpoint, "http://localhost", 16) != 0 && strncmp(s->endpoint, "http://[::1]", 12) != 0)
+	/* Decided on the parsed URL, not a prefix: "http://127.evil.example"
+	 * and "http://127.0.0.1@evil.example" are not loopback. */
+	if ((r = archive_url_loopback(s->endpoint, &https)) < 0)
+		return r;
+	plain_remote = !https && r == 0;
+	if (plain_remote)
 		kc_warn("S3 endpoint %s is plain HTTP: evidence and signatures travel unencrypted",
-		    s->endpoint);
+		    kc_safe_str(s->endpoint, safe, sizeof(safe)));
 	/* credentials: flags, then the environment, then the profile file */
 	s->access = o->access_key ? kc_strdup(o->access_key) : NULL;
 	s->secret = o->secret_key ? kc_strdup(o->secret_key) : NULL;
@@ -928,6 +984,12 @@ kc_archive_s3_open(struct kc_archive *a, const struct kc_archive_opts *o)
 		}
 		free(home);
 	}
+	/* The signature keeps the secret key off the wire; a session token
+	 * travels as it is (x-amz-security-token). */
+	if (plain_remote && s->token != NULL)
+		return kc_err_set(KC_ERR_CONFIG, "refusing to send an AWS session token over plain "
+		    "HTTP to %s: use https (plain HTTP is accepted with a session token only for a "
+		    "loopback host)", kc_safe_str(s->endpoint, safe, sizeof(safe)));
 	if (s->access == NULL || s->secret == NULL)
 		return kc_err_set(KC_ERR_CONFIG, "no S3 credentials: give --access-key and "
 		    "--secret-key-file, set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use a "
@@ -984,7 +1046,8 @@ meta_get(struct s3 *s, const char *id, cJSON **meta)
 		*meta = cJSON_ParseWithLength(kc_buf_str(&b), b.len);
 		if (*meta == NULL || archive_jstr(*meta, "format") == NULL ||
 		    strcmp(archive_jstr(*meta, "format"), META_FORMAT) != 0 ||
-		    archive_jstr(*meta, "id") == NULL || strcmp(archive_jstr(*meta, "id"), id) != 0) {
+		    archive_jstr(*meta, "id") == NULL || strcmp(archive_jstr(*meta, "id"), id) != 0 ||
+		    archive_jstr(*meta, "status") == NULL) {
 			cJSON_Delete(*meta);
 			*meta = NULL;
 			r = kc_err_set(KC_ERR_VERIFY, "%s is not a kcustody item record", key);

@@ -41,9 +41,22 @@ struct kc_ledger_key {
 	char fpr[FPR_LEN];
 };
 
+/* Roles a trust file can give a key (docs/CUSTODY.md, "Roles"). */
+#define ROLE_CUSTODIAN	1u	/* may hold the evidence; transfer, release, dispose while holding */
+#define ROLE_ARCHIVE	2u	/* may dispose of it without holding it (retention officer) */
+#define ROLE_REVIEWER	4u	/* may release it without holding it (recertification decision) */
+#define ROLE_DEFAULT	ROLE_CUSTODIAN	/* a key listed without "roles" */
+
+static const struct { const char *name; unsigned bit; } role_names[] = {
+	{ "custodian", ROLE_CUSTODIAN },
+	{ "archive", ROLE_ARCHIVE },
+	{ "reviewer", ROLE_REVIEWER },
+};
+
 struct trusted {
 	char *name, *org;
 	char fpr[FPR_LEN];
+	unsigned roles;
 };
 
 struct kc_trust {
@@ -307,6 +320,37 @@ json_str(const cJSON *o, const char *name)
 	return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
+/* The "roles" member of trust file entry i: absent gives ROLE_DEFAULT; else
+ * an array of known role names (an empty array: no role). */
+static int
+trust_roles(const char *path, size_t i, const cJSON *roles, unsigned *out)
+{
+	const cJSON *it;
+
+	*out = 0;
+	if (roles == NULL) {
+		*out = ROLE_DEFAULT;
+		return 0;
+	}
+	if (!cJSON_IsArray(roles))
+		return kc_err_set(KC_ERR_CONFIG, "trust file '%s', key %zu: \"roles\" is not an "
+		    "array of role names", path, i);
+	cJSON_ArrayForEach(it, roles) {
+		size_t j, n = sizeof(role_names) / sizeof(role_names[0]);
+		char safe[64];
+
+		for (j = 0; j < n && cJSON_IsString(it); j++)
+			if (strcmp(it->valuestring, role_names[j].name) == 0)
+				break;
+		if (!cJSON_IsString(it) || j == n)
+			return kc_err_set(KC_ERR_CONFIG, "trust file '%s', key %zu: unknown role '%s' "
+			    "(custodian, archive or reviewer)", path, i,
+			    cJSON_IsString(it) ? kc_safe_str(it->valuestring, safe, sizeof(safe)) : "?");
+		*out |= role_names[j].bit;
+	}
+	return 0;
+}
+
 int
 kc_trust_load(const char *path, struct kc_trust **out)
 {
@@ -337,6 +381,7 @@ kc_trust_load(const char *path, struct kc_trust **out)
 	cJSON_ArrayForEach(k, keys) {
 		const char *name = json_str(k, "name"), *org = json_str(k, "organisation");
 		const char *pub = json_str(k, "public_key"), *pin = json_str(k, "fingerprint");
+		const cJSON *roles = cJSON_GetObjectItemCaseSensitive(k, "roles");
 		struct trusted *e;
 
 		i++;
@@ -369,6 +414,8 @@ kc_trust_load(const char *path, struct kc_trust **out)
 			    "not the pinned %s", path, i, pem, e->fpr, pin);
 			goto out;
 		}
+		if ((r = trust_roles(path, i, roles, &e->roles)) != 0)
+			goto out;
 		e->name = kc_strdup(name);
 		e->org = kc_strdup(org ? org : "");
 		t->n++;
@@ -678,8 +725,16 @@ history_item(long line, const struct entry *e, const char *sigstate, const struc
 		cJSON_AddStringToObject(a, "name", e->name);
 		cJSON_AddStringToObject(a, "organisation", e->org);
 		cJSON_AddStringToObject(a, "key_fingerprint", e->fpr);
-		if (tr != NULL)
+		if (tr != NULL) {
+			cJSON *ro;
+
 			cJSON_AddStringToObject(a, "trusted_as", tr->name);
+			if ((ro = cJSON_AddArrayToObject(a, "roles")) != NULL)
+				for (size_t i = 0; i < sizeof(role_names) / sizeof(role_names[0]); i++)
+					if (tr->roles & role_names[i].bit)
+						cJSON_AddItemToArray(ro,
+						    cJSON_CreateString(role_names[i].name));
+		}
 	}
 	cJSON_AddStringToObject(h, "from", e->from);
 	cJSON_AddStringToObject(h, "to", e->to);
@@ -704,6 +759,62 @@ names_signer(const char *to, const struct entry *e, const struct trusted *tr)
 	return strcmp(to, e->name) == 0;
 }
 
+static const char *
+holder_name(const struct checker *c)
+{
+	return c->custodian_name ? c->custodian_name : c->custodian;
+}
+
+/* Who may sign an entry that moves or ends custody (docs/CUSTODY.md,
+ * "Roles").  Without a trust list only the holder (the sealer, then each
+ * confirmed receiver) may transfer, release or dispose; with one, the
+ * holder needs the custodian role, and a release may also come from a
+ * reviewer, a disposal from the archive.  An untrusted signer (tr NULL
+ * with a trust list) is already a problem and is not judged again. */
+static void
+check_authority(struct checker *c, long line, const struct entry *e, const struct trusted *tr)
+{
+	int transfer = strcmp(e->action, "transferred") == 0;
+	int release = strcmp(e->action, "released") == 0;
+	int dispose = strcmp(e->action, "disposed") == 0;
+	int holder = c->custodian[0] == '\0' || strcmp(c->custodian, e->fpr) == 0;
+	const char *what = transfer ? "transfer" : release ? "release" : "disposal";
+	unsigned other = release ? ROLE_REVIEWER : dispose ? ROLE_ARCHIVE : 0;
+
+	if (strcmp(e->action, "sealed") == 0 || strcmp(e->action, "received") == 0) {
+		/* The signer becomes the holder. */
+		if (c->trust != NULL && tr != NULL && !(tr->roles & ROLE_CUSTODIAN))
+			problem(c, line, "%s by '%s', who has no 'custodian' role in the trust file "
+			    "(only a custodian may hold the evidence)", e->action, tr->name);
+		return;
+	}
+	if (!transfer && !release && !dispose)
+		return;
+	if (c->trust == NULL) {
+		if (!holder)
+			problem(c, line, "%s signed by %s, who is not the custodian (%s holds the "
+			    "evidence; without --trust-keys only the custodian may transfer, release "
+			    "or dispose)", what, e->fpr, holder_name(c));
+		return;
+	}
+	if (tr == NULL)
+		return;
+	if (holder && (tr->roles & ROLE_CUSTODIAN))
+		return;
+	if (other != 0 && (tr->roles & other))
+		return;
+	if (transfer && !holder)
+		problem(c, line, "transfer signed by %s, who is not the custodian (%s holds the "
+		    "evidence)", e->fpr, holder_name(c));
+	else if (!holder)
+		problem(c, line, "%s signed by '%s' (%s), who is not the custodian (%s holds the "
+		    "evidence) and has no '%s' role in the trust file", what, tr->name, e->fpr,
+		    holder_name(c), release ? "reviewer" : "archive");
+	else
+		problem(c, line, "%s signed by '%s', the holder, who has no 'custodian' role in "
+		    "the trust file", what, tr->name);
+}
+
 static void
 check_custody(struct checker *c, long line, const struct entry *e, const struct trusted *tr)
 {
@@ -725,10 +836,8 @@ check_custody(struct checker *c, long line, const struct entry *e, const struct 
 	} else if (is_receipt) {
 		problem(c, line, "receipt without a transfer before it");
 	}
+	check_authority(c, line, e, tr);
 	if (is_transfer) {
-		if (c->custodian[0] != '\0' && strcmp(c->custodian, e->fpr) != 0)
-			problem(c, line, "transfer signed by %s, who is not the custodian (%s holds "
-			    "the evidence)", e->fpr, c->custodian_name ? c->custodian_name : c->custodian);
 		if (e->to[0] == '\0')
 			problem(c, line, "transfer names no receiver (\"to\" is empty)");
 		c->transfer_line = line;

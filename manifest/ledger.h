@@ -11,9 +11,10 @@
  *
  * Verification (kc_ledger_check) reports every problem with its line
  * number; integrity (syntax, chain, sequence, bundle hash, times,
- * signatures against the embedded keys, transfer/receipt pairing) is always
- * checked, trust (keys listed in a --trust-keys file, names matching) only
- * when a trust list is given.
+ * signatures against the embedded keys, transfer/receipt pairing, and that
+ * only the holder transfers, releases or disposes) is always checked; trust
+ * (keys listed in a --trust-keys file, names matching, the roles the file
+ * gives each key) only when a trust list is given.
  */
 #ifndef KC_LEDGER_H
 #define KC_LEDGER_H
@@ -73,7 +74,10 @@ struct kc_trust;
 
 /* Load a --trust-keys JSON file: {"trusted_keys":[{"name","organisation",
  * "public_key": PEM path relative to the file's folder, "fingerprint":
- * optional pin}]}.  KC_ERR_CONFIG with the reason on a bad file. */
+ * optional pin, "roles": optional array of "custodian", "archive",
+ * "reviewer"}]}.  A key listed without "roles" is a custodian only (the
+ * default for trust files written before roles existed).  KC_ERR_CONFIG
+ * with the reason on a bad file (also an unknown role). */
 int kc_trust_load(const char *path, struct kc_trust **out);
 void kc_trust_free(struct kc_trust *t);
 /* The name the trust list gives the key fingerprint fpr, or NULL (also

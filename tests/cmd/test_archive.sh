@@ -15,7 +15,7 @@ done
 cat >"$keys/trust.json" <<'EOF'
 {"trusted_keys":[
  {"name":"Alice","organisation":"ACME CSIRT","public_key":"alice.pub"},
- {"name":"Bob","organisation":"ACME Legal","public_key":"bob.pub"},
+ {"name":"Bob","organisation":"ACME Legal","public_key":"bob.pub","roles":["custodian","archive"]},
  {"name":"Carol","organisation":"Audit Co","public_key":"carol.pub"}]}
 EOF
 T="--trust-keys $keys/trust.json"
@@ -136,6 +136,13 @@ expect_no_grep "disposed" "$T_OUT"
 KCUSTODY_NOW=2026-07-01T00:00:00Z expect_exit 0 ar prune --dry-run
 expect_grep "old.tar.gz +would dispose" "$T_OUT"
 [ "$(ls "$S/objects" | wc -l)" = 3 ] || t_fail "dry run removed something"
+# only the archive (Bob has the role) or the holder (Alice) may dispose
+KCUSTODY_NOW=2026-07-01T00:00:00Z expect_exit 2 ar prune --key "$keys/carol.key"
+expect_grep "disposal signed by 'Carol' .* no 'archive' role" "$T_ERR"
+[ "$(ls "$S/objects" | wc -l)" = 3 ] || t_fail "a refused disposal removed something"
+KCUSTODY_NOW=2026-07-01T00:00:00Z expect_exit 2 "$KC" archive prune --store "$S" --key "$keys/bob.key"
+expect_grep "without --trust-keys only the custodian may transfer, release or dispose" "$T_ERR"
+[ "$(ls "$S/objects" | wc -l)" = 3 ] || t_fail "a refused disposal removed something"
 KCUSTODY_NOW=2026-07-01T00:00:00Z expect_exit 0 ar prune --key "$keys/bob.key"
 expect_grep "old.tar.gz +disposed" "$T_OUT"
 expect_grep "held.tar.gz +kept: legal hold" "$T_OUT"
@@ -183,6 +190,63 @@ wait
 expect_exit 0 ar list --json
 [ "$(jq length "$T_OUT")" = 6 ] || t_fail "index holds $(jq length "$T_OUT") items, not 6"
 expect_exit 0 ar verify --all
+t_pass
+
+t_begin "archive: a hand-edited index (no status, a path as id) is reported, never followed"
+S=$T_DIR/store
+sealed "$T_DIR/a.tar.gz"
+sealed "$T_DIR/b.tar.gz"
+sealed "$T_DIR/c.tar.gz"
+for b in a b c; do ar put "$T_DIR/$b.tar.gz" --retain-until 2026-06-30 --key "$keys/bob.key" >/dev/null 2>&1; done
+ida=$(sha256sum <"$T_DIR/a.tar.gz" | cut -d' ' -f1)
+idb=$(sha256sum <"$T_DIR/b.tar.gz" | cut -d' ' -f1)
+idc=$(sha256sum <"$T_DIR/c.tar.gz" | cut -d' ' -f1)
+echo "keep me" >"$T_DIR/victim"
+# a loses its status; b's id becomes a path out of the store; c is intact
+jq --arg a "$ida" --arg b "$idb" '.items |= map(if .id == $a then del(.status)
+	elif .id == $b then .id = "../../victim" | .name = "b\u001b[31m.tar.gz" else . end)' \
+	"$S/index.json" >"$S/index.json.new" && mv "$S/index.json.new" "$S/index.json"
+KCUSTODY_NOW=2026-03-02T10:00:00Z expect_exit 3 ar get "$ida" -o "$T_DIR/out.tar.gz" --key "$keys/carol.key"
+expect_grep "index entry for $ida is damaged \(it has no status\); nothing was handed out" "$T_ERR"
+[ ! -e "$T_DIR/out.tar.gz" ] || t_fail "a bundle with a damaged index entry was handed out"
+expect_exit 3 ar verify --all
+expect_grep "^DAMAGED +$ida a.tar.gz \(\)" "$T_OUT"
+expect_grep "index entry damaged: it has no status" "$T_OUT"
+expect_grep '^DAMAGED +\.\./\.\./victim b\\x1b\[31m\.tar\.gz' "$T_OUT"
+expect_grep "index entry damaged: its id is not a SHA-256 hex digest" "$T_OUT"
+expect_no_grep $'\x1b' "$T_OUT"
+expect_grep "^3 checked, 2 damaged or missing" "$T_OUT"
+KCUSTODY_NOW=2026-07-01T00:00:00Z expect_exit 0 ar prune --key "$keys/bob.key"
+expect_grep "^${ida:0:16} a.tar.gz +kept: index entry damaged: it has no status" "$T_OUT"
+expect_grep "^\.\./\.\./victim +b\\\\x1b\[31m\.tar\.gz +kept: index entry damaged: its id is not" "$T_OUT"
+# the twin: the intact item in the same store is disposed of as usual
+expect_grep "^${idc:0:16} c.tar.gz +disposed" "$T_OUT"
+[ "$(cat "$T_DIR/victim")" = "keep me" ] || t_fail "prune followed an id out of the store"
+[ -e "$S/objects/$ida" ] && [ -e "$S/objects/$idb" ] || t_fail "a damaged entry's bundle was removed"
+[ ! -e "$S/objects/$idc" ] || t_fail "the intact item was not disposed of"
+t_pass
+
+# The S3 plain-HTTP decision (issue 10 item 6.4) is made before any request,
+# so it is tested here without an S3 server; .example names never resolve.
+t_begin "archive s3: plain HTTP to a host that only starts like loopback warns; a session token is refused"
+echo secret >"$T_DIR/sk"
+s3() { "$KC" archive list --store s3://bucket/p --access-key AK --secret-key-file "$T_DIR/sk" "$@"; }
+expect_exit 4 s3 --endpoint http://127.evil.example
+expect_grep "warning: S3 endpoint http://127.evil.example is plain HTTP" "$T_ERR"
+expect_exit 4 s3 --endpoint http://127.0.0.1@evil.example:7480
+expect_grep "warning: S3 endpoint .* is plain HTTP" "$T_ERR"
+AWS_SESSION_TOKEN=tok AWS_ACCESS_KEY_ID=AK AWS_SECRET_ACCESS_KEY=sk \
+	expect_exit 2 "$KC" archive list --store s3://bucket/p --endpoint http://localhost.evil.example
+expect_grep "refusing to send an AWS session token over plain HTTP to http://localhost.evil.example" "$T_ERR"
+expect_no_grep "Could not resolve" "$T_ERR"
+# the twins: loopback by IP literal or by the name localhost, and https
+# anywhere, get no warning and keep the token (the requests then fail:
+# nothing listens on port 9, and .example does not resolve)
+for ep in http://127.0.0.1:9 http://localhost:9 'http://[::1]:9' https://s3.evil.example; do
+	AWS_SESSION_TOKEN=tok AWS_ACCESS_KEY_ID=AK AWS_SECRET_ACCESS_KEY=sk \
+		expect_exit 4 "$KC" archive list --store s3://bucket/p --endpoint "$ep"
+	expect_no_grep "plain HTTP|session token" "$T_ERR"
+done
 t_pass
 
 t_summary

@@ -46,7 +46,7 @@ done
 cat >"$keys/trust.json" <<'EOF'
 {"trusted_keys":[
  {"name":"Alice","organisation":"ACME CSIRT","public_key":"alice.pub"},
- {"name":"Bob","organisation":"ACME Legal","public_key":"bob.pub"},
+ {"name":"Bob","organisation":"ACME Legal","public_key":"bob.pub","roles":["custodian","archive"]},
  {"name":"Carol","organisation":"Audit Co","public_key":"carol.pub"}]}
 EOF
 T="--trust-keys $keys/trust.json"
@@ -223,6 +223,10 @@ ar put "$T_DIR/short.tar.gz" --retain 3s --key "$keys/bob.key" >/dev/null 2>&1
 KCUSTODY_NOW=$(until_in 604800) expect_exit 0 ar prune --key "$keys/bob.key"
 expect_grep "long.tar.gz +kept by the store: the store still locks it until" "$T_OUT"
 sleep 4	# the server's real clock must pass the 3 s retention
+# Carol neither holds it nor has the archive role: refused, nothing written
+KCUSTODY_NOW=$(until_in 604800) expect_exit 2 ar prune --key "$keys/carol.key"
+expect_grep "disposal signed by 'Carol' .* no 'archive' role" "$T_ERR"
+[ "$(s3curl GET "$BUCKET/t5/$ids/bundle" -o /dev/null | tail -n1)" = 200 ] || t_fail "a refused disposal removed the bundle"
 KCUSTODY_NOW=$(until_in 604800) expect_exit 0 ar prune --key "$keys/bob.key"
 expect_grep "short.tar.gz +disposed" "$T_OUT"
 expect_grep "long.tar.gz +kept by the store" "$T_OUT"

@@ -198,6 +198,31 @@ if ! command -v jq >/dev/null || ! command -v curl >/dev/null; then
 	echo "skip: jq and curl are needed"
 	exit 0
 fi
+# No cluster needed: timestamps a signed 64-bit count of nanoseconds cannot
+# hold (issue 10 item 6.1) are set aside per line, never wrapped.
+t_begin "audit: years 0001 and 9999 are set aside as 'timestamp out of range'; the window holds the rest"
+L=$T_DIR/audit.log
+{
+	echo '{"auditID":"a1","verb":"get","requestReceivedTimestamp":"2026-03-02T08:00:00.000000Z"}'
+	echo '{"auditID":"y1","verb":"get","requestReceivedTimestamp":"0001-01-01T00:00:00.000000Z"}'
+	echo '{"auditID":"y9","verb":"get","requestReceivedTimestamp":"9999-12-31T23:59:59.999999Z"}'
+	echo '{"auditID":"a2","verb":"get","requestReceivedTimestamp":"2026-03-02T08:01:00.000000Z"}'
+} >"$L"
+expect_exit 1 "$K" audit --audit-log "$L" --summary --no-rotated
+jq -e '[.malformed[] | .reason] == ["timestamp out of range", "timestamp out of range"]' "$T_OUT" >/dev/null ||
+	t_fail "malformed: $(jq -c .malformed "$T_OUT" | head -c 400)"
+jq -e '.malformed[0].detail == "requestReceivedTimestamp year 0001 is outside 1678-2262" and .malformed[1].detail == "requestReceivedTimestamp year 9999 is outside 1678-2262"' "$T_OUT" >/dev/null ||
+	t_fail "details: $(jq -c '[.malformed[].detail]' "$T_OUT")"
+jq -e '.window.covered.from == "2026-03-02T08:00:00.000000Z" and .window.covered.to == "2026-03-02T08:01:00.000000Z" and (.gaps | length) == 0' "$T_OUT" >/dev/null ||
+	t_fail "window: $(jq -c '.window, .gaps' "$T_OUT")"
+expect_exit 1 "$K" audit --audit-log "$L" --since 2026-03-02T07:00:00Z --validate --no-rotated
+[ "$(jq -r .auditID "$T_OUT" | tr '\n' ' ')" = "a1 a2 " ] || t_fail "events: $(cat "$T_OUT")"
+# the twin: the same log without them is clean
+grep -v '"y[19]"' "$L" >"$T_DIR/clean.log"
+expect_exit 0 "$K" audit --audit-log "$T_DIR/clean.log" --summary --no-rotated
+jq -e '(.malformed | length) == 0' "$T_OUT" >/dev/null || t_fail "clean log has malformed lines"
+t_pass
+
 run_mode plain
 run_mode gzip
 if [ "${KCUSTODY_KEEP_CLUSTER:-0}" != 1 ]; then

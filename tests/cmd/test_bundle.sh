@@ -107,6 +107,20 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); f={x["path"]:x for 
 expect_exit 2 "$K" inspect "$B" raw/nope.json
 t_pass
 
+t_begin "inspect: MANIFEST keys from the bundle reach the terminal escaped (ANSI, newline)"
+mkstaging "$W/st-esc"
+mkdir -p "$W/esc"
+jq -c '. + {"evil\u001b[2J\u001b]0;owned\u0007": "v", "case": {"id": "IR-7", "ph\nase": "pre"}}' "$W/draft.json" >"$W/draft-esc.json"
+expect_exit 0 "$K" seal "$W/st-esc" -o "$W/esc/$NAME.tar.gz" --key "$W/k.pem" --manifest "$W/draft-esc.json" --mtime $MTIME
+expect_exit 0 "$K" inspect "$W/esc/$NAME.tar.gz"
+expect_grep '^  evil\\x1b\[2J\\x1b\]0;owned\\x07 +v$' "$T_OUT"
+expect_grep '^  case.ph\\x0aase +pre$' "$T_OUT"
+expect_no_grep $'\x1b' "$T_OUT"
+expect_no_grep $'\x07' "$T_OUT"
+# the twin: ordinary keys are printed as they are
+expect_grep '^  case.id +IR-7$' "$T_OUT"
+t_pass
+
 t_begin "VERIFY.txt commands pass as written on the bundle (Ed25519)"
 run_verify_txt "$B" signer.pub.pem="$W/k.pub.pem" >"$T_OUT" 2>&1 || t_fail "VERIFY.txt failed: $(tail -n 3 "$T_OUT")"
 expect_grep "Signature Verified Successfully" "$T_OUT"

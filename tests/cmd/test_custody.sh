@@ -119,8 +119,10 @@ forge "an edited purpose" 'line 6: signature does not verify' "sed -i '6s/\"audi
 forge "an edited time" 'line 2: signature does not verify' "sed -i '2s/T11:00:00Z/T11:00:01Z/' \$L"
 forge "the first line edited" 'line 2: prev does not match the SHA-256 of line 1' "sed -i '1s/Berlin SOC/Berlin S0C/' \$L"
 forge "a ledger paired with another bundle" 'line 1: bundle_sha256 .* \(the ledger belongs to another bundle\)' "head -c 10 /dev/urandom >>\$B"
+# (an action anyone may sign: a release by someone who does not hold the
+# evidence is no longer written at all, see the role tests below)
 forge "an entry signed by an untrusted key" 'line 7: signed by untrusted key SHA256:' \
-	"KCUSTODY_NOW=2026-03-04T10:00:00Z \"\$KC\" custody append \"\$B\" --action released --key \"\$keys/mallory.key\" --name Carol --org 'Audit Co' 2>/dev/null"
+	"KCUSTODY_NOW=2026-03-04T10:00:00Z \"\$KC\" custody append \"\$B\" --action accessed --key \"\$keys/mallory.key\" --name Carol --org 'Audit Co' 2>/dev/null"
 forge "a name that is not the trusted key's" "line 7: actor 'Carol' \\(Audit Co\\) signed with the key trusted as 'Bob'" \
 	"KCUSTODY_NOW=2026-03-04T10:00:00Z \"\$KC\" custody append \"\$B\" --action released --key \"\$keys/bob.key\" --name Carol --org 'Audit Co' 2>/dev/null"
 forge "an unfinished (torn) last line" 'line 6: incomplete entry' "truncate -s -20 \$L"
@@ -202,6 +204,66 @@ expect_grep 'NOT checked against trusted keys' "$T_OUT"
 sed -i '2s/"sftp"/"usb"/' "$B.custody.jsonl"
 expect_exit 3 "$KC" custody show "$B"
 expect_grep 'line 2: signature does not verify' "$T_OUT"
+t_pass
+
+# Who may release and dispose (issue 10 item 5): roles in the trust file;
+# without one, the holder only.
+cat >"$keys/roles.json" <<'EOF'
+{"trusted_keys":[
+ {"name":"Alice","organisation":"ACME CSIRT","public_key":"alice.pub","roles":["custodian"]},
+ {"name":"Bob","organisation":"ACME Legal","public_key":"bob.pub","roles":["custodian"]},
+ {"name":"Carol","organisation":"Audit Co","public_key":"carol.pub","roles":["archive"]},
+ {"name":"Mallory","organisation":"Review Board","public_key":"mallory.pub","roles":["reviewer"]}]}
+EOF
+R="--trust-keys $keys/roles.json"
+
+t_begin "custody: roles: the archive disposes, a custodian who handed it on may not"
+B=$T_DIR/case.tar.gz
+new_bundle "$B"
+T=$R story 2>"$T_ERR" || t_fail "story with roles: $(cat "$T_ERR")"
+KCUSTODY_NOW=2033-03-04T10:00:00Z T=$R expect_exit 2 app alice disposed --org "ACME CSIRT"
+expect_grep "refusing to write an entry that would not verify: custody ledger line 7: disposal signed by 'Alice' .*Bob holds the evidence.* no 'archive' role" "$T_ERR"
+KCUSTODY_NOW=2033-03-04T10:00:00Z T=$R expect_exit 2 app carol released --org "Audit Co"
+expect_grep "release signed by 'Carol' .* no 'reviewer' role" "$T_ERR"
+KCUSTODY_NOW=2033-03-04T10:00:00Z T=$R expect_exit 0 app carol disposed --org "Audit Co" --note "retention ended"
+expect_exit 0 "$KC" custody verify "$B" $R --json
+[ "$(jq -r '.history[6].actor.roles|join(",")' "$T_OUT")" = archive ] || t_fail "roles not in the report: $(head -c 300 "$T_OUT")"
+# the same ledger against a trust file without roles (all custodians):
+# Carol neither held it nor is the archive there
+expect_exit 3 "$KC" custody verify "$B" $T
+expect_grep "line 7: disposal signed by 'Carol' \(SHA256:[0-9a-f]+\), who is not the custodian \(Bob holds the evidence\) and has no 'archive' role" "$T_OUT"
+t_pass
+
+t_begin "custody: roles: a reviewer releases; the holder releases; others may not"
+B=$T_DIR/case.tar.gz
+new_bundle "$B"
+T=$R story 2>/dev/null || t_fail "story"
+KCUSTODY_NOW=2026-04-01T10:00:00Z T=$R expect_exit 2 app mallory disposed --org "Review Board"
+KCUSTODY_NOW=2026-04-01T10:00:00Z T=$R expect_exit 0 app mallory released --org "Review Board" --purpose "recertification: access revoked"
+KCUSTODY_NOW=2026-04-01T11:00:00Z T=$R expect_exit 0 app bob released --org "ACME Legal"
+expect_exit 0 "$KC" custody verify "$B" $R
+t_pass
+
+t_begin "custody: without --trust-keys only the holder may release or dispose"
+B=$T_DIR/case.tar.gz
+new_bundle "$B"
+story 2>/dev/null || t_fail "story"
+KCUSTODY_NOW=2026-04-01T10:00:00Z expect_exit 2 "$KC" custody append "$B" --action disposed --key "$keys/carol.key" --name Carol
+expect_grep "disposal signed by SHA256:[0-9a-f]+, who is not the custodian \(Bob holds the evidence; without --trust-keys only the custodian" "$T_ERR"
+KCUSTODY_NOW=2026-04-01T10:00:00Z expect_exit 2 "$KC" custody append "$B" --action released --key "$keys/alice.key" --name Alice
+[ "$(wc -l <"$B.custody.jsonl")" = 6 ] || t_fail "a refused entry was written"
+KCUSTODY_NOW=2026-04-01T10:00:00Z expect_exit 0 "$KC" custody append "$B" --action disposed --key "$keys/bob.key" --name Bob --org "ACME Legal"
+expect_exit 0 "$KC" custody verify "$B"
+t_pass
+
+t_begin "custody: a trust file with an unknown role is refused"
+B=$T_DIR/case.tar.gz
+new_bundle "$B"
+story 2>/dev/null || t_fail "story"
+sed 's/"reviewer"/"janitor"/' "$keys/roles.json" >"$keys/bad-roles.json"
+expect_exit 2 "$KC" custody verify "$B" --trust-keys "$keys/bad-roles.json"
+expect_grep "key 4: unknown role 'janitor'" "$T_ERR"
+expect_exit 0 "$KC" custody verify "$B" $R
 t_pass
 
 t_summary

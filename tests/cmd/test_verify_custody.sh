@@ -43,4 +43,20 @@ echo '{"trusted_keys":[{"name":"auditor","public_key":"'"$W"'/aud.pub"}]}' >"$W/
 expect_exit 3 "$KC" verify "$b" --pubkey "$W/k.pub" --trust-keys "$W/trust2.json"
 t_pass
 
+t_begin "verify --trust-keys / --require-custody: a deleted ledger fails (exit 3); without them it is skipped"
+cp "$a" "$W/gone.tar.gz"
+[ ! -e "$W/gone.tar.gz.custody.jsonl" ] || t_fail "the copy has a ledger"
+expect_exit 3 "$KC" verify "$W/gone.tar.gz" --pubkey "$W/k.pub" --trust-keys "$W/trust.json"
+expect_grep '^  custody +FAILED +no custody ledger beside the bundle: the chain of custody cannot be shown' "$T_OUT"
+expect_grep 'INVALID \(custody check failed\)' "$T_OUT"
+expect_exit 3 "$KC" verify "$W/gone.tar.gz" --pubkey "$W/k.pub" --require-custody --json
+jq -e '.valid == false and .custody.missing == true' "$T_OUT" >/dev/null || t_fail "json: $(head -c 300 "$T_OUT")"
+expect_exit 2 "$KC" verify "$W/gone.tar.gz" --pubkey "$W/k.pub" --require-custody --no-ledger
+# the negative twins: nothing asked of custody, or the ledger is there
+expect_exit 0 "$KC" verify "$W/gone.tar.gz" --pubkey "$W/k.pub"
+expect_grep '^  custody +skipped +no custody ledger beside the bundle' "$T_OUT"
+expect_exit 0 "$KC" verify "$a" --pubkey "$W/k.pub" --require-custody
+expect_exit 0 "$KC" verify "$a" --pubkey "$W/k.pub" --trust-keys "$W/trust.json"
+t_pass
+
 t_summary

@@ -50,3 +50,40 @@ DEFINE_TEST(test_archive_anchor)
 	CHECK(!archive_is_id_prefix("0123ABCD"));
 	CHECK(!archive_is_id("0123abcd"));
 }
+
+/* The plain-HTTP decision parses the URL (issue 10 item 6.4): a host that
+ * merely starts like a loopback one is not loopback. */
+DEFINE_TEST(test_archive_url_loopback)
+{
+	static const struct { const char *url; int want, https; } v[] = {
+		{ "http://127.0.0.1:7480", 1, 0 },
+		{ "http://127.9.8.7", 1, 0 },
+		{ "http://localhost:7480/", 1, 0 },
+		{ "http://LOCALHOST", 1, 0 },
+		{ "http://[::1]:7480", 1, 0 },
+		{ "https://127.0.0.1", 1, 1 },
+		{ "http://127.evil.example", 0, 0 },
+		{ "http://127.0.0.1.evil.example:80", 0, 0 },
+		{ "http://localhost.evil.example", 0, 0 },
+		{ "http://127.0.0.1@evil.example", 0, 0 },
+		{ "http://[::1].evil.example", -1, 0 },
+		{ "http://128.0.0.1", 0, 0 },
+		{ "http://[::2]", 0, 0 },
+		{ "https://s3.us-east-1.amazonaws.com", 0, 1 },
+	};
+	int https;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		int r = archive_url_loopback(v[i].url, &https);
+
+		if (v[i].want < 0) {
+			CHECK_INT(r, KC_ERR_INVALID);
+			continue;
+		}
+		if (r != v[i].want || https != v[i].https)
+			kc_test_fail(__FILE__, __LINE__, "%s: loopback %d https %d, want %d %d",
+			    v[i].url, r, https, v[i].want, v[i].https);
+	}
+	CHECK_INT(archive_url_loopback("ftp://127.0.0.1", &https), KC_ERR_INVALID);
+	CHECK_INT(archive_url_loopback("127.0.0.1:7480", &https), KC_ERR_INVALID);
+}

@@ -743,3 +743,85 @@ DEFINE_TEST(test_audit_gaps_overlaps)
 	CHECK_STR(jstr(cJSON_GetArrayItem(ov, 0), "source"), "audit-2026-03-02T08-22-00.000.log");
 	got_free(&g);
 }
+
+/* Years outside int64_t nanoseconds (about 1678-2262) are refused, not
+ * wrapped (issue 10 item 6.1). */
+DEFINE_TEST(test_audit_parse_ts_range)
+{
+	int64_t ns;
+
+	CHECK_INT(kc_audit_parse_ts("0001-01-01T00:00:00Z", 20, &ns), KC_ERR_LIMIT);
+	CHECK_INT(kc_audit_parse_ts("9999-12-31T23:59:59.999999999Z", 30, &ns), KC_ERR_LIMIT);
+	CHECK_INT(kc_audit_parse_ts("1677-09-21T00:12:44Z", 20, &ns), KC_ERR_LIMIT);
+	CHECK_INT(kc_audit_parse_ts("2262-04-11T23:47:16Z", 20, &ns), KC_ERR_LIMIT);
+	/* an offset can carry a time just inside across the edge */
+	CHECK_INT(kc_audit_parse_ts("2262-04-11T23:47:15-01:00", 25, &ns), KC_ERR_LIMIT);
+	/* the edges themselves, and ordinary times, are fine */
+	CHECK_INT(kc_audit_parse_ts("1677-09-21T00:12:45Z", 20, &ns), 0);
+	CHECK(ns == -9223372035LL * 1000000000);
+	CHECK_INT(kc_audit_parse_ts("2262-04-11T23:47:15.999999999Z", 30, &ns), 0);
+	CHECK(ns == 9223372035LL * 1000000000 + 999999999);
+	CHECK_INT(kc_audit_parse_ts("1970-01-01T00:00:00Z", 20, &ns), 0);
+	CHECK(ns == 0);
+}
+
+DEFINE_TEST(test_audit_out_of_range_lines)
+{
+	struct kc_audit_opts o = { .stats = 1 };
+	struct got g;
+	cJSON *w;
+	char s[256];
+	FILE *fp;
+
+	CHECK((fp = fopen("audit.log", "w")) != NULL);
+	fputs("{\"auditID\":\"a1\",\"requestReceivedTimestamp\":\"2026-03-02T08:00:00.000000Z\"}\n"
+	    "{\"auditID\":\"y1\",\"requestReceivedTimestamp\":\"0001-01-01T00:00:00.000000Z\"}\n"
+	    "{\"auditID\":\"y9\",\"requestReceivedTimestamp\":\"9999-12-31T23:59:59.999999Z\"}\n"
+	    "{\"auditID\":\"s9\",\"requestReceivedTimestamp\":\"2026-03-02T08:01:00.000000Z\","
+	    "\"stageTimestamp\":\"9999-01-01T00:00:00Z\"}\n"
+	    "{\"auditID\":\"a2\",\"requestReceivedTimestamp\":\"2026-03-02T08:02:00.000000Z\"}\n", fp);
+	fclose(fp);
+	scan(&g, "audit.log", &o, (const char *const[]){ "since=2026-03-02T07:55:00Z", NULL });
+	CHECK_INT(g.rc, 0);
+	ids(&g, s, sizeof(s));
+	CHECK_STR(s, "a1 a2");
+	CHECK_INT(g.nbad, 3);
+	CHECK_INT(g.res.malformed, 3);
+	if (g.nbad == 3) {
+		CHECK_STR(g.bad[0].reason, "timestamp out of range");
+		CHECK_STR(g.bad[0].detail, "requestReceivedTimestamp year 0001 is outside 1678-2262");
+		CHECK_STR(g.bad[1].detail, "requestReceivedTimestamp year 9999 is outside 1678-2262");
+		CHECK_STR(g.bad[2].detail, "stageTimestamp year 9999 is outside 1678-2262");
+		CHECK_INT(strlen(g.bad[0].sha), 64);
+	}
+	/* the window and gaps see only the good lines: no wrapped times */
+	w = cJSON_GetObjectItem(g.res.doc, "window");
+	CHECK_STR(jstr(cJSON_GetObjectItem(w, "covered"), "from"), "2026-03-02T08:00:00.000000Z");
+	CHECK_STR(jstr(cJSON_GetObjectItem(w, "covered"), "to"), "2026-03-02T08:02:00.000000Z");
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(g.res.doc, "gaps")), 0);
+	got_free(&g);
+}
+
+/* The twin: times near both edges of the range are accounted, and the
+ * gap between them (longer than int64_t nanoseconds hold) does not wrap. */
+DEFINE_TEST(test_audit_edge_years_accounted)
+{
+	struct kc_audit_opts o = { .stats = 1 };
+	struct got g;
+	cJSON *gaps;
+	FILE *fp;
+
+	CHECK((fp = fopen("audit.log", "w")) != NULL);
+	fputs("{\"auditID\":\"old\",\"requestReceivedTimestamp\":\"1678-01-01T00:00:00Z\"}\n"
+	    "{\"auditID\":\"new\",\"requestReceivedTimestamp\":\"2262-01-01T00:00:00Z\"}\n", fp);
+	fclose(fp);
+	scan(&g, "audit.log", &o, NULL);
+	CHECK_INT(g.rc, 0);
+	CHECK_INT(g.nbad, 0);
+	gaps = cJSON_GetObjectItem(g.res.doc, "gaps");
+	CHECK_INT(cJSON_GetArraySize(gaps), 1);
+	CHECK_STR(jstr(cJSON_GetArrayItem(gaps, 0), "from"), "1678-01-01T00:00:00.000000Z");
+	CHECK_STR(jstr(cJSON_GetArrayItem(gaps, 0), "to"), "2262-01-01T00:00:00.000000Z");
+	CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(gaps, 0), "seconds")) > 1e10);
+	got_free(&g);
+}

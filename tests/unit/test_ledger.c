@@ -416,3 +416,192 @@ DEFINE_TEST(test_ledger_trust_file_errors)
 	CHECK_INT(kc_trust_load("missing.json", &t), KC_ERR_IO);
 	CHECK(t == NULL);
 }
+
+/* ---- who may transfer, release, dispose (issue 10 item 5) -------------- */
+
+static const char roles_json[] =
+	"{\"trusted_keys\":["
+	"{\"name\":\"Alice\",\"organisation\":\"ACME CSIRT\",\"public_key\":\"alice.pub\",\"roles\":[\"custodian\"]},"
+	"{\"name\":\"Bob\",\"organisation\":\"ACME Legal\",\"public_key\":\"bob.pub\",\"roles\":[\"custodian\"]},"
+	"{\"name\":\"Carol\",\"organisation\":\"Audit Co\",\"public_key\":\"carol.pub\",\"roles\":[\"archive\"]},"
+	"{\"name\":\"Mallory\",\"organisation\":\"Review Board\",\"public_key\":\"mallory.pub\",\"roles\":[\"reviewer\"]}]}";
+
+/* append() with a trust file checked on write (NULL: none). */
+static int
+append_t(const char *trust_file, const char *who, const char *name, const char *org,
+    const char *action, const char *to, const char *when)
+{
+	struct kc_ledger_key *key = NULL;
+	struct kc_trust *trust = NULL;
+	struct kc_ledger_event ev = { .action = action, .actor = { name, org }, .to = to };
+	char path[64];
+	int r;
+
+	setenv("KCUSTODY_NOW", when, 1);
+	snprintf(path, sizeof(path), "%s.key", who);
+	if ((r = kc_ledger_key_load(path, NULL, &key)) == 0 &&
+	    (trust_file == NULL || (r = kc_trust_load(trust_file, &trust)) == 0))
+		r = kc_ledger_append("bundle.tar.gz", NULL, NULL, key, &ev, trust, NULL);
+	unsetenv("KCUSTODY_NOW");
+	kc_trust_free(trust);
+	kc_ledger_key_free(key);
+	return r;
+}
+
+/* sealed by Alice, handed to Bob: Bob holds the evidence. */
+static void
+handed_to_bob(const char *trust_file)
+{
+	CHECK_INT(append_t(trust_file, "alice", "Alice", "ACME CSIRT", "sealed", NULL, "2026-03-01T10:00:00Z"), 0);
+	CHECK_INT(append_t(trust_file, "alice", "Alice", "ACME CSIRT", "transferred", "Bob", "2026-03-01T11:00:00Z"), 0);
+	CHECK_INT(append_t(trust_file, "bob", "Bob", "ACME Legal", "received", NULL, "2026-03-01T12:00:00Z"), 0);
+}
+
+static int
+verify_with(const char *trust_file, char *reason, size_t n, long *line)
+{
+	cJSON *report = NULL, *p;
+	int r;
+
+	r = kc_ledger_verify("bundle.tar.gz", NULL, trust_file, &report);
+	reason[0] = '\0';
+	*line = 0;
+	p = cJSON_GetArrayItem(cJSON_GetObjectItem(report, "problems"), 0);
+	if (p != NULL) {
+		snprintf(reason, n, "%s", cJSON_GetObjectItem(p, "reason")->valuestring);
+		*line = (long)cJSON_GetObjectItem(p, "line")->valuedouble;
+	}
+	cJSON_Delete(report);
+	return r;
+}
+
+DEFINE_TEST(test_ledger_no_trust_only_holder_disposes)
+{
+	char reason[1024];
+	long line;
+
+	setup();
+	handed_to_bob(NULL);
+	/* Alice sealed it but handed it on; Carol never held it */
+	CHECK_INT(append_t(NULL, "alice", "Alice", "ACME CSIRT", "disposed", NULL, "2026-03-02T10:00:00Z"),
+	    KC_ERR_INVALID);
+	CHECK(strstr(kc_err_msg(), "disposal signed by") != NULL);
+	CHECK(strstr(kc_err_msg(), "not the custodian") != NULL);
+	CHECK_INT(append_t(NULL, "carol", "Carol", "Audit Co", "released", NULL, "2026-03-02T10:00:00Z"),
+	    KC_ERR_INVALID);
+	/* a forged release is found when verified */
+	CHECK_INT(force_append("carol", "Carol", "Audit Co", "released", NULL, NULL, "2026-03-02T10:00:00Z"), 0);
+	CHECK_INT(verify_with(NULL, reason, sizeof(reason), &line), KC_ERR_VERIFY);
+	CHECK_INT(line, 4);
+	CHECK(strstr(reason, "release signed by SHA256:") != NULL);
+	CHECK(strstr(reason, "Bob holds the evidence") != NULL);
+}
+
+DEFINE_TEST(test_ledger_no_trust_holder_disposes)
+{
+	char reason[1024];
+	long line;
+
+	setup();
+	handed_to_bob(NULL);
+	CHECK_INT(append_t(NULL, "bob", "Bob", "ACME Legal", "disposed", NULL, "2026-03-02T10:00:00Z"), 0);
+	CHECK_INT(verify_with(NULL, reason, sizeof(reason), &line), 0);
+	/* legacy trust file (no roles): every key a custodian; Bob holds it */
+	CHECK_INT(verify_with("trust.json", reason, sizeof(reason), &line), 0);
+}
+
+DEFINE_TEST(test_ledger_roles_archive_disposes)
+{
+	char reason[1024];
+	long line;
+	cJSON *report = NULL, *roles;
+
+	setup();
+	CHECK_INT(kc_write_file_atomic("roles.json", roles_json, strlen(roles_json), 0644), 0);
+	handed_to_bob("roles.json");
+	/* Carol is the archive: she may dispose without holding it ... */
+	CHECK_INT(append_t("roles.json", "carol", "Carol", "Audit Co", "disposed", NULL, "2030-03-02T10:00:00Z"), 0);
+	CHECK_INT(verify_with("roles.json", reason, sizeof(reason), &line), 0);
+	CHECK_INT(kc_ledger_verify("bundle.tar.gz", NULL, "roles.json", &report), 0);
+	roles = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(
+	    cJSON_GetObjectItem(report, "history"), 3), "actor"), "roles");
+	CHECK(cJSON_GetArraySize(roles) == 1 && strcmp(cJSON_GetArrayItem(roles, 0)->valuestring, "archive") == 0);
+	cJSON_Delete(report);
+	/* ... but a trust file that does not give her the role finds it */
+	CHECK_INT(verify_with("trust.json", reason, sizeof(reason), &line), KC_ERR_VERIFY);
+	CHECK_INT(line, 4);
+	CHECK(strstr(reason, "disposal signed by 'Carol'") != NULL);
+	CHECK(strstr(reason, "no 'archive' role") != NULL);
+	/* and so does verifying without any trust file */
+	CHECK_INT(verify_with(NULL, reason, sizeof(reason), &line), KC_ERR_VERIFY);
+	CHECK_INT(line, 4);
+}
+
+DEFINE_TEST(test_ledger_roles_refused_on_write)
+{
+	setup();
+	CHECK_INT(kc_write_file_atomic("roles.json", roles_json, strlen(roles_json), 0644), 0);
+	handed_to_bob("roles.json");
+	/* archive may dispose, not release; reviewer may release, not dispose */
+	CHECK_INT(append_t("roles.json", "carol", "Carol", "Audit Co", "released", NULL, "2026-03-02T10:00:00Z"),
+	    KC_ERR_INVALID);
+	CHECK(strstr(kc_err_msg(), "no 'reviewer' role") != NULL);
+	CHECK_INT(append_t("roles.json", "mallory", "Mallory", "Review Board", "disposed", NULL, "2026-03-02T10:00:00Z"),
+	    KC_ERR_INVALID);
+	CHECK(strstr(kc_err_msg(), "no 'archive' role") != NULL);
+	/* a custodian who no longer holds it may not dispose */
+	CHECK_INT(append_t("roles.json", "alice", "Alice", "ACME CSIRT", "disposed", NULL, "2026-03-02T10:00:00Z"),
+	    KC_ERR_INVALID);
+	/* nor may the archive or a reviewer transfer */
+	CHECK_INT(append_t("roles.json", "carol", "Carol", "Audit Co", "transferred", "Alice", "2026-03-02T10:00:00Z"),
+	    KC_ERR_INVALID);
+	CHECK(strstr(kc_err_msg(), "not the custodian") != NULL);
+	/* nor may a reviewer hold it */
+	CHECK_INT(append_t("roles.json", "bob", "Bob", "ACME Legal", "transferred", "Mallory", "2026-03-02T10:00:00Z"), 0);
+	CHECK_INT(append_t("roles.json", "mallory", "Mallory", "Review Board", "received", NULL, "2026-03-02T11:00:00Z"),
+	    KC_ERR_INVALID);
+	CHECK(strstr(kc_err_msg(), "no 'custodian' role") != NULL);
+	CHECK_INT(kc_ledger_verify("bundle.tar.gz", NULL, "roles.json", NULL), 0);
+}
+
+DEFINE_TEST(test_ledger_roles_reviewer_releases)
+{
+	char reason[1024];
+	long line;
+
+	setup();
+	CHECK_INT(kc_write_file_atomic("roles.json", roles_json, strlen(roles_json), 0644), 0);
+	handed_to_bob("roles.json");
+	CHECK_INT(append_t("roles.json", "mallory", "Mallory", "Review Board", "released", NULL, "2026-03-02T10:00:00Z"), 0);
+	CHECK_INT(verify_with("roles.json", reason, sizeof(reason), &line), 0);
+	/* the holder with the custodian role may release too */
+	CHECK_INT(append_t("roles.json", "bob", "Bob", "ACME Legal", "released", NULL, "2026-03-02T11:00:00Z"), 0);
+	CHECK_INT(verify_with("roles.json", reason, sizeof(reason), &line), 0);
+}
+
+DEFINE_TEST(test_ledger_trust_roles_format)
+{
+	struct kc_trust *t = NULL;
+	static const char unknown[] = "{\"trusted_keys\":[{\"name\":\"A\",\"public_key\":\"alice.pub\","
+	    "\"roles\":[\"custodian\",\"janitor\"]}]}";
+	static const char notarray[] = "{\"trusted_keys\":[{\"name\":\"A\",\"public_key\":\"alice.pub\","
+	    "\"roles\":\"custodian\"}]}";
+	static const char none[] = "{\"trusted_keys\":[{\"name\":\"Alice\",\"public_key\":\"alice.pub\","
+	    "\"roles\":[]}]}";
+
+	setup();
+	CHECK_INT(kc_write_file_atomic("u.json", unknown, strlen(unknown), 0644), 0);
+	CHECK_INT(kc_trust_load("u.json", &t), KC_ERR_CONFIG);
+	CHECK(strstr(kc_err_msg(), "unknown role 'janitor'") != NULL);
+	CHECK_INT(kc_write_file_atomic("n.json", notarray, strlen(notarray), 0644), 0);
+	CHECK_INT(kc_trust_load("n.json", &t), KC_ERR_CONFIG);
+	CHECK(t == NULL);
+	/* an empty list: trusted to sign, but not to hold the evidence */
+	CHECK_INT(kc_write_file_atomic("e.json", none, strlen(none), 0644), 0);
+	CHECK_INT(kc_trust_load("e.json", &t), 0);
+	kc_trust_free(t);
+	CHECK_INT(append_t("e.json", "alice", "Alice", "", "sealed", NULL, "2026-03-01T10:00:00Z"), KC_ERR_INVALID);
+	CHECK(strstr(kc_err_msg(), "no 'custodian' role") != NULL);
+	/* without roles (trust files before roles): a custodian */
+	CHECK_INT(append_t("trust.json", "alice", "Alice", "ACME CSIRT", "sealed", NULL, "2026-03-01T10:00:00Z"), 0);
+}
