@@ -372,6 +372,7 @@ KC_COMMAND(archive, "store, list, retrieve, re-verify and prune bundles (AU-11)"
 			who.actor.name = namebuf;
 		}
 	}
+	o.create = strcmp(sub, "put") == 0;
 	if ((r = kc_archive_open(&o, &a)) != 0) {
 		ret = cli_fail(cli_exit_for(r), NULL);
 		goto out;

@@ -33,7 +33,7 @@ kc_archive_open(const struct kc_archive_opts *o, struct kc_archive **out)
 		r = kc_err_set(KC_ERR_INVALID, "store '%s': a folder or s3://BUCKET/PREFIX", o->store);
 	} else {
 		a->be = &kc_archive_local;
-		r = kc_archive_local_open(a, o->store);
+		r = kc_archive_local_open(a, o->store, o->create);
 	}
 	if (r != 0) {
 		kc_archive_close(a);

@@ -33,6 +33,8 @@ struct kc_archive_opts {
 	const char *lock_mode;		/* COMPLIANCE (default) or GOVERNANCE */
 	uint64_t multipart_threshold;	/* 0: 64 MiB */
 	uint64_t part_size;		/* 0: 16 MiB (at least 5 MiB on AWS) */
+	int create;			/* local: create a missing store (put); else a
+					 * missing store is KC_ERR_CONFIG */
 };
 
 /* Who acts, with which key, trusting whom. */
@@ -46,8 +48,10 @@ struct kc_archive_actor {
 
 struct kc_archive;
 
-/* Open a store (a local folder is created when missing; an S3 bucket must
- * exist with Object Lock enabled).  Credentials are copied and wiped on
+/* Open a store (a local folder is created when missing only with
+ * o->create: a mistyped --store on list, get, verify or prune is an
+ * error, not a new empty store; an S3 bucket must exist with Object Lock
+ * enabled).  Credentials are copied and wiped on
  * close; they never reach logs or error messages. */
 int kc_archive_open(const struct kc_archive_opts *o, struct kc_archive **out);
 void kc_archive_close(struct kc_archive *a);

@@ -35,7 +35,7 @@ struct kc_archive {
 
 extern const struct archive_backend kc_archive_local;
 extern const struct archive_backend kc_archive_s3;
-int kc_archive_local_open(struct kc_archive *a, const char *dir);
+int kc_archive_local_open(struct kc_archive *a, const char *dir, int create);
 int kc_archive_s3_open(struct kc_archive *a, const struct kc_archive_opts *o);
 
 /* Hash the bundle and check the ledger beside it (must verify, with the

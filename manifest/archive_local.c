@@ -50,16 +50,29 @@ path_of(struct kc_archive *a, const char *rel, const char *id, const char *suffi
 }
 
 int
-kc_archive_local_open(struct kc_archive *a, const char *dir)
+kc_archive_local_open(struct kc_archive *a, const char *dir, int create)
 {
 	struct local *l;
 	char real[PATH_MAX], *p = NULL;
+	struct stat st;
 	int r;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	l->lockfd = -1;
 	a->priv = l;
+	if (!create) {
+		/* A store is a folder holding objects/ (and ledgers/): anything
+		 * else is a typo, not an empty archive to report on. */
+		if (asprintf(&p, "%s/objects", dir) < 0)
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		r = stat(p, &st);
+		free(p);
+		p = NULL;
+		if (r != 0 || !S_ISDIR(st.st_mode))
+			return kc_err_set(KC_ERR_CONFIG, "no archive store at '%s' (a store is made by "
+			    "'kcustody archive put'; check --store)", dir);
+	}
 	if ((r = kc_mkdir_p(dir, 0755)) != 0)
 		return r;
 	if (realpath(dir, real) == NULL)

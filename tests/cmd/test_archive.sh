@@ -78,6 +78,22 @@ expect_exit 2 ar put "$T_DIR/a.tar.gz" --retain 7y --key "$keys/bob.key"
 expect_grep "already in this store" "$T_ERR"
 t_pass
 
+t_begin "archive: a store that does not exist is an error for list, verify, get and prune; put creates it"
+S=$T_DIR/typo-store
+expect_exit 2 ar list
+expect_grep "no archive store at '$S'" "$T_ERR"
+expect_exit 2 ar verify --all
+expect_no_grep "0 checked" "$T_OUT"
+expect_exit 2 ar get 0000000000 -o "$T_DIR/x.tar.gz" --key "$keys/carol.key"
+expect_exit 2 ar prune --dry-run
+[ -e "$S" ] && t_fail "a read-only command created the store"
+[ -e "$T_DIR/x.tar.gz" ] && t_fail "get wrote a file"
+# the twin: put creates it, then list works
+sealed "$T_DIR/n.tar.gz"
+expect_exit 0 ar put "$T_DIR/n.tar.gz" --retain 1y --key "$keys/bob.key"
+expect_exit 0 ar list
+t_pass
+
 t_begin "archive: a bit flip in a stored bundle is found by verify --all"
 S=$T_DIR/store
 sealed "$T_DIR/a.tar.gz"
