@@ -30,6 +30,10 @@ WARN := -Wall -Wextra -Wformat=2 -Wformat-security -Wshadow -Wpointer-arith \
 	-Wimplicit-fallthrough -Wundef -Wwrite-strings
 OPT ?= -O2 -g
 CFLAGS ?= $(OPT)
+# The commit and its date (not the wall clock: the same tree builds the same
+# binary); "unknown" outside a git checkout (a release tarball).
+GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+BUILD_DATE := $(shell git log -1 --format=%cd --date=format:%Y-%m-%d 2>/dev/null || echo unknown)
 KC_CFLAGS = -std=c11 -D_GNU_SOURCE -DKC_VERSION='"$(VERSION)"' -I. $(WARN) \
 	-fstack-protector-strong -fPIE $(PKG_CFLAGS)
 KC_LDFLAGS := -pie -Wl,-z,relro,-z,now
@@ -81,7 +85,9 @@ $(BUILD)/commands.h: FORCE
 	@grep -h '^KC_COMMAND(' $(CLI_SRCS) /dev/null | sort > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 $(BUILD)/cli/main.o: $(BUILD)/commands.h
-$(BUILD)/cli/main.o: KC_CFLAGS += -I$(BUILD)
+$(BUILD)/cli/main.o: KC_CFLAGS += -I$(BUILD) -DKC_GIT_COMMIT='"$(GIT_COMMIT)"' -DKC_BUILD_DATE='"$(BUILD_DATE)"'
+# the version string names the commit: rebuild main.o when HEAD moves
+$(BUILD)/cli/main.o: $(wildcard .git/HEAD .git/refs/heads/*)
 
 # Unit tests register with DEFINE_TEST(name); the list is generated.
 $(BUILD)/tests/list.h: FORCE

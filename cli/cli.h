@@ -31,6 +31,15 @@ int cli_fail(int code, const char *what);
  * file with no key is a usage error (message printed, KC_EXIT_USAGE), not
  * an invalid bundle.  KC_EXIT_OK when all are usable. */
 int cli_check_trust(const char *pubkey, const char *ca, const char *tsa_ca);
+/* Usage errors: one line, "kcustody COMMAND: <what>; see 'kcustody COMMAND
+ * --help'", never the whole help.  cli_bad_option names the argument
+ * getopt stopped at (an unknown option or one missing its value);
+ * cli_bad_args is for wrong positional arguments.  Both return
+ * KC_EXIT_USAGE. */
+int cli_bad_option(char **argv);
+int cli_bad_args(void);
+/* The command being run ("verify"), for messages. */
+extern const char *cli_command;
 /* Map a library error code to an exit status. */
 int cli_exit_for(int err);
 /* Parse a whole decimal integer in [min, max]; 0 or -1 (with no message)

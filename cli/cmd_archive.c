@@ -305,7 +305,7 @@ KC_COMMAND(archive, "store, list, retrieve, re-verify and prune bundles (AU-11)"
 			}
 			break;
 		case 'h': archive_usage(stdout); return KC_EXIT_OK;
-		default: archive_usage(stderr); return KC_EXIT_USAGE;
+		default: return cli_bad_option(argv);
 		}
 	}
 	if (o.store == NULL) {

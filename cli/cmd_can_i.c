@@ -331,7 +331,7 @@ KC_COMMAND(can_i, "print a service account's permissions like kubectl auth can-i
 		case 'A': all = 1; break;
 		case 'S': stats = 1; break;
 		case 'h': can_i_usage(stdout); return KC_EXIT_OK;
-		default: can_i_usage(stderr); return KC_EXIT_USAGE;
+		default: return cli_bad_option(argv);
 		}
 	}
 	if (review != NULL) {
@@ -342,8 +342,7 @@ KC_COMMAND(can_i, "print a service account's permissions like kubectl auth can-i
 		return render_file(review);
 	}
 	if (optind + 1 != argc || (sa == NULL && sarf == NULL && !all)) {
-		can_i_usage(stderr);
-		return KC_EXIT_USAGE;
+		return cli_bad_args();
 	}
 	source = argv[optind];
 	if (sarf != NULL || all) {

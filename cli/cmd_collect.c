@@ -186,8 +186,7 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 				break;
 			if (c >= OPT_HOOK_BASE)
 				{ ret = KC_EXIT_USAGE; goto out; }
-			collect_usage(stderr);
-			{ ret = KC_EXIT_USAGE; goto out; }
+			{ ret = cli_bad_option(argv); goto out; }
 		}
 	}
 	if (optind < argc) {

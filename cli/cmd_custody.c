@@ -195,7 +195,7 @@ KC_COMMAND(custody, "show, verify or extend a bundle's chain-of-custody ledger")
 		case OPT_LEDGER: ledger = optarg; break;
 		case OPT_JSON: json = 1; break;
 		case 'h': custody_usage(stdout); return KC_EXIT_OK;
-		default: custody_usage(stderr); return KC_EXIT_USAGE;
+		default: return cli_bad_option(argv);
 		}
 	}
 	if (optind != argc - 1) {

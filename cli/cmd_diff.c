@@ -211,7 +211,7 @@ KC_COMMAND(diff, "compare PRE and POST bundles: the remediation's permission del
 		case O_PASS: so.passphrase_file = optarg; break;
 		case O_NOSIGN: so.no_sign = 1; break;
 		case 'h': diff_usage(stdout); return KC_EXIT_OK;
-		default: diff_usage(stderr); return KC_EXIT_USAGE;
+		default: return cli_bad_option(argv);
 		}
 	}
 	if (argc - optind != 2) {

@@ -116,12 +116,11 @@ KC_COMMAND(inspect, "show a bundle's manifest, members, or one member")
 		case 'l': list = 1; break;
 		case 'j': json = 1; break;
 		case 'h': inspect_usage(stdout); return KC_EXIT_OK;
-		default: inspect_usage(stderr); return KC_EXIT_USAGE;
+		default: return cli_bad_option(argv);
 		}
 	}
 	if (optind >= argc || argc - optind > 2) {
-		inspect_usage(stderr);
-		return KC_EXIT_USAGE;
+		return cli_bad_args();
 	}
 	bundle = argv[optind];
 	if (argc - optind == 2 || json) {

@@ -67,12 +67,11 @@ KC_COMMAND(keygen, "make an Ed25519 signing key and print its fingerprint")
 		case 'f': fprfile = optarg; break;
 		case 'j': json = 1; break;
 		case 'h': keygen_usage(stdout); return KC_EXIT_OK;
-		default: keygen_usage(stderr); return KC_EXIT_USAGE;
+		default: return cli_bad_option(argv);
 		}
 	}
 	if (optind != argc || (key == NULL) == (fprfile == NULL)) {
-		keygen_usage(stderr);
-		return KC_EXIT_USAGE;
+		return cli_bad_args();
 	}
 	if (fprfile != NULL) {
 		if (kc_fingerprint_file(fprfile, fpr) != 0)

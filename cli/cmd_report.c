@@ -126,14 +126,13 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 		case OPT_LEDGER: ledger_path = optarg; break;
 		case OPT_NOLEDGER: no_ledger = 1; break;
 		case 'h': report_usage(stdout); return KC_EXIT_OK;
-		default: report_usage(stderr); return KC_EXIT_USAGE;
+		default: return cli_bad_option(argv);
 		}
 	}
 	if (optind + 1 != argc || out == NULL) {
 		if (out == NULL && optind + 1 == argc)
 			cli_error("report needs -o REPORT.html (or -o - for standard output)");
-		report_usage(stderr);
-		return KC_EXIT_USAGE;
+		return cli_bad_args();
 	}
 	if (vo.pubkey_path != NULL && vo.ca_path != NULL) {
 		cli_error("give --pubkey or --ca, not both");

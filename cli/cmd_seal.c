@@ -89,12 +89,11 @@ KC_COMMAND(seal, "seal a folder of evidence into a signed bundle")
 			break;
 		}
 		case 'h': seal_usage(stdout); return KC_EXIT_OK;
-		default: seal_usage(stderr); return KC_EXIT_USAGE;
+		default: return cli_bad_option(argv);
 		}
 	}
 	if (optind + 1 != argc || out == NULL) {
-		seal_usage(stderr);
-		return KC_EXIT_USAGE;
+		return cli_bad_args();
 	}
 	if (so.cert_path != NULL && so.key_path == NULL) {
 		cli_error("--cert needs --key");

@@ -180,12 +180,11 @@ KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and 
 			}
 			break;
 		case 'h': verify_usage(stdout); return KC_EXIT_OK;
-		default: verify_usage(stderr); return KC_EXIT_USAGE;
+		default: return cli_bad_option(argv);
 		}
 	}
 	if (optind + 1 != argc) {
-		verify_usage(stderr);
-		return KC_EXIT_USAGE;
+		return cli_bad_args();
 	}
 	if (no_ledger && (require_custody || trust != NULL)) {
 		cli_error("--no-ledger cannot be given with --require-custody or --trust-keys");

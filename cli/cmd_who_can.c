@@ -46,12 +46,11 @@ KC_COMMAND(who_can, "list who can do VERB on RESOURCE, groups expanded to servic
 		case 'n': ns = optarg; break;
 		case 'j': json = 1; break;
 		case 'h': who_can_usage(stdout); return KC_EXIT_OK;
-		default: who_can_usage(stderr); return KC_EXIT_USAGE;
+		default: return cli_bad_option(argv);
 		}
 	}
 	if (optind + 3 != argc) {
-		who_can_usage(stderr);
-		return KC_EXIT_USAGE;
+		return cli_bad_args();
 	}
 	if (kc_source_open(argv[optind], &src) != 0)
 		return cli_fail(KC_EXIT_USAGE, NULL);

@@ -1,5 +1,6 @@
 /* main.c - subcommand dispatch. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,27 @@ cli_fail(int code, const char *what)
 	return code;
 }
 
+const char *cli_command = "";
+
+int
+cli_bad_option(char **argv)
+{
+	const char *arg = optind > 1 ? argv[optind - 1] : "";
+	char safe[256];
+
+	fprintf(stderr, "%s %s: unknown option or missing value: '%s'; see '%s %s --help'\n",
+	    cli_progname, cli_command, kc_safe_str(arg, safe, sizeof(safe)), cli_progname, cli_command);
+	return KC_EXIT_USAGE;
+}
+
+int
+cli_bad_args(void)
+{
+	fprintf(stderr, "%s %s: wrong arguments; see '%s %s --help'\n", cli_progname, cli_command,
+	    cli_progname, cli_command);
+	return KC_EXIT_USAGE;
+}
+
 int
 cli_parse_int(const char *s, long min, long max, long *out)
 {
@@ -112,11 +134,66 @@ usage(FILE *f)
 	    cli_progname);
 }
 
+/* Edit distance, for "did you mean". */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[40];
+
+	if (la >= 39 || lb >= 39)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t prev = row[0], tmp;
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			tmp = row[j];
+			row[j] = a[i - 1] == b[j - 1] ? prev :
+			    1 + (prev < row[j] ? (prev < row[j - 1] ? prev : row[j - 1]) :
+			    (row[j] < row[j - 1] ? row[j] : row[j - 1]));
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
+/* The command's user-facing name: C names use '_' where it has '-'. */
+static void
+command_name(size_t i, char *out, size_t n)
+{
+	snprintf(out, n, "%s", commands[i].name);
+	for (char *p = out; *p; p++)
+		if (*p == '_')
+			*p = '-';
+}
+
+static int
+find_command(const char *arg)
+{
+	char name[32];
+
+	for (size_t i = 0; commands[i].name != NULL; i++) {
+		command_name(i, name, sizeof(name));
+		if (strcmp(arg, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static void
+print_version(void)
+{
+	printf("kcustody %s (commit %s, built %s)\n", KC_VERSION, KC_GIT_COMMIT, KC_BUILD_DATE);
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *base = strrchr(argv[0], '/');
-	int r;
+	char name[32], safe[128];
+	int r, ci;
 
 	base = base ? base + 1 : argv[0];
 	if (strcmp(base, "kubectl-custody") == 0)
@@ -128,36 +205,75 @@ main(int argc, char **argv)
 		return KC_EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
+	    (strcmp(argv[1], "help") == 0 && argc == 2)) {
 		usage(stdout);
 		return KC_EXIT_OK;
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
-		printf("kcustody %s\n", KC_VERSION);
+		print_version();
 		return KC_EXIT_OK;
 	}
-	for (size_t i = 0; commands[i].name != NULL; i++) {
-		char want[32];
+	/* kcustody help COMMAND: that command's --help */
+	if (strcmp(argv[1], "help") == 0) {
+		static char help_flag[] = "--help";
+		char *hv[3];
 
-		snprintf(want, sizeof(want), "%s", argv[1]);
-		for (char *p = want; *p; p++)
-			if (*p == '-')
-				*p = '_';
-		if (strchr(argv[1], '_') == NULL && strcmp(want, commands[i].name) == 0) {
-			if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-				cli_error("cannot initialise libcurl");
-				return KC_EXIT_FATAL;
+		if ((ci = find_command(argv[2])) < 0) {
+			cli_error("help: no command '%s' (see '%s --help')", kc_safe_str(argv[2], safe, sizeof(safe)),
+			    cli_progname);
+			return KC_EXIT_USAGE;
+		}
+		hv[0] = argv[2];
+		hv[1] = help_flag;
+		hv[2] = NULL;
+		cli_command = argv[2];
+		return commands[ci].fn(2, hv);
+	}
+	if ((ci = find_command(argv[1])) >= 0) {
+		/* --version on every command */
+		if (argc == 3 && strcmp(argv[2], "--version") == 0) {
+			print_version();
+			return KC_EXIT_OK;
+		}
+		cli_command = argv[1];
+		opterr = 0;	/* cli_bad_option says it, in one line */
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+			cli_error("cannot initialise libcurl");
+			return KC_EXIT_FATAL;
+		}
+		r = commands[ci].fn(argc - 1, argv + 1);
+		curl_global_cleanup();
+		fflush(stdout);
+		if (ferror(stdout)) {
+			cli_error("write error on standard output");
+			return r ? r : KC_EXIT_FATAL;
+		}
+		return r;
+	}
+	{
+		size_t best = 99;
+		int bi = -1;
+
+		for (size_t i = 0; commands[i].name != NULL; i++) {
+			size_t d;
+
+			command_name(i, name, sizeof(name));
+			d = distance(argv[1], name);
+			if (strncmp(argv[1], name, strlen(argv[1])) == 0 && strlen(argv[1]) >= 2)
+				d = 1;
+			if (d < best) {
+				best = d;
+				bi = (int)i;
 			}
-			r = commands[i].fn(argc - 1, argv + 1);
-			curl_global_cleanup();
-			fflush(stdout);
-			if (ferror(stdout)) {
-				cli_error("write error on standard output");
-				return r ? r : KC_EXIT_FATAL;
-			}
-			return r;
+		}
+		if (bi >= 0 && best <= 2) {
+			command_name((size_t)bi, name, sizeof(name));
+			cli_error("unknown command '%s'; did you mean '%s'? (see '%s --help')",
+			    kc_safe_str(argv[1], safe, sizeof(safe)), name, cli_progname);
+		} else {
+			cli_error("unknown command '%s' (see '%s --help')", kc_safe_str(argv[1], safe, sizeof(safe)),
+			    cli_progname);
 		}
 	}
-	cli_error("unknown command '%s' (see '%s --help')", argv[1], cli_progname);
 	return KC_EXIT_USAGE;
 }

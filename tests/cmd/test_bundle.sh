@@ -214,6 +214,27 @@ done
 cd "$W" || exit 1
 t_pass
 
+t_begin "usage errors: one line naming the command and its --help; help COMMAND, did you mean, --version"
+expect_exit 2 "$K" verify "$B" --bogus
+[ "$(wc -l <"$T_ERR")" = 1 ] || t_fail "usage error is $(wc -l <"$T_ERR") lines"
+expect_grep "^kcustody verify: unknown option or missing value: '--bogus'; see 'kcustody verify --help'$" "$T_ERR"
+expect_exit 2 "$K" seal
+expect_grep "^kcustody seal: wrong arguments; see 'kcustody seal --help'$" "$T_ERR"
+expect_no_grep "^usage:" "$T_ERR"
+expect_exit 0 "$K" help verify
+expect_grep "^usage: kcustody verify BUNDLE" "$T_OUT"
+expect_exit 2 "$K" help verfy
+expect_exit 2 "$K" verfy "$B"
+expect_grep "did you mean 'verify'" "$T_ERR"
+expect_exit 2 "$K" zzzzzz
+expect_no_grep "did you mean" "$T_ERR"
+expect_exit 0 "$K" version
+expect_grep "^kcustody [0-9.]+ \(commit [0-9a-f]{12}|unknown, built " "$T_OUT"
+v=$(cat "$T_OUT")
+expect_exit 0 "$K" verify --version
+[ "$(cat "$T_OUT")" = "$v" ] || t_fail "verify --version differs from version"
+t_pass
+
 t_begin "unsigned only with --no-sign; verify reports it"
 expect_exit 2 "$K" seal "$W/st" -o "$W/u1_pre_x_20261125T120000Z.tar.gz"
 expect_grep "no signing key" "$T_ERR"
@@ -273,7 +294,11 @@ for alg in rsa ec; do
 	expect_grep "signature +ok +CMS signature by .*signer-$alg" "$T_OUT"
 	expect_exit 0 "$K" verify "$out" --pubkey "$TSA_DIR/signer-$alg.pem"
 	expect_exit 3 "$K" verify "$out" --pubkey "$W/k.pub.pem"
-	expect_exit 3 "$K" verify "$out" --ca "$W/st/raw/clusterroles/page-0001.json"
+	# a file that holds no certificate is a usage error; a certificate that
+	# did not issue the signer's is an invalid signature
+	expect_exit 2 "$K" verify "$out" --ca "$W/st/raw/clusterroles/page-0001.json"
+	expect_grep "holds no PEM certificate" "$T_ERR"
+	expect_exit 3 "$K" verify "$out" --ca "$TSA_DIR/signer-$([ $alg = rsa ] && echo ec || echo rsa).pem"
 	run_verify_txt "$out" ca.pem="$TSA_DIR/ca.pem" tsa-ca.pem="$TSA_DIR/ca.pem" >"$T_OUT" 2>&1 || t_fail "$alg VERIFY.txt: $(tail -n 3 "$T_OUT")"
 	expect_grep "CMS Verification successful" "$T_OUT"
 done
