@@ -345,7 +345,7 @@ DEFINE_TEST(test_report_diff_page)
 	CHECK(strstr(s, "Content-Security-Policy") != NULL);
 	CHECK(strstr(s, "<script") == NULL);
 	CHECK(strstr(s, "id=\"remediation\"") != NULL);
-	CHECK(strstr(s, "<span class=\"big\">incomplete</span>") != NULL);
+	CHECK(strstr(s, "<span class=\"big\" data-kc=\"summary.verdict\">incomplete</span>") != NULL);
 	CHECK_INT(count(s, "<svg class=\"access-path\""), 2);
 	/* kagent-bot: the cluster-wide secret reader is drawn removed, the
 	 * new RoleBinding added */
