@@ -40,6 +40,11 @@ int cli_bad_option(char **argv);
 int cli_bad_args(void);
 /* The command being run ("verify"), for messages. */
 extern const char *cli_command;
+/* Before any work: an output file given with -o (NULL and "-" pass) is
+ * not a format name ("-o json"), not a folder, in a folder that exists and
+ * is writable, and not an existing file unless force.  Prints the problem
+ * and returns KC_EXIT_USAGE, or KC_EXIT_OK. */
+int cli_check_output(const char *path, int force);
 /* Map a library error code to an exit status. */
 int cli_exit_for(int err);
 /* Parse a whole decimal integer in [min, max]; 0 or -1 (with no message)

@@ -28,7 +28,9 @@ diff_usage(FILE *f)
 	    "the remediation; denied requests and sensitive reads in POST's audit\n"
 	    "segment.  Both bundles are verified first.\n\n"
 	    "  --format FMT           text (default), json, md or html (a self-contained page)\n"
-	    "  -o FILE                write the output to FILE (atomically)\n"
+	    "  -o FILE                write the output to FILE (atomically; an existing file\n"
+	    "                         is not replaced without --force)\n"
+	    "  --force                replace an existing output file\n"
 	    "  --pubkey F | --ca F    the key or CA the bundles must be signed with\n"
 	    "  --tsa-ca F             CA for the bundles' time-stamp tokens\n"
 	    "  --allow-unsigned       accept unsigned bundles (stated in the output)\n"
@@ -46,7 +48,7 @@ diff_usage(FILE *f)
 }
 
 enum { O_FORMAT = 256, O_PUBKEY, O_CA, O_TSACA, O_NOVERIFY, O_UNSIGNED, O_REMAT, O_SEAL,
-	O_KEY, O_CERT, O_PASS, O_NOSIGN };
+	O_KEY, O_CERT, O_PASS, O_NOSIGN, O_FORCE };
 
 static int
 write_out(const char *path, const struct kc_buf *b)
@@ -181,6 +183,7 @@ KC_COMMAND(diff, "compare PRE and POST bundles: the remediation's permission del
 		{ "cert", required_argument, NULL, O_CERT },
 		{ "passphrase-file", required_argument, NULL, O_PASS },
 		{ "no-sign", no_argument, NULL, O_NOSIGN },
+		{ "force", no_argument, NULL, O_FORCE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -190,7 +193,7 @@ KC_COMMAND(diff, "compare PRE and POST bundles: the remediation's permission del
 	const char *format = "text", *output = NULL, *seal = NULL;
 	cJSON *d = NULL;
 	char *final = NULL, *txt;
-	int c, r, ret = KC_EXIT_FATAL;
+	int c, r, ret = KC_EXIT_FATAL, force = 0;
 
 	memset(&o, 0, sizeof(o));
 	memset(&so, 0, sizeof(so));
@@ -199,6 +202,7 @@ KC_COMMAND(diff, "compare PRE and POST bundles: the remediation's permission del
 		switch (c) {
 		case O_FORMAT: format = optarg; break;
 		case 'o': output = optarg; break;
+		case O_FORCE: force = 1; break;
 		case O_PUBKEY: o.pubkey_path = optarg; break;
 		case O_CA: o.ca_path = optarg; break;
 		case O_TSACA: o.tsa_ca = optarg; break;
@@ -229,6 +233,8 @@ KC_COMMAND(diff, "compare PRE and POST bundles: the remediation's permission del
 		return KC_EXIT_USAGE;
 	}
 	if (!o.no_verify && cli_check_trust(o.pubkey_path, o.ca_path, o.tsa_ca) != KC_EXIT_OK)
+		return KC_EXIT_USAGE;
+	if (cli_check_output(output, force) != KC_EXIT_OK)
 		return KC_EXIT_USAGE;
 	if (seal != NULL && so.key_path == NULL && !so.no_sign) {
 		cli_error("--seal needs --key KEY.pem or --no-sign");

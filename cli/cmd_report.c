@@ -31,7 +31,9 @@ report_usage(FILE *f)
 	    "findings by severity, agent inventory, who-can tables, the audit segment,\n"
 	    "collection items, and a picture of each agent's access path. With --diff, also\n"
 	    "what the remediation changed since the PRE bundle (BUNDLE is the POST bundle).\n\n"
-	    "  -o, --output FILE      where to write the page ('-': standard output)\n"
+	    "  -o, --output FILE      where to write the page ('-': standard output); an\n"
+	    "                         existing file is not replaced without --force\n"
+	    "  --force                replace an existing output file\n"
 	    "  --diff PRE             add the remediation section: PRE -> BUNDLE\n"
 	    "  --pubkey PUB.pem       the signer's public key (raw Ed25519, or the CMS signer's key)\n"
 	    "  --ca CA.pem            trust anchors for a CMS signature\n"
@@ -52,7 +54,7 @@ report_usage(FILE *f)
 }
 
 enum { OPT_PUB = 256, OPT_CA, OPT_TSACA, OPT_UNSIGNED, OPT_NOVERIFY, OPT_DIFF, OPT_REMAT, OPT_TRUST,
-	OPT_LEDGER, OPT_NOLEDGER };
+	OPT_LEDGER, OPT_NOLEDGER, OPT_FORCE };
 
 static const struct option report_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -66,6 +68,7 @@ static const struct option report_opts[] = {
 	{ "trust-keys", required_argument, NULL, OPT_TRUST },
 	{ "ledger", required_argument, NULL, OPT_LEDGER },
 	{ "no-ledger", no_argument, NULL, OPT_NOLEDGER },
+	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -110,11 +113,12 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 	char bundle_hex[KC_SHA256_HEX], ledger_err[512];
 	const char *out = NULL, *pre = NULL, *trust = NULL, *remat = NULL, *ledger_path = NULL, *files[5];
 	cJSON *diff = NULL, *ledger = NULL;
-	int c, no_verify = 0, no_ledger = 0, r, rc = KC_EXIT_OK;
+	int c, no_verify = 0, no_ledger = 0, force = 0, r, rc = KC_EXIT_OK;
 
 	while ((c = getopt_long(argc, argv, "ho:", report_opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
+		case OPT_FORCE: force = 1; break;
 		case OPT_DIFF: pre = optarg; break;
 		case OPT_PUB: vo.pubkey_path = optarg; break;
 		case OPT_CA: vo.ca_path = optarg; break;
@@ -160,7 +164,8 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 		cli_error("--no-ledger excludes --ledger and --trust-keys");
 		return KC_EXIT_USAGE;
 	}
-	if (cli_check_trust(vo.pubkey_path, vo.ca_path, vo.tsa_ca) != KC_EXIT_OK)
+	if (cli_check_trust(vo.pubkey_path, vo.ca_path, vo.tsa_ca) != KC_EXIT_OK ||
+	    cli_check_output(out, force) != KC_EXIT_OK)
 		return KC_EXIT_USAGE;
 	for (int i = 3; i < 5; i++) {
 		if (files[i] != NULL && access(files[i], R_OK) != 0) {

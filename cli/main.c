@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -51,6 +53,57 @@ cli_check_trust(const char *pubkey, const char *ca, const char *tsa_ca)
 			cli_error("%s: %s", i == 0 ? "--pubkey" : i == 1 ? "--ca" : "--tsa-ca", kc_err_msg());
 			return KC_EXIT_USAGE;
 		}
+	}
+	return KC_EXIT_OK;
+}
+
+int
+cli_check_output(const char *path, int force)
+{
+	static const char *const formats[] = { "json", "text", "txt", "md", "html", "yaml", "csv", NULL };
+	const char *base, *slash;
+	char dir[4096], safe[256];
+	struct stat st;
+
+	if (path == NULL || strcmp(path, "-") == 0)
+		return KC_EXIT_OK;
+	slash = strrchr(path, '/');
+	base = slash ? slash + 1 : path;
+	for (size_t i = 0; formats[i] != NULL; i++) {
+		if (strcmp(base, formats[i]) == 0) {
+			cli_error("-o names the output file, and '%s' looks like a format: use --format %s "
+			    "(and -o FILE.%s for a file)", kc_safe_str(path, safe, sizeof(safe)), formats[i],
+			    formats[i]);
+			return KC_EXIT_USAGE;
+		}
+	}
+	if (base[0] == '\0') {
+		cli_error("-o '%s' is a folder; give a file name", kc_safe_str(path, safe, sizeof(safe)));
+		return KC_EXIT_USAGE;
+	}
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			cli_error("-o '%s' is a folder; give a file name", kc_safe_str(path, safe, sizeof(safe)));
+			return KC_EXIT_USAGE;
+		}
+		if (!force && S_ISREG(st.st_mode)) {
+			cli_error("'%s' exists; not replacing it (--force replaces it)",
+			    kc_safe_str(path, safe, sizeof(safe)));
+			return KC_EXIT_USAGE;
+		}
+	}
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+	if (dir[0] == '\0')
+		snprintf(dir, sizeof(dir), "/");
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		cli_error("cannot write '%s': folder '%s' does not exist", kc_safe_str(path, safe, sizeof(safe)),
+		    dir);
+		return KC_EXIT_USAGE;
+	}
+	if (access(dir, W_OK) != 0) {
+		cli_error("cannot write '%s': folder '%s' is not writable", kc_safe_str(path, safe, sizeof(safe)),
+		    dir);
+		return KC_EXIT_USAGE;
 	}
 	return KC_EXIT_OK;
 }
