@@ -94,6 +94,6 @@ kc_rbac_ns_effective(const char *verb, const char *group, const char *resource)
 		return 1;
 	/* RoleBinding admission asks `bind` on the referenced ClusterRole with
 	 * the binding's namespace set (BindingAuthorized) */
-	return verb != NULL && strcmp(verb, "bind") == 0 && strcmp(group, RBACG) == 0 &&
+	return verb != NULL && strcmp(verb, "bind") == 0 && (strcmp(group, RBACG) == 0 || strcmp(group, "*") == 0) &&
 	    strcmp(resource, "clusterroles") == 0;
 }
