@@ -35,6 +35,7 @@
 #include "formats/cani.h"
 #include "rbac/analyze.h"
 #include "rbac/eval.h"
+#include "rbac/scope.h"
 #include "rbac/review.h"
 #include "rbac/source.h"
 #include "util/buf.h"
@@ -150,6 +151,15 @@ answer_sar(const struct kc_rbac *rb, cJSON *sar)
 	cJSON_AddBoolToObject(st, "allowed", d.allowed);
 	if (reason[0] != '\0')
 		cJSON_AddStringToObject(st, "reason", reason);
+	/* kubectl's namespaced review of a cluster-scoped resource: the
+	 * answer the server gives, but no real request asks it that way */
+	if (d.allowed && ra != NULL && req.ns[0] != '\0' && !d.grant.binding->cluster &&
+	    !kc_rbac_ns_effective(req.verb, req.group, req.resource)) {
+		cJSON_AddBoolToObject(st, "realRequestAllowed", 0);
+		cJSON_AddStringToObject(st, "scopeNote", "cluster-scoped resource asked with a namespace: "
+		    "allowed only through a RoleBinding, which a real request (no namespace) never "
+		    "consults");
+	}
 	return 0;
 }
 

@@ -2901,6 +2901,38 @@ diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 	raw(w, "</span>");
 	text(w, jstr(sum, "verdict_reason"));
 	raw(w, "</div>\n");
+	if (jget(d, "breach_assessment") != NULL) {
+		const cJSON *ba = jget(d, "breach_assessment"), *ag;
+		const char *bv = jstr(ba, "verdict");
+
+		rawf(w, "<div class=\"banner %s\" id=\"breach\"><span class=\"big\">",
+		    bv != NULL && strcmp(bv, "URGENT") == 0 ? "bad" : "info");
+		text(w, bv != NULL ? bv : "-");
+		raw(w, "</span>Breach assessment: ");
+		text(w, jstr(ba, "reason"));
+		raw(w, "<ul class=\"plain\">");
+		cJSON_ArrayForEach(ag, jget(ba, "agents")) {
+			if (cJSON_GetArraySize(jget(ag, "secrets_read")) == 0 &&
+			    cJSON_GetArraySize(jget(ag, "secrets_reachable")) == 0 && !jtrue(ag, "could_read_secrets"))
+				continue;
+			raw(w, "<li class=\"breach-agent\"><strong>");
+			text(w, jstr(ag, "namespace"));
+			raw(w, "/");
+			text(w, jstr(ag, "name"));
+			raw(w, "</strong> read (audit): ");
+			if (cJSON_GetArraySize(jget(ag, "secrets_read")) > 0)
+				jlist(w, jget(ag, "secrets_read"), ", ");
+			else
+				raw(w, "none");
+			raw(w, "; could reach (PRE): ");
+			if (cJSON_GetArraySize(jget(ag, "secrets_reachable")) > 0)
+				jlist(w, jget(ag, "secrets_reachable"), ", ");
+			else
+				raw(w, "none listed");
+			raw(w, "</li>");
+		}
+		raw(w, "</ul></div>\n");
+	}
 	if (!jtrue(d, "verified"))
 		raw(w, "<div class=\"banner warn\"><span class=\"big\">NOT VERIFIED</span>The two bundles "
 		    "were compared without verifying them (--no-verify).</div>\n");
@@ -3134,6 +3166,10 @@ summary_cards(struct w *w, const struct kc_report_in *in, const struct bundle *b
 		snprintf(note, sizeof(note), "%.0f permissions removed, %.0f added",
 		    jnum(in->diff, "summary.permissions_removed", 0), jnum(in->diff, "summary.permissions_added", 0));
 		card_kc(w, verdict_class(v), "remediation", v, note, "summary.verdict");
+		if (jstr(in->diff, "breach_assessment.verdict") != NULL)
+			card_kc(w, strcmp(jstr(in->diff, "breach_assessment.verdict"), "URGENT") == 0 ? "bad" : "",
+			    "breach assessment", jstr(in->diff, "breach_assessment.verdict"), NULL,
+			    "breach_assessment.verdict");
 	}
 	raw(w, "</div>\n");
 }

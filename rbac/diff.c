@@ -10,6 +10,7 @@
 #include "rbac/diff.h"
 #include "rbac/eval.h"
 #include "rbac/hmap.h"
+#include "rbac/scope.h"
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "util/mem.h"
@@ -221,6 +222,11 @@ expand_grant(struct permset *p, const struct kc_rbac_grant *g, const char *ns)
 					cJSON_AddStringToObject(o, "resource", r->resources.v[ri]);
 					cJSON_AddStringToObject(o, "name", name);
 					cJSON_AddStringToObject(o, "namespace", scope);
+					/* listed by a rules review, never granted: a request
+					 * for a cluster-scoped resource has no namespace */
+					if (!g->binding->cluster && r->resources.v[ri][0] != '*' &&
+					    !kc_rbac_ns_effective(r->verbs.v[v], r->groups.v[gi], r->resources.v[ri]))
+						cJSON_AddBoolToObject(o, "effective", 0);
 					if ((rc = permset_add(p, key, o, g->binding)) != 0)
 						return rc;
 				}
@@ -593,9 +599,37 @@ struct audit_ctx {
 	int64_t rem_ns;
 	cJSON *denied;		/* aggregated */
 	cJSON *reads;
+	cJSON *secret_reads;	/* {"ns/name of agent": ["ns/secret", ...]}: any time */
+	int breach_only;	/* PRE segment: record secret reads only */
 	long long denied_total;
 	int overflow;
 };
+
+/* A successful secret read by an agent, for the breach assessment:
+ * "ns/name"; "ns/" + "*" for a list in a namespace; "*" for a cluster-wide list. */
+static void
+note_secret_read(struct audit_ctx *c, const char *user, const cJSON *ev)
+{
+	const char *ns = js(ev, "objectRef.namespace"), *name = js(ev, "objectRef.name");
+	char who[600], what[600];
+	cJSON *arr, *it;
+
+	if (strncmp(user, "system:serviceaccount:", 22) != 0 || c->secret_reads == NULL)
+		return;
+	snprintf(who, sizeof(who), "%s", user + 22);
+	if (strchr(who, ':') != NULL)
+		*strchr(who, ':') = '/';
+	if (ns[0] == '\0')
+		snprintf(what, sizeof(what), "%s", name[0] ? name : "*");
+	else
+		snprintf(what, sizeof(what), "%s/%s", ns, name[0] ? name : "*");
+	if ((arr = cJSON_GetObjectItemCaseSensitive(c->secret_reads, who)) == NULL)
+		arr = cJSON_AddArrayToObject(c->secret_reads, who);
+	cJSON_ArrayForEach(it, arr)
+		if (strcmp(it->valuestring, what) == 0)
+			return;
+	cJSON_AddItemToArray(arr, cJSON_CreateString(what));
+}
 
 static int
 is_agent(const cJSON *agents, const char *user)
@@ -635,6 +669,12 @@ audit_line(struct audit_ctx *c, const char *s, size_t n)
 	code = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ev, "responseStatus"), "code");
 	status = cJSON_IsNumber(code) ? (long)code->valuedouble : 0;
 	denied = strcmp(dec, "forbid") == 0 || status == 401 || status == 403;
+	if (!denied && status < 400 && strcmp(res, "secrets") == 0 &&
+	    js(ev, "objectRef.subresource")[0] == '\0' && js(ev, "objectRef.apiGroup")[0] == '\0' &&
+	    (strcmp(verb, "get") == 0 || strcmp(verb, "list") == 0 || strcmp(verb, "watch") == 0))
+		note_secret_read(c, user, ev);
+	if (c->breach_only)
+		goto out;
 	if (denied) {
 		cJSON *d, *found = NULL;
 		const char *ns = js(ev, "objectRef.namespace"), *t = js(ev, "requestReceivedTimestamp");
@@ -730,20 +770,10 @@ audit_sink(void *vctx, const void *p, size_t n)
 }
 
 static int
-audit_diff(struct bundle *post, const struct kc_rbac *rb_post, const cJSON *agents, int64_t rem_ns,
-    cJSON *out)
+audit_stream(struct bundle *post, struct audit_ctx *c)
 {
-	struct audit_ctx c;
 	int r = 0;
 
-	memset(&c, 0, sizeof(c));
-	c.rb_post = rb_post;
-	kc_buf_init(&c.line, 64u << 20);
-	c.agents = agents;
-	c.rem_ns = rem_ns;
-	c.denied = cJSON_AddArrayToObject(out, "denied");
-	c.reads = cJSON_AddArrayToObject(out, "sensitive_reads_after_remediation");
-	cJSON_AddBoolToObject(out, "post_segment", post->has_segment);
 	if (post->has_segment) {
 		if (post->src.dir != NULL) {
 			char *seg = kc_path_join(post->src.dir, "audit/segment.jsonl"), chunk[65536];
@@ -753,19 +783,104 @@ audit_diff(struct bundle *post, const struct kc_rbac *rb_post, const cJSON *agen
 			if (fp == NULL)
 				r = kc_err_set(KC_ERR_IO, "cannot read '%s'", seg ? seg : "audit/segment.jsonl");
 			while (fp != NULL && (k = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-				audit_sink(&c, chunk, k);
+				audit_sink(c, chunk, k);
 			if (fp != NULL)
 				fclose(fp);
 			free(seg);
 		} else {
-			r = kc_bundle_read_member(post->path, "audit/segment.jsonl", audit_sink, &c);
+			r = kc_bundle_read_member(post->path, "audit/segment.jsonl", audit_sink, c);
 		}
-		if (r == 0 && c.line.len > 0)
-			audit_line(&c, c.line.data, c.line.len);
+		if (r == 0 && c->line.len > 0)
+			audit_line(c, c->line.data, c->line.len);
+	}
+	kc_buf_reset(&c->line);
+	return r;
+}
+
+/* POST's segment: denials and sensitive reads after the remediation; both
+ * segments: every secret read by an agent (secret_reads, borrowed). */
+static int
+audit_diff(struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_post, const cJSON *agents,
+    int64_t rem_ns, cJSON *secret_reads, cJSON *out)
+{
+	struct audit_ctx c;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	c.rb_post = rb_post;
+	kc_buf_init(&c.line, 64u << 20);
+	c.agents = agents;
+	c.rem_ns = rem_ns;
+	c.secret_reads = secret_reads;
+	c.denied = cJSON_AddArrayToObject(out, "denied");
+	c.reads = cJSON_AddArrayToObject(out, "sensitive_reads_after_remediation");
+	cJSON_AddBoolToObject(out, "pre_segment", pre->has_segment);
+	cJSON_AddBoolToObject(out, "post_segment", post->has_segment);
+	c.breach_only = 1;
+	if ((r = audit_stream(pre, &c)) == 0) {
+		c.breach_only = 0;
+		r = audit_stream(post, &c);
 	}
 	cJSON_AddNumberToObject(out, "denied_total", (double)c.denied_total);
 	kc_buf_free(&c.line);
 	return r;
+}
+
+/* The breach assessment: whatever the remediation achieved, an agent that
+ * could reach secrets before it (PRE) or was seen reading them (audit)
+ * keeps the incident URGENT until the secrets are rotated.  Per agent:
+ * the secrets it read and those PRE's RBAC let it get, by name. */
+static int
+breach_assessment(const struct bundle *pre, const struct kc_rbac *rb_pre, cJSON *agents,
+    const cJSON *secret_reads, cJSON *out)
+{
+	cJSON *a, *list = cJSON_AddArrayToObject(out, "agents");
+	int urgent = 0, r = 0;
+
+	cJSON_ArrayForEach(a, agents) {
+		const char *ns = js(a, "namespace"), *name = js(a, "name");
+		struct kc_rbac_sa_id id;
+		const cJSON *sec, *read;
+		cJSON *o, *reach;
+		char who[600];
+
+		if ((r = kc_rbac_sa_identity(&id, ns, name)) != 0)
+			return r;
+		snprintf(who, sizeof(who), "%s/%s", ns, name);
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "namespace", ns);
+		cJSON_AddStringToObject(o, "name", name);
+		cJSON_AddBoolToObject(o, "could_read_secrets", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a,
+		    "secrets_before")));
+		reach = cJSON_AddArrayToObject(o, "secrets_reachable");
+		cJSON_ArrayForEach(sec, pre->snap.items[KC_RES_SECRETS]) {
+			struct kc_rbac_request req = { "get", "", "secrets", NULL, js(sec, "metadata.name"),
+				js(sec, "metadata.namespace"), NULL };
+			struct kc_rbac_decision d;
+			char s[600];
+
+			if ((r = kc_rbac_authorize(rb_pre, &id.id, &req, &d)) != 0) {
+				cJSON_Delete(o);
+				return r;
+			}
+			if (d.allowed) {
+				snprintf(s, sizeof(s), "%s/%s", req.ns, req.name);
+				cJSON_AddItemToArray(reach, cJSON_CreateString(s));
+			}
+		}
+		read = cJSON_GetObjectItemCaseSensitive(secret_reads, who);
+		cJSON_AddItemToObject(o, "secrets_read", read ? cJSON_Duplicate(read, 1) : cJSON_CreateArray());
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "could_read_secrets")) ||
+		    cJSON_GetArraySize(reach) > 0 || cJSON_GetArraySize(read) > 0)
+			urgent = 1;
+		cJSON_AddItemToArray(list, o);
+	}
+	cJSON_AddStringToObject(out, "verdict", urgent ? "URGENT" : "ROUTINE");
+	cJSON_AddStringToObject(out, "reason", urgent ?
+	    "an agent could read secrets before the remediation (PRE) or read them (audit): treat those "
+	    "secrets as exposed and rotate them, whatever the remediation verdict" :
+	    "no agent could read secrets in PRE and no agent secret read is in the audit segments");
+	return 0;
 }
 
 /* ---- putting it together ---- */
@@ -824,7 +939,7 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	struct kc_rbac rb_pre, rb_post;
 	int have_rb_pre = 0, have_rb_post = 0, r;
 	cJSON *d = NULL, *agents, *a, *sum, *fd, *au;
-	cJSON *dpre = NULL, *dpost = NULL;
+	cJSON *dpre = NULL, *dpost = NULL, *secret_reads = NULL;
 	int64_t rem_ns, pre_end, post_start;
 	long removed = 0, added = 0, kept = 0;
 	const char *verdict, *why;
@@ -934,7 +1049,13 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	findings_diff(&pre, &post, fd);
 	stale_pods(&post, agents, rem_ns, cJSON_AddArrayToObject(d, "stale_pods"));
 	au = cJSON_AddObjectToObject(d, "audit");
-	if ((r = audit_diff(&post, &rb_post, agents, rem_ns, au)) != 0)
+	if ((secret_reads = cJSON_CreateObject()) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = audit_diff(&pre, &post, &rb_post, agents, rem_ns, secret_reads, au)) != 0 ||
+	    (r = breach_assessment(&pre, &rb_pre, agents, secret_reads,
+	    cJSON_AddObjectToObject(d, "breach_assessment"))) != 0)
 		goto out;
 
 	sum = cJSON_AddObjectToObject(d, "summary");
@@ -980,6 +1101,7 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 		}
 		cJSON_AddStringToObject(sum, "verdict", verdict);
 		cJSON_AddStringToObject(sum, "verdict_reason", why);
+		cJSON_AddStringToObject(sum, "breach_assessment", js(d, "breach_assessment.verdict"));
 	}
 	*out = d;
 	d = NULL;	/* transferred */
@@ -991,6 +1113,7 @@ out:
 	cJSON_Delete(d);
 	cJSON_Delete(dpre);
 	cJSON_Delete(dpost);
+	cJSON_Delete(secret_reads);
 	bundle_close(&pre);
 	bundle_close(&post);
 	return r;

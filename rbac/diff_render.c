@@ -71,6 +71,41 @@ finding_line(struct kc_buf *b, const cJSON *f, const char *prefix)
 	    js(bd, "name"), js(ro, "kind"), js(ro, "name"), js(f, "scope"));
 }
 
+static void
+str_list(struct kc_buf *b, const cJSON *arr)
+{
+	const cJSON *x;
+	int first = 1;
+
+	cJSON_ArrayForEach(x, arr) {
+		kc_buf_addf(b, "%s%s", first ? "" : ", ", cJSON_IsString(x) ? x->valuestring : "");
+		first = 0;
+	}
+	if (first)
+		kc_buf_adds(b, "none");
+}
+
+/* The breach assessment: URGENT stays URGENT whatever the remediation did. */
+static void
+breach_text(struct kc_buf *b, const cJSON *ba)
+{
+	const cJSON *a;
+
+	if (ba == NULL)
+		return;
+	kc_buf_addf(b, "breach assessment: %s\n  %s\n", js(ba, "verdict"), js(ba, "reason"));
+	cJSON_ArrayForEach(a, jo(ba, "agents")) {
+		if (!jb(a, "could_read_secrets") && cJSON_GetArraySize(jo(a, "secrets_read")) == 0 &&
+		    cJSON_GetArraySize(jo(a, "secrets_reachable")) == 0)
+			continue;
+		kc_buf_addf(b, "  %s/%s read (audit): ", js(a, "namespace"), js(a, "name"));
+		str_list(b, jo(a, "secrets_read"));
+		kc_buf_adds(b, "; could reach (PRE): ");
+		str_list(b, jo(a, "secrets_reachable"));
+		kc_buf_addc(b, '\n');
+	}
+}
+
 int
 kc_diff_render_text(const cJSON *d, struct kc_buf *b)
 {
@@ -80,7 +115,9 @@ kc_diff_render_text(const cJSON *d, struct kc_buf *b)
 
 	if (!jb(d, "verified"))
 		kc_buf_adds(b, "WARNING: bundles NOT verified (--no-verify): this comparison is not evidence\n\n");
-	kc_buf_addf(b, "kcustody diff  verdict: %s\n  %s\n\n", js(sum, "verdict"), js(sum, "verdict_reason"));
+	kc_buf_addf(b, "kcustody diff  verdict: %s\n  %s\n", js(sum, "verdict"), js(sum, "verdict_reason"));
+	breach_text(b, jo(d, "breach_assessment"));
+	kc_buf_addc(b, '\n');
 	kc_buf_addf(b, "PRE   %s\n      sha256 %s  case %s  finished %s  %s  triage %s\n",
 	    js(pre, "path"), js(pre, "sha256"), js(pre, "case"), js(pre, "finished"),
 	    js(pre, "verification"), js(pre, "triage"));
@@ -190,6 +227,21 @@ kc_diff_render_md(const cJSON *d, struct kc_buf *b)
 		kc_buf_adds(b, "> **WARNING:** bundles not verified (`--no-verify`); this comparison is not evidence.\n\n");
 	kc_buf_addf(b, "**Verdict: %s** — ", js(sum, "verdict"));
 	md_cell(b, js(sum, "verdict_reason"));
+	if (jo(d, "breach_assessment") != NULL) {
+		const cJSON *ba = jo(d, "breach_assessment");
+
+		kc_buf_addf(b, "\n\n**Breach assessment: %s** — ", js(ba, "verdict"));
+		md_cell(b, js(ba, "reason"));
+		cJSON_ArrayForEach(a, jo(ba, "agents")) {
+			if (cJSON_GetArraySize(jo(a, "secrets_read")) == 0 &&
+			    cJSON_GetArraySize(jo(a, "secrets_reachable")) == 0 && !jb(a, "could_read_secrets"))
+				continue;
+			kc_buf_addf(b, "\n- %s/%s read (audit): ", js(a, "namespace"), js(a, "name"));
+			str_list(b, jo(a, "secrets_read"));
+			kc_buf_adds(b, "; could reach (PRE): ");
+			str_list(b, jo(a, "secrets_reachable"));
+		}
+	}
 	kc_buf_adds(b, "\n\n| | bundle | SHA-256 | collected | verification | triage |\n|---|---|---|---|---|---|\n");
 	kc_buf_adds(b, "| PRE | ");
 	md_cell(b, js(pre, "path"));

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "rbac/eval.h"
+#include "rbac/scope.h"
 #include "rbac/labels.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -919,6 +920,44 @@ kc_rbac_subject_json(const struct kc_rbac_subject *s)
 	return o;
 }
 
+/* A rule held through a RoleBinding: the cluster-scoped resources it
+ * names (or covers with "*") are listed by reviews and answered yes by
+ * `kubectl auth can-i -n NS`, but no real request for them has a
+ * namespace, so they are never granted (rbac/scope.h). */
+static void
+scope_notes(const struct kc_rbac_rule *r, cJSON *o)
+{
+	cJSON *cs = NULL;
+	int wild = 0, bind = kc_rbac_verb_matches(r, "bind");
+	char s[600];
+
+	for (size_t gi = 0; gi < r->groups.n; gi++) {
+		for (size_t ri = 0; ri < r->resources.n; ri++) {
+			const char *res = r->resources.v[ri], *grp = r->groups.v[gi];
+
+			if (res[0] == '*') {
+				wild = 1;
+				continue;
+			}
+			if (!kc_rbac_cluster_scoped(grp, res))
+				continue;
+			snprintf(s, sizeof(s), "%s%s%s%s", res, grp[0] ? "." : "", grp,
+			    bind && kc_rbac_ns_effective("bind", grp, res) ? " (bind only)" : "");
+			if (cs == NULL)
+				cs = cJSON_AddArrayToObject(o, "clusterScopedNotGranted");
+			cJSON_AddItemToArray(cs, cJSON_CreateString(s));
+		}
+	}
+	if (cs != NULL || wild)
+		cJSON_AddStringToObject(o, "scopeNote", wild ?
+		    "through a RoleBinding, resources * covers only namespaced resources (and bind on "
+		    "clusterroles): a request for a cluster-scoped resource has no namespace; kubectl auth "
+		    "can-i -n NS answers yes for them, a real request is forbidden" :
+		    "the resources in clusterScopedNotGranted are cluster-scoped: a real request for them "
+		    "has no namespace, so this RoleBinding never grants them (kubectl auth can-i -n NS "
+		    "answers yes)");
+}
+
 cJSON *
 kc_rbac_grants_json(const struct kc_rbac_rules *r)
 {
@@ -938,6 +977,8 @@ kc_rbac_grants_json(const struct kc_rbac_rules *r)
 		if (g->rule->urls.n > 0 && !g->binding->cluster)
 			cJSON_AddStringToObject(o, "note", "nonResourceURLs through a RoleBinding are "
 			    "listed by rules reviews but never authorize a request");
+		else if (!g->binding->cluster)
+			scope_notes(g->rule, o);
 		if (kc_rbac_reason(g, reason, sizeof(reason)) == 0)
 			cJSON_AddStringToObject(o, "reason", reason);
 		cJSON_AddItemToArray(arr, o);

@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "rbac/findings.h"
+#include "rbac/scope.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/mem.h"
@@ -12,6 +13,19 @@
 #define KC_GAP_INDEX 23	/* AGR-024 in kc_finding_defs */
 #define L(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
+/* The request a finding claims the agent can make (its proof): the
+ * attributes the API server would put in a SubjectAccessReview for it. */
+struct proof {
+	int set;
+	char verb[64];
+	char group[256];
+	char resource[128];
+	char sub[128];		/* "" = none */
+	char name[256];		/* "" = any name (no resourceNames) */
+	char ns[256];		/* "" = absent (cluster-scoped, or every namespace) */
+	char path[256];		/* non-resource request when non-empty */
+};
+
 /* What a predicate sees: one rule an SA holds, and where. */
 struct fctx {
 	const struct kc_rbac_grant *g;
@@ -19,6 +33,7 @@ struct fctx {
 	const char *scope_ns;		/* "" = cluster scope */
 	const char *sa_ns;
 	const struct kc_rbac_identity *id;
+	struct proof *pf;		/* filled by a predicate that fires */
 };
 
 static const char *const sev_names[] = { "none", "info", "low", "medium", "high", "critical" };
@@ -49,12 +64,68 @@ names_note(const struct kc_rbac_rule *r, struct kc_buf *b)
 	kc_buf_addc(b, ')');
 }
 
-/* The rule allows one of verbs on one of resources ("res" or "res/sub")
- * in group, whatever the name: detail says which. */
+/* Verbs whose requests carry no name unless they are on a subresource. */
 static int
-can(const struct kc_rbac_rule *r, const char *const *verbs, const char *group,
+nameless_verb(const char *verb, const char *sub)
+{
+	return sub == NULL && (strcmp(verb, "create") == 0 || strcmp(verb, "list") == 0 ||
+	    strcmp(verb, "watch") == 0 || strcmp(verb, "deletecollection") == 0);
+}
+
+/* The name a real request would carry under the rule's resourceNames:
+ * *name "" = any (no restriction, or a nameless request matched by ""),
+ * else the first listed name.  0 when no real request can match (create
+ * or list with resourceNames; a named verb when only "" is listed). */
+static int
+pick_name(const struct kc_rbac_rule *r, const char *verb, const char *sub, const char **name)
+{
+	*name = "";
+	if (r->names.n == 0)
+		return 1;
+	for (size_t i = 0; i < r->names.n; i++) {
+		if (nameless_verb(verb, sub) ? r->names.v[i][0] == '\0' : r->names.v[i][0] != '\0') {
+			*name = r->names.v[i];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+proof_set(const struct fctx *c, const char *verb, const char *group, const char *res, const char *sub,
+    const char *name)
+{
+	struct proof *p = c->pf;
+
+	if (p == NULL)
+		return;
+	memset(p, 0, sizeof(*p));
+	p->set = 1;
+	snprintf(p->verb, sizeof(p->verb), "%s", verb);
+	snprintf(p->group, sizeof(p->group), "%s", group);
+	snprintf(p->resource, sizeof(p->resource), "%s", res);
+	snprintf(p->sub, sizeof(p->sub), "%s", sub ? sub : "");
+	snprintf(p->name, sizeof(p->name), "%s", name ? name : "");
+	/* through a RoleBinding: its namespace.  Through a ClusterRoleBinding:
+	 * none for a cluster-scoped resource or a cluster-wide list/watch,
+	 * else the agent's own namespace (any namespace would do). */
+	if (c->scope_ns[0] != '\0')
+		snprintf(p->ns, sizeof(p->ns), "%s", c->scope_ns);
+	else if (!kc_rbac_cluster_scoped(group, res) && !(sub == NULL && name != NULL && name[0] == '\0' &&
+	    (strcmp(verb, "list") == 0 || strcmp(verb, "watch") == 0)))
+		snprintf(p->ns, sizeof(p->ns), "%s", c->sa_ns);
+}
+
+/* The rule allows one of verbs on one of resources ("res" or "res/sub")
+ * in group for a real request in the grant's scope: detail says which and
+ * c->pf gets the request.  A grant through a RoleBinding never reaches a
+ * cluster-scoped resource (its requests carry no namespace). */
+static int
+can(const struct fctx *c, const char *const *verbs, const char *group,
     const char *const *resources, char *detail, size_t n)
 {
+	const struct kc_rbac_rule *r = c->r;
+
 	if (!kc_rbac_group_matches(r, group))
 		return 0;
 	for (size_t v = 0; verbs[v] != NULL; v++) {
@@ -62,17 +133,22 @@ can(const struct kc_rbac_rule *r, const char *const *verbs, const char *group,
 			continue;
 		for (size_t i = 0; resources[i] != NULL; i++) {
 			char res[128];
-			const char *slash = strchr(resources[i], '/');
+			const char *slash = strchr(resources[i], '/'), *sub = slash ? slash + 1 : NULL, *name;
 			struct kc_buf b = KC_BUF_INIT(4096);
 
 			snprintf(res, sizeof(res), "%.*s", slash ? (int)(slash - resources[i]) : 127,
 			    resources[i]);
-			if (!kc_rbac_resource_matches(r, res, slash ? slash + 1 : NULL))
+			if (!kc_rbac_resource_matches(r, res, sub))
+				continue;
+			if (c->scope_ns[0] != '\0' && !kc_rbac_ns_effective(verbs[v], group, res))
+				continue;
+			if (!pick_name(r, verbs[v], sub, &name))
 				continue;
 			kc_buf_addf(&b, "can %s %s%s%s", verbs[v], resources[i], group[0] ? "." : "", group);
 			names_note(r, &b);
 			snprintf(detail, n, "%s", kc_buf_str(&b));
 			kc_buf_free(&b);
+			proof_set(c, verbs[v], group, res, sub, name);
 			return 1;
 		}
 	}
@@ -88,26 +164,30 @@ has_str(const struct kc_rbac_strs *s, const char *v)
 	return 0;
 }
 
-static const char *const READ[] = { "get", "list", "watch", NULL };
-static const char *const WRITE[] = { "create", "update", "patch", NULL };
-
 static int
 p001(const void *vc, char *d, size_t n)
 {
 	const struct fctx *c = vc;
 	const struct kc_rbac_binding *b = c->g->binding;
+	int all = has_str(&c->r->verbs, "*") && has_str(&c->r->groups, "*") && has_str(&c->r->resources, "*");
+	int admin = strcmp(b->role_kind, "ClusterRole") == 0 && strcmp(b->role_name, "cluster-admin") == 0 &&
+	    c->r->index == 0;
+	char tmp[512];
 
-	if (has_str(&c->r->verbs, "*") && has_str(&c->r->groups, "*") && has_str(&c->r->resources, "*")) {
+	if (!all && !admin)
+		return 0;
+	/* the proof: granting itself anything (a binding) in the scope */
+	if (!can(c, L("create"), RBACG, c->scope_ns[0] ? L("rolebindings") : L("clusterrolebindings"),
+	    tmp, sizeof(tmp)))
+		return 0;
+	if (all)
 		snprintf(d, n, "verbs * on resources * in apiGroups *%s",
-		    c->scope_ns[0] ? " (every resource of the namespace)" : " (cluster-admin)");
-		return KC_SEV_CRITICAL;
-	}
-	if (strcmp(b->role_kind, "ClusterRole") == 0 && strcmp(b->role_name, "cluster-admin") == 0 &&
-	    c->r->index == 0) {
-		snprintf(d, n, "bound to ClusterRole cluster-admin");
-		return KC_SEV_CRITICAL;
-	}
-	return 0;
+		    c->scope_ns[0] ? " (every namespaced resource of the namespace; no cluster-scoped resource)" :
+		    " (cluster-admin)");
+	else
+		snprintf(d, n, "bound to ClusterRole cluster-admin%s",
+		    c->scope_ns[0] ? " through a RoleBinding (admin of the namespace only)" : "");
+	return KC_SEV_CRITICAL;
 }
 
 static int
@@ -131,12 +211,15 @@ p002(const void *vc, char *d, size_t n)
 	return KC_SEV_MEDIUM;
 }
 
+static const char *const READ[] = { "get", "list", "watch", NULL };
+static const char *const WRITE[] = { "create", "update", "patch", NULL };
+
 static int
 p003(const void *vc, char *d, size_t n)
 {
 	const struct fctx *c = vc;
 
-	if (c->scope_ns[0] != '\0' || !can(c->r, READ, "", L("secrets"), d, n))
+	if (c->scope_ns[0] != '\0' || !can(c, L("list", "get", "watch"), "", L("secrets"), d, n))
 		return 0;
 	return KC_SEV_CRITICAL;
 }
@@ -149,14 +232,13 @@ p004(const void *vc, char *d, size_t n)
 	if (c->scope_ns[0] == '\0' ||
 	    (strcmp(c->scope_ns, "kube-system") != 0 && strcmp(c->scope_ns, c->sa_ns) != 0))
 		return 0;
-	return can(c->r, READ, "", L("secrets"), d, n) ? KC_SEV_HIGH : 0;
+	return can(c, READ, "", L("secrets"), d, n) ? KC_SEV_HIGH : 0;
 }
 
 static int
 p005(const void *vc, char *d, size_t n)
 {
-	return can(((const struct fctx *)vc)->r, L("escalate"), RBACG, L("roles", "clusterroles"), d, n) ?
-	    KC_SEV_CRITICAL : 0;
+	return can(vc, L("escalate"), RBACG, L("roles", "clusterroles"), d, n) ? KC_SEV_CRITICAL : 0;
 }
 
 static int
@@ -164,7 +246,7 @@ p006(const void *vc, char *d, size_t n)
 {
 	const struct kc_rbac_rule *r = ((const struct fctx *)vc)->r;
 
-	if (!can(r, L("bind"), RBACG, L("roles", "clusterroles"), d, n))
+	if (!can(vc, L("bind"), RBACG, L("roles", "clusterroles"), d, n))
 		return 0;
 	return r->names.n == 0 ? KC_SEV_CRITICAL : KC_SEV_HIGH;
 }
@@ -172,26 +254,23 @@ p006(const void *vc, char *d, size_t n)
 static int
 p007(const void *vc, char *d, size_t n)
 {
-	return can(((const struct fctx *)vc)->r, WRITE, RBACG, L("rolebindings", "clusterrolebindings"),
-	    d, n) ? KC_SEV_CRITICAL : 0;
+	return can(vc, WRITE, RBACG, L("rolebindings", "clusterrolebindings"), d, n) ? KC_SEV_CRITICAL : 0;
 }
 
 static int
 p008(const void *vc, char *d, size_t n)
 {
-	const struct kc_rbac_rule *r = ((const struct fctx *)vc)->r;
+	const struct fctx *c = vc;
+	const struct kc_rbac_rule *r = c->r;
 
-	if (can(r, L("impersonate"), "", L("users", "groups", "serviceaccounts"), d, n) ||
-	    can(r, L("impersonate"), "authentication.k8s.io", L("uids"), d, n))
+	if (can(c, L("impersonate"), "", L("users", "groups", "serviceaccounts"), d, n) ||
+	    can(c, L("impersonate"), "authentication.k8s.io", L("uids"), d, n))
 		return KC_SEV_CRITICAL;
 	/* userextras/<key>: any key the rule names */
-	if (kc_rbac_verb_matches(r, "impersonate") && kc_rbac_group_matches(r, "authentication.k8s.io")) {
-		for (size_t i = 0; i < r->resources.n; i++) {
-			if (strncmp(r->resources.v[i], "userextras/", 11) == 0) {
-				snprintf(d, n, "can impersonate %s.authentication.k8s.io", r->resources.v[i]);
-				return KC_SEV_CRITICAL;
-			}
-		}
+	for (size_t i = 0; i < r->resources.n; i++) {
+		if (strncmp(r->resources.v[i], "userextras/", 11) == 0 &&
+		    can(c, L("impersonate"), "authentication.k8s.io", L(r->resources.v[i]), d, n))
+			return KC_SEV_CRITICAL;
 	}
 	return 0;
 }
@@ -199,12 +278,10 @@ p008(const void *vc, char *d, size_t n)
 static int
 p009(const void *vc, char *d, size_t n)
 {
-	const struct kc_rbac_rule *r = ((const struct fctx *)vc)->r;
-
-	if (can(r, L("create"), "", L("pods"), d, n) ||
-	    can(r, WRITE, "apps", L("deployments", "daemonsets", "statefulsets", "replicasets"), d, n) ||
-	    can(r, WRITE, "batch", L("jobs", "cronjobs"), d, n) ||
-	    can(r, WRITE, "", L("replicationcontrollers"), d, n))
+	if (can(vc, L("create"), "", L("pods"), d, n) ||
+	    can(vc, WRITE, "apps", L("deployments", "daemonsets", "statefulsets", "replicasets"), d, n) ||
+	    can(vc, WRITE, "batch", L("jobs", "cronjobs"), d, n) ||
+	    can(vc, WRITE, "", L("replicationcontrollers"), d, n))
 		return KC_SEV_HIGH;
 	return 0;
 }
@@ -212,11 +289,9 @@ p009(const void *vc, char *d, size_t n)
 static int
 p010(const void *vc, char *d, size_t n)
 {
-	const struct kc_rbac_rule *r = ((const struct fctx *)vc)->r;
-
 	/* get is enough: exec over WebSocket is a GET on current clusters */
-	if (can(r, L("get", "create"), "", L("pods/exec", "pods/attach", "pods/portforward"), d, n) ||
-	    can(r, L("patch", "update"), "", L("pods/ephemeralcontainers"), d, n))
+	if (can(vc, L("get", "create"), "", L("pods/exec", "pods/attach", "pods/portforward"), d, n) ||
+	    can(vc, L("patch", "update"), "", L("pods/ephemeralcontainers"), d, n))
 		return KC_SEV_CRITICAL;
 	return 0;
 }
@@ -224,21 +299,21 @@ p010(const void *vc, char *d, size_t n)
 static int
 p011(const void *vc, char *d, size_t n)
 {
-	const struct kc_rbac_rule *r = ((const struct fctx *)vc)->r;
-
-	if (r->verbs.n == 0 || !kc_rbac_group_matches(r, "") || !kc_rbac_resource_matches(r, "nodes", "proxy"))
+	if (!can(vc, L("get", "create", "update", "patch", "delete"), "", L("nodes/proxy"), d, n))
 		return 0;
-	snprintf(d, n, "can %s nodes/proxy (kubelet API: exec in any pod of the node)", r->verbs.v[0]);
+	{
+		size_t l = strlen(d);
+
+		snprintf(d + l, n - l, " (kubelet API: exec in any pod of the node)");
+	}
 	return KC_SEV_CRITICAL;
 }
 
 static int
 p012(const void *vc, char *d, size_t n)
 {
-	const struct kc_rbac_rule *r = ((const struct fctx *)vc)->r;
-
-	if (can(r, L("create"), "", L("serviceaccounts/token"), d, n) ||
-	    can(r, WRITE, "", L("secrets"), d, n))
+	if (can(vc, L("create"), "", L("serviceaccounts/token"), d, n) ||
+	    can(vc, WRITE, "", L("secrets"), d, n))
 		return KC_SEV_CRITICAL;
 	return 0;
 }
@@ -246,10 +321,8 @@ p012(const void *vc, char *d, size_t n)
 static int
 p013(const void *vc, char *d, size_t n)
 {
-	const struct kc_rbac_rule *r = ((const struct fctx *)vc)->r;
-
-	if (can(r, L("update", "patch"), "certificates.k8s.io", L("certificatesigningrequests/approval"), d, n) ||
-	    can(r, L("approve"), "certificates.k8s.io", L("signers"), d, n))
+	if (can(vc, L("update", "patch"), "certificates.k8s.io", L("certificatesigningrequests/approval"), d, n) ||
+	    can(vc, L("approve"), "certificates.k8s.io", L("signers"), d, n))
 		return KC_SEV_CRITICAL;
 	return 0;
 }
@@ -257,7 +330,7 @@ p013(const void *vc, char *d, size_t n)
 static int
 p014(const void *vc, char *d, size_t n)
 {
-	return can(((const struct fctx *)vc)->r, L("create", "update", "patch", "delete"),
+	return can(vc, L("create", "update", "patch", "delete"),
 	    "admissionregistration.k8s.io", L("mutatingwebhookconfigurations",
 	    "validatingwebhookconfigurations", "validatingadmissionpolicies",
 	    "validatingadmissionpolicybindings", "mutatingadmissionpolicies",
@@ -267,11 +340,9 @@ p014(const void *vc, char *d, size_t n)
 static int
 p015(const void *vc, char *d, size_t n)
 {
-	const struct kc_rbac_rule *r = ((const struct fctx *)vc)->r;
-
-	if (can(r, L("create", "update", "patch", "delete"), "apiextensions.k8s.io",
+	if (can(vc, L("create", "update", "patch", "delete"), "apiextensions.k8s.io",
 	    L("customresourcedefinitions"), d, n) ||
-	    can(r, L("create", "update", "patch", "delete"), "apiregistration.k8s.io", L("apiservices"), d, n))
+	    can(vc, L("create", "update", "patch", "delete"), "apiregistration.k8s.io", L("apiservices"), d, n))
 		return KC_SEV_HIGH;
 	return 0;
 }
@@ -279,10 +350,8 @@ p015(const void *vc, char *d, size_t n)
 static int
 p016(const void *vc, char *d, size_t n)
 {
-	const struct kc_rbac_rule *r = ((const struct fctx *)vc)->r;
-
-	if (can(r, L("patch", "update"), "", L("nodes", "nodes/status"), d, n) ||
-	    can(r, L("delete"), "", L("nodes"), d, n))
+	if (can(vc, L("patch", "update"), "", L("nodes", "nodes/status"), d, n) ||
+	    can(vc, L("delete"), "", L("nodes"), d, n))
 		return KC_SEV_HIGH;
 	return 0;
 }
@@ -290,17 +359,14 @@ p016(const void *vc, char *d, size_t n)
 static int
 p017(const void *vc, char *d, size_t n)
 {
-	return can(((const struct fctx *)vc)->r, L("create"), "", L("persistentvolumes"), d, n) ?
-	    KC_SEV_HIGH : 0;
+	return can(vc, L("create"), "", L("persistentvolumes"), d, n) ? KC_SEV_HIGH : 0;
 }
 
 static int
 p018(const void *vc, char *d, size_t n)
 {
-	const struct kc_rbac_rule *r = ((const struct fctx *)vc)->r;
-
-	if (can(r, WRITE, "", L("services/status", "endpoints"), d, n) ||
-	    can(r, WRITE, "discovery.k8s.io", L("endpointslices"), d, n))
+	if (can(vc, WRITE, "", L("services/status", "endpoints"), d, n) ||
+	    can(vc, WRITE, "discovery.k8s.io", L("endpointslices"), d, n))
 		return KC_SEV_MEDIUM;
 	return 0;
 }
@@ -308,17 +374,22 @@ p018(const void *vc, char *d, size_t n)
 static int
 p019(const void *vc, char *d, size_t n)
 {
-	const struct kc_rbac_rule *r = ((const struct fctx *)vc)->r;
+	const struct fctx *c = vc;
+	const struct kc_rbac_rule *r = c->r;
 	const char *const del[] = { "delete", "deletecollection", NULL };
+	char tmp[512];
 
-	for (size_t v = 0; del[v] != NULL; v++) {
-		if (kc_rbac_verb_matches(r, del[v]) && has_str(&r->resources, "*") && r->groups.n > 0) {
-			snprintf(d, n, "can %s every resource (resources *)", del[v]);
-			return KC_SEV_MEDIUM;
-		}
+	/* resources *: the proof is one resource of a group the rule covers */
+	if (has_str(&r->resources, "*") &&
+	    (can(c, del, "", L("namespaces", "configmaps"), tmp, sizeof(tmp)) ||
+	    can(c, del, "apps", L("deployments"), tmp, sizeof(tmp)) ||
+	    can(c, del, "batch", L("jobs"), tmp, sizeof(tmp)) ||
+	    can(c, del, RBACG, L("roles"), tmp, sizeof(tmp)))) {
+		snprintf(d, n, "can %s every resource (resources *)", c->pf ? c->pf->verb : "delete");
+		return KC_SEV_MEDIUM;
 	}
-	if (can(r, del, "", L("namespaces", "persistentvolumes"), d, n) ||
-	    can(r, del, "apiextensions.k8s.io", L("customresourcedefinitions"), d, n))
+	if (can(c, del, "", L("namespaces", "persistentvolumes"), d, n) ||
+	    can(c, del, "apiextensions.k8s.io", L("customresourcedefinitions"), d, n))
 		return KC_SEV_MEDIUM;
 	return 0;
 }
@@ -328,14 +399,16 @@ p020(const void *vc, char *d, size_t n)
 {
 	const struct fctx *c = vc;
 
-	if (can(c->r, L("delete", "deletecollection"), "", L("events"), d, n) ||
-	    can(c->r, L("delete", "deletecollection"), "events.k8s.io", L("events"), d, n))
+	if (can(c, L("delete", "deletecollection"), "", L("events"), d, n) ||
+	    can(c, L("delete", "deletecollection"), "events.k8s.io", L("events"), d, n))
 		return KC_SEV_MEDIUM;
 	if ((c->scope_ns[0] == '\0' || strcmp(c->scope_ns, "kube-system") == 0) &&
-	    can(c->r, L("create", "update", "patch", "delete"), "", L("configmaps"), d, n)) {
+	    can(c, L("create", "update", "patch", "delete"), "", L("configmaps"), d, n)) {
 		size_t l = strlen(d);
 
 		snprintf(d + l, n - l, " in kube-system");
+		if (c->pf != NULL)
+			snprintf(c->pf->ns, sizeof(c->pf->ns), "kube-system");
 		return KC_SEV_MEDIUM;
 	}
 	return 0;
@@ -344,7 +417,7 @@ p020(const void *vc, char *d, size_t n)
 static int
 p021(const void *vc, char *d, size_t n)
 {
-	if (!can(((const struct fctx *)vc)->r, WRITE, RBACG, L("clusterroles"), d, n))
+	if (!can(vc, WRITE, RBACG, L("clusterroles"), d, n))
 		return 0;
 	{
 		size_t l = strlen(d);
@@ -420,6 +493,13 @@ p023(const void *vc, char *d, size_t n)
 	for (size_t i = 0; i < r->verbs.n; i++) {
 		if (strcmp(r->verbs.v[i], "get") != 0) {
 			snprintf(d, n, "nonResourceURLs * with verb %s", r->verbs.v[i]);
+			if (c->pf != NULL) {
+				memset(c->pf, 0, sizeof(*c->pf));
+				c->pf->set = 1;
+				snprintf(c->pf->verb, sizeof(c->pf->verb), "%s",
+				    strcmp(r->verbs.v[i], "*") == 0 ? "post" : r->verbs.v[i]);
+				snprintf(c->pf->path, sizeof(c->pf->path), "/metrics");
+			}
 			return KC_SEV_MEDIUM;
 		}
 	}
@@ -427,31 +507,31 @@ p023(const void *vc, char *d, size_t n)
 }
 
 const struct kc_finding_def kc_finding_defs[] = {
-	{ "AGR-001", KC_SEV_CRITICAL, "can act as cluster-admin", "T1078", "CWE-250, CWE-269", p001 },
-	{ "AGR-002", KC_SEV_MEDIUM, "uses a wildcard in verbs, resources or apiGroups", "", "CWE-732", p002 },
-	{ "AGR-003", KC_SEV_CRITICAL, "can read secrets cluster-wide", "T1552.007, T1528", "CWE-522", p003 },
-	{ "AGR-004", KC_SEV_HIGH, "can read secrets in kube-system or its own namespace", "T1552.007", "CWE-522", p004 },
-	{ "AGR-005", KC_SEV_CRITICAL, "can escalate roles or clusterroles", "T1098", "CWE-269", p005 },
-	{ "AGR-006", KC_SEV_CRITICAL, "can bind roles or clusterroles", "T1098", "CWE-269", p006 },
-	{ "AGR-007", KC_SEV_CRITICAL, "can write rolebindings or clusterrolebindings", "T1098", "CWE-269", p007 },
-	{ "AGR-008", KC_SEV_CRITICAL, "can impersonate users, groups, serviceaccounts, uids or userextras", "T1078", "CWE-269", p008 },
-	{ "AGR-009", KC_SEV_HIGH, "can create pods or write workload controllers", "T1610", "CWE-269", p009 },
-	{ "AGR-010", KC_SEV_CRITICAL, "can exec, attach or port-forward into pods, or add ephemeral containers", "T1609", "CWE-250", p010 },
-	{ "AGR-011", KC_SEV_CRITICAL, "can use nodes/proxy", "T1609, T1611", "CWE-284", p011 },
-	{ "AGR-012", KC_SEV_CRITICAL, "can mint service account tokens or write secrets", "T1528", "CWE-522", p012 },
-	{ "AGR-013", KC_SEV_CRITICAL, "can approve certificate signing requests", "T1649", "CWE-269", p013 },
-	{ "AGR-014", KC_SEV_HIGH, "can write admission webhooks or admission policies", "T1562.001", "CWE-284", p014 },
-	{ "AGR-015", KC_SEV_HIGH, "can write CRDs or apiservices", "", "CWE-284", p015 },
-	{ "AGR-016", KC_SEV_HIGH, "can patch or delete nodes", "T1611", "CWE-284", p016 },
-	{ "AGR-017", KC_SEV_HIGH, "can create persistentvolumes", "T1611", "CWE-250", p017 },
-	{ "AGR-018", KC_SEV_MEDIUM, "can write services/status, endpoints or endpointslices", "", "CWE-284", p018 },
-	{ "AGR-019", KC_SEV_MEDIUM, "can delete every resource, namespaces, PVs or CRDs", "T1485", "CWE-284", p019 },
-	{ "AGR-020", KC_SEV_MEDIUM, "can delete events or write configmaps in kube-system", "T1070", "CWE-778", p020 },
-	{ "AGR-021", KC_SEV_HIGH, "can write clusterroles (aggregation labels, aggregationRule)", "T1098", "CWE-269", p021 },
-	{ "AGR-022", KC_SEV_CRITICAL, "holds access through a binding to anonymous, unauthenticated, all authenticated or all service accounts", "T1078", "CWE-284", p022 },
-	{ "AGR-023", KC_SEV_MEDIUM, "nonResourceURLs * with verbs other than get", "", "CWE-284", p023 },
-	{ "AGR-024", KC_SEV_INFO, "evidence gap: review incomplete, evaluation error, missing role, or server and evaluator disagree", "", "", NULL },
-	{ NULL, 0, NULL, NULL, NULL, NULL },
+	{ "AGR-001", KC_SEV_CRITICAL, "can act as cluster-admin", "T1078", "CWE-250, CWE-269", p001, "ability" },
+	{ "AGR-002", KC_SEV_MEDIUM, "uses a wildcard in verbs, resources or apiGroups", "", "CWE-732", p002, "rule" },
+	{ "AGR-003", KC_SEV_CRITICAL, "can read secrets cluster-wide", "T1552.007, T1528", "CWE-522", p003, "ability" },
+	{ "AGR-004", KC_SEV_HIGH, "can read secrets in kube-system or its own namespace", "T1552.007", "CWE-522", p004, "ability" },
+	{ "AGR-005", KC_SEV_CRITICAL, "can escalate roles or clusterroles", "T1098", "CWE-269", p005, "ability" },
+	{ "AGR-006", KC_SEV_CRITICAL, "can bind roles or clusterroles", "T1098", "CWE-269", p006, "ability" },
+	{ "AGR-007", KC_SEV_CRITICAL, "can write rolebindings or clusterrolebindings", "T1098", "CWE-269", p007, "ability" },
+	{ "AGR-008", KC_SEV_CRITICAL, "can impersonate users, groups, serviceaccounts, uids or userextras", "T1078", "CWE-269", p008, "ability" },
+	{ "AGR-009", KC_SEV_HIGH, "can create pods or write workload controllers", "T1610", "CWE-269", p009, "ability" },
+	{ "AGR-010", KC_SEV_CRITICAL, "can exec, attach or port-forward into pods, or add ephemeral containers", "T1609", "CWE-250", p010, "ability" },
+	{ "AGR-011", KC_SEV_CRITICAL, "can use nodes/proxy", "T1609, T1611", "CWE-284", p011, "ability" },
+	{ "AGR-012", KC_SEV_CRITICAL, "can mint service account tokens or write secrets", "T1528", "CWE-522", p012, "ability" },
+	{ "AGR-013", KC_SEV_CRITICAL, "can approve certificate signing requests", "T1649", "CWE-269", p013, "ability" },
+	{ "AGR-014", KC_SEV_HIGH, "can write admission webhooks or admission policies", "T1562.001", "CWE-284", p014, "ability" },
+	{ "AGR-015", KC_SEV_HIGH, "can write CRDs or apiservices", "", "CWE-284", p015, "ability" },
+	{ "AGR-016", KC_SEV_HIGH, "can patch or delete nodes", "T1611", "CWE-284", p016, "ability" },
+	{ "AGR-017", KC_SEV_HIGH, "can create persistentvolumes", "T1611", "CWE-250", p017, "ability" },
+	{ "AGR-018", KC_SEV_MEDIUM, "can write services/status, endpoints or endpointslices", "", "CWE-284", p018, "ability" },
+	{ "AGR-019", KC_SEV_MEDIUM, "can delete every resource, namespaces, PVs or CRDs", "T1485", "CWE-284", p019, "ability" },
+	{ "AGR-020", KC_SEV_MEDIUM, "can delete events or write configmaps in kube-system", "T1070", "CWE-778", p020, "ability" },
+	{ "AGR-021", KC_SEV_HIGH, "can write clusterroles (aggregation labels, aggregationRule)", "T1098", "CWE-269", p021, "ability" },
+	{ "AGR-022", KC_SEV_CRITICAL, "holds access through a binding to anonymous, unauthenticated, all authenticated or all service accounts", "T1078", "CWE-284", p022, "binding" },
+	{ "AGR-023", KC_SEV_MEDIUM, "nonResourceURLs * with verbs other than get", "", "CWE-284", p023, "ability" },
+	{ "AGR-024", KC_SEV_INFO, "evidence gap: review incomplete, evaluation error, missing role, or server and evaluator disagree", "", "", NULL, "evidence" },
+	{ NULL, 0, NULL, NULL, NULL, NULL, NULL },
 };
 
 const struct kc_finding_def *
@@ -521,6 +601,29 @@ base_finding(const struct kc_finding_def *def, int sev, const char *sa_ns, const
 	return o;
 }
 
+static cJSON *
+proof_json(const struct proof *p)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "verb", p->verb);
+	if (p->path[0] != '\0') {
+		cJSON_AddStringToObject(o, "nonResourceURL", p->path);
+		return o;
+	}
+	cJSON_AddStringToObject(o, "apiGroup", p->group);
+	cJSON_AddStringToObject(o, "resource", p->resource);
+	if (p->sub[0] != '\0')
+		cJSON_AddStringToObject(o, "subresource", p->sub);
+	if (p->ns[0] != '\0')
+		cJSON_AddStringToObject(o, "namespace", p->ns);
+	if (p->name[0] != '\0')
+		cJSON_AddStringToObject(o, "name", p->name);
+	return o;
+}
+
 static int
 add_hit(struct kc_findings *f, const struct kc_finding_def *def, int sev, const struct fctx *c,
     const struct kc_selected *sa, const char *detail)
@@ -540,6 +643,9 @@ add_hit(struct kc_findings *f, const struct kc_finding_def *def, int sev, const 
 	cJSON_AddItemToObject(o, "rule", kc_rbac_rule_json(c->r));
 	cJSON_AddNumberToObject(o, "ruleIndex", (double)c->r->index);
 	cJSON_AddStringToObject(o, "matched", detail);
+	cJSON_AddStringToObject(o, "claim", def->claim);
+	if (strcmp(def->claim, "ability") == 0 && c->pf != NULL && c->pf->set)
+		cJSON_AddItemToObject(o, "request", proof_json(c->pf));
 	if (kc_rbac_reason(c->g, reason, sizeof(reason)) == 0)
 		cJSON_AddStringToObject(o, "reason", reason);
 	cJSON_AddItemToArray(f->list, o);
@@ -555,13 +661,14 @@ eval_grants(struct kc_findings *f, const struct kc_rbac_rules *rr, const char *s
 	int r;
 
 	for (size_t i = 0; i < rr->n; i++) {
-		struct fctx c = { &rr->grants[i], rr->grants[i].rule, scope_ns, sa->ns, id };
+		struct proof pf;
+		struct fctx c = { &rr->grants[i], rr->grants[i].rule, scope_ns, sa->ns, id, &pf };
 
 		/* the cluster pass sees ClusterRoleBindings, the namespace
 		 * passes only their own RoleBindings */
 		if (rr->grants[i].binding->cluster != (scope_ns[0] == '\0'))
 			continue;
-		if (can(c.r, READ, "", L("secrets"), detail, sizeof(detail)))
+		if (can(&c, READ, "", L("secrets"), detail, sizeof(detail)))
 			*reads_secrets = 1;
 		for (size_t d = 0; kc_finding_defs[d].id != NULL; d++) {
 			int sev;
@@ -569,6 +676,7 @@ eval_grants(struct kc_findings *f, const struct kc_rbac_rules *rr, const char *s
 			if (kc_finding_defs[d].pred == NULL)
 				continue;
 			detail[0] = '\0';
+			pf.set = 0;
 			if ((sev = kc_finding_defs[d].pred(&c, detail, sizeof(detail))) == 0)
 				continue;
 			if ((r = add_hit(f, &kc_finding_defs[d], sev, &c, sa, detail)) != 0)
@@ -665,6 +773,7 @@ kc_findings_add_gap(struct kc_findings *f, const char *sa_ns, const char *sa_nam
 	if (ns != NULL && ns[0])
 		cJSON_AddStringToObject(o, "namespace", ns);
 	cJSON_AddStringToObject(o, "matched", what);
+	cJSON_AddStringToObject(o, "claim", def->claim);
 	if (detail != NULL)
 		cJSON_AddItemToObject(o, "detail", detail);
 	cJSON_AddItemToArray(f->list, o);
@@ -770,6 +879,7 @@ kc_findings_json(const struct kc_findings *f)
 		cJSON_AddStringToObject(e, "title", d->title);
 		cJSON_AddStringToObject(e, "attack", d->attack);
 		cJSON_AddStringToObject(e, "cwe", d->cwe);
+		cJSON_AddStringToObject(e, "claim", d->claim);
 		cJSON_AddItemToArray(rules, e);
 	}
 	return o;

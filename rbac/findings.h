@@ -5,10 +5,15 @@
  * semantics of the authorizer: a verb '*' is every verb, an apiGroup '*'
  * every group, a resource '*' every resource and subresource, '*' + "/sub"
  * that subresource of any resource.  A rule restricted by resourceNames
- * still fires (the names are shown).  Scope is "cluster" for rules held
- * through a ClusterRoleBinding, "namespace" (with the namespace) for rules
- * held through a RoleBinding.  Every hit names the subject, the binding,
- * the matched binding subject, the role, the scope and the rule.
+ * fires when a real request can match it (the name is in the proof;
+ * create and list with resourceNames never match).  Scope is "cluster" for
+ * rules held through a ClusterRoleBinding, "namespace" (with the namespace)
+ * for rules held through a RoleBinding; a namespaced grant never reaches a
+ * cluster-scoped resource (rbac/scope.h).  Every hit names the subject, the
+ * binding, the matched binding subject, the role, the scope and the rule,
+ * and an ability carries "request": the SubjectAccessReview attributes
+ * (verb, apiGroup, resource, subresource, namespace, name, or verb and
+ * nonResourceURL) the API server would check for the request it claims.
  */
 #ifndef KC_RBAC_FINDINGS_H
 #define KC_RBAC_FINDINGS_H
@@ -42,6 +47,10 @@ struct kc_finding_def {
 	const char *cwe;		/* "CWE-522" or "" */
 	/* 0: no hit; else the severity, with a short explanation in detail */
 	int (*pred)(const void *ctx, char *detail, size_t n);
+	/* what a hit claims: "ability" (the finding carries the request that
+	 * proves it), or a statement about a "rule", a "binding" or the
+	 * "evidence" (no request) */
+	const char *claim;
 };
 
 /* The table, terminated by an entry with id NULL. */

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rbac/scope.h"
 #include "rbac/whocan.h"
 #include "util/err.h"
 #include "util/mem.h"
@@ -120,6 +121,7 @@ kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, cons
 	const char *slash = strchr(resource, '/'), *dot;
 	size_t rl = slash ? (size_t)(slash - resource) : strlen(resource);
 	cJSON *o, *cw, *nss, *all;
+	int ns_ok;
 
 	*out = NULL;
 	if (rl == 0 || rl >= sizeof(res) || (slash && strlen(slash + 1) >= sizeof(sub)))
@@ -140,6 +142,14 @@ kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, cons
 	cJSON_AddStringToObject(o, "subresource", sub);
 	if (ns != NULL)
 		cJSON_AddStringToObject(o, "namespace", ns);
+	/* a request for a cluster-scoped resource has no namespace: only
+	 * ClusterRoleBindings can grant it */
+	ns_ok = kc_rbac_ns_effective(verb, group, res);
+	cJSON_AddBoolToObject(o, "clusterScoped", kc_rbac_cluster_scoped(group, res));
+	if (!ns_ok)
+		cJSON_AddStringToObject(o, "note", "cluster-scoped resource: a real request carries no "
+		    "namespace, so grants through RoleBindings never allow it (kubectl auth can-i -n NS "
+		    "would still say yes)");
 	cw = cJSON_AddArrayToObject(o, "clusterWide");
 	nss = cJSON_AddObjectToObject(o, "namespaces");
 	all = cJSON_AddArrayToObject(o, "serviceAccounts");
@@ -148,7 +158,8 @@ kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, cons
 		const struct kc_rbac_rule *hit = NULL;
 		cJSON *dst;
 
-		if (b->role == NULL || (!b->cluster && ns != NULL && strcmp(b->ns, ns) != 0))
+		if (b->role == NULL || (!b->cluster && ns != NULL && strcmp(b->ns, ns) != 0) ||
+		    (!b->cluster && !ns_ok))
 			continue;
 		/* the first allowing rule; one without resourceNames wins */
 		for (size_t i = 0; i < b->role->nrules; i++) {
@@ -208,6 +219,8 @@ kc_whocan_text(const cJSON *res, struct kc_buf *out)
 
 	kc_buf_addf(out, "Who can %s %s%s%s%s%s:\n\n", jstr(res, "verb"), jstr(res, "resource"),
 	    grp[0] ? "." : "", grp, sub[0] ? "/" : "", sub);
+	if (jstr(res, "note")[0])
+		kc_buf_addf(out, "Note: %s.\n\n", jstr(res, "note"));
 	kc_buf_addf(out, "%-24s SUBJECT  via BINDING -> ROLE\n", "SCOPE");
 	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(res, "clusterWide"))
 		row(out, "cluster-wide", g);

@@ -10,7 +10,10 @@
  * system:serviceaccounts:NS the SAs of NS.  Other groups and users cannot
  * be expanded offline and are listed as they are.  A ServiceAccount
  * subject without a namespace in a ClusterRoleBinding matches nobody and
- * is listed with that note.
+ * is listed with that note.  For a cluster-scoped resource (rbac/scope.h)
+ * RoleBindings are left out: the request carries no namespace ("note" and
+ * "clusterScoped" say so); `bind` on clusterroles is the exception (the
+ * API server checks it in the RoleBinding's namespace).
  */
 #ifndef KC_RBAC_WHOCAN_H
 #define KC_RBAC_WHOCAN_H

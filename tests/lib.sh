@@ -99,3 +99,18 @@ t_summary() {
 	printf '%d passed, %d failed\n' "$T_PASSED" "$T_FAILED"
 	[ "$T_FAILED" = 0 ]
 }
+
+# kc_proof_sars FINDINGS.json  ->  a v1 List of SubjectAccessReviews, one per
+# finding that carries a "request" (its proof), in the order of the
+# findings, built as the API server builds one for that real request: the
+# service account's user and groups, and only the attributes the request
+# has (no namespace for a cluster-scoped resource).
+kc_proof_sars() {
+	jq '{apiVersion: "v1", kind: "List", items: [.findings[] | select(.request != null) |
+		("system:serviceaccount:" + .subject.namespace + ":" + .subject.name) as $u |
+		{apiVersion: "authorization.k8s.io/v1", kind: "SubjectAccessReview",
+		 spec: ({user: $u, groups: ["system:serviceaccounts", ("system:serviceaccounts:" + .subject.namespace), "system:authenticated"]} +
+		   (if .request.nonResourceURL then {nonResourceAttributes: {verb: .request.verb, path: .request.nonResourceURL}}
+		    else {resourceAttributes: (.request | {verb, group: .apiGroup, resource, subresource, namespace, name} |
+		      with_entries(select(.value != null)))} end))}]}' "$1"
+}

@@ -53,6 +53,11 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: all}
 subjects: [{kind: ServiceAccount, name: rag-agent, namespace: $ns}]
 ---
 apiVersion: v1
+kind: Secret
+metadata: {name: db-password, namespace: $ns}
+stringData: {password: hunter2}
+---
+apiVersion: v1
 kind: Pod
 metadata: {name: kagent-bot-0, namespace: $ns}
 spec: {serviceAccountName: kagent-bot, containers: [{name: a, image: registry.invalid/a:1}]}
@@ -145,6 +150,74 @@ jq -e --arg ns "$ns2" 'any(.findings.persisting[]; .id=="AGR-003" and .subject.n
 jq -e --arg ns "$ns2" 'any(.findings.regressions[]; .id=="AGR-025" and .kept and .finding.subject.namespace==$ns)' "$T_OUT" >/dev/null || t_fail "no AGR-025"
 jq -e '.summary.verdict=="incomplete"' "$T_OUT" >/dev/null || t_fail "verdict"
 jq -e --arg ns "$ns2" '.agents[] | select(.namespace==$ns and .name=="kagent-bot") | .secrets_after' "$T_OUT" >/dev/null || t_fail "secrets_after should stay true"
+t_pass
+
+t_begin "diff: the breach assessment stays URGENT and names the secrets read and reachable"
+d=$W/d.json
+jq -e '.breach_assessment.verdict == "URGENT" and .summary.breach_assessment == "URGENT"' "$d" >/dev/null || t_fail "breach assessment $(jq -c .breach_assessment.verdict "$d")"
+jq -e --arg ns "$ns" '.breach_assessment.agents[] | select(.namespace==$ns and .name=="kagent-bot") |
+	.could_read_secrets and (.secrets_read | index("*") != null) and (.secrets_reachable | index($ns + "/db-password") != null)' "$d" >/dev/null ||
+	t_fail "kagent-bot breach entry: $(jq -c --arg ns "$ns" '.breach_assessment.agents[] | select(.namespace==$ns)' "$d" | head -c 400)"
+expect_exit 0 "$KC" diff "$pre" "$post" --pubkey "$W/k.pub" --remediated-at "$rem"
+expect_grep "^breach assessment: URGENT" "$T_OUT"
+expect_grep "kagent-bot read \(audit\): \*" "$T_OUT"
+expect_exit 0 "$KC" report "$post" --diff "$pre" --pubkey "$W/k.pub" --remediated-at "$rem" -o "$T_DIR/r.html"
+expect_grep 'id="breach"><span class="big">URGENT' "$T_DIR/r.html"
+t_pass
+
+t_begin "diff: namespace-scoped false positives no longer make a PRE bundle urgent (issue 18)"
+ns3=diff-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+# every verb, every group, on cluster-scoped resources and configmaps,
+# through a Role in the agent's namespace: it leaves out secrets
+kc_admin apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Namespace
+metadata: {name: $ns3}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: ops-agent, namespace: $ns3}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: ops, namespace: $ns3}
+# (not clusterroles: bind on them is checked in the namespace, a true AGR-006)
+rules: [{apiGroups: ["*"], verbs: ["*"], resources: [nodes, nodes/proxy, nodes/status, persistentvolumes,
+  clusterrolebindings, certificatesigningrequests/approval, customresourcedefinitions,
+  apiservices, validatingwebhookconfigurations, users, groups, configmaps]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: ops, namespace: $ns3}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: ops}
+subjects: [{kind: ServiceAccount, name: ops-agent, namespace: $ns3}]
+YAML
+pre3=$("$KC" collect --kubeconfig "$KC_KUBECONFIG" --case DIFF-3 --phase pre --agents '' --sa "$ns3/ops-agent" \
+	--key "$W/k.pem" -o "$W/" -q)
+mkdir -p "$T_DIR/x" && tar xzf "$pre3" -C "$T_DIR/x"
+F3=$(ls "$T_DIR"/x/*/analysis/findings.json)
+jq -e '.triage == "ROUTINE" and .counts.critical == 0 and .counts.high == 0' "$F3" >/dev/null || t_fail "PRE findings: $(jq -c '{triage, counts, ids: [.findings[].id]}' "$F3")"
+jq -e '[.findings[].id] | map(select(IN("AGR-011","AGR-013","AGR-014","AGR-015","AGR-016","AGR-017","AGR-021","AGR-007","AGR-008"))) | length == 0' "$F3" >/dev/null || t_fail "cluster-scoped rules fired"
+expect_exit 0 "$KC" report "$pre3" --pubkey "$W/k.pub" -o "$T_DIR/pre3.html"
+expect_no_grep '<span class="big">URGENT</span>' "$T_DIR/pre3.html"
+sleep 1.1
+kc_admin -n "$ns3" delete rolebinding ops >/dev/null
+post3=$("$KC" collect --kubeconfig "$KC_KUBECONFIG" --case DIFF-3 --phase post --agents '' --sa "$ns3/ops-agent" \
+	--key "$W/k.pem" -o "$W/" -q)
+expect_exit 0 "$KC" diff "$pre3" "$post3" --pubkey "$W/k.pub" --format json
+jq -e '.breach_assessment.verdict == "ROUTINE" and .summary.verdict == "remediated"' "$T_OUT" >/dev/null || t_fail "diff: $(jq -c '{b: .breach_assessment.verdict, v: .summary.verdict}' "$T_OUT")"
+jq -e '.agents[0] | (.cluster_wide_before | not) and (.secrets_before | not) and
+	any(.removed[]; .resource == "nodes" and .effective == false) and
+	any(.removed[]; .resource == "configmaps" and .effective == null)' "$T_OUT" >/dev/null || t_fail "ops-agent delta: $(jq -c '.agents[0] | {cluster_wide_before, secrets_before}' "$T_OUT")"
+expect_exit 0 "$KC" who-can "$pre3" patch nodes --json
+jq -e --arg w "$ns3/ops-agent" '.serviceAccounts | index($w) == null' "$T_OUT" >/dev/null || t_fail "who-can patch nodes lists ops-agent"
+purge_ns3() {
+	kc_admin delete namespace "$ns3" --wait=false >/dev/null 2>&1
+	kc_admin delete roles,serviceaccounts --all -n "$ns3" >/dev/null 2>&1
+	kc_admin get namespace "$ns3" -o json 2>/dev/null | jq '.spec.finalizers = []' |
+		kc_admin replace --raw "/api/v1/namespaces/$ns3/finalize" -f - >/dev/null 2>&1
+}
+purge_ns3
 t_pass
 
 t_begin "diff: PRE newer than POST is refused (exit 2)"

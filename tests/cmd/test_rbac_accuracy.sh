@@ -16,7 +16,11 @@
 #   3. 400 random SubjectAccessReviews answered by the server (kubectl
 #      create) and offline (`kcustody can-i --sar`): zero differences;
 #   4. 40 `kubectl auth can-i VERB RESOURCE --as=...` answers against the
-#      evaluator's: zero differences.
+#      evaluator's: zero differences;
+#   5. every finding's "request" (its proof) sent as the SubjectAccessReview
+#      the API server builds for that request: all allowed; and two near
+#      misses (a namespaced wildcard Role, a Role naming the cluster-scoped
+#      resources) trigger no cluster-scoped rule.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 KC=${KCUSTODY_BIN:-$KC_REPO/kcustody}
@@ -56,13 +60,33 @@ split_res() {
 	printf '%s|%s|%s\n' "$g" "$r" "$name"
 }
 
-total_reviews=0 total_sars=0 total_allowed=0 total_cani=0
+total_reviews=0 total_sars=0 total_allowed=0 total_cani=0 total_proofs=0 total_proofs_ok=0
 for seed in $SEEDS; do
 	P=kacc$run-$seed
 	PREFIXES+=("$P")
 	W=$WORK/$seed
 	mkdir -p "$W"
-	python3 "$GEN" estate "$seed" "$P" >"$W/estate.json"
+	python3 "$GEN" estate "$seed" "$P" >"$W/estate.json.gen"
+	# near misses for issue 18: in $P-n0, scope-wild holds every verb on
+	# every resource of every group through a Role, scope-list every verb
+	# on every cluster-scoped resource the rules look at, both through a
+	# RoleBinding: no cluster-scoped rule may fire through them
+	jq --arg ns "$P-n0" '.items += [
+	  {apiVersion: "v1", kind: "ServiceAccount", metadata: {name: "scope-wild", namespace: $ns}},
+	  {apiVersion: "v1", kind: "ServiceAccount", metadata: {name: "scope-list", namespace: $ns}},
+	  {apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: {name: "kcustody-scope-wild", namespace: $ns},
+	   rules: [{apiGroups: ["*"], resources: ["*"], verbs: ["*"]}]},
+	  {apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: {name: "kcustody-scope-list", namespace: $ns},
+	   rules: [{apiGroups: ["*"], verbs: ["*"], resources: ["nodes", "nodes/proxy", "nodes/status", "persistentvolumes",
+	     "namespaces", "clusterroles", "clusterrolebindings", "certificatesigningrequests/approval", "signers",
+	     "mutatingwebhookconfigurations", "validatingwebhookconfigurations", "validatingadmissionpolicies",
+	     "customresourcedefinitions", "apiservices", "users", "groups", "uids", "userextras/scopes"]}]},
+	  {apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: {name: "kcustody-scope-wild", namespace: $ns},
+	   roleRef: {apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "kcustody-scope-wild"},
+	   subjects: [{kind: "ServiceAccount", name: "scope-wild"}]},
+	  {apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: {name: "kcustody-scope-list", namespace: $ns},
+	   roleRef: {apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "kcustody-scope-list"},
+	   subjects: [{kind: "ServiceAccount", name: "scope-list"}]}]' "$W/estate.json.gen" >"$W/estate.json"
 	nsas=$(jq '[.items[] | select(.kind == "ServiceAccount")] | length' "$W/estate.json")
 	nbind=$(jq '[.items[] | select(.kind | test("Binding$"))] | length' "$W/estate.json")
 
@@ -81,6 +105,34 @@ for seed in $SEEDS; do
 	jq -e '[.reviews[] | select(.serverEvaluationError != "")] | length > 0' "$D" >/dev/null || t_fail "no review exercised a missing role"
 	jq -e '.aggregatedClusterRoles | length > 0' "$W/ev/analysis/rbac-drift.json" >/dev/null || t_fail "no aggregation drift flagged"
 	total_reviews=$((total_reviews + n))
+	t_pass
+
+	t_begin "accuracy seed $seed: every finding's request is allowed by the server (SubjectAccessReview)"
+	F=$W/ev/analysis/findings.json
+	kc_proof_sars "$F" >"$W/proofs.json"
+	np=$(jq '.items | length' "$W/proofs.json")
+	kc_admin create -f "$W/proofs.json" -o json >"$W/proofs.out" 2>"$W/proofs.err" || t_fail "kubectl create proofs: $(head -3 "$W/proofs.err")"
+	ap=$(jq -s '[.[] | select(.status.allowed == true)] | length' "$W/proofs.out")
+	[ "$np" -gt 0 ] && [ "$ap" = "$np" ] || t_fail "$((np - ap)) of $np proofs denied; first: $(jq -c -s '[.[] | select(.status.allowed != true)][0].spec' "$W/proofs.out")"
+	jq -e '[.findings[] | select(.claim == "ability") | .request != null] | all' "$F" >/dev/null || t_fail "an ability finding without request"
+	ns_stmt=$(jq '[.findings[] | select(.request == null)] | length' "$F")
+	echo "  seed $seed: $ap of $np finding requests allowed by the server ($ns_stmt statements without request)"
+	total_proofs=$((total_proofs + np)) total_proofs_ok=$((total_proofs_ok + ap))
+	t_pass
+
+	t_begin "accuracy seed $seed: near misses, a namespaced wildcard Role triggers no cluster-scoped rule"
+	for who in scope-wild scope-list; do
+		bad=$(jq -r --arg ns "$P-n0" --arg sa "$who" '[.findings[] | select(.subject.namespace == $ns and
+			.subject.name == $sa and .binding.name == "kcustody-" + $sa) | .id |
+			select(IN("AGR-003", "AGR-011", "AGR-013", "AGR-014", "AGR-015", "AGR-016", "AGR-017", "AGR-021", "AGR-023"))] | unique | join(" ")' "$F")
+		[ -z "$bad" ] || t_fail "$who: cluster-scoped rules fired through a RoleBinding: $bad"
+	done
+	got=$(jq -r --arg ns "$P-n0" '[.findings[] | select(.subject.namespace == $ns and .subject.name == "scope-list" and
+		.binding.name == "kcustody-scope-list") | .id] | unique | join(" ")' "$F")
+	[ "$got" = "AGR-002 AGR-006" ] || t_fail "scope-list: [$got], want [AGR-002 AGR-006] (bind on clusterroles is checked in the namespace)"
+	jq -e --arg ns "$P-n0" '[.findings[] | select(.subject.namespace == $ns and .subject.name == "scope-wild" and
+		.binding.name == "kcustody-scope-wild") | .id] | index("AGR-004") != null and index("AGR-010") != null' "$F" >/dev/null ||
+		t_fail "scope-wild lost its namespace findings"
 	t_pass
 
 	t_begin "accuracy seed $seed: reviews fetched by kubectl agree with the evaluator"
@@ -132,4 +184,5 @@ for seed in $SEEDS; do
 done
 
 echo "accuracy: $total_reviews rules reviews, $total_sars SubjectAccessReviews ($total_allowed allowed), $total_cani kubectl auth can-i checks compared"
+echo "accuracy: $total_proofs_ok of $total_proofs finding requests allowed by the server"
 t_summary

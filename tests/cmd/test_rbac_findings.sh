@@ -113,6 +113,21 @@ case_ 022 pos group '[{apiGroups: [""], resources: [configmaps], verbs: [get]}]'
 case_ 022 neg crb '[{apiGroups: [""], resources: [configmaps], verbs: [get]}]'
 case_ 023 pos crb '[{nonResourceURLs: ["*"], verbs: [post]}]'
 case_ 023 neg crb '[{nonResourceURLs: ["*"], verbs: [get]}]'
+# Issue 18: a Role bound in the agent's own namespace with every verb on
+# every resource of every group reaches no cluster-scoped resource (a
+# request for one has no namespace); wild-agent must get only the findings
+# a real request in its namespace confirms.  nosec-agent holds the same
+# through a Role that lists resources and leaves out secrets: none of its
+# findings is critical through a cluster-scoped resource, so no triage.
+cat >>"$Y" <<YAML
+- {apiVersion: v1, kind: ServiceAccount, metadata: {name: wild-agent, namespace: $NS}}
+- {apiVersion: rbac.authorization.k8s.io/v1, kind: Role, metadata: {name: wild, namespace: $NS}, rules: [{apiGroups: ["*"], resources: ["*"], verbs: ["*"]}]}
+- {apiVersion: rbac.authorization.k8s.io/v1, kind: RoleBinding, metadata: {name: wild, namespace: $NS}, roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: wild}, subjects: [{kind: ServiceAccount, name: wild-agent}]}
+- {apiVersion: v1, kind: ServiceAccount, metadata: {name: cscope-agent, namespace: $NS}}
+- {apiVersion: rbac.authorization.k8s.io/v1, kind: Role, metadata: {name: cscope, namespace: $NS}, rules: [{apiGroups: ["*"], resources: [nodes, nodes/proxy, nodes/status, persistentvolumes, namespaces, clusterroles, clusterrolebindings, certificatesigningrequests/approval, signers, mutatingwebhookconfigurations, validatingwebhookconfigurations, customresourcedefinitions, apiservices, users, groups, uids, userextras/scopes], verbs: ["*"]}]}
+- {apiVersion: rbac.authorization.k8s.io/v1, kind: RoleBinding, metadata: {name: cscope, namespace: $NS}, roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: cscope}, subjects: [{kind: ServiceAccount, name: cscope-agent}]}
+YAML
+
 # AGR-024: a binding to a role that does not exist
 cat >>"$Y" <<YAML
 - {apiVersion: v1, kind: ServiceAccount, metadata: {name: pos-024-agent, namespace: $NS}}
@@ -125,7 +140,7 @@ CASES+=("024 pos $NS/pos-024-agent" "024 neg $NS/neg-024-agent")
 kc_admin create -f "$Y" >/dev/null || { echo "cannot create fixture"; echo "0 passed, 1 failed"; exit 1; }
 EV=$WORK/ev
 "$KC" collect --case T-findings --phase pre --operator tester --kubeconfig "$KC_KUBECONFIG" \
-	--agents "pos|neg|clean" --out-dir "$EV" >"$WORK/collect.out" 2>&1
+	--agents "pos|neg|clean|wild|cscope" --out-dir "$EV" >"$WORK/collect.out" 2>&1
 F=$EV/analysis/findings.json
 
 # has ID NS/NAME -> 0 when the account has a finding with that id
@@ -163,6 +178,95 @@ expect_exit 1 "$KC" collect --case T-findings --phase pre --operator tester --ku
 	--agents '' --sa "$NS/pos-003-agent" --fail-on critical --out-dir "$WORK/ev2"
 expect_exit 0 "$KC" collect --case T-findings --phase pre --operator tester --kubeconfig "$KC_KUBECONFIG" \
 	--agents '' --sa "$NS/clean-agent" --fail-on info --out-dir "$WORK/ev3"
+t_pass
+
+# ids of one account's findings, sorted, space-separated
+ids_of() { jq -r --arg ns "${1%/*}" --arg n "${1#*/}" \
+	'[.findings[] | select(.subject.namespace == $ns and .subject.name == $n) | .id] | unique | join(" ")' "$F"; }
+
+t_begin "scope: a namespaced wildcard Role gets only the findings a request in its namespace confirms"
+got=$(ids_of "$NS/wild-agent")
+want="AGR-001 AGR-002 AGR-004 AGR-005 AGR-006 AGR-007 AGR-008 AGR-009 AGR-010 AGR-012 AGR-018 AGR-019 AGR-020"
+[ "$got" = "$want" ] || t_fail "wild-agent: got [$got], want [$want]"
+for x in 003 011 013 014 015 016 017 021 023; do
+	! has "$x" "$NS/wild-agent" || t_fail "AGR-$x raised for a namespaced grant"
+done
+jq -e --arg ns "$NS" '[.findings[] | select(.subject.name == "wild-agent") | select(.request != null) |
+	.request.namespace == $ns] | all' "$F" >/dev/null || t_fail "a wild-agent proof request is not in $NS"
+t_pass
+
+t_begin "scope: a Role naming every cluster-scoped resource triggers no cluster-scoped rule"
+got=$(ids_of "$NS/cscope-agent")
+# bind on clusterroles is checked in the RoleBinding's namespace: AGR-006 is real
+[ "$got" = "AGR-002 AGR-006" ] || t_fail "cscope-agent: got [$got], want [AGR-002 AGR-006]"
+jq -e --arg ns "$NS" '[.findings[] | select(.subject.name == "cscope-agent" and .id == "AGR-006")][0].request |
+	.verb == "bind" and .resource == "clusterroles" and .namespace == $ns' "$F" >/dev/null || t_fail "AGR-006 proof"
+t_pass
+
+t_begin "scope: the real server forbids what kubectl auth can-i -n lists, allows the proofs"
+as="--as=system:serviceaccount:$NS:wild-agent"
+expect_exit 1 kubectl --kubeconfig "$KC_KUBECONFIG" get nodes "$as"
+expect_grep 'Forbidden|forbidden' "$T_ERR"
+expect_exit 0 kubectl --kubeconfig "$KC_KUBECONFIG" auth can-i patch nodes -n "$NS" "$as"
+expect_exit 0 kubectl --kubeconfig "$KC_KUBECONFIG" get secrets -n "$NS" "$as"
+expect_exit 0 kubectl --kubeconfig "$KC_KUBECONFIG" create rolebinding probe -n "$NS" --clusterrole=view \
+	--serviceaccount="$NS:wild-agent" --dry-run=server "$as"
+# can-i --json says which listed resources no real request reaches
+expect_exit 0 "$KC" can-i "$EV" --sa "$NS/cscope-agent" -n "$NS" --json
+cp "$T_OUT" "$T_DIR/cani.json"
+jq -e '[.grants[] | select(.binding.name == "cscope") | .clusterScopedNotGranted // [] | .[]] | index("nodes.*") != null' "$T_DIR/cani.json" >/dev/null || t_fail "can-i --json: no clusterScopedNotGranted"
+printf '{"kind":"SubjectAccessReview","spec":{"user":"system:serviceaccount:%s:wild-agent","groups":["system:serviceaccounts"],"resourceAttributes":{"verb":"patch","resource":"nodes","namespace":"%s"}}}' "$NS" "$NS" >"$T_DIR/sar.json"
+expect_exit 0 "$KC" can-i "$EV" --sar "$T_DIR/sar.json"
+jq -e '.status.allowed == true and .status.realRequestAllowed == false' "$T_OUT" >/dev/null || t_fail "can-i --sar: $(cat "$T_OUT")"
+t_pass
+
+t_begin "scope: who-can patch nodes lists no RoleBinding grant"
+expect_exit 0 "$KC" who-can "$EV" patch nodes --json
+jq -e --arg w "$NS/wild-agent" '(.serviceAccounts | index($w) == null) and (.namespaces == {}) and .clusterScoped' "$T_OUT" >/dev/null || t_fail "who-can patch nodes: $(jq -c '{namespaces, serviceAccounts}' "$T_OUT" | cut -c1-300)"
+expect_exit 0 "$KC" who-can "$EV" get secrets -n "$NS" --json
+jq -e --arg w "$NS/wild-agent" '.serviceAccounts | index($w) != null' "$T_OUT" >/dev/null || t_fail "wild-agent cannot read its own secrets?"
+t_pass
+
+t_begin "proof: every finding's request, sent as the API server's SubjectAccessReview, is allowed"
+kc_proof_sars "$F" >"$T_DIR/sars.json"
+n=$(jq '.items | length' "$T_DIR/sars.json")
+kc_admin create -f "$T_DIR/sars.json" -o json >"$T_DIR/server.json" 2>"$T_DIR/server.err" || t_fail "kubectl create: $(head -3 "$T_DIR/server.err")"
+a=$(jq -s '[.[] | select(.status.allowed == true)] | length' "$T_DIR/server.json")
+[ "$n" -gt 30 ] && [ "$a" = "$n" ] || t_fail "$a of $n proofs allowed; first denied: $(jq -c -s '[.[] | select(.status.allowed != true)][0].spec' "$T_DIR/server.json")"
+jq -e '[.findings[] | select(.claim == "ability") | .request != null] | all' "$F" >/dev/null || t_fail "an ability finding without request"
+jq -e '[.findings[] | select(.id == "AGR-002" or .id == "AGR-022" or .id == "AGR-024") | .request == null and .claim != "ability"] | all' "$F" >/dev/null || t_fail "a statement finding with a request"
+echo "  proof SARs: $a of $n allowed"
+t_pass
+
+t_begin "proof: a sample of requests made for real through impersonation is not Forbidden"
+made=0
+while IFS=$'\t' read -r sns sname verb grp res sub ns name; do
+	[ -n "$sub" ] && continue
+	r=$res; [ -n "$grp" ] && r=$res.$grp
+	nsarg=(); [ -n "$ns" ] && nsarg=(-n "$ns")
+	case $verb in
+	get) cmd=(get "$r" "${name:-kcustody-probe}" "${nsarg[@]}") ;;
+	list|watch) if [ -n "$ns" ]; then cmd=(get "$r" "${nsarg[@]}"); else cmd=(get "$r" -A); fi ;;
+	# kubectl patch reads the object first: not the request under test
+	delete) cmd=(delete "$r" "${name:-kcustody-probe}" "${nsarg[@]}" --dry-run=server) ;;
+	create) case $r in
+		rolebindings.rbac.authorization.k8s.io) cmd=(create rolebinding kcustody-probe "${nsarg[@]}" --clusterrole=view --user=nobody --dry-run=server) ;;
+		clusterrolebindings.rbac.authorization.k8s.io) cmd=(create clusterrolebinding kcustody-probe --clusterrole=view --user=nobody --dry-run=server) ;;
+		pods) cmd=(run kcustody-probe "${nsarg[@]}" --image=busybox --restart=Never --dry-run=server) ;;
+		*) continue ;;
+		esac ;;
+	*) continue ;;
+	esac
+	kubectl --kubeconfig "$KC_KUBECONFIG" "${cmd[@]}" --as="system:serviceaccount:$sns:$sname" >"$T_DIR/real.out" 2>&1
+	if grep -qi 'forbidden' "$T_DIR/real.out"; then
+		t_fail "kubectl ${cmd[*]} as $sns/$sname: $(head -c 300 "$T_DIR/real.out")"
+	fi
+	made=$((made + 1))
+done < <(jq -r '.findings[] | select(.request != null and .request.resource != null) |
+	[.subject.namespace, .subject.name, .request.verb, .request.apiGroup, .request.resource,
+	 (.request.subresource // ""), (.request.namespace // ""), (.request.name // "")] | @tsv' "$F")
+[ "$made" -ge 15 ] || t_fail "only $made real requests made"
+echo "  real requests through impersonation: $made, none Forbidden"
 t_pass
 
 t_begin "who-can: get secrets names the cluster-wide reader and expands groups"

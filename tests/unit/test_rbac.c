@@ -13,6 +13,7 @@
 #include "rbac/analyze.h"
 #include "rbac/eval.h"
 #include "rbac/findings.h"
+#include "rbac/scope.h"
 #include "rbac/labels.h"
 #include "rbac/review.h"
 #include "rbac/select.h"
@@ -609,4 +610,29 @@ DEFINE_TEST(test_rbac_estate_speed)
 	kc_rbac_rules_free(&rr);
 	kc_rbac_free(&rb);
 	kc_snapshot_free(&snap);
+}
+
+DEFINE_TEST(test_rbac_scope_table)
+{
+	static const struct kc_rbac_scope_entry only[] = { { "example.com", "widgets" } };
+
+	CHECK(kc_rbac_cluster_scoped("", "nodes"));
+	CHECK(kc_rbac_cluster_scoped("", "nodes/proxy"));
+	CHECK(kc_rbac_cluster_scoped("rbac.authorization.k8s.io", "clusterroles"));
+	CHECK(kc_rbac_cluster_scoped("*", "customresourcedefinitions"));
+	CHECK(kc_rbac_cluster_scoped("authentication.k8s.io", "userextras/scopes"));
+	CHECK(!kc_rbac_cluster_scoped("", "pods"));
+	CHECK(!kc_rbac_cluster_scoped("", "serviceaccounts"));
+	CHECK(!kc_rbac_cluster_scoped("apps", "nodes"));
+	CHECK(!kc_rbac_cluster_scoped("", "*"));
+	CHECK(!kc_rbac_ns_effective("patch", "", "nodes"));
+	CHECK(kc_rbac_ns_effective("get", "", "secrets"));
+	CHECK(kc_rbac_ns_effective("bind", "rbac.authorization.k8s.io", "clusterroles"));
+	CHECK(!kc_rbac_ns_effective("escalate", "rbac.authorization.k8s.io", "clusterroles"));
+	/* discovery can replace the table */
+	kc_rbac_scope_use(only, 1);
+	CHECK(kc_rbac_cluster_scoped("example.com", "widgets"));
+	CHECK(!kc_rbac_cluster_scoped("", "nodes"));
+	kc_rbac_scope_use(NULL, 0);
+	CHECK(kc_rbac_cluster_scoped("", "nodes"));
 }
