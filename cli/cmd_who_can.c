@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/log.h"
 #include "collector/snapshot.h"
 #include "rbac/eval.h"
 #include "rbac/source.h"
@@ -64,7 +65,15 @@ KC_COMMAND(who_can, "list who can do VERB on RESOURCE, groups expanded to servic
 	}
 	if (kc_whocan(&rb, argv[optind + 1], argv[optind + 2], ns, &res) != 0) {
 		ret = cli_fail(KC_EXIT_USAGE, NULL);
-	} else if (json) {
+		goto done;
+	}
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(res, "warning"))) {
+		char safe[1024];
+
+		fprintf(stderr, "%s who-can: warning: %s\n", cli_progname,
+		    kc_safe_str(cJSON_GetObjectItemCaseSensitive(res, "warning")->valuestring, safe, sizeof(safe)));
+	}
+	if (json) {
 		char *s = cJSON_Print(res);
 
 		if (s != NULL)
@@ -79,6 +88,7 @@ KC_COMMAND(who_can, "list who can do VERB on RESOURCE, groups expanded to servic
 			ret = cli_fail(KC_EXIT_FATAL, NULL);
 		kc_buf_free(&out);
 	}
+done:
 	cJSON_Delete(res);
 	kc_rbac_free(&rb);
 	kc_snapshot_free(&snap);

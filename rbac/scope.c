@@ -97,3 +97,44 @@ kc_rbac_ns_effective(const char *verb, const char *group, const char *resource)
 	return verb != NULL && strcmp(verb, "bind") == 0 && (strcmp(group, RBACG) == 0 || strcmp(group, "*") == 0) &&
 	    strcmp(resource, "clusterroles") == 0;
 }
+
+/* The namespaced resources of the built-in API groups (Kubernetes 1.20 to
+ * current releases), for "is this a resource the cluster serves" until
+ * discovery is collected. */
+static const struct kc_rbac_scope_entry builtin_namespaced[] = {
+	{ "", "pods" }, { "", "services" }, { "", "endpoints" }, { "", "configmaps" },
+	{ "", "secrets" }, { "", "serviceaccounts" }, { "", "persistentvolumeclaims" },
+	{ "", "replicationcontrollers" }, { "", "resourcequotas" }, { "", "limitranges" },
+	{ "", "events" }, { "", "podtemplates" }, { "", "bindings" },
+	{ "apps", "deployments" }, { "apps", "daemonsets" }, { "apps", "statefulsets" },
+	{ "apps", "replicasets" }, { "apps", "controllerrevisions" },
+	{ "batch", "jobs" }, { "batch", "cronjobs" },
+	{ "autoscaling", "horizontalpodautoscalers" },
+	{ "networking.k8s.io", "networkpolicies" }, { "networking.k8s.io", "ingresses" },
+	{ "extensions", "ingresses" }, { "extensions", "networkpolicies" },
+	{ "extensions", "deployments" }, { "extensions", "daemonsets" }, { "extensions", "replicasets" },
+	{ "policy", "poddisruptionbudgets" },
+	{ RBACG, "roles" }, { RBACG, "rolebindings" },
+	{ "coordination.k8s.io", "leases" },
+	{ "discovery.k8s.io", "endpointslices" },
+	{ "events.k8s.io", "events" },
+	{ "storage.k8s.io", "csistoragecapacities" },
+	{ "authorization.k8s.io", "localsubjectaccessreviews" },
+	{ "resource.k8s.io", "resourceclaims" }, { "resource.k8s.io", "resourceclaimtemplates" },
+	{ "metrics.k8s.io", "pods" }, { "metrics.k8s.io", "nodes" },
+};
+
+int
+kc_rbac_builtin_served(const char *group, const char *resource)
+{
+	const char *slash = strchr(resource, '/');
+	size_t rl = slash ? (size_t)(slash - resource) : strlen(resource);
+
+	if (kc_rbac_cluster_scoped(group, resource))
+		return 1;
+	for (size_t i = 0; i < sizeof(builtin_namespaced) / sizeof(builtin_namespaced[0]); i++)
+		if (strcmp(builtin_namespaced[i].group, group) == 0 && strlen(builtin_namespaced[i].resource) == rl &&
+		    strncmp(builtin_namespaced[i].resource, resource, rl) == 0)
+			return 1;
+	return 0;
+}

@@ -43,6 +43,12 @@ int kc_rbac_ns_effective(const char *verb, const char *group, const char *resour
  * one.  v is borrowed and must outlive its use.  Not thread-safe. */
 void kc_rbac_scope_use(const struct kc_rbac_scope_entry *v, size_t n);
 
+/* 1 when group/resource is a resource of the built-in API groups (either
+ * scope); 0 for anything else, a custom resource or a typo ("secretz").
+ * who-can warns on 0 unless a rule of the snapshot names it, as kubectl
+ * warns "the server doesn't have a resource type". */
+int kc_rbac_builtin_served(const char *group, const char *resource);
+
 /* The built-in table. */
 extern const struct kc_rbac_scope_entry kc_rbac_scope_builtin[];
 extern const size_t kc_rbac_scope_builtin_n;

@@ -150,6 +150,37 @@ kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, cons
 		cJSON_AddStringToObject(o, "note", "cluster-scoped resource: a real request carries no "
 		    "namespace, so grants through RoleBindings never allow it (kubectl auth can-i -n NS "
 		    "would still say yes)");
+	/* A resource no built-in group serves and no rule names: most likely
+	 * a typo, which would otherwise answer "nobody" in silence. */
+	{
+		int named = kc_rbac_builtin_served(group, res);
+
+		for (size_t i = 0; !named && i < rb->nroles; i++) {
+			for (size_t k = 0; !named && k < rb->roles[i].nrules; k++) {
+				const struct kc_rbac_rule *ru = &rb->roles[i].rules[k];
+
+				for (size_t g = 0; !named && g < ru->groups.n; g++) {
+					if (strcmp(ru->groups.v[g], group) != 0)
+						continue;
+					for (size_t x = 0; !named && x < ru->resources.n; x++) {
+						const char *rr = ru->resources.v[x], *sl = strchr(rr, '/');
+						size_t l = sl ? (size_t)(sl - rr) : strlen(rr);
+
+						named = strlen(res) == l && strncmp(rr, res, l) == 0;
+					}
+				}
+			}
+		}
+		cJSON_AddBoolToObject(o, "served", named);
+		if (!named) {
+			char w[700];
+
+			snprintf(w, sizeof(w), "the server doesn't have a resource type '%s%s%s' as far as this "
+			    "bundle shows (not a built-in resource, and no rule names it; custom resources are "
+			    "known only from rules until discovery is collected)", res, group[0] ? "." : "", group);
+			cJSON_AddStringToObject(o, "warning", w);
+		}
+	}
 	cw = cJSON_AddArrayToObject(o, "clusterWide");
 	nss = cJSON_AddObjectToObject(o, "namespaces");
 	all = cJSON_AddArrayToObject(o, "serviceAccounts");

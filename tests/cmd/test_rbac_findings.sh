@@ -280,4 +280,16 @@ expect_grep "namespace $OTHER .*neg-004-agent" "$T_OUT"
 expect_exit 2 "$KC" who-can "$EV" get
 t_pass
 
+t_begin "who-can: a resource the cluster does not serve is named as such, not answered in silence"
+expect_exit 0 "$KC" who-can "$EV" get secretz
+expect_grep "doesn't have a resource type 'secretz'" "$T_ERR"
+expect_exit 0 "$KC" who-can "$EV" get secretz --json
+jq -e '.served == false and (.warning | test("secretz"))' "$T_OUT" >/dev/null || t_fail "json: $(head -c 300 "$T_OUT")"
+# the twins: a built-in resource and one a rule names are served
+expect_exit 0 "$KC" who-can "$EV" get secrets
+expect_no_grep "resource type" "$T_ERR"
+expect_exit 0 "$KC" who-can "$EV" get leases.coordination.k8s.io --json
+jq -e '.served == true' "$T_OUT" >/dev/null || t_fail "leases not served"
+t_pass
+
 t_summary
