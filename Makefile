@@ -136,10 +136,18 @@ install: $(BIN)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/kcustody
 	ln -sf kcustody $(DESTDIR)$(BINDIR)/kubectl-custody
 	install -m 0644 man/kcustody.1 $(DESTDIR)$(MANDIR)/man1/kcustody.1
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/vendor-completions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	$(abspath $(BIN)) completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/kcustody
+	$(abspath $(BIN)) completion zsh > $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_kcustody
+	$(abspath $(BIN)) completion fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/kcustody.fish
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/kcustody $(DESTDIR)$(BINDIR)/kubectl-custody \
-		$(DESTDIR)$(MANDIR)/man1/kcustody.1
+		$(DESTDIR)$(MANDIR)/man1/kcustody.1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/kcustody \
+		$(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_kcustody \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/kcustody.fish
 
 clean:
 	rm -rf build kcustody

@@ -8,6 +8,7 @@
 #ifndef KC_CLI_H
 #define KC_CLI_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 enum kc_exit {
@@ -45,6 +46,8 @@ extern const char *cli_command;
  * is writable, and not an existing file unless force.  Prints the problem
  * and returns KC_EXIT_USAGE, or KC_EXIT_OK. */
 int cli_check_output(const char *path, int force);
+/* The i-th command's name as typed ("can-i"), NULL past the last. */
+const char *cli_command_name(size_t i);
 /* Map a library error code to an exit status. */
 int cli_exit_for(int err);
 /* Parse a whole decimal integer in [min, max]; 0 or -1 (with no message)

@@ -235,6 +235,20 @@ find_command(const char *arg)
 	return -1;
 }
 
+const char *
+cli_command_name(size_t i)
+{
+	static char name[32];
+
+	for (size_t k = 0; commands[k].name != NULL; k++) {
+		if (k == i) {
+			command_name(k, name, sizeof(name));
+			return name;
+		}
+	}
+	return NULL;
+}
+
 static void
 print_version(void)
 {

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The command-line interface as a new user meets it: shell completion.
+# No cluster needed.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib.sh"
+K=${KCUSTODY_BIN:-$KC_REPO/kcustody}
+W=$(mktemp -d "${TMPDIR:-/tmp}/kcustody-cli.XXXX")
+trap 'rm -rf "$W"' EXIT
+mkdir -p "$W/bin" && ln -s "$K" "$W/bin/kcustody"
+
+# complete WORDS...: what bash completion offers for the last word
+complete_words() {
+	PATH="$W/bin:$PATH" bash -c '
+		source <(kcustody completion bash) || exit 9
+		COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 ))
+		_kcustody
+		printf "%s\n" "${COMPREPLY[@]}"' _ "$@"
+}
+
+t_begin "completion bash: commands, then a command's own options (from its --help)"
+complete_words kcustody ver >"$T_OUT" || t_fail "completion failed: $?"
+expect_grep "^verify$" "$T_OUT"
+expect_grep "^version$" "$T_OUT"
+expect_no_grep "^seal$" "$T_OUT"
+complete_words kcustody verify --pub >"$T_OUT"
+expect_grep "^--pubkey$" "$T_OUT"
+complete_words kcustody diff --for >"$T_OUT"
+expect_grep "^--format$" "$T_OUT"
+expect_grep "^--force$" "$T_OUT"
+# negative twin: an option of another command is not offered
+complete_words kcustody verify --for >"$T_OUT"
+expect_no_grep "^--format$" "$T_OUT"
+t_pass
+
+t_begin "completion zsh and fish name every command; an unknown shell is a usage error"
+for sh in zsh fish; do
+	expect_exit 0 "$K" completion $sh
+	for c in archive audit can-i collect custody diff inspect keygen report seal verify who-can; do
+		grep -qw -- "$c" "$T_OUT" || t_fail "$sh completion lacks $c"
+	done
+done
+expect_exit 2 "$K" completion tcsh
+expect_grep "bash, zsh or fish" "$T_ERR"
+t_pass
+
+t_begin "make install PREFIX=~/.local works without root: binary, kubectl plugin link, man page, completions"
+H=$W/home
+expect_exit 0 env HOME="$H" make -s -C "$KC_REPO" install PREFIX="$H/.local" SANITIZE="${KCUSTODY_SANITIZE:-0}"
+for f in bin/kcustody bin/kubectl-custody share/man/man1/kcustody.1 share/bash-completion/completions/kcustody \
+    share/zsh/vendor-completions/_kcustody share/fish/vendor_completions.d/kcustody.fish; do
+	[ -e "$H/.local/$f" ] || t_fail "not installed: $f"
+done
+expect_exit 0 "$H/.local/bin/kcustody" version
+expect_exit 0 env HOME="$H" make -s -C "$KC_REPO" uninstall PREFIX="$H/.local"
+[ -e "$H/.local/bin/kcustody" ] && t_fail "uninstall left the binary"
+t_pass
+
+t_summary
