@@ -67,7 +67,7 @@ endif
 .DEFAULT_GOAL := all
 FORCE:
 
-.PHONY: FORCE deps all check check-unit check-cmd demo bench install uninstall clean cluster-start cluster-stop
+.PHONY: FORCE man deps all check check-unit check-cmd demo bench install uninstall clean cluster-start cluster-stop
 
 all: $(BIN)
 
@@ -130,6 +130,10 @@ demo: $(BIN)
 
 bench: $(BIN)
 	KCUSTODY_BIN=$(abspath $(BIN)) bash bench/run.sh
+
+# The man page's per-command option section, from each command's --help.
+man: $(BIN)
+	bash man/gen-options.sh $(abspath $(BIN)) man/kcustody.1
 
 install: $(BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

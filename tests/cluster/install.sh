@@ -14,7 +14,7 @@ say() { printf 'kcustody-install: %s\n' "$*" >&2; }
 
 need_pkgs=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev
 	libarchive-dev libssl-dev libyaml-dev zlib1g-dev openssl jq etcd-server curl
-	python3 valgrind time bc chromium python3-html5lib libxml2-utils libarchive-tools)
+	python3 valgrind time bc chromium python3-html5lib libxml2-utils libarchive-tools man-db)
 build_pkgs=(golang-go rsync dpkg-dev golang-github-modern-go-reflect2-dev)
 
 missing=()

@@ -44,6 +44,20 @@ expect_exit 2 "$K" completion tcsh
 expect_grep "bash, zsh or fish" "$T_ERR"
 t_pass
 
+t_begin "the man page documents every command and every option, as the binary prints them"
+cp "$KC_REPO/man/kcustody.1" "$W/k.1"
+bash "$KC_REPO/man/gen-options.sh" "$K" "$W/k.1" || t_fail "gen-options failed"
+cmp -s "$W/k.1" "$KC_REPO/man/kcustody.1" || t_fail "man/kcustody.1 is stale: run 'make man' ($(diff "$KC_REPO/man/kcustody.1" "$W/k.1" | head -n 3 | tr '\n' ' '))"
+for c in archive audit can-i collect completion custody diff inspect keygen report seal verify who-can; do
+	grep -q "^\.SS $c\$" "$KC_REPO/man/kcustody.1" || t_fail "no man section for $c"
+	for o in $("$K" "$c" --help | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
+		grep -qF -- "$o" "$KC_REPO/man/kcustody.1" || t_fail "man page lacks $c $o"
+	done
+done
+man -l "$KC_REPO/man/kcustody.1" >/dev/null 2>"$W/man.err" || t_fail "man cannot render the page"
+[ -s "$W/man.err" ] && t_fail "man warns: $(head -n 2 "$W/man.err")"
+t_pass
+
 t_begin "make install PREFIX=~/.local works without root: binary, kubectl plugin link, man page, completions"
 H=$W/home
 expect_exit 0 env HOME="$H" make -s -C "$KC_REPO" install PREFIX="$H/.local" SANITIZE="${KCUSTODY_SANITIZE:-0}"
