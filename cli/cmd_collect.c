@@ -82,6 +82,65 @@ is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* -o: an existing folder, a folder to create (the path ends in '/'), or
+ * a NAME.tar.gz file that does not exist yet (nor its custody ledger), in
+ * a writable folder. */
+static int
+preflight_output(const char *output)
+{
+	char *dir = NULL, *ledger = NULL, safe[512];
+	const char *base;
+	size_t len;
+	int ret = KC_EXIT_USAGE;
+
+	if (output == NULL || is_dir(output)) {
+		if (access(output ? output : ".", W_OK) != 0) {
+			cli_error("-o: folder '%s' is not writable", kc_safe_str(output ? output : ".", safe, sizeof(safe)));
+			return KC_EXIT_USAGE;
+		}
+		return KC_EXIT_OK;
+	}
+	len = strlen(output);
+	if (len > 0 && output[len - 1] == '/') {
+		/* "-o evidence/": the folder is made (as mkdir -p would), 0750 */
+		if (kc_mkdir_p(output, 0750) != 0) {
+			cli_error("-o: cannot create folder '%s': %s", kc_safe_str(output, safe, sizeof(safe)),
+			    kc_err_msg());
+			return KC_EXIT_USAGE;
+		}
+		return KC_EXIT_OK;
+	}
+	base = strrchr(output, '/');
+	base = base ? base + 1 : output;
+	if (len < 8 || strcmp(output + len - 7, ".tar.gz") != 0 || base[0] == '.' || strlen(base) <= 7) {
+		cli_error("-o '%s' is neither a folder nor a NAME.tar.gz bundle name (a folder to create "
+		    "ends in '/')", kc_safe_str(output, safe, sizeof(safe)));
+		return KC_EXIT_USAGE;
+	}
+	if (access(output, F_OK) == 0) {
+		cli_error("-o '%s' already exists; a bundle is never replaced", kc_safe_str(output, safe, sizeof(safe)));
+		return KC_EXIT_USAGE;
+	}
+	if (asprintf(&ledger, "%s.custody.jsonl", output) < 0 || (dir = kc_dirname(output)) == NULL) {
+		cli_error("out of memory");
+		ret = KC_EXIT_FATAL;
+		goto out;
+	}
+	if (access(ledger, F_OK) == 0) {
+		cli_error("-o: a custody ledger '%s' already exists for that name", kc_safe_str(ledger, safe, sizeof(safe)));
+		goto out;
+	}
+	if (!is_dir(dir) || access(dir, W_OK) != 0) {
+		cli_error("-o: folder '%s' does not exist or is not writable", kc_safe_str(dir, safe, sizeof(safe)));
+		goto out;
+	}
+	ret = KC_EXIT_OK;
+out:
+	free(ledger);
+	free(dir);
+	return ret;
+}
+
 KC_COMMAND(collect, "collect and seal evidence from a cluster")
 {
 	static const struct option base_longopts[] = {
@@ -214,6 +273,15 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 		cli_error("--cert needs --key");
 		{ ret = KC_EXIT_USAGE; goto out; }
 	}
+	/* The output is checked before the long work, not after it: a
+	 * collection never ends with "must end in .tar.gz". */
+	if (out_dir == NULL && (ret = preflight_output(output)) != KC_EXIT_OK)
+		goto out;
+	if (seal.key_path != NULL && access(seal.key_path, R_OK) != 0) {
+		cli_error("--key: cannot read '%s': %s", seal.key_path, strerror(errno));
+		{ ret = KC_EXIT_USAGE; goto out; }
+	}
+	ret = KC_EXIT_FATAL;
 	if (!quiet && isatty(STDERR_FILENO) && kc_log_get_level() < KC_LOG_INFO)
 		kc_log_set_level(KC_LOG_INFO);
 

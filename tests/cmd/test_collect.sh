@@ -258,4 +258,25 @@ mkdir "$T_DIR/exists"
 expect_exit 2 collect --kubeconfig "$(kc_kubeconfig certs.yaml)" --out-dir "$T_DIR/exists"
 t_pass
 
+t_begin "collect -o: checked before any work; -o evidence/ (as in the README) makes the folder"
+"$KC" keygen -o "$T_DIR/k.pem" --pub "$T_DIR/k.pub" >/dev/null 2>&1
+touch "$T_DIR/old.tar.gz" "$T_DIR/led.tar.gz.custody.jsonl"
+for o in "$T_DIR/notes.txt" "$T_DIR/old.tar.gz" "$T_DIR/led.tar.gz" "$T_DIR/missing/b.tar.gz" "$T_DIR/.tar.gz"; do
+	start=$(date +%s%N)
+	expect_exit 2 collect --kubeconfig "$(kc_kubeconfig certs.yaml)" --key "$T_DIR/k.pem" -o "$o"
+	# refused before any request: no staging folder, nothing collected
+	ls -a "$T_DIR" | grep -q staging && t_fail "staging folder made for a refused -o $o"
+	[ "$(( ($(date +%s%N) - start) / 1000000 ))" -lt 2000 ] || t_fail "-o $o refused only after work"
+done
+expect_grep "neither a folder nor a NAME.tar.gz" "$T_ERR"
+expect_exit 2 collect --kubeconfig "$(kc_kubeconfig certs.yaml)" --key "$T_DIR/nokey.pem" -o "$T_DIR/"
+expect_grep "cannot read" "$T_ERR"
+# the twin: a folder to create, as README's "-o evidence/"
+kcfg=$(kc_kubeconfig certs.yaml)
+(cd "$T_DIR" && collect --kubeconfig "$kcfg" --key "$T_DIR/k.pem" -o evidence/) >"$T_DIR/ev.out" 2>&1 ||
+	t_fail "collect -o evidence/ failed: $(tail -n 2 "$T_DIR/ev.out")"
+[ -d "$T_DIR/evidence" ] || t_fail "evidence/ not created"
+ls "$T_DIR"/evidence/T-1_pre_*.tar.gz >/dev/null 2>&1 || t_fail "no bundle in evidence/"
+t_pass
+
 t_summary
