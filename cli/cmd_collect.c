@@ -82,6 +82,47 @@ is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* A partial collection names what failed and how to fix it, not only
+ * "see MANIFEST.json". */
+static void
+report_partial(const cJSON *manifest)
+{
+	const cJSON *it;
+	char n[256], d[512];
+	int shown = 0, forbidden = 0, reviews = 0;
+
+	cli_error("collection PARTIAL: these items were not fully collected (all are recorded in "
+	    "MANIFEST.json \"items\"):");
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(manifest, "items")) {
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(it, "status");
+		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(it, "name");
+		const cJSON *de = cJSON_GetObjectItemCaseSensitive(it, "detail");
+
+		if (!cJSON_IsString(st) || strcmp(st->valuestring, "complete") == 0 ||
+		    strcmp(st->valuestring, "skipped") == 0)
+			continue;
+		if (strcmp(st->valuestring, "forbidden") == 0) {
+			forbidden++;
+			if (cJSON_IsString(nm) && strncmp(nm->valuestring, "review", 6) == 0)
+				reviews++;
+		}
+		if (shown++ >= 20)
+			continue;
+		fprintf(stderr, "  %-9s %s%s%s\n", st->valuestring,
+		    kc_safe_str(cJSON_IsString(nm) ? nm->valuestring : "?", n, sizeof(n)),
+		    cJSON_IsString(de) && de->valuestring[0] ? ": " : "",
+		    cJSON_IsString(de) ? kc_safe_str(de->valuestring, d, sizeof(d)) : "");
+	}
+	if (shown > 20)
+		fprintf(stderr, "  ... and %d more\n", shown - 20);
+	if (forbidden > reviews)
+		fprintf(stderr, "  fix: the collector's identity lacks read access; apply "
+		    "deploy/collector-rbac.yaml (least-privilege, read-only) and bind it to that identity\n");
+	if (reviews > 0)
+		fprintf(stderr, "  fix: server rules reviews need impersonation; apply "
+		    "deploy/collector-reviews-rbac.yaml, or run with --no-reviews\n");
+}
+
 /* -o: an existing folder, a folder to create (the path ends in '/'), or
  * a NAME.tar.gz file that does not exist yet (nor its custody ledger), in
  * a writable folder. */
@@ -393,7 +434,7 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 			    cJSON_IsString(why) ? ": " : "", cJSON_IsString(why) ? why->valuestring : "");
 	}
 	if (co.partial)
-		cli_error("collection PARTIAL: some items were not collected (see MANIFEST.json items)");
+		report_partial(co.manifest);
 	printf("%s\n", final);
 	ret = co.partial ? KC_EXIT_PARTIAL : KC_EXIT_OK;
 	ret = collect_hooks_exit(&hooks, &co, ret);

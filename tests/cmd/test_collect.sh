@@ -135,6 +135,10 @@ for res in secrets configmaps persistentvolumeclaims networkpolicies; do
 	[ ! -e "$T_DIR/ev/raw/$res" ] || t_fail "$res pages written"
 done
 jq -e '.items[] | select(.name=="list/pods") | .status=="complete"' "$m" >/dev/null || t_fail "pods not complete"
+# the terminal names each failed item and the fix, not only "see MANIFEST.json"
+expect_grep "forbidden +list/secrets" "$T_ERR"
+expect_grep "fix: .*deploy/collector-rbac.yaml" "$T_ERR"
+expect_no_grep "forbidden +list/pods" "$T_ERR"
 t_pass
 
 t_begin "collect: deploy/ ClusterRole is enough for a complete snapshot; without it, partial"
