@@ -39,7 +39,8 @@ archive_usage(FILE *f)
 	    "  --legal-hold           keep regardless of the date until the hold is lifted\n"
 	    "  --key KEY.pem          Ed25519 key that signs the custody entries\n"
 	    "  --passphrase-file F    passphrase of an encrypted key\n"
-	    "  --name NAME, --org ORG the actor (default: the trust file's name for the\n"
+	    "  --name NAME, --org ORG the actor (--operator, --organisation are the same;\n"
+	    "                         default: the trust file's name for the\n"
 	    "                         key, else the OS user)\n"
 	    "  --location TEXT, --purpose TEXT   recorded in the custody entries\n"
 	    "  --trust-keys FILE      trusted signers; ledgers must verify against them\n"
@@ -223,6 +224,7 @@ KC_COMMAND(archive, "store, list, retrieve, re-verify and prune bundles (AU-11)"
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "org", required_argument, NULL, OPT_ORG },
 		{ "organisation", required_argument, NULL, OPT_ORG },
+		{ "operator", required_argument, NULL, OPT_NAME },	/* as collect */
 		{ "location", required_argument, NULL, OPT_LOCATION },
 		{ "purpose", required_argument, NULL, OPT_PURPOSE },
 		{ "trust-keys", required_argument, NULL, OPT_TRUST },

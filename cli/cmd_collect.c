@@ -29,10 +29,10 @@ collect_usage(FILE *f)
 	    "  --case ID              case or incident id (required)\n"
 	    "  --phase PHASE          pre, post or baseline (required)\n"
 	    "  --purpose TEXT         why the evidence is collected\n"
-	    "  --operator NAME        who collects (default: the OS user)\n"
+	    "  --operator NAME        who collects (default: the OS user); --name is the same\n"
 	    "  --authority TEXT       ticket, change or warrant authorising it\n"
 	    "  --evidence-id ID       evidence item id (default: generated)\n"
-	    "  --organisation ORG     the operator's organisation (custody ledger)\n"
+	    "  --organisation ORG     the operator's organisation (custody ledger); or --org\n"
 	    "Cluster:\n"
 	    "  --kubeconfig FILE      kubeconfig (default: $KUBECONFIG, ~/.kube/config)\n"
 	    "  --context NAME         kubeconfig context\n"
@@ -192,6 +192,8 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 		{ "authority", required_argument, NULL, OPT_AUTHORITY },
 		{ "evidence-id", required_argument, NULL, OPT_EVID },
 		{ "organisation", required_argument, NULL, OPT_ORG },
+		{ "org", required_argument, NULL, OPT_ORG },		/* as custody and archive */
+		{ "name", required_argument, NULL, OPT_OPERATOR },	/* as custody and archive */
 		{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
 		{ "context", required_argument, NULL, OPT_CONTEXT },
 		{ "in-cluster", no_argument, NULL, OPT_INCLUSTER },

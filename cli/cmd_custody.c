@@ -36,9 +36,9 @@ custody_usage(FILE *f)
 	    "                         accessed, released or disposed\n"
 	    "  --key KEY.pem          the actor's Ed25519 private key\n"
 	    "  --passphrase-file F    passphrase of an encrypted key\n"
-	    "  --name NAME            the actor (default: the name the trust file gives\n"
+	    "  --name NAME            the actor, or --operator (default: the name the trust file gives\n"
 	    "                         the key, else the OS user)\n"
-	    "  --org ORGANISATION     the actor's organisation\n"
+	    "  --org ORGANISATION     the actor's organisation (or --organisation)\n"
 	    "  --from WHO             previous holder (transfers, receipts)\n"
 	    "  --to WHO               receiver: trusted name or key fingerprint\n"
 	    "  --purpose TEXT         why\n"
@@ -153,6 +153,7 @@ KC_COMMAND(custody, "show, verify or extend a bundle's chain-of-custody ledger")
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "org", required_argument, NULL, OPT_ORG },
 		{ "organisation", required_argument, NULL, OPT_ORG },
+		{ "operator", required_argument, NULL, OPT_NAME },	/* as collect */
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "purpose", required_argument, NULL, OPT_PURPOSE },

@@ -44,6 +44,24 @@ expect_exit 2 "$K" completion tcsh
 expect_grep "bash, zsh or fish" "$T_ERR"
 t_pass
 
+t_begin "the same flag names everywhere: --operator/--name and --org/--organisation on collect, custody, archive"
+for c in collect custody archive; do
+	"$K" $c --help >"$W/h.txt"
+	for o in --operator --name --org --organisation; do
+		grep -qF -- "$o" "$W/h.txt" || t_fail "$c --help lacks $o"
+	done
+done
+mkdir -p "$W/st" && echo x >"$W/st/a.txt"
+"$K" keygen -o "$W/k.pem" >/dev/null 2>&1
+"$K" seal "$W/st" -o "$W/F_pre_c_20261130T000000Z.tar.gz" --key "$W/k.pem" >/dev/null 2>&1
+expect_exit 0 "$K" custody append "$W/F_pre_c_20261130T000000Z.tar.gz" --action sealed --key "$W/k.pem" \
+	--operator "Ana Alias" --org "Alias Org"
+jq -r '.actor.name + "|" + .actor.organisation' "$W/F_pre_c_20261130T000000Z.tar.gz.custody.jsonl" >"$T_OUT"
+expect_grep "^Ana Alias\|Alias Org$" "$T_OUT"
+# the twin: an unknown flag is still refused
+expect_exit 2 "$K" custody append "$W/F_pre_c_20261130T000000Z.tar.gz" --action accessed --key "$W/k.pem" --operater X
+t_pass
+
 t_begin "the man page documents every command and every option, as the binary prints them"
 cp "$KC_REPO/man/kcustody.1" "$W/k.1"
 bash "$KC_REPO/man/gen-options.sh" "$K" "$W/k.1" || t_fail "gen-options failed"
