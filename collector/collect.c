@@ -437,7 +437,7 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 {
 	const struct kc_snap_resource_def *def = &kc_snap_resources[idx];
 	char name[128], rel[256], *cont = NULL, *path = NULL;
-	int page = 0, restarts = 0, r = 0;
+	int page = 0, restarts = 0, r = 0, done = 0;
 	long long items = 0, redacted = 0;
 	char rv[128] = "";
 	struct kc_response resp;
@@ -549,9 +549,14 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 	}
 	cJSON_Delete(doc);
 	if (r != 0) {
+		size_t dl;
+
 		snprintf(detail, sizeof(detail), "%s", kc_err_msg());
+		for (dl = strlen(detail); dl > 0 && detail[dl - 1] == ' '; dl--)
+			detail[dl - 1] = '\0';	/* curl's messages may end in a space */
 		status = r == KC_ERR_FORBIDDEN ? "forbidden" : "error";
 		remove_pages(co, def->name, page);
+		done = page;
 		page = 0;
 	}
 	it = kc_collect_add_item(co, name, status, detail[0] ? detail : NULL);
@@ -571,9 +576,12 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 	kc_response_free(&resp);
 	free(cont);
 	free(path);
-	/* Transport and credential failures end the run; a refusal does not. */
+	/* Transport and credential failures end the run; a refusal does not.
+	 * The message names the list and how far it got: the operator sees
+	 * which item failed even though nothing is written. */
 	if (r == KC_ERR_NET || r == KC_ERR_AUTH || r == KC_ERR_NOMEM || r == KC_ERR_IO)
-		return r;
+		return kc_err_set(r, "%s: %s (failed after %d page%s of this list)", name, detail,
+		    done, done == 1 ? "" : "s");
 	return 0;
 }
 

@@ -106,6 +106,23 @@ out:
 	return 0;
 }
 
+/* libarchive's message for a failed write is only "Write error"; add the
+ * errno it kept (ENOSPC, EIO ...) so that the operator sees the cause. */
+static const char *
+ar_err(struct archive *a, char *buf, size_t n)
+{
+	const char *s = archive_error_string(a);
+	int e = archive_errno(a);
+
+	if (s == NULL)
+		s = "unknown error";
+	if (e > 0 && strstr(s, strerror(e)) == NULL) {
+		snprintf(buf, n, "%s: %s", s, strerror(e));
+		return buf;
+	}
+	return s;
+}
+
 static int
 write_member_data(struct archive *a, const char *dir, const struct kc_digest *d, unsigned char *buf)
 {
@@ -114,6 +131,7 @@ write_member_data(struct archive *a, const char *dir, const struct kc_digest *d,
 	uint64_t total = 0;
 	int fd = -1, r = 0;
 	ssize_t n;
+	char eb[256];
 
 	if ((path = kc_path_join(dir, d->path)) == NULL || (h = kc_sha256_new()) == NULL) {
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
@@ -140,7 +158,7 @@ write_member_data(struct archive *a, const char *dir, const struct kc_digest *d,
 		if ((r = kc_sha256_update(h, buf, (size_t)n)) != 0)
 			goto out;
 		if (archive_write_data(a, buf, (size_t)n) != n) {
-			r = kc_err_set(KC_ERR_IO, "cannot write archive: %s", archive_error_string(a));
+			r = kc_err_set(KC_ERR_IO, "cannot write archive: %s", ar_err(a, eb, sizeof(eb)));
 			goto out;
 		}
 	}
@@ -163,7 +181,7 @@ write_archive(int fd, const char *dir, const struct kc_digest_list *files,
 	struct archive *a = NULL;
 	struct archive_entry *e = NULL;
 	unsigned char *buf = NULL;
-	char lv[4];
+	char lv[4], eb[256];
 	int r = 0;
 
 	if ((a = archive_write_new()) == NULL || (e = archive_entry_new()) == NULL ||
@@ -196,14 +214,14 @@ write_archive(int fd, const char *dir, const struct kc_digest_list *files,
 		archive_entry_set_gname(e, "root");
 		if (archive_write_header(a, e) != ARCHIVE_OK) {
 			r = kc_err_set(KC_ERR_IO, "cannot write archive header for '%s': %s",
-			    v[i].name, archive_error_string(a));
+			    v[i].name, ar_err(a, eb, sizeof(eb)));
 			goto out;
 		}
 		if (d != NULL && (r = write_member_data(a, dir, d, buf)) != 0)
 			goto out;
 	}
 	if (archive_write_close(a) != ARCHIVE_OK) {
-		r = kc_err_set(KC_ERR_IO, "cannot finish archive: %s", archive_error_string(a));
+		r = kc_err_set(KC_ERR_IO, "cannot finish archive: %s", ar_err(a, eb, sizeof(eb)));
 		goto out;
 	}
 out:

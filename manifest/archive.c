@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -260,6 +261,46 @@ archive_file_entry(const char *ledger_path, const char *id, const char *action,
 		kc_buf_reset(ledger_text);
 		r = kc_read_file(ledger_path, KC_LEDGER_MAX, ledger_text);
 	}
+	return r;
+}
+
+int
+archive_file_entry_undo(const char *ledger_path, const char *ledger_text, size_t len)
+{
+	struct stat st;
+	char *cur = NULL;
+	size_t keep = 0, got = 0;
+	int fd, r = 0;
+	ssize_t n;
+
+	/* keep = start of the last line (the text ends with its newline) */
+	for (size_t i = 0; len > 0 && i + 1 < len; i++)
+		if (ledger_text[i] == '\n')
+			keep = i + 1;
+	if ((fd = open(ledger_path, O_RDWR | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return kc_err_set(KC_ERR_IO, "cannot open '%s': %s", ledger_path, strerror(errno));
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			r = kc_err_set(KC_ERR_IO, "cannot lock '%s': %s", ledger_path, strerror(errno));
+			goto out;
+		}
+	}
+	if (fstat(fd, &st) != 0 || (size_t)st.st_size != len || (cur = malloc(len ? len : 1)) == NULL) {
+		r = kc_err_set(KC_ERR_INVALID, "'%s' changed meanwhile; its last entry is left", ledger_path);
+		goto out;
+	}
+	while (got < len && (n = pread(fd, cur + got, len - got, (off_t)got)) > 0)
+		got += (size_t)n;
+	if (got != len || memcmp(cur, ledger_text, len) != 0) {
+		r = kc_err_set(KC_ERR_INVALID, "'%s' changed meanwhile; its last entry is left", ledger_path);
+		goto out;
+	}
+	if (ftruncate(fd, (off_t)keep) != 0 || fsync(fd) != 0)
+		r = kc_err_set(KC_ERR_IO, "cannot take back the last entry of '%s': %s", ledger_path,
+		    strerror(errno));
+out:
+	free(cur);
+	close(fd);	/* releases the lock */
 	return r;
 }
 

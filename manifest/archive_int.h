@@ -49,6 +49,12 @@ int archive_file_entry(const char *ledger_path, const char *id, const char *acti
     const char *to, const char *method, const char *note,
     const struct kc_archive_actor *who, struct kc_buf *ledger_text);
 
+/* Take back the entry archive_file_entry just appended, because the
+ * action it records then failed: only while the ledger file is still
+ * byte for byte ledger_text (checked under the ledger's lock), so that no
+ * other entry is ever touched.  0, or an error and the file unchanged. */
+int archive_file_entry_undo(const char *ledger_path, const char *ledger_text, size_t len);
+
 /* The next entry after the ledger text (which must verify), as one line
  * appended to line; refused (KC_ERR_INVALID) when the ledger with it would
  * not verify, e.g. a disposal by a key that may not dispose. */

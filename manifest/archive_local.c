@@ -267,7 +267,7 @@ local_put(struct kc_archive *a, const char *bundle_path, time_t until, int hold,
 	char *obj = NULL, *tmp = NULL, *lpath = NULL, *slpath = NULL, *base;
 	uint64_t size, copied;
 	struct stat st;
-	int r;
+	int r, made_obj = 0, entry_written = 0;
 
 	if ((r = archive_prepare(bundle_path, who, id, &size)) != 0)
 		return r;
@@ -312,6 +312,7 @@ local_put(struct kc_archive *a, const char *bundle_path, time_t until, int hold,
 			unlink(tmp);
 			goto out;
 		}
+		made_obj = 1;
 	}
 	/* The custody entry, in the bundle's own ledger, then its copy. */
 	snprintf(note, sizeof(note), "retain until %s%s", archive_fmt_time(until, ubuf, sizeof(ubuf)),
@@ -319,6 +320,7 @@ local_put(struct kc_archive *a, const char *bundle_path, time_t until, int hold,
 	if ((r = archive_file_entry(lpath, id, "archived", a->location, "kcustody archive put",
 	    note, who, &text)) != 0)
 		goto out;
+	entry_written = 1;
 	if ((r = kc_write_file_atomic(slpath, kc_buf_str(&text), text.len, 0644)) != 0)
 		goto out;
 	if ((item = cJSON_CreateObject()) == NULL) {
@@ -344,6 +346,22 @@ local_put(struct kc_archive *a, const char *bundle_path, time_t until, int hold,
 		*item_out = cJSON_Duplicate(item, 1);
 	item = NULL;	/* owned by root */
 out:
+	if (r != 0) {
+		/* A put that failed (a full store, say) leaves no trace: no
+		 * object it made, no ledger copy, and no 'archived' entry in
+		 * the bundle's ledger claiming what did not happen. */
+		char *why = kc_strdup(kc_err_msg());
+
+		if (entry_written && archive_file_entry_undo(lpath, kc_buf_str(&text), text.len) != 0)
+			kc_warn("the put failed, but its 'archived' entry in '%s' could not be taken "
+			    "back: %s", lpath, kc_err_msg());
+		if (entry_written)
+			unlink(slpath);
+		if (made_obj)
+			unlink(obj);
+		kc_err_set(r, "%s", why ? why : "out of memory");
+		free(why);
+	}
 	store_unlock(a);
 	cJSON_Delete(root);
 	kc_buf_free(&text);

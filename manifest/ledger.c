@@ -1259,9 +1259,19 @@ kc_ledger_append(const char *bundle_path, const char *ledger_path,
 	text.len -= line.len;
 	/* One write of the whole line on O_APPEND, under the lock. */
 	n = write(fd, line.data, line.len);
+	if (n >= 0 && n < (ssize_t)line.len) {
+		/* A short write (a full file system): the rest fails with the
+		 * reason, and the partial line is cut off again below. */
+		ssize_t m = write(fd, line.data + n, line.len - (size_t)n);
+
+		if (m > 0)
+			n += m;
+		if (m == 0)
+			errno = ENOSPC;
+	}
 	if (n != (ssize_t)line.len) {
-		r = kc_err_set(KC_ERR_IO, "cannot write '%s': %s", ledger_path,
-		    n < 0 ? strerror(errno) : "short write");
+		r = kc_err_set(KC_ERR_IO, "cannot write '%s': %s (the ledger is left as it was)",
+		    ledger_path, strerror(errno));
 		if (n > 0 && ftruncate(fd, (off_t)text.len) != 0)
 			kc_err_set(KC_ERR_IO, "cannot write '%s' and cannot undo a partial line: %s",
 			    ledger_path, strerror(errno));
