@@ -439,6 +439,7 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 	char name[128], rel[256], *cont = NULL, *path = NULL;
 	int page = 0, restarts = 0, r = 0, done = 0;
 	long long items = 0, redacted = 0;
+	int64_t t0;
 	char rv[128] = "";
 	struct kc_response resp;
 	cJSON *it, *doc = NULL;
@@ -447,6 +448,7 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 
 	snprintf(name, sizeof(name), "list/%s", def->name);
 	memset(&resp, 0, sizeof(resp));
+	t0 = kc_mono_ns();
 	for (;;) {
 		CURL *esc = NULL;
 		char *enc = NULL;
@@ -558,6 +560,16 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 		remove_pages(co, def->name, page);
 		done = page;
 		page = 0;
+	}
+	/* progress on a terminal (kc_info is shown there, quiet otherwise) */
+	{
+		double secs = (double)(kc_mono_ns() - t0) / 1e9;
+
+		if (r == 0)
+			kc_info("%-28s %lld items, %d page%s in %.2f s (%.0f items/s)", name, items, page,
+			    page == 1 ? "" : "s", secs, secs > 0 ? (double)items / secs : 0.0);
+		else
+			kc_info("%-28s %s", name, status);
 	}
 	it = kc_collect_add_item(co, name, status, detail[0] ? detail : NULL);
 	cJSON_AddStringToObject(it, "path", def->path);

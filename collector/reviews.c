@@ -4,6 +4,8 @@
 
 #include "collector/names.h"
 #include "collector/reviews.h"
+#include "util/log.h"
+#include "util/timeutil.h"
 #include "util/err.h"
 #include "util/mem.h"
 
@@ -71,8 +73,16 @@ kc_reviews_collect(struct kc_collect *co, const struct kc_review_targets *target
 			k++;
 		}
 	}
-	if (n > 0 && (r = kc_client_batch(co->client, reqs, n, parallel)) != 0)
-		goto out;
+	{
+		int64_t t0 = kc_mono_ns();
+		double secs;
+
+		if (n > 0 && (r = kc_client_batch(co->client, reqs, n, parallel)) != 0)
+			goto out;
+		secs = (double)(kc_mono_ns() - t0) / 1e9;
+		kc_info("%-28s %zu reviews in %.2f s (%.0f/s, %d in flight)", "reviews", n, secs,
+		    secs > 0 ? (double)n / secs : 0.0, parallel);
+	}
 	k = 0;
 	for (size_t i = 0; i < nt; i++) {
 		for (size_t j = 0; j < t[i].nns; j++) {

@@ -262,6 +262,20 @@ mkdir "$T_DIR/exists"
 expect_exit 2 collect --kubeconfig "$(kc_kubeconfig certs.yaml)" --out-dir "$T_DIR/exists"
 t_pass
 
+t_begin "collect: progress per list (items, pages, rate) on a terminal; quiet when not a TTY or with -q"
+kcfg=$(kc_kubeconfig certs.yaml)
+script -qec "$KC collect --case T-1 --phase pre --operator tester --kubeconfig $kcfg --out-dir $T_DIR/tty --no-reviews" \
+	/dev/null >"$T_DIR/tty.txt" 2>&1 || t_fail "collect on a pty failed: $(tail -n 3 "$T_DIR/tty.txt")"
+grep -qE "list/pods +[0-9]+ items, [0-9]+ pages? in [0-9.]+ s \([0-9]+ items/s\)" "$T_DIR/tty.txt" ||
+	t_fail "no progress line on a terminal: $(head -c 300 "$T_DIR/tty.txt")"
+# the twins: no TTY, and -q on a TTY
+expect_exit 0 collect --kubeconfig "$kcfg" --out-dir "$T_DIR/notty" --no-reviews
+expect_no_grep "items/s" "$T_ERR"
+script -qec "$KC collect -q --case T-1 --phase pre --operator tester --kubeconfig $kcfg --out-dir $T_DIR/tty2 --no-reviews" \
+	/dev/null >"$T_DIR/tty2.txt" 2>&1
+grep -q "items/s" "$T_DIR/tty2.txt" && t_fail "-q still shows progress"
+t_pass
+
 t_begin "collect -o: checked before any work; -o evidence/ (as in the README) makes the folder"
 "$KC" keygen -o "$T_DIR/k.pem" --pub "$T_DIR/k.pub" >/dev/null 2>&1
 touch "$T_DIR/old.tar.gz" "$T_DIR/led.tar.gz.custody.jsonl"
