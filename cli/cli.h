@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 enum kc_exit {
 	KC_EXIT_OK = 0,		/* done and complete */
@@ -48,6 +49,10 @@ extern const char *cli_command;
 int cli_check_output(const char *path, int force);
 /* The i-th command's name as typed ("can-i"), NULL past the last. */
 const char *cli_command_name(size_t i);
+/* Write an output file given by the user: a regular file atomically
+ * (kc_write_file_atomic), a character device or FIFO (/dev/null, a pipe)
+ * by writing to it, never by renaming over it. */
+int cli_write_output(const char *path, const void *data, size_t len, mode_t mode);
 /* Map a library error code to an exit status. */
 int cli_exit_for(int err);
 /* Parse a whole decimal integer in [min, max]; 0 or -1 (with no message)

@@ -57,7 +57,7 @@ write_out(const char *path, const struct kc_buf *b)
 		fwrite(kc_buf_str(b), 1, b->len, stdout);
 		return 0;
 	}
-	return kc_write_file_atomic(path, kc_buf_str(b), b->len, 0644);
+	return cli_write_output(path, kc_buf_str(b), b->len, 0644);
 }
 
 static int

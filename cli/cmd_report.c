@@ -257,7 +257,7 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 			return KC_EXIT_FATAL;
 		}
 	} else {
-		if (kc_write_file_atomic(out, page.data, page.len, 0600) != 0) {
+		if (cli_write_output(out, page.data, page.len, 0600) != 0) {
 			kc_buf_free(&page);
 			return cli_fail(KC_EXIT_FATAL, "report");
 		}

@@ -1,5 +1,6 @@
 /* main.c - subcommand dispatch. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "cli/cli.h"
 #include "manifest/sign.h"
 #include "util/err.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 
 #undef KC_COMMAND
@@ -106,6 +108,36 @@ cli_check_output(const char *path, int force)
 		return KC_EXIT_USAGE;
 	}
 	return KC_EXIT_OK;
+}
+
+int
+cli_write_output(const char *path, const void *data, size_t len, mode_t mode)
+{
+	struct stat st;
+	const char *p = data;
+	int fd;
+
+	if (stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+		/* /dev/null, /dev/stdout, a pipe: written to, never replaced */
+		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+			return kc_err_set(KC_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+		while (len > 0) {
+			ssize_t n = write(fd, p, len);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				close(fd);
+				return kc_err_set(KC_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+			}
+			p += n;
+			len -= (size_t)n;
+		}
+		if (close(fd) != 0)
+			return kc_err_set(KC_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+		return 0;
+	}
+	return kc_write_file_atomic(path, data, len, mode);
 }
 
 int

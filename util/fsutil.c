@@ -55,7 +55,12 @@ kc_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode
 	char *tmp = NULL;
 	int fd = -1, r = 0;
 	ssize_t n;
+	struct stat st;
 
+	/* Renaming over a device or FIFO would replace it with a file (as
+	 * root, /dev/null itself): only regular files are replaced. */
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return kc_err_set(KC_ERR_INVALID, "'%s' exists and is not a regular file; not replacing it", path);
 	if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
 		tmp = NULL;
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");

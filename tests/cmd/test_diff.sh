@@ -131,6 +131,13 @@ xmllint --html --noout "$T_DIR/d.html" 2>"$T_DIR/xmllint.err" || t_fail "diff ht
 expect_grep 'kagent-bot' "$T_DIR/d.html"
 mkdir "$T_DIR/sealed"
 expect_exit 0 "$KC" diff "$pre" "$post" --pubkey "$W/k.pub" --seal "$T_DIR/sealed" --key "$W/k.pem" -o /dev/null
+# written to, never renamed over (as root that replaced the device node)
+[ -c /dev/null ] || t_fail "/dev/null is no longer a character device"
+mkfifo "$T_DIR/fifo" && { cat "$T_DIR/fifo" >"$T_DIR/fifo.out" & }
+expect_exit 0 "$KC" diff "$pre" "$post" --pubkey "$W/k.pub" --format json -o "$T_DIR/fifo"
+wait
+[ -p "$T_DIR/fifo" ] || t_fail "the FIFO was replaced"
+jq -e .summary "$T_DIR/fifo.out" >/dev/null || t_fail "nothing came through the FIFO"
 s=$(ls "$T_DIR"/sealed/*.tar.gz)
 expect_exit 0 "$KC" verify "$s" --pubkey "$W/k.pub"
 tar xzOf "$s" --wildcards '*/MANIFEST.json' | jq -e --arg a "$(sha256sum "$pre" | cut -d' ' -f1)" --arg b "$(sha256sum "$post" | cut -d' ' -f1)" \

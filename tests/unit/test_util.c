@@ -1,5 +1,6 @@
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "harness.h"
 #include "util/buf.h"
@@ -76,6 +77,22 @@ DEFINE_TEST(test_fs_read_limit)
 	kc_buf_free(&b);
 	CHECK_INT(kc_mkdir_p("a/b/c", 0700), 0);
 	CHECK_INT(kc_rm_rf("a"), 0);
+}
+
+DEFINE_TEST(test_fs_atomic_never_replaces_a_device_or_fifo)
+{
+	struct stat st;
+
+	CHECK_INT(mkfifo("fifo", 0600), 0);
+	CHECK_INT(kc_write_file_atomic("fifo", "x", 1, 0600), KC_ERR_INVALID);
+	CHECK(strstr(kc_err_msg(), "not a regular file") != NULL);
+	CHECK_INT(lstat("fifo", &st), 0);
+	CHECK(S_ISFIFO(st.st_mode));
+	/* the twin: a regular file is replaced */
+	CHECK_INT(kc_write_file_atomic("plain", "a", 1, 0600), 0);
+	CHECK_INT(kc_write_file_atomic("plain", "bb", 2, 0600), 0);
+	CHECK_INT(lstat("plain", &st), 0);
+	CHECK_INT(st.st_size, 2);
 }
 
 DEFINE_TEST(test_fs_path_join)
