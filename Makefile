@@ -67,7 +67,7 @@ endif
 .DEFAULT_GOAL := all
 FORCE:
 
-.PHONY: FORCE man deps all check check-unit check-cmd demo bench install uninstall clean cluster-start cluster-stop
+.PHONY: FORCE man bench-scale deps all check check-unit check-cmd demo bench install uninstall clean cluster-start cluster-stop
 
 all: $(BIN)
 
@@ -130,6 +130,11 @@ demo: $(BIN)
 
 bench: $(BIN)
 	KCUSTODY_BIN=$(abspath $(BIN)) bash bench/run.sh
+
+# Collect at the size of issue 11 (13.7k objects) on its own cluster.
+bench-scale: $(BIN)
+	KCUSTODY_BIN=$(abspath $(BIN)) BENCH_ESTATE="100 3000 3000 6000" BENCH_RUNS=$${BENCH_RUNS:-5} \
+		bash bench/bench_collect.sh
 
 # The man page's per-command option section, from each command's --help.
 man: $(BIN)

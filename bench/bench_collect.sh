@@ -4,21 +4,28 @@
 # populated cluster (40 namespaces, 1,000 service accounts, 1,000
 # rolebindings, 2,000 pods from tests/cluster/gen-estate.py, seed 7).
 # Prints wall time (median of N runs), the ratio and peak RSS of each.
+# BENCH_ESTATE="NS SAS RBS PODS" loads another estate (make bench-scale:
+# 100 3000 3000 6000, the 13.7k objects of issue 11, in its own cluster
+# folder); at the end the apiserver must still be the process it started
+# as (the reflect2 1.0.1 crash of issue 11 killed it at this size).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 KC=${KCUSTODY_BIN:-$repo/kcustody}
 RUNS=${BENCH_RUNS:-3}
-dir=${KCUSTODY_BENCH_CLUSTER_DIR:-/tmp/kcustody-bench-cluster}
+read -r E_NS E_SAS E_RBS E_PODS <<<"${BENCH_ESTATE:-40 1000 1000 2000}"
+last_ns=$(printf 'est-%03d' $((E_NS - 1)))
+dir=${KCUSTODY_BENCH_CLUSTER_DIR:-/tmp/kcustody-bench-cluster-$E_NS-$E_SAS-$E_PODS}
 work=$(mktemp -d /tmp/kcustody-bench.XXXX)
 trap 'rm -rf "$work"' EXIT
 
 bash "$repo/tests/cluster/start.sh" "$dir" >/dev/null
 . "$dir/env.sh"
 k() { kubectl --kubeconfig "$KC_KUBECONFIG" "$@"; }
-if ! k get ns est-039 >/dev/null 2>&1; then
-	echo "loading the estate (40 ns, 1000 SAs, 1000 rolebindings, 2000 pods)..." >&2
-	python3 "$repo/tests/cluster/gen-estate.py" 7 40 1000 1000 2000 | k create -f - >/dev/null
+if ! k get ns "$last_ns" >/dev/null 2>&1; then
+	echo "loading the estate ($E_NS ns, $E_SAS SAs, $E_RBS rolebindings, $E_PODS pods)..." >&2
+	python3 "$repo/tests/cluster/gen-estate.py" 7 "$E_NS" "$E_SAS" "$E_RBS" "$E_PODS" | k create -f - >/dev/null
 fi
+api_pid=$(cat "$dir/apiserver.pid")
 
 kubectl_recipe() {
 	k get clusterroles,clusterrolebindings -o json >"$work/k1.json"
@@ -73,3 +80,8 @@ printf '  speed-up: %.1fx   same objects: %s\n' "$(awk -v a="$kt" -v b="$ct" 'BE
 nrev=$(ls "$work"/kcf/reviews/*/*.json 2>/dev/null | wc -l)
 nagents=$(jq '.selected | length' "$work/kcf/analysis/selection.json")
 printf '  %-28s %8.2f s   peak RSS %7d KiB  (%s agents, %s server reviews, analysis)\n' "kcustody collect, default" "$ft" "$frss" "$nagents" "$nrev"
+if kill -0 "$api_pid" 2>/dev/null && [ "$(cat "$dir/apiserver.pid")" = "$api_pid" ]; then
+	echo "  apiserver (pid $api_pid, $(basename "$(readlink -f /proc/$api_pid/exe)")) survived every round"
+else
+	echo "  apiserver DIED during the benchmark (see $dir/apiserver.log)"; exit 1
+fi
