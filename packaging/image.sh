@@ -28,8 +28,8 @@ else
 	root=$out/root
 	trap 'rm -rf "$root"' EXIT
 	bash "$here/chroot-install.sh" "$deb" "$root"
-	chroot "$root" groupadd -g "$UID_GID" kcustody
-	chroot "$root" useradd -u "$UID_GID" -g "$UID_GID" -d /home/kcustody -m -s /usr/sbin/nologin \
+	chroot "$root" groupadd -K GID_MAX=65533 -g "$UID_GID" kcustody
+	chroot "$root" useradd -K UID_MAX=65533 -u "$UID_GID" -g "$UID_GID" -d /home/kcustody -m -s /usr/sbin/nologin \
 		-c 'kcustody evidence collector' kcustody
 	# what an image does not need: package lists, apt caches, the build log,
 	# the machine's resolver
@@ -50,12 +50,18 @@ fi
 
 command -v podman >/dev/null || { say "podman is not installed (make deps)"; exit 1; }
 tag=kcustody:$version
+# reuse the image while it holds the same package (its label says which)
+if [ "$(podman image inspect --format '{{index .Config.Labels "org.kcustody.deb-sha256"}}' "$tag" 2>/dev/null)" = "$stamp" ]; then
+	say "reusing $tag (same package)"
+	printf '%s\n' "$tag"
+	exit 0
+fi
 podman import \
 	--change "USER $UID_GID:$UID_GID" \
 	--change 'WORKDIR /home/kcustody' \
 	--change 'ENTRYPOINT ["/usr/bin/kcustody"]' \
 	--change 'CMD ["--help"]' \
-	--change "LABEL org.opencontainers.image.title=kcustody org.opencontainers.image.version=$version" \
+	--change "LABEL org.opencontainers.image.title=kcustody org.opencontainers.image.version=$version org.kcustody.deb-sha256=$stamp" \
 	--message "kcustody $version from $(basename "$deb")" \
 	"$tarball" "$tag" >/dev/null
 say "imported $tarball as $tag"
