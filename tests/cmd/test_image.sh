@@ -27,7 +27,7 @@ if [ -n "$tarball" ]; then
 	chroot "$root" dpkg-query -W -f='${Package} ${Version} ${Status}\n' kcustody >"$T_OUT" 2>&1
 	expect_grep "^kcustody $version install ok installed" "$T_OUT"
 	# no package lists or downloaded .debs left in the image
-	[ -z "$(ls -A "$root/var/lib/apt/lists" 2>/dev/null | grep -v '^partial$\|^lock$\|^auxfiles$')" ] ||
+	[ -z "$(find "$root/var/lib/apt/lists" -maxdepth 1 -type f ! -name lock -print -quit)" ] ||
 		t_fail "package lists left in the image"
 	ls "$root"/var/cache/apt/archives/*.deb >/dev/null 2>&1 && t_fail ".debs left in the image"
 fi
