@@ -41,7 +41,8 @@ chroot "$tmp" apt-get update -qq >>"$CACHE/rootfs-$SUITE-$key.log" 2>&1 ||
 	{ say "apt-get update in the root failed, see $CACHE/rootfs-$SUITE-$key.log"; exit 1; }
 chroot "$tmp" apt-get clean
 touch "$tmp/.kcustody-rootfs-done"
-mv "$tmp" "$root"
+# another run may have finished the same root meanwhile: keep that one
+mv -T "$tmp" "$root" 2>/dev/null || rm -rf "$tmp"
 trap - EXIT
 say "root ready in $(( $(date +%s) - start ))s: $root ($(du -sh "$root" | cut -f1))"
 printf '%s\n' "$root"
