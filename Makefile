@@ -10,6 +10,11 @@
 #   make demo            the end-to-end pre/post remediation demo
 #   make bench           benchmarks against the tools a responder would use
 #   make install PREFIX=/usr/local DESTDIR=
+#   make deb             Debian package in build/deb/ (docs/PACKAGING.md)
+#   make image-rootfs    container root tarball in build/image/ (Debian + the package)
+#   make image           that root imported as the image kcustody:$(VERSION) (podman)
+#   make dist            build/dist/kubectl-custody_v$(VERSION)_linux_amd64.tar.gz
+#   make krew            krew plugin manifest build/krew/plugins/custody.yaml for it
 
 VERSION := 0.1.0
 PREFIX ?= /usr/local
@@ -67,7 +72,8 @@ endif
 .DEFAULT_GOAL := all
 FORCE:
 
-.PHONY: FORCE man bench-scale deps all check check-unit check-cmd demo bench install uninstall clean cluster-start cluster-stop
+.PHONY: FORCE man bench-scale deps all check check-unit check-cmd demo bench install uninstall clean \
+	cluster-start cluster-stop deb image-rootfs image dist krew
 
 all: $(BIN)
 
@@ -157,6 +163,29 @@ uninstall:
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/kcustody \
 		$(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_kcustody \
 		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/kcustody.fish
+
+# Packaging (docs/PACKAGING.md).  The .deb and the image root are built from
+# the working tree in copies under build/ and reused while it is unchanged.
+deb:
+	@bash packaging/deb.sh
+
+image-rootfs:
+	@bash packaging/image.sh rootfs
+
+image:
+	@bash packaging/image.sh image
+
+# The krew archive: the binary as kubectl-custody and the licence statement;
+# KREW_URI is where the archive will be published (no release host yet).
+KREW_ARCHIVE := kubectl-custody_v$(VERSION)_linux_amd64.tar.gz
+KREW_URI ?= https://example.invalid/kcustody/releases/download/v$(VERSION)/$(KREW_ARCHIVE)
+KREW_HOMEPAGE ?= https://example.invalid/kcustody
+
+dist: $(BIN)
+	@bash packaging/dist.sh $(abspath $(BIN)) build/dist/$(KREW_ARCHIVE)
+
+krew: dist
+	@bash packaging/krew.sh $(VERSION) build/dist/$(KREW_ARCHIVE) "$(KREW_URI)" "$(KREW_HOMEPAGE)" build/krew/plugins/custody.yaml
 
 clean:
 	rm -rf build kcustody
