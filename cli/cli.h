@@ -53,6 +53,11 @@ const char *cli_command_name(size_t i);
  * (kc_write_file_atomic), a character device or FIFO (/dev/null, a pipe)
  * by writing to it, never by renaming over it. */
 int cli_write_output(const char *path, const void *data, size_t len, mode_t mode);
+/* --format text|json on the commands whose output is a report (--json is
+ * its short form).  KC_OPT_FORMAT is the getopt code every command uses
+ * for it.  Sets *json; prints and returns KC_EXIT_USAGE for another name. */
+#define KC_OPT_FORMAT 0x7f01
+int cli_parse_format(const char *arg, int *json);
 /* Map a library error code to an exit status. */
 int cli_exit_for(int err);
 /* Parse a whole decimal integer in [min, max]; 0 or -1 (with no message)

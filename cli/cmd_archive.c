@@ -47,7 +47,8 @@ archive_usage(FILE *f)
 	    "  -o, --output FILE      get: where to write the bundle (and FILE.custody.jsonl)\n"
 	    "  --all                  verify: every item (the default)\n"
 	    "  --dry-run              prune: only say what would be removed\n"
-	    "  --json                 machine-readable output\n"
+	    "  --json                 machine-readable output (= --format json)\n"
+	    "  --format text|json     output format\n"
 	    "S3:\n"
 	    "  --endpoint URL         S3 endpoint (default $AWS_ENDPOINT_URL, else AWS)\n"
 	    "  --region REGION        default $AWS_REGION, $AWS_DEFAULT_REGION, us-east-1\n"
@@ -232,6 +233,7 @@ KC_COMMAND(archive, "store, list, retrieve, re-verify and prune bundles (AU-11)"
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "dry-run", no_argument, NULL, OPT_DRY },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "format", required_argument, NULL, KC_OPT_FORMAT },
 		{ "endpoint", required_argument, NULL, OPT_ENDPOINT },
 		{ "region", required_argument, NULL, OPT_REGION },
 		{ "access-key", required_argument, NULL, OPT_ACCESS },
@@ -286,6 +288,7 @@ KC_COMMAND(archive, "store, list, retrieve, re-verify and prune bundles (AU-11)"
 		case OPT_ALL: all = 1; break;
 		case OPT_DRY: dry = 1; break;
 		case OPT_JSON: json = 1; break;
+		case KC_OPT_FORMAT: if (cli_parse_format(optarg, &json) != KC_EXIT_OK) return KC_EXIT_USAGE; break;
 		case OPT_ENDPOINT: o.endpoint = optarg; break;
 		case OPT_REGION: o.region = optarg; break;
 		case OPT_ACCESS: o.access_key = optarg; break;

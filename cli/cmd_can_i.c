@@ -62,6 +62,7 @@ can_i_usage(FILE *f)
 	    "                       review was collected\n"
 	    "  --json               print the evaluator's rules with the granting\n"
 	    "                       binding and role of each\n"
+	    "  --format text|json   the same as --json for json (text: the table)\n"
 	    "  --compare FILE       compare a stored server review with the evaluator\n"
 	    "                       (exit 1 when they differ)\n"
 	    "  --sar FILE           answer SubjectAccessReviews (an object or a List) offline\n"
@@ -313,6 +314,7 @@ KC_COMMAND(can_i, "print a service account's permissions like kubectl auth can-i
 		{ "namespace", required_argument, NULL, 'n' },
 		{ "offline", no_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "format", required_argument, NULL, KC_OPT_FORMAT },
 		{ "review-json", required_argument, NULL, 'r' },
 		{ "compare", required_argument, NULL, 'c' },
 		{ "sar", required_argument, NULL, 'a' },
@@ -335,6 +337,7 @@ KC_COMMAND(can_i, "print a service account's permissions like kubectl auth can-i
 		case 'n': nsopt = optarg; break;
 		case 'o': offline = 1; break;
 		case 'j': json = 1; break;
+		case KC_OPT_FORMAT: if (cli_parse_format(optarg, &json) != KC_EXIT_OK) return KC_EXIT_USAGE; break;
 		case 'r': review = optarg; break;
 		case 'c': compare = optarg; break;
 		case 'a': sarf = optarg; break;

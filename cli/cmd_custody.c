@@ -30,7 +30,8 @@ custody_usage(FILE *f)
 	    "                         signatures are checked against the keys in the\n"
 	    "                         entries only, and the result says so\n"
 	    "  --ledger FILE          the ledger (default: BUNDLE.custody.jsonl)\n"
-	    "  --json                 machine-readable output\n"
+	    "  --json                 machine-readable output (= --format json)\n"
+	    "  --format text|json     output format\n"
 	    "append:\n"
 	    "  --action ACTION        sealed, transferred, received, verified, archived,\n"
 	    "                         accessed, released or disposed\n"
@@ -163,6 +164,7 @@ KC_COMMAND(custody, "show, verify or extend a bundle's chain-of-custody ledger")
 		{ "trust-keys", required_argument, NULL, OPT_TRUST },
 		{ "ledger", required_argument, NULL, OPT_LEDGER },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "format", required_argument, NULL, KC_OPT_FORMAT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -195,6 +197,7 @@ KC_COMMAND(custody, "show, verify or extend a bundle's chain-of-custody ledger")
 		case OPT_TRUST: trust = optarg; break;
 		case OPT_LEDGER: ledger = optarg; break;
 		case OPT_JSON: json = 1; break;
+		case KC_OPT_FORMAT: if (cli_parse_format(optarg, &json) != KC_EXIT_OK) return KC_EXIT_USAGE; break;
 		case 'h': custody_usage(stdout); return KC_EXIT_OK;
 		default: return cli_bad_option(argv);
 		}

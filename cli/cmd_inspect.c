@@ -23,7 +23,8 @@ inspect_usage(FILE *f)
 	    "Read straight from the archive; nothing is written to disk.  This does\n"
 	    "not verify the bundle: use '%s verify'.\n\n"
 	    "  --list     only the member list (size and path)\n"
-	    "  --json     the manifest as stored (MANIFEST.json)\n",
+	    "  --json     the manifest as stored (MANIFEST.json); = --format json\n"
+	    "  --format text|json  output format\n",
 	    cli_progname, cli_progname);
 }
 
@@ -105,6 +106,7 @@ KC_COMMAND(inspect, "show a bundle's manifest, members, or one member")
 	static const struct option opts[] = {
 		{ "list", no_argument, NULL, 'l' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "format", required_argument, NULL, KC_OPT_FORMAT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -115,6 +117,7 @@ KC_COMMAND(inspect, "show a bundle's manifest, members, or one member")
 		switch (c) {
 		case 'l': list = 1; break;
 		case 'j': json = 1; break;
+		case KC_OPT_FORMAT: if (cli_parse_format(optarg, &json) != KC_EXIT_OK) return KC_EXIT_USAGE; break;
 		case 'h': inspect_usage(stdout); return KC_EXIT_OK;
 		default: return cli_bad_option(argv);
 		}

@@ -31,7 +31,8 @@ verify_usage(FILE *f)
 	    "                         not checked because no key was given (integrity only)\n"
 	    "  --max-member BYTES     per-member size cap (default 4 GiB)\n"
 	    "  --max-total BYTES      decompressed size cap (default 64 GiB)\n"
-	    "  --json                 machine-readable result\n"
+	    "  --json                 machine-readable result (= --format json)\n"
+	    "  --format text|json     output format\n"
 	    "  --trust-keys FILE      keys trusted to sign custody entries (docs/CUSTODY.md)\n"
 	    "  --ledger FILE          the custody ledger (default: BUNDLE.custody.jsonl)\n"
 	    "  --require-custody      a missing custody ledger makes the bundle invalid\n"
@@ -52,6 +53,7 @@ static const struct option verify_opts[] = {
 	{ "tsa-ca", required_argument, NULL, OPT_TSACA },
 	{ "allow-unsigned", no_argument, NULL, OPT_UNSIGNED },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "format", required_argument, NULL, KC_OPT_FORMAT },
 	{ "trust-keys", required_argument, NULL, OPT_TRUST },
 	{ "ledger", required_argument, NULL, OPT_LEDGER },
 	{ "no-ledger", no_argument, NULL, OPT_NOLEDGER },
@@ -168,6 +170,7 @@ KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and 
 		case OPT_TSACA: vo.tsa_ca = optarg; break;
 		case OPT_UNSIGNED: vo.allow_unsigned = 1; break;
 		case OPT_JSON: json = 1; break;
+		case KC_OPT_FORMAT: if (cli_parse_format(optarg, &json) != KC_EXIT_OK) return KC_EXIT_USAGE; break;
 		case OPT_TRUST: trust = optarg; break;
 		case OPT_LEDGER: ledger = optarg; break;
 		case OPT_NOLEDGER: no_ledger = 1; break;

@@ -24,7 +24,8 @@ who_can_usage(FILE *f)
 	    "collected RBAC, cluster-wide and per namespace; groups are expanded to\n"
 	    "the service accounts they contain.\n\n"
 	    "  -n, --namespace NS   only RoleBindings of NS (ClusterRoleBindings always)\n"
-	    "  --json               machine output\n", cli_progname);
+	    "  --json               machine output (= --format json)\n"
+	    "  --format text|json   output format\n", cli_progname);
 }
 
 KC_COMMAND(who_can, "list who can do VERB on RESOURCE, groups expanded to service accounts")
@@ -32,6 +33,7 @@ KC_COMMAND(who_can, "list who can do VERB on RESOURCE, groups expanded to servic
 	static const struct option longopts[] = {
 		{ "namespace", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "format", required_argument, NULL, KC_OPT_FORMAT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -46,6 +48,7 @@ KC_COMMAND(who_can, "list who can do VERB on RESOURCE, groups expanded to servic
 		switch (c) {
 		case 'n': ns = optarg; break;
 		case 'j': json = 1; break;
+		case KC_OPT_FORMAT: if (cli_parse_format(optarg, &json) != KC_EXIT_OK) return KC_EXIT_USAGE; break;
 		case 'h': who_can_usage(stdout); return KC_EXIT_OK;
 		default: return cli_bad_option(argv);
 		}

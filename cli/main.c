@@ -141,6 +141,20 @@ cli_write_output(const char *path, const void *data, size_t len, mode_t mode)
 }
 
 int
+cli_parse_format(const char *arg, int *json)
+{
+	char safe[64];
+
+	if (strcmp(arg, "json") == 0 || strcmp(arg, "text") == 0) {
+		*json = arg[0] == 'j';
+		return KC_EXIT_OK;
+	}
+	fprintf(stderr, "%s %s: --format must be text or json here, not '%s'; see '%s %s --help'\n",
+	    cli_progname, cli_command, kc_safe_str(arg, safe, sizeof(safe)), cli_progname, cli_command);
+	return KC_EXIT_USAGE;
+}
+
+int
 cli_exit_for(int err)
 {
 	switch (err) {

@@ -29,8 +29,10 @@ complete_words kcustody diff --for >"$T_OUT"
 expect_grep "^--format$" "$T_OUT"
 expect_grep "^--force$" "$T_OUT"
 # negative twin: an option of another command is not offered
-complete_words kcustody verify --for >"$T_OUT"
-expect_no_grep "^--format$" "$T_OUT"
+complete_words kcustody diff --se >"$T_OUT"
+expect_grep "^--seal$" "$T_OUT"
+complete_words kcustody verify --se >"$T_OUT"
+expect_no_grep "^--seal$" "$T_OUT"
 t_pass
 
 t_begin "completion zsh and fish name every command; an unknown shell is a usage error"
@@ -60,6 +62,17 @@ jq -r '.actor.name + "|" + .actor.organisation' "$W/F_pre_c_20261130T000000Z.tar
 expect_grep "^Ana Alias\|Alias Org$" "$T_OUT"
 # the twin: an unknown flag is still refused
 expect_exit 2 "$K" custody append "$W/F_pre_c_20261130T000000Z.tar.gz" --action accessed --key "$W/k.pem" --operater X
+t_pass
+
+t_begin "--format text|json is the one output flag (--json its short form) on the report commands"
+for c in verify who-can can-i custody archive inspect; do
+	"$K" $c --help | grep -q -- "--format text|json" || t_fail "$c --help lacks --format text|json"
+done
+expect_exit 0 "$K" inspect "$W/F_pre_c_20261130T000000Z.tar.gz" --format json
+jq -e .schema "$T_OUT" >/dev/null || t_fail "inspect --format json is not the manifest"
+"$K" inspect "$W/F_pre_c_20261130T000000Z.tar.gz" --json | cmp -s - "$T_OUT" || t_fail "--json and --format json differ"
+expect_exit 2 "$K" verify "$W/F_pre_c_20261130T000000Z.tar.gz" --format yaml
+expect_grep "^kcustody verify: --format must be text or json" "$T_ERR"
 t_pass
 
 t_begin "the man page documents every command and every option, as the binary prints them"
