@@ -416,7 +416,38 @@ struct kc_audit_reader {
 	int skipping;		/* discarding a line longer than line_max */
 	uint64_t skip_off, skip_len;
 	int done;
+	/* How the stream is split: decided on the first call to next() from
+	 * the first bytes (KC_AUDIT_SPLIT_LINES or _DOCS); 0 undecided. */
+	int split, allow_docs;
+	/* Document splitter (only finds where records begin and end; every
+	 * record is then parsed by cJSON).  State at buf[scan]. */
+	int d_depth, d_str, d_esc;
+	int d_top;		/* '[' or '{': the open top-level value */
+	int d_elem;		/* depth of the array whose members are records, 0 none */
+	int d_in;		/* inside a record that began at buf[start] */
+	int d_rdepth;		/* depth at which the record began */
+	int d_scalar;		/* the record is a bare scalar */
+	int d_cand;		/* the record is a top-level object that may be a container */
+	int d_junk;		/* bytes at depth 0 that are not JSON, up to a newline */
+	int d_key;		/* depth-1 object: 0 want key, 1 in key, 2 after key, 3 value */
+	char d_kbuf[16];
+	size_t d_klen;
+	int d_skip;		/* record over the cap: hashed while skipped */
+	uint64_t d_off, d_len;	/* record offset and, when skipping, length */
+	int d_tail_done;
 };
+
+void
+kc_audit_reader_allow_docs(struct kc_audit_reader *r, int allow)
+{
+	r->allow_docs = allow;
+}
+
+int
+kc_audit_reader_split(const struct kc_audit_reader *r)
+{
+	return r->split;
+}
 
 static int
 read_full(int fd, void *p, size_t n, size_t *got)
@@ -738,12 +769,310 @@ finish(struct kc_audit_reader *r)
 	}
 }
 
+/* ---- documents -------------------------------------------------------- */
+
+#define DETECT_BYTES ((size_t)64 << 10)
+
+static int
+dws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Lines or documents, from the first bytes: a stream that opens with '['
+ * is a document (gcloud's JSON array); one that opens with '{' is lines
+ * when its first line is a whole object ('{' ... '}', JSON lines), else a
+ * document (a pretty-printed {"events":[...]} or {"records":[...]}, or
+ * objects spread over lines).  Anything else is lines. */
+static void
+decide_split(struct kc_audit_reader *r)
+{
+	const char *p, *e, *nl, *q;
+
+	while (!r->eof && r->end - r->start < DETECT_BYTES && r->end < r->size)
+		fill(r);
+	r->split = KC_AUDIT_SPLIT_LINES;
+	if (!r->allow_docs)
+		return;
+	p = r->buf + r->start;
+	e = r->buf + r->end;
+	while (p < e && dws((unsigned char)*p))
+		p++;
+	if (p == e || (*p != '[' && *p != '{'))
+		return;
+	if (*p == '[') {
+		r->split = KC_AUDIT_SPLIT_DOCS;
+		return;
+	}
+	if ((nl = memchr(p, '\n', (size_t)(e - p))) == NULL) {
+		r->split = KC_AUDIT_SPLIT_DOCS;
+		return;
+	}
+	for (q = nl; q > p && dws((unsigned char)q[-1]); q--)
+		;
+	if (q[-1] != '}') {
+		r->split = KC_AUDIT_SPLIT_DOCS;
+		return;
+	}
+	/* a one-line container ({"records":[...]}): its members are the
+	 * records.  Splitting JSON lines as documents gives the same records,
+	 * so a false hit on a nested key costs speed only. */
+	for (const char *k = p; k < q; k++) {
+		const char *v;
+
+		if (*k != '"')
+			continue;
+		if ((size_t)(q - k) > 8 && memcmp(k, "\"events\"", 8) == 0)
+			v = k + 8;
+		else if ((size_t)(q - k) > 9 && memcmp(k, "\"records\"", 9) == 0)
+			v = k + 9;
+		else
+			continue;
+		while (v < q && dws((unsigned char)*v))
+			v++;
+		if (v < q && *v == ':') {
+			for (v++; v < q && dws((unsigned char)*v); v++)
+				;
+			if (v < q && *v == '[') {
+				r->split = KC_AUDIT_SPLIT_DOCS;
+				return;
+			}
+		}
+	}
+}
+
+static void
+doc_begin(struct kc_audit_reader *r, size_t pos)
+{
+	r->d_in = 1;
+	r->d_rdepth = r->d_depth;
+	r->d_scalar = r->d_cand = r->d_skip = 0;
+	r->d_len = 0;
+	r->start = pos;
+	r->d_off = r->base + pos;
+}
+
+/* The record buf[start..endpos) (or its hashed remainder when skipping)
+ * as a line; reason NULL for a whole record. */
+static int
+doc_yield(struct kc_audit_reader *r, struct kc_audit_line *l, size_t endpos, const char *reason)
+{
+	size_t n = endpos - r->start;
+
+	l->offset = r->d_off;
+	if (r->d_skip) {
+		kc_sha256_update(r->h_line, r->buf + r->start, n);
+		l->size = r->d_len + n;
+		kc_sha256_final(r->h_line, NULL, l->sha256);
+		snprintf(l->detail, sizeof(l->detail), "longer than the cap of %zu bytes", r->line_max);
+		l->reason = reason ? reason : "record too long";
+	} else {
+		l->data = r->buf + r->start;
+		l->len = n;
+		l->size = n;
+		if (reason != NULL) {
+			line_hash(r, l->data, n, l->sha256);
+			l->reason = reason;
+		} else if (!utf8_ok((const unsigned char *)l->data, n)) {
+			line_hash(r, l->data, n, l->sha256);
+			l->reason = "invalid UTF-8";
+		}
+		if (l->reason != NULL && reason != NULL && r->d_junk)
+			snprintf(l->detail, sizeof(l->detail), "bytes outside any JSON value");
+	}
+	r->start = endpos;
+	if (r->scan < endpos)
+		r->scan = endpos;
+	r->d_in = r->d_scalar = r->d_cand = r->d_skip = r->d_junk = 0;
+	return 1;
+}
+
+static int
+doc_key_is_records(const struct kc_audit_reader *r)
+{
+	return (r->d_klen == 6 && memcmp(r->d_kbuf, "events", 6) == 0) ||
+	    (r->d_klen == 7 && memcmp(r->d_kbuf, "records", 7) == 0);
+}
+
+/* One record of a document stream: a member of a top-level array, of the
+ * array under "events" (CloudWatch Logs) or "records" (Azure) of a
+ * top-level object, or a top-level object that holds neither. */
+static int
+doc_next(struct kc_audit_reader *r, struct kc_audit_line *l)
+{
+	for (;;) {
+		while (r->scan < r->end) {
+			size_t pos = r->scan++;
+			unsigned char c = (unsigned char)r->buf[pos];
+			int top_obj = r->d_depth == 1 && r->d_top == '{';
+
+			if ((r->d_in || r->d_junk) && !r->d_skip && pos - r->start >= r->line_max) {
+				kc_sha256_reset(r->h_line);
+				kc_sha256_update(r->h_line, r->buf + r->start, pos - r->start);
+				r->d_len = pos - r->start;
+				r->start = pos;
+				r->d_skip = 1;
+			}
+			if (r->d_junk) {
+				if (c == '\n')
+					return doc_yield(r, l, pos, "not JSON");
+				continue;
+			}
+			if (r->d_str) {
+				if (r->d_esc)
+					r->d_esc = 0;
+				else if (c == '\\')
+					r->d_esc = 1;
+				else if (c == '"') {
+					r->d_str = 0;
+					if (top_obj && r->d_key == 1)
+						r->d_key = 2;
+					if (r->d_in && r->d_scalar == 1)
+						return doc_yield(r, l, pos + 1, NULL);
+				} else if (top_obj && r->d_key == 1 && r->d_klen < sizeof(r->d_kbuf))
+					r->d_kbuf[r->d_klen++] = (char)c;
+				continue;
+			}
+			if (r->d_in && r->d_scalar == 2) {
+				if (dws(c) || c == ',' || c == ']' || c == '}') {
+					r->scan = pos;
+					return doc_yield(r, l, pos, NULL);
+				}
+				continue;
+			}
+			if (dws(c))
+				continue;
+			switch (c) {
+			case '"':
+				r->d_str = 1;
+				if (r->d_depth == 0) {
+					r->d_str = 0;
+					goto junk;
+				}
+				if (top_obj && r->d_key == 0) {
+					r->d_key = 1;
+					r->d_klen = 0;
+				} else if (!r->d_in && r->d_elem && r->d_depth == r->d_elem) {
+					doc_begin(r, pos);
+					r->d_scalar = 1;
+				}
+				break;
+			case '{':
+			case '[':
+				if (r->d_depth == 0) {
+					r->d_top = c;
+					if (c == '[') {
+						r->d_elem = 1;
+					} else {
+						r->d_key = 0;
+						doc_begin(r, pos);
+						r->d_cand = 1;
+					}
+					r->d_depth = 1;
+					break;
+				}
+				if (!r->d_in && r->d_elem && r->d_depth == r->d_elem) {
+					doc_begin(r, pos);
+				} else if (top_obj && r->d_key == 3 && c == '[' && doc_key_is_records(r)) {
+					if (r->d_cand) {	/* a container, not a record */
+						r->d_in = r->d_cand = r->d_skip = 0;
+						r->start = pos + 1;
+					}
+					r->d_elem = 2;
+				}
+				r->d_depth++;
+				break;
+			case '}':
+			case ']':
+				if (r->d_depth == 0)
+					goto junk;
+				r->d_depth--;
+				if (r->d_elem && r->d_depth < r->d_elem)
+					r->d_elem = 0;
+				if (r->d_depth == 0)
+					r->d_top = 0;
+				if (r->d_in && r->d_depth == r->d_rdepth)
+					return doc_yield(r, l, pos + 1, NULL);
+				break;
+			case ':':
+				if (top_obj && r->d_key == 2)
+					r->d_key = 3;
+				break;
+			case ',':
+				if (top_obj)
+					r->d_key = 0;
+				break;
+			default:
+				if (r->d_depth == 0)
+					goto junk;
+				if (!r->d_in && r->d_elem && r->d_depth == r->d_elem) {
+					doc_begin(r, pos);
+					r->d_scalar = 2;
+				}
+				break;
+			}
+			if (!r->d_in)
+				r->start = r->scan;
+			continue;
+junk:
+			doc_begin(r, pos);
+			r->d_in = 0;
+			r->d_junk = 1;
+		}
+		if (r->d_skip) {
+			kc_sha256_update(r->h_line, r->buf + r->start, r->scan - r->start);
+			r->d_len += r->scan - r->start;
+			r->start = r->scan;
+		} else if (!r->d_in && !r->d_junk) {
+			r->start = r->scan;
+		}
+		if (r->eof) {
+			if (!r->finished)
+				finish(r);
+			if (r->d_junk)
+				return doc_yield(r, l, r->end, "not JSON");
+			if (r->d_in) {
+				r->d_str = r->d_esc = 0;
+				if (r->d_scalar != 2 || r->d_depth > r->d_rdepth) {
+					r->d_depth = 0;
+					return doc_yield(r, l, r->end, "truncated record (the input ends inside it)");
+				}
+				return doc_yield(r, l, r->end, NULL);
+			}
+			if (r->d_depth > 0 && !r->d_tail_done) {
+				r->d_tail_done = 1;
+				l->offset = r->base + r->end;
+				l->reason = "truncated document";
+				snprintf(l->detail, sizeof(l->detail), "the input ends inside a JSON document, %d levels deep",
+				    r->d_depth);
+				return 1;
+			}
+			if (r->error_pending) {
+				r->error_pending = 0;
+				l->offset = r->error_off;
+				l->reason = "stream error";
+				snprintf(l->detail, sizeof(l->detail), "%s", r->error);
+				r->done = 1;
+				return 1;
+			}
+			r->done = 1;
+			return 0;
+		}
+		compact(r);
+		fill(r);
+	}
+}
+
 int
 kc_audit_reader_next(struct kc_audit_reader *r, struct kc_audit_line *l)
 {
 	memset(l, 0, sizeof(*l));
 	if (r->done)
 		return 0;
+	if (r->split == 0)
+		decide_split(r);
+	if (r->split == KC_AUDIT_SPLIT_DOCS)
+		return doc_next(r, l);
 	for (;;) {
 		char *nl;
 
