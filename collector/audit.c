@@ -648,7 +648,7 @@ one_line(struct run *r, size_t si, const struct kc_audit_line *l)
 				    kc_audit_provider_name(s->prov));
 			} else {
 				why = "record of another provider";
-				snprintf(detail, sizeof(detail), "a %s record in a file read as %s",
+				snprintf(detail, sizeof(detail), "record from %s in a file read as %s",
 				    kc_audit_provider_name(cls), kc_audit_provider_name(s->prov));
 				s->other++;
 			}
@@ -1290,8 +1290,9 @@ kc_audit_extract(const char *const *paths, size_t npaths,
 {
 	struct kc_audit_opts so = *o;
 	char *dir = NULL, *seg = NULL, *segt = NULL, *bad = NULL, *badt = NULL, *src = NULL;
-	char *json = NULL;
-	FILE *fs = NULL, *fb = NULL;
+	char *rec = NULL, *rect = NULL, *json = NULL;
+	FILE *fs = NULL, *fb = NULL, *fr = NULL;
+	long nrec = 0;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -1301,19 +1302,25 @@ kc_audit_extract(const char *const *paths, size_t npaths,
 	    (segt = kc_path_join(dir, ".segment.jsonl.tmp")) == NULL ||
 	    (bad = kc_path_join(dir, "malformed.jsonl")) == NULL ||
 	    (badt = kc_path_join(dir, ".malformed.jsonl.tmp")) == NULL ||
-	    (src = kc_path_join(dir, "sources.json")) == NULL) {
+	    (src = kc_path_join(dir, "sources.json")) == NULL ||
+	    (rec = kc_path_join(dir, "records.jsonl")) == NULL ||
+	    (rect = kc_path_join(dir, ".records.jsonl.tmp")) == NULL) {
 		rc = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	if ((rc = kc_mkdir_p(dir, 0700)) < 0)
 		goto out;
-	if ((fs = create_tmp(segt)) == NULL || (fb = create_tmp(badt)) == NULL) {
+	if ((fs = create_tmp(segt)) == NULL || (fb = create_tmp(badt)) == NULL ||
+	    (fr = create_tmp(rect)) == NULL) {
 		rc = kc_err_code();
 		goto out;
 	}
+	so.records = fr;
 	if ((rc = kc_audit_scan(paths, npaths, f, &so, fs, write_malformed, fb, res)) < 0)
 		goto out;
-	if ((rc = close_tmp(&fs, segt)) < 0 || (rc = close_tmp(&fb, badt)) < 0)
+	nrec = ftell(fr);
+	if ((rc = close_tmp(&fs, segt)) < 0 || (rc = close_tmp(&fb, badt)) < 0 ||
+	    (rc = close_tmp(&fr, rect)) < 0)
 		goto out;
 	if ((json = cJSON_Print(res->doc)) == NULL) {
 		rc = kc_err_set(KC_ERR_NOMEM, "out of memory");
@@ -1321,22 +1328,30 @@ kc_audit_extract(const char *const *paths, size_t npaths,
 	}
 	if ((rc = kc_write_file_atomic(src, json, strlen(json), 0600)) < 0)
 		goto out;
-	if (rename(segt, seg) != 0 || rename(badt, bad) != 0) {
+	if (rename(segt, seg) != 0 || rename(badt, bad) != 0 ||
+	    (nrec > 0 ? rename(rect, rec) : unlink(rect)) != 0) {
 		rc = kc_err_set(KC_ERR_IO, "cannot rename into '%s': %s", dir, strerror(errno));
 		goto out;
 	}
+	res->records_file = nrec > 0;
 out:
 	if (fs != NULL)
 		fclose(fs);
 	if (fb != NULL)
 		fclose(fb);
+	if (fr != NULL)
+		fclose(fr);
 	if (rc < 0 && segt != NULL) {
 		unlink(segt);
 		if (badt != NULL)
 			unlink(badt);
+		if (rect != NULL)
+			unlink(rect);
 	}
-	cJSON_Delete(res->doc);
-	res->doc = NULL;
+	if (rc < 0) {
+		cJSON_Delete(res->doc);
+		res->doc = NULL;
+	}
 	free(json);
 	free(dir);
 	free(seg);
@@ -1344,5 +1359,7 @@ out:
 	free(bad);
 	free(badt);
 	free(src);
+	free(rec);
+	free(rect);
 	return rc;
 }

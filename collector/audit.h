@@ -238,6 +238,7 @@ struct kc_audit_result {
 	 * reads only and some cluster has no source of reads); 2 matched is a
 	 * lower bound (reads among the question are missing from some). */
 	int determinable;
+	int records_file;	/* kc_audit_extract wrote audit/records.jsonl */
 	cJSON *doc;		/* with opts.stats: the sources.json document (owned by caller) */
 };
 
@@ -259,8 +260,12 @@ int kc_audit_scan(const char *const *paths, size_t npaths,
  *                                    raw bytes (never the bytes)
  *   <staging>/audit/sources.json     sources, hashes, window, gaps,
  *                                    overlaps, counts, filters, redaction
- * opts->stats is implied.  res->doc is NULL on return (the document is in
- * sources.json).  Files are written under temporary names and renamed. */
+ *   <staging>/audit/records.jsonl    when some event came from a provider
+ *                                    record: that record per event (byte
+ *                                    for byte, or only its hash when the
+ *                                    event was redacted)
+ * opts->stats is implied.  res->doc is the sources.json document (the
+ * caller's to free; NULL on failure).  Files are written under temporary names and renamed. */
 int kc_audit_extract(const char *const *paths, size_t npaths,
     const struct kc_audit_filter *f, const struct kc_audit_opts *o,
     const char *staging_dir, struct kc_audit_result *res);

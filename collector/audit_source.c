@@ -85,10 +85,13 @@ kc_audit_backup_name(const char *name, size_t *base_len, const char **ext,
 
 /* ---- discovery -------------------------------------------------------- */
 
+#define EXPORT_KEY "\001exports"	/* sorts before any name */
+#define DIR_DEPTH_MAX 16
+
 struct cand {
 	char *name;	/* entry name in the folder */
-	char *key;	/* base+ext: the current file's name */
-	int backup, gz;
+	char *key;	/* base+ext: the current file's name; EXPORT_KEY */
+	int backup, gz, exported;
 	int64_t ms;
 	dev_t dev;
 	ino_t ino;
@@ -179,6 +182,12 @@ cand_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void
 cands_free(struct cand *c, size_t n)
 {
@@ -197,15 +206,36 @@ ends_with(const char *s, const char *suf)
 	return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
-/* List the folder: every log in it, one group per current-file name; with
- * only_key set, only the backups of that current-file name, in *group (the
- * file itself is added by the caller). */
+/* A provider export by its name: CloudWatch's S3 export (000000.gz),
+ * Cloud Logging sinks (*.json), Azure storage (PT1H.json), saved command
+ * output (*.json, *.jsonl, *.ndjson). */
+static int
+export_name(const char *n)
+{
+	return !ends_with(n, ".log") && (ends_with(n, ".json") || ends_with(n, ".jsonl") ||
+	    ends_with(n, ".ndjson") || ends_with(n, ".gz"));
+}
+
+static int scan_dir_at(const char *dir, const char *only_key, struct kc_audit_sources *out,
+    struct seen *seen, int *group, int depth);
+
 static int
 scan_dir(const char *dir, const char *only_key, struct kc_audit_sources *out,
     struct seen *seen, int *group)
 {
+	return scan_dir_at(dir, only_key, out, seen, group, 0);
+}
+
+/* List the folder: every log in it, one group per current-file name; with
+ * only_key set, only the backups of that current-file name, in *group (the
+ * file itself is added by the caller). */
+static int
+scan_dir_at(const char *dir, const char *only_key, struct kc_audit_sources *out,
+    struct seen *seen, int *group, int depth)
+{
 	struct cand *c = NULL;
-	size_t n = 0, cap = 0;
+	char **subs = NULL;
+	size_t n = 0, cap = 0, nsub = 0, subcap = 0;
 	DIR *d;
 	struct dirent *de;
 	int r = 0;
@@ -229,6 +259,19 @@ scan_dir(const char *dir, const char *only_key, struct kc_audit_sources *out,
 			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 			goto out;
 		}
+		if (only_key == NULL && stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
+			/* exports are kept in folders by stream, log or hour */
+			if (depth + 1 >= DIR_DEPTH_MAX)
+				r = add_skipped(out, full, "folder nested too deep (16 levels)");
+			else if (KC_GROW(subs, subcap, nsub + 1))
+				r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			else
+				subs[nsub++] = full, full = NULL;
+			free(full);
+			if (r < 0)
+				goto out;
+			continue;
+		}
 		if (stat(full, &st) != 0 || !S_ISREG(st.st_mode)) {
 			if (only_key == NULL && (r = add_skipped(out, full, "not a regular file")) < 0) {
 				free(full);
@@ -247,6 +290,9 @@ scan_dir(const char *dir, const char *only_key, struct kc_audit_sources *out,
 				memcpy(x.key + bl, ext, el);
 				x.key[bl + el] = '\0';
 			}
+		} else if (only_key == NULL && export_name(de->d_name)) {
+			x.exported = 1;
+			x.key = kc_strdup(EXPORT_KEY);
 		} else {
 			x.key = kc_strdup(de->d_name);
 		}
@@ -272,7 +318,9 @@ scan_dir(const char *dir, const char *only_key, struct kc_audit_sources *out,
 
 		if (only_key == NULL && (i == 0 || strcmp(c[i].key, c[i - 1].key) != 0))
 			(*group)++;
-		if (!c[i].backup) {
+		if (c[i].exported) {
+			/* a provider export: read, its form found from its content */
+		} else if (!c[i].backup) {
 			/* a current file: a .log name or one that has backups */
 			int has = (i > 0 && c[i - 1].backup && strcmp(c[i - 1].key, c[i].key) == 0);
 			if (!has && !ends_with(c[i].name, ".log")) {
@@ -289,7 +337,7 @@ scan_dir(const char *dir, const char *only_key, struct kc_audit_sources *out,
 			goto out;
 		}
 		if (keep)
-			r = add_source(out, seen, full, c[i].backup ? "backup" : "current",
+			r = add_source(out, seen, full, c[i].exported ? "export" : c[i].backup ? "backup" : "current",
 			    c[i].backup ? c[i].ms : -1, *group, c[i].dev, c[i].ino);
 		else
 			r = add_skipped(out, full, reason);
@@ -297,9 +345,27 @@ scan_dir(const char *dir, const char *only_key, struct kc_audit_sources *out,
 		if (r < 0)
 			goto out;
 	}
+	if (nsub > 1)
+		qsort(subs, nsub, sizeof(*subs), str_cmp);
+	for (size_t i = 0; i < nsub && r >= 0; i++) {
+		struct stat st;
+		int dr;
+
+		if (stat(subs[i], &st) != 0)
+			continue;
+		if ((dr = seen_add(seen, st.st_dev, st.st_ino)) < 0)
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		else if (dr == 1)
+			r = add_skipped(out, subs[i], "folder reached twice (read once)");
+		else
+			r = scan_dir_at(subs[i], NULL, out, seen, group, depth + 1);
+	}
 out:
 	closedir(d);
 	cands_free(c, n);
+	for (size_t i = 0; i < nsub; i++)
+		free(subs[i]);
+	free(subs);
 	return r;
 }
 
