@@ -297,7 +297,7 @@ KC_COMMAND(audit, "stream a filtered audit-log segment (jq-composable JSON lines
 			goto out;
 		}
 		if (count && res.determinable == 0)
-			printf("not determinable from these sources\n");
+			printf("%s\n", KC_NOT_DETERMINABLE);
 		else if (count && res.determinable == 2)
 			printf("at least %llu\n", (unsigned long long)res.matched);
 		else if (count)

@@ -1041,7 +1041,7 @@ provider_doc(struct run *r, cJSON *d)
 		rc |= add_num(x, "matched", (double)r->res->matched);
 	} else if (r->res->determinable == 0) {
 		rc |= cJSON_AddFalseToObject(x, "determinable") ? 0 : KC_ERR_NOMEM;
-		rc |= add_str(x, "matched", "not determinable from these sources");
+		rc |= add_str(x, "matched", KC_NOT_DETERMINABLE);
 		rc |= add_str(x, "why", "the filter asks about reads (get, list, watch) and some cluster has no source that logs reads (see reads.blind)");
 	} else {
 		rc |= add_str(x, "determinable", "lower bound");

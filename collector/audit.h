@@ -189,6 +189,10 @@ void kc_audit_reader_close(struct kc_audit_reader *r);
 
 /* ---- providers -------------------------------------------------------- */
 
+/* The answer, wherever a count would be given, when the sources cannot
+ * hold the events the question needs (summary, diff, report). */
+#define KC_NOT_DETERMINABLE "not determinable from these sources"
+
 /* Export formats (--audit-format); UNKNOWN is "auto": decided per file
  * from its first record. */
 #define KC_AUDIT_PROV_UNKNOWN 0

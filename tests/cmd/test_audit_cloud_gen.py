@@ -105,13 +105,14 @@ def gke_entry(ev, i, log=None):
     if sub:
         rn += "/" + sub
     code = ev.get("responseStatus", {}).get("code", 200)
-    user = ev["user"]["username"]
+    user = ev.get("user", {}).get("username", "system:anonymous")
     pp = {
         "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
         "authenticationInfo": {"principalEmail": user},
         "authorizationInfo": [{"permission": method, "resource": rn}],
         "methodName": method,
-        "requestMetadata": {"callerIp": ev["sourceIPs"][0], "callerSuppliedUserAgent": ev.get("userAgent", "")},
+        "requestMetadata": {"callerIp": (ev.get("sourceIPs") or ["0.0.0.0"])[0],
+                            "callerSuppliedUserAgent": ev.get("userAgent", "")},
         "resourceName": rn,
         "serviceName": "k8s.io",
     }
@@ -188,7 +189,9 @@ def main():
             with gzip.open(p, "wt") as f:
                 for i in part:
                     f.write("%s %s\n" % (iso_ms(ms(evs[i]["stageTimestamp"])), lines[i]))
-    gke = [gke_entry(e, i) for i, e in enumerate(evs) if e["stage"] == "ResponseComplete"]
+    # Cloud Audit Logs: one entry per request, resource requests only
+    gke = [gke_entry(e, i) for i, e in enumerate(evs)
+           if e.get("stage") == "ResponseComplete" and "resource" in e.get("objectRef", {})]
     if want("gke-array"):
         write(os.path.join(o, "gke-array/read.json"), json.dumps(gke, indent=2) + "\n")
     if want("gke-sink"):
@@ -221,7 +224,8 @@ def main():
                              "message": 'time="2026-03-02T08:00:01Z" level=info msg="access granted" arn="arn:aws:iam::1:role/x"',
                              "ingestionTime": doc["events"][4]["timestamp"] + 9, "eventId": "9" * 56})
     write(os.path.join(o, "bad/eks-notaudit/filter-log-events.json"), json.dumps(doc, indent=4) + "\n")
-    g = [gke_entry(e, i) for i, e in enumerate(evs[:n]) if e["stage"] == "ResponseComplete"]
+    g = [gke_entry(e, i) for i, e in enumerate(evs[:n])
+         if e.get("stage") == "ResponseComplete" and "resource" in e.get("objectRef", {})]
     bm = json.loads(json.dumps(g[2]))
     bm["protoPayload"]["methodName"] = "io.k8s.core.v1.pods.frobnicate"
     bm["insertId"] = "bad-method-1"
