@@ -40,7 +40,8 @@ wanted(void *ctx, const char *p)
 	if (strcmp(p, "audit/segment.jsonl") == 0)
 		b->has_segment = 1;
 	return strcmp(p, "MANIFEST.json") == 0 || strncmp(p, "raw/", 4) == 0 ||
-	    strcmp(p, "analysis/selection.json") == 0 || strcmp(p, "analysis/findings.json") == 0;
+	    strcmp(p, "analysis/selection.json") == 0 || strcmp(p, "analysis/findings.json") == 0 ||
+	    strcmp(p, "audit/sources.json") == 0;
 }
 
 static cJSON *
