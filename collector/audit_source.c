@@ -968,9 +968,27 @@ doc_next(struct kc_audit_reader *r, struct kc_audit_line *l)
 {
 	for (;;) {
 		while (r->scan < r->end) {
-			size_t pos = r->scan++;
-			unsigned char c = (unsigned char)r->buf[pos];
+			size_t pos;
+			unsigned char c;
 			int top_obj = r->d_depth == 1 && r->d_top == '{';
+
+			/* inside a string (most bytes: CloudWatch and Azure carry
+			 * the event as one): on to the next quote or backslash,
+			 * never past the cap */
+			if (r->d_str && !r->d_esc && !(top_obj && r->d_key == 1)) {
+				size_t lim = r->end;
+				const char *p = r->buf + r->scan, *e;
+
+				if (r->d_in && !r->d_skip && r->start + r->line_max < lim)
+					lim = r->start + r->line_max;
+				for (e = r->buf + lim; p < e && *p != '"' && *p != '\\'; p++)
+					;
+				r->scan = (size_t)(p - r->buf);
+				if (r->scan >= r->end)
+					break;
+			}
+			pos = r->scan++;
+			c = (unsigned char)r->buf[pos];
 
 			if ((r->d_in || r->d_junk) && !r->d_skip && pos - r->start >= r->line_max) {
 				kc_sha256_reset(r->h_line);
