@@ -890,7 +890,7 @@ decide_split(struct kc_audit_reader *r)
 			continue;
 		if ((size_t)(q - k) > 8 && memcmp(k, "\"events\"", 8) == 0)
 			v = k + 8;
-		else if ((size_t)(q - k) > 9 && memcmp(k, "\"records\"", 9) == 0)
+		else if ((size_t)(q - k) > 9 && (memcmp(k, "\"records\"", 9) == 0 || memcmp(k, "\"entries\"", 9) == 0))
 			v = k + 9;
 		else
 			continue;
@@ -957,12 +957,15 @@ static int
 doc_key_is_records(const struct kc_audit_reader *r)
 {
 	return (r->d_klen == 6 && memcmp(r->d_kbuf, "events", 6) == 0) ||
-	    (r->d_klen == 7 && memcmp(r->d_kbuf, "records", 7) == 0);
+	    (r->d_klen == 7 && memcmp(r->d_kbuf, "records", 7) == 0) ||
+	    (r->d_klen == 7 && memcmp(r->d_kbuf, "entries", 7) == 0);
 }
 
 /* One record of a document stream: a member of a top-level array, of the
- * array under "events" (CloudWatch Logs) or "records" (Azure) of a
- * top-level object, or a top-level object that holds neither. */
+ * array under "events" (CloudWatch Logs), "records" (Azure) or "entries"
+ * (Cloud Logging's entries.list) of a top-level object, or a top-level
+ * object that holds none of them.  The container's other members (next
+ * tokens, searchedLogStreams) are not records and are passed over. */
 static int
 doc_next(struct kc_audit_reader *r, struct kc_audit_line *l)
 {

@@ -869,6 +869,8 @@ DEFINE_TEST(test_audit_doc_splitter)
 	split_records("{\"nextToken\":\"t\",\"searchedLogStreams\":[{\"a\":1}],\"events\":[{\"m\":1},{\"m\":2}]}\n"
 	    "{\"events\":[{\"m\":3}]}\n", 0, got, sizeof(got));
 	CHECK_STR(got, "{\"m\":1}|{\"m\":2}|{\"m\":3}");
+	split_records("{\"entries\":[{\"e\":1}],\"nextPageToken\":\"x\"}\n", 0, got, sizeof(got));
+	CHECK_STR(got, "{\"e\":1}");
 	/* Azure pretty-printed, and plain objects spread over lines */
 	split_records("{\n  \"records\": [\n    {\"c\": \"kube-audit\"}\n  ]\n}\n", 0, got, sizeof(got));
 	CHECK_STR(got, "{\"c\": \"kube-audit\"}");
