@@ -141,4 +141,55 @@ for n in kcustody kcustody-redact kcustody-summary gz-kcustody; do
 	fi
 done
 [ "$fail" = 0 ] && echo "target peak RSS < 64 MiB: ok (max $(( $(printf '%s\n' "${RSS[kcustody]}" "${RSS[kcustody-redact]}" "${RSS[kcustody-summary]}" "${RSS[gz-kcustody]}" | sort -n | tail -1) / 1024 )) MiB)"
+
+# ---- managed clusters' exports ----------------------------------------
+# The same query on each provider's form of one generated log
+# (tests/cmd/test_audit_cloud_gen.py), kcustody against jq doing the same
+# selection on the same file: jq has to unwrap each form (CloudWatch's
+# message strings, the S3 export's time prefix, AKS's properties.log) and,
+# for GKE, select on methodName and principalEmail.  GKE carries no
+# impersonation, so its result is the agents' own requests only (fewer
+# lines).  The generator holds the log in memory: keep this size modest.
+CSIZE=${KCUSTODY_BENCH_CLOUD_SIZE:-256M}
+CDIR=$DIR/cloud-$CSIZE
+if [ ! -s "$CDIR/native/audit.log" ]; then
+	echo
+	echo "generating the provider forms of a $CSIZE log in $CDIR (seed 7) ..."
+	rm -rf "$CDIR.tmp"
+	python3 "$HERE/tests/cmd/test_audit_cloud_gen.py" --bytes "$CSIZE" --seed 7 --out "$CDIR.tmp" \
+		--only native,eks-cwl,eks-s3,gke-array,gke-sink,aks-lines,aks-doc
+	rm -rf "$CDIR"
+	mv "$CDIR.tmp" "$CDIR"
+fi
+GSEL="select((.protoPayload.methodName | split(\".\") | .[-2]) as \$r | (\$r==\"secrets\" or \$r==\"configmaps\") and (.protoPayload.authenticationInfo.principalEmail | IN($list)))"
+cat_all() { printf 'find %q -type f | sort | xargs cat' "$1"; }
+declare -A JQCMD
+JQCMD[native]="jq -c $(q "$SEL") $(q "$CDIR/native/audit.log")"
+JQCMD[eks-cwl]="jq -c $(q ".events[] | .message | fromjson | $SEL") $(q "$CDIR/eks-cwl/filter-log-events.json")"
+JQCMD[eks-s3]="$(cat_all "$CDIR/eks-s3") | zcat | sed 's/^[^ ]* //' | jq -c $(q "$SEL")"
+JQCMD[gke-array]="jq -c $(q ".[] | $GSEL") $(q "$CDIR/gke-array/read.json")"
+JQCMD[gke-sink]="$(cat_all "$CDIR/gke-sink") | jq -c $(q "$GSEL")"
+JQCMD[aks-lines]="$(cat_all "$CDIR/aks-lines") | jq -c $(q "select(.category==\"kube-audit\") | .properties.log | fromjson | $SEL")"
+JQCMD[aks-doc]="jq -c $(q ".records[] | select(.category==\"kube-audit\") | .properties.log | fromjson | $SEL") $(q "$CDIR/aks-doc/PT1H.json")"
+echo
+echo "provider forms of a $CSIZE log (kcustody --no-redact, then jq, on the same files):"
+printf '%-10s %10s %8s %8s %10s %8s %8s %10s %8s %s\n' form bytes 'kc s' 'kc MiB/s' 'kc RSS' 'jq s' 'jq MiB/s' 'jq RSS' lines same
+for f in native eks-cwl eks-s3 gke-array gke-sink aks-lines aks-doc; do
+	fb=$(find "$CDIR/$f" -type f -print0 | sort -z | xargs -0 zcat -f | wc -c)	# also warms the cache
+	run "c-kc-$f" "$W/c-kc-$f.out" "$KQ audit --audit-log $(q "$CDIR/$f") $KA --no-redact"
+	run "c-jq-$f" "$W/c-jq-$f.out" "${JQCMD[$f]}"
+	jq -c . "$W/c-kc-$f.out" >"$W/c-kc-$f.norm"
+	same=no
+	case $f in
+	gke-*) [ "${LINES[c-kc-$f]}" = "${LINES[c-jq-$f]}" ] && same="yes (count)" ;;
+	*) cmp -s "$W/c-kc-$f.norm" "$W/c-jq-$f.out" && same=yes ;;
+	esac
+	[ "$same" = no ] && fail=1
+	printf '%-10s %10d %8.2f %s %7d MiB %8.2f %s %6d MiB %8d %s\n' "$f" "$fb" "${SECS[c-kc-$f]}" \
+		"$(mb "$fb" "${SECS[c-kc-$f]}")" "$((RSS[c-kc-$f] / 1024))" "${SECS[c-jq-$f]}" \
+		"$(mb "$fb" "${SECS[c-jq-$f]}")" "$((RSS[c-jq-$f] / 1024))" "${LINES[c-kc-$f]}" "$same"
+done
+echo "(bytes: the form's files, decompressed (eks-s3 is gzip'd); MiB/s of those bytes; RSS: peak of the"
+echo " whole pipeline's largest process as /usr/bin/time reports it for 'bash -c'; 'same': kcustody's"
+echo " lines, through jq -c, equal jq's in order, or for GKE the same number of lines)"
 exit "$fail"

@@ -24,7 +24,11 @@ usage(FILE *f)
 	    "Stream the audit events that match FILTERS, one JSON line each, as they\n"
 	    "are in the log (bodies of secrets redacted unless --no-redact). PATH is\n"
 	    "a log file (its rotated backups beside it are read first, oldest first),\n"
-	    "a folder of logs, or - for standard input; plain or gzip.\n"
+	    "a folder of logs, or - for standard input; plain or gzip.  Managed\n"
+	    "clusters' exports are read too, each file's form found from its first\n"
+	    "record: EKS (CloudWatch Logs JSON, its S3 export), GKE (Cloud Logging\n"
+	    "entries) and AKS (diagnostic-settings records); their events come out\n"
+	    "as audit.k8s.io/v1 Events (docs/AUDIT.md).\n"
 	    "\n"
 	    "Filters (repeat an option to accept any of its values; options AND):\n"
 	    "  --since T, --until T      RFC 3339 time or a duration before now (72h),\n"
@@ -46,15 +50,23 @@ usage(FILE *f)
 	    "  --stage DIR               write DIR/audit/{segment.jsonl,malformed.jsonl,\n"
 	    "                            sources.json} as collect does\n"
 	    "  --malformed FILE          write one JSON record per malformed line\n"
+	    "  --records FILE            write, per event taken from a provider record,\n"
+	    "                            that record and where it was (records.jsonl)\n"
+	    "  --audit-format F          native, eks, gke, aks or auto (default: per file)\n"
 	    "  --no-redact               keep matching lines byte for byte\n"
 	    "  --no-rotated              read only the files named, not their backups\n"
 	    "  --validate                parse every line (find all malformed JSON)\n"
 	    "  --line-max BYTES          longest line read (default 4194304)\n"
 	    "  --gap DURATION            silence reported as a gap (default 10m)\n"
 	    "\n"
+	    "When the filter asks about reads (get, list, watch) and some cluster's\n"
+	    "sources cannot hold reads (AKS kube-audit-admin, GKE Admin Activity),\n"
+	    "--count prints 'not determinable from these sources' instead of a number\n"
+	    "(or 'at least N' when reads are only part of the question).\n"
+	    "\n"
 	    "Exit status: 0 done; 1 done but some lines were malformed (set aside and\n"
-	    "reported) or a source could not be read to the end; 2 usage error;\n"
-	    "4 fatal.\n", cli_progname);
+	    "reported), a source could not be read to the end, or the answer is not\n"
+	    "determinable from the sources; 2 usage error; 4 fatal.\n", cli_progname);
 }
 
 /* A missing --audit-log path or a bad option value is the user's error. */
@@ -111,6 +123,8 @@ static const struct option longopts[] = {
 	{ "validate", no_argument, NULL, 18 },
 	{ "line-max", required_argument, NULL, 19 },
 	{ "gap", required_argument, NULL, 20 },
+	{ "records", required_argument, NULL, 21 },
+	{ "audit-format", required_argument, NULL, 22 },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -146,7 +160,7 @@ KC_COMMAND(audit, "stream a filtered audit-log segment (jq-composable JSON lines
 	struct warn_ctx w = { 0 };
 	const char **paths = NULL;
 	size_t npaths = 0, pcap = 0;
-	const char *stage = NULL, *malformed = NULL;
+	const char *stage = NULL, *malformed = NULL, *records = NULL;
 	int count = 0, summary = 0, c, rc, ret = KC_EXIT_OK;
 	char *sj;
 
@@ -204,6 +218,14 @@ KC_COMMAND(audit, "stream a filtered audit-log segment (jq-composable JSON lines
 				goto out;
 			}
 			break;
+		case 21: records = optarg; break;
+		case 22:
+			if ((o.format = kc_audit_format_parse(optarg)) < 0) {
+				cli_error("invalid --audit-format '%s' (native, eks, gke, aks or auto)", optarg);
+				ret = KC_EXIT_USAGE;
+				goto out;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			goto out;
@@ -243,6 +265,18 @@ KC_COMMAND(audit, "stream a filtered audit-log segment (jq-composable JSON lines
 			goto out;
 		}
 	}
+	if (records != NULL) {
+		if (stage != NULL || strcmp(records, "-") == 0) {
+			cli_error("--records needs a file name, and --stage writes audit/records.jsonl itself");
+			ret = KC_EXIT_USAGE;
+			goto out;
+		}
+		if ((o.records = fopen(records, "wx")) == NULL) {
+			cli_error("cannot create '%s': %s", records, strerror(errno));
+			ret = KC_EXIT_USAGE;
+			goto out;
+		}
+	}
 	if (stage != NULL) {
 		rc = kc_audit_extract(paths, npaths, f, &o, stage, &res);
 		if (rc < 0) {
@@ -262,7 +296,11 @@ KC_COMMAND(audit, "stream a filtered audit-log segment (jq-composable JSON lines
 			ret = cli_fail(input_error(rc) ? KC_EXIT_USAGE : KC_EXIT_FATAL, NULL);
 			goto out;
 		}
-		if (count)
+		if (count && res.determinable == 0)
+			printf("%s\n", KC_NOT_DETERMINABLE);
+		else if (count && res.determinable == 2)
+			printf("at least %llu\n", (unsigned long long)res.matched);
+		else if (count)
 			printf("%llu\n", (unsigned long long)res.matched);
 		if (summary) {
 			if ((sj = cJSON_Print(res.doc)) == NULL) {
@@ -283,9 +321,20 @@ KC_COMMAND(audit, "stream a filtered audit-log segment (jq-composable JSON lines
 	if (res.source_errors > 0)
 		fprintf(stderr, "%s: warning: %llu sources could not be read to the end\n",
 		    cli_progname, (unsigned long long)res.source_errors);
-	if (w.n > 0 || res.source_errors > 0)
+	if (res.determinable == 0)
+		fprintf(stderr, "%s: warning: not determinable from these sources: the question is about reads "
+		    "(get, list, watch) and some cluster's sources do not log reads (AKS kube-audit-admin, "
+		    "GKE Admin Activity); see reads.blind in --summary\n", cli_progname);
+	else if (res.determinable == 2)
+		fprintf(stderr, "%s: warning: reads (get, list, watch) of some clusters are not determinable from "
+		    "these sources; what matched is a lower bound (see reads.blind in --summary)\n", cli_progname);
+	if (w.n > 0 || res.source_errors > 0 || res.determinable != 1)
 		ret = KC_EXIT_PARTIAL;
 out:
+	if (o.records != NULL && fclose(o.records) != 0 && ret == KC_EXIT_OK) {
+		cli_error("cannot write '%s': %s", records, strerror(errno));
+		ret = KC_EXIT_FATAL;
+	}
 	if (w.out != NULL && fclose(w.out) != 0 && ret == KC_EXIT_OK) {
 		cli_error("cannot write '%s': %s", malformed, strerror(errno));
 		ret = KC_EXIT_FATAL;

@@ -31,11 +31,13 @@ struct hook_state {
 	int audit_all;		/* every event, not only the agents' */
 	char **audit_conds;	/* --audit-filter NAME=VALUE */
 	size_t nconds, capconds;
+	int audit_format;	/* --audit-format: KC_AUDIT_PROV_*, 0 auto */
 };
 
 enum {
 	H_AGENTS, H_SA, H_SELECTOR, H_ALLSAS, H_ALLNS, H_NOREVIEWS, H_PARALLEL,
 	H_AUDITLOG, H_SINCE, H_UNTIL, H_NOREDACT, H_AUDITALL, H_AUDITFILTER, H_FAILON,
+	H_AUDITFORMAT,
 };
 
 static const struct option hook_opts[] = {
@@ -53,6 +55,7 @@ static const struct option hook_opts[] = {
 	[H_AUDITALL] = { "audit-all-subjects", no_argument, NULL, 0 },
 	[H_AUDITFILTER] = { "audit-filter", required_argument, NULL, 0 },
 	[H_FAILON] = { "fail-on", required_argument, NULL, 0 },
+	[H_AUDITFORMAT] = { "audit-format", required_argument, NULL, 0 },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -84,7 +87,9 @@ collect_hooks_usage(void)
 	    "                         (critical, high, medium, low, info)\n"
 	    "Audit logs:\n"
 	    "  --audit-log PATH       API-server audit log file, folder or '-' (repeatable);\n"
-	    "                         rotated and gzip'd backups are found beside it\n"
+	    "                         rotated and gzip'd backups are found beside it;\n"
+	    "                         EKS, GKE and AKS exports are read too\n"
+	    "  --audit-format F       native, eks, gke, aks or auto (default: per file)\n"
 	    "  --since T, --until T   window (RFC 3339, or a duration such as 72h)\n"
 	    "  --audit-all-subjects   keep every subject's events, not only the agents'\n"
 	    "  --audit-filter N=V     extra condition as for 'kcustody audit' (repeatable)\n"
@@ -190,6 +195,12 @@ collect_hooks_parse(struct collect_hooks *h, int index, const char *arg)
 			return -1;
 		}
 		return push(&st->audit_conds, &st->nconds, &st->capconds, arg);
+	case H_AUDITFORMAT:
+		if ((st->audit_format = kc_audit_format_parse(arg)) < 0) {
+			cli_error("--audit-format wants native, eks, gke, aks or auto, not '%s'", arg);
+			return -1;
+		}
+		return 0;
 	case H_FAILON:
 		if ((h->fail_on = kc_sev_parse(arg)) <= 0) {
 			cli_error("--fail-on wants critical, high, medium, low or info, not '%s'", arg);
@@ -247,25 +258,40 @@ run_audit(struct hook_state *st, struct kc_collect *co, const struct kc_review_t
 			goto out;
 	}
 	ao.no_redact = st->no_redact;
+	ao.format = st->audit_format;
 	kc_info("extracting audit-log segments");
 	if ((r = kc_audit_extract((const char *const *)st->audit_paths, st->naudit, f, &ao,
 	    co->staging, &res)) != 0)
 		goto out;
 	{
-		static const char *const src[] = { "audit/sources.json", NULL };
 		static const char *const names[] = { "audit/segment.jsonl", "audit/malformed.jsonl",
-		    "audit/sources.json" };
+		    "audit/sources.json", "audit/records.jsonl" };
 		static const char *const types[] = { "application/x-ndjson", "application/x-ndjson",
-		    "application/json" };
+		    "application/json", "application/x-ndjson" };
 
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < (res.records_file ? 4 : 3); i++) {
 			cJSON *fe = cJSON_CreateObject();
 			cJSON_AddStringToObject(fe, "path", names[i]);
 			cJSON_AddStringToObject(fe, "media_type", types[i]);
 			cJSON_AddBoolToObject(fe, "derived", 1);
-			if (i < 2) {
+			if (i != 2) {
 				cJSON *s = cJSON_AddArrayToObject(fe, "sources");
-				cJSON_AddItemToArray(s, cJSON_CreateString(src[0]));
+				cJSON_AddItemToArray(s, cJSON_CreateString("audit/sources.json"));
+				if (i == 0 && res.records_file)
+					cJSON_AddItemToArray(s, cJSON_CreateString("audit/records.jsonl"));
+			}
+			/* segment and records: the provider files read (outside
+			 * the bundle; audit/sources.json gives each one's SHA-256) */
+			if (i == 0 || i == 3) {
+				cJSON *s = cJSON_GetObjectItemCaseSensitive(fe, "sources"), *x;
+
+				cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(res.doc, "sources")) {
+					const char *pv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "provider"));
+					const char *pa = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "path"));
+
+					if (pv != NULL && pa != NULL && strcmp(pv, "native") != 0)
+						cJSON_AddItemToArray(s, cJSON_CreateString(pa));
+				}
 			}
 			cJSON_AddItemToArray(co->files, fe);
 		}
@@ -278,14 +304,21 @@ run_audit(struct hook_state *st, struct kc_collect *co, const struct kc_review_t
 	cJSON_AddStringToObject(a, "redaction", st->no_redact ? "none (--no-redact)" : "secret bodies replaced by sha256 marker");
 	cJSON_AddNumberToObject(a, "redacted", (double)res.redacted);
 	cJSON_AddItemToObject(a, "filter", kc_audit_filter_json(f));
+	cJSON_AddStringToObject(a, "reads_visible", res.reads_visible == 2 ? "all" : res.reads_visible == 1 ? "some" :
+	    res.reads_visible == 0 ? "none" : "no events");
 	item = kc_collect_add_item(co, "audit/segment",
-	    res.source_errors > 0 ? "partial" : "complete",
-	    res.source_errors > 0 ? "some audit sources could not be read to the end (see audit/sources.json)" : NULL);
+	    res.source_errors > 0 || res.reads_visible == 0 || res.reads_visible == 1 ? "partial" : "complete",
+	    res.source_errors > 0 ? "some audit sources could not be read to the end (see audit/sources.json)" :
+	    res.reads_visible == 0 ? "the audit sources do not log reads (get, list, watch): reads are not determinable "
+	    "from these sources (see reads in audit/sources.json)" :
+	    res.reads_visible == 1 ? "some clusters' audit sources do not log reads (get, list, watch): their reads are "
+	    "not determinable from these sources (see reads in audit/sources.json)" : NULL);
 	cJSON_AddNumberToObject(item, "matched", (double)res.matched);
 	if (st->no_redact)
 		cJSON_AddItemToArray(co->warnings, cJSON_CreateString(
 		    "audit lines kept unredacted (--no-redact): secret request/response bodies may be in the bundle"));
 out:
+	cJSON_Delete(res.doc);
 	kc_audit_filter_free(f);
 	return r;
 }

@@ -20,6 +20,8 @@
 #define GAPS_MAX 1000		/* gaps listed; the rest are counted */
 #define BAD_MAX 100		/* malformed lines listed in the summary */
 #define SEGMENT_BUF ((size_t)1 << 20)
+#define STREAMS_MAX 256		/* provider streams tracked one by one; the rest pooled */
+#define SRC_STREAMS 16		/* streams listed per source */
 
 /* Times are int64_t nanoseconds within KC_AUDIT_TS_MIN_S..MAX_S; their
  * sums and differences with a gap can leave int64_t, so saturate. */
@@ -42,6 +44,9 @@ ns_sub(int64_t a, int64_t b)
 		return b < 0 ? INT64_MAX : INT64_MIN;
 	return r;
 }
+
+static int add_str(cJSON *o, const char *k, const char *v);
+static int add_num(cJSON *o, const char *k, double v);
 
 /* ---- redaction -------------------------------------------------------- */
 
@@ -145,12 +150,34 @@ struct src_stat {
 	struct kc_audit_reader_stats rs;
 	char error[256];
 	int read;		/* opened */
+	int prov;		/* KC_AUDIT_PROV_*: forced, or decided by the first record */
+	const char *form;	/* the first record's form */
+	int split;		/* KC_AUDIT_SPLIT_* */
+	uint64_t other;		/* records of another provider, set aside */
+	uint64_t reads_yes, reads_no;	/* events from streams that can / cannot hold reads */
+	char first_rid[FIELD_MAX], last_rid[FIELD_MAX];
+	int have_rid;
+	int streams[SRC_STREAMS];
+	int nstreams, streams_more;
 };
 
 struct grp {
 	int have;
 	int64_t max_ns;
 	size_t max_src;
+};
+
+/* One provider log stream (EKS log stream, GKE log, AKS category) of one
+ * cluster: continuity is followed per stream, across files. */
+struct stream {
+	int provider, reads;
+	char *cluster, *name;
+	uint64_t events;
+	struct grp g;
+	int have_ts;
+	int64_t min_ns, max_ns;
+	size_t first_src, last_src;
+	char first_rid[FIELD_MAX], last_rid[FIELD_MAX];
 };
 
 struct run {
@@ -170,6 +197,9 @@ struct run {
 	uint64_t gaps_dropped;
 	int64_t min_ns, max_ns;
 	int have_ts;
+	struct stream *streams;
+	size_t nstreams, streamcap;
+	int streams_pooled;	/* the last entry pools streams past STREAMS_MAX */
 };
 
 static void
@@ -222,7 +252,8 @@ gap_seconds(int64_t from, int64_t to)
 }
 
 static int
-add_gap(struct run *r, const char *kind, int64_t from, int64_t to, size_t sa, size_t sb)
+add_gap(struct run *r, const char *kind, int64_t from, int64_t to, size_t sa, size_t sb,
+    const struct stream *st)
 {
 	cJSON *g;
 	char t[40];
@@ -237,7 +268,10 @@ add_gap(struct run *r, const char *kind, int64_t from, int64_t to, size_t sa, si
 	    !cJSON_AddStringToObject(g, "to", kc_fmt_rfc3339_us(to, t, sizeof(t))) ||
 	    !cJSON_AddNumberToObject(g, "seconds", gap_seconds(from, to)) ||
 	    (sa != (size_t)-1 && !cJSON_AddStringToObject(g, "last_event_source", r->srcs.v[sa].name)) ||
-	    (sb != (size_t)-1 && !cJSON_AddStringToObject(g, "next_event_source", r->srcs.v[sb].name)))
+	    (sb != (size_t)-1 && !cJSON_AddStringToObject(g, "next_event_source", r->srcs.v[sb].name)) ||
+	    (st != NULL && (!cJSON_AddStringToObject(g, "provider", kc_audit_provider_name(st->provider)) ||
+	    !cJSON_AddStringToObject(g, "cluster", st->cluster) ||
+	    !cJSON_AddStringToObject(g, "stream", st->name))))
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	return 0;
 }
@@ -247,12 +281,12 @@ add_gap(struct run *r, const char *kind, int64_t from, int64_t to, size_t sa, si
  * against the latest time seen so far in the log (lines are in write
  * order, not time order, so older stamps never open a gap). */
 static int
-account(struct run *r, size_t si, const cJSON *ev)
+account(struct run *r, size_t si, const cJSON *ev, struct stream *sm)
 {
 	struct src_stat *s = &r->st[si];
 	const char *id = kc_audit_member_str(ev, "auditID");
 	const char *ts = kc_audit_member_str(ev, "requestReceivedTimestamp");
-	struct grp *g = &r->grp[r->srcs.v[si].group];
+	struct grp *g = sm ? &sm->g : &r->grp[r->srcs.v[si].group];
 	int64_t t;
 
 	if (!s->have_first) {
@@ -277,6 +311,13 @@ account(struct run *r, size_t si, const cJSON *ev)
 	}
 	if (ts == NULL || kc_audit_parse_ts(ts, strlen(ts), &t) != 0)
 		return 0;
+	if (sm != NULL) {
+		if (!sm->have_ts || t < sm->min_ns)
+			sm->min_ns = t;
+		if (!sm->have_ts || t > sm->max_ns)
+			sm->max_ns = t;
+		sm->have_ts = 1;
+	}
 	if (!s->have_ts || t < s->min_ns)
 		s->min_ns = t;
 	if (!s->have_ts || t > s->max_ns)
@@ -289,7 +330,7 @@ account(struct run *r, size_t si, const cJSON *ev)
 	r->have_ts = 1;
 	if (g->have && ns_sub(t, g->max_ns) > r->gap_ns) {
 		int rc = add_gap(r, g->max_src == si ? "no-events" : "between-pieces",
-		    g->max_ns, t, g->max_src, si);
+		    g->max_ns, t, g->max_src, si, sm);
 		if (rc < 0)
 			return rc;
 	}
@@ -344,31 +385,138 @@ is_ws(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static int
-emit(struct run *r, size_t si, cJSON *ev, const char *line, size_t len)
+static struct stream *
+stream_get(struct run *r, size_t si, const struct kc_audit_prov *p)
 {
-	if (!r->o->no_redact && kc_audit_needs_redaction(ev)) {
-		char *out;
-		size_t n;
-		int rc;
+	struct src_stat *s = &r->st[si];
+	struct stream *sm;
+	size_t i;
+	int k;
 
-		if ((rc = kc_audit_redact(ev, line, len)) < 0)
+	for (i = 0; i < r->nstreams; i++)
+		if (r->streams[i].provider == p->provider && strcmp(r->streams[i].cluster, p->cluster) == 0 &&
+		    strcmp(r->streams[i].name, p->stream) == 0)
+			break;
+	if (i == r->nstreams && r->nstreams >= STREAMS_MAX) {
+		i = STREAMS_MAX - 1;	/* pooled: continuity no longer per stream */
+		r->streams_pooled = 1;
+	} else if (i == r->nstreams) {
+		if (KC_GROW(r->streams, r->streamcap, r->nstreams + 1))
+			return NULL;
+		sm = &r->streams[i];
+		memset(sm, 0, sizeof(*sm));
+		sm->provider = p->provider;
+		sm->cluster = kc_strdup(p->cluster);
+		sm->name = kc_strdup(p->stream);
+		sm->first_src = si;
+		if (sm->cluster == NULL || sm->name == NULL) {
+			free(sm->cluster);
+			free(sm->name);
+			return NULL;
+		}
+		r->nstreams++;
+	}
+	sm = &r->streams[i];
+	sm->events++;
+	sm->reads |= p->reads;
+	sm->last_src = si;
+	if (p->id[0] != '\0') {
+		if (sm->first_rid[0] == '\0')
+			copy_field(sm->first_rid, p->id);
+		copy_field(sm->last_rid, p->id);
+		if (!s->have_rid)
+			copy_field(s->first_rid, p->id);
+		copy_field(s->last_rid, p->id);
+		s->have_rid = 1;
+	}
+	for (k = 0; k < s->nstreams; k++)
+		if (s->streams[k] == (int)i)
+			break;
+	if (k == s->nstreams) {
+		if (s->nstreams < SRC_STREAMS)
+			s->streams[s->nstreams++] = (int)i;
+		else
+			s->streams_more = 1;
+	}
+	return sm;
+}
+
+/* One records.jsonl line: where the event on line `event` of the segment
+ * came from, with the provider's record as it was (or only its hash when
+ * the event was redacted). */
+static int
+write_record(struct run *r, size_t si, const struct kc_audit_line *l, const cJSON *ev,
+    const struct kc_audit_prov *p, int redacted)
+{
+	cJSON *o = cJSON_CreateObject();
+	char hex[KC_SHA256_HEX], *raw = NULL, *out = NULL;
+	int rc = 0;
+
+	if (kc_sha256_hex(l->data, l->len, hex) < 0)
+		hex[0] = '\0';
+	if (!redacted && (raw = malloc(l->len + 1)) != NULL) {
+		memcpy(raw, l->data, l->len);
+		raw[l->len] = '\0';
+	}
+	if (o == NULL || add_num(o, "event", (double)r->res->matched) ||
+	    add_str(o, "auditID", kc_audit_member_str(ev, "auditID") ? kc_audit_member_str(ev, "auditID") : "") ||
+	    add_str(o, "provider", kc_audit_provider_name(p->provider)) ||
+	    add_str(o, "form", p->form ? p->form : "native-document") ||
+	    add_str(o, "source", r->srcs.v[si].name) ||
+	    add_num(o, "offset", (double)l->offset) || add_num(o, "length", (double)l->len) ||
+	    (p->id[0] && add_str(o, "record_id", p->id)) ||
+	    (p->stream[0] && add_str(o, "stream", p->stream)) ||
+	    (p->cluster[0] && add_str(o, "cluster", p->cluster)) ||
+	    add_str(o, "sha256", hex) ||
+	    (redacted ? cJSON_AddTrueToObject(o, "redacted") == NULL :
+	    (raw == NULL || add_str(o, "record", raw))) ||
+	    (out = cJSON_PrintUnformatted(o)) == NULL) {
+		rc = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	if (fputs(out, r->o->records) == EOF || putc('\n', r->o->records) == EOF)
+		rc = kc_err_set(KC_ERR_IO, "cannot write the provider records: %s", strerror(errno));
+done:
+	free(out);
+	free(raw);
+	cJSON_Delete(o);
+	return rc;
+}
+
+/* Write the event: text as it is (the log line, or the event text a
+ * provider record carried) unless it must be redacted or there is none
+ * (GKE, a record spread over lines): then ev, printed by cJSON.  The
+ * redaction marker hashes the source record l. */
+static int
+emit(struct run *r, size_t si, cJSON *ev, const struct kc_audit_line *l,
+    const char *text, size_t tlen, const struct kc_audit_prov *p)
+{
+	char *out = NULL;
+	int rc, redacted = 0;
+
+	if (!r->o->no_redact && kc_audit_needs_redaction(ev)) {
+		if ((rc = kc_audit_redact(ev, l->data, l->len)) < 0)
 			return rc;
+		redacted = 1;
+		text = NULL;
+	}
+	if (text == NULL) {
 		if ((out = cJSON_PrintUnformatted(ev)) == NULL)
 			return kc_err_set(KC_ERR_NOMEM, "out of memory");
-		n = strlen(out);
-		if (r->seg != NULL && (fwrite(out, 1, n, r->seg) != n || putc('\n', r->seg) == EOF)) {
-			free(out);
-			return kc_err_set(KC_ERR_IO, "cannot write the audit segment: %s", strerror(errno));
-		}
+		text = out;
+		tlen = strlen(out);
+	}
+	if (r->seg != NULL && (fwrite(text, 1, tlen, r->seg) != tlen || putc('\n', r->seg) == EOF)) {
 		free(out);
+		return kc_err_set(KC_ERR_IO, "cannot write the audit segment: %s", strerror(errno));
+	}
+	free(out);
+	if (redacted) {
 		r->st[si].redacted++;
 		r->res->redacted++;
-		return 0;
 	}
-	/* the line is followed by its '\n' in the reader's buffer */
-	if (r->seg != NULL && fwrite(line, 1, len + 1, r->seg) != len + 1)
-		return kc_err_set(KC_ERR_IO, "cannot write the audit segment: %s", strerror(errno));
+	if (p != NULL && r->o->records != NULL)
+		return write_record(r, si, l, ev, p, redacted);
 	return 0;
 }
 
@@ -392,20 +540,50 @@ ts_problem(const cJSON *ev, char *detail, size_t n)
 	return 0;
 }
 
+/* Can a file read as provider fp hold a record classified as rp? */
+static int
+fits(int fp, int rp)
+{
+	switch (fp) {
+	case KC_AUDIT_PROV_NATIVE: return rp == KC_AUDIT_PROV_NATIVE || rp == KC_AUDIT_PROV_UNKNOWN;
+	case KC_AUDIT_PROV_EKS: return rp == KC_AUDIT_PROV_EKS || rp == KC_AUDIT_PROV_NATIVE;
+	default: return rp == fp;
+	}
+}
+
+/* The folder a CloudWatch export to S3 keeps each log stream in. */
+static void
+s3_stream(const char *path, char *out, size_t n)
+{
+	const char *e = strrchr(path, '/'), *b;
+
+	if (e == NULL) {
+		snprintf(out, n, "(file %s)", path);
+		return;
+	}
+	for (b = e; b > path && b[-1] != '/'; b--)
+		;
+	snprintf(out, n, "%.*s", (int)(e - b), b);
+}
+
 static int
 one_line(struct run *r, size_t si, const struct kc_audit_line *l)
 {
 	struct src_stat *s = &r->st[si];
-	const char *end = NULL, *agent = NULL;
-	cJSON *ev;
-	char hex[KC_SHA256_HEX], detail[96];
-	int rc = 0;
+	const char *end = NULL, *agent = NULL, *body, *why = NULL, *text = NULL;
+	size_t blen, skip = 0, tlen = 0;
+	struct kc_audit_prov pv;
+	struct stream *sm = NULL;
+	cJSON *rec = NULL, *ev = NULL;
+	char hex[KC_SHA256_HEX], detail[256];
+	int rc = 0, cls;
 
+	memset(&pv, 0, sizeof(pv));
 	s->lines++;
 	r->res->lines++;
 	if (l->reason != NULL)
 		return report(r, si, l->offset, l->size, l->reason, l->detail, l->sha256);
-	if (!r->full) {
+	if (s->prov == KC_AUDIT_PROV_NATIVE && !r->full && s->split == KC_AUDIT_SPLIT_LINES) {
 		const char *p = l->data, *e = l->data + l->len;
 
 		while (p < e && is_ws(*p))
@@ -420,47 +598,130 @@ one_line(struct run *r, size_t si, const struct kc_audit_line *l)
 			return 0;
 		}
 	}
-	ev = cJSON_ParseWithLengthOpts(l->data, l->len, &end, 0);
-	if (ev == NULL || end == NULL) {
+	body = l->data;
+	blen = l->len;
+	if (s->split == KC_AUDIT_SPLIT_LINES && (s->prov == KC_AUDIT_PROV_UNKNOWN || s->prov == KC_AUDIT_PROV_EKS) &&
+	    kc_audit_cloud_s3_prefix(body, blen, &skip)) {
+		body += skip;
+		blen -= skip;
+	}
+	rec = cJSON_ParseWithLengthOpts(body, blen, &end, 0);
+	if (rec == NULL || end == NULL) {
 		const char *at = cJSON_GetErrorPtr();
 
 		snprintf(detail, sizeof(detail), "parse error at byte %zu",
-		    at && at >= l->data && at <= l->data + l->len ? (size_t)(at - l->data) : (size_t)0);
-		cJSON_Delete(ev);
+		    at && at >= body && at <= body + blen ? (size_t)(at - l->data) : (size_t)0);
+		cJSON_Delete(rec);
 		kc_sha256_hex(l->data, l->len, hex);
 		return report(r, si, l->offset, l->len, "invalid JSON", detail, hex);
 	}
-	while (end < l->data + l->len && is_ws(*end))
+	while (end < body + blen && is_ws(*end))
 		end++;
-	if (end != l->data + l->len) {
+	if (end != body + blen) {
 		snprintf(detail, sizeof(detail), "trailing data at byte %zu", (size_t)(end - l->data));
-		cJSON_Delete(ev);
+		cJSON_Delete(rec);
 		kc_sha256_hex(l->data, l->len, hex);
 		return report(r, si, l->offset, l->len, "invalid JSON", detail, hex);
 	}
-	if (!cJSON_IsObject(ev)) {
-		cJSON_Delete(ev);
+	if (!cJSON_IsObject(rec)) {
+		cJSON_Delete(rec);
 		goto not_object;
 	}
+	pv.provider = KC_AUDIT_PROV_NATIVE;
+	if (r->o->format == KC_AUDIT_PROV_NATIVE) {
+		cls = KC_AUDIT_PROV_NATIVE;	/* as the API server wrote it, no questions */
+	} else {
+		cls = kc_audit_cloud_classify(rec);
+		if (skip > 0 && cls != KC_AUDIT_PROV_NATIVE) {
+			why = "message is not an audit event";
+			snprintf(detail, sizeof(detail), "the text after the export's timestamp is not an audit.k8s.io Event");
+			goto aside;
+		}
+		if (s->prov == KC_AUDIT_PROV_UNKNOWN) {
+			s->prov = skip > 0 ? KC_AUDIT_PROV_EKS : cls == KC_AUDIT_PROV_UNKNOWN ? KC_AUDIT_PROV_NATIVE : cls;
+			s->form = skip > 0 ? "eks-s3-export" : NULL;
+		}
+		if (!fits(s->prov, skip > 0 ? KC_AUDIT_PROV_EKS : cls)) {
+			if (cls == KC_AUDIT_PROV_UNKNOWN) {
+				why = "not an audit record";
+				snprintf(detail, sizeof(detail), "neither an audit.k8s.io Event nor a %s export record",
+				    kc_audit_provider_name(s->prov));
+			} else {
+				why = "record of another provider";
+				snprintf(detail, sizeof(detail), "record from %s in a file read as %s",
+				    kc_audit_provider_name(cls), kc_audit_provider_name(s->prov));
+				s->other++;
+			}
+			goto aside;
+		}
+	}
+	if (skip > 0) {
+		ev = rec;
+		rec = NULL;
+		pv.provider = KC_AUDIT_PROV_EKS;
+		pv.form = "eks-s3-export";
+		pv.reads = 1;
+		s3_stream(r->srcs.v[si].path, pv.stream, sizeof(pv.stream));
+		text = body;
+		tlen = blen;
+	} else if (cls == KC_AUDIT_PROV_NATIVE || cls == KC_AUDIT_PROV_UNKNOWN) {
+		ev = rec;
+		rec = NULL;
+		text = l->data;
+		tlen = l->len;
+	} else {
+		if ((rc = kc_audit_cloud_convert(rec, cls, &pv, &ev, &why, detail, sizeof(detail))) < 0)
+			goto out;
+		if (rc == 0)
+			goto aside;
+		rc = 0;
+		text = pv.text;
+		tlen = text ? strlen(text) : 0;
+	}
+	if (s->form == NULL)
+		s->form = pv.provider == KC_AUDIT_PROV_NATIVE ? "native" : pv.form;
+	/* a record spread over lines is written on one */
+	if (text != NULL && memchr(text, '\n', tlen) != NULL)
+		text = NULL;
 	if (ts_problem(ev, detail, sizeof(detail))) {
-		cJSON_Delete(ev);
-		kc_sha256_hex(l->data, l->len, hex);
-		return report(r, si, l->offset, l->len, "timestamp out of range", detail, hex);
+		why = "timestamp out of range";
+		goto aside;
 	}
 	s->events++;
 	r->res->events++;
-	if (r->o->stats && (rc = account(r, si, ev)) < 0)
+	if (pv.provider != KC_AUDIT_PROV_NATIVE) {
+		if ((sm = stream_get(r, si, &pv)) == NULL) {
+			rc = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if (pv.reads)
+			s->reads_yes++;
+		else
+			s->reads_no++;
+	} else {
+		s->reads_yes++;
+	}
+	if (r->o->stats && (rc = account(r, si, ev, sm)) < 0)
 		goto out;
 	if (kc_audit_filter_match(r->f, ev, &agent)) {
 		s->matched++;
 		r->res->matched++;
 		if (r->o->stats && (rc = count(r, ev, agent)) < 0)
 			goto out;
-		rc = emit(r, si, ev, l->data, l->len);
+		rc = emit(r, si, ev, l, text, tlen,
+		    pv.provider != KC_AUDIT_PROV_NATIVE || s->split == KC_AUDIT_SPLIT_DOCS ? &pv : NULL);
 	}
 out:
 	cJSON_Delete(ev);
+	cJSON_Delete(rec);
+	kc_audit_prov_clear(&pv);
 	return rc;
+aside:
+	cJSON_Delete(ev);
+	cJSON_Delete(rec);
+	kc_audit_prov_clear(&pv);
+	kc_sha256_hex(l->data, l->len, hex);
+	return report(r, si, l->offset, l->len, why, detail, hex);
 not_object:
 	kc_sha256_hex(l->data, l->len, hex);
 	return report(r, si, l->offset, l->len, "not a JSON object", NULL, hex);
@@ -480,11 +741,17 @@ read_source(struct run *r, size_t si)
 		return 0;	/* recorded, not fatal */
 	}
 	s->read = 1;
-	while ((k = kc_audit_reader_next(rd, &l)) == 1)
+	s->prov = r->o->format;
+	kc_audit_reader_allow_docs(rd, r->o->format != KC_AUDIT_PROV_NATIVE);
+	while ((k = kc_audit_reader_next(rd, &l)) == 1) {
+		s->split = kc_audit_reader_split(rd);
 		if ((rc = one_line(r, si, &l)) < 0) {
 			kc_audit_reader_close(rd);
 			return rc;
 		}
+	}
+	if (s->split == 0)
+		s->split = kc_audit_reader_split(rd);
 	kc_audit_reader_stats(rd, &s->rs);
 	if (s->rs.error[0] != '\0') {
 		snprintf(s->error, sizeof(s->error), "%s", s->rs.error);
@@ -563,6 +830,45 @@ source_json(const struct run *r, size_t i)
 	}
 	rc |= add_ts(o, "earliest", s->have_ts, s->min_ns);
 	rc |= add_ts(o, "latest", s->have_ts, s->max_ns);
+	if (s->read) {
+		rc |= add_str(o, "provider", kc_audit_provider_name(s->prov));
+		rc |= add_str(o, "form", s->form ? s->form : "(no record)");
+		rc |= add_str(o, "split", s->split == KC_AUDIT_SPLIT_DOCS ? "documents" : "lines");
+	}
+	if (s->other > 0)
+		rc |= add_num(o, "other_provider_records", (double)s->other);
+	if (s->have_rid) {
+		if ((e = cJSON_AddObjectToObject(o, "record_ids")) == NULL)
+			rc |= KC_ERR_NOMEM;
+		else {
+			rc |= add_str(e, "first", s->first_rid);
+			rc |= add_str(e, "last", s->last_rid);
+		}
+	}
+	if (s->nstreams > 0) {
+		cJSON *a = cJSON_AddArrayToObject(o, "streams");
+
+		for (int k = 0; a != NULL && k < s->nstreams; k++) {
+			const struct stream *sm = &r->streams[s->streams[k]];
+			cJSON *x = cJSON_CreateObject();
+
+			if (x == NULL || !cJSON_AddItemToArray(a, x) || add_str(x, "cluster", sm->cluster) ||
+			    add_str(x, "stream", sm->name))
+				rc |= KC_ERR_NOMEM;
+		}
+		if (a == NULL)
+			rc |= KC_ERR_NOMEM;
+		if (s->streams_more)
+			rc |= add_str(o, "streams_not_listed", "more than 16 streams in this file");
+	}
+	if (s->reads_yes + s->reads_no > 0) {
+		if (s->reads_yes > 0 && s->reads_no == 0)
+			rc |= cJSON_AddTrueToObject(o, "reads_visible") ? 0 : KC_ERR_NOMEM;
+		else if (s->reads_yes == 0)
+			rc |= cJSON_AddFalseToObject(o, "reads_visible") ? 0 : KC_ERR_NOMEM;
+		else
+			rc |= add_str(o, "reads_visible", "some streams");
+	}
 	if (s->error[0] != '\0')
 		rc |= add_str(o, "error", s->error);
 	if (rc != 0) {
@@ -614,6 +920,135 @@ overlaps(const struct run *r, cJSON *arr)
 			return KC_ERR_NOMEM;
 	}
 	return 0;
+}
+
+/* Which clusters' sources can hold reads: a cluster (provider + name; each
+ * native log counts as one) can when one of its streams logs them. */
+static void
+visibility(struct run *r)
+{
+	size_t yes = 0, no = 0;
+	int need = kc_audit_filter_reads(r->f);
+
+	for (size_t i = 0; i < r->srcs.n; i++)
+		if (r->st[i].prov == KC_AUDIT_PROV_NATIVE && r->st[i].events > 0)
+			yes++;
+	for (size_t i = 0; i < r->nstreams; i++) {
+		int cap = 0, first = 1;
+
+		for (size_t j = 0; j < r->nstreams; j++) {
+			if (r->streams[j].provider != r->streams[i].provider ||
+			    strcmp(r->streams[j].cluster, r->streams[i].cluster) != 0)
+				continue;
+			if (j < i)
+				first = 0;
+			cap |= r->streams[j].reads;
+		}
+		if (!first)
+			continue;
+		if (cap)
+			yes++;
+		else
+			no++;
+	}
+	r->res->reads_visible = yes + no == 0 ? -1 : no == 0 ? 2 : yes == 0 ? 0 : 1;
+	if (r->res->reads_visible == -1 || r->res->reads_visible == 2 || need == 0)
+		r->res->determinable = 1;
+	else if (need == 2)
+		r->res->determinable = 0;
+	else
+		r->res->determinable = 2;
+}
+
+static const char *
+blind_reason(const struct stream *sm)
+{
+	if (sm->provider == KC_AUDIT_PROV_AKS)
+		return "AKS kube-audit-admin leaves out get, list and watch; only the kube-audit category logs reads";
+	if (sm->provider == KC_AUDIT_PROV_GKE)
+		return "GKE logs reads (get, list, watch) in Data Access audit logs only; these are other logs (Admin Activity)";
+	return "this stream does not log reads";
+}
+
+static int
+provider_doc(struct run *r, cJSON *d)
+{
+	static const char *const vis[] = { "none", "some", "all" };
+	cJSON *a, *x, *b;
+	unsigned seen = 0;
+	int rc = 0, nprov = 0;
+
+	for (size_t i = 0; i < r->srcs.n; i++)
+		if (r->st[i].read && r->st[i].prov > 0 && r->st[i].events + r->st[i].other > 0)
+			seen |= 1u << r->st[i].prov;
+	if ((a = cJSON_AddArrayToObject(d, "providers")) == NULL)
+		return KC_ERR_NOMEM;
+	for (int p = 1; p <= KC_AUDIT_PROV_AKS; p++)
+		if (seen & (1u << p)) {
+			cJSON_AddItemToArray(a, cJSON_CreateString(kc_audit_provider_name(p)));
+			nprov++;
+		}
+	if (!cJSON_AddBoolToObject(d, "mixed_providers", nprov > 1))
+		return KC_ERR_NOMEM;
+	if ((a = cJSON_AddArrayToObject(d, "streams")) == NULL)
+		return KC_ERR_NOMEM;
+	for (size_t i = 0; i < r->nstreams; i++) {
+		const struct stream *sm = &r->streams[i];
+
+		if ((x = cJSON_CreateObject()) == NULL || !cJSON_AddItemToArray(a, x))
+			return KC_ERR_NOMEM;
+		rc |= add_str(x, "provider", kc_audit_provider_name(sm->provider));
+		rc |= add_str(x, "cluster", sm->cluster);
+		rc |= add_str(x, "stream", r->streams_pooled && i == STREAMS_MAX - 1 ? "(other streams, pooled)" : sm->name);
+		rc |= cJSON_AddBoolToObject(x, "reads_visible", sm->reads) ? 0 : KC_ERR_NOMEM;
+		rc |= add_num(x, "events", (double)sm->events);
+		rc |= add_ts(x, "earliest", sm->have_ts, sm->min_ns);
+		rc |= add_ts(x, "latest", sm->have_ts, sm->max_ns);
+		if (sm->first_rid[0]) {
+			rc |= add_str(x, "first_record_id", sm->first_rid);
+			rc |= add_str(x, "last_record_id", sm->last_rid);
+		}
+		rc |= add_str(x, "first_source", r->srcs.v[sm->first_src].name);
+		rc |= add_str(x, "last_source", r->srcs.v[sm->last_src].name);
+	}
+	if ((x = cJSON_AddObjectToObject(d, "reads")) == NULL)
+		return KC_ERR_NOMEM;
+	rc |= add_str(x, "visible", r->res->reads_visible < 0 ? "no events" : vis[r->res->reads_visible]);
+	if ((b = cJSON_AddArrayToObject(x, "blind")) == NULL)
+		return KC_ERR_NOMEM;
+	for (size_t i = 0; i < r->nstreams; i++) {
+		const struct stream *sm = &r->streams[i];
+		int cap = 0, first = 1;
+		cJSON *o;
+
+		for (size_t j = 0; j < r->nstreams; j++)
+			if (r->streams[j].provider == sm->provider && strcmp(r->streams[j].cluster, sm->cluster) == 0) {
+				cap |= r->streams[j].reads;
+				first &= j >= i;
+			}
+		if (cap || !first)
+			continue;
+		if ((o = cJSON_CreateObject()) == NULL || !cJSON_AddItemToArray(b, o))
+			return KC_ERR_NOMEM;
+		rc |= add_str(o, "provider", kc_audit_provider_name(sm->provider));
+		rc |= add_str(o, "cluster", sm->cluster);
+		rc |= add_str(o, "why", blind_reason(sm));
+	}
+	if ((x = cJSON_AddObjectToObject(d, "answer")) == NULL)
+		return KC_ERR_NOMEM;
+	if (r->res->determinable == 1) {
+		rc |= cJSON_AddTrueToObject(x, "determinable") ? 0 : KC_ERR_NOMEM;
+		rc |= add_num(x, "matched", (double)r->res->matched);
+	} else if (r->res->determinable == 0) {
+		rc |= cJSON_AddFalseToObject(x, "determinable") ? 0 : KC_ERR_NOMEM;
+		rc |= add_str(x, "matched", KC_NOT_DETERMINABLE);
+		rc |= add_str(x, "why", "the filter asks about reads (get, list, watch) and some cluster has no source that logs reads (see reads.blind)");
+	} else {
+		rc |= add_str(x, "determinable", "lower bound");
+		rc |= add_num(x, "matched", (double)r->res->matched);
+		rc |= add_str(x, "why", "reads (get, list, watch) of some clusters are not determinable from these sources (see reads.blind); the count holds what the sources show");
+	}
+	return rc;
 }
 
 static cJSON *
@@ -679,7 +1114,7 @@ build_doc(struct run *r)
 		if (!cJSON_AddBoolToObject(w, "start_covered", ok))
 			goto fail;
 		if (!ok && add_gap(r, "before-first-event", since, r->have_ts ? r->min_ns : since,
-		    (size_t)-1, r->have_ts ? 0 : (size_t)-1) < 0)
+		    (size_t)-1, r->have_ts ? 0 : (size_t)-1, NULL) < 0)
 			goto fail;
 	}
 	if (win & 2) {
@@ -703,6 +1138,7 @@ build_doc(struct run *r)
 	rc |= add_num(x, "malformed", (double)r->res->malformed);
 	rc |= add_num(x, "matched", (double)r->res->matched);
 	rc |= add_num(x, "redacted", (double)r->res->redacted);
+	rc |= provider_doc(r, d);
 	cJSON_AddItemToObject(d, "counts", r->counts);
 	r->counts = NULL;	/* transferred */
 	cJSON_AddItemToObject(d, "malformed", r->bad);
@@ -766,6 +1202,7 @@ kc_audit_scan(const char *const *paths, size_t npaths,
 	for (size_t i = 0; i < r.srcs.n; i++)
 		if ((rc = read_source(&r, i)) < 0)
 			goto out;
+	visibility(&r);
 	if (o->stats && (res->doc = build_doc(&r)) == NULL)
 		rc = kc_err_code();
 out:
@@ -774,6 +1211,11 @@ out:
 	cJSON_Delete(r.bad);
 	free(r.st);
 	free(r.grp);
+	for (size_t i = 0; i < r.nstreams; i++) {
+		free(r.streams[i].cluster);
+		free(r.streams[i].name);
+	}
+	free(r.streams);
 	kc_audit_sources_free(&r.srcs);
 	return rc;
 }
@@ -848,8 +1290,9 @@ kc_audit_extract(const char *const *paths, size_t npaths,
 {
 	struct kc_audit_opts so = *o;
 	char *dir = NULL, *seg = NULL, *segt = NULL, *bad = NULL, *badt = NULL, *src = NULL;
-	char *json = NULL;
-	FILE *fs = NULL, *fb = NULL;
+	char *rec = NULL, *rect = NULL, *json = NULL;
+	FILE *fs = NULL, *fb = NULL, *fr = NULL;
+	long nrec = 0;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -859,19 +1302,25 @@ kc_audit_extract(const char *const *paths, size_t npaths,
 	    (segt = kc_path_join(dir, ".segment.jsonl.tmp")) == NULL ||
 	    (bad = kc_path_join(dir, "malformed.jsonl")) == NULL ||
 	    (badt = kc_path_join(dir, ".malformed.jsonl.tmp")) == NULL ||
-	    (src = kc_path_join(dir, "sources.json")) == NULL) {
+	    (src = kc_path_join(dir, "sources.json")) == NULL ||
+	    (rec = kc_path_join(dir, "records.jsonl")) == NULL ||
+	    (rect = kc_path_join(dir, ".records.jsonl.tmp")) == NULL) {
 		rc = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	if ((rc = kc_mkdir_p(dir, 0700)) < 0)
 		goto out;
-	if ((fs = create_tmp(segt)) == NULL || (fb = create_tmp(badt)) == NULL) {
+	if ((fs = create_tmp(segt)) == NULL || (fb = create_tmp(badt)) == NULL ||
+	    (fr = create_tmp(rect)) == NULL) {
 		rc = kc_err_code();
 		goto out;
 	}
+	so.records = fr;
 	if ((rc = kc_audit_scan(paths, npaths, f, &so, fs, write_malformed, fb, res)) < 0)
 		goto out;
-	if ((rc = close_tmp(&fs, segt)) < 0 || (rc = close_tmp(&fb, badt)) < 0)
+	nrec = ftell(fr);
+	if ((rc = close_tmp(&fs, segt)) < 0 || (rc = close_tmp(&fb, badt)) < 0 ||
+	    (rc = close_tmp(&fr, rect)) < 0)
 		goto out;
 	if ((json = cJSON_Print(res->doc)) == NULL) {
 		rc = kc_err_set(KC_ERR_NOMEM, "out of memory");
@@ -879,22 +1328,30 @@ kc_audit_extract(const char *const *paths, size_t npaths,
 	}
 	if ((rc = kc_write_file_atomic(src, json, strlen(json), 0600)) < 0)
 		goto out;
-	if (rename(segt, seg) != 0 || rename(badt, bad) != 0) {
+	if (rename(segt, seg) != 0 || rename(badt, bad) != 0 ||
+	    (nrec > 0 ? rename(rect, rec) : unlink(rect)) != 0) {
 		rc = kc_err_set(KC_ERR_IO, "cannot rename into '%s': %s", dir, strerror(errno));
 		goto out;
 	}
+	res->records_file = nrec > 0;
 out:
 	if (fs != NULL)
 		fclose(fs);
 	if (fb != NULL)
 		fclose(fb);
+	if (fr != NULL)
+		fclose(fr);
 	if (rc < 0 && segt != NULL) {
 		unlink(segt);
 		if (badt != NULL)
 			unlink(badt);
+		if (rect != NULL)
+			unlink(rect);
 	}
-	cJSON_Delete(res->doc);
-	res->doc = NULL;
+	if (rc < 0) {
+		cJSON_Delete(res->doc);
+		res->doc = NULL;
+	}
 	free(json);
 	free(dir);
 	free(seg);
@@ -902,5 +1359,7 @@ out:
 	free(bad);
 	free(badt);
 	free(src);
+	free(rec);
+	free(rect);
 	return rc;
 }

@@ -63,6 +63,11 @@ int kc_audit_filter_add(struct kc_audit_filter *f, const char *name, const char 
  * (ns since the epoch; since inclusive, until exclusive). */
 int kc_audit_filter_window(const struct kc_audit_filter *f, int64_t *since, int64_t *until);
 
+/* What the filter asks about reads (get, list, watch): 2 only reads
+ * (--preset sensitive-reads, or every --verb is a read), 1 reads among
+ * other requests, 0 no reads. */
+int kc_audit_filter_reads(const struct kc_audit_filter *f);
+
 /* The filters as given (a JSON object for sources.json); NULL on ENOMEM. */
 cJSON *kc_audit_filter_json(const struct kc_audit_filter *f);
 
@@ -148,7 +153,27 @@ struct kc_audit_line {
  * hash: compute the raw and decompressed SHA-256. */
 int kc_audit_reader_open(struct kc_audit_reader **rp, const char *path,
     size_t line_max, int hash);
-/* 1 with a line (good or malformed), 0 at the end of the source. */
+/* How a source is split into records, decided from its first 64 KiB on the
+ * first kc_audit_reader_next(): lines (one record per line: the
+ * apiserver's log, JSON-lines exports, CloudWatch's S3 export), or, when
+ * kc_audit_reader_allow_docs() was called with 1, documents: a stream
+ * that opens with '[' or with a '{' whose first line is not a whole object
+ * (gcloud's JSON array, aws logs ... --output json, Azure's {"records":[]},
+ * pretty-printed objects).  In a document a record is a member of a
+ * top-level array, of the array under a top-level "events" or "records"
+ * member, or a top-level object that holds neither; the splitter only finds
+ * where a record begins and ends (strings and nesting), each record is then
+ * parsed by cJSON.  Records over the line cap are skipped and hashed
+ * ("record too long"); "truncated record", "truncated document" and "not
+ * JSON" (bytes outside any value, up to a newline) are reported like
+ * malformed lines. */
+#define KC_AUDIT_SPLIT_LINES 1
+#define KC_AUDIT_SPLIT_DOCS 2
+void kc_audit_reader_allow_docs(struct kc_audit_reader *r, int allow);
+/* KC_AUDIT_SPLIT_LINES or _DOCS once next() was called, else 0. */
+int kc_audit_reader_split(const struct kc_audit_reader *r);
+/* 1 with a line (good or malformed), 0 at the end of the source.  In a
+ * document a record may span lines and is not followed by a newline. */
 int kc_audit_reader_next(struct kc_audit_reader *r, struct kc_audit_line *l);
 /* Once kc_audit_reader_next() returned 0: sizes and hashes (raw = every
  * byte of the file, compressed; the other = the decompressed stream, the
@@ -162,9 +187,30 @@ struct kc_audit_reader_stats {
 void kc_audit_reader_stats(const struct kc_audit_reader *r, struct kc_audit_reader_stats *st);
 void kc_audit_reader_close(struct kc_audit_reader *r);
 
+/* ---- providers -------------------------------------------------------- */
+
+/* The answer, wherever a count would be given, when the sources cannot
+ * hold the events the question needs (summary, diff, report). */
+#define KC_NOT_DETERMINABLE "not determinable from these sources"
+
+/* Export formats (--audit-format); UNKNOWN is "auto": decided per file
+ * from its first record. */
+#define KC_AUDIT_PROV_UNKNOWN 0
+#define KC_AUDIT_PROV_NATIVE 1	/* the API server's own log (JSON lines) */
+#define KC_AUDIT_PROV_EKS 2	/* CloudWatch Logs JSON, or its S3 export */
+#define KC_AUDIT_PROV_GKE 3	/* Cloud Logging entries (array or JSON lines) */
+#define KC_AUDIT_PROV_AKS 4	/* diagnostic-settings records */
+/* "auto", "native", "eks", "gke", "aks" -> KC_AUDIT_PROV_*, -1 otherwise. */
+int kc_audit_format_parse(const char *s);
+const char *kc_audit_provider_name(int p);
+
 /* ---- extraction ------------------------------------------------------- */
 
 struct kc_audit_opts {
+	int format;		/* KC_AUDIT_PROV_*: forced; 0 auto per file */
+	/* Provider records behind each event written (records.jsonl format);
+	 * NULL: not kept.  Native lines are their own record. */
+	FILE *records;
 	size_t line_max;	/* 0: KC_AUDIT_LINE_MAX_DEFAULT */
 	int64_t gap_secs;	/* 0: KC_AUDIT_GAP_DEFAULT */
 	int no_redact;		/* keep matching lines untouched */
@@ -186,6 +232,17 @@ typedef int (*kc_audit_malformed_fn)(void *ctx, const struct kc_audit_malformed 
 struct kc_audit_result {
 	uint64_t sources, lines, events, matched, redacted, malformed;
 	uint64_t source_errors;	/* sources that could not be read to the end */
+	/* Whether the sources can hold reads (get, list, watch): 2 every
+	 * cluster read has a source that logs reads, 1 some, 0 none, -1 no
+	 * events at all.  AKS kube-audit-admin and GKE Admin Activity logs
+	 * leave reads out. */
+	int reads_visible;
+	/* For the filter's question (kc_audit_filter_reads): 1 matched is the
+	 * answer; 0 not determinable from these sources (the question is about
+	 * reads only and some cluster has no source of reads); 2 matched is a
+	 * lower bound (reads among the question are missing from some). */
+	int determinable;
+	int records_file;	/* kc_audit_extract wrote audit/records.jsonl */
 	cJSON *doc;		/* with opts.stats: the sources.json document (owned by caller) */
 };
 
@@ -207,8 +264,12 @@ int kc_audit_scan(const char *const *paths, size_t npaths,
  *                                    raw bytes (never the bytes)
  *   <staging>/audit/sources.json     sources, hashes, window, gaps,
  *                                    overlaps, counts, filters, redaction
- * opts->stats is implied.  res->doc is NULL on return (the document is in
- * sources.json).  Files are written under temporary names and renamed. */
+ *   <staging>/audit/records.jsonl    when some event came from a provider
+ *                                    record: that record per event (byte
+ *                                    for byte, or only its hash when the
+ *                                    event was redacted)
+ * opts->stats is implied.  res->doc is the sources.json document (the
+ * caller's to free; NULL on failure).  Files are written under temporary names and renamed. */
 int kc_audit_extract(const char *const *paths, size_t npaths,
     const struct kc_audit_filter *f, const struct kc_audit_opts *o,
     const char *staging_dir, struct kc_audit_result *res);

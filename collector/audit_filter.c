@@ -848,3 +848,24 @@ kc_audit_filter_maybe(const struct kc_audit_filter *f, const char *line, size_t 
 	}
 	return 1;
 }
+
+static int
+is_read_verb(const char *v)
+{
+	return strcmp(v, "get") == 0 || strcmp(v, "list") == 0 || strcmp(v, "watch") == 0;
+}
+
+int
+kc_audit_filter_reads(const struct kc_audit_filter *f)
+{
+	const struct strlist *v = &f->given[N_VERB];
+	size_t reads = 0;
+
+	for (size_t i = 0; i < v->n; i++)
+		reads += is_read_verb(v->v[i]) != 0;
+	if (v->n > 0)	/* verbs are ANDed with the presets */
+		return reads == v->n ? 2 : reads > 0 ? 1 : 0;
+	if (f->sensitive && !f->denied)
+		return 2;
+	return 1;
+}

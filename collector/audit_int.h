@@ -38,4 +38,30 @@ const char *kc_audit_member_str(const struct cJSON *o, const char *k);
 
 const char *kc_audit_find(const char *h, size_t n, const struct kc_audit_needle *nd);
 
+/* ---- managed clusters' exports (audit_cloud.c) ---- */
+
+/* Where one provider record came from, for records.jsonl and continuity. */
+struct kc_audit_prov {
+	int provider;		/* KC_AUDIT_PROV_* */
+	const char *form;	/* eks-cloudwatch, eks-s3-export, gke-logging, aks-diagnostics */
+	char id[256];		/* eventId, insertId; AKS: the event's auditID */
+	char stream[256];	/* logStreamName, GKE log id, AKS category */
+	char cluster[512];	/* EKS (when named), GKE project/location/name, AKS name */
+	int reads;		/* the stream can hold get/list/watch */
+	const char *text;	/* EKS/AKS: the embedded event text (in the record) */
+	struct cJSON *owned;	/* parsed helper owned here */
+};
+
+/* The provider a parsed record's shape belongs to (KC_AUDIT_PROV_*). */
+int kc_audit_cloud_classify(const struct cJSON *rec);
+/* 1 and the length of "<RFC 3339> " when line opens like a line of
+ * CloudWatch Logs' export to S3. */
+int kc_audit_cloud_s3_prefix(const char *line, size_t len, size_t *skip);
+/* Turn a provider record into an audit Event: 1 with *ev (new, the
+ * caller's) and p filled; 0 with *why (a malformed-line reason) and
+ * detail when the record is not a usable audit event; < 0 on ENOMEM. */
+int kc_audit_cloud_convert(const struct cJSON *rec, int provider, struct kc_audit_prov *p,
+    struct cJSON **ev, const char **why, char *detail, size_t dn);
+void kc_audit_prov_clear(struct kc_audit_prov *p);
+
 #endif

@@ -85,10 +85,13 @@ kc_audit_backup_name(const char *name, size_t *base_len, const char **ext,
 
 /* ---- discovery -------------------------------------------------------- */
 
+#define EXPORT_KEY "\001exports"	/* sorts before any name */
+#define DIR_DEPTH_MAX 16
+
 struct cand {
 	char *name;	/* entry name in the folder */
-	char *key;	/* base+ext: the current file's name */
-	int backup, gz;
+	char *key;	/* base+ext: the current file's name; EXPORT_KEY */
+	int backup, gz, exported;
 	int64_t ms;
 	dev_t dev;
 	ino_t ino;
@@ -179,6 +182,12 @@ cand_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void
 cands_free(struct cand *c, size_t n)
 {
@@ -197,15 +206,36 @@ ends_with(const char *s, const char *suf)
 	return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
-/* List the folder: every log in it, one group per current-file name; with
- * only_key set, only the backups of that current-file name, in *group (the
- * file itself is added by the caller). */
+/* A provider export by its name: CloudWatch's S3 export (000000.gz),
+ * Cloud Logging sinks (*.json), Azure storage (PT1H.json), saved command
+ * output (*.json, *.jsonl, *.ndjson). */
+static int
+export_name(const char *n)
+{
+	return !ends_with(n, ".log") && (ends_with(n, ".json") || ends_with(n, ".jsonl") ||
+	    ends_with(n, ".ndjson") || ends_with(n, ".gz"));
+}
+
+static int scan_dir_at(const char *dir, const char *only_key, struct kc_audit_sources *out,
+    struct seen *seen, int *group, int depth);
+
 static int
 scan_dir(const char *dir, const char *only_key, struct kc_audit_sources *out,
     struct seen *seen, int *group)
 {
+	return scan_dir_at(dir, only_key, out, seen, group, 0);
+}
+
+/* List the folder: every log in it, one group per current-file name; with
+ * only_key set, only the backups of that current-file name, in *group (the
+ * file itself is added by the caller). */
+static int
+scan_dir_at(const char *dir, const char *only_key, struct kc_audit_sources *out,
+    struct seen *seen, int *group, int depth)
+{
 	struct cand *c = NULL;
-	size_t n = 0, cap = 0;
+	char **subs = NULL;
+	size_t n = 0, cap = 0, nsub = 0, subcap = 0;
 	DIR *d;
 	struct dirent *de;
 	int r = 0;
@@ -229,6 +259,19 @@ scan_dir(const char *dir, const char *only_key, struct kc_audit_sources *out,
 			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 			goto out;
 		}
+		if (only_key == NULL && stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
+			/* exports are kept in folders by stream, log or hour */
+			if (depth + 1 >= DIR_DEPTH_MAX)
+				r = add_skipped(out, full, "folder nested too deep (16 levels)");
+			else if (KC_GROW(subs, subcap, nsub + 1))
+				r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			else
+				subs[nsub++] = full, full = NULL;
+			free(full);
+			if (r < 0)
+				goto out;
+			continue;
+		}
 		if (stat(full, &st) != 0 || !S_ISREG(st.st_mode)) {
 			if (only_key == NULL && (r = add_skipped(out, full, "not a regular file")) < 0) {
 				free(full);
@@ -247,6 +290,9 @@ scan_dir(const char *dir, const char *only_key, struct kc_audit_sources *out,
 				memcpy(x.key + bl, ext, el);
 				x.key[bl + el] = '\0';
 			}
+		} else if (only_key == NULL && export_name(de->d_name)) {
+			x.exported = 1;
+			x.key = kc_strdup(EXPORT_KEY);
 		} else {
 			x.key = kc_strdup(de->d_name);
 		}
@@ -272,7 +318,9 @@ scan_dir(const char *dir, const char *only_key, struct kc_audit_sources *out,
 
 		if (only_key == NULL && (i == 0 || strcmp(c[i].key, c[i - 1].key) != 0))
 			(*group)++;
-		if (!c[i].backup) {
+		if (c[i].exported) {
+			/* a provider export: read, its form found from its content */
+		} else if (!c[i].backup) {
 			/* a current file: a .log name or one that has backups */
 			int has = (i > 0 && c[i - 1].backup && strcmp(c[i - 1].key, c[i].key) == 0);
 			if (!has && !ends_with(c[i].name, ".log")) {
@@ -289,7 +337,7 @@ scan_dir(const char *dir, const char *only_key, struct kc_audit_sources *out,
 			goto out;
 		}
 		if (keep)
-			r = add_source(out, seen, full, c[i].backup ? "backup" : "current",
+			r = add_source(out, seen, full, c[i].exported ? "export" : c[i].backup ? "backup" : "current",
 			    c[i].backup ? c[i].ms : -1, *group, c[i].dev, c[i].ino);
 		else
 			r = add_skipped(out, full, reason);
@@ -297,9 +345,27 @@ scan_dir(const char *dir, const char *only_key, struct kc_audit_sources *out,
 		if (r < 0)
 			goto out;
 	}
+	if (nsub > 1)
+		qsort(subs, nsub, sizeof(*subs), str_cmp);
+	for (size_t i = 0; i < nsub && r >= 0; i++) {
+		struct stat st;
+		int dr;
+
+		if (stat(subs[i], &st) != 0)
+			continue;
+		if ((dr = seen_add(seen, st.st_dev, st.st_ino)) < 0)
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		else if (dr == 1)
+			r = add_skipped(out, subs[i], "folder reached twice (read once)");
+		else
+			r = scan_dir_at(subs[i], NULL, out, seen, group, depth + 1);
+	}
 out:
 	closedir(d);
 	cands_free(c, n);
+	for (size_t i = 0; i < nsub; i++)
+		free(subs[i]);
+	free(subs);
 	return r;
 }
 
@@ -416,7 +482,38 @@ struct kc_audit_reader {
 	int skipping;		/* discarding a line longer than line_max */
 	uint64_t skip_off, skip_len;
 	int done;
+	/* How the stream is split: decided on the first call to next() from
+	 * the first bytes (KC_AUDIT_SPLIT_LINES or _DOCS); 0 undecided. */
+	int split, allow_docs;
+	/* Document splitter (only finds where records begin and end; every
+	 * record is then parsed by cJSON).  State at buf[scan]. */
+	int d_depth, d_str, d_esc;
+	int d_top;		/* '[' or '{': the open top-level value */
+	int d_elem;		/* depth of the array whose members are records, 0 none */
+	int d_in;		/* inside a record that began at buf[start] */
+	int d_rdepth;		/* depth at which the record began */
+	int d_scalar;		/* the record is a bare scalar */
+	int d_cand;		/* the record is a top-level object that may be a container */
+	int d_junk;		/* bytes at depth 0 that are not JSON, up to a newline */
+	int d_key;		/* depth-1 object: 0 want key, 1 in key, 2 after key, 3 value */
+	char d_kbuf[16];
+	size_t d_klen;
+	int d_skip;		/* record over the cap: hashed while skipped */
+	uint64_t d_off, d_len;	/* record offset and, when skipping, length */
+	int d_tail_done;
 };
+
+void
+kc_audit_reader_allow_docs(struct kc_audit_reader *r, int allow)
+{
+	r->allow_docs = allow;
+}
+
+int
+kc_audit_reader_split(const struct kc_audit_reader *r)
+{
+	return r->split;
+}
 
 static int
 read_full(int fd, void *p, size_t n, size_t *got)
@@ -738,12 +835,331 @@ finish(struct kc_audit_reader *r)
 	}
 }
 
+/* ---- documents -------------------------------------------------------- */
+
+#define DETECT_BYTES ((size_t)64 << 10)
+
+static int
+dws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Lines or documents, from the first bytes: a stream that opens with '['
+ * is a document (gcloud's JSON array); one that opens with '{' is lines
+ * when its first line is a whole object ('{' ... '}', JSON lines), else a
+ * document (a pretty-printed {"events":[...]} or {"records":[...]}, or
+ * objects spread over lines).  Anything else is lines. */
+static void
+decide_split(struct kc_audit_reader *r)
+{
+	const char *p, *e, *nl, *q;
+
+	while (!r->eof && r->end - r->start < DETECT_BYTES && r->end < r->size)
+		fill(r);
+	r->split = KC_AUDIT_SPLIT_LINES;
+	if (!r->allow_docs)
+		return;
+	p = r->buf + r->start;
+	e = r->buf + r->end;
+	while (p < e && dws((unsigned char)*p))
+		p++;
+	if (p == e || (*p != '[' && *p != '{'))
+		return;
+	if (*p == '[') {
+		r->split = KC_AUDIT_SPLIT_DOCS;
+		return;
+	}
+	if ((nl = memchr(p, '\n', (size_t)(e - p))) == NULL) {
+		r->split = KC_AUDIT_SPLIT_DOCS;
+		return;
+	}
+	for (q = nl; q > p && dws((unsigned char)q[-1]); q--)
+		;
+	if (q[-1] != '}') {
+		r->split = KC_AUDIT_SPLIT_DOCS;
+		return;
+	}
+	/* a one-line container ({"records":[...]}): its members are the
+	 * records.  Splitting JSON lines as documents gives the same records,
+	 * so a false hit on a nested key costs speed only. */
+	for (const char *k = p; k < q; k++) {
+		const char *v;
+
+		if (*k != '"')
+			continue;
+		if ((size_t)(q - k) > 8 && memcmp(k, "\"events\"", 8) == 0)
+			v = k + 8;
+		else if ((size_t)(q - k) > 9 && (memcmp(k, "\"records\"", 9) == 0 || memcmp(k, "\"entries\"", 9) == 0))
+			v = k + 9;
+		else
+			continue;
+		while (v < q && dws((unsigned char)*v))
+			v++;
+		if (v < q && *v == ':') {
+			for (v++; v < q && dws((unsigned char)*v); v++)
+				;
+			if (v < q && *v == '[') {
+				r->split = KC_AUDIT_SPLIT_DOCS;
+				return;
+			}
+		}
+	}
+}
+
+static void
+doc_begin(struct kc_audit_reader *r, size_t pos)
+{
+	r->d_in = 1;
+	r->d_rdepth = r->d_depth;
+	r->d_scalar = r->d_cand = r->d_skip = 0;
+	r->d_len = 0;
+	r->start = pos;
+	r->d_off = r->base + pos;
+}
+
+/* The record buf[start..endpos) (or its hashed remainder when skipping)
+ * as a line; reason NULL for a whole record. */
+static int
+doc_yield(struct kc_audit_reader *r, struct kc_audit_line *l, size_t endpos, const char *reason)
+{
+	size_t n = endpos - r->start;
+
+	l->offset = r->d_off;
+	if (r->d_skip) {
+		kc_sha256_update(r->h_line, r->buf + r->start, n);
+		l->size = r->d_len + n;
+		kc_sha256_final(r->h_line, NULL, l->sha256);
+		snprintf(l->detail, sizeof(l->detail), "longer than the cap of %zu bytes", r->line_max);
+		l->reason = reason ? reason : "record too long";
+	} else {
+		l->data = r->buf + r->start;
+		l->len = n;
+		l->size = n;
+		if (reason != NULL) {
+			line_hash(r, l->data, n, l->sha256);
+			l->reason = reason;
+		} else if (!utf8_ok((const unsigned char *)l->data, n)) {
+			line_hash(r, l->data, n, l->sha256);
+			l->reason = "invalid UTF-8";
+		}
+		if (l->reason != NULL && reason != NULL && r->d_junk)
+			snprintf(l->detail, sizeof(l->detail), "bytes outside any JSON value");
+	}
+	r->start = endpos;
+	if (r->scan < endpos)
+		r->scan = endpos;
+	r->d_in = r->d_scalar = r->d_cand = r->d_skip = r->d_junk = 0;
+	return 1;
+}
+
+static int
+doc_key_is_records(const struct kc_audit_reader *r)
+{
+	return (r->d_klen == 6 && memcmp(r->d_kbuf, "events", 6) == 0) ||
+	    (r->d_klen == 7 && memcmp(r->d_kbuf, "records", 7) == 0) ||
+	    (r->d_klen == 7 && memcmp(r->d_kbuf, "entries", 7) == 0);
+}
+
+/* One record of a document stream: a member of a top-level array, of the
+ * array under "events" (CloudWatch Logs), "records" (Azure) or "entries"
+ * (Cloud Logging's entries.list) of a top-level object, or a top-level
+ * object that holds none of them.  The container's other members (next
+ * tokens, searchedLogStreams) are not records and are passed over. */
+static int
+doc_next(struct kc_audit_reader *r, struct kc_audit_line *l)
+{
+	for (;;) {
+		while (r->scan < r->end) {
+			size_t pos;
+			unsigned char c;
+			int top_obj = r->d_depth == 1 && r->d_top == '{';
+
+			/* inside a string (most bytes: CloudWatch and Azure carry
+			 * the event as one): on to the next quote or backslash,
+			 * never past the cap */
+			if (r->d_str && !r->d_esc && !(top_obj && r->d_key == 1)) {
+				size_t lim = r->end;
+				const char *p = r->buf + r->scan, *e;
+
+				if (r->d_in && !r->d_skip && r->start + r->line_max < lim)
+					lim = r->start + r->line_max;
+				for (e = r->buf + lim; p < e && *p != '"' && *p != '\\'; p++)
+					;
+				r->scan = (size_t)(p - r->buf);
+				if (r->scan >= r->end)
+					break;
+			}
+			pos = r->scan++;
+			c = (unsigned char)r->buf[pos];
+
+			if ((r->d_in || r->d_junk) && !r->d_skip && pos - r->start >= r->line_max) {
+				kc_sha256_reset(r->h_line);
+				kc_sha256_update(r->h_line, r->buf + r->start, pos - r->start);
+				r->d_len = pos - r->start;
+				r->start = pos;
+				r->d_skip = 1;
+			}
+			if (r->d_junk) {
+				if (c == '\n')
+					return doc_yield(r, l, pos, "not JSON");
+				continue;
+			}
+			if (r->d_str) {
+				if (r->d_esc)
+					r->d_esc = 0;
+				else if (c == '\\')
+					r->d_esc = 1;
+				else if (c == '"') {
+					r->d_str = 0;
+					if (top_obj && r->d_key == 1)
+						r->d_key = 2;
+					if (r->d_in && r->d_scalar == 1)
+						return doc_yield(r, l, pos + 1, NULL);
+				} else if (top_obj && r->d_key == 1 && r->d_klen < sizeof(r->d_kbuf))
+					r->d_kbuf[r->d_klen++] = (char)c;
+				continue;
+			}
+			if (r->d_in && r->d_scalar == 2) {
+				if (dws(c) || c == ',' || c == ']' || c == '}') {
+					r->scan = pos;
+					return doc_yield(r, l, pos, NULL);
+				}
+				continue;
+			}
+			if (dws(c))
+				continue;
+			switch (c) {
+			case '"':
+				r->d_str = 1;
+				if (r->d_depth == 0) {
+					r->d_str = 0;
+					goto junk;
+				}
+				if (top_obj && r->d_key == 0) {
+					r->d_key = 1;
+					r->d_klen = 0;
+				} else if (!r->d_in && r->d_elem && r->d_depth == r->d_elem) {
+					doc_begin(r, pos);
+					r->d_scalar = 1;
+				}
+				break;
+			case '{':
+			case '[':
+				if (r->d_depth == 0) {
+					r->d_top = c;
+					if (c == '[') {
+						r->d_elem = 1;
+					} else {
+						r->d_key = 0;
+						doc_begin(r, pos);
+						r->d_cand = 1;
+					}
+					r->d_depth = 1;
+					break;
+				}
+				if (!r->d_in && r->d_elem && r->d_depth == r->d_elem) {
+					doc_begin(r, pos);
+				} else if (top_obj && r->d_key == 3 && c == '[' && doc_key_is_records(r)) {
+					if (r->d_cand) {	/* a container, not a record */
+						r->d_in = r->d_cand = r->d_skip = 0;
+						r->start = pos + 1;
+					}
+					r->d_elem = 2;
+				}
+				r->d_depth++;
+				break;
+			case '}':
+			case ']':
+				if (r->d_depth == 0)
+					goto junk;
+				r->d_depth--;
+				if (r->d_elem && r->d_depth < r->d_elem)
+					r->d_elem = 0;
+				if (r->d_depth == 0)
+					r->d_top = 0;
+				if (r->d_in && r->d_depth == r->d_rdepth)
+					return doc_yield(r, l, pos + 1, NULL);
+				break;
+			case ':':
+				if (top_obj && r->d_key == 2)
+					r->d_key = 3;
+				break;
+			case ',':
+				if (top_obj)
+					r->d_key = 0;
+				break;
+			default:
+				if (r->d_depth == 0)
+					goto junk;
+				if (!r->d_in && r->d_elem && r->d_depth == r->d_elem) {
+					doc_begin(r, pos);
+					r->d_scalar = 2;
+				}
+				break;
+			}
+			if (!r->d_in)
+				r->start = r->scan;
+			continue;
+junk:
+			doc_begin(r, pos);
+			r->d_in = 0;
+			r->d_junk = 1;
+		}
+		if (r->d_skip) {
+			kc_sha256_update(r->h_line, r->buf + r->start, r->scan - r->start);
+			r->d_len += r->scan - r->start;
+			r->start = r->scan;
+		} else if (!r->d_in && !r->d_junk) {
+			r->start = r->scan;
+		}
+		if (r->eof) {
+			if (!r->finished)
+				finish(r);
+			if (r->d_junk)
+				return doc_yield(r, l, r->end, "not JSON");
+			if (r->d_in) {
+				r->d_str = r->d_esc = 0;
+				if (r->d_scalar != 2 || r->d_depth > r->d_rdepth) {
+					r->d_depth = 0;
+					return doc_yield(r, l, r->end, "truncated record (the input ends inside it)");
+				}
+				return doc_yield(r, l, r->end, NULL);
+			}
+			if (r->d_depth > 0 && !r->d_tail_done) {
+				r->d_tail_done = 1;
+				l->offset = r->base + r->end;
+				l->reason = "truncated document";
+				snprintf(l->detail, sizeof(l->detail), "the input ends inside a JSON document, %d levels deep",
+				    r->d_depth);
+				return 1;
+			}
+			if (r->error_pending) {
+				r->error_pending = 0;
+				l->offset = r->error_off;
+				l->reason = "stream error";
+				snprintf(l->detail, sizeof(l->detail), "%s", r->error);
+				r->done = 1;
+				return 1;
+			}
+			r->done = 1;
+			return 0;
+		}
+		compact(r);
+		fill(r);
+	}
+}
+
 int
 kc_audit_reader_next(struct kc_audit_reader *r, struct kc_audit_line *l)
 {
 	memset(l, 0, sizeof(*l));
 	if (r->done)
 		return 0;
+	if (r->split == 0)
+		decide_split(r);
+	if (r->split == KC_AUDIT_SPLIT_DOCS)
+		return doc_next(r, l);
 	for (;;) {
 		char *nl;
 

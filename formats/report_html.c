@@ -2518,7 +2518,21 @@ audit_section(struct w *w, const struct bundle *b)
 	kv_json(w, "lines redacted", jget(s, "redaction.lines"));
 	kv_mono(w, "marker", jstr(s, "redaction.marker"));
 	kv(w, "generator", jstr(s, "generator"));
+	if (cJSON_GetArraySize(jget(s, "providers")) > 0)
+		kv_json(w, "providers", jget(s, "providers"));
 	raw(w, "</tbody></table></div></div>\n");
+	/* exports that cannot hold reads: say so, a count of 0 would mislead */
+	if (jstr(s, "reads.visible") != NULL && (strcmp(jstr(s, "reads.visible"), "none") == 0 ||
+	    strcmp(jstr(s, "reads.visible"), "some") == 0)) {
+		rawf(w, "<p class=\"bad\" id=\"audit-reads-blind\">Reads (get, list, watch) %s <b>not "
+		    "determinable from these sources</b>: the sources below do not log them.</p>\n",
+		    strcmp(jstr(s, "reads.visible"), "none") == 0 ? "are" : "of some clusters are");
+		generic_table(w, jget(s, "reads.blind"), "audit-reads-blind-sources");
+	}
+	if (cJSON_GetArraySize(jget(s, "streams")) > 0) {
+		raw(w, "<h3>Provider log streams</h3>\n");
+		generic_table(w, jget(s, "streams"), "audit-streams");
+	}
 
 	raw(w, "<h3>Sources</h3><table id=\"audit-sources\"><thead><tr><th>source</th><th>role</th>"
 	    "<th>compression</th><th class=\"num\">size</th><th>SHA-256 (file / decompressed)</th>"
@@ -2533,6 +2547,10 @@ audit_section(struct w *w, const struct bundle *b)
 		text(w, jstr(x, "path"));
 		raw(w, "</code></td><td>");
 		text_or_dash(w, jstr(x, "role"));
+		if (jstr(x, "form") != NULL && strcmp(jstr0(x, "form"), "native") != 0) {
+			raw(w, "<br/>");
+			text(w, jstr(x, "form"));
+		}
 		raw(w, "</td><td>");
 		text_or_dash(w, jstr(x, "compression"));
 		raw(w, "</td><td class=\"num\">");
@@ -2882,6 +2900,10 @@ summary_card_num(struct w *w, const cJSON *sum, const char *key, const char *lab
 
 	fmt_num(nb, sizeof(nb), v);
 	snprintf(kc, sizeof(kc), "summary.%s", key);
+	if (jstr(sum, key) != NULL) {	/* "not determinable from these sources" */
+		card_kc(w, "warn", label, jstr(sum, key), NULL, kc);
+		return;
+	}
 	card_kc(w, v > 0 && bad_if_pos ? "bad" : v > 0 && good_if_pos ? "ok" : "", label, nb, NULL, kc);
 }
 
@@ -3064,6 +3086,14 @@ diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 		raw(w, "<p class=\"note\">The POST bundle carries no audit segment: denials and reads after "
 		    "the remediation cannot be shown.</p>\n");
 	rawf(w, "<h4>Denied requests by agents: %d</h4>\n", (int)jnum(d, "audit.denied_total", 0));
+	if (jget(d, "audit.reads_determinable") != NULL && !jtrue(d, "audit.reads_determinable")) {
+		raw(w, "<p class=\"bad\" id=\"reads-not-determinable\">Reads (get, list, watch) are <b>not determinable "
+		    "from these sources</b>: ");
+		text(w, jstr(jget(d, "summary"), "reads_note") ? jstr(jget(d, "summary"), "reads_note") : "");
+		raw(w, ". Denied reads are missing from the count above.</p>\n");
+		if (cJSON_GetArraySize(jget(d, "audit.reads_blind")) > 0)
+			generic_table(w, jget(d, "audit.reads_blind"), "reads-blind");
+	}
 	if (cJSON_GetArraySize(jget(d, "audit.denied")) > 0) {
 		raw(w, "<p class=\"sub\">Signs of over-restriction to review (briefing step 4).</p>\n");
 		generic_table(w, jget(d, "audit.denied"), "denied");
@@ -3074,8 +3104,15 @@ diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 		int nsens = cJSON_GetArraySize(jget(d, "audit.sensitive_reads_after_remediation"));
 		int nbypass = (int)jnum(d, "summary.policy_bypass_reads", 0);
 
-		rawf(w, "<h4>Sensitive reads after the remediation: <span data-kc=\"summary."
-		    "sensitive_reads_after_remediation\">%d</span></h4>\n", nsens);
+		if (jstr(jget(d, "summary"), "sensitive_reads_after_remediation") != NULL) {
+			raw(w, "<h4>Sensitive reads after the remediation: <span data-kc=\"summary."
+			    "sensitive_reads_after_remediation\">");
+			text(w, jstr(jget(d, "summary"), "sensitive_reads_after_remediation"));
+			raw(w, "</span></h4>\n");
+		} else {
+			rawf(w, "<h4>Sensitive reads after the remediation: <span data-kc=\"summary."
+			    "sensitive_reads_after_remediation\">%d</span></h4>\n", nsens);
+		}
 		if (nbypass > 0)
 			rawf(w, "<p class=\"bad\">A policy bypass to escalate: <span data-kc=\"summary."
 			    "policy_bypass_reads\">%d</span> of these read a secret, or read data the remediated "

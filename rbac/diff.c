@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "collector/snapshot.h"
+#include "collector/audit.h"
 #include "formats/bundle.h"
 #include "rbac/source.h"
 #include "rbac/diff.h"
@@ -40,7 +41,8 @@ wanted(void *ctx, const char *p)
 	if (strcmp(p, "audit/segment.jsonl") == 0)
 		b->has_segment = 1;
 	return strcmp(p, "MANIFEST.json") == 0 || strncmp(p, "raw/", 4) == 0 ||
-	    strcmp(p, "analysis/selection.json") == 0 || strcmp(p, "analysis/findings.json") == 0;
+	    strcmp(p, "analysis/selection.json") == 0 || strcmp(p, "analysis/findings.json") == 0 ||
+	    strcmp(p, "audit/sources.json") == 0;
 }
 
 static cJSON *
@@ -822,6 +824,22 @@ audit_diff(struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_pos
 		r = audit_stream(post, &c);
 	}
 	cJSON_AddNumberToObject(out, "denied_total", (double)c.denied_total);
+	/* Sources that cannot hold reads (AKS kube-audit-admin, GKE Admin
+	 * Activity): reads after remediation are not determinable, never 0.
+	 * Bundles from before provider exports have no "reads": native logs. */
+	if (post->has_segment) {
+		cJSON *sj = get_json(post, "audit/sources.json");
+		const char *vis = js(sj, "reads.visible");
+		const cJSON *blind = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sj, "reads"), "blind");
+
+		if (vis[0] == '\0')
+			vis = "all";
+		cJSON_AddStringToObject(out, "reads_visible", vis);
+		cJSON_AddBoolToObject(out, "reads_determinable", strcmp(vis, "none") != 0 && strcmp(vis, "some") != 0);
+		if (cJSON_IsArray(blind))
+			cJSON_AddItemToObject(out, "reads_blind", cJSON_Duplicate(blind, 1));
+		cJSON_Delete(sj);
+	}
 	kc_buf_free(&c.line);
 	return r;
 }
@@ -1067,15 +1085,29 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	cJSON_AddNumberToObject(sum, "findings_new", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(fd, "new")));
 	cJSON_AddNumberToObject(sum, "stale_pods", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "stale_pods")));
 	cJSON_AddNumberToObject(sum, "denied_requests", cJSON_GetObjectItemCaseSensitive(au, "denied_total")->valuedouble);
-	cJSON_AddNumberToObject(sum, "sensitive_reads_after_remediation",
-	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(au, "sensitive_reads_after_remediation")));
 	{
 		int nreads = 0, nnew = 0, nkept = 0;
+		int blind = cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(au, "reads_determinable"));
+		int some = blind && strcmp(js(au, "reads_visible"), "some") == 0;
 		cJSON *g;
 
 		cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(au, "sensitive_reads_after_remediation"))
 			nreads += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "escalate"));
-		cJSON_AddNumberToObject(sum, "policy_bypass_reads", nreads);
+		if (blind && !some) {
+			/* no source logs reads: 0 would be a false all-clear */
+			cJSON_AddStringToObject(sum, "sensitive_reads_after_remediation", KC_NOT_DETERMINABLE);
+			cJSON_AddStringToObject(sum, "policy_bypass_reads", KC_NOT_DETERMINABLE);
+		} else {
+			cJSON_AddNumberToObject(sum, "sensitive_reads_after_remediation",
+			    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(au, "sensitive_reads_after_remediation")));
+			cJSON_AddNumberToObject(sum, "policy_bypass_reads", nreads);
+		}
+		if (blind)
+			cJSON_AddStringToObject(sum, "reads_note", some ?
+			    "some clusters' audit sources do not log reads (get, list, watch): their reads are not "
+			    "determinable from these sources; the counts hold what the sources show" :
+			    "the POST audit sources do not log reads (get, list, watch): sensitive reads and policy "
+			    "bypasses are not determinable from these sources");
 
 		cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(fd, "regressions")) {
 			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "kept")))
@@ -1095,6 +1127,10 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 		} else if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "stale_pods")) > 0) {
 			verdict = "incomplete";
 			why = "agent pods predate the remediation and may hold tokens issued before it";
+		} else if (blind) {
+			verdict = "incomplete";
+			why = "reads after the remediation are not determinable from the POST audit sources "
+			    "(they do not log get, list and watch)";
 		} else {
 			verdict = "remediated";
 			why = "no flagged permission kept or gained, no stale agent pods, no sensitive read after remediation";

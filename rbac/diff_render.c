@@ -184,15 +184,22 @@ kc_diff_render_text(const cJSON *d, struct kc_buf *b)
 	if (!jb(au, "post_segment")) {
 		kc_buf_adds(b, "\nAudit: the POST bundle has no audit segment (collect with --audit-log)\n");
 	} else {
-		kc_buf_addf(b, "\nDenied requests by agents in the POST audit segment: %.0f (review for over-restriction)\n",
-		    jn(au, "denied_total"));
+		kc_buf_addf(b, "\nDenied requests by agents in the POST audit segment: %.0f%s (review for over-restriction)\n",
+		    jn(au, "denied_total"), cJSON_IsFalse(jo(au, "reads_determinable")) ?
+		    " (denied reads: not determinable from these sources)" : "");
 		cJSON_ArrayForEach(x, jo(au, "denied"))
 			kc_buf_addf(b, "  %s %s %s in %s: %.0f x HTTP %.0f (%s .. %s)\n", js(x, "user"), js(x, "verb"),
 			    js(x, "resource"), js(x, "namespace")[0] ? js(x, "namespace") : "(cluster)",
 			    jn(x, "count"), jn(x, "code"), js(x, "first"), js(x, "last"));
-		kc_buf_addf(b, "Sensitive reads by agents after the remediation time: %.0f, policy bypasses: %.0f%s\n",
-		    jn(sum, "sensitive_reads_after_remediation"), jn(sum, "policy_bypass_reads"),
-		    jn(sum, "policy_bypass_reads") > 0 ? "  ESCALATE" : "");
+		if (cJSON_IsString(jo(sum, "sensitive_reads_after_remediation")))
+			kc_buf_addf(b, "Sensitive reads by agents after the remediation time: %s\n",
+			    js(sum, "sensitive_reads_after_remediation"));
+		else
+			kc_buf_addf(b, "Sensitive reads by agents after the remediation time: %.0f, policy bypasses: %.0f%s\n",
+			    jn(sum, "sensitive_reads_after_remediation"), jn(sum, "policy_bypass_reads"),
+			    jn(sum, "policy_bypass_reads") > 0 ? "  ESCALATE" : "");
+		if (js(sum, "reads_note")[0] != '\0')
+			kc_buf_addf(b, "  note: %s\n", js(sum, "reads_note"));
 		cJSON_ArrayForEach(x, jo(au, "sensitive_reads_after_remediation"))
 			kc_buf_addf(b, "  %s %s %s %s %s%s%s at %s (audit %s)\n",
 			    jb(x, "escalate") ? "BYPASS " : "allowed", js(x, "user"), js(x, "verb"),
@@ -276,7 +283,13 @@ kc_diff_render_md(const cJSON *d, struct kc_buf *b)
 	cJSON_ArrayForEach(x, jo(d, "stale_pods"))
 		kc_buf_addf(b, "- `%s/%s` (service account `%s`, created %s)\n", js(x, "namespace"),
 		    js(x, "name"), js(x, "serviceAccount"), js(x, "created"));
-	kc_buf_addf(b, "\n### Audit (POST segment)\n\n- denied requests by agents: %.0f\n- sensitive reads after remediation: %.0f (policy bypasses: %.0f)\n",
-	    jn(au, "denied_total"), jn(sum, "sensitive_reads_after_remediation"), jn(sum, "policy_bypass_reads"));
+	if (cJSON_IsString(jo(sum, "sensitive_reads_after_remediation")))
+		kc_buf_addf(b, "\n### Audit (POST segment)\n\n- denied requests by agents: %.0f\n- sensitive reads after remediation: %s\n",
+		    jn(au, "denied_total"), js(sum, "sensitive_reads_after_remediation"));
+	else
+		kc_buf_addf(b, "\n### Audit (POST segment)\n\n- denied requests by agents: %.0f\n- sensitive reads after remediation: %.0f (policy bypasses: %.0f)\n",
+		    jn(au, "denied_total"), jn(sum, "sensitive_reads_after_remediation"), jn(sum, "policy_bypass_reads"));
+	if (js(sum, "reads_note")[0] != '\0')
+		kc_buf_addf(b, "- note: %s\n", js(sum, "reads_note"));
 	return 0;
 }
