@@ -33,6 +33,13 @@ for t in "$here"/test_*.sh; do
 		failed=$((failed + 1)); files_failed+=("$(basename "$t")"); continue
 	fi
 	p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
+	# A test must never damage the machine: /dev/null stays the device
+	# (a rename over it once made it a file that fed later "< /dev/null").
+	if [ ! -c /dev/null ]; then
+		echo "  $(basename "$t") left /dev/null a $(stat -c %F /dev/null) (owner $(stat -c %u /dev/null)); restored"
+		rm -f /dev/null && mknod -m 666 /dev/null c 1 3
+		f=$((f + 1))
+	fi
 	passed=$((passed + p)); failed=$((failed + f))
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
 		failed=$((failed + 1))
