@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "formats/bundle.h"
+#include "formats/bundle_int.h"
 #include "manifest/digest.h"
 #include "manifest/manifest.h"
 #include "manifest/sign.h"
@@ -509,10 +510,11 @@ check_hashes(struct pass *p, const struct kc_digest_list *sums, struct kc_verify
 		set_check(res, KC_CHECK_HASHES, KC_CHECK_OK, "%zu files match SHA256SUMS", sums->n);
 }
 
-static void
-check_manifest(struct pass *p, const struct kc_digest_list *sums, struct kc_verify_result *res)
+void
+kc_bundle_check_manifest(const char *text, size_t len, const struct kc_digest_list *sums,
+    const struct kc_digest_list *members, struct kc_verify_result *res)
 {
-	cJSON *m = cJSON_ParseWithLength(p->manifest.data ? p->manifest.data : "", p->manifest.len);
+	cJSON *m = cJSON_ParseWithLength(text ? text : "", len);
 	cJSON *schema, *ver, *files, *it;
 	size_t n = 0;
 	char safe[256];
@@ -546,14 +548,14 @@ check_manifest(struct pass *p, const struct kc_digest_list *sums, struct kc_veri
 			goto out;
 		}
 		s = kc_digest_find(sums, path->valuestring);
-		mi = kc_digest_find(&p->members, path->valuestring);
+		mi = kc_digest_find(members, path->valuestring);
 		if (s < 0 || mi < 0 || strcmp(path->valuestring, "MANIFEST.json") == 0) {
 			set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "files lists '%s', which SHA256SUMS "
 			    "does not", kc_safe_str(path->valuestring, safe, sizeof(safe)));
 			goto out;
 		}
 		if (strcmp(sha->valuestring, sums->v[s].hex) != 0 ||
-		    size->valuedouble != (double)p->members.v[mi].size) {
+		    size->valuedouble != (double)members->v[mi].size) {
 			set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "files entry '%s' disagrees with "
 			    "SHA256SUMS or the member's size", kc_safe_str(path->valuestring, safe, sizeof(safe)));
 			goto out;
@@ -698,7 +700,7 @@ kc_bundle_verify(const char *path, const struct kc_verify_opts *o, struct kc_ver
 	if (res->checks[KC_CHECK_STRUCTURE].state != KC_CHECK_OK)
 		goto done;
 	check_hashes(&p, &sums, res);
-	check_manifest(&p, &sums, res);
+	kc_bundle_check_manifest(p.manifest.data, p.manifest.len, &sums, &p.members, res);
 	check_signature(&p, o, res);
 	check_timestamp(&p, o, res);
 done:
