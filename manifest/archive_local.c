@@ -174,6 +174,25 @@ out:
 	return r;
 }
 
+/* An index entry's id when it is one (64 hex digits), else NULL.  Files
+ * in the store are named by it: nothing else may reach path_of(). */
+static const char *
+item_id(const cJSON *it)
+{
+	const char *id = archive_jstr(it, "id");
+
+	return id != NULL && archive_is_id(id) ? id : NULL;
+}
+
+/* An index entry's status ("stored", "disposed"), or "" when it has none. */
+static const char *
+item_status(const cJSON *it)
+{
+	const char *st = archive_jstr(it, "status");
+
+	return st != NULL ? st : "";
+}
+
 /* The item with id or a unique id prefix; NULL with an error set. */
 static cJSON *
 index_find(cJSON *root, const char *id, int quiet)
@@ -183,7 +202,7 @@ index_find(cJSON *root, const char *id, int quiet)
 	int count = 0;
 
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "items")) {
-		const char *iid = archive_jstr(it, "id");
+		const char *iid = item_id(it);
 
 		if (iid != NULL && strncmp(iid, id, n) == 0) {
 			found = it;
@@ -337,9 +356,11 @@ static int
 store_ledger(struct kc_archive *a, const cJSON *item, const struct kc_trust *trust,
     struct kc_buf *text, char **path)
 {
-	const char *id = archive_jstr(item, "id");
+	const char *id = item_id(item);
 	int r;
 
+	if (id == NULL)
+		return kc_err_set(KC_ERR_VERIFY, "index entry without a valid id");
 	if ((*path = path_of(a, "ledgers", id, KC_LEDGER_SUFFIX)) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	if ((r = kc_read_file(*path, KC_LEDGER_MAX, text)) != 0)
@@ -380,8 +401,12 @@ local_get(struct kc_archive *a, const char *id, const char *out_path,
 		r = kc_err_code();
 		goto out;
 	}
-	iid = archive_jstr(item, "id");
-	if (strcmp(archive_jstr(item, "status"), "stored") != 0) {
+	iid = item_id(item);
+	if (archive_jstr(item, "status") == NULL) {
+		r = kc_err_set(KC_ERR_NOTFOUND, "item %s has no status in the index", iid);
+		goto out;
+	}
+	if (strcmp(item_status(item), "stored") != 0) {
 		r = kc_err_set(KC_ERR_NOTFOUND, "item %s was disposed of", iid);
 		goto out;
 	}
@@ -464,12 +489,24 @@ local_verify(struct kc_archive *a, const char *id, const struct kc_trust *trust,
 	cJSON_AddStringToObject(rep, "store", a->location);
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "items")) {
 		struct kc_buf text = KC_BUF_INIT(KC_LEDGER_MAX);
-		const char *iid = archive_jstr(it, "id"), *status = archive_jstr(it, "status");
+		const char *iid = item_id(it), *status = archive_jstr(it, "status");
 		char hex[KC_SHA256_HEX], *obj, *lp = NULL;
 		uint64_t size = 0;
 		struct stat st;
 		int stored;
 
+		if (id == NULL && (iid == NULL || status == NULL)) {
+			/* A damaged index entry is damage, not something to skip. */
+			checked++;
+			damaged++;
+			res = cJSON_CreateObject();
+			cJSON_AddStringToObject(res, "id", archive_jstr(it, "id") ? archive_jstr(it, "id") : "");
+			cJSON_AddArrayToObject(res, "problems");
+			archive_problem(res, "index entry without a valid id and status");
+			cJSON_AddBoolToObject(res, "ok", 0);
+			cJSON_AddItemToArray(items, res);
+			continue;
+		}
 		if (iid == NULL || status == NULL || (id != NULL && strncmp(iid, id, strlen(id)) != 0))
 			continue;
 		stored = strcmp(status, "stored") == 0;
@@ -560,11 +597,11 @@ local_prune(struct kc_archive *a, const struct kc_archive_actor *who, int dry_ru
 	cJSON_AddStringToObject(rep, "now", archive_fmt_time(now, tbuf, sizeof(tbuf)));
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "items")) {
 		struct kc_buf text = KC_BUF_INIT(KC_LEDGER_MAX);
-		const char *iid = archive_jstr(it, "id"), *ru = archive_jstr(it, "retain_until");
+		const char *iid = item_id(it), *ru = archive_jstr(it, "retain_until");
 		cJSON *res;
 		char *obj = NULL, *lp = NULL, note[96];
 
-		if (iid == NULL || strcmp(archive_jstr(it, "status"), "stored") != 0)
+		if (iid == NULL || strcmp(item_status(it), "stored") != 0)
 			continue;
 		res = cJSON_CreateObject();
 		cJSON_AddStringToObject(res, "id", iid);

@@ -990,7 +990,8 @@ meta_get(struct s3 *s, const char *id, cJSON **meta)
 		*meta = cJSON_ParseWithLength(kc_buf_str(&b), b.len);
 		if (*meta == NULL || archive_jstr(*meta, "format") == NULL ||
 		    strcmp(archive_jstr(*meta, "format"), META_FORMAT) != 0 ||
-		    archive_jstr(*meta, "id") == NULL || strcmp(archive_jstr(*meta, "id"), id) != 0) {
+		    archive_jstr(*meta, "id") == NULL || strcmp(archive_jstr(*meta, "id"), id) != 0 ||
+		    archive_jstr(*meta, "status") == NULL) {
 			cJSON_Delete(*meta);
 			*meta = NULL;
 			r = kc_err_set(KC_ERR_VERIFY, "%s is not a kcustody item record", key);
