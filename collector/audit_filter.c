@@ -11,6 +11,7 @@
  * checked at every occurrence of their key.  Everything that passes is
  * parsed with cJSON and tested exactly.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,6 +197,9 @@ kc_audit_parse_ts(const char *s, size_t len, int64_t *ns)
 	}
 	if (i != len)
 		return KC_ERR_PARSE;
+	/* ns since the epoch fit in int64_t from 1677 to 2262 only. */
+	if (t < INT64_MIN / 1000000000 || t > (INT64_MAX - frac) / 1000000000)
+		return KC_ERR_PARSE;
 	*ns = t * 1000000000 + frac;
 	return 0;
 }
@@ -208,6 +212,8 @@ parse_when(const char *v, int64_t *ns)
 	if (kc_audit_parse_ts(v, strlen(v), ns) == 0)
 		return 0;
 	if (kc_parse_duration(v, &secs) == 0) {
+		if ((int64_t)kc_now() - secs < INT64_MIN / 1000000000)
+			return kc_err_set(KC_ERR_INVALID, "invalid time '%s': reaches back before 1677", v);
 		*ns = ((int64_t)kc_now() - secs) * 1000000000;
 		return 0;
 	}
