@@ -9,6 +9,9 @@
 #   make DEVELOPER=1     warnings are errors
 #   make demo            the end-to-end pre/post remediation demo
 #   make bench           benchmarks against the tools a responder would use
+#   make fuzz FUZZ_SECONDS=N   libFuzzer harnesses (tests/fuzz), N s each
+#   make fuzz-replay     replay every committed seed and crash, then a short
+#                        fuzz of each harness (FUZZ_SMOKE_SECONDS)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deb             Debian package in build/deb/ (docs/PACKAGING.md)
 #   make image-rootfs    container root tarball in build/image/ (Debian + the package)
@@ -73,7 +76,7 @@ endif
 FORCE:
 
 .PHONY: FORCE man bench-scale deps all check check-unit check-cmd demo bench install uninstall clean \
-	cluster-start cluster-stop deb image-rootfs image dist krew
+	cluster-start cluster-stop deb image-rootfs image dist krew fuzz fuzz-build fuzz-replay check-fuzz
 
 all: $(BIN)
 
@@ -123,7 +126,11 @@ check-unit: $(BUILD)/unit-tests
 check-cmd: $(BIN)
 	KCUSTODY_BIN=$(abspath $(BIN)) KCUSTODY_SANITIZE=$(if $(filter 1,$(SANITIZE)),1,0) bash tests/cmd/run.sh
 
-check: check-unit check-cmd
+# The fuzz harnesses' committed seeds and crash inputs are replayed, then
+# each is fuzzed FUZZ_SMOKE_SECONDS (20 s) so a regression is caught in CI.
+check: check-unit check-fuzz check-cmd
+
+check-fuzz: fuzz-replay
 
 cluster-start:
 	bash tests/cluster/start.sh
@@ -190,4 +197,77 @@ krew: dist
 clean:
 	rm -rf build kcustody
 
--include $(DEPS)
+# ---- fuzzing (tests/fuzz/README.md) -----------------------------------
+# clang + libFuzzer with ASan and UBSan (LeakSanitizer on).  The library
+# objects get -fsanitize=fuzzer-no-link, each tests/fuzz/fuzz_<name>.c is
+# linked with -fsanitize=fuzzer.  One process at a time, one core.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 20
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_CACHE ?= /var/cache/kcustody/fuzz
+FUZZ_FLAGS ?= -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+FUZZ_BUILD := build/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -DKC_VERSION='"$(VERSION)"' -I. $(WARN) -Wno-format-nonliteral -O1 -g $(FUZZ_SAN) \
+	-DFUZZ_TOP='"$(abspath .)"' $(PKG_CFLAGS)
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(filter-out common,$(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%))
+FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_OBJS := $(FUZZ_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (fuzz)"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) $(if $(filter tests/fuzz/%,$<),,-fsanitize=fuzzer-no-link) \
+		-MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/libkcustody.a: $(FUZZ_LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/tests/fuzz/fuzz_common.o \
+		$(FUZZ_BUILD)/libkcustody.a
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(PKG_LIBS)
+
+.SECONDARY: $(FUZZ_OBJS)
+
+fuzz-build: $(FUZZ_BINS)
+
+# Each harness for FUZZ_SECONDS on its committed seeds and crashes plus a
+# working corpus kept outside the tree (FUZZ_CACHE/<name>), so that a
+# campaign resumes where the last one stopped.  Findings land in
+# build/fuzz/artifacts/<name>/.
+fuzz: $(FUZZ_BINS)
+	@for h in $(FUZZ_NAMES); do \
+		mkdir -p $(FUZZ_CACHE)/$$h $(FUZZ_BUILD)/artifacts/$$h tests/fuzz/crashes/$$h || \
+			{ echo "fuzz: cannot create $(FUZZ_CACHE)/$$h; set FUZZ_CACHE" >&2; exit 1; }; \
+		echo "== fuzz $$h ($(FUZZ_SECONDS) s)"; \
+		$(FUZZ_BUILD)/fuzz_$$h $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=$(FUZZ_BUILD)/artifacts/$$h/ \
+			$(FUZZ_CACHE)/$$h tests/fuzz/corpus/$$h tests/fuzz/crashes/$$h || exit 1; \
+	done
+
+# For CI: run every committed seed and crash input once (no fuzzing), then
+# fuzz each harness for FUZZ_SMOKE_SECONDS from the seeds alone (a scratch
+# corpus under build/fuzz/smoke, emptied first).
+fuzz-replay: $(FUZZ_BINS)
+	@for h in $(FUZZ_NAMES); do \
+		files=$$(find tests/fuzz/corpus/$$h tests/fuzz/crashes/$$h -type f 2>/dev/null | sort); \
+		echo "== replay $$h ($$(echo "$$files" | grep -c .) inputs)"; \
+		[ -z "$$files" ] || $(FUZZ_BUILD)/fuzz_$$h $(FUZZ_FLAGS) $$files \
+			>$(FUZZ_BUILD)/replay-$$h.log 2>&1 || \
+			{ cat $(FUZZ_BUILD)/replay-$$h.log; exit 1; }; \
+	done
+	@for h in $(FUZZ_NAMES); do \
+		rm -rf $(FUZZ_BUILD)/smoke/$$h && mkdir -p $(FUZZ_BUILD)/smoke/$$h $(FUZZ_BUILD)/artifacts/$$h; \
+		echo "== smoke $$h ($(FUZZ_SMOKE_SECONDS) s)"; \
+		$(FUZZ_BUILD)/fuzz_$$h $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SMOKE_SECONDS) \
+			-artifact_prefix=$(FUZZ_BUILD)/artifacts/$$h/ \
+			$(FUZZ_BUILD)/smoke/$$h $$(ls -d tests/fuzz/corpus/$$h tests/fuzz/crashes/$$h 2>/dev/null) \
+			>$(FUZZ_BUILD)/smoke-$$h.log 2>&1 || \
+			{ tail -n 60 $(FUZZ_BUILD)/smoke-$$h.log; exit 1; }; \
+		grep '^Done\|^stat::number_of_executed_units' $(FUZZ_BUILD)/smoke-$$h.log | tr '\n' ' '; echo; \
+	done
+
+-include $(DEPS) $(FUZZ_LIB_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)

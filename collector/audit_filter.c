@@ -11,6 +11,7 @@
  * checked at every occurrence of their key.  Everything that passes is
  * parsed with cJSON and tested exactly.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 

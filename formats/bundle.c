@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "formats/bundle.h"
+#include "formats/bundle_int.h"
 #include "manifest/digest.h"
 #include "manifest/manifest.h"
 #include "manifest/sign.h"
@@ -511,6 +512,7 @@ read_pass(const char *path, const struct kc_verify_opts *o, struct pass *p,
 		if (res->top[0] == '\0')
 			snprintf(res->top, sizeof(res->top), "%s", e.top);
 		p->mtime = e.mtime;
+		res->mtime = e.mtime;
 		if (e.is_dir)
 			continue;
 		if (strcmp(e.path, "MANIFEST.json") == 0) {
@@ -598,10 +600,11 @@ check_hashes(struct pass *p, const struct kc_digest_list *sums, struct kc_verify
 		set_check(res, KC_CHECK_HASHES, KC_CHECK_OK, "%zu files match SHA256SUMS", sums->n);
 }
 
-static void
-check_manifest(struct pass *p, const struct kc_digest_list *sums, struct kc_verify_result *res)
+void
+kc_bundle_check_manifest(const char *text, size_t len, const struct kc_digest_list *sums,
+    const struct kc_digest_list *members, struct kc_verify_result *res)
 {
-	cJSON *m = cJSON_ParseWithLength(p->manifest.data ? p->manifest.data : "", p->manifest.len);
+	cJSON *m = cJSON_ParseWithLength(text ? text : "", len);
 	cJSON *schema, *ver, *files, *it, *cont, *top, *mt;
 	size_t n = 0;
 	char safe[256], safe2[256];
@@ -635,14 +638,14 @@ check_manifest(struct pass *p, const struct kc_digest_list *sums, struct kc_veri
 			goto out;
 		}
 		s = kc_digest_find(sums, path->valuestring);
-		mi = kc_digest_find(&p->members, path->valuestring);
+		mi = kc_digest_find(members, path->valuestring);
 		if (s < 0 || mi < 0 || strcmp(path->valuestring, "MANIFEST.json") == 0) {
 			set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "files lists '%s', which SHA256SUMS "
 			    "does not", kc_safe_str(path->valuestring, safe, sizeof(safe)));
 			goto out;
 		}
 		if (strcmp(sha->valuestring, sums->v[s].hex) != 0 ||
-		    size->valuedouble != (double)p->members.v[mi].size) {
+		    size->valuedouble != (double)members->v[mi].size) {
 			set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "files entry '%s' disagrees with "
 			    "SHA256SUMS or the member's size", kc_safe_str(path->valuestring, safe, sizeof(safe)));
 			goto out;
@@ -688,9 +691,9 @@ check_manifest(struct pass *p, const struct kc_digest_list *sums, struct kc_veri
 		    cJSON_IsString(top) ? kc_safe_str(top->valuestring, safe2, sizeof(safe2)) : "(none)");
 		goto out;
 	}
-	if (!cJSON_IsNumber(mt) || mt->valuedouble != (double)p->mtime) {
+	if (!cJSON_IsNumber(mt) || mt->valuedouble != (double)res->mtime) {
 		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "the members' mtime is %lld but the "
-		    "manifest was sealed with %.0f", (long long)p->mtime, cJSON_IsNumber(mt) ? mt->valuedouble : -1.0);
+		    "manifest was sealed with %.0f", (long long)res->mtime, cJSON_IsNumber(mt) ? mt->valuedouble : -1.0);
 		goto out;
 	}
 	set_check(res, KC_CHECK_MANIFEST, KC_CHECK_OK, "%s, %zu files agree with SHA256SUMS; top folder "
@@ -810,7 +813,7 @@ kc_bundle_verify(const char *path, const struct kc_verify_opts *o, struct kc_ver
 	if (res->checks[KC_CHECK_STRUCTURE].state != KC_CHECK_OK)
 		goto done;
 	check_hashes(&p, &sums, res);
-	check_manifest(&p, &sums, res);
+	kc_bundle_check_manifest(p.manifest.data, p.manifest.len, &sums, &p.members, res);
 	check_signature(&p, o, res);
 	check_timestamp(&p, o, res);
 done:

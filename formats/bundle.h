@@ -83,6 +83,7 @@ struct kc_verify_result {
 	char signer[512];		/* fingerprint / subject of the checked signer */
 	char tsa_time[40];
 	int no_key;			/* signature FAILED only because no trusted key was given */
+	time_t mtime;			/* the members' one mtime */
 	int container_unbound;		/* sealed by 0.1: top folder and mtime not in the manifest */
 	int valid;			/* no check FAILED */
 };

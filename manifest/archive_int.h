@@ -82,6 +82,14 @@ void archive_problem(cJSON *res, const char *fmt, ...) __attribute__((format(pri
 int archive_is_id(const char *s);
 int archive_is_id_prefix(const char *s);
 
+/* S3 answers (archive_s3.c; declared here for tests/fuzz).  The text of
+ * the next <tag>...</tag> at or after *pos (NULL: the start) in xml, the
+ * five predefined entities decoded, cut to n-1 bytes: 1 found, 0 not. */
+int archive_s3_xml_next(const char *xml, const char **pos, const char *tag, char *out, size_t n);
+/* One ListObjectsV2 page: append every <Key> to keys; 1 with the
+ * continuation token in token (tn bytes) when there is another page. */
+int archive_s3_list_page(const char *xml, cJSON *keys, char *token, size_t tn);
+
 /* cJSON helpers */
 const char *archive_jstr(const cJSON *o, const char *name);
 double archive_jnum(const cJSON *o, const char *name);

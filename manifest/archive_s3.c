@@ -11,7 +11,7 @@
  * file's struct, are wiped on close and never enter a message.
  *
  * S3 answers in XML.  We read only a few leaf elements (<Key>, <UploadId>,
- * <Code>, ...) whose text is in a known alphabet; xml_next() finds them and
+ * <Code>, ...) whose text is in a known alphabet; archive_s3_xml_next() finds them and
  * decodes the five predefined entities.  It is not a general XML parser.
  */
 #include <arpa/inet.h>
@@ -123,9 +123,9 @@ key_chars_ok(const char *s)
 }
 
 /* Text of the next <tag>...</tag> at or after *pos in xml; entities
- * decoded into out.  1 found, 0 not. */
-static int
-xml_next(const char *xml, const char **pos, const char *tag, char *out, size_t n)
+ * decoded into out.  1 found, 0 not.  (archive_int.h: tests/fuzz calls it.) */
+int
+archive_s3_xml_next(const char *xml, const char **pos, const char *tag, char *out, size_t n)
 {
 	char open[64], close[64];
 	const char *p, *e;
@@ -166,7 +166,19 @@ xml_first(const char *xml, const char *tag, char *out, size_t n)
 {
 	const char *pos = NULL;
 
-	return xml_next(xml, &pos, tag, out, n);
+	return archive_s3_xml_next(xml, &pos, tag, out, n);
+}
+
+int
+archive_s3_list_page(const char *xml, cJSON *keys, char *token, size_t tn)
+{
+	char key[2048], trunc[16];
+	const char *pos = NULL;
+
+	while (archive_s3_xml_next(xml, &pos, "Key", key, sizeof(key)))
+		cJSON_AddItemToArray(keys, cJSON_CreateString(key));
+	return xml_first(xml, "IsTruncated", trunc, sizeof(trunc)) && strcmp(trunc, "true") == 0 &&
+	    xml_first(xml, "NextContinuationToken", token, tn);
 }
 
 /* ---- HTTP ------------------------------------------------------------- */
@@ -736,15 +748,13 @@ static int
 list_keys(struct s3 *s, const char *prefix, cJSON **keys)
 {
 	struct kc_buf resp = KC_BUF_INIT(RESP_MAX), query = KC_BUF_INIT(4096);
-	char token[2048] = "", key[2048], trunc[16];
+	char token[2048] = "";
 	struct req q;
 	int r = 0;
 
 	if ((*keys = cJSON_CreateArray()) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	for (int page = 0; page < 100000; page++) {
-		const char *pos = NULL;
-
 		kc_buf_reset(&query);
 		if (token[0] != '\0') {
 			kc_buf_adds(&query, "continuation-token=");
@@ -756,11 +766,7 @@ list_keys(struct s3 *s, const char *prefix, cJSON **keys)
 		req_init(&q, "GET", NULL, kc_buf_str(&query), &resp);
 		if ((r = s3_ok(s, &q, "list objects")) != 0)
 			break;
-		while (xml_next(kc_buf_str(&resp), &pos, "Key", key, sizeof(key)))
-			cJSON_AddItemToArray(*keys, cJSON_CreateString(key));
-		if (!xml_first(kc_buf_str(&resp), "IsTruncated", trunc, sizeof(trunc)) ||
-		    strcmp(trunc, "true") != 0 ||
-		    !xml_first(kc_buf_str(&resp), "NextContinuationToken", token, sizeof(token)))
+		if (!archive_s3_list_page(kc_buf_str(&resp), *keys, token, sizeof(token)))
 			break;
 	}
 	kc_buf_free(&resp);

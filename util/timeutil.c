@@ -179,7 +179,7 @@ kc_parse_duration(const char *s, int64_t *secs)
 		case 'y': mult = 365 * 86400 + 6 * 3600; break;
 		default: return KC_ERR_PARSE;
 		}
-		if (v > INT64_MAX / mult / 2)
+		if (v > INT64_MAX / mult / 2 || total > INT64_MAX / 2 - v * mult)
 			return KC_ERR_PARSE;
 		total += v * mult;
 		p = end + 1;

@@ -15,7 +15,7 @@ say() { printf 'kcustody-install: %s\n' "$*" >&2; }
 need_pkgs=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev
 	libarchive-dev libssl-dev libyaml-dev zlib1g-dev openssl jq etcd-server curl
 	python3 valgrind time bc chromium python3-html5lib libxml2-utils libarchive-tools man-db
-	dpkg-dev debhelper lintian debootstrap podman runc python3-yaml)
+	dpkg-dev debhelper lintian debootstrap podman runc python3-yaml clang libclang-rt-dev)
 # (the last line: make deb / image / krew and their tests, docs/PACKAGING.md;
 # runc because crun cannot start containers on a cgroup v1/v2 hybrid host)
 build_pkgs=(golang-go rsync dpkg-dev golang-github-modern-go-reflect2-dev)

@@ -179,6 +179,24 @@ DEFINE_TEST(test_audit_parse_ts)
 	CHECK_INT(kc_audit_parse_ts("2026-03-02T08:00:01", 19, &ns), KC_ERR_PARSE);
 	CHECK_INT(kc_audit_parse_ts("2026-03-02T08:00:01.Z", 21, &ns), KC_ERR_PARSE);
 	CHECK_INT(kc_audit_parse_ts("2026-03-02T08:00:01Zx", 21, &ns), KC_ERR_PARSE);
+	/* Only what fits in int64_t ns, with a second of margin (tests/fuzz
+	 * found the overflow): KC_ERR_LIMIT outside about 1678-2262. */
+	CHECK_INT(kc_audit_parse_ts("2262-04-11T23:47:15Z", 20, &ns), 0);
+	CHECK_INT(kc_audit_parse_ts("2262-04-11T23:47:16.854775808Z", 30, &ns), KC_ERR_LIMIT);
+	CHECK_INT(kc_audit_parse_ts("6026-03-02T08:00:01Z", 20, &ns), KC_ERR_LIMIT);
+	CHECK_INT(kc_audit_parse_ts("1677-09-21T00:12:45Z", 20, &ns), 0);
+	CHECK_INT(kc_audit_parse_ts("0000-01-01T00:00:00Z", 20, &ns), KC_ERR_LIMIT);
+}
+
+DEFINE_TEST(test_audit_filter_far_since)
+{
+	struct kc_audit_filter *f = kc_audit_filter_new();
+
+	CHECK(f != NULL);
+	CHECK_INT(kc_audit_filter_add(f, "since", "9000000000000s"), KC_ERR_INVALID);
+	CHECK_INT(kc_audit_filter_add(f, "since", "9999-01-01T00:00:00Z"), KC_ERR_INVALID);
+	CHECK_INT(kc_audit_filter_add(f, "since", "72h"), 0);
+	kc_audit_filter_free(f);
 }
 
 DEFINE_TEST(test_audit_discover_folder)

@@ -50,6 +50,8 @@ DEFINE_TEST(test_time_duration)
 	CHECK_INT(s, 5400);
 	CHECK_INT(kc_parse_duration("7x", &s), KC_ERR_PARSE);
 	CHECK_INT(kc_parse_duration("", &s), KC_ERR_PARSE);
+	/* Each part fits, the sum does not. */
+	CHECK_INT(kc_parse_duration("4611686018427387903s4611686018427387903s", &s), KC_ERR_PARSE);
 }
 
 DEFINE_TEST(test_sha256_known)
