@@ -23,9 +23,10 @@ end='.\" END GENERATED'
 	echo "$end"
 } > "$M.gen"
 if grep -qF "$begin" "$M"; then
-	awk -v b="$begin" -v e="$end" -v g="$M.gen" '
-		$0 == b { while ((getline l < g) > 0) print l; skip = 1; next }
-		$0 == e { skip = 0; next }
+	# markers through the environment: awk -v would eat the backslash of .\"
+	B="$begin" E="$end" G="$M.gen" awk '
+		$0 == ENVIRON["B"] { while ((getline l < ENVIRON["G"]) > 0) print l; skip = 1; next }
+		$0 == ENVIRON["E"] { skip = 0; next }
 		!skip' "$M" > "$M.new"
 else
 	awk -v g="$M.gen" '/^\.SH EXIT STATUS/ && !done { while ((getline l < g) > 0) print l; done = 1 } { print }' "$M" > "$M.new"
