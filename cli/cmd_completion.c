@@ -33,6 +33,25 @@ names(char *out, size_t n)
 	}
 }
 
+/* The completion function bash runs, and zsh through bashcompinit. */
+static void
+bash_function(const char *cmds)
+{
+	printf("_kcustody() {\n"
+	    "\tlocal cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]}\n"
+	    "\tif [ \"$COMP_CWORD\" -eq 1 ]; then\n"
+	    "\t\tCOMPREPLY=($(compgen -W \"%s help version\" -- \"$cur\"))\n"
+	    "\t\treturn\n"
+	    "\tfi\n"
+	    "\tcase $cur in\n"
+	    "\t-*) COMPREPLY=($(compgen -W \"$(\"${COMP_WORDS[0]}\" \"$cmd\" --help 2>/dev/null |"
+	    " grep -o -- '--[a-z][a-z0-9-]*' | sort -u)\" -- \"$cur\")) ;;\n"
+	    "\t*) COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n"
+	    "\tesac\n"
+	    "}\n"
+	    "complete -o filenames -F _kcustody kcustody kubectl-custody\n", cmds);
+}
+
 KC_COMMAND(completion, "print a shell completion script (bash, zsh, fish)")
 {
 	char cmds[1024];
@@ -45,37 +64,13 @@ KC_COMMAND(completion, "print a shell completion script (bash, zsh, fish)")
 		return cli_bad_args();
 	names(cmds, sizeof(cmds));
 	if (strcmp(argv[1], "bash") == 0) {
-		printf("# bash completion for kcustody\n"
-		    "_kcustody() {\n"
-		    "\tlocal cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]}\n"
-		    "\tif [ \"$COMP_CWORD\" -eq 1 ]; then\n"
-		    "\t\tCOMPREPLY=($(compgen -W \"%s help version\" -- \"$cur\"))\n"
-		    "\t\treturn\n"
-		    "\tfi\n"
-		    "\tcase $cur in\n"
-		    "\t-*) COMPREPLY=($(compgen -W \"$(\"${COMP_WORDS[0]}\" \"$cmd\" --help 2>/dev/null |"
-		    " grep -o -- '--[a-z][a-z0-9-]*' | sort -u)\" -- \"$cur\")) ;;\n"
-		    "\t*) COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n"
-		    "\tesac\n"
-		    "}\n"
-		    "complete -o filenames -F _kcustody kcustody kubectl-custody\n", cmds);
+		printf("# bash completion for kcustody\n");
+		bash_function(cmds);
 	} else if (strcmp(argv[1], "zsh") == 0) {
 		printf("#compdef kcustody kubectl-custody\n"
-		    "# zsh completion for kcustody (bash-style functions through bashcompinit)\n"
+		    "# zsh completion for kcustody (the bash function, through bashcompinit)\n"
 		    "autoload -U +X bashcompinit && bashcompinit\n");
-		printf("_kcustody() {\n"
-		    "\tlocal cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]}\n"
-		    "\tif [ \"$COMP_CWORD\" -eq 1 ]; then\n"
-		    "\t\tCOMPREPLY=($(compgen -W \"%s help version\" -- \"$cur\"))\n"
-		    "\t\treturn\n"
-		    "\tfi\n"
-		    "\tcase $cur in\n"
-		    "\t-*) COMPREPLY=($(compgen -W \"$(\"${COMP_WORDS[0]}\" \"$cmd\" --help 2>/dev/null |"
-		    " grep -o -- '--[a-z][a-z0-9-]*' | sort -u)\" -- \"$cur\")) ;;\n"
-		    "\t*) COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n"
-		    "\tesac\n"
-		    "}\n"
-		    "complete -o filenames -F _kcustody kcustody kubectl-custody\n", cmds);
+		bash_function(cmds);
 	} else if (strcmp(argv[1], "fish") == 0) {
 		printf("# fish completion for kcustody\n"
 		    "complete -c kcustody -f -n '__fish_use_subcommand' -a '%s help version'\n"
