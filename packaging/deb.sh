@@ -35,7 +35,11 @@ export KC_GIT_COMMIT KC_BUILD_DATE
 KC_GIT_COMMIT=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 KC_BUILD_DATE=$(git log -1 --format=%cd --date=format:%Y-%m-%d 2>/dev/null || echo unknown)
 say "building kcustody $version ($arch) in $src"
-( cd "$src" && dpkg-buildpackage -b -us -uc ) >"$out/build.log" 2>&1 ||
+# The package is always the release build: nothing of a calling make (say
+# `make SANITIZE=1 check`, whose MAKEFLAGS would carry SANITIZE=1 into
+# debian/rules and ship an ASan binary) reaches the package build.
+( cd "$src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE -u BIN -u BUILD -u DEVELOPER \
+	dpkg-buildpackage -b -us -uc ) >"$out/build.log" 2>&1 ||
 	{ say "dpkg-buildpackage failed, see $out/build.log"; tail -n 30 "$out/build.log" >&2; exit 1; }
 mv "$out"/src/*.deb "$out"/src/*.buildinfo "$out"/src/*.changes "$out"/
 mv "$out"/src/*.ddeb "$out"/ 2>/dev/null || true
