@@ -194,6 +194,25 @@ archive_jnum(const cJSON *o, const char *name)
 	return cJSON_IsNumber(it) ? it->valuedouble : 0;
 }
 
+/* Integers from an index that anyone may have edited: converted only
+ * when they are whole and in range (a cast of 2e85 or -1 to an unsigned
+ * type is undefined behaviour; tests/fuzz found one). */
+uint64_t
+archive_jsize(const cJSON *o, const char *name)
+{
+	double v = archive_jnum(o, name);
+
+	return v >= 0 && v <= 9007199254740992.0 && v == (double)(uint64_t)v ? (uint64_t)v : UINT64_MAX;
+}
+
+long
+archive_jlong(const cJSON *o, const char *name)
+{
+	double v = archive_jnum(o, name);
+
+	return v >= -2147483648.0 && v <= 2147483647.0 ? (long)v : -1;
+}
+
 char *
 archive_fmt_time(time_t t, char *buf, size_t n)
 {

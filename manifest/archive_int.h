@@ -93,6 +93,10 @@ int archive_s3_list_page(const char *xml, cJSON *keys, char *token, size_t tn);
 /* cJSON helpers */
 const char *archive_jstr(const cJSON *o, const char *name);
 double archive_jnum(const cJSON *o, const char *name);
+/* The same as a size (UINT64_MAX when not a whole number in 0..2^53) or
+ * a long (-1 when out of range): never an undefined conversion. */
+uint64_t archive_jsize(const cJSON *o, const char *name);
+long archive_jlong(const cJSON *o, const char *name);
 char *archive_fmt_time(time_t t, char *buf, size_t n);
 
 #endif

@@ -400,7 +400,7 @@ store_ledger(struct kc_archive *a, const cJSON *item, const struct kc_trust *tru
 	if ((r = kc_ledger_check(kc_buf_str(text), text->len, id, trust, NULL, NULL)) != 0)
 		return r;
 	return archive_anchor_check(kc_buf_str(text), text->len,
-	    (long)archive_jnum(item, "ledger_entries"), archive_jstr(item, "ledger_head") ?
+	    archive_jlong(item, "ledger_entries"), archive_jstr(item, "ledger_head") ?
 	    archive_jstr(item, "ledger_head") : "");
 }
 
@@ -577,7 +577,7 @@ local_verify(struct kc_archive *a, const char *id, const struct kc_trust *trust,
 			archive_problem(res, "%s", kc_err_msg());
 		} else if (strcmp(hex, iid) != 0) {
 			archive_problem(res, "bundle damaged: its SHA-256 is now %s", hex);
-		} else if (size != (uint64_t)archive_jnum(it, "size")) {
+		} else if (size != archive_jsize(it, "size")) {
 			archive_problem(res, "bundle size %llu differs from the index",
 			    (unsigned long long)size);
 		} else if ((st.st_mode & 0222) != 0) {

@@ -1150,7 +1150,7 @@ ledger_text(struct s3 *s, const cJSON *meta, struct kc_buf *text, cJSON *problem
 	if ((r = get_small(s, key, archive_jstr(meta, "ledger_version"), text)) != 0)
 		goto out;
 	if ((r = archive_anchor_check(kc_buf_str(text), text->len,
-	    (long)archive_jnum(meta, "ledger_entries"), archive_jstr(meta, "ledger_head") ?
+	    archive_jlong(meta, "ledger_entries"), archive_jstr(meta, "ledger_head") ?
 	    archive_jstr(meta, "ledger_head") : "")) != 0)
 		goto out;
 	if ((r = list_keys(s, dir, &keys)) != 0)
@@ -1168,7 +1168,7 @@ ledger_text(struct s3 *s, const cJSON *meta, struct kc_buf *text, cJSON *problem
 		/* <seq, 10 digits>-<first 16 hex of the line's SHA-256>.jsonl */
 		if (e == NULL || strlen(name) != 10 + 1 + 16 + 6 || name[10] != '-' ||
 		    strncmp(name + 11, hex, 16) != 0 ||
-		    (long)archive_jnum(e, "seq") != strtol(name, NULL, 10)) {
+		    archive_jlong(e, "seq") != strtol(name, NULL, 10)) {
 			char msg[512];
 
 			snprintf(msg, sizeof(msg), "entry object %s does not match its content", name);
@@ -1553,7 +1553,7 @@ s3_verify(struct kc_archive *a, const char *idp, const struct kc_trust *trust, c
 				archive_problem(res, "bundle: %s", kc_err_msg());
 			else if (strcmp(hex, it->valuestring) != 0)
 				archive_problem(res, "bundle damaged: its SHA-256 is now %s", hex);
-			else if (size != (uint64_t)archive_jnum(meta, "size"))
+			else if (size != archive_jsize(meta, "size"))
 				archive_problem(res, "bundle size %llu differs from the record",
 				    (unsigned long long)size);
 			unlink(tmp);
