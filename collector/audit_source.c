@@ -966,6 +966,21 @@ doc_key_is_records(const struct kc_audit_reader *r)
  * (Cloud Logging's entries.list) of a top-level object, or a top-level
  * object that holds none of them.  The container's other members (next
  * tokens, searchedLogStreams) are not records and are passed over. */
+/* The end of the input: a pending stream error is one last record (1),
+ * else nothing more (0).  Both readers, lines and documents, end here. */
+static int
+stream_end(struct kc_audit_reader *r, struct kc_audit_line *l)
+{
+	r->done = 1;
+	if (!r->error_pending)
+		return 0;
+	r->error_pending = 0;
+	l->offset = r->error_off;
+	l->reason = "stream error";
+	snprintf(l->detail, sizeof(l->detail), "%s", r->error);
+	return 1;
+}
+
 static int
 doc_next(struct kc_audit_reader *r, struct kc_audit_line *l)
 {
@@ -1134,16 +1149,7 @@ junk:
 				    r->d_depth);
 				return 1;
 			}
-			if (r->error_pending) {
-				r->error_pending = 0;
-				l->offset = r->error_off;
-				l->reason = "stream error";
-				snprintf(l->detail, sizeof(l->detail), "%s", r->error);
-				r->done = 1;
-				return 1;
-			}
-			r->done = 1;
-			return 0;
+			return stream_end(r, l);
 		}
 		compact(r);
 		fill(r);
@@ -1211,16 +1217,7 @@ kc_audit_reader_next(struct kc_audit_reader *r, struct kc_audit_line *l)
 				r->start = r->scan = r->end;
 				return 1;
 			}
-			if (r->error_pending) {
-				r->error_pending = 0;
-				l->offset = r->error_off;
-				l->reason = "stream error";
-				snprintf(l->detail, sizeof(l->detail), "%s", r->error);
-				r->done = 1;
-				return 1;
-			}
-			r->done = 1;
-			return 0;
+			return stream_end(r, l);
 		}
 		compact(r);
 		fill(r);
