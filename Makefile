@@ -5,6 +5,7 @@
 #   make check           unit tests, then command tests against a real
 #                        kube-apiserver + etcd on loopback (tests/cluster)
 #   make check-unit      unit tests only (no cluster needed)
+#   make lint            house rules: layers, banned calls (tests/lint/)
 #   make SANITIZE=1 check   the same under ASan + UBSan
 #   make DEVELOPER=1     warnings are errors
 #   make demo            the end-to-end pre/post remediation demo
@@ -58,7 +59,7 @@ KC_CFLAGS += -D_FORTIFY_SOURCE=2
 BUILD ?= build/rel
 endif
 
-LIB_SRCS := $(sort $(wildcard util/*.c collector/*.c manifest/*.c formats/*.c rbac/*.c))
+LIB_SRCS := $(sort $(wildcard util/*.c manifest/*.c collector/*.c rbac/*.c formats/*.c pipeline/*.c))
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -75,7 +76,7 @@ endif
 .DEFAULT_GOAL := all
 FORCE:
 
-.PHONY: FORCE man bench-scale deps all check check-unit check-cmd demo bench install uninstall clean \
+.PHONY: FORCE lint man bench-scale deps all check check-unit check-cmd demo bench install uninstall clean \
 	cluster-start cluster-stop deb image-rootfs image dist krew fuzz fuzz-build fuzz-replay check-fuzz
 
 all: $(BIN)
@@ -128,7 +129,14 @@ check-cmd: $(BIN)
 
 # The fuzz harnesses' committed seeds and crash inputs are replayed, then
 # each is fuzzed FUZZ_SMOKE_SECONDS (20 s) so a regression is caught in CI.
-check: check-unit check-fuzz check-cmd
+check: lint check-unit check-fuzz check-cmd
+
+# House rules (docs/ARCHITECTURE.md): each script in tests/lint/ checks one,
+# tests/lint/selftest.sh plants a violation of each and expects a failure.
+lint:
+	@for t in tests/lint/[a-z]*.sh; do case $$t in */selftest.sh) continue;; esac; \
+		bash $$t || exit 1; done
+	@bash tests/lint/selftest.sh
 
 check-fuzz: fuzz-replay
 

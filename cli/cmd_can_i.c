@@ -105,65 +105,6 @@ load_json(const char *path)
 	return doc;
 }
 
-static const char *
-sget(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-/* Fill .status of one SubjectAccessReview like the server's RBAC authorizer. */
-static int
-answer_sar(const struct kc_rbac *rb, cJSON *sar)
-{
-	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(sar, "spec"), *g;
-	const cJSON *ra = cJSON_GetObjectItemCaseSensitive(spec, "resourceAttributes");
-	const cJSON *na = cJSON_GetObjectItemCaseSensitive(spec, "nonResourceAttributes");
-	const char *groups[256];
-	struct kc_rbac_identity id = { sget(spec, "user"), groups, 0 };
-	struct kc_rbac_request req;
-	struct kc_rbac_decision d;
-	char reason[4096] = "";
-	cJSON *st;
-	int r;
-
-	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(spec, "groups"))
-		if (cJSON_IsString(g) && id.ngroups < sizeof(groups) / sizeof(groups[0]))
-			groups[id.ngroups++] = g->valuestring;
-	memset(&req, 0, sizeof(req));
-	if (ra != NULL) {
-		req.verb = sget(ra, "verb");
-		req.group = sget(ra, "group");
-		req.resource = sget(ra, "resource");
-		req.subresource = sget(ra, "subresource");
-		req.name = sget(ra, "name");
-		req.ns = sget(ra, "namespace");
-	} else {
-		req.verb = sget(na, "verb");
-		req.path = sget(na, "path");
-	}
-	if ((r = kc_rbac_authorize(rb, &id, &req, &d)) != 0)
-		return r;
-	if (d.allowed)
-		kc_rbac_reason(&d.grant, reason, sizeof(reason));
-	cJSON_DeleteItemFromObjectCaseSensitive(sar, "status");
-	st = cJSON_AddObjectToObject(sar, "status");
-	cJSON_AddBoolToObject(st, "allowed", d.allowed);
-	if (reason[0] != '\0')
-		cJSON_AddStringToObject(st, "reason", reason);
-	/* kubectl's namespaced review of a cluster-scoped resource: the
-	 * answer the server gives, but no real request asks it that way */
-	if (d.allowed && ra != NULL && req.ns[0] != '\0' && !d.grant.binding->cluster &&
-	    !kc_rbac_ns_effective(req.verb, req.group, req.resource)) {
-		cJSON_AddBoolToObject(st, "realRequestAllowed", 0);
-		cJSON_AddStringToObject(st, "scopeNote", "cluster-scoped resource asked with a namespace: "
-		    "allowed only through a RoleBinding, which a real request (no namespace) never "
-		    "consults");
-	}
-	return 0;
-}
-
 static int
 run_sar(const struct kc_rbac *rb, const char *file)
 {
@@ -176,10 +117,10 @@ run_sar(const struct kc_rbac *rb, const char *file)
 	items = cJSON_GetObjectItemCaseSensitive(doc, "items");
 	if (cJSON_IsArray(items)) {
 		cJSON_ArrayForEach(it, items)
-			if ((r = answer_sar(rb, it)) != 0)
+			if ((r = kc_rbac_answer_sar(rb, it)) != 0)
 				break;
 	} else {
-		r = answer_sar(rb, doc);
+		r = kc_rbac_answer_sar(rb, doc);
 	}
 	if (r == 0 && (s = cJSON_Print(doc)) != NULL) {
 		printf("%s\n", s);
@@ -376,7 +317,7 @@ KC_COMMAND(can_i, "print a service account's permissions like kubectl auth can-i
 	if (!offline && !json && compare == NULL && sarf == NULL && !all) {
 		struct kc_buf b = KC_BUF_INIT(REVIEW_MAX);
 
-		if ((rel = kc_rbac_review_path(ns, name, nsopt)) == NULL) {
+		if ((rel = kc_review_path(ns, name, nsopt)) == NULL) {
 			kc_source_close(&src);
 			return cli_fail(KC_EXIT_FATAL, NULL);
 		}

@@ -10,7 +10,7 @@
 #include "cli/cli.h"
 #include "cli/collect_hooks.h"
 #include "collector/collect.h"
-#include "formats/bundle.h"
+#include "manifest/bundle.h"
 #include "manifest/ledger.h"
 #include "util/err.h"
 #include "util/fsutil.h"

@@ -7,7 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli/cli.h"
-#include "formats/bundle.h"
+#include "manifest/bundle.h"
 #include "manifest/manifest.h"
 #include "util/err.h"
 #include "util/log.h"

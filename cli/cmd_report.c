@@ -8,7 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli/cli.h"
-#include "formats/bundle.h"
+#include "manifest/bundle.h"
 #include "formats/report_html.h"
 #include "manifest/ledger.h"
 #include "rbac/diff.h"

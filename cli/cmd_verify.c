@@ -10,7 +10,7 @@
 #include "cli/cli.h"
 #include "manifest/ledger.h"
 #include "util/buf.h"
-#include "formats/bundle.h"
+#include "manifest/bundle.h"
 #include "util/err.h"
 #include "util/log.h"
 

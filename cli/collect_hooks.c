@@ -11,6 +11,7 @@
 #include "collector/names.h"
 #include "collector/reviews.h"
 #include "collector/snapshot.h"
+#include "pipeline/analysis.h"
 #include "rbac/analyze.h"
 #include "rbac/findings.h"
 #include "rbac/select.h"
@@ -374,7 +375,7 @@ collect_hooks_run(struct collect_hooks *h, struct kc_collect *co)
 			goto out;
 	}
 	kc_info("offline RBAC analysis");
-	if ((r = kc_rbac_analyze_snap(co->staging, &snap, &st->sel, co->files, &summary, &worst)) != 0)
+	if ((r = kc_analysis_run_snap(co->staging, &snap, &st->sel, co->files, &summary, &worst)) != 0)
 		goto out;
 	h->worst_severity = worst;
 	if (summary != NULL) {

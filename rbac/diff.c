@@ -6,7 +6,7 @@
 
 #include "collector/snapshot.h"
 #include "collector/audit.h"
-#include "formats/bundle.h"
+#include "manifest/bundle.h"
 #include "rbac/source.h"
 #include "rbac/diff.h"
 #include "rbac/eval.h"

@@ -13,7 +13,7 @@
 #include <zlib.h>
 #include <openssl/crypto.h>
 
-#include "formats/tarball.h"
+#include "manifest/tarball.h"
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "util/log.h"
