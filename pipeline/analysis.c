@@ -29,13 +29,6 @@
 static const char *const RBAC_SOURCES[] = { "raw/clusterroles", "raw/clusterrolebindings",
 	"raw/roles", "raw/rolebindings", NULL };
 
-/* A string member (util/json.h: the last of duplicate keys), "" when
- * absent. */
-static const char *
-jstr(const cJSON *obj, const char *key)
-{
-	return kc_json_str0(obj, key);
-}
 
 struct actx {
 	const char *dir;
@@ -165,7 +158,7 @@ compare_review(struct actx *a, const struct kc_selected *sa, const char *ns, con
 {
 	size_t nd = 0;
 	const cJSON *st = kc_json_get(server, "status");
-	const char *ee = jstr(st, "evaluationError");
+	const char *ee = kc_json_str0(st, "evaluationError");
 	cJSON *diff = NULL;
 	int r;
 
@@ -328,7 +321,7 @@ default_crb(const struct kc_rbac_binding *b)
 	const cJSON *labels = kc_json_get(
 	    kc_json_get(b->obj, "metadata"), "labels");
 
-	return b->cluster && strcmp(jstr(labels, "kubernetes.io/bootstrapping"), "rbac-defaults") == 0 &&
+	return b->cluster && strcmp(kc_json_str0(labels, "kubernetes.io/bootstrapping"), "rbac-defaults") == 0 &&
 	    strncmp(b->name, "system:", 7) == 0;
 }
 
@@ -372,11 +365,11 @@ inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
 	secrets = cJSON_AddArrayToObject(row, "secrets");
 	cJSON_ArrayForEach(it, a->snap->items[KC_RES_PODS]) {
 		const cJSON *m = kc_json_get(it, "metadata");
-		const char *san = jstr(kc_json_get(it, "spec"), "serviceAccountName");
+		const char *san = kc_json_str0(kc_json_get(it, "spec"), "serviceAccountName");
 
-		if (strcmp(jstr(m, "namespace"), sa->ns) == 0 &&
+		if (strcmp(kc_json_str0(m, "namespace"), sa->ns) == 0 &&
 		    strcmp(san[0] ? san : "default", sa->name) == 0)
-			cJSON_AddItemToArray(pods, cJSON_CreateString(jstr(m, "name")));
+			cJSON_AddItemToArray(pods, cJSON_CreateString(kc_json_str0(m, "name")));
 	}
 	if ((r = kc_rbac_sa_identity(&id, sa->ns, sa->name)) != 0)
 		goto out;
@@ -400,8 +393,8 @@ inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
 	/* secrets reachable by name: get on each secret the snapshot lists */
 	cJSON_ArrayForEach(it, a->snap->items[KC_RES_SECRETS]) {
 		const cJSON *m = kc_json_get(it, "metadata");
-		struct kc_rbac_request req = { "get", "", "secrets", NULL, jstr(m, "name"),
-			jstr(m, "namespace"), NULL };
+		struct kc_rbac_request req = { "get", "", "secrets", NULL, kc_json_str0(m, "name"),
+			kc_json_str0(m, "namespace"), NULL };
 		struct kc_rbac_decision d;
 		char who[1024];
 
@@ -414,9 +407,9 @@ inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
 	}
 	cJSON_ArrayForEach(f, a->fnd.list) {
 		const cJSON *s = kc_json_get(f, "subject");
-		int sev = kc_sev_parse(jstr(f, "severity"));
+		int sev = kc_sev_parse(kc_json_str0(f, "severity"));
 
-		if (strcmp(jstr(s, "namespace"), sa->ns) == 0 && strcmp(jstr(s, "name"), sa->name) == 0 &&
+		if (strcmp(kc_json_str0(s, "namespace"), sa->ns) == 0 && strcmp(kc_json_str0(s, "name"), sa->name) == 0 &&
 		    sev > worst)
 			worst = sev;
 	}
