@@ -18,6 +18,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strset.h"
@@ -28,13 +29,6 @@
 static const char *const RBAC_SOURCES[] = { "raw/clusterroles", "raw/clusterrolebindings",
 	"raw/roles", "raw/rolebindings", NULL };
 
-static const char *
-jstr(const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
 
 struct actx {
 	const char *dir;
@@ -155,12 +149,51 @@ stored_review_namespaces(const char *dir, const char *sa_ns, const char *sa_name
 	return r;
 }
 
+/* The server's review against the evaluator's: the difference recorded
+ * in review-diff.json, and as evidence gaps when they disagree, when the
+ * server says it is incomplete, or has an evaluation error. */
+static int
+compare_review(struct actx *a, const struct kc_selected *sa, const char *ns, const cJSON *server,
+    const cJSON *eff, const char *rpath)
+{
+	size_t nd = 0;
+	const cJSON *st = kc_json_get(server, "status");
+	const char *ee = kc_json_str0(st, "evaluationError");
+	cJSON *diff = NULL;
+	int r;
+
+	if ((r = kc_review_compare(server, kc_json_get(eff, "status"), &nd, &diff)) != 0) {
+		cJSON_Delete(diff);
+		return r;
+	}
+	cJSON_AddStringToObject(diff, "serviceAccount", sa->ns);
+	cJSON_AddStringToObject(diff, "name", sa->name);
+	cJSON_AddStringToObject(diff, "namespace", ns);
+	cJSON_AddStringToObject(diff, "review", rpath);
+	if (nd > 0) {
+		a->disagreements += nd;
+		r = kc_findings_add_gap(&a->fnd, sa->ns, sa->name, ns,
+		    "the server's rules review and the offline evaluator disagree",
+		    cJSON_Duplicate(diff, 1));
+	}
+	if (r == 0 && cJSON_IsTrue(kc_json_get(st, "incomplete")))
+		r = kc_findings_add_gap(&a->fnd, sa->ns, sa->name, ns,
+		    "the server says its rules review is incomplete (another authorizer, "
+		    "such as a webhook, may grant more)", NULL);
+	if (r == 0 && ee[0] != '\0') {
+		a->evalerrors++;
+		r = kc_findings_add_gap(&a->fnd, sa->ns, sa->name, ns, ee, NULL);
+	}
+	cJSON_AddItemToArray(a->diffs, diff);	/* transferred */
+	return r;
+}
+
 static int
 one_review(struct actx *a, const struct kc_selected *sa, const char *ns)
 {
 	char folder[KC_NAME_COMPONENT_SIZE], cns[KC_NAME_COMPONENT_SIZE];
 	char base[2 * KC_NAME_COMPONENT_SIZE + 2], rel[2 * KC_NAME_COMPONENT_SIZE + 64], *rpath = NULL;
-	cJSON *eff = NULL, *server = NULL, *diff = NULL;
+	cJSON *eff = NULL, *server = NULL;
 	struct kc_buf out = KC_BUF_INIT(OUT_MAX), warn = KC_BUF_INIT(1u << 20);
 	int r;
 
@@ -184,7 +217,7 @@ one_review(struct actx *a, const struct kc_selected *sa, const char *ns)
 		/* no server review: the evaluator's table, under a name that
 		 * cannot be taken for kubectl's output */
 		a->offline++;
-		if ((r = kc_cani_render(cJSON_GetObjectItemCaseSensitive(eff, "status"), &out, NULL)) != 0)
+		if ((r = kc_cani_render(kc_json_get(eff, "status"), &out, NULL)) != 0)
 			goto out;
 		snprintf(rel, sizeof(rel), "analysis/can-i/%s.offline.txt", base);
 		r = put(a, rel, out.data ? out.data : "", out.len, "text/plain", RBAC_SOURCES, NULL);
@@ -204,36 +237,8 @@ one_review(struct actx *a, const struct kc_selected *sa, const char *ns)
 		if ((r = put(a, rel, warn.data, warn.len, "text/plain", NULL, rpath)) != 0)
 			goto out;
 	}
-	{
-		size_t nd = 0;
-		const cJSON *st = cJSON_GetObjectItemCaseSensitive(server, "status");
-		const char *ee = jstr(st, "evaluationError");
-
-		if ((r = kc_review_compare(server, cJSON_GetObjectItemCaseSensitive(eff, "status"), &nd, &diff)) != 0)
-			goto out;
-		cJSON_AddStringToObject(diff, "serviceAccount", sa->ns);
-		cJSON_AddStringToObject(diff, "name", sa->name);
-		cJSON_AddStringToObject(diff, "namespace", ns);
-		cJSON_AddStringToObject(diff, "review", rpath);
-		if (nd > 0) {
-			a->disagreements += nd;
-			r = kc_findings_add_gap(&a->fnd, sa->ns, sa->name, ns,
-			    "the server's rules review and the offline evaluator disagree",
-			    cJSON_Duplicate(diff, 1));
-		}
-		if (r == 0 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "incomplete")))
-			r = kc_findings_add_gap(&a->fnd, sa->ns, sa->name, ns,
-			    "the server says its rules review is incomplete (another authorizer, "
-			    "such as a webhook, may grant more)", NULL);
-		if (r == 0 && ee[0] != '\0') {
-			a->evalerrors++;
-			r = kc_findings_add_gap(&a->fnd, sa->ns, sa->name, ns, ee, NULL);
-		}
-		cJSON_AddItemToArray(a->diffs, diff);
-		diff = NULL;	/* transferred */
-	}
+	r = compare_review(a, sa, ns, server, eff, rpath);
 out:
-	cJSON_Delete(diff);
 	cJSON_Delete(eff);
 	cJSON_Delete(server);
 	free(rpath);
@@ -313,10 +318,10 @@ add_unique(cJSON *arr, const char *s)
 static int
 default_crb(const struct kc_rbac_binding *b)
 {
-	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(b->obj, "metadata"), "labels");
+	const cJSON *labels = kc_json_get(
+	    kc_json_get(b->obj, "metadata"), "labels");
 
-	return b->cluster && strcmp(jstr(labels, "kubernetes.io/bootstrapping"), "rbac-defaults") == 0 &&
+	return b->cluster && strcmp(kc_json_str0(labels, "kubernetes.io/bootstrapping"), "rbac-defaults") == 0 &&
 	    strncmp(b->name, "system:", 7) == 0;
 }
 
@@ -329,12 +334,12 @@ note_binding(cJSON *row, const struct kc_rbac_binding *b, int *cluster)
 		snprintf(s, sizeof(s), "ClusterRoleBinding/%s", b->name);
 	else
 		snprintf(s, sizeof(s), "RoleBinding/%s/%s", b->ns, b->name);
-	add_unique(cJSON_GetObjectItemCaseSensitive(row, "bindings"), s);
+	add_unique(kc_json_get_mut(row, "bindings"), s);
 	if (strcmp(b->role_kind, "Role") == 0)
 		snprintf(s, sizeof(s), "Role/%s/%s%s", b->ns, b->role_name, b->role ? "" : " (missing)");
 	else
 		snprintf(s, sizeof(s), "%s/%s%s", b->role_kind, b->role_name, b->role ? "" : " (missing)");
-	add_unique(cJSON_GetObjectItemCaseSensitive(row, "roles"), s);
+	add_unique(kc_json_get_mut(row, "roles"), s);
 	if (b->cluster && b->role != NULL && b->role->nrules > 0 && !default_crb(b))
 		*cluster = 1;
 }
@@ -359,12 +364,12 @@ inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
 	cJSON_AddArrayToObject(row, "roles");
 	secrets = cJSON_AddArrayToObject(row, "secrets");
 	cJSON_ArrayForEach(it, a->snap->items[KC_RES_PODS]) {
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(it, "metadata");
-		const char *san = jstr(cJSON_GetObjectItemCaseSensitive(it, "spec"), "serviceAccountName");
+		const cJSON *m = kc_json_get(it, "metadata");
+		const char *san = kc_json_str0(kc_json_get(it, "spec"), "serviceAccountName");
 
-		if (strcmp(jstr(m, "namespace"), sa->ns) == 0 &&
+		if (strcmp(kc_json_str0(m, "namespace"), sa->ns) == 0 &&
 		    strcmp(san[0] ? san : "default", sa->name) == 0)
-			cJSON_AddItemToArray(pods, cJSON_CreateString(jstr(m, "name")));
+			cJSON_AddItemToArray(pods, cJSON_CreateString(kc_json_str0(m, "name")));
 	}
 	if ((r = kc_rbac_sa_identity(&id, sa->ns, sa->name)) != 0)
 		goto out;
@@ -387,9 +392,9 @@ inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
 	cJSON_AddBoolToObject(row, "clusterWide", cluster);
 	/* secrets reachable by name: get on each secret the snapshot lists */
 	cJSON_ArrayForEach(it, a->snap->items[KC_RES_SECRETS]) {
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(it, "metadata");
-		struct kc_rbac_request req = { "get", "", "secrets", NULL, jstr(m, "name"),
-			jstr(m, "namespace"), NULL };
+		const cJSON *m = kc_json_get(it, "metadata");
+		struct kc_rbac_request req = { "get", "", "secrets", NULL, kc_json_str0(m, "name"),
+			kc_json_str0(m, "namespace"), NULL };
 		struct kc_rbac_decision d;
 		char who[1024];
 
@@ -401,10 +406,10 @@ inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
 		}
 	}
 	cJSON_ArrayForEach(f, a->fnd.list) {
-		const cJSON *s = cJSON_GetObjectItemCaseSensitive(f, "subject");
-		int sev = kc_sev_parse(jstr(f, "severity"));
+		const cJSON *s = kc_json_get(f, "subject");
+		int sev = kc_sev_parse(kc_json_str0(f, "severity"));
 
-		if (strcmp(jstr(s, "namespace"), sa->ns) == 0 && strcmp(jstr(s, "name"), sa->name) == 0 &&
+		if (strcmp(kc_json_str0(s, "namespace"), sa->ns) == 0 && strcmp(kc_json_str0(s, "name"), sa->name) == 0 &&
 		    sev > worst)
 			worst = sev;
 	}
@@ -454,6 +459,58 @@ kc_analysis_run(const char *staging_dir, const struct kc_select_opts *opts, cJSO
 	return r;
 }
 
+/* analysis/review-diff.json: every server review against the evaluator. */
+static int
+write_review_diff(struct actx *a)
+{
+	cJSON *doc = cJSON_CreateObject();
+	int r;
+
+	cJSON_AddNumberToObject(doc, "disagreements", (double)a->disagreements);
+	cJSON_AddItemToObject(doc, "reviews", a->diffs);
+	a->diffs = NULL;	/* transferred */
+	r = put_json(a, "analysis/review-diff.json", doc, RBAC_SOURCES, "reviews");
+	cJSON_Delete(doc);
+	return r;
+}
+
+/* analysis/rbac-drift.json: aggregated ClusterRoles against their selectors. */
+static int
+write_drift(struct actx *a)
+{
+	cJSON *doc = cJSON_CreateObject();
+	int r;
+
+	cJSON_AddItemToObject(doc, "aggregatedClusterRoles", kc_rbac_drift_json(&a->rb));
+	cJSON_AddStringToObject(doc, "note", "the authorizer uses stored rules; the expected rules are "
+	    "what the aggregation controller would store from the selectors");
+	r = put_json(a, "analysis/rbac-drift.json", doc, RBAC_SOURCES, NULL);
+	cJSON_Delete(doc);
+	return r;
+}
+
+/* The manifest's findings_summary (analysis.h). */
+static cJSON *
+summary_json(const struct actx *a)
+{
+	cJSON *s = cJSON_CreateObject(), *c;
+
+	cJSON_AddStringToObject(s, "triage", kc_findings_triage(&a->fnd));
+	cJSON_AddStringToObject(s, "triageReason", a->fnd.secret_readers > 0 ?
+	    "an agent service account can read secrets" : "no agent service account can read secrets");
+	c = cJSON_AddObjectToObject(s, "findings");
+	for (int sev = KC_SEV_CRITICAL; sev >= KC_SEV_INFO; sev--)
+		cJSON_AddNumberToObject(c, kc_sev_name(sev), a->fnd.counts[sev]);
+	cJSON_AddStringToObject(s, "highestSeverity", kc_sev_name(a->fnd.worst));
+	cJSON_AddNumberToObject(s, "selected", (double)a->sel.n);
+	cJSON_AddNumberToObject(s, "serverReviews", (double)a->reviews);
+	cJSON_AddNumberToObject(s, "offlineOnly", (double)a->offline);
+	cJSON_AddNumberToObject(s, "reviewDisagreements", (double)a->disagreements);
+	cJSON_AddNumberToObject(s, "reviewEvaluationErrors", (double)a->evalerrors);
+	cJSON_AddItemToObject(s, "blindSpots", kc_rbac_blind_spots_json());
+	return s;
+}
+
 int
 kc_analysis_run_snap(const char *staging_dir, const struct kc_snapshot *snap,
     const struct kc_select_opts *opts, cJSON *files_out, cJSON **summary_out, int *worst_rank_out)
@@ -501,39 +558,11 @@ kc_analysis_run_snap(const char *staging_dir, const struct kc_snapshot *snap,
 	    (r = put(&a, "analysis/findings.txt", txt.data, txt.len, "text/plain", NULL,
 	    "analysis/findings.json")) != 0)
 		goto out;
-	cJSON_Delete(doc);
-	doc = cJSON_CreateObject();
-	cJSON_AddNumberToObject(doc, "disagreements", (double)a.disagreements);
-	cJSON_AddItemToObject(doc, "reviews", a.diffs);
-	a.diffs = NULL;	/* transferred */
-	if ((r = put_json(&a, "analysis/review-diff.json", doc, RBAC_SOURCES, "reviews")) != 0)
-		goto out;
-	cJSON_Delete(doc);
-	doc = cJSON_CreateObject();
-	cJSON_AddItemToObject(doc, "aggregatedClusterRoles", kc_rbac_drift_json(&a.rb));
-	cJSON_AddStringToObject(doc, "note", "the authorizer uses stored rules; the expected rules are "
-	    "what the aggregation controller would store from the selectors");
-	if ((r = put_json(&a, "analysis/rbac-drift.json", doc, RBAC_SOURCES, NULL)) != 0 ||
+	if ((r = write_review_diff(&a)) != 0 || (r = write_drift(&a)) != 0 ||
 	    (r = write_whocan(&a)) != 0 || (r = write_inventory(&a)) != 0)
 		goto out;
-	if (summary_out != NULL) {
-		cJSON *s = cJSON_CreateObject(), *c;
-
-		cJSON_AddStringToObject(s, "triage", kc_findings_triage(&a.fnd));
-		cJSON_AddStringToObject(s, "triageReason", a.fnd.secret_readers > 0 ?
-		    "an agent service account can read secrets" : "no agent service account can read secrets");
-		c = cJSON_AddObjectToObject(s, "findings");
-		for (int sev = KC_SEV_CRITICAL; sev >= KC_SEV_INFO; sev--)
-			cJSON_AddNumberToObject(c, kc_sev_name(sev), a.fnd.counts[sev]);
-		cJSON_AddStringToObject(s, "highestSeverity", kc_sev_name(a.fnd.worst));
-		cJSON_AddNumberToObject(s, "selected", (double)a.sel.n);
-		cJSON_AddNumberToObject(s, "serverReviews", (double)a.reviews);
-		cJSON_AddNumberToObject(s, "offlineOnly", (double)a.offline);
-		cJSON_AddNumberToObject(s, "reviewDisagreements", (double)a.disagreements);
-		cJSON_AddNumberToObject(s, "reviewEvaluationErrors", (double)a.evalerrors);
-		cJSON_AddItemToObject(s, "blindSpots", kc_rbac_blind_spots_json());
-		*summary_out = s;
-	}
+	if (summary_out != NULL)
+		*summary_out = summary_json(&a);
 	if (worst_rank_out != NULL)
 		*worst_rank_out = a.fnd.worst;
 out:
