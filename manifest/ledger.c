@@ -17,15 +17,15 @@
 #include <openssl/x509.h>
 
 #include "manifest/ledger.h"
+#include "manifest/sign.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
 
 #define FPR_LEN 72		/* "SHA256:" + 64 hex + NUL */
-#define KEYFILE_MAX (1u << 20)
-#define PASS_MAX 1024
 #define SPKI_MAX 512
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -35,7 +35,7 @@ static const char *const actions[] = {
 };
 
 struct kc_ledger_key {
-	EVP_PKEY *pk;
+	struct kc_signer *signer;
 	unsigned char spki[SPKI_MAX];
 	size_t spki_len;
 	char fpr[FPR_LEN];
@@ -172,70 +172,28 @@ action_ok(const char *a)
 
 /* ---- keys ------------------------------------------------------------- */
 
-static int
-pass_cb(char *buf, int size, int rwflag, void *u)
-{
-	const char *file = u;
-	struct kc_buf b = KC_BUF_INIT(PASS_MAX);
-	size_t n;
-
-	(void)rwflag;
-	if (file == NULL || kc_read_file(file, PASS_MAX, &b) != 0) {
-		kc_buf_free_secret(&b);
-		return -1;
-	}
-	n = strcspn(kc_buf_str(&b), "\r\n");
-	if (n > (size_t)size - 1)
-		n = (size_t)size - 1;
-	memcpy(buf, kc_buf_str(&b), n);
-	kc_buf_free_secret(&b);
-	return (int)n;
-}
-
+/* The key is loaded by sign.c's one loader (kc_signer_load_key), which
+ * asks for a passphrase on the terminal when no file is given. */
 int
 kc_ledger_key_load(const char *key_path, const char *passphrase_file, struct kc_ledger_key **out)
 {
-	struct kc_buf kb = KC_BUF_INIT(KEYFILE_MAX);
 	struct kc_ledger_key *k;
-	unsigned char *der = NULL;
-	BIO *bio = NULL;
-	int r, n;
+	int r;
 
 	*out = NULL;
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	if ((r = kc_read_file(key_path, KEYFILE_MAX, &kb)) != 0)
+	if ((r = kc_signer_load_key(key_path, passphrase_file, &k->signer)) != 0)
 		goto out;
-	if ((bio = BIO_new_mem_buf(kb.data, (int)kb.len)) == NULL) {
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((k->pk = PEM_read_bio_PrivateKey(bio, NULL, pass_cb, (void *)passphrase_file)) == NULL) {
-		ERR_clear_error();
-		if (passphrase_file == NULL)
-			r = kc_err_set(KC_ERR_CONFIG, "cannot load private key '%s' (not a PEM key, "
-			    "or encrypted: give --passphrase-file)", key_path);
-		else
-			r = kc_err_set(KC_ERR_CONFIG, "cannot load private key '%s' (wrong passphrase?)",
-			    key_path);
-		goto out;
-	}
-	if (EVP_PKEY_get_id(k->pk) != EVP_PKEY_ED25519) {
+	if (!kc_signer_is_ed25519(k->signer)) {
 		r = kc_err_set(KC_ERR_CONFIG, "key '%s' is not Ed25519; custody entries are signed "
 		    "with Ed25519 keys", key_path);
 		goto out;
 	}
-	if ((n = i2d_PUBKEY(k->pk, &der)) <= 0 || (size_t)n > SPKI_MAX) {
-		r = kc_err_ossl(KC_ERR_CRYPTO, "cannot encode public key");
+	if ((r = kc_signer_public_der(k->signer, k->spki, sizeof(k->spki), &k->spki_len)) != 0)
 		goto out;
-	}
-	memcpy(k->spki, der, (size_t)n);
-	k->spki_len = (size_t)n;
-	r = fpr_of_der(k->spki, k->spki_len, k->fpr);
+	snprintf(k->fpr, sizeof(k->fpr), "%s", kc_signer_fingerprint(k->signer));
 out:
-	OPENSSL_free(der);
-	BIO_free(bio);
-	kc_buf_free_secret(&kb);
 	if (r != 0) {
 		kc_ledger_key_free(k);
 		return r;
@@ -255,22 +213,21 @@ kc_ledger_key_free(struct kc_ledger_key *k)
 {
 	if (k == NULL)
 		return;
-	EVP_PKEY_free(k->pk);	/* OpenSSL cleanses the key material */
+	kc_signer_free(k->signer);	/* OpenSSL cleanses the key material */
 	free(k);
 }
 
 static int
 ed25519_sign(struct kc_ledger_key *k, const void *data, size_t len, unsigned char sig[64])
 {
-	EVP_MD_CTX *ctx;
-	size_t n = 64;
-	int r = 0;
+	struct kc_buf b = KC_BUF_INIT(KC_SIG_MAX);
+	int r;
 
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pk) != 1 ||
-	    EVP_DigestSign(ctx, sig, &n, data, len) != 1 || n != 64)
-		r = kc_err_ossl(KC_ERR_CRYPTO, "Ed25519 signing failed");
-	EVP_MD_CTX_free(ctx);
+	if ((r = kc_sign(k->signer, data, len, &b)) == 0 && b.len != 64)
+		r = kc_err_set(KC_ERR_CRYPTO, "Ed25519 signing failed");
+	if (r == 0)
+		memcpy(sig, b.data, 64);
+	kc_buf_free(&b);
 	return r;
 }
 
@@ -310,14 +267,6 @@ kc_trust_free(struct kc_trust *t)
 	}
 	free(t->v);
 	free(t);
-}
-
-static const char *
-json_str(const cJSON *o, const char *name)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
 /* The "roles" member of trust file entry i: absent gives ROLE_DEFAULT; else
@@ -369,7 +318,7 @@ kc_trust_load(const char *path, struct kc_trust **out)
 		r = kc_err_set(KC_ERR_CONFIG, "trust file '%s' is not valid JSON", path);
 		goto out;
 	}
-	keys = cJSON_GetObjectItemCaseSensitive(root, "trusted_keys");
+	keys = kc_json_get(root, "trusted_keys");
 	if (!cJSON_IsArray(keys)) {
 		r = kc_err_set(KC_ERR_CONFIG, "trust file '%s' has no \"trusted_keys\" array", path);
 		goto out;
@@ -379,9 +328,9 @@ kc_trust_load(const char *path, struct kc_trust **out)
 		goto out;
 	}
 	cJSON_ArrayForEach(k, keys) {
-		const char *name = json_str(k, "name"), *org = json_str(k, "organisation");
-		const char *pub = json_str(k, "public_key"), *pin = json_str(k, "fingerprint");
-		const cJSON *roles = cJSON_GetObjectItemCaseSensitive(k, "roles");
+		const char *name = kc_json_str(k, "name"), *org = kc_json_str(k, "organisation");
+		const char *pub = kc_json_str(k, "public_key"), *pin = kc_json_str(k, "fingerprint");
+		const cJSON *roles = kc_json_get(k, "roles");
 		struct trusted *e;
 
 		i++;
@@ -640,7 +589,7 @@ warning(struct checker *c, long line, const char *fmt, ...)
 static const char *
 req_str(const cJSON *o, const char *name, const char **missing)
 {
-	const char *s = json_str(o, name);
+	const char *s = kc_json_str(o, name);
 
 	if (s == NULL && *missing == NULL)
 		*missing = name;
@@ -658,8 +607,8 @@ parse_entry(cJSON *root, struct entry *e, char *why, size_t n)
 	if (!cJSON_IsObject(root))
 		return "not a JSON object";
 	schema = req_str(root, "schema", &missing);
-	seq = cJSON_GetObjectItemCaseSensitive(root, "seq");
-	actor = cJSON_GetObjectItemCaseSensitive(root, "actor");
+	seq = kc_json_get(root, "seq");
+	actor = kc_json_get(root, "actor");
 	e->prev = req_str(root, "prev", &missing);
 	e->bundle = req_str(root, "bundle_sha256", &missing);
 	e->action = req_str(root, "action", &missing);
@@ -676,7 +625,7 @@ parse_entry(cJSON *root, struct entry *e, char *why, size_t n)
 	e->method = req_str(root, "method", &missing);
 	e->time = req_str(root, "time", &missing);
 	e->sig = req_str(root, "sig", &missing);
-	note = cJSON_GetObjectItemCaseSensitive(root, "note");
+	note = kc_json_get(root, "note");
 	if (missing != NULL) {
 		snprintf(why, n, "no string member \"%s\"", missing);
 		return why;
@@ -851,7 +800,7 @@ check_custody(struct checker *c, long line, const struct entry *e, const struct 
 			cJSON_AddStringToObject(c->custodian_json, "name", tr ? tr->name : e->name);
 			cJSON_AddStringToObject(c->custodian_json, "organisation", tr ? tr->org : e->org);
 			cJSON_AddStringToObject(c->custodian_json, "key_fingerprint", e->fpr);
-			c->custodian_name = cJSON_GetObjectItem(c->custodian_json, "name")->valuestring;
+			c->custodian_name = kc_json_str(c->custodian_json, "name");
 		}
 	}
 	if (strcmp(e->action, "disposed") == 0)
@@ -1366,7 +1315,7 @@ out:
 static const char *
 hs(const cJSON *o, const char *name)
 {
-	const char *s = json_str(o, name);
+	const char *s = kc_json_str(o, name);
 
 	return s ? s : "";
 }
@@ -1375,7 +1324,7 @@ int
 kc_ledger_render_text(const cJSON *report, struct kc_buf *out)
 {
 	const cJSON *h, *a, *p, *cust, *pend;
-	const cJSON *hist = cJSON_GetObjectItemCaseSensitive(report, "history");
+	const cJSON *hist = kc_json_get(report, "history");
 	int r = 0;
 
 	if (cJSON_GetArraySize(hist) > 0)
@@ -1384,37 +1333,37 @@ kc_ledger_render_text(const cJSON *report, struct kc_buf *out)
 	cJSON_ArrayForEach(h, hist) {
 		char actor[256];
 
-		a = cJSON_GetObjectItemCaseSensitive(h, "actor");
+		a = kc_json_get(h, "actor");
 		if (hs(a, "organisation")[0] != '\0')
 			snprintf(actor, sizeof(actor), "%s (%s)", hs(a, "name"), hs(a, "organisation"));
 		else
 			snprintf(actor, sizeof(actor), "%s", hs(a, "name"));
 		r |= kc_buf_addf(out, "%-4d %-20s %-11s %-24s %-14s %-14s %s\n",
-		    cJSON_GetObjectItemCaseSensitive(h, "seq")->valueint, hs(h, "time"),
+		    kc_json_get(h, "seq")->valueint, hs(h, "time"),
 		    hs(h, "action"), actor, hs(h, "from"), hs(h, "to"), hs(h, "signature"));
 		for (const char *const *f = (const char *const[]){ "purpose", "location", "method",
 		    "note", NULL }; *f != NULL; f++)
 			if (hs(h, *f)[0] != '\0')
 				r |= kc_buf_addf(out, "     %s: %s\n", *f, hs(h, *f));
 	}
-	cust = cJSON_GetObjectItemCaseSensitive(report, "custodian");
+	cust = kc_json_get(report, "custodian");
 	if (cJSON_IsObject(cust))
 		r |= kc_buf_addf(out, "custodian: %s (%s) %s\n", hs(cust, "name"),
 		    hs(cust, "organisation"), hs(cust, "key_fingerprint"));
-	pend = cJSON_GetObjectItemCaseSensitive(report, "pending_transfer");
+	pend = kc_json_get(report, "pending_transfer");
 	if (cJSON_IsObject(pend))
 		r |= kc_buf_addf(out, "in transit: transfer at line %d to '%s' not yet received\n",
-		    cJSON_GetObjectItemCaseSensitive(pend, "line")->valueint, hs(pend, "to"));
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(report, "problems"))
+		    kc_json_get(pend, "line")->valueint, hs(pend, "to"));
+	cJSON_ArrayForEach(p, kc_json_get(report, "problems"))
 		r |= kc_buf_addf(out, "problem: line %d: %s\n",
-		    cJSON_GetObjectItemCaseSensitive(p, "line")->valueint, hs(p, "reason"));
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(report, "warnings"))
+		    kc_json_get(p, "line")->valueint, hs(p, "reason"));
+	cJSON_ArrayForEach(p, kc_json_get(report, "warnings"))
 		r |= kc_buf_addf(out, "warning: line %d: %s\n",
-		    cJSON_GetObjectItemCaseSensitive(p, "line")->valueint, hs(p, "reason"));
+		    kc_json_get(p, "line")->valueint, hs(p, "reason"));
 	r |= kc_buf_addf(out, "custody ledger: %s (%d entries%s)\n",
-	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(report, "verified")) ? "VERIFIED" : "FAILED",
-	    cJSON_GetObjectItemCaseSensitive(report, "entries")->valueint,
-	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(report, "trust_checked")) ?
+	    cJSON_IsTrue(kc_json_get(report, "verified")) ? "VERIFIED" : "FAILED",
+	    kc_json_get(report, "entries")->valueint,
+	    cJSON_IsTrue(kc_json_get(report, "trust_checked")) ?
 	    ", signers trusted" : ", signers NOT checked against trusted keys: give --trust-keys");
 	return r ? KC_ERR_NOMEM : 0;
 }
