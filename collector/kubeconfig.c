@@ -608,6 +608,78 @@ exec_cfg_free(struct kc_exec_cfg *e)
 	free(e);
 }
 
+/* exec args of user esc: a list, into a NULL-terminated vector (*out,
+ * freed by exec_cfg_free through the config that holds it). */
+static int
+exec_args(const struct kfile *f, const struct ynode *args, const char *esc, char ***out)
+{
+	char **v;
+	int r = 0;
+
+	if (!kc_ynode_is_null(args) && args->type != Y_SEQ) {
+		r = ferr(f, args, "exec args of user '%s' must be a list", esc);
+		goto out;
+	}
+	if ((*out = v = kc_calloc(kc_ynode_is_null(args) ? 1 : args->n + 1, sizeof(char *))) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; !kc_ynode_is_null(args) && i < args->n; i++) {
+		const char *a;
+
+		if (kc_ynode_is_null(args->kid[i]))
+			a = "";
+		else if ((r = scalar_str(f, args->kid[i], "exec args entry", &a)) != 0)
+			goto out;
+		if ((v[i] = kc_strdup(a ? a : "")) == NULL) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+out:
+	return r;
+}
+
+/* exec env (NAME=value) of user esc: a list, into a NULL-terminated vector (*out,
+ * freed by exec_cfg_free through the config that holds it). */
+static int
+exec_env(const struct kfile *f, const struct ynode *env, const char *esc, char ***out)
+{
+	char **v;
+	int r = 0;
+
+	if (!kc_ynode_is_null(env) && env->type != Y_SEQ) {
+		r = ferr(f, env, "exec env of user '%s' must be a list", esc);
+		goto out;
+	}
+	if ((*out = v = kc_calloc(kc_ynode_is_null(env) ? 1 : env->n + 1, sizeof(char *))) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; !kc_ynode_is_null(env) && i < env->n; i++) {
+		const struct ynode *kv = env->kid[i];
+		const char *name, *value;
+
+		if (kv->type != Y_MAP) {
+			r = ferr(f, kv, "exec env entries of user '%s' must be mappings", esc);
+			goto out;
+		}
+		if ((r = scalar_str(f, kc_ynode_get(kv, "name"), "env name", &name)) != 0 ||
+		    (r = scalar_str(f, kc_ynode_get(kv, "value"), "env value", &value)) != 0)
+			goto out;
+		if (name == NULL || strchr(name, '=') != NULL) {
+			r = ferr(f, kv, "exec env entry of user '%s' needs a name without '='", esc);
+			goto out;
+		}
+		if ((v[i] = str_printf("%s=%s", name, value ? value : "")) == NULL) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+out:
+	return r;
+}
+
 static int
 load_exec(const struct kfile *f, const struct ynode *x, const char *user, struct kc_exec_cfg **out)
 {
@@ -670,54 +742,9 @@ load_exec(const struct kfile *f, const struct ynode *x, const char *user, struct
 		    kc_safe_str(e->interactive_mode, ev, sizeof(ev)), esc);
 		goto out;
 	}
-	if (!kc_ynode_is_null(args) && args->type != Y_SEQ) {
-		r = ferr(f, args, "exec args of user '%s' must be a list", esc);
+	if ((r = exec_args(f, args, esc, &e->args)) != 0 ||
+	    (r = exec_env(f, env, esc, &e->env)) != 0)
 		goto out;
-	}
-	if ((e->args = kc_calloc(kc_ynode_is_null(args) ? 1 : args->n + 1, sizeof(char *))) == NULL) {
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; !kc_ynode_is_null(args) && i < args->n; i++) {
-		const char *a;
-
-		if (kc_ynode_is_null(args->kid[i]))
-			a = "";
-		else if ((r = scalar_str(f, args->kid[i], "exec args entry", &a)) != 0)
-			goto out;
-		if ((e->args[i] = kc_strdup(a ? a : "")) == NULL) {
-			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-			goto out;
-		}
-	}
-	if (!kc_ynode_is_null(env) && env->type != Y_SEQ) {
-		r = ferr(f, env, "exec env of user '%s' must be a list", esc);
-		goto out;
-	}
-	if ((e->env = kc_calloc(kc_ynode_is_null(env) ? 1 : env->n + 1, sizeof(char *))) == NULL) {
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; !kc_ynode_is_null(env) && i < env->n; i++) {
-		const struct ynode *kv = env->kid[i];
-		const char *name, *value;
-
-		if (kv->type != Y_MAP) {
-			r = ferr(f, kv, "exec env entries of user '%s' must be mappings", esc);
-			goto out;
-		}
-		if ((r = scalar_str(f, kc_ynode_get(kv, "name"), "env name", &name)) != 0 ||
-		    (r = scalar_str(f, kc_ynode_get(kv, "value"), "env value", &value)) != 0)
-			goto out;
-		if (name == NULL || strchr(name, '=') != NULL) {
-			r = ferr(f, kv, "exec env entry of user '%s' needs a name without '='", esc);
-			goto out;
-		}
-		if ((e->env[i] = str_printf("%s=%s", name, value ? value : "")) == NULL) {
-			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-			goto out;
-		}
-	}
 	*out = e;
 	e = NULL;	/* transferred */
 out:

@@ -277,14 +277,35 @@ out:
 	return r;
 }
 
+/* The index entry of a new item (*out, caller frees on error too). */
+static int
+item_new(const char *bundle_path, const char *id, uint64_t size, const char *until, int hold,
+    const struct kc_buf *text, cJSON **out)
+{
+	const char *base = strrchr(bundle_path, '/');
+	char tbuf[32];
+	cJSON *item;
+
+	if ((*out = item = cJSON_CreateObject()) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	cJSON_AddStringToObject(item, "id", id);
+	cJSON_AddStringToObject(item, "name", base ? base + 1 : bundle_path);
+	cJSON_AddNumberToObject(item, "size", (double)size);
+	cJSON_AddStringToObject(item, "stored", archive_fmt_time(kc_now(), tbuf, sizeof(tbuf)));
+	cJSON_AddStringToObject(item, "retain_until", until);
+	cJSON_AddBoolToObject(item, "legal_hold", hold);
+	cJSON_AddStringToObject(item, "status", "stored");
+	return set_anchor(item, kc_buf_str(text), text->len);
+}
+
 static int
 local_put(struct kc_archive *a, const char *bundle_path, time_t until, int hold,
     const struct kc_archive_actor *who, cJSON **item_out)
 {
 	struct kc_buf text = KC_BUF_INIT(KC_LEDGER_MAX);
 	cJSON *root = NULL, *item = NULL, *old;
-	char id[KC_SHA256_HEX], hex[KC_SHA256_HEX], tbuf[32], ubuf[32], note[128];
-	char *obj = NULL, *lpath = NULL, *slpath = NULL, *base;
+	char id[KC_SHA256_HEX], hex[KC_SHA256_HEX], ubuf[32], note[128];
+	char *obj = NULL, *lpath = NULL, *slpath = NULL;
 	uint64_t size;
 	struct stat st;
 	int r, made_obj = 0, entry_written = 0;
@@ -331,19 +352,7 @@ local_put(struct kc_archive *a, const char *bundle_path, time_t until, int hold,
 	entry_written = 1;
 	if ((r = kc_write_file_atomic(slpath, kc_buf_str(&text), text.len, 0644)) != 0)
 		goto out;
-	if ((item = cJSON_CreateObject()) == NULL) {
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	base = strrchr(bundle_path, '/');
-	cJSON_AddStringToObject(item, "id", id);
-	cJSON_AddStringToObject(item, "name", base ? base + 1 : bundle_path);
-	cJSON_AddNumberToObject(item, "size", (double)size);
-	cJSON_AddStringToObject(item, "stored", archive_fmt_time(kc_now(), tbuf, sizeof(tbuf)));
-	cJSON_AddStringToObject(item, "retain_until", ubuf);
-	cJSON_AddBoolToObject(item, "legal_hold", hold);
-	cJSON_AddStringToObject(item, "status", "stored");
-	if ((r = set_anchor(item, kc_buf_str(&text), text.len)) != 0)
+	if ((r = item_new(bundle_path, id, size, ubuf, hold, &text, &item)) != 0)
 		goto out;
 	cJSON_AddItemToArray(kc_json_get_mut(root, "items"), item);
 	if ((r = index_save(a, root)) != 0) {
@@ -371,6 +380,7 @@ out:
 		free(why);
 	}
 	store_unlock(a);
+	cJSON_Delete(item);	/* NULL once owned by root */
 	cJSON_Delete(root);
 	kc_buf_free(&text);
 	free(obj);

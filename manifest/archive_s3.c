@@ -244,15 +244,46 @@ meta_until(const cJSON *meta)
 	return t;
 }
 
+/* The item record s3_put writes last (meta.json). */
+static int
+meta_new(struct s3 *s, const char *bundle_path, const char *id, uint64_t size, const char *until,
+    int hold, const char *bver, const char *lver, const struct kc_buf *text, cJSON **out)
+{
+	const char *base = strrchr(bundle_path, '/');
+	char tbuf[32], hex[KC_SHA256_HEX];
+	cJSON *meta;
+	long n = 0;
+	int r;
+
+	if ((*out = meta = cJSON_CreateObject()) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	cJSON_AddStringToObject(meta, "format", META_FORMAT);
+	cJSON_AddStringToObject(meta, "id", id);
+	cJSON_AddStringToObject(meta, "name", base ? base + 1 : bundle_path);
+	cJSON_AddNumberToObject(meta, "size", (double)size);
+	cJSON_AddStringToObject(meta, "stored", kc_fmt_rfc3339(kc_now(), tbuf, sizeof(tbuf)));
+	cJSON_AddStringToObject(meta, "retain_until", until);
+	cJSON_AddBoolToObject(meta, "legal_hold", hold);
+	cJSON_AddStringToObject(meta, "lock_mode", s->c.mode);
+	cJSON_AddStringToObject(meta, "status", "stored");
+	cJSON_AddStringToObject(meta, "bundle_version", bver);
+	cJSON_AddStringToObject(meta, "ledger_version", lver);
+	cJSON_AddBoolToObject(meta, "multipart", size >= s->c.threshold);
+	if ((r = archive_anchor_of(text->data, text->len, &n, hex)) != 0)
+		return r;
+	cJSON_AddNumberToObject(meta, "ledger_entries", (double)n);
+	cJSON_AddStringToObject(meta, "ledger_head", hex);
+	return 0;
+}
+
 static int
 s3_put(struct kc_archive *a, const char *bundle_path, time_t until, int hold,
     const struct kc_archive_actor *who, cJSON **item_out)
 {
 	struct s3 *s = S(a);
 	struct kc_buf text = KC_BUF_INIT(KC_LEDGER_MAX);
-	char id[KC_SHA256_HEX], bver[256] = "", lver[256] = "", ubuf[32], tbuf[32], note[128];
+	char id[KC_SHA256_HEX], bver[256] = "", lver[256] = "", ubuf[32], note[128];
 	char *bkey = NULL, *lkey = NULL, *lpath = NULL, hex[KC_SHA256_HEX];
-	const char *base;
 	cJSON *meta = NULL, *old = NULL;
 	uint64_t size, size2;
 	int r, entry_written = 0;
@@ -292,31 +323,8 @@ s3_put(struct kc_archive *a, const char *bundle_path, time_t until, int hold,
 	entry_written = 1;
 	if ((r = kc_s3_put_small(&s->c, lkey, text.data, text.len, until, hold, lver)) != 0)
 		goto out;
-	base = strrchr(bundle_path, '/');
-	if ((meta = cJSON_CreateObject()) == NULL) {
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((r = meta_new(s, bundle_path, id, size, ubuf, hold, bver, lver, &text, &meta)) != 0)
 		goto out;
-	}
-	cJSON_AddStringToObject(meta, "format", META_FORMAT);
-	cJSON_AddStringToObject(meta, "id", id);
-	cJSON_AddStringToObject(meta, "name", base ? base + 1 : bundle_path);
-	cJSON_AddNumberToObject(meta, "size", (double)size);
-	cJSON_AddStringToObject(meta, "stored", kc_fmt_rfc3339(kc_now(), tbuf, sizeof(tbuf)));
-	cJSON_AddStringToObject(meta, "retain_until", ubuf);
-	cJSON_AddBoolToObject(meta, "legal_hold", hold);
-	cJSON_AddStringToObject(meta, "lock_mode", s->c.mode);
-	cJSON_AddStringToObject(meta, "status", "stored");
-	cJSON_AddStringToObject(meta, "bundle_version", bver);
-	cJSON_AddStringToObject(meta, "ledger_version", lver);
-	cJSON_AddBoolToObject(meta, "multipart", size >= s->c.threshold);
-	{
-		long n = 0;
-
-		if ((r = archive_anchor_of(text.data, text.len, &n, hex)) != 0)
-			goto out;
-		cJSON_AddNumberToObject(meta, "ledger_entries", (double)n);
-		cJSON_AddStringToObject(meta, "ledger_head", hex);
-	}
 	/* Written last: until it exists the item is not listed. */
 	if ((r = meta_put(s, meta, until)) != 0)
 		goto out;

@@ -807,6 +807,45 @@ check_custody(struct checker *c, long line, const struct entry *e, const struct 
 		c->disposed_line = line;
 }
 
+/* The signature of e (cb: its canonical bytes without "sig"): the key
+ * matches its fingerprint, the signature verifies, the signer is trusted
+ * under the name it gives.  *sigstate and *tr (the trusted key) set. */
+static void
+check_signature(struct checker *c, long line, const struct entry *e, const struct kc_buf *cb,
+    const char **sigstate, const struct trusted **tr)
+{
+	unsigned char spki[SPKI_MAX], sig[80];
+	size_t spki_len, siglen;
+	char fpr[FPR_LEN];
+	int ok;
+
+	if (b64_decode(e->pubkey, spki, sizeof(spki), &spki_len) != 0 ||
+	    fpr_of_der(spki, spki_len, fpr) != 0) {
+		problem(c, line, "public_key is not base64 DER");
+	} else if (strcmp(fpr, e->fpr) != 0) {
+		problem(c, line, "key_fingerprint %s is not the fingerprint of public_key (%s)",
+		    e->fpr, fpr);
+	} else if (b64_decode(e->sig, sig, 64, &siglen) != 0 || siglen != 64) {
+		problem(c, line, "sig is not a base64 64-byte Ed25519 signature");
+	} else if ((ok = ed25519_check(spki, spki_len, cb->data, cb->len, sig, siglen)) < 0) {
+		problem(c, line, "public_key is not an Ed25519 key");
+	} else if (ok == 0) {
+		problem(c, line, "signature does not verify with %s's key %s (the entry was "
+		    "altered)", e->name, e->fpr);
+	} else if (c->trust == NULL) {
+		*sigstate = "valid";
+	} else if ((*tr = trust_find(c->trust, e->fpr)) == NULL) {
+		*sigstate = "untrusted";
+		problem(c, line, "signed by untrusted key %s (claims to be '%s')", e->fpr, e->name);
+	} else {
+		*sigstate = "trusted";
+		if (strcmp((*tr)->name, e->name) != 0 ||
+		    ((*tr)->org[0] != '\0' && strcmp((*tr)->org, e->org) != 0))
+			problem(c, line, "actor '%s' (%s) signed with the key trusted as '%s' (%s)",
+			    e->name, e->org, (*tr)->name, (*tr)->org);
+	}
+}
+
 static void
 check_line(struct checker *c, long line, const char *p, size_t len)
 {
@@ -815,12 +854,9 @@ check_line(struct checker *c, long line, const char *p, size_t len)
 	cJSON *root = NULL, *h;
 	const char *why, *which = NULL, *sigstate = "invalid";
 	const struct trusted *tr = NULL;
-	unsigned char spki[SPKI_MAX], sig[80];
-	size_t spki_len, siglen;
-	char whybuf[128], fpr[FPR_LEN], *copy = NULL;
+	char whybuf[128], *copy = NULL;
 	time_t t;
 	long ns;
-	int ok;
 
 	if ((copy = kc_strndup(p, len)) == NULL || memchr(p, '\0', len) != NULL) {
 		problem(c, line, copy ? "contains a NUL byte" : "out of memory");
@@ -896,32 +932,7 @@ check_line(struct checker *c, long line, const char *p, size_t len)
 		c->last_time = t;
 		c->have_time = 1;
 	}
-	/* signature */
-	if (b64_decode(e.pubkey, spki, sizeof(spki), &spki_len) != 0 ||
-	    fpr_of_der(spki, spki_len, fpr) != 0) {
-		problem(c, line, "public_key is not base64 DER");
-	} else if (strcmp(fpr, e.fpr) != 0) {
-		problem(c, line, "key_fingerprint %s is not the fingerprint of public_key (%s)",
-		    e.fpr, fpr);
-	} else if (b64_decode(e.sig, sig, 64, &siglen) != 0 || siglen != 64) {
-		problem(c, line, "sig is not a base64 64-byte Ed25519 signature");
-	} else if ((ok = ed25519_check(spki, spki_len, cb.data, cb.len, sig, siglen)) < 0) {
-		problem(c, line, "public_key is not an Ed25519 key");
-	} else if (ok == 0) {
-		problem(c, line, "signature does not verify with %s's key %s (the entry was "
-		    "altered)", e.name, e.fpr);
-	} else if (c->trust == NULL) {
-		sigstate = "valid";
-	} else if ((tr = trust_find(c->trust, e.fpr)) == NULL) {
-		sigstate = "untrusted";
-		problem(c, line, "signed by untrusted key %s (claims to be '%s')", e.fpr, e.name);
-	} else {
-		sigstate = "trusted";
-		if (strcmp(tr->name, e.name) != 0 ||
-		    (tr->org[0] != '\0' && strcmp(tr->org, e.org) != 0))
-			problem(c, line, "actor '%s' (%s) signed with the key trusted as '%s' (%s)",
-			    e.name, e.org, tr->name, tr->org);
-	}
+	check_signature(c, line, &e, &cb, &sigstate, &tr);
 	check_custody(c, line, &e, tr);
 	c->last_seq = e.seq;
 	if (c->history != NULL && (h = history_item(line, &e, sigstate, tr)) != NULL)

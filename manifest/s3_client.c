@@ -316,29 +316,20 @@ kc_s3_fail(struct kc_s3 *s, struct kc_s3_req *q, const char *what)
 
 /* Perform one request.  Returns 0 when the transfer completed (any HTTP
  * status: the caller looks at q->status), else KC_ERR_NET/KC_ERR_IO. */
-int
-kc_s3_do(struct kc_s3 *s, struct kc_s3_req *q)
+/* The headers of q: x-amz-content-sha256 (and Content-MD5) of its body,
+ * the session token, q's own.  *out is the caller's to free. */
+static int
+request_headers(struct kc_s3 *s, struct kc_s3_req *q, struct curl_slist **out)
 {
-	struct kc_buf url = KC_BUF_INIT(8192), h = KC_BUF_INIT(256);
+	struct kc_buf h = KC_BUF_INIT(256);
 	struct curl_slist *hdrs = NULL, *x;
-	char sha[KC_SHA256_HEX], md5[32], err[CURL_ERROR_SIZE] = "";
+	char sha[KC_SHA256_HEX], md5[32];
 	int has_body = q->body != NULL || q->body_fd >= 0;
-	CURLcode cc;
 	int r = 0;
 
-	q->status = 0;
-	q->sent = 0;
-	q->write_err = 0;
-	q->out_bytes = 0;
-	if (kc_buf_addf(&url, "%s/%s", s->endpoint, s->bucket) != 0 ||
-	    (q->key != NULL && kc_buf_addf(&url, "/%s", q->key) != 0) ||
-	    (q->query != NULL && q->query[0] != '\0' && kc_buf_addf(&url, "?%s", q->query) != 0)) {
-		r = kc_err_set(KC_ERR_LIMIT, "S3 URL too long");
-		goto out;
-	}
 	if (has_body) {
 		if ((r = body_digests(q, sha, md5)) != 0)
-			goto out;
+			goto fail;
 	} else {
 		kc_sha256_hex("", 0, sha);
 	}
@@ -366,8 +357,24 @@ kc_s3_do(struct kc_s3 *s, struct kc_s3_req *q)
 			goto nomem;
 		hdrs = x;
 	}
+	*out = hdrs;
+	kc_buf_free(&h);
+	return 0;
+nomem:
+	r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+fail:
+	curl_slist_free_all(hdrs);
+	kc_buf_free(&h);
+	return r;
+}
+
+/* Every libcurl option of one request (the handle is reset first). */
+static void
+request_options(struct kc_s3 *s, struct kc_s3_req *q, const char *url, struct curl_slist *hdrs,
+    char *err)
+{
 	curl_easy_reset(s->curl);
-	curl_easy_setopt(s->curl, CURLOPT_URL, kc_buf_str(&url));
+	curl_easy_setopt(s->curl, CURLOPT_URL, url);
 	curl_easy_setopt(s->curl, CURLOPT_AWS_SIGV4, s->sigv4);
 	curl_easy_setopt(s->curl, CURLOPT_USERNAME, s->access);
 	curl_easy_setopt(s->curl, CURLOPT_PASSWORD, s->secret);
@@ -403,6 +410,30 @@ kc_s3_do(struct kc_s3 *s, struct kc_s3_req *q)
 	} else if (strcmp(q->method, "GET") != 0) {
 		curl_easy_setopt(s->curl, CURLOPT_CUSTOMREQUEST, q->method);
 	}
+}
+
+int
+kc_s3_do(struct kc_s3 *s, struct kc_s3_req *q)
+{
+	struct kc_buf url = KC_BUF_INIT(8192);
+	struct curl_slist *hdrs = NULL;
+	char err[CURL_ERROR_SIZE] = "";
+	CURLcode cc;
+	int r = 0;
+
+	q->status = 0;
+	q->sent = 0;
+	q->write_err = 0;
+	q->out_bytes = 0;
+	if (kc_buf_addf(&url, "%s/%s", s->endpoint, s->bucket) != 0 ||
+	    (q->key != NULL && kc_buf_addf(&url, "/%s", q->key) != 0) ||
+	    (q->query != NULL && q->query[0] != '\0' && kc_buf_addf(&url, "?%s", q->query) != 0)) {
+		r = kc_err_set(KC_ERR_LIMIT, "S3 URL too long");
+		goto out;
+	}
+	if ((r = request_headers(s, q, &hdrs)) != 0)
+		goto out;
+	request_options(s, q, kc_buf_str(&url), hdrs, err);
 	if (q->resp != NULL)
 		kc_buf_reset(q->resp);
 	cc = curl_easy_perform(s->curl);
@@ -415,15 +446,11 @@ kc_s3_do(struct kc_s3 *s, struct kc_s3_req *q)
 	}
 	kc_debug("s3: %s %s%s%s -> %ld", q->method, q->key ? q->key : "(bucket)",
 	    q->query && q->query[0] ? "?" : "", q->query ? q->query : "", q->status);
-	goto out;
-nomem:
-	r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 out:
 	/* the signed request lived in curl's handle: drop the password copy */
 	curl_easy_setopt(s->curl, CURLOPT_PASSWORD, "");
 	curl_slist_free_all(hdrs);
 	kc_buf_free(&url);
-	kc_buf_free(&h);
 	return r;
 }
 
@@ -523,6 +550,26 @@ kc_s3_get_small(struct kc_s3 *s, const char *key, const char *version, struct kc
 	return r;
 }
 
+/* Abort a multipart upload that failed with r, keeping r's message. */
+static void
+multipart_abort(struct kc_s3 *s, const char *key, const char *upload, int r)
+{
+	char *why = kc_strdup(kc_err_msg());
+	struct kc_buf ab = KC_BUF_INIT(KC_S3_RESP_MAX), query = KC_BUF_INIT(2048);
+	struct kc_s3_req q;
+
+	kc_buf_adds(&query, "uploadId=");
+	kc_s3_qenc(&query, upload);
+	kc_s3_req_init(&q, "DELETE", key, kc_buf_str(&query), &ab);
+	if (kc_s3_do(s, &q) != 0 || q.status / 100 != 2)
+		kc_warn("could not abort the multipart upload of %s (HTTP %ld); "
+		    "it is not listed, and the bucket's lifecycle rules remove it", key, q.status);
+	kc_err_set(r, "%s", why ? why : "multipart upload failed");
+	free(why);
+	kc_buf_free(&ab);
+	kc_buf_free(&query);
+}
+
 /* Multipart upload of fd (size bytes) with lock headers on the initiate
  * request and Content-MD5 on every part; aborted on any failure. */
 static int
@@ -592,21 +639,7 @@ put_multipart(struct kc_s3 *s, const char *key, int fd, uint64_t size, time_t un
 		snprintf(version, 256, "%s", q.version);
 	goto out;
 abort:
-	{
-		char *why = kc_strdup(kc_err_msg());
-		struct kc_buf ab = KC_BUF_INIT(KC_S3_RESP_MAX);
-
-		kc_buf_reset(&query);
-		kc_buf_adds(&query, "uploadId=");
-		kc_s3_qenc(&query, upload);
-		kc_s3_req_init(&q, "DELETE", key, kc_buf_str(&query), &ab);
-		if (kc_s3_do(s, &q) != 0 || q.status / 100 != 2)
-			kc_warn("could not abort the multipart upload of %s (HTTP %ld); "
-			    "it is not listed, and the bucket's lifecycle rules remove it", key, q.status);
-		kc_err_set(r, "%s", why ? why : "multipart upload failed");
-		free(why);
-		kc_buf_free(&ab);
-	}
+	multipart_abort(s, key, upload, r);
 out:
 	kc_buf_free(&resp);
 	kc_buf_free(&query);
