@@ -562,38 +562,11 @@ archive_next_entry(const char *text, size_t len, const char *id, const char *act
 	struct kc_ledger_event ev;
 	int r;
 
-	struct kc_buf all = KC_BUF_INIT(KC_LEDGER_MAX);
-	size_t start = line->len;
-
 	memset(st, 0, sizeof(*st));
 	if ((r = kc_ledger_check(text, len, id, who->trust, st, NULL)) != 0)
 		return r;
 	event_for(&ev, action, to, method, note, who);
-	if ((r = kc_ledger_make_entry(st, id, who->key, &ev, kc_now(), line)) != 0)
-		return r;
-	/* As kc_ledger_append does: the ledger with the new entry must verify
-	 * too, so that an entry the signer may not make (a disposal by someone
-	 * who neither holds the evidence nor has the archive role) is never
-	 * written. */
-	if ((r = kc_buf_add(&all, text, len)) != 0 ||
-	    (r = kc_buf_add(&all, line->data + start, line->len - start)) != 0) {
-		r = kc_err_set(r, "custody ledger longer than %u bytes", KC_LEDGER_MAX);
-		goto out;
-	}
-	if ((r = kc_ledger_check(kc_buf_str(&all), all.len, id, who->trust, NULL, NULL)) != 0) {
-		char *why = kc_strdup(kc_err_msg());
-
-		r = kc_err_set(r == KC_ERR_VERIFY ? KC_ERR_INVALID : r, "refusing to write an entry "
-		    "that would not verify: %s", why ? why : "out of memory");
-		free(why);
-	}
-out:
-	if (r != 0 && line->data != NULL) {
-		line->len = start;
-		line->data[start] = '\0';
-	}
-	kc_buf_free(&all);
-	return r;
+	return kc_ledger_next_entry(text, len, st, id, who->key, &ev, who->trust, line);
 }
 
 int

@@ -1149,6 +1149,100 @@ read_fd(int fd, const char *path, struct kc_buf *out)
 }
 
 int
+kc_ledger_next_entry(const char *text, size_t len, const struct kc_ledger_state *st,
+    const char *bundle_sha256, struct kc_ledger_key *key, const struct kc_ledger_event *ev,
+    const struct kc_trust *trust, struct kc_buf *line)
+{
+	struct kc_buf all = KC_BUF_INIT(KC_LEDGER_MAX);
+	size_t start = line->len;
+	int r;
+
+	if ((r = kc_ledger_make_entry(st, bundle_sha256, key, ev, kc_now(), line)) != 0)
+		return r;
+	/* The ledger with the new entry must verify too (without flagging an
+	 * open transfer, which is a warning), so that an entry the signer may
+	 * not make is never written. */
+	if ((r = kc_buf_add(&all, text, len)) != 0 ||
+	    (r = kc_buf_add(&all, line->data + start, line->len - start)) != 0) {
+		r = kc_err_set(r, "custody ledger longer than %u bytes", KC_LEDGER_MAX);
+		goto out;
+	}
+	if ((r = kc_ledger_check(kc_buf_str(&all), all.len, bundle_sha256, trust, NULL, NULL)) != 0) {
+		char *why = kc_strdup(kc_err_msg());
+
+		r = kc_err_set(r == KC_ERR_VERIFY ? KC_ERR_INVALID : r, "refusing to write an entry "
+		    "that would not verify: %s", why ? why : "out of memory");
+		free(why);
+	}
+out:
+	if (r != 0 && line->data != NULL) {
+		line->len = start;
+		line->data[start] = '\0';
+	}
+	kc_buf_free(&all);
+	return r;
+}
+
+/* Open the ledger for appending (created, O_EXCL, only for the 'sealed'
+ * entry: *created) and take its lock. */
+static int
+ledger_open_locked(const char *ledger_path, int sealing, int *fdp, int *created)
+{
+	int fd;
+
+	*created = 0;
+	fd = open(ledger_path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && sealing) {
+		fd = open(ledger_path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0644);
+		*created = fd >= 0;
+	}
+	*fdp = fd;
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return kc_err_set(KC_ERR_NOTFOUND, "no custody ledger '%s' (it starts with the "
+			    "'sealed' entry)", ledger_path);
+		return kc_err_set(KC_ERR_IO, "cannot open '%s': %s", ledger_path, strerror(errno));
+	}
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR)
+			return kc_err_set(KC_ERR_IO, "cannot lock '%s': %s", ledger_path, strerror(errno));
+	}
+	return 0;
+}
+
+/* One write of the whole line on O_APPEND, under the lock, then fsync; a
+ * partial line is cut off again (the file back to keep bytes). */
+static int
+append_line(int fd, const char *ledger_path, const struct kc_buf *line, size_t keep)
+{
+	ssize_t n = write(fd, line->data, line->len);
+
+	if (n >= 0 && n < (ssize_t)line->len) {
+		/* A short write (a full file system): the rest fails with the
+		 * reason, and the partial line is cut off again below. */
+		ssize_t m = write(fd, line->data + n, line->len - (size_t)n);
+
+		if (m > 0)
+			n += m;
+		if (m == 0)
+			errno = ENOSPC;
+	}
+	if (n != (ssize_t)line->len) {
+		int r = kc_err_set(KC_ERR_IO, "cannot write '%s': %s (the ledger is left as it was)",
+		    ledger_path, strerror(errno));
+
+		if (n > 0 && ftruncate(fd, (off_t)keep) != 0)
+			kc_err_set(KC_ERR_IO, "cannot write '%s' and cannot undo a partial line: %s",
+			    ledger_path, strerror(errno));
+		return r;
+	}
+	if (fsync(fd) != 0)
+		return kc_err_set(KC_ERR_IO, "cannot fsync '%s': %s", ledger_path, strerror(errno));
+	return 0;
+}
+
+int
 kc_ledger_append(const char *bundle_path, const char *ledger_path,
     const char *bundle_sha256, struct kc_ledger_key *key,
     const struct kc_ledger_event *ev, const struct kc_trust *trust,
@@ -1158,7 +1252,6 @@ kc_ledger_append(const char *bundle_path, const char *ledger_path,
 	struct kc_ledger_state st;
 	char hex[KC_SHA256_HEX], *lpath = NULL;
 	int fd = -1, r, created = 0, sealing = ev->action && strcmp(ev->action, "sealed") == 0;
-	ssize_t n;
 
 	memset(&st, 0, sizeof(st));
 	if (bundle_sha256 == NULL) {
@@ -1171,76 +1264,22 @@ kc_ledger_append(const char *bundle_path, const char *ledger_path,
 			return kc_err_set(KC_ERR_NOMEM, "out of memory");
 		ledger_path = lpath;
 	}
-	fd = open(ledger_path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT && sealing) {
-		fd = open(ledger_path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		    0644);
-		created = fd >= 0;
-	}
-	if (fd < 0) {
-		if (errno == ENOENT)
-			r = kc_err_set(KC_ERR_NOTFOUND, "no custody ledger '%s' (it starts with the "
-			    "'sealed' entry)", ledger_path);
-		else
-			r = kc_err_set(KC_ERR_IO, "cannot open '%s': %s", ledger_path, strerror(errno));
+	if ((r = ledger_open_locked(ledger_path, sealing, &fd, &created)) != 0 ||
+	    (r = read_fd(fd, ledger_path, &text)) != 0)
 		goto out;
-	}
-	while (flock(fd, LOCK_EX) != 0) {
-		if (errno != EINTR) {
-			r = kc_err_set(KC_ERR_IO, "cannot lock '%s': %s", ledger_path, strerror(errno));
-			goto out;
-		}
-	}
-	if ((r = read_fd(fd, ledger_path, &text)) != 0)
-		goto out;
-	if (text.len > 0) {
-		if ((r = kc_ledger_check(text.data, text.len, bundle_sha256, trust, &st, NULL)) != 0) {
-			char *why = kc_strdup(kc_err_msg());
-
-			kc_err_set(r, "refusing to append to '%s', which does not verify: %s",
-			    ledger_path, why ? why : "out of memory");
-			free(why);
-			goto out;
-		}
-	}
-	if ((r = kc_ledger_make_entry(&st, bundle_sha256, key, ev, kc_now(), &line)) != 0)
-		goto out;
-	/* The ledger with the new entry must verify too (without flagging an
-	 * open transfer, which is a warning). */
-	if ((r = kc_buf_add(&text, line.data, line.len)) != 0 ||
-	    (r = kc_ledger_check(text.data, text.len, bundle_sha256, trust, NULL, NULL)) != 0) {
+	if (text.len > 0 &&
+	    (r = kc_ledger_check(text.data, text.len, bundle_sha256, trust, &st, NULL)) != 0) {
 		char *why = kc_strdup(kc_err_msg());
 
-		r = kc_err_set(r == KC_ERR_VERIFY ? KC_ERR_INVALID : r, "refusing to write an entry "
-		    "that would not verify: %s", why ? why : "out of memory");
+		kc_err_set(r, "refusing to append to '%s', which does not verify: %s",
+		    ledger_path, why ? why : "out of memory");
 		free(why);
 		goto out;
 	}
-	text.len -= line.len;
-	/* One write of the whole line on O_APPEND, under the lock. */
-	n = write(fd, line.data, line.len);
-	if (n >= 0 && n < (ssize_t)line.len) {
-		/* A short write (a full file system): the rest fails with the
-		 * reason, and the partial line is cut off again below. */
-		ssize_t m = write(fd, line.data + n, line.len - (size_t)n);
-
-		if (m > 0)
-			n += m;
-		if (m == 0)
-			errno = ENOSPC;
-	}
-	if (n != (ssize_t)line.len) {
-		r = kc_err_set(KC_ERR_IO, "cannot write '%s': %s (the ledger is left as it was)",
-		    ledger_path, strerror(errno));
-		if (n > 0 && ftruncate(fd, (off_t)text.len) != 0)
-			kc_err_set(KC_ERR_IO, "cannot write '%s' and cannot undo a partial line: %s",
-			    ledger_path, strerror(errno));
+	if ((r = kc_ledger_next_entry(text.data, text.len, &st, bundle_sha256, key, ev, trust,
+	    &line)) != 0 ||
+	    (r = append_line(fd, ledger_path, &line, text.len)) != 0)
 		goto out;
-	}
-	if (fsync(fd) != 0) {
-		r = kc_err_set(KC_ERR_IO, "cannot fsync '%s': %s", ledger_path, strerror(errno));
-		goto out;
-	}
 	if (line_out != NULL)
 		r = kc_buf_add(line_out, line.data, line.len);
 out:
