@@ -684,6 +684,46 @@ archive_anchor_of(const char *text, size_t len, long *entries, char head[KC_SHA2
 	return kc_sha256_hex(last ? last : "", len - (size_t)(last - text), head);
 }
 
+int
+archive_get_paths(const char *out_path, char **tmp, char **olpath)
+{
+	*tmp = NULL;
+	if ((*olpath = kc_ledger_path(out_path)) == NULL ||
+	    asprintf(tmp, "%s.tmp.%ld", out_path, (long)getpid()) < 0) {
+		*tmp = NULL;
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	}
+	if (access(out_path, F_OK) == 0 || access(*olpath, F_OK) == 0)
+		return kc_err_set(KC_ERR_INVALID, "'%s' or its ledger already exists; not replacing it",
+		    out_path);
+	return 0;
+}
+
+int
+archive_fetched_check(const char *tmp, const char *id, const char *hex)
+{
+	if (strcmp(hex, id) == 0)
+		return 0;
+	unlink(tmp);
+	return kc_err_set(KC_ERR_VERIFY, "the stored bundle %s is damaged (its SHA-256 is now %s); "
+	    "nothing was handed out", id, hex);
+}
+
+int
+archive_hand_out(const char *tmp, const char *out_path, const char *olpath,
+    const struct kc_buf *text)
+{
+	int r;
+
+	if ((r = kc_write_file_atomic(olpath, kc_buf_str(text), text->len, 0644)) == 0 &&
+	    link(tmp, out_path) != 0) {
+		r = kc_err_set(KC_ERR_IO, "cannot create '%s': %s", out_path, strerror(errno));
+		unlink(olpath);
+	}
+	unlink(tmp);
+	return r;
+}
+
 void
 archive_problem(cJSON *res, const char *fmt, ...)
 {

@@ -121,6 +121,19 @@ int archive_copy(const char *src, const char *dst, mode_t mode, char hex[KC_SHA2
 int archive_copy_fd(int in, const char *src, int out, const char *dst, char hex[KC_SHA256_HEX],
     uint64_t *size);
 
+/* Get: the temporary and ledger names beside out_path (*tmp, *olpath,
+ * caller frees both, also on error); KC_ERR_INVALID when out_path or its
+ * ledger exists (never replaced). */
+int archive_get_paths(const char *out_path, char **tmp, char **olpath);
+/* Get: the bundle fetched to tmp must hash to id; else tmp is removed and
+ * KC_ERR_VERIFY says nothing was handed out. */
+int archive_fetched_check(const char *tmp, const char *id, const char *hex);
+/* Get: hand the fetched bundle out: its ledger (text, with the
+ * "accessed" entry) written to olpath, then tmp linked to out_path (never
+ * replacing); tmp removed in every case, olpath again when the link fails. */
+int archive_hand_out(const char *tmp, const char *out_path, const char *olpath,
+    const struct kc_buf *text);
+
 /* Verify: compare a stored bundle's SHA-256 and size with its record
  * (what: "index" or "record", for the message); problems into res.
  * 1 when there was one, else 0. */

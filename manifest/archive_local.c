@@ -418,17 +418,8 @@ local_get(struct kc_archive *a, const char *id, const char *out_path,
 	const char *iid;
 	int r;
 
-	if ((olpath = kc_ledger_path(out_path)) == NULL || asprintf(&tmp, "%s.tmp.%ld", out_path,
-	    (long)getpid()) < 0) {
-		tmp = NULL;
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((r = archive_get_paths(out_path, &tmp, &olpath)) != 0)
 		goto out;
-	}
-	if (access(out_path, F_OK) == 0 || access(olpath, F_OK) == 0) {
-		r = kc_err_set(KC_ERR_INVALID, "'%s' or its ledger already exists; not replacing it",
-		    out_path);
-		goto out;
-	}
 	if ((r = store_lock(a)) != 0)
 		goto out;
 	if ((r = index_load(a, &root)) != 0)
@@ -453,12 +444,8 @@ local_get(struct kc_archive *a, const char *id, const char *out_path,
 	}
 	if ((r = archive_copy(obj, tmp, 0444, hex, NULL)) != 0)
 		goto out;
-	if (strcmp(hex, iid) != 0) {
-		unlink(tmp);
-		r = kc_err_set(KC_ERR_VERIFY, "the stored bundle %s is damaged (its SHA-256 is now %s); "
-		    "nothing was handed out", iid, hex);
+	if ((r = archive_fetched_check(tmp, iid, hex)) != 0)
 		goto out;
-	}
 	if ((r = store_ledger(a, item, who->trust, &text, &slpath)) != 0) {
 		char *why = kc_strdup(kc_err_msg());
 
@@ -478,17 +465,8 @@ local_get(struct kc_archive *a, const char *id, const char *out_path,
 		unlink(tmp);
 		goto out;
 	}
-	if ((r = kc_write_file_atomic(olpath, kc_buf_str(&text), text.len, 0644)) != 0) {
-		unlink(tmp);
+	if ((r = archive_hand_out(tmp, out_path, olpath, &text)) != 0)
 		goto out;
-	}
-	if (link(tmp, out_path) != 0) {
-		r = kc_err_set(KC_ERR_IO, "cannot create '%s': %s", out_path, strerror(errno));
-		unlink(tmp);
-		unlink(olpath);
-		goto out;
-	}
-	unlink(tmp);
 	if (item_out != NULL)
 		*item_out = cJSON_Duplicate(item, 1);
 out:

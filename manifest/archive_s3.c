@@ -408,17 +408,8 @@ s3_get(struct kc_archive *a, const char *idp, const char *out_path,
 	uint64_t size;
 	int r;
 
-	if ((olpath = kc_ledger_path(out_path)) == NULL ||
-	    asprintf(&tmp, "%s.tmp.%ld", out_path, (long)getpid()) < 0) {
-		tmp = NULL;
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((r = archive_get_paths(out_path, &tmp, &olpath)) != 0)
 		goto out;
-	}
-	if (access(out_path, F_OK) == 0 || access(olpath, F_OK) == 0) {
-		r = kc_err_set(KC_ERR_INVALID, "'%s' or its ledger already exists; not replacing it",
-		    out_path);
-		goto out;
-	}
 	if ((r = resolve(s, idp, id)) != 0 || (r = meta_get(s, id, &meta)) != 0)
 		goto out;
 	if (strcmp(kc_json_str(meta, "status"), "stored") != 0) {
@@ -427,28 +418,15 @@ s3_get(struct kc_archive *a, const char *idp, const char *out_path,
 	}
 	if ((r = fetch_bundle(s, meta, tmp, hex, &size)) != 0)
 		goto out;
-	if (strcmp(hex, id) != 0) {
-		unlink(tmp);
-		r = kc_err_set(KC_ERR_VERIFY, "the stored bundle %s is damaged (its SHA-256 is now %s); "
-		    "nothing was handed out", id, hex);
+	if ((r = archive_fetched_check(tmp, id, hex)) != 0)
 		goto out;
-	}
 	if ((r = ledger_text(s, meta, &text, NULL)) != 0 ||
 	    (r = add_entry(s, meta, who, "accessed", out_path, "kcustody archive get", NULL,
 	    meta_until(meta), &text)) != 0) {
 		unlink(tmp);
 		goto out;
 	}
-	if ((r = kc_write_file_atomic(olpath, text.data, text.len, 0644)) != 0) {
-		unlink(tmp);
-		goto out;
-	}
-	if (link(tmp, out_path) != 0) {
-		r = kc_err_set(KC_ERR_IO, "cannot create '%s': %s", out_path, strerror(errno));
-		unlink(olpath);
-	}
-	unlink(tmp);
-	if (r == 0 && item_out != NULL)
+	if ((r = archive_hand_out(tmp, out_path, olpath, &text)) == 0 && item_out != NULL)
 		*item_out = cJSON_Duplicate(meta, 1);
 out:
 	cJSON_Delete(meta);
