@@ -1,5 +1,7 @@
 /* archive.c - the retention archive: dispatch to the local or S3 backend,
- * retention dates, and the custody steps both share. */
+ * retention dates, the custody steps both share, and list, verify and
+ * prune written once over the backends' storage primitives
+ * (archive_int.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>

@@ -11,6 +11,8 @@
 
 #include "manifest/archive.h"
 #include "manifest/ledger.h"
+#include "manifest/s3_client.h"	/* archive_url_loopback, archive_s3_xml_next and
+					 * archive_s3_list_page, for tests and fuzzing */
 #include "util/buf.h"
 #include "util/json.h"
 #include "util/sha256.h"
@@ -148,10 +150,6 @@ void archive_problem(cJSON *res, const char *fmt, ...) __attribute__((format(pri
 /* Whether a string is 64 lowercase hex digits, or a hex prefix of >= 8. */
 int archive_is_id(const char *s);
 int archive_is_id_prefix(const char *s);
-
-/* The S3 client (archive_url_loopback, archive_s3_xml_next and
- * archive_s3_list_page for tests and fuzzing). */
-#include "manifest/s3_client.h"
 
 /* cJSON helpers (strings: kc_json_str of util/json.h) */
 double archive_jnum(const cJSON *o, const char *name);
