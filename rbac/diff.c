@@ -746,7 +746,8 @@ audit_line(struct audit_ctx *c, const char *s, size_t n)
 		goto out;
 	verb = js(ev, "verb");
 	res = js(ev, "objectRef.resource");
-	dec = js(kc_json_get(ev, "annotations"), "authorization.k8s.io/decision");
+	/* the key holds dots: a member, not a dotted path */
+	dec = kc_json_str0(kc_json_get(ev, "annotations"), "authorization.k8s.io/decision");
 	code = kc_json_path(ev, "responseStatus.code");
 	status = cJSON_IsNumber(code) ? (long)code->valuedouble : 0;
 	denied = strcmp(dec, "forbid") == 0 || status == 401 || status == 403;

@@ -110,3 +110,43 @@ DEFINE_TEST(test_diff_audit_duplicate_keys)
 	CHECK_INT(first, 0);
 	kc_audit_filter_free(f);
 }
+
+/* An event the authorizer forbade, known by its annotation alone (no
+ * responseStatus, as in a record cut short): diff counts it as denied, as
+ * `kcustody audit --denied` does.  Twin: "allow" and no status is not. */
+DEFINE_TEST(test_diff_denied_by_decision_annotation)
+{
+	static const char forbid[] =
+	    "{\"stage\":\"ResponseComplete\",\"verb\":\"list\","
+	    "\"user\":{\"username\":\"system:serviceaccount:ns:agent\"},"
+	    "\"objectRef\":{\"resource\":\"configmaps\",\"namespace\":\"x\"},"
+	    "\"annotations\":{\"authorization.k8s.io/decision\":\"forbid\"},"
+	    "\"requestReceivedTimestamp\":\"2026-01-02T00:02:00Z\"}\n";
+	static const char allow[] =
+	    "{\"stage\":\"ResponseComplete\",\"verb\":\"list\","
+	    "\"user\":{\"username\":\"system:serviceaccount:ns:agent\"},"
+	    "\"objectRef\":{\"resource\":\"configmaps\",\"namespace\":\"x\"},"
+	    "\"annotations\":{\"authorization.k8s.io/decision\":\"allow\"},"
+	    "\"requestReceivedTimestamp\":\"2026-01-02T00:02:00Z\"}\n";
+	const char *seg[2] = { forbid, allow };
+
+	for (int i = 0; i < 2; i++) {
+		struct kc_diff_opts o;
+		cJSON *d = NULL;
+		char pre[32], post[32], pre_tgz[40], post_tgz[40];
+
+		snprintf(pre, sizeof(pre), "dpre%d", i);
+		snprintf(post, sizeof(post), "dpost%d", i);
+		snprintf(pre_tgz, sizeof(pre_tgz), "%s.tar.gz", pre);
+		snprintf(post_tgz, sizeof(post_tgz), "%s.tar.gz", post);
+		CHECK_INT(make_bundle(pre, "pre", "2026-01-01", NULL), 0);
+		CHECK_INT(make_bundle(post, "post", "2026-01-02", seg[i]), 0);
+		memset(&o, 0, sizeof(o));
+		o.pre = pre_tgz;
+		o.post = post_tgz;
+		o.no_verify = 1;
+		CHECK_INT(kc_diff_bundles(&o, &d), 0);
+		CHECK_INT(cJSON_GetArraySize(kc_json_path(d, "audit.denied")), i == 0 ? 1 : 0);
+		cJSON_Delete(d);
+	}
+}
