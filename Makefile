@@ -94,10 +94,15 @@ $(BUILD)/commands.h: FORCE
 	@mkdir -p $(dir $@)
 	@grep -h '^KC_COMMAND(' $(CLI_SRCS) /dev/null | sort > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
-$(BUILD)/cli/main.o: $(BUILD)/commands.h
-$(BUILD)/cli/main.o: KC_CFLAGS += -I$(BUILD) -DKC_GIT_COMMIT='"$(GIT_COMMIT)"' -DKC_BUILD_DATE='"$(BUILD_DATE)"'
-# the version string names the commit: rebuild main.o when HEAD moves
-$(BUILD)/cli/main.o: $(wildcard .git/HEAD .git/refs/heads/*)
+# The version string names the commit: build/version.h is regenerated every
+# run and replaced only when the commit changes, so main.o is rebuilt when
+# HEAD moves (in a worktree, a detached HEAD or with packed refs too).
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define KC_GIT_COMMIT "%s"\n#define KC_BUILD_DATE "%s"\n' '$(GIT_COMMIT)' '$(BUILD_DATE)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(BUILD)/cli/main.o: $(BUILD)/commands.h $(BUILD)/version.h
+$(BUILD)/cli/main.o: KC_CFLAGS += -I$(BUILD)
 
 # Unit tests register with DEFINE_TEST(name); the list is generated.
 $(BUILD)/tests/list.h: FORCE

@@ -16,6 +16,7 @@
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "version.h"
 
 #undef KC_COMMAND
 #define KC_COMMAND(name, summary) int cmd_##name(int argc, char **argv);
