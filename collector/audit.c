@@ -12,6 +12,7 @@
 #include "collector/audit_int.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/json.h"
 #include "util/mem.h"
 #include "util/sha256.h"
 #include "util/timeutil.h"
@@ -75,9 +76,9 @@ is_body(const cJSON *b)
 int
 kc_audit_needs_redaction(const cJSON *ev)
 {
-	const cJSON *req = kc_audit_member(ev, "requestObject"), *resp = kc_audit_member(ev, "responseObject");
-	const cJSON *ref = kc_audit_member(ev, "objectRef");
-	const char *res = kc_audit_member_str(ref, "resource"), *sub = kc_audit_member_str(ref, "subresource");
+	const cJSON *req = kc_json_get(ev, "requestObject"), *resp = kc_json_get(ev, "responseObject");
+	const cJSON *ref = kc_json_get(ev, "objectRef");
+	const char *res = kc_json_str(ref, "resource"), *sub = kc_json_str(ref, "subresource");
 
 	if (!is_body(req) && !is_body(resp))
 		return 0;
@@ -284,8 +285,8 @@ static int
 account(struct run *r, size_t si, const cJSON *ev, struct stream *sm)
 {
 	struct src_stat *s = &r->st[si];
-	const char *id = kc_audit_member_str(ev, "auditID");
-	const char *ts = kc_audit_member_str(ev, "requestReceivedTimestamp");
+	const char *id = kc_json_str(ev, "auditID");
+	const char *ts = kc_json_str(ev, "requestReceivedTimestamp");
 	struct grp *g = sm ? &sm->g : &r->grp[r->srcs.v[si].group];
 	int64_t t;
 
@@ -297,7 +298,7 @@ account(struct run *r, size_t si, const cJSON *ev, struct stream *sm)
 	copy_field(s->last_id, id ? id : "");
 	copy_field(s->last_ts, ts ? ts : "");
 	{
-		const char *st = kc_audit_member_str(ev, "stageTimestamp");
+		const char *st = kc_json_str(ev, "stageTimestamp");
 		int64_t w;
 
 		if ((st != NULL && kc_audit_parse_ts(st, strlen(st), &w) == 0) ||
@@ -345,7 +346,7 @@ account(struct run *r, size_t si, const cJSON *ev, struct stream *sm)
 static cJSON *
 child_obj(cJSON *o, const char *k)
 {
-	cJSON *c = cJSON_GetObjectItemCaseSensitive(o, k);
+	cJSON *c = kc_json_get_mut(o, k);
 
 	if (c == NULL)
 		c = cJSON_AddObjectToObject(o, k);
@@ -355,10 +356,10 @@ child_obj(cJSON *o, const char *k)
 static int
 count(struct run *r, const cJSON *ev, const char *agent)
 {
-	const cJSON *ref = kc_audit_member(ev, "objectRef");
-	const char *res = kc_audit_member_str(ref, "resource"), *sub = kc_audit_member_str(ref, "subresource");
-	const char *verb = kc_audit_member_str(ev, "verb");
-	const char *dec = kc_audit_member_str(kc_audit_member(ev, "annotations"), "authorization.k8s.io/decision");
+	const cJSON *ref = kc_json_get(ev, "objectRef");
+	const char *res = kc_json_str(ref, "resource"), *sub = kc_json_str(ref, "subresource");
+	const char *verb = kc_json_str(ev, "verb");
+	const char *dec = kc_json_str(kc_json_get(ev, "annotations"), "authorization.k8s.io/decision");
 	char rk[300];
 	cJSON *a, *b, *c, *n;
 
@@ -372,7 +373,7 @@ count(struct run *r, const cJSON *ev, const char *agent)
 	    (c = child_obj(b, verb ? verb : "(none)")) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	dec = dec ? dec : "(none)";
-	if ((n = cJSON_GetObjectItemCaseSensitive(c, dec)) != NULL)
+	if ((n = kc_json_get_mut(c, dec)) != NULL)
 		cJSON_SetNumberValue(n, n->valuedouble + 1);
 	else if (cJSON_AddNumberToObject(c, dec, 1) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
@@ -459,7 +460,7 @@ write_record(struct run *r, size_t si, const struct kc_audit_line *l, const cJSO
 		raw[l->len] = '\0';
 	}
 	if (o == NULL || add_num(o, "event", (double)r->res->matched) ||
-	    add_str(o, "auditID", kc_audit_member_str(ev, "auditID") ? kc_audit_member_str(ev, "auditID") : "") ||
+	    add_str(o, "auditID", kc_json_str(ev, "auditID") ? kc_json_str(ev, "auditID") : "") ||
 	    add_str(o, "provider", kc_audit_provider_name(p->provider)) ||
 	    add_str(o, "form", p->form ? p->form : "native-document") ||
 	    add_str(o, "source", r->srcs.v[si].name) ||
@@ -529,7 +530,7 @@ ts_problem(const cJSON *ev, char *detail, size_t n)
 	static const char *const keys[] = { "requestReceivedTimestamp", "stageTimestamp" };
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		const char *v = kc_audit_member_str(ev, keys[i]);
+		const char *v = kc_json_str(ev, keys[i]);
 		int64_t t;
 
 		if (v != NULL && kc_audit_parse_ts(v, strlen(v), &t) == KC_ERR_LIMIT) {

@@ -11,6 +11,7 @@
 #include "collector/audit.h"
 #include "collector/audit_int.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/timeutil.h"
 
 const char *
@@ -50,7 +51,7 @@ copy(char *dst, size_t n, const char *s)
 static int
 is_audit_event(const cJSON *ev)
 {
-	const char *k = kc_audit_member_str(ev, "kind"), *av = kc_audit_member_str(ev, "apiVersion");
+	const char *k = kc_json_str(ev, "kind"), *av = kc_json_str(ev, "apiVersion");
 
 	return cJSON_IsObject(ev) && k != NULL && strcmp(k, "Event") == 0 && av != NULL &&
 	    strncmp(av, "audit.k8s.io/", 13) == 0;
@@ -59,13 +60,13 @@ is_audit_event(const cJSON *ev)
 int
 kc_audit_cloud_classify(const cJSON *rec)
 {
-	if (cJSON_IsObject(kc_audit_member(rec, "protoPayload")))
+	if (cJSON_IsObject(kc_json_get(rec, "protoPayload")))
 		return KC_AUDIT_PROV_GKE;
-	if (kc_audit_member_str(rec, "category") != NULL && kc_audit_member(rec, "properties") != NULL)
+	if (kc_json_str(rec, "category") != NULL && kc_json_get(rec, "properties") != NULL)
 		return KC_AUDIT_PROV_AKS;
-	if (kc_audit_member_str(rec, "message") != NULL &&
-	    (kc_audit_member(rec, "eventId") != NULL || kc_audit_member(rec, "logStreamName") != NULL ||
-	    kc_audit_member(rec, "ingestionTime") != NULL || cJSON_IsNumber(kc_audit_member(rec, "timestamp"))))
+	if (kc_json_str(rec, "message") != NULL &&
+	    (kc_json_get(rec, "eventId") != NULL || kc_json_get(rec, "logStreamName") != NULL ||
+	    kc_json_get(rec, "ingestionTime") != NULL || cJSON_IsNumber(kc_json_get(rec, "timestamp"))))
 		return KC_AUDIT_PROV_EKS;
 	if (is_audit_event(rec))
 		return KC_AUDIT_PROV_NATIVE;
@@ -120,10 +121,10 @@ embedded_event(const char *text, cJSON **ev, const char **why, char *detail, siz
 static int
 eks(const cJSON *rec, struct kc_audit_prov *p, cJSON **ev, const char **why, char *detail, size_t dn)
 {
-	const char *msg = kc_audit_member_str(rec, "message");
-	const char *st = kc_audit_member_str(rec, "logStreamName");
-	const char *grp = kc_audit_member_str(rec, "logGroupName");
-	const cJSON *id = kc_audit_member(rec, "eventId");
+	const char *msg = kc_json_str(rec, "message");
+	const char *st = kc_json_str(rec, "logStreamName");
+	const char *grp = kc_json_str(rec, "logGroupName");
+	const cJSON *id = kc_json_get(rec, "eventId");
 
 	p->form = "eks-cloudwatch";
 	copy(p->stream, sizeof(p->stream), st ? st : "(log stream not named)");
@@ -166,13 +167,13 @@ aks_cluster(const char *rid, char *out, size_t n)
 static int
 aks(const cJSON *rec, struct kc_audit_prov *p, cJSON **ev, const char **why, char *detail, size_t dn)
 {
-	const char *cat = kc_audit_member_str(rec, "category");
-	const cJSON *props = kc_audit_member(rec, "properties");
+	const char *cat = kc_json_str(rec, "category");
+	const cJSON *props = kc_json_get(rec, "properties");
 	const char *log;
 
 	p->form = "aks-diagnostics";
 	copy(p->stream, sizeof(p->stream), cat);
-	aks_cluster(kc_audit_member_str(rec, "resourceId"), p->cluster, sizeof(p->cluster));
+	aks_cluster(kc_json_str(rec, "resourceId"), p->cluster, sizeof(p->cluster));
 	if (cat == NULL || (strcasecmp(cat, "kube-audit") != 0 && strcasecmp(cat, "kube-audit-admin") != 0)) {
 		*why = "not an audit category";
 		snprintf(detail, dn, "category %.100s (kube-audit or kube-audit-admin expected)", cat ? cat : "(none)");
@@ -189,14 +190,14 @@ aks(const cJSON *rec, struct kc_audit_prov *p, cJSON **ev, const char **why, cha
 		}
 		props = p->owned;
 	}
-	if ((log = kc_audit_member_str(props, "log")) == NULL) {
+	if ((log = kc_json_str(props, "log")) == NULL) {
 		*why = "message is not an audit event";
 		snprintf(detail, dn, "no properties.log");
 		return 0;
 	}
 	if (!embedded_event(log, ev, why, detail, dn))
 		return 0;
-	copy(p->id, sizeof(p->id), kc_audit_member_str(*ev, "auditID"));
+	copy(p->id, sizeof(p->id), kc_json_str(*ev, "auditID"));
 	p->text = log;
 	return 1;
 }
@@ -418,12 +419,12 @@ log_id(const char *ln, char *out, size_t n)
 static int
 gke(const cJSON *rec, struct kc_audit_prov *p, cJSON **evp, const char **why, char *detail, size_t dn)
 {
-	const cJSON *pp = kc_audit_member(rec, "protoPayload"), *res = kc_audit_member(rec, "resource");
-	const cJSON *lab = kc_audit_member(res, "labels"), *auth = kc_audit_member(pp, "authenticationInfo");
-	const cJSON *rm = kc_audit_member(pp, "requestMetadata"), *st = kc_audit_member(pp, "status");
-	const cJSON *elab = kc_audit_member(rec, "labels"), *c;
-	const char *type = kc_audit_member_str(pp, "@type"), *rtype = kc_audit_member_str(res, "type");
-	const char *method = kc_audit_member_str(pp, "methodName"), *ts = kc_audit_member_str(rec, "timestamp");
+	const cJSON *pp = kc_json_get(rec, "protoPayload"), *res = kc_json_get(rec, "resource");
+	const cJSON *lab = kc_json_get(res, "labels"), *auth = kc_json_get(pp, "authenticationInfo");
+	const cJSON *rm = kc_json_get(pp, "requestMetadata"), *st = kc_json_get(pp, "status");
+	const cJSON *elab = kc_json_get(rec, "labels"), *c;
+	const char *type = kc_json_str(pp, "@type"), *rtype = kc_json_str(res, "type");
+	const char *method = kc_json_str(pp, "methodName"), *ts = kc_json_str(rec, "timestamp");
 	const char *user, *ip, *ua, *dec = NULL;
 	struct gke_method gm;
 	struct gke_name gn;
@@ -431,12 +432,12 @@ gke(const cJSON *rec, struct kc_audit_prov *p, cJSON **evp, const char **why, ch
 	int code = 0, have_rn;
 
 	p->form = "gke-logging";
-	copy(p->id, sizeof(p->id), kc_audit_member_str(rec, "insertId"));
-	log_id(kc_audit_member_str(rec, "logName"), p->stream, sizeof(p->stream));
+	copy(p->id, sizeof(p->id), kc_json_str(rec, "insertId"));
+	log_id(kc_json_str(rec, "logName"), p->stream, sizeof(p->stream));
 	snprintf(p->cluster, sizeof(p->cluster), "%s/%s/%s",
-	    kc_audit_member_str(lab, "project_id") ? kc_audit_member_str(lab, "project_id") : "",
-	    kc_audit_member_str(lab, "location") ? kc_audit_member_str(lab, "location") : "",
-	    kc_audit_member_str(lab, "cluster_name") ? kc_audit_member_str(lab, "cluster_name") : "");
+	    kc_json_str(lab, "project_id") ? kc_json_str(lab, "project_id") : "",
+	    kc_json_str(lab, "location") ? kc_json_str(lab, "location") : "",
+	    kc_json_str(lab, "cluster_name") ? kc_json_str(lab, "cluster_name") : "");
 	/* reads (get, list, watch) are in Data Access logs only */
 	p->reads = strstr(p->stream, "data_access") != NULL;
 	if (type == NULL || strcmp(type, "type.googleapis.com/google.cloud.audit.AuditLog") != 0) {
@@ -454,7 +455,7 @@ gke(const cJSON *rec, struct kc_audit_prov *p, cJSON **evp, const char **why, ch
 		snprintf(detail, dn, "methodName %.200s", method ? method : "(none)");
 		return 0;
 	}
-	have_rn = gke_resource_name(kc_audit_member_str(pp, "resourceName"), &gn);
+	have_rn = gke_resource_name(kc_json_str(pp, "resourceName"), &gn);
 	if (have_rn && strcmp(gn.resource, gm.resource) != 0) {
 		*why = "GKE method name does not map";
 		snprintf(detail, dn, "methodName %.100s names %.60s, resourceName names %.60s",
@@ -466,7 +467,7 @@ gke(const cJSON *rec, struct kc_audit_prov *p, cJSON **evp, const char **why, ch
 		snprintf(detail, dn, "no timestamp");
 		return 0;
 	}
-	c = kc_audit_member(st, "code");
+	c = kc_json_get(st, "code");
 	if (c != NULL && !cJSON_IsNumber(c)) {
 		*why = "not a Kubernetes API audit entry";
 		snprintf(detail, dn, "status.code is not a number");
@@ -475,13 +476,13 @@ gke(const cJSON *rec, struct kc_audit_prov *p, cJSON **evp, const char **why, ch
 	code = c ? (int)c->valuedouble : 0;
 	if ((ev = cJSON_CreateObject()) == NULL)
 		goto nomem;
-	user = kc_audit_member_str(auth, "principalEmail");
-	ip = kc_audit_member_str(rm, "callerIp");
-	ua = kc_audit_member_str(rm, "callerSuppliedUserAgent");
+	user = kc_json_str(auth, "principalEmail");
+	ip = kc_json_str(rm, "callerIp");
+	ua = kc_json_str(rm, "callerSuppliedUserAgent");
 	if (!cJSON_AddStringToObject(ev, "kind", "Event") ||
 	    !cJSON_AddStringToObject(ev, "apiVersion", "audit.k8s.io/v1") ||
-	    !cJSON_AddStringToObject(ev, "level", kc_audit_member(pp, "response") ? "RequestResponse" :
-	    kc_audit_member(pp, "request") ? "Request" : "Metadata") ||
+	    !cJSON_AddStringToObject(ev, "level", kc_json_get(pp, "response") ? "RequestResponse" :
+	    kc_json_get(pp, "request") ? "Request" : "Metadata") ||
 	    !cJSON_AddStringToObject(ev, "auditID", p->id) ||
 	    !cJSON_AddStringToObject(ev, "stage", "ResponseComplete") ||
 	    !cJSON_AddStringToObject(ev, "verb", gm.verb))
@@ -507,14 +508,14 @@ gke(const cJSON *rec, struct kc_audit_prov *p, cJSON **evp, const char **why, ch
 		goto nomem;
 	if ((o = cJSON_AddObjectToObject(ev, "responseStatus")) == NULL ||
 	    !cJSON_AddNumberToObject(o, "code", grpc_http(code)) ||
-	    (kc_audit_member_str(st, "message") &&
-	    !cJSON_AddStringToObject(o, "message", kc_audit_member_str(st, "message"))))
+	    (kc_json_str(st, "message") &&
+	    !cJSON_AddStringToObject(o, "message", kc_json_str(st, "message"))))
 		goto nomem;
-	if (!add_copy(ev, "requestObject", kc_audit_member(pp, "request")) ||
-	    !add_copy(ev, "responseObject", kc_audit_member(pp, "response")) ||
+	if (!add_copy(ev, "requestObject", kc_json_get(pp, "request")) ||
+	    !add_copy(ev, "responseObject", kc_json_get(pp, "response")) ||
 	    !add_ts(ev, "requestReceivedTimestamp", ts) ||
-	    !add_ts(ev, "stageTimestamp", kc_audit_member_str(rec, "receiveTimestamp") ?
-	    kc_audit_member_str(rec, "receiveTimestamp") : ts))
+	    !add_ts(ev, "stageTimestamp", kc_json_str(rec, "receiveTimestamp") ?
+	    kc_json_str(rec, "receiveTimestamp") : ts))
 		goto nomem;
 	/* the API server's annotations travel as entry labels */
 	cJSON_ArrayForEach(c, elab) {
@@ -527,15 +528,15 @@ gke(const cJSON *rec, struct kc_audit_prov *p, cJSON **evp, const char **why, ch
 		if (strcmp(c->string, "authorization.k8s.io/decision") == 0)
 			dec = c->valuestring;
 	}
-	if (dec == NULL && cJSON_IsArray(kc_audit_member(pp, "authorizationInfo")) &&
-	    cJSON_GetArraySize(kc_audit_member(pp, "authorizationInfo")) > 0) {
-		const cJSON *a0 = cJSON_GetArrayItem(kc_audit_member(pp, "authorizationInfo"), 0);
+	if (dec == NULL && cJSON_IsArray(kc_json_get(pp, "authorizationInfo")) &&
+	    cJSON_GetArraySize(kc_json_get(pp, "authorizationInfo")) > 0) {
+		const cJSON *a0 = cJSON_GetArrayItem(kc_json_get(pp, "authorizationInfo"), 0);
 
 		/* proto3 JSON leaves out granted: false */
 		if (ann == NULL && (ann = cJSON_AddObjectToObject(ev, "annotations")) == NULL)
 			goto nomem;
 		if (!cJSON_AddStringToObject(ann, "authorization.k8s.io/decision",
-		    cJSON_IsTrue(kc_audit_member(a0, "granted")) ? "allow" : "forbid"))
+		    cJSON_IsTrue(kc_json_get(a0, "granted")) ? "allow" : "forbid"))
 			goto nomem;
 	}
 	*evp = ev;

@@ -30,6 +30,7 @@
 #include "manifest/digest.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/sha256.h"
@@ -137,8 +138,8 @@ kc_collect_check_name(struct kc_collect *co, enum kc_name_kind kind, const char 
 	    (r = kc_sha256_hex(name, strlen(name), hex)) != 0)
 		return r;
 	cJSON_ArrayForEach(it, co->anomalies) {
-		cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "kind");
-		cJSON *h = cJSON_GetObjectItemCaseSensitive(it, "name_sha256");
+		cJSON *k = kc_json_get_mut(it, "kind");
+		cJSON *h = kc_json_get_mut(it, "name_sha256");
 
 		if (cJSON_IsString(k) && cJSON_IsString(h) && strcmp(k->valuestring, kind_s) == 0 &&
 		    strcmp(h->valuestring, hex) == 0)
@@ -293,7 +294,7 @@ collect_identity(struct kc_collect *co)
 	}
 	cJSON_AddStringToObject(cl, "http_version", kc_client_http_version(co->client));
 	if ((doc = cJSON_ParseWithLength(resp.body.data, resp.body.len)) != NULL) {
-		if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(doc, "gitVersion")))
+		if (cJSON_IsString(v = kc_json_get_mut(doc, "gitVersion")))
 			cJSON_AddStringToObject(cl, "version", v->valuestring);
 		cJSON_Delete(doc);
 	}
@@ -313,8 +314,8 @@ collect_identity(struct kc_collect *co)
 	r = json_get(co, "/api/v1/namespaces/kube-system", "cluster/kube-system-namespace.json",
 	    "kube-system", &resp);
 	if (r == 0 && (doc = cJSON_ParseWithLength(resp.body.data, resp.body.len)) != NULL) {
-		cJSON *md = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
-		if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(md, "uid"))) {
+		cJSON *md = kc_json_get_mut(doc, "metadata");
+		if (cJSON_IsString(v = kc_json_get_mut(md, "uid"))) {
 			cJSON_AddStringToObject(cl, "kube_system_uid", v->valuestring);
 			snprintf(co->cluster_name, sizeof(co->cluster_name), "%.8s", v->valuestring);
 		}
@@ -389,13 +390,13 @@ collect_self(struct kc_collect *co)
 static int
 redact_last_applied(cJSON *doc)
 {
-	cJSON *items = cJSON_GetObjectItemCaseSensitive(doc, "items"), *it;
+	cJSON *items = kc_json_get_mut(doc, "items"), *it;
 	int n = 0;
 
 	cJSON_ArrayForEach(it, items) {
-		cJSON *md = cJSON_GetObjectItemCaseSensitive(it, "metadata");
-		cJSON *ann = cJSON_GetObjectItemCaseSensitive(md, "annotations");
-		cJSON *la = cJSON_GetObjectItemCaseSensitive(ann, LAST_APPLIED);
+		cJSON *md = kc_json_get_mut(it, "metadata");
+		cJSON *ann = kc_json_get_mut(md, "annotations");
+		cJSON *la = kc_json_get_mut(ann, LAST_APPLIED);
 		char hex[KC_SHA256_HEX], marker[128];
 
 		if (!cJSON_IsString(la))
@@ -422,7 +423,7 @@ remove_pages(struct kc_collect *co, const char *res, int npages)
 		free(path);
 		for (int i = cnt - 1; i >= 0; i--) {
 			cJSON *f = cJSON_GetArrayItem(co->files, i);
-			cJSON *pp = cJSON_GetObjectItemCaseSensitive(f, "path");
+			cJSON *pp = kc_json_get_mut(f, "path");
 			if (cJSON_IsString(pp) && strcmp(pp->valuestring, rel) == 0) {
 				cJSON_DeleteItemFromArray(co->files, i);
 				cnt--;
@@ -498,7 +499,7 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 			r = kc_err_set(KC_ERR_PARSE, "GET %s: the server's answer is not JSON", path);
 			break;
 		}
-		kind = cJSON_GetObjectItemCaseSensitive(doc, "kind");
+		kind = kc_json_get_mut(doc, "kind");
 		if (def->metadata_only && (!cJSON_IsString(kind) ||
 		    strcmp(kind->valuestring, "PartialObjectMetadataList") != 0)) {
 			/* Never store a full object list of secrets: wipe it. */
@@ -535,13 +536,13 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 		    "application/json", 0, NULL)) != 0) {
 			break;
 		}
-		items += cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "items"));
-		md = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
-		if (page == 1 && cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(md, "resourceVersion")))
+		items += cJSON_GetArraySize(kc_json_get(doc, "items"));
+		md = kc_json_get_mut(doc, "metadata");
+		if (page == 1 && cJSON_IsString(v = kc_json_get_mut(md, "resourceVersion")))
 			snprintf(rv, sizeof(rv), "%s", v->valuestring);
 		free(cont);
 		cont = NULL;
-		v = cJSON_GetObjectItemCaseSensitive(md, "continue");
+		v = kc_json_get_mut(md, "continue");
 		if (cJSON_IsString(v) && v->valuestring[0] != '\0')
 			cont = kc_strdup(v->valuestring);
 		cJSON_Delete(doc);
@@ -640,7 +641,7 @@ kc_collect_run(const struct kc_collect_opts *opts, const char *staging, struct k
 void
 kc_collect_finish(struct kc_collect *co)
 {
-	cJSON *times = cJSON_GetObjectItemCaseSensitive(co->manifest, "times");
+	cJSON *times = kc_json_get_mut(co->manifest, "times");
 	char tbuf[40];
 
 	co->finished_ns = kc_now_ns();

@@ -13,6 +13,7 @@
 #include "collector/kclient.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/sha256.h"
@@ -575,7 +576,7 @@ kc_response_error(const struct kc_response *resp, const char *method, const char
 	if (resp->status >= 200 && resp->status < 300)
 		return 0;
 	if (resp->body.len > 0 && (doc = cJSON_ParseWithLength(resp->body.data, resp->body.len)) != NULL &&
-	    cJSON_IsString(m = cJSON_GetObjectItemCaseSensitive(doc, "message")))
+	    cJSON_IsString(m = kc_json_get_mut(doc, "message")))
 		msg = kc_safe_str(m->valuestring, safe, sizeof(safe));	/* the server's words reach a terminal */
 	switch (resp->status) {
 	case 401: code = KC_ERR_AUTH; break;

@@ -7,6 +7,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/json.h"
 #include "util/mem.h"
 
 #define SNAP_PAGE_MAX (256u << 20)
@@ -116,7 +117,7 @@ kc_snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct
 				r = kc_err_set(KC_ERR_PARSE, "snapshot page '%s' is not valid JSON", pages[p]);
 				break;
 			}
-			items = cJSON_GetObjectItemCaseSensitive(doc, "items");
+			items = kc_json_get_mut(doc, "items");
 			while (cJSON_IsArray(items) && (it = cJSON_DetachItemFromArray(items, 0)) != NULL)
 				cJSON_AddItemToArray(snap->items[i], it);
 			cJSON_Delete(doc);

@@ -18,6 +18,7 @@
 #include "manifest/tsa.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/sha256.h"
@@ -613,8 +614,8 @@ kc_bundle_check_manifest(const char *text, size_t len, const struct kc_digest_li
 		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "MANIFEST.json is not a JSON object");
 		goto out;
 	}
-	schema = cJSON_GetObjectItemCaseSensitive(m, "schema");
-	ver = cJSON_GetObjectItemCaseSensitive(m, "schema_version");
+	schema = kc_json_get_mut(m, "schema");
+	ver = kc_json_get_mut(m, "schema_version");
 	if (!cJSON_IsString(schema) || strncmp(schema->valuestring, "kcustody.bundle/", 16) != 0 ||
 	    !cJSON_IsNumber(ver)) {
 		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "no kcustody.bundle schema id and version");
@@ -622,15 +623,15 @@ kc_bundle_check_manifest(const char *text, size_t len, const struct kc_digest_li
 	}
 	/* Later versions only add keys (docs/FORMAT.md): the checks below
 	 * hold for every version, so a newer bundle is still checked. */
-	files = cJSON_GetObjectItemCaseSensitive(m, "files");
+	files = kc_json_get_mut(m, "files");
 	if (!cJSON_IsArray(files)) {
 		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "MANIFEST.json has no \"files\" array");
 		goto out;
 	}
 	cJSON_ArrayForEach(it, files) {
-		cJSON *path = cJSON_GetObjectItemCaseSensitive(it, "path");
-		cJSON *sha = cJSON_GetObjectItemCaseSensitive(it, "sha256");
-		cJSON *size = cJSON_GetObjectItemCaseSensitive(it, "size");
+		cJSON *path = kc_json_get_mut(it, "path");
+		cJSON *sha = kc_json_get_mut(it, "sha256");
+		cJSON *size = kc_json_get_mut(it, "size");
 		long s, mi;
 
 		if (!cJSON_IsString(path) || !cJSON_IsString(sha) || !cJSON_IsNumber(size)) {
@@ -662,7 +663,7 @@ kc_bundle_check_manifest(const char *text, size_t len, const struct kc_digest_li
 		int found = strcmp(sums->v[i].path, "MANIFEST.json") == 0;
 
 		cJSON_ArrayForEach(it, files) {
-			cJSON *path = cJSON_GetObjectItemCaseSensitive(it, "path");
+			cJSON *path = kc_json_get_mut(it, "path");
 
 			if (found)
 				break;
@@ -675,7 +676,7 @@ kc_bundle_check_manifest(const char *text, size_t len, const struct kc_digest_li
 		}
 	}
 	/* The container facts no member carries: bound since 0.2. */
-	cont = cJSON_GetObjectItemCaseSensitive(m, "container");
+	cont = kc_json_get_mut(m, "container");
 	if (cont == NULL) {
 		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_OK, "%s, %zu files agree with SHA256SUMS; "
 		    "top folder name and mtime not bound (sealed by 0.1)",
@@ -683,8 +684,8 @@ kc_bundle_check_manifest(const char *text, size_t len, const struct kc_digest_li
 		res->container_unbound = 1;
 		goto out;
 	}
-	top = cJSON_GetObjectItemCaseSensitive(cont, "top");
-	mt = cJSON_GetObjectItemCaseSensitive(cont, "mtime");
+	top = kc_json_get_mut(cont, "top");
+	mt = kc_json_get_mut(cont, "mtime");
 	if (!cJSON_IsString(top) || strcmp(top->valuestring, res->top) != 0) {
 		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "the top folder is '%s' but the manifest "
 		    "was sealed for '%s' (renamed inside the container)", kc_safe_str(res->top, safe, sizeof(safe)),

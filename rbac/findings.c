@@ -7,6 +7,7 @@
 #include "rbac/scope.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/mem.h"
 
 #define RBACG "rbac.authorization.k8s.io"
@@ -441,9 +442,9 @@ default_binding(const struct kc_rbac_binding *b)
 {
 	static const char *const defaults[] = { "system:basic-user", "system:discovery",
 		"system:public-info-viewer", "system:service-account-issuer-discovery", NULL };
-	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(b->obj, "metadata"), "labels");
-	const cJSON *boot = cJSON_GetObjectItemCaseSensitive(labels, "kubernetes.io/bootstrapping");
+	const cJSON *labels = kc_json_get(
+	    kc_json_get(b->obj, "metadata"), "labels");
+	const cJSON *boot = kc_json_get(labels, "kubernetes.io/bootstrapping");
 
 	if (!b->cluster || !cJSON_IsString(boot) || strcmp(boot->valuestring, "rbac-defaults") != 0 ||
 	    strcmp(b->role_kind, "ClusterRole") != 0 || strcmp(b->name, b->role_name) != 0)
@@ -781,46 +782,38 @@ kc_findings_add_gap(struct kc_findings *f, const char *sa_ns, const char *sa_nam
 	return 0;
 }
 
-static const char *
-fs(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
 static int
 cmp_finding(const void *a, const void *b)
 {
 	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
-	const cJSON *sx = cJSON_GetObjectItemCaseSensitive(x, "subject");
-	const cJSON *sy = cJSON_GetObjectItemCaseSensitive(y, "subject");
+	const cJSON *sx = kc_json_get(x, "subject");
+	const cJSON *sy = kc_json_get(y, "subject");
 	int c;
 
-	if ((c = kc_sev_parse(fs(y, "severity")) - kc_sev_parse(fs(x, "severity"))) != 0)
+	if ((c = kc_sev_parse(kc_json_str0(y, "severity")) - kc_sev_parse(kc_json_str0(x, "severity"))) != 0)
 		return c;
-	if ((c = strcmp(fs(x, "id"), fs(y, "id"))) != 0)
+	if ((c = strcmp(kc_json_str0(x, "id"), kc_json_str0(y, "id"))) != 0)
 		return c;
-	if ((c = strcmp(fs(sx, "namespace"), fs(sy, "namespace"))) != 0)
+	if ((c = strcmp(kc_json_str0(sx, "namespace"), kc_json_str0(sy, "namespace"))) != 0)
 		return c;
-	if ((c = strcmp(fs(sx, "name"), fs(sy, "name"))) != 0)
+	if ((c = strcmp(kc_json_str0(sx, "name"), kc_json_str0(sy, "name"))) != 0)
 		return c;
-	if ((c = strcmp(fs(x, "scope"), fs(y, "scope"))) != 0)
+	if ((c = strcmp(kc_json_str0(x, "scope"), kc_json_str0(y, "scope"))) != 0)
 		return c;
-	if ((c = strcmp(fs(x, "namespace"), fs(y, "namespace"))) != 0)
+	if ((c = strcmp(kc_json_str0(x, "namespace"), kc_json_str0(y, "namespace"))) != 0)
 		return c;
-	if ((c = strcmp(fs(cJSON_GetObjectItemCaseSensitive(x, "binding"), "namespace"),
-	    fs(cJSON_GetObjectItemCaseSensitive(y, "binding"), "namespace"))) != 0)
+	if ((c = strcmp(kc_json_str0(kc_json_get(x, "binding"), "namespace"),
+	    kc_json_str0(kc_json_get(y, "binding"), "namespace"))) != 0)
 		return c;
-	if ((c = strcmp(fs(cJSON_GetObjectItemCaseSensitive(x, "binding"), "name"),
-	    fs(cJSON_GetObjectItemCaseSensitive(y, "binding"), "name"))) != 0)
+	if ((c = strcmp(kc_json_str0(kc_json_get(x, "binding"), "name"),
+	    kc_json_str0(kc_json_get(y, "binding"), "name"))) != 0)
 		return c;
-	if ((c = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "ruleIndex")) <
-	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(y, "ruleIndex")) ? -1 :
-	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "ruleIndex")) >
-	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(y, "ruleIndex"))) != 0)
+	if ((c = cJSON_GetNumberValue(kc_json_get(x, "ruleIndex")) <
+	    cJSON_GetNumberValue(kc_json_get(y, "ruleIndex")) ? -1 :
+	    cJSON_GetNumberValue(kc_json_get(x, "ruleIndex")) >
+	    cJSON_GetNumberValue(kc_json_get(y, "ruleIndex"))) != 0)
 		return c;
-	return strcmp(fs(x, "matched"), fs(y, "matched"));
+	return strcmp(kc_json_str0(x, "matched"), kc_json_str0(y, "matched"));
 }
 
 void

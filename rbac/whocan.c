@@ -5,15 +5,8 @@
 #include "rbac/scope.h"
 #include "rbac/whocan.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/mem.h"
-
-static const char *
-jstr(const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
 
 /* every SA of the snapshot, or those of one namespace */
 static void
@@ -23,11 +16,11 @@ add_sas(const struct kc_rbac *rb, const char *only_ns, cJSON *arr, cJSON *all)
 	char who[1024];
 
 	cJSON_ArrayForEach(it, rb->snap->items[KC_RES_SERVICEACCOUNTS]) {
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(it, "metadata");
+		const cJSON *m = kc_json_get(it, "metadata");
 
-		if (only_ns != NULL && strcmp(jstr(m, "namespace"), only_ns) != 0)
+		if (only_ns != NULL && strcmp(kc_json_str0(m, "namespace"), only_ns) != 0)
 			continue;
-		snprintf(who, sizeof(who), "%s/%s", jstr(m, "namespace"), jstr(m, "name"));
+		snprintf(who, sizeof(who), "%s/%s", kc_json_str0(m, "namespace"), kc_json_str0(m, "name"));
 		cJSON_AddItemToArray(arr, cJSON_CreateString(who));
 		cJSON_AddItemToArray(all, cJSON_CreateString(who));
 	}
@@ -206,7 +199,7 @@ kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, cons
 			continue;
 		if (b->cluster) {
 			dst = cw;
-		} else if ((dst = cJSON_GetObjectItemCaseSensitive(nss, b->ns)) == NULL) {
+		} else if ((dst = kc_json_get_mut(nss, b->ns)) == NULL) {
 			dst = cJSON_AddArrayToObject(nss, b->ns);
 		}
 		for (size_t s = 0; s < b->nsubjects; s++)
@@ -220,16 +213,16 @@ kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, cons
 static void
 row(struct kc_buf *out, const char *scope, const cJSON *g)
 {
-	const cJSON *s = cJSON_GetObjectItemCaseSensitive(g, "subject");
-	const cJSON *b = cJSON_GetObjectItemCaseSensitive(g, "binding");
-	const cJSON *r = cJSON_GetObjectItemCaseSensitive(g, "role");
-	const cJSON *names = cJSON_GetObjectItemCaseSensitive(g, "resourceNames"), *it;
-	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(g, "expandsTo");
+	const cJSON *s = kc_json_get(g, "subject");
+	const cJSON *b = kc_json_get(g, "binding");
+	const cJSON *r = kc_json_get(g, "role");
+	const cJSON *names = kc_json_get(g, "resourceNames"), *it;
+	const cJSON *exp = kc_json_get(g, "expandsTo");
 
-	kc_buf_addf(out, "%-24s %s %s%s%s  via %s %s%s%s -> %s %s", scope, jstr(s, "kind"),
-	    jstr(s, "namespace"), jstr(s, "namespace")[0] ? "/" : "", jstr(s, "name"),
-	    jstr(b, "kind"), jstr(b, "namespace"), jstr(b, "namespace")[0] ? "/" : "", jstr(b, "name"),
-	    jstr(r, "kind"), jstr(r, "name"));
+	kc_buf_addf(out, "%-24s %s %s%s%s  via %s %s%s%s -> %s %s", scope, kc_json_str0(s, "kind"),
+	    kc_json_str0(s, "namespace"), kc_json_str0(s, "namespace")[0] ? "/" : "", kc_json_str0(s, "name"),
+	    kc_json_str0(b, "kind"), kc_json_str0(b, "namespace"), kc_json_str0(b, "namespace")[0] ? "/" : "", kc_json_str0(b, "name"),
+	    kc_json_str0(r, "kind"), kc_json_str0(r, "name"));
 	if (names != NULL) {
 		kc_buf_adds(out, "  names:");
 		cJSON_ArrayForEach(it, names)
@@ -237,8 +230,8 @@ row(struct kc_buf *out, const char *scope, const cJSON *g)
 	}
 	if (exp != NULL)
 		kc_buf_addf(out, "  (%d service accounts)", cJSON_GetArraySize(exp));
-	if (jstr(g, "note")[0])
-		kc_buf_addf(out, "  [%s]", jstr(g, "note"));
+	if (kc_json_str0(g, "note")[0])
+		kc_buf_addf(out, "  [%s]", kc_json_str0(g, "note"));
 	kc_buf_addc(out, '\n');
 }
 
@@ -246,16 +239,16 @@ int
 kc_whocan_text(const cJSON *res, struct kc_buf *out)
 {
 	const cJSON *g, *nsl;
-	const char *grp = jstr(res, "apiGroup"), *sub = jstr(res, "subresource");
+	const char *grp = kc_json_str0(res, "apiGroup"), *sub = kc_json_str0(res, "subresource");
 
-	kc_buf_addf(out, "Who can %s %s%s%s%s%s:\n\n", jstr(res, "verb"), jstr(res, "resource"),
+	kc_buf_addf(out, "Who can %s %s%s%s%s%s:\n\n", kc_json_str0(res, "verb"), kc_json_str0(res, "resource"),
 	    grp[0] ? "." : "", grp, sub[0] ? "/" : "", sub);
-	if (jstr(res, "note")[0])
-		kc_buf_addf(out, "Note: %s.\n\n", jstr(res, "note"));
+	if (kc_json_str0(res, "note")[0])
+		kc_buf_addf(out, "Note: %s.\n\n", kc_json_str0(res, "note"));
 	kc_buf_addf(out, "%-24s SUBJECT  via BINDING -> ROLE\n", "SCOPE");
-	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(res, "clusterWide"))
+	cJSON_ArrayForEach(g, kc_json_get(res, "clusterWide"))
 		row(out, "cluster-wide", g);
-	cJSON_ArrayForEach(nsl, cJSON_GetObjectItemCaseSensitive(res, "namespaces")) {
+	cJSON_ArrayForEach(nsl, kc_json_get(res, "namespaces")) {
 		char scope[300];
 
 		snprintf(scope, sizeof(scope), "namespace %s", nsl->string);
@@ -263,8 +256,8 @@ kc_whocan_text(const cJSON *res, struct kc_buf *out)
 			row(out, scope, g);
 	}
 	kc_buf_addf(out, "\nService accounts that can (groups expanded): %d\n",
-	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(res, "serviceAccounts")));
-	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(res, "serviceAccounts"))
+	    cJSON_GetArraySize(kc_json_get(res, "serviceAccounts")));
+	cJSON_ArrayForEach(g, kc_json_get(res, "serviceAccounts"))
 		kc_buf_addf(out, "  %s\n", g->valuestring);
 	if (kc_buf_adds(out, "\nNot visible offline: system:masters, the Node authorizer, webhook "
 	    "authorizers.\n") != 0)
