@@ -10,7 +10,9 @@
 
 #include "collector/audit.h"
 #include "collector/audit_int.h"
+#include "util/buf.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "util/mem.h"
@@ -360,18 +362,21 @@ count(struct run *r, const cJSON *ev, const char *agent)
 	const char *res = kc_json_str(ref, "resource"), *sub = kc_json_str(ref, "subresource");
 	const char *verb = kc_json_str(ev, "verb");
 	const char *dec = kc_json_str(kc_json_get(ev, "annotations"), "authorization.k8s.io/decision");
-	char rk[300];
+	/* the whole key, however long: a cut one would count another resource */
+	struct kc_buf rk = KC_BUF_INIT(1u << 20);
 	cJSON *a, *b, *c, *n;
+	int e;
 
 	if (res == NULL)
-		snprintf(rk, sizeof(rk), "(non-resource)");
-	else if (sub != NULL)
-		snprintf(rk, sizeof(rk), "%s/%s", res, sub);
+		e = kc_buf_addf(&rk, "(non-resource)");
 	else
-		snprintf(rk, sizeof(rk), "%s", res);
-	if ((a = child_obj(r->counts, agent)) == NULL || (b = child_obj(a, rk)) == NULL ||
-	    (c = child_obj(b, verb ? verb : "(none)")) == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		e = kc_buf_addf(&rk, "%s%s%s", res, sub ? "/" : "", sub ? sub : "");
+	if (e != 0 || (a = child_obj(r->counts, agent)) == NULL || (b = child_obj(a, kc_buf_str(&rk))) == NULL ||
+	    (c = child_obj(b, verb ? verb : "(none)")) == NULL) {
+		kc_buf_free(&rk);
+		return e != 0 ? e : kc_err_set(KC_ERR_NOMEM, "out of memory");
+	}
+	kc_buf_free(&rk);
 	dec = dec ? dec : "(none)";
 	if ((n = kc_json_get_mut(c, dec)) != NULL)
 		cJSON_SetNumberValue(n, n->valuedouble + 1);
@@ -534,7 +539,7 @@ ts_problem(const cJSON *ev, char *detail, size_t n)
 		int64_t t;
 
 		if (v != NULL && kc_audit_parse_ts(v, strlen(v), &t) == KC_ERR_LIMIT) {
-			snprintf(detail, n, "%s year %.4s is outside 1678-2262", keys[i], v);
+			kc_fmt_trunc(detail, n, "%s year %.4s is outside 1678-2262", keys[i], v);
 			return 1;
 		}
 	}
@@ -559,12 +564,12 @@ s3_stream(const char *path, char *out, size_t n)
 	const char *e = strrchr(path, '/'), *b;
 
 	if (e == NULL) {
-		snprintf(out, n, "(file %s)", path);
+		kc_fmt_trunc(out, n, "(file %s)", path);
 		return;
 	}
 	for (b = e; b > path && b[-1] != '/'; b--)
 		;
-	snprintf(out, n, "%.*s", (int)(e - b), b);
+	kc_fmt_trunc(out, n, "%.*s", (int)(e - b), b);
 }
 
 static int
@@ -610,7 +615,7 @@ one_line(struct run *r, size_t si, const struct kc_audit_line *l)
 	if (rec == NULL || end == NULL) {
 		const char *at = cJSON_GetErrorPtr();
 
-		snprintf(detail, sizeof(detail), "parse error at byte %zu",
+		kc_fmt_trunc(detail, sizeof(detail), "parse error at byte %zu",
 		    at && at >= body && at <= body + blen ? (size_t)(at - l->data) : (size_t)0);
 		cJSON_Delete(rec);
 		kc_sha256_hex(l->data, l->len, hex);
@@ -619,7 +624,7 @@ one_line(struct run *r, size_t si, const struct kc_audit_line *l)
 	while (end < body + blen && is_ws(*end))
 		end++;
 	if (end != body + blen) {
-		snprintf(detail, sizeof(detail), "trailing data at byte %zu", (size_t)(end - l->data));
+		kc_fmt_trunc(detail, sizeof(detail), "trailing data at byte %zu", (size_t)(end - l->data));
 		cJSON_Delete(rec);
 		kc_sha256_hex(l->data, l->len, hex);
 		return report(r, si, l->offset, l->len, "invalid JSON", detail, hex);
@@ -635,7 +640,7 @@ one_line(struct run *r, size_t si, const struct kc_audit_line *l)
 		cls = kc_audit_cloud_classify(rec);
 		if (skip > 0 && cls != KC_AUDIT_PROV_NATIVE) {
 			why = "message is not an audit event";
-			snprintf(detail, sizeof(detail), "the text after the export's timestamp is not an audit.k8s.io Event");
+			kc_fmt_trunc(detail, sizeof(detail), "the text after the export's timestamp is not an audit.k8s.io Event");
 			goto aside;
 		}
 		if (s->prov == KC_AUDIT_PROV_UNKNOWN) {
@@ -645,11 +650,11 @@ one_line(struct run *r, size_t si, const struct kc_audit_line *l)
 		if (!fits(s->prov, skip > 0 ? KC_AUDIT_PROV_EKS : cls)) {
 			if (cls == KC_AUDIT_PROV_UNKNOWN) {
 				why = "not an audit record";
-				snprintf(detail, sizeof(detail), "neither an audit.k8s.io Event nor a %s export record",
+				kc_fmt_trunc(detail, sizeof(detail), "neither an audit.k8s.io Event nor a %s export record",
 				    kc_audit_provider_name(s->prov));
 			} else {
 				why = "record of another provider";
-				snprintf(detail, sizeof(detail), "record from %s in a file read as %s",
+				kc_fmt_trunc(detail, sizeof(detail), "record from %s in a file read as %s",
 				    kc_audit_provider_name(cls), kc_audit_provider_name(s->prov));
 				s->other++;
 			}
@@ -737,7 +742,7 @@ read_source(struct run *r, size_t si)
 	int rc, k;
 
 	if (kc_audit_reader_open(&rd, r->srcs.v[si].path, r->o->line_max, r->o->stats) < 0) {
-		snprintf(s->error, sizeof(s->error), "%s", kc_err_msg());
+		kc_fmt_trunc(s->error, sizeof(s->error), "%s", kc_err_msg());
 		r->res->source_errors++;
 		return 0;	/* recorded, not fatal */
 	}
@@ -755,7 +760,7 @@ read_source(struct run *r, size_t si)
 		s->split = kc_audit_reader_split(rd);
 	kc_audit_reader_stats(rd, &s->rs);
 	if (s->rs.error[0] != '\0') {
-		snprintf(s->error, sizeof(s->error), "%s", s->rs.error);
+		kc_fmt_trunc(s->error, sizeof(s->error), "%s", s->rs.error);
 		r->res->source_errors++;
 	}
 	kc_audit_reader_close(rd);

@@ -18,6 +18,7 @@
 #include "collector/audit.h"
 #include "collector/audit_int.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/json.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
@@ -447,7 +448,8 @@ kc_audit_filter_add(struct kc_audit_filter *f, const char *name, const char *val
 		if (slash == value || (slash && (slash[1] == '\0' || strchr(slash + 1, '/'))) ||
 		    strlen(value) >= sizeof(res))
 			return kc_err_set(KC_ERR_INVALID, "invalid resource '%s' (expected RESOURCE or RESOURCE/SUBRESOURCE)", value);
-		snprintf(res, sizeof(res), "%.*s", slash ? (int)(slash - value) : (int)strlen(value), value);
+		if ((r = kc_fmt(res, sizeof(res), "%.*s", slash ? (int)(slash - value) : (int)strlen(value), value)) != 0)
+			return r;
 		if ((r = sl_add(&f->res, res)) == 0)
 			r = sl_add(&f->sub, slash ? slash + 1 : "");
 		break;
