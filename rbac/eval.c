@@ -7,6 +7,7 @@
 #include "rbac/labels.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -934,7 +935,8 @@ scope_notes(const struct kc_rbac_rule *r, cJSON *o)
 			}
 			if (!kc_rbac_cluster_scoped(grp, res))
 				continue;
-			snprintf(s, sizeof(s), "%s%s%s%s", res, grp[0] ? "." : "", grp,
+			/* a note for the reader: a cut entry still shows which resource */
+			kc_fmt_trunc(s, sizeof(s), "%s%s%s%s", res, grp[0] ? "." : "", grp,
 			    bind && kc_rbac_ns_effective("bind", grp, res) ? " (bind only)" : "");
 			if (cs == NULL)
 				cs = cJSON_AddArrayToObject(o, "clusterScopedNotGranted");

@@ -6,6 +6,7 @@
 #include "rbac/scope.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/json.h"
 #include "util/mem.h"
 
@@ -134,11 +135,11 @@ kc_tuple_describe(const char *tuple, char *out, size_t n)
 			f[nf][k++] = *p;
 	}
 	if (tuple[0] == 'U')
-		snprintf(out, n, "%s %s", f[1], f[2]);
+		kc_fmt_trunc(out, n, "%s %s", f[1], f[2]);
 	else if (f[4][0] == '=')
-		snprintf(out, n, "%s %s/%s %s", f[1], f[2], f[3], f[4] + 1);
+		kc_fmt_trunc(out, n, "%s %s/%s %s", f[1], f[2], f[3], f[4] + 1);
 	else
-		snprintf(out, n, "%s %s/%s", f[1], f[2], f[3]);
+		kc_fmt_trunc(out, n, "%s %s/%s", f[1], f[2], f[3]);
 }
 
 /* The messages of an aggregate evaluationError: "[a, b]" or "a". */

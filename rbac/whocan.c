@@ -4,25 +4,37 @@
 
 #include "rbac/scope.h"
 #include "rbac/whocan.h"
+#include "util/buf.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/json.h"
 #include "util/mem.h"
 
 /* every SA of the snapshot, or those of one namespace */
+/* "NS/NAME" of a service account, whole, as a JSON string (NULL when out of
+ * memory): a cut name would be another account. */
+static cJSON *
+sa_ref(const char *ns, const char *name)
+{
+	struct kc_buf b = KC_BUF_INIT(1u << 16);
+	cJSON *s = kc_buf_addf(&b, "%s/%s", ns, name) == 0 ? cJSON_CreateString(kc_buf_str(&b)) : NULL;
+
+	kc_buf_free(&b);
+	return s;
+}
+
 static void
 add_sas(const struct kc_rbac *rb, const char *only_ns, cJSON *arr, cJSON *all)
 {
 	const cJSON *it;
-	char who[1024];
 
 	cJSON_ArrayForEach(it, rb->snap->items[KC_RES_SERVICEACCOUNTS]) {
 		const cJSON *m = kc_json_get(it, "metadata");
 
 		if (only_ns != NULL && strcmp(kc_json_str0(m, "namespace"), only_ns) != 0)
 			continue;
-		snprintf(who, sizeof(who), "%s/%s", kc_json_str0(m, "namespace"), kc_json_str0(m, "name"));
-		cJSON_AddItemToArray(arr, cJSON_CreateString(who));
-		cJSON_AddItemToArray(all, cJSON_CreateString(who));
+		cJSON_AddItemToArray(arr, sa_ref(kc_json_str0(m, "namespace"), kc_json_str0(m, "name")));
+		cJSON_AddItemToArray(all, sa_ref(kc_json_str0(m, "namespace"), kc_json_str0(m, "name")));
 	}
 }
 
@@ -31,7 +43,6 @@ grant_json(const struct kc_rbac *rb, const struct kc_rbac_binding *b, const stru
     const struct kc_rbac_rule *ru, cJSON *all)
 {
 	cJSON *o = cJSON_CreateObject(), *exp;
-	char who[1024];
 
 	cJSON_AddItemToObject(o, "subject", kc_rbac_subject_json(s));
 	cJSON_AddItemToObject(o, "binding", kc_rbac_binding_ref_json(b));
@@ -49,8 +60,7 @@ grant_json(const struct kc_rbac *rb, const struct kc_rbac_binding *b, const stru
 			cJSON_AddStringToObject(o, "note", "ServiceAccount subject without namespace in a "
 			    "ClusterRoleBinding matches nobody");
 		} else {
-			snprintf(who, sizeof(who), "%s/%s", ns, s->name);
-			cJSON_AddItemToArray(all, cJSON_CreateString(who));
+			cJSON_AddItemToArray(all, sa_ref(ns, s->name));
 		}
 	} else if (strcmp(s->kind, "Group") == 0) {
 		if (strcmp(s->name, "system:serviceaccounts") == 0 || strcmp(s->name, "system:authenticated") == 0) {
@@ -121,10 +131,12 @@ kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, cons
 		return kc_err_set(KC_ERR_INVALID, "invalid resource '%s'", resource);
 	memcpy(res, resource, rl);
 	res[rl] = '\0';
-	snprintf(sub, sizeof(sub), "%s", slash ? slash + 1 : "");
+	if (kc_fmt(sub, sizeof(sub), "%s", slash ? slash + 1 : "") != 0)
+		return kc_err_code();
 	group[0] = '\0';
 	if ((dot = strchr(res, '.')) != NULL) {
-		snprintf(group, sizeof(group), "%s", dot + 1);
+		if (kc_fmt(group, sizeof(group), "%s", dot + 1) != 0)
+			return kc_err_code();
 		res[dot - res] = '\0';
 	}
 	if ((o = cJSON_CreateObject()) == NULL)
@@ -168,7 +180,7 @@ kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, cons
 		if (!named) {
 			char w[700];
 
-			snprintf(w, sizeof(w), "the server doesn't have a resource type '%s%s%s' as far as this "
+			kc_fmt_trunc(w, sizeof(w), "the server doesn't have a resource type '%s%s%s' as far as this "
 			    "bundle shows (not a built-in resource, and no rule names it; custom resources are "
 			    "known only from rules until discovery is collected)", res, group[0] ? "." : "", group);
 			cJSON_AddStringToObject(o, "warning", w);
@@ -251,7 +263,7 @@ kc_whocan_text(const cJSON *res, struct kc_buf *out)
 	cJSON_ArrayForEach(nsl, kc_json_get(res, "namespaces")) {
 		char scope[300];
 
-		snprintf(scope, sizeof(scope), "namespace %s", nsl->string);
+		kc_fmt_trunc(scope, sizeof(scope), "namespace %s", nsl->string);
 		cJSON_ArrayForEach(g, nsl)
 			row(out, scope, g);
 	}
