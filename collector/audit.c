@@ -903,7 +903,7 @@ overlaps(const struct run *r, cJSON *arr)
 			const struct src_stat *a = &r->st[j];
 
 			if (!a->read || !b->read || a->rs.size == 0 || a->rs.sha256[0] == '\0' ||
-			    strcmp(a->rs.sha256, b->rs.sha256) != 0)
+			    !kc_digest_eq(a->rs.sha256, b->rs.sha256))
 				continue;
 			if ((o = cJSON_CreateObject()) == NULL || !cJSON_AddItemToArray(arr, o) ||
 			    add_str(o, "kind", "duplicate") ||

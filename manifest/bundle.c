@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 
 #include "manifest/bundle.h"
 #include "manifest/bundle_int.h"
@@ -17,6 +16,7 @@
 #include "manifest/sign.h"
 #include "manifest/tsa.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -451,7 +451,7 @@ set_check(struct kc_verify_result *res, enum kc_check_id id, enum kc_check_state
 
 	res->checks[id].state = st;
 	va_start(ap, fmt);
-	vsnprintf(res->checks[id].detail, sizeof(res->checks[id].detail), fmt, ap);
+	kc_vfmt_trunc(res->checks[id].detail, sizeof(res->checks[id].detail), fmt, ap);
 	va_end(ap);
 }
 
@@ -510,8 +510,9 @@ read_pass(const char *path, const struct kc_verify_opts *o, struct pass *p,
 		struct kc_buf *keep = NULL;
 		int listed = 1;
 
-		if (res->top[0] == '\0')
-			snprintf(res->top, sizeof(res->top), "%s", e.top);
+		/* whole: it is compared with the manifest's container.top */
+		if (res->top[0] == '\0' && (r = kc_fmt(res->top, sizeof(res->top), "%s", e.top)) != 0)
+			break;
 		p->mtime = e.mtime;
 		res->mtime = e.mtime;
 		if (e.is_dir)
@@ -589,7 +590,7 @@ check_hashes(struct pass *p, const struct kc_digest_list *sums, struct kc_verify
 	for (size_t i = 0; i < sums->n; i++) {
 		long j = kc_digest_find(&p->members, sums->v[i].path);
 
-		if (j < 0 || CRYPTO_memcmp(p->members.v[j].hex, sums->v[i].hex, KC_SHA256_HEX - 1) != 0) {
+		if (j < 0 || !kc_digest_eq(p->members.v[j].hex, sums->v[i].hex)) {
 			if (bad++ == 0)
 				first = sums->v[i].path;
 		}
@@ -645,7 +646,7 @@ kc_bundle_check_manifest(const char *text, size_t len, const struct kc_digest_li
 			    "does not", kc_safe_str(path->valuestring, safe, sizeof(safe)));
 			goto out;
 		}
-		if (strcmp(sha->valuestring, sums->v[s].hex) != 0 ||
+		if (!kc_digest_eq(sha->valuestring, sums->v[s].hex) ||
 		    size->valuedouble != (double)members->v[mi].size) {
 			set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "files entry '%s' disagrees with "
 			    "SHA256SUMS or the member's size", kc_safe_str(path->valuestring, safe, sizeof(safe)));
@@ -741,10 +742,10 @@ check_signature(struct pass *p, const struct kc_verify_opts *o, struct kc_verify
 		return;
 	}
 	if (res->sig_kind == KC_SIG_ED25519) {
-		snprintf(res->signer, sizeof(res->signer), "%s", fpr);
+		kc_fmt_trunc(res->signer, sizeof(res->signer), "%s", fpr);
 		set_check(res, KC_CHECK_SIGNATURE, KC_CHECK_OK, "Ed25519 signature by %s", fpr);
 	} else {
-		snprintf(res->signer, sizeof(res->signer), "%s (%s)", subj, fpr);
+		kc_fmt_trunc(res->signer, sizeof(res->signer), "%s (%s)", subj, fpr);
 		set_check(res, KC_CHECK_SIGNATURE, KC_CHECK_OK, "CMS signature by %s (%s), %s", subj, fpr,
 		    o->ca_path ? "chain to --ca checked" : "signer key is --pubkey");
 	}
@@ -785,7 +786,7 @@ kc_bundle_verify(const char *path, const struct kc_verify_opts *o, struct kc_ver
 	memset(res, 0, sizeof(*res));
 	for (int i = 0; i < KC_CHECK_COUNT; i++) {
 		res->checks[i].name = check_names[i];
-		snprintf(res->checks[i].detail, sizeof(res->checks[i].detail), "not reached: structure check failed");
+		kc_fmt_trunc(res->checks[i].detail, sizeof(res->checks[i].detail), "not reached: structure check failed");
 	}
 	kc_buf_init(&p.manifest, KC_MANIFEST_MAX);
 	kc_buf_init(&p.sums, KC_SUMS_MAX);
