@@ -144,7 +144,7 @@ kc_collect_check_name(struct kc_collect *co, enum kc_name_kind kind, const char 
 		cJSON *h = kc_json_get_mut(it, "name_sha256");
 
 		if (cJSON_IsString(k) && cJSON_IsString(h) && strcmp(k->valuestring, kind_s) == 0 &&
-		    strcmp(h->valuestring, hex) == 0)
+		    kc_digest_eq(h->valuestring, hex))
 			return 1;	/* recorded already */
 	}
 	if (co->anomalies == NULL &&

@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 #include "manifest/bundle.h"
 #include "manifest/bundle_int.h"
 #include "manifest/digest.h"

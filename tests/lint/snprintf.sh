@@ -34,17 +34,20 @@ lint_sources . | sed 's|^\./||' | perl -e '
 		while ($t =~ /\b(v?snprintf)\s*\(/g) {
 			my ($fn, $at, $open) = ($1, $-[0], $+[0] - 1);
 			$calls++;
-			my $before = substr($t, 0, $at);
+			# what precedes the call, back to the start of its statement at
+			# most (400 bytes is plenty and keeps this linear)
+			my $from = $at > 400 ? $at - 400 : 0;
+			my $before = substr($t, $from, $at - $from);
 			my $why;
 			if ($before =~ /\(\s*void\s*\)\s*$/) {
 				$why = "(void) discards";
-			} elsif ($before =~ /(?:^|[;{}])\s*$/s || $before =~ /\belse\s*$/ ||
-			    $before =~ /(?:^|[;{}])\s*(?:case\b[^;{}?]*|default|[A-Za-z_]\w*)\s*:\s*$/s) {
+			} elsif (($from == 0 && $before =~ /^\s*$/) || $before =~ /[;{}]\s*$/ || $before =~ /\belse\s*$/ ||
+			    $before =~ /[;{}]\s*(?:case\b[^;{}?]*|default|[A-Za-z_]\w*)\s*:\s*$/) {
 				$why = "the value is discarded";
 			} elsif ($before =~ /\)\s*$/) {
-				my $o = open_paren($t, length($before =~ s/\s*$//r) - 1);
+				my $o = open_paren($t, $from + length($before =~ s/\s*$//r) - 1);
 				$why = "the value is discarded"
-				    if substr($t, 0, $o) =~ /\b(?:if|while|for)\s*$/;
+				    if substr($t, $o > 40 ? $o - 40 : 0, $o > 40 ? 40 : $o) =~ /\b(?:if|while|for)\s*$/;
 			}
 			if (!defined $why) {
 				my $end = close_paren($t, $open);
