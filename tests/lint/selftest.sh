@@ -101,4 +101,10 @@ expect "a pending file with none left" digest_cmp.sh 'echo "digest util/json.c 1
 expect_ok "names, paths and algorithm names compared" digest_cmp.sh \
 	'plant util/buf.c "\tif (!strcmp(x, y) || !strcmp(digests->v[0].path, x) || !strcmp(hash_alg, \"sha256\")) return;"'
 
+expect "cJSON_GetObjectItemCaseSensitive on evidence" json_member.sh \
+	'plant rbac/eval.c "\tconst cJSON *v = cJSON_GetObjectItemCaseSensitive(o, x);"'
+expect "cJSON_GetObjectItem in a pending file" json_member.sh 'plant rbac/diff.c "\tcJSON_GetObjectItem(o, x);"'
+expect_ok "kc_json_get, and cJSON_GetObjectItem in util/json.c" json_member.sh \
+	'plant rbac/eval.c "\tkc_json_get(o, x);" && plant util/json.c "\tcJSON_GetObjectItem(o, x);"'
+
 [ "$fails" = 0 ] || { echo "lint selftest: $fails rule(s) not proven" >&2; exit 1; }
