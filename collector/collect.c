@@ -404,19 +404,26 @@ redact_last_applied(cJSON *doc)
 	int n = 0;
 
 	cJSON_ArrayForEach(it, items) {
-		cJSON *md = kc_json_get_mut(it, "metadata");
-		cJSON *ann = kc_json_get_mut(md, "annotations");
-		cJSON *la = kc_json_get_mut(ann, LAST_APPLIED);
-		char hex[KC_SHA256_HEX], marker[128];
+		cJSON *ann = kc_json_get_mut(kc_json_get_mut(it, "metadata"), "annotations"), *la;
 
-		if (!cJSON_IsString(la))
+		if (!cJSON_IsObject(ann))
 			continue;
-		kc_sha256_hex(la->valuestring, strlen(la->valuestring), hex);
-		/* cannot fail (fixed sizes); if it did, the value is still removed */
-		if (kc_fmt(marker, sizeof(marker), "kcustody.redacted sha256=%s", hex) != 0)
-			kc_fmt_trunc(marker, sizeof(marker), "kcustody.redacted");
-		cJSON_ReplaceItemInObjectCaseSensitive(ann, LAST_APPLIED, cJSON_CreateString(marker));
-		n++;
+		/* Every member of that name, not one: a repeated key (which no
+		 * apiserver sends, but a hostile one could) must not keep a copy. */
+		for (la = ann->child; la != NULL; la = la->next) {
+			char hex[KC_SHA256_HEX], marker[128];
+
+			if (la->string == NULL || strcmp(la->string, LAST_APPLIED) != 0 || !cJSON_IsString(la))
+				continue;
+			kc_sha256_hex(la->valuestring, strlen(la->valuestring), hex);
+			/* cannot fail (fixed sizes); if it did, the value is still removed */
+			if (kc_fmt(marker, sizeof(marker), "kcustody.redacted sha256=%s", hex) != 0)
+				kc_fmt_trunc(marker, sizeof(marker), "kcustody.redacted");
+			/* wiped first: on failure the value is "", still redacted */
+			OPENSSL_cleanse(la->valuestring, strlen(la->valuestring));
+			cJSON_SetValuestring(la, marker);
+			n++;
+		}
 	}
 	return n;
 }
