@@ -35,9 +35,15 @@ kc_strerror(int err)
 int
 kc_err_vset(int err, const char *fmt, va_list ap)
 {
+	char m[sizeof(errmsg)];
+
 	errcode = err;
-	/* a message longer than the buffer is cut: it is for reading */
-	kc_vfmt_trunc(errmsg, sizeof(errmsg), fmt, ap);
+	/* Formatted aside first: an argument may be kc_err_msg() itself
+	 * (rbac/select.c does), and vsnprintf's source and destination must
+	 * not overlap.  A message longer than the buffer is cut: it is for
+	 * reading. */
+	kc_vfmt_trunc(m, sizeof(m), fmt, ap);
+	memcpy(errmsg, m, sizeof(m));
 	return err;
 }
 
