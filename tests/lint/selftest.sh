@@ -52,9 +52,11 @@ expect() {
 		fails=$((fails + 1))
 	else
 		echo "lint selftest: $name: caught ($(head -1 "$tmp/err"))"
+		proven="$proven $script "
 	fi
 	restore
 }
+proven=""
 # expect_ok RULE SCRIPT PLANT-COMMAND: what is planted is allowed (no false
 # positive on a checked call, a comment, a string, a comparison of names)
 expect_ok() {
@@ -72,6 +74,13 @@ expect_ok() {
 plant() {
 	printf "\nstatic void kc_lint_planted(char *b, size_t n, const char *x, const char *y)\n{\n$2\n}\n" >>"$1"
 }
+
+expect "upward include (rbac -> formats)" layers.sh \
+	'printf "#include \"formats/cani.h\"\n" >>rbac/eval.c'
+expect "upward include (util -> manifest)" layers.sh \
+	'printf "#include \"manifest/digest.h\"\n" >>util/buf.h'
+expect "unknown layer" layers.sh \
+	'printf "#include \"tests/unit/harness.h\"\n" >>collector/collect.c'
 
 expect "banned call (strcpy)" banned.sh 'plant util/buf.c "\tstrcpy(b, x);"'
 expect "banned call (popen, multi-line)" banned.sh 'plant collector/kclient.c "\tFILE *f = popen(\n\t    x, y);"'
@@ -107,4 +116,14 @@ expect "cJSON_GetObjectItem in a pending file" json_member.sh 'plant rbac/diff.c
 expect_ok "kc_json_get, and cJSON_GetObjectItem in util/json.c" json_member.sh \
 	'plant rbac/eval.c "\tkc_json_get(o, x);" && plant util/json.c "\tcJSON_GetObjectItem(o, x);"'
 
+# every rule has at least one planted violation caught (a new rule without
+# one, or a lost case, fails here)
+for script in "$here"/[a-z]*.sh; do
+	b=$(basename "$script")
+	case $b in selftest.sh) continue ;; esac
+	case $proven in *" $b "*) ;; *)
+		echo "lint selftest: $b: no planted violation proves it" >&2
+		fails=$((fails + 1)) ;;
+	esac
+done
 [ "$fails" = 0 ] || { echo "lint selftest: $fails rule(s) not proven" >&2; exit 1; }
