@@ -10,8 +10,11 @@
 
 #include "collector/audit.h"
 #include "collector/audit_int.h"
+#include "util/buf.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
+#include "util/json.h"
 #include "util/mem.h"
 #include "util/sha256.h"
 #include "util/timeutil.h"
@@ -75,9 +78,9 @@ is_body(const cJSON *b)
 int
 kc_audit_needs_redaction(const cJSON *ev)
 {
-	const cJSON *req = kc_audit_member(ev, "requestObject"), *resp = kc_audit_member(ev, "responseObject");
-	const cJSON *ref = kc_audit_member(ev, "objectRef");
-	const char *res = kc_audit_member_str(ref, "resource"), *sub = kc_audit_member_str(ref, "subresource");
+	const cJSON *req = kc_json_get(ev, "requestObject"), *resp = kc_json_get(ev, "responseObject");
+	const cJSON *ref = kc_json_get(ev, "objectRef");
+	const char *res = kc_json_str(ref, "resource"), *sub = kc_json_str(ref, "subresource");
 
 	if (!is_body(req) && !is_body(resp))
 		return 0;
@@ -284,8 +287,8 @@ static int
 account(struct run *r, size_t si, const cJSON *ev, struct stream *sm)
 {
 	struct src_stat *s = &r->st[si];
-	const char *id = kc_audit_member_str(ev, "auditID");
-	const char *ts = kc_audit_member_str(ev, "requestReceivedTimestamp");
+	const char *id = kc_json_str(ev, "auditID");
+	const char *ts = kc_json_str(ev, "requestReceivedTimestamp");
 	struct grp *g = sm ? &sm->g : &r->grp[r->srcs.v[si].group];
 	int64_t t;
 
@@ -297,7 +300,7 @@ account(struct run *r, size_t si, const cJSON *ev, struct stream *sm)
 	copy_field(s->last_id, id ? id : "");
 	copy_field(s->last_ts, ts ? ts : "");
 	{
-		const char *st = kc_audit_member_str(ev, "stageTimestamp");
+		const char *st = kc_json_str(ev, "stageTimestamp");
 		int64_t w;
 
 		if ((st != NULL && kc_audit_parse_ts(st, strlen(st), &w) == 0) ||
@@ -345,7 +348,7 @@ account(struct run *r, size_t si, const cJSON *ev, struct stream *sm)
 static cJSON *
 child_obj(cJSON *o, const char *k)
 {
-	cJSON *c = cJSON_GetObjectItemCaseSensitive(o, k);
+	cJSON *c = kc_json_get_mut(o, k);
 
 	if (c == NULL)
 		c = cJSON_AddObjectToObject(o, k);
@@ -355,24 +358,27 @@ child_obj(cJSON *o, const char *k)
 static int
 count(struct run *r, const cJSON *ev, const char *agent)
 {
-	const cJSON *ref = kc_audit_member(ev, "objectRef");
-	const char *res = kc_audit_member_str(ref, "resource"), *sub = kc_audit_member_str(ref, "subresource");
-	const char *verb = kc_audit_member_str(ev, "verb");
-	const char *dec = kc_audit_member_str(kc_audit_member(ev, "annotations"), "authorization.k8s.io/decision");
-	char rk[300];
+	const cJSON *ref = kc_json_get(ev, "objectRef");
+	const char *res = kc_json_str(ref, "resource"), *sub = kc_json_str(ref, "subresource");
+	const char *verb = kc_json_str(ev, "verb");
+	const char *dec = kc_json_str(kc_json_get(ev, "annotations"), "authorization.k8s.io/decision");
+	/* the whole key, however long: a cut one would count another resource */
+	struct kc_buf rk = KC_BUF_INIT(1u << 20);
 	cJSON *a, *b, *c, *n;
+	int e;
 
 	if (res == NULL)
-		snprintf(rk, sizeof(rk), "(non-resource)");
-	else if (sub != NULL)
-		snprintf(rk, sizeof(rk), "%s/%s", res, sub);
+		e = kc_buf_addf(&rk, "(non-resource)");
 	else
-		snprintf(rk, sizeof(rk), "%s", res);
-	if ((a = child_obj(r->counts, agent)) == NULL || (b = child_obj(a, rk)) == NULL ||
-	    (c = child_obj(b, verb ? verb : "(none)")) == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		e = kc_buf_addf(&rk, "%s%s%s", res, sub ? "/" : "", sub ? sub : "");
+	if (e != 0 || (a = child_obj(r->counts, agent)) == NULL || (b = child_obj(a, kc_buf_str(&rk))) == NULL ||
+	    (c = child_obj(b, verb ? verb : "(none)")) == NULL) {
+		kc_buf_free(&rk);
+		return e != 0 ? e : kc_err_set(KC_ERR_NOMEM, "out of memory");
+	}
+	kc_buf_free(&rk);
 	dec = dec ? dec : "(none)";
-	if ((n = cJSON_GetObjectItemCaseSensitive(c, dec)) != NULL)
+	if ((n = kc_json_get_mut(c, dec)) != NULL)
 		cJSON_SetNumberValue(n, n->valuedouble + 1);
 	else if (cJSON_AddNumberToObject(c, dec, 1) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
@@ -459,7 +465,7 @@ write_record(struct run *r, size_t si, const struct kc_audit_line *l, const cJSO
 		raw[l->len] = '\0';
 	}
 	if (o == NULL || add_num(o, "event", (double)r->res->matched) ||
-	    add_str(o, "auditID", kc_audit_member_str(ev, "auditID") ? kc_audit_member_str(ev, "auditID") : "") ||
+	    add_str(o, "auditID", kc_json_str(ev, "auditID") ? kc_json_str(ev, "auditID") : "") ||
 	    add_str(o, "provider", kc_audit_provider_name(p->provider)) ||
 	    add_str(o, "form", p->form ? p->form : "native-document") ||
 	    add_str(o, "source", r->srcs.v[si].name) ||
@@ -529,11 +535,11 @@ ts_problem(const cJSON *ev, char *detail, size_t n)
 	static const char *const keys[] = { "requestReceivedTimestamp", "stageTimestamp" };
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		const char *v = kc_audit_member_str(ev, keys[i]);
+		const char *v = kc_json_str(ev, keys[i]);
 		int64_t t;
 
 		if (v != NULL && kc_audit_parse_ts(v, strlen(v), &t) == KC_ERR_LIMIT) {
-			snprintf(detail, n, "%s year %.4s is outside 1678-2262", keys[i], v);
+			kc_fmt_trunc(detail, n, "%s year %.4s is outside 1678-2262", keys[i], v);
 			return 1;
 		}
 	}
@@ -558,12 +564,12 @@ s3_stream(const char *path, char *out, size_t n)
 	const char *e = strrchr(path, '/'), *b;
 
 	if (e == NULL) {
-		snprintf(out, n, "(file %s)", path);
+		kc_fmt_trunc(out, n, "(file %s)", path);
 		return;
 	}
 	for (b = e; b > path && b[-1] != '/'; b--)
 		;
-	snprintf(out, n, "%.*s", (int)(e - b), b);
+	kc_fmt_trunc(out, n, "%.*s", (int)(e - b), b);
 }
 
 static int
@@ -609,7 +615,7 @@ one_line(struct run *r, size_t si, const struct kc_audit_line *l)
 	if (rec == NULL || end == NULL) {
 		const char *at = cJSON_GetErrorPtr();
 
-		snprintf(detail, sizeof(detail), "parse error at byte %zu",
+		kc_fmt_trunc(detail, sizeof(detail), "parse error at byte %zu",
 		    at && at >= body && at <= body + blen ? (size_t)(at - l->data) : (size_t)0);
 		cJSON_Delete(rec);
 		kc_sha256_hex(l->data, l->len, hex);
@@ -618,7 +624,7 @@ one_line(struct run *r, size_t si, const struct kc_audit_line *l)
 	while (end < body + blen && is_ws(*end))
 		end++;
 	if (end != body + blen) {
-		snprintf(detail, sizeof(detail), "trailing data at byte %zu", (size_t)(end - l->data));
+		kc_fmt_trunc(detail, sizeof(detail), "trailing data at byte %zu", (size_t)(end - l->data));
 		cJSON_Delete(rec);
 		kc_sha256_hex(l->data, l->len, hex);
 		return report(r, si, l->offset, l->len, "invalid JSON", detail, hex);
@@ -634,7 +640,7 @@ one_line(struct run *r, size_t si, const struct kc_audit_line *l)
 		cls = kc_audit_cloud_classify(rec);
 		if (skip > 0 && cls != KC_AUDIT_PROV_NATIVE) {
 			why = "message is not an audit event";
-			snprintf(detail, sizeof(detail), "the text after the export's timestamp is not an audit.k8s.io Event");
+			kc_fmt_trunc(detail, sizeof(detail), "the text after the export's timestamp is not an audit.k8s.io Event");
 			goto aside;
 		}
 		if (s->prov == KC_AUDIT_PROV_UNKNOWN) {
@@ -644,11 +650,11 @@ one_line(struct run *r, size_t si, const struct kc_audit_line *l)
 		if (!fits(s->prov, skip > 0 ? KC_AUDIT_PROV_EKS : cls)) {
 			if (cls == KC_AUDIT_PROV_UNKNOWN) {
 				why = "not an audit record";
-				snprintf(detail, sizeof(detail), "neither an audit.k8s.io Event nor a %s export record",
+				kc_fmt_trunc(detail, sizeof(detail), "neither an audit.k8s.io Event nor a %s export record",
 				    kc_audit_provider_name(s->prov));
 			} else {
 				why = "record of another provider";
-				snprintf(detail, sizeof(detail), "record from %s in a file read as %s",
+				kc_fmt_trunc(detail, sizeof(detail), "record from %s in a file read as %s",
 				    kc_audit_provider_name(cls), kc_audit_provider_name(s->prov));
 				s->other++;
 			}
@@ -736,7 +742,7 @@ read_source(struct run *r, size_t si)
 	int rc, k;
 
 	if (kc_audit_reader_open(&rd, r->srcs.v[si].path, r->o->line_max, r->o->stats) < 0) {
-		snprintf(s->error, sizeof(s->error), "%s", kc_err_msg());
+		kc_fmt_trunc(s->error, sizeof(s->error), "%s", kc_err_msg());
 		r->res->source_errors++;
 		return 0;	/* recorded, not fatal */
 	}
@@ -754,7 +760,7 @@ read_source(struct run *r, size_t si)
 		s->split = kc_audit_reader_split(rd);
 	kc_audit_reader_stats(rd, &s->rs);
 	if (s->rs.error[0] != '\0') {
-		snprintf(s->error, sizeof(s->error), "%s", s->rs.error);
+		kc_fmt_trunc(s->error, sizeof(s->error), "%s", s->rs.error);
 		r->res->source_errors++;
 	}
 	kc_audit_reader_close(rd);
@@ -897,7 +903,7 @@ overlaps(const struct run *r, cJSON *arr)
 			const struct src_stat *a = &r->st[j];
 
 			if (!a->read || !b->read || a->rs.size == 0 || a->rs.sha256[0] == '\0' ||
-			    strcmp(a->rs.sha256, b->rs.sha256) != 0)
+			    !kc_digest_eq(a->rs.sha256, b->rs.sha256))
 				continue;
 			if ((o = cJSON_CreateObject()) == NULL || !cJSON_AddItemToArray(arr, o) ||
 			    add_str(o, "kind", "duplicate") ||

@@ -11,6 +11,8 @@
 #include "collector/audit.h"
 #include "collector/audit_int.h"
 #include "util/err.h"
+#include "util/fmt.h"
+#include "util/json.h"
 #include "util/timeutil.h"
 
 const char *
@@ -41,16 +43,32 @@ kc_audit_format_parse(const char *s)
 	return -1;
 }
 
+/* A provenance label (record id, stream, cluster) for the report: cut to its
+ * field when longer, which only shortens what is shown. */
 static void
-copy(char *dst, size_t n, const char *s)
+copy_label(char *dst, size_t n, const char *s)
 {
-	snprintf(dst, n, "%s", s ? s : "");
+	kc_fmt_trunc(dst, n, "%s", s ? s : "");
+}
+
+/* A part of a method or resource name that the record is matched by: 0
+ * when it does not fit its field (the name does not map; a cut part would
+ * name another resource). */
+static int
+copy_part(char *dst, size_t n, const char *s)
+{
+	size_t l = strlen(s);
+
+	if (l >= n)
+		return 0;
+	memcpy(dst, s, l + 1);
+	return 1;
 }
 
 static int
 is_audit_event(const cJSON *ev)
 {
-	const char *k = kc_audit_member_str(ev, "kind"), *av = kc_audit_member_str(ev, "apiVersion");
+	const char *k = kc_json_str(ev, "kind"), *av = kc_json_str(ev, "apiVersion");
 
 	return cJSON_IsObject(ev) && k != NULL && strcmp(k, "Event") == 0 && av != NULL &&
 	    strncmp(av, "audit.k8s.io/", 13) == 0;
@@ -59,13 +77,13 @@ is_audit_event(const cJSON *ev)
 int
 kc_audit_cloud_classify(const cJSON *rec)
 {
-	if (cJSON_IsObject(kc_audit_member(rec, "protoPayload")))
+	if (cJSON_IsObject(kc_json_get(rec, "protoPayload")))
 		return KC_AUDIT_PROV_GKE;
-	if (kc_audit_member_str(rec, "category") != NULL && kc_audit_member(rec, "properties") != NULL)
+	if (kc_json_str(rec, "category") != NULL && kc_json_get(rec, "properties") != NULL)
 		return KC_AUDIT_PROV_AKS;
-	if (kc_audit_member_str(rec, "message") != NULL &&
-	    (kc_audit_member(rec, "eventId") != NULL || kc_audit_member(rec, "logStreamName") != NULL ||
-	    kc_audit_member(rec, "ingestionTime") != NULL || cJSON_IsNumber(kc_audit_member(rec, "timestamp"))))
+	if (kc_json_str(rec, "message") != NULL &&
+	    (kc_json_get(rec, "eventId") != NULL || kc_json_get(rec, "logStreamName") != NULL ||
+	    kc_json_get(rec, "ingestionTime") != NULL || cJSON_IsNumber(kc_json_get(rec, "timestamp"))))
 		return KC_AUDIT_PROV_EKS;
 	if (is_audit_event(rec))
 		return KC_AUDIT_PROV_NATIVE;
@@ -104,14 +122,14 @@ embedded_event(const char *text, cJSON **ev, const char **why, char *detail, siz
 		cJSON_Delete(*ev);
 		*ev = NULL;
 		*why = "message is not an audit event";
-		snprintf(detail, dn, "the embedded text is not one JSON value");
+		kc_fmt_trunc(detail, dn, "the embedded text is not one JSON value");
 		return 0;
 	}
 	if (!is_audit_event(*ev)) {
 		cJSON_Delete(*ev);
 		*ev = NULL;
 		*why = "message is not an audit event";
-		snprintf(detail, dn, "the embedded JSON is not an audit.k8s.io Event");
+		kc_fmt_trunc(detail, dn, "the embedded JSON is not an audit.k8s.io Event");
 		return 0;
 	}
 	return 1;
@@ -120,28 +138,28 @@ embedded_event(const char *text, cJSON **ev, const char **why, char *detail, siz
 static int
 eks(const cJSON *rec, struct kc_audit_prov *p, cJSON **ev, const char **why, char *detail, size_t dn)
 {
-	const char *msg = kc_audit_member_str(rec, "message");
-	const char *st = kc_audit_member_str(rec, "logStreamName");
-	const char *grp = kc_audit_member_str(rec, "logGroupName");
-	const cJSON *id = kc_audit_member(rec, "eventId");
+	const char *msg = kc_json_str(rec, "message");
+	const char *st = kc_json_str(rec, "logStreamName");
+	const char *grp = kc_json_str(rec, "logGroupName");
+	const cJSON *id = kc_json_get(rec, "eventId");
 
 	p->form = "eks-cloudwatch";
-	copy(p->stream, sizeof(p->stream), st ? st : "(log stream not named)");
+	copy_label(p->stream, sizeof(p->stream), st ? st : "(log stream not named)");
 	if (cJSON_IsString(id))
-		copy(p->id, sizeof(p->id), id->valuestring);
+		copy_label(p->id, sizeof(p->id), id->valuestring);
 	if (grp != NULL && strncmp(grp, "/aws/eks/", 9) == 0) {
 		const char *e = strchr(grp + 9, '/');
-		snprintf(p->cluster, sizeof(p->cluster), "%.*s", (int)(e ? (size_t)(e - grp - 9) : strlen(grp + 9)), grp + 9);
+		kc_fmt_trunc(p->cluster, sizeof(p->cluster), "%.*s", (int)(e ? (size_t)(e - grp - 9) : strlen(grp + 9)), grp + 9);
 	}
 	p->reads = 1;
 	if (msg == NULL) {
 		*why = "not an EKS log event";
-		snprintf(detail, dn, "no message");
+		kc_fmt_trunc(detail, dn, "no message");
 		return 0;
 	}
 	if (!embedded_event(msg, ev, why, detail, dn)) {
 		if (st != NULL && strncmp(st, "kube-apiserver-audit", 20) != 0)
-			snprintf(detail, dn, "log stream %.200s is not an audit stream (kube-apiserver-audit-*)", st);
+			kc_fmt_trunc(detail, dn, "log stream %.200s is not an audit stream (kube-apiserver-audit-*)", st);
 		return 0;
 	}
 	p->text = msg;
@@ -158,7 +176,7 @@ aks_cluster(const char *rid, char *out, size_t n)
 	for (const char *s = rid; s != NULL && *s; s++)
 		if (strncasecmp(s, k, kl) == 0) {
 			const char *e = strchr(s + kl, '/');
-			snprintf(out, n, "%.*s", (int)(e ? (size_t)(e - s - kl) : strlen(s + kl)), s + kl);
+			kc_fmt_trunc(out, n, "%.*s", (int)(e ? (size_t)(e - s - kl) : strlen(s + kl)), s + kl);
 			return;
 		}
 }
@@ -166,16 +184,16 @@ aks_cluster(const char *rid, char *out, size_t n)
 static int
 aks(const cJSON *rec, struct kc_audit_prov *p, cJSON **ev, const char **why, char *detail, size_t dn)
 {
-	const char *cat = kc_audit_member_str(rec, "category");
-	const cJSON *props = kc_audit_member(rec, "properties");
+	const char *cat = kc_json_str(rec, "category");
+	const cJSON *props = kc_json_get(rec, "properties");
 	const char *log;
 
 	p->form = "aks-diagnostics";
-	copy(p->stream, sizeof(p->stream), cat);
-	aks_cluster(kc_audit_member_str(rec, "resourceId"), p->cluster, sizeof(p->cluster));
+	copy_label(p->stream, sizeof(p->stream), cat);
+	aks_cluster(kc_json_str(rec, "resourceId"), p->cluster, sizeof(p->cluster));
 	if (cat == NULL || (strcasecmp(cat, "kube-audit") != 0 && strcasecmp(cat, "kube-audit-admin") != 0)) {
 		*why = "not an audit category";
-		snprintf(detail, dn, "category %.100s (kube-audit or kube-audit-admin expected)", cat ? cat : "(none)");
+		kc_fmt_trunc(detail, dn, "category %.100s (kube-audit or kube-audit-admin expected)", cat ? cat : "(none)");
 		return 0;
 	}
 	/* kube-audit-admin leaves out get and list (and watch) */
@@ -184,19 +202,19 @@ aks(const cJSON *rec, struct kc_audit_prov *p, cJSON **ev, const char **why, cha
 		/* some exports carry properties as JSON text */
 		if ((p->owned = cJSON_Parse(props->valuestring)) == NULL) {
 			*why = "message is not an audit event";
-			snprintf(detail, dn, "properties is text that is not JSON");
+			kc_fmt_trunc(detail, dn, "properties is text that is not JSON");
 			return 0;
 		}
 		props = p->owned;
 	}
-	if ((log = kc_audit_member_str(props, "log")) == NULL) {
+	if ((log = kc_json_str(props, "log")) == NULL) {
 		*why = "message is not an audit event";
-		snprintf(detail, dn, "no properties.log");
+		kc_fmt_trunc(detail, dn, "no properties.log");
 		return 0;
 	}
 	if (!embedded_event(log, ev, why, detail, dn))
 		return 0;
-	copy(p->id, sizeof(p->id), kc_audit_member_str(*ev, "auditID"));
+	copy_label(p->id, sizeof(p->id), kc_json_str(*ev, "auditID"));
 	p->text = log;
 	return 1;
 }
@@ -285,11 +303,11 @@ gke_method(const char *m, struct gke_method *g)
 				g->group[gl - 7] = '.';
 		}
 	}
-	copy(g->version, sizeof(g->version), parts[iv]);
-	copy(g->resource, sizeof(g->resource), parts[iv + 1]);
-	if (after == 3)
-		copy(g->sub, sizeof(g->sub), parts[iv + 2]);
-	copy(g->verb, sizeof(g->verb), parts[n - 1]);
+	if (!copy_part(g->version, sizeof(g->version), parts[iv]) ||
+	    !copy_part(g->resource, sizeof(g->resource), parts[iv + 1]) ||
+	    (after == 3 && !copy_part(g->sub, sizeof(g->sub), parts[iv + 2])) ||
+	    !copy_part(g->verb, sizeof(g->verb), parts[n - 1]))
+		return 0;
 	for (int i = 0; VERBS[i]; i++)
 		if (strcmp(g->verb, VERBS[i]) == 0)
 			return 1;
@@ -320,23 +338,20 @@ gke_resource_name(const char *rn, struct gke_name *o)
 	if (n < 3)
 		return 0;
 	if (strcmp(parts[2], "namespaces") == 0 && n == 4) {
-		copy(o->resource, sizeof(o->resource), "namespaces");
-		copy(o->name, sizeof(o->name), parts[3]);
-		copy(o->ns, sizeof(o->ns), parts[3]);
-		return 1;
+		return copy_part(o->resource, sizeof(o->resource), "namespaces") &&
+		    copy_part(o->name, sizeof(o->name), parts[3]) &&
+		    copy_part(o->ns, sizeof(o->ns), parts[3]);
 	}
 	if (strcmp(parts[2], "namespaces") == 0 && n >= 5) {
-		copy(o->ns, sizeof(o->ns), parts[3]);
+		if (!copy_part(o->ns, sizeof(o->ns), parts[3]))
+			return 0;
 		i = 4;
 	}
 	if (n - i > 3)
 		return 0;
-	copy(o->resource, sizeof(o->resource), parts[i]);
-	if (n - i >= 2)
-		copy(o->name, sizeof(o->name), parts[i + 1]);
-	if (n - i == 3)
-		copy(o->sub, sizeof(o->sub), parts[i + 2]);
-	return 1;
+	return copy_part(o->resource, sizeof(o->resource), parts[i]) &&
+	    (n - i < 2 || copy_part(o->name, sizeof(o->name), parts[i + 1])) &&
+	    (n - i < 3 || copy_part(o->sub, sizeof(o->sub), parts[i + 2]));
 }
 
 /* google.rpc.Code to the HTTP status the API server would have sent. */
@@ -418,12 +433,12 @@ log_id(const char *ln, char *out, size_t n)
 static int
 gke(const cJSON *rec, struct kc_audit_prov *p, cJSON **evp, const char **why, char *detail, size_t dn)
 {
-	const cJSON *pp = kc_audit_member(rec, "protoPayload"), *res = kc_audit_member(rec, "resource");
-	const cJSON *lab = kc_audit_member(res, "labels"), *auth = kc_audit_member(pp, "authenticationInfo");
-	const cJSON *rm = kc_audit_member(pp, "requestMetadata"), *st = kc_audit_member(pp, "status");
-	const cJSON *elab = kc_audit_member(rec, "labels"), *c;
-	const char *type = kc_audit_member_str(pp, "@type"), *rtype = kc_audit_member_str(res, "type");
-	const char *method = kc_audit_member_str(pp, "methodName"), *ts = kc_audit_member_str(rec, "timestamp");
+	const cJSON *pp = kc_json_get(rec, "protoPayload"), *res = kc_json_get(rec, "resource");
+	const cJSON *lab = kc_json_get(res, "labels"), *auth = kc_json_get(pp, "authenticationInfo");
+	const cJSON *rm = kc_json_get(pp, "requestMetadata"), *st = kc_json_get(pp, "status");
+	const cJSON *elab = kc_json_get(rec, "labels"), *c;
+	const char *type = kc_json_str(pp, "@type"), *rtype = kc_json_str(res, "type");
+	const char *method = kc_json_str(pp, "methodName"), *ts = kc_json_str(rec, "timestamp");
 	const char *user, *ip, *ua, *dec = NULL;
 	struct gke_method gm;
 	struct gke_name gn;
@@ -431,57 +446,57 @@ gke(const cJSON *rec, struct kc_audit_prov *p, cJSON **evp, const char **why, ch
 	int code = 0, have_rn;
 
 	p->form = "gke-logging";
-	copy(p->id, sizeof(p->id), kc_audit_member_str(rec, "insertId"));
-	log_id(kc_audit_member_str(rec, "logName"), p->stream, sizeof(p->stream));
-	snprintf(p->cluster, sizeof(p->cluster), "%s/%s/%s",
-	    kc_audit_member_str(lab, "project_id") ? kc_audit_member_str(lab, "project_id") : "",
-	    kc_audit_member_str(lab, "location") ? kc_audit_member_str(lab, "location") : "",
-	    kc_audit_member_str(lab, "cluster_name") ? kc_audit_member_str(lab, "cluster_name") : "");
+	copy_label(p->id, sizeof(p->id), kc_json_str(rec, "insertId"));
+	log_id(kc_json_str(rec, "logName"), p->stream, sizeof(p->stream));
+	kc_fmt_trunc(p->cluster, sizeof(p->cluster), "%s/%s/%s",
+	    kc_json_str(lab, "project_id") ? kc_json_str(lab, "project_id") : "",
+	    kc_json_str(lab, "location") ? kc_json_str(lab, "location") : "",
+	    kc_json_str(lab, "cluster_name") ? kc_json_str(lab, "cluster_name") : "");
 	/* reads (get, list, watch) are in Data Access logs only */
 	p->reads = strstr(p->stream, "data_access") != NULL;
 	if (type == NULL || strcmp(type, "type.googleapis.com/google.cloud.audit.AuditLog") != 0) {
 		*why = "not a Cloud Audit Logs entry";
-		snprintf(detail, dn, "protoPayload @type %.150s", type ? type : "(none)");
+		kc_fmt_trunc(detail, dn, "protoPayload @type %.150s", type ? type : "(none)");
 		return 0;
 	}
 	if (rtype == NULL || strcmp(rtype, "k8s_cluster") != 0) {
 		*why = "not a Kubernetes API audit entry";
-		snprintf(detail, dn, "resource.type %.100s (k8s_cluster expected)", rtype ? rtype : "(none)");
+		kc_fmt_trunc(detail, dn, "resource.type %.100s (k8s_cluster expected)", rtype ? rtype : "(none)");
 		return 0;
 	}
 	if (method == NULL || !gke_method(method, &gm)) {
 		*why = "GKE method name does not map";
-		snprintf(detail, dn, "methodName %.200s", method ? method : "(none)");
+		kc_fmt_trunc(detail, dn, "methodName %.200s", method ? method : "(none)");
 		return 0;
 	}
-	have_rn = gke_resource_name(kc_audit_member_str(pp, "resourceName"), &gn);
+	have_rn = gke_resource_name(kc_json_str(pp, "resourceName"), &gn);
 	if (have_rn && strcmp(gn.resource, gm.resource) != 0) {
 		*why = "GKE method name does not map";
-		snprintf(detail, dn, "methodName %.100s names %.60s, resourceName names %.60s",
+		kc_fmt_trunc(detail, dn, "methodName %.100s names %.60s, resourceName names %.60s",
 		    method, gm.resource, gn.resource);
 		return 0;
 	}
 	if (ts == NULL) {
 		*why = "not a Kubernetes API audit entry";
-		snprintf(detail, dn, "no timestamp");
+		kc_fmt_trunc(detail, dn, "no timestamp");
 		return 0;
 	}
-	c = kc_audit_member(st, "code");
+	c = kc_json_get(st, "code");
 	if (c != NULL && !cJSON_IsNumber(c)) {
 		*why = "not a Kubernetes API audit entry";
-		snprintf(detail, dn, "status.code is not a number");
+		kc_fmt_trunc(detail, dn, "status.code is not a number");
 		return 0;
 	}
 	code = c ? (int)c->valuedouble : 0;
 	if ((ev = cJSON_CreateObject()) == NULL)
 		goto nomem;
-	user = kc_audit_member_str(auth, "principalEmail");
-	ip = kc_audit_member_str(rm, "callerIp");
-	ua = kc_audit_member_str(rm, "callerSuppliedUserAgent");
+	user = kc_json_str(auth, "principalEmail");
+	ip = kc_json_str(rm, "callerIp");
+	ua = kc_json_str(rm, "callerSuppliedUserAgent");
 	if (!cJSON_AddStringToObject(ev, "kind", "Event") ||
 	    !cJSON_AddStringToObject(ev, "apiVersion", "audit.k8s.io/v1") ||
-	    !cJSON_AddStringToObject(ev, "level", kc_audit_member(pp, "response") ? "RequestResponse" :
-	    kc_audit_member(pp, "request") ? "Request" : "Metadata") ||
+	    !cJSON_AddStringToObject(ev, "level", kc_json_get(pp, "response") ? "RequestResponse" :
+	    kc_json_get(pp, "request") ? "Request" : "Metadata") ||
 	    !cJSON_AddStringToObject(ev, "auditID", p->id) ||
 	    !cJSON_AddStringToObject(ev, "stage", "ResponseComplete") ||
 	    !cJSON_AddStringToObject(ev, "verb", gm.verb))
@@ -507,14 +522,14 @@ gke(const cJSON *rec, struct kc_audit_prov *p, cJSON **evp, const char **why, ch
 		goto nomem;
 	if ((o = cJSON_AddObjectToObject(ev, "responseStatus")) == NULL ||
 	    !cJSON_AddNumberToObject(o, "code", grpc_http(code)) ||
-	    (kc_audit_member_str(st, "message") &&
-	    !cJSON_AddStringToObject(o, "message", kc_audit_member_str(st, "message"))))
+	    (kc_json_str(st, "message") &&
+	    !cJSON_AddStringToObject(o, "message", kc_json_str(st, "message"))))
 		goto nomem;
-	if (!add_copy(ev, "requestObject", kc_audit_member(pp, "request")) ||
-	    !add_copy(ev, "responseObject", kc_audit_member(pp, "response")) ||
+	if (!add_copy(ev, "requestObject", kc_json_get(pp, "request")) ||
+	    !add_copy(ev, "responseObject", kc_json_get(pp, "response")) ||
 	    !add_ts(ev, "requestReceivedTimestamp", ts) ||
-	    !add_ts(ev, "stageTimestamp", kc_audit_member_str(rec, "receiveTimestamp") ?
-	    kc_audit_member_str(rec, "receiveTimestamp") : ts))
+	    !add_ts(ev, "stageTimestamp", kc_json_str(rec, "receiveTimestamp") ?
+	    kc_json_str(rec, "receiveTimestamp") : ts))
 		goto nomem;
 	/* the API server's annotations travel as entry labels */
 	cJSON_ArrayForEach(c, elab) {
@@ -527,15 +542,15 @@ gke(const cJSON *rec, struct kc_audit_prov *p, cJSON **evp, const char **why, ch
 		if (strcmp(c->string, "authorization.k8s.io/decision") == 0)
 			dec = c->valuestring;
 	}
-	if (dec == NULL && cJSON_IsArray(kc_audit_member(pp, "authorizationInfo")) &&
-	    cJSON_GetArraySize(kc_audit_member(pp, "authorizationInfo")) > 0) {
-		const cJSON *a0 = cJSON_GetArrayItem(kc_audit_member(pp, "authorizationInfo"), 0);
+	if (dec == NULL && cJSON_IsArray(kc_json_get(pp, "authorizationInfo")) &&
+	    cJSON_GetArraySize(kc_json_get(pp, "authorizationInfo")) > 0) {
+		const cJSON *a0 = cJSON_GetArrayItem(kc_json_get(pp, "authorizationInfo"), 0);
 
 		/* proto3 JSON leaves out granted: false */
 		if (ann == NULL && (ann = cJSON_AddObjectToObject(ev, "annotations")) == NULL)
 			goto nomem;
 		if (!cJSON_AddStringToObject(ann, "authorization.k8s.io/decision",
-		    cJSON_IsTrue(kc_audit_member(a0, "granted")) ? "allow" : "forbid"))
+		    cJSON_IsTrue(kc_json_get(a0, "granted")) ? "allow" : "forbid"))
 			goto nomem;
 	}
 	*evp = ev;
@@ -563,7 +578,7 @@ kc_audit_cloud_convert(const cJSON *rec, int provider, struct kc_audit_prov *p, 
 		return aks(rec, p, ev, why, detail, dn);
 	default:
 		*why = "not an audit record";
-		snprintf(detail, dn, "neither an audit.k8s.io Event nor an EKS, GKE or AKS export record");
+		kc_fmt_trunc(detail, dn, "neither an audit.k8s.io Event nor an EKS, GKE or AKS export record");
 		return 0;
 	}
 }

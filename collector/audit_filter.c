@@ -18,6 +18,8 @@
 #include "collector/audit.h"
 #include "collector/audit_int.h"
 #include "util/err.h"
+#include "util/fmt.h"
+#include "util/json.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
 
@@ -446,7 +448,8 @@ kc_audit_filter_add(struct kc_audit_filter *f, const char *name, const char *val
 		if (slash == value || (slash && (slash[1] == '\0' || strchr(slash + 1, '/'))) ||
 		    strlen(value) >= sizeof(res))
 			return kc_err_set(KC_ERR_INVALID, "invalid resource '%s' (expected RESOURCE or RESOURCE/SUBRESOURCE)", value);
-		snprintf(res, sizeof(res), "%.*s", slash ? (int)(slash - value) : (int)strlen(value), value);
+		if ((r = kc_fmt(res, sizeof(res), "%.*s", slash ? (int)(slash - value) : (int)strlen(value), value)) != 0)
+			return r;
 		if ((r = sl_add(&f->res, res)) == 0)
 			r = sl_add(&f->sub, slash ? slash + 1 : "");
 		break;
@@ -535,27 +538,6 @@ kc_audit_filter_window(const struct kc_audit_filter *f, int64_t *since, int64_t 
 
 /* ---- exact test ------------------------------------------------------- */
 
-const cJSON *
-kc_audit_member(const cJSON *o, const char *k)
-{
-	const cJSON *r = NULL;
-
-	if (!cJSON_IsObject(o))
-		return NULL;
-	for (const cJSON *c = o->child; c != NULL; c = c->next)
-		if (c->string != NULL && strcmp(c->string, k) == 0)
-			r = c;
-	return r;
-}
-
-const char *
-kc_audit_member_str(const cJSON *o, const char *k)
-{
-	const cJSON *c = kc_audit_member(o, k);
-
-	return cJSON_IsString(c) ? c->valuestring : NULL;
-}
-
 static int
 in_list(const char *s, char *const *v, size_t n)
 {
@@ -570,7 +552,7 @@ in_list(const char *s, char *const *v, size_t n)
 static int
 code_in(const cJSON *ev, const long *codes, size_t n)
 {
-	const cJSON *c = kc_audit_member(kc_audit_member(ev, "responseStatus"), "code");
+	const cJSON *c = kc_json_get(kc_json_get(ev, "responseStatus"), "code");
 
 	if (!cJSON_IsNumber(c))
 		return 0;
@@ -603,15 +585,15 @@ is_run(const char *ua, const char *aid, const char *id)
 int
 kc_audit_filter_match(const struct kc_audit_filter *f, const cJSON *ev, const char **agent)
 {
-	const cJSON *ref = kc_audit_member(ev, "objectRef");
-	const char *u = kc_audit_member_str(kc_audit_member(ev, "user"), "username");
-	const char *iu = kc_audit_member_str(kc_audit_member(ev, "impersonatedUser"), "username");
+	const cJSON *ref = kc_json_get(ev, "objectRef");
+	const char *u = kc_json_str(kc_json_get(ev, "user"), "username");
+	const char *iu = kc_json_str(kc_json_get(ev, "impersonatedUser"), "username");
 	const char *who;
 
 	if (!cJSON_IsObject(ev))
 		return 0;
 	if (f->has_since || f->has_until) {
-		const char *ts = kc_audit_member_str(ev, "requestReceivedTimestamp");
+		const char *ts = kc_json_str(ev, "requestReceivedTimestamp");
 		int64_t t;
 
 		if (ts == NULL || kc_audit_parse_ts(ts, strlen(ts), &t) != 0 ||
@@ -629,7 +611,7 @@ kc_audit_filter_match(const struct kc_audit_filter *f, const cJSON *ev, const ch
 		who = iu ? iu : u ? u : "";
 	}
 	if (f->res.n > 0) {
-		const char *r = kc_audit_member_str(ref, "resource"), *s = kc_audit_member_str(ref, "subresource");
+		const char *r = kc_json_str(ref, "resource"), *s = kc_json_str(ref, "subresource");
 		size_t i;
 
 		for (i = 0; i < f->res.n; i++)
@@ -639,30 +621,30 @@ kc_audit_filter_match(const struct kc_audit_filter *f, const cJSON *ev, const ch
 		if (i == f->res.n)
 			return 0;
 	}
-	if (f->given[N_VERB].n > 0 && !in_list(kc_audit_member_str(ev, "verb"), f->given[N_VERB].v, f->given[N_VERB].n))
+	if (f->given[N_VERB].n > 0 && !in_list(kc_json_str(ev, "verb"), f->given[N_VERB].v, f->given[N_VERB].n))
 		return 0;
 	if (f->given[N_NAMESPACE].n > 0 &&
-	    !in_list(kc_audit_member_str(ref, "namespace"), f->given[N_NAMESPACE].v, f->given[N_NAMESPACE].n))
+	    !in_list(kc_json_str(ref, "namespace"), f->given[N_NAMESPACE].v, f->given[N_NAMESPACE].n))
 		return 0;
 	if (f->given[N_DECISION].n > 0 &&
-	    !in_list(kc_audit_member_str(kc_audit_member(ev, "annotations"), "authorization.k8s.io/decision"),
+	    !in_list(kc_json_str(kc_json_get(ev, "annotations"), "authorization.k8s.io/decision"),
 	    f->given[N_DECISION].v, f->given[N_DECISION].n))
 		return 0;
 	if (f->ncodes > 0 && !code_in(ev, f->codes, f->ncodes))
 		return 0;
 	if (f->sensitive &&
-	    (!in_list(kc_audit_member_str(ev, "verb"), (char *const *)sensitive_verbs, 3) ||
-	    !in_list(kc_audit_member_str(ref, "resource"), (char *const *)sensitive_res, 3)))
+	    (!in_list(kc_json_str(ev, "verb"), (char *const *)sensitive_verbs, 3) ||
+	    !in_list(kc_json_str(ref, "resource"), (char *const *)sensitive_res, 3)))
 		return 0;
 	if (f->denied) {
-		const char *d = kc_audit_member_str(kc_audit_member(ev, "annotations"), "authorization.k8s.io/decision");
+		const char *d = kc_json_str(kc_json_get(ev, "annotations"), "authorization.k8s.io/decision");
 
 		if (!(d != NULL && strcmp(d, "forbid") == 0) && !code_in(ev, denied_codes, 2))
 			return 0;
 	}
 	if (f->given[N_EXCL_UA].n + f->given[N_EXCL_AID].n + f->given[N_EXCL_RUN].n +
 	    f->given[N_RUN].n > 0) {
-		const char *ua = kc_audit_member_str(ev, "userAgent"), *aid = kc_audit_member_str(ev, "auditID");
+		const char *ua = kc_json_str(ev, "userAgent"), *aid = kc_json_str(ev, "auditID");
 		size_t i;
 
 		for (i = 0; i < f->given[N_EXCL_UA].n; i++)

@@ -28,14 +28,8 @@ struct kc_audit_needle {
 };
 
 void kc_audit_needle_init(struct kc_audit_needle *nd, const char *s, size_t n);
-/* First occurrence of the needle in h[0..n), or NULL (memmem's contract). */
-/* jq's .key on a parsed event: the LAST member of that name (cJSON keeps
- * duplicate keys, jq keeps the last); NULL when o is not an object. */
 struct cJSON;
-const struct cJSON *kc_audit_member(const struct cJSON *o, const char *k);
-/* The same member's string value, or NULL. */
-const char *kc_audit_member_str(const struct cJSON *o, const char *k);
-
+/* First occurrence of the needle in h[0..n), or NULL (memmem's contract). */
 const char *kc_audit_find(const char *h, size_t n, const struct kc_audit_needle *nd);
 
 /* ---- managed clusters' exports (audit_cloud.c) ---- */

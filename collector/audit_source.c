@@ -13,6 +13,7 @@
 #include "collector/audit.h"
 #include "collector/audit_int.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/mem.h"
 #include "util/sha256.h"
@@ -558,7 +559,7 @@ static void
 set_error(struct kc_audit_reader *r, const char *what, const char *msg)
 {
 	if (r->error[0] == '\0')
-		snprintf(r->error, sizeof(r->error), "%s: %s", what, msg);
+		kc_fmt_trunc(r->error, sizeof(r->error), "%s: %s", what, msg);
 	r->error_pending = 1;
 	r->error_off = r->dec_size;
 	r->eof = 1;
@@ -791,7 +792,7 @@ skip_line(struct kc_audit_reader *r, struct kc_audit_line *l)
 			l->offset = r->skip_off;
 			l->size = r->skip_len;
 			kc_sha256_final(r->h_line, NULL, l->sha256);
-			snprintf(l->detail, sizeof(l->detail), "longer than the cap of %zu bytes%s",
+			kc_fmt_trunc(l->detail, sizeof(l->detail), "longer than the cap of %zu bytes%s",
 			    r->line_max, nl ? "" : ", and no newline at the end");
 			bad(l, "line too long");
 			return 1;
@@ -821,7 +822,7 @@ finish(struct kc_audit_reader *r)
 		if (!r->error_pending && used >= 0 && (uint64_t)used < r->raw_size) {
 			char m[80];
 
-			snprintf(m, sizeof(m), "%llu bytes after the end of the gzip stream",
+			kc_fmt_trunc(m, sizeof(m), "%llu bytes after the end of the gzip stream",
 			    (unsigned long long)(r->raw_size - (uint64_t)used));
 			set_error(r, "trailing data", m);
 		}
@@ -930,7 +931,7 @@ doc_yield(struct kc_audit_reader *r, struct kc_audit_line *l, size_t endpos, con
 		kc_sha256_update(r->h_line, r->buf + r->start, n);
 		l->size = r->d_len + n;
 		kc_sha256_final(r->h_line, NULL, l->sha256);
-		snprintf(l->detail, sizeof(l->detail), "longer than the cap of %zu bytes", r->line_max);
+		kc_fmt_trunc(l->detail, sizeof(l->detail), "longer than the cap of %zu bytes", r->line_max);
 		l->reason = reason ? reason : "record too long";
 	} else {
 		l->data = r->buf + r->start;
@@ -944,7 +945,7 @@ doc_yield(struct kc_audit_reader *r, struct kc_audit_line *l, size_t endpos, con
 			l->reason = "invalid UTF-8";
 		}
 		if (l->reason != NULL && reason != NULL && r->d_junk)
-			snprintf(l->detail, sizeof(l->detail), "bytes outside any JSON value");
+			kc_fmt_trunc(l->detail, sizeof(l->detail), "bytes outside any JSON value");
 	}
 	r->start = endpos;
 	if (r->scan < endpos)
@@ -977,7 +978,7 @@ stream_end(struct kc_audit_reader *r, struct kc_audit_line *l)
 	r->error_pending = 0;
 	l->offset = r->error_off;
 	l->reason = "stream error";
-	snprintf(l->detail, sizeof(l->detail), "%s", r->error);
+	kc_fmt_trunc(l->detail, sizeof(l->detail), "%s", r->error);
 	return 1;
 }
 
@@ -1145,7 +1146,7 @@ junk:
 				r->d_tail_done = 1;
 				l->offset = r->base + r->end;
 				l->reason = "truncated document";
-				snprintf(l->detail, sizeof(l->detail), "the input ends inside a JSON document, %d levels deep",
+				kc_fmt_trunc(l->detail, sizeof(l->detail), "the input ends inside a JSON document, %d levels deep",
 				    r->d_depth);
 				return 1;
 			}
@@ -1183,7 +1184,7 @@ kc_audit_reader_next(struct kc_audit_reader *r, struct kc_audit_line *l)
 			if (len > r->line_max) {
 				/* found after a fill that overshot the cap */
 				line_hash(r, l->data, len, l->sha256);
-				snprintf(l->detail, sizeof(l->detail), "longer than the cap of %zu bytes", r->line_max);
+				kc_fmt_trunc(l->detail, sizeof(l->detail), "longer than the cap of %zu bytes", r->line_max);
 				l->data = NULL;
 				l->len = 0;
 				bad(l, "line too long");
@@ -1231,7 +1232,7 @@ kc_audit_reader_stats(const struct kc_audit_reader *r, struct kc_audit_reader_st
 	st->raw_size = r->raw_size;
 	st->size = r->dec_size;
 	st->gzip = r->gzip;
-	snprintf(st->error, sizeof(st->error), "%s", r->error);
+	kc_fmt_trunc(st->error, sizeof(st->error), "%s", r->error);
 	memcpy(st->raw_sha256, r->raw_hex, sizeof(st->raw_sha256));
 	memcpy(st->sha256, r->dec_hex, sizeof(st->sha256));
 }

@@ -28,8 +28,11 @@
 #include "collector/collect.h"
 #include "collector/snapshot.h"
 #include "manifest/digest.h"
+#include "util/buf.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/sha256.h"
@@ -51,7 +54,7 @@ random_hex(char *out, size_t nbytes)
 	kc_hex_encode(b, nbytes, out);
 }
 
-static void
+static int
 uuid4(char out[37])
 {
 	unsigned char b[16];
@@ -62,7 +65,7 @@ uuid4(char out[37])
 	b[6] = (b[6] & 0x0f) | 0x40;
 	b[8] = (b[8] & 0x3f) | 0x80;
 	kc_hex_encode(b, sizeof(b), h);
-	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
+	return kc_fmt(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
 }
 
 int
@@ -137,11 +140,11 @@ kc_collect_check_name(struct kc_collect *co, enum kc_name_kind kind, const char 
 	    (r = kc_sha256_hex(name, strlen(name), hex)) != 0)
 		return r;
 	cJSON_ArrayForEach(it, co->anomalies) {
-		cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "kind");
-		cJSON *h = cJSON_GetObjectItemCaseSensitive(it, "name_sha256");
+		cJSON *k = kc_json_get_mut(it, "kind");
+		cJSON *h = kc_json_get_mut(it, "name_sha256");
 
 		if (cJSON_IsString(k) && cJSON_IsString(h) && strcmp(k->valuestring, kind_s) == 0 &&
-		    strcmp(h->valuestring, hex) == 0)
+		    kc_digest_eq(h->valuestring, hex))
 			return 1;	/* recorded already */
 	}
 	if (co->anomalies == NULL &&
@@ -174,7 +177,7 @@ static int
 self_sha256(char hex[KC_SHA256_HEX])
 {
 	if (kc_sha256_file("/proc/self/exe", hex, NULL) != 0) {
-		snprintf(hex, KC_SHA256_HEX, "unknown");
+		memcpy(hex, "unknown", sizeof("unknown"));
 		return -1;
 	}
 	return 0;
@@ -184,7 +187,7 @@ static void
 manifest_skeleton(const struct kc_collect_opts *opts, struct kc_collect *co)
 {
 	cJSON *m = cJSON_CreateObject(), *cs, *col, *host;
-	char hex[KC_SHA256_HEX], hn[256] = "unknown", evid[64];
+	char hex[KC_SHA256_HEX], hn[256] = "unknown";
 	struct utsname un;
 
 	co->manifest = m;
@@ -196,8 +199,12 @@ manifest_skeleton(const struct kc_collect_opts *opts, struct kc_collect *co)
 	if (opts->evidence_id != NULL) {
 		cJSON_AddStringToObject(cs, "evidence_id", opts->evidence_id);
 	} else {
-		snprintf(evid, sizeof(evid), "%s-%s-%.8s", opts->case_id, opts->phase, co->bundle_id);
-		cJSON_AddStringToObject(cs, "evidence_id", evid);
+		/* whole, however long the case id: a cut id could name another case */
+		struct kc_buf evid = KC_BUF_INIT(1u << 20);
+
+		if (kc_buf_addf(&evid, "%s-%s-%.8s", opts->case_id, opts->phase, co->bundle_id) == 0)
+			cJSON_AddStringToObject(cs, "evidence_id", kc_buf_str(&evid));
+		kc_buf_free(&evid);
 	}
 	cJSON_AddStringToObject(cs, "phase", opts->phase);
 	cJSON_AddStringToObject(cs, "purpose", opts->purpose ? opts->purpose : "");
@@ -293,7 +300,7 @@ collect_identity(struct kc_collect *co)
 	}
 	cJSON_AddStringToObject(cl, "http_version", kc_client_http_version(co->client));
 	if ((doc = cJSON_ParseWithLength(resp.body.data, resp.body.len)) != NULL) {
-		if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(doc, "gitVersion")))
+		if (cJSON_IsString(v = kc_json_get_mut(doc, "gitVersion")))
 			cJSON_AddStringToObject(cl, "version", v->valuestring);
 		cJSON_Delete(doc);
 	}
@@ -313,10 +320,10 @@ collect_identity(struct kc_collect *co)
 	r = json_get(co, "/api/v1/namespaces/kube-system", "cluster/kube-system-namespace.json",
 	    "kube-system", &resp);
 	if (r == 0 && (doc = cJSON_ParseWithLength(resp.body.data, resp.body.len)) != NULL) {
-		cJSON *md = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
-		if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(md, "uid"))) {
+		cJSON *md = kc_json_get_mut(doc, "metadata");
+		if (cJSON_IsString(v = kc_json_get_mut(md, "uid"))) {
 			cJSON_AddStringToObject(cl, "kube_system_uid", v->valuestring);
-			snprintf(co->cluster_name, sizeof(co->cluster_name), "%.8s", v->valuestring);
+			kc_fmt_trunc(co->cluster_name, sizeof(co->cluster_name), "%.8s", v->valuestring);
 		}
 		cJSON_Delete(doc);
 		kc_collect_add_item(co, "cluster/kube-system-namespace", "complete", NULL);
@@ -350,13 +357,14 @@ collect_self(struct kc_collect *co)
 	};
 	static const char *const ssr_ver[] = { "v1", "v1beta1", "v1alpha1" };
 	struct kc_response resp;
-	char body[512], rel[128];
+	char body[512];
 	const char *ns = co->cfg->namespace ? co->cfg->namespace : "default";
 	int done = 0;
 
 	for (size_t i = 0; i < 3 && !done; i++) {
-		snprintf(body, sizeof(body), "{\"apiVersion\":\"authentication.k8s.io/%s\","
-		    "\"kind\":\"SelfSubjectReview\"}", ssr_ver[i]);
+		if (kc_fmt(body, sizeof(body), "{\"apiVersion\":\"authentication.k8s.io/%s\","
+		    "\"kind\":\"SelfSubjectReview\"}", ssr_ver[i]) != 0)
+			break;
 		if (kc_client_request(co->client, "POST", ssr[i], NULL, NULL, body, strlen(body), &resp) == 0 &&
 		    resp.status == 201) {
 			kc_collect_add_file(co, "cluster/collector-selfsubjectreview.json",
@@ -371,12 +379,15 @@ collect_self(struct kc_collect *co)
 		    "the server offers no SelfSubjectReview API (Kubernetes < 1.26 or disabled); "
 		    "identity is taken from the kubeconfig credentials");
 
-	snprintf(body, sizeof(body), "{\"apiVersion\":\"authorization.k8s.io/v1\","
-	    "\"kind\":\"SelfSubjectRulesReview\",\"spec\":{\"namespace\":\"%s\"}}", ns);
-	snprintf(rel, sizeof(rel), "cluster/collector-rules-review.json");
+	if (kc_fmt(body, sizeof(body), "{\"apiVersion\":\"authorization.k8s.io/v1\","
+	    "\"kind\":\"SelfSubjectRulesReview\",\"spec\":{\"namespace\":\"%s\"}}", ns) != 0) {
+		kc_collect_add_item(co, "collector/rules-review", "error", kc_err_msg());
+		return;
+	}
 	if (kc_client_request(co->client, "POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
 	    NULL, NULL, body, strlen(body), &resp) == 0 && resp.status == 201) {
-		kc_collect_add_file(co, rel, resp.body.data, resp.body.len, "application/json", 0, NULL);
+		kc_collect_add_file(co, "cluster/collector-rules-review.json", resp.body.data, resp.body.len,
+		    "application/json", 0, NULL);
 		kc_collect_add_item(co, "collector/rules-review", "complete", ns);
 	} else {
 		kc_collect_add_item(co, "collector/rules-review", "error",
@@ -389,21 +400,30 @@ collect_self(struct kc_collect *co)
 static int
 redact_last_applied(cJSON *doc)
 {
-	cJSON *items = cJSON_GetObjectItemCaseSensitive(doc, "items"), *it;
+	cJSON *items = kc_json_get_mut(doc, "items"), *it;
 	int n = 0;
 
 	cJSON_ArrayForEach(it, items) {
-		cJSON *md = cJSON_GetObjectItemCaseSensitive(it, "metadata");
-		cJSON *ann = cJSON_GetObjectItemCaseSensitive(md, "annotations");
-		cJSON *la = cJSON_GetObjectItemCaseSensitive(ann, LAST_APPLIED);
-		char hex[KC_SHA256_HEX], marker[128];
+		cJSON *ann = kc_json_get_mut(kc_json_get_mut(it, "metadata"), "annotations"), *la;
 
-		if (!cJSON_IsString(la))
+		if (!cJSON_IsObject(ann))
 			continue;
-		kc_sha256_hex(la->valuestring, strlen(la->valuestring), hex);
-		snprintf(marker, sizeof(marker), "kcustody.redacted sha256=%s", hex);
-		cJSON_ReplaceItemInObjectCaseSensitive(ann, LAST_APPLIED, cJSON_CreateString(marker));
-		n++;
+		/* Every member of that name, not one: a repeated key (which no
+		 * apiserver sends, but a hostile one could) must not keep a copy. */
+		for (la = ann->child; la != NULL; la = la->next) {
+			char hex[KC_SHA256_HEX], marker[128];
+
+			if (la->string == NULL || strcmp(la->string, LAST_APPLIED) != 0 || !cJSON_IsString(la))
+				continue;
+			kc_sha256_hex(la->valuestring, strlen(la->valuestring), hex);
+			/* cannot fail (fixed sizes); if it did, the value is still removed */
+			if (kc_fmt(marker, sizeof(marker), "kcustody.redacted sha256=%s", hex) != 0)
+				kc_fmt_trunc(marker, sizeof(marker), "kcustody.redacted");
+			/* wiped first: on failure the value is "", still redacted */
+			OPENSSL_cleanse(la->valuestring, strlen(la->valuestring));
+			cJSON_SetValuestring(la, marker);
+			n++;
+		}
 	}
 	return n;
 }
@@ -416,13 +436,14 @@ remove_pages(struct kc_collect *co, const char *res, int npages)
 
 	for (int p = 1; p <= npages; p++) {
 		char *path;
-		snprintf(rel, sizeof(rel), "raw/%s/page-%04d.json", res, p);
+		if (kc_fmt(rel, sizeof(rel), "raw/%s/page-%04d.json", res, p) != 0)
+			continue;	/* never written under a longer name either */
 		if ((path = kc_path_join(co->staging, rel)) != NULL)
 			unlink(path);
 		free(path);
 		for (int i = cnt - 1; i >= 0; i--) {
 			cJSON *f = cJSON_GetArrayItem(co->files, i);
-			cJSON *pp = cJSON_GetObjectItemCaseSensitive(f, "path");
+			cJSON *pp = kc_json_get_mut(f, "path");
 			if (cJSON_IsString(pp) && strcmp(pp->valuestring, rel) == 0) {
 				cJSON_DeleteItemFromArray(co->files, i);
 				cnt--;
@@ -446,7 +467,8 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 	const char *status = "complete";
 	char detail[1024] = "";
 
-	snprintf(name, sizeof(name), "list/%s", def->name);
+	if ((r = kc_fmt(name, sizeof(name), "list/%s", def->name)) != 0)
+		return r;
 	memset(&resp, 0, sizeof(resp));
 	t0 = kc_mono_ns();
 	for (;;) {
@@ -498,7 +520,7 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 			r = kc_err_set(KC_ERR_PARSE, "GET %s: the server's answer is not JSON", path);
 			break;
 		}
-		kind = cJSON_GetObjectItemCaseSensitive(doc, "kind");
+		kind = kc_json_get_mut(doc, "kind");
 		if (def->metadata_only && (!cJSON_IsString(kind) ||
 		    strcmp(kind->valuestring, "PartialObjectMetadataList") != 0)) {
 			/* Never store a full object list of secrets: wipe it. */
@@ -509,7 +531,8 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 			break;
 		}
 		page++;
-		snprintf(rel, sizeof(rel), "raw/%s/page-%04d.json", def->name, page);
+		if ((r = kc_fmt(rel, sizeof(rel), "raw/%s/page-%04d.json", def->name, page)) != 0)
+			break;
 		if (def->metadata_only && (nred = redact_last_applied(doc)) > 0) {
 			char *out = cJSON_PrintUnformatted(doc);
 			char hex[KC_SHA256_HEX];
@@ -535,13 +558,14 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 		    "application/json", 0, NULL)) != 0) {
 			break;
 		}
-		items += cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "items"));
-		md = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
-		if (page == 1 && cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(md, "resourceVersion")))
-			snprintf(rv, sizeof(rv), "%s", v->valuestring);
+		items += cJSON_GetArraySize(kc_json_get(doc, "items"));
+		md = kc_json_get_mut(doc, "metadata");
+		if (page == 1 && cJSON_IsString(v = kc_json_get_mut(md, "resourceVersion")) &&
+		    (r = kc_fmt(rv, sizeof(rv), "%s", v->valuestring)) != 0)
+			break;	/* recorded whole or not at all */
 		free(cont);
 		cont = NULL;
-		v = cJSON_GetObjectItemCaseSensitive(md, "continue");
+		v = kc_json_get_mut(md, "continue");
 		if (cJSON_IsString(v) && v->valuestring[0] != '\0')
 			cont = kc_strdup(v->valuestring);
 		cJSON_Delete(doc);
@@ -553,7 +577,7 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 	if (r != 0) {
 		size_t dl;
 
-		snprintf(detail, sizeof(detail), "%s", kc_err_msg());
+		kc_fmt_trunc(detail, sizeof(detail), "%s", kc_err_msg());
 		for (dl = strlen(detail); dl > 0 && detail[dl - 1] == ' '; dl--)
 			detail[dl - 1] = '\0';	/* curl's messages may end in a space */
 		status = r == KC_ERR_FORBIDDEN ? "forbidden" : "error";
@@ -607,9 +631,9 @@ kc_collect_run(const struct kc_collect_opts *opts, const char *staging, struct k
 
 	memset(co, 0, sizeof(*co));
 	co->started_ns = kc_now_ns();
-	snprintf(co->run_id, sizeof(co->run_id), "kc-");
+	if ((r = kc_fmt(co->run_id, sizeof(co->run_id), "kc-")) != 0 || (r = uuid4(co->bundle_id)) != 0)
+		return r;
 	random_hex(co->run_id + 3, 8);
-	uuid4(co->bundle_id);
 	if ((co->staging = kc_strdup(staging)) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	manifest_skeleton(opts, co);
@@ -640,7 +664,7 @@ kc_collect_run(const struct kc_collect_opts *opts, const char *staging, struct k
 void
 kc_collect_finish(struct kc_collect *co)
 {
-	cJSON *times = cJSON_GetObjectItemCaseSensitive(co->manifest, "times");
+	cJSON *times = kc_json_get_mut(co->manifest, "times");
 	char tbuf[40];
 
 	co->finished_ns = kc_now_ns();

@@ -12,7 +12,9 @@
 
 #include "collector/kclient.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/sha256.h"
@@ -155,9 +157,10 @@ client_setup_tls(struct kc_client *c)
 		if (curl_easy_setopt(c->curl, CURLOPT_CAINFO_BLOB, &blob) != CURLE_OK)
 			return kc_err_set(KC_ERR_CONFIG, "libcurl cannot take an in-memory CA bundle");
 		kc_sha256_hex(c->ca_pem.data, c->ca_pem.len, hex);
-		snprintf(c->ca_sha256, sizeof(c->ca_sha256), "%s", hex);
-	} else {
-		snprintf(c->ca_sha256, sizeof(c->ca_sha256), "system-trust-store");
+		if (kc_fmt(c->ca_sha256, sizeof(c->ca_sha256), "%s", hex) != 0)
+			return kc_err_code();
+	} else if (kc_fmt(c->ca_sha256, sizeof(c->ca_sha256), "system-trust-store") != 0) {
+		return kc_err_code();
 	}
 	return 0;
 }
@@ -448,7 +451,9 @@ kc_client_request(struct kc_client *c, const char *method, const char *path,
 	memset(resp, 0, sizeof(*resp));
 	kc_buf_init(&resp->body, c->opts.max_response);
 	c->seq++;
-	snprintf(sent_id, sizeof(sent_id), "%s-%06lu", c->opts.run_id, c->seq);
+	/* an Audit-ID cut short could collide with another request's */
+	if ((r = kc_fmt(sent_id, sizeof(sent_id), "%s-%06lu", c->opts.run_id, c->seq)) != 0)
+		return r;
 	if (asprintf(&url, "%s%s", c->server, path) < 0) {
 		url = NULL;
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
@@ -464,8 +469,9 @@ kc_client_request(struct kc_client *c, const char *method, const char *path,
 			goto out;
 		/* A retry is another request to the server: its own Audit-ID,
 		 * "<run>-<seq>.<attempt>", so no two audit events collide. */
-		if (attempt > 0)
-			snprintf(sent_id, sizeof(sent_id), "%s-%06lu.%d", c->opts.run_id, c->seq, attempt + 1);
+		if (attempt > 0 && (r = kc_fmt(sent_id, sizeof(sent_id), "%s-%06lu.%d", c->opts.run_id, c->seq,
+		    attempt + 1)) != 0)
+			goto out;
 		kc_buf_reset(&hbuf);
 		kc_buf_addf(&hbuf, "Audit-ID: %s", sent_id);
 		hdrs = curl_slist_append(hdrs, hbuf.data);
@@ -514,7 +520,7 @@ kc_client_request(struct kc_client *c, const char *method, const char *path,
 		if (cc == CURLE_OK) {
 			long v = 0;
 			curl_easy_getinfo(c->curl, CURLINFO_HTTP_VERSION, &v);
-			snprintf(c->http_version, sizeof(c->http_version), "%s",
+			kc_fmt_trunc(c->http_version, sizeof(c->http_version), "%s",
 			    v == CURL_HTTP_VERSION_2_0 ? "HTTP/2" : v == CURL_HTTP_VERSION_1_1 ? "HTTP/1.1" : "HTTP/1.0");
 			if (resp->status == 401 && (c->cfg->exec != NULL) && !refreshed) {
 				/* The plugin's credential may have been revoked early. */
@@ -545,8 +551,9 @@ kc_client_request(struct kc_client *c, const char *method, const char *path,
 out:
 	resp->local_ns = kc_now_ns();
 	resp->duration_ms = (double)(kc_mono_ns() - t0) / 1e6;
-	if (resp->audit_id[0] == '\0')
-		snprintf(resp->audit_id, sizeof(resp->audit_id), "%s", sent_id);
+	if (resp->audit_id[0] == '\0' && kc_fmt(resp->audit_id, sizeof(resp->audit_id), "%s", sent_id) != 0 &&
+	    r == 0)
+		r = kc_err_code();
 	log_request(c, method, path, impersonate_user, resp, sent_id, r != 0 ? kc_err_msg() : NULL);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(hdrs);
@@ -575,7 +582,7 @@ kc_response_error(const struct kc_response *resp, const char *method, const char
 	if (resp->status >= 200 && resp->status < 300)
 		return 0;
 	if (resp->body.len > 0 && (doc = cJSON_ParseWithLength(resp->body.data, resp->body.len)) != NULL &&
-	    cJSON_IsString(m = cJSON_GetObjectItemCaseSensitive(doc, "message")))
+	    cJSON_IsString(m = kc_json_get_mut(doc, "message")))
 		msg = kc_safe_str(m->valuestring, safe, sizeof(safe));	/* the server's words reach a terminal */
 	switch (resp->status) {
 	case 401: code = KC_ERR_AUTH; break;
@@ -643,6 +650,8 @@ struct batch_slot {
 	char sent_id[80];
 	char *url;
 };
+_Static_assert(sizeof(((struct batch_slot *)0)->sent_id) <= sizeof(((struct kc_response *)0)->audit_id),
+    "an Audit-ID as sent fits the response's audit_id");
 
 static int
 batch_prepare(struct kc_client *c, struct batch_slot *s, struct kc_batch_req *q,
@@ -652,9 +661,10 @@ batch_prepare(struct kc_client *c, struct batch_slot *s, struct kc_batch_req *q,
 	int r = 0;
 
 	c->seq++;
-	snprintf(s->sent_id, sizeof(s->sent_id), "%s-%06lu", c->opts.run_id, c->seq);
 	memset(&q->resp, 0, sizeof(q->resp));
 	kc_buf_init(&q->resp.body, c->opts.max_response);
+	if ((r = kc_fmt(s->sent_id, sizeof(s->sent_id), "%s-%06lu", c->opts.run_id, c->seq)) != 0)
+		return r;
 	if ((s->easy = curl_easy_duphandle(c->curl)) == NULL ||
 	    asprintf(&s->url, "%s%s", c->server, q->path) < 0) {
 		s->url = NULL;
@@ -774,8 +784,8 @@ kc_client_batch(struct kc_client *c, struct kc_batch_req *reqs, size_t n, int pa
 			q->resp.attempts = 1;
 			q->resp.local_ns = kc_now_ns();
 			q->resp.duration_ms = (double)(kc_mono_ns() - s->t0) / 1e6;
-			if (q->resp.audit_id[0] == '\0')
-				snprintf(q->resp.audit_id, sizeof(q->resp.audit_id), "%s", s->sent_id);
+			if (q->resp.audit_id[0] == '\0')	/* fits: static assertion at batch_slot */
+				memcpy(q->resp.audit_id, s->sent_id, strlen(s->sent_id) + 1);
 			if (msg->data.result != CURLE_OK)
 				q->err = kc_err_set(KC_ERR_NET, "cannot reach %s: %s", c->cfg->server,
 				    curl_easy_strerror(msg->data.result));

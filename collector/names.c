@@ -4,6 +4,7 @@
 
 #include "collector/names.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/sha256.h"
 
 #define HASH_DIGITS 16
@@ -127,8 +128,8 @@ shorten(char *out, size_t len, const char *a, const char *b)
 		cut -= 1;
 	else if (out[cut - 2] == '%')
 		cut -= 2;
-	snprintf(out + cut, KC_NAME_COMPONENT_SIZE - cut, "~%s", h);
-	return 0;
+	/* the hash whole, or the shortened name would not be unique */
+	return kc_fmt(out + cut, KC_NAME_COMPONENT_SIZE - cut, "~%s", h);
 }
 
 int
@@ -142,7 +143,8 @@ kc_name_component(enum kc_name_kind kind, const char *name, char out[KC_NAME_COM
 	if (kc_name_invalid(kind, name) != NULL) {
 		if ((r = hash16(name ? name : "", NULL, h)) != 0)
 			return r;
-		snprintf(out, KC_NAME_COMPONENT_SIZE, INVALID_PREFIX "%s", h);
+		if ((r = kc_fmt(out, KC_NAME_COMPONENT_SIZE, INVALID_PREFIX "%s", h)) != 0)
+			return r;
 		return 1;
 	}
 	/* Encode until the buffer is full; a longer result is shortened,
@@ -181,7 +183,9 @@ kc_name_sa_folder(const char *ns, const char *name, char out[KC_NAME_COMPONENT_S
 		return a;
 	if ((b = kc_name_component(KC_NAME_SERVICEACCOUNT, name, cname)) < 0)
 		return b;
-	len = (size_t)snprintf(both, sizeof(both), "%s__%s", cns, cname);
+	if ((r = kc_fmt(both, sizeof(both), "%s__%s", cns, cname)) != 0)
+		return r;
+	len = strlen(both);
 	if (len > KC_NAME_COMPONENT_MAX && (r = shorten(both, len, ns ? ns : "", name ? name : "")) != 0)
 		return r;
 	if ((len = strlen(both)) > KC_NAME_COMPONENT_MAX)	/* cannot happen: shortened */

@@ -4,10 +4,11 @@
 
 #include "collector/names.h"
 #include "collector/reviews.h"
-#include "util/log.h"
-#include "util/timeutil.h"
 #include "util/err.h"
+#include "util/fmt.h"
+#include "util/log.h"
 #include "util/mem.h"
+#include "util/timeutil.h"
 
 /* A review is sent only for names the server could really hold: the
  * account's names go into the Impersonate-User header and every name into
@@ -91,7 +92,9 @@ kc_reviews_collect(struct kc_collect *co, const struct kc_review_targets *target
 			cJSON *item;
 
 			/* the item name is manifest text (JSON-escaped), never a path */
-			snprintf(name, sizeof(name), "review/%s/%s/%s", t[i].sa_ns, t[i].sa_name, t[i].namespaces[j]);
+			if ((r = kc_fmt(name, sizeof(name), "review/%s/%s/%s", t[i].sa_ns, t[i].sa_name,
+			    t[i].namespaces[j])) != 0)
+				goto out;
 			if (!names_valid(&t[i], j)) {
 				kc_collect_add_item(co, name, "error", "not sent: a name is not valid for "
 				    "its kind (see the manifest's anomalies)");
@@ -121,7 +124,7 @@ kc_reviews_collect(struct kc_collect *co, const struct kc_review_targets *target
 			} else if (q->err == 0 && q->resp.status == 403) {
 				/* Not allowed to impersonate: the evaluator stands alone. */
 				kc_response_error(&q->resp, "POST", q->path);
-				snprintf(refusal, sizeof(refusal), "%s", kc_err_msg());
+				kc_fmt_trunc(refusal, sizeof(refusal), "%s", kc_err_msg());
 				item = kc_collect_add_item(co, name, "skipped", refusal);
 				refused++;
 			} else {
@@ -141,7 +144,7 @@ kc_reviews_collect(struct kc_collect *co, const struct kc_review_targets *target
 			kc_collect_add_file(co, "reviews/status.json", txt, strlen(txt), "application/json", 1, NULL);
 		free(txt);
 		cJSON_Delete(st);
-		snprintf(w, sizeof(w), "server-side rules reviews skipped for %d namespace(s): the collector "
+		kc_fmt_trunc(w, sizeof(w), "server-side rules reviews skipped for %d namespace(s): the collector "
 		    "may not impersonate service accounts (%s); the offline evaluation stands alone",
 		    refused, refusal);
 		cJSON_AddItemToArray(co->warnings, cJSON_CreateString(w));

@@ -6,7 +6,9 @@
 #include "collector/snapshot.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
+#include "util/json.h"
 #include "util/mem.h"
 
 #define SNAP_PAGE_MAX (256u << 20)
@@ -97,7 +99,8 @@ kc_snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct
 
 		if ((snap->items[i] = cJSON_CreateArray()) == NULL)
 			return kc_err_set(KC_ERR_NOMEM, "out of memory");
-		snprintf(prefix, sizeof(prefix), "raw/%s", kc_snap_resources[i].name);
+		if ((r = kc_fmt(prefix, sizeof(prefix), "raw/%s", kc_snap_resources[i].name)) != 0)
+			goto out;
 		if ((r = list(ctx, prefix, &pages, &npages)) != 0)
 			goto out;
 		snap->present[i] = npages > 0;
@@ -116,7 +119,7 @@ kc_snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct
 				r = kc_err_set(KC_ERR_PARSE, "snapshot page '%s' is not valid JSON", pages[p]);
 				break;
 			}
-			items = cJSON_GetObjectItemCaseSensitive(doc, "items");
+			items = kc_json_get_mut(doc, "items");
 			while (cJSON_IsArray(items) && (it = cJSON_DetachItemFromArray(items, 0)) != NULL)
 				cJSON_AddItemToArray(snap->items[i], it);
 			cJSON_Delete(doc);

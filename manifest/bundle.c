@@ -8,8 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "manifest/bundle.h"
 #include "manifest/bundle_int.h"
 #include "manifest/digest.h"
@@ -17,7 +15,9 @@
 #include "manifest/sign.h"
 #include "manifest/tsa.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/sha256.h"
@@ -450,7 +450,7 @@ set_check(struct kc_verify_result *res, enum kc_check_id id, enum kc_check_state
 
 	res->checks[id].state = st;
 	va_start(ap, fmt);
-	vsnprintf(res->checks[id].detail, sizeof(res->checks[id].detail), fmt, ap);
+	kc_vfmt_trunc(res->checks[id].detail, sizeof(res->checks[id].detail), fmt, ap);
 	va_end(ap);
 }
 
@@ -509,8 +509,9 @@ read_pass(const char *path, const struct kc_verify_opts *o, struct pass *p,
 		struct kc_buf *keep = NULL;
 		int listed = 1;
 
-		if (res->top[0] == '\0')
-			snprintf(res->top, sizeof(res->top), "%s", e.top);
+		/* whole: it is compared with the manifest's container.top */
+		if (res->top[0] == '\0' && (r = kc_fmt(res->top, sizeof(res->top), "%s", e.top)) != 0)
+			break;
 		p->mtime = e.mtime;
 		res->mtime = e.mtime;
 		if (e.is_dir)
@@ -588,7 +589,7 @@ check_hashes(struct pass *p, const struct kc_digest_list *sums, struct kc_verify
 	for (size_t i = 0; i < sums->n; i++) {
 		long j = kc_digest_find(&p->members, sums->v[i].path);
 
-		if (j < 0 || CRYPTO_memcmp(p->members.v[j].hex, sums->v[i].hex, KC_SHA256_HEX - 1) != 0) {
+		if (j < 0 || !kc_digest_eq(p->members.v[j].hex, sums->v[i].hex)) {
 			if (bad++ == 0)
 				first = sums->v[i].path;
 		}
@@ -613,8 +614,8 @@ kc_bundle_check_manifest(const char *text, size_t len, const struct kc_digest_li
 		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "MANIFEST.json is not a JSON object");
 		goto out;
 	}
-	schema = cJSON_GetObjectItemCaseSensitive(m, "schema");
-	ver = cJSON_GetObjectItemCaseSensitive(m, "schema_version");
+	schema = kc_json_get_mut(m, "schema");
+	ver = kc_json_get_mut(m, "schema_version");
 	if (!cJSON_IsString(schema) || strncmp(schema->valuestring, "kcustody.bundle/", 16) != 0 ||
 	    !cJSON_IsNumber(ver)) {
 		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "no kcustody.bundle schema id and version");
@@ -622,15 +623,15 @@ kc_bundle_check_manifest(const char *text, size_t len, const struct kc_digest_li
 	}
 	/* Later versions only add keys (docs/FORMAT.md): the checks below
 	 * hold for every version, so a newer bundle is still checked. */
-	files = cJSON_GetObjectItemCaseSensitive(m, "files");
+	files = kc_json_get_mut(m, "files");
 	if (!cJSON_IsArray(files)) {
 		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "MANIFEST.json has no \"files\" array");
 		goto out;
 	}
 	cJSON_ArrayForEach(it, files) {
-		cJSON *path = cJSON_GetObjectItemCaseSensitive(it, "path");
-		cJSON *sha = cJSON_GetObjectItemCaseSensitive(it, "sha256");
-		cJSON *size = cJSON_GetObjectItemCaseSensitive(it, "size");
+		cJSON *path = kc_json_get_mut(it, "path");
+		cJSON *sha = kc_json_get_mut(it, "sha256");
+		cJSON *size = kc_json_get_mut(it, "size");
 		long s, mi;
 
 		if (!cJSON_IsString(path) || !cJSON_IsString(sha) || !cJSON_IsNumber(size)) {
@@ -644,7 +645,7 @@ kc_bundle_check_manifest(const char *text, size_t len, const struct kc_digest_li
 			    "does not", kc_safe_str(path->valuestring, safe, sizeof(safe)));
 			goto out;
 		}
-		if (strcmp(sha->valuestring, sums->v[s].hex) != 0 ||
+		if (!kc_digest_eq(sha->valuestring, sums->v[s].hex) ||
 		    size->valuedouble != (double)members->v[mi].size) {
 			set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "files entry '%s' disagrees with "
 			    "SHA256SUMS or the member's size", kc_safe_str(path->valuestring, safe, sizeof(safe)));
@@ -662,7 +663,7 @@ kc_bundle_check_manifest(const char *text, size_t len, const struct kc_digest_li
 		int found = strcmp(sums->v[i].path, "MANIFEST.json") == 0;
 
 		cJSON_ArrayForEach(it, files) {
-			cJSON *path = cJSON_GetObjectItemCaseSensitive(it, "path");
+			cJSON *path = kc_json_get_mut(it, "path");
 
 			if (found)
 				break;
@@ -675,7 +676,7 @@ kc_bundle_check_manifest(const char *text, size_t len, const struct kc_digest_li
 		}
 	}
 	/* The container facts no member carries: bound since 0.2. */
-	cont = cJSON_GetObjectItemCaseSensitive(m, "container");
+	cont = kc_json_get_mut(m, "container");
 	if (cont == NULL) {
 		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_OK, "%s, %zu files agree with SHA256SUMS; "
 		    "top folder name and mtime not bound (sealed by 0.1)",
@@ -683,8 +684,8 @@ kc_bundle_check_manifest(const char *text, size_t len, const struct kc_digest_li
 		res->container_unbound = 1;
 		goto out;
 	}
-	top = cJSON_GetObjectItemCaseSensitive(cont, "top");
-	mt = cJSON_GetObjectItemCaseSensitive(cont, "mtime");
+	top = kc_json_get_mut(cont, "top");
+	mt = kc_json_get_mut(cont, "mtime");
 	if (!cJSON_IsString(top) || strcmp(top->valuestring, res->top) != 0) {
 		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "the top folder is '%s' but the manifest "
 		    "was sealed for '%s' (renamed inside the container)", kc_safe_str(res->top, safe, sizeof(safe)),
@@ -740,10 +741,10 @@ check_signature(struct pass *p, const struct kc_verify_opts *o, struct kc_verify
 		return;
 	}
 	if (res->sig_kind == KC_SIG_ED25519) {
-		snprintf(res->signer, sizeof(res->signer), "%s", fpr);
+		kc_fmt_trunc(res->signer, sizeof(res->signer), "%s", fpr);
 		set_check(res, KC_CHECK_SIGNATURE, KC_CHECK_OK, "Ed25519 signature by %s", fpr);
 	} else {
-		snprintf(res->signer, sizeof(res->signer), "%s (%s)", subj, fpr);
+		kc_fmt_trunc(res->signer, sizeof(res->signer), "%s (%s)", subj, fpr);
 		set_check(res, KC_CHECK_SIGNATURE, KC_CHECK_OK, "CMS signature by %s (%s), %s", subj, fpr,
 		    o->ca_path ? "chain to --ca checked" : "signer key is --pubkey");
 	}
@@ -784,7 +785,7 @@ kc_bundle_verify(const char *path, const struct kc_verify_opts *o, struct kc_ver
 	memset(res, 0, sizeof(*res));
 	for (int i = 0; i < KC_CHECK_COUNT; i++) {
 		res->checks[i].name = check_names[i];
-		snprintf(res->checks[i].detail, sizeof(res->checks[i].detail), "not reached: structure check failed");
+		kc_fmt_trunc(res->checks[i].detail, sizeof(res->checks[i].detail), "not reached: structure check failed");
 	}
 	kc_buf_init(&p.manifest, KC_MANIFEST_MAX);
 	kc_buf_init(&p.sums, KC_SUMS_MAX);

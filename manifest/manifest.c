@@ -3,6 +3,7 @@
 
 #include "manifest/manifest.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/log.h"
 
 static const struct {
@@ -56,7 +57,7 @@ draft_entry(cJSON *draft, const char *path)
 	cJSON *it;
 
 	cJSON_ArrayForEach(it, draft) {
-		cJSON *p = cJSON_GetObjectItemCaseSensitive(it, "path");
+		cJSON *p = kc_json_get_mut(it, "path");
 
 		if (cJSON_IsString(p) && strcmp(p->valuestring, path) == 0)
 			return it;
@@ -75,7 +76,7 @@ check_draft_files(cJSON *draft, const struct kc_digest_list *files)
 	if (!cJSON_IsArray(draft))
 		return kc_err_set(KC_ERR_INVALID, "manifest draft: \"files\" is not an array");
 	cJSON_ArrayForEach(it, draft) {
-		cJSON *p = cJSON_GetObjectItemCaseSensitive(it, "path");
+		cJSON *p = kc_json_get_mut(it, "path");
 
 		if (!cJSON_IsObject(it) || !cJSON_IsString(p))
 			return kc_err_set(KC_ERR_INVALID, "manifest draft: a file entry has no \"path\"");
@@ -94,9 +95,9 @@ file_entry(const struct kc_digest *d, cJSON *draft)
 	if (o == NULL)
 		return NULL;
 	if (draft != NULL) {
-		mt = cJSON_GetObjectItemCaseSensitive(draft, "media_type");
-		dv = cJSON_GetObjectItemCaseSensitive(draft, "derived");
-		src = cJSON_GetObjectItemCaseSensitive(draft, "sources");
+		mt = kc_json_get_mut(draft, "media_type");
+		dv = kc_json_get_mut(draft, "derived");
+		src = kc_json_get_mut(draft, "sources");
 	}
 	if (cJSON_AddStringToObject(o, "path", d->path) == NULL ||
 	    cJSON_AddNumberToObject(o, "size", (double)d->size) == NULL ||
@@ -133,7 +134,7 @@ kc_manifest_finish(cJSON *m, const struct kc_digest_list *files)
 
 	if (!cJSON_IsObject(m))
 		return kc_err_set(KC_ERR_INVALID, "manifest draft is not a JSON object");
-	schema = cJSON_GetObjectItemCaseSensitive(m, "schema");
+	schema = kc_json_get_mut(m, "schema");
 	if (schema != NULL && (!cJSON_IsString(schema) || strcmp(schema->valuestring, KC_BUNDLE_SCHEMA) != 0))
 		return kc_err_set(KC_ERR_INVALID, "manifest draft: schema is not \"%s\"", KC_BUNDLE_SCHEMA);
 	draft = cJSON_DetachItemFromObjectCaseSensitive(m, "files");

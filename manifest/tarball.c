@@ -11,10 +11,10 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <zlib.h>
-#include <openssl/crypto.h>
 
 #include "manifest/tarball.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -117,7 +117,7 @@ ar_err(struct archive *a, char *buf, size_t n)
 	if (s == NULL)
 		s = "unknown error";
 	if (e > 0 && strstr(s, strerror(e)) == NULL) {
-		snprintf(buf, n, "%s: %s", s, strerror(e));
+		kc_fmt_trunc(buf, n, "%s: %s", s, strerror(e));
 		return buf;
 	}
 	return s;
@@ -164,7 +164,7 @@ write_member_data(struct archive *a, const char *dir, const struct kc_digest *d,
 	}
 	if ((r = kc_sha256_final(h, NULL, hex)) != 0)
 		goto out;
-	if (total != d->size || CRYPTO_memcmp(hex, d->hex, KC_SHA256_HEX - 1) != 0)
+	if (total != d->size || !kc_digest_eq(hex, d->hex))
 		r = kc_err_set(KC_ERR_VERIFY, "'%s' changed while it was sealed", path);
 out:
 	if (fd >= 0)
@@ -189,7 +189,8 @@ write_archive(int fd, const char *dir, const struct kc_digest_list *files,
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	snprintf(lv, sizeof(lv), "%d", level);
+	if ((r = kc_fmt(lv, sizeof(lv), "%d", level)) != 0)
+		goto out;
 	/* "timestamp" unset: gzip MTIME 0; libarchive writes no file name. */
 	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
 	    archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
@@ -320,7 +321,7 @@ canon_fail(struct kc_tar_reader *r, const char *fmt, ...)
 
 	if (!r->canon_failed) {
 		va_start(ap, fmt);
-		vsnprintf(r->canon_err, sizeof(r->canon_err), fmt, ap);
+		kc_vfmt_trunc(r->canon_err, sizeof(r->canon_err), fmt, ap);
 		va_end(ap);
 		r->canon_failed = 1;
 	}
@@ -538,7 +539,7 @@ feed(struct archive *a, void *ctx, const void **out)
 	if (n < 0) {
 		/* Keep the reason: libarchive only reports that the read failed. */
 		r->feed_rc = (int)n;
-		snprintf(r->feed_err, sizeof(r->feed_err), "%s", kc_err_msg());
+		kc_fmt_trunc(r->feed_err, sizeof(r->feed_err), "%s", kc_err_msg());
 		archive_set_error(a, EIO, "%s", r->feed_err);
 		return -1;
 	}

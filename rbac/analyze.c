@@ -11,19 +11,12 @@
 #include "rbac/whocan.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
 
 #define REVIEW_MAX (64u << 20)
 #define OUT_MAX (512u << 20)
-
-static const char *
-jstr(const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
 
 /* ---- namespaces ---- */
 
@@ -38,11 +31,11 @@ kc_rbac_all_namespaces(const struct kc_snapshot *snap, struct kc_strset *out)
 
 	memset(out, 0, sizeof(*out));
 	cJSON_ArrayForEach(it, snap->items[KC_RES_NAMESPACES])
-		if ((r = kc_strset_add(out, jstr(cJSON_GetObjectItemCaseSensitive(it, "metadata"), "name"))) != 0)
+		if ((r = kc_strset_add(out, kc_json_str0(kc_json_get(it, "metadata"), "name"))) != 0)
 			return r;
 	for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++)
 		cJSON_ArrayForEach(it, snap->items[from[i]]) {
-			const char *ns = jstr(cJSON_GetObjectItemCaseSensitive(it, "metadata"), "namespace");
+			const char *ns = kc_json_str0(kc_json_get(it, "metadata"), "namespace");
 
 			if (ns[0] != '\0' && (r = kc_strset_add(out, ns)) != 0)
 				return r;

@@ -7,24 +7,18 @@
 #include "rbac/labels.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fmt.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
 
 #define KEY_MAX (1u << 20)
 #define SEP "\x1f"
 
-static const char *
-jstr(const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
 static const cJSON *
 jmeta(const cJSON *obj)
 {
-	return cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	return kc_json_get(obj, "metadata");
 }
 
 /* A JSON list of strings into borrowed pointers; non-strings are skipped
@@ -67,11 +61,11 @@ rule_parse(const cJSON *obj, size_t index, struct kc_rbac_rule *r)
 	memset(r, 0, sizeof(*r));
 	r->index = index;
 	r->json = obj;
-	if (strs_parse(cJSON_GetObjectItemCaseSensitive(obj, "verbs"), &r->verbs) != 0 ||
-	    strs_parse(cJSON_GetObjectItemCaseSensitive(obj, "apiGroups"), &r->groups) != 0 ||
-	    strs_parse(cJSON_GetObjectItemCaseSensitive(obj, "resources"), &r->resources) != 0 ||
-	    strs_parse(cJSON_GetObjectItemCaseSensitive(obj, "resourceNames"), &r->names) != 0 ||
-	    strs_parse(cJSON_GetObjectItemCaseSensitive(obj, "nonResourceURLs"), &r->urls) != 0) {
+	if (strs_parse(kc_json_get(obj, "verbs"), &r->verbs) != 0 ||
+	    strs_parse(kc_json_get(obj, "apiGroups"), &r->groups) != 0 ||
+	    strs_parse(kc_json_get(obj, "resources"), &r->resources) != 0 ||
+	    strs_parse(kc_json_get(obj, "resourceNames"), &r->names) != 0 ||
+	    strs_parse(kc_json_get(obj, "nonResourceURLs"), &r->urls) != 0) {
 		rule_free(r);
 		return KC_ERR_NOMEM;
 	}
@@ -111,11 +105,11 @@ role_add(struct kc_rbac *rb, const cJSON *obj, int cluster, size_t *cap)
 	memset(ro, 0, sizeof(*ro));
 	ro->cluster = cluster;
 	ro->obj = obj;
-	ro->name = jstr(jmeta(obj), "name");
-	ro->ns = cluster ? "" : jstr(jmeta(obj), "namespace");
-	ro->labels = cJSON_GetObjectItemCaseSensitive(jmeta(obj), "labels");
-	ro->aggregated = cluster && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(obj, "aggregationRule"));
-	rules = cJSON_GetObjectItemCaseSensitive(obj, "rules");
+	ro->name = kc_json_str0(jmeta(obj), "name");
+	ro->ns = cluster ? "" : kc_json_str0(jmeta(obj), "namespace");
+	ro->labels = kc_json_get(jmeta(obj), "labels");
+	ro->aggregated = cluster && cJSON_IsObject(kc_json_get(obj, "aggregationRule"));
+	rules = kc_json_get(obj, "rules");
 	cJSON_ArrayForEach(it, rules)
 		n++;
 	if (n > 0 && (ro->rules = kc_calloc(n, sizeof(*ro->rules))) == NULL)
@@ -140,10 +134,10 @@ binding_add(struct kc_rbac *rb, const cJSON *obj, int cluster, size_t *cap)
 	const cJSON *ref, *subs, *it;
 	size_t n = 0;
 
-	ref = cJSON_GetObjectItemCaseSensitive(obj, "roleRef");
+	ref = kc_json_get(obj, "roleRef");
 	if (!cJSON_IsObject(ref)) {
 		kc_warn("%s '%s' has no roleRef; skipped", cluster ? "clusterrolebinding" : "rolebinding",
-		    jstr(jmeta(obj), "name"));
+		    kc_json_str0(jmeta(obj), "name"));
 		return 0;
 	}
 	if (KC_GROW(rb->bindings, *cap, rb->nbindings + 1) != 0)
@@ -152,11 +146,11 @@ binding_add(struct kc_rbac *rb, const cJSON *obj, int cluster, size_t *cap)
 	memset(b, 0, sizeof(*b));
 	b->cluster = cluster;
 	b->obj = obj;
-	b->name = jstr(jmeta(obj), "name");
-	b->ns = cluster ? "" : jstr(jmeta(obj), "namespace");
-	b->role_kind = jstr(ref, "kind");
-	b->role_name = jstr(ref, "name");
-	subs = cJSON_GetObjectItemCaseSensitive(obj, "subjects");
+	b->name = kc_json_str0(jmeta(obj), "name");
+	b->ns = cluster ? "" : kc_json_str0(jmeta(obj), "namespace");
+	b->role_kind = kc_json_str0(ref, "kind");
+	b->role_name = kc_json_str0(ref, "name");
+	subs = kc_json_get(obj, "subjects");
 	cJSON_ArrayForEach(it, subs)
 		n++;
 	if (n > 0 && (b->subjects = kc_calloc(n, sizeof(*b->subjects))) == NULL)
@@ -164,9 +158,9 @@ binding_add(struct kc_rbac *rb, const cJSON *obj, int cluster, size_t *cap)
 	cJSON_ArrayForEach(it, subs) {
 		struct kc_rbac_subject *s = &b->subjects[b->nsubjects++];
 
-		s->kind = jstr(it, "kind");
-		s->name = jstr(it, "name");
-		s->ns = jstr(it, "namespace");
+		s->kind = kc_json_str0(it, "kind");
+		s->name = kc_json_str0(it, "name");
+		s->ns = kc_json_str0(it, "namespace");
 	}
 	rb->nbindings++;
 	return 0;
@@ -246,8 +240,8 @@ toolong:
 static int
 aggregate_role(struct kc_rbac *rb, struct kc_rbac_role *ro, const size_t *by_name, size_t ncr)
 {
-	const cJSON *agg = cJSON_GetObjectItemCaseSensitive(ro->obj, "aggregationRule");
-	const cJSON *sels = cJSON_GetObjectItemCaseSensitive(agg, "clusterRoleSelectors"), *sj;
+	const cJSON *agg = kc_json_get(ro->obj, "aggregationRule");
+	const cJSON *sels = kc_json_get(agg, "clusterRoleSelectors"), *sj;
 	const struct kc_rbac_rule **acc = NULL;
 	size_t nacc = 0, capacc = 0;
 	int r = 0;
@@ -941,7 +935,8 @@ scope_notes(const struct kc_rbac_rule *r, cJSON *o)
 			}
 			if (!kc_rbac_cluster_scoped(grp, res))
 				continue;
-			snprintf(s, sizeof(s), "%s%s%s%s", res, grp[0] ? "." : "", grp,
+			/* a note for the reader: a cut entry still shows which resource */
+			kc_fmt_trunc(s, sizeof(s), "%s%s%s%s", res, grp[0] ? "." : "", grp,
 			    bind && kc_rbac_ns_effective("bind", grp, res) ? " (bind only)" : "");
 			if (cs == NULL)
 				cs = cJSON_AddArrayToObject(o, "clusterScopedNotGranted");
@@ -1009,13 +1004,14 @@ kc_rbac_drift_json(const struct kc_rbac *rb)
 
 	for (size_t i = 0; a != NULL && i < rb->nroles; i++) {
 		const struct kc_rbac_role *ro = &rb->roles[i];
-		cJSON *o, *stored;
+		cJSON *o;
+		const cJSON *stored;
 
 		if (!ro->aggregated || (!ro->drift && ro->agg_error == NULL))
 			continue;
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "name", ro->name);
-		stored = cJSON_GetObjectItemCaseSensitive(ro->obj, "rules");
+		stored = kc_json_get(ro->obj, "rules");
 		cJSON_AddItemToObject(o, "storedRules", cJSON_IsArray(stored) ?
 		    cJSON_Duplicate(stored, 1) : cJSON_CreateArray());
 		if (ro->agg_error != NULL)

@@ -7,6 +7,8 @@
 #include "rbac/scope.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fmt.h"
+#include "util/json.h"
 #include "util/mem.h"
 
 #define RBACG "rbac.authorization.k8s.io"
@@ -91,6 +93,22 @@ pick_name(const struct kc_rbac_rule *r, const char *verb, const char *sub, const
 	return 0;
 }
 
+/* One field of the request that proves a finding, whole: a cut verb, name
+ * or namespace would prove something else, so a value that does not fit
+ * leaves the finding without a proof (set = 0). */
+static void
+proof_put(struct proof *p, char *dst, size_t n, const char *s)
+{
+	size_t l = strlen(s);
+
+	if (l >= n) {
+		p->set = 0;
+		dst[0] = '\0';
+		return;
+	}
+	memcpy(dst, s, l + 1);
+}
+
 static void
 proof_set(const struct fctx *c, const char *verb, const char *group, const char *res, const char *sub,
     const char *name)
@@ -101,19 +119,19 @@ proof_set(const struct fctx *c, const char *verb, const char *group, const char 
 		return;
 	memset(p, 0, sizeof(*p));
 	p->set = 1;
-	snprintf(p->verb, sizeof(p->verb), "%s", verb);
-	snprintf(p->group, sizeof(p->group), "%s", group);
-	snprintf(p->resource, sizeof(p->resource), "%s", res);
-	snprintf(p->sub, sizeof(p->sub), "%s", sub ? sub : "");
-	snprintf(p->name, sizeof(p->name), "%s", name ? name : "");
+	proof_put(p, p->verb, sizeof(p->verb), verb);
+	proof_put(p, p->group, sizeof(p->group), group);
+	proof_put(p, p->resource, sizeof(p->resource), res);
+	proof_put(p, p->sub, sizeof(p->sub), sub ? sub : "");
+	proof_put(p, p->name, sizeof(p->name), name ? name : "");
 	/* through a RoleBinding: its namespace.  Through a ClusterRoleBinding:
 	 * none for a cluster-scoped resource or a cluster-wide list/watch,
 	 * else the agent's own namespace (any namespace would do). */
 	if (c->scope_ns[0] != '\0')
-		snprintf(p->ns, sizeof(p->ns), "%s", c->scope_ns);
+		proof_put(p, p->ns, sizeof(p->ns), c->scope_ns);
 	else if (!kc_rbac_cluster_scoped(group, res) && !(sub == NULL && name != NULL && name[0] == '\0' &&
 	    (strcmp(verb, "list") == 0 || strcmp(verb, "watch") == 0)))
-		snprintf(p->ns, sizeof(p->ns), "%s", c->sa_ns);
+		proof_put(p, p->ns, sizeof(p->ns), c->sa_ns);
 }
 
 /* The rule allows one of verbs on one of resources ("res" or "res/sub")
@@ -136,8 +154,9 @@ can(const struct fctx *c, const char *const *verbs, const char *group,
 			const char *slash = strchr(resources[i], '/'), *sub = slash ? slash + 1 : NULL, *name;
 			struct kc_buf b = KC_BUF_INIT(4096);
 
-			snprintf(res, sizeof(res), "%.*s", slash ? (int)(slash - resources[i]) : 127,
-			    resources[i]);
+			if (kc_fmt(res, sizeof(res), "%.*s", slash ? (int)(slash - resources[i]) :
+			    (int)strlen(resources[i]), resources[i]) != 0)
+				continue;	/* the table names none this long */
 			if (!kc_rbac_resource_matches(r, res, sub))
 				continue;
 			if (c->scope_ns[0] != '\0' && !kc_rbac_ns_effective(verbs[v], group, res))
@@ -146,7 +165,7 @@ can(const struct fctx *c, const char *const *verbs, const char *group,
 				continue;
 			kc_buf_addf(&b, "can %s %s%s%s", verbs[v], resources[i], group[0] ? "." : "", group);
 			names_note(r, &b);
-			snprintf(detail, n, "%s", kc_buf_str(&b));
+			kc_fmt_trunc(detail, n, "%s", kc_buf_str(&b));
 			kc_buf_free(&b);
 			proof_set(c, verbs[v], group, res, sub, name);
 			return 1;
@@ -181,11 +200,11 @@ p001(const void *vc, char *d, size_t n)
 	    tmp, sizeof(tmp)))
 		return 0;
 	if (all)
-		snprintf(d, n, "verbs * on resources * in apiGroups *%s",
+		kc_fmt_trunc(d, n, "verbs * on resources * in apiGroups *%s",
 		    c->scope_ns[0] ? " (every namespaced resource of the namespace; no cluster-scoped resource)" :
 		    " (cluster-admin)");
 	else
-		snprintf(d, n, "bound to ClusterRole cluster-admin%s",
+		kc_fmt_trunc(d, n, "bound to ClusterRole cluster-admin%s",
 		    c->scope_ns[0] ? " through a RoleBinding (admin of the namespace only)" : "");
 	return KC_SEV_CRITICAL;
 }
@@ -207,7 +226,7 @@ p002(const void *vc, char *d, size_t n)
 			where = "resources (*/subresource)";
 	if (where == NULL)
 		return 0;
-	snprintf(d, n, "wildcard in %s", where);
+	kc_fmt_trunc(d, n, "wildcard in %s", where);
 	return KC_SEV_MEDIUM;
 }
 
@@ -304,7 +323,7 @@ p011(const void *vc, char *d, size_t n)
 	{
 		size_t l = strlen(d);
 
-		snprintf(d + l, n - l, " (kubelet API: exec in any pod of the node)");
+		kc_fmt_trunc(d + l, n - l, " (kubelet API: exec in any pod of the node)");
 	}
 	return KC_SEV_CRITICAL;
 }
@@ -385,7 +404,7 @@ p019(const void *vc, char *d, size_t n)
 	    can(c, del, "apps", L("deployments"), tmp, sizeof(tmp)) ||
 	    can(c, del, "batch", L("jobs"), tmp, sizeof(tmp)) ||
 	    can(c, del, RBACG, L("roles"), tmp, sizeof(tmp)))) {
-		snprintf(d, n, "can %s every resource (resources *)", c->pf ? c->pf->verb : "delete");
+		kc_fmt_trunc(d, n, "can %s every resource (resources *)", c->pf ? c->pf->verb : "delete");
 		return KC_SEV_MEDIUM;
 	}
 	if (can(c, del, "", L("namespaces", "persistentvolumes"), d, n) ||
@@ -406,9 +425,9 @@ p020(const void *vc, char *d, size_t n)
 	    can(c, L("create", "update", "patch", "delete"), "", L("configmaps"), d, n)) {
 		size_t l = strlen(d);
 
-		snprintf(d + l, n - l, " in kube-system");
+		kc_fmt_trunc(d + l, n - l, " in kube-system");
 		if (c->pf != NULL)
-			snprintf(c->pf->ns, sizeof(c->pf->ns), "kube-system");
+			proof_put(c->pf, c->pf->ns, sizeof(c->pf->ns), "kube-system");
 		return KC_SEV_MEDIUM;
 	}
 	return 0;
@@ -422,7 +441,7 @@ p021(const void *vc, char *d, size_t n)
 	{
 		size_t l = strlen(d);
 
-		snprintf(d + l, n - l, " (aggregate-to-* labels or an aggregationRule inject rules into other roles)");
+		kc_fmt_trunc(d + l, n - l, " (aggregate-to-* labels or an aggregationRule inject rules into other roles)");
 	}
 	return KC_SEV_HIGH;
 }
@@ -441,9 +460,9 @@ default_binding(const struct kc_rbac_binding *b)
 {
 	static const char *const defaults[] = { "system:basic-user", "system:discovery",
 		"system:public-info-viewer", "system:service-account-issuer-discovery", NULL };
-	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(b->obj, "metadata"), "labels");
-	const cJSON *boot = cJSON_GetObjectItemCaseSensitive(labels, "kubernetes.io/bootstrapping");
+	const cJSON *labels = kc_json_get(
+	    kc_json_get(b->obj, "metadata"), "labels");
+	const cJSON *boot = kc_json_get(labels, "kubernetes.io/bootstrapping");
 
 	if (!b->cluster || !cJSON_IsString(boot) || strcmp(boot->valuestring, "rbac-defaults") != 0 ||
 	    strcmp(b->role_kind, "ClusterRole") != 0 || strcmp(b->name, b->role_name) != 0)
@@ -466,14 +485,14 @@ p022(const void *vc, char *d, size_t n)
 		const struct kc_rbac_subject *s = &b->subjects[i];
 
 		if (strcmp(s->kind, "User") == 0 && strcmp(s->name, "system:anonymous") == 0) {
-			snprintf(d, n, "binding names User system:anonymous");
+			kc_fmt_trunc(d, n, "binding names User system:anonymous");
 			return KC_SEV_CRITICAL;
 		}
 		if (strcmp(s->kind, "Group") != 0 || !broad_group(s->name))
 			continue;
 		for (size_t k = 0; k < c->id->ngroups; k++) {
 			if (strcmp(c->id->groups[k], s->name) == 0) {
-				snprintf(d, n, "access held through Group %s (every identity in it has it)", s->name);
+				kc_fmt_trunc(d, n, "access held through Group %s (every identity in it has it)", s->name);
 				return KC_SEV_CRITICAL;
 			}
 		}
@@ -492,13 +511,13 @@ p023(const void *vc, char *d, size_t n)
 		return 0;
 	for (size_t i = 0; i < r->verbs.n; i++) {
 		if (strcmp(r->verbs.v[i], "get") != 0) {
-			snprintf(d, n, "nonResourceURLs * with verb %s", r->verbs.v[i]);
+			kc_fmt_trunc(d, n, "nonResourceURLs * with verb %s", r->verbs.v[i]);
 			if (c->pf != NULL) {
 				memset(c->pf, 0, sizeof(*c->pf));
 				c->pf->set = 1;
-				snprintf(c->pf->verb, sizeof(c->pf->verb), "%s",
+				proof_put(c->pf, c->pf->verb, sizeof(c->pf->verb),
 				    strcmp(r->verbs.v[i], "*") == 0 ? "post" : r->verbs.v[i]);
-				snprintf(c->pf->path, sizeof(c->pf->path), "/metrics");
+				proof_put(c->pf, c->pf->path, sizeof(c->pf->path), "/metrics");
 			}
 			return KC_SEV_MEDIUM;
 		}
@@ -748,7 +767,8 @@ kc_findings_eval(struct kc_findings *f, const struct kc_rbac *rb, const struct k
 		if (r == 0 && reads) {
 			char who[1024];
 
-			snprintf(who, sizeof(who), "%s/%s", sa->ns, sa->name);
+			if ((r = kc_fmt(who, sizeof(who), "%s/%s", sa->ns, sa->name)) != 0)
+				break;
 			cJSON_AddItemToArray(f->secret_reader_list, cJSON_CreateString(who));
 			f->secret_readers++;
 		}
@@ -781,46 +801,38 @@ kc_findings_add_gap(struct kc_findings *f, const char *sa_ns, const char *sa_nam
 	return 0;
 }
 
-static const char *
-fs(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
 static int
 cmp_finding(const void *a, const void *b)
 {
 	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
-	const cJSON *sx = cJSON_GetObjectItemCaseSensitive(x, "subject");
-	const cJSON *sy = cJSON_GetObjectItemCaseSensitive(y, "subject");
+	const cJSON *sx = kc_json_get(x, "subject");
+	const cJSON *sy = kc_json_get(y, "subject");
 	int c;
 
-	if ((c = kc_sev_parse(fs(y, "severity")) - kc_sev_parse(fs(x, "severity"))) != 0)
+	if ((c = kc_sev_parse(kc_json_str0(y, "severity")) - kc_sev_parse(kc_json_str0(x, "severity"))) != 0)
 		return c;
-	if ((c = strcmp(fs(x, "id"), fs(y, "id"))) != 0)
+	if ((c = strcmp(kc_json_str0(x, "id"), kc_json_str0(y, "id"))) != 0)
 		return c;
-	if ((c = strcmp(fs(sx, "namespace"), fs(sy, "namespace"))) != 0)
+	if ((c = strcmp(kc_json_str0(sx, "namespace"), kc_json_str0(sy, "namespace"))) != 0)
 		return c;
-	if ((c = strcmp(fs(sx, "name"), fs(sy, "name"))) != 0)
+	if ((c = strcmp(kc_json_str0(sx, "name"), kc_json_str0(sy, "name"))) != 0)
 		return c;
-	if ((c = strcmp(fs(x, "scope"), fs(y, "scope"))) != 0)
+	if ((c = strcmp(kc_json_str0(x, "scope"), kc_json_str0(y, "scope"))) != 0)
 		return c;
-	if ((c = strcmp(fs(x, "namespace"), fs(y, "namespace"))) != 0)
+	if ((c = strcmp(kc_json_str0(x, "namespace"), kc_json_str0(y, "namespace"))) != 0)
 		return c;
-	if ((c = strcmp(fs(cJSON_GetObjectItemCaseSensitive(x, "binding"), "namespace"),
-	    fs(cJSON_GetObjectItemCaseSensitive(y, "binding"), "namespace"))) != 0)
+	if ((c = strcmp(kc_json_str0(kc_json_get(x, "binding"), "namespace"),
+	    kc_json_str0(kc_json_get(y, "binding"), "namespace"))) != 0)
 		return c;
-	if ((c = strcmp(fs(cJSON_GetObjectItemCaseSensitive(x, "binding"), "name"),
-	    fs(cJSON_GetObjectItemCaseSensitive(y, "binding"), "name"))) != 0)
+	if ((c = strcmp(kc_json_str0(kc_json_get(x, "binding"), "name"),
+	    kc_json_str0(kc_json_get(y, "binding"), "name"))) != 0)
 		return c;
-	if ((c = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "ruleIndex")) <
-	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(y, "ruleIndex")) ? -1 :
-	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "ruleIndex")) >
-	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(y, "ruleIndex"))) != 0)
+	if ((c = cJSON_GetNumberValue(kc_json_get(x, "ruleIndex")) <
+	    cJSON_GetNumberValue(kc_json_get(y, "ruleIndex")) ? -1 :
+	    cJSON_GetNumberValue(kc_json_get(x, "ruleIndex")) >
+	    cJSON_GetNumberValue(kc_json_get(y, "ruleIndex"))) != 0)
 		return c;
-	return strcmp(fs(x, "matched"), fs(y, "matched"));
+	return strcmp(kc_json_str0(x, "matched"), kc_json_str0(y, "matched"));
 }
 
 void

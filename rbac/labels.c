@@ -4,6 +4,7 @@
 
 #include "rbac/labels.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/mem.h"
 
 #define LBL_MAX_VALUES 256
@@ -213,8 +214,8 @@ kc_labelsel_from_json(const cJSON *obj, struct kc_labelsel *sel)
 	int r = 0;
 
 	memset(sel, 0, sizeof(*sel));
-	ml = cJSON_GetObjectItemCaseSensitive(obj, "matchLabels");
-	me = cJSON_GetObjectItemCaseSensitive(obj, "matchExpressions");
+	ml = kc_json_get(obj, "matchLabels");
+	me = kc_json_get(obj, "matchExpressions");
 	cJSON_ArrayForEach(it, ml) {
 		struct kc_label_req req;
 
@@ -234,9 +235,9 @@ kc_labelsel_from_json(const cJSON *obj, struct kc_labelsel *sel)
 			goto out;
 	}
 	cJSON_ArrayForEach(it, me) {
-		const cJSON *key = cJSON_GetObjectItemCaseSensitive(it, "key");
-		const cJSON *op = cJSON_GetObjectItemCaseSensitive(it, "operator");
-		const cJSON *vals = cJSON_GetObjectItemCaseSensitive(it, "values"), *v;
+		const cJSON *key = kc_json_get(it, "key");
+		const cJSON *op = kc_json_get(it, "operator");
+		const cJSON *vals = kc_json_get(it, "values"), *v;
 		struct kc_label_req req;
 
 		memset(&req, 0, sizeof(req));
@@ -285,7 +286,7 @@ out:
 static int
 req_match(const struct kc_label_req *r, const cJSON *labels)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(labels, r->key);
+	const cJSON *v = kc_json_get(labels, r->key);
 	int has = cJSON_IsString(v), in = 0;
 
 	for (size_t i = 0; has && i < r->nvalues; i++)

@@ -6,6 +6,8 @@
 #include "rbac/scope.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fmt.h"
+#include "util/json.h"
 #include "util/mem.h"
 
 #define TUPLE_MAX (1u << 20)
@@ -14,7 +16,7 @@
 static const cJSON *
 status_of(const cJSON *review)
 {
-	const cJSON *st = cJSON_GetObjectItemCaseSensitive(review, "status");
+	const cJSON *st = kc_json_get(review, "status");
 
 	return cJSON_IsObject(st) ? st : review;
 }
@@ -53,14 +55,14 @@ kc_review_tuples(const cJSON *review, struct kc_tuples *out)
 	int r = 0;
 
 	memset(out, 0, sizeof(*out));
-	cJSON_ArrayForEach(rule, cJSON_GetObjectItemCaseSensitive(st, "resourceRules")) {
+	cJSON_ArrayForEach(rule, kc_json_get(st, "resourceRules")) {
 		const cJSON *v, *g, *res, *nm;
-		const cJSON *names = cJSON_GetObjectItemCaseSensitive(rule, "resourceNames");
+		const cJSON *names = kc_json_get(rule, "resourceNames");
 		int nnames = cJSON_GetArraySize(names);
 
-		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(rule, "verbs"))
-		cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(rule, "apiGroups"))
-		cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(rule, "resources")) {
+		cJSON_ArrayForEach(v, kc_json_get(rule, "verbs"))
+		cJSON_ArrayForEach(g, kc_json_get(rule, "apiGroups"))
+		cJSON_ArrayForEach(res, kc_json_get(rule, "resources")) {
 			if (nnames == 0) {
 				kc_buf_reset(&b);
 				kc_buf_addf(&b, "R" SEP "%s" SEP "%s" SEP "%s" SEP "*", sval(v), sval(g), sval(res));
@@ -77,11 +79,11 @@ kc_review_tuples(const cJSON *review, struct kc_tuples *out)
 			}
 		}
 	}
-	cJSON_ArrayForEach(rule, cJSON_GetObjectItemCaseSensitive(st, "nonResourceRules")) {
+	cJSON_ArrayForEach(rule, kc_json_get(st, "nonResourceRules")) {
 		const cJSON *v, *u;
 
-		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(rule, "verbs"))
-		cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(rule, "nonResourceURLs")) {
+		cJSON_ArrayForEach(v, kc_json_get(rule, "verbs"))
+		cJSON_ArrayForEach(u, kc_json_get(rule, "nonResourceURLs")) {
 			kc_buf_reset(&b);
 			kc_buf_addf(&b, "U" SEP "%s" SEP "%s", sval(v), sval(u));
 			if ((r = tuple_add(out, &b)) != 0)
@@ -133,11 +135,11 @@ kc_tuple_describe(const char *tuple, char *out, size_t n)
 			f[nf][k++] = *p;
 	}
 	if (tuple[0] == 'U')
-		snprintf(out, n, "%s %s", f[1], f[2]);
+		kc_fmt_trunc(out, n, "%s %s", f[1], f[2]);
 	else if (f[4][0] == '=')
-		snprintf(out, n, "%s %s/%s %s", f[1], f[2], f[3], f[4] + 1);
+		kc_fmt_trunc(out, n, "%s %s/%s %s", f[1], f[2], f[3], f[4] + 1);
 	else
-		snprintf(out, n, "%s %s/%s", f[1], f[2], f[3]);
+		kc_fmt_trunc(out, n, "%s %s/%s", f[1], f[2], f[3]);
 }
 
 /* The messages of an aggregate evaluationError: "[a, b]" or "a". */
@@ -197,10 +199,10 @@ kc_review_compare(const cJSON *server, const cJSON *evaluator, size_t *ndiff, cJ
 {
 	struct kc_tuples a, b, ea, eb;
 	const cJSON *sa = status_of(server), *sb = status_of(evaluator);
-	const char *erra = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(sa, "evaluationError")) ?
-	    cJSON_GetObjectItemCaseSensitive(sa, "evaluationError")->valuestring : "";
-	const char *errb = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(sb, "evaluationError")) ?
-	    cJSON_GetObjectItemCaseSensitive(sb, "evaluationError")->valuestring : "";
+	const char *erra = cJSON_IsString(kc_json_get(sa, "evaluationError")) ?
+	    kc_json_get(sa, "evaluationError")->valuestring : "";
+	const char *errb = cJSON_IsString(kc_json_get(sb, "evaluationError")) ?
+	    kc_json_get(sb, "evaluationError")->valuestring : "";
 	cJSON *d = NULL, *oa = NULL, *ob = NULL;
 	size_t i = 0, j = 0, n = 0;
 	int r;
@@ -251,7 +253,7 @@ kc_review_compare(const cJSON *server, const cJSON *evaluator, size_t *ndiff, cJ
 		cJSON_AddStringToObject(d, "serverEvaluationError", erra);
 		cJSON_AddStringToObject(d, "evaluatorEvaluationError", errb);
 		cJSON_AddBoolToObject(d, "incomplete",
-		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sa, "incomplete")));
+		    cJSON_IsTrue(kc_json_get(sa, "incomplete")));
 		cJSON_AddNumberToObject(d, "disagreements", (double)n);
 		*diff = d;
 	}
@@ -263,24 +265,16 @@ kc_review_compare(const cJSON *server, const cJSON *evaluator, size_t *ndiff, cJ
 	return r;
 }
 
-static const char *
-sar_str(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
 /* Fill .status of one SubjectAccessReview like the server's RBAC authorizer. */
 int
 kc_rbac_answer_sar(const struct kc_rbac *rb, cJSON *sar)
 {
-	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(sar, "spec"), *g;
-	const cJSON *ra = cJSON_GetObjectItemCaseSensitive(spec, "resourceAttributes");
-	const cJSON *na = cJSON_GetObjectItemCaseSensitive(spec, "nonResourceAttributes");
-	const cJSON *gl = cJSON_GetObjectItemCaseSensitive(spec, "groups");
+	const cJSON *spec = kc_json_get(sar, "spec"), *g;
+	const cJSON *ra = kc_json_get(spec, "resourceAttributes");
+	const cJSON *na = kc_json_get(spec, "nonResourceAttributes");
+	const cJSON *gl = kc_json_get(spec, "groups");
 	const char **groups = NULL;
-	struct kc_rbac_identity id = { sar_str(spec, "user"), NULL, 0 };
+	struct kc_rbac_identity id = { kc_json_str0(spec, "user"), NULL, 0 };
 	struct kc_rbac_request req;
 	struct kc_rbac_decision d;
 	char reason[4096] = "";
@@ -297,15 +291,15 @@ kc_rbac_answer_sar(const struct kc_rbac *rb, cJSON *sar)
 	id.groups = groups;
 	memset(&req, 0, sizeof(req));
 	if (ra != NULL) {
-		req.verb = sar_str(ra, "verb");
-		req.group = sar_str(ra, "group");
-		req.resource = sar_str(ra, "resource");
-		req.subresource = sar_str(ra, "subresource");
-		req.name = sar_str(ra, "name");
-		req.ns = sar_str(ra, "namespace");
+		req.verb = kc_json_str0(ra, "verb");
+		req.group = kc_json_str0(ra, "group");
+		req.resource = kc_json_str0(ra, "resource");
+		req.subresource = kc_json_str0(ra, "subresource");
+		req.name = kc_json_str0(ra, "name");
+		req.ns = kc_json_str0(ra, "namespace");
 	} else {
-		req.verb = sar_str(na, "verb");
-		req.path = sar_str(na, "path");
+		req.verb = kc_json_str0(na, "verb");
+		req.path = kc_json_str0(na, "path");
 	}
 	r = kc_rbac_authorize(rb, &id, &req, &d);
 	free(groups);

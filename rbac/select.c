@@ -7,18 +7,11 @@
 #include "rbac/select.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/mem.h"
 
 #define NAME_MAX_LEN 1024
 #define MAX_PARTS 64
-
-static const char *
-jstr(const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
 
 static int
 is_sep(char c)
@@ -88,9 +81,9 @@ sa_exists(const struct kc_snapshot *snap, const char *ns, const char *name)
 	const cJSON *it;
 
 	cJSON_ArrayForEach(it, snap->items[KC_RES_SERVICEACCOUNTS]) {
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(it, "metadata");
+		const cJSON *m = kc_json_get(it, "metadata");
 
-		if (strcmp(jstr(m, "namespace"), ns) == 0 && strcmp(jstr(m, "name"), name) == 0)
+		if (strcmp(kc_json_str0(m, "namespace"), ns) == 0 && strcmp(kc_json_str0(m, "name"), name) == 0)
 			return 1;
 	}
 	return 0;
@@ -150,15 +143,15 @@ by_regex(const struct kc_snapshot *snap, const char *re, struct kc_selection *s)
 		return kc_err_set(KC_ERR_INVALID, "invalid --agents regex '%s': %s", re, msg);
 	}
 	cJSON_ArrayForEach(it, snap->items[KC_RES_SERVICEACCOUNTS]) {
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(it, "metadata");
+		const cJSON *m = kc_json_get(it, "metadata");
 		char *part = NULL;
 
-		if (!kc_select_match_name(&rx, jstr(m, "namespace"), jstr(m, "name"), &part))
+		if (!kc_select_match_name(&rx, kc_json_str0(m, "namespace"), kc_json_str0(m, "name"), &part))
 			continue;
 		kc_buf_reset(&why);
 		kc_buf_addf(&why, "name part '%s' matches --agents '%s'", part ? part : "", re);
 		free(part);
-		if ((r = add(s, snap, jstr(m, "namespace"), jstr(m, "name"), kc_buf_str(&why))) != 0)
+		if ((r = add(s, snap, kc_json_str0(m, "namespace"), kc_json_str0(m, "name"), kc_buf_str(&why))) != 0)
 			break;
 	}
 	regfree(&rx);
@@ -178,22 +171,22 @@ by_selector(const struct kc_snapshot *snap, const char *selstr, struct kc_select
 	if ((r = kc_labelsel_parse(selstr, &sel)) != 0)
 		return kc_err_set(KC_ERR_INVALID, "%s", kc_err_msg());
 	cJSON_ArrayForEach(it, snap->items[KC_RES_PODS]) {
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(it, "metadata");
-		const cJSON *spec = cJSON_GetObjectItemCaseSensitive(it, "spec");
-		const char *sa = jstr(spec, "serviceAccountName");
+		const cJSON *m = kc_json_get(it, "metadata");
+		const cJSON *spec = kc_json_get(it, "spec");
+		const char *sa = kc_json_str0(spec, "serviceAccountName");
 
-		if (!kc_labelsel_match(&sel, cJSON_GetObjectItemCaseSensitive(m, "labels")))
+		if (!kc_labelsel_match(&sel, kc_json_get(m, "labels")))
 			continue;
 		if (sa[0] == '\0')
-			sa = jstr(spec, "serviceAccount");	/* deprecated alias */
+			sa = kc_json_str0(spec, "serviceAccount");	/* deprecated alias */
 		if (sa[0] == '\0')
 			sa = "default";
 		kc_buf_reset(&why);
 		kc_buf_addf(&why, "runs pod %s/%s matching --agent-selector '%s'",
-		    jstr(m, "namespace"), jstr(m, "name"), selstr);
+		    kc_json_str0(m, "namespace"), kc_json_str0(m, "name"), selstr);
 		/* one reason per SA is enough: the first pod found */
-		if (find_mut(s, jstr(m, "namespace"), sa) != NULL) {
-			struct kc_selected *e = find_mut(s, jstr(m, "namespace"), sa);
+		if (find_mut(s, kc_json_str0(m, "namespace"), sa) != NULL) {
+			struct kc_selected *e = find_mut(s, kc_json_str0(m, "namespace"), sa);
 			int dup = 0;
 
 			for (size_t i = 0; i < e->nreasons && !dup; i++)
@@ -201,7 +194,7 @@ by_selector(const struct kc_snapshot *snap, const char *selstr, struct kc_select
 			if (dup)
 				continue;
 		}
-		if ((r = add(s, snap, jstr(m, "namespace"), sa, kc_buf_str(&why))) != 0)
+		if ((r = add(s, snap, kc_json_str0(m, "namespace"), sa, kc_buf_str(&why))) != 0)
 			break;
 	}
 	kc_labelsel_free(&sel);
@@ -245,9 +238,9 @@ kc_select(const struct kc_snapshot *snap, const struct kc_select_opts *opts, str
 		goto out;
 	if (opts->all_sas) {
 		cJSON_ArrayForEach(it, snap->items[KC_RES_SERVICEACCOUNTS]) {
-			const cJSON *m = cJSON_GetObjectItemCaseSensitive(it, "metadata");
+			const cJSON *m = kc_json_get(it, "metadata");
 
-			if ((r = add(out, snap, jstr(m, "namespace"), jstr(m, "name"), "--all-sas")) != 0)
+			if ((r = add(out, snap, kc_json_str0(m, "namespace"), kc_json_str0(m, "name"), "--all-sas")) != 0)
 				goto out;
 		}
 	}

@@ -4,32 +4,37 @@
 
 #include "rbac/scope.h"
 #include "rbac/whocan.h"
+#include "util/buf.h"
 #include "util/err.h"
+#include "util/fmt.h"
+#include "util/json.h"
 #include "util/mem.h"
 
-static const char *
-jstr(const cJSON *obj, const char *key)
+/* every SA of the snapshot, or those of one namespace */
+/* "NS/NAME" of a service account, whole, as a JSON string (NULL when out of
+ * memory): a cut name would be another account. */
+static cJSON *
+sa_ref(const char *ns, const char *name)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	struct kc_buf b = KC_BUF_INIT(1u << 16);
+	cJSON *s = kc_buf_addf(&b, "%s/%s", ns, name) == 0 ? cJSON_CreateString(kc_buf_str(&b)) : NULL;
 
-	return cJSON_IsString(v) ? v->valuestring : "";
+	kc_buf_free(&b);
+	return s;
 }
 
-/* every SA of the snapshot, or those of one namespace */
 static void
 add_sas(const struct kc_rbac *rb, const char *only_ns, cJSON *arr, cJSON *all)
 {
 	const cJSON *it;
-	char who[1024];
 
 	cJSON_ArrayForEach(it, rb->snap->items[KC_RES_SERVICEACCOUNTS]) {
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(it, "metadata");
+		const cJSON *m = kc_json_get(it, "metadata");
 
-		if (only_ns != NULL && strcmp(jstr(m, "namespace"), only_ns) != 0)
+		if (only_ns != NULL && strcmp(kc_json_str0(m, "namespace"), only_ns) != 0)
 			continue;
-		snprintf(who, sizeof(who), "%s/%s", jstr(m, "namespace"), jstr(m, "name"));
-		cJSON_AddItemToArray(arr, cJSON_CreateString(who));
-		cJSON_AddItemToArray(all, cJSON_CreateString(who));
+		cJSON_AddItemToArray(arr, sa_ref(kc_json_str0(m, "namespace"), kc_json_str0(m, "name")));
+		cJSON_AddItemToArray(all, sa_ref(kc_json_str0(m, "namespace"), kc_json_str0(m, "name")));
 	}
 }
 
@@ -38,7 +43,6 @@ grant_json(const struct kc_rbac *rb, const struct kc_rbac_binding *b, const stru
     const struct kc_rbac_rule *ru, cJSON *all)
 {
 	cJSON *o = cJSON_CreateObject(), *exp;
-	char who[1024];
 
 	cJSON_AddItemToObject(o, "subject", kc_rbac_subject_json(s));
 	cJSON_AddItemToObject(o, "binding", kc_rbac_binding_ref_json(b));
@@ -56,8 +60,7 @@ grant_json(const struct kc_rbac *rb, const struct kc_rbac_binding *b, const stru
 			cJSON_AddStringToObject(o, "note", "ServiceAccount subject without namespace in a "
 			    "ClusterRoleBinding matches nobody");
 		} else {
-			snprintf(who, sizeof(who), "%s/%s", ns, s->name);
-			cJSON_AddItemToArray(all, cJSON_CreateString(who));
+			cJSON_AddItemToArray(all, sa_ref(ns, s->name));
 		}
 	} else if (strcmp(s->kind, "Group") == 0) {
 		if (strcmp(s->name, "system:serviceaccounts") == 0 || strcmp(s->name, "system:authenticated") == 0) {
@@ -128,10 +131,12 @@ kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, cons
 		return kc_err_set(KC_ERR_INVALID, "invalid resource '%s'", resource);
 	memcpy(res, resource, rl);
 	res[rl] = '\0';
-	snprintf(sub, sizeof(sub), "%s", slash ? slash + 1 : "");
+	if (kc_fmt(sub, sizeof(sub), "%s", slash ? slash + 1 : "") != 0)
+		return kc_err_code();
 	group[0] = '\0';
 	if ((dot = strchr(res, '.')) != NULL) {
-		snprintf(group, sizeof(group), "%s", dot + 1);
+		if (kc_fmt(group, sizeof(group), "%s", dot + 1) != 0)
+			return kc_err_code();
 		res[dot - res] = '\0';
 	}
 	if ((o = cJSON_CreateObject()) == NULL)
@@ -175,7 +180,7 @@ kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, cons
 		if (!named) {
 			char w[700];
 
-			snprintf(w, sizeof(w), "the server doesn't have a resource type '%s%s%s' as far as this "
+			kc_fmt_trunc(w, sizeof(w), "the server doesn't have a resource type '%s%s%s' as far as this "
 			    "bundle shows (not a built-in resource, and no rule names it; custom resources are "
 			    "known only from rules until discovery is collected)", res, group[0] ? "." : "", group);
 			cJSON_AddStringToObject(o, "warning", w);
@@ -206,7 +211,7 @@ kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, cons
 			continue;
 		if (b->cluster) {
 			dst = cw;
-		} else if ((dst = cJSON_GetObjectItemCaseSensitive(nss, b->ns)) == NULL) {
+		} else if ((dst = kc_json_get_mut(nss, b->ns)) == NULL) {
 			dst = cJSON_AddArrayToObject(nss, b->ns);
 		}
 		for (size_t s = 0; s < b->nsubjects; s++)
@@ -220,16 +225,16 @@ kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, cons
 static void
 row(struct kc_buf *out, const char *scope, const cJSON *g)
 {
-	const cJSON *s = cJSON_GetObjectItemCaseSensitive(g, "subject");
-	const cJSON *b = cJSON_GetObjectItemCaseSensitive(g, "binding");
-	const cJSON *r = cJSON_GetObjectItemCaseSensitive(g, "role");
-	const cJSON *names = cJSON_GetObjectItemCaseSensitive(g, "resourceNames"), *it;
-	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(g, "expandsTo");
+	const cJSON *s = kc_json_get(g, "subject");
+	const cJSON *b = kc_json_get(g, "binding");
+	const cJSON *r = kc_json_get(g, "role");
+	const cJSON *names = kc_json_get(g, "resourceNames"), *it;
+	const cJSON *exp = kc_json_get(g, "expandsTo");
 
-	kc_buf_addf(out, "%-24s %s %s%s%s  via %s %s%s%s -> %s %s", scope, jstr(s, "kind"),
-	    jstr(s, "namespace"), jstr(s, "namespace")[0] ? "/" : "", jstr(s, "name"),
-	    jstr(b, "kind"), jstr(b, "namespace"), jstr(b, "namespace")[0] ? "/" : "", jstr(b, "name"),
-	    jstr(r, "kind"), jstr(r, "name"));
+	kc_buf_addf(out, "%-24s %s %s%s%s  via %s %s%s%s -> %s %s", scope, kc_json_str0(s, "kind"),
+	    kc_json_str0(s, "namespace"), kc_json_str0(s, "namespace")[0] ? "/" : "", kc_json_str0(s, "name"),
+	    kc_json_str0(b, "kind"), kc_json_str0(b, "namespace"), kc_json_str0(b, "namespace")[0] ? "/" : "", kc_json_str0(b, "name"),
+	    kc_json_str0(r, "kind"), kc_json_str0(r, "name"));
 	if (names != NULL) {
 		kc_buf_adds(out, "  names:");
 		cJSON_ArrayForEach(it, names)
@@ -237,8 +242,8 @@ row(struct kc_buf *out, const char *scope, const cJSON *g)
 	}
 	if (exp != NULL)
 		kc_buf_addf(out, "  (%d service accounts)", cJSON_GetArraySize(exp));
-	if (jstr(g, "note")[0])
-		kc_buf_addf(out, "  [%s]", jstr(g, "note"));
+	if (kc_json_str0(g, "note")[0])
+		kc_buf_addf(out, "  [%s]", kc_json_str0(g, "note"));
 	kc_buf_addc(out, '\n');
 }
 
@@ -246,25 +251,25 @@ int
 kc_whocan_text(const cJSON *res, struct kc_buf *out)
 {
 	const cJSON *g, *nsl;
-	const char *grp = jstr(res, "apiGroup"), *sub = jstr(res, "subresource");
+	const char *grp = kc_json_str0(res, "apiGroup"), *sub = kc_json_str0(res, "subresource");
 
-	kc_buf_addf(out, "Who can %s %s%s%s%s%s:\n\n", jstr(res, "verb"), jstr(res, "resource"),
+	kc_buf_addf(out, "Who can %s %s%s%s%s%s:\n\n", kc_json_str0(res, "verb"), kc_json_str0(res, "resource"),
 	    grp[0] ? "." : "", grp, sub[0] ? "/" : "", sub);
-	if (jstr(res, "note")[0])
-		kc_buf_addf(out, "Note: %s.\n\n", jstr(res, "note"));
+	if (kc_json_str0(res, "note")[0])
+		kc_buf_addf(out, "Note: %s.\n\n", kc_json_str0(res, "note"));
 	kc_buf_addf(out, "%-24s SUBJECT  via BINDING -> ROLE\n", "SCOPE");
-	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(res, "clusterWide"))
+	cJSON_ArrayForEach(g, kc_json_get(res, "clusterWide"))
 		row(out, "cluster-wide", g);
-	cJSON_ArrayForEach(nsl, cJSON_GetObjectItemCaseSensitive(res, "namespaces")) {
+	cJSON_ArrayForEach(nsl, kc_json_get(res, "namespaces")) {
 		char scope[300];
 
-		snprintf(scope, sizeof(scope), "namespace %s", nsl->string);
+		kc_fmt_trunc(scope, sizeof(scope), "namespace %s", nsl->string);
 		cJSON_ArrayForEach(g, nsl)
 			row(out, scope, g);
 	}
 	kc_buf_addf(out, "\nService accounts that can (groups expanded): %d\n",
-	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(res, "serviceAccounts")));
-	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(res, "serviceAccounts"))
+	    cJSON_GetArraySize(kc_json_get(res, "serviceAccounts")));
+	cJSON_ArrayForEach(g, kc_json_get(res, "serviceAccounts"))
 		kc_buf_addf(out, "  %s\n", g->valuestring);
 	if (kc_buf_adds(out, "\nNot visible offline: system:masters, the Node authorizer, webhook "
 	    "authorizers.\n") != 0)

@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 
 #include "err.h"
+#include "fmt.h"
 
 static _Thread_local char errmsg[1024];
 static _Thread_local int errcode;
@@ -34,9 +35,15 @@ kc_strerror(int err)
 int
 kc_err_vset(int err, const char *fmt, va_list ap)
 {
+	char m[sizeof(errmsg)];
+
 	errcode = err;
-	if (vsnprintf(errmsg, sizeof(errmsg), fmt, ap) < 0)
-		errmsg[0] = '\0';
+	/* Formatted aside first: an argument may be kc_err_msg() itself
+	 * (rbac/select.c does), and vsnprintf's source and destination must
+	 * not overlap.  A message longer than the buffer is cut: it is for
+	 * reading. */
+	kc_vfmt_trunc(m, sizeof(m), fmt, ap);
+	memcpy(errmsg, m, sizeof(m));
 	return err;
 }
 
@@ -83,8 +90,7 @@ kc_err_ossl(int err, const char *fmt, ...)
 		ERR_error_string_n(e, reason, sizeof(reason));
 	ERR_clear_error();
 	va_start(ap, fmt);
-	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
-		msg[0] = '\0';
+	kc_vfmt_trunc(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (reason[0] != '\0')
 		return kc_err_set(err, "%s: %s", msg, reason);

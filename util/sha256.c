@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "err.h"
@@ -129,4 +130,20 @@ out:
 	kc_sha256_free(h);
 	close(fd);
 	return r;
+}
+
+int
+kc_mem_eq_ct(const void *a, size_t an, const void *b, size_t bn)
+{
+	if (a == NULL || b == NULL || an != bn)
+		return 0;
+	return an == 0 || CRYPTO_memcmp(a, b, an) == 0;
+}
+
+int
+kc_digest_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return 0;
+	return kc_mem_eq_ct(a, strlen(a), b, strlen(b));
 }

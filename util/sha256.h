@@ -25,4 +25,14 @@ int kc_sha256_file(const char *path, char hex[KC_SHA256_HEX], uint64_t *size);
 
 void kc_hex_encode(const unsigned char *p, size_t n, char *out);
 
+/* Digests, MACs and signatures are compared in constant time
+ * (CRYPTO_memcmp): their lengths are not secret and are compared first;
+ * where two of them differ is never revealed by the time taken.
+ * tests/lint/digest_cmp.sh fails on a strcmp/memcmp/strncmp of one. */
+/* 1 when the NUL-terminated a and b (hex digests, say) are equal; 0 when
+ * they differ or either is NULL. */
+int kc_digest_eq(const char *a, const char *b);
+/* 1 when a[0..an) equals b[0..bn) (raw digests, MACs, signatures). */
+int kc_mem_eq_ct(const void *a, size_t an, const void *b, size_t bn);
+
 #endif

@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "timeutil.h"
+#include "fmt.h"
 
 int64_t
 kc_now_ns(void)
@@ -58,8 +59,9 @@ kc_fmt_rfc3339_us(int64_t ns, char *out, size_t n)
 
 	gmtime_r(&t, &tm);
 	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (snprintf(out, n, "%s.%06ldZ", base, us) < 0 && n > 0)
-		out[0] = '\0';
+	/* whole or "" (kc_fmt empties out and records why): a cut timestamp
+	 * would be another time */
+	(void)kc_fmt(out, n, "%s.%06ldZ", base, us);
 	return out;
 }
 

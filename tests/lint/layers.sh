@@ -11,38 +11,34 @@
 set -u
 repo=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$repo" || exit 2
-layers=(util manifest collector rbac formats pipeline cli)
-rank() {
-	local i
-	for i in "${!layers[@]}"; do
-		[ "${layers[$i]}" = "$1" ] && { echo "$i"; return; }
-	done
-	echo -1
-}
-bad=0 edges=0
-for d in "${layers[@]}"; do
-	mine=$(rank "$d")
-	for f in "$d"/*.[ch]; do
-		[ -e "$f" ] || continue
-		while IFS= read -r inc; do
-			edges=$((edges + 1))
-			case $inc in
-			*/*) top=${inc%%/*} ;;
-			*) top=$d ;;	# "x.h" in the same folder
-			esac
-			r=$(rank "$top")
-			if [ "$r" -lt 0 ]; then
-				echo "layers: $f includes \"$inc\": '$top' is not a layer" >&2
-				bad=$((bad + 1))
-			elif [ "$r" -gt "$mine" ]; then
-				echo "layers: $f includes \"$inc\": $d may not include $top (upward)" >&2
-				bad=$((bad + 1))
-			fi
-		done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f")
-	done
-done
-if [ "$bad" -gt 0 ]; then
-	echo "layers: $bad upward include(s) of $edges; see docs/ARCHITECTURE.md" >&2
-	exit 1
-fi
-echo "layers: $edges includes, none upward"
+# One perl pass over every file (a process per include was slow on a busy
+# machine); the messages are the ones the shell version printed.
+perl -e '
+	my @layers = qw(util manifest collector rbac formats pipeline cli);
+	my %rank; @rank{@layers} = (0 .. $#layers);
+	my ($bad, $edges) = (0, 0);
+	for my $d (@layers) {
+		for my $f (sort glob("$d/*.[ch]")) {
+			open(my $fh, "<", $f) or die "cannot read $f: $!\n";
+			while (<$fh>) {
+				next unless /^\s*#\s*include\s*"([^"]*)"/;
+				my $inc = $1;
+				$edges++;
+				my $top = $inc =~ m{^([^/]*)/} ? $1 : $d;	# "x.h": the same folder
+				if (!exists $rank{$top}) {
+					print STDERR "layers: $f includes \"$inc\": \x27$top\x27 is not a layer\n";
+					$bad++;
+				} elsif ($rank{$top} > $rank{$d}) {
+					print STDERR "layers: $f includes \"$inc\": $d may not include $top (upward)\n";
+					$bad++;
+				}
+			}
+			close($fh);
+		}
+	}
+	if ($bad) {
+		print STDERR "layers: $bad upward include(s) of $edges; see docs/ARCHITECTURE.md\n";
+		exit 1;
+	}
+	print "layers: $edges includes, none upward\n";
+'

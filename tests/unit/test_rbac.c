@@ -637,3 +637,41 @@ DEFINE_TEST(test_rbac_scope_table)
 	kc_rbac_scope_use(NULL, 0);
 	CHECK(kc_rbac_cluster_scoped("", "nodes"));
 }
+
+/* Duplicate keys (util/json.h): the last member wins, as when the apiserver
+ * (Go's encoding/json) decodes the object.  A Role whose rule says "verbs"
+ * twice grants the second list, a binding whose roleRef names two roles
+ * points at the second, and a SubjectAccessReview asking twice for a verb
+ * is answered for the last. */
+DEFINE_TEST(test_rbac_duplicate_keys_last_wins)
+{
+	struct env e;
+	cJSON *sar;
+
+	write_page(".", "clusterroles",
+	    "{'metadata':{'name':'dup-verbs'},'rules':[{'apiGroups':[''],'resources':['pods'],"
+	    "'verbs':['get'],'verbs':['delete']}]},"
+	    "{'metadata':{'name':'first'},'rules':[{'apiGroups':[''],'resources':['nodes'],'verbs':['get']}]},"
+	    "{'metadata':{'name':'second'},'rules':[{'apiGroups':[''],'resources':['secrets'],'verbs':['get']}]}");
+	write_page(".", "clusterrolebindings",
+	    CRB("crb-dup", "dup-verbs", SA("agents", "bot")) ","
+	    "{'metadata':{'name':'crb-ref'},'roleRef':{'apiGroup':'rbac.authorization.k8s.io',"
+	    "'kind':'ClusterRole','name':'first','name':'second'},'subjects':[" SA("agents", "bot") "]}");
+	write_page(".", "namespaces", "{'metadata':{'name':'agents'}}");
+	write_page(".", "serviceaccounts", SAOBJ("agents", "bot"));
+	CHECK_INT(kc_snapshot_load_dir(".", &e.snap), 0);
+	CHECK_INT(kc_rbac_init(&e.rb, &e.snap), 0);
+	CHECK_INT(allowed(&e, "agents", "bot", "delete", "", "pods", NULL, "p", "x"), 1);
+	CHECK_INT(allowed(&e, "agents", "bot", "get", "", "pods", NULL, "p", "x"), 0);
+	CHECK_INT(allowed(&e, "agents", "bot", "get", "", "secrets", NULL, "s", "x"), 1);
+	CHECK_INT(allowed(&e, "agents", "bot", "get", "", "nodes", NULL, "n", NULL), 0);
+
+	sar = cJSON_Parse("{\"spec\":{\"user\":\"system:serviceaccount:agents:nobody\","
+	    "\"user\":\"system:serviceaccount:agents:bot\",\"resourceAttributes\":"
+	    "{\"verb\":\"get\",\"verb\":\"delete\",\"resource\":\"pods\",\"namespace\":\"x\"}}}");
+	CHECK(sar != NULL);
+	CHECK_INT(kc_rbac_answer_sar(&e.rb, sar), 0);
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(sar, "status"), "allowed")));
+	cJSON_Delete(sar);
+	env_free(&e);
+}

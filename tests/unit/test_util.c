@@ -7,6 +7,7 @@
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "util/json.h"
+#include "util/fmt.h"
 #include "util/sha256.h"
 #include "util/strset.h"
 #include "util/timeutil.h"
@@ -154,4 +155,38 @@ DEFINE_TEST(test_strset)
 	CHECK_STR(s.v[1], "b");
 	kc_strset_free(&s);
 	CHECK_INT(s.n, 0);
+}
+
+/* kc_fmt: whole or an error (and ""); kc_fmt_trunc: cut on purpose. */
+DEFINE_TEST(test_util_fmt)
+{
+	char b[8];
+
+	CHECK_INT(kc_fmt(b, sizeof(b), "%s", "1234567"), 0);
+	CHECK_STR(b, "1234567");
+	CHECK_INT(kc_fmt(b, sizeof(b), "%s/%d", "page", 1234), KC_ERR_LIMIT);
+	CHECK_STR(b, "");
+	CHECK(strstr(kc_err_msg(), "longer than its buffer") != NULL);
+	CHECK_INT(kc_fmt(b, 0, "x"), KC_ERR_INVALID);
+	CHECK_INT(kc_fmt_trunc(b, sizeof(b), "%s", "123456789"), 7);
+	CHECK_STR(b, "1234567");
+	CHECK_INT(kc_fmt_trunc(b, sizeof(b), "%d", 42), 2);
+	CHECK_STR(b, "42");
+	CHECK_INT(kc_fmt_trunc(NULL, 0, "x"), 0);
+}
+
+/* kc_digest_eq: equal only when both are there and the same, lengths
+ * first (a prefix is not equal). */
+DEFINE_TEST(test_util_digest_eq)
+{
+	CHECK(kc_digest_eq("ab12", "ab12"));
+	CHECK(!kc_digest_eq("ab12", "ab13"));
+	CHECK(!kc_digest_eq("ab12", "ab1"));
+	CHECK(!kc_digest_eq("", "ab"));
+	CHECK(kc_digest_eq("", ""));
+	CHECK(!kc_digest_eq(NULL, "ab"));
+	CHECK(!kc_digest_eq(NULL, NULL));
+	CHECK(kc_mem_eq_ct("\x00\x01", 2, "\x00\x01", 2));
+	CHECK(!kc_mem_eq_ct("\x00\x01", 2, "\x00\x02", 2));
+	CHECK(!kc_mem_eq_ct("\x00\x01", 2, "\x00", 1));
 }
