@@ -14,10 +14,12 @@
 
 #include "manifest/archive_int.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/sha256.h"
 #include "util/timeutil.h"
 
 int
@@ -256,8 +258,9 @@ prune_item(struct kc_archive *a, const cJSON *it, const struct kc_archive_actor 
 		goto out;
 	}
 	/* The disposal is recorded first; without the record, no disposal. */
-	snprintf(note, sizeof(note), "retention ended %s", ru);
-	if ((r = a->be->add_entry(a, rec, who, "disposed", "", "kcustody archive prune", note)) != 0) {
+	/* the note is the ledger's record of the disposal: whole or not at all */
+	if ((r = kc_fmt(note, sizeof(note), "retention ended %s", ru)) != 0 ||
+	    (r = a->be->add_entry(a, rec, who, "disposed", "", "kcustody archive prune", note)) != 0) {
 		cJSON_AddStringToObject(res, "result", "error");
 		cJSON_AddStringToObject(res, "detail", kc_err_msg());
 		goto out;
@@ -359,7 +362,8 @@ kc_archive_retention(const char *until, const char *retain, time_t now, time_t *
 		char buf[40];
 
 		if (strlen(until) == 10) {	/* YYYY-MM-DD: the end of that day, UTC */
-			snprintf(buf, sizeof(buf), "%sT23:59:59Z", until);
+			if (kc_fmt(buf, sizeof(buf), "%sT23:59:59Z", until) != 0)	/* 10 + 10 < 40 */
+				return kc_err_set(KC_ERR_INVALID, "--retain-until '%s' is not YYYY-MM-DD or RFC 3339", until);
 			until = buf;
 		}
 		if (kc_parse_rfc3339(until, &t, &ns) != 0)
@@ -584,7 +588,7 @@ archive_anchor_check(const char *text, size_t len, long entries, const char *hea
 		if (line == entries) {
 			if ((r = kc_sha256_hex(p, (size_t)(nl - p) + 1, hex)) != 0)
 				return r;
-			if (strcmp(hex, head) != 0)
+			if (!kc_digest_eq(hex, head))
 				return kc_err_set(KC_ERR_VERIFY, "ledger line %ld is not the entry the "
 				    "archive recorded (the ledger was rewritten)", line);
 			return 0;
@@ -659,7 +663,7 @@ archive_copy(const char *src, const char *dst, mode_t mode, char hex[KC_SHA256_H
 int
 archive_bundle_check(cJSON *res, const cJSON *rec, const char *hex, uint64_t size, const char *what)
 {
-	if (strcmp(hex, kc_json_str0(rec, "id")) != 0)
+	if (!kc_digest_eq(hex, kc_json_str0(rec, "id")))
 		archive_problem(res, "bundle damaged: its SHA-256 is now %s", hex);
 	else if (size != archive_jsize(rec, "size"))
 		archive_problem(res, "bundle size %llu differs from the %s", (unsigned long long)size,
@@ -704,7 +708,7 @@ archive_get_paths(const char *out_path, char **tmp, char **olpath)
 int
 archive_fetched_check(const char *tmp, const char *id, const char *hex)
 {
-	if (strcmp(hex, id) == 0)
+	if (kc_digest_eq(hex, id))
 		return 0;
 	unlink(tmp);
 	return kc_err_set(KC_ERR_VERIFY, "the stored bundle %s is damaged (its SHA-256 is now %s); "
@@ -733,8 +737,7 @@ archive_problem(cJSON *res, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
-		msg[0] = '\0';
+	kc_vfmt_trunc(msg, sizeof(msg), fmt, ap);	/* a problem line: shortened if it must be */
 	va_end(ap);
-	cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(res, "problems"), cJSON_CreateString(msg));
+	cJSON_AddItemToArray(kc_json_get_mut(res, "problems"), cJSON_CreateString(msg));
 }

@@ -19,9 +19,11 @@
 
 #include "manifest/archive_int.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/sha256.h"
 #include "util/timeutil.h"
 
 #define INDEX_FORMAT "kcustody.archive-index/v1"
@@ -266,7 +268,7 @@ put_object(const char *bundle_path, const char *obj, const char *id, uint64_t si
 	if ((r = kc_atomic_open(&f, obj, NULL, 0444)) != 0 ||
 	    (r = archive_copy_fd(in, bundle_path, f.fd, f.tmp, hex, &copied)) != 0)
 		goto out;
-	if (strcmp(hex, id) != 0 || copied != size) {
+	if (!kc_digest_eq(hex, id) || copied != size) {
 		r = kc_err_set(KC_ERR_VERIFY, "'%s' changed while it was archived", bundle_path);
 		goto out;
 	}
@@ -335,7 +337,7 @@ local_put(struct kc_archive *a, const char *bundle_path, time_t until, int hold,
 	/* The bundle: hashed again while copied (it may have changed since). */
 	if (lstat(obj, &st) == 0) {
 		/* Left by an interrupted put: keep it only when it is intact. */
-		if ((r = kc_sha256_file(obj, hex, NULL)) != 0 || strcmp(hex, id) != 0)
+		if ((r = kc_sha256_file(obj, hex, NULL)) != 0 || !kc_digest_eq(hex, id))
 			unlink(obj);
 	}
 	if (lstat(obj, &st) != 0) {
@@ -344,9 +346,10 @@ local_put(struct kc_archive *a, const char *bundle_path, time_t until, int hold,
 		made_obj = 1;
 	}
 	/* The custody entry, in the bundle's own ledger, then its copy. */
-	snprintf(note, sizeof(note), "retain until %s%s", archive_fmt_time(until, ubuf, sizeof(ubuf)),
-	    hold ? ", legal hold" : "");
-	if ((r = archive_file_entry(lpath, id, "archived", a->location, "kcustody archive put",
+	/* the ledger's record of the retention: whole or not at all */
+	if ((r = kc_fmt(note, sizeof(note), "retain until %s%s", archive_fmt_time(until, ubuf,
+	    sizeof(ubuf)), hold ? ", legal hold" : "")) != 0 ||
+	    (r = archive_file_entry(lpath, id, "archived", a->location, "kcustody archive put",
 	    note, who, &text)) != 0)
 		goto out;
 	entry_written = 1;
@@ -523,7 +526,7 @@ local_record(struct kc_archive *a, const cJSON *item, cJSON **rec, char *why, si
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	if (p == NULL)
 		return 0;
-	snprintf(why, n, "%s", p);
+	kc_fmt_trunc(why, n, "%s", p);	/* a detail for display */
 	return 1;
 }
 

@@ -20,9 +20,11 @@
 #include "manifest/archive_int.h"
 #include "manifest/s3_client.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/sha256.h"
 #include "util/timeutil.h"
 
 #define META_FORMAT "kcustody.archive-item/v1"
@@ -132,15 +134,16 @@ resolve(struct s3 *s, const char *prefix, char id[KC_SHA256_HEX])
 	int n = 0, r;
 
 	if (archive_is_id(prefix)) {
-		snprintf(id, KC_SHA256_HEX, "%s", prefix);
-		return 0;
+		return kc_fmt(id, KC_SHA256_HEX, "%s", prefix);
 	}
 	if ((r = item_ids(s, &ids)) != 0)
 		return r;
 	cJSON_ArrayForEach(it, ids)
 		if (strncmp(it->valuestring, prefix, strlen(prefix)) == 0 && n++ == 0)
-			snprintf(id, KC_SHA256_HEX, "%s", it->valuestring);
+			r = kc_fmt(id, KC_SHA256_HEX, "%s", it->valuestring);	/* an id: 64 hex */
 	cJSON_Delete(ids);
+	if (r != 0)
+		return r;
 	if (n != 1)
 		return kc_err_set(n ? KC_ERR_INVALID : KC_ERR_NOTFOUND, n ?
 		    "id '%s' is ambiguous in this store" : "no item '%s' in this store", prefix);
@@ -183,11 +186,11 @@ ledger_text(struct s3 *s, const cJSON *meta, struct kc_buf *text, cJSON *problem
 		e = cJSON_ParseWithLength(kc_buf_str(&one), one.len);
 		/* <seq, 10 digits>-<first 16 hex of the line's SHA-256>.jsonl */
 		if (e == NULL || strlen(name) != 10 + 1 + 16 + 6 || name[10] != '-' ||
-		    strncmp(name + 11, hex, 16) != 0 ||
+		    !kc_mem_eq_ct(name + 11, 16, hex, 16) ||
 		    archive_jlong(e, "seq") != strtol(name, NULL, 10)) {
 			char msg[512];
 
-			snprintf(msg, sizeof(msg), "entry object %s does not match its content", name);
+			kc_fmt_trunc(msg, sizeof(msg), "entry object %s does not match its content", name);
 			if (problems != NULL)
 				cJSON_AddItemToArray(problems, cJSON_CreateString(msg));
 		}
@@ -218,7 +221,8 @@ add_entry(struct s3 *s, const cJSON *meta, const struct kc_archive_actor *who, c
 	    &st, &line)) != 0)
 		goto out;
 	kc_sha256_hex(line.data, line.len, hex);
-	snprintf(rest, sizeof(rest), "custody/%010ld-%.16s.jsonl", st.last_seq + 1, hex);
+	if ((r = kc_fmt(rest, sizeof(rest), "custody/%010ld-%.16s.jsonl", st.last_seq + 1, hex)) != 0)
+		goto out;
 	if ((key = item_key(s, id, rest)) == NULL) {
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
@@ -311,13 +315,14 @@ s3_put(struct kc_archive *a, const char *bundle_path, time_t until, int hold,
 	 * Content-MD5); make sure the file did not change meanwhile */
 	if ((r = kc_sha256_file(bundle_path, hex, &size2)) != 0)
 		goto out;
-	if (strcmp(hex, id) != 0 || size2 != size) {
+	if (!kc_digest_eq(hex, id) || size2 != size) {
 		r = kc_err_set(KC_ERR_VERIFY, "'%s' changed while it was archived", bundle_path);
 		goto out;
 	}
-	snprintf(note, sizeof(note), "retain until %s (%s)%s", kc_fmt_rfc3339(until, ubuf,
-	    sizeof(ubuf)), s->c.mode, hold ? ", legal hold" : "");
-	if ((r = archive_file_entry(lpath, id, "archived", a->location, "kcustody archive put",
+	/* the ledger's record of the retention: whole or not at all */
+	if ((r = kc_fmt(note, sizeof(note), "retain until %s (%s)%s", kc_fmt_rfc3339(until, ubuf,
+	    sizeof(ubuf)), s->c.mode, hold ? ", legal hold" : "")) != 0 ||
+	    (r = archive_file_entry(lpath, id, "archived", a->location, "kcustody archive put",
 	    note, who, &text)) != 0)
 		goto out;
 	entry_written = 1;
@@ -555,7 +560,7 @@ s3_store_locked(struct kc_archive *a, const cJSON *meta, char *detail, size_t n)
 	server_now = kc_s3_server_time(&s->c);
 	if (strcmp(hold, "ON") != 0 && until <= server_now)
 		return 0;
-	snprintf(detail, n, "the store still locks it%s%s%s",
+	kc_fmt_trunc(detail, n, "the store still locks it%s%s%s",
 	    strcmp(hold, "ON") == 0 ? " (legal hold)" : "", until > server_now ? " until " : "",
 	    until > server_now ? kc_fmt_rfc3339(until, tbuf, sizeof(tbuf)) : "");
 	return 1;

@@ -19,10 +19,12 @@
 #include "manifest/ledger.h"
 #include "manifest/sign.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/sha256.h"
 #include "util/timeutil.h"
 
 #define FPR_LEN 72		/* "SHA256:" + 64 hex + NUL */
@@ -75,8 +77,7 @@ fpr_of_der(const unsigned char *der, size_t n, char fpr[FPR_LEN])
 
 	if ((r = kc_sha256_hex(der, n, hex)) != 0)
 		return r;
-	snprintf(fpr, FPR_LEN, "SHA256:%s", hex);
-	return 0;
+	return kc_fmt(fpr, FPR_LEN, "SHA256:%s", hex);	/* 7 + 64 < 72 */
 }
 
 /* Standard base64 with padding (RFC 4648 section 4), NUL-terminated. */
@@ -192,7 +193,7 @@ kc_ledger_key_load(const char *key_path, const char *passphrase_file, struct kc_
 	}
 	if ((r = kc_signer_public_der(k->signer, k->spki, sizeof(k->spki), &k->spki_len)) != 0)
 		goto out;
-	snprintf(k->fpr, sizeof(k->fpr), "%s", kc_signer_fingerprint(k->signer));
+	r = kc_fmt(k->fpr, sizeof(k->fpr), "%s", kc_signer_fingerprint(k->signer));
 out:
 	if (r != 0) {
 		kc_ledger_key_free(k);
@@ -358,7 +359,7 @@ kc_trust_load(const char *path, struct kc_trust **out)
 			free(why);
 			goto out;
 		}
-		if (pin != NULL && strcmp(pin, e->fpr) != 0) {
+		if (pin != NULL && !kc_digest_eq(pin, e->fpr)) {
 			r = kc_err_set(KC_ERR_CONFIG, "trust file '%s', key %zu: '%s' has fingerprint %s, "
 			    "not the pinned %s", path, i, pem, e->fpr, pin);
 			goto out;
@@ -421,7 +422,7 @@ static const struct trusted *
 trust_find(const struct kc_trust *t, const char *fpr)
 {
 	for (size_t i = 0; t != NULL && i < t->n; i++)
-		if (strcmp(t->v[i].fpr, fpr) == 0)
+		if (kc_digest_eq(t->v[i].fpr, fpr))
 			return &t->v[i];
 	return NULL;
 }
@@ -554,7 +555,7 @@ problem(struct checker *c, long line, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	kc_vfmt_trunc(msg, sizeof(msg), fmt, ap);	/* a report line: shortened if it must be */
 	va_end(ap);
 	if (c->nproblems++ == 0)
 		kc_err_set(KC_ERR_VERIFY, "custody ledger line %ld: %s", line, msg);
@@ -577,7 +578,7 @@ warning(struct checker *c, long line, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	kc_vfmt_trunc(msg, sizeof(msg), fmt, ap);	/* a report line: shortened if it must be */
 	va_end(ap);
 	if (c->warnings != NULL && (p = cJSON_CreateObject()) != NULL) {
 		cJSON_AddNumberToObject(p, "line", (double)line);
@@ -627,7 +628,7 @@ parse_entry(cJSON *root, struct entry *e, char *why, size_t n)
 	e->sig = req_str(root, "sig", &missing);
 	note = kc_json_get(root, "note");
 	if (missing != NULL) {
-		snprintf(why, n, "no string member \"%s\"", missing);
+		kc_fmt_trunc(why, n, "no string member \"%s\"", missing);
 		return why;
 	}
 	if (note != NULL) {
@@ -638,7 +639,7 @@ parse_entry(cJSON *root, struct entry *e, char *why, size_t n)
 	if (strcmp(schema, KC_LEDGER_SCHEMA) != 0) {
 		char safe[80];
 
-		snprintf(why, n, "unknown schema \"%s\"", kc_safe_str(schema, safe, sizeof(safe)));
+		kc_fmt_trunc(why, n, "unknown schema \"%s\"", kc_safe_str(schema, safe, sizeof(safe)));
 		return why;
 	}
 	if (!cJSON_IsNumber(seq) || seq->valuedouble < 1 || seq->valuedouble > 1e15 ||
@@ -701,7 +702,7 @@ history_item(long line, const struct entry *e, const char *sigstate, const struc
 static int
 names_signer(const char *to, const struct entry *e, const struct trusted *tr)
 {
-	if (strcmp(to, e->fpr) == 0)
+	if (kc_digest_eq(to, e->fpr))
 		return 1;
 	if (tr != NULL)
 		return strcmp(to, tr->name) == 0;
@@ -726,7 +727,7 @@ check_authority(struct checker *c, long line, const struct entry *e, const struc
 	int transfer = strcmp(e->action, "transferred") == 0;
 	int release = strcmp(e->action, "released") == 0;
 	int dispose = strcmp(e->action, "disposed") == 0;
-	int holder = c->custodian[0] == '\0' || strcmp(c->custodian, e->fpr) == 0;
+	int holder = c->custodian[0] == '\0' || kc_digest_eq(c->custodian, e->fpr);
 	const char *what = transfer ? "transfer" : release ? "release" : "disposal";
 	unsigned other = release ? ROLE_REVIEWER : dispose ? ROLE_ARCHIVE : 0;
 
@@ -790,10 +791,19 @@ check_custody(struct checker *c, long line, const struct entry *e, const struct 
 		if (e->to[0] == '\0')
 			problem(c, line, "transfer names no receiver (\"to\" is empty)");
 		c->transfer_line = line;
-		snprintf(c->transfer_to, sizeof(c->transfer_to), "%s", e->to);
+		/* compared with the receiver's name: a cut name could match another
+		 * (field_problem keeps "to" within KC_LEDGER_FIELD_MAX, so this holds) */
+		if (kc_fmt(c->transfer_to, sizeof(c->transfer_to), "%s", e->to) != 0)
+			problem(c, line, "\"to\" is longer than %d bytes", KC_LEDGER_FIELD_MAX);
 	}
 	if (strcmp(e->action, "sealed") == 0 || is_receipt) {
-		snprintf(c->custodian, sizeof(c->custodian), "%s", e->fpr);
+		/* compared with later signers' fingerprints: never cut (a key_fingerprint
+		 * of up to 80 bytes passes field_problem; cut to 71 it could equal
+		 * another key's).  Too long, the holder is no key at all. */
+		if (kc_fmt(c->custodian, sizeof(c->custodian), "%s", e->fpr) != 0) {
+			problem(c, line, "key_fingerprint is longer than %d bytes", FPR_LEN - 1);
+			kc_fmt_trunc(c->custodian, sizeof(c->custodian), "(no valid key)");
+		}
 		c->custodian_name = NULL;
 		cJSON_Delete(c->custodian_json);
 		if ((c->custodian_json = cJSON_CreateObject()) != NULL) {
@@ -822,7 +832,7 @@ check_signature(struct checker *c, long line, const struct entry *e, const struc
 	if (b64_decode(e->pubkey, spki, sizeof(spki), &spki_len) != 0 ||
 	    fpr_of_der(spki, spki_len, fpr) != 0) {
 		problem(c, line, "public_key is not base64 DER");
-	} else if (strcmp(fpr, e->fpr) != 0) {
+	} else if (!kc_digest_eq(fpr, e->fpr)) {
 		problem(c, line, "key_fingerprint %s is not the fingerprint of public_key (%s)",
 		    e->fpr, fpr);
 	} else if (b64_decode(e->sig, sig, 64, &siglen) != 0 || siglen != 64) {
@@ -909,7 +919,7 @@ check_line(struct checker *c, long line, const char *p, size_t len)
 	}
 	if (!is_hex64(e.prev))
 		problem(c, line, "prev is not a SHA-256 hex digest");
-	else if (strcmp(e.prev, c->last_hash) != 0)
+	else if (!kc_digest_eq(e.prev, c->last_hash))
 		problem(c, line, line == 1 ? "prev of the first entry is not all zeros" :
 		    "prev does not match the SHA-256 of line %ld (the chain is broken)", line - 1);
 	if (line == 1 && strcmp(e.action, "sealed") != 0)
@@ -1385,9 +1395,9 @@ kc_ledger_render_text(const cJSON *report, struct kc_buf *out)
 
 		a = kc_json_get(h, "actor");
 		if (hs(a, "organisation")[0] != '\0')
-			snprintf(actor, sizeof(actor), "%s (%s)", hs(a, "name"), hs(a, "organisation"));
+			kc_fmt_trunc(actor, sizeof(actor), "%s (%s)", hs(a, "name"), hs(a, "organisation"));
 		else
-			snprintf(actor, sizeof(actor), "%s", hs(a, "name"));
+			kc_fmt_trunc(actor, sizeof(actor), "%s", hs(a, "name"));	/* a column */
 		r |= kc_buf_addf(out, "%-4d %-20s %-11s %-24s %-14s %-14s %s\n",
 		    kc_json_get(h, "seq")->valueint, hs(h, "time"),
 		    hs(h, "action"), actor, hs(h, "from"), hs(h, "to"), hs(h, "signature"));

@@ -30,6 +30,7 @@
 
 #include "manifest/s3_client.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -87,8 +88,9 @@ archive_s3_xml_next(const char *xml, const char **pos, const char *tag, char *ou
 	const char *p, *e;
 	size_t k = 0;
 
-	snprintf(open, sizeof(open), "<%s>", tag);
-	snprintf(close, sizeof(close), "</%s>", tag);
+	/* a tag cut short would match another element: never, an error */
+	if (kc_fmt(open, sizeof(open), "<%s>", tag) != 0 || kc_fmt(close, sizeof(close), "</%s>", tag) != 0)
+		return 0;
 	if ((p = strstr(*pos ? *pos : xml, open)) == NULL)
 		return 0;
 	p += strlen(open);
@@ -488,12 +490,11 @@ lock_headers(struct kc_s3 *s, time_t until, int hold)
 	char line[128], t[32];
 
 	if (until > 0) {
-		snprintf(line, sizeof(line), "x-amz-object-lock-mode: %s", s->mode);
-		if ((h = curl_slist_append(h, line)) == NULL)
+		if (kc_fmt(line, sizeof(line), "x-amz-object-lock-mode: %s", s->mode) != 0 ||
+		    (h = curl_slist_append(h, line)) == NULL)
 			return NULL;
-		snprintf(line, sizeof(line), "x-amz-object-lock-retain-until-date: %s",
-		    kc_fmt_rfc3339(until, t, sizeof(t)));
-		if ((x = curl_slist_append(h, line)) == NULL)
+		if (kc_fmt(line, sizeof(line), "x-amz-object-lock-retain-until-date: %s",
+		    kc_fmt_rfc3339(until, t, sizeof(t))) != 0 || (x = curl_slist_append(h, line)) == NULL)
 			goto fail;
 		h = x;
 	}
@@ -527,7 +528,7 @@ kc_s3_put_small(struct kc_s3 *s, const char *key, const void *data, size_t len, 
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	r = kc_s3_ok(s, &q, key);
 	if (r == 0 && version != NULL)
-		snprintf(version, 256, "%s", q.version);
+		r = kc_fmt(version, KC_S3_VERSION_MAX, "%s", q.version);
 	curl_slist_free_all(q.hdrs);
 	kc_buf_free(&resp);
 	return r;
@@ -613,7 +614,8 @@ put_multipart(struct kc_s3 *s, const char *key, int fd, uint64_t size, time_t un
 		q.md5 = 1;
 		if ((r = kc_s3_ok(s, &q, key)) != 0)
 			goto abort;
-		snprintf(etag, sizeof(etag), "%s", q.etag);
+		if ((r = kc_fmt(etag, sizeof(etag), "%s", q.etag)) != 0)
+			goto abort;
 		if (kc_buf_addf(&done, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>", part,
 		    etag) != 0) {
 			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
@@ -636,7 +638,7 @@ put_multipart(struct kc_s3 *s, const char *key, int fd, uint64_t size, time_t un
 		goto abort;
 	}
 	if (version != NULL)
-		snprintf(version, 256, "%s", q.version);
+		r = kc_fmt(version, KC_S3_VERSION_MAX, "%s", q.version);	/* 256 into 256 */
 	goto out;
 abort:
 	multipart_abort(s, key, upload, r);
@@ -712,7 +714,7 @@ kc_s3_put_file(struct kc_s3 *s, const char *key, const char *path, uint64_t size
 	}
 	r = kc_s3_ok(s, &q, key);
 	if (r == 0 && version != NULL)
-		snprintf(version, 256, "%s", q.version);
+		r = kc_fmt(version, KC_S3_VERSION_MAX, "%s", q.version);
 	curl_slist_free_all(q.hdrs);
 out:
 	close(fd);
@@ -776,7 +778,11 @@ read_profile(struct kc_s3 *s, const char *file, const char *profile)
 
 	if ((r = kc_read_file(file, 1u << 20, &b)) != 0)
 		goto out;
-	snprintf(want, sizeof(want), "[%s]", profile);
+	/* the section header is matched whole: a cut name could match another */
+	if ((r = kc_fmt(want, sizeof(want), "[%s]", profile)) != 0) {
+		r = kc_err_set(KC_ERR_LIMIT, "profile name too long (%zu bytes)", strlen(profile));
+		goto out;
+	}
 	for (line = strtok_r(b.data, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
 		char *eq, *k, *v, *e;
 
@@ -891,7 +897,7 @@ kc_s3_read_lock(struct kc_s3 *s, const char *key, const char *version, char *mod
 	if (q.status / 100 == 2)
 		kc_s3_xml_first(kc_buf_str(&resp), "Status", hold, hn);
 	else if (q.status == 404 || q.status == 400)
-		snprintf(hold, hn, "OFF");	/* never set */
+		r = kc_fmt(hold, hn, "OFF");	/* never set */
 	else
 		r = kc_s3_fail(s, &q, "read legal hold");
 out:
@@ -976,18 +982,18 @@ kc_s3_open(struct kc_s3 *s, const struct kc_archive_opts *o)
 		    "--secret-key-file, set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use a "
 		    "profile (--profile, --credentials-file)");
 	s->ca_file = o->ca_file ? kc_strdup(o->ca_file) : NULL;
-	if (o->lock_mode == NULL || strcasecmp(o->lock_mode, "COMPLIANCE") == 0)
-		snprintf(s->mode, sizeof(s->mode), "COMPLIANCE");
-	else if (strcasecmp(o->lock_mode, "GOVERNANCE") == 0)
-		snprintf(s->mode, sizeof(s->mode), "GOVERNANCE");
-	else
+	if (kc_fmt(s->mode, sizeof(s->mode), "%s", o->lock_mode == NULL ||
+	    strcasecmp(o->lock_mode, "COMPLIANCE") == 0 ? "COMPLIANCE" :
+	    strcasecmp(o->lock_mode, "GOVERNANCE") == 0 ? "GOVERNANCE" : "") != 0 || s->mode[0] == '\0')
 		return kc_err_set(KC_ERR_INVALID, "--lock-mode '%s': COMPLIANCE or GOVERNANCE",
 		    o->lock_mode);
 	s->threshold = o->multipart_threshold ? o->multipart_threshold : DEFAULT_THRESHOLD;
 	s->part_size = o->part_size ? o->part_size : DEFAULT_PART;
 	if (getenv("KCUSTODY_TEST_S3_SEND_BPS") != NULL)
 		s->send_bps = strtol(getenv("KCUSTODY_TEST_S3_SEND_BPS"), NULL, 10);
-	snprintf(s->sigv4, sizeof(s->sigv4), "aws:amz:%s:s3", s->region);
+	/* the SigV4 scope names the region: cut, every request would be refused */
+	if (kc_fmt(s->sigv4, sizeof(s->sigv4), "aws:amz:%s:s3", s->region) != 0)
+		return kc_err_set(KC_ERR_CONFIG, "--region too long (%zu bytes)", strlen(s->region));
 	if ((s->curl = curl_easy_init()) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "cannot start libcurl");
 	return 0;
