@@ -25,6 +25,7 @@
 #include "collector/exec_cred.h"
 #include "collector/kubeconfig.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -110,7 +111,7 @@ exec_info(const struct kc_cluster_cfg *cfg, char **out)
 		if (r != 0) {
 			char why[512];
 
-			snprintf(why, sizeof(why), "%s", kc_err_msg());
+			kc_fmt_trunc(why, sizeof(why), "%s", kc_err_msg());	/* an error detail */
 			r = kc_err_set(KC_ERR_AUTH, "exec plugin: %s", why);
 			goto out;
 		}
@@ -261,7 +262,7 @@ exec_spawn(const struct kc_exec_cfg *x, char **envp, const char *cmd, pid_t *pid
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	if (err == ENOENT) {
-		snprintf(hint, sizeof(hint), "%s", x->install_hint ? x->install_hint : "");
+		kc_fmt_trunc(hint, sizeof(hint), "%s", x->install_hint ? x->install_hint : "");	/* display */
 		flatten(hint);
 		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' failed: executable not found%s%s",
 		    cmd, hint[0] ? "; " : "", hint);
@@ -480,7 +481,7 @@ kc_exec_credential_get(const struct kc_cluster_cfg *cfg, struct kc_exec_credenti
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
 		/* 127: a shell or env wrapper could not find the command */
-		snprintf(hint, sizeof(hint), "%s", WEXITSTATUS(status) == 127 && x->install_hint ?
+		kc_fmt_trunc(hint, sizeof(hint), "%s", WEXITSTATUS(status) == 127 && x->install_hint ?
 		    x->install_hint : "");
 		flatten(hint);
 		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' failed: exit status %d%s%s", cmd,

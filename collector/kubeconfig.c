@@ -21,6 +21,7 @@
 #include "collector/kubeconfig.h"
 #include "collector/yaml_tree.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -169,8 +170,7 @@ ferr(const struct kfile *f, const struct ynode *at, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
-		msg[0] = '\0';
+	kc_vfmt_trunc(msg, sizeof(msg), fmt, ap);	/* an error detail */
 	va_end(ap);
 	if (at != NULL)
 		return kc_err_set(KC_ERR_CONFIG, "kubeconfig '%s' line %zu column %zu: %s",
@@ -814,7 +814,7 @@ load_user(const struct kset *ks, struct kc_cluster_cfg *cfg)
 			return ferr(f, ap, "auth-provider of user '%s' must be a mapping", e1);
 		if ((r = scalar_str(f, kc_ynode_get(ap, "name"), "auth-provider name", &s)) != 0)
 			return r;
-		snprintf(desc, sizeof(desc), "auth-provider '%s'", kc_safe_str(s ? s : "", e2, sizeof(e2)));
+		kc_fmt_trunc(desc, sizeof(desc), "auth-provider '%s'", kc_safe_str(s ? s : "", e2, sizeof(e2)));
 		if ((r = add_unsupported(cfg, desc)) != 0)
 			return r;
 	}

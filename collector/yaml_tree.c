@@ -14,6 +14,7 @@
 
 #include "collector/yaml_tree.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -223,7 +224,7 @@ yalias(struct yparse *yp, const yaml_event_t *ev)
 		}
 	}
 	if (y == NULL) {
-		snprintf(msg, sizeof(msg), "unknown alias '%s'", kc_safe_str(name, esc, sizeof(esc)));
+		kc_fmt_trunc(msg, sizeof(msg), "unknown alias '%s'", kc_safe_str(name, esc, sizeof(esc)));
 		return yerr(yp, &ev->start_mark, msg);
 	}
 	if (yp->depth + y->height > YAML_MAX_DEPTH)

@@ -18,6 +18,7 @@
 
 #include "manifest/sign.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/mem.h"
 #include "util/sha256.h"
@@ -45,7 +46,7 @@ fingerprint(EVP_PKEY *pk, char fpr[KC_FPR_LEN])
 	r = kc_sha256_hex(der, (size_t)n, hex);
 	OPENSSL_free(der);
 	if (r == 0)
-		snprintf(fpr, KC_FPR_LEN, "SHA256:%s", hex);
+		r = kc_fmt(fpr, KC_FPR_LEN, "SHA256:%s", hex);	/* a fingerprint: whole */
 	return r;
 }
 
@@ -70,7 +71,7 @@ read_tty_pass(char *buf, int size, const char *key_path)
 		goto out;
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-	snprintf(prompt, sizeof(prompt), "Passphrase for '%s': ", key_path);
+	kc_fmt_trunc(prompt, sizeof(prompt), "Passphrase for '%s': ", key_path);	/* display */
 	if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSAFLUSH, &quiet) != 0)
 		goto out;
 	while ((got = read(fd, &c, 1)) == 1 && c != '\n' && c != '\r')

@@ -17,6 +17,7 @@
 #include "rbac/whocan.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -127,7 +128,8 @@ stored_review_namespaces(const char *dir, const char *sa_ns, const char *sa_name
 	if ((r = kc_name_sa_folder(sa_ns, sa_name, folder)) < 0)
 		return r;
 	r = 0;
-	snprintf(rel, sizeof(rel), "reviews/%s", folder);
+	if ((r = kc_fmt(rel, sizeof(rel), "reviews/%s", folder)) != 0)
+		return r;
 	if ((path = kc_path_join(dir, rel)) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	d = opendir(path);
@@ -202,11 +204,13 @@ one_review(struct actx *a, const struct kc_selected *sa, const char *ns)
 	if ((r = kc_name_sa_folder(sa->ns, sa->name, folder)) < 0 ||
 	    (r = kc_name_component(KC_NAME_NAMESPACE, ns, cns)) < 0)
 		return r;
-	snprintf(base, sizeof(base), "%s/%s", folder, cns);
+	/* member names of the bundle: whole or an error */
+	if ((r = kc_fmt(base, sizeof(base), "%s/%s", folder, cns)) != 0)
+		return r;
 	if ((r = kc_rbac_effective_json(&a->rb, sa->ns, sa->name, ns, &eff)) != 0)
 		goto out;
-	snprintf(rel, sizeof(rel), "analysis/effective/%s.json", base);
-	if ((r = put_json(a, rel, eff, RBAC_SOURCES, NULL)) != 0)
+	if ((r = kc_fmt(rel, sizeof(rel), "analysis/effective/%s.json", base)) != 0 ||
+	    (r = put_json(a, rel, eff, RBAC_SOURCES, NULL)) != 0)
 		goto out;
 	if ((rpath = kc_review_path(sa->ns, sa->name, ns)) == NULL) {
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
@@ -219,8 +223,8 @@ one_review(struct actx *a, const struct kc_selected *sa, const char *ns)
 		a->offline++;
 		if ((r = kc_cani_render(kc_json_get(eff, "status"), &out, NULL)) != 0)
 			goto out;
-		snprintf(rel, sizeof(rel), "analysis/can-i/%s.offline.txt", base);
-		r = put(a, rel, out.data ? out.data : "", out.len, "text/plain", RBAC_SOURCES, NULL);
+		if ((r = kc_fmt(rel, sizeof(rel), "analysis/can-i/%s.offline.txt", base)) == 0)
+			r = put(a, rel, out.data ? out.data : "", out.len, "text/plain", RBAC_SOURCES, NULL);
 		goto out;
 	}
 	a->reviews++;
@@ -229,12 +233,12 @@ one_review(struct actx *a, const struct kc_selected *sa, const char *ns)
 		r = kc_findings_add_gap(&a->fnd, sa->ns, sa->name, ns, "stored rules review is malformed", NULL);
 		goto out;
 	}
-	snprintf(rel, sizeof(rel), "analysis/can-i/%s.txt", base);
-	if ((r = put(a, rel, out.data ? out.data : "", out.len, "text/plain", NULL, rpath)) != 0)
+	if ((r = kc_fmt(rel, sizeof(rel), "analysis/can-i/%s.txt", base)) != 0 ||
+	    (r = put(a, rel, out.data ? out.data : "", out.len, "text/plain", NULL, rpath)) != 0)
 		goto out;
 	if (warn.len > 0) {
-		snprintf(rel, sizeof(rel), "analysis/can-i/%s.stderr.txt", base);
-		if ((r = put(a, rel, warn.data, warn.len, "text/plain", NULL, rpath)) != 0)
+		if ((r = kc_fmt(rel, sizeof(rel), "analysis/can-i/%s.stderr.txt", base)) != 0 ||
+		    (r = put(a, rel, warn.data, warn.len, "text/plain", NULL, rpath)) != 0)
 			goto out;
 	}
 	r = compare_review(a, sa, ns, server, eff, rpath);
@@ -325,23 +329,26 @@ default_crb(const struct kc_rbac_binding *b)
 	    strncmp(b->name, "system:", 7) == 0;
 }
 
-static void
+/* The binding and role of b in row's lists; the names are compared to
+ * keep the lists unique, so they are whole or an error. */
+static int
 note_binding(cJSON *row, const struct kc_rbac_binding *b, int *cluster)
 {
 	char s[2048];
+	int r;
 
-	if (b->cluster)
-		snprintf(s, sizeof(s), "ClusterRoleBinding/%s", b->name);
-	else
-		snprintf(s, sizeof(s), "RoleBinding/%s/%s", b->ns, b->name);
+	if ((r = b->cluster ? kc_fmt(s, sizeof(s), "ClusterRoleBinding/%s", b->name) :
+	    kc_fmt(s, sizeof(s), "RoleBinding/%s/%s", b->ns, b->name)) != 0)
+		return r;
 	add_unique(kc_json_get_mut(row, "bindings"), s);
-	if (strcmp(b->role_kind, "Role") == 0)
-		snprintf(s, sizeof(s), "Role/%s/%s%s", b->ns, b->role_name, b->role ? "" : " (missing)");
-	else
-		snprintf(s, sizeof(s), "%s/%s%s", b->role_kind, b->role_name, b->role ? "" : " (missing)");
+	if ((r = strcmp(b->role_kind, "Role") == 0 ?
+	    kc_fmt(s, sizeof(s), "Role/%s/%s%s", b->ns, b->role_name, b->role ? "" : " (missing)") :
+	    kc_fmt(s, sizeof(s), "%s/%s%s", b->role_kind, b->role_name, b->role ? "" : " (missing)")) != 0)
+		return r;
 	add_unique(kc_json_get_mut(row, "roles"), s);
 	if (b->cluster && b->role != NULL && b->role->nrules > 0 && !default_crb(b))
 		*cluster = 1;
+	return 0;
 }
 
 static int
@@ -376,18 +383,21 @@ inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
 	if ((r = kc_rbac_rules_for(&a->rb, &id.id, "", &rr)) != 0)
 		goto out;
 	for (size_t i = 0; i < rr.n; i++)
-		note_binding(row, rr.grants[i].binding, &cluster);
+		if ((r = note_binding(row, rr.grants[i].binding, &cluster)) != 0)
+			goto out;
 	for (size_t i = 0; i < rr.nmissing; i++)
-		note_binding(row, rr.missing[i], &cluster);
+		if ((r = note_binding(row, rr.missing[i], &cluster)) != 0)
+			goto out;
 	for (size_t k = 0; k < a->nss.n; k++) {
 		if ((r = kc_rbac_rules_for(&a->rb, &id.id, a->nss.v[k], &rr)) != 0)
 			goto out;
 		for (size_t i = 0; i < rr.n; i++)
-			if (!rr.grants[i].binding->cluster)
-				note_binding(row, rr.grants[i].binding, &cluster);
+			if (!rr.grants[i].binding->cluster &&
+			    (r = note_binding(row, rr.grants[i].binding, &cluster)) != 0)
+				goto out;
 		for (size_t i = 0; i < rr.nmissing; i++)
-			if (!rr.missing[i]->cluster)
-				note_binding(row, rr.missing[i], &cluster);
+			if (!rr.missing[i]->cluster && (r = note_binding(row, rr.missing[i], &cluster)) != 0)
+				goto out;
 	}
 	cJSON_AddBoolToObject(row, "clusterWide", cluster);
 	/* secrets reachable by name: get on each secret the snapshot lists */
@@ -401,7 +411,9 @@ inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
 		if ((r = kc_rbac_authorize(&a->rb, &id.id, &req, &d)) != 0)
 			goto out;
 		if (d.allowed) {
-			snprintf(who, sizeof(who), "%s/%s", req.ns, req.name);
+			/* "ns/name" of a secret: whole or an error */
+			if ((r = kc_fmt(who, sizeof(who), "%s/%s", req.ns, req.name)) != 0)
+				goto out;
 			cJSON_AddItemToArray(secrets, cJSON_CreateString(who));
 		}
 	}

@@ -16,6 +16,7 @@
 #include "pipeline/collect.h"
 #include "rbac/analyze.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -59,8 +60,9 @@ audit_filter(const struct kc_collect_audit_plan *ap, const struct kc_collect *co
 	if ((r = kc_audit_filter_add(f, "exclude-run", co->run_id)) != 0)
 		goto out;
 	for (size_t i = 0; !ap->all_subjects && i < targets->n; i++) {
-		snprintf(sa, sizeof(sa), "%s/%s", targets->v[i].sa_ns, targets->v[i].sa_name);
-		if ((r = kc_audit_filter_add(f, "sa", sa)) != 0)
+		/* a cut "ns/name" would filter for another account: whole or an error */
+		if ((r = kc_fmt(sa, sizeof(sa), "%s/%s", targets->v[i].sa_ns, targets->v[i].sa_name)) != 0 ||
+		    (r = kc_audit_filter_add(f, "sa", sa)) != 0)
 			goto out;
 	}
 	for (size_t i = 0; i < ap->nconds; i++) {
@@ -319,19 +321,27 @@ static char *
 bundle_path(const struct kc_collect_plan *p, const struct kc_collect *co, const char *dir)
 {
 	const char *o = p->output;
-	char tbuf[32], cname[64], name[256], caseid[96];
+	char tbuf[32], cname[64], name[256], caseid[96], *path;
 
-	if (!(o == NULL || is_dir(o) || o[strlen(o) - 1] == '/'))
-		return kc_strdup(o);
-	snprintf(cname, sizeof(cname), "%s", co->cfg->cluster_name && co->cfg->cluster_name[0] &&
+	if (!(o == NULL || is_dir(o) || o[strlen(o) - 1] == '/')) {
+		if ((path = kc_strdup(o)) == NULL)
+			kc_err_set(KC_ERR_NOMEM, "out of memory");
+		return path;
+	}
+	/* the cluster and case parts of a default file name are shortened on
+	 * purpose (both are recorded whole in the manifest); the name is whole */
+	kc_fmt_trunc(cname, sizeof(cname), "%s", co->cfg->cluster_name && co->cfg->cluster_name[0] &&
 	    strcmp(co->cfg->cluster_name, "in-cluster") != 0 ? co->cfg->cluster_name :
 	    co->cluster_name[0] ? co->cluster_name : "cluster");
 	sanitize(cname);
 	kc_fmt_compact((time_t)(co->finished_ns / 1000000000), tbuf, sizeof(tbuf));
-	snprintf(caseid, sizeof(caseid), "%s", p->collect.case_id);
+	kc_fmt_trunc(caseid, sizeof(caseid), "%s", p->collect.case_id);
 	sanitize(caseid);
-	snprintf(name, sizeof(name), "%s_%s_%s_%s.tar.gz", caseid, p->collect.phase, cname, tbuf);
-	return kc_path_join(dir, name);
+	if (kc_fmt(name, sizeof(name), "%s_%s_%s_%s.tar.gz", caseid, p->collect.phase, cname, tbuf) != 0)
+		return NULL;
+	if ((path = kc_path_join(dir, name)) == NULL)
+		kc_err_set(KC_ERR_NOMEM, "out of memory");
+	return path;
 }
 
 /* Seal, then start the custody ledger, signed by the collector's key
@@ -344,7 +354,7 @@ write_bundle(const struct kc_collect_plan *p, struct kc_collect_outcome *out)
 	int r;
 
 	if ((out->path = bundle_path(p, &out->co, out->dir)) == NULL)
-		return fail(out, KC_COLLECT_SEAL, kc_err_set(KC_ERR_NOMEM, "out of memory"));
+		return fail(out, KC_COLLECT_SEAL, kc_err_code());	/* set by bundle_path */
 	seal.mtime = (time_t)(out->co.finished_ns / 1000000000);
 	if ((r = kc_bundle_seal(out->staging, out->co.manifest, &seal, out->path)) != 0)
 		return fail(out, KC_COLLECT_SEAL, r);
@@ -388,7 +398,7 @@ out:
 		char msg[1024];
 		int code = kc_err_code();
 
-		snprintf(msg, sizeof(msg), "%s", kc_err_msg());
+		kc_fmt_trunc(msg, sizeof(msg), "%s", kc_err_msg());	/* an error detail */
 		kc_rm_rf(out->staging);
 		if (r != 0)
 			kc_err_set(code, "%s", msg);

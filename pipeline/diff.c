@@ -10,6 +10,7 @@
 #include "pipeline/diff.h"
 #include "rbac/diff.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "util/mem.h"
@@ -31,12 +32,13 @@ seal_path(const cJSON *d, const char *out, time_t now, char **final)
 			return kc_err_set(KC_ERR_NOMEM, "out of memory");
 		return 0;
 	}
-	snprintf(cl, sizeof(cl), "%.8s", uid ? uid : "cluster");
-	if ((r = kc_bundle_name(cid ? cid : "case", "diff", cl, now, name, sizeof(name) - 8)) != 0)
+	if ((r = kc_fmt(cl, sizeof(cl), "%.8s", uid ? uid : "cluster")) != 0 ||	/* 8 of the UID */
+	    (r = kc_bundle_name(cid ? cid : "case", "diff", cl, now, name, sizeof(name) - 8)) != 0)
 		return r;
 	nl = strlen(name);
-	if (nl < 7 || strcmp(name + nl - 7, ".tar.gz") != 0)
-		snprintf(name + nl, sizeof(name) - nl, ".tar.gz");
+	if ((nl < 7 || strcmp(name + nl - 7, ".tar.gz") != 0) &&
+	    (r = kc_fmt(name + nl, sizeof(name) - nl, ".tar.gz")) != 0)	/* 8 bytes kept for it */
+		return r;
 	if ((*final = kc_path_join(out, name)) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	return 0;
@@ -143,8 +145,11 @@ kc_diff_seal(const cJSON *d, const char *out, const struct kc_seal_opts *so, cha
 		return r;
 	if ((dir = kc_dirname(*final)) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	snprintf(tmpl, sizeof(tmpl), "%s/.kcustody-staging.XXXXXX", dir);
+	/* a cut folder would stage the bundle somewhere else: whole or an error */
+	r = kc_fmt(tmpl, sizeof(tmpl), "%s/.kcustody-staging.XXXXXX", dir);
 	free(dir);
+	if (r != 0)
+		return r;
 	if (mkdtemp(tmpl) == NULL)
 		return kc_err_set(KC_ERR_IO, "cannot create a staging folder: %s", strerror(errno));
 	m = seal_manifest(d, now);
