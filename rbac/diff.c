@@ -13,6 +13,7 @@
 #include "rbac/hmap.h"
 #include "rbac/scope.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "util/mem.h"
@@ -197,8 +198,13 @@ expand_grant(struct permset *p, const struct kc_rbac_grant *g, const char *ns)
 			return 0;	/* non-resource URLs only through ClusterRoleBindings */
 		for (size_t v = 0; v < r->verbs.n; v++)
 			for (size_t u = 0; u < r->urls.n; u++) {
-				cJSON *o = cJSON_CreateObject();
-				snprintf(key, sizeof(key), "N" US "%s" US "%s", r->verbs.v[v], r->urls.v[u]);
+				cJSON *o;
+
+				/* the permission's identity: whole or an error */
+				if ((rc = kc_fmt(key, sizeof(key), "N" US "%s" US "%s", r->verbs.v[v],
+				    r->urls.v[u])) != 0)
+					return rc;
+				o = cJSON_CreateObject();
 				cJSON_AddStringToObject(o, "verb", r->verbs.v[v]);
 				cJSON_AddStringToObject(o, "url", r->urls.v[u]);
 				if ((rc = permset_add(p, key, o, g->binding)) != 0)
@@ -211,10 +217,12 @@ expand_grant(struct permset *p, const struct kc_rbac_grant *g, const char *ns)
 			for (size_t ri = 0; ri < r->resources.n; ri++)
 				for (size_t ni = 0; ni < (r->names.n ? r->names.n : 1); ni++) {
 					const char *name = r->names.n ? r->names.v[ni] : "*";
-					cJSON *o = cJSON_CreateObject();
+					cJSON *o;
 
-					snprintf(key, sizeof(key), "R" US "%s" US "%s" US "%s" US "%s" US "%s",
-					    r->verbs.v[v], r->groups.v[gi], r->resources.v[ri], name, scope);
+					if ((rc = kc_fmt(key, sizeof(key), "R" US "%s" US "%s" US "%s" US "%s" US "%s",
+					    r->verbs.v[v], r->groups.v[gi], r->resources.v[ri], name, scope)) != 0)
+						return rc;
+					o = cJSON_CreateObject();
 					cJSON_AddStringToObject(o, "verb", r->verbs.v[v]);
 					cJSON_AddStringToObject(o, "apiGroup", r->groups.v[gi]);
 					cJSON_AddStringToObject(o, "resource", r->resources.v[ri]);
@@ -496,25 +504,31 @@ rbac_objects(const struct bundle *pre, const struct bundle *post, cJSON *out, in
 
 /* ---- findings ---- */
 
-static void
-finding_key(const cJSON *f, char *out, size_t n)
+/* Two findings are the same one when these members are equal, compared
+ * one by one (a joined key would be cut at its buffer's size, and two
+ * long findings that differ only past it would be taken for one). */
+static const char *const finding_id[] = {
+	"id", "subject.namespace", "subject.name", "scope", "binding.kind", "binding.namespace",
+	"binding.name", "role.kind", "role.name",
+};
+
+static int
+same_finding(const cJSON *a, const cJSON *b)
 {
-	snprintf(out, n, "%s|%s/%s|%s|%s/%s/%s|%s/%s", js(f, "id"), js(f, "subject.namespace"),
-	    js(f, "subject.name"), js(f, "scope"), js(f, "binding.kind"), js(f, "binding.namespace"),
-	    js(f, "binding.name"), js(f, "role.kind"), js(f, "role.name"));
+	for (size_t i = 0; i < sizeof(finding_id) / sizeof(finding_id[0]); i++)
+		if (strcmp(js(a, finding_id[i]), js(b, finding_id[i])) != 0)
+			return 0;
+	return 1;
 }
 
 static int
-find_key(const cJSON *arr, const char *key)
+find_finding(const cJSON *arr, const cJSON *x)
 {
 	const cJSON *f;
-	char k[2048];
 
-	cJSON_ArrayForEach(f, arr) {
-		finding_key(f, k, sizeof(k));
-		if (strcmp(k, key) == 0)
+	cJSON_ArrayForEach(f, arr)
+		if (same_finding(f, x))
 			return 1;
-	}
 	return 0;
 }
 
@@ -529,18 +543,14 @@ findings_diff(struct bundle *pre, struct bundle *post, cJSON *out)
 	cJSON *added = cJSON_AddArrayToObject(out, "new");
 	cJSON *reg = cJSON_AddArrayToObject(out, "regressions");
 	const cJSON *f;
-	char k[2048];
 
-	cJSON_ArrayForEach(f, fa) {
-		finding_key(f, k, sizeof(k));
-		cJSON_AddItemToArray(find_key(fb, k) ? persisting : resolved, cJSON_Duplicate(f, 1));
-	}
+	cJSON_ArrayForEach(f, fa)
+		cJSON_AddItemToArray(find_finding(fb, f) ? persisting : resolved, cJSON_Duplicate(f, 1));
 	cJSON_ArrayForEach(f, fb) {
 		int kept;
 		cJSON *r;
 
-		finding_key(f, k, sizeof(k));
-		kept = find_key(fa, k);
+		kept = find_finding(fa, f);
 		if (!kept)
 			cJSON_AddItemToArray(added, cJSON_Duplicate(f, 1));
 		/* AGR-024 is an evidence gap, not a permission: it does not regress. */
@@ -609,35 +619,45 @@ static void
 note_secret_read(struct audit_ctx *c, const char *user, const cJSON *ev)
 {
 	const char *ns = js(ev, "objectRef.namespace"), *name = js(ev, "objectRef.name");
-	char who[600], what[600];
+	/* both are names compared and looked up: built whole, as long as the
+	 * event's (its line is capped), never cut to a buffer */
+	struct kc_buf who = KC_BUF_INIT(c->line.max), what = KC_BUF_INIT(c->line.max);
+	const char *colon;
 	cJSON *arr, *it;
 
 	if (strncmp(user, "system:serviceaccount:", 22) != 0 || c->secret_reads == NULL)
 		return;
-	snprintf(who, sizeof(who), "%s", user + 22);
-	if (strchr(who, ':') != NULL)
-		*strchr(who, ':') = '/';
-	if (ns[0] == '\0')
-		snprintf(what, sizeof(what), "%s", name[0] ? name : "*");
-	else
-		snprintf(what, sizeof(what), "%s/%s", ns, name[0] ? name : "*");
-	if ((arr = kc_json_get_mut(c->secret_reads, who)) == NULL)
-		arr = cJSON_AddArrayToObject(c->secret_reads, who);
+	colon = strchr(user + 22, ':');
+	if ((colon != NULL ? kc_buf_addf(&who, "%.*s/%s", (int)(colon - user - 22), user + 22, colon + 1) :
+	    kc_buf_adds(&who, user + 22)) != 0 ||
+	    (ns[0] == '\0' ? kc_buf_adds(&what, name[0] ? name : "*") :
+	    kc_buf_addf(&what, "%s/%s", ns, name[0] ? name : "*")) != 0)
+		goto out;	/* out of memory: as a failed cJSON_Add below */
+	if ((arr = kc_json_get_mut(c->secret_reads, kc_buf_str(&who))) == NULL)
+		arr = cJSON_AddArrayToObject(c->secret_reads, kc_buf_str(&who));
 	cJSON_ArrayForEach(it, arr)
-		if (strcmp(it->valuestring, what) == 0)
-			return;
-	cJSON_AddItemToArray(arr, cJSON_CreateString(what));
+		if (strcmp(it->valuestring, kc_buf_str(&what)) == 0)
+			goto out;
+	cJSON_AddItemToArray(arr, cJSON_CreateString(kc_buf_str(&what)));
+out:
+	kc_buf_free(&who);
+	kc_buf_free(&what);
 }
 
 static int
 is_agent(const cJSON *agents, const char *user)
 {
 	const cJSON *a;
-	char u[600];
 
+	/* user == "system:serviceaccount:NS:NAME", compared in place: whole */
+	if (strncmp(user, "system:serviceaccount:", 22) != 0)
+		return 0;
 	cJSON_ArrayForEach(a, agents) {
-		snprintf(u, sizeof(u), "system:serviceaccount:%s:%s", js(a, "namespace"), js(a, "name"));
-		if (strcmp(u, user) == 0)
+		const char *ns = js(a, "namespace");
+		size_t nl = strlen(ns);
+
+		if (strncmp(user + 22, ns, nl) == 0 && user[22 + nl] == ':' &&
+		    strcmp(user + 23 + nl, js(a, "name")) == 0)
 			return 1;
 	}
 	return 0;
@@ -886,7 +906,9 @@ breach_assessment(const struct bundle *pre, const struct kc_rbac *rb_pre, cJSON 
 
 		if ((r = kc_rbac_sa_identity(&id, ns, name)) != 0)
 			return r;
-		snprintf(who, sizeof(who), "%s/%s", ns, name);
+		/* the key of the agent's reads: whole or an error */
+		if ((r = kc_fmt(who, sizeof(who), "%s/%s", ns, name)) != 0)
+			return r;
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "namespace", ns);
 		cJSON_AddStringToObject(o, "name", name);
@@ -904,7 +926,11 @@ breach_assessment(const struct bundle *pre, const struct kc_rbac *rb_pre, cJSON 
 				return r;
 			}
 			if (d.allowed) {
-				snprintf(s, sizeof(s), "%s/%s", req.ns, req.name);
+				/* "ns/name" of a secret: whole or an error */
+				if ((r = kc_fmt(s, sizeof(s), "%s/%s", req.ns, req.name)) != 0) {
+					cJSON_Delete(o);
+					return r;
+				}
 				cJSON_AddItemToArray(reach, cJSON_CreateString(s));
 			}
 		}
