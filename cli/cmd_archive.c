@@ -13,6 +13,7 @@
 #include "util/log.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "util/timeutil.h"
@@ -414,7 +415,9 @@ open_store(struct archive_args *a, struct archive_run *run)
 		if (who->actor.organisation == NULL)
 			who->actor.organisation = kc_trust_org(run->trust, kc_ledger_key_fingerprint(run->key));
 		if (who->actor.name == NULL && (pw = getpwuid(getuid())) != NULL) {
-			snprintf(run->namebuf, sizeof(run->namebuf), "%s", pw->pw_name);
+			/* the actor's name goes into the ledger: whole or an error */
+			if (kc_fmt(run->namebuf, sizeof(run->namebuf), "%s", pw->pw_name) != 0)
+				return cli_fail(KC_EXIT_USAGE, NULL);
 			who->actor.name = run->namebuf;
 		}
 	}

@@ -40,6 +40,7 @@
 #include "rbac/source.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -242,8 +243,9 @@ split_sa(const char *arg, char *ns, size_t nsn, char *name, size_t namen)
 	if (slash == NULL || slash == arg || slash[1] == '\0' || strchr(slash + 1, '/') != NULL ||
 	    (size_t)(slash - arg) >= nsn || strlen(slash + 1) >= namen)
 		return -1;
-	snprintf(ns, nsn, "%.*s", (int)(slash - arg), arg);
-	snprintf(name, namen, "%s", slash + 1);
+	/* the lengths are checked above: these cannot be cut */
+	if (kc_fmt(ns, nsn, "%.*s", (int)(slash - arg), arg) != 0 || kc_fmt(name, namen, "%s", slash + 1) != 0)
+		return -1;
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "manifest/ledger.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fmt.h"
 
 static void
 custody_usage(FILE *f)
@@ -124,7 +125,11 @@ custody_append(const char *bundle, const char *ledger, const char *trust_file,
 	if (ev->actor.organisation == NULL)
 		ev->actor.organisation = kc_trust_org(trust, kc_ledger_key_fingerprint(key));
 	if (ev->actor.name == NULL && (pw = getpwuid(getuid())) != NULL) {
-		snprintf(namebuf, sizeof(namebuf), "%s", pw->pw_name);
+		/* the actor's name goes into the ledger: whole or an error */
+		if ((r = kc_fmt(namebuf, sizeof(namebuf), "%s", pw->pw_name)) != 0) {
+			ret = cli_fail(KC_EXIT_USAGE, NULL);
+			goto out;
+		}
 		ev->actor.name = namebuf;
 	}
 	r = kc_ledger_append(bundle, ledger, NULL, key, ev, trust, &line);

@@ -10,6 +10,7 @@
 #include "manifest/bundle.h"
 #include "manifest/manifest.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/json.h"
 #include "util/log.h"
 
@@ -61,7 +62,7 @@ print_scalars(const cJSON *o, const char *prefix, int depth)
 			continue;
 		/* Keys come from the bundle, like values: escaped before printing
 		 * (prefix is a key escaped one level up). */
-		snprintf(name, sizeof(name), "%s%s%s", prefix, prefix[0] ? "." : "",
+		kc_fmt_trunc(name, sizeof(name), "%s%s%s", prefix,	/* a display column */ prefix[0] ? "." : "",
 		    kc_safe_str(it->string, key, sizeof(key)));
 		if (cJSON_IsString(it))
 			printf("  %-28s %s\n", name, kc_safe_str(it->valuestring, safe, sizeof(safe)));

@@ -14,6 +14,7 @@
 #include "rbac/diff.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/sha256.h"
@@ -258,7 +259,7 @@ check_ledger(const struct report_args *a, struct kc_report_in *in, cJSON **ledge
 	in->ledger = *ledger;
 	in->ledger_status = r;
 	if (r != 0 && r != KC_ERR_VERIFY && r != KC_ERR_NOTFOUND) {
-		snprintf(err, errlen, "%s", kc_err_msg());
+		kc_fmt_trunc(err, errlen, "%s", kc_err_msg());	/* an error detail */
 		in->ledger_error = err;
 	}
 	if (r != 0 && !(r == KC_ERR_NOTFOUND && a->ledger_path == NULL)) {

@@ -12,6 +12,7 @@
 #include "util/buf.h"
 #include "manifest/bundle.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/json.h"
 #include "util/log.h"
 
@@ -207,17 +208,17 @@ check_custody(const struct verify_args *a, const char **cstate, char *cdetail, s
 
 	if (a->no_ledger) {
 		*cstate = "skipped";
-		snprintf(cdetail, n, "--no-ledger");
+		kc_fmt_trunc(cdetail, n, "--no-ledger");
 		return;
 	}
 	r = kc_ledger_verify(a->bundle, a->ledger, a->trust, report);
 	if (r == KC_ERR_NOTFOUND && a->ledger == NULL && !a->require_custody) {
 		*cstate = "skipped";
-		snprintf(cdetail, n, "no custody ledger beside the bundle");
+		kc_fmt_trunc(cdetail, n, "no custody ledger beside the bundle");
 	} else if (r == KC_ERR_NOTFOUND) {
 		*cstate = "FAILED";
 		*valid = 0;
-		snprintf(cdetail, n, "no custody ledger%s: the chain of custody "
+		kc_fmt_trunc(cdetail, n, "no custody ledger%s: the chain of custody "
 		    "cannot be shown (deleted, or never written)", a->ledger ? "" :
 		    " beside the bundle");
 		if ((*report = cJSON_CreateObject()) != NULL) {
@@ -229,13 +230,13 @@ check_custody(const struct verify_args *a, const char **cstate, char *cdetail, s
 		const cJSON *entries = kc_json_get(*report, "entries");
 
 		*cstate = "ok";
-		snprintf(cdetail, n, "%d ledger entries, chain and signatures intact%s",
+		kc_fmt_trunc(cdetail, n, "%d ledger entries, chain and signatures intact%s",
 		    cJSON_IsNumber(entries) ? entries->valueint : 0,
 		    a->trust ? ", signers trusted" : " (no --trust-keys: signers checked against their own keys only)");
 	} else {
 		*cstate = "FAILED";
 		*valid = 0;
-		snprintf(cdetail, n, "%s", r == KC_ERR_VERIFY ? "the custody ledger does not verify" : kc_err_msg());
+		kc_fmt_trunc(cdetail, n, "%s", r == KC_ERR_VERIFY ? "the custody ledger does not verify" : kc_err_msg());
 	}
 	if (*report != NULL && !a->json && r != KC_ERR_NOTFOUND)
 		kc_ledger_render_text(*report, hist);

@@ -11,6 +11,7 @@
 #include "collector/names.h"
 #include "rbac/findings.h"
 #include "rbac/select.h"
+#include "util/fmt.h"
 #include "util/mem.h"
 
 struct hook_state {
@@ -126,7 +127,11 @@ parse_sa(struct hook_state *st, const char *arg)
 		cli_error("--sa wants NAMESPACE/NAME, not '%s'", arg);
 		return -1;
 	}
-	snprintf(ns, sizeof(ns), "%.*s", (int)(slash - arg), arg);
+	/* a cut namespace would still be a valid name, of another namespace */
+	if (kc_fmt(ns, sizeof(ns), "%.*s", (int)(slash - arg), arg) != 0) {
+		cli_error("--sa '%s': the namespace is longer than %zu bytes", arg, sizeof(ns) - 1);
+		return -1;
+	}
 	if ((why = kc_name_invalid(KC_NAME_NAMESPACE, ns)) != NULL ||
 	    (why = kc_name_invalid(KC_NAME_SERVICEACCOUNT, slash + 1)) != NULL) {
 		cli_error("--sa '%s': not a service account name Kubernetes allows (%s)", arg, why);

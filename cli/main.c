@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "manifest/sign.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "version.h"
@@ -95,9 +96,14 @@ cli_check_output(const char *path, int force)
 			return KC_EXIT_USAGE;
 		}
 	}
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+	/* the folder checked must be the folder written to: whole or an error */
+	if (kc_fmt(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".") != 0) {
+		cli_error("cannot write '%s': its folder name is longer than %zu bytes",
+		    kc_safe_str(path, safe, sizeof(safe)), sizeof(dir) - 1);
+		return KC_EXIT_USAGE;
+	}
 	if (dir[0] == '\0')
-		snprintf(dir, sizeof(dir), "/");
+		kc_fmt_trunc(dir, sizeof(dir), "/");	/* fits */
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		cli_error("cannot write '%s': folder '%s' does not exist", kc_safe_str(path, safe, sizeof(safe)),
 		    dir);
@@ -222,7 +228,7 @@ usage(FILE *f)
 		char name[32];
 
 		/* C names use '_' where the command has '-' (can-i, who-can). */
-		snprintf(name, sizeof(name), "%s", commands[i].name);
+		kc_fmt_trunc(name, sizeof(name), "%s", commands[i].name);	/* a help line */
 		for (char *p = name; *p; p++)
 			if (*p == '_')
 				*p = '-';
@@ -260,10 +266,13 @@ distance(const char *a, const char *b)
 }
 
 /* The command's user-facing name: C names use '_' where it has '-'. */
+/* Compared with what the user typed, so whole: a name that does not fit
+ * leaves "" (matching nothing) and kc_fmt's error. */
 static void
 command_name(size_t i, char *out, size_t n)
 {
-	snprintf(out, n, "%s", commands[i].name);
+	if (kc_fmt(out, n, "%s", commands[i].name) != 0)
+		return;
 	for (char *p = out; *p; p++)
 		if (*p == '_')
 			*p = '-';
