@@ -153,12 +153,6 @@ run_compare(const cJSON *eff, const char *file)
 	return nd == 0 ? KC_EXIT_OK : KC_EXIT_PARTIAL;
 }
 
-static const char *
-meta_str(const cJSON *obj, const char *key)
-{
-	return kc_json_str0(kc_json_get(obj, "metadata"), key);
-}
-
 /* every SA x every namespace the snapshot lists */
 static int
 run_matrix(const struct kc_snapshot *snap, const struct kc_rbac *rb, int stats)
@@ -172,19 +166,22 @@ run_matrix(const struct kc_snapshot *snap, const struct kc_rbac *rb, int stats)
 	memset(&rr, 0, sizeof(rr));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cJSON_ArrayForEach(sa, snap->items[KC_RES_SERVICEACCOUNTS]) {
+		const cJSON *sm = kc_json_get(sa, "metadata");
+		const char *sa_ns = kc_json_str0(sm, "namespace"), *sa_name = kc_json_str0(sm, "name");
 		struct kc_rbac_sa_id id;
 
-		if ((r = kc_rbac_sa_identity(&id, meta_str(sa, "namespace"), meta_str(sa, "name"))) != 0)
+		if ((r = kc_rbac_sa_identity(&id, sa_ns, sa_name)) != 0)
 			break;
 		cJSON_ArrayForEach(ns, snap->items[KC_RES_NAMESPACES]) {
-			if ((r = kc_rbac_rules_for(rb, &id.id, meta_str(ns, "name"), &rr)) != 0)
+			const char *ns_name = kc_json_str0(kc_json_get(ns, "metadata"), "name");
+
+			if ((r = kc_rbac_rules_for(rb, &id.id, ns_name, &rr)) != 0)
 				break;
 			pairs++;
 			rules += rr.n;
 			errs += rr.nmissing;
 			if (!stats)
-				printf("%s/%s %s %zu %zu\n", meta_str(sa, "namespace"), meta_str(sa, "name"),
-				    meta_str(ns, "name"), rr.n, rr.nmissing);
+				printf("%s/%s %s %zu %zu\n", sa_ns, sa_name, ns_name, rr.n, rr.nmissing);
 		}
 		if (r != 0)
 			break;
