@@ -4,6 +4,7 @@
 #include "formats/cani.h"
 #include "util/err.h"
 #include "util/mem.h"
+#include "util/utf8.h"
 
 /* ---- tabwriter (github.com/liggitt/tabwriter, kubectl's settings) ---- */
 
@@ -32,44 +33,6 @@ struct tw {
 	size_t *maxwidths, nmax, capmax;	/* RememberWidths */
 	int err;
 };
-
-/* utf8.RuneCount: a valid sequence is one rune, every invalid byte too */
-static size_t
-rune_count(const unsigned char *p, size_t n)
-{
-	size_t i = 0, c = 0;
-
-	while (i < n) {
-		unsigned char b = p[i];
-		unsigned char lo = 0x80, hi = 0xbf;	/* range of the second byte */
-		size_t need = 0, k;
-
-		if (b >= 0xc2 && b <= 0xdf) {
-			need = 1;
-		} else if (b >= 0xe0 && b <= 0xef) {
-			need = 2;
-			if (b == 0xe0)
-				lo = 0xa0;
-			else if (b == 0xed)
-				hi = 0x9f;
-		} else if (b >= 0xf0 && b <= 0xf4) {
-			need = 3;
-			if (b == 0xf0)
-				lo = 0x90;
-			else if (b == 0xf4)
-				hi = 0x8f;
-		}
-		for (k = 1; k <= need; k++) {
-			unsigned char x = i + k < n ? p[i + k] : 0;
-
-			if (k == 1 ? (x < lo || x > hi) : (x & 0xc0) != 0x80)
-				break;
-		}
-		i += (need > 0 && k > need) ? need + 1 : 1;
-		c++;
-	}
-	return c;
-}
 
 static int
 tw_add_line(struct tw *t)
@@ -217,7 +180,7 @@ tw_append(struct tw *t, const char *p, size_t n)
 	memcpy(t->text + t->textlen, p, n);
 	t->textlen += n;
 	t->cell.size += n;
-	t->cell.width += rune_count((const unsigned char *)p, n);
+	t->cell.width += kc_utf8_count((const unsigned char *)p, n);
 }
 
 static void

@@ -19,6 +19,7 @@
 #include "util/mem.h"
 #include "util/sha256.h"
 #include "util/timeutil.h"
+#include "util/utf8.h"
 
 /* ------------------------------------------------------------------ */
 /* escaping */
@@ -43,28 +44,7 @@ next_unit(const unsigned char *p, size_t n, size_t *len, uint32_t *cp)
 			return U_BYTE;
 		return U_PLAIN;
 	}
-	/* strict UTF-8 (RFC 3629): no overlongs, no surrogates, <= U+10FFFF */
-	if (b >= 0xc2 && b <= 0xdf) {
-		k = 2;
-		c = b & 0x1f;
-	} else if (b >= 0xe0 && b <= 0xef) {
-		k = 3;
-		c = b & 0x0f;
-	} else if (b >= 0xf0 && b <= 0xf4) {
-		k = 4;
-		c = b & 0x07;
-	} else {
-		return U_BYTE;
-	}
-	if (n < k)
-		return U_BYTE;
-	for (size_t i = 1; i < k; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return U_BYTE;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if ((k == 3 && c < 0x800) || (k == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-	    (c >= 0xd800 && c <= 0xdfff))
+	if ((k = kc_utf8_decode(p, n, &c)) == 0)
 		return U_BYTE;
 	*len = k;
 	*cp = c;
