@@ -3,6 +3,7 @@
 
 #include "formats/cani.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/mem.h"
 #include "util/utf8.h"
 
@@ -251,7 +252,7 @@ struct crules {
 static int
 get_strs(const cJSON *obj, const char *key, const cJSON **arr, size_t *n)
 {
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, key), *it;
+	const cJSON *a = kc_json_get(obj, key), *it;
 
 	*arr = NULL;
 	*n = 0;
@@ -294,8 +295,8 @@ push(struct crules *cr, const char *group, const char *resource, const char *nam
 static int
 breakdown(const cJSON *status, struct crules *cr)
 {
-	const cJSON *rrs = cJSON_GetObjectItemCaseSensitive(status, "resourceRules");
-	const cJSON *nrs = cJSON_GetObjectItemCaseSensitive(status, "nonResourceRules");
+	const cJSON *rrs = kc_json_get(status, "resourceRules");
+	const cJSON *nrs = kc_json_get(status, "nonResourceRules");
 	const cJSON *rule;
 	int r;
 
@@ -445,7 +446,7 @@ combine_resource_group(struct kc_buf *b, const struct crule *c)
 int
 kc_cani_render(const cJSON *review, struct kc_buf *out, struct kc_buf *warn)
 {
-	const cJSON *status = cJSON_GetObjectItemCaseSensitive(review, "status");
+	const cJSON *status = kc_json_get(review, "status");
 	struct crules cr = { NULL, 0, 0 };
 	struct kc_buf text = KC_BUF_INIT(256u << 20);
 	size_t i, j, live = 0;
@@ -453,8 +454,8 @@ kc_cani_render(const cJSON *review, struct kc_buf *out, struct kc_buf *warn)
 
 	if (!cJSON_IsObject(status))
 		status = review;	/* given the status itself */
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(status, "incomplete")) && warn != NULL) {
-		const cJSON *e = cJSON_GetObjectItemCaseSensitive(status, "evaluationError");
+	if (cJSON_IsTrue(kc_json_get(status, "incomplete")) && warn != NULL) {
+		const cJSON *e = kc_json_get(status, "evaluationError");
 
 		kc_buf_addf(warn, "Warning: the list may be incomplete: %s\n",
 		    cJSON_IsString(e) ? e->valuestring : "");

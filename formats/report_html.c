@@ -16,6 +16,7 @@
 #include "manifest/tarball.h"
 #include "manifest/digest.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/mem.h"
 #include "util/sha256.h"
 #include "util/timeutil.h"
@@ -185,67 +186,24 @@ text_or_dash(struct w *w, const char *s)
 }
 
 /* ------------------------------------------------------------------ */
-/* JSON helpers */
+/* JSON values (members by util/json.h: the last duplicate wins) */
 
-/* o's member at a dotted path ("cluster.clock.offset_seconds"). */
-static const cJSON *
-jget(const cJSON *o, const char *path)
+/* The number at path, or dflt. */
+static double
+jnum(const cJSON *o, const char *path, double dflt)
 {
-	char key[128];
-	const char *dot;
+	const cJSON *v = kc_json_path(o, path);
 
-	while (o != NULL && path != NULL && *path != '\0') {
-		size_t n;
-
-		dot = strchr(path, '.');
-		n = dot ? (size_t)(dot - path) : strlen(path);
-		if (n >= sizeof(key))
-			return NULL;
-		memcpy(key, path, n);
-		key[n] = '\0';
-		o = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
-		path = dot ? dot + 1 : NULL;
-	}
-	return o;
-}
-
-static const char *
-jstr(const cJSON *o, const char *path)
-{
-	const cJSON *v = jget(o, path);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
+	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
 /* 1 when o has a non-empty string at path. */
 static int
 jhas(const cJSON *o, const char *path)
 {
-	const char *s = jstr(o, path);
+	const cJSON *v = kc_json_path(o, path);
 
-	return s != NULL && *s != '\0';
-}
-
-static const char *
-jstr0(const cJSON *o, const char *path)
-{
-	const char *s = jstr(o, path);
-
-	return s != NULL ? s : "";
-}
-
-static double
-jnum(const cJSON *o, const char *path, double dflt)
-{
-	const cJSON *v = jget(o, path);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
-}
-
-static int
-jtrue(const cJSON *o, const char *path)
-{
-	return cJSON_IsTrue(jget(o, path));
+	return cJSON_IsString(v) && v->valuestring[0] != '\0';
 }
 
 static void
@@ -342,7 +300,7 @@ sev_badge(struct w *w, const char *s)
 static void
 ref_text(struct kc_buf *b, const cJSON *o)
 {
-	const char *k = jstr(o, "kind"), *ns = jstr(o, "namespace"), *n = jstr(o, "name");
+	const char *k = kc_json_str(o, "kind"), *ns = kc_json_str(o, "namespace"), *n = kc_json_str(o, "name");
 
 	if (k != NULL && *k)
 		kc_buf_addf(b, "%s ", k);
@@ -354,7 +312,7 @@ ref_text(struct kc_buf *b, const cJSON *o)
 static void
 ref(struct w *w, const cJSON *o)
 {
-	const char *k = jstr(o, "kind"), *ns = jstr(o, "namespace"), *n = jstr(o, "name");
+	const char *k = kc_json_str(o, "kind"), *ns = kc_json_str(o, "namespace"), *n = kc_json_str(o, "name");
 
 	if (o == NULL || !cJSON_IsObject(o)) {
 		text_or_dash(w, NULL);
@@ -370,7 +328,7 @@ ref(struct w *w, const cJSON *o)
 		raw(w, "/");
 	}
 	text_or_dash(w, n);
-	if (cJSON_IsFalse(jget(o, "found")))
+	if (cJSON_IsFalse(kc_json_path(o, "found")))
 		raw(w, " <span class=\"bad\">(missing)</span>");
 }
 
@@ -774,18 +732,18 @@ str_in(const cJSON *arr, const char *s)
 static int
 same_ref(const cJSON *a, const cJSON *b, int with_ns)
 {
-	if (strcmp(jstr0(a, "kind"), jstr0(b, "kind")) != 0 || strcmp(jstr0(a, "name"), jstr0(b, "name")) != 0)
+	if (strcmp(kc_json_str0(a, "kind"), kc_json_str0(b, "kind")) != 0 || strcmp(kc_json_str0(a, "name"), kc_json_str0(b, "name")) != 0)
 		return 0;
-	return !with_ns || strcmp(jstr0(a, "namespace"), jstr0(b, "namespace")) == 0;
+	return !with_ns || strcmp(kc_json_str0(a, "namespace"), kc_json_str0(b, "namespace")) == 0;
 }
 
 static int
 subject_is(const cJSON *f, const char *ns, const char *name)
 {
-	const cJSON *s = jget(f, "subject");
+	const cJSON *s = kc_json_path(f, "subject");
 
-	return strcmp(jstr0(s, "kind"), "ServiceAccount") == 0 &&
-	    strcmp(jstr0(s, "namespace"), ns) == 0 && strcmp(jstr0(s, "name"), name) == 0;
+	return strcmp(kc_json_str0(s, "kind"), "ServiceAccount") == 0 &&
+	    strcmp(kc_json_str0(s, "namespace"), ns) == 0 && strcmp(kc_json_str0(s, "name"), name) == 0;
 }
 
 /* The binding and role of a tree: "Kind ns/name" keys. */
@@ -799,10 +757,10 @@ key_of(struct kc_buf *b, const cJSON *o)
 static void
 label_binding(struct tree *t, int i, const cJSON *binding, struct kc_buf *tmp)
 {
-	const char *ns = jstr(binding, "namespace");
+	const char *ns = kc_json_str(binding, "namespace");
 
-	tree_set(t, i, 0, jstr0(binding, "name"));
-	kc_buf_adds(tmp, jstr0(binding, "kind"));
+	tree_set(t, i, 0, kc_json_str0(binding, "name"));
+	kc_buf_adds(tmp, kc_json_str0(binding, "kind"));
 	if (ns != NULL && *ns)
 		kc_buf_addf(tmp, " in %s", ns);
 	tree_setb(t, i, 1, tmp);
@@ -813,9 +771,9 @@ label_binding(struct tree *t, int i, const cJSON *binding, struct kc_buf *tmp)
 static void
 label_role(struct tree *t, int i, const cJSON *role, struct kc_buf *tmp)
 {
-	tree_set(t, i, 0, jstr0(role, "name"));
-	kc_buf_adds(tmp, jstr0(role, "kind"));
-	if (cJSON_IsFalse(jget(role, "found")))
+	tree_set(t, i, 0, kc_json_str0(role, "name"));
+	kc_buf_adds(tmp, kc_json_str0(role, "kind"));
+	if (cJSON_IsFalse(kc_json_path(role, "found")))
 		kc_buf_adds(tmp, " (missing)");
 	tree_setb(t, i, 1, tmp);
 	ref_text(tmp, role);
@@ -840,10 +798,10 @@ join_arr(struct kc_buf *b, const cJSON *arr, const char *empty)
 static void
 label_rule(struct tree *t, int i, const cJSON *rule, const char *scope, struct kc_buf *tmp)
 {
-	const cJSON *urls = jget(rule, "nonResourceURLs"), *groups = jget(rule, "apiGroups"), *g0;
+	const cJSON *urls = kc_json_path(rule, "nonResourceURLs"), *groups = kc_json_path(rule, "apiGroups"), *g0;
 	int core_only;
 
-	join_arr(tmp, jget(rule, "verbs"), "\"\"");
+	join_arr(tmp, kc_json_path(rule, "verbs"), "\"\"");
 	if (strcmp(kc_buf_str(tmp), "*") == 0)
 		kc_buf_adds(tmp, " (every verb)");
 	tree_setb(t, i, 0, tmp);
@@ -853,12 +811,12 @@ label_rule(struct tree *t, int i, const cJSON *rule, const char *scope, struct k
 		tree_set(t, i, 2, "non-resource URLs");
 		return;
 	}
-	join_arr(tmp, jget(rule, "resources"), "\"\"");
+	join_arr(tmp, kc_json_path(rule, "resources"), "\"\"");
 	if (strcmp(kc_buf_str(tmp), "*") == 0)
 		kc_buf_adds(tmp, " (every resource)");
-	if (cJSON_GetArraySize(jget(rule, "resourceNames")) > 0) {
+	if (cJSON_GetArraySize(kc_json_path(rule, "resourceNames")) > 0) {
 		kc_buf_adds(tmp, " [");
-		join_arr(tmp, jget(rule, "resourceNames"), "\"\"");
+		join_arr(tmp, kc_json_path(rule, "resourceNames"), "\"\"");
 		kc_buf_adds(tmp, "]");
 	}
 	tree_setb(t, i, 1, tmp);
@@ -888,18 +846,18 @@ grant_findings(const cJSON *fs, const char *ns, const char *name, const cJSON *b
 	if (ids != NULL)
 		kc_buf_reset(ids);
 	cJSON_ArrayForEach(f, fs) {
-		const cJSON *ri = jget(f, "ruleIndex");
+		const cJSON *ri = kc_json_path(f, "ruleIndex");
 
-		if (!subject_is(f, ns, name) || !same_ref(jget(f, "binding"), binding, 1) ||
-		    !same_ref(jget(f, "role"), role, 0))
+		if (!subject_is(f, ns, name) || !same_ref(kc_json_path(f, "binding"), binding, 1) ||
+		    !same_ref(kc_json_path(f, "role"), role, 0))
 			continue;
 		if (rule_index >= 0 && cJSON_IsNumber(ri) && (int)ri->valuedouble != rule_index)
 			continue;
 		if (ids != NULL && hits < 3)
-			kc_buf_addf(ids, "%s%s", hits > 0 ? " " : "", jstr0(f, "id"));
+			kc_buf_addf(ids, "%s%s", hits > 0 ? " " : "", kc_json_str0(f, "id"));
 		hits++;
-		if (sev_rank(jstr(f, "severity")) < best)
-			best = sev_rank(jstr(f, "severity"));
+		if (sev_rank(kc_json_str(f, "severity")) < best)
+			best = sev_rank(kc_json_str(f, "severity"));
 	}
 	if (ids != NULL && hits > 3)
 		kc_buf_addf(ids, " +%d", hits - 3);
@@ -930,7 +888,7 @@ static void
 tree_from_grants(struct tree *t, const struct bundle *b, const char *ns, const char *name,
     struct kc_buf *tmp)
 {
-	const cJSON *fs = jget(b->findings, "findings");
+	const cJSON *fs = kc_json_path(b->findings, "findings");
 	char folder[KC_NAME_COMPONENT_SIZE];
 	struct kc_buf groups = KC_BUF_INIT(4096), gbind = KC_BUF_INIT(4096);
 	int ngroup = 0, root;
@@ -951,15 +909,15 @@ tree_from_grants(struct tree *t, const struct bundle *b, const char *ns, const c
 
 		if (strcmp(b->eff[e].agent, folder) != 0)
 			continue;
-		cJSON_ArrayForEach(g, jget(b->eff[e].doc, "grants")) {
-			const cJSON *bi = jget(g, "binding"), *ro = jget(g, "role"), *su = jget(g, "subject");
-			const char *scope = jstr(g, "scope");
+		cJSON_ArrayForEach(g, kc_json_path(b->eff[e].doc, "grants")) {
+			const cJSON *bi = kc_json_path(g, "binding"), *ro = kc_json_path(g, "role"), *su = kc_json_path(g, "subject");
+			const char *scope = kc_json_str(g, "scope");
 
 			/* a RoleBinding's grant holds in the binding's namespace */
 			if (scope != NULL && strcmp(scope, "namespace") == 0)
-				scope = jhas(bi, "namespace") ? jstr(bi, "namespace") :
-				    jstr(b->eff[e].doc, "namespace");
-			int via_group = strcmp(jstr0(su, "kind"), "ServiceAccount") != 0;
+				scope = jhas(bi, "namespace") ? kc_json_str(bi, "namespace") :
+				    kc_json_str(b->eff[e].doc, "namespace");
+			int via_group = strcmp(kc_json_str0(su, "kind"), "ServiceAccount") != 0;
 			int ri = (int)jnum(g, "ruleIndex", -1), bn, rn, pn;
 			char bkey[700], rkey[700];
 
@@ -971,11 +929,11 @@ tree_from_grants(struct tree *t, const struct bundle *b, const char *ns, const c
 				/* fold unless a finding names this grant */
 				if (grant_findings(fs, ns, name, bi, ro, ri, NULL) == 5) {
 					if (strstr(kc_buf_str(&gbind), bkey) == NULL) {
-						kc_buf_addf(&gbind, "%s%s", gbind.len ? ", " : "", jstr0(bi, "name"));
+						kc_buf_addf(&gbind, "%s%s", gbind.len ? ", " : "", kc_json_str0(bi, "name"));
 						ngroup++;
 					}
-					if (strstr(kc_buf_str(&groups), jstr0(su, "name")) == NULL)
-						kc_buf_addf(&groups, "%s%s", groups.len ? ", " : "", jstr0(su, "name"));
+					if (strstr(kc_buf_str(&groups), kc_json_str0(su, "name")) == NULL)
+						kc_buf_addf(&groups, "%s%s", groups.len ? ", " : "", kc_json_str0(su, "name"));
 					continue;
 				}
 			}
@@ -983,7 +941,7 @@ tree_from_grants(struct tree *t, const struct bundle *b, const char *ns, const c
 				bn = tree_add(t, root, bkey, 0);
 				label_binding(t, bn, bi, tmp);
 				if (via_group) {
-					kc_buf_addf(tmp, "via group %s", jstr0(su, "name"));
+					kc_buf_addf(tmp, "via group %s", kc_json_str0(su, "name"));
 					tree_setb(t, bn, 2, tmp);
 				}
 			}
@@ -1001,10 +959,10 @@ tree_from_grants(struct tree *t, const struct bundle *b, const char *ns, const c
 			}
 			pn = tree_add(t, rn, kc_buf_str(tmp), 0);
 			kc_buf_reset(tmp);
-			label_rule(t, pn, jget(g, "rule"), scope, tmp);
+			label_rule(t, pn, kc_json_path(g, "rule"), scope, tmp);
 			mark_findings(t, pn, fs, ns, name, bi, ro, ri, tmp);
 			if (pn >= 0 && t->err == 0) {
-				kc_buf_adds(tmp, jstr0(g, "reason"));
+				kc_buf_adds(tmp, kc_json_str0(g, "reason"));
 				tree_setb(t, pn, -2, tmp);
 			}
 		}
@@ -1054,7 +1012,7 @@ cperms_free(struct cperms *c)
 static void
 perm_what(struct kc_buf *b, const cJSON *p)
 {
-	const char *url = jstr(p, "url"), *g = jstr(p, "apiGroup"), *n = jstr(p, "name");
+	const char *url = kc_json_str(p, "url"), *g = kc_json_str(p, "apiGroup"), *n = kc_json_str(p, "name");
 
 	if (url != NULL) {
 		kc_buf_adds(b, url);
@@ -1062,7 +1020,7 @@ perm_what(struct kc_buf *b, const cJSON *p)
 	}
 	if (g != NULL && *g)
 		kc_buf_addf(b, "%s/", g);
-	kc_buf_adds(b, jstr0(p, "resource"));
+	kc_buf_adds(b, kc_json_str0(p, "resource"));
 	if (n != NULL && *n && strcmp(n, "*") != 0)
 		kc_buf_addf(b, " [%s]", n);
 }
@@ -1070,9 +1028,9 @@ perm_what(struct kc_buf *b, const cJSON *p)
 static void
 perm_where(struct kc_buf *b, const cJSON *p)
 {
-	const char *ns = jstr(p, "namespace");
+	const char *ns = kc_json_str(p, "namespace");
 
-	if (jstr(p, "url") != NULL)
+	if (kc_json_str(p, "url") != NULL)
 		kc_buf_adds(b, "non-resource URL");
 	else if (ns == NULL || strcmp(ns, "*") == 0 || *ns == '\0')
 		kc_buf_adds(b, "cluster-wide");
@@ -1093,7 +1051,7 @@ cperms_add(struct cperms *c, const cJSON *p, unsigned flags, int sev)
 	perm_what(&what, p);
 	perm_where(&where, p);
 	x = &c->v[c->n++];
-	x->verbs = kc_strdup(jstr0(p, "verb"));
+	x->verbs = kc_strdup(kc_json_str0(p, "verb"));
 	x->what = kc_buf_take(&what, NULL);
 	x->where = kc_buf_take(&where, NULL);
 	x->flags = flags;
@@ -1213,23 +1171,23 @@ perm_sev(const cJSON *const *fss, int nfs, const char *ns, const char *name, con
 		const cJSON *f;
 
 		cJSON_ArrayForEach(f, fss[k]) {
-			const cJSON *rule = jget(f, "rule");
-			const char *url = jstr(p, "url");
+			const cJSON *rule = kc_json_path(f, "rule");
+			const char *url = kc_json_str(p, "url");
 
-			if (cJSON_IsObject(jget(f, "finding")))
-				f = jget(f, "finding");	/* AGR-025 wraps the finding */
-			rule = jget(f, "rule");
-			if (!subject_is(f, ns, name) || !same_ref(jget(f, "binding"), binding, 0) ||
-			    !same_ref(jget(f, "role"), role, 0))
+			if (cJSON_IsObject(kc_json_path(f, "finding")))
+				f = kc_json_path(f, "finding");	/* AGR-025 wraps the finding */
+			rule = kc_json_path(f, "rule");
+			if (!subject_is(f, ns, name) || !same_ref(kc_json_path(f, "binding"), binding, 0) ||
+			    !same_ref(kc_json_path(f, "role"), role, 0))
 				continue;
-			if (url != NULL ? !str_in(jget(rule, "nonResourceURLs"), url) :
-			    (!str_in(jget(rule, "resources"), jstr0(p, "resource")) &&
-			    strcmp(jstr0(p, "resource"), "*") != 0))
+			if (url != NULL ? !str_in(kc_json_path(rule, "nonResourceURLs"), url) :
+			    (!str_in(kc_json_path(rule, "resources"), kc_json_str0(p, "resource")) &&
+			    strcmp(kc_json_str0(p, "resource"), "*") != 0))
 				continue;
-			if (!str_in(jget(rule, "verbs"), jstr0(p, "verb")) && strcmp(jstr0(p, "verb"), "*") != 0)
+			if (!str_in(kc_json_path(rule, "verbs"), kc_json_str0(p, "verb")) && strcmp(kc_json_str0(p, "verb"), "*") != 0)
 				continue;
-			if (sev_rank(jstr(f, "severity")) < best)
-				best = sev_rank(jstr(f, "severity"));
+			if (sev_rank(kc_json_str(f, "severity")) < best)
+				best = sev_rank(kc_json_str(f, "severity"));
 		}
 	}
 	return best;
@@ -1251,9 +1209,9 @@ tree_add_perms(struct tree *t, int root, const cJSON *agent, const char *list, u
     unsigned leaf_flags, const cJSON *diff, struct kc_buf *tmp)
 {
 	const cJSON *fss[3] = {
-		jget(diff, "findings.resolved"), jget(diff, "findings.persisting"), jget(diff, "findings.new")
+		kc_json_path(diff, "findings.resolved"), kc_json_path(diff, "findings.persisting"), kc_json_path(diff, "findings.new")
 	};
-	const char *ns = jstr0(agent, "namespace"), *name = jstr0(agent, "name");
+	const char *ns = kc_json_str0(agent, "namespace"), *name = kc_json_str0(agent, "name");
 	const cJSON *p;
 	/* group the permissions per (binding, role) */
 	struct grp {
@@ -1262,11 +1220,11 @@ tree_add_perms(struct tree *t, int root, const cJSON *agent, const char *list, u
 	} *gs = NULL;
 	size_t ng = 0, gcap = 0;
 
-	cJSON_ArrayForEach(p, jget(agent, list)) {
+	cJSON_ArrayForEach(p, kc_json_path(agent, list)) {
 		const cJSON *g;
 
-		cJSON_ArrayForEach(g, jget(p, "grants")) {
-			const cJSON *bi = jget(g, "binding"), *ro = jget(g, "role");
+		cJSON_ArrayForEach(g, kc_json_path(p, "grants")) {
+			const cJSON *bi = kc_json_path(g, "binding"), *ro = kc_json_path(g, "role");
 			size_t k;
 			int sev;
 
@@ -1350,8 +1308,8 @@ diff_agent(const cJSON *diff, const char *ns, const char *name)
 {
 	const cJSON *a;
 
-	cJSON_ArrayForEach(a, jget(diff, "agents"))
-		if (strcmp(jstr0(a, "namespace"), ns) == 0 && strcmp(jstr0(a, "name"), name) == 0)
+	cJSON_ArrayForEach(a, kc_json_path(diff, "agents"))
+		if (strcmp(kc_json_str0(a, "namespace"), ns) == 0 && strcmp(kc_json_str0(a, "name"), name) == 0)
 			return a;
 	return NULL;
 }
@@ -1390,11 +1348,11 @@ tree_overlay_diff(struct tree *t, const cJSON *agent, const cJSON *diff, struct 
 	for (int l = 0; l < 3 && nk > 0; l++) {
 		const cJSON *p, *g;
 
-		cJSON_ArrayForEach(p, jget(agent, lists[l]))
-			cJSON_ArrayForEach(g, jget(p, "grants")) {
+		cJSON_ArrayForEach(p, kc_json_path(agent, lists[l]))
+			cJSON_ArrayForEach(g, kc_json_path(p, "grants")) {
 				struct bkey *hit;
 
-				key_of(tmp, jget(g, "binding"));
+				key_of(tmp, kc_json_path(g, "binding"));
 				probe.key = kc_buf_str(tmp);
 				if ((hit = bsearch(&probe, k, nk, sizeof(*k), cmp_bkey)) != NULL)
 					hit->lists |= 1u << l;
@@ -1417,7 +1375,7 @@ tree_overlay_diff(struct tree *t, const cJSON *agent, const cJSON *diff, struct 
 static void
 tree_from_diff(struct tree *t, const cJSON *agent, const cJSON *diff, struct kc_buf *tmp)
 {
-	const char *ns = jstr0(agent, "namespace"), *name = jstr0(agent, "name");
+	const char *ns = kc_json_str0(agent, "namespace"), *name = kc_json_str0(agent, "name");
 	struct tree full = { 0 };
 	struct kc_buf folded = KC_BUF_INIT(4096);
 	int root, nfold = 0;
@@ -1696,7 +1654,7 @@ generic_table(struct w *w, const cJSON *arr, const char *cls)
 		raw(w, "<tr>");
 		for (int k = 0; k < ncol; k++) {
 			raw(w, "<td>");
-			jtext(w, cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, cols[k]) : o);
+			jtext(w, cJSON_IsObject(o) ? kc_json_get(o, cols[k]) : o);
 			raw(w, "</td>");
 		}
 		raw(w, "</tr>\n");
@@ -1884,70 +1842,70 @@ ledger_section(struct w *w, const struct kc_report_in *in)
 		raw(w, "</p>\n");
 		return;
 	}
-	if (in->ledger_status == 0 && jtrue(in->ledger, "verified"))
+	if (in->ledger_status == 0 && cJSON_IsTrue(kc_json_path(in->ledger, "verified")))
 		raw(w, "<p><span class=\"pill ok\">chain verified</span> ");
 	else
 		raw(w, "<p><span class=\"pill bad\">CHAIN BROKEN</span> ");
 	rawf(w, "%d entr%s", (int)jnum(in->ledger, "entries", 0),
 	    (int)jnum(in->ledger, "entries", 0) == 1 ? "y" : "ies");
-	raw(w, jtrue(in->ledger, "trust_checked") ? ", signers checked against a trust list" :
+	raw(w, cJSON_IsTrue(kc_json_path(in->ledger, "trust_checked")) ? ", signers checked against a trust list" :
 	    ", signatures checked against the keys in the entries (no trust list given)");
-	if (jget(in->ledger, "custodian.name") != NULL) {
+	if (kc_json_path(in->ledger, "custodian.name") != NULL) {
 		raw(w, "; current custodian: ");
-		text(w, jstr(in->ledger, "custodian.name"));
+		text(w, kc_json_str(kc_json_path(in->ledger, "custodian"), "name"));
 	}
 	raw(w, ".</p>\n");
-	if (cJSON_GetArraySize(jget(in->ledger, "problems")) > 0) {
+	if (cJSON_GetArraySize(kc_json_path(in->ledger, "problems")) > 0) {
 		raw(w, "<div class=\"problems\"><strong>Problems</strong><ul class=\"plain\">");
-		cJSON_ArrayForEach(x, jget(in->ledger, "problems")) {
+		cJSON_ArrayForEach(x, kc_json_path(in->ledger, "problems")) {
 			rawf(w, "<li>line %d: ", (int)jnum(x, "line", 0));
-			text(w, jstr(x, "reason"));
+			text(w, kc_json_str(x, "reason"));
 			raw(w, "</li>");
 		}
 		raw(w, "</ul></div>\n");
 	}
-	cJSON_ArrayForEach(x, jget(in->ledger, "warnings")) {
+	cJSON_ArrayForEach(x, kc_json_path(in->ledger, "warnings")) {
 		rawf(w, "<p class=\"note\">line %d: ", (int)jnum(x, "line", 0));
-		text(w, jstr(x, "reason"));
+		text(w, kc_json_str(x, "reason"));
 		raw(w, "</p>\n");
 	}
 	raw(w, "<table id=\"custody-ledger\"><thead><tr><th class=\"num\">seq</th><th>time (UTC)</th>"
 	    "<th>action</th><th>actor</th><th>key</th><th>from \xe2\x86\x92 to</th><th>purpose</th>"
 	    "<th>location</th><th>method</th><th>signature</th></tr></thead><tbody>\n");
-	cJSON_ArrayForEach(e, jget(in->ledger, "history")) {
-		const char *sig = jstr0(e, "signature");
+	cJSON_ArrayForEach(e, kc_json_path(in->ledger, "history")) {
+		const char *sig = kc_json_str0(e, "signature");
 
 		if (rows++ >= KC_REPORT_ROWS_MAX)
 			break;
 		rawf(w, "<tr><td class=\"num\">%d</td><td>", (int)jnum(e, "seq", 0));
-		text_or_dash(w, jstr(e, "time"));
+		text_or_dash(w, kc_json_str(e, "time"));
 		raw(w, "</td><td><strong>");
-		text_or_dash(w, jstr(e, "action"));
+		text_or_dash(w, kc_json_str(e, "action"));
 		raw(w, "</strong></td><td>");
-		text_or_dash(w, jstr(e, "actor.name"));
+		text_or_dash(w, kc_json_str(kc_json_path(e, "actor"), "name"));
 		if (jhas(e, "actor.organisation")) {
 			raw(w, " <span class=\"kind\">(");
-			text(w, jstr(e, "actor.organisation"));
+			text(w, kc_json_str(kc_json_path(e, "actor"), "organisation"));
 			raw(w, ")</span>");
 		}
 		if (jhas(e, "actor.trusted_as")) {
 			raw(w, "<br/><span class=\"kind\">trusted as ");
-			text(w, jstr(e, "actor.trusted_as"));
+			text(w, kc_json_str(kc_json_path(e, "actor"), "trusted_as"));
 			raw(w, "</span>");
 		}
 		raw(w, "</td><td><code>");
-		text_or_dash(w, jstr(e, "actor.key_fingerprint"));
+		text_or_dash(w, kc_json_str(kc_json_path(e, "actor"), "key_fingerprint"));
 		raw(w, "</code></td><td>");
-		text(w, jstr(e, "from"));
+		text(w, kc_json_str(e, "from"));
 		if (jhas(e, "from") || jhas(e, "to"))
 			raw(w, " \xe2\x86\x92 ");
-		text(w, jstr(e, "to"));
+		text(w, kc_json_str(e, "to"));
 		raw(w, "</td><td>");
-		text_or_dash(w, jstr(e, "purpose"));
+		text_or_dash(w, kc_json_str(e, "purpose"));
 		raw(w, "</td><td>");
-		text_or_dash(w, jstr(e, "location"));
+		text_or_dash(w, kc_json_str(e, "location"));
 		raw(w, "</td><td>");
-		text_or_dash(w, jstr(e, "method"));
+		text_or_dash(w, kc_json_str(e, "method"));
 		raw(w, "</td><td>");
 		rawf(w, "<span class=\"pill %s\">", strcmp(sig, "trusted") == 0 || strcmp(sig, "valid") == 0 ?
 		    "ok" : strcmp(sig, "untrusted") == 0 ? "warn" : "bad");
@@ -1955,7 +1913,7 @@ ledger_section(struct w *w, const struct kc_report_in *in)
 		raw(w, "</span></td></tr>\n");
 	}
 	raw(w, "</tbody></table>\n");
-	more_rows(w, KC_REPORT_ROWS_MAX, cJSON_GetArraySize(jget(in->ledger, "history")));
+	more_rows(w, KC_REPORT_ROWS_MAX, cJSON_GetArraySize(kc_json_path(in->ledger, "history")));
 }
 
 /* ------------------------------------------------------------------ */
@@ -1970,56 +1928,56 @@ case_section(struct w *w, const struct kc_report_in *in, const struct bundle *b)
 
 	raw(w, "<section id=\"custody\"><h2>Case, collection and custody</h2>\n<div class=\"grid3\">\n");
 	raw(w, "<div><h3>Case</h3><table class=\"kv\"><tbody>\n");
-	kv(w, "case id", jstr(m, "case.id"));
-	kv(w, "evidence id", jstr(m, "case.evidence_id"));
-	kv(w, "phase", jstr(m, "case.phase"));
-	kv(w, "purpose", jstr(m, "case.purpose"));
-	kv(w, "authority", jstr(m, "case.authority"));
-	kv(w, "operator", jstr(m, "case.operator"));
-	kv_mono(w, "bundle id", jstr(m, "bundle_id"));
+	kv(w, "case id", kc_json_str(kc_json_path(m, "case"), "id"));
+	kv(w, "evidence id", kc_json_str(kc_json_path(m, "case"), "evidence_id"));
+	kv(w, "phase", kc_json_str(kc_json_path(m, "case"), "phase"));
+	kv(w, "purpose", kc_json_str(kc_json_path(m, "case"), "purpose"));
+	kv(w, "authority", kc_json_str(kc_json_path(m, "case"), "authority"));
+	kv(w, "operator", kc_json_str(kc_json_path(m, "case"), "operator"));
+	kv_mono(w, "bundle id", kc_json_str(m, "bundle_id"));
 	kv_mono(w, "bundle file", in->bundle_path);
 	kv_mono(w, "bundle SHA-256", in->bundle_sha256);
-	kv(w, "collection status", jstr(m, "status"));
-	if (jget(m, "retention") != NULL) {
-		kv_json(w, "retain until", jget(m, "retention.retain_until"));
-		kv_json(w, "legal hold", jget(m, "retention.legal_hold"));
+	kv(w, "collection status", kc_json_str(m, "status"));
+	if (kc_json_path(m, "retention") != NULL) {
+		kv_json(w, "retain until", kc_json_path(m, "retention.retain_until"));
+		kv_json(w, "legal hold", kc_json_path(m, "retention.legal_hold"));
 	}
 	raw(w, "</tbody></table></div>\n");
 
 	raw(w, "<div><h3>Collector</h3><table class=\"kv\"><tbody>\n");
-	snprintf(nb, sizeof(nb), "%s %s", jstr0(m, "collector.tool"), jstr0(m, "collector.version"));
+	snprintf(nb, sizeof(nb), "%s %s", kc_json_str0(kc_json_path(m, "collector"), "tool"), kc_json_str0(kc_json_path(m, "collector"), "version"));
 	kv(w, "tool", nb);
-	kv_mono(w, "executable SHA-256", jstr(m, "collector.executable_sha256"));
-	kv(w, "host", jstr(m, "collector.host"));
-	snprintf(nb, sizeof(nb), "%s %s %s", jstr0(m, "collector.os.sysname"),
-	    jstr0(m, "collector.os.release"), jstr0(m, "collector.os.machine"));
+	kv_mono(w, "executable SHA-256", kc_json_str(kc_json_path(m, "collector"), "executable_sha256"));
+	kv(w, "host", kc_json_str(kc_json_path(m, "collector"), "host"));
+	snprintf(nb, sizeof(nb), "%s %s %s", kc_json_str0(kc_json_path(m, "collector.os"), "sysname"),
+	    kc_json_str0(kc_json_path(m, "collector.os"), "release"), kc_json_str0(kc_json_path(m, "collector.os"), "machine"));
 	kv(w, "system", nb);
-	kv(w, "OS user", jstr(m, "collector.os_user"));
-	kv_mono(w, "run id", jstr(m, "collector.run_id"));
-	kv(w, "Kubernetes user", jstr(m, "collector_identity.user"));
-	kv(w, "authentication", jstr(m, "collector_identity.auth_method"));
-	kv(w, "client certificate", jstr(m, "collector_identity.client_certificate_subject"));
-	kv(w, "issued by", jstr(m, "collector_identity.client_certificate_issuer"));
-	kv(w, "kubeconfig", jstr(m, "collector_identity.kubeconfig"));
+	kv(w, "OS user", kc_json_str(kc_json_path(m, "collector"), "os_user"));
+	kv_mono(w, "run id", kc_json_str(kc_json_path(m, "collector"), "run_id"));
+	kv(w, "Kubernetes user", kc_json_str(kc_json_path(m, "collector_identity"), "user"));
+	kv(w, "authentication", kc_json_str(kc_json_path(m, "collector_identity"), "auth_method"));
+	kv(w, "client certificate", kc_json_str(kc_json_path(m, "collector_identity"), "client_certificate_subject"));
+	kv(w, "issued by", kc_json_str(kc_json_path(m, "collector_identity"), "client_certificate_issuer"));
+	kv(w, "kubeconfig", kc_json_str(kc_json_path(m, "collector_identity"), "kubeconfig"));
 	raw(w, "</tbody></table></div>\n");
 
 	raw(w, "<div><h3>Cluster and times (UTC)</h3><table class=\"kv\"><tbody>\n");
-	kv_mono(w, "server", jstr(m, "cluster.server"));
-	kv(w, "context", jstr(m, "cluster.context"));
-	kv(w, "version", jstr(m, "cluster.version"));
-	kv_mono(w, "kube-system UID", jstr(m, "cluster.kube_system_uid"));
-	kv_mono(w, "CA SHA-256", jstr(m, "cluster.ca_sha256"));
-	rawf(w, "<tr><th>TLS</th><td>%s", jtrue(m, "cluster.tls_verified") ? "verified" :
+	kv_mono(w, "server", kc_json_str(kc_json_path(m, "cluster"), "server"));
+	kv(w, "context", kc_json_str(kc_json_path(m, "cluster"), "context"));
+	kv(w, "version", kc_json_str(kc_json_path(m, "cluster"), "version"));
+	kv_mono(w, "kube-system UID", kc_json_str(kc_json_path(m, "cluster"), "kube_system_uid"));
+	kv_mono(w, "CA SHA-256", kc_json_str(kc_json_path(m, "cluster"), "ca_sha256"));
+	rawf(w, "<tr><th>TLS</th><td>%s", cJSON_IsTrue(kc_json_path(m, "cluster.tls_verified")) ? "verified" :
 	    "<span class=\"bad\">NOT verified</span>");
-	if (jstr(m, "cluster.http_version")) {
+	if (kc_json_str(kc_json_path(m, "cluster"), "http_version")) {
 		raw(w, ", ");
-		text(w, jstr(m, "cluster.http_version"));
+		text(w, kc_json_str(kc_json_path(m, "cluster"), "http_version"));
 	}
 	raw(w, "</td></tr>\n");
-	kv(w, "collection started", jstr(m, "times.started"));
-	kv(w, "collection finished", jstr(m, "times.finished"));
-	kv(w, "server Date header", jstr(m, "cluster.clock.server_date"));
-	if (jget(m, "cluster.clock.offset_seconds") != NULL) {
+	kv(w, "collection started", kc_json_str(kc_json_path(m, "times"), "started"));
+	kv(w, "collection finished", kc_json_str(kc_json_path(m, "times"), "finished"));
+	kv(w, "server Date header", kc_json_str(kc_json_path(m, "cluster.clock"), "server_date"));
+	if (kc_json_path(m, "cluster.clock.offset_seconds") != NULL) {
 		snprintf(nb, sizeof(nb), "%+.3f s (server minus local; the Date header has %g s resolution)",
 		    off, jnum(m, "cluster.clock.resolution_seconds", 1));
 		rawf(w, "<tr><th>clock offset</th><td%s>", off > 5 || off < -5 ? " class=\"bad\"" : "");
@@ -2029,11 +1987,11 @@ case_section(struct w *w, const struct kc_report_in *in, const struct bundle *b)
 		kv(w, "clock offset", NULL);
 	}
 	raw(w, "</tbody></table></div>\n</div>\n");
-	if (cJSON_IsObject(jget(m, "custody"))) {
+	if (cJSON_IsObject(kc_json_path(m, "custody"))) {
 		const cJSON *x;
 
 		raw(w, "<h3>Collection custody event</h3><table class=\"kv\"><tbody>\n");
-		cJSON_ArrayForEach(x, jget(m, "custody")) {
+		cJSON_ArrayForEach(x, kc_json_path(m, "custody")) {
 			raw(w, "<tr><th>");
 			text(w, x->string);
 			raw(w, "</th><td>");
@@ -2042,11 +2000,11 @@ case_section(struct w *w, const struct kc_report_in *in, const struct bundle *b)
 		}
 		raw(w, "</tbody></table>\n");
 	}
-	if (cJSON_GetArraySize(jget(m, "warnings")) > 0) {
+	if (cJSON_GetArraySize(kc_json_path(m, "warnings")) > 0) {
 		const cJSON *x;
 
 		raw(w, "<h3>Warnings recorded by the collector</h3><ul class=\"plain\">\n");
-		cJSON_ArrayForEach(x, jget(m, "warnings")) {
+		cJSON_ArrayForEach(x, kc_json_path(m, "warnings")) {
 			raw(w, "<li class=\"bad\">");
 			jtext(w, x);
 			raw(w, "</li>\n");
@@ -2064,42 +2022,42 @@ static int
 cmp_findings(const void *a, const void *b)
 {
 	const cJSON *fa = *(const cJSON *const *)a, *fb = *(const cJSON *const *)b;
-	int d = sev_rank(jstr(fa, "severity")) - sev_rank(jstr(fb, "severity"));
+	int d = sev_rank(kc_json_str(fa, "severity")) - sev_rank(kc_json_str(fb, "severity"));
 
-	return d != 0 ? d : strcmp(jstr0(fa, "id"), jstr0(fb, "id"));
+	return d != 0 ? d : strcmp(kc_json_str0(fa, "id"), kc_json_str0(fb, "id"));
 }
 
 static void
 rule_text(struct w *w, const cJSON *rule)
 {
-	const cJSON *urls = jget(rule, "nonResourceURLs");
+	const cJSON *urls = kc_json_path(rule, "nonResourceURLs");
 
 	if (!cJSON_IsObject(rule)) {
 		text_or_dash(w, NULL);
 		return;
 	}
 	raw(w, "<code>verbs ");
-	jlist(w, jget(rule, "verbs"), ",");
+	jlist(w, kc_json_path(rule, "verbs"), ",");
 	if (cJSON_GetArraySize(urls) > 0) {
 		raw(w, " \xc2\xb7 URLs ");
 		jlist(w, urls, ",");
 	} else {
 		raw(w, " \xc2\xb7 resources ");
-		jlist(w, jget(rule, "resources"), ",");
+		jlist(w, kc_json_path(rule, "resources"), ",");
 		raw(w, " \xc2\xb7 apiGroups ");
 		{
 			const cJSON *g;
 			int first = 1;
 
-			cJSON_ArrayForEach(g, jget(rule, "apiGroups")) {
+			cJSON_ArrayForEach(g, kc_json_path(rule, "apiGroups")) {
 				raw(w, first ? "" : ",");
 				first = 0;
 				text(w, cJSON_IsString(g) && g->valuestring[0] ? g->valuestring : "core");
 			}
 		}
-		if (cJSON_GetArraySize(jget(rule, "resourceNames")) > 0) {
+		if (cJSON_GetArraySize(kc_json_path(rule, "resourceNames")) > 0) {
 			raw(w, " \xc2\xb7 names ");
-			jlist(w, jget(rule, "resourceNames"), ",");
+			jlist(w, kc_json_path(rule, "resourceNames"), ",");
 		}
 	}
 	raw(w, "</code>");
@@ -2143,47 +2101,47 @@ findings_table(struct w *w, const char *id, const cJSON *arr, int sort, int alwa
 		rawf(w, " id=\"%s\"", id);
 	raw(w, FINDINGS_HEAD);
 	for (k = 0; k < n && k < KC_REPORT_ROWS_MAX; k++) {
-		const cJSON *x = v[k], *inner = cJSON_IsObject(jget(x, "finding")) ? jget(x, "finding") : x;
-		const char *sc = jstr(inner, "scope");
+		const cJSON *x = v[k], *inner = cJSON_IsObject(kc_json_path(x, "finding")) ? kc_json_path(x, "finding") : x;
+		const char *sc = kc_json_str(inner, "scope");
 
-		rawf(w, "<tr class=\"row-%s\"><td><strong>", sev_class(jstr(x, "severity")));
-		text_or_dash(w, jstr(x, "id"));
+		rawf(w, "<tr class=\"row-%s\"><td><strong>", sev_class(kc_json_str(x, "severity")));
+		text_or_dash(w, kc_json_str(x, "id"));
 		raw(w, "</strong><br/><span class=\"note\">");
-		text(w, jstr(x, "title"));
+		text(w, kc_json_str(x, "title"));
 		if (inner != x) {
 			raw(w, " (");
-			text(w, jstr(inner, "id"));
+			text(w, kc_json_str(inner, "id"));
 			raw(w, ": ");
-			text(w, jstr(inner, "title"));
+			text(w, kc_json_str(inner, "title"));
 			raw(w, ")");
 		}
 		raw(w, "</span></td><td>");
-		sev_badge(w, jstr(x, "severity"));
+		sev_badge(w, kc_json_str(x, "severity"));
 		raw(w, "</td><td>");
-		ref(w, jget(inner, "subject"));
+		ref(w, kc_json_path(inner, "subject"));
 		raw(w, "</td><td>");
-		ref(w, jget(inner, "binding"));
+		ref(w, kc_json_path(inner, "binding"));
 		raw(w, "</td><td>");
-		ref(w, jget(inner, "role"));
+		ref(w, kc_json_path(inner, "role"));
 		raw(w, "</td><td>");
 		if (sc != NULL && strcmp(sc, "cluster") == 0) {
 			raw(w, "<strong>cluster-wide</strong>");
 		} else if (sc != NULL && strcmp(sc, "namespace") == 0 && jhas(inner, "binding.namespace")) {
 			raw(w, "namespace ");
-			text(w, jstr(inner, "binding.namespace"));
+			text(w, kc_json_str(kc_json_path(inner, "binding"), "namespace"));
 		} else {
 			text_or_dash(w, sc);
 		}
 		raw(w, "</td><td>");
-		if (jstr(inner, "matched") != NULL) {
-			text(w, jstr(inner, "matched"));
+		if (kc_json_str(inner, "matched") != NULL) {
+			text(w, kc_json_str(inner, "matched"));
 			raw(w, "<br/>");
 		}
-		rule_text(w, jget(inner, "rule"));
+		rule_text(w, kc_json_path(inner, "rule"));
 		raw(w, "</td><td>");
-		text_or_dash(w, jstr(inner, "attack"));
+		text_or_dash(w, kc_json_str(inner, "attack"));
 		raw(w, "</td><td>");
-		text_or_dash(w, jstr(inner, "cwe"));
+		text_or_dash(w, kc_json_str(inner, "cwe"));
 		raw(w, "</td></tr>\n");
 	}
 	raw(w, "</tbody></table>\n");
@@ -2207,13 +2165,12 @@ findings_section(struct w *w, const struct bundle *b)
 	raw(w, "<p>");
 	for (int i = 0; i < 5; i++) {
 		rawf(w, "<span class=\"sev sev-%s\">%s %d</span> ", sevs[i], sevs[i],
-		    (int)jnum(jget(fd, "counts"), sevs[i], 0));
+		    (int)jnum(kc_json_path(fd, "counts"), sevs[i], 0));
 	}
 	raw(w, "</p>\n");
-	findings_table(w, "findings", jget(fd, "findings"), 1, 1);
+	findings_table(w, "findings", kc_json_path(fd, "findings"), 1, 1);
 	raw(w, "<p class=\"note\">Rules: docs/RBAC_SEMANTICS.md. Blind spots of the offline analysis: ");
-	jlist(w, jget(fd, "blindSpots") ? jget(fd, "blindSpots") : jget(b->manifest,
-	    "findings_summary.blindSpots"), "; ");
+	jlist(w, kc_json_path(fd, "blindSpots") ? kc_json_path(fd, "blindSpots") : kc_json_path(b->manifest, "findings_summary.blindSpots"), "; ");
 	raw(w, ".</p>\n</section>\n");
 }
 
@@ -2222,8 +2179,8 @@ is_agent(const struct bundle *b, const char *ns, const char *name)
 {
 	const cJSON *s;
 
-	cJSON_ArrayForEach(s, jget(b->selection, "selected"))
-		if (strcmp(jstr0(s, "namespace"), ns) == 0 && strcmp(jstr0(s, "name"), name) == 0)
+	cJSON_ArrayForEach(s, kc_json_path(b->selection, "selected"))
+		if (strcmp(kc_json_str0(s, "namespace"), ns) == 0 && strcmp(kc_json_str0(s, "name"), name) == 0)
 			return 1;
 	return 0;
 }
@@ -2344,24 +2301,24 @@ cmp_wc(const void *a, const void *b)
 
 	if (x->agent != y->agent)
 		return y->agent - x->agent;
-	d = (strcmp(jstr0(x->subject, "kind"), "ServiceAccount") != 0) -
-	    (strcmp(jstr0(y->subject, "kind"), "ServiceAccount") != 0);
+	d = (strcmp(kc_json_str0(x->subject, "kind"), "ServiceAccount") != 0) -
+	    (strcmp(kc_json_str0(y->subject, "kind"), "ServiceAccount") != 0);
 	if (d != 0)
 		return d;
 	if ((d = strcmp(x->where, y->where)) != 0)
 		return d;
-	if ((d = strcmp(jstr0(x->subject, "namespace"), jstr0(y->subject, "namespace"))) != 0)
+	if ((d = strcmp(kc_json_str0(x->subject, "namespace"), kc_json_str0(y->subject, "namespace"))) != 0)
 		return d;
-	if ((d = strcmp(jstr0(x->subject, "name"), jstr0(y->subject, "name"))) != 0)
+	if ((d = strcmp(kc_json_str0(x->subject, "name"), kc_json_str0(y->subject, "name"))) != 0)
 		return d;
-	return strcmp(jstr0(x->binding, "name"), jstr0(y->binding, "name"));
+	return strcmp(kc_json_str0(x->binding, "name"), kc_json_str0(y->binding, "name"));
 }
 
 static void
 wc_add(struct wc_row **v, size_t *n, size_t *cap, const cJSON *e, const char *where, unsigned verb,
     const struct bundle *b, int *err)
 {
-	const cJSON *s = jget(e, "subject"), *bi = jget(e, "binding"), *ro = jget(e, "role");
+	const cJSON *s = kc_json_path(e, "subject"), *bi = kc_json_path(e, "binding"), *ro = kc_json_path(e, "role");
 
 	for (size_t i = 0; i < *n; i++) {
 		struct wc_row *r = &(*v)[i];
@@ -2376,9 +2333,9 @@ wc_add(struct wc_row **v, size_t *n, size_t *cap, const cJSON *e, const char *wh
 		*err = KC_ERR_NOMEM;
 		return;
 	}
-	(*v)[*n] = (struct wc_row){ s, bi, ro, where, jstr(e, "note"), verb,
-		strcmp(jstr0(s, "kind"), "ServiceAccount") == 0 &&
-		is_agent(b, jstr0(s, "namespace"), jstr0(s, "name")) };
+	(*v)[*n] = (struct wc_row){ s, bi, ro, where, kc_json_str(e, "note"), verb,
+		strcmp(kc_json_str0(s, "kind"), "ServiceAccount") == 0 &&
+		is_agent(b, kc_json_str0(s, "namespace"), kc_json_str0(s, "name")) };
 	(*n)++;
 }
 
@@ -2401,18 +2358,18 @@ whocan_section(struct w *w, const struct bundle *b)
 		const cJSON *q;
 		int err = 0, shown = 0;
 
-		cJSON_ArrayForEach(q, jget(b->whocan, "queries")) {
-			const char *verb = jstr0(q, "verb");
+		cJSON_ArrayForEach(q, kc_json_path(b->whocan, "queries")) {
+			const char *verb = kc_json_str0(q, "verb");
 			unsigned bit = strcmp(verb, "get") == 0 ? 1 : strcmp(verb, "list") == 0 ? 2 :
 			    strcmp(verb, "watch") == 0 ? 4 : 0;
 			const cJSON *e, *nsl;
 
-			if (bit == 0 || strcmp(jstr0(q, "resource"), res[r]) != 0 ||
+			if (bit == 0 || strcmp(kc_json_str0(q, "resource"), res[r]) != 0 ||
 			    jhas(q, "subresource"))
 				continue;
-			cJSON_ArrayForEach(e, jget(q, "clusterWide"))
+			cJSON_ArrayForEach(e, kc_json_path(q, "clusterWide"))
 				wc_add(&v, &n, &cap, e, "", bit, b, &err);
-			cJSON_ArrayForEach(nsl, jget(q, "namespaces"))
+			cJSON_ArrayForEach(nsl, kc_json_path(q, "namespaces"))
 				cJSON_ArrayForEach(e, nsl)
 					wc_add(&v, &n, &cap, e, nsl->string, bit, b, &err);
 		}
@@ -2475,105 +2432,105 @@ audit_section(struct w *w, const struct bundle *b)
 		return;
 	}
 	raw(w, "<div class=\"grid3\"><div><table class=\"kv\"><tbody>\n");
-	kv(w, "window covered: from", jstr(s, "window.covered.from"));
-	kv(w, "window covered: to", jstr(s, "window.covered.to"));
-	if (jget(s, "window.requested") != NULL)
-		kv_json(w, "window requested", jget(s, "window.requested"));
-	kv_json(w, "filters", jget(s, "filters"));
+	kv(w, "window covered: from", kc_json_str(kc_json_path(s, "window.covered"), "from"));
+	kv(w, "window covered: to", kc_json_str(kc_json_path(s, "window.covered"), "to"));
+	if (kc_json_path(s, "window.requested") != NULL)
+		kv_json(w, "window requested", kc_json_path(s, "window.requested"));
+	kv_json(w, "filters", kc_json_path(s, "filters"));
 	raw(w, "</tbody></table></div><div><table class=\"kv\"><tbody>\n");
-	kv_json(w, "sources", jget(s, "totals.sources"));
-	kv_json(w, "source errors", jget(s, "totals.source_errors"));
-	kv_json(w, "lines read", jget(s, "totals.lines"));
-	kv_json(w, "events", jget(s, "totals.events"));
-	kv_json(w, "events in the segment", jget(s, "totals.matched"));
+	kv_json(w, "sources", kc_json_path(s, "totals.sources"));
+	kv_json(w, "source errors", kc_json_path(s, "totals.source_errors"));
+	kv_json(w, "lines read", kc_json_path(s, "totals.lines"));
+	kv_json(w, "events", kc_json_path(s, "totals.events"));
+	kv_json(w, "events in the segment", kc_json_path(s, "totals.matched"));
 	rawf(w, "<tr><th>malformed lines</th><td%s>", jnum(s, "totals.malformed", 0) > 0 ?
 	    " class=\"bad\"" : "");
-	jtext(w, jget(s, "totals.malformed"));
+	jtext(w, kc_json_path(s, "totals.malformed"));
 	raw(w, "</td></tr>\n");
 	rawf(w, "<tr><th>gaps (over %g s)</th><td%s>", jnum(s, "gap_threshold_seconds", 0),
-	    cJSON_GetArraySize(jget(s, "gaps")) > 0 ? " class=\"bad\"" : "");
-	rawf(w, "%d</td></tr>\n", cJSON_GetArraySize(jget(s, "gaps")));
+	    cJSON_GetArraySize(kc_json_path(s, "gaps")) > 0 ? " class=\"bad\"" : "");
+	rawf(w, "%d</td></tr>\n", cJSON_GetArraySize(kc_json_path(s, "gaps")));
 	raw(w, "</tbody></table></div><div><table class=\"kv\"><tbody>\n");
-	kv(w, "redaction", jstr(s, "redaction.mode"));
-	kv_json(w, "lines redacted", jget(s, "redaction.lines"));
-	kv_mono(w, "marker", jstr(s, "redaction.marker"));
-	kv(w, "generator", jstr(s, "generator"));
-	if (cJSON_GetArraySize(jget(s, "providers")) > 0)
-		kv_json(w, "providers", jget(s, "providers"));
+	kv(w, "redaction", kc_json_str(kc_json_path(s, "redaction"), "mode"));
+	kv_json(w, "lines redacted", kc_json_path(s, "redaction.lines"));
+	kv_mono(w, "marker", kc_json_str(kc_json_path(s, "redaction"), "marker"));
+	kv(w, "generator", kc_json_str(s, "generator"));
+	if (cJSON_GetArraySize(kc_json_path(s, "providers")) > 0)
+		kv_json(w, "providers", kc_json_path(s, "providers"));
 	raw(w, "</tbody></table></div></div>\n");
 	/* exports that cannot hold reads: say so, a count of 0 would mislead */
-	if (jstr(s, "reads.visible") != NULL && (strcmp(jstr(s, "reads.visible"), "none") == 0 ||
-	    strcmp(jstr(s, "reads.visible"), "some") == 0)) {
+	if (kc_json_str(kc_json_path(s, "reads"), "visible") != NULL && (strcmp(kc_json_str(kc_json_path(s, "reads"), "visible"), "none") == 0 ||
+	    strcmp(kc_json_str(kc_json_path(s, "reads"), "visible"), "some") == 0)) {
 		rawf(w, "<p class=\"bad\" id=\"audit-reads-blind\">Reads (get, list, watch) %s <b>not "
 		    "determinable from these sources</b>: the sources below do not log them.</p>\n",
-		    strcmp(jstr(s, "reads.visible"), "none") == 0 ? "are" : "of some clusters are");
-		generic_table(w, jget(s, "reads.blind"), "audit-reads-blind-sources");
+		    strcmp(kc_json_str(kc_json_path(s, "reads"), "visible"), "none") == 0 ? "are" : "of some clusters are");
+		generic_table(w, kc_json_path(s, "reads.blind"), "audit-reads-blind-sources");
 	}
-	if (cJSON_GetArraySize(jget(s, "streams")) > 0) {
+	if (cJSON_GetArraySize(kc_json_path(s, "streams")) > 0) {
 		raw(w, "<h3>Provider log streams</h3>\n");
-		generic_table(w, jget(s, "streams"), "audit-streams");
+		generic_table(w, kc_json_path(s, "streams"), "audit-streams");
 	}
 
 	raw(w, "<h3>Sources</h3><table id=\"audit-sources\"><thead><tr><th>source</th><th>role</th>"
 	    "<th>compression</th><th class=\"num\">size</th><th>SHA-256 (file / decompressed)</th>"
 	    "<th class=\"num\">lines</th><th class=\"num\">malformed</th><th class=\"num\">matched</th>"
 	    "<th class=\"num\">redacted</th><th>first / last event</th></tr></thead><tbody>\n");
-	cJSON_ArrayForEach(x, jget(s, "sources")) {
+	cJSON_ArrayForEach(x, kc_json_path(s, "sources")) {
 		if (rows++ >= KC_REPORT_ROWS_MAX)
 			break;
 		raw(w, "<tr><td><strong>");
-		text_or_dash(w, jstr(x, "name"));
+		text_or_dash(w, kc_json_str(x, "name"));
 		raw(w, "</strong><br/><code>");
-		text(w, jstr(x, "path"));
+		text(w, kc_json_str(x, "path"));
 		raw(w, "</code></td><td>");
-		text_or_dash(w, jstr(x, "role"));
-		if (jstr(x, "form") != NULL && strcmp(jstr0(x, "form"), "native") != 0) {
+		text_or_dash(w, kc_json_str(x, "role"));
+		if (kc_json_str(x, "form") != NULL && strcmp(kc_json_str0(x, "form"), "native") != 0) {
 			raw(w, "<br/>");
-			text(w, jstr(x, "form"));
+			text(w, kc_json_str(x, "form"));
 		}
 		raw(w, "</td><td>");
-		text_or_dash(w, jstr(x, "compression"));
+		text_or_dash(w, kc_json_str(x, "compression"));
 		raw(w, "</td><td class=\"num\">");
-		jtext(w, jget(x, "size"));
+		jtext(w, kc_json_path(x, "size"));
 		raw(w, "</td><td><code>");
-		text_or_dash(w, jstr(x, "sha256"));
-		if (jstr(x, "decompressed_sha256") && strcmp(jstr0(x, "decompressed_sha256"),
-		    jstr0(x, "sha256")) != 0) {
+		text_or_dash(w, kc_json_str(x, "sha256"));
+		if (kc_json_str(x, "decompressed_sha256") && strcmp(kc_json_str0(x, "decompressed_sha256"),
+		    kc_json_str0(x, "sha256")) != 0) {
 			raw(w, "<br/>");
-			text(w, jstr(x, "decompressed_sha256"));
+			text(w, kc_json_str(x, "decompressed_sha256"));
 		}
 		raw(w, "</code></td><td class=\"num\">");
-		jtext(w, jget(x, "lines"));
+		jtext(w, kc_json_path(x, "lines"));
 		rawf(w, "</td><td class=\"num%s\">", jnum(x, "malformed", 0) > 0 ? " bad" : "");
-		jtext(w, jget(x, "malformed"));
+		jtext(w, kc_json_path(x, "malformed"));
 		raw(w, "</td><td class=\"num\">");
-		jtext(w, jget(x, "matched"));
+		jtext(w, kc_json_path(x, "matched"));
 		raw(w, "</td><td class=\"num\">");
-		jtext(w, jget(x, "redacted"));
+		jtext(w, kc_json_path(x, "redacted"));
 		raw(w, "</td><td>");
-		text_or_dash(w, jstr(x, "earliest"));
+		text_or_dash(w, kc_json_str(x, "earliest"));
 		raw(w, "<br/>");
-		text_or_dash(w, jstr(x, "latest"));
+		text_or_dash(w, kc_json_str(x, "latest"));
 		raw(w, "</td></tr>\n");
 	}
 	raw(w, "</tbody></table>\n");
-	if (cJSON_GetArraySize(jget(s, "skipped")) > 0) {
+	if (cJSON_GetArraySize(kc_json_path(s, "skipped")) > 0) {
 		raw(w, "<h3>Skipped sources</h3>\n");
-		generic_table(w, jget(s, "skipped"), "skipped");
+		generic_table(w, kc_json_path(s, "skipped"), "skipped");
 	}
-	if (cJSON_GetArraySize(jget(s, "gaps")) > 0) {
+	if (cJSON_GetArraySize(kc_json_path(s, "gaps")) > 0) {
 		raw(w, "<h3 class=\"bad\">Gaps in the audit record</h3>\n");
-		generic_table(w, jget(s, "gaps"), "gaps");
+		generic_table(w, kc_json_path(s, "gaps"), "gaps");
 	}
-	if (cJSON_GetArraySize(jget(s, "overlaps")) > 0) {
+	if (cJSON_GetArraySize(kc_json_path(s, "overlaps")) > 0) {
 		raw(w, "<h3>Overlapping sources</h3>\n");
-		generic_table(w, jget(s, "overlaps"), "overlaps");
+		generic_table(w, kc_json_path(s, "overlaps"), "overlaps");
 	}
 	raw(w, "<h3>Requests in the segment</h3>\n");
 	raw(w, "<table id=\"audit-counts\"><thead><tr><th>user</th><th>resource</th><th>verb</th>"
 	    "<th>decisions</th></tr></thead><tbody>\n");
 	rows = 0;
-	cJSON_ArrayForEach(u, jget(s, "counts"))
+	cJSON_ArrayForEach(u, kc_json_path(s, "counts"))
 		cJSON_ArrayForEach(rsc, u)
 			cJSON_ArrayForEach(vb, rsc) {
 				if (rows++ >= KC_REPORT_ROWS_MAX)
@@ -2608,8 +2565,8 @@ items_section(struct w *w, const struct bundle *b)
 	int rows = 0, bad = 0;
 
 	raw(w, "<section id=\"items\"><h2>Collection items</h2>\n");
-	cJSON_ArrayForEach(it, jget(b->manifest, "items")) {
-		const char *st = jstr0(it, "status");
+	cJSON_ArrayForEach(it, kc_json_path(b->manifest, "items")) {
+		const char *st = kc_json_str0(it, "status");
 
 		if (strcmp(st, "complete") != 0 && strcmp(st, "skipped") != 0)
 			bad++;
@@ -2620,36 +2577,36 @@ items_section(struct w *w, const struct bundle *b)
 	raw(w, "<table id=\"items-table\"><thead><tr><th>item</th><th>status</th><th>detail</th>"
 	    "<th class=\"num\">objects</th><th>resourceVersion</th><th class=\"num\">HTTP</th>"
 	    "</tr></thead><tbody>\n");
-	cJSON_ArrayForEach(it, jget(b->manifest, "items")) {
+	cJSON_ArrayForEach(it, kc_json_path(b->manifest, "items")) {
 		if (rows++ >= KC_REPORT_ROWS_MAX)
 			break;
 		raw(w, "<tr><td>");
-		text_or_dash(w, jstr(it, "name"));
+		text_or_dash(w, kc_json_str(it, "name"));
 		raw(w, "</td><td>");
-		status_pill(w, jstr(it, "status"));
+		status_pill(w, kc_json_str(it, "status"));
 		raw(w, "</td><td>");
-		text(w, jstr(it, "detail"));
-		if (jget(it, "metadata_only") != NULL && jtrue(it, "metadata_only"))
+		text(w, kc_json_str(it, "detail"));
+		if (kc_json_path(it, "metadata_only") != NULL && cJSON_IsTrue(kc_json_path(it, "metadata_only")))
 			raw(w, "<span class=\"note\">metadata only</span>");
-		if (jget(it, "redacted_annotations") != NULL) {
+		if (kc_json_path(it, "redacted_annotations") != NULL) {
 			rawf(w, "<span class=\"note\"> \xc2\xb7 %d annotation%s redacted</span>",
 			    (int)jnum(it, "redacted_annotations", 0),
 			    (int)jnum(it, "redacted_annotations", 0) == 1 ? "" : "s");
 		}
 		raw(w, "</td><td class=\"num\">");
-		if (jget(it, "count") != NULL)
-			jtext(w, jget(it, "count"));
-		else if (jget(it, "matched") != NULL)
-			jtext(w, jget(it, "matched"));
+		if (kc_json_path(it, "count") != NULL)
+			jtext(w, kc_json_path(it, "count"));
+		else if (kc_json_path(it, "matched") != NULL)
+			jtext(w, kc_json_path(it, "matched"));
 		raw(w, "</td><td>");
-		text(w, jstr(it, "resource_version"));
+		text(w, kc_json_str(it, "resource_version"));
 		raw(w, "</td><td class=\"num\">");
-		if (jget(it, "http_status") != NULL)
-			jtext(w, jget(it, "http_status"));
+		if (kc_json_path(it, "http_status") != NULL)
+			jtext(w, kc_json_path(it, "http_status"));
 		raw(w, "</td></tr>\n");
 	}
 	raw(w, "</tbody></table>\n");
-	more_rows(w, rows, cJSON_GetArraySize(jget(b->manifest, "items")));
+	more_rows(w, rows, cJSON_GetArraySize(kc_json_path(b->manifest, "items")));
 	raw(w, "</section>\n");
 }
 
@@ -2679,9 +2636,9 @@ agent_heading(struct w *w, const char *ns, const char *name, const cJSON *dagent
 		rawf(w, " <span class=\"pill ok\">%d removed</span> <span class=\"pill new\">%d added</span> "
 		    "<span class=\"pill skip\">%d kept</span>", (int)jnum(dagent, "counts.removed", 0),
 		    (int)jnum(dagent, "counts.added", 0), (int)jnum(dagent, "counts.kept", 0));
-		if (jtrue(dagent, "secrets_before") && !jtrue(dagent, "secrets_after"))
+		if (cJSON_IsTrue(kc_json_path(dagent, "secrets_before")) && !cJSON_IsTrue(kc_json_path(dagent, "secrets_after")))
 			raw(w, " <span class=\"pill ok\">no longer reads secrets</span>");
-		else if (jtrue(dagent, "secrets_after"))
+		else if (cJSON_IsTrue(kc_json_path(dagent, "secrets_after")))
 			raw(w, " <span class=\"pill bad\">still reads secrets</span>");
 	}
 	raw(w, "</h3>\n");
@@ -2702,8 +2659,8 @@ access_section(struct w *w, const struct bundle *b, const cJSON *diff)
 		raw(w, ", with what the remediation removed since the PRE bundle");
 	raw(w, ". Hover a box for its full text.</p>\n");
 	legend(w, diff != NULL);
-	cJSON_ArrayForEach(s, jget(b->selection, "selected")) {
-		const char *ns = jstr0(s, "namespace"), *name = jstr0(s, "name");
+	cJSON_ArrayForEach(s, kc_json_path(b->selection, "selected")) {
+		const char *ns = kc_json_str0(s, "namespace"), *name = kc_json_str0(s, "name");
 		const cJSON *da = diff_agent(diff, ns, name);
 		struct tree t = { 0 };
 
@@ -2718,8 +2675,8 @@ access_section(struct w *w, const struct bundle *b, const cJSON *diff)
 		n++;
 	}
 	/* agents the diff knows but this bundle did not select */
-	cJSON_ArrayForEach(a, jget(diff, "agents")) {
-		const char *ns = jstr0(a, "namespace"), *name = jstr0(a, "name");
+	cJSON_ArrayForEach(a, kc_json_path(diff, "agents")) {
+		const char *ns = kc_json_str0(a, "namespace"), *name = kc_json_str0(a, "name");
 		struct tree t = { 0 };
 
 		if (is_agent(b, ns, name))
@@ -2757,23 +2714,23 @@ perm_table(struct w *w, const cJSON *perms, const char *cls)
 	    "<th>resource or URL</th><th>name</th><th>where</th><th>granted by</th></tr></thead><tbody>\n",
 	    cls);
 	cJSON_ArrayForEach(p, perms) {
-		const char *url = jstr(p, "url"), *ns = jstr(p, "namespace"), *g0 = jstr(p, "apiGroup");
+		const char *url = kc_json_str(p, "url"), *ns = kc_json_str(p, "namespace"), *g0 = kc_json_str(p, "apiGroup");
 		int first = 1;
 
 		if (rows++ >= KC_REPORT_ROWS_MAX)
 			break;
 		raw(w, "<tr><td><code>");
-		text_or_dash(w, jstr(p, "verb"));
+		text_or_dash(w, kc_json_str(p, "verb"));
 		raw(w, "</code></td><td>");
 		if (url != NULL)
 			text_or_dash(w, NULL);
 		else
 			text(w, g0 != NULL && *g0 ? g0 : "core");
 		raw(w, "</td><td><code>");
-		text_or_dash(w, url != NULL ? url : jstr(p, "resource"));
+		text_or_dash(w, url != NULL ? url : kc_json_str(p, "resource"));
 		raw(w, "</code></td><td>");
-		text(w, url != NULL ? "" : jstr(p, "name") && strcmp(jstr(p, "name"), "*") == 0 ? "any" :
-		    jstr(p, "name"));
+		text(w, url != NULL ? "" : kc_json_str(p, "name") && strcmp(kc_json_str(p, "name"), "*") == 0 ? "any" :
+		    kc_json_str(p, "name"));
 		raw(w, "</td><td>");
 		if (url != NULL)
 			raw(w, "non-resource");
@@ -2782,13 +2739,13 @@ perm_table(struct w *w, const cJSON *perms, const char *cls)
 		else
 			text(w, ns);
 		raw(w, "</td><td>");
-		cJSON_ArrayForEach(g, jget(p, "grants")) {
+		cJSON_ArrayForEach(g, kc_json_path(p, "grants")) {
 			if (!first)
 				raw(w, "<br/>");
 			first = 0;
-			ref(w, jget(g, "binding"));
+			ref(w, kc_json_path(g, "binding"));
 			raw(w, " \xe2\x86\x92 ");
-			ref(w, jget(g, "role"));
+			ref(w, kc_json_path(g, "role"));
 		}
 		raw(w, "</td></tr>\n");
 	}
@@ -2824,7 +2781,7 @@ rbac_objects(struct w *w, const cJSON *ro)
 	int total = 0;
 
 	for (int i = 0; i < 3; i++)
-		total += cJSON_GetArraySize(jget(ro, lists[i]));
+		total += cJSON_GetArraySize(kc_json_path(ro, lists[i]));
 	if (total == 0) {
 		raw(w, "<p class=\"note\">No RBAC object was added, removed or changed.</p>\n");
 		return;
@@ -2834,7 +2791,7 @@ rbac_objects(struct w *w, const cJSON *ro)
 	for (int i = 0; i < 3; i++) {
 		const cJSON *o, *c, *m;
 
-		cJSON_ArrayForEach(o, jget(ro, lists[i])) {
+		cJSON_ArrayForEach(o, kc_json_path(ro, lists[i])) {
 			rawf(w, "<tr><td><span class=\"pill %s\">%s</span></td><td>", i == 0 ? "ok" :
 			    i == 1 ? "new" : "warn", lists[i]);
 			if (i == 0)
@@ -2843,24 +2800,24 @@ rbac_objects(struct w *w, const cJSON *ro)
 			if (i == 0)
 				raw(w, "</span>");
 			raw(w, "</td><td><code>");
-			text_or_dash(w, jstr(o, "uid"));
+			text_or_dash(w, kc_json_str(o, "uid"));
 			raw(w, "</code></td><td>");
-			cJSON_ArrayForEach(c, jget(o, "changes")) {
+			cJSON_ArrayForEach(c, kc_json_path(o, "changes")) {
 				raw(w, "<strong>");
 				text(w, c->string);
 				raw(w, "</strong>: ");
-				jtext(w, jget(c, "before"));
+				jtext(w, kc_json_path(c, "before"));
 				raw(w, " \xe2\x86\x92 ");
-				jtext(w, jget(c, "after"));
+				jtext(w, kc_json_path(c, "after"));
 				raw(w, "<br/>");
 			}
 			raw(w, "</td><td>");
-			cJSON_ArrayForEach(m, jget(o, "changed_by")) {
-				text(w, jstr(m, "manager"));
+			cJSON_ArrayForEach(m, kc_json_path(o, "changed_by")) {
+				text(w, kc_json_str(m, "manager"));
 				raw(w, " ");
-				text(w, jstr(m, "operation"));
+				text(w, kc_json_str(m, "operation"));
 				raw(w, " ");
-				text(w, jstr(m, "time"));
+				text(w, kc_json_str(m, "time"));
 				raw(w, "<br/>");
 			}
 			raw(w, "</td></tr>\n");
@@ -2880,8 +2837,8 @@ summary_card_num(struct w *w, const cJSON *sum, const char *key, const char *lab
 
 	fmt_num(nb, sizeof(nb), v);
 	snprintf(kc, sizeof(kc), "summary.%s", key);
-	if (jstr(sum, key) != NULL) {	/* "not determinable from these sources" */
-		card_kc(w, "warn", label, jstr(sum, key), NULL, kc);
+	if (kc_json_str(sum, key) != NULL) {	/* "not determinable from these sources" */
+		card_kc(w, "warn", label, kc_json_str(sum, key), NULL, kc);
 		return;
 	}
 	card_kc(w, v > 0 && bad_if_pos ? "bad" : v > 0 && good_if_pos ? "ok" : "", label, nb, NULL, kc);
@@ -2892,50 +2849,50 @@ summary_card_num(struct w *w, const cJSON *sum, const char *key, const char *lab
 static void
 diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 {
-	const cJSON *sum = jget(d, "summary"), *a;
+	const cJSON *sum = kc_json_path(d, "summary"), *a;
 	static const char *const sides[] = { "pre", "post" };
 	struct kc_buf tmp = KC_BUF_INIT(1u << 20), label = KC_BUF_INIT(4096);
 
 	rawf(w, "<section id=\"remediation\"><%s>Remediation: what changed from PRE to POST</%s>\n", h, h);
 	rawf(w, "<div class=\"banner %s\" id=\"verdict\"><span class=\"big\" data-kc=\"summary.verdict\">",
-	    verdict_class(jstr(sum, "verdict")));
-	text_or_dash(w, jstr(sum, "verdict") ? jstr(sum, "verdict") : "no verdict");
+	    verdict_class(kc_json_str(sum, "verdict")));
+	text_or_dash(w, kc_json_str(sum, "verdict") ? kc_json_str(sum, "verdict") : "no verdict");
 	raw(w, "</span>");
-	text(w, jstr(sum, "verdict_reason"));
+	text(w, kc_json_str(sum, "verdict_reason"));
 	raw(w, "</div>\n");
-	if (jget(d, "breach_assessment") != NULL) {
-		const cJSON *ba = jget(d, "breach_assessment"), *ag;
-		const char *bv = jstr(ba, "verdict");
+	if (kc_json_path(d, "breach_assessment") != NULL) {
+		const cJSON *ba = kc_json_path(d, "breach_assessment"), *ag;
+		const char *bv = kc_json_str(ba, "verdict");
 
 		rawf(w, "<div class=\"banner %s\" id=\"breach\"><span class=\"big\">",
 		    bv != NULL && strcmp(bv, "URGENT") == 0 ? "bad" : "info");
 		text(w, bv != NULL ? bv : "-");
 		raw(w, "</span>Breach assessment: ");
-		text(w, jstr(ba, "reason"));
+		text(w, kc_json_str(ba, "reason"));
 		raw(w, "<ul class=\"plain\">");
-		cJSON_ArrayForEach(ag, jget(ba, "agents")) {
-			if (cJSON_GetArraySize(jget(ag, "secrets_read")) == 0 &&
-			    cJSON_GetArraySize(jget(ag, "secrets_reachable")) == 0 && !jtrue(ag, "could_read_secrets"))
+		cJSON_ArrayForEach(ag, kc_json_path(ba, "agents")) {
+			if (cJSON_GetArraySize(kc_json_path(ag, "secrets_read")) == 0 &&
+			    cJSON_GetArraySize(kc_json_path(ag, "secrets_reachable")) == 0 && !cJSON_IsTrue(kc_json_path(ag, "could_read_secrets")))
 				continue;
 			raw(w, "<li class=\"breach-agent\"><strong>");
-			text(w, jstr(ag, "namespace"));
+			text(w, kc_json_str(ag, "namespace"));
 			raw(w, "/");
-			text(w, jstr(ag, "name"));
+			text(w, kc_json_str(ag, "name"));
 			raw(w, "</strong> read (audit): ");
-			if (cJSON_GetArraySize(jget(ag, "secrets_read")) > 0)
-				jlist(w, jget(ag, "secrets_read"), ", ");
+			if (cJSON_GetArraySize(kc_json_path(ag, "secrets_read")) > 0)
+				jlist(w, kc_json_path(ag, "secrets_read"), ", ");
 			else
 				raw(w, "none");
 			raw(w, "; could reach (PRE): ");
-			if (cJSON_GetArraySize(jget(ag, "secrets_reachable")) > 0)
-				jlist(w, jget(ag, "secrets_reachable"), ", ");
+			if (cJSON_GetArraySize(kc_json_path(ag, "secrets_reachable")) > 0)
+				jlist(w, kc_json_path(ag, "secrets_reachable"), ", ");
 			else
 				raw(w, "none listed");
 			raw(w, "</li>");
 		}
 		raw(w, "</ul></div>\n");
 	}
-	if (!jtrue(d, "verified"))
+	if (!cJSON_IsTrue(kc_json_path(d, "verified")))
 		raw(w, "<div class=\"banner warn\"><span class=\"big\">NOT VERIFIED</span>The two bundles "
 		    "were compared without verifying them (--no-verify).</div>\n");
 	raw(w, "<div class=\"cards\">\n");
@@ -2955,53 +2912,53 @@ diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 	    "<th>case / phase</th><th>collected (UTC)</th><th>verification</th><th>signer</th>"
 	    "</tr></thead><tbody>\n");
 	for (int i = 0; i < 2; i++) {
-		const cJSON *bd = jget(d, sides[i]);
-		const char *v = jstr(bd, "verification");
+		const cJSON *bd = kc_json_path(d, sides[i]);
+		const char *v = kc_json_str(bd, "verification");
 
 		rawf(w, "<tr><th>%s</th><td><code>", i == 0 ? "PRE" : "POST");
-		text_or_dash(w, jstr(bd, "path"));
+		text_or_dash(w, kc_json_str(bd, "path"));
 		raw(w, "</code><br/><span class=\"note\">bundle id ");
-		text(w, jstr(bd, "bundle_id"));
+		text(w, kc_json_str(bd, "bundle_id"));
 		raw(w, "</span></td><td><code>");
-		text_or_dash(w, jstr(bd, "sha256"));
+		text_or_dash(w, kc_json_str(bd, "sha256"));
 		raw(w, "</code></td><td>");
-		text(w, jstr(bd, "case"));
+		text(w, kc_json_str(bd, "case"));
 		raw(w, " / ");
-		text(w, jstr(bd, "phase"));
+		text(w, kc_json_str(bd, "phase"));
 		raw(w, "</td><td>");
-		text_or_dash(w, jstr(bd, "started"));
+		text_or_dash(w, kc_json_str(bd, "started"));
 		raw(w, "<br/>");
-		text_or_dash(w, jstr(bd, "finished"));
+		text_or_dash(w, kc_json_str(bd, "finished"));
 		raw(w, "</td><td>");
 		rawf(w, "<span class=\"pill %s\">", v != NULL && strcmp(v, "valid") == 0 ? "ok" : "warn");
 		text_or_dash(w, v);
 		raw(w, "</span></td><td><code>");
-		text_or_dash(w, jstr(bd, "signer"));
+		text_or_dash(w, kc_json_str(bd, "signer"));
 		raw(w, "</code></td></tr>\n");
 	}
 	raw(w, "</tbody></table>\n<table class=\"kv\"><tbody>\n");
-	kv_mono(w, "cluster (kube-system UID)", jstr(d, "cluster.kube_system_uid"));
-	kv_mono(w, "server", jstr(d, "cluster.server"));
+	kv_mono(w, "cluster (kube-system UID)", kc_json_str(kc_json_path(d, "cluster"), "kube_system_uid"));
+	kv_mono(w, "server", kc_json_str(kc_json_path(d, "cluster"), "server"));
 	rawf(w, "<tr><th>remediation time</th><td>");
-	text_or_dash(w, jstr(d, "remediated_at"));
+	text_or_dash(w, kc_json_str(d, "remediated_at"));
 	raw(w, " <span class=\"note\">(");
-	text(w, jstr(d, "remediated_at_source"));
+	text(w, kc_json_str(d, "remediated_at_source"));
 	raw(w, ")</span></td></tr>\n</tbody></table>\n");
 
 	raw(w, "<h3>Per agent</h3>\n<table id=\"diff-agents\"><thead><tr><th>agent</th><th>selected in</th>"
 	    "<th>cluster-wide reach</th><th>reads secrets</th><th class=\"num\">removed</th>"
 	    "<th class=\"num\">added</th><th class=\"num\">kept</th></tr></thead><tbody>\n");
-	cJSON_ArrayForEach(a, jget(d, "agents")) {
+	cJSON_ArrayForEach(a, kc_json_path(d, "agents")) {
 		raw(w, "<tr><td><strong>");
-		text(w, jstr(a, "namespace"));
+		text(w, kc_json_str(a, "namespace"));
 		raw(w, "/");
-		text(w, jstr(a, "name"));
+		text(w, kc_json_str(a, "name"));
 		raw(w, "</strong></td><td>");
-		jlist(w, jget(a, "selected_in"), ", ");
+		jlist(w, kc_json_path(a, "selected_in"), ", ");
 		raw(w, "</td><td>");
-		yesno_change(w, jtrue(a, "cluster_wide_before"), jtrue(a, "cluster_wide_after"), 1);
+		yesno_change(w, cJSON_IsTrue(kc_json_path(a, "cluster_wide_before")), cJSON_IsTrue(kc_json_path(a, "cluster_wide_after")), 1);
 		raw(w, "</td><td>");
-		yesno_change(w, jtrue(a, "secrets_before"), jtrue(a, "secrets_after"), 1);
+		yesno_change(w, cJSON_IsTrue(kc_json_path(a, "secrets_before")), cJSON_IsTrue(kc_json_path(a, "secrets_after")), 1);
 		rawf(w, "</td><td class=\"num good\">%d</td><td class=\"num%s\">%d</td><td class=\"num\">%d"
 		    "</td></tr>\n", (int)jnum(a, "counts.removed", 0), jnum(a, "counts.added", 0) > 0 ?
 		    " bad" : "", (int)jnum(a, "counts.added", 0), (int)jnum(a, "counts.kept", 0));
@@ -3009,8 +2966,8 @@ diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 	raw(w, "</tbody></table>\n");
 	if (pictures)
 		legend(w, 1);
-	cJSON_ArrayForEach(a, jget(d, "agents")) {
-		const char *ns = jstr0(a, "namespace"), *name = jstr0(a, "name");
+	cJSON_ArrayForEach(a, kc_json_path(d, "agents")) {
+		const char *ns = kc_json_str0(a, "namespace"), *name = kc_json_str0(a, "name");
 
 		agent_heading(w, ns, name, a);
 		if (pictures) {
@@ -3023,71 +2980,71 @@ diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 			tree_free(&t);
 		}
 		rawf(w, "<details%s><summary>%d permission%s removed</summary>\n",
-		    cJSON_GetArraySize(jget(a, "removed")) <= 30 ? " open=\"open\"" : "",
-		    cJSON_GetArraySize(jget(a, "removed")), cJSON_GetArraySize(jget(a, "removed")) == 1 ? "" : "s");
-		perm_table(w, jget(a, "removed"), "removed");
+		    cJSON_GetArraySize(kc_json_path(a, "removed")) <= 30 ? " open=\"open\"" : "",
+		    cJSON_GetArraySize(kc_json_path(a, "removed")), cJSON_GetArraySize(kc_json_path(a, "removed")) == 1 ? "" : "s");
+		perm_table(w, kc_json_path(a, "removed"), "removed");
 		raw(w, "</details>\n");
 		rawf(w, "<details%s><summary>%d permission%s added</summary>\n",
-		    cJSON_GetArraySize(jget(a, "added")) <= 30 ? " open=\"open\"" : "",
-		    cJSON_GetArraySize(jget(a, "added")), cJSON_GetArraySize(jget(a, "added")) == 1 ? "" : "s");
-		perm_table(w, jget(a, "added"), "added");
+		    cJSON_GetArraySize(kc_json_path(a, "added")) <= 30 ? " open=\"open\"" : "",
+		    cJSON_GetArraySize(kc_json_path(a, "added")), cJSON_GetArraySize(kc_json_path(a, "added")) == 1 ? "" : "s");
+		perm_table(w, kc_json_path(a, "added"), "added");
 		raw(w, "</details>\n");
-		rawf(w, "<details><summary>%d permission%s kept</summary>\n", cJSON_GetArraySize(jget(a, "kept")),
-		    cJSON_GetArraySize(jget(a, "kept")) == 1 ? "" : "s");
-		perm_table(w, jget(a, "kept"), "kept");
+		rawf(w, "<details><summary>%d permission%s kept</summary>\n", cJSON_GetArraySize(kc_json_path(a, "kept")),
+		    cJSON_GetArraySize(kc_json_path(a, "kept")) == 1 ? "" : "s");
+		perm_table(w, kc_json_path(a, "kept"), "kept");
 		raw(w, "</details>\n");
 	}
 
 	raw(w, "<h3>Findings</h3>\n");
 	rawf(w, "<h4 class=\"bad\">Flagged permissions kept or gained (AGR-025): %d</h4>\n",
-	    cJSON_GetArraySize(jget(d, "findings.regressions")));
-	findings_table(w, "findings-regressions", jget(d, "findings.regressions"), 1, 0);
-	rawf(w, "<h4>New: %d</h4>\n", cJSON_GetArraySize(jget(d, "findings.new")));
-	findings_table(w, "findings-new", jget(d, "findings.new"), 1, 0);
-	rawf(w, "<h4>Persisting: %d</h4>\n", cJSON_GetArraySize(jget(d, "findings.persisting")));
-	findings_table(w, "findings-persisting", jget(d, "findings.persisting"), 1, 0);
-	rawf(w, "<h4 class=\"good\">Resolved: %d</h4>\n", cJSON_GetArraySize(jget(d, "findings.resolved")));
-	findings_table(w, "findings-resolved", jget(d, "findings.resolved"), 1, 0);
+	    cJSON_GetArraySize(kc_json_path(d, "findings.regressions")));
+	findings_table(w, "findings-regressions", kc_json_path(d, "findings.regressions"), 1, 0);
+	rawf(w, "<h4>New: %d</h4>\n", cJSON_GetArraySize(kc_json_path(d, "findings.new")));
+	findings_table(w, "findings-new", kc_json_path(d, "findings.new"), 1, 0);
+	rawf(w, "<h4>Persisting: %d</h4>\n", cJSON_GetArraySize(kc_json_path(d, "findings.persisting")));
+	findings_table(w, "findings-persisting", kc_json_path(d, "findings.persisting"), 1, 0);
+	rawf(w, "<h4 class=\"good\">Resolved: %d</h4>\n", cJSON_GetArraySize(kc_json_path(d, "findings.resolved")));
+	findings_table(w, "findings-resolved", kc_json_path(d, "findings.resolved"), 1, 0);
 
 	raw(w, "<h3>RBAC objects</h3>\n");
-	rbac_objects(w, jget(d, "rbac_objects"));
+	rbac_objects(w, kc_json_path(d, "rbac_objects"));
 
-	rawf(w, "<h3>Agent pods older than the remediation: %d</h3>\n", cJSON_GetArraySize(jget(d, "stale_pods")));
-	if (cJSON_GetArraySize(jget(d, "stale_pods")) > 0) {
+	rawf(w, "<h3>Agent pods older than the remediation: %d</h3>\n", cJSON_GetArraySize(kc_json_path(d, "stale_pods")));
+	if (cJSON_GetArraySize(kc_json_path(d, "stale_pods")) > 0) {
 		raw(w, "<p class=\"sub\">They may still hold tokens issued before the change: restart them "
 		    "(the briefing's recovery note).</p>\n");
-		generic_table(w, jget(d, "stale_pods"), "stale-pods");
+		generic_table(w, kc_json_path(d, "stale_pods"), "stale-pods");
 	} else {
 		raw(w, "<p class=\"note\">None.</p>\n");
 	}
 
 	raw(w, "<h3>Audit after the remediation</h3>\n");
-	if (!jtrue(d, "audit.post_segment"))
+	if (!cJSON_IsTrue(kc_json_path(d, "audit.post_segment")))
 		raw(w, "<p class=\"note\">The POST bundle carries no audit segment: denials and reads after "
 		    "the remediation cannot be shown.</p>\n");
 	rawf(w, "<h4>Denied requests by agents: %d</h4>\n", (int)jnum(d, "audit.denied_total", 0));
-	if (jget(d, "audit.reads_determinable") != NULL && !jtrue(d, "audit.reads_determinable")) {
+	if (kc_json_path(d, "audit.reads_determinable") != NULL && !cJSON_IsTrue(kc_json_path(d, "audit.reads_determinable"))) {
 		raw(w, "<p class=\"bad\" id=\"reads-not-determinable\">Reads (get, list, watch) are <b>not determinable "
 		    "from these sources</b>: ");
-		text(w, jstr(jget(d, "summary"), "reads_note") ? jstr(jget(d, "summary"), "reads_note") : "");
+		text(w, kc_json_str(kc_json_path(d, "summary"), "reads_note") ? kc_json_str(kc_json_path(d, "summary"), "reads_note") : "");
 		raw(w, ". Denied reads are missing from the count above.</p>\n");
-		if (cJSON_GetArraySize(jget(d, "audit.reads_blind")) > 0)
-			generic_table(w, jget(d, "audit.reads_blind"), "reads-blind");
+		if (cJSON_GetArraySize(kc_json_path(d, "audit.reads_blind")) > 0)
+			generic_table(w, kc_json_path(d, "audit.reads_blind"), "reads-blind");
 	}
-	if (cJSON_GetArraySize(jget(d, "audit.denied")) > 0) {
+	if (cJSON_GetArraySize(kc_json_path(d, "audit.denied")) > 0) {
 		raw(w, "<p class=\"sub\">Signs of over-restriction to review (briefing step 4).</p>\n");
-		generic_table(w, jget(d, "audit.denied"), "denied");
+		generic_table(w, kc_json_path(d, "audit.denied"), "denied");
 	}
 	/* The verdict is the diff's (summary.policy_bypass_reads, each row's
 	 * "escalate"); this page only shows it, never decides it. */
 	{
-		int nsens = cJSON_GetArraySize(jget(d, "audit.sensitive_reads_after_remediation"));
+		int nsens = cJSON_GetArraySize(kc_json_path(d, "audit.sensitive_reads_after_remediation"));
 		int nbypass = (int)jnum(d, "summary.policy_bypass_reads", 0);
 
-		if (jstr(jget(d, "summary"), "sensitive_reads_after_remediation") != NULL) {
+		if (kc_json_str(kc_json_path(d, "summary"), "sensitive_reads_after_remediation") != NULL) {
 			raw(w, "<h4>Sensitive reads after the remediation: <span data-kc=\"summary."
 			    "sensitive_reads_after_remediation\">");
-			text(w, jstr(jget(d, "summary"), "sensitive_reads_after_remediation"));
+			text(w, kc_json_str(kc_json_path(d, "summary"), "sensitive_reads_after_remediation"));
 			raw(w, "</span></h4>\n");
 		} else {
 			rawf(w, "<h4>Sensitive reads after the remediation: <span data-kc=\"summary."
@@ -3101,7 +3058,7 @@ diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 			raw(w, "<p class=\"note\">No policy bypass: each of these reads was allowed by the "
 			    "remediated RBAC and none read a secret (escalate no).</p>\n");
 		if (nsens > 0)
-			generic_table(w, jget(d, "audit.sensitive_reads_after_remediation"), "sensitive-reads");
+			generic_table(w, kc_json_path(d, "audit.sensitive_reads_after_remediation"), "sensitive-reads");
 	}
 	raw(w, "</section>\n");
 	kc_buf_free(&tmp);
@@ -3114,13 +3071,13 @@ diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 static void
 triage_banner(struct w *w, const struct bundle *b)
 {
-	const char *t = jstr(b->findings, "triage");
-	const char *why = jstr(b->findings, "triageReason");
+	const char *t = kc_json_str(b->findings, "triage");
+	const char *why = kc_json_str(b->findings, "triageReason");
 
 	if (t == NULL)
-		t = jstr(b->manifest, "findings_summary.triage");
+		t = kc_json_str(kc_json_path(b->manifest, "findings_summary"), "triage");
 	if (why == NULL)
-		why = jstr(b->manifest, "findings_summary.triageReason");
+		why = kc_json_str(kc_json_path(b->manifest, "findings_summary"), "triageReason");
 	if (t == NULL)
 		return;
 	rawf(w, "<div class=\"banner %s\" id=\"triage\"><span class=\"big\">", strcmp(t, "URGENT") == 0 ?
@@ -3128,9 +3085,9 @@ triage_banner(struct w *w, const struct bundle *b)
 	text(w, t);
 	raw(w, "</span>");
 	text(w, why);
-	if (cJSON_GetArraySize(jget(b->findings, "secretReaders")) > 0) {
+	if (cJSON_GetArraySize(kc_json_path(b->findings, "secretReaders")) > 0) {
 		raw(w, "<p>Agent identities that can read secrets: <strong>");
-		jlist(w, jget(b->findings, "secretReaders"), ", ");
+		jlist(w, kc_json_path(b->findings, "secretReaders"), ", ");
 		raw(w, "</strong></p>");
 	}
 	raw(w, "</div>\n");
@@ -3139,12 +3096,12 @@ triage_banner(struct w *w, const struct bundle *b)
 static void
 summary_cards(struct w *w, const struct kc_report_in *in, const struct bundle *b)
 {
-	const cJSON *fc = jget(b->findings, "counts");
+	const cJSON *fc = kc_json_path(b->findings, "counts");
 	char nb[96], note[128];
 	int crit = (int)jnum(fc, "critical", 0), high = (int)jnum(fc, "high", 0);
 	int total = 0, bad = 0;
 	const cJSON *x;
-	const char *st = jstr(b->manifest, "status");
+	const char *st = kc_json_str(b->manifest, "status");
 
 	cJSON_ArrayForEach(x, fc)
 		total += cJSON_IsNumber(x) ? (int)x->valuedouble : 0;
@@ -3154,16 +3111,16 @@ summary_cards(struct w *w, const struct kc_report_in *in, const struct bundle *b
 	    unverified_only(in->vr) ? "unverified (no key given)" : "INVALID",
 	    in->vr != NULL && in->vr->valid && in->vr->checks[KC_CHECK_SIGNATURE].state != KC_CHECK_OK ?
 	    "signature not checked" : NULL);
-	if (jstr(b->findings, "triage") != NULL)
-		card(w, strcmp(jstr(b->findings, "triage"), "URGENT") == 0 ? "bad" : "", "triage",
-		    jstr(b->findings, "triage"), NULL);
+	if (kc_json_str(b->findings, "triage") != NULL)
+		card(w, strcmp(kc_json_str(b->findings, "triage"), "URGENT") == 0 ? "bad" : "", "triage",
+		    kc_json_str(b->findings, "triage"), NULL);
 	snprintf(nb, sizeof(nb), "%d", total);
 	snprintf(note, sizeof(note), "%d critical, %d high", crit, high);
 	card(w, crit + high > 0 ? "bad" : "", "findings", nb, note);
-	snprintf(nb, sizeof(nb), "%d", cJSON_GetArraySize(jget(b->selection, "selected")));
+	snprintf(nb, sizeof(nb), "%d", cJSON_GetArraySize(kc_json_path(b->selection, "selected")));
 	card(w, "", "agents selected", nb, NULL);
-	cJSON_ArrayForEach(x, jget(b->manifest, "items")) {
-		const char *s = jstr0(x, "status");
+	cJSON_ArrayForEach(x, kc_json_path(b->manifest, "items")) {
+		const char *s = kc_json_str0(x, "status");
 
 		bad += strcmp(s, "complete") != 0 && strcmp(s, "skipped") != 0;
 	}
@@ -3172,20 +3129,20 @@ summary_cards(struct w *w, const struct kc_report_in *in, const struct bundle *b
 	    bad ? note : NULL);
 	if (b->sources != NULL) {
 		fmt_num(nb, sizeof(nb), jnum(b->sources, "totals.matched", 0));
-		snprintf(note, sizeof(note), "%d gap%s, %.0f malformed", cJSON_GetArraySize(jget(b->sources, "gaps")),
-		    cJSON_GetArraySize(jget(b->sources, "gaps")) == 1 ? "" : "s",
+		snprintf(note, sizeof(note), "%d gap%s, %.0f malformed", cJSON_GetArraySize(kc_json_path(b->sources, "gaps")),
+		    cJSON_GetArraySize(kc_json_path(b->sources, "gaps")) == 1 ? "" : "s",
 		    jnum(b->sources, "totals.malformed", 0));
-		card(w, cJSON_GetArraySize(jget(b->sources, "gaps")) > 0 ? "warn" : "", "audit events", nb, note);
+		card(w, cJSON_GetArraySize(kc_json_path(b->sources, "gaps")) > 0 ? "warn" : "", "audit events", nb, note);
 	}
 	if (in->diff != NULL) {
-		const char *v = jstr(in->diff, "summary.verdict");
+		const char *v = kc_json_str(kc_json_path(in->diff, "summary"), "verdict");
 
 		snprintf(note, sizeof(note), "%.0f permissions removed, %.0f added",
 		    jnum(in->diff, "summary.permissions_removed", 0), jnum(in->diff, "summary.permissions_added", 0));
 		card_kc(w, verdict_class(v), "remediation", v, note, "summary.verdict");
-		if (jstr(in->diff, "breach_assessment.verdict") != NULL)
-			card_kc(w, strcmp(jstr(in->diff, "breach_assessment.verdict"), "URGENT") == 0 ? "bad" : "",
-			    "breach assessment", jstr(in->diff, "breach_assessment.verdict"), NULL,
+		if (kc_json_str(kc_json_path(in->diff, "breach_assessment"), "verdict") != NULL)
+			card_kc(w, strcmp(kc_json_str(kc_json_path(in->diff, "breach_assessment"), "verdict"), "URGENT") == 0 ? "bad" : "",
+			    "breach assessment", kc_json_str(kc_json_path(in->diff, "breach_assessment"), "verdict"), NULL,
 			    "breach_assessment.verdict");
 	}
 	raw(w, "</div>\n");
@@ -3202,31 +3159,31 @@ kc_report_html(const struct kc_report_in *in, struct kc_buf *out)
 	if (in == NULL || in->bundle_path == NULL)
 		return kc_err_set(KC_ERR_INVALID, "report: no bundle");
 	bundle_read(in->bundle_path, &b);
-	kc_buf_addf(&title, "kcustody report: %s %s", jstr(b.manifest, "case.id") ? jstr(b.manifest, "case.id") :
-	    "(unknown case)", jstr0(b.manifest, "case.phase"));
+	kc_buf_addf(&title, "kcustody report: %s %s", kc_json_str(kc_json_path(b.manifest, "case"), "id") ? kc_json_str(kc_json_path(b.manifest, "case"), "id") :
+	    "(unknown case)", kc_json_str0(kc_json_path(b.manifest, "case"), "phase"));
 	page_open(&w, kc_buf_str(&title));
 	raw(&w, "<header><h1>Evidence report");
-	if (jstr(b.manifest, "case.id") != NULL) {
+	if (kc_json_str(kc_json_path(b.manifest, "case"), "id") != NULL) {
 		raw(&w, ": case ");
-		text(&w, jstr(b.manifest, "case.id"));
+		text(&w, kc_json_str(kc_json_path(b.manifest, "case"), "id"));
 	}
 	raw(&w, "</h1><p class=\"sub\">");
-	if (jstr(b.manifest, "case.phase") != NULL) {
+	if (kc_json_str(kc_json_path(b.manifest, "case"), "phase") != NULL) {
 		raw(&w, "phase <strong>");
-		text(&w, jstr(b.manifest, "case.phase"));
+		text(&w, kc_json_str(kc_json_path(b.manifest, "case"), "phase"));
 		raw(&w, "</strong> \xc2\xb7 ");
 	}
 	raw(&w, "bundle <code>");
 	text(&w, b.top[0] ? b.top : in->bundle_path);
 	raw(&w, "</code>");
-	if (jstr(b.manifest, "cluster.server") != NULL) {
+	if (kc_json_str(kc_json_path(b.manifest, "cluster"), "server") != NULL) {
 		raw(&w, " \xc2\xb7 cluster <code>");
-		text(&w, jstr(b.manifest, "cluster.server"));
+		text(&w, kc_json_str(kc_json_path(b.manifest, "cluster"), "server"));
 		raw(&w, "</code>");
 	}
-	if (jstr(b.manifest, "times.finished") != NULL) {
+	if (kc_json_str(kc_json_path(b.manifest, "times"), "finished") != NULL) {
 		raw(&w, " \xc2\xb7 collected ");
-		text(&w, jstr(b.manifest, "times.finished"));
+		text(&w, kc_json_str(kc_json_path(b.manifest, "times"), "finished"));
 	}
 	raw(&w, "</p></header>\n");
 
@@ -3305,27 +3262,27 @@ int
 kc_diff_render_html(const cJSON *d, struct kc_buf *out)
 {
 	struct w w = { out, 0 };
-	const char *schema = jstr(d, "schema");
+	const char *schema = kc_json_str(d, "schema");
 	struct kc_buf title = KC_BUF_INIT(4096);
 
 	if (schema == NULL || strcmp(schema, "kcustody.diff/v1") != 0)
 		return kc_err_set(KC_ERR_INVALID, "not a kcustody.diff/v1 document");
-	kc_buf_addf(&title, "kcustody diff: %s %s \xe2\x86\x92 %s", jstr0(d, "post.case"),
-	    jstr0(d, "pre.phase"), jstr0(d, "post.phase"));
+	kc_buf_addf(&title, "kcustody diff: %s %s \xe2\x86\x92 %s", kc_json_str0(kc_json_path(d, "post"), "case"),
+	    kc_json_str0(kc_json_path(d, "pre"), "phase"), kc_json_str0(kc_json_path(d, "post"), "phase"));
 	page_open(&w, kc_buf_str(&title));
 	raw(&w, "<header><h1>Remediation record");
-	if (jstr(d, "post.case") != NULL) {
+	if (kc_json_str(kc_json_path(d, "post"), "case") != NULL) {
 		raw(&w, ": case ");
-		text(&w, jstr(d, "post.case"));
+		text(&w, kc_json_str(kc_json_path(d, "post"), "case"));
 	}
 	raw(&w, "</h1><p class=\"sub\">");
-	text(&w, jstr0(d, "pre.phase"));
+	text(&w, kc_json_str0(kc_json_path(d, "pre"), "phase"));
 	raw(&w, " <code>");
-	text(&w, jstr0(d, "pre.path"));
+	text(&w, kc_json_str0(kc_json_path(d, "pre"), "path"));
 	raw(&w, "</code> \xe2\x86\x92 ");
-	text(&w, jstr0(d, "post.phase"));
+	text(&w, kc_json_str0(kc_json_path(d, "post"), "phase"));
 	raw(&w, " <code>");
-	text(&w, jstr0(d, "post.path"));
+	text(&w, kc_json_str0(kc_json_path(d, "post"), "path"));
 	raw(&w, "</code></p></header>\n");
 	diff_body(&w, d, 1, "h2");
 	page_close(&w, 0);
