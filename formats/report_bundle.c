@@ -32,10 +32,17 @@ is_wanted(const char *rel)
 	    strcmp(rel + n - 5, ".json") == 0;
 }
 
-struct member {
-	char *rel;
-	struct kc_buf data;
-};
+/* What the report reads of an entry. */
+static int
+keep_member(void *ctx, const struct kc_tar_entry *e)
+{
+	(void)ctx;
+	/* members are sorted bytewise: nothing wanted comes after
+	 * audit/sources.json (cluster/, raw/ and reviews/ are skipped) */
+	if (strcmp(e->path, "audit/sources.json") > 0)
+		return KC_BUNDLE_STOP;
+	return !e->is_dir && is_wanted(e->path) ? KC_BUNDLE_KEEP : KC_BUNDLE_SKIP;
+}
 
 static void
 problem(struct bundle *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -106,19 +113,19 @@ parse_csv(const char *s, size_t n)
 }
 
 static cJSON *
-parse_member(struct bundle *b, const struct member *m)
+parse_member(struct bundle *b, const struct kc_bundle_member *m)
 {
-	cJSON *j = cJSON_ParseWithLength(m->data.data ? m->data.data : "", m->data.len);
+	cJSON *j = cJSON_ParseWithLength(m->data, m->len);
 
 	if (j == NULL)
-		problem(b, "%s is not valid JSON", m->rel);
+		problem(b, "%s is not valid JSON", m->path);
 	return j;
 }
 
 static void
-use_member(struct bundle *b, struct member *m)
+use_member(struct bundle *b, const struct kc_bundle_member *m)
 {
-	const char *rel = m->rel;
+	const char *rel = m->path;
 
 	if (strcmp(rel, "MANIFEST.json") == 0) {
 		b->manifest = parse_member(b, m);
@@ -131,7 +138,7 @@ use_member(struct bundle *b, struct member *m)
 	} else if (strcmp(rel, "audit/sources.json") == 0) {
 		b->sources = parse_member(b, m);
 	} else if (strcmp(rel, "analysis/inventory.csv") == 0) {
-		b->inventory = parse_csv(m->data.data ? m->data.data : "", m->data.len);
+		b->inventory = parse_csv(m->data, m->len);
 	} else if (strncmp(rel, "analysis/effective/", 19) == 0) {
 		const char *a = rel + 19, *slash = strchr(a, '/');
 		cJSON *doc;
@@ -167,89 +174,62 @@ rh_bundle_free(struct bundle *b)
 /* Read the members the report shows.  Each one is used only when its
  * SHA-256 is the one SHA256SUMS names: the page never shows bytes that
  * differ from the hash list (which verification ties to the signature). */
+/* SHA256SUMS among ms parsed into sums: 1, or 0 when missing or malformed. */
+static int
+load_sums(const struct kc_bundle_members *ms, struct kc_digest_list *sums)
+{
+	for (size_t i = 0; i < ms->n; i++)
+		if (strcmp(ms->v[i].path, "SHA256SUMS") == 0 &&
+		    kc_sums_parse(ms->v[i].data, ms->v[i].len, sums) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 when m's bytes have the SHA-256 that sums names for it. */
+static int
+matches_sums(const struct kc_digest_list *sums, const struct kc_bundle_member *m)
+{
+	char hex[KC_SHA256_HEX];
+	long at = kc_digest_find(sums, m->path);
+
+	return kc_sha256_hex(m->data, m->len, hex) == 0 && at >= 0 && strcmp(sums->v[at].hex, hex) == 0;
+}
+
 void
 rh_bundle_read(const char *path, struct bundle *b)
 {
-	struct kc_tar_reader *tr = NULL;
-	struct kc_tar_entry e;
-	struct member *m = NULL;
+	static const struct kc_bundle_read_opts o = {
+		.member_max = KC_REPORT_MEMBER_MAX, .total_max = KC_REPORT_MEMBERS_MAX,
+		.reader = "the report", .check_end = 0, .sort = 0,
+	};
+	struct kc_bundle_members ms;
 	struct kc_digest_list sums = { 0 };
-	size_t nm = 0, mcap = 0, total = 0;
-	int r, have_sums = 0;
-	char buf[65536];
+	int r, have_sums;
 
 	kc_buf_init(&b->problems, 1u << 20);
-	if ((r = kc_tar_open(path, NULL, &tr)) != 0) {
+	r = kc_bundle_read_members(path, &o, keep_member, NULL, &ms);
+	snprintf(b->top, sizeof(b->top), "%s", ms.top);
+	if (!ms.opened) {
 		problem(b, "cannot read the bundle: %s", kc_err_msg());
 		b->unreadable = 1;
 		return;
 	}
-	while ((r = kc_tar_next(tr, &e)) == 1) {
-		long got;
-		struct member *cur;
-
-		if (b->top[0] == '\0')
-			snprintf(b->top, sizeof(b->top), "%s", e.top);
-		/* members are sorted bytewise: nothing wanted comes after
-		 * audit/sources.json (cluster/, raw/ and reviews/ are skipped) */
-		if (strcmp(e.path, "audit/sources.json") > 0)
-			break;
-		if (e.is_dir || !is_wanted(e.path))
-			continue;
-		if (KC_GROW(m, mcap, nm + 1) != 0) {
-			r = KC_ERR_NOMEM;
-			break;
-		}
-		cur = &m[nm++];
-		cur->rel = kc_strdup(e.path);
-		kc_buf_init(&cur->data, KC_REPORT_MEMBER_MAX);
-		while ((got = kc_tar_read(tr, buf, sizeof(buf))) > 0) {
-			total += (size_t)got;
-			if (total > KC_REPORT_MEMBERS_MAX || kc_buf_add(&cur->data, buf, (size_t)got) != 0) {
-				got = kc_err_set(KC_ERR_LIMIT, "'%s' is larger than the report reads", e.path);
-				break;
-			}
-		}
-		if (got < 0) {
-			r = (int)got;
-			kc_buf_free(&cur->data);
-			free(cur->rel);
-			nm--;
-			break;
-		}
-	}
 	if (r < 0) {
 		problem(b, "the bundle could not be read to the end: %s", kc_err_msg());
-		if (nm == 0)
+		if (ms.n == 0)
 			b->unreadable = 1;
 	}
-	for (size_t i = 0; i < nm; i++) {
-		if (strcmp(m[i].rel, "SHA256SUMS") == 0 &&
-		    kc_sums_parse(m[i].data.data ? m[i].data.data : "", m[i].data.len, &sums) == 0)
-			have_sums = 1;
-	}
-	if (!have_sums && nm > 0)
+	if (!(have_sums = load_sums(&ms, &sums)) && ms.n > 0)
 		problem(b, "SHA256SUMS is missing or malformed: no member is shown");
-	for (size_t i = 0; i < nm; i++) {
-		char hex[KC_SHA256_HEX];
-		long at;
-
-		if (!have_sums || strcmp(m[i].rel, "SHA256SUMS") == 0)
+	for (size_t i = 0; i < ms.n && have_sums; i++) {
+		if (strcmp(ms.v[i].path, "SHA256SUMS") == 0)
 			continue;
-		at = kc_digest_find(&sums, m[i].rel);
-		if (kc_sha256_hex(m[i].data.data ? m[i].data.data : "", m[i].data.len, hex) != 0 ||
-		    at < 0 || strcmp(sums.v[at].hex, hex) != 0) {
-			problem(b, "%s does not match its SHA-256 in SHA256SUMS: not shown", m[i].rel);
+		if (!matches_sums(&sums, &ms.v[i])) {
+			problem(b, "%s does not match its SHA-256 in SHA256SUMS: not shown", ms.v[i].path);
 			continue;
 		}
-		use_member(b, &m[i]);
+		use_member(b, &ms.v[i]);
 	}
-	for (size_t i = 0; i < nm; i++) {
-		kc_buf_free(&m[i].data);
-		free(m[i].rel);
-	}
-	free(m);
+	kc_bundle_members_free(&ms);
 	kc_digest_list_free(&sums);
-	kc_tar_close(tr);
 }
-
