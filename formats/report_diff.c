@@ -154,54 +154,56 @@ summary_card_num(struct w *w, const cJSON *sum, const char *key, const char *lab
 	rh_card_kc(w, v > 0 && bad_if_pos ? "bad" : v > 0 && good_if_pos ? "ok" : "", label, nb, NULL, kc);
 }
 
-/* The remediation section of the report and the body of the diff page;
- * pictures: draw an access path per agent from the diff alone. */
-void
-rh_diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
+/* The verdict of the diff, and its breach assessment when it has one. */
+static void
+diff_verdict(struct w *w, const cJSON *sum)
 {
-	const cJSON *sum = kc_json_path(d, "summary"), *a;
-	static const char *const sides[] = { "pre", "post" };
-	struct kc_buf tmp = KC_BUF_INIT(1u << 20), label = KC_BUF_INIT(4096);
-
-	rh_rawf(w, "<section id=\"remediation\"><%s>Remediation: what changed from PRE to POST</%s>\n", h, h);
 	rh_rawf(w, "<div class=\"banner %s\" id=\"verdict\"><span class=\"big\" data-kc=\"summary.verdict\">",
 	    rh_verdict_class(kc_json_str(sum, "verdict")));
 	rh_text_or_dash(w, kc_json_str(sum, "verdict") ? kc_json_str(sum, "verdict") : "no verdict");
 	rh_raw(w, "</span>");
 	rh_text(w, kc_json_str(sum, "verdict_reason"));
 	rh_raw(w, "</div>\n");
-	if (kc_json_path(d, "breach_assessment") != NULL) {
-		const cJSON *ba = kc_json_path(d, "breach_assessment"), *ag;
-		const char *bv = kc_json_str(ba, "verdict");
+}
 
-		rh_rawf(w, "<div class=\"banner %s\" id=\"breach\"><span class=\"big\">",
-		    bv != NULL && strcmp(bv, "URGENT") == 0 ? "bad" : "info");
-		rh_text(w, bv != NULL ? bv : "-");
-		rh_raw(w, "</span>Breach assessment: ");
-		rh_text(w, kc_json_str(ba, "reason"));
-		rh_raw(w, "<ul class=\"plain\">");
-		cJSON_ArrayForEach(ag, kc_json_path(ba, "agents")) {
-			if (cJSON_GetArraySize(kc_json_path(ag, "secrets_read")) == 0 &&
-			    cJSON_GetArraySize(kc_json_path(ag, "secrets_reachable")) == 0 && !cJSON_IsTrue(kc_json_path(ag, "could_read_secrets")))
-				continue;
-			rh_raw(w, "<li class=\"breach-agent\"><strong>");
-			rh_text(w, kc_json_str(ag, "namespace"));
-			rh_raw(w, "/");
-			rh_text(w, kc_json_str(ag, "name"));
-			rh_raw(w, "</strong> read (audit): ");
-			if (cJSON_GetArraySize(kc_json_path(ag, "secrets_read")) > 0)
-				rh_jlist(w, kc_json_path(ag, "secrets_read"), ", ");
-			else
-				rh_raw(w, "none");
-			rh_raw(w, "; could reach (PRE): ");
-			if (cJSON_GetArraySize(kc_json_path(ag, "secrets_reachable")) > 0)
-				rh_jlist(w, kc_json_path(ag, "secrets_reachable"), ", ");
-			else
-				rh_raw(w, "none listed");
-			rh_raw(w, "</li>");
-		}
-		rh_raw(w, "</ul></div>\n");
+static void
+diff_breach(struct w *w, const cJSON *ba)
+{
+	const cJSON *ag;
+	const char *bv = kc_json_str(ba, "verdict");
+
+	rh_rawf(w, "<div class=\"banner %s\" id=\"breach\"><span class=\"big\">",
+	    bv != NULL && strcmp(bv, "URGENT") == 0 ? "bad" : "info");
+	rh_text(w, bv != NULL ? bv : "-");
+	rh_raw(w, "</span>Breach assessment: ");
+	rh_text(w, kc_json_str(ba, "reason"));
+	rh_raw(w, "<ul class=\"plain\">");
+	cJSON_ArrayForEach(ag, kc_json_path(ba, "agents")) {
+		if (cJSON_GetArraySize(kc_json_path(ag, "secrets_read")) == 0 &&
+		    cJSON_GetArraySize(kc_json_path(ag, "secrets_reachable")) == 0 && !cJSON_IsTrue(kc_json_path(ag, "could_read_secrets")))
+			continue;
+		rh_raw(w, "<li class=\"breach-agent\"><strong>");
+		rh_text(w, kc_json_str(ag, "namespace"));
+		rh_raw(w, "/");
+		rh_text(w, kc_json_str(ag, "name"));
+		rh_raw(w, "</strong> read (audit): ");
+		if (cJSON_GetArraySize(kc_json_path(ag, "secrets_read")) > 0)
+			rh_jlist(w, kc_json_path(ag, "secrets_read"), ", ");
+		else
+			rh_raw(w, "none");
+		rh_raw(w, "; could reach (PRE): ");
+		if (cJSON_GetArraySize(kc_json_path(ag, "secrets_reachable")) > 0)
+			rh_jlist(w, kc_json_path(ag, "secrets_reachable"), ", ");
+		else
+			rh_raw(w, "none listed");
+		rh_raw(w, "</li>");
 	}
+	rh_raw(w, "</ul></div>\n");
+}
+
+static void
+diff_cards(struct w *w, const cJSON *d, const cJSON *sum)
+{
 	if (!cJSON_IsTrue(kc_json_path(d, "verified")))
 		rh_raw(w, "<div class=\"banner warn\"><span class=\"big\">NOT VERIFIED</span>The two bundles "
 		    "were compared without verifying them (--no-verify).</div>\n");
@@ -217,6 +219,14 @@ rh_diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 	summary_card_num(w, sum, "sensitive_reads_after_remediation", "sensitive reads after", 0, 0);
 	summary_card_num(w, sum, "policy_bypass_reads", "policy bypass reads", 1, 0);
 	rh_raw(w, "</div>\n");
+
+}
+
+/* PRE and POST: paths, hashes, verification; the cluster and the time. */
+static void
+diff_bundles(struct w *w, const cJSON *d)
+{
+	static const char *const sides[] = { "pre", "post" };
 
 	rh_raw(w, "<table id=\"diff-bundles\"><thead><tr><th></th><th>bundle</th><th>SHA-256</th>"
 	    "<th>case / phase</th><th>collected (UTC)</th><th>verification</th><th>signer</th>"
@@ -255,6 +265,13 @@ rh_diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 	rh_text(w, kc_json_str(d, "remediated_at_source"));
 	rh_raw(w, ")</span></td></tr>\n</tbody></table>\n");
 
+}
+
+static void
+diff_agents_table(struct w *w, const cJSON *d)
+{
+	const cJSON *a;
+
 	rh_raw(w, "<h3>Per agent</h3>\n<table id=\"diff-agents\"><thead><tr><th>agent</th><th>selected in</th>"
 	    "<th>cluster-wide reach</th><th>reads secrets</th><th class=\"num\">removed</th>"
 	    "<th class=\"num\">added</th><th class=\"num\">kept</th></tr></thead><tbody>\n");
@@ -274,6 +291,16 @@ rh_diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 		    " bad" : "", (int)rh_jnum(a, "counts.added", 0), (int)rh_jnum(a, "counts.kept", 0));
 	}
 	rh_raw(w, "</tbody></table>\n");
+}
+
+/* Per agent: a heading, the access-path picture when asked, and the
+ * removed, added and kept permissions. */
+static void
+diff_agents(struct w *w, const cJSON *d, int pictures)
+{
+	struct kc_buf tmp = KC_BUF_INIT(1u << 20), label = KC_BUF_INIT(4096);
+	const cJSON *a;
+
 	if (pictures)
 		rh_legend(w, 1);
 	cJSON_ArrayForEach(a, kc_json_path(d, "agents")) {
@@ -304,7 +331,13 @@ rh_diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 		perm_table(w, kc_json_path(a, "kept"), "kept");
 		rh_raw(w, "</details>\n");
 	}
+	kc_buf_free(&tmp);
+	kc_buf_free(&label);
+}
 
+static void
+diff_findings(struct w *w, const cJSON *d)
+{
 	rh_raw(w, "<h3>Findings</h3>\n");
 	rh_rawf(w, "<h4 class=\"bad\">Flagged permissions kept or gained (AGR-025): %d</h4>\n",
 	    cJSON_GetArraySize(kc_json_path(d, "findings.regressions")));
@@ -315,7 +348,11 @@ rh_diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 	rh_findings_table(w, "findings-persisting", kc_json_path(d, "findings.persisting"), 1, 0);
 	rh_rawf(w, "<h4 class=\"good\">Resolved: %d</h4>\n", cJSON_GetArraySize(kc_json_path(d, "findings.resolved")));
 	rh_findings_table(w, "findings-resolved", kc_json_path(d, "findings.resolved"), 1, 0);
+}
 
+static void
+diff_objects_pods(struct w *w, const cJSON *d)
+{
 	rh_raw(w, "<h3>RBAC objects</h3>\n");
 	rbac_objects(w, kc_json_path(d, "rbac_objects"));
 
@@ -327,7 +364,11 @@ rh_diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 	} else {
 		rh_raw(w, "<p class=\"note\">None.</p>\n");
 	}
+}
 
+static void
+diff_audit(struct w *w, const cJSON *d)
+{
 	rh_raw(w, "<h3>Audit after the remediation</h3>\n");
 	if (!cJSON_IsTrue(kc_json_path(d, "audit.post_segment")))
 		rh_raw(w, "<p class=\"note\">The POST bundle carries no audit segment: denials and reads after "
@@ -345,34 +386,56 @@ rh_diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 		rh_raw(w, "<p class=\"sub\">Signs of over-restriction to review (briefing step 4).</p>\n");
 		rh_generic_table(w, kc_json_path(d, "audit.denied"), "denied");
 	}
+}
+
 	/* The verdict is the diff's (summary.policy_bypass_reads, each row's
 	 * "escalate"); this page only shows it, never decides it. */
-	{
-		int nsens = cJSON_GetArraySize(kc_json_path(d, "audit.sensitive_reads_after_remediation"));
-		int nbypass = (int)rh_jnum(d, "summary.policy_bypass_reads", 0);
+static void
+diff_sensitive_reads(struct w *w, const cJSON *d)
+{
+	int nsens = cJSON_GetArraySize(kc_json_path(d, "audit.sensitive_reads_after_remediation"));
+	int nbypass = (int)rh_jnum(d, "summary.policy_bypass_reads", 0);
 
-		if (kc_json_str(kc_json_path(d, "summary"), "sensitive_reads_after_remediation") != NULL) {
-			rh_raw(w, "<h4>Sensitive reads after the remediation: <span data-kc=\"summary."
-			    "sensitive_reads_after_remediation\">");
-			rh_text(w, kc_json_str(kc_json_path(d, "summary"), "sensitive_reads_after_remediation"));
-			rh_raw(w, "</span></h4>\n");
-		} else {
-			rh_rawf(w, "<h4>Sensitive reads after the remediation: <span data-kc=\"summary."
-			    "sensitive_reads_after_remediation\">%d</span></h4>\n", nsens);
-		}
-		if (nbypass > 0)
-			rh_rawf(w, "<p class=\"bad\">A policy bypass to escalate: <span data-kc=\"summary."
-			    "policy_bypass_reads\">%d</span> of these read a secret, or read data the remediated "
-			    "RBAC does not allow (rows with escalate yes).</p>\n", nbypass);
-		else if (nsens > 0)
-			rh_raw(w, "<p class=\"note\">No policy bypass: each of these reads was allowed by the "
-			    "remediated RBAC and none read a secret (escalate no).</p>\n");
-		if (nsens > 0)
-			rh_generic_table(w, kc_json_path(d, "audit.sensitive_reads_after_remediation"), "sensitive-reads");
+	if (kc_json_str(kc_json_path(d, "summary"), "sensitive_reads_after_remediation") != NULL) {
+		rh_raw(w, "<h4>Sensitive reads after the remediation: <span data-kc=\"summary."
+		    "sensitive_reads_after_remediation\">");
+		rh_text(w, kc_json_str(kc_json_path(d, "summary"), "sensitive_reads_after_remediation"));
+		rh_raw(w, "</span></h4>\n");
+	} else {
+		rh_rawf(w, "<h4>Sensitive reads after the remediation: <span data-kc=\"summary."
+		    "sensitive_reads_after_remediation\">%d</span></h4>\n", nsens);
 	}
+	if (nbypass > 0)
+		rh_rawf(w, "<p class=\"bad\">A policy bypass to escalate: <span data-kc=\"summary."
+		    "policy_bypass_reads\">%d</span> of these read a secret, or read data the remediated "
+		    "RBAC does not allow (rows with escalate yes).</p>\n", nbypass);
+	else if (nsens > 0)
+		rh_raw(w, "<p class=\"note\">No policy bypass: each of these reads was allowed by the "
+		    "remediated RBAC and none read a secret (escalate no).</p>\n");
+	if (nsens > 0)
+		rh_generic_table(w, kc_json_path(d, "audit.sensitive_reads_after_remediation"), "sensitive-reads");
+}
+
+/* The remediation section of the report and the body of the diff page;
+ * pictures: draw an access path per agent from the diff alone. */
+void
+rh_diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
+{
+	const cJSON *sum = kc_json_path(d, "summary");
+
+	rh_rawf(w, "<section id=\"remediation\"><%s>Remediation: what changed from PRE to POST</%s>\n", h, h);
+	diff_verdict(w, sum);
+	if (kc_json_path(d, "breach_assessment") != NULL)
+		diff_breach(w, kc_json_path(d, "breach_assessment"));
+	diff_cards(w, d, sum);
+	diff_bundles(w, d);
+	diff_agents_table(w, d);
+	diff_agents(w, d, pictures);
+	diff_findings(w, d);
+	diff_objects_pods(w, d);
+	diff_audit(w, d);
+	diff_sensitive_reads(w, d);
 	rh_raw(w, "</section>\n");
-	kc_buf_free(&tmp);
-	kc_buf_free(&label);
 }
 
 int

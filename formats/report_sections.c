@@ -412,18 +412,12 @@ rh_whocan_section(struct w *w, const struct bundle *b)
 /* ------------------------------------------------------------------ */
 /* audit segment, collection items */
 
-void
-rh_audit_section(struct w *w, const struct bundle *b)
+/* Window, totals, redaction; and what the sources cannot show. */
+static void
+audit_overview(struct w *w, const cJSON *s)
 {
-	const cJSON *s = b->sources, *x, *u, *rsc, *vb, *d;
-	int rows = 0;
+	const char *vis = kc_json_str(kc_json_path(s, "reads"), "visible");
 
-	rh_raw(w, "<section id=\"audit\"><h2>Audit-log segment</h2>\n");
-	if (s == NULL) {
-		rh_raw(w, "<p class=\"note\">No audit segment in this bundle (collected without "
-		    "<code>--audit-log</code>).</p></section>\n");
-		return;
-	}
 	rh_raw(w, "<div class=\"grid3\"><div><table class=\"kv\"><tbody>\n");
 	rh_kv(w, "window covered: from", kc_json_str(kc_json_path(s, "window.covered"), "from"));
 	rh_kv(w, "window covered: to", kc_json_str(kc_json_path(s, "window.covered"), "to"));
@@ -452,17 +446,23 @@ rh_audit_section(struct w *w, const struct bundle *b)
 		rh_kv_json(w, "providers", kc_json_path(s, "providers"));
 	rh_raw(w, "</tbody></table></div></div>\n");
 	/* exports that cannot hold reads: say so, a count of 0 would mislead */
-	if (kc_json_str(kc_json_path(s, "reads"), "visible") != NULL && (strcmp(kc_json_str(kc_json_path(s, "reads"), "visible"), "none") == 0 ||
-	    strcmp(kc_json_str(kc_json_path(s, "reads"), "visible"), "some") == 0)) {
+	if (vis != NULL && (strcmp(vis, "none") == 0 || strcmp(vis, "some") == 0)) {
 		rh_rawf(w, "<p class=\"bad\" id=\"audit-reads-blind\">Reads (get, list, watch) %s <b>not "
 		    "determinable from these sources</b>: the sources below do not log them.</p>\n",
-		    strcmp(kc_json_str(kc_json_path(s, "reads"), "visible"), "none") == 0 ? "are" : "of some clusters are");
+		    strcmp(vis, "none") == 0 ? "are" : "of some clusters are");
 		rh_generic_table(w, kc_json_path(s, "reads.blind"), "audit-reads-blind-sources");
 	}
 	if (cJSON_GetArraySize(kc_json_path(s, "streams")) > 0) {
 		rh_raw(w, "<h3>Provider log streams</h3>\n");
 		rh_generic_table(w, kc_json_path(s, "streams"), "audit-streams");
 	}
+}
+
+static void
+audit_sources(struct w *w, const cJSON *s)
+{
+	const cJSON *x;
+	int rows = 0;
 
 	rh_raw(w, "<h3>Sources</h3><table id=\"audit-sources\"><thead><tr><th>source</th><th>role</th>"
 	    "<th>compression</th><th class=\"num\">size</th><th>SHA-256 (file / decompressed)</th>"
@@ -507,6 +507,11 @@ rh_audit_section(struct w *w, const struct bundle *b)
 		rh_raw(w, "</td></tr>\n");
 	}
 	rh_raw(w, "</tbody></table>\n");
+}
+
+static void
+audit_tables(struct w *w, const cJSON *s)
+{
 	if (cJSON_GetArraySize(kc_json_path(s, "skipped")) > 0) {
 		rh_raw(w, "<h3>Skipped sources</h3>\n");
 		rh_generic_table(w, kc_json_path(s, "skipped"), "skipped");
@@ -519,10 +524,18 @@ rh_audit_section(struct w *w, const struct bundle *b)
 		rh_raw(w, "<h3>Overlapping sources</h3>\n");
 		rh_generic_table(w, kc_json_path(s, "overlaps"), "overlaps");
 	}
+}
+
+/* Requests per user, resource and verb, with the decisions. */
+static void
+audit_counts(struct w *w, const cJSON *s)
+{
+	const cJSON *u, *rsc, *vb, *d;
+	int rows = 0;
+
 	rh_raw(w, "<h3>Requests in the segment</h3>\n");
 	rh_raw(w, "<table id=\"audit-counts\"><thead><tr><th>user</th><th>resource</th><th>verb</th>"
 	    "<th>decisions</th></tr></thead><tbody>\n");
-	rows = 0;
 	cJSON_ArrayForEach(u, kc_json_path(s, "counts"))
 		cJSON_ArrayForEach(rsc, u)
 			cJSON_ArrayForEach(vb, rsc) {
@@ -548,7 +561,25 @@ rh_audit_section(struct w *w, const struct bundle *b)
 			}
 	if (rows == 0)
 		rh_raw(w, "<tr><td colspan=\"4\" class=\"note\">no request of the selected agents in the window</td></tr>\n");
-	rh_raw(w, "</tbody></table>\n</section>\n");
+	rh_raw(w, "</tbody></table>\n");
+}
+
+void
+rh_audit_section(struct w *w, const struct bundle *b)
+{
+	const cJSON *s = b->sources;
+
+	rh_raw(w, "<section id=\"audit\"><h2>Audit-log segment</h2>\n");
+	if (s == NULL) {
+		rh_raw(w, "<p class=\"note\">No audit segment in this bundle (collected without "
+		    "<code>--audit-log</code>).</p></section>\n");
+		return;
+	}
+	audit_overview(w, s);
+	audit_sources(w, s);
+	audit_tables(w, s);
+	audit_counts(w, s);
+	rh_raw(w, "</section>\n");
 }
 
 void
