@@ -139,12 +139,104 @@ rh_verify_table(struct w *w, const char *caption, const char *path, const struct
 	rh_raw(w, "</tbody></table>\n");
 }
 
+/* The chain's state, its problems and warnings. */
+static void
+ledger_summary(struct w *w, const struct kc_report_in *in)
+{
+	const cJSON *x;
+
+	if (in->ledger_status == 0 && cJSON_IsTrue(kc_json_path(in->ledger, "verified")))
+		rh_raw(w, "<p><span class=\"pill ok\">chain verified</span> ");
+	else
+		rh_raw(w, "<p><span class=\"pill bad\">CHAIN BROKEN</span> ");
+	rh_rawf(w, "%d entr%s", (int)rh_jnum(in->ledger, "entries", 0),
+	    (int)rh_jnum(in->ledger, "entries", 0) == 1 ? "y" : "ies");
+	rh_raw(w, cJSON_IsTrue(kc_json_path(in->ledger, "trust_checked")) ? ", signers checked against a trust list" :
+	    ", signatures checked against the keys in the entries (no trust list given)");
+	if (kc_json_path(in->ledger, "custodian.name") != NULL) {
+		rh_raw(w, "; current custodian: ");
+		rh_text(w, kc_json_str(kc_json_path(in->ledger, "custodian"), "name"));
+	}
+	rh_raw(w, ".</p>\n");
+	if (cJSON_GetArraySize(kc_json_path(in->ledger, "problems")) > 0) {
+		rh_raw(w, "<div class=\"problems\"><strong>Problems</strong><ul class=\"plain\">");
+		cJSON_ArrayForEach(x, kc_json_path(in->ledger, "problems")) {
+			rh_rawf(w, "<li>line %d: ", (int)rh_jnum(x, "line", 0));
+			rh_text(w, kc_json_str(x, "reason"));
+			rh_raw(w, "</li>");
+		}
+		rh_raw(w, "</ul></div>\n");
+	}
+	cJSON_ArrayForEach(x, kc_json_path(in->ledger, "warnings")) {
+		rh_rawf(w, "<p class=\"note\">line %d: ", (int)rh_jnum(x, "line", 0));
+		rh_text(w, kc_json_str(x, "reason"));
+		rh_raw(w, "</p>\n");
+	}
+}
+
+/* One entry of the ledger's history as a table row. */
+static void
+ledger_row(struct w *w, const cJSON *e)
+{
+	const char *sig = kc_json_str0(e, "signature");
+
+	rh_rawf(w, "<tr><td class=\"num\">%d</td><td>", (int)rh_jnum(e, "seq", 0));
+	rh_text_or_dash(w, kc_json_str(e, "time"));
+	rh_raw(w, "</td><td><strong>");
+	rh_text_or_dash(w, kc_json_str(e, "action"));
+	rh_raw(w, "</strong></td><td>");
+	rh_text_or_dash(w, kc_json_str(kc_json_path(e, "actor"), "name"));
+	if (rh_jhas(e, "actor.organisation")) {
+		rh_raw(w, " <span class=\"kind\">(");
+		rh_text(w, kc_json_str(kc_json_path(e, "actor"), "organisation"));
+		rh_raw(w, ")</span>");
+	}
+	if (rh_jhas(e, "actor.trusted_as")) {
+		rh_raw(w, "<br/><span class=\"kind\">trusted as ");
+		rh_text(w, kc_json_str(kc_json_path(e, "actor"), "trusted_as"));
+		rh_raw(w, "</span>");
+	}
+	rh_raw(w, "</td><td><code>");
+	rh_text_or_dash(w, kc_json_str(kc_json_path(e, "actor"), "key_fingerprint"));
+	rh_raw(w, "</code></td><td>");
+	rh_text(w, kc_json_str(e, "from"));
+	if (rh_jhas(e, "from") || rh_jhas(e, "to"))
+		rh_raw(w, " \xe2\x86\x92 ");
+	rh_text(w, kc_json_str(e, "to"));
+	rh_raw(w, "</td><td>");
+	rh_text_or_dash(w, kc_json_str(e, "purpose"));
+	rh_raw(w, "</td><td>");
+	rh_text_or_dash(w, kc_json_str(e, "location"));
+	rh_raw(w, "</td><td>");
+	rh_text_or_dash(w, kc_json_str(e, "method"));
+	rh_raw(w, "</td><td>");
+	rh_rawf(w, "<span class=\"pill %s\">", strcmp(sig, "trusted") == 0 || strcmp(sig, "valid") == 0 ?
+	    "ok" : strcmp(sig, "untrusted") == 0 ? "warn" : "bad");
+	rh_text_or_dash(w, sig);
+	rh_raw(w, "</span></td></tr>\n");
+}
+
+static void
+ledger_history(struct w *w, const cJSON *ledger)
+{
+	const cJSON *e;
+	int rows = 0;
+
+	rh_raw(w, "<table id=\"custody-ledger\"><thead><tr><th class=\"num\">seq</th><th>time (UTC)</th>"
+	    "<th>action</th><th>actor</th><th>key</th><th>from \xe2\x86\x92 to</th><th>purpose</th>"
+	    "<th>location</th><th>method</th><th>signature</th></tr></thead><tbody>\n");
+	cJSON_ArrayForEach(e, kc_json_path(ledger, "history")) {
+		if (rows++ >= KC_REPORT_ROWS_MAX)
+			break;
+		ledger_row(w, e);
+	}
+	rh_raw(w, "</tbody></table>\n");
+	rh_more_rows(w, KC_REPORT_ROWS_MAX, cJSON_GetArraySize(kc_json_path(ledger, "history")));
+}
+
 static void
 ledger_section(struct w *w, const struct kc_report_in *in)
 {
-	const cJSON *e, *x;
-	int rows = 0;
-
 	rh_raw(w, "<h3>Custody ledger</h3>\n");
 	if (in->ledger_skipped) {
 		rh_raw(w, "<p class=\"note\"><span class=\"pill warn\">not checked</span> (");
@@ -176,98 +268,25 @@ ledger_section(struct w *w, const struct kc_report_in *in)
 		rh_raw(w, "</p>\n");
 		return;
 	}
-	if (in->ledger_status == 0 && cJSON_IsTrue(kc_json_path(in->ledger, "verified")))
-		rh_raw(w, "<p><span class=\"pill ok\">chain verified</span> ");
-	else
-		rh_raw(w, "<p><span class=\"pill bad\">CHAIN BROKEN</span> ");
-	rh_rawf(w, "%d entr%s", (int)rh_jnum(in->ledger, "entries", 0),
-	    (int)rh_jnum(in->ledger, "entries", 0) == 1 ? "y" : "ies");
-	rh_raw(w, cJSON_IsTrue(kc_json_path(in->ledger, "trust_checked")) ? ", signers checked against a trust list" :
-	    ", signatures checked against the keys in the entries (no trust list given)");
-	if (kc_json_path(in->ledger, "custodian.name") != NULL) {
-		rh_raw(w, "; current custodian: ");
-		rh_text(w, kc_json_str(kc_json_path(in->ledger, "custodian"), "name"));
-	}
-	rh_raw(w, ".</p>\n");
-	if (cJSON_GetArraySize(kc_json_path(in->ledger, "problems")) > 0) {
-		rh_raw(w, "<div class=\"problems\"><strong>Problems</strong><ul class=\"plain\">");
-		cJSON_ArrayForEach(x, kc_json_path(in->ledger, "problems")) {
-			rh_rawf(w, "<li>line %d: ", (int)rh_jnum(x, "line", 0));
-			rh_text(w, kc_json_str(x, "reason"));
-			rh_raw(w, "</li>");
-		}
-		rh_raw(w, "</ul></div>\n");
-	}
-	cJSON_ArrayForEach(x, kc_json_path(in->ledger, "warnings")) {
-		rh_rawf(w, "<p class=\"note\">line %d: ", (int)rh_jnum(x, "line", 0));
-		rh_text(w, kc_json_str(x, "reason"));
-		rh_raw(w, "</p>\n");
-	}
-	rh_raw(w, "<table id=\"custody-ledger\"><thead><tr><th class=\"num\">seq</th><th>time (UTC)</th>"
-	    "<th>action</th><th>actor</th><th>key</th><th>from \xe2\x86\x92 to</th><th>purpose</th>"
-	    "<th>location</th><th>method</th><th>signature</th></tr></thead><tbody>\n");
-	cJSON_ArrayForEach(e, kc_json_path(in->ledger, "history")) {
-		const char *sig = kc_json_str0(e, "signature");
-
-		if (rows++ >= KC_REPORT_ROWS_MAX)
-			break;
-		rh_rawf(w, "<tr><td class=\"num\">%d</td><td>", (int)rh_jnum(e, "seq", 0));
-		rh_text_or_dash(w, kc_json_str(e, "time"));
-		rh_raw(w, "</td><td><strong>");
-		rh_text_or_dash(w, kc_json_str(e, "action"));
-		rh_raw(w, "</strong></td><td>");
-		rh_text_or_dash(w, kc_json_str(kc_json_path(e, "actor"), "name"));
-		if (rh_jhas(e, "actor.organisation")) {
-			rh_raw(w, " <span class=\"kind\">(");
-			rh_text(w, kc_json_str(kc_json_path(e, "actor"), "organisation"));
-			rh_raw(w, ")</span>");
-		}
-		if (rh_jhas(e, "actor.trusted_as")) {
-			rh_raw(w, "<br/><span class=\"kind\">trusted as ");
-			rh_text(w, kc_json_str(kc_json_path(e, "actor"), "trusted_as"));
-			rh_raw(w, "</span>");
-		}
-		rh_raw(w, "</td><td><code>");
-		rh_text_or_dash(w, kc_json_str(kc_json_path(e, "actor"), "key_fingerprint"));
-		rh_raw(w, "</code></td><td>");
-		rh_text(w, kc_json_str(e, "from"));
-		if (rh_jhas(e, "from") || rh_jhas(e, "to"))
-			rh_raw(w, " \xe2\x86\x92 ");
-		rh_text(w, kc_json_str(e, "to"));
-		rh_raw(w, "</td><td>");
-		rh_text_or_dash(w, kc_json_str(e, "purpose"));
-		rh_raw(w, "</td><td>");
-		rh_text_or_dash(w, kc_json_str(e, "location"));
-		rh_raw(w, "</td><td>");
-		rh_text_or_dash(w, kc_json_str(e, "method"));
-		rh_raw(w, "</td><td>");
-		rh_rawf(w, "<span class=\"pill %s\">", strcmp(sig, "trusted") == 0 || strcmp(sig, "valid") == 0 ?
-		    "ok" : strcmp(sig, "untrusted") == 0 ? "warn" : "bad");
-		rh_text_or_dash(w, sig);
-		rh_raw(w, "</span></td></tr>\n");
-	}
-	rh_raw(w, "</tbody></table>\n");
-	rh_more_rows(w, KC_REPORT_ROWS_MAX, cJSON_GetArraySize(kc_json_path(in->ledger, "history")));
+	ledger_summary(w, in);
+	ledger_history(w, in->ledger);
 }
 
 /* ------------------------------------------------------------------ */
 /* case, collector, cluster */
 
-void
-rh_case_section(struct w *w, const struct kc_report_in *in, const struct bundle *b)
+static void
+case_box(struct w *w, const struct kc_report_in *in, const cJSON *m)
 {
-	const cJSON *m = b->manifest;
-	char nb[96];
-	double off = rh_jnum(m, "cluster.clock.offset_seconds", 0);
+	const cJSON *cs = kc_json_path(m, "case");
 
-	rh_raw(w, "<section id=\"custody\"><h2>Case, collection and custody</h2>\n<div class=\"grid3\">\n");
 	rh_raw(w, "<div><h3>Case</h3><table class=\"kv\"><tbody>\n");
-	rh_kv(w, "case id", kc_json_str(kc_json_path(m, "case"), "id"));
-	rh_kv(w, "evidence id", kc_json_str(kc_json_path(m, "case"), "evidence_id"));
-	rh_kv(w, "phase", kc_json_str(kc_json_path(m, "case"), "phase"));
-	rh_kv(w, "purpose", kc_json_str(kc_json_path(m, "case"), "purpose"));
-	rh_kv(w, "authority", kc_json_str(kc_json_path(m, "case"), "authority"));
-	rh_kv(w, "operator", kc_json_str(kc_json_path(m, "case"), "operator"));
+	rh_kv(w, "case id", kc_json_str(cs, "id"));
+	rh_kv(w, "evidence id", kc_json_str(cs, "evidence_id"));
+	rh_kv(w, "phase", kc_json_str(cs, "phase"));
+	rh_kv(w, "purpose", kc_json_str(cs, "purpose"));
+	rh_kv(w, "authority", kc_json_str(cs, "authority"));
+	rh_kv(w, "operator", kc_json_str(cs, "operator"));
 	rh_kv_mono(w, "bundle id", kc_json_str(m, "bundle_id"));
 	rh_kv_mono(w, "bundle file", in->bundle_path);
 	rh_kv_mono(w, "bundle SHA-256", in->bundle_sha256);
@@ -277,35 +296,51 @@ rh_case_section(struct w *w, const struct kc_report_in *in, const struct bundle 
 		rh_kv_json(w, "legal hold", kc_json_path(m, "retention.legal_hold"));
 	}
 	rh_raw(w, "</tbody></table></div>\n");
+}
+
+static void
+collector_box(struct w *w, const cJSON *m)
+{
+	const cJSON *co = kc_json_path(m, "collector"), *id = kc_json_path(m, "collector_identity");
+	const cJSON *os = kc_json_path(co, "os");
+	char nb[96];
 
 	rh_raw(w, "<div><h3>Collector</h3><table class=\"kv\"><tbody>\n");
-	snprintf(nb, sizeof(nb), "%s %s", kc_json_str0(kc_json_path(m, "collector"), "tool"), kc_json_str0(kc_json_path(m, "collector"), "version"));
+	snprintf(nb, sizeof(nb), "%s %s", kc_json_str0(co, "tool"), kc_json_str0(co, "version"));
 	rh_kv(w, "tool", nb);
-	rh_kv_mono(w, "executable SHA-256", kc_json_str(kc_json_path(m, "collector"), "executable_sha256"));
-	rh_kv(w, "host", kc_json_str(kc_json_path(m, "collector"), "host"));
-	snprintf(nb, sizeof(nb), "%s %s %s", kc_json_str0(kc_json_path(m, "collector.os"), "sysname"),
-	    kc_json_str0(kc_json_path(m, "collector.os"), "release"), kc_json_str0(kc_json_path(m, "collector.os"), "machine"));
+	rh_kv_mono(w, "executable SHA-256", kc_json_str(co, "executable_sha256"));
+	rh_kv(w, "host", kc_json_str(co, "host"));
+	snprintf(nb, sizeof(nb), "%s %s %s", kc_json_str0(os, "sysname"), kc_json_str0(os, "release"),
+	    kc_json_str0(os, "machine"));
 	rh_kv(w, "system", nb);
-	rh_kv(w, "OS user", kc_json_str(kc_json_path(m, "collector"), "os_user"));
-	rh_kv_mono(w, "run id", kc_json_str(kc_json_path(m, "collector"), "run_id"));
-	rh_kv(w, "Kubernetes user", kc_json_str(kc_json_path(m, "collector_identity"), "user"));
-	rh_kv(w, "authentication", kc_json_str(kc_json_path(m, "collector_identity"), "auth_method"));
-	rh_kv(w, "client certificate", kc_json_str(kc_json_path(m, "collector_identity"), "client_certificate_subject"));
-	rh_kv(w, "issued by", kc_json_str(kc_json_path(m, "collector_identity"), "client_certificate_issuer"));
-	rh_kv(w, "kubeconfig", kc_json_str(kc_json_path(m, "collector_identity"), "kubeconfig"));
+	rh_kv(w, "OS user", kc_json_str(co, "os_user"));
+	rh_kv_mono(w, "run id", kc_json_str(co, "run_id"));
+	rh_kv(w, "Kubernetes user", kc_json_str(id, "user"));
+	rh_kv(w, "authentication", kc_json_str(id, "auth_method"));
+	rh_kv(w, "client certificate", kc_json_str(id, "client_certificate_subject"));
+	rh_kv(w, "issued by", kc_json_str(id, "client_certificate_issuer"));
+	rh_kv(w, "kubeconfig", kc_json_str(id, "kubeconfig"));
 	rh_raw(w, "</tbody></table></div>\n");
+}
+
+static void
+cluster_box(struct w *w, const cJSON *m)
+{
+	const cJSON *cl = kc_json_path(m, "cluster");
+	char nb[96];
+	double off = rh_jnum(m, "cluster.clock.offset_seconds", 0);
 
 	rh_raw(w, "<div><h3>Cluster and times (UTC)</h3><table class=\"kv\"><tbody>\n");
-	rh_kv_mono(w, "server", kc_json_str(kc_json_path(m, "cluster"), "server"));
-	rh_kv(w, "context", kc_json_str(kc_json_path(m, "cluster"), "context"));
-	rh_kv(w, "version", kc_json_str(kc_json_path(m, "cluster"), "version"));
-	rh_kv_mono(w, "kube-system UID", kc_json_str(kc_json_path(m, "cluster"), "kube_system_uid"));
-	rh_kv_mono(w, "CA SHA-256", kc_json_str(kc_json_path(m, "cluster"), "ca_sha256"));
+	rh_kv_mono(w, "server", kc_json_str(cl, "server"));
+	rh_kv(w, "context", kc_json_str(cl, "context"));
+	rh_kv(w, "version", kc_json_str(cl, "version"));
+	rh_kv_mono(w, "kube-system UID", kc_json_str(cl, "kube_system_uid"));
+	rh_kv_mono(w, "CA SHA-256", kc_json_str(cl, "ca_sha256"));
 	rh_rawf(w, "<tr><th>TLS</th><td>%s", cJSON_IsTrue(kc_json_path(m, "cluster.tls_verified")) ? "verified" :
 	    "<span class=\"bad\">NOT verified</span>");
-	if (kc_json_str(kc_json_path(m, "cluster"), "http_version")) {
+	if (kc_json_str(cl, "http_version")) {
 		rh_raw(w, ", ");
-		rh_text(w, kc_json_str(kc_json_path(m, "cluster"), "http_version"));
+		rh_text(w, kc_json_str(cl, "http_version"));
 	}
 	rh_raw(w, "</td></tr>\n");
 	rh_kv(w, "collection started", kc_json_str(kc_json_path(m, "times"), "started"));
@@ -320,7 +355,13 @@ rh_case_section(struct w *w, const struct kc_report_in *in, const struct bundle 
 	} else {
 		rh_kv(w, "clock offset", NULL);
 	}
-	rh_raw(w, "</tbody></table></div>\n</div>\n");
+	rh_raw(w, "</tbody></table></div>\n");
+}
+
+/* The collection's custody event and the collector's warnings. */
+static void
+collection_notes(struct w *w, const cJSON *m)
+{
 	if (cJSON_IsObject(kc_json_path(m, "custody"))) {
 		const cJSON *x;
 
@@ -345,6 +386,17 @@ rh_case_section(struct w *w, const struct kc_report_in *in, const struct bundle 
 		}
 		rh_raw(w, "</ul>\n");
 	}
+}
+
+void
+rh_case_section(struct w *w, const struct kc_report_in *in, const struct bundle *b)
+{
+	rh_raw(w, "<section id=\"custody\"><h2>Case, collection and custody</h2>\n<div class=\"grid3\">\n");
+	case_box(w, in, b->manifest);
+	collector_box(w, b->manifest);
+	cluster_box(w, b->manifest);
+	rh_raw(w, "</div>\n");
+	collection_notes(w, b->manifest);
 	ledger_section(w, in);
 	rh_raw(w, "</section>\n");
 }
