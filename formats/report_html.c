@@ -178,107 +178,147 @@ summary_cards(struct w *w, const struct kc_report_in *in, const struct bundle *b
 	rh_raw(w, "</div>\n");
 }
 
+/* The page's header: case, phase, bundle, cluster, collection time. */
+static void
+report_header(struct w *w, const struct kc_report_in *in, const struct bundle *b)
+{
+	const cJSON *cs = kc_json_path(b->manifest, "case");
+
+	rh_raw(w, "<header><h1>Evidence report");
+	if (kc_json_str(cs, "id") != NULL) {
+		rh_raw(w, ": case ");
+		rh_text(w, kc_json_str(cs, "id"));
+	}
+	rh_raw(w, "</h1><p class=\"sub\">");
+	if (kc_json_str(cs, "phase") != NULL) {
+		rh_raw(w, "phase <strong>");
+		rh_text(w, kc_json_str(cs, "phase"));
+		rh_raw(w, "</strong> \xc2\xb7 ");
+	}
+	rh_raw(w, "bundle <code>");
+	rh_text(w, b->top[0] ? b->top : in->bundle_path);
+	rh_raw(w, "</code>");
+	if (kc_json_str(kc_json_path(b->manifest, "cluster"), "server") != NULL) {
+		rh_raw(w, " \xc2\xb7 cluster <code>");
+		rh_text(w, kc_json_str(kc_json_path(b->manifest, "cluster"), "server"));
+		rh_raw(w, "</code>");
+	}
+	if (kc_json_str(kc_json_path(b->manifest, "times"), "finished") != NULL) {
+		rh_raw(w, " \xc2\xb7 collected ");
+		rh_text(w, kc_json_str(kc_json_path(b->manifest, "times"), "finished"));
+	}
+	rh_raw(w, "</p></header>\n");
+}
+
+/* Verification, custody, triage and remediation banners. */
+static void
+report_banners(struct w *w, const struct kc_report_in *in, const struct bundle *b)
+{
+	rh_verify_banner(w, "This bundle", in->vr, in->no_verify_reason);
+	if (in->pre_path != NULL && (in->pre_vr == NULL || !in->pre_vr->valid))
+		rh_verify_banner(w, "The PRE bundle", in->pre_vr, in->no_verify_reason);
+	if (!in->ledger_skipped && in->ledger_status != 0 &&
+	    !(in->ledger_status == KC_ERR_NOTFOUND && in->ledger_path == NULL))
+		rh_raw(w, "<div class=\"banner bad\" id=\"custody-banner\"><span class=\"big\">CUSTODY CHAIN "
+		    "BROKEN</span>The custody ledger does not verify or cannot be read: see "
+		    "<a href=\"#custody\">Case and collection</a>.</div>\n");
+	triage_banner(w, b);
+	if (in->diff_error != NULL) {
+		rh_raw(w, "<div class=\"banner warn\"><span class=\"big\">NO REMEDIATION SECTION</span>");
+		rh_text(w, in->diff_error);
+		rh_raw(w, "</div>\n");
+	}
+}
+
+/* Why some or all of the bundle is not shown: one item per problem. */
+static void
+read_problems(struct w *w, const struct bundle *b)
+{
+	rh_raw(w, "<div class=\"problems\" id=\"read-problems\"><strong>Not everything could be shown"
+	    "</strong><ul class=\"plain\">");
+	for (const char *p = kc_buf_str(&b->problems), *nl; *p; p = nl ? nl + 1 : p + strlen(p)) {
+		struct kc_buf one = KC_BUF_INIT(1u << 20);
+
+		nl = strchr(p, '\n');
+		kc_buf_add(&one, p, nl ? (size_t)(nl - p) : strlen(p));
+		rh_raw(w, "<li>");
+		rh_text(w, kc_buf_str(&one));
+		rh_raw(w, "</li>");
+		kc_buf_free(&one);
+	}
+	rh_raw(w, "</ul></div>\n");
+}
+
+static void
+report_toc(struct w *w, const struct kc_report_in *in)
+{
+	rh_raw(w, "<nav class=\"toc\"><a href=\"#access-paths\">Access paths</a>");
+	if (in->diff != NULL)
+		rh_raw(w, "<a href=\"#remediation\">Remediation</a>");
+	rh_raw(w, "<a href=\"#findings-section\">Findings</a><a href=\"#inventory\">Inventory</a>"
+	    "<a href=\"#who-can\">Who can</a><a href=\"#audit\">Audit segment</a>"
+	    "<a href=\"#items\">Collection items</a><a href=\"#custody\">Case and custody</a>"
+	    "<a href=\"#verification\">Verification</a></nav>\n");
+}
+
+static void
+report_sections(struct w *w, const struct kc_report_in *in, const struct bundle *b)
+{
+	if (!b->unreadable) {
+		access_section(w, b, in->diff);
+		if (in->diff != NULL)
+			rh_diff_body(w, in->diff, 0, "h2");
+		rh_findings_section(w, b);
+		rh_inventory_section(w, b);
+		rh_whocan_section(w, b);
+		rh_audit_section(w, b);
+		rh_items_section(w, b);
+		rh_case_section(w, in, b);
+	} else {
+		/* the tools that look for the findings table still find one */
+		rh_raw(w, "<section id=\"findings-section\"><h2>Findings by severity</h2>"
+		    "<p class=\"note\">The bundle could not be read.</p>\n");
+		rh_findings_table(w, "findings", NULL, 0, 1);
+		rh_raw(w, "</section>\n");
+	}
+}
+
+static void
+verification_section(struct w *w, const struct kc_report_in *in)
+{
+	rh_raw(w, "<section id=\"verification\"><h2>Verification</h2>\n");
+	rh_verify_table(w, "This bundle", in->bundle_path, in->vr, in->no_verify_reason);
+	if (in->pre_path != NULL)
+		rh_verify_table(w, "PRE bundle (for the remediation section)", in->pre_path, in->pre_vr,
+		    in->no_verify_reason);
+	rh_raw(w, "<p class=\"note\">Checked without trusting any key inside the bundle. To repeat it "
+	    "with standard tools, follow VERIFY.txt inside the bundle.</p>\n</section>\n");
+}
+
 int
 kc_report_html(const struct kc_report_in *in, struct kc_buf *out)
 {
 	struct bundle b;
 	struct w w = { out, 0 };
 	struct kc_buf title = KC_BUF_INIT(4096);
+	const cJSON *cs;
 
 	memset(&b, 0, sizeof(b));
 	if (in == NULL || in->bundle_path == NULL)
 		return kc_err_set(KC_ERR_INVALID, "report: no bundle");
 	rh_bundle_read(in->bundle_path, &b);
-	kc_buf_addf(&title, "kcustody report: %s %s", kc_json_str(kc_json_path(b.manifest, "case"), "id") ? kc_json_str(kc_json_path(b.manifest, "case"), "id") :
-	    "(unknown case)", kc_json_str0(kc_json_path(b.manifest, "case"), "phase"));
+	cs = kc_json_path(b.manifest, "case");
+	kc_buf_addf(&title, "kcustody report: %s %s", kc_json_str(cs, "id") ? kc_json_str(cs, "id") :
+	    "(unknown case)", kc_json_str0(cs, "phase"));
 	rh_page_open(&w, kc_buf_str(&title));
-	rh_raw(&w, "<header><h1>Evidence report");
-	if (kc_json_str(kc_json_path(b.manifest, "case"), "id") != NULL) {
-		rh_raw(&w, ": case ");
-		rh_text(&w, kc_json_str(kc_json_path(b.manifest, "case"), "id"));
-	}
-	rh_raw(&w, "</h1><p class=\"sub\">");
-	if (kc_json_str(kc_json_path(b.manifest, "case"), "phase") != NULL) {
-		rh_raw(&w, "phase <strong>");
-		rh_text(&w, kc_json_str(kc_json_path(b.manifest, "case"), "phase"));
-		rh_raw(&w, "</strong> \xc2\xb7 ");
-	}
-	rh_raw(&w, "bundle <code>");
-	rh_text(&w, b.top[0] ? b.top : in->bundle_path);
-	rh_raw(&w, "</code>");
-	if (kc_json_str(kc_json_path(b.manifest, "cluster"), "server") != NULL) {
-		rh_raw(&w, " \xc2\xb7 cluster <code>");
-		rh_text(&w, kc_json_str(kc_json_path(b.manifest, "cluster"), "server"));
-		rh_raw(&w, "</code>");
-	}
-	if (kc_json_str(kc_json_path(b.manifest, "times"), "finished") != NULL) {
-		rh_raw(&w, " \xc2\xb7 collected ");
-		rh_text(&w, kc_json_str(kc_json_path(b.manifest, "times"), "finished"));
-	}
-	rh_raw(&w, "</p></header>\n");
-
-	rh_verify_banner(&w, "This bundle", in->vr, in->no_verify_reason);
-	if (in->pre_path != NULL && (in->pre_vr == NULL || !in->pre_vr->valid))
-		rh_verify_banner(&w, "The PRE bundle", in->pre_vr, in->no_verify_reason);
-	if (!in->ledger_skipped && in->ledger_status != 0 &&
-	    !(in->ledger_status == KC_ERR_NOTFOUND && in->ledger_path == NULL))
-		rh_raw(&w, "<div class=\"banner bad\" id=\"custody-banner\"><span class=\"big\">CUSTODY CHAIN "
-		    "BROKEN</span>The custody ledger does not verify or cannot be read: see "
-		    "<a href=\"#custody\">Case and collection</a>.</div>\n");
-	triage_banner(&w, &b);
-	if (in->diff_error != NULL) {
-		rh_raw(&w, "<div class=\"banner warn\"><span class=\"big\">NO REMEDIATION SECTION</span>");
-		rh_text(&w, in->diff_error);
-		rh_raw(&w, "</div>\n");
-	}
-	if (b.problems.len > 0) {
-		rh_raw(&w, "<div class=\"problems\" id=\"read-problems\"><strong>Not everything could be shown"
-		    "</strong><ul class=\"plain\">");
-		for (const char *p = kc_buf_str(&b.problems), *nl; *p; p = nl ? nl + 1 : p + strlen(p)) {
-			struct kc_buf one = KC_BUF_INIT(1u << 20);
-
-			nl = strchr(p, '\n');
-			kc_buf_add(&one, p, nl ? (size_t)(nl - p) : strlen(p));
-			rh_raw(&w, "<li>");
-			rh_text(&w, kc_buf_str(&one));
-			rh_raw(&w, "</li>");
-			kc_buf_free(&one);
-		}
-		rh_raw(&w, "</ul></div>\n");
-	}
+	report_header(&w, in, &b);
+	report_banners(&w, in, &b);
+	if (b.problems.len > 0)
+		read_problems(&w, &b);
 	summary_cards(&w, in, &b);
-	rh_raw(&w, "<nav class=\"toc\"><a href=\"#access-paths\">Access paths</a>");
-	if (in->diff != NULL)
-		rh_raw(&w, "<a href=\"#remediation\">Remediation</a>");
-	rh_raw(&w, "<a href=\"#findings-section\">Findings</a><a href=\"#inventory\">Inventory</a>"
-	    "<a href=\"#who-can\">Who can</a><a href=\"#audit\">Audit segment</a>"
-	    "<a href=\"#items\">Collection items</a><a href=\"#custody\">Case and custody</a>"
-	    "<a href=\"#verification\">Verification</a></nav>\n");
-
-	if (!b.unreadable) {
-		access_section(&w, &b, in->diff);
-		if (in->diff != NULL)
-			rh_diff_body(&w, in->diff, 0, "h2");
-		rh_findings_section(&w, &b);
-		rh_inventory_section(&w, &b);
-		rh_whocan_section(&w, &b);
-		rh_audit_section(&w, &b);
-		rh_items_section(&w, &b);
-		rh_case_section(&w, in, &b);
-	} else {
-		/* the tools that look for the findings table still find one */
-		rh_raw(&w, "<section id=\"findings-section\"><h2>Findings by severity</h2>"
-		    "<p class=\"note\">The bundle could not be read.</p>\n");
-		rh_findings_table(&w, "findings", NULL, 0, 1);
-		rh_raw(&w, "</section>\n");
-	}
-	rh_raw(&w, "<section id=\"verification\"><h2>Verification</h2>\n");
-	rh_verify_table(&w, "This bundle", in->bundle_path, in->vr, in->no_verify_reason);
-	if (in->pre_path != NULL)
-		rh_verify_table(&w, "PRE bundle (for the remediation section)", in->pre_path, in->pre_vr,
-		    in->no_verify_reason);
-	rh_raw(&w, "<p class=\"note\">Checked without trusting any key inside the bundle. To repeat it "
-	    "with standard tools, follow VERIFY.txt inside the bundle.</p>\n</section>\n");
+	report_toc(&w, in);
+	report_sections(&w, in, &b);
+	verification_section(&w, in);
 	rh_page_close(&w, in->generated);
 	kc_buf_free(&title);
 	rh_bundle_free(&b);
