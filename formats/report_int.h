@@ -116,6 +116,7 @@ int rh_subject_is(const cJSON *f, const char *ns, const char *name);
 void rh_key_of(struct kc_buf *b, const cJSON *o);
 void rh_label_binding(struct tree *t, int i, const cJSON *binding, struct kc_buf *tmp);
 void rh_label_role(struct tree *t, int i, const cJSON *role, struct kc_buf *tmp);
+int rh_tree_root(struct tree *t, const char *ns, const char *name, struct kc_buf *tmp);
 void rh_tree_from_grants(struct tree *t, const struct bundle *b, const char *ns, const char *name,
     struct kc_buf *tmp);
 

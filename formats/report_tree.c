@@ -283,19 +283,12 @@ mark_findings(struct tree *t, int i, const cJSON *fs, const char *ns, const char
 	kc_buf_reset(tmp);
 }
 
-/* One agent's tree from the bundle's effective grants.  Grants through a
- * group binding with no finding are folded into one grey box. */
-void
-rh_tree_from_grants(struct tree *t, const struct bundle *b, const char *ns, const char *name,
-    struct kc_buf *tmp)
+/* The root box of an agent's tree: the service account; its index. */
+int
+rh_tree_root(struct tree *t, const char *ns, const char *name, struct kc_buf *tmp)
 {
-	const cJSON *fs = kc_json_path(b->findings, "findings");
-	char folder[KC_NAME_COMPONENT_SIZE];
-	struct kc_buf groups = KC_BUF_INIT(4096), gbind = KC_BUF_INIT(4096);
-	int ngroup = 0, root;
+	int root;
 
-	if (kc_name_sa_folder(ns, name, folder) < 0)
-		folder[0] = '\0';	/* matches no effective/ folder */
 	kc_buf_addf(tmp, "%s/%s", ns, name);
 	root = rh_tree_add(t, -1, kc_buf_str(tmp), 0);
 	rh_tree_set(t, root, 0, name);
@@ -305,82 +298,142 @@ rh_tree_from_grants(struct tree *t, const struct bundle *b, const char *ns, cons
 	rh_tree_setb(t, root, 2, tmp);
 	kc_buf_addf(tmp, "ServiceAccount %s/%s", ns, name);
 	rh_tree_setb(t, root, -2, tmp);
+	return root;
+}
+
+/* One agent's tree being built from its effective grants. */
+struct grants {
+	struct tree *t;
+	int root;
+	const cJSON *fs;		/* the bundle's findings */
+	const char *ns, *name;		/* the agent */
+	struct kc_buf *tmp;
+	struct kc_buf groups, gbind;	/* grants through groups, folded */
+	int ngroup;
+};
+
+/* A grant through a group binding that no finding names is folded into
+ * the grey box: 1 when it was. */
+static int
+fold_group_grant(struct grants *c, const cJSON *bi, const cJSON *ro, const cJSON *su, int ri,
+    const char *bkey)
+{
+	if (grant_findings(c->fs, c->ns, c->name, bi, ro, ri, NULL) != 5)
+		return 0;
+	if (strstr(kc_buf_str(&c->gbind), bkey) == NULL) {
+		kc_buf_addf(&c->gbind, "%s%s", c->gbind.len ? ", " : "", kc_json_str0(bi, "name"));
+		c->ngroup++;
+	}
+	if (strstr(kc_buf_str(&c->groups), kc_json_str0(su, "name")) == NULL)
+		kc_buf_addf(&c->groups, "%s%s", c->groups.len ? ", " : "", kc_json_str0(su, "name"));
+	return 1;
+}
+
+/* The binding and role boxes of a grant (found or added): the role's. */
+static int
+grant_path(struct grants *c, const cJSON *bi, const cJSON *ro, const cJSON *su, const char *bkey)
+{
+	struct tree *t = c->t;
+	struct kc_buf *tmp = c->tmp;
+	char rkey[700];
+	int bn, rn;
+
+	if ((bn = rh_tree_find(t, c->root, bkey)) < 0) {
+		bn = rh_tree_add(t, c->root, bkey, 0);
+		rh_label_binding(t, bn, bi, tmp);
+		if (strcmp(kc_json_str0(su, "kind"), "ServiceAccount") != 0) {
+			kc_buf_addf(tmp, "via group %s", kc_json_str0(su, "name"));
+			rh_tree_setb(t, bn, 2, tmp);
+		}
+	}
+	rh_ref_text(tmp, ro);
+	snprintf(rkey, sizeof(rkey), "%s", kc_buf_str(tmp));
+	kc_buf_reset(tmp);
+	if ((rn = rh_tree_find(t, bn, rkey)) < 0) {
+		rn = rh_tree_add(t, bn, rkey, 0);
+		rh_label_role(t, rn, ro, tmp);
+	}
+	return rn;
+}
+
+/* One effective grant g of doc: binding -> role -> rule boxes. */
+static void
+add_grant(struct grants *c, const cJSON *doc, const cJSON *g)
+{
+	const cJSON *bi = kc_json_get(g, "binding"), *ro = kc_json_get(g, "role"), *su = kc_json_get(g, "subject");
+	const char *scope = kc_json_str(g, "scope");
+	struct tree *t = c->t;
+	struct kc_buf *tmp = c->tmp;
+	int ri = (int)rh_jnum(g, "ruleIndex", -1), rn, pn;
+	char bkey[700];
+
+	/* a RoleBinding's grant holds in the binding's namespace */
+	if (scope != NULL && strcmp(scope, "namespace") == 0)
+		scope = rh_jhas(bi, "namespace") ? kc_json_str(bi, "namespace") : kc_json_str(doc, "namespace");
+	kc_buf_reset(tmp);
+	rh_ref_text(tmp, bi);
+	snprintf(bkey, sizeof(bkey), "%s", kc_buf_str(tmp));
+	kc_buf_reset(tmp);
+	if (strcmp(kc_json_str0(su, "kind"), "ServiceAccount") != 0 && fold_group_grant(c, bi, ro, su, ri, bkey))
+		return;
+	rn = grant_path(c, bi, ro, su, bkey);
+	kc_buf_addf(tmp, "rule %d @%s", ri, scope ? scope : "");
+	if (rh_tree_find(t, rn, kc_buf_str(tmp)) >= 0) {
+		kc_buf_reset(tmp);
+		return;		/* the same grant seen from another namespace */
+	}
+	pn = rh_tree_add(t, rn, kc_buf_str(tmp), 0);
+	kc_buf_reset(tmp);
+	label_rule(t, pn, kc_json_get(g, "rule"), scope, tmp);
+	mark_findings(t, pn, c->fs, c->ns, c->name, bi, ro, ri, tmp);
+	if (pn >= 0 && t->err == 0) {
+		kc_buf_adds(tmp, kc_json_str0(g, "reason"));
+		rh_tree_setb(t, pn, -2, tmp);
+	}
+}
+
+/* The grey box of the grants folded by fold_group_grant. */
+static void
+add_groups_box(struct grants *c)
+{
+	struct tree *t = c->t;
+	struct kc_buf *tmp = c->tmp;
+	int gn = rh_tree_add(t, c->root, "(groups)", KC_SVG_MUTED);
+
+	kc_buf_addf(tmp, "via groups: %d binding%s", c->ngroup, c->ngroup == 1 ? "" : "s");
+	rh_tree_setb(t, gn, 0, tmp);
+	rh_tree_set(t, gn, 1, kc_buf_str(&c->groups));
+	rh_tree_set(t, gn, 2, kc_buf_str(&c->gbind));
+	kc_buf_addf(tmp, "Bindings to groups the account belongs to (%s), with no finding: %s",
+	    kc_buf_str(&c->groups), kc_buf_str(&c->gbind));
+	rh_tree_setb(t, gn, -2, tmp);
+	rh_tree_set(t, gn, -1, "no finding");
+}
+
+/* One agent's tree from the bundle's effective grants.  Grants through a
+ * group binding with no finding are folded into one grey box. */
+void
+rh_tree_from_grants(struct tree *t, const struct bundle *b, const char *ns, const char *name,
+    struct kc_buf *tmp)
+{
+	struct grants c = { t, 0, kc_json_path(b->findings, "findings"), ns, name, tmp,
+		KC_BUF_INIT(4096), KC_BUF_INIT(4096), 0 };
+	char folder[KC_NAME_COMPONENT_SIZE];
+
+	if (kc_name_sa_folder(ns, name, folder) < 0)
+		folder[0] = '\0';	/* matches no effective/ folder */
+	c.root = rh_tree_root(t, ns, name, tmp);
 	for (size_t e = 0; e < b->neff; e++) {
 		const cJSON *g;
 
 		if (strcmp(b->eff[e].agent, folder) != 0)
 			continue;
-		cJSON_ArrayForEach(g, kc_json_path(b->eff[e].doc, "grants")) {
-			const cJSON *bi = kc_json_path(g, "binding"), *ro = kc_json_path(g, "role"), *su = kc_json_path(g, "subject");
-			const char *scope = kc_json_str(g, "scope");
-
-			/* a RoleBinding's grant holds in the binding's namespace */
-			if (scope != NULL && strcmp(scope, "namespace") == 0)
-				scope = rh_jhas(bi, "namespace") ? kc_json_str(bi, "namespace") :
-				    kc_json_str(b->eff[e].doc, "namespace");
-			int via_group = strcmp(kc_json_str0(su, "kind"), "ServiceAccount") != 0;
-			int ri = (int)rh_jnum(g, "ruleIndex", -1), bn, rn, pn;
-			char bkey[700], rkey[700];
-
-			kc_buf_reset(tmp);
-			rh_ref_text(tmp, bi);
-			snprintf(bkey, sizeof(bkey), "%s", kc_buf_str(tmp));
-			kc_buf_reset(tmp);
-			if (via_group) {
-				/* fold unless a finding names this grant */
-				if (grant_findings(fs, ns, name, bi, ro, ri, NULL) == 5) {
-					if (strstr(kc_buf_str(&gbind), bkey) == NULL) {
-						kc_buf_addf(&gbind, "%s%s", gbind.len ? ", " : "", kc_json_str0(bi, "name"));
-						ngroup++;
-					}
-					if (strstr(kc_buf_str(&groups), kc_json_str0(su, "name")) == NULL)
-						kc_buf_addf(&groups, "%s%s", groups.len ? ", " : "", kc_json_str0(su, "name"));
-					continue;
-				}
-			}
-			if ((bn = rh_tree_find(t, root, bkey)) < 0) {
-				bn = rh_tree_add(t, root, bkey, 0);
-				rh_label_binding(t, bn, bi, tmp);
-				if (via_group) {
-					kc_buf_addf(tmp, "via group %s", kc_json_str0(su, "name"));
-					rh_tree_setb(t, bn, 2, tmp);
-				}
-			}
-			rh_ref_text(tmp, ro);
-			snprintf(rkey, sizeof(rkey), "%s", kc_buf_str(tmp));
-			kc_buf_reset(tmp);
-			if ((rn = rh_tree_find(t, bn, rkey)) < 0) {
-				rn = rh_tree_add(t, bn, rkey, 0);
-				rh_label_role(t, rn, ro, tmp);
-			}
-			kc_buf_addf(tmp, "rule %d @%s", ri, scope ? scope : "");
-			if (rh_tree_find(t, rn, kc_buf_str(tmp)) >= 0) {
-				kc_buf_reset(tmp);
-				continue;	/* the same grant seen from another namespace */
-			}
-			pn = rh_tree_add(t, rn, kc_buf_str(tmp), 0);
-			kc_buf_reset(tmp);
-			label_rule(t, pn, kc_json_path(g, "rule"), scope, tmp);
-			mark_findings(t, pn, fs, ns, name, bi, ro, ri, tmp);
-			if (pn >= 0 && t->err == 0) {
-				kc_buf_adds(tmp, kc_json_str0(g, "reason"));
-				rh_tree_setb(t, pn, -2, tmp);
-			}
-		}
+		cJSON_ArrayForEach(g, kc_json_get(b->eff[e].doc, "grants"))
+			add_grant(&c, b->eff[e].doc, g);
 	}
-	if (ngroup > 0) {
-		int gn = rh_tree_add(t, root, "(groups)", KC_SVG_MUTED);
-
-		kc_buf_addf(tmp, "via groups: %d binding%s", ngroup, ngroup == 1 ? "" : "s");
-		rh_tree_setb(t, gn, 0, tmp);
-		rh_tree_set(t, gn, 1, kc_buf_str(&groups));
-		rh_tree_set(t, gn, 2, kc_buf_str(&gbind));
-		kc_buf_addf(tmp, "Bindings to groups the account belongs to (%s), with no finding: %s",
-		    kc_buf_str(&groups), kc_buf_str(&gbind));
-		rh_tree_setb(t, gn, -2, tmp);
-		rh_tree_set(t, gn, -1, "no finding");
-	}
-	kc_buf_free(&groups);
-	kc_buf_free(&gbind);
+	if (c.ngroup > 0)
+		add_groups_box(&c);
+	kc_buf_free(&c.groups);
+	kc_buf_free(&c.gbind);
 }
 

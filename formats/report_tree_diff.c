@@ -227,6 +227,127 @@ rh_rank_name(int r)
 	return n[r < 0 || r > 5 ? 5 : r];
 }
 
+/* The permissions of one diff list under one (binding, role). */
+struct grp {
+	const cJSON *binding, *role;
+	struct cperms c;
+};
+
+struct grps {
+	struct grp *v;
+	size_t n, cap;
+};
+
+static void
+grps_free(struct grps *gs)
+{
+	for (size_t k = 0; k < gs->n; k++)
+		cperms_free(&gs->v[k].c);
+	free(gs->v);
+}
+
+/* The group of (bi, ro), added when missing; NULL when out of memory. */
+static struct grp *
+grp_of(struct grps *gs, const cJSON *bi, const cJSON *ro)
+{
+	for (size_t k = 0; k < gs->n; k++)
+		if (rh_same_ref(gs->v[k].binding, bi, 1) && rh_same_ref(gs->v[k].role, ro, 0))
+			return &gs->v[k];
+	if (KC_GROW(gs->v, gs->cap, gs->n + 1) != 0)
+		return NULL;
+	memset(&gs->v[gs->n], 0, sizeof(gs->v[gs->n]));
+	gs->v[gs->n].binding = bi;
+	gs->v[gs->n].role = ro;
+	return &gs->v[gs->n++];
+}
+
+/* The permissions of agent's list grouped per (binding, role), each with
+ * the severity of the worst finding that covers it.  0 or KC_ERR_NOMEM
+ * (a failed add leaves the groups read so far). */
+static int
+group_perms(struct grps *gs, const cJSON *agent, const char *list, unsigned leaf_flags,
+    const cJSON *diff)
+{
+	const cJSON *fss[3] = {
+		kc_json_path(diff, "findings.resolved"), kc_json_path(diff, "findings.persisting"),
+		kc_json_path(diff, "findings.new")
+	};
+	const char *ns = kc_json_str0(agent, "namespace"), *name = kc_json_str0(agent, "name");
+	const cJSON *p, *g;
+	int r = 0;
+
+	cJSON_ArrayForEach(p, kc_json_get(agent, list)) {
+		cJSON_ArrayForEach(g, kc_json_get(p, "grants")) {
+			const cJSON *bi = kc_json_get(g, "binding"), *ro = kc_json_get(g, "role");
+			struct grp *x = grp_of(gs, bi, ro);
+			int sev;
+
+			if (x == NULL)
+				return KC_ERR_NOMEM;
+			sev = perm_sev(fss, 3, ns, name, p, bi, ro);
+			if (cperms_add(&x->c, p, leaf_flags | rh_sev_flag(sev), sev) != 0)
+				r = KC_ERR_NOMEM;
+		}
+	}
+	return r;
+}
+
+/* One compacted permission c of list as a box under rn. */
+static void
+perm_box(struct tree *t, int rn, const struct cperm *c, const char *list, struct kc_buf *tmp)
+{
+	int pn;
+
+	kc_buf_addf(tmp, "%s|%s|%s|%s", list, c->verbs, c->what, c->where);
+	pn = rh_tree_add(t, rn, kc_buf_str(tmp), c->flags);
+	kc_buf_reset(tmp);
+	rh_tree_set(t, pn, 0, strcmp(c->verbs, "*") == 0 ? "* (every verb)" : c->verbs);
+	rh_tree_set(t, pn, 1, strcmp(c->what, "*/*") == 0 ? "* (every resource, every API group)" :
+	    strcmp(c->what, "*") == 0 ? "* (every core resource)" : c->what);
+	rh_tree_set(t, pn, 2, c->where);
+	if (c->flags & KC_SVG_REMOVED)
+		kc_buf_addf(tmp, "removed%s%s", c->sev < 5 ? " \xc2\xb7 was " : "",
+		    c->sev < 5 ? rh_rank_name(c->sev) : "");
+	else if (c->flags & KC_SVG_ADDED)
+		kc_buf_addf(tmp, "added%s%s", c->sev < 5 ? " \xc2\xb7 " : "",
+		    c->sev < 5 ? rh_rank_name(c->sev) : "");
+	else if (c->sev < 5)
+		kc_buf_addf(tmp, "kept \xc2\xb7 %s", rh_rank_name(c->sev));
+	if (tmp->len > 0)
+		rh_tree_setb(t, pn, -1, tmp);
+	if (pn >= 0 && c->sev < t->v[pn].sev)
+		t->v[pn].sev = c->sev;
+	kc_buf_addf(tmp, "%s: %s %s (%s)", list, c->verbs, c->what, c->where);
+	rh_tree_setb(t, pn, -2, tmp);
+}
+
+/* The binding and role boxes of g under root (found or added with
+ * node_flags): the role's index. */
+static int
+grp_path(struct tree *t, int root, const struct grp *g, unsigned node_flags, struct kc_buf *tmp)
+{
+	int bn, rn;
+
+	rh_key_of(tmp, g->binding);
+	if ((bn = rh_tree_find(t, root, kc_buf_str(tmp))) < 0) {
+		bn = rh_tree_add(t, root, kc_buf_str(tmp), node_flags);
+		kc_buf_reset(tmp);
+		rh_label_binding(t, bn, g->binding, tmp);
+		if (node_flags & KC_SVG_REMOVED)
+			rh_tree_set(t, bn, -1, "removed");
+		else if (node_flags & KC_SVG_ADDED)
+			rh_tree_set(t, bn, -1, "new after remediation");
+	}
+	rh_key_of(tmp, g->role);
+	if ((rn = rh_tree_find(t, bn, kc_buf_str(tmp))) < 0) {
+		rn = rh_tree_add(t, bn, kc_buf_str(tmp), node_flags);
+		kc_buf_reset(tmp);
+		rh_label_role(t, rn, g->role, tmp);
+	}
+	kc_buf_reset(tmp);
+	return rn;
+}
+
 /* Add the permissions of one diff list (removed, kept or added) of an
  * agent under binding -> role nodes of t, creating the nodes that are
  * missing with flags.  Leaves carry leaf_flags. */
@@ -234,99 +355,22 @@ static void
 tree_add_perms(struct tree *t, int root, const cJSON *agent, const char *list, unsigned node_flags,
     unsigned leaf_flags, const cJSON *diff, struct kc_buf *tmp)
 {
-	const cJSON *fss[3] = {
-		kc_json_path(diff, "findings.resolved"), kc_json_path(diff, "findings.persisting"), kc_json_path(diff, "findings.new")
-	};
-	const char *ns = kc_json_str0(agent, "namespace"), *name = kc_json_str0(agent, "name");
-	const cJSON *p;
-	/* group the permissions per (binding, role) */
-	struct grp {
-		const cJSON *binding, *role;
-		struct cperms c;
-	} *gs = NULL;
-	size_t ng = 0, gcap = 0;
+	struct grps gs = { NULL, 0, 0 };
 
-	cJSON_ArrayForEach(p, kc_json_path(agent, list)) {
-		const cJSON *g;
+	if (group_perms(&gs, agent, list, leaf_flags, diff) != 0)
+		t->err = KC_ERR_NOMEM;
+	for (size_t k = 0; k < gs.n && t->err == 0; k++) {
+		int rn;
 
-		cJSON_ArrayForEach(g, kc_json_path(p, "grants")) {
-			const cJSON *bi = kc_json_path(g, "binding"), *ro = kc_json_path(g, "role");
-			size_t k;
-			int sev;
-
-			for (k = 0; k < ng; k++)
-				if (rh_same_ref(gs[k].binding, bi, 1) && rh_same_ref(gs[k].role, ro, 0))
-					break;
-			if (k == ng) {
-				if (KC_GROW(gs, gcap, ng + 1) != 0) {
-					t->err = KC_ERR_NOMEM;
-					goto out;
-				}
-				memset(&gs[ng], 0, sizeof(gs[ng]));
-				gs[ng].binding = bi;
-				gs[ng].role = ro;
-				ng++;
-			}
-			sev = perm_sev(fss, 3, ns, name, p, bi, ro);
-			if (cperms_add(&gs[k].c, p, leaf_flags | rh_sev_flag(sev), sev) != 0)
-				t->err = KC_ERR_NOMEM;
-		}
-	}
-	for (size_t k = 0; k < ng && t->err == 0; k++) {
-		int bn, rn;
-
-		if (cperms_merge(&gs[k].c) != 0) {
+		if (cperms_merge(&gs.v[k].c) != 0) {
 			t->err = KC_ERR_NOMEM;
 			break;
 		}
-		rh_key_of(tmp, gs[k].binding);
-		if ((bn = rh_tree_find(t, root, kc_buf_str(tmp))) < 0) {
-			bn = rh_tree_add(t, root, kc_buf_str(tmp), node_flags);
-			kc_buf_reset(tmp);
-			rh_label_binding(t, bn, gs[k].binding, tmp);
-			if (node_flags & KC_SVG_REMOVED)
-				rh_tree_set(t, bn, -1, "removed");
-			else if (node_flags & KC_SVG_ADDED)
-				rh_tree_set(t, bn, -1, "new after remediation");
-		}
-		rh_key_of(tmp, gs[k].role);
-		if ((rn = rh_tree_find(t, bn, kc_buf_str(tmp))) < 0) {
-			rn = rh_tree_add(t, bn, kc_buf_str(tmp), node_flags);
-			kc_buf_reset(tmp);
-			rh_label_role(t, rn, gs[k].role, tmp);
-		}
-		kc_buf_reset(tmp);
-		for (size_t i = 0; i < gs[k].c.n; i++) {
-			struct cperm *c = &gs[k].c.v[i];
-			int pn;
-
-			kc_buf_addf(tmp, "%s|%s|%s|%s", list, c->verbs, c->what, c->where);
-			pn = rh_tree_add(t, rn, kc_buf_str(tmp), c->flags);
-			kc_buf_reset(tmp);
-			rh_tree_set(t, pn, 0, strcmp(c->verbs, "*") == 0 ? "* (every verb)" : c->verbs);
-			rh_tree_set(t, pn, 1, strcmp(c->what, "*/*") == 0 ? "* (every resource, every API group)" :
-			    strcmp(c->what, "*") == 0 ? "* (every core resource)" : c->what);
-			rh_tree_set(t, pn, 2, c->where);
-			if (c->flags & KC_SVG_REMOVED)
-				kc_buf_addf(tmp, "removed%s%s", c->sev < 5 ? " \xc2\xb7 was " : "",
-				    c->sev < 5 ? rh_rank_name(c->sev) : "");
-			else if (c->flags & KC_SVG_ADDED)
-				kc_buf_addf(tmp, "added%s%s", c->sev < 5 ? " \xc2\xb7 " : "",
-				    c->sev < 5 ? rh_rank_name(c->sev) : "");
-			else if (c->sev < 5)
-				kc_buf_addf(tmp, "kept \xc2\xb7 %s", rh_rank_name(c->sev));
-			if (tmp->len > 0)
-				rh_tree_setb(t, pn, -1, tmp);
-			if (pn >= 0 && c->sev < t->v[pn].sev)
-				t->v[pn].sev = c->sev;
-			kc_buf_addf(tmp, "%s: %s %s (%s)", list, c->verbs, c->what, c->where);
-			rh_tree_setb(t, pn, -2, tmp);
-		}
+		rn = grp_path(t, root, &gs.v[k], node_flags, tmp);
+		for (size_t i = 0; i < gs.v[k].c.n; i++)
+			perm_box(t, rn, &gs.v[k].c.v[i], list, tmp);
 	}
-out:
-	for (size_t k = 0; k < ng; k++)
-		cperms_free(&gs[k].c);
-	free(gs);
+	grps_free(&gs);
 }
 
 const cJSON *
@@ -408,15 +452,7 @@ rh_tree_from_diff(struct tree *t, const cJSON *agent, const cJSON *diff, struct 
 	char *keep = NULL;	/* 1: something under the node is flagged or changed */
 	int *idx = NULL;	/* the node's index in t, -1 when folded */
 
-	kc_buf_addf(tmp, "%s/%s", ns, name);
-	root = rh_tree_add(&full, -1, kc_buf_str(tmp), 0);
-	rh_tree_set(&full, root, 0, name);
-	kc_buf_reset(tmp);
-	rh_tree_set(&full, root, 1, "ServiceAccount");
-	kc_buf_addf(tmp, "in %s", ns);
-	rh_tree_setb(&full, root, 2, tmp);
-	kc_buf_addf(tmp, "ServiceAccount %s/%s", ns, name);
-	rh_tree_setb(&full, root, -2, tmp);
+	root = rh_tree_root(&full, ns, name, tmp);
 	tree_add_perms(&full, root, agent, "kept", 0, 0, diff, tmp);
 	tree_add_perms(&full, root, agent, "added", KC_SVG_ADDED, KC_SVG_ADDED, diff, tmp);
 	tree_add_perms(&full, root, agent, "removed", KC_SVG_REMOVED, KC_SVG_REMOVED, diff, tmp);
