@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collector/sensitive.h"
 #include "formats/report_int.h"
 #include "util/err.h"
 #include "util/json.h"
@@ -335,7 +336,7 @@ wc_add(struct wc_row **v, size_t *n, size_t *cap, const cJSON *e, const char *wh
 void
 rh_whocan_section(struct w *w, const struct bundle *b)
 {
-	static const char *const res[] = { "secrets", "configmaps", "persistentvolumeclaims" };
+	const char *const *res = kc_sensitive_resources;
 
 	rh_raw(w, "<section id=\"who-can\"><h2>Who can read secrets, configmaps and PVCs</h2>\n");
 	if (b->whocan == NULL) {
@@ -345,7 +346,7 @@ rh_whocan_section(struct w *w, const struct bundle *b)
 	rh_raw(w, "<p class=\"sub\">Every subject that can get, list or watch these resources by RBAC in "
 	    "this snapshot, with the binding and role that allow it. Selected agent identities "
 	    "come first, highlighted.</p>\n");
-	for (int r = 0; r < 3; r++) {
+	for (int r = 0; r < KC_SENSITIVE_N; r++) {
 		struct wc_row *v = NULL;
 		size_t n = 0, cap = 0;
 		const cJSON *q;

@@ -6,6 +6,7 @@
 
 #include "collector/snapshot.h"
 #include "collector/audit.h"
+#include "collector/sensitive.h"
 #include "manifest/bundle.h"
 #include "rbac/source.h"
 #include "rbac/diff.h"
@@ -705,8 +706,7 @@ audit_line(struct audit_ctx *c, const char *s, size_t n)
 		if (strcmp(t, js(found, "last")) > 0)
 			cJSON_ReplaceItemInObjectCaseSensitive(found, "last", cJSON_CreateString(t));
 	} else if ((strcmp(verb, "get") == 0 || strcmp(verb, "list") == 0 || strcmp(verb, "watch") == 0) &&
-	    (strcmp(res, "secrets") == 0 || strcmp(res, "configmaps") == 0 ||
-	    strcmp(res, "persistentvolumeclaims") == 0) &&
+	    kc_sensitive_resource(res) &&
 	    ts_ns(js(ev, "requestReceivedTimestamp")) >= c->rem_ns) {
 		cJSON *o = cJSON_CreateObject();
 		struct kc_rbac_sa_id id;
