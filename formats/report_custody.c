@@ -145,20 +145,20 @@ ledger_summary(struct w *w, const struct kc_report_in *in)
 {
 	const cJSON *x;
 
-	if (in->ledger_status == 0 && cJSON_IsTrue(kc_json_path(in->ledger, "verified")))
+	if (in->ledger_status == 0 && rh_jtrue(in->ledger, "verified"))
 		rh_raw(w, "<p><span class=\"pill ok\">chain verified</span> ");
 	else
 		rh_raw(w, "<p><span class=\"pill bad\">CHAIN BROKEN</span> ");
 	rh_rawf(w, "%d entr%s", (int)rh_jnum(in->ledger, "entries", 0),
 	    (int)rh_jnum(in->ledger, "entries", 0) == 1 ? "y" : "ies");
-	rh_raw(w, cJSON_IsTrue(kc_json_path(in->ledger, "trust_checked")) ? ", signers checked against a trust list" :
+	rh_raw(w, rh_jtrue(in->ledger, "trust_checked") ? ", signers checked against a trust list" :
 	    ", signatures checked against the keys in the entries (no trust list given)");
 	if (kc_json_path(in->ledger, "custodian.name") != NULL) {
 		rh_raw(w, "; current custodian: ");
 		rh_text(w, kc_json_str(kc_json_path(in->ledger, "custodian"), "name"));
 	}
 	rh_raw(w, ".</p>\n");
-	if (cJSON_GetArraySize(kc_json_path(in->ledger, "problems")) > 0) {
+	if (rh_jcount(in->ledger, "problems") > 0) {
 		rh_raw(w, "<div class=\"problems\"><strong>Problems</strong><ul class=\"plain\">");
 		cJSON_ArrayForEach(x, kc_json_path(in->ledger, "problems")) {
 			rh_rawf(w, "<li>line %d: ", (int)rh_jnum(x, "line", 0));
@@ -231,7 +231,7 @@ ledger_history(struct w *w, const cJSON *ledger)
 		ledger_row(w, e);
 	}
 	rh_raw(w, "</tbody></table>\n");
-	rh_more_rows(w, KC_REPORT_ROWS_MAX, cJSON_GetArraySize(kc_json_path(ledger, "history")));
+	rh_more_rows(w, KC_REPORT_ROWS_MAX, rh_jcount(ledger, "history"));
 }
 
 static void
@@ -336,7 +336,7 @@ cluster_box(struct w *w, const cJSON *m)
 	rh_kv(w, "version", kc_json_str(cl, "version"));
 	rh_kv_mono(w, "kube-system UID", kc_json_str(cl, "kube_system_uid"));
 	rh_kv_mono(w, "CA SHA-256", kc_json_str(cl, "ca_sha256"));
-	rh_rawf(w, "<tr><th>TLS</th><td>%s", cJSON_IsTrue(kc_json_path(m, "cluster.tls_verified")) ? "verified" :
+	rh_rawf(w, "<tr><th>TLS</th><td>%s", rh_jtrue(m, "cluster.tls_verified") ? "verified" :
 	    "<span class=\"bad\">NOT verified</span>");
 	if (kc_json_str(cl, "http_version")) {
 		rh_raw(w, ", ");
@@ -375,7 +375,7 @@ collection_notes(struct w *w, const cJSON *m)
 		}
 		rh_raw(w, "</tbody></table>\n");
 	}
-	if (cJSON_GetArraySize(kc_json_path(m, "warnings")) > 0) {
+	if (rh_jcount(m, "warnings") > 0) {
 		const cJSON *x;
 
 		rh_raw(w, "<h3>Warnings recorded by the collector</h3><ul class=\"plain\">\n");

@@ -24,7 +24,8 @@ perm_table(struct w *w, const cJSON *perms, const char *cls)
 	    "<th>resource or URL</th><th>name</th><th>where</th><th>granted by</th></tr></thead><tbody>\n",
 	    cls);
 	cJSON_ArrayForEach(p, perms) {
-		const char *url = kc_json_str(p, "url"), *ns = kc_json_str(p, "namespace"), *g0 = kc_json_str(p, "apiGroup");
+		const char *url = kc_json_str(p, "url"), *ns = kc_json_str(p, "namespace");
+		const char *g0 = kc_json_str(p, "apiGroup");
 		int first = 1;
 
 		if (rows++ >= KC_REPORT_ROWS_MAX)
@@ -91,7 +92,7 @@ rbac_objects(struct w *w, const cJSON *ro)
 	int total = 0;
 
 	for (int i = 0; i < 3; i++)
-		total += cJSON_GetArraySize(kc_json_path(ro, lists[i]));
+		total += rh_jcount(ro, lists[i]);
 	if (total == 0) {
 		rh_raw(w, "<p class=\"note\">No RBAC object was added, removed or changed.</p>\n");
 		return;
@@ -179,20 +180,20 @@ diff_breach(struct w *w, const cJSON *ba)
 	rh_text(w, kc_json_str(ba, "reason"));
 	rh_raw(w, "<ul class=\"plain\">");
 	cJSON_ArrayForEach(ag, kc_json_path(ba, "agents")) {
-		if (cJSON_GetArraySize(kc_json_path(ag, "secrets_read")) == 0 &&
-		    cJSON_GetArraySize(kc_json_path(ag, "secrets_reachable")) == 0 && !cJSON_IsTrue(kc_json_path(ag, "could_read_secrets")))
+		if (rh_jcount(ag, "secrets_read") == 0 &&
+		    rh_jcount(ag, "secrets_reachable") == 0 && !rh_jtrue(ag, "could_read_secrets"))
 			continue;
 		rh_raw(w, "<li class=\"breach-agent\"><strong>");
 		rh_text(w, kc_json_str(ag, "namespace"));
 		rh_raw(w, "/");
 		rh_text(w, kc_json_str(ag, "name"));
 		rh_raw(w, "</strong> read (audit): ");
-		if (cJSON_GetArraySize(kc_json_path(ag, "secrets_read")) > 0)
+		if (rh_jcount(ag, "secrets_read") > 0)
 			rh_jlist(w, kc_json_path(ag, "secrets_read"), ", ");
 		else
 			rh_raw(w, "none");
 		rh_raw(w, "; could reach (PRE): ");
-		if (cJSON_GetArraySize(kc_json_path(ag, "secrets_reachable")) > 0)
+		if (rh_jcount(ag, "secrets_reachable") > 0)
 			rh_jlist(w, kc_json_path(ag, "secrets_reachable"), ", ");
 		else
 			rh_raw(w, "none listed");
@@ -204,7 +205,7 @@ diff_breach(struct w *w, const cJSON *ba)
 static void
 diff_cards(struct w *w, const cJSON *d, const cJSON *sum)
 {
-	if (!cJSON_IsTrue(kc_json_path(d, "verified")))
+	if (!rh_jtrue(d, "verified"))
 		rh_raw(w, "<div class=\"banner warn\"><span class=\"big\">NOT VERIFIED</span>The two bundles "
 		    "were compared without verifying them (--no-verify).</div>\n");
 	rh_raw(w, "<div class=\"cards\">\n");
@@ -283,9 +284,9 @@ diff_agents_table(struct w *w, const cJSON *d)
 		rh_raw(w, "</strong></td><td>");
 		rh_jlist(w, kc_json_path(a, "selected_in"), ", ");
 		rh_raw(w, "</td><td>");
-		yesno_change(w, cJSON_IsTrue(kc_json_path(a, "cluster_wide_before")), cJSON_IsTrue(kc_json_path(a, "cluster_wide_after")), 1);
+		yesno_change(w, rh_jtrue(a, "cluster_wide_before"), rh_jtrue(a, "cluster_wide_after"), 1);
 		rh_raw(w, "</td><td>");
-		yesno_change(w, cJSON_IsTrue(kc_json_path(a, "secrets_before")), cJSON_IsTrue(kc_json_path(a, "secrets_after")), 1);
+		yesno_change(w, rh_jtrue(a, "secrets_before"), rh_jtrue(a, "secrets_after"), 1);
 		rh_rawf(w, "</td><td class=\"num good\">%d</td><td class=\"num%s\">%d</td><td class=\"num\">%d"
 		    "</td></tr>\n", (int)rh_jnum(a, "counts.removed", 0), rh_jnum(a, "counts.added", 0) > 0 ?
 		    " bad" : "", (int)rh_jnum(a, "counts.added", 0), (int)rh_jnum(a, "counts.kept", 0));
@@ -317,17 +318,17 @@ diff_agents(struct w *w, const cJSON *d, int pictures)
 			rh_tree_free(&t);
 		}
 		rh_rawf(w, "<details%s><summary>%d permission%s removed</summary>\n",
-		    cJSON_GetArraySize(kc_json_path(a, "removed")) <= 30 ? " open=\"open\"" : "",
-		    cJSON_GetArraySize(kc_json_path(a, "removed")), cJSON_GetArraySize(kc_json_path(a, "removed")) == 1 ? "" : "s");
+		    rh_jcount(a, "removed") <= 30 ? " open=\"open\"" : "",
+		    rh_jcount(a, "removed"), rh_jcount(a, "removed") == 1 ? "" : "s");
 		perm_table(w, kc_json_path(a, "removed"), "removed");
 		rh_raw(w, "</details>\n");
 		rh_rawf(w, "<details%s><summary>%d permission%s added</summary>\n",
-		    cJSON_GetArraySize(kc_json_path(a, "added")) <= 30 ? " open=\"open\"" : "",
-		    cJSON_GetArraySize(kc_json_path(a, "added")), cJSON_GetArraySize(kc_json_path(a, "added")) == 1 ? "" : "s");
+		    rh_jcount(a, "added") <= 30 ? " open=\"open\"" : "",
+		    rh_jcount(a, "added"), rh_jcount(a, "added") == 1 ? "" : "s");
 		perm_table(w, kc_json_path(a, "added"), "added");
 		rh_raw(w, "</details>\n");
-		rh_rawf(w, "<details><summary>%d permission%s kept</summary>\n", cJSON_GetArraySize(kc_json_path(a, "kept")),
-		    cJSON_GetArraySize(kc_json_path(a, "kept")) == 1 ? "" : "s");
+		rh_rawf(w, "<details><summary>%d permission%s kept</summary>\n", rh_jcount(a, "kept"),
+		    rh_jcount(a, "kept") == 1 ? "" : "s");
 		perm_table(w, kc_json_path(a, "kept"), "kept");
 		rh_raw(w, "</details>\n");
 	}
@@ -340,13 +341,13 @@ diff_findings(struct w *w, const cJSON *d)
 {
 	rh_raw(w, "<h3>Findings</h3>\n");
 	rh_rawf(w, "<h4 class=\"bad\">Flagged permissions kept or gained (AGR-025): %d</h4>\n",
-	    cJSON_GetArraySize(kc_json_path(d, "findings.regressions")));
+	    rh_jcount(d, "findings.regressions"));
 	rh_findings_table(w, "findings-regressions", kc_json_path(d, "findings.regressions"), 1, 0);
-	rh_rawf(w, "<h4>New: %d</h4>\n", cJSON_GetArraySize(kc_json_path(d, "findings.new")));
+	rh_rawf(w, "<h4>New: %d</h4>\n", rh_jcount(d, "findings.new"));
 	rh_findings_table(w, "findings-new", kc_json_path(d, "findings.new"), 1, 0);
-	rh_rawf(w, "<h4>Persisting: %d</h4>\n", cJSON_GetArraySize(kc_json_path(d, "findings.persisting")));
+	rh_rawf(w, "<h4>Persisting: %d</h4>\n", rh_jcount(d, "findings.persisting"));
 	rh_findings_table(w, "findings-persisting", kc_json_path(d, "findings.persisting"), 1, 0);
-	rh_rawf(w, "<h4 class=\"good\">Resolved: %d</h4>\n", cJSON_GetArraySize(kc_json_path(d, "findings.resolved")));
+	rh_rawf(w, "<h4 class=\"good\">Resolved: %d</h4>\n", rh_jcount(d, "findings.resolved"));
 	rh_findings_table(w, "findings-resolved", kc_json_path(d, "findings.resolved"), 1, 0);
 }
 
@@ -356,8 +357,8 @@ diff_objects_pods(struct w *w, const cJSON *d)
 	rh_raw(w, "<h3>RBAC objects</h3>\n");
 	rbac_objects(w, kc_json_path(d, "rbac_objects"));
 
-	rh_rawf(w, "<h3>Agent pods older than the remediation: %d</h3>\n", cJSON_GetArraySize(kc_json_path(d, "stale_pods")));
-	if (cJSON_GetArraySize(kc_json_path(d, "stale_pods")) > 0) {
+	rh_rawf(w, "<h3>Agent pods older than the remediation: %d</h3>\n", rh_jcount(d, "stale_pods"));
+	if (rh_jcount(d, "stale_pods") > 0) {
 		rh_raw(w, "<p class=\"sub\">They may still hold tokens issued before the change: restart them "
 		    "(the briefing's recovery note).</p>\n");
 		rh_generic_table(w, kc_json_path(d, "stale_pods"), "stale-pods");
@@ -370,19 +371,19 @@ static void
 diff_audit(struct w *w, const cJSON *d)
 {
 	rh_raw(w, "<h3>Audit after the remediation</h3>\n");
-	if (!cJSON_IsTrue(kc_json_path(d, "audit.post_segment")))
+	if (!rh_jtrue(d, "audit.post_segment"))
 		rh_raw(w, "<p class=\"note\">The POST bundle carries no audit segment: denials and reads after "
 		    "the remediation cannot be shown.</p>\n");
 	rh_rawf(w, "<h4>Denied requests by agents: %d</h4>\n", (int)rh_jnum(d, "audit.denied_total", 0));
-	if (kc_json_path(d, "audit.reads_determinable") != NULL && !cJSON_IsTrue(kc_json_path(d, "audit.reads_determinable"))) {
+	if (kc_json_path(d, "audit.reads_determinable") != NULL && !rh_jtrue(d, "audit.reads_determinable")) {
 		rh_raw(w, "<p class=\"bad\" id=\"reads-not-determinable\">Reads (get, list, watch) are <b>not determinable "
 		    "from these sources</b>: ");
-		rh_text(w, kc_json_str(kc_json_path(d, "summary"), "reads_note") ? kc_json_str(kc_json_path(d, "summary"), "reads_note") : "");
+		rh_text(w, kc_json_str0(kc_json_get(d, "summary"), "reads_note"));
 		rh_raw(w, ". Denied reads are missing from the count above.</p>\n");
-		if (cJSON_GetArraySize(kc_json_path(d, "audit.reads_blind")) > 0)
+		if (rh_jcount(d, "audit.reads_blind") > 0)
 			rh_generic_table(w, kc_json_path(d, "audit.reads_blind"), "reads-blind");
 	}
-	if (cJSON_GetArraySize(kc_json_path(d, "audit.denied")) > 0) {
+	if (rh_jcount(d, "audit.denied") > 0) {
 		rh_raw(w, "<p class=\"sub\">Signs of over-restriction to review (briefing step 4).</p>\n");
 		rh_generic_table(w, kc_json_path(d, "audit.denied"), "denied");
 	}
@@ -393,7 +394,7 @@ diff_audit(struct w *w, const cJSON *d)
 static void
 diff_sensitive_reads(struct w *w, const cJSON *d)
 {
-	int nsens = cJSON_GetArraySize(kc_json_path(d, "audit.sensitive_reads_after_remediation"));
+	int nsens = rh_jcount(d, "audit.sensitive_reads_after_remediation");
 	int nbypass = (int)rh_jnum(d, "summary.policy_bypass_reads", 0);
 
 	if (kc_json_str(kc_json_path(d, "summary"), "sensitive_reads_after_remediation") != NULL) {

@@ -34,9 +34,9 @@ rh_agent_heading(struct w *w, const char *ns, const char *name, const cJSON *dag
 		rh_rawf(w, " <span class=\"pill ok\">%d removed</span> <span class=\"pill new\">%d added</span> "
 		    "<span class=\"pill skip\">%d kept</span>", (int)rh_jnum(dagent, "counts.removed", 0),
 		    (int)rh_jnum(dagent, "counts.added", 0), (int)rh_jnum(dagent, "counts.kept", 0));
-		if (cJSON_IsTrue(kc_json_path(dagent, "secrets_before")) && !cJSON_IsTrue(kc_json_path(dagent, "secrets_after")))
+		if (rh_jtrue(dagent, "secrets_before") && !rh_jtrue(dagent, "secrets_after"))
 			rh_raw(w, " <span class=\"pill ok\">no longer reads secrets</span>");
-		else if (cJSON_IsTrue(kc_json_path(dagent, "secrets_after")))
+		else if (rh_jtrue(dagent, "secrets_after"))
 			rh_raw(w, " <span class=\"pill bad\">still reads secrets</span>");
 	}
 	rh_raw(w, "</h3>\n");
@@ -115,7 +115,7 @@ triage_banner(struct w *w, const struct bundle *b)
 	rh_text(w, t);
 	rh_raw(w, "</span>");
 	rh_text(w, why);
-	if (cJSON_GetArraySize(kc_json_path(b->findings, "secretReaders")) > 0) {
+	if (rh_jcount(b->findings, "secretReaders") > 0) {
 		rh_raw(w, "<p>Agent identities that can read secrets: <strong>");
 		rh_jlist(w, kc_json_path(b->findings, "secretReaders"), ", ");
 		rh_raw(w, "</strong></p>");
@@ -147,7 +147,7 @@ summary_cards(struct w *w, const struct kc_report_in *in, const struct bundle *b
 	snprintf(nb, sizeof(nb), "%d", total);
 	snprintf(note, sizeof(note), "%d critical, %d high", crit, high);
 	rh_card(w, crit + high > 0 ? "bad" : "", "findings", nb, note);
-	snprintf(nb, sizeof(nb), "%d", cJSON_GetArraySize(kc_json_path(b->selection, "selected")));
+	snprintf(nb, sizeof(nb), "%d", rh_jcount(b->selection, "selected"));
 	rh_card(w, "", "agents selected", nb, NULL);
 	cJSON_ArrayForEach(x, kc_json_path(b->manifest, "items")) {
 		const char *s = kc_json_str0(x, "status");
@@ -159,20 +159,20 @@ summary_cards(struct w *w, const struct kc_report_in *in, const struct bundle *b
 	    bad ? note : NULL);
 	if (b->sources != NULL) {
 		rh_fmt_num(nb, sizeof(nb), rh_jnum(b->sources, "totals.matched", 0));
-		snprintf(note, sizeof(note), "%d gap%s, %.0f malformed", cJSON_GetArraySize(kc_json_path(b->sources, "gaps")),
-		    cJSON_GetArraySize(kc_json_path(b->sources, "gaps")) == 1 ? "" : "s",
+		snprintf(note, sizeof(note), "%d gap%s, %.0f malformed", rh_jcount(b->sources, "gaps"),
+		    rh_jcount(b->sources, "gaps") == 1 ? "" : "s",
 		    rh_jnum(b->sources, "totals.malformed", 0));
-		rh_card(w, cJSON_GetArraySize(kc_json_path(b->sources, "gaps")) > 0 ? "warn" : "", "audit events", nb, note);
+		rh_card(w, rh_jcount(b->sources, "gaps") > 0 ? "warn" : "", "audit events", nb, note);
 	}
 	if (in->diff != NULL) {
 		const char *v = kc_json_str(kc_json_path(in->diff, "summary"), "verdict");
+		const char *ba = kc_json_str(kc_json_path(in->diff, "breach_assessment"), "verdict");
 
 		snprintf(note, sizeof(note), "%.0f permissions removed, %.0f added",
 		    rh_jnum(in->diff, "summary.permissions_removed", 0), rh_jnum(in->diff, "summary.permissions_added", 0));
 		rh_card_kc(w, rh_verdict_class(v), "remediation", v, note, "summary.verdict");
-		if (kc_json_str(kc_json_path(in->diff, "breach_assessment"), "verdict") != NULL)
-			rh_card_kc(w, strcmp(kc_json_str(kc_json_path(in->diff, "breach_assessment"), "verdict"), "URGENT") == 0 ? "bad" : "",
-			    "breach assessment", kc_json_str(kc_json_path(in->diff, "breach_assessment"), "verdict"), NULL,
+		if (ba != NULL)
+			rh_card_kc(w, strcmp(ba, "URGENT") == 0 ? "bad" : "", "breach assessment", ba, NULL,
 			    "breach_assessment.verdict");
 	}
 	rh_raw(w, "</div>\n");

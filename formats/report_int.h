@@ -79,6 +79,8 @@ void rh_text(struct w *w, const char *s);
 void rh_text_or_dash(struct w *w, const char *s);
 double rh_jnum(const cJSON *o, const char *path, double dflt);
 int rh_jhas(const cJSON *o, const char *path);
+int rh_jtrue(const cJSON *o, const char *path);
+int rh_jcount(const cJSON *o, const char *path);
 void rh_fmt_num(char *out, size_t n, double v);
 void rh_jtext(struct w *w, const cJSON *v);
 void rh_jlist(struct w *w, const cJSON *arr, const char *sep);

@@ -49,7 +49,7 @@ rule_text(struct w *w, const cJSON *rule)
 				rh_text(w, cJSON_IsString(g) && g->valuestring[0] ? g->valuestring : "core");
 			}
 		}
-		if (cJSON_GetArraySize(kc_json_path(rule, "resourceNames")) > 0) {
+		if (rh_jcount(rule, "resourceNames") > 0) {
 			rh_raw(w, " \xc2\xb7 names ");
 			rh_jlist(w, kc_json_path(rule, "resourceNames"), ",");
 		}
@@ -164,7 +164,8 @@ rh_findings_section(struct w *w, const struct bundle *b)
 	rh_raw(w, "</p>\n");
 	rh_findings_table(w, "findings", kc_json_path(fd, "findings"), 1, 1);
 	rh_raw(w, "<p class=\"note\">Rules: docs/RBAC_SEMANTICS.md. Blind spots of the offline analysis: ");
-	rh_jlist(w, kc_json_path(fd, "blindSpots") ? kc_json_path(fd, "blindSpots") : kc_json_path(b->manifest, "findings_summary.blindSpots"), "; ");
+	rh_jlist(w, kc_json_get(fd, "blindSpots") ? kc_json_get(fd, "blindSpots") :
+	    kc_json_path(b->manifest, "findings_summary.blindSpots"), "; ");
 	rh_raw(w, ".</p>\n</section>\n");
 }
 
@@ -436,14 +437,14 @@ audit_overview(struct w *w, const cJSON *s)
 	rh_jtext(w, kc_json_path(s, "totals.malformed"));
 	rh_raw(w, "</td></tr>\n");
 	rh_rawf(w, "<tr><th>gaps (over %g s)</th><td%s>", rh_jnum(s, "gap_threshold_seconds", 0),
-	    cJSON_GetArraySize(kc_json_path(s, "gaps")) > 0 ? " class=\"bad\"" : "");
-	rh_rawf(w, "%d</td></tr>\n", cJSON_GetArraySize(kc_json_path(s, "gaps")));
+	    rh_jcount(s, "gaps") > 0 ? " class=\"bad\"" : "");
+	rh_rawf(w, "%d</td></tr>\n", rh_jcount(s, "gaps"));
 	rh_raw(w, "</tbody></table></div><div><table class=\"kv\"><tbody>\n");
 	rh_kv(w, "redaction", kc_json_str(kc_json_path(s, "redaction"), "mode"));
 	rh_kv_json(w, "lines redacted", kc_json_path(s, "redaction.lines"));
 	rh_kv_mono(w, "marker", kc_json_str(kc_json_path(s, "redaction"), "marker"));
 	rh_kv(w, "generator", kc_json_str(s, "generator"));
-	if (cJSON_GetArraySize(kc_json_path(s, "providers")) > 0)
+	if (rh_jcount(s, "providers") > 0)
 		rh_kv_json(w, "providers", kc_json_path(s, "providers"));
 	rh_raw(w, "</tbody></table></div></div>\n");
 	/* exports that cannot hold reads: say so, a count of 0 would mislead */
@@ -453,7 +454,7 @@ audit_overview(struct w *w, const cJSON *s)
 		    strcmp(vis, "none") == 0 ? "are" : "of some clusters are");
 		rh_generic_table(w, kc_json_path(s, "reads.blind"), "audit-reads-blind-sources");
 	}
-	if (cJSON_GetArraySize(kc_json_path(s, "streams")) > 0) {
+	if (rh_jcount(s, "streams") > 0) {
 		rh_raw(w, "<h3>Provider log streams</h3>\n");
 		rh_generic_table(w, kc_json_path(s, "streams"), "audit-streams");
 	}
@@ -513,15 +514,15 @@ audit_sources(struct w *w, const cJSON *s)
 static void
 audit_tables(struct w *w, const cJSON *s)
 {
-	if (cJSON_GetArraySize(kc_json_path(s, "skipped")) > 0) {
+	if (rh_jcount(s, "skipped") > 0) {
 		rh_raw(w, "<h3>Skipped sources</h3>\n");
 		rh_generic_table(w, kc_json_path(s, "skipped"), "skipped");
 	}
-	if (cJSON_GetArraySize(kc_json_path(s, "gaps")) > 0) {
+	if (rh_jcount(s, "gaps") > 0) {
 		rh_raw(w, "<h3 class=\"bad\">Gaps in the audit record</h3>\n");
 		rh_generic_table(w, kc_json_path(s, "gaps"), "gaps");
 	}
-	if (cJSON_GetArraySize(kc_json_path(s, "overlaps")) > 0) {
+	if (rh_jcount(s, "overlaps") > 0) {
 		rh_raw(w, "<h3>Overlapping sources</h3>\n");
 		rh_generic_table(w, kc_json_path(s, "overlaps"), "overlaps");
 	}
@@ -561,7 +562,8 @@ audit_counts(struct w *w, const cJSON *s)
 				rh_raw(w, "</td></tr>\n");
 			}
 	if (rows == 0)
-		rh_raw(w, "<tr><td colspan=\"4\" class=\"note\">no request of the selected agents in the window</td></tr>\n");
+		rh_raw(w, "<tr><td colspan=\"4\" class=\"note\">no request of the selected agents in the window"
+		    "</td></tr>\n");
 	rh_raw(w, "</tbody></table>\n");
 }
 
@@ -611,7 +613,7 @@ rh_items_section(struct w *w, const struct bundle *b)
 		rh_status_pill(w, kc_json_str(it, "status"));
 		rh_raw(w, "</td><td>");
 		rh_text(w, kc_json_str(it, "detail"));
-		if (kc_json_path(it, "metadata_only") != NULL && cJSON_IsTrue(kc_json_path(it, "metadata_only")))
+		if (kc_json_path(it, "metadata_only") != NULL && rh_jtrue(it, "metadata_only"))
 			rh_raw(w, "<span class=\"note\">metadata only</span>");
 		if (kc_json_path(it, "redacted_annotations") != NULL) {
 			rh_rawf(w, "<span class=\"note\"> \xc2\xb7 %d annotation%s redacted</span>",
@@ -631,7 +633,7 @@ rh_items_section(struct w *w, const struct bundle *b)
 		rh_raw(w, "</td></tr>\n");
 	}
 	rh_raw(w, "</tbody></table>\n");
-	rh_more_rows(w, rows, cJSON_GetArraySize(kc_json_path(b->manifest, "items")));
+	rh_more_rows(w, rows, rh_jcount(b->manifest, "items"));
 	rh_raw(w, "</section>\n");
 }
 

@@ -135,7 +135,8 @@ rh_str_in(const cJSON *arr, const char *s)
 int
 rh_same_ref(const cJSON *a, const cJSON *b, int with_ns)
 {
-	if (strcmp(kc_json_str0(a, "kind"), kc_json_str0(b, "kind")) != 0 || strcmp(kc_json_str0(a, "name"), kc_json_str0(b, "name")) != 0)
+	if (strcmp(kc_json_str0(a, "kind"), kc_json_str0(b, "kind")) != 0 ||
+	    strcmp(kc_json_str0(a, "name"), kc_json_str0(b, "name")) != 0)
 		return 0;
 	return !with_ns || strcmp(kc_json_str0(a, "namespace"), kc_json_str0(b, "namespace")) == 0;
 }
@@ -217,7 +218,7 @@ label_rule(struct tree *t, int i, const cJSON *rule, const char *scope, struct k
 	join_arr(tmp, kc_json_path(rule, "resources"), "\"\"");
 	if (strcmp(kc_buf_str(tmp), "*") == 0)
 		kc_buf_adds(tmp, " (every resource)");
-	if (cJSON_GetArraySize(kc_json_path(rule, "resourceNames")) > 0) {
+	if (rh_jcount(rule, "resourceNames") > 0) {
 		kc_buf_adds(tmp, " [");
 		join_arr(tmp, kc_json_path(rule, "resourceNames"), "\"\"");
 		kc_buf_adds(tmp, "]");

@@ -210,7 +210,8 @@ perm_sev(const cJSON *const *fss, int nfs, const char *ns, const char *name, con
 			    (!rh_str_in(kc_json_path(rule, "resources"), kc_json_str0(p, "resource")) &&
 			    strcmp(kc_json_str0(p, "resource"), "*") != 0))
 				continue;
-			if (!rh_str_in(kc_json_path(rule, "verbs"), kc_json_str0(p, "verb")) && strcmp(kc_json_str0(p, "verb"), "*") != 0)
+			if (!rh_str_in(kc_json_get(rule, "verbs"), kc_json_str0(p, "verb")) &&
+			    strcmp(kc_json_str0(p, "verb"), "*") != 0)
 				continue;
 			if (rh_sev_rank(kc_json_str(f, "severity")) < best)
 				best = rh_sev_rank(kc_json_str(f, "severity"));

@@ -74,6 +74,20 @@ rh_jhas(const cJSON *o, const char *path)
 	return cJSON_IsString(v) && v->valuestring[0] != '\0';
 }
 
+/* 1 when the member at path is true. */
+int
+rh_jtrue(const cJSON *o, const char *path)
+{
+	return cJSON_IsTrue(kc_json_path(o, path));
+}
+
+/* The size of the array (or object) at path; 0 when missing. */
+int
+rh_jcount(const cJSON *o, const char *path)
+{
+	return cJSON_GetArraySize(kc_json_path(o, path));
+}
+
 void
 rh_fmt_num(char *out, size_t n, double v)
 {
