@@ -443,13 +443,47 @@ combine_resource_group(struct kc_buf *b, const struct crule *c)
 		kc_buf_adds(b, slash);
 }
 
+/* CompactRules: merge resource rules with one key, verbs in input order,
+ * each verb once.  0 or KC_ERR_NOMEM (cr stays whole for freeing). */
+static int
+compact_rules(struct crules *cr)
+{
+	size_t i, j, live = 0;
+
+	if (cr->n > 1)
+		qsort(cr->v, cr->n, sizeof(*cr->v), cmp_by_key);
+	for (i = 0; i < cr->n; i = j) {
+		for (j = i + 1; j < cr->n && cr->v[i].url == NULL && cmp_key(&cr->v[i], &cr->v[j]) == 0; j++) {
+			int seen = 0;
+
+			cr->v[j].dead = 1;
+			for (size_t k = 0; k < cr->v[i].nverbs && !seen; k++)
+				seen = strcmp(cr->v[i].verbs[k], cr->v[j].verbs[0]) == 0;
+			if (seen)
+				continue;
+			if (KC_GROW(cr->v[i].verbs, cr->v[i].capverbs, cr->v[i].nverbs + 1) != 0)
+				return KC_ERR_NOMEM;
+			cr->v[i].verbs[cr->v[i].nverbs++] = cr->v[j].verbs[0];
+		}
+	}
+	for (i = 0; i < cr->n; i++) {
+		if (cr->v[i].dead) {
+			free(cr->v[i].verbs);
+			continue;
+		}
+		cr->v[live++] = cr->v[i];
+	}
+	cr->n = live;
+	return 0;
+}
+
 int
 kc_cani_render(const cJSON *review, struct kc_buf *out, struct kc_buf *warn)
 {
 	const cJSON *status = kc_json_get(review, "status");
 	struct crules cr = { NULL, 0, 0 };
 	struct kc_buf text = KC_BUF_INIT(256u << 20);
-	size_t i, j, live = 0;
+	size_t i;
 	int r = 0;
 
 	if (!cJSON_IsObject(status))
@@ -462,34 +496,8 @@ kc_cani_render(const cJSON *review, struct kc_buf *out, struct kc_buf *warn)
 	}
 	if ((r = breakdown(status, &cr)) != 0)
 		goto out;
-	/* CompactRules: merge resource rules with one key, verbs in input order,
-	 * each verb once */
-	if (cr.n > 1)
-		qsort(cr.v, cr.n, sizeof(*cr.v), cmp_by_key);
-	for (i = 0; i < cr.n; i = j) {
-		for (j = i + 1; j < cr.n && cr.v[i].url == NULL && cmp_key(&cr.v[i], &cr.v[j]) == 0; j++) {
-			int seen = 0;
-
-			cr.v[j].dead = 1;
-			for (size_t k = 0; k < cr.v[i].nverbs && !seen; k++)
-				seen = strcmp(cr.v[i].verbs[k], cr.v[j].verbs[0]) == 0;
-			if (seen)
-				continue;
-			if (KC_GROW(cr.v[i].verbs, cr.v[i].capverbs, cr.v[i].nverbs + 1) != 0) {
-				r = KC_ERR_NOMEM;
-				goto out;
-			}
-			cr.v[i].verbs[cr.v[i].nverbs++] = cr.v[j].verbs[0];
-		}
-	}
-	for (i = 0; i < cr.n; i++) {
-		if (cr.v[i].dead) {
-			free(cr.v[i].verbs);
-			continue;
-		}
-		cr.v[live++] = cr.v[i];
-	}
-	cr.n = live;
+	if ((r = compact_rules(&cr)) != 0)
+		goto out;
 	for (i = 0; i < cr.n; i++)
 		if ((r = rule_string(&cr.v[i])) != 0)
 			goto out;
