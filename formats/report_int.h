@@ -16,6 +16,11 @@
  *   report_diff.c       the remediation section and the diff page
  *   report_html.c       the report page: header, banners, summary cards,
  *                       access paths
+ *
+ * Names shared between these files carry the prefix rh_.  Every member of
+ * a JSON document is read through util/json.h (the last duplicate key
+ * wins); rh_jnum, rh_jhas, rh_jtrue and rh_jcount only type the value at
+ * a dotted path (kc_json_path).
  */
 #ifndef KC_REPORT_INT_H
 #define KC_REPORT_INT_H
