@@ -17,6 +17,7 @@
 
 #include "collector/audit.h"
 #include "collector/audit_int.h"
+#include "collector/sensitive.h"
 #include "util/err.h"
 #include "util/fmt.h"
 #include "util/json.h"
@@ -75,7 +76,6 @@ static const char key_code[] = "\"code\"";
 static const char key_time[] = "\"requestReceivedTimestamp\"";
 
 static const char *const sensitive_verbs[] = { "get", "list", "watch" };
-static const char *const sensitive_res[] = { "secrets", "configmaps", "persistentvolumeclaims" };
 static const long denied_codes[] = { 401, 403 };
 
 static int
@@ -341,7 +341,7 @@ compile(struct kc_audit_filter *f)
 	    (r = needle_clause(f, f->given[N_VERB].v, f->given[N_VERB].n)) < 0)
 		goto out;
 	if (f->sensitive &&
-	    ((r = needle_clause(f, (char *const *)sensitive_res, 3)) < 0 ||
+	    ((r = needle_clause(f, (char *const *)kc_sensitive_resources, KC_SENSITIVE_N)) < 0 ||
 	    (r = needle_clause(f, (char *const *)sensitive_verbs, 3)) < 0))
 		goto out;
 	if (f->denied) {
@@ -634,7 +634,7 @@ kc_audit_filter_match(const struct kc_audit_filter *f, const cJSON *ev, const ch
 		return 0;
 	if (f->sensitive &&
 	    (!in_list(kc_json_str(ev, "verb"), (char *const *)sensitive_verbs, 3) ||
-	    !in_list(kc_json_str(ref, "resource"), (char *const *)sensitive_res, 3)))
+	    !in_list(kc_json_str(ref, "resource"), (char *const *)kc_sensitive_resources, KC_SENSITIVE_N)))
 		return 0;
 	if (f->denied) {
 		const char *d = kc_json_str(kc_json_get(ev, "annotations"), "authorization.k8s.io/decision");

@@ -3,7 +3,9 @@
 
 #include "formats/cani.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/mem.h"
+#include "util/utf8.h"
 
 /* ---- tabwriter (github.com/liggitt/tabwriter, kubectl's settings) ---- */
 
@@ -32,44 +34,6 @@ struct tw {
 	size_t *maxwidths, nmax, capmax;	/* RememberWidths */
 	int err;
 };
-
-/* utf8.RuneCount: a valid sequence is one rune, every invalid byte too */
-static size_t
-rune_count(const unsigned char *p, size_t n)
-{
-	size_t i = 0, c = 0;
-
-	while (i < n) {
-		unsigned char b = p[i];
-		unsigned char lo = 0x80, hi = 0xbf;	/* range of the second byte */
-		size_t need = 0, k;
-
-		if (b >= 0xc2 && b <= 0xdf) {
-			need = 1;
-		} else if (b >= 0xe0 && b <= 0xef) {
-			need = 2;
-			if (b == 0xe0)
-				lo = 0xa0;
-			else if (b == 0xed)
-				hi = 0x9f;
-		} else if (b >= 0xf0 && b <= 0xf4) {
-			need = 3;
-			if (b == 0xf0)
-				lo = 0x90;
-			else if (b == 0xf4)
-				hi = 0x8f;
-		}
-		for (k = 1; k <= need; k++) {
-			unsigned char x = i + k < n ? p[i + k] : 0;
-
-			if (k == 1 ? (x < lo || x > hi) : (x & 0xc0) != 0x80)
-				break;
-		}
-		i += (need > 0 && k > need) ? need + 1 : 1;
-		c++;
-	}
-	return c;
-}
 
 static int
 tw_add_line(struct tw *t)
@@ -217,7 +181,7 @@ tw_append(struct tw *t, const char *p, size_t n)
 	memcpy(t->text + t->textlen, p, n);
 	t->textlen += n;
 	t->cell.size += n;
-	t->cell.width += rune_count((const unsigned char *)p, n);
+	t->cell.width += kc_utf8_count((const unsigned char *)p, n);
 }
 
 static void
@@ -288,7 +252,7 @@ struct crules {
 static int
 get_strs(const cJSON *obj, const char *key, const cJSON **arr, size_t *n)
 {
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, key), *it;
+	const cJSON *a = kc_json_get(obj, key), *it;
 
 	*arr = NULL;
 	*n = 0;
@@ -331,8 +295,8 @@ push(struct crules *cr, const char *group, const char *resource, const char *nam
 static int
 breakdown(const cJSON *status, struct crules *cr)
 {
-	const cJSON *rrs = cJSON_GetObjectItemCaseSensitive(status, "resourceRules");
-	const cJSON *nrs = cJSON_GetObjectItemCaseSensitive(status, "nonResourceRules");
+	const cJSON *rrs = kc_json_get(status, "resourceRules");
+	const cJSON *nrs = kc_json_get(status, "nonResourceRules");
 	const cJSON *rule;
 	int r;
 
@@ -479,53 +443,61 @@ combine_resource_group(struct kc_buf *b, const struct crule *c)
 		kc_buf_adds(b, slash);
 }
 
+/* CompactRules: merge resource rules with one key, verbs in input order,
+ * each verb once.  0 or KC_ERR_NOMEM (cr stays whole for freeing). */
+static int
+compact_rules(struct crules *cr)
+{
+	size_t i, j, live = 0;
+
+	if (cr->n > 1)
+		qsort(cr->v, cr->n, sizeof(*cr->v), cmp_by_key);
+	for (i = 0; i < cr->n; i = j) {
+		for (j = i + 1; j < cr->n && cr->v[i].url == NULL && cmp_key(&cr->v[i], &cr->v[j]) == 0; j++) {
+			int seen = 0;
+
+			cr->v[j].dead = 1;
+			for (size_t k = 0; k < cr->v[i].nverbs && !seen; k++)
+				seen = strcmp(cr->v[i].verbs[k], cr->v[j].verbs[0]) == 0;
+			if (seen)
+				continue;
+			if (KC_GROW(cr->v[i].verbs, cr->v[i].capverbs, cr->v[i].nverbs + 1) != 0)
+				return KC_ERR_NOMEM;
+			cr->v[i].verbs[cr->v[i].nverbs++] = cr->v[j].verbs[0];
+		}
+	}
+	for (i = 0; i < cr->n; i++) {
+		if (cr->v[i].dead) {
+			free(cr->v[i].verbs);
+			continue;
+		}
+		cr->v[live++] = cr->v[i];
+	}
+	cr->n = live;
+	return 0;
+}
+
 int
 kc_cani_render(const cJSON *review, struct kc_buf *out, struct kc_buf *warn)
 {
-	const cJSON *status = cJSON_GetObjectItemCaseSensitive(review, "status");
+	const cJSON *status = kc_json_get(review, "status");
 	struct crules cr = { NULL, 0, 0 };
 	struct kc_buf text = KC_BUF_INIT(256u << 20);
-	size_t i, j, live = 0;
+	size_t i;
 	int r = 0;
 
 	if (!cJSON_IsObject(status))
 		status = review;	/* given the status itself */
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(status, "incomplete")) && warn != NULL) {
-		const cJSON *e = cJSON_GetObjectItemCaseSensitive(status, "evaluationError");
+	if (cJSON_IsTrue(kc_json_get(status, "incomplete")) && warn != NULL) {
+		const cJSON *e = kc_json_get(status, "evaluationError");
 
 		kc_buf_addf(warn, "Warning: the list may be incomplete: %s\n",
 		    cJSON_IsString(e) ? e->valuestring : "");
 	}
 	if ((r = breakdown(status, &cr)) != 0)
 		goto out;
-	/* CompactRules: merge resource rules with one key, verbs in input order,
-	 * each verb once */
-	if (cr.n > 1)
-		qsort(cr.v, cr.n, sizeof(*cr.v), cmp_by_key);
-	for (i = 0; i < cr.n; i = j) {
-		for (j = i + 1; j < cr.n && cr.v[i].url == NULL && cmp_key(&cr.v[i], &cr.v[j]) == 0; j++) {
-			int seen = 0;
-
-			cr.v[j].dead = 1;
-			for (size_t k = 0; k < cr.v[i].nverbs && !seen; k++)
-				seen = strcmp(cr.v[i].verbs[k], cr.v[j].verbs[0]) == 0;
-			if (seen)
-				continue;
-			if (KC_GROW(cr.v[i].verbs, cr.v[i].capverbs, cr.v[i].nverbs + 1) != 0) {
-				r = KC_ERR_NOMEM;
-				goto out;
-			}
-			cr.v[i].verbs[cr.v[i].nverbs++] = cr.v[j].verbs[0];
-		}
-	}
-	for (i = 0; i < cr.n; i++) {
-		if (cr.v[i].dead) {
-			free(cr.v[i].verbs);
-			continue;
-		}
-		cr.v[live++] = cr.v[i];
-	}
-	cr.n = live;
+	if ((r = compact_rules(&cr)) != 0)
+		goto out;
 	for (i = 0; i < cr.n; i++)
 		if ((r = rule_string(&cr.v[i])) != 0)
 			goto out;

@@ -3,6 +3,7 @@
 
 #include "formats/findings_txt.h"
 #include "util/err.h"
+#include "util/json.h"
 
 /* appends that remember a failure (the buffer's cap), checked once at the end */
 struct out {
@@ -23,19 +24,12 @@ addf(struct out *o, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const char *
-s(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
 static void
 ref(struct out *out, const cJSON *o)
 {
-	addf(out, "%s %s%s%s", s(o, "kind"), s(o, "namespace"), s(o, "namespace")[0] ? "/" : "",
-	    s(o, "name"));
+	const char *ns = kc_json_str0(o, "namespace");
+
+	addf(out, "%s %s%s%s", kc_json_str0(o, "kind"), ns, ns[0] ? "/" : "", kc_json_str0(o, "name"));
 }
 
 static void
@@ -59,7 +53,7 @@ rule(struct out *out, const cJSON *r)
 		"nonResourceURLs", NULL };
 
 	for (size_t i = 0; keys[i] != NULL; i++) {
-		const cJSON *a = cJSON_GetObjectItemCaseSensitive(r, keys[i]);
+		const cJSON *a = kc_json_get(r, keys[i]);
 
 		if (a == NULL)
 			continue;
@@ -72,10 +66,10 @@ int
 kc_findings_txt(const cJSON *doc, struct kc_buf *buf)
 {
 	struct out o = { buf, 0 }, *out = &o;
-	const cJSON *counts = cJSON_GetObjectItemCaseSensitive(doc, "counts"), *c, *f;
-	const cJSON *readers = cJSON_GetObjectItemCaseSensitive(doc, "secretReaders");
+	const cJSON *counts = kc_json_get(doc, "counts"), *c, *f;
+	const cJSON *readers = kc_json_get(doc, "secretReaders");
 
-	addf(out, "TRIAGE: %s (%s)\n", s(doc, "triage"), s(doc, "triageReason"));
+	addf(out, "TRIAGE: %s (%s)\n", kc_json_str0(doc, "triage"), kc_json_str0(doc, "triageReason"));
 	if (cJSON_GetArraySize(readers) > 0) {
 		addf(out, "%s", "Agent service accounts that can read secrets:");
 		cJSON_ArrayForEach(c, readers)
@@ -85,31 +79,34 @@ kc_findings_txt(const cJSON *doc, struct kc_buf *buf)
 	addf(out, "%s", "Findings:");
 	cJSON_ArrayForEach(c, counts)
 		addf(out, " %s %d", c->string, (int)cJSON_GetNumberValue(c));
-	addf(out, " (highest: %s)\n", s(doc, "highestSeverity"));
+	addf(out, " (highest: %s)\n", kc_json_str0(doc, "highestSeverity"));
 	addf(out, "%s", "Not visible offline: system:masters, the Node authorizer, webhook authorizers.\n");
-	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(doc, "findings")) {
-		const cJSON *sub = cJSON_GetObjectItemCaseSensitive(f, "subject");
-		const cJSON *b = cJSON_GetObjectItemCaseSensitive(f, "binding");
+	cJSON_ArrayForEach(f, kc_json_get(doc, "findings")) {
+		const cJSON *sub = kc_json_get(f, "subject");
+		const cJSON *b = kc_json_get(f, "binding");
 
-		addf(out, "\n[%s] %s %s\n", s(f, "severity"), s(f, "id"), s(f, "title"));
-		addf(out, "  subject:  ServiceAccount %s/%s\n", s(sub, "namespace"), s(sub, "name"));
-		addf(out, "  scope:    %s%s%s\n", s(f, "scope"), s(f, "namespace")[0] ? " " : "",
-		    s(f, "namespace"));
-		addf(out, "  matched:  %s\n", s(f, "matched"));
+		addf(out, "\n[%s] %s %s\n", kc_json_str0(f, "severity"), kc_json_str0(f, "id"),
+		    kc_json_str0(f, "title"));
+		addf(out, "  subject:  ServiceAccount %s/%s\n", kc_json_str0(sub, "namespace"),
+		    kc_json_str0(sub, "name"));
+		addf(out, "  scope:    %s%s%s\n", kc_json_str0(f, "scope"), kc_json_str0(f, "namespace")[0] ? " " : "",
+		    kc_json_str0(f, "namespace"));
+		addf(out, "  matched:  %s\n", kc_json_str0(f, "matched"));
 		if (b != NULL) {
 			addf(out, "%s", "  binding:  ");
 			ref(out, b);
 			addf(out, "%s", " (subject ");
-			ref(out, cJSON_GetObjectItemCaseSensitive(f, "bindingSubject"));
+			ref(out, kc_json_get(f, "bindingSubject"));
 			addf(out, "%s", ")\n  role:     ");
-			ref(out, cJSON_GetObjectItemCaseSensitive(f, "role"));
+			ref(out, kc_json_get(f, "role"));
 			addf(out, "%s", "\n  rule:     ");
-			rule(out, cJSON_GetObjectItemCaseSensitive(f, "rule"));
+			rule(out, kc_json_get(f, "rule"));
 			addf(out, "\n");
 		}
-		if (s(f, "attack")[0] || s(f, "cwe")[0])
-			addf(out, "  ATT&CK:   %s  CWE: %s\n", s(f, "attack")[0] ? s(f, "attack") : "-",
-			    s(f, "cwe")[0] ? s(f, "cwe") : "-");
+		if (kc_json_str0(f, "attack")[0] || kc_json_str0(f, "cwe")[0])
+			addf(out, "  ATT&CK:   %s  CWE: %s\n",
+			    kc_json_str0(f, "attack")[0] ? kc_json_str0(f, "attack") : "-",
+			    kc_json_str0(f, "cwe")[0] ? kc_json_str0(f, "cwe") : "-");
 	}
 	return o.err ? kc_err_set(KC_ERR_LIMIT, "findings.txt too large") : 0;
 }

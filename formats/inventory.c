@@ -2,6 +2,7 @@
 
 #include "formats/inventory.h"
 #include "util/err.h"
+#include "util/json.h"
 
 int
 kc_csv_field(struct kc_buf *out, const char *s)
@@ -40,14 +41,6 @@ list_field(struct kc_buf *out, const cJSON *arr)
 	return r;
 }
 
-static const char *
-s(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
 int
 kc_inventory_csv(const cJSON *rows, struct kc_buf *out)
 {
@@ -57,22 +50,22 @@ kc_inventory_csv(const cJSON *rows, struct kc_buf *out)
 	r |= kc_buf_adds(out, "namespace,name,pods,bindings,roles,cluster_wide_reach,"
 	    "secrets_reachable,highest_severity\r\n");
 	cJSON_ArrayForEach(row, rows) {
-		r |= kc_csv_field(out, s(row, "namespace"));
+		r |= kc_csv_field(out, kc_json_str0(row, "namespace"));
 		r |= kc_buf_addc(out, ',');
-		r |= kc_csv_field(out, s(row, "name"));
+		r |= kc_csv_field(out, kc_json_str0(row, "name"));
 		r |= kc_buf_addc(out, ',');
-		r |= list_field(out, cJSON_GetObjectItemCaseSensitive(row, "pods"));
+		r |= list_field(out, kc_json_get(row, "pods"));
 		r |= kc_buf_addc(out, ',');
-		r |= list_field(out, cJSON_GetObjectItemCaseSensitive(row, "bindings"));
+		r |= list_field(out, kc_json_get(row, "bindings"));
 		r |= kc_buf_addc(out, ',');
-		r |= list_field(out, cJSON_GetObjectItemCaseSensitive(row, "roles"));
+		r |= list_field(out, kc_json_get(row, "roles"));
 		r |= kc_buf_addc(out, ',');
-		r |= kc_buf_adds(out, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "clusterWide")) ?
+		r |= kc_buf_adds(out, cJSON_IsTrue(kc_json_get(row, "clusterWide")) ?
 		    "yes" : "no");
 		r |= kc_buf_addc(out, ',');
-		r |= list_field(out, cJSON_GetObjectItemCaseSensitive(row, "secrets"));
+		r |= list_field(out, kc_json_get(row, "secrets"));
 		r |= kc_buf_addc(out, ',');
-		r |= kc_csv_field(out, s(row, "highestSeverity"));
+		r |= kc_csv_field(out, kc_json_str0(row, "highestSeverity"));
 		r |= kc_buf_adds(out, "\r\n");
 	}
 	return r ? kc_err_set(KC_ERR_LIMIT, "inventory.csv too large") : 0;

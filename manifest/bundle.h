@@ -94,7 +94,11 @@ struct kc_verify_result {
 int kc_bundle_verify(const char *path, const struct kc_verify_opts *o,
     struct kc_verify_result *res);
 
-/* ---- reading members ---- */
+/* ---- reading members (bundle_read.c) ---- */
+
+/* Every reader of bundle members goes through these: the tar reader's
+ * structure checks apply, nothing is written to disk, and nothing here
+ * checks hashes or signatures (kc_bundle_verify does). */
 
 /* Call fn for each member (after the structure checks of the reader);
  * stops on the first error.  fn returns 0 to go on, 1 to stop. */
@@ -107,5 +111,46 @@ typedef int (*kc_bundle_sink_fn)(void *ctx, const void *p, size_t n);
 int kc_bundle_read_member(const char *path, const char *rel, kc_bundle_sink_fn sink, void *ctx);
 /* The same into a buffer of at most max bytes (KC_ERR_LIMIT beyond). */
 int kc_bundle_get_member(const char *path, const char *rel, size_t max, struct kc_buf *out);
+
+/* Members read into memory in one pass. */
+struct kc_bundle_member {
+	char *path;		/* relative to the top folder */
+	char *data;		/* len bytes, NUL-terminated */
+	size_t len;
+};
+
+struct kc_bundle_members {
+	struct kc_bundle_member *v;
+	size_t n, cap;
+	char top[256];		/* the top folder ("" when no entry was read) */
+	int opened;		/* the file opened as a bundle (errors came later) */
+	int sorted;		/* v is sorted by path */
+};
+
+/* What keep returns for an entry (folders too): read it, pass over it, or
+ * stop reading there (no error, the rest of the archive is not read).  A
+ * negative error code stops with that error. */
+enum { KC_BUNDLE_SKIP = 0, KC_BUNDLE_KEEP = 1, KC_BUNDLE_STOP = 2 };
+typedef int (*kc_bundle_keep_fn)(void *ctx, const struct kc_tar_entry *e);
+
+struct kc_bundle_read_opts {
+	size_t member_max;	/* bytes of one member */
+	size_t total_max;	/* bytes of all members kept, together */
+	const char *reader;	/* names the reader in the limit error: "'<path>' is
+				 * larger than <reader> reads" */
+	int check_end;		/* at the end of the archive, check the container
+				 * to its last byte (kc_tar_finish) */
+	int sort;		/* sort the members by path (for kc_bundle_member_find) */
+};
+
+/* Read the regular members keep chooses into out (emptied first).  A
+ * member shorter than its header says is KC_ERR_VERIFY; a limit,
+ * KC_ERR_LIMIT.  On an error out still holds the members read completely
+ * before it (kc_bundle_members_free them either way). */
+int kc_bundle_read_members(const char *path, const struct kc_bundle_read_opts *o,
+    kc_bundle_keep_fn keep, void *ctx, struct kc_bundle_members *out);
+/* The member rel, or NULL. */
+const struct kc_bundle_member *kc_bundle_member_find(const struct kc_bundle_members *ms, const char *rel);
+void kc_bundle_members_free(struct kc_bundle_members *ms);
 
 #endif

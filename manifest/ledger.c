@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "util/mem.h"
 #include "util/sha256.h"
 #include "util/timeutil.h"
+#include "util/utf8.h"
 
 #define FPR_LEN 72		/* "SHA256:" + 64 hex + NUL */
 #define SPKI_MAX 512
@@ -123,41 +125,21 @@ static const char *
 text_problem(const char *s, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s);
+	size_t n = strlen(s), i = 0;
 
 	if (n > max)
 		return "too long";
-	while (*p) {
-		unsigned c = *p;
-		int k;
-		unsigned cp;
+	while (i < n) {
+		uint32_t cp;
+		size_t k;
 
-		if (c < 0x20 || c == 0x7f)
+		if (p[i] < 0x20 || p[i] == 0x7f)
 			return "contains a control character";
-		if (c < 0x80) {
-			p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			k = 1; cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			k = 2; cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			k = 3; cp = c & 0x07;
-		} else {
-			return "is not valid UTF-8";
-		}
-		for (int i = 1; i <= k; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return "is not valid UTF-8";
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+		if ((k = kc_utf8_decode(p + i, n - i, &cp)) == 0)
 			return "is not valid UTF-8";
 		if (cp >= 0x80 && cp < 0xa0)
 			return "contains a control character";
-		p += k + 1;
+		i += k;
 	}
 	return NULL;
 }

@@ -6,6 +6,7 @@
 
 #include "collector/names.h"
 #include "collector/reviews.h"
+#include "collector/sensitive.h"
 #include "formats/cani.h"
 #include "formats/findings_txt.h"
 #include "formats/inventory.h"
@@ -279,7 +280,7 @@ static int
 write_whocan(struct actx *a)
 {
 	static const char *const verbs[] = { "get", "list", "watch", NULL };
-	static const char *const res[] = { "secrets", "configmaps", "persistentvolumeclaims", NULL };
+	const char *const *res = kc_sensitive_resources;
 	cJSON *doc = cJSON_CreateObject(), *q;
 	int r = 0;
 

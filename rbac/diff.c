@@ -6,6 +6,7 @@
 
 #include "collector/snapshot.h"
 #include "collector/audit.h"
+#include "collector/sensitive.h"
 #include "manifest/bundle.h"
 #include "rbac/source.h"
 #include "rbac/diff.h"
@@ -779,8 +780,7 @@ audit_line(struct audit_ctx *c, const char *s, size_t n)
 		goto out;
 	if (denied)
 		note_denied(c, ev, user, verb, res, status);
-	else if (is_read(verb) && (strcmp(res, "secrets") == 0 || strcmp(res, "configmaps") == 0 ||
-	    strcmp(res, "persistentvolumeclaims") == 0) &&
+	else if (is_read(verb) && kc_sensitive_resource(res) &&
 	    ts_ns(js(ev, "requestReceivedTimestamp")) >= c->rem_ns)
 		note_read(c, ev, user, verb, res, status);
 out:

@@ -1,10 +1,10 @@
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "manifest/tarball.h"
 #include "rbac/source.h"
 #include "util/err.h"
 #include "util/fsutil.h"
@@ -19,10 +19,21 @@ kept(const char *path)
 	    strncmp(path, "analysis/can-i/", 15) == 0;
 }
 
+struct keep_ctx {
+	kc_source_keep_fn keep;
+	void *ctx;
+};
+
 static int
-cmp_member(const void *a, const void *b)
+keep_member(void *ctx, const struct kc_tar_entry *e)
 {
-	return strcmp(((const struct kc_source_member *)a)->path, ((const struct kc_source_member *)b)->path);
+	const struct keep_ctx *k = ctx;
+
+	if (e->is_dir || !k->keep(k->ctx, e->path))
+		return KC_BUNDLE_SKIP;
+	if (e->size > SRC_MEMBER_MAX)
+		return kc_err_set(KC_ERR_LIMIT, "bundle member '%s' is too large", e->path);
+	return KC_BUNDLE_KEEP;
 }
 
 static int
@@ -35,54 +46,13 @@ default_keep(void *ctx, const char *path)
 static int
 read_bundle(const char *path, kc_source_keep_fn keep, void *ctx, struct kc_source *src)
 {
-	struct kc_tar_reader *tr = NULL;
-	struct kc_tar_entry e;
-	int r;
+	static const struct kc_bundle_read_opts o = {
+		.member_max = SRC_MEMBER_MAX, .total_max = SIZE_MAX, .reader = "kcustody",
+		.check_end = 1, .sort = 1,
+	};
+	struct keep_ctx k = { keep, ctx };
 
-	if ((r = kc_tar_open(path, NULL, &tr)) != 0)
-		return r;
-	while ((r = kc_tar_next(tr, &e)) == 1) {
-		struct kc_source_member *m;
-		size_t got = 0;
-
-		if (e.is_dir || !keep(ctx, e.path))
-			continue;
-		if (e.size > SRC_MEMBER_MAX) {
-			r = kc_err_set(KC_ERR_LIMIT, "bundle member '%s' is too large", e.path);
-			break;
-		}
-		if (KC_GROW(src->m, src->cap, src->n + 1) != 0) {
-			r = KC_ERR_NOMEM;
-			break;
-		}
-		m = &src->m[src->n];
-		memset(m, 0, sizeof(*m));
-		if ((m->path = kc_strdup(e.path)) == NULL || (m->data = malloc((size_t)e.size + 1)) == NULL) {
-			free(m->path);
-			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-			break;
-		}
-		src->n++;
-		while (got < e.size) {
-			long k = kc_tar_read(tr, m->data + got, (size_t)e.size - got);
-
-			if (k <= 0) {
-				r = k < 0 ? (int)k : kc_err_set(KC_ERR_VERIFY, "bundle member '%s' is truncated", e.path);
-				break;
-			}
-			got += (size_t)k;
-		}
-		if (r < 0)
-			break;
-		m->data[got] = '\0';
-		m->len = got;
-	}
-	if (r == 0)
-		r = kc_tar_finish(tr);
-	kc_tar_close(tr);
-	if (r == 0 && src->n > 1)
-		qsort(src->m, src->n, sizeof(*src->m), cmp_member);
-	return r;
+	return kc_bundle_read_members(path, &o, keep_member, &k, &src->m);
 }
 
 int
@@ -115,29 +85,15 @@ kc_source_close(struct kc_source *src)
 {
 	if (src == NULL)
 		return;
-	for (size_t i = 0; i < src->n; i++) {
-		free(src->m[i].path);
-		free(src->m[i].data);
-	}
-	free(src->m);
+	kc_bundle_members_free(&src->m);
 	free(src->dir);
 	memset(src, 0, sizeof(*src));
-}
-
-static const struct kc_source_member *
-find(const struct kc_source *src, const char *rel)
-{
-	struct kc_source_member key = { (char *)rel, NULL, 0 };
-
-	if (src->n == 0)
-		return NULL;
-	return bsearch(&key, src->m, src->n, sizeof(*src->m), cmp_member);
 }
 
 int
 kc_source_get(struct kc_source *src, const char *rel, size_t max, struct kc_buf *out)
 {
-	const struct kc_source_member *m;
+	const struct kc_bundle_member *m;
 	char *path;
 	int r;
 
@@ -149,7 +105,7 @@ kc_source_get(struct kc_source *src, const char *rel, size_t max, struct kc_buf 
 		free(path);
 		return r;
 	}
-	if ((m = find(src, rel)) == NULL)
+	if ((m = kc_bundle_member_find(&src->m, rel)) == NULL)
 		return kc_err_set(KC_ERR_NOTFOUND, "no member '%s'", rel);
 	if (m->len > max)
 		return kc_err_set(KC_ERR_LIMIT, "member '%s' is too large", rel);
@@ -159,7 +115,8 @@ kc_source_get(struct kc_source *src, const char *rel, size_t max, struct kc_buf 
 static char *
 member_get(void *ctx, const char *rel, size_t *len)
 {
-	const struct kc_source_member *m = find(ctx, rel);
+	const struct kc_source *src = ctx;
+	const struct kc_bundle_member *m = kc_bundle_member_find(&src->m, rel);
 	char *p;
 
 	if (m == NULL || (p = malloc(m->len + 1)) == NULL)
@@ -178,8 +135,8 @@ member_list(void *ctx, const char *prefix, char ***names, size_t *n)
 
 	*names = NULL;
 	*n = 0;
-	for (size_t i = 0; i < src->n; i++) {
-		const char *p = src->m[i].path;
+	for (size_t i = 0; i < src->m.n; i++) {
+		const char *p = src->m.v[i].path;
 
 		if (strncmp(p, prefix, pl) != 0 || p[pl] != '/' || strncmp(p + pl + 1, "page-", 5) != 0 ||
 		    strchr(p + pl + 1, '/') != NULL)

@@ -1,6 +1,7 @@
 /* source.h - where the analysis commands read evidence from: an unsealed
  * staging/evidence folder, or a sealed bundle (tar.gz, read in one pass
- * with the bundle reader's safety checks; nothing is written to disk).
+ * by the bundle-member reader of manifest/bundle.h, with its safety
+ * checks; nothing is written to disk).
  * Only the members the RBAC commands use are kept: raw/ (the snapshot),
  * reviews/ and analysis/can-i/.  Verify the bundle first (kcustody verify)
  * when its integrity matters; this reader does not check signatures. */
@@ -10,18 +11,12 @@
 #include <stddef.h>
 
 #include "collector/snapshot.h"
+#include "manifest/bundle.h"
 #include "util/buf.h"
-
-struct kc_source_member {
-	char *path;
-	char *data;
-	size_t len;
-};
 
 struct kc_source {
 	char *dir;			/* a folder, or NULL for a bundle */
-	struct kc_source_member *m;	/* a bundle's kept members, sorted */
-	size_t n, cap;
+	struct kc_bundle_members m;	/* a bundle's kept members, sorted */
 };
 
 /* Open path (folder or bundle). */

@@ -1,0 +1,235 @@
+/* report_bundle.c - the members the report shows, read in one pass by the
+ * bundle-member reader (manifest/bundle.h), each used only when its SHA-256
+ * is the one SHA256SUMS names. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/report_int.h"
+#include "manifest/digest.h"
+#include "util/err.h"
+#include "util/mem.h"
+#include "util/sha256.h"
+
+/* ------------------------------------------------------------------ */
+/* the bundle's members, read in one pass */
+
+static const char *const wanted[] = {
+	"MANIFEST.json", "SHA256SUMS", "analysis/findings.json", "analysis/inventory.csv",
+	"analysis/who-can.json", "analysis/selection.json", "audit/sources.json", NULL
+};
+
+static int
+is_wanted(const char *rel)
+{
+	size_t n = strlen(rel);
+
+	for (int i = 0; wanted[i] != NULL; i++)
+		if (strcmp(rel, wanted[i]) == 0)
+			return 1;
+	return strncmp(rel, "analysis/effective/", 19) == 0 && n > 24 &&
+	    strcmp(rel + n - 5, ".json") == 0;
+}
+
+/* What the report reads of an entry. */
+static int
+keep_member(void *ctx, const struct kc_tar_entry *e)
+{
+	(void)ctx;
+	/* members are sorted bytewise: nothing wanted comes after
+	 * audit/sources.json (cluster/, raw/ and reviews/ are skipped) */
+	if (strcmp(e->path, "audit/sources.json") > 0)
+		return KC_BUNDLE_STOP;
+	return !e->is_dir && is_wanted(e->path) ? KC_BUNDLE_KEEP : KC_BUNDLE_SKIP;
+}
+
+static void
+problem(struct bundle *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void
+problem(struct bundle *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (b->problems.len > 0)
+		kc_buf_addc(&b->problems, '\n');
+	va_start(ap, fmt);
+	kc_buf_vaddf(&b->problems, fmt, ap);
+	va_end(ap);
+}
+
+/* RFC 4180 (inventory.csv): rows of fields into a JSON array of arrays. */
+static cJSON *
+parse_csv(const char *s, size_t n)
+{
+	cJSON *rows = cJSON_CreateArray(), *row = NULL;
+	struct kc_buf f = KC_BUF_INIT(1u << 20);
+	size_t i = 0;
+
+	if (rows == NULL)
+		return NULL;
+	while (i < n) {
+		int quoted = 0, end_row = 0;
+
+		kc_buf_reset(&f);
+		if (s[i] == '"') {
+			quoted = 1;
+			i++;
+		}
+		while (i < n) {
+			if (quoted) {
+				if (s[i] == '"' && i + 1 < n && s[i + 1] == '"') {
+					kc_buf_addc(&f, '"');
+					i += 2;
+				} else if (s[i] == '"') {
+					quoted = 0;
+					i++;
+				} else {
+					kc_buf_addc(&f, s[i++]);
+				}
+			} else if (s[i] == ',') {
+				i++;
+				break;
+			} else if (s[i] == '\r' || s[i] == '\n') {
+				if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
+					i++;
+				i++;
+				end_row = 1;
+				break;
+			} else {
+				kc_buf_addc(&f, s[i++]);
+			}
+		}
+		if (row == NULL) {
+			row = cJSON_CreateArray();
+			cJSON_AddItemToArray(rows, row);
+		}
+		cJSON_AddItemToArray(row, cJSON_CreateString(kc_buf_str(&f)));
+		if (end_row || i >= n)
+			row = NULL;
+	}
+	kc_buf_free(&f);
+	return rows;
+}
+
+static cJSON *
+parse_member(struct bundle *b, const struct kc_bundle_member *m)
+{
+	cJSON *j = cJSON_ParseWithLength(m->data, m->len);
+
+	if (j == NULL)
+		problem(b, "%s is not valid JSON", m->path);
+	return j;
+}
+
+static void
+use_member(struct bundle *b, const struct kc_bundle_member *m)
+{
+	const char *rel = m->path;
+
+	if (strcmp(rel, "MANIFEST.json") == 0) {
+		b->manifest = parse_member(b, m);
+	} else if (strcmp(rel, "analysis/findings.json") == 0) {
+		b->findings = parse_member(b, m);
+	} else if (strcmp(rel, "analysis/who-can.json") == 0) {
+		b->whocan = parse_member(b, m);
+	} else if (strcmp(rel, "analysis/selection.json") == 0) {
+		b->selection = parse_member(b, m);
+	} else if (strcmp(rel, "audit/sources.json") == 0) {
+		b->sources = parse_member(b, m);
+	} else if (strcmp(rel, "analysis/inventory.csv") == 0) {
+		b->inventory = parse_csv(m->data, m->len);
+	} else if (strncmp(rel, "analysis/effective/", 19) == 0) {
+		const char *a = rel + 19, *slash = strchr(a, '/');
+		cJSON *doc;
+
+		if (slash == NULL || (doc = parse_member(b, m)) == NULL)
+			return;
+		if (KC_GROW(b->eff, b->effcap, b->neff + 1) != 0) {
+			cJSON_Delete(doc);
+			return;
+		}
+		b->eff[b->neff].agent = kc_strndup(a, (size_t)(slash - a));
+		b->eff[b->neff++].doc = doc;
+	}
+}
+
+void
+rh_bundle_free(struct bundle *b)
+{
+	cJSON_Delete(b->manifest);
+	cJSON_Delete(b->findings);
+	cJSON_Delete(b->whocan);
+	cJSON_Delete(b->selection);
+	cJSON_Delete(b->sources);
+	cJSON_Delete(b->inventory);
+	for (size_t i = 0; i < b->neff; i++) {
+		free(b->eff[i].agent);
+		cJSON_Delete(b->eff[i].doc);
+	}
+	free(b->eff);
+	kc_buf_free(&b->problems);
+}
+
+/* Read the members the report shows.  Each one is used only when its
+ * SHA-256 is the one SHA256SUMS names: the page never shows bytes that
+ * differ from the hash list (which verification ties to the signature). */
+/* SHA256SUMS among ms parsed into sums: 1, or 0 when missing or malformed. */
+static int
+load_sums(const struct kc_bundle_members *ms, struct kc_digest_list *sums)
+{
+	for (size_t i = 0; i < ms->n; i++)
+		if (strcmp(ms->v[i].path, "SHA256SUMS") == 0 &&
+		    kc_sums_parse(ms->v[i].data, ms->v[i].len, sums) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 when m's bytes have the SHA-256 that sums names for it. */
+static int
+matches_sums(const struct kc_digest_list *sums, const struct kc_bundle_member *m)
+{
+	char hex[KC_SHA256_HEX];
+	long at = kc_digest_find(sums, m->path);
+
+	return kc_sha256_hex(m->data, m->len, hex) == 0 && at >= 0 && strcmp(sums->v[at].hex, hex) == 0;
+}
+
+void
+rh_bundle_read(const char *path, struct bundle *b)
+{
+	static const struct kc_bundle_read_opts o = {
+		.member_max = KC_REPORT_MEMBER_MAX, .total_max = KC_REPORT_MEMBERS_MAX,
+		.reader = "the report", .check_end = 0, .sort = 0,
+	};
+	struct kc_bundle_members ms;
+	struct kc_digest_list sums = { 0 };
+	int r, have_sums;
+
+	kc_buf_init(&b->problems, 1u << 20);
+	r = kc_bundle_read_members(path, &o, keep_member, NULL, &ms);
+	snprintf(b->top, sizeof(b->top), "%s", ms.top);
+	if (!ms.opened) {
+		problem(b, "cannot read the bundle: %s", kc_err_msg());
+		b->unreadable = 1;
+		return;
+	}
+	if (r < 0) {
+		problem(b, "the bundle could not be read to the end: %s", kc_err_msg());
+		if (ms.n == 0)
+			b->unreadable = 1;
+	}
+	if (!(have_sums = load_sums(&ms, &sums)) && ms.n > 0)
+		problem(b, "SHA256SUMS is missing or malformed: no member is shown");
+	for (size_t i = 0; i < ms.n && have_sums; i++) {
+		if (strcmp(ms.v[i].path, "SHA256SUMS") == 0)
+			continue;
+		if (!matches_sums(&sums, &ms.v[i])) {
+			problem(b, "%s does not match its SHA-256 in SHA256SUMS: not shown", ms.v[i].path);
+			continue;
+		}
+		use_member(b, &ms.v[i]);
+	}
+	kc_bundle_members_free(&ms);
+	kc_digest_list_free(&sums);
+}

@@ -1,0 +1,160 @@
+/* report_int.h - what the files of the HTML report share (report_html.h
+ * is the public side).  Not an interface for anything outside formats/.
+ *
+ *   report_escape.c     escaping (kc_html_escape, kc_html_prefix)
+ *   report_write.c      the sticky-error writer, JSON values as text, the
+ *                       page frame (CSS, head, footer) and small tables
+ *   report_bundle.c     the members the report shows, read in one pass by
+ *                       the bundle-member reader (manifest/bundle.h) and
+ *                       checked against SHA256SUMS
+ *   report_tree.c       access-path trees: nodes, labels, a tree from the
+ *                       bundle's effective grants, drawing (svg_access.h)
+ *   report_tree_diff.c  access-path trees from a diff document
+ *   report_custody.c    verification banner and table, custody ledger,
+ *                       case, collector and cluster
+ *   report_sections.c   findings, inventory, who-can, audit segment, items
+ *   report_diff.c       the remediation section and the diff page
+ *   report_html.c       the report page: header, banners, summary cards,
+ *                       access paths
+ *
+ * Names shared between these files carry the prefix rh_.  Every member of
+ * a JSON document is read through util/json.h (the last duplicate key
+ * wins); rh_jnum, rh_jhas, rh_jtrue and rh_jcount only type the value at
+ * a dotted path (kc_json_path).
+ */
+#ifndef KC_REPORT_INT_H
+#define KC_REPORT_INT_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "formats/report_html.h"
+#include "formats/svg_access.h"
+#include "manifest/bundle.h"
+#include "util/buf.h"
+
+/* writer: the first error sticks, later writes do nothing */
+struct w {
+	struct kc_buf *b;
+	int err;
+};
+
+/* the bundle's members the report shows */
+struct eff {
+	char *agent;		/* "<ns>__<name>" folder */
+	cJSON *doc;
+};
+
+struct bundle {
+	cJSON *manifest, *findings, *whocan, *selection, *sources;
+	cJSON *inventory;	/* rows: arrays of strings, header first */
+	struct eff *eff;
+	size_t neff, effcap;
+	char top[256];
+	struct kc_buf problems;	/* why some or all contents are not shown */
+	int unreadable;		/* nothing could be read */
+};
+
+/* Boxes per picture: beyond this a picture stops helping anyone see. */
+#define TREE_MAX 400
+
+struct tnode {
+	int parent;
+	char *key;
+	char *line[KC_SVG_LINES];
+	char *tag, *title;
+	unsigned flags;
+	int sev;		/* best (lowest) severity rank of findings on it */
+};
+
+struct tree {
+	struct tnode *v;
+	size_t n, cap;
+	int err;
+	size_t dropped;		/* boxes left out beyond KC_SVG_MAX_NODES */
+};
+
+/* report_write.c */
+void rh_raw(struct w *w, const char *s);
+/* Markup only: never pass a string from the evidence through fmt. */
+void rh_rawf(struct w *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rh_text(struct w *w, const char *s);
+void rh_text_or_dash(struct w *w, const char *s);
+double rh_jnum(const cJSON *o, const char *path, double dflt);
+int rh_jhas(const cJSON *o, const char *path);
+int rh_jtrue(const cJSON *o, const char *path);
+int rh_jcount(const cJSON *o, const char *path);
+void rh_fmt_num(char *out, size_t n, double v);
+void rh_jtext(struct w *w, const cJSON *v);
+void rh_jlist(struct w *w, const cJSON *arr, const char *sep);
+int rh_sev_rank(const char *s);
+const char *rh_sev_class(const char *s);
+void rh_sev_badge(struct w *w, const char *s);
+void rh_ref_text(struct kc_buf *b, const cJSON *o);
+void rh_ref(struct w *w, const cJSON *o);
+void rh_page_open(struct w *w, const char *title);
+void rh_page_close(struct w *w, time_t generated);
+void rh_kv(struct w *w, const char *k, const char *v);
+void rh_kv_mono(struct w *w, const char *k, const char *v);
+void rh_kv_json(struct w *w, const char *k, const cJSON *v);
+void rh_card(struct w *w, const char *cls, const char *k, const char *v, const char *note);
+void rh_card_kc(struct w *w, const char *cls, const char *k, const char *v, const char *note, const char *kc);
+void rh_status_pill(struct w *w, const char *st);
+void rh_generic_table(struct w *w, const cJSON *arr, const char *cls);
+void rh_more_rows(struct w *w, int shown, int total);
+
+/* report_bundle.c */
+void rh_bundle_free(struct bundle *b);
+void rh_bundle_read(const char *path, struct bundle *b);
+
+/* report_tree.c */
+void rh_tree_free(struct tree *t);
+int rh_tree_find(const struct tree *t, int parent, const char *key);
+int rh_tree_add(struct tree *t, int parent, const char *key, unsigned flags);
+void rh_tree_set(struct tree *t, int i, int line, const char *s);
+void rh_tree_setb(struct tree *t, int i, int line, struct kc_buf *b);
+void rh_tree_render(struct w *w, struct tree *t, const char *label);
+unsigned rh_sev_flag(int rank);
+int rh_str_in(const cJSON *arr, const char *s);
+int rh_same_ref(const cJSON *a, const cJSON *b, int with_ns);
+int rh_subject_is(const cJSON *f, const char *ns, const char *name);
+void rh_key_of(struct kc_buf *b, const cJSON *o);
+void rh_label_binding(struct tree *t, int i, const cJSON *binding, struct kc_buf *tmp);
+void rh_label_role(struct tree *t, int i, const cJSON *role, struct kc_buf *tmp);
+int rh_tree_root(struct tree *t, const char *ns, const char *name, struct kc_buf *tmp);
+void rh_tree_from_grants(struct tree *t, const struct bundle *b, const char *ns, const char *name,
+    struct kc_buf *tmp);
+
+/* report_tree_diff.c */
+const char *rh_rank_name(int r);
+const cJSON *rh_diff_agent(const cJSON *diff, const char *ns, const char *name);
+void rh_tree_overlay_diff(struct tree *t, const cJSON *agent, const cJSON *diff, struct kc_buf *tmp);
+void rh_tree_from_diff(struct tree *t, const cJSON *agent, const cJSON *diff, struct kc_buf *tmp);
+
+/* report_custody.c */
+int rh_unverified_only(const struct kc_verify_result *vr);
+void rh_verify_banner(struct w *w, const char *what, const struct kc_verify_result *vr, const char *why);
+void rh_verify_table(struct w *w, const char *caption, const char *path, const struct kc_verify_result *vr,
+    const char *why);
+void rh_case_section(struct w *w, const struct kc_report_in *in, const struct bundle *b);
+
+/* report_sections.c */
+void rh_findings_table(struct w *w, const char *id, const cJSON *arr, int sort, int always);
+void rh_findings_section(struct w *w, const struct bundle *b);
+int rh_is_agent(const struct bundle *b, const char *ns, const char *name);
+void rh_inventory_section(struct w *w, const struct bundle *b);
+void rh_whocan_section(struct w *w, const struct bundle *b);
+void rh_audit_section(struct w *w, const struct bundle *b);
+void rh_items_section(struct w *w, const struct bundle *b);
+
+/* report_diff.c */
+const char *rh_verdict_class(const char *v);
+void rh_diff_body(struct w *w, const cJSON *d, int pictures, const char *h);
+
+/* report_html.c */
+void rh_legend(struct w *w, int with_diff);
+void rh_agent_heading(struct w *w, const char *ns, const char *name, const cJSON *dagent);
+
+#endif

@@ -1,0 +1,198 @@
+/* bundle_read.c - the one reader of bundle members (bundle.h, "reading
+ * members"): listing, streaming one member, and reading a chosen set into
+ * memory in one pass.  inspect, the snapshot loader (rbac/source.c), diff
+ * and the HTML report all read through here. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manifest/bundle.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define CHUNK_SIZE (256u << 10)
+/* Read size per call when reading members into memory. */
+#define READ_STEP 65536
+
+int
+kc_bundle_list(const char *path, kc_bundle_visit_fn fn, void *ctx)
+{
+	struct kc_tar_reader *tr = NULL;
+	struct kc_tar_entry e;
+	int r;
+
+	if ((r = kc_tar_open(path, NULL, &tr)) != 0)
+		return r;
+	while ((r = kc_tar_next(tr, &e)) == 1) {
+		if ((r = fn(ctx, &e)) != 0)
+			break;
+	}
+	kc_tar_close(tr);
+	return r < 0 ? r : 0;
+}
+
+int
+kc_bundle_read_member(const char *path, const char *rel, kc_bundle_sink_fn sink, void *ctx)
+{
+	struct kc_tar_reader *tr = NULL;
+	struct kc_tar_entry e;
+	unsigned char *buf = NULL;
+	long n;
+	int r;
+
+	if ((buf = malloc(CHUNK_SIZE)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((r = kc_tar_open(path, NULL, &tr)) != 0)
+		goto out;
+	while ((r = kc_tar_next(tr, &e)) == 1) {
+		if (e.is_dir || strcmp(e.path, rel) != 0)
+			continue;
+		while ((n = kc_tar_read(tr, buf, CHUNK_SIZE)) > 0)
+			if ((r = sink(ctx, buf, (size_t)n)) != 0)
+				goto out;
+		r = n < 0 ? (int)n : 0;
+		goto out;
+	}
+	if (r == 0) {
+		char safe[256];
+
+		r = kc_err_set(KC_ERR_NOTFOUND, "no member '%s' in '%s'", kc_safe_str(rel, safe, sizeof(safe)), path);
+	}
+out:
+	kc_tar_close(tr);
+	free(buf);
+	return r;
+}
+
+static int
+buf_sink(void *ctx, const void *p, size_t n)
+{
+	struct kc_buf *b = ctx;
+
+	if (kc_buf_add(b, p, n) != 0)
+		return kc_err_set(KC_ERR_LIMIT, "member larger than %zu bytes", b->max);
+	return 0;
+}
+
+int
+kc_bundle_get_member(const char *path, const char *rel, size_t max, struct kc_buf *out)
+{
+	kc_buf_init(out, max);
+	return kc_bundle_read_member(path, rel, buf_sink, out);
+}
+
+/* ---- members into memory ---- */
+
+static int
+cmp_member(const void *a, const void *b)
+{
+	return strcmp(((const struct kc_bundle_member *)a)->path, ((const struct kc_bundle_member *)b)->path);
+}
+
+/* Read the data of the current entry e into a new member of out. */
+static int
+read_one(struct kc_tar_reader *tr, const struct kc_tar_entry *e, const struct kc_bundle_read_opts *o,
+    size_t *total, char *chunk, struct kc_bundle_members *out)
+{
+	struct kc_buf data = KC_BUF_INIT(o->member_max);
+	struct kc_bundle_member *m;
+	long got;
+
+	while ((got = kc_tar_read(tr, chunk, READ_STEP)) > 0) {
+		*total += (size_t)got;
+		if (*total > o->total_max || kc_buf_add(&data, chunk, (size_t)got) != 0) {
+			got = kc_err_set(KC_ERR_LIMIT, "'%s' is larger than %s reads", e->path, o->reader);
+			break;
+		}
+	}
+	if (got == 0 && data.len != e->size)
+		got = kc_err_set(KC_ERR_VERIFY, "bundle member '%s' is truncated", e->path);
+	if (got < 0) {
+		kc_buf_free(&data);
+		return (int)got;
+	}
+	if (KC_GROW(out->v, out->cap, out->n + 1) != 0) {
+		kc_buf_free(&data);
+		return KC_ERR_NOMEM;
+	}
+	m = &out->v[out->n];
+	if ((m->path = kc_strdup(e->path)) == NULL || (m->data = kc_buf_take(&data, &m->len)) == NULL) {
+		free(m->path);
+		kc_buf_free(&data);
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	}
+	out->n++;
+	return 0;
+}
+
+int
+kc_bundle_read_members(const char *path, const struct kc_bundle_read_opts *o,
+    kc_bundle_keep_fn keep, void *ctx, struct kc_bundle_members *out)
+{
+	struct kc_tar_reader *tr = NULL;
+	struct kc_tar_entry e;
+	size_t total = 0;
+	char *chunk;
+	int r, k, stopped = 0;
+
+	memset(out, 0, sizeof(*out));
+	if ((chunk = malloc(READ_STEP)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((r = kc_tar_open(path, NULL, &tr)) != 0) {
+		free(chunk);
+		return r;
+	}
+	out->opened = 1;
+	while ((r = kc_tar_next(tr, &e)) == 1) {
+		if (out->top[0] == '\0')
+			snprintf(out->top, sizeof(out->top), "%s", e.top);
+		if ((k = keep(ctx, &e)) < 0 || k == KC_BUNDLE_STOP) {
+			r = k < 0 ? k : 0;
+			stopped = 1;
+			break;
+		}
+		if (k == KC_BUNDLE_SKIP || e.is_dir)
+			continue;
+		if ((r = read_one(tr, &e, o, &total, chunk, out)) != 0)
+			break;
+	}
+	if (r == 0 && !stopped && o->check_end)
+		r = kc_tar_finish(tr);
+	kc_tar_close(tr);
+	free(chunk);
+	if (r == 0 && o->sort) {
+		if (out->n > 1)
+			qsort(out->v, out->n, sizeof(*out->v), cmp_member);
+		out->sorted = 1;
+	}
+	return r;
+}
+
+const struct kc_bundle_member *
+kc_bundle_member_find(const struct kc_bundle_members *ms, const char *rel)
+{
+	struct kc_bundle_member key = { (char *)rel, NULL, 0 };
+
+	if (ms->n == 0)
+		return NULL;
+	if (ms->sorted)
+		return bsearch(&key, ms->v, ms->n, sizeof(*ms->v), cmp_member);
+	for (size_t i = 0; i < ms->n; i++)
+		if (strcmp(ms->v[i].path, rel) == 0)
+			return &ms->v[i];
+	return NULL;
+}
+
+void
+kc_bundle_members_free(struct kc_bundle_members *ms)
+{
+	if (ms == NULL)
+		return;
+	for (size_t i = 0; i < ms->n; i++) {
+		free(ms->v[i].path);
+		free(ms->v[i].data);
+	}
+	free(ms->v);
+	memset(ms, 0, sizeof(*ms));
+}
