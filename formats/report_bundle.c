@@ -9,6 +9,7 @@
 #include "formats/report_int.h"
 #include "manifest/digest.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/mem.h"
 #include "util/sha256.h"
 
@@ -192,7 +193,7 @@ matches_sums(const struct kc_digest_list *sums, const struct kc_bundle_member *m
 	char hex[KC_SHA256_HEX];
 	long at = kc_digest_find(sums, m->path);
 
-	return kc_sha256_hex(m->data, m->len, hex) == 0 && at >= 0 && strcmp(sums->v[at].hex, hex) == 0;
+	return kc_sha256_hex(m->data, m->len, hex) == 0 && at >= 0 && kc_digest_eq(sums->v[at].hex, hex);
 }
 
 void
@@ -208,7 +209,8 @@ rh_bundle_read(const char *path, struct bundle *b)
 
 	kc_buf_init(&b->problems, 1u << 20);
 	r = kc_bundle_read_members(path, &o, keep_member, NULL, &ms);
-	snprintf(b->top, sizeof(b->top), "%s", ms.top);
+	if (kc_fmt(b->top, sizeof(b->top), "%s", ms.top) != 0)	/* 256 into 256 */
+		problem(b, "the top folder's name is too long: %s", kc_err_msg());
 	if (!ms.opened) {
 		problem(b, "cannot read the bundle: %s", kc_err_msg());
 		b->unreadable = 1;

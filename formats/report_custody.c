@@ -5,6 +5,7 @@
 
 #include "formats/report_int.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/json.h"
 
 /* ------------------------------------------------------------------ */
@@ -116,7 +117,7 @@ rh_verify_table(struct w *w, const char *caption, const char *path, const struct
 	    vr->valid ? "ok" : rh_unverified_only(vr) ? "warn" : "bad",
 	    vr->valid ? "valid" : rh_unverified_only(vr) ? "unverified (no key given)" : "INVALID");
 	rh_kv_mono(w, "top folder", vr->top);
-	snprintf(nb, sizeof(nb), "%zu members, %llu bytes", vr->members, (unsigned long long)vr->bytes);
+	kc_fmt_trunc(nb, sizeof(nb), "%zu members, %llu bytes", vr->members, (unsigned long long)vr->bytes);
 	rh_kv(w, "contents", nb);
 	rh_kv(w, "signature kind", vr->sig_kind == KC_SIG_ED25519 ? "Ed25519" : vr->sig_kind == KC_SIG_CMS ?
 	    "CMS" : "none");
@@ -306,11 +307,11 @@ collector_box(struct w *w, const cJSON *m)
 	char nb[96];
 
 	rh_raw(w, "<div><h3>Collector</h3><table class=\"kv\"><tbody>\n");
-	snprintf(nb, sizeof(nb), "%s %s", kc_json_str0(co, "tool"), kc_json_str0(co, "version"));
+	kc_fmt_trunc(nb, sizeof(nb), "%s %s", kc_json_str0(co, "tool"), kc_json_str0(co, "version"));
 	rh_kv(w, "tool", nb);
 	rh_kv_mono(w, "executable SHA-256", kc_json_str(co, "executable_sha256"));
 	rh_kv(w, "host", kc_json_str(co, "host"));
-	snprintf(nb, sizeof(nb), "%s %s %s", kc_json_str0(os, "sysname"), kc_json_str0(os, "release"),
+	kc_fmt_trunc(nb, sizeof(nb), "%s %s %s", kc_json_str0(os, "sysname"), kc_json_str0(os, "release"),
 	    kc_json_str0(os, "machine"));
 	rh_kv(w, "system", nb);
 	rh_kv(w, "OS user", kc_json_str(co, "os_user"));
@@ -347,7 +348,7 @@ cluster_box(struct w *w, const cJSON *m)
 	rh_kv(w, "collection finished", kc_json_str(kc_json_path(m, "times"), "finished"));
 	rh_kv(w, "server Date header", kc_json_str(kc_json_path(m, "cluster.clock"), "server_date"));
 	if (kc_json_path(m, "cluster.clock.offset_seconds") != NULL) {
-		snprintf(nb, sizeof(nb), "%+.3f s (server minus local; the Date header has %g s resolution)",
+		kc_fmt_trunc(nb, sizeof(nb), "%+.3f s (server minus local; the Date header has %g s resolution)",
 		    off, rh_jnum(m, "cluster.clock.resolution_seconds", 1));
 		rh_rawf(w, "<tr><th>clock offset</th><td%s>", off > 5 || off < -5 ? " class=\"bad\"" : "");
 		rh_text(w, nb);

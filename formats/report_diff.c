@@ -5,6 +5,7 @@
 
 #include "formats/report_int.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/json.h"
 
 /* ------------------------------------------------------------------ */
@@ -147,12 +148,16 @@ summary_card_num(struct w *w, const cJSON *sum, const char *key, const char *lab
 	char kc[128];
 
 	rh_fmt_num(nb, sizeof(nb), v);
-	snprintf(kc, sizeof(kc), "summary.%s", key);
+	/* data-kc names the member the card shows: whole, or no attribute
+	 * (never one naming another member; the keys are this file's) */
+	if (kc_fmt(kc, sizeof(kc), "summary.%s", key) != 0)
+		kc_err_clear();
 	if (kc_json_str(sum, key) != NULL) {	/* "not determinable from these sources" */
-		rh_card_kc(w, "warn", label, kc_json_str(sum, key), NULL, kc);
+		rh_card_kc(w, "warn", label, kc_json_str(sum, key), NULL, kc[0] ? kc : NULL);
 		return;
 	}
-	rh_card_kc(w, v > 0 && bad_if_pos ? "bad" : v > 0 && good_if_pos ? "ok" : "", label, nb, NULL, kc);
+	rh_card_kc(w, v > 0 && bad_if_pos ? "bad" : v > 0 && good_if_pos ? "ok" : "", label, nb, NULL,
+	    kc[0] ? kc : NULL);
 }
 
 /* The verdict of the diff, and its breach assessment when it has one. */

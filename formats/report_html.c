@@ -6,6 +6,7 @@
 
 #include "formats/report_int.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/json.h"
 
 /* ------------------------------------------------------------------ */
@@ -144,22 +145,23 @@ summary_cards(struct w *w, const struct kc_report_in *in, const struct bundle *b
 	if (kc_json_str(b->findings, "triage") != NULL)
 		rh_card(w, strcmp(kc_json_str(b->findings, "triage"), "URGENT") == 0 ? "bad" : "", "triage",
 		    kc_json_str(b->findings, "triage"), NULL);
-	snprintf(nb, sizeof(nb), "%d", total);
-	snprintf(note, sizeof(note), "%d critical, %d high", crit, high);
+	/* the cards' numbers and notes: display text */
+	kc_fmt_trunc(nb, sizeof(nb), "%d", total);
+	kc_fmt_trunc(note, sizeof(note), "%d critical, %d high", crit, high);
 	rh_card(w, crit + high > 0 ? "bad" : "", "findings", nb, note);
-	snprintf(nb, sizeof(nb), "%d", rh_jcount(b->selection, "selected"));
+	kc_fmt_trunc(nb, sizeof(nb), "%d", rh_jcount(b->selection, "selected"));
 	rh_card(w, "", "agents selected", nb, NULL);
 	cJSON_ArrayForEach(x, kc_json_path(b->manifest, "items")) {
 		const char *s = kc_json_str0(x, "status");
 
 		bad += strcmp(s, "complete") != 0 && strcmp(s, "skipped") != 0;
 	}
-	snprintf(note, sizeof(note), "%d item%s not complete", bad, bad == 1 ? "" : "s");
+	kc_fmt_trunc(note, sizeof(note), "%d item%s not complete", bad, bad == 1 ? "" : "s");
 	rh_card(w, st != NULL && strcmp(st, "complete") == 0 ? "ok" : "bad", "collection", st,
 	    bad ? note : NULL);
 	if (b->sources != NULL) {
 		rh_fmt_num(nb, sizeof(nb), rh_jnum(b->sources, "totals.matched", 0));
-		snprintf(note, sizeof(note), "%d gap%s, %.0f malformed", rh_jcount(b->sources, "gaps"),
+		kc_fmt_trunc(note, sizeof(note), "%d gap%s, %.0f malformed", rh_jcount(b->sources, "gaps"),
 		    rh_jcount(b->sources, "gaps") == 1 ? "" : "s",
 		    rh_jnum(b->sources, "totals.malformed", 0));
 		rh_card(w, rh_jcount(b->sources, "gaps") > 0 ? "warn" : "", "audit events", nb, note);
@@ -168,7 +170,7 @@ summary_cards(struct w *w, const struct kc_report_in *in, const struct bundle *b
 		const char *v = kc_json_str(kc_json_path(in->diff, "summary"), "verdict");
 		const char *ba = kc_json_str(kc_json_path(in->diff, "breach_assessment"), "verdict");
 
-		snprintf(note, sizeof(note), "%.0f permissions removed, %.0f added",
+		kc_fmt_trunc(note, sizeof(note), "%.0f permissions removed, %.0f added",
 		    rh_jnum(in->diff, "summary.permissions_removed", 0), rh_jnum(in->diff, "summary.permissions_added", 0));
 		rh_card_kc(w, rh_verdict_class(v), "remediation", v, note, "summary.verdict");
 		if (ba != NULL)

@@ -7,6 +7,7 @@
 #include "collector/names.h"
 #include "formats/report_int.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/json.h"
 #include "util/mem.h"
 
@@ -348,7 +349,13 @@ grant_path(struct grants *c, const cJSON *bi, const cJSON *ro, const cJSON *su, 
 		}
 	}
 	rh_ref_text(tmp, ro);
-	snprintf(rkey, sizeof(rkey), "%s", kc_buf_str(tmp));
+	/* a node's key: cut, two roles would be drawn as one; too long, the
+	 * picture is not drawn (rh_tree_render says so) */
+	if (kc_fmt(rkey, sizeof(rkey), "%s", kc_buf_str(tmp)) != 0) {
+		t->err = KC_ERR_LIMIT;
+		kc_buf_reset(tmp);
+		return -1;
+	}
 	kc_buf_reset(tmp);
 	if ((rn = rh_tree_find(t, bn, rkey)) < 0) {
 		rn = rh_tree_add(t, bn, rkey, 0);
@@ -373,7 +380,12 @@ add_grant(struct grants *c, const cJSON *doc, const cJSON *g)
 		scope = rh_jhas(bi, "namespace") ? kc_json_str(bi, "namespace") : kc_json_str(doc, "namespace");
 	kc_buf_reset(tmp);
 	rh_ref_text(tmp, bi);
-	snprintf(bkey, sizeof(bkey), "%s", kc_buf_str(tmp));
+	/* a node's key, as in grant_path */
+	if (kc_fmt(bkey, sizeof(bkey), "%s", kc_buf_str(tmp)) != 0) {
+		t->err = KC_ERR_LIMIT;
+		kc_buf_reset(tmp);
+		return;
+	}
 	kc_buf_reset(tmp);
 	if (strcmp(kc_json_str0(su, "kind"), "ServiceAccount") != 0 && fold_group_grant(c, bi, ro, su, ri, bkey))
 		return;

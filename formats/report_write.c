@@ -7,6 +7,7 @@
 
 #include "formats/report_int.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/json.h"
 #include "util/timeutil.h"
 
@@ -92,9 +93,9 @@ void
 rh_fmt_num(char *out, size_t n, double v)
 {
 	if (v == (double)(long long)v && v > -1e15 && v < 1e15)
-		snprintf(out, n, "%lld", (long long)v);
+		kc_fmt_trunc(out, n, "%lld", (long long)v);	/* a displayed number */
 	else
-		snprintf(out, n, "%.3f", v);
+		kc_fmt_trunc(out, n, "%.3f", v);
 }
 
 /* Any JSON value as text: strings as they are, numbers, yes/no, a dash

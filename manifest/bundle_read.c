@@ -8,6 +8,7 @@
 
 #include "manifest/bundle.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -145,8 +146,9 @@ kc_bundle_read_members(const char *path, const struct kc_bundle_read_opts *o,
 	}
 	out->opened = 1;
 	while ((r = kc_tar_next(tr, &e)) == 1) {
-		if (out->top[0] == '\0')
-			snprintf(out->top, sizeof(out->top), "%s", e.top);
+		/* the top folder names the bundle's members: whole or an error */
+		if (out->top[0] == '\0' && (r = kc_fmt(out->top, sizeof(out->top), "%s", e.top)) != 0)
+			break;
 		if ((k = keep(ctx, &e)) < 0 || k == KC_BUNDLE_STOP) {
 			r = k < 0 ? k : 0;
 			stopped = 1;
