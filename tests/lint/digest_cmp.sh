@@ -15,9 +15,6 @@
 # Comparisons with a string literal are not digest comparisons (an
 # algorithm name, a fixed marker) and are skipped.  Comments and string
 # contents are not read.
-#
-# Files not yet converted are in tests/lint/pending.txt ("digest PATH
-# COUNT"), a temporary list that can only shrink (tests/lint/lib.bash).
 # Usage: digest_cmp.sh [ROOT]   (exit 1 on any violation, listing each)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -64,11 +61,8 @@ lint_sources . | perl -e '
 	print STDERR "#calls $calls\n";
 ' "$here/cscan.pl" >"$tmp" 2>"$tmp.n" || { cat "$tmp.n" >&2; exit 2; }
 calls=$(sed -n 's/^#calls //p' "$tmp.n")
-out=$(lint_pending digest "$root" "$tmp"); rc=$?
-pending=$(printf '%s\n' "$out" | sed -n 's/^#pending //p')
-if [ "$rc" -ne 0 ]; then
-	printf '%s\n' "$out" | grep -v '^#pending' | sed 's/^/digest_cmp: /' >&2
+if ! lint_report digest_cmp "$tmp"; then
 	echo "digest_cmp: violations found; see docs/ARCHITECTURE.md (House rules)" >&2
 	exit 1
 fi
-echo "digest_cmp: $calls comparisons, ${pending:-0} of a digest still pending (tests/lint/pending.txt)"
+echo "digest_cmp: $calls comparisons, none of a digest"

@@ -8,9 +8,6 @@
 # differently (issue 12).  So only util/json.c calls them; everything else
 # uses kc_json_get / kc_json_get_mut / kc_json_path / kc_json_str /
 # kc_json_str0.
-#
-# Files not yet converted are in tests/lint/pending.txt ("json PATH
-# COUNT"), a temporary list that can only shrink (tests/lint/lib.bash).
 # Usage: json_member.sh [ROOT]   (exit 1 on any violation, listing each)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,11 +27,8 @@ lint_sources . | grep -v '^util/json\.[ch]$' | perl -e '
 		}
 	}
 ' "$here/cscan.pl" >"$tmp" || exit 2
-out=$(lint_pending json "$root" "$tmp"); rc=$?
-pending=$(printf '%s\n' "$out" | sed -n 's/^#pending //p')
-if [ "$rc" -ne 0 ]; then
-	printf '%s\n' "$out" | grep -v '^#pending' | sed 's/^/json_member: /' >&2
+if ! lint_report json_member "$tmp"; then
 	echo "json_member: violations found; see docs/ARCHITECTURE.md (House rules)" >&2
 	exit 1
 fi
-echo "json_member: member lookups through util/json.h, ${pending:-0} direct cJSON lookups still pending (tests/lint/pending.txt)"
+echo "json_member: member lookups through util/json.h only"
