@@ -21,15 +21,7 @@ kc_cluster_up || { echo "cannot start the test cluster"; exit 1; }
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kcustody-bench-rbac.XXXX")
 loaded=0
 cleanup() {
-	local ns
-	if [ "$loaded" = 1 ]; then
-		for ns in $(seq -f 'est-%03g' 0 39); do
-			kc_admin delete namespace "$ns" --wait=false >/dev/null 2>&1
-			kc_admin delete rolebindings,roles,serviceaccounts,pods,configmaps,secrets --all -n "$ns" >/dev/null 2>&1
-			kc_admin get namespace "$ns" -o json 2>/dev/null | jq '.spec.finalizers = []' |
-				kc_admin replace --raw "/api/v1/namespaces/$ns/finalize" -f - >/dev/null 2>&1
-		done
-	fi
+	[ "$loaded" = 1 ] && kc_purge_ns $(seq -f 'est-%03g' 0 39)
 	rm -rf "$WORK"
 }
 trap cleanup EXIT

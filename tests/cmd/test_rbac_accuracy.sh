@@ -33,19 +33,10 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/kcustody-accuracy.XXXX")
 PREFIXES=()
 # Namespaces never finish terminating on the test cluster (no controller
 # manager runs there): empty them and drop the finalizer ourselves.
-purge_ns() {
-	local ns
-	for ns in "$@"; do
-		kc_admin delete namespace "$ns" --wait=false >/dev/null 2>&1
-		kc_admin delete rolebindings,roles,serviceaccounts,pods,configmaps,secrets --all -n "$ns" >/dev/null 2>&1
-		kc_admin get namespace "$ns" -o json 2>/dev/null | jq '.spec.finalizers = []' |
-			kc_admin replace --raw "/api/v1/namespaces/$ns/finalize" -f - >/dev/null 2>&1
-	done
-}
 cleanup() {
 	local p
 	for p in "${PREFIXES[@]}"; do
-		purge_ns $(for i in 0 1 2 3 4 5; do echo "$p-n$i"; done)
+		kc_purge_ns $(for i in 0 1 2 3 4 5; do echo "$p-n$i"; done)
 		kc_admin delete clusterrole,clusterrolebinding -l "kcustody.test/accuracy=$p" >/dev/null 2>&1
 	done
 	rm -rf "$WORK"
