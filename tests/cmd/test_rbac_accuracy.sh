@@ -136,6 +136,7 @@ for seed in $SEEDS; do
 		"$KC" can-i "$W/ev" --sa "$ns/$sa" -n "$tns" --compare "$W/ssrr.json" >"$W/cmp.json" 2>&1 ||
 			t_fail "$ns/$sa in $tns: $(jq -c '{onlyServer, onlyEvaluator, serverEvaluationError, evaluatorEvaluationError}' "$W/cmp.json" 2>/dev/null)"
 	done < <(jq -r '.items[] | select(.kind == "ServiceAccount") | .metadata.namespace + " " + .metadata.name' "$W/estate.json")
+	[ "$i" -gt 0 ] || t_fail "no service accounts in the estate: nothing was compared"
 	t_pass
 
 	t_begin "accuracy seed $seed: 400 SubjectAccessReviews, server == evaluator"
