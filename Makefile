@@ -5,6 +5,7 @@
 #   make check           unit tests, then command tests against a real
 #                        kube-apiserver + etcd on loopback (tests/cluster)
 #   make check-unit      unit tests only (no cluster needed)
+#   make lint            house rules: layers, banned calls (tests/lint/)
 #   make SANITIZE=1 check   the same under ASan + UBSan
 #   make DEVELOPER=1     warnings are errors
 #   make demo            the end-to-end pre/post remediation demo
@@ -58,7 +59,7 @@ KC_CFLAGS += -D_FORTIFY_SOURCE=2
 BUILD ?= build/rel
 endif
 
-LIB_SRCS := $(sort $(wildcard util/*.c collector/*.c manifest/*.c formats/*.c rbac/*.c))
+LIB_SRCS := $(sort $(wildcard util/*.c manifest/*.c collector/*.c rbac/*.c formats/*.c pipeline/*.c))
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -75,7 +76,7 @@ endif
 .DEFAULT_GOAL := all
 FORCE:
 
-.PHONY: FORCE man bench-scale deps all check check-unit check-cmd demo bench install uninstall clean \
+.PHONY: FORCE lint man bench-scale deps all check check-unit check-cmd demo bench install uninstall clean \
 	cluster-start cluster-stop deb image-rootfs image dist krew fuzz fuzz-build fuzz-replay check-fuzz
 
 all: $(BIN)
@@ -93,10 +94,15 @@ $(BUILD)/commands.h: FORCE
 	@mkdir -p $(dir $@)
 	@grep -h '^KC_COMMAND(' $(CLI_SRCS) /dev/null | sort > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
-$(BUILD)/cli/main.o: $(BUILD)/commands.h
-$(BUILD)/cli/main.o: KC_CFLAGS += -I$(BUILD) -DKC_GIT_COMMIT='"$(GIT_COMMIT)"' -DKC_BUILD_DATE='"$(BUILD_DATE)"'
-# the version string names the commit: rebuild main.o when HEAD moves
-$(BUILD)/cli/main.o: $(wildcard .git/HEAD .git/refs/heads/*)
+# The version string names the commit: build/version.h is regenerated every
+# run and replaced only when the commit changes, so main.o is rebuilt when
+# HEAD moves (in a worktree, a detached HEAD or with packed refs too).
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define KC_GIT_COMMIT "%s"\n#define KC_BUILD_DATE "%s"\n' '$(GIT_COMMIT)' '$(BUILD_DATE)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(BUILD)/cli/main.o: $(BUILD)/commands.h $(BUILD)/version.h
+$(BUILD)/cli/main.o: KC_CFLAGS += -I$(BUILD)
 
 # Unit tests register with DEFINE_TEST(name); the list is generated.
 $(BUILD)/tests/list.h: FORCE
@@ -128,7 +134,14 @@ check-cmd: $(BIN)
 
 # The fuzz harnesses' committed seeds and crash inputs are replayed, then
 # each is fuzzed FUZZ_SMOKE_SECONDS (20 s) so a regression is caught in CI.
-check: check-unit check-fuzz check-cmd
+check: lint check-unit check-fuzz check-cmd
+
+# House rules (docs/ARCHITECTURE.md): each script in tests/lint/ checks one,
+# tests/lint/selftest.sh plants a violation of each and expects a failure.
+lint:
+	@for t in tests/lint/[a-z]*.sh; do case $$t in */selftest.sh) continue;; esac; \
+		bash $$t || exit 1; done
+	@bash tests/lint/selftest.sh
 
 check-fuzz: fuzz-replay
 

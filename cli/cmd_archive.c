@@ -14,6 +14,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/json.h"
 #include "util/timeutil.h"
 
 static void
@@ -115,12 +116,12 @@ js(const cJSON *o, const char *name)
 {
 	static char ring[8][512];
 	static unsigned k;
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+	const char *v = kc_json_str(o, name);
 
-	if (!cJSON_IsString(it))
+	if (v == NULL)
 		return "";
 	k = (k + 1) % 8;
-	return kc_safe_str(it->valuestring, ring[k], sizeof(ring[k]));
+	return kc_safe_str(v, ring[k], sizeof(ring[k]));
 }
 
 static const char *
@@ -129,6 +130,24 @@ safe_item(const cJSON *it)
 	static char buf[1024];
 
 	return kc_safe_str(cJSON_IsString(it) ? it->valuestring : "", buf, sizeof(buf));
+}
+
+struct archive_args {
+	const char *sub;
+	struct kc_archive_opts o;
+	struct kc_archive_actor who;
+	const char *until, *retain, *key_path, *pass, *trust_file, *output, *secret_file;
+	const char *operand;		/* BUNDLE or ID, or NULL */
+	int hold, all, dry, json;
+	time_t retain_until;
+};
+
+/* put, get and prune (unless a dry run) sign a custody entry. */
+static int
+needs_key(const struct archive_args *a)
+{
+	return strcmp(a->sub, "put") == 0 || strcmp(a->sub, "get") == 0 ||
+	    (strcmp(a->sub, "prune") == 0 && !a->dry);
 }
 
 static int
@@ -146,9 +165,9 @@ do_list(struct kc_archive *a, int json)
 		    "RETAIN UNTIL", "HOLD", "STATUS");
 		cJSON_ArrayForEach(it, items)
 			printf("%-16.16s %-44s %12.0f %-20s %-20s %-4s %s\n", js(it, "id"), js(it, "name"),
-			    cJSON_GetObjectItem(it, "size") ? cJSON_GetObjectItem(it, "size")->valuedouble : 0,
+			    kc_json_get(it, "size") ? kc_json_get(it, "size")->valuedouble : 0,
 			    js(it, "stored"), js(it, "retain_until"),
-			    cJSON_IsTrue(cJSON_GetObjectItem(it, "legal_hold")) ? "yes" : "no",
+			    cJSON_IsTrue(kc_json_get(it, "legal_hold")) ? "yes" : "no",
 			    js(it, "status"));
 	}
 	cJSON_Delete(items);
@@ -167,22 +186,22 @@ do_verify(struct kc_archive *a, const char *id, const struct kc_trust *trust, in
 	if (json) {
 		print_json(rep);
 	} else {
-		cJSON_ArrayForEach(it, cJSON_GetObjectItem(rep, "items")) {
-			int ok = cJSON_IsTrue(cJSON_GetObjectItem(it, "ok"));
+		cJSON_ArrayForEach(it, kc_json_get(rep, "items")) {
+			int ok = cJSON_IsTrue(kc_json_get(it, "ok"));
 
 			printf("%-8s %s %s (%s)\n", ok ? "ok" : "DAMAGED", js(it, "id"), js(it, "name"),
 			    js(it, "status"));
-			cJSON_ArrayForEach(p, cJSON_GetObjectItem(it, "problems"))
+			cJSON_ArrayForEach(p, kc_json_get(it, "problems"))
 				printf("         %s\n", safe_item(p));
-			cJSON_ArrayForEach(p, cJSON_GetObjectItem(it, "warnings"))
+			cJSON_ArrayForEach(p, kc_json_get(it, "warnings"))
 				printf("         warning: %s\n", safe_item(p));
 		}
-		cJSON_ArrayForEach(p, cJSON_GetObjectItem(rep, "unindexed"))
+		cJSON_ArrayForEach(p, kc_json_get(rep, "unindexed"))
 			printf("warning: %s is in the store but not in its index (an interrupted put?)\n",
 			    safe_item(p));
 		printf("%d checked, %d damaged or missing\n",
-		    cJSON_GetObjectItem(rep, "checked")->valueint,
-		    cJSON_GetObjectItem(rep, "damaged")->valueint);
+		    kc_json_get(rep, "checked")->valueint,
+		    kc_json_get(rep, "damaged")->valueint);
 	}
 	cJSON_Delete(rep);
 	if (r == KC_ERR_VERIFY) {
@@ -203,7 +222,7 @@ do_prune(struct kc_archive *a, const struct kc_archive_actor *who, int dry, int 
 		if (json) {
 			print_json(rep);
 		} else {
-			cJSON_ArrayForEach(it, cJSON_GetObjectItem(rep, "items")) {
+			cJSON_ArrayForEach(it, kc_json_get(rep, "items")) {
 				printf("%-16.16s %-44s %s%s%s\n", js(it, "id"), js(it, "name"),
 				    js(it, "result"), js(it, "detail")[0] ? ": " : "", js(it, "detail"));
 			}
@@ -213,7 +232,59 @@ do_prune(struct kc_archive *a, const struct kc_archive_actor *who, int dry, int 
 	return r ? cli_fail(cli_exit_for(r), NULL) : KC_EXIT_OK;
 }
 
-KC_COMMAND(archive, "store, list, retrieve, re-verify and prune bundles (AU-11)")
+
+/* The options of parse_one that take a size; KC_EXIT_OK or KC_EXIT_USAGE. */
+static int
+parse_size_opt(int c, const char *arg, struct kc_archive_opts *o)
+{
+	if (parse_size(arg, c == OPT_THRESHOLD ? &o->multipart_threshold : &o->part_size) != 0) {
+		cli_error("%s '%s' is not a size", c == OPT_THRESHOLD ? "--multipart-threshold" :
+		    "--part-size", arg);
+		return KC_EXIT_USAGE;
+	}
+	return KC_EXIT_OK;
+}
+
+/* One option into a: KC_EXIT_OK, KC_EXIT_USAGE (printed), or -1 when c
+ * is not an option of archive. */
+static int
+parse_one(int c, const char *arg, struct archive_args *a)
+{
+	switch (c) {
+	case OPT_STORE: a->o.store = arg; break;
+	case OPT_UNTIL: a->until = arg; break;
+	case OPT_RETAIN: a->retain = arg; break;
+	case OPT_HOLD: a->hold = 1; break;
+	case OPT_KEY: a->key_path = arg; break;
+	case OPT_PASS: a->pass = arg; break;
+	case OPT_NAME: a->who.actor.name = arg; break;
+	case OPT_ORG: a->who.actor.organisation = arg; break;
+	case OPT_LOCATION: a->who.location = arg; break;
+	case OPT_PURPOSE: a->who.purpose = arg; break;
+	case OPT_TRUST: a->trust_file = arg; break;
+	case 'o': a->output = arg; break;
+	case OPT_ALL: a->all = 1; break;
+	case OPT_DRY: a->dry = 1; break;
+	case OPT_JSON: a->json = 1; break;
+	case KC_OPT_FORMAT: return cli_parse_format(arg, &a->json) != KC_EXIT_OK ? KC_EXIT_USAGE : KC_EXIT_OK;
+	case OPT_ENDPOINT: a->o.endpoint = arg; break;
+	case OPT_REGION: a->o.region = arg; break;
+	case OPT_ACCESS: a->o.access_key = arg; break;
+	case OPT_SECRET_FILE: a->secret_file = arg; break;
+	case OPT_PROFILE: a->o.profile = arg; break;
+	case OPT_CREDS: a->o.credentials_file = arg; break;
+	case OPT_CA: a->o.ca_file = arg; break;
+	case OPT_MODE: a->o.lock_mode = arg; break;
+	case OPT_THRESHOLD: case OPT_PART: return parse_size_opt(c, arg, &a->o);
+	default: return -1;
+	}
+	return KC_EXIT_OK;
+}
+
+/* The options after the subcommand (argv[0]): KC_EXIT_OK, or the exit
+ * status (-h: -1, the help printed). */
+static int
+parse_args(int argc, char **argv, struct archive_args *a)
 {
 	static const struct option longopts[] = {
 		{ "store", required_argument, NULL, OPT_STORE },
@@ -247,90 +318,46 @@ KC_COMMAND(archive, "store, list, retrieve, re-verify and prune bundles (AU-11)"
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct kc_archive_opts o;
-	struct kc_archive_actor who;
-	struct kc_archive *a = NULL;
-	struct kc_ledger_key *key = NULL;
-	struct kc_trust *trust = NULL;
-	struct kc_buf secret = KC_BUF_INIT(4096);
-	const char *sub, *until = NULL, *retain = NULL, *key_path = NULL, *pass = NULL;
-	const char *trust_file = NULL, *output = NULL, *secret_file = NULL;
-	char namebuf[256];
-	int c, hold = 0, all = 0, dry = 0, json = 0, r, ret = KC_EXIT_USAGE, needs_key;
-	cJSON *item = NULL;
-	struct passwd *pw;
-	time_t ru = 0;
+	int c, r;
 
-	memset(&o, 0, sizeof(o));
-	memset(&who, 0, sizeof(who));
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		archive_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? KC_EXIT_USAGE : KC_EXIT_OK;
-	}
-	sub = argv[1];
-	argc--;
-	argv++;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_STORE: o.store = optarg; break;
-		case OPT_UNTIL: until = optarg; break;
-		case OPT_RETAIN: retain = optarg; break;
-		case OPT_HOLD: hold = 1; break;
-		case OPT_KEY: key_path = optarg; break;
-		case OPT_PASS: pass = optarg; break;
-		case OPT_NAME: who.actor.name = optarg; break;
-		case OPT_ORG: who.actor.organisation = optarg; break;
-		case OPT_LOCATION: who.location = optarg; break;
-		case OPT_PURPOSE: who.purpose = optarg; break;
-		case OPT_TRUST: trust_file = optarg; break;
-		case 'o': output = optarg; break;
-		case OPT_ALL: all = 1; break;
-		case OPT_DRY: dry = 1; break;
-		case OPT_JSON: json = 1; break;
-		case KC_OPT_FORMAT: if (cli_parse_format(optarg, &json) != KC_EXIT_OK) return KC_EXIT_USAGE; break;
-		case OPT_ENDPOINT: o.endpoint = optarg; break;
-		case OPT_REGION: o.region = optarg; break;
-		case OPT_ACCESS: o.access_key = optarg; break;
-		case OPT_SECRET_FILE: secret_file = optarg; break;
-		case OPT_PROFILE: o.profile = optarg; break;
-		case OPT_CREDS: o.credentials_file = optarg; break;
-		case OPT_CA: o.ca_file = optarg; break;
-		case OPT_MODE: o.lock_mode = optarg; break;
-		case OPT_THRESHOLD:
-			if (parse_size(optarg, &o.multipart_threshold) != 0) {
-				cli_error("--multipart-threshold '%s' is not a size", optarg);
-				return KC_EXIT_USAGE;
-			}
-			break;
-		case OPT_PART:
-			if (parse_size(optarg, &o.part_size) != 0) {
-				cli_error("--part-size '%s' is not a size", optarg);
-				return KC_EXIT_USAGE;
-			}
-			break;
-		case 'h': archive_usage(stdout); return KC_EXIT_OK;
-		default: return cli_bad_option(argv);
+		if (c == 'h') {
+			archive_usage(stdout);
+			return -1;
 		}
+		if ((r = parse_one(c, optarg, a)) == -1)
+			return cli_bad_option(argv);
+		if (r != KC_EXIT_OK)
+			return r;
 	}
-	if (o.store == NULL) {
+	a->operand = optind < argc ? argv[optind] : NULL;
+	return KC_EXIT_OK;
+}
+
+/* Each subcommand's operands and required options. */
+static int
+check_args(struct archive_args *a, int noperands)
+{
+	const char *sub = a->sub;
+	int is_put = strcmp(sub, "put") == 0, is_get = strcmp(sub, "get") == 0;
+
+	if (a->o.store == NULL) {
 		cli_error("archive %s needs --store (a folder or s3://BUCKET/PREFIX)", sub);
 		return KC_EXIT_USAGE;
 	}
-	needs_key = strcmp(sub, "put") == 0 || strcmp(sub, "get") == 0 ||
-	    (strcmp(sub, "prune") == 0 && !dry);
-	if (strcmp(sub, "put") == 0 || strcmp(sub, "get") == 0) {
-		if (optind != argc - 1) {
+	if (is_put || is_get) {
+		if (noperands != 1) {
 			cli_error("archive %s needs exactly one %s", sub, sub[0] == 'p' ? "BUNDLE" : "ID");
 			return KC_EXIT_USAGE;
 		}
 	} else if (strcmp(sub, "verify") == 0) {
-		if (optind < argc - 1 || (all && optind != argc)) {
+		if (noperands > 1 || (a->all && noperands != 0)) {
 			cli_error("archive verify takes one ID or --all");
 			return KC_EXIT_USAGE;
 		}
 	} else if (strcmp(sub, "list") == 0 || strcmp(sub, "prune") == 0) {
-		if (optind != argc) {
+		if (noperands != 0) {
 			cli_error("archive %s takes no operand", sub);
 			return KC_EXIT_USAGE;
 		}
@@ -338,87 +365,138 @@ KC_COMMAND(archive, "store, list, retrieve, re-verify and prune bundles (AU-11)"
 		cli_error("unknown archive command '%s' (put, list, get, verify or prune)", sub);
 		return KC_EXIT_USAGE;
 	}
-	if (needs_key && key_path == NULL) {
+	if (needs_key(a) && a->key_path == NULL) {
 		cli_error("archive %s needs --key: it signs a custody entry", sub);
 		return KC_EXIT_USAGE;
 	}
-	if (strcmp(sub, "get") == 0 && output == NULL) {
+	if (is_get && a->output == NULL) {
 		cli_error("archive get needs -o FILE");
 		return KC_EXIT_USAGE;
 	}
-	if (strcmp(sub, "put") == 0 &&
-	    kc_archive_retention(until, retain, kc_now(), &ru) != 0)
+	if (is_put && kc_archive_retention(a->until, a->retain, kc_now(), &a->retain_until) != 0)
 		return cli_fail(KC_EXIT_USAGE, NULL);
-	if (secret_file != NULL) {
-		if (kc_read_file(secret_file, 4096, &secret) != 0) {
-			ret = cli_fail(KC_EXIT_USAGE, NULL);
-			goto out;
-		}
-		secret.data[strcspn(secret.data, "\r\n")] = '\0';
-		o.secret_key = secret.data;
+	return KC_EXIT_OK;
+}
+
+/* What the subcommand holds while it runs. */
+struct archive_run {
+	struct kc_archive *a;
+	struct kc_ledger_key *key;
+	struct kc_trust *trust;
+	struct kc_buf secret;
+	char namebuf[256];
+};
+
+/* The S3 secret, the trust file, the signing key and the actor, then the
+ * store: KC_EXIT_OK or the exit status (printed). */
+static int
+open_store(struct archive_args *a, struct archive_run *run)
+{
+	struct kc_archive_actor *who = &a->who;
+	struct passwd *pw;
+	int r;
+
+	if (a->secret_file != NULL) {
+		if (kc_read_file(a->secret_file, 4096, &run->secret) != 0)
+			return cli_fail(KC_EXIT_USAGE, NULL);
+		run->secret.data[strcspn(run->secret.data, "\r\n")] = '\0';
+		a->o.secret_key = run->secret.data;
 	}
-	if (trust_file != NULL && kc_trust_load(trust_file, &trust) != 0) {
-		ret = cli_fail(KC_EXIT_USAGE, NULL);
-		goto out;
-	}
-	who.trust = trust;
-	if (needs_key) {
-		if ((r = kc_ledger_key_load(key_path, pass, &key)) != 0) {
-			ret = cli_fail(cli_exit_for(r), NULL);
-			goto out;
-		}
-		who.key = key;
-		if (who.actor.name == NULL)
-			who.actor.name = kc_trust_name(trust, kc_ledger_key_fingerprint(key));
-		if (who.actor.organisation == NULL)
-			who.actor.organisation = kc_trust_org(trust, kc_ledger_key_fingerprint(key));
-		if (who.actor.name == NULL && (pw = getpwuid(getuid())) != NULL) {
-			snprintf(namebuf, sizeof(namebuf), "%s", pw->pw_name);
-			who.actor.name = namebuf;
+	if (a->trust_file != NULL && kc_trust_load(a->trust_file, &run->trust) != 0)
+		return cli_fail(KC_EXIT_USAGE, NULL);
+	who->trust = run->trust;
+	if (needs_key(a)) {
+		if ((r = kc_ledger_key_load(a->key_path, a->pass, &run->key)) != 0)
+			return cli_fail(cli_exit_for(r), NULL);
+		who->key = run->key;
+		if (who->actor.name == NULL)
+			who->actor.name = kc_trust_name(run->trust, kc_ledger_key_fingerprint(run->key));
+		if (who->actor.organisation == NULL)
+			who->actor.organisation = kc_trust_org(run->trust, kc_ledger_key_fingerprint(run->key));
+		if (who->actor.name == NULL && (pw = getpwuid(getuid())) != NULL) {
+			snprintf(run->namebuf, sizeof(run->namebuf), "%s", pw->pw_name);
+			who->actor.name = run->namebuf;
 		}
 	}
-	o.create = strcmp(sub, "put") == 0;
-	if ((r = kc_archive_open(&o, &a)) != 0) {
-		ret = cli_fail(cli_exit_for(r), NULL);
-		goto out;
+	a->o.create = strcmp(a->sub, "put") == 0;
+	if ((r = kc_archive_open(&a->o, &run->a)) != 0)
+		return cli_fail(cli_exit_for(r), NULL);
+	return KC_EXIT_OK;
+}
+
+static int
+do_put(struct kc_archive *ar, const struct archive_args *a)
+{
+	cJSON *item = NULL;
+	int r;
+
+	if ((r = kc_archive_put(ar, a->operand, a->retain_until, a->hold, &a->who, &item)) != 0) {
+		cJSON_Delete(item);
+		return cli_fail(r == KC_ERR_NOTFOUND ? KC_EXIT_USAGE : cli_exit_for(r), NULL);
 	}
-	if (strcmp(sub, "put") == 0) {
-		r = kc_archive_put(a, argv[optind], ru, hold, &who, &item);
-		if (r != 0) {
-			ret = cli_fail(r == KC_ERR_NOTFOUND ? KC_EXIT_USAGE : cli_exit_for(r), NULL);
-			goto out;
-		}
-		if (json)
-			print_json(item);
-		else
-			printf("archived %s %s until %s%s\n", js(item, "id"), js(item, "name"),
-			    js(item, "retain_until"), cJSON_IsTrue(cJSON_GetObjectItem(item,
-			    "legal_hold")) ? " (legal hold)" : "");
-		ret = KC_EXIT_OK;
-	} else if (strcmp(sub, "list") == 0) {
-		ret = do_list(a, json);
-	} else if (strcmp(sub, "get") == 0) {
-		r = kc_archive_get(a, argv[optind], output, &who, &item);
-		if (r != 0) {
-			ret = cli_fail(r == KC_ERR_NOTFOUND ? KC_EXIT_USAGE : cli_exit_for(r), NULL);
-			goto out;
-		}
-		if (json)
-			print_json(item);
-		else
-			fprintf(stderr, "%s: %s written (SHA-256 %s checked), access recorded in %s%s\n",
-			    cli_progname, output, js(item, "id"), output, KC_LEDGER_SUFFIX);
-		ret = KC_EXIT_OK;
-	} else if (strcmp(sub, "verify") == 0) {
-		ret = do_verify(a, optind < argc ? argv[optind] : NULL, trust, json);
-	} else {
-		ret = do_prune(a, &who, dry, json);
-	}
-out:
+	if (a->json)
+		print_json(item);
+	else
+		printf("archived %s %s until %s%s\n", js(item, "id"), js(item, "name"),
+		    js(item, "retain_until"), cJSON_IsTrue(kc_json_get(item,
+		    "legal_hold")) ? " (legal hold)" : "");
 	cJSON_Delete(item);
-	kc_archive_close(a);
-	kc_trust_free(trust);
-	kc_ledger_key_free(key);
-	kc_buf_free_secret(&secret);
+	return KC_EXIT_OK;
+}
+
+static int
+do_get(struct kc_archive *ar, const struct archive_args *a)
+{
+	cJSON *item = NULL;
+	int r;
+
+	if ((r = kc_archive_get(ar, a->operand, a->output, &a->who, &item)) != 0) {
+		cJSON_Delete(item);
+		return cli_fail(r == KC_ERR_NOTFOUND ? KC_EXIT_USAGE : cli_exit_for(r), NULL);
+	}
+	if (a->json)
+		print_json(item);
+	else
+		fprintf(stderr, "%s: %s written (SHA-256 %s checked), access recorded in %s%s\n",
+		    cli_progname, a->output, js(item, "id"), a->output, KC_LEDGER_SUFFIX);
+	cJSON_Delete(item);
+	return KC_EXIT_OK;
+}
+
+KC_COMMAND(archive, "store, list, retrieve, re-verify and prune bundles (AU-11)")
+{
+	struct archive_args a;
+	struct archive_run run;
+	int ret;
+
+	memset(&a, 0, sizeof(a));
+	memset(&run, 0, sizeof(run));
+	kc_buf_init(&run.secret, 4096);
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		archive_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? KC_EXIT_USAGE : KC_EXIT_OK;
+	}
+	a.sub = argv[1];
+	if ((ret = parse_args(argc - 1, argv + 1, &a)) != KC_EXIT_OK)
+		return ret == -1 ? KC_EXIT_OK : ret;
+	if ((ret = check_args(&a, argc - 1 - optind)) != KC_EXIT_OK)
+		return ret;
+	if ((ret = open_store(&a, &run)) != KC_EXIT_OK)
+		goto out;
+	if (strcmp(a.sub, "put") == 0)
+		ret = do_put(run.a, &a);
+	else if (strcmp(a.sub, "list") == 0)
+		ret = do_list(run.a, a.json);
+	else if (strcmp(a.sub, "get") == 0)
+		ret = do_get(run.a, &a);
+	else if (strcmp(a.sub, "verify") == 0)
+		ret = do_verify(run.a, a.operand, run.trust, a.json);
+	else
+		ret = do_prune(run.a, &a.who, a.dry, a.json);
+out:
+	kc_archive_close(run.a);
+	kc_trust_free(run.trust);
+	kc_ledger_key_free(run.key);
+	kc_buf_free_secret(&run.secret);
 	return ret;
 }

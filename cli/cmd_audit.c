@@ -152,195 +152,239 @@ filter_name(int c)
 	}
 }
 
-KC_COMMAND(audit, "stream a filtered audit-log segment (jq-composable JSON lines)")
-{
-	struct kc_audit_filter *f = kc_audit_filter_new();
-	struct kc_audit_opts o = { 0 };
-	struct kc_audit_result res = { 0 };
-	struct warn_ctx w = { 0 };
-	const char **paths = NULL;
-	size_t npaths = 0, pcap = 0;
-	const char *stage = NULL, *malformed = NULL, *records = NULL;
-	int count = 0, summary = 0, c, rc, ret = KC_EXIT_OK;
-	char *sj;
+struct audit_args {
+	struct kc_audit_filter *f;
+	struct kc_audit_opts o;
+	struct warn_ctx w;
+	const char **paths;
+	size_t npaths, pcap;
+	const char *stage, *malformed, *records;
+	int count, summary;
+};
 
-	if (f == NULL) {
+static int
+add_path(struct audit_args *a, const char *path)
+{
+	if (KC_GROW(a->paths, a->pcap, a->npaths + 1)) {
 		cli_error("out of memory");
 		return KC_EXIT_FATAL;
 	}
+	a->paths[a->npaths++] = path;
+	return KC_EXIT_OK;
+}
+
+/* --line-max, --gap and --audit-format: KC_EXIT_OK or KC_EXIT_USAGE. */
+static int
+parse_value(int c, const char *arg, struct kc_audit_opts *o)
+{
+	char *end;
+	unsigned long long v;
+
+	if (c == 19) {
+		errno = 0;
+		v = strtoull(arg, &end, 10);
+		if (errno || end == arg || *end != '\0' || v < KC_AUDIT_LINE_MAX_MIN ||
+		    v > KC_AUDIT_LINE_MAX_MAX) {
+			cli_error("invalid --line-max '%s' (%zu to %zu bytes)", arg,
+			    KC_AUDIT_LINE_MAX_MIN, KC_AUDIT_LINE_MAX_MAX);
+			return KC_EXIT_USAGE;
+		}
+		o->line_max = (size_t)v;
+	} else if (c == 20) {
+		if (kc_parse_duration(arg, &o->gap_secs) < 0 || o->gap_secs <= 0) {
+			cli_error("invalid --gap '%s' (a duration such as 10m)", arg);
+			return KC_EXIT_USAGE;
+		}
+	} else if ((o->format = kc_audit_format_parse(arg)) < 0) {
+		cli_error("invalid --audit-format '%s' (native, eks, gke, aks or auto)", arg);
+		return KC_EXIT_USAGE;
+	}
+	return KC_EXIT_OK;
+}
+
+/* Options and operands: KC_EXIT_OK, or the exit status (-h: -1). */
+static int
+parse_args(int argc, char **argv, struct audit_args *a)
+{
+	int c;
+
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "a:n:h", longopts, NULL)) != -1) {
 		const char *fn = filter_name(c);
+		int r = KC_EXIT_OK;
 
 		if (fn != NULL) {
-			if (kc_audit_filter_add(f, fn, optarg) < 0) {
-				ret = cli_fail(KC_EXIT_USAGE, NULL);
-				goto out;
-			}
+			if (kc_audit_filter_add(a->f, fn, optarg) < 0)
+				return cli_fail(KC_EXIT_USAGE, NULL);
 			continue;
 		}
 		switch (c) {
-		case 'a':
-			if (KC_GROW(paths, pcap, npaths + 1)) {
-				cli_error("out of memory");
-				ret = KC_EXIT_FATAL;
-				goto out;
-			}
-			paths[npaths++] = optarg;
-			break;
-		case 'c': count = 1; break;
-		case 's': summary = 1; break;
-		case 14: stage = optarg; break;
-		case 15: malformed = optarg; break;
-		case 16: o.no_redact = 1; break;
-		case 17: o.no_rotated = 1; break;
-		case 18: o.validate = 1; break;
-		case 19: {
-			char *end;
-			unsigned long long v;
-
-			errno = 0;
-			v = strtoull(optarg, &end, 10);
-			if (errno || end == optarg || *end != '\0' || v < KC_AUDIT_LINE_MAX_MIN ||
-			    v > KC_AUDIT_LINE_MAX_MAX) {
-				cli_error("invalid --line-max '%s' (%zu to %zu bytes)", optarg,
-				    KC_AUDIT_LINE_MAX_MIN, KC_AUDIT_LINE_MAX_MAX);
-				ret = KC_EXIT_USAGE;
-				goto out;
-			}
-			o.line_max = (size_t)v;
-			break;
-		}
-		case 20:
-			if (kc_parse_duration(optarg, &o.gap_secs) < 0 || o.gap_secs <= 0) {
-				cli_error("invalid --gap '%s' (a duration such as 10m)", optarg);
-				ret = KC_EXIT_USAGE;
-				goto out;
-			}
-			break;
-		case 21: records = optarg; break;
-		case 22:
-			if ((o.format = kc_audit_format_parse(optarg)) < 0) {
-				cli_error("invalid --audit-format '%s' (native, eks, gke, aks or auto)", optarg);
-				ret = KC_EXIT_USAGE;
-				goto out;
-			}
-			break;
+		case 'a': r = add_path(a, optarg); break;
+		case 'c': a->count = 1; break;
+		case 's': a->summary = 1; break;
+		case 14: a->stage = optarg; break;
+		case 15: a->malformed = optarg; break;
+		case 16: a->o.no_redact = 1; break;
+		case 17: a->o.no_rotated = 1; break;
+		case 18: a->o.validate = 1; break;
+		case 19: case 20: case 22: r = parse_value(c, optarg, &a->o); break;
+		case 21: a->records = optarg; break;
 		case 'h':
 			usage(stdout);
-			goto out;
+			return -1;
 		default:
 			usage(stderr);
-			ret = KC_EXIT_USAGE;
-			goto out;
+			return KC_EXIT_USAGE;
 		}
+		if (r != KC_EXIT_OK)
+			return r;
 	}
-	for (; optind < argc; optind++) {
-		if (KC_GROW(paths, pcap, npaths + 1)) {
-			cli_error("out of memory");
-			ret = KC_EXIT_FATAL;
-			goto out;
-		}
-		paths[npaths++] = argv[optind];
-	}
-	if (npaths == 0) {
-		cli_error("no audit log given (--audit-log PATH)");
-		ret = KC_EXIT_USAGE;
-		goto out;
-	}
-	if (count + summary + (stage != NULL) > 1) {
-		cli_error("--count, --summary and --stage exclude each other");
-		ret = KC_EXIT_USAGE;
-		goto out;
-	}
-	if (malformed != NULL) {
-		if (strcmp(malformed, "-") == 0) {
-			cli_error("--malformed needs a file name");
-			ret = KC_EXIT_USAGE;
-			goto out;
-		}
-		if ((w.out = fopen(malformed, "wx")) == NULL) {
-			cli_error("cannot create '%s': %s", malformed, strerror(errno));
-			ret = KC_EXIT_USAGE;
-			goto out;
-		}
-	}
-	if (records != NULL) {
-		if (stage != NULL || strcmp(records, "-") == 0) {
-			cli_error("--records needs a file name, and --stage writes audit/records.jsonl itself");
-			ret = KC_EXIT_USAGE;
-			goto out;
-		}
-		if ((o.records = fopen(records, "wx")) == NULL) {
-			cli_error("cannot create '%s': %s", records, strerror(errno));
-			ret = KC_EXIT_USAGE;
-			goto out;
-		}
-	}
-	if (stage != NULL) {
-		rc = kc_audit_extract(paths, npaths, f, &o, stage, &res);
-		if (rc < 0) {
-			ret = cli_fail(input_error(rc) ? KC_EXIT_USAGE : KC_EXIT_FATAL, NULL);
-			goto out;
-		}
-		w.n = res.malformed;
-	} else {
-		static char obuf[1 << 20];
+	for (; optind < argc; optind++)
+		if (add_path(a, argv[optind]) != KC_EXIT_OK)
+			return KC_EXIT_FATAL;
+	return KC_EXIT_OK;
+}
 
-		o.stats = summary;
-		if (!count && !summary)
-			setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
-		rc = kc_audit_scan(paths, npaths, f, &o, (count || summary) ? NULL : stdout,
-		    on_malformed, &w, &res);
-		if (rc < 0) {
-			ret = cli_fail(input_error(rc) ? KC_EXIT_USAGE : KC_EXIT_FATAL, NULL);
-			goto out;
+/* The operands and outputs that do not go together, then --malformed
+ * and --records created (never replaced). */
+static int
+open_outputs(struct audit_args *a)
+{
+	if (a->npaths == 0) {
+		cli_error("no audit log given (--audit-log PATH)");
+		return KC_EXIT_USAGE;
+	}
+	if (a->count + a->summary + (a->stage != NULL) > 1) {
+		cli_error("--count, --summary and --stage exclude each other");
+		return KC_EXIT_USAGE;
+	}
+	if (a->malformed != NULL) {
+		if (strcmp(a->malformed, "-") == 0) {
+			cli_error("--malformed needs a file name");
+			return KC_EXIT_USAGE;
 		}
-		if (count && res.determinable == 0)
-			printf("%s\n", KC_NOT_DETERMINABLE);
-		else if (count && res.determinable == 2)
-			printf("at least %llu\n", (unsigned long long)res.matched);
-		else if (count)
-			printf("%llu\n", (unsigned long long)res.matched);
-		if (summary) {
-			if ((sj = cJSON_Print(res.doc)) == NULL) {
-				cli_error("out of memory");
-				ret = KC_EXIT_FATAL;
-				goto out;
-			}
-			printf("%s\n", sj);
-			free(sj);
+		if ((a->w.out = fopen(a->malformed, "wx")) == NULL) {
+			cli_error("cannot create '%s': %s", a->malformed, strerror(errno));
+			return KC_EXIT_USAGE;
 		}
 	}
-	if (w.n > WARN_MAX)
+	if (a->records != NULL) {
+		if (a->stage != NULL || strcmp(a->records, "-") == 0) {
+			cli_error("--records needs a file name, and --stage writes audit/records.jsonl itself");
+			return KC_EXIT_USAGE;
+		}
+		if ((a->o.records = fopen(a->records, "wx")) == NULL) {
+			cli_error("cannot create '%s': %s", a->records, strerror(errno));
+			return KC_EXIT_USAGE;
+		}
+	}
+	return KC_EXIT_OK;
+}
+
+/* Scan to standard output (the events, --count or --summary). */
+static int
+scan(struct audit_args *a, struct kc_audit_result *res)
+{
+	static char obuf[1 << 20];
+	char *sj;
+	int rc;
+
+	a->o.stats = a->summary;
+	if (!a->count && !a->summary)
+		setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+	rc = kc_audit_scan(a->paths, a->npaths, a->f, &a->o, (a->count || a->summary) ? NULL : stdout,
+	    on_malformed, &a->w, res);
+	if (rc < 0)
+		return cli_fail(input_error(rc) ? KC_EXIT_USAGE : KC_EXIT_FATAL, NULL);
+	if (a->count && res->determinable == 0)
+		printf("%s\n", KC_NOT_DETERMINABLE);
+	else if (a->count && res->determinable == 2)
+		printf("at least %llu\n", (unsigned long long)res->matched);
+	else if (a->count)
+		printf("%llu\n", (unsigned long long)res->matched);
+	if (a->summary) {
+		if ((sj = cJSON_Print(res->doc)) == NULL) {
+			cli_error("out of memory");
+			return KC_EXIT_FATAL;
+		}
+		printf("%s\n", sj);
+		free(sj);
+	}
+	return KC_EXIT_OK;
+}
+
+/* The warnings at the end, and the exit status they make. */
+static int
+warn_end(const struct audit_args *a, const struct kc_audit_result *res)
+{
+	uint64_t n = a->w.n;
+
+	if (n > WARN_MAX)
 		fprintf(stderr, "%s: warning: %llu malformed lines in all (set aside; --malformed FILE lists them)\n",
-		    cli_progname, (unsigned long long)w.n);
-	else if (stage != NULL && w.n > 0)
+		    cli_progname, (unsigned long long)n);
+	else if (a->stage != NULL && n > 0)
 		fprintf(stderr, "%s: warning: %llu malformed lines (listed in %s/audit/malformed.jsonl)\n",
-		    cli_progname, (unsigned long long)w.n, stage);
-	if (res.source_errors > 0)
+		    cli_progname, (unsigned long long)n, a->stage);
+	if (res->source_errors > 0)
 		fprintf(stderr, "%s: warning: %llu sources could not be read to the end\n",
-		    cli_progname, (unsigned long long)res.source_errors);
-	if (res.determinable == 0)
+		    cli_progname, (unsigned long long)res->source_errors);
+	if (res->determinable == 0)
 		fprintf(stderr, "%s: warning: not determinable from these sources: the question is about reads "
 		    "(get, list, watch) and some cluster's sources do not log reads (AKS kube-audit-admin, "
 		    "GKE Admin Activity); see reads.blind in --summary\n", cli_progname);
-	else if (res.determinable == 2)
+	else if (res->determinable == 2)
 		fprintf(stderr, "%s: warning: reads (get, list, watch) of some clusters are not determinable from "
 		    "these sources; what matched is a lower bound (see reads.blind in --summary)\n", cli_progname);
-	if (w.n > 0 || res.source_errors > 0 || res.determinable != 1)
-		ret = KC_EXIT_PARTIAL;
+	return n > 0 || res->source_errors > 0 || res->determinable != 1 ? KC_EXIT_PARTIAL : KC_EXIT_OK;
+}
+
+/* --records and --malformed closed: a write error shows only then. */
+static int
+close_outputs(const struct audit_args *a, int ret)
+{
+	if (a->o.records != NULL && fclose(a->o.records) != 0 && ret == KC_EXIT_OK) {
+		cli_error("cannot write '%s': %s", a->records, strerror(errno));
+		ret = KC_EXIT_FATAL;
+	}
+	if (a->w.out != NULL && fclose(a->w.out) != 0 && ret == KC_EXIT_OK) {
+		cli_error("cannot write '%s': %s", a->malformed, strerror(errno));
+		ret = KC_EXIT_FATAL;
+	}
+	return ret;
+}
+
+KC_COMMAND(audit, "stream a filtered audit-log segment (jq-composable JSON lines)")
+{
+	struct audit_args a;
+	struct kc_audit_result res = { 0 };
+	int rc, ret;
+
+	memset(&a, 0, sizeof(a));
+	if ((a.f = kc_audit_filter_new()) == NULL) {
+		cli_error("out of memory");
+		return KC_EXIT_FATAL;
+	}
+	if ((ret = parse_args(argc, argv, &a)) != KC_EXIT_OK) {
+		ret = ret == -1 ? KC_EXIT_OK : ret;
+		goto out;
+	}
+	if ((ret = open_outputs(&a)) != KC_EXIT_OK)
+		goto out;
+	if (a.stage != NULL) {
+		rc = kc_audit_extract(a.paths, a.npaths, a.f, &a.o, a.stage, &res);
+		if (rc < 0) {
+			ret = cli_fail(input_error(rc) ? KC_EXIT_USAGE : KC_EXIT_FATAL, NULL);
+			goto out;
+		}
+		a.w.n = res.malformed;
+	} else if ((ret = scan(&a, &res)) != KC_EXIT_OK) {
+		goto out;
+	}
+	ret = warn_end(&a, &res);
 out:
-	if (o.records != NULL && fclose(o.records) != 0 && ret == KC_EXIT_OK) {
-		cli_error("cannot write '%s': %s", records, strerror(errno));
-		ret = KC_EXIT_FATAL;
-	}
-	if (w.out != NULL && fclose(w.out) != 0 && ret == KC_EXIT_OK) {
-		cli_error("cannot write '%s': %s", malformed, strerror(errno));
-		ret = KC_EXIT_FATAL;
-	}
+	ret = close_outputs(&a, ret);
 	cJSON_Delete(res.doc);
-	free(paths);
-	kc_audit_filter_free(f);
+	free(a.paths);
+	kc_audit_filter_free(a.f);
 	return ret;
 }

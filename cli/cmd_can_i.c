@@ -41,6 +41,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/json.h"
 #include "util/log.h"
 
 #define REVIEW_MAX (64u << 20)
@@ -105,65 +106,6 @@ load_json(const char *path)
 	return doc;
 }
 
-static const char *
-sget(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-/* Fill .status of one SubjectAccessReview like the server's RBAC authorizer. */
-static int
-answer_sar(const struct kc_rbac *rb, cJSON *sar)
-{
-	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(sar, "spec"), *g;
-	const cJSON *ra = cJSON_GetObjectItemCaseSensitive(spec, "resourceAttributes");
-	const cJSON *na = cJSON_GetObjectItemCaseSensitive(spec, "nonResourceAttributes");
-	const char *groups[256];
-	struct kc_rbac_identity id = { sget(spec, "user"), groups, 0 };
-	struct kc_rbac_request req;
-	struct kc_rbac_decision d;
-	char reason[4096] = "";
-	cJSON *st;
-	int r;
-
-	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(spec, "groups"))
-		if (cJSON_IsString(g) && id.ngroups < sizeof(groups) / sizeof(groups[0]))
-			groups[id.ngroups++] = g->valuestring;
-	memset(&req, 0, sizeof(req));
-	if (ra != NULL) {
-		req.verb = sget(ra, "verb");
-		req.group = sget(ra, "group");
-		req.resource = sget(ra, "resource");
-		req.subresource = sget(ra, "subresource");
-		req.name = sget(ra, "name");
-		req.ns = sget(ra, "namespace");
-	} else {
-		req.verb = sget(na, "verb");
-		req.path = sget(na, "path");
-	}
-	if ((r = kc_rbac_authorize(rb, &id, &req, &d)) != 0)
-		return r;
-	if (d.allowed)
-		kc_rbac_reason(&d.grant, reason, sizeof(reason));
-	cJSON_DeleteItemFromObjectCaseSensitive(sar, "status");
-	st = cJSON_AddObjectToObject(sar, "status");
-	cJSON_AddBoolToObject(st, "allowed", d.allowed);
-	if (reason[0] != '\0')
-		cJSON_AddStringToObject(st, "reason", reason);
-	/* kubectl's namespaced review of a cluster-scoped resource: the
-	 * answer the server gives, but no real request asks it that way */
-	if (d.allowed && ra != NULL && req.ns[0] != '\0' && !d.grant.binding->cluster &&
-	    !kc_rbac_ns_effective(req.verb, req.group, req.resource)) {
-		cJSON_AddBoolToObject(st, "realRequestAllowed", 0);
-		cJSON_AddStringToObject(st, "scopeNote", "cluster-scoped resource asked with a namespace: "
-		    "allowed only through a RoleBinding, which a real request (no namespace) never "
-		    "consults");
-	}
-	return 0;
-}
-
 static int
 run_sar(const struct kc_rbac *rb, const char *file)
 {
@@ -173,13 +115,13 @@ run_sar(const struct kc_rbac *rb, const char *file)
 
 	if (doc == NULL)
 		return cli_fail(KC_EXIT_USAGE, NULL);
-	items = cJSON_GetObjectItemCaseSensitive(doc, "items");
+	items = kc_json_get_mut(doc, "items");
 	if (cJSON_IsArray(items)) {
 		cJSON_ArrayForEach(it, items)
-			if ((r = answer_sar(rb, it)) != 0)
+			if ((r = kc_rbac_answer_sar(rb, it)) != 0)
 				break;
 	} else {
-		r = answer_sar(rb, doc);
+		r = kc_rbac_answer_sar(rb, doc);
 	}
 	if (r == 0 && (s = cJSON_Print(doc)) != NULL) {
 		printf("%s\n", s);
@@ -199,7 +141,7 @@ run_compare(const cJSON *eff, const char *file)
 
 	if (server == NULL)
 		return cli_fail(KC_EXIT_USAGE, NULL);
-	r = kc_review_compare(server, cJSON_GetObjectItemCaseSensitive(eff, "status"), &nd, &diff);
+	r = kc_review_compare(server, kc_json_get(eff, "status"), &nd, &diff);
 	cJSON_Delete(server);
 	if (r != 0)
 		return cli_fail(KC_EXIT_FATAL, NULL);
@@ -213,9 +155,7 @@ run_compare(const cJSON *eff, const char *file)
 static const char *
 meta_str(const cJSON *obj, const char *key)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), key);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
+	return kc_json_str0(kc_json_get(obj, "metadata"), key);
 }
 
 /* every SA x every namespace the snapshot lists */
@@ -307,7 +247,15 @@ split_sa(const char *arg, char *ns, size_t nsn, char *name, size_t namen)
 	return 0;
 }
 
-KC_COMMAND(can_i, "print a service account's permissions like kubectl auth can-i --list")
+struct can_i_args {
+	const char *sa, *nsopt, *review, *source, *compare, *sarf;
+	char ns[256], name[512];
+	int offline, json, all, stats;
+};
+
+/* Options and operand: KC_EXIT_OK, or the exit status (-h: -1). */
+static int
+parse_args(int argc, char **argv, struct can_i_args *a)
 {
 	static const struct option longopts[] = {
 		{ "sa", required_argument, NULL, 's' },
@@ -323,76 +271,138 @@ KC_COMMAND(can_i, "print a service account's permissions like kubectl auth can-i
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *sa = NULL, *nsopt = NULL, *review = NULL, *source, *compare = NULL, *sarf = NULL;
-	char ns[256], name[512], *rel = NULL;
-	int c, offline = 0, json = 0, all = 0, stats = 0, r, ret = KC_EXIT_OK;
-	struct kc_snapshot snap;
-	struct kc_rbac rb;
-	struct kc_source src;
-	cJSON *doc = NULL;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "n:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': sa = optarg; break;
-		case 'n': nsopt = optarg; break;
-		case 'o': offline = 1; break;
-		case 'j': json = 1; break;
-		case KC_OPT_FORMAT: if (cli_parse_format(optarg, &json) != KC_EXIT_OK) return KC_EXIT_USAGE; break;
-		case 'r': review = optarg; break;
-		case 'c': compare = optarg; break;
-		case 'a': sarf = optarg; break;
-		case 'A': all = 1; break;
-		case 'S': stats = 1; break;
-		case 'h': can_i_usage(stdout); return KC_EXIT_OK;
+		case 's': a->sa = optarg; break;
+		case 'n': a->nsopt = optarg; break;
+		case 'o': a->offline = 1; break;
+		case 'j': a->json = 1; break;
+		case KC_OPT_FORMAT: if (cli_parse_format(optarg, &a->json) != KC_EXIT_OK) return KC_EXIT_USAGE; break;
+		case 'r': a->review = optarg; break;
+		case 'c': a->compare = optarg; break;
+		case 'a': a->sarf = optarg; break;
+		case 'A': a->all = 1; break;
+		case 'S': a->stats = 1; break;
+		case 'h': can_i_usage(stdout); return -1;
 		default: return cli_bad_option(argv);
 		}
 	}
-	if (review != NULL) {
-		if (optind != argc || sa != NULL) {
-			cli_error("--review-json takes no other arguments");
-			return KC_EXIT_USAGE;
-		}
-		return render_file(review);
-	}
-	if (optind + 1 != argc || (sa == NULL && sarf == NULL && !all)) {
+	return KC_EXIT_OK;
+}
+
+/* SOURCE and the account: KC_EXIT_OK or KC_EXIT_USAGE (printed). */
+static int
+check_args(int argc, char **argv, struct can_i_args *a)
+{
+	if (optind + 1 != argc || (a->sa == NULL && a->sarf == NULL && !a->all)) {
 		return cli_bad_args();
 	}
-	source = argv[optind];
-	if (sarf != NULL || all) {
-		if (sa != NULL || compare != NULL || (sarf != NULL && all)) {
+	a->source = argv[optind];
+	if (a->sarf != NULL || a->all) {
+		if (a->sa != NULL || a->compare != NULL || (a->sarf != NULL && a->all)) {
 			cli_error("--sar and --all-sas take no --sa or --compare");
 			return KC_EXIT_USAGE;
 		}
-	} else if (split_sa(sa, ns, sizeof(ns), name, sizeof(name)) != 0) {
-		cli_error("invalid --sa '%s' (expected NAMESPACE/NAME)", sa);
+	} else if (split_sa(a->sa, a->ns, sizeof(a->ns), a->name, sizeof(a->name)) != 0) {
+		cli_error("invalid --sa '%s' (expected NAMESPACE/NAME)", a->sa);
 		return KC_EXIT_USAGE;
 	}
-	if (sarf != NULL || all)
-		ns[0] = name[0] = '\0';
-	if (nsopt == NULL)
-		nsopt = ns;
-	if (kc_source_open(source, &src) != 0)
-		return cli_fail(KC_EXIT_USAGE, NULL);
-	if (!offline && !json && compare == NULL && sarf == NULL && !all) {
-		struct kc_buf b = KC_BUF_INIT(REVIEW_MAX);
+	if (a->sarf != NULL || a->all)
+		a->ns[0] = a->name[0] = '\0';
+	if (a->nsopt == NULL)
+		a->nsopt = a->ns;
+	return KC_EXIT_OK;
+}
 
-		if ((rel = kc_rbac_review_path(ns, name, nsopt)) == NULL) {
-			kc_source_close(&src);
-			return cli_fail(KC_EXIT_FATAL, NULL);
-		}
-		r = kc_source_get(&src, rel, REVIEW_MAX, &b);
-		free(rel);
-		if (r == 0) {
-			if ((doc = cJSON_ParseWithLength(b.data ? b.data : "", b.len)) == NULL)
-				ret = cli_fail(KC_EXIT_FATAL, "stored review is not valid JSON");
-			else if (print_table(doc) != 0)
-				ret = cli_fail(KC_EXIT_FATAL, NULL);
-			cJSON_Delete(doc);
-			kc_buf_free(&b);
-			kc_source_close(&src);
-			return ret;
-		}
+/* The server's stored review as kubectl's table, when SOURCE has one:
+ * 1 when there is none (the evaluator answers), else the exit status. */
+static int
+stored_review(struct kc_source *src, const struct can_i_args *a)
+{
+	struct kc_buf b = KC_BUF_INIT(REVIEW_MAX);
+	cJSON *doc;
+	char *rel;
+	int r, ret = KC_EXIT_OK;
+
+	if ((rel = kc_review_path(a->ns, a->name, a->nsopt)) == NULL)
+		return cli_fail(KC_EXIT_FATAL, NULL);
+	r = kc_source_get(src, rel, REVIEW_MAX, &b);
+	free(rel);
+	if (r != 0) {
 		kc_buf_free(&b);
+		return 1;
+	}
+	if ((doc = cJSON_ParseWithLength(b.data ? b.data : "", b.len)) == NULL)
+		ret = cli_fail(KC_EXIT_FATAL, "stored review is not valid JSON");
+	else if (print_table(doc) != 0)
+		ret = cli_fail(KC_EXIT_FATAL, NULL);
+	cJSON_Delete(doc);
+	kc_buf_free(&b);
+	return ret;
+}
+
+/* The offline evaluator's answer: --all-sas, --sar, --compare, --json or
+ * the table rendered from its rules. */
+static int
+evaluate(const struct kc_snapshot *snap, const struct kc_rbac *rb, const struct can_i_args *a)
+{
+	cJSON *doc = NULL;
+	int r, ret = KC_EXIT_OK;
+
+	if (a->all)
+		return run_matrix(snap, rb, a->stats);
+	if (a->sarf != NULL)
+		return run_sar(rb, a->sarf);
+	if ((r = kc_rbac_effective_json(rb, a->ns, a->name, a->nsopt, &doc)) != 0) {
+		ret = cli_fail(cli_exit_for(r), NULL);
+	} else if (a->compare != NULL) {
+		ret = run_compare(doc, a->compare);
+	} else if (a->json) {
+		char *s = cJSON_Print(doc);
+
+		if (s != NULL)
+			printf("%s\n", s);
+		free(s);
+	} else {
+		if (!snap->present[KC_RES_ROLEBINDINGS] || !snap->present[KC_RES_CLUSTERROLEBINDINGS])
+			cli_error("warning: the snapshot lacks role bindings; the table may be incomplete");
+		fprintf(stderr, "%s: note: no server review for %s/%s in namespace '%s'; "
+		    "rendered from the offline evaluator\n", cli_progname, a->ns, a->name, a->nsopt);
+		if ((r = print_table(kc_json_get(doc, "status"))) != 0)
+			ret = cli_fail(KC_EXIT_FATAL, NULL);
+	}
+	cJSON_Delete(doc);
+	return ret;
+}
+
+KC_COMMAND(can_i, "print a service account's permissions like kubectl auth can-i --list")
+{
+	struct can_i_args a;
+	struct kc_snapshot snap;
+	struct kc_rbac rb;
+	struct kc_source src;
+	int r, ret;
+
+	memset(&a, 0, sizeof(a));
+	if ((ret = parse_args(argc, argv, &a)) != KC_EXIT_OK)
+		return ret == -1 ? KC_EXIT_OK : ret;
+	if (a.review != NULL) {
+		if (optind != argc || a.sa != NULL) {
+			cli_error("--review-json takes no other arguments");
+			return KC_EXIT_USAGE;
+		}
+		return render_file(a.review);
+	}
+	if ((ret = check_args(argc, argv, &a)) != KC_EXIT_OK)
+		return ret;
+	if (kc_source_open(a.source, &src) != 0)
+		return cli_fail(KC_EXIT_USAGE, NULL);
+	if (!a.offline && !a.json && a.compare == NULL && a.sarf == NULL && !a.all &&
+	    (ret = stored_review(&src, &a)) != 1) {
+		kc_source_close(&src);
+		return ret;
 	}
 	r = kc_source_snapshot(&src, &snap);
 	kc_source_close(&src);
@@ -402,29 +412,7 @@ KC_COMMAND(can_i, "print a service account's permissions like kubectl auth can-i
 		kc_snapshot_free(&snap);
 		return cli_fail(KC_EXIT_FATAL, NULL);
 	}
-	if (all) {
-		ret = run_matrix(&snap, &rb, stats);
-	} else if (sarf != NULL) {
-		ret = run_sar(&rb, sarf);
-	} else if ((r = kc_rbac_effective_json(&rb, ns, name, nsopt, &doc)) != 0) {
-		ret = cli_fail(cli_exit_for(r), NULL);
-	} else if (compare != NULL) {
-		ret = run_compare(doc, compare);
-	} else if (json) {
-		char *s = cJSON_Print(doc);
-
-		if (s != NULL)
-			printf("%s\n", s);
-		free(s);
-	} else {
-		if (!snap.present[KC_RES_ROLEBINDINGS] || !snap.present[KC_RES_CLUSTERROLEBINDINGS])
-			cli_error("warning: the snapshot lacks role bindings; the table may be incomplete");
-		fprintf(stderr, "%s: note: no server review for %s/%s in namespace '%s'; "
-		    "rendered from the offline evaluator\n", cli_progname, ns, name, nsopt);
-		if ((r = print_table(cJSON_GetObjectItemCaseSensitive(doc, "status"))) != 0)
-			ret = cli_fail(KC_EXIT_FATAL, NULL);
-	}
-	cJSON_Delete(doc);
+	ret = evaluate(&snap, &rb, &a);
 	kc_rbac_free(&rb);
 	kc_snapshot_free(&snap);
 	return ret;

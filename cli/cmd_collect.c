@@ -9,14 +9,11 @@
 
 #include "cli/cli.h"
 #include "cli/collect_hooks.h"
-#include "collector/collect.h"
-#include "formats/bundle.h"
-#include "manifest/ledger.h"
+#include "pipeline/collect.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/json.h"
 #include "util/log.h"
-#include "util/mem.h"
-#include "util/timeutil.h"
 
 static void
 collect_usage(FILE *f)
@@ -65,15 +62,6 @@ enum {
 	OPT_RETRIES, OPT_ORG, OPT_MAXRESP, OPT_HOOK_BASE = 512,
 };
 
-static void
-sanitize(char *s)
-{
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '.' || *s == '-'))
-			*s = '-';
-}
-
 static int
 is_dir(const char *p)
 {
@@ -93,10 +81,10 @@ report_partial(const cJSON *manifest)
 
 	cli_error("collection PARTIAL: these items were not fully collected (all are recorded in "
 	    "MANIFEST.json \"items\"):");
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(manifest, "items")) {
-		const cJSON *st = cJSON_GetObjectItemCaseSensitive(it, "status");
-		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(it, "name");
-		const cJSON *de = cJSON_GetObjectItemCaseSensitive(it, "detail");
+	cJSON_ArrayForEach(it, kc_json_get(manifest, "items")) {
+		const cJSON *st = kc_json_get(it, "status");
+		const cJSON *nm = kc_json_get(it, "name");
+		const cJSON *de = kc_json_get(it, "detail");
 
 		if (!cJSON_IsString(st) || strcmp(st->valuestring, "complete") == 0 ||
 		    strcmp(st->valuestring, "skipped") == 0)
@@ -182,7 +170,94 @@ out:
 	return ret;
 }
 
-KC_COMMAND(collect, "collect and seal evidence from a cluster")
+/* The options as parsed, before they are checked. */
+struct collect_args {
+	struct kc_collect_plan plan;
+	struct collect_hooks hooks;
+	int quiet;
+};
+
+/* --max-response SIZE: bytes, or with K, M or G; 4K to 4G. */
+static int
+parse_size(const char *arg, size_t *out)
+{
+	char *end;
+	unsigned long long v = strtoull(arg, &end, 10);
+
+	if (*end == 'K' || *end == 'k') v <<= 10, end++;
+	else if (*end == 'M') v <<= 20, end++;
+	else if (*end == 'G') v <<= 30, end++;
+	if (*end != '\0' || v < 4096 || v > (4ULL << 30)) {
+		cli_error("--max-response wants a size between 4K and 4G, not '%s'", arg);
+		return KC_EXIT_USAGE;
+	}
+	*out = (size_t)v;
+	return KC_EXIT_OK;
+}
+
+/* The numeric options; KC_EXIT_OK or KC_EXIT_USAGE (printed). */
+static int
+parse_number(int c, const char *arg, struct kc_collect_opts *opts)
+{
+	long lv;
+
+	if (c == OPT_MAXRESP)
+		return parse_size(arg, &opts->max_response);
+	if (c == OPT_PAGESIZE) {
+		if (cli_parse_int(arg, 1, 5000, &lv) != 0) {
+			cli_error("--page-size must be between 1 and 5000");
+			return KC_EXIT_USAGE;
+		}
+		opts->page_size = (int)lv;
+	} else {
+		if (cli_parse_int(arg, 0, 20, &lv) != 0) {
+			cli_error("--max-retries must be between 0 and 20");
+			return KC_EXIT_USAGE;
+		}
+		opts->max_retries = (int)lv;
+	}
+	return KC_EXIT_OK;
+}
+
+/* One option into a; -1 when it is not one of the base options. */
+static int
+parse_one(int c, const char *arg, struct collect_args *a)
+{
+	struct kc_collect_opts *opts = &a->plan.collect;
+	struct kc_seal_opts *seal = &a->plan.seal;
+
+	switch (c) {
+	case OPT_CASE: opts->case_id = arg; break;
+	case OPT_PHASE: opts->phase = arg; break;
+	case OPT_PURPOSE: opts->purpose = arg; break;
+	case OPT_OPERATOR: opts->operator_name = arg; break;
+	case OPT_AUTHORITY: opts->authority = arg; break;
+	case OPT_EVID: opts->evidence_id = arg; break;
+	case OPT_ORG: a->plan.organisation = arg; break;
+	case OPT_KUBECONFIG: opts->kube.kubeconfig = arg; break;
+	case OPT_CONTEXT: opts->kube.context = arg; break;
+	case OPT_INCLUSTER: opts->kube.in_cluster = 1; break;
+	case OPT_INSECURE: opts->allow_insecure = 1; break;
+	case OPT_PAGESIZE: case OPT_RETRIES: case OPT_MAXRESP:
+		return parse_number(c, arg, opts);
+	case 'o': a->plan.output = arg; break;
+	case OPT_OUTDIR: a->plan.out_dir = arg; break;
+	case OPT_KEY: seal->key_path = arg; break;
+	case OPT_CERT: seal->cert_path = arg; break;
+	case OPT_PASS: seal->passphrase_file = arg; break;
+	case OPT_NOSIGN: seal->no_sign = 1; break;
+	case OPT_TSA: seal->tsa_url = arg; break;
+	case OPT_TSACA: seal->tsa_ca = arg; break;
+	case 'q': a->quiet = 1; break;
+	default: return -1;
+	}
+	return KC_EXIT_OK;
+}
+
+/* Parse argv into a: KC_EXIT_OK, or the exit status (-h: -1 and the help
+ * printed). */
+static int
+parse_args(int argc, char **argv, struct collect_args *a)
 {
 	static const struct option base_longopts[] = {
 		{ "case", required_argument, NULL, OPT_CASE },
@@ -213,241 +288,151 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 		{ "help", no_argument, NULL, 'h' },
 	};
 	struct option longopts[64];
-	struct kc_collect_opts opts;
-	struct kc_seal_opts seal;
-	struct collect_hooks hooks;
-	struct kc_collect co;
-	const char *output = NULL, *out_dir = NULL, *organisation = NULL;
-	char *staging = NULL, *final = NULL, *dir = NULL, tbuf[32], cname[64];
-	int c, r, ret = KC_EXIT_FATAL, quiet = 0;
-	long lv;
 	size_t nbase = sizeof(base_longopts) / sizeof(base_longopts[0]);
-	char *manifest_text = NULL;
+	int c, r;
 
-	memset(&opts, 0, sizeof(opts));
-	memset(&seal, 0, sizeof(seal));
-	memset(&co, 0, sizeof(co));
-	collect_hooks_init(&hooks);
-	opts.page_size = 500;
-	opts.max_retries = -1;
 	memcpy(longopts, base_longopts, sizeof(base_longopts));
 	collect_hooks_options(longopts + nbase, 64 - nbase - 1, OPT_HOOK_BASE);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_CASE: opts.case_id = optarg; break;
-		case OPT_PHASE: opts.phase = optarg; break;
-		case OPT_PURPOSE: opts.purpose = optarg; break;
-		case OPT_OPERATOR: opts.operator_name = optarg; break;
-		case OPT_AUTHORITY: opts.authority = optarg; break;
-		case OPT_EVID: opts.evidence_id = optarg; break;
-		case OPT_ORG: organisation = optarg; break;
-		case OPT_KUBECONFIG: opts.kube.kubeconfig = optarg; break;
-		case OPT_CONTEXT: opts.kube.context = optarg; break;
-		case OPT_INCLUSTER: opts.kube.in_cluster = 1; break;
-		case OPT_INSECURE: opts.allow_insecure = 1; break;
-		case OPT_PAGESIZE:
-			if (cli_parse_int(optarg, 1, 5000, &lv) != 0) {
-				cli_error("--page-size must be between 1 and 5000");
-				{ ret = KC_EXIT_USAGE; goto out; }
-			}
-			opts.page_size = (int)lv;
-			break;
-		case OPT_RETRIES:
-			if (cli_parse_int(optarg, 0, 20, &lv) != 0) {
-				cli_error("--max-retries must be between 0 and 20");
-				{ ret = KC_EXIT_USAGE; goto out; }
-			}
-			opts.max_retries = (int)lv;
-			break;
-		case OPT_MAXRESP: {
-			char *end;
-			unsigned long long v = strtoull(optarg, &end, 10);
-			if (*end == 'K' || *end == 'k') v <<= 10, end++;
-			else if (*end == 'M') v <<= 20, end++;
-			else if (*end == 'G') v <<= 30, end++;
-			if (*end != '\0' || v < 4096 || v > (4ULL << 30)) {
-				cli_error("--max-response wants a size between 4K and 4G, not '%s'", optarg);
-				{ ret = KC_EXIT_USAGE; goto out; }
-			}
-			opts.max_response = (size_t)v;
-			break;
+		if (c == 'h') {
+			collect_usage(stdout);
+			return -1;
 		}
-		case 'o': output = optarg; break;
-		case OPT_OUTDIR: out_dir = optarg; break;
-		case OPT_KEY: seal.key_path = optarg; break;
-		case OPT_CERT: seal.cert_path = optarg; break;
-		case OPT_PASS: seal.passphrase_file = optarg; break;
-		case OPT_NOSIGN: seal.no_sign = 1; break;
-		case OPT_TSA: seal.tsa_url = optarg; break;
-		case OPT_TSACA: seal.tsa_ca = optarg; break;
-		case 'q': quiet = 1; break;
-		case 'h': collect_usage(stdout); ret = KC_EXIT_OK; goto out;
-		default:
-			if (c >= OPT_HOOK_BASE && collect_hooks_parse(&hooks, c - OPT_HOOK_BASE, optarg) == 0)
-				break;
-			if (c >= OPT_HOOK_BASE)
-				{ ret = KC_EXIT_USAGE; goto out; }
-			{ ret = cli_bad_option(argv); goto out; }
-		}
+		if ((r = parse_one(c, optarg, a)) == KC_EXIT_OK)
+			continue;
+		if (r != -1)
+			return r;
+		if (c >= OPT_HOOK_BASE && collect_hooks_parse(&a->hooks, c - OPT_HOOK_BASE, optarg) == 0)
+			continue;
+		if (c >= OPT_HOOK_BASE)
+			return KC_EXIT_USAGE;
+		return cli_bad_option(argv);
 	}
 	if (optind < argc) {
 		cli_error("unexpected argument '%s'", argv[optind]);
-		{ ret = KC_EXIT_USAGE; goto out; }
+		return KC_EXIT_USAGE;
 	}
-	if (opts.case_id == NULL || opts.phase == NULL) {
+	return KC_EXIT_OK;
+}
+
+/* The options that do not go together, and the output checked before
+ * the long work, not after it: a collection never ends with "must end
+ * in .tar.gz". */
+static int
+check_args(const struct kc_collect_plan *p)
+{
+	const struct kc_collect_opts *opts = &p->collect;
+	int ret;
+
+	if (opts->case_id == NULL || opts->phase == NULL) {
 		cli_error("collect needs --case ID and --phase pre|post|baseline");
-		{ ret = KC_EXIT_USAGE; goto out; }
+		return KC_EXIT_USAGE;
 	}
-	if (strcmp(opts.phase, "pre") != 0 && strcmp(opts.phase, "post") != 0 &&
-	    strcmp(opts.phase, "baseline") != 0) {
-		cli_error("--phase must be pre, post or baseline, not '%s'", opts.phase);
-		{ ret = KC_EXIT_USAGE; goto out; }
+	if (strcmp(opts->phase, "pre") != 0 && strcmp(opts->phase, "post") != 0 &&
+	    strcmp(opts->phase, "baseline") != 0) {
+		cli_error("--phase must be pre, post or baseline, not '%s'", opts->phase);
+		return KC_EXIT_USAGE;
 	}
-	if (output != NULL && out_dir != NULL) {
+	if (p->output != NULL && p->out_dir != NULL) {
 		cli_error("-o and --out-dir are exclusive");
-		{ ret = KC_EXIT_USAGE; goto out; }
+		return KC_EXIT_USAGE;
 	}
-	if (out_dir == NULL && !seal.no_sign && seal.key_path == NULL) {
+	if (p->out_dir == NULL && !p->seal.no_sign && p->seal.key_path == NULL) {
 		cli_error("a bundle is signed: give --key KEY.pem (see 'kcustody keygen'), or --no-sign");
-		{ ret = KC_EXIT_USAGE; goto out; }
+		return KC_EXIT_USAGE;
 	}
-	if (seal.cert_path != NULL && seal.key_path == NULL) {
+	if (p->seal.cert_path != NULL && p->seal.key_path == NULL) {
 		cli_error("--cert needs --key");
-		{ ret = KC_EXIT_USAGE; goto out; }
+		return KC_EXIT_USAGE;
 	}
-	/* The output is checked before the long work, not after it: a
-	 * collection never ends with "must end in .tar.gz". */
-	if (out_dir == NULL && (ret = preflight_output(output)) != KC_EXIT_OK)
-		goto out;
-	if (seal.key_path != NULL && access(seal.key_path, R_OK) != 0) {
-		cli_error("--key: cannot read '%s': %s", seal.key_path, strerror(errno));
-		{ ret = KC_EXIT_USAGE; goto out; }
+	if (p->out_dir == NULL && (ret = preflight_output(p->output)) != KC_EXIT_OK)
+		return ret;
+	if (p->seal.key_path != NULL && access(p->seal.key_path, R_OK) != 0) {
+		cli_error("--key: cannot read '%s': %s", p->seal.key_path, strerror(errno));
+		return KC_EXIT_USAGE;
 	}
-	ret = KC_EXIT_FATAL;
-	if (!quiet && isatty(STDERR_FILENO) && kc_log_get_level() < KC_LOG_INFO)
-		kc_log_set_level(KC_LOG_INFO);
+	return KC_EXIT_OK;
+}
 
-	/* Stage next to the destination so the final rename stays on one
-	 * file system, under a name that cannot be mistaken for evidence. */
-	if (out_dir != NULL) {
-		if (access(out_dir, F_OK) == 0) {
-			cli_error("--out-dir '%s' already exists; kcustody never writes into old evidence", out_dir);
-			ret = KC_EXIT_USAGE;
-			goto out;
-		}
-		dir = kc_dirname(out_dir);
-	} else if (output == NULL || is_dir(output) || output[strlen(output) - 1] == '/') {
-		dir = kc_strdup(output ? output : ".");
-	} else {
-		dir = kc_dirname(output);
-	}
-	if (dir != NULL) {
-		size_t dl = strlen(dir);
-		while (dl > 1 && dir[dl - 1] == '/')
-			dir[--dl] = '\0';
-	}
-	if (dir == NULL || asprintf(&staging, "%s/.kcustody-staging.XXXXXX", dir) < 0) {
+/* The failed step's message and exit status. */
+static int
+report_failure(const struct kc_collect_plan *p, const struct kc_collect_outcome *o)
+{
+	switch (o->failed) {
+	case KC_COLLECT_STAGING:
+		cli_error("cannot create a staging folder in '%s': %s", o->dir, strerror(o->sys_errno));
+		return KC_EXIT_FATAL;
+	case KC_COLLECT_LIST:
+		cli_error("%s", kc_err_msg());
+		return o->err == KC_ERR_CONFIG || o->err == KC_ERR_INVALID ? KC_EXIT_USAGE : KC_EXIT_FATAL;
+	case KC_COLLECT_MANIFEST:
+		cli_error("cannot write the manifest: %s", kc_err_msg());
+		return KC_EXIT_FATAL;
+	case KC_COLLECT_RENAME:
+		cli_error("cannot rename '%s' to '%s': %s", o->staging, p->out_dir, strerror(o->sys_errno));
+		return KC_EXIT_FATAL;
+	case KC_COLLECT_SEAL:
+		cli_error("cannot seal the bundle: %s", kc_err_msg());
+		return cli_exit_for(kc_err_code()) == KC_EXIT_USAGE ? KC_EXIT_USAGE : KC_EXIT_FATAL;
+	default:
 		cli_error("out of memory");
+		return KC_EXIT_FATAL;
+	}
+}
+
+/* What a finished run prints: the ledger warning, the triage, what was
+ * partial, and the path on stdout. */
+static int
+report_outcome(const struct collect_args *a, const struct kc_collect_outcome *o)
+{
+	const cJSON *fs = kc_json_get(o->co.manifest, "findings_summary");
+	const char *tr = kc_json_str(fs, "triage"), *why = kc_json_str(fs, "triageReason");
+
+	if (o->ledger_error != NULL)
+		cli_error("warning: bundle sealed, but no custody ledger was started: %s", o->ledger_error);
+	if (tr != NULL && !a->quiet)
+		fprintf(stderr, "kcustody: triage %s%s%s\n", tr, why ? ": " : "", why ? why : "");
+	if (o->co.partial)
+		report_partial(o->co.manifest);
+	printf("%s\n", o->path);
+	return collect_hooks_exit(&a->hooks, o->worst_severity,
+	    o->co.partial ? KC_EXIT_PARTIAL : KC_EXIT_OK);
+}
+
+KC_COMMAND(collect, "collect and seal evidence from a cluster")
+{
+	struct collect_args a;
+	struct kc_collect_outcome o;
+	int ret;
+
+	memset(&a, 0, sizeof(a));
+	memset(&o, 0, sizeof(o));
+	collect_hooks_init(&a.hooks);
+	a.plan.collect.page_size = 500;
+	a.plan.collect.max_retries = -1;
+	if ((ret = parse_args(argc, argv, &a)) != KC_EXIT_OK) {
+		ret = ret == -1 ? KC_EXIT_OK : ret;
 		goto out;
 	}
-	if (mkdtemp(staging) == NULL) {
-		cli_error("cannot create a staging folder in '%s': %s", dir, strerror(errno));
-		ret = KC_EXIT_FATAL;
-		free(staging);
-		staging = NULL;
+	if ((ret = check_args(&a.plan)) != KC_EXIT_OK)
+		goto out;
+	ret = KC_EXIT_FATAL;
+	if (!a.quiet && isatty(STDERR_FILENO) && kc_log_get_level() < KC_LOG_INFO)
+		kc_log_set_level(KC_LOG_INFO);
+	if (a.plan.out_dir != NULL && access(a.plan.out_dir, F_OK) == 0) {
+		cli_error("--out-dir '%s' already exists; kcustody never writes into old evidence", a.plan.out_dir);
+		ret = KC_EXIT_USAGE;
 		goto out;
 	}
-
-	kc_info("collecting (case %s, phase %s)", opts.case_id, opts.phase);
-	r = kc_collect_run(&opts, staging, &co);
-	if (r != 0) {
-		cli_error("%s", kc_err_msg());
-		ret = r == KC_ERR_CONFIG || r == KC_ERR_INVALID ? KC_EXIT_USAGE : KC_EXIT_FATAL;
+	if (collect_hooks_plan(&a.hooks, &a.plan) != 0)
 		goto out;
-	}
-	if ((r = collect_hooks_run(&hooks, &co)) != 0) {
-		cli_error("%s", kc_err_msg());
-		ret = r == KC_ERR_CONFIG || r == KC_ERR_INVALID ? KC_EXIT_USAGE : KC_EXIT_FATAL;
-		goto out;
-	}
-	kc_collect_finish(&co);
-
-	if (out_dir != NULL) {
-		if ((manifest_text = cJSON_Print(co.manifest)) == NULL ||
-		    kc_collect_add_file(&co, "MANIFEST.json", manifest_text, strlen(manifest_text),
-		    "application/json", 1, NULL) != 0) {
-			cli_error("cannot write the manifest: %s", kc_err_msg());
-			goto out;
-		}
-		if (rename(staging, out_dir) != 0) {
-			cli_error("cannot rename '%s' to '%s': %s", staging, out_dir, strerror(errno));
-			goto out;
-		}
-		free(staging);
-		staging = NULL;
-		final = kc_strdup(out_dir);
-	} else {
-		/* The kubeconfig's cluster name when it has one; else (in-cluster)
-		 * the first characters of the kube-system namespace UID. */
-		snprintf(cname, sizeof(cname), "%s", co.cfg->cluster_name && co.cfg->cluster_name[0] &&
-		    strcmp(co.cfg->cluster_name, "in-cluster") != 0 ? co.cfg->cluster_name :
-		    co.cluster_name[0] ? co.cluster_name : "cluster");
-		sanitize(cname);
-		kc_fmt_compact((time_t)(co.finished_ns / 1000000000), tbuf, sizeof(tbuf));
-		if (output == NULL || is_dir(output) || output[strlen(output) - 1] == '/') {
-			char name[256];
-			char caseid[96];
-			snprintf(caseid, sizeof(caseid), "%s", opts.case_id);
-			sanitize(caseid);
-			snprintf(name, sizeof(name), "%s_%s_%s_%s.tar.gz", caseid, opts.phase, cname, tbuf);
-			final = kc_path_join(dir, name);
-		} else {
-			final = kc_strdup(output);
-		}
-		seal.mtime = (time_t)(co.finished_ns / 1000000000);
-		if (kc_bundle_seal(staging, co.manifest, &seal, final) != 0) {
-			cli_error("cannot seal the bundle: %s", kc_err_msg());
-			ret = cli_exit_for(kc_err_code()) == KC_EXIT_USAGE ? KC_EXIT_USAGE : KC_EXIT_FATAL;
-			goto out;
-		}
-		/* The custody ledger starts with the sealing, signed by the
-		 * collector's key (Ed25519 only: ledger lines are raw-signed). */
-		if (!seal.no_sign) {
-			struct kc_ledger_actor actor = { cJSON_GetObjectItemCaseSensitive(
-			    cJSON_GetObjectItemCaseSensitive(co.manifest, "case"), "operator")->valuestring,
-			    organisation };
-			char host[256] = "unknown";
-
-			gethostname(host, sizeof(host) - 1);
-			if (kc_ledger_seal_entry(final, seal.key_path, seal.passphrase_file, &actor,
-			    opts.purpose ? opts.purpose : "evidence collection", host) != 0)
-				cli_error("warning: bundle sealed, but no custody ledger was started: %s",
-				    kc_err_msg());
-		}
-	}
-	{
-		cJSON *fs = cJSON_GetObjectItemCaseSensitive(co.manifest, "findings_summary");
-		cJSON *tr = cJSON_GetObjectItemCaseSensitive(fs, "triage");
-		cJSON *why = cJSON_GetObjectItemCaseSensitive(fs, "triageReason");
-
-		if (cJSON_IsString(tr) && !quiet)
-			fprintf(stderr, "kcustody: triage %s%s%s\n", tr->valuestring,
-			    cJSON_IsString(why) ? ": " : "", cJSON_IsString(why) ? why->valuestring : "");
-	}
-	if (co.partial)
-		report_partial(co.manifest);
-	printf("%s\n", final);
-	ret = co.partial ? KC_EXIT_PARTIAL : KC_EXIT_OK;
-	ret = collect_hooks_exit(&hooks, &co, ret);
+	if (kc_collect_pipeline(&a.plan, &o) != 0)
+		ret = report_failure(&a.plan, &o);
+	else
+		ret = report_outcome(&a, &o);
 out:
-	if (staging != NULL)
-		kc_rm_rf(staging);
-	free(manifest_text);
-	free(staging);
-	free(final);
-	free(dir);
-	collect_hooks_free(&hooks);
-	kc_collect_free(&co);
+	kc_collect_outcome_free(&o);
+	collect_hooks_free(&a.hooks);
 	return ret;
 }

@@ -7,9 +7,10 @@
 #include <cjson/cJSON.h>
 
 #include "cli/cli.h"
-#include "formats/bundle.h"
+#include "manifest/bundle.h"
 #include "manifest/manifest.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/log.h"
 
 static void
@@ -79,7 +80,8 @@ static int
 summary(const char *bundle)
 {
 	struct kc_buf b;
-	cJSON *m, *files;
+	cJSON *m;
+	const cJSON *files;
 	int r;
 
 	if ((r = kc_bundle_get_member(bundle, "MANIFEST.json", KC_MANIFEST_MAX, &b)) != 0) {
@@ -94,7 +96,7 @@ summary(const char *bundle)
 	}
 	printf("manifest:\n");
 	print_scalars(m, "", 0);
-	files = cJSON_GetObjectItemCaseSensitive(m, "files");
+	files = kc_json_get(m, "files");
 	printf("  %-28s %d\n", "files", cJSON_IsArray(files) ? cJSON_GetArraySize(files) : 0);
 	cJSON_Delete(m);
 	printf("members:\n");

@@ -8,7 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli/cli.h"
-#include "formats/bundle.h"
+#include "manifest/bundle.h"
 #include "formats/report_html.h"
 #include "manifest/ledger.h"
 #include "rbac/diff.h"
@@ -103,146 +103,213 @@ verify_one(const char *path, const struct kc_verify_opts *vo, struct kc_verify_r
 	return 0;
 }
 
-KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its remediation)")
+struct report_args {
+	struct kc_verify_opts vo;
+	const char *out, *pre, *trust, *remat, *ledger_path, *bundle;
+	int no_verify, no_ledger, force;
+};
+
+/* Options and operand: KC_EXIT_OK, or the exit status (-h: -1). */
+static int
+parse_args(int argc, char **argv, struct report_args *a)
 {
-	struct kc_verify_opts vo = { 0 };
-	struct kc_verify_result vr, pre_vr;
-	struct kc_diff_opts dopt = { 0 };
-	struct kc_report_in in = { 0 };
-	struct kc_buf page = KC_BUF_INIT(KC_REPORT_MAX);
-	char bundle_hex[KC_SHA256_HEX], ledger_err[512];
-	const char *out = NULL, *pre = NULL, *trust = NULL, *remat = NULL, *ledger_path = NULL, *files[5];
-	cJSON *diff = NULL, *ledger = NULL;
-	int c, no_verify = 0, no_ledger = 0, force = 0, r, rc = KC_EXIT_OK;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "ho:", report_opts, NULL)) != -1) {
 		switch (c) {
-		case 'o': out = optarg; break;
-		case OPT_FORCE: force = 1; break;
-		case OPT_DIFF: pre = optarg; break;
-		case OPT_PUB: vo.pubkey_path = optarg; break;
-		case OPT_CA: vo.ca_path = optarg; break;
-		case OPT_TSACA: vo.tsa_ca = optarg; break;
-		case OPT_UNSIGNED: vo.allow_unsigned = 1; break;
-		case OPT_NOVERIFY: no_verify = 1; break;
-		case OPT_REMAT: remat = optarg; break;
-		case OPT_TRUST: trust = optarg; break;
-		case OPT_LEDGER: ledger_path = optarg; break;
-		case OPT_NOLEDGER: no_ledger = 1; break;
-		case 'h': report_usage(stdout); return KC_EXIT_OK;
+		case 'o': a->out = optarg; break;
+		case OPT_FORCE: a->force = 1; break;
+		case OPT_DIFF: a->pre = optarg; break;
+		case OPT_PUB: a->vo.pubkey_path = optarg; break;
+		case OPT_CA: a->vo.ca_path = optarg; break;
+		case OPT_TSACA: a->vo.tsa_ca = optarg; break;
+		case OPT_UNSIGNED: a->vo.allow_unsigned = 1; break;
+		case OPT_NOVERIFY: a->no_verify = 1; break;
+		case OPT_REMAT: a->remat = optarg; break;
+		case OPT_TRUST: a->trust = optarg; break;
+		case OPT_LEDGER: a->ledger_path = optarg; break;
+		case OPT_NOLEDGER: a->no_ledger = 1; break;
+		case 'h': report_usage(stdout); return -1;
 		default: return cli_bad_option(argv);
 		}
 	}
-	if (optind + 1 != argc || out == NULL) {
-		if (out == NULL && optind + 1 == argc)
+	if (optind + 1 != argc || a->out == NULL) {
+		if (a->out == NULL && optind + 1 == argc)
 			cli_error("report needs -o REPORT.html (or -o - for standard output)");
 		return cli_bad_args();
 	}
-	if (vo.pubkey_path != NULL && vo.ca_path != NULL) {
+	a->bundle = argv[optind];
+	return KC_EXIT_OK;
+}
+
+static int
+check_args(const struct report_args *a)
+{
+	const char *files[2] = { a->trust, a->ledger_path };
+	time_t t;
+	long ns;
+
+	if (a->vo.pubkey_path != NULL && a->vo.ca_path != NULL) {
 		cli_error("give --pubkey or --ca, not both");
 		return KC_EXIT_USAGE;
 	}
-	if (remat != NULL && pre == NULL) {
+	if (a->remat != NULL && a->pre == NULL) {
 		cli_error("--remediated-at needs --diff PRE");
 		return KC_EXIT_USAGE;
 	}
-	if (remat != NULL) {
-		time_t t;
-		long ns;
-
-		if (kc_parse_rfc3339(remat, &t, &ns) != 0) {
-			cli_error("--remediated-at: not an RFC 3339 time: '%s'", remat);
-			return KC_EXIT_USAGE;
-		}
+	if (a->remat != NULL && kc_parse_rfc3339(a->remat, &t, &ns) != 0) {
+		cli_error("--remediated-at: not an RFC 3339 time: '%s'", a->remat);
+		return KC_EXIT_USAGE;
 	}
-	files[0] = vo.pubkey_path;
-	files[1] = vo.ca_path;
-	files[2] = vo.tsa_ca;
-	files[3] = trust;
-	files[4] = ledger_path;
-	if (no_ledger && (ledger_path != NULL || trust != NULL)) {
+	if (a->no_ledger && (a->ledger_path != NULL || a->trust != NULL)) {
 		cli_error("--no-ledger excludes --ledger and --trust-keys");
 		return KC_EXIT_USAGE;
 	}
-	if (cli_check_trust(vo.pubkey_path, vo.ca_path, vo.tsa_ca) != KC_EXIT_OK ||
-	    cli_check_output(out, force) != KC_EXIT_OK)
+	if (cli_check_trust(a->vo.pubkey_path, a->vo.ca_path, a->vo.tsa_ca) != KC_EXIT_OK ||
+	    cli_check_output(a->out, a->force) != KC_EXIT_OK)
 		return KC_EXIT_USAGE;
-	for (int i = 3; i < 5; i++) {
+	for (int i = 0; i < 2; i++) {
 		if (files[i] != NULL && access(files[i], R_OK) != 0) {
 			cli_error("cannot read '%s'", files[i]);
 			return KC_EXIT_USAGE;
 		}
 	}
-	in.bundle_path = argv[optind];
-	in.pre_path = pre;
+	return KC_EXIT_OK;
+}
+
+/* The bundle and PRE verified (unless --no-verify); *rc becomes
+ * KC_EXIT_INVALID when one is not valid.  0, or the exit status for a
+ * file that cannot be read at all. */
+static int
+verify_bundles(const struct report_args *a, struct kc_report_in *in, struct kc_verify_result *vr,
+    struct kc_verify_result *pre_vr, int *rc)
+{
+	int r;
+
+	if (a->no_verify) {
+		in->no_verify_reason = "--no-verify";
+		return 0;
+	}
+	if ((r = verify_one(in->bundle_path, &a->vo, vr)) != 0)
+		return r;
+	in->vr = vr;
+	if (!vr->valid)
+		*rc = KC_EXIT_INVALID;
+	if (a->pre != NULL) {
+		if ((r = verify_one(a->pre, &a->vo, pre_vr)) != 0)
+			return r;
+		in->pre_vr = pre_vr;
+		if (!pre_vr->valid)
+			*rc = KC_EXIT_INVALID;
+	}
+	return 0;
+}
+
+/* --diff: the remediation PRE -> bundle, when both verified. */
+static int
+compute_diff(const struct report_args *a, struct kc_report_in *in, cJSON **diff, int *rc)
+{
+	struct kc_diff_opts dopt = { 0 };
+	int r;
+
+	if (a->pre == NULL)
+		return 0;
+	if (*rc != KC_EXIT_OK) {
+		in->diff_error = "the remediation is not computed from a bundle that failed verification";
+		return 0;
+	}
+	dopt.pre = a->pre;
+	dopt.post = in->bundle_path;
+	dopt.pubkey_path = a->vo.pubkey_path;
+	dopt.ca_path = a->vo.ca_path;
+	dopt.tsa_ca = a->vo.tsa_ca;
+	dopt.no_verify = a->no_verify;
+	dopt.allow_unsigned = a->vo.allow_unsigned;
+	dopt.remediated_at = a->remat;
+	r = kc_diff_bundles(&dopt, diff);
+	if (r == KC_ERR_INVALID || r == KC_ERR_CONFIG)
+		return cli_fail(KC_EXIT_USAGE, "report --diff");
+	if (r == KC_ERR_VERIFY) {
+		/* changed since we verified it */
+		cli_error("report --diff: %s", kc_err_msg());
+		in->diff_error = "a bundle failed verification while the remediation was computed";
+		*rc = KC_EXIT_INVALID;
+	} else if (r != 0) {
+		return cli_fail(KC_EXIT_FATAL, "report --diff");
+	}
+	in->diff = *diff;
+	return 0;
+}
+
+/* The custody ledger, as verify checks it: a broken chain, an edited
+ * entry or an unreadable ledger makes the evidence invalid. */
+static void
+check_ledger(const struct report_args *a, struct kc_report_in *in, cJSON **ledger,
+    char *err, size_t errlen, int *rc)
+{
+	char safe[512];
+	int r;
+
+	in->ledger_path = a->ledger_path;
+	in->ledger_skipped = a->no_ledger || a->no_verify;
+	if (in->ledger_skipped)
+		return;
+	r = kc_ledger_verify(in->bundle_path, a->ledger_path, a->trust, ledger);
+	in->ledger = *ledger;
+	in->ledger_status = r;
+	if (r != 0 && r != KC_ERR_VERIFY && r != KC_ERR_NOTFOUND) {
+		snprintf(err, errlen, "%s", kc_err_msg());
+		in->ledger_error = err;
+	}
+	if (r != 0 && !(r == KC_ERR_NOTFOUND && a->ledger_path == NULL)) {
+		cli_error("the custody ledger of '%s' does not verify",
+		    kc_safe_str(in->bundle_path, safe, sizeof(safe)));
+		*rc = KC_EXIT_INVALID;
+	}
+}
+
+/* The page to -o (a file, or '-'); KC_EXIT_OK or KC_EXIT_FATAL. */
+static int
+write_page(const char *out, const struct kc_buf *page)
+{
+	if (strcmp(out, "-") == 0) {
+		if (fwrite(page->data, 1, page->len, stdout) != page->len) {
+			cli_error("write error on standard output");
+			return KC_EXIT_FATAL;
+		}
+		return KC_EXIT_OK;
+	}
+	if (cli_write_output(out, page->data, page->len, 0600) != 0)
+		return cli_fail(KC_EXIT_FATAL, "report");
+	printf("%s\n", out);
+	return KC_EXIT_OK;
+}
+
+KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its remediation)")
+{
+	struct report_args a;
+	struct kc_verify_result vr, pre_vr;
+	struct kc_report_in in = { 0 };
+	struct kc_buf page = KC_BUF_INIT(KC_REPORT_MAX);
+	char bundle_hex[KC_SHA256_HEX], ledger_err[512];
+	cJSON *diff = NULL, *ledger = NULL;
+	int r, rc = KC_EXIT_OK;
+
+	memset(&a, 0, sizeof(a));
+	if ((r = parse_args(argc, argv, &a)) != KC_EXIT_OK)
+		return r == -1 ? KC_EXIT_OK : r;
+	if ((r = check_args(&a)) != KC_EXIT_OK)
+		return r;
+	in.bundle_path = a.bundle;
+	in.pre_path = a.pre;
 	in.generated = kc_now();
 	if (kc_sha256_file(in.bundle_path, bundle_hex, NULL) != 0)
 		return cli_fail(KC_EXIT_USAGE, "report");
 	in.bundle_sha256 = bundle_hex;
-
-	if (no_verify) {
-		in.no_verify_reason = "--no-verify";
-	} else {
-		if ((r = verify_one(in.bundle_path, &vo, &vr)) != 0)
-			return r;
-		in.vr = &vr;
-		if (!vr.valid)
-			rc = KC_EXIT_INVALID;
-		if (pre != NULL) {
-			if ((r = verify_one(pre, &vo, &pre_vr)) != 0)
-				return r;
-			in.pre_vr = &pre_vr;
-			if (!pre_vr.valid)
-				rc = KC_EXIT_INVALID;
-		}
-	}
-
-	if (pre != NULL && rc == KC_EXIT_OK) {
-		dopt.pre = pre;
-		dopt.post = in.bundle_path;
-		dopt.pubkey_path = vo.pubkey_path;
-		dopt.ca_path = vo.ca_path;
-		dopt.tsa_ca = vo.tsa_ca;
-		dopt.no_verify = no_verify;
-		dopt.allow_unsigned = vo.allow_unsigned;
-		dopt.remediated_at = remat;
-		r = kc_diff_bundles(&dopt, &diff);
-		if (r == KC_ERR_INVALID || r == KC_ERR_CONFIG)
-			return cli_fail(KC_EXIT_USAGE, "report --diff");
-		if (r == KC_ERR_VERIFY) {
-			/* changed since we verified it */
-			cli_error("report --diff: %s", kc_err_msg());
-			in.diff_error = "a bundle failed verification while the remediation was computed";
-			rc = KC_EXIT_INVALID;
-		} else if (r != 0) {
-			return cli_fail(KC_EXIT_FATAL, "report --diff");
-		}
-		in.diff = diff;
-	} else if (pre != NULL) {
-		in.diff_error = "the remediation is not computed from a bundle that failed verification";
-	}
-
-	/* The custody ledger, as verify checks it: a broken chain, an edited
-	 * entry or an unreadable ledger makes the evidence invalid. */
-	in.ledger_path = ledger_path;
-	in.ledger_skipped = no_ledger || no_verify;
-	if (!in.ledger_skipped) {
-		r = kc_ledger_verify(in.bundle_path, ledger_path, trust, &ledger);
-		in.ledger = ledger;
-		in.ledger_status = r;
-		if (r != 0 && r != KC_ERR_VERIFY && r != KC_ERR_NOTFOUND) {
-			snprintf(ledger_err, sizeof(ledger_err), "%s", kc_err_msg());
-			in.ledger_error = ledger_err;
-		}
-		if (r != 0 && !(r == KC_ERR_NOTFOUND && ledger_path == NULL)) {
-			char safe[512];
-
-			cli_error("the custody ledger of '%s' does not verify",
-			    kc_safe_str(in.bundle_path, safe, sizeof(safe)));
-			rc = KC_EXIT_INVALID;
-		}
-	}
-
+	if ((r = verify_bundles(&a, &in, &vr, &pre_vr, &rc)) != 0 ||
+	    (r = compute_diff(&a, &in, &diff, &rc)) != 0)
+		return r;
+	check_ledger(&a, &in, &ledger, ledger_err, sizeof(ledger_err), &rc);
 	r = kc_report_html(&in, &page);
 	cJSON_Delete(diff);
 	cJSON_Delete(ledger);
@@ -250,19 +317,8 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 		kc_buf_free(&page);
 		return cli_fail(KC_EXIT_FATAL, "report");
 	}
-	if (strcmp(out, "-") == 0) {
-		if (fwrite(page.data, 1, page.len, stdout) != page.len) {
-			kc_buf_free(&page);
-			cli_error("write error on standard output");
-			return KC_EXIT_FATAL;
-		}
-	} else {
-		if (cli_write_output(out, page.data, page.len, 0600) != 0) {
-			kc_buf_free(&page);
-			return cli_fail(KC_EXIT_FATAL, "report");
-		}
-		printf("%s\n", out);
-	}
+	if ((r = write_page(a.out, &page)) != KC_EXIT_OK)
+		rc = r;
 	kc_buf_free(&page);
 	return rc;
 }

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "formats/bundle.h"
+#include "manifest/bundle.h"
 #include "manifest/manifest.h"
 #include "util/err.h"
 #include "util/fsutil.h"

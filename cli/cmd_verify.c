@@ -10,8 +10,9 @@
 #include "cli/cli.h"
 #include "manifest/ledger.h"
 #include "util/buf.h"
-#include "formats/bundle.h"
+#include "manifest/bundle.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/log.h"
 
 static void
@@ -152,100 +153,130 @@ parse_size(const char *s, uint64_t *out)
 	return *end == '\0' ? 0 : -1;
 }
 
-KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and time-stamp")
+struct verify_args {
+	struct kc_verify_opts vo;
+	const char *trust, *ledger, *bundle;
+	int no_ledger, require_custody, json;
+};
+
+/* Options and operand: KC_EXIT_OK, or the exit status (-h: -1). */
+static int
+parse_args(int argc, char **argv, struct verify_args *a)
 {
-	struct kc_verify_opts vo = { 0 };
-	const char *trust = NULL, *ledger = NULL, *cstate = "skipped";
-	char cdetail[512] = "";
-	struct kc_buf hist = KC_BUF_INIT(16u << 20);
-	cJSON *report = NULL;
-	int no_ledger = 0, require_custody = 0, valid;
-	struct kc_verify_result res;
-	int c, json = 0, r;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "h", verify_opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_PUB: vo.pubkey_path = optarg; break;
-		case OPT_CA: vo.ca_path = optarg; break;
-		case OPT_TSACA: vo.tsa_ca = optarg; break;
-		case OPT_UNSIGNED: vo.allow_unsigned = 1; break;
-		case OPT_JSON: json = 1; break;
-		case KC_OPT_FORMAT: if (cli_parse_format(optarg, &json) != KC_EXIT_OK) return KC_EXIT_USAGE; break;
-		case OPT_TRUST: trust = optarg; break;
-		case OPT_LEDGER: ledger = optarg; break;
-		case OPT_NOLEDGER: no_ledger = 1; break;
-		case OPT_REQCUST: require_custody = 1; break;
+		case OPT_PUB: a->vo.pubkey_path = optarg; break;
+		case OPT_CA: a->vo.ca_path = optarg; break;
+		case OPT_TSACA: a->vo.tsa_ca = optarg; break;
+		case OPT_UNSIGNED: a->vo.allow_unsigned = 1; break;
+		case OPT_JSON: a->json = 1; break;
+		case KC_OPT_FORMAT: if (cli_parse_format(optarg, &a->json) != KC_EXIT_OK) return KC_EXIT_USAGE; break;
+		case OPT_TRUST: a->trust = optarg; break;
+		case OPT_LEDGER: a->ledger = optarg; break;
+		case OPT_NOLEDGER: a->no_ledger = 1; break;
+		case OPT_REQCUST: a->require_custody = 1; break;
 		case OPT_MAXM:
 		case OPT_MAXT:
-			if (parse_size(optarg, c == OPT_MAXM ? &vo.limits.max_member : &vo.limits.max_total) != 0) {
+			if (parse_size(optarg, c == OPT_MAXM ? &a->vo.limits.max_member : &a->vo.limits.max_total) != 0) {
 				cli_error("not a size: '%s'", optarg);
 				return KC_EXIT_USAGE;
 			}
 			break;
-		case 'h': verify_usage(stdout); return KC_EXIT_OK;
+		case 'h': verify_usage(stdout); return -1;
 		default: return cli_bad_option(argv);
 		}
 	}
 	if (optind + 1 != argc) {
 		return cli_bad_args();
 	}
-	if (no_ledger && (require_custody || trust != NULL)) {
+	a->bundle = argv[optind];
+	return KC_EXIT_OK;
+}
+
+/* The custody ledger beside the bundle (docs/CUSTODY.md): chain,
+ * signatures, bundle hash in every entry, times, transfer pairing.
+ * Sets the state and detail of the custody line, *report, and clears
+ * *valid when custody fails; the history for the text output in hist. */
+static void
+check_custody(const struct verify_args *a, const char **cstate, char *cdetail, size_t n,
+    cJSON **report, struct kc_buf *hist, int *valid)
+{
+	int r;
+
+	if (a->no_ledger) {
+		*cstate = "skipped";
+		snprintf(cdetail, n, "--no-ledger");
+		return;
+	}
+	r = kc_ledger_verify(a->bundle, a->ledger, a->trust, report);
+	if (r == KC_ERR_NOTFOUND && a->ledger == NULL && !a->require_custody) {
+		*cstate = "skipped";
+		snprintf(cdetail, n, "no custody ledger beside the bundle");
+	} else if (r == KC_ERR_NOTFOUND) {
+		*cstate = "FAILED";
+		*valid = 0;
+		snprintf(cdetail, n, "no custody ledger%s: the chain of custody "
+		    "cannot be shown (deleted, or never written)", a->ledger ? "" :
+		    " beside the bundle");
+		if ((*report = cJSON_CreateObject()) != NULL) {
+			cJSON_AddBoolToObject(*report, "verified", 0);
+			cJSON_AddBoolToObject(*report, "missing", 1);
+			cJSON_AddStringToObject(*report, "reason", cdetail);
+		}
+	} else if (r == 0) {
+		const cJSON *entries = kc_json_get(*report, "entries");
+
+		*cstate = "ok";
+		snprintf(cdetail, n, "%d ledger entries, chain and signatures intact%s",
+		    cJSON_IsNumber(entries) ? entries->valueint : 0,
+		    a->trust ? ", signers trusted" : " (no --trust-keys: signers checked against their own keys only)");
+	} else {
+		*cstate = "FAILED";
+		*valid = 0;
+		snprintf(cdetail, n, "%s", r == KC_ERR_VERIFY ? "the custody ledger does not verify" : kc_err_msg());
+	}
+	if (*report != NULL && !a->json && r != KC_ERR_NOTFOUND)
+		kc_ledger_render_text(*report, hist);
+}
+
+KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and time-stamp")
+{
+	struct verify_args a;
+	const char *cstate = "skipped";
+	char cdetail[512] = "";
+	struct kc_buf hist = KC_BUF_INIT(16u << 20);
+	cJSON *report = NULL;
+	struct kc_verify_result res;
+	int r, valid;
+
+	memset(&a, 0, sizeof(a));
+	if ((r = parse_args(argc, argv, &a)) != KC_EXIT_OK)
+		return r == -1 ? KC_EXIT_OK : r;
+	if (a.no_ledger && (a.require_custody || a.trust != NULL)) {
 		cli_error("--no-ledger cannot be given with --require-custody or --trust-keys");
 		return KC_EXIT_USAGE;
 	}
 	/* Trusting custody signers means nothing without their ledger: a
 	 * deleted ledger must not turn "custody checked" into "skipped". */
-	if (trust != NULL)
-		require_custody = 1;
-	if (vo.pubkey_path != NULL && vo.ca_path != NULL) {
+	if (a.trust != NULL)
+		a.require_custody = 1;
+	if (a.vo.pubkey_path != NULL && a.vo.ca_path != NULL) {
 		cli_error("give --pubkey or --ca, not both");
 		return KC_EXIT_USAGE;
 	}
-	if (cli_check_trust(vo.pubkey_path, vo.ca_path, vo.tsa_ca) != KC_EXIT_OK)
+	if (cli_check_trust(a.vo.pubkey_path, a.vo.ca_path, a.vo.tsa_ca) != KC_EXIT_OK)
 		return KC_EXIT_USAGE;
-	r = kc_bundle_verify(argv[optind], &vo, &res);
+	r = kc_bundle_verify(a.bundle, &a.vo, &res);
 	if (r != 0 && r != KC_ERR_VERIFY)
 		return cli_fail(KC_EXIT_USAGE, "verify");
-	/* The custody ledger beside the bundle (docs/CUSTODY.md): chain,
-	 * signatures, bundle hash in every entry, times, transfer pairing. */
 	valid = res.valid;
-	if (no_ledger) {
-		cstate = "skipped";
-		snprintf(cdetail, sizeof(cdetail), "--no-ledger");
-	} else {
-		r = kc_ledger_verify(argv[optind], ledger, trust, &report);
-		if (r == KC_ERR_NOTFOUND && ledger == NULL && !require_custody) {
-			cstate = "skipped";
-			snprintf(cdetail, sizeof(cdetail), "no custody ledger beside the bundle");
-		} else if (r == KC_ERR_NOTFOUND) {
-			cstate = "FAILED";
-			valid = 0;
-			snprintf(cdetail, sizeof(cdetail), "no custody ledger%s: the chain of custody "
-			    "cannot be shown (deleted, or never written)", ledger ? "" :
-			    " beside the bundle");
-			if ((report = cJSON_CreateObject()) != NULL) {
-				cJSON_AddBoolToObject(report, "verified", 0);
-				cJSON_AddBoolToObject(report, "missing", 1);
-				cJSON_AddStringToObject(report, "reason", cdetail);
-			}
-		} else if (r == 0) {
-			cstate = "ok";
-			snprintf(cdetail, sizeof(cdetail), "%d ledger entries, chain and signatures intact%s",
-			    report && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(report, "entries")) ?
-			    cJSON_GetObjectItemCaseSensitive(report, "entries")->valueint : 0,
-			    trust ? ", signers trusted" : " (no --trust-keys: signers checked against their own keys only)");
-		} else {
-			cstate = "FAILED";
-			valid = 0;
-			snprintf(cdetail, sizeof(cdetail), "%s", r == KC_ERR_VERIFY ? "the custody ledger does not verify" : kc_err_msg());
-		}
-		if (report != NULL && !json && r != KC_ERR_NOTFOUND)
-			kc_ledger_render_text(report, &hist);
-	}
-	if (json)
-		print_json(argv[optind], &res, report, valid);
+	check_custody(&a, &cstate, cdetail, sizeof(cdetail), &report, &hist, &valid);
+	if (a.json)
+		print_json(a.bundle, &res, report, valid);
 	else
-		print_human(argv[optind], &res, cstate, cdetail, kc_buf_str(&hist), valid);
+		print_human(a.bundle, &res, cstate, cdetail, kc_buf_str(&hist), valid);
 	cJSON_Delete(report);
 	kc_buf_free(&hist);
 	return valid ? KC_EXIT_OK : KC_EXIT_INVALID;

@@ -15,6 +15,7 @@
 #include "rbac/whocan.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/json.h"
 
 static void
 who_can_usage(FILE *f)
@@ -70,11 +71,11 @@ KC_COMMAND(who_can, "list who can do VERB on RESOURCE, groups expanded to servic
 		ret = cli_fail(KC_EXIT_USAGE, NULL);
 		goto done;
 	}
-	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(res, "warning"))) {
+	if (kc_json_str(res, "warning") != NULL) {
 		char safe[1024];
 
 		fprintf(stderr, "%s who-can: warning: %s\n", cli_progname,
-		    kc_safe_str(cJSON_GetObjectItemCaseSensitive(res, "warning")->valuestring, safe, sizeof(safe)));
+		    kc_safe_str(kc_json_str(res, "warning"), safe, sizeof(safe)));
 	}
 	if (json) {
 		char *s = cJSON_Print(res);

@@ -16,6 +16,7 @@
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "version.h"
 
 #undef KC_COMMAND
 #define KC_COMMAND(name, summary) int cmd_##name(int argc, char **argv);
@@ -301,12 +302,89 @@ print_version(void)
 	printf("kcustody %s (commit %s, built %s)\n", KC_VERSION, KC_GIT_COMMIT, KC_BUILD_DATE);
 }
 
+/* kcustody help COMMAND: that command's --help */
+static int
+help_command(char *cmd)
+{
+	static char help_flag[] = "--help";
+	char *hv[3], safe[128];
+	int ci;
+
+	if ((ci = find_command(cmd)) < 0) {
+		cli_error("help: no command '%s' (see '%s --help')", kc_safe_str(cmd, safe, sizeof(safe)),
+		    cli_progname);
+		return KC_EXIT_USAGE;
+	}
+	hv[0] = cmd;
+	hv[1] = help_flag;
+	hv[2] = NULL;
+	cli_command = cmd;
+	return commands[ci].fn(2, hv);
+}
+
+/* The ci-th command with its arguments (argv[0] its name). */
+static int
+run_command(int ci, int argc, char **argv)
+{
+	int r;
+
+	/* --version on every command */
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		print_version();
+		return KC_EXIT_OK;
+	}
+	cli_command = argv[0];
+	opterr = 0;	/* cli_bad_option says it, in one line */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		cli_error("cannot initialise libcurl");
+		return KC_EXIT_FATAL;
+	}
+	r = commands[ci].fn(argc, argv);
+	curl_global_cleanup();
+	fflush(stdout);
+	if (ferror(stdout)) {
+		cli_error("write error on standard output");
+		return r ? r : KC_EXIT_FATAL;
+	}
+	return r;
+}
+
+/* An unknown command, with the nearest name when one is close. */
+static int
+unknown_command(const char *cmd)
+{
+	size_t best = 99;
+	int bi = -1;
+	char name[32], safe[128];
+
+	for (size_t i = 0; commands[i].name != NULL; i++) {
+		size_t d;
+
+		command_name(i, name, sizeof(name));
+		d = distance(cmd, name);
+		if (strncmp(cmd, name, strlen(cmd)) == 0 && strlen(cmd) >= 2)
+			d = 1;
+		if (d < best) {
+			best = d;
+			bi = (int)i;
+		}
+	}
+	if (bi >= 0 && best <= 2) {
+		command_name((size_t)bi, name, sizeof(name));
+		cli_error("unknown command '%s'; did you mean '%s'? (see '%s --help')",
+		    kc_safe_str(cmd, safe, sizeof(safe)), name, cli_progname);
+	} else {
+		cli_error("unknown command '%s' (see '%s --help')", kc_safe_str(cmd, safe, sizeof(safe)),
+		    cli_progname);
+	}
+	return KC_EXIT_USAGE;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *base = strrchr(argv[0], '/');
-	char name[32], safe[128];
-	int r, ci;
+	int ci;
 
 	base = base ? base + 1 : argv[0];
 	if (strcmp(base, "kubectl-custody") == 0)
@@ -326,67 +404,9 @@ main(int argc, char **argv)
 		print_version();
 		return KC_EXIT_OK;
 	}
-	/* kcustody help COMMAND: that command's --help */
-	if (strcmp(argv[1], "help") == 0) {
-		static char help_flag[] = "--help";
-		char *hv[3];
-
-		if ((ci = find_command(argv[2])) < 0) {
-			cli_error("help: no command '%s' (see '%s --help')", kc_safe_str(argv[2], safe, sizeof(safe)),
-			    cli_progname);
-			return KC_EXIT_USAGE;
-		}
-		hv[0] = argv[2];
-		hv[1] = help_flag;
-		hv[2] = NULL;
-		cli_command = argv[2];
-		return commands[ci].fn(2, hv);
-	}
-	if ((ci = find_command(argv[1])) >= 0) {
-		/* --version on every command */
-		if (argc == 3 && strcmp(argv[2], "--version") == 0) {
-			print_version();
-			return KC_EXIT_OK;
-		}
-		cli_command = argv[1];
-		opterr = 0;	/* cli_bad_option says it, in one line */
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-			cli_error("cannot initialise libcurl");
-			return KC_EXIT_FATAL;
-		}
-		r = commands[ci].fn(argc - 1, argv + 1);
-		curl_global_cleanup();
-		fflush(stdout);
-		if (ferror(stdout)) {
-			cli_error("write error on standard output");
-			return r ? r : KC_EXIT_FATAL;
-		}
-		return r;
-	}
-	{
-		size_t best = 99;
-		int bi = -1;
-
-		for (size_t i = 0; commands[i].name != NULL; i++) {
-			size_t d;
-
-			command_name(i, name, sizeof(name));
-			d = distance(argv[1], name);
-			if (strncmp(argv[1], name, strlen(argv[1])) == 0 && strlen(argv[1]) >= 2)
-				d = 1;
-			if (d < best) {
-				best = d;
-				bi = (int)i;
-			}
-		}
-		if (bi >= 0 && best <= 2) {
-			command_name((size_t)bi, name, sizeof(name));
-			cli_error("unknown command '%s'; did you mean '%s'? (see '%s --help')",
-			    kc_safe_str(argv[1], safe, sizeof(safe)), name, cli_progname);
-		} else {
-			cli_error("unknown command '%s' (see '%s --help')", kc_safe_str(argv[1], safe, sizeof(safe)),
-			    cli_progname);
-		}
-	}
-	return KC_EXIT_USAGE;
+	if (strcmp(argv[1], "help") == 0)
+		return help_command(argv[2]);
+	if ((ci = find_command(argv[1])) >= 0)
+		return run_command(ci, argc - 1, argv + 1);
+	return unknown_command(argv[1]);
 }

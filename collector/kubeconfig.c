@@ -1,47 +1,31 @@
-/* kubeconfig.c - kubeconfig loading (libyaml) and exec credential plugins.
- *
- * The YAML is read into a small tree of mappings, sequences and scalars;
- * the kubeconfig model is then read from that tree with kubectl's rules
- * (clientcmd loader.go and validation.go are the reference).  Aliases share
- * the anchored node (reference counted) instead of copying it, and the
- * expanded size is capped, so an alias bomb costs nothing but an error.
+/* kubeconfig.c - the kubeconfig model: files merged and read with
+ * kubectl's rules (clientcmd loader.go and validation.go are the
+ * reference) from the YAML tree of yaml_tree.c; in-cluster configuration.
+ * The exec plugins a user names are run by exec_cred.c.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <yaml.h>
 
 #include "collector/kubeconfig.h"
+#include "collector/yaml_tree.h"
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
 
-extern char **environ;
-
-#define YAML_MAX_DEPTH 64
-#define YAML_MAX_NODES 100000
-#define YAML_MAX_EXPANDED 1000000
-#define YAML_MAX_ANCHORS 1000
-#define YAML_MAX_ALIASES 10000
-#define MERGE_MAX_DEPTH 16
 #define SMALL_FILE_MAX 4096		/* in-cluster namespace file */
 
 #define EXEC_V1 "client.authentication.k8s.io/v1"
@@ -64,353 +48,6 @@ str_printf(const char *fmt, ...)
 	n = vasprintf(&s, fmt, ap);
 	va_end(ap);
 	return n < 0 ? NULL : s;
-}
-
-/* ------------------------------------------------------------------ */
-/* YAML tree */
-
-enum ytype { Y_SCALAR, Y_MAP, Y_SEQ };
-
-struct ynode {
-	enum ytype type;
-	unsigned refs;		/* aliases share nodes */
-	int null;		/* plain null scalar: "", ~, null */
-	size_t line, col;	/* 1-based */
-	char *str;		/* scalar value (may hold a secret: wiped on free) */
-	size_t len;
-	struct ynode **kid;	/* map: key, value, key, value, ... */
-	size_t n, cap;
-	size_t weight;		/* nodes with aliases expanded (bomb cap) */
-	size_t height;		/* levels with aliases expanded (recursion cap) */
-};
-
-static void
-ynode_unref(struct ynode *y)
-{
-	if (y == NULL || --y->refs > 0)
-		return;
-	for (size_t i = 0; i < y->n; i++)
-		ynode_unref(y->kid[i]);
-	free(y->kid);
-	if (y->str != NULL) {
-		OPENSSL_cleanse(y->str, y->len);
-		free(y->str);
-	}
-	free(y);
-}
-
-struct yframe {
-	struct ynode *node;
-	char *anchor;		/* registered when the node is complete */
-};
-
-struct yanchor {
-	char *name;
-	struct ynode *node;	/* not owned: reachable from the root */
-};
-
-struct yparse {
-	const char *file;
-	struct yframe stack[YAML_MAX_DEPTH];
-	size_t depth;
-	struct yanchor *anchors;
-	size_t nanchors, anchors_cap;
-	size_t nodes, aliases;
-	struct ynode *root;
-};
-
-static int
-yerr(const struct yparse *yp, const yaml_mark_t *m, const char *what)
-{
-	return kc_err_set(KC_ERR_CONFIG, "kubeconfig '%s' line %zu column %zu: %s",
-	    yp->file, m->line + 1, m->column + 1, what);
-}
-
-static int
-ynode_new(struct yparse *yp, enum ytype type, const yaml_mark_t *m, struct ynode **out)
-{
-	struct ynode *y;
-
-	if (++yp->nodes > YAML_MAX_NODES)
-		return yerr(yp, m, "more than 100000 YAML nodes");
-	if ((y = kc_calloc(1, sizeof(*y))) == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	y->type = type;
-	y->refs = 1;
-	y->line = m->line + 1;
-	y->col = m->column + 1;
-	y->weight = 1;
-	y->height = 1;
-	*out = y;
-	return 0;
-}
-
-/* Attach y (one reference, taken over even on failure) to the open
- * container or make it the root. */
-static int
-yattach(struct yparse *yp, struct ynode *y)
-{
-	struct ynode *parent;
-
-	if (yp->depth == 0) {
-		if (yp->root != NULL) {
-			ynode_unref(y);
-			return kc_err_set(KC_ERR_CONFIG, "kubeconfig '%s': more than one root node", yp->file);
-		}
-		yp->root = y;
-		return 0;
-	}
-	parent = yp->stack[yp->depth - 1].node;
-	if (KC_GROW(parent->kid, parent->cap, parent->n + 1) != 0) {
-		ynode_unref(y);
-		return KC_ERR_NOMEM;
-	}
-	parent->kid[parent->n++] = y;
-	return 0;
-}
-
-static int
-yanchor_add(struct yparse *yp, const char *name, struct ynode *y, const yaml_mark_t *m)
-{
-	char *dup;
-
-	if (yp->nanchors >= YAML_MAX_ANCHORS)
-		return yerr(yp, m, "more than 1000 anchors");
-	if (KC_GROW(yp->anchors, yp->anchors_cap, yp->nanchors + 1) != 0)
-		return KC_ERR_NOMEM;
-	if ((dup = kc_strdup(name)) == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	yp->anchors[yp->nanchors].name = dup;
-	yp->anchors[yp->nanchors].node = y;
-	yp->nanchors++;
-	return 0;
-}
-
-static int
-yscalar(struct yparse *yp, const yaml_event_t *ev)
-{
-	const char *v = (const char *)ev->data.scalar.value;
-	size_t len = ev->data.scalar.length;
-	struct ynode *y;
-	int r;
-
-	if ((r = ynode_new(yp, Y_SCALAR, &ev->start_mark, &y)) != 0)
-		return r;
-	if ((y->str = kc_strndup(v, len)) == NULL) {
-		ynode_unref(y);
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	}
-	y->len = len;
-	if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	    (len == 0 || strcmp(y->str, "~") == 0 || strcmp(y->str, "null") == 0 ||
-	    strcmp(y->str, "Null") == 0 || strcmp(y->str, "NULL") == 0))
-		y->null = 1;
-	if ((r = yattach(yp, y)) != 0)
-		return r;
-	if (ev->data.scalar.anchor != NULL)
-		return yanchor_add(yp, (const char *)ev->data.scalar.anchor, y, &ev->start_mark);
-	return 0;
-}
-
-static int
-ystart(struct yparse *yp, const yaml_event_t *ev, enum ytype type, const yaml_char_t *anchor)
-{
-	struct ynode *y;
-	int r;
-
-	if (yp->depth >= YAML_MAX_DEPTH)
-		return yerr(yp, &ev->start_mark, "nesting deeper than 64 levels");
-	if ((r = ynode_new(yp, type, &ev->start_mark, &y)) != 0)
-		return r;
-	if ((r = yattach(yp, y)) != 0)
-		return r;
-	yp->stack[yp->depth].node = y;
-	yp->stack[yp->depth].anchor = NULL;
-	yp->depth++;
-	if (anchor != NULL && (yp->stack[yp->depth - 1].anchor =
-	    kc_strdup((const char *)anchor)) == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	return 0;
-}
-
-static int
-yend(struct yparse *yp, const yaml_event_t *ev)
-{
-	struct yframe *f;
-	struct ynode *y;
-	size_t w = 1, h = 0;
-	int r = 0;
-
-	if (yp->depth == 0)
-		return yerr(yp, &ev->start_mark, "unbalanced collection end");
-	f = &yp->stack[--yp->depth];
-	y = f->node;
-	for (size_t i = 0; i < y->n; i++) {
-		w += y->kid[i]->weight;
-		if (w > YAML_MAX_EXPANDED)
-			break;
-		if (y->kid[i]->height > h)
-			h = y->kid[i]->height;
-	}
-	y->weight = w;
-	y->height = h + 1;
-	if (w > YAML_MAX_EXPANDED)
-		r = yerr(yp, &ev->start_mark, "aliases expand the document past 1000000 nodes");
-	else if (f->anchor != NULL)
-		r = yanchor_add(yp, f->anchor, y, &ev->start_mark);
-	free(f->anchor);
-	f->anchor = NULL;
-	return r;
-}
-
-static int
-yalias(struct yparse *yp, const yaml_event_t *ev)
-{
-	const char *name = (const char *)ev->data.alias.anchor;
-	struct ynode *y = NULL;
-	char msg[200], esc[96];
-
-	if (++yp->aliases > YAML_MAX_ALIASES)
-		return yerr(yp, &ev->start_mark, "more than 10000 aliases");
-	for (size_t i = yp->nanchors; i-- > 0;) {
-		if (strcmp(yp->anchors[i].name, name) == 0) {
-			y = yp->anchors[i].node;
-			break;
-		}
-	}
-	if (y == NULL) {
-		snprintf(msg, sizeof(msg), "unknown alias '%s'", kc_safe_str(name, esc, sizeof(esc)));
-		return yerr(yp, &ev->start_mark, msg);
-	}
-	if (yp->depth + y->height > YAML_MAX_DEPTH)
-		return yerr(yp, &ev->start_mark, "aliases nest deeper than 64 levels");
-	y->refs++;
-	return yattach(yp, y);
-}
-
-static int
-ylibyaml_error(const struct yparse *yp, const yaml_parser_t *p)
-{
-	const char *problem = p->problem ? p->problem : "invalid YAML";
-
-	switch (p->error) {
-	case YAML_MEMORY_ERROR:
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	case YAML_READER_ERROR:
-		return kc_err_set(KC_ERR_CONFIG, "kubeconfig '%s' byte %zu: %s",
-		    yp->file, p->problem_offset, problem);
-	default:
-		return yerr(yp, &p->problem_mark, problem);
-	}
-}
-
-/* Parse the first YAML document of data into *root (NULL when the stream
- * holds no document).  Like kubectl, later documents are not read. */
-static int
-yaml_load(const char *file, const char *data, size_t len, struct ynode **root)
-{
-	struct yparse yp;
-	yaml_parser_t p;
-	yaml_event_t ev;
-	int r = 0, done = 0;
-
-	*root = NULL;
-	memset(&yp, 0, sizeof(yp));
-	yp.file = file;
-	if (!yaml_parser_initialize(&p))
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
-	while (!done && r == 0) {
-		if (!yaml_parser_parse(&p, &ev)) {
-			r = ylibyaml_error(&yp, &p);
-			break;
-		}
-		switch (ev.type) {
-		case YAML_SCALAR_EVENT:
-			r = yscalar(&yp, &ev);
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-			r = ystart(&yp, &ev, Y_SEQ, ev.data.sequence_start.anchor);
-			break;
-		case YAML_MAPPING_START_EVENT:
-			r = ystart(&yp, &ev, Y_MAP, ev.data.mapping_start.anchor);
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			r = yend(&yp, &ev);
-			break;
-		case YAML_ALIAS_EVENT:
-			r = yalias(&yp, &ev);
-			break;
-		case YAML_DOCUMENT_END_EVENT:
-		case YAML_STREAM_END_EVENT:
-			done = 1;
-			break;
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
-	}
-	yaml_parser_delete(&p);
-	for (size_t i = 0; i < yp.depth; i++)
-		free(yp.stack[i].anchor);
-	for (size_t i = 0; i < yp.nanchors; i++)
-		free(yp.anchors[i].name);
-	free(yp.anchors);
-	if (r != 0) {
-		ynode_unref(yp.root);
-		return r;
-	}
-	*root = yp.root;
-	return 0;
-}
-
-static int
-yis_null(const struct ynode *y)
-{
-	return y == NULL || (y->type == Y_SCALAR && y->null);
-}
-
-static int
-ykey_is(const struct ynode *k, const char *key)
-{
-	return k->type == Y_SCALAR && strlen(key) == k->len && memcmp(k->str, key, k->len) == 0;
-}
-
-/* Value of key in mapping m, or NULL.  A later duplicate key wins (as in
- * kubectl's YAML decoder); "<<" merge keys are followed, explicit keys
- * first. */
-static const struct ynode *
-map_get_depth(const struct ynode *m, const char *key, int depth)
-{
-	if (m == NULL || m->type != Y_MAP || depth > MERGE_MAX_DEPTH)
-		return NULL;
-	for (size_t i = m->n; i >= 2; i -= 2) {
-		if (ykey_is(m->kid[i - 2], key))
-			return m->kid[i - 1];
-	}
-	for (size_t i = m->n; i >= 2; i -= 2) {
-		const struct ynode *v = m->kid[i - 1], *found;
-
-		if (!ykey_is(m->kid[i - 2], "<<"))
-			continue;
-		if (v->type == Y_MAP)
-			return map_get_depth(v, key, depth + 1);
-		if (v->type == Y_SEQ) {
-			for (size_t j = 0; j < v->n; j++) {
-				if ((found = map_get_depth(v->kid[j], key, depth + 1)) != NULL)
-					return found;
-			}
-		}
-		return NULL;
-	}
-	return NULL;
-}
-
-static const struct ynode *
-map_get(const struct ynode *m, const char *key)
-{
-	return map_get_depth(m, key, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -515,7 +152,7 @@ kset_free(struct kset *ks)
 	for (size_t i = 0; i < ks->n; i++) {
 		free(ks->f[i].path);
 		free(ks->f[i].dir);
-		ynode_unref(ks->f[i].root);
+		kc_ynode_unref(ks->f[i].root);
 	}
 	free(ks->f);
 	free(ks->source);
@@ -629,7 +266,7 @@ static int
 scalar_str(const struct kfile *f, const struct ynode *v, const char *what, const char **out)
 {
 	*out = NULL;
-	if (yis_null(v))
+	if (kc_ynode_is_null(v))
 		return 0;
 	if (v->type != Y_SCALAR)
 		return ferr(f, v, "%s must be a string", what);
@@ -644,13 +281,13 @@ scalar_str(const struct kfile *f, const struct ynode *v, const char *what, const
 static int
 check_list(const struct kfile *f, const char *list)
 {
-	const struct ynode *l = map_get(f->root, list);
+	const struct ynode *l = kc_ynode_get(f->root, list);
 	struct named *names = NULL;
 	size_t n = 0;
 	int r = 0;
 	char esc[256];
 
-	if (yis_null(l))
+	if (kc_ynode_is_null(l))
 		return 0;
 	if (l->type != Y_SEQ)
 		return ferr(f, l, "%s must be a list", list);
@@ -664,7 +301,7 @@ check_list(const struct kfile *f, const char *list)
 			r = ferr(f, e, "%s entries must be mappings", list);
 			goto out;
 		}
-		if ((r = scalar_str(f, map_get(e, "name"), "name", &name)) != 0)
+		if ((r = scalar_str(f, kc_ynode_get(e, "name"), "name", &name)) != 0)
 			goto out;
 		if (name == NULL)
 			continue;
@@ -704,10 +341,10 @@ load_file(struct kset *ks, const char *path, int allow_missing)
 		r = kc_err_set(KC_ERR_NOMEM, "cannot resolve the folder of kubeconfig '%s'", path);
 		goto out;
 	}
-	if ((r = yaml_load(path, data, len, &f.root)) != 0)
+	if ((r = kc_yaml_load(path, data, len, &f.root)) != 0)
 		goto out;
-	if (yis_null(f.root)) {
-		ynode_unref(f.root);
+	if (kc_ynode_is_null(f.root)) {
+		kc_ynode_unref(f.root);
 		f.root = NULL;
 	} else if (f.root->type != Y_MAP) {
 		r = ferr(&f, f.root, "the top level must be a mapping");
@@ -717,7 +354,7 @@ load_file(struct kset *ks, const char *path, int allow_missing)
 
 		if ((r = check_list(&f, "clusters")) != 0 || (r = check_list(&f, "users")) != 0 ||
 		    (r = check_list(&f, "contexts")) != 0 ||
-		    (r = scalar_str(&f, map_get(f.root, "current-context"), "current-context", &cc)) != 0)
+		    (r = scalar_str(&f, kc_ynode_get(f.root, "current-context"), "current-context", &cc)) != 0)
 			goto out;
 	}
 	if (KC_GROW(ks->f, ks->cap, ks->n + 1) != 0) {
@@ -733,7 +370,7 @@ out:
 	}
 	free(f.path);
 	free(f.dir);
-	ynode_unref(f.root);
+	kc_ynode_unref(f.root);
 	return r;
 }
 
@@ -747,22 +384,22 @@ find_named(const struct kset *ks, const char *list, const char *item, const char
 	*body = NULL;
 	for (size_t i = 0; i < ks->n; i++) {
 		const struct kfile *f = &ks->f[i];
-		const struct ynode *l = map_get(f->root, list);
+		const struct ynode *l = kc_ynode_get(f->root, list);
 
-		if (yis_null(l))
+		if (kc_ynode_is_null(l))
 			continue;
 		for (size_t j = 0; j < l->n; j++) {
 			const struct ynode *e = l->kid[j], *b;
 			const char *n;
 
-			if (scalar_str(f, map_get(e, "name"), "name", &n) != 0 || n == NULL ||
+			if (scalar_str(f, kc_ynode_get(e, "name"), "name", &n) != 0 || n == NULL ||
 			    strcmp(n, name) != 0)
 				continue;
-			b = map_get(e, item);
-			if (!yis_null(b) && b->type != Y_MAP)
+			b = kc_ynode_get(e, item);
+			if (!kc_ynode_is_null(b) && b->type != Y_MAP)
 				return ferr(f, b, "%s must be a mapping", item);
 			*file = f;
-			*body = yis_null(b) ? NULL : b;
+			*body = kc_ynode_is_null(b) ? NULL : b;
 			return 1;
 		}
 	}
@@ -779,7 +416,7 @@ dup_str(const struct kfile *f, const struct ynode *m, const char *key, char **ou
 	int r;
 
 	*out = NULL;
-	if ((r = scalar_str(f, map_get(m, key), key, &s)) != 0 || s == NULL)
+	if ((r = scalar_str(f, kc_ynode_get(m, key), key, &s)) != 0 || s == NULL)
 		return r;
 	if ((*out = kc_strdup(s)) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
@@ -793,7 +430,7 @@ dup_path(const struct kfile *f, const struct ynode *m, const char *key, char **o
 	int r;
 
 	*out = NULL;
-	if ((r = scalar_str(f, map_get(m, key), key, &s)) != 0 || s == NULL)
+	if ((r = scalar_str(f, kc_ynode_get(m, key), key, &s)) != 0 || s == NULL)
 		return r;
 	if ((*out = resolve_path(f->dir, s)) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
@@ -810,7 +447,7 @@ get_bool(const struct kfile *f, const struct ynode *m, const char *key, int *out
 	int r;
 
 	*out = 0;
-	if ((r = scalar_str(f, map_get(m, key), key, &s)) != 0 || s == NULL)
+	if ((r = scalar_str(f, kc_ynode_get(m, key), key, &s)) != 0 || s == NULL)
 		return r;
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		if (strcasecmp(s, yes[i]) == 0) {
@@ -820,7 +457,7 @@ get_bool(const struct kfile *f, const struct ynode *m, const char *key, int *out
 		if (strcasecmp(s, no[i]) == 0)
 			return 0;
 	}
-	return ferr(f, map_get(m, key), "%s must be true or false", key);
+	return ferr(f, kc_ynode_get(m, key), "%s must be true or false", key);
 }
 
 static int
@@ -836,7 +473,7 @@ static int
 get_b64(const struct kfile *f, const struct ynode *m, const char *key, const char *owner,
     struct kc_buf *out)
 {
-	const struct ynode *v = map_get(m, key);
+	const struct ynode *v = kc_ynode_get(m, key);
 	unsigned char *dec = NULL;
 	char *clean = NULL, esc[256];
 	const char *s;
@@ -971,10 +608,82 @@ exec_cfg_free(struct kc_exec_cfg *e)
 	free(e);
 }
 
+/* exec args of user esc: a list, into a NULL-terminated vector (*out,
+ * freed by exec_cfg_free through the config that holds it). */
+static int
+exec_args(const struct kfile *f, const struct ynode *args, const char *esc, char ***out)
+{
+	char **v;
+	int r = 0;
+
+	if (!kc_ynode_is_null(args) && args->type != Y_SEQ) {
+		r = ferr(f, args, "exec args of user '%s' must be a list", esc);
+		goto out;
+	}
+	if ((*out = v = kc_calloc(kc_ynode_is_null(args) ? 1 : args->n + 1, sizeof(char *))) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; !kc_ynode_is_null(args) && i < args->n; i++) {
+		const char *a;
+
+		if (kc_ynode_is_null(args->kid[i]))
+			a = "";
+		else if ((r = scalar_str(f, args->kid[i], "exec args entry", &a)) != 0)
+			goto out;
+		if ((v[i] = kc_strdup(a ? a : "")) == NULL) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+out:
+	return r;
+}
+
+/* exec env (NAME=value) of user esc: a list, into a NULL-terminated vector (*out,
+ * freed by exec_cfg_free through the config that holds it). */
+static int
+exec_env(const struct kfile *f, const struct ynode *env, const char *esc, char ***out)
+{
+	char **v;
+	int r = 0;
+
+	if (!kc_ynode_is_null(env) && env->type != Y_SEQ) {
+		r = ferr(f, env, "exec env of user '%s' must be a list", esc);
+		goto out;
+	}
+	if ((*out = v = kc_calloc(kc_ynode_is_null(env) ? 1 : env->n + 1, sizeof(char *))) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; !kc_ynode_is_null(env) && i < env->n; i++) {
+		const struct ynode *kv = env->kid[i];
+		const char *name, *value;
+
+		if (kv->type != Y_MAP) {
+			r = ferr(f, kv, "exec env entries of user '%s' must be mappings", esc);
+			goto out;
+		}
+		if ((r = scalar_str(f, kc_ynode_get(kv, "name"), "env name", &name)) != 0 ||
+		    (r = scalar_str(f, kc_ynode_get(kv, "value"), "env value", &value)) != 0)
+			goto out;
+		if (name == NULL || strchr(name, '=') != NULL) {
+			r = ferr(f, kv, "exec env entry of user '%s' needs a name without '='", esc);
+			goto out;
+		}
+		if ((v[i] = str_printf("%s=%s", name, value ? value : "")) == NULL) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+out:
+	return r;
+}
+
 static int
 load_exec(const struct kfile *f, const struct ynode *x, const char *user, struct kc_exec_cfg **out)
 {
-	const struct ynode *args = map_get(x, "args"), *env = map_get(x, "env");
+	const struct ynode *args = kc_ynode_get(x, "args"), *env = kc_ynode_get(x, "env");
 	struct kc_exec_cfg *e;
 	const char *cmd;
 	char esc[256];
@@ -986,7 +695,7 @@ load_exec(const struct kfile *f, const struct ynode *x, const char *user, struct
 		return ferr(f, x, "exec of user '%s' must be a mapping", esc);
 	if ((e = kc_calloc(1, sizeof(*e))) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	if ((r = scalar_str(f, map_get(x, "command"), "command", &cmd)) != 0 ||
+	if ((r = scalar_str(f, kc_ynode_get(x, "command"), "command", &cmd)) != 0 ||
 	    (r = dup_str(f, x, "apiVersion", &e->api_version)) != 0 ||
 	    (r = dup_str(f, x, "interactiveMode", &e->interactive_mode)) != 0 ||
 	    (r = dup_str(f, x, "installHint", &e->install_hint)) != 0 ||
@@ -1029,58 +738,13 @@ load_exec(const struct kfile *f, const struct ynode *x, const char *user, struct
 	    strcmp(e->interactive_mode, "Always") != 0) {
 		char ev[128];
 
-		r = ferr(f, map_get(x, "interactiveMode"), "invalid interactiveMode '%s' for user '%s'",
+		r = ferr(f, kc_ynode_get(x, "interactiveMode"), "invalid interactiveMode '%s' for user '%s'",
 		    kc_safe_str(e->interactive_mode, ev, sizeof(ev)), esc);
 		goto out;
 	}
-	if (!yis_null(args) && args->type != Y_SEQ) {
-		r = ferr(f, args, "exec args of user '%s' must be a list", esc);
+	if ((r = exec_args(f, args, esc, &e->args)) != 0 ||
+	    (r = exec_env(f, env, esc, &e->env)) != 0)
 		goto out;
-	}
-	if ((e->args = kc_calloc(yis_null(args) ? 1 : args->n + 1, sizeof(char *))) == NULL) {
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; !yis_null(args) && i < args->n; i++) {
-		const char *a;
-
-		if (yis_null(args->kid[i]))
-			a = "";
-		else if ((r = scalar_str(f, args->kid[i], "exec args entry", &a)) != 0)
-			goto out;
-		if ((e->args[i] = kc_strdup(a ? a : "")) == NULL) {
-			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-			goto out;
-		}
-	}
-	if (!yis_null(env) && env->type != Y_SEQ) {
-		r = ferr(f, env, "exec env of user '%s' must be a list", esc);
-		goto out;
-	}
-	if ((e->env = kc_calloc(yis_null(env) ? 1 : env->n + 1, sizeof(char *))) == NULL) {
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; !yis_null(env) && i < env->n; i++) {
-		const struct ynode *kv = env->kid[i];
-		const char *name, *value;
-
-		if (kv->type != Y_MAP) {
-			r = ferr(f, kv, "exec env entries of user '%s' must be mappings", esc);
-			goto out;
-		}
-		if ((r = scalar_str(f, map_get(kv, "name"), "env name", &name)) != 0 ||
-		    (r = scalar_str(f, map_get(kv, "value"), "env value", &value)) != 0)
-			goto out;
-		if (name == NULL || strchr(name, '=') != NULL) {
-			r = ferr(f, kv, "exec env entry of user '%s' needs a name without '='", esc);
-			goto out;
-		}
-		if ((e->env[i] = str_printf("%s=%s", name, value ? value : "")) == NULL) {
-			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-			goto out;
-		}
-	}
 	*out = e;
 	e = NULL;	/* transferred */
 out:
@@ -1112,8 +776,8 @@ load_user(const struct kset *ks, struct kc_cluster_cfg *cfg)
 	    (r = get_b64(f, u, "client-key-data", cfg->user_name, &cfg->client_key_data)) != 0 ||
 	    (r = dup_str(f, u, "token", &cfg->token)) != 0 ||
 	    (r = dup_path(f, u, "tokenFile", &cfg->token_file)) != 0 ||
-	    (r = scalar_str(f, map_get(u, "username"), "username", &user)) != 0 ||
-	    (r = scalar_str(f, map_get(u, "password"), "password", &pw)) != 0)
+	    (r = scalar_str(f, kc_ynode_get(u, "username"), "username", &user)) != 0 ||
+	    (r = scalar_str(f, kc_ynode_get(u, "password"), "password", &pw)) != 0)
 		return r;
 
 	/* The checks of kubectl's validateAuthInfo, in its words where short. */
@@ -1138,17 +802,17 @@ load_user(const struct kset *ks, struct kc_cluster_cfg *cfg)
 	if (token && basic)
 		return kc_err_set(KC_ERR_CONFIG, "more than one authentication method found for user "
 		    "'%s' (token and basic auth) in kubeconfig '%s'", e1, f->path);
-	ap = map_get(u, "auth-provider");
-	x = map_get(u, "exec");
-	if (!yis_null(x) && !yis_null(ap))
+	ap = kc_ynode_get(u, "auth-provider");
+	x = kc_ynode_get(u, "exec");
+	if (!kc_ynode_is_null(x) && !kc_ynode_is_null(ap))
 		return kc_err_set(KC_ERR_CONFIG, "user '%s' sets both exec and auth-provider in "
 		    "kubeconfig '%s'", e1, f->path);
-	if (!yis_null(x) && (r = load_exec(f, x, cfg->user_name, &cfg->exec)) != 0)
+	if (!kc_ynode_is_null(x) && (r = load_exec(f, x, cfg->user_name, &cfg->exec)) != 0)
 		return r;
-	if (!yis_null(ap)) {
+	if (!kc_ynode_is_null(ap)) {
 		if (ap->type != Y_MAP)
 			return ferr(f, ap, "auth-provider of user '%s' must be a mapping", e1);
-		if ((r = scalar_str(f, map_get(ap, "name"), "auth-provider name", &s)) != 0)
+		if ((r = scalar_str(f, kc_ynode_get(ap, "name"), "auth-provider name", &s)) != 0)
 			return r;
 		snprintf(desc, sizeof(desc), "auth-provider '%s'", kc_safe_str(s ? s : "", e2, sizeof(e2)));
 		if ((r = add_unsupported(cfg, desc)) != 0)
@@ -1158,8 +822,8 @@ load_user(const struct kset *ks, struct kc_cluster_cfg *cfg)
 		return r;
 	/* Impersonation changes who the requests act as: the collector must
 	 * not silently act as the kubeconfig user instead. */
-	if ((!yis_null(map_get(u, "as")) || !yis_null(map_get(u, "as-groups")) ||
-	    !yis_null(map_get(u, "as-uid")) || !yis_null(map_get(u, "as-user-extra"))) &&
+	if ((!kc_ynode_is_null(kc_ynode_get(u, "as")) || !kc_ynode_is_null(kc_ynode_get(u, "as-groups")) ||
+	    !kc_ynode_is_null(kc_ynode_get(u, "as-uid")) || !kc_ynode_is_null(kc_ynode_get(u, "as-user-extra"))) &&
 	    (r = add_unsupported(cfg, "impersonation (as, as-groups, as-uid, as-user-extra)")) != 0)
 		return r;
 	return 0;
@@ -1368,7 +1032,7 @@ kc_kubeconfig_load(const struct kc_kubeconfig_opts *opts, struct kc_cluster_cfg 
 		goto out;
 	}
 	for (size_t i = 0; context == NULL && i < ks.n; i++)
-		scalar_str(&ks.f[i], map_get(ks.f[i].root, "current-context"), "current-context", &context);
+		scalar_str(&ks.f[i], kc_ynode_get(ks.f[i].root, "current-context"), "current-context", &context);
 	if (context == NULL || context[0] == '\0') {
 		r = kc_err_set(KC_ERR_CONFIG, "kubeconfig '%s' has no current-context; use --context",
 		    ks.source);
@@ -1413,463 +1077,4 @@ kc_cluster_cfg_free(struct kc_cluster_cfg *cfg)
 	exec_cfg_free(cfg->exec);
 	free(cfg->unsupported_auth);
 	free(cfg);
-}
-
-/* ------------------------------------------------------------------ */
-/* exec credential plugins */
-
-static int64_t
-exec_timeout_ns(void)
-{
-	const char *s = getenv("KCUSTODY_EXEC_TIMEOUT");
-	int64_t secs = KC_EXEC_TIMEOUT_DEFAULT;
-	char *end;
-	long v;
-
-	if (s != NULL && s[0] != '\0') {
-		errno = 0;
-		v = strtol(s, &end, 10);
-		if (errno == 0 && *end == '\0' && v > 0 && v <= 86400)
-			secs = v;
-		else if (kc_parse_duration(s, &secs) != 0 || secs <= 0 || secs > 86400) {
-			kc_warn("ignoring KCUSTODY_EXEC_TIMEOUT (not a number of seconds)");
-			secs = KC_EXEC_TIMEOUT_DEFAULT;
-		}
-	}
-	return secs * INT64_C(1000000000);
-}
-
-/* The ExecCredential request kubectl puts in KUBERNETES_EXEC_INFO. */
-static int
-exec_info(const struct kc_cluster_cfg *cfg, char **out)
-{
-	struct kc_buf ca = KC_BUF_INIT(KC_KUBECONFIG_MAX);
-	cJSON *j = NULL, *spec, *cl;
-	unsigned char *b64 = NULL;
-	char *s = NULL;
-	int r = 0;
-
-	*out = NULL;
-	if ((j = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(j, "kind", "ExecCredential") == NULL ||
-	    cJSON_AddStringToObject(j, "apiVersion", cfg->exec->api_version) == NULL ||
-	    (spec = cJSON_AddObjectToObject(j, "spec")) == NULL)
-		goto nomem;
-	if (cfg->exec->provide_cluster_info) {
-		if ((cl = cJSON_AddObjectToObject(spec, "cluster")) == NULL ||
-		    cJSON_AddStringToObject(cl, "server", cfg->server ? cfg->server : "") == NULL)
-			goto nomem;
-		if (cfg->tls_server_name != NULL &&
-		    cJSON_AddStringToObject(cl, "tls-server-name", cfg->tls_server_name) == NULL)
-			goto nomem;
-		if (cfg->insecure_skip_tls_verify &&
-		    cJSON_AddTrueToObject(cl, "insecure-skip-tls-verify") == NULL)
-			goto nomem;
-		/* client-go sends the CA bytes, read from the file when named */
-		if (cfg->ca_data.len > 0)
-			r = kc_buf_add(&ca, cfg->ca_data.data, cfg->ca_data.len);
-		else if (cfg->ca_file != NULL)
-			r = kc_read_file(cfg->ca_file, KC_KUBECONFIG_MAX, &ca);
-		if (r != 0) {
-			char why[512];
-
-			snprintf(why, sizeof(why), "%s", kc_err_msg());
-			r = kc_err_set(KC_ERR_AUTH, "exec plugin: %s", why);
-			goto out;
-		}
-		if (ca.len > 0) {
-			if ((b64 = malloc((ca.len + 2) / 3 * 4 + 1)) == NULL)
-				goto nomem;
-			EVP_EncodeBlock(b64, (const unsigned char *)ca.data, (int)ca.len);
-			if (cJSON_AddStringToObject(cl, "certificate-authority-data", (char *)b64) == NULL)
-				goto nomem;
-		}
-		if (cfg->proxy_url != NULL &&
-		    cJSON_AddStringToObject(cl, "proxy-url", cfg->proxy_url) == NULL)
-			goto nomem;
-		if (cJSON_AddNullToObject(cl, "config") == NULL)
-			goto nomem;
-	}
-	if (cJSON_AddFalseToObject(spec, "interactive") == NULL ||
-	    (s = cJSON_PrintUnformatted(j)) == NULL)
-		goto nomem;
-	if ((*out = str_printf("KUBERNETES_EXEC_INFO=%s", s)) == NULL)
-		goto nomem;
-	goto out;
-nomem:
-	r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-out:
-	free(s);
-	free(b64);
-	kc_buf_free(&ca);
-	cJSON_Delete(j);
-	return r;
-}
-
-static int
-env_overridden(const char *entry, char *const *over)
-{
-	const char *eq = strchr(entry, '=');
-	size_t n = eq ? (size_t)(eq - entry) : strlen(entry);
-
-	for (size_t i = 0; over[i] != NULL; i++) {
-		if (strncmp(over[i], entry, n) == 0 && over[i][n] == '=')
-			return 1;
-	}
-	return 0;
-}
-
-/* The plugin's environment: ours, then the exec env, then the exec info
- * (later names replace earlier ones, as Go's os/exec does).  Only the
- * array is allocated; the strings belong to environ and the caller. */
-static int
-exec_envp(char **cfgenv, char *info, char ***out)
-{
-	size_t ne = 0, nc = 0, n = 0;
-	char *one[2] = { info, NULL };
-	char **v;
-
-	while (environ != NULL && environ[ne] != NULL)
-		ne++;
-	while (cfgenv[nc] != NULL)
-		nc++;
-	if ((v = kc_reallocarray(NULL, ne + nc + 2, sizeof(char *))) == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	for (size_t i = 0; i < ne; i++) {
-		if (!env_overridden(environ[i], cfgenv) && !env_overridden(environ[i], one))
-			v[n++] = environ[i];
-	}
-	for (size_t i = 0; i < nc; i++) {
-		/* a later entry of the exec env replaces an earlier one */
-		if (!env_overridden(cfgenv[i], cfgenv + i + 1) && !env_overridden(cfgenv[i], one))
-			v[n++] = cfgenv[i];
-	}
-	v[n++] = info;
-	v[n] = NULL;
-	*out = v;
-	return 0;
-}
-
-/* Keep our pipe ends off 0..2 so that dup2 onto 1 always does something. */
-static int
-fd_above_stdio(int fd)
-{
-	int nfd;
-
-	if (fd > 2)
-		return fd;
-	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	close(fd);
-	return nfd;
-}
-
-static void
-flatten(char *s)
-{
-	for (; *s != '\0'; s++) {
-		if ((unsigned char)*s < 0x20)
-			*s = ' ';
-	}
-}
-
-/* Start the plugin with stdin from /dev/null, stdout into a pipe (*rfd),
- * stderr shared with us, default signal handling, in its own process
- * group.  A command without '/' is looked up in our PATH, like kubectl. */
-static int
-exec_spawn(const struct kc_exec_cfg *x, char **envp, const char *cmd, pid_t *pid, int *rfd)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, all;
-	char **argv = NULL, hint[512];
-	size_t na = 0;
-	int pfd[2] = { -1, -1 }, r = 0, err;
-
-	*rfd = -1;
-	while (x->args[na] != NULL)
-		na++;
-	if ((argv = kc_reallocarray(NULL, na + 2, sizeof(char *))) == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	argv[0] = x->command;
-	for (size_t i = 0; i < na; i++)
-		argv[i + 1] = x->args[i];
-	argv[na + 1] = NULL;
-	if (pipe2(pfd, O_CLOEXEC) != 0 || (pfd[0] = fd_above_stdio(pfd[0])) < 0 ||
-	    (pfd[1] = fd_above_stdio(pfd[1])) < 0) {
-		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s': cannot create a pipe: %s", cmd,
-		    strerror(errno));
-		goto out;
-	}
-	if (posix_spawn_file_actions_init(&fa) != 0) {
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if (posix_spawnattr_init(&at) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	sigemptyset(&none);
-	sigfillset(&all);
-	if (posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0) != 0 ||
-	    posix_spawn_file_actions_adddup2(&fa, pfd[1], 1) != 0 ||
-	    posix_spawnattr_setsigmask(&at, &none) != 0 ||
-	    posix_spawnattr_setsigdefault(&at, &all) != 0 ||
-	    posix_spawnattr_setpgroup(&at, 0) != 0 ||
-	    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-	    POSIX_SPAWN_SETSIGDEF) != 0)
-		err = ENOMEM;
-	else
-		err = posix_spawnp(pid, x->command, &fa, &at, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (err == ENOENT) {
-		snprintf(hint, sizeof(hint), "%s", x->install_hint ? x->install_hint : "");
-		flatten(hint);
-		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' failed: executable not found%s%s",
-		    cmd, hint[0] ? "; " : "", hint);
-	} else if (err != 0) {
-		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' failed: %s", cmd, strerror(err));
-	} else {
-		*rfd = pfd[0];
-		pfd[0] = -1;	/* transferred */
-	}
-out:
-	if (pfd[0] >= 0)
-		close(pfd[0]);
-	if (pfd[1] >= 0)
-		close(pfd[1]);
-	free(argv);
-	return r;
-}
-
-/* Read the plugin's stdout until EOF into out (KC_EXEC_OUTPUT_MAX + 1
- * bytes), then reap it; 1 when the deadline passed first. */
-static int
-exec_collect(pid_t pid, int rfd, int64_t deadline, const char *cmd, char *out, size_t *outlen,
-    int *status)
-{
-	struct timespec tick = { 0, 10 * 1000 * 1000 };
-	int64_t left;
-	ssize_t n;
-	pid_t w;
-	int pr;
-
-	for (;;) {
-		struct pollfd p = { rfd, POLLIN, 0 };
-
-		if ((left = deadline - kc_mono_ns()) <= 0)
-			return 1;
-		pr = poll(&p, 1, (int)(left / 1000000 + 1));
-		if (pr < 0 && errno != EINTR)
-			return kc_err_set(KC_ERR_AUTH, "exec plugin '%s': %s", cmd, strerror(errno));
-		if (pr <= 0)
-			continue;
-		n = read(rfd, out + *outlen, KC_EXEC_OUTPUT_MAX + 1 - *outlen);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n < 0)
-			return kc_err_set(KC_ERR_AUTH, "exec plugin '%s': cannot read its output: %s",
-			    cmd, strerror(errno));
-		if (n == 0)
-			break;
-		*outlen += (size_t)n;
-		if (*outlen > KC_EXEC_OUTPUT_MAX)
-			return kc_err_set(KC_ERR_AUTH, "exec plugin '%s' printed more than %u bytes",
-			    cmd, KC_EXEC_OUTPUT_MAX);
-	}
-	/* stdout is closed; the plugin may still be running */
-	while ((w = waitpid(pid, status, WNOHANG)) != pid) {
-		if (w < 0 && errno != EINTR)
-			return kc_err_set(KC_ERR_AUTH, "exec plugin '%s': %s", cmd, strerror(errno));
-		if (kc_mono_ns() >= deadline)
-			return 1;
-		nanosleep(&tick, NULL);
-	}
-	return 0;
-}
-
-/* Run the plugin; its stdout goes straight into out (KC_EXEC_OUTPUT_MAX + 1
- * bytes, so that no growing buffer leaves copies of a token behind), the
- * length into *outlen, the exit status into *status.  On any failure the
- * plugin's process group is killed and the plugin reaped. */
-static int
-exec_run(const struct kc_exec_cfg *x, char **envp, const char *cmd, char *out, size_t *outlen,
-    int *status)
-{
-	int64_t timeout = exec_timeout_ns();
-	pid_t pid = -1;
-	int r, rfd, st;
-
-	if ((r = exec_spawn(x, envp, cmd, &pid, &rfd)) != 0)
-		return r;
-	r = exec_collect(pid, rfd, kc_mono_ns() + timeout, cmd, out, outlen, status);
-	close(rfd);
-	if (r == 0)
-		return 0;
-	kill(-pid, SIGKILL);
-	kill(pid, SIGKILL);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (r == 1)
-		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' did not finish within %lld s and was killed",
-		    cmd, (long long)(timeout / 1000000000));
-	return r;
-}
-
-static void
-cjson_wipe(cJSON *j)
-{
-	for (; j != NULL; j = j->next) {
-		if (j->valuestring != NULL)
-			OPENSSL_cleanse(j->valuestring, strlen(j->valuestring));
-		if (j->child != NULL)
-			cjson_wipe(j->child);
-	}
-}
-
-/* A string member, NULL when absent, null or empty; error otherwise. */
-static int
-json_str(const cJSON *o, const char *key, const char *cmd, const char **out)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	*out = NULL;
-	if (v == NULL || cJSON_IsNull(v))
-		return 0;
-	if (!cJSON_IsString(v))
-		return kc_err_set(KC_ERR_AUTH, "exec plugin '%s' returned a non-string %s", cmd, key);
-	if (v->valuestring[0] != '\0')
-		*out = v->valuestring;
-	return 0;
-}
-
-static int
-exec_parse(const struct kc_exec_cfg *x, const char *cmd, const char *outb, size_t outlen,
-    struct kc_exec_credential *cred)
-{
-	const char *kind, *api, *token, *cert, *key, *exp;
-	const cJSON *status;
-	cJSON *j = NULL;
-	char esc[128];
-	long ns;
-	int r = 0;
-
-	if (outlen == 0 || strlen(outb) != outlen ||
-	    (j = cJSON_ParseWithOpts(outb, NULL, 1)) == NULL || !cJSON_IsObject(j)) {
-		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' did not print a JSON object", cmd);
-		goto out;
-	}
-	if ((r = json_str(j, "kind", cmd, &kind)) != 0 || (r = json_str(j, "apiVersion", cmd, &api)) != 0)
-		goto out;
-	if (kind == NULL || strcmp(kind, "ExecCredential") != 0) {
-		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' returned kind '%s', expected ExecCredential",
-		    cmd, kc_safe_str(kind ? kind : "", esc, sizeof(esc)));
-		goto out;
-	}
-	if (api == NULL || strcmp(api, x->api_version) != 0) {
-		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' returned apiVersion '%s', expected '%s'",
-		    cmd, kc_safe_str(api ? api : "", esc, sizeof(esc)), x->api_version);
-		goto out;
-	}
-	status = cJSON_GetObjectItemCaseSensitive(j, "status");
-	if (!cJSON_IsObject(status)) {
-		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' returned no status", cmd);
-		goto out;
-	}
-	if ((r = json_str(status, "token", cmd, &token)) != 0 ||
-	    (r = json_str(status, "clientCertificateData", cmd, &cert)) != 0 ||
-	    (r = json_str(status, "clientKeyData", cmd, &key)) != 0 ||
-	    (r = json_str(status, "expirationTimestamp", cmd, &exp)) != 0)
-		goto out;
-	if (token == NULL && cert == NULL && key == NULL) {
-		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' returned neither a token nor a "
-		    "client certificate and key", cmd);
-		goto out;
-	}
-	if ((cert == NULL) != (key == NULL)) {
-		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' returned only one of "
-		    "clientCertificateData and clientKeyData", cmd);
-		goto out;
-	}
-	if (exp != NULL && kc_parse_rfc3339(exp, &cred->expiration, &ns) != 0) {
-		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' returned an invalid expirationTimestamp '%s'",
-		    cmd, kc_safe_str(exp, esc, sizeof(esc)));
-		goto out;
-	}
-	if ((token != NULL && (cred->token = kc_strdup(token)) == NULL) ||
-	    (cert != NULL && kc_buf_adds(&cred->client_cert_data, cert) != 0) ||
-	    (key != NULL && kc_buf_adds(&cred->client_key_data, key) != 0)) {
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-out:
-	cjson_wipe(j);
-	cJSON_Delete(j);
-	return r;
-}
-
-int
-kc_exec_credential_get(const struct kc_cluster_cfg *cfg, struct kc_exec_credential *out)
-{
-	const struct kc_exec_cfg *x = cfg->exec;
-	char **envp = NULL, *info = NULL, *outb = NULL, cmd[256], hint[512];
-	size_t outlen = 0;
-	int r, status = 0;
-
-	memset(out, 0, sizeof(*out));
-	kc_buf_init(&out->client_cert_data, KC_EXEC_OUTPUT_MAX);
-	kc_buf_init(&out->client_key_data, KC_EXEC_OUTPUT_MAX);
-	if (x == NULL || x->command == NULL || x->api_version == NULL)
-		return kc_err_set(KC_ERR_INVALID, "no exec plugin configured");
-	kc_safe_str(x->command, cmd, sizeof(cmd));
-	if (x->interactive_mode != NULL && strcmp(x->interactive_mode, "Always") == 0)
-		return kc_err_set(KC_ERR_AUTH, "exec plugin '%s' needs an interactive terminal "
-		    "(interactiveMode Always) and kcustody never gives it one", cmd);
-	if ((outb = malloc(KC_EXEC_OUTPUT_MAX + 1)) == NULL) {
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = exec_info(cfg, &info)) != 0 ||
-	    (r = exec_envp(x->env, info, &envp)) != 0 ||
-	    (r = exec_run(x, envp, cmd, outb, &outlen, &status)) != 0)
-		goto out;
-	outb[outlen < KC_EXEC_OUTPUT_MAX ? outlen : KC_EXEC_OUTPUT_MAX] = '\0';
-	if (WIFSIGNALED(status)) {
-		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' failed: killed by signal %d",
-		    cmd, WTERMSIG(status));
-		goto out;
-	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-		/* 127: a shell or env wrapper could not find the command */
-		snprintf(hint, sizeof(hint), "%s", WEXITSTATUS(status) == 127 && x->install_hint ?
-		    x->install_hint : "");
-		flatten(hint);
-		r = kc_err_set(KC_ERR_AUTH, "exec plugin '%s' failed: exit status %d%s%s", cmd,
-		    WEXITSTATUS(status), hint[0] ? "; " : "", hint);
-		goto out;
-	}
-	r = exec_parse(x, cmd, outb, outlen, out);
-out:
-	if (outb != NULL) {
-		OPENSSL_cleanse(outb, outlen < KC_EXEC_OUTPUT_MAX ? outlen + 1 : KC_EXEC_OUTPUT_MAX + 1);
-		free(outb);
-	}
-	free(envp);
-	free(info);
-	if (r != 0)
-		kc_exec_credential_clear(out);
-	return r;
-}
-
-void
-kc_exec_credential_clear(struct kc_exec_credential *cred)
-{
-	if (cred == NULL)
-		return;
-	kc_free_secret(cred->token);
-	cred->token = NULL;
-	kc_buf_free(&cred->client_cert_data);
-	kc_buf_free_secret(&cred->client_key_data);
-	cred->expiration = 0;
 }

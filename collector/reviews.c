@@ -105,7 +105,7 @@ kc_reviews_collect(struct kc_collect *co, const struct kc_review_targets *target
 			if (q->err == 0 && q->resp.status == 201) {
 				const char *const src[] = { NULL };
 
-				if ((rel = kc_rbac_review_path(t[i].sa_ns, t[i].sa_name, t[i].namespaces[j])) == NULL) {
+				if ((rel = kc_review_path(t[i].sa_ns, t[i].sa_name, t[i].namespaces[j])) == NULL) {
 					r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 					goto out;
 				}
@@ -158,4 +158,33 @@ out:
 	free(bodies);
 	free(reqs);
 	return r;
+}
+
+void
+kc_review_targets_free(struct kc_review_targets *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->v[i].sa_ns);
+		free(t->v[i].sa_name);
+		for (size_t j = 0; j < t->v[i].nns; j++)
+			free(t->v[i].namespaces[j]);
+		free(t->v[i].namespaces);
+	}
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+char *
+kc_review_path(const char *sa_ns, const char *sa_name, const char *ns)
+{
+	char folder[KC_NAME_COMPONENT_SIZE], cns[KC_NAME_COMPONENT_SIZE], *p = NULL;
+
+	if (kc_name_sa_folder(sa_ns, sa_name, folder) < 0 ||
+	    kc_name_component(KC_NAME_NAMESPACE, ns, cns) < 0)
+		return NULL;
+	if (asprintf(&p, "reviews/%s/%s.json", folder, cns) < 0)
+		return NULL;
+	return p;
 }

@@ -13,7 +13,7 @@
 #include "collector/names.h"
 #include "formats/report_html.h"
 #include "formats/svg_access.h"
-#include "formats/tarball.h"
+#include "manifest/tarball.h"
 #include "manifest/digest.h"
 #include "util/err.h"
 #include "util/mem.h"

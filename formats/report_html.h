@@ -21,7 +21,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "formats/bundle.h"
+#include "manifest/bundle.h"
 #include "util/buf.h"
 
 #define KC_REPORT_MAX (256u << 20)		/* largest page we write */

@@ -1,5 +1,7 @@
 /* archive.c - the retention archive: dispatch to the local or S3 backend,
- * retention dates, and the custody steps both share. */
+ * retention dates, the custody steps both share, and list, verify and
+ * prune written once over the backends' storage primitives
+ * (archive_int.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -13,6 +15,8 @@
 #include "manifest/archive_int.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/json.h"
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
 
@@ -69,8 +73,34 @@ kc_archive_put(struct kc_archive *a, const char *bundle_path, time_t retain_unti
 int
 kc_archive_list(struct kc_archive *a, cJSON **items)
 {
+	cJSON *all = NULL, *it, *rec;
+	char why[160];
+	int r;
+
 	*items = NULL;
-	return a->be->list(a, items);
+	if ((r = a->be->begin(a, 0)) != 0)
+		return r;
+	if ((r = a->be->items(a, NULL, &all)) != 0)
+		goto out;
+	if ((*items = cJSON_CreateArray()) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	/* Damaged records are listed as they are (verify says more). */
+	cJSON_ArrayForEach(it, all) {
+		if ((r = a->be->record(a, it, &rec, why, sizeof(why))) < 0)
+			break;
+		r = 0;
+		cJSON_AddItemToArray(*items, rec);
+	}
+out:
+	a->be->end(a);
+	cJSON_Delete(all);
+	if (r != 0) {
+		cJSON_Delete(*items);
+		*items = NULL;
+	}
+	return r;
 }
 
 int
@@ -85,22 +115,233 @@ kc_archive_get(struct kc_archive *a, const char *id, const char *out_path,
 	return a->be->get(a, id, out_path, who, item);
 }
 
+/* ---- verify and prune, written once over the backend primitives ------ */
+
+/* A new result for the report: {"id","name","status"?,"problems"?}. */
+static cJSON *
+result_new(cJSON *list, const char *id, const char *name, const char *status, int problems)
+{
+	cJSON *res;
+
+	if ((res = cJSON_CreateObject()) == NULL)
+		return NULL;
+	cJSON_AddItemToArray(list, res);
+	cJSON_AddStringToObject(res, "id", id ? id : "");
+	cJSON_AddStringToObject(res, "name", name ? name : "");
+	if (status != NULL)
+		cJSON_AddStringToObject(res, "status", status);
+	if (problems)
+		cJSON_AddArrayToObject(res, "problems");
+	return res;
+}
+
+/* Mark res ok or not: 2 when not, 1 when ok. */
+static int
+result_done(cJSON *res)
+{
+	int ok = cJSON_GetArraySize(kc_json_get(res, "problems")) == 0;
+
+	cJSON_AddBoolToObject(res, "ok", ok);
+	return ok ? 1 : 2;
+}
+
+/* Verify one item into items: 0 skipped (not the one asked for), 1 ok,
+ * 2 damaged, or an error. */
+static int
+verify_item(struct kc_archive *a, const cJSON *it, const char *want,
+    const struct kc_trust *trust, cJSON *items)
+{
+	struct kc_buf text = KC_BUF_INIT(KC_LEDGER_MAX);
+	cJSON *rec = NULL, *res;
+	const char *id;
+	char why[160], safe[160];
+	int got, r;
+
+	got = a->be->record(a, it, &rec, why, sizeof(why));
+	if (got < 0) {
+		/* Unreadable (an S3 item record): reported under the listed id. */
+		if ((res = result_new(items, cJSON_IsString(it) ? it->valuestring : "", "", "?", 1)) == NULL)
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		archive_problem(res, "item record: %s", kc_err_msg());
+		return result_done(res);
+	}
+	id = kc_json_str(rec, "id");
+	if (got == 1) {
+		/* Named or not, a damaged entry is reported (with --all). */
+		r = 0;
+		if (want != NULL)
+			goto out;
+		if ((res = result_new(items, kc_safe_str(id ? id : "", safe, sizeof(safe)),
+		    kc_json_str(rec, "name"), kc_json_str0(rec, "status"), 1)) == NULL) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		archive_problem(res, "index entry damaged: %s (the index was edited?)", why);
+		r = result_done(res);
+		goto out;
+	}
+	r = 0;
+	if (want != NULL && strncmp(id, want, strlen(want)) != 0)
+		goto out;
+	if ((res = result_new(items, id, kc_json_str(rec, "name"), kc_json_str(rec, "status"), 1)) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	a->be->check_bundle(a, rec, strcmp(kc_json_str(rec, "status"), "stored") == 0, res);
+	if (a->be->ledger(a, rec, trust, &text, kc_json_get_mut(res, "problems")) != 0)
+		archive_problem(res, "ledger: %s", kc_err_msg());
+	r = result_done(res);
+out:
+	kc_buf_free(&text);
+	cJSON_Delete(rec);
+	return r;
+}
+
+/* Prune one item into list: 0 (done, kept or refused: reported) or an
+ * error that stops the prune. */
+static int
+prune_item(struct kc_archive *a, const cJSON *it, const struct kc_archive_actor *who,
+    int dry_run, time_t now, cJSON *list)
+{
+	cJSON *rec = NULL, *res;
+	const char *ru;
+	char why[160], detail[512], note[128], safe[160];
+	time_t until;
+	long ns;
+	int r;
+
+	if ((r = a->be->record(a, it, &rec, why, sizeof(why))) < 0)
+		return r;
+	if (r == 1) {
+		/* Never acted on: report it, go on (verify says more). */
+		r = 0;
+		const char *id = kc_json_str(rec, "id");
+
+		if ((res = result_new(list, kc_safe_str(id ? id : "", safe, sizeof(safe)),
+		    kc_json_str(rec, "name"), NULL, 0)) == NULL)
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		else {
+			cJSON_AddStringToObject(res, "result", "kept: index entry damaged");
+			cJSON_AddStringToObject(res, "detail", why);
+		}
+		goto out;
+	}
+	if (strcmp(kc_json_str(rec, "status"), "stored") != 0)
+		goto out;
+	if ((res = result_new(list, kc_json_str(rec, "id"), kc_json_str(rec, "name"), NULL, 0)) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	ru = kc_json_str(rec, "retain_until");
+	if (cJSON_IsTrue(kc_json_get(rec, "legal_hold"))) {
+		cJSON_AddStringToObject(res, "result", "kept: legal hold");
+		goto out;
+	}
+	if (ru == NULL || kc_parse_rfc3339(ru, &until, &ns) != 0 || until > now) {
+		cJSON_AddStringToObject(res, "result", "kept: retained");
+		goto out;
+	}
+	/* What does the store itself say (S3: its clock, its lock)? */
+	if (a->be->store_locked != NULL &&
+	    (r = a->be->store_locked(a, rec, detail, sizeof(detail))) != 0) {
+		if (r < 0)
+			goto out;
+		r = 0;
+		cJSON_AddStringToObject(res, "result", "kept by the store");
+		cJSON_AddStringToObject(res, "detail", detail);
+		goto out;
+	}
+	if (dry_run) {
+		cJSON_AddStringToObject(res, "result", "would dispose");
+		goto out;
+	}
+	/* The disposal is recorded first; without the record, no disposal. */
+	snprintf(note, sizeof(note), "retention ended %s", ru);
+	if ((r = a->be->add_entry(a, rec, who, "disposed", "", "kcustody archive prune", note)) != 0) {
+		cJSON_AddStringToObject(res, "result", "error");
+		cJSON_AddStringToObject(res, "detail", kc_err_msg());
+		goto out;
+	}
+	if ((r = a->be->dispose(a, rec, res)) == 0 && kc_json_get(res, "result") == NULL)
+		cJSON_AddStringToObject(res, "result", "disposed");
+out:
+	cJSON_Delete(rec);
+	return r;
+}
+
 int
 kc_archive_verify(struct kc_archive *a, const char *id, const struct kc_trust *trust,
     cJSON **report)
 {
+	cJSON *all = NULL, *it, *rep = NULL, *items;
+	int r, damaged = 0, checked = 0;
+
 	*report = NULL;
 	if (id != NULL && !archive_is_id_prefix(id))
 		return kc_err_set(KC_ERR_INVALID, "'%s' is not an archive id", id);
-	return a->be->verify(a, id, trust, report);
+	if ((r = a->be->begin(a, 0)) != 0)
+		return r;
+	if ((r = a->be->items(a, id, &all)) != 0)
+		goto out;
+	if ((rep = cJSON_CreateObject()) == NULL || (items = cJSON_AddArrayToObject(rep, "items")) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	cJSON_AddStringToObject(rep, "store", a->location);
+	cJSON_ArrayForEach(it, all) {
+		int got = verify_item(a, it, id, trust, items);
+
+		if (got < 0) {
+			r = got;
+			goto out;
+		}
+		checked += got > 0;
+		damaged += got == 2;
+	}
+	if (id == NULL && a->be->leftovers != NULL)
+		a->be->leftovers(a, rep);
+	cJSON_AddNumberToObject(rep, "checked", checked);
+	cJSON_AddNumberToObject(rep, "damaged", damaged);
+	r = damaged ? kc_err_set(KC_ERR_VERIFY, "%d of %d archived items damaged or missing",
+	    damaged, checked) : 0;
+	*report = rep;
+	rep = NULL;
+out:
+	a->be->end(a);
+	cJSON_Delete(rep);
+	cJSON_Delete(all);
+	return r;
 }
 
 int
 kc_archive_prune(struct kc_archive *a, const struct kc_archive_actor *who, int dry_run,
     cJSON **report)
 {
+	cJSON *all = NULL, *it, *rep = NULL, *list;
+	time_t now = kc_now();
+	char tbuf[32];
+	int r;
+
 	*report = NULL;
-	return a->be->prune(a, who, dry_run, report);
+	if ((r = a->be->begin(a, 1)) != 0)
+		return r;
+	if ((r = a->be->items(a, NULL, &all)) != 0)
+		goto out;
+	if ((rep = cJSON_CreateObject()) == NULL || (list = cJSON_AddArrayToObject(rep, "items")) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	cJSON_AddStringToObject(rep, "now", archive_fmt_time(now, tbuf, sizeof(tbuf)));
+	cJSON_ArrayForEach(it, all) {
+		if ((r = prune_item(a, it, who, dry_run, now, list)) != 0)
+			break;
+	}
+out:
+	a->be->end(a);
+	cJSON_Delete(all);
+	if (rep != NULL)
+		*report = rep;	/* also on error: what was done so far */
+	return r;
 }
 
 /* ---- retention -------------------------------------------------------- */
@@ -178,18 +419,10 @@ archive_is_id_prefix(const char *s)
 	return i >= 8 && i <= 64;
 }
 
-const char *
-archive_jstr(const cJSON *o, const char *name)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(it) ? it->valuestring : NULL;
-}
-
 double
 archive_jnum(const cJSON *o, const char *name)
 {
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+	const cJSON *it = kc_json_get(o, name);
 
 	return cJSON_IsNumber(it) ? it->valuedouble : 0;
 }
@@ -331,38 +564,11 @@ archive_next_entry(const char *text, size_t len, const char *id, const char *act
 	struct kc_ledger_event ev;
 	int r;
 
-	struct kc_buf all = KC_BUF_INIT(KC_LEDGER_MAX);
-	size_t start = line->len;
-
 	memset(st, 0, sizeof(*st));
 	if ((r = kc_ledger_check(text, len, id, who->trust, st, NULL)) != 0)
 		return r;
 	event_for(&ev, action, to, method, note, who);
-	if ((r = kc_ledger_make_entry(st, id, who->key, &ev, kc_now(), line)) != 0)
-		return r;
-	/* As kc_ledger_append does: the ledger with the new entry must verify
-	 * too, so that an entry the signer may not make (a disposal by someone
-	 * who neither holds the evidence nor has the archive role) is never
-	 * written. */
-	if ((r = kc_buf_add(&all, text, len)) != 0 ||
-	    (r = kc_buf_add(&all, line->data + start, line->len - start)) != 0) {
-		r = kc_err_set(r, "custody ledger longer than %u bytes", KC_LEDGER_MAX);
-		goto out;
-	}
-	if ((r = kc_ledger_check(kc_buf_str(&all), all.len, id, who->trust, NULL, NULL)) != 0) {
-		char *why = kc_strdup(kc_err_msg());
-
-		r = kc_err_set(r == KC_ERR_VERIFY ? KC_ERR_INVALID : r, "refusing to write an entry "
-		    "that would not verify: %s", why ? why : "out of memory");
-		free(why);
-	}
-out:
-	if (r != 0 && line->data != NULL) {
-		line->len = start;
-		line->data[start] = '\0';
-	}
-	kc_buf_free(&all);
-	return r;
+	return kc_ledger_next_entry(text, len, st, id, who->key, &ev, who->trust, line);
 }
 
 int
@@ -390,21 +596,15 @@ archive_anchor_check(const char *text, size_t len, long entries, const char *hea
 }
 
 int
-archive_copy(const char *src, const char *dst, mode_t mode, char hex[KC_SHA256_HEX],
+archive_copy_fd(int in, const char *src, int out, const char *dst, char hex[KC_SHA256_HEX],
     uint64_t *size)
 {
 	static _Thread_local unsigned char chunk[1 << 17];
 	struct kc_sha256 *h = NULL;
 	uint64_t total = 0;
-	int in = -1, out = -1, r = 0;
-	ssize_t n, w;
+	int r = 0;
+	ssize_t n;
 
-	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
-		return kc_err_set(KC_ERR_IO, "cannot read '%s': %s", src, strerror(errno));
-	if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)) < 0) {
-		r = kc_err_set(KC_ERR_IO, "cannot create '%s': %s", dst, strerror(errno));
-		goto out;
-	}
 	if ((h = kc_sha256_new()) == NULL) {
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
@@ -418,23 +618,10 @@ archive_copy(const char *src, const char *dst, mode_t mode, char hex[KC_SHA256_H
 		}
 		if (n == 0)
 			break;
-		if ((r = kc_sha256_update(h, chunk, (size_t)n)) != 0)
+		if ((r = kc_sha256_update(h, chunk, (size_t)n)) != 0 ||
+		    (r = kc_write_all(out, chunk, (size_t)n, dst)) != 0)
 			goto out;
 		total += (uint64_t)n;
-		for (ssize_t off = 0; off < n; off += w) {
-			if ((w = write(out, chunk + off, (size_t)(n - off))) < 0) {
-				if (errno == EINTR) {
-					w = 0;
-					continue;
-				}
-				r = kc_err_set(KC_ERR_IO, "cannot write '%s': %s", dst, strerror(errno));
-				goto out;
-			}
-		}
-	}
-	if (fsync(out) != 0) {
-		r = kc_err_set(KC_ERR_IO, "cannot write '%s': %s", dst, strerror(errno));
-		goto out;
 	}
 	if ((r = kc_sha256_final(h, NULL, hex)) != 0)
 		goto out;
@@ -442,12 +629,100 @@ archive_copy(const char *src, const char *dst, mode_t mode, char hex[KC_SHA256_H
 		*size = total;
 out:
 	kc_sha256_free(h);
-	if (in >= 0)
+	return r;
+}
+
+int
+archive_copy(const char *src, const char *dst, mode_t mode, char hex[KC_SHA256_HEX],
+    uint64_t *size)
+{
+	int in, out, r;
+
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+		return kc_err_set(KC_ERR_IO, "cannot read '%s': %s", src, strerror(errno));
+	if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)) < 0) {
+		r = kc_err_set(KC_ERR_IO, "cannot create '%s': %s", dst, strerror(errno));
 		close(in);
-	if (out >= 0 && close(out) != 0 && r == 0)
+		return r;
+	}
+	r = archive_copy_fd(in, src, out, dst, hex, size);
+	close(in);
+	if (r == 0 && fsync(out) != 0)
 		r = kc_err_set(KC_ERR_IO, "cannot write '%s': %s", dst, strerror(errno));
-	if (r != 0 && out >= 0)
+	if (close(out) != 0 && r == 0)
+		r = kc_err_set(KC_ERR_IO, "cannot write '%s': %s", dst, strerror(errno));
+	if (r != 0)
 		unlink(dst);
+	return r;
+}
+
+int
+archive_bundle_check(cJSON *res, const cJSON *rec, const char *hex, uint64_t size, const char *what)
+{
+	if (strcmp(hex, kc_json_str0(rec, "id")) != 0)
+		archive_problem(res, "bundle damaged: its SHA-256 is now %s", hex);
+	else if (size != archive_jsize(rec, "size"))
+		archive_problem(res, "bundle size %llu differs from the %s", (unsigned long long)size,
+		    what);
+	else
+		return 0;
+	return 1;
+}
+
+int
+archive_anchor_of(const char *text, size_t len, long *entries, char head[KC_SHA256_HEX])
+{
+	const char *last = text;
+	long n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] != '\n')
+			continue;
+		n++;
+		if (i + 1 < len)
+			last = text + i + 1;
+	}
+	*entries = n;
+	return kc_sha256_hex(last ? last : "", len - (size_t)(last - text), head);
+}
+
+int
+archive_get_paths(const char *out_path, char **tmp, char **olpath)
+{
+	*tmp = NULL;
+	if ((*olpath = kc_ledger_path(out_path)) == NULL ||
+	    asprintf(tmp, "%s.tmp.%ld", out_path, (long)getpid()) < 0) {
+		*tmp = NULL;
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	}
+	if (access(out_path, F_OK) == 0 || access(*olpath, F_OK) == 0)
+		return kc_err_set(KC_ERR_INVALID, "'%s' or its ledger already exists; not replacing it",
+		    out_path);
+	return 0;
+}
+
+int
+archive_fetched_check(const char *tmp, const char *id, const char *hex)
+{
+	if (strcmp(hex, id) == 0)
+		return 0;
+	unlink(tmp);
+	return kc_err_set(KC_ERR_VERIFY, "the stored bundle %s is damaged (its SHA-256 is now %s); "
+	    "nothing was handed out", id, hex);
+}
+
+int
+archive_hand_out(const char *tmp, const char *out_path, const char *olpath,
+    const struct kc_buf *text)
+{
+	int r;
+
+	if ((r = kc_write_file_atomic(olpath, kc_buf_str(text), text->len, 0644)) == 0 &&
+	    link(tmp, out_path) != 0) {
+		r = kc_err_set(KC_ERR_IO, "cannot create '%s': %s", out_path, strerror(errno));
+		unlink(olpath);
+	}
+	unlink(tmp);
 	return r;
 }
 

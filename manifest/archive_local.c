@@ -29,6 +29,7 @@
 struct local {
 	char *dir;
 	int lockfd;
+	cJSON *root;		/* the index, between begin() and end() */
 };
 
 static struct local *
@@ -103,6 +104,7 @@ local_close(struct kc_archive *a)
 		return;
 	if (l->lockfd >= 0)
 		close(l->lockfd);
+	cJSON_Delete(l->root);
 	free(l->dir);
 	free(l);
 	a->priv = NULL;
@@ -158,8 +160,8 @@ index_load(struct kc_archive *a, cJSON **root)
 	if ((r = kc_read_file(p, KC_ARCHIVE_INDEX_MAX, &b)) != 0)
 		goto out;
 	*root = cJSON_ParseWithLength(kc_buf_str(&b), b.len);
-	if (*root == NULL || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(*root, "items")) ||
-	    archive_jstr(*root, "format") == NULL || strcmp(archive_jstr(*root, "format"), INDEX_FORMAT) != 0)
+	if (*root == NULL || !cJSON_IsArray(kc_json_get_mut(*root, "items")) ||
+	    kc_json_str(*root, "format") == NULL || strcmp(kc_json_str(*root, "format"), INDEX_FORMAT) != 0)
 		r = kc_err_set(KC_ERR_PARSE, "'%s' is not a kcustody archive index", p);
 out:
 	if (r != 0) {
@@ -194,7 +196,7 @@ out:
 static const char *
 item_problem(const cJSON *it)
 {
-	const char *id = archive_jstr(it, "id"), *st = archive_jstr(it, "status");
+	const char *id = kc_json_str(it, "id"), *st = kc_json_str(it, "status");
 
 	if (id == NULL || !archive_is_id(id))
 		return "its id is not a SHA-256 hex digest";
@@ -214,8 +216,8 @@ index_find(cJSON *root, const char *id, int quiet)
 	size_t n = strlen(id);
 	int count = 0;
 
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "items")) {
-		const char *iid = archive_jstr(it, "id");
+	cJSON_ArrayForEach(it, kc_json_get_mut(root, "items")) {
+		const char *iid = kc_json_str(it, "id");
 
 		if (iid != NULL && archive_is_id(iid) && strncmp(iid, id, n) == 0) {
 			found = it;
@@ -236,18 +238,10 @@ static int
 set_anchor(cJSON *item, const char *text, size_t len)
 {
 	char hex[KC_SHA256_HEX];
-	const char *last = text;
-	long n = 0;
+	long n;
 	int r;
 
-	for (size_t i = 0; i < len; i++) {
-		if (text[i] != '\n')
-			continue;
-		n++;
-		if (i + 1 < len)
-			last = text + i + 1;
-	}
-	if ((r = kc_sha256_hex(last, len - (size_t)(last - text), hex)) != 0)
+	if ((r = archive_anchor_of(text, len, &n, hex)) != 0)
 		return r;
 	cJSON_DeleteItemFromObjectCaseSensitive(item, "ledger_entries");
 	cJSON_DeleteItemFromObjectCaseSensitive(item, "ledger_head");
@@ -257,15 +251,62 @@ set_anchor(cJSON *item, const char *text, size_t len)
 	return 0;
 }
 
+/* Copy the bundle to obj atomically (PATH.tmp.PID, 0444), hashed again
+ * while copied: it must still be id, size bytes. */
+static int
+put_object(const char *bundle_path, const char *obj, const char *id, uint64_t size)
+{
+	struct kc_atomic f = KC_ATOMIC_INIT;
+	char hex[KC_SHA256_HEX];
+	uint64_t copied;
+	int in, r;
+
+	if ((in = open(bundle_path, O_RDONLY | O_CLOEXEC)) < 0)
+		return kc_err_set(KC_ERR_IO, "cannot read '%s': %s", bundle_path, strerror(errno));
+	if ((r = kc_atomic_open(&f, obj, NULL, 0444)) != 0 ||
+	    (r = archive_copy_fd(in, bundle_path, f.fd, f.tmp, hex, &copied)) != 0)
+		goto out;
+	if (strcmp(hex, id) != 0 || copied != size) {
+		r = kc_err_set(KC_ERR_VERIFY, "'%s' changed while it was archived", bundle_path);
+		goto out;
+	}
+	r = kc_atomic_commit(&f, 0);
+out:
+	kc_atomic_abort(&f);
+	close(in);
+	return r;
+}
+
+/* The index entry of a new item (*out, caller frees on error too). */
+static int
+item_new(const char *bundle_path, const char *id, uint64_t size, const char *until, int hold,
+    const struct kc_buf *text, cJSON **out)
+{
+	const char *base = strrchr(bundle_path, '/');
+	char tbuf[32];
+	cJSON *item;
+
+	if ((*out = item = cJSON_CreateObject()) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	cJSON_AddStringToObject(item, "id", id);
+	cJSON_AddStringToObject(item, "name", base ? base + 1 : bundle_path);
+	cJSON_AddNumberToObject(item, "size", (double)size);
+	cJSON_AddStringToObject(item, "stored", archive_fmt_time(kc_now(), tbuf, sizeof(tbuf)));
+	cJSON_AddStringToObject(item, "retain_until", until);
+	cJSON_AddBoolToObject(item, "legal_hold", hold);
+	cJSON_AddStringToObject(item, "status", "stored");
+	return set_anchor(item, kc_buf_str(text), text->len);
+}
+
 static int
 local_put(struct kc_archive *a, const char *bundle_path, time_t until, int hold,
     const struct kc_archive_actor *who, cJSON **item_out)
 {
 	struct kc_buf text = KC_BUF_INIT(KC_LEDGER_MAX);
 	cJSON *root = NULL, *item = NULL, *old;
-	char id[KC_SHA256_HEX], hex[KC_SHA256_HEX], tbuf[32], ubuf[32], note[128];
-	char *obj = NULL, *tmp = NULL, *lpath = NULL, *slpath = NULL, *base;
-	uint64_t size, copied;
+	char id[KC_SHA256_HEX], hex[KC_SHA256_HEX], ubuf[32], note[128];
+	char *obj = NULL, *lpath = NULL, *slpath = NULL;
+	uint64_t size;
 	struct stat st;
 	int r, made_obj = 0, entry_written = 0;
 
@@ -280,16 +321,14 @@ local_put(struct kc_archive *a, const char *bundle_path, time_t until, int hold,
 		char safe[64];
 
 		r = kc_err_set(KC_ERR_INVALID, "bundle %s is already in this store (%s)", id,
-		    kc_safe_str(archive_jstr(old, "status") ? archive_jstr(old, "status") : "?",
+		    kc_safe_str(kc_json_str(old, "status") ? kc_json_str(old, "status") : "?",
 		    safe, sizeof(safe)));
 		goto out;
 	}
 	obj = path_of(a, "objects", id, NULL);
 	slpath = path_of(a, "ledgers", id, KC_LEDGER_SUFFIX);
 	lpath = kc_ledger_path(bundle_path);
-	if (obj == NULL || slpath == NULL || lpath == NULL || asprintf(&tmp, "%s.tmp.%ld", obj,
-	    (long)getpid()) < 0) {
-		tmp = NULL;
+	if (obj == NULL || slpath == NULL || lpath == NULL) {
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -300,18 +339,8 @@ local_put(struct kc_archive *a, const char *bundle_path, time_t until, int hold,
 			unlink(obj);
 	}
 	if (lstat(obj, &st) != 0) {
-		if ((r = archive_copy(bundle_path, tmp, 0444, hex, &copied)) != 0)
+		if ((r = put_object(bundle_path, obj, id, size)) != 0)
 			goto out;
-		if (strcmp(hex, id) != 0 || copied != size) {
-			unlink(tmp);
-			r = kc_err_set(KC_ERR_VERIFY, "'%s' changed while it was archived", bundle_path);
-			goto out;
-		}
-		if (rename(tmp, obj) != 0) {
-			r = kc_err_set(KC_ERR_IO, "cannot rename '%s': %s", tmp, strerror(errno));
-			unlink(tmp);
-			goto out;
-		}
 		made_obj = 1;
 	}
 	/* The custody entry, in the bundle's own ledger, then its copy. */
@@ -323,21 +352,9 @@ local_put(struct kc_archive *a, const char *bundle_path, time_t until, int hold,
 	entry_written = 1;
 	if ((r = kc_write_file_atomic(slpath, kc_buf_str(&text), text.len, 0644)) != 0)
 		goto out;
-	if ((item = cJSON_CreateObject()) == NULL) {
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((r = item_new(bundle_path, id, size, ubuf, hold, &text, &item)) != 0)
 		goto out;
-	}
-	base = strrchr(bundle_path, '/');
-	cJSON_AddStringToObject(item, "id", id);
-	cJSON_AddStringToObject(item, "name", base ? base + 1 : bundle_path);
-	cJSON_AddNumberToObject(item, "size", (double)size);
-	cJSON_AddStringToObject(item, "stored", archive_fmt_time(kc_now(), tbuf, sizeof(tbuf)));
-	cJSON_AddStringToObject(item, "retain_until", ubuf);
-	cJSON_AddBoolToObject(item, "legal_hold", hold);
-	cJSON_AddStringToObject(item, "status", "stored");
-	if ((r = set_anchor(item, kc_buf_str(&text), text.len)) != 0)
-		goto out;
-	cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(root, "items"), item);
+	cJSON_AddItemToArray(kc_json_get_mut(root, "items"), item);
 	if ((r = index_save(a, root)) != 0) {
 		item = NULL;	/* owned by root */
 		goto out;
@@ -363,26 +380,13 @@ out:
 		free(why);
 	}
 	store_unlock(a);
+	cJSON_Delete(item);	/* NULL once owned by root */
 	cJSON_Delete(root);
 	kc_buf_free(&text);
 	free(obj);
-	free(tmp);
 	free(lpath);
 	free(slpath);
 	return r;
-}
-
-static int
-local_list(struct kc_archive *a, cJSON **items)
-{
-	cJSON *root = NULL;
-	int r;
-
-	if ((r = index_load(a, &root)) != 0)
-		return r;
-	*items = cJSON_DetachItemFromObjectCaseSensitive(root, "items");
-	cJSON_Delete(root);
-	return *items ? 0 : kc_err_set(KC_ERR_NOMEM, "out of memory");
 }
 
 /* Read the store's ledger for item and check it and its anchor. */
@@ -390,7 +394,7 @@ static int
 store_ledger(struct kc_archive *a, const cJSON *item, const struct kc_trust *trust,
     struct kc_buf *text, char **path)
 {
-	const char *id = archive_jstr(item, "id");
+	const char *id = kc_json_str(item, "id");
 	int r;
 
 	if ((*path = path_of(a, "ledgers", id, KC_LEDGER_SUFFIX)) == NULL)
@@ -400,8 +404,8 @@ store_ledger(struct kc_archive *a, const cJSON *item, const struct kc_trust *tru
 	if ((r = kc_ledger_check(kc_buf_str(text), text->len, id, trust, NULL, NULL)) != 0)
 		return r;
 	return archive_anchor_check(kc_buf_str(text), text->len,
-	    archive_jlong(item, "ledger_entries"), archive_jstr(item, "ledger_head") ?
-	    archive_jstr(item, "ledger_head") : "");
+	    archive_jlong(item, "ledger_entries"), kc_json_str(item, "ledger_head") ?
+	    kc_json_str(item, "ledger_head") : "");
 }
 
 static int
@@ -414,17 +418,8 @@ local_get(struct kc_archive *a, const char *id, const char *out_path,
 	const char *iid;
 	int r;
 
-	if ((olpath = kc_ledger_path(out_path)) == NULL || asprintf(&tmp, "%s.tmp.%ld", out_path,
-	    (long)getpid()) < 0) {
-		tmp = NULL;
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((r = archive_get_paths(out_path, &tmp, &olpath)) != 0)
 		goto out;
-	}
-	if (access(out_path, F_OK) == 0 || access(olpath, F_OK) == 0) {
-		r = kc_err_set(KC_ERR_INVALID, "'%s' or its ledger already exists; not replacing it",
-		    out_path);
-		goto out;
-	}
 	if ((r = store_lock(a)) != 0)
 		goto out;
 	if ((r = index_load(a, &root)) != 0)
@@ -433,13 +428,13 @@ local_get(struct kc_archive *a, const char *id, const char *out_path,
 		r = kc_err_code();
 		goto out;
 	}
-	iid = archive_jstr(item, "id");
+	iid = kc_json_str(item, "id");
 	if (item_problem(item) != NULL) {
 		r = kc_err_set(KC_ERR_VERIFY, "the store's index entry for %s is damaged (%s); "
 		    "nothing was handed out", iid, item_problem(item));
 		goto out;
 	}
-	if (strcmp(archive_jstr(item, "status"), "stored") != 0) {
+	if (strcmp(kc_json_str(item, "status"), "stored") != 0) {
 		r = kc_err_set(KC_ERR_NOTFOUND, "item %s was disposed of", iid);
 		goto out;
 	}
@@ -449,12 +444,8 @@ local_get(struct kc_archive *a, const char *id, const char *out_path,
 	}
 	if ((r = archive_copy(obj, tmp, 0444, hex, NULL)) != 0)
 		goto out;
-	if (strcmp(hex, iid) != 0) {
-		unlink(tmp);
-		r = kc_err_set(KC_ERR_VERIFY, "the stored bundle %s is damaged (its SHA-256 is now %s); "
-		    "nothing was handed out", iid, hex);
+	if ((r = archive_fetched_check(tmp, iid, hex)) != 0)
 		goto out;
-	}
 	if ((r = store_ledger(a, item, who->trust, &text, &slpath)) != 0) {
 		char *why = kc_strdup(kc_err_msg());
 
@@ -474,17 +465,8 @@ local_get(struct kc_archive *a, const char *id, const char *out_path,
 		unlink(tmp);
 		goto out;
 	}
-	if ((r = kc_write_file_atomic(olpath, kc_buf_str(&text), text.len, 0644)) != 0) {
-		unlink(tmp);
+	if ((r = archive_hand_out(tmp, out_path, olpath, &text)) != 0)
 		goto out;
-	}
-	if (link(tmp, out_path) != 0) {
-		r = kc_err_set(KC_ERR_IO, "cannot create '%s': %s", out_path, strerror(errno));
-		unlink(tmp);
-		unlink(olpath);
-		goto out;
-	}
-	unlink(tmp);
 	if (item_out != NULL)
 		*item_out = cJSON_Duplicate(item, 1);
 out:
@@ -499,224 +481,181 @@ out:
 }
 
 
+/* ---- the primitives of the shared list, verify and prune -------------- */
+
 static int
-local_verify(struct kc_archive *a, const char *id, const struct kc_trust *trust,
-    cJSON **report)
+local_begin(struct kc_archive *a, int write)
 {
-	cJSON *root = NULL, *items, *it, *res, *rep = NULL;
-	int r, damaged = 0, checked = 0;
-	DIR *d = NULL;
-	struct dirent *de;
-	char *p = NULL;
+	int r;
 
-	if ((r = index_load(a, &root)) != 0)
+	if (write && (r = store_lock(a)) != 0)
 		return r;
-	if (id != NULL && index_find(root, id, 0) == NULL) {
-		r = kc_err_code();
-		goto out;
-	}
-	if ((rep = cJSON_CreateObject()) == NULL || (items = cJSON_AddArrayToObject(rep, "items")) == NULL) {
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	cJSON_AddStringToObject(rep, "store", a->location);
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "items")) {
-		struct kc_buf text = KC_BUF_INIT(KC_LEDGER_MAX);
-		const char *iid = archive_jstr(it, "id"), *status = archive_jstr(it, "status");
-		char hex[KC_SHA256_HEX], *obj, *lp = NULL;
-		uint64_t size = 0;
-		struct stat st;
-		int stored;
+	if ((r = index_load(a, &L(a)->root)) != 0)
+		store_unlock(a);
+	return r;
+}
 
-		if (item_problem(it) != NULL) {
-			char safe[160];
+static void
+local_end(struct kc_archive *a)
+{
+	cJSON_Delete(L(a)->root);
+	L(a)->root = NULL;
+	store_unlock(a);
+}
 
-			/* Named or not, a damaged entry is reported (with --all). */
-			if (id != NULL)
-				continue;
-			checked++;
-			damaged++;
-			if ((res = cJSON_CreateObject()) == NULL) {
-				r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-				goto out;
-			}
-			cJSON_AddItemToArray(items, res);
-			cJSON_AddStringToObject(res, "id", kc_safe_str(iid ? iid : "", safe, sizeof(safe)));
-			cJSON_AddStringToObject(res, "name", archive_jstr(it, "name") ?
-			    archive_jstr(it, "name") : "");
-			cJSON_AddStringToObject(res, "status", status ? status : "");
-			cJSON_AddArrayToObject(res, "problems");
-			archive_problem(res, "index entry damaged: %s (the index was edited?)",
-			    item_problem(it));
-			cJSON_AddBoolToObject(res, "ok", 0);
-			continue;
-		}
-		if (id != NULL && strncmp(iid, id, strlen(id)) != 0)
-			continue;
-		stored = strcmp(status, "stored") == 0;
-		checked++;
-		res = cJSON_CreateObject();
-		cJSON_AddStringToObject(res, "id", iid);
-		cJSON_AddStringToObject(res, "name", archive_jstr(it, "name"));
-		cJSON_AddStringToObject(res, "status", status);
-		cJSON_AddArrayToObject(res, "problems");
-		obj = path_of(a, "objects", iid, NULL);
-		if (obj == NULL) {
-			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-			cJSON_Delete(res);
-			goto out;
-		}
-		if (lstat(obj, &st) != 0) {
-			if (stored)
-				archive_problem(res, "bundle missing: %s", obj);
-		} else if (!stored) {
-			archive_problem(res, "disposed of, but the bundle is still in the store: %s", obj);
-		} else if (!S_ISREG(st.st_mode)) {
-			archive_problem(res, "not a regular file: %s", obj);
-		} else if (kc_sha256_file(obj, hex, &size) != 0) {
-			archive_problem(res, "%s", kc_err_msg());
-		} else if (strcmp(hex, iid) != 0) {
-			archive_problem(res, "bundle damaged: its SHA-256 is now %s", hex);
-		} else if (size != archive_jsize(it, "size")) {
-			archive_problem(res, "bundle size %llu differs from the index",
-			    (unsigned long long)size);
-		} else if ((st.st_mode & 0222) != 0) {
-			archive_problem(res, "bundle is writable (mode %03o), not read-only",
-			    (unsigned)(st.st_mode & 0777));
-		}
-		if (store_ledger(a, it, trust, &text, &lp) != 0)
-			archive_problem(res, "ledger: %s", kc_err_msg());
-		free(lp);
-		free(obj);
-		kc_buf_free(&text);
-		cJSON_AddBoolToObject(res, "ok", cJSON_GetArraySize(cJSON_GetObjectItem(res, "problems")) == 0);
-		if (!cJSON_IsTrue(cJSON_GetObjectItem(res, "ok")))
-			damaged++;
-		cJSON_AddItemToArray(items, res);
+static int
+local_items(struct kc_archive *a, const char *id, cJSON **items)
+{
+	if (id != NULL && index_find(L(a)->root, id, 0) == NULL)
+		return kc_err_code();
+	*items = cJSON_Duplicate(kc_json_get(L(a)->root, "items"), 1);
+	return *items ? 0 : kc_err_set(KC_ERR_NOMEM, "out of memory");
+}
+
+/* The index entry itself; damaged (1) when it cannot be used. */
+static int
+local_record(struct kc_archive *a, const cJSON *item, cJSON **rec, char *why, size_t n)
+{
+	const char *p = item_problem(item);
+
+	(void)a;
+	if ((*rec = cJSON_Duplicate(item, 1)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if (p == NULL)
+		return 0;
+	snprintf(why, n, "%s", p);
+	return 1;
+}
+
+/* The live index entry of a record (a record is a copy). */
+static cJSON *
+live_item(struct kc_archive *a, const cJSON *rec)
+{
+	cJSON *it = index_find(L(a)->root, kc_json_str(rec, "id"), 1);
+
+	if (it == NULL)
+		kc_err_set(KC_ERR_NOTFOUND, "item %s left the index", kc_json_str(rec, "id"));
+	return it;
+}
+
+static void
+local_check_bundle(struct kc_archive *a, const cJSON *rec, int stored, cJSON *res)
+{
+	char hex[KC_SHA256_HEX], *obj;
+	uint64_t size = 0;
+	struct stat st;
+
+	if ((obj = path_of(a, "objects", kc_json_str(rec, "id"), NULL)) == NULL) {
+		archive_problem(res, "out of memory");
+		return;
 	}
-	/* Left-overs: files no index entry names (an interrupted put). */
-	if (id == NULL && (p = path_of(a, "objects", NULL, NULL)) != NULL && (d = opendir(p)) != NULL) {
+	if (lstat(obj, &st) != 0) {
+		if (stored)
+			archive_problem(res, "bundle missing: %s", obj);
+	} else if (!stored) {
+		archive_problem(res, "disposed of, but the bundle is still in the store: %s", obj);
+	} else if (!S_ISREG(st.st_mode)) {
+		archive_problem(res, "not a regular file: %s", obj);
+	} else if (kc_sha256_file(obj, hex, &size) != 0) {
+		archive_problem(res, "%s", kc_err_msg());
+	} else if (archive_bundle_check(res, rec, hex, size, "index") == 0 &&
+	    (st.st_mode & 0222) != 0) {
+		archive_problem(res, "bundle is writable (mode %03o), not read-only",
+		    (unsigned)(st.st_mode & 0777));
+	}
+	free(obj);
+}
+
+static int
+local_ledger(struct kc_archive *a, const cJSON *rec, const struct kc_trust *trust,
+    struct kc_buf *text, cJSON *problems)
+{
+	char *lp = NULL;
+	int r;
+
+	(void)problems;
+	r = store_ledger(a, rec, trust, text, &lp);
+	free(lp);
+	return r;
+}
+
+/* Left-overs: files no index entry names (an interrupted put). */
+static void
+local_leftovers(struct kc_archive *a, cJSON *rep)
+{
+	struct dirent *de;
+	DIR *d;
+	char *p;
+
+	if ((p = path_of(a, "objects", NULL, NULL)) != NULL && (d = opendir(p)) != NULL) {
 		cJSON *w = cJSON_AddArrayToObject(rep, "unindexed");
 
 		while ((de = readdir(d)) != NULL) {
 			if (de->d_name[0] == '.')
 				continue;
-			if (!archive_is_id(de->d_name) || index_find(root, de->d_name, 1) == NULL)
+			if (!archive_is_id(de->d_name) || index_find(L(a)->root, de->d_name, 1) == NULL)
 				cJSON_AddItemToArray(w, cJSON_CreateString(de->d_name));
 		}
-	}
-	cJSON_AddNumberToObject(rep, "checked", checked);
-	cJSON_AddNumberToObject(rep, "damaged", damaged);
-	r = damaged ? kc_err_set(KC_ERR_VERIFY, "%d of %d archived items damaged or missing",
-	    damaged, checked) : 0;
-	*report = rep;
-	rep = NULL;
-out:
-	if (d != NULL)
 		closedir(d);
+	}
 	free(p);
-	cJSON_Delete(rep);
-	cJSON_Delete(root);
+}
+
+static int
+local_add_entry(struct kc_archive *a, const cJSON *rec, const struct kc_archive_actor *who,
+    const char *action, const char *to, const char *method, const char *note)
+{
+	struct kc_buf text = KC_BUF_INIT(KC_LEDGER_MAX);
+	cJSON *it;
+	char *lp = NULL;
+	int r;
+
+	if ((it = live_item(a, rec)) == NULL)
+		return kc_err_code();
+	if ((r = store_ledger(a, it, who->trust, &text, &lp)) == 0 &&
+	    (r = archive_file_entry(lp, kc_json_str(it, "id"), action, to, method, note, who,
+	    &text)) == 0)
+		r = set_anchor(it, kc_buf_str(&text), text.len);
+	kc_buf_free(&text);
+	free(lp);
 	return r;
 }
 
 static int
-local_prune(struct kc_archive *a, const struct kc_archive_actor *who, int dry_run,
-    cJSON **report)
+local_dispose(struct kc_archive *a, const cJSON *rec, cJSON *res)
 {
-	cJSON *root = NULL, *it, *rep = NULL, *list;
-	time_t now = kc_now(), until;
-	char tbuf[32];
-	long ns;
+	cJSON *it;
+	char *obj, tbuf[32];
 	int r;
 
-	if ((r = store_lock(a)) != 0)
-		return r;
-	if ((r = index_load(a, &root)) != 0)
-		goto out;
-	if ((rep = cJSON_CreateObject()) == NULL || (list = cJSON_AddArrayToObject(rep, "items")) == NULL) {
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	cJSON_AddStringToObject(rep, "now", archive_fmt_time(now, tbuf, sizeof(tbuf)));
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "items")) {
-		struct kc_buf text = KC_BUF_INIT(KC_LEDGER_MAX);
-		const char *iid = archive_jstr(it, "id"), *ru = archive_jstr(it, "retain_until");
-		cJSON *res;
-		char *obj = NULL, *lp = NULL, note[96];
-
-		if (item_problem(it) != NULL) {
-			char safe[160];
-
-			/* Never acted on: report it, go on (verify says more). */
-			if ((res = cJSON_CreateObject()) == NULL) {
-				r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-				goto out;
-			}
-			cJSON_AddItemToArray(list, res);
-			cJSON_AddStringToObject(res, "id", kc_safe_str(iid ? iid : "", safe, sizeof(safe)));
-			cJSON_AddStringToObject(res, "name", archive_jstr(it, "name") ?
-			    archive_jstr(it, "name") : "");
-			cJSON_AddStringToObject(res, "result", "kept: index entry damaged");
-			cJSON_AddStringToObject(res, "detail", item_problem(it));
-			continue;
-		}
-		if (strcmp(archive_jstr(it, "status"), "stored") != 0)
-			continue;
-		res = cJSON_CreateObject();
-		cJSON_AddStringToObject(res, "id", iid);
-		cJSON_AddStringToObject(res, "name", archive_jstr(it, "name"));
-		cJSON_AddItemToArray(list, res);
-		if (cJSON_IsTrue(cJSON_GetObjectItem(it, "legal_hold"))) {
-			cJSON_AddStringToObject(res, "result", "kept: legal hold");
-			continue;
-		}
-		if (ru == NULL || kc_parse_rfc3339(ru, &until, &ns) != 0 || until > now) {
-			cJSON_AddStringToObject(res, "result", "kept: retained");
-			continue;
-		}
-		if (dry_run) {
-			cJSON_AddStringToObject(res, "result", "would dispose");
-			continue;
-		}
-		/* The disposal is recorded first; without the record, no disposal. */
-		snprintf(note, sizeof(note), "retention ended %s", ru);
-		if ((r = store_ledger(a, it, who->trust, &text, &lp)) != 0 ||
-		    (r = archive_file_entry(lp, iid, "disposed", "", "kcustody archive prune", note,
-		    who, &text)) != 0 ||
-		    (r = set_anchor(it, kc_buf_str(&text), text.len)) != 0) {
-			cJSON_AddStringToObject(res, "result", "error");
-			cJSON_AddStringToObject(res, "error", kc_err_msg());
-			kc_buf_free(&text);
-			free(lp);
-			goto out;
-		}
-		kc_buf_free(&text);
-		free(lp);
-		if ((obj = path_of(a, "objects", iid, NULL)) == NULL) {
-			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-			goto out;
-		}
-		if (unlink(obj) != 0 && errno != ENOENT) {
-			r = kc_err_set(KC_ERR_IO, "cannot remove '%s': %s", obj, strerror(errno));
-			free(obj);
-			goto out;
-		}
+	if ((it = live_item(a, rec)) == NULL)
+		return kc_err_code();
+	if ((obj = path_of(a, "objects", kc_json_str(it, "id"), NULL)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if (unlink(obj) != 0 && errno != ENOENT) {
+		r = kc_err_set(KC_ERR_IO, "cannot remove '%s': %s", obj, strerror(errno));
 		free(obj);
-		cJSON_ReplaceItemInObjectCaseSensitive(it, "status", cJSON_CreateString("disposed"));
-		cJSON_AddStringToObject(it, "disposed", archive_fmt_time(kc_now(), tbuf, sizeof(tbuf)));
-		cJSON_AddStringToObject(res, "result", "disposed");
-		if ((r = index_save(a, root)) != 0)
-			goto out;
+		return r;
 	}
-out:
-	store_unlock(a);
-	cJSON_Delete(root);
-	if (rep != NULL)
-		*report = rep;	/* also on error: what was done so far */
-	return r;
+	free(obj);
+	cJSON_ReplaceItemInObjectCaseSensitive(it, "status", cJSON_CreateString("disposed"));
+	cJSON_AddStringToObject(it, "disposed", archive_fmt_time(kc_now(), tbuf, sizeof(tbuf)));
+	cJSON_AddStringToObject(res, "result", "disposed");
+	return index_save(a, L(a)->root);
 }
 
 const struct archive_backend kc_archive_local = {
-	local_put, local_list, local_get, local_verify, local_prune, local_close,
+	.put = local_put,
+	.get = local_get,
+	.begin = local_begin,
+	.end = local_end,
+	.items = local_items,
+	.record = local_record,
+	.check_bundle = local_check_bundle,
+	.ledger = local_ledger,
+	.leftovers = local_leftovers,
+	.store_locked = NULL,
+	.add_entry = local_add_entry,
+	.dispose = local_dispose,
+	.close = local_close,
 };

@@ -17,15 +17,15 @@
 #include <openssl/x509.h>
 
 #include "manifest/ledger.h"
+#include "manifest/sign.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
 
 #define FPR_LEN 72		/* "SHA256:" + 64 hex + NUL */
-#define KEYFILE_MAX (1u << 20)
-#define PASS_MAX 1024
 #define SPKI_MAX 512
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -35,7 +35,7 @@ static const char *const actions[] = {
 };
 
 struct kc_ledger_key {
-	EVP_PKEY *pk;
+	struct kc_signer *signer;
 	unsigned char spki[SPKI_MAX];
 	size_t spki_len;
 	char fpr[FPR_LEN];
@@ -172,70 +172,28 @@ action_ok(const char *a)
 
 /* ---- keys ------------------------------------------------------------- */
 
-static int
-pass_cb(char *buf, int size, int rwflag, void *u)
-{
-	const char *file = u;
-	struct kc_buf b = KC_BUF_INIT(PASS_MAX);
-	size_t n;
-
-	(void)rwflag;
-	if (file == NULL || kc_read_file(file, PASS_MAX, &b) != 0) {
-		kc_buf_free_secret(&b);
-		return -1;
-	}
-	n = strcspn(kc_buf_str(&b), "\r\n");
-	if (n > (size_t)size - 1)
-		n = (size_t)size - 1;
-	memcpy(buf, kc_buf_str(&b), n);
-	kc_buf_free_secret(&b);
-	return (int)n;
-}
-
+/* The key is loaded by sign.c's one loader (kc_signer_load_key), which
+ * asks for a passphrase on the terminal when no file is given. */
 int
 kc_ledger_key_load(const char *key_path, const char *passphrase_file, struct kc_ledger_key **out)
 {
-	struct kc_buf kb = KC_BUF_INIT(KEYFILE_MAX);
 	struct kc_ledger_key *k;
-	unsigned char *der = NULL;
-	BIO *bio = NULL;
-	int r, n;
+	int r;
 
 	*out = NULL;
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	if ((r = kc_read_file(key_path, KEYFILE_MAX, &kb)) != 0)
+	if ((r = kc_signer_load_key(key_path, passphrase_file, &k->signer)) != 0)
 		goto out;
-	if ((bio = BIO_new_mem_buf(kb.data, (int)kb.len)) == NULL) {
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((k->pk = PEM_read_bio_PrivateKey(bio, NULL, pass_cb, (void *)passphrase_file)) == NULL) {
-		ERR_clear_error();
-		if (passphrase_file == NULL)
-			r = kc_err_set(KC_ERR_CONFIG, "cannot load private key '%s' (not a PEM key, "
-			    "or encrypted: give --passphrase-file)", key_path);
-		else
-			r = kc_err_set(KC_ERR_CONFIG, "cannot load private key '%s' (wrong passphrase?)",
-			    key_path);
-		goto out;
-	}
-	if (EVP_PKEY_get_id(k->pk) != EVP_PKEY_ED25519) {
+	if (!kc_signer_is_ed25519(k->signer)) {
 		r = kc_err_set(KC_ERR_CONFIG, "key '%s' is not Ed25519; custody entries are signed "
 		    "with Ed25519 keys", key_path);
 		goto out;
 	}
-	if ((n = i2d_PUBKEY(k->pk, &der)) <= 0 || (size_t)n > SPKI_MAX) {
-		r = kc_err_ossl(KC_ERR_CRYPTO, "cannot encode public key");
+	if ((r = kc_signer_public_der(k->signer, k->spki, sizeof(k->spki), &k->spki_len)) != 0)
 		goto out;
-	}
-	memcpy(k->spki, der, (size_t)n);
-	k->spki_len = (size_t)n;
-	r = fpr_of_der(k->spki, k->spki_len, k->fpr);
+	snprintf(k->fpr, sizeof(k->fpr), "%s", kc_signer_fingerprint(k->signer));
 out:
-	OPENSSL_free(der);
-	BIO_free(bio);
-	kc_buf_free_secret(&kb);
 	if (r != 0) {
 		kc_ledger_key_free(k);
 		return r;
@@ -255,22 +213,21 @@ kc_ledger_key_free(struct kc_ledger_key *k)
 {
 	if (k == NULL)
 		return;
-	EVP_PKEY_free(k->pk);	/* OpenSSL cleanses the key material */
+	kc_signer_free(k->signer);	/* OpenSSL cleanses the key material */
 	free(k);
 }
 
 static int
 ed25519_sign(struct kc_ledger_key *k, const void *data, size_t len, unsigned char sig[64])
 {
-	EVP_MD_CTX *ctx;
-	size_t n = 64;
-	int r = 0;
+	struct kc_buf b = KC_BUF_INIT(KC_SIG_MAX);
+	int r;
 
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pk) != 1 ||
-	    EVP_DigestSign(ctx, sig, &n, data, len) != 1 || n != 64)
-		r = kc_err_ossl(KC_ERR_CRYPTO, "Ed25519 signing failed");
-	EVP_MD_CTX_free(ctx);
+	if ((r = kc_sign(k->signer, data, len, &b)) == 0 && b.len != 64)
+		r = kc_err_set(KC_ERR_CRYPTO, "Ed25519 signing failed");
+	if (r == 0)
+		memcpy(sig, b.data, 64);
+	kc_buf_free(&b);
 	return r;
 }
 
@@ -310,14 +267,6 @@ kc_trust_free(struct kc_trust *t)
 	}
 	free(t->v);
 	free(t);
-}
-
-static const char *
-json_str(const cJSON *o, const char *name)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
 /* The "roles" member of trust file entry i: absent gives ROLE_DEFAULT; else
@@ -369,7 +318,7 @@ kc_trust_load(const char *path, struct kc_trust **out)
 		r = kc_err_set(KC_ERR_CONFIG, "trust file '%s' is not valid JSON", path);
 		goto out;
 	}
-	keys = cJSON_GetObjectItemCaseSensitive(root, "trusted_keys");
+	keys = kc_json_get(root, "trusted_keys");
 	if (!cJSON_IsArray(keys)) {
 		r = kc_err_set(KC_ERR_CONFIG, "trust file '%s' has no \"trusted_keys\" array", path);
 		goto out;
@@ -379,9 +328,9 @@ kc_trust_load(const char *path, struct kc_trust **out)
 		goto out;
 	}
 	cJSON_ArrayForEach(k, keys) {
-		const char *name = json_str(k, "name"), *org = json_str(k, "organisation");
-		const char *pub = json_str(k, "public_key"), *pin = json_str(k, "fingerprint");
-		const cJSON *roles = cJSON_GetObjectItemCaseSensitive(k, "roles");
+		const char *name = kc_json_str(k, "name"), *org = kc_json_str(k, "organisation");
+		const char *pub = kc_json_str(k, "public_key"), *pin = kc_json_str(k, "fingerprint");
+		const cJSON *roles = kc_json_get(k, "roles");
 		struct trusted *e;
 
 		i++;
@@ -640,7 +589,7 @@ warning(struct checker *c, long line, const char *fmt, ...)
 static const char *
 req_str(const cJSON *o, const char *name, const char **missing)
 {
-	const char *s = json_str(o, name);
+	const char *s = kc_json_str(o, name);
 
 	if (s == NULL && *missing == NULL)
 		*missing = name;
@@ -658,8 +607,8 @@ parse_entry(cJSON *root, struct entry *e, char *why, size_t n)
 	if (!cJSON_IsObject(root))
 		return "not a JSON object";
 	schema = req_str(root, "schema", &missing);
-	seq = cJSON_GetObjectItemCaseSensitive(root, "seq");
-	actor = cJSON_GetObjectItemCaseSensitive(root, "actor");
+	seq = kc_json_get(root, "seq");
+	actor = kc_json_get(root, "actor");
 	e->prev = req_str(root, "prev", &missing);
 	e->bundle = req_str(root, "bundle_sha256", &missing);
 	e->action = req_str(root, "action", &missing);
@@ -676,7 +625,7 @@ parse_entry(cJSON *root, struct entry *e, char *why, size_t n)
 	e->method = req_str(root, "method", &missing);
 	e->time = req_str(root, "time", &missing);
 	e->sig = req_str(root, "sig", &missing);
-	note = cJSON_GetObjectItemCaseSensitive(root, "note");
+	note = kc_json_get(root, "note");
 	if (missing != NULL) {
 		snprintf(why, n, "no string member \"%s\"", missing);
 		return why;
@@ -851,11 +800,50 @@ check_custody(struct checker *c, long line, const struct entry *e, const struct 
 			cJSON_AddStringToObject(c->custodian_json, "name", tr ? tr->name : e->name);
 			cJSON_AddStringToObject(c->custodian_json, "organisation", tr ? tr->org : e->org);
 			cJSON_AddStringToObject(c->custodian_json, "key_fingerprint", e->fpr);
-			c->custodian_name = cJSON_GetObjectItem(c->custodian_json, "name")->valuestring;
+			c->custodian_name = kc_json_str(c->custodian_json, "name");
 		}
 	}
 	if (strcmp(e->action, "disposed") == 0)
 		c->disposed_line = line;
+}
+
+/* The signature of e (cb: its canonical bytes without "sig"): the key
+ * matches its fingerprint, the signature verifies, the signer is trusted
+ * under the name it gives.  *sigstate and *tr (the trusted key) set. */
+static void
+check_signature(struct checker *c, long line, const struct entry *e, const struct kc_buf *cb,
+    const char **sigstate, const struct trusted **tr)
+{
+	unsigned char spki[SPKI_MAX], sig[80];
+	size_t spki_len, siglen;
+	char fpr[FPR_LEN];
+	int ok;
+
+	if (b64_decode(e->pubkey, spki, sizeof(spki), &spki_len) != 0 ||
+	    fpr_of_der(spki, spki_len, fpr) != 0) {
+		problem(c, line, "public_key is not base64 DER");
+	} else if (strcmp(fpr, e->fpr) != 0) {
+		problem(c, line, "key_fingerprint %s is not the fingerprint of public_key (%s)",
+		    e->fpr, fpr);
+	} else if (b64_decode(e->sig, sig, 64, &siglen) != 0 || siglen != 64) {
+		problem(c, line, "sig is not a base64 64-byte Ed25519 signature");
+	} else if ((ok = ed25519_check(spki, spki_len, cb->data, cb->len, sig, siglen)) < 0) {
+		problem(c, line, "public_key is not an Ed25519 key");
+	} else if (ok == 0) {
+		problem(c, line, "signature does not verify with %s's key %s (the entry was "
+		    "altered)", e->name, e->fpr);
+	} else if (c->trust == NULL) {
+		*sigstate = "valid";
+	} else if ((*tr = trust_find(c->trust, e->fpr)) == NULL) {
+		*sigstate = "untrusted";
+		problem(c, line, "signed by untrusted key %s (claims to be '%s')", e->fpr, e->name);
+	} else {
+		*sigstate = "trusted";
+		if (strcmp((*tr)->name, e->name) != 0 ||
+		    ((*tr)->org[0] != '\0' && strcmp((*tr)->org, e->org) != 0))
+			problem(c, line, "actor '%s' (%s) signed with the key trusted as '%s' (%s)",
+			    e->name, e->org, (*tr)->name, (*tr)->org);
+	}
 }
 
 static void
@@ -866,12 +854,9 @@ check_line(struct checker *c, long line, const char *p, size_t len)
 	cJSON *root = NULL, *h;
 	const char *why, *which = NULL, *sigstate = "invalid";
 	const struct trusted *tr = NULL;
-	unsigned char spki[SPKI_MAX], sig[80];
-	size_t spki_len, siglen;
-	char whybuf[128], fpr[FPR_LEN], *copy = NULL;
+	char whybuf[128], *copy = NULL;
 	time_t t;
 	long ns;
-	int ok;
 
 	if ((copy = kc_strndup(p, len)) == NULL || memchr(p, '\0', len) != NULL) {
 		problem(c, line, copy ? "contains a NUL byte" : "out of memory");
@@ -947,32 +932,7 @@ check_line(struct checker *c, long line, const char *p, size_t len)
 		c->last_time = t;
 		c->have_time = 1;
 	}
-	/* signature */
-	if (b64_decode(e.pubkey, spki, sizeof(spki), &spki_len) != 0 ||
-	    fpr_of_der(spki, spki_len, fpr) != 0) {
-		problem(c, line, "public_key is not base64 DER");
-	} else if (strcmp(fpr, e.fpr) != 0) {
-		problem(c, line, "key_fingerprint %s is not the fingerprint of public_key (%s)",
-		    e.fpr, fpr);
-	} else if (b64_decode(e.sig, sig, 64, &siglen) != 0 || siglen != 64) {
-		problem(c, line, "sig is not a base64 64-byte Ed25519 signature");
-	} else if ((ok = ed25519_check(spki, spki_len, cb.data, cb.len, sig, siglen)) < 0) {
-		problem(c, line, "public_key is not an Ed25519 key");
-	} else if (ok == 0) {
-		problem(c, line, "signature does not verify with %s's key %s (the entry was "
-		    "altered)", e.name, e.fpr);
-	} else if (c->trust == NULL) {
-		sigstate = "valid";
-	} else if ((tr = trust_find(c->trust, e.fpr)) == NULL) {
-		sigstate = "untrusted";
-		problem(c, line, "signed by untrusted key %s (claims to be '%s')", e.fpr, e.name);
-	} else {
-		sigstate = "trusted";
-		if (strcmp(tr->name, e.name) != 0 ||
-		    (tr->org[0] != '\0' && strcmp(tr->org, e.org) != 0))
-			problem(c, line, "actor '%s' (%s) signed with the key trusted as '%s' (%s)",
-			    e.name, e.org, tr->name, tr->org);
-	}
+	check_signature(c, line, &e, &cb, &sigstate, &tr);
 	check_custody(c, line, &e, tr);
 	c->last_seq = e.seq;
 	if (c->history != NULL && (h = history_item(line, &e, sigstate, tr)) != NULL)
@@ -1189,6 +1149,100 @@ read_fd(int fd, const char *path, struct kc_buf *out)
 }
 
 int
+kc_ledger_next_entry(const char *text, size_t len, const struct kc_ledger_state *st,
+    const char *bundle_sha256, struct kc_ledger_key *key, const struct kc_ledger_event *ev,
+    const struct kc_trust *trust, struct kc_buf *line)
+{
+	struct kc_buf all = KC_BUF_INIT(KC_LEDGER_MAX);
+	size_t start = line->len;
+	int r;
+
+	if ((r = kc_ledger_make_entry(st, bundle_sha256, key, ev, kc_now(), line)) != 0)
+		return r;
+	/* The ledger with the new entry must verify too (without flagging an
+	 * open transfer, which is a warning), so that an entry the signer may
+	 * not make is never written. */
+	if ((r = kc_buf_add(&all, text, len)) != 0 ||
+	    (r = kc_buf_add(&all, line->data + start, line->len - start)) != 0) {
+		r = kc_err_set(r, "custody ledger longer than %u bytes", KC_LEDGER_MAX);
+		goto out;
+	}
+	if ((r = kc_ledger_check(kc_buf_str(&all), all.len, bundle_sha256, trust, NULL, NULL)) != 0) {
+		char *why = kc_strdup(kc_err_msg());
+
+		r = kc_err_set(r == KC_ERR_VERIFY ? KC_ERR_INVALID : r, "refusing to write an entry "
+		    "that would not verify: %s", why ? why : "out of memory");
+		free(why);
+	}
+out:
+	if (r != 0 && line->data != NULL) {
+		line->len = start;
+		line->data[start] = '\0';
+	}
+	kc_buf_free(&all);
+	return r;
+}
+
+/* Open the ledger for appending (created, O_EXCL, only for the 'sealed'
+ * entry: *created) and take its lock. */
+static int
+ledger_open_locked(const char *ledger_path, int sealing, int *fdp, int *created)
+{
+	int fd;
+
+	*created = 0;
+	fd = open(ledger_path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && sealing) {
+		fd = open(ledger_path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0644);
+		*created = fd >= 0;
+	}
+	*fdp = fd;
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return kc_err_set(KC_ERR_NOTFOUND, "no custody ledger '%s' (it starts with the "
+			    "'sealed' entry)", ledger_path);
+		return kc_err_set(KC_ERR_IO, "cannot open '%s': %s", ledger_path, strerror(errno));
+	}
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR)
+			return kc_err_set(KC_ERR_IO, "cannot lock '%s': %s", ledger_path, strerror(errno));
+	}
+	return 0;
+}
+
+/* One write of the whole line on O_APPEND, under the lock, then fsync; a
+ * partial line is cut off again (the file back to keep bytes). */
+static int
+append_line(int fd, const char *ledger_path, const struct kc_buf *line, size_t keep)
+{
+	ssize_t n = write(fd, line->data, line->len);
+
+	if (n >= 0 && n < (ssize_t)line->len) {
+		/* A short write (a full file system): the rest fails with the
+		 * reason, and the partial line is cut off again below. */
+		ssize_t m = write(fd, line->data + n, line->len - (size_t)n);
+
+		if (m > 0)
+			n += m;
+		if (m == 0)
+			errno = ENOSPC;
+	}
+	if (n != (ssize_t)line->len) {
+		int r = kc_err_set(KC_ERR_IO, "cannot write '%s': %s (the ledger is left as it was)",
+		    ledger_path, strerror(errno));
+
+		if (n > 0 && ftruncate(fd, (off_t)keep) != 0)
+			kc_err_set(KC_ERR_IO, "cannot write '%s' and cannot undo a partial line: %s",
+			    ledger_path, strerror(errno));
+		return r;
+	}
+	if (fsync(fd) != 0)
+		return kc_err_set(KC_ERR_IO, "cannot fsync '%s': %s", ledger_path, strerror(errno));
+	return 0;
+}
+
+int
 kc_ledger_append(const char *bundle_path, const char *ledger_path,
     const char *bundle_sha256, struct kc_ledger_key *key,
     const struct kc_ledger_event *ev, const struct kc_trust *trust,
@@ -1198,7 +1252,6 @@ kc_ledger_append(const char *bundle_path, const char *ledger_path,
 	struct kc_ledger_state st;
 	char hex[KC_SHA256_HEX], *lpath = NULL;
 	int fd = -1, r, created = 0, sealing = ev->action && strcmp(ev->action, "sealed") == 0;
-	ssize_t n;
 
 	memset(&st, 0, sizeof(st));
 	if (bundle_sha256 == NULL) {
@@ -1211,76 +1264,22 @@ kc_ledger_append(const char *bundle_path, const char *ledger_path,
 			return kc_err_set(KC_ERR_NOMEM, "out of memory");
 		ledger_path = lpath;
 	}
-	fd = open(ledger_path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT && sealing) {
-		fd = open(ledger_path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		    0644);
-		created = fd >= 0;
-	}
-	if (fd < 0) {
-		if (errno == ENOENT)
-			r = kc_err_set(KC_ERR_NOTFOUND, "no custody ledger '%s' (it starts with the "
-			    "'sealed' entry)", ledger_path);
-		else
-			r = kc_err_set(KC_ERR_IO, "cannot open '%s': %s", ledger_path, strerror(errno));
+	if ((r = ledger_open_locked(ledger_path, sealing, &fd, &created)) != 0 ||
+	    (r = read_fd(fd, ledger_path, &text)) != 0)
 		goto out;
-	}
-	while (flock(fd, LOCK_EX) != 0) {
-		if (errno != EINTR) {
-			r = kc_err_set(KC_ERR_IO, "cannot lock '%s': %s", ledger_path, strerror(errno));
-			goto out;
-		}
-	}
-	if ((r = read_fd(fd, ledger_path, &text)) != 0)
-		goto out;
-	if (text.len > 0) {
-		if ((r = kc_ledger_check(text.data, text.len, bundle_sha256, trust, &st, NULL)) != 0) {
-			char *why = kc_strdup(kc_err_msg());
-
-			kc_err_set(r, "refusing to append to '%s', which does not verify: %s",
-			    ledger_path, why ? why : "out of memory");
-			free(why);
-			goto out;
-		}
-	}
-	if ((r = kc_ledger_make_entry(&st, bundle_sha256, key, ev, kc_now(), &line)) != 0)
-		goto out;
-	/* The ledger with the new entry must verify too (without flagging an
-	 * open transfer, which is a warning). */
-	if ((r = kc_buf_add(&text, line.data, line.len)) != 0 ||
-	    (r = kc_ledger_check(text.data, text.len, bundle_sha256, trust, NULL, NULL)) != 0) {
+	if (text.len > 0 &&
+	    (r = kc_ledger_check(text.data, text.len, bundle_sha256, trust, &st, NULL)) != 0) {
 		char *why = kc_strdup(kc_err_msg());
 
-		r = kc_err_set(r == KC_ERR_VERIFY ? KC_ERR_INVALID : r, "refusing to write an entry "
-		    "that would not verify: %s", why ? why : "out of memory");
+		kc_err_set(r, "refusing to append to '%s', which does not verify: %s",
+		    ledger_path, why ? why : "out of memory");
 		free(why);
 		goto out;
 	}
-	text.len -= line.len;
-	/* One write of the whole line on O_APPEND, under the lock. */
-	n = write(fd, line.data, line.len);
-	if (n >= 0 && n < (ssize_t)line.len) {
-		/* A short write (a full file system): the rest fails with the
-		 * reason, and the partial line is cut off again below. */
-		ssize_t m = write(fd, line.data + n, line.len - (size_t)n);
-
-		if (m > 0)
-			n += m;
-		if (m == 0)
-			errno = ENOSPC;
-	}
-	if (n != (ssize_t)line.len) {
-		r = kc_err_set(KC_ERR_IO, "cannot write '%s': %s (the ledger is left as it was)",
-		    ledger_path, strerror(errno));
-		if (n > 0 && ftruncate(fd, (off_t)text.len) != 0)
-			kc_err_set(KC_ERR_IO, "cannot write '%s' and cannot undo a partial line: %s",
-			    ledger_path, strerror(errno));
+	if ((r = kc_ledger_next_entry(text.data, text.len, &st, bundle_sha256, key, ev, trust,
+	    &line)) != 0 ||
+	    (r = append_line(fd, ledger_path, &line, text.len)) != 0)
 		goto out;
-	}
-	if (fsync(fd) != 0) {
-		r = kc_err_set(KC_ERR_IO, "cannot fsync '%s': %s", ledger_path, strerror(errno));
-		goto out;
-	}
 	if (line_out != NULL)
 		r = kc_buf_add(line_out, line.data, line.len);
 out:
@@ -1366,7 +1365,7 @@ out:
 static const char *
 hs(const cJSON *o, const char *name)
 {
-	const char *s = json_str(o, name);
+	const char *s = kc_json_str(o, name);
 
 	return s ? s : "";
 }
@@ -1375,7 +1374,7 @@ int
 kc_ledger_render_text(const cJSON *report, struct kc_buf *out)
 {
 	const cJSON *h, *a, *p, *cust, *pend;
-	const cJSON *hist = cJSON_GetObjectItemCaseSensitive(report, "history");
+	const cJSON *hist = kc_json_get(report, "history");
 	int r = 0;
 
 	if (cJSON_GetArraySize(hist) > 0)
@@ -1384,37 +1383,37 @@ kc_ledger_render_text(const cJSON *report, struct kc_buf *out)
 	cJSON_ArrayForEach(h, hist) {
 		char actor[256];
 
-		a = cJSON_GetObjectItemCaseSensitive(h, "actor");
+		a = kc_json_get(h, "actor");
 		if (hs(a, "organisation")[0] != '\0')
 			snprintf(actor, sizeof(actor), "%s (%s)", hs(a, "name"), hs(a, "organisation"));
 		else
 			snprintf(actor, sizeof(actor), "%s", hs(a, "name"));
 		r |= kc_buf_addf(out, "%-4d %-20s %-11s %-24s %-14s %-14s %s\n",
-		    cJSON_GetObjectItemCaseSensitive(h, "seq")->valueint, hs(h, "time"),
+		    kc_json_get(h, "seq")->valueint, hs(h, "time"),
 		    hs(h, "action"), actor, hs(h, "from"), hs(h, "to"), hs(h, "signature"));
 		for (const char *const *f = (const char *const[]){ "purpose", "location", "method",
 		    "note", NULL }; *f != NULL; f++)
 			if (hs(h, *f)[0] != '\0')
 				r |= kc_buf_addf(out, "     %s: %s\n", *f, hs(h, *f));
 	}
-	cust = cJSON_GetObjectItemCaseSensitive(report, "custodian");
+	cust = kc_json_get(report, "custodian");
 	if (cJSON_IsObject(cust))
 		r |= kc_buf_addf(out, "custodian: %s (%s) %s\n", hs(cust, "name"),
 		    hs(cust, "organisation"), hs(cust, "key_fingerprint"));
-	pend = cJSON_GetObjectItemCaseSensitive(report, "pending_transfer");
+	pend = kc_json_get(report, "pending_transfer");
 	if (cJSON_IsObject(pend))
 		r |= kc_buf_addf(out, "in transit: transfer at line %d to '%s' not yet received\n",
-		    cJSON_GetObjectItemCaseSensitive(pend, "line")->valueint, hs(pend, "to"));
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(report, "problems"))
+		    kc_json_get(pend, "line")->valueint, hs(pend, "to"));
+	cJSON_ArrayForEach(p, kc_json_get(report, "problems"))
 		r |= kc_buf_addf(out, "problem: line %d: %s\n",
-		    cJSON_GetObjectItemCaseSensitive(p, "line")->valueint, hs(p, "reason"));
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(report, "warnings"))
+		    kc_json_get(p, "line")->valueint, hs(p, "reason"));
+	cJSON_ArrayForEach(p, kc_json_get(report, "warnings"))
 		r |= kc_buf_addf(out, "warning: line %d: %s\n",
-		    cJSON_GetObjectItemCaseSensitive(p, "line")->valueint, hs(p, "reason"));
+		    kc_json_get(p, "line")->valueint, hs(p, "reason"));
 	r |= kc_buf_addf(out, "custody ledger: %s (%d entries%s)\n",
-	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(report, "verified")) ? "VERIFIED" : "FAILED",
-	    cJSON_GetObjectItemCaseSensitive(report, "entries")->valueint,
-	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(report, "trust_checked")) ?
+	    cJSON_IsTrue(kc_json_get(report, "verified")) ? "VERIFIED" : "FAILED",
+	    kc_json_get(report, "entries")->valueint,
+	    cJSON_IsTrue(kc_json_get(report, "trust_checked")) ?
 	    ", signers trusted" : ", signers NOT checked against trusted keys: give --trust-keys");
 	return r ? KC_ERR_NOMEM : 0;
 }

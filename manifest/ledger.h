@@ -112,6 +112,16 @@ int kc_ledger_make_entry(const struct kc_ledger_state *state, const char *bundle
     struct kc_ledger_key *key, const struct kc_ledger_event *ev, time_t now,
     struct kc_buf *line);
 
+/* The next entry after the ledger text (len bytes, already checked: state
+ * is what kc_ledger_check gave), made as kc_ledger_make_entry does at
+ * kc_now() and appended to line, but only when the ledger with it still
+ * verifies with trust: else KC_ERR_INVALID "refusing to write an entry
+ * that would not verify: ..." (a disposal by a key that may not dispose)
+ * and line as it was.  The one rule for kc_ledger_append and the archive. */
+int kc_ledger_next_entry(const char *text, size_t len, const struct kc_ledger_state *state,
+    const char *bundle_sha256, struct kc_ledger_key *key, const struct kc_ledger_event *ev,
+    const struct kc_trust *trust, struct kc_buf *line);
+
 /* Append one entry to the ledger file at ledger_path (NULL: beside the
  * bundle) under an exclusive flock: read and check what is there (refusing,
  * KC_ERR_VERIFY, a ledger that does not verify: against trust when given),

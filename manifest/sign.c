@@ -176,16 +176,32 @@ out:
 }
 
 int
+kc_signer_load_key(const char *key_path, const char *passphrase_file, struct kc_signer **out)
+{
+	struct kc_signer *s;
+	int r;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((r = load_key(key_path, passphrase_file, &s->key)) != 0 ||
+	    (r = fingerprint(s->key, s->fpr)) != 0) {
+		kc_signer_free(s);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
+int
 kc_signer_load(const char *key_path, const char *cert_path,
     const char *passphrase_file, struct kc_signer **out)
 {
 	struct kc_signer *s;
 	int r;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	if ((r = load_key(key_path, passphrase_file, &s->key)) != 0)
-		goto out;
+	if ((r = kc_signer_load_key(key_path, passphrase_file, &s)) != 0)
+		return r;
 	if (cert_path != NULL) {
 		if ((r = load_certs(cert_path, &s->cert, &s->chain)) != 0)
 			goto out;
@@ -199,13 +215,36 @@ kc_signer_load(const char *key_path, const char *cert_path,
 		    "(give --cert for RSA or ECDSA keys)", key_path);
 		goto out;
 	}
-	r = fingerprint(s->key, s->fpr);
 out:
 	if (r != 0) {
 		kc_signer_free(s);
 		return r;
 	}
 	*out = s;
+	return 0;
+}
+
+int
+kc_signer_is_ed25519(const struct kc_signer *s)
+{
+	return EVP_PKEY_get_id(s->key) == EVP_PKEY_ED25519;
+}
+
+int
+kc_signer_public_der(const struct kc_signer *s, unsigned char *out, size_t max, size_t *len)
+{
+	unsigned char *der = NULL;
+	int n;
+
+	if ((n = i2d_PUBKEY(s->key, &der)) <= 0)
+		return kc_err_ossl(KC_ERR_CRYPTO, "cannot encode public key");
+	if ((size_t)n > max) {
+		OPENSSL_free(der);
+		return kc_err_set(KC_ERR_LIMIT, "public key longer than %zu bytes", max);
+	}
+	memcpy(out, der, (size_t)n);
+	*len = (size_t)n;
+	OPENSSL_free(der);
 	return 0;
 }
 

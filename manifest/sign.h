@@ -30,6 +30,18 @@ struct kc_signer;
  * match the key.  Without a certificate the key must be Ed25519. */
 int kc_signer_load(const char *key_path, const char *cert_path,
     const char *passphrase_file, struct kc_signer **out);
+/* The one private-key loader (bundle signatures and custody entries): the
+ * PEM private key alone, of any type; an encrypted key's passphrase as
+ * above.  With no passphrase file and no terminal, KC_ERR_CONFIG "key ...
+ * is encrypted and no terminal to ask for the passphrase".  Signs raw. */
+int kc_signer_load_key(const char *key_path, const char *passphrase_file,
+    struct kc_signer **out);
+/* Whether the signer's key is Ed25519. */
+int kc_signer_is_ed25519(const struct kc_signer *s);
+/* The signer's public key as DER SubjectPublicKeyInfo, copied to out (at
+ * most max bytes, KC_ERR_LIMIT when longer); *len its length. */
+int kc_signer_public_der(const struct kc_signer *s, unsigned char *out, size_t max,
+    size_t *len);
 enum kc_sig_kind kc_signer_kind(const struct kc_signer *s);
 /* The signer's public key fingerprint (KC_FPR_LEN). */
 const char *kc_signer_fingerprint(const struct kc_signer *s);

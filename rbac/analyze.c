@@ -5,25 +5,17 @@
 #include <sys/stat.h>
 
 #include "collector/names.h"
-#include "formats/cani.h"
-#include "formats/findings_txt.h"
-#include "formats/inventory.h"
-#include "manifest/digest.h"
 #include "rbac/analyze.h"
 #include "rbac/findings.h"
 #include "rbac/review.h"
 #include "rbac/whocan.h"
 #include "util/buf.h"
 #include "util/err.h"
-#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/mem.h"
 
 #define REVIEW_MAX (64u << 20)
 #define OUT_MAX (512u << 20)
-
-static const char *const RBAC_SOURCES[] = { "raw/clusterroles", "raw/clusterrolebindings",
-	"raw/roles", "raw/rolebindings", NULL };
 
 static const char *
 jstr(const cJSON *obj, const char *key)
@@ -35,54 +27,10 @@ jstr(const cJSON *obj, const char *key)
 
 /* ---- namespaces ---- */
 
-struct strset {
-	char **v;
-	size_t n, cap;
-};
-
-static int
-set_add(struct strset *s, const char *v)
-{
-	char *c;
-
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->v[i], v) == 0)
-			return 0;
-	if (KC_GROW(s->v, s->cap, s->n + 2) != 0)
-		return KC_ERR_NOMEM;
-	if ((c = kc_strdup(v)) == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	s->v[s->n++] = c;
-	s->v[s->n] = NULL;
-	return 0;
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void
-set_sort(struct strset *s)
-{
-	if (s->n > 1)
-		qsort(s->v, s->n, sizeof(*s->v), cmp_str);
-}
-
-static void
-set_free(struct strset *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	memset(s, 0, sizeof(*s));
-}
-
 /* Every namespace the snapshot knows: listed ones, and those of roles,
  * bindings and service accounts (a namespace list may be forbidden). */
-static int
-all_namespaces(const struct kc_snapshot *snap, struct strset *out)
+int
+kc_rbac_all_namespaces(const struct kc_snapshot *snap, struct kc_strset *out)
 {
 	static const enum kc_snap_res from[] = { KC_RES_ROLES, KC_RES_ROLEBINDINGS, KC_RES_SERVICEACCOUNTS };
 	const cJSON *it;
@@ -90,30 +38,30 @@ all_namespaces(const struct kc_snapshot *snap, struct strset *out)
 
 	memset(out, 0, sizeof(*out));
 	cJSON_ArrayForEach(it, snap->items[KC_RES_NAMESPACES])
-		if ((r = set_add(out, jstr(cJSON_GetObjectItemCaseSensitive(it, "metadata"), "name"))) != 0)
+		if ((r = kc_strset_add(out, jstr(cJSON_GetObjectItemCaseSensitive(it, "metadata"), "name"))) != 0)
 			return r;
 	for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++)
 		cJSON_ArrayForEach(it, snap->items[from[i]]) {
 			const char *ns = jstr(cJSON_GetObjectItemCaseSensitive(it, "metadata"), "namespace");
 
-			if (ns[0] != '\0' && (r = set_add(out, ns)) != 0)
+			if (ns[0] != '\0' && (r = kc_strset_add(out, ns)) != 0)
 				return r;
 		}
-	set_sort(out);
+	kc_strset_sort(out);
 	return 0;
 }
 
 /* The namespaces where a RoleBinding applies to the SA, and its own. */
-static int
-sa_namespaces(const struct kc_rbac *rb, const struct kc_rbac_identity *id, const char *own,
-    const struct strset *nss, int every, struct strset *out)
+int
+kc_rbac_sa_namespaces(const struct kc_rbac *rb, const struct kc_rbac_identity *id, const char *own,
+    const struct kc_strset *nss, int every, struct kc_strset *out)
 {
 	struct kc_rbac_rules rr;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	memset(&rr, 0, sizeof(rr));
-	if ((r = set_add(out, own)) != 0)
+	if ((r = kc_strset_add(out, own)) != 0)
 		return r;
 	for (size_t i = 0; i < nss->n && r == 0; i++) {
 		int hit = every;
@@ -127,10 +75,10 @@ sa_namespaces(const struct kc_rbac *rb, const struct kc_rbac_identity *id, const
 				hit = !rr.missing[m]->cluster;
 		}
 		if (hit)
-			r = set_add(out, nss->v[i]);
+			r = kc_strset_add(out, nss->v[i]);
 	}
 	kc_rbac_rules_free(&rr);
-	set_sort(out);
+	kc_strset_sort(out);
 	return r;
 }
 
@@ -140,7 +88,7 @@ kc_rbac_review_targets(const struct kc_snapshot *snap, const struct kc_select_op
 {
 	struct kc_selection sel;
 	struct kc_rbac rb;
-	struct strset nss, mine;
+	struct kc_strset nss, mine;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -151,7 +99,7 @@ kc_rbac_review_targets(const struct kc_snapshot *snap, const struct kc_select_op
 		kc_selection_free(&sel);
 		return r;
 	}
-	if ((r = all_namespaces(snap, &nss)) != 0)
+	if ((r = kc_rbac_all_namespaces(snap, &nss)) != 0)
 		goto out;
 	if (sel.n > 0 && (out->v = kc_calloc(sel.n, sizeof(*out->v))) == NULL) {
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
@@ -162,7 +110,7 @@ kc_rbac_review_targets(const struct kc_snapshot *snap, const struct kc_select_op
 		struct kc_rbac_sa_id id;
 
 		if ((r = kc_rbac_sa_identity(&id, sel.v[i].ns, sel.v[i].name)) != 0 ||
-		    (r = sa_namespaces(&rb, &id.id, sel.v[i].ns, &nss, opts->all_namespaces, &mine)) != 0)
+		    (r = kc_rbac_sa_namespaces(&rb, &id.id, sel.v[i].ns, &nss, opts->all_namespaces, &mine)) != 0)
 			goto out;
 		t->sa_ns = kc_strdup(sel.v[i].ns);
 		t->sa_name = kc_strdup(sel.v[i].name);
@@ -177,39 +125,10 @@ kc_rbac_review_targets(const struct kc_snapshot *snap, const struct kc_select_op
 out:
 	if (r != 0)
 		kc_review_targets_free(out);
-	set_free(&nss);
+	kc_strset_free(&nss);
 	kc_rbac_free(&rb);
 	kc_selection_free(&sel);
 	return r;
-}
-
-void
-kc_review_targets_free(struct kc_review_targets *t)
-{
-	if (t == NULL)
-		return;
-	for (size_t i = 0; i < t->n; i++) {
-		free(t->v[i].sa_ns);
-		free(t->v[i].sa_name);
-		for (size_t j = 0; j < t->v[i].nns; j++)
-			free(t->v[i].namespaces[j]);
-		free(t->v[i].namespaces);
-	}
-	free(t->v);
-	memset(t, 0, sizeof(*t));
-}
-
-char *
-kc_rbac_review_path(const char *sa_ns, const char *sa_name, const char *ns)
-{
-	char folder[KC_NAME_COMPONENT_SIZE], cns[KC_NAME_COMPONENT_SIZE], *p = NULL;
-
-	if (kc_name_sa_folder(sa_ns, sa_name, folder) < 0 ||
-	    kc_name_component(KC_NAME_NAMESPACE, ns, cns) < 0)
-		return NULL;
-	if (asprintf(&p, "reviews/%s/%s.json", folder, cns) < 0)
-		return NULL;
-	return p;
 }
 
 int
@@ -258,519 +177,5 @@ kc_rbac_effective_json(const struct kc_rbac *rb, const char *sa_ns, const char *
 out:
 	cJSON_Delete(o);
 	kc_rbac_rules_free(&rr);
-	return r;
-}
-
-/* ---- writing ---- */
-
-struct actx {
-	const char *dir;
-	cJSON *files;
-	const struct kc_snapshot *snap;
-	struct kc_rbac rb;
-	struct kc_selection sel;
-	struct kc_findings fnd;
-	struct strset nss;
-	cJSON *diffs;
-	size_t disagreements, evalerrors, reviews, offline;
-};
-
-static int
-put(struct actx *a, const char *rel, const void *data, size_t len, const char *media,
-    const char *const *sources, const char *extra_source)
-{
-	char *path = NULL, *d = NULL, safe[256];
-	int r;
-
-	if (!kc_relpath_ok(rel))
-		return kc_err_set(KC_ERR_INVALID, "refusing to write '%s': not a relative bundle path",
-		    kc_safe_str(rel, safe, sizeof(safe)));
-	if ((path = kc_path_join(a->dir, rel)) == NULL || (d = kc_dirname(path)) == NULL) {
-		free(path);
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	}
-	if ((r = kc_mkdir_p(d, 0755)) == 0)
-		r = kc_write_file_atomic(path, data, len, 0644);
-	free(d);
-	free(path);
-	if (r != 0 || a->files == NULL)
-		return r;
-	{
-		cJSON *f = cJSON_CreateObject(), *src;
-
-		cJSON_AddStringToObject(f, "path", rel);
-		cJSON_AddStringToObject(f, "media_type", media);
-		cJSON_AddBoolToObject(f, "derived", 1);
-		src = cJSON_AddArrayToObject(f, "sources");
-		for (size_t i = 0; sources != NULL && sources[i] != NULL; i++)
-			cJSON_AddItemToArray(src, cJSON_CreateString(sources[i]));
-		if (extra_source != NULL)
-			cJSON_AddItemToArray(src, cJSON_CreateString(extra_source));
-		cJSON_AddItemToArray(a->files, f);
-	}
-	return 0;
-}
-
-static int
-put_json(struct actx *a, const char *rel, const cJSON *doc, const char *const *sources,
-    const char *extra)
-{
-	char *s = cJSON_Print(doc);
-	struct kc_buf b = KC_BUF_INIT(OUT_MAX);
-	int r;
-
-	if (s == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	r = kc_buf_adds(&b, s);
-	free(s);
-	if (r == 0)
-		r = kc_buf_addc(&b, '\n');
-	if (r == 0)
-		r = put(a, rel, b.data, b.len, "application/json", sources, extra);
-	kc_buf_free(&b);
-	return r;
-}
-
-static cJSON *
-read_json(const char *dir, const char *rel)
-{
-	struct kc_buf b = KC_BUF_INIT(REVIEW_MAX);
-	char *path = kc_path_join(dir, rel);
-	cJSON *doc = NULL;
-
-	if (path != NULL && kc_read_file(path, REVIEW_MAX, &b) == 0)
-		doc = cJSON_ParseWithLength(b.data ? b.data : "", b.len);
-	free(path);
-	kc_buf_free(&b);
-	return doc;
-}
-
-/* namespaces of stored reviews for one SA: the .json files in
- * reviews/<ns>__<name> whose names are valid namespaces (a hashed
- * "_invalid-..." file cannot be turned back into its name; the snapshot
- * gave that namespace already) */
-static int
-stored_review_namespaces(const char *dir, const char *sa_ns, const char *sa_name, struct strset *out)
-{
-	char folder[KC_NAME_COMPONENT_SIZE], rel[KC_NAME_COMPONENT_SIZE + 16], *path;
-	struct dirent *de;
-	DIR *d;
-	int r = 0;
-
-	if ((r = kc_name_sa_folder(sa_ns, sa_name, folder)) < 0)
-		return r;
-	r = 0;
-	snprintf(rel, sizeof(rel), "reviews/%s", folder);
-	if ((path = kc_path_join(dir, rel)) == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	d = opendir(path);
-	free(path);
-	if (d == NULL)
-		return 0;
-	while (r == 0 && (de = readdir(d)) != NULL) {
-		size_t l = strlen(de->d_name);
-		char ns[512];
-
-		if (l <= 5 || strcmp(de->d_name + l - 5, ".json") != 0 || l - 5 >= sizeof(ns))
-			continue;
-		memcpy(ns, de->d_name, l - 5);
-		ns[l - 5] = '\0';
-		if (kc_name_invalid(KC_NAME_NAMESPACE, ns) == NULL)
-			r = set_add(out, ns);
-	}
-	closedir(d);
-	return r;
-}
-
-static int
-one_review(struct actx *a, const struct kc_selected *sa, const char *ns)
-{
-	char folder[KC_NAME_COMPONENT_SIZE], cns[KC_NAME_COMPONENT_SIZE];
-	char base[2 * KC_NAME_COMPONENT_SIZE + 2], rel[2 * KC_NAME_COMPONENT_SIZE + 64], *rpath = NULL;
-	cJSON *eff = NULL, *server = NULL, *diff = NULL;
-	struct kc_buf out = KC_BUF_INIT(OUT_MAX), warn = KC_BUF_INIT(1u << 20);
-	int r;
-
-	/* names that are not valid are stored under their hashed form;
-	 * collect records them as anomalies where it takes the targets */
-	if ((r = kc_name_sa_folder(sa->ns, sa->name, folder)) < 0 ||
-	    (r = kc_name_component(KC_NAME_NAMESPACE, ns, cns)) < 0)
-		return r;
-	snprintf(base, sizeof(base), "%s/%s", folder, cns);
-	if ((r = kc_rbac_effective_json(&a->rb, sa->ns, sa->name, ns, &eff)) != 0)
-		goto out;
-	snprintf(rel, sizeof(rel), "analysis/effective/%s.json", base);
-	if ((r = put_json(a, rel, eff, RBAC_SOURCES, NULL)) != 0)
-		goto out;
-	if ((rpath = kc_rbac_review_path(sa->ns, sa->name, ns)) == NULL) {
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	server = read_json(a->dir, rpath);
-	if (server == NULL) {
-		/* no server review: the evaluator's table, under a name that
-		 * cannot be taken for kubectl's output */
-		a->offline++;
-		if ((r = kc_cani_render(cJSON_GetObjectItemCaseSensitive(eff, "status"), &out, NULL)) != 0)
-			goto out;
-		snprintf(rel, sizeof(rel), "analysis/can-i/%s.offline.txt", base);
-		r = put(a, rel, out.data ? out.data : "", out.len, "text/plain", RBAC_SOURCES, NULL);
-		goto out;
-	}
-	a->reviews++;
-	if ((r = kc_cani_render(server, &out, &warn)) != 0) {
-		kc_warn("review '%s' cannot be rendered: %s", rpath, kc_err_msg());
-		r = kc_findings_add_gap(&a->fnd, sa->ns, sa->name, ns, "stored rules review is malformed", NULL);
-		goto out;
-	}
-	snprintf(rel, sizeof(rel), "analysis/can-i/%s.txt", base);
-	if ((r = put(a, rel, out.data ? out.data : "", out.len, "text/plain", NULL, rpath)) != 0)
-		goto out;
-	if (warn.len > 0) {
-		snprintf(rel, sizeof(rel), "analysis/can-i/%s.stderr.txt", base);
-		if ((r = put(a, rel, warn.data, warn.len, "text/plain", NULL, rpath)) != 0)
-			goto out;
-	}
-	{
-		size_t nd = 0;
-		const cJSON *st = cJSON_GetObjectItemCaseSensitive(server, "status");
-		const char *ee = jstr(st, "evaluationError");
-
-		if ((r = kc_review_compare(server, cJSON_GetObjectItemCaseSensitive(eff, "status"), &nd, &diff)) != 0)
-			goto out;
-		cJSON_AddStringToObject(diff, "serviceAccount", sa->ns);
-		cJSON_AddStringToObject(diff, "name", sa->name);
-		cJSON_AddStringToObject(diff, "namespace", ns);
-		cJSON_AddStringToObject(diff, "review", rpath);
-		if (nd > 0) {
-			a->disagreements += nd;
-			r = kc_findings_add_gap(&a->fnd, sa->ns, sa->name, ns,
-			    "the server's rules review and the offline evaluator disagree",
-			    cJSON_Duplicate(diff, 1));
-		}
-		if (r == 0 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "incomplete")))
-			r = kc_findings_add_gap(&a->fnd, sa->ns, sa->name, ns,
-			    "the server says its rules review is incomplete (another authorizer, "
-			    "such as a webhook, may grant more)", NULL);
-		if (r == 0 && ee[0] != '\0') {
-			a->evalerrors++;
-			r = kc_findings_add_gap(&a->fnd, sa->ns, sa->name, ns, ee, NULL);
-		}
-		cJSON_AddItemToArray(a->diffs, diff);
-		diff = NULL;	/* transferred */
-	}
-out:
-	cJSON_Delete(diff);
-	cJSON_Delete(eff);
-	cJSON_Delete(server);
-	free(rpath);
-	kc_buf_free(&out);
-	kc_buf_free(&warn);
-	return r;
-}
-
-static int
-all_reviews(struct actx *a, const struct kc_select_opts *opts)
-{
-	int r = 0;
-
-	for (size_t i = 0; i < a->sel.n && r == 0; i++) {
-		const struct kc_selected *sa = &a->sel.v[i];
-		struct kc_rbac_sa_id id;
-		struct strset mine;
-
-		if ((r = kc_rbac_sa_identity(&id, sa->ns, sa->name)) != 0)
-			break;
-		if ((r = sa_namespaces(&a->rb, &id.id, sa->ns, &a->nss, opts->all_namespaces, &mine)) != 0)
-			break;
-		if ((r = stored_review_namespaces(a->dir, sa->ns, sa->name, &mine)) == 0) {
-			set_sort(&mine);
-			for (size_t k = 0; k < mine.n && r == 0; k++)
-				r = one_review(a, sa, mine.v[k]);
-		}
-		set_free(&mine);
-	}
-	return r;
-}
-
-static int
-write_whocan(struct actx *a)
-{
-	static const char *const verbs[] = { "get", "list", "watch", NULL };
-	static const char *const res[] = { "secrets", "configmaps", "persistentvolumeclaims", NULL };
-	cJSON *doc = cJSON_CreateObject(), *q;
-	int r = 0;
-
-	if (doc == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	q = cJSON_AddArrayToObject(doc, "queries");
-	for (size_t i = 0; res[i] != NULL && r == 0; i++) {
-		for (size_t v = 0; verbs[v] != NULL && r == 0; v++) {
-			cJSON *one = NULL;
-
-			if ((r = kc_whocan(&a->rb, verbs[v], res[i], NULL, &one)) == 0)
-				cJSON_AddItemToArray(q, one);
-		}
-	}
-	cJSON_AddItemToObject(doc, "blindSpots", kc_rbac_blind_spots_json());
-	if (r == 0)
-		r = put_json(a, "analysis/who-can.json", doc, RBAC_SOURCES, "raw/serviceaccounts");
-	cJSON_Delete(doc);
-	return r;
-}
-
-static int
-str_in(const cJSON *arr, const char *s)
-{
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, arr)
-		if (strcmp(it->valuestring, s) == 0)
-			return 1;
-	return 0;
-}
-
-static void
-add_unique(cJSON *arr, const char *s)
-{
-	if (!str_in(arr, s))
-		cJSON_AddItemToArray(arr, cJSON_CreateString(s));
-}
-
-static int
-default_crb(const struct kc_rbac_binding *b)
-{
-	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(b->obj, "metadata"), "labels");
-
-	return b->cluster && strcmp(jstr(labels, "kubernetes.io/bootstrapping"), "rbac-defaults") == 0 &&
-	    strncmp(b->name, "system:", 7) == 0;
-}
-
-static void
-note_binding(cJSON *row, const struct kc_rbac_binding *b, int *cluster)
-{
-	char s[2048];
-
-	if (b->cluster)
-		snprintf(s, sizeof(s), "ClusterRoleBinding/%s", b->name);
-	else
-		snprintf(s, sizeof(s), "RoleBinding/%s/%s", b->ns, b->name);
-	add_unique(cJSON_GetObjectItemCaseSensitive(row, "bindings"), s);
-	if (strcmp(b->role_kind, "Role") == 0)
-		snprintf(s, sizeof(s), "Role/%s/%s%s", b->ns, b->role_name, b->role ? "" : " (missing)");
-	else
-		snprintf(s, sizeof(s), "%s/%s%s", b->role_kind, b->role_name, b->role ? "" : " (missing)");
-	add_unique(cJSON_GetObjectItemCaseSensitive(row, "roles"), s);
-	if (b->cluster && b->role != NULL && b->role->nrules > 0 && !default_crb(b))
-		*cluster = 1;
-}
-
-static int
-inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
-{
-	struct kc_rbac_sa_id id;
-	struct kc_rbac_rules rr;
-	cJSON *row = cJSON_CreateObject(), *pods, *secrets, *f;
-	const cJSON *it;
-	int cluster = 0, worst = 0, r;
-
-	memset(&rr, 0, sizeof(rr));
-	if (row == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	cJSON_AddItemToArray(rows, row);
-	cJSON_AddStringToObject(row, "namespace", sa->ns);
-	cJSON_AddStringToObject(row, "name", sa->name);
-	pods = cJSON_AddArrayToObject(row, "pods");
-	cJSON_AddArrayToObject(row, "bindings");
-	cJSON_AddArrayToObject(row, "roles");
-	secrets = cJSON_AddArrayToObject(row, "secrets");
-	cJSON_ArrayForEach(it, a->snap->items[KC_RES_PODS]) {
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(it, "metadata");
-		const char *san = jstr(cJSON_GetObjectItemCaseSensitive(it, "spec"), "serviceAccountName");
-
-		if (strcmp(jstr(m, "namespace"), sa->ns) == 0 &&
-		    strcmp(san[0] ? san : "default", sa->name) == 0)
-			cJSON_AddItemToArray(pods, cJSON_CreateString(jstr(m, "name")));
-	}
-	if ((r = kc_rbac_sa_identity(&id, sa->ns, sa->name)) != 0)
-		goto out;
-	if ((r = kc_rbac_rules_for(&a->rb, &id.id, "", &rr)) != 0)
-		goto out;
-	for (size_t i = 0; i < rr.n; i++)
-		note_binding(row, rr.grants[i].binding, &cluster);
-	for (size_t i = 0; i < rr.nmissing; i++)
-		note_binding(row, rr.missing[i], &cluster);
-	for (size_t k = 0; k < a->nss.n; k++) {
-		if ((r = kc_rbac_rules_for(&a->rb, &id.id, a->nss.v[k], &rr)) != 0)
-			goto out;
-		for (size_t i = 0; i < rr.n; i++)
-			if (!rr.grants[i].binding->cluster)
-				note_binding(row, rr.grants[i].binding, &cluster);
-		for (size_t i = 0; i < rr.nmissing; i++)
-			if (!rr.missing[i]->cluster)
-				note_binding(row, rr.missing[i], &cluster);
-	}
-	cJSON_AddBoolToObject(row, "clusterWide", cluster);
-	/* secrets reachable by name: get on each secret the snapshot lists */
-	cJSON_ArrayForEach(it, a->snap->items[KC_RES_SECRETS]) {
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(it, "metadata");
-		struct kc_rbac_request req = { "get", "", "secrets", NULL, jstr(m, "name"),
-			jstr(m, "namespace"), NULL };
-		struct kc_rbac_decision d;
-		char who[1024];
-
-		if ((r = kc_rbac_authorize(&a->rb, &id.id, &req, &d)) != 0)
-			goto out;
-		if (d.allowed) {
-			snprintf(who, sizeof(who), "%s/%s", req.ns, req.name);
-			cJSON_AddItemToArray(secrets, cJSON_CreateString(who));
-		}
-	}
-	cJSON_ArrayForEach(f, a->fnd.list) {
-		const cJSON *s = cJSON_GetObjectItemCaseSensitive(f, "subject");
-		int sev = kc_sev_parse(jstr(f, "severity"));
-
-		if (strcmp(jstr(s, "namespace"), sa->ns) == 0 && strcmp(jstr(s, "name"), sa->name) == 0 &&
-		    sev > worst)
-			worst = sev;
-	}
-	cJSON_AddStringToObject(row, "highestSeverity", kc_sev_name(worst));
-out:
-	kc_rbac_rules_free(&rr);
-	return r;
-}
-
-static int
-write_inventory(struct actx *a)
-{
-	static const char *const src[] = { "raw/clusterroles", "raw/clusterrolebindings", "raw/roles",
-		"raw/rolebindings", "raw/pods", "raw/secrets", "raw/serviceaccounts", NULL };
-	cJSON *rows = cJSON_CreateArray();
-	struct kc_buf csv = KC_BUF_INIT(OUT_MAX);
-	int r = 0;
-
-	if (rows == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	for (size_t i = 0; i < a->sel.n && r == 0; i++)
-		r = inventory_row(a, &a->sel.v[i], rows);
-	if (r == 0)
-		r = kc_inventory_csv(rows, &csv);
-	if (r == 0)
-		r = put(a, "analysis/inventory.csv", csv.data ? csv.data : "", csv.len, "text/csv", src, NULL);
-	kc_buf_free(&csv);
-	cJSON_Delete(rows);
-	return r;
-}
-
-int
-kc_rbac_analyze(const char *staging_dir, const struct kc_select_opts *opts, cJSON *files_out,
-    cJSON **summary_out, int *worst_rank_out)
-{
-	struct kc_snapshot snap;
-	int r;
-
-	if (summary_out != NULL)
-		*summary_out = NULL;
-	if (worst_rank_out != NULL)
-		*worst_rank_out = 0;
-	if ((r = kc_snapshot_load_dir(staging_dir, &snap)) != 0)
-		return r;
-	r = kc_rbac_analyze_snap(staging_dir, &snap, opts, files_out, summary_out, worst_rank_out);
-	kc_snapshot_free(&snap);
-	return r;
-}
-
-int
-kc_rbac_analyze_snap(const char *staging_dir, const struct kc_snapshot *snap,
-    const struct kc_select_opts *opts, cJSON *files_out, cJSON **summary_out, int *worst_rank_out)
-{
-	static const char *const find_src[] = { "raw/clusterroles", "raw/clusterrolebindings", "raw/roles",
-		"raw/rolebindings", "raw/serviceaccounts", "reviews", NULL };
-	struct actx a;
-	cJSON *doc = NULL;
-	struct kc_buf txt = KC_BUF_INIT(OUT_MAX);
-	int r;
-
-	if (summary_out != NULL)
-		*summary_out = NULL;
-	if (worst_rank_out != NULL)
-		*worst_rank_out = 0;
-	memset(&a, 0, sizeof(a));
-	a.dir = staging_dir;
-	a.files = files_out;
-	a.snap = snap;
-	if ((r = kc_rbac_init(&a.rb, snap)) != 0)
-		return r;
-	if ((r = kc_findings_init(&a.fnd)) != 0)
-		goto free_rb;
-	if ((a.diffs = cJSON_CreateArray()) == NULL) {
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = kc_select(snap, opts, &a.sel)) != 0 || (r = all_namespaces(snap, &a.nss)) != 0)
-		goto out;
-	doc = kc_selection_json(opts, &a.sel);
-	if ((r = put_json(&a, "analysis/selection.json", doc, NULL, "raw/serviceaccounts")) != 0)
-		goto out;
-	cJSON_Delete(doc);
-	doc = NULL;
-	if ((r = kc_findings_eval(&a.fnd, &a.rb, &a.sel, (const char *const *)a.nss.v)) != 0 ||
-	    (r = all_reviews(&a, opts)) != 0)
-		goto out;
-	kc_findings_sort(&a.fnd);
-	if ((doc = kc_findings_json(&a.fnd)) == NULL) {
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = put_json(&a, "analysis/findings.json", doc, find_src, NULL)) != 0 ||
-	    (r = kc_findings_txt(doc, &txt)) != 0 ||
-	    (r = put(&a, "analysis/findings.txt", txt.data, txt.len, "text/plain", NULL,
-	    "analysis/findings.json")) != 0)
-		goto out;
-	cJSON_Delete(doc);
-	doc = cJSON_CreateObject();
-	cJSON_AddNumberToObject(doc, "disagreements", (double)a.disagreements);
-	cJSON_AddItemToObject(doc, "reviews", a.diffs);
-	a.diffs = NULL;	/* transferred */
-	if ((r = put_json(&a, "analysis/review-diff.json", doc, RBAC_SOURCES, "reviews")) != 0)
-		goto out;
-	cJSON_Delete(doc);
-	doc = cJSON_CreateObject();
-	cJSON_AddItemToObject(doc, "aggregatedClusterRoles", kc_rbac_drift_json(&a.rb));
-	cJSON_AddStringToObject(doc, "note", "the authorizer uses stored rules; the expected rules are "
-	    "what the aggregation controller would store from the selectors");
-	if ((r = put_json(&a, "analysis/rbac-drift.json", doc, RBAC_SOURCES, NULL)) != 0 ||
-	    (r = write_whocan(&a)) != 0 || (r = write_inventory(&a)) != 0)
-		goto out;
-	if (summary_out != NULL) {
-		cJSON *s = cJSON_CreateObject(), *c;
-
-		cJSON_AddStringToObject(s, "triage", kc_findings_triage(&a.fnd));
-		cJSON_AddStringToObject(s, "triageReason", a.fnd.secret_readers > 0 ?
-		    "an agent service account can read secrets" : "no agent service account can read secrets");
-		c = cJSON_AddObjectToObject(s, "findings");
-		for (int sev = KC_SEV_CRITICAL; sev >= KC_SEV_INFO; sev--)
-			cJSON_AddNumberToObject(c, kc_sev_name(sev), a.fnd.counts[sev]);
-		cJSON_AddStringToObject(s, "highestSeverity", kc_sev_name(a.fnd.worst));
-		cJSON_AddNumberToObject(s, "selected", (double)a.sel.n);
-		cJSON_AddNumberToObject(s, "serverReviews", (double)a.reviews);
-		cJSON_AddNumberToObject(s, "offlineOnly", (double)a.offline);
-		cJSON_AddNumberToObject(s, "reviewDisagreements", (double)a.disagreements);
-		cJSON_AddNumberToObject(s, "reviewEvaluationErrors", (double)a.evalerrors);
-		cJSON_AddItemToObject(s, "blindSpots", kc_rbac_blind_spots_json());
-		*summary_out = s;
-	}
-	if (worst_rank_out != NULL)
-		*worst_rank_out = a.fnd.worst;
-out:
-	cJSON_Delete(doc);
-	cJSON_Delete(a.diffs);
-	kc_buf_free(&txt);
-	set_free(&a.nss);
-	kc_selection_free(&a.sel);
-	kc_findings_free(&a.fnd);
-free_rb:
-	kc_rbac_free(&a.rb);
 	return r;
 }

@@ -1,44 +1,8 @@
-/* analyze.h - the RBAC analysis of a collection, for collect to call after
- * listing (and again after fetching the server's rules reviews).
- *
- * Reads from the staging folder:
- *   raw/<resource>/page-*.json                 the snapshot (collector/snapshot.h)
- *   reviews/<ns>__<name>/<namespace>.json      raw SelfSubjectRulesReview
- *                                              responses, when collected
- *   reviews/status.json                        optional: why reviews were
- *                                              skipped ({"skipped":"reason"})
- * <ns>__<name> and <namespace> below are path components of the names
- * (collector/names.h: kc_name_sa_folder, kc_name_component): the names
- * themselves when valid, "_invalid-<hash>" when not (collect records those
- * as anomalies).
- * Writes into it (all derived, each listed in files_out):
- *   analysis/selection.json                    chosen agent SAs, with reasons
- *   analysis/effective/<ns>__<name>/<namespace>.json
- *                                              the evaluator's rules review,
- *                                              every rule with its binding,
- *                                              subject and role; errors;
- *                                              blind spots
- *   analysis/can-i/<ns>__<name>/<namespace>.txt
- *                                              kubectl-identical table of
- *                                              the server's review
- *   analysis/can-i/<ns>__<name>/<namespace>.offline.txt
- *                                              the same table rendered from
- *                                              the evaluator, written only
- *                                              when the server's review is
- *                                              missing (never mistaken for
- *                                              kubectl's output)
- *   analysis/can-i/<ns>__<name>/<namespace>.stderr.txt
- *                                              kubectl's stderr warning, only
- *                                              when the review is incomplete
- *   analysis/review-diff.json                  server vs evaluator, per SA
- *                                              and namespace
- *   analysis/findings.json, analysis/findings.txt
- *   analysis/who-can.json                      get/list/watch on secrets,
- *                                              configmaps, PVCs
- *   analysis/inventory.csv                     one row per agent SA
- *   analysis/rbac-drift.json                   aggregated ClusterRoles whose
- *                                              stored rules differ from
- *                                              their selectors' union
+/* analyze.h - the RBAC analysis of a collection, as pure functions over the
+ * snapshot: where to ask the server for rules reviews, the evaluator's
+ * rules review per service account and namespace, and the namespace sets
+ * both use.  Nothing here reads or writes files; pipeline/analysis.h runs
+ * the analysis over a staging folder and writes its outputs.
  */
 #ifndef KC_RBAC_ANALYZE_H
 #define KC_RBAC_ANALYZE_H
@@ -47,34 +11,19 @@
 
 #include <cjson/cJSON.h>
 
+#include "collector/reviews.h"
 #include "collector/snapshot.h"
 #include "rbac/eval.h"
 #include "rbac/select.h"
+#include "util/strset.h"
 
-/* Where collect should ask the server for rules reviews: every selected
- * SA, in its own namespace and in each namespace where a RoleBinding
- * names it (directly or through one of its groups), or in every namespace
- * with opts->all_namespaces.  Namespaces sorted, unique. */
-struct kc_review_target {
-	char *sa_ns;
-	char *sa_name;
-	char **namespaces;
-	size_t nns;
-};
-
-struct kc_review_targets {
-	struct kc_review_target *v;
-	size_t n;
-};
-
+/* Where collect should ask the server for rules reviews (collector/reviews.h
+ * struct kc_review_targets): every selected SA, in its own namespace and in
+ * each namespace where a RoleBinding names it (directly or through one of
+ * its groups), or in every namespace with opts->all_namespaces.  Namespaces
+ * sorted, unique. */
 int kc_rbac_review_targets(const struct kc_snapshot *snap, const struct kc_select_opts *opts,
     struct kc_review_targets *out);
-void kc_review_targets_free(struct kc_review_targets *t);
-
-/* The staging path of a stored review: "reviews/<ns>__<name>/<namespace>.json"
- * with each name as its path component (collector/names.h); newly
- * allocated, NULL on allocation or hashing failure. */
-char *kc_rbac_review_path(const char *sa_ns, const char *sa_name, const char *ns);
 
 /* The evaluator's result for SA sa_ns/sa_name in namespace ns:
  * {"subject":{kind,namespace,name,user,groups},"namespace","source":"offline evaluator",
@@ -83,20 +32,14 @@ char *kc_rbac_review_path(const char *sa_ns, const char *sa_name, const char *ns
 int kc_rbac_effective_json(const struct kc_rbac *rb, const char *sa_ns, const char *sa_name,
     const char *ns, cJSON **out);
 
-/* Run the analysis over a staging folder and write the files above.
- * files_out (may be NULL): an array of manifest "files" entries to append
- * to ({"path","media_type","derived":true,"sources":[...]}; collect's
- * kc_bundle_seal fills sizes and digests).  summary_out (may be NULL):
- * {"triage":"URGENT"|"ROUTINE","triageReason","findings":{"critical":n,
- *  ...},"highestSeverity","selected":n,"reviewDisagreements":n,
- *  "evaluationErrors":n,"blindSpots":[...]} for the manifest.
- * worst_rank_out (may be NULL): the highest finding severity rank
- * (kc_sev_rank) for --fail-on. */
-int kc_rbac_analyze(const char *staging_dir, const struct kc_select_opts *sel,
-    cJSON *files_out, cJSON **summary_out, int *worst_rank_out);
-/* The same over a snapshot the caller already loaded from staging_dir
- * (collect has it in memory; the reviews are still read from the folder). */
-int kc_rbac_analyze_snap(const char *staging_dir, const struct kc_snapshot *snap,
-    const struct kc_select_opts *sel, cJSON *files_out, cJSON **summary_out, int *worst_rank_out);
+/* Every namespace the snapshot knows: listed ones, and those of roles,
+ * bindings and service accounts (a namespace list may be forbidden). */
+int kc_rbac_all_namespaces(const struct kc_snapshot *snap, struct kc_strset *out);
+
+/* The namespaces where a RoleBinding applies to the identity id (directly
+ * or through one of its groups) and its own namespace `own`; every
+ * namespace in nss when `every`.  Appended to out, unsorted. */
+int kc_rbac_sa_namespaces(const struct kc_rbac *rb, const struct kc_rbac_identity *id, const char *own,
+    const struct kc_strset *nss, int every, struct kc_strset *out);
 
 #endif

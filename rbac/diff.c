@@ -6,7 +6,7 @@
 
 #include "collector/snapshot.h"
 #include "collector/audit.h"
-#include "formats/bundle.h"
+#include "manifest/bundle.h"
 #include "rbac/source.h"
 #include "rbac/diff.h"
 #include "rbac/eval.h"
@@ -14,6 +14,7 @@
 #include "rbac/scope.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/json.h"
 #include "util/mem.h"
 #include "util/sha256.h"
 #include "util/timeutil.h"
@@ -88,19 +89,14 @@ bundle_close(struct bundle *b)
 
 /* ---- small JSON helpers ---- */
 
+/* The string at a dotted path, "" when absent; each step by kc_json_get
+ * (the last of duplicate keys, as the audit filter and jq take it). */
 static const char *
 js(const cJSON *o, const char *path)
 {
-	char key[128];
-	const char *dot;
+	const cJSON *v = kc_json_path(o, path);
 
-	while (o != NULL && (dot = strchr(path, '.')) != NULL) {
-		snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
-		o = cJSON_GetObjectItemCaseSensitive(o, key);
-		path = dot + 1;
-	}
-	o = cJSON_GetObjectItemCaseSensitive(o, path);
-	return cJSON_IsString(o) ? o->valuestring : "";
+	return cJSON_IsString(v) ? v->valuestring : "";
 }
 
 static int64_t
@@ -150,8 +146,8 @@ grant_json(const struct kc_rbac_binding *b)
 	/* The server's own bootstrap bindings (discovery, basic-user...) that
 	 * every authenticated identity holds: not reach the agent was given. */
 	{
-		const cJSON *l = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
-		    cJSON_GetObjectItemCaseSensitive(b->obj, "metadata"), "labels"), "kubernetes.io/bootstrapping");
+		const cJSON *l = kc_json_get(kc_json_get(
+		    kc_json_get(b->obj, "metadata"), "labels"), "kubernetes.io/bootstrapping");
 		if (cJSON_IsString(l) && strcmp(l->valuestring, "rbac-defaults") == 0)
 			cJSON_AddBoolToObject(g, "default", 1);
 	}
@@ -177,7 +173,7 @@ permset_add(struct permset *p, const char *key, cJSON *perm, const struct kc_rba
 	} else {
 		cJSON_Delete(perm);
 	}
-	grants = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(p->perms, (int)e->vals[0]), "grants");
+	grants = kc_json_get_mut(cJSON_GetArrayItem(p->perms, (int)e->vals[0]), "grants");
 	g = grant_json(b);
 	cJSON_ArrayForEach(x, grants)
 		if (cJSON_Compare(x, g, 1)) {
@@ -304,8 +300,8 @@ perm_cluster_reach(const cJSON *perm)
 
 	if (strcmp(js(perm, "namespace"), "*") != 0 && js(perm, "url")[0] == '\0')
 		return 0;
-	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(perm, "grants"))
-		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "default")))
+	cJSON_ArrayForEach(g, kc_json_get(perm, "grants"))
+		if (!cJSON_IsTrue(kc_json_get(g, "default")))
 			return 1;
 	return 0;
 }
@@ -373,7 +369,7 @@ agent_list(struct bundle *pre, struct bundle *post, cJSON *agents)
 	for (int k = 0; k < 2; k++) {
 		cJSON *sel = get_json(bs[k], "analysis/selection.json"), *it, *a;
 
-		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(sel, "selected")) {
+		cJSON_ArrayForEach(it, kc_json_get(sel, "selected")) {
 			const char *ns = js(it, "namespace"), *name = js(it, "name");
 			cJSON *found = NULL;
 
@@ -387,7 +383,7 @@ agent_list(struct bundle *pre, struct bundle *post, cJSON *agents)
 				cJSON_AddArrayToObject(found, "selected_in");
 				cJSON_AddItemToArray(agents, found);
 			}
-			cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(found, "selected_in"),
+			cJSON_AddItemToArray(kc_json_get_mut(found, "selected_in"),
 			    cJSON_CreateString(which[k]));
 		}
 		cJSON_Delete(sel);
@@ -405,8 +401,8 @@ object_changes(const cJSON *a, const cJSON *b, cJSON *obj, int64_t since_ns)
 	const cJSON *la, *lb;
 
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		const cJSON *fa = a ? cJSON_GetObjectItemCaseSensitive(a, fields[i]) : NULL;
-		const cJSON *fb = b ? cJSON_GetObjectItemCaseSensitive(b, fields[i]) : NULL;
+		const cJSON *fa = a ? kc_json_get(a, fields[i]) : NULL;
+		const cJSON *fb = b ? kc_json_get(b, fields[i]) : NULL;
 
 		if ((fa == NULL && fb == NULL) || (fa && fb && cJSON_Compare(fa, fb, 1)))
 			continue;
@@ -416,15 +412,15 @@ object_changes(const cJSON *a, const cJSON *b, cJSON *obj, int64_t since_ns)
 		cJSON_AddItemToObject(c, "before", fa ? cJSON_Duplicate(fa, 1) : cJSON_CreateNull());
 		cJSON_AddItemToObject(c, "after", fb ? cJSON_Duplicate(fb, 1) : cJSON_CreateNull());
 	}
-	la = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(a, "metadata"), "labels");
-	lb = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "metadata"), "labels");
+	la = kc_json_get(kc_json_get(a, "metadata"), "labels");
+	lb = kc_json_get(kc_json_get(b, "metadata"), "labels");
 	if (a && b && !((la == NULL && lb == NULL) || (la && lb && cJSON_Compare(la, lb, 1)))) {
 		cJSON *c = cJSON_AddObjectToObject(ch, "labels");
 		cJSON_AddItemToObject(c, "before", la ? cJSON_Duplicate(la, 1) : cJSON_CreateNull());
 		cJSON_AddItemToObject(c, "after", lb ? cJSON_Duplicate(lb, 1) : cJSON_CreateNull());
 	}
 	by = cJSON_AddArrayToObject(obj, "changed_by");
-	cJSON_ArrayForEach(mf, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b ? b : a,
+	cJSON_ArrayForEach(mf, kc_json_get(kc_json_get(b ? b : a,
 	    "metadata"), "managedFields")) {
 		if (ts_ns(js(mf, "time")) < since_ns)
 			continue;
@@ -526,8 +522,8 @@ static void
 findings_diff(struct bundle *pre, struct bundle *post, cJSON *out)
 {
 	cJSON *a = get_json(pre, "analysis/findings.json"), *b = get_json(post, "analysis/findings.json");
-	cJSON *fa = cJSON_GetObjectItemCaseSensitive(a, "findings");
-	cJSON *fb = cJSON_GetObjectItemCaseSensitive(b, "findings");
+	const cJSON *fa = kc_json_get(a, "findings");
+	const cJSON *fb = kc_json_get(b, "findings");
 	cJSON *resolved = cJSON_AddArrayToObject(out, "resolved");
 	cJSON *persisting = cJSON_AddArrayToObject(out, "persisting");
 	cJSON *added = cJSON_AddArrayToObject(out, "new");
@@ -625,7 +621,7 @@ note_secret_read(struct audit_ctx *c, const char *user, const cJSON *ev)
 		snprintf(what, sizeof(what), "%s", name[0] ? name : "*");
 	else
 		snprintf(what, sizeof(what), "%s/%s", ns, name[0] ? name : "*");
-	if ((arr = cJSON_GetObjectItemCaseSensitive(c->secret_reads, who)) == NULL)
+	if ((arr = kc_json_get_mut(c->secret_reads, who)) == NULL)
 		arr = cJSON_AddArrayToObject(c->secret_reads, who);
 	cJSON_ArrayForEach(it, arr)
 		if (strcmp(it->valuestring, what) == 0)
@@ -647,10 +643,93 @@ is_agent(const cJSON *agents, const char *user)
 	return 0;
 }
 
+/* A denied request by an agent, aggregated by user, verb, resource and
+ * namespace. */
+static void
+note_denied(struct audit_ctx *c, const cJSON *ev, const char *user, const char *verb,
+    const char *res, long status)
+{
+	cJSON *d, *found = NULL;
+	const char *ns = js(ev, "objectRef.namespace"), *t = js(ev, "requestReceivedTimestamp");
+
+	c->denied_total++;
+	cJSON_ArrayForEach(d, c->denied)
+		if (strcmp(js(d, "user"), user) == 0 && strcmp(js(d, "verb"), verb) == 0 &&
+		    strcmp(js(d, "resource"), res) == 0 && strcmp(js(d, "namespace"), ns) == 0)
+			found = d;
+	if (found == NULL) {
+		found = cJSON_CreateObject();
+		cJSON_AddStringToObject(found, "user", user);
+		cJSON_AddStringToObject(found, "verb", verb);
+		cJSON_AddStringToObject(found, "resource", res);
+		cJSON_AddStringToObject(found, "namespace", ns);
+		cJSON_AddNumberToObject(found, "code", (double)status);
+		cJSON_AddNumberToObject(found, "count", 0);
+		cJSON_AddStringToObject(found, "first", t);
+		cJSON_AddStringToObject(found, "last", t);
+		cJSON_AddItemToArray(c->denied, found);
+	}
+	cJSON_SetNumberValue(kc_json_get_mut(found, "count"),
+	    kc_json_get(found, "count")->valuedouble + 1);
+	if (strcmp(t, js(found, "first")) < 0)
+		cJSON_ReplaceItemInObjectCaseSensitive(found, "first", cJSON_CreateString(t));
+	if (strcmp(t, js(found, "last")) > 0)
+		cJSON_ReplaceItemInObjectCaseSensitive(found, "last", cJSON_CreateString(t));
+}
+
+/* A sensitive read by an agent after the remediation.  Would the POST
+ * RBAC state allow it?  A read the remediated RBAC does not allow, or any
+ * secret read, is a bypass. */
+static void
+note_read(struct audit_ctx *c, const cJSON *ev, const char *user, const char *verb,
+    const char *res, long status)
+{
+	cJSON *o = cJSON_CreateObject();
+	struct kc_rbac_sa_id id;
+	struct kc_rbac_request rq;
+	struct kc_rbac_decision dd;
+	char sns[256], sname[256];
+	int permitted = 0;
+
+	if (sscanf(user, "system:serviceaccount:%255[^:]:%255s", sns, sname) == 2 &&
+	    kc_rbac_sa_identity(&id, sns, sname) == 0) {
+		memset(&rq, 0, sizeof(rq));
+		rq.verb = verb;
+		rq.group = js(ev, "objectRef.apiGroup");
+		rq.resource = res;
+		rq.subresource = js(ev, "objectRef.subresource");
+		rq.name = js(ev, "objectRef.name");
+		rq.ns = js(ev, "objectRef.namespace");
+		if (kc_rbac_authorize(c->rb_post, &id.id, &rq, &dd) == 0)
+			permitted = dd.allowed;
+	}
+	cJSON_AddBoolToObject(o, "permitted_by_post_rbac", permitted);
+	cJSON_AddBoolToObject(o, "escalate", !permitted || strcmp(res, "secrets") == 0);
+	cJSON_AddStringToObject(o, "auditID", js(ev, "auditID"));
+	cJSON_AddStringToObject(o, "user", user);
+	cJSON_AddStringToObject(o, "verb", verb);
+	cJSON_AddStringToObject(o, "resource", res);
+	cJSON_AddStringToObject(o, "namespace", js(ev, "objectRef.namespace"));
+	cJSON_AddStringToObject(o, "name", js(ev, "objectRef.name"));
+	cJSON_AddStringToObject(o, "time", js(ev, "requestReceivedTimestamp"));
+	cJSON_AddNumberToObject(o, "code", (double)status);
+	cJSON_AddItemToArray(c->reads, o);
+}
+
+static int
+is_read(const char *verb)
+{
+	return strcmp(verb, "get") == 0 || strcmp(verb, "list") == 0 || strcmp(verb, "watch") == 0;
+}
+
+/* One audit event (a line of a segment).  Members by kc_json_get: with
+ * duplicate keys the last wins, as in the audit filter, so `kcustody
+ * audit` and `kcustody diff` attribute an event to the same user. */
 static void
 audit_line(struct audit_ctx *c, const char *s, size_t n)
 {
-	cJSON *ev = cJSON_ParseWithLength(s, n), *code;
+	cJSON *ev = cJSON_ParseWithLength(s, n);
+	const cJSON *code;
 	const char *user, *verb, *res, *dec, *stage;
 	long status;
 	int denied;
@@ -667,80 +746,23 @@ audit_line(struct audit_ctx *c, const char *s, size_t n)
 		goto out;
 	verb = js(ev, "verb");
 	res = js(ev, "objectRef.resource");
-	dec = js(cJSON_GetObjectItemCaseSensitive(ev, "annotations"), "authorization.k8s.io/decision");
-	code = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ev, "responseStatus"), "code");
+	/* the key holds dots: a member, not a dotted path */
+	dec = kc_json_str0(kc_json_get(ev, "annotations"), "authorization.k8s.io/decision");
+	code = kc_json_path(ev, "responseStatus.code");
 	status = cJSON_IsNumber(code) ? (long)code->valuedouble : 0;
 	denied = strcmp(dec, "forbid") == 0 || status == 401 || status == 403;
 	if (!denied && status < 400 && strcmp(res, "secrets") == 0 &&
 	    js(ev, "objectRef.subresource")[0] == '\0' && js(ev, "objectRef.apiGroup")[0] == '\0' &&
-	    (strcmp(verb, "get") == 0 || strcmp(verb, "list") == 0 || strcmp(verb, "watch") == 0))
+	    is_read(verb))
 		note_secret_read(c, user, ev);
 	if (c->breach_only)
 		goto out;
-	if (denied) {
-		cJSON *d, *found = NULL;
-		const char *ns = js(ev, "objectRef.namespace"), *t = js(ev, "requestReceivedTimestamp");
-
-		c->denied_total++;
-		cJSON_ArrayForEach(d, c->denied)
-			if (strcmp(js(d, "user"), user) == 0 && strcmp(js(d, "verb"), verb) == 0 &&
-			    strcmp(js(d, "resource"), res) == 0 && strcmp(js(d, "namespace"), ns) == 0)
-				found = d;
-		if (found == NULL) {
-			found = cJSON_CreateObject();
-			cJSON_AddStringToObject(found, "user", user);
-			cJSON_AddStringToObject(found, "verb", verb);
-			cJSON_AddStringToObject(found, "resource", res);
-			cJSON_AddStringToObject(found, "namespace", ns);
-			cJSON_AddNumberToObject(found, "code", (double)status);
-			cJSON_AddNumberToObject(found, "count", 0);
-			cJSON_AddStringToObject(found, "first", t);
-			cJSON_AddStringToObject(found, "last", t);
-			cJSON_AddItemToArray(c->denied, found);
-		}
-		cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(found, "count"),
-		    cJSON_GetObjectItemCaseSensitive(found, "count")->valuedouble + 1);
-		if (strcmp(t, js(found, "first")) < 0)
-			cJSON_ReplaceItemInObjectCaseSensitive(found, "first", cJSON_CreateString(t));
-		if (strcmp(t, js(found, "last")) > 0)
-			cJSON_ReplaceItemInObjectCaseSensitive(found, "last", cJSON_CreateString(t));
-	} else if ((strcmp(verb, "get") == 0 || strcmp(verb, "list") == 0 || strcmp(verb, "watch") == 0) &&
-	    (strcmp(res, "secrets") == 0 || strcmp(res, "configmaps") == 0 ||
+	if (denied)
+		note_denied(c, ev, user, verb, res, status);
+	else if (is_read(verb) && (strcmp(res, "secrets") == 0 || strcmp(res, "configmaps") == 0 ||
 	    strcmp(res, "persistentvolumeclaims") == 0) &&
-	    ts_ns(js(ev, "requestReceivedTimestamp")) >= c->rem_ns) {
-		cJSON *o = cJSON_CreateObject();
-		struct kc_rbac_sa_id id;
-		struct kc_rbac_request rq;
-		struct kc_rbac_decision dd;
-		char sns[256], sname[256];
-		int permitted = 0;
-
-		/* Would the POST RBAC state allow it?  A read the remediated
-		 * RBAC does not allow, or any secret read, is a bypass. */
-		if (sscanf(user, "system:serviceaccount:%255[^:]:%255s", sns, sname) == 2 &&
-		    kc_rbac_sa_identity(&id, sns, sname) == 0) {
-			memset(&rq, 0, sizeof(rq));
-			rq.verb = verb;
-			rq.group = js(ev, "objectRef.apiGroup");
-			rq.resource = res;
-			rq.subresource = js(ev, "objectRef.subresource");
-			rq.name = js(ev, "objectRef.name");
-			rq.ns = js(ev, "objectRef.namespace");
-			if (kc_rbac_authorize(c->rb_post, &id.id, &rq, &dd) == 0)
-				permitted = dd.allowed;
-		}
-		cJSON_AddBoolToObject(o, "permitted_by_post_rbac", permitted);
-		cJSON_AddBoolToObject(o, "escalate", !permitted || strcmp(res, "secrets") == 0);
-		cJSON_AddStringToObject(o, "auditID", js(ev, "auditID"));
-		cJSON_AddStringToObject(o, "user", user);
-		cJSON_AddStringToObject(o, "verb", verb);
-		cJSON_AddStringToObject(o, "resource", res);
-		cJSON_AddStringToObject(o, "namespace", js(ev, "objectRef.namespace"));
-		cJSON_AddStringToObject(o, "name", js(ev, "objectRef.name"));
-		cJSON_AddStringToObject(o, "time", js(ev, "requestReceivedTimestamp"));
-		cJSON_AddNumberToObject(o, "code", (double)status);
-		cJSON_AddItemToArray(c->reads, o);
-	}
+	    ts_ns(js(ev, "requestReceivedTimestamp")) >= c->rem_ns)
+		note_read(c, ev, user, verb, res, status);
 out:
 	cJSON_Delete(ev);
 }
@@ -830,7 +852,7 @@ audit_diff(struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_pos
 	if (post->has_segment) {
 		cJSON *sj = get_json(post, "audit/sources.json");
 		const char *vis = js(sj, "reads.visible");
-		const cJSON *blind = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sj, "reads"), "blind");
+		const cJSON *blind = kc_json_get(kc_json_get(sj, "reads"), "blind");
 
 		if (vis[0] == '\0')
 			vis = "all";
@@ -868,7 +890,7 @@ breach_assessment(const struct bundle *pre, const struct kc_rbac *rb_pre, cJSON 
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "namespace", ns);
 		cJSON_AddStringToObject(o, "name", name);
-		cJSON_AddBoolToObject(o, "could_read_secrets", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a,
+		cJSON_AddBoolToObject(o, "could_read_secrets", cJSON_IsTrue(kc_json_get(a,
 		    "secrets_before")));
 		reach = cJSON_AddArrayToObject(o, "secrets_reachable");
 		cJSON_ArrayForEach(sec, pre->snap.items[KC_RES_SECRETS]) {
@@ -886,9 +908,9 @@ breach_assessment(const struct bundle *pre, const struct kc_rbac *rb_pre, cJSON 
 				cJSON_AddItemToArray(reach, cJSON_CreateString(s));
 			}
 		}
-		read = cJSON_GetObjectItemCaseSensitive(secret_reads, who);
+		read = kc_json_get(secret_reads, who);
 		cJSON_AddItemToObject(o, "secrets_read", read ? cJSON_Duplicate(read, 1) : cJSON_CreateArray());
-		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "could_read_secrets")) ||
+		if (cJSON_IsTrue(kc_json_get(o, "could_read_secrets")) ||
 		    cJSON_GetArraySize(reach) > 0 || cJSON_GetArraySize(read) > 0)
 			urgent = 1;
 		cJSON_AddItemToArray(list, o);
@@ -950,17 +972,227 @@ describe(const struct bundle *b)
 	return d;
 }
 
+/* PRE and POST can be compared: one cluster, two bundles, in order.
+ * Sets the end of PRE and the remediation time. */
+static int
+check_pair(const struct kc_diff_opts *o, const struct bundle *pre, const struct bundle *post,
+    int64_t *pre_end, int64_t *rem_ns)
+{
+	const char *uid_pre = js(pre->manifest, "cluster.kube_system_uid");
+	const char *uid_post = js(post->manifest, "cluster.kube_system_uid");
+	const char *id_pre = js(pre->manifest, "bundle_id");
+	int64_t post_start;
+
+	if (strcmp(uid_pre, uid_post) != 0 || uid_pre[0] == '\0')
+		return kc_err_set(KC_ERR_INVALID, "the bundles come from different clusters "
+		    "(kube-system UID %s in PRE, %s in POST)",
+		    uid_pre[0] ? uid_pre : "unknown", uid_post[0] ? uid_post : "unknown");
+	if (id_pre[0] != '\0' && strcmp(id_pre, js(post->manifest, "bundle_id")) == 0)
+		return kc_err_set(KC_ERR_INVALID, "PRE and POST are the same bundle (bundle id %s): give the "
+		    "bundle collected before the remediation and the one collected after it", id_pre);
+	*pre_end = ts_ns(js(pre->manifest, "times.finished"));
+	post_start = ts_ns(js(post->manifest, "times.started"));
+	if (*pre_end == 0 || post_start == 0 || *pre_end > post_start)
+		return kc_err_set(KC_ERR_INVALID, "PRE (%s, finished %s) is not older than POST (%s, started %s); "
+		    "give the bundles in the order they were collected", o->pre,
+		    js(pre->manifest, "times.finished"), o->post, js(post->manifest, "times.started"));
+	if (o->remediated_at == NULL) {
+		*rem_ns = *pre_end;
+		return 0;
+	}
+	if ((*rem_ns = ts_ns(o->remediated_at)) == 0)
+		return kc_err_set(KC_ERR_INVALID, "--remediated-at '%s' is not an RFC 3339 time", o->remediated_at);
+	return 0;
+}
+
+/* The document's head: schema, the two bundles (with their verification
+ * in dpre and dpost), the cluster, the remediation time. */
+static cJSON *
+diff_head(const struct kc_diff_opts *o, const struct bundle *pre, const struct bundle *post,
+    const cJSON *dpre, const cJSON *dpost, int64_t rem_ns)
+{
+	cJSON *d = cJSON_CreateObject(), *dp = describe(pre), *dq = describe(post), *it, *c;
+	char tb[40];
+
+	cJSON_AddStringToObject(d, "schema", "kcustody.diff/v1");
+	cJSON_AddBoolToObject(d, "verified", !o->no_verify);
+	cJSON_ArrayForEach(it, dpre)
+		cJSON_AddItemToObject(dp, it->string, cJSON_Duplicate(it, 1));
+	cJSON_ArrayForEach(it, dpost)
+		cJSON_AddItemToObject(dq, it->string, cJSON_Duplicate(it, 1));
+	cJSON_AddItemToObject(d, "pre", dp);
+	cJSON_AddItemToObject(d, "post", dq);
+	c = cJSON_AddObjectToObject(d, "cluster");
+	cJSON_AddStringToObject(c, "kube_system_uid", js(post->manifest, "cluster.kube_system_uid"));
+	cJSON_AddStringToObject(c, "server", js(post->manifest, "cluster.server"));
+	cJSON_AddStringToObject(d, "remediated_at", kc_fmt_rfc3339((time_t)(rem_ns / 1000000000), tb, sizeof(tb)));
+	cJSON_AddStringToObject(d, "remediated_at_source", o->remediated_at ? "--remediated-at" :
+	    "end of the PRE collection");
+	return d;
+}
+
+struct perm_counts {
+	long removed, added, kept;
+};
+
+/* One agent's permissions in PRE and POST, over the namespaces either
+ * bundle makes relevant to it. */
+static int
+agent_diff(const struct bundle *pre, const struct bundle *post, const struct kc_rbac *rb_pre,
+    const struct kc_rbac *rb_post, cJSON *a, struct perm_counts *n)
+{
+	struct permset ppre, ppost;
+	struct kc_hmap seen;
+	char **nss = NULL;
+	size_t nns = 0, cap = 0;
+	int r;
+
+	memset(&ppre, 0, sizeof(ppre));
+	memset(&ppost, 0, sizeof(ppost));
+	memset(&seen, 0, sizeof(seen));
+	r = collect_namespaces(pre, post, js(a, "namespace"), &seen, &nss, &nns, &cap);
+	if (r == 0)
+		r = sa_perms(rb_pre, js(a, "namespace"), js(a, "name"), nss, nns, &ppre);
+	if (r == 0)
+		r = sa_perms(rb_post, js(a, "namespace"), js(a, "name"), nss, nns, &ppost);
+	if (r == 0) {
+		sa_compare(&ppre, &ppost, a);
+		n->removed += ppre.n - (long)cJSON_GetArraySize(kc_json_get(a, "kept"));
+		n->added += (long)cJSON_GetArraySize(kc_json_get(a, "added"));
+		n->kept += (long)cJSON_GetArraySize(kc_json_get(a, "kept"));
+	}
+	permset_free(&ppre);
+	permset_free(&ppost);
+	kc_hmap_free(&seen);
+	for (size_t i = 0; i < nns; i++)
+		free(nss[i]);
+	free(nss);
+	return r;
+}
+
+/* The verdict of the summary, most serious first. */
+static void
+verdict(const cJSON *d, const cJSON *fd, int nreads, int blind, cJSON *sum)
+{
+	int nnew = 0, nkept = 0;
+	const char *v, *why;
+	const cJSON *g;
+
+	cJSON_ArrayForEach(g, kc_json_get(fd, "regressions")) {
+		if (cJSON_IsTrue(kc_json_get(g, "kept")))
+			nkept++;
+		else
+			nnew++;
+	}
+	if (nreads > 0) {
+		v = "escalate";
+		why = "after the remediation time an agent read secrets, or read data the remediated RBAC does not allow (policy bypass)";
+	} else if (nnew > 0) {
+		v = "regressed";
+		why = "an agent service account gained a flagged permission (AGR-025)";
+	} else if (nkept > 0) {
+		v = "incomplete";
+		why = "an agent service account keeps a flagged permission after remediation (AGR-025)";
+	} else if (cJSON_GetArraySize(kc_json_get(d, "stale_pods")) > 0) {
+		v = "incomplete";
+		why = "agent pods predate the remediation and may hold tokens issued before it";
+	} else if (blind) {
+		v = "incomplete";
+		why = "reads after the remediation are not determinable from the POST audit sources "
+		    "(they do not log get, list and watch)";
+	} else {
+		v = "remediated";
+		why = "no flagged permission kept or gained, no stale agent pods, no sensitive read after remediation";
+	}
+	cJSON_AddStringToObject(sum, "verdict", v);
+	cJSON_AddStringToObject(sum, "verdict_reason", why);
+	cJSON_AddStringToObject(sum, "breach_assessment", js(d, "breach_assessment.verdict"));
+}
+
+/* The reads after the remediation in the summary: counts, or "not
+ * determinable" when no POST source logs reads. */
+static void
+summary_reads(const cJSON *d, const cJSON *fd, const cJSON *au, cJSON *sum)
+{
+	int nreads = 0;
+	int blind = cJSON_IsFalse(kc_json_get(au, "reads_determinable"));
+	int some = blind && strcmp(js(au, "reads_visible"), "some") == 0;
+	const cJSON *g;
+
+	cJSON_ArrayForEach(g, kc_json_get(au, "sensitive_reads_after_remediation"))
+		nreads += cJSON_IsTrue(kc_json_get(g, "escalate"));
+	if (blind && !some) {
+		/* no source logs reads: 0 would be a false all-clear */
+		cJSON_AddStringToObject(sum, "sensitive_reads_after_remediation", KC_NOT_DETERMINABLE);
+		cJSON_AddStringToObject(sum, "policy_bypass_reads", KC_NOT_DETERMINABLE);
+	} else {
+		cJSON_AddNumberToObject(sum, "sensitive_reads_after_remediation",
+		    cJSON_GetArraySize(kc_json_get(au, "sensitive_reads_after_remediation")));
+		cJSON_AddNumberToObject(sum, "policy_bypass_reads", nreads);
+	}
+	if (blind)
+		cJSON_AddStringToObject(sum, "reads_note", some ?
+		    "some clusters' audit sources do not log reads (get, list, watch): their reads are not "
+		    "determinable from these sources; the counts hold what the sources show" :
+		    "the POST audit sources do not log reads (get, list, watch): sensitive reads and policy "
+		    "bypasses are not determinable from these sources");
+	verdict(d, fd, nreads, blind, sum);
+}
+
+static void
+summary(cJSON *d, const cJSON *fd, const cJSON *au, const struct perm_counts *n)
+{
+	cJSON *sum = cJSON_AddObjectToObject(d, "summary");
+
+	cJSON_AddNumberToObject(sum, "permissions_removed", (double)n->removed);
+	cJSON_AddNumberToObject(sum, "permissions_added", (double)n->added);
+	cJSON_AddNumberToObject(sum, "permissions_kept", (double)n->kept);
+	cJSON_AddNumberToObject(sum, "findings_resolved", cJSON_GetArraySize(kc_json_get(fd, "resolved")));
+	cJSON_AddNumberToObject(sum, "findings_persisting", cJSON_GetArraySize(kc_json_get(fd, "persisting")));
+	cJSON_AddNumberToObject(sum, "findings_new", cJSON_GetArraySize(kc_json_get(fd, "new")));
+	cJSON_AddNumberToObject(sum, "stale_pods", cJSON_GetArraySize(kc_json_get(d, "stale_pods")));
+	cJSON_AddNumberToObject(sum, "denied_requests", kc_json_get(au, "denied_total")->valuedouble);
+	summary_reads(d, fd, au, sum);
+}
+
+/* Everything after the head: agents, RBAC objects, findings, stale
+ * pods, audit, breach assessment, summary. */
+static int
+diff_body(struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_pre,
+    const struct kc_rbac *rb_post, int64_t pre_end, int64_t rem_ns, cJSON *d)
+{
+	struct perm_counts n = { 0, 0, 0 };
+	cJSON *agents, *a, *fd, *au, *secret_reads;
+	int r;
+
+	agents = cJSON_AddArrayToObject(d, "agents");
+	agent_list(pre, post, agents);
+	cJSON_ArrayForEach(a, agents)
+		if ((r = agent_diff(pre, post, rb_pre, rb_post, a, &n)) != 0)
+			return r;
+	rbac_objects(pre, post, cJSON_AddObjectToObject(d, "rbac_objects"), pre_end);
+	fd = cJSON_AddObjectToObject(d, "findings");
+	findings_diff(pre, post, fd);
+	stale_pods(post, agents, rem_ns, cJSON_AddArrayToObject(d, "stale_pods"));
+	au = cJSON_AddObjectToObject(d, "audit");
+	if ((secret_reads = cJSON_CreateObject()) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((r = audit_diff(pre, post, rb_post, agents, rem_ns, secret_reads, au)) == 0 &&
+	    (r = breach_assessment(pre, rb_pre, agents, secret_reads,
+	    cJSON_AddObjectToObject(d, "breach_assessment"))) == 0)
+		summary(d, fd, au, &n);
+	cJSON_Delete(secret_reads);
+	return r;
+}
+
 int
 kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 {
 	struct bundle pre, post;
 	struct kc_rbac rb_pre, rb_post;
 	int have_rb_pre = 0, have_rb_post = 0, r;
-	cJSON *d = NULL, *agents, *a, *sum, *fd, *au;
-	cJSON *dpre = NULL, *dpost = NULL, *secret_reads = NULL;
-	int64_t rem_ns, pre_end, post_start;
-	long removed = 0, added = 0, kept = 0;
-	const char *verdict, *why;
+	cJSON *d = NULL, *dpre = NULL, *dpost = NULL;
+	int64_t rem_ns = 0, pre_end = 0;
 
 	*out = NULL;
 	memset(&pre, 0, sizeof(pre));
@@ -971,174 +1203,18 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	}
 	if ((r = verify_one(o, o->pre, dpre)) != 0 || (r = verify_one(o, o->post, dpost)) != 0)
 		goto out;
-	if ((r = bundle_open(&pre, o->pre)) != 0 || (r = bundle_open(&post, o->post)) != 0)
+	if ((r = bundle_open(&pre, o->pre)) != 0 || (r = bundle_open(&post, o->post)) != 0 ||
+	    (r = check_pair(o, &pre, &post, &pre_end, &rem_ns)) != 0)
 		goto out;
-	if (strcmp(js(pre.manifest, "cluster.kube_system_uid"), js(post.manifest, "cluster.kube_system_uid")) != 0 ||
-	    js(pre.manifest, "cluster.kube_system_uid")[0] == '\0') {
-		r = kc_err_set(KC_ERR_INVALID, "the bundles come from different clusters "
-		    "(kube-system UID %s in PRE, %s in POST)",
-		    js(pre.manifest, "cluster.kube_system_uid")[0] ? js(pre.manifest, "cluster.kube_system_uid") : "unknown",
-		    js(post.manifest, "cluster.kube_system_uid")[0] ? js(post.manifest, "cluster.kube_system_uid") : "unknown");
-		goto out;
-	}
-	if (js(pre.manifest, "bundle_id")[0] != '\0' &&
-	    strcmp(js(pre.manifest, "bundle_id"), js(post.manifest, "bundle_id")) == 0) {
-		r = kc_err_set(KC_ERR_INVALID, "PRE and POST are the same bundle (bundle id %s): give the "
-		    "bundle collected before the remediation and the one collected after it",
-		    js(pre.manifest, "bundle_id"));
-		goto out;
-	}
-	pre_end = ts_ns(js(pre.manifest, "times.finished"));
-	post_start = ts_ns(js(post.manifest, "times.started"));
-	if (pre_end == 0 || post_start == 0 || pre_end > post_start) {
-		r = kc_err_set(KC_ERR_INVALID, "PRE (%s, finished %s) is not older than POST (%s, started %s); "
-		    "give the bundles in the order they were collected", o->pre,
-		    js(pre.manifest, "times.finished"), o->post, js(post.manifest, "times.started"));
-		goto out;
-	}
-	if (o->remediated_at != NULL) {
-		if ((rem_ns = ts_ns(o->remediated_at)) == 0) {
-			r = kc_err_set(KC_ERR_INVALID, "--remediated-at '%s' is not an RFC 3339 time", o->remediated_at);
-			goto out;
-		}
-	} else {
-		rem_ns = pre_end;
-	}
-
-	d = cJSON_CreateObject();
-	cJSON_AddStringToObject(d, "schema", "kcustody.diff/v1");
-	cJSON_AddBoolToObject(d, "verified", !o->no_verify);
-	cJSON *dp = describe(&pre), *dq = describe(&post), *it;
-	cJSON_ArrayForEach(it, dpre)
-		cJSON_AddItemToObject(dp, it->string, cJSON_Duplicate(it, 1));
-	cJSON_ArrayForEach(it, dpost)
-		cJSON_AddItemToObject(dq, it->string, cJSON_Duplicate(it, 1));
-	cJSON_AddItemToObject(d, "pre", dp);
-	cJSON_AddItemToObject(d, "post", dq);
-	{
-		cJSON *c = cJSON_AddObjectToObject(d, "cluster");
-		char tb[40];
-		cJSON_AddStringToObject(c, "kube_system_uid", js(post.manifest, "cluster.kube_system_uid"));
-		cJSON_AddStringToObject(c, "server", js(post.manifest, "cluster.server"));
-		cJSON_AddStringToObject(d, "remediated_at", kc_fmt_rfc3339((time_t)(rem_ns / 1000000000), tb, sizeof(tb)));
-		cJSON_AddStringToObject(d, "remediated_at_source", o->remediated_at ? "--remediated-at" :
-		    "end of the PRE collection");
-	}
-
+	d = diff_head(o, &pre, &post, dpre, dpost, rem_ns);
 	if ((r = kc_rbac_init(&rb_pre, &pre.snap)) != 0)
 		goto out;
 	have_rb_pre = 1;
 	if ((r = kc_rbac_init(&rb_post, &post.snap)) != 0)
 		goto out;
 	have_rb_post = 1;
-	agents = cJSON_AddArrayToObject(d, "agents");
-	agent_list(&pre, &post, agents);
-	cJSON_ArrayForEach(a, agents) {
-		struct permset ppre, ppost;
-		struct kc_hmap seen;
-		char **nss = NULL;
-		size_t nns = 0, cap = 0;
-
-		memset(&ppre, 0, sizeof(ppre));
-		memset(&ppost, 0, sizeof(ppost));
-		memset(&seen, 0, sizeof(seen));
-		r = collect_namespaces(&pre, &post, js(a, "namespace"), &seen, &nss, &nns, &cap);
-		if (r == 0)
-			r = sa_perms(&rb_pre, js(a, "namespace"), js(a, "name"), nss, nns, &ppre);
-		if (r == 0)
-			r = sa_perms(&rb_post, js(a, "namespace"), js(a, "name"), nss, nns, &ppost);
-		if (r == 0) {
-			sa_compare(&ppre, &ppost, a);
-			removed += ppre.n - (long)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(a, "kept"));
-			added += (long)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(a, "added"));
-			kept += (long)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(a, "kept"));
-		}
-		permset_free(&ppre);
-		permset_free(&ppost);
-		kc_hmap_free(&seen);
-		for (size_t i = 0; i < nns; i++)
-			free(nss[i]);
-		free(nss);
-		if (r != 0)
-			goto out;
-	}
-	rbac_objects(&pre, &post, cJSON_AddObjectToObject(d, "rbac_objects"), pre_end);
-	fd = cJSON_AddObjectToObject(d, "findings");
-	findings_diff(&pre, &post, fd);
-	stale_pods(&post, agents, rem_ns, cJSON_AddArrayToObject(d, "stale_pods"));
-	au = cJSON_AddObjectToObject(d, "audit");
-	if ((secret_reads = cJSON_CreateObject()) == NULL) {
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((r = diff_body(&pre, &post, &rb_pre, &rb_post, pre_end, rem_ns, d)) != 0)
 		goto out;
-	}
-	if ((r = audit_diff(&pre, &post, &rb_post, agents, rem_ns, secret_reads, au)) != 0 ||
-	    (r = breach_assessment(&pre, &rb_pre, agents, secret_reads,
-	    cJSON_AddObjectToObject(d, "breach_assessment"))) != 0)
-		goto out;
-
-	sum = cJSON_AddObjectToObject(d, "summary");
-	cJSON_AddNumberToObject(sum, "permissions_removed", (double)removed);
-	cJSON_AddNumberToObject(sum, "permissions_added", (double)added);
-	cJSON_AddNumberToObject(sum, "permissions_kept", (double)kept);
-	cJSON_AddNumberToObject(sum, "findings_resolved", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(fd, "resolved")));
-	cJSON_AddNumberToObject(sum, "findings_persisting", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(fd, "persisting")));
-	cJSON_AddNumberToObject(sum, "findings_new", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(fd, "new")));
-	cJSON_AddNumberToObject(sum, "stale_pods", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "stale_pods")));
-	cJSON_AddNumberToObject(sum, "denied_requests", cJSON_GetObjectItemCaseSensitive(au, "denied_total")->valuedouble);
-	{
-		int nreads = 0, nnew = 0, nkept = 0;
-		int blind = cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(au, "reads_determinable"));
-		int some = blind && strcmp(js(au, "reads_visible"), "some") == 0;
-		cJSON *g;
-
-		cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(au, "sensitive_reads_after_remediation"))
-			nreads += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "escalate"));
-		if (blind && !some) {
-			/* no source logs reads: 0 would be a false all-clear */
-			cJSON_AddStringToObject(sum, "sensitive_reads_after_remediation", KC_NOT_DETERMINABLE);
-			cJSON_AddStringToObject(sum, "policy_bypass_reads", KC_NOT_DETERMINABLE);
-		} else {
-			cJSON_AddNumberToObject(sum, "sensitive_reads_after_remediation",
-			    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(au, "sensitive_reads_after_remediation")));
-			cJSON_AddNumberToObject(sum, "policy_bypass_reads", nreads);
-		}
-		if (blind)
-			cJSON_AddStringToObject(sum, "reads_note", some ?
-			    "some clusters' audit sources do not log reads (get, list, watch): their reads are not "
-			    "determinable from these sources; the counts hold what the sources show" :
-			    "the POST audit sources do not log reads (get, list, watch): sensitive reads and policy "
-			    "bypasses are not determinable from these sources");
-
-		cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(fd, "regressions")) {
-			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "kept")))
-				nkept++;
-			else
-				nnew++;
-		}
-		if (nreads > 0) {
-			verdict = "escalate";
-			why = "after the remediation time an agent read secrets, or read data the remediated RBAC does not allow (policy bypass)";
-		} else if (nnew > 0) {
-			verdict = "regressed";
-			why = "an agent service account gained a flagged permission (AGR-025)";
-		} else if (nkept > 0) {
-			verdict = "incomplete";
-			why = "an agent service account keeps a flagged permission after remediation (AGR-025)";
-		} else if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "stale_pods")) > 0) {
-			verdict = "incomplete";
-			why = "agent pods predate the remediation and may hold tokens issued before it";
-		} else if (blind) {
-			verdict = "incomplete";
-			why = "reads after the remediation are not determinable from the POST audit sources "
-			    "(they do not log get, list and watch)";
-		} else {
-			verdict = "remediated";
-			why = "no flagged permission kept or gained, no stale agent pods, no sensitive read after remediation";
-		}
-		cJSON_AddStringToObject(sum, "verdict", verdict);
-		cJSON_AddStringToObject(sum, "verdict_reason", why);
-		cJSON_AddStringToObject(sum, "breach_assessment", js(d, "breach_assessment.verdict"));
-	}
 	*out = d;
 	d = NULL;	/* transferred */
 out:
@@ -1149,7 +1225,6 @@ out:
 	cJSON_Delete(d);
 	cJSON_Delete(dpre);
 	cJSON_Delete(dpost);
-	cJSON_Delete(secret_reads);
 	bundle_close(&pre);
 	bundle_close(&post);
 	return r;

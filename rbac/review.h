@@ -13,6 +13,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "rbac/eval.h"
+
 struct kc_tuples {
 	char **v;		/* sorted, unique */
 	size_t n, cap;
@@ -31,5 +33,13 @@ int kc_review_compare(const cJSON *server, const cJSON *evaluator, size_t *ndiff
 
 /* "verb apigroup/resource [name]" or "verb url" for a tuple. */
 void kc_tuple_describe(const char *tuple, char *out, size_t n);
+
+/* Fill .status of one SubjectAccessReview (authorization.k8s.io/v1 JSON,
+ * resourceAttributes or nonResourceAttributes) like the server's RBAC
+ * authorizer: "allowed", and "reason" naming the grant.  A namespaced
+ * review of a cluster-scoped resource allowed only through a RoleBinding
+ * also gets "realRequestAllowed": false and a "scopeNote".  Every group in
+ * spec.groups is considered. */
+int kc_rbac_answer_sar(const struct kc_rbac *rb, cJSON *sar);
 
 #endif

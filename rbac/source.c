@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "formats/tarball.h"
+#include "manifest/tarball.h"
 #include "rbac/source.h"
 #include "util/err.h"
 #include "util/fsutil.h"

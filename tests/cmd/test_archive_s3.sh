@@ -216,4 +216,32 @@ expect_exit 0 ar verify --all --json
 [ "$(jq -r "[.items[] | select(.id == \"$ids\")][0] | .ok" "$T_OUT")" = true ] || t_fail "verify after disposal"
 t_pass
 
+t_begin "s3: a put that fails after the bundle is uploaded leaves no 'archived' entry in the bundle's ledger"
+# A proxy in front of the server refuses the ledger object (custody.jsonl):
+# the bundle is uploaded and the 'archived' entry written, then the ledger
+# upload fails (503).
+python3 "$KC_REPO/tests/s3/failproxy.py" "$KC_S3_ENDPOINT" /custody.jsonl "$T_DIR/proxy.port" &
+proxy=$!
+for _ in $(seq 50); do [ -s "$T_DIR/proxy.port" ] && break; sleep 0.1; done
+PCONN="--endpoint http://127.0.0.1:$(cat "$T_DIR/proxy.port") --region $KC_S3_REGION --access-key $KC_S3_ACCESS_KEY --secret-key-file $KC_S3_SECRET_FILE"
+STORE=s3://$BUCKET/t6
+sealed "$T_DIR/f.tar.gz"
+cp "$T_DIR/f.tar.gz.custody.jsonl" "$T_DIR/before.jsonl"
+rc=0
+"$KC" archive put "$T_DIR/f.tar.gz" --retain 1d --key "$keys/bob.key" --store "$STORE" $PCONN $T \
+	>"$T_OUT" 2>"$T_ERR" || rc=$?
+kill "$proxy" 2>/dev/null; wait "$proxy" 2>/dev/null
+[ "$rc" != 0 ] || t_fail "the put succeeded although the ledger upload was refused"
+expect_grep "SlowDown" "$T_ERR"
+cmp -s "$T_DIR/before.jsonl" "$T_DIR/f.tar.gz.custody.jsonl" ||
+	t_fail "the failed put changed the bundle's ledger: $(tail -n1 "$T_DIR/f.tar.gz.custody.jsonl" | head -c 200)"
+expect_exit 0 "$KC" custody show "$T_DIR/f.tar.gz" $T
+grep -q archived "$T_OUT" && t_fail "custody show lists an 'archived' entry for a failed put"
+expect_exit 0 ar list --json
+[ "$(jq length "$T_OUT")" = 0 ] || t_fail "the failed put is listed: $(head -c 300 "$T_OUT")"
+# positive twin: without the proxy the same bundle goes in, one 'archived' entry
+expect_exit 0 ar put "$T_DIR/f.tar.gz" --retain 1d --key "$keys/bob.key"
+[ "$(grep -c '"action":"archived"' "$T_DIR/f.tar.gz.custody.jsonl")" = 1 ] || t_fail "not one 'archived' entry after the put"
+t_pass
+
 t_summary

@@ -104,4 +104,21 @@ expect_exit 0 env HOME="$H" make -s -C "$KC_REPO" uninstall PREFIX="$H/.local"
 [ -e "$H/.local/bin/kcustody" ] && t_fail "uninstall left the binary"
 t_pass
 
+t_begin "CHANGELOG: Unreleased first, then a release section for the Makefile's VERSION; tag vVERSION is on this history"
+V=$(sed -n 's/^VERSION := //p' "$KC_REPO/Makefile")
+heads=$(grep '^## ' "$KC_REPO/CHANGELOG.md")
+[ "$(printf '%s\n' "$heads" | head -1)" = "## [Unreleased]" ] || t_fail "the first section is not Unreleased: $(printf '%s' "$heads" | head -1)"
+printf '%s\n' "$heads" | grep -Eq "^## \[$V\] - [0-9]{4}-[0-9]{2}-[0-9]{2}\$" || t_fail "no '## [$V] - DATE' section"
+for s in $(awk '/^## /{sec=$2} /^### /{print sec"/"$2}' "$KC_REPO/CHANGELOG.md" | sort | uniq -d); do
+	t_fail "section $s appears twice"
+done
+awk '/^### /{ if ($2 !~ /^(Added|Changed|Deprecated|Removed|Fixed|Security)$/) print }' "$KC_REPO/CHANGELOG.md" >"$T_DIR/bad"
+[ -s "$T_DIR/bad" ] && t_fail "not a Keep a Changelog heading: $(head -1 "$T_DIR/bad")"
+# a clone without tags (CI) cannot check the tag; a checkout with it must agree
+if git -C "$KC_REPO" rev-parse -q --verify "refs/tags/v$V" >/dev/null; then
+	git -C "$KC_REPO" merge-base --is-ancestor "v$V" HEAD || t_fail "tag v$V is not an ancestor of HEAD"
+	[ "$(git -C "$KC_REPO" cat-file -t "v$V")" = tag ] || t_fail "tag v$V is not annotated"
+fi
+t_pass
+
 t_summary

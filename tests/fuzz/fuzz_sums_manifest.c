@@ -1,5 +1,5 @@
 /* fuzz_sums_manifest.c - SHA256SUMS and MANIFEST.json (manifest/digest.c,
- * manifest/manifest.c, the manifest check of formats/bundle.c).
+ * manifest/manifest.c, the manifest check of manifest/bundle.c).
  *
  * Input: SHA256SUMS text, then optionally a line "%%" and MANIFEST.json.
  *  - kc_sums_parse as verify runs it; what it accepts must render back to
@@ -16,7 +16,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "formats/bundle_int.h"
+#include "manifest/bundle_int.h"
 #include "manifest/digest.h"
 #include "manifest/manifest.h"
 #include "tests/fuzz/fuzz_common.h"

@@ -1,5 +1,5 @@
-/* fuzz_tar.c - the bundle reader (formats/tarball.h) and verification
- * (formats/bundle.h) on the input written as a .tar.gz file:
+/* fuzz_tar.c - the bundle reader (manifest/tarball.h) and verification
+ * (manifest/bundle.h) on the input written as a .tar.gz file:
  *  - kc_tar_open / kc_tar_next / kc_tar_read / kc_tar_finish, reading
  *    every member to its end, as kc_bundle_verify does;
  *  - kc_bundle_verify as `kcustody verify --allow-unsigned` runs it, and
@@ -21,8 +21,8 @@
 
 #include <zlib.h>
 
-#include "formats/bundle.h"
-#include "formats/tarball.h"
+#include "manifest/bundle.h"
+#include "manifest/tarball.h"
 #include "manifest/manifest.h"
 #include "tests/fuzz/fuzz_common.h"
 #include "util/buf.h"

@@ -11,7 +11,7 @@
 #include <archive_entry.h>
 
 #include "harness.h"
-#include "formats/bundle.h"
+#include "manifest/bundle.h"
 #include "manifest/digest.h"
 #include "manifest/manifest.h"
 #include "manifest/sign.h"

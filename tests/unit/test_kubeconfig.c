@@ -925,6 +925,10 @@ DEFINE_TEST(test_kubeconfig_exec_v1beta1)
 	CHECK_STR(cred.token, "tok-noexp");
 	CHECK_INT(cred.expiration, 0);
 	kc_exec_credential_clear(&cred);
+	/* a key printed twice: the last wins (util/json.h, client-go's rule) */
+	CHECK_INT(run_exec("duptoken", &cred), 0);
+	CHECK_STR(cred.token, "tok-last");
+	kc_exec_credential_clear(&cred);
 	/* a client certificate and key instead of a token */
 	CHECK_INT(run_exec("cert", &cred), 0);
 	CHECK(cred.token == NULL);

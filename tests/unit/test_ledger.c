@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -604,4 +606,82 @@ DEFINE_TEST(test_ledger_trust_roles_format)
 	CHECK(strstr(kc_err_msg(), "no 'custodian' role") != NULL);
 	/* without roles (trust files before roles): a custodian */
 	CHECK_INT(append_t("trust.json", "alice", "Alice", "ACME CSIRT", "sealed", NULL, "2026-03-01T10:00:00Z"), 0);
+}
+
+/* One key loader (sign.c) for bundles and custody entries: an encrypted
+ * custody key opens with --passphrase-file; without one and without a
+ * terminal it fails with the same clear error as bundle signing; a wrong
+ * passphrase is refused. */
+DEFINE_TEST(test_ledger_key_encrypted_passphrase)
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	struct kc_ledger_key *key = NULL;
+	int status;
+	pid_t pid;
+	FILE *f;
+
+	CHECK(pk != NULL);
+	CHECK((f = fopen("enc.key", "w")) != NULL);
+	CHECK(PEM_write_PKCS8PrivateKey(f, pk, EVP_aes_256_cbc(), NULL, 0, NULL,
+	    (void *)"correct horse") == 1);
+	fclose(f);
+	EVP_PKEY_free(pk);
+	CHECK_INT(kc_write_file_atomic("pass.txt", "correct horse\n", 14, 0600), 0);
+	CHECK_INT(kc_write_file_atomic("wrong.txt", "battery staple\n", 15, 0600), 0);
+
+	CHECK_INT(kc_ledger_key_load("enc.key", "pass.txt", &key), 0);
+	CHECK(key != NULL && strncmp(kc_ledger_key_fingerprint(key), "SHA256:", 7) == 0);
+	kc_ledger_key_free(key);
+	key = NULL;
+	CHECK_INT(kc_ledger_key_load("enc.key", "wrong.txt", &key), KC_ERR_CONFIG);
+	CHECK(strstr(kc_err_msg(), "wrong passphrase") != NULL);
+	CHECK(key == NULL);
+
+	/* No passphrase file: asked on the terminal.  In a new session there
+	 * is none (and a developer's terminal is never prompted by the test). */
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		int r;
+
+		setsid();
+		r = kc_ledger_key_load("enc.key", NULL, &key);
+		_exit(r == KC_ERR_CONFIG && strstr(kc_err_msg(), "is encrypted and no terminal to ask "
+		    "for the passphrase: give --passphrase-file") != NULL ? 0 : 1);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* A signed entry is one byte representation: a line with a member twice
+ * (two "prev") is refused as not canonical, whichever copy a JSON reader
+ * would take. */
+DEFINE_TEST(test_ledger_duplicate_key_refused)
+{
+	struct lines l;
+	struct kc_buf b = KC_BUF_INIT(KC_LEDGER_MAX);
+	char reason[1024], *p;
+	long line;
+
+	setup();
+	story();
+	read_lines(&l);
+	/* line 2 gets a second "prev" (the real one) after the first */
+	for (size_t i = 0; i < l.n; i++) {
+		if (i == 1) {
+			CHECK((p = strstr(l.v[i], "\"prev\":")) != NULL);
+			kc_buf_add(&b, l.v[i], (size_t)(p - l.v[i]));
+			kc_buf_adds(&b, "\"prev\":\"" "0000000000000000000000000000000000000000000000000000000000000000" "\",");
+			kc_buf_adds(&b, p);
+		} else {
+			kc_buf_adds(&b, l.v[i]);
+		}
+		kc_buf_addc(&b, '\n');
+	}
+	CHECK_INT(verify_text(b.data, b.len, "bundle.tar.gz", reason, sizeof(reason), &line),
+	    KC_ERR_VERIFY);
+	CHECK(line == 2);
+	CHECK(strstr(reason, "not in canonical form") != NULL);
+	kc_buf_free(&b);
+	kc_buf_free(&l.all);
 }

@@ -10,6 +10,7 @@
 #include "collector/snapshot.h"
 #include "formats/inventory.h"
 #include "harness.h"
+#include "pipeline/analysis.h"
 #include "rbac/analyze.h"
 #include "rbac/eval.h"
 #include "rbac/findings.h"
@@ -496,7 +497,7 @@ DEFINE_TEST(test_rbac_analyze_traps)
 	int worst = 0;
 
 	traps_snapshot(".");
-	CHECK_INT(kc_rbac_analyze(".", &o, files, &sum, &worst), 0);
+	CHECK_INT(kc_analysis_run(".", &o, files, &sum, &worst), 0);
 	CHECK_INT(worst, KC_SEV_CRITICAL);
 	CHECK_STR(cJSON_GetObjectItem(sum, "triage")->valuestring, "URGENT");
 	CHECK(cJSON_GetArraySize(files) > 6);

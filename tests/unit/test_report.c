@@ -8,7 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "harness.h"
-#include "formats/bundle.h"
+#include "manifest/bundle.h"
 #include "formats/report_html.h"
 #include "formats/svg_access.h"
 #include "util/buf.h"

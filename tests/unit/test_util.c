@@ -6,7 +6,9 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/json.h"
 #include "util/sha256.h"
+#include "util/strset.h"
 #include "util/timeutil.h"
 
 DEFINE_TEST(test_buf_limit)
@@ -113,4 +115,43 @@ DEFINE_TEST(test_fs_path_join)
 	free(p);
 	CHECK_STR((p = kc_dirname("c")), ".");
 	free(p);
+}
+
+/* One duplicate-key rule, jq's and Go's: the last member wins. */
+DEFINE_TEST(test_json_last_member_wins)
+{
+	cJSON *o = cJSON_Parse("{\"user\":\"first\",\"a\":{\"b\":1,\"b\":{\"c\":\"deep\"}},"
+	    "\"user\":\"last\",\"n\":3,\"User\":\"case\"}");
+
+	CHECK(o != NULL);
+	CHECK_STR(kc_json_str(o, "user"), "last");
+	CHECK_STR(kc_json_str(o, "User"), "case");
+	CHECK(kc_json_str(o, "n") == NULL);		/* not a string */
+	CHECK_STR(kc_json_str0(o, "n"), "");
+	CHECK(kc_json_str(o, "missing") == NULL);
+	CHECK_STR(kc_json_str0(o, "missing"), "");
+	CHECK_STR(cJSON_GetStringValue(kc_json_path(o, "a.b.c")), "deep");
+	CHECK(kc_json_path(o, "a.x.c") == NULL);
+	CHECK(kc_json_get(kc_json_get(o, "user"), "x") == NULL);	/* not an object */
+	CHECK(kc_json_get(NULL, "user") == NULL);
+	CHECK(kc_json_get_mut(o, "n") != NULL);
+	cJSON_Delete(o);
+}
+
+DEFINE_TEST(test_strset)
+{
+	struct kc_strset s = { 0 };
+
+	CHECK_INT(kc_strset_add(&s, "b"), 0);
+	CHECK_INT(kc_strset_add(&s, "a"), 0);
+	CHECK_INT(kc_strset_add(&s, "b"), 0);
+	CHECK_INT(s.n, 2);
+	CHECK(s.v[2] == NULL);
+	CHECK(kc_strset_has(&s, "a"));
+	CHECK(!kc_strset_has(&s, "c"));
+	kc_strset_sort(&s);
+	CHECK_STR(s.v[0], "a");
+	CHECK_STR(s.v[1], "b");
+	kc_strset_free(&s);
+	CHECK_INT(s.n, 0);
 }

@@ -10,6 +10,10 @@ case "$1" in
 token)
 	printf '{"apiVersion":"%s","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"2030-01-02T03:04:05Z"}}\n' \
 		"$PLUGIN_API" "$PLUGIN_TOKEN" ;;
+duptoken)
+	# a repeated key: the last wins, as client-go decodes it
+	printf '{"apiVersion":"%s","kind":"ExecCredential","status":{"token":"tok-first","token":"%s"}}\n' \
+		"$PLUGIN_API" "$PLUGIN_TOKEN" ;;
 noexp)
 	printf '{"apiVersion":"%s","kind":"ExecCredential","status":{"token":"%s"}}\n' \
 		"$PLUGIN_API" "$PLUGIN_TOKEN" ;;

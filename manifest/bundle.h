@@ -28,7 +28,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "formats/tarball.h"
+#include "manifest/tarball.h"
 #include "manifest/sign.h"
 #include "util/buf.h"
 

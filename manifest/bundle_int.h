@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "formats/bundle.h"
+#include "manifest/bundle.h"
 #include "manifest/digest.h"
 
 /* The "manifest" check of kc_bundle_verify: MANIFEST.json text (len bytes)

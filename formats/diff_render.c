@@ -5,19 +5,20 @@
 
 #include "rbac/diff.h"
 #include "util/err.h"
+#include "util/json.h"
 
+/* Members by util/json.h (the last of duplicate keys): "" , 0, false
+ * when absent or of another type. */
 static const char *
 js(const cJSON *o, const char *k)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
+	return kc_json_str0(o, k);
 }
 
 static double
 jn(const cJSON *o, const char *k)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	const cJSON *v = kc_json_get(o, k);
 
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
@@ -25,13 +26,13 @@ jn(const cJSON *o, const char *k)
 static int
 jb(const cJSON *o, const char *k)
 {
-	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, k));
+	return cJSON_IsTrue(kc_json_get(o, k));
 }
 
 static const cJSON *
 jo(const cJSON *o, const char *k)
 {
-	return cJSON_GetObjectItemCaseSensitive(o, k);
+	return kc_json_get(o, k);
 }
 
 /* "get secrets (any name) cluster-wide via ClusterRoleBinding/x -> ClusterRole/y" */
@@ -106,12 +107,11 @@ breach_text(struct kc_buf *b, const cJSON *ba)
 	}
 }
 
-int
-kc_diff_render_text(const cJSON *d, struct kc_buf *b)
+/* The verdicts, the two bundles, the cluster and the remediation time. */
+static void
+text_head(const cJSON *d, struct kc_buf *b)
 {
-	const cJSON *pre = jo(d, "pre"), *post = jo(d, "post"), *sum = jo(d, "summary"), *a, *x;
-	const cJSON *fd = jo(d, "findings"), *au = jo(d, "audit"), *ro = jo(d, "rbac_objects");
-	static const char *const sets[] = { "removed", "added", "kept" };
+	const cJSON *pre = jo(d, "pre"), *post = jo(d, "post"), *sum = jo(d, "summary");
 
 	if (!jb(d, "verified"))
 		kc_buf_adds(b, "WARNING: bundles NOT verified (--no-verify): this comparison is not evidence\n\n");
@@ -126,6 +126,16 @@ kc_diff_render_text(const cJSON *d, struct kc_buf *b)
 	    js(post, "verification"), js(post, "triage"));
 	kc_buf_addf(b, "cluster kube-system UID %s; remediation time %s (%s)\n\n",
 	    js(jo(d, "cluster"), "kube_system_uid"), js(d, "remediated_at"), js(d, "remediated_at_source"));
+}
+
+/* Per agent: the counts and reach, and the permissions that changed (kept
+ * permissions are in the JSON). */
+static void
+text_agents(const cJSON *d, struct kc_buf *b)
+{
+	static const char *const sets[] = { "removed", "added" };
+	const cJSON *sum = jo(d, "summary"), *a, *x;
+
 	kc_buf_addf(b, "Permissions: %.0f removed, %.0f added, %.0f kept\n",
 	    jn(sum, "permissions_removed"), jn(sum, "permissions_added"), jn(sum, "permissions_kept"));
 	cJSON_ArrayForEach(a, jo(d, "agents")) {
@@ -136,13 +146,19 @@ kc_diff_render_text(const cJSON *d, struct kc_buf *b)
 		    jn(c, "kept"), jb(a, "cluster_wide_before") ? "yes" : "no",
 		    jb(a, "cluster_wide_after") ? "yes" : "no", jb(a, "secrets_before") ? "yes" : "no",
 		    jb(a, "secrets_after") ? "YES" : "no");
-		/* Kept permissions are in the JSON; the text lists what changed. */
 		for (int k = 0; k < 2; k++) {
 			const char *mark = k == 0 ? "  - " : "  + ";
 			cJSON_ArrayForEach(x, jo(a, sets[k]))
 				perm_line(b, x, mark);
 		}
 	}
+}
+
+static void
+text_findings(const cJSON *d, struct kc_buf *b)
+{
+	const cJSON *sum = jo(d, "summary"), *fd = jo(d, "findings"), *x;
+
 	kc_buf_addf(b, "\nFindings: %.0f resolved, %.0f persisting, %.0f new\n", jn(sum, "findings_resolved"),
 	    jn(sum, "findings_persisting"), jn(sum, "findings_new"));
 	cJSON_ArrayForEach(x, jo(fd, "resolved"))
@@ -154,18 +170,24 @@ kc_diff_render_text(const cJSON *d, struct kc_buf *b)
 	cJSON_ArrayForEach(x, jo(fd, "regressions"))
 		kc_buf_addf(b, "  AGR-025 [high] %s: %s for %s/%s\n", js(x, "title"), js(jo(x, "finding"), "id"),
 		    js(jo(jo(x, "finding"), "subject"), "namespace"), js(jo(jo(x, "finding"), "subject"), "name"));
+}
+
+/* RBAC objects added, removed and changed, with who changed them. */
+static void
+text_rbac_objects(const cJSON *ro, struct kc_buf *b)
+{
+	static const char *const names[] = { "added", "removed", "changed" };
+	const cJSON *x, *by, *ch, *c;
+
 	kc_buf_addf(b, "\nRBAC objects: %d added, %d removed, %d changed\n",
 	    cJSON_GetArraySize(jo(ro, "added")), cJSON_GetArraySize(jo(ro, "removed")),
 	    cJSON_GetArraySize(jo(ro, "changed")));
 	for (int k = 0; k < 3; k++) {
-		static const char *const names[] = { "added", "removed", "changed" };
 		cJSON_ArrayForEach(x, jo(ro, names[k])) {
-			const cJSON *by, *ch;
 			kc_buf_addf(b, "  %-8s %s %s%s%s", names[k], js(x, "kind"), js(x, "namespace"),
 			    js(x, "namespace")[0] ? "/" : "", js(x, "name"));
 			ch = jo(x, "changes");
 			if (ch != NULL && ch->child != NULL) {
-				const cJSON *c;
 				kc_buf_adds(b, " (changed:");
 				cJSON_ArrayForEach(c, ch)
 					kc_buf_addf(b, " %s", c->string);
@@ -176,36 +198,56 @@ kc_diff_render_text(const cJSON *d, struct kc_buf *b)
 			kc_buf_addc(b, '\n');
 		}
 	}
+}
+
+/* The POST audit segment: denials, and reads after the remediation. */
+static void
+text_audit(const cJSON *sum, const cJSON *au, struct kc_buf *b)
+{
+	const cJSON *x;
+
+	if (!jb(au, "post_segment")) {
+		kc_buf_adds(b, "\nAudit: the POST bundle has no audit segment (collect with --audit-log)\n");
+		return;
+	}
+	kc_buf_addf(b, "\nDenied requests by agents in the POST audit segment: %.0f%s (review for over-restriction)\n",
+	    jn(au, "denied_total"), cJSON_IsFalse(jo(au, "reads_determinable")) ?
+	    " (denied reads: not determinable from these sources)" : "");
+	cJSON_ArrayForEach(x, jo(au, "denied"))
+		kc_buf_addf(b, "  %s %s %s in %s: %.0f x HTTP %.0f (%s .. %s)\n", js(x, "user"), js(x, "verb"),
+		    js(x, "resource"), js(x, "namespace")[0] ? js(x, "namespace") : "(cluster)",
+		    jn(x, "count"), jn(x, "code"), js(x, "first"), js(x, "last"));
+	if (cJSON_IsString(jo(sum, "sensitive_reads_after_remediation")))
+		kc_buf_addf(b, "Sensitive reads by agents after the remediation time: %s\n",
+		    js(sum, "sensitive_reads_after_remediation"));
+	else
+		kc_buf_addf(b, "Sensitive reads by agents after the remediation time: %.0f, policy bypasses: %.0f%s\n",
+		    jn(sum, "sensitive_reads_after_remediation"), jn(sum, "policy_bypass_reads"),
+		    jn(sum, "policy_bypass_reads") > 0 ? "  ESCALATE" : "");
+	if (js(sum, "reads_note")[0] != '\0')
+		kc_buf_addf(b, "  note: %s\n", js(sum, "reads_note"));
+	cJSON_ArrayForEach(x, jo(au, "sensitive_reads_after_remediation"))
+		kc_buf_addf(b, "  %s %s %s %s %s%s%s at %s (audit %s)\n",
+		    jb(x, "escalate") ? "BYPASS " : "allowed", js(x, "user"), js(x, "verb"),
+		    js(x, "resource"), js(x, "namespace"), js(x, "name")[0] ? "/" : "", js(x, "name"),
+		    js(x, "time"), js(x, "auditID"));
+}
+
+int
+kc_diff_render_text(const cJSON *d, struct kc_buf *b)
+{
+	const cJSON *sum = jo(d, "summary"), *x;
+
+	text_head(d, b);
+	text_agents(d, b);
+	text_findings(d, b);
+	text_rbac_objects(jo(d, "rbac_objects"), b);
 	kc_buf_addf(b, "\nAgent pods created before the remediation time (may hold old tokens): %.0f\n",
 	    jn(sum, "stale_pods"));
 	cJSON_ArrayForEach(x, jo(d, "stale_pods"))
 		kc_buf_addf(b, "  %s/%s (service account %s, created %s)\n", js(x, "namespace"), js(x, "name"),
 		    js(x, "serviceAccount"), js(x, "created"));
-	if (!jb(au, "post_segment")) {
-		kc_buf_adds(b, "\nAudit: the POST bundle has no audit segment (collect with --audit-log)\n");
-	} else {
-		kc_buf_addf(b, "\nDenied requests by agents in the POST audit segment: %.0f%s (review for over-restriction)\n",
-		    jn(au, "denied_total"), cJSON_IsFalse(jo(au, "reads_determinable")) ?
-		    " (denied reads: not determinable from these sources)" : "");
-		cJSON_ArrayForEach(x, jo(au, "denied"))
-			kc_buf_addf(b, "  %s %s %s in %s: %.0f x HTTP %.0f (%s .. %s)\n", js(x, "user"), js(x, "verb"),
-			    js(x, "resource"), js(x, "namespace")[0] ? js(x, "namespace") : "(cluster)",
-			    jn(x, "count"), jn(x, "code"), js(x, "first"), js(x, "last"));
-		if (cJSON_IsString(jo(sum, "sensitive_reads_after_remediation")))
-			kc_buf_addf(b, "Sensitive reads by agents after the remediation time: %s\n",
-			    js(sum, "sensitive_reads_after_remediation"));
-		else
-			kc_buf_addf(b, "Sensitive reads by agents after the remediation time: %.0f, policy bypasses: %.0f%s\n",
-			    jn(sum, "sensitive_reads_after_remediation"), jn(sum, "policy_bypass_reads"),
-			    jn(sum, "policy_bypass_reads") > 0 ? "  ESCALATE" : "");
-		if (js(sum, "reads_note")[0] != '\0')
-			kc_buf_addf(b, "  note: %s\n", js(sum, "reads_note"));
-		cJSON_ArrayForEach(x, jo(au, "sensitive_reads_after_remediation"))
-			kc_buf_addf(b, "  %s %s %s %s %s%s%s at %s (audit %s)\n",
-			    jb(x, "escalate") ? "BYPASS " : "allowed", js(x, "user"), js(x, "verb"),
-			    js(x, "resource"), js(x, "namespace"), js(x, "name")[0] ? "/" : "", js(x, "name"),
-			    js(x, "time"), js(x, "auditID"));
-	}
+	text_audit(sum, jo(d, "audit"), b);
 	return 0;
 }
 

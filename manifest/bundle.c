@@ -10,8 +10,8 @@
 
 #include <openssl/crypto.h>
 
-#include "formats/bundle.h"
-#include "formats/bundle_int.h"
+#include "manifest/bundle.h"
+#include "manifest/bundle_int.h"
 #include "manifest/digest.h"
 #include "manifest/manifest.h"
 #include "manifest/sign.h"

@@ -13,7 +13,7 @@
 #include <zlib.h>
 #include <openssl/crypto.h>
 
-#include "formats/tarball.h"
+#include "manifest/tarball.h"
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -232,81 +232,34 @@ out:
 	return r;
 }
 
-static int
-rename_noreplace(const char *from, const char *to)
-{
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -1;
-	/* File systems without RENAME_NOREPLACE: link refuses to replace too. */
-	if (link(from, to) != 0)
-		return -1;
-	unlink(from);
-	return 0;
-}
-
 int
 kc_tar_write(const char *dir, const struct kc_digest_list *files, const char *top,
     time_t mtime, int level, const char *out_path)
 {
+	struct kc_atomic f = KC_ATOMIC_INIT;
 	struct wentry *v = NULL;
 	size_t n = 0;
-	char *tmp = NULL, *outdir = NULL;
-	int fd = -1, dfd = -1, r;
-	mode_t mask;
+	int r;
 
 	if (level < 1 || level > 9)
 		return kc_err_set(KC_ERR_INVALID, "gzip level %d is not 1-9", level);
 	if ((r = build_entries(files, top, &v, &n)) != 0)
 		return r;
-	if ((outdir = kc_dirname(out_path)) == NULL ||
-	    asprintf(&tmp, "%s/.kcustody-seal.XXXXXX", outdir) < 0) {
-		tmp = NULL;
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
 	if (access(out_path, F_OK) == 0) {
 		r = kc_err_set(KC_ERR_INVALID, "'%s' already exists", out_path);
 		goto out;
 	}
-	/* mkostemp: O_CREAT|O_EXCL, mode 0600; narrow it further by umask. */
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		r = kc_err_set(KC_ERR_IO, "cannot create a file in '%s': %s", outdir, strerror(errno));
+	/* 0600 less the umask; never replaces a bundle that appeared meanwhile. */
+	if ((r = kc_atomic_open(&f, out_path, ".kcustody-seal.XXXXXX", 0600)) != 0)
 		goto out;
-	}
-	mask = umask(077);
-	umask(mask);
-	if (fchmod(fd, 0600 & ~mask) != 0) {
-		r = kc_err_set(KC_ERR_IO, "cannot chmod '%s': %s", tmp, strerror(errno));
+	if ((r = write_archive(f.fd, dir, files, v, n, mtime, level)) != 0)
 		goto out;
-	}
-	if ((r = write_archive(fd, dir, files, v, n, mtime, level)) != 0)
-		goto out;
-	if (fsync(fd) != 0 || close(fd) != 0) {
-		fd = -1;
-		r = kc_err_set(KC_ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename_noreplace(tmp, out_path) != 0) {
-		r = kc_err_set(KC_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, out_path, strerror(errno));
-		goto out;
-	}
-	if ((dfd = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	r = kc_atomic_commit(&f, KC_ATOMIC_NOREPLACE | KC_ATOMIC_SYNC_DIR);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (r != 0 && tmp != NULL)
-		unlink(tmp);
+	kc_atomic_abort(&f);
 	for (size_t i = 0; i < n; i++)
 		free(v[i].name);
 	free(v);
-	free(tmp);
-	free(outdir);
 	return r;
 }
 /* ------------------------------------------------------------------ */

@@ -1,0 +1,69 @@
+/* analysis.h - the analysis step of collect: runs the RBAC analysis
+ * (rbac/) over a staging folder and writes what it finds, rendered by
+ * formats/, as derived members (after listing, and again after fetching
+ * the server's rules reviews).
+ *
+ * Reads from the staging folder:
+ *   raw/<resource>/page-*.json                 the snapshot (collector/snapshot.h)
+ *   reviews/<ns>__<name>/<namespace>.json      raw SelfSubjectRulesReview
+ *                                              responses, when collected
+ *   reviews/status.json                        optional: why reviews were
+ *                                              skipped ({"skipped":"reason"})
+ * <ns>__<name> and <namespace> below are path components of the names
+ * (collector/names.h: kc_name_sa_folder, kc_name_component): the names
+ * themselves when valid, "_invalid-<hash>" when not (collect records those
+ * as anomalies).
+ * Writes into it (all derived, each listed in files_out):
+ *   analysis/selection.json                    chosen agent SAs, with reasons
+ *   analysis/effective/<ns>__<name>/<namespace>.json
+ *                                              the evaluator's rules review,
+ *                                              every rule with its binding,
+ *                                              subject and role; errors;
+ *                                              blind spots
+ *   analysis/can-i/<ns>__<name>/<namespace>.txt
+ *                                              kubectl-identical table of
+ *                                              the server's review
+ *   analysis/can-i/<ns>__<name>/<namespace>.offline.txt
+ *                                              the same table rendered from
+ *                                              the evaluator, written only
+ *                                              when the server's review is
+ *                                              missing (never mistaken for
+ *                                              kubectl's output)
+ *   analysis/can-i/<ns>__<name>/<namespace>.stderr.txt
+ *                                              kubectl's stderr warning, only
+ *                                              when the review is incomplete
+ *   analysis/review-diff.json                  server vs evaluator, per SA
+ *                                              and namespace
+ *   analysis/findings.json, analysis/findings.txt
+ *   analysis/who-can.json                      get/list/watch on secrets,
+ *                                              configmaps, PVCs
+ *   analysis/inventory.csv                     one row per agent SA
+ *   analysis/rbac-drift.json                   aggregated ClusterRoles whose
+ *                                              stored rules differ from
+ *                                              their selectors' union
+ */
+#ifndef KC_PIPELINE_ANALYSIS_H
+#define KC_PIPELINE_ANALYSIS_H
+
+#include <cjson/cJSON.h>
+
+#include "collector/snapshot.h"
+#include "rbac/select.h"
+
+/* Run the analysis over a staging folder and write the files above.
+ * files_out (may be NULL): an array of manifest "files" entries to append
+ * to ({"path","media_type","derived":true,"sources":[...]}; collect's
+ * kc_bundle_seal fills sizes and digests).  summary_out (may be NULL):
+ * {"triage":"URGENT"|"ROUTINE","triageReason","findings":{"critical":n,
+ *  ...},"highestSeverity","selected":n,"reviewDisagreements":n,
+ *  "evaluationErrors":n,"blindSpots":[...]} for the manifest.
+ * worst_rank_out (may be NULL): the highest finding severity rank
+ * (kc_sev_rank) for --fail-on. */
+int kc_analysis_run(const char *staging_dir, const struct kc_select_opts *sel,
+    cJSON *files_out, cJSON **summary_out, int *worst_rank_out);
+/* The same over a snapshot the caller already loaded from staging_dir
+ * (collect has it in memory; the reviews are still read from the folder). */
+int kc_analysis_run_snap(const char *staging_dir, const struct kc_snapshot *snap,
+    const struct kc_select_opts *sel, cJSON *files_out, cJSON **summary_out, int *worst_rank_out);
+
+#endif

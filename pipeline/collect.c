@@ -1,0 +1,408 @@
+/* collect.c - the collect pipeline (collect.h): list, select, review,
+ * analyse, audit segments, then seal or write the evidence folder. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "collector/audit.h"
+#include "collector/names.h"
+#include "collector/reviews.h"
+#include "collector/snapshot.h"
+#include "manifest/ledger.h"
+#include "pipeline/analysis.h"
+#include "pipeline/collect.h"
+#include "rbac/analyze.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+
+static int
+is_dir(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void
+sanitize(char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '.' || *s == '-'))
+			*s = '-';
+}
+
+/* The audit filter: the window, not our own reads, the agents (unless
+ * every subject), the extra conditions. */
+static int
+audit_filter(const struct kc_collect_audit_plan *ap, const struct kc_collect *co,
+    const struct kc_review_targets *targets, struct kc_audit_filter **out)
+{
+	struct kc_audit_filter *f;
+	char sa[600];
+	int r = 0;
+
+	if ((f = kc_audit_filter_new()) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if (ap->since != NULL && (r = kc_audit_filter_add(f, "since", ap->since)) != 0)
+		goto out;
+	if (ap->until != NULL && (r = kc_audit_filter_add(f, "until", ap->until)) != 0)
+		goto out;
+	/* Our own reads are evidence of collection, not of agent activity. */
+	if ((r = kc_audit_filter_add(f, "exclude-run", co->run_id)) != 0)
+		goto out;
+	for (size_t i = 0; !ap->all_subjects && i < targets->n; i++) {
+		snprintf(sa, sizeof(sa), "%s/%s", targets->v[i].sa_ns, targets->v[i].sa_name);
+		if ((r = kc_audit_filter_add(f, "sa", sa)) != 0)
+			goto out;
+	}
+	for (size_t i = 0; i < ap->nconds; i++) {
+		char *c = kc_strdup(ap->conds[i]), *eq;
+
+		if (c == NULL) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		eq = strchr(c, '=');
+		*eq = '\0';
+		r = kc_audit_filter_add(f, c, eq + 1);
+		free(c);
+		if (r != 0)
+			goto out;
+	}
+out:
+	if (r != 0)
+		kc_audit_filter_free(f);
+	else
+		*out = f;
+	return r;
+}
+
+/* The manifest "files" entries of the audit members. */
+static void
+audit_files(struct kc_collect *co, const struct kc_audit_result *res)
+{
+	static const char *const names[] = { "audit/segment.jsonl", "audit/malformed.jsonl",
+	    "audit/sources.json", "audit/records.jsonl" };
+	static const char *const types[] = { "application/x-ndjson", "application/x-ndjson",
+	    "application/json", "application/x-ndjson" };
+
+	for (int i = 0; i < (res->records_file ? 4 : 3); i++) {
+		cJSON *fe = cJSON_CreateObject();
+		cJSON_AddStringToObject(fe, "path", names[i]);
+		cJSON_AddStringToObject(fe, "media_type", types[i]);
+		cJSON_AddBoolToObject(fe, "derived", 1);
+		if (i != 2) {
+			cJSON *s = cJSON_AddArrayToObject(fe, "sources");
+			cJSON_AddItemToArray(s, cJSON_CreateString("audit/sources.json"));
+			if (i == 0 && res->records_file)
+				cJSON_AddItemToArray(s, cJSON_CreateString("audit/records.jsonl"));
+		}
+		/* segment and records: the provider files read (outside
+		 * the bundle; audit/sources.json gives each one's SHA-256) */
+		if (i == 0 || i == 3) {
+			cJSON *s = kc_json_get_mut(fe, "sources"), *x;
+
+			cJSON_ArrayForEach(x, kc_json_get(res->doc, "sources")) {
+				const char *pv = kc_json_str(x, "provider");
+				const char *pa = kc_json_str(x, "path");
+
+				if (pv != NULL && pa != NULL && strcmp(pv, "native") != 0)
+					cJSON_AddItemToArray(s, cJSON_CreateString(pa));
+			}
+		}
+		cJSON_AddItemToArray(co->files, fe);
+	}
+}
+
+/* The manifest "audit" object and the audit/segment item. */
+static void
+audit_record(struct kc_collect *co, const struct kc_collect_audit_plan *ap,
+    const struct kc_audit_filter *f, const struct kc_audit_result *res)
+{
+	cJSON *a, *item;
+
+	a = cJSON_AddObjectToObject(co->manifest, "audit");
+	cJSON_AddNumberToObject(a, "sources", (double)res->sources);
+	cJSON_AddNumberToObject(a, "lines", (double)res->lines);
+	cJSON_AddNumberToObject(a, "matched", (double)res->matched);
+	cJSON_AddNumberToObject(a, "malformed", (double)res->malformed);
+	cJSON_AddStringToObject(a, "redaction", ap->no_redact ? "none (--no-redact)" : "secret bodies replaced by sha256 marker");
+	cJSON_AddNumberToObject(a, "redacted", (double)res->redacted);
+	cJSON_AddItemToObject(a, "filter", kc_audit_filter_json(f));
+	cJSON_AddStringToObject(a, "reads_visible", res->reads_visible == 2 ? "all" : res->reads_visible == 1 ? "some" :
+	    res->reads_visible == 0 ? "none" : "no events");
+	item = kc_collect_add_item(co, "audit/segment",
+	    res->source_errors > 0 || res->reads_visible == 0 || res->reads_visible == 1 ? "partial" : "complete",
+	    res->source_errors > 0 ? "some audit sources could not be read to the end (see audit/sources.json)" :
+	    res->reads_visible == 0 ? "the audit sources do not log reads (get, list, watch): reads are not determinable "
+	    "from these sources (see reads in audit/sources.json)" :
+	    res->reads_visible == 1 ? "some clusters' audit sources do not log reads (get, list, watch): their reads are "
+	    "not determinable from these sources (see reads in audit/sources.json)" : NULL);
+	cJSON_AddNumberToObject(item, "matched", (double)res->matched);
+	if (ap->no_redact)
+		cJSON_AddItemToArray(co->warnings, cJSON_CreateString(
+		    "audit lines kept unredacted (--no-redact): secret request/response bodies may be in the bundle"));
+}
+
+/* Audit-log segments of the selected agents (or of everyone). */
+static int
+run_audit(const struct kc_collect_audit_plan *ap, struct kc_collect *co,
+    const struct kc_review_targets *targets)
+{
+	struct kc_audit_filter *f = NULL;
+	struct kc_audit_opts ao;
+	struct kc_audit_result res;
+	int r;
+
+	memset(&ao, 0, sizeof(ao));
+	memset(&res, 0, sizeof(res));
+	if (!ap->all_subjects && targets->n == 0) {
+		kc_collect_add_item(co, "audit/segment", "skipped",
+		    "no agent service account was selected; give --sa, --agents or --audit-all-subjects");
+		return 0;
+	}
+	if ((r = audit_filter(ap, co, targets, &f)) != 0)
+		return r;
+	ao.no_redact = ap->no_redact;
+	ao.format = ap->format;
+	kc_info("extracting audit-log segments");
+	if ((r = kc_audit_extract(ap->paths, ap->npaths, f, &ao, co->staging, &res)) == 0) {
+		audit_files(co, &res);
+		audit_record(co, ap, f, &res);
+	}
+	cJSON_Delete(res.doc);
+	kc_audit_filter_free(f);
+	return r;
+}
+
+/* Where the server's names enter the paths of the bundle: the selected
+ * service accounts and the namespaces they are reviewed in become
+ * reviews/, analysis/effective/ and analysis/can-i/ paths.  Each is
+ * checked against its kind's rule here, once; an invalid one is recorded
+ * as an anomaly (the run goes on, the bundle is partial) and its files
+ * go under a hashed name (collector/names.h). */
+static int
+check_target_names(struct kc_collect *co, const struct kc_review_targets *targets)
+{
+	int r;
+
+	for (size_t i = 0; i < targets->n; i++) {
+		const struct kc_review_target *t = &targets->v[i];
+
+		if ((r = kc_collect_check_name(co, KC_NAME_NAMESPACE, t->sa_ns)) < 0 ||
+		    (r = kc_collect_check_name(co, KC_NAME_SERVICEACCOUNT, t->sa_name)) < 0)
+			return r;
+		for (size_t j = 0; j < t->nns; j++)
+			if ((r = kc_collect_check_name(co, KC_NAME_NAMESPACE, t->namespaces[j])) < 0)
+				return r;
+	}
+	return 0;
+}
+
+/* After the lists: selection, reviews, analysis, audit segments. */
+static int
+run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst)
+{
+	struct kc_review_targets targets;
+	struct kc_snapshot snap;
+	cJSON *summary = NULL;
+	int r;
+
+	memset(&targets, 0, sizeof(targets));
+	if ((r = kc_snapshot_load_dir(co->staging, &snap)) != 0)
+		return r;
+	if ((r = kc_rbac_review_targets(&snap, &p->select, &targets)) != 0 ||
+	    (r = check_target_names(co, &targets)) != 0)
+		goto out;
+	if (p->no_reviews) {
+		kc_collect_add_item(co, "reviews", "skipped", "--no-reviews");
+	} else if (targets.n > 0) {
+		kc_info("server rules reviews for %zu service account(s)", targets.n);
+		if ((r = kc_reviews_collect(co, &targets, p->review_parallel)) != 0)
+			goto out;
+	}
+	kc_info("offline RBAC analysis");
+	if ((r = kc_analysis_run_snap(co->staging, &snap, &p->select, co->files, &summary, worst)) != 0)
+		goto out;
+	if (summary != NULL) {
+		cJSON_AddItemToObject(co->manifest, "findings_summary", summary);
+		summary = NULL;	/* transferred */
+	}
+	if (p->audit.npaths > 0 && (r = run_audit(&p->audit, co, &targets)) != 0)
+		goto out;
+out:
+	cJSON_Delete(summary);
+	kc_review_targets_free(&targets);
+	kc_snapshot_free(&snap);
+	return r;
+}
+
+static int
+fail(struct kc_collect_outcome *out, enum kc_collect_step step, int err)
+{
+	out->failed = step;
+	out->err = err;
+	return err;
+}
+
+/* Stage next to the destination so the final rename stays on one file
+ * system, under a name that cannot be mistaken for evidence. */
+static int
+make_staging(const struct kc_collect_plan *p, struct kc_collect_outcome *out)
+{
+	const char *o = p->output;
+
+	if (p->out_dir != NULL)
+		out->dir = kc_dirname(p->out_dir);
+	else if (o == NULL || is_dir(o) || o[strlen(o) - 1] == '/')
+		out->dir = kc_strdup(o ? o : ".");
+	else
+		out->dir = kc_dirname(o);
+	if (out->dir != NULL) {
+		size_t dl = strlen(out->dir);
+		while (dl > 1 && out->dir[dl - 1] == '/')
+			out->dir[--dl] = '\0';
+	}
+	if (out->dir == NULL || asprintf(&out->staging, "%s/.kcustody-staging.XXXXXX", out->dir) < 0) {
+		out->staging = NULL;
+		return fail(out, KC_COLLECT_NOMEM, kc_err_set(KC_ERR_NOMEM, "out of memory"));
+	}
+	if (mkdtemp(out->staging) == NULL) {
+		out->sys_errno = errno;
+		free(out->staging);
+		out->staging = NULL;
+		return fail(out, KC_COLLECT_STAGING, kc_err_set(KC_ERR_IO,
+		    "cannot create a staging folder: %s", strerror(out->sys_errno)));
+	}
+	return 0;
+}
+
+/* --out-dir: MANIFEST.json written unsealed, the folder renamed. */
+static int
+write_folder(const struct kc_collect_plan *p, struct kc_collect_outcome *out, int *staged)
+{
+	char *text;
+	int r;
+
+	if ((text = cJSON_Print(out->co.manifest)) == NULL) {
+		kc_err_set(KC_ERR_NOMEM, "out of memory");
+		return fail(out, KC_COLLECT_MANIFEST, KC_ERR_NOMEM);
+	}
+	r = kc_collect_add_file(&out->co, "MANIFEST.json", text, strlen(text), "application/json", 1, NULL);
+	free(text);
+	if (r != 0)
+		return fail(out, KC_COLLECT_MANIFEST, r);
+	if (rename(out->staging, p->out_dir) != 0) {
+		out->sys_errno = errno;
+		return fail(out, KC_COLLECT_RENAME, kc_err_set(KC_ERR_IO, "cannot rename: %s",
+		    strerror(out->sys_errno)));
+	}
+	*staged = 0;
+	if ((out->path = kc_strdup(p->out_dir)) == NULL)
+		return fail(out, KC_COLLECT_MANIFEST, KC_ERR_NOMEM);
+	return 0;
+}
+
+/* The bundle's path: the name given, or CASE_PHASE_CLUSTER_TIME.tar.gz in
+ * the folder given.  The cluster part is the kubeconfig's cluster name
+ * when it has one; else (in-cluster) the first characters of the
+ * kube-system namespace UID. */
+static char *
+bundle_path(const struct kc_collect_plan *p, const struct kc_collect *co, const char *dir)
+{
+	const char *o = p->output;
+	char tbuf[32], cname[64], name[256], caseid[96];
+
+	if (!(o == NULL || is_dir(o) || o[strlen(o) - 1] == '/'))
+		return kc_strdup(o);
+	snprintf(cname, sizeof(cname), "%s", co->cfg->cluster_name && co->cfg->cluster_name[0] &&
+	    strcmp(co->cfg->cluster_name, "in-cluster") != 0 ? co->cfg->cluster_name :
+	    co->cluster_name[0] ? co->cluster_name : "cluster");
+	sanitize(cname);
+	kc_fmt_compact((time_t)(co->finished_ns / 1000000000), tbuf, sizeof(tbuf));
+	snprintf(caseid, sizeof(caseid), "%s", p->collect.case_id);
+	sanitize(caseid);
+	snprintf(name, sizeof(name), "%s_%s_%s_%s.tar.gz", caseid, p->collect.phase, cname, tbuf);
+	return kc_path_join(dir, name);
+}
+
+/* Seal, then start the custody ledger, signed by the collector's key
+ * (Ed25519 only: ledger lines are raw-signed).  A ledger that cannot be
+ * started is reported, not fatal: the bundle is sealed. */
+static int
+write_bundle(const struct kc_collect_plan *p, struct kc_collect_outcome *out)
+{
+	struct kc_seal_opts seal = p->seal;
+	int r;
+
+	if ((out->path = bundle_path(p, &out->co, out->dir)) == NULL)
+		return fail(out, KC_COLLECT_SEAL, kc_err_set(KC_ERR_NOMEM, "out of memory"));
+	seal.mtime = (time_t)(out->co.finished_ns / 1000000000);
+	if ((r = kc_bundle_seal(out->staging, out->co.manifest, &seal, out->path)) != 0)
+		return fail(out, KC_COLLECT_SEAL, r);
+	if (!seal.no_sign) {
+		struct kc_ledger_actor actor = { kc_json_str(kc_json_get(out->co.manifest, "case"), "operator"),
+		    p->organisation };
+		char host[256] = "unknown";
+
+		gethostname(host, sizeof(host) - 1);
+		if (kc_ledger_seal_entry(out->path, seal.key_path, seal.passphrase_file, &actor,
+		    p->collect.purpose ? p->collect.purpose : "evidence collection", host) != 0 &&
+		    (out->ledger_error = kc_strdup(kc_err_msg())) == NULL)
+			out->ledger_error = kc_strdup("out of memory");
+	}
+	return 0;
+}
+
+int
+kc_collect_pipeline(const struct kc_collect_plan *p, struct kc_collect_outcome *out)
+{
+	int r, staged;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = make_staging(p, out)) != 0)
+		return r;
+	staged = 1;
+	kc_info("collecting (case %s, phase %s)", p->collect.case_id, p->collect.phase);
+	if ((r = kc_collect_run(&p->collect, out->staging, &out->co)) != 0 ||
+	    (r = run_analysis(p, &out->co, &out->worst_severity)) != 0) {
+		fail(out, KC_COLLECT_LIST, r);
+		goto out;
+	}
+	kc_collect_finish(&out->co);
+	if (p->out_dir != NULL)
+		r = write_folder(p, out, &staged);
+	else
+		r = write_bundle(p, out);
+out:
+	if (staged) {
+		/* the step's error is what the command prints, not a cleanup's */
+		char msg[1024];
+		int code = kc_err_code();
+
+		snprintf(msg, sizeof(msg), "%s", kc_err_msg());
+		kc_rm_rf(out->staging);
+		if (r != 0)
+			kc_err_set(code, "%s", msg);
+	}
+	return r;
+}
+
+void
+kc_collect_outcome_free(struct kc_collect_outcome *out)
+{
+	free(out->dir);
+	free(out->staging);
+	free(out->path);
+	free(out->ledger_error);
+	kc_collect_free(&out->co);
+	memset(out, 0, sizeof(*out));
+}

@@ -1,0 +1,79 @@
+/* collect.h - the collect pipeline: list the cluster into a staging
+ * folder (collector/), choose the agents and fetch their server rules
+ * reviews, run the offline analysis (pipeline/analysis.h), cut the
+ * audit-log segments, complete the manifest draft, then either seal the
+ * bundle (and start its custody ledger) or rename the staging folder to
+ * an unsealed evidence folder.
+ *
+ * The command (cli/cmd_collect.c) parses and checks the options, fills a
+ * struct kc_collect_plan and runs it; it prints what the outcome says.
+ * The pipeline prints nothing (progress goes through util/log.h).
+ */
+#ifndef KC_PIPELINE_COLLECT_H
+#define KC_PIPELINE_COLLECT_H
+
+#include <stddef.h>
+
+#include "collector/collect.h"
+#include "manifest/bundle.h"
+#include "rbac/select.h"
+
+/* What to extract from audit logs (--audit-log and friends). */
+struct kc_collect_audit_plan {
+	const char *const *paths;	/* files, folders or "-"; none: no audit step */
+	size_t npaths;
+	const char *since, *until;	/* window, or NULL */
+	int all_subjects;		/* every event, not only the selected agents' */
+	const char *const *conds;	/* extra filter conditions "NAME=VALUE" */
+	size_t nconds;
+	int no_redact;
+	int format;			/* KC_AUDIT_PROV_*, 0 auto */
+};
+
+struct kc_collect_plan {
+	struct kc_collect_opts collect;	/* cluster and case */
+	struct kc_select_opts select;	/* which service accounts are agents */
+	int no_reviews;			/* skip the server rules reviews */
+	int review_parallel;		/* reviews in flight at once */
+	struct kc_collect_audit_plan audit;
+	/* Where: out_dir (an unsealed folder that must not exist), else a
+	 * sealed bundle at output: NULL or a folder (existing, or ending in
+	 * '/') for the generated name CASE_PHASE_CLUSTER_TIME.tar.gz, or the
+	 * bundle's file name.  The command checks these before the run. */
+	const char *output;
+	const char *out_dir;
+	struct kc_seal_opts seal;	/* mtime is set by the run */
+	const char *organisation;	/* of the custody ledger's first entry */
+};
+
+/* The step that failed; its error is in kc_err_msg() / kc_err_code(). */
+enum kc_collect_step {
+	KC_COLLECT_OK = 0,
+	KC_COLLECT_NOMEM,		/* no memory for the staging path */
+	KC_COLLECT_STAGING,		/* mkdtemp failed: sys_errno, dir */
+	KC_COLLECT_LIST,		/* kc_collect_run or the analysis steps */
+	KC_COLLECT_MANIFEST,		/* writing MANIFEST.json (out_dir) */
+	KC_COLLECT_RENAME,		/* renaming staging to out_dir: sys_errno */
+	KC_COLLECT_SEAL,		/* kc_bundle_seal */
+};
+
+struct kc_collect_outcome {
+	enum kc_collect_step failed;
+	int err;			/* the KC_ERR_* of the failed step */
+	int sys_errno;			/* for KC_COLLECT_STAGING and _RENAME */
+	char *dir;			/* the folder staged in (owned) */
+	char *staging;			/* the staging folder's name (owned; removed) */
+	char *path;			/* the bundle or folder written (owned) */
+	int worst_severity;		/* highest finding severity rank (--fail-on) */
+	char *ledger_error;		/* sealed, but the ledger was not started:
+					 * why (owned), else NULL */
+	struct kc_collect co;		/* co.manifest, co.partial for the report */
+};
+
+/* Run the plan.  0, or the failed step's KC_ERR_* code with out->failed
+ * and out->err set.  The staging folder is always removed.  Free out with
+ * kc_collect_outcome_free whatever the result. */
+int kc_collect_pipeline(const struct kc_collect_plan *plan, struct kc_collect_outcome *out);
+void kc_collect_outcome_free(struct kc_collect_outcome *out);
+
+#endif

@@ -1,0 +1,152 @@
+/* test_diff.c - kcustody diff's reading of audit events (rbac/diff.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "collector/audit.h"
+#include "manifest/bundle.h"
+#include "rbac/diff.h"
+#include "util/fsutil.h"
+#include "util/json.h"
+
+/* Two events whose "user" member appears twice, the agent in one and alice
+ * in the other; each denied (403) in a namespace naming which user is the
+ * agent. */
+static const char dup_events[] =
+    "{\"stage\":\"ResponseComplete\",\"verb\":\"get\",\"user\":{\"username\":\"alice\"},"
+    "\"user\":{\"username\":\"system:serviceaccount:ns:agent\"},"
+    "\"objectRef\":{\"resource\":\"configmaps\",\"namespace\":\"agent-last\"},"
+    "\"responseStatus\":{\"code\":403},\"requestReceivedTimestamp\":\"2026-01-02T00:02:00Z\"}\n"
+    "{\"stage\":\"ResponseComplete\",\"verb\":\"get\","
+    "\"user\":{\"username\":\"system:serviceaccount:ns:agent\"},\"user\":{\"username\":\"alice\"},"
+    "\"objectRef\":{\"resource\":\"configmaps\",\"namespace\":\"agent-first\"},"
+    "\"responseStatus\":{\"code\":403},\"requestReceivedTimestamp\":\"2026-01-02T00:03:00Z\"}\n";
+
+/* A bundle selecting ns/agent, unsigned; segment (may be NULL) as its
+ * audit/segment.jsonl. */
+static int
+make_bundle(const char *name, const char *phase, const char *day, const char *segment)
+{
+	char dir[64], path[128], draft[512], out[80];
+	static const char sel[] = "{\"selected\":[{\"namespace\":\"ns\",\"name\":\"agent\"}]}";
+	struct kc_seal_opts so;
+	cJSON *m;
+	int r;
+
+	snprintf(dir, sizeof(dir), "%s", name);
+	snprintf(path, sizeof(path), "%s/analysis", dir);
+	if (kc_mkdir_p(path, 0700) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/analysis/selection.json", dir);
+	if (kc_write_file_atomic(path, sel, strlen(sel), 0600) != 0)
+		return -1;
+	if (segment != NULL) {
+		snprintf(path, sizeof(path), "%s/audit", dir);
+		if (kc_mkdir_p(path, 0700) != 0)
+			return -1;
+		snprintf(path, sizeof(path), "%s/audit/segment.jsonl", dir);
+		if (kc_write_file_atomic(path, segment, strlen(segment), 0600) != 0)
+			return -1;
+	}
+	snprintf(draft, sizeof(draft), "{\"bundle_id\":\"b-%s\",\"case\":{\"id\":\"c1\",\"phase\":\"%s\"},"
+	    "\"cluster\":{\"kube_system_uid\":\"uid-1\",\"server\":\"https://x\"},"
+	    "\"times\":{\"started\":\"%sT00:00:00Z\",\"finished\":\"%sT00:01:00Z\"}}", phase, phase, day, day);
+	if ((m = cJSON_Parse(draft)) == NULL)
+		return -1;
+	memset(&so, 0, sizeof(so));
+	so.no_sign = 1;
+	so.mtime = 1767225600;
+	snprintf(out, sizeof(out), "%s.tar.gz", name);
+	r = kc_bundle_seal(dir, m, &so, out);
+	cJSON_Delete(m);
+	return r;
+}
+
+/* Duplicate keys: `kcustody audit` (the audit filter) and `kcustody diff`
+ * attribute an event to the same user, the last "user" member (jq's
+ * rule, util/json.h).  Before, diff took the first. */
+DEFINE_TEST(test_diff_audit_duplicate_keys)
+{
+	struct kc_diff_opts o;
+	struct kc_audit_filter *f;
+	const cJSON *den, *x;
+	cJSON *d = NULL;
+	const char *line = dup_events, *nl;
+	int n = 0, last = 0, first = 0;
+
+	CHECK_INT(make_bundle("pre", "pre", "2026-01-01", NULL), 0);
+	CHECK_INT(make_bundle("post", "post", "2026-01-02", dup_events), 0);
+	memset(&o, 0, sizeof(o));
+	o.pre = "pre.tar.gz";
+	o.post = "post.tar.gz";
+	o.no_verify = 1;
+	CHECK_INT(kc_diff_bundles(&o, &d), 0);
+	den = kc_json_path(d, "audit.denied");
+	CHECK_INT(cJSON_GetArraySize(den), 1);
+	cJSON_ArrayForEach(x, den) {
+		CHECK_STR(kc_json_str(x, "user"), "system:serviceaccount:ns:agent");
+		CHECK_STR(kc_json_str(x, "namespace"), "agent-last");
+	}
+	cJSON_Delete(d);
+
+	/* the audit filter: --sa ns/agent keeps the same event, not the other */
+	CHECK((f = kc_audit_filter_new()) != NULL);
+	CHECK_INT(kc_audit_filter_add(f, "sa", "ns/agent"), 0);
+	for (; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		cJSON *ev = cJSON_ParseWithLength(line, (size_t)(nl - line));
+		const char *agent = NULL;
+
+		CHECK(ev != NULL);
+		if (kc_audit_filter_match(f, ev, &agent)) {
+			n++;
+			CHECK_STR(agent, "system:serviceaccount:ns:agent");
+			last += strcmp(kc_json_path(ev, "objectRef.namespace")->valuestring, "agent-last") == 0;
+			first += strcmp(kc_json_path(ev, "objectRef.namespace")->valuestring, "agent-first") == 0;
+		}
+		cJSON_Delete(ev);
+	}
+	CHECK_INT(n, 1);
+	CHECK_INT(last, 1);
+	CHECK_INT(first, 0);
+	kc_audit_filter_free(f);
+}
+
+/* An event the authorizer forbade, known by its annotation alone (no
+ * responseStatus, as in a record cut short): diff counts it as denied, as
+ * `kcustody audit --denied` does.  Twin: "allow" and no status is not. */
+DEFINE_TEST(test_diff_denied_by_decision_annotation)
+{
+	static const char forbid[] =
+	    "{\"stage\":\"ResponseComplete\",\"verb\":\"list\","
+	    "\"user\":{\"username\":\"system:serviceaccount:ns:agent\"},"
+	    "\"objectRef\":{\"resource\":\"configmaps\",\"namespace\":\"x\"},"
+	    "\"annotations\":{\"authorization.k8s.io/decision\":\"forbid\"},"
+	    "\"requestReceivedTimestamp\":\"2026-01-02T00:02:00Z\"}\n";
+	static const char allow[] =
+	    "{\"stage\":\"ResponseComplete\",\"verb\":\"list\","
+	    "\"user\":{\"username\":\"system:serviceaccount:ns:agent\"},"
+	    "\"objectRef\":{\"resource\":\"configmaps\",\"namespace\":\"x\"},"
+	    "\"annotations\":{\"authorization.k8s.io/decision\":\"allow\"},"
+	    "\"requestReceivedTimestamp\":\"2026-01-02T00:02:00Z\"}\n";
+	const char *seg[2] = { forbid, allow };
+
+	for (int i = 0; i < 2; i++) {
+		struct kc_diff_opts o;
+		cJSON *d = NULL;
+		char pre[32], post[32], pre_tgz[40], post_tgz[40];
+
+		snprintf(pre, sizeof(pre), "dpre%d", i);
+		snprintf(post, sizeof(post), "dpost%d", i);
+		snprintf(pre_tgz, sizeof(pre_tgz), "%s.tar.gz", pre);
+		snprintf(post_tgz, sizeof(post_tgz), "%s.tar.gz", post);
+		CHECK_INT(make_bundle(pre, "pre", "2026-01-01", NULL), 0);
+		CHECK_INT(make_bundle(post, "post", "2026-01-02", seg[i]), 0);
+		memset(&o, 0, sizeof(o));
+		o.pre = pre_tgz;
+		o.post = post_tgz;
+		o.no_verify = 1;
+		CHECK_INT(kc_diff_bundles(&o, &d), 0);
+		CHECK_INT(cJSON_GetArraySize(kc_json_path(d, "audit.denied")), i == 0 ? 1 : 0);
+		cJSON_Delete(d);
+	}
+}

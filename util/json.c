@@ -1,0 +1,64 @@
+#include <string.h>
+
+#include "util/json.h"
+
+const cJSON *
+kc_json_get(const cJSON *o, const char *key)
+{
+	const cJSON *r = NULL;
+
+	if (!cJSON_IsObject(o) || key == NULL)
+		return NULL;
+	for (const cJSON *c = o->child; c != NULL; c = c->next)
+		if (c->string != NULL && strcmp(c->string, key) == 0)
+			r = c;
+	return r;
+}
+
+cJSON *
+kc_json_get_mut(cJSON *o, const char *key)
+{
+	cJSON *r = NULL;
+
+	if (!cJSON_IsObject(o) || key == NULL)
+		return NULL;
+	for (cJSON *c = o->child; c != NULL; c = c->next)
+		if (c->string != NULL && strcmp(c->string, key) == 0)
+			r = c;
+	return r;
+}
+
+const cJSON *
+kc_json_path(const cJSON *o, const char *path)
+{
+	char key[256];
+
+	while (o != NULL && path != NULL && *path != '\0') {
+		const char *dot = strchr(path, '.');
+		size_t n = dot ? (size_t)(dot - path) : strlen(path);
+
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		o = kc_json_get(o, key);
+		path = dot ? dot + 1 : NULL;
+	}
+	return o;
+}
+
+const char *
+kc_json_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = kc_json_get(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+const char *
+kc_json_str0(const cJSON *o, const char *key)
+{
+	const char *s = kc_json_str(o, key);
+
+	return s != NULL ? s : "";
+}

@@ -1,0 +1,30 @@
+/* json.h - the one way to read a member of a JSON object (cJSON).
+ *
+ * Duplicate keys: the LAST member with the key wins.  That is jq's rule and
+ * Go's encoding/json's (what the apiserver and kubectl do when they decode
+ * such a document), so every command of kcustody attributes a document with
+ * repeated keys the same way those tools do.  cJSON's own
+ * cJSON_GetObjectItem* return the FIRST; do not use them on evidence.
+ * Keys are compared exactly (case-sensitive, bytewise).
+ */
+#ifndef KC_UTIL_JSON_H
+#define KC_UTIL_JSON_H
+
+#include <cjson/cJSON.h>
+
+/* The member of object o named key (the last one), or NULL when o is not
+ * an object or has no such member. */
+const cJSON *kc_json_get(const cJSON *o, const char *key);
+/* The same, non-const, for callers that modify the member. */
+cJSON *kc_json_get_mut(cJSON *o, const char *key);
+/* o's member at a dotted path ("cluster.clock.offset_seconds"), each step
+ * by kc_json_get; NULL when any step is missing or a key is longer than
+ * 255 bytes. */
+const cJSON *kc_json_path(const cJSON *o, const char *path);
+
+/* The member's string value, or NULL when absent or not a string. */
+const char *kc_json_str(const cJSON *o, const char *key);
+/* The same, with "" instead of NULL. */
+const char *kc_json_str0(const cJSON *o, const char *key);
+
+#endif
