@@ -225,7 +225,7 @@ proxy=$!
 for _ in $(seq 50); do [ -s "$T_DIR/proxy.port" ] && break; sleep 0.1; done
 PCONN="--endpoint http://127.0.0.1:$(cat "$T_DIR/proxy.port") --region $KC_S3_REGION --access-key $KC_S3_ACCESS_KEY --secret-key-file $KC_S3_SECRET_FILE"
 STORE=s3://$BUCKET/t6
-sealed "$T_DIR/f.tar.gz"
+kc_sealed_bundle "$T_DIR/f.tar.gz" "$keys/alice.key" 8192 $T
 cp "$T_DIR/f.tar.gz.custody.jsonl" "$T_DIR/before.jsonl"
 rc=0
 "$KC" archive put "$T_DIR/f.tar.gz" --retain 1d --key "$keys/bob.key" --store "$STORE" $PCONN $T \
