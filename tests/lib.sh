@@ -13,10 +13,45 @@
 #   t_pass                        end the current test
 #   t_summary                     "N passed, N failed"; non-zero on failures
 #
+# Fixtures and shared steps (each defined once, here; a file that needs
+# one calls it rather than keeping its own copy):
+#   kc_bundle PATH KEY [SIZE]     a real bundle at PATH: SIZE (4096) random
+#                                 bytes sealed by `kcustody seal --key KEY`.
+#                                 The ledger seal writes beside it is moved
+#                                 to PATH.seal-ledger (tests write their
+#                                 own). If seal fails, the current test
+#                                 fails with seal's message and it returns
+#                                 1: there is no stand-in (random bytes used
+#                                 to replace a failed seal silently).
+#   kc_sealed_bundle PATH KEY SIZE [OPTION...]
+#                                 kc_bundle, then the ledger's first entry:
+#                                 `custody append PATH --action sealed --key
+#                                 KEY OPTION...` (e.g. $T, --trust-keys F).
+#                                 A refused append fails the current test
+#                                 and returns 1 (it was ignored before).
+#   kc_purge_ns NS...             delete namespaces now (their RBAC, service
+#                                 accounts, pods, configmaps, secrets, then
+#                                 the namespace with its finalizers cleared);
+#                                 best effort, for cleanup: never fails.
+#   kc_audit_pieces DIR           the pieces of an audit log folder in
+#                                 kcustody's order, decompressed: backups
+#                                 audit-<time>.log[.gz] oldest first, then
+#                                 audit.log.
+#   kc_audit_vs_jq NAME MIN LOG ALL FILTER [AUDIT-OPTION...]
+#                                 `kcustody audit --audit-log LOG --no-redact
+#                                 AUDIT-OPTION...` must exit 0 and print
+#                                 exactly the lines of ALL (kc_audit_pieces
+#                                 LOG, saved) that jq's FILTER selects, at
+#                                 least MIN of them (0 where an empty
+#                                 selection is the point).
+#                                 jq must succeed too. Uses $T_OUT, $T_ERR.
+#
 # A test passes if nothing called t_fail before it ended (t_pass, the next
 # t_begin or t_summary end it). Passing tests' folders are deleted, failing
 # ones are kept and their path printed. The expect_* helpers always return 0
-# so a failure never aborts a `set -e` script; no `|| true` needed.
+# so a failure never aborts a `set -e` script; no `|| true` needed. A
+# t_fail outside any test (in setup, or after a t_pass) is counted as a
+# failure of its own: it used to be dropped by the next t_begin.
 # shellcheck shell=bash
 
 KC_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -59,8 +94,12 @@ t_begin() {
 }
 
 t_fail() {
-	T_BAD=1
-	printf '  FAIL %s: %s\n' "${T_NAME:-(no test)}" "$*"
+	printf '  FAIL %s: %s\n' "${T_NAME:-(outside any test)}" "$*"
+	if [ -n "$T_NAME" ]; then
+		T_BAD=1
+	else
+		T_FAILED=$((T_FAILED + 1))
+	fi
 }
 
 t_pass() { t_end_; }
@@ -90,6 +129,73 @@ expect_no_grep() {
 		t_fail "expect_no_grep: no such file: $2"
 	elif grep -Eq -- "$1" "$2"; then
 		t_fail "pattern '$1' unexpectedly found in $2: $(grep -Em1 -- "$1" "$2" | cut -c1-200)"
+	fi
+	return 0
+}
+
+kc_bundle() { # PATH KEY [SIZE]
+	local out=$1 key=$2 size=${3:-4096} st rc=0
+	st=$(mktemp -d "${TMPDIR:-/tmp}/kcustody-stage.XXXX") || { t_fail "kc_bundle: mktemp failed"; return 1; }
+	head -c "$size" /dev/urandom >"$st/evidence.bin"
+	"${KCUSTODY_BIN:-$KC_REPO/kcustody}" seal "$st" -o "$out" --key "$key" >/dev/null 2>"$st.err" || rc=$?
+	if [ "$rc" != 0 ] || [ ! -s "$out" ]; then
+		t_fail "kc_bundle: kcustody seal exit $rc, no bundle at $out: $(tail -n 3 "$st.err")"
+		rm -rf "$st" "$st.err"
+		return 1
+	fi
+	rm -rf "$st" "$st.err"
+	[ ! -e "$out.custody.jsonl" ] || mv "$out.custody.jsonl" "$out.seal-ledger"
+}
+
+kc_sealed_bundle() { # PATH KEY SIZE [custody append OPTION...]
+	local out=$1 key=$2 size=$3 rc=0
+	shift 3
+	kc_bundle "$out" "$key" "$size" || return 1
+	"${KCUSTODY_BIN:-$KC_REPO/kcustody}" custody append "$out" --action sealed --key "$key" "$@" \
+		>/dev/null 2>"$out.append-err" || rc=$?
+	if [ "$rc" != 0 ]; then
+		t_fail "kc_sealed_bundle: custody append sealed exit $rc: $(tail -n 3 "$out.append-err")"
+		rm -f "$out.append-err"
+		return 1
+	fi
+	rm -f "$out.append-err"
+}
+
+kc_purge_ns() { # NS...
+	local ns
+	for ns in "$@"; do
+		kc_admin delete namespace "$ns" --wait=false >/dev/null 2>&1
+		kc_admin delete rolebindings,roles,serviceaccounts,pods,configmaps,secrets --all -n "$ns" >/dev/null 2>&1
+		kc_admin get namespace "$ns" -o json 2>/dev/null | jq '.spec.finalizers = []' |
+			kc_admin replace --raw "/api/v1/namespaces/$ns/finalize" -f - >/dev/null 2>&1
+	done
+	return 0
+}
+
+kc_audit_pieces() { # DIR
+	local f
+	for f in $(cd "$1" && printf '%s\n' audit-[0-9][0-9][0-9][0-9]-*.log audit-[0-9][0-9][0-9][0-9]-*.log.gz | sort); do
+		[ -e "$1/$f" ] || continue	# a pattern that matched nothing
+		zcat -f "$1/$f" || return 1
+	done
+	cat "$1/audit.log"
+}
+
+kc_audit_vs_jq() { # NAME MIN LOG ALL FILTER [AUDIT-OPTION...]
+	local name=$1 min=$2 log=$3 all=$4 jqf=$5 n rc=0
+	shift 5
+	expect_exit 0 "${KCUSTODY_BIN:-$KC_REPO/kcustody}" audit --audit-log "$log" --no-redact "$@"
+	jq -Rr "select(fromjson | $jqf)" "$all" >"$T_DIR/jq.out" 2>"$T_DIR/jq.err" || rc=$?
+	if [ "$rc" != 0 ]; then
+		t_fail "$name: jq exit $rc: $(head -n 2 "$T_DIR/jq.err")"
+		return 0
+	fi
+	n=$(wc -l <"$T_DIR/jq.out")
+	if ! cmp -s "$T_OUT" "$T_DIR/jq.out"; then
+		t_fail "$name: kcustody ($(wc -l <"$T_OUT") lines) differs from jq ($n lines)"
+		diff <(sort "$T_OUT") <(sort "$T_DIR/jq.out") | head -n 4 | cut -c1-200
+	elif [ "$n" -lt "$min" ]; then
+		t_fail "$name: only $n lines matched, want at least $min (the filter tests nothing)"
 	fi
 	return 0
 }

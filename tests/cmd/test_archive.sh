@@ -22,33 +22,11 @@ T="--trust-keys $keys/trust.json"
 NOW=2026-03-01T10:00:00Z
 export KCUSTODY_NOW=$NOW
 
-# A sealed bundle with its ledger: BUNDLE
-# A bundle for the tests: a real sealed one (kcustody seal) when this build
-# has the seal command, else random bytes (the ledger only hashes it).  Any
-# ledger seal itself writes is set aside: the tests write their own.
-kc_bundle() { # PATH [SIZE]
-	local out=$1 size=${2:-4096} st
-	if "$KC" seal --help >/dev/null 2>&1; then
-		st=$(mktemp -d "${TMPDIR:-/tmp}/kcustody-stage.XXXX")
-		head -c "$size" /dev/urandom >"$st/evidence.bin"
-		if "$KC" seal "$st" -o "$out" --key "$keys/alice.key" >/dev/null 2>&1; then
-			rm -rf "$st"
-			[ -e "$out.custody.jsonl" ] && mv "$out.custody.jsonl" "$out.seal-ledger"
-			return 0
-		fi
-		rm -rf "$st"
-	fi
-	head -c "$size" /dev/urandom >"$out"
-}
-sealed() {
-	kc_bundle "$1" "${2:-8192}"
-	"$KC" custody append "$1" --action sealed --key "$keys/alice.key" $T 2>/dev/null
-}
 ar() { "$KC" archive "$@" --store "$S" $T; }
 
 t_begin "archive: put, list, get, verify on a folder"
 S=$T_DIR/store
-sealed "$T_DIR/a.tar.gz"
+kc_sealed_bundle "$T_DIR/a.tar.gz" "$keys/alice.key" 8192 $T
 id=$(sha256sum <"$T_DIR/a.tar.gz" | cut -d' ' -f1)
 expect_exit 0 ar put "$T_DIR/a.tar.gz" --retain 7y --key "$keys/bob.key"
 expect_grep "^archived $id a.tar.gz until 2033-03-01T10:00:00Z$" "$T_OUT"
@@ -89,15 +67,15 @@ expect_exit 2 ar prune --dry-run
 [ -e "$S" ] && t_fail "a read-only command created the store"
 [ -e "$T_DIR/x.tar.gz" ] && t_fail "get wrote a file"
 # the twin: put creates it, then list works
-sealed "$T_DIR/n.tar.gz"
+kc_sealed_bundle "$T_DIR/n.tar.gz" "$keys/alice.key" 8192 $T
 expect_exit 0 ar put "$T_DIR/n.tar.gz" --retain 1y --key "$keys/bob.key"
 expect_exit 0 ar list
 t_pass
 
 t_begin "archive: a bit flip in a stored bundle is found by verify --all"
 S=$T_DIR/store
-sealed "$T_DIR/a.tar.gz"
-sealed "$T_DIR/b.tar.gz"
+kc_sealed_bundle "$T_DIR/a.tar.gz" "$keys/alice.key" 8192 $T
+kc_sealed_bundle "$T_DIR/b.tar.gz" "$keys/alice.key" 8192 $T
 ar put "$T_DIR/a.tar.gz" --retain 1y --key "$keys/bob.key" >/dev/null 2>&1
 ar put "$T_DIR/b.tar.gz" --retain 1y --key "$keys/bob.key" >/dev/null 2>&1
 ida=$(sha256sum <"$T_DIR/a.tar.gz" | cut -d' ' -f1)
@@ -118,9 +96,9 @@ t_pass
 
 t_begin "archive: missing object, rewritten or shortened store ledger are found"
 S=$T_DIR/store
-sealed "$T_DIR/a.tar.gz"
-sealed "$T_DIR/b.tar.gz"
-sealed "$T_DIR/c.tar.gz"
+kc_sealed_bundle "$T_DIR/a.tar.gz" "$keys/alice.key" 8192 $T
+kc_sealed_bundle "$T_DIR/b.tar.gz" "$keys/alice.key" 8192 $T
+kc_sealed_bundle "$T_DIR/c.tar.gz" "$keys/alice.key" 8192 $T
 for b in a b c; do ar put "$T_DIR/$b.tar.gz" --retain 1y --key "$keys/bob.key" >/dev/null 2>&1; done
 ida=$(sha256sum <"$T_DIR/a.tar.gz" | cut -d' ' -f1)
 idb=$(sha256sum <"$T_DIR/b.tar.gz" | cut -d' ' -f1)
@@ -138,9 +116,9 @@ t_pass
 
 t_begin "archive: prune removes only what is past retain-until and not on legal hold"
 S=$T_DIR/store
-sealed "$T_DIR/old.tar.gz"
-sealed "$T_DIR/held.tar.gz"
-sealed "$T_DIR/young.tar.gz"
+kc_sealed_bundle "$T_DIR/old.tar.gz" "$keys/alice.key" 8192 $T
+kc_sealed_bundle "$T_DIR/held.tar.gz" "$keys/alice.key" 8192 $T
+kc_sealed_bundle "$T_DIR/young.tar.gz" "$keys/alice.key" 8192 $T
 ar put "$T_DIR/old.tar.gz" --retain-until 2026-06-30 --key "$keys/bob.key" >/dev/null 2>&1
 ar put "$T_DIR/held.tar.gz" --retain-until 2026-06-30 --legal-hold --key "$keys/bob.key" >/dev/null 2>&1
 ar put "$T_DIR/young.tar.gz" --retain 7y --key "$keys/bob.key" >/dev/null 2>&1
@@ -182,7 +160,7 @@ t_pass
 
 t_begin "archive: put refuses a bundle whose ledger does not verify, and bad options"
 S=$T_DIR/store
-sealed "$T_DIR/a.tar.gz"
+kc_sealed_bundle "$T_DIR/a.tar.gz" "$keys/alice.key" 8192 $T
 head -c 1 /dev/urandom >>"$T_DIR/a.tar.gz"
 expect_exit 3 ar put "$T_DIR/a.tar.gz" --retain 7y --key "$keys/bob.key"
 expect_grep "refusing to archive: .* another bundle" "$T_ERR"
@@ -200,7 +178,7 @@ t_pass
 
 t_begin "archive: concurrent puts into one store keep a valid index"
 S=$T_DIR/store
-for i in 1 2 3 4 5 6; do sealed "$T_DIR/c$i.tar.gz" 2048; done
+for i in 1 2 3 4 5 6; do kc_sealed_bundle "$T_DIR/c$i.tar.gz" "$keys/alice.key" 2048 $T; done
 for i in 1 2 3 4 5 6; do ar put "$T_DIR/c$i.tar.gz" --retain 1y --key "$keys/bob.key" >/dev/null 2>&1 & done
 wait
 expect_exit 0 ar list --json
@@ -210,9 +188,9 @@ t_pass
 
 t_begin "archive: a hand-edited index (no status, a path as id) is reported, never followed"
 S=$T_DIR/store
-sealed "$T_DIR/a.tar.gz"
-sealed "$T_DIR/b.tar.gz"
-sealed "$T_DIR/c.tar.gz"
+kc_sealed_bundle "$T_DIR/a.tar.gz" "$keys/alice.key" 8192 $T
+kc_sealed_bundle "$T_DIR/b.tar.gz" "$keys/alice.key" 8192 $T
+kc_sealed_bundle "$T_DIR/c.tar.gz" "$keys/alice.key" 8192 $T
 for b in a b c; do ar put "$T_DIR/$b.tar.gz" --retain-until 2026-06-30 --key "$keys/bob.key" >/dev/null 2>&1; done
 ida=$(sha256sum <"$T_DIR/a.tar.gz" | cut -d' ' -f1)
 idb=$(sha256sum <"$T_DIR/b.tar.gz" | cut -d' ' -f1)

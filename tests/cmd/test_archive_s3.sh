@@ -52,33 +52,12 @@ EOF
 T="--trust-keys $keys/trust.json"
 CONN="--endpoint $KC_S3_ENDPOINT --region $KC_S3_REGION --access-key $KC_S3_ACCESS_KEY --secret-key-file $KC_S3_SECRET_FILE"
 
-# A bundle for the tests: a real sealed one (kcustody seal) when this build
-# has the seal command, else random bytes (the ledger only hashes it).  Any
-# ledger seal itself writes is set aside: the tests write their own.
-kc_bundle() { # PATH [SIZE]
-	local out=$1 size=${2:-4096} st
-	if "$KC" seal --help >/dev/null 2>&1; then
-		st=$(mktemp -d "${TMPDIR:-/tmp}/kcustody-stage.XXXX")
-		head -c "$size" /dev/urandom >"$st/evidence.bin"
-		if "$KC" seal "$st" -o "$out" --key "$keys/alice.key" >/dev/null 2>&1; then
-			rm -rf "$st"
-			[ -e "$out.custody.jsonl" ] && mv "$out.custody.jsonl" "$out.seal-ledger"
-			return 0
-		fi
-		rm -rf "$st"
-	fi
-	head -c "$size" /dev/urandom >"$out"
-}
-sealed() {
-	kc_bundle "$1" "${2:-8192}"
-	"$KC" custody append "$1" --action sealed --key "$keys/alice.key" $T 2>/dev/null
-}
 ar() { "$KC" archive "$@" --store "$STORE" $CONN $T; }
 until_in() { date -u -d "@$(( $(date +%s) + $1 ))" +%Y-%m-%dT%H:%M:%SZ; }
 
 t_begin "s3: put, list, get, verify; retention reads back as requested"
 STORE=s3://$BUCKET/t1
-sealed "$T_DIR/a.tar.gz"
+kc_sealed_bundle "$T_DIR/a.tar.gz" "$keys/alice.key" 8192 $T
 id=$(sha256sum <"$T_DIR/a.tar.gz" | cut -d' ' -f1)
 want=$(until_in 86400)
 expect_exit 0 ar put "$T_DIR/a.tar.gz" --retain-until "$want" --key "$keys/bob.key"
@@ -111,7 +90,7 @@ t_pass
 
 t_begin "s3: multipart upload with legal hold; the server refuses to delete the locked version"
 STORE=s3://$BUCKET/t2
-sealed "$T_DIR/big.tar.gz" 11534336
+kc_sealed_bundle "$T_DIR/big.tar.gz" "$keys/alice.key" 11534336 $T
 id=$(sha256sum <"$T_DIR/big.tar.gz" | cut -d' ' -f1)
 expect_exit 0 ar put "$T_DIR/big.tar.gz" --retain 2d --legal-hold --lock-mode GOVERNANCE \
 	--multipart-threshold 5M --part-size 5M --key "$keys/bob.key"
@@ -170,7 +149,7 @@ t_pass
 
 t_begin "s3: an upload killed mid-multipart leaves nothing listed as stored"
 STORE=s3://$BUCKET/t3
-sealed "$T_DIR/big.tar.gz" 12582912
+kc_sealed_bundle "$T_DIR/big.tar.gz" "$keys/alice.key" 12582912 $T
 id=$(sha256sum <"$T_DIR/big.tar.gz" | cut -d' ' -f1)
 KCUSTODY_TEST_S3_SEND_BPS=3000000 "$KC" archive put "$T_DIR/big.tar.gz" --store "$STORE" $CONN $T --retain 1d \
 	--multipart-threshold 5M --part-size 5M --key "$keys/bob.key" >/dev/null 2>&1 &
@@ -197,7 +176,7 @@ t_pass
 
 t_begin "s3: a damaged ledger entry object and a forked entry are found by verify"
 STORE=s3://$BUCKET/t4
-sealed "$T_DIR/a.tar.gz"
+kc_sealed_bundle "$T_DIR/a.tar.gz" "$keys/alice.key" 8192 $T
 id=$(sha256sum <"$T_DIR/a.tar.gz" | cut -d' ' -f1)
 ar put "$T_DIR/a.tar.gz" --retain 1d --key "$keys/bob.key" >/dev/null 2>&1
 ar get "$id" -o "$T_DIR/o1.tar.gz" --key "$keys/carol.key" >/dev/null 2>&1
@@ -213,8 +192,8 @@ t_pass
 
 t_begin "s3: prune lets the server decide; a version past its lock is disposed of"
 STORE=s3://$BUCKET/t5
-sealed "$T_DIR/long.tar.gz"
-sealed "$T_DIR/short.tar.gz"
+kc_sealed_bundle "$T_DIR/long.tar.gz" "$keys/alice.key" 8192 $T
+kc_sealed_bundle "$T_DIR/short.tar.gz" "$keys/alice.key" 8192 $T
 idl=$(sha256sum <"$T_DIR/long.tar.gz" | cut -d' ' -f1)
 ids=$(sha256sum <"$T_DIR/short.tar.gz" | cut -d' ' -f1)
 ar put "$T_DIR/long.tar.gz" --retain 1d --key "$keys/bob.key" >/dev/null 2>&1
@@ -246,7 +225,7 @@ proxy=$!
 for _ in $(seq 50); do [ -s "$T_DIR/proxy.port" ] && break; sleep 0.1; done
 PCONN="--endpoint http://127.0.0.1:$(cat "$T_DIR/proxy.port") --region $KC_S3_REGION --access-key $KC_S3_ACCESS_KEY --secret-key-file $KC_S3_SECRET_FILE"
 STORE=s3://$BUCKET/t6
-sealed "$T_DIR/f.tar.gz"
+kc_sealed_bundle "$T_DIR/f.tar.gz" "$keys/alice.key" 8192 $T
 cp "$T_DIR/f.tar.gz.custody.jsonl" "$T_DIR/before.jsonl"
 rc=0
 "$KC" archive put "$T_DIR/f.tar.gz" --retain 1d --key "$keys/bob.key" --store "$STORE" $PCONN $T \

@@ -22,46 +22,32 @@ fi
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/kcustody-audit-big.XXXX")
 trap 'rm -rf "$LOGS"' EXIT
 
-pieces() { # the pieces in order, decompressed
-	local f
-	for f in $(cd "$LOGS" && ls | grep -E '^audit-' | sort); do zcat -f "$LOGS/$f"; done
-	cat "$LOGS/audit.log"
-}
-
 t_begin "audit/big: generate $SIZE in rotated pieces"
 python3 "$KC_REPO/tests/cmd/test_audit_gen.py" --bytes "$SIZE" --seed $SEED --split "$LOGS" --pieces 7 --gzip-every 2 ||
 	t_fail "generator failed"
-pieces >"$LOGS/.all"
+kc_audit_pieces "$LOGS" >"$LOGS/.all" || t_fail "cannot read the pieces"
 [ "$(cd "$LOGS" && ls | grep -c '\.log\.gz$')" -ge 1 ] || t_fail "no gzip'd pieces"
 t_pass
 
-compare() { # NAME JQFILTER KCUSTODY-ARGS...
-	local name=$1 jqf=$2
-	shift 2
-	t_begin "audit/big: $name equals jq"
-	expect_exit 0 "$K" audit --audit-log "$LOGS" --no-redact "$@"
-	jq -Rr "select(fromjson | $jqf)" "$LOGS/.all" >"$T_DIR/jq.out"
-	if ! cmp -s "$T_OUT" "$T_DIR/jq.out"; then
-		t_fail "kcustody $(wc -l <"$T_OUT") lines, jq $(wc -l <"$T_DIR/jq.out") lines"
-	elif [ ! -s "$T_OUT" ]; then
-		t_fail "nothing matched: the filter tests nothing"
-	fi
+big_vs_jq() { # NAME JQFILTER KCUSTODY-ARGS...  (one test: kc_audit_vs_jq, tests/lib.sh)
+	t_begin "audit/big: $1 equals jq"
+	kc_audit_vs_jq "$1" 1 "$LOGS" "$LOGS/.all" "$2" "${@:3}"
 	t_pass
 }
 
-compare sensitive-reads '(.verb=="get" or .verb=="list" or .verb=="watch") and (.objectRef.resource=="secrets" or .objectRef.resource=="configmaps" or .objectRef.resource=="persistentvolumeclaims")' \
+big_vs_jq sensitive-reads '(.verb=="get" or .verb=="list" or .verb=="watch") and (.objectRef.resource=="secrets" or .objectRef.resource=="configmaps" or .objectRef.resource=="persistentvolumeclaims")' \
 	--preset sensitive-reads
-compare agents-denied "$AG"' and (.annotations["authorization.k8s.io/decision"]=="forbid" or .responseStatus.code==401 or .responseStatus.code==403)' \
+big_vs_jq agents-denied "$AG"' and (.annotations["authorization.k8s.io/decision"]=="forbid" or .responseStatus.code==401 or .responseStatus.code==403)' \
 	--sa ai-agents/kagent --sa llm-gateway/gateway --preset denied
 n=$(wc -l <"$LOGS/.all")
 since=$(sed -n "$((n / 10))p" "$LOGS/.all" | jq -r .requestReceivedTimestamp)
 until=$(sed -n "$((n / 3))p" "$LOGS/.all" | jq -r .requestReceivedTimestamp)
-compare window-ns-verb ".requestReceivedTimestamp >= \"$since\" and .requestReceivedTimestamp < \"$until\" and .objectRef.namespace==\"payments\" and (.verb==\"create\" or .verb==\"patch\")" \
+big_vs_jq window-ns-verb ".requestReceivedTimestamp >= \"$since\" and .requestReceivedTimestamp < \"$until\" and .objectRef.namespace==\"payments\" and (.verb==\"create\" or .verb==\"patch\")" \
 	--since "$since" --until "$until" --namespace payments --verb create --verb patch
 
 t_begin "audit/big: redaction leaves no canary and keeps the other lines"
 "$K" audit --audit-log "$LOGS" --resource secrets --resource configmaps >"$T_DIR/red" 2>"$T_ERR" || t_fail "exit $?"
-"$K" audit --audit-log "$LOGS" --resource secrets --resource configmaps --no-redact >"$T_DIR/raw" 2>>"$T_ERR"
+"$K" audit --audit-log "$LOGS" --resource secrets --resource configmaps --no-redact >"$T_DIR/raw" 2>>"$T_ERR" || t_fail "exit $?"
 grep -q "$CANARY" "$T_DIR/raw" || t_fail "the generated log has no canary to redact"
 expect_no_grep "$CANARY" "$T_DIR/red"
 expect_no_grep "$(printf %s "$CANARY" | base64)" "$T_DIR/red"

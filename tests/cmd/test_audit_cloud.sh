@@ -265,9 +265,11 @@ for form in eks-cwl eks-s3 gke-array aks-lines; do
 	[ -n "$post" ] && tar -tzf "$post" | grep -q 'audit/records.jsonl$' || t_fail "no audit/records.jsonl in the bundle"
 	expect_exit 0 "$K" verify "$post" --pubkey "$W/k.pub"
 	# the segment is derived, from sources.json, records.jsonl and the provider files read
-	"$K" inspect "$post" MANIFEST.json 2>/dev/null | jq -e --arg d "$W/exp/$form/" '.files[] | select(.path == "audit/segment.jsonl") |
+	# (not piped: this file runs without pipefail, and inspect's status counts)
+	"$K" inspect "$post" MANIFEST.json >"$T_DIR/manifest.json" 2>/dev/null || t_fail "inspect MANIFEST.json: exit $?"
+	jq -e --arg d "$W/exp/$form/" '.files[] | select(.path == "audit/segment.jsonl") |
 		.derived and (.sources | index("audit/sources.json") != null and index("audit/records.jsonl") != null) and
-		any(.sources[]; startswith($d))' >/dev/null || t_fail "segment's manifest entry does not name the provider files"
+		any(.sources[]; startswith($d))' "$T_DIR/manifest.json" >/dev/null || t_fail "segment's manifest entry does not name the provider files"
 	expect_exit 0 "$K" diff "$pre" "$post" --pubkey "$W/k.pub" --remediated-at "$rem" --format json
 	cmp -s <(jq -c "$DENIED_Q" "$T_OUT") "$W/ref-denied" || t_fail "denied: $(jq -c "$DENIED_Q" "$T_OUT")"
 	cmp -s <(jq -c "$READS_Q" "$T_OUT") "$W/ref-reads" || t_fail "reads: $(jq -c "$READS_Q" "$T_OUT")"

@@ -34,6 +34,7 @@ start=$(date +%s.%N)
 expect_exit 1 "$KC" collect --kubeconfig "$W/kc.yaml" --case F --phase pre --no-reviews --agents '' \
 	--max-retries 3 --max-response 512K --out-dir "$W/ev"
 took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{print b-a}')
+cp "$T_ERR" "$W/collect.err"	# for the next test: T_ERR is each test's own
 m=$W/ev/MANIFEST.json
 jq -e '.requests[] | select(.path=="/version") | .attempts==3 and .status==200' "$m" >/dev/null || t_fail "/version not retried to success"
 [ "$(grep -c '"path": "/version"' "$W/requests.log")" = 3 ] || t_fail "server did not see 3 /version requests"
@@ -45,7 +46,8 @@ t_begin "faults: every request carries an Audit-ID and the run's User-Agent; the
 run=$(jq -r .collector.run_id "$W/ev/MANIFEST.json" 2>/dev/null)
 jq -e -s --arg r "$run" 'all(.[]; (.audit_id|startswith($r+"-")) and (.user_agent|test("kcustody/.* run/"+$r)) and .authorization)' "$W/requests.log" >/dev/null || t_fail "headers missing"
 [ "$(jq -r .audit_id "$W/requests.log" | sort | uniq -d | wc -l)" = 0 ] || t_fail "an Audit-ID was reused"
-grep -rq fake-token-value "$W/ev" "$T_ERR" && t_fail "token leaked"
+[ -s "$W/collect.err" ] || t_fail "the run printed nothing: no stderr to search"
+grep -rq fake-token-value "$W/ev" "$W/collect.err" && t_fail "token leaked"
 t_pass
 
 t_begin "faults: 410 Gone mid-list restarts the list and is recorded"

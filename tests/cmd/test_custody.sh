@@ -21,25 +21,6 @@ cat >"$keys/trust.json" <<'EOF'
 EOF
 T="--trust-keys $keys/trust.json"
 
-# A bundle for the tests: a real sealed one (kcustody seal) when this build
-# has the seal command, else random bytes (the ledger only hashes it).  Any
-# ledger seal itself writes is set aside: the tests write their own.
-kc_bundle() { # PATH [SIZE]
-	local out=$1 size=${2:-4096} st
-	if "$KC" seal --help >/dev/null 2>&1; then
-		st=$(mktemp -d "${TMPDIR:-/tmp}/kcustody-stage.XXXX")
-		head -c "$size" /dev/urandom >"$st/evidence.bin"
-		if "$KC" seal "$st" -o "$out" --key "$keys/alice.key" >/dev/null 2>&1; then
-			rm -rf "$st"
-			[ -e "$out.custody.jsonl" ] && mv "$out.custody.jsonl" "$out.seal-ledger"
-			return 0
-		fi
-		rm -rf "$st"
-	fi
-	head -c "$size" /dev/urandom >"$out"
-}
-new_bundle() { kc_bundle "$1"; }
-
 app() { # WHO ACTION [options...]
 	local who=$1 act=$2
 	shift 2
@@ -57,7 +38,7 @@ story() {
 
 t_begin "custody: a full story verifies with trusted keys"
 B=$T_DIR/case.tar.gz
-new_bundle "$B"
+kc_bundle "$B" "$keys/alice.key"
 story 2>"$T_ERR" || t_fail "story: $(cat "$T_ERR")"
 expect_exit 0 "$KC" custody show "$B" $T
 expect_grep '^6 +2026-03-03T10:00:00Z accessed +Carol \(Audit Co\)' "$T_OUT"
@@ -71,7 +52,7 @@ t_pass
 
 t_begin "custody: every entry verifies with jq, sha256sum and openssl alone"
 B=$T_DIR/case.tar.gz
-new_bundle "$B"
+kc_bundle "$B" "$keys/alice.key"
 story 2>/dev/null || t_fail "story"
 prev=0000000000000000000000000000000000000000000000000000000000000000
 bsha=$(sha256sum <"$B" | cut -d' ' -f1)
@@ -103,7 +84,7 @@ t_pass
 forge() { # NAME EXPECTED_REGEX SED_OR_SCRIPT
 	t_begin "custody: forgery fails: $1"
 	B=$T_DIR/case.tar.gz
-	new_bundle "$B"
+	kc_bundle "$B" "$keys/alice.key"
 	story 2>/dev/null || t_fail "story"
 	L=$B.custody.jsonl
 	eval "$3"
@@ -129,9 +110,9 @@ forge "an unfinished (torn) last line" 'line 6: incomplete entry' "truncate -s -
 
 t_begin "custody: a receipt signed by the wrong party fails"
 B=$T_DIR/case.tar.gz
-new_bundle "$B"
-KCUSTODY_NOW=2026-03-01T10:00:00Z app alice sealed --org "ACME CSIRT" 2>/dev/null
-KCUSTODY_NOW=2026-03-01T11:00:00Z app alice transferred --org "ACME CSIRT" --to Bob 2>/dev/null
+kc_bundle "$B" "$keys/alice.key"
+KCUSTODY_NOW=2026-03-01T10:00:00Z expect_exit 0 app alice sealed --org "ACME CSIRT"
+KCUSTODY_NOW=2026-03-01T11:00:00Z expect_exit 0 app alice transferred --org "ACME CSIRT" --to Bob
 expect_exit 0 "$KC" custody show "$B" $T
 expect_grep "in transit: transfer at line 2 to 'Bob' not yet received" "$T_OUT"
 # with the trust list, the wrong receipt is never written ...
@@ -149,20 +130,26 @@ t_pass
 
 t_begin "custody: a receipt by the named key fingerprint completes a transfer"
 B=$T_DIR/case.tar.gz
-new_bundle "$B"
+kc_bundle "$B" "$keys/alice.key"
 fb="SHA256:$(openssl pkey -pubin -in "$keys/bob.pub" -outform DER | sha256sum | cut -d' ' -f1)"
-app alice sealed --org "ACME CSIRT" 2>/dev/null
-app alice transferred --org "ACME CSIRT" --to "$fb" 2>/dev/null
-app bob received --org "ACME Legal" 2>/dev/null
+# every step must land: a refused receipt leaves a ledger that still
+# verifies (in transit), so verify alone cannot tell
+expect_exit 0 app alice sealed --org "ACME CSIRT"
+expect_exit 0 app alice transferred --org "ACME CSIRT" --to "$fb"
+expect_exit 0 app bob received --org "ACME Legal"
+[ "$(wc -l <"$B.custody.jsonl")" = 3 ] || t_fail "ledger has $(wc -l <"$B.custody.jsonl") entries, want 3"
 expect_exit 0 "$KC" custody verify "$B" $T
+expect_exit 0 "$KC" custody show "$B" $T
+expect_grep '^custodian: Bob \(ACME Legal\)' "$T_OUT"
+expect_no_grep 'in transit' "$T_OUT"
 t_pass
 
 t_begin "custody: append refuses a ledger that does not verify, and bad input"
 B=$T_DIR/case.tar.gz
-new_bundle "$B"
+kc_bundle "$B" "$keys/alice.key"
 expect_exit 2 app alice verified
 expect_grep "no custody ledger" "$T_ERR"
-app alice sealed --org "ACME CSIRT" 2>/dev/null
+expect_exit 0 app alice sealed --org "ACME CSIRT"
 expect_exit 2 app alice sealed
 expect_exit 2 app alice shredded
 expect_grep "unknown custody action 'shredded'" "$T_ERR"
@@ -180,8 +167,8 @@ t_pass
 
 t_begin "custody: two appenders started at once both land, 25 times"
 B=$T_DIR/case.tar.gz
-new_bundle "$B"
-app alice sealed --org "ACME CSIRT" 2>/dev/null
+kc_bundle "$B" "$keys/alice.key"
+expect_exit 0 app alice sealed --org "ACME CSIRT"
 for i in $(seq 1 25); do
 	app carol verified --org "Audit Co" --note "a$i" 2>>"$T_DIR/errs" &
 	p1=$!
@@ -197,8 +184,8 @@ t_pass
 
 t_begin "custody: without --trust-keys integrity is checked and trust is not claimed"
 B=$T_DIR/case.tar.gz
-new_bundle "$B"
-story 2>/dev/null
+kc_bundle "$B" "$keys/alice.key"
+story 2>/dev/null || t_fail "story"
 expect_exit 0 "$KC" custody show "$B"
 expect_grep 'NOT checked against trusted keys' "$T_OUT"
 sed -i '2s/"sftp"/"usb"/' "$B.custody.jsonl"
@@ -219,7 +206,7 @@ R="--trust-keys $keys/roles.json"
 
 t_begin "custody: roles: the archive disposes, a custodian who handed it on may not"
 B=$T_DIR/case.tar.gz
-new_bundle "$B"
+kc_bundle "$B" "$keys/alice.key"
 T=$R story 2>"$T_ERR" || t_fail "story with roles: $(cat "$T_ERR")"
 KCUSTODY_NOW=2033-03-04T10:00:00Z T=$R expect_exit 2 app alice disposed --org "ACME CSIRT"
 expect_grep "refusing to write an entry that would not verify: custody ledger line 7: disposal signed by 'Alice' .*Bob holds the evidence.* no 'archive' role" "$T_ERR"
@@ -236,7 +223,7 @@ t_pass
 
 t_begin "custody: roles: a reviewer releases; the holder releases; others may not"
 B=$T_DIR/case.tar.gz
-new_bundle "$B"
+kc_bundle "$B" "$keys/alice.key"
 T=$R story 2>/dev/null || t_fail "story"
 KCUSTODY_NOW=2026-04-01T10:00:00Z T=$R expect_exit 2 app mallory disposed --org "Review Board"
 KCUSTODY_NOW=2026-04-01T10:00:00Z T=$R expect_exit 0 app mallory released --org "Review Board" --purpose "recertification: access revoked"
@@ -246,7 +233,7 @@ t_pass
 
 t_begin "custody: without --trust-keys only the holder may release or dispose"
 B=$T_DIR/case.tar.gz
-new_bundle "$B"
+kc_bundle "$B" "$keys/alice.key"
 story 2>/dev/null || t_fail "story"
 KCUSTODY_NOW=2026-04-01T10:00:00Z expect_exit 2 "$KC" custody append "$B" --action disposed --key "$keys/carol.key" --name Carol
 expect_grep "disposal signed by SHA256:[0-9a-f]+, who is not the custodian \(Bob holds the evidence; without --trust-keys only the custodian" "$T_ERR"
@@ -258,7 +245,7 @@ t_pass
 
 t_begin "custody: a trust file with an unknown role is refused"
 B=$T_DIR/case.tar.gz
-new_bundle "$B"
+kc_bundle "$B" "$keys/alice.key"
 story 2>/dev/null || t_fail "story"
 sed 's/"reviewer"/"janitor"/' "$keys/roles.json" >"$keys/bad-roles.json"
 expect_exit 2 "$KC" custody verify "$B" --trust-keys "$keys/bad-roles.json"

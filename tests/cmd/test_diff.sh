@@ -218,13 +218,7 @@ jq -e '.agents[0] | (.cluster_wide_before | not) and (.secrets_before | not) and
 	any(.removed[]; .resource == "configmaps" and .effective == null)' "$T_OUT" >/dev/null || t_fail "ops-agent delta: $(jq -c '.agents[0] | {cluster_wide_before, secrets_before}' "$T_OUT")"
 expect_exit 0 "$KC" who-can "$pre3" patch nodes --json
 jq -e --arg w "$ns3/ops-agent" '.serviceAccounts | index($w) == null' "$T_OUT" >/dev/null || t_fail "who-can patch nodes lists ops-agent"
-purge_ns3() {
-	kc_admin delete namespace "$ns3" --wait=false >/dev/null 2>&1
-	kc_admin delete roles,serviceaccounts --all -n "$ns3" >/dev/null 2>&1
-	kc_admin get namespace "$ns3" -o json 2>/dev/null | jq '.spec.finalizers = []' |
-		kc_admin replace --raw "/api/v1/namespaces/$ns3/finalize" -f - >/dev/null 2>&1
-}
-purge_ns3
+kc_purge_ns "$ns3"
 t_pass
 
 t_begin "diff: PRE newer than POST is refused (exit 2)"

@@ -358,7 +358,7 @@ else
 		[ "$(lines "$W/mid.tar.gz.custody.jsonl")" = "$before" ] ||
 			t_fail "the bundle's ledger records 'archived' for a put that failed"
 		expect_exit 0 "$KC" custody verify "$W/mid.tar.gz"
-		find "$S" -name '*.tmp.*' | grep -q . && t_fail "temporary file left: $(find "$S" -name '*.tmp.*')"
+		[ -z "$(find "$S" -name '*.tmp.*')" ] || t_fail "temporary file left: $(find "$S" -name '*.tmp.*')"
 	fi
 	expect_exit 0 "$KC" archive verify --all --store "$S"
 	t_pass
@@ -406,7 +406,7 @@ check_leftovers() { # DIR: every *.tar.gz verifies; everything else is a known t
 		if ! "$KC" verify "$f" --pubkey "$W/k.pub" >/dev/null 2>"$T_DIR/verify.err"; then
 			t_fail "kill $i ($delay ms): '$f' is under a final name but does not verify: $(head -n 2 "$T_DIR/verify.err")"
 		fi
-		if members "$f" | grep -q '\.tmp\.'; then
+		if grep -q '\.tmp\.' <(members "$f"); then	# not a pipe: with pipefail, tar's SIGPIPE would hide a match
 			t_fail "kill $i ($delay ms): '$f' holds a temporary file as a member"
 		fi
 	done
@@ -414,12 +414,14 @@ check_leftovers() { # DIR: every *.tar.gz verifies; everything else is a known t
 		[ -s "$f" ] || continue
 		"$KC" custody verify "${f%.custody.jsonl}" >/dev/null 2>&1 || t_fail "kill $i: ledger '$f' does not verify"
 	done
-	find "$d" -mindepth 1 -maxdepth 1 -printf '%f\n' | while read -r f; do
+	# (fed by process substitution: in a pipeline the loop is a subshell,
+	# and its t_fail never reached this test)
+	while read -r f; do
 		case $f in
 		.kcustody-staging.?????? | .kcustody-seal.?????? | *.tar.gz | *.tar.gz.custody.jsonl) ;;
 		*) t_fail "kill $i: unexpected file left: $f" ;;
 		esac
-	done
+	done < <(find "$d" -mindepth 1 -maxdepth 1 -printf '%f\n')
 }
 
 t_begin "faults/c: collect SIGKILLed at 20 moments: a bundle under its final name always verifies; leftovers are dot-named temps only"
@@ -454,7 +456,7 @@ stage_of "$T_DIR/s" 8
 for m in MANIFEST.json SHA256SUMS SHA256SUMS.sig VERIFY.txt; do echo stale >"$T_DIR/s/$m.tmp.4242"; done
 expect_exit 0 "$KC" seal "$T_DIR/s" -o "$T_DIR/b.tar.gz" --key "$W/k.pem"
 members "$T_DIR/b.tar.gz" | grep '\.tmp\.' && t_fail "a temporary file was sealed as evidence"
-find "$T_DIR/s" -name '*.tmp.*' | grep -q . && t_fail "the stale temporary files are still there"
+[ -z "$(find "$T_DIR/s" -name '*.tmp.*')" ] || t_fail "the stale temporary files are still there"
 expect_exit 0 "$KC" verify "$T_DIR/b.tar.gz" --pubkey "$W/k.pub"
 t_pass
 

@@ -27,18 +27,9 @@ P=kcr-cani-$id # prefix of cluster-scoped objects
 EV=$(mktemp -d "${TMPDIR:-/tmp}/kcustody-cani-ev.XXXX")/ev # shared by the tests below
 # Namespaces never finish terminating on the test cluster (no controller
 # manager runs there): empty them and drop the finalizer ourselves.
-purge_ns() {
-	local ns
-	for ns in "$@"; do
-		kc_admin delete namespace "$ns" --wait=false >/dev/null 2>&1
-		kc_admin delete rolebindings,roles,serviceaccounts,pods,configmaps,secrets --all -n "$ns" >/dev/null 2>&1
-		kc_admin get namespace "$ns" -o json 2>/dev/null | jq '.spec.finalizers = []' |
-			kc_admin replace --raw "/api/v1/namespaces/$ns/finalize" -f - >/dev/null 2>&1
-	done
-}
 cleanup() {
 	rm -rf "$(dirname "$EV")"
-	purge_ns "$NS"
+	kc_purge_ns "$NS"
 	kc_admin delete clusterrole "$P-names" >/dev/null 2>&1
 	kc_admin delete clusterrolebinding "$P-crb" "$P-missing" >/dev/null 2>&1
 }

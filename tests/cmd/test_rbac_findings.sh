@@ -18,17 +18,8 @@ GNS=kcr-f-$id-g       # AGR-022: every account of it holds a group binding
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kcustody-findings.XXXX")
 # Namespaces never finish terminating on the test cluster (no controller
 # manager runs there): empty them and drop the finalizer ourselves.
-purge_ns() {
-	local ns
-	for ns in "$@"; do
-		kc_admin delete namespace "$ns" --wait=false >/dev/null 2>&1
-		kc_admin delete rolebindings,roles,serviceaccounts,pods,configmaps,secrets --all -n "$ns" >/dev/null 2>&1
-		kc_admin get namespace "$ns" -o json 2>/dev/null | jq '.spec.finalizers = []' |
-			kc_admin replace --raw "/api/v1/namespaces/$ns/finalize" -f - >/dev/null 2>&1
-	done
-}
 cleanup() {
-	purge_ns "$NS" "$OTHER" "$GNS"
+	kc_purge_ns "$NS" "$OTHER" "$GNS"
 	kc_admin delete clusterrole,clusterrolebinding -l "kcustody.test/findings=$id" >/dev/null 2>&1
 	rm -rf "$WORK"
 }

@@ -12,12 +12,13 @@
  *   rot/           a rotated log (gzip and plain backups, a gzip twin of a
  *                  plain backup, the current file), a second log whose base
  *                  name has dashes, and a README
- * The 10 MB line, the truncated gzip and the gap logs are written here.
+ * The 10 MB line, the truncated gzips and the gap logs are written here.
  */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "harness.h"
 #include "collector/audit.h"
@@ -224,10 +225,13 @@ DEFINE_TEST(test_audit_discover_folder)
 		CHECK_INT(s.v[0].rotated_ms, 1772438700000LL);
 		CHECK_INT(s.v[3].rotated_ms, -1);
 	}
-	CHECK_INT(s.nskipped, 2);	/* README.txt and the gzip twin */
-	for (size_t i = 0; i < s.nskipped; i++)
-		CHECK(strstr(s.skipped[i].path, "README.txt") != NULL ||
-		    strstr(s.skipped[i].path, "T08-10-00.000.log.gz") != NULL);
+	CHECK_INT(s.nskipped, 2);	/* README.txt and the gzip twin, each once */
+	if (s.nskipped == 2) {
+		int r = strstr(s.skipped[0].path, "README.txt") != NULL ? 0 : 1;
+
+		CHECK(strstr(s.skipped[r].path, "README.txt") != NULL);
+		CHECK(strstr(s.skipped[1 - r].path, "T08-10-00.000.log.gz") != NULL);
+	}
 	kc_audit_sources_free(&s);
 	free(dir);
 }
@@ -393,6 +397,58 @@ DEFINE_TEST(test_audit_long_line)
 	free(buf);
 }
 
+/* A gzip log cut in half: events before the cut come out, whole and in
+ * order, none after it, and the cut is a stream error.  The reader fills a
+ * buffer of line_max + 1 MiB at a time, and the fill that meets the cut
+ * hands on nothing (archive_read_data() returns the error, not the bytes
+ * it had decoded): a known loss of up to one buffer of events before the
+ * cut, which this test does not pin.  So the log is about 4 MB and the cap
+ * the smallest, for the cut to fall well after the first buffer. */
+DEFINE_TEST(test_audit_truncated_gzip_prefix)
+{
+	enum { N = 30000 };
+	struct kc_audit_opts o = { .stats = 1, .line_max = KC_AUDIT_LINE_MAX_MIN };
+	struct kc_buf b = KC_BUF_INIT(1 << 24), want = KC_BUF_INIT(1 << 20);
+	struct got g;
+	gzFile z = gzopen("whole.log.gz", "wb");
+	char *s = malloc(1 << 20);
+	size_t n = 0;
+	unsigned x = 1;
+
+	CHECK(z != NULL && s != NULL);
+	if (z == NULL || s == NULL)
+		return;
+	for (int i = 0; i < N; i++) {
+		x = x * 1103515245u + 12345u;	/* some entropy: several deflate blocks */
+		gzprintf(z, "{\"kind\":\"Event\",\"auditID\":\"e%d\",\"verb\":\"get\",\"requestURI\":"
+		    "\"/api/v1/namespaces/ns%u/secrets/s%08x\",\"userAgent\":\"agent/%u\"}\n",
+		    i, x % 97, x, (x >> 8) % 1000);
+	}
+	CHECK_INT(gzclose(z), Z_OK);
+	CHECK_INT(kc_read_file("whole.log.gz", b.max, &b), 0);
+	write_file("half.log.gz", b.data, b.len / 2);
+	scan(&g, "half.log.gz", &o, NULL);
+	CHECK_INT(g.rc, 0);	/* never fatal */
+	CHECK(g.nbad >= 1);
+	if (g.nbad >= 1)
+		CHECK_STR(g.bad[g.nbad - 1].reason, "stream error");
+	CHECK_INT(g.res.source_errors, 1);
+	ids(&g, s, 1 << 20);
+	for (const char *p = s; *p != '\0'; p++)
+		n += *p == ' ';
+	n += s[0] != '\0';
+	/* something came out, not everything, and exactly e0..e(n-1) */
+	CHECK(n > 0);
+	CHECK(n < N);
+	for (size_t i = 0; i < n; i++)
+		kc_buf_addf(&want, "%se%zu", i ? " " : "", i);
+	CHECK_STR(s, kc_buf_str(&want));
+	got_free(&g);
+	kc_buf_free(&b);
+	kc_buf_free(&want);
+	free(s);
+}
+
 DEFINE_TEST(test_audit_truncated_gzip)
 {
 	char *gz = data("audit/rot/audit-2026-03-02T08-05-00.000.log.gz");
@@ -409,8 +465,10 @@ DEFINE_TEST(test_audit_truncated_gzip)
 	CHECK_STR(g.bad[g.nbad - 1].reason, "stream error");
 	CHECK(strstr(g.bad[g.nbad - 1].detail, "gzip") != NULL);
 	CHECK_INT(g.res.source_errors, 1);
-	ids(&g, s, sizeof(s));
-	CHECK(strncmp(s, "r1a", 3) == 0 || s[0] == '\0');
+	/* Which events come out before the error: test_audit_truncated_gzip_prefix.
+	 * Here none do (r1a is whole before the cut but lies in the one fill
+	 * that meets it), and a check that accepted "r1a..." or nothing could
+	 * not fail. */
 	got_free(&g);
 	/* garbage after a complete gzip stream is not dropped silently */
 	CHECK_INT(kc_buf_adds(&b, "GARBAGE"), 0);
@@ -419,9 +477,8 @@ DEFINE_TEST(test_audit_truncated_gzip)
 	ids(&g, s, sizeof(s));
 	CHECK_STR(s, "r1a r1b r1c");
 	CHECK_INT(g.nbad, 1);
-	if (g.nbad == 1)
-		CHECK(strstr(g.bad[0].detail, "after the end of the gzip stream") != NULL ||
-		    strstr(g.bad[0].detail, "gzip") != NULL);
+	if (g.nbad == 1)	/* the bytes counted, not just "gzip" somewhere */
+		CHECK_STR(g.bad[0].detail, "trailing data: 7 bytes after the end of the gzip stream");
 	got_free(&g);
 	/* gzip'd by magic, whatever the name */
 	write_file("noext", b.data, b.len - 7);
