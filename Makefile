@@ -5,6 +5,8 @@
 #   make check           unit tests, then command tests against a real
 #                        kube-apiserver + etcd on loopback (tests/cluster)
 #   make check-unit      unit tests only (no cluster needed)
+#   make equiv           behaviour of ./kcustody against the build of commit
+#                        EQUIV_BASE, command by command (tests/golden/README.md)
 #   make SANITIZE=1 check   the same under ASan + UBSan
 #   make DEVELOPER=1     warnings are errors
 #   make demo            the end-to-end pre/post remediation demo
@@ -76,7 +78,8 @@ endif
 FORCE:
 
 .PHONY: FORCE man bench-scale deps all check check-unit check-cmd demo bench install uninstall clean \
-	cluster-start cluster-stop deb image-rootfs image dist krew fuzz fuzz-build fuzz-replay check-fuzz
+	cluster-start cluster-stop deb image-rootfs image dist krew fuzz fuzz-build fuzz-replay check-fuzz \
+	equiv check-equiv equiv-selftest
 
 all: $(BIN)
 
@@ -128,7 +131,27 @@ check-cmd: $(BIN)
 
 # The fuzz harnesses' committed seeds and crash inputs are replayed, then
 # each is fuzzed FUZZ_SMOKE_SECONDS (20 s) so a regression is caught in CI.
-check: check-unit check-fuzz check-cmd
+check: check-unit check-equiv check-fuzz check-cmd
+
+# Behaviour equivalence (tests/golden/README.md): every read-only command,
+# seal and collect run with $(BIN) and with the build of EQUIV_BASE (cached in
+# build/equiv-base-<commit>/) on the same generated inputs, compared byte for
+# byte.  A change meant to change behaviour bumps EQUIV_BASE in a commit of
+# its own that names the change.
+EQUIV_BASE ?= 11eec41b591a958f471faf6f551ba88b91c5aa9f
+EQUIV_JOBS ?= 2
+EQUIV_TIMEOUT ?= 900
+
+equiv: $(BIN)
+	@base=$$(bash tests/golden/build-base.sh $(EQUIV_BASE) $(EQUIV_JOBS)) && \
+		timeout $(EQUIV_TIMEOUT) bash tests/golden/equiv.sh "$$base" $(abspath $(BIN))
+
+check-equiv: equiv
+
+# The comparison shown able to fail: $(BIN) against a wrapper of itself that
+# plants one difference per compared channel, over every case.
+equiv-selftest: $(BIN)
+	timeout $(EQUIV_TIMEOUT) bash tests/golden/equiv.sh --self-test $(abspath $(BIN))
 
 check-fuzz: fuzz-replay
 
