@@ -10,6 +10,7 @@
 #                                    channel; exit 0 only when exactly the
 #                                    planted cases are reported DIFF
 #   EQUIV_KEEP=1 equiv.sh ...        keep the work folder (kept anyway on DIFF)
+#   EQUIV_JOBS=N equiv.sh ...        cases run N at a time (default 2)
 #
 # Prints one line per comparison, "same  LABEL" or "DIFF  LABEL  (channels)"
 # followed by the first lines of each difference, then "equiv: N
@@ -148,9 +149,11 @@ TOOL="python3 $KC_REPO/tests/cmd/bundle_tool.py"
 # kubeconfig $I/kc-PHASE.yaml
 start_server() {
 	local ph=$1 port=$W/srv/$1.port
-	python3 "$KC_REPO/tests/fake/apiserver.py" "$W/srv/srv.crt" "$W/srv/srv.key" "$port" \
+	# not a job of this shell (the cases are waited for with wait)
+	(python3 "$KC_REPO/tests/fake/apiserver.py" "$W/srv/srv.crt" "$W/srv/srv.key" "$port" \
 		"$W/srv/$ph.requests" files "$I/estate/$ph" 2>"$W/srv/$ph.log" &
-	SRV_PIDS+=($!)
+		echo $! >"$W/srv/$ph.pid")
+	SRV_PIDS+=("$(cat "$W/srv/$ph.pid")")
 	for _ in $(seq 100); do [ -s "$port" ] && break; sleep 0.05; done
 	[ -s "$port" ] || die "the fake API server did not start (see $W/srv/$ph.log)"
 	cat >"$I/kc-$ph.yaml" <<YAML
@@ -372,8 +375,8 @@ cases() {
 	c "verify cms --tsa-ca wrong" verify "$CMS" --ca "$W/pki/ca.pem" --tsa-ca "$I/other-ca.pem"
 	c "verify odd (pax names)" verify "$ODD" --pubkey "$I/k1.pub"
 	for b in "$FIX"/*.tar.gz; do
-		c "verify 0.1 fixture $(basename "$b")" verify "$b" --pubkey "$FIX/fixture-signer.pub.pem"
-		c "verify 0.1 fixture $(basename "$b") --json" verify "$b" --pubkey "$FIX/fixture-signer.pub.pem" --json
+		c "verify 0.1 fixture ${b##*/}" verify "$b" --pubkey "$FIX/fixture-signer.pub.pem"
+		c "verify 0.1 fixture ${b##*/} --json" verify "$b" --pubkey "$FIX/fixture-signer.pub.pem" --json
 	done
 	c "verify missing bundle" verify "$I/nope.tar.gz" --pubkey "$I/k1.pub"
 	c "verify (no bundle)" verify
@@ -577,24 +580,24 @@ cases() {
 	c "custody (no verb)" custody
 	c "custody nosuch" custody nosuch "$POST"
 	local cp_post='cp "$POST" "$POST.custody.jsonl" .'
-	c_prep "$cp_post" "custody append verified" custody append "$(basename "$POST")" --action verified \
+	c_prep "$cp_post" "custody append verified" custody append "${POST##*/}" --action verified \
 		--key "$I/k2.pem" --trust-keys "$I/trust.json" --note "equiv" --location "lab"
-	c_prep "$cp_post" "custody append transferred by the holder" custody append "$(basename "$POST")" \
+	c_prep "$cp_post" "custody append transferred by the holder" custody append "${POST##*/}" \
 		--action transferred --key "$I/k2.pem" --to Alice --method "hand delivery" --purpose review
-	c_prep "$cp_post" "custody append released by a non-holder (refused)" custody append "$(basename "$POST")" \
+	c_prep "$cp_post" "custody append released by a non-holder (refused)" custody append "${POST##*/}" \
 		--action released --key "$I/k1.pem" --trust-keys "$I/trust.json"
-	c_prep "$cp_post" "custody append bad action" custody append "$(basename "$POST")" --action lost --key "$I/k1.pem"
-	c_prep 'cp "$PRE" .' "custody append sealed (new ledger)" custody append "$(basename "$PRE")" --action sealed \
+	c_prep "$cp_post" "custody append bad action" custody append "${POST##*/}" --action lost --key "$I/k1.pem"
+	c_prep 'cp "$PRE" .' "custody append sealed (new ledger)" custody append "${PRE##*/}" --action sealed \
 		--key "$I/k1.pem" --name Alice --org "ACME CSIRT"
-	c_prep 'cp "$PRE" .' "custody append received (no ledger: refused)" custody append "$(basename "$PRE")" \
+	c_prep 'cp "$PRE" .' "custody append received (no ledger: refused)" custody append "${PRE##*/}" \
 		--action received --key "$I/k1.pem"
 	c_prep 'cp "$BADLEDGER" "$BADLEDGER.custody.jsonl" .' "custody append to edited ledger (refused)" \
-		custody append "$(basename "$BADLEDGER")" --action verified --key "$I/k2.pem"
+		custody append "${BADLEDGER##*/}" --action verified --key "$I/k2.pem"
 
 	# -- seal (each seals its own copy of a staging folder; the bundle, and
 	#    what seal wrote into the folder, are compared)
 	local cp_pre='cp -a "$I/staging-pre" st'
-	c_prep "$cp_pre" "seal pre --key --mtime" seal st -o "$(basename "$PRE")" --manifest "$I/draft-pre.json" \
+	c_prep "$cp_pre" "seal pre --key --mtime" seal st -o "${PRE##*/}" --manifest "$I/draft-pre.json" \
 		--key "$I/k1.pem" --mtime 2026-03-02T09:00:00Z
 	c_prep "$cp_pre" "seal pre --key --mtime (other mtime)" seal st -o EQ-1_pre_equiv_20260302T093000Z.tar.gz \
 		--manifest "$I/draft-pre.json" --key "$I/k1.pem" --mtime 2026-03-02T09:30:00+00:00
@@ -606,9 +609,9 @@ cases() {
 		--key "$I/k1.pem" --mtime 2026-03-02T09:00:00Z --level 9
 	c_prep "$cp_pre" "seal pre without --manifest" seal st -o nomanifest.tar.gz --key "$I/k1.pem" \
 		--mtime 2026-03-02T09:00:00Z
-	c_prep 'cp -a "$I/staging-post" st' "seal post --key --mtime" seal st -o "$(basename "$POST")" \
+	c_prep 'cp -a "$I/staging-post" st' "seal post --key --mtime" seal st -o "${POST##*/}" \
 		--manifest "$I/draft-post.json" --key "$I/k1.pem" --mtime 2026-03-02T11:00:00Z
-	c_prep 'cp -a "$I/staging-odd" st' "seal odd (pax names, escapes in draft)" seal st -o "$(basename "$ODD")" \
+	c_prep 'cp -a "$I/staging-odd" st' "seal odd (pax names, escapes in draft)" seal st -o "${ODD##*/}" \
 		--manifest "$I/draft-odd.json" --key "$I/k1.pem" --mtime 2026-03-01T00:00:00Z
 	c_prep 'cp -a "$I/staging-odd" st' "seal odd --key k2" seal st -o odd2.tar.gz --key "$I/k2.pem" \
 		--mtime 1999-12-31T23:59:59Z
@@ -639,9 +642,9 @@ cases() {
 		--trust-keys "$I/trust.json"
 	c_prep "$cp_store"' && f=store/objects/$POST_ID && chmod u+w "$f" && printf x >>"$f"' \
 		"archive verify damaged store" archive verify --all --store store
-	c_prep 'cp "$POST" "$POST.custody.jsonl" .' "archive put" archive put "$(basename "$POST")" --store newstore \
+	c_prep 'cp "$POST" "$POST.custody.jsonl" .' "archive put" archive put "${POST##*/}" --store newstore \
 		--retain 7y --key "$I/k2.pem" --trust-keys "$I/trust.json" --location vault
-	c_prep 'cp "$POST" "$POST.custody.jsonl" .' "archive put --retain-until past" archive put "$(basename "$POST")" \
+	c_prep 'cp "$POST" "$POST.custody.jsonl" .' "archive put --retain-until past" archive put "${POST##*/}" \
 		--store newstore --retain-until 2020-01-01 --key "$I/k2.pem"
 	c "archive list missing store" archive list --store "$I/nope"
 
@@ -663,11 +666,12 @@ cases() {
 }
 
 # ------------------------------------------------------------- the runner
-# run_case LABEL MASK PREP STDIN PROG ARGS...: case number N+1, in RUN/NNN/w;
+# run_case LABEL MASK PREP STDIN PROG ARGS...: case number N+1, in RUN/NNN/w,
+# in the background (EQUIV_JOBS at a time; cases share nothing writable);
 # in the plan pass (PLAN=1) only its label is written down.  A side given an
 # ONLY list runs just the cases named there (the numbers stay the same).
 run_case() {
-	local label=$1 mask=$2 prep=$3 in=$4 prog=$5 d t rc=0
+	local label=$1 mask=$2 prep=$3 in=$4 prog=$5 d
 	shift 5
 	N=$((N + 1))
 	if [ "$PLAN" = 1 ]; then
@@ -675,16 +679,24 @@ run_case() {
 		return 0
 	fi
 	[ -z "$ONLY" ] || [ -n "${ONLY_SET[$label]:-}" ] || return 0
-	d=$RUN/$(printf '%03d' "$N")
+	printf -v d '%s/%03d' "$RUN" "$N"
 	printf '%s\n' "$label" >"$d/label"
 	printf '%s\n' "$mask" >"$d/mask"
-	if [ -n "$prep" ]; then
-		(cd "$d/w" && eval "$prep") || die "preparing '$label' failed"
+	if [ "$RUNNING" -ge "$JOBS" ]; then
+		wait -n
+		RUNNING=$((RUNNING - 1))
 	fi
-	t=$EPOCHREALTIME
-	(cd "$d/w" && EQUIV_LABEL=$label exec "$SIDE_BIN/$prog" "$@" <"$in" >"$d/stdout" 2>"$d/stderr") || rc=$?
-	echo "$rc" >"$d/rc"
-	echo "$N $t $EPOCHREALTIME" >>"$TIMES"
+	(
+		cd "$d/w" || exit 1
+		if [ -n "$prep" ]; then
+			eval "$prep" || { printf '%s\n' "$label" >>"$W/prep-failed"; exit 1; }
+		fi
+		t=$EPOCHREALTIME rc=0
+		EQUIV_LABEL=$label "$SIDE_BIN/$prog" "$@" <"$in" >"$d/stdout" 2>"$d/stderr" || rc=$?
+		echo "$rc" >"$d/rc"
+		echo "${d##*/} $t $EPOCHREALTIME" >"$TIMES/${d##*/}"
+	) &
+	RUNNING=$((RUNNING + 1))
 }
 
 # The plan: every label once, in order (duplicates are an error).
@@ -717,7 +729,9 @@ run_side() {
 	mkdir -p "$W/bin"
 	cp "$2" "$W/bin/kcustody"
 	ln -s kcustody "$W/bin/kubectl-custody"
-	RUN=$W/run N=0 TIMES=$W/times-$name
+	RUN=$W/run N=0 TIMES=$W/times-$name RUNNING=0
+	rm -rf "$TIMES" "$W/prep-failed"
+	mkdir -p "$TIMES"
 	if [ -n "$ONLY" ]; then
 		awk 'NR == FNR { want[$0] = 1; next } ($0 in want) { printf "%s/%03d/w\n", run, FNR }' \
 			run="$RUN" "$ONLY" "$W/labels" | xargs -d '\n' mkdir -p
@@ -725,6 +739,8 @@ run_side() {
 		seq -f "$RUN/%03g/w" 1 "$NCASES" | xargs -d '\n' mkdir -p
 	fi
 	cases
+	wait
+	[ ! -e "$W/prep-failed" ] || die "preparing these cases failed: $(head -n 3 "$W/prep-failed")"
 	[ "$N" = "$NCASES" ] || die "the $name side counted $N cases, the plan $NCASES"
 	[ "$(inputs_digest)" = "$INPUTS" ] || die "the inputs changed while running the $name side (a command wrote into $I)"
 	mv "$W/run" "$W/out/$name"
@@ -898,7 +914,8 @@ check_plants() {
 
 # --------------------------------------------------------------- main
 SECONDS=0
-RESULT=$W/result.tsv QUIET=0 PLAN=0 ONLY=
+RESULT=$W/result.tsv QUIET=0 PLAN=0 ONLY= JOBS=${EQUIV_JOBS:-2}
+case $JOBS in '' | *[!0-9]* | 0) die "EQUIV_JOBS must be a positive number" ;; esac
 declare -A ONLY_SET=()
 make_inputs
 plan
@@ -916,7 +933,7 @@ t_new=$SECONDS
 compare base new
 echo "equiv: $TOTAL comparisons, $SAME same, $DIFFER DIFF (base $BASE_BIN, new $NEW_BIN)"
 echo "equiv: $SECONDS s: inputs $t_inputs s, base $((t_base - t_inputs)) s, new $((t_new - t_base)) s, comparison $((SECONDS - t_new)) s"
-echo "equiv: slowest cases: $(awk '{ printf "%03d %.2f\n", $1, $3 - $2 }' "$W/times-new" | sort -k2 -rn | head -n 5 |
+echo "equiv: slowest cases: $(cat "$W/times-new"/* | awk '{ printf "%s %.2f\n", $1, $3 - $2 }' | sort -k2 -rn | head -n 5 |
 	while read -r c t; do IFS= read -r l <"$W/out/new/$c/label"; printf '%s (%s s); ' "$l" "$t"; done)"
 
 if [ "$SELFTEST" = 1 ]; then
