@@ -200,6 +200,21 @@ make_inputs() {
 	printf '%s\n' '{"auditID":"m1","verb":"get","requestReceivedTimestamp":"2026-03-02T08:00:00.000000Z"}' \
 		'not json at all' '{"auditID":"y1","verb":"get","requestReceivedTimestamp":"0001-01-01T00:00:00Z"}' \
 		'{"auditID":"m2","verb":"list","requestReceivedTimestamp":"2026-03-02T08:01:00.000000Z"}' >audit/malformed.log
+	# Events with duplicate keys (issue 12: the audit filter takes the last
+	# of two equal keys, jq's rule, and rbac/diff.c the first): a denied
+	# request whose verb and user.username appear twice, and a secret read
+	# whose objectRef.resource does.  Alone for `audit`, and at the end of
+	# POST's current log, so that they reach POST's audit segment and `diff`.
+	local ev='{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"%s","stage":"ResponseComplete","requestURI":"%s","verb":%s,"user":{%s,"groups":["system:serviceaccounts","system:serviceaccounts:ai-agents","system:authenticated"]},"sourceIPs":["10.0.0.9"],"userAgent":"kagent/0.3.1 (linux/amd64)","objectRef":{%s,"namespace":"%s","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":%s},"requestReceivedTimestamp":"%s","stageTimestamp":"%s","annotations":{"authorization.k8s.io/decision":"%s","authorization.k8s.io/reason":""}}\n'
+	{
+		printf "$ev" dup-0001 /api/v1/namespaces/payments/secrets '"list","verb":"get"' \
+			'"username":"alice@example.com","username":"system:serviceaccount:ai-agents:kagent"' \
+			'"resource":"secrets"' payments 403 2026-03-02T10:59:00.000000Z 2026-03-02T10:59:00.001000Z forbid
+		printf "$ev" dup-0002 /api/v1/namespaces/ai-agents/secrets/kagent-token '"get"' \
+			'"username":"system:serviceaccount:ai-agents:kagent"' '"resource":"configmaps","resource":"secrets"' \
+			ai-agents 200 2026-03-02T10:59:01.000000Z 2026-03-02T10:59:01.002000Z allow
+	} >audit/dupkeys.log
+	cat audit/dupkeys.log >>audit/post/audit.log
 
 	# estates, served; PRE and POST collected by BASE
 	python3 "$here/estate.py" estate || die "estate.py failed"
@@ -533,6 +548,10 @@ cases() {
 	c "audit rotated current file (backups beside) --count" audit --audit-log "$I/audit/post/audit.log" --count
 	c "audit rotated --no-rotated --summary" audit --audit-log "$I/audit/post/audit.log" --no-rotated --summary
 	c "audit two logs --preset denied" audit --audit-log "$L" --audit-log "$I/audit/post" --preset denied
+	c "audit duplicate keys --sa kagent" audit --audit-log "$I/audit/dupkeys.log" --sa ai-agents/kagent
+	c "audit duplicate keys --user alice --count" audit --audit-log "$I/audit/dupkeys.log" --user alice@example.com --count
+	c "audit duplicate keys --verb list --count" audit --audit-log "$I/audit/dupkeys.log" --verb list --count
+	c "audit duplicate keys --preset sensitive-reads" audit --audit-log "$I/audit/dupkeys.log" --preset sensitive-reads
 	c "audit malformed --summary" audit --audit-log "$I/audit/malformed.log" --summary
 	c "audit malformed --malformed FILE" audit --audit-log "$I/audit/malformed.log" --malformed bad.jsonl --validate
 	c "audit (no --audit-log)" audit --count
@@ -914,7 +933,7 @@ check_plants() {
 
 # --------------------------------------------------------------- main
 SECONDS=0
-RESULT=$W/result.tsv QUIET=0 PLAN=0 ONLY= JOBS=${EQUIV_JOBS:-2}
+RESULT=$W/result.tsv QUIET=0 PLAN=0 ONLY='' JOBS=${EQUIV_JOBS:-2}
 case $JOBS in '' | *[!0-9]* | 0) die "EQUIV_JOBS must be a positive number" ;; esac
 declare -A ONLY_SET=()
 make_inputs
