@@ -6,6 +6,8 @@
 #                        kube-apiserver + etcd on loopback (tests/cluster)
 #   make check-unit      unit tests only (no cluster needed)
 #   make lint            house rules: layers, banned calls (tests/lint/)
+#   make equiv           behaviour of ./kcustody against the build of commit
+#                        EQUIV_BASE, command by command (tests/golden/README.md)
 #   make SANITIZE=1 check   the same under ASan + UBSan
 #   make DEVELOPER=1     warnings are errors
 #   make demo            the end-to-end pre/post remediation demo
@@ -77,7 +79,8 @@ endif
 FORCE:
 
 .PHONY: FORCE lint man bench-scale deps all check check-unit check-cmd demo bench install uninstall clean \
-	cluster-start cluster-stop deb image-rootfs image dist krew fuzz fuzz-build fuzz-replay check-fuzz
+	cluster-start cluster-stop deb image-rootfs image dist krew fuzz fuzz-build fuzz-replay check-fuzz \
+	equiv check-equiv equiv-selftest
 
 all: $(BIN)
 
@@ -134,7 +137,7 @@ check-cmd: $(BIN)
 
 # The fuzz harnesses' committed seeds and crash inputs are replayed, then
 # each is fuzzed FUZZ_SMOKE_SECONDS (20 s) so a regression is caught in CI.
-check: lint check-unit check-fuzz check-cmd
+check: lint check-unit check-equiv check-fuzz check-cmd
 
 # House rules (docs/ARCHITECTURE.md): each script in tests/lint/ checks one,
 # tests/lint/selftest.sh plants a violation of each and expects a failure.
@@ -142,6 +145,26 @@ lint:
 	@for t in tests/lint/[a-z]*.sh; do case $$t in */selftest.sh) continue;; esac; \
 		bash $$t || exit 1; done
 	@bash tests/lint/selftest.sh
+
+# Behaviour equivalence (tests/golden/README.md): every read-only command,
+# seal and collect run with $(BIN) and with the build of EQUIV_BASE (cached in
+# build/equiv-base-<commit>/) on the same generated inputs, compared byte for
+# byte.  A change meant to change behaviour bumps EQUIV_BASE in a commit of
+# its own that names the change.
+EQUIV_BASE ?= 11eec41b591a958f471faf6f551ba88b91c5aa9f
+EQUIV_JOBS ?= 2
+EQUIV_TIMEOUT ?= 900
+
+equiv: $(BIN)
+	@base=$$(bash tests/golden/build-base.sh $(EQUIV_BASE) $(EQUIV_JOBS)) && \
+		timeout $(EQUIV_TIMEOUT) bash tests/golden/equiv.sh "$$base" $(abspath $(BIN))
+
+check-equiv: equiv
+
+# The comparison shown able to fail: $(BIN) against a wrapper of itself that
+# plants one difference per compared channel, over every case.
+equiv-selftest: $(BIN)
+	timeout $(EQUIV_TIMEOUT) bash tests/golden/equiv.sh --self-test $(abspath $(BIN))
 
 check-fuzz: fuzz-replay
 

@@ -11,7 +11,18 @@ names with a newline, a 300-byte namespace) beside legal ones with ':'
 (scenario "names-legal"; both tests/cmd/test_collect_names.sh).
 Everything else is tested against the real server.
 
-    apiserver.py CERT KEY PORTFILE LOGFILE [SCENARIO]
+Scenario "files" serves a fixed estate from the folder DIR (written by
+tests/golden/estate.py, for tests/golden/equiv.sh, which must not need the
+real server): DIR/version.json for /version, DIR/kube-system.json, and
+DIR/<resource>.json, one List per resource (the last segment of the list
+path), paged by ?limit= with the offset as continue token; a file holding
+a Status is answered with its code.  SelfSubjectRulesReviews are answered
+from DIR/reviews.json, {"<Impersonate-User or empty>": {"<namespace>":
+STATUS}}, where STATUS is a review's status or a Status with a code; an
+entry "*" stands for any namespace, and an account it does not name gets
+empty rules.
+
+    apiserver.py CERT KEY PORTFILE LOGFILE [SCENARIO [DIR]]
 
 Writes the port it listens on to PORTFILE and one JSON line per request to
 LOGFILE (method, path, the Audit-ID, User-Agent and Impersonate-User
@@ -25,6 +36,7 @@ import threading
 
 CERT, KEY, PORTFILE, LOGFILE = sys.argv[1:5]
 SCENARIO = sys.argv[5] if len(sys.argv) > 5 else "faults"
+DIR = sys.argv[6] if len(sys.argv) > 6 else None
 CANARY = "fake-canary-value-never-stored"
 state = {"version": 0, "rb": 0}
 lock = threading.Lock()
@@ -99,7 +111,9 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         self.record()
         n = int(self.headers.get("Content-Length", "0"))
-        self.rfile.read(n)
+        body = self.rfile.read(n)
+        if SCENARIO == "files":
+            return self.files_post(body)
         if SCENARIO.startswith("names") and self.path.endswith("/selfsubjectrulesreviews"):
             return self.send(201, {"kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1",
                                    "spec": {}, "status": {"resourceRules": [], "nonResourceRules": [],
@@ -110,6 +124,8 @@ class H(http.server.BaseHTTPRequestHandler):
         self.record()
         if SCENARIO.startswith("names"):
             return self.names()
+        if SCENARIO == "files":
+            return self.files_get()
         p = self.path
         if p == "/version":
             with lock:
@@ -163,6 +179,49 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.send(200, lst("PartialObjectMetadataList", []))
         kind, items = names_lists(SCENARIO == "names-hostile").get(res, (res.capitalize() + "List", []))
         return self.send(200, lst(kind, items))
+
+    def answer(self, doc):
+        """A Status is answered with its code, anything else with 200."""
+        if doc.get("kind") == "Status":
+            return self.send(doc.get("code", 500), doc)
+        return self.send(200, doc)
+
+    def files_get(self):
+        p, _, query = self.path.partition("?")
+        q = dict(kv.split("=", 1) for kv in query.split("&") if "=" in kv)
+        if p == "/version":
+            name = "version"
+        elif p == "/api/v1/namespaces/kube-system":
+            name = "kube-system"
+        elif "limit" in q:
+            name = p.rstrip("/").split("/")[-1]
+        else:
+            return self.send(404, {"kind": "Status", "message": "not found"})
+        try:
+            with open("%s/%s.json" % (DIR, name)) as f:
+                doc = json.load(f)
+        except FileNotFoundError:
+            return self.send(404, {"kind": "Status", "code": 404, "message": "not found"})
+        if "limit" not in q or doc.get("kind") == "Status":
+            return self.answer(doc)
+        start, limit = int(q.get("continue", "0")), int(q["limit"])
+        items = doc.get("items", [])
+        page = dict(doc, items=items[start:start + limit])
+        page["metadata"] = dict(doc.get("metadata", {}),
+                                **{"continue": str(start + limit) if start + limit < len(items) else ""})
+        return self.send(200, page)
+
+    def files_post(self, body):
+        if not self.path.endswith("/selfsubjectrulesreviews"):
+            return self.send(404, {"kind": "Status", "code": 404, "message": "not found"})
+        ns = json.loads(body).get("spec", {}).get("namespace", "")
+        with open("%s/reviews.json" % DIR) as f:
+            by_user = json.load(f).get(self.headers.get("Impersonate-User", ""), {})
+        st = by_user.get(ns, by_user.get("*", {"resourceRules": [], "nonResourceRules": [], "incomplete": False}))
+        if st.get("kind") == "Status":
+            return self.answer(st)
+        return self.send(201, {"kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1",
+                               "metadata": {"creationTimestamp": None}, "spec": {"namespace": ns}, "status": st})
 
 
 srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
