@@ -34,26 +34,7 @@
 
 extern char **environ;
 
-#define EXEC_V1 "client.authentication.k8s.io/v1"
-#define EXEC_V1BETA1 "client.authentication.k8s.io/v1beta1"
 
-/* asprintf that leaves NULL on failure. */
-static char *
-str_printf(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static char *
-str_printf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	return n < 0 ? NULL : s;
-}
 
 
 static int64_t
@@ -131,7 +112,7 @@ exec_info(const struct kc_cluster_cfg *cfg, char **out)
 	if (cJSON_AddFalseToObject(spec, "interactive") == NULL ||
 	    (s = cJSON_PrintUnformatted(j)) == NULL)
 		goto nomem;
-	if ((*out = str_printf("KUBERNETES_EXEC_INFO=%s", s)) == NULL)
+	if ((*out = kc_asprintf("KUBERNETES_EXEC_INFO=%s", s)) == NULL)
 		goto nomem;
 	goto out;
 nomem:

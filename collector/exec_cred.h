@@ -3,6 +3,10 @@
 #ifndef KC_EXEC_CRED_H
 #define KC_EXEC_CRED_H
 
+/* The exec credential API versions a plugin may answer with. */
+#define KC_EXEC_V1 "client.authentication.k8s.io/v1"
+#define KC_EXEC_V1BETA1 "client.authentication.k8s.io/v1beta1"
+
 #include <time.h>
 
 #include "util/buf.h"

@@ -29,27 +29,8 @@
 
 #define SMALL_FILE_MAX 4096		/* in-cluster namespace file */
 
-#define EXEC_V1 "client.authentication.k8s.io/v1"
-#define EXEC_V1BETA1 "client.authentication.k8s.io/v1beta1"
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
-static char *
-str_printf(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-/* asprintf that leaves NULL on failure. */
-static char *
-str_printf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	return n < 0 ? NULL : s;
-}
 
 /* ------------------------------------------------------------------ */
 /* Paths */
@@ -536,7 +517,7 @@ add_unsupported(struct kc_cluster_cfg *cfg, const char *desc)
 	if (cfg->unsupported_auth == NULL)
 		s = kc_strdup(desc);
 	else
-		s = str_printf("%s and %s", cfg->unsupported_auth, desc);
+		s = kc_asprintf("%s and %s", cfg->unsupported_auth, desc);
 	if (s == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	free(cfg->unsupported_auth);
@@ -671,7 +652,7 @@ exec_env(const struct kfile *f, const struct ynode *env, const char *esc, char *
 			r = ferr(f, kv, "exec env entry of user '%s' needs a name without '='", esc);
 			goto out;
 		}
-		if ((v[i] = str_printf("%s=%s", name, value ? value : "")) == NULL) {
+		if ((v[i] = kc_asprintf("%s=%s", name, value ? value : "")) == NULL) {
 			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 			goto out;
 		}
@@ -715,18 +696,18 @@ load_exec(const struct kfile *f, const struct ynode *x, const char *user, struct
 		r = ferr(f, x, "exec of user '%s' has no apiVersion", esc);
 		goto out;
 	}
-	if (strcmp(e->api_version, EXEC_V1) != 0 && strcmp(e->api_version, EXEC_V1BETA1) != 0) {
+	if (strcmp(e->api_version, KC_EXEC_V1) != 0 && strcmp(e->api_version, KC_EXEC_V1BETA1) != 0) {
 		char ev[128];
 
 		r = ferr(f, x, "exec apiVersion '%s' of user '%s' is not supported (use %s or %s)",
-		    kc_safe_str(e->api_version, ev, sizeof(ev)), esc, EXEC_V1, EXEC_V1BETA1);
+		    kc_safe_str(e->api_version, ev, sizeof(ev)), esc, KC_EXEC_V1, KC_EXEC_V1BETA1);
 		goto out;
 	}
 	if (e->interactive_mode == NULL) {
 		/* v1 requires it; older versions default to IfAvailable */
-		if (strcmp(e->api_version, EXEC_V1) == 0) {
+		if (strcmp(e->api_version, KC_EXEC_V1) == 0) {
 			r = ferr(f, x, "exec of user '%s' has no interactiveMode (required by %s)",
-			    esc, EXEC_V1);
+			    esc, KC_EXEC_V1);
 			goto out;
 		}
 		if ((e->interactive_mode = kc_strdup("IfAvailable")) == NULL) {
@@ -891,11 +872,11 @@ load_in_cluster(const struct kc_kubeconfig_opts *opts, struct kc_cluster_cfg *cf
 		return kc_err_set(KC_ERR_CONFIG, "in-cluster configuration: invalid "
 		    "KUBERNETES_SERVICE_HOST or KUBERNETES_SERVICE_PORT");
 	/* net.JoinHostPort: an IPv6 literal goes in brackets */
-	if ((cfg->server = str_printf(strchr(host, ':') != NULL && host[0] != '[' ?
+	if ((cfg->server = kc_asprintf(strchr(host, ':') != NULL && host[0] != '[' ?
 	    "https://[%s]:%s" : "https://%s:%s", host, port)) == NULL ||
-	    (cfg->token_file = str_printf("%.*s" SA_DIR "/token", (int)rl, root)) == NULL ||
-	    (cfg->ca_file = str_printf("%.*s" SA_DIR "/ca.crt", (int)rl, root)) == NULL ||
-	    (nsfile = str_printf("%.*s" SA_DIR "/namespace", (int)rl, root)) == NULL ||
+	    (cfg->token_file = kc_asprintf("%.*s" SA_DIR "/token", (int)rl, root)) == NULL ||
+	    (cfg->ca_file = kc_asprintf("%.*s" SA_DIR "/ca.crt", (int)rl, root)) == NULL ||
+	    (nsfile = kc_asprintf("%.*s" SA_DIR "/namespace", (int)rl, root)) == NULL ||
 	    (cfg->source = kc_strdup("in-cluster")) == NULL ||
 	    (cfg->context_name = kc_strdup("in-cluster")) == NULL ||
 	    (cfg->cluster_name = kc_strdup("in-cluster")) == NULL ||
