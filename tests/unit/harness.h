@@ -18,6 +18,10 @@ void kc_test_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Absolute path of tests/unit/data (fixtures shipped with the tests). */
 const char *kc_test_data(void);
+/* tests/unit/data/REL parsed as JSON (a failed CHECK and NULL when it
+ * cannot be read or parsed); the caller deletes it. */
+struct cJSON;
+struct cJSON *kc_test_load_json(const char *rel);
 
 #define CHECK(cond) do { if (!(cond)) \
 	kc_test_fail(__FILE__, __LINE__, "CHECK(%s)", #cond); } while (0)

@@ -7,7 +7,10 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "util/buf.h"
 #include "util/fsutil.h"
+
+#include <cjson/cJSON.h>
 
 #undef DEFINE_TEST
 #define DEFINE_TEST(name) void name(void);
@@ -38,6 +41,22 @@ const char *
 kc_test_data(void)
 {
 	return datadir;
+}
+
+cJSON *
+kc_test_load_json(const char *rel)
+{
+	struct kc_buf b = KC_BUF_INIT(1u << 24);
+	char *path = kc_path_join(datadir, rel);
+	cJSON *j = NULL;
+
+	CHECK(path != NULL);
+	if (path != NULL && kc_read_file(path, b.max, &b) == 0)
+		j = cJSON_ParseWithLength(kc_buf_str(&b), b.len);
+	CHECK(j != NULL);
+	kc_buf_free(&b);
+	free(path);
+	return j;
 }
 
 int

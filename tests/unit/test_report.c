@@ -261,21 +261,6 @@ DEFINE_TEST(test_report_svg_render)
 	kc_buf_free(&b);
 }
 
-static cJSON *
-load_json(const char *rel)
-{
-	char path[1024];
-	struct kc_buf b = KC_BUF_INIT(1u << 24);
-	cJSON *j;
-
-	snprintf(path, sizeof(path), "%s/%s", kc_test_data(), rel);
-	CHECK_INT(kc_read_file(path, b.max, &b), 0);
-	j = cJSON_ParseWithLength(kc_buf_str(&b), b.len);
-	CHECK(j != NULL);
-	kc_buf_free(&b);
-	return j;
-}
-
 /* Rough well-formedness: every element opened is closed in order (void
  * elements self-closed), attributes quoted: what xmllint checks in the
  * command tests, good enough to catch a renderer mistake here. */
@@ -330,7 +315,7 @@ well_formed(const char *s)
 
 DEFINE_TEST(test_report_diff_page)
 {
-	cJSON *d = load_json("report/diff.json");
+	cJSON *d = kc_test_load_json("report/diff.json");
 	struct kc_buf b = KC_BUF_INIT(KC_REPORT_MAX);
 	const char *s;
 
@@ -373,7 +358,7 @@ DEFINE_TEST(test_report_diff_page)
 
 DEFINE_TEST(test_report_diff_page_hostile)
 {
-	cJSON *d = load_json("report/diff.json"), *a, *s;
+	cJSON *d = kc_test_load_json("report/diff.json"), *a, *s;
 	struct kc_buf b = KC_BUF_INIT(KC_REPORT_MAX);
 	const char *h;
 
@@ -405,7 +390,7 @@ DEFINE_TEST(test_report_diff_page_hostile)
 
 DEFINE_TEST(test_report_diff_page_big)
 {
-	cJSON *d = load_json("report/diff.json"), *a, *removed;
+	cJSON *d = kc_test_load_json("report/diff.json"), *a, *removed;
 	struct kc_buf b = KC_BUF_INIT(KC_REPORT_MAX);
 	char ns[32];
 
@@ -460,7 +445,7 @@ static void
 make_bundle(const char *out)
 {
 	struct kc_seal_opts o = { 0 };
-	cJSON *m = load_json("report/manifest.json"), *c;
+	cJSON *m = kc_test_load_json("report/manifest.json"), *c;
 
 	for (int i = 0; fixture_files[i] != NULL; i++)
 		copy_fixture(fixture_files[i], "st");
@@ -488,7 +473,7 @@ DEFINE_TEST(test_report_bundle_page)
 	struct kc_verify_opts vo = { 0 };
 	struct kc_verify_result vr;
 	struct kc_report_in in = { 0 };
-	cJSON *diff = load_json("report/diff.json");
+	cJSON *diff = kc_test_load_json("report/diff.json");
 	char *s;
 
 	make_bundle("case.tar.gz");

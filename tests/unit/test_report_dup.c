@@ -15,21 +15,6 @@
 #include "util/err.h"
 #include "util/fsutil.h"
 
-static cJSON *
-load(const char *rel)
-{
-	char path[1024];
-	struct kc_buf b = KC_BUF_INIT(1u << 24);
-	cJSON *j;
-
-	snprintf(path, sizeof(path), "%s/%s", kc_test_data(), rel);
-	CHECK_INT(kc_read_file(path, b.max, &b), 0);
-	j = cJSON_ParseWithLength(kc_buf_str(&b), b.len);
-	CHECK(j != NULL);
-	kc_buf_free(&b);
-	return j;
-}
-
 static void
 put(const char *rel, const char *text)
 {
@@ -60,7 +45,7 @@ DEFINE_TEST(test_report_duplicate_keys_last_wins)
 	struct kc_seal_opts o = { 0 };
 	struct kc_report_in in = { 0 };
 	struct kc_buf page = KC_BUF_INIT(KC_REPORT_MAX);
-	cJSON *m = load("report/manifest.json"), *c;
+	cJSON *m = kc_test_load_json("report/manifest.json"), *c;
 	const char *s;
 
 	copy("analysis/findings.json");
@@ -95,7 +80,7 @@ DEFINE_TEST(test_report_duplicate_keys_last_wins)
 DEFINE_TEST(test_report_diff_page_duplicate_keys_last_wins)
 {
 	struct kc_buf page = KC_BUF_INIT(KC_REPORT_MAX);
-	cJSON *d = load("report/diff.json"), *sum = cJSON_GetObjectItem(d, "summary");
+	cJSON *d = kc_test_load_json("report/diff.json"), *sum = cJSON_GetObjectItem(d, "summary");
 	const char *s;
 
 	cJSON_ReplaceItemInObject(sum, "verdict", cJSON_CreateString("first-verdict"));
