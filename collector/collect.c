@@ -357,9 +357,10 @@ collect_self(struct kc_collect *co)
 	};
 	static const char *const ssr_ver[] = { "v1", "v1beta1", "v1alpha1" };
 	struct kc_response resp;
-	char body[512];
+	char body[512], *rbody;
 	const char *ns = co->cfg->namespace ? co->cfg->namespace : "default";
-	int done = 0;
+	cJSON *rr, *spec;
+	int done = 0, r;
 
 	for (size_t i = 0; i < 3 && !done; i++) {
 		if (kc_fmt(body, sizeof(body), "{\"apiVersion\":\"authentication.k8s.io/%s\","
@@ -379,13 +380,23 @@ collect_self(struct kc_collect *co)
 		    "the server offers no SelfSubjectReview API (Kubernetes < 1.26 or disabled); "
 		    "identity is taken from the kubeconfig credentials");
 
-	if (kc_fmt(body, sizeof(body), "{\"apiVersion\":\"authorization.k8s.io/v1\","
-	    "\"kind\":\"SelfSubjectRulesReview\",\"spec\":{\"namespace\":\"%s\"}}", ns) != 0) {
-		kc_collect_add_item(co, "collector/rules-review", "error", kc_err_msg());
+	/* the namespace comes from the kubeconfig: encoded by cJSON, never
+	 * pasted into the JSON text */
+	if ((rr = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(rr, "apiVersion", "authorization.k8s.io/v1") == NULL ||
+	    cJSON_AddStringToObject(rr, "kind", "SelfSubjectRulesReview") == NULL ||
+	    (spec = cJSON_AddObjectToObject(rr, "spec")) == NULL ||
+	    cJSON_AddStringToObject(spec, "namespace", ns) == NULL ||
+	    (rbody = cJSON_PrintUnformatted(rr)) == NULL) {
+		cJSON_Delete(rr);
+		kc_collect_add_item(co, "collector/rules-review", "error", "out of memory");
 		return;
 	}
-	if (kc_client_request(co->client, "POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
-	    NULL, NULL, body, strlen(body), &resp) == 0 && resp.status == 201) {
+	cJSON_Delete(rr);
+	r = kc_client_request(co->client, "POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+	    NULL, NULL, rbody, strlen(rbody), &resp);
+	free(rbody);
+	if (r == 0 && resp.status == 201) {
 		kc_collect_add_file(co, "cluster/collector-rules-review.json", resp.body.data, resp.body.len,
 		    "application/json", 0, NULL);
 		kc_collect_add_item(co, "collector/rules-review", "complete", ns);
