@@ -10,6 +10,7 @@
 #include "manifest/ledger.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/fmt.h"
 
 static void
@@ -70,7 +71,7 @@ print_report(cJSON *report, int json, int history)
 		return 0;
 	}
 	if (!history)
-		cJSON_DeleteItemFromObjectCaseSensitive(report, "history");
+		kc_json_delete(report, "history");
 	if (kc_ledger_render_text(report, &out) != 0) {
 		kc_buf_free(&out);
 		return KC_ERR_NOMEM;

@@ -19,6 +19,7 @@
 
 #include "manifest/archive_int.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -245,8 +246,8 @@ set_anchor(cJSON *item, const char *text, size_t len)
 
 	if ((r = archive_anchor_of(text, len, &n, hex)) != 0)
 		return r;
-	cJSON_DeleteItemFromObjectCaseSensitive(item, "ledger_entries");
-	cJSON_DeleteItemFromObjectCaseSensitive(item, "ledger_head");
+	kc_json_delete(item, "ledger_entries");
+	kc_json_delete(item, "ledger_head");
 	if (cJSON_AddNumberToObject(item, "ledger_entries", (double)n) == NULL ||
 	    cJSON_AddStringToObject(item, "ledger_head", hex) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
@@ -641,7 +642,7 @@ local_dispose(struct kc_archive *a, const cJSON *rec, cJSON *res)
 		return r;
 	}
 	free(obj);
-	cJSON_ReplaceItemInObjectCaseSensitive(it, "status", cJSON_CreateString("disposed"));
+	kc_json_set(it, "status", cJSON_CreateString("disposed"));
 	cJSON_AddStringToObject(it, "disposed", archive_fmt_time(kc_now(), tbuf, sizeof(tbuf)));
 	cJSON_AddStringToObject(res, "result", "disposed");
 	return index_save(a, L(a)->root);

@@ -20,6 +20,7 @@
 #include "manifest/archive_int.h"
 #include "manifest/s3_client.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -41,6 +42,8 @@ S(struct kc_archive *a)
 }
 
 /* ---- items ------------------------------------------------------------ */
+
+static int meta_landed(struct s3 *s, const char *id, int err);
 
 /* ---- keys and locks --------------------------------------------------- */
 
@@ -331,8 +334,11 @@ s3_put(struct kc_archive *a, const char *bundle_path, time_t until, int hold,
 	if ((r = meta_new(s, bundle_path, id, size, ubuf, hold, bver, lver, &text, &meta)) != 0)
 		goto out;
 	/* Written last: until it exists the item is not listed. */
-	if ((r = meta_put(s, meta, until)) != 0)
+	if ((r = meta_put(s, meta, until)) != 0 && (r = meta_landed(s, id, r)) != 0) {
+		if (r != KC_ERR_NOTFOUND)
+			entry_written = 0;	/* may be in the store: keep the entry */
 		goto out;
+	}
 	if (item_out != NULL)
 		*item_out = cJSON_Duplicate(meta, 1);
 out:
@@ -354,6 +360,38 @@ out:
 	free(bkey);
 	free(lkey);
 	free(lpath);
+	return r;
+}
+
+/* meta_put answered with error `err`; but a timeout, a reset connection or
+ * a proxy's 5xx can come after S3 stored the object.  Ask the store: 0 when
+ * the record is there (the item IS archived: the 'archived' entry must
+ * stay, or the bundle's ledger and the store's copy fork), KC_ERR_NOTFOUND
+ * when it is certainly absent (the put failed; the entry is taken back),
+ * anything else when it cannot be told (the entry stays; the caller is told
+ * to look). */
+static int
+meta_landed(struct s3 *s, const char *id, int err)
+{
+	char *why = kc_strdup(kc_err_msg());
+	cJSON *chk = NULL;
+	int r = meta_get(s, id, &chk);
+
+	cJSON_Delete(chk);
+	if (r == 0) {
+		kc_warn("the store answered the item record's upload with an error (%s), but the "
+		    "record is there: bundle %s is archived", why ? why : "?", id);
+	} else if (r == KC_ERR_NOTFOUND) {
+		kc_err_set(KC_ERR_NOTFOUND, "%s", why ? why : "out of memory");
+	} else {
+		kc_err_set(err, "%s; whether the item record was stored cannot be told (%s): its "
+		    "'archived' custody entry is kept; check with 'kcustody archive list' and "
+		    "'archive verify'", why ? why : "?", kc_err_msg());
+		r = err;
+		if (r == KC_ERR_NOTFOUND)
+			r = KC_ERR_IO;
+	}
+	free(why);
 	return r;
 }
 
@@ -609,7 +647,7 @@ s3_dispose(struct kc_archive *a, const cJSON *rec, cJSON *res)
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	cJSON_ReplaceItemInObjectCaseSensitive(meta, "status", cJSON_CreateString("disposed"));
+	kc_json_set(meta, "status", cJSON_CreateString("disposed"));
 	cJSON_AddStringToObject(meta, "disposed", kc_fmt_rfc3339(kc_now(), tbuf, sizeof(tbuf)));
 	if ((r = meta_put(s, meta, 0)) != 0) {
 		cJSON_AddStringToObject(res, "result", "error");

@@ -309,7 +309,7 @@ bind_container(cJSON *manifest, const char *top, time_t mtime)
 
 	if (!cJSON_IsObject(manifest))
 		return kc_err_set(KC_ERR_INVALID, "manifest draft is not a JSON object");
-	cJSON_DeleteItemFromObjectCaseSensitive(manifest, "container");
+	kc_json_delete(manifest, "container");
 	if ((c = cJSON_AddObjectToObject(manifest, "container")) == NULL ||
 	    cJSON_AddStringToObject(c, "top", top) == NULL ||
 	    cJSON_AddNumberToObject(c, "mtime", (double)mtime) == NULL)

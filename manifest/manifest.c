@@ -137,7 +137,7 @@ kc_manifest_finish(cJSON *m, const struct kc_digest_list *files)
 	schema = kc_json_get_mut(m, "schema");
 	if (schema != NULL && (!cJSON_IsString(schema) || strcmp(schema->valuestring, KC_BUNDLE_SCHEMA) != 0))
 		return kc_err_set(KC_ERR_INVALID, "manifest draft: schema is not \"%s\"", KC_BUNDLE_SCHEMA);
-	draft = cJSON_DetachItemFromObjectCaseSensitive(m, "files");
+	draft = kc_json_detach(m, "files");
 	if ((r = check_draft_files(draft, files)) != 0)
 		goto out;
 	if ((arr = cJSON_CreateArray()) == NULL)
@@ -151,8 +151,8 @@ kc_manifest_finish(cJSON *m, const struct kc_digest_list *files)
 		}
 	}
 	/* Re-order: schema, schema_version, the rest as drafted, files. */
-	cJSON_DeleteItemFromObjectCaseSensitive(m, "schema");
-	cJSON_DeleteItemFromObjectCaseSensitive(m, "schema_version");
+	kc_json_delete(m, "schema");
+	kc_json_delete(m, "schema_version");
 	if ((rest = cJSON_CreateObject()) == NULL)
 		goto nomem;
 	while ((it = m->child) != NULL) {

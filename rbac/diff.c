@@ -693,9 +693,9 @@ note_denied(struct audit_ctx *c, const cJSON *ev, const char *user, const char *
 	cJSON_SetNumberValue(kc_json_get_mut(found, "count"),
 	    kc_json_get(found, "count")->valuedouble + 1);
 	if (strcmp(t, js(found, "first")) < 0)
-		cJSON_ReplaceItemInObjectCaseSensitive(found, "first", cJSON_CreateString(t));
+		kc_json_set(found, "first", cJSON_CreateString(t));
 	if (strcmp(t, js(found, "last")) > 0)
-		cJSON_ReplaceItemInObjectCaseSensitive(found, "last", cJSON_CreateString(t));
+		kc_json_set(found, "last", cJSON_CreateString(t));
 }
 
 /* A sensitive read by an agent after the remediation.  Would the POST

@@ -307,7 +307,7 @@ kc_rbac_answer_sar(const struct kc_rbac *rb, cJSON *sar)
 		return r;
 	if (d.allowed)
 		kc_rbac_reason(&d.grant, reason, sizeof(reason));
-	cJSON_DeleteItemFromObjectCaseSensitive(sar, "status");
+	kc_json_delete(sar, "status");
 	st = cJSON_AddObjectToObject(sar, "status");
 	cJSON_AddBoolToObject(st, "allowed", d.allowed);
 	if (reason[0] != '\0')

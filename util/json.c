@@ -47,6 +47,47 @@ kc_json_path(const cJSON *o, const char *path)
 	return o;
 }
 
+void
+kc_json_delete(cJSON *o, const char *key)
+{
+	cJSON *c, *next;
+
+	if (!cJSON_IsObject(o) || key == NULL)
+		return;
+	for (c = o->child; c != NULL; c = next) {
+		next = c->next;
+		if (c->string != NULL && strcmp(c->string, key) == 0)
+			cJSON_Delete(cJSON_DetachItemViaPointer(o, c));
+	}
+}
+
+cJSON *
+kc_json_detach(cJSON *o, const char *key)
+{
+	cJSON *last = kc_json_get_mut(o, key);
+
+	if (last == NULL)
+		return NULL;
+	cJSON_DetachItemViaPointer(o, last);
+	kc_json_delete(o, key);
+	return last;
+}
+
+int
+kc_json_set(cJSON *o, const char *key, cJSON *value)
+{
+	if (!cJSON_IsObject(o) || key == NULL || value == NULL) {
+		cJSON_Delete(value);
+		return -1;
+	}
+	kc_json_delete(o, key);
+	if (!cJSON_AddItemToObject(o, key, value)) {
+		cJSON_Delete(value);
+		return -1;
+	}
+	return 0;
+}
+
 const char *
 kc_json_str(const cJSON *o, const char *key)
 {

@@ -22,6 +22,18 @@ cJSON *kc_json_get_mut(cJSON *o, const char *key);
  * 255 bytes. */
 const cJSON *kc_json_path(const cJSON *o, const char *path);
 
+/* Remove every member of o named key (cJSON's DeleteItemFromObject removes
+ * only the first, which would leave a repeated key's last, the one every
+ * reader sees). */
+void kc_json_delete(cJSON *o, const char *key);
+/* Take the member named key out of o (the last one, the one readers see),
+ * removing every other member with that key; NULL when absent. */
+cJSON *kc_json_detach(cJSON *o, const char *key);
+/* Make value the only member named key (every earlier one removed); takes
+ * value (deleted on failure).  0, or -1 when o is not an object or value
+ * is NULL. */
+int kc_json_set(cJSON *o, const char *key, cJSON *value);
+
 /* The member's string value, or NULL when absent or not a string. */
 const char *kc_json_str(const cJSON *o, const char *key);
 /* The same, with "" instead of NULL. */

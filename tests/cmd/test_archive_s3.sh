@@ -244,4 +244,42 @@ expect_exit 0 ar put "$T_DIR/f.tar.gz" --retain 1d --key "$keys/bob.key"
 [ "$(grep -c '"action":"archived"' "$T_DIR/f.tar.gz.custody.jsonl")" = 1 ] || t_fail "not one 'archived' entry after the put"
 t_pass
 
+t_begin "s3: the item record's upload answered with an error: taken back when the record is absent, kept when it was stored"
+# meta.json is written last; an error answer may come after S3 stored it
+# (a timeout, a reset, a proxy's 5xx).  Refused before the server: the
+# item is not in the store, the 'archived' entry is taken back.  Stored,
+# then answered 500: the item IS archived, and the entry stays (taking it
+# back would fork the bundle's ledger from the store's copy).
+for mode in refused stored; do
+	case $mode in refused) suffix=/meta.json ;; stored) suffix=after:/meta.json ;; esac
+	rm -f "$T_DIR/proxy.port"
+	python3 "$KC_REPO/tests/s3/failproxy.py" "$KC_S3_ENDPOINT" "$suffix" "$T_DIR/proxy.port" &
+	proxy=$!
+	for _ in $(seq 50); do [ -s "$T_DIR/proxy.port" ] && break; sleep 0.1; done
+	PCONN="--endpoint http://127.0.0.1:$(cat "$T_DIR/proxy.port") --region $KC_S3_REGION --access-key $KC_S3_ACCESS_KEY --secret-key-file $KC_S3_SECRET_FILE"
+	STORE=s3://$BUCKET/t7-$mode
+	kc_sealed_bundle "$T_DIR/$mode.tar.gz" "$keys/alice.key" 8192 $T
+	rc=0
+	"$KC" archive put "$T_DIR/$mode.tar.gz" --retain 1d --key "$keys/bob.key" --store "$STORE" $PCONN $T \
+		>"$T_OUT" 2>"$T_ERR" || rc=$?
+	kill "$proxy" 2>/dev/null; wait "$proxy" 2>/dev/null
+	n=$(grep -c '"action":"archived"' "$T_DIR/$mode.tar.gz.custody.jsonl")
+	ar list --json >"$T_DIR/list.json" 2>"$T_DIR/list.err" ||
+		t_fail "$mode: archive list failed: $(head -c 300 "$T_DIR/list.err")"
+	listed=$(jq length "$T_DIR/list.json")
+	if [ $mode = refused ]; then
+		[ "$rc" != 0 ] || t_fail "refused: the put succeeded"
+		grep -q SlowDown "$T_ERR" || t_fail "refused: the store's answer is not named: $(head -c 300 "$T_ERR")"
+		[ "$n" = 0 ] || t_fail "refused: $n 'archived' entries left for an item not in the store"
+		[ "$listed" = 0 ] || t_fail "refused: the item is listed"
+	else
+		[ "$rc" = 0 ] || t_fail "stored: exit $rc for an item that is in the store: $(head -c 300 "$T_ERR")"
+		grep -q "record is there" "$T_ERR" || t_fail "stored: no warning about the error answer: $(head -c 300 "$T_ERR")"
+		[ "$n" = 1 ] || t_fail "stored: $n 'archived' entries (want 1: the store holds the item)"
+		[ "$listed" = 1 ] || t_fail "stored: the item is not listed"
+		expect_exit 0 ar verify --all --json
+	fi
+done
+t_pass
+
 t_summary

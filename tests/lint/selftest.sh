@@ -108,6 +108,9 @@ expect_ok "names, paths and algorithm names compared" digest_cmp.sh \
 expect "cJSON_GetObjectItemCaseSensitive on evidence" json_member.sh \
 	'plant rbac/eval.c "\tconst cJSON *v = cJSON_GetObjectItemCaseSensitive(o, x);"'
 expect "cJSON_GetObjectItem (rbac/diff.c)" json_member.sh 'plant rbac/diff.c "\tcJSON_GetObjectItem(o, x);"'
+expect "cJSON_ReplaceItemInObjectCaseSensitive (a status changed)" json_member.sh \
+	'plant manifest/archive_local.c "\tcJSON_ReplaceItemInObjectCaseSensitive(it, \"status\", v);"'
+expect "cJSON_DeleteItemFromObject" json_member.sh 'plant manifest/manifest.c "\tcJSON_DeleteItemFromObject(m, x);"'
 expect_ok "kc_json_get, and cJSON_GetObjectItem in util/json.c" json_member.sh \
 	'plant rbac/eval.c "\tkc_json_get(o, x);" && plant util/json.c "\tcJSON_GetObjectItem(o, x);"'
 

@@ -7,6 +7,9 @@ uploads a test names, to make a step of an S3 operation fail for real.
 Every request is forwarded to UPSTREAM_URL unchanged (the Host header
 too, so the SigV4 signature still verifies), except a PUT whose path ends
 in SUFFIX: that one is answered 503 SlowDown without reaching the server.
+With SUFFIX written "after:SUFFIX" the PUT does reach the server (the
+object is stored) and the client is answered 500 InternalError anyway:
+an answer lost after the write, as a timeout or a proxy's error.
 The port it listens on (127.0.0.1, chosen by the system) is written to
 PORTFILE.  Stopped by SIGTERM."""
 import http.client
@@ -16,6 +19,9 @@ import urllib.parse
 
 UP = urllib.parse.urlsplit(sys.argv[1])
 SUFFIX = sys.argv[2]
+AFTER = SUFFIX.startswith("after:")
+if AFTER:
+    SUFFIX = SUFFIX[len("after:"):]
 
 
 class Proxy(http.server.BaseHTTPRequestHandler):
@@ -27,7 +33,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     def _any(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else None
-        if self.command == "PUT" and urllib.parse.urlsplit(self.path).path.endswith(SUFFIX):
+        hit = self.command == "PUT" and urllib.parse.urlsplit(self.path).path.endswith(SUFFIX)
+        if hit and not AFTER:
             msg = (b"<?xml version=\"1.0\"?><Error><Code>SlowDown</Code>"
                    b"<Message>refused by tests/s3/failproxy.py</Message></Error>")
             self.send_response(503)
@@ -40,6 +47,15 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         c.request(self.command, self.path, body=body, headers=hdrs)
         r = c.getresponse()
         data = r.read()
+        if hit and AFTER and r.status == 200:
+            msg = (b"<?xml version=\"1.0\"?><Error><Code>InternalError</Code>"
+                   b"<Message>stored, then refused by tests/s3/failproxy.py</Message></Error>")
+            self.send_response(500)
+            self.send_header("Content-Length", str(len(msg)))
+            self.end_headers()
+            self.wfile.write(msg)
+            c.close()
+            return
         self.send_response(r.status)
         for k, v in r.getheaders():
             if k.lower() not in ("transfer-encoding", "content-length", "connection"):

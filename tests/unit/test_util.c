@@ -139,6 +139,30 @@ DEFINE_TEST(test_json_last_member_wins)
 	cJSON_Delete(o);
 }
 
+/* Changing a repeated key changes every copy: no first member is left
+ * behind for a later reader (last wins) to see. */
+DEFINE_TEST(test_json_set_delete_detach_repeated)
+{
+	cJSON *o = cJSON_Parse("{\"status\":\"stored\",\"a\":1,\"status\":\"stored\","
+	    "\"files\":[1],\"files\":[2]}"), *d;
+	char *s;
+
+	CHECK(o != NULL);
+	CHECK_INT(kc_json_set(o, "status", cJSON_CreateString("disposed")), 0);
+	CHECK_STR(kc_json_str(o, "status"), "disposed");
+	d = kc_json_detach(o, "files");
+	CHECK(d != NULL && cJSON_GetArraySize(d) == 1 && cJSON_GetArrayItem(d, 0)->valueint == 2);
+	cJSON_Delete(d);
+	CHECK(kc_json_get(o, "files") == NULL);
+	s = cJSON_PrintUnformatted(o);
+	CHECK_STR(s, "{\"a\":1,\"status\":\"disposed\"}");
+	free(s);
+	kc_json_delete(o, "a");
+	CHECK(kc_json_get(o, "a") == NULL);
+	CHECK_INT(kc_json_set(NULL, "x", cJSON_CreateNull()), -1);
+	cJSON_Delete(o);
+}
+
 DEFINE_TEST(test_strset)
 {
 	struct kc_strset s = { 0 };
