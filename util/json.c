@@ -76,12 +76,25 @@ kc_json_detach(cJSON *o, const char *key)
 int
 kc_json_set(cJSON *o, const char *key, cJSON *value)
 {
+	cJSON *c, *next, *first = NULL;
+
 	if (!cJSON_IsObject(o) || key == NULL || value == NULL) {
 		cJSON_Delete(value);
 		return -1;
 	}
-	kc_json_delete(o, key);
-	if (!cJSON_AddItemToObject(o, key, value)) {
+	/* keep the first member's place (records keep their key order), drop
+	 * every other member with the key */
+	for (c = o->child; c != NULL; c = next) {
+		next = c->next;
+		if (c->string == NULL || strcmp(c->string, key) != 0)
+			continue;
+		if (first == NULL)
+			first = c;
+		else
+			cJSON_Delete(cJSON_DetachItemViaPointer(o, c));
+	}
+	if (first != NULL ? !cJSON_ReplaceItemInObjectCaseSensitive(o, key, value) :
+	    !cJSON_AddItemToObject(o, key, value)) {
 		cJSON_Delete(value);
 		return -1;
 	}

@@ -29,8 +29,10 @@ void kc_json_delete(cJSON *o, const char *key);
 /* Take the member named key out of o (the last one, the one readers see),
  * removing every other member with that key; NULL when absent. */
 cJSON *kc_json_detach(cJSON *o, const char *key);
-/* Make value the only member named key (every earlier one removed); takes
- * value (deleted on failure).  0, or -1 when o is not an object or value
+/* Make value the only member named key, in the place of the first one
+ * (the key order of a record is kept; every other member with the key is
+ * removed; added at the end when absent); takes value (deleted on
+ * failure).  0, or -1 when o is not an object or value
  * is NULL. */
 int kc_json_set(cJSON *o, const char *key, cJSON *value);
 

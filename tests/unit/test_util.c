@@ -155,7 +155,7 @@ DEFINE_TEST(test_json_set_delete_detach_repeated)
 	cJSON_Delete(d);
 	CHECK(kc_json_get(o, "files") == NULL);
 	s = cJSON_PrintUnformatted(o);
-	CHECK_STR(s, "{\"a\":1,\"status\":\"disposed\"}");
+	CHECK_STR(s, "{\"status\":\"disposed\",\"a\":1}");	/* first place kept */
 	free(s);
 	kc_json_delete(o, "a");
 	CHECK(kc_json_get(o, "a") == NULL);
