@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
+#include <zlib.h>
 
 #include "collector/audit.h"
 #include "collector/audit_int.h"
@@ -470,9 +470,14 @@ struct kc_audit_reader {
 	uint64_t base;		/* stream offset of buf[0] */
 	size_t line_max;
 	int eof, gzip;
-	struct archive *ar;
+	/* gzip: zlib inflates straight into buf, so every byte decoded before
+	 * a truncation or a corrupt block is kept (libarchive's read call
+	 * returned the error and dropped what it had decoded in that call). */
+	z_stream z;
+	int z_init;		/* inflateInit2 done */
+	int raw_eof;		/* the compressed input ended */
+	uint64_t z_used;	/* compressed bytes that belong to gzip members */
 	char *raw;		/* RAW_BLOCK: compressed input */
-	size_t pending;		/* bytes of raw read at open, not yet given to libarchive */
 	struct kc_sha256 *h_raw, *h_dec, *h_line;
 	uint64_t raw_size, dec_size;
 	char error[200];
@@ -533,26 +538,28 @@ read_full(int fd, void *p, size_t n, size_t *got)
 	}
 }
 
-static la_ssize_t
-gz_read(struct archive *a, void *ctx, const void **out)
+/* Make sure zlib has at least `want` (1 or 2) unread compressed bytes,
+ * moving what it has not used to the front of raw first; fewer only at the
+ * end of the input (raw_eof). */
+static int
+gz_more(struct kc_audit_reader *r, size_t want)
 {
-	struct kc_audit_reader *r = ctx;
 	size_t got;
 
-	*out = r->raw;
-	if (r->pending > 0) {
-		got = r->pending;
-		r->pending = 0;
-		return (la_ssize_t)got;
+	while (r->z.avail_in < want && !r->raw_eof) {
+		if (r->z.avail_in > 0)
+			memmove(r->raw, r->z.next_in, r->z.avail_in);
+		if (read_full(r->fd, r->raw + r->z.avail_in, RAW_BLOCK - r->z.avail_in, &got) < 0)
+			return -1;
+		if (r->h_raw != NULL && got > 0)
+			kc_sha256_update(r->h_raw, r->raw + r->z.avail_in, got);
+		r->raw_size += got;
+		r->z.next_in = (Bytef *)r->raw;
+		r->z.avail_in += (uInt)got;
+		if (got == 0)
+			r->raw_eof = 1;
 	}
-	if (read_full(r->fd, r->raw, RAW_BLOCK, &got) < 0) {
-		archive_set_error(a, errno, "read error: %s", strerror(errno));
-		return -1;
-	}
-	if (r->h_raw != NULL && got > 0)
-		kc_sha256_update(r->h_raw, r->raw, got);
-	r->raw_size += got;
-	return (la_ssize_t)got;
+	return 0;
 }
 
 static void
@@ -566,21 +573,34 @@ set_error(struct kc_audit_reader *r, const char *what, const char *msg)
 }
 
 static int
-gz_start(struct kc_audit_reader *r)
+gz_start(struct kc_audit_reader *r, size_t got)
 {
-	struct archive_entry *ent;
-
-	if ((r->ar = archive_read_new()) == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	if (archive_read_support_filter_gzip(r->ar) != ARCHIVE_OK ||
-	    archive_read_support_format_raw(r->ar) != ARCHIVE_OK)
-		return kc_err_set(KC_ERR_INVALID, "libarchive: %s", archive_error_string(r->ar));
-	if (archive_read_open(r->ar, r, NULL, gz_read, NULL) != ARCHIVE_OK ||
-	    archive_read_next_header(r->ar, &ent) != ARCHIVE_OK) {
-		const char *m = archive_error_string(r->ar);
-		set_error(r, "corrupt gzip stream", m ? m : "no data");
-	}
+	/* 16 + MAX_WBITS: a gzip wrapper, its CRC-32 and length checked */
+	if (inflateInit2(&r->z, 16 + MAX_WBITS) != Z_OK)
+		return kc_err_set(KC_ERR_NOMEM, "cannot start inflate");
+	r->z_init = 1;
+	r->z.next_in = (Bytef *)r->raw;
+	r->z.avail_in = (uInt)got;
 	return 0;
+}
+
+/* One member ended at z.next_in: another gzip member follows (concatenated
+ * members are one stream, as for gzip -d and libarchive), or the stream
+ * ends there and finish() counts what follows as trailing data. */
+static void
+gz_member_end(struct kc_audit_reader *r)
+{
+	r->z_used = r->raw_size - r->z.avail_in;
+	if (gz_more(r, 2) < 0) {
+		set_error(r, "read error", strerror(errno));
+		return;
+	}
+	if (r->z.avail_in >= 2 && r->z.next_in[0] == 0x1f && r->z.next_in[1] == 0x8b) {
+		if (inflateReset(&r->z) != Z_OK)
+			set_error(r, "corrupt gzip stream", "cannot restart inflate");
+		return;
+	}
+	r->eof = 1;
 }
 
 int
@@ -641,8 +661,7 @@ kc_audit_reader_open(struct kc_audit_reader **rp, const char *path, size_t line_
 	r->raw_size = got;
 	if (got >= 2 && (unsigned char)r->raw[0] == 0x1f && (unsigned char)r->raw[1] == 0x8b) {
 		r->gzip = 1;
-		r->pending = got;
-		if ((ret = gz_start(r)) < 0)
+		if ((ret = gz_start(r, got)) < 0)
 			goto fail;
 	} else {
 		memcpy(r->buf, r->raw, got);
@@ -658,6 +677,39 @@ fail:
 	return ret;
 }
 
+/* One inflate call into buf[end..size); returns the bytes it decoded.
+ * What was decoded is kept whatever inflate says next: a truncated or
+ * corrupt stream loses nothing before the damage. */
+static size_t
+gz_fill_once(struct kc_audit_reader *r)
+{
+	size_t room = r->size - r->end, got;
+	int zr;
+
+	if (room == 0)
+		return 1;	/* full: the caller reads lines first */
+	if (gz_more(r, 1) < 0) {
+		set_error(r, "read error", strerror(errno));
+		return 0;
+	}
+	r->z.next_out = (Bytef *)(r->buf + r->end);
+	r->z.avail_out = (uInt)room;
+	zr = inflate(&r->z, Z_NO_FLUSH);
+	got = room - r->z.avail_out;
+	if (r->h_dec != NULL && got > 0)
+		kc_sha256_update(r->h_dec, r->buf + r->end, got);
+	r->end += got;
+	r->dec_size += got;
+	if (zr == Z_STREAM_END)
+		gz_member_end(r);
+	else if (zr == Z_BUF_ERROR && r->z.avail_in == 0 && r->raw_eof)
+		set_error(r, "corrupt or truncated gzip stream", "truncated gzip input");
+	else if (zr != Z_OK && zr != Z_BUF_ERROR)
+		set_error(r, "corrupt or truncated gzip stream",
+		    r->z.msg != NULL ? r->z.msg : "inflate failed");
+	return got;
+}
+
 /* Append more stream bytes at buf[end..size); sets eof at the end. */
 static void
 fill(struct kc_audit_reader *r)
@@ -667,16 +719,11 @@ fill(struct kc_audit_reader *r)
 	if (r->eof || room == 0)
 		return;
 	if (r->gzip) {
-		la_ssize_t k = archive_read_data(r->ar, r->buf + r->end, room);
-
-		if (k < 0) {
-			const char *m = archive_error_string(r->ar);
-			set_error(r, "corrupt or truncated gzip stream", m ? m : "unknown error");
-			return;
-		}
-		got = (size_t)k;
-		if (r->h_dec != NULL && got > 0)
-			kc_sha256_update(r->h_dec, r->buf + r->end, got);
+		/* inflate may use input (a gzip header) and give nothing: go on
+		 * until bytes come out, the stream ends, or an error stops it */
+		while (!r->eof && gz_fill_once(r) == 0)
+			;
+		return;
 	} else {
 		if (read_full(r->fd, r->buf + r->end, room, &got) < 0) {
 			set_error(r, "read error", strerror(errno));
@@ -803,7 +850,7 @@ skip_line(struct kc_audit_reader *r, struct kc_audit_line *l)
 	}
 }
 
-/* End of the stream: read what libarchive left of the file (so the raw
+/* End of the stream: read what zlib left of the file (so the raw
  * hash covers every byte), notice bytes after the gzip stream, close the
  * digests. */
 static void
@@ -811,7 +858,7 @@ finish(struct kc_audit_reader *r)
 {
 	r->finished = 1;
 	if (r->gzip) {
-		la_int64_t used = archive_filter_bytes(r->ar, -1);
+		uint64_t used = r->z_used;
 		size_t got;
 
 		while (read_full(r->fd, r->raw, RAW_BLOCK, &got) == 0 && got > 0) {
@@ -819,11 +866,11 @@ finish(struct kc_audit_reader *r)
 				kc_sha256_update(r->h_raw, r->raw, got);
 			r->raw_size += got;
 		}
-		if (!r->error_pending && used >= 0 && (uint64_t)used < r->raw_size) {
+		if (!r->error_pending && used < r->raw_size) {
 			char m[80];
 
 			kc_fmt_trunc(m, sizeof(m), "%llu bytes after the end of the gzip stream",
-			    (unsigned long long)(r->raw_size - (uint64_t)used));
+			    (unsigned long long)(r->raw_size - used));
 			set_error(r, "trailing data", m);
 		}
 	}
@@ -1242,8 +1289,8 @@ kc_audit_reader_close(struct kc_audit_reader *r)
 {
 	if (r == NULL)
 		return;
-	if (r->ar != NULL)
-		archive_read_free(r->ar);
+	if (r->z_init)
+		inflateEnd(&r->z);
 	if (r->own_fd && r->fd >= 0)
 		close(r->fd);
 	kc_sha256_free(r->h_raw);
