@@ -117,8 +117,10 @@ ts_ns(const char *s)
 struct permset {
 	struct kc_hmap idx;	/* key -> index in perms */
 	cJSON *perms;		/* array of PERM objects, in insertion order */
+	cJSON **item;		/* item[i]: the i-th member of perms (cJSON arrays
+				 * are lists: GetArrayItem walks them) */
 	char **keys;
-	size_t n, cap;
+	size_t n, cap, icap;
 };
 
 static void
@@ -129,6 +131,7 @@ permset_free(struct permset *p)
 	for (size_t i = 0; i < p->n; i++)
 		free(p->keys[i]);
 	free(p->keys);
+	free(p->item);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -163,19 +166,19 @@ permset_add(struct permset *p, const char *key, cJSON *perm, const struct kc_rba
 	cJSON *grants, *g, *x;
 
 	if (e == NULL) {
-		if (KC_GROW(p->keys, p->cap, p->n + 1) != 0 || (p->keys[p->n] = kc_strdup(key)) == NULL ||
-		    kc_hmap_add(&p->idx, key, p->n) != 0) {
+		if (KC_GROW(p->keys, p->cap, p->n + 1) != 0 || KC_GROW(p->item, p->icap, p->n + 1) != 0 ||
+		    (p->keys[p->n] = kc_strdup(key)) == NULL || kc_hmap_add(&p->idx, key, p->n) != 0) {
 			cJSON_Delete(perm);
 			return kc_err_set(KC_ERR_NOMEM, "out of memory");
 		}
 		cJSON_AddArrayToObject(perm, "grants");
 		cJSON_AddItemToArray(p->perms, perm);
-		p->n++;
+		p->item[p->n++] = perm;
 		e = kc_hmap_get(&p->idx, key);
 	} else {
 		cJSON_Delete(perm);
 	}
-	grants = kc_json_get_mut(cJSON_GetArrayItem(p->perms, (int)e->vals[0]), "grants");
+	grants = kc_json_get_mut(p->item[e->vals[0]], "grants");
 	g = grant_json(b);
 	cJSON_ArrayForEach(x, grants)
 		if (cJSON_Compare(x, g, 1)) {
@@ -240,45 +243,73 @@ expand_grant(struct permset *p, const struct kc_rbac_grant *g, const char *ns)
 	return 0;
 }
 
-/* Every namespace of either snapshot, plus "" (cluster scope). */
+/* Every namespace of either snapshot, in list order (PRE's, then POST's
+ * new ones), each once, with its position. */
+struct nslist {
+	struct kc_hmap pos;	/* name -> index in v */
+	char **v;
+	size_t n, cap;
+};
+
+static void
+nslist_free(struct nslist *l)
+{
+	kc_hmap_free(&l->pos);
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
 static int
-collect_namespaces(const struct bundle *a, const struct bundle *b, const char *own,
-    struct kc_hmap *seen, char ***v, size_t *n, size_t *cap)
+collect_namespaces(const struct bundle *a, const struct bundle *b, struct nslist *l)
 {
 	const struct bundle *bs[2] = { a, b };
 	const cJSON *it;
 
-	for (int k = -2; k < 2; k++) {
-		const char *name = k == -2 ? "" : k == -1 ? own : NULL;
+	for (int k = 0; k < 2; k++)
+		cJSON_ArrayForEach(it, bs[k]->snap.items[KC_RES_NAMESPACES]) {
+			const char *name = js(it, "metadata.name");
 
-		if (k >= 0) {
-			cJSON_ArrayForEach(it, bs[k]->snap.items[KC_RES_NAMESPACES]) {
-				name = js(it, "metadata.name");
-				if (kc_hmap_get(seen, name) != NULL)
-					continue;
-				if (kc_hmap_add(seen, name, 0) != 0 || KC_GROW(*v, *cap, *n + 1) != 0 ||
-				    ((*v)[*n] = kc_strdup(name)) == NULL)
-					return kc_err_set(KC_ERR_NOMEM, "out of memory");
-				(*n)++;
-			}
-			continue;
+			if (name[0] == '\0' || kc_hmap_get(&l->pos, name) != NULL)
+				continue;
+			if (kc_hmap_add(&l->pos, name, l->n) != 0 || KC_GROW(l->v, l->cap, l->n + 1) != 0 ||
+			    (l->v[l->n] = kc_strdup(name)) == NULL)
+				return kc_err_set(KC_ERR_NOMEM, "out of memory");
+			l->n++;
 		}
-		if (kc_hmap_get(seen, name) != NULL)
-			continue;
-		if (kc_hmap_add(seen, name, 0) != 0 || KC_GROW(*v, *cap, *n + 1) != 0 ||
-		    ((*v)[*n] = kc_strdup(name)) == NULL)
-			return kc_err_set(KC_ERR_NOMEM, "out of memory");
-		(*n)++;
-	}
 	return 0;
 }
 
+struct ns_at {
+	const char *ns;
+	size_t at;	/* 0 the account's own namespace, else 1 + its list position */
+};
+
 static int
-sa_perms(const struct kc_rbac *rb, const char *ns, const char *name, char **nss, size_t nns,
+cmp_ns_at(const void *x, const void *y)
+{
+	const struct ns_at *a = x, *b = y;
+
+	return a->at < b->at ? -1 : a->at > b->at;
+}
+
+/* An account's permissions: the cluster-wide rules (a rules review for
+ * scope ""), then for each namespace whose RoleBindings can name it - its
+ * own first, then the snapshots' namespaces in list order - what that
+ * namespace's RoleBindings add.  The same set, grants and order as a
+ * rules review in every namespace (a ClusterRoleBinding's grant is the
+ * same cluster-wide permission in each), without visiting namespaces that
+ * add nothing: linear in the account's bindings, not in the estate's
+ * namespaces. */
+static int
+sa_perms(const struct kc_rbac *rb, const char *ns, const char *name, const struct nslist *l,
     struct permset *p)
 {
 	struct kc_rbac_sa_id id;
 	struct kc_rbac_rules rules;
+	size_t *cand = NULL, ncand = 0, capcand = 0, nat = 0, capat = 0;
+	struct ns_at *at = NULL;
 	int r;
 
 	memset(&rules, 0, sizeof(rules));
@@ -286,15 +317,39 @@ sa_perms(const struct kc_rbac *rb, const char *ns, const char *name, char **nss,
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	if ((r = kc_rbac_sa_identity(&id, ns, name)) != 0)
 		return r;
-	for (size_t i = 0; i < nns; i++) {
-		if ((r = kc_rbac_rules_for(rb, &id.id, nss[i], &rules)) != 0)
+	if ((r = kc_rbac_rules_for(rb, &id.id, "", &rules)) != 0)
+		goto out;
+	for (size_t g = 0; g < rules.n && r == 0; g++)
+		r = expand_grant(p, &rules.grants[g], "*");
+	if (r == 0)
+		r = kc_rbac_rb_candidates(rb, &id.id, &cand, &ncand, &capcand);
+	for (size_t i = 0; i < ncand && r == 0; i++) {
+		const char *bns = rb->bindings[cand[i]].ns;
+		const struct kc_hmap_entry *e = kc_hmap_get(&l->pos, bns);
+		int own = strcmp(bns, ns) == 0;
+
+		if (!own && e == NULL)
+			continue;	/* a namespace neither snapshot lists */
+		if (KC_GROW(at, capat, nat + 1) != 0) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 			break;
-		for (size_t g = 0; g < rules.n; g++)
-			if ((r = expand_grant(p, &rules.grants[g], nss[i][0] ? nss[i] : "*")) != 0)
-				break;
-		if (r != 0)
-			break;
+		}
+		at[nat].ns = bns;
+		at[nat++].at = own ? 0 : 1 + e->vals[0];
 	}
+	if (r == 0 && nat > 1)
+		qsort(at, nat, sizeof(*at), cmp_ns_at);
+	for (size_t i = 0; i < nat && r == 0; i++) {
+		if (i > 0 && at[i].at == at[i - 1].at)
+			continue;
+		if ((r = kc_rbac_rules_for_ns(rb, &id.id, at[i].ns, &rules)) != 0)
+			break;
+		for (size_t g = 0; g < rules.n && r == 0; g++)
+			r = expand_grant(p, &rules.grants[g], at[i].ns);
+	}
+out:
+	free(cand);
+	free(at);
 	kc_rbac_rules_free(&rules);
 	return r;
 }
@@ -337,20 +392,20 @@ sa_compare(const struct permset *pre, const struct permset *post, cJSON *agent)
 	int cw_before = 0, cw_after = 0, sec_before = 0, sec_after = 0;
 
 	for (size_t i = 0; i < pre->n; i++) {
-		cJSON *pp = cJSON_GetArrayItem(pre->perms, (int)i);
+		cJSON *pp = pre->item[i];
 		const struct kc_hmap_entry *e = kc_hmap_get(&post->idx, pre->keys[i]);
 
 		cw_before |= perm_cluster_reach(pp);
 		sec_before |= perm_reads_secrets(pp);
 		if (e != NULL) {
-			cJSON *k = cJSON_Duplicate(cJSON_GetArrayItem(post->perms, (int)e->vals[0]), 1);
+			cJSON *k = cJSON_Duplicate(post->item[e->vals[0]], 1);
 			cJSON_AddItemToArray(kept, k);
 		} else {
 			cJSON_AddItemToArray(removed, cJSON_Duplicate(pp, 1));
 		}
 	}
 	for (size_t i = 0; i < post->n; i++) {
-		cJSON *pp = cJSON_GetArrayItem(post->perms, (int)i);
+		cJSON *pp = post->item[i];
 
 		cw_after |= perm_cluster_reach(pp);
 		sec_after |= perm_reads_secrets(pp);
@@ -1064,23 +1119,17 @@ struct perm_counts {
 /* One agent's permissions in PRE and POST, over the namespaces either
  * bundle makes relevant to it. */
 static int
-agent_diff(const struct bundle *pre, const struct bundle *post, const struct kc_rbac *rb_pre,
-    const struct kc_rbac *rb_post, cJSON *a, struct perm_counts *n)
+agent_diff(const struct kc_rbac *rb_pre, const struct kc_rbac *rb_post, const struct nslist *l,
+    cJSON *a, struct perm_counts *n)
 {
 	struct permset ppre, ppost;
-	struct kc_hmap seen;
-	char **nss = NULL;
-	size_t nns = 0, cap = 0;
 	int r;
 
 	memset(&ppre, 0, sizeof(ppre));
 	memset(&ppost, 0, sizeof(ppost));
-	memset(&seen, 0, sizeof(seen));
-	r = collect_namespaces(pre, post, js(a, "namespace"), &seen, &nss, &nns, &cap);
+	r = sa_perms(rb_pre, js(a, "namespace"), js(a, "name"), l, &ppre);
 	if (r == 0)
-		r = sa_perms(rb_pre, js(a, "namespace"), js(a, "name"), nss, nns, &ppre);
-	if (r == 0)
-		r = sa_perms(rb_post, js(a, "namespace"), js(a, "name"), nss, nns, &ppost);
+		r = sa_perms(rb_post, js(a, "namespace"), js(a, "name"), l, &ppost);
 	if (r == 0) {
 		sa_compare(&ppre, &ppost, a);
 		n->removed += ppre.n - (long)cJSON_GetArraySize(kc_json_get(a, "kept"));
@@ -1089,10 +1138,6 @@ agent_diff(const struct bundle *pre, const struct bundle *post, const struct kc_
 	}
 	permset_free(&ppre);
 	permset_free(&ppost);
-	kc_hmap_free(&seen);
-	for (size_t i = 0; i < nns; i++)
-		free(nss[i]);
-	free(nss);
 	return r;
 }
 
@@ -1188,14 +1233,19 @@ diff_body(struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_pre,
     const struct kc_rbac *rb_post, int64_t pre_end, int64_t rem_ns, cJSON *d)
 {
 	struct perm_counts n = { 0, 0, 0 };
+	struct nslist l;
 	cJSON *agents, *a, *fd, *au, *secret_reads;
 	int r;
 
 	agents = cJSON_AddArrayToObject(d, "agents");
 	agent_list(pre, post, agents);
-	cJSON_ArrayForEach(a, agents)
-		if ((r = agent_diff(pre, post, rb_pre, rb_post, a, &n)) != 0)
-			return r;
+	memset(&l, 0, sizeof(l));
+	r = collect_namespaces(pre, post, &l);
+	for (a = agents->child; a != NULL && r == 0; a = a->next)
+		r = agent_diff(rb_pre, rb_post, &l, a, &n);
+	nslist_free(&l);
+	if (r != 0)
+		return r;
 	rbac_objects(pre, post, cJSON_AddObjectToObject(d, "rbac_objects"), pre_end);
 	fd = cJSON_AddObjectToObject(d, "findings");
 	findings_diff(pre, post, fd);

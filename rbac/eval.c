@@ -205,10 +205,12 @@ index_binding(struct kc_rbac *rb, size_t bi)
 
 	for (size_t i = 0; i < b->nsubjects && r == 0; i++) {
 		const struct kc_rbac_subject *s = &b->subjects[i];
+		size_t nsl = 0;
 
 		kc_buf_reset(&k);
 		if (!b->cluster && kc_buf_addf(&k, "%s" SEP, b->ns) != 0)
 			goto toolong;
+		nsl = k.len;
 		if (strcmp(s->kind, "User") == 0) {
 			if (kc_buf_addf(&k, "u" SEP "%s", s->name) != 0)
 				goto toolong;
@@ -226,6 +228,10 @@ index_binding(struct kc_rbac *rb, size_t bi)
 			continue;	/* appliesToUser: unknown kinds never match */
 		}
 		r = kc_hmap_add(m, kc_buf_str(&k), bi);
+		/* the same subject without its namespace: which namespaces'
+		 * RoleBindings can name an identity (kc_rbac_rb_candidates) */
+		if (r == 0 && !b->cluster)
+			r = kc_hmap_add(&rb->rb_subject_index, kc_buf_str(&k) + nsl, bi);
 		continue;
 toolong:
 		kc_warn("binding '%s': subject name too long; ignored", b->name);
@@ -397,6 +403,7 @@ kc_rbac_free(struct kc_rbac *rb)
 	free(rb->bindings);
 	kc_hmap_free(&rb->crb_index);
 	kc_hmap_free(&rb->rb_index);
+	kc_hmap_free(&rb->rb_subject_index);
 	kc_hmap_free(&rb->role_index);
 	memset(rb, 0, sizeof(*rb));
 }
@@ -494,15 +501,16 @@ cmp_size(const void *a, const void *b)
  * of ns), in list order, each once. */
 static int
 candidates(const struct kc_rbac *rb, const struct kc_rbac_identity *id, const char *ns,
-    struct kc_rbac_rules *out)
+    int with_cluster, struct kc_rbac_rules *out)
 {
 	struct kc_buf k = KC_BUF_INIT(KEY_MAX), pre = KC_BUF_INIT(KEY_MAX);
 	int r = 0;
 	size_t w = 0;
 
 	out->ncand = 0;
-	r = cand_lookup(out, &rb->crb_index, &k, "", "u", id->user);
-	for (size_t i = 0; i < id->ngroups && r == 0; i++)
+	if (with_cluster)
+		r = cand_lookup(out, &rb->crb_index, &k, "", "u", id->user);
+	for (size_t i = 0; with_cluster && i < id->ngroups && r == 0; i++)
 		r = cand_lookup(out, &rb->crb_index, &k, "", "g", id->groups[i]);
 	if (r == 0 && ns != NULL && ns[0] != '\0' && kc_buf_addf(&pre, "%s" SEP, ns) == 0) {
 		r = cand_lookup(out, &rb->rb_index, &k, kc_buf_str(&pre), "u", id->user);
@@ -523,14 +531,45 @@ candidates(const struct kc_rbac *rb, const struct kc_rbac_identity *id, const ch
 }
 
 int
-kc_rbac_rules_for(const struct kc_rbac *rb, const struct kc_rbac_identity *id, const char *ns,
-    struct kc_rbac_rules *out)
+kc_rbac_rb_candidates(const struct kc_rbac *rb, const struct kc_rbac_identity *id,
+    size_t **v, size_t *n, size_t *cap)
+{
+	struct kc_rbac_rules tmp;
+	struct kc_buf k = KC_BUF_INIT(KEY_MAX);
+	size_t w = 0;
+	int r;
+
+	memset(&tmp, 0, sizeof(tmp));
+	r = cand_lookup(&tmp, &rb->rb_subject_index, &k, "", "u", id->user);
+	for (size_t i = 0; i < id->ngroups && r == 0; i++)
+		r = cand_lookup(&tmp, &rb->rb_subject_index, &k, "", "g", id->groups[i]);
+	kc_buf_free(&k);
+	if (r == 0 && tmp.ncand > 1)
+		qsort(tmp.cand, tmp.ncand, sizeof(*tmp.cand), cmp_size);
+	for (size_t i = 0; r == 0 && i < tmp.ncand; i++)
+		if (w == 0 || tmp.cand[w - 1] != tmp.cand[i])
+			tmp.cand[w++] = tmp.cand[i];
+	*n = 0;
+	if (r == 0 && w > 0) {
+		if (KC_GROW(*v, *cap, w) != 0)
+			r = KC_ERR_NOMEM;
+		else
+			memcpy(*v, tmp.cand, w * sizeof(**v));
+		*n = r == 0 ? w : 0;
+	}
+	free(tmp.cand);
+	return r;
+}
+
+static int
+rules_for(const struct kc_rbac *rb, const struct kc_rbac_identity *id, const char *ns,
+    int with_cluster, struct kc_rbac_rules *out)
 {
 	int r;
 
 	out->n = 0;
 	out->nmissing = 0;
-	if ((r = candidates(rb, id, ns, out)) != 0)
+	if ((r = candidates(rb, id, ns, with_cluster, out)) != 0)
 		return r;
 	for (size_t c = 0; c < out->ncand; c++) {
 		const struct kc_rbac_binding *b = &rb->bindings[out->cand[c]];
@@ -555,6 +594,20 @@ kc_rbac_rules_for(const struct kc_rbac *rb, const struct kc_rbac_identity *id, c
 		}
 	}
 	return 0;
+}
+
+int
+kc_rbac_rules_for(const struct kc_rbac *rb, const struct kc_rbac_identity *id, const char *ns,
+    struct kc_rbac_rules *out)
+{
+	return rules_for(rb, id, ns, 1, out);
+}
+
+int
+kc_rbac_rules_for_ns(const struct kc_rbac *rb, const struct kc_rbac_identity *id, const char *ns,
+    struct kc_rbac_rules *out)
+{
+	return rules_for(rb, id, ns, 0, out);
 }
 
 void

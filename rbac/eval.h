@@ -89,6 +89,7 @@ struct kc_rbac {
 	struct kc_hmap crb_index;	/* "u\x1fUSER" / "g\x1fGROUP" -> bindings */
 	struct kc_hmap rb_index;	/* "NS\x1fu\x1fUSER" / "NS\x1fg\x1fGROUP" -> bindings */
 	struct kc_hmap role_index;	/* "NS\x1fNAME" ("" NS for ClusterRoles) -> roles */
+	struct kc_hmap rb_subject_index;	/* "u\x1fUSER" / "g\x1fGROUP" -> RoleBindings, any namespace */
 	size_t nunindexed;		/* SA subjects without namespace in ClusterRoleBindings */
 };
 
@@ -153,6 +154,15 @@ int kc_rbac_sa_identity(struct kc_rbac_sa_id *id, const char *ns, const char *na
 /* A rules review for id in namespace ns ("" = cluster scope only). */
 int kc_rbac_rules_for(const struct kc_rbac *rb, const struct kc_rbac_identity *id,
     const char *ns, struct kc_rbac_rules *out);
+/* The same review restricted to the RoleBindings of namespace ns (no
+ * ClusterRoleBindings): what ns adds to the cluster-wide rules. */
+int kc_rbac_rules_for_ns(const struct kc_rbac *rb, const struct kc_rbac_identity *id,
+    const char *ns, struct kc_rbac_rules *out);
+/* The RoleBindings, of any namespace, that name id's user or one of its
+ * groups (indices into rb->bindings, ascending, each once) into *v (grown
+ * with KC_GROW); a RoleBinding not listed here can never apply to id. */
+int kc_rbac_rb_candidates(const struct kc_rbac *rb, const struct kc_rbac_identity *id,
+    size_t **v, size_t *n, size_t *cap);
 void kc_rbac_rules_free(struct kc_rbac_rules *r);
 
 /* The server's evaluationError for this result, or NULL when there is
