@@ -627,31 +627,50 @@ findings_diff(struct bundle *pre, struct bundle *post, cJSON *out)
 
 /* ---- pods predating the remediation ---- */
 
-static void
+static int
 stale_pods(const struct bundle *post, const cJSON *agents, int64_t rem_ns, cJSON *out)
 {
+	struct kc_hmap idx;	/* "NS\x1fNAME" of every agent entry */
 	const cJSON *p, *a;
+	char key[1024];
+	size_t i = 0;
+	int r = 0;
 
+	memset(&idx, 0, sizeof(idx));
+	cJSON_ArrayForEach(a, agents) {
+		if (kc_fmt(key, sizeof(key), "%s" US "%s", js(a, "namespace"), js(a, "name")) == 0 &&
+		    (r = kc_hmap_add(&idx, key, i)) != 0)
+			goto out;
+		i++;
+	}
 	cJSON_ArrayForEach(p, post->snap.items[KC_RES_PODS]) {
 		const char *ns = js(p, "metadata.namespace");
 		const char *sa = js(p, "spec.serviceAccountName");
-		const char *created = js(p, "metadata.creationTimestamp");
+		const char *created;
+		const struct kc_hmap_entry *e;
 
 		if (sa[0] == '\0')
 			sa = "default";
-		cJSON_ArrayForEach(a, agents) {
-			if (strcmp(js(a, "namespace"), ns) != 0 || strcmp(js(a, "name"), sa) != 0)
-				continue;
-			if (ts_ns(created) < rem_ns) {
-				cJSON *o = cJSON_CreateObject();
-				cJSON_AddStringToObject(o, "namespace", ns);
-				cJSON_AddStringToObject(o, "name", js(p, "metadata.name"));
-				cJSON_AddStringToObject(o, "serviceAccount", sa);
-				cJSON_AddStringToObject(o, "created", created);
-				cJSON_AddItemToArray(out, o);
-			}
+		if (kc_fmt(key, sizeof(key), "%s" US "%s", ns, sa) != 0 ||
+		    (e = kc_hmap_get(&idx, key)) == NULL)
+			continue;
+		created = js(p, "metadata.creationTimestamp");
+		if (ts_ns(created) >= rem_ns)
+			continue;
+		/* once per agent entry that names this account */
+		for (size_t k = 0; k < e->n; k++) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "namespace", ns);
+			cJSON_AddStringToObject(o, "name", js(p, "metadata.name"));
+			cJSON_AddStringToObject(o, "serviceAccount", sa);
+			cJSON_AddStringToObject(o, "created", created);
+			cJSON_AddItemToArray(out, o);
 		}
 	}
+out:
+	kc_hmap_free(&idx);
+	return r == 0 ? 0 : kc_err_set(KC_ERR_NOMEM, "out of memory");
 }
 
 /* ---- POST audit segment ---- */
@@ -1249,7 +1268,8 @@ diff_body(struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_pre,
 	rbac_objects(pre, post, cJSON_AddObjectToObject(d, "rbac_objects"), pre_end);
 	fd = cJSON_AddObjectToObject(d, "findings");
 	findings_diff(pre, post, fd);
-	stale_pods(post, agents, rem_ns, cJSON_AddArrayToObject(d, "stale_pods"));
+	if ((r = stale_pods(post, agents, rem_ns, cJSON_AddArrayToObject(d, "stale_pods"))) != 0)
+		return r;
 	au = cJSON_AddObjectToObject(d, "audit");
 	if ((secret_reads = cJSON_CreateObject()) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
