@@ -609,6 +609,7 @@ kc_bundle_check_manifest(const char *text, size_t len, const struct kc_digest_li
 	cJSON *schema, *ver, *files, *it, *cont, *top, *mt;
 	size_t n = 0;
 	char safe[256], safe2[256];
+	unsigned char *listed = NULL;	/* listed[s]: a files entry names SHA256SUMS entry s */
 
 	if (m == NULL || !cJSON_IsObject(m)) {
 		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "MANIFEST.json is not a JSON object");
@@ -626,6 +627,10 @@ kc_bundle_check_manifest(const char *text, size_t len, const struct kc_digest_li
 	files = kc_json_get_mut(m, "files");
 	if (!cJSON_IsArray(files)) {
 		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "MANIFEST.json has no \"files\" array");
+		goto out;
+	}
+	if ((listed = calloc(sums->n + 1, 1)) == NULL) {
+		set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "out of memory");
 		goto out;
 	}
 	cJSON_ArrayForEach(it, files) {
@@ -651,6 +656,7 @@ kc_bundle_check_manifest(const char *text, size_t len, const struct kc_digest_li
 			    "SHA256SUMS or the member's size", kc_safe_str(path->valuestring, safe, sizeof(safe)));
 			goto out;
 		}
+		listed[s] = 1;
 		n++;
 	}
 	/* Every SHA256SUMS entry but MANIFEST.json itself, each once. */
@@ -660,15 +666,12 @@ kc_bundle_check_manifest(const char *text, size_t len, const struct kc_digest_li
 		goto out;
 	}
 	for (size_t i = 0; i < sums->n; i++) {
-		int found = strcmp(sums->v[i].path, "MANIFEST.json") == 0;
+		/* the entry kc_digest_find gives for this path is the one the
+		 * files loop marked when some files entry named it (a sorted
+		 * lookup, not a scan of files per entry: bundles hold thousands) */
+		long at = kc_digest_find(sums, sums->v[i].path);
+		int found = strcmp(sums->v[i].path, "MANIFEST.json") == 0 || (at >= 0 && listed[at]);
 
-		cJSON_ArrayForEach(it, files) {
-			cJSON *path = kc_json_get_mut(it, "path");
-
-			if (found)
-				break;
-			found = strcmp(path->valuestring, sums->v[i].path) == 0;
-		}
 		if (!found) {
 			set_check(res, KC_CHECK_MANIFEST, KC_CHECK_FAILED, "'%s' is in SHA256SUMS but not in files",
 			    kc_safe_str(sums->v[i].path, safe, sizeof(safe)));
@@ -700,6 +703,7 @@ kc_bundle_check_manifest(const char *text, size_t len, const struct kc_digest_li
 	set_check(res, KC_CHECK_MANIFEST, KC_CHECK_OK, "%s, %zu files agree with SHA256SUMS; top folder "
 	    "and mtime bound", kc_safe_str(schema->valuestring, safe, sizeof(safe)), n);
 out:
+	free(listed);
 	cJSON_Delete(m);
 }
 

@@ -429,30 +429,46 @@ agent_list(struct bundle *pre, struct bundle *post, cJSON *agents)
 {
 	struct bundle *bs[2] = { pre, post };
 	static const char *const which[2] = { "pre", "post" };
+	struct kc_hmap idx;	/* "NS\x1fNAME" -> index in items */
+	cJSON **items = NULL;
+	size_t n = 0, cap = 0;
+	struct kc_buf key = KC_BUF_INIT(1u << 16);
+	int r = 0;
 
-	for (int k = 0; k < 2; k++) {
-		cJSON *sel = get_json(bs[k], "analysis/selection.json"), *it, *a;
+	memset(&idx, 0, sizeof(idx));
+	for (int k = 0; k < 2 && r == 0; k++) {
+		cJSON *sel = get_json(bs[k], "analysis/selection.json"), *it;
 
 		cJSON_ArrayForEach(it, kc_json_get(sel, "selected")) {
 			const char *ns = js(it, "namespace"), *name = js(it, "name");
-			cJSON *found = NULL;
+			const struct kc_hmap_entry *e;
+			cJSON *found;
 
-			cJSON_ArrayForEach(a, agents)
-				if (strcmp(js(a, "namespace"), ns) == 0 && strcmp(js(a, "name"), name) == 0)
-					found = a;
-			if (found == NULL) {
+			kc_buf_reset(&key);
+			if ((r = kc_buf_addf(&key, "%s" US "%s", ns, name)) != 0)
+				break;
+			if ((e = kc_hmap_get(&idx, kc_buf_str(&key))) != NULL) {
+				found = items[e->vals[e->n - 1]];	/* the last one, as before */
+			} else {
 				found = cJSON_CreateObject();
 				cJSON_AddStringToObject(found, "namespace", ns);
 				cJSON_AddStringToObject(found, "name", name);
 				cJSON_AddArrayToObject(found, "selected_in");
 				cJSON_AddItemToArray(agents, found);
+				if ((r = KC_GROW(items, cap, n + 1)) != 0 ||
+				    (r = kc_hmap_add(&idx, kc_buf_str(&key), n)) != 0)
+					break;
+				items[n++] = found;
 			}
 			cJSON_AddItemToArray(kc_json_get_mut(found, "selected_in"),
 			    cJSON_CreateString(which[k]));
 		}
 		cJSON_Delete(sel);
 	}
-	return 0;
+	kc_hmap_free(&idx);
+	kc_buf_free(&key);
+	free(items);
+	return r == 0 ? 0 : kc_err_set(KC_ERR_NOMEM, "out of memory");
 }
 
 /* ---- RBAC objects by uid ---- */
@@ -509,7 +525,7 @@ obj_ref(const char *kind, const cJSON *o)
 	return r;
 }
 
-static void
+static int
 rbac_objects(const struct bundle *pre, const struct bundle *post, cJSON *out, int64_t since_ns)
 {
 	static const struct { int res; const char *kind; } kinds[] = {
@@ -523,11 +539,19 @@ rbac_objects(const struct bundle *pre, const struct bundle *post, cJSON *out, in
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		struct kc_hmap post_idx;
 		const cJSON *a, *b;
-		size_t i = 0;
+		const cJSON **pb = NULL;	/* POST's objects by position */
+		size_t i = 0, cap = 0;
 
 		memset(&post_idx, 0, sizeof(post_idx));
-		cJSON_ArrayForEach(b, post->snap.items[kinds[k].res])
+		cJSON_ArrayForEach(b, post->snap.items[kinds[k].res]) {
+			if (KC_GROW(pb, cap, i + 1) != 0) {
+				kc_hmap_free(&post_idx);
+				free(pb);
+				return kc_err_set(KC_ERR_NOMEM, "out of memory");
+			}
+			pb[i] = b;
 			kc_hmap_add(&post_idx, js(b, "metadata.uid"), i++);
+		}
 		cJSON_ArrayForEach(a, pre->snap.items[kinds[k].res]) {
 			const struct kc_hmap_entry *e = kc_hmap_get(&post_idx, js(a, "metadata.uid"));
 
@@ -535,7 +559,7 @@ rbac_objects(const struct bundle *pre, const struct bundle *post, cJSON *out, in
 				cJSON_AddItemToArray(removed, obj_ref(kinds[k].kind, a));
 				continue;
 			}
-			b = cJSON_GetArrayItem(post->snap.items[kinds[k].res], (int)e->vals[0]);
+			b = pb[e->vals[0]];
 			if (strcmp(js(a, "metadata.resourceVersion"), js(b, "metadata.resourceVersion")) != 0) {
 				cJSON *o = obj_ref(kinds[k].kind, b);
 				object_changes(a, b, o, since_ns);
@@ -543,6 +567,7 @@ rbac_objects(const struct bundle *pre, const struct bundle *post, cJSON *out, in
 			}
 		}
 		kc_hmap_free(&post_idx);
+		free(pb);
 		memset(&post_idx, 0, sizeof(post_idx));
 		i = 0;
 		cJSON_ArrayForEach(a, pre->snap.items[kinds[k].res])
@@ -556,6 +581,7 @@ rbac_objects(const struct bundle *pre, const struct bundle *post, cJSON *out, in
 		}
 		kc_hmap_free(&post_idx);
 	}
+	return 0;
 }
 
 /* ---- findings ---- */
@@ -577,18 +603,64 @@ same_finding(const cJSON *a, const cJSON *b)
 	return 1;
 }
 
+/* Findings indexed by their identity members joined with US; a hit is
+ * then checked member by member (same_finding), so a value holding US
+ * cannot make two findings one. */
+struct finding_idx {
+	struct kc_hmap m;
+	const cJSON **v;
+	size_t n, cap;
+};
+
 static int
-find_finding(const cJSON *arr, const cJSON *x)
+finding_key(const cJSON *f, struct kc_buf *k)
+{
+	kc_buf_reset(k);
+	for (size_t i = 0; i < sizeof(finding_id) / sizeof(finding_id[0]); i++)
+		if (kc_buf_addf(k, "%s%s", i ? US : "", js(f, finding_id[i])) != 0)
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+static int
+finding_index(const cJSON *arr, struct finding_idx *x, struct kc_buf *k)
 {
 	const cJSON *f;
 
-	cJSON_ArrayForEach(f, arr)
-		if (same_finding(f, x))
-			return 1;
+	cJSON_ArrayForEach(f, arr) {
+		if (finding_key(f, k) != 0 || KC_GROW(x->v, x->cap, x->n + 1) != 0 ||
+		    kc_hmap_add(&x->m, kc_buf_str(k), x->n) != 0)
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		x->v[x->n++] = f;
+	}
 	return 0;
 }
 
 static void
+finding_index_free(struct finding_idx *x)
+{
+	kc_hmap_free(&x->m);
+	free(x->v);
+	memset(x, 0, sizeof(*x));
+}
+
+/* 1 when x is in the index, 0 when not, < 0 on error */
+static int
+find_finding(const struct finding_idx *idx, const cJSON *x, struct kc_buf *k)
+{
+	const struct kc_hmap_entry *e;
+
+	if (finding_key(x, k) != 0)
+		return KC_ERR_NOMEM;
+	if ((e = kc_hmap_get(&idx->m, kc_buf_str(k))) == NULL)
+		return 0;
+	for (size_t i = 0; i < e->n; i++)
+		if (same_finding(idx->v[e->vals[i]], x))
+			return 1;
+	return 0;
+}
+
+static int
 findings_diff(struct bundle *pre, struct bundle *post, cJSON *out)
 {
 	cJSON *a = get_json(pre, "analysis/findings.json"), *b = get_json(post, "analysis/findings.json");
@@ -598,31 +670,50 @@ findings_diff(struct bundle *pre, struct bundle *post, cJSON *out)
 	cJSON *persisting = cJSON_AddArrayToObject(out, "persisting");
 	cJSON *added = cJSON_AddArrayToObject(out, "new");
 	cJSON *reg = cJSON_AddArrayToObject(out, "regressions");
+	struct finding_idx ia, ib;
+	struct kc_buf k = KC_BUF_INIT(1u << 20);
 	const cJSON *f;
+	int r;
 
-	cJSON_ArrayForEach(f, fa)
-		cJSON_AddItemToArray(find_finding(fb, f) ? persisting : resolved, cJSON_Duplicate(f, 1));
+	memset(&ia, 0, sizeof(ia));
+	memset(&ib, 0, sizeof(ib));
+	if ((r = finding_index(fa, &ia, &k)) != 0 || (r = finding_index(fb, &ib, &k)) != 0)
+		goto out;
+	cJSON_ArrayForEach(f, fa) {
+		if ((r = find_finding(&ib, f, &k)) < 0)
+			goto out;
+		cJSON_AddItemToArray(r ? persisting : resolved, cJSON_Duplicate(f, 1));
+	}
 	cJSON_ArrayForEach(f, fb) {
 		int kept;
-		cJSON *r;
+		cJSON *g;
 
-		kept = find_finding(fa, f);
+		if ((kept = find_finding(&ia, f, &k)) < 0) {
+			r = kept;
+			goto out;
+		}
 		if (!kept)
 			cJSON_AddItemToArray(added, cJSON_Duplicate(f, 1));
 		/* AGR-024 is an evidence gap, not a permission: it does not regress. */
 		if (strcmp(js(f, "id"), "AGR-024") == 0)
 			continue;
-		r = cJSON_CreateObject();
-		cJSON_AddStringToObject(r, "id", "AGR-025");
-		cJSON_AddStringToObject(r, "severity", "high");
-		cJSON_AddStringToObject(r, "title", kept ? "keeps a flagged permission after remediation" :
+		g = cJSON_CreateObject();
+		cJSON_AddStringToObject(g, "id", "AGR-025");
+		cJSON_AddStringToObject(g, "severity", "high");
+		cJSON_AddStringToObject(g, "title", kept ? "keeps a flagged permission after remediation" :
 		    "gained a flagged permission after remediation");
-		cJSON_AddBoolToObject(r, "kept", kept);
-		cJSON_AddItemToObject(r, "finding", cJSON_Duplicate(f, 1));
-		cJSON_AddItemToArray(reg, r);
+		cJSON_AddBoolToObject(g, "kept", kept);
+		cJSON_AddItemToObject(g, "finding", cJSON_Duplicate(f, 1));
+		cJSON_AddItemToArray(reg, g);
 	}
+	r = 0;
+out:
+	finding_index_free(&ia);
+	finding_index_free(&ib);
+	kc_buf_free(&k);
 	cJSON_Delete(a);
 	cJSON_Delete(b);
+	return r;
 }
 
 /* ---- pods predating the remediation ---- */
@@ -686,6 +777,12 @@ struct audit_ctx {
 	int breach_only;	/* PRE segment: record secret reads only */
 	long long denied_total;
 	int overflow;
+	struct kc_hmap agent_users;	/* "system:serviceaccount:NS:NAME" of every agent */
+	struct kc_hmap denied_idx;	/* user US verb US resource US namespace -> denied_v */
+	cJSON **denied_v;
+	size_t ndenied, capdenied;
+	struct kc_buf key;
+	int nomem;		/* an index could not grow: the result would be wrong */
 };
 
 /* A successful secret read by an agent, for the breach assessment:
@@ -720,22 +817,11 @@ out:
 }
 
 static int
-is_agent(const cJSON *agents, const char *user)
+is_agent(const struct audit_ctx *c, const char *user)
 {
-	const cJSON *a;
-
-	/* user == "system:serviceaccount:NS:NAME", compared in place: whole */
-	if (strncmp(user, "system:serviceaccount:", 22) != 0)
-		return 0;
-	cJSON_ArrayForEach(a, agents) {
-		const char *ns = js(a, "namespace");
-		size_t nl = strlen(ns);
-
-		if (strncmp(user + 22, ns, nl) == 0 && user[22 + nl] == ':' &&
-		    strcmp(user + 23 + nl, js(a, "name")) == 0)
-			return 1;
-	}
-	return 0;
+	/* user == "system:serviceaccount:NS:NAME", whole */
+	return strncmp(user, "system:serviceaccount:", 22) == 0 &&
+	    kc_hmap_get(&c->agent_users, user) != NULL;
 }
 
 /* A denied request by an agent, aggregated by user, verb, resource and
@@ -747,11 +833,20 @@ note_denied(struct audit_ctx *c, const cJSON *ev, const char *user, const char *
 	cJSON *d, *found = NULL;
 	const char *ns = js(ev, "objectRef.namespace"), *t = js(ev, "requestReceivedTimestamp");
 
+	const struct kc_hmap_entry *e = NULL;
+
 	c->denied_total++;
-	cJSON_ArrayForEach(d, c->denied)
-		if (strcmp(js(d, "user"), user) == 0 && strcmp(js(d, "verb"), verb) == 0 &&
-		    strcmp(js(d, "resource"), res) == 0 && strcmp(js(d, "namespace"), ns) == 0)
-			found = d;
+	kc_buf_reset(&c->key);
+	if (kc_buf_addf(&c->key, "%s" US "%s" US "%s" US "%s", user, verb, res, ns) == 0 &&
+	    (e = kc_hmap_get(&c->denied_idx, kc_buf_str(&c->key))) != NULL) {
+		/* the last entry with these four, checked whole */
+		for (size_t i = e->n; i-- > 0 && found == NULL;) {
+			d = c->denied_v[e->vals[i]];
+			if (strcmp(js(d, "user"), user) == 0 && strcmp(js(d, "verb"), verb) == 0 &&
+			    strcmp(js(d, "resource"), res) == 0 && strcmp(js(d, "namespace"), ns) == 0)
+				found = d;
+		}
+	}
 	if (found == NULL) {
 		found = cJSON_CreateObject();
 		cJSON_AddStringToObject(found, "user", user);
@@ -763,6 +858,11 @@ note_denied(struct audit_ctx *c, const cJSON *ev, const char *user, const char *
 		cJSON_AddStringToObject(found, "first", t);
 		cJSON_AddStringToObject(found, "last", t);
 		cJSON_AddItemToArray(c->denied, found);
+		if (KC_GROW(c->denied_v, c->capdenied, c->ndenied + 1) == 0 &&
+		    kc_hmap_add(&c->denied_idx, kc_buf_str(&c->key), c->ndenied) == 0)
+			c->denied_v[c->ndenied++] = found;
+		else
+			c->nomem = 1;
 	}
 	cJSON_SetNumberValue(kc_json_get_mut(found, "count"),
 	    kc_json_get(found, "count")->valuedouble + 1);
@@ -837,7 +937,7 @@ audit_line(struct audit_ctx *c, const char *s, size_t n)
 	user = js(ev, "impersonatedUser.username");
 	if (user[0] == '\0')
 		user = js(ev, "user.username");
-	if (!is_agent(c->agents, user))
+	if (!is_agent(c, user))
 		goto out;
 	verb = js(ev, "verb");
 	res = js(ev, "objectRef.resource");
@@ -930,6 +1030,21 @@ audit_diff(struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_pos
 	c.agents = agents;
 	c.rem_ns = rem_ns;
 	c.secret_reads = secret_reads;
+	kc_buf_init(&c.key, 1u << 16);
+	{
+		const cJSON *a;
+
+		cJSON_ArrayForEach(a, agents) {
+			kc_buf_reset(&c.key);
+			if (kc_buf_addf(&c.key, "system:serviceaccount:%s:%s", js(a, "namespace"),
+			    js(a, "name")) != 0 || kc_hmap_add(&c.agent_users, kc_buf_str(&c.key), 0) != 0) {
+				kc_hmap_free(&c.agent_users);
+				kc_buf_free(&c.key);
+				kc_buf_free(&c.line);
+				return kc_err_set(KC_ERR_NOMEM, "out of memory");
+			}
+		}
+	}
 	c.denied = cJSON_AddArrayToObject(out, "denied");
 	c.reads = cJSON_AddArrayToObject(out, "sensitive_reads_after_remediation");
 	cJSON_AddBoolToObject(out, "pre_segment", pre->has_segment);
@@ -939,6 +1054,8 @@ audit_diff(struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_pos
 		c.breach_only = 0;
 		r = audit_stream(post, &c);
 	}
+	if (r == 0 && c.nomem)
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 	cJSON_AddNumberToObject(out, "denied_total", (double)c.denied_total);
 	/* Sources that cannot hold reads (AKS kube-audit-admin, GKE Admin
 	 * Activity): reads after remediation are not determinable, never 0.
@@ -957,6 +1074,10 @@ audit_diff(struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_pos
 		cJSON_Delete(sj);
 	}
 	kc_buf_free(&c.line);
+	kc_buf_free(&c.key);
+	kc_hmap_free(&c.agent_users);
+	kc_hmap_free(&c.denied_idx);
+	free(c.denied_v);
 	return r;
 }
 
@@ -1257,7 +1378,8 @@ diff_body(struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_pre,
 	int r;
 
 	agents = cJSON_AddArrayToObject(d, "agents");
-	agent_list(pre, post, agents);
+	if ((r = agent_list(pre, post, agents)) != 0)
+		return r;
 	memset(&l, 0, sizeof(l));
 	r = collect_namespaces(pre, post, &l);
 	for (a = agents->child; a != NULL && r == 0; a = a->next)
@@ -1265,9 +1387,11 @@ diff_body(struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_pre,
 	nslist_free(&l);
 	if (r != 0)
 		return r;
-	rbac_objects(pre, post, cJSON_AddObjectToObject(d, "rbac_objects"), pre_end);
+	if ((r = rbac_objects(pre, post, cJSON_AddObjectToObject(d, "rbac_objects"), pre_end)) != 0)
+		return r;
 	fd = cJSON_AddObjectToObject(d, "findings");
-	findings_diff(pre, post, fd);
+	if ((r = findings_diff(pre, post, fd)) != 0)
+		return r;
 	if ((r = stale_pods(post, agents, rem_ns, cJSON_AddArrayToObject(d, "stale_pods"))) != 0)
 		return r;
 	au = cJSON_AddObjectToObject(d, "audit");
