@@ -305,10 +305,13 @@ static void
 diff_agents(struct w *w, const cJSON *d, int pictures)
 {
 	struct kc_buf tmp = KC_BUF_INIT(1u << 20), label = KC_BUF_INIT(4096);
+	struct rh_findex dfx = { NULL, 0, 0, 0 };
 	const cJSON *a;
 
-	if (pictures)
+	if (pictures) {
 		rh_legend(w, 1);
+		rh_findex_diff(&dfx, d);
+	}
 	cJSON_ArrayForEach(a, kc_json_path(d, "agents")) {
 		const char *ns = kc_json_str0(a, "namespace"), *name = kc_json_str0(a, "name");
 
@@ -316,7 +319,7 @@ diff_agents(struct w *w, const cJSON *d, int pictures)
 		if (pictures) {
 			struct tree t = { 0 };
 
-			rh_tree_from_diff(&t, a, d, &tmp);
+			rh_tree_from_diff(&t, a, &dfx, &tmp);
 			kc_buf_reset(&label);
 			kc_buf_addf(&label, "Remediation of ServiceAccount %s/%s", ns, name);
 			rh_tree_render(w, &t, kc_buf_str(&label));
@@ -339,6 +342,7 @@ diff_agents(struct w *w, const cJSON *d, int pictures)
 	}
 	kc_buf_free(&tmp);
 	kc_buf_free(&label);
+	rh_findex_free(&dfx);
 }
 
 static void

@@ -48,6 +48,7 @@ access_section(struct w *w, const struct bundle *b, const cJSON *diff)
 {
 	const cJSON *s, *a;
 	struct kc_buf tmp = KC_BUF_INIT(1u << 20), label = KC_BUF_INIT(4096);
+	struct rh_findex dfx = { NULL, 0, 0, 0 }, aidx = { NULL, 0, 0, 0 };
 	int n = 0;
 
 	rh_raw(w, "<section id=\"access-paths\"><h2>Access paths of the agent identities</h2>\n");
@@ -58,14 +59,19 @@ access_section(struct w *w, const struct bundle *b, const cJSON *diff)
 		rh_raw(w, ", with what the remediation removed since the PRE bundle");
 	rh_raw(w, ". Hover a box for its full text.</p>\n");
 	rh_legend(w, diff != NULL);
+	if (diff != NULL) {
+		rh_findex_diff(&dfx, diff);
+		rh_findex_add_named(&aidx, kc_json_path(diff, "agents"));
+		rh_findex_sort(&aidx);
+	}
 	cJSON_ArrayForEach(s, kc_json_path(b->selection, "selected")) {
 		const char *ns = kc_json_str0(s, "namespace"), *name = kc_json_str0(s, "name");
-		const cJSON *da = rh_diff_agent(diff, ns, name);
+		const cJSON *da = rh_diff_agent(&aidx, ns, name);
 		struct tree t = { 0 };
 
 		rh_tree_from_grants(&t, b, ns, name, &tmp);
 		if (da != NULL)
-			rh_tree_overlay_diff(&t, da, diff, &tmp);
+			rh_tree_overlay_diff(&t, da, &dfx, &tmp);
 		rh_agent_heading(w, ns, name, da);
 		kc_buf_reset(&label);
 		kc_buf_addf(&label, "Access path of ServiceAccount %s/%s", ns, name);
@@ -82,7 +88,7 @@ access_section(struct w *w, const struct bundle *b, const cJSON *diff)
 			continue;
 		rh_agent_heading(w, ns, name, a);
 		rh_raw(w, "<p class=\"note\">Not selected in this bundle; drawn from the diff.</p>\n");
-		rh_tree_from_diff(&t, a, diff, &tmp);
+		rh_tree_from_diff(&t, a, &dfx, &tmp);
 		kc_buf_reset(&label);
 		kc_buf_addf(&label, "Access path of ServiceAccount %s/%s", ns, name);
 		rh_tree_render(w, &t, kc_buf_str(&label));
@@ -92,6 +98,8 @@ access_section(struct w *w, const struct bundle *b, const cJSON *diff)
 	if (n == 0)
 		rh_raw(w, "<p class=\"note\">No agent identity was selected in this bundle.</p>\n");
 	rh_raw(w, "</section>\n");
+	rh_findex_free(&dfx);
+	rh_findex_free(&aidx);
 	kc_buf_free(&tmp);
 	kc_buf_free(&label);
 }

@@ -47,8 +47,25 @@ struct eff {
 	cJSON *doc;
 };
 
+/* Findings by the service account they name, in (namespace, name, list
+ * order): an agent's findings are one slice, found by binary search, so a
+ * report does not scan every finding for every grant of every agent. */
+struct rh_fref {
+	const char *ns, *name;
+	size_t ord;
+	const cJSON *f;
+};
+
+struct rh_findex {
+	struct rh_fref *v;
+	size_t n, cap;
+	int err;
+};
+
 struct bundle {
 	cJSON *manifest, *findings, *whocan, *selection, *sources;
+	struct rh_findex fidx;	/* findings.findings by subject */
+	struct rh_findex sidx;	/* selection.selected by namespace and name */
 	cJSON *inventory;	/* rows: arrays of strings, header first */
 	struct eff *eff;
 	size_t neff, effcap;
@@ -127,11 +144,31 @@ int rh_tree_root(struct tree *t, const char *ns, const char *name, struct kc_buf
 void rh_tree_from_grants(struct tree *t, const struct bundle *b, const char *ns, const char *name,
     struct kc_buf *tmp);
 
+/* Add the findings of arr that name a ServiceAccount (with unwrap, an
+ * AGR-025 wrapper counts as the finding it wraps), then sort once with
+ * rh_findex_sort. */
+void rh_findex_add(struct rh_findex *x, const cJSON *arr, int unwrap);
+void rh_findex_sort(struct rh_findex *x);
+/* The findings that name ServiceAccount ns/name, in list order. */
+const struct rh_fref *rh_findex_slice(const struct rh_findex *x, const char *ns, const char *name,
+    size_t *n);
+void rh_findex_free(struct rh_findex *x);
+/* Add the members of arr (objects with namespace and name: selected
+ * accounts, a diff's agents) by their own namespace and name. */
+void rh_findex_add_named(struct rh_findex *x, const cJSON *arr);
+/* The diff's resolved, persisting and new findings, indexed. */
+void rh_findex_diff(struct rh_findex *x, const cJSON *diff);
+
 /* report_tree_diff.c */
 const char *rh_rank_name(int r);
-const cJSON *rh_diff_agent(const cJSON *diff, const char *ns, const char *name);
-void rh_tree_overlay_diff(struct tree *t, const cJSON *agent, const cJSON *diff, struct kc_buf *tmp);
-void rh_tree_from_diff(struct tree *t, const cJSON *agent, const cJSON *diff, struct kc_buf *tmp);
+/* The first of the diff's agents (aidx: rh_findex_add_named of them) that
+ * is ns/name, or NULL. */
+const cJSON *rh_diff_agent(const struct rh_findex *aidx, const char *ns, const char *name);
+/* dfx: rh_findex_diff of the diff the agent comes from */
+void rh_tree_overlay_diff(struct tree *t, const cJSON *agent, const struct rh_findex *dfx,
+    struct kc_buf *tmp);
+void rh_tree_from_diff(struct tree *t, const cJSON *agent, const struct rh_findex *dfx,
+    struct kc_buf *tmp);
 
 /* report_custody.c */
 int rh_unverified_only(const struct kc_verify_result *vr);

@@ -172,12 +172,10 @@ rh_findings_section(struct w *w, const struct bundle *b)
 int
 rh_is_agent(const struct bundle *b, const char *ns, const char *name)
 {
-	const cJSON *s;
+	size_t n;
 
-	cJSON_ArrayForEach(s, kc_json_path(b->selection, "selected"))
-		if (strcmp(kc_json_str0(s, "namespace"), ns) == 0 && strcmp(kc_json_str0(s, "name"), name) == 0)
-			return 1;
-	return 0;
+	(void)rh_findex_slice(&b->sidx, ns, name, &n);
+	return n > 0;
 }
 
 /* A list cell: items separated by ';' one per line. */

@@ -238,22 +238,114 @@ label_rule(struct tree *t, int i, const cJSON *rule, const char *scope, struct k
 	rh_tree_setb(t, i, 2, tmp);
 }
 
-/* The findings in fs (array) that name this subject, binding and role
- * (and rule index when given): the worst severity rank (5: none), and
- * their ids in ids (reset first) when non-NULL. */
-static int
-grant_findings(const cJSON *fs, const char *ns, const char *name, const cJSON *binding,
-    const cJSON *role, int rule_index, struct kc_buf *ids)
+void
+rh_findex_add(struct rh_findex *x, const cJSON *arr, int unwrap)
 {
 	const cJSON *f;
+
+	cJSON_ArrayForEach(f, arr) {
+		const cJSON *s, *w = f;
+
+		if (unwrap && cJSON_IsObject(kc_json_path(f, "finding")))
+			w = kc_json_path(f, "finding");	/* AGR-025 wraps the finding */
+		s = kc_json_path(w, "subject");
+		if (strcmp(kc_json_str0(s, "kind"), "ServiceAccount") != 0)
+			continue;
+		if (KC_GROW(x->v, x->cap, x->n + 1) != 0) {
+			x->err = KC_ERR_NOMEM;
+			return;
+		}
+		x->v[x->n] = (struct rh_fref){ kc_json_str0(s, "namespace"), kc_json_str0(s, "name"), x->n, w };
+		x->n++;
+	}
+}
+
+void
+rh_findex_add_named(struct rh_findex *x, const cJSON *arr)
+{
+	const cJSON *a;
+
+	cJSON_ArrayForEach(a, arr) {
+		if (KC_GROW(x->v, x->cap, x->n + 1) != 0) {
+			x->err = KC_ERR_NOMEM;
+			return;
+		}
+		x->v[x->n] = (struct rh_fref){ kc_json_str0(a, "namespace"), kc_json_str0(a, "name"), x->n, a };
+		x->n++;
+	}
+}
+
+static int
+cmp_fref(const void *a, const void *b)
+{
+	const struct rh_fref *x = a, *y = b;
+	int c = strcmp(x->ns, y->ns);
+
+	if (c == 0)
+		c = strcmp(x->name, y->name);
+	return c != 0 ? c : x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
+void
+rh_findex_sort(struct rh_findex *x)
+{
+	if (x->n > 1)
+		qsort(x->v, x->n, sizeof(*x->v), cmp_fref);
+}
+
+const struct rh_fref *
+rh_findex_slice(const struct rh_findex *x, const char *ns, const char *name, size_t *n)
+{
+	size_t lo = 0, hi = x->n, end;
+	struct rh_fref probe = { ns, name, 0, NULL };
+
+	/* first entry >= (ns, name, 0) */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_fref(&x->v[mid], &probe) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (end = lo; end < x->n && strcmp(x->v[end].ns, ns) == 0 && strcmp(x->v[end].name, name) == 0; end++)
+		;
+	*n = end - lo;
+	return x->v == NULL ? NULL : x->v + lo;
+}
+
+void
+rh_findex_free(struct rh_findex *x)
+{
+	free(x->v);
+	memset(x, 0, sizeof(*x));
+}
+
+void
+rh_findex_diff(struct rh_findex *x, const cJSON *diff)
+{
+	rh_findex_add(x, kc_json_path(diff, "findings.resolved"), 1);
+	rh_findex_add(x, kc_json_path(diff, "findings.persisting"), 1);
+	rh_findex_add(x, kc_json_path(diff, "findings.new"), 1);
+	rh_findex_sort(x);
+}
+
+/* The findings fv[0..fn) (one agent's slice of the index) that name this
+ * binding and role (and rule index when given): the worst severity rank
+ * (5: none), and their ids in ids (reset first) when non-NULL. */
+static int
+grant_findings(const struct rh_fref *fv, size_t fn, const cJSON *binding,
+    const cJSON *role, int rule_index, struct kc_buf *ids)
+{
 	int best = 5, hits = 0;
 
 	if (ids != NULL)
 		kc_buf_reset(ids);
-	cJSON_ArrayForEach(f, fs) {
+	for (size_t i = 0; i < fn; i++) {
+		const cJSON *f = fv[i].f;
 		const cJSON *ri = kc_json_path(f, "ruleIndex");
 
-		if (!rh_subject_is(f, ns, name) || !rh_same_ref(kc_json_path(f, "binding"), binding, 1) ||
+		if (!rh_same_ref(kc_json_path(f, "binding"), binding, 1) ||
 		    !rh_same_ref(kc_json_path(f, "role"), role, 0))
 			continue;
 		if (rule_index >= 0 && cJSON_IsNumber(ri) && (int)ri->valuedouble != rule_index)
@@ -271,10 +363,10 @@ grant_findings(const cJSON *fs, const char *ns, const char *name, const cJSON *b
 
 /* Mark node i with the findings that name its grant. */
 static void
-mark_findings(struct tree *t, int i, const cJSON *fs, const char *ns, const char *name,
+mark_findings(struct tree *t, int i, const struct rh_fref *fv, size_t fn,
     const cJSON *binding, const cJSON *role, int rule_index, struct kc_buf *tmp)
 {
-	int best = grant_findings(fs, ns, name, binding, role, rule_index, tmp);
+	int best = grant_findings(fv, fn, binding, role, rule_index, tmp);
 
 	if (best < 5 && i >= 0 && t->err == 0 && best < t->v[i].sev) {
 		kc_buf_addf(tmp, " \xc2\xb7 %s", rh_rank_name(best));
@@ -307,7 +399,8 @@ rh_tree_root(struct tree *t, const char *ns, const char *name, struct kc_buf *tm
 struct grants {
 	struct tree *t;
 	int root;
-	const cJSON *fs;		/* the bundle's findings */
+	const struct rh_fref *fv;	/* the findings that name the agent */
+	size_t fn;
 	const char *ns, *name;		/* the agent */
 	struct kc_buf *tmp;
 	struct kc_buf groups, gbind;	/* grants through groups, folded */
@@ -320,7 +413,7 @@ static int
 fold_group_grant(struct grants *c, const cJSON *bi, const cJSON *ro, const cJSON *su, int ri,
     const char *bkey)
 {
-	if (grant_findings(c->fs, c->ns, c->name, bi, ro, ri, NULL) != 5)
+	if (grant_findings(c->fv, c->fn, bi, ro, ri, NULL) != 5)
 		return 0;
 	if (strstr(kc_buf_str(&c->gbind), bkey) == NULL) {
 		kc_buf_addf(&c->gbind, "%s%s", c->gbind.len ? ", " : "", kc_json_str0(bi, "name"));
@@ -398,7 +491,7 @@ add_grant(struct grants *c, const cJSON *doc, const cJSON *g)
 	pn = rh_tree_add(t, rn, kc_buf_str(tmp), 0);
 	kc_buf_reset(tmp);
 	label_rule(t, pn, kc_json_get(g, "rule"), scope, tmp);
-	mark_findings(t, pn, c->fs, c->ns, c->name, bi, ro, ri, tmp);
+	mark_findings(t, pn, c->fv, c->fn, bi, ro, ri, tmp);
 	if (pn >= 0 && t->err == 0) {
 		kc_buf_adds(tmp, kc_json_str0(g, "reason"));
 		rh_tree_setb(t, pn, -2, tmp);
@@ -429,12 +522,14 @@ void
 rh_tree_from_grants(struct tree *t, const struct bundle *b, const char *ns, const char *name,
     struct kc_buf *tmp)
 {
-	struct grants c = { t, 0, kc_json_path(b->findings, "findings"), ns, name, tmp,
-		KC_BUF_INIT(4096), KC_BUF_INIT(4096), 0 };
+	struct grants c = { t, 0, NULL, 0, ns, name, tmp, KC_BUF_INIT(4096), KC_BUF_INIT(4096), 0 };
 	char folder[KC_NAME_COMPONENT_SIZE];
 
 	if (kc_name_sa_folder(ns, name, folder) < 0)
 		folder[0] = '\0';	/* matches no effective/ folder */
+	c.fv = rh_findex_slice(&b->fidx, ns, name, &c.fn);
+	if (b->fidx.err != 0)
+		t->err = b->fidx.err;	/* an incomplete index would hide findings */
 	c.root = rh_tree_root(t, ns, name, tmp);
 	for (size_t e = 0; e < b->neff; e++) {
 		const cJSON *g;

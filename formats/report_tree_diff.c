@@ -185,37 +185,30 @@ cperms_merge(struct cperms *c)
 	return r != 0 ? r : cperms_join(c, cmp_by_verbs, 1);
 }
 
-/* Severity rank of the worst finding in fs (array of arrays) that names
- * this subject and grant and covers the permission; 5 when none. */
+/* Severity rank of the worst finding of fv[0..fn) (the agent's slice of
+ * the diff's findings index) that names this grant and covers the
+ * permission; 5 when none. */
 static int
-perm_sev(const cJSON *const *fss, int nfs, const char *ns, const char *name, const cJSON *p,
-    const cJSON *binding, const cJSON *role)
+perm_sev(const struct rh_fref *fv, size_t fn, const cJSON *p, const cJSON *binding, const cJSON *role)
 {
 	int best = 5;
+	const char *url = kc_json_str(p, "url");
 
-	for (int k = 0; k < nfs; k++) {
-		const cJSON *f;
+	for (size_t i = 0; i < fn; i++) {
+		const cJSON *f = fv[i].f, *rule = kc_json_path(f, "rule");
 
-		cJSON_ArrayForEach(f, fss[k]) {
-			const cJSON *rule = kc_json_path(f, "rule");
-			const char *url = kc_json_str(p, "url");
-
-			if (cJSON_IsObject(kc_json_path(f, "finding")))
-				f = kc_json_path(f, "finding");	/* AGR-025 wraps the finding */
-			rule = kc_json_path(f, "rule");
-			if (!rh_subject_is(f, ns, name) || !rh_same_ref(kc_json_path(f, "binding"), binding, 0) ||
-			    !rh_same_ref(kc_json_path(f, "role"), role, 0))
-				continue;
-			if (url != NULL ? !rh_str_in(kc_json_path(rule, "nonResourceURLs"), url) :
-			    (!rh_str_in(kc_json_path(rule, "resources"), kc_json_str0(p, "resource")) &&
-			    strcmp(kc_json_str0(p, "resource"), "*") != 0))
-				continue;
-			if (!rh_str_in(kc_json_get(rule, "verbs"), kc_json_str0(p, "verb")) &&
-			    strcmp(kc_json_str0(p, "verb"), "*") != 0)
-				continue;
-			if (rh_sev_rank(kc_json_str(f, "severity")) < best)
-				best = rh_sev_rank(kc_json_str(f, "severity"));
-		}
+		if (!rh_same_ref(kc_json_path(f, "binding"), binding, 0) ||
+		    !rh_same_ref(kc_json_path(f, "role"), role, 0))
+			continue;
+		if (url != NULL ? !rh_str_in(kc_json_path(rule, "nonResourceURLs"), url) :
+		    (!rh_str_in(kc_json_path(rule, "resources"), kc_json_str0(p, "resource")) &&
+		    strcmp(kc_json_str0(p, "resource"), "*") != 0))
+			continue;
+		if (!rh_str_in(kc_json_get(rule, "verbs"), kc_json_str0(p, "verb")) &&
+		    strcmp(kc_json_str0(p, "verb"), "*") != 0)
+			continue;
+		if (rh_sev_rank(kc_json_str(f, "severity")) < best)
+			best = rh_sev_rank(kc_json_str(f, "severity"));
 	}
 	return best;
 }
@@ -267,15 +260,13 @@ grp_of(struct grps *gs, const cJSON *bi, const cJSON *ro)
  * (a failed add leaves the groups read so far). */
 static int
 group_perms(struct grps *gs, const cJSON *agent, const char *list, unsigned leaf_flags,
-    const cJSON *diff)
+    const struct rh_findex *dfx)
 {
-	const cJSON *fss[3] = {
-		kc_json_path(diff, "findings.resolved"), kc_json_path(diff, "findings.persisting"),
-		kc_json_path(diff, "findings.new")
-	};
 	const char *ns = kc_json_str0(agent, "namespace"), *name = kc_json_str0(agent, "name");
 	const cJSON *p, *g;
-	int r = 0;
+	size_t fn;
+	const struct rh_fref *fv = rh_findex_slice(dfx, ns, name, &fn);
+	int r = dfx->err;
 
 	cJSON_ArrayForEach(p, kc_json_get(agent, list)) {
 		cJSON_ArrayForEach(g, kc_json_get(p, "grants")) {
@@ -285,7 +276,7 @@ group_perms(struct grps *gs, const cJSON *agent, const char *list, unsigned leaf
 
 			if (x == NULL)
 				return KC_ERR_NOMEM;
-			sev = perm_sev(fss, 3, ns, name, p, bi, ro);
+			sev = perm_sev(fv, fn, p, bi, ro);
 			if (cperms_add(&x->c, p, leaf_flags | rh_sev_flag(sev), sev) != 0)
 				r = KC_ERR_NOMEM;
 		}
@@ -354,11 +345,11 @@ grp_path(struct tree *t, int root, const struct grp *g, unsigned node_flags, str
  * missing with flags.  Leaves carry leaf_flags. */
 static void
 tree_add_perms(struct tree *t, int root, const cJSON *agent, const char *list, unsigned node_flags,
-    unsigned leaf_flags, const cJSON *diff, struct kc_buf *tmp)
+    unsigned leaf_flags, const struct rh_findex *dfx, struct kc_buf *tmp)
 {
 	struct grps gs = { NULL, 0, 0 };
 
-	if (group_perms(&gs, agent, list, leaf_flags, diff) != 0)
+	if (group_perms(&gs, agent, list, leaf_flags, dfx) != 0)
 		t->err = KC_ERR_NOMEM;
 	for (size_t k = 0; k < gs.n && t->err == 0; k++) {
 		int rn;
@@ -375,14 +366,12 @@ tree_add_perms(struct tree *t, int root, const cJSON *agent, const char *list, u
 }
 
 const cJSON *
-rh_diff_agent(const cJSON *diff, const char *ns, const char *name)
+rh_diff_agent(const struct rh_findex *aidx, const char *ns, const char *name)
 {
-	const cJSON *a;
+	size_t n;
+	const struct rh_fref *v = rh_findex_slice(aidx, ns, name, &n);
 
-	cJSON_ArrayForEach(a, kc_json_path(diff, "agents"))
-		if (strcmp(kc_json_str0(a, "namespace"), ns) == 0 && strcmp(kc_json_str0(a, "name"), name) == 0)
-			return a;
-	return NULL;
+	return n > 0 ? v[0].f : NULL;
 }
 
 struct bkey {
@@ -401,7 +390,8 @@ cmp_bkey(const void *a, const void *b)
  * new; the removed permissions are drawn grey and struck through.  One
  * pass over the diff's permissions, each binding looked up by bsearch. */
 void
-rh_tree_overlay_diff(struct tree *t, const cJSON *agent, const cJSON *diff, struct kc_buf *tmp)
+rh_tree_overlay_diff(struct tree *t, const cJSON *agent, const struct rh_findex *dfx,
+    struct kc_buf *tmp)
 {
 	static const char *const lists[] = { "added", "kept", "removed" };
 	struct bkey *k = NULL, probe;
@@ -438,13 +428,14 @@ rh_tree_overlay_diff(struct tree *t, const cJSON *agent, const cJSON *diff, stru
 			rh_tree_set(t, (int)k[i].node, -1, "new after remediation");
 	}
 	free(k);
-	tree_add_perms(t, 0, agent, "removed", KC_SVG_REMOVED, KC_SVG_REMOVED, diff, tmp);
+	tree_add_perms(t, 0, agent, "removed", KC_SVG_REMOVED, KC_SVG_REMOVED, dfx, tmp);
 }
 
 /* The diff page's tree: everything from the diff; bindings that are kept
  * unchanged and carry no finding are folded into one grey box. */
 void
-rh_tree_from_diff(struct tree *t, const cJSON *agent, const cJSON *diff, struct kc_buf *tmp)
+rh_tree_from_diff(struct tree *t, const cJSON *agent, const struct rh_findex *dfx,
+    struct kc_buf *tmp)
 {
 	const char *ns = kc_json_str0(agent, "namespace"), *name = kc_json_str0(agent, "name");
 	struct tree full = { 0 };
@@ -454,9 +445,9 @@ rh_tree_from_diff(struct tree *t, const cJSON *agent, const cJSON *diff, struct 
 	int *idx = NULL;	/* the node's index in t, -1 when folded */
 
 	root = rh_tree_root(&full, ns, name, tmp);
-	tree_add_perms(&full, root, agent, "kept", 0, 0, diff, tmp);
-	tree_add_perms(&full, root, agent, "added", KC_SVG_ADDED, KC_SVG_ADDED, diff, tmp);
-	tree_add_perms(&full, root, agent, "removed", KC_SVG_REMOVED, KC_SVG_REMOVED, diff, tmp);
+	tree_add_perms(&full, root, agent, "kept", 0, 0, dfx, tmp);
+	tree_add_perms(&full, root, agent, "added", KC_SVG_ADDED, KC_SVG_ADDED, dfx, tmp);
+	tree_add_perms(&full, root, agent, "removed", KC_SVG_REMOVED, KC_SVG_REMOVED, dfx, tmp);
 	if (full.err != 0 || (keep = kc_calloc(full.n, 1)) == NULL ||
 	    (idx = kc_calloc(full.n, sizeof(*idx))) == NULL) {
 		t->err = full.err ? full.err : KC_ERR_NOMEM;

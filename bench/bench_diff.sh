@@ -1,0 +1,94 @@
+#!/bin/bash
+# Benchmark: `kcustody diff` and `kcustody report --diff` on a PRE and a POST
+# bundle of one estate, against the floor a responder's own tools set: both
+# bundles unpacked by tar and their SHA256SUMS checked by sha256sum (diff
+# and report verify both bundles and read every member, then compare).
+# Prints wall time (median of N runs), the ratio to the floor, and peak RSS.
+#
+# The estate is tests/cluster/gen-estate.py's (seed 7), loaded into its own
+# cluster folder and kept between runs, as bench_collect.sh does:
+#   BENCH_ESTATE="NS SAS RBS PODS"   default "40 1000 1000 2000";
+#                                    make bench-scale: "100 3000 3000 6000"
+#   BENCH_SELECT="--all-sas"         select every service account as an agent
+#                                    (default: the agent-named ones)
+# PRE is collected, then the remediation deletes the secret-reader Roles,
+# POST is collected, and the Roles are put back from PRE's own export so the
+# estate is the same for the next run.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+KC=${KCUSTODY_BIN:-$repo/kcustody}
+RUNS=${BENCH_RUNS:-3}
+read -r E_NS E_SAS E_RBS E_PODS <<<"${BENCH_ESTATE:-40 1000 1000 2000}"
+SELECT=${BENCH_SELECT:-}
+last_ns=$(printf 'est-%03d' $((E_NS - 1)))
+dir=${KCUSTODY_BENCH_CLUSTER_DIR:-/tmp/kcustody-bench-cluster-$E_NS-$E_SAS-$E_PODS}
+work=$(mktemp -d /tmp/kcustody-bench.XXXX)
+trap 'rm -rf "$work"' EXIT
+
+bash "$repo/tests/cluster/start.sh" "$dir" >/dev/null
+. "$dir/env.sh"
+k() { kubectl --kubeconfig "$KC_KUBECONFIG" "$@"; }
+if ! k get ns "$last_ns" >/dev/null 2>&1; then
+	echo "loading the estate ($E_NS ns, $E_SAS SAs, $E_RBS rolebindings, $E_PODS pods)..." >&2
+	python3 "$repo/tests/cluster/gen-estate.py" 7 "$E_NS" "$E_SAS" "$E_RBS" "$E_PODS" | k create -f - >/dev/null
+fi
+
+"$KC" keygen -o "$work/key.pem" >/dev/null 2>&1
+# shellcheck disable=SC2086 # SELECT is a list of flags
+"$KC" collect --kubeconfig "$KC_KUBECONFIG" --case bench-diff --phase pre $SELECT \
+	--key "$work/key.pem" -o "$work/pre.tar.gz" -q >/dev/null
+k get roles -A -o json | jq '{apiVersion: "v1", kind: "List",
+	items: [.items[] | select(.metadata.name == "secret-reader")
+	| del(.metadata.uid, .metadata.resourceVersion, .metadata.creationTimestamp, .metadata.managedFields)]}' \
+	>"$work/secret-reader.json"
+k delete roles -A --field-selector metadata.name=secret-reader >/dev/null
+sleep 1	# POST's collection starts after the remediation, by the clock too
+# shellcheck disable=SC2086
+"$KC" collect --kubeconfig "$KC_KUBECONFIG" --case bench-diff --phase post $SELECT \
+	--key "$work/key.pem" -o "$work/post.tar.gz" -q >/dev/null || true	# exit 1: findings
+k create -f "$work/secret-reader.json" >/dev/null
+
+floor() {
+	rm -rf "$work/x" && mkdir -p "$work/x/pre" "$work/x/post"
+	tar -xzf "$work/pre.tar.gz" -C "$work/x/pre"
+	tar -xzf "$work/post.tar.gz" -C "$work/x/post"
+	(cd "$work"/x/pre/* && sha256sum --quiet -c SHA256SUMS)
+	(cd "$work"/x/post/* && sha256sum --quiet -c SHA256SUMS)
+}
+kc_diff() {
+	rm -f "$work/diff.json"
+	"$KC" diff "$work/pre.tar.gz" "$work/post.tar.gz" --pubkey "$work/key.pub.pem" \
+		--format json -o "$work/diff.json" >/dev/null || [ $? -eq 1 ]
+}
+kc_report() {
+	rm -f "$work/report.html"
+	"$KC" report "$work/post.tar.gz" --diff "$work/pre.tar.gz" --pubkey "$work/key.pub.pem" \
+		--no-ledger -o "$work/report.html" >/dev/null || [ $? -eq 1 ]
+}
+
+# time_cmd FUNC: median wall seconds over RUNS and max peak RSS (KiB)
+time_cmd() {
+	local fn=$1 times=() rss=0 t0 t1 r
+	for _ in $(seq "$RUNS"); do
+		t0=$(date +%s.%N)
+		r=$( { /usr/bin/time -f '%M' bash -c "$(declare -f floor kc_diff kc_report); KC='$KC' work='$work'; $fn" ; } 2>&1 >/dev/null | tail -n 1)
+		t1=$(date +%s.%N)
+		times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')")
+		[ "$r" -gt "$rss" ] && rss=$r
+	done
+	printf '%s %s\n' "$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")" "$rss"
+}
+
+read -r ft frss < <(time_cmd floor)
+read -r dt drss < <(time_cmd kc_diff)
+read -r rt rrss < <(time_cmd kc_report)
+nagents=$(jq '.agents | length' "$work/diff.json")
+nperm=$(jq '[.agents[] | (.removed + .added + .kept) | length] | add // 0' "$work/diff.json")
+removed=$(jq '.summary.permissions_removed' "$work/diff.json")
+[ "$removed" -gt 0 ] || { echo "bench_diff: the remediation removed no permission: the comparison is empty" >&2; exit 1; }
+echo "diff benchmark: $E_NS ns, $E_SAS SAs, $E_RBS rolebindings, $E_PODS pods; $nagents agents, $nperm permissions compared ($removed removed); $RUNS runs each"
+printf '  %-40s %8.2f s   peak RSS %7d KiB\n' "floor: tar -xzf + sha256sum -c, both" "$ft" "$frss"
+printf '  %-40s %8.2f s   peak RSS %7d KiB   %.1fx the floor\n' "kcustody diff --format json" "$dt" "$drss" \
+	"$(awk -v a="$dt" -v b="$ft" 'BEGIN{print a/b}')"
+printf '  %-40s %8.2f s   peak RSS %7d KiB   %.1fx the floor\n' "kcustody report --diff" "$rt" "$rrss" \
+	"$(awk -v a="$rt" -v b="$ft" 'BEGIN{print a/b}')"
