@@ -160,8 +160,8 @@ void
 rh_bundle_free(struct bundle *b)
 {
 	cJSON_Delete(b->manifest);
-	rh_findex_free(&b->fidx);
-	rh_findex_free(&b->sidx);
+	kc_nsindex_free(&b->fidx);
+	kc_nsindex_free(&b->sidx);
 	cJSON_Delete(b->findings);
 	cJSON_Delete(b->whocan);
 	cJSON_Delete(b->selection);
@@ -238,7 +238,7 @@ rh_bundle_read(const char *path, struct bundle *b)
 	kc_bundle_members_free(&ms);
 	kc_digest_list_free(&sums);
 	rh_findex_add(&b->fidx, kc_json_path(b->findings, "findings"), 0);
-	rh_findex_sort(&b->fidx);
+	kc_nsindex_sort(&b->fidx);
 	rh_findex_add_named(&b->sidx, kc_json_path(b->selection, "selected"));
-	rh_findex_sort(&b->sidx);
+	kc_nsindex_sort(&b->sidx);
 }

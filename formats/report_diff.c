@@ -305,7 +305,7 @@ static void
 diff_agents(struct w *w, const cJSON *d, int pictures)
 {
 	struct kc_buf tmp = KC_BUF_INIT(1u << 20), label = KC_BUF_INIT(4096);
-	struct rh_findex dfx = { NULL, 0, 0, 0 };
+	struct kc_nsindex dfx = { NULL, 0, 0, 0 };
 	const cJSON *a;
 
 	if (pictures) {
@@ -342,7 +342,7 @@ diff_agents(struct w *w, const cJSON *d, int pictures)
 	}
 	kc_buf_free(&tmp);
 	kc_buf_free(&label);
-	rh_findex_free(&dfx);
+	kc_nsindex_free(&dfx);
 }
 
 static void

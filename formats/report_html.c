@@ -48,7 +48,7 @@ access_section(struct w *w, const struct bundle *b, const cJSON *diff)
 {
 	const cJSON *s, *a;
 	struct kc_buf tmp = KC_BUF_INIT(1u << 20), label = KC_BUF_INIT(4096);
-	struct rh_findex dfx = { NULL, 0, 0, 0 }, aidx = { NULL, 0, 0, 0 };
+	struct kc_nsindex dfx = { NULL, 0, 0, 0 }, aidx = { NULL, 0, 0, 0 };
 	int n = 0;
 
 	rh_raw(w, "<section id=\"access-paths\"><h2>Access paths of the agent identities</h2>\n");
@@ -62,7 +62,7 @@ access_section(struct w *w, const struct bundle *b, const cJSON *diff)
 	if (diff != NULL) {
 		rh_findex_diff(&dfx, diff);
 		rh_findex_add_named(&aidx, kc_json_path(diff, "agents"));
-		rh_findex_sort(&aidx);
+		kc_nsindex_sort(&aidx);
 	}
 	cJSON_ArrayForEach(s, kc_json_path(b->selection, "selected")) {
 		const char *ns = kc_json_str0(s, "namespace"), *name = kc_json_str0(s, "name");
@@ -98,8 +98,8 @@ access_section(struct w *w, const struct bundle *b, const cJSON *diff)
 	if (n == 0)
 		rh_raw(w, "<p class=\"note\">No agent identity was selected in this bundle.</p>\n");
 	rh_raw(w, "</section>\n");
-	rh_findex_free(&dfx);
-	rh_findex_free(&aidx);
+	kc_nsindex_free(&dfx);
+	kc_nsindex_free(&aidx);
 	kc_buf_free(&tmp);
 	kc_buf_free(&label);
 }

@@ -34,6 +34,7 @@
 #include "formats/svg_access.h"
 #include "manifest/bundle.h"
 #include "util/buf.h"
+#include "util/nsindex.h"
 
 /* writer: the first error sticks, later writes do nothing */
 struct w {
@@ -47,25 +48,13 @@ struct eff {
 	cJSON *doc;
 };
 
-/* Findings by the service account they name, in (namespace, name, list
- * order): an agent's findings are one slice, found by binary search, so a
- * report does not scan every finding for every grant of every agent. */
-struct rh_fref {
-	const char *ns, *name;
-	size_t ord;
-	const cJSON *f;
-};
-
-struct rh_findex {
-	struct rh_fref *v;
-	size_t n, cap;
-	int err;
-};
-
+/* Findings by the service account they name (util/nsindex.h): an agent's
+ * findings are one slice, found by binary search, so a report does not
+ * scan every finding for every grant of every agent. */
 struct bundle {
 	cJSON *manifest, *findings, *whocan, *selection, *sources;
-	struct rh_findex fidx;	/* findings.findings by subject */
-	struct rh_findex sidx;	/* selection.selected by namespace and name */
+	struct kc_nsindex fidx;	/* findings.findings by subject */
+	struct kc_nsindex sidx;	/* selection.selected by namespace and name */
 	cJSON *inventory;	/* rows: arrays of strings, header first */
 	struct eff *eff;
 	size_t neff, effcap;
@@ -146,28 +135,23 @@ void rh_tree_from_grants(struct tree *t, const struct bundle *b, const char *ns,
 
 /* Add the findings of arr that name a ServiceAccount (with unwrap, an
  * AGR-025 wrapper counts as the finding it wraps), then sort once with
- * rh_findex_sort. */
-void rh_findex_add(struct rh_findex *x, const cJSON *arr, int unwrap);
-void rh_findex_sort(struct rh_findex *x);
-/* The findings that name ServiceAccount ns/name, in list order. */
-const struct rh_fref *rh_findex_slice(const struct rh_findex *x, const char *ns, const char *name,
-    size_t *n);
-void rh_findex_free(struct rh_findex *x);
+ * kc_nsindex_sort. */
+void rh_findex_add(struct kc_nsindex *x, const cJSON *arr, int unwrap);
 /* Add the members of arr (objects with namespace and name: selected
  * accounts, a diff's agents) by their own namespace and name. */
-void rh_findex_add_named(struct rh_findex *x, const cJSON *arr);
+void rh_findex_add_named(struct kc_nsindex *x, const cJSON *arr);
 /* The diff's resolved, persisting and new findings, indexed. */
-void rh_findex_diff(struct rh_findex *x, const cJSON *diff);
+void rh_findex_diff(struct kc_nsindex *x, const cJSON *diff);
 
 /* report_tree_diff.c */
 const char *rh_rank_name(int r);
 /* The first of the diff's agents (aidx: rh_findex_add_named of them) that
  * is ns/name, or NULL. */
-const cJSON *rh_diff_agent(const struct rh_findex *aidx, const char *ns, const char *name);
+const cJSON *rh_diff_agent(const struct kc_nsindex *aidx, const char *ns, const char *name);
 /* dfx: rh_findex_diff of the diff the agent comes from */
-void rh_tree_overlay_diff(struct tree *t, const cJSON *agent, const struct rh_findex *dfx,
+void rh_tree_overlay_diff(struct tree *t, const cJSON *agent, const struct kc_nsindex *dfx,
     struct kc_buf *tmp);
-void rh_tree_from_diff(struct tree *t, const cJSON *agent, const struct rh_findex *dfx,
+void rh_tree_from_diff(struct tree *t, const cJSON *agent, const struct kc_nsindex *dfx,
     struct kc_buf *tmp);
 
 /* report_custody.c */

@@ -174,7 +174,7 @@ rh_is_agent(const struct bundle *b, const char *ns, const char *name)
 {
 	size_t n;
 
-	(void)rh_findex_slice(&b->sidx, ns, name, &n);
+	(void)kc_nsindex_slice(&b->sidx, ns, name, &n);
 	return n > 0;
 }
 

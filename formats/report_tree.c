@@ -239,7 +239,7 @@ label_rule(struct tree *t, int i, const cJSON *rule, const char *scope, struct k
 }
 
 void
-rh_findex_add(struct rh_findex *x, const cJSON *arr, int unwrap)
+rh_findex_add(struct kc_nsindex *x, const cJSON *arr, int unwrap)
 {
 	const cJSON *f;
 
@@ -251,90 +251,36 @@ rh_findex_add(struct rh_findex *x, const cJSON *arr, int unwrap)
 		s = kc_json_path(w, "subject");
 		if (strcmp(kc_json_str0(s, "kind"), "ServiceAccount") != 0)
 			continue;
-		if (KC_GROW(x->v, x->cap, x->n + 1) != 0) {
-			x->err = KC_ERR_NOMEM;
+		if (kc_nsindex_add(x, kc_json_str0(s, "namespace"), kc_json_str0(s, "name"), w) != 0)
 			return;
-		}
-		x->v[x->n] = (struct rh_fref){ kc_json_str0(s, "namespace"), kc_json_str0(s, "name"), x->n, w };
-		x->n++;
 	}
 }
 
 void
-rh_findex_add_named(struct rh_findex *x, const cJSON *arr)
+rh_findex_add_named(struct kc_nsindex *x, const cJSON *arr)
 {
 	const cJSON *a;
 
 	cJSON_ArrayForEach(a, arr) {
-		if (KC_GROW(x->v, x->cap, x->n + 1) != 0) {
-			x->err = KC_ERR_NOMEM;
+		if (kc_nsindex_add(x, kc_json_str0(a, "namespace"), kc_json_str0(a, "name"), a) != 0)
 			return;
-		}
-		x->v[x->n] = (struct rh_fref){ kc_json_str0(a, "namespace"), kc_json_str0(a, "name"), x->n, a };
-		x->n++;
 	}
 }
 
-static int
-cmp_fref(const void *a, const void *b)
-{
-	const struct rh_fref *x = a, *y = b;
-	int c = strcmp(x->ns, y->ns);
-
-	if (c == 0)
-		c = strcmp(x->name, y->name);
-	return c != 0 ? c : x->ord < y->ord ? -1 : x->ord > y->ord;
-}
-
 void
-rh_findex_sort(struct rh_findex *x)
-{
-	if (x->n > 1)
-		qsort(x->v, x->n, sizeof(*x->v), cmp_fref);
-}
-
-const struct rh_fref *
-rh_findex_slice(const struct rh_findex *x, const char *ns, const char *name, size_t *n)
-{
-	size_t lo = 0, hi = x->n, end;
-	struct rh_fref probe = { ns, name, 0, NULL };
-
-	/* first entry >= (ns, name, 0) */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (cmp_fref(&x->v[mid], &probe) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (end = lo; end < x->n && strcmp(x->v[end].ns, ns) == 0 && strcmp(x->v[end].name, name) == 0; end++)
-		;
-	*n = end - lo;
-	return x->v == NULL ? NULL : x->v + lo;
-}
-
-void
-rh_findex_free(struct rh_findex *x)
-{
-	free(x->v);
-	memset(x, 0, sizeof(*x));
-}
-
-void
-rh_findex_diff(struct rh_findex *x, const cJSON *diff)
+rh_findex_diff(struct kc_nsindex *x, const cJSON *diff)
 {
 	rh_findex_add(x, kc_json_path(diff, "findings.resolved"), 1);
 	rh_findex_add(x, kc_json_path(diff, "findings.persisting"), 1);
 	rh_findex_add(x, kc_json_path(diff, "findings.new"), 1);
-	rh_findex_sort(x);
+	kc_nsindex_sort(x);
 }
 
 /* The findings fv[0..fn) (one agent's slice of the index) that name this
  * binding and role (and rule index when given): the worst severity rank
  * (5: none), and their ids in ids (reset first) when non-NULL. */
 static int
-grant_findings(const struct rh_fref *fv, size_t fn, const cJSON *binding,
+grant_findings(const struct kc_nsref *fv, size_t fn, const cJSON *binding,
     const cJSON *role, int rule_index, struct kc_buf *ids)
 {
 	int best = 5, hits = 0;
@@ -342,7 +288,7 @@ grant_findings(const struct rh_fref *fv, size_t fn, const cJSON *binding,
 	if (ids != NULL)
 		kc_buf_reset(ids);
 	for (size_t i = 0; i < fn; i++) {
-		const cJSON *f = fv[i].f;
+		const cJSON *f = fv[i].p;
 		const cJSON *ri = kc_json_path(f, "ruleIndex");
 
 		if (!rh_same_ref(kc_json_path(f, "binding"), binding, 1) ||
@@ -363,7 +309,7 @@ grant_findings(const struct rh_fref *fv, size_t fn, const cJSON *binding,
 
 /* Mark node i with the findings that name its grant. */
 static void
-mark_findings(struct tree *t, int i, const struct rh_fref *fv, size_t fn,
+mark_findings(struct tree *t, int i, const struct kc_nsref *fv, size_t fn,
     const cJSON *binding, const cJSON *role, int rule_index, struct kc_buf *tmp)
 {
 	int best = grant_findings(fv, fn, binding, role, rule_index, tmp);
@@ -399,7 +345,7 @@ rh_tree_root(struct tree *t, const char *ns, const char *name, struct kc_buf *tm
 struct grants {
 	struct tree *t;
 	int root;
-	const struct rh_fref *fv;	/* the findings that name the agent */
+	const struct kc_nsref *fv;	/* the findings that name the agent */
 	size_t fn;
 	const char *ns, *name;		/* the agent */
 	struct kc_buf *tmp;
@@ -527,7 +473,7 @@ rh_tree_from_grants(struct tree *t, const struct bundle *b, const char *ns, cons
 
 	if (kc_name_sa_folder(ns, name, folder) < 0)
 		folder[0] = '\0';	/* matches no effective/ folder */
-	c.fv = rh_findex_slice(&b->fidx, ns, name, &c.fn);
+	c.fv = kc_nsindex_slice(&b->fidx, ns, name, &c.fn);
 	if (b->fidx.err != 0)
 		t->err = b->fidx.err;	/* an incomplete index would hide findings */
 	c.root = rh_tree_root(t, ns, name, tmp);

@@ -189,13 +189,13 @@ cperms_merge(struct cperms *c)
  * the diff's findings index) that names this grant and covers the
  * permission; 5 when none. */
 static int
-perm_sev(const struct rh_fref *fv, size_t fn, const cJSON *p, const cJSON *binding, const cJSON *role)
+perm_sev(const struct kc_nsref *fv, size_t fn, const cJSON *p, const cJSON *binding, const cJSON *role)
 {
 	int best = 5;
 	const char *url = kc_json_str(p, "url");
 
 	for (size_t i = 0; i < fn; i++) {
-		const cJSON *f = fv[i].f, *rule = kc_json_path(f, "rule");
+		const cJSON *f = fv[i].p, *rule = kc_json_path(f, "rule");
 
 		if (!rh_same_ref(kc_json_path(f, "binding"), binding, 0) ||
 		    !rh_same_ref(kc_json_path(f, "role"), role, 0))
@@ -260,12 +260,12 @@ grp_of(struct grps *gs, const cJSON *bi, const cJSON *ro)
  * (a failed add leaves the groups read so far). */
 static int
 group_perms(struct grps *gs, const cJSON *agent, const char *list, unsigned leaf_flags,
-    const struct rh_findex *dfx)
+    const struct kc_nsindex *dfx)
 {
 	const char *ns = kc_json_str0(agent, "namespace"), *name = kc_json_str0(agent, "name");
 	const cJSON *p, *g;
 	size_t fn;
-	const struct rh_fref *fv = rh_findex_slice(dfx, ns, name, &fn);
+	const struct kc_nsref *fv = kc_nsindex_slice(dfx, ns, name, &fn);
 	int r = dfx->err;
 
 	cJSON_ArrayForEach(p, kc_json_get(agent, list)) {
@@ -345,7 +345,7 @@ grp_path(struct tree *t, int root, const struct grp *g, unsigned node_flags, str
  * missing with flags.  Leaves carry leaf_flags. */
 static void
 tree_add_perms(struct tree *t, int root, const cJSON *agent, const char *list, unsigned node_flags,
-    unsigned leaf_flags, const struct rh_findex *dfx, struct kc_buf *tmp)
+    unsigned leaf_flags, const struct kc_nsindex *dfx, struct kc_buf *tmp)
 {
 	struct grps gs = { NULL, 0, 0 };
 
@@ -366,12 +366,12 @@ tree_add_perms(struct tree *t, int root, const cJSON *agent, const char *list, u
 }
 
 const cJSON *
-rh_diff_agent(const struct rh_findex *aidx, const char *ns, const char *name)
+rh_diff_agent(const struct kc_nsindex *aidx, const char *ns, const char *name)
 {
 	size_t n;
-	const struct rh_fref *v = rh_findex_slice(aidx, ns, name, &n);
+	const struct kc_nsref *v = kc_nsindex_slice(aidx, ns, name, &n);
 
-	return n > 0 ? v[0].f : NULL;
+	return n > 0 ? v[0].p : NULL;
 }
 
 struct bkey {
@@ -390,7 +390,7 @@ cmp_bkey(const void *a, const void *b)
  * new; the removed permissions are drawn grey and struck through.  One
  * pass over the diff's permissions, each binding looked up by bsearch. */
 void
-rh_tree_overlay_diff(struct tree *t, const cJSON *agent, const struct rh_findex *dfx,
+rh_tree_overlay_diff(struct tree *t, const cJSON *agent, const struct kc_nsindex *dfx,
     struct kc_buf *tmp)
 {
 	static const char *const lists[] = { "added", "kept", "removed" };
@@ -434,7 +434,7 @@ rh_tree_overlay_diff(struct tree *t, const cJSON *agent, const struct rh_findex 
 /* The diff page's tree: everything from the diff; bindings that are kept
  * unchanged and carry no finding are folded into one grey box. */
 void
-rh_tree_from_diff(struct tree *t, const cJSON *agent, const struct rh_findex *dfx,
+rh_tree_from_diff(struct tree *t, const cJSON *agent, const struct kc_nsindex *dfx,
     struct kc_buf *tmp)
 {
 	const char *ns = kc_json_str0(agent, "namespace"), *name = kc_json_str0(agent, "name");

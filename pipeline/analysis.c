@@ -23,6 +23,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/nsindex.h"
 #include "util/strset.h"
 
 #define REVIEW_MAX (64u << 20)
@@ -40,6 +41,8 @@ struct actx {
 	struct kc_selection sel;
 	struct kc_findings fnd;
 	struct kc_strset nss;
+	struct kc_nsindex pods_by_sa;	/* pods by namespace and service account */
+	struct kc_nsindex fnd_by_subject;	/* findings by subject namespace and name */
 	cJSON *diffs;
 	size_t disagreements, evalerrors, reviews, offline;
 };
@@ -352,14 +355,32 @@ note_binding(cJSON *row, const struct kc_rbac_binding *b, int *cluster)
 	return 0;
 }
 
+/* 1 when a rule of these grants could allow get on secrets (verb, group
+ * and resource; names are for the authorizer to check). */
+static int
+cluster_secret_rule(const struct kc_rbac_rules *rr)
+{
+	for (size_t i = 0; i < rr->n; i++) {
+		const struct kc_rbac_rule *ru = rr->grants[i].rule;
+
+		if (kc_rbac_verb_matches(ru, "get") && kc_rbac_group_matches(ru, "") &&
+		    kc_rbac_resource_matches(ru, "secrets", ""))
+			return 1;
+	}
+	return 0;
+}
+
 static int
 inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
 {
 	struct kc_rbac_sa_id id;
 	struct kc_rbac_rules rr;
-	cJSON *row = cJSON_CreateObject(), *pods, *secrets, *f;
+	struct kc_strset bound = { 0 };
+	cJSON *row = cJSON_CreateObject(), *pods, *secrets;
 	const cJSON *it;
-	int cluster = 0, worst = 0, r;
+	const struct kc_nsref *ix;
+	size_t nix, *cand = NULL, ncand = 0, capcand = 0;
+	int cluster = 0, worst = 0, secret_rule, r;
 
 	memset(&rr, 0, sizeof(rr));
 	if (row == NULL)
@@ -371,14 +392,9 @@ inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
 	cJSON_AddArrayToObject(row, "bindings");
 	cJSON_AddArrayToObject(row, "roles");
 	secrets = cJSON_AddArrayToObject(row, "secrets");
-	cJSON_ArrayForEach(it, a->snap->items[KC_RES_PODS]) {
-		const cJSON *m = kc_json_get(it, "metadata");
-		const char *san = kc_json_str0(kc_json_get(it, "spec"), "serviceAccountName");
-
-		if (strcmp(kc_json_str0(m, "namespace"), sa->ns) == 0 &&
-		    strcmp(san[0] ? san : "default", sa->name) == 0)
-			cJSON_AddItemToArray(pods, cJSON_CreateString(kc_json_str0(m, "name")));
-	}
+	ix = kc_nsindex_slice(&a->pods_by_sa, sa->ns, sa->name, &nix);
+	for (size_t i = 0; i < nix; i++)
+		cJSON_AddItemToArray(pods, cJSON_CreateString(kc_json_str0(kc_json_get(ix[i].p, "metadata"), "name")));
 	if ((r = kc_rbac_sa_identity(&id, sa->ns, sa->name)) != 0)
 		goto out;
 	if ((r = kc_rbac_rules_for(&a->rb, &id.id, "", &rr)) != 0)
@@ -389,19 +405,32 @@ inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
 	for (size_t i = 0; i < rr.nmissing; i++)
 		if ((r = note_binding(row, rr.missing[i], &cluster)) != 0)
 			goto out;
-	for (size_t k = 0; k < a->nss.n; k++) {
-		if ((r = kc_rbac_rules_for(&a->rb, &id.id, a->nss.v[k], &rr)) != 0)
+	secret_rule = cluster_secret_rule(&rr);
+	/* The namespaces whose RoleBindings can name the account, in the
+	 * namespace list's (sorted) order: the others add nothing. */
+	if ((r = kc_rbac_rb_candidates(&a->rb, &id.id, &cand, &ncand, &capcand)) != 0)
+		goto out;
+	for (size_t c = 0; c < ncand; c++)
+		if (kc_strset_has(&a->nss, a->rb.bindings[cand[c]].ns) &&
+		    (r = kc_strset_add(&bound, a->rb.bindings[cand[c]].ns)) != 0)
 			goto out;
+	kc_strset_sort(&bound);
+	for (size_t k = 0; k < bound.n; k++) {
+		if ((r = kc_rbac_rules_for_ns(&a->rb, &id.id, bound.v[k], &rr)) != 0)
+			goto out;
+		secret_rule |= cluster_secret_rule(&rr);
 		for (size_t i = 0; i < rr.n; i++)
-			if (!rr.grants[i].binding->cluster &&
-			    (r = note_binding(row, rr.grants[i].binding, &cluster)) != 0)
+			if ((r = note_binding(row, rr.grants[i].binding, &cluster)) != 0)
 				goto out;
 		for (size_t i = 0; i < rr.nmissing; i++)
-			if (!rr.missing[i]->cluster && (r = note_binding(row, rr.missing[i], &cluster)) != 0)
+			if ((r = note_binding(row, rr.missing[i], &cluster)) != 0)
 				goto out;
 	}
 	cJSON_AddBoolToObject(row, "clusterWide", cluster);
-	/* secrets reachable by name: get on each secret the snapshot lists */
+	/* secrets reachable by name: get on each secret the snapshot lists
+	 * (none can be when no rule of the account's grants names get on
+	 * secrets: the authorizer needs one to allow) */
+	if (secret_rule)
 	cJSON_ArrayForEach(it, a->snap->items[KC_RES_SECRETS]) {
 		const cJSON *m = kc_json_get(it, "metadata");
 		struct kc_rbac_request req = { "get", "", "secrets", NULL, kc_json_str0(m, "name"),
@@ -418,17 +447,18 @@ inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
 			cJSON_AddItemToArray(secrets, cJSON_CreateString(who));
 		}
 	}
-	cJSON_ArrayForEach(f, a->fnd.list) {
-		const cJSON *s = kc_json_get(f, "subject");
-		int sev = kc_sev_parse(kc_json_str0(f, "severity"));
+	ix = kc_nsindex_slice(&a->fnd_by_subject, sa->ns, sa->name, &nix);
+	for (size_t i = 0; i < nix; i++) {
+		int sev = kc_sev_parse(kc_json_str0(ix[i].p, "severity"));
 
-		if (strcmp(kc_json_str0(s, "namespace"), sa->ns) == 0 && strcmp(kc_json_str0(s, "name"), sa->name) == 0 &&
-		    sev > worst)
+		if (sev > worst)
 			worst = sev;
 	}
 	cJSON_AddStringToObject(row, "highestSeverity", kc_sev_name(worst));
 out:
 	kc_rbac_rules_free(&rr);
+	kc_strset_free(&bound);
+	free(cand);
 	return r;
 }
 
@@ -443,6 +473,25 @@ write_inventory(struct actx *a)
 
 	if (rows == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	{
+		const cJSON *it;
+
+		cJSON_ArrayForEach(it, a->snap->items[KC_RES_PODS]) {
+			const char *san = kc_json_str0(kc_json_get(it, "spec"), "serviceAccountName");
+
+			kc_nsindex_add(&a->pods_by_sa, kc_json_str0(kc_json_get(it, "metadata"), "namespace"),
+			    san[0] ? san : "default", it);
+		}
+		cJSON_ArrayForEach(it, a->fnd.list) {
+			const cJSON *su = kc_json_get(it, "subject");
+
+			kc_nsindex_add(&a->fnd_by_subject, kc_json_str0(su, "namespace"), kc_json_str0(su, "name"), it);
+		}
+		kc_nsindex_sort(&a->pods_by_sa);
+		kc_nsindex_sort(&a->fnd_by_subject);
+		if (a->pods_by_sa.err != 0 || a->fnd_by_subject.err != 0)
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+	}
 	for (size_t i = 0; i < a->sel.n && r == 0; i++)
 		r = inventory_row(a, &a->sel.v[i], rows);
 	if (r == 0)
@@ -583,6 +632,8 @@ out:
 	cJSON_Delete(a.diffs);
 	kc_buf_free(&txt);
 	kc_strset_free(&a.nss);
+	kc_nsindex_free(&a.pods_by_sa);
+	kc_nsindex_free(&a.fnd_by_subject);
 	kc_selection_free(&a.sel);
 	kc_findings_free(&a.fnd);
 free_rb:

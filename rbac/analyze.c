@@ -56,19 +56,29 @@ kc_rbac_sa_namespaces(const struct kc_rbac *rb, const struct kc_rbac_identity *i
 	memset(&rr, 0, sizeof(rr));
 	if ((r = kc_strset_add(out, own)) != 0)
 		return r;
-	for (size_t i = 0; i < nss->n && r == 0; i++) {
-		int hit = every;
-
-		if (!hit) {
-			if ((r = kc_rbac_rules_for(rb, id, nss->v[i], &rr)) != 0)
-				break;
-			for (size_t g = 0; g < rr.n && !hit; g++)
-				hit = !rr.grants[g].binding->cluster;
-			for (size_t m = 0; m < rr.nmissing && !hit; m++)
-				hit = !rr.missing[m]->cluster;
-		}
-		if (hit)
+	if (every) {
+		for (size_t i = 0; i < nss->n && r == 0; i++)
 			r = kc_strset_add(out, nss->v[i]);
+	} else {
+		size_t *cand = NULL, ncand = 0, capcand = 0;
+
+		/* only the namespaces of RoleBindings that can name id: the
+		 * others add nothing (linear in the account's bindings, not in
+		 * the cluster's namespaces); the set is sorted below */
+		r = kc_rbac_rb_candidates(rb, id, &cand, &ncand, &capcand);
+		for (size_t c = 0; c < ncand && r == 0; c++) {
+			const char *ns = rb->bindings[cand[c]].ns;
+			int hit = 0;
+
+			if (!kc_strset_has(nss, ns) || kc_strset_has(out, ns))
+				continue;
+			if ((r = kc_rbac_rules_for_ns(rb, id, ns, &rr)) != 0)
+				break;
+			hit = rr.n > 0 || rr.nmissing > 0;
+			if (hit)
+				r = kc_strset_add(out, ns);
+		}
+		free(cand);
 	}
 	kc_rbac_rules_free(&rr);
 	kc_strset_sort(out);

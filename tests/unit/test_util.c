@@ -9,6 +9,7 @@
 #include "util/json.h"
 #include "util/fmt.h"
 #include "util/sha256.h"
+#include "util/nsindex.h"
 #include "util/strset.h"
 #include "util/timeutil.h"
 
@@ -179,6 +180,78 @@ DEFINE_TEST(test_strset)
 	CHECK_STR(s.v[1], "b");
 	kc_strset_free(&s);
 	CHECK_INT(s.n, 0);
+}
+
+/* Past the linear size the set is hashed: every member found, no duplicate
+ * added, absent strings absent, and still so after a sort moved them. */
+DEFINE_TEST(test_strset_hashed)
+{
+	struct kc_strset s = { 0 };
+	char b[32];
+
+	for (int round = 0; round < 2; round++)
+		for (int i = 5000; i-- > 0;) {
+			snprintf(b, sizeof(b), "ns-%05d", i);
+			CHECK_INT(kc_strset_add(&s, b), 0);
+		}
+	CHECK_INT(s.n, 5000);
+	CHECK(s.nslot >= 10000);
+	CHECK(s.v[5000] == NULL);
+	CHECK_STR(s.v[0], "ns-04999");	/* insertion order until sorted */
+	kc_strset_sort(&s);
+	CHECK_STR(s.v[0], "ns-00000");
+	CHECK_STR(s.v[4999], "ns-04999");
+	for (int i = 0; i < 5000; i++) {
+		snprintf(b, sizeof(b), "ns-%05d", i);
+		CHECK(kc_strset_has(&s, b));
+	}
+	CHECK(!kc_strset_has(&s, "ns-05000"));
+	CHECK(!kc_strset_has(&s, "ns-0000"));
+	CHECK(!kc_strset_has(&s, ""));
+	CHECK_INT(kc_strset_add(&s, "ns-00042"), 0);
+	CHECK_INT(s.n, 5000);
+	CHECK_INT(kc_strset_add(&s, ""), 0);
+	CHECK_INT(s.n, 5001);
+	CHECK(kc_strset_has(&s, ""));
+	kc_strset_free(&s);
+	CHECK(s.slot == NULL && s.nslot == 0);
+}
+
+/* (namespace, name) slices: the entries of one account in the order they
+ * were added; neighbours and prefixes are other accounts. */
+DEFINE_TEST(test_nsindex)
+{
+	struct kc_nsindex x = { 0 };
+	static const char *const ns[] = { "b", "a", "b", "a", "ab", "a", "" };
+	static const char *const nm[] = { "x", "x", "x", "y", "x", "x", "x" };
+	const struct kc_nsref *v;
+	size_t n;
+	int tag[7];
+
+	for (int i = 0; i < 7; i++) {
+		tag[i] = i;
+		CHECK_INT(kc_nsindex_add(&x, ns[i], nm[i], &tag[i]), 0);
+	}
+	kc_nsindex_sort(&x);
+	v = kc_nsindex_slice(&x, "a", "x", &n);
+	CHECK_INT(n, 2);
+	if (n == 2) {
+		CHECK_INT(*(const int *)v[0].p, 1);
+		CHECK_INT(*(const int *)v[1].p, 5);
+	}
+	v = kc_nsindex_slice(&x, "b", "x", &n);
+	CHECK_INT(n, 2);
+	if (n == 2)
+		CHECK_INT(*(const int *)v[1].p, 2);
+	(void)kc_nsindex_slice(&x, "a", "z", &n);
+	CHECK_INT(n, 0);
+	(void)kc_nsindex_slice(&x, "", "x", &n);
+	CHECK_INT(n, 1);
+	(void)kc_nsindex_slice(&x, "c", "x", &n);
+	CHECK_INT(n, 0);
+	kc_nsindex_free(&x);
+	(void)kc_nsindex_slice(&x, "a", "x", &n);	/* empty index */
+	CHECK_INT(n, 0);
 }
 
 /* kc_fmt: whole or an error (and ""); kc_fmt_trunc: cut on purpose. */
