@@ -151,7 +151,7 @@ lint:
 # build/equiv-base-<commit>/) on the same generated inputs, compared byte for
 # byte.  A change meant to change behaviour bumps EQUIV_BASE in a commit of
 # its own that names the change.
-EQUIV_BASE ?= 644a74873e04860bf50f3b19831851be99f81941
+EQUIV_BASE ?= a59bfa44ea45227b0185bb9ae7d656a5dffa1b1a
 EQUIV_JOBS ?= 2
 EQUIV_TIMEOUT ?= 900
 
