@@ -16,6 +16,7 @@
 #include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/json.h"
+#include "util/table.h"
 #include "util/timeutil.h"
 
 static void
@@ -162,14 +163,45 @@ do_list(struct kc_archive *a, int json)
 	if (json) {
 		print_json(items);
 	} else {
-		printf("%-16s %-44s %12s %-20s %-20s %-4s %s\n", "ID", "NAME", "SIZE", "STORED",
-		    "RETAIN UNTIL", "HOLD", "STATUS");
-		cJSON_ArrayForEach(it, items)
-			printf("%-16.16s %-44s %12.0f %-20s %-20s %-4s %s\n", js(it, "id"), js(it, "name"),
-			    kc_json_get(it, "size") ? kc_json_get(it, "size")->valuedouble : 0,
-			    js(it, "stored"), js(it, "retain_until"),
-			    cJSON_IsTrue(kc_json_get(it, "legal_hold")) ? "yes" : "no",
-			    js(it, "status"));
+		static const struct kc_table_col cols[] = {
+			{ "ID", KC_COL_KEEP }, { "SIZE", KC_COL_KEEP | KC_COL_RIGHT },
+			{ "STORED", KC_COL_KEEP }, { "RETAIN UNTIL", KC_COL_KEEP }, { "HOLD", KC_COL_KEEP },
+			{ "STATUS", 0 },
+		};
+		struct kc_table *t = kc_table_new(cols, sizeof(cols) / sizeof(cols[0]));
+		struct kc_buf out = KC_BUF_INIT(256u << 20);
+
+		r = t == NULL ? KC_ERR_NOMEM : 0;
+		cJSON_ArrayForEach(it, items) {
+			char id[17], size[32];
+			const char *cells[6];
+
+			if (r != 0)
+				break;
+			/* the first 16 of the id, as archive get takes it */
+			kc_fmt_trunc(id, sizeof(id), "%s", kc_json_str0(it, "id"));
+			kc_fmt_trunc(size, sizeof(size), "%.0f",
+			    kc_json_get(it, "size") ? kc_json_get(it, "size")->valuedouble : 0);
+			cells[0] = id;
+			cells[1] = size;
+			cells[2] = kc_json_str0(it, "stored");
+			cells[3] = kc_json_str0(it, "retain_until");
+			cells[4] = cJSON_IsTrue(kc_json_get(it, "legal_hold")) ? "yes" : "no";
+			cells[5] = kc_json_str0(it, "status");
+			/* the bundle's name on a line of its own: names are long */
+			if ((r = kc_table_add(t, cells)) == 0)
+				r = kc_table_note(t, kc_json_str0(it, "name"));
+		}
+		if (r == 0)
+			r = kc_table_render(t, KC_TABLE_WIDTH, &out);
+		kc_table_free(t);
+		if (r != 0) {
+			kc_buf_free(&out);
+			cJSON_Delete(items);
+			return cli_fail(cli_exit_for(r), NULL);
+		}
+		fputs(kc_buf_str(&out), stdout);
+		kc_buf_free(&out);
 	}
 	cJSON_Delete(items);
 	return KC_EXIT_OK;

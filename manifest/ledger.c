@@ -26,6 +26,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/sha256.h"
+#include "util/table.h"
 #include "util/timeutil.h"
 #include "util/utf8.h"
 
@@ -1369,24 +1370,51 @@ kc_ledger_render_text(const cJSON *report, struct kc_buf *out)
 	const cJSON *hist = kc_json_get(report, "history");
 	int r = 0;
 
-	if (cJSON_GetArraySize(hist) > 0)
-		r |= kc_buf_addf(out, "%-4s %-20s %-11s %-24s %-14s %-14s %s\n", "SEQ", "TIME",
-		    "ACTION", "ACTOR", "FROM", "TO", "SIGNATURE");
-	cJSON_ArrayForEach(h, hist) {
-		char actor[256];
+	if (cJSON_GetArraySize(hist) > 0) {
+		static const struct kc_table_col cols[] = {
+			{ "SEQ", KC_COL_KEEP | KC_COL_RIGHT }, { "TIME", KC_COL_KEEP }, { "ACTION", KC_COL_KEEP },
+			{ "ACTOR", 0 }, { "FROM", 0 }, { "TO", 0 }, { "SIGNATURE", 0 },
+		};
+		struct kc_table *t = kc_table_new(cols, sizeof(cols) / sizeof(cols[0]));
 
-		a = kc_json_get(h, "actor");
-		if (hs(a, "organisation")[0] != '\0')
-			kc_fmt_trunc(actor, sizeof(actor), "%s (%s)", hs(a, "name"), hs(a, "organisation"));
-		else
-			kc_fmt_trunc(actor, sizeof(actor), "%s", hs(a, "name"));	/* a column */
-		r |= kc_buf_addf(out, "%-4d %-20s %-11s %-24s %-14s %-14s %s\n",
-		    kc_json_get(h, "seq")->valueint, hs(h, "time"),
-		    hs(h, "action"), actor, hs(h, "from"), hs(h, "to"), hs(h, "signature"));
-		for (const char *const *f = (const char *const[]){ "purpose", "location", "method",
-		    "note", NULL }; *f != NULL; f++)
-			if (hs(h, *f)[0] != '\0')
-				r |= kc_buf_addf(out, "     %s: %s\n", *f, hs(h, *f));
+		if (t == NULL)
+			return KC_ERR_NOMEM;
+		cJSON_ArrayForEach(h, hist) {
+			char actor[256], seq[32];
+			const char *cells[7];
+
+			a = kc_json_get(h, "actor");
+			if (hs(a, "organisation")[0] != '\0')
+				kc_fmt_trunc(actor, sizeof(actor), "%s (%s)", hs(a, "name"), hs(a, "organisation"));
+			else
+				kc_fmt_trunc(actor, sizeof(actor), "%s", hs(a, "name"));	/* a column */
+			kc_fmt_trunc(seq, sizeof(seq), "%d", kc_json_get(h, "seq")->valueint);
+			cells[0] = seq;
+			cells[1] = hs(h, "time");
+			cells[2] = hs(h, "action");
+			cells[3] = actor;
+			cells[4] = hs(h, "from");
+			cells[5] = hs(h, "to");
+			cells[6] = hs(h, "signature");
+			r |= kc_table_add(t, cells);
+			for (const char *const *f = (const char *const[]){ "purpose", "location", "method",
+			    "note", NULL }; *f != NULL && r == 0; f++) {
+				char *line;
+
+				if (hs(h, *f)[0] == '\0')
+					continue;
+				if ((line = kc_asprintf("%s: %s", *f, hs(h, *f))) == NULL)
+					r = KC_ERR_NOMEM;
+				else
+					r |= kc_table_note(t, line);
+				free(line);
+			}
+		}
+		if (r == 0)
+			r = kc_table_render(t, KC_TABLE_WIDTH, out);
+		kc_table_free(t);
+		if (r != 0)
+			return r;
 	}
 	cust = kc_json_get(report, "custodian");
 	if (cJSON_IsObject(cust))

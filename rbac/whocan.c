@@ -8,7 +8,9 @@
 #include "util/err.h"
 #include "util/fmt.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/mem.h"
+#include "util/table.h"
 
 /* every SA of the snapshot, or those of one namespace */
 /* "NS/NAME" of a service account, whole, as a JSON string (NULL when out of
@@ -177,7 +179,7 @@ kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, cons
 			}
 		}
 		cJSON_AddBoolToObject(o, "served", named);
-		if (!named) {
+		if (!named && strcmp(res, "*") != 0) {
 			char w[700];
 
 			kc_fmt_trunc(w, sizeof(w), "the server doesn't have a resource type '%s%s%s' as far as this "
@@ -222,55 +224,88 @@ kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, cons
 	return 0;
 }
 
+/* "Kind ns/name" (or "Kind name") of a subject, binding or role object;
+ * the namespace left out when it is the row's own (a RoleBinding and its
+ * Role live in the namespace the row is about) */
 static void
-row(struct kc_buf *out, const char *scope, const cJSON *g)
+ref_text(char *dst, size_t n, const cJSON *o, const char *row_ns)
 {
-	const cJSON *s = kc_json_get(g, "subject");
-	const cJSON *b = kc_json_get(g, "binding");
-	const cJSON *r = kc_json_get(g, "role");
+	const char *ns = kc_json_str0(o, "namespace");
+
+	if (row_ns != NULL && strcmp(ns, row_ns) == 0)
+		ns = "";
+	kc_fmt_trunc(dst, n, "%s %s%s%s", kc_json_str0(o, "kind"), ns, ns[0] ? "/" : "", kc_json_str0(o, "name"));
+}
+
+static int
+row(struct kc_table *t, const char *row_ns, const cJSON *g)
+{
 	const cJSON *names = kc_json_get(g, "resourceNames"), *it;
 	const cJSON *exp = kc_json_get(g, "expandsTo");
+	char subj[600], bind[600], role[600];
+	struct kc_buf detail = KC_BUF_INIT(1 << 20);
+	const char *cells[4];
+	int r = 0;
 
-	kc_buf_addf(out, "%-24s %s %s%s%s  via %s %s%s%s -> %s %s", scope, kc_json_str0(s, "kind"),
-	    kc_json_str0(s, "namespace"), kc_json_str0(s, "namespace")[0] ? "/" : "", kc_json_str0(s, "name"),
-	    kc_json_str0(b, "kind"), kc_json_str0(b, "namespace"), kc_json_str0(b, "namespace")[0] ? "/" : "", kc_json_str0(b, "name"),
-	    kc_json_str0(r, "kind"), kc_json_str0(r, "name"));
+	ref_text(subj, sizeof(subj), kc_json_get(g, "subject"), NULL);
+	ref_text(bind, sizeof(bind), kc_json_get(g, "binding"), row_ns);
+	ref_text(role, sizeof(role), kc_json_get(g, "role"), row_ns);
 	if (names != NULL) {
-		kc_buf_adds(out, "  names:");
+		r |= kc_buf_adds(&detail, "names:");
 		cJSON_ArrayForEach(it, names)
-			kc_buf_addf(out, " %s", it->valuestring);
+			r |= kc_buf_addf(&detail, " %s", it->valuestring);
 	}
 	if (exp != NULL)
-		kc_buf_addf(out, "  (%d service accounts)", cJSON_GetArraySize(exp));
+		r |= kc_buf_addf(&detail, "%s(%d service accounts)", detail.len ? "  " : "", cJSON_GetArraySize(exp));
 	if (kc_json_str0(g, "note")[0])
-		kc_buf_addf(out, "  [%s]", kc_json_str0(g, "note"));
-	kc_buf_addc(out, '\n');
+		r |= kc_buf_addf(&detail, "%s[%s]", detail.len ? "  " : "", kc_json_str0(g, "note"));
+	cells[0] = row_ns != NULL ? row_ns : "(cluster-wide)";
+	cells[1] = subj;
+	cells[2] = bind;
+	cells[3] = role;
+	if (r == 0)
+		r = kc_table_add(t, cells);
+	if (r == 0 && detail.len > 0)
+		r = kc_table_note(t, kc_buf_str(&detail));
+	kc_buf_free(&detail);
+	return r;
 }
 
 int
 kc_whocan_text(const cJSON *res, struct kc_buf *out)
 {
+	static const struct kc_table_col cols[] = {
+		{ "NAMESPACE", 0 }, { "SUBJECT", 0 }, { "VIA BINDING", 0 }, { "ROLE", 0 },
+	};
 	const cJSON *g, *nsl;
 	const char *grp = kc_json_str0(res, "apiGroup"), *sub = kc_json_str0(res, "subresource");
+	struct kc_table *t;
+	int r = 0;
 
 	kc_buf_addf(out, "Who can %s %s%s%s%s%s:\n\n", kc_json_str0(res, "verb"), kc_json_str0(res, "resource"),
 	    grp[0] ? "." : "", grp, sub[0] ? "/" : "", sub);
 	if (kc_json_str0(res, "note")[0])
 		kc_buf_addf(out, "Note: %s.\n\n", kc_json_str0(res, "note"));
-	kc_buf_addf(out, "%-24s SUBJECT  via BINDING -> ROLE\n", "SCOPE");
+	if ((t = kc_table_new(cols, sizeof(cols) / sizeof(cols[0]))) == NULL)
+		return KC_ERR_NOMEM;
 	cJSON_ArrayForEach(g, kc_json_get(res, "clusterWide"))
-		row(out, "cluster-wide", g);
+		r |= row(t, NULL, g);
 	cJSON_ArrayForEach(nsl, kc_json_get(res, "namespaces")) {
-		char scope[300];
-
-		kc_fmt_trunc(scope, sizeof(scope), "namespace %s", nsl->string);
 		cJSON_ArrayForEach(g, nsl)
-			row(out, scope, g);
+			r |= row(t, nsl->string, g);
 	}
+	if (r == 0)
+		r = kc_table_render(t, KC_TABLE_WIDTH, out);
+	kc_table_free(t);
+	if (r != 0)
+		return r;
 	kc_buf_addf(out, "\nService accounts that can (groups expanded): %d\n",
 	    cJSON_GetArraySize(kc_json_get(res, "serviceAccounts")));
-	cJSON_ArrayForEach(g, kc_json_get(res, "serviceAccounts"))
-		kc_buf_addf(out, "  %s\n", g->valuestring);
+	cJSON_ArrayForEach(g, kc_json_get(res, "serviceAccounts")) {
+		char safe[1200];
+
+		kc_buf_addf(out, "  %s\n", kc_safe_str(g->valuestring, safe, sizeof(safe)));
+	}
 	if (kc_buf_adds(out, "\nNot visible offline: system:masters, the Node authorizer, webhook "
 	    "authorizers.\n") != 0)
 		return kc_err_set(KC_ERR_LIMIT, "who-can output too large");

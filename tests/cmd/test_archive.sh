@@ -40,11 +40,13 @@ expect_exit 0 ar list --json
 [ "$(jq -r '.[0] | [.id, .name, .size, .stored, .retain_until, .legal_hold, .status] | map(tostring) | join(" ")' "$T_OUT")" = \
 	"$id a.tar.gz $(stat -c %s "$T_DIR/a.tar.gz") $NOW 2033-03-01T10:00:00Z false stored" ] || t_fail "list: $(cat "$T_OUT")"
 expect_exit 0 ar list
-expect_grep "^${id:0:16} a.tar.gz +$(stat -c %s "$T_DIR/a.tar.gz") $NOW 2033-03-01T10:00:00Z no +stored" "$T_OUT"
+expect_grep "^${id:0:16} +$(stat -c %s "$T_DIR/a.tar.gz")  $NOW  2033-03-01T10:00:00Z  no +stored$" "$T_OUT"
+expect_grep "^    a.tar.gz$" "$T_OUT"	# the name on the item's next line
+awk 'length($0) > 100 { bad = 1 } END { exit bad }' "$T_OUT" || t_fail "archive list wider than 100 columns"
 KCUSTODY_NOW=2026-03-02T10:00:00Z expect_exit 0 ar get "${id:0:12}" -o "$T_DIR/out.tar.gz" --key "$keys/carol.key"
 cmp -s "$T_DIR/out.tar.gz" "$T_DIR/a.tar.gz" || t_fail "get returned other bytes"
 expect_exit 0 "$KC" custody show "$T_DIR/out.tar.gz" $T
-expect_grep '^3 +2026-03-02T10:00:00Z accessed +Carol \(Audit Co\)' "$T_OUT"
+expect_grep '^ *3 +2026-03-02T10:00:00Z +accessed +Carol \(Audit Co\)' "$T_OUT"
 expect_exit 2 ar get "${id:0:12}" -o "$T_DIR/out.tar.gz" --key "$keys/carol.key"
 expect_grep "already exists; not replacing it" "$T_ERR"
 expect_exit 2 ar get 0000000000 -o "$T_DIR/x.tar.gz" --key "$keys/carol.key"

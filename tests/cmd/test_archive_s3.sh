@@ -77,7 +77,7 @@ expect_grep "<Mode>COMPLIANCE</Mode>" "$T_DIR/ret"
 expect_exit 0 ar get "${id:0:10}" -o "$T_DIR/out.tar.gz" --key "$keys/carol.key"
 cmp -s "$T_DIR/out.tar.gz" "$T_DIR/a.tar.gz" || t_fail "get returned other bytes"
 expect_exit 0 "$KC" custody show "$T_DIR/out.tar.gz" $T
-expect_grep '^3 .* accessed +Carol \(Audit Co\)' "$T_OUT"
+expect_grep '^ *3 .* accessed +Carol \(Audit Co\)' "$T_OUT"
 # the accessed entry is its own locked object
 s3curl GET "$BUCKET?list-type=2&prefix=t1%2F$id%2Fcustody%2F" >"$T_DIR/list"
 expect_grep "<Key>t1/$id/custody/0000000003-[0-9a-f]{16}\.jsonl</Key>" "$T_DIR/list"

@@ -41,7 +41,8 @@ B=$T_DIR/case.tar.gz
 kc_bundle "$B" "$keys/alice.key"
 story 2>"$T_ERR" || t_fail "story: $(cat "$T_ERR")"
 expect_exit 0 "$KC" custody show "$B" $T
-expect_grep '^6 +2026-03-03T10:00:00Z accessed +Carol \(Audit Co\)' "$T_OUT"
+expect_grep '^ *6 +2026-03-03T10:00:00Z +accessed +Carol \(Audit Co\)' "$T_OUT"
+awk 'length($0) > 100 { bad = 1 } END { exit bad }' "$T_OUT" || t_fail "custody show wider than 100 columns"
 expect_grep 'custody ledger: VERIFIED \(6 entries, signers trusted\)' "$T_OUT"
 expect_grep '^custodian: Bob \(ACME Legal\)' "$T_OUT"
 expect_exit 0 "$KC" custody show "$B" $T --json
