@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include <cjson/cJSON.h>
+
 enum kc_exit {
 	KC_EXIT_OK = 0,		/* done and complete */
 	KC_EXIT_PARTIAL = 1,	/* bundle written, collection partial; or --fail-on hit */
@@ -53,11 +55,21 @@ const char *cli_command_name(size_t i);
  * (kc_write_file_atomic), a character device or FIFO (/dev/null, a pipe)
  * by writing to it, never by renaming over it. */
 int cli_write_output(const char *path, const void *data, size_t len, mode_t mode);
-/* --format text|json on the commands whose output is a report (--json is
- * its short form).  KC_OPT_FORMAT is the getopt code every command uses
- * for it.  Sets *json; prints and returns KC_EXIT_USAGE for another name. */
+/* --format text|json|yaml on the commands whose output is a report (--json
+ * is its short form).  KC_OPT_FORMAT is the getopt code every command uses
+ * for it.  Sets *fmt to CLI_FMT_TEXT (0), CLI_FMT_JSON or CLI_FMT_YAML (so
+ * "if (fmt)" means structured output); prints and returns KC_EXIT_USAGE for
+ * another name. */
 #define KC_OPT_FORMAT 0x7f01
-int cli_parse_format(const char *arg, int *json);
+enum { CLI_FMT_TEXT = 0, CLI_FMT_JSON = 1, CLI_FMT_YAML = 2 };
+int cli_parse_format(const char *arg, int *fmt);
+/* Print a structured result on stdout: JSON (cJSON_Print) or, for
+ * CLI_FMT_YAML, the same document as YAML (formats/yaml_out.h).
+ * KC_EXIT_OK, or KC_EXIT_FATAL (printed) when it cannot be rendered. */
+int cli_print_doc(const cJSON *doc, int fmt);
+/* The same for a document held as JSON text (a ledger line, MANIFEST.json
+ * as stored): the bytes as they are for JSON, parsed and emitted for YAML. */
+int cli_print_json_text(const char *text, size_t len, int fmt);
 /* Map a library error code to an exit status. */
 int cli_exit_for(int err);
 /* Parse a whole decimal integer in [min, max]; 0 or -1 (with no message)

@@ -51,7 +51,7 @@ archive_usage(FILE *f)
 	    "  --all                  verify: every item (the default)\n"
 	    "  --dry-run              prune: only say what would be removed\n"
 	    "  --json                 machine-readable output (= --format json)\n"
-	    "  --format text|json     output format\n"
+	    "  --format FMT           text, json or yaml (the JSON document as YAML)\n"
 	    "S3:\n"
 	    "  --endpoint URL         S3 endpoint (default $AWS_ENDPOINT_URL, else AWS)\n"
 	    "  --region REGION        default $AWS_REGION, $AWS_DEFAULT_REGION, us-east-1\n"
@@ -101,13 +101,9 @@ parse_size(const char *s, uint64_t *out)
 }
 
 static void
-print_json(const cJSON *j)
+print_json(const cJSON *j, int fmt)
 {
-	char *s = cJSON_Print(j);
-
-	if (s != NULL)
-		printf("%s\n", s);
-	cJSON_free(s);
+	cli_print_doc(j, fmt);
 }
 
 /* A string member for the terminal, control bytes escaped (index and item
@@ -161,7 +157,7 @@ do_list(struct kc_archive *a, int json)
 	if ((r = kc_archive_list(a, &items)) != 0)
 		return cli_fail(cli_exit_for(r), NULL);
 	if (json) {
-		print_json(items);
+		print_json(items, json);
 	} else {
 		static const struct kc_table_col cols[] = {
 			{ "ID", KC_COL_KEEP }, { "SIZE", KC_COL_KEEP | KC_COL_RIGHT },
@@ -217,7 +213,7 @@ do_verify(struct kc_archive *a, const char *id, const struct kc_trust *trust, in
 	if (rep == NULL)
 		return cli_fail(r == KC_ERR_NOTFOUND ? KC_EXIT_USAGE : cli_exit_for(r), NULL);
 	if (json) {
-		print_json(rep);
+		print_json(rep, json);
 	} else {
 		cJSON_ArrayForEach(it, kc_json_get(rep, "items")) {
 			int ok = cJSON_IsTrue(kc_json_get(it, "ok"));
@@ -253,7 +249,7 @@ do_prune(struct kc_archive *a, const struct kc_archive_actor *who, int dry, int 
 	r = kc_archive_prune(a, who, dry, &rep);
 	if (rep != NULL) {
 		if (json) {
-			print_json(rep);
+			print_json(rep, json);
 		} else {
 			cJSON_ArrayForEach(it, kc_json_get(rep, "items")) {
 				printf("%-16.16s %-44s %s%s%s\n", js(it, "id"), js(it, "name"),
@@ -470,7 +466,7 @@ do_put(struct kc_archive *ar, const struct archive_args *a)
 		return cli_fail(r == KC_ERR_NOTFOUND ? KC_EXIT_USAGE : cli_exit_for(r), NULL);
 	}
 	if (a->json)
-		print_json(item);
+		print_json(item, a->json);
 	else
 		printf("archived %s %s until %s%s\n", js(item, "id"), js(item, "name"),
 		    js(item, "retain_until"), cJSON_IsTrue(kc_json_get(item,
@@ -490,7 +486,7 @@ do_get(struct kc_archive *ar, const struct archive_args *a)
 		return cli_fail(r == KC_ERR_NOTFOUND ? KC_EXIT_USAGE : cli_exit_for(r), NULL);
 	}
 	if (a->json)
-		print_json(item);
+		print_json(item, a->json);
 	else
 		fprintf(stderr, "%s: %s written (SHA-256 %s checked), access recorded in %s%s\n",
 		    cli_progname, a->output, js(item, "id"), a->output, KC_LEDGER_SUFFIX);

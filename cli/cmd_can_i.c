@@ -64,7 +64,7 @@ can_i_usage(FILE *f)
 	    "                       review was collected\n"
 	    "  --json               print the evaluator's rules with the granting\n"
 	    "                       binding and role of each\n"
-	    "  --format text|json   the same as --json for json (text: the table)\n"
+	    "  --format FMT         text (the table), json (= --json) or yaml (the JSON as YAML)\n"
 	    "  --compare FILE       compare a stored server review with the evaluator\n"
 	    "                       (exit 1 when they differ)\n"
 	    "  --sar FILE           answer SubjectAccessReviews (an object or a List) offline\n"
@@ -359,11 +359,7 @@ evaluate(const struct kc_snapshot *snap, const struct kc_rbac *rb, const struct 
 	} else if (a->compare != NULL) {
 		ret = run_compare(doc, a->compare);
 	} else if (a->json) {
-		char *s = cJSON_Print(doc);
-
-		if (s != NULL)
-			printf("%s\n", s);
-		free(s);
+		ret = cli_print_doc(doc, a->json);
 	} else {
 		if (!snap->present[KC_RES_ROLEBINDINGS] || !snap->present[KC_RES_CLUSTERROLEBINDINGS])
 			cli_error("warning: the snapshot lacks role bindings; the table may be incomplete");

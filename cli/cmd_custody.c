@@ -33,7 +33,7 @@ custody_usage(FILE *f)
 	    "                         entries only, and the result says so\n"
 	    "  --ledger FILE          the ledger (default: BUNDLE.custody.jsonl)\n"
 	    "  --json                 machine-readable output (= --format json)\n"
-	    "  --format text|json     output format\n"
+	    "  --format FMT           text, json or yaml (the JSON document as YAML)\n"
 	    "append:\n"
 	    "  --action ACTION        sealed, transferred, received, verified, archived,\n"
 	    "                         accessed, released or disposed\n"
@@ -61,15 +61,9 @@ static int
 print_report(cJSON *report, int json, int history)
 {
 	struct kc_buf out = KC_BUF_INIT(64u << 20);
-	char *s;
 
-	if (json) {
-		if ((s = cJSON_Print(report)) == NULL)
-			return KC_ERR_NOMEM;
-		printf("%s\n", s);
-		cJSON_free(s);
-		return 0;
-	}
+	if (json)
+		return cli_print_doc(report, json) == KC_EXIT_OK ? 0 : KC_ERR_NOMEM;
 	if (!history)
 		kc_json_delete(report, "history");
 	if (kc_ledger_render_text(report, &out) != 0) {
@@ -139,7 +133,7 @@ custody_append(const char *bundle, const char *ledger, const char *trust_file,
 		goto out;
 	}
 	if (json)
-		fputs(kc_buf_str(&line), stdout);
+		cli_print_json_text(kc_buf_str(&line), line.len, json);
 	else
 		fprintf(stderr, "%s: %s entry appended by %s (%s)\n", cli_progname, ev->action,
 		    ev->actor.name, kc_ledger_key_fingerprint(key));

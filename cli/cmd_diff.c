@@ -9,10 +9,12 @@
 
 #include "cli/cli.h"
 #include "formats/report_html.h"
+#include "formats/yaml_out.h"
 #include "manifest/ledger.h"
 #include "pipeline/diff.h"
 #include "rbac/diff.h"
 #include "util/err.h"
+#include "util/log.h"
 
 static void
 diff_usage(FILE *f)
@@ -24,7 +26,8 @@ diff_usage(FILE *f)
 	    "findings resolved, persisting and new (AGR-025); agent pods older than\n"
 	    "the remediation; denied requests and sensitive reads in POST's audit\n"
 	    "segment.  Both bundles are verified first.\n\n"
-	    "  --format FMT           text (default), json, md or html (a self-contained page)\n"
+	    "  --format FMT           text (default), json, yaml (the JSON as YAML), md or html\n"
+	    "                         (a self-contained page)\n"
 	    "  -o FILE                write the output to FILE (atomically; an existing file\n"
 	    "                         is not replaced without --force)\n"
 	    "  --force                replace an existing output file\n"
@@ -124,8 +127,10 @@ check_args(const struct diff_args *a)
 	const char *format = a->format;
 
 	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 && strcmp(format, "md") != 0 &&
-	    strcmp(format, "html") != 0) {
-		cli_error("--format must be text, json, md or html, not '%s'", format);
+	    strcmp(format, "html") != 0 && strcmp(format, "yaml") != 0) {
+		char safe[64];
+
+		cli_error("--format must be text, json, yaml, md or html, not '%s'", kc_safe_str(format, safe, sizeof(safe)));
 		return KC_EXIT_USAGE;
 	}
 	if (!a->o.no_verify && a->o.pubkey_path == NULL && a->o.ca_path == NULL && !a->o.allow_unsigned) {
@@ -157,6 +162,11 @@ render(const cJSON *d, const char *format, struct kc_buf *b)
 			return KC_EXIT_FATAL;
 		}
 		free(txt);
+	} else if (strcmp(format, "yaml") == 0) {
+		if (kc_yaml_from_json(d, b) != 0) {
+			cli_error("cannot write the diff as YAML");
+			return KC_EXIT_FATAL;
+		}
 	} else if (strcmp(format, "md") == 0) {
 		kc_diff_render_md(d, b);
 	} else if (strcmp(format, "html") == 0) {

@@ -26,7 +26,7 @@ inspect_usage(FILE *f)
 	    "not verify the bundle: use '%s verify'.\n\n"
 	    "  --list     only the member list (size and path)\n"
 	    "  --json     the manifest as stored (MANIFEST.json); = --format json\n"
-	    "  --format text|json  output format\n",
+	    "  --format FMT  text, json (= --json) or yaml (the manifest as YAML)\n",
 	    cli_progname, cli_progname);
 }
 
@@ -37,6 +37,12 @@ stdout_sink(void *ctx, const void *p, size_t n)
 	if (fwrite(p, 1, n, stdout) != n)
 		return kc_err_set(KC_ERR_IO, "write error on standard output");
 	return 0;
+}
+
+static int
+buf_sink(void *ctx, const void *p, size_t n)
+{
+	return kc_buf_add(ctx, p, n);
 }
 
 static int
@@ -129,6 +135,20 @@ KC_COMMAND(inspect, "show a bundle's manifest, members, or one member")
 		return cli_bad_args();
 	}
 	bundle = argv[optind];
+	if (json == CLI_FMT_YAML && argc - optind == 1) {
+		/* the manifest as YAML: derived from MANIFEST.json, which
+		 * --format json prints byte for byte */
+		struct kc_buf m = KC_BUF_INIT(256u << 20);
+
+		r = kc_bundle_read_member(bundle, "MANIFEST.json", buf_sink, &m);
+		if (r != 0) {
+			kc_buf_free(&m);
+			return cli_fail(r == KC_ERR_NOTFOUND ? KC_EXIT_USAGE : KC_EXIT_INVALID, "inspect");
+		}
+		r = cli_print_json_text(kc_buf_str(&m), m.len, json);
+		kc_buf_free(&m);
+		return r;
+	}
 	if (argc - optind == 2 || json) {
 		r = kc_bundle_read_member(bundle, json ? "MANIFEST.json" : argv[optind + 1], stdout_sink, NULL);
 		return r == 0 ? KC_EXIT_OK : cli_fail(r == KC_ERR_NOTFOUND ? KC_EXIT_USAGE : KC_EXIT_INVALID, "inspect");

@@ -34,7 +34,7 @@ verify_usage(FILE *f)
 	    "  --max-member BYTES     per-member size cap (default 4 GiB)\n"
 	    "  --max-total BYTES      decompressed size cap (default 64 GiB)\n"
 	    "  --json                 machine-readable result (= --format json)\n"
-	    "  --format text|json     output format\n"
+	    "  --format FMT           text, json or yaml (the JSON document as YAML)\n"
 	    "  --trust-keys FILE      keys trusted to sign custody entries (docs/CUSTODY.md)\n"
 	    "  --ledger FILE          the custody ledger (default: BUNDLE.custody.jsonl)\n"
 	    "  --require-custody      a missing custody ledger makes the bundle invalid\n"
@@ -73,10 +73,9 @@ state_name(enum kc_check_state s)
 }
 
 static void
-print_json(const char *bundle, const struct kc_verify_result *res, cJSON *custody, int valid)
+print_json(const char *bundle, const struct kc_verify_result *res, cJSON *custody, int valid, int fmt)
 {
 	cJSON *o = cJSON_CreateObject(), *arr;
-	char *s;
 
 	cJSON_AddStringToObject(o, "bundle", bundle);
 	cJSON_AddBoolToObject(o, "valid", valid);
@@ -101,9 +100,7 @@ print_json(const char *bundle, const struct kc_verify_result *res, cJSON *custod
 	}
 	if (custody != NULL)
 		cJSON_AddItemReferenceToObject(o, "custody", custody);
-	if ((s = cJSON_Print(o)) != NULL)
-		printf("%s\n", s);
-	cJSON_free(s);
+	cli_print_doc(o, fmt);
 	cJSON_Delete(o);
 }
 
@@ -275,7 +272,7 @@ KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and 
 	valid = res.valid;
 	check_custody(&a, &cstate, cdetail, sizeof(cdetail), &report, &hist, &valid);
 	if (a.json)
-		print_json(a.bundle, &res, report, valid);
+		print_json(a.bundle, &res, report, valid, a.json);
 	else
 		print_human(a.bundle, &res, cstate, cdetail, kc_buf_str(&hist), valid);
 	cJSON_Delete(report);

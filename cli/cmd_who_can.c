@@ -26,7 +26,7 @@ who_can_usage(FILE *f)
 	    "the service accounts they contain.\n\n"
 	    "  -n, --namespace NS   only RoleBindings of NS (ClusterRoleBindings always)\n"
 	    "  --json               machine output (= --format json)\n"
-	    "  --format text|json   output format\n", cli_progname);
+	    "  --format FMT         text, json or yaml (the JSON document as YAML)\n", cli_progname);
 }
 
 KC_COMMAND(who_can, "list who can do VERB on RESOURCE, groups expanded to service accounts")
@@ -78,11 +78,7 @@ KC_COMMAND(who_can, "list who can do VERB on RESOURCE, groups expanded to servic
 		    kc_safe_str(kc_json_str(res, "warning"), safe, sizeof(safe)));
 	}
 	if (json) {
-		char *s = cJSON_Print(res);
-
-		if (s != NULL)
-			printf("%s\n", s);
-		free(s);
+		ret = cli_print_doc(res, json);
 	} else {
 		struct kc_buf out = KC_BUF_INIT(256u << 20);
 

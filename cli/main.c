@@ -12,7 +12,9 @@
 #include <curl/curl.h>
 
 #include "cli/cli.h"
+#include "formats/yaml_out.h"
 #include "manifest/sign.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/fmt.h"
 #include "util/fsutil.h"
@@ -148,17 +150,61 @@ cli_write_output(const char *path, const void *data, size_t len, mode_t mode)
 }
 
 int
-cli_parse_format(const char *arg, int *json)
+cli_parse_format(const char *arg, int *fmt)
 {
 	char safe[64];
 
-	if (strcmp(arg, "json") == 0 || strcmp(arg, "text") == 0) {
-		*json = arg[0] == 'j';
+	if (strcmp(arg, "json") == 0 || strcmp(arg, "text") == 0 || strcmp(arg, "yaml") == 0) {
+		*fmt = arg[0] == 'j' ? CLI_FMT_JSON : arg[0] == 'y' ? CLI_FMT_YAML : CLI_FMT_TEXT;
 		return KC_EXIT_OK;
 	}
-	fprintf(stderr, "%s %s: --format must be text or json here, not '%s'; see '%s %s --help'\n",
+	fprintf(stderr, "%s %s: --format must be text, json or yaml here, not '%s'; see '%s %s --help'\n",
 	    cli_progname, cli_command, kc_safe_str(arg, safe, sizeof(safe)), cli_progname, cli_command);
 	return KC_EXIT_USAGE;
+}
+
+int
+cli_print_doc(const cJSON *doc, int fmt)
+{
+	struct kc_buf out = KC_BUF_INIT(1u << 30);
+	char *s;
+
+	if (fmt == CLI_FMT_YAML) {
+		if (kc_yaml_from_json(doc, &out) != 0) {
+			kc_buf_free(&out);
+			cli_error("cannot write the result as YAML");
+			return KC_EXIT_FATAL;
+		}
+		fputs(kc_buf_str(&out), stdout);
+		kc_buf_free(&out);
+		return KC_EXIT_OK;
+	}
+	if ((s = cJSON_Print(doc)) == NULL) {
+		cli_error("out of memory");
+		return KC_EXIT_FATAL;
+	}
+	printf("%s\n", s);
+	cJSON_free(s);
+	return KC_EXIT_OK;
+}
+
+int
+cli_print_json_text(const char *text, size_t len, int fmt)
+{
+	cJSON *doc;
+	int r;
+
+	if (fmt != CLI_FMT_YAML) {
+		fwrite(text, 1, len, stdout);
+		return KC_EXIT_OK;
+	}
+	if ((doc = cJSON_ParseWithLength(text, len)) == NULL) {
+		cli_error("the document is not JSON");
+		return KC_EXIT_INVALID;
+	}
+	r = cli_print_doc(doc, fmt);
+	cJSON_Delete(doc);
+	return r;
 }
 
 int

@@ -64,15 +64,52 @@ expect_grep "^Ana Alias\|Alias Org$" "$T_OUT"
 expect_exit 2 "$K" custody append "$W/F_pre_c_20261130T000000Z.tar.gz" --action accessed --key "$W/k.pem" --operater X
 t_pass
 
-t_begin "--format text|json is the one output flag (--json its short form) on the report commands"
-for c in verify who-can can-i custody archive inspect; do
-	"$K" $c --help | grep -q -- "--format text|json" || t_fail "$c --help lacks --format text|json"
+t_begin "--format text|json|yaml is the one output flag (--json its short form) on the report commands"
+for c in verify who-can can-i custody archive inspect diff; do
+	"$K" $c --help | grep -q -- "--format FMT .*json.*yaml" || t_fail "$c --help lacks --format FMT with json and yaml"
 done
 expect_exit 0 "$K" inspect "$W/F_pre_c_20261130T000000Z.tar.gz" --format json
 jq -e .schema "$T_OUT" >/dev/null || t_fail "inspect --format json is not the manifest"
 "$K" inspect "$W/F_pre_c_20261130T000000Z.tar.gz" --json | cmp -s - "$T_OUT" || t_fail "--json and --format json differ"
-expect_exit 2 "$K" verify "$W/F_pre_c_20261130T000000Z.tar.gz" --format yaml
-expect_grep "^kcustody verify: --format must be text or json" "$T_ERR"
+expect_exit 2 "$K" verify "$W/F_pre_c_20261130T000000Z.tar.gz" --format xml
+expect_grep "^kcustody verify: --format must be text, json or yaml here, not 'xml'" "$T_ERR"
+expect_exit 2 "$K" diff "$W/F_pre_c_20261130T000000Z.tar.gz" "$W/F_pre_c_20261130T000000Z.tar.gz" --no-verify --format xml
+expect_grep "format must be text, json, yaml, md or html" "$T_ERR"
+t_pass
+
+# yaml_same CMD...: CMD --format yaml, loaded by PyYAML (a YAML 1.1 loader:
+# the strictest about what a plain scalar means), equals CMD --format json
+yaml_same() {
+	"$K" "$@" --format yaml >"$W/y.yaml" 2>"$W/y.err"; local ry=$?
+	"$K" "$@" --format json >"$W/j.json" 2>/dev/null; local rj=$?
+	[ "$ry" = "$rj" ] || { t_fail "$*: exit $ry for yaml, $rj for json ($(head -c 200 "$W/y.err"))"; return; }
+	python3 - "$W/y.yaml" "$W/j.json" <<'PY' || t_fail "$*: the YAML does not load as the JSON"
+import json, sys, yaml
+y = yaml.safe_load(open(sys.argv[1]))
+j = json.load(open(sys.argv[2]))
+if y != j:
+    print("yaml != json", file=sys.stderr)
+    sys.exit(1)
+PY
+}
+
+t_begin "--format yaml is the JSON document as YAML, type for type, on every command that has it"
+F=$KC_REPO/tests/data/bundles-0.1
+FP=$F/IR-0.1_pre_fixture_20261130T000000Z.tar.gz FQ=$F/IR-0.1_post_fixture_20261130T010000Z.tar.gz
+yaml_same verify "$FP" --pubkey "$F/fixture-signer.pub.pem"
+yaml_same verify "$FP" --pubkey "$W/k.pub.pem"
+yaml_same who-can "$FP" get secrets
+yaml_same inspect "$W/F_pre_c_20261130T000000Z.tar.gz"
+yaml_same custody show "$W/F_pre_c_20261130T000000Z.tar.gz"
+"$K" inspect "$W/F_pre_c_20261130T000000Z.tar.gz" --format yaml >"$T_OUT"
+expect_grep '^schema_version: 1$' "$T_OUT"
+expect_grep '^  top: F_pre_c_20261130T000000Z$' "$T_OUT"
+# the negative twin: the comparison sees types (a number written as a
+# string is another document), so a quoting slip cannot pass unseen
+"$K" inspect "$W/F_pre_c_20261130T000000Z.tar.gz" --format json >"$W/j.json"
+sed 's/^schema_version: 1$/schema_version: "1"/' "$T_OUT" >"$W/y2.yaml"
+python3 -c 'import json,sys,yaml; sys.exit(0 if yaml.safe_load(open(sys.argv[1])) == json.load(open(sys.argv[2])) else 1)' \
+	"$W/y2.yaml" "$W/j.json" && t_fail "the twin: a quoted number compared equal"
 t_pass
 
 t_begin "the man page documents every command and every option, as the binary prints them"

@@ -129,6 +129,14 @@ expect_grep '^\| PRE \|' "$T_DIR/d.md"
 expect_exit 0 "$KC" diff "$pre" "$post" --pubkey "$W/k.pub" --format html -o "$T_DIR/d.html"
 xmllint --html --noout "$T_DIR/d.html" 2>"$T_DIR/xmllint.err" || t_fail "diff html does not parse"
 expect_grep 'kagent-bot' "$T_DIR/d.html"
+# yaml: the JSON document, type for type (PyYAML, a YAML 1.1 loader)
+expect_exit 0 "$KC" diff "$pre" "$post" --pubkey "$W/k.pub" --remediated-at "$rem" --format yaml -o "$T_DIR/d.yaml"
+expect_exit 0 "$KC" diff "$pre" "$post" --pubkey "$W/k.pub" --remediated-at "$rem" --format json -o "$T_DIR/d.json"
+python3 -c 'import json,sys,yaml; sys.exit(0 if yaml.safe_load(open(sys.argv[1])) == json.load(open(sys.argv[2])) else 1)' \
+	"$T_DIR/d.yaml" "$T_DIR/d.json" || t_fail "diff --format yaml does not load as --format json"
+sed 's/^verified: true$/verified: "true"/' "$T_DIR/d.yaml" >"$T_DIR/d2.yaml"
+python3 -c 'import json,sys,yaml; sys.exit(0 if yaml.safe_load(open(sys.argv[1])) == json.load(open(sys.argv[2])) else 1)' \
+	"$T_DIR/d2.yaml" "$T_DIR/d.json" && t_fail "the twin: a quoted boolean compared equal"
 mkdir "$T_DIR/sealed"
 expect_exit 0 "$KC" diff "$pre" "$post" --pubkey "$W/k.pub" --seal "$T_DIR/sealed" --key "$W/k.pem" -o /dev/null
 # written to, never renamed over (as root that replaced the device node)

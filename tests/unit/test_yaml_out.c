@@ -1,0 +1,52 @@
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "formats/yaml_out.h"
+#include "harness.h"
+#include "util/buf.h"
+
+/* formats/yaml_out: what a YAML 1.1 or 1.2 loader would read as another
+ * type is quoted; plain strings, numbers, booleans and null are plain; a
+ * key is quoted by the same rule (PyYAML reads a plain key `on` as True). */
+
+DEFINE_TEST(test_yaml_out_quotes_what_would_change_type)
+{
+	static const char *const quoted[] = {
+		"", "1e5", "12345", "0x1F", ".5", "-1", "+1", "~", "null", "NULL", "true", "False", "yes", "No",
+		"on", "OFF", "y", "n", "2026-03-02T11:00:00Z", "2026-03-02", ".inf", "-.nan", NULL,
+	};
+	cJSON *d = cJSON_CreateObject();
+	struct kc_buf out = KC_BUF_INIT(1 << 20);
+	char want[128];
+
+	for (int i = 0; quoted[i] != NULL; i++) {
+		char k[16];
+
+		snprintf(k, sizeof(k), "k%02d", i);
+		cJSON_AddStringToObject(d, k, quoted[i]);
+	}
+	cJSON_AddStringToObject(d, "plain", "ai-agents/kagent");
+	cJSON_AddNumberToObject(d, "num", 42);
+	cJSON_AddNumberToObject(d, "f", 1.5);
+	cJSON_AddBoolToObject(d, "b", 1);
+	cJSON_AddNullToObject(d, "z");
+	cJSON_AddStringToObject(d, "on", "key");
+	CHECK_INT(kc_yaml_from_json(d, &out), 0);
+	for (int i = 0; quoted[i] != NULL; i++) {
+		snprintf(want, sizeof(want), "\nk%02d: \"%s\"\n", i, quoted[i]);
+		if (strstr(kc_buf_str(&out), want) == NULL)
+			kc_test_fail(__FILE__, __LINE__, "not quoted: '%s' in\n%s", quoted[i], kc_buf_str(&out));
+	}
+	CHECK(strncmp(kc_buf_str(&out), "---\n", 4) == 0);
+	CHECK(strstr(kc_buf_str(&out), "\nplain: ai-agents/kagent\n") != NULL);
+	CHECK(strstr(kc_buf_str(&out), "\nnum: 42\n") != NULL);
+	CHECK(strstr(kc_buf_str(&out), "\nf: 1.5\n") != NULL);
+	CHECK(strstr(kc_buf_str(&out), "\nb: true\n") != NULL);
+	CHECK(strstr(kc_buf_str(&out), "\n\"n\": ") == NULL);
+	CHECK(strstr(kc_buf_str(&out), "\nz: null\n") != NULL);
+	CHECK(strstr(kc_buf_str(&out), "\n\"on\": key\n") != NULL);
+	kc_buf_free(&out);
+	cJSON_Delete(d);
+}
