@@ -84,7 +84,7 @@ read -r dt drss < <(time_cmd kc_diff)
 read -r rt rrss < <(time_cmd kc_report)
 nagents=$(jq '.agents | length' "$work/diff.json")
 nperm=$(jq '[.agents[] | (.removed + .added + .kept) | length] | add // 0' "$work/diff.json")
-removed=$(jq '.summary.permissions_removed' "$work/diff.json")
+removed=$(jq '.summary.permissionsRemoved' "$work/diff.json")
 [ "$removed" -gt 0 ] || { echo "bench_diff: the remediation removed no permission: the comparison is empty" >&2; exit 1; }
 echo "diff benchmark: $E_NS ns, $E_SAS SAs, $E_RBS rolebindings, $E_PODS pods; $nagents agents, $nperm permissions compared ($removed removed); $RUNS runs each"
 printf '  %-40s %8.2f s   peak RSS %7d KiB\n' "floor: tar -xzf + sha256sum -c, both" "$ft" "$frss"

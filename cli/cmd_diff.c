@@ -155,16 +155,25 @@ render(const cJSON *d, const char *format, struct kc_buf *b)
 {
 	char *txt;
 
-	if (strcmp(format, "json") == 0) {
-		if ((txt = cJSON_Print(d)) == NULL || kc_buf_adds(b, txt) != 0 || kc_buf_addc(b, '\n') != 0) {
-			free(txt);
+	if (strcmp(format, "json") == 0 || strcmp(format, "yaml") == 0) {
+		/* the document as written: kcustody.diff/v2 */
+		cJSON *pub = kc_diff_public(d);
+		int bad;
+
+		if (pub == NULL) {
 			cli_error("out of memory");
 			return KC_EXIT_FATAL;
 		}
-		free(txt);
-	} else if (strcmp(format, "yaml") == 0) {
-		if (kc_yaml_from_json(d, b) != 0) {
-			cli_error("cannot write the diff as YAML");
+		if (format[0] == 'y') {
+			bad = kc_yaml_from_json(pub, b) != 0;
+		} else {
+			txt = cJSON_Print(pub);
+			bad = txt == NULL || kc_buf_adds(b, txt) != 0 || kc_buf_addc(b, '\n') != 0;
+			free(txt);
+		}
+		cJSON_Delete(pub);
+		if (bad) {
+			cli_error("cannot write the diff as %s", format);
 			return KC_EXIT_FATAL;
 		}
 	} else if (strcmp(format, "md") == 0) {

@@ -82,7 +82,7 @@ print_json(const char *bundle, const struct kc_verify_result *res, cJSON *custod
 	cJSON_AddStringToObject(o, "top", res->top);
 	cJSON_AddNumberToObject(o, "members", (double)res->members);
 	cJSON_AddNumberToObject(o, "bytes", (double)res->bytes);
-	cJSON_AddStringToObject(o, "signature_kind", res->sig_kind == KC_SIG_ED25519 ? "ed25519" :
+	cJSON_AddStringToObject(o, "signatureKind", res->sig_kind == KC_SIG_ED25519 ? "ed25519" :
 	    res->sig_kind == KC_SIG_CMS ? "cms" : "none");
 	if (res->signer[0])
 		cJSON_AddStringToObject(o, "signer", res->signer);

@@ -155,13 +155,13 @@ say "report"
 
 say "done: what the evidence shows"
 jq -r '"  triage before: \(.pre.triage), after: \(.post.triage)",
-	"  verdict: \(.summary.verdict): \(.summary.verdict_reason)",
-	"  permissions removed \(.summary.permissions_removed), added \(.summary.permissions_added), kept \(.summary.permissions_kept)",
-	"  findings resolved \(.summary.findings_resolved), persisting \(.summary.findings_persisting), new \(.summary.findings_new)",
-	(.agents[] | "  \(.namespace)/\(.name): can read secrets \(if .secrets_before then "yes" else "no" end) -> \(if .secrets_after then "YES" else "no" end), cluster-wide reach \(if .cluster_wide_before then "yes" else "no" end) -> \(if .cluster_wide_after then "YES" else "no" end)"),
-	"  agent pods older than the remediation (restart them): \(.summary.stale_pods)",
-	"  denied requests by agents after remediation (check for over-restriction): \(.summary.denied_requests)",
-	"  policy-bypass reads after remediation: \(.summary.policy_bypass_reads)"' "$out/diff.json"
+	"  verdict: \(.summary.verdict): \(.summary.verdictReason)",
+	"  permissions removed \(.summary.permissionsRemoved), added \(.summary.permissionsAdded), kept \(.summary.permissionsKept)",
+	"  findings resolved \(.summary.findingsResolved), persisting \(.summary.findingsPersisting), new \(.summary.findingsNew)",
+	(.agents[] | "  \(.namespace)/\(.name): can read secrets \(if .secretsBefore then "yes" else "no" end) -> \(if .secretsAfter then "YES" else "no" end), cluster-wide reach \(if .clusterWideBefore then "yes" else "no" end) -> \(if .clusterWideAfter then "YES" else "no" end)"),
+	"  agent pods older than the remediation (restart them): \(.summary.stalePods)",
+	"  denied requests by agents after remediation (check for over-restriction): \(.summary.deniedRequests)",
+	"  policy-bypass reads after remediation: \(.summary.policyBypassReads)"' "$out/diff.json"
 echo
 cat <<EOT
   pre bundle:   $pre

@@ -152,7 +152,7 @@ ledger_summary(struct w *w, const struct kc_report_in *in)
 		rh_raw(w, "<p><span class=\"pill bad\">CHAIN BROKEN</span> ");
 	rh_rawf(w, "%d entr%s", (int)rh_jnum(in->ledger, "entries", 0),
 	    (int)rh_jnum(in->ledger, "entries", 0) == 1 ? "y" : "ies");
-	rh_raw(w, rh_jtrue(in->ledger, "trust_checked") ? ", signers checked against a trust list" :
+	rh_raw(w, rh_jtrue(in->ledger, "trustChecked") ? ", signers checked against a trust list" :
 	    ", signatures checked against the keys in the entries (no trust list given)");
 	if (kc_json_path(in->ledger, "custodian.name") != NULL) {
 		rh_raw(w, "; current custodian: ");
@@ -192,9 +192,9 @@ ledger_row(struct w *w, const cJSON *e)
 		rh_text(w, kc_json_str(kc_json_path(e, "actor"), "organisation"));
 		rh_raw(w, ")</span>");
 	}
-	if (rh_jhas(e, "actor.trusted_as")) {
+	if (rh_jhas(e, "actor.trustedAs")) {
 		rh_raw(w, "<br/><span class=\"kind\">trusted as ");
-		rh_text(w, kc_json_str(kc_json_path(e, "actor"), "trusted_as"));
+		rh_text(w, kc_json_str(kc_json_path(e, "actor"), "trustedAs"));
 		rh_raw(w, "</span>");
 	}
 	rh_raw(w, "</td><td><code>");

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "formats/report_int.h"
+#include "rbac/diff.h"
 #include "util/err.h"
 #include "util/fmt.h"
 #include "util/json.h"
@@ -150,8 +151,14 @@ summary_card_num(struct w *w, const cJSON *sum, const char *key, const char *lab
 	rh_fmt_num(nb, sizeof(nb), v);
 	/* data-kc names the member the card shows: whole, or no attribute
 	 * (never one naming another member; the keys are this file's) */
-	if (kc_fmt(kc, sizeof(kc), "summary.%s", key) != 0)
-		kc_err_clear();
+	{
+		char v1[128];
+
+		if (kc_fmt(v1, sizeof(v1), "summary.%s", key) != 0 || kc_diff_public_path(v1, kc, sizeof(kc)) != 0) {
+			kc_err_clear();
+			kc[0] = '\0';
+		}
+	}
 	if (kc_json_str(sum, key) != NULL) {	/* "not determinable from these sources" */
 		rh_card_kc(w, "warn", label, kc_json_str(sum, key), NULL, kc[0] ? kc : NULL);
 		return;
@@ -408,16 +415,16 @@ diff_sensitive_reads(struct w *w, const cJSON *d)
 
 	if (kc_json_str(kc_json_path(d, "summary"), "sensitive_reads_after_remediation") != NULL) {
 		rh_raw(w, "<h4>Sensitive reads after the remediation: <span data-kc=\"summary."
-		    "sensitive_reads_after_remediation\">");
+		    "sensitiveReadsAfterRemediation\">");
 		rh_text(w, kc_json_str(kc_json_path(d, "summary"), "sensitive_reads_after_remediation"));
 		rh_raw(w, "</span></h4>\n");
 	} else {
 		rh_rawf(w, "<h4>Sensitive reads after the remediation: <span data-kc=\"summary."
-		    "sensitive_reads_after_remediation\">%d</span></h4>\n", nsens);
+		    "sensitiveReadsAfterRemediation\">%d</span></h4>\n", nsens);
 	}
 	if (nbypass > 0)
 		rh_rawf(w, "<p class=\"bad\">A policy bypass to escalate: <span data-kc=\"summary."
-		    "policy_bypass_reads\">%d</span> of these read a secret, or read data the remediated "
+		    "policyBypassReads\">%d</span> of these read a secret, or read data the remediated "
 		    "RBAC does not allow (rows with escalate yes).</p>\n", nbypass);
 	else if (nsens > 0)
 		rh_raw(w, "<p class=\"note\">No policy bypass: each of these reads was allowed by the "

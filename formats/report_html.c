@@ -183,7 +183,7 @@ summary_cards(struct w *w, const struct kc_report_in *in, const struct bundle *b
 		rh_card_kc(w, rh_verdict_class(v), "remediation", v, note, "summary.verdict");
 		if (ba != NULL)
 			rh_card_kc(w, strcmp(ba, "URGENT") == 0 ? "bad" : "", "breach assessment", ba, NULL,
-			    "breach_assessment.verdict");
+			    "breachAssessment.verdict");
 	}
 	rh_raw(w, "</div>\n");
 }

@@ -661,7 +661,7 @@ history_item(long line, const struct entry *e, const char *sigstate, const struc
 		if (tr != NULL) {
 			cJSON *ro;
 
-			cJSON_AddStringToObject(a, "trusted_as", tr->name);
+			cJSON_AddStringToObject(a, "trustedAs", tr->name);
 			if ((ro = cJSON_AddArrayToObject(a, "roles")) != NULL)
 				for (size_t i = 0; i < sizeof(role_names) / sizeof(role_names[0]); i++)
 					if (tr->roles & role_names[i].bit)
@@ -935,7 +935,7 @@ check_line(struct checker *c, long line, const char *p, size_t len)
 		memcpy(c->first_bundle, e.bundle, KC_SHA256_HEX);
 		c->bundle = c->first_bundle;
 		if (c->report != NULL)
-			cJSON_AddStringToObject(c->report, "bundle_sha256", e.bundle);
+			cJSON_AddStringToObject(c->report, "bundleSHA256", e.bundle);
 		warning(c, line, "no bundle file given: bundle hashes checked against the first "
 		    "entry only");
 	}
@@ -963,7 +963,7 @@ kc_ledger_check(const char *text, size_t len, const char *bundle_sha256,
 		if ((c.report = cJSON_CreateObject()) == NULL)
 			return kc_err_set(KC_ERR_NOMEM, "out of memory");
 		if (bundle_sha256 != NULL)
-			cJSON_AddStringToObject(c.report, "bundle_sha256", bundle_sha256);
+			cJSON_AddStringToObject(c.report, "bundleSHA256", bundle_sha256);
 		c.problems = cJSON_CreateArray();
 		c.warnings = cJSON_CreateArray();
 		c.history = cJSON_CreateArray();
@@ -1011,7 +1011,7 @@ out:
 		cJSON *pend = NULL;
 
 		cJSON_AddBoolToObject(c.report, "verified", c.nproblems == 0 && r == 0);
-		cJSON_AddBoolToObject(c.report, "trust_checked", trust != NULL);
+		cJSON_AddBoolToObject(c.report, "trustChecked", trust != NULL);
 		cJSON_AddNumberToObject(c.report, "entries", (double)line);
 		if (c.custodian_json != NULL) {
 			cJSON_AddItemToObject(c.report, "custodian", c.custodian_json);
@@ -1022,9 +1022,9 @@ out:
 		if (c.transfer_line != 0 && (pend = cJSON_CreateObject()) != NULL) {
 			cJSON_AddNumberToObject(pend, "line", (double)c.transfer_line);
 			cJSON_AddStringToObject(pend, "to", c.transfer_to);
-			cJSON_AddItemToObject(c.report, "pending_transfer", pend);
+			cJSON_AddItemToObject(c.report, "pendingTransfer", pend);
 		} else {
-			cJSON_AddNullToObject(c.report, "pending_transfer");
+			cJSON_AddNullToObject(c.report, "pendingTransfer");
 		}
 		cJSON_AddItemToObject(c.report, "problems", c.problems);
 		cJSON_AddItemToObject(c.report, "warnings", c.warnings);
@@ -1235,6 +1235,24 @@ append_line(int fd, const char *ledger_path, const struct kc_buf *line, size_t k
 	return 0;
 }
 
+/* The new ledger with its first line: a temporary ".kcustody-seal.XXXXXX"
+ * beside it (a name a killed run may leave, docs/COLLECT.md), fsync'ed,
+ * renamed into place only when no ledger is there, the folder fsync'ed. */
+static int
+create_ledger(const char *ledger_path, const struct kc_buf *line)
+{
+	struct kc_atomic f = KC_ATOMIC_INIT;
+	int r;
+
+	if ((r = kc_atomic_open(&f, ledger_path, ".kcustody-seal.XXXXXX", 0644)) == 0 &&
+	    (r = kc_write_all(f.fd, line->data, line->len, ledger_path)) == 0)
+		r = kc_atomic_commit(&f, KC_ATOMIC_NOREPLACE | KC_ATOMIC_SYNC_DIR);
+	kc_atomic_abort(&f);
+	if (r != 0 && access(ledger_path, F_OK) == 0)	/* another run made it first */
+		r = kc_err_set(KC_ERR_INVALID, "custody ledger '%s' already exists", ledger_path);
+	return r;
+}
+
 int
 kc_ledger_append(const char *bundle_path, const char *ledger_path,
     const char *bundle_sha256, struct kc_ledger_key *key,
@@ -1257,7 +1275,20 @@ kc_ledger_append(const char *bundle_path, const char *ledger_path,
 			return kc_err_set(KC_ERR_NOMEM, "out of memory");
 		ledger_path = lpath;
 	}
-	if ((r = ledger_open_locked(ledger_path, sealing, &fd, &created)) != 0 ||
+	if (sealing && access(ledger_path, F_OK) != 0 && errno == ENOENT) {
+		/* A new ledger appears whole or not at all: its first line is
+		 * written to a temporary file that is linked into place only
+		 * if no ledger is there (a kill between creating the file and
+		 * writing the line left an empty ledger, which made the sealed
+		 * bundle beside it fail verify). */
+		if ((r = kc_ledger_next_entry(NULL, 0, &st, bundle_sha256, key, ev, trust, &line)) != 0 ||
+		    (r = create_ledger(ledger_path, &line)) != 0)
+			goto out;
+		if (line_out != NULL)
+			r = kc_buf_add(line_out, line.data, line.len);
+		goto out;
+	}
+	if ((r = ledger_open_locked(ledger_path, 0, &fd, &created)) != 0 ||
 	    (r = read_fd(fd, ledger_path, &text)) != 0)
 		goto out;
 	if (text.len > 0 &&
@@ -1420,7 +1451,7 @@ kc_ledger_render_text(const cJSON *report, struct kc_buf *out)
 	if (cJSON_IsObject(cust))
 		r |= kc_buf_addf(out, "custodian: %s (%s) %s\n", hs(cust, "name"),
 		    hs(cust, "organisation"), hs(cust, "key_fingerprint"));
-	pend = kc_json_get(report, "pending_transfer");
+	pend = kc_json_get(report, "pendingTransfer");
 	if (cJSON_IsObject(pend))
 		r |= kc_buf_addf(out, "in transit: transfer at line %d to '%s' not yet received\n",
 		    kc_json_get(pend, "line")->valueint, hs(pend, "to"));
@@ -1433,7 +1464,7 @@ kc_ledger_render_text(const cJSON *report, struct kc_buf *out)
 	r |= kc_buf_addf(out, "custody ledger: %s (%d entries%s)\n",
 	    cJSON_IsTrue(kc_json_get(report, "verified")) ? "VERIFIED" : "FAILED",
 	    kc_json_get(report, "entries")->valueint,
-	    cJSON_IsTrue(kc_json_get(report, "trust_checked")) ?
+	    cJSON_IsTrue(kc_json_get(report, "trustChecked")) ?
 	    ", signers trusted" : ", signers NOT checked against trusted keys: give --trust-keys");
 	return r ? KC_ERR_NOMEM : 0;
 }

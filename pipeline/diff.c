@@ -87,7 +87,12 @@ render(const cJSON *d, int k, struct kc_buf *b)
 		return kc_diff_render_text(d, b);
 	if (k == 3)
 		return kc_diff_render_html(d, b);
-	txt = cJSON_Print(d);
+	{
+		cJSON *pub = kc_diff_public(d);	/* diff.json: kcustody.diff/v2 */
+
+		txt = pub ? cJSON_Print(pub) : NULL;
+		cJSON_Delete(pub);
+	}
 	r = txt ? kc_buf_adds(b, txt) : KC_ERR_NOMEM;
 	free(txt);
 	return r;

@@ -1449,3 +1449,124 @@ out:
 	bundle_close(&post);
 	return r;
 }
+
+/* ---- the diff as commands write it: kcustody.diff/v2 ------------------- */
+
+/* v1 member -> v2 (lowerCamelCase; initialisms as Kubernetes writes them:
+ * UID, RBAC).  docs/DIFF.md has the same table. */
+static const char *const public_names[][2] = {
+	{ "breach_assessment", "breachAssessment" },
+	{ "bundle_id", "bundleID" },
+	{ "changed_by", "changedBy" },
+	{ "cluster_wide_after", "clusterWideAfter" },
+	{ "cluster_wide_before", "clusterWideBefore" },
+	{ "could_read_secrets", "couldReadSecrets" },
+	{ "denied_requests", "deniedRequests" },
+	{ "denied_total", "deniedTotal" },
+	{ "findings_new", "findingsNew" },
+	{ "findings_persisting", "findingsPersisting" },
+	{ "findings_resolved", "findingsResolved" },
+	{ "kube_system_uid", "kubeSystemUID" },
+	{ "permissions_added", "permissionsAdded" },
+	{ "permissions_kept", "permissionsKept" },
+	{ "permissions_removed", "permissionsRemoved" },
+	{ "permitted_by_post_rbac", "permittedByPostRBAC" },
+	{ "policy_bypass_reads", "policyBypassReads" },
+	{ "post_segment", "postSegment" },
+	{ "pre_segment", "preSegment" },
+	{ "rbac_objects", "rbacObjects" },
+	{ "reads_blind", "readsBlind" },
+	{ "reads_determinable", "readsDeterminable" },
+	{ "reads_note", "readsNote" },
+	{ "reads_visible", "readsVisible" },
+	{ "remediated_at", "remediatedAt" },
+	{ "remediated_at_source", "remediatedAtSource" },
+	{ "secrets_after", "secretsAfter" },
+	{ "secrets_before", "secretsBefore" },
+	{ "secrets_reachable", "secretsReachable" },
+	{ "secrets_read", "secretsRead" },
+	{ "selected_in", "selectedIn" },
+	{ "sensitive_reads_after_remediation", "sensitiveReadsAfterRemediation" },
+	{ "stale_pods", "stalePods" },
+	{ "verdict_reason", "verdictReason" },
+};
+
+static const char *
+public_name(const char *k, size_t len)
+{
+	for (size_t i = 0; i < sizeof(public_names) / sizeof(public_names[0]); i++)
+		if (strlen(public_names[i][0]) == len && strncmp(public_names[i][0], k, len) == 0)
+			return public_names[i][1];
+	return NULL;
+}
+
+/* Rename the members of o and below; the findings (analysis/findings.json
+ * objects) and an RBAC object's changes (Kubernetes objects, whose label
+ * keys are the cluster's) are evidence and kept as they are. */
+static int
+rename_tree(cJSON *o)
+{
+	cJSON *it;
+
+	cJSON_ArrayForEach(it, o) {
+		const char *to;
+
+		if (cJSON_IsObject(o) && it->string != NULL) {
+			if (strcmp(it->string, "findings") == 0 || strcmp(it->string, "changes") == 0)
+				continue;
+			if ((to = public_name(it->string, strlen(it->string))) != NULL) {
+				char *n = kc_strdup(to);
+
+				if (n == NULL)
+					return KC_ERR_NOMEM;
+				if (!(it->type & cJSON_StringIsConst))
+					cJSON_free(it->string);
+				it->string = n;
+				it->type &= ~cJSON_StringIsConst;
+			}
+		}
+		if ((cJSON_IsObject(it) || cJSON_IsArray(it)) && rename_tree(it) != 0)
+			return KC_ERR_NOMEM;
+	}
+	return 0;
+}
+
+cJSON *
+kc_diff_public(const cJSON *d)
+{
+	cJSON *p = cJSON_Duplicate(d, 1), *s;
+
+	if (p == NULL || rename_tree(p) != 0) {
+		cJSON_Delete(p);
+		return NULL;
+	}
+	if ((s = cJSON_CreateString(KC_DIFF_SCHEMA_OUT)) == NULL || kc_json_set(p, "schema", s) != 0) {
+		cJSON_Delete(p);
+		return NULL;
+	}
+	return p;
+}
+
+int
+kc_diff_public_path(const char *path, char *out, size_t n)
+{
+	struct kc_buf b = KC_BUF_INIT(4096);
+	const char *p = path;
+	int r = 0;
+
+	while (r == 0) {
+		const char *dot = strchr(p, '.'), *to;
+		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+
+		to = public_name(p, len);
+		r = to ? kc_buf_adds(&b, to) : kc_buf_add(&b, p, len);
+		if (dot == NULL)
+			break;
+		r |= kc_buf_addc(&b, '.');
+		p = dot + 1;
+	}
+	if (r == 0)
+		r = kc_fmt(out, n, "%s", kc_buf_str(&b));
+	kc_buf_free(&b);
+	return r;
+}

@@ -28,7 +28,18 @@ struct kc_diff_opts {
 
 int kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out);
 
-/* Renderers of a kcustody.diff/v1 document. */
+/* The diff as commands write it (--format json|yaml, the sealed diff.json):
+ * kcustody.diff/v2, the model built by kc_diff_bundles with every member
+ * named in Kubernetes' lowerCamelCase (docs/DIFF.md lists the renames of
+ * v1); findings and RBAC object changes inside it are kept as the bundles
+ * hold them.  A new document; NULL when out of memory. */
+#define KC_DIFF_SCHEMA_OUT "kcustody.diff/v2"
+cJSON *kc_diff_public(const cJSON *d);
+/* The v2 name of a dotted path of the model ("summary.policy_bypass_reads"
+ * -> "summary.policyBypassReads") into out; 0 or KC_ERR_LIMIT. */
+int kc_diff_public_path(const char *path, char *out, size_t n);
+
+/* Renderers of the model (kcustody.diff/v1 member names). */
 int kc_diff_render_text(const cJSON *d, struct kc_buf *out);
 int kc_diff_render_md(const cJSON *d, struct kc_buf *out);
 

@@ -247,7 +247,7 @@ with open(sys.argv[2], "w") as f:
 EOF
 
 DENIED_Q='[.audit.denied[] | select(.user | endswith(":kagent")) | {user, verb, resource, namespace, code, count}]'
-READS_Q='[.audit.sensitive_reads_after_remediation[] | select(.user | endswith(":kagent")) | {user, verb, resource, namespace, name, code, escalate}]'
+READS_Q='[.audit.sensitiveReadsAfterRemediation[] | select(.user | endswith(":kagent")) | {user, verb, resource, namespace, name, code, escalate}]'
 t_begin "audit/cloud: collect from the native log: the agent's denied request and secret read (reference)"
 post=$(collect post "$W/exp/native" --since "$rem")
 expect_exit 0 "$K" diff "$pre" "$post" --pubkey "$W/k.pub" --remediated-at "$rem" --format json
@@ -289,15 +289,15 @@ t_begin "audit/cloud: POST from AKS kube-audit-admin only: reads after remediati
 post=$(collect post "$W/exp/aks-admin" --since "$rem")
 [ $? = 1 ] || t_fail "collect should say PARTIAL (reads not determinable)"
 expect_exit 0 "$K" diff "$pre" "$post" --pubkey "$W/k.pub" --remediated-at "$rem" --format json
-jq -e '.summary.sensitive_reads_after_remediation == "not determinable from these sources" and
-	.summary.policy_bypass_reads == "not determinable from these sources" and .audit.reads_determinable == false and
-	.summary.verdict != "remediated"' "$T_OUT" >/dev/null || t_fail "$(jq -c '[.summary, .audit.reads_visible]' "$T_OUT")"
+jq -e '.summary.sensitiveReadsAfterRemediation == "not determinable from these sources" and
+	.summary.policyBypassReads == "not determinable from these sources" and .audit.readsDeterminable == false and
+	.summary.verdict != "remediated"' "$T_OUT" >/dev/null || t_fail "$(jq -c '[.summary, .audit.readsVisible]' "$T_OUT")"
 expect_exit 0 "$K" diff "$pre" "$post" --pubkey "$W/k.pub" --remediated-at "$rem"
 expect_grep 'Sensitive reads by agents after the remediation time: not determinable from these sources' "$T_OUT"
 expect_exit 0 "$K" report "$post" --diff "$pre" --pubkey "$W/k.pub" --remediated-at "$rem" -o "$T_DIR/r.html"
 expect_grep 'id="audit-reads-blind"' "$T_DIR/r.html"
 expect_grep 'id="reads-not-determinable"' "$T_DIR/r.html"
-expect_grep 'sensitive_reads_after_remediation">not determinable from these sources' "$T_DIR/r.html"
+expect_grep 'sensitiveReadsAfterRemediation">not determinable from these sources' "$T_DIR/r.html"
 t_pass
 
 kc_admin delete namespace "$ns" --wait=false >/dev/null 2>&1

@@ -82,7 +82,7 @@ expect_exit 0 "$K" verify "$B" --pubkey "$W/k.pub.pem"
 expect_grep "^VALID$" "$T_OUT"
 for c in structure hashes manifest signature timestamp; do expect_grep "^  $c " "$T_OUT"; done
 expect_exit 0 "$K" verify "$B" --pubkey "$W/k.pub.pem" --json
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["valid"] and d["signature_kind"]=="ed25519", d' "$T_OUT" || t_fail "--json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["valid"] and d["signatureKind"]=="ed25519", d' "$T_OUT" || t_fail "--json"
 t_pass
 
 t_begin "verify: no trusted key is not valid; wrong key names the signature check"

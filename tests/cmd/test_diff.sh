@@ -93,22 +93,48 @@ t_begin "diff: the cluster-wide secret read is removed, the new Role's reads are
 expect_exit 0 "$KC" diff "$pre" "$post" --pubkey "$W/k.pub" --remediated-at "$rem" --format json
 cp "$T_OUT" "$W/d.json"
 d=$W/d.json
+# kcustody.diff/v2: every member lowerCamelCase but inside the quoted
+# evidence (findings, an RBAC object's changes); the twin: the same check
+# finds the snake_case members of the PRE bundle's MANIFEST.json
+snake() {	# snake FILE: the snake_case member paths, findings/changes skipped
+	python3 - "$1" <<'PY'
+import json, sys
+bad = []
+def walk(o, path):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if k in ("findings", "changes"):
+                continue
+            if "_" in k:
+                bad.append(path + "." + k)
+            walk(v, path + "." + k)
+    elif isinstance(o, list):
+        for v in o:
+            walk(v, path + "[]")
+walk(json.load(open(sys.argv[1])), "")
+print(" ".join(sorted(set(bad))))
+PY
+}
+jq -e '.schema == "kcustody.diff/v2"' "$d" >/dev/null || t_fail "schema $(jq -c .schema "$d")"
+[ -z "$(snake "$d")" ] || t_fail "snake_case members in the diff: $(snake "$d" | head -c 300)"
+"$KC" inspect "$pre" --json >"$W/m.json"
+[ -n "$(snake "$W/m.json")" ] || t_fail "the twin: no snake_case member found in MANIFEST.json"
 jq -e --arg ns "$ns" '.agents[] | select(.namespace==$ns and .name=="kagent-bot") |
-	.secrets_before and (.secrets_after|not) and .cluster_wide_before and (.cluster_wide_after|not) and
+	.secretsBefore and (.secretsAfter|not) and .clusterWideBefore and (.clusterWideAfter|not) and
 	any(.removed[]; .verb=="get" and .resource=="secrets" and .namespace=="*" and
 	    .grants[0].binding.name==($ns+"-kagent-secrets")) and
 	any(.added[]; .verb=="list" and .resource=="configmaps" and .namespace==$ns)' "$d" >/dev/null || t_fail "kagent-bot delta wrong"
 jq -e --arg ns "$ns" '.agents[] | select(.namespace==$ns and .name=="rag-agent") |
 	any(.removed[]; .verb=="*" and .resource=="*" and .namespace==$ns) and .counts.added==0 and
-	(.cluster_wide_before|not)' "$d" >/dev/null || t_fail "rag-agent wildcard not removed"
+	(.clusterWideBefore|not)' "$d" >/dev/null || t_fail "rag-agent wildcard not removed"
 jq -e --arg ns "$ns" '[.findings.resolved[] | select(.subject.namespace==$ns) | .id] | (index("AGR-003") != null and index("AGR-001") != null)' "$d" >/dev/null || t_fail "findings not resolved"
 jq -e --arg ns "$ns" '[.findings.regressions[] | select(.finding.subject.namespace==$ns)] | length == 0' "$d" >/dev/null || t_fail "unexpected AGR-025"
-jq -e --arg n "$ns-kagent-secrets" 'any(.rbac_objects.removed[]; .kind=="ClusterRoleBinding" and .name==$n)' "$d" >/dev/null || t_fail "removed binding not listed"
-jq -e --arg ns "$ns" 'any(.rbac_objects.added[]; .kind=="RoleBinding" and .namespace==$ns and .name=="kagent-bot-role" and (.changed_by|length>0))' "$d" >/dev/null || t_fail "added binding or its manager not listed"
+jq -e --arg n "$ns-kagent-secrets" 'any(.rbacObjects.removed[]; .kind=="ClusterRoleBinding" and .name==$n)' "$d" >/dev/null || t_fail "removed binding not listed"
+jq -e --arg ns "$ns" 'any(.rbacObjects.added[]; .kind=="RoleBinding" and .namespace==$ns and .name=="kagent-bot-role" and (.changedBy|length>0))' "$d" >/dev/null || t_fail "added binding or its manager not listed"
 t_pass
 
 t_begin "diff: agent pods older than the remediation are flagged"
-jq -e --arg ns "$ns" 'any(.stale_pods[]; .namespace==$ns and .name=="kagent-bot-0")' "$d" >/dev/null || t_fail "stale pod not flagged"
+jq -e --arg ns "$ns" 'any(.stalePods[]; .namespace==$ns and .name=="kagent-bot-0")' "$d" >/dev/null || t_fail "stale pod not flagged"
 jq -e '.summary.verdict=="incomplete"' "$d" >/dev/null || t_fail "verdict $(jq -r .summary.verdict "$d")"
 t_pass
 
@@ -164,15 +190,15 @@ expect_exit 0 "$KC" diff "$pre2" "$post2" --pubkey "$W/k.pub" --format json
 jq -e --arg ns "$ns2" 'any(.findings.persisting[]; .id=="AGR-003" and .subject.namespace==$ns and .subject.name=="kagent-bot")' "$T_OUT" >/dev/null || t_fail "AGR-003 not persisting"
 jq -e --arg ns "$ns2" 'any(.findings.regressions[]; .id=="AGR-025" and .kept and .finding.subject.namespace==$ns)' "$T_OUT" >/dev/null || t_fail "no AGR-025"
 jq -e '.summary.verdict=="incomplete"' "$T_OUT" >/dev/null || t_fail "verdict"
-jq -e --arg ns "$ns2" '.agents[] | select(.namespace==$ns and .name=="kagent-bot") | .secrets_after' "$T_OUT" >/dev/null || t_fail "secrets_after should stay true"
+jq -e --arg ns "$ns2" '.agents[] | select(.namespace==$ns and .name=="kagent-bot") | .secretsAfter' "$T_OUT" >/dev/null || t_fail "secretsAfter should stay true"
 t_pass
 
 t_begin "diff: the breach assessment stays URGENT and names the secrets read and reachable"
 d=$W/d.json
-jq -e '.breach_assessment.verdict == "URGENT" and .summary.breach_assessment == "URGENT"' "$d" >/dev/null || t_fail "breach assessment $(jq -c .breach_assessment.verdict "$d")"
-jq -e --arg ns "$ns" '.breach_assessment.agents[] | select(.namespace==$ns and .name=="kagent-bot") |
-	.could_read_secrets and (.secrets_read | index("*") != null) and (.secrets_reachable | index($ns + "/db-password") != null)' "$d" >/dev/null ||
-	t_fail "kagent-bot breach entry: $(jq -c --arg ns "$ns" '.breach_assessment.agents[] | select(.namespace==$ns)' "$d" | head -c 400)"
+jq -e '.breachAssessment.verdict == "URGENT" and .summary.breachAssessment == "URGENT"' "$d" >/dev/null || t_fail "breach assessment $(jq -c .breachAssessment.verdict "$d")"
+jq -e --arg ns "$ns" '.breachAssessment.agents[] | select(.namespace==$ns and .name=="kagent-bot") |
+	.couldReadSecrets and (.secretsRead | index("*") != null) and (.secretsReachable | index($ns + "/db-password") != null)' "$d" >/dev/null ||
+	t_fail "kagent-bot breach entry: $(jq -c --arg ns "$ns" '.breachAssessment.agents[] | select(.namespace==$ns)' "$d" | head -c 400)"
 expect_exit 0 "$KC" diff "$pre" "$post" --pubkey "$W/k.pub" --remediated-at "$rem"
 expect_grep "^breach assessment: URGENT" "$T_OUT"
 expect_grep "kagent-bot read \(audit\): \*" "$T_OUT"
@@ -220,10 +246,10 @@ kc_admin -n "$ns3" delete rolebinding ops >/dev/null
 post3=$("$KC" collect --kubeconfig "$KC_KUBECONFIG" --case DIFF-3 --phase post --agents '' --sa "$ns3/ops-agent" \
 	--key "$W/k.pem" -o "$W/" -q)
 expect_exit 0 "$KC" diff "$pre3" "$post3" --pubkey "$W/k.pub" --format json
-jq -e '.breach_assessment.verdict == "ROUTINE" and .summary.verdict == "remediated"' "$T_OUT" >/dev/null || t_fail "diff: $(jq -c '{b: .breach_assessment.verdict, v: .summary.verdict}' "$T_OUT")"
-jq -e '.agents[0] | (.cluster_wide_before | not) and (.secrets_before | not) and
+jq -e '.breachAssessment.verdict == "ROUTINE" and .summary.verdict == "remediated"' "$T_OUT" >/dev/null || t_fail "diff: $(jq -c '{b: .breachAssessment.verdict, v: .summary.verdict}' "$T_OUT")"
+jq -e '.agents[0] | (.clusterWideBefore | not) and (.secretsBefore | not) and
 	any(.removed[]; .resource == "nodes" and .effective == false) and
-	any(.removed[]; .resource == "configmaps" and .effective == null)' "$T_OUT" >/dev/null || t_fail "ops-agent delta: $(jq -c '.agents[0] | {cluster_wide_before, secrets_before}' "$T_OUT")"
+	any(.removed[]; .resource == "configmaps" and .effective == null)' "$T_OUT" >/dev/null || t_fail "ops-agent delta: $(jq -c '.agents[0] | {clusterWideBefore, secretsBefore}' "$T_OUT")"
 expect_exit 0 "$KC" who-can "$pre3" patch nodes --json
 jq -e --arg w "$ns3/ops-agent" '.serviceAccounts | index($w) == null' "$T_OUT" >/dev/null || t_fail "who-can patch nodes lists ops-agent"
 kc_purge_ns "$ns3"

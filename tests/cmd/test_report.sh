@@ -384,23 +384,23 @@ for k, t in got:
     if t.replace(",", "") != want:
         bad.append("%s: page %r, diff %r" % (k, t, want))
 keys = {k for k, _ in got}
-for need in ("summary.verdict", "summary.policy_bypass_reads", "summary.sensitive_reads_after_remediation"):
+for need in ("summary.verdict", "summary.policyBypassReads", "summary.sensitiveReadsAfterRemediation"):
     if need not in keys:
         bad.append("page does not show " + need)
 html = open(sys.argv[1], encoding="utf-8").read()
 bypass = "A policy bypass to escalate" in html
-if bypass != (d["summary"]["policy_bypass_reads"] > 0):
-    bad.append("bypass sentence %s but policy_bypass_reads %d" % (bypass, d["summary"]["policy_bypass_reads"]))
+if bypass != (d["summary"]["policyBypassReads"] > 0):
+    bad.append("bypass sentence %s but policyBypassReads %d" % (bypass, d["summary"]["policyBypassReads"]))
 print("%d values compared" % len(got))
 if bad:
     print("\n".join(bad)); sys.exit(1)
 PY
 }
 agree "$T_DIR/r.html" "$T_DIR/d.json" >"$T_DIR/agree.out" 2>&1 || t_fail "report and diff disagree: $(tail -n 3 "$T_DIR/agree.out")"
-"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d["audit"]["sensitive_reads_after_remediation"]; assert any(not x["escalate"] for x in r), r' "$T_DIR/d.json" ||
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d["audit"]["sensitiveReadsAfterRemediation"]; assert any(not x["escalate"] for x in r), r' "$T_DIR/d.json" ||
 	t_fail "the scenario has no permitted (non-bypass) sensitive read"
 # negative twin: a page whose number differs from the diff is caught
-sed 's|data-kc="summary.policy_bypass_reads">\([0-9]*\)<|data-kc="summary.policy_bypass_reads">9\1<|' "$T_DIR/r.html" >"$T_DIR/r2.html"
+sed 's|data-kc="summary.policyBypassReads">\([0-9]*\)<|data-kc="summary.policyBypassReads">9\1<|' "$T_DIR/r.html" >"$T_DIR/r2.html"
 cmp -s "$T_DIR/r.html" "$T_DIR/r2.html" && t_fail "the negative twin changed nothing"
 agree "$T_DIR/r2.html" "$T_DIR/d.json" >/dev/null 2>&1 && t_fail "a page that disagrees with the diff passed"
 t_pass

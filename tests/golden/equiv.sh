@@ -775,7 +775,7 @@ mask_files() {
 		find "$d/w" -type f \( -name MANIFEST.json -o -path '*/audit/sources.json' \) -print0 |
 			while IFS= read -r -d '' f; do
 				sed -i -E -e 's/kc-[0-9a-f]{16}/kc-(run)/g' \
-					-e 's/^([[:space:]]*"(bundle_id|evidence_id|started|finished|server_date|local_time|offset_seconds|duration_ms|executable_sha256)":[[:space:]]*).*$/\1(masked)/' "$f"
+					-e 's/^([[:space:]]*"(bundle_id|bundleID|evidence_id|started|finished|server_date|local_time|offset_seconds|duration_ms|executable_sha256)":[[:space:]]*).*$/\1(masked)/' "$f"
 			done ;;
 	esac
 }

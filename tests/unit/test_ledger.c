@@ -187,11 +187,11 @@ DEFINE_TEST(test_ledger_story_verifies)
 	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(report, "verified")));
 	CHECK_INT(cJSON_GetObjectItem(report, "entries")->valueint, 6);
 	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(report, "custodian"), "name")->valuestring, "Bob");
-	CHECK(cJSON_IsNull(cJSON_GetObjectItem(report, "pending_transfer")));
+	CHECK(cJSON_IsNull(cJSON_GetObjectItem(report, "pendingTransfer")));
 	cJSON_Delete(report);
 	/* without a trust list: integrity holds, trust is not claimed */
 	CHECK_INT(kc_ledger_verify("bundle.tar.gz", NULL, NULL, &report), 0);
-	CHECK(cJSON_IsFalse(cJSON_GetObjectItem(report, "trust_checked")));
+	CHECK(cJSON_IsFalse(cJSON_GetObjectItem(report, "trustChecked")));
 	cJSON_Delete(report);
 }
 
@@ -328,7 +328,7 @@ DEFINE_TEST(test_ledger_transfer_pairing)
 	CHECK_INT(append("alice", "Alice", "ACME CSIRT", "transferred", "Alice", "Bob", "2026-03-01T11:00:00Z"), 0);
 	/* in transit: verifies, with the transfer pending */
 	CHECK_INT(kc_ledger_verify("bundle.tar.gz", NULL, "trust.json", &report), 0);
-	CHECK(cJSON_IsObject(cJSON_GetObjectItem(report, "pending_transfer")));
+	CHECK(cJSON_IsObject(cJSON_GetObjectItem(report, "pendingTransfer")));
 	cJSON_Delete(report);
 	/* Carol (trusted, but not Bob) signs the receipt, claiming to be Bob */
 	CHECK_INT(append("carol", "Carol", "Audit Co", "received", "Alice", NULL, "2026-03-01T12:00:00Z"),
