@@ -151,7 +151,7 @@ lint:
 # build/equiv-base-<commit>/) on the same generated inputs, compared byte for
 # byte.  A change meant to change behaviour bumps EQUIV_BASE in a commit of
 # its own that names the change.
-EQUIV_BASE ?= a59bfa44ea45227b0185bb9ae7d656a5dffa1b1a
+EQUIV_BASE ?= f6b7705c8b2169313b2fda61970bfae9388fd25f
 EQUIV_JOBS ?= 2
 EQUIV_TIMEOUT ?= 900
 
