@@ -508,6 +508,14 @@ KC_COMMAND(archive, "store, list, retrieve, re-verify and prune bundles (AU-11)"
 		return argc < 2 ? KC_EXIT_USAGE : KC_EXIT_OK;
 	}
 	a.sub = argv[1];
+	if (strcmp(a.sub, "put") != 0 && strcmp(a.sub, "get") != 0 && strcmp(a.sub, "list") != 0 &&
+	    strcmp(a.sub, "verify") != 0 && strcmp(a.sub, "prune") != 0) {
+		char safe[128];
+
+		fprintf(stderr, "%s archive: unknown subcommand '%s' (put, list, get, verify or prune); "
+		    "see '%s archive --help'\n", cli_progname, kc_safe_str(a.sub, safe, sizeof(safe)), cli_progname);
+		return KC_EXIT_USAGE;
+	}
 	if ((ret = parse_args(argc - 1, argv + 1, &a)) != KC_EXIT_OK)
 		return ret == -1 ? KC_EXIT_OK : ret;
 	if ((ret = check_args(&a, argc - 1 - optind)) != KC_EXIT_OK)

@@ -233,8 +233,7 @@ parse_args(int argc, char **argv, struct audit_args *a)
 			usage(stdout);
 			return -1;
 		default:
-			usage(stderr);
-			return KC_EXIT_USAGE;
+			return cli_bad_option(argv);
 		}
 		if (r != KC_EXIT_OK)
 			return r;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "util/log.h"
 #include "manifest/ledger.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -178,6 +179,13 @@ KC_COMMAND(custody, "show, verify or extend a bundle's chain-of-custody ledger")
 		return argc < 2 ? KC_EXIT_USAGE : KC_EXIT_OK;
 	}
 	sub = argv[1];
+	if (strcmp(sub, "show") != 0 && strcmp(sub, "verify") != 0 && strcmp(sub, "append") != 0) {
+		char safe[128];
+
+		fprintf(stderr, "%s custody: unknown subcommand '%s' (show, verify or append); "
+		    "see '%s custody --help'\n", cli_progname, kc_safe_str(sub, safe, sizeof(safe)), cli_progname);
+		return KC_EXIT_USAGE;
+	}
 	argc--;
 	argv++;
 	optind = 1;

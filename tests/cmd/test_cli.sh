@@ -112,6 +112,18 @@ python3 -c 'import json,sys,yaml; sys.exit(0 if yaml.safe_load(open(sys.argv[1])
 	"$W/y2.yaml" "$W/j.json" && t_fail "the twin: a quoted number compared equal"
 t_pass
 
+t_begin "a usage error is one line naming the command and its --help, on every command"
+for c in archive audit can-i collect custody diff inspect keygen report seal verify who-can; do
+	"$K" $c --bogus >/dev/null 2>"$W/e.txt"; rc=$?
+	[ "$rc" = 2 ] || t_fail "$c --bogus: exit $rc"
+	[ "$(wc -l <"$W/e.txt")" = 1 ] || t_fail "$c --bogus: $(wc -l <"$W/e.txt") lines on stderr: $(head -c 200 "$W/e.txt")"
+	grep -q "^kcustody $c: .*see 'kcustody $c --help'" "$W/e.txt" || t_fail "$c --bogus: $(head -c 200 "$W/e.txt")"
+done
+# the twin: --help itself is not an error and prints the whole help
+expect_exit 0 "$K" audit --help
+[ "$(wc -l <"$T_OUT")" -gt 10 ] || t_fail "audit --help printed $(wc -l <"$T_OUT") lines"
+t_pass
+
 t_begin "the man page documents every command and every option, as the binary prints them"
 cp "$KC_REPO/man/kcustody.1" "$W/k.1"
 bash "$KC_REPO/man/gen-options.sh" "$K" "$W/k.1" || t_fail "gen-options failed"
