@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collector/discovery.h"
 #include "collector/snapshot.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -130,6 +131,7 @@ kc_snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct
 		if (r != 0)
 			goto out;
 	}
+	r = kc_discovery_load(get, ctx, NULL, &snap->disc);
 out:
 	if (r != 0)
 		kc_snapshot_free(snap);
@@ -151,4 +153,6 @@ kc_snapshot_free(struct kc_snapshot *snap)
 		cJSON_Delete(snap->items[i]);
 		snap->items[i] = NULL;
 	}
+	kc_discovery_free(snap->disc);
+	snap->disc = NULL;
 }
