@@ -29,8 +29,9 @@ Every scenario answers API discovery (/api, /apis, /api/v1,
 server's resources plus kagent's group kagent.dev (agents, modelconfigs,
 toolservers), so that collect stores discovery and the analysis expands
 wildcards over it; in scenario "faults", "metrics.k8s.io/v1beta1" answers
-503, as an unavailable aggregated API does (recorded, the collection
-partial).
+503, as an unavailable aggregated API does, and "secured.kcr-test.io/v1"
+403 (both recorded, the collection partial; a real server cannot be made
+to refuse discovery without editing the cluster's bootstrap bindings).
 Scenario "files" answers from DIR/discovery.json instead when it exists.
 
 Writes the port it listens on to PORTFILE and one JSON line per request to
@@ -85,6 +86,7 @@ DISCOVERY_GV = {
 }
 if SCENARIO == "faults":
     DISCOVERY_GV["metrics.k8s.io/v1beta1"] = None
+    DISCOVERY_GV["secured.kcr-test.io/v1"] = "forbidden"
 
 
 def discovery(path):
@@ -110,6 +112,9 @@ def discovery(path):
     gv = path[len("/api/"):] if path.startswith("/api/") else path[len("/apis/"):] if path.startswith("/apis/") else None
     if gv is None or gv not in table or path.count("/") != (2 if path.startswith("/api/") else 3):
         return None
+    if table[gv] == "forbidden":
+        return 403, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 403, "reason": "Forbidden",
+                     "message": "forbidden: User \"u\" cannot get path \"%s\"" % path}
     if table[gv] is None:
         return 503, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 503,
                      "message": "the server is currently unable to handle the request", "reason": "ServiceUnavailable"}
