@@ -20,8 +20,8 @@ cleanup() {
 	kc_admin delete contextboundaries.policy.kcr-test.io "$NS-boundary" >/dev/null 2>&1
 	kc_admin delete -f "$KC_REPO/tests/data/kagent/crds.yaml" >/dev/null 2>&1
 	kc_purge_ns "$NS"
-	kc_admin delete clusterrole "$P-all" "$P-cb" >/dev/null 2>&1
-	kc_admin delete clusterrolebinding "$P-all" >/dev/null 2>&1
+	kc_admin delete clusterrole "$P-all" "$P-cb" "$P-crdlist" >/dev/null 2>&1
+	kc_admin delete clusterrolebinding "$P-all" "$P-crdlist" >/dev/null 2>&1
 }
 trap cleanup EXIT
 
@@ -57,17 +57,22 @@ items:
   roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: $P-cb}
   subjects: [{kind: ServiceAccount, name: agent-cb, namespace: $NS}]
 YAML
+collect() { "$KC" collect --case T-disc --phase pre --operator tester --kubeconfig "$KC_KUBECONFIG" \
+	--agents "$NS/agent" --no-reviews "$@"; }
+# before the CRDs exist: nothing of a runtime to collect, and no error
+collect --out-dir "$W/nocrd" >/dev/null 2>"$W/nocrd.err"
+nocrd_rc=$?
 kc_admin apply -f "$KC_REPO/tests/data/kagent/crds.yaml" >/dev/null &&
 	kc_admin wait --for condition=established --timeout=60s -f "$KC_REPO/tests/data/kagent/crds.yaml" >/dev/null ||
 	{ echo "cannot create the CRDs"; echo "0 passed, 1 failed"; exit 1; }
 # discovery of new CRDs can lag the Established condition by a moment
 for _ in $(seq 50); do kc_admin get --raw /apis/policy.kcr-test.io/v1 >/dev/null 2>&1 && break; sleep 0.2; done
 
-collect() { "$KC" collect --case T-disc --phase pre --operator tester --kubeconfig "$KC_KUBECONFIG" \
-	--agents "$NS/agent" --no-reviews "$@"; }
+sed "s/NAMESPACE/$NS/g" "$KC_REPO/tests/data/kagent/objects.yaml" | kc_admin apply -f - >/dev/null ||
+	{ echo "cannot create the custom objects"; echo "0 passed, 1 failed"; exit 1; }
 # every test below reads this one collection (and copies of it)
 EV=$W/ev
-collect --out-dir "$EV" >"$W/collect.out" 2>"$W/collect.err"
+collect --out-dir "$EV" --resource policy.kcr-test.io/contextboundaries >"$W/collect.out" 2>"$W/collect.err"
 rc=$?
 # the same evidence as a bundle sealed before discovery existed
 cp -a "$EV" "$W/old" && rm -rf "$W/old/discovery"
@@ -217,6 +222,87 @@ jq -e "$kept_cb | length == 1 and (.[0].effective == false)" "$T_OUT" >/dev/null
 expect_exit 0 "$KC" diff "$T_DIR/c2.tar.gz" "$T_DIR/c3.tar.gz" --no-verify --format json
 jq -e "$kept_cb | length == 1 and (.[0] | has(\"effective\") | not)" "$T_OUT" >/dev/null ||
 	t_fail "PRE's discovery applied to POST: $(jq -c "$kept_cb" "$T_OUT")"
+t_pass
+
+t_begin "custom: the CRD list is stored as received, kagent's objects of every CRD it declares are collected"
+m=$EV/MANIFEST.json
+jq -e '.items[] | select(.name == "list/customresourcedefinitions") | .status == "complete"' "$m" >/dev/null ||
+	t_fail "CRD list not complete"
+[ "$(jq -s '[.[].items[]] | length' "$EV"/raw/customresourcedefinitions/page-*.json)" = "$(kc_admin get crd -o name | wc -l)" ] ||
+	t_fail "CRD count differs from kubectl"
+cmp -s <(jq -S '.items | map(.metadata.name) | sort' "$EV/raw/customresourcedefinitions/page-0001.json") \
+	<(kc_admin get --raw "/apis/apiextensions.k8s.io/v1/customresourcedefinitions" | jq -S '.items | map(.metadata.name) | sort') ||
+	t_fail "CRD list differs"
+for r in agents modelconfigs toolservers; do
+	jq -e --arg r "$r" '.items[] | select(.name == "custom/kagent.dev/" + $r) | .status == "complete" and .count == 1' "$m" >/dev/null ||
+		t_fail "custom/kagent.dev/$r not collected"
+	[ "$(jq -r '.items[0].metadata.namespace' "$EV/custom/kagent.dev/$r/page-0001.json")" = "$NS" ] || t_fail "$r object missing"
+done
+# listed at the served (preferred) version: agents v1alpha2 objects
+jq -e '.items[0].apiVersion == "kagent.dev/v1alpha2"' "$EV/custom/kagent.dev/agents/page-0001.json" >/dev/null ||
+	t_fail "agents not at the preferred version"
+jq -e '.items[] | select(.name == "custom/policy.kcr-test.io/contextboundaries") | .status == "complete" and .count == 1' "$m" >/dev/null ||
+	t_fail "--resource not collected"
+# nothing else of another group unasked
+[ "$(ls "$EV/custom")" = "$(printf 'kagent.dev\npolicy.kcr-test.io')" ] || t_fail "unexpected custom groups: $(ls "$EV/custom")"
+t_pass
+
+t_begin "custom: credentials never stored (sha256:<hex>), references kept, the page's original SHA-256 recorded"
+if grep -rq CANARY "$EV"; then t_fail "a credential reached the evidence: $(grep -rl CANARY "$EV" | head -3)"; fi
+h() { printf 'sha256:%s' "$(printf '%s' "$1" | sha256sum | cut -d' ' -f1)"; }
+mc=$EV/custom/kagent.dev/modelconfigs/page-0001.json
+jq -e --arg a "$(h CANARY-apikey-inline-value)" --arg b "$(h 'Bearer CANARY-bearer-inline-value')" '.items[0].spec
+	| .apiKey == $a and .defaultHeaders.Authorization == $b and .apiKeySecret == "kagent-openai"
+	and .apiKeySecretKey == "OPENAI_API_KEY" and .model == "gpt-4.1-mini"' "$mc" >/dev/null ||
+	t_fail "modelconfig: $(jq -c '.items[0].spec' "$mc")"
+ag=$EV/custom/kagent.dev/agents/page-0001.json
+jq -e --arg a "$(h CANARY-env-inline-value)" '.items[0].spec.declarative.deployment
+	| .env[0].value == $a and .env[1].valueFrom.secretKeyRef == {"name": "kagent-openai", "key": "OPENAI_API_KEY"}
+	and .serviceAccountName == "kagent-k8s-agent"' "$ag" >/dev/null || t_fail "agent: $(jq -c '.items[0].spec' "$ag")"
+ts=$EV/custom/kagent.dev/toolservers/page-0001.json
+jq -e --arg a "$(h CANARY-token-inline-value)" '.items[0].spec.config
+	| .sse.headers["x-api-token"] == $a and .sse.headersFrom[0].valueFrom.name == "tool-auth"
+	and (.stdio.args[2] | startswith("sha256:")) and .stdio.args[1] == "--password"' "$ts" >/dev/null ||
+	t_fail "toolserver: $(jq -c '.items[0].spec.config' "$ts")"
+jq -e '.items[0].spec.clientSecret | startswith("sha256:")' "$EV/custom/policy.kcr-test.io/contextboundaries/page-0001.json" >/dev/null ||
+	t_fail "contextboundary clientSecret kept"
+# kubectl apply's last-applied annotation carries the whole object: hashed
+jq -e '.items[0].metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"] | startswith("sha256:")' "$mc" >/dev/null ||
+	t_fail "last-applied not hashed"
+# each redacted page: transform, count and the SHA-256 of the server's page
+orig=$(kc_admin get --raw "/apis/kagent.dev/v1alpha2/modelconfigs?limit=500" | sha256sum | cut -d' ' -f1)
+jq -e --arg o "$orig" '.files[] | select(.path == "custom/kagent.dev/modelconfigs/page-0001.json")
+	| .transform == "redact-credentials" and .original_sha256 == $o and .redacted_values >= 3' "$m" >/dev/null ||
+	t_fail "modelconfigs page: $(jq -c '.files[] | select(.path == "custom/kagent.dev/modelconfigs/page-0001.json")' "$m")"
+# the CRD list is not a custom resource: stored as received
+jq -e '.files[] | select(.path == "raw/customresourcedefinitions/page-0001.json") | has("transform") | not' "$m" >/dev/null ||
+	t_fail "CRD page transformed"
+t_pass
+
+t_begin "custom: no CRD of a known runtime collects nothing and is no error"
+[ "$nocrd_rc" = 0 ] || t_fail "collect without CRDs exited $nocrd_rc: $(tail -n 2 "$W/nocrd.err")"
+[ ! -e "$W/nocrd/custom" ] || t_fail "custom/ written without CRDs"
+jq -e '.status == "complete" and ([.items[] | select(.name | startswith("custom/"))] | length == 0)' "$W/nocrd/MANIFEST.json" >/dev/null ||
+	t_fail "items for custom resources without CRDs"
+# --resource of something the cluster does not serve: recorded, partial
+expect_exit 1 collect --out-dir "$T_DIR/ev" --resource example.invalid/widgets
+jq -e '.items[] | select(.name == "custom/example.invalid/widgets") | .status == "error" and (.detail | test("not served"))' \
+	"$T_DIR/ev/MANIFEST.json" >/dev/null || t_fail "unserved --resource not recorded"
+expect_exit 2 collect --out-dir "$T_DIR/ev2" --resource 'Widgets'
+expect_grep "--resource wants GROUP/RESOURCE" "$T_ERR"
+t_pass
+
+t_begin "custom: a refused custom list is recorded forbidden, nothing stored"
+kc_admin create clusterrole "$P-crdlist" --verb=list --resource=customresourcedefinitions.apiextensions.k8s.io >/dev/null &&
+	kc_admin create clusterrolebinding "$P-crdlist" --clusterrole="$P-crdlist" --user=restricted-user >/dev/null ||
+	t_fail "cannot bind the CRD list"
+expect_exit 1 "$KC" collect --case T-disc --phase pre --kubeconfig "$(kc_kubeconfig restricted.yaml)" --no-reviews \
+	--out-dir "$T_DIR/r"
+jq -e '.items[] | select(.name == "list/customresourcedefinitions") | .status == "complete"' "$T_DIR/r/MANIFEST.json" >/dev/null ||
+	t_fail "CRD list not collected with the binding"
+jq -e '.items[] | select(.name == "custom/kagent.dev/agents") | .status == "forbidden" and .http_status == 403' \
+	"$T_DIR/r/MANIFEST.json" >/dev/null || t_fail "refused agents list not recorded forbidden"
+[ ! -e "$T_DIR/r/custom" ] || t_fail "pages stored for a refused list"
 t_pass
 
 t_summary

@@ -284,7 +284,11 @@ class H(http.server.BaseHTTPRequestHandler):
             with open("%s/%s.json" % (DIR, name)) as f:
                 doc = json.load(f)
         except FileNotFoundError:
-            return self.send(404, {"kind": "Status", "code": 404, "message": "not found"})
+            if name == "customresourcedefinitions":  # a cluster without CRDs
+                doc = {"kind": "CustomResourceDefinitionList", "apiVersion": "apiextensions.k8s.io/v1",
+                       "metadata": {"resourceVersion": "1"}, "items": []}
+            else:
+                return self.send(404, {"kind": "Status", "code": 404, "message": "not found"})
         if "limit" not in q or doc.get("kind") == "Status":
             return self.answer(doc)
         start, limit = int(q.get("continue", "0")), int(q["limit"])
