@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "collector/custom.h"
 #include "collector/discovery.h"
 #include "harness.h"
 #include "rbac/reach.h"
@@ -151,4 +152,52 @@ DEFINE_TEST(test_discovery_reach_and_scope)
 	CHECK(!kc_rbac_cluster_scoped("example.com", "widgets"));	/* built-in again */
 	CHECK(kc_rbac_wildcard_reach(&r, 0) == NULL);
 	kc_discovery_free(d);
+}
+
+/* The credential rule of docs/COLLECT.md, value by value. */
+DEFINE_TEST(test_custom_redact_rule)
+{
+	cJSON *o = cJSON_Parse("{\"metadata\":{\"name\":\"my-token-config\",\"annotations\":{"
+	    "\"kubectl.kubernetes.io/last-applied-configuration\":\"{...}\",\"note\":\"plain\"}},"
+	    "\"spec\":{\"apiKey\":\"abc\",\"apiKeySecret\":\"kagent-openai\",\"clientSecret\":\"3f9a0b1c2d3e4f5a6b7c\","
+	    "\"apiKeySecretKey\":\"OPENAI_API_KEY\",\"apiKeySecretRef\":{\"name\":\"s\",\"key\":\"k\"},"
+	    "\"credentials\":{\"user\":\"u\",\"tokenPath\":\"/var/run/t\"},"
+	    "\"env\":[{\"name\":\"OPENAI_API_KEY\",\"value\":\"v1\"},{\"name\":\"LOG_LEVEL\",\"value\":\"debug\"},"
+	    "{\"name\":\"X\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"a\",\"key\":\"b\"}}}],"
+	    "\"args\":[\"--key\",\"sk-0123456789abcdefghij\"],\"model\":\"gpt\"}}");
+	const cJSON *spec;
+
+	CHECK(o != NULL);
+	if (o == NULL)
+		return;
+	CHECK_INT(kc_custom_redact(o), 6);
+	spec = cJSON_GetObjectItemCaseSensitive(o, "spec");
+#define O(p, k) cJSON_GetObjectItemCaseSensitive(p, k)
+#define S(p, k) O(p, k)->valuestring
+	CHECK(strncmp(S(spec, "apiKey"), "sha256:", 7) == 0 && strlen(S(spec, "apiKey")) == 71);
+	CHECK(strcmp(S(spec, "apiKeySecret"), "kagent-openai") == 0);		/* a Secret's name */
+	CHECK(strncmp(S(spec, "clientSecret"), "sha256:", 7) == 0);		/* a value */
+	CHECK(strcmp(S(spec, "apiKeySecretKey"), "OPENAI_API_KEY") == 0);
+	CHECK(strcmp(S(O(spec, "apiKeySecretRef"), "name"), "s") == 0);
+	CHECK(strncmp(S(O(spec, "credentials"), "user"), "sha256:", 7) == 0);	/* under a credential */
+	CHECK(strcmp(S(O(spec, "credentials"), "tokenPath"), "/var/run/t") == 0);
+	CHECK(strncmp(S(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(spec, "env"), 0),
+	    "value"), "sha256:", 7) == 0);
+	CHECK(strcmp(S(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(spec, "env"), 1), "value"), "debug") == 0);
+	CHECK(strncmp(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(spec, "args"), 1)->valuestring, "sha256:", 7) == 0);
+	CHECK(strcmp(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(spec, "args"), 0)->valuestring, "--key") == 0);
+	CHECK(strcmp(S(spec, "model"), "gpt") == 0);
+	CHECK(strcmp(S(O(o, "metadata"), "name"), "my-token-config") == 0);
+	CHECK(strcmp(S(O(O(o, "metadata"), "annotations"), "note"), "plain") == 0);
+#undef S
+#undef O
+	/* idempotent: a second pass hashes nothing again */
+	CHECK_INT(kc_custom_redact(o), 0);
+	cJSON_Delete(o);
+	CHECK(kc_custom_resource_ok("kagent.dev/agents"));
+	CHECK(kc_custom_resource_ok("/pods"));
+	CHECK(!kc_custom_resource_ok("kagent.dev"));
+	CHECK(!kc_custom_resource_ok("Kagent.dev/agents"));
+	CHECK(!kc_custom_resource_ok("a/b/c"));
+	CHECK(!kc_custom_resource_ok("../x/agents"));
 }
