@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/collect_hooks.h"
+#include "collector/custom.h"
 #include "pipeline/collect.h"
 #include "util/err.h"
 #include "util/fsutil.h"
@@ -38,6 +39,10 @@ collect_usage(FILE *f)
 	    "  --page-size N          list page size (default 500)\n"
 	    "  --max-retries N        retries on 429, 5xx, connection failures (default 4)\n"
 	    "  --max-response SIZE    largest answer accepted (default 512M)\n"
+	    "  --resource GROUP/RES   also collect every object of that resource, all\n"
+	    "                         namespaces (repeatable; \"\" group for core, e.g.\n"
+	    "                         policy.example.com/contextpolicies); credentials\n"
+	    "                         in them are hashed (kagent.dev is collected anyway)\n"
 	    "%s"
 	    "Output:\n"
 	    "  -o, --output PATH      bundle file, or an existing folder for the\n"
@@ -59,7 +64,7 @@ enum {
 	OPT_CASE = 256, OPT_PHASE, OPT_PURPOSE, OPT_OPERATOR, OPT_AUTHORITY, OPT_EVID,
 	OPT_KUBECONFIG, OPT_CONTEXT, OPT_INCLUSTER, OPT_INSECURE, OPT_PAGESIZE,
 	OPT_OUTDIR, OPT_KEY, OPT_CERT, OPT_PASS, OPT_NOSIGN, OPT_TSA, OPT_TSACA,
-	OPT_RETRIES, OPT_ORG, OPT_MAXRESP, OPT_HOOK_BASE = 512,
+	OPT_RETRIES, OPT_ORG, OPT_MAXRESP, OPT_RESOURCE, OPT_HOOK_BASE = 512,
 };
 
 static int
@@ -175,6 +180,8 @@ struct collect_args {
 	struct kc_collect_plan plan;
 	struct collect_hooks hooks;
 	int quiet;
+	const char *resources[64];	/* --resource */
+	size_t nresources;
 };
 
 /* --max-response SIZE: bytes, or with K, M or G; 4K to 4G. */
@@ -240,6 +247,20 @@ parse_one(int c, const char *arg, struct collect_args *a)
 	case OPT_INSECURE: opts->allow_insecure = 1; break;
 	case OPT_PAGESIZE: case OPT_RETRIES: case OPT_MAXRESP:
 		return parse_number(c, arg, opts);
+	case OPT_RESOURCE:
+		if (!kc_custom_resource_ok(arg)) {
+			cli_error("--resource wants GROUP/RESOURCE (a DNS subdomain, or empty for core, and a "
+			    "lowercase plural), not '%s'", arg);
+			return KC_EXIT_USAGE;
+		}
+		if (a->nresources == sizeof(a->resources) / sizeof(a->resources[0])) {
+			cli_error("--resource: at most 64");
+			return KC_EXIT_USAGE;
+		}
+		a->resources[a->nresources++] = arg;
+		opts->resources = a->resources;
+		opts->nresources = a->nresources;
+		break;
 	case 'o': a->plan.output = arg; break;
 	case OPT_OUTDIR: a->plan.out_dir = arg; break;
 	case OPT_KEY: seal->key_path = arg; break;
@@ -276,6 +297,7 @@ parse_args(int argc, char **argv, struct collect_args *a)
 		{ "page-size", required_argument, NULL, OPT_PAGESIZE },
 		{ "max-retries", required_argument, NULL, OPT_RETRIES },
 		{ "max-response", required_argument, NULL, OPT_MAXRESP },
+		{ "resource", required_argument, NULL, OPT_RESOURCE },
 		{ "output", required_argument, NULL, 'o' },
 		{ "out-dir", required_argument, NULL, OPT_OUTDIR },
 		{ "key", required_argument, NULL, OPT_KEY },

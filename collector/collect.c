@@ -26,6 +26,8 @@
 #include <openssl/x509.h>
 
 #include "collector/collect.h"
+#include "collector/custom.h"
+#include "collector/discovery.h"
 #include "collector/snapshot.h"
 #include "manifest/digest.h"
 #include "util/buf.h"
@@ -669,6 +671,8 @@ kc_collect_run(const struct kc_collect_opts *opts, const char *staging, struct k
 	for (int i = 0; i < KC_RES_COUNT; i++)
 		if ((r = list_resource(co, opts, i)) != 0)
 			return r;
+	if ((r = kc_collect_discovery(co)) != 0 || (r = kc_collect_custom(co, opts)) != 0)
+		return r;
 	return 0;
 }
 

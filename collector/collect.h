@@ -23,6 +23,8 @@ struct kc_collect_opts {
 	int max_retries;		/* -1 default */
 	long backoff_ms;		/* 0 default */
 	size_t max_response;		/* 0 default (512 MiB) */
+	const char *const *resources;	/* --resource GROUP/RESOURCE (collector/custom.h) */
+	size_t nresources;
 };
 
 struct kc_collect {

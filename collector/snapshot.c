@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collector/discovery.h"
 #include "collector/snapshot.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -130,6 +131,32 @@ kc_snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct
 		if (r != 0)
 			goto out;
 	}
+	{
+		/* the CRD list, when collected, decides which resources are custom */
+		char **pages = NULL;
+		size_t npages = 0;
+		cJSON *crds = NULL;
+
+		if ((r = list(ctx, "raw/customresourcedefinitions", &pages, &npages)) != 0)
+			goto out;
+		for (size_t p = 0; p < npages; p++) {
+			size_t len = 0;
+			char *data = get(ctx, pages[p], &len);
+			cJSON *doc = data ? cJSON_ParseWithLength(data, len) : NULL, *items, *it;
+
+			free(data);
+			if (crds == NULL)
+				crds = cJSON_CreateArray();
+			items = kc_json_get_mut(doc, "items");
+			while (crds != NULL && cJSON_IsArray(items) && (it = cJSON_DetachItemFromArray(items, 0)) != NULL)
+				cJSON_AddItemToArray(crds, it);
+			cJSON_Delete(doc);
+			free(pages[p]);
+		}
+		free(pages);
+		r = kc_discovery_load(get, ctx, crds, &snap->disc);
+		cJSON_Delete(crds);
+	}
 out:
 	if (r != 0)
 		kc_snapshot_free(snap);
@@ -151,4 +178,6 @@ kc_snapshot_free(struct kc_snapshot *snap)
 		cJSON_Delete(snap->items[i]);
 		snap->items[i] = NULL;
 	}
+	kc_discovery_free(snap->disc);
+	snap->disc = NULL;
 }

@@ -35,9 +35,12 @@ struct kc_snap_resource_def {
 
 extern const struct kc_snap_resource_def kc_snap_resources[KC_RES_COUNT];
 
+struct kc_discovery;	/* collector/discovery.h */
+
 struct kc_snapshot {
 	cJSON *items[KC_RES_COUNT];	/* arrays of objects (owned), never NULL after load */
 	int present[KC_RES_COUNT];	/* 1 when the list was collected completely */
+	struct kc_discovery *disc;	/* discovery/ documents (owned); NULL when the bundle has none */
 };
 
 /* Read raw/<resource>/page-*.json from a staging folder, concatenating the

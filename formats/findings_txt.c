@@ -92,6 +92,8 @@ kc_findings_txt(const cJSON *doc, struct kc_buf *buf)
 		addf(out, "  scope:    %s%s%s\n", kc_json_str0(f, "scope"), kc_json_str0(f, "namespace")[0] ? " " : "",
 		    kc_json_str0(f, "namespace"));
 		addf(out, "  matched:  %s\n", kc_json_str0(f, "matched"));
+		if (kc_json_str(kc_json_get(f, "reach"), "text") != NULL)	/* bundles with discovery */
+			addf(out, "  reach:    %s\n", kc_json_str(kc_json_get(f, "reach"), "text"));
 		if (b != NULL) {
 			addf(out, "%s", "  binding:  ");
 			ref(out, b);

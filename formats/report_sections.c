@@ -131,6 +131,10 @@ rh_findings_table(struct w *w, const char *id, const cJSON *arr, int sort, int a
 			rh_text(w, kc_json_str(inner, "matched"));
 			rh_raw(w, "<br/>");
 		}
+		if (kc_json_str(kc_json_get(inner, "reach"), "text") != NULL) {	/* bundles with discovery */
+			rh_text(w, kc_json_str(kc_json_get(inner, "reach"), "text"));
+			rh_raw(w, "<br/>");
+		}
 		rule_text(w, kc_json_path(inner, "rule"));
 		rh_raw(w, "</td><td>");
 		rh_text_or_dash(w, kc_json_str(inner, "attack"));

@@ -12,6 +12,7 @@
 #include "rbac/diff.h"
 #include "rbac/eval.h"
 #include "rbac/hmap.h"
+#include "rbac/reach.h"
 #include "rbac/scope.h"
 #include "util/err.h"
 #include "util/fmt.h"
@@ -43,7 +44,7 @@ wanted(void *ctx, const char *p)
 
 	if (strcmp(p, "audit/segment.jsonl") == 0)
 		b->has_segment = 1;
-	return strcmp(p, "MANIFEST.json") == 0 || strncmp(p, "raw/", 4) == 0 ||
+	return strcmp(p, "MANIFEST.json") == 0 || strncmp(p, "raw/", 4) == 0 || strncmp(p, "discovery/", 10) == 0 ||
 	    strcmp(p, "analysis/selection.json") == 0 || strcmp(p, "analysis/findings.json") == 0 ||
 	    strcmp(p, "audit/sources.json") == 0;
 }
@@ -1267,7 +1268,10 @@ agent_diff(const struct kc_rbac *rb_pre, const struct kc_rbac *rb_post, const st
 
 	memset(&ppre, 0, sizeof(ppre));
 	memset(&ppost, 0, sizeof(ppost));
+	/* each side judged by its own cluster's discovery (rbac/reach.h) */
+	kc_rbac_discovery_use(rb_pre->snap->disc);
 	r = sa_perms(rb_pre, js(a, "namespace"), js(a, "name"), l, &ppre);
+	kc_rbac_discovery_use(rb_post->snap->disc);
 	if (r == 0)
 		r = sa_perms(rb_post, js(a, "namespace"), js(a, "name"), l, &ppost);
 	if (r == 0) {
@@ -1397,9 +1401,12 @@ diff_body(struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_pre,
 	au = cJSON_AddObjectToObject(d, "audit");
 	if ((secret_reads = cJSON_CreateObject()) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	if ((r = audit_diff(pre, post, rb_post, agents, rem_ns, secret_reads, au)) == 0 &&
-	    (r = breach_assessment(pre, rb_pre, agents, secret_reads,
-	    cJSON_AddObjectToObject(d, "breach_assessment"))) == 0)
+	kc_rbac_discovery_use(rb_post->snap->disc);
+	if ((r = audit_diff(pre, post, rb_post, agents, rem_ns, secret_reads, au)) == 0) {
+		kc_rbac_discovery_use(rb_pre->snap->disc);
+		r = breach_assessment(pre, rb_pre, agents, secret_reads, cJSON_AddObjectToObject(d, "breach_assessment"));
+	}
+	if (r == 0)
 		summary(d, fd, au, &n);
 	cJSON_Delete(secret_reads);
 	return r;
@@ -1438,6 +1445,7 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	*out = d;
 	d = NULL;	/* transferred */
 out:
+	kc_rbac_discovery_use(NULL);
 	if (have_rb_pre)
 		kc_rbac_free(&rb_pre);
 	if (have_rb_post)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "rbac/eval.h"
+#include "rbac/reach.h"
 #include "rbac/scope.h"
 #include "rbac/labels.h"
 #include "util/buf.h"
@@ -341,6 +342,9 @@ kc_rbac_init(struct kc_rbac *rb, const struct kc_snapshot *snap)
 
 	memset(rb, 0, sizeof(*rb));
 	rb->snap = snap;
+	/* this snapshot's own table of served and cluster-scoped resources
+	 * (rbac/reach.h); a bundle without discovery gets the built-in one */
+	kc_rbac_discovery_use(snap->disc);
 	cJSON_ArrayForEach(it, snap->items[KC_RES_CLUSTERROLES])
 		if ((r = role_add(rb, it, 1, &rcap)) != 0)
 			goto out;
@@ -390,6 +394,9 @@ kc_rbac_free(struct kc_rbac *rb)
 {
 	if (rb == NULL)
 		return;
+	/* never leave a table installed that dies with its snapshot */
+	if (rb->snap != NULL && rb->snap->disc != NULL && kc_rbac_discovery() == rb->snap->disc)
+		kc_rbac_discovery_use(NULL);
 	for (size_t i = 0; i < rb->nroles; i++) {
 		for (size_t j = 0; j < rb->roles[i].nrules; j++)
 			rule_free(&rb->roles[i].rules[j]);
@@ -1027,6 +1034,12 @@ kc_rbac_grants_json(const struct kc_rbac_rules *r)
 			    "listed by rules reviews but never authorize a request");
 		else if (!g->binding->cluster)
 			scope_notes(g->rule, o);
+		{
+			cJSON *reach = kc_rbac_wildcard_reach(g->rule, !g->binding->cluster);
+
+			if (reach != NULL)
+				cJSON_AddItemToObject(o, "wildcardReach", reach);
+		}
 		if (kc_rbac_reason(g, reason, sizeof(reason)) == 0)
 			cJSON_AddStringToObject(o, "reason", reason);
 		cJSON_AddItemToArray(arr, o);

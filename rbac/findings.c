@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "rbac/findings.h"
+#include "rbac/reach.h"
 #include "rbac/scope.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -665,6 +666,14 @@ add_hit(struct kc_findings *f, const struct kc_finding_def *def, int sev, const 
 	cJSON_AddStringToObject(o, "claim", def->claim);
 	if (strcmp(def->claim, "ability") == 0 && c->pf != NULL && c->pf->set)
 		cJSON_AddItemToObject(o, "request", proof_json(c->pf));
+	/* a wildcard named by its concrete reach on this cluster, when the
+	 * bundle has discovery (rbac/reach.h) */
+	if (strcmp(def->id, "AGR-001") == 0 || strcmp(def->id, "AGR-002") == 0) {
+		cJSON *reach = kc_rbac_wildcard_reach(c->r, c->scope_ns[0] != '\0');
+
+		if (reach != NULL)
+			cJSON_AddItemToObject(o, "reach", reach);
+	}
 	if (kc_rbac_reason(c->g, reason, sizeof(reason)) == 0)
 		cJSON_AddStringToObject(o, "reason", reason);
 	cJSON_AddItemToArray(f->list, o);

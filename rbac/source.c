@@ -16,6 +16,7 @@ static int
 kept(const char *path)
 {
 	return strncmp(path, "raw/", 4) == 0 || strncmp(path, "reviews/", 8) == 0 ||
+	    strncmp(path, "discovery/", 10) == 0 ||
 	    strncmp(path, "analysis/can-i/", 15) == 0;
 }
 

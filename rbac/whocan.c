@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rbac/reach.h"
 #include "rbac/scope.h"
 #include "rbac/whocan.h"
 #include "util/buf.h"
@@ -122,7 +123,7 @@ uniq_strings(cJSON *arr)
 int
 kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, const char *ns, cJSON **out)
 {
-	char res[256], group[256], sub[256];
+	char res[256], group[256], sub[256], ressub[520];
 	const char *slash = strchr(resource, '/'), *dot;
 	size_t rl = slash ? (size_t)(slash - resource) : strlen(resource);
 	cJSON *o, *cw, *nss, *all;
@@ -159,7 +160,23 @@ kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, cons
 		    "would still say yes)");
 	/* A resource no built-in group serves and no rule names: most likely
 	 * a typo, which would otherwise answer "nobody" in silence. */
-	{
+	/* With discovery the cluster's own documents answer, as kubectl's
+	 * "the server doesn't have a resource type" does (rbac/reach.h). */
+	kc_fmt_trunc(ressub, sizeof(ressub), "%s%s%s", res, sub[0] ? "/" : "", sub);	/* fits: 255 + 1 + 255 */
+	if (strcmp(res, "*") != 0 && strcmp(group, "*") != 0 && strcmp(sub, "*") != 0 &&
+	    kc_rbac_served(group, ressub) >= 0) {
+		int served = kc_rbac_served(group, ressub);
+
+		cJSON_AddBoolToObject(o, "served", served);
+		if (!served) {
+			char w[700];
+
+			kc_fmt_trunc(w, sizeof(w), "the server doesn't have a resource type '%s%s%s%s%s' (not in "
+			    "this bundle's discovery documents)", res, group[0] ? "." : "", group,
+			    sub[0] ? "/" : "", sub);
+			cJSON_AddStringToObject(o, "warning", w);
+		}
+	} else {
 		int named = kc_rbac_builtin_served(group, res);
 
 		for (size_t i = 0; !named && i < rb->nroles; i++) {

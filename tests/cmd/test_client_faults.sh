@@ -50,6 +50,17 @@ jq -e -s --arg r "$run" 'all(.[]; (.audit_id|startswith($r+"-")) and (.user_agen
 grep -rq fake-token-value "$W/ev" "$W/collect.err" && t_fail "token leaked"
 t_pass
 
+t_begin "faults: a group-version that fails (503, 403) is recorded; the rest of discovery is stored"
+m=$W/ev/MANIFEST.json
+jq -e '.items[] | select(.name=="discovery/apis/metrics.k8s.io/v1beta1") | .status=="error" and .http_status==503 and (.detail|test("unable to handle"))' "$m" >/dev/null || t_fail "503 group-version not recorded"
+jq -e '.items[] | select(.name=="discovery/apis/secured.kcr-test.io/v1") | .status=="forbidden" and .http_status==403' "$m" >/dev/null || t_fail "403 group-version not recorded as forbidden"
+[ ! -e "$W/ev/discovery/apis/metrics.k8s.io" ] && [ ! -e "$W/ev/discovery/apis/secured.kcr-test.io" ] || t_fail "a failed document was stored"
+for f in api.json apis.json api/v1.json apis/apps/v1.json apis/kagent.dev/v1alpha1.json; do
+	[ -f "$W/ev/discovery/$f" ] || t_fail "discovery/$f missing"
+done
+jq -e '[.items[] | select(.name | startswith("discovery/")) | select(.status != "complete")] | length == 2' "$m" >/dev/null || t_fail "other discovery items failed"
+t_pass
+
 t_begin "faults: 410 Gone mid-list restarts the list and is recorded"
 jq -e '.items[] | select(.name=="list/rolebindings") | .status=="complete" and .count==2 and .restarts_after_410==1 and .pages==2' "$W/ev/MANIFEST.json" >/dev/null || t_fail "410 not handled"
 [ "$(ls "$W"/ev/raw/rolebindings/ | wc -l)" = 2 ] || t_fail "stale pages left"

@@ -24,6 +24,16 @@ empty rules.
 
     apiserver.py CERT KEY PORTFILE LOGFILE [SCENARIO [DIR]]
 
+Every scenario answers API discovery (/api, /apis, /api/v1,
+/apis/GROUP/VERSION) from the table DISCOVERY below: a subset of a 1.20
+server's resources plus kagent's group kagent.dev (agents, modelconfigs,
+toolservers), so that collect stores discovery and the analysis expands
+wildcards over it; in scenario "faults", "metrics.k8s.io/v1beta1" answers
+503, as an unavailable aggregated API does, and "secured.kcr-test.io/v1"
+403 (both recorded, the collection partial; a real server cannot be made
+to refuse discovery without editing the cluster's bootstrap bindings).
+Scenario "files" answers from DIR/discovery.json instead when it exists.
+
 Writes the port it listens on to PORTFILE and one JSON line per request to
 LOGFILE (method, path, the Audit-ID, User-Agent and Impersonate-User
 headers, whether an Authorization header was present).
@@ -39,6 +49,76 @@ SCENARIO = sys.argv[5] if len(sys.argv) > 5 else "faults"
 DIR = sys.argv[6] if len(sys.argv) > 6 else None
 CANARY = "fake-canary-value-never-stored"
 state = {"version": 0, "rb": 0}
+
+RW = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+RO = ["get", "list", "watch"]
+
+
+def r(name, kind, namespaced, verbs=RW, short=None):
+    d = {"name": name, "singularName": "", "namespaced": namespaced, "kind": kind, "verbs": verbs}
+    if short:
+        d["shortNames"] = short
+    return d
+
+
+DISCOVERY_GV = {
+    "v1": [r("pods", "Pod", True, short=["po"]), r("pods/log", "Pod", True, ["get"]),
+           r("pods/exec", "PodExecOptions", True, ["create", "get"]), r("pods/status", "Pod", True, ["get", "patch", "update"]),
+           r("secrets", "Secret", True), r("configmaps", "ConfigMap", True, short=["cm"]),
+           r("serviceaccounts", "ServiceAccount", True, short=["sa"]),
+           r("serviceaccounts/token", "TokenRequest", True, ["create"]),
+           r("persistentvolumeclaims", "PersistentVolumeClaim", True, short=["pvc"]),
+           r("services", "Service", True, short=["svc"]), r("events", "Event", True, short=["ev"]),
+           r("namespaces", "Namespace", False, ["create", "delete", "get", "list", "patch", "update", "watch"], ["ns"]),
+           r("nodes", "Node", False, short=["no"]), r("nodes/proxy", "NodeProxyOptions", False, ["create", "get"]),
+           r("persistentvolumes", "PersistentVolume", False, short=["pv"])],
+    "apps/v1": [r("deployments", "Deployment", True, short=["deploy"]), r("deployments/scale", "Scale", True, ["get", "patch", "update"]),
+                r("statefulsets", "StatefulSet", True, short=["sts"]), r("daemonsets", "DaemonSet", True, short=["ds"]),
+                r("replicasets", "ReplicaSet", True, short=["rs"])],
+    "batch/v1": [r("jobs", "Job", True)],
+    "rbac.authorization.k8s.io/v1": [r("clusterroles", "ClusterRole", False), r("clusterrolebindings", "ClusterRoleBinding", False),
+                                     r("roles", "Role", True), r("rolebindings", "RoleBinding", True)],
+    "networking.k8s.io/v1": [r("networkpolicies", "NetworkPolicy", True, short=["netpol"])],
+    "apiextensions.k8s.io/v1": [r("customresourcedefinitions", "CustomResourceDefinition", False, short=["crd", "crds"])],
+    "authorization.k8s.io/v1": [r("selfsubjectrulesreviews", "SelfSubjectRulesReview", False, ["create"])],
+    "kagent.dev/v1alpha1": [r("agents", "Agent", True), r("agents/status", "Agent", True, ["get", "patch", "update"]),
+                            r("modelconfigs", "ModelConfig", True), r("toolservers", "ToolServer", True)],
+}
+if SCENARIO == "faults":
+    DISCOVERY_GV["metrics.k8s.io/v1beta1"] = None
+    DISCOVERY_GV["secured.kcr-test.io/v1"] = "forbidden"
+
+
+def discovery(path):
+    """(code, body) for a discovery path, or None."""
+    table = DISCOVERY_GV
+    if SCENARIO == "files" and DIR:
+        try:
+            with open("%s/discovery.json" % DIR) as f:
+                table = json.load(f)
+        except FileNotFoundError:
+            pass
+    if path == "/api":
+        return 200, {"kind": "APIVersions", "versions": ["v1"],
+                     "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]}
+    if path == "/apis":
+        groups = {}
+        for gv in table:
+            if "/" in gv:
+                g, v = gv.split("/")
+                groups.setdefault(g, []).append({"groupVersion": gv, "version": v})
+        return 200, {"kind": "APIGroupList", "apiVersion": "v1",
+                     "groups": [{"name": g, "versions": vs, "preferredVersion": vs[0]} for g, vs in groups.items()]}
+    gv = path[len("/api/"):] if path.startswith("/api/") else path[len("/apis/"):] if path.startswith("/apis/") else None
+    if gv is None or gv not in table or path.count("/") != (2 if path.startswith("/api/") else 3):
+        return None
+    if table[gv] == "forbidden":
+        return 403, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 403, "reason": "Forbidden",
+                     "message": "forbidden: User \"u\" cannot get path \"%s\"" % path}
+    if table[gv] is None:
+        return 503, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 503,
+                     "message": "the server is currently unable to handle the request", "reason": "ServiceUnavailable"}
+    return 200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": table[gv]}
 lock = threading.Lock()
 
 
@@ -122,6 +202,9 @@ class H(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.record()
+        d = discovery(self.path)
+        if d is not None:
+            return self.send(*d)
         if SCENARIO.startswith("names"):
             return self.names()
         if SCENARIO == "files":
@@ -201,7 +284,11 @@ class H(http.server.BaseHTTPRequestHandler):
             with open("%s/%s.json" % (DIR, name)) as f:
                 doc = json.load(f)
         except FileNotFoundError:
-            return self.send(404, {"kind": "Status", "code": 404, "message": "not found"})
+            if name == "customresourcedefinitions":  # a cluster without CRDs
+                doc = {"kind": "CustomResourceDefinitionList", "apiVersion": "apiextensions.k8s.io/v1",
+                       "metadata": {"resourceVersion": "1"}, "items": []}
+            else:
+                return self.send(404, {"kind": "Status", "code": 404, "message": "not found"})
         if "limit" not in q or doc.get("kind") == "Status":
             return self.answer(doc)
         start, limit = int(q.get("continue", "0")), int(q["limit"])
