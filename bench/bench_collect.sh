@@ -32,6 +32,7 @@ kubectl_recipe() {
 	k get roles,rolebindings,serviceaccounts,pods,networkpolicies -A -o json >"$work/k2.json"
 	k get namespaces -o json >"$work/k3.json"
 	k get secrets,configmaps,persistentvolumeclaims -A -o json >"$work/k4.json"
+	k get deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs -A -o json >"$work/k5.json"
 }
 # The same objects as the kubectl recipe: no agent selected, so no server
 # reviews (kubectl's recipe has none); the offline analysis still runs.
@@ -74,7 +75,7 @@ same=$(cmp -s "$work/k.uids" "$work/c.uids" && echo yes || echo NO)
 objs=$(wc -l <"$work/k.uids")
 
 echo "collect benchmark: $objs objects, $RUNS runs each (median wall time; peak RSS is the largest process)"
-printf '  %-28s %8.2f s   peak RSS %7d KiB\n' "kubectl recipe (4 commands)" "$kt" "$krss"
+printf '  %-28s %8.2f s   peak RSS %7d KiB\n' "kubectl recipe (5 commands)" "$kt" "$krss"
 printf '  %-28s %8.2f s   peak RSS %7d KiB\n' "kcustody collect" "$ct" "$crss"
 printf '  speed-up: %.1fx   same objects: %s\n' "$(awk -v a="$kt" -v b="$ct" 'BEGIN{print a/b}')" "$same"
 nrev=$(ls "$work"/kcf/reviews/*/*.json 2>/dev/null | wc -l)

@@ -38,6 +38,7 @@
 #include "rbac/scope.h"
 #include "rbac/review.h"
 #include "rbac/source.h"
+#include "rbac/workload.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fmt.h"
@@ -342,6 +343,25 @@ stored_review(struct kc_source *src, const struct can_i_args *a)
 	return ret;
 }
 
+/* cloudReach: the account's workload identity annotations and its pods'
+ * projected token audiences (rbac/workload.h), recorded, not evaluated */
+static int
+add_cloud_reach(const struct kc_snapshot *snap, const char *ns, const char *name, cJSON *doc)
+{
+	struct kc_workloads wl;
+	cJSON *reach;
+	int r;
+
+	if ((r = kc_workloads_init(&wl, snap)) != 0)
+		return r;
+	reach = kc_cloud_reach_json(&wl, ns, name);
+	kc_workloads_free(&wl);
+	if (reach == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	cJSON_AddItemToObject(doc, "cloudReach", reach);
+	return 0;
+}
+
 /* The offline evaluator's answer: --all-sas, --sar, --compare, --json or
  * the table rendered from its rules. */
 static int
@@ -359,6 +379,10 @@ evaluate(const struct kc_snapshot *snap, const struct kc_rbac *rb, const struct 
 	} else if (a->compare != NULL) {
 		ret = run_compare(doc, a->compare);
 	} else if (a->json) {
+		if ((r = add_cloud_reach(snap, a->ns, a->name, doc)) != 0) {
+			cJSON_Delete(doc);
+			return cli_fail(cli_exit_for(r), NULL);
+		}
 		ret = cli_print_doc(doc, a->json);
 	} else {
 		if (!snap->present[KC_RES_ROLEBINDINGS] || !snap->present[KC_RES_CLUSTERROLEBINDINGS])

@@ -7,6 +7,9 @@
  * created with `kubectl apply`, so in metadata-only pages that annotation's
  * value is replaced by a marker with its SHA-256 and the page's original
  * SHA-256 is kept in the manifest (transform "redact-last-applied").
+ * Pods and workload lists get the same annotation treatment and their
+ * literal env[].value replaced by "sha256:<hex>" (collector/redact.h;
+ * transform "redact-values").
  */
 #include <errno.h>
 #include <limits.h>
@@ -28,6 +31,7 @@
 #include "collector/collect.h"
 #include "collector/custom.h"
 #include "collector/discovery.h"
+#include "collector/redact.h"
 #include "collector/snapshot.h"
 #include "manifest/digest.h"
 #include "util/buf.h"
@@ -472,7 +476,8 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 	const struct kc_snap_resource_def *def = &kc_snap_resources[idx];
 	char name[128], rel[256], *cont = NULL, *path = NULL;
 	int page = 0, restarts = 0, r = 0, done = 0;
-	long long items = 0, redacted = 0;
+	long long items = 0, redacted = 0, redacted_env = 0;
+	const char *lpath = def->path;	/* the fallback after a 404 */
 	int64_t t0;
 	char rv[128] = "";
 	struct kc_response resp;
@@ -489,6 +494,7 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 		char *enc = NULL;
 		cJSON *md, *v, *kind;
 		int nred = 0;
+		long long nenv = 0;
 
 		free(path);
 		path = NULL;
@@ -501,7 +507,7 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 				break;
 			}
 		}
-		if (asprintf(&path, "%s?limit=%d%s%s", def->path, opts->page_size,
+		if (asprintf(&path, "%s?limit=%d%s%s", lpath, opts->page_size,
 		    enc ? "&continue=" : "", enc ? enc : "") < 0)
 			path = NULL;
 		curl_free(enc);
@@ -520,11 +526,17 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 			kc_info("%s: continue token expired (410 Gone), restarting the list", def->name);
 			remove_pages(co, def->name, page);
 			page = 0;
-			items = redacted = 0;
+			items = redacted = redacted_env = 0;
 			restarts++;
 			free(cont);
 			cont = NULL;
 			rv[0] = '\0';
+			continue;
+		}
+		if (resp.status == 404 && page == 0 && def->fallback != NULL && lpath != def->fallback) {
+			/* an older server serves this list at an older version only */
+			kc_info("%s: %s not served (404), trying %s", def->name, def->path, def->fallback);
+			lpath = def->fallback;
 			continue;
 		}
 		if ((r = kc_response_error(&resp, "GET", path)) != 0)
@@ -546,7 +558,12 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 		page++;
 		if ((r = kc_fmt(rel, sizeof(rel), "raw/%s/page-%04d.json", def->name, page)) != 0)
 			break;
-		if (def->metadata_only && (nred = redact_last_applied(doc)) > 0) {
+		/* Metadata-only lists, pods and workloads: last-applied annotations
+		 * replaced; pods and workloads: literal env values too. */
+		if (def->metadata_only || kc_redact_env_list((enum kc_snap_res)idx))
+			nred = redact_last_applied(doc);
+		nenv = kc_redact_env_values(doc, (enum kc_snap_res)idx);
+		if (nred > 0 || nenv > 0) {
 			char *out = cJSON_PrintUnformatted(doc);
 			char hex[KC_SHA256_HEX];
 			cJSON *f;
@@ -563,10 +580,17 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 			if (r != 0)
 				break;
 			f = cJSON_GetArrayItem(co->files, cJSON_GetArraySize(co->files) - 1);
-			cJSON_AddStringToObject(f, "transform", "redact-last-applied");
+			/* metadata-only pages keep their transform name (bundles
+			 * before env redaction read the same) */
+			cJSON_AddStringToObject(f, "transform", def->metadata_only ?
+			    "redact-last-applied" : "redact-values");
 			cJSON_AddStringToObject(f, "original_sha256", hex);
-			cJSON_AddNumberToObject(f, "redacted_annotations", nred);
+			if (nred > 0 || def->metadata_only)
+				cJSON_AddNumberToObject(f, "redacted_annotations", nred);
+			if (nenv > 0)
+				cJSON_AddNumberToObject(f, "redacted_env_values", (double)nenv);
 			redacted += nred;
+			redacted_env += nenv;
 		} else if ((r = kc_collect_add_file(co, rel, resp.body.data, resp.body.len,
 		    "application/json", 0, NULL)) != 0) {
 			break;
@@ -609,7 +633,9 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 			kc_info("%-28s %s", name, status);
 	}
 	it = kc_collect_add_item(co, name, status, detail[0] ? detail : NULL);
-	cJSON_AddStringToObject(it, "path", def->path);
+	cJSON_AddStringToObject(it, "path", lpath);
+	if (lpath != def->path)
+		cJSON_AddStringToObject(it, "not_served", def->path);
 	if (r == 0) {
 		cJSON_AddStringToObject(it, "resource_version", rv);
 		cJSON_AddNumberToObject(it, "pages", page);
@@ -617,6 +643,8 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 		cJSON_AddBoolToObject(it, "metadata_only", def->metadata_only);
 		if (redacted > 0)
 			cJSON_AddNumberToObject(it, "redacted_annotations", (double)redacted);
+		if (redacted_env > 0)
+			cJSON_AddNumberToObject(it, "redacted_env_values", (double)redacted_env);
 	}
 	if (restarts > 0)
 		cJSON_AddNumberToObject(it, "restarts_after_410", restarts);

@@ -26,6 +26,12 @@ const struct kc_snap_resource_def kc_snap_resources[KC_RES_COUNT] = {
 	[KC_RES_SECRETS] = { "secrets", "/api/v1/secrets", 1 },
 	[KC_RES_CONFIGMAPS] = { "configmaps", "/api/v1/configmaps", 1 },
 	[KC_RES_PVCS] = { "persistentvolumeclaims", "/api/v1/persistentvolumeclaims", 1 },
+	[KC_RES_DEPLOYMENTS] = { "deployments", "/apis/apps/v1/deployments", 0, NULL, "Deployment" },
+	[KC_RES_STATEFULSETS] = { "statefulsets", "/apis/apps/v1/statefulsets", 0, NULL, "StatefulSet" },
+	[KC_RES_DAEMONSETS] = { "daemonsets", "/apis/apps/v1/daemonsets", 0, NULL, "DaemonSet" },
+	[KC_RES_REPLICASETS] = { "replicasets", "/apis/apps/v1/replicasets", 0, NULL, "ReplicaSet" },
+	[KC_RES_JOBS] = { "jobs", "/apis/batch/v1/jobs", 0, NULL, "Job" },
+	[KC_RES_CRONJOBS] = { "cronjobs", "/apis/batch/v1/cronjobs", 0, "/apis/batch/v1beta1/cronjobs", "CronJob" },
 };
 
 struct dir_ctx {

@@ -6,6 +6,9 @@
  *                                   error), resourceVersion, pages, items
  * with <resource> one of KC_SNAPSHOT_RESOURCES.  Secrets, configmaps and
  * persistentvolumeclaims are PartialObjectMetadataList pages (metadata only).
+ * Pods and the workload lists (deployments ... cronjobs) are stored with
+ * every literal env[].value and last-applied-configuration annotation
+ * replaced by its SHA-256 (collector/redact.h).
  */
 #ifndef KC_SNAPSHOT_H
 #define KC_SNAPSHOT_H
@@ -24,6 +27,13 @@ enum kc_snap_res {
 	KC_RES_SECRETS,
 	KC_RES_CONFIGMAPS,
 	KC_RES_PVCS,
+	/* workload owners (issue 13 item 3): the owner chains of pods */
+	KC_RES_DEPLOYMENTS,
+	KC_RES_STATEFULSETS,
+	KC_RES_DAEMONSETS,
+	KC_RES_REPLICASETS,
+	KC_RES_JOBS,
+	KC_RES_CRONJOBS,
 	KC_RES_COUNT
 };
 
@@ -31,6 +41,10 @@ struct kc_snap_resource_def {
 	const char *name;	/* folder name under raw/, e.g. "clusterroles" */
 	const char *path;	/* API list path, e.g. "/apis/rbac.authorization.k8s.io/v1/clusterroles" */
 	int metadata_only;	/* PartialObjectMetadataList */
+	const char *fallback;	/* tried when the server answers 404 for path (an
+				 * older served version, e.g. batch/v1beta1 cronjobs
+				 * before Kubernetes 1.21), else NULL */
+	const char *kind;	/* the kind its objects have in ownerReferences */
 };
 
 extern const struct kc_snap_resource_def kc_snap_resources[KC_RES_COUNT];

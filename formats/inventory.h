@@ -1,8 +1,10 @@
 /* inventory.h - inventory.csv (briefing step 1), RFC 4180: CRLF line
  * ends, every field quoted when it holds a comma, a quote, CR or LF, quotes
  * doubled.  Columns: namespace, name, pods, bindings, roles,
- * cluster_wide_reach, secrets_reachable, highest_severity; list cells
- * hold their items separated by ';'. */
+ * cluster_wide_reach, secrets_reachable, highest_severity, cloud_reach
+ * (workload identity, rbac/workload.h; not evaluated), owner_chains (one
+ * per pod, "Pod/p <- ReplicaSet/r <- Deployment/d"); list cells hold their
+ * items separated by ';'. */
 #ifndef KC_INVENTORY_H
 #define KC_INVENTORY_H
 
@@ -14,7 +16,8 @@
 int kc_csv_field(struct kc_buf *out, const char *s);
 
 /* rows: [{"namespace","name","pods":[..],"bindings":[..],"roles":[..],
- * "clusterWide":bool,"secrets":[..],"highestSeverity"}] */
+ * "clusterWide":bool,"secrets":[..],"highestSeverity","cloudReach":[..],
+ * "ownerChains":[..]}] */
 int kc_inventory_csv(const cJSON *rows, struct kc_buf *out);
 
 #endif

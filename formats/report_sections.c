@@ -210,20 +210,47 @@ list_cell(struct w *w, const char *s, int red)
 	kc_buf_free(&one);
 }
 
+/* cloud_reach: one line per entry, "cloud reach: X, not evaluated by
+ * kcustody" (an inventory without the column: a dash) */
+static void
+reach_cell(struct w *w, const char *cell)
+{
+	const char *p = cell, *semi;
+
+	if (cell == NULL || *cell == '\0') {
+		rh_text_or_dash(w, NULL);
+		return;
+	}
+	for (;;) {
+		struct kc_buf one = KC_BUF_INIT(1u << 20);
+
+		semi = strchr(p, ';');
+		kc_buf_add(&one, p, semi != NULL ? (size_t)(semi - p) : strlen(p));
+		rh_raw(w, "<span>cloud reach: ");
+		rh_text(w, kc_buf_str(&one));
+		rh_raw(w, ", not evaluated by kcustody</span>");
+		kc_buf_free(&one);
+		if (semi == NULL)
+			break;
+		rh_raw(w, "<br/>");
+		p = semi + 1;
+	}
+}
+
 void
 rh_inventory_section(struct w *w, const struct bundle *b)
 {
 	const cJSON *hdr = cJSON_GetArrayItem(b->inventory, 0), *row;
-	int rows = 0, col[8];
-	static const char *const want[8] = { "namespace", "name", "pods", "bindings", "roles",
-		"cluster_wide_reach", "secrets_reachable", "highest_severity" };
+	int rows = 0, col[10];
+	static const char *const want[10] = { "namespace", "name", "pods", "bindings", "roles",
+		"cluster_wide_reach", "secrets_reachable", "highest_severity", "cloud_reach", "owner_chains" };
 
 	rh_raw(w, "<section id=\"inventory\"><h2>Agent inventory</h2>\n");
 	if (b->inventory == NULL || hdr == NULL) {
 		rh_raw(w, "<p class=\"note\">No inventory (analysis/inventory.csv) in the bundle.</p></section>\n");
 		return;
 	}
-	for (int c = 0; c < 8; c++) {
+	for (int c = 0; c < 10; c++) {
 		const cJSON *x;
 		int k = 0;
 
@@ -238,15 +265,15 @@ rh_inventory_section(struct w *w, const struct bundle *b)
 	    "what it is bound to and what it can reach.</p>\n");
 	rh_raw(w, "<table id=\"inventory-table\"><thead><tr><th>service account</th><th>pods</th>"
 	    "<th>bindings</th><th>roles</th><th>cluster-wide reach</th><th>secrets reachable</th>"
-	    "<th>highest severity</th></tr></thead><tbody>\n");
+	    "<th>highest severity</th><th>cloud reach</th><th>owner chains</th></tr></thead><tbody>\n");
 	cJSON_ArrayForEach(row, b->inventory) {
-		const char *v[8];
+		const char *v[10];
 
 		if (row == hdr)
 			continue;
 		if (rows++ >= KC_REPORT_ROWS_MAX)
 			break;
-		for (int c = 0; c < 8; c++) {
+		for (int c = 0; c < 10; c++) {
 			const cJSON *it = col[c] >= 0 ? cJSON_GetArrayItem(row, col[c]) : NULL;
 
 			v[c] = cJSON_IsString(it) ? it->valuestring : NULL;
@@ -273,6 +300,10 @@ rh_inventory_section(struct w *w, const struct bundle *b)
 			rh_sev_badge(w, v[7]);
 		else
 			rh_text_or_dash(w, NULL);
+		rh_raw(w, "</td><td>");
+		reach_cell(w, v[8]);
+		rh_raw(w, "</td><td>");
+		list_cell(w, v[9], 0);
 		rh_raw(w, "</td></tr>\n");
 	}
 	rh_raw(w, "</tbody></table>\n");

@@ -16,6 +16,7 @@
 #include "rbac/findings.h"
 #include "rbac/review.h"
 #include "rbac/whocan.h"
+#include "rbac/workload.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fmt.h"
@@ -43,6 +44,7 @@ struct actx {
 	struct kc_strset nss;
 	struct kc_nsindex pods_by_sa;	/* pods by namespace and service account */
 	struct kc_nsindex fnd_by_subject;	/* findings by subject namespace and name */
+	struct kc_workloads wl;		/* owner chains, cloud reach */
 	cJSON *diffs;
 	size_t disagreements, evalerrors, reviews, offline;
 };
@@ -370,6 +372,33 @@ cluster_secret_rule(const struct kc_rbac_rules *rr)
 	return 0;
 }
 
+/* cloudReach (texts) and ownerChains (one per pod) of a row */
+static int
+inventory_reach(struct actx *a, const struct kc_selected *sa, cJSON *row)
+{
+	cJSON *reach = kc_cloud_reach_json(&a->wl, sa->ns, sa->name), *texts, *chains, *e;
+	const struct kc_nsref *ix;
+	size_t nix;
+	int r = 0;
+
+	if (reach == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	texts = cJSON_AddArrayToObject(row, "cloudReach");
+	cJSON_ArrayForEach(e, reach)
+		cJSON_AddItemToArray(texts, cJSON_CreateString(kc_json_str0(e, "text")));
+	cJSON_Delete(reach);
+	chains = cJSON_AddArrayToObject(row, "ownerChains");
+	ix = kc_nsindex_slice(&a->pods_by_sa, sa->ns, sa->name, &nix);
+	for (size_t i = 0; i < nix && r == 0; i++) {
+		struct kc_buf b = KC_BUF_INIT(1u << 20);
+
+		if ((r = kc_owner_chain(&a->wl, ix[i].p, &b)) == 0)
+			cJSON_AddItemToArray(chains, cJSON_CreateString(kc_buf_str(&b)));
+		kc_buf_free(&b);
+	}
+	return r;
+}
+
 static int
 inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
 {
@@ -455,6 +484,8 @@ inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
 			worst = sev;
 	}
 	cJSON_AddStringToObject(row, "highestSeverity", kc_sev_name(worst));
+	if ((r = inventory_reach(a, sa, row)) != 0)
+		goto out;
 out:
 	kc_rbac_rules_free(&rr);
 	kc_strset_free(&bound);
@@ -466,13 +497,18 @@ static int
 write_inventory(struct actx *a)
 {
 	static const char *const src[] = { "raw/clusterroles", "raw/clusterrolebindings", "raw/roles",
-		"raw/rolebindings", "raw/pods", "raw/secrets", "raw/serviceaccounts", NULL };
+		"raw/rolebindings", "raw/pods", "raw/secrets", "raw/serviceaccounts", "raw/deployments",
+		"raw/statefulsets", "raw/daemonsets", "raw/replicasets", "raw/jobs", "raw/cronjobs", NULL };
 	cJSON *rows = cJSON_CreateArray();
 	struct kc_buf csv = KC_BUF_INIT(OUT_MAX);
 	int r = 0;
 
 	if (rows == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((r = kc_workloads_init(&a->wl, a->snap)) != 0) {
+		cJSON_Delete(rows);
+		return r;
+	}
 	{
 		const cJSON *it;
 
@@ -500,6 +536,7 @@ write_inventory(struct actx *a)
 		r = put(a, "analysis/inventory.csv", csv.data ? csv.data : "", csv.len, "text/csv", src, NULL);
 	kc_buf_free(&csv);
 	cJSON_Delete(rows);
+	kc_workloads_free(&a->wl);
 	return r;
 }
 

@@ -222,6 +222,20 @@ def estate(phase, bulk):
 
     rv = "5000" if post else "4000"
 
+    # StatefulSet ai-agents/kagent owns kagent-0; a literal env value in
+    # both (stored as its SHA-256 by collect)
+    kagent_pod = next(p for p in pods if p["metadata"]["name"] == "kagent-0")
+    env = [{"name": "MODEL_API_KEY", "value": "equiv-not-a-real-key-0001"},
+           {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "kagent-token", "key": "token"}}}]
+    kagent_pod["metadata"]["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "kagent",
+                                                  "uid": uid("StatefulSet", "ai-agents", "kagent"),
+                                                  "controller": True}]
+    kagent_pod["spec"]["containers"][0]["env"] = env
+    statefulsets = [{"metadata": meta("StatefulSet", "kagent", "ai-agents", {"app": "kagent"}),
+                     "spec": {"template": {"spec": {"serviceAccountName": "kagent",
+                                                    "containers": [{"name": "main", "image": "registry.invalid/kagent:1",
+                                                                    "env": env}]}}}}]
+
     def lst(kind, api, items, partial=False):
         if partial:
             return {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
@@ -244,6 +258,13 @@ def estate(phase, bulk):
         "secrets": lst("", "", secrets, True),
         "configmaps": lst("", "", configmaps, True),
         "persistentvolumeclaims": lst("", "", pvcs, True),
+        # workload owners (issue 13): kagent-0 belongs to StatefulSet kagent
+        "deployments": lst("DeploymentList", "apps/v1", []),
+        "statefulsets": lst("StatefulSetList", "apps/v1", statefulsets),
+        "daemonsets": lst("DaemonSetList", "apps/v1", []),
+        "replicasets": lst("ReplicaSetList", "apps/v1", []),
+        "jobs": lst("JobList", "batch/v1", []),
+        "cronjobs": lst("CronJobList", "batch/v1", []),
     }
     # Server reviews: the collector's own, kagent's (close to its RBAC, so
     # that some agree with the evaluator and some do not), gateway refused

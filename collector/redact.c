@@ -1,0 +1,137 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "collector/redact.h"
+#include "util/fmt.h"
+#include "util/mem.h"
+#include "util/sha256.h"
+
+int
+kc_redact_env_list(enum kc_snap_res res)
+{
+	switch (res) {
+	case KC_RES_PODS:
+	case KC_RES_DEPLOYMENTS:
+	case KC_RES_STATEFULSETS:
+	case KC_RES_DAEMONSETS:
+	case KC_RES_REPLICASETS:
+	case KC_RES_JOBS:
+	case KC_RES_CRONJOBS:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Replace one value (any JSON type) by "sha256:<hex>".  0 or -1. */
+static int
+hash_value(cJSON *v)
+{
+	char hex[KC_SHA256_HEX], marker[80];
+	char *text = NULL;
+	const char *p;
+	size_t n;
+
+	if (cJSON_IsString(v) && v->valuestring != NULL) {
+		p = v->valuestring;
+		n = strlen(p);
+	} else {
+		if ((text = cJSON_PrintUnformatted(v)) == NULL)
+			return -1;
+		p = text;
+		n = strlen(text);
+	}
+	if (kc_sha256_hex(p, n, hex) != 0 || kc_fmt(marker, sizeof(marker), "sha256:%s", hex) != 0) {
+		if (text != NULL) {
+			OPENSSL_cleanse(text, n);
+			free(text);
+		}
+		return -1;
+	}
+	if (text != NULL) {
+		OPENSSL_cleanse(text, n);
+		free(text);
+	}
+	if (cJSON_IsString(v) && v->valuestring != NULL) {
+		/* wiped first: on failure the value is "", still gone */
+		OPENSSL_cleanse(v->valuestring, strlen(v->valuestring));
+		return cJSON_SetValuestring(v, marker) != NULL ? 0 : -1;
+	}
+	/* not a string: make it one (children freed, type changed) */
+	if (v->child != NULL) {
+		cJSON_Delete(v->child);
+		v->child = NULL;
+	}
+	v->type = cJSON_String;
+	v->valuedouble = 0;
+	v->valueint = 0;
+	if ((v->valuestring = kc_strdup(marker)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* fn on every member of o named key (all of them, repeated keys included) */
+#define EACH_MEMBER(c, o, key) \
+	for (c = (cJSON_IsObject(o) ? (o)->child : NULL); c != NULL; c = c->next) \
+		if (c->string != NULL && strcmp(c->string, key) == 0)
+
+static long long
+redact_podspec(cJSON *spec)
+{
+	static const char *const lists[] = { "containers", "initContainers", "ephemeralContainers" };
+	long long n = 0;
+	cJSON *cl, *ct, *env, *ev, *val;
+
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
+		EACH_MEMBER(cl, spec, lists[l]) {
+			cJSON_ArrayForEach(ct, cl)
+				EACH_MEMBER(env, ct, "env") {
+					cJSON_ArrayForEach(ev, env)
+						EACH_MEMBER(val, ev, "value") {
+							if (hash_value(val) != 0) {
+								/* cannot hash: never keep it */
+								if (cJSON_IsString(val) && val->valuestring != NULL)
+									OPENSSL_cleanse(val->valuestring,
+									    strlen(val->valuestring));
+							}
+							n++;
+						}
+				}
+		}
+	return n;
+}
+
+/* descend obj along path (every member of each name), then redact */
+static long long
+walk(cJSON *obj, const char *const *path)
+{
+	long long n = 0;
+	cJSON *c;
+
+	if (*path == NULL)
+		return redact_podspec(obj);
+	EACH_MEMBER(c, obj, *path)
+		n += walk(c, path + 1);
+	return n;
+}
+
+long long
+kc_redact_env_values(cJSON *doc, enum kc_snap_res res)
+{
+	static const char *const pod[] = { "spec", NULL };
+	static const char *const tmpl[] = { "spec", "template", "spec", NULL };
+	static const char *const cron[] = { "spec", "jobTemplate", "spec", "template", "spec", NULL };
+	const char *const *path;
+	long long n = 0;
+	cJSON *items, *it;
+
+	if (!kc_redact_env_list(res))
+		return 0;
+	path = res == KC_RES_PODS ? pod : res == KC_RES_CRONJOBS ? cron : tmpl;
+	EACH_MEMBER(items, doc, "items")
+		cJSON_ArrayForEach(it, items)
+			n += walk(it, path);
+	return n;
+}

@@ -1,0 +1,29 @@
+/* redact.h - literal environment values of pods and workload pod templates
+ * never enter a bundle.
+ *
+ * In a List page of pods, deployments, statefulsets, daemonsets,
+ * replicasets, jobs or cronjobs, every member named "value" of every
+ * element of env[] of every container, initContainer and ephemeralContainer
+ * of the pod spec (pods: spec; workloads: spec.template.spec; cronjobs:
+ * spec.jobTemplate.spec.template.spec) is replaced by the string
+ * "sha256:<64 hex digits>": the SHA-256 of the value's bytes (a string's
+ * UTF-8 bytes as the server sent them, decoded from JSON; any other JSON
+ * value: its compact JSON text).  valueFrom is kept as it is.  Every member
+ * of a repeated key is visited, not only the one readers see, so that a
+ * hostile server's duplicate cannot keep a copy.
+ */
+#ifndef KC_COLLECTOR_REDACT_H
+#define KC_COLLECTOR_REDACT_H
+
+#include <cjson/cJSON.h>
+
+#include "collector/snapshot.h"
+
+/* 1 when the list res holds pod specs whose env values are redacted. */
+int kc_redact_env_list(enum kc_snap_res res);
+
+/* Redact the env values in the items of one List page of res.  Returns the
+ * number of values replaced (>= 0). */
+long long kc_redact_env_values(cJSON *doc, enum kc_snap_res res);
+
+#endif
