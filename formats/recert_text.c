@@ -69,7 +69,8 @@ excess_line(struct kc_buf *out, const cJSON *x)
 	    e(js(x, "binding.namespace"), b1, sizeof(b1)), js(x, "binding.namespace")[0] ? "/" : "",
 	    e(js(x, "binding.name"), b2, sizeof(b2)), js(x, "role.kind"), e(js(x, "role.name"), b3, sizeof(b3)),
 	    (int)jn(x, "ruleIndex"));
-	kc_buf_addf(out, "      to %s %s\n", js(x, "subject.kind"), e(js(x, "subject.name"), b4, sizeof(b4)));
+	kc_buf_addf(out, "      to %s %s%s%s\n", js(x, "subject.kind"), e(js(x, "subject.namespace"), b1, sizeof(b1)),
+	    js(x, "subject.namespace")[0] ? "/" : "", e(js(x, "subject.name"), b4, sizeof(b4)));
 	cJSON_ArrayForEach(r, kc_json_get(x, "reasons"))
 		kc_buf_addf(out, "      beyond scope: %s\n", e(cJSON_IsString(r) ? r->valuestring : "", b1, sizeof(b1)));
 	if (kc_json_get(x, "verbsBeyondScope") != NULL) {

@@ -108,8 +108,18 @@ jq -e --arg ns "$ns" '(.withinScope|not) and .summary.excessPermissions==1 and
 	(.agents[] | select(.name=="rag-agent") | .status=="within-scope")' "$T_OUT" >/dev/null || t_fail "excess wrong: $(jq -c '.agents[].excess' "$T_OUT")"
 t_pass
 
-t_begin "recertify: maxVerbs tighter than a ClusterRoleBinding's grant -> 1, naming it"
-scope db-password | sed 's/resources:\n  - {apiGroup: apps/&/' | sed 's/, verbs: \[get, list, watch\]}$/, verbs: [get, list]}/' >"$W/verbs.yaml"
+t_begin "recertify: the text output names the excess and what grants it"
+expect_exit 1 "$KC" recertify "$b" --scope "$W/excess.yaml" --pubkey "$W/k.pub"
+expect_grep "^$ns/kagent-bot: BEYOND SCOPE" "$T_OUT"
+expect_grep "^    - get secrets names \\[db-password\\] in namespace $ns\$" "$T_OUT"
+expect_grep "^      granted by RoleBinding $ns/kagent-bot-secrets -> Role kagent-bot-secrets \\(rule 0\\)" "$T_OUT"
+expect_grep "^      to ServiceAccount $ns/kagent-bot\$" "$T_OUT"
+expect_grep "^$ns/rag-agent: WITHIN SCOPE" "$T_OUT"
+t_pass
+
+t_begin "recertify: a resources entry without a verb a ClusterRoleBinding grants -> 1, naming it"
+scope db-password | sed 's/resource: deployments, verbs: \[get, list, watch\]}$/resource: deployments, verbs: [get, list]}/' >"$W/verbs.yaml"
+cmp -s "$W/within.yaml" "$W/verbs.yaml" && t_fail "the scope file was not changed"
 expect_exit 1 "$KC" recertify "$b" --scope "$W/verbs.yaml" --pubkey "$W/k.pub" --json
 jq -e --arg n "$ns-rag-reader" '.agents[] | select(.name=="rag-agent") | (.excess|length)==1 and
 	.excess[0].verb=="watch" and .excess[0].namespace=="*" and .excess[0].binding.kind=="ClusterRoleBinding" and
