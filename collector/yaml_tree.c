@@ -56,6 +56,7 @@ struct yanchor {
 
 struct yparse {
 	const char *file;
+	int plain;		/* messages "FILE:LINE:COL: what" (kc_yaml_load_file) */
 	struct yframe stack[YAML_MAX_DEPTH];
 	size_t depth;
 	struct yanchor *anchors;
@@ -67,6 +68,8 @@ struct yparse {
 static int
 yerr(const struct yparse *yp, const yaml_mark_t *m, const char *what)
 {
+	if (yp->plain)
+		return kc_err_set(KC_ERR_CONFIG, "%s:%zu:%zu: %s", yp->file, m->line + 1, m->column + 1, what);
 	return kc_err_set(KC_ERR_CONFIG, "kubeconfig '%s' line %zu column %zu: %s",
 	    yp->file, m->line + 1, m->column + 1, what);
 }
@@ -100,6 +103,8 @@ yattach(struct yparse *yp, struct ynode *y)
 	if (yp->depth == 0) {
 		if (yp->root != NULL) {
 			kc_ynode_unref(y);
+			if (yp->plain)
+				return kc_err_set(KC_ERR_CONFIG, "%s: more than one root node", yp->file);
 			return kc_err_set(KC_ERR_CONFIG, "kubeconfig '%s': more than one root node", yp->file);
 		}
 		yp->root = y;
@@ -242,6 +247,8 @@ ylibyaml_error(const struct yparse *yp, const yaml_parser_t *p)
 	case YAML_MEMORY_ERROR:
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	case YAML_READER_ERROR:
+		if (yp->plain)
+			return kc_err_set(KC_ERR_CONFIG, "%s: byte %zu: %s", yp->file, p->problem_offset, problem);
 		return kc_err_set(KC_ERR_CONFIG, "kubeconfig '%s' byte %zu: %s",
 		    yp->file, p->problem_offset, problem);
 	default:
@@ -251,8 +258,8 @@ ylibyaml_error(const struct yparse *yp, const yaml_parser_t *p)
 
 /* Parse the first YAML document of data into *root (NULL when the stream
  * holds no document).  Like kubectl, later documents are not read. */
-int
-kc_yaml_load(const char *file, const char *data, size_t len, struct ynode **root)
+static int
+yaml_load(const char *file, int plain, const char *data, size_t len, struct ynode **root)
 {
 	struct yparse yp;
 	yaml_parser_t p;
@@ -262,6 +269,7 @@ kc_yaml_load(const char *file, const char *data, size_t len, struct ynode **root
 	*root = NULL;
 	memset(&yp, 0, sizeof(yp));
 	yp.file = file;
+	yp.plain = plain;
 	if (!yaml_parser_initialize(&p))
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
@@ -308,6 +316,18 @@ kc_yaml_load(const char *file, const char *data, size_t len, struct ynode **root
 	}
 	*root = yp.root;
 	return 0;
+}
+
+int
+kc_yaml_load(const char *file, const char *data, size_t len, struct ynode **root)
+{
+	return yaml_load(file, 0, data, len, root);
+}
+
+int
+kc_yaml_load_file(const char *file, const char *data, size_t len, struct ynode **root)
+{
+	return yaml_load(file, 1, data, len, root);
 }
 
 int

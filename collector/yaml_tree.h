@@ -1,5 +1,6 @@
 /* yaml_tree.h - a YAML document as a tree (yaml_tree.c), read by the
- * kubeconfig model.  Internal to collector/. */
+ * kubeconfig model and by the recertification scope file (rbac/recert.h,
+ * the only reader above collector/). */
 #ifndef KC_YAML_TREE_H
 #define KC_YAML_TREE_H
 
@@ -27,6 +28,9 @@ void kc_ynode_unref(struct ynode *y);
  * KC_ERR_LIMIT past the caps (depth, nodes, anchors, aliases, expanded
  * size). */
 int kc_yaml_load(const char *file, const char *data, size_t len, struct ynode **root);
+/* The same for a file that is not a kubeconfig: messages are
+ * "FILE:LINE:COLUMN: what" (as compilers write them). */
+int kc_yaml_load_file(const char *file, const char *data, size_t len, struct ynode **root);
 /* Absent or a plain null scalar. */
 int kc_ynode_is_null(const struct ynode *y);
 /* Whether scalar k is exactly key. */

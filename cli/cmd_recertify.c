@@ -1,0 +1,156 @@
+/* cmd_recertify.c - kcustody recertify BUNDLE --scope FILE: every agent of
+ * a verified bundle judged against its approved scope (docs/RECERTIFY.md). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "formats/recert_text.h"
+#include "rbac/recert.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "util/json.h"
+
+#define SCOPE_MAX (16u << 20)
+
+static void
+recertify_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: %s recertify BUNDLE --scope FILE [options]\n\n"
+	    "Judge every agent of a bundle (the service accounts selected at collect\n"
+	    "time) against its approved scope: within scope or not, every permission\n"
+	    "beyond scope with the binding and role that grant it, agents missing from\n"
+	    "the scope file and scope entries that match no agent.  The bundle is\n"
+	    "verified first.  The scope file is described in docs/RECERTIFY.md\n"
+	    "(apiVersion kcustody.dev/v1alpha1, kind AgentScopes).\n\n"
+	    "  --scope FILE           the approved scopes (YAML)\n"
+	    "  --format text|json     output (default text); --json is json\n"
+	    "  --pubkey F | --ca F    the key or CA the bundle must be signed with\n"
+	    "  --tsa-ca F             CA for the bundle's time-stamp token\n"
+	    "  --allow-unsigned       accept an unsigned bundle (stated in the output)\n\n"
+	    "Exit status: 0 every agent within scope, 1 a permission beyond scope or an\n"
+	    "agent missing on either side, 2 bad scope file or usage, 3 the bundle\n"
+	    "does not verify, 4 fatal.\n", cli_progname);
+}
+
+enum { O_SCOPE = 256, O_PUBKEY, O_CA, O_TSACA, O_UNSIGNED, O_JSON };
+
+struct recert_args {
+	struct kc_recert_opts o;
+	const char *scope;
+	int json;
+};
+
+/* KC_EXIT_OK, or the exit status (-h: -1). */
+static int
+parse_args(int argc, char **argv, struct recert_args *a)
+{
+	static const struct option longopts[] = {
+		{ "scope", required_argument, NULL, O_SCOPE },
+		{ "format", required_argument, NULL, KC_OPT_FORMAT },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "pubkey", required_argument, NULL, O_PUBKEY },
+		{ "ca", required_argument, NULL, O_CA },
+		{ "tsa-ca", required_argument, NULL, O_TSACA },
+		{ "allow-unsigned", no_argument, NULL, O_UNSIGNED },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_SCOPE: a->scope = optarg; break;
+		case KC_OPT_FORMAT: if (cli_parse_format(optarg, &a->json) != KC_EXIT_OK) return KC_EXIT_USAGE; break;
+		case O_JSON: a->json = 1; break;
+		case O_PUBKEY: a->o.pubkey_path = optarg; break;
+		case O_CA: a->o.ca_path = optarg; break;
+		case O_TSACA: a->o.tsa_ca = optarg; break;
+		case O_UNSIGNED: a->o.allow_unsigned = 1; break;
+		case 'h': recertify_usage(stdout); return -1;
+		default: return cli_bad_option(argv);
+		}
+	}
+	if (argc - optind != 1)
+		return cli_bad_args();
+	a->o.bundle = argv[optind];
+	if (a->scope == NULL) {
+		cli_error("recertify needs the approved scopes: --scope FILE");
+		return KC_EXIT_USAGE;
+	}
+	if (a->o.pubkey_path == NULL && a->o.ca_path == NULL && !a->o.allow_unsigned) {
+		cli_error("give the key the bundle was signed with (--pubkey or --ca), or --allow-unsigned");
+		return KC_EXIT_USAGE;
+	}
+	if (cli_check_trust(a->o.pubkey_path, a->o.ca_path, a->o.tsa_ca) != KC_EXIT_OK)
+		return KC_EXIT_USAGE;
+	return KC_EXIT_OK;
+}
+
+static int
+load_scope(const char *path, struct kc_scope *s)
+{
+	struct kc_buf b = KC_BUF_INIT(SCOPE_MAX);
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	if ((r = kc_read_file(path, SCOPE_MAX, &b)) == 0)
+		r = kc_scope_parse(path, kc_buf_str(&b), b.len, s);
+	kc_buf_free(&b);
+	return r;
+}
+
+static int
+print_doc(const cJSON *d, int json)
+{
+	struct kc_buf b = KC_BUF_INIT(1u << 30);
+	char *txt = NULL;
+	int r = 0;
+
+	if (json) {
+		if ((txt = cJSON_Print(d)) == NULL || kc_buf_adds(&b, txt) != 0 || kc_buf_addc(&b, '\n') != 0)
+			r = KC_ERR_NOMEM;
+		free(txt);
+	} else {
+		r = kc_recert_render_text(d, &b);
+	}
+	if (r == 0)
+		fwrite(kc_buf_str(&b), 1, b.len, stdout);
+	kc_buf_free(&b);
+	return r;
+}
+
+KC_COMMAND(recertify, "judge a bundle's agents against their approved scopes")
+{
+	struct recert_args a;
+	struct kc_scope s;
+	cJSON *d = NULL;
+	int r, ret;
+
+	memset(&a, 0, sizeof(a));
+	if ((ret = parse_args(argc, argv, &a)) != KC_EXIT_OK)
+		return ret == -1 ? KC_EXIT_OK : ret;
+	if ((r = load_scope(a.scope, &s)) != 0) {
+		kc_scope_free(&s);
+		cli_error("%s", kc_err_msg());
+		return r == KC_ERR_NOMEM ? KC_EXIT_FATAL : KC_EXIT_USAGE;
+	}
+	if ((r = kc_recert_bundle(&a.o, &s, &d)) != 0) {
+		cli_error("%s", kc_err_msg());
+		kc_scope_free(&s);
+		return r == KC_ERR_VERIFY ? KC_EXIT_INVALID : r == KC_ERR_CONFIG || r == KC_ERR_INVALID ||
+		    r == KC_ERR_IO ? KC_EXIT_USAGE : KC_EXIT_FATAL;
+	}
+	kc_scope_free(&s);
+	if (print_doc(d, a.json) != 0) {
+		cJSON_Delete(d);
+		return cli_fail(KC_EXIT_FATAL, "out of memory");
+	}
+	ret = cJSON_IsTrue(kc_json_get(d, "withinScope")) ? KC_EXIT_OK : KC_EXIT_PARTIAL;
+	cJSON_Delete(d);
+	return ret;
+}
