@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "formats/recert_text.h"
+#include "formats/yaml_out.h"
 #include "rbac/recert.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -27,7 +28,7 @@ recertify_usage(FILE *f)
 	    "verified first.  The scope file is described in docs/RECERTIFY.md\n"
 	    "(apiVersion kcustody.dev/v1alpha1, kind AgentScopes).\n\n"
 	    "  --scope FILE           the approved scopes (YAML)\n"
-	    "  --format text|json     output (default text); --json is json\n"
+	    "  --format FMT           text (default), json (= --json) or yaml (the JSON as YAML)\n"
 	    "  --pubkey F | --ca F    the key or CA the bundle must be signed with\n"
 	    "  --tsa-ca F             CA for the bundle's time-stamp token\n"
 	    "  --allow-unsigned       accept an unsigned bundle (stated in the output)\n\n"
@@ -111,7 +112,9 @@ print_doc(const cJSON *d, int json)
 	char *txt = NULL;
 	int r = 0;
 
-	if (json) {
+	if (json == CLI_FMT_YAML) {
+		r = kc_yaml_from_json(d, &b);
+	} else if (json) {
 		if ((txt = cJSON_Print(d)) == NULL || kc_buf_adds(&b, txt) != 0 || kc_buf_addc(&b, '\n') != 0)
 			r = KC_ERR_NOMEM;
 		free(txt);

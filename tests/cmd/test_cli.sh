@@ -65,7 +65,7 @@ expect_exit 2 "$K" custody append "$W/F_pre_c_20261130T000000Z.tar.gz" --action 
 t_pass
 
 t_begin "--format text|json|yaml is the one output flag (--json its short form) on the report commands"
-for c in verify who-can can-i custody archive inspect diff; do
+for c in verify who-can can-i custody archive inspect diff recertify; do
 	"$K" $c --help | grep -q -- "--format FMT .*json.*yaml" || t_fail "$c --help lacks --format FMT with json and yaml"
 done
 expect_exit 0 "$K" inspect "$W/F_pre_c_20261130T000000Z.tar.gz" --format json

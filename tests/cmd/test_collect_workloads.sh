@@ -86,6 +86,7 @@ rules:
 - {apiGroups: [networking.k8s.io], resources: [networkpolicies], verbs: [list]}
 - {apiGroups: [apps], resources: [statefulsets, daemonsets, replicasets], verbs: [get, list]}
 - {apiGroups: [batch], resources: [jobs, cronjobs], verbs: [get, list]}
+- {apiGroups: [apiextensions.k8s.io], resources: [customresourcedefinitions], verbs: [list]}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding

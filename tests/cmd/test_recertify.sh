@@ -99,7 +99,11 @@ t_pass
 
 t_begin "recertify: a secret name outside the allowed names -> 1, naming the RoleBinding and Role"
 scope other-secret >"$W/excess.yaml"
+expect_exit 1 "$KC" recertify "$b" --scope "$W/excess.yaml" --pubkey "$W/k.pub" --format yaml
+cp "$T_OUT" "$W/excess.out.yaml"
 expect_exit 1 "$KC" recertify "$b" --scope "$W/excess.yaml" --pubkey "$W/k.pub" --json
+python3 -c 'import json,sys,yaml; sys.exit(0 if yaml.safe_load(open(sys.argv[1])) == json.load(open(sys.argv[2])) else 1)' \
+	"$W/excess.out.yaml" "$T_OUT" || t_fail "--format yaml does not load as --json"
 jq -e --arg ns "$ns" '(.withinScope|not) and .summary.excessPermissions==1 and
 	(.agents[] | select(.name=="kagent-bot") | .status=="beyond-scope" and (.excess|length)==1 and
 	 .excess[0].verb=="get" and .excess[0].resource=="secrets" and .excess[0].resourceNames==["db-password"] and
