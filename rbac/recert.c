@@ -534,7 +534,7 @@ kc_recert_bundle(const struct kc_recert_opts *o, const struct kc_scope *s, cJSON
 		    "selected at collect time)", o->bundle);
 		goto out;
 	}
-	cJSON_AddStringToObject(b, "bundleId", js(man, "bundle_id"));
+	cJSON_AddStringToObject(b, "bundleID", js(man, "bundle_id"));
 	cJSON_AddStringToObject(b, "case", js(man, "case.id"));
 	cJSON_AddStringToObject(b, "phase", js(man, "case.phase"));
 	cJSON_AddStringToObject(b, "finished", js(man, "times.finished"));

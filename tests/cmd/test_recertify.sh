@@ -187,7 +187,7 @@ t_pass
 t_begin "recertify: usage errors -> 2"
 expect_exit 2 "$KC" recertify "$b" --pubkey "$W/k.pub"
 expect_exit 2 "$KC" recertify "$b" --scope "$W/within.yaml"
-expect_exit 2 "$KC" recertify "$b" --scope "$W/within.yaml" --pubkey "$W/k.pub" --format yaml
+expect_exit 2 "$KC" recertify "$b" --scope "$W/within.yaml" --pubkey "$W/k.pub" --format xml
 t_pass
 
 kc_admin delete clusterrolebinding "$ns-rag-reader" >/dev/null 2>&1
