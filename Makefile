@@ -151,7 +151,7 @@ lint:
 # build/equiv-base-<commit>/) on the same generated inputs, compared byte for
 # byte.  A change meant to change behaviour bumps EQUIV_BASE in a commit of
 # its own that names the change.
-EQUIV_BASE ?= f6b7705c8b2169313b2fda61970bfae9388fd25f
+EQUIV_BASE ?= 9b51dc8300dd0878aa8a34c8cfb2dc07214a38c6
 EQUIV_JOBS ?= 2
 EQUIV_TIMEOUT ?= 900
 
