@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "log.h"
 #include "mem.h"
 
 struct kc_table {
@@ -16,13 +17,12 @@ struct kc_table {
 	size_t nrows, cap;
 };
 
-/* kc_safe_str's rule without its fixed buffer: printable ASCII but '\' as
- * itself, every other byte as \xHH. */
+/* kc_safe_str's escaping into a buffer of the escaped length: printable
+ * ASCII but '\\' as itself, every other byte as \\xHH. */
 static char *
 escape(const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t n = 0, o = 0;
+	size_t n = 0;
 	char *out;
 
 	for (const char *p = s; *p; p++) {
@@ -32,20 +32,7 @@ escape(const char *s)
 	}
 	if ((out = malloc(n + 1)) == NULL)
 		return NULL;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	out[o] = '\0';
-	return out;
+	return kc_safe_str(s, out, n + 1);
 }
 
 static size_t take(const char *s, size_t w, size_t *skip);
