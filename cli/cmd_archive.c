@@ -100,12 +100,6 @@ parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-static void
-print_json(const cJSON *j, int fmt)
-{
-	cli_print_doc(j, fmt);
-}
-
 /* A string member for the terminal, control bytes escaped (index and item
  * records are files anyone with write access may have edited).  Valid
  * until the eighth call after it. */
@@ -157,7 +151,7 @@ do_list(struct kc_archive *a, int json)
 	if ((r = kc_archive_list(a, &items)) != 0)
 		return cli_fail(cli_exit_for(r), NULL);
 	if (json) {
-		print_json(items, json);
+		cli_print_doc(items, json);
 	} else {
 		static const struct kc_table_col cols[] = {
 			{ "ID", KC_COL_KEEP }, { "SIZE", KC_COL_KEEP | KC_COL_RIGHT },
@@ -213,7 +207,7 @@ do_verify(struct kc_archive *a, const char *id, const struct kc_trust *trust, in
 	if (rep == NULL)
 		return cli_fail(r == KC_ERR_NOTFOUND ? KC_EXIT_USAGE : cli_exit_for(r), NULL);
 	if (json) {
-		print_json(rep, json);
+		cli_print_doc(rep, json);
 	} else {
 		cJSON_ArrayForEach(it, kc_json_get(rep, "items")) {
 			int ok = cJSON_IsTrue(kc_json_get(it, "ok"));
@@ -249,7 +243,7 @@ do_prune(struct kc_archive *a, const struct kc_archive_actor *who, int dry, int 
 	r = kc_archive_prune(a, who, dry, &rep);
 	if (rep != NULL) {
 		if (json) {
-			print_json(rep, json);
+			cli_print_doc(rep, json);
 		} else {
 			cJSON_ArrayForEach(it, kc_json_get(rep, "items")) {
 				printf("%-16.16s %-44s %s%s%s\n", js(it, "id"), js(it, "name"),
@@ -466,7 +460,7 @@ do_put(struct kc_archive *ar, const struct archive_args *a)
 		return cli_fail(r == KC_ERR_NOTFOUND ? KC_EXIT_USAGE : cli_exit_for(r), NULL);
 	}
 	if (a->json)
-		print_json(item, a->json);
+		cli_print_doc(item, a->json);
 	else
 		printf("archived %s %s until %s%s\n", js(item, "id"), js(item, "name"),
 		    js(item, "retain_until"), cJSON_IsTrue(kc_json_get(item,
@@ -486,7 +480,7 @@ do_get(struct kc_archive *ar, const struct archive_args *a)
 		return cli_fail(r == KC_ERR_NOTFOUND ? KC_EXIT_USAGE : cli_exit_for(r), NULL);
 	}
 	if (a->json)
-		print_json(item, a->json);
+		cli_print_doc(item, a->json);
 	else
 		fprintf(stderr, "%s: %s written (SHA-256 %s checked), access recorded in %s%s\n",
 		    cli_progname, a->output, js(item, "id"), a->output, KC_LEDGER_SUFFIX);

@@ -11,6 +11,7 @@
 #include "collector/custom.h"
 #include "collector/discovery.h"
 #include "collector/names.h"
+#include "collector/redact.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fmt.h"
@@ -123,19 +124,6 @@ shaped(const char *v)
 	    (prefixed(v, "eyJ", 20) && strchr(v, '.') != NULL && strchr(strchr(v, '.') + 1, '.') != NULL);
 }
 
-static void
-hash_value(cJSON *s)
-{
-	char hex[KC_SHA256_HEX], out[80];
-
-	kc_sha256_hex(s->valuestring, strlen(s->valuestring), hex);
-	/* fixed sizes: cannot fail; if it did the value is still removed */
-	if (kc_fmt(out, sizeof(out), "sha256:%s", hex) != 0)
-		out[0] = '\0';
-	OPENSSL_cleanse(s->valuestring, strlen(s->valuestring));
-	cJSON_SetValuestring(s, out);
-}
-
 static int redact_node(cJSON *node, int under);
 
 /* {"name": "OPENAI_API_KEY", "value": "..."}: env entries and headers */
@@ -151,7 +139,7 @@ name_value_pair(cJSON *o)
 	for (v = o->child; v != NULL; v = v->next)
 		if (v->string != NULL && strcmp(v->string, "value") == 0 && cJSON_IsString(v) &&
 		    strncmp(v->valuestring, "sha256:", 7) != 0) {
-			hash_value(v);
+			(void)kc_redact_hash_value(v);
 			k++;
 		}
 	return k;
@@ -176,7 +164,7 @@ redact_node(cJSON *node, int under)
 				continue;
 			if ((name != NULL && strcmp(name, LAST_APPLIED) == 0) || shaped(c->valuestring) ||
 			    (cu && !(name != NULL && secret_name_ref(name, c->valuestring)))) {
-				hash_value(c);
+				(void)kc_redact_hash_value(c);
 				k++;
 			}
 		} else if (cJSON_IsObject(c) || cJSON_IsArray(c)) {

@@ -25,7 +25,6 @@ kc_redact_env_list(enum kc_snap_res res)
 	}
 }
 
-/* Replace one value (any JSON type) by "sha256:<hex>".  0 or -1. */
 static int
 hash_value(cJSON *v)
 {
@@ -72,6 +71,17 @@ hash_value(cJSON *v)
 	return 0;
 }
 
+int
+kc_redact_hash_value(cJSON *v)
+{
+	if (hash_value(v) == 0)
+		return 0;
+	/* cannot hash: never keep it */
+	if (cJSON_IsString(v) && v->valuestring != NULL)
+		OPENSSL_cleanse(v->valuestring, strlen(v->valuestring));
+	return -1;
+}
+
 /* fn on every member of o named key (all of them, repeated keys included) */
 #define EACH_MEMBER(c, o, key) \
 	for (c = (cJSON_IsObject(o) ? (o)->child : NULL); c != NULL; c = c->next) \
@@ -90,12 +100,7 @@ redact_podspec(cJSON *spec)
 				EACH_MEMBER(env, ct, "env") {
 					cJSON_ArrayForEach(ev, env)
 						EACH_MEMBER(val, ev, "value") {
-							if (hash_value(val) != 0) {
-								/* cannot hash: never keep it */
-								if (cJSON_IsString(val) && val->valuestring != NULL)
-									OPENSSL_cleanse(val->valuestring,
-									    strlen(val->valuestring));
-							}
+							(void)kc_redact_hash_value(val);
 							n++;
 						}
 				}

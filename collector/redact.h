@@ -22,6 +22,12 @@
 /* 1 when the list res holds pod specs whose env values are redacted. */
 int kc_redact_env_list(enum kc_snap_res res);
 
+/* Replace one value (any JSON type) by "sha256:<hex>" of its bytes (a
+ * string's, else its compact JSON text), as above; the one hashing of a
+ * redacted value (custom resources use it too).  0, or -1 when it cannot
+ * be hashed: a string is then wiped, never kept. */
+int kc_redact_hash_value(cJSON *v);
+
 /* Redact the env values in the items of one List page of res.  Returns the
  * number of values replaced (>= 0). */
 long long kc_redact_env_values(cJSON *doc, enum kc_snap_res res);
