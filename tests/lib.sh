@@ -29,9 +29,12 @@
 #                                 KEY OPTION...` (e.g. $T, --trust-keys F).
 #                                 A refused append fails the current test
 #                                 and returns 1 (it was ignored before).
-#   kc_purge_ns NS...             delete namespaces now (their RBAC, service
-#                                 accounts, pods, configmaps, secrets, then
-#                                 the namespace with its finalizers cleared);
+#   kc_purge_ns NS...             delete namespaces and wait until the
+#                                 namespace controller has removed them (pod
+#                                 finalizers a test set are cleared first);
+#                                 without a controller manager, by hand (their
+#                                 RBAC, service accounts, pods, configmaps,
+#                                 secrets, then the namespace's finalizers);
 #                                 best effort, for cleanup: never fails.
 #   kc_audit_pieces DIR           the pieces of an audit log folder in
 #                                 kcustody's order, decompressed: backups
@@ -162,9 +165,23 @@ kc_sealed_bundle() { # PATH KEY SIZE [custody append OPTION...]
 }
 
 kc_purge_ns() { # NS...
-	local ns
+	local ns i p
 	for ns in "$@"; do
+		# a pod a test kept with a finalizer would hold its namespace forever
+		for p in $(kc_admin -n "$ns" get pods -o json 2>/dev/null |
+			jq -r '.items[] | select((.metadata.finalizers // []) | length > 0) | .metadata.name'); do
+			kc_admin -n "$ns" patch pod "$p" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
+		done
 		kc_admin delete namespace "$ns" --wait=false >/dev/null 2>&1
+	done
+	for ns in "$@"; do
+		# the namespace controller empties and removes it; wait (bounded)
+		for ((i = 0; i < 150; i++)); do
+			kc_admin get namespace "$ns" >/dev/null 2>&1 || break
+			sleep 0.2
+		done
+		kc_admin get namespace "$ns" >/dev/null 2>&1 || continue
+		# no controller manager (KCUSTODY_CONTROLLERS=none), or it is stuck: by hand
 		kc_admin delete rolebindings,roles,serviceaccounts,pods,configmaps,secrets --all -n "$ns" >/dev/null 2>&1
 		kc_admin get namespace "$ns" -o json 2>/dev/null | jq '.spec.finalizers = []' |
 			kc_admin replace --raw "/api/v1/namespaces/$ns/finalize" -f - >/dev/null 2>&1

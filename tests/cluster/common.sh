@@ -24,3 +24,4 @@ kc_proc_ours() {
 # Needles that identify this cluster's processes (see start.sh).
 kc_etcd_needle() { printf '%s' "--data-dir=$1/etcd"; }
 kc_apiserver_needle() { printf '%s' "--audit-log-path=$1/audit/audit.log"; }
+kc_kcm_needle() { printf '%s' "--kubeconfig=$1/kubeconfigs/controller-manager.yaml"; }

@@ -1,14 +1,15 @@
 #!/bin/bash
 # Install what kcustody needs to build and test, and build kube-apiserver
-# from Debian's source package once; the binary is cached outside the
-# repository (KCUSTODY_CACHE, default /var/cache/kcustody) keyed by version
-# and reused on later runs.
+# and kube-controller-manager from Debian's source package once; the binaries
+# are cached outside the repository (KCUSTODY_CACHE, default
+# /var/cache/kcustody) keyed by version and reused on later runs.
 set -euo pipefail
 
 CACHE=${KCUSTODY_CACHE:-/var/cache/kcustody}
 K8S_VERSION=1.20.2
 # "-r2": built with reflect2 1.0.2 (below); older cached builds are not reused
 APISERVER="$CACHE/kube-apiserver-$K8S_VERSION-r2"
+KCM="$CACHE/kube-controller-manager-$K8S_VERSION-r2"
 
 say() { printf 'kcustody-install: %s\n' "$*" >&2; }
 
@@ -24,7 +25,7 @@ missing=()
 for p in "${need_pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-if [ ! -x "$APISERVER" ]; then
+if [ ! -x "$APISERVER" ] || [ ! -x "$KCM" ]; then
 	for p in "${build_pkgs[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 	done
@@ -44,12 +45,12 @@ fi
 # The S3 Object Lock tests run a real Ceph RADOS Gateway (tests/s3/).
 bash "$(dirname "$0")/../s3/install.sh"
 
-if [ -x "$APISERVER" ]; then
-	say "kube-apiserver $K8S_VERSION cached at $APISERVER"
+if [ -x "$APISERVER" ] && [ -x "$KCM" ]; then
+	say "kube-apiserver and kube-controller-manager $K8S_VERSION cached in $CACHE"
 	exit 0
 fi
 
-say "building kube-apiserver $K8S_VERSION from Debian's source (about 10 minutes on 2 cores, once)"
+say "building kube-apiserver and kube-controller-manager $K8S_VERSION from Debian's source (about 10 minutes each on 2 cores, once)"
 mkdir -p "$CACHE/src"
 # deb-src entries derived from the machine's own apt sources (no mirror
 # address lives in this repository): every enabled "deb" entry, as deb-src.
@@ -106,7 +107,17 @@ R2=/usr/share/gocode/src/github.com/modern-go/reflect2
 rm -f vendor/github.com/modern-go/reflect2/*.go vendor/github.com/modern-go/reflect2/*.s
 cp "$R2"/*.go "$R2"/*.s vendor/github.com/modern-go/reflect2/ 2>/dev/null || cp "$R2"/*.go vendor/github.com/modern-go/reflect2/
 rm -f vendor/github.com/modern-go/reflect2/*_test.go
-make WHAT=cmd/kube-apiserver >"$CACHE/build.log" 2>&1 || { say "build failed, see $CACHE/build.log"; tail -20 "$CACHE/build.log" >&2; exit 1; }
-install -m 0755 _output/bin/kube-apiserver "$APISERVER.tmp"
-mv "$APISERVER.tmp" "$APISERVER"
-say "kube-apiserver built: $APISERVER"
+# build NAME DEST: one command of the tree, installed under its cache name
+build() {
+	[ -x "$2" ] && return 0
+	make WHAT="cmd/$1" >"$CACHE/build-$1.log" 2>&1 || {
+		say "build of $1 failed, see $CACHE/build-$1.log"
+		tail -20 "$CACHE/build-$1.log" >&2
+		exit 1
+	}
+	install -m 0755 "_output/bin/$1" "$2.tmp"
+	mv "$2.tmp" "$2"
+	say "$1 built: $2"
+}
+build kube-apiserver "$APISERVER"
+build kube-controller-manager "$KCM"

@@ -64,11 +64,33 @@ expect_grep "\"level\":\"Request\".*\"resource\":\"clusterrolebindings\",\"name\
 expect_grep "\"level\":\"Metadata\".*\"resource\":\"namespaces\".*\"name\":\"$n\"" "$T_DIR/audit"
 t_pass
 
+t_begin "the controller manager acts: aggregation, default accounts, token secrets, namespace deletion"
+[ -f "$KCUSTODY_CLUSTER_DIR/controller-manager.pid" ] || t_fail "no controller manager recorded"
+# admin/edit/view are filled by aggregation (their own objects have an aggregationRule only)
+kc_admin get clusterrole view -o json >"$T_DIR/view.json"
+jq -e '.aggregationRule != null and (.rules | length) > 5' "$T_DIR/view.json" >/dev/null || t_fail "view has no aggregated rules"
+n="kcustody-selftest-cm-$$"
+expect_exit 0 kc_admin create namespace "$n"
+for ((i = 0; i < 100; i++)); do
+	kc_admin -n "$n" get secrets -o json 2>/dev/null |
+		jq -e '[.items[] | select(.type == "kubernetes.io/service-account-token" and
+			.metadata.annotations["kubernetes.io/service-account.name"] == "default")] | length == 1' >/dev/null && break
+	sleep 0.2
+done
+kc_admin -n "$n" get serviceaccount default >/dev/null 2>&1 || t_fail "no default service account in a new namespace"
+((i < 100)) || t_fail "no token Secret for $n/default"
+kc_admin -n "$n" get configmap kube-root-ca.crt >/dev/null 2>&1 || t_fail "no kube-root-ca.crt ConfigMap"
+expect_exit 0 kc_admin delete namespace "$n" --timeout=60s
+# the twin: it is really gone, not left Terminating
+expect_exit 1 kc_admin get namespace "$n"
+t_pass
+
 t_begin "start.sh is a no-op on a healthy cluster"
-pid=$(cat "$KCUSTODY_CLUSTER_DIR/apiserver.pid")
+pid=$(cat "$KCUSTODY_CLUSTER_DIR/apiserver.pid") cm=$(cat "$KCUSTODY_CLUSTER_DIR/controller-manager.pid")
 expect_exit 0 "$KC_REPO/tests/cluster/start.sh" "$KCUSTODY_CLUSTER_DIR"
 expect_grep "^export KC_SERVER=$KC_SERVER\$" "$T_OUT"
 [ "$(cat "$KCUSTODY_CLUSTER_DIR/apiserver.pid")" = "$pid" ] || t_fail "apiserver was restarted"
+[ "$(cat "$KCUSTODY_CLUSTER_DIR/controller-manager.pid")" = "$cm" ] || t_fail "controller manager was restarted"
 t_pass
 
 t_summary

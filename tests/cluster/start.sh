@@ -3,7 +3,9 @@
 # already recorded in STATEDIR if it is healthy.
 #   start.sh [STATEDIR]     (default $KCUSTODY_CLUSTER_DIR or /tmp/kcustody-cluster)
 # Prints the cluster's env.sh on stdout (source it, or eval the output).
-# Env: KCUSTODY_APISERVER (binary), KCUSTODY_AUDIT_MAXBACKUP (default 10),
+# Env: KCUSTODY_APISERVER, KCUSTODY_CONTROLLER_MANAGER (binaries),
+#      KCUSTODY_CONTROLLERS (the controllers to run; "none" runs no
+#      controller-manager), KCUSTODY_AUDIT_MAXBACKUP (default 10),
 #      KCUSTODY_AUDIT_COMPRESS=1 (gzip rotated audit logs).
 # Layout of STATEDIR:
 #   pki/ tokens/ kubeconfigs/ audit/audit.log etcd/ *.pid *.log env.sh config
@@ -16,6 +18,12 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 DIR=${1:-${KCUSTODY_CLUSTER_DIR:-/tmp/kcustody-cluster}}
 APISERVER=${KCUSTODY_APISERVER:-${KCUSTODY_CACHE:-/var/cache/kcustody}/kube-apiserver-1.20.2-r2}
+KCM=${KCUSTODY_CONTROLLER_MANAGER:-${KCUSTODY_CACHE:-/var/cache/kcustody}/kube-controller-manager-1.20.2-r2}
+# The controllers of a real 1.20 control plane whose work is about identity
+# and access; the workload controllers (deployment, replicaset, job, ...) are
+# left out because nothing schedules or runs their pods here, and the tests
+# create workloads with their owners themselves. tests/cluster/README.md.
+CONTROLLERS=${KCUSTODY_CONTROLLERS:-clusterrole-aggregation,namespace,serviceaccount,serviceaccount-token,garbagecollector,root-ca-cert-publisher}
 MAXBACKUP=${KCUSTODY_AUDIT_MAXBACKUP:-10}
 umask 077 # keys, tokens and kubeconfigs are secrets, even throwaway ones
 
@@ -25,15 +33,20 @@ exec 9>"$DIR.lock"      # one start/stop at a time per folder
 flock 9
 
 # A running cluster is reused only if it was started with the same settings.
-CONFIG="apiserver=$APISERVER maxbackup=$MAXBACKUP compress=${KCUSTODY_AUDIT_COMPRESS:-0}"
+CONFIG="apiserver=$APISERVER kcm=$KCM controllers=$CONTROLLERS maxbackup=$MAXBACKUP compress=${KCUSTODY_AUDIT_COMPRESS:-0}"
 ETCD_NEEDLE=$(kc_etcd_needle "$DIR")
 API_NEEDLE=$(kc_apiserver_needle "$DIR")
+KCM_NEEDLE=$(kc_kcm_needle "$DIR")
 
 healthy() {
 	[ -f "$DIR/env.sh" ] && [ -f "$DIR/etcd.pid" ] && [ -f "$DIR/apiserver.pid" ] || return 1
 	[ "$(cat "$DIR/config" 2>/dev/null)" = "$CONFIG" ] || return 1
 	kc_proc_ours "$(cat "$DIR/etcd.pid")" etcd "$ETCD_NEEDLE" || return 1
 	kc_proc_ours "$(cat "$DIR/apiserver.pid")" apiserver "$API_NEEDLE" || return 1
+	if [ "$CONTROLLERS" != none ]; then
+		[ -f "$DIR/controller-manager.pid" ] &&
+			kc_proc_ours "$(cat "$DIR/controller-manager.pid")" controller-manager "$KCM_NEEDLE" || return 1
+	fi
 	curl -sf --max-time 5 --cacert "$DIR/pki/ca.crt" \
 		"https://127.0.0.1:$(cat "$DIR/apiserver.port")/readyz" >/dev/null
 }
@@ -45,6 +58,8 @@ fi
 
 command -v etcd >/dev/null || kc_die "etcd not found (apt-get install etcd-server, or run tests/cluster/install.sh)"
 [ -x "$APISERVER" ] || kc_die "no kube-apiserver at $APISERVER (run tests/cluster/install.sh)"
+[ "$CONTROLLERS" = none ] || [ -x "$KCM" ] ||
+	kc_die "no kube-controller-manager at $KCM (run tests/cluster/install.sh, or KCUSTODY_CONTROLLERS=none)"
 
 # Not healthy: stop whatever is left and start from an empty folder.
 if [ -n "$(ls -A "$DIR")" ]; then
@@ -113,6 +128,8 @@ ossl genrsa -traditional -out "$P/admin.key" 2048
 sign admin "/O=system:masters/CN=kcustody-admin" client
 ossl ecparam -name prime256v1 -genkey -noout -out "$P/restricted.key"
 sign restricted /CN=restricted-user client
+ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$P/controller-manager.key"
+sign controller-manager /CN=system:kube-controller-manager client
 ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$P/sa.key"
 ossl pkey -in "$P/sa.key" -pubout -out "$P/sa.pub"
 
@@ -337,6 +354,38 @@ contexts:
     namespace: kube-system
 current-context: ctx-b
 EOF
+
+# --- kube-controller-manager: each controller as its own kube-system service
+# account (--use-service-account-credentials, as kubeadm runs it), bootstrapped by the
+# system:kube-controller-manager user; no serving ports (several clusters
+# share this host), no leader election (one instance).
+if [ "$CONTROLLERS" != none ]; then
+	kc controller-manager.yaml system:kube-controller-manager "$SERVER" "$CA_REL" \
+		"    client-certificate: ../pki/controller-manager.crt
+    client-key: ../pki/controller-manager.key"
+	setsid "$KCM" \
+		"$KCM_NEEDLE" \
+		--port=0 --secure-port=0 --leader-elect=false \
+		--controllers="$CONTROLLERS" \
+		--service-account-private-key-file="$P/sa.key" \
+		--root-ca-file="$P/ca.crt" \
+		--use-service-account-credentials=true \
+		--kube-api-qps=200 --kube-api-burst=400 \
+		--concurrent-serviceaccount-token-syncs=5 --concurrent-namespace-syncs=10 \
+		</dev/null >"$DIR/controller-manager.log" 2>&1 9>&- &
+	echo $! >"$DIR/controller-manager.pid"
+	# Ready when its controllers have acted: the aggregated "view" role has
+	# rules and the default namespace has its default service account.
+	for ((i = 0; ; i++)); do
+		kubectl --kubeconfig "$K/certs.yaml" -n default get serviceaccount default >/dev/null 2>&1 &&
+			[ "$(kubectl --kubeconfig "$K/certs.yaml" get clusterrole view -o jsonpath='{.rules[0].verbs[0]}' 2>/dev/null)" != "" ] &&
+			break
+		kc_proc_ours "$(cat "$DIR/controller-manager.pid")" controller-manager "$KCM_NEEDLE" ||
+			kc_die "kube-controller-manager exited (see $DIR/controller-manager.log)"
+		((i < 120)) || kc_die "kube-controller-manager not working after 60 s (see $DIR/controller-manager.log)"
+		sleep 0.5
+	done
+fi
 
 # --- RBAC for the restricted identities: reads identities and RBAC, but
 # not secrets/configmaps/PVCs/networkpolicies, so their collection is partial.

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Stop the test cluster recorded in STATEDIR; safe to run any number of times.
 #   stop.sh [--purge] [STATEDIR]
-# Signals only the pids in STATEDIR/{apiserver,etcd}.pid, and only while
+# Signals only the pids in STATEDIR/{controller-manager,apiserver,etcd}.pid, and only while
 # their command line still shows they are this cluster's processes.
 # --purge also removes STATEDIR (only if start.sh created it).
 set -euo pipefail
@@ -57,7 +57,9 @@ stop_one() {
 	rm -f "$pidfile"
 }
 
-# The API server first, so it does not log etcd connection errors.
+# The controller manager first, then the API server, so neither logs
+# connection errors from the one stopped under it.
+stop_one controller-manager "$(kc_kcm_needle "$DIR")"
 stop_one apiserver "$(kc_apiserver_needle "$DIR")"
 stop_one etcd "$(kc_etcd_needle "$DIR")"
 

@@ -1,12 +1,15 @@
 #!/bin/bash
 # workload-estate.sh NS CANARY - agent workloads for the owner-chain,
 # cloud-reach and env-redaction tests (tests/cmd/test_collect_workloads.sh).
-# The test server runs no controllers, so the objects a controller would
+# The test cluster runs no workload controllers, so the objects one would
 # create (replicasets, jobs, pods) are created here with their
 # ownerReferences pointing at the real uids:
 #   Deployment d-agent -> ReplicaSet rs-agent -> Pod p-rs      (SA agent-aws)
 #   CronJob cj-agent (batch/v1beta1) -> Job j-agent -> Pod p-job (SA agent-gcp)
-#   Pod p-broken, owner ReplicaSet rs-gone that does not exist (SA agent-plain)
+#   Pod p-broken, owner ReplicaSet rs-gone that does not exist (SA agent-plain);
+#     the garbage collector deletes such a pod, so it carries a finalizer and
+#     stays, terminating, as a pod stuck on a finalizer does on a real cluster
+#     (tests/lib.sh kc_purge_ns clears it)
 #   Pod p-other (SA agent-other, an unrelated annotation only)
 # Service accounts: agent-aws (IRSA), agent-gcp (GKE), agent-azure (Azure
 # client-id), agent-plain (none), agent-other (example.com/role-arn: not a
@@ -110,13 +113,14 @@ spec:
         image: agent:1
 EOF
 rs=$(uid replicaset rs-agent) j=$(uid job j-agent)
-pod() { # NAME SA OWNER-KIND OWNER-NAME OWNER-UID OWNER-APIVERSION
+pod() { # NAME SA OWNER-KIND OWNER-NAME OWNER-UID OWNER-APIVERSION [FINALIZER]
 	k create -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Pod
 metadata:
   name: $1
   namespace: $ns
+  finalizers: [${7:-}]
   ownerReferences: [{apiVersion: $6, kind: $3, name: $4, uid: "$5", controller: true}]
 spec:
   serviceAccountName: $2
@@ -137,7 +141,7 @@ EOF
 }
 pod p-rs agent-aws ReplicaSet rs-agent "$rs" apps/v1
 pod p-job agent-gcp Job j-agent "$j" batch/v1
-pod p-broken agent-plain ReplicaSet rs-gone 00000000-dead-beef-0000-000000000000 apps/v1
+pod p-broken agent-plain ReplicaSet rs-gone 00000000-dead-beef-0000-000000000000 apps/v1 kcustody.test/keep
 k create -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Pod

@@ -133,8 +133,10 @@ run_mode() { # plain|gzip
 	snap_vs_jq agent-sensitive 1 "(.user.username==\"$AGENT\" or .impersonatedUser.username==\"$AGENT\") and (.verb==\"get\" or .verb==\"list\" or .verb==\"watch\") and (.objectRef.resource==\"secrets\" or .objectRef.resource==\"configmaps\" or .objectRef.resource==\"persistentvolumeclaims\") and .annotations[\"authorization.k8s.io/decision\"]==\"allow\"" --sa ai-agents/kagent --preset sensitive-reads --decision allow
 	snap_vs_jq own-run 1 '((.userAgent // "") | test(" run/TESTRUN1( |$)")) or ((.auditID // "") | startswith("TESTRUN1-"))' --run TESTRUN1
 	snap_vs_jq not-own-run 1 '(((.userAgent // "") | test(" run/TESTRUN1( |$)")) or ((.auditID // "") | startswith("TESTRUN1-"))) | not' --exclude-run TESTRUN1
-	since=$(sed -n '1000p' "$SNAP.all" | jq -r .requestReceivedTimestamp)
-	until=$(sed -n '3000p' "$SNAP.all" | jq -r .requestReceivedTimestamp)
+	# a window over the middle half of the lines, however many the rotations hold
+	nl=$(wc -l <"$SNAP.all")
+	since=$(sed -n "$((nl / 4 + 1))p" "$SNAP.all" | jq -r .requestReceivedTimestamp)
+	until=$(sed -n "$((nl * 3 / 4 + 1))p" "$SNAP.all" | jq -r .requestReceivedTimestamp)
 	snap_vs_jq window 1 ".requestReceivedTimestamp >= \"$since\" and .requestReceivedTimestamp < \"$until\"" --since "$since" --until "$until"
 	snap_vs_jq nothing 0 '.verb=="no-such-verb"' --verb no-such-verb
 	# redaction on by default changes nothing here (secrets are logged at

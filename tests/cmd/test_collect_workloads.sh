@@ -9,7 +9,7 @@ kc_cluster_up || { echo "cannot start cluster"; echo "0 passed, 1 failed"; exit 
 
 ns=wl-test
 CANARY="sk-live-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
-# no controllers run here: owned objects are deleted by hand, not collected
+# no workload controllers run here: owned objects are deleted by hand
 purge() { kc_admin -n $ns delete deployments,replicasets,jobs,cronjobs.v1beta1.batch,pods --all --wait=false >/dev/null 2>&1; kc_purge_ns $ns >/dev/null 2>&1; }
 purge
 bash "$KC_REPO/tests/cluster/workload-estate.sh" $ns "$CANARY" || { echo "estate failed"; echo "0 passed, 1 failed"; exit 1; }

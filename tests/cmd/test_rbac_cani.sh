@@ -25,8 +25,8 @@ id=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
 NS=kcr-cani-$id
 P=kcr-cani-$id # prefix of cluster-scoped objects
 EV=$(mktemp -d "${TMPDIR:-/tmp}/kcustody-cani-ev.XXXX")/ev # shared by the tests below
-# Namespaces never finish terminating on the test cluster (no controller
-# manager runs there): empty them and drop the finalizer ourselves.
+# Namespaces removed by the controller manager's namespace controller
+# (kc_purge_ns waits for it; by hand on a cluster without one).
 cleanup() {
 	rm -rf "$(dirname "$EV")"
 	kc_purge_ns "$NS"

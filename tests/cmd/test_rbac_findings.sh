@@ -16,8 +16,8 @@ NS=kcr-f-$id          # the accounts' namespace
 OTHER=kcr-f-$id-other # a namespace that is neither theirs nor kube-system
 GNS=kcr-f-$id-g       # AGR-022: every account of it holds a group binding
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kcustody-findings.XXXX")
-# Namespaces never finish terminating on the test cluster (no controller
-# manager runs there): empty them and drop the finalizer ourselves.
+# Namespaces removed by the controller manager's namespace controller
+# (kc_purge_ns waits for it; by hand on a cluster without one).
 cleanup() {
 	kc_purge_ns "$NS" "$OTHER" "$GNS"
 	kc_admin delete clusterrole,clusterrolebinding -l "kcustody.test/findings=$id" >/dev/null 2>&1
