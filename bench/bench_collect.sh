@@ -81,6 +81,12 @@ printf '  speed-up: %.1fx   same objects: %s\n' "$(awk -v a="$kt" -v b="$ct" 'BE
 nrev=$(ls "$work"/kcf/reviews/*/*.json 2>/dev/null | wc -l)
 nagents=$(jq '.selected | length' "$work/kcf/analysis/selection.json")
 printf '  %-28s %8.2f s   peak RSS %7d KiB  (%s agents, %s server reviews, analysis)\n' "kcustody collect, default" "$ft" "$frss" "$nagents" "$nrev"
+# Where the default run's time goes: one more run with --timings.
+rm -rf "$work/kct"
+"$KC" collect --kubeconfig "$KC_KUBECONFIG" --case bench --phase baseline \
+	--out-dir "$work/kct" -q --timings 2>"$work/timings.txt" >/dev/null || true
+echo "  the default run, step by step (kcustody collect --timings):"
+sed 's/^/    /' "$work/timings.txt"
 if kill -0 "$api_pid" 2>/dev/null && [ "$(cat "$dir/apiserver.pid")" = "$api_pid" ]; then
 	echo "  apiserver (pid $api_pid, $(basename "$(readlink -f /proc/$api_pid/exe)")) survived every round"
 else

@@ -12,9 +12,12 @@
 #include "collector/custom.h"
 #include "pipeline/collect.h"
 #include "util/err.h"
+#include "util/buf.h"
+#include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/table.h"
 
 static void
 collect_usage(FILE *f)
@@ -54,6 +57,9 @@ collect_usage(FILE *f)
 	    "  --no-sign              seal without a signature (verify says so)\n"
 	    "  --tsa URL              RFC 3161 time-stamping authority\n"
 	    "  --tsa-ca CA.pem        CA that issued the TSA certificate\n"
+	    "  --timings              after the run, where the time went on stderr: each\n"
+	    "                         step's wall and CPU time, requests, their summed\n"
+	    "                         duration, bytes received and peak memory\n"
 	    "  -q, --quiet            no progress on stderr\n\n"
 	    "Exit status: 0 complete, 1 partial (bundle written, failures recorded),\n"
 	    "2 usage or configuration error, 4 fatal (nothing written).\n",
@@ -64,7 +70,7 @@ enum {
 	OPT_CASE = 256, OPT_PHASE, OPT_PURPOSE, OPT_OPERATOR, OPT_AUTHORITY, OPT_EVID,
 	OPT_KUBECONFIG, OPT_CONTEXT, OPT_INCLUSTER, OPT_INSECURE, OPT_PAGESIZE,
 	OPT_OUTDIR, OPT_KEY, OPT_CERT, OPT_PASS, OPT_NOSIGN, OPT_TSA, OPT_TSACA,
-	OPT_RETRIES, OPT_ORG, OPT_MAXRESP, OPT_RESOURCE, OPT_HOOK_BASE = 512,
+	OPT_RETRIES, OPT_ORG, OPT_MAXRESP, OPT_RESOURCE, OPT_TIMINGS, OPT_HOOK_BASE = 512,
 };
 
 static int
@@ -180,6 +186,7 @@ struct collect_args {
 	struct kc_collect_plan plan;
 	struct collect_hooks hooks;
 	int quiet;
+	int timings;			/* --timings */
 	const char *resources[64];	/* --resource */
 	size_t nresources;
 };
@@ -270,6 +277,7 @@ parse_one(int c, const char *arg, struct collect_args *a)
 	case OPT_TSA: seal->tsa_url = arg; break;
 	case OPT_TSACA: seal->tsa_ca = arg; break;
 	case 'q': a->quiet = 1; break;
+	case OPT_TIMINGS: a->timings = 1; break;
 	default: return -1;
 	}
 	return KC_EXIT_OK;
@@ -307,6 +315,7 @@ parse_args(int argc, char **argv, struct collect_args *a)
 		{ "tsa", required_argument, NULL, OPT_TSA },
 		{ "tsa-ca", required_argument, NULL, OPT_TSACA },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "timings", no_argument, NULL, OPT_TIMINGS },
 		{ "help", no_argument, NULL, 'h' },
 	};
 	struct option longopts[64];
@@ -422,6 +431,57 @@ report_outcome(const struct collect_args *a, const struct kc_collect_outcome *o)
 	    o->co.partial ? KC_EXIT_PARTIAL : KC_EXIT_OK);
 }
 
+/* --timings: one row per step that ran, and the whole run. */
+static void
+print_timings(const struct kc_collect_outcome *o)
+{
+	static const struct kc_table_col cols[] = {
+		{ "STEP", 0 }, { "WALL", KC_COL_RIGHT }, { "CPU", KC_COL_RIGHT },
+		{ "REQUESTS", KC_COL_RIGHT }, { "REQUEST TIME", KC_COL_RIGHT },
+		{ "RECEIVED", KC_COL_RIGHT }, { "PEAK RSS", KC_COL_RIGHT },
+	};
+	struct kc_collect_timing all;
+	struct kc_table *t = kc_table_new(cols, sizeof(cols) / sizeof(cols[0]));
+	struct kc_buf out;
+
+	memset(&all, 0, sizeof(all));
+	kc_buf_init(&out, 1u << 20);
+	for (int ph = 0; t != NULL && ph <= KC_PHASE_N; ph++) {
+		const struct kc_collect_timing *x = ph < KC_PHASE_N ? &o->timing[ph] : &all;
+		char w[32], c[32], n[32], rt[32], b[32], m[32];
+		const char *cells[7] = { ph < KC_PHASE_N ? kc_collect_phase_name(ph) : "total", w, c, n, rt, b, m };
+
+		if (ph < KC_PHASE_N && !x->ran)
+			continue;
+		if (ph < KC_PHASE_N) {
+			all.wall_ns += x->wall_ns;
+			all.cpu_ns += x->cpu_ns;
+			all.requests += x->requests;
+			all.request_ms += x->request_ms;
+			all.bytes += x->bytes;
+			all.peak_rss_kib = x->peak_rss_kib > all.peak_rss_kib ? x->peak_rss_kib : all.peak_rss_kib;
+		}
+		if (kc_fmt(w, sizeof(w), "%.2f s", (double)x->wall_ns / 1e9) != 0 ||
+		    kc_fmt(c, sizeof(c), "%.2f s", (double)x->cpu_ns / 1e9) != 0 ||
+		    kc_fmt(n, sizeof(n), "%zu", x->requests) != 0 ||
+		    kc_fmt(rt, sizeof(rt), "%.2f s", x->request_ms / 1e3) != 0 ||
+		    kc_fmt(b, sizeof(b), "%.1f MiB", x->bytes / 1048576.0) != 0 ||
+		    kc_fmt(m, sizeof(m), "%.1f MiB", (double)x->peak_rss_kib / 1024.0) != 0 ||
+		    kc_table_add(t, cells) != 0)
+			break;
+		if (ph == KC_PHASE_REVIEWS && x->wall_ns > 0 &&
+		    kc_fmt(w, sizeof(w), "%.0f reviews/s", (double)x->requests / ((double)x->wall_ns / 1e9)) == 0)
+			kc_table_note(t, w);
+	}
+	if (t != NULL && kc_table_render(t, KC_TABLE_WIDTH, &out) == 0 && out.len > 0) {
+		fputs("kcustody: timings (REQUEST TIME sums the requests' durations, which overlap when\n"
+		    "several are in flight; PEAK RSS is the process's peak at the step's end)\n", stderr);
+		fwrite(out.data, 1, out.len, stderr);
+	}
+	kc_buf_free(&out);
+	kc_table_free(t);
+}
+
 KC_COMMAND(collect, "collect and seal evidence from a cluster")
 {
 	struct collect_args a;
@@ -453,6 +513,8 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 		ret = report_failure(&a.plan, &o);
 	else
 		ret = report_outcome(&a, &o);
+	if (a.timings)
+		print_timings(&o);
 out:
 	kc_collect_outcome_free(&o);
 	collect_hooks_free(&a.hooks);

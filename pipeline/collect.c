@@ -209,37 +209,107 @@ check_target_names(struct kc_collect *co, const struct kc_review_targets *target
 	return 0;
 }
 
+static const char *const phase_names[KC_PHASE_N] = {
+	[KC_PHASE_LISTS] = "lists", [KC_PHASE_SELECT] = "select",
+	[KC_PHASE_REVIEWS] = "reviews", [KC_PHASE_ANALYSIS] = "analysis",
+	[KC_PHASE_AUDIT] = "audit", [KC_PHASE_SEAL] = "seal",
+};
+
+const char *
+kc_collect_phase_name(enum kc_collect_phase ph)
+{
+	return ph < KC_PHASE_N ? phase_names[ph] : "?";
+}
+
+/* A step's stopwatch: the clocks and the request log's length at its start. */
+struct stopwatch {
+	int64_t wall, cpu;
+	int nreq;
+};
+
+static const cJSON *
+request_log(const struct kc_collect *co)
+{
+	return co->client != NULL ? kc_client_request_log(co->client) : NULL;
+}
+
+static void
+sw_start(const struct kc_collect *co, struct stopwatch *sw)
+{
+	const cJSON *log = request_log(co);
+
+	sw->wall = kc_mono_ns();
+	sw->cpu = kc_cpu_ns();
+	sw->nreq = log != NULL ? cJSON_GetArraySize(log) : 0;
+}
+
+/* The step's figures, added to t (a step may run in parts). */
+static void
+sw_stop(const struct kc_collect *co, const struct stopwatch *sw, struct kc_collect_timing *t)
+{
+	const cJSON *log = request_log(co), *e;
+
+	t->ran = 1;
+	t->wall_ns += kc_mono_ns() - sw->wall;
+	t->cpu_ns += kc_cpu_ns() - sw->cpu;
+	t->peak_rss_kib = kc_peak_rss_kib();
+	if (log == NULL)
+		return;
+	for (e = cJSON_GetArrayItem(log, sw->nreq); e != NULL; e = e->next) {
+		const cJSON *d = kc_json_get(e, "duration_ms"), *b = kc_json_get(e, "bytes");
+
+		t->requests++;
+		if (cJSON_IsNumber(d))
+			t->request_ms += d->valuedouble;
+		if (cJSON_IsNumber(b))
+			t->bytes += b->valuedouble;
+	}
+}
+
 /* After the lists: selection, reviews, analysis, audit segments. */
 static int
-run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst)
+run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
+    struct kc_collect_timing *tm)
 {
+	struct stopwatch sw;
+
 	struct kc_review_targets targets;
 	struct kc_snapshot snap;
 	cJSON *summary = NULL;
 	int r;
 
 	memset(&targets, 0, sizeof(targets));
+	sw_start(co, &sw);
 	if ((r = kc_snapshot_load_dir(co->staging, &snap)) != 0)
 		return r;
 	if ((r = kc_rbac_review_targets(&snap, &p->select, &targets)) != 0 ||
 	    (r = check_target_names(co, &targets)) != 0)
 		goto out;
+	sw_stop(co, &sw, &tm[KC_PHASE_SELECT]);
 	if (p->no_reviews) {
 		kc_collect_add_item(co, "reviews", "skipped", "--no-reviews");
 	} else if (targets.n > 0) {
 		kc_info("server rules reviews for %zu service account(s)", targets.n);
+		sw_start(co, &sw);
 		if ((r = kc_reviews_collect(co, &targets, p->review_parallel)) != 0)
 			goto out;
+		sw_stop(co, &sw, &tm[KC_PHASE_REVIEWS]);
 	}
 	kc_info("offline RBAC analysis");
+	sw_start(co, &sw);
 	if ((r = kc_analysis_run_snap(co->staging, &snap, &p->select, co->files, &summary, worst)) != 0)
 		goto out;
 	if (summary != NULL) {
 		cJSON_AddItemToObject(co->manifest, "findings_summary", summary);
 		summary = NULL;	/* transferred */
 	}
-	if (p->audit.npaths > 0 && (r = run_audit(&p->audit, co, &targets)) != 0)
-		goto out;
+	sw_stop(co, &sw, &tm[KC_PHASE_ANALYSIS]);
+	if (p->audit.npaths > 0) {
+		sw_start(co, &sw);
+		if ((r = run_audit(&p->audit, co, &targets)) != 0)
+			goto out;
+		sw_stop(co, &sw, &tm[KC_PHASE_AUDIT]);
+	}
 out:
 	cJSON_Delete(summary);
 	kc_review_targets_free(&targets);
@@ -375,6 +445,7 @@ write_bundle(const struct kc_collect_plan *p, struct kc_collect_outcome *out)
 int
 kc_collect_pipeline(const struct kc_collect_plan *p, struct kc_collect_outcome *out)
 {
+	struct stopwatch sw;
 	int r, staged;
 
 	memset(out, 0, sizeof(*out));
@@ -382,16 +453,23 @@ kc_collect_pipeline(const struct kc_collect_plan *p, struct kc_collect_outcome *
 		return r;
 	staged = 1;
 	kc_info("collecting (case %s, phase %s)", p->collect.case_id, p->collect.phase);
-	if ((r = kc_collect_run(&p->collect, out->staging, &out->co)) != 0 ||
-	    (r = run_analysis(p, &out->co, &out->worst_severity)) != 0) {
+	sw_start(&out->co, &sw);	/* no client yet: the log starts empty */
+	if ((r = kc_collect_run(&p->collect, out->staging, &out->co)) != 0) {
 		fail(out, KC_COLLECT_LIST, r);
 		goto out;
 	}
+	sw_stop(&out->co, &sw, &out->timing[KC_PHASE_LISTS]);
+	if ((r = run_analysis(p, &out->co, &out->worst_severity, out->timing)) != 0) {
+		fail(out, KC_COLLECT_LIST, r);
+		goto out;
+	}
+	sw_start(&out->co, &sw);
 	kc_collect_finish(&out->co);
 	if (p->out_dir != NULL)
 		r = write_folder(p, out, &staged);
 	else
 		r = write_bundle(p, out);
+	sw_stop(&out->co, &sw, &out->timing[KC_PHASE_SEAL]);
 out:
 	if (staged) {
 		/* the step's error is what the command prints, not a cleanup's */

@@ -57,6 +57,29 @@ enum kc_collect_step {
 	KC_COLLECT_SEAL,		/* kc_bundle_seal */
 };
 
+/* --timings: where a run's time went, step by step. */
+enum kc_collect_phase {
+	KC_PHASE_LISTS,		/* connect, discovery, every list and custom resource */
+	KC_PHASE_SELECT,	/* the snapshot read back, agents selected */
+	KC_PHASE_REVIEWS,	/* the server's rules reviews */
+	KC_PHASE_ANALYSIS,	/* offline RBAC analysis and its members */
+	KC_PHASE_AUDIT,		/* audit segments */
+	KC_PHASE_SEAL,		/* manifest, hashes, tar.gz, signature, ledger */
+	KC_PHASE_N
+};
+
+struct kc_collect_timing {
+	int ran;
+	int64_t wall_ns, cpu_ns;	/* this process's CPU */
+	size_t requests;		/* HTTP requests sent in the step */
+	double request_ms;		/* their durations summed (overlap when in flight together) */
+	double bytes;			/* response bytes */
+	long peak_rss_kib;		/* the process's peak so far, at the step's end */
+};
+
+/* The step's name as --timings prints it. */
+const char *kc_collect_phase_name(enum kc_collect_phase ph);
+
 struct kc_collect_outcome {
 	enum kc_collect_step failed;
 	int err;			/* the KC_ERR_* of the failed step */
@@ -68,6 +91,7 @@ struct kc_collect_outcome {
 	char *ledger_error;		/* sealed, but the ledger was not started:
 					 * why (owned), else NULL */
 	struct kc_collect co;		/* co.manifest, co.partial for the report */
+	struct kc_collect_timing timing[KC_PHASE_N];
 };
 
 /* Run the plan.  0, or the failed step's KC_ERR_* code with out->failed

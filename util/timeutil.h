@@ -10,6 +10,10 @@
 int64_t kc_now_ns(void);
 /* Monotonic clock in nanoseconds (for durations). */
 int64_t kc_mono_ns(void);
+/* CPU time this process has used, user and system, in nanoseconds. */
+int64_t kc_cpu_ns(void);
+/* The process's peak resident set so far, in KiB (getrusage). */
+long kc_peak_rss_kib(void);
 /* Test hook: when KCUSTODY_NOW (RFC 3339) is set in the environment, that
  * instant is used by kc_now() instead of the clock (injectable clock). */
 time_t kc_now(void);

@@ -299,4 +299,27 @@ kcfg=$(kc_kubeconfig certs.yaml)
 ls "$T_DIR"/evidence/T-1_pre_*.tar.gz >/dev/null 2>&1 || t_fail "no bundle in evidence/"
 t_pass
 
+t_begin "collect --timings: each step's figures on stderr, requests as the manifest logs them"
+"$KC" keygen -o "$T_DIR/k.pem" >/dev/null 2>&1
+expect_exit 0 collect --kubeconfig "$(kc_kubeconfig certs.yaml)" --all-sas --key "$T_DIR/k.pem" \
+	-o "$T_DIR/b.tar.gz" --timings -q
+expect_grep '^STEP +WALL +CPU +REQUESTS +REQUEST TIME +RECEIVED +PEAK RSS$' "$T_ERR"
+for step in lists select reviews analysis seal total; do
+	grep -Eq "^$step +[0-9.]+ s +[0-9.]+ s +[0-9]+ " "$T_ERR" || t_fail "no $step row"
+done
+grep -q '^audit ' "$T_ERR" && t_fail "an audit row for a run without --audit-log"
+# the requests the table counts are the ones the manifest's request log holds
+tar -xzf "$T_DIR/b.tar.gz" -C "$T_DIR" --wildcards '*/MANIFEST.json'
+logged=$(jq '.requests | length' "$T_DIR"/*/MANIFEST.json)
+counted=$(awk '$1 == "total" { print $6 }' "$T_ERR")
+reviews=$(awk '$1 == "reviews" { print $6 }' "$T_ERR")
+[ "$counted" = "$logged" ] || t_fail "total requests $counted, the manifest logs $logged"
+[ "$reviews" = "$(jq '[.requests[] | select((.path | endswith("/selfsubjectrulesreviews")) and .impersonate_user != null)] | length' "$T_DIR"/*/MANIFEST.json)" ] ||
+	t_fail "reviews row counts $reviews requests, not the manifest's rules reviews"
+[ "$reviews" -gt 0 ] || t_fail "no reviews counted"
+# the twin: without --timings, nothing of it
+expect_exit 0 collect --kubeconfig "$(kc_kubeconfig certs.yaml)" --no-sign -o "$T_DIR/c.tar.gz" -q
+grep -q 'timings\|^STEP' "$T_ERR" && t_fail "timings printed without --timings"
+t_pass
+
 t_summary
