@@ -81,10 +81,39 @@ refuse_filters(const cJSON *src, const char *bundle)
 	const cJSON *f = kc_json_get(src, "filters"), *it;
 
 	cJSON_ArrayForEach(it, f) {
+		/* collect excludes its own run, one; another given with
+		 * --audit-filter exclude-run drops someone's requests */
+		if (it->string != NULL && strcmp(it->string, "exclude-run") == 0 && cJSON_GetArraySize(it) > 1)
+			return kc_err_set(KC_ERR_INVALID, "no proposal from '%s': its audit segment was filtered "
+			    "(--audit-filter exclude-run)", bundle);
 		if (it->string != NULL && !filter_ok(it->string))
 			return kc_err_set(KC_ERR_INVALID, "no proposal from '%s': its audit segment was filtered "
 			    "(--audit-filter %s): requests outside the filter are missing, so unused cannot be "
 			    "told from unseen; collect again without --audit-filter", bundle, it->string);
+	}
+	return 0;
+}
+
+/* The segment's agents filter (collect adds each selected agent) must
+ * hold every agent a proposal is made for. */
+static int
+refuse_agents(const cJSON *src, const struct ctx *c, const char *bundle)
+{
+	const cJSON *sa = kc_json_get(kc_json_get(src, "filters"), "sa"), *it;
+
+	if (sa == NULL)
+		return 0;	/* every subject's events */
+	for (size_t i = 0; i < c->nag; i++) {
+		char want[1200];
+		int found = 0;
+
+		if (kc_fmt(want, sizeof(want), "%s/%s", c->ag[i].ns, c->ag[i].name) != 0)
+			return kc_err_set(KC_ERR_LIMIT, "agent name too long");
+		cJSON_ArrayForEach(it, sa)
+			found |= cJSON_IsString(it) && strcmp(it->valuestring, want) == 0;
+		if (!found)
+			return kc_err_set(KC_ERR_INVALID, "no proposal from '%s': its audit segment holds no "
+			    "events of agent %s (not in the segment's --sa filter)", bundle, want);
 	}
 	return 0;
 }
@@ -121,7 +150,8 @@ refuse_gaps(const cJSON *src, const char *bundle)
 	if (cJSON_IsNumber(kc_json_get(src, "malformed_not_listed")))
 		return kc_err_set(KC_ERR_INVALID, "no proposal from '%s': malformed audit lines may hide "
 		    "requests", bundle);
-	if (strcmp(kc_json_str0(kc_json_get(src, "reads"), "visible"), "no") == 0 ||
+	/* "all", or "no events" (an empty window is stated as such below) */
+	if (strcmp(kc_json_str0(kc_json_get(src, "reads"), "visible"), "none") == 0 ||
 	    strcmp(kc_json_str0(kc_json_get(src, "reads"), "visible"), "some") == 0)
 		return kc_err_set(KC_ERR_INVALID, "no proposal from '%s': its audit sources do not log reads "
 		    "(get, list, watch)", bundle);
@@ -978,7 +1008,8 @@ kc_propose_bundle(const struct kc_propose_opts *o, const struct kc_scope *s, cJS
 		r = nomem();
 		goto out;
 	}
-	if ((r = init_agents(&c, sel, s)) != 0 || (r = read_segment(&c, &src, o->ro.bundle)) != 0 ||
+	if ((r = init_agents(&c, sel, s)) != 0 || (r = refuse_agents(asrc, &c, o->ro.bundle)) != 0 ||
+	    (r = read_segment(&c, &src, o->ro.bundle)) != 0 ||
 	    (r = propose(&c, sha, d)) != 0)
 		goto out;
 	*out = d;

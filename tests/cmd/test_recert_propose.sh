@@ -223,6 +223,13 @@ jq -e --arg ns "$ns" '(.bindingChanges | sort_by(.name)) == ([
 jq -e --arg ns "$ns" '[.agents[0].usedBeyondScope[] | .verb + " " + .resource] == ["create configmaps"] and
 	[.agents[0].denied[] | .verb + " " + .resource + " " + .namespace] == ["list secrets kube-system"]' "$P" >/dev/null ||
 	t_fail "beyond scope or denied wrong: $(jq -c '.agents[0] | [.usedBeyondScope, .denied]' "$P")"
+# the ClusterRoleBinding's namespaced use became Roles: the ClusterRole
+# keeps only the cluster-scoped request
+jq -e --arg ns "$ns" --arg nsb "$nsb" '[.objects.apply[] | select(.kind == "ClusterRole") | .rules[].resources[]] == ["nodes"] and
+	([.objects.apply[] | select(.kind == "Role") | .metadata.namespace] | sort) == ([$ns, $nsb] | sort) and
+	[.objects.apply[] | select(.kind == "Role" and .metadata.namespace == $nsb) | .rules[]] ==
+	[{verbs: ["list"], apiGroups: [""], resources: ["services"]}]' "$P" >/dev/null ||
+	t_fail "cluster-wide grant not narrowed: $(jq -c '[.objects.apply[] | select(.kind | endswith("Role")) | {kind, ns: .metadata.namespace, rules}]' "$P")"
 # the edited binding is the stored one without the agent
 python3 - "$W/p/apply.yaml" "$ns" "$alice" <<'PY' || t_fail "the shared binding is not edited as it should be"
 import sys, yaml
@@ -308,6 +315,10 @@ bf=$(collect "$W/filtered" --since "$since" --audit-filter verb=get)
 expect_exit 2 "$KC" recertify "$bf" --scope "$W/scope.yaml" --pubkey "$W/k.pub" --propose "$W/p-filtered"
 expect_grep "no proposal from .*: its audit segment was filtered \(--audit-filter verb\)" "$T_ERR"
 [ -e "$W/p-filtered/apply.yaml" ] && t_fail "a proposal was written"
+# collect's own exclusion is accepted (the good bundle has it); another is a filter
+bx=$(collect "$W/filtered-run" --since "$since" --audit-filter exclude-run=SOMEONE)
+expect_exit 2 "$KC" recertify "$bx" --scope "$W/scope.yaml" --pubkey "$W/k.pub" --propose "$W/p-filtered-run"
+expect_grep "its audit segment was filtered \\(--audit-filter exclude-run\\)" "$T_ERR"
 t_pass
 
 t_begin "propose (negative twin): a window with a gap is refused -> 2"
