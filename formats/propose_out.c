@@ -99,7 +99,7 @@ list(struct kc_buf *out, const cJSON *a, const char *title)
 		kc_buf_adds(out, "    - ");
 		req(out, x);
 		if (kc_json_get(x, "requests") != NULL)
-			kc_buf_addf(out, " (%.0f requests)", jn(x, "requests"));
+			kc_buf_addf(out, " (requests: %.0f)", jn(x, "requests"));
 		if (kc_json_get(x, "proposal") != NULL)
 			kc_buf_addf(out, ": %s", e(js(x, "proposal"), b, sizeof(b)));
 		if (bi != NULL)

@@ -441,12 +441,17 @@ held_grant(struct agent *ag, const struct kc_rbac_grant *g, const char *ns, cJSO
 				if (!cl && strcmp(r->resources.v[ri], "*") != 0 &&
 				    !kc_rbac_ns_effective(r->verbs.v[v], r->groups.v[gi], r->resources.v[ri]))
 					continue;	/* listed by a review, never granted */
+				/* through a ClusterRoleBinding: every namespace, or cluster
+				 * scope ("") for a cluster-scoped resource */
+				const char *at = !cl ? ns : kc_rbac_cluster_scoped(r->groups.v[gi],
+				    r->resources.v[ri]) ? "" : "*";
+
 				for (size_t i = 0; i < ag->nu && !used; i++)
 					used = perm_covers(r, r->verbs.v[v], r->groups.v[gi], r->resources.v[ri],
-					    cl ? "*" : ns, &ag->u[i]);
+					    at, &ag->u[i]);
 				if (!used)
 					cJSON_AddItemToArray(unused, unused_item(g, r->verbs.v[v], r->groups.v[gi],
-					    r->resources.v[ri], NULL, cl ? "*" : ns));
+					    r->resources.v[ri], NULL, at));
 			}
 	return 0;
 }
