@@ -159,7 +159,7 @@ refuse_gaps(const cJSON *src, const char *bundle)
 }
 
 static int
-window_json(const cJSON *src, const struct kc_propose_opts *o, cJSON *doc)
+window_json(const cJSON *src, int64_t min_window, const char *bundle, cJSON *doc)
 {
 	const cJSON *w = kc_json_get(src, "window");
 	const char *from = kc_json_str(kc_json_get(w, "requested"), "since");
@@ -177,7 +177,7 @@ window_json(const cJSON *src, const struct kc_propose_opts *o, cJSON *doc)
 	if (from == NULL || to == NULL || kc_parse_rfc3339(from, &fs, &fn) != 0 ||
 	    kc_parse_rfc3339(to, &ts, &tn) != 0)
 		return kc_err_set(KC_ERR_INVALID, "no proposal from '%s': its audit segment holds no event "
-		    "(no window)", o->ro.bundle);
+		    "(no window)", bundle);
 	secs = (double)(ts - fs) + (double)(tn - fn) / 1e9;
 	if ((x = cJSON_AddObjectToObject(doc, "window")) == NULL)
 		return nomem();
@@ -185,13 +185,13 @@ window_json(const cJSON *src, const struct kc_propose_opts *o, cJSON *doc)
 	cJSON_AddStringToObject(x, "to", to);
 	cJSON_AddNumberToObject(x, "seconds", (double)(int64_t)secs);
 	cJSON_AddNumberToObject(x, "days", (double)(int64_t)(secs / 864.0) / 100.0);
-	cJSON_AddNumberToObject(x, "minimumSeconds", (double)o->min_window);
-	cJSON_AddBoolToObject(x, "belowMinimum", secs < (double)o->min_window);
-	if (secs < (double)o->min_window) {
+	cJSON_AddNumberToObject(x, "minimumSeconds", (double)min_window);
+	cJSON_AddBoolToObject(x, "belowMinimum", secs < (double)min_window);
+	if (secs < (double)min_window) {
 		kc_fmt_trunc(msg, sizeof(msg), "the audit window is %.2f days, shorter than the minimum of "
 		    "%.2f days: a job that runs less often than the window (a monthly report, a quarterly "
 		    "rotation) was never seen and loses its access if this proposal is applied",
-		    secs / 86400.0, (double)o->min_window / 86400.0);
+		    secs / 86400.0, (double)min_window / 86400.0);
 		cJSON_AddStringToObject(x, "warning", msg);
 	}
 	return 0;
@@ -300,20 +300,13 @@ one_event(struct ctx *c, const cJSON *ev)
 	return add_use(&c->ag[e->vals[0]], &q);
 }
 
+/* Every event of the segment (one JSON object per line). */
 static int
-read_segment(struct ctx *c, struct kc_source *src, const char *bundle)
+read_segment(struct ctx *c, const char *seg, size_t len)
 {
-	struct kc_buf b = KC_BUF_INIT(SEGMENT_MAX);
-	const char *p, *end, *nl;
-	int r;
+	const char *p = seg, *end = seg + len, *nl;
+	int r = 0;
 
-	if ((r = kc_source_get(src, "audit/segment.jsonl", SEGMENT_MAX, &b)) != 0) {
-		kc_buf_free(&b);
-		return r == KC_ERR_NOTFOUND ? kc_err_set(KC_ERR_INVALID, "no proposal from '%s': it has no "
-		    "audit segment (collect with --audit-log)", bundle) : r;
-	}
-	p = kc_buf_str(&b);
-	end = p + b.len;
 	for (; p < end && r == 0; p = nl + 1) {
 		cJSON *ev;
 
@@ -324,7 +317,6 @@ read_segment(struct ctx *c, struct kc_source *src, const char *bundle)
 		r = one_event(c, ev);
 		cJSON_Delete(ev);
 	}
-	kc_buf_free(&b);
 	return r;
 }
 
@@ -928,6 +920,28 @@ ctx_free(struct ctx *c)
 	kc_strset_free(&c->ids);
 }
 
+int
+kc_propose_eval(const struct kc_rbac *rb, const cJSON *selection, const struct kc_scope *s,
+    const cJSON *sources, const char *segment, size_t len, int64_t min_window, const char *bundle,
+    const char *bundle_sha, cJSON *doc)
+{
+	struct ctx c;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	c.rb = rb;
+	if ((r = refuse_filters(sources, bundle)) != 0 || (r = refuse_gaps(sources, bundle)) != 0 ||
+	    (r = window_json(sources, min_window, bundle, doc)) != 0)
+		return r;
+	if ((c.removed = kc_calloc(rb->nbindings ? rb->nbindings : 1, sizeof(*c.removed))) == NULL)
+		return nomem();
+	if ((r = init_agents(&c, selection, s)) == 0 && (r = refuse_agents(sources, &c, bundle)) == 0 &&
+	    (r = read_segment(&c, segment, len)) == 0)
+		r = propose(&c, bundle_sha, doc);
+	ctx_free(&c);
+	return r;
+}
+
 static int
 wanted(void *ctx, const char *p)
 {
@@ -964,13 +978,12 @@ kc_propose_bundle(const struct kc_propose_opts *o, const struct kc_scope *s, cJS
 	struct kc_source src;
 	struct kc_snapshot snap;
 	struct kc_rbac rb;
-	struct ctx c;
+	struct kc_buf seg = KC_BUF_INIT(SEGMENT_MAX);
 	int have_src = 0, have_snap = 0, have_rb = 0, r;
 	char sha[KC_SHA256_HEX];
 	cJSON *d = cJSON_CreateObject(), *b, *sc, *man = NULL, *sel = NULL, *asrc = NULL;
 
 	*out = NULL;
-	memset(&c, 0, sizeof(c));
 	if (d == NULL)
 		return nomem();
 	cJSON_AddStringToObject(d, "schema", KC_PROPOSE_SCHEMA);
@@ -999,28 +1012,28 @@ kc_propose_bundle(const struct kc_propose_opts *o, const struct kc_scope *s, cJS
 		    "(audit/sources.json; collect with --audit-log)", o->ro.bundle);
 		goto out;
 	}
-	if ((r = refuse_filters(asrc, o->ro.bundle)) != 0 || (r = refuse_gaps(asrc, o->ro.bundle)) != 0 ||
-	    (r = window_json(asrc, o, d)) != 0)
+	/* refused before the heavier work when the window cannot serve */
+	if ((r = refuse_filters(asrc, o->ro.bundle)) != 0 || (r = refuse_gaps(asrc, o->ro.bundle)) != 0)
 		goto out;
+	if ((r = kc_source_get(&src, "audit/segment.jsonl", SEGMENT_MAX, &seg)) != 0) {
+		if (r == KC_ERR_NOTFOUND)
+			r = kc_err_set(KC_ERR_INVALID, "no proposal from '%s': it has no audit segment "
+			    "(audit/segment.jsonl; collect with --audit-log)", o->ro.bundle);
+		goto out;
+	}
 	if ((r = kc_source_snapshot(&src, &snap)) != 0)
 		goto out;
 	have_snap = 1;
 	if ((r = kc_rbac_init(&rb, &snap)) != 0)
 		goto out;
 	have_rb = 1;
-	c.rb = &rb;
-	if ((c.removed = kc_calloc(rb.nbindings ? rb.nbindings : 1, sizeof(*c.removed))) == NULL) {
-		r = nomem();
-		goto out;
-	}
-	if ((r = init_agents(&c, sel, s)) != 0 || (r = refuse_agents(asrc, &c, o->ro.bundle)) != 0 ||
-	    (r = read_segment(&c, &src, o->ro.bundle)) != 0 ||
-	    (r = propose(&c, sha, d)) != 0)
+	if ((r = kc_propose_eval(&rb, sel, s, asrc, kc_buf_str(&seg), seg.len, o->min_window, o->ro.bundle, sha,
+	    d)) != 0)
 		goto out;
 	*out = d;
 	d = NULL;	/* transferred */
 out:
-	ctx_free(&c);
+	kc_buf_free(&seg);
 	if (have_rb)
 		kc_rbac_free(&rb);
 	if (have_snap)

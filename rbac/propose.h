@@ -24,6 +24,7 @@
 #ifndef KC_RBAC_PROPOSE_H
 #define KC_RBAC_PROPOSE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -37,6 +38,15 @@ struct kc_propose_opts {
 	struct kc_recert_opts ro;	/* the bundle and how to verify it */
 	int64_t min_window;		/* seconds; shorter windows carry a warning */
 };
+
+/* The proposal over a model (pure): selection as in analysis/selection.json,
+ * sources the segment's audit/sources.json, segment its events (len
+ * bytes, one JSON object a line), bundle names the bundle in messages,
+ * bundle_sha its SHA-256 (annotated on the objects).  The members below
+ * from "window" on are added to doc. */
+int kc_propose_eval(const struct kc_rbac *rb, const cJSON *selection, const struct kc_scope *s,
+    const cJSON *sources, const char *segment, size_t len, int64_t min_window, const char *bundle,
+    const char *bundle_sha, cJSON *doc);
 
 /* Verify, check the audit window, build the proposal document:
  * schema, bundle, scope, window {from, to, seconds, days, minimumSeconds,
