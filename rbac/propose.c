@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collector/audit.h"
+#include "manifest/bundle.h"
 #include "rbac/propose.h"
 #include "rbac/scope.h"
 #include "rbac/source.h"
@@ -14,7 +16,6 @@
 #include "util/timeutil.h"
 
 #define MEMBER_MAX (256u << 20)
-#define SEGMENT_MAX (1u << 30)
 #define PROPOSED_PREFIX "kcustody-proposed:"
 
 /* One distinct request an agent made in the window. */
@@ -300,23 +301,17 @@ one_event(struct ctx *c, const cJSON *ev)
 	return add_use(&c->ag[e->vals[0]], &q);
 }
 
-/* Every event of the segment (one JSON object per line). */
+/* One line of the segment (one JSON object). */
 static int
-read_segment(struct ctx *c, const char *seg, size_t len)
+segment_line(struct ctx *c, const char *p, size_t n)
 {
-	const char *p = seg, *end = seg + len, *nl;
-	int r = 0;
+	cJSON *ev;
+	int r;
 
-	for (; p < end && r == 0; p = nl + 1) {
-		cJSON *ev;
-
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		if ((ev = cJSON_ParseWithLength(p, (size_t)(nl - p))) == NULL)
-			continue;	/* the segment holds whole events; malformed ones were set aside */
-		r = one_event(c, ev);
-		cJSON_Delete(ev);
-	}
+	if ((ev = cJSON_ParseWithLength(p, n)) == NULL)
+		return 0;	/* the segment holds whole events; malformed ones were set aside */
+	r = one_event(c, ev);
+	cJSON_Delete(ev);
 	return r;
 }
 
@@ -920,25 +915,127 @@ ctx_free(struct ctx *c)
 	kc_strset_free(&c->ids);
 }
 
+struct kc_propose {
+	struct ctx c;
+	cJSON *doc;
+};
+
+int
+kc_propose_begin(const struct kc_rbac *rb, const cJSON *selection, const struct kc_scope *s,
+    const cJSON *sources, int64_t min_window, const char *bundle, cJSON *doc, struct kc_propose **out)
+{
+	struct kc_propose *p;
+	int r;
+
+	*out = NULL;
+	if ((r = refuse_filters(sources, bundle)) != 0 || (r = refuse_gaps(sources, bundle)) != 0 ||
+	    (r = window_json(sources, min_window, bundle, doc)) != 0)
+		return r;
+	if ((p = kc_calloc(1, sizeof(*p))) == NULL)
+		return nomem();
+	p->doc = doc;
+	p->c.rb = rb;
+	if ((p->c.removed = kc_calloc(rb->nbindings ? rb->nbindings : 1, sizeof(*p->c.removed))) == NULL) {
+		free(p);
+		return nomem();
+	}
+	if ((r = init_agents(&p->c, selection, s)) != 0 || (r = refuse_agents(sources, &p->c, bundle)) != 0) {
+		kc_propose_free(p);
+		return r;
+	}
+	*out = p;
+	return 0;
+}
+
+int
+kc_propose_line(struct kc_propose *p, const char *line, size_t len)
+{
+	return segment_line(&p->c, line, len);
+}
+
+int
+kc_propose_finish(struct kc_propose *p, const char *bundle_sha)
+{
+	return propose(&p->c, bundle_sha, p->doc);
+}
+
+void
+kc_propose_free(struct kc_propose *p)
+{
+	if (p == NULL)
+		return;
+	ctx_free(&p->c);
+	free(p);
+}
+
 int
 kc_propose_eval(const struct kc_rbac *rb, const cJSON *selection, const struct kc_scope *s,
     const cJSON *sources, const char *segment, size_t len, int64_t min_window, const char *bundle,
     const char *bundle_sha, cJSON *doc)
 {
-	struct ctx c;
+	struct kc_propose *p;
+	const char *q = segment, *end = segment + len, *nl;
 	int r;
 
-	memset(&c, 0, sizeof(c));
-	c.rb = rb;
-	if ((r = refuse_filters(sources, bundle)) != 0 || (r = refuse_gaps(sources, bundle)) != 0 ||
-	    (r = window_json(sources, min_window, bundle, doc)) != 0)
+	if ((r = kc_propose_begin(rb, selection, s, sources, min_window, bundle, doc, &p)) != 0)
 		return r;
-	if ((c.removed = kc_calloc(rb->nbindings ? rb->nbindings : 1, sizeof(*c.removed))) == NULL)
-		return nomem();
-	if ((r = init_agents(&c, selection, s)) == 0 && (r = refuse_agents(sources, &c, bundle)) == 0 &&
-	    (r = read_segment(&c, segment, len)) == 0)
-		r = propose(&c, bundle_sha, doc);
-	ctx_free(&c);
+	for (; q < end && r == 0; q = nl + 1) {
+		if ((nl = memchr(q, '\n', (size_t)(end - q))) == NULL)
+			nl = end;
+		r = kc_propose_line(p, q, (size_t)(nl - q));
+	}
+	if (r == 0)
+		r = kc_propose_finish(p, bundle_sha);
+	kc_propose_free(p);
+	return r;
+}
+
+/* The segment streamed out of the bundle, one line at a time (bounded by
+ * the longest line an audit reader keeps). */
+struct seg_sink {
+	struct kc_propose *p;
+	struct kc_buf line;
+};
+
+static int
+seg_bytes(void *ctx, const void *data, size_t n)
+{
+	struct seg_sink *k = ctx;
+	const char *q = data, *end = q + n, *nl;
+	int r;
+
+	for (; q < end; q = nl + 1) {
+		if ((nl = memchr(q, '\n', (size_t)(end - q))) == NULL)
+			return kc_buf_add(&k->line, q, (size_t)(end - q)) == 0 ? 0 :
+			    kc_err_set(KC_ERR_LIMIT, "an audit segment line longer than %zu bytes", k->line.max);
+		if (k->line.len == 0) {
+			r = kc_propose_line(k->p, q, (size_t)(nl - q));
+		} else {
+			if (kc_buf_add(&k->line, q, (size_t)(nl - q)) != 0)
+				return kc_err_set(KC_ERR_LIMIT, "an audit segment line longer than %zu bytes",
+				    k->line.max);
+			r = kc_propose_line(k->p, k->line.data, k->line.len);
+			k->line.len = 0;
+		}
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+read_segment(struct kc_propose *p, const char *bundle)
+{
+	struct seg_sink k = { p, KC_BUF_INIT(KC_AUDIT_LINE_MAX_MAX) };
+	int r;
+
+	r = kc_bundle_read_member(bundle, "audit/segment.jsonl", seg_bytes, &k);
+	if (r == 0 && k.line.len > 0)
+		r = kc_propose_line(p, k.line.data, k.line.len);
+	kc_buf_free(&k.line);
+	if (r == KC_ERR_NOTFOUND)
+		r = kc_err_set(KC_ERR_INVALID, "no proposal from '%s': it has no audit segment "
+		    "(audit/segment.jsonl; collect with --audit-log)", bundle);
 	return r;
 }
 
@@ -947,8 +1044,7 @@ wanted(void *ctx, const char *p)
 {
 	(void)ctx;
 	return strcmp(p, "MANIFEST.json") == 0 || strncmp(p, "raw/", 4) == 0 ||
-	    strcmp(p, "analysis/selection.json") == 0 || strcmp(p, "audit/sources.json") == 0 ||
-	    strcmp(p, "audit/segment.jsonl") == 0;
+	    strcmp(p, "analysis/selection.json") == 0 || strcmp(p, "audit/sources.json") == 0;
 }
 
 static cJSON *
@@ -978,7 +1074,7 @@ kc_propose_bundle(const struct kc_propose_opts *o, const struct kc_scope *s, cJS
 	struct kc_source src;
 	struct kc_snapshot snap;
 	struct kc_rbac rb;
-	struct kc_buf seg = KC_BUF_INIT(SEGMENT_MAX);
+	struct kc_propose *p = NULL;
 	int have_src = 0, have_snap = 0, have_rb = 0, r;
 	char sha[KC_SHA256_HEX];
 	cJSON *d = cJSON_CreateObject(), *b, *sc, *man = NULL, *sel = NULL, *asrc = NULL;
@@ -1015,25 +1111,19 @@ kc_propose_bundle(const struct kc_propose_opts *o, const struct kc_scope *s, cJS
 	/* refused before the heavier work when the window cannot serve */
 	if ((r = refuse_filters(asrc, o->ro.bundle)) != 0 || (r = refuse_gaps(asrc, o->ro.bundle)) != 0)
 		goto out;
-	if ((r = kc_source_get(&src, "audit/segment.jsonl", SEGMENT_MAX, &seg)) != 0) {
-		if (r == KC_ERR_NOTFOUND)
-			r = kc_err_set(KC_ERR_INVALID, "no proposal from '%s': it has no audit segment "
-			    "(audit/segment.jsonl; collect with --audit-log)", o->ro.bundle);
-		goto out;
-	}
 	if ((r = kc_source_snapshot(&src, &snap)) != 0)
 		goto out;
 	have_snap = 1;
 	if ((r = kc_rbac_init(&rb, &snap)) != 0)
 		goto out;
 	have_rb = 1;
-	if ((r = kc_propose_eval(&rb, sel, s, asrc, kc_buf_str(&seg), seg.len, o->min_window, o->ro.bundle, sha,
-	    d)) != 0)
+	if ((r = kc_propose_begin(&rb, sel, s, asrc, o->min_window, o->ro.bundle, d, &p)) != 0 ||
+	    (r = read_segment(p, o->ro.bundle)) != 0 || (r = kc_propose_finish(p, sha)) != 0)
 		goto out;
 	*out = d;
 	d = NULL;	/* transferred */
 out:
-	kc_buf_free(&seg);
+	kc_propose_free(p);
 	if (have_rb)
 		kc_rbac_free(&rb);
 	if (have_snap)

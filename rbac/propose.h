@@ -19,7 +19,8 @@
  * uncovered start or end), sources not read to the end or malformed lines
  * (a request may be missing), sources that do not log reads.
  *
- * Pure but for reading the bundle; the caller writes the files.
+ * Pure but for reading the bundle (the segment streamed, one line in
+ * memory at a time); the caller writes the files.
  */
 #ifndef KC_RBAC_PROPOSE_H
 #define KC_RBAC_PROPOSE_H
@@ -38,6 +39,16 @@ struct kc_propose_opts {
 	struct kc_recert_opts ro;	/* the bundle and how to verify it */
 	int64_t min_window;		/* seconds; shorter windows carry a warning */
 };
+
+/* The same in steps, for a segment streamed line by line: begin (the
+ * window's refusals, the agents), one call per line, finish (adds the
+ * members below from "agents" on), free (always, also after an error). */
+struct kc_propose;
+int kc_propose_begin(const struct kc_rbac *rb, const cJSON *selection, const struct kc_scope *s,
+    const cJSON *sources, int64_t min_window, const char *bundle, cJSON *doc, struct kc_propose **out);
+int kc_propose_line(struct kc_propose *p, const char *line, size_t len);
+int kc_propose_finish(struct kc_propose *p, const char *bundle_sha);
+void kc_propose_free(struct kc_propose *p);
 
 /* The proposal over a model (pure): selection as in analysis/selection.json,
  * sources the segment's audit/sources.json, segment its events (len
