@@ -167,7 +167,7 @@ window_json(const cJSON *src, int64_t min_window, const char *bundle, cJSON *doc
 	const char *to = kc_json_str(kc_json_get(w, "requested"), "until");
 	time_t fs, ts;
 	long fn, tn;
-	double secs;
+	double secs, days;
 	cJSON *x;
 	char msg[400];
 
@@ -180,19 +180,20 @@ window_json(const cJSON *src, int64_t min_window, const char *bundle, cJSON *doc
 		return kc_err_set(KC_ERR_INVALID, "no proposal from '%s': its audit segment holds no event "
 		    "(no window)", bundle);
 	secs = (double)(ts - fs) + (double)(tn - fn) / 1e9;
+	days = (double)(int64_t)(secs / 864.0) / 100.0;	/* cut to 2 decimals: never rounded up to the minimum */
 	if ((x = cJSON_AddObjectToObject(doc, "window")) == NULL)
 		return nomem();
 	cJSON_AddStringToObject(x, "from", from);
 	cJSON_AddStringToObject(x, "to", to);
 	cJSON_AddNumberToObject(x, "seconds", (double)(int64_t)secs);
-	cJSON_AddNumberToObject(x, "days", (double)(int64_t)(secs / 864.0) / 100.0);
+	cJSON_AddNumberToObject(x, "days", days);
 	cJSON_AddNumberToObject(x, "minimumSeconds", (double)min_window);
 	cJSON_AddBoolToObject(x, "belowMinimum", secs < (double)min_window);
 	if (secs < (double)min_window) {
 		kc_fmt_trunc(msg, sizeof(msg), "the audit window is %.2f days, shorter than the minimum of "
 		    "%.2f days: a job that runs less often than the window (a monthly report, a quarterly "
 		    "rotation) was never seen and loses its access if this proposal is applied",
-		    secs / 86400.0, (double)min_window / 86400.0);
+		    days, (double)min_window / 86400.0);
 		cJSON_AddStringToObject(x, "warning", msg);
 	}
 	return 0;
