@@ -7,7 +7,8 @@
 # -f delete.yaml), then the server itself answers: every request the agent
 # made (read from the audit log with jq, not from the proposal) is still
 # allowed, every unused permission is gone, the user of the shared binding
-# answers exactly as before.  Twins: a filtered window and a gapped window
+# answers exactly as before (also through a shared ClusterRoleBinding,
+# edited).  Twins: a filtered window and a gapped window
 # are refused, a short window warns and a long enough minimum does not, a
 # proposal with one rule dropped fails the same check.
 set -uo pipefail
@@ -77,6 +78,20 @@ subjects: [{kind: ServiceAccount, name: kagent, namespace: $ns}]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
+metadata: {name: $ns-ns-reader}
+rules:
+- {apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list"]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: $ns-shared-crb}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: $ns-ns-reader}
+subjects:
+- {kind: ServiceAccount, name: kagent, namespace: $ns}
+- {kind: User, name: $alice, apiGroup: rbac.authorization.k8s.io}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
 metadata: {name: $ns-shared}
 rules:
 - {apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "create"]}
@@ -91,8 +106,8 @@ subjects:
 - {kind: ServiceAccount, name: kagent, namespace: $ns}
 YAML
 cleanup() {
-	kc_admin delete clusterrolebinding "$ns-reader" "kcustody-proposed:$ns:kagent" >/dev/null 2>&1
-	kc_admin delete clusterrole "$ns-reader" "$ns-shared" "kcustody-proposed:$ns:kagent" >/dev/null 2>&1
+	kc_admin delete clusterrolebinding "$ns-reader" "$ns-shared-crb" "kcustody-proposed:$ns:kagent" >/dev/null 2>&1
+	kc_admin delete clusterrole "$ns-reader" "$ns-shared" "$ns-ns-reader" "kcustody-proposed:$ns:kagent" >/dev/null 2>&1
 	kc_purge_ns "$ns" "$nsb"
 }
 
@@ -217,6 +232,7 @@ jq -e --arg s "$since" --arg u "$until" '.window.from == $s and .window.to == $u
 	t_fail "window wrong: $(jq -c .window "$P")"
 jq -e --arg ns "$ns" '(.bindingChanges | sort_by(.name)) == ([
 	{kind: "ClusterRoleBinding", name: ($ns + "-reader"), change: "delete"},
+	{kind: "ClusterRoleBinding", name: ($ns + "-shared-crb"), change: "edit", subjectsLeft: 1},
 	{kind: "RoleBinding", namespace: $ns, name: "kagent-broad", change: "delete"},
 	{kind: "RoleBinding", namespace: $ns, name: "shared", change: "edit", subjectsLeft: 1}] | sort_by(.name))' "$P" >/dev/null ||
 	t_fail "binding changes wrong: $(jq -c .bindingChanges "$P")"
@@ -239,8 +255,11 @@ assert len(sh) == 1, sh
 assert sh[0]["metadata"]["namespace"] == sys.argv[2]
 assert sh[0]["subjects"] == [{"kind": "User", "name": sys.argv[3], "apiGroup": "rbac.authorization.k8s.io"}], sh[0]["subjects"]
 assert sh[0]["roleRef"]["name"] == sys.argv[2] + "-shared"
-# new grants before the edit that takes the old ones away
-assert docs.index(sh[0]) == len(docs) - 1
+crb = [d for d in docs if d["kind"] == "ClusterRoleBinding" and d["metadata"]["name"] == sys.argv[2] + "-shared-crb"]
+assert len(crb) == 1 and crb[0]["subjects"] == [{"kind": "User", "name": sys.argv[3], "apiGroup": "rbac.authorization.k8s.io"}], crb
+assert "namespace" not in crb[0]["metadata"]
+# new grants before the edits that take the old ones away
+assert sorted([docs.index(sh[0]), docs.index(crb[0])]) == [len(docs) - 2, len(docs) - 1]
 PY
 t_pass
 
@@ -251,12 +270,15 @@ expect_no_grep "WARNING" "$W/p-nowarn/apply.yaml"
 jq -e '(.window.belowMinimum | not) and .window.warning == null and .window.minimumSeconds == 1' "$W/p-nowarn/proposal.json" >/dev/null ||
 	t_fail "warning given: $(jq -c .window "$W/p-nowarn/proposal.json")"
 cmp -s <(grep -v '^#' "$W/p/apply.yaml") <(grep -v '^#' "$W/p-nowarn/apply.yaml") || t_fail "the objects differ with another minimum"
+expect_exit 1 "$KC" recertify "$b" --scope "$W/scope.yaml" --pubkey "$W/k.pub" --propose "$W/p-json" --min-window 1s --format json
+cmp -s <(jq -S . "$T_OUT") <(jq -S . "$W/p-json/proposal.json") || t_fail "--format json is not proposal.json"
+jq -e '.schema == "kcustody.proposal/v1alpha1"' "$T_OUT" >/dev/null || t_fail "no schema in --format json"
 t_pass
 
 t_begin "propose: the unused permissions are held before the proposal is applied"
 unused_lines "$P" >"$W/unused.txt"
 [ "$(wc -l <"$W/unused.txt")" -ge 10 ] || t_fail "only $(wc -l <"$W/unused.txt") unused permissions"
-for want in "delete pods $ns" "watch pods $nsb" "list configmaps $ns" "get deployments.apps $ns" "get nodes -"; do
+for want in "delete pods $ns" "watch pods $nsb" "list configmaps $ns" "get deployments.apps $ns" "get nodes -" "list namespaces -"; do
 	grep -qx "$want" "$W/unused.txt" || t_fail "'$want' not among the unused"
 done
 can_i_lines "$W/unused.txt" >"$W/unused.before"
@@ -298,6 +320,7 @@ grep ' yes$' "$W/unused.after" && t_fail "unused permissions still allowed"
 kc_admin get rolebinding kagent-broad -n "$ns" >/dev/null 2>&1 && t_fail "kagent-broad still there"
 kc_admin get clusterrolebinding "$ns-reader" >/dev/null 2>&1 && t_fail "$ns-reader still there"
 kc_admin get rolebinding shared -n "$ns" >/dev/null 2>&1 || t_fail "the shared binding was deleted"
+kc_admin get clusterrolebinding "$ns-shared-crb" >/dev/null 2>&1 || t_fail "the shared ClusterRoleBinding was deleted"
 t_pass
 
 t_begin "propose: the other subject of the shared binding answers exactly as before"
@@ -305,6 +328,7 @@ alice_can --list -n "$ns" >"$W/alice.after" 2>&1
 alice_can --list -n "$nsb" >"$W/alice.after.b" 2>&1
 alice_can --list >"$W/alice.after.cluster" 2>&1
 grep -q "configmaps" "$W/alice.before" || t_fail "alice held nothing through the shared binding"
+grep -q "namespaces" "$W/alice.before.cluster" || t_fail "alice held nothing through the shared ClusterRoleBinding"
 cmp -s "$W/alice.before" "$W/alice.after" || t_fail "alice's answers in $ns changed: $(diff "$W/alice.before" "$W/alice.after" | head -n 4)"
 cmp -s "$W/alice.before.b" "$W/alice.after.b" || t_fail "alice's answers in $nsb changed"
 cmp -s "$W/alice.before.cluster" "$W/alice.after.cluster" || t_fail "alice's cluster-wide answers changed"
