@@ -1,18 +1,23 @@
 /* cmd_recertify.c - kcustody recertify BUNDLE --scope FILE: every agent of
  * a verified bundle judged against its approved scope (docs/RECERTIFY.md). */
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "formats/propose_out.h"
 #include "formats/recert_text.h"
 #include "formats/yaml_out.h"
+#include "rbac/propose.h"
 #include "rbac/recert.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "util/json.h"
+#include "util/timeutil.h"
 
 #define SCOPE_MAX (16u << 20)
 
@@ -31,18 +36,27 @@ recertify_usage(FILE *f)
 	    "  --format FMT           text (default), json (= --json) or yaml (the JSON as YAML)\n"
 	    "  --pubkey F | --ca F    the key or CA the bundle must be signed with\n"
 	    "  --tsa-ca F             CA for the bundle's time-stamp token\n"
-	    "  --allow-unsigned       accept an unsigned bundle (stated in the output)\n\n"
+	    "  --allow-unsigned       accept an unsigned bundle (stated in the output)\n"
+	    "  --propose DIR          instead of judging, write a least-privilege proposal\n"
+	    "                         from the bundle's audit segment into DIR (new or\n"
+	    "                         empty): apply.yaml, delete.yaml, proposal.json\n"
+	    "  --min-window DUR       audit window below which the proposal carries a\n"
+	    "                         warning (default 30d; e.g. 90d, 12h)\n\n"
 	    "Exit status: 0 every agent within scope, 1 a permission beyond scope or an\n"
 	    "agent missing on either side, 2 bad scope file or usage, 3 the bundle\n"
-	    "does not verify, 4 fatal.\n", cli_progname);
+	    "does not verify, 4 fatal.  With --propose: 0 proposal written, 1 written\n"
+	    "with a warning (window below the minimum, a request used beyond scope),\n"
+	    "2 no proposal (no audit segment, a filtered or gapped window) or usage.\n", cli_progname);
 }
 
-enum { O_SCOPE = 256, O_PUBKEY, O_CA, O_TSACA, O_UNSIGNED, O_JSON };
+enum { O_SCOPE = 256, O_PUBKEY, O_CA, O_TSACA, O_UNSIGNED, O_JSON, O_PROPOSE, O_MINWIN };
 
 struct recert_args {
 	struct kc_recert_opts o;
 	const char *scope;
 	int json;
+	const char *propose;		/* --propose DIR */
+	const char *min_window;		/* --min-window DUR */
 };
 
 /* KC_EXIT_OK, or the exit status (-h: -1). */
@@ -57,6 +71,8 @@ parse_args(int argc, char **argv, struct recert_args *a)
 		{ "ca", required_argument, NULL, O_CA },
 		{ "tsa-ca", required_argument, NULL, O_TSACA },
 		{ "allow-unsigned", no_argument, NULL, O_UNSIGNED },
+		{ "propose", required_argument, NULL, O_PROPOSE },
+		{ "min-window", required_argument, NULL, O_MINWIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -72,6 +88,8 @@ parse_args(int argc, char **argv, struct recert_args *a)
 		case O_CA: a->o.ca_path = optarg; break;
 		case O_TSACA: a->o.tsa_ca = optarg; break;
 		case O_UNSIGNED: a->o.allow_unsigned = 1; break;
+		case O_PROPOSE: a->propose = optarg; break;
+		case O_MINWIN: a->min_window = optarg; break;
 		case 'h': recertify_usage(stdout); return -1;
 		default: return cli_bad_option(argv);
 		}
@@ -85,6 +103,10 @@ parse_args(int argc, char **argv, struct recert_args *a)
 	}
 	if (a->o.pubkey_path == NULL && a->o.ca_path == NULL && !a->o.allow_unsigned) {
 		cli_error("give the key the bundle was signed with (--pubkey or --ca), or --allow-unsigned");
+		return KC_EXIT_USAGE;
+	}
+	if (a->min_window != NULL && a->propose == NULL) {
+		cli_error("--min-window applies to a proposal: give --propose DIR");
 		return KC_EXIT_USAGE;
 	}
 	if (cli_check_trust(a->o.pubkey_path, a->o.ca_path, a->o.tsa_ca) != KC_EXIT_OK)
@@ -127,6 +149,104 @@ print_doc(const cJSON *d, int json)
 	return r;
 }
 
+/* ---- --propose DIR: a least-privilege proposal (rbac/propose.h) ---- */
+
+/* DIR must be new or empty: a file left from an earlier proposal must
+ * never be applied with this one. */
+static int
+propose_dir(const char *dir)
+{
+	DIR *dp;
+	struct dirent *de;
+	int empty = 1;
+
+	if ((dp = opendir(dir)) == NULL) {
+		if (errno != ENOENT) {
+			cli_error("cannot open '%s': %s", dir, strerror(errno));
+			return KC_EXIT_USAGE;
+		}
+		if (kc_mkdir_p(dir, 0755) != 0)
+			return cli_fail(KC_EXIT_USAGE, "cannot create the proposal folder");
+		return KC_EXIT_OK;
+	}
+	while (empty && (de = readdir(dp)) != NULL)
+		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+	closedir(dp);
+	if (!empty) {
+		cli_error("'%s' is not empty: give a new or empty folder for the proposal", dir);
+		return KC_EXIT_USAGE;
+	}
+	return KC_EXIT_OK;
+}
+
+static int
+propose_write(const cJSON *d, const char *dir, const char *file, const char *which)
+{
+	struct kc_buf b = KC_BUF_INIT(1u << 30);
+	char *path = kc_path_join(dir, file), *txt = NULL;
+	int r;
+
+	if (path == NULL)
+		return KC_ERR_NOMEM;
+	if (which != NULL) {
+		r = kc_propose_render_yaml(d, which, dir, &b);
+	} else {
+		r = (txt = cJSON_Print(d)) == NULL || kc_buf_adds(&b, txt) != 0 || kc_buf_addc(&b, '\n') != 0 ?
+		    KC_ERR_NOMEM : 0;
+		free(txt);
+	}
+	if (r == 0)
+		r = cli_write_output(path, kc_buf_str(&b), b.len, 0644);
+	free(path);
+	kc_buf_free(&b);
+	return r;
+}
+
+static int
+run_propose(const struct recert_args *a, const struct kc_scope *s)
+{
+	struct kc_propose_opts po;
+	struct kc_buf b = KC_BUF_INIT(1u << 30);
+	const cJSON *ag, *objs;
+	cJSON *d = NULL;
+	int r, ret = KC_EXIT_OK;
+
+	memset(&po, 0, sizeof(po));
+	po.ro = a->o;
+	po.min_window = KC_PROPOSE_MIN_WINDOW_DEFAULT;
+	if (a->min_window != NULL && (kc_parse_duration(a->min_window, &po.min_window) != 0 || po.min_window < 0)) {
+		cli_error("--min-window wants a duration such as 30d, 90d or 12h, not '%s'", a->min_window);
+		return KC_EXIT_USAGE;
+	}
+	if ((r = propose_dir(a->propose)) != KC_EXIT_OK)
+		return r;
+	if ((r = kc_propose_bundle(&po, s, &d)) != 0) {
+		cli_error("%s", kc_err_msg());
+		return r == KC_ERR_VERIFY ? KC_EXIT_INVALID : r == KC_ERR_NOMEM ? KC_EXIT_FATAL : KC_EXIT_USAGE;
+	}
+	objs = kc_json_get(d, "objects");
+	if ((r = propose_write(d, a->propose, "proposal.json", NULL)) != 0 ||
+	    (cJSON_GetArraySize(kc_json_get(objs, "apply")) > 0 &&
+	    (r = propose_write(d, a->propose, "apply.yaml", "apply")) != 0) ||
+	    (cJSON_GetArraySize(kc_json_get(objs, "delete")) > 0 &&
+	    (r = propose_write(d, a->propose, "delete.yaml", "delete")) != 0)) {
+		cJSON_Delete(d);
+		return cli_fail(KC_EXIT_FATAL, "cannot write the proposal");
+	}
+	if (a->json)
+		r = cli_print_doc(d, a->json);
+	else if ((r = kc_propose_render_text(d, a->propose, &b)) == 0)
+		fwrite(kc_buf_str(&b), 1, b.len, stdout);
+	kc_buf_free(&b);
+	if (cJSON_IsTrue(kc_json_path(d, "window.belowMinimum")))
+		ret = KC_EXIT_PARTIAL;
+	cJSON_ArrayForEach(ag, kc_json_get(d, "agents"))
+		if (cJSON_GetArraySize(kc_json_get(ag, "usedBeyondScope")) > 0)
+			ret = KC_EXIT_PARTIAL;
+	cJSON_Delete(d);
+	return r != 0 ? cli_fail(KC_EXIT_FATAL, "out of memory") : ret;
+}
+
 KC_COMMAND(recertify, "judge a bundle's agents against their approved scopes")
 {
 	struct recert_args a;
@@ -141,6 +261,11 @@ KC_COMMAND(recertify, "judge a bundle's agents against their approved scopes")
 		kc_scope_free(&s);
 		cli_error("%s", kc_err_msg());
 		return r == KC_ERR_NOMEM ? KC_EXIT_FATAL : KC_EXIT_USAGE;
+	}
+	if (a.propose != NULL) {
+		ret = run_propose(&a, &s);
+		kc_scope_free(&s);
+		return ret;
 	}
 	if ((r = kc_recert_bundle(&a.o, &s, &d)) != 0) {
 		cli_error("%s", kc_err_msg());

@@ -444,6 +444,22 @@ out:
 	return r;
 }
 
+int
+kc_recert_judge(const struct kc_scope_agent *a, const char *verb, const char *group, const char *resource,
+    const struct kc_rbac_strs *names, const char *ns, int cluster, cJSON *reasons)
+{
+	struct perm p = { verb, group, resource, names, ns, cluster };
+
+	judge(a, &p, reasons);
+	return cJSON_GetArraySize(reasons) == 0;
+}
+
+int
+kc_recert_url_ok(const struct kc_scope_agent *a, const char *url, const char *verb)
+{
+	return url_covered(a, url, verb);
+}
+
 /* ---- the bundle ---- */
 
 static int
@@ -466,8 +482,8 @@ get_json(struct kc_source *src, const char *rel)
 	return j;
 }
 
-static int
-verify(const struct kc_recert_opts *o, cJSON *desc)
+int
+kc_recert_verify(const struct kc_recert_opts *o, cJSON *desc)
 {
 	struct kc_verify_opts vo;
 	struct kc_verify_result vr;
@@ -520,7 +536,7 @@ kc_recert_bundle(const struct kc_recert_opts *o, const struct kc_scope *s, cJSON
 	if ((r = kc_sha256_file(o->bundle, sha, NULL)) != 0)
 		goto out;
 	cJSON_AddStringToObject(b, "sha256", sha);
-	if ((r = verify(o, b)) != 0)
+	if ((r = kc_recert_verify(o, b)) != 0)
 		goto out;
 	if ((r = kc_source_open_keep(o->bundle, wanted, NULL, &src)) != 0)
 		goto out;

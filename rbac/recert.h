@@ -112,6 +112,20 @@ struct kc_recert_opts {
 	int allow_unsigned;
 };
 
+/* Verify o->bundle as diff does (KC_ERR_VERIFY naming the failed check);
+ * adds "verification" and "signer" to desc. */
+int kc_recert_verify(const struct kc_recert_opts *o, cJSON *desc);
+
+/* Judge one permission against scope entry a, as recertify does: verb,
+ * group, resource ("res" or "res/sub"), the rule's resourceNames, held in
+ * namespace ns ("*": every namespace) through a ClusterRoleBinding when
+ * cluster is 1.  1 within scope, 0 beyond (each reason appended to
+ * reasons).  kc_recert_url_ok: 1 when a nonResourceURLs entry allows
+ * verb on url. */
+int kc_recert_judge(const struct kc_scope_agent *a, const char *verb, const char *group, const char *resource,
+    const struct kc_rbac_strs *names, const char *ns, int cluster, cJSON *reasons);
+int kc_recert_url_ok(const struct kc_scope_agent *a, const char *url, const char *verb);
+
 /* Verify o->bundle, then judge it: *out receives the whole document
  * (schema, bundle, scope, then kc_recert_eval's members). */
 int kc_recert_bundle(const struct kc_recert_opts *o, const struct kc_scope *s, cJSON **out);
