@@ -1532,26 +1532,31 @@ hs(const cJSON *o, const char *name)
 	return s ? s : "";
 }
 
-/* A decision's line under its row: what was decided over what. */
+/* A decision's lines under its row: what was decided over what. */
 static int
 recert_note(struct kc_table *t, const cJSON *rc)
 {
 	const cJSON *sm = kc_json_get(rc, "summary");
-	char *line;
-	int r;
+	char *l[4];
+	int r = 0;
 
 	if (!cJSON_IsObject(rc))
 		return 0;
-	line = kc_asprintf("decision: %s; scope %s (SHA-256 %s); agents %d: %d within scope, "
-	    "%d beyond, %d missing from the scope file, %d scope entries without agent",
-	    hs(rc, "decision"), hs(rc, "scope_file"), hs(rc, "scope_sha256"),
+	l[0] = kc_asprintf("decision: %s", hs(rc, "decision"));
+	l[1] = kc_asprintf("scope: %s", hs(rc, "scope_file"));
+	l[2] = kc_asprintf("scope sha256: %s", hs(rc, "scope_sha256"));
+	l[3] = kc_asprintf("result: %d agents, %d within scope, %d beyond, %d not in scope, "
+	    "%d entries unused",
 	    kc_json_get(sm, "agents")->valueint, kc_json_get(sm, "within_scope")->valueint,
 	    kc_json_get(sm, "beyond_scope")->valueint, kc_json_get(sm, "missing_from_scope")->valueint,
 	    kc_json_get(sm, "scope_entries_without_agent")->valueint);
-	if (line == NULL)
-		return KC_ERR_NOMEM;
-	r = kc_table_note(t, line);
-	free(line);
+	for (size_t i = 0; i < 4; i++) {
+		if (l[i] == NULL)
+			r = KC_ERR_NOMEM;
+		else if (r == 0)
+			r = kc_table_note(t, l[i]);
+		free(l[i]);
+	}
 	return r;
 }
 
