@@ -1176,8 +1176,8 @@ kc_ledger_make_entry(const struct kc_ledger_state *st, const char *bundle_sha256
 	memset(&e, 0, sizeof(e));
 	if (ev->action == NULL || !action_ok(ev->action))
 		return kc_err_set(KC_ERR_INVALID, "unknown custody action '%s' (one of sealed, "
-		    "transferred, received, verified, archived, accessed, released, disposed, "
-		    "recertified)", ev->action ? ev->action : "");
+		    "transferred, received, verified, archived, accessed, released, disposed)",
+		    ev->action ? ev->action : "");	/* "recertified": recertify --decision */
 	if ((strcmp(ev->action, "recertified") == 0) != (ev->recert != NULL))
 		return kc_err_set(KC_ERR_INVALID, ev->recert ? "a recertification belongs only in a "
 		    "'recertified' entry" : "a 'recertified' entry is written by kcustody recertify "
