@@ -249,6 +249,29 @@ want=$(python3 -c 'import sys,uuid; ns=uuid.uuid5(uuid.NAMESPACE_URL,"https://kc
 jq -e --arg u "$want" '[."assessment-results".results[0].observations[].uuid]|index($u)' "$A" >/dev/null || t_fail "ac-6 observation uuid is not $want"
 t_pass
 
+t_begin "oscal: au-6 counts the agent's own events in the audit segment (and a bundle without one says so)"
+jq -e --arg u "system:serviceaccount:$ns:kagent-bot" '[."assessment-results".results[0].observations[] |
+	select(.title|startswith("AU-6")) | .description | test("holds no audit-log segment")] | length==2' "$A" >/dev/null ||
+	t_fail "au-6 without a segment: $(jq -c '[."assessment-results".results[0].observations[]|select(.title|startswith("AU-6"))|.description]' "$A")"
+tok=$(kc_admin -n "$ns" create token kagent-bot)
+for i in 1 2 3; do
+	kubectl --server "$KC_SERVER" --certificate-authority "$KC_PKI_DIR/ca.crt" --token "$tok" -n "$ns" get pods >/dev/null 2>&1 ||
+		t_fail "kagent-bot cannot list pods"
+done
+mkdir -p "$W/b2"
+b2=$("$KC" collect --kubeconfig "$KC_KUBECONFIG" --case DECIDE-2 --phase baseline --agents '' \
+	--sa "$ns/kagent-bot" --sa "$ns/rag-agent" --key "$W/cust.pem" --audit-log "$KC_AUDIT_DIR/audit.log" -o "$W/b2/" -q)
+"$KC" inspect "$b2" audit/segment.jsonl >"$W/seg.jsonl" || t_fail "no audit segment in the bundle"
+want=$(jq -r --arg u "system:serviceaccount:$ns:kagent-bot" 'select(.user.username==$u) | .auditID' "$W/seg.jsonl" | wc -l)
+[ "$want" -ge 3 ] || t_fail "the segment holds $want events of kagent-bot, expected at least 3"
+expect_exit 1 "$KC" recertify "$b2" --scope "$W/scope.yaml" --pubkey "$W/cust.pub" --format oscal -o "$W/o2/au.json"
+jq -e --arg k "holds $want events of system:serviceaccount:$ns:kagent-bot." --arg r "holds 0 events of system:serviceaccount:$ns:rag-agent." '
+	[."assessment-results".results[0].observations[] | select(.title|startswith("AU-6")) | .description] as $d |
+	($d|map(endswith($k))|any) and ($d|map(endswith($r))|any)' "$W/o2/au.json" >/dev/null ||
+	t_fail "au-6: $(jq -c '[."assessment-results".results[0].observations[]|select(.title|startswith("AU-6"))|.description]' "$W/o2/au.json")"
+$VALIDATE "$OSCAL/oscal_assessment-results_schema.json" "$W/o2/au.json" >"$W/v.out" 2>&1 || t_fail "au results invalid: $(head -5 "$W/v.out")"
+t_pass
+
 t_begin "oscal: the same inputs give the same bytes; another scope file another document"
 expect_exit 1 "$KC" "${R[@]}" --format oscal -o "$W/o2/ar.json"
 cmp "$W/o1/ar.json" "$W/o2/ar.json" || t_fail "results differ between two runs"
