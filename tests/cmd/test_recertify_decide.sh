@@ -223,6 +223,41 @@ cp "$W/nt.tar.gz" "$W/nt2.tar.gz"; printf 'Z' >>"$W/nt2.tar.gz"
 expect_exit 3 "$KC" recertify "$W/nt2.tar.gz" --scope "$W/scope.yaml" --pubkey "$W/cust.pub" --decision approve --key "$W/rev.pem" "${T[@]}" --store "$S"
 t_pass
 
+t_begin "decide: through an S3 Object Lock store (Ceph RGW) the decision is a locked entry object"
+S3DIR=${KCUSTODY_S3_DIR:-/tmp/kcustody-s3}
+s3_started=0
+[ -f "$S3DIR/run/client.rgw.a.pid" ] && kill -0 "$(cat "$S3DIR/run/client.rgw.a.pid")" 2>/dev/null || s3_started=1
+if bash "$KC_REPO/tests/s3/install.sh" >/dev/null 2>&1 && bash "$KC_REPO/tests/s3/start.sh" "$S3DIR" >/dev/null 2>"$W/s3.log"; then
+	. "$S3DIR/env.sh"
+	(umask 077; printf 'user = "%s:%s"\n' "$KC_S3_ACCESS_KEY" "$(cat "$KC_S3_SECRET_FILE")" >"$W/curl.conf")
+	bucket=kcd-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+	curl -s -o /dev/null -w '%{http_code}' -K "$W/curl.conf" --aws-sigv4 "aws:amz:$KC_S3_REGION:s3" -X PUT \
+		-H 'x-amz-bucket-object-lock-enabled: true' \
+		-H 'x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' \
+		"$KC_S3_ENDPOINT/$bucket" >"$W/code"
+	[ "$(cat "$W/code")" = 200 ] || t_fail "cannot create bucket: $(cat "$W/code")"
+	CONN=(--endpoint "$KC_S3_ENDPOINT" --region "$KC_S3_REGION" --access-key "$KC_S3_ACCESS_KEY" --secret-key-file "$KC_S3_SECRET_FILE")
+	# the decision takes the store's settings from the environment, as documented
+	s3env=(env AWS_ENDPOINT_URL="$KC_S3_ENDPOINT" AWS_REGION="$KC_S3_REGION" AWS_ACCESS_KEY_ID="$KC_S3_ACCESS_KEY"
+		AWS_SECRET_ACCESS_KEY="$(cat "$KC_S3_SECRET_FILE")")
+	cp "$W/nt.tar.gz" "$W/s3b.tar.gz"; head -n "$n0" "$b.custody.jsonl" >"$W/s3b.tar.gz.custody.jsonl"
+	expect_exit 0 "$KC" archive put "$W/s3b.tar.gz" --store "s3://$bucket/d" "${CONN[@]}" --retain 1d --key "$W/cust.pem" "${T[@]}"
+	expect_exit 1 "${s3env[@]}" "$KC" recertify "$W/s3b.tar.gz" --scope "$W/scope.yaml" --pubkey "$W/cust.pub" \
+		--decision revoke --key "$W/rev.pem" "${T[@]}" --store "s3://$bucket/d"
+	expect_exit 2 "${s3env[@]}" "$KC" recertify "$W/s3b.tar.gz" --scope "$W/scope.yaml" --pubkey "$W/cust.pub" \
+		--decision revoke --key "$W/other.pem" "${T[@]}" --store "s3://$bucket/d"
+	expect_exit 0 "$KC" archive verify "$bundle_sha" --store "s3://$bucket/d" "${CONN[@]}" "${T[@]}"
+	expect_exit 0 "$KC" archive get "$bundle_sha" -o "$W/s3get.tar.gz" --store "s3://$bucket/d" "${CONN[@]}" --key "$W/rev.pem" "${T[@]}"
+	jq -sc '[.[].action]' "$W/s3get.tar.gz.custody.jsonl" >"$T_OUT"
+	expect_grep '^\["sealed","archived","recertified","accessed"\]$' "$T_OUT"
+	jq -se '.[2].recertification.decision=="revoke" and .[2].actor.name=="Dana Reviewer"' "$W/s3get.tar.gz.custody.jsonl" >/dev/null ||
+		t_fail "the store's decision entry is wrong"
+	[ "$s3_started" = 1 ] && bash "$KC_REPO/tests/s3/stop.sh" "$S3DIR" >/dev/null 2>&1
+else
+	t_fail "cannot start Ceph RGW: $(tail -n 3 "$W/s3.log")"
+fi
+t_pass
+
 t_begin "oscal: assessment results and plan validate against NIST's OSCAL 1.0.6 schemas"
 mkdir -p "$W/o1" "$W/o2"
 expect_exit 1 "$KC" "${R[@]}" --format oscal -o "$W/o1/ar.json"
