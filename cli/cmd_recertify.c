@@ -98,9 +98,9 @@ check_oscal_args(const struct recert_args *a)
 		cli_error("--format oscal writes two files (the results and the plan): give -o FILE");
 		return KC_EXIT_USAGE;
 	}
-	return cli_check_output(a->out, a->force) != KC_EXIT_OK ||
-	    (a->plan != NULL && cli_check_output(a->plan, a->force) != KC_EXIT_OK) ?
-	    KC_EXIT_USAGE : KC_EXIT_OK;
+	if (cli_check_output(a->out, a->force) != KC_EXIT_OK)
+		return KC_EXIT_USAGE;
+	return recert_oscal_check_plan(a->out, a->plan, a->force);
 }
 
 /* KC_EXIT_OK, or the exit status (-h: -1). */
@@ -224,7 +224,7 @@ KC_COMMAND(recertify, "judge a bundle's agents against their approved scopes")
 	}
 	kc_scope_free(&s);
 	if ((a.d.decision != NULL && (ret = recert_decide_write(&a.d, a.o.bundle, d)) != KC_EXIT_OK) ||
-	    (a.oscal && (ret = recert_oscal_write(a.o.bundle, d, a.out, a.plan, a.force)) != KC_EXIT_OK)) {
+	    (a.oscal && (ret = recert_oscal_write(a.o.bundle, d, a.out, a.plan)) != KC_EXIT_OK)) {
 		cJSON_Delete(d);
 		return ret;
 	}

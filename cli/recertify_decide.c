@@ -250,8 +250,21 @@ plan_href(const char *out_path, const char *plan)
 }
 
 int
+recert_oscal_check_plan(const char *out_path, const char *plan_path, int force)
+{
+	char *plan = plan_path ? NULL : default_plan(out_path);
+	int ret;
+
+	if (plan_path == NULL && plan == NULL)
+		return cli_fail(KC_EXIT_FATAL, "out of memory");
+	ret = cli_check_output(plan_path ? plan_path : plan, force);
+	free(plan);
+	return ret;
+}
+
+int
 recert_oscal_write(const char *bundle, const cJSON *doc, const char *out_path,
-    const char *plan_path, int force)
+    const char *plan_path)
 {
 	struct kc_buf man = KC_BUF_INIT(64u << 20), ar = KC_BUF_INIT(1u << 30), ap = KC_BUF_INIT(16u << 20);
 	struct kc_recert_oscal_in in;
@@ -261,10 +274,6 @@ recert_oscal_write(const char *bundle, const cJSON *doc, const char *out_path,
 
 	if (plan_path == NULL && plan == NULL)
 		return cli_fail(KC_EXIT_FATAL, "out of memory");
-	if (plan_path == NULL && cli_check_output(plan, force) != KC_EXIT_OK) {
-		free(plan);
-		return KC_EXIT_USAGE;
-	}
 	memset(&in, 0, sizeof(in));
 	if ((r = kc_bundle_get_member(bundle, "MANIFEST.json", 64u << 20, &man)) != 0 ||
 	    (manifest = cJSON_ParseWithLength(kc_buf_str(&man), man.len)) == NULL ||

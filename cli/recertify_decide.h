@@ -24,10 +24,14 @@ int recert_decide_check(const struct recert_decide *d);
  * KC_EXIT_OK, or the exit status (printed). */
 int recert_decide_write(const struct recert_decide *d, const char *bundle, const cJSON *doc);
 
+/* OSCAL, before any work: the plan's path (plan_path, or beside out_path)
+ * can be written (cli_check_output).  KC_EXIT_OK or KC_EXIT_USAGE (printed). */
+int recert_oscal_check_plan(const char *out_path, const char *plan_path, int force);
+
 /* OSCAL: the assessment results of doc to out_path and the minimal
  * assessment plan to plan_path (NULL: beside out_path).  KC_EXIT_OK or
  * the exit status (printed). */
 int recert_oscal_write(const char *bundle, const cJSON *doc, const char *out_path,
-    const char *plan_path, int force);
+    const char *plan_path);
 
 #endif

@@ -333,6 +333,13 @@ expect_exit 2 "$KC" "${R[@]}" --format oscal
 expect_exit 2 "$KC" "${R[@]}" --format oscal -o "$W/o1/ar.json"
 expect_exit 1 "$KC" "${R[@]}" --format oscal -o "$W/o1/ar.json" --force
 expect_exit 2 "$KC" "${R[@]}" -o "$W/x.json"
+# an existing plan beside a new results file: refused before any work
+mkdir -p "$W/o3" && echo '{}' >"$W/o3/ar-plan.json"
+n3=$(lines "$b.custody.jsonl")
+expect_exit 2 "$KC" "${R[@]}" --format oscal -o "$W/o3/ar.json" --decision approve --key "$W/rev.pem" "${T[@]}"
+expect_grep "ar-plan.json" "$T_ERR"
+[ ! -e "$W/o3/ar.json" ] || t_fail "results written although the plan exists"
+[ "$(lines "$b.custody.jsonl")" = "$n3" ] || t_fail "a decision was written although the command was refused"
 t_pass
 
 t_begin "oscal: the schema copies are the ones the README names"
