@@ -125,9 +125,12 @@ $(BIN): $(CLI_OBJS) $(BUILD)/libkcustody.a
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libkcustody.a
 	$(CC) $(KC_LDFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(BUILD)/libkcustody.a $(PKG_LIBS)
 
-# Packages, kubectl check, and the cached kube-apiserver build.
+# Packages, kubectl check, and the cached kube-apiserver build; the OSCAL
+# validator (ajv from npm, pinned by tests/oscal/package-lock.json) in the
+# same cache, outside the repository.
 deps:
 	bash tests/cluster/install.sh
+	bash tests/oscal/install.sh
 
 check-unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/recertify_decide.h"
 #include "formats/propose_out.h"
 #include "formats/recert_text.h"
 #include "formats/yaml_out.h"
@@ -33,7 +34,8 @@ recertify_usage(FILE *f)
 	    "verified first.  The scope file is described in docs/RECERTIFY.md\n"
 	    "(apiVersion kcustody.dev/v1alpha1, kind AgentScopes).\n\n"
 	    "  --scope FILE           the approved scopes (YAML)\n"
-	    "  --format FMT           text (default), json (= --json) or yaml (the JSON as YAML)\n"
+	    "  --format FMT           text (default), json (= --json), yaml (the JSON as YAML)\n"
+	    "                         or oscal (OSCAL assessment results, needs -o)\n"
 	    "  --pubkey F | --ca F    the key or CA the bundle must be signed with\n"
 	    "  --tsa-ca F             CA for the bundle's time-stamp token\n"
 	    "  --allow-unsigned       accept an unsigned bundle (stated in the output)\n"
@@ -41,15 +43,31 @@ recertify_usage(FILE *f)
 	    "                         from the bundle's audit segment into DIR (new or\n"
 	    "                         empty): apply.yaml, delete.yaml, proposal.json\n"
 	    "  --min-window DUR       audit window below which the proposal carries a\n"
-	    "                         warning (default 30d; e.g. 90d, 12h)\n\n"
+	    "                         warning (default 30d; e.g. 90d, 12h)\n"
+	    "  -o FILE                with --format oscal: the assessment results; the\n"
+	    "                         assessment plan goes beside it (FILE less .json, -plan.json)\n"
+	    "  --oscal-plan FILE      write the assessment plan here instead\n"
+	    "  --force                replace existing OSCAL output files\n\n"
+	    "The reviewer's decision (a signed 'recertified' custody entry, docs/CUSTODY.md):\n"
+	    "  --decision D           approve, revoke or remediate\n"
+	    "  --key KEY.pem          the reviewer's Ed25519 key (with --trust-keys it needs the\n"
+	    "                         'reviewer' role; without, only the custodian may decide)\n"
+	    "  --passphrase-file F    passphrase of an encrypted key (first line)\n"
+	    "  --note TEXT            a note for the entry\n"
+	    "  --trust-keys FILE      keys trusted to sign custody entries, with their roles\n"
+	    "  --store STORE          the bundle is archived: record the decision in the store's\n"
+	    "                         ledger of it (folder or s3://BUCKET/PREFIX, AWS_* settings)\n\n"
 	    "Exit status: 0 every agent within scope, 1 a permission beyond scope or an\n"
 	    "agent missing on either side, 2 bad scope file or usage, 3 the bundle\n"
-	    "does not verify, 4 fatal.  With --propose: 0 proposal written, 1 written\n"
-	    "with a warning (window below the minimum, a request used beyond scope),\n"
-	    "2 no proposal (no audit segment, a filtered or gapped window) or usage.\n", cli_progname);
+	    "does not verify (also its ledger, for a decision), 4 fatal.  A decision that is\n"
+	    "refused (untrusted key, no reviewer role) is 2 and nothing is written.\n"
+	    "With --propose: 0 proposal written, 1 written with a warning (window below\n"
+	    "the minimum, a request used beyond scope), 2 no proposal (no audit segment,\n"
+	    "a filtered or gapped window) or usage.\n", cli_progname);
 }
 
-enum { O_SCOPE = 256, O_PUBKEY, O_CA, O_TSACA, O_UNSIGNED, O_JSON, O_PROPOSE, O_MINWIN };
+enum { O_SCOPE = 256, O_PUBKEY, O_CA, O_TSACA, O_UNSIGNED, O_JSON, O_PROPOSE, O_MINWIN,
+	O_DECISION, O_KEY, O_PASS, O_NOTE, O_TRUST, O_STORE, O_PLAN, O_FORCE };
 
 struct recert_args {
 	struct kc_recert_opts o;
@@ -57,7 +75,48 @@ struct recert_args {
 	int json;
 	const char *propose;		/* --propose DIR */
 	const char *min_window;		/* --min-window DUR */
+	struct recert_decide d;		/* --decision and its options */
+	int oscal, force;		/* --format oscal */
+	const char *out, *plan;
 };
+
+/* The options of the decision and of OSCAL output (recertify_decide.h). */
+static int
+parse_decide_opt(int c, const char *arg, struct recert_args *a)
+{
+	switch (c) {
+	case O_DECISION: a->d.decision = arg; break;
+	case O_KEY: a->d.key = arg; break;
+	case O_PASS: a->d.passphrase_file = arg; break;
+	case O_NOTE: a->d.note = arg; break;
+	case O_TRUST: a->d.trust_keys = arg; break;
+	case O_STORE: a->d.store = arg; break;
+	case O_PLAN: a->plan = arg; break;
+	case O_FORCE: a->force = 1; break;
+	case 'o': a->out = arg; break;
+	default: return 0;
+	}
+	return 1;
+}
+
+static int
+check_oscal_args(const struct recert_args *a)
+{
+	if (!a->oscal) {
+		if (a->out != NULL || a->plan != NULL) {
+			cli_error("-o and --oscal-plan go with --format oscal");
+			return KC_EXIT_USAGE;
+		}
+		return KC_EXIT_OK;
+	}
+	if (a->out == NULL || strcmp(a->out, "-") == 0) {
+		cli_error("--format oscal writes two files (the results and the plan): give -o FILE");
+		return KC_EXIT_USAGE;
+	}
+	if (cli_check_output(a->out, a->force) != KC_EXIT_OK)
+		return KC_EXIT_USAGE;
+	return recert_oscal_check_plan(a->out, a->plan, a->force);
+}
 
 /* KC_EXIT_OK, or the exit status (-h: -1). */
 static int
@@ -73,13 +132,27 @@ parse_args(int argc, char **argv, struct recert_args *a)
 		{ "allow-unsigned", no_argument, NULL, O_UNSIGNED },
 		{ "propose", required_argument, NULL, O_PROPOSE },
 		{ "min-window", required_argument, NULL, O_MINWIN },
+		{ "decision", required_argument, NULL, O_DECISION },
+		{ "key", required_argument, NULL, O_KEY },
+		{ "passphrase-file", required_argument, NULL, O_PASS },
+		{ "note", required_argument, NULL, O_NOTE },
+		{ "trust-keys", required_argument, NULL, O_TRUST },
+		{ "store", required_argument, NULL, O_STORE },
+		{ "oscal-plan", required_argument, NULL, O_PLAN },
+		{ "force", no_argument, NULL, O_FORCE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+		if (parse_decide_opt(c, optarg, a))
+			continue;
+		if (c == KC_OPT_FORMAT && strcmp(optarg, "oscal") == 0) {
+			a->oscal = 1;
+			continue;
+		}
 		switch (c) {
 		case O_SCOPE: a->scope = optarg; break;
 		case KC_OPT_FORMAT: if (cli_parse_format(optarg, &a->json) != KC_EXIT_OK) return KC_EXIT_USAGE; break;
@@ -109,9 +182,16 @@ parse_args(int argc, char **argv, struct recert_args *a)
 		cli_error("--min-window applies to a proposal: give --propose DIR");
 		return KC_EXIT_USAGE;
 	}
+	if (a->propose != NULL && (a->d.decision != NULL || a->oscal)) {
+		cli_error("--propose writes a proposal instead of a judgement: it does not go with "
+		    "--decision or --format oscal");
+		return KC_EXIT_USAGE;
+	}
 	if (cli_check_trust(a->o.pubkey_path, a->o.ca_path, a->o.tsa_ca) != KC_EXIT_OK)
 		return KC_EXIT_USAGE;
-	return KC_EXIT_OK;
+	if (recert_decide_check(&a->d) != KC_EXIT_OK)
+		return KC_EXIT_USAGE;
+	return check_oscal_args(a);
 }
 
 static int
@@ -274,7 +354,12 @@ KC_COMMAND(recertify, "judge a bundle's agents against their approved scopes")
 		    r == KC_ERR_IO ? KC_EXIT_USAGE : KC_EXIT_FATAL;
 	}
 	kc_scope_free(&s);
-	if (print_doc(d, a.json) != 0) {
+	if ((a.d.decision != NULL && (ret = recert_decide_write(&a.d, a.o.bundle, d)) != KC_EXIT_OK) ||
+	    (a.oscal && (ret = recert_oscal_write(a.o.bundle, d, a.out, a.plan)) != KC_EXIT_OK)) {
+		cJSON_Delete(d);
+		return ret;
+	}
+	if (!a.oscal && print_doc(d, a.json) != 0) {
 		cJSON_Delete(d);
 		return cli_fail(KC_EXIT_FATAL, "out of memory");
 	}

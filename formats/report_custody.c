@@ -175,6 +175,27 @@ ledger_summary(struct w *w, const struct kc_report_in *in)
 	}
 }
 
+/* A recertification decision under its action: what was decided over
+ * which scope file and result (docs/RECERTIFY.md). */
+static void
+ledger_decision(struct w *w, const cJSON *rc)
+{
+	const cJSON *sm = kc_json_get(rc, "summary");
+
+	if (!cJSON_IsObject(rc))
+		return;
+	rh_raw(w, "<br/><span class=\"kind\">decision: <strong>");
+	rh_text(w, kc_json_str(rc, "decision"));
+	rh_raw(w, "</strong>; scope ");
+	rh_text(w, kc_json_str(rc, "scope_file"));
+	rh_raw(w, " (SHA-256 <code>");
+	rh_text(w, kc_json_str(rc, "scope_sha256"));
+	rh_rawf(w, "</code>); %d agents: %d within scope, %d beyond, %d missing from the scope file, "
+	    "%d scope entries without agent</span>", (int)rh_jnum(sm, "agents", 0),
+	    (int)rh_jnum(sm, "within_scope", 0), (int)rh_jnum(sm, "beyond_scope", 0),
+	    (int)rh_jnum(sm, "missing_from_scope", 0), (int)rh_jnum(sm, "scope_entries_without_agent", 0));
+}
+
 /* One entry of the ledger's history as a table row. */
 static void
 ledger_row(struct w *w, const cJSON *e)
@@ -185,7 +206,9 @@ ledger_row(struct w *w, const cJSON *e)
 	rh_text_or_dash(w, kc_json_str(e, "time"));
 	rh_raw(w, "</td><td><strong>");
 	rh_text_or_dash(w, kc_json_str(e, "action"));
-	rh_raw(w, "</strong></td><td>");
+	rh_raw(w, "</strong>");
+	ledger_decision(w, kc_json_get(e, "recertification"));
+	rh_raw(w, "</td><td>");
 	rh_text_or_dash(w, kc_json_str(kc_json_path(e, "actor"), "name"));
 	if (rh_jhas(e, "actor.organisation")) {
 		rh_raw(w, " <span class=\"kind\">(");

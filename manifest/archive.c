@@ -347,6 +347,44 @@ out:
 	return r;
 }
 
+int
+kc_archive_recertify(struct kc_archive *a, const char *id, const struct kc_archive_actor *who,
+    const char *note)
+{
+	cJSON *all = NULL, *rec = NULL;
+	char why[160];
+	int r;
+
+	if (!archive_is_id(id) || who->recert == NULL)
+		return kc_err_set(KC_ERR_INVALID, "a decision names the archived bundle by its full "
+		    "SHA-256");
+	if ((r = a->be->begin(a, 1)) != 0)
+		return r;
+	if ((r = a->be->items(a, id, &all)) != 0)
+		goto out;
+	if (cJSON_GetArraySize(all) != 1) {
+		r = kc_err_set(KC_ERR_NOTFOUND, "no item %s in the store %s", id, a->location);
+		goto out;
+	}
+	if ((r = a->be->record(a, cJSON_GetArrayItem(all, 0), &rec, why, sizeof(why))) != 0) {
+		if (r == 1)
+			r = kc_err_set(KC_ERR_VERIFY, "the store's record of %s is damaged: %s", id, why);
+		goto out;
+	}
+	if (strcmp(kc_json_str0(rec, "status"), "stored") != 0 ||
+	    !kc_digest_eq(kc_json_str0(rec, "id"), id)) {
+		r = kc_err_set(KC_ERR_INVALID, "the store's item %s is %s, not stored: no decision "
+		    "over a disposed bundle", id, kc_json_str0(rec, "status"));
+		goto out;
+	}
+	r = a->be->add_entry(a, rec, who, "recertified", "", "kcustody recertify", note);
+out:
+	a->be->end(a);
+	cJSON_Delete(rec);
+	cJSON_Delete(all);
+	return r;
+}
+
 /* ---- retention -------------------------------------------------------- */
 
 int
@@ -500,6 +538,8 @@ event_for(struct kc_ledger_event *ev, const char *action, const char *to, const 
 	ev->note = note;
 	ev->location = who->location;
 	ev->purpose = who->purpose;
+	if (strcmp(action, "recertified") == 0)
+		ev->recert = who->recert;
 }
 
 int

@@ -44,6 +44,8 @@ struct kc_archive_actor {
 	const struct kc_trust *trust;	/* NULL: integrity checks only */
 	const char *location;		/* where the actor is (optional) */
 	const char *purpose;		/* why (optional) */
+	const struct kc_ledger_recert *recert;	/* the decision of a "recertified"
+					 * entry (kc_archive_recertify), else NULL */
 };
 
 struct kc_archive;
@@ -84,6 +86,14 @@ int kc_archive_get(struct kc_archive *a, const char *id, const char *out_path,
  * damaged or missing; *report lists each item's result. */
 int kc_archive_verify(struct kc_archive *a, const char *id, const struct kc_trust *trust,
     cJSON **report);
+
+/* Record a reviewer's recertification decision (who->recert, required)
+ * over the archived bundle id (its full SHA-256: the bundle the reviewer
+ * judged hashes to it) as a "recertified" entry of the store's ledger of
+ * the item, which must be stored (not disposed) and verify with
+ * who->trust; note is optional. */
+int kc_archive_recertify(struct kc_archive *a, const char *id, const struct kc_archive_actor *who,
+    const char *note);
 
 /* Remove what is past its retain-until (kc_now(), so KCUSTODY_NOW works)
  * and not on legal hold, writing the "disposed" entry first.  A store that

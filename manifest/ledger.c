@@ -36,8 +36,19 @@
 
 static const char *const actions[] = {
 	"sealed", "transferred", "received", "verified", "archived",
-	"accessed", "released", "disposed", NULL
+	"accessed", "released", "disposed", "recertified", NULL
 };
+
+static const char *const decisions[] = { "approve", "revoke", "remediate", NULL };
+
+int
+kc_ledger_decision_ok(const char *d)
+{
+	for (size_t i = 0; d != NULL && decisions[i] != NULL; i++)
+		if (strcmp(d, decisions[i]) == 0)
+			return 1;
+	return 0;
+}
 
 struct kc_ledger_key {
 	struct kc_signer *signer;
@@ -49,7 +60,8 @@ struct kc_ledger_key {
 /* Roles a trust file can give a key (docs/CUSTODY.md, "Roles"). */
 #define ROLE_CUSTODIAN	1u	/* may hold the evidence; transfer, release, dispose while holding */
 #define ROLE_ARCHIVE	2u	/* may dispose of it without holding it (retention officer) */
-#define ROLE_REVIEWER	4u	/* may release it without holding it (recertification decision) */
+#define ROLE_REVIEWER	4u	/* may release it without holding it; signs recertification
+				 * decisions ("recertified") */
 #define ROLE_DEFAULT	ROLE_CUSTODIAN	/* a key listed without "roles" */
 
 static const struct { const char *name; unsigned bit; } role_names[] = {
@@ -433,8 +445,29 @@ struct entry {
 	const char *prev, *bundle, *action;
 	const char *name, *org, *fpr, *pubkey;
 	const char *from, *to, *purpose, *location, *method, *time, *note;
+	int has_rc;		/* "recertification" present */
+	struct kc_ledger_recert rc;
 	const char *sig;	/* base64, NULL while building */
 };
+
+/* The "recertification" member of a "recertified" entry, in this order. */
+static int
+canon_recert(cJSON *o, const struct kc_ledger_recert *rc)
+{
+	cJSON *r, *sm;
+
+	return (r = cJSON_AddObjectToObject(o, "recertification")) == NULL ||
+	    cJSON_AddStringToObject(r, "decision", rc->decision) == NULL ||
+	    cJSON_AddStringToObject(r, "scope_file", rc->scope_file) == NULL ||
+	    cJSON_AddStringToObject(r, "scope_sha256", rc->scope_sha256) == NULL ||
+	    (sm = cJSON_AddObjectToObject(r, "summary")) == NULL ||
+	    cJSON_AddNumberToObject(sm, "agents", (double)rc->agents) == NULL ||
+	    cJSON_AddNumberToObject(sm, "within_scope", (double)rc->within_scope) == NULL ||
+	    cJSON_AddNumberToObject(sm, "beyond_scope", (double)rc->beyond_scope) == NULL ||
+	    cJSON_AddNumberToObject(sm, "missing_from_scope", (double)rc->missing_from_scope) == NULL ||
+	    cJSON_AddNumberToObject(sm, "scope_entries_without_agent",
+	    (double)rc->scope_entries_without_agent) == NULL ? KC_ERR_NOMEM : 0;
+}
 
 /* The canonical bytes: members in this order, no whitespace, printed by
  * cJSON_PrintUnformatted; note only when present; sig (when e->sig is
@@ -464,6 +497,7 @@ canon(const struct entry *e, struct kc_buf *out)
 	    cJSON_AddStringToObject(o, "location", e->location) == NULL ||
 	    cJSON_AddStringToObject(o, "method", e->method) == NULL ||
 	    cJSON_AddStringToObject(o, "time", e->time) == NULL ||
+	    (e->has_rc && canon_recert(o, &e->rc) != 0) ||
 	    (e->note != NULL && cJSON_AddStringToObject(o, "note", e->note) == NULL) ||
 	    (e->sig != NULL && cJSON_AddStringToObject(o, "sig", e->sig) == NULL) ||
 	    (s = cJSON_PrintUnformatted(o)) == NULL)
@@ -492,6 +526,9 @@ field_problem(const struct entry *e, const char **which)
 		{ "location", e->location, KC_LEDGER_FIELD_MAX },
 		{ "method", e->method, KC_LEDGER_FIELD_MAX },
 		{ "note", e->note, KC_LEDGER_NOTE_MAX },
+		{ "decision", e->has_rc ? e->rc.decision : NULL, 32 },
+		{ "scope_file", e->has_rc ? e->rc.scope_file : NULL, KC_LEDGER_FIELD_MAX },
+		{ "scope_sha256", e->has_rc ? e->rc.scope_sha256 : NULL, 80 },
 	};
 	const char *why;
 
@@ -580,12 +617,49 @@ req_str(const cJSON *o, const char *name, const char **missing)
 	return s;
 }
 
+/* A count of the recertification summary: an integer 0..1e15, else -1. */
+static long
+count_of(const cJSON *o, const char *name)
+{
+	const cJSON *v = kc_json_get(o, name);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15 ||
+	    v->valuedouble != (double)(long)v->valuedouble)
+		return -1;
+	return (long)v->valuedouble;
+}
+
+/* The "recertification" member (present: rc) into e.  NULL or why. */
+static const char *
+parse_recert(const cJSON *rc, struct entry *e)
+{
+	const cJSON *sm = kc_json_get(rc, "summary");
+	struct kc_ledger_recert *r = &e->rc;
+
+	if (!cJSON_IsObject(rc))
+		return "\"recertification\" is not an object";
+	r->decision = kc_json_str(rc, "decision");
+	r->scope_file = kc_json_str(rc, "scope_file");
+	r->scope_sha256 = kc_json_str(rc, "scope_sha256");
+	if (r->decision == NULL || r->scope_file == NULL || r->scope_sha256 == NULL)
+		return "\"recertification\" lacks decision, scope_file or scope_sha256";
+	if (!cJSON_IsObject(sm) ||
+	    (r->agents = count_of(sm, "agents")) < 0 ||
+	    (r->within_scope = count_of(sm, "within_scope")) < 0 ||
+	    (r->beyond_scope = count_of(sm, "beyond_scope")) < 0 ||
+	    (r->missing_from_scope = count_of(sm, "missing_from_scope")) < 0 ||
+	    (r->scope_entries_without_agent = count_of(sm, "scope_entries_without_agent")) < 0)
+		return "\"recertification\" has no summary of whole counts";
+	e->has_rc = 1;
+	return NULL;
+}
+
 /* Parse one line into e (pointers into root).  NULL when fine, else why. */
 static const char *
 parse_entry(cJSON *root, struct entry *e, char *why, size_t n)
 {
-	const cJSON *seq, *actor, *note;
-	const char *missing = NULL, *schema;
+	const cJSON *seq, *actor, *note, *rc;
+	const char *missing = NULL, *schema, *bad;
 
 	memset(e, 0, sizeof(*e));
 	if (!cJSON_IsObject(root))
@@ -610,6 +684,7 @@ parse_entry(cJSON *root, struct entry *e, char *why, size_t n)
 	e->time = req_str(root, "time", &missing);
 	e->sig = req_str(root, "sig", &missing);
 	note = kc_json_get(root, "note");
+	rc = kc_json_get(root, "recertification");
 	if (missing != NULL) {
 		kc_fmt_trunc(why, n, "no string member \"%s\"", missing);
 		return why;
@@ -619,6 +694,8 @@ parse_entry(cJSON *root, struct entry *e, char *why, size_t n)
 			return "\"note\" is not a string";
 		e->note = note->valuestring;
 	}
+	if (rc != NULL && (bad = parse_recert(rc, e)) != NULL)
+		return bad;
 	if (strcmp(schema, KC_LEDGER_SCHEMA) != 0) {
 		char safe[80];
 
@@ -674,6 +751,8 @@ history_item(long line, const struct entry *e, const char *sigstate, const struc
 	cJSON_AddStringToObject(h, "purpose", e->purpose);
 	cJSON_AddStringToObject(h, "location", e->location);
 	cJSON_AddStringToObject(h, "method", e->method);
+	if (e->has_rc)
+		canon_recert(h, &e->rc);	/* the signed members, as the line has them */
 	if (e->note != NULL)
 		cJSON_AddStringToObject(h, "note", e->note);
 	cJSON_AddStringToObject(h, "signature", sigstate);
@@ -698,6 +777,27 @@ holder_name(const struct checker *c)
 	return c->custodian_name ? c->custodian_name : c->custodian;
 }
 
+/* Who may sign a recertification decision: with a trust list, a key with
+ * the reviewer role (a custodian's role is not enough: the decision is the
+ * reviewer's); without one no roles are known, and, as for a release, only
+ * the holder may. */
+static void
+check_decision(struct checker *c, long line, const struct entry *e, const struct trusted *tr,
+    int holder)
+{
+	if (c->trust == NULL) {
+		if (!holder)
+			problem(c, line, "recertification decision signed by %s, who is not the "
+			    "custodian (%s holds the evidence; without --trust-keys only the "
+			    "custodian may sign a decision, with it a key with the 'reviewer' role)",
+			    e->fpr, holder_name(c));
+		return;
+	}
+	if (tr != NULL && !(tr->roles & ROLE_REVIEWER))
+		problem(c, line, "recertification decision signed by '%s' (%s), who has no "
+		    "'reviewer' role in the trust file", tr->name, e->fpr);
+}
+
 /* Who may sign an entry that moves or ends custody (docs/CUSTODY.md,
  * "Roles").  Without a trust list only the holder (the sealer, then each
  * confirmed receiver) may transfer, release or dispose; with one, the
@@ -714,6 +814,10 @@ check_authority(struct checker *c, long line, const struct entry *e, const struc
 	const char *what = transfer ? "transfer" : release ? "release" : "disposal";
 	unsigned other = release ? ROLE_REVIEWER : dispose ? ROLE_ARCHIVE : 0;
 
+	if (strcmp(e->action, "recertified") == 0) {
+		check_decision(c, line, e, tr, holder);
+		return;
+	}
 	if (strcmp(e->action, "sealed") == 0 || strcmp(e->action, "received") == 0) {
 		/* The signer becomes the holder. */
 		if (c->trust != NULL && tr != NULL && !(tr->roles & ROLE_CUSTODIAN))
@@ -839,6 +943,24 @@ check_signature(struct checker *c, long line, const struct entry *e, const struc
 	}
 }
 
+/* A "recertified" entry carries its recertification, no other entry one. */
+static const char *
+recert_problem(const struct entry *e)
+{
+	int is_rc = strcmp(e->action, "recertified") == 0;
+
+	if (is_rc != e->has_rc)
+		return is_rc ? "a 'recertified' entry without its \"recertification\"" :
+		    "\"recertification\" in an entry that is not 'recertified'";
+	if (!is_rc)
+		return NULL;
+	if (!kc_ledger_decision_ok(e->rc.decision))
+		return "the recertification decision is not one of " KC_LEDGER_DECISIONS;
+	if (!is_hex64(e->rc.scope_sha256))
+		return "the recertification's scope_sha256 is not a SHA-256 hex digest";
+	return NULL;
+}
+
 static void
 check_line(struct checker *c, long line, const char *p, size_t len)
 {
@@ -891,6 +1013,8 @@ check_line(struct checker *c, long line, const char *p, size_t len)
 
 		problem(c, line, "unknown action '%s'", kc_safe_str(e.action, safe, sizeof(safe)));
 	}
+	if ((why = recert_problem(&e)) != NULL)
+		problem(c, line, "%s", why);
 	/* sequence and chain */
 	if (e.seq != c->last_seq + 1) {
 		if (e.seq <= c->last_seq)
@@ -1053,7 +1177,11 @@ kc_ledger_make_entry(const struct kc_ledger_state *st, const char *bundle_sha256
 	if (ev->action == NULL || !action_ok(ev->action))
 		return kc_err_set(KC_ERR_INVALID, "unknown custody action '%s' (one of sealed, "
 		    "transferred, received, verified, archived, accessed, released, disposed)",
-		    ev->action ? ev->action : "");
+		    ev->action ? ev->action : "");	/* "recertified": recertify --decision */
+	if ((strcmp(ev->action, "recertified") == 0) != (ev->recert != NULL))
+		return kc_err_set(KC_ERR_INVALID, ev->recert ? "a recertification belongs only in a "
+		    "'recertified' entry" : "a 'recertified' entry is written by kcustody recertify "
+		    "--decision (it carries the decision, the scope file's SHA-256 and the result)");
 	if (ev->actor.name == NULL || ev->actor.name[0] == '\0')
 		return kc_err_set(KC_ERR_INVALID, "a custody entry needs the actor's name");
 	if (st->last_seq == 0 && strcmp(ev->action, "sealed") != 0)
@@ -1081,8 +1209,18 @@ kc_ledger_make_entry(const struct kc_ledger_state *st, const char *bundle_sha256
 	e.method = ev->method ? ev->method : "";
 	e.note = ev->note;
 	e.time = kc_fmt_rfc3339(now, tbuf, sizeof(tbuf));
+	if (ev->recert != NULL) {
+		e.has_rc = 1;
+		e.rc = *ev->recert;
+		if (e.rc.decision == NULL || e.rc.scope_file == NULL || e.rc.scope_sha256 == NULL ||
+		    e.rc.agents < 0 || e.rc.within_scope < 0 || e.rc.beyond_scope < 0 ||
+		    e.rc.missing_from_scope < 0 || e.rc.scope_entries_without_agent < 0)
+			return kc_err_set(KC_ERR_INVALID, "incomplete recertification");
+	}
 	if ((why = field_problem(&e, &which)) != NULL)
 		return kc_err_set(KC_ERR_INVALID, "custody %s %s", which, why);
+	if ((why = recert_problem(&e)) != NULL)
+		return kc_err_set(KC_ERR_INVALID, "%s", why);
 	if (strcmp(ev->action, "transferred") == 0 && e.to[0] == '\0')
 		return kc_err_set(KC_ERR_INVALID, "a transfer needs --to (the receiver's name or "
 		    "key fingerprint)");
@@ -1394,6 +1532,34 @@ hs(const cJSON *o, const char *name)
 	return s ? s : "";
 }
 
+/* A decision's lines under its row: what was decided over what. */
+static int
+recert_note(struct kc_table *t, const cJSON *rc)
+{
+	const cJSON *sm = kc_json_get(rc, "summary");
+	char *l[4];
+	int r = 0;
+
+	if (!cJSON_IsObject(rc))
+		return 0;
+	l[0] = kc_asprintf("decision: %s", hs(rc, "decision"));
+	l[1] = kc_asprintf("scope: %s", hs(rc, "scope_file"));
+	l[2] = kc_asprintf("scope sha256: %s", hs(rc, "scope_sha256"));
+	l[3] = kc_asprintf("result: %d agents, %d within scope, %d beyond, %d not in scope, "
+	    "%d entries unused",
+	    kc_json_get(sm, "agents")->valueint, kc_json_get(sm, "within_scope")->valueint,
+	    kc_json_get(sm, "beyond_scope")->valueint, kc_json_get(sm, "missing_from_scope")->valueint,
+	    kc_json_get(sm, "scope_entries_without_agent")->valueint);
+	for (size_t i = 0; i < 4; i++) {
+		if (l[i] == NULL)
+			r = KC_ERR_NOMEM;
+		else if (r == 0)
+			r = kc_table_note(t, l[i]);
+		free(l[i]);
+	}
+	return r;
+}
+
 int
 kc_ledger_render_text(const cJSON *report, struct kc_buf *out)
 {
@@ -1440,6 +1606,8 @@ kc_ledger_render_text(const cJSON *report, struct kc_buf *out)
 					r |= kc_table_note(t, line);
 				free(line);
 			}
+			if (r == 0)
+				r = recert_note(t, kc_json_get(h, "recertification"));
 		}
 		if (r == 0)
 			r = kc_table_render(t, KC_TABLE_WIDTH, out);

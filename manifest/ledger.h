@@ -40,13 +40,29 @@ struct kc_ledger_actor {
 	const char *organisation;	/* NULL or "" when none */
 };
 
+/* What a "recertified" entry adds (docs/CUSTODY.md, "recertification"):
+ * a reviewer's decision over a recertification result (docs/RECERTIFY.md).
+ * The bundle it judged is the entry's bundle_sha256. */
+#define KC_LEDGER_DECISIONS "approve, revoke or remediate"
+struct kc_ledger_recert {
+	const char *decision;		/* approve | revoke | remediate */
+	const char *scope_file;		/* the scope file's name as given */
+	const char *scope_sha256;	/* SHA-256 hex of its bytes */
+	long agents, within_scope, beyond_scope;	/* the result's summary */
+	long missing_from_scope, scope_entries_without_agent;
+};
+
 /* What one entry says.  NULL strings are written as "" (note: omitted). */
 struct kc_ledger_event {
 	const char *action;	/* sealed transferred received verified archived
-				 * accessed released disposed */
+				 * accessed released disposed recertified */
 	struct kc_ledger_actor actor;
 	const char *from, *to, *purpose, *location, *method, *note;
+	const struct kc_ledger_recert *recert;	/* "recertified" only (required there) */
 };
+
+/* 1 when d is one of the decisions of KC_LEDGER_DECISIONS. */
+int kc_ledger_decision_ok(const char *d);
 
 /* What a checked ledger leaves for the next entry. */
 struct kc_ledger_state {

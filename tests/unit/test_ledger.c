@@ -685,3 +685,69 @@ DEFINE_TEST(test_ledger_duplicate_key_refused)
 	kc_buf_free(&b);
 	kc_buf_free(&l.all);
 }
+
+/* append_t for a "recertified" entry with decision d. */
+static int
+decide(const char *trust_file, const char *who, const char *name, const char *org, const char *d,
+    const char *when)
+{
+	struct kc_ledger_recert rc = { d, "scopes.yaml",
+	    "3cdcef08cb162e8f84393d5b8ced894b7fbaaa1b61812c72b029d433991b044f", 2, 1, 1, 0, 0 };
+	struct kc_ledger_key *key = NULL;
+	struct kc_trust *trust = NULL;
+	struct kc_ledger_event ev = { .action = "recertified", .actor = { name, org }, .recert = &rc };
+	char path[64];
+	int r;
+
+	setenv("KCUSTODY_NOW", when, 1);
+	snprintf(path, sizeof(path), "%s.key", who);
+	if ((r = kc_ledger_key_load(path, NULL, &key)) == 0 &&
+	    (trust_file == NULL || (r = kc_trust_load(trust_file, &trust)) == 0))
+		r = kc_ledger_append("bundle.tar.gz", NULL, NULL, key, &ev, trust, NULL);
+	unsetenv("KCUSTODY_NOW");
+	kc_trust_free(trust);
+	kc_ledger_key_free(key);
+	return r;
+}
+
+/* A reviewer's decision: the reviewer role with a trust file (a custodian,
+ * even the holder, may not), the holder only without one; the holder is
+ * unchanged; the recertification is in the report's history. */
+DEFINE_TEST(test_ledger_recertified_reviewer_decides)
+{
+	char reason[1024];
+	long line;
+	cJSON *report = NULL;
+	const cJSON *h;
+
+	setup();
+	CHECK_INT(kc_write_file_atomic("roles.json", roles_json, strlen(roles_json), 0644), 0);
+	handed_to_bob("roles.json");
+	CHECK_INT(decide("roles.json", "bob", "Bob", "ACME Legal", "approve", "2026-03-02T10:00:00Z"),
+	    KC_ERR_INVALID);
+	CHECK(strstr(kc_err_msg(), "has no 'reviewer' role") != NULL);
+	CHECK_INT(decide("roles.json", "mallory", "Mallory", "Review Board", "sometimes",
+	    "2026-03-02T10:00:00Z"), KC_ERR_INVALID);
+	CHECK_INT(decide("roles.json", "mallory", "Mallory", "Review Board", "remediate",
+	    "2026-03-02T10:00:00Z"), 0);
+	CHECK_INT(kc_ledger_verify("bundle.tar.gz", NULL, "roles.json", &report), 0);
+	h = cJSON_GetArrayItem(cJSON_GetObjectItem(report, "history"), 3);
+	CHECK_STR(cJSON_GetObjectItem(h, "action")->valuestring, "recertified");
+	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(h, "recertification"), "decision")->valuestring,
+	    "remediate");
+	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(report, "custodian"), "name")->valuestring, "Bob");
+	cJSON_Delete(report);
+	/* without a trust file the reviewer is not the holder: a problem */
+	CHECK_INT(verify_with(NULL, reason, sizeof(reason), &line), KC_ERR_VERIFY);
+	CHECK_INT(line, 4);
+	CHECK(strstr(reason, "recertification decision signed by SHA256:") != NULL);
+	/* ... and the holder's own decision is accepted there */
+	setup();
+	unlink("bundle.tar.gz.custody.jsonl");
+	handed_to_bob(NULL);
+	CHECK_INT(decide(NULL, "bob", "Bob", "ACME Legal", "approve", "2026-03-02T10:00:00Z"), 0);
+	CHECK_INT(verify_with(NULL, reason, sizeof(reason), &line), 0);
+	/* a 'recertified' entry without its recertification is never written */
+	CHECK_INT(append_t(NULL, "bob", "Bob", "ACME Legal", "recertified", NULL, "2026-03-02T11:00:00Z"),
+	    KC_ERR_INVALID);
+}

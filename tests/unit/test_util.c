@@ -12,6 +12,7 @@
 #include "util/nsindex.h"
 #include "util/strset.h"
 #include "util/timeutil.h"
+#include "util/uuid.h"
 
 DEFINE_TEST(test_buf_limit)
 {
@@ -286,4 +287,24 @@ DEFINE_TEST(test_util_digest_eq)
 	CHECK(kc_mem_eq_ct("\x00\x01", 2, "\x00\x01", 2));
 	CHECK(!kc_mem_eq_ct("\x00\x01", 2, "\x00\x02", 2));
 	CHECK(!kc_mem_eq_ct("\x00\x01", 2, "\x00", 1));
+}
+
+/* RFC 4122 version 5: Python's uuid.uuid5(NAMESPACE_DNS, "python.org") and
+ * the kcustody OSCAL namespace (uuid5(NAMESPACE_URL, its URL),
+ * docs/RECERTIFY.md); a changed name gives another UUID. */
+DEFINE_TEST(test_uuid_v5_known)
+{
+	static const unsigned char ns_dns[KC_UUID_LEN] = {
+		0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1,
+		0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8,
+	};
+	const char *url = "https://kcustody.dev/ns/oscal";
+	char u[KC_UUID_STR], v[KC_UUID_STR];
+
+	CHECK_INT(kc_uuid_v5(ns_dns, "python.org", 10, u), 0);
+	CHECK_STR(u, "886313e1-3b8a-5372-9b90-0c9aee199e5d");
+	CHECK_INT(kc_uuid_v5(kc_uuid_ns_url, url, strlen(url), u), 0);
+	CHECK_STR(u, "bf72522e-0b20-5537-92ac-4a3da6b9cd41");
+	CHECK_INT(kc_uuid_v5(ns_dns, "python.orh", 10, v), 0);
+	CHECK(strcmp(u, v) != 0);
 }
