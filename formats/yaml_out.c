@@ -12,10 +12,30 @@
 #include "util/err.h"
 #include "util/fmt.h"
 
+/* Where the emitter's bytes go, and the first error of the sink. */
+struct sink {
+	kc_yaml_sink fn;
+	void *ctx;
+	int err;
+};
+
 static int
 write_handler(void *data, unsigned char *buffer, size_t size)
 {
-	return kc_buf_add(data, buffer, size) == 0;
+	struct sink *o = data;
+	int r;
+
+	if (o->err != 0)
+		return 0;
+	if ((r = o->fn(o->ctx, buffer, size)) != 0)
+		o->err = r;
+	return r == 0;
+}
+
+static int
+buf_sink(void *ctx, const void *data, size_t len)
+{
+	return kc_buf_add(ctx, data, len);
 }
 
 /* Would a YAML 1.1 or 1.2 loader read s, plain, as something else than a
@@ -167,7 +187,7 @@ kube_list(yaml_emitter_t *em, const cJSON *items, const char *api_version, const
 /* One document: doc as it is, or (items != NULL) the kubectl List. */
 static int
 emit(const cJSON *doc, const cJSON *items, const char *api_version, const char *kind,
-    int implicit_start, struct kc_buf *out)
+    int implicit_start, struct sink *out)
 {
 	yaml_emitter_t em;
 	yaml_event_t ev;
@@ -194,17 +214,31 @@ emit(const cJSON *doc, const cJSON *items, const char *api_version, const char *
 	r = 0;
 done:
 	yaml_emitter_delete(&em);
-	return r;
+	/* the sink's own error (a full buffer, a failed write) comes first */
+	return r != 0 && out->err != 0 ? out->err : r;
 }
 
 int
 kc_yaml_from_json(const cJSON *doc, struct kc_buf *out)
 {
-	return emit(doc, NULL, NULL, NULL, 0, out);
+	struct sink o = { buf_sink, out, 0 };
+
+	return emit(doc, NULL, NULL, NULL, 0, &o);
 }
 
 int
 kc_yaml_kube_list(const cJSON *items, const char *api_version, const char *kind, struct kc_buf *out)
 {
-	return emit(NULL, items, api_version, kind, 1, out);
+	struct sink o = { buf_sink, out, 0 };
+
+	return emit(NULL, items, api_version, kind, 1, &o);
+}
+
+int
+kc_yaml_kube_list_to(const cJSON *items, const char *api_version, const char *kind, kc_yaml_sink fn,
+    void *ctx)
+{
+	struct sink o = { fn, ctx, 0 };
+
+	return emit(NULL, items, api_version, kind, 1, &o);
 }

@@ -30,4 +30,12 @@ int kc_yaml_from_json(const cJSON *doc, struct kc_buf *out);
  * Same errors as kc_yaml_from_json. */
 int kc_yaml_kube_list(const cJSON *items, const char *api_version, const char *kind, struct kc_buf *out);
 
+/* The same, streamed: fn(ctx, bytes, n) receives the text in pieces as
+ * the emitter flushes them (bounded memory for lists of any size; the
+ * caller writes them where it wants).  A non-zero return of fn stops the
+ * emitter and is returned. */
+typedef int (*kc_yaml_sink)(void *ctx, const void *data, size_t len);
+int kc_yaml_kube_list_to(const cJSON *items, const char *api_version, const char *kind, kc_yaml_sink fn,
+    void *ctx);
+
 #endif

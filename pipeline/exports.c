@@ -3,15 +3,14 @@
 #include <string.h>
 
 #include "formats/yaml_out.h"
+#include "manifest/digest.h"
 #include "pipeline/exports.h"
-#include "util/buf.h"
+#include "util/fsutil.h"
 #include "util/err.h"
 #include "util/fmt.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
-
-#define EXPORT_MAX (1024u << 20)
 
 static const struct {
 	enum kc_snap_res res;
@@ -55,35 +54,55 @@ page_sources(const cJSON *files, const char *name)
 }
 
 static int
+fd_sink(void *ctx, const void *data, size_t len)
+{
+	struct kc_atomic *f = ctx;
+
+	return kc_write_all(f->fd, data, len, f->tmp);
+}
+
+/* Streamed into the staging folder through a temporary file (no size cap,
+ * bounded memory beyond the snapshot itself). */
+static int
 one_export(struct kc_collect *co, const struct kc_snapshot *snap, size_t i)
 {
 	const char *name = kc_snap_resources[exports[i].res].name;
-	struct kc_buf out = KC_BUF_INIT(EXPORT_MAX);
-	char rel[160], cmd[160];
-	const char **src;
+	struct kc_atomic f = KC_ATOMIC_INIT;
+	char rel[160], cmd[160], *path = NULL, *dir = NULL;
+	const char **src = NULL;
 	cJSON *fe;
 	int r;
 
 	if ((r = kc_fmt(rel, sizeof(rel), "exports/%s.yaml", name)) != 0 ||
 	    (r = kc_fmt(cmd, sizeof(cmd), "kubectl get %s -A -o yaml --show-managed-fields", name)) != 0)
 		return r;
-	if ((src = page_sources(co->files, name)) == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	if ((r = kc_yaml_kube_list(snap->items[exports[i].res], exports[i].api_version, exports[i].kind,
-	    &out)) != 0) {
-		r = kc_err_set(r, "%s: cannot render the export (%s)", rel,
-		    r == KC_ERR_LIMIT ? "larger than 1 GiB" : "out of memory");
+	if (!kc_relpath_ok(rel))
+		return kc_err_set(KC_ERR_INVALID, "refusing to write '%s': not a relative bundle path", rel);
+	if ((src = page_sources(co->files, name)) == NULL || (path = kc_path_join(co->staging, rel)) == NULL ||
+	    (dir = kc_dirname(path)) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = kc_collect_add_file(co, rel, kc_buf_str(&out), out.len, "application/yaml", 1, src)) != 0)
+	if ((r = kc_mkdir_p(dir, 0700)) != 0 || (r = kc_atomic_open(&f, path, NULL, 0600)) != 0)
+		goto out;
+	if ((r = kc_yaml_kube_list_to(snap->items[exports[i].res], exports[i].api_version, exports[i].kind,
+	    fd_sink, &f)) != 0) {
+		if (r == KC_ERR_NOMEM)
+			kc_err_set(r, "%s: out of memory", rel);
+		goto out;
+	}
+	if ((r = kc_atomic_commit(&f, 0)) != 0 ||
+	    (r = kc_collect_note_file(co, rel, "application/yaml", 1, src)) != 0)
 		goto out;
 	fe = cJSON_GetArrayItem(co->files, cJSON_GetArraySize(co->files) - 1);
 	cJSON_AddStringToObject(fe, "transform", "kubectl-list-yaml");
 	cJSON_AddStringToObject(fe, "equivalent", cmd);
 	cJSON_AddNumberToObject(fe, "objects", cJSON_GetArraySize(snap->items[exports[i].res]));
 out:
+	kc_atomic_abort(&f);
+	free(path);
+	free(dir);
 	free(src);
-	kc_buf_free(&out);
 	return r;
 }
 
