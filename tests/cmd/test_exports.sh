@@ -21,8 +21,8 @@ canary=CANARY-export-$id
 cleanup() {
 	rm -rf "$W"
 	kc_purge_ns "$NS"
-	kc_admin delete clusterrole "$P-reader" "$P-agg" >/dev/null 2>&1
-	kc_admin delete clusterrolebinding "$P-reader" >/dev/null 2>&1
+	kc_admin delete clusterrole "$P-reader" "$P-agg" "$P-nopods" >/dev/null 2>&1
+	kc_admin delete clusterrolebinding "$P-reader" "$P-nopods" >/dev/null 2>&1
 }
 trap cleanup EXIT
 
@@ -195,6 +195,37 @@ expect_grep "exports/serviceaccounts.yaml" "$T_OUT"
 python3 "$KC_REPO/tests/cmd/bundle_tool.py" repack "$b" "$T_DIR/same.tar.gz" replace "exports/serviceaccounts.yaml" \
 	<(tar xzOf "$b" "${top}exports/serviceaccounts.yaml") || t_fail "cannot repack unchanged"
 expect_exit 0 "$KC" verify "$T_DIR/same.tar.gz" --pubkey "$W/k.pub"
+t_pass
+
+t_begin "exports: a list not collected whole has no export; the others are still written"
+# an identity of this test only: a client certificate of the cluster's CA,
+# allowed to list everything exported but pods
+openssl ecparam -name prime256v1 -genkey -noout -out "$W/nopods.key" 2>/dev/null &&
+	openssl req -new -key "$W/nopods.key" -subj "/CN=$P-nopods" -out "$W/nopods.csr" 2>/dev/null &&
+	openssl x509 -req -in "$W/nopods.csr" -CA "$KC_PKI_DIR/ca.crt" -CAkey "$KC_PKI_DIR/ca.key" \
+		-set_serial "0x$(openssl rand -hex 8)" -days 1 -extfile "$KC_PKI_DIR/openssl.cnf" -extensions client \
+		-out "$W/nopods.crt" 2>/dev/null || t_fail "cannot make a client certificate"
+cat >"$W/nopods.yaml" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "$KC_SERVER", certificate-authority: "$KC_PKI_DIR/ca.crt"}}]
+users: [{name: u, user: {client-certificate: "$W/nopods.crt", client-key: "$W/nopods.key"}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+KC
+kc_admin create clusterrole "$P-nopods" --verb=get,list \
+	--resource=namespaces,serviceaccounts,roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io,clusterroles.rbac.authorization.k8s.io,clusterrolebindings.rbac.authorization.k8s.io \
+	>/dev/null && kc_admin create clusterrolebinding "$P-nopods" --clusterrole="$P-nopods" --user="$P-nopods" >/dev/null ||
+	t_fail "cannot bind"
+expect_exit 1 "$KC" collect --case T-exp --phase pre --kubeconfig "$W/nopods.yaml" --no-reviews --out-dir "$W/nopods"
+jq -e '.items[] | select(.name == "list/pods") | .status == "forbidden"' "$W/nopods/MANIFEST.json" >/dev/null ||
+	t_fail "pods not forbidden"
+[ ! -e "$W/nopods/exports/pods.yaml" ] || t_fail "an export of a forbidden list"
+jq -e 'any(.files[]; .path == "exports/pods.yaml") | not' "$W/nopods/MANIFEST.json" >/dev/null || t_fail "pods export in the manifest"
+for r in clusterroles clusterrolebindings roles rolebindings serviceaccounts; do
+	[ -f "$W/nopods/exports/$r.yaml" ] || t_fail "no exports/$r.yaml"
+done
+kc_admin delete clusterrolebinding,clusterrole "$P-nopods" >/dev/null 2>&1
 t_pass
 
 t_summary
