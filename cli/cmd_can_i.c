@@ -33,6 +33,7 @@
 #include "cli/cli.h"
 #include "collector/snapshot.h"
 #include "formats/cani.h"
+#include "rbac/agentcr.h"
 #include "rbac/analyze.h"
 #include "rbac/eval.h"
 #include "rbac/scope.h"
@@ -362,6 +363,58 @@ add_cloud_reach(const struct kc_snapshot *snap, const char *ns, const char *name
 	return 0;
 }
 
+/* agentResources: the agent custom resources that run as the account
+ * (rbac/agentcr.h), when there are any */
+static int
+add_agent_resources(const struct kc_snapshot *snap, const char *ns, const char *name, cJSON *doc)
+{
+	struct kc_agent_links links;
+	cJSON *arr;
+	int r;
+
+	if ((r = kc_agent_links_load(snap, &links)) != 0)
+		return r;
+	arr = kc_agent_links_for_sa(&links, ns, name);
+	kc_agent_links_free(&links);
+	if (arr == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if (cJSON_GetArraySize(arr) == 0)
+		cJSON_Delete(arr);
+	else
+		cJSON_AddItemToObject(doc, "agentResources", arr);
+	return 0;
+}
+
+/* The table is kubectl's, so the identity goes to stderr: one note per
+ * agent custom resource that runs as the account, as the collection's
+ * selection recorded it (analysis/selection.json). */
+static void
+agent_note(struct kc_source *src, const struct can_i_args *a)
+{
+	struct kc_buf b = KC_BUF_INIT(REVIEW_MAX);
+	const cJSON *it, *ag;
+	cJSON *sel;
+
+	if (kc_source_get(src, "analysis/selection.json", REVIEW_MAX, &b) != 0) {
+		kc_buf_free(&b);
+		return;	/* no selection (an older or partial folder): no note */
+	}
+	sel = cJSON_ParseWithLength(b.data ? b.data : "", b.len);
+	kc_buf_free(&b);
+	cJSON_ArrayForEach(it, kc_json_get(sel, "selected")) {
+		if (strcmp(kc_json_str0(it, "namespace"), a->ns) != 0 || strcmp(kc_json_str0(it, "name"), a->name) != 0)
+			continue;
+		cJSON_ArrayForEach(ag, kc_json_get(it, "agentResources")) {
+			char t[1024], v[1024];
+
+			fprintf(stderr, "%s: note: %s/%s is the identity of %s (%s)\n", cli_progname, a->ns, a->name,
+			    kc_safe_str(kc_json_str0(ag, "text"), t, sizeof(t)),
+			    kc_safe_str(kc_json_str0(ag, "via"), v, sizeof(v)));
+		}
+	}
+	cJSON_Delete(sel);
+}
+
 /* The offline evaluator's answer: --all-sas, --sar, --compare, --json or
  * the table rendered from its rules. */
 static int
@@ -379,7 +432,8 @@ evaluate(const struct kc_snapshot *snap, const struct kc_rbac *rb, const struct 
 	} else if (a->compare != NULL) {
 		ret = run_compare(doc, a->compare);
 	} else if (a->json) {
-		if ((r = add_cloud_reach(snap, a->ns, a->name, doc)) != 0) {
+		if ((r = add_cloud_reach(snap, a->ns, a->name, doc)) != 0 ||
+		    (r = add_agent_resources(snap, a->ns, a->name, doc)) != 0) {
 			cJSON_Delete(doc);
 			return cli_fail(cli_exit_for(r), NULL);
 		}
@@ -418,6 +472,8 @@ KC_COMMAND(can_i, "print a service account's permissions like kubectl auth can-i
 		return ret;
 	if (kc_source_open(a.source, &src) != 0)
 		return cli_fail(KC_EXIT_USAGE, NULL);
+	if (!a.json && a.compare == NULL && a.sarf == NULL && !a.all)
+		agent_note(&src, &a);
 	if (!a.offline && !a.json && a.compare == NULL && a.sarf == NULL && !a.all &&
 	    (ret = stored_review(&src, &a)) != 1) {
 		kc_source_close(&src);

@@ -71,7 +71,8 @@ collect_hooks_usage(void)
 {
 	return "Agents and effective permissions:\n"
 	    "  --agents REGEX         agent service accounts by name parts of NS/NAME\n"
-	    "                         (default 'agent|kagent|ai'; '' selects none)\n"
+	    "                         (default 'agent|kagent|ai'; '' selects none); the\n"
+	    "                         accounts kagent Agents run as are agents anyway\n"
 	    "  --sa NS/NAME           this service account too (repeatable)\n"
 	    "  --agent-selector SEL   accounts of pods matching a label selector\n"
 	    "  --all-sas              every service account\n"

@@ -79,7 +79,6 @@ kc_collect_add_file(struct kc_collect *co, const char *rel, const void *data, si
     const char *media_type, int derived, const char *const *sources)
 {
 	char *path = NULL, *dir = NULL, safe[256];
-	cJSON *f, *src;
 	int r;
 
 	/* The one gate for every file collect writes: a path that could leave
@@ -94,10 +93,21 @@ kc_collect_add_file(struct kc_collect *co, const char *rel, const void *data, si
 	if ((r = kc_mkdir_p(dir, 0700)) != 0 ||
 	    (r = kc_write_file_atomic(path, data, len, 0600)) != 0)
 		goto out;
-	if ((f = cJSON_CreateObject()) == NULL) {
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
+	r = kc_collect_note_file(co, rel, media_type, derived, sources);
+out:
+	free(path);
+	free(dir);
+	return r;
+}
+
+int
+kc_collect_note_file(struct kc_collect *co, const char *rel, const char *media_type, int derived,
+    const char *const *sources)
+{
+	cJSON *f, *src;
+
+	if ((f = cJSON_CreateObject()) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	cJSON_AddStringToObject(f, "path", rel);
 	cJSON_AddStringToObject(f, "media_type", media_type);
 	cJSON_AddBoolToObject(f, "derived", derived);
@@ -107,10 +117,7 @@ kc_collect_add_file(struct kc_collect *co, const char *rel, const void *data, si
 			cJSON_AddItemToArray(src, cJSON_CreateString(*sources));
 	}
 	cJSON_AddItemToArray(co->files, f);
-out:
-	free(path);
-	free(dir);
-	return r;
+	return 0;
 }
 
 cJSON *

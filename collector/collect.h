@@ -58,6 +58,12 @@ int kc_collect_run(const struct kc_collect_opts *opts, const char *staging, stru
 int kc_collect_add_file(struct kc_collect *co, const char *rel, const void *data, size_t len,
     const char *media_type, int derived, const char *const *sources);
 
+/* Add a file the caller wrote into the staging folder itself (in pieces,
+ * e.g. through kc_atomic_open after checking rel with kc_relpath_ok) to the
+ * manifest's files list, as kc_collect_add_file does. */
+int kc_collect_note_file(struct kc_collect *co, const char *rel, const char *media_type, int derived,
+    const char *const *sources);
+
 /* Record an item (a list, a review, an audit extraction) with its status
  * ("complete", "partial", "forbidden", "error", "skipped") and detail. */
 cJSON *kc_collect_add_item(struct kc_collect *co, const char *name, const char *status, const char *detail);

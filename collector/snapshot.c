@@ -138,6 +138,34 @@ kc_snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct
 			goto out;
 	}
 	{
+		/* agents defined by a custom resource (rbac/agentcr.h) */
+		char **pages = NULL;
+		size_t npages = 0;
+
+		if ((snap->agent_crs = cJSON_CreateArray()) == NULL)
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		if ((r = list(ctx, KC_SNAPSHOT_AGENT_CRS, &pages, &npages)) != 0)
+			goto out;
+		snap->agent_crs_present = npages > 0;
+		for (size_t p = 0; p < npages; p++) {
+			size_t len = 0;
+			char *data = r == 0 ? get(ctx, pages[p], &len) : NULL;
+			cJSON *doc = data ? cJSON_ParseWithLength(data, len) : NULL, *items, *it;
+
+			free(data);
+			if (r == 0 && doc == NULL)
+				r = kc_err_set(KC_ERR_PARSE, "snapshot page '%s' is missing or not valid JSON", pages[p]);
+			items = kc_json_get_mut(doc, "items");
+			while (cJSON_IsArray(items) && (it = cJSON_DetachItemFromArray(items, 0)) != NULL)
+				cJSON_AddItemToArray(snap->agent_crs, it);
+			cJSON_Delete(doc);
+			free(pages[p]);
+		}
+		free(pages);
+		if (r != 0)
+			goto out;
+	}
+	{
 		/* the CRD list, when collected, decides which resources are custom */
 		char **pages = NULL;
 		size_t npages = 0;
@@ -186,4 +214,6 @@ kc_snapshot_free(struct kc_snapshot *snap)
 	}
 	kc_discovery_free(snap->disc);
 	snap->disc = NULL;
+	cJSON_Delete(snap->agent_crs);
+	snap->agent_crs = NULL;
 }

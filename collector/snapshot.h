@@ -51,10 +51,16 @@ extern const struct kc_snap_resource_def kc_snap_resources[KC_RES_COUNT];
 
 struct kc_discovery;	/* collector/discovery.h */
 
+/* Where kagent's Agent objects are stored (collector/custom.h). */
+#define KC_SNAPSHOT_AGENT_CRS "custom/kagent.dev/agents"
+
 struct kc_snapshot {
 	cJSON *items[KC_RES_COUNT];	/* arrays of objects (owned), never NULL after load */
 	int present[KC_RES_COUNT];	/* 1 when the list was collected completely */
 	struct kc_discovery *disc;	/* discovery/ documents (owned); NULL when the bundle has none */
+	cJSON *agent_crs;		/* kagent's Agent objects, custom/kagent.dev/agents/page-*.json
+					 * (collector/custom.h), concatenated; never NULL after load */
+	int agent_crs_present;		/* 1 when that list was collected */
 };
 
 /* Read raw/<resource>/page-*.json from a staging folder, concatenating the

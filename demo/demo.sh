@@ -99,6 +99,38 @@ spec:
   containers: [{name: indexer, image: registry.invalid/rag:1}]
 YAML
 
+say "an agent defined by a custom resource: kagent's Agent 'support-assistant' runs as 'helpdesk-runner'"
+# kagent's CRDs (shaped like kagent's own, tests/data/kagent/crds.yaml) and
+# one Agent naming its service account; the account's name matches no
+# agent name pattern: it is an agent because the runtime says so
+k apply -f "$repo/tests/data/kagent/crds.yaml" >/dev/null
+k wait --for condition=established --timeout=60s -f "$repo/tests/data/kagent/crds.yaml" >/dev/null
+for _ in $(seq 50); do k get --raw /apis/kagent.dev/v1alpha2 >/dev/null 2>&1 && break; sleep 0.2; done
+k apply -f - >/dev/null <<'YAML'
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: helpdesk-runner, namespace: agents}
+---
+apiVersion: kagent.dev/v1alpha2
+kind: Agent
+metadata: {name: support-assistant, namespace: agents}
+spec:
+  type: Declarative
+  description: answers support tickets
+  declarative:
+    modelConfig: default-model-config
+    systemMessage: You are a support assistant.
+    deployment: {serviceAccountName: helpdesk-runner}
+---
+# Over-privileged: reads the payments secrets.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: helpdesk-secrets, namespace: payments}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: agent-secret-reader}
+subjects:
+- {kind: ServiceAccount, name: helpdesk-runner, namespace: agents}
+YAML
+
 say "agent traffic: kagent-bot reads secrets across the cluster"
 k --as=system:serviceaccount:agents:kagent-bot get secrets -A >/dev/null
 k --as=system:serviceaccount:agents:kagent-bot -n payments get secret payments-db -o name >/dev/null
@@ -113,6 +145,9 @@ say "collect --phase pre"
 	--operator "demo responder" --key "$out/responder.key" \
 	--audit-log "$KC_AUDIT_DIR" -o "$out/" | tee "$out/pre.path"
 pre=$(cat "$out/pre.path")
+
+say "the Agent custom resource and the identity it runs as (can-i notes it beside the kubectl table)"
+"$KC" can-i "$pre" --sa agents/helpdesk-runner -n payments 2>&1 | head -n 3
 sleep 1
 remediated=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
@@ -122,6 +157,7 @@ k -n agents create role kagent-bot-role --verb=get,list --resource=configmaps >/
 k -n agents create rolebinding kagent-bot-role --role=kagent-bot-role \
 	--serviceaccount=agents:kagent-bot >/dev/null
 k -n agents delete rolebinding rag-agent-all >/dev/null
+k -n payments delete rolebinding helpdesk-secrets >/dev/null
 k -n agents create role rag-agent-role --verb=get,list,watch --resource=configmaps >/dev/null
 k -n agents create rolebinding rag-agent-role --role=rag-agent-role \
 	--serviceaccount=agents:rag-agent >/dev/null
@@ -158,7 +194,7 @@ jq -r '"  triage before: \(.pre.triage), after: \(.post.triage)",
 	"  verdict: \(.summary.verdict): \(.summary.verdictReason)",
 	"  permissions removed \(.summary.permissionsRemoved), added \(.summary.permissionsAdded), kept \(.summary.permissionsKept)",
 	"  findings resolved \(.summary.findingsResolved), persisting \(.summary.findingsPersisting), new \(.summary.findingsNew)",
-	(.agents[] | "  \(.namespace)/\(.name): can read secrets \(if .secretsBefore then "yes" else "no" end) -> \(if .secretsAfter then "YES" else "no" end), cluster-wide reach \(if .clusterWideBefore then "yes" else "no" end) -> \(if .clusterWideAfter then "YES" else "no" end)"),
+	(.agents[] | "  \(.namespace)/\(.name)\(if .agentResources then " (" + (.agentResources | map(.text) | join(", ")) + ")" else "" end): can read secrets \(if .secretsBefore then "yes" else "no" end) -> \(if .secretsAfter then "YES" else "no" end), cluster-wide reach \(if .clusterWideBefore then "yes" else "no" end) -> \(if .clusterWideAfter then "YES" else "no" end)"),
 	"  agent pods older than the remediation (restart them): \(.summary.stalePods)",
 	"  denied requests by agents after remediation (check for over-restriction): \(.summary.deniedRequests)",
 	"  policy-bypass reads after remediation: \(.summary.policyBypassReads)"' "$out/diff.json"

@@ -118,6 +118,17 @@ text_head(const cJSON *d, struct kc_buf *b)
 
 /* Per agent: the counts and reach, and the permissions that changed (kept
  * permissions are in the JSON). */
+/* " (agent kagent.dev/Agent NS/NAME)" for each agent custom resource
+ * that runs as the account (rbac/agentcr.h) */
+static void
+agent_idents(const cJSON *a, struct kc_buf *b)
+{
+	const cJSON *ag;
+
+	cJSON_ArrayForEach(ag, kc_json_get(a, "agentResources"))
+		kc_buf_addf(b, " (%s)", kc_json_str0(ag, "text"));
+}
+
 static void
 text_agents(const cJSON *d, struct kc_buf *b)
 {
@@ -129,8 +140,10 @@ text_agents(const cJSON *d, struct kc_buf *b)
 	cJSON_ArrayForEach(a, kc_json_get(d, "agents")) {
 		const cJSON *c = kc_json_get(a, "counts");
 
-		kc_buf_addf(b, "\nAgent %s/%s: %.0f removed, %.0f added, %.0f kept; cluster-wide reach %s -> %s; "
-		    "secrets %s -> %s\n", kc_json_str0(a, "namespace"), kc_json_str0(a, "name"), jn(c, "removed"), jn(c, "added"),
+		kc_buf_addf(b, "\nAgent %s/%s", kc_json_str0(a, "namespace"), kc_json_str0(a, "name"));
+		agent_idents(a, b);
+		kc_buf_addf(b, ": %.0f removed, %.0f added, %.0f kept; cluster-wide reach %s -> %s; "
+		    "secrets %s -> %s\n", jn(c, "removed"), jn(c, "added"),
 		    jn(c, "kept"), jb(a, "cluster_wide_before") ? "yes" : "no",
 		    jb(a, "cluster_wide_after") ? "yes" : "no", jb(a, "secrets_before") ? "yes" : "no",
 		    jb(a, "secrets_after") ? "YES" : "no");
@@ -292,8 +305,9 @@ kc_diff_render_md(const cJSON *d, struct kc_buf *b)
 	kc_buf_adds(b, "### Agent permissions\n\n| agent | removed | added | kept | cluster-wide before → after | secrets before → after |\n|---|---|---|---|---|---|\n");
 	cJSON_ArrayForEach(a, kc_json_get(d, "agents")) {
 		const cJSON *c = kc_json_get(a, "counts");
-		kc_buf_addf(b, "| %s/%s | %.0f | %.0f | %.0f | %s → %s | %s → %s |\n", kc_json_str0(a, "namespace"),
-		    kc_json_str0(a, "name"), jn(c, "removed"), jn(c, "added"), jn(c, "kept"),
+		kc_buf_addf(b, "| %s/%s", kc_json_str0(a, "namespace"), kc_json_str0(a, "name"));
+		agent_idents(a, b);
+		kc_buf_addf(b, " | %.0f | %.0f | %.0f | %s → %s | %s → %s |\n", jn(c, "removed"), jn(c, "added"), jn(c, "kept"),
 		    jb(a, "cluster_wide_before") ? "yes" : "no", jb(a, "cluster_wide_after") ? "yes" : "no",
 		    jb(a, "secrets_before") ? "yes" : "no", jb(a, "secrets_after") ? "**yes**" : "no");
 	}

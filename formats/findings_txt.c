@@ -89,6 +89,13 @@ kc_findings_txt(const cJSON *doc, struct kc_buf *buf)
 		    kc_json_str0(f, "title"));
 		addf(out, "  subject:  ServiceAccount %s/%s\n", kc_json_str0(sub, "namespace"),
 		    kc_json_str0(sub, "name"));
+		{
+			const cJSON *ag;
+
+			/* the agent custom resources that run as it (rbac/agentcr.h) */
+			cJSON_ArrayForEach(ag, kc_json_get(sub, "agentResources"))
+				addf(out, "  identity: %s (%s)\n", kc_json_str0(ag, "text"), kc_json_str0(ag, "via"));
+		}
 		addf(out, "  scope:    %s%s%s\n", kc_json_str0(f, "scope"), kc_json_str0(f, "namespace")[0] ? " " : "",
 		    kc_json_str0(f, "namespace"));
 		addf(out, "  matched:  %s\n", kc_json_str0(f, "matched"));

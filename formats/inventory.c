@@ -48,7 +48,7 @@ kc_inventory_csv(const cJSON *rows, struct kc_buf *out)
 	int r = 0;
 
 	r |= kc_buf_adds(out, "namespace,name,pods,bindings,roles,cluster_wide_reach,"
-	    "secrets_reachable,highest_severity,cloud_reach,owner_chains\r\n");
+	    "secrets_reachable,highest_severity,cloud_reach,owner_chains,agent_resources\r\n");
 	cJSON_ArrayForEach(row, rows) {
 		r |= kc_csv_field(out, kc_json_str0(row, "namespace"));
 		r |= kc_buf_addc(out, ',');
@@ -70,6 +70,8 @@ kc_inventory_csv(const cJSON *rows, struct kc_buf *out)
 		r |= list_field(out, kc_json_get(row, "cloudReach"));
 		r |= kc_buf_addc(out, ',');
 		r |= list_field(out, kc_json_get(row, "ownerChains"));
+		r |= kc_buf_addc(out, ',');
+		r |= list_field(out, kc_json_get(row, "agentResources"));
 		r |= kc_buf_adds(out, "\r\n");
 	}
 	return r ? kc_err_set(KC_ERR_LIMIT, "inventory.csv too large") : 0;

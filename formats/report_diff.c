@@ -322,7 +322,7 @@ diff_agents(struct w *w, const cJSON *d, int pictures)
 	cJSON_ArrayForEach(a, kc_json_path(d, "agents")) {
 		const char *ns = kc_json_str0(a, "namespace"), *name = kc_json_str0(a, "name");
 
-		rh_agent_heading(w, ns, name, a);
+		rh_agent_heading(w, ns, name, a, a);
 		if (pictures) {
 			struct tree t = { 0 };
 

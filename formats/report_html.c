@@ -25,12 +25,20 @@ rh_legend(struct w *w, int with_diff)
 }
 
 void
-rh_agent_heading(struct w *w, const char *ns, const char *name, const cJSON *dagent)
+rh_agent_heading(struct w *w, const char *ns, const char *name, const cJSON *dagent, const cJSON *ident)
 {
+	const cJSON *ag;
+
 	rh_raw(w, "<h3>");
 	rh_text(w, ns);
 	rh_raw(w, "/");
 	rh_text(w, name);
+	/* the agent custom resources that run as it (rbac/agentcr.h) */
+	cJSON_ArrayForEach(ag, kc_json_get(ident, "agentResources")) {
+		rh_raw(w, " <span class=\"pill\">");
+		rh_text(w, kc_json_str0(ag, "text"));
+		rh_raw(w, "</span>");
+	}
 	if (dagent != NULL) {
 		rh_rawf(w, " <span class=\"pill ok\">%d removed</span> <span class=\"pill new\">%d added</span> "
 		    "<span class=\"pill skip\">%d kept</span>", (int)rh_jnum(dagent, "counts.removed", 0),
@@ -72,7 +80,7 @@ access_section(struct w *w, const struct bundle *b, const cJSON *diff)
 		rh_tree_from_grants(&t, b, ns, name, &tmp);
 		if (da != NULL)
 			rh_tree_overlay_diff(&t, da, &dfx, &tmp);
-		rh_agent_heading(w, ns, name, da);
+		rh_agent_heading(w, ns, name, da, kc_json_get(s, "agentResources") != NULL ? s : da);
 		kc_buf_reset(&label);
 		kc_buf_addf(&label, "Access path of ServiceAccount %s/%s", ns, name);
 		rh_tree_render(w, &t, kc_buf_str(&label));
@@ -86,7 +94,7 @@ access_section(struct w *w, const struct bundle *b, const cJSON *diff)
 
 		if (rh_is_agent(b, ns, name))
 			continue;
-		rh_agent_heading(w, ns, name, a);
+		rh_agent_heading(w, ns, name, a, a);
 		rh_raw(w, "<p class=\"note\">Not selected in this bundle; drawn from the diff.</p>\n");
 		rh_tree_from_diff(&t, a, &dfx, &tmp);
 		kc_buf_reset(&label);

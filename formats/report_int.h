@@ -176,6 +176,8 @@ void rh_diff_body(struct w *w, const cJSON *d, int pictures, const char *h);
 
 /* report_html.c */
 void rh_legend(struct w *w, int with_diff);
-void rh_agent_heading(struct w *w, const char *ns, const char *name, const cJSON *dagent);
+/* ident (may be NULL): an object whose "agentResources" are shown beside the name */
+void rh_agent_heading(struct w *w, const char *ns, const char *name, const cJSON *dagent,
+    const cJSON *ident);
 
 #endif

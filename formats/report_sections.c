@@ -241,16 +241,17 @@ void
 rh_inventory_section(struct w *w, const struct bundle *b)
 {
 	const cJSON *hdr = cJSON_GetArrayItem(b->inventory, 0), *row;
-	int rows = 0, col[10];
-	static const char *const want[10] = { "namespace", "name", "pods", "bindings", "roles",
-		"cluster_wide_reach", "secrets_reachable", "highest_severity", "cloud_reach", "owner_chains" };
+	int rows = 0, col[11];
+	static const char *const want[11] = { "namespace", "name", "pods", "bindings", "roles",
+		"cluster_wide_reach", "secrets_reachable", "highest_severity", "cloud_reach", "owner_chains",
+		"agent_resources" };
 
 	rh_raw(w, "<section id=\"inventory\"><h2>Agent inventory</h2>\n");
 	if (b->inventory == NULL || hdr == NULL) {
 		rh_raw(w, "<p class=\"note\">No inventory (analysis/inventory.csv) in the bundle.</p></section>\n");
 		return;
 	}
-	for (int c = 0; c < 10; c++) {
+	for (int c = 0; c < 11; c++) {
 		const cJSON *x;
 		int k = 0;
 
@@ -267,13 +268,13 @@ rh_inventory_section(struct w *w, const struct bundle *b)
 	    "<th>bindings</th><th>roles</th><th>cluster-wide reach</th><th>secrets reachable</th>"
 	    "<th>highest severity</th><th>cloud reach</th><th>owner chains</th></tr></thead><tbody>\n");
 	cJSON_ArrayForEach(row, b->inventory) {
-		const char *v[10];
+		const char *v[11];
 
 		if (row == hdr)
 			continue;
 		if (rows++ >= KC_REPORT_ROWS_MAX)
 			break;
-		for (int c = 0; c < 10; c++) {
+		for (int c = 0; c < 11; c++) {
 			const cJSON *it = col[c] >= 0 ? cJSON_GetArrayItem(row, col[c]) : NULL;
 
 			v[c] = cJSON_IsString(it) ? it->valuestring : NULL;
@@ -282,7 +283,13 @@ rh_inventory_section(struct w *w, const struct bundle *b)
 		rh_text(w, v[0]);
 		rh_raw(w, "/");
 		rh_text(w, v[1]);
-		rh_raw(w, "</strong></td><td>");
+		rh_raw(w, "</strong>");
+		if (v[10] != NULL && *v[10]) {
+			/* the agent custom resources it runs (semicolon-separated) */
+			rh_raw(w, "<br/>");
+			list_cell(w, v[10], 0);
+		}
+		rh_raw(w, "</td><td>");
 		list_cell(w, v[2], 0);
 		rh_raw(w, "</td><td>");
 		list_cell(w, v[3], 0);

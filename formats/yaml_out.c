@@ -12,10 +12,30 @@
 #include "util/err.h"
 #include "util/fmt.h"
 
+/* Where the emitter's bytes go, and the first error of the sink. */
+struct sink {
+	kc_yaml_sink fn;
+	void *ctx;
+	int err;
+};
+
 static int
 write_handler(void *data, unsigned char *buffer, size_t size)
 {
-	return kc_buf_add(data, buffer, size) == 0;
+	struct sink *o = data;
+	int r;
+
+	if (o->err != 0)
+		return 0;
+	if ((r = o->fn(o->ctx, buffer, size)) != 0)
+		o->err = r;
+	return r == 0;
+}
+
+static int
+buf_sink(void *ctx, const void *data, size_t len)
+{
+	return kc_buf_add(ctx, data, len);
 }
 
 /* Would a YAML 1.1 or 1.2 loader read s, plain, as something else than a
@@ -90,8 +110,84 @@ node(yaml_emitter_t *em, const cJSON *j)
 	return scalar(em, "null", 0);
 }
 
-int
-kc_yaml_from_json(const cJSON *doc, struct kc_buf *out)
+/* One list item as kubectl prints it: apiVersion and kind first (the
+ * server leaves them out of list items), then the item's other members. */
+static int
+kube_item(yaml_emitter_t *em, const cJSON *item, const char *api_version, const char *kind)
+{
+	yaml_event_t ev;
+	const cJSON *it;
+	int r;
+
+	if (!cJSON_IsObject(item))
+		return node(em, item);
+	if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE))
+		return KC_ERR_NOMEM;
+	if (!yaml_emitter_emit(em, &ev))
+		return KC_ERR_LIMIT;
+	if ((r = scalar(em, "apiVersion", 0)) != 0 || (r = scalar(em, api_version, needs_quotes(api_version))) != 0 ||
+	    (r = scalar(em, "kind", 0)) != 0 || (r = scalar(em, kind, needs_quotes(kind))) != 0)
+		return r;
+	cJSON_ArrayForEach(it, item) {
+		const char *k = it->string ? it->string : "";
+
+		if (strcmp(k, "apiVersion") == 0 || strcmp(k, "kind") == 0)
+			continue;
+		if ((r = scalar(em, k, needs_quotes(k))) != 0 || (r = node(em, it)) != 0)
+			return r;
+	}
+	if (!yaml_mapping_end_event_initialize(&ev))
+		return KC_ERR_NOMEM;
+	return yaml_emitter_emit(em, &ev) ? 0 : KC_ERR_LIMIT;
+}
+
+/* The v1 List around items: apiVersion, items, kind, metadata (kubectl's
+ * order of these four). */
+static int
+kube_list(yaml_emitter_t *em, const cJSON *items, const char *api_version, const char *kind)
+{
+	yaml_event_t ev;
+	const cJSON *it;
+	int r;
+
+	if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE))
+		return KC_ERR_NOMEM;
+	if (!yaml_emitter_emit(em, &ev))
+		return KC_ERR_LIMIT;
+	if ((r = scalar(em, "apiVersion", 0)) != 0 || (r = scalar(em, "v1", 0)) != 0 ||
+	    (r = scalar(em, "items", 0)) != 0)
+		return r;
+	if (!yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE))
+		return KC_ERR_NOMEM;
+	if (!yaml_emitter_emit(em, &ev))
+		return KC_ERR_LIMIT;
+	cJSON_ArrayForEach(it, items)
+		if ((r = kube_item(em, it, api_version, kind)) != 0)
+			return r;
+	if (!yaml_sequence_end_event_initialize(&ev))
+		return KC_ERR_NOMEM;
+	if (!yaml_emitter_emit(em, &ev))
+		return KC_ERR_LIMIT;
+	if ((r = scalar(em, "kind", 0)) != 0 || (r = scalar(em, "List", 0)) != 0 ||
+	    (r = scalar(em, "metadata", 0)) != 0)
+		return r;
+	if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE))
+		return KC_ERR_NOMEM;
+	if (!yaml_emitter_emit(em, &ev))
+		return KC_ERR_LIMIT;
+	if ((r = scalar(em, "resourceVersion", 0)) != 0 || (r = scalar(em, "", 1)) != 0)
+		return r;
+	if (!yaml_mapping_end_event_initialize(&ev) || !yaml_emitter_emit(em, &ev))
+		return KC_ERR_LIMIT;
+	if (!yaml_mapping_end_event_initialize(&ev))
+		return KC_ERR_NOMEM;
+	return yaml_emitter_emit(em, &ev) ? 0 : KC_ERR_LIMIT;
+}
+
+/* One document: doc as it is, or (items != NULL) the kubectl List. */
+static int
+emit(const cJSON *doc, const cJSON *items, const char *api_version, const char *kind,
+    int implicit_start, struct sink *out)
 {
 	yaml_emitter_t em;
 	yaml_event_t ev;
@@ -105,9 +201,10 @@ kc_yaml_from_json(const cJSON *doc, struct kc_buf *out)
 	yaml_emitter_set_width(&em, -1);
 	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) || !yaml_emitter_emit(&em, &ev))
 		goto done;
-	if (!yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 0) || !yaml_emitter_emit(&em, &ev))
+	if (!yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, implicit_start) ||
+	    !yaml_emitter_emit(&em, &ev))
 		goto done;
-	if ((r = node(&em, doc)) != 0)
+	if ((r = items != NULL ? kube_list(&em, items, api_version, kind) : node(&em, doc)) != 0)
 		goto done;
 	r = KC_ERR_LIMIT;
 	if (!yaml_document_end_event_initialize(&ev, 1) || !yaml_emitter_emit(&em, &ev))
@@ -117,5 +214,31 @@ kc_yaml_from_json(const cJSON *doc, struct kc_buf *out)
 	r = 0;
 done:
 	yaml_emitter_delete(&em);
-	return r;
+	/* the sink's own error (a full buffer, a failed write) comes first */
+	return r != 0 && out->err != 0 ? out->err : r;
+}
+
+int
+kc_yaml_from_json(const cJSON *doc, struct kc_buf *out)
+{
+	struct sink o = { buf_sink, out, 0 };
+
+	return emit(doc, NULL, NULL, NULL, 0, &o);
+}
+
+int
+kc_yaml_kube_list(const cJSON *items, const char *api_version, const char *kind, struct kc_buf *out)
+{
+	struct sink o = { buf_sink, out, 0 };
+
+	return emit(NULL, items, api_version, kind, 1, &o);
+}
+
+int
+kc_yaml_kube_list_to(const cJSON *items, const char *api_version, const char *kind, kc_yaml_sink fn,
+    void *ctx)
+{
+	struct sink o = { fn, ctx, 0 };
+
+	return emit(NULL, items, api_version, kind, 1, &o);
 }

@@ -20,4 +20,22 @@
  * 0, KC_ERR_NOMEM, or KC_ERR_LIMIT when out is full. */
 int kc_yaml_from_json(const cJSON *doc, struct kc_buf *out);
 
+/* Append the objects of items (a JSON array, e.g. the concatenated items
+ * of a list's pages) as `kubectl get RESOURCE -A -o yaml` prints them: one
+ * document, no "---", `apiVersion: v1`, `items:` (each item with
+ * `apiVersion: API_VERSION` and `kind: KIND` first, replacing any the item
+ * has, then its members in their order), `kind: List`, `metadata:
+ * {resourceVersion: ""}`.  kubectl sorts every mapping's keys; this keeps
+ * the server's member order (the same document to any YAML reader).
+ * Same errors as kc_yaml_from_json. */
+int kc_yaml_kube_list(const cJSON *items, const char *api_version, const char *kind, struct kc_buf *out);
+
+/* The same, streamed: fn(ctx, bytes, n) receives the text in pieces as
+ * the emitter flushes them (bounded memory for lists of any size; the
+ * caller writes them where it wants).  A non-zero return of fn stops the
+ * emitter and is returned. */
+typedef int (*kc_yaml_sink)(void *ctx, const void *data, size_t len);
+int kc_yaml_kube_list_to(const cJSON *items, const char *api_version, const char *kind, kc_yaml_sink fn,
+    void *ctx);
+
 #endif

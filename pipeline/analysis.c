@@ -12,6 +12,7 @@
 #include "formats/inventory.h"
 #include "manifest/digest.h"
 #include "pipeline/analysis.h"
+#include "rbac/agentcr.h"
 #include "rbac/analyze.h"
 #include "rbac/findings.h"
 #include "rbac/review.h"
@@ -45,6 +46,7 @@ struct actx {
 	struct kc_nsindex pods_by_sa;	/* pods by namespace and service account */
 	struct kc_nsindex fnd_by_subject;	/* findings by subject namespace and name */
 	struct kc_workloads wl;		/* owner chains, cloud reach */
+	struct kc_agent_links links;	/* agents defined by custom resources */
 	cJSON *diffs;
 	size_t disagreements, evalerrors, reviews, offline;
 };
@@ -486,6 +488,17 @@ inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
 	cJSON_AddStringToObject(row, "highestSeverity", kc_sev_name(worst));
 	if ((r = inventory_reach(a, sa, row)) != 0)
 		goto out;
+	{
+		cJSON *texts = cJSON_AddArrayToObject(row, "agentResources");
+		char t[700];
+
+		for (size_t i = 0; i < a->links.n; i++)
+			if (a->links.v[i].exists && strcmp(a->links.v[i].sa_ns, sa->ns) == 0 &&
+			    strcmp(a->links.v[i].sa_name, sa->name) == 0) {
+				kc_agent_link_text(&a->links.v[i], t, sizeof(t));
+				cJSON_AddItemToArray(texts, cJSON_CreateString(t));
+			}
+	}
 out:
 	kc_rbac_rules_free(&rr);
 	kc_strset_free(&bound);
@@ -538,6 +551,26 @@ write_inventory(struct actx *a)
 	cJSON_Delete(rows);
 	kc_workloads_free(&a->wl);
 	return r;
+}
+
+/* selection.json: each selected account's agent resources, and (when the
+ * snapshot has any) every agent resource with its link, a missing account
+ * said as such (rbac/agentcr.h) */
+static int
+annotate_selection(struct actx *a, cJSON *doc)
+{
+	cJSON *it, *all;
+	int r;
+
+	cJSON_ArrayForEach(it, kc_json_get_mut(doc, "selected"))
+		if ((r = kc_agent_links_annotate(&a->links, it)) != 0)
+			return r;
+	if (a->links.n == 0)
+		return 0;
+	if ((all = kc_agent_links_json(&a->links)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	cJSON_AddItemToObject(doc, "agentResources", all);
+	return 0;
 }
 
 int
@@ -616,8 +649,9 @@ kc_analysis_run_snap(const char *staging_dir, const struct kc_snapshot *snap,
 {
 	static const char *const find_src[] = { "raw/clusterroles", "raw/clusterrolebindings", "raw/roles",
 		"raw/rolebindings", "raw/serviceaccounts", "reviews", NULL };
+	static const char *const agent_src[] = { KC_SNAPSHOT_AGENT_CRS, "raw/deployments", NULL };
 	struct actx a;
-	cJSON *doc = NULL;
+	cJSON *doc = NULL, *f;
 	struct kc_buf txt = KC_BUF_INIT(OUT_MAX);
 	int r;
 
@@ -639,8 +673,14 @@ kc_analysis_run_snap(const char *staging_dir, const struct kc_snapshot *snap,
 	}
 	if ((r = kc_select(snap, opts, &a.sel)) != 0 || (r = kc_rbac_all_namespaces(snap, &a.nss)) != 0)
 		goto out;
-	doc = kc_selection_json(opts, &a.sel);
-	if ((r = put_json(&a, "analysis/selection.json", doc, NULL, "raw/serviceaccounts")) != 0)
+	if ((r = kc_agent_links_load(snap, &a.links)) != 0)
+		goto out;
+	if ((doc = kc_selection_json(opts, &a.sel)) == NULL || (r = annotate_selection(&a, doc)) != 0) {
+		r = r != 0 ? r : kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = put_json(&a, "analysis/selection.json", doc, a.links.n > 0 ? agent_src : NULL,
+	    "raw/serviceaccounts")) != 0)
 		goto out;
 	cJSON_Delete(doc);
 	doc = NULL;
@@ -652,7 +692,10 @@ kc_analysis_run_snap(const char *staging_dir, const struct kc_snapshot *snap,
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = put_json(&a, "analysis/findings.json", doc, find_src, NULL)) != 0 ||
+	cJSON_ArrayForEach(f, kc_json_get_mut(doc, "findings"))
+		if ((r = kc_agent_links_annotate(&a.links, kc_json_get_mut(f, "subject"))) != 0)
+			goto out;
+	if ((r = put_json(&a, "analysis/findings.json", doc, find_src, a.links.n > 0 ? KC_SNAPSHOT_AGENT_CRS : NULL)) != 0 ||
 	    (r = kc_findings_txt(doc, &txt)) != 0 ||
 	    (r = put(&a, "analysis/findings.txt", txt.data, txt.len, "text/plain", NULL,
 	    "analysis/findings.json")) != 0)
@@ -672,6 +715,7 @@ out:
 	kc_nsindex_free(&a.pods_by_sa);
 	kc_nsindex_free(&a.fnd_by_subject);
 	kc_selection_free(&a.sel);
+	kc_agent_links_free(&a.links);
 	kc_findings_free(&a.fnd);
 free_rb:
 	kc_rbac_free(&a.rb);

@@ -5,6 +5,7 @@
  *
  * Reads from the staging folder:
  *   raw/<resource>/page-*.json                 the snapshot (collector/snapshot.h)
+ *   custom/kagent.dev/agents/page-*.json       kagent's Agents, when collected
  *   reviews/<ns>__<name>/<namespace>.json      raw SelfSubjectRulesReview
  *                                              responses, when collected
  *   reviews/status.json                        optional: why reviews were
@@ -15,6 +16,8 @@
  * as anomalies).
  * Writes into it (all derived, each listed in files_out):
  *   analysis/selection.json                    chosen agent SAs, with reasons
+ *                                              and the agent custom resources
+ *                                              that run as them (rbac/agentcr.h)
  *   analysis/effective/<ns>__<name>/<namespace>.json
  *                                              the evaluator's rules review,
  *                                              every rule with its binding,
@@ -37,7 +40,9 @@
  *   analysis/findings.json, analysis/findings.txt
  *   analysis/who-can.json                      get/list/watch on secrets,
  *                                              configmaps, PVCs
- *   analysis/inventory.csv                     one row per agent SA
+ *   analysis/inventory.csv                     one row per agent SA (its last
+ *                                              column: the agent custom
+ *                                              resources that run as it)
  *   analysis/rbac-drift.json                   aggregated ClusterRoles whose
  *                                              stored rules differ from
  *                                              their selectors' union

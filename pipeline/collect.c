@@ -14,6 +14,7 @@
 #include "manifest/ledger.h"
 #include "pipeline/analysis.h"
 #include "pipeline/collect.h"
+#include "pipeline/exports.h"
 #include "rbac/analyze.h"
 #include "util/err.h"
 #include "util/fmt.h"
@@ -282,6 +283,8 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 	sw_start(co, &sw);
 	if ((r = kc_snapshot_load_dir(co->staging, &snap)) != 0)
 		return r;
+	if ((r = kc_exports_write(co, &snap)) != 0)
+		goto out;
 	if ((r = kc_rbac_review_targets(&snap, &p->select, &targets)) != 0 ||
 	    (r = check_target_names(co, &targets)) != 0)
 		goto out;

@@ -45,6 +45,7 @@ wanted(void *ctx, const char *p)
 	if (strcmp(p, "audit/segment.jsonl") == 0)
 		b->has_segment = 1;
 	return strcmp(p, "MANIFEST.json") == 0 || strncmp(p, "raw/", 4) == 0 || strncmp(p, "discovery/", 10) == 0 ||
+	    strncmp(p, KC_SNAPSHOT_AGENT_CRS "/", sizeof(KC_SNAPSHOT_AGENT_CRS)) == 0 ||
 	    strcmp(p, "analysis/selection.json") == 0 || strcmp(p, "analysis/findings.json") == 0 ||
 	    strcmp(p, "audit/sources.json") == 0;
 }
@@ -463,6 +464,12 @@ agent_list(struct bundle *pre, struct bundle *post, cJSON *agents)
 			}
 			cJSON_AddItemToArray(kc_json_get_mut(found, "selected_in"),
 			    cJSON_CreateString(which[k]));
+			/* the agent custom resources that run as it: POST's, else PRE's */
+			if (kc_json_get(it, "agentResources") != NULL &&
+			    kc_json_set(found, "agentResources", cJSON_Duplicate(kc_json_get(it, "agentResources"), 1)) != 0) {
+				r = KC_ERR_NOMEM;
+				break;
+			}
 		}
 		cJSON_Delete(sel);
 	}

@@ -4,9 +4,11 @@
 #include <string.h>
 
 #include "rbac/labels.h"
+#include "rbac/agentcr.h"
 #include "rbac/select.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/json.h"
 #include "util/mem.h"
 
@@ -202,6 +204,31 @@ by_selector(const struct kc_snapshot *snap, const char *selstr, struct kc_select
 	return r;
 }
 
+/* Accounts that an agent runtime's custom resource runs as
+ * (rbac/agentcr.h): agents whatever their names; a link to an account not
+ * in the snapshot selects nothing (selection.json reports it). */
+static int
+by_agent_crs(const struct kc_snapshot *snap, struct kc_selection *s)
+{
+	struct kc_agent_links links;
+	char text[700], why[1500];
+	int r;
+
+	if ((r = kc_agent_links_load(snap, &links)) != 0)
+		return r;
+	for (size_t i = 0; i < links.n && r == 0; i++) {
+		const struct kc_agent_link *l = &links.v[i];
+
+		if (!l->exists)
+			continue;
+		kc_agent_link_text(l, text, sizeof(text));
+		kc_fmt_trunc(why, sizeof(why), "runs %s (%s)", text, l->via);
+		r = add(s, snap, l->sa_ns, l->sa_name, why);
+	}
+	kc_agent_links_free(&links);
+	return r;
+}
+
 static int
 cmp_sel(const void *a, const void *b)
 {
@@ -219,6 +246,8 @@ kc_select(const struct kc_snapshot *snap, const struct kc_select_opts *opts, str
 
 	memset(out, 0, sizeof(*out));
 	if (!opts->no_regex && (r = by_regex(snap, opts->agents ? opts->agents : KC_AGENTS_DEFAULT, out)) != 0)
+		goto out;
+	if (!opts->no_regex && (r = by_agent_crs(snap, out)) != 0)
 		goto out;
 	for (size_t i = 0; i < opts->nsas; i++) {
 		const char *v = opts->sas[i], *slash = strchr(v, '/');

@@ -1,6 +1,11 @@
 /* select.h - which service accounts are AI agents.
  *
- * Four ways, combined (an SA chosen several ways lists every reason):
+ * Five ways, combined (an SA chosen several ways lists every reason):
+ *   - an agent runtime's custom resource runs as it (rbac/agentcr.h: a
+ *     kagent Agent; reason "runs agent kagent.dev/Agent NS/NAME (VIA)"),
+ *     whatever its name and whatever --agents says (an agent is what the
+ *     runtime says it is); an account the resource names that is not in
+ *     the snapshot is not selected;
  *   - --agents REGEX (default `agent|kagent|ai`): a POSIX extended regex
  *     matched, anchored, against the name parts of "NAMESPACE/NAME".  The
  *     string is split at '-', '_', '.', ':' and '/'; the regex must match a

@@ -17,7 +17,8 @@ kept(const char *path)
 {
 	return strncmp(path, "raw/", 4) == 0 || strncmp(path, "reviews/", 8) == 0 ||
 	    strncmp(path, "discovery/", 10) == 0 ||
-	    strncmp(path, "analysis/can-i/", 15) == 0;
+	    strncmp(path, KC_SNAPSHOT_AGENT_CRS "/", sizeof(KC_SNAPSHOT_AGENT_CRS)) == 0 ||
+	    strncmp(path, "analysis/can-i/", 15) == 0 || strcmp(path, "analysis/selection.json") == 0;
 }
 
 struct keep_ctx {

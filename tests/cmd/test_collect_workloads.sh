@@ -41,7 +41,7 @@ t_begin "collect: owner chains in inventory.csv (deployment, cronjob, broken, no
 # a pod without owners is the pod alone
 [ "$(col agent-plain owner_chains)" = "Pod/p-broken <- ReplicaSet/rs-gone (not found)" ] || t_fail "broken chain: $(col agent-plain owner_chains)"
 [ "$(col agent-other owner_chains)" = "Pod/p-other" ] || t_fail "no-owner chain: $(col agent-other owner_chains)"
-head -1 "$W/ev/analysis/inventory.csv" | tr -d '\r' | grep -qx 'namespace,name,pods,bindings,roles,cluster_wide_reach,secrets_reachable,highest_severity,cloud_reach,owner_chains' || t_fail "header"
+head -1 "$W/ev/analysis/inventory.csv" | tr -d '\r' | grep -qx 'namespace,name,pods,bindings,roles,cluster_wide_reach,secrets_reachable,highest_severity,cloud_reach,owner_chains,agent_resources' || t_fail "header"
 t_pass
 
 t_begin "collect: cloud reach from workload identity annotations and token audiences"

@@ -503,7 +503,7 @@ DEFINE_TEST(test_rbac_analyze_traps)
 	CHECK(cJSON_GetArraySize(files) > 6);
 	csv = slurp("analysis/inventory.csv");
 	CHECK(csv != NULL && strncmp(csv, "namespace,name,pods,bindings,roles,cluster_wide_reach,"
-	    "secrets_reachable,highest_severity,cloud_reach,owner_chains\r\n", 115) == 0);
+	    "secrets_reachable,highest_severity,cloud_reach,owner_chains,agent_resources\r\n", 131) == 0);
 	/* kagent-bot reads every secret, and the odd name is quoted */
 	CHECK(csv != NULL && strstr(csv, "agents,kagent-bot,,") != NULL);
 	CHECK(csv != NULL && strstr(csv, "\"agents/s1;team/s,2\"\"q\",critical,,") != NULL);

@@ -50,3 +50,32 @@ DEFINE_TEST(test_yaml_out_quotes_what_would_change_type)
 	kc_buf_free(&out);
 	cJSON_Delete(d);
 }
+
+/* kc_yaml_kube_list: kubectl's List, items given apiVersion and kind first
+ * (replacing the item's own), no "---"; an empty list is `items: []`. */
+DEFINE_TEST(test_yaml_out_kube_list)
+{
+	cJSON *items = cJSON_Parse("[{\"metadata\":{\"name\":\"a\"},\"kind\":\"Wrong\",\"rules\":[]},"
+	    "{\"metadata\":{\"name\":\"b\"}}]");
+	cJSON *none = cJSON_CreateArray();
+	struct kc_buf out = KC_BUF_INIT(1 << 20);
+
+	CHECK_INT(kc_yaml_kube_list(items, "rbac.authorization.k8s.io/v1", "Role", &out), 0);
+	CHECK_STR(kc_buf_str(&out), "apiVersion: v1\nitems:\n"
+	    "- apiVersion: rbac.authorization.k8s.io/v1\n  kind: Role\n  metadata:\n    name: a\n  rules: []\n"
+	    "- apiVersion: rbac.authorization.k8s.io/v1\n  kind: Role\n  metadata:\n    name: b\n"
+	    "kind: List\nmetadata:\n  resourceVersion: \"\"\n");
+	kc_buf_reset(&out);
+	CHECK_INT(kc_yaml_kube_list(none, "v1", "Pod", &out), 0);
+	CHECK_STR(kc_buf_str(&out), "apiVersion: v1\nitems: []\nkind: List\nmetadata:\n  resourceVersion: \"\"\n");
+	/* the buffer's cap is an error, not a cut document */
+	{
+		struct kc_buf small = KC_BUF_INIT(40);
+
+		CHECK(kc_yaml_kube_list(items, "v1", "Pod", &small) != 0);
+		kc_buf_free(&small);
+	}
+	kc_buf_free(&out);
+	cJSON_Delete(items);
+	cJSON_Delete(none);
+}
