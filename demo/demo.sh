@@ -4,7 +4,9 @@
 # collected before remediation, a least-privilege remediation (Role +
 # RoleBinding instead of a ClusterRoleBinding, the briefing's step 3),
 # evidence collected after, both bundles verified, the permission delta
-# shown and an HTML report written.
+# shown, the POST bundle recertified against approved scopes with a
+# reviewer's signed decision in its custody ledger, and an HTML report
+# written.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 KC=${KCUSTODY_BIN:-$repo/kcustody}
@@ -153,18 +155,18 @@ remediated=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 say "remediation: Role + RoleBinding instead of the ClusterRoleBinding (briefing step 3)"
 k delete clusterrolebinding kagent-bot-secrets >/dev/null
-k -n agents create role kagent-bot-role --verb=get,list --resource=configmaps >/dev/null
+k -n agents create role kagent-bot-role --verb=get --resource=configmaps --resource-name=agent-prompts >/dev/null
 k -n agents create rolebinding kagent-bot-role --role=kagent-bot-role \
 	--serviceaccount=agents:kagent-bot >/dev/null
 k -n agents delete rolebinding rag-agent-all >/dev/null
 k -n payments delete rolebinding helpdesk-secrets >/dev/null
-k -n agents create role rag-agent-role --verb=get,list,watch --resource=configmaps >/dev/null
+k -n agents create role rag-agent-role --verb=get,watch --resource=configmaps --resource-name=agent-prompts >/dev/null
 k -n agents create rolebinding rag-agent-role --role=rag-agent-role \
 	--serviceaccount=agents:rag-agent >/dev/null
 
 say "agent traffic after remediation: the old secret read is now denied"
 k --as=system:serviceaccount:agents:kagent-bot -n payments get secret payments-db >/dev/null 2>&1 || true
-k --as=system:serviceaccount:agents:kagent-bot -n agents get configmaps >/dev/null
+k --as=system:serviceaccount:agents:kagent-bot -n agents get configmap agent-prompts >/dev/null
 sleep 1
 
 say "collect --phase post"
@@ -186,8 +188,48 @@ say "diff pre -> post"
 "$KC" diff "$pre" "$post" --pubkey "$out/responder.pub" --remediated-at "$remediated" \
 	--seal "$out/" --key "$out/responder.key" -o /dev/null
 
-say "report"
-"$KC" report "$post" --diff "$pre" --pubkey "$out/responder.pub" -o "$out/report.html"
+say "recertification: the POST bundle against the approved scopes (briefing step 5)"
+cat >"$out/scopes.yaml" <<'YAML'
+# The approved scope of each agent, kept in version control (docs/RECERTIFY.md).
+apiVersion: kcustody.dev/v1alpha1
+kind: AgentScopes
+agents:
+- name: kagent
+  owner: platform-team
+  approval: CHG-2026-0032-1
+  serviceAccount: agents/kagent-bot
+  namespaces: [agents]
+  configMaps: {names: [agent-prompts], verbs: [get]}
+- name: rag
+  owner: search-team
+  approval: CHG-2026-0032-2
+  serviceAccount: agents/rag-agent
+  namespaces: [agents]
+  configMaps: {names: [agent-prompts], verbs: [get]}
+  maxVerbs: [get, list]
+- name: support-assistant
+  owner: support-team
+  approval: CHG-2026-0032-3
+  serviceAccount: agents/helpdesk-runner
+  namespaces: [agents]
+YAML
+"$KC" recertify "$post" --scope "$out/scopes.yaml" --pubkey "$out/responder.pub" | tee "$out/recertify.txt" || [ "${PIPESTATUS[0]}" -eq 1 ]
+
+say "the reviewer's signed decision, appended to the POST bundle's custody ledger"
+"$KC" keygen -o "$out/auditor.key" --pub "$out/auditor.pub" >/dev/null
+cat >"$out/trust.json" <<'JSON'
+{"trusted_keys": [
+ {"name": "demo responder", "public_key": "responder.pub", "roles": ["custodian"]},
+ {"name": "demo auditor", "organisation": "ACME Internal Audit", "public_key": "auditor.pub", "roles": ["reviewer"]}]}
+JSON
+"$KC" recertify "$post" --scope "$out/scopes.yaml" --pubkey "$out/responder.pub" \
+	--decision remediate --key "$out/auditor.key" --trust-keys "$out/trust.json" \
+	--note "rag-agent still watches configmaps beyond its approval: remove watch" >/dev/null || [ $? -eq 1 ]
+"$KC" custody show "$post" --trust-keys "$out/trust.json"
+
+say "report (the diff, and the custody ledger with the decision)"
+"$KC" report "$post" --diff "$pre" --pubkey "$out/responder.pub" --trust-keys "$out/trust.json" \
+	-o "$out/report.html"
 
 say "done: what the evidence shows"
 jq -r '"  triage before: \(.pre.triage), after: \(.post.triage)",
@@ -204,6 +246,8 @@ cat <<EOT
   post bundle:  $post
   diff:         $out/diff.txt, $out/diff.json, and sealed as $(ls "$out"/*_diff_*.tar.gz)
   report:       $out/report.html   (open it in a browser)
+  recertified:  $out/recertify.txt against $out/scopes.yaml; the decision is in
+                $post.custody.jsonl
   public key:   $out/responder.pub
   The cluster keeps running in $cluster; stop it with:
     bash tests/cluster/stop.sh --purge $cluster
