@@ -139,6 +139,8 @@ use_member(struct bundle *b, const struct kc_bundle_member *m)
 		b->selection = parse_member(b, m);
 	} else if (strcmp(rel, "audit/sources.json") == 0) {
 		b->sources = parse_member(b, m);
+	} else if (strcmp(rel, "analysis/log-authz-errors.json") == 0) {
+		b->logauthz = parse_member(b, m);
 	} else if (strcmp(rel, "analysis/inventory.csv") == 0) {
 		b->inventory = parse_csv(m->data, m->len);
 	} else if (strncmp(rel, "analysis/effective/", 19) == 0) {
@@ -166,6 +168,7 @@ rh_bundle_free(struct bundle *b)
 	cJSON_Delete(b->whocan);
 	cJSON_Delete(b->selection);
 	cJSON_Delete(b->sources);
+	cJSON_Delete(b->logauthz);
 	cJSON_Delete(b->inventory);
 	for (size_t i = 0; i < b->neff; i++) {
 		free(b->eff[i].agent);
