@@ -19,7 +19,8 @@
 
 static const char *const wanted[] = {
 	"MANIFEST.json", "SHA256SUMS", "analysis/findings.json", "analysis/inventory.csv",
-	"analysis/who-can.json", "analysis/selection.json", "audit/sources.json", NULL
+	"analysis/who-can.json", "analysis/selection.json", "analysis/log-authz-errors.json",
+	"audit/sources.json", NULL
 };
 
 static int
