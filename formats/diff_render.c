@@ -233,6 +233,8 @@ text_logs(const cJSON *lz, struct kc_buf *b)
 	const cJSON *a, *x;
 	char t[KC_LOGAUTHZ_MAX_TEXT * 4 + 8], n[600];
 
+	if (lz == NULL)
+		return;	/* neither bundle has pod logs */
 	if (!jb(lz, "collected_post")) {
 		kc_buf_adds(b, "Authorization errors in agent pod logs: the POST bundle has no pod logs\n");
 		return;
@@ -365,7 +367,7 @@ kc_diff_render_md(const cJSON *d, struct kc_buf *b)
 				md_cell(b, kc_safe_str(kc_json_str0(x, "text"), t, sizeof(t)));
 				kc_buf_addc(b, '\n');
 			}
-	} else {
+	} else if (kc_json_get(d, "log_authz_errors") != NULL) {
 		kc_buf_adds(b, "- authorization errors in agent pod logs: the POST bundle has no pod logs\n");
 	}
 	return 0;

@@ -404,7 +404,9 @@ diff_audit(struct w *w, const cJSON *d)
 		rh_generic_table(w, kc_json_path(d, "audit.denied"), "denied");
 	}
 	/* beside the denials: what the agents' own logs say (rbac/logauthz.h) */
-	if (!rh_jtrue(d, "log_authz_errors.collected_post")) {
+	if (kc_json_get(d, "log_authz_errors") == NULL) {
+		/* neither bundle has pod logs: nothing to show beside the denials */
+	} else if (!rh_jtrue(d, "log_authz_errors.collected_post")) {
 		rh_raw(w, "<h4 id=\"diff-log-authz\">Authorization errors in agent pod logs</h4>\n"
 		    "<p class=\"note\">The POST bundle carries no pod logs.</p>\n");
 	} else {

@@ -609,12 +609,11 @@ log_authz(struct w *w, const struct bundle *b)
 	cJSON *rows;
 	int n = 0;
 
-	rh_raw(w, "<h3 id=\"log-authz\">Authorization errors in agent pod logs</h3>\n");
-	if (b->logauthz == NULL) {
-		rh_raw(w, "<p class=\"note\">No pod logs in this bundle (collected with <code>--no-logs</code>, "
-		    "without an agent, or before kcustody collected them).</p>\n");
+	/* no pod logs (--no-logs, no agent, an older bundle): the section
+	 * reads as before kcustody collected them; the items table says why */
+	if (b->logauthz == NULL)
 		return;
-	}
+	rh_raw(w, "<h3 id=\"log-authz\">Authorization errors in agent pod logs</h3>\n");
 	if ((rows = cJSON_CreateArray()) == NULL)
 		return;
 	cJSON_ArrayForEach(a, kc_json_get(b->logauthz, "agents")) {
@@ -649,7 +648,9 @@ rh_audit_section(struct w *w, const struct bundle *b)
 	rh_raw(w, "<section id=\"audit\"><h2>Audit-log segment</h2>\n");
 	if (s == NULL) {
 		rh_raw(w, "<p class=\"note\">No audit segment in this bundle (collected without "
-		    "<code>--audit-log</code>).</p>\n");
+		    "<code>--audit-log</code>).</p>");
+		if (b->logauthz != NULL)
+			rh_raw(w, "\n");
 		log_authz(w, b);
 		rh_raw(w, "</section>\n");
 		return;

@@ -1357,15 +1357,25 @@ summary_reads(const cJSON *d, const cJSON *fd, const cJSON *au, cJSON *sum)
 /* Authorization errors in the agents' pod logs (rbac/logauthz.h), PRE
  * and POST side by side per agent, POST's lines listed: shown beside the
  * audit segment's denials (over-restriction after the remediation).  A
- * bundle without pod logs says so (collected false), never 0. */
+ * bundle without pod logs says so (collected false), never 0; when
+ * neither has any, there is no such member. */
 static void
-log_authz(struct bundle *pre, struct bundle *post, cJSON *out)
+log_authz(struct bundle *pre, struct bundle *post, cJSON *d)
 {
 	cJSON *lp = get_json(pre, "analysis/log-authz-errors.json");
 	cJSON *lq = get_json(post, "analysis/log-authz-errors.json");
-	cJSON *agents = cJSON_AddArrayToObject(out, "agents");
+	cJSON *out, *agents;
 	const cJSON *a;
 	double total = 0;
+
+	/* neither bundle has pod logs (both older, or --no-logs): the diff
+	 * reads as it did before kcustody collected them */
+	if ((lp == NULL && lq == NULL) || (out = cJSON_AddObjectToObject(d, "log_authz_errors")) == NULL) {
+		cJSON_Delete(lp);
+		cJSON_Delete(lq);
+		return;
+	}
+	agents = cJSON_AddArrayToObject(out, "agents");
 
 	cJSON_AddBoolToObject(out, "collected_pre", lp != NULL);
 	cJSON_AddBoolToObject(out, "collected_post", lq != NULL);
@@ -1459,7 +1469,7 @@ diff_body(struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_pre,
 		r = breach_assessment(pre, rb_pre, agents, secret_reads, cJSON_AddObjectToObject(d, "breach_assessment"));
 	}
 	if (r == 0)
-		log_authz(pre, post, cJSON_AddObjectToObject(d, "log_authz_errors"));
+		log_authz(pre, post, d);
 	if (r == 0)
 		summary(d, fd, au, &n);
 	cJSON_Delete(secret_reads);
