@@ -306,6 +306,21 @@ jq -e --arg h "$(sha256sum <"$W/k-tool" | cut -d' ' -f1)" '.files[] | select(.pa
 jq -e '.files[] | select(.path=="logs/lg-a/p-main/app.log") | has("transform") | not' "$mf" >/dev/null || t_fail "app.log transformed"
 t_pass
 
+t_begin "collect: no leaks and no memory errors under valgrind (logs, previous, cap, redaction, timeout)"
+if [ "${KCUSTODY_SANITIZE:-0}" = 1 ]; then
+	expect_exit 1 "$KC" collect --case T-13-5 --phase pre --agents '' --kubeconfig "$ADMIN" --sa lg-a/agent-a \
+		--sa lg-a/agent-hang --no-reviews --log-limit 4K --log-timeout 2 --out-dir "$T_DIR/ev"
+elif command -v valgrind >/dev/null; then
+	expect_exit 1 valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=9 "$KC" collect --case T-13-5 --phase pre --agents '' --kubeconfig "$ADMIN" \
+		--sa lg-a/agent-a --sa lg-a/agent-hang --no-reviews --log-limit 4K --log-timeout 2 --out-dir "$T_DIR/ev"
+else
+	t_fail "valgrind not installed"
+fi
+jq -e '.pod_logs.captured == 5 and .pod_logs.timed_out == 1 and .pod_logs.limit_reached == 1 and .pod_logs.redacted_members == 1' "$T_DIR/ev/MANIFEST.json" >/dev/null ||
+	t_fail "the run under valgrind did not take every path: $(jq -c .pod_logs "$T_DIR/ev/MANIFEST.json")"
+t_pass
+
 t_begin "verify: a tampered log member fails verification; the untouched bundle verifies"
 expect_exit 0 "$KC" verify "$W/cred.tar.gz" --allow-unsigned
 python3 "$KC_REPO/tests/cmd/bundle_tool.py" repack "$W/cred.tar.gz" "$W/tampered.tar.gz" modify logs/lg-a/p-main/app.log ||
