@@ -1,4 +1,5 @@
 /* podlogs.c - agent pod logs through pods/log (podlogs.h). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,7 +123,7 @@ capture(struct run *R, const char *sa, const char *ns, const char *pod, const ch
 	char rel[800], item[800], detail[600] = "", *path = NULL, *ens = NULL, *epod = NULL, *ectr = NULL;
 	struct kc_req_limits lim = { R->timeout_s, R->limit + 1 + CURL_MAX_WRITE_SIZE, 1 };
 	struct kc_response resp;
-	struct kc_buf red = KC_BUF_INIT(((size_t)1 << 31));
+	struct kc_buf red = KC_BUF_INIT(SIZE_MAX / 2);	/* markers may outgrow short lines */
 	const char *status = "complete";
 	long nred = 0;
 	int r, limit_hit = 0, timed_out = 0;
