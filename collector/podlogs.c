@@ -127,7 +127,7 @@ capture(struct run *R, const char *sa, const char *ns, const char *pod, const ch
 	const char *status = "complete";
 	long nred = 0;
 	int r, limit_hit = 0, timed_out = 0;
-	size_t keep = 0;
+	size_t keep = 0, got = 0;
 	cJSON *e, *it;
 	CURL *esc;
 
@@ -145,7 +145,8 @@ capture(struct run *R, const char *sa, const char *ns, const char *pod, const ch
 	epod = curl_easy_escape(esc, pod, 0);
 	ectr = curl_easy_escape(esc, ctr, 0);
 	if (ens == NULL || epod == NULL || ectr == NULL ||
-	    asprintf(&path, "/api/v1/namespaces/%s/pods/%s/log?container=%s%s&limitBytes=%zu%s", ens, epod, ectr,
+	    asprintf(&path, "/api/v1/namespaces/%s/pods/%s/log?container=%s%s&timestamps=true&limitBytes=%zu%s",
+	    ens, epod, ectr,
 	    previous ? "&previous=true" : "", R->limit + 1, R->window) < 0) {
 		path = NULL;
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
@@ -162,6 +163,7 @@ capture(struct run *R, const char *sa, const char *ns, const char *pod, const ch
 		const struct kc_buf *body = &resp.body;
 		char hex[KC_SHA256_HEX];
 
+		got = body->len;
 		keep = body->len;
 		if (keep > R->limit) {
 			keep = R->limit;
@@ -182,7 +184,7 @@ capture(struct run *R, const char *sa, const char *ns, const char *pod, const ch
 				cJSON_AddStringToObject(f, "original_sha256", hex);
 				cJSON_AddNumberToObject(f, "redacted_lines", (double)nred);
 			}
-			OPENSSL_cleanse(body->data, body->len);
+			OPENSSL_cleanse(body->data, got);	/* the cut tail too */
 			if (red.data != NULL)
 				OPENSSL_cleanse(red.data, red.len);
 		} else {
@@ -329,6 +331,7 @@ kc_podlogs_collect(struct kc_collect *co, const struct kc_snapshot *snap,
 	if ((doc = cJSON_CreateObject()) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	cJSON_AddStringToObject(doc, "since", o->since ? o->since : "");
+	cJSON_AddBoolToObject(doc, "timestamps", 1);
 	cJSON_AddNumberToObject(doc, "limit_bytes", (double)R.limit);
 	cJSON_AddNumberToObject(doc, "timeout_seconds", (double)R.timeout_s);
 	R.index = cJSON_AddArrayToObject(doc, "captures");

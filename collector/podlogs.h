@@ -6,14 +6,18 @@
  * spec.serviceAccountName, "default" when empty) and is scheduled to a
  * node: every init, regular and ephemeral container's log, and the
  * previous container's log (previous=true) when its status says
- * restartCount > 0.  Each request carries the window (sinceSeconds or
- * sinceTime) and limitBytes = the per-container cap + 1, so that a log
- * longer than the cap is seen to be, and is stored cut at the cap.
+ * restartCount > 0.  Each request asks for timestamps=true (each line
+ * begins with the kubelet's RFC 3339 time and a space, as `kubectl logs
+ * --timestamps` prints it: lines can be set beside audit events), the
+ * window (sinceSeconds or sinceTime) and limitBytes = the per-container
+ * cap + 1, so that a log longer than the cap is seen to be, and is stored
+ * cut at the cap.
  *
  * Staging layout (docs/COLLECT.md, docs/FORMAT.md):
  *   logs/<ns>/<pod>/<container>.log            the log as received
  *   logs/<ns>/<pod>/<container>.previous.log   the previous container's
- *   logs/index.json                            derived: one entry per
+ *   logs/index.json                            derived: {since,
+ *       timestamps: true, limit_bytes, timeout_seconds, captures: one per
  *       capture {sa, namespace, pod, container, kind (init|container|
  *       ephemeral), previous, status, path, bytes, limit_reached,
  *       redacted_lines, http_status, detail}

@@ -82,7 +82,7 @@ inc(cJSON *o, const char *key, double by)
 
 /* Scan one captured log. */
 static void
-scan(cJSON *a, const cJSON *cap, const char *text, size_t len)
+scan(cJSON *a, const cJSON *cap, const char *text, size_t len, int timestamps)
 {
 	cJSON *lines = kc_json_get_mut(a, "lines"), *bp = kc_json_get_mut(a, "by_pattern");
 	size_t i = 0;
@@ -93,9 +93,17 @@ scan(cJSON *a, const cJSON *cap, const char *text, size_t len)
 		size_t n = nl ? (size_t)(nl - l) : len - i;
 		unsigned m;
 
+		size_t skip = 0;
+
 		lineno++;
 		inc(a, "lines_scanned", 1);
-		if ((m = kc_logauthz_match(l, n)) != 0) {
+		/* the kubelet's timestamp is not the line's words */
+		if (timestamps) {
+			const char *sp = memchr(l, ' ', n);
+
+			skip = sp != NULL ? (size_t)(sp - l) + 1 : n;
+		}
+		if ((m = kc_logauthz_match(l + skip, n - skip)) != 0) {
 			inc(a, "matching_lines", 1);
 			for (unsigned k = 0; PATTERNS[k] != NULL; k++)
 				if (m & (1u << k))
@@ -171,7 +179,7 @@ kc_logauthz_summary(kc_logauthz_get_fn get, void *ctx)
 		}
 		inc(a, "captures", 1);
 		if ((body = get(ctx, path, &len)) != NULL) {
-			scan(a, cap, body, len);
+			scan(a, cap, body, len, cJSON_IsTrue(kc_json_get(idx, "timestamps")));
 			free(body);
 		}
 	}

@@ -7,7 +7,9 @@
  * A line matches when it holds one of, case as written:
  *   "403" (not inside a longer run of letters or digits), "Forbidden",
  *   "forbidden:", "RBAC: access denied", "cannot get resource"
- * A redaction marker line ({"kcustody.redacted":...}) never matches.
+ * A redaction marker line ({"kcustody.redacted":...}) never matches; when
+ * logs/index.json says "timestamps": true, each line's first word (the
+ * kubelet's timestamp) is not searched.
  *
  * The summary (analysis/log-authz-errors.json):
  *   {"patterns":[...],

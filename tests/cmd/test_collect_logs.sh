@@ -137,10 +137,11 @@ kc_admin -n lg-a patch pod p-main --subresource=status --type=merge -p \
 
 collect() { "$KC" collect --case T-13-5 --phase pre --operator tester --agents '' "$@"; }
 ADMIN=$(kc_kubeconfig certs.yaml)
-# kubectl logs through the same API server: what the bundle must hold
-klog() { kc_admin -n "$1" logs "$2" -c "$3" "${@:4}"; }
+# kubectl logs --timestamps through the same API server: what the bundle
+# must hold (collect asks for the kubelet's timestamps)
+klog() { kc_admin -n "$1" logs "$2" -c "$3" --timestamps "${@:4}"; }
 
-t_begin "collect: every container's log (init too) and the previous one equal kubectl logs, byte for byte"
+t_begin "collect: every container's log (init too) and the previous one equal kubectl logs --timestamps, byte for byte"
 expect_exit 0 collect --kubeconfig "$ADMIN" --sa lg-a/agent-a --sa lg-b/agent-b --out-dir "$W/ev"
 E=$W/ev
 for c in init app side; do
@@ -172,6 +173,8 @@ cmp -s "$W/k-since" "$W/ev-since/logs/lg-a/p-main/app.log" || t_fail "--since 1h
 grep -q "two days ago" "$W/ev-since/logs/lg-a/p-main/app.log" && t_fail "a line older than the window was kept"
 grep -q "two days ago" "$E/logs/lg-a/p-main/app.log" || t_fail "the full log lacks the old line"
 grep -q 'sinceSeconds.*3600' "$D/requests.jsonl" || t_fail "the kubelet never saw sinceSeconds=3600"
+# every line begins with the kubelet's RFC 3339 time
+grep -qvE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z ' "$E/logs/lg-a/p-main/app.log" && t_fail "a line without its timestamp"
 expect_exit 2 collect --kubeconfig "$ADMIN" --sa lg-a/agent-a --since yesterday --out-dir "$W/ev-bad"
 expect_grep "since" "$T_ERR"
 t_pass
@@ -179,7 +182,7 @@ t_pass
 t_begin "collect: authorization errors in the logs are summarised per agent"
 S=$E/analysis/log-authz-errors.json
 pat='(^|[^A-Za-z0-9])403([^A-Za-z0-9]|$)|Forbidden|forbidden:|RBAC: access denied|cannot get resource'
-want_a=$(cat "$W"/k-init "$W"/k-app "$W"/k-side "$W"/k-prev <(klog lg-a p-main tool) | grep -cE "$pat")
+want_a=$(cat "$W"/k-init "$W"/k-app "$W"/k-side "$W"/k-prev <(klog lg-a p-main tool) | cut -d' ' -f2- | grep -cE "$pat")
 [ "$want_a" -ge 4 ] || t_fail "the fixture has only $want_a matching lines"
 jq -e --argjson n "$want_a" '.agents[] | select(.sa=="lg-a/agent-a") | .matching_lines == $n and (.lines|length) == $n' "$S" >/dev/null ||
 	t_fail "agent-a: want $want_a lines: $(jq -c '.agents[]|[.sa,.matching_lines]' "$S")"
