@@ -24,6 +24,7 @@ cleanup() {
 	purge
 	kc_admin delete node $NODE >/dev/null 2>&1
 	kc_admin delete clusterrole,clusterrolebinding kc-logs-test-nolog >/dev/null 2>&1
+	kc_admin delete clusterrolebinding kc-logs-test-deploy >/dev/null 2>&1
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -273,6 +274,14 @@ kc_admin -n lg-b create role podlog --verb get --resource pods/log >/dev/null
 kc_admin -n lg-b create rolebinding podlog --role podlog --serviceaccount lg-sys:logcol >/dev/null
 expect_exit 0 collect --kubeconfig "$T_DIR/col.yaml" --sa lg-a/agent-a --sa lg-b/agent-b --no-reviews --out-dir "$W/ev-403b"
 cmp -s "$W/k-b" "$W/ev-403b/logs/lg-b/p-b/app.log" || t_fail "lg-b not captured once allowed"
+# and deploy/collector-rbac.yaml's ClusterRole alone is enough for the logs
+kc_admin -n lg-sys create serviceaccount logcol2 >/dev/null 2>&1
+kc_admin create clusterrolebinding kc-logs-test-deploy --clusterrole kcustody-collector --serviceaccount lg-sys:logcol2 >/dev/null
+sed "s|token: \"$tok\"|token: \"$(kc_admin -n lg-sys create token logcol2)\"|" "$T_DIR/col.yaml" >"$T_DIR/col2.yaml"
+expect_exit 0 collect --kubeconfig "$T_DIR/col2.yaml" --sa lg-a/agent-a --sa lg-b/agent-b --no-reviews --out-dir "$W/ev-deploy"
+cmp -s "$W/k-b" "$W/ev-deploy/logs/lg-b/p-b/app.log" && cmp -s "$W/k-app" "$W/ev-deploy/logs/lg-a/p-main/app.log" ||
+	t_fail "the deploy ClusterRole does not reach the logs"
+kc_admin delete clusterrolebinding kc-logs-test-deploy >/dev/null 2>&1
 t_pass
 
 t_begin "collect: a hanging kubelet is bounded by --log-timeout, recorded, and the run goes on"
@@ -280,6 +289,7 @@ t0=$(date +%s)
 expect_exit 1 collect --kubeconfig "$ADMIN" --sa lg-a/agent-hang --sa lg-a/agent-a --no-reviews --log-timeout 2 --out-dir "$W/ev-hang"
 el=$(($(date +%s) - t0))
 [ "$el" -lt 60 ] || t_fail "collect took $el s with a 2 s log timeout"
+echo "     (the run with a hanging kubelet took $el s)"
 jq -e '.items[] | select(.name=="logs/lg-a/p-hang/stuck") | .status=="error" and .timed_out' "$W/ev-hang/MANIFEST.json" >/dev/null ||
 	t_fail "hang not recorded: $(jq -c '.items[]|select(.name|startswith("logs/lg-a/p-hang"))' "$W/ev-hang/MANIFEST.json")"
 jq -e '.pod_logs.timed_out == 1' "$W/ev-hang/MANIFEST.json" >/dev/null || t_fail "pod_logs.timed_out"
