@@ -486,7 +486,7 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 {
 	struct collect_args a;
 	struct kc_collect_outcome o;
-	int ret;
+	int ret, r;
 
 	memset(&a, 0, sizeof(a));
 	memset(&o, 0, sizeof(o));
@@ -507,8 +507,11 @@ KC_COMMAND(collect, "collect and seal evidence from a cluster")
 		ret = KC_EXIT_USAGE;
 		goto out;
 	}
-	if (collect_hooks_plan(&a.hooks, &a.plan) != 0)
+	if ((r = collect_hooks_plan(&a.hooks, &a.plan)) != 0) {
+		if (r == -2)
+			ret = KC_EXIT_USAGE;
 		goto out;
+	}
 	if (kc_collect_pipeline(&a.plan, &o) != 0)
 		ret = report_failure(&a.plan, &o);
 	else

@@ -13,6 +13,7 @@
 #include "rbac/select.h"
 #include "util/fmt.h"
 #include "util/mem.h"
+#include "util/timeutil.h"
 
 struct hook_state {
 	struct kc_select_opts sel;
@@ -28,12 +29,15 @@ struct hook_state {
 	char **audit_conds;	/* --audit-filter NAME=VALUE */
 	size_t nconds, capconds;
 	int audit_format;	/* --audit-format: KC_AUDIT_PROV_*, 0 auto */
+	int no_logs;		/* --no-logs */
+	size_t log_limit;	/* --log-limit */
+	long log_timeout;	/* --log-timeout */
 };
 
 enum {
 	H_AGENTS, H_SA, H_SELECTOR, H_ALLSAS, H_ALLNS, H_NOREVIEWS, H_PARALLEL,
 	H_AUDITLOG, H_SINCE, H_UNTIL, H_NOREDACT, H_AUDITALL, H_AUDITFILTER, H_FAILON,
-	H_AUDITFORMAT,
+	H_AUDITFORMAT, H_NOLOGS, H_LOGLIMIT, H_LOGTIMEOUT,
 };
 
 static const struct option hook_opts[] = {
@@ -52,6 +56,9 @@ static const struct option hook_opts[] = {
 	[H_AUDITFILTER] = { "audit-filter", required_argument, NULL, 0 },
 	[H_FAILON] = { "fail-on", required_argument, NULL, 0 },
 	[H_AUDITFORMAT] = { "audit-format", required_argument, NULL, 0 },
+	[H_NOLOGS] = { "no-logs", no_argument, NULL, 0 },
+	[H_LOGLIMIT] = { "log-limit", required_argument, NULL, 0 },
+	[H_LOGTIMEOUT] = { "log-timeout", required_argument, NULL, 0 },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -90,7 +97,13 @@ collect_hooks_usage(void)
 	    "  --since T, --until T   window (RFC 3339, or a duration such as 72h)\n"
 	    "  --audit-all-subjects   keep every subject's events, not only the agents'\n"
 	    "  --audit-filter N=V     extra condition as for 'kcustody audit' (repeatable)\n"
-	    "  --no-redact            keep secret request/response bodies (recorded)\n";
+	    "  --no-redact            keep secret request/response bodies (recorded)\n"
+	    "Agent pod logs (every container of the selected agents' pods, through pods/log):\n"
+	    "  --since T              also the logs' window (default: all the kubelet keeps)\n"
+	    "  --log-limit SIZE       per container log, larger ones cut and recorded\n"
+	    "                         (default 10M; K, M or G; 1K to 1G)\n"
+	    "  --log-timeout SECONDS  per log request, a hanging kubelet included (default 30)\n"
+	    "  --no-logs              collect no pod logs\n";
 }
 
 size_t
@@ -202,6 +215,30 @@ collect_hooks_parse(struct collect_hooks *h, int index, const char *arg)
 			return -1;
 		}
 		return 0;
+	case H_NOLOGS:
+		st->no_logs = 1;
+		return 0;
+	case H_LOGLIMIT: {
+		char *end;
+		unsigned long long v = strtoull(arg, &end, 10);
+
+		if (end != arg && (*end == 'K' || *end == 'k')) v <<= 10, end++;
+		else if (end != arg && *end == 'M') v <<= 20, end++;
+		else if (end != arg && *end == 'G') v <<= 30, end++;
+		if (end == arg || *end != '\0' || arg[0] == '-' || v < 1024 || v > (1ULL << 30)) {
+			cli_error("--log-limit wants a size between 1K and 1G, not '%s'", arg);
+			return -1;
+		}
+		st->log_limit = (size_t)v;
+		return 0;
+	}
+	case H_LOGTIMEOUT:
+		if (cli_parse_int(arg, 1, 3600, &lv) != 0) {
+			cli_error("--log-timeout must be between 1 and 3600 seconds");
+			return -1;
+		}
+		st->log_timeout = lv;
+		return 0;
 	case H_FAILON:
 		if ((h->fail_on = kc_sev_parse(arg)) <= 0) {
 			cli_error("--fail-on wants critical, high, medium, low or info, not '%s'", arg);
@@ -235,6 +272,20 @@ collect_hooks_plan(const struct collect_hooks *h, struct kc_collect_plan *plan)
 	plan->audit.nconds = st->nconds;
 	plan->audit.no_redact = st->no_redact;
 	plan->audit.format = st->audit_format;
+	plan->no_logs = st->no_logs;
+	plan->logs.since = st->since;
+	plan->logs.limit_bytes = st->log_limit;
+	plan->logs.timeout_s = st->log_timeout;
+	if (st->since != NULL) {
+		int64_t secs;
+		time_t t;
+		long ns;
+
+		if (kc_parse_duration(st->since, &secs) != 0 && kc_parse_rfc3339(st->since, &t, &ns) != 0) {
+			cli_error("--since wants an RFC 3339 time or a duration such as 72h, not '%s'", st->since);
+			return -2;
+		}
+	}
 	return 0;
 }
 

@@ -21,9 +21,9 @@ const char *collect_hooks_usage(void);
 size_t collect_hooks_options(struct option *out, size_t max, int base);
 /* Parse one hook option; prints an error and returns -1 when invalid. */
 int collect_hooks_parse(struct collect_hooks *h, int index, const char *arg);
-/* Fill the plan's selection, review and audit fields (borrowing h's
- * strings: h outlives the run).  Prints and returns -1 when h could not
- * be set up. */
+/* Fill the plan's selection, review, audit and pod-log fields (borrowing
+ * h's strings: h outlives the run).  Prints and returns -1 when h could
+ * not be set up, -2 for a bad option value (a usage error). */
 int collect_hooks_plan(const struct collect_hooks *h, struct kc_collect_plan *plan);
 /* Adjust the exit status (--fail-on against the worst finding's rank). */
 int collect_hooks_exit(const struct collect_hooks *h, int worst_severity, int ret);

@@ -96,7 +96,7 @@ kc_audit_needs_redaction(const cJSON *ev)
 static cJSON *
 marker(const char *hex, const char *key)
 {
-	cJSON *holder = cJSON_CreateObject(), *m = cJSON_CreateObject(), *in;
+	cJSON *holder = cJSON_CreateObject(), *m = cJSON_CreateObject();
 
 	if (holder == NULL || m == NULL || !cJSON_AddItemToObject(holder, key, m)) {
 		cJSON_Delete(holder);
@@ -105,12 +105,22 @@ marker(const char *hex, const char *key)
 	}
 	m = cJSON_DetachItemViaPointer(holder, m);
 	cJSON_Delete(holder);
-	if ((in = cJSON_AddObjectToObject(m, KC_AUDIT_REDACT_KEY)) == NULL ||
-	    cJSON_AddStringToObject(in, "sha256", hex) == NULL) {
+	if (kc_audit_marker_fill(m, hex) != 0) {
 		cJSON_Delete(m);
 		return NULL;
 	}
 	return m;
+}
+
+int
+kc_audit_marker_fill(cJSON *m, const char *hex)
+{
+	cJSON *in;
+
+	if ((in = cJSON_AddObjectToObject(m, KC_AUDIT_REDACT_KEY)) == NULL ||
+	    cJSON_AddStringToObject(in, "sha256", hex) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	return 0;
 }
 
 int

@@ -29,6 +29,11 @@
  * where the original line is its bytes as read, without the newline. */
 #define KC_AUDIT_REDACT_KEY "kcustody.redacted"
 
+/* Add the marker's member {"kcustody.redacted":{"sha256":hex}} to the
+ * object m: the one redaction marker of audit bodies and pod-log lines
+ * (collector/podlogs.h), hex being the SHA-256 of the original line. */
+int kc_audit_marker_fill(cJSON *m, const char *hex);
+
 /* ---- filters ---------------------------------------------------------- */
 
 struct kc_audit_filter;	/* opaque; all conditions are ANDed */

@@ -105,25 +105,6 @@ secret_name_ref(const char *name, const char *v)
 	return sep;
 }
 
-static int
-prefixed(const char *v, const char *p, size_t minlen)
-{
-	return strncmp(v, p, strlen(p)) == 0 && strlen(v) >= minlen;
-}
-
-/* Values whose shape says credential, whatever the member's name. */
-static int
-shaped(const char *v)
-{
-	return prefixed(v, "sk-", 20) || prefixed(v, "sk_live_", 16) || prefixed(v, "AKIA", 20) ||
-	    prefixed(v, "ASIA", 20) || prefixed(v, "ghp_", 20) || prefixed(v, "gho_", 20) ||
-	    prefixed(v, "ghs_", 20) || prefixed(v, "github_pat_", 20) || prefixed(v, "xoxb-", 15) ||
-	    prefixed(v, "xoxp-", 15) || prefixed(v, "glpat-", 20) || prefixed(v, "AIza", 30) ||
-	    prefixed(v, "Bearer ", 8) || prefixed(v, "Basic ", 7) ||
-	    (strncmp(v, "-----BEGIN", 10) == 0 && strstr(v, "PRIVATE KEY") != NULL) ||
-	    (prefixed(v, "eyJ", 20) && strchr(v, '.') != NULL && strchr(strchr(v, '.') + 1, '.') != NULL);
-}
-
 static int redact_node(cJSON *node, int under);
 
 /* {"name": "OPENAI_API_KEY", "value": "..."}: env entries and headers */
@@ -162,7 +143,7 @@ redact_node(cJSON *node, int under)
 		if (cJSON_IsString(c)) {
 			if (strncmp(c->valuestring, "sha256:", 7) == 0 && strlen(c->valuestring) == 71)
 				continue;
-			if ((name != NULL && strcmp(name, LAST_APPLIED) == 0) || shaped(c->valuestring) ||
+			if ((name != NULL && strcmp(name, LAST_APPLIED) == 0) || kc_redact_credential_shape(c->valuestring, strlen(c->valuestring)) ||
 			    (cu && !(name != NULL && secret_name_ref(name, c->valuestring)))) {
 				(void)kc_redact_hash_value(c);
 				k++;

@@ -367,6 +367,10 @@ have:
 	return 0;
 }
 
+static int request_impl(struct kc_client *c, const char *method, const char *path,
+    const char *accept, const char *impersonate_user,
+    const void *body, size_t body_len, const struct kc_req_limits *lim, struct kc_response *resp);
+
 static int
 retryable_status(long status)
 {
@@ -441,6 +445,28 @@ kc_client_request(struct kc_client *c, const char *method, const char *path,
     const char *accept, const char *impersonate_user,
     const void *body, size_t body_len, struct kc_response *resp)
 {
+	return request_impl(c, method, path, accept, impersonate_user, body, body_len, NULL, resp);
+}
+
+int
+kc_client_get_bounded(struct kc_client *c, const char *path, const char *accept,
+    const struct kc_req_limits *lim, struct kc_response *resp)
+{
+	int r;
+
+	if (lim->timeout_s > 0)
+		curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, lim->timeout_s);
+	r = request_impl(c, "GET", path, accept, NULL, NULL, 0, lim, resp);
+	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, c->opts.timeout_s);
+	return r;
+}
+
+static int
+request_impl(struct kc_client *c, const char *method, const char *path,
+    const char *accept, const char *impersonate_user,
+    const void *body, size_t body_len, const struct kc_req_limits *lim, struct kc_response *resp)
+{
+	size_t maxr = lim != NULL && lim->max_bytes > 0 ? lim->max_bytes : c->opts.max_response;
 	struct curl_slist *hdrs = NULL;
 	struct kc_buf hbuf = KC_BUF_INIT(KC_TOKEN_MAX + 256);
 	char sent_id[80], *url = NULL, *token = NULL, *imp = NULL;
@@ -449,7 +475,7 @@ kc_client_request(struct kc_client *c, const char *method, const char *path,
 	int64_t t0;
 
 	memset(resp, 0, sizeof(*resp));
-	kc_buf_init(&resp->body, c->opts.max_response);
+	kc_buf_init(&resp->body, maxr);
 	c->seq++;
 	/* an Audit-ID cut short could collide with another request's */
 	if ((r = kc_fmt(sent_id, sizeof(sent_id), "%s-%06lu", c->opts.run_id, c->seq)) != 0)
@@ -534,9 +560,14 @@ kc_client_request(struct kc_client *c, const char *method, const char *path,
 				break;
 			kc_debug("%s %s: status %ld, retrying", method, path, resp->status);
 		} else {
-			if (cc == CURLE_WRITE_ERROR && resp->body.len + CURL_MAX_WRITE_SIZE > c->opts.max_response) {
+			if (cc == CURLE_WRITE_ERROR && resp->body.len + CURL_MAX_WRITE_SIZE > maxr) {
 				r = kc_err_set(KC_ERR_LIMIT, "response to %s %s is larger than %zu bytes",
-				    method, path, c->opts.max_response);
+				    method, path, maxr);
+				goto out;
+			}
+			if (cc == CURLE_OPERATION_TIMEDOUT && lim != NULL && lim->no_retry_timeout) {
+				r = kc_err_set(KC_ERR_TIMEOUT, "%s %s: no complete answer within %ld s",
+				    method, path, lim->timeout_s > 0 ? lim->timeout_s : c->opts.timeout_s);
 				goto out;
 			}
 			if (!retryable_curl(cc) || attempt >= c->opts.max_retries) {

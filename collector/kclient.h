@@ -57,6 +57,19 @@ int kc_client_request(struct kc_client *c, const char *method, const char *path,
     const void *body, size_t body_len, struct kc_response *resp);
 void kc_response_free(struct kc_response *resp);
 
+/* Limits of one request (kc_client_get_bounded), over the client's. */
+struct kc_req_limits {
+	long timeout_s;		/* whole request; 0 = the client's */
+	size_t max_bytes;	/* largest body; 0 = the client's max_response */
+	int no_retry_timeout;	/* a timeout is KC_ERR_TIMEOUT at once, not retried */
+};
+
+/* A GET under lim (pod logs: a hanging kubelet must not stall the run).
+ * As kc_client_request, plus KC_ERR_TIMEOUT with no_retry_timeout;
+ * KC_ERR_LIMIT leaves what arrived, at most max_bytes, in resp->body. */
+int kc_client_get_bounded(struct kc_client *c, const char *path, const char *accept,
+    const struct kc_req_limits *lim, struct kc_response *resp);
+
 /* One request of a batch: filled in by the caller (method, path, body,
  * impersonate_user) and by kc_client_batch (resp, err). */
 struct kc_batch_req {

@@ -19,6 +19,8 @@ kc_name_kind_str(enum kc_name_kind kind)
 	case KC_NAME_NAMESPACE: return "Namespace";
 	case KC_NAME_SERVICEACCOUNT: return "ServiceAccount";
 	case KC_NAME_RBAC: return "RBAC object";
+	case KC_NAME_POD: return "Pod";
+	case KC_NAME_CONTAINER: return "Container";
 	}
 	return "name";
 }
@@ -51,12 +53,14 @@ kc_name_invalid(enum kc_name_kind kind, const char *name)
 		return "empty";
 	switch (kind) {
 	case KC_NAME_NAMESPACE:
+	case KC_NAME_CONTAINER:
 		if (len > 63)
 			return "longer than 63 bytes (DNS-1123 label)";
 		if (strchr(name, '.') != NULL)
 			return "holds '.' (a namespace is a DNS-1123 label)";
 		return label_invalid(name, len);
 	case KC_NAME_SERVICEACCOUNT:
+	case KC_NAME_POD:
 		if (len > 253)
 			return "longer than 253 bytes (DNS-1123 subdomain)";
 		for (p = name; ; p = dot + 1) {

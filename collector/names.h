@@ -41,12 +41,14 @@ enum kc_name_kind {
 	KC_NAME_NAMESPACE,
 	KC_NAME_SERVICEACCOUNT,
 	KC_NAME_RBAC,
+	KC_NAME_POD,		/* DNS-1123 subdomain, as a service account */
+	KC_NAME_CONTAINER,	/* DNS-1123 label, as a namespace */
 };
 
 #define KC_NAME_COMPONENT_MAX 200	/* leaves room for suffixes under NAME_MAX */
 #define KC_NAME_COMPONENT_SIZE (KC_NAME_COMPONENT_MAX + 1)
 
-/* "Namespace", "ServiceAccount" or "RBAC object". */
+/* "Namespace", "ServiceAccount", "RBAC object", "Pod" or "Container". */
 const char *kc_name_kind_str(enum kc_name_kind kind);
 
 /* NULL when name is valid for its kind, else why not (a static string,

@@ -140,3 +140,76 @@ kc_redact_env_values(cJSON *doc, enum kc_snap_res res)
 			n += walk(it, path);
 	return n;
 }
+
+/* ---- the credential shapes (docs/COLLECT.md) ---- */
+
+static int
+prefixed(const char *v, size_t n, const char *p, size_t minlen)
+{
+	size_t pl = strlen(p);
+
+	return n >= pl && n >= minlen && memcmp(v, p, pl) == 0;
+}
+
+static int
+has(const char *v, size_t n, const char *needle)
+{
+	size_t k = strlen(needle);
+
+	for (size_t i = 0; i + k <= n; i++)
+		if (memcmp(v + i, needle, k) == 0)
+			return 1;
+	return 0;
+}
+
+int
+kc_redact_credential_shape(const char *v, size_t n)
+{
+	const char *d1;
+
+	if (prefixed(v, n, "sk-", 20) || prefixed(v, n, "sk_live_", 16) || prefixed(v, n, "AKIA", 20) ||
+	    prefixed(v, n, "ASIA", 20) || prefixed(v, n, "ghp_", 20) || prefixed(v, n, "gho_", 20) ||
+	    prefixed(v, n, "ghs_", 20) || prefixed(v, n, "github_pat_", 20) || prefixed(v, n, "xoxb-", 15) ||
+	    prefixed(v, n, "xoxp-", 15) || prefixed(v, n, "glpat-", 20) || prefixed(v, n, "AIza", 30) ||
+	    prefixed(v, n, "Bearer ", 8) || prefixed(v, n, "Basic ", 7) ||
+	    (prefixed(v, n, "-----BEGIN", 10) && has(v, n, "PRIVATE KEY")))
+		return 1;
+	if (!prefixed(v, n, "eyJ", 20) || (d1 = memchr(v, '.', n)) == NULL)
+		return 0;
+	return memchr(d1 + 1, '.', n - (size_t)(d1 + 1 - v)) != NULL;
+}
+
+/* Where a word starts in a log line, and where it ends. */
+static int
+delim(char c)
+{
+	return c == ' ' || c == '\t' || c == '"' || c == '\'' || c == '=' || c == ':' || c == ',' ||
+	    c == ';' || c == '(' || c == ')' || c == '[' || c == ']' || c == '{' || c == '}' ||
+	    c == '<' || c == '>' || c == '`' || c == '\r' || c == '\n';
+}
+
+int
+kc_redact_line_has_credential(const char *line, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t e;
+
+		if (i > 0 && !delim(line[i - 1]))
+			continue;
+		if (delim(line[i]))
+			continue;
+		/* "Bearer X", "Basic X" and a PEM header are words with a space:
+		 * the rest of the line is their value */
+		if (prefixed(line + i, n - i, "Bearer ", 8) || prefixed(line + i, n - i, "Basic ", 7) ||
+		    prefixed(line + i, n - i, "-----BEGIN", 10)) {
+			if (kc_redact_credential_shape(line + i, n - i))
+				return 1;
+			continue;
+		}
+		for (e = i; e < n && !delim(line[e]); e++)
+			;
+		if (kc_redact_credential_shape(line + i, e - i))
+			return 1;
+	}
+	return 0;
+}

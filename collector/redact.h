@@ -32,4 +32,17 @@ int kc_redact_hash_value(cJSON *v);
  * number of values replaced (>= 0). */
 long long kc_redact_env_values(cJSON *doc, enum kc_snap_res res);
 
+/* 1 when the n bytes at v have the shape of a credential, whatever the
+ * name they are stored under (docs/COLLECT.md, credentials in custom
+ * resources, 4): sk-, sk_live_, AKIA/ASIA, ghp_/gho_/ghs_/github_pat_,
+ * xoxb-/xoxp-, glpat-, AIza, "Bearer "/"Basic " values, a JWT, a PEM
+ * PRIVATE KEY. */
+int kc_redact_credential_shape(const char *v, size_t n);
+
+/* 1 when a line of a pod log (n bytes, newline excluded) holds a word of
+ * a credential's shape: each word (a run between spaces, quotes, '=',
+ * ':', ',', ';' and brackets) is tested as above; "Bearer ", "Basic " and
+ * "-----BEGIN" take the rest of the line as theirs. */
+int kc_redact_line_has_credential(const char *line, size_t n);
+
 #endif

@@ -4,8 +4,11 @@
 #include <string.h>
 
 #include "rbac/diff.h"
+#include "rbac/logauthz.h"
 #include "util/err.h"
+#include "util/fmt.h"
 #include "util/json.h"
+#include "util/log.h"
 
 /* Members by util/json.h (the last of duplicate keys): 0, false when
  * absent or of another type. */
@@ -234,6 +237,36 @@ text_audit(const cJSON *sum, const cJSON *au, struct kc_buf *b)
 		    kc_json_str0(x, "time"), kc_json_str0(x, "auditID"));
 }
 
+/* Authorization errors in the agents' pod logs, beside the audit's
+ * denials (rbac/diff.c log_authz).  A log line is the pod's text:
+ * escaped before it reaches a terminal. */
+static void
+text_logs(const cJSON *lz, struct kc_buf *b)
+{
+	const cJSON *a, *x;
+	char t[KC_LOGAUTHZ_MAX_TEXT * 4 + 8], n[600];
+
+	if (lz == NULL)
+		return;	/* neither bundle has pod logs */
+	if (!jb(lz, "collected_post")) {
+		kc_buf_adds(b, "Authorization errors in agent pod logs: the POST bundle has no pod logs\n");
+		return;
+	}
+	kc_buf_addf(b, "Authorization errors in agent pod logs (POST): %.0f line(s)\n", jn(lz, "post_total"));
+	cJSON_ArrayForEach(a, kc_json_get(lz, "agents")) {
+		char pre[32] = "not collected";
+
+		if (kc_json_get(a, "pre") != NULL)
+			kc_fmt_trunc(pre, sizeof(pre), "%.0f", jn(a, "pre"));
+		kc_buf_addf(b, "  %s: %.0f in POST (PRE: %s)%s\n", kc_safe_str(kc_json_str0(a, "sa"), n, sizeof(n)),
+		    jn(a, "post"), pre, jn(a, "not_captured") > 0 ? "; some of its logs were not captured" : "");
+		cJSON_ArrayForEach(x, kc_json_get(a, "lines"))
+			kc_buf_addf(b, "    %s/%s%s line %.0f: %s\n", kc_safe_str(kc_json_str0(x, "pod"), n, sizeof(n)),
+			    kc_json_str0(x, "container"), jb(x, "previous") ? " (previous)" : "", jn(x, "line"),
+			    kc_safe_str(kc_json_str0(x, "text"), t, sizeof(t)));
+	}
+}
+
 int
 kc_diff_render_text(const cJSON *d, struct kc_buf *b)
 {
@@ -249,6 +282,7 @@ kc_diff_render_text(const cJSON *d, struct kc_buf *b)
 		kc_buf_addf(b, "  %s/%s (service account %s, created %s)\n", kc_json_str0(x, "namespace"), kc_json_str0(x, "name"),
 		    kc_json_str0(x, "serviceAccount"), kc_json_str0(x, "created"));
 	text_audit(sum, kc_json_get(d, "audit"), b);
+	text_logs(kc_json_get(d, "log_authz_errors"), b);
 	return 0;
 }
 
@@ -335,5 +369,20 @@ kc_diff_render_md(const cJSON *d, struct kc_buf *b)
 		    jn(au, "denied_total"), jn(sum, "sensitive_reads_after_remediation"), jn(sum, "policy_bypass_reads"));
 	if (kc_json_str0(sum, "reads_note")[0] != '\0')
 		kc_buf_addf(b, "- note: %s\n", kc_json_str0(sum, "reads_note"));
+	if (jb(kc_json_get(d, "log_authz_errors"), "collected_post")) {
+		const cJSON *lz = kc_json_get(d, "log_authz_errors");
+		char t[KC_LOGAUTHZ_MAX_TEXT * 4 + 8];
+
+		kc_buf_addf(b, "- authorization errors in agent pod logs: %.0f\n", jn(lz, "post_total"));
+		cJSON_ArrayForEach(a, kc_json_get(lz, "agents"))
+			cJSON_ArrayForEach(x, kc_json_get(a, "lines")) {
+				kc_buf_addf(b, "  - `%s` %s/%s%s line %.0f: ", kc_json_str0(a, "sa"), kc_json_str0(x, "pod"),
+				    kc_json_str0(x, "container"), jb(x, "previous") ? " (previous)" : "", jn(x, "line"));
+				md_cell(b, kc_safe_str(kc_json_str0(x, "text"), t, sizeof(t)));
+				kc_buf_addc(b, '\n');
+			}
+	} else if (kc_json_get(d, "log_authz_errors") != NULL) {
+		kc_buf_adds(b, "- authorization errors in agent pod logs: the POST bundle has no pod logs\n");
+	}
 	return 0;
 }

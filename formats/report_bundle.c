@@ -19,7 +19,8 @@
 
 static const char *const wanted[] = {
 	"MANIFEST.json", "SHA256SUMS", "analysis/findings.json", "analysis/inventory.csv",
-	"analysis/who-can.json", "analysis/selection.json", "audit/sources.json", NULL
+	"analysis/who-can.json", "analysis/selection.json", "analysis/log-authz-errors.json",
+	"audit/sources.json", NULL
 };
 
 static int
@@ -139,6 +140,8 @@ use_member(struct bundle *b, const struct kc_bundle_member *m)
 		b->selection = parse_member(b, m);
 	} else if (strcmp(rel, "audit/sources.json") == 0) {
 		b->sources = parse_member(b, m);
+	} else if (strcmp(rel, "analysis/log-authz-errors.json") == 0) {
+		b->logauthz = parse_member(b, m);
 	} else if (strcmp(rel, "analysis/inventory.csv") == 0) {
 		b->inventory = parse_csv(m->data, m->len);
 	} else if (strncmp(rel, "analysis/effective/", 19) == 0) {
@@ -166,6 +169,7 @@ rh_bundle_free(struct bundle *b)
 	cJSON_Delete(b->whocan);
 	cJSON_Delete(b->selection);
 	cJSON_Delete(b->sources);
+	cJSON_Delete(b->logauthz);
 	cJSON_Delete(b->inventory);
 	for (size_t i = 0; i < b->neff; i++) {
 		free(b->eff[i].agent);

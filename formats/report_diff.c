@@ -403,6 +403,30 @@ diff_audit(struct w *w, const cJSON *d)
 		rh_raw(w, "<p class=\"sub\">Signs of over-restriction to review (briefing step 4).</p>\n");
 		rh_generic_table(w, kc_json_path(d, "audit.denied"), "denied");
 	}
+	/* beside the denials: what the agents' own logs say (rbac/logauthz.h) */
+	if (kc_json_get(d, "log_authz_errors") == NULL) {
+		/* neither bundle has pod logs: nothing to show beside the denials */
+	} else if (!rh_jtrue(d, "log_authz_errors.collected_post")) {
+		rh_raw(w, "<h4 id=\"diff-log-authz\">Authorization errors in agent pod logs</h4>\n"
+		    "<p class=\"note\">The POST bundle carries no pod logs.</p>\n");
+	} else {
+		const cJSON *a;
+
+		rh_rawf(w, "<h4 id=\"diff-log-authz\">Authorization errors in agent pod logs (POST): %d</h4>\n",
+		    (int)rh_jnum(d, "log_authz_errors.post_total", 0));
+		cJSON_ArrayForEach(a, kc_json_path(d, "log_authz_errors.agents")) {
+			rh_raw(w, "<p class=\"sub\">");
+			rh_text(w, kc_json_str0(a, "sa"));
+			rh_rawf(w, ": %d in POST", (int)rh_jnum(a, "post", 0));
+			if (kc_json_get(a, "pre") != NULL)
+				rh_rawf(w, ", %d in PRE", (int)rh_jnum(a, "pre", 0));
+			else
+				rh_raw(w, ", PRE has no pod logs");
+			rh_raw(w, "</p>\n");
+			if (rh_jcount(a, "lines") > 0)
+				rh_generic_table(w, kc_json_get(a, "lines"), "diff-log-authz-lines");
+		}
+	}
 }
 
 	/* The verdict is the diff's (summary.policy_bypass_reads, each row's

@@ -53,6 +53,7 @@ struct eff {
  * scan every finding for every grant of every agent. */
 struct bundle {
 	cJSON *manifest, *findings, *whocan, *selection, *sources;
+	cJSON *logauthz;	/* analysis/log-authz-errors.json, NULL when no pod logs */
 	struct kc_nsindex fidx;	/* findings.findings by subject */
 	struct kc_nsindex sidx;	/* selection.selected by namespace and name */
 	cJSON *inventory;	/* rows: arrays of strings, header first */

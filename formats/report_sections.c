@@ -607,6 +607,46 @@ audit_counts(struct w *w, const cJSON *s)
 	rh_raw(w, "</tbody></table>\n");
 }
 
+/* Authorization errors in the agents' pod logs (rbac/logauthz.h), beside
+ * the audit segment's denials: one row per matching line, agent first. */
+static void
+log_authz(struct w *w, const struct bundle *b)
+{
+	const cJSON *a, *x;
+	cJSON *rows;
+	int n = 0;
+
+	/* no pod logs (--no-logs, no agent, an older bundle): the section
+	 * reads as before kcustody collected them; the items table says why */
+	if (b->logauthz == NULL)
+		return;
+	rh_raw(w, "<h3 id=\"log-authz\">Authorization errors in agent pod logs</h3>\n");
+	if ((rows = cJSON_CreateArray()) == NULL)
+		return;
+	cJSON_ArrayForEach(a, kc_json_get(b->logauthz, "agents")) {
+		n += (int)rh_jnum(a, "matching_lines", 0);
+		cJSON_ArrayForEach(x, kc_json_get(a, "lines")) {
+			cJSON *r = cJSON_CreateObject();
+
+			if (r == NULL)
+				continue;
+			cJSON_AddStringToObject(r, "agent", kc_json_str0(a, "sa"));
+			cJSON_AddStringToObject(r, "pod", kc_json_str0(x, "pod"));
+			cJSON_AddStringToObject(r, "container", kc_json_str0(x, "container"));
+			cJSON_AddBoolToObject(r, "previous", rh_jtrue(x, "previous"));
+			cJSON_AddNumberToObject(r, "line", rh_jnum(x, "line", 0));
+			cJSON_AddStringToObject(r, "text", kc_json_str0(x, "text"));
+			cJSON_AddItemToArray(rows, r);
+		}
+	}
+	rh_rawf(w, "<p>%d line%s of the selected agents' pod logs report a refused request "
+	    "(403, Forbidden, forbidden:, RBAC: access denied, cannot get resource): signs of "
+	    "over-restriction to review beside the audit log's denied requests.</p>\n", n, n == 1 ? "" : "s");
+	if (cJSON_GetArraySize(rows) > 0)
+		rh_generic_table(w, rows, "log-authz-lines");
+	cJSON_Delete(rows);
+}
+
 void
 rh_audit_section(struct w *w, const struct bundle *b)
 {
@@ -615,13 +655,18 @@ rh_audit_section(struct w *w, const struct bundle *b)
 	rh_raw(w, "<section id=\"audit\"><h2>Audit-log segment</h2>\n");
 	if (s == NULL) {
 		rh_raw(w, "<p class=\"note\">No audit segment in this bundle (collected without "
-		    "<code>--audit-log</code>).</p></section>\n");
+		    "<code>--audit-log</code>).</p>");
+		if (b->logauthz != NULL)
+			rh_raw(w, "\n");
+		log_authz(w, b);
+		rh_raw(w, "</section>\n");
 		return;
 	}
 	audit_overview(w, s);
 	audit_sources(w, s);
 	audit_tables(w, s);
 	audit_counts(w, s);
+	log_authz(w, b);
 	rh_raw(w, "</section>\n");
 }
 

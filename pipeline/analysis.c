@@ -15,6 +15,7 @@
 #include "rbac/agentcr.h"
 #include "rbac/analyze.h"
 #include "rbac/findings.h"
+#include "rbac/logauthz.h"
 #include "rbac/review.h"
 #include "rbac/whocan.h"
 #include "rbac/workload.h"
@@ -719,5 +720,59 @@ out:
 	kc_findings_free(&a.fnd);
 free_rb:
 	kc_rbac_free(&a.rb);
+	return r;
+}
+
+/* ---- analysis/log-authz-errors.json (rbac/logauthz.h) ---- */
+
+static char *
+staging_get(void *ctx, const char *rel, size_t *len)
+{
+	struct kc_buf b = KC_BUF_INIT(OUT_MAX);
+	char *path = kc_path_join(ctx, rel), *out = NULL;
+
+	if (path != NULL && kc_read_file(path, OUT_MAX, &b) == 0) {
+		*len = b.len;
+		out = b.data != NULL ? b.data : kc_strdup("");
+		b.data = NULL;
+	}
+	free(path);
+	kc_buf_free(&b);
+	return out;
+}
+
+int
+kc_analysis_log_summary(const char *staging_dir, cJSON *files_out, cJSON **summary_out)
+{
+	static const char *const src[] = { "logs/index.json", NULL };
+	struct actx a;
+	cJSON *doc;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.dir = staging_dir;
+	a.files = files_out;
+	if ((doc = kc_logauthz_summary(staging_get, (void *)staging_dir)) == NULL)
+		return kc_err_code();
+	r = put_json(&a, "analysis/log-authz-errors.json", doc, src, NULL);
+	if (r == 0 && summary_out != NULL) {
+		const cJSON *ag;
+		double lines = 0;
+		int agents = 0;
+
+		cJSON_ArrayForEach(ag, kc_json_get(doc, "agents")) {
+			const cJSON *m = kc_json_get(ag, "matching_lines");
+
+			if (cJSON_IsNumber(m) && m->valuedouble > 0) {
+				lines += m->valuedouble;
+				agents++;
+			}
+		}
+		if ((*summary_out = cJSON_CreateObject()) != NULL) {
+			cJSON_AddNumberToObject(*summary_out, "matching_lines", lines);
+			cJSON_AddNumberToObject(*summary_out, "agents", agents);
+		}
+	}
+	cJSON_Delete(doc);
 	return r;
 }

@@ -43,6 +43,8 @@
  *   analysis/inventory.csv                     one row per agent SA (its last
  *                                              column: the agent custom
  *                                              resources that run as it)
+ *   analysis/log-authz-errors.json             authorization errors in the
+ *                                              agents' pod logs (below)
  *   analysis/rbac-drift.json                   aggregated ClusterRoles whose
  *                                              stored rules differ from
  *                                              their selectors' union
@@ -70,5 +72,11 @@ int kc_analysis_run(const char *staging_dir, const struct kc_select_opts *sel,
  * (collect has it in memory; the reviews are still read from the folder). */
 int kc_analysis_run_snap(const char *staging_dir, const struct kc_snapshot *snap,
     const struct kc_select_opts *sel, cJSON *files_out, cJSON **summary_out, int *worst_rank_out);
+
+/* analysis/log-authz-errors.json: the authorization errors in the pod
+ * logs collect captured (logs/index.json, collector/podlogs.h), per agent
+ * (rbac/logauthz.h).  summary_out (may be NULL): {"matching_lines":n,
+ * "agents":n} for the manifest. */
+int kc_analysis_log_summary(const char *staging_dir, cJSON *files_out, cJSON **summary_out);
 
 #endif

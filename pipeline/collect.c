@@ -9,6 +9,7 @@
 
 #include "collector/audit.h"
 #include "collector/names.h"
+#include "collector/podlogs.h"
 #include "collector/reviews.h"
 #include "collector/snapshot.h"
 #include "manifest/ledger.h"
@@ -297,6 +298,21 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 		if ((r = kc_reviews_collect(co, &targets, p->review_parallel)) != 0)
 			goto out;
 		sw_stop(co, &sw, &tm[KC_PHASE_REVIEWS]);
+	}
+	if (p->no_logs) {
+		kc_collect_add_item(co, "logs", "skipped", "--no-logs");
+	} else if (targets.n == 0) {
+		kc_collect_add_item(co, "logs", "skipped",
+		    "no agent service account was selected; give --sa, --agents or --all-sas");
+	} else {
+		cJSON *ls = NULL;
+
+		kc_info("pod logs of the selected agents' pods");
+		if ((r = kc_podlogs_collect(co, &snap, &targets, &p->logs)) != 0 ||
+		    (r = kc_analysis_log_summary(co->staging, co->files, &ls)) != 0)
+			goto out;
+		if (ls != NULL && !cJSON_AddItemToObject(kc_json_get_mut(co->manifest, "pod_logs"), "authz_errors", ls))
+			cJSON_Delete(ls);
 	}
 	kc_info("offline RBAC analysis");
 	sw_start(co, &sw);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "collector/collect.h"
+#include "collector/podlogs.h"
 #include "manifest/bundle.h"
 #include "rbac/select.h"
 
@@ -36,6 +37,8 @@ struct kc_collect_plan {
 	int no_reviews;			/* skip the server rules reviews */
 	int review_parallel;		/* reviews in flight at once */
 	struct kc_collect_audit_plan audit;
+	int no_logs;			/* --no-logs: no agent pod logs */
+	struct kc_podlog_opts logs;	/* window (--since), cap, timeout */
 	/* Where: out_dir (an unsealed folder that must not exist), else a
 	 * sealed bundle at output: NULL or a folder (existing, or ending in
 	 * '/') for the generated name CASE_PHASE_CLUSTER_TIME.tar.gz, or the

@@ -47,7 +47,7 @@ wanted(void *ctx, const char *p)
 	return strcmp(p, "MANIFEST.json") == 0 || strncmp(p, "raw/", 4) == 0 || strncmp(p, "discovery/", 10) == 0 ||
 	    strncmp(p, KC_SNAPSHOT_AGENT_CRS "/", sizeof(KC_SNAPSHOT_AGENT_CRS)) == 0 ||
 	    strcmp(p, "analysis/selection.json") == 0 || strcmp(p, "analysis/findings.json") == 0 ||
-	    strcmp(p, "audit/sources.json") == 0;
+	    strcmp(p, "audit/sources.json") == 0 || strcmp(p, "analysis/log-authz-errors.json") == 0;
 }
 
 static cJSON *
@@ -1361,6 +1361,65 @@ summary_reads(const cJSON *d, const cJSON *fd, const cJSON *au, cJSON *sum)
 	verdict(d, fd, nreads, blind, sum);
 }
 
+/* Authorization errors in the agents' pod logs (rbac/logauthz.h), PRE
+ * and POST side by side per agent, POST's lines listed: shown beside the
+ * audit segment's denials (over-restriction after the remediation).  A
+ * bundle without pod logs says so (collected false), never 0; when
+ * neither has any, there is no such member. */
+static void
+log_authz(struct bundle *pre, struct bundle *post, cJSON *d)
+{
+	cJSON *lp = get_json(pre, "analysis/log-authz-errors.json");
+	cJSON *lq = get_json(post, "analysis/log-authz-errors.json");
+	cJSON *out, *agents;
+	const cJSON *a;
+	double total = 0;
+
+	/* neither bundle has pod logs (both older, or --no-logs): the diff
+	 * reads as it did before kcustody collected them */
+	if ((lp == NULL && lq == NULL) || (out = cJSON_AddObjectToObject(d, "log_authz_errors")) == NULL) {
+		cJSON_Delete(lp);
+		cJSON_Delete(lq);
+		return;
+	}
+	agents = cJSON_AddArrayToObject(out, "agents");
+
+	cJSON_AddBoolToObject(out, "collected_pre", lp != NULL);
+	cJSON_AddBoolToObject(out, "collected_post", lq != NULL);
+	for (int side = 0; side < 2; side++) {
+		cJSON_ArrayForEach(a, kc_json_get(side ? lq : lp, "agents")) {
+			const char *sa = kc_json_str(a, "sa");
+			const cJSON *m = kc_json_get(a, "matching_lines"), *nc = kc_json_get(a, "not_captured");
+			cJSON *e = NULL, *x;
+
+			if (sa == NULL)
+				continue;
+			cJSON_ArrayForEach(x, agents)
+				if (strcmp(js(x, "sa"), sa) == 0)
+					e = x;
+			if (e == NULL) {
+				if ((e = cJSON_CreateObject()) == NULL)
+					continue;
+				cJSON_AddStringToObject(e, "sa", sa);
+				cJSON_AddItemToArray(agents, e);
+			}
+			cJSON_AddNumberToObject(e, side ? "post" : "pre", cJSON_IsNumber(m) ? m->valuedouble : 0);
+			if (side) {
+				total += cJSON_IsNumber(m) ? m->valuedouble : 0;
+				cJSON_AddNumberToObject(e, "not_captured", cJSON_IsNumber(nc) ? nc->valuedouble : 0);
+				if ((x = cJSON_Duplicate(kc_json_get(a, "lines"), 1)) != NULL) {
+					while (cJSON_GetArraySize(x) > 20)
+						cJSON_DeleteItemFromArray(x, 20);
+					cJSON_AddItemToObject(e, "lines", x);
+				}
+			}
+		}
+	}
+	cJSON_AddNumberToObject(out, "post_total", total);
+	cJSON_Delete(lp);
+	cJSON_Delete(lq);
+}
+
 static void
 summary(cJSON *d, const cJSON *fd, const cJSON *au, const struct perm_counts *n)
 {
@@ -1374,6 +1433,9 @@ summary(cJSON *d, const cJSON *fd, const cJSON *au, const struct perm_counts *n)
 	cJSON_AddNumberToObject(sum, "findings_new", cJSON_GetArraySize(kc_json_get(fd, "new")));
 	cJSON_AddNumberToObject(sum, "stale_pods", cJSON_GetArraySize(kc_json_get(d, "stale_pods")));
 	cJSON_AddNumberToObject(sum, "denied_requests", kc_json_get(au, "denied_total")->valuedouble);
+	if (cJSON_IsTrue(kc_json_path(d, "log_authz_errors.collected_post")))
+		cJSON_AddNumberToObject(sum, "log_authz_errors",
+		    kc_json_path(d, "log_authz_errors.post_total")->valuedouble);
 	summary_reads(d, fd, au, sum);
 }
 
@@ -1413,6 +1475,8 @@ diff_body(struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_pre,
 		kc_rbac_discovery_use(rb_pre->snap->disc);
 		r = breach_assessment(pre, rb_pre, agents, secret_reads, cJSON_AddObjectToObject(d, "breach_assessment"));
 	}
+	if (r == 0)
+		log_authz(pre, post, d);
 	if (r == 0)
 		summary(d, fd, au, &n);
 	cJSON_Delete(secret_reads);
@@ -1475,6 +1539,8 @@ static const char *const public_names[][2] = {
 	{ "changed_by", "changedBy" },
 	{ "cluster_wide_after", "clusterWideAfter" },
 	{ "cluster_wide_before", "clusterWideBefore" },
+	{ "collected_post", "collectedPost" },
+	{ "collected_pre", "collectedPre" },
 	{ "could_read_secrets", "couldReadSecrets" },
 	{ "denied_requests", "deniedRequests" },
 	{ "denied_total", "deniedTotal" },
@@ -1482,12 +1548,15 @@ static const char *const public_names[][2] = {
 	{ "findings_persisting", "findingsPersisting" },
 	{ "findings_resolved", "findingsResolved" },
 	{ "kube_system_uid", "kubeSystemUID" },
+	{ "log_authz_errors", "logAuthzErrors" },
+	{ "not_captured", "notCaptured" },
 	{ "permissions_added", "permissionsAdded" },
 	{ "permissions_kept", "permissionsKept" },
 	{ "permissions_removed", "permissionsRemoved" },
 	{ "permitted_by_post_rbac", "permittedByPostRBAC" },
 	{ "policy_bypass_reads", "policyBypassReads" },
 	{ "post_segment", "postSegment" },
+	{ "post_total", "postTotal" },
 	{ "pre_segment", "preSegment" },
 	{ "rbac_objects", "rbacObjects" },
 	{ "reads_blind", "readsBlind" },

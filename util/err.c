@@ -28,6 +28,7 @@ kc_strerror(int err)
 	case KC_ERR_VERIFY: return "verification failed";
 	case KC_ERR_CONFIG: return "configuration error";
 	case KC_ERR_GONE: return "resource expired (410 Gone)";
+	case KC_ERR_TIMEOUT: return "timed out";
 	}
 	return "unknown error";
 }

@@ -26,6 +26,7 @@ enum kc_err {
 	KC_ERR_VERIFY = -12,	/* verification failed (tamper, bad signature) */
 	KC_ERR_CONFIG = -13,	/* bad configuration (kubeconfig, flags) */
 	KC_ERR_GONE = -14,	/* 410 Gone (expired list continue token) */
+	KC_ERR_TIMEOUT = -15,	/* no complete answer in time (a bounded request) */
 };
 
 /* Static description of an error code; never NULL. */

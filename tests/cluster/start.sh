@@ -33,7 +33,9 @@ exec 9>"$DIR.lock"      # one start/stop at a time per folder
 flock 9
 
 # A running cluster is reused only if it was started with the same settings.
-CONFIG="apiserver=$APISERVER kcm=$KCM controllers=$CONTROLLERS maxbackup=$MAXBACKUP compress=${KCUSTODY_AUDIT_COMPRESS:-0}"
+# kubelet=1: the apiserver trusts kubelet-ca for kubelets and presents
+# kubelet-client (pods/log reaches tests/cluster/kubelet-standin.py).
+CONFIG="apiserver=$APISERVER kcm=$KCM controllers=$CONTROLLERS maxbackup=$MAXBACKUP compress=${KCUSTODY_AUDIT_COMPRESS:-0} kubelet=1"
 ETCD_NEEDLE=$(kc_etcd_needle "$DIR")
 API_NEEDLE=$(kc_apiserver_needle "$DIR")
 KCM_NEEDLE=$(kc_kcm_needle "$DIR")
@@ -113,9 +115,9 @@ mkca() { # mkca NAME CN
 	ossl req -x509 -config "$P/openssl.cnf" -extensions ca -newkey rsa:2048 -nodes \
 		-keyout "$P/$1.key" -out "$P/$1.crt" -days 3650 -subj "/CN=$2"
 }
-sign() { # sign NAME SUBJECT EXTENSIONS (key $P/NAME.key must exist)
+sign() { # sign NAME SUBJECT EXTENSIONS [CA] (key $P/NAME.key must exist; CA default ca)
 	ossl req -new -config "$P/openssl.cnf" -key "$P/$1.key" -subj "$2" -out "$P/$1.csr"
-	ossl x509 -req -in "$P/$1.csr" -CA "$P/ca.crt" -CAkey "$P/ca.key" \
+	ossl x509 -req -in "$P/$1.csr" -CA "$P/${4:-ca}.crt" -CAkey "$P/${4:-ca}.key" \
 		-set_serial "0x$(openssl rand -hex 8)" -days 365 \
 		-extfile "$P/openssl.cnf" -extensions "$3" -out "$P/$1.crt"
 	rm -f "$P/$1.csr"
@@ -132,6 +134,14 @@ ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$P/controller-
 sign controller-manager /CN=system:kube-controller-manager client
 ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$P/sa.key"
 ossl pkey -in "$P/sa.key" -pubout -out "$P/sa.pub"
+# Kubelets: their own CA signs the serving certificate of the test's
+# kubelet stand-in (127.0.0.1); the apiserver verifies it with that CA and
+# presents kubelet-client (issued by ca, which the stand-in checks).
+mkca kubelet-ca kcustody-test-kubelet-ca
+ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$P/kubelet-serving.key"
+sign kubelet-serving /CN=kcustody-test-kubelet server kubelet-ca
+ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$P/kubelet-client.key"
+sign kubelet-client /CN=kube-apiserver-kubelet-client client
 
 # --- static bearer tokens (token,user,uid,"groups"). bad.token is in no file.
 T=$DIR/tokens
@@ -202,6 +212,10 @@ setsid "$APISERVER" \
 	--service-cluster-ip-range=10.96.0.0/16 \
 	--enable-admission-plugins=ServiceAccount \
 	--feature-gates=BoundServiceAccountTokenVolume=true \
+	--kubelet-certificate-authority="$P/kubelet-ca.crt" \
+	--kubelet-client-certificate="$P/kubelet-client.crt" \
+	--kubelet-client-key="$P/kubelet-client.key" \
+	--kubelet-preferred-address-types=InternalIP \
 	</dev/null >"$DIR/apiserver.log" 2>&1 9>&- &
 echo $! >"$DIR/apiserver.pid"
 
