@@ -154,7 +154,7 @@ lint:
 # build/equiv-base-<commit>/) on the same generated inputs, compared byte for
 # byte.  A change meant to change behaviour bumps EQUIV_BASE in a commit of
 # its own that names the change.
-EQUIV_BASE ?= 6f313adad2e6204453c060b4c89ec7fcaf41ff5c
+EQUIV_BASE ?= 1cb2b092cba23d1ef2aa15ea30038f6c3d34f620
 EQUIV_JOBS ?= 2
 EQUIV_TIMEOUT ?= 900
 
