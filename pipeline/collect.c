@@ -213,7 +213,8 @@ check_target_names(struct kc_collect *co, const struct kc_review_targets *target
 
 static const char *const phase_names[KC_PHASE_N] = {
 	[KC_PHASE_LISTS] = "lists", [KC_PHASE_SELECT] = "select",
-	[KC_PHASE_REVIEWS] = "reviews", [KC_PHASE_ANALYSIS] = "analysis",
+	[KC_PHASE_EXPORTS] = "exports", [KC_PHASE_REVIEWS] = "reviews",
+	[KC_PHASE_LOGS] = "logs", [KC_PHASE_ANALYSIS] = "analysis",
 	[KC_PHASE_AUDIT] = "audit", [KC_PHASE_SEAL] = "seal",
 };
 
@@ -284,8 +285,12 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 	sw_start(co, &sw);
 	if ((r = kc_snapshot_load_dir(co->staging, &snap)) != 0)
 		return r;
+	sw_stop(co, &sw, &tm[KC_PHASE_SELECT]);
+	sw_start(co, &sw);
 	if ((r = kc_exports_write(co, &snap)) != 0)
 		goto out;
+	sw_stop(co, &sw, &tm[KC_PHASE_EXPORTS]);
+	sw_start(co, &sw);
 	if ((r = kc_rbac_review_targets(&snap, &p->select, &targets)) != 0 ||
 	    (r = check_target_names(co, &targets)) != 0)
 		goto out;
@@ -308,9 +313,11 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 		cJSON *ls = NULL;
 
 		kc_info("pod logs of the selected agents' pods");
+		sw_start(co, &sw);
 		if ((r = kc_podlogs_collect(co, &snap, &targets, &p->logs)) != 0 ||
 		    (r = kc_analysis_log_summary(co->staging, co->files, &ls)) != 0)
 			goto out;
+		sw_stop(co, &sw, &tm[KC_PHASE_LOGS]);
 		if (ls != NULL && !cJSON_AddItemToObject(kc_json_get_mut(co->manifest, "pod_logs"), "authz_errors", ls))
 			cJSON_Delete(ls);
 	}

@@ -64,7 +64,9 @@ enum kc_collect_step {
 enum kc_collect_phase {
 	KC_PHASE_LISTS,		/* connect, discovery, every list and custom resource */
 	KC_PHASE_SELECT,	/* the snapshot read back, agents selected */
+	KC_PHASE_EXPORTS,	/* the YAML exports (exports/NAME.yaml) */
 	KC_PHASE_REVIEWS,	/* the server's rules reviews */
+	KC_PHASE_LOGS,		/* the agents' pod logs and their authorization errors */
 	KC_PHASE_ANALYSIS,	/* offline RBAC analysis and its members */
 	KC_PHASE_AUDIT,		/* audit segments */
 	KC_PHASE_SEAL,		/* manifest, hashes, tar.gz, signature, ledger */

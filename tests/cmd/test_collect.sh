@@ -304,7 +304,7 @@ t_begin "collect --timings: each step's figures on stderr, requests as the manif
 expect_exit 0 collect --kubeconfig "$(kc_kubeconfig certs.yaml)" --all-sas --key "$T_DIR/k.pem" \
 	-o "$T_DIR/b.tar.gz" --timings -q
 expect_grep '^STEP +WALL +CPU +REQUESTS +REQUEST TIME +RECEIVED +PEAK RSS$' "$T_ERR"
-for step in lists select reviews analysis seal total; do
+for step in lists select exports reviews logs analysis seal total; do
 	grep -Eq "^$step +[0-9.]+ s +[0-9.]+ s +[0-9]+ " "$T_ERR" || t_fail "no $step row"
 done
 grep -q '^audit ' "$T_ERR" && t_fail "an audit row for a run without --audit-log"
