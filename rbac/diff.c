@@ -22,7 +22,6 @@
 #include "util/sha256.h"
 #include "util/timeutil.h"
 
-#define MEMBER_MAX (256u << 20)
 #define US "\x1f"
 
 /* ---- reading a sealed bundle ---- */
@@ -53,13 +52,7 @@ wanted(void *ctx, const char *p)
 static cJSON *
 get_json(struct bundle *b, const char *rel)
 {
-	struct kc_buf buf = KC_BUF_INIT(MEMBER_MAX);
-	cJSON *j = NULL;
-
-	if (kc_source_get(&b->src, rel, MEMBER_MAX, &buf) == 0)
-		j = cJSON_ParseWithLength(kc_buf_str(&buf), buf.len);
-	kc_buf_free(&buf);
-	return j;
+	return kc_source_get_json(&b->src, rel);
 }
 
 static int

@@ -15,7 +15,6 @@
 #include "util/mem.h"
 #include "util/timeutil.h"
 
-#define MEMBER_MAX (256u << 20)
 #define PROPOSED_PREFIX "kcustody-proposed:"
 
 /* One distinct request an agent made in the window. */
@@ -1048,18 +1047,6 @@ wanted(void *ctx, const char *p)
 	    strcmp(p, "analysis/selection.json") == 0 || strcmp(p, "audit/sources.json") == 0;
 }
 
-static cJSON *
-get_json(struct kc_source *src, const char *rel)
-{
-	struct kc_buf buf = KC_BUF_INIT(MEMBER_MAX);
-	cJSON *j = NULL;
-
-	if (kc_source_get(src, rel, MEMBER_MAX, &buf) == 0)
-		j = cJSON_ParseWithLength(kc_buf_str(&buf), buf.len);
-	kc_buf_free(&buf);
-	return j;
-}
-
 static void
 describe(cJSON *b, const cJSON *man)
 {
@@ -1094,8 +1081,8 @@ kc_propose_bundle(const struct kc_propose_opts *o, const struct kc_scope *s, cJS
 	if ((r = kc_source_open_keep(o->ro.bundle, wanted, NULL, &src)) != 0)
 		goto out;
 	have_src = 1;
-	if ((man = get_json(&src, "MANIFEST.json")) == NULL ||
-	    (sel = get_json(&src, "analysis/selection.json")) == NULL) {
+	if ((man = kc_source_get_json(&src, "MANIFEST.json")) == NULL ||
+	    (sel = kc_source_get_json(&src, "analysis/selection.json")) == NULL) {
 		r = kc_err_set(KC_ERR_PARSE, "'%s' has no readable MANIFEST.json or analysis/selection.json",
 		    o->ro.bundle);
 		goto out;
@@ -1104,7 +1091,7 @@ kc_propose_bundle(const struct kc_propose_opts *o, const struct kc_scope *s, cJS
 	sc = cJSON_AddObjectToObject(d, "scope");
 	cJSON_AddStringToObject(sc, "file", s->file);
 	cJSON_AddStringToObject(sc, "sha256", s->sha256);
-	if ((asrc = get_json(&src, "audit/sources.json")) == NULL) {
+	if ((asrc = kc_source_get_json(&src, "audit/sources.json")) == NULL) {
 		r = kc_err_set(KC_ERR_INVALID, "no proposal from '%s': it has no audit segment "
 		    "(audit/sources.json; collect with --audit-log)", o->ro.bundle);
 		goto out;

@@ -13,7 +13,6 @@
 #include "util/json.h"
 #include "util/mem.h"
 
-#define MEMBER_MAX (256u << 20)
 
 /* The concrete verbs a "*" verb is expanded to when it is judged. */
 static const char *const concrete_verbs[] = {
@@ -470,18 +469,6 @@ wanted(void *ctx, const char *p)
 	    strcmp(p, "analysis/selection.json") == 0;
 }
 
-static cJSON *
-get_json(struct kc_source *src, const char *rel)
-{
-	struct kc_buf buf = KC_BUF_INIT(MEMBER_MAX);
-	cJSON *j = NULL;
-
-	if (kc_source_get(src, rel, MEMBER_MAX, &buf) == 0)
-		j = cJSON_ParseWithLength(kc_buf_str(&buf), buf.len);
-	kc_buf_free(&buf);
-	return j;
-}
-
 int
 kc_recert_verify(const struct kc_recert_opts *o, cJSON *desc)
 {
@@ -541,11 +528,11 @@ kc_recert_bundle(const struct kc_recert_opts *o, const struct kc_scope *s, cJSON
 	if ((r = kc_source_open_keep(o->bundle, wanted, NULL, &src)) != 0)
 		goto out;
 	have_src = 1;
-	if ((man = get_json(&src, "MANIFEST.json")) == NULL) {
+	if ((man = kc_source_get_json(&src, "MANIFEST.json")) == NULL) {
 		r = kc_err_set(KC_ERR_PARSE, "'%s' has no readable MANIFEST.json", o->bundle);
 		goto out;
 	}
-	if ((sel = get_json(&src, "analysis/selection.json")) == NULL) {
+	if ((sel = kc_source_get_json(&src, "analysis/selection.json")) == NULL) {
 		r = kc_err_set(KC_ERR_PARSE, "'%s' has no readable analysis/selection.json (the agents "
 		    "selected at collect time)", o->bundle);
 		goto out;

@@ -114,6 +114,19 @@ kc_source_get(struct kc_source *src, const char *rel, size_t max, struct kc_buf 
 	return kc_buf_add(out, m->data, m->len);
 }
 
+cJSON *
+kc_source_get_json(struct kc_source *src, const char *rel)
+{
+	const size_t max = 256u << 20;
+	struct kc_buf buf = KC_BUF_INIT(max);
+	cJSON *j = NULL;
+
+	if (kc_source_get(src, rel, max, &buf) == 0)
+		j = cJSON_ParseWithLength(kc_buf_str(&buf), buf.len);
+	kc_buf_free(&buf);
+	return j;
+}
+
 static char *
 member_get(void *ctx, const char *rel, size_t *len)
 {

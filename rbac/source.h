@@ -33,5 +33,8 @@ int kc_source_snapshot(struct kc_source *src, struct kc_snapshot *snap);
 
 /* Read one member (relative path) into out; KC_ERR_NOTFOUND when absent. */
 int kc_source_get(struct kc_source *src, const char *rel, size_t max, struct kc_buf *out);
+/* One member (at most 256 MiB) parsed as JSON; NULL when it is absent, too
+ * large or not JSON.  The caller deletes it. */
+cJSON *kc_source_get_json(struct kc_source *src, const char *rel);
 
 #endif
