@@ -217,3 +217,17 @@ kc_snapshot_free(struct kc_snapshot *snap)
 	cJSON_Delete(snap->agent_crs);
 	snap->agent_crs = NULL;
 }
+
+int
+kc_snapshot_has_sa(const struct kc_snapshot *snap, const char *ns, const char *name)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, snap->items[KC_RES_SERVICEACCOUNTS]) {
+		const cJSON *m = kc_json_get(it, "metadata");
+
+		if (strcmp(kc_json_str0(m, "namespace"), ns) == 0 && strcmp(kc_json_str0(m, "name"), name) == 0)
+			return 1;
+	}
+	return 0;
+}

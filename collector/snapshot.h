@@ -75,5 +75,7 @@ typedef int (*kc_member_list_fn)(void *ctx, const char *prefix, char ***names, s
 int kc_snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap);
 
 void kc_snapshot_free(struct kc_snapshot *snap);
+/* 1 when the snapshot's service accounts hold NS/NAME. */
+int kc_snapshot_has_sa(const struct kc_snapshot *snap, const char *ns, const char *name);
 
 #endif

@@ -17,20 +17,6 @@ group_is(const char *api_version, const char *group)
 	return slash != NULL && (size_t)(slash - api_version) == gl && strncmp(api_version, group, gl) == 0;
 }
 
-static int
-sa_exists(const struct kc_snapshot *snap, const char *ns, const char *name)
-{
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, snap->items[KC_RES_SERVICEACCOUNTS]) {
-		const cJSON *m = kc_json_get(it, "metadata");
-
-		if (strcmp(kc_json_str0(m, "namespace"), ns) == 0 && strcmp(kc_json_str0(m, "name"), name) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /* The Deployment of ns that the Agent owns, or NULL. */
 static const cJSON *
 owned_deployment(const struct kc_snapshot *snap, const char *ns, const char *name, const char *uid)
@@ -111,12 +97,12 @@ link_agent(const struct kc_snapshot *snap, const cJSON *agent, struct kc_agent_l
 		    field != NULL && strcmp(sa, run) != 0 ? " (the Agent's " : "",
 		    field != NULL && strcmp(sa, run) != 0 ? field : "",
 		    field != NULL && strcmp(sa, run) != 0 ? " names another)" : "");
-		return add_link(out, ns, name, run, via, sa_exists(snap, ns, run));
+		return add_link(out, ns, name, run, via, kc_snapshot_has_sa(snap, ns, run));
 	}
 	if (field != NULL)
-		return add_link(out, ns, name, sa, field, sa_exists(snap, ns, sa));
+		return add_link(out, ns, name, sa, field, kc_snapshot_has_sa(snap, ns, sa));
 	return add_link(out, ns, name, name, "no serviceAccountName: the account kagent names after the Agent",
-	    sa_exists(snap, ns, name));
+	    kc_snapshot_has_sa(snap, ns, name));
 }
 
 static int

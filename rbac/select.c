@@ -78,20 +78,6 @@ kc_selection_find(const struct kc_selection *s, const char *ns, const char *name
 }
 
 static int
-sa_exists(const struct kc_snapshot *snap, const char *ns, const char *name)
-{
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, snap->items[KC_RES_SERVICEACCOUNTS]) {
-		const cJSON *m = kc_json_get(it, "metadata");
-
-		if (strcmp(kc_json_str0(m, "namespace"), ns) == 0 && strcmp(kc_json_str0(m, "name"), name) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-static int
 add(struct kc_selection *s, const struct kc_snapshot *snap, const char *ns, const char *name,
     const char *reason)
 {
@@ -107,7 +93,7 @@ add(struct kc_selection *s, const struct kc_snapshot *snap, const char *ns, cons
 			free(e->ns);
 			return kc_err_set(KC_ERR_NOMEM, "out of memory");
 		}
-		e->exists = sa_exists(snap, ns, name);
+		e->exists = kc_snapshot_has_sa(snap, ns, name);
 		s->n++;
 	}
 	for (size_t i = 0; i < e->nreasons; i++)
