@@ -45,7 +45,6 @@
 #include "util/timeutil.h"
 
 #define META_ACCEPT "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
-#define LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
 #define MAX_LIST_RESTARTS 3
 
 static void
@@ -420,38 +419,6 @@ collect_self(struct kc_collect *co)
 	kc_response_free(&resp);
 }
 
-/* Replace last-applied-configuration annotations (which carry values). */
-static int
-redact_last_applied(cJSON *doc)
-{
-	cJSON *items = kc_json_get_mut(doc, "items"), *it;
-	int n = 0;
-
-	cJSON_ArrayForEach(it, items) {
-		cJSON *ann = kc_json_get_mut(kc_json_get_mut(it, "metadata"), "annotations"), *la;
-
-		if (!cJSON_IsObject(ann))
-			continue;
-		/* Every member of that name, not one: a repeated key (which no
-		 * apiserver sends, but a hostile one could) must not keep a copy. */
-		for (la = ann->child; la != NULL; la = la->next) {
-			char hex[KC_SHA256_HEX], marker[128];
-
-			if (la->string == NULL || strcmp(la->string, LAST_APPLIED) != 0 || !cJSON_IsString(la))
-				continue;
-			kc_sha256_hex(la->valuestring, strlen(la->valuestring), hex);
-			/* cannot fail (fixed sizes); if it did, the value is still removed */
-			if (kc_fmt(marker, sizeof(marker), "kcustody.redacted sha256=%s", hex) != 0)
-				kc_fmt_trunc(marker, sizeof(marker), "kcustody.redacted");
-			/* wiped first: on failure the value is "", still redacted */
-			OPENSSL_cleanse(la->valuestring, strlen(la->valuestring));
-			cJSON_SetValuestring(la, marker);
-			n++;
-		}
-	}
-	return n;
-}
-
 static void
 remove_pages(struct kc_collect *co, const char *res, int npages)
 {
@@ -568,7 +535,7 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 		/* Metadata-only lists, pods and workloads: last-applied annotations
 		 * replaced; pods and workloads: literal env values too. */
 		if (def->metadata_only || kc_redact_env_list((enum kc_snap_res)idx))
-			nred = redact_last_applied(doc);
+			nred = kc_redact_last_applied(doc);
 		nenv = kc_redact_env_values(doc, (enum kc_snap_res)idx);
 		if (nred > 0 || nenv > 0) {
 			char *out = cJSON_PrintUnformatted(doc);

@@ -213,3 +213,34 @@ kc_redact_line_has_credential(const char *line, size_t n)
 	}
 	return 0;
 }
+
+#define LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
+
+int
+kc_redact_last_applied(cJSON *doc)
+{
+	cJSON *items, *it, *md, *ann, *la;
+	int n = 0;
+
+	/* every member of each name, repeated keys included (a hostile
+	 * server's second "metadata" must not keep a copy) */
+	EACH_MEMBER(items, doc, "items")
+		cJSON_ArrayForEach(it, items)
+			EACH_MEMBER(md, it, "metadata")
+				EACH_MEMBER(ann, md, "annotations")
+					EACH_MEMBER(la, ann, LAST_APPLIED) {
+						char hex[KC_SHA256_HEX], marker[128];
+
+						if (!cJSON_IsString(la) || la->valuestring == NULL)
+							continue;
+						kc_sha256_hex(la->valuestring, strlen(la->valuestring), hex);
+						/* cannot fail (fixed sizes); if it did, the value is still removed */
+						if (kc_fmt(marker, sizeof(marker), "kcustody.redacted sha256=%s", hex) != 0)
+							kc_fmt_trunc(marker, sizeof(marker), "kcustody.redacted");
+						/* wiped first: on failure the value is "", still redacted */
+						OPENSSL_cleanse(la->valuestring, strlen(la->valuestring));
+						cJSON_SetValuestring(la, marker);
+						n++;
+					}
+	return n;
+}

@@ -28,6 +28,13 @@ int kc_redact_env_list(enum kc_snap_res res);
  * be hashed: a string is then wiped, never kept. */
 int kc_redact_hash_value(cJSON *v);
 
+/* Replace every `kubectl.kubernetes.io/last-applied-configuration`
+ * annotation of the items of one List page (which carries the applied
+ * object, values included) by "kcustody.redacted sha256=<hex>": every
+ * member of a repeated "items", "metadata", "annotations" or annotation
+ * key, not only the one readers see.  Returns how many were replaced. */
+int kc_redact_last_applied(cJSON *doc);
+
 /* Redact the env values in the items of one List page of res.  Returns the
  * number of values replaced (>= 0). */
 long long kc_redact_env_values(cJSON *doc, enum kc_snap_res res);

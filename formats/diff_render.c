@@ -123,13 +123,24 @@ text_head(const cJSON *d, struct kc_buf *b)
  * permissions are in the JSON). */
 /* " (agent kagent.dev/Agent NS/NAME)" for each agent custom resource
  * that runs as the account (rbac/agentcr.h) */
+static void md_cell(struct kc_buf *b, const char *s);
+
+/* The server's names: escaped for a terminal, and for a Markdown cell (md). */
 static void
-agent_idents(const cJSON *a, struct kc_buf *b)
+agent_idents(const cJSON *a, struct kc_buf *b, int md)
 {
 	const cJSON *ag;
+	char t[1600];
 
-	cJSON_ArrayForEach(ag, kc_json_get(a, "agentResources"))
-		kc_buf_addf(b, " (%s)", kc_json_str0(ag, "text"));
+	cJSON_ArrayForEach(ag, kc_json_get(a, "agentResources")) {
+		kc_safe_str(kc_json_str0(ag, "text"), t, sizeof(t));
+		kc_buf_adds(b, " (");
+		if (md)
+			md_cell(b, t);
+		else
+			kc_buf_adds(b, t);
+		kc_buf_addc(b, ')');
+	}
 }
 
 static void
@@ -144,7 +155,7 @@ text_agents(const cJSON *d, struct kc_buf *b)
 		const cJSON *c = kc_json_get(a, "counts");
 
 		kc_buf_addf(b, "\nAgent %s/%s", kc_json_str0(a, "namespace"), kc_json_str0(a, "name"));
-		agent_idents(a, b);
+		agent_idents(a, b, 0);
 		kc_buf_addf(b, ": %.0f removed, %.0f added, %.0f kept; cluster-wide reach %s -> %s; "
 		    "secrets %s -> %s\n", jn(c, "removed"), jn(c, "added"),
 		    jn(c, "kept"), jb(a, "cluster_wide_before") ? "yes" : "no",
@@ -340,7 +351,7 @@ kc_diff_render_md(const cJSON *d, struct kc_buf *b)
 	cJSON_ArrayForEach(a, kc_json_get(d, "agents")) {
 		const cJSON *c = kc_json_get(a, "counts");
 		kc_buf_addf(b, "| %s/%s", kc_json_str0(a, "namespace"), kc_json_str0(a, "name"));
-		agent_idents(a, b);
+		agent_idents(a, b, 1);
 		kc_buf_addf(b, " | %.0f | %.0f | %.0f | %s → %s | %s → %s |\n", jn(c, "removed"), jn(c, "added"), jn(c, "kept"),
 		    jb(a, "cluster_wide_before") ? "yes" : "no", jb(a, "cluster_wide_after") ? "yes" : "no",
 		    jb(a, "secrets_before") ? "yes" : "no", jb(a, "secrets_after") ? "**yes**" : "no");

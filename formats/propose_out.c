@@ -88,7 +88,7 @@ static void
 list(struct kc_buf *out, const cJSON *a, const char *title)
 {
 	const cJSON *x;
-	char b[1024];
+	char b[1024], c[1024];
 
 	if (cJSON_GetArraySize(a) == 0)
 		return;
@@ -104,7 +104,7 @@ list(struct kc_buf *out, const cJSON *a, const char *title)
 			kc_buf_addf(out, ": %s", e(js(x, "proposal"), b, sizeof(b)));
 		if (bi != NULL)
 			kc_buf_addf(out, ": held through %s %s%s%s", js(bi, "kind"), e(js(bi, "namespace"), b, sizeof(b)),
-			    js(bi, "namespace")[0] ? "/" : "", js(bi, "name"));
+			    js(bi, "namespace")[0] ? "/" : "", e(js(bi, "name"), c, sizeof(c)));
 		kc_buf_addc(out, '\n');
 	}
 }

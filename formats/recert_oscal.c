@@ -8,6 +8,7 @@
 #include "util/err.h"
 #include "util/fmt.h"
 #include "util/json.h"
+#include "util/mem.h"
 #include "util/uuid.h"
 
 struct oscal {
@@ -284,6 +285,43 @@ unused_entry(struct oscal *x, const cJSON *e, cJSON *obs, cJSON *findings)
 	finding(x, findings, subject, "ac-2", title, text, ou);
 }
 
+/* A file name or path as an RFC 3986 URI reference (OSCAL's
+ * URIReferenceDatatype): every byte but ALPHA, DIGIT, '-', '.', '_', '~'
+ * and '/' percent-encoded (a space, '#', '%', ':', UTF-8); NULL when out
+ * of memory. */
+static char *
+href_enc(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(s), o = 0;
+	char *out = kc_calloc(3 * n + 1, 1);
+
+	if (out == NULL)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    strchr("-._~/", *p) != NULL) {
+			out[o++] = (char)*p;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* href (a file name or path) encoded, as the member name of o. */
+static void
+add_href(cJSON *o, const char *href)
+{
+	char *h = href_enc(href != NULL ? href : "");
+
+	cJSON_AddStringToObject(o, "href", h != NULL ? h : "");
+	free(h);
+}
+
 static cJSON *
 resource(const char *uuid, const char *title, const char *text, const char *href,
     const char *media, const char *sha)
@@ -296,7 +334,7 @@ resource(const char *uuid, const char *title, const char *text, const char *href
 	rl = cJSON_AddArrayToObject(r, "rlinks");
 	l = cJSON_CreateObject();
 	cJSON_AddItemToArray(rl, l);
-	cJSON_AddStringToObject(l, "href", href);
+	add_href(l, href);
 	cJSON_AddStringToObject(l, "media-type", media);
 	hs = cJSON_AddArrayToObject(l, "hashes");
 	h = cJSON_CreateObject();
@@ -381,7 +419,7 @@ kc_recert_oscal(const struct kc_recert_oscal_in *in, struct kc_buf *results, str
 	uuid_of(&x, uuid, "assessment-results", str(in->doc, "scope.sha256"), NULL);
 	cJSON_AddStringToObject(ar, "uuid", uuid);
 	metadata(ar, "Agent access recertification: assessment results", &x);
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(ar, "import-ap"), "href", in->plan_href);
+	add_href(cJSON_AddObjectToObject(ar, "import-ap"), in->plan_href);
 	res = cJSON_AddArrayToObject(ar, "results");
 	one = cJSON_CreateObject();
 	cJSON_AddItemToArray(res, one);

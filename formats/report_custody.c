@@ -190,10 +190,12 @@ ledger_decision(struct w *w, const cJSON *rc)
 	rh_text(w, kc_json_str(rc, "scope_file"));
 	rh_raw(w, " (SHA-256 <code>");
 	rh_text(w, kc_json_str(rc, "scope_sha256"));
-	rh_rawf(w, "</code>); %d agents: %d within scope, %d beyond, %d missing from the scope file, "
-	    "%d scope entries without agent</span>", (int)rh_jnum(sm, "agents", 0),
-	    (int)rh_jnum(sm, "within_scope", 0), (int)rh_jnum(sm, "beyond_scope", 0),
-	    (int)rh_jnum(sm, "missing_from_scope", 0), (int)rh_jnum(sm, "scope_entries_without_agent", 0));
+	/* whole numbers up to 1e15 (the ledger's bound): printed as such, never
+	 * cast to int (undefined above INT_MAX) */
+	rh_rawf(w, "</code>); %.0f agents: %.0f within scope, %.0f beyond, %.0f missing from the scope file, "
+	    "%.0f scope entries without agent</span>", rh_jnum(sm, "agents", 0),
+	    rh_jnum(sm, "within_scope", 0), rh_jnum(sm, "beyond_scope", 0),
+	    rh_jnum(sm, "missing_from_scope", 0), rh_jnum(sm, "scope_entries_without_agent", 0));
 }
 
 /* One entry of the ledger's history as a table row. */

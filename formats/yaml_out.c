@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -11,6 +12,8 @@
 
 #include "util/err.h"
 #include "util/fmt.h"
+#include "util/mem.h"
+#include "util/utf8.h"
 
 /* Where the emitter's bytes go, and the first error of the sink. */
 struct sink {
@@ -43,8 +46,9 @@ buf_sink(void *ctx, const void *data, size_t len)
 static int
 needs_quotes(const char *s)
 {
+	/* "<<" and "=": YAML 1.1's merge and value keys (PyYAML refuses both plain) */
 	static const char *const words[] = {
-		"null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", NULL,
+		"null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", "<<", "=", NULL,
 	};
 
 	if (s[0] == '\0' || strchr("0123456789+-.", s[0]) != NULL)
@@ -55,13 +59,60 @@ needs_quotes(const char *s)
 	return 0;
 }
 
+/* s with each byte that does not start a valid UTF-8 sequence replaced by
+ * U+FFFD (what Go's decoder, so kubectl, shows), or NULL when s is valid
+ * UTF-8 or out of memory (*nomem then set).  libyaml's emitter refuses a
+ * scalar that is not UTF-8; cJSON keeps whatever bytes the server sent. */
+static char *
+utf8_fixed(const char *s, int *nomem)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), bad = 0, k;
+	uint32_t cp;
+	char *o, *q;
+
+	*nomem = 0;
+	for (size_t i = 0; i < n; i += k)
+		if ((k = kc_utf8_decode(p + i, n - i, &cp)) == 0) {
+			bad++;
+			k = 1;
+		}
+	if (bad == 0)
+		return NULL;
+	if ((o = kc_calloc(n + 2 * bad + 1, 1)) == NULL) {
+		*nomem = 1;
+		return NULL;
+	}
+	q = o;
+	for (size_t i = 0; i < n; i += k) {
+		if ((k = kc_utf8_decode(p + i, n - i, &cp)) == 0) {
+			memcpy(q, "\xef\xbf\xbd", 3);
+			q += 3;
+			k = 1;
+		} else {
+			memcpy(q, p + i, k);
+			q += k;
+		}
+	}
+	*q = '\0';
+	return o;
+}
+
 static int
 scalar(yaml_emitter_t *em, const char *v, int quote)
 {
 	yaml_event_t ev;
+	int nomem, ok;
+	char *fixed = utf8_fixed(v, &nomem);
 
-	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)(uintptr_t)v, (int)strlen(v),
-	    !quote, 1, quote ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE))
+	if (nomem)
+		return KC_ERR_NOMEM;
+	if (fixed != NULL)
+		v = fixed;
+	ok = yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)(uintptr_t)v, (int)strlen(v),
+	    !quote, 1, quote ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
+	free(fixed);	/* the event holds its own copy */
+	if (!ok)
 		return KC_ERR_NOMEM;
 	return yaml_emitter_emit(em, &ev) ? 0 : KC_ERR_LIMIT;
 }

@@ -5,9 +5,12 @@
  * round trip through YAML 1.1 and 1.2 loaders (PyYAML, Go's yaml.v3):
  * numbers, true/false and null are plain; a string is double-quoted when a
  * loader could read it as anything but a string (empty, a null/bool word
- * of either YAML version, anything that starts with a digit, '+', '-' or
- * '.', such as a number, a date or a time), and otherwise left to the
- * emitter (plain where YAML allows it).  Member order is the document's.
+ * of either YAML version, YAML 1.1's merge key "<<" and value key "=",
+ * anything that starts with a digit, '+', '-' or '.', such as a number, a
+ * date or a time), and otherwise left to the emitter (plain where YAML
+ * allows it).  A byte of a string that does not start valid UTF-8 (which
+ * libyaml refuses) is written as U+FFFD, as kubectl (Go) shows it.  Member
+ * order is the document's.
  */
 #ifndef KC_FORMATS_YAML_OUT_H
 #define KC_FORMATS_YAML_OUT_H

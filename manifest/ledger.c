@@ -1545,11 +1545,13 @@ recert_note(struct kc_table *t, const cJSON *rc)
 	l[0] = kc_asprintf("decision: %s", hs(rc, "decision"));
 	l[1] = kc_asprintf("scope: %s", hs(rc, "scope_file"));
 	l[2] = kc_asprintf("scope sha256: %s", hs(rc, "scope_sha256"));
-	l[3] = kc_asprintf("result: %d agents, %d within scope, %d beyond, %d not in scope, "
-	    "%d entries unused",
-	    kc_json_get(sm, "agents")->valueint, kc_json_get(sm, "within_scope")->valueint,
-	    kc_json_get(sm, "beyond_scope")->valueint, kc_json_get(sm, "missing_from_scope")->valueint,
-	    kc_json_get(sm, "scope_entries_without_agent")->valueint);
+	/* whole counts up to 1e15 (count_of): valueint would saturate at INT_MAX */
+	l[3] = kc_asprintf("result: %.0f agents, %.0f within scope, %.0f beyond, %.0f not in scope, "
+	    "%.0f entries unused",
+	    cJSON_GetNumberValue(kc_json_get(sm, "agents")), cJSON_GetNumberValue(kc_json_get(sm, "within_scope")),
+	    cJSON_GetNumberValue(kc_json_get(sm, "beyond_scope")),
+	    cJSON_GetNumberValue(kc_json_get(sm, "missing_from_scope")),
+	    cJSON_GetNumberValue(kc_json_get(sm, "scope_entries_without_agent")));
 	for (size_t i = 0; i < 4; i++) {
 		if (l[i] == NULL)
 			r = KC_ERR_NOMEM;

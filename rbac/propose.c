@@ -746,7 +746,8 @@ agent_objects(struct agent *ag, const char *bundle_sha, const cJSON *window, cJS
 
 	for (size_t i = 0; i < ag->nb; i++)
 		kc_strset_sort(&ag->b[i].verbs);
-	qsort(ag->b, ag->nb, sizeof(*ag->b), bucket_cmp);
+	if (ag->nb > 1)	/* qsort(NULL, 0) is undefined */
+		qsort(ag->b, ag->nb, sizeof(*ag->b), bucket_cmp);
 	for (size_t i = 0, j; i < ag->nb && r == 0; i = j) {
 		for (j = i + 1; j < ag->nb && strcmp(ag->b[j].ns, ag->b[i].ns) == 0; j++)
 			;
@@ -850,7 +851,8 @@ propose(struct ctx *c, const char *bundle_sha, cJSON *d)
 		cJSON_AddStringToObject(o, "namespace", ag->ns);
 		cJSON_AddStringToObject(o, "name", ag->name);
 		cJSON_AddItemToArray(agents, o);
-		qsort(ag->u, ag->nu, sizeof(*ag->u), use_cmp);
+		if (ag->nu > 1)	/* an agent without requests has no array: qsort(NULL, 0) is undefined */
+			qsort(ag->u, ag->nu, sizeof(*ag->u), use_cmp);
 		if (ag->a == NULL) {
 			nmissing++;
 			cJSON_AddStringToObject(o, "status", "missing-from-scope: nothing proposed, nothing changed");

@@ -1,4 +1,5 @@
 /* test_diff.c - kcustody diff's reading of audit events (rbac/diff.c). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,6 +148,39 @@ DEFINE_TEST(test_diff_denied_by_decision_annotation)
 		o.no_verify = 1;
 		CHECK_INT(kc_diff_bundles(&o, &d), 0);
 		CHECK_INT(cJSON_GetArraySize(kc_json_path(d, "audit.denied")), i == 0 ? 1 : 0);
+		cJSON_Delete(d);
+	}
+}
+
+/* The agent custom resources named beside an agent (rbac/agentcr.h) come
+ * from the server's objects: escaped in the text (terminal) and in the
+ * Markdown table cell like every other string of the evidence.  Twin: a
+ * plain name is printed as it is. */
+DEFINE_TEST(test_diff_render_escapes_agent_resources)
+{
+	static const char *const texts[] = { "agent kagent.dev/Agent ns/x\\u001b[2J|y", "agent kagent.dev/Agent ns/plain" };
+
+	for (int i = 0; i < 2; i++) {
+		char json[512];
+		struct kc_buf t = KC_BUF_INIT(1 << 20), m = KC_BUF_INIT(1 << 20);
+		cJSON *d;
+
+		snprintf(json, sizeof(json), "{\"agents\":[{\"namespace\":\"ns\",\"name\":\"a\",\"counts\":{},"
+		    "\"agentResources\":[{\"text\":\"%s\"}]}]}", texts[i]);
+		CHECK((d = cJSON_Parse(json)) != NULL);
+		CHECK_INT(kc_diff_render_text(d, &t), 0);
+		CHECK_INT(kc_diff_render_md(d, &m), 0);
+		if (i == 0) {
+			CHECK(strchr(kc_buf_str(&t), '\x1b') == NULL);
+			CHECK(strchr(kc_buf_str(&m), '\x1b') == NULL);
+			CHECK(strstr(kc_buf_str(&t), "(agent kagent.dev/Agent ns/x\\x1b[2J|y)") != NULL);
+			CHECK(strstr(kc_buf_str(&m), "x\\x1b[2J|y") == NULL);
+		} else {
+			CHECK(strstr(kc_buf_str(&t), "Agent ns/a (agent kagent.dev/Agent ns/plain):") != NULL);
+			CHECK(strstr(kc_buf_str(&m), "| ns/a (agent kagent.dev/Agent ns/plain) |") != NULL);
+		}
+		kc_buf_free(&t);
+		kc_buf_free(&m);
 		cJSON_Delete(d);
 	}
 }

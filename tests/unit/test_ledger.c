@@ -751,3 +751,30 @@ DEFINE_TEST(test_ledger_recertified_reviewer_decides)
 	CHECK_INT(append_t(NULL, "bob", "Bob", "ACME Legal", "recertified", NULL, "2026-03-02T11:00:00Z"),
 	    KC_ERR_INVALID);
 }
+
+/* custody show's text states a decision's counts whole (the ledger takes
+ * counts up to 1e15): cJSON's valueint saturates at INT_MAX, so 3e9 agents
+ * read "2147483647 agents".  Twin: a small count. */
+DEFINE_TEST(test_ledger_render_recert_counts_whole)
+{
+	static const char *const agents[] = { "3000000000", "7" };
+
+	for (int i = 0; i < 2; i++) {
+		struct kc_buf out = KC_BUF_INIT(1 << 20);
+		char json[1024], want[64];
+		cJSON *rep;
+
+		snprintf(json, sizeof(json), "{\"entries\":2,\"history\":[{\"seq\":2,\"time\":\"2026-12-04T10:00:00Z\","
+		    "\"action\":\"recertified\",\"actor\":{\"name\":\"r\"},\"signature\":\"valid\","
+		    "\"recertification\":{\"decision\":\"approve\",\"scope_file\":\"s.yaml\",\"scope_sha256\":"
+		    "\"ab\",\"summary\":{\"agents\":%s,\"within_scope\":1,\"beyond_scope\":0,"
+		    "\"missing_from_scope\":0,\"scope_entries_without_agent\":0}}}]}", agents[i]);
+		CHECK((rep = cJSON_Parse(json)) != NULL);
+		CHECK_INT(kc_ledger_render_text(rep, &out), 0);
+		snprintf(want, sizeof(want), "result: %s agents, 1 within scope", agents[i]);
+		if (strstr(kc_buf_str(&out), want) == NULL)
+			kc_test_fail(__FILE__, __LINE__, "no '%s' in\n%s", want, kc_buf_str(&out));
+		kc_buf_free(&out);
+		cJSON_Delete(rep);
+	}
+}

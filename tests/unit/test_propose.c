@@ -10,6 +10,7 @@
 
 #include "collector/snapshot.h"
 #include "harness.h"
+#include "formats/propose_out.h"
 #include "rbac/propose.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -247,4 +248,52 @@ DEFINE_TEST(test_propose_truncated_last_line_accepted)
 	CHECK_INT(run(&f, src, segment, 1, &doc), 0);
 	cJSON_Delete(doc);
 	fx_free(&f);
+}
+
+/* The proposal's text escapes every string of the evidence: a binding's
+ * name (from the bundle) under "held but unused" and "Binding changes"
+ * reached the terminal raw, so an escape sequence in it could rewrite what
+ * the reviewer sees.  Twin: a plain name is printed as it is. */
+DEFINE_TEST(test_propose_text_escapes_binding_names)
+{
+	static const char *const names[] = { "evil\x1b[2J\rkept", "plain-binding" };
+
+	for (int i = 0; i < 2; i++) {
+		cJSON *d = cJSON_CreateObject(), *ag, *un, *bi, *ch;
+		struct kc_buf out = KC_BUF_INIT(1 << 20);
+
+		ag = cJSON_CreateObject();
+		cJSON_AddStringToObject(ag, "namespace", "ns");
+		cJSON_AddStringToObject(ag, "name", "a");
+		cJSON_AddStringToObject(ag, "status", "proposed");
+		un = cJSON_CreateObject();
+		cJSON_AddStringToObject(un, "verb", "get");
+		cJSON_AddStringToObject(un, "apiGroup", "");
+		cJSON_AddStringToObject(un, "resource", "pods");
+		cJSON_AddStringToObject(un, "namespace", "ns");
+		bi = cJSON_AddObjectToObject(un, "binding");
+		cJSON_AddStringToObject(bi, "kind", "RoleBinding");
+		cJSON_AddStringToObject(bi, "namespace", "ns");
+		cJSON_AddStringToObject(bi, "name", names[i]);
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(ag, "unused"), un);
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(d, "agents"), ag);
+		ch = cJSON_CreateObject();
+		cJSON_AddStringToObject(ch, "change", "delete");
+		cJSON_AddStringToObject(ch, "kind", "RoleBinding");
+		cJSON_AddStringToObject(ch, "namespace", "ns");
+		cJSON_AddStringToObject(ch, "name", names[i]);
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(d, "bindingChanges"), ch);
+		CHECK_INT(kc_propose_render_text(d, "out", &out), 0);
+		if (i == 0) {
+			CHECK(strchr(kc_buf_str(&out), '\x1b') == NULL);
+			CHECK(strchr(kc_buf_str(&out), '\r') == NULL);
+			CHECK(strstr(kc_buf_str(&out), "held through RoleBinding ns/evil\\x1b[2J\\x0dkept") != NULL);
+			CHECK(strstr(kc_buf_str(&out), "delete RoleBinding ns/evil\\x1b[2J\\x0dkept") != NULL);
+		} else {
+			CHECK(strstr(kc_buf_str(&out), "held through RoleBinding ns/plain-binding\n") != NULL);
+			CHECK(strstr(kc_buf_str(&out), "delete RoleBinding ns/plain-binding\n") != NULL);
+		}
+		kc_buf_free(&out);
+		cJSON_Delete(d);
+	}
 }

@@ -580,3 +580,43 @@ DEFINE_TEST(test_report_bundle_invalid)
 	CHECK_INT(kc_report_html(&in, &b), KC_ERR_LIMIT);
 	kc_buf_free(&b);
 }
+
+/* A recertified entry's counts are whole numbers up to 1e15 (the ledger
+ * accepts them so; an altered line is still listed with its problem): the
+ * custody table prints them whole.  They were cast to int, undefined above
+ * INT_MAX (x86 printed -2147483648).  Twin: a small count. */
+DEFINE_TEST(test_report_recertified_counts_whole)
+{
+	static const char *const agents[] = { "3000000000", "7" };
+
+	for (int i = 0; i < 2; i++) {
+		struct kc_verify_opts vo = { 0 };
+		struct kc_verify_result vr;
+		struct kc_report_in in = { 0 };
+		char json[1024], want[64], *s;
+		cJSON *ledger;
+
+		snprintf(json, sizeof(json), "{\"verified\":false,\"history\":[{\"line\":2,\"seq\":2,"
+		    "\"time\":\"2026-12-04T10:00:00Z\",\"action\":\"recertified\",\"actor\":{\"name\":\"r\"},"
+		    "\"recertification\":{\"decision\":\"approve\",\"scope_file\":\"s.yaml\",\"scope_sha256\":"
+		    "\"ab\",\"summary\":{\"agents\":%s,\"within_scope\":1,\"beyond_scope\":0,"
+		    "\"missing_from_scope\":0,\"scope_entries_without_agent\":0}}}]}", agents[i]);
+		CHECK((ledger = cJSON_Parse(json)) != NULL);
+		if (i == 0)
+			make_bundle("case.tar.gz");
+		vo.allow_unsigned = 1;
+		CHECK_INT(kc_bundle_verify("case.tar.gz", &vo, &vr), 0);
+		in.bundle_path = "case.tar.gz";
+		in.vr = &vr;
+		in.ledger = ledger;
+		in.ledger_status = KC_ERR_VERIFY;
+		s = report(&in);
+		CHECK(well_formed(s));
+		snprintf(want, sizeof(want), "); %s agents: 1 within scope", agents[i]);
+		if (strstr(s, want) == NULL)
+			kc_test_fail(__FILE__, __LINE__, "no '%s' in the custody table", want);
+		CHECK(strstr(s, "-2147483648") == NULL);
+		free(s);
+		cJSON_Delete(ledger);
+	}
+}

@@ -79,3 +79,44 @@ DEFINE_TEST(test_yaml_out_kube_list)
 	cJSON_Delete(items);
 	cJSON_Delete(none);
 }
+
+/* YAML 1.1's merge key "<<" and value key "=" are types too: PyYAML
+ * (SafeLoader) refuses a plain `<<` or `=` ("could not determine a
+ * constructor for the tag ...merge/value"), so a label, annotation or
+ * resourceName holding one made an export no YAML 1.1 reader could load. */
+DEFINE_TEST(test_yaml_out_quotes_merge_and_value_keys)
+{
+	cJSON *items = cJSON_Parse("[{\"metadata\":{\"name\":\"<<\",\"labels\":{\"<<\":\"=\",\"=\":\"<<\"}}}]");
+	struct kc_buf out = KC_BUF_INIT(1 << 20);
+
+	CHECK_INT(kc_yaml_kube_list(items, "v1", "Pod", &out), 0);
+	CHECK(strstr(kc_buf_str(&out), "\n    name: \"<<\"\n") != NULL);
+	CHECK(strstr(kc_buf_str(&out), "\n      \"<<\": \"=\"\n") != NULL);
+	CHECK(strstr(kc_buf_str(&out), "\n      \"=\": \"<<\"\n") != NULL);
+	/* twin: a longer string that only starts so stays plain */
+	kc_buf_reset(&out);
+	cJSON_Delete(items);
+	items = cJSON_Parse("[{\"metadata\":{\"name\":\"<<x\",\"uid\":\"=y\"}}]");
+	CHECK_INT(kc_yaml_kube_list(items, "v1", "Pod", &out), 0);
+	CHECK(strstr(kc_buf_str(&out), "\n    name: <<x\n") != NULL);
+	CHECK(strstr(kc_buf_str(&out), "\n    uid: =y\n") != NULL);
+	kc_buf_free(&out);
+	cJSON_Delete(items);
+}
+
+/* A string that is not UTF-8 (a hostile server's label: cJSON keeps the
+ * bytes, libyaml's emitter refuses them) is written as kubectl would show
+ * it, each invalid byte as U+FFFD (Go's decoder), not an "out of memory"
+ * that ended the whole collection; valid text around it is kept. */
+DEFINE_TEST(test_yaml_out_invalid_utf8_is_replaced)
+{
+	cJSON *items = cJSON_Parse("[{\"metadata\":{\"name\":\"a\xff" "b\",\"labels\":{\"k\xc0\x80\":\"\xc3\xa9\"}}}]");
+	struct kc_buf out = KC_BUF_INIT(1 << 20);
+
+	CHECK(items != NULL);
+	CHECK_INT(kc_yaml_kube_list(items, "v1", "Pod", &out), 0);
+	CHECK(strstr(kc_buf_str(&out), "\n    name: a\xef\xbf\xbd" "b\n") != NULL);
+	CHECK(strstr(kc_buf_str(&out), "\n      k\xef\xbf\xbd\xef\xbf\xbd: \xc3\xa9\n") != NULL);
+	kc_buf_free(&out);
+	cJSON_Delete(items);
+}
