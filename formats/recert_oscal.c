@@ -46,13 +46,14 @@ num(const cJSON *o, const char *name)
 static void
 uuid_of(struct oscal *x, char out[KC_UUID_STR], const char *a, const char *b, const char *c)
 {
-	char name[2048];
+	char *name = kc_asprintf("%s|%s%s%s%s%s", x->sha, a, b ? "|" : "", b ? b : "",
+	    c ? "|" : "", c ? c : "");
 
-	if (kc_fmt(name, sizeof(name), "%s|%s%s%s%s%s", x->sha, a, b ? "|" : "", b ? b : "",
-	    c ? "|" : "", c ? c : "") != 0 || kc_uuid_v5(x->ns, name, strlen(name), out) != 0) {
-		x->err = KC_ERR_LIMIT;
+	if (name == NULL || kc_uuid_v5(x->ns, name, strlen(name), out) != 0) {
+		x->err = name == NULL ? KC_ERR_NOMEM : KC_ERR_LIMIT;
 		kc_fmt_trunc(out, KC_UUID_STR, "00000000-0000-5000-8000-000000000000");
 	}
+	free(name);
 }
 
 /* OSCAL's StringDatatype: non-empty, no whitespace at either end, no line break. */
@@ -274,15 +275,25 @@ one_agent(struct oscal *x, const cJSON *agent, cJSON *obs, cJSON *findings)
 static void
 unused_entry(struct oscal *x, const cJSON *e, cJSON *obs, cJSON *findings)
 {
-	char subject[600], text[1400], title[700], ou[KC_UUID_STR];
+	/* whole, not cut: the name is the scope file's, of any length, and the
+	 * UUIDs are made from the subject (two long names must not share them) */
+	const char *name = kc_json_str0(e, "name");
+	char *subject = kc_asprintf("scope-entry:%s", name);
+	char *text = kc_asprintf("Scope entry '%s' (line %ld) approves access for an "
+	    "agent that the bundle does not hold.", name, num(e, "line"));
+	char *title = subject ? kc_asprintf("AC-2 account management: %s", subject) : NULL;
+	char ou[KC_UUID_STR];
 
-	kc_fmt_trunc(subject, sizeof(subject), "scope-entry:%s", kc_json_str0(e, "name"));
-	kc_fmt_trunc(text, sizeof(text), "Scope entry '%s' (line %ld) approves access for an "
-	    "agent that the bundle does not hold.", kc_json_str0(e, "name"), num(e, "line"));
-	kc_fmt_trunc(title, sizeof(title), "AC-2 account management: %s", subject);
-	cJSON_AddItemToArray(obs, observation(x, subject, "ac-2", title, text,
-	    "scope-entry-without-agent", ou));
-	finding(x, findings, subject, "ac-2", title, text, ou);
+	if (subject == NULL || text == NULL || title == NULL) {
+		x->err = KC_ERR_NOMEM;
+	} else {
+		cJSON_AddItemToArray(obs, observation(x, subject, "ac-2", title, text,
+		    "scope-entry-without-agent", ou));
+		finding(x, findings, subject, "ac-2", title, text, ou);
+	}
+	free(subject);
+	free(text);
+	free(title);
 }
 
 /* A file name or path as an RFC 3986 URI reference (OSCAL's

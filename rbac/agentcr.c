@@ -17,11 +17,17 @@ group_is(const char *api_version, const char *group)
 	return slash != NULL && (size_t)(slash - api_version) == gl && strncmp(api_version, group, gl) == 0;
 }
 
-/* The Deployment of ns that the Agent owns, or NULL. */
+/* The Deployment of ns that the Agent controls, or NULL: an
+ * ownerReference with controller: true naming the Agent (kind, group, name
+ * and, when the Agent's uid is known, uid), as kagent's controller sets it.
+ * Anyone who may create Deployments in ns can write such a reference, so
+ * the Deployment named after the Agent (the one kagent makes) wins; of
+ * several others, none is believed. */
 static const cJSON *
 owned_deployment(const struct kc_snapshot *snap, const char *ns, const char *name, const char *uid)
 {
-	const cJSON *d, *o;
+	const cJSON *d, *o, *only = NULL;
+	size_t n = 0;
 
 	cJSON_ArrayForEach(d, snap->items[KC_RES_DEPLOYMENTS]) {
 		const cJSON *m = kc_json_get(d, "metadata");
@@ -31,14 +37,20 @@ owned_deployment(const struct kc_snapshot *snap, const char *ns, const char *nam
 		cJSON_ArrayForEach(o, kc_json_get(m, "ownerReferences")) {
 			const char *ouid = kc_json_str0(o, "uid");
 
-			if (strcmp(kc_json_str0(o, "kind"), "Agent") == 0 &&
-			    group_is(kc_json_str0(o, "apiVersion"), "kagent.dev") &&
-			    strcmp(kc_json_str0(o, "name"), name) == 0 &&
-			    (uid[0] == '\0' || ouid[0] == '\0' || strcmp(ouid, uid) == 0))
+			if (!cJSON_IsTrue(kc_json_get(o, "controller")) ||
+			    strcmp(kc_json_str0(o, "kind"), "Agent") != 0 ||
+			    !group_is(kc_json_str0(o, "apiVersion"), "kagent.dev") ||
+			    strcmp(kc_json_str0(o, "name"), name) != 0 ||
+			    (uid[0] != '\0' && strcmp(ouid, uid) != 0))
+				continue;
+			if (strcmp(kc_json_str0(m, "name"), name) == 0)
 				return d;
+			only = d;
+			n++;
+			break;
 		}
 	}
-	return NULL;
+	return n == 1 ? only : NULL;
 }
 
 static int

@@ -73,6 +73,14 @@ DEFINE_TEST(test_agentcr_links)
 	    "'spec':{'template':{'spec':{'serviceAccountName':'runtime'}}}},"
 	    "{'metadata':{'namespace':'ns','name':'stale','ownerReferences':[{'apiVersion':'kagent.dev/v1alpha2',"
 	    "'kind':'Agent','name':'stale','uid':'not-u6'}]},"
+	    "'spec':{'template':{'spec':{'serviceAccountName':'other-uid'}}}},"
+	    /* another Deployment claiming to be owned's: the one named after the Agent wins */
+	    "{'metadata':{'namespace':'ns','name':'rogue','ownerReferences':[{'apiVersion':'kagent.dev/v1alpha2',"
+	    "'kind':'Agent','name':'owned','uid':'u5','controller':true}]},"
+	    "'spec':{'template':{'spec':{'serviceAccountName':'other-uid'}}}},"
+	    /* an owner that is not the controller is not the Agent's runtime */
+	    "{'metadata':{'namespace':'ns','name':'plain-x','ownerReferences':[{'apiVersion':'kagent.dev/v1alpha2',"
+	    "'kind':'Agent','name':'plain','uid':'u3'}]},"
 	    "'spec':{'template':{'spec':{'serviceAccountName':'other-uid'}}}}]");
 	CHECK_INT(kc_agent_links_load(&snap, &l), 0);
 	CHECK_INT((int)l.n, 6);	/* the other group's Agent is not kagent's */
