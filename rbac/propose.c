@@ -777,6 +777,19 @@ binding_change(const struct kc_rbac_binding *b, const char *removed, cJSON *appl
 	cJSON_AddStringToObject(m, "name", b->name);
 	if (!b->cluster)
 		cJSON_AddStringToObject(m, "namespace", b->ns);
+	/* the version collected: an edit is then applied only to the binding
+	 * as it was (the server answers Conflict if it changed since, so a
+	 * subject added after collection is never dropped); a deletion carries
+	 * it too, for the check before deleting (docs/RECERTIFY.md) */
+	{
+		const char *rv = kc_json_str(kc_json_get(b->obj, "metadata"), "resourceVersion");
+		const char *uid = kc_json_str(kc_json_get(b->obj, "metadata"), "uid");
+
+		if (rv != NULL && rv[0] != '\0')
+			cJSON_AddStringToObject(m, "resourceVersion", rv);
+		if (left == 0 && uid != NULL && uid[0] != '\0')
+			cJSON_AddStringToObject(m, "uid", uid);
+	}
 	if (left == 0) {
 		cJSON_AddStringToObject(ch, "change", "delete");
 		cJSON_AddItemToArray(del, o);

@@ -287,27 +287,9 @@ alice_can --list -n "$ns" >"$W/alice.mid" 2>&1
 cmp -s "$W/alice.before" "$W/alice.mid" || t_fail "alice's answers changed before anything was applied"
 t_pass
 
-t_begin "propose (negative twin): one rule dropped from the proposal -> a used request denied, caught"
-python3 - "$W/p/apply.yaml" "$W/dropped.yaml" <<'PY' || t_fail "cannot drop the rule"
-import sys, yaml
-docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
-n = 0
-for d in docs:
-    if d["kind"] == "Role" and d["metadata"]["name"].startswith("kcustody-proposed:"):
-        keep = [r for r in d["rules"] if r.get("resources") != ["pods"]]
-        n += len(d["rules"]) - len(keep)
-        d["rules"] = keep
-assert n == 1, n
-yaml.safe_dump_all(docs, open(sys.argv[2], "w"))
-PY
-expect_exit 0 kc_admin apply -f "$W/dropped.yaml"
-expect_exit 0 kc_admin delete -f "$W/p/delete.yaml"
-can_i_used "$W/used.txt" >"$W/denied.dropped"
-grep -qx "list pods - $ns -" "$W/denied.dropped" || t_fail "the check did not catch the dropped rule: $(cat "$W/denied.dropped")"
-t_pass
-
 t_begin "propose: applied exactly as emitted, every used request still allowed"
 expect_exit 0 kc_admin apply -f "$W/p/apply.yaml"
+expect_exit 0 kc_admin delete -f "$W/p/delete.yaml"
 can_i_used "$W/used.txt" >"$W/denied.after"
 # the one request beyond scope is the one denied now
 [ "$(cat "$W/denied.after")" = "create configmaps - $ns -" ] || t_fail "denied after: $(cat "$W/denied.after")"
@@ -332,6 +314,38 @@ grep -q "namespaces" "$W/alice.before.cluster" || t_fail "alice held nothing thr
 cmp -s "$W/alice.before" "$W/alice.after" || t_fail "alice's answers in $ns changed: $(diff "$W/alice.before" "$W/alice.after" | head -n 4)"
 cmp -s "$W/alice.before.b" "$W/alice.after.b" || t_fail "alice's answers in $nsb changed"
 cmp -s "$W/alice.before.cluster" "$W/alice.after.cluster" || t_fail "alice's cluster-wide answers changed"
+t_pass
+
+t_begin "propose (negative twin): one rule dropped from the proposal -> a used request denied, caught"
+# the proposal is applied: drop one rule from its new Role and apply that
+python3 - "$W/p/apply.yaml" "$W/dropped.yaml" <<'PY' || t_fail "cannot drop the rule"
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+out, n = [], 0
+for d in docs:
+    if d["kind"] == "Role" and d["metadata"]["name"].startswith("kcustody-proposed:"):
+        keep = [r for r in d["rules"] if r.get("resources") != ["pods"]]
+        n += len(d["rules"]) - len(keep)
+        d["rules"] = keep
+        out.append(d)
+assert n == 1, n
+yaml.safe_dump_all(out, open(sys.argv[2], "w"))
+PY
+expect_exit 0 kc_admin apply -f "$W/dropped.yaml"
+can_i_used "$W/used.txt" >"$W/denied.dropped"
+grep -qx "list pods - $ns -" "$W/denied.dropped" || t_fail "the check did not catch the dropped rule: $(cat "$W/denied.dropped")"
+t_pass
+
+t_begin "propose (negative twin): an edit of a binding changed since collection is refused, its new subject kept"
+# the edits carry the collected resourceVersion: the server refuses them
+# once the binding has changed (here: a subject added after collection)
+kc_admin -n "$ns" patch rolebinding shared --type=json \
+	-p '[{"op": "add", "path": "/subjects/-", "value": {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "bob"}}]' >/dev/null ||
+	t_fail "cannot add bob"
+expect_exit 1 kc_admin apply -f "$W/p/apply.yaml"
+expect_grep 'Conflict|the object has been modified' "$T_ERR"
+kc_admin -n "$ns" get rolebinding shared -o json | jq -e '[.subjects[].name] | index("bob") != null' >/dev/null ||
+	t_fail "bob, added after collection, was dropped"
 t_pass
 
 t_begin "propose (negative twin): a filtered audit window is refused -> 2"
