@@ -20,6 +20,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: %s audit --audit-log PATH... [FILTERS] [--count | --summary]\n"
+	    "       %s audit verify-chain DIR --pubkey KEY [--json]   (see verify-chain --help)\n"
 	    "\n"
 	    "Stream the audit events that match FILTERS, one JSON line each, as they\n"
 	    "are in the log (bodies of secrets redacted unless --no-redact). PATH is\n"
@@ -66,7 +67,7 @@ usage(FILE *f)
 	    "\n"
 	    "Exit status: 0 done; 1 done but some lines were malformed (set aside and\n"
 	    "reported), a source could not be read to the end, or the answer is not\n"
-	    "determinable from the sources; 2 usage error; 4 fatal.\n", cli_progname);
+	    "determinable from the sources; 2 usage error; 4 fatal.\n", cli_progname, cli_progname);
 }
 
 /* A missing --audit-log path or a bad option value is the user's error. */
@@ -358,6 +359,8 @@ KC_COMMAND(audit, "stream a filtered audit-log segment (jq-composable JSON lines
 	struct kc_audit_result res = { 0 };
 	int rc, ret;
 
+	if (argc >= 2 && strcmp(argv[1], "verify-chain") == 0)
+		return cli_audit_verify_chain(argc - 1, argv + 1);
 	memset(&a, 0, sizeof(a));
 	if ((a.f = kc_audit_filter_new()) == NULL) {
 		cli_error("out of memory");
