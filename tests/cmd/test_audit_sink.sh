@@ -203,13 +203,15 @@ code=$(post "$W/good.json" --cert "$P/rogue.crt" --key "$P/rogue.key")
 [ "$code" = 403 ] || t_fail "certificate from another CA: HTTP $code, want 403"
 expect_grep 'refused 401 Unauthorized from 127\.0\.0\.1:[0-9]+: no client certificate' "$W/sink1.log"
 expect_grep 'refused 403 Forbidden from 127\.0\.0\.1:[0-9]+: client certificate not issued' "$W/sink1.log"
-sink_events | grep -q 00000000test && t_fail "a refused batch was written"
+sink_events >"$W/sink.jsonl"
+grep -q 00000000test "$W/sink.jsonl" && t_fail "a refused batch was written"
 t_pass
 
 t_begin "audit-sink: the apiserver's certificate is accepted (positive twin), the batch written and fsync'd"
 code=$(post "$W/good.json" --cert "$P/apiserver.crt" --key "$P/apiserver.key")
 [ "$code" = 200 ] || t_fail "HTTP $code, want 200"
-sink_events | grep -qF "$(jq -c .items[0] "$W/good.json")" || t_fail "the accepted event is not in a segment byte for byte"
+sink_events >"$W/sink.jsonl"
+grep -qF "$(jq -c .items[0] "$W/good.json")" "$W/sink.jsonl" || t_fail "the accepted event is not in a segment byte for byte"
 t_pass
 
 t_begin "audit-sink: a malformed batch is refused 400 and an oversized one 413, logged, the sink keeps serving"
@@ -288,9 +290,12 @@ start_sink "$W/sink3.log" || t_fail "the sink did not restart: $(cat "$W/sink3.l
 sleep 3
 grep -q "Error in audit plugin 'webhook' affecting [0-9]* audit events" "$PRIV/apiserver.log" ||
 	t_fail "the apiserver logged no dropped batch"
-# (grep, not jq -e: the log's last line may be half written while we read)
-log_events | grep -q '"name":"lost-while-down"' || t_fail "the log backend lacks the create"
-sink_events | grep -q '"name":"lost-while-down"' && t_fail "the dropped event is in the sink"
+# (files, then grep: grep -q on a pipe ends it early, and pipefail would
+# count that; not jq -e: the log's last line may be half written)
+log_events >"$W/log.jsonl"
+sink_events >"$W/sink.jsonl"
+grep -q '"name":"lost-while-down"' "$W/log.jsonl" || t_fail "the log backend lacks the create"
+grep -q '"name":"lost-while-down"' "$W/sink.jsonl" && t_fail "the dropped event is in the sink"
 rc=0
 "$KC" audit verify-chain "$D" --pubkey "$W/sign.pub" --json >"$T_OUT" 2>"$T_ERR" || rc=$?
 [ "$rc" = 0 ] || [ "$rc" = 1 ] || t_fail "verify-chain exit $rc, want 0 or 1"
