@@ -72,10 +72,12 @@ now_str(char *out, size_t n)
 
 /* ---- the EventList's item spans ---- */
 
+/* Whitespace as cJSON skips it: every byte up to 32 (so the spans agree
+ * with what cJSON parsed, even for a body stricter parsers refuse). */
 static size_t
 skip_ws(const char *s, size_t i, size_t len)
 {
-	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+	while (i < len && (unsigned char)s[i] <= 32)
 		i++;
 	return i;
 }
@@ -104,8 +106,7 @@ skip_value(const char *s, size_t i, size_t len)
 	if (s[i] == '"')
 		return skip_string(s, i, len);
 	if (s[i] != '{' && s[i] != '[') {
-		while (i < len && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' &&
-		    s[i] != '\n' && s[i] != '\r')
+		while (i < len && s[i] != ',' && s[i] != '}' && s[i] != ']' && (unsigned char)s[i] > 32)
 			i++;
 		return i;
 	}
@@ -127,6 +128,23 @@ skip_value(const char *s, size_t i, size_t len)
 	return len + 1;
 }
 
+/* Whether the JSON string token k (quotes included) is "items" as
+ * kc_json_get sees it: escapes decoded ("\u0069tems" is "items") and the
+ * name ending at a NUL byte, as cJSON's C strings do. */
+static int
+is_items_key(const char *k, size_t n)
+{
+	cJSON *v;
+	int yes;
+
+	if (memchr(k, '\\', n) == NULL && memchr(k, '\0', n) == NULL)
+		return n == 7 && memcmp(k, "\"items\"", 7) == 0;
+	v = cJSON_ParseWithLength(k, n);
+	yes = cJSON_IsString(v) && strcmp(v->valuestring, "items") == 0;
+	cJSON_Delete(v);
+	return yes;
+}
+
 int
 kc_sink_item_spans(const char *s, size_t len, size_t *starts, size_t *ends, size_t max, size_t *n)
 {
@@ -146,7 +164,7 @@ kc_sink_item_spans(const char *s, size_t len, size_t *starts, size_t *ends, size
 		if (i >= len || s[i] != ':')
 			return -1;
 		i = skip_ws(s, i + 1, len);
-		if (ke - ks == 7 && memcmp(s + ks, "\"items\"", 7) == 0 && i < len && s[i] == '[') {
+		if (is_items_key(s + ks, ke - ks) && i < len && s[i] == '[') {
 			/* the last "items" wins, as for every reader (util/json.h) */
 			*n = 0;
 			found = 1;
@@ -445,6 +463,67 @@ append_batch(struct sink *k, const char *data, size_t len)
 	return 0;
 }
 
+/* The body as JSON, nothing but whitespace after it (cJSON alone would
+ * ignore trailing bytes). */
+static cJSON *
+parse_whole(const char *body, size_t len)
+{
+	const char *end = NULL;
+	cJSON *doc = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+
+	if (doc == NULL || end == NULL || skip_ws(body, (size_t)(end - body), len) != len) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+int
+kc_sink_batch_lines(const char *body, size_t len, size_t *starts, size_t *ends, size_t max, cJSON **doc_out,
+    struct kc_buf *lines, size_t *nout, const char **why)
+{
+	cJSON *doc;
+	const cJSON *items, *it;
+	const char *kind, *apiv;
+	size_t n = 0, total = 0;
+
+	*doc_out = NULL;
+	*nout = 0;
+	if (body == NULL || (doc = parse_whole(body, len)) == NULL || !cJSON_IsObject(doc) ||
+	    (kind = kc_json_str(doc, "kind")) == NULL || strcmp(kind, "EventList") != 0 ||
+	    (apiv = kc_json_str(doc, "apiVersion")) == NULL || strncmp(apiv, "audit.k8s.io/", 13) != 0 ||
+	    (items = kc_json_get(doc, "items")) == NULL || !cJSON_IsArray(items)) {
+		*why = "not an audit.k8s.io EventList (JSON object with kind EventList and an items array)";
+		if (body != NULL)
+			cJSON_Delete(doc);
+		return KC_ERR_PARSE;
+	}
+	if (kc_sink_item_spans(body, len, starts, ends, max, &total) != 0 || total != (size_t)cJSON_GetArraySize(items)) {
+		*why = "cannot delimit the EventList's items";
+		cJSON_Delete(doc);
+		return KC_ERR_PARSE;
+	}
+	lines->max = len + total + 1;
+	cJSON_ArrayForEach(it, items) {
+		size_t s = starts[n], e = ends[n];
+
+		if (!cJSON_IsObject(it) || memchr(body + s, '\n', e - s) != NULL) {
+			*why = cJSON_IsObject(it) ? "an event spans lines" : "an item is not an object";
+			cJSON_Delete(doc);
+			return KC_ERR_PARSE;
+		}
+		if (kc_buf_add(lines, body + s, e - s) != 0 || kc_buf_addc(lines, '\n') != 0) {
+			*why = "out of memory";
+			cJSON_Delete(doc);
+			return KC_ERR_NOMEM;
+		}
+		n++;
+	}
+	*doc_out = doc;
+	*nout = n;
+	return 0;
+}
+
 static void
 handle(struct evhttp_request *req, void *arg)
 {
@@ -455,7 +534,7 @@ handle(struct evhttp_request *req, void *arg)
 	size_t len, n = 0;
 	cJSON *doc = NULL;
 	const cJSON *items, *it;
-	const char *kind, *apiv;
+	const char *reason = NULL;
 	int code, r;
 
 	if ((code = check_client(req, subject, sizeof(subject))) != 0) {
@@ -479,40 +558,15 @@ handle(struct evhttp_request *req, void *arg)
 		return;
 	}
 	body = (const char *)evbuffer_pullup(in, -1);
-	if (body == NULL || (doc = cJSON_ParseWithLength(body, len)) == NULL || !cJSON_IsObject(doc) ||
-	    (kind = kc_json_str(doc, "kind")) == NULL || strcmp(kind, "EventList") != 0 ||
-	    (apiv = kc_json_str(doc, "apiVersion")) == NULL || strncmp(apiv, "audit.k8s.io/", 13) != 0 ||
-	    (items = kc_json_get(doc, "items")) == NULL || !cJSON_IsArray(items)) {
-		refuse(k, req, 400, "Bad Request", &k->c.refused_malformed,
-		    "not an audit.k8s.io EventList (JSON object with kind EventList and an items array)");
-		cJSON_Delete(doc);
-		return;
-	}
-	if (kc_sink_item_spans(body, len, k->starts, k->ends, MAX_ITEMS, &n) != 0 ||
-	    n != (size_t)cJSON_GetArraySize(items)) {
-		refuse(k, req, 400, "Bad Request", &k->c.refused_malformed, "cannot delimit the EventList's items");
-		cJSON_Delete(doc);
-		return;
-	}
 	kc_buf_reset(&k->lines);
-	k->lines.max = len + n + 1;
-	n = 0;
-	cJSON_ArrayForEach(it, items) {
-		size_t s = k->starts[n], e = k->ends[n];
-
-		if (!cJSON_IsObject(it) || memchr(body + s, '\n', e - s) != NULL) {
-			refuse(k, req, 400, "Bad Request", &k->c.refused_malformed,
-			    cJSON_IsObject(it) ? "an event spans lines" : "an item is not an object");
-			cJSON_Delete(doc);
-			return;
-		}
-		if (kc_buf_add(&k->lines, body + s, e - s) != 0 || kc_buf_addc(&k->lines, '\n') != 0) {
-			refuse(k, req, 500, "Internal Server Error", &k->c.refused_error, "out of memory");
-			cJSON_Delete(doc);
-			return;
-		}
-		n++;
+	if ((r = kc_sink_batch_lines(body, len, k->starts, k->ends, MAX_ITEMS, &doc, &k->lines, &n, &reason)) != 0) {
+		if (r == KC_ERR_NOMEM)
+			refuse(k, req, 500, "Internal Server Error", &k->c.refused_error, reason);
+		else
+			refuse(k, req, 400, "Bad Request", &k->c.refused_malformed, reason);
+		return;
 	}
+	items = kc_json_get(doc, "items");
 	k->c.events_received += n;
 	if (disk_low(k)) {
 		kc_fmt_trunc(why, sizeof(why), "less than %" PRIu64 " bytes free in the sink folder", k->cfg->min_free);

@@ -16,7 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "manifest/sign.h"
+#include "util/buf.h"
 
 struct kc_sink_counters {
 	uint64_t batches;		/* answered 200 */
@@ -61,5 +64,15 @@ int kc_sink_run(const struct kc_sink_config *cfg, struct kc_sink_counters *out);
  * or -1 when the body's shape is not {..., "items": [...]} or there are
  * more than max. */
 int kc_sink_item_spans(const char *body, size_t len, size_t *starts, size_t *ends, size_t max, size_t *n);
+
+/* A POSTed body checked and cut into event lines: a JSON object (nothing
+ * after it) with kind EventList, apiVersion audit.k8s.io/..., an items
+ * array of objects, each item's exact bytes (kc_sink_item_spans) with a
+ * newline appended to lines (reset by the caller).  *doc receives the
+ * parsed body (caller deletes), *n the number of events.  0;
+ * KC_ERR_PARSE with *why (static text) for a batch to refuse with 400;
+ * KC_ERR_NOMEM. */
+int kc_sink_batch_lines(const char *body, size_t len, size_t *starts, size_t *ends, size_t max, cJSON **doc,
+    struct kc_buf *lines, size_t *n, const char **why);
 
 #endif

@@ -45,6 +45,10 @@ DEFINE_TEST(test_sink_item_spans)
 	CHECK_INT(spans("{\"items\":[{\"old\":1},{\"old\":2}],\"items\":[{\"new\":1}]}", &n, out), 0);
 	CHECK_INT(n, 1);
 	CHECK_STR(out[0], "{\"new\":1}");
+	/* an escaped key is the same key to every reader */
+	CHECK_INT(spans("{\"items\":[{\"raw\":1}],\"\\u0069tems\":[{\"esc\":1}]}", &n, out), 0);
+	CHECK_INT(n, 1);
+	CHECK_STR(out[0], "{\"esc\":1}");
 	CHECK_INT(spans("{\"items\":[]}", &n, out), 0);
 	CHECK_INT(n, 0);
 	/* negatives */
