@@ -96,7 +96,8 @@ struct kc_achain_tail {
 int kc_achain_tail(const char *dir, struct kc_achain_tail *t);
 
 /* Verify the chain in dir against the Ed25519 public key in pubkey: every
- * record's signature, record numbers 1..N contiguous, each record's
+ * record's signature (pubkey NULL: not checked; the rest is), record
+ * numbers 1..N contiguous, each record's
  * previous hash, segment numbers contiguous and each named once, each
  * segment's size, SHA-256 and line count; segment files named by no record
  * are "unsealed"; silences between records longer than gap_secs (0:

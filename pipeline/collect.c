@@ -175,6 +175,7 @@ run_audit(const struct kc_collect_audit_plan *ap, struct kc_collect *co,
 	if ((r = audit_filter(ap, co, targets, &f)) != 0)
 		return r;
 	ao.no_redact = ap->no_redact;
+	ao.chain_pubkey = ap->chain_pubkey;
 	ao.format = ap->format;
 	kc_info("extracting audit-log segments");
 	if ((r = kc_audit_extract(ap->paths, ap->npaths, f, &ao, co->staging, &res)) == 0) {
