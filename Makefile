@@ -29,7 +29,7 @@ MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := libcurl libcjson libarchive libcrypto yaml-0.1 zlib
+PKGS := libcurl libcjson libarchive libcrypto libssl yaml-0.1 zlib libevent libevent_openssl
 
 # Evaluated on first use (not when the Makefile is read) so that
 # `make deps check` works on a machine where deps installs the libraries.

@@ -76,6 +76,9 @@ int cli_exit_for(int err);
  * when s is not one: trailing junk, overflow and out of range are refused,
  * unlike atoi. */
 int cli_parse_int(const char *s, long min, long max, long *out);
+/* kcustody audit verify-chain (cli/cmd_audit_sink.c); argv[0] is
+ * "verify-chain". */
+int cli_audit_verify_chain(int argc, char **argv);
 /* Program name as invoked ("kcustody" or "kubectl custody"). */
 extern const char *cli_progname;
 

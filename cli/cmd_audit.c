@@ -8,7 +8,9 @@
 
 #include "cli/cli.h"
 #include "collector/audit.h"
+#include "manifest/sign.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
@@ -20,6 +22,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: %s audit --audit-log PATH... [FILTERS] [--count | --summary]\n"
+	    "       %s audit verify-chain DIR --pubkey KEY [--json]   (see verify-chain --help)\n"
 	    "\n"
 	    "Stream the audit events that match FILTERS, one JSON line each, as they\n"
 	    "are in the log (bodies of secrets redacted unless --no-redact). PATH is\n"
@@ -53,6 +56,8 @@ usage(FILE *f)
 	    "  --records FILE            write, per event taken from a provider record,\n"
 	    "                            that record and where it was (records.jsonl)\n"
 	    "  --audit-format F          native, eks, gke, aks or auto (default: per file)\n"
+	    "  --audit-chain-pubkey KEY  an audit-sink folder's key: its chain's signatures\n"
+	    "                            are checked into the summary's \"chains\"\n"
 	    "  --no-redact               keep matching lines byte for byte\n"
 	    "  --no-rotated              read only the files named, not their backups\n"
 	    "  --validate                parse every line (find all malformed JSON)\n"
@@ -66,7 +71,7 @@ usage(FILE *f)
 	    "\n"
 	    "Exit status: 0 done; 1 done but some lines were malformed (set aside and\n"
 	    "reported), a source could not be read to the end, or the answer is not\n"
-	    "determinable from the sources; 2 usage error; 4 fatal.\n", cli_progname);
+	    "determinable from the sources; 2 usage error; 4 fatal.\n", cli_progname, cli_progname);
 }
 
 /* A missing --audit-log path or a bad option value is the user's error. */
@@ -125,6 +130,7 @@ static const struct option longopts[] = {
 	{ "gap", required_argument, NULL, 20 },
 	{ "records", required_argument, NULL, 21 },
 	{ "audit-format", required_argument, NULL, 22 },
+	{ "audit-chain-pubkey", required_argument, NULL, 23 },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -229,6 +235,13 @@ parse_args(int argc, char **argv, struct audit_args *a)
 		case 18: a->o.validate = 1; break;
 		case 19: case 20: case 22: r = parse_value(c, optarg, &a->o); break;
 		case 21: a->records = optarg; break;
+		case 23:
+			if (kc_trust_file_check(optarg, 0) != 0) {
+				cli_error("--audit-chain-pubkey: %s", kc_err_msg());
+				return KC_EXIT_USAGE;
+			}
+			a->o.chain_pubkey = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return -1;
@@ -334,6 +347,20 @@ warn_end(const struct audit_args *a, const struct kc_audit_result *res)
 	else if (res->determinable == 2)
 		fprintf(stderr, "%s: warning: reads (get, list, watch) of some clusters are not determinable from "
 		    "these sources; what matched is a lower bound (see reads.blind in --summary)\n", cli_progname);
+	{
+		const cJSON *c;
+
+		cJSON_ArrayForEach(c, kc_json_get(res->doc, "chains")) {
+			if (strcmp(kc_json_str0(c, "result"), "tampered") == 0) {
+				char safe[512];
+
+				fprintf(stderr, "%s: warning: the audit-sink chain of '%s' does not verify: %s\n",
+				    cli_progname, kc_safe_str(kc_json_str0(c, "folder"), safe, sizeof(safe)),
+				    "see chains[].tampering in the summary, or 'audit verify-chain'");
+				return KC_EXIT_INVALID;
+			}
+		}
+	}
 	return n > 0 || res->source_errors > 0 || res->determinable != 1 ? KC_EXIT_PARTIAL : KC_EXIT_OK;
 }
 
@@ -358,6 +385,8 @@ KC_COMMAND(audit, "stream a filtered audit-log segment (jq-composable JSON lines
 	struct kc_audit_result res = { 0 };
 	int rc, ret;
 
+	if (argc >= 2 && strcmp(argv[1], "verify-chain") == 0)
+		return cli_audit_verify_chain(argc - 1, argv + 1);
 	memset(&a, 0, sizeof(a));
 	if ((a.f = kc_audit_filter_new()) == NULL) {
 		cli_error("out of memory");

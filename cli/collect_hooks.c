@@ -9,8 +9,10 @@
 #include "cli/collect_hooks.h"
 #include "collector/audit.h"
 #include "collector/names.h"
+#include "manifest/sign.h"
 #include "rbac/findings.h"
 #include "rbac/select.h"
+#include "util/err.h"
 #include "util/fmt.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
@@ -32,12 +34,13 @@ struct hook_state {
 	int no_logs;		/* --no-logs */
 	size_t log_limit;	/* --log-limit */
 	long log_timeout;	/* --log-timeout */
+	const char *chain_pubkey;	/* --audit-chain-pubkey */
 };
 
 enum {
 	H_AGENTS, H_SA, H_SELECTOR, H_ALLSAS, H_ALLNS, H_NOREVIEWS, H_PARALLEL,
 	H_AUDITLOG, H_SINCE, H_UNTIL, H_NOREDACT, H_AUDITALL, H_AUDITFILTER, H_FAILON,
-	H_AUDITFORMAT, H_NOLOGS, H_LOGLIMIT, H_LOGTIMEOUT,
+	H_AUDITFORMAT, H_NOLOGS, H_LOGLIMIT, H_LOGTIMEOUT, H_CHAINPUB,
 };
 
 static const struct option hook_opts[] = {
@@ -59,6 +62,7 @@ static const struct option hook_opts[] = {
 	[H_NOLOGS] = { "no-logs", no_argument, NULL, 0 },
 	[H_LOGLIMIT] = { "log-limit", required_argument, NULL, 0 },
 	[H_LOGTIMEOUT] = { "log-timeout", required_argument, NULL, 0 },
+	[H_CHAINPUB] = { "audit-chain-pubkey", required_argument, NULL, 0 },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -94,6 +98,8 @@ collect_hooks_usage(void)
 	    "                         rotated and gzip'd backups are found beside it;\n"
 	    "                         EKS, GKE and AKS exports are read too\n"
 	    "  --audit-format F       native, eks, gke, aks or auto (default: per file)\n"
+	    "  --audit-chain-pubkey K an audit-sink folder's key: its signed chain is\n"
+	    "                         checked into audit/sources.json (docs/AUDIT_SINK.md)\n"
 	    "  --since T, --until T   window (RFC 3339, or a duration such as 72h)\n"
 	    "  --audit-all-subjects   keep every subject's events, not only the agents'\n"
 	    "  --audit-filter N=V     extra condition as for 'kcustody audit' (repeatable)\n"
@@ -239,6 +245,13 @@ collect_hooks_parse(struct collect_hooks *h, int index, const char *arg)
 		}
 		st->log_timeout = lv;
 		return 0;
+	case H_CHAINPUB:
+		if (kc_trust_file_check(arg, 0) != 0) {
+			cli_error("--audit-chain-pubkey: %s", kc_err_msg());
+			return -1;
+		}
+		st->chain_pubkey = arg;
+		return 0;
 	case H_FAILON:
 		if ((h->fail_on = kc_sev_parse(arg)) <= 0) {
 			cli_error("--fail-on wants critical, high, medium, low or info, not '%s'", arg);
@@ -286,6 +299,7 @@ collect_hooks_plan(const struct collect_hooks *h, struct kc_collect_plan *plan)
 			return -2;
 		}
 	}
+	plan->audit.chain_pubkey = st->chain_pubkey;
 	return 0;
 }
 

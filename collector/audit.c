@@ -10,6 +10,7 @@
 
 #include "collector/audit.h"
 #include "collector/audit_int.h"
+#include "manifest/auditchain.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fmt.h"
@@ -1171,6 +1172,49 @@ fail:
 
 /* ---- entry points ----------------------------------------------------- */
 
+/* sources.json "chains": each folder named that holds audit-sink digest
+ * records, its chain checked (docs/AUDIT_SINK.md).  Added only when there
+ * is one, so a plain log's sources.json is unchanged. */
+static int
+add_chains(cJSON *doc, const char *const *paths, size_t npaths, const char *pubkey)
+{
+	cJSON *chains = NULL;
+
+	for (size_t i = 0; i < npaths; i++) {
+		struct kc_achain_tail t;
+		struct stat st;
+		cJSON *rep = NULL;
+		const char *cont;
+		int r;
+
+		if (strcmp(paths[i], "-") == 0 || stat(paths[i], &st) != 0 || !S_ISDIR(st.st_mode) ||
+		    kc_achain_tail(paths[i], &t) != 0 || t.last_digest == 0) {
+			kc_err_clear();
+			continue;
+		}
+		r = kc_achain_verify(paths[i], pubkey, 0, &rep);
+		if (rep == NULL)
+			return r;
+		if (r == KC_ERR_VERIFY)
+			cont = "broken: the signed chain does not verify (see tampering)";
+		else if (pubkey == NULL)
+			cont = "hash chain intact; signatures not checked (no chain public key given)";
+		else if (r == 1)
+			cont = "proven by signed chain up to the last record; later segments unsealed";
+		else
+			cont = "proven by signed chain";
+		if (cJSON_AddStringToObject(rep, "continuity", cont) == NULL ||
+		    cJSON_AddBoolToObject(rep, "signatures_checked", pubkey != NULL) == NULL ||
+		    (chains == NULL && (chains = cJSON_AddArrayToObject(doc, "chains")) == NULL) ||
+		    !cJSON_AddItemToArray(chains, rep)) {
+			cJSON_Delete(rep);
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		}
+		kc_err_clear();
+	}
+	return 0;
+}
+
 int
 kc_audit_scan(const char *const *paths, size_t npaths,
     const struct kc_audit_filter *f, const struct kc_audit_opts *o,
@@ -1221,6 +1265,10 @@ kc_audit_scan(const char *const *paths, size_t npaths,
 	visibility(&r);
 	if (o->stats && (res->doc = build_doc(&r)) == NULL)
 		rc = kc_err_code();
+	else if (o->stats && (rc = add_chains(res->doc, paths, npaths, o->chain_pubkey)) < 0) {
+		cJSON_Delete(res->doc);
+		res->doc = NULL;
+	}
 out:
 	cJSON_Delete(r.gaps);
 	cJSON_Delete(r.counts);

@@ -222,6 +222,10 @@ struct kc_audit_opts {
 	int no_rotated;		/* do not look for backups beside a named file */
 	int validate;		/* parse every line (implied by stats) */
 	int stats;		/* build the sources.json document */
+	/* An audit-sink folder among the paths: its digest chain is checked
+	 * (manifest/auditchain.h) into sources.json "chains", signatures
+	 * against this Ed25519 public key (NULL: hashes and links only). */
+	const char *chain_pubkey;
 };
 
 struct kc_audit_malformed {

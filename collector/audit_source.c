@@ -12,6 +12,7 @@
 
 #include "collector/audit.h"
 #include "collector/audit_int.h"
+#include "manifest/auditchain.h"
 #include "util/err.h"
 #include "util/fmt.h"
 #include "util/fsutil.h"
@@ -217,6 +218,17 @@ export_name(const char *n)
 	    ends_with(n, ".ndjson") || ends_with(n, ".gz"));
 }
 
+/* digest-N.json or digest-N.json.sig of an audit-sink folder
+ * (manifest/auditchain.h). */
+static int
+sink_record_name(const char *n)
+{
+	uint64_t num;
+
+	return kc_achain_name_number(n, "digest-", ".json", &num) == 0 ||
+	    kc_achain_name_number(n, "digest-", ".json.sig", &num) == 0;
+}
+
 static int scan_dir_at(const char *dir, const char *only_key, struct kc_audit_sources *out,
     struct seen *seen, int *group, int depth);
 
@@ -252,6 +264,19 @@ scan_dir_at(const char *dir, const char *only_key, struct kc_audit_sources *out,
 
 		if (de->d_name[0] == '.')
 			continue;
+		if (only_key == NULL && sink_record_name(de->d_name)) {
+			/* an audit-sink folder: its records are checked as a chain
+			 * (sources.json "chains"), never read as events */
+			if ((full = kc_path_join(dir, de->d_name)) == NULL) {
+				r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+				goto out;
+			}
+			r = add_skipped(out, full, "audit-sink digest record (checked under \"chains\")");
+			free(full);
+			if (r < 0)
+				goto out;
+			continue;
+		}
 		memset(&x, 0, sizeof(x));
 		x.backup = kc_audit_backup_name(de->d_name, &bl, &ext, &el, &x.gz, &x.ms);
 		if (only_key != NULL && !x.backup)

@@ -25,8 +25,8 @@ spec:
     such bundles.
   caveats: |
     The plugin is dynamically linked. It needs libcurl, cJSON, libarchive,
-    OpenSSL 3, libyaml and zlib; on Debian 12:
-      apt-get install libcurl4 libcjson1 libarchive13 libssl3 libyaml-0-2 zlib1g
+    OpenSSL 3, libyaml, zlib and libevent; on Debian 12:
+      apt-get install libcurl4 libcjson1 libarchive13 libssl3 libyaml-0-2 zlib1g libevent-2.1-7 libevent-openssl-2.1-7
     or install the Debian package (kcustody_${version}_amd64.deb) instead.
   platforms:
   - selector:

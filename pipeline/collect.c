@@ -132,6 +132,8 @@ audit_record(struct kc_collect *co, const struct kc_collect_audit_plan *ap,
     const struct kc_audit_filter *f, const struct kc_audit_result *res)
 {
 	cJSON *a, *item;
+	const cJSON *ch, *chains = kc_json_get(res->doc, "chains");
+	const char *broken = NULL;
 
 	a = cJSON_AddObjectToObject(co->manifest, "audit");
 	cJSON_AddNumberToObject(a, "sources", (double)res->sources);
@@ -143,8 +145,25 @@ audit_record(struct kc_collect *co, const struct kc_collect_audit_plan *ap,
 	cJSON_AddItemToObject(a, "filter", kc_audit_filter_json(f));
 	cJSON_AddStringToObject(a, "reads_visible", res->reads_visible == 2 ? "all" : res->reads_visible == 1 ? "some" :
 	    res->reads_visible == 0 ? "none" : "no events");
+	/* audit-sink folders read: how their continuity stands (the whole
+	 * report is in audit/sources.json "chains") */
+	if (chains != NULL) {
+		cJSON *cont = cJSON_AddArrayToObject(a, "continuity");
+
+		cJSON_ArrayForEach(ch, chains) {
+			cJSON *c = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(c, "folder", kc_json_str0(ch, "folder"));
+			cJSON_AddStringToObject(c, "continuity", kc_json_str0(ch, "continuity"));
+			cJSON_AddStringToObject(c, "key", kc_json_str0(ch, "key"));
+			cJSON_AddItemToArray(cont, c);
+			if (strcmp(kc_json_str0(ch, "result"), "tampered") == 0)
+				broken = "an audit-sink chain does not verify (see chains in audit/sources.json)";
+		}
+	}
 	item = kc_collect_add_item(co, "audit/segment",
-	    res->source_errors > 0 || res->reads_visible == 0 || res->reads_visible == 1 ? "partial" : "complete",
+	    broken != NULL || res->source_errors > 0 || res->reads_visible == 0 || res->reads_visible == 1 ? "partial" : "complete",
+	    broken != NULL ? broken :
 	    res->source_errors > 0 ? "some audit sources could not be read to the end (see audit/sources.json)" :
 	    res->reads_visible == 0 ? "the audit sources do not log reads (get, list, watch): reads are not determinable "
 	    "from these sources (see reads in audit/sources.json)" :
@@ -176,6 +195,7 @@ run_audit(const struct kc_collect_audit_plan *ap, struct kc_collect *co,
 	if ((r = audit_filter(ap, co, targets, &f)) != 0)
 		return r;
 	ao.no_redact = ap->no_redact;
+	ao.chain_pubkey = ap->chain_pubkey;
 	ao.format = ap->format;
 	kc_info("extracting audit-log segments");
 	if ((r = kc_audit_extract(ap->paths, ap->npaths, f, &ao, co->staging, &res)) == 0) {

@@ -29,6 +29,7 @@ struct kc_collect_audit_plan {
 	size_t nconds;
 	int no_redact;
 	int format;			/* KC_AUDIT_PROV_*, 0 auto */
+	const char *chain_pubkey;	/* audit-sink chains: signatures checked with it */
 };
 
 struct kc_collect_plan {

@@ -14,7 +14,7 @@ KCM="$CACHE/kube-controller-manager-$K8S_VERSION-r2"
 say() { printf 'kcustody-install: %s\n' "$*" >&2; }
 
 need_pkgs=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev
-	libarchive-dev libssl-dev libyaml-dev zlib1g-dev openssl jq etcd-server curl
+	libarchive-dev libssl-dev libyaml-dev zlib1g-dev libevent-dev openssl jq etcd-server curl
 	python3 valgrind time bc chromium python3-html5lib libxml2-utils libarchive-tools man-db
 	dpkg-dev debhelper lintian debootstrap podman runc python3-yaml clang libclang-rt-dev)
 # (the last line: make deb / image / krew and their tests, docs/PACKAGING.md;

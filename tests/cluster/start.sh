@@ -6,7 +6,10 @@
 # Env: KCUSTODY_APISERVER, KCUSTODY_CONTROLLER_MANAGER (binaries),
 #      KCUSTODY_CONTROLLERS (the controllers to run; "none" runs no
 #      controller-manager), KCUSTODY_AUDIT_MAXBACKUP (default 10),
-#      KCUSTODY_AUDIT_COMPRESS=1 (gzip rotated audit logs).
+#      KCUSTODY_AUDIT_COMPRESS=1 (gzip rotated audit logs),
+#      KCUSTODY_AUDIT_WEBHOOK_CONFIG=FILE (also the audit webhook backend,
+#      batch mode, FILE a kubeconfig naming the sink; batches every 1 s,
+#      first retry after KCUSTODY_AUDIT_WEBHOOK_BACKOFF, default 1s).
 # Layout of STATEDIR:
 #   pki/ tokens/ kubeconfigs/ audit/audit.log etcd/ *.pid *.log env.sh config
 # See tests/cluster/README.md for the identities and kubeconfig variants.
@@ -36,6 +39,8 @@ flock 9
 # kubelet=1: the apiserver trusts kubelet-ca for kubelets and presents
 # kubelet-client (pods/log reaches tests/cluster/kubelet-standin.py).
 CONFIG="apiserver=$APISERVER kcm=$KCM controllers=$CONTROLLERS maxbackup=$MAXBACKUP compress=${KCUSTODY_AUDIT_COMPRESS:-0} kubelet=1"
+[ -z "${KCUSTODY_AUDIT_WEBHOOK_CONFIG:-}" ] ||
+	CONFIG+=" webhook=$KCUSTODY_AUDIT_WEBHOOK_CONFIG backoff=${KCUSTODY_AUDIT_WEBHOOK_BACKOFF:-1s}"
 ETCD_NEEDLE=$(kc_etcd_needle "$DIR")
 API_NEEDLE=$(kc_apiserver_needle "$DIR")
 KCM_NEEDLE=$(kc_kcm_needle "$DIR")
@@ -193,6 +198,11 @@ done
 # --- kube-apiserver
 compress=()
 [ "${KCUSTODY_AUDIT_COMPRESS:-0}" = 1 ] && compress=(--audit-log-compress)
+# the audit webhook backend beside the log (tests/cmd/test_audit_sink.sh)
+[ -z "${KCUSTODY_AUDIT_WEBHOOK_CONFIG:-}" ] ||
+	compress+=(--audit-webhook-config-file="$KCUSTODY_AUDIT_WEBHOOK_CONFIG" --audit-webhook-mode=batch
+		--audit-webhook-batch-max-wait=1s
+		--audit-webhook-initial-backoff="${KCUSTODY_AUDIT_WEBHOOK_BACKOFF:-1s}")
 setsid "$APISERVER" \
 	--etcd-servers="http://127.0.0.1:$ETCD_PORT" \
 	--bind-address=127.0.0.1 --advertise-address=127.0.0.1 \

@@ -24,7 +24,7 @@ if [ -n "$deb" ]; then
 	case "$(basename "$deb")" in "kcustody_${version}_"*.deb) ;; *) t_fail "unexpected name $deb" ;; esac
 	dpkg-deb -f "$deb" Version Depends >"$T_OUT"
 	expect_grep "^Version: ${version//./\\.}$" "$T_OUT"
-	for lib in libcurl4 libcjson1 libarchive13 libssl3 libyaml-0-2 zlib1g libc6; do
+	for lib in libcurl4 libcjson1 libarchive13 libssl3 libyaml-0-2 zlib1g libc6 libevent-2.1-7 libevent-openssl-2.1-7; do
 		expect_grep "^Depends:.* $lib( |,|$)" "$T_OUT"
 	done
 	dpkg-deb -c "$deb" >"$T_OUT"

@@ -1,0 +1,819 @@
+/* audit_sink.c - the audit webhook sink (audit_sink.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/util.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <cjson/cJSON.h>
+
+#include "manifest/auditchain.h"
+#include "pipeline/audit_sink.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/fmt.h"
+#include "util/fsutil.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/sha256.h"
+#include "util/timeutil.h"
+
+#define MAX_ITEMS 100000	/* items in one batch (the apiserver sends at most 400 by default) */
+
+struct sink {
+	const struct kc_sink_config *cfg;
+	struct kc_sink_counters c;
+	struct event_base *base;
+	SSL_CTX *ssl;
+	int fatal;			/* a write error left the chain state unknown */
+	/* the open segment */
+	int fd;
+	uint64_t seg_no;		/* number of the open (or next) segment */
+	struct kc_achain_seg seg;
+	struct kc_sha256 *seg_hash;
+	int64_t seg_opened_mono;
+	/* closed, not yet in a record */
+	struct kc_achain_seg *pending;
+	size_t npending, cappending;
+	/* the chain */
+	uint64_t last_digest;
+	char last_sha[KC_SHA256_HEX];
+	int64_t last_digest_mono;
+	char run[33], run_started[KC_ACHAIN_TIME_MAX];
+	/* per-batch scratch */
+	size_t *starts, *ends;
+	struct kc_buf lines;
+};
+
+static void
+now_str(char *out, size_t n)
+{
+	kc_fmt_rfc3339_us(kc_now_ns(), out, n);
+}
+
+/* ---- the EventList's item spans ---- */
+
+/* Whitespace as cJSON skips it: every byte up to 32 (so the spans agree
+ * with what cJSON parsed, even for a body stricter parsers refuse). */
+static size_t
+skip_ws(const char *s, size_t i, size_t len)
+{
+	while (i < len && (unsigned char)s[i] <= 32)
+		i++;
+	return i;
+}
+
+/* End (one past) of the string starting at s[i] == '"'. */
+static size_t
+skip_string(const char *s, size_t i, size_t len)
+{
+	for (i++; i < len; i++) {
+		if (s[i] == '\\')
+			i++;
+		else if (s[i] == '"')
+			return i + 1;
+	}
+	return len + 1;
+}
+
+/* End (one past) of the value starting at s[i]. */
+static size_t
+skip_value(const char *s, size_t i, size_t len)
+{
+	size_t depth = 0;
+
+	if (i >= len)
+		return len + 1;
+	if (s[i] == '"')
+		return skip_string(s, i, len);
+	if (s[i] != '{' && s[i] != '[') {
+		while (i < len && s[i] != ',' && s[i] != '}' && s[i] != ']' && (unsigned char)s[i] > 32)
+			i++;
+		return i;
+	}
+	while (i < len) {
+		char ch = s[i];
+
+		if (ch == '"') {
+			i = skip_string(s, i, len);
+			continue;
+		}
+		if (ch == '{' || ch == '[')
+			depth++;
+		else if (ch == '}' || ch == ']') {
+			if (--depth == 0)
+				return i + 1;
+		}
+		i++;
+	}
+	return len + 1;
+}
+
+/* Whether the JSON string token k (quotes included) is "items" as
+ * kc_json_get sees it: escapes decoded ("\u0069tems" is "items") and the
+ * name ending at a NUL byte, as cJSON's C strings do. */
+static int
+is_items_key(const char *k, size_t n)
+{
+	cJSON *v;
+	int yes;
+
+	if (memchr(k, '\\', n) == NULL && memchr(k, '\0', n) == NULL)
+		return n == 7 && memcmp(k, "\"items\"", 7) == 0;
+	v = cJSON_ParseWithLength(k, n);
+	yes = cJSON_IsString(v) && strcmp(v->valuestring, "items") == 0;
+	cJSON_Delete(v);
+	return yes;
+}
+
+int
+kc_sink_item_spans(const char *s, size_t len, size_t *starts, size_t *ends, size_t max, size_t *n)
+{
+	size_t i = skip_ws(s, 0, len);
+	int found = 0;
+
+	*n = 0;
+	if (i >= len || s[i] != '{')
+		return -1;
+	i = skip_ws(s, i + 1, len);
+	while (i < len && s[i] != '}') {
+		size_t ks = i, ke;
+
+		if (s[i] != '"' || (ke = skip_string(s, i, len)) > len)
+			return -1;
+		i = skip_ws(s, ke, len);
+		if (i >= len || s[i] != ':')
+			return -1;
+		i = skip_ws(s, i + 1, len);
+		if (is_items_key(s + ks, ke - ks) && i < len && s[i] == '[') {
+			/* the last "items" wins, as for every reader (util/json.h) */
+			*n = 0;
+			found = 1;
+			i = skip_ws(s, i + 1, len);
+			while (i < len && s[i] != ']') {
+				size_t e = skip_value(s, i, len);
+
+				if (e > len || *n >= max)
+					return -1;
+				starts[*n] = i;
+				ends[*n] = e;
+				(*n)++;
+				i = skip_ws(s, e, len);
+				if (i < len && s[i] == ',')
+					i = skip_ws(s, i + 1, len);
+			}
+			if (i >= len)
+				return -1;
+			i++;
+		} else {
+			if ((i = skip_value(s, i, len)) > len)
+				return -1;
+		}
+		i = skip_ws(s, i, len);
+		if (i < len && s[i] == ',')
+			i = skip_ws(s, i + 1, len);
+	}
+	return found ? 0 : -1;
+}
+
+/* ---- segments and records ---- */
+
+static int
+dir_sync(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+	if (fd < 0 || fsync(fd) != 0)
+		r = kc_err_set(KC_ERR_IO, "cannot sync folder '%s': %s", dir, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static int
+pending_add(struct sink *k, const struct kc_achain_seg *s)
+{
+	if (k->npending == k->cappending) {
+		size_t nc = k->cappending ? k->cappending * 2 : 8;
+		struct kc_achain_seg *np = realloc(k->pending, nc * sizeof(*np));
+
+		if (np == NULL)
+			return KC_ERR_NOMEM;
+		k->pending = np;
+		k->cappending = nc;
+	}
+	k->pending[k->npending++] = *s;
+	return 0;
+}
+
+/* Write a digest record for the pending segments. */
+static int
+write_digest(struct sink *k, const char *reason)
+{
+	struct kc_achain_digest d;
+	char sha[KC_SHA256_HEX];
+	int r;
+
+	memset(&d, 0, sizeof(d));
+	d.sequence = k->last_digest + 1;
+	now_str(d.created, sizeof(d.created));
+	kc_fmt_trunc(d.reason, sizeof(d.reason), "%s", reason);
+	kc_fmt_trunc(d.run, sizeof(d.run), "%s", k->run);
+	kc_fmt_trunc(d.run_started, sizeof(d.run_started), "%s", k->run_started);
+	d.interval = k->cfg->digest_secs;
+	if (k->last_digest > 0) {
+		d.has_previous = 1;
+		d.prev_sequence = k->last_digest;
+		memcpy(d.prev_sha256, k->last_sha, sizeof(d.prev_sha256));
+	}
+	d.segs = k->pending;
+	d.nsegs = k->npending;
+	if ((r = kc_achain_digest_write(k->cfg->dir, &d, k->cfg->signer, sha)) != 0)
+		return r;
+	k->last_digest = d.sequence;
+	memcpy(k->last_sha, sha, sizeof(sha));
+	k->last_digest_mono = kc_mono_ns();
+	k->npending = 0;
+	k->c.digests++;
+	kc_info("audit-sink: digest record %" PRIu64 " (%s, %zu segments)", d.sequence, reason, d.nsegs);
+	return 0;
+}
+
+static int
+open_segment(struct sink *k)
+{
+	char name[64], *path;
+	int fd;
+
+	kc_achain_seg_name(k->seg_no, name, sizeof(name));
+	if ((path = kc_path_join(k->cfg->dir, name)) == NULL)
+		return KC_ERR_NOMEM;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		int r = kc_err_set(KC_ERR_IO, "cannot create segment '%s': %s", path, strerror(errno));
+
+		free(path);
+		return r;
+	}
+	free(path);
+	if (dir_sync(k->cfg->dir) != 0) {
+		close(fd);
+		return KC_ERR_IO;
+	}
+	memset(&k->seg, 0, sizeof(k->seg));
+	k->seg.number = k->seg_no;
+	now_str(k->seg.opened, sizeof(k->seg.opened));
+	kc_sha256_reset(k->seg_hash);
+	k->seg_opened_mono = kc_mono_ns();
+	k->fd = fd;
+	return 0;
+}
+
+/* Close the open segment (if any) into the pending list. */
+static int
+close_segment(struct sink *k)
+{
+	if (k->fd < 0)
+		return 0;
+	if (fsync(k->fd) != 0 || close(k->fd) != 0) {
+		k->fd = -1;
+		return kc_err_set(KC_ERR_IO, "cannot close segment %" PRIu64 ": %s", k->seg_no, strerror(errno));
+	}
+	k->fd = -1;
+	now_str(k->seg.closed, sizeof(k->seg.closed));
+	kc_sha256_final(k->seg_hash, NULL, k->seg.sha256);
+	k->seg_no++;
+	k->c.segments_sealed++;
+	return pending_add(k, &k->seg);
+}
+
+static int
+rotate(struct sink *k, const char *reason)
+{
+	int r;
+
+	if ((r = close_segment(k)) != 0)
+		return r;
+	return write_digest(k, reason);
+}
+
+/* Seal what an earlier run left unsealed and write the start record. */
+static int
+resume(struct sink *k)
+{
+	struct kc_achain_tail t;
+	int r;
+
+	if ((r = kc_achain_tail(k->cfg->dir, &t)) != 0)
+		return r;
+	k->last_digest = t.last_digest;
+	memcpy(k->last_sha, t.last_sha256, sizeof(k->last_sha));
+	for (uint64_t n = t.last_sealed_seg + 1; n <= t.highest_seg_file; n++) {
+		struct kc_achain_seg s;
+		char name[64], *path;
+		struct stat st;
+
+		kc_achain_seg_name(n, name, sizeof(name));
+		if ((path = kc_path_join(k->cfg->dir, name)) == NULL)
+			return KC_ERR_NOMEM;
+		if (stat(path, &st) != 0) {
+			free(path);
+			continue;	/* a number never used: verify-chain reports the jump */
+		}
+		memset(&s, 0, sizeof(s));
+		s.number = n;
+		r = kc_achain_seg_recover(path, &s);
+		free(path);
+		if (r != 0)
+			return r;
+		now_str(s.closed, sizeof(s.closed));
+		if (s.dropped_tail > 0)
+			kc_warn("audit-sink: %s: cut %" PRIu64 " bytes of an unterminated line (a batch never "
+			    "acknowledged)", name, s.dropped_tail);
+		kc_warn("audit-sink: sealing %s left by a run that stopped uncleanly (%" PRIu64 " events)", name,
+		    s.events);
+		if ((r = pending_add(k, &s)) != 0)
+			return r;
+	}
+	k->seg_no = (t.highest_seg_file > t.last_sealed_seg ? t.highest_seg_file : t.last_sealed_seg) + 1;
+	return write_digest(k, "start");
+}
+
+/* ---- HTTP ---- */
+
+static void
+reply(struct evhttp_request *req, int code, const char *reason, const char *msg)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; charset=utf-8");
+	if (b != NULL && msg != NULL)
+		evbuffer_add_printf(b, "%s\n", msg);
+	evhttp_send_reply(req, code, reason, b);
+	if (b != NULL)
+		evbuffer_free(b);
+}
+
+static void
+peer_name(struct evhttp_request *req, char *out, size_t n)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	const char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	if (conn != NULL)
+		evhttp_connection_get_peer(conn, (char **)&addr, &port);
+	kc_fmt_trunc(out, n, "%s:%u", addr ? addr : "?", (unsigned)port);
+}
+
+/* 0 when the client presented a certificate that verifies against the
+ * client CA; else the HTTP status to refuse with (401 none, 403 untrusted). */
+static int
+check_client(struct evhttp_request *req, char *subject, size_t n)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+	X509 *peer;
+	long vr;
+
+	subject[0] = '\0';
+	if (ssl == NULL || (peer = SSL_get1_peer_certificate(ssl)) == NULL)
+		return 401;
+	X509_NAME_oneline(X509_get_subject_name(peer), subject, (int)n);
+	X509_free(peer);
+	vr = SSL_get_verify_result(ssl);
+	return vr == X509_V_OK ? 0 : 403;
+}
+
+static void
+refuse(struct sink *k, struct evhttp_request *req, int code, const char *reason, uint64_t *counter,
+    const char *why)
+{
+	char peer[128], safe[256];
+
+	peer_name(req, peer, sizeof(peer));
+	kc_warn("audit-sink: refused %d %s from %s: %s", code, reason, peer, kc_safe_str(why, safe, sizeof(safe)));
+	k->c.refused++;
+	(*counter)++;
+	if (code == 429) {
+		char ra[24];
+
+		kc_fmt_trunc(ra, sizeof(ra), "%d", k->cfg->retry_after);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", ra);
+	}
+	reply(req, code, reason, why);
+}
+
+static int
+disk_low(struct sink *k)
+{
+	struct statvfs sv;
+
+	if (k->cfg->min_free == 0 || statvfs(k->cfg->dir, &sv) != 0)
+		return 0;
+	return (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize < k->cfg->min_free;
+}
+
+/* Append the batch's lines, fsync; on failure take them back out. */
+static int
+append_batch(struct sink *k, const char *data, size_t len)
+{
+	struct stat st;
+	int r;
+
+	if (k->fd < 0 && (r = open_segment(k)) != 0)
+		return r;
+	if (fstat(k->fd, &st) != 0)
+		return kc_err_set(KC_ERR_IO, "cannot stat the open segment: %s", strerror(errno));
+	if ((r = kc_write_all(k->fd, data, len, "segment")) == 0 && fdatasync(k->fd) != 0)
+		r = kc_err_set(KC_ERR_IO, "cannot sync the open segment: %s", strerror(errno));
+	if (r != 0) {
+		int e = errno;
+
+		if (ftruncate(k->fd, st.st_size) != 0 || fdatasync(k->fd) != 0) {
+			k->fatal = 1;	/* the segment's end is unknown: stop taking batches */
+			kc_warn("audit-sink: cannot take a failed batch back out of segment %" PRIu64 ": %s",
+			    k->seg_no, strerror(errno));
+		}
+		errno = e;
+		return r;
+	}
+	kc_sha256_update(k->seg_hash, data, len);
+	k->seg.bytes += len;
+	return 0;
+}
+
+/* The body as JSON, nothing but whitespace after it (cJSON alone would
+ * ignore trailing bytes). */
+static cJSON *
+parse_whole(const char *body, size_t len)
+{
+	const char *end = NULL;
+	cJSON *doc = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+
+	if (doc == NULL || end == NULL || skip_ws(body, (size_t)(end - body), len) != len) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+int
+kc_sink_batch_lines(const char *body, size_t len, size_t *starts, size_t *ends, size_t max, cJSON **doc_out,
+    struct kc_buf *lines, size_t *nout, const char **why)
+{
+	cJSON *doc;
+	const cJSON *items, *it;
+	const char *kind, *apiv;
+	size_t n = 0, total = 0;
+
+	*doc_out = NULL;
+	*nout = 0;
+	if (body == NULL || (doc = parse_whole(body, len)) == NULL || !cJSON_IsObject(doc) ||
+	    (kind = kc_json_str(doc, "kind")) == NULL || strcmp(kind, "EventList") != 0 ||
+	    (apiv = kc_json_str(doc, "apiVersion")) == NULL || strncmp(apiv, "audit.k8s.io/", 13) != 0 ||
+	    (items = kc_json_get(doc, "items")) == NULL || !cJSON_IsArray(items)) {
+		*why = "not an audit.k8s.io EventList (JSON object with kind EventList and an items array)";
+		if (body != NULL)
+			cJSON_Delete(doc);
+		return KC_ERR_PARSE;
+	}
+	if (kc_sink_item_spans(body, len, starts, ends, max, &total) != 0 || total != (size_t)cJSON_GetArraySize(items)) {
+		*why = "cannot delimit the EventList's items";
+		cJSON_Delete(doc);
+		return KC_ERR_PARSE;
+	}
+	lines->max = len + total + 1;
+	cJSON_ArrayForEach(it, items) {
+		size_t s = starts[n], e = ends[n];
+
+		if (!cJSON_IsObject(it) || memchr(body + s, '\n', e - s) != NULL) {
+			*why = cJSON_IsObject(it) ? "an event spans lines" : "an item is not an object";
+			cJSON_Delete(doc);
+			return KC_ERR_PARSE;
+		}
+		if (kc_buf_add(lines, body + s, e - s) != 0 || kc_buf_addc(lines, '\n') != 0) {
+			*why = "out of memory";
+			cJSON_Delete(doc);
+			return KC_ERR_NOMEM;
+		}
+		n++;
+	}
+	*doc_out = doc;
+	*nout = n;
+	return 0;
+}
+
+static void
+handle(struct evhttp_request *req, void *arg)
+{
+	struct sink *k = arg;
+	struct evbuffer *in;
+	char subject[256], why[300];
+	const char *body;
+	size_t len, n = 0;
+	cJSON *doc = NULL;
+	const cJSON *items, *it;
+	const char *reason = NULL;
+	int code, r;
+
+	if ((code = check_client(req, subject, sizeof(subject))) != 0) {
+		refuse(k, req, code, code == 401 ? "Unauthorized" : "Forbidden", &k->c.refused_auth,
+		    code == 401 ? "no client certificate" : "client certificate not issued by the client CA");
+		return;
+	}
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		refuse(k, req, 405, "Method Not Allowed", &k->c.refused_error, "only POST");
+		return;
+	}
+	if (k->fatal) {
+		refuse(k, req, 503, "Service Unavailable", &k->c.refused_error, "a segment write failed; restart the sink");
+		return;
+	}
+	in = evhttp_request_get_input_buffer(req);
+	len = evbuffer_get_length(in);
+	if (len > k->cfg->max_body) {
+		kc_fmt_trunc(why, sizeof(why), "batch of %zu bytes over the %zu-byte limit", len, k->cfg->max_body);
+		refuse(k, req, 413, "Payload Too Large", &k->c.refused_too_large, why);
+		return;
+	}
+	body = (const char *)evbuffer_pullup(in, -1);
+	kc_buf_reset(&k->lines);
+	if ((r = kc_sink_batch_lines(body, len, k->starts, k->ends, MAX_ITEMS, &doc, &k->lines, &n, &reason)) != 0) {
+		if (r == KC_ERR_NOMEM)
+			refuse(k, req, 500, "Internal Server Error", &k->c.refused_error, reason);
+		else
+			refuse(k, req, 400, "Bad Request", &k->c.refused_malformed, reason);
+		return;
+	}
+	items = kc_json_get(doc, "items");
+	k->c.events_received += n;
+	if (disk_low(k)) {
+		kc_fmt_trunc(why, sizeof(why), "less than %" PRIu64 " bytes free in the sink folder", k->cfg->min_free);
+		refuse(k, req, 429, "Too Many Requests", &k->c.refused_full, why);
+		cJSON_Delete(doc);
+		return;
+	}
+	if (n > 0 && (r = append_batch(k, k->lines.data, k->lines.len)) != 0) {
+		int full = errno == ENOSPC || errno == EDQUOT;
+
+		kc_fmt_trunc(why, sizeof(why), "%s", kc_err_msg());
+		if (full)
+			refuse(k, req, 429, "Too Many Requests", &k->c.refused_full, why);
+		else
+			refuse(k, req, 500, "Internal Server Error", &k->c.refused_error, why);
+		cJSON_Delete(doc);
+		return;
+	}
+	n = 0;
+	cJSON_ArrayForEach(it, items) {
+		char id[KC_ACHAIN_ID_MAX], t[KC_ACHAIN_TIME_MAX];
+
+		kc_achain_event_fields(it, id, t);
+		kc_achain_seg_note(&k->seg, id, t);
+		n++;
+	}
+	cJSON_Delete(doc);
+	k->c.events_written += n;
+	k->c.batches++;
+	reply(req, 200, "OK", NULL);
+	if (k->fd >= 0 && k->seg.bytes >= k->cfg->segment_bytes && (r = rotate(k, "rotation")) != 0) {
+		kc_warn("audit-sink: cannot seal segment: %s", kc_err_msg());
+		k->fatal = 1;
+	}
+}
+
+/* ---- TLS ---- */
+
+static int
+accept_any(int ok, X509_STORE_CTX *x)
+{
+	(void)ok;
+	(void)x;
+	return 1;	/* the handshake completes; the request is judged by the verify result (401/403) */
+}
+
+static SSL_CTX *
+tls_setup(const struct kc_sink_config *c)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	STACK_OF(X509_NAME) *names;
+
+	if (ctx == NULL) {
+		kc_err_ossl(KC_ERR_CRYPTO, "cannot make a TLS context");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1) {
+		kc_err_ossl(KC_ERR_CONFIG, "--tls-cert '%s'", c->tls_cert);
+		goto bad;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, c->tls_key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+		kc_err_ossl(KC_ERR_CONFIG, "--tls-key '%s'", c->tls_key);
+		goto bad;
+	}
+	if (SSL_CTX_load_verify_locations(ctx, c->client_ca, NULL) != 1 ||
+	    (names = SSL_load_client_CA_file(c->client_ca)) == NULL) {
+		kc_err_ossl(KC_ERR_CONFIG, "--client-ca '%s'", c->client_ca);
+		goto bad;
+	}
+	SSL_CTX_set_client_CA_list(ctx, names);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any);
+	return ctx;
+bad:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+static struct bufferevent *
+make_bev(struct event_base *base, void *arg)
+{
+	struct sink *k = arg;
+	SSL *ssl = SSL_new(k->ssl);
+
+	if (ssl == NULL)
+		return NULL;
+	return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}
+
+/* ---- signals, timers, status ---- */
+
+static void
+write_status(struct sink *k)
+{
+	char buf[1024];
+
+	if (k->cfg->status_path == NULL)
+		return;
+	kc_fmt_trunc(buf, sizeof(buf),
+	    "{\"batches\":%" PRIu64 ",\"eventsReceived\":%" PRIu64 ",\"eventsWritten\":%" PRIu64
+	    ",\"refused\":%" PRIu64 ",\"refusedAuth\":%" PRIu64 ",\"refusedMalformed\":%" PRIu64
+	    ",\"refusedTooLarge\":%" PRIu64 ",\"refusedFull\":%" PRIu64 ",\"refusedError\":%" PRIu64
+	    ",\"segmentsSealed\":%" PRIu64 ",\"digests\":%" PRIu64 ",\"openSegment\":%" PRIu64 "}\n",
+	    k->c.batches, k->c.events_received, k->c.events_written, k->c.refused, k->c.refused_auth,
+	    k->c.refused_malformed, k->c.refused_too_large, k->c.refused_full, k->c.refused_error,
+	    k->c.segments_sealed, k->c.digests, k->fd >= 0 ? k->seg_no : 0);
+	if (kc_write_file_atomic(k->cfg->status_path, buf, strlen(buf), 0644) != 0)
+		kc_warn("audit-sink: cannot write the status file: %s", kc_err_msg());
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct sink *k = arg;
+
+	(void)what;
+	if (sig == SIGUSR1) {
+		write_status(k);
+		if (k->cfg->report != NULL)
+			k->cfg->report(&k->c, 0, k->cfg->report_arg);
+		return;
+	}
+	event_base_loopexit(k->base, NULL);
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct sink *k = arg;
+	int64_t now = kc_mono_ns();
+
+	(void)fd;
+	(void)what;
+	if (k->fatal)
+		return;
+	if (k->fd >= 0 && k->cfg->segment_secs > 0 && now - k->seg_opened_mono >= k->cfg->segment_secs * 1000000000LL) {
+		if (rotate(k, "rotation") != 0) {
+			kc_warn("audit-sink: cannot seal segment: %s", kc_err_msg());
+			k->fatal = 1;
+		}
+		write_status(k);
+	} else if (now - k->last_digest_mono >= k->cfg->digest_secs * 1000000000LL) {
+		if (rotate(k, "interval") != 0) {
+			kc_warn("audit-sink: cannot write a digest record: %s", kc_err_msg());
+			k->fatal = 1;
+		}
+		write_status(k);
+	}
+}
+
+int
+kc_sink_run(const struct kc_sink_config *cfg, struct kc_sink_counters *out)
+{
+	struct sink k;
+	struct evhttp *http = NULL;
+	struct evhttp_bound_socket *bound;
+	struct event *sigs[4] = { NULL }, *tick = NULL;
+	const int signos[4] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
+	struct timeval one = { 1, 0 };
+	unsigned char rnd[16];
+	int r = 0;
+
+	memset(&k, 0, sizeof(k));
+	k.cfg = cfg;
+	k.fd = -1;
+	kc_buf_init(&k.lines, 0);
+	signal(SIGPIPE, SIG_IGN);
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return kc_err_ossl(KC_ERR_CRYPTO, "no random bytes for the run id");
+	kc_hex_encode(rnd, sizeof(rnd), k.run);
+	now_str(k.run_started, sizeof(k.run_started));
+	if ((k.seg_hash = kc_sha256_new()) == NULL || (k.starts = calloc(MAX_ITEMS, sizeof(size_t))) == NULL ||
+	    (k.ends = calloc(MAX_ITEMS, sizeof(size_t))) == NULL) {
+		r = KC_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = kc_mkdir_p(cfg->dir, 0750)) != 0)
+		goto out;
+	if ((k.ssl = tls_setup(cfg)) == NULL) {
+		r = KC_ERR_CONFIG;
+		goto out;
+	}
+	if ((k.base = event_base_new()) == NULL || (http = evhttp_new(k.base)) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "cannot start the event loop");
+		goto out;
+	}
+	evhttp_set_bevcb(http, make_bev, &k);
+	evhttp_set_gencb(http, handle, &k);
+	/* evhttp answers 413 itself past twice the limit (never buffering
+	 * more); between the two the handler refuses it and logs it */
+	evhttp_set_max_body_size(http, (ev_ssize_t)(cfg->max_body * 2));
+	evhttp_set_max_headers_size(http, 65536);
+	evhttp_set_timeout(http, 60);
+	if ((bound = evhttp_bind_socket_with_handle(http, cfg->host, (ev_uint16_t)cfg->port)) == NULL) {
+		r = kc_err_set(KC_ERR_NET, "cannot listen on %s:%d: %s", cfg->host, cfg->port, strerror(errno));
+		goto out;
+	}
+	/* Sealing what a stopped run left comes after the port is ours: a
+	 * second sink on the same folder fails above, before touching it. */
+	if ((r = resume(&k)) != 0)
+		goto out;
+	for (int i = 0; i < 4; i++) {
+		if ((sigs[i] = evsignal_new(k.base, signos[i], on_signal, &k)) == NULL || evsignal_add(sigs[i], NULL) != 0) {
+			r = kc_err_set(KC_ERR_NOMEM, "cannot handle signals");
+			goto out;
+		}
+	}
+	if ((tick = event_new(k.base, -1, EV_PERSIST, on_tick, &k)) == NULL || event_add(tick, &one) != 0) {
+		r = kc_err_set(KC_ERR_NOMEM, "cannot start the timer");
+		goto out;
+	}
+	write_status(&k);
+	if (cfg->ready != NULL) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int port = cfg->port;
+
+		if (getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&ss, &sl) == 0)
+			port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
+			    ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		cfg->ready(port, cfg->report_arg);
+	}
+	event_base_dispatch(k.base);
+	if ((r = rotate(&k, "shutdown")) != 0)
+		kc_warn("audit-sink: cannot seal at shutdown: %s", kc_err_msg());
+	write_status(&k);
+	if (cfg->report != NULL)
+		cfg->report(&k.c, 1, cfg->report_arg);
+out:
+	if (out != NULL)
+		*out = k.c;
+	for (int i = 0; i < 4; i++)
+		if (sigs[i] != NULL)
+			event_free(sigs[i]);
+	if (tick != NULL)
+		event_free(tick);
+	if (http != NULL)
+		evhttp_free(http);
+	if (k.base != NULL)
+		event_base_free(k.base);
+	if (k.fd >= 0)
+		close(k.fd);
+	SSL_CTX_free(k.ssl);
+	kc_sha256_free(k.seg_hash);
+	kc_buf_free(&k.lines);
+	free(k.pending);
+	free(k.starts);
+	free(k.ends);
+	return r;
+}
