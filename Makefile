@@ -154,7 +154,7 @@ lint:
 # build/equiv-base-<commit>/) on the same generated inputs, compared byte for
 # byte.  A change meant to change behaviour bumps EQUIV_BASE in a commit of
 # its own that names the change.
-EQUIV_BASE ?= 1cb2b092cba23d1ef2aa15ea30038f6c3d34f620
+EQUIV_BASE ?= cced0d94bcd4f4c65f23b76f05928c18d683866c
 EQUIV_JOBS ?= 2
 EQUIV_TIMEOUT ?= 900
 
