@@ -108,7 +108,7 @@ read -r pt prss < <(time_cmd kc_propose)
 ft=$(awk -v s="$st" -v n="$nagents" -v k="$SAMPLE" 'BEGIN{printf "%.3f", s*n/k}')
 within=$(jq '.summary.withinScope' "$work/recert.json")
 nexcess=$(jq '.summary.excessPermissions' "$work/recert.json")
-beyond=$(jq '[.agents[] | select(.withinScope == false)] | length' "$work/recert.json")
+beyond=$(jq ".summary.beyondScope" "$work/recert.json")
 [ "$beyond" -gt 0 ] && [ "$within" -gt 0 ] || {
 	echo "bench_recertify: the scope gives $within agents within and $beyond beyond: one side is empty" >&2; exit 1; }
 echo "recertify benchmark: $E_NS ns, $E_SAS SAs, $E_RBS rolebindings, $E_PODS pods; $nagents agents" \
@@ -123,6 +123,6 @@ for row in "recertify --format json:$jt:$jrss" "recertify (text):$tt:$trss" \
 		"$(awk -v a="$t" -v b="$ft" 'BEGIN{print a/b}')"
 done
 # what a reviewer sees for one agent beyond scope (text output)
-one=$(jq -r '[.agents[] | select(.withinScope == false)][0] | "\(.namespace)/\(.name)"' "$work/recert.json")
+one=$(jq -r '[.agents[] | select(.status == "beyond-scope")][0] | "\(.namespace)/\(.name)"' "$work/recert.json")
 echo "what a reviewer sees for one agent ($one), from the text output:"
-awk -v a="$one" 'index($0, a) { p = 1 } p && /^$/ { exit } p' "$work/recert.txt" | head -n 40 | sed 's/^/    /'
+awk -v a="$one" 'index($0, a) { p = 1 } p && /^$/ { exit } p && n++ < 40 { print "    " $0 }' "$work/recert.txt"

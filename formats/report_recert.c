@@ -7,8 +7,9 @@
  * decisions ("recertified" entries) of the bundle's custody ledger.
  *
  * data-kc names the member of that document a value was read from (a
- * dotted path, as the remediation section's name members of the diff
- * document), so a test can hold the page against `recertify --format json`.
+ * dotted path, as the page's other data-kc name members of the diff
+ * document); the section says so with data-kc-doc="recertification", so a
+ * test can hold each part of the page against its own document.
  */
 #include <string.h>
 
@@ -84,7 +85,7 @@ agents_table(struct w *w, const cJSON *d)
 
 		if (rows++ >= KC_REPORT_ROWS_MAX)
 			break;
-		rh_rawf(w, "<tr class=\"%s\"><td>", strcmp(st, "within-scope") == 0 ? "" : "row-high");
+		rh_raw(w, strcmp(st, "within-scope") == 0 ? "<tr><td>" : "<tr class=\"row-high\"><td>");
 		rh_text(w, kc_json_str0(a, "namespace"));
 		rh_raw(w, "/");
 		rh_text(w, kc_json_str0(a, "name"));
@@ -340,7 +341,8 @@ rh_recert_section(struct w *w, const struct kc_report_in *in)
 
 	if (d == NULL && in->recert_error == NULL)
 		return;
-	rh_raw(w, "<section id=\"recertification\"><h2>Recertification against the approved scopes</h2>\n");
+	rh_raw(w, "<section id=\"recertification\" data-kc-doc=\"recertification\"><h2>Recertification "
+	    "against the approved scopes</h2>\n");
 	if (d == NULL) {
 		rh_raw(w, "<p class=\"bad\" id=\"recert-not-judged\">Not judged: ");
 		rh_text(w, in->recert_error);

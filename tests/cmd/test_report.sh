@@ -363,10 +363,12 @@ class P(HTMLParser):
         super().__init__(**kw); self.stack = []
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        self.stack.append([a.get("data-kc"), ""])
+        # data-kc inside a data-kc-doc element names another document's member
+        other = a.get("data-kc-doc") is not None or (self.stack and self.stack[-1][2])
+        self.stack.append([None if other else a.get("data-kc"), "", other])
     def handle_endtag(self, tag):
         if self.stack:
-            k, t = self.stack.pop()
+            k, t, _ = self.stack.pop()
             if k:
                 got.append((k, t.strip()))
             if self.stack:
@@ -427,29 +429,24 @@ tail -n 1 "$T_DIR/s.html" | grep -q '</html>' || t_fail "page cut short"
 t_pass
 
 # ---- report --scope: the recertification section ----
-# agree_recert PAGE RECERT.json: every data-kc value inside the section
-# #recertification is the value of that member of `recertify --format json`
+# agree_recert PAGE RECERT.json: every data-kc value inside the element
+# data-kc-doc="recertification" is that member of `recertify --format json`
 agree_recert() {
 	"$PY" - "$1" "$2" <<'PY'
 import json, sys
 from html.parser import HTMLParser
 d = json.load(open(sys.argv[2]))
-got, depth = [], [0]
+got = []
 class P(HTMLParser):
     def __init__(self, **kw):
-        super().__init__(**kw); self.stack = []; self.inside = 0
+        super().__init__(**kw); self.stack = []
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag == "section" and a.get("id") == "recertification":
-            self.inside = 1
-        elif tag == "section" and self.inside:
-            self.inside += 1
-        self.stack.append([a.get("data-kc") if self.inside else None, ""])
+        inside = a.get("data-kc-doc") == "recertification" or (self.stack and self.stack[-1][2])
+        self.stack.append([a.get("data-kc") if inside else None, "", inside])
     def handle_endtag(self, tag):
-        if tag == "section" and self.inside:
-            self.inside -= 1
         if self.stack:
-            k, t = self.stack.pop()
+            k, t, _ = self.stack.pop()
             if k:
                 got.append((k, t.strip()))
             if self.stack:
@@ -507,7 +504,7 @@ R=$W/recert.html
 expect_exit 1 "$KC" recertify "$PRE" --scope "$W/scope.yaml" --pubkey "$W/k.pub" --format json
 cp "$T_OUT" "$W/recert.json"
 expect_exit 0 "$KC" report "$PRE" --pubkey "$W/k.pub" --scope "$W/scope.yaml" -o "$R"
-expect_grep '<section id="recertification">' "$R"
+expect_grep '<section id="recertification" data-kc-doc="recertification">' "$R"
 expect_grep '<a href="#recertification">Recertification</a>' "$R"
 expect_grep 'id="recert-verdict"><span class="big">NOT WITHIN SCOPE</span>' "$R"
 # kagent-bot's secret read, with the ClusterRoleBinding and ClusterRole that grant it
