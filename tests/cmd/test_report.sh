@@ -364,7 +364,7 @@ class P(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         # data-kc inside a data-kc-doc element names another document's member
-        other = a.get("data-kc-doc") is not None or (self.stack and self.stack[-1][2])
+        other = a.get("data-kc-doc") is not None or bool(self.stack and self.stack[-1][2])
         self.stack.append([None if other else a.get("data-kc"), "", other])
     def handle_endtag(self, tag):
         if self.stack:
@@ -442,7 +442,7 @@ class P(HTMLParser):
         super().__init__(**kw); self.stack = []
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        inside = a.get("data-kc-doc") == "recertification" or (self.stack and self.stack[-1][2])
+        inside = a.get("data-kc-doc") == "recertification" or bool(self.stack and self.stack[-1][2])
         self.stack.append([a.get("data-kc") if inside else None, "", inside])
     def handle_endtag(self, tag):
         if self.stack:
