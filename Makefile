@@ -183,13 +183,15 @@ demo: $(BIN)
 bench: $(BIN)
 	KCUSTODY_BIN=$(abspath $(BIN)) bash bench/run.sh
 
-# Collect, diff and report at the size of issue 11 (13.7k objects) on its
+# Collect, diff, report and recertify at the size of issue 11 (13.7k objects) on its
 # own cluster; BENCH_SELECT=--all-sas makes every account an agent.
 bench-scale: $(BIN)
 	KCUSTODY_BIN=$(abspath $(BIN)) BENCH_ESTATE="100 3000 3000 6000" BENCH_RUNS=$${BENCH_RUNS:-5} \
 		bash bench/bench_collect.sh
 	KCUSTODY_BIN=$(abspath $(BIN)) BENCH_ESTATE="100 3000 3000 6000" BENCH_RUNS=$${BENCH_RUNS:-3} \
 		bash bench/bench_diff.sh
+	KCUSTODY_BIN=$(abspath $(BIN)) BENCH_ESTATE="100 3000 3000 6000" BENCH_RUNS=$${BENCH_RUNS:-3} \
+		bash bench/bench_recertify.sh
 
 # The man page's per-command option section, from each command's --help.
 man: $(BIN)

@@ -20,8 +20,6 @@
 #include "util/json.h"
 #include "util/timeutil.h"
 
-#define SCOPE_MAX (16u << 20)
-
 static void
 recertify_usage(FILE *f)
 {
@@ -195,19 +193,6 @@ parse_args(int argc, char **argv, struct recert_args *a)
 }
 
 static int
-load_scope(const char *path, struct kc_scope *s)
-{
-	struct kc_buf b = KC_BUF_INIT(SCOPE_MAX);
-	int r;
-
-	memset(s, 0, sizeof(*s));
-	if ((r = kc_read_file(path, SCOPE_MAX, &b)) == 0)
-		r = kc_scope_parse(path, kc_buf_str(&b), b.len, s);
-	kc_buf_free(&b);
-	return r;
-}
-
-static int
 print_doc(const cJSON *d, int json)
 {
 	struct kc_buf b = KC_BUF_INIT(1u << 30);
@@ -337,7 +322,7 @@ KC_COMMAND(recertify, "judge a bundle's agents against their approved scopes")
 	memset(&a, 0, sizeof(a));
 	if ((ret = parse_args(argc, argv, &a)) != KC_EXIT_OK)
 		return ret == -1 ? KC_EXIT_OK : ret;
-	if ((r = load_scope(a.scope, &s)) != 0) {
+	if ((r = recert_load_scope(a.scope, &s)) != 0) {
 		kc_scope_free(&s);
 		cli_error("%s", kc_err_msg());
 		return r == KC_ERR_NOMEM ? KC_EXIT_FATAL : KC_EXIT_USAGE;

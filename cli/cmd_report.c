@@ -10,8 +10,10 @@
 #include "cli/cli.h"
 #include "manifest/bundle.h"
 #include "formats/report_html.h"
+#include "cli/recertify_decide.h"
 #include "manifest/ledger.h"
 #include "rbac/diff.h"
+#include "rbac/recert.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fmt.h"
@@ -25,13 +27,14 @@ report_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: %s report BUNDLE [--diff PRE] [--pubkey PUB.pem | --ca CA.pem] [--tsa-ca CA.pem]\n"
-	    "       [--allow-unsigned] [--no-verify] [--remediated-at T]\n"
+	    "       [--allow-unsigned] [--no-verify] [--remediated-at T] [--scope FILE]\n"
 	    "       [--trust-keys FILE] [--ledger FILE | --no-ledger] -o REPORT.html\n\n"
 	    "Write one self-contained HTML page (inline CSS and SVG, no script, no external\n"
 	    "resource) about a sealed bundle: verification result, case and custody, triage,\n"
 	    "findings by severity, agent inventory, who-can tables, the audit segment,\n"
 	    "collection items, and a picture of each agent's access path. With --diff, also\n"
-	    "what the remediation changed since the PRE bundle (BUNDLE is the POST bundle).\n\n"
+	    "what the remediation changed since the PRE bundle (BUNDLE is the POST bundle).\n"
+	    "With --scope, also the recertification of its agents against their approved scopes.\n\n"
 	    "  -o, --output FILE      where to write the page ('-': standard output); an\n"
 	    "                         existing file is not replaced without --force\n"
 	    "  --force                replace an existing output file\n"
@@ -43,6 +46,10 @@ report_usage(FILE *f)
 	    "                         checked because no key was given (integrity only)\n"
 	    "  --no-verify            do not verify (the page says \"not verified\")\n"
 	    "  --remediated-at T      remediation time for --diff (RFC 3339; default: end of PRE)\n"
+	    "  --scope FILE           add the recertification section: every agent judged against\n"
+	    "                         the approved scopes of FILE as 'recertify --format json'\n"
+	    "                         judges it (docs/RECERTIFY.md), with the reviewers' decisions\n"
+	    "                         of the custody ledger; a bad scope file is exit 2\n"
 	    "  --trust-keys FILE      check the custody ledger's signers against this list\n"
 	    "  --ledger FILE          the custody ledger (default: BUNDLE.custody.jsonl)\n"
 	    "  --no-ledger            do not check the custody ledger\n\n"
@@ -55,7 +62,7 @@ report_usage(FILE *f)
 }
 
 enum { OPT_PUB = 256, OPT_CA, OPT_TSACA, OPT_UNSIGNED, OPT_NOVERIFY, OPT_DIFF, OPT_REMAT, OPT_TRUST,
-	OPT_LEDGER, OPT_NOLEDGER, OPT_FORCE };
+	OPT_LEDGER, OPT_NOLEDGER, OPT_FORCE, OPT_SCOPE };
 
 static const struct option report_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -70,6 +77,7 @@ static const struct option report_opts[] = {
 	{ "ledger", required_argument, NULL, OPT_LEDGER },
 	{ "no-ledger", no_argument, NULL, OPT_NOLEDGER },
 	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "scope", required_argument, NULL, OPT_SCOPE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -106,7 +114,7 @@ verify_one(const char *path, const struct kc_verify_opts *vo, struct kc_verify_r
 
 struct report_args {
 	struct kc_verify_opts vo;
-	const char *out, *pre, *trust, *remat, *ledger_path, *bundle;
+	const char *out, *pre, *trust, *remat, *ledger_path, *bundle, *scope;
 	int no_verify, no_ledger, force;
 };
 
@@ -130,6 +138,7 @@ parse_args(int argc, char **argv, struct report_args *a)
 		case OPT_TRUST: a->trust = optarg; break;
 		case OPT_LEDGER: a->ledger_path = optarg; break;
 		case OPT_NOLEDGER: a->no_ledger = 1; break;
+		case OPT_SCOPE: a->scope = optarg; break;
 		case 'h': report_usage(stdout); return -1;
 		default: return cli_bad_option(argv);
 		}
@@ -242,6 +251,40 @@ compute_diff(const struct report_args *a, struct kc_report_in *in, cJSON **diff,
 	return 0;
 }
 
+/* --scope: the recertification of the bundle (rbac/recert.h), the same
+ * document as `recertify --format json`, from the bundle verified above
+ * (not verified again).  0, or the exit status (printed). */
+static int
+compute_recert(const struct report_args *a, const struct kc_scope *s, const struct kc_verify_result *vr,
+    struct kc_report_in *in, cJSON **recert, char *err, size_t errlen)
+{
+	struct kc_recert_opts o;
+	int r;
+
+	if (a->scope == NULL)
+		return 0;
+	if (in->vr != NULL && !in->vr->valid) {
+		in->recert_error = "the agents are not judged from a bundle that failed verification";
+		return 0;
+	}
+	memset(&o, 0, sizeof(o));
+	o.bundle = in->bundle_path;
+	o.verified_as = a->no_verify ? "not verified (--no-verify)" : vr->signer[0] ? "valid" : "valid (unsigned)";
+	r = kc_recert_bundle(&o, s, recert);
+	if (r == KC_ERR_CONFIG)		/* an agent two scope entries select */
+		return cli_fail(KC_EXIT_USAGE, "report --scope");
+	if (r == KC_ERR_NOMEM)
+		return cli_fail(KC_EXIT_FATAL, "report --scope");
+	if (r != 0) {
+		kc_fmt_trunc(err, errlen, "%s", kc_err_msg());	/* an error detail */
+		cli_error("report --scope: %s", err);
+		in->recert_error = err;
+		return 0;
+	}
+	in->recert = *recert;
+	return 0;
+}
+
 /* The custody ledger, as verify checks it: a broken chain, an edited
  * entry or an unreadable ledger makes the evidence invalid. */
 static void
@@ -292,8 +335,9 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 	struct kc_verify_result vr, pre_vr;
 	struct kc_report_in in = { 0 };
 	struct kc_buf page = KC_BUF_INIT(KC_REPORT_MAX);
-	char bundle_hex[KC_SHA256_HEX], ledger_err[512];
-	cJSON *diff = NULL, *ledger = NULL;
+	char bundle_hex[KC_SHA256_HEX], ledger_err[512], recert_err[512];
+	cJSON *diff = NULL, *ledger = NULL, *recert = NULL;
+	struct kc_scope scope;
 	int r, rc = KC_EXIT_OK;
 
 	memset(&a, 0, sizeof(a));
@@ -301,19 +345,33 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 		return r == -1 ? KC_EXIT_OK : r;
 	if ((r = check_args(&a)) != KC_EXIT_OK)
 		return r;
+	memset(&scope, 0, sizeof(scope));
+	if (a.scope != NULL && (r = recert_load_scope(a.scope, &scope)) != 0) {
+		kc_scope_free(&scope);
+		cli_error("%s", kc_err_msg());
+		return r == KC_ERR_NOMEM ? KC_EXIT_FATAL : KC_EXIT_USAGE;
+	}
 	in.bundle_path = a.bundle;
 	in.pre_path = a.pre;
 	in.generated = kc_now();
-	if (kc_sha256_file(in.bundle_path, bundle_hex, NULL) != 0)
+	if (kc_sha256_file(in.bundle_path, bundle_hex, NULL) != 0) {
+		kc_scope_free(&scope);
 		return cli_fail(KC_EXIT_USAGE, "report");
+	}
 	in.bundle_sha256 = bundle_hex;
 	if ((r = verify_bundles(&a, &in, &vr, &pre_vr, &rc)) != 0 ||
-	    (r = compute_diff(&a, &in, &diff, &rc)) != 0)
+	    (r = compute_diff(&a, &in, &diff, &rc)) != 0 ||
+	    (r = compute_recert(&a, &scope, &vr, &in, &recert, recert_err, sizeof(recert_err))) != 0) {
+		kc_scope_free(&scope);
+		cJSON_Delete(diff);
 		return r;
+	}
+	kc_scope_free(&scope);
 	check_ledger(&a, &in, &ledger, ledger_err, sizeof(ledger_err), &rc);
 	r = kc_report_html(&in, &page);
 	cJSON_Delete(diff);
 	cJSON_Delete(ledger);
+	cJSON_Delete(recert);
 	if (r != 0) {
 		kc_buf_free(&page);
 		return cli_fail(KC_EXIT_FATAL, "report");

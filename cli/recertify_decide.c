@@ -14,6 +14,9 @@
 #include "manifest/archive.h"
 #include "manifest/bundle.h"
 #include "manifest/ledger.h"
+#include "rbac/recert.h"
+#include "util/buf.h"
+#include "util/fsutil.h"
 #include "util/err.h"
 #include "util/fmt.h"
 #include "util/json.h"
@@ -299,4 +302,19 @@ out:
 	kc_buf_free(&ap);
 	free(plan);
 	return ret;
+}
+
+#define SCOPE_MAX (16u << 20)
+
+int
+recert_load_scope(const char *path, struct kc_scope *s)
+{
+	struct kc_buf b = KC_BUF_INIT(SCOPE_MAX);
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	if ((r = kc_read_file(path, SCOPE_MAX, &b)) == 0)
+		r = kc_scope_parse(path, kc_buf_str(&b), b.len, s);
+	kc_buf_free(&b);
+	return r;
 }

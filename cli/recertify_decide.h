@@ -24,6 +24,11 @@ int recert_decide_check(const struct recert_decide *d);
  * KC_EXIT_OK, or the exit status (printed). */
 int recert_decide_write(const struct recert_decide *d, const char *bundle, const cJSON *doc);
 
+/* Read and parse the scope file at path into *s (kc_scope_free it, also
+ * after an error): 0, or the error (kc_err_msg says what and where). */
+struct kc_scope;
+int recert_load_scope(const char *path, struct kc_scope *s);
+
 /* OSCAL, before any work: the plan's path (plan_path, or beside out_path)
  * can be written (cli_check_output).  KC_EXIT_OK or KC_EXIT_USAGE (printed). */
 int recert_oscal_check_plan(const char *out_path, const char *plan_path, int force);

@@ -193,6 +193,18 @@ summary_cards(struct w *w, const struct kc_report_in *in, const struct bundle *b
 			rh_card_kc(w, strcmp(ba, "URGENT") == 0 ? "bad" : "", "breach assessment", ba, NULL,
 			    "breachAssessment.verdict");
 	}
+	if (in->recert != NULL) {
+		int within = rh_jtrue(in->recert, "withinScope");
+
+		kc_fmt_trunc(note, sizeof(note), "%.0f of %.0f agents beyond scope, %.0f missing on either side",
+		    rh_jnum(in->recert, "summary.beyondScope", 0), rh_jnum(in->recert, "summary.agents", 0),
+		    rh_jnum(in->recert, "summary.agentsMissingFromScope", 0) +
+		    rh_jnum(in->recert, "summary.scopeEntriesWithoutAgent", 0));
+		rh_card(w, within ? "ok" : "bad", "recertification", within ? "within scope" : "NOT within scope",
+		    note);
+	} else if (in->recert_error != NULL) {
+		rh_card(w, "warn", "recertification", "not judged", NULL);
+	}
 	rh_raw(w, "</div>\n");
 }
 
@@ -273,6 +285,8 @@ report_toc(struct w *w, const struct kc_report_in *in)
 	rh_raw(w, "<nav class=\"toc\"><a href=\"#access-paths\">Access paths</a>");
 	if (in->diff != NULL)
 		rh_raw(w, "<a href=\"#remediation\">Remediation</a>");
+	if (in->recert != NULL || in->recert_error != NULL)
+		rh_raw(w, "<a href=\"#recertification\">Recertification</a>");
 	rh_raw(w, "<a href=\"#findings-section\">Findings</a><a href=\"#inventory\">Inventory</a>"
 	    "<a href=\"#who-can\">Who can</a><a href=\"#audit\">Audit segment</a>"
 	    "<a href=\"#items\">Collection items</a><a href=\"#custody\">Case and custody</a>"
@@ -286,6 +300,7 @@ report_sections(struct w *w, const struct kc_report_in *in, const struct bundle 
 		access_section(w, b, in->diff);
 		if (in->diff != NULL)
 			rh_diff_body(w, in->diff, 0, "h2");
+		rh_recert_section(w, in);
 		rh_findings_section(w, b);
 		rh_inventory_section(w, b);
 		rh_whocan_section(w, b);
@@ -298,6 +313,7 @@ report_sections(struct w *w, const struct kc_report_in *in, const struct bundle 
 		    "<p class=\"note\">The bundle could not be read.</p>\n");
 		rh_findings_table(w, "findings", NULL, 0, 1);
 		rh_raw(w, "</section>\n");
+		rh_recert_section(w, in);
 	}
 }
 

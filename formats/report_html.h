@@ -58,6 +58,9 @@ struct kc_report_in {
 	int ledger_status;			/* its return: 0, KC_ERR_VERIFY, KC_ERR_NOTFOUND (none), other */
 	const char *ledger_error;		/* message when ledger_status is another error */
 	const char *bundle_sha256;		/* hex of the bundle file, or NULL */
+	const cJSON *recert;			/* kcustody.recertification/v1alpha1 of this
+						 * bundle (rbac/recert.h), or NULL */
+	const char *recert_error;		/* why a requested recertification is missing */
 	time_t generated;			/* shown in the footer; 0: left out */
 };
 

@@ -14,6 +14,7 @@
  *                       case, collector and cluster
  *   report_sections.c   findings, inventory, who-can, audit segment, items
  *   report_diff.c       the remediation section and the diff page
+ *   report_recert.c     the recertification section (report --scope)
  *   report_html.c       the report page: header, banners, summary cards,
  *                       access paths
  *
@@ -174,6 +175,10 @@ void rh_items_section(struct w *w, const struct bundle *b);
 /* report_diff.c */
 const char *rh_verdict_class(const char *v);
 void rh_diff_body(struct w *w, const cJSON *d, int pictures, const char *h);
+
+/* report_recert.c: the section of in->recert (or why it is missing);
+ * nothing when neither is set */
+void rh_recert_section(struct w *w, const struct kc_report_in *in);
 
 /* report_html.c */
 void rh_legend(struct w *w, int with_diff);

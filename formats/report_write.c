@@ -342,7 +342,9 @@ rh_kv_json(struct w *w, const char *k, const cJSON *v)
 
 /* kc: the path of the value in the diff or findings document it was read
  * from, written as data-kc so that a test can hold every number and
- * verdict on the page against that document (one source of truth). */
+ * verdict on the page against that document (one source of truth).
+ * Inside an element with data-kc-doc (the recertification section:
+ * data-kc-doc="recertification"), the path is in that document instead. */
 void
 rh_card_kc(struct w *w, const char *cls, const char *k, const char *v, const char *note, const char *kc)
 {

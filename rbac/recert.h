@@ -15,7 +15,7 @@
  * An agent that two scope entries match is KC_ERR_CONFIG naming both.
  *
  * kc_recert_bundle() verifies a bundle (as diff does: KC_ERR_VERIFY when a
- * check fails), loads its snapshot and selection and runs kc_recert_eval.
+ * check fails; not when the caller did, verified_as), loads its snapshot and selection and runs kc_recert_eval.
  */
 #ifndef KC_RBAC_RECERT_H
 #define KC_RBAC_RECERT_H
@@ -110,6 +110,9 @@ struct kc_recert_opts {
 	const char *ca_path;
 	const char *tsa_ca;
 	int allow_unsigned;
+	/* The caller verified the bundle already (report --scope): not
+	 * verified again, "verification" set to this text. */
+	const char *verified_as;
 };
 
 /* Verify o->bundle as diff does (KC_ERR_VERIFY naming the failed check);

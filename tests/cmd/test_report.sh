@@ -363,10 +363,12 @@ class P(HTMLParser):
         super().__init__(**kw); self.stack = []
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        self.stack.append([a.get("data-kc"), ""])
+        # data-kc inside a data-kc-doc element names another document's member
+        other = a.get("data-kc-doc") is not None or bool(self.stack and self.stack[-1][2])
+        self.stack.append([None if other else a.get("data-kc"), "", other])
     def handle_endtag(self, tag):
         if self.stack:
-            k, t = self.stack.pop()
+            k, t, _ = self.stack.pop()
             if k:
                 got.append((k, t.strip()))
             if self.stack:
@@ -424,6 +426,203 @@ t_begin "report: -o - writes the page to standard output"
 "$KC" report "$POST" --pubkey "$W/k.pub" -o - >"$T_DIR/s.html" 2>"$T_DIR/s.err" || t_fail "exit $?"
 head -c 15 "$T_DIR/s.html" | grep -q '<!DOCTYPE html>' || t_fail "not a page on stdout"
 tail -n 1 "$T_DIR/s.html" | grep -q '</html>' || t_fail "page cut short"
+t_pass
+
+# ---- report --scope: the recertification section ----
+# agree_recert PAGE RECERT.json: every data-kc value inside the element
+# data-kc-doc="recertification" is that member of `recertify --format json`
+agree_recert() {
+	"$PY" - "$1" "$2" <<'PY'
+import json, sys
+from html.parser import HTMLParser
+d = json.load(open(sys.argv[2]))
+got = []
+class P(HTMLParser):
+    def __init__(self, **kw):
+        super().__init__(**kw); self.stack = []
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        inside = a.get("data-kc-doc") == "recertification" or bool(self.stack and self.stack[-1][2])
+        self.stack.append([a.get("data-kc") if inside else None, "", inside])
+    def handle_endtag(self, tag):
+        if self.stack:
+            k, t, _ = self.stack.pop()
+            if k:
+                got.append((k, t.strip()))
+            if self.stack:
+                self.stack[-1][1] += t
+    def handle_data(self, data):
+        if self.stack:
+            self.stack[-1][1] += data
+P(convert_charrefs=True).feed(open(sys.argv[1], encoding="utf-8").read())
+bad = []
+for k, t in got:
+    v = d
+    for part in k.split("."):
+        v = v.get(part) if isinstance(v, dict) else None
+    want = str(int(v)) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+    if t.replace(",", "") != want:
+        bad.append("%s: page %r, recertify %r" % (k, t, want))
+keys = {k for k, _ in got}
+for need in ("scope.sha256", "scope.file", "summary.agents", "summary.withinScope", "summary.beyondScope",
+             "summary.excessPermissions", "summary.agentsMissingFromScope", "summary.scopeEntriesWithoutAgent"):
+    if need not in keys:
+        bad.append("page does not show " + need)
+print("%d values compared" % len(got))
+if bad:
+    print("\n".join(bad)); sys.exit(1)
+PY
+}
+# PRE: kagent-bot reads every secret through rep-kagent-secrets (beyond its
+# scope); the entries' names and owners are hostile text.
+cat >"$W/scope.yaml" <<YAML
+apiVersion: kcustody.dev/v1alpha1
+kind: AgentScopes
+agents:
+- name: "kagent <script>alert('scope')</script>"
+  owner: "<img src=x onerror=alert(2)> & team"
+  approval: CHG-1</td></tr>
+  serviceAccount: $ns/kagent-bot
+  namespaces: [$ns]
+  resources:
+  - {apiGroup: "", resource: pods, verbs: [get, list]}
+- name: rag
+  owner: search-team
+  approval: CHG-2
+  serviceAccount: $ns/rag-agent
+  namespaces: [$ns]
+  resources:
+  - {apiGroup: "*", resource: "*", verbs: ["*"]}
+- name: nobody-here
+  owner: x
+  approval: CHG-3
+  serviceAccount: $ns/no-such-agent
+YAML
+
+t_begin "report --scope: the section lists each excess permission with its binding and role, as recertify does"
+R=$W/recert.html
+expect_exit 1 "$KC" recertify "$PRE" --scope "$W/scope.yaml" --pubkey "$W/k.pub" --format json
+cp "$T_OUT" "$W/recert.json"
+expect_exit 0 "$KC" report "$PRE" --pubkey "$W/k.pub" --scope "$W/scope.yaml" -o "$R"
+expect_grep '<section id="recertification" data-kc-doc="recertification">' "$R"
+expect_grep '<a href="#recertification">Recertification</a>' "$R"
+expect_grep 'id="recert-verdict"><span class="big">NOT WITHIN SCOPE</span>' "$R"
+# kagent-bot's secret read, with the ClusterRoleBinding and ClusterRole that grant it
+"$PY" - "$R" >"$T_DIR/rows.out" <<'PY' || t_fail "excess rows: $(cat "$T_DIR/rows.out")"
+import re, sys, html
+page = open(sys.argv[1], encoding="utf-8").read()
+t = re.search(r'<table id="recert-excess">.*?</table>', page, re.S)
+assert t, "no excess table"
+rows = re.findall(r'<tr class="row-high">(.*?)</tr>', t.group(0), re.S)
+def text(s): return html.unescape(re.sub(r"<[^>]+>", "", s))
+hit = [r for r in rows if "rep-agents/kagent-bot" in text(r) and "get secrets" in text(r)
+       and "ClusterRoleBinding rep-kagent-secrets" in text(r) and "ClusterRole rep-secret-reader" in text(r)
+       and "every namespace" in text(r)]
+assert hit, "no row for kagent-bot's secret read by rep-kagent-secrets: %r" % [text(r)[:200] for r in rows[:3]]
+print(len(rows), "rows")
+PY
+n_rows=$(grep -o '<tr class="row-high"><td>rep-agents/kagent-bot</td><td><code>' "$R" | wc -l)
+n_json=$(jq '[.agents[] | select(.name == "kagent-bot") | .excess[]] | length' "$W/recert.json")
+[ "$n_rows" -eq "$n_json" ] && [ "$n_json" -gt 0 ] || t_fail "kagent-bot: $n_rows excess rows on the page, $n_json in recertify's JSON"
+# the entry without agent, by name
+expect_grep '<table id="recert-unmatched-entries">.*nobody-here|<td>nobody-here</td>' "$R"
+agree_recert "$R" "$W/recert.json" >"$T_DIR/agree.out" 2>&1 || t_fail "report and recertify disagree: $(tail -n 3 "$T_DIR/agree.out")"
+# negative twin: a page whose count differs from recertify's is caught
+sed 's|data-kc="summary.excessPermissions">\([0-9]*\)<|data-kc="summary.excessPermissions">9\1<|' "$R" >"$T_DIR/recert2.html"
+cmp -s "$R" "$T_DIR/recert2.html" && t_fail "the negative twin changed nothing"
+agree_recert "$T_DIR/recert2.html" "$W/recert.json" >/dev/null 2>&1 && t_fail "a page that disagrees with recertify passed"
+t_pass
+
+t_begin "report --scope: hostile scope entry names stay text; the page stays valid and quiet in Chromium"
+R=$W/recert.html
+expect_grep 'kagent &lt;script&gt;alert\(&#39;scope&#39;\)&lt;/script&gt;' "$R"
+expect_grep '&lt;img src=x onerror=alert\(2\)&gt; &amp; team' "$R"
+expect_grep 'CHG-1&lt;/td&gt;&lt;/tr&gt;' "$R"
+expect_no_grep '<script|<img' "$R"
+xmllint --noout "$R" 2>"$T_DIR/xml.err" || t_fail "xmllint: $(head -n 3 "$T_DIR/xml.err")"
+html5_ok "$R" >"$T_DIR/h5.out" || t_fail "$(cat "$T_DIR/h5.out")"
+self_contained "$R" >"$T_DIR/sc.out" || t_fail "$(cat "$T_DIR/sc.out")"
+chrome "$T_DIR/rdom.log" --dump-dom "file://$R" >"$T_DIR/rdom.html" || t_fail "chromium --dump-dom failed"
+console_errors "$T_DIR/rdom.log" >/dev/null && t_fail "console output: $(console_errors "$T_DIR/rdom.log" | head -n 2)"
+expect_grep 'id="recert-excess"' "$T_DIR/rdom.html"
+expect_no_grep '<script|<img' "$T_DIR/rdom.html"
+# with --diff too: both sections, still valid
+expect_exit 0 "$KC" report "$POST" --diff "$PRE" --pubkey "$W/k.pub" --scope "$W/scope.yaml" -o "$T_DIR/both.html"
+expect_grep 'id="remediation"' "$T_DIR/both.html"
+expect_grep 'id="recertification"' "$T_DIR/both.html"
+xmllint --noout "$T_DIR/both.html" 2>/dev/null || t_fail "the page with both sections is not well-formed"
+html5_ok "$T_DIR/both.html" >/dev/null || t_fail "the page with both sections fails the HTML5 parse"
+expect_exit 0 "$KC" diff "$PRE" "$POST" --pubkey "$W/k.pub" --format json -o "$T_DIR/d.json"
+agree "$T_DIR/both.html" "$T_DIR/d.json" >/dev/null 2>&1 || t_fail "the remediation section disagrees with diff"
+t_pass
+
+# a bundle of rag-agent alone, which holds only what its scope allows
+kc_admin -n $ns create role rep-rag-pods --verb=get,list --resource=pods >/dev/null 2>&1
+kc_admin -n $ns create rolebinding rep-rag-pods --role=rep-rag-pods --serviceaccount=$ns:rag-agent >/dev/null 2>&1
+mkdir -p "$W/rag"
+"$KC" collect --kubeconfig "$KC_KUBECONFIG" --case REP-RECERT --phase baseline --agents '' --sa $ns/rag-agent \
+	--key "$W/k.pem" -o "$W/rag/" -q >"$W/rag.path" 2>"$W/rag.err"
+RAG=$(tail -n 1 "$W/rag.path")
+kc_admin -n $ns delete role,rolebinding rep-rag-pods --ignore-not-found >/dev/null 2>&1
+cat >"$W/scope-ok.yaml" <<YAML
+apiVersion: kcustody.dev/v1alpha1
+kind: AgentScopes
+agents:
+- name: rag
+  owner: search-team
+  approval: CHG-2
+  serviceAccount: $ns/rag-agent
+  namespaces: [$ns]
+  resources:
+  - {apiGroup: "", resource: pods, verbs: [get, list]}
+YAML
+
+t_begin "report --scope: a scope that covers everything says all within scope (twin)"
+[ -f "$RAG" ] || t_fail "could not collect rag-agent's bundle: $(tail -n 3 "$W/rag.err")"
+R=$T_DIR/ok.html
+expect_exit 0 "$KC" recertify "$RAG" --scope "$W/scope-ok.yaml" --pubkey "$W/k.pub" --format json
+cp "$T_OUT" "$T_DIR/ok.json"
+jq -e '.agents[0].permissionsJudged > 0' "$T_DIR/ok.json" >/dev/null || t_fail "rag-agent holds nothing: the twin proves nothing"
+expect_exit 0 "$KC" report "$RAG" --pubkey "$W/k.pub" --scope "$W/scope-ok.yaml" -o "$R"
+expect_grep 'id="recert-verdict"><span class="big">ALL WITHIN SCOPE</span>' "$R"
+expect_grep 'id="recert-no-excess"' "$R"
+expect_no_grep 'id="recert-excess"|NOT WITHIN SCOPE|beyond scope</span>' "$R"
+expect_grep '<span class="pill ok">within scope</span>' "$R"
+agree_recert "$R" "$T_DIR/ok.json" >"$T_DIR/agree.out" 2>&1 || t_fail "report and recertify disagree: $(tail -n 3 "$T_DIR/agree.out")"
+expect_grep 'id="recert-no-decisions"' "$R"
+xmllint --noout "$R" 2>/dev/null || t_fail "not well-formed"
+html5_ok "$R" >/dev/null || t_fail "HTML5 parse error"
+t_pass
+
+t_begin "report --scope: the reviewer's decision is shown with its scope file hash; a hostile note stays text"
+[ -f "$RAG" ] || t_fail "no bundle"
+expect_exit 0 "$KC" recertify "$RAG" --scope "$W/scope-ok.yaml" --pubkey "$W/k.pub" --decision approve \
+	--key "$W/k.pem" --note '<b>ok</b> & "fine"'
+expect_exit 0 "$KC" report "$RAG" --pubkey "$W/k.pub" --scope "$W/scope-ok.yaml" -o "$T_DIR/dec.html"
+sha=$(sha256sum "$W/scope-ok.yaml" | cut -d' ' -f1)
+expect_grep '<table id="recert-decisions">' "$T_DIR/dec.html"
+expect_grep "<td><strong>approve</strong></td>" "$T_DIR/dec.html"
+expect_grep "<code>$sha</code> <span class=\"pill ok\">this scope file</span>" "$T_DIR/dec.html"
+expect_grep '&lt;b&gt;ok&lt;/b&gt; &amp; &quot;fine&quot;' "$T_DIR/dec.html"
+expect_no_grep '<b>ok' "$T_DIR/dec.html"
+# twin: judged against another scope file, the decision is marked as over another file
+expect_exit 0 "$KC" report "$RAG" --pubkey "$W/k.pub" --scope "$W/scope.yaml" -o "$T_DIR/dec2.html"
+expect_grep '<span class="pill warn">another scope file</span>' "$T_DIR/dec2.html"
+expect_no_grep 'this scope file' "$T_DIR/dec2.html"
+xmllint --noout "$T_DIR/dec.html" 2>/dev/null || t_fail "not well-formed"
+html5_ok "$T_DIR/dec.html" >/dev/null || t_fail "HTML5 parse error"
+t_pass
+
+t_begin "report --scope: a bad scope file is exit 2 and writes nothing; an invalid bundle is not judged"
+printf 'apiVersion: kcustody.dev/v1alpha1\nkind: AgentScopes\nagents:\n- name: a\n  bogus: 1\n' >"$W/bad-scope.yaml"
+expect_exit 2 "$KC" report "$PRE" --pubkey "$W/k.pub" --scope "$W/bad-scope.yaml" -o "$T_DIR/bad.html"
+expect_grep 'bad-scope.yaml:5:3' "$T_ERR"
+expect_exit 2 "$KC" report "$PRE" --pubkey "$W/k.pub" --scope "$W/none.yaml" -o "$T_DIR/bad.html"
+[ -e "$T_DIR/bad.html" ] && t_fail "a report was written for a bad scope file"
+expect_exit 3 "$KC" report "$PRE" --pubkey "$W/other.pub" --scope "$W/scope.yaml" -o "$T_DIR/inv.html"
+expect_grep 'id="recert-not-judged">Not judged: the agents are not judged from a bundle that failed verification' "$T_DIR/inv.html"
+expect_no_grep 'id="recert-agents"' "$T_DIR/inv.html"
+xmllint --noout "$T_DIR/inv.html" 2>/dev/null || t_fail "not well-formed"
 t_pass
 
 # the namespaces stay (the test cluster may have no namespace controller to
