@@ -6,7 +6,8 @@
 # Env: KCUSTODY_APISERVER, KCUSTODY_CONTROLLER_MANAGER (binaries),
 #      KCUSTODY_CONTROLLERS (the controllers to run; "none" runs no
 #      controller-manager), KCUSTODY_AUDIT_MAXBACKUP (default 10),
-#      KCUSTODY_AUDIT_COMPRESS=1 (gzip rotated audit logs).
+#      KCUSTODY_AUDIT_COMPRESS=1 (gzip rotated audit logs),
+#      KCUSTODY_ETCD_QUOTA=BYTES (etcd --quota-backend-bytes; unset: default).
 # Layout of STATEDIR:
 #   pki/ tokens/ kubeconfigs/ audit/audit.log etcd/ *.pid *.log env.sh config
 # See tests/cluster/README.md for the identities and kubeconfig variants.
@@ -34,6 +35,9 @@ flock 9
 
 # A running cluster is reused only if it was started with the same settings.
 CONFIG="apiserver=$APISERVER kcm=$KCM controllers=$CONTROLLERS maxbackup=$MAXBACKUP compress=${KCUSTODY_AUDIT_COMPRESS:-0}"
+# KCUSTODY_ETCD_QUOTA=BYTES raises etcd's backend quota (default 2 GiB) for
+# the big estates of bench/; unset, the settings are exactly as before.
+[ -z "${KCUSTODY_ETCD_QUOTA:-}" ] || CONFIG="$CONFIG etcdquota=$KCUSTODY_ETCD_QUOTA"
 ETCD_NEEDLE=$(kc_etcd_needle "$DIR")
 API_NEEDLE=$(kc_apiserver_needle "$DIR")
 KCM_NEEDLE=$(kc_kcm_needle "$DIR")
@@ -171,6 +175,7 @@ setsid etcd --name kcustody --data-dir="$DIR/etcd" \
 	--listen-peer-urls "http://127.0.0.1:$PEER_PORT" \
 	--initial-advertise-peer-urls "http://127.0.0.1:$PEER_PORT" \
 	--initial-cluster "kcustody=http://127.0.0.1:$PEER_PORT" \
+	${KCUSTODY_ETCD_QUOTA:+--quota-backend-bytes="$KCUSTODY_ETCD_QUOTA"} \
 	</dev/null >"$DIR/etcd.log" 2>&1 9>&- &
 echo $! >"$DIR/etcd.pid"
 for ((i = 0; ; i++)); do
