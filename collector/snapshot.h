@@ -76,4 +76,30 @@ int kc_snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, st
 
 void kc_snapshot_free(struct kc_snapshot *snap);
 
+/* kc_snapshot_load_dir without every item's metadata.managedFields, and
+ * without the status of pods and workload owners: the model collect's own
+ * analysis reads (selection, reviews, findings, can-i, inventory; none of
+ * them reads either, and managedFields alone are a third of a pod's bytes
+ * and more of its parsed nodes).  The raw pages and the exports keep
+ * them; rbac/diff.c reads managedFields from bundles with
+ * kc_snapshot_load. */
+int kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap);
+
+/* One resource's pages from a staging folder, one page in memory at a
+ * time, in kc_snapshot_load_dir's order: open, then next() until NULL
+ * (*err set on a page that cannot be read or parsed, left alone at the
+ * end), then close.  next() returns the page's items array, valid until
+ * the next call; pages without one are skipped, as the loader does.
+ * A missing folder has no pages. */
+struct kc_snap_pages {
+	const char *dir;	/* borrowed */
+	char **names;
+	size_t n, i;
+	cJSON *doc;		/* the current page */
+	size_t items;		/* items returned so far */
+};
+int kc_snap_pages_open(struct kc_snap_pages *it, const char *dir, enum kc_snap_res res);
+const cJSON *kc_snap_pages_next(struct kc_snap_pages *it, int *err);
+void kc_snap_pages_close(struct kc_snap_pages *it);
+
 #endif
