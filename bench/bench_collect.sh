@@ -23,6 +23,7 @@ KC=${KCUSTODY_BIN:-$repo/kcustody}
 RUNS=${BENCH_RUNS:-3}
 work=$(mktemp -d /tmp/kcustody-bench.XXXX)
 trap 'rm -rf "$work"' EXIT
+trap 'echo "$(basename "$0"): failed at line $LINENO" >&2' ERR
 
 # shellcheck source=estate.sh
 . "$repo/bench/estate.sh"

@@ -21,6 +21,7 @@ RUNS=${BENCH_RUNS:-3}
 SELECT=${BENCH_SELECT:-}
 work=$(mktemp -d /tmp/kcustody-bench.XXXX)
 trap 'rm -rf "$work"' EXIT
+trap 'echo "$(basename "$0"): failed at line $LINENO" >&2' ERR
 
 # shellcheck source=estate.sh
 . "$repo/bench/estate.sh"

@@ -94,7 +94,7 @@ dir_list(void *vctx, const char *prefix, char ***names, size_t *n)
 	return 0;
 }
 
-/* compact: drop every item's metadata.managedFields (see snapshot.h) */
+/* compact: a KC_SNAP_* level (snapshot.h) */
 static int
 snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap, int compact)
 {
@@ -129,8 +129,9 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 			}
 			items = kc_json_get_mut(doc, "items");
 			while (cJSON_IsArray(items) && (it = cJSON_DetachItemFromArray(items, 0)) != NULL) {
-				if (compact) {
-					kc_json_delete(kc_json_get_mut(it, "metadata"), "managedFields");
+				if (compact != KC_SNAP_FULL) {
+					if (compact == KC_SNAP_COMPACT || i > KC_RES_ROLEBINDINGS)
+						kc_json_delete(kc_json_get_mut(it, "metadata"), "managedFields");
 					if (i == KC_RES_PODS || i >= KC_RES_DEPLOYMENTS)
 						kc_json_delete(it, "status");
 				}
@@ -207,15 +208,28 @@ out:
 int
 kc_snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap)
 {
-	return snapshot_load(get, list, ctx, snap, 0);
+	return snapshot_load(get, list, ctx, snap, KC_SNAP_FULL);
+}
+
+int
+kc_snapshot_load_level(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap,
+    int level)
+{
+	return snapshot_load(get, list, ctx, snap, level);
+}
+
+int
+kc_snapshot_load_dir_level(const char *dir, struct kc_snapshot *snap, int level)
+{
+	struct dir_ctx ctx = { dir };
+
+	return snapshot_load(dir_get, dir_list, &ctx, snap, level);
 }
 
 int
 kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap)
 {
-	struct dir_ctx ctx = { dir };
-
-	return snapshot_load(dir_get, dir_list, &ctx, snap, 1);
+	return kc_snapshot_load_dir_level(dir, snap, KC_SNAP_COMPACT);
 }
 
 int

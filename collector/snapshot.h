@@ -85,6 +85,17 @@ void kc_snapshot_free(struct kc_snapshot *snap);
  * kc_snapshot_load. */
 int kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap);
 
+/* How much of each item a load keeps:
+ *   KC_SNAP_FULL       everything (kc_snapshot_load, kc_snapshot_load_dir)
+ *   KC_SNAP_COMPACT    no managedFields, no status of pods and workload
+ *                      owners (kc_snapshot_load_dir_compact: collect)
+ *   KC_SNAP_KEEP_RBAC  the same, but the four RBAC kinds keep their
+ *                      managedFields (diff's "changed by" reads them) */
+enum { KC_SNAP_FULL = 0, KC_SNAP_COMPACT = 1, KC_SNAP_KEEP_RBAC = 2 };
+int kc_snapshot_load_level(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap,
+    int level);
+int kc_snapshot_load_dir_level(const char *dir, struct kc_snapshot *snap, int level);
+
 /* One resource's pages from a staging folder, one page in memory at a
  * time, in kc_snapshot_load_dir's order: open, then next() until NULL
  * (*err set on a page that cannot be read or parsed, left alone at the
