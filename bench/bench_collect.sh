@@ -47,7 +47,7 @@ kcustody_run() {
 		--out-dir "$work/kc" -q >/dev/null
 }
 kcustody_sealed() {
-	rm -f "$work/kc.tar.gz"
+	rm -f "$work/kc.tar.gz" "$work/kc.tar.gz.custody.jsonl"
 	"$KC" collect --kubeconfig "$KC_KUBECONFIG" --case bench --phase baseline --agents '' \
 		--key "$work/key.pem" -o "$work/kc.tar.gz" -q >/dev/null
 }
