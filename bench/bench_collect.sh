@@ -87,18 +87,22 @@ floor() {
 	for p in "${pids[@]}"; do wait "$p"; done
 }
 
-# time_cmd NAME FUNC: median wall seconds over RUNS and max peak RSS (KiB)
+# time_cmd NAME FUNC: median wall seconds over RUNS, max peak RSS (KiB) and
+# median CPU seconds (user + system, the command and its children: on a
+# shared machine the wall time waits for other work, the CPU time does not)
 time_cmd() {
-	local name=$1 fn=$2 times=() rss=0 t0 t1 r
+	local name=$1 fn=$2 times=() cpus=() rss=0 t0 t1 r u s
 	for _ in $(seq "$RUNS"); do
 		t0=$(date +%s.%N)
-		r=$( { /usr/bin/time -f '%M' bash -c "$(declare -f k kubectl_recipe kcustody_run kcustody_sealed kcustody_full fetch_list floor); KC='$KC' KC_KUBECONFIG='$KC_KUBECONFIG' KC_SERVER='$KC_SERVER' KC_PKI_DIR='$KC_PKI_DIR' work='$work'; $fn" ; } 2>&1 >/dev/null | tail -n 1)
+		read -r r u s < <( { /usr/bin/time -f '%M %U %S' bash -c "$(declare -f k kubectl_recipe kcustody_run kcustody_sealed kcustody_full fetch_list floor); KC='$KC' KC_KUBECONFIG='$KC_KUBECONFIG' KC_SERVER='$KC_SERVER' KC_PKI_DIR='$KC_PKI_DIR' work='$work'; $fn" ; } 2>&1 >/dev/null | tail -n 1)
 		t1=$(date +%s.%N)
 		times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')")
+		cpus+=("$(awk -v a="$u" -v b="$s" 'BEGIN{printf "%.2f", a+b}')")
 		[ "$r" -gt "$rss" ] && rss=$r
 	done
 	median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
-	printf '%s %s %s\n' "$name" "$median" "$rss"
+	cpu=$(printf '%s\n' "${cpus[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
+	printf '%s %s %s %s\n' "$name" "$median" "$rss" "$cpu"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1fx", a/b}'; }
 
@@ -109,11 +113,11 @@ jq -r '.requests[] | select(.method == "GET") | .path | select(test("[?]limit=")
 	"$work/kc/MANIFEST.json" >"$work/lists.txt"
 [ -s "$work/lists.txt" ] || { echo "bench_collect: no list requests in collect's MANIFEST" >&2; exit 1; }
 
-read -r _ lt lrss < <(time_cmd floor floor)
-read -r _ kt krss < <(time_cmd kubectl kubectl_recipe)
-read -r _ ct crss < <(time_cmd kcustody kcustody_run)
-read -r _ st srss < <(time_cmd kcustody-sealed kcustody_sealed)
-read -r _ ft frss < <(time_cmd kcustody-full kcustody_full)
+read -r _ lt lrss lc < <(time_cmd floor floor)
+read -r _ kt krss kc < <(time_cmd kubectl kubectl_recipe)
+read -r _ ct crss cc < <(time_cmd kcustody kcustody_run)
+read -r _ st srss sc < <(time_cmd kcustody-sealed kcustody_sealed)
+read -r _ ft frss fc < <(time_cmd kcustody-full kcustody_full)
 
 # Same objects? (uids of everything kubectl returned vs the snapshot pages
 # vs the floor's pages)
@@ -126,14 +130,14 @@ objs=$(wc -l <"$work/k.uids")
 rawmb=$(du -sm "$work/floor" | cut -f1)
 
 echo "collect benchmark: $estate_desc; $objs objects listed ($rawmb MB of pages, $(wc -l <"$work/lists.txt") lists), $RUNS runs each (median wall time; peak RSS is the largest process)"
-printf '  %-34s %8.2f s   peak RSS %8d KiB\n' "raw-fetch floor (curl, parallel)" "$lt" "$lrss"
-printf '  %-34s %8.2f s   peak RSS %8d KiB   %s the floor\n' "kubectl recipe (5 commands)" "$kt" "$krss" "$(ratio "$kt" "$lt")"
-printf '  %-34s %8.2f s   peak RSS %8d KiB   %s the floor, %s faster than kubectl\n' "kcustody collect --out-dir" "$ct" "$crss" "$(ratio "$ct" "$lt")" "$(ratio "$kt" "$ct")"
-printf '  %-34s %8.2f s   peak RSS %8d KiB   %s the floor, %s faster than kubectl\n' "kcustody collect, sealed" "$st" "$srss" "$(ratio "$st" "$lt")" "$(ratio "$kt" "$st")"
+printf '  %-34s %8.2f s   peak RSS %8d KiB   CPU %6.2f s\n' "raw-fetch floor (curl, parallel)" "$lt" "$lrss" "$lc"
+printf '  %-34s %8.2f s   peak RSS %8d KiB   CPU %6.2f s   %s the floor\n' "kubectl recipe (5 commands)" "$kt" "$krss" "$kc" "$(ratio "$kt" "$lt")"
+printf '  %-34s %8.2f s   peak RSS %8d KiB   CPU %6.2f s   %s the floor, %s faster than kubectl\n' "kcustody collect --out-dir" "$ct" "$crss" "$cc" "$(ratio "$ct" "$lt")" "$(ratio "$kt" "$ct")"
+printf '  %-34s %8.2f s   peak RSS %8d KiB   CPU %6.2f s   %s the floor, %s faster than kubectl\n' "kcustody collect, sealed" "$st" "$srss" "$sc" "$(ratio "$st" "$lt")" "$(ratio "$kt" "$st")"
 printf '  same objects: kubectl %s, floor %s\n' "$same" "$samef"
 nrev=$(find "$work/kcf/reviews" -name '*.json' 2>/dev/null | wc -l)
 nagents=$(jq '.selected | length' "$work/kcf/analysis/selection.json")
-printf '  %-34s %8.2f s   peak RSS %8d KiB   (%s agents, %s server reviews, analysis)\n' "kcustody collect, default run" "$ft" "$frss" "$nagents" "$nrev"
+printf '  %-34s %8.2f s   peak RSS %8d KiB   CPU %6.2f s   (%s agents, %s server reviews, analysis)\n' "kcustody collect, default run" "$ft" "$frss" "$fc" "$nagents" "$nrev"
 # Where the default run's time goes: one more run with --timings.
 rm -rf "$work/kct"
 "$KC" collect --kubeconfig "$KC_KUBECONFIG" --case bench --phase baseline \

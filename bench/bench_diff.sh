@@ -62,29 +62,32 @@ kc_report() {
 		--no-ledger -o "$work/report.html" >/dev/null || [ $? -eq 1 ]
 }
 
-# time_cmd FUNC: median wall seconds over RUNS and max peak RSS (KiB)
+# time_cmd FUNC: median wall seconds over RUNS, max peak RSS (KiB), median
+# CPU seconds (user + system; wall time on a shared machine waits for others)
 time_cmd() {
-	local fn=$1 times=() rss=0 t0 t1 r
+	local fn=$1 times=() cpus=() rss=0 t0 t1 r u s
 	for _ in $(seq "$RUNS"); do
 		t0=$(date +%s.%N)
-		r=$( { /usr/bin/time -f '%M' bash -c "$(declare -f floor kc_diff kc_report); KC='$KC' work='$work'; $fn" ; } 2>&1 >/dev/null | tail -n 1)
+		read -r r u s < <( { /usr/bin/time -f '%M %U %S' bash -c "$(declare -f floor kc_diff kc_report); KC='$KC' work='$work'; $fn" ; } 2>&1 >/dev/null | tail -n 1)
 		t1=$(date +%s.%N)
 		times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')")
+		cpus+=("$(awk -v a="$u" -v b="$s" 'BEGIN{printf "%.2f", a+b}')")
 		[ "$r" -gt "$rss" ] && rss=$r
 	done
-	printf '%s %s\n' "$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")" "$rss"
+	printf '%s %s %s\n' "$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")" "$rss" \
+		"$(printf '%s\n' "${cpus[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")"
 }
 
-read -r ft frss < <(time_cmd floor)
-read -r dt drss < <(time_cmd kc_diff)
-read -r rt rrss < <(time_cmd kc_report)
+read -r ft frss fc < <(time_cmd floor)
+read -r dt drss dc < <(time_cmd kc_diff)
+read -r rt rrss rc < <(time_cmd kc_report)
 nagents=$(jq '.agents | length' "$work/diff.json")
 nperm=$(jq '[.agents[] | (.removed + .added + .kept) | length] | add // 0' "$work/diff.json")
 removed=$(jq '.summary.permissionsRemoved' "$work/diff.json")
 [ "$removed" -gt 0 ] || { echo "bench_diff: the remediation removed no permission: the comparison is empty" >&2; exit 1; }
 echo "diff benchmark: $estate_desc; $nagents agents, $nperm permissions compared ($removed removed); bundles PRE $(du -k "$work/pre.tar.gz" | cut -f1) KiB, POST $(du -k "$work/post.tar.gz" | cut -f1) KiB; $RUNS runs each"
-printf '  %-40s %8.2f s   peak RSS %7d KiB\n' "floor: tar -xzf + sha256sum -c, both" "$ft" "$frss"
-printf '  %-40s %8.2f s   peak RSS %7d KiB   %.1fx the floor\n' "kcustody diff --format json" "$dt" "$drss" \
+printf '  %-40s %8.2f s   peak RSS %7d KiB   CPU %6.2f s\n' "floor: tar -xzf + sha256sum -c, both" "$ft" "$frss" "$fc"
+printf '  %-40s %8.2f s   peak RSS %7d KiB   CPU %6.2f s   %.1fx the floor\n' "kcustody diff --format json" "$dt" "$drss" "$dc" \
 	"$(awk -v a="$dt" -v b="$ft" 'BEGIN{print a/b}')"
-printf '  %-40s %8.2f s   peak RSS %7d KiB   %.1fx the floor\n' "kcustody report --diff" "$rt" "$rrss" \
+printf '  %-40s %8.2f s   peak RSS %7d KiB   CPU %6.2f s   %.1fx the floor\n' "kcustody report --diff" "$rt" "$rrss" "$rc" \
 	"$(awk -v a="$rt" -v b="$ft" 'BEGIN{print a/b}')"
