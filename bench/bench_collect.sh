@@ -115,11 +115,12 @@ jq -r '.requests[] | select(.method == "GET") | .path | select(test("[?]limit=")
 	"$work/kc/MANIFEST.json" >"$work/lists.txt"
 [ -s "$work/lists.txt" ] || { echo "bench_collect: no list requests in collect's MANIFEST" >&2; exit 1; }
 
+# kubectl last: at 150k it is the slowest by far
 read -r _ lt lrss lc < <(time_cmd floor floor)
-read -r _ kt krss kc < <(time_cmd kubectl kubectl_recipe)
 read -r _ ct crss cc < <(time_cmd kcustody kcustody_run)
 read -r _ st srss sc < <(time_cmd kcustody-sealed kcustody_sealed)
 read -r _ ft frss fc < <(time_cmd kcustody-full kcustody_full)
+read -r _ kt krss kc < <(time_cmd kubectl kubectl_recipe)
 
 # Same objects? (uids of everything kubectl returned vs the snapshot pages
 # vs the floor's pages)
