@@ -105,6 +105,8 @@ time_cmd() {
 	median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
 	cpu=$(printf '%s\n' "${cpus[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
 	printf '%s %s %s %s\n' "$name" "$median" "$rss" "$cpu"
+	# as it is measured, for a long run watched or cut short
+	printf 'bench_collect: %s: %s s wall, peak RSS %s KiB, %s s CPU\n' "$name" "$median" "$rss" "$cpu" >&2
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1fx", a/b}'; }
 
