@@ -23,9 +23,10 @@ work=$(mktemp -d /tmp/kcustody-bench.XXXX)
 trap 'rm -rf "$work"' EXIT
 trap 'echo "$(basename "$0"): failed at line $LINENO" >&2' ERR
 
-# shellcheck source=estate.sh
+# shellcheck source-path=SCRIPTDIR source=estate.sh
 . "$repo/bench/estate.sh"
 bench_estate "$repo"
+# shellcheck disable=SC1091 # written by tests/cluster/start.sh
 . "$dir/env.sh"
 k() { kubectl --kubeconfig "$KC_KUBECONFIG" "$@"; }
 
