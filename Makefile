@@ -186,7 +186,8 @@ bench: $(BIN)
 # Collect, diff and report at the sizes of issue 11 (tests/cluster/gen-scale.py:
 # about 10k and 50k objects, and 150k pods in 10,000 namespaces), each on its
 # own cluster folder /tmp/kcustody-scale-SIZE, loaded once and reused while
-# it runs (the 150k load takes about 20 minutes here). BENCH_SIZES picks
+# it runs (the 150k load: 44 min measured on this busy machine, about 17 at
+# its quiet rate of 300 objects/s). BENCH_SIZES picks
 # sizes, BENCH_RUNS the runs per figure (default 3; 1 at 150k);
 # BENCH_SELECT=--all-sas makes every account an agent in the diff benchmark.
 BENCH_SIZES ?= 10k 50k 150k
