@@ -3,28 +3,34 @@
 # would otherwise run, and by `kcustody collect`, in one run against the same
 # populated cluster (40 namespaces, 1,000 service accounts, 1,000
 # rolebindings, 2,000 pods from tests/cluster/gen-estate.py, seed 7).
-# Prints wall time (median of N runs), the ratio and peak RSS of each.
-# BENCH_ESTATE="NS SAS RBS PODS" loads another estate (make bench-scale:
-# 100 3000 3000 6000, the 13.7k objects of issue 11, in its own cluster
-# folder); at the end the apiserver must still be the process it started
-# as (the reflect2 1.0.1 crash of issue 11 killed it at this size).
+# Prints wall time (median of N runs), the ratio and peak RSS of each:
+#   raw-fetch floor   the very list requests collect made (same paths, same
+#                     page size, continue tokens followed), one curl loop per
+#                     list, all lists in parallel, every page written to disk
+#   kubectl recipe    five `kubectl get -o json` commands (the same objects)
+#   kcustody --out-dir   collect --agents '' (no reviews), unsealed folder
+#   kcustody sealed      the same, sealed and signed into a .tar.gz
+# then the default run (agents by name, server reviews, analysis) and its
+# `--timings` table (where the time and memory go, step by step).
+# The estate: bench/estate.sh (BENCH_SCALE=10k|50k|150k for
+# tests/cluster/gen-scale.py's, as make bench-scale runs it; else
+# BENCH_ESTATE="NS SAS RBS PODS" for gen-estate.py's). At the end the
+# apiserver must still be the process it started as (the reflect2 1.0.1
+# crash of issue 11 killed it at 13.7k objects).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 KC=${KCUSTODY_BIN:-$repo/kcustody}
 RUNS=${BENCH_RUNS:-3}
-read -r E_NS E_SAS E_RBS E_PODS <<<"${BENCH_ESTATE:-40 1000 1000 2000}"
-last_ns=$(printf 'est-%03d' $((E_NS - 1)))
-dir=${KCUSTODY_BENCH_CLUSTER_DIR:-/tmp/kcustody-bench-cluster-$E_NS-$E_SAS-$E_PODS}
 work=$(mktemp -d /tmp/kcustody-bench.XXXX)
 trap 'rm -rf "$work"' EXIT
+trap 'echo "$(basename "$0"): failed at line $LINENO" >&2' ERR
 
-bash "$repo/tests/cluster/start.sh" "$dir" >/dev/null
+# shellcheck source-path=SCRIPTDIR source=estate.sh
+. "$repo/bench/estate.sh"
+bench_estate "$repo"
+# shellcheck disable=SC1091 # written by tests/cluster/start.sh
 . "$dir/env.sh"
 k() { kubectl --kubeconfig "$KC_KUBECONFIG" "$@"; }
-if ! k get ns "$last_ns" >/dev/null 2>&1; then
-	echo "loading the estate ($E_NS ns, $E_SAS SAs, $E_RBS rolebindings, $E_PODS pods)..." >&2
-	python3 "$repo/tests/cluster/gen-estate.py" 7 "$E_NS" "$E_SAS" "$E_RBS" "$E_PODS" | k create -f - >/dev/null
-fi
 api_pid=$(cat "$dir/apiserver.pid")
 
 kubectl_recipe() {
@@ -41,50 +47,103 @@ kcustody_run() {
 	"$KC" collect --kubeconfig "$KC_KUBECONFIG" --case bench --phase baseline --agents '' \
 		--out-dir "$work/kc" -q >/dev/null
 }
+kcustody_sealed() {
+	rm -f "$work/kc.tar.gz" "$work/kc.tar.gz.custody.jsonl"
+	"$KC" collect --kubeconfig "$KC_KUBECONFIG" --case bench --phase baseline --agents '' \
+		--key "$work/key.pem" -o "$work/kc.tar.gz" -q >/dev/null
+}
 # The default run on the same estate: every agent-named service account
 # selected, one server rules review per account and namespace it is bound
 # in, findings, can-i tables, inventory.  Shown for scale, not compared.
+# Its --timings table (where the time goes, step by step) is kept from the
+# last run.
 kcustody_full() {
 	rm -rf "$work/kcf"
 	"$KC" collect --kubeconfig "$KC_KUBECONFIG" --case bench --phase baseline \
-		--out-dir "$work/kcf" -q >/dev/null
+		--out-dir "$work/kcf" -q --timings 2>"$work/timings.txt" >/dev/null || [ $? -eq 1 ]	# exit 1: findings
+}
+# The floor: fetch_list PATH N pages one list into $work/floor/N/ as
+# collect does (limit=500, continue tokens), with curl; floor runs every
+# list collect listed at once.
+fetch_list() {
+	local path=$1 out=$work/floor/$2 page=1 cont="" url
+	mkdir -p "$out"
+	while :; do
+		url="$KC_SERVER$path?limit=500${cont:+&continue=$cont}"
+		curl -sf -A kcustody-bench-floor --cacert "$KC_PKI_DIR/ca.crt" \
+			--cert "$KC_PKI_DIR/admin.crt" --key "$KC_PKI_DIR/admin.key" \
+			-o "$out/page-$page.json" "$url"
+		# the continue token sits in the list's metadata, at the start
+		cont=$(head -c 4096 "$out/page-$page.json" | grep -o '"continue":"[^"]*"' | head -n 1 | cut -d'"' -f4 || true)
+		[ -n "$cont" ] || break
+		page=$((page + 1))
+	done
+}
+floor() {
+	rm -rf "$work/floor"
+	local n=0 pids=()
+	while read -r p; do
+		n=$((n + 1))
+		fetch_list "$p" "$n" &
+		pids+=($!)
+	done <"$work/lists.txt"
+	for p in "${pids[@]}"; do wait "$p"; done
 }
 
-# time_cmd NAME FUNC: median wall seconds over RUNS and max peak RSS (KiB)
+# time_cmd NAME FUNC: median wall seconds over RUNS, max peak RSS (KiB) and
+# median CPU seconds (user + system, the command and its children: on a
+# shared machine the wall time waits for other work, the CPU time does not)
 time_cmd() {
-	local name=$1 fn=$2 times=() rss=0 t0 t1 r
+	local name=$1 fn=$2 times=() cpus=() rss=0 t0 t1 r u s
 	for _ in $(seq "$RUNS"); do
 		t0=$(date +%s.%N)
-		r=$( { /usr/bin/time -f '%M' bash -c "$(declare -f k kubectl_recipe kcustody_run kcustody_full); KC='$KC' KC_KUBECONFIG='$KC_KUBECONFIG' work='$work'; $fn" ; } 2>&1 >/dev/null | tail -n 1)
+		read -r r u s < <( { /usr/bin/time -f '%M %U %S' bash -c "$(declare -f k kubectl_recipe kcustody_run kcustody_sealed kcustody_full fetch_list floor); KC='$KC' KC_KUBECONFIG='$KC_KUBECONFIG' KC_SERVER='$KC_SERVER' KC_PKI_DIR='$KC_PKI_DIR' work='$work'; $fn" ; } 2>&1 >/dev/null | tail -n 1)
 		t1=$(date +%s.%N)
 		times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')")
+		cpus+=("$(awk -v a="$u" -v b="$s" 'BEGIN{printf "%.2f", a+b}')")
 		[ "$r" -gt "$rss" ] && rss=$r
 	done
 	median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
-	printf '%s %s %s\n' "$name" "$median" "$rss"
+	cpu=$(printf '%s\n' "${cpus[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
+	printf '%s %s %s %s\n' "$name" "$median" "$rss" "$cpu"
+	# as it is measured, for a long run watched or cut short
+	printf 'bench_collect: %s: %s s wall, peak RSS %s KiB, %s s CPU\n' "$name" "$median" "$rss" "$cpu" >&2
 }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1fx", a/b}'; }
 
-read -r _ kt krss < <(time_cmd kubectl kubectl_recipe)
-read -r _ ct crss < <(time_cmd kcustody kcustody_run)
-read -r _ ft frss < <(time_cmd kcustody-full kcustody_full)
+"$KC" keygen -o "$work/key.pem" >/dev/null 2>&1
+# The lists collect makes, from its own request log (first page of each).
+kcustody_run
+jq -r '.requests[] | select(.method == "GET") | .path | select(test("[?]limit=") and (test("continue=") | not)) | sub("[?].*"; "")' \
+	"$work/kc/MANIFEST.json" >"$work/lists.txt"
+[ -s "$work/lists.txt" ] || { echo "bench_collect: no list requests in collect's MANIFEST" >&2; exit 1; }
 
-# Same objects? (uids of everything kubectl returned vs the snapshot pages)
+# kubectl last: at 150k it is the slowest by far
+read -r _ lt lrss lc < <(time_cmd floor floor)
+read -r _ ct crss cc < <(time_cmd kcustody kcustody_run)
+read -r _ st srss sc < <(time_cmd kcustody-sealed kcustody_sealed)
+read -r _ ft frss fc < <(time_cmd kcustody-full kcustody_full)
+read -r _ kt krss kc < <(time_cmd kubectl kubectl_recipe)
+
+# Same objects? (uids of everything kubectl returned vs the snapshot pages
+# vs the floor's pages)
 jq -r '.items[].metadata.uid' "$work"/k*.json | sort >"$work/k.uids"
 cat "$work"/kc/raw/*/page-*.json | jq -r '(.items // [])[].metadata.uid' | sort >"$work/c.uids"
+cat "$work"/floor/*/page-*.json | jq -r '(.items // [])[].metadata.uid' | sort >"$work/f.uids"
 same=$(cmp -s "$work/k.uids" "$work/c.uids" && echo yes || echo NO)
+samef=$(cmp -s "$work/f.uids" "$work/c.uids" && echo yes || echo NO)
 objs=$(wc -l <"$work/k.uids")
+rawmb=$(du -sm "$work/floor" | cut -f1)
 
-echo "collect benchmark: $objs objects, $RUNS runs each (median wall time; peak RSS is the largest process)"
-printf '  %-28s %8.2f s   peak RSS %7d KiB\n' "kubectl recipe (5 commands)" "$kt" "$krss"
-printf '  %-28s %8.2f s   peak RSS %7d KiB\n' "kcustody collect" "$ct" "$crss"
-printf '  speed-up: %.1fx   same objects: %s\n' "$(awk -v a="$kt" -v b="$ct" 'BEGIN{print a/b}')" "$same"
-nrev=$(ls "$work"/kcf/reviews/*/*.json 2>/dev/null | wc -l)
+echo "collect benchmark: $estate_desc; $objs objects listed ($rawmb MB of pages, $(wc -l <"$work/lists.txt") lists), $RUNS runs each (median wall time; peak RSS is the largest process)"
+printf '  %-34s %8.2f s   peak RSS %8d KiB   CPU %6.2f s\n' "raw-fetch floor (curl, parallel)" "$lt" "$lrss" "$lc"
+printf '  %-34s %8.2f s   peak RSS %8d KiB   CPU %6.2f s   %s the floor\n' "kubectl recipe (5 commands)" "$kt" "$krss" "$kc" "$(ratio "$kt" "$lt")"
+printf '  %-34s %8.2f s   peak RSS %8d KiB   CPU %6.2f s   %s the floor, %s faster than kubectl\n' "kcustody collect --out-dir" "$ct" "$crss" "$cc" "$(ratio "$ct" "$lt")" "$(ratio "$kt" "$ct")"
+printf '  %-34s %8.2f s   peak RSS %8d KiB   CPU %6.2f s   %s the floor, %s faster than kubectl\n' "kcustody collect, sealed" "$st" "$srss" "$sc" "$(ratio "$st" "$lt")" "$(ratio "$kt" "$st")"
+printf '  same objects: kubectl %s, floor %s\n' "$same" "$samef"
+nrev=$(find "$work/kcf/reviews" -name '*.json' 2>/dev/null | wc -l)
 nagents=$(jq '.selected | length' "$work/kcf/analysis/selection.json")
-printf '  %-28s %8.2f s   peak RSS %7d KiB  (%s agents, %s server reviews, analysis)\n' "kcustody collect, default" "$ft" "$frss" "$nagents" "$nrev"
-# Where the default run's time goes: one more run with --timings.
-rm -rf "$work/kct"
-"$KC" collect --kubeconfig "$KC_KUBECONFIG" --case bench --phase baseline \
-	--out-dir "$work/kct" -q --timings 2>"$work/timings.txt" >/dev/null || true
+printf '  %-34s %8.2f s   peak RSS %8d KiB   CPU %6.2f s   (%s agents, %s server reviews, analysis)\n' "kcustody collect, default run" "$ft" "$frss" "$fc" "$nagents" "$nrev"
 echo "  the default run, step by step (kcustody collect --timings):"
 sed 's/^/    /' "$work/timings.txt"
 if kill -0 "$api_pid" 2>/dev/null && [ "$(cat "$dir/apiserver.pid")" = "$api_pid" ]; then

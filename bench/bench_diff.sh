@@ -5,10 +5,10 @@
 # and report verify both bundles and read every member, then compare).
 # Prints wall time (median of N runs), the ratio to the floor, and peak RSS.
 #
-# The estate is tests/cluster/gen-estate.py's (seed 7), loaded into its own
-# cluster folder and kept between runs, as bench_collect.sh does:
-#   BENCH_ESTATE="NS SAS RBS PODS"   default "40 1000 1000 2000";
-#                                    make bench-scale: "100 3000 3000 6000"
+# The estate is bench/estate.sh's, loaded into its own cluster folder and
+# kept between runs, as bench_collect.sh does:
+#   BENCH_SCALE=10k|50k|150k         tests/cluster/gen-scale.py (make bench-scale)
+#   BENCH_ESTATE="NS SAS RBS PODS"   gen-estate.py, default "40 1000 1000 2000"
 #   BENCH_SELECT="--all-sas"         select every service account as an agent
 #                                    (default: the agent-named ones)
 # PRE is collected, then the remediation deletes the secret-reader Roles,
@@ -18,20 +18,17 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 KC=${KCUSTODY_BIN:-$repo/kcustody}
 RUNS=${BENCH_RUNS:-3}
-read -r E_NS E_SAS E_RBS E_PODS <<<"${BENCH_ESTATE:-40 1000 1000 2000}"
 SELECT=${BENCH_SELECT:-}
-last_ns=$(printf 'est-%03d' $((E_NS - 1)))
-dir=${KCUSTODY_BENCH_CLUSTER_DIR:-/tmp/kcustody-bench-cluster-$E_NS-$E_SAS-$E_PODS}
 work=$(mktemp -d /tmp/kcustody-bench.XXXX)
 trap 'rm -rf "$work"' EXIT
+trap 'echo "$(basename "$0"): failed at line $LINENO" >&2' ERR
 
-bash "$repo/tests/cluster/start.sh" "$dir" >/dev/null
+# shellcheck source-path=SCRIPTDIR source=estate.sh
+. "$repo/bench/estate.sh"
+bench_estate "$repo"
+# shellcheck disable=SC1091 # written by tests/cluster/start.sh
 . "$dir/env.sh"
 k() { kubectl --kubeconfig "$KC_KUBECONFIG" "$@"; }
-if ! k get ns "$last_ns" >/dev/null 2>&1; then
-	echo "loading the estate ($E_NS ns, $E_SAS SAs, $E_RBS rolebindings, $E_PODS pods)..." >&2
-	python3 "$repo/tests/cluster/gen-estate.py" 7 "$E_NS" "$E_SAS" "$E_RBS" "$E_PODS" | k create -f - >/dev/null
-fi
 
 "$KC" keygen -o "$work/key.pem" >/dev/null 2>&1
 # shellcheck disable=SC2086 # SELECT is a list of flags
@@ -66,29 +63,32 @@ kc_report() {
 		--no-ledger -o "$work/report.html" >/dev/null || [ $? -eq 1 ]
 }
 
-# time_cmd FUNC: median wall seconds over RUNS and max peak RSS (KiB)
+# time_cmd FUNC: median wall seconds over RUNS, max peak RSS (KiB), median
+# CPU seconds (user + system; wall time on a shared machine waits for others)
 time_cmd() {
-	local fn=$1 times=() rss=0 t0 t1 r
+	local fn=$1 times=() cpus=() rss=0 t0 t1 r u s
 	for _ in $(seq "$RUNS"); do
 		t0=$(date +%s.%N)
-		r=$( { /usr/bin/time -f '%M' bash -c "$(declare -f floor kc_diff kc_report); KC='$KC' work='$work'; $fn" ; } 2>&1 >/dev/null | tail -n 1)
+		read -r r u s < <( { /usr/bin/time -f '%M %U %S' bash -c "$(declare -f floor kc_diff kc_report); KC='$KC' work='$work'; $fn" ; } 2>&1 >/dev/null | tail -n 1)
 		t1=$(date +%s.%N)
 		times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')")
+		cpus+=("$(awk -v a="$u" -v b="$s" 'BEGIN{printf "%.2f", a+b}')")
 		[ "$r" -gt "$rss" ] && rss=$r
 	done
-	printf '%s %s\n' "$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")" "$rss"
+	printf '%s %s %s\n' "$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")" "$rss" \
+		"$(printf '%s\n' "${cpus[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")"
 }
 
-read -r ft frss < <(time_cmd floor)
-read -r dt drss < <(time_cmd kc_diff)
-read -r rt rrss < <(time_cmd kc_report)
+read -r ft frss fc < <(time_cmd floor)
+read -r dt drss dc < <(time_cmd kc_diff)
+read -r rt rrss rc < <(time_cmd kc_report)
 nagents=$(jq '.agents | length' "$work/diff.json")
 nperm=$(jq '[.agents[] | (.removed + .added + .kept) | length] | add // 0' "$work/diff.json")
 removed=$(jq '.summary.permissionsRemoved' "$work/diff.json")
 [ "$removed" -gt 0 ] || { echo "bench_diff: the remediation removed no permission: the comparison is empty" >&2; exit 1; }
-echo "diff benchmark: $E_NS ns, $E_SAS SAs, $E_RBS rolebindings, $E_PODS pods; $nagents agents, $nperm permissions compared ($removed removed); $RUNS runs each"
-printf '  %-40s %8.2f s   peak RSS %7d KiB\n' "floor: tar -xzf + sha256sum -c, both" "$ft" "$frss"
-printf '  %-40s %8.2f s   peak RSS %7d KiB   %.1fx the floor\n' "kcustody diff --format json" "$dt" "$drss" \
+echo "diff benchmark: $estate_desc; $nagents agents, $nperm permissions compared ($removed removed); bundles PRE $(du -k "$work/pre.tar.gz" | cut -f1) KiB, POST $(du -k "$work/post.tar.gz" | cut -f1) KiB; $RUNS runs each"
+printf '  %-40s %8.2f s   peak RSS %7d KiB   CPU %6.2f s\n' "floor: tar -xzf + sha256sum -c, both" "$ft" "$frss" "$fc"
+printf '  %-40s %8.2f s   peak RSS %7d KiB   CPU %6.2f s   %.1fx the floor\n' "kcustody diff --format json" "$dt" "$drss" "$dc" \
 	"$(awk -v a="$dt" -v b="$ft" 'BEGIN{print a/b}')"
-printf '  %-40s %8.2f s   peak RSS %7d KiB   %.1fx the floor\n' "kcustody report --diff" "$rt" "$rrss" \
+printf '  %-40s %8.2f s   peak RSS %7d KiB   CPU %6.2f s   %.1fx the floor\n' "kcustody report --diff" "$rt" "$rrss" "$rc" \
 	"$(awk -v a="$rt" -v b="$ft" 'BEGIN{print a/b}')"

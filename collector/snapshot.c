@@ -94,8 +94,9 @@ dir_list(void *vctx, const char *prefix, char ***names, size_t *n)
 	return 0;
 }
 
-int
-kc_snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap)
+/* compact: a KC_SNAP_* level (snapshot.h) */
+static int
+snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap, int compact)
 {
 	int r = 0;
 
@@ -127,8 +128,15 @@ kc_snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct
 				break;
 			}
 			items = kc_json_get_mut(doc, "items");
-			while (cJSON_IsArray(items) && (it = cJSON_DetachItemFromArray(items, 0)) != NULL)
+			while (cJSON_IsArray(items) && (it = cJSON_DetachItemFromArray(items, 0)) != NULL) {
+				if (compact != KC_SNAP_FULL) {
+					if (compact == KC_SNAP_COMPACT || i > KC_RES_ROLEBINDINGS)
+						kc_json_delete(kc_json_get_mut(it, "metadata"), "managedFields");
+					if (i == KC_RES_PODS || i >= KC_RES_DEPLOYMENTS)
+						kc_json_delete(it, "status");
+				}
 				cJSON_AddItemToArray(snap->items[i], it);
+			}
 			cJSON_Delete(doc);
 		}
 		for (size_t p = 0; p < npages; p++)
@@ -195,6 +203,89 @@ out:
 	if (r != 0)
 		kc_snapshot_free(snap);
 	return r;
+}
+
+int
+kc_snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap)
+{
+	return snapshot_load(get, list, ctx, snap, KC_SNAP_FULL);
+}
+
+int
+kc_snapshot_load_level(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap,
+    int level)
+{
+	return snapshot_load(get, list, ctx, snap, level);
+}
+
+int
+kc_snapshot_load_dir_level(const char *dir, struct kc_snapshot *snap, int level)
+{
+	struct dir_ctx ctx = { dir };
+
+	return snapshot_load(dir_get, dir_list, &ctx, snap, level);
+}
+
+int
+kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap)
+{
+	return kc_snapshot_load_dir_level(dir, snap, KC_SNAP_COMPACT);
+}
+
+int
+kc_snap_pages_open(struct kc_snap_pages *it, const char *dir, enum kc_snap_res res)
+{
+	struct dir_ctx ctx = { dir };
+	char prefix[128];
+	int r;
+
+	memset(it, 0, sizeof(*it));
+	it->dir = dir;
+	if ((r = kc_fmt(prefix, sizeof(prefix), "raw/%s", kc_snap_resources[res].name)) != 0)
+		return r;
+	return dir_list(&ctx, prefix, &it->names, &it->n);
+}
+
+const cJSON *
+kc_snap_pages_next(struct kc_snap_pages *it, int *err)
+{
+	struct dir_ctx ctx = { it->dir };
+
+	cJSON_Delete(it->doc);
+	it->doc = NULL;
+	while (it->i < it->n) {
+		const char *name = it->names[it->i++];
+		size_t len = 0;
+		char *data = dir_get(&ctx, name, &len);
+		const cJSON *items;
+
+		if (data == NULL) {
+			*err = kc_err_set(KC_ERR_NOTFOUND, "cannot read snapshot page '%s'", name);
+			return NULL;
+		}
+		it->doc = cJSON_ParseWithLength(data, len);
+		free(data);
+		if (it->doc == NULL) {
+			*err = kc_err_set(KC_ERR_PARSE, "snapshot page '%s' is not valid JSON", name);
+			return NULL;
+		}
+		items = kc_json_get(it->doc, "items");
+		if (!cJSON_IsArray(items))
+			continue;	/* as kc_snapshot_load: a page without items adds none */
+		it->items += (size_t)cJSON_GetArraySize(items);
+		return items;
+	}
+	return NULL;
+}
+
+void
+kc_snap_pages_close(struct kc_snap_pages *it)
+{
+	cJSON_Delete(it->doc);
+	for (size_t p = 0; p < it->n; p++)
+		free(it->names[p]);
+	free(it->names);
+	memset(it, 0, sizeof(*it));
 }
 
 int

@@ -78,4 +78,41 @@ void kc_snapshot_free(struct kc_snapshot *snap);
 /* 1 when the snapshot's service accounts hold NS/NAME. */
 int kc_snapshot_has_sa(const struct kc_snapshot *snap, const char *ns, const char *name);
 
+/* kc_snapshot_load_dir without every item's metadata.managedFields, and
+ * without the status of pods and workload owners: the model collect's own
+ * analysis reads (selection, reviews, findings, can-i, inventory; none of
+ * them reads either, and managedFields alone are a third of a pod's bytes
+ * and more of its parsed nodes).  The raw pages and the exports keep
+ * them; rbac/diff.c reads managedFields from bundles with
+ * kc_snapshot_load. */
+int kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap);
+
+/* How much of each item a load keeps:
+ *   KC_SNAP_FULL       everything (kc_snapshot_load, kc_snapshot_load_dir)
+ *   KC_SNAP_COMPACT    no managedFields, no status of pods and workload
+ *                      owners (kc_snapshot_load_dir_compact: collect)
+ *   KC_SNAP_KEEP_RBAC  the same, but the four RBAC kinds keep their
+ *                      managedFields (diff's "changed by" reads them) */
+enum { KC_SNAP_FULL = 0, KC_SNAP_COMPACT = 1, KC_SNAP_KEEP_RBAC = 2 };
+int kc_snapshot_load_level(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap,
+    int level);
+int kc_snapshot_load_dir_level(const char *dir, struct kc_snapshot *snap, int level);
+
+/* One resource's pages from a staging folder, one page in memory at a
+ * time, in kc_snapshot_load_dir's order: open, then next() until NULL
+ * (*err set on a page that cannot be read or parsed, left alone at the
+ * end), then close.  next() returns the page's items array, valid until
+ * the next call; pages without one are skipped, as the loader does.
+ * A missing folder has no pages. */
+struct kc_snap_pages {
+	const char *dir;	/* borrowed */
+	char **names;
+	size_t n, i;
+	cJSON *doc;		/* the current page */
+	size_t items;		/* items returned so far */
+};
+int kc_snap_pages_open(struct kc_snap_pages *it, const char *dir, enum kc_snap_res res);
+const cJSON *kc_snap_pages_next(struct kc_snap_pages *it, int *err);
+void kc_snap_pages_close(struct kc_snap_pages *it);
+
 #endif

@@ -195,7 +195,8 @@ kube_item(yaml_emitter_t *em, const cJSON *item, const char *api_version, const 
 /* The v1 List around items: apiVersion, items, kind, metadata (kubectl's
  * order of these four). */
 static int
-kube_list(yaml_emitter_t *em, const cJSON *items, const char *api_version, const char *kind)
+kube_list(yaml_emitter_t *em, const cJSON *items, kc_yaml_items_next next, void *nctx,
+    const char *api_version, const char *kind)
 {
 	yaml_event_t ev;
 	const cJSON *it;
@@ -212,9 +213,22 @@ kube_list(yaml_emitter_t *em, const cJSON *items, const char *api_version, const
 		return KC_ERR_NOMEM;
 	if (!yaml_emitter_emit(em, &ev))
 		return KC_ERR_LIMIT;
-	cJSON_ArrayForEach(it, items)
-		if ((r = kube_item(em, it, api_version, kind)) != 0)
+	if (next == NULL) {
+		cJSON_ArrayForEach(it, items)
+			if ((r = kube_item(em, it, api_version, kind)) != 0)
+				return r;
+	} else {
+		/* page by page: each page's items are valid until the next call */
+		const cJSON *page;
+
+		r = 0;
+		while ((page = next(nctx, &r)) != NULL)
+			cJSON_ArrayForEach(it, page)
+				if ((r = kube_item(em, it, api_version, kind)) != 0)
+					return r;
+		if (r != 0)
 			return r;
+	}
 	if (!yaml_sequence_end_event_initialize(&ev))
 		return KC_ERR_NOMEM;
 	if (!yaml_emitter_emit(em, &ev))
@@ -237,8 +251,8 @@ kube_list(yaml_emitter_t *em, const cJSON *items, const char *api_version, const
 
 /* One document: doc as it is, or (items != NULL) the kubectl List. */
 static int
-emit(const cJSON *doc, const cJSON *items, const char *api_version, const char *kind,
-    int implicit_start, struct sink *out)
+emit(const cJSON *doc, const cJSON *items, kc_yaml_items_next next, void *nctx,
+    const char *api_version, const char *kind, int implicit_start, struct sink *out)
 {
 	yaml_emitter_t em;
 	yaml_event_t ev;
@@ -255,7 +269,8 @@ emit(const cJSON *doc, const cJSON *items, const char *api_version, const char *
 	if (!yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, implicit_start) ||
 	    !yaml_emitter_emit(&em, &ev))
 		goto done;
-	if ((r = items != NULL ? kube_list(&em, items, api_version, kind) : node(&em, doc)) != 0)
+	if ((r = items != NULL || next != NULL ? kube_list(&em, items, next, nctx, api_version, kind) :
+	    node(&em, doc)) != 0)
 		goto done;
 	r = KC_ERR_LIMIT;
 	if (!yaml_document_end_event_initialize(&ev, 1) || !yaml_emitter_emit(&em, &ev))
@@ -274,7 +289,7 @@ kc_yaml_from_json(const cJSON *doc, struct kc_buf *out)
 {
 	struct sink o = { buf_sink, out, 0 };
 
-	return emit(doc, NULL, NULL, NULL, 0, &o);
+	return emit(doc, NULL, NULL, NULL, NULL, NULL, 0, &o);
 }
 
 int
@@ -282,7 +297,7 @@ kc_yaml_kube_list(const cJSON *items, const char *api_version, const char *kind,
 {
 	struct sink o = { buf_sink, out, 0 };
 
-	return emit(NULL, items, api_version, kind, 1, &o);
+	return emit(NULL, items, NULL, NULL, api_version, kind, 1, &o);
 }
 
 int
@@ -291,5 +306,14 @@ kc_yaml_kube_list_to(const cJSON *items, const char *api_version, const char *ki
 {
 	struct sink o = { fn, ctx, 0 };
 
-	return emit(NULL, items, api_version, kind, 1, &o);
+	return emit(NULL, items, NULL, NULL, api_version, kind, 1, &o);
+}
+
+int
+kc_yaml_kube_list_pages_to(kc_yaml_items_next next, void *nctx, const char *api_version, const char *kind,
+    kc_yaml_sink fn, void *ctx)
+{
+	struct sink o = { fn, ctx, 0 };
+
+	return emit(NULL, NULL, next, nctx, api_version, kind, 1, &o);
 }

@@ -41,4 +41,13 @@ typedef int (*kc_yaml_sink)(void *ctx, const void *data, size_t len);
 int kc_yaml_kube_list_to(const cJSON *items, const char *api_version, const char *kind, kc_yaml_sink fn,
     void *ctx);
 
+/* The same list with its items given page by page (the same text as
+ * kc_yaml_kube_list_to over the pages' items concatenated): next(nctx,
+ * &err) returns the next page's items array, valid until the next call, or
+ * NULL at the end (err left 0) or on error (err set, and returned).  Only
+ * one page need be in memory at a time. */
+typedef const cJSON *(*kc_yaml_items_next)(void *nctx, int *err);
+int kc_yaml_kube_list_pages_to(kc_yaml_items_next next, void *nctx, const char *api_version,
+    const char *kind, kc_yaml_sink fn, void *ctx);
+
 #endif

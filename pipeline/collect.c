@@ -303,7 +303,7 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 
 	memset(&targets, 0, sizeof(targets));
 	sw_start(co, &sw);
-	if ((r = kc_snapshot_load_dir(co->staging, &snap)) != 0)
+	if ((r = kc_snapshot_load_dir_compact(co->staging, &snap)) != 0)
 		return r;
 	sw_stop(co, &sw, &tm[KC_PHASE_SELECT]);
 	sw_start(co, &sw);

@@ -61,18 +61,26 @@ fd_sink(void *ctx, const void *data, size_t len)
 	return kc_write_all(f->fd, data, len, f->tmp);
 }
 
-/* Streamed into the staging folder through a temporary file (no size cap,
- * bounded memory beyond the snapshot itself). */
+static const cJSON *
+pages_next(void *ctx, int *err)
+{
+	return kc_snap_pages_next(ctx, err);
+}
+
+/* Streamed into the staging folder through a temporary file, from the raw
+ * pages one at a time (no size cap, memory bounded by the largest page). */
 static int
-one_export(struct kc_collect *co, const struct kc_snapshot *snap, size_t i)
+one_export(struct kc_collect *co, size_t i)
 {
 	const char *name = kc_snap_resources[exports[i].res].name;
 	struct kc_atomic f = KC_ATOMIC_INIT;
+	struct kc_snap_pages pages;
 	char rel[160], cmd[160], *path = NULL, *dir = NULL;
 	const char **src = NULL;
 	cJSON *fe;
 	int r;
 
+	memset(&pages, 0, sizeof(pages));
 	if ((r = kc_fmt(rel, sizeof(rel), "exports/%s.yaml", name)) != 0 ||
 	    (r = kc_fmt(cmd, sizeof(cmd), "kubectl get %s -A -o yaml --show-managed-fields", name)) != 0)
 		return r;
@@ -83,9 +91,10 @@ one_export(struct kc_collect *co, const struct kc_snapshot *snap, size_t i)
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = kc_mkdir_p(dir, 0700)) != 0 || (r = kc_atomic_open(&f, path, NULL, 0600)) != 0)
+	if ((r = kc_mkdir_p(dir, 0700)) != 0 || (r = kc_atomic_open(&f, path, NULL, 0600)) != 0 ||
+	    (r = kc_snap_pages_open(&pages, co->staging, exports[i].res)) != 0)
 		goto out;
-	if ((r = kc_yaml_kube_list_to(snap->items[exports[i].res], exports[i].api_version, exports[i].kind,
+	if ((r = kc_yaml_kube_list_pages_to(pages_next, &pages, exports[i].api_version, exports[i].kind,
 	    fd_sink, &f)) != 0) {
 		if (r == KC_ERR_NOMEM)
 			kc_err_set(r, "%s: out of memory", rel);
@@ -97,8 +106,9 @@ one_export(struct kc_collect *co, const struct kc_snapshot *snap, size_t i)
 	fe = cJSON_GetArrayItem(co->files, cJSON_GetArraySize(co->files) - 1);
 	cJSON_AddStringToObject(fe, "transform", "kubectl-list-yaml");
 	cJSON_AddStringToObject(fe, "equivalent", cmd);
-	cJSON_AddNumberToObject(fe, "objects", cJSON_GetArraySize(snap->items[exports[i].res]));
+	cJSON_AddNumberToObject(fe, "objects", (double)pages.items);
 out:
+	kc_snap_pages_close(&pages);
 	kc_atomic_abort(&f);
 	free(path);
 	free(dir);
@@ -114,7 +124,7 @@ kc_exports_write(struct kc_collect *co, const struct kc_snapshot *snap)
 	for (size_t i = 0; i < sizeof(exports) / sizeof(exports[0]); i++) {
 		if (!snap->present[exports[i].res])
 			continue;	/* not collected whole: no export */
-		if ((r = one_export(co, snap, i)) != 0)
+		if ((r = one_export(co, i)) != 0)
 			return r;
 	}
 	return 0;

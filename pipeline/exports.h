@@ -2,8 +2,10 @@
  * exports"): exports/<resource>.yaml for clusterroles,
  * clusterrolebindings, roles, rolebindings, serviceaccounts and pods,
  * each the List that `kubectl get <resource> -A -o yaml` prints
- * (formats/yaml_out.h kc_yaml_kube_list_to, streamed into the staging
- * folder: no size cap), made from the stored pages
+ * (formats/yaml_out.h kc_yaml_kube_list_pages_to, streamed into the
+ * staging folder from the stored pages read one at a time: no size cap,
+ * memory bounded by a page, whatever the snapshot model holds), made from
+ * the stored pages
  * (after redaction: an export shows exactly what the bundle's JSON
  * shows).  Each is a derived member whose sources are its pages.  A list
  * that was not collected completely (forbidden, error) has no export.

@@ -73,7 +73,13 @@ bundle_open(struct bundle *b, const char *path)
 	}
 	if ((b->manifest = get_json(b, "MANIFEST.json")) == NULL)
 		return kc_err_set(KC_ERR_PARSE, "'%s' has no readable MANIFEST.json", path);
-	return kc_source_snapshot(&b->src, &b->snap);
+	/* the comparison reads managedFields of the RBAC kinds only (changed
+	 * by), and no status: the rest of each item stays out of memory */
+	b->src.level = KC_SNAP_KEEP_RBAC;
+	if ((r = kc_source_snapshot(&b->src, &b->snap)) != 0)
+		return r;
+	kc_source_forget(&b->src, "raw/");	/* read once, into the snapshot */
+	return 0;
 }
 
 static void

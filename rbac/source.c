@@ -174,6 +174,24 @@ int
 kc_source_snapshot(struct kc_source *src, struct kc_snapshot *snap)
 {
 	if (src->dir != NULL)
-		return kc_snapshot_load_dir(src->dir, snap);
-	return kc_snapshot_load(member_get, member_list, src, snap);
+		return kc_snapshot_load_dir_level(src->dir, snap, src->level);
+	return kc_snapshot_load_level(member_get, member_list, src, snap, src->level);
+}
+
+void
+kc_source_forget(struct kc_source *src, const char *prefix)
+{
+	size_t pl = strlen(prefix), j = 0;
+
+	for (size_t i = 0; i < src->m.n; i++) {
+		struct kc_bundle_member *e = &src->m.v[i];
+
+		if (strncmp(e->path, prefix, pl) == 0) {
+			free(e->path);
+			free(e->data);
+			continue;
+		}
+		src->m.v[j++] = *e;	/* order kept: still sorted */
+	}
+	src->m.n = j;
 }

@@ -17,6 +17,8 @@
 struct kc_source {
 	char *dir;			/* a folder, or NULL for a bundle */
 	struct kc_bundle_members m;	/* a bundle's kept members, sorted */
+	int level;			/* kc_source_snapshot's KC_SNAP_* level
+					 * (collector/snapshot.h); 0 after open: full */
 };
 
 /* Open path (folder or bundle). */
@@ -27,6 +29,10 @@ int kc_source_open(const char *path, struct kc_source *src);
 typedef int (*kc_source_keep_fn)(void *ctx, const char *path);
 int kc_source_open_keep(const char *path, kc_source_keep_fn keep, void *ctx, struct kc_source *src);
 void kc_source_close(struct kc_source *src);
+/* Drop a bundle's kept members whose path starts with prefix (their bytes
+ * are no longer needed, e.g. raw/ once the snapshot is built); a folder
+ * source has none. */
+void kc_source_forget(struct kc_source *src, const char *prefix);
 
 /* Load the snapshot from it. */
 int kc_source_snapshot(struct kc_source *src, struct kc_snapshot *snap);

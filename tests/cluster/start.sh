@@ -10,6 +10,7 @@
 #      KCUSTODY_AUDIT_WEBHOOK_CONFIG=FILE (also the audit webhook backend,
 #      batch mode, FILE a kubeconfig naming the sink; batches every 1 s,
 #      first retry after KCUSTODY_AUDIT_WEBHOOK_BACKOFF, default 1s).
+#      KCUSTODY_ETCD_QUOTA=BYTES (etcd --quota-backend-bytes; unset: default).
 # Layout of STATEDIR:
 #   pki/ tokens/ kubeconfigs/ audit/audit.log etcd/ *.pid *.log env.sh config
 # See tests/cluster/README.md for the identities and kubeconfig variants.
@@ -41,6 +42,9 @@ flock 9
 CONFIG="apiserver=$APISERVER kcm=$KCM controllers=$CONTROLLERS maxbackup=$MAXBACKUP compress=${KCUSTODY_AUDIT_COMPRESS:-0} kubelet=1"
 [ -z "${KCUSTODY_AUDIT_WEBHOOK_CONFIG:-}" ] ||
 	CONFIG+=" webhook=$KCUSTODY_AUDIT_WEBHOOK_CONFIG backoff=${KCUSTODY_AUDIT_WEBHOOK_BACKOFF:-1s}"
+# KCUSTODY_ETCD_QUOTA=BYTES raises etcd's backend quota (default 2 GiB) for
+# the big estates of bench/; unset, the settings are exactly as before.
+[ -z "${KCUSTODY_ETCD_QUOTA:-}" ] || CONFIG="$CONFIG etcdquota=$KCUSTODY_ETCD_QUOTA"
 ETCD_NEEDLE=$(kc_etcd_needle "$DIR")
 API_NEEDLE=$(kc_apiserver_needle "$DIR")
 KCM_NEEDLE=$(kc_kcm_needle "$DIR")
@@ -186,6 +190,7 @@ setsid etcd --name kcustody --data-dir="$DIR/etcd" \
 	--listen-peer-urls "http://127.0.0.1:$PEER_PORT" \
 	--initial-advertise-peer-urls "http://127.0.0.1:$PEER_PORT" \
 	--initial-cluster "kcustody=http://127.0.0.1:$PEER_PORT" \
+	${KCUSTODY_ETCD_QUOTA:+--quota-backend-bytes="$KCUSTODY_ETCD_QUOTA"} \
 	</dev/null >"$DIR/etcd.log" 2>&1 9>&- &
 echo $! >"$DIR/etcd.pid"
 for ((i = 0; ; i++)); do
