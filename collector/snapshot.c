@@ -12,6 +12,29 @@
 #include "util/json.h"
 #include "util/mem.h"
 
+/* A pod's status in a compact snapshot: only its container statuses (the
+ * pod-log step reads their restart counts to fetch previous logs). */
+static void
+keep_container_statuses(cJSON *pod)
+{
+	static const char *const keep[] = { "initContainerStatuses", "containerStatuses",
+		"ephemeralContainerStatuses" };
+	cJSON *old = kc_json_detach(pod, "status"), *st;
+
+	if (old == NULL)
+		return;
+	if ((st = cJSON_CreateObject()) != NULL) {
+		for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++) {
+			cJSON *a = kc_json_detach(old, keep[k]);
+
+			if (a != NULL)
+				cJSON_AddItemToObject(st, keep[k], a);
+		}
+		cJSON_AddItemToObject(pod, "status", st);
+	}
+	cJSON_Delete(old);
+}
+
 #define SNAP_PAGE_MAX (256u << 20)
 
 const struct kc_snap_resource_def kc_snap_resources[KC_RES_COUNT] = {
@@ -132,7 +155,9 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 				if (compact != KC_SNAP_FULL) {
 					if (compact == KC_SNAP_COMPACT || i > KC_RES_ROLEBINDINGS)
 						kc_json_delete(kc_json_get_mut(it, "metadata"), "managedFields");
-					if (i == KC_RES_PODS || i >= KC_RES_DEPLOYMENTS)
+					if (i == KC_RES_PODS)
+						keep_container_statuses(it);
+					else if (i >= KC_RES_DEPLOYMENTS)
 						kc_json_delete(it, "status");
 				}
 				cJSON_AddItemToArray(snap->items[i], it);
