@@ -194,6 +194,7 @@ static int
 verify_bundles(const struct report_args *a, struct kc_report_in *in, struct kc_verify_result *vr,
     struct kc_verify_result *pre_vr, int *rc)
 {
+	char safe[512];
 	int r;
 
 	if (a->no_verify) {
@@ -202,6 +203,12 @@ verify_bundles(const struct report_args *a, struct kc_report_in *in, struct kc_v
 	}
 	if ((r = verify_one(in->bundle_path, &a->vo, vr)) != 0)
 		return r;
+	if (vr->sha256[0] != '\0' && !kc_digest_eq(vr->sha256, in->bundle_sha256)) {
+		/* one file throughout: hashed, verified, then read (pinned) */
+		cli_error("'%s' changed while it was being read (SHA-256 %.16s... then %.16s...): no report",
+		    kc_safe_str(in->bundle_path, safe, sizeof(safe)), in->bundle_sha256, vr->sha256);
+		return KC_EXIT_INVALID;
+	}
 	in->vr = vr;
 	if (!vr->valid)
 		*rc = KC_EXIT_INVALID;
@@ -236,6 +243,10 @@ compute_diff(const struct report_args *a, struct kc_report_in *in, cJSON **diff,
 	dopt.no_verify = a->no_verify;
 	dopt.allow_unsigned = a->vo.allow_unsigned;
 	dopt.remediated_at = a->remat;
+	if (!a->no_verify) {	/* diff reads the files verified above */
+		dopt.pre_sha256 = in->pre_vr->sha256;
+		dopt.post_sha256 = in->vr->sha256;
+	}
 	r = kc_diff_bundles(&dopt, diff);
 	if (r == KC_ERR_INVALID || r == KC_ERR_CONFIG)
 		return cli_fail(KC_EXIT_USAGE, "report --diff");
@@ -270,6 +281,7 @@ compute_recert(const struct report_args *a, const struct kc_scope *s, const stru
 	memset(&o, 0, sizeof(o));
 	o.bundle = in->bundle_path;
 	o.verified_as = a->no_verify ? "not verified (--no-verify)" : vr->signer[0] ? "valid" : "valid (unsigned)";
+	o.verified_sha256 = a->no_verify ? NULL : vr->sha256;
 	r = kc_recert_bundle(&o, s, recert);
 	if (r == KC_ERR_CONFIG)		/* an agent two scope entries select */
 		return cli_fail(KC_EXIT_USAGE, "report --scope");

@@ -199,7 +199,7 @@ count_sink(void *ctx, const void *p, size_t n)
 
 /* *counts: events per user of the bundle's audit segment, NULL when it has none. */
 static int
-audit_counts(const char *bundle, cJSON **counts)
+audit_counts(const char *bundle, const char *pin, cJSON **counts)
 {
 	struct count_ctx c = { KC_BUF_INIT(16u << 20), cJSON_CreateObject(), 0 };
 	int r;
@@ -207,7 +207,7 @@ audit_counts(const char *bundle, cJSON **counts)
 	*counts = NULL;
 	if (c.counts == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	r = kc_bundle_read_member(bundle, "audit/segment.jsonl", count_sink, &c);
+	r = kc_bundle_read_member_pinned(bundle, "audit/segment.jsonl", pin, count_sink, &c);
 	if (r == 0 && c.line.len > 0)
 		count_line(&c);
 	kc_buf_free(&c.line);
@@ -265,6 +265,16 @@ recert_oscal_check_plan(const char *out_path, const char *plan_path, int force)
 	return ret;
 }
 
+static int
+buf_sink(void *ctx, const void *p, size_t n)
+{
+	struct kc_buf *b = ctx;
+
+	if (kc_buf_add(b, p, n) != 0)
+		return kc_err_set(KC_ERR_LIMIT, "member larger than %zu bytes", b->max);
+	return 0;
+}
+
 int
 recert_oscal_write(const char *bundle, const cJSON *doc, const char *out_path,
     const char *plan_path)
@@ -272,15 +282,22 @@ recert_oscal_write(const char *bundle, const cJSON *doc, const char *out_path,
 	struct kc_buf man = KC_BUF_INIT(64u << 20), ar = KC_BUF_INIT(1u << 30), ap = KC_BUF_INIT(16u << 20);
 	struct kc_recert_oscal_in in;
 	cJSON *manifest = NULL, *counts = NULL;
+	const cJSON *pin;
 	char *plan = plan_path ? NULL : default_plan(out_path);
 	int r, ret = KC_EXIT_OK;
 
 	if (plan_path == NULL && plan == NULL)
 		return cli_fail(KC_EXIT_FATAL, "out of memory");
 	memset(&in, 0, sizeof(in));
-	if ((r = kc_bundle_get_member(bundle, "MANIFEST.json", 64u << 20, &man)) != 0 ||
+	/* the bundle recertify verified and judged: pinned to its digest */
+	pin = kc_json_path(doc, "bundle.sha256");
+	if (!cJSON_IsString(pin) || strlen(pin->valuestring) != KC_SHA256_HEX - 1) {
+		ret = cli_fail(KC_EXIT_FATAL, "the recertification names no bundle digest");
+		goto out;
+	}
+	if ((r = kc_bundle_read_member_pinned(bundle, "MANIFEST.json", pin->valuestring, buf_sink, &man)) != 0 ||
 	    (manifest = cJSON_ParseWithLength(kc_buf_str(&man), man.len)) == NULL ||
-	    (r = audit_counts(bundle, &counts)) != 0) {
+	    (r = audit_counts(bundle, pin->valuestring, &counts)) != 0) {
 		ret = cli_fail(KC_EXIT_FATAL, "cannot read the bundle for OSCAL");
 		goto out;
 	}

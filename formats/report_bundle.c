@@ -204,11 +204,11 @@ matches_sums(const struct kc_digest_list *sums, const struct kc_bundle_member *m
 }
 
 void
-rh_bundle_read(const char *path, struct bundle *b)
+rh_bundle_read(const char *path, const char *pin, struct bundle *b)
 {
-	static const struct kc_bundle_read_opts o = {
+	const struct kc_bundle_read_opts o = {
 		.member_max = KC_REPORT_MEMBER_MAX, .total_max = KC_REPORT_MEMBERS_MAX,
-		.reader = "the report", .check_end = 0, .sort = 0,
+		.reader = "the report", .check_end = 0, .sort = 0, .expect_sha256 = pin,
 	};
 	struct kc_bundle_members ms;
 	struct kc_digest_list sums = { 0 };
@@ -216,6 +216,14 @@ rh_bundle_read(const char *path, struct bundle *b)
 
 	kc_buf_init(&b->problems, 1u << 20);
 	r = kc_bundle_read_members(path, &o, keep_member, NULL, &ms);
+	if (pin != NULL && r != 0 && ms.opened) {
+		/* the file verify found valid is not the file read now: show
+		 * nothing of it */
+		problem(b, "%s", kc_err_msg());
+		b->unreadable = 1;
+		kc_bundle_members_free(&ms);
+		return;
+	}
 	if (kc_fmt(b->top, sizeof(b->top), "%s", ms.top) != 0)	/* 256 into 256 */
 		problem(b, "the top folder's name is too long: %s", kc_err_msg());
 	if (!ms.opened) {

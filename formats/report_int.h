@@ -115,7 +115,9 @@ void rh_more_rows(struct w *w, int shown, int total);
 
 /* report_bundle.c */
 void rh_bundle_free(struct bundle *b);
-void rh_bundle_read(const char *path, struct bundle *b);
+/* pin: the digest of the file verify found valid (NULL: not pinned, e.g.
+ * an invalid bundle, shown as far as it can be read). */
+void rh_bundle_read(const char *path, const char *pin, struct bundle *b);
 
 /* report_tree.c */
 void rh_tree_free(struct tree *t);

@@ -545,6 +545,8 @@ read_pass(const char *path, const struct kc_verify_opts *o, struct pass *p,
 	}
 	if (r == 0)
 		r = kc_tar_finish(tr);
+	if (r == 0)
+		r = kc_tar_sha256(tr, res->sha256);
 	kc_tar_close(tr);
 	return r;
 }

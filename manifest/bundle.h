@@ -84,6 +84,9 @@ struct kc_verify_result {
 	char tsa_time[40];
 	int no_key;			/* signature FAILED only because no trusted key was given */
 	time_t mtime;			/* the members' one mtime */
+	char sha256[KC_SHA256_HEX];	/* SHA-256 of the file as verify read it ("" when
+					 * it could not be read to the end); a later
+					 * read is pinned to it (kc_bundle_read_opts) */
 	int container_unbound;		/* sealed by 0.1: top folder and mtime not in the manifest */
 	int valid;			/* no check FAILED */
 };
@@ -109,6 +112,12 @@ int kc_bundle_list(const char *path, kc_bundle_visit_fn fn, void *ctx);
  * when there is no such regular member. */
 typedef int (*kc_bundle_sink_fn)(void *ctx, const void *p, size_t n);
 int kc_bundle_read_member(const char *path, const char *rel, kc_bundle_sink_fn sink, void *ctx);
+/* The same, pinned: with pin non-NULL the rest of the file is read and
+ * checked after the member, and the file's SHA-256 must equal pin (the
+ * digest kc_bundle_verify read), else KC_ERR_VERIFY; the caller then
+ * discards what sink received. */
+int kc_bundle_read_member_pinned(const char *path, const char *rel, const char *pin, kc_bundle_sink_fn sink,
+    void *ctx);
 /* The same into a buffer of at most max bytes (KC_ERR_LIMIT beyond). */
 int kc_bundle_get_member(const char *path, const char *rel, size_t max, struct kc_buf *out);
 
@@ -124,6 +133,8 @@ struct kc_bundle_members {
 	size_t n, cap;
 	char top[256];		/* the top folder ("" when no entry was read) */
 	int opened;		/* the file opened as a bundle (errors came later) */
+	char sha256[KC_SHA256_HEX]; /* the file's SHA-256 (check_end read to the end,
+				 * or expect_sha256), else "" */
 	int sorted;		/* v is sorted by path */
 };
 
@@ -141,6 +152,10 @@ struct kc_bundle_read_opts {
 	int check_end;		/* at the end of the archive, check the container
 				 * to its last byte (kc_tar_finish) */
 	int sort;		/* sort the members by path (for kc_bundle_member_find) */
+	const char *expect_sha256; /* non-NULL: the file must hash to this (the digest
+				 * kc_bundle_verify read, kc_verify_result.sha256),
+				 * else KC_ERR_VERIFY (the file changed since it was
+				 * verified); the rest after a stop is hashed raw */
 };
 
 /* Read the regular members keep chooses into out (emptied first).  A

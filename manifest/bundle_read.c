@@ -36,6 +36,27 @@ kc_bundle_list(const char *path, kc_bundle_visit_fn fn, void *ctx)
 int
 kc_bundle_read_member(const char *path, const char *rel, kc_bundle_sink_fn sink, void *ctx)
 {
+	return kc_bundle_read_member_pinned(path, rel, NULL, sink, ctx);
+}
+
+/* The file's digest (the bytes read and the rest) compared with pin. */
+static int
+pin_check(struct kc_tar_reader *tr, const char *path, const char *pin, char got[KC_SHA256_HEX])
+{
+	int r;
+
+	if ((r = kc_tar_sha256(tr, got)) != 0)
+		return r;
+	if (!kc_digest_eq(pin, got))
+		return kc_err_set(KC_ERR_VERIFY, "'%s' changed after it was verified (SHA-256 %.16s... verified, "
+		    "%.16s... read now): nothing is taken from it", path, pin, got);
+	return 0;
+}
+
+int
+kc_bundle_read_member_pinned(const char *path, const char *rel, const char *pin, kc_bundle_sink_fn sink,
+    void *ctx)
+{
 	struct kc_tar_reader *tr = NULL;
 	struct kc_tar_entry e;
 	unsigned char *buf = NULL;
@@ -53,6 +74,11 @@ kc_bundle_read_member(const char *path, const char *rel, kc_bundle_sink_fn sink,
 			if ((r = sink(ctx, buf, (size_t)n)) != 0)
 				goto out;
 		r = n < 0 ? (int)n : 0;
+		if (r == 0 && pin != NULL) {
+			char got[KC_SHA256_HEX];
+
+			r = pin_check(tr, path, pin, got);
+		}
 		goto out;
 	}
 	if (r == 0) {
@@ -161,6 +187,10 @@ kc_bundle_read_members(const char *path, const struct kc_bundle_read_opts *o,
 	}
 	if (r == 0 && !stopped && o->check_end)
 		r = kc_tar_finish(tr);
+	if (r == 0 && o->expect_sha256 != NULL)
+		r = pin_check(tr, path, o->expect_sha256, out->sha256);
+	else if (r == 0 && !stopped && o->check_end)
+		r = kc_tar_sha256(tr, out->sha256);
 	kc_tar_close(tr);
 	free(chunk);
 	if (r == 0 && o->sort) {

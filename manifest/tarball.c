@@ -288,6 +288,8 @@ struct kc_tar_reader {
 	struct archive *tar;		/* tar over the decompressed bytes */
 	struct kc_tar_limits lim;
 	uint64_t file_size, in_bytes, out_bytes, declared;
+	struct kc_sha256 *fh;		/* SHA-256 of the file's bytes as read */
+	int hashed;			/* kc_tar_sha256 done */
 	int ended;
 	size_t members;
 	time_t mtime;
@@ -478,6 +480,8 @@ inflate_some(struct kc_tar_reader *r)
 
 		if (r->z_end)
 			return 0;
+		if (r->hashed)
+			return kc_err_set(KC_ERR_INVALID, "a bundle reader read after kc_tar_sha256");
 		if (r->z.avail_in == 0) {
 			ssize_t got = read(r->fd, r->in, sizeof(r->in));
 
@@ -490,6 +494,8 @@ inflate_some(struct kc_tar_reader *r)
 				return kc_err_set(KC_ERR_VERIFY, "damaged archive (gzip): truncated, the file ends "
 				    "inside the compressed data");
 			r->in_bytes += (uint64_t)got;
+			if (kc_sha256_update(r->fh, r->in, (size_t)got) != 0)
+				return kc_err_set(KC_ERR_NOMEM, "cannot hash the bundle");
 			r->z.next_in = r->in;
 			r->z.avail_in = (uInt)got;
 		}
@@ -564,6 +570,10 @@ kc_tar_open(const char *path, const struct kc_tar_limits *lim, struct kc_tar_rea
 	r->lim.max_member = lim && lim->max_member ? lim->max_member : KC_TAR_MAX_MEMBER;
 	r->lim.max_total = lim && lim->max_total ? lim->max_total : KC_TAR_MAX_TOTAL;
 	r->lim.max_members = lim && lim->max_members ? lim->max_members : KC_TAR_MAX_MEMBERS;
+	if ((r->fh = kc_sha256_new()) == NULL) {
+		rc = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	if ((r->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(r->fd, &st) != 0) {
 		rc = kc_err_set(KC_ERR_IO, "cannot read '%s': %s", path, strerror(errno));
 		goto out;
@@ -802,6 +812,33 @@ kc_tar_finish(struct kc_tar_reader *r)
 	return 0;
 }
 
+int
+kc_tar_sha256(struct kc_tar_reader *r, char hex[KC_SHA256_HEX])
+{
+	if (r->hashed)
+		return kc_err_set(KC_ERR_INVALID, "kc_tar_sha256 called twice");
+	r->hashed = 1;
+	/* the bytes after what was read so far, hashed as they are on disk
+	 * (not inflated): the digest covers the whole file through this one
+	 * open file, and costs only a read of the rest */
+	for (;;) {
+		ssize_t got = read(r->fd, r->in, sizeof(r->in));
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return kc_err_set(KC_ERR_IO, "cannot read the bundle: %s", strerror(errno));
+		if (got == 0)
+			break;
+		if (kc_sha256_update(r->fh, r->in, (size_t)got) != 0)
+			return kc_err_set(KC_ERR_NOMEM, "cannot hash the bundle");
+	}
+	r->z.avail_in = 0;	/* r->in was reused: nothing more is inflated */
+	if (kc_sha256_final(r->fh, NULL, hex) != 0)
+		return kc_err_set(KC_ERR_NOMEM, "cannot hash the bundle");
+	return 0;
+}
+
 void
 kc_tar_counts(const struct kc_tar_reader *r, uint64_t *out_bytes, uint64_t *in_bytes)
 {
@@ -822,6 +859,7 @@ kc_tar_close(struct kc_tar_reader *r)
 		inflateEnd(&r->z);
 	if (r->fd >= 0)
 		close(r->fd);
+	kc_sha256_free(r->fh);
 	for (size_t i = 0; i < r->ndirs; i++)
 		free(r->dirs[i]);
 	free(r->dirs);

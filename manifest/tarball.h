@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "manifest/digest.h"
+#include "util/sha256.h"
 
 #define KC_TAR_DEFAULT_LEVEL 6
 #define KC_TAR_MAX_MEMBER (4ULL << 30)		/* 4 GiB per member */
@@ -70,6 +71,13 @@ long kc_tar_read(struct kc_tar_reader *r, void *buf, size_t n);
 /* After kc_tar_next returned 0: read the rest of the stream and check the
  * container (only zeros after the tar end, gzip CRC-32 and length). */
 int kc_tar_finish(struct kc_tar_reader *r);
+/* The SHA-256 of the whole file, as this reader read it: the bytes read
+ * so far and then the rest, read raw (not inflated) through the same open
+ * file; once per reader, after which it cannot be read on.  Callers that
+ * read a bundle more than once (verify, then load) compare these digests,
+ * so what was verified is what was read: a file swapped or rewritten in
+ * between is refused, at the cost of reading the compressed rest. */
+int kc_tar_sha256(struct kc_tar_reader *r, char hex[KC_SHA256_HEX]);
 /* Decompressed and compressed bytes read so far. */
 void kc_tar_counts(const struct kc_tar_reader *r, uint64_t *out_bytes, uint64_t *in_bytes);
 void kc_tar_close(struct kc_tar_reader *r);

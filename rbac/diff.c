@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "collector/snapshot.h"
@@ -55,17 +56,23 @@ get_json(struct bundle *b, const char *rel)
 	return kc_source_get_json(&b->src, rel);
 }
 
+/* pin: the digest verify read (NULL under --no-verify): the bundle read
+ * here must be that file, byte for byte (rbac/source.h). */
 static int
-bundle_open(struct bundle *b, const char *path)
+bundle_open(struct bundle *b, const char *path, const char *pin)
 {
+	struct stat st;
 	int r;
 
 	memset(b, 0, sizeof(*b));
 	b->path = path;
-	if ((r = kc_sha256_file(path, b->sha256, NULL)) != 0)
+	if (pin == NULL && (stat(path, &st) != 0 || S_ISDIR(st.st_mode)) &&
+	    (r = kc_sha256_file(path, b->sha256, NULL)) != 0)
 		return r;
-	if ((r = kc_source_open_keep(path, wanted, b, &b->src)) != 0)
+	if ((r = kc_source_open_pinned(path, wanted, b, pin, &b->src)) != 0)
 		return r;
+	if (b->src.dir == NULL)	/* the digest of the bytes just read */
+		memcpy(b->sha256, b->src.m.sha256, sizeof(b->sha256));
 	if (b->src.dir != NULL) {	/* an unsealed evidence folder (--no-verify) */
 		char *seg = kc_path_join(b->src.dir, "audit/segment.jsonl");
 		b->has_segment = seg != NULL && access(seg, R_OK) == 0;
@@ -1013,7 +1020,8 @@ audit_stream(struct bundle *post, struct audit_ctx *c)
 				fclose(fp);
 			free(seg);
 		} else {
-			r = kc_bundle_read_member(post->path, "audit/segment.jsonl", audit_sink, c);
+			/* the same file as the members read at open */
+			r = kc_bundle_read_member_pinned(post->path, "audit/segment.jsonl", post->sha256, audit_sink, c);
 		}
 		if (r == 0 && c->line.len > 0)
 			audit_line(c, c->line.data, c->line.len);
@@ -1154,7 +1162,8 @@ breach_assessment(const struct bundle *pre, const struct kc_rbac *rb_pre, cJSON 
 /* ---- putting it together ---- */
 
 static int
-verify_one(const struct kc_diff_opts *o, const char *path, cJSON *desc)
+verify_one(const struct kc_diff_opts *o, const char *path, const char *want, cJSON *desc,
+    char pin[KC_SHA256_HEX])
 {
 	struct kc_verify_opts vo;
 	struct kc_verify_result vr;
@@ -1181,6 +1190,10 @@ verify_one(const struct kc_diff_opts *o, const char *path, cJSON *desc)
 		return r;
 	cJSON_AddStringToObject(desc, "verification", "valid");
 	cJSON_AddStringToObject(desc, "signer", vr.signer);
+	memcpy(pin, vr.sha256, KC_SHA256_HEX);
+	if (want != NULL && !kc_digest_eq(want, pin))
+		return kc_err_set(KC_ERR_VERIFY, "'%s' changed after it was verified (SHA-256 %.16s... verified, "
+		    "%.16s... read now)", path, want, pin);
 	return 0;
 }
 
@@ -1490,6 +1503,7 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	int have_rb_pre = 0, have_rb_post = 0, r;
 	cJSON *d = NULL, *dpre = NULL, *dpost = NULL;
 	int64_t rem_ns = 0, pre_end = 0;
+	char pin_pre[KC_SHA256_HEX] = "", pin_post[KC_SHA256_HEX] = "";
 
 	*out = NULL;
 	memset(&pre, 0, sizeof(pre));
@@ -1498,9 +1512,11 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = verify_one(o, o->pre, dpre)) != 0 || (r = verify_one(o, o->post, dpost)) != 0)
+	if ((r = verify_one(o, o->pre, o->pre_sha256, dpre, pin_pre)) != 0 ||
+	    (r = verify_one(o, o->post, o->post_sha256, dpost, pin_post)) != 0)
 		goto out;
-	if ((r = bundle_open(&pre, o->pre)) != 0 || (r = bundle_open(&post, o->post)) != 0 ||
+	if ((r = bundle_open(&pre, o->pre, o->no_verify ? NULL : pin_pre)) != 0 ||
+	    (r = bundle_open(&post, o->post, o->no_verify ? NULL : pin_post)) != 0 ||
 	    (r = check_pair(o, &pre, &post, &pre_end, &rem_ns)) != 0)
 		goto out;
 	d = diff_head(o, &pre, &post, dpre, dpost, rem_ns);

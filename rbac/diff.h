@@ -24,6 +24,11 @@ struct kc_diff_opts {
 	int no_verify;
 	int allow_unsigned;		/* --allow-unsigned: unsigned bundles pass */
 	const char *remediated_at;	/* RFC 3339, or NULL: end of PRE */
+	/* When the caller verified the bundles already (report): the digests
+	 * it verified; diff's own verify must read the same files (else
+	 * KC_ERR_VERIFY).  NULL: not checked. */
+	const char *pre_sha256;
+	const char *post_sha256;
 };
 
 int kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out);

@@ -1039,12 +1039,12 @@ seg_bytes(void *ctx, const void *data, size_t n)
 }
 
 static int
-read_segment(struct kc_propose *p, const char *bundle)
+read_segment(struct kc_propose *p, const char *bundle, const char *pin)
 {
 	struct seg_sink k = { p, KC_BUF_INIT(KC_AUDIT_LINE_MAX_MAX) };
 	int r;
 
-	r = kc_bundle_read_member(bundle, "audit/segment.jsonl", seg_bytes, &k);
+	r = kc_bundle_read_member_pinned(bundle, "audit/segment.jsonl", pin, seg_bytes, &k);
 	if (r == 0 && k.line.len > 0)
 		r = kc_propose_line(p, k.line.data, k.line.len);
 	kc_buf_free(&k.line);
@@ -1088,12 +1088,16 @@ kc_propose_bundle(const struct kc_propose_opts *o, const struct kc_scope *s, cJS
 	cJSON_AddStringToObject(d, "schema", KC_PROPOSE_SCHEMA);
 	b = cJSON_AddObjectToObject(d, "bundle");
 	cJSON_AddStringToObject(b, "path", o->ro.bundle);
-	if ((r = kc_sha256_file(o->ro.bundle, sha, NULL)) != 0)
+	/* One file throughout: the bundle read below (and its audit segment)
+	 * is pinned to the digest verify read, the one reported. */
+	cJSON_AddStringToObject(b, "sha256", "");	/* filled below, in this place */
+	if ((r = kc_recert_verify(&o->ro, b, sha)) != 0)
 		goto out;
-	cJSON_AddStringToObject(b, "sha256", sha);
-	if ((r = kc_recert_verify(&o->ro, b)) != 0)
+	if (kc_json_set(b, "sha256", cJSON_CreateString(sha)) != 0) {
+		r = nomem();
 		goto out;
-	if ((r = kc_source_open_keep(o->ro.bundle, wanted, NULL, &src)) != 0)
+	}
+	if ((r = kc_source_open_pinned(o->ro.bundle, wanted, NULL, sha, &src)) != 0)
 		goto out;
 	have_src = 1;
 	if ((man = kc_source_get_json(&src, "MANIFEST.json")) == NULL ||
@@ -1121,7 +1125,7 @@ kc_propose_bundle(const struct kc_propose_opts *o, const struct kc_scope *s, cJS
 		goto out;
 	have_rb = 1;
 	if ((r = kc_propose_begin(&rb, sel, s, asrc, o->min_window, o->ro.bundle, d, &p)) != 0 ||
-	    (r = read_segment(p, o->ro.bundle)) != 0 || (r = kc_propose_finish(p, sha)) != 0)
+	    (r = read_segment(p, o->ro.bundle, sha)) != 0 || (r = kc_propose_finish(p, sha)) != 0)
 		goto out;
 	*out = d;
 	d = NULL;	/* transferred */

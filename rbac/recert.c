@@ -470,7 +470,7 @@ wanted(void *ctx, const char *p)
 }
 
 int
-kc_recert_verify(const struct kc_recert_opts *o, cJSON *desc)
+kc_recert_verify(const struct kc_recert_opts *o, cJSON *desc, char pin[KC_SHA256_HEX])
 {
 	struct kc_verify_opts vo;
 	struct kc_verify_result vr;
@@ -493,6 +493,7 @@ kc_recert_verify(const struct kc_recert_opts *o, cJSON *desc)
 		return r;
 	cJSON_AddStringToObject(desc, "verification", vr.signer[0] ? "valid" : "valid (unsigned)");
 	cJSON_AddStringToObject(desc, "signer", vr.signer);
+	memcpy(pin, vr.sha256, KC_SHA256_HEX);
 	return 0;
 }
 
@@ -520,16 +521,28 @@ kc_recert_bundle(const struct kc_recert_opts *o, const struct kc_scope *s, cJSON
 	cJSON_AddStringToObject(d, "schema", KC_RECERT_SCHEMA);
 	b = cJSON_AddObjectToObject(d, "bundle");
 	cJSON_AddStringToObject(b, "path", o->bundle);
-	if ((r = kc_sha256_file(o->bundle, sha, NULL)) != 0)
-		goto out;
-	cJSON_AddStringToObject(b, "sha256", sha);
-	if (o->verified_as != NULL)
+	/* One file throughout: what verify read is what is read below
+	 * (pinned by its digest), and that digest is the one reported. */
+	sha[0] = '\0';
+	cJSON_AddStringToObject(b, "sha256", "");	/* filled below, in this place */
+	if (o->verified_as != NULL) {
 		cJSON_AddStringToObject(b, "verification", o->verified_as);
-	else if ((r = kc_recert_verify(o, b)) != 0)
+		if (o->verified_sha256 != NULL)
+			kc_fmt_trunc(sha, sizeof(sha), "%s", o->verified_sha256);
+	} else if ((r = kc_recert_verify(o, b, sha)) != 0) {
 		goto out;
-	if ((r = kc_source_open_keep(o->bundle, wanted, NULL, &src)) != 0)
+	}
+	if ((r = kc_source_open_pinned(o->bundle, wanted, NULL, sha[0] ? sha : NULL, &src)) != 0)
 		goto out;
 	have_src = 1;
+	if (sha[0] == '\0' && src.dir == NULL)
+		memcpy(sha, src.m.sha256, sizeof(sha));
+	else if (sha[0] == '\0' && (r = kc_sha256_file(o->bundle, sha, NULL)) != 0)
+		goto out;
+	if (kc_json_set(b, "sha256", cJSON_CreateString(sha)) != 0) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	if ((man = kc_source_get_json(&src, "MANIFEST.json")) == NULL) {
 		r = kc_err_set(KC_ERR_PARSE, "'%s' has no readable MANIFEST.json", o->bundle);
 		goto out;

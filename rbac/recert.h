@@ -113,11 +113,16 @@ struct kc_recert_opts {
 	/* The caller verified the bundle already (report --scope): not
 	 * verified again, "verification" set to this text. */
 	const char *verified_as;
+	const char *verified_sha256;	/* with verified_as: the digest that caller's
+					 * verify read (kc_verify_result.sha256); the
+					 * bundle read here must be that file, NULL
+					 * under --no-verify */
 };
 
 /* Verify o->bundle as diff does (KC_ERR_VERIFY naming the failed check);
- * adds "verification" and "signer" to desc. */
-int kc_recert_verify(const struct kc_recert_opts *o, cJSON *desc);
+ * adds "verification" and "signer" to desc, and copies the digest of the
+ * file verify read into pin (a later read is pinned to it). */
+int kc_recert_verify(const struct kc_recert_opts *o, cJSON *desc, char pin[KC_SHA256_HEX]);
 
 /* Judge one permission against scope entry a, as recertify does: verb,
  * group, resource ("res" or "res/sub"), the rule's resourceNames, held in

@@ -46,11 +46,11 @@ default_keep(void *ctx, const char *path)
 }
 
 static int
-read_bundle(const char *path, kc_source_keep_fn keep, void *ctx, struct kc_source *src)
+read_bundle(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin, struct kc_source *src)
 {
-	static const struct kc_bundle_read_opts o = {
+	const struct kc_bundle_read_opts o = {
 		.member_max = SRC_MEMBER_MAX, .total_max = SIZE_MAX, .reader = "kcustody",
-		.check_end = 1, .sort = 1,
+		.check_end = 1, .sort = 1, .expect_sha256 = pin,
 	};
 	struct keep_ctx k = { keep, ctx };
 
@@ -66,6 +66,13 @@ kc_source_open(const char *path, struct kc_source *src)
 int
 kc_source_open_keep(const char *path, kc_source_keep_fn keep, void *ctx, struct kc_source *src)
 {
+	return kc_source_open_pinned(path, keep, ctx, NULL, src);
+}
+
+int
+kc_source_open_pinned(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin,
+    struct kc_source *src)
+{
 	struct stat st;
 	int r;
 
@@ -73,11 +80,14 @@ kc_source_open_keep(const char *path, kc_source_keep_fn keep, void *ctx, struct 
 	if (stat(path, &st) != 0)
 		return kc_err_set(KC_ERR_IO, "cannot read '%s': no such file or folder", path);
 	if (S_ISDIR(st.st_mode)) {
+		if (pin != NULL)
+			return kc_err_set(KC_ERR_VERIFY, "'%s' changed after it was verified: it is now a folder",
+			    path);
 		if ((src->dir = kc_strdup(path)) == NULL)
 			return kc_err_set(KC_ERR_NOMEM, "out of memory");
 		return 0;
 	}
-	if ((r = read_bundle(path, keep ? keep : default_keep, ctx, src)) != 0)
+	if ((r = read_bundle(path, keep ? keep : default_keep, ctx, pin, src)) != 0)
 		kc_source_close(src);
 	return r;
 }

@@ -28,6 +28,13 @@ int kc_source_open(const char *path, struct kc_source *src);
  * NULL keeps what kc_source_open keeps. */
 typedef int (*kc_source_keep_fn)(void *ctx, const char *path);
 int kc_source_open_keep(const char *path, kc_source_keep_fn keep, void *ctx, struct kc_source *src);
+/* The same, pinned to what was verified: a bundle must hash (as read, to
+ * its last byte) to pin, the digest kc_bundle_verify read
+ * (kc_verify_result.sha256), or the open fails with KC_ERR_VERIFY; so a
+ * file swapped or rewritten between verify and this read is refused.
+ * pin NULL: not pinned.  src->m.sha256 holds the digest read either way. */
+int kc_source_open_pinned(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin,
+    struct kc_source *src);
 void kc_source_close(struct kc_source *src);
 /* Drop a bundle's kept members whose path starts with prefix (their bytes
  * are no longer needed, e.g. raw/ once the snapshot is built); a folder

@@ -15,9 +15,11 @@
 #include "manifest/digest.h"
 #include "manifest/manifest.h"
 #include "manifest/sign.h"
+#include "rbac/source.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/sha256.h"
 
 static void
 put(const char *path, const char *text)
@@ -554,4 +556,83 @@ DEFINE_TEST(test_bundle_verify_cms)
 	    KC_ERR_VERIFY);
 	kc_buf_free(&sums);
 	kc_buf_free(&sig);
+}
+
+/* ---- one file throughout: a read pinned to what verify read ---- */
+
+static int
+stop_after_findings(void *ctx, const struct kc_tar_entry *e)
+{
+	(void)ctx;
+	if (e->is_dir)
+		return KC_BUNDLE_SKIP;
+	return strcmp(e->path, "findings.csv") == 0 ? KC_BUNDLE_KEEP :
+	    strcmp(e->path, "findings.csv") > 0 ? KC_BUNDLE_STOP : KC_BUNDLE_SKIP;
+}
+
+static int
+count_sink(void *ctx, const void *p, size_t n)
+{
+	(void)p;
+	*(size_t *)ctx += n;
+	return 0;
+}
+
+DEFINE_TEST(test_bundle_pinned_read)
+{
+	struct kc_verify_result res;
+	struct kc_bundle_read_opts o = { .member_max = 1u << 20, .total_max = 1u << 20, .reader = "test",
+		.sort = 1 };
+	struct kc_bundle_members ms;
+	char file_hex[KC_SHA256_HEX], pin[KC_SHA256_HEX];
+	size_t got = 0;
+
+	make_staging("st");
+	CHECK_INT(seal("st", NULL, "a.tar.gz"), 0);
+	put("st/findings.csv", "id,severity\nKC001,low\n");	/* the attacker's version */
+	CHECK_INT(seal("st", NULL, "b.tar.gz"), 0);
+	CHECK_INT(verify("a.tar.gz", NULL, &res), 0);
+	/* verify's digest is the file's */
+	CHECK_INT(kc_sha256_file("a.tar.gz", file_hex, NULL), 0);
+	CHECK_STR(res.sha256, file_hex);
+	memcpy(pin, res.sha256, sizeof(pin));
+
+	/* the same file: read, even when the reader stops early (the rest is
+	 * hashed raw), and its digest reported */
+	o.expect_sha256 = pin;
+	CHECK_INT(kc_bundle_read_members("a.tar.gz", &o, stop_after_findings, NULL, &ms), 0);
+	CHECK_INT(ms.n, 1);
+	CHECK_STR(ms.sha256, pin);
+	kc_bundle_members_free(&ms);
+	CHECK_INT(kc_bundle_read_member_pinned("a.tar.gz", "findings.csv", pin, count_sink, &got), 0);
+	CHECK_INT(got, strlen("id,severity\nKC001,high\n"));
+
+	{
+		struct kc_source src;
+
+		CHECK_INT(kc_source_open_pinned("a.tar.gz", NULL, NULL, pin, &src), 0);
+		CHECK_STR(src.m.sha256, pin);
+		kc_source_close(&src);
+	}
+	/* swapped after verify: refused, whether read whole or stopped early */
+	CHECK_INT(rename("b.tar.gz", "a.tar.gz"), 0);
+	CHECK_INT(kc_bundle_read_members("a.tar.gz", &o, stop_after_findings, NULL, &ms), KC_ERR_VERIFY);
+	CHECK(strstr(kc_err_msg(), "changed after it was verified") != NULL);
+	kc_bundle_members_free(&ms);
+	o.check_end = 1;
+	CHECK_INT(kc_bundle_read_members("a.tar.gz", &o, stop_after_findings, NULL, &ms), KC_ERR_VERIFY);
+	kc_bundle_members_free(&ms);
+	CHECK_INT(kc_bundle_read_member_pinned("a.tar.gz", "findings.csv", pin, count_sink, &got), KC_ERR_VERIFY);
+	{
+		struct kc_source src;
+
+		CHECK_INT(kc_source_open_pinned("a.tar.gz", NULL, NULL, pin, &src), KC_ERR_VERIFY);
+		kc_source_close(&src);
+	}
+	/* unpinned, the same reads take the new file (what the pin guards) */
+	CHECK_INT(kc_bundle_read_member_pinned("a.tar.gz", "findings.csv", NULL, count_sink, &got), 0);
+	o.expect_sha256 = NULL;
+	CHECK_INT(kc_bundle_read_members("a.tar.gz", &o, stop_after_findings, NULL, &ms), 0);
+	CHECK(!kc_digest_eq(ms.sha256, pin) && ms.sha256[0] == '\0');	/* stopped: no digest */
+	kc_bundle_members_free(&ms);
 }
