@@ -1618,9 +1618,11 @@ kc_ledger_render_text(const cJSON *report, struct kc_buf *out)
 			return r;
 	}
 	cust = kc_json_get(report, "custodian");
-	if (cJSON_IsObject(cust))
+	if (cJSON_IsObject(cust) && hs(cust, "organisation")[0] != '\0')
 		r |= kc_buf_addf(out, "custodian: %s (%s) %s\n", hs(cust, "name"),
 		    hs(cust, "organisation"), hs(cust, "key_fingerprint"));
+	else if (cJSON_IsObject(cust))	/* no organisation: no empty "()" */
+		r |= kc_buf_addf(out, "custodian: %s %s\n", hs(cust, "name"), hs(cust, "key_fingerprint"));
 	pend = kc_json_get(report, "pendingTransfer");
 	if (cJSON_IsObject(pend))
 		r |= kc_buf_addf(out, "in transit: transfer at line %d to '%s' not yet received\n",

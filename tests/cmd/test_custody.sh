@@ -109,6 +109,23 @@ forge "a name that is not the trusted key's" "line 7: actor 'Carol' \\(Audit Co\
 	"KCUSTODY_NOW=2026-03-04T10:00:00Z \"\$KC\" custody append \"\$B\" --action released --key \"\$keys/bob.key\" --name Carol --org 'Audit Co' 2>/dev/null"
 forge "an unfinished (torn) last line" 'line 6: incomplete entry' "truncate -s -20 \$L"
 
+t_begin "custody: an actor without an organisation is shown without empty brackets"
+B=$T_DIR/noorg.tar.gz
+kc_bundle "$B" "$keys/alice.key"
+# no --trust-keys: the names and organisations are the entries' own
+KCUSTODY_NOW=2026-03-01T10:00:00Z "$KC" custody append "$B" --action sealed --key "$keys/alice.key" \
+	--name Alice 2>"$T_ERR" || t_fail "append: $(cat "$T_ERR")"
+expect_exit 0 "$KC" custody show "$B"
+expect_grep '^custodian: Alice SHA256:' "$T_OUT"
+expect_no_grep '\(\)' "$T_OUT"
+# the twin: with an organisation it is shown in brackets
+B=$T_DIR/org.tar.gz
+kc_bundle "$B" "$keys/alice.key"
+KCUSTODY_NOW=2026-03-01T10:00:00Z "$KC" custody append "$B" --action sealed --key "$keys/alice.key" \
+	--name Alice --org "ACME CSIRT" 2>"$T_ERR" || t_fail "append: $(cat "$T_ERR")"
+expect_exit 0 "$KC" custody show "$B"
+expect_grep '^custodian: Alice \(ACME CSIRT\) SHA256:' "$T_OUT"
+
 t_begin "custody: a receipt signed by the wrong party fails"
 B=$T_DIR/case.tar.gz
 kc_bundle "$B" "$keys/alice.key"
