@@ -644,6 +644,14 @@ one_line(struct run *r, size_t si, const struct kc_audit_line *l)
 		cJSON_Delete(rec);
 		goto not_object;
 	}
+	if (kc_json_text_has_nul(body, blen)) {
+		/* cJSON would cut the string at the NUL (a user "agent\u0000x"
+		 * read as "agent") where jq and Go keep it: set aside whole */
+		cJSON_Delete(rec);
+		kc_sha256_hex(l->data, l->len, hex);
+		return report(r, si, l->offset, l->len, "NUL character in a string",
+		    "a string holds \\u0000, which no API server writes; JSON readers differ on it", hex);
+	}
 	pv.provider = KC_AUDIT_PROV_NATIVE;
 	if (r->o->format == KC_AUDIT_PROV_NATIVE) {
 		cls = KC_AUDIT_PROV_NATIVE;	/* as the API server wrote it, no questions */

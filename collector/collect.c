@@ -519,6 +519,10 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 			r = kc_err_set(KC_ERR_PARSE, "GET %s: the server's answer is not JSON", path);
 			break;
 		}
+		if (kc_json_text_has_nul(resp.body.data, resp.body.len)) {
+			r = kc_err_set(KC_ERR_PARSE, KC_JSON_NUL_REFUSED, "GET", path);
+			break;
+		}
 		kind = kc_json_get_mut(doc, "kind");
 		if (def->metadata_only && (!cJSON_IsString(kind) ||
 		    strcmp(kind->valuestring, "PartialObjectMetadataList") != 0)) {

@@ -257,6 +257,11 @@ list_pages(struct kc_collect *co, const struct kc_collect_opts *opts, const char
 			r = kc_err_set(KC_ERR_PARSE, "GET %s: the server's answer is not JSON", url);
 			break;
 		}
+		if (kc_json_text_has_nul(resp.body.data, resp.body.len)) {
+			cJSON_Delete(doc);
+			r = kc_err_set(KC_ERR_PARSE, KC_JSON_NUL_REFUSED, "GET", url);
+			break;
+		}
 		if (KC_GROW(pages, cap, np + 1) != 0) {
 			cJSON_Delete(doc);
 			r = kc_err_set(KC_ERR_NOMEM, "out of memory");

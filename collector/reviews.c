@@ -4,6 +4,7 @@
 
 #include "collector/names.h"
 #include "collector/reviews.h"
+#include "util/json.h"
 #include "util/err.h"
 #include "util/fmt.h"
 #include "util/log.h"
@@ -105,7 +106,11 @@ kc_reviews_collect(struct kc_collect *co, const struct kc_review_targets *target
 				r = q->err;
 				goto out;
 			}
-			if (q->err == 0 && q->resp.status == 201) {
+			if (q->err == 0 && q->resp.status == 201 &&
+			    kc_json_text_has_nul(q->resp.body.data, q->resp.body.len)) {
+				kc_err_set(KC_ERR_PARSE, KC_JSON_NUL_REFUSED, "POST", q->path);
+				kc_collect_add_item(co, name, "error", kc_err_msg());
+			} else if (q->err == 0 && q->resp.status == 201) {
 				const char *const src[] = { NULL };
 
 				if ((rel = kc_review_path(t[i].sa_ns, t[i].sa_name, t[i].namespaces[j])) == NULL) {

@@ -116,3 +116,18 @@ kc_json_str0(const cJSON *o, const char *key)
 
 	return s != NULL ? s : "";
 }
+
+int
+kc_json_text_has_nul(const char *p, size_t n)
+{
+	const char *end = p + n, *q = p;
+
+	while (q < end && (q = memchr(q, '\\', (size_t)(end - q))) != NULL) {
+		if (end - q >= 6 && q[1] == 'u' && memcmp(q + 2, "0000", 4) == 0)
+			return 1;
+		if (end - q < 2)
+			break;
+		q += 2;	/* the escape's second byte is never the start of another */
+	}
+	return 0;
+}

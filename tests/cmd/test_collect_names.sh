@@ -95,6 +95,19 @@ expect_exit 2 collect --sa 'agents/Bad_Name' --out-dir "$W/sa-ev"
 [ ! -e "$W/sa-ev" ] || t_fail "evidence written"
 t_pass
 
+serve names-nul
+t_begin "names: a string with a NUL character is refused, not cut (the list is an error; exit 1)"
+expect_exit 1 collect --out-dir "$W/nul-ev"
+m=$W/nul-ev/MANIFEST.json
+jq -e '.status=="partial"' "$m" >/dev/null || t_fail "not partial"
+jq -e '[.items[] | select(.status=="error" and (.detail|test("NUL character")))] | length == 1' "$m" >/dev/null ||
+	t_fail "the list with the NUL is not one error item: $(jq -c '[.items[]|select(.status!="complete")]' "$m" | head -c 400)"
+[ -z "$(ls "$W/nul-ev/raw/serviceaccounts" 2>/dev/null | grep page-)" ] || t_fail "the refused pages were kept"
+# the cut name would have been taken for agent-ok: no review of it from that list
+[ ! -e "$W/nul-ev/reviews/agents__agent-ok" ] || t_fail "agent-ok reviewed from the refused list"
+expect_grep 'NUL character' "$T_ERR"
+t_pass
+
 serve names-legal
 t_begin "names: legal names with ':' and '.' are collected as they are; complete; verify passes"
 expect_exit 0 collect -o "$W/legal.tar.gz" --key "$W/k.pem"

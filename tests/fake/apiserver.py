@@ -137,9 +137,11 @@ def obj(name, ns=None, uid=None):
 LONG_NS = "n" * 300
 
 
-def names_lists(hostile):
+def names_lists(hostile, nul=False):
     """RBAC objects, namespaces and service accounts of the names scenarios,
-    by resource (the last part of the list path)."""
+    by resource (the last part of the list path).  nul (scenario names-nul):
+    a service account whose name holds a NUL character after a valid name
+    (JSON "agent-ok\\u0000evil": cut at the NUL it would read "agent-ok")."""
     cr = {"metadata": {"name": "agent:reader", "uid": "uid-cr"},
           "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]}
     crb = {"metadata": {"name": "system:agent:reader-binding", "uid": "uid-crb"},
@@ -148,6 +150,8 @@ def names_lists(hostile):
     sas = [obj("agent-ok", "agents"), obj("agent.v2", "agents")]
     nss = [obj("agents")]
     rbs = []
+    if nul:
+        sas += [obj("agent-ok\x00evil", "agents", "uid-nul")]
     if hostile:
         sas += [obj("a/../../x", "agents", "uid-x1"), obj("a/../../../../escaped", "agents", "uid-x2"),
                 obj("bad\nname", "agents", "uid-x3"), obj("agent-dotdot", "..", "uid-x4"),
@@ -260,7 +264,7 @@ class H(http.server.BaseHTTPRequestHandler):
         res = p.split("?")[0].rstrip("/").split("/")[-1]
         if res in ("secrets", "configmaps", "persistentvolumeclaims"):
             return self.send(200, lst("PartialObjectMetadataList", []))
-        kind, items = names_lists(SCENARIO == "names-hostile").get(res, (res.capitalize() + "List", []))
+        kind, items = names_lists(SCENARIO == "names-hostile", SCENARIO == "names-nul").get(res, (res.capitalize() + "List", []))
         return self.send(200, lst(kind, items))
 
     def answer(self, doc):

@@ -397,6 +397,30 @@ DEFINE_TEST(test_audit_long_line)
 	free(buf);
 }
 
+DEFINE_TEST(test_audit_nul_in_string)
+{
+	/* a user "agent\u0000x" would read as "agent" to cJSON and not to jq */
+	static const char text[] =
+	    "{\"auditID\":\"n1\",\"verb\":\"get\",\"user\":{\"username\":\"agent\"}}\n"
+	    "{\"auditID\":\"n2\",\"verb\":\"get\",\"user\":{\"username\":\"agent\\u0000x\"}}\n"
+	    "{\"auditID\":\"n3\",\"verb\":\"get\",\"user\":{\"username\":\"agent\\\\u0000x\"}}\n";
+	struct kc_audit_opts o = { 0 };
+	struct got g;
+	char s[64];
+
+	write_file("nul.log", text, sizeof(text) - 1);
+	scan(&g, "nul.log", &o, NULL);
+	CHECK_INT(g.rc, 0);
+	ids(&g, s, sizeof(s));
+	CHECK_STR(s, "n1 n3");	/* n3: an escaped backslash, then the text u0000 */
+	CHECK_INT(g.nbad, 1);
+	if (g.nbad == 1) {
+		CHECK_STR(g.bad[0].reason, "NUL character in a string");
+		CHECK_INT(g.bad[0].length, strlen(strchr(text, '\n') + 1) - strlen(strchr(strchr(text, '\n') + 1, '\n')));
+	}
+	got_free(&g);
+}
+
 /* A gzip log cut in half: events before the cut come out, whole and in
  * order, none after it, and the cut is a stream error.  The reader fills a
  * buffer of line_max + 1 MiB at a time, and the fill that meets the cut

@@ -308,3 +308,25 @@ DEFINE_TEST(test_uuid_v5_known)
 	CHECK_INT(kc_uuid_v5(ns_dns, "python.orh", 10, v), 0);
 	CHECK(strcmp(u, v) != 0);
 }
+
+DEFINE_TEST(test_json_text_has_nul)
+{
+#define NUL_IN(s) kc_json_text_has_nul((s), sizeof(s) - 1)
+	CHECK_INT(NUL_IN("{\"name\":\"agent\\u0000x\"}"), 1);
+	CHECK_INT(NUL_IN("\\u0000"), 1);
+	CHECK_INT(NUL_IN("{\"a\":\"\\\\\",\"b\":\"\\u0000\"}"), 1);	/* "\\" then a NUL escape */
+	/* twins: an escaped backslash before the text u0000, other escapes, a cut escape */
+	CHECK_INT(NUL_IN("{\"name\":\"agent\\\\u0000x\"}"), 0);
+	CHECK_INT(NUL_IN("{\"name\":\"\\u0001\\u00000\"}"), 1);
+	CHECK_INT(NUL_IN("{\"name\":\"\\u0001\\u1000\"}"), 0);
+	CHECK_INT(NUL_IN("{\"name\":\"\\u000"), 0);
+	CHECK_INT(NUL_IN("\\"), 0);
+	CHECK_INT(NUL_IN(""), 0);
+	{	/* what the check guards: cJSON cuts the string at the NUL */
+		cJSON *j = cJSON_Parse("{\"name\":\"agent\\u0000x\"}");
+
+		CHECK(j != NULL && strcmp(kc_json_str0(j, "name"), "agent") == 0);
+		cJSON_Delete(j);
+	}
+#undef NUL_IN
+}
