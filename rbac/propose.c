@@ -1088,24 +1088,10 @@ kc_propose_bundle(const struct kc_propose_opts *o, const struct kc_scope *s, cJS
 	cJSON_AddStringToObject(d, "schema", KC_PROPOSE_SCHEMA);
 	b = cJSON_AddObjectToObject(d, "bundle");
 	cJSON_AddStringToObject(b, "path", o->ro.bundle);
-	/* One file throughout: the bundle read below (and its audit segment)
-	 * is pinned to the digest verify read, the one reported. */
-	cJSON_AddStringToObject(b, "sha256", "");	/* filled below, in this place */
-	if ((r = kc_recert_verify(&o->ro, b, sha)) != 0)
-		goto out;
-	if (kc_json_set(b, "sha256", cJSON_CreateString(sha)) != 0) {
-		r = nomem();
-		goto out;
-	}
-	if ((r = kc_source_open_pinned(o->ro.bundle, wanted, NULL, sha, &src)) != 0)
+	/* the audit segment read later is pinned to sha too */
+	if ((r = kc_recert_open(&o->ro, wanted, b, &src, sha, &man, &sel)) != 0)
 		goto out;
 	have_src = 1;
-	if ((man = kc_source_get_json(&src, "MANIFEST.json")) == NULL ||
-	    (sel = kc_source_get_json(&src, "analysis/selection.json")) == NULL) {
-		r = kc_err_set(KC_ERR_PARSE, "'%s' has no readable MANIFEST.json or analysis/selection.json",
-		    o->ro.bundle);
-		goto out;
-	}
 	describe(b, man);
 	sc = cJSON_AddObjectToObject(d, "scope");
 	cJSON_AddStringToObject(sc, "file", s->file);

@@ -506,6 +506,52 @@ js(const cJSON *o, const char *path)
 }
 
 int
+kc_recert_open(const struct kc_recert_opts *o, kc_source_keep_fn keep, cJSON *b, struct kc_source *src,
+    char sha[KC_SHA256_HEX], cJSON **man, cJSON **sel)
+{
+	int r;
+
+	*man = *sel = NULL;
+	memset(src, 0, sizeof(*src));
+	/* One file throughout: what verify read is what is read below
+	 * (pinned by its digest), and that digest is the one reported. */
+	sha[0] = '\0';
+	cJSON_AddStringToObject(b, "sha256", "");	/* filled below, in this place */
+	if (o->verified_as != NULL) {
+		cJSON_AddStringToObject(b, "verification", o->verified_as);
+		if (o->verified_sha256 != NULL)
+			kc_fmt_trunc(sha, KC_SHA256_HEX, "%s", o->verified_sha256);
+	} else if ((r = kc_recert_verify(o, b, sha)) != 0) {
+		return r;
+	}
+	if ((r = kc_source_open_pinned(o->bundle, keep, NULL, sha[0] ? sha : NULL, src)) != 0)
+		return r;
+	if (sha[0] == '\0' && src->dir == NULL)
+		memcpy(sha, src->m.sha256, KC_SHA256_HEX);
+	else if (sha[0] == '\0' && (r = kc_sha256_file(o->bundle, sha, NULL)) != 0)
+		goto fail;
+	if (kc_json_set(b, "sha256", cJSON_CreateString(sha)) != 0) {
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	if ((*man = kc_source_get_json(src, "MANIFEST.json")) == NULL) {
+		r = kc_err_set(KC_ERR_PARSE, "'%s' has no readable MANIFEST.json", o->bundle);
+		goto fail;
+	}
+	if ((*sel = kc_source_get_json(src, "analysis/selection.json")) == NULL) {
+		r = kc_err_set(KC_ERR_PARSE, "'%s' has no readable analysis/selection.json (the agents "
+		    "selected at collect time)", o->bundle);
+		goto fail;
+	}
+	return 0;
+fail:
+	cJSON_Delete(*man);
+	*man = NULL;
+	kc_source_close(src);
+	return r;
+}
+
+int
 kc_recert_bundle(const struct kc_recert_opts *o, const struct kc_scope *s, cJSON **out)
 {
 	struct kc_source src;
@@ -521,37 +567,9 @@ kc_recert_bundle(const struct kc_recert_opts *o, const struct kc_scope *s, cJSON
 	cJSON_AddStringToObject(d, "schema", KC_RECERT_SCHEMA);
 	b = cJSON_AddObjectToObject(d, "bundle");
 	cJSON_AddStringToObject(b, "path", o->bundle);
-	/* One file throughout: what verify read is what is read below
-	 * (pinned by its digest), and that digest is the one reported. */
-	sha[0] = '\0';
-	cJSON_AddStringToObject(b, "sha256", "");	/* filled below, in this place */
-	if (o->verified_as != NULL) {
-		cJSON_AddStringToObject(b, "verification", o->verified_as);
-		if (o->verified_sha256 != NULL)
-			kc_fmt_trunc(sha, sizeof(sha), "%s", o->verified_sha256);
-	} else if ((r = kc_recert_verify(o, b, sha)) != 0) {
-		goto out;
-	}
-	if ((r = kc_source_open_pinned(o->bundle, wanted, NULL, sha[0] ? sha : NULL, &src)) != 0)
+	if ((r = kc_recert_open(o, wanted, b, &src, sha, &man, &sel)) != 0)
 		goto out;
 	have_src = 1;
-	if (sha[0] == '\0' && src.dir == NULL)
-		memcpy(sha, src.m.sha256, sizeof(sha));
-	else if (sha[0] == '\0' && (r = kc_sha256_file(o->bundle, sha, NULL)) != 0)
-		goto out;
-	if (kc_json_set(b, "sha256", cJSON_CreateString(sha)) != 0) {
-		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((man = kc_source_get_json(&src, "MANIFEST.json")) == NULL) {
-		r = kc_err_set(KC_ERR_PARSE, "'%s' has no readable MANIFEST.json", o->bundle);
-		goto out;
-	}
-	if ((sel = kc_source_get_json(&src, "analysis/selection.json")) == NULL) {
-		r = kc_err_set(KC_ERR_PARSE, "'%s' has no readable analysis/selection.json (the agents "
-		    "selected at collect time)", o->bundle);
-		goto out;
-	}
 	cJSON_AddStringToObject(b, "bundleID", js(man, "bundle_id"));
 	cJSON_AddStringToObject(b, "case", js(man, "case.id"));
 	cJSON_AddStringToObject(b, "phase", js(man, "case.phase"));

@@ -26,6 +26,7 @@
 
 #include "rbac/eval.h"
 #include "util/buf.h"
+#include "rbac/source.h"
 #include "util/sha256.h"
 #include "util/strset.h"
 
@@ -123,6 +124,15 @@ struct kc_recert_opts {
  * adds "verification" and "signer" to desc, and copies the digest of the
  * file verify read into pin (a later read is pinned to it). */
 int kc_recert_verify(const struct kc_recert_opts *o, cJSON *desc, char pin[KC_SHA256_HEX]);
+
+/* What recertify and propose read first, into the document's "bundle"
+ * object b (its "path" already set): "sha256" (the digest verify read, or
+ * o->verified_sha256), "verification" and "signer"; then the bundle's
+ * members that keep keeps, pinned to that digest (src: the caller
+ * closes it), MANIFEST.json and analysis/selection.json (the caller
+ * deletes them).  On an error nothing is left open. */
+int kc_recert_open(const struct kc_recert_opts *o, kc_source_keep_fn keep, cJSON *b, struct kc_source *src,
+    char sha[KC_SHA256_HEX], cJSON **man, cJSON **sel);
 
 /* Judge one permission against scope entry a, as recertify does: verb,
  * group, resource ("res" or "res/sub"), the rule's resourceNames, held in
