@@ -154,13 +154,34 @@ kill "$holder" 2>/dev/null || true
 holder=
 t_pass
 
-t_begin "start.sh starts afresh, not resumed, when a setting changed incompatibly"
+t_begin "start.sh would start afresh, not resume, when settings changed incompatibly or data is missing"
+# --plan runs the same decision without starting anything (a real fresh
+# start is what every other test does). Its twin: compatible changes resume.
 r_kill
-expect_exit 0 env KCUSTODY_AUDIT_MAXBACKUP=3 KCUSTODY_CONTROLLERS=none "$KC_REPO/tests/cluster/start.sh" "$R"
-expect_grep 'settings changed.*starting afresh' "$T_ERR"
-expect_no_grep 'resuming' "$T_ERR"
-expect_exit 1 r_kc -n default get configmap resume-mark
-[ "$(sha256sum <"$R/pki/ca.crt")" != "$ca" ] || t_fail "the CA was kept"
+r_plan() { KCUSTODY_CONTROLLERS=none "$KC_REPO/tests/cluster/start.sh" --plan "$R"; }
+[ "$(r_plan)" = resume ] || t_fail "plan of the killed cluster: $(r_plan)"
+expect_exit 0 env KCUSTODY_AUDIT_MAXBACKUP=3 KCUSTODY_CONTROLLERS=none "$KC_REPO/tests/cluster/start.sh" --plan "$R"
+expect_grep '^afresh: settings changed \(was: .* maxbackup=10 ' "$T_OUT"
+expect_exit 0 env KCUSTODY_ETCD_QUOTA=4294967296 KCUSTODY_CONTROLLERS=none "$KC_REPO/tests/cluster/start.sh" --plan "$R"
+expect_grep '^afresh: settings changed' "$T_OUT"
+expect_exit 0 env KCUSTODY_FRESH=1 KCUSTODY_CONTROLLERS=none "$KC_REPO/tests/cluster/start.sh" --plan "$R"
+expect_grep '^afresh: KCUSTODY_FRESH=1$' "$T_OUT"
+# controllers: more than before resumes, fewer starts afresh
+expect_exit 0 env KCUSTODY_CONTROLLERS=serviceaccount "$KC_REPO/tests/cluster/start.sh" --plan "$R"
+expect_grep '^resume$' "$T_OUT"
+sed -i 's/ controllers=none / controllers=namespace,serviceaccount /' "$R/config"
+expect_exit 0 env KCUSTODY_CONTROLLERS=serviceaccount,namespace,garbagecollector "$KC_REPO/tests/cluster/start.sh" --plan "$R"
+expect_grep '^resume$' "$T_OUT"
+expect_exit 0 env KCUSTODY_CONTROLLERS=serviceaccount "$KC_REPO/tests/cluster/start.sh" --plan "$R"
+expect_grep '^afresh: controllers removed \(was: namespace,serviceaccount\)$' "$T_OUT"
+sed -i 's/ controllers=namespace,serviceaccount / controllers=none /' "$R/config"
+for f in etcd/member pki/ca.key tokens/tokens.csv env.sh; do
+	mv "$R/$f" "$R/$f.away"
+	[ "$(r_plan)" = "afresh: no ${f%/member} data" ] || [ "$(r_plan)" = "afresh: no $f" ] ||
+		t_fail "without $f: $(r_plan)"
+	mv "$R/$f.away" "$R/$f"
+done
+[ "$(r_plan)" = resume ] || t_fail "plan after the round trip: $(r_plan)"
 t_pass
 
 t_summary

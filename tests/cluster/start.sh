@@ -4,6 +4,8 @@
 # there on its kept etcd data and PKI (after a reboot, kill -9, stop.sh)
 # when its settings are compatible; otherwise start afresh.
 #   start.sh [STATEDIR]     (default $KCUSTODY_CLUSTER_DIR or /tmp/kcustody-cluster)
+#   start.sh --plan [STATEDIR]  only print what a start would do: healthy,
+#                           resume, "afresh: WHY" or "refuse: WHY"
 # Prints the cluster's env.sh on stdout (source it, or eval the output).
 # Env: KCUSTODY_APISERVER, KCUSTODY_CONTROLLER_MANAGER (binaries),
 #      KCUSTODY_CONTROLLERS (the controllers to run; "none" runs no
@@ -24,6 +26,11 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . "$HERE/common.sh"
 
+plan=0
+if [ "${1:-}" = --plan ]; then
+	plan=1
+	shift
+fi
 DIR=${1:-${KCUSTODY_CLUSTER_DIR:-/tmp/kcustody-cluster}}
 APISERVER=${KCUSTODY_APISERVER:-${KCUSTODY_CACHE:-/var/cache/kcustody}/kube-apiserver-1.20.2-r2}
 KCM=${KCUSTODY_CONTROLLER_MANAGER:-${KCUSTODY_CACHE:-/var/cache/kcustody}/kube-controller-manager-1.20.2-r2}
@@ -35,6 +42,10 @@ CONTROLLERS=${KCUSTODY_CONTROLLERS:-clusterrole-aggregation,namespace,serviceacc
 MAXBACKUP=${KCUSTODY_AUDIT_MAXBACKUP:-10}
 umask 077 # keys, tokens and kubeconfigs are secrets, even throwaway ones
 
+if [ "$plan" = 1 ] && ! [ -d "$DIR" ]; then
+	echo "afresh: no folder"
+	exit 0
+fi
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd) # kubeconfigs and env.sh need absolute paths
 exec 9>"$DIR.lock"      # one start/stop at a time per folder
@@ -65,16 +76,6 @@ healthy() {
 	curl -sf --max-time 5 --cacert "$DIR/pki/ca.crt" \
 		"https://127.0.0.1:$(cat "$DIR/apiserver.port")/readyz" >/dev/null
 }
-
-if healthy; then
-	cat "$DIR/env.sh"
-	exit 0
-fi
-
-command -v etcd >/dev/null || kc_die "etcd not found (apt-get install etcd-server, or run tests/cluster/install.sh)"
-[ -x "$APISERVER" ] || kc_die "no kube-apiserver at $APISERVER (run tests/cluster/install.sh)"
-[ "$CONTROLLERS" = none ] || [ -x "$KCM" ] ||
-	kc_die "no kube-controller-manager at $KCM (run tests/cluster/install.sh, or KCUSTODY_CONTROLLERS=none)"
 
 # --- Not healthy: resume the stopped cluster on its kept data, or start
 # afresh. A resume needs a folder start.sh made and completed (env.sh), its
@@ -112,6 +113,32 @@ resumable() {
 	[ -z "$(comm -23 <(ctl_set "$(cfg_get controllers "$old")") <(ctl_set "$CONTROLLERS"))" ] ||
 		{ resume_why="controllers removed (was: $(cfg_get controllers "$old"))"; return 1; }
 }
+# start.sh --plan [DIR]: say what a start would do, change nothing.
+if [ "$plan" = 1 ]; then
+	if healthy; then
+		echo healthy
+	elif [ -z "$(ls -A "$DIR")" ]; then
+		echo "afresh: empty folder"
+	elif ! [ -f "$DIR/$KC_MARK" ]; then
+		echo "refuse: not made by start.sh"
+	elif resumable; then
+		echo resume
+	else
+		echo "afresh: $resume_why"
+	fi
+	exit 0
+fi
+
+if healthy; then
+	cat "$DIR/env.sh"
+	exit 0
+fi
+
+command -v etcd >/dev/null || kc_die "etcd not found (apt-get install etcd-server, or run tests/cluster/install.sh)"
+[ -x "$APISERVER" ] || kc_die "no kube-apiserver at $APISERVER (run tests/cluster/install.sh)"
+[ "$CONTROLLERS" = none ] || [ -x "$KCM" ] ||
+	kc_die "no kube-controller-manager at $KCM (run tests/cluster/install.sh, or KCUSTODY_CONTROLLERS=none)"
+
 resume=0
 if [ -n "$(ls -A "$DIR")" ]; then
 	[ -f "$DIR/$KC_MARK" ] || kc_die "$DIR is not empty and was not created by start.sh; refusing to wipe it"
