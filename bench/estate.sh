@@ -6,7 +6,8 @@
 #       (deployments, replicasets and pods with owner chains, accounts,
 #       roles, bindings to users/groups/accounts, aggregated roles, secrets,
 #       configmaps), in /tmp/kcustody-scale-SIZE, loaded once (resumable)
-#       and reused while that cluster runs.  The 150k estate runs a reduced
+#       and reused while that cluster runs, or resumed on its kept etcd data
+#       after a reboot (tests/cluster/start.sh).  The 150k estate runs a reduced
 #       controller set (no garbagecollector or namespace controller: on a
 #       static estate they only watch, and the garbage collector's graph of
 #       300k objects slows the load) and a raised etcd quota.

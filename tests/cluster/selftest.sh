@@ -93,4 +93,95 @@ expect_grep "^export KC_SERVER=$KC_SERVER\$" "$T_OUT"
 [ "$(cat "$KCUSTODY_CLUSTER_DIR/controller-manager.pid")" = "$cm" ] || t_fail "controller manager was restarted"
 t_pass
 
+
+# --- resuming a stopped cluster (start.sh; tests/cluster/README.md). A
+# PRIVATE cluster without a controller manager (quicker), purged at the end.
+R=${KCUSTODY_CLUSTER_DIR:-/tmp/kcustody-cluster}-resume
+r_start() { KCUSTODY_CONTROLLERS=none "$KC_REPO/tests/cluster/start.sh" "$R" "$@"; }
+r_kill() { # kill -9 etcd and the server, as a reboot leaves them
+	local p
+	for p in apiserver etcd; do kill -9 "$(cat "$R/$p.pid")" 2>/dev/null || true; done
+	sleep 0.2
+}
+r_kc() { kubectl --kubeconfig "$R/kubeconfigs/certs.yaml" "$@"; }
+holder=
+r_cleanup() {
+	[ -z "$holder" ] || kill "$holder" 2>/dev/null || true
+	"$KC_REPO/tests/cluster/stop.sh" --purge "$R" >/dev/null 2>&1 || true
+}
+trap r_cleanup EXIT
+"$KC_REPO/tests/cluster/stop.sh" --purge "$R" >/dev/null 2>&1 || true
+
+t_begin "start.sh resumes a killed cluster on its kept data, completing an older folder's PKI"
+mark=$(openssl rand -hex 8)
+expect_exit 0 r_start
+r_kc -n default create configmap resume-mark --from-literal=v="$mark" >/dev/null || t_fail "cannot create the mark"
+ca=$(sha256sum <"$R/pki/ca.crt") port=$(cat "$R/apiserver.port")
+r_kill
+# an older folder: no kubelet PKI, no kubelet=1, no ports file
+rm -f "$R"/pki/kubelet-* "$R/ports"
+sed -i 's/ kubelet=1$//' "$R/config"
+expect_exit 0 r_start
+expect_grep 'resuming the stopped one' "$T_ERR"
+expect_grep 'missing PKI pieces: kubelet$' "$T_ERR"
+expect_no_grep 'afresh' "$T_ERR"
+[ "$(r_kc -n default get configmap resume-mark -o jsonpath='{.data.v}' 2>&1)" = "$mark" ] ||
+	t_fail "the object made before the kill is gone"
+[ "$(sha256sum <"$R/pki/ca.crt")" = "$ca" ] || t_fail "the CA changed"
+[ "$(cat "$R/apiserver.port")" = "$port" ] || t_fail "apiserver port $port not reused: $(cat "$R/apiserver.port")"
+openssl verify -CAfile "$R/pki/kubelet-ca.crt" "$R/pki/kubelet-serving.crt" >/dev/null 2>&1 ||
+	t_fail "no valid kubelet serving certificate made"
+grep -q ' kubelet=1$' "$R/config" || t_fail "config not brought up to date: $(cat "$R/config")"
+t_pass
+
+t_begin "start.sh resumes on a new port when the recorded one is taken, and rewrites the kubeconfigs"
+r_kill
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(600)' "$port" &
+holder=$!
+sleep 0.5
+expect_exit 0 r_start
+expect_grep "recorded apiserver port $port is taken" "$T_ERR"
+expect_no_grep 'afresh' "$T_ERR"
+new=$(cat "$R/apiserver.port")
+[ "$new" != "$port" ] || t_fail "the taken port was kept"
+grep -qx "export KC_SERVER=https://127.0.0.1:$new" "$R/env.sh" || t_fail "env.sh not rewritten"
+grep -q "server: https://127.0.0.1:$new\$" "$R/kubeconfigs/token.yaml" || t_fail "token.yaml not rewritten"
+[ "$(r_kc -n default get configmap resume-mark -o jsonpath='{.data.v}' 2>&1)" = "$mark" ] ||
+	t_fail "the object made before the kill is gone"
+kill "$holder" 2>/dev/null || true
+holder=
+t_pass
+
+t_begin "start.sh would start afresh, not resume, when settings changed incompatibly or data is missing"
+# --plan runs the same decision without starting anything (a real fresh
+# start is what every other test does). Its twin: compatible changes resume.
+r_kill
+r_plan() { KCUSTODY_CONTROLLERS=none "$KC_REPO/tests/cluster/start.sh" --plan "$R"; }
+[ "$(r_plan)" = resume ] || t_fail "plan of the killed cluster: $(r_plan)"
+expect_exit 0 env KCUSTODY_AUDIT_MAXBACKUP=3 KCUSTODY_CONTROLLERS=none "$KC_REPO/tests/cluster/start.sh" --plan "$R"
+expect_grep '^afresh: settings changed \(was: .* maxbackup=10 ' "$T_OUT"
+expect_exit 0 env KCUSTODY_ETCD_QUOTA=4294967296 KCUSTODY_CONTROLLERS=none "$KC_REPO/tests/cluster/start.sh" --plan "$R"
+expect_grep '^afresh: settings changed' "$T_OUT"
+expect_exit 0 env KCUSTODY_FRESH=1 KCUSTODY_CONTROLLERS=none "$KC_REPO/tests/cluster/start.sh" --plan "$R"
+expect_grep '^afresh: KCUSTODY_FRESH=1$' "$T_OUT"
+# controllers: more than before resumes, fewer starts afresh
+expect_exit 0 env KCUSTODY_CONTROLLERS=serviceaccount "$KC_REPO/tests/cluster/start.sh" --plan "$R"
+expect_grep '^resume$' "$T_OUT"
+sed -i 's/ controllers=none / controllers=namespace,serviceaccount /' "$R/config"
+expect_exit 0 env KCUSTODY_CONTROLLERS=serviceaccount,namespace,garbagecollector "$KC_REPO/tests/cluster/start.sh" --plan "$R"
+expect_grep '^resume$' "$T_OUT"
+expect_exit 0 env KCUSTODY_CONTROLLERS=serviceaccount "$KC_REPO/tests/cluster/start.sh" --plan "$R"
+expect_grep '^afresh: controllers removed \(was: namespace,serviceaccount\)$' "$T_OUT"
+sed -i 's/ controllers=namespace,serviceaccount / controllers=none /' "$R/config"
+for f in etcd/member pki/ca.key tokens/tokens.csv env.sh; do
+	mv "$R/$f" "$R/$f.away"
+	[ "$(r_plan)" = "afresh: no ${f%/member} data" ] || [ "$(r_plan)" = "afresh: no $f" ] ||
+		t_fail "without $f: $(r_plan)"
+	mv "$R/$f.away" "$R/$f"
+done
+[ "$(r_plan)" = resume ] || t_fail "plan after the round trip: $(r_plan)"
+t_pass
+
 t_summary

@@ -1,7 +1,11 @@
 #!/bin/bash
 # Start a throwaway kube-apiserver + etcd on loopback, or reuse the one
-# already recorded in STATEDIR if it is healthy.
+# already recorded in STATEDIR if it is healthy, or resume the stopped one
+# there on its kept etcd data and PKI (after a reboot, kill -9, stop.sh)
+# when its settings are compatible; otherwise start afresh.
 #   start.sh [STATEDIR]     (default $KCUSTODY_CLUSTER_DIR or /tmp/kcustody-cluster)
+#   start.sh --plan [STATEDIR]  only print what a start would do: healthy,
+#                           resume, "afresh: WHY" or "refuse: WHY"
 # Prints the cluster's env.sh on stdout (source it, or eval the output).
 # Env: KCUSTODY_APISERVER, KCUSTODY_CONTROLLER_MANAGER (binaries),
 #      KCUSTODY_CONTROLLERS (the controllers to run; "none" runs no
@@ -11,8 +15,10 @@
 #      batch mode, FILE a kubeconfig naming the sink; batches every 1 s,
 #      first retry after KCUSTODY_AUDIT_WEBHOOK_BACKOFF, default 1s).
 #      KCUSTODY_ETCD_QUOTA=BYTES (etcd --quota-backend-bytes; unset: default).
+#      KCUSTODY_FRESH=1: never resume a stopped cluster, start afresh.
 # Layout of STATEDIR:
 #   pki/ tokens/ kubeconfigs/ audit/audit.log etcd/ *.pid *.log env.sh config
+#   ports (etcd client, etcd peer, apiserver, closed port: reused on resume)
 # See tests/cluster/README.md for the identities and kubeconfig variants.
 set -euo pipefail
 
@@ -20,6 +26,11 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . "$HERE/common.sh"
 
+plan=0
+if [ "${1:-}" = --plan ]; then
+	plan=1
+	shift
+fi
 DIR=${1:-${KCUSTODY_CLUSTER_DIR:-/tmp/kcustody-cluster}}
 APISERVER=${KCUSTODY_APISERVER:-${KCUSTODY_CACHE:-/var/cache/kcustody}/kube-apiserver-1.20.2-r2}
 KCM=${KCUSTODY_CONTROLLER_MANAGER:-${KCUSTODY_CACHE:-/var/cache/kcustody}/kube-controller-manager-1.20.2-r2}
@@ -31,6 +42,10 @@ CONTROLLERS=${KCUSTODY_CONTROLLERS:-clusterrole-aggregation,namespace,serviceacc
 MAXBACKUP=${KCUSTODY_AUDIT_MAXBACKUP:-10}
 umask 077 # keys, tokens and kubeconfigs are secrets, even throwaway ones
 
+if [ "$plan" = 1 ] && ! [ -d "$DIR" ]; then
+	echo "afresh: no folder"
+	exit 0
+fi
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd) # kubeconfigs and env.sh need absolute paths
 exec 9>"$DIR.lock"      # one start/stop at a time per folder
@@ -62,6 +77,58 @@ healthy() {
 		"https://127.0.0.1:$(cat "$DIR/apiserver.port")/readyz" >/dev/null
 }
 
+# --- Not healthy: resume the stopped cluster on its kept data, or start
+# afresh. A resume needs a folder start.sh made and completed (env.sh), its
+# etcd data, its CA, service-account key and tokens, and settings
+# compatible with these: every setting equal except that the controllers
+# may be more than before and kubelet=1 may be new (an older folder; its
+# kubelet PKI is then made below). Anything else starts afresh, as does
+# KCUSTODY_FRESH=1. tests/cluster/README.md "Resuming a stopped cluster".
+cfg_words() { # cfg_words CONFIG: one KEY=VALUE a line
+	local -a w
+	read -ra w <<<"$1"
+	printf '%s\n' "${w[@]}"
+}
+cfg_get() { cfg_words "$2" | sed -n "s/^$1=//p" | head -n 1; }
+cfg_fixed() { cfg_words "$1" | grep -Ev '^(controllers|kubelet)='; }
+ctl_set() { [ "$1" = none ] || tr ',' '\n' <<<"$1" | sort -u; }
+resume_why= # why not, when resumable fails
+resumable() {
+	local f old
+	[ "${KCUSTODY_FRESH:-0}" != 1 ] || { resume_why="KCUSTODY_FRESH=1"; return 1; }
+	[ -f "$DIR/$KC_MARK" ] || { resume_why="not made by start.sh"; return 1; }
+	[ -d "$DIR/etcd/member" ] || { resume_why="no etcd data"; return 1; }
+	for f in env.sh config apiserver.port pki/ca.crt pki/ca.key pki/sa.key pki/sa.pub \
+		tokens/tokens.csv tokens/admin.token tokens/restricted.token tokens/bad.token; do
+		[ -s "$DIR/$f" ] || { resume_why="no $f"; return 1; }
+	done
+	old=$(cat "$DIR/config")
+	[ "$(cfg_fixed "$old")" = "$(cfg_fixed "$CONFIG")" ] ||
+		{ resume_why="settings changed (was: $old)"; return 1; }
+	case $(cfg_get kubelet "$old") in
+	"" | 1) ;;
+	*) resume_why="unknown kubelet setting (was: $old)"; return 1 ;;
+	esac
+	# controllers may only be added: state a removed one made would stay
+	[ -z "$(comm -23 <(ctl_set "$(cfg_get controllers "$old")") <(ctl_set "$CONTROLLERS"))" ] ||
+		{ resume_why="controllers removed (was: $(cfg_get controllers "$old"))"; return 1; }
+}
+# start.sh --plan [DIR]: say what a start would do, change nothing.
+if [ "$plan" = 1 ]; then
+	if healthy; then
+		echo healthy
+	elif [ -z "$(ls -A "$DIR")" ]; then
+		echo "afresh: empty folder"
+	elif ! [ -f "$DIR/$KC_MARK" ]; then
+		echo "refuse: not made by start.sh"
+	elif resumable; then
+		echo resume
+	else
+		echo "afresh: $resume_why"
+	fi
+	exit 0
+fi
+
 if healthy; then
 	cat "$DIR/env.sh"
 	exit 0
@@ -72,28 +139,60 @@ command -v etcd >/dev/null || kc_die "etcd not found (apt-get install etcd-serve
 [ "$CONTROLLERS" = none ] || [ -x "$KCM" ] ||
 	kc_die "no kube-controller-manager at $KCM (run tests/cluster/install.sh, or KCUSTODY_CONTROLLERS=none)"
 
-# Not healthy: stop whatever is left and start from an empty folder.
+resume=0
 if [ -n "$(ls -A "$DIR")" ]; then
 	[ -f "$DIR/$KC_MARK" ] || kc_die "$DIR is not empty and was not created by start.sh; refusing to wipe it"
-	kc_say "no healthy cluster with these settings in $DIR: starting afresh"
 	KC_LOCK_HELD=1 "$HERE/stop.sh" "$DIR" || true
-	find "$DIR" -mindepth 1 -delete
+	if resumable; then
+		resume=1
+		kc_say "no healthy cluster in $DIR: resuming the stopped one on its kept data"
+	else
+		kc_say "no healthy cluster with these settings in $DIR ($resume_why): starting afresh"
+		find "$DIR" -mindepth 1 -delete
+	fi
 fi
 t0=$(date +%s%N)
 touch "$DIR/$KC_MARK"
-echo "$CONFIG" >"$DIR/config"
 mkdir -p "$DIR"/{pki,tokens,kubeconfigs,audit,etcd}
 P=$DIR/pki
 
-# --- free loopback ports: bind to port 0 and read back what the kernel gave.
+# --- loopback ports. Afresh: bind to port 0 and read back what the kernel
+# gave. Resuming: the recorded ports (DIR/ports; an older folder's from
+# env.sh and etcd.log) where still free, else new ones (the kubeconfigs and
+# env.sh are written anew below either way). SO_REUSEADDR as the servers
+# bind, so a port left in TIME_WAIT by a killed server counts as free.
 # CLOSED_PORT is bound and released without listen(): a port nobody serves.
+want=(0 0 0 0)
+if [ "$resume" = 1 ]; then
+	if [ -f "$DIR/ports" ]; then
+		read -ra want <"$DIR/ports"
+	else
+		want=("$(sed -n 's/^export KC_ETCD_PORT=//p' "$DIR/env.sh")"
+			"$(sed -n 's/.*listening for peers on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$DIR/etcd.log" 2>/dev/null | tail -n 1)"
+			"$(cat "$DIR/apiserver.port")"
+			"$(sed -n 's/^export KC_CLOSED_PORT=//p' "$DIR/env.sh")")
+	fi
+fi
 read -r ETCD_PORT PEER_PORT API_PORT CLOSED_PORT < <(python3 -c '
-import socket
-s = [socket.socket() for _ in range(4)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
+import socket, sys
+keep, got = [], []
+for w in sys.argv[1:5]:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", int(w)))
+    except (OSError, ValueError, OverflowError):
+        s.bind(("127.0.0.1", 0))
+    keep.append(s)
+    got.append(s.getsockname()[1])
+print(*got)' "${want[@]}" 0 0 0 0)
+if [ "$resume" = 1 ] && [ "$API_PORT" != "${want[2]:-}" ]; then
+	kc_say "the recorded apiserver port ${want[2]:-?} is taken: now $API_PORT (kubeconfigs and env.sh rewritten)"
+fi
 SERVER=https://127.0.0.1:$API_PORT
+echo "$CONFIG" >"$DIR/config"
 echo "$API_PORT" >"$DIR/apiserver.port"
+echo "$ETCD_PORT $PEER_PORT $API_PORT $CLOSED_PORT" >"$DIR/ports"
 
 # --- throwaway PKI. Key formats differ on purpose so clients meet all three:
 # admin PKCS#1 "RSA PRIVATE KEY", restricted SEC1 "EC PRIVATE KEY",
@@ -131,34 +230,62 @@ sign() { # sign NAME SUBJECT EXTENSIONS [CA] (key $P/NAME.key must exist; CA def
 		-extfile "$P/openssl.cnf" -extensions "$3" -out "$P/$1.crt"
 	rm -f "$P/$1.csr"
 }
-mkca ca kcustody-test-ca
-mkca wrong-ca kcustody-unrelated-ca
-ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$P/server.key"
-sign server /CN=kube-apiserver server
-ossl genrsa -traditional -out "$P/admin.key" 2048
-sign admin "/O=system:masters/CN=kcustody-admin" client
-ossl ecparam -name prime256v1 -genkey -noout -out "$P/restricted.key"
-sign restricted /CN=restricted-user client
-ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$P/controller-manager.key"
-sign controller-manager /CN=system:kube-controller-manager client
-ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$P/sa.key"
-ossl pkey -in "$P/sa.key" -pubout -out "$P/sa.pub"
+# have FILE...: all exist and are not empty (pieces already made are kept:
+# a resumed cluster keeps its PKI and tokens, and gets only what is missing)
+have() {
+	local f
+	for f; do [ -s "$P/$f" ] || return 1; done
+}
+added=()
+have ca.crt ca.key || mkca ca kcustody-test-ca
+have wrong-ca.crt wrong-ca.key || { mkca wrong-ca kcustody-unrelated-ca; added+=(wrong-ca); }
+have server.key server.crt || {
+	ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$P/server.key"
+	sign server /CN=kube-apiserver server
+	added+=(server)
+}
+have admin.key admin.crt || {
+	ossl genrsa -traditional -out "$P/admin.key" 2048
+	sign admin "/O=system:masters/CN=kcustody-admin" client
+	added+=(admin)
+}
+have restricted.key restricted.crt || {
+	ossl ecparam -name prime256v1 -genkey -noout -out "$P/restricted.key"
+	sign restricted /CN=restricted-user client
+	added+=(restricted)
+}
+have controller-manager.key controller-manager.crt || {
+	ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$P/controller-manager.key"
+	sign controller-manager /CN=system:kube-controller-manager client
+	added+=(controller-manager)
+}
+have sa.key sa.pub || {
+	ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$P/sa.key"
+	ossl pkey -in "$P/sa.key" -pubout -out "$P/sa.pub"
+}
 # Kubelets: their own CA signs the serving certificate of the test's
 # kubelet stand-in (127.0.0.1); the apiserver verifies it with that CA and
 # presents kubelet-client (issued by ca, which the stand-in checks).
-mkca kubelet-ca kcustody-test-kubelet-ca
-ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$P/kubelet-serving.key"
-sign kubelet-serving /CN=kcustody-test-kubelet server kubelet-ca
-ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$P/kubelet-client.key"
-sign kubelet-client /CN=kube-apiserver-kubelet-client client
+# Made as one set (a folder from before kubelet=1 has none of it).
+have kubelet-ca.crt kubelet-ca.key kubelet-serving.key kubelet-serving.crt kubelet-client.key kubelet-client.crt || {
+	mkca kubelet-ca kcustody-test-kubelet-ca
+	ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$P/kubelet-serving.key"
+	sign kubelet-serving /CN=kcustody-test-kubelet server kubelet-ca
+	ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$P/kubelet-client.key"
+	sign kubelet-client /CN=kube-apiserver-kubelet-client client
+	added+=(kubelet)
+}
+[ "$resume" = 0 ] || [ ${#added[@]} = 0 ] || kc_say "resuming: made the missing PKI pieces: ${added[*]}"
 
 # --- static bearer tokens (token,user,uid,"groups"). bad.token is in no file.
 T=$DIR/tokens
-for n in admin restricted bad; do openssl rand -hex 24 >"$T/$n.token"; done
-{
-	printf '%s,token-admin,uid-token-admin,"system:masters"\n' "$(cat "$T/admin.token")"
-	printf '%s,restricted-token,uid-restricted-token\n' "$(cat "$T/restricted.token")"
-} >"$T/tokens.csv"
+if ! [ -s "$T/tokens.csv" ]; then
+	for n in admin restricted bad; do openssl rand -hex 24 >"$T/$n.token"; done
+	{
+		printf '%s,token-admin,uid-token-admin,"system:masters"\n' "$(cat "$T/admin.token")"
+		printf '%s,restricted-token,uid-restricted-token\n' "$(cat "$T/restricted.token")"
+	} >"$T/tokens.csv"
+fi
 
 # --- audit policy: Request level for RBAC objects, Metadata for the rest.
 cat >"$DIR/audit-policy.yaml" <<'EOF'
@@ -191,12 +318,12 @@ setsid etcd --name kcustody --data-dir="$DIR/etcd" \
 	--initial-advertise-peer-urls "http://127.0.0.1:$PEER_PORT" \
 	--initial-cluster "kcustody=http://127.0.0.1:$PEER_PORT" \
 	${KCUSTODY_ETCD_QUOTA:+--quota-backend-bytes="$KCUSTODY_ETCD_QUOTA"} \
-	</dev/null >"$DIR/etcd.log" 2>&1 9>&- &
+	</dev/null >>"$DIR/etcd.log" 2>&1 9>&- &
 echo $! >"$DIR/etcd.pid"
 for ((i = 0; ; i++)); do
 	curl -sf --max-time 2 "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null | grep -q '"health":"true"' && break
 	kc_proc_ours "$(cat "$DIR/etcd.pid")" etcd "$ETCD_NEEDLE" || kc_die "etcd exited"
-	((i < 300)) || kc_die "etcd not healthy after 30 s"
+	((i < 300 * (1 + 9 * resume))) || kc_die "etcd not healthy after $((30 * (1 + 9 * resume))) s"
 	sleep 0.1
 done
 
@@ -231,13 +358,14 @@ setsid "$APISERVER" \
 	--kubelet-client-certificate="$P/kubelet-client.crt" \
 	--kubelet-client-key="$P/kubelet-client.key" \
 	--kubelet-preferred-address-types=InternalIP \
-	</dev/null >"$DIR/apiserver.log" 2>&1 9>&- &
+	</dev/null >>"$DIR/apiserver.log" 2>&1 9>&- &
 echo $! >"$DIR/apiserver.pid"
 
 for ((i = 0; ; i++)); do
 	curl -sf --max-time 2 --cacert "$P/ca.crt" "$SERVER/readyz" >/dev/null 2>&1 && break
 	kc_proc_ours "$(cat "$DIR/apiserver.pid")" apiserver "$API_NEEDLE" || kc_die "kube-apiserver exited"
-	((i < 180)) || kc_die "kube-apiserver not ready after 90 s"
+	# a resumed big estate (bench/estate.sh 150k) fills its caches first
+	((i < 180 * (1 + 9 * resume))) || kc_die "kube-apiserver not ready after $((90 * (1 + 9 * resume))) s"
 	sleep 0.5
 done
 
@@ -401,7 +529,7 @@ if [ "$CONTROLLERS" != none ]; then
 		--use-service-account-credentials=true \
 		--kube-api-qps=200 --kube-api-burst=400 \
 		--concurrent-serviceaccount-token-syncs=5 --concurrent-namespace-syncs=10 \
-		</dev/null >"$DIR/controller-manager.log" 2>&1 9>&- &
+		</dev/null >>"$DIR/controller-manager.log" 2>&1 9>&- &
 	echo $! >"$DIR/controller-manager.pid"
 	# Ready when its controllers have acted: the aggregated "view" role has
 	# rules and the default namespace has its default service account.
@@ -470,5 +598,7 @@ export KC_CLOSED_PORT=$CLOSED_PORT
 EOF
 chmod 0644 "$DIR/env.sh"
 ok=1
-kc_say "cluster up in $((($(date +%s%N) - t0) / 1000000)) ms: $SERVER"
+how=up
+[ "$resume" = 0 ] || how=resumed
+kc_say "cluster $how in $((($(date +%s%N) - t0) / 1000000)) ms: $SERVER"
 cat "$DIR/env.sh"
