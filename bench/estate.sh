@@ -7,7 +7,7 @@
 #       roles, bindings to users/groups/accounts, aggregated roles, secrets,
 #       configmaps), in /tmp/kcustody-scale-SIZE, loaded once (resumable)
 #       and reused while that cluster runs, or resumed on its kept etcd data
-#       after a reboot (tests/cluster/start.sh).  The 150k estate runs a reduced
+#       after a reboot (tests/cluster/start.sh, KCUSTODY_RESUME=1).  The 150k estate runs a reduced
 #       controller set (no garbagecollector or namespace controller: on a
 #       static estate they only watch, and the garbage collector's graph of
 #       300k objects slows the load) and a raised etcd quota.
@@ -18,6 +18,7 @@ bench_estate() {
 	local repo=$1
 	if [ -n "${BENCH_SCALE:-}" ]; then
 		dir=${KCUSTODY_BENCH_CLUSTER_DIR:-/tmp/kcustody-scale-$BENCH_SCALE}
+		export KCUSTODY_RESUME=${KCUSTODY_RESUME:-1}	# a loaded estate survives a reboot
 		if [ "$BENCH_SCALE" = 150k ]; then
 			export KCUSTODY_ETCD_QUOTA=${KCUSTODY_ETCD_QUOTA:-8589934592}
 			export KCUSTODY_CONTROLLERS=${KCUSTODY_CONTROLLERS:-clusterrole-aggregation,serviceaccount,serviceaccount-token,root-ca-cert-publisher}

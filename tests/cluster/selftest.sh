@@ -97,7 +97,7 @@ t_pass
 # --- resuming a stopped cluster (start.sh; tests/cluster/README.md). A
 # PRIVATE cluster without a controller manager (quicker), purged at the end.
 R=${KCUSTODY_CLUSTER_DIR:-/tmp/kcustody-cluster}-resume
-r_start() { KCUSTODY_CONTROLLERS=none "$KC_REPO/tests/cluster/start.sh" "$R" "$@"; }
+r_start() { KCUSTODY_RESUME=1 KCUSTODY_CONTROLLERS=none "$KC_REPO/tests/cluster/start.sh" "$R" "$@"; }
 r_kill() { # kill -9 etcd and the server, as a reboot leaves them
 	local p
 	for p in apiserver etcd; do kill -9 "$(cat "$R/$p.pid")" 2>/dev/null || true; done
@@ -158,21 +158,22 @@ t_begin "start.sh would start afresh, not resume, when settings changed incompat
 # --plan runs the same decision without starting anything (a real fresh
 # start is what every other test does). Its twin: compatible changes resume.
 r_kill
-r_plan() { KCUSTODY_CONTROLLERS=none "$KC_REPO/tests/cluster/start.sh" --plan "$R"; }
+r_plan() { KCUSTODY_RESUME=1 KCUSTODY_CONTROLLERS=none "$KC_REPO/tests/cluster/start.sh" --plan "$R"; }
 [ "$(r_plan)" = resume ] || t_fail "plan of the killed cluster: $(r_plan)"
-expect_exit 0 env KCUSTODY_AUDIT_MAXBACKUP=3 KCUSTODY_CONTROLLERS=none "$KC_REPO/tests/cluster/start.sh" --plan "$R"
+expect_exit 0 env KCUSTODY_RESUME=1 KCUSTODY_AUDIT_MAXBACKUP=3 KCUSTODY_CONTROLLERS=none "$KC_REPO/tests/cluster/start.sh" --plan "$R"
 expect_grep '^afresh: settings changed \(was: .* maxbackup=10 ' "$T_OUT"
-expect_exit 0 env KCUSTODY_ETCD_QUOTA=4294967296 KCUSTODY_CONTROLLERS=none "$KC_REPO/tests/cluster/start.sh" --plan "$R"
+expect_exit 0 env KCUSTODY_RESUME=1 KCUSTODY_ETCD_QUOTA=4294967296 KCUSTODY_CONTROLLERS=none "$KC_REPO/tests/cluster/start.sh" --plan "$R"
 expect_grep '^afresh: settings changed' "$T_OUT"
-expect_exit 0 env KCUSTODY_FRESH=1 KCUSTODY_CONTROLLERS=none "$KC_REPO/tests/cluster/start.sh" --plan "$R"
-expect_grep '^afresh: KCUSTODY_FRESH=1$' "$T_OUT"
+# not asked to resume (every test's start): afresh, as before
+expect_exit 0 env -u KCUSTODY_RESUME KCUSTODY_CONTROLLERS=none "$KC_REPO/tests/cluster/start.sh" --plan "$R"
+expect_grep '^afresh: KCUSTODY_RESUME=1 not set$' "$T_OUT"
 # controllers: more than before resumes, fewer starts afresh
-expect_exit 0 env KCUSTODY_CONTROLLERS=serviceaccount "$KC_REPO/tests/cluster/start.sh" --plan "$R"
+expect_exit 0 env KCUSTODY_RESUME=1 KCUSTODY_CONTROLLERS=serviceaccount "$KC_REPO/tests/cluster/start.sh" --plan "$R"
 expect_grep '^resume$' "$T_OUT"
 sed -i 's/ controllers=none / controllers=namespace,serviceaccount /' "$R/config"
-expect_exit 0 env KCUSTODY_CONTROLLERS=serviceaccount,namespace,garbagecollector "$KC_REPO/tests/cluster/start.sh" --plan "$R"
+expect_exit 0 env KCUSTODY_RESUME=1 KCUSTODY_CONTROLLERS=serviceaccount,namespace,garbagecollector "$KC_REPO/tests/cluster/start.sh" --plan "$R"
 expect_grep '^resume$' "$T_OUT"
-expect_exit 0 env KCUSTODY_CONTROLLERS=serviceaccount "$KC_REPO/tests/cluster/start.sh" --plan "$R"
+expect_exit 0 env KCUSTODY_RESUME=1 KCUSTODY_CONTROLLERS=serviceaccount "$KC_REPO/tests/cluster/start.sh" --plan "$R"
 expect_grep '^afresh: controllers removed \(was: namespace,serviceaccount\)$' "$T_OUT"
 sed -i 's/ controllers=namespace,serviceaccount / controllers=none /' "$R/config"
 for f in etcd/member pki/ca.key tokens/tokens.csv env.sh; do

@@ -15,7 +15,9 @@
 #      batch mode, FILE a kubeconfig naming the sink; batches every 1 s,
 #      first retry after KCUSTODY_AUDIT_WEBHOOK_BACKOFF, default 1s).
 #      KCUSTODY_ETCD_QUOTA=BYTES (etcd --quota-backend-bytes; unset: default).
-#      KCUSTODY_FRESH=1: never resume a stopped cluster, start afresh.
+#      KCUSTODY_RESUME=1: resume a stopped cluster on its kept data when
+#      that is safe (the benchmarks' estates); without it a stopped cluster
+#      starts afresh, so a test never meets another run's leftovers.
 # Layout of STATEDIR:
 #   pki/ tokens/ kubeconfigs/ audit/audit.log etcd/ *.pid *.log env.sh config
 #   ports (etcd client, etcd peer, apiserver, closed port: reused on resume)
@@ -82,8 +84,8 @@ healthy() {
 # etcd data, its CA, service-account key and tokens, and settings
 # compatible with these: every setting equal except that the controllers
 # may be more than before and kubelet=1 may be new (an older folder; its
-# kubelet PKI is then made below). Anything else starts afresh, as does
-# KCUSTODY_FRESH=1. tests/cluster/README.md "Resuming a stopped cluster".
+# kubelet PKI is then made below), and only when asked (KCUSTODY_RESUME=1:
+# the benchmarks; tests start afresh as before). Anything else starts afresh. tests/cluster/README.md "Resuming a stopped cluster".
 cfg_words() { # cfg_words CONFIG: one KEY=VALUE a line
 	local -a w
 	read -ra w <<<"$1"
@@ -95,7 +97,7 @@ ctl_set() { [ "$1" = none ] || tr ',' '\n' <<<"$1" | sort -u; }
 resume_why= # why not, when resumable fails
 resumable() {
 	local f old
-	[ "${KCUSTODY_FRESH:-0}" != 1 ] || { resume_why="KCUSTODY_FRESH=1"; return 1; }
+	[ "${KCUSTODY_RESUME:-0}" = 1 ] || { resume_why="KCUSTODY_RESUME=1 not set"; return 1; }
 	[ -f "$DIR/$KC_MARK" ] || { resume_why="not made by start.sh"; return 1; }
 	[ -d "$DIR/etcd/member" ] || { resume_why="no etcd data"; return 1; }
 	for f in env.sh config apiserver.port pki/ca.crt pki/ca.key pki/sa.key pki/sa.pub \
