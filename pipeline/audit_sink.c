@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -27,6 +29,7 @@
 #include <cjson/cJSON.h>
 
 #include "manifest/auditchain.h"
+#include "manifest/tsa.h"
 #include "pipeline/audit_sink.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -38,6 +41,203 @@
 #include "util/timeutil.h"
 
 #define MAX_ITEMS 100000	/* items in one batch (the apiserver sends at most 400 by default) */
+#define STAMP_QUEUE_MAX 4096	/* records waiting for a time-stamp; past it the oldest is given up */
+#define STAMP_RESUME 64		/* unstamped records of earlier runs looked at on start */
+
+/* ---- RFC 3161 time-stamps, in a thread of their own ----
+ *
+ * The event loop only queues a record's number (stamp_add); the thread asks
+ * the TSA, stores digest-N.json.tsr (manifest/auditchain.h) and retries a
+ * failure every tsa_retry_secs until KC_ACHAIN_TSA_GIVE_UP seconds after
+ * the record was made.  The two share only the queue and the counters,
+ * under mu.  The thread reads record files that are complete (written
+ * atomically before they are queued) and writes only .tsr files. */
+struct stamp_job {
+	uint64_t seq;
+	int64_t made, next;	/* kc_mono_ns */
+	unsigned attempts;
+};
+
+struct stamper {
+	const struct kc_sink_config *cfg;
+	pthread_t thread;
+	int running;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct stamp_job *jobs;
+	size_t n, cap;
+	int stop;
+	uint64_t stamped, failures, given_up;
+};
+
+static void
+stamp_remove(struct stamper *s, size_t i)
+{
+	memmove(&s->jobs[i], &s->jobs[i + 1], (s->n - i - 1) * sizeof(*s->jobs));
+	s->n--;
+}
+
+/* Queue record seq, made age_ns ago (0: now). */
+static void
+stamp_add(struct stamper *s, uint64_t seq, int64_t age_ns)
+{
+	int64_t now = kc_mono_ns();
+
+	if (s == NULL || !s->running)
+		return;
+	pthread_mutex_lock(&s->mu);
+	if (s->n == STAMP_QUEUE_MAX) {
+		kc_warn("audit-sink: %zu records wait for a time-stamp; digest record %" PRIu64 " is left without one",
+		    s->n, s->jobs[0].seq);
+		stamp_remove(s, 0);
+		s->given_up++;
+	}
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 16;
+		struct stamp_job *nj = realloc(s->jobs, nc * sizeof(*nj));
+
+		if (nj == NULL) {
+			s->given_up++;
+			pthread_mutex_unlock(&s->mu);
+			kc_warn("audit-sink: out of memory: digest record %" PRIu64 " is left without a time-stamp", seq);
+			return;
+		}
+		s->jobs = nj;
+		s->cap = nc;
+	}
+	s->jobs[s->n].seq = seq;
+	s->jobs[s->n].made = now - age_ns;
+	s->jobs[s->n].next = now;
+	s->jobs[s->n].attempts = 0;
+	s->n++;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void *
+stamp_main(void *arg)
+{
+	struct stamper *s = arg;
+	const struct kc_sink_config *cfg = s->cfg;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		int64_t now = kc_mono_ns(), earliest = INT64_MAX;
+		struct stamp_job job;
+		char when[40] = "";
+		size_t i;
+		int r;
+
+		for (i = 0; i < s->n && s->jobs[i].next > now; i++)
+			if (s->jobs[i].next < earliest)
+				earliest = s->jobs[i].next;
+		if (i == s->n) {
+			struct timespec ts;
+
+			if (s->stop)
+				break;
+			if (earliest == INT64_MAX) {
+				pthread_cond_wait(&s->cv, &s->mu);
+			} else {
+				ts.tv_sec = (time_t)(earliest / 1000000000LL);
+				ts.tv_nsec = (long)(earliest % 1000000000LL);
+				pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+			}
+			continue;
+		}
+		job = s->jobs[i];
+		pthread_mutex_unlock(&s->mu);
+		r = kc_achain_stamp(cfg->dir, job.seq, cfg->tsa_url, cfg->tsa_ca, cfg->tsa_timeout, when, sizeof(when));
+		pthread_mutex_lock(&s->mu);
+		for (i = 0; i < s->n && s->jobs[i].seq != job.seq; i++)
+			;
+		if (i == s->n)
+			continue;	/* dropped from a full queue meanwhile */
+		now = kc_mono_ns();
+		if (r == 0) {
+			stamp_remove(s, i);
+			s->stamped++;
+			kc_info("audit-sink: digest record %" PRIu64 " time-stamped at %s", job.seq, when);
+		} else if (s->stop || now - job.made >= (int64_t)KC_ACHAIN_TSA_GIVE_UP * 1000000000LL) {
+			stamp_remove(s, i);
+			s->failures++;
+			s->given_up++;
+			kc_warn("audit-sink: digest record %" PRIu64 " left without a time-stamp (%s): %s", job.seq,
+			    s->stop ? "stopping" : "retries exhausted", kc_err_msg());
+		} else {
+			s->failures++;
+			s->jobs[i].attempts++;
+			s->jobs[i].next = now + cfg->tsa_retry_secs * 1000000000LL;
+			kc_warn("audit-sink: cannot time-stamp digest record %" PRIu64 " (attempt %u, retry in %" PRId64
+			    " s): %s", job.seq, s->jobs[i].attempts, cfg->tsa_retry_secs, kc_err_msg());
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+static int
+stamp_start(struct stamper *s, const struct kc_sink_config *cfg)
+{
+	pthread_condattr_t ca;
+
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+	if (cfg->tsa_url == NULL)
+		return 0;
+	if (pthread_mutex_init(&s->mu, NULL) != 0 || pthread_condattr_init(&ca) != 0)
+		return kc_err_set(KC_ERR_NOMEM, "cannot start the time-stamp thread");
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (pthread_cond_init(&s->cv, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		pthread_mutex_destroy(&s->mu);
+		return kc_err_set(KC_ERR_NOMEM, "cannot start the time-stamp thread");
+	}
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&s->thread, NULL, stamp_main, s) != 0) {
+		pthread_cond_destroy(&s->cv);
+		pthread_mutex_destroy(&s->mu);
+		return kc_err_set(KC_ERR_NOMEM, "cannot start the time-stamp thread");
+	}
+	s->running = 1;
+	return 0;
+}
+
+/* One last attempt for every queued record, then the thread ends. */
+static void
+stamp_stop(struct stamper *s)
+{
+	if (!s->running)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = 1;
+	for (size_t i = 0; i < s->n; i++)
+		s->jobs[i].next = 0;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thread, NULL);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	s->running = 0;
+	free(s->jobs);
+	s->jobs = NULL;
+	s->n = 0;
+}
+
+static void
+stamp_counters(struct stamper *s, struct kc_sink_counters *c)
+{
+	int locked = s->running;
+
+	if (locked)
+		pthread_mutex_lock(&s->mu);
+	c->tsa_stamped = s->stamped;
+	c->tsa_failures = s->failures;
+	c->tsa_given_up = s->given_up;
+	c->tsa_pending = s->n;
+	if (locked)
+		pthread_mutex_unlock(&s->mu);
+}
 
 struct sink {
 	const struct kc_sink_config *cfg;
@@ -62,6 +262,7 @@ struct sink {
 	/* per-batch scratch */
 	size_t *starts, *ends;
 	struct kc_buf lines;
+	struct stamper stamp;
 };
 
 static void
@@ -254,6 +455,7 @@ write_digest(struct sink *k, const char *reason)
 	k->last_digest_mono = kc_mono_ns();
 	k->npending = 0;
 	k->c.digests++;
+	stamp_add(&k->stamp, d.sequence, 0);
 	kc_info("audit-sink: digest record %" PRIu64 " (%s, %zu segments)", d.sequence, reason, d.nsegs);
 	return 0;
 }
@@ -355,6 +557,24 @@ resume(struct sink *k)
 			return r;
 	}
 	k->seg_no = (t.highest_seg_file > t.last_sealed_seg ? t.highest_seg_file : t.last_sealed_seg) + 1;
+	/* records of earlier runs still without a token (the TSA was down, or
+	 * the sink stopped first) get their remaining retries */
+	for (uint64_t n = t.last_digest > STAMP_RESUME ? t.last_digest - STAMP_RESUME + 1 : 1;
+	    k->stamp.running && n <= t.last_digest; n++) {
+		char name[80], *path;
+		struct stat st;
+		int has_tsr;
+		time_t now = time(NULL);
+
+		kc_achain_tsr_name(n, name, sizeof(name));
+		if ((path = kc_path_join(k->cfg->dir, name)) == NULL)
+			return KC_ERR_NOMEM;
+		has_tsr = lstat(path, &st) == 0;
+		path[strlen(path) - strlen(KC_ACHAIN_TSR_SUFFIX)] = '\0';
+		if (!has_tsr && stat(path, &st) == 0 && now - st.st_mtime < KC_ACHAIN_TSA_GIVE_UP)
+			stamp_add(&k->stamp, n, (int64_t)(now - st.st_mtime) * 1000000000LL);
+		free(path);
+	}
 	return write_digest(k, "start");
 }
 
@@ -665,14 +885,18 @@ write_status(struct sink *k)
 
 	if (k->cfg->status_path == NULL)
 		return;
+	stamp_counters(&k->stamp, &k->c);
 	kc_fmt_trunc(buf, sizeof(buf),
 	    "{\"batches\":%" PRIu64 ",\"eventsReceived\":%" PRIu64 ",\"eventsWritten\":%" PRIu64
 	    ",\"refused\":%" PRIu64 ",\"refusedAuth\":%" PRIu64 ",\"refusedMalformed\":%" PRIu64
 	    ",\"refusedTooLarge\":%" PRIu64 ",\"refusedFull\":%" PRIu64 ",\"refusedError\":%" PRIu64
-	    ",\"segmentsSealed\":%" PRIu64 ",\"digests\":%" PRIu64 ",\"openSegment\":%" PRIu64 "}\n",
+	    ",\"segmentsSealed\":%" PRIu64 ",\"digests\":%" PRIu64 ",\"openSegment\":%" PRIu64
+	    ",\"refusedPreauthCut\":%" PRIu64 ",\"tsaStamped\":%" PRIu64 ",\"tsaFailures\":%" PRIu64
+	    ",\"tsaPending\":%" PRIu64 ",\"tsaGivenUp\":%" PRIu64 "}\n",
 	    k->c.batches, k->c.events_received, k->c.events_written, k->c.refused, k->c.refused_auth,
 	    k->c.refused_malformed, k->c.refused_too_large, k->c.refused_full, k->c.refused_error,
-	    k->c.segments_sealed, k->c.digests, k->fd >= 0 ? k->seg_no : 0);
+	    k->c.segments_sealed, k->c.digests, k->fd >= 0 ? k->seg_no : 0, k->c.refused_preauth_cut,
+	    k->c.tsa_stamped, k->c.tsa_failures, k->c.tsa_pending, k->c.tsa_given_up);
 	if (kc_write_file_atomic(k->cfg->status_path, buf, strlen(buf), 0644) != 0)
 		kc_warn("audit-sink: cannot write the status file: %s", kc_err_msg());
 }
@@ -684,7 +908,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGUSR1) {
-		write_status(k);
+		write_status(k);	/* takes the time-stamp counters too */
 		if (k->cfg->report != NULL)
 			k->cfg->report(&k->c, 0, k->cfg->report_arg);
 		return;
@@ -764,6 +988,8 @@ kc_sink_run(const struct kc_sink_config *cfg, struct kc_sink_counters *out)
 		r = kc_err_set(KC_ERR_NET, "cannot listen on %s:%d: %s", cfg->host, cfg->port, strerror(errno));
 		goto out;
 	}
+	if ((r = stamp_start(&k.stamp, cfg)) != 0)
+		goto out;
 	/* Sealing what a stopped run left comes after the port is ours: a
 	 * second sink on the same folder fails above, before touching it. */
 	if ((r = resume(&k)) != 0)
@@ -792,10 +1018,13 @@ kc_sink_run(const struct kc_sink_config *cfg, struct kc_sink_counters *out)
 	event_base_dispatch(k.base);
 	if ((r = rotate(&k, "shutdown")) != 0)
 		kc_warn("audit-sink: cannot seal at shutdown: %s", kc_err_msg());
+	stamp_stop(&k.stamp);
 	write_status(&k);
 	if (cfg->report != NULL)
 		cfg->report(&k.c, 1, cfg->report_arg);
 out:
+	stamp_stop(&k.stamp);
+	stamp_counters(&k.stamp, &k.c);
 	if (out != NULL)
 		*out = k.c;
 	for (int i = 0; i < 4; i++)
