@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -612,7 +613,8 @@ check_client(struct evhttp_request *req, char *subject, size_t n)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+	struct bufferevent *tls = bev ? bufferevent_get_underlying(bev) : NULL;	/* under the gate */
+	SSL *ssl = tls ? bufferevent_openssl_get_ssl(tls) : NULL;
 	X509 *peer;
 	long vr;
 
@@ -865,15 +867,148 @@ bad:
 	return NULL;
 }
 
+/* ---- the pre-authentication gate ----
+ *
+ * libevent 2.1's evhttp reads a request's whole body before the handler
+ * runs, and offers a server no hook between the headers and the body
+ * (evhttp_set_newreqcb, which would reach evhttp_request_set_header_cb,
+ * came in 2.2).  So each connection's TLS bufferevent sits under a filter
+ * bufferevent that looks at the client certificate when the first
+ * application bytes arrive (the handshake is over by then): a client whose
+ * certificate verifies passes through untouched; any other gets at most
+ * PREAUTH_BYTES (enough for headers and a small request, which the handler
+ * then answers 401/403 as before) and past that its connection is cut
+ * without the rest being read: the sink never buffers an unauthenticated
+ * body bigger than that. */
+#define PREAUTH_BYTES (128u << 10)
+
+struct gate {
+	struct sink *k;
+	struct bufferevent *bev;	/* the filter evhttp reads from */
+	struct event *flush;		/* see gate_out_added */
+	int state;			/* 0 not yet known, 1 authenticated, 2 not */
+	int cut;
+	size_t passed;
+};
+
+static int
+gate_verdict(struct gate *g)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(bufferevent_get_underlying(g->bev));
+	X509 *peer;
+
+	if (ssl == NULL || (peer = SSL_get1_peer_certificate(ssl)) == NULL)
+		return 2;
+	X509_free(peer);
+	return SSL_get_verify_result(ssl) == X509_V_OK ? 1 : 2;
+}
+
+static enum bufferevent_filter_result
+gate_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit, enum bufferevent_flush_mode mode, void *arg)
+{
+	struct gate *g = arg;
+	size_t n = evbuffer_get_length(src);
+
+	(void)limit;
+	(void)mode;
+	if (g->state == 0)
+		g->state = gate_verdict(g);
+	if (g->state == 1 || (!g->cut && g->passed + n <= PREAUTH_BYTES)) {
+		g->passed += n;
+		return evbuffer_add_buffer(dst, src) == 0 ? BEV_OK : BEV_ERROR;
+	}
+	evbuffer_drain(src, n);
+	if (!g->cut) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		char host[64] = "?", port[16] = "?";
+		evutil_socket_t fd = bufferevent_getfd(g->bev);
+
+		g->cut = 1;
+		if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+			getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
+			    NI_NUMERICHOST | NI_NUMERICSERV);
+		kc_warn("audit-sink: refused %s:%s: %s and more than %u bytes sent: connection cut, the body not "
+		    "read", host, port, "no verified client certificate",
+		    PREAUTH_BYTES);
+		g->k->c.refused++;
+		g->k->c.refused_auth++;
+		g->k->c.refused_preauth_cut++;
+		bufferevent_disable(bufferevent_get_underlying(g->bev), EV_READ);
+		/* evhttp drops the connection on the error (after this returns) */
+		bufferevent_trigger_event(g->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, BEV_TRIG_DEFER_CALLBACKS);
+	}
+	return BEV_NEED_MORE;
+}
+
+/* libevent 2.1's filter moves output to the TLS layer only when bytes are
+ * added while writing is enabled, but evhttp adds its answer first and
+ * enables writing after: the answer would sit in the filter.  So every
+ * addition also schedules a flush for just after (gate_flush). */
+static void
+gate_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct gate *g = arg;
+
+	(void)fd;
+	(void)what;
+	if (evbuffer_get_length(bufferevent_get_output(g->bev)) > 0)
+		bufferevent_flush(g->bev, EV_WRITE, BEV_NORMAL);
+}
+
+static void
+gate_out_added(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct gate *g = arg;
+
+	(void)b;
+	if (info->n_added > 0)
+		event_active(g->flush, EV_TIMEOUT, 0);
+}
+
+static void
+gate_free(void *arg)
+{
+	struct gate *g = arg;
+
+	if (g->flush != NULL)
+		event_free(g->flush);
+	free(g);
+}
+
 static struct bufferevent *
 make_bev(struct event_base *base, void *arg)
 {
 	struct sink *k = arg;
 	SSL *ssl = SSL_new(k->ssl);
+	struct bufferevent *tls, *bev;
+	struct gate *g;
 
 	if (ssl == NULL)
 		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if ((tls = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		return NULL;	/* (it frees ssl) */
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		bufferevent_free(tls);
+		return NULL;
+	}
+	g->k = k;
+	if ((g->flush = event_new(base, -1, 0, gate_flush, g)) == NULL) {
+		free(g);
+		bufferevent_free(tls);
+		return NULL;
+	}
+	if ((bev = bufferevent_filter_new(tls, gate_in, NULL, BEV_OPT_CLOSE_ON_FREE, gate_free, g)) == NULL) {
+		gate_free(g);
+		bufferevent_free(tls);
+		return NULL;
+	}
+	g->bev = bev;
+	if (evbuffer_add_cb(bufferevent_get_output(bev), gate_out_added, g) == NULL) {
+		bufferevent_free(bev);	/* frees g and tls */
+		return NULL;
+	}
+	return bev;
 }
 
 /* ---- signals, timers, status ---- */

@@ -200,5 +200,67 @@ expect_exit 2 "$KC" audit verify-chain "$D" --pubkey "$W/sign.pub" --tsa-ca "$W/
 t_pass
 
 # ------------------------------------------------------------------ pre-auth
+# bigpost CERT|none MIB: a TLS client sending a POST with a MIB MiB body
+# (Content-Length announced, streamed in 1 MiB writes, no Expect), then
+# reading the answer; prints "sent BYTES status CODE|cut"
+bigpost() {
+	python3 - "$PORT" "$P" "$1" "$2" <<'EOF2'
+import socket, ssl, sys
+port, pki, who, mib = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+ctx = ssl.create_default_context(cafile=pki + "/ca.crt")
+if who != "none":
+    ctx.load_cert_chain(pki + "/" + who + ".crt", pki + "/" + who + ".key")
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=20), server_hostname="127.0.0.1")
+total = mib << 20
+s.sendall(b"POST /audit HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % total)
+chunk, sent, status = b"x" * (1 << 20), 0, "cut"
+try:
+    while sent < total:
+        s.sendall(chunk); sent += len(chunk)
+    line = s.recv(4096).split(b"\r\n", 1)[0].split()
+    status = line[1].decode() if len(line) > 1 else "cut"
+except (OSError, ssl.SSLError):
+    pass
+print("sent", sent, "status", status)
+EOF2
+}
+hwm() { awk '/VmHWM/ {print $2}' "/proc/$SINK_PID/status"; }
+D3=$W/sink-preauth
+t_begin "audit-sink: a client without a certificate sending a 60 MiB body is cut before the body is read (peak RSS, counter)"
+start_sink "$D3" "$W/sink3.log" --max-batch-bytes 67108864 || t_fail "the sink did not start: $(cat "$W/sink3.log")"
+before=$(hwm)
+bigpost none 60 >"$T_OUT" 2>&1
+after=$(hwm)
+grep -q 'status 200' "$T_OUT" && t_fail "accepted: $(cat "$T_OUT")"
+[ $((after - before)) -lt 16384 ] || t_fail "the sink's peak RSS grew by $((after - before)) KiB ($before -> $after): it read the body"
+kill -USR1 "$SINK_PID"
+sleep 0.3
+jq -e '.refusedPreauthCut == 1 and .refusedAuth == 1 and .eventsReceived == 0' "$W/status.json" >/dev/null ||
+	t_fail "counters: $(cat "$W/status.json")"
+expect_grep 'refused 127\.0\.0\.1:[0-9]+: no verified client certificate and more than 131072 bytes sent: connection cut' "$W/sink3.log"
+echo "no certificate: $(cat "$T_OUT"); peak RSS $before -> $after KiB" >"$W/preauth-none.txt"
+t_pass
+
+t_begin "audit-sink: the same 60 MiB body from the apiserver's certificate is read whole (twin: the measure sees a read body)"
+before=$(hwm)
+bigpost apiserver 60 >"$T_OUT" 2>&1
+after=$(hwm)
+grep -q 'sent 62914560 status 400' "$T_OUT" || t_fail "want the whole body read and refused 400 (not JSON): $(cat "$T_OUT")"
+[ $((after - before)) -ge 61440 ] || t_fail "the peak RSS grew by only $((after - before)) KiB ($before -> $after) for a 60 MiB body read"
+t_pass
+
+t_begin "audit-sink: a small request without a certificate still gets 401 (within the pre-auth allowance), an authenticated batch over it 200"
+batch small
+code=$(post "$W/batch.json")
+[ "$code" = 401 ] || t_fail "no certificate, small body: HTTP $code, want 401"
+python3 -c 'import json; print(json.dumps({"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{"auditID":"big-%d" % i,"pad":"y"*1000} for i in range(1000)]}))' >"$W/mid.json"
+code=$(post "$W/mid.json" "${AUTH[@]}")
+[ "$code" = 200 ] || t_fail "authenticated 1 MB batch: HTTP $code, want 200"
+kill -USR1 "$SINK_PID"
+sleep 0.3
+jq -e '.refusedPreauthCut == 1 and .refusedAuth == 2 and .eventsWritten == 1000' "$W/status.json" >/dev/null ||
+	t_fail "counters: $(cat "$W/status.json")"
+stop_sink || t_fail "the sink exited non-zero"
+t_pass
 
 t_summary
