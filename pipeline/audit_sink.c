@@ -264,6 +264,12 @@ struct sink {
 	size_t *starts, *ends;
 	struct kc_buf lines;
 	struct stamper stamp;
+	/* group commit: batches written, waiting for the one fdatasync that
+	 * answers them all (group_commit) */
+	struct evhttp_request **waiting;
+	uint64_t *waiting_events;
+	size_t nwaiting, capwaiting;
+	struct event *commit;
 };
 
 static void
@@ -509,11 +515,16 @@ close_segment(struct sink *k)
 	return pending_add(k, &k->seg);
 }
 
+static void group_commit(struct sink *k);
+
 static int
 rotate(struct sink *k, const char *reason)
 {
 	int r;
 
+	group_commit(k);	/* batches waiting on the open segment are answered first */
+	if (k->fatal)
+		return kc_err_set(KC_ERR_IO, "the open segment could not be synced");
 	if ((r = close_segment(k)) != 0)
 		return r;
 	return write_digest(k, reason);
@@ -656,7 +667,8 @@ disk_low(struct sink *k)
 	return (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize < k->cfg->min_free;
 }
 
-/* Append the batch's lines, fsync; on failure take them back out. */
+/* Append the batch's lines (group_commit syncs them); on failure take
+ * them back out. */
 static int
 append_batch(struct sink *k, const char *data, size_t len)
 {
@@ -667,9 +679,7 @@ append_batch(struct sink *k, const char *data, size_t len)
 		return r;
 	if (fstat(k->fd, &st) != 0)
 		return kc_err_set(KC_ERR_IO, "cannot stat the open segment: %s", strerror(errno));
-	if ((r = kc_write_all(k->fd, data, len, "segment")) == 0 && fdatasync(k->fd) != 0)
-		r = kc_err_set(KC_ERR_IO, "cannot sync the open segment: %s", strerror(errno));
-	if (r != 0) {
+	if ((r = kc_write_all(k->fd, data, len, "segment")) != 0) {
 		int e = errno;
 
 		if (ftruncate(k->fd, st.st_size) != 0 || fdatasync(k->fd) != 0) {
@@ -816,10 +826,86 @@ handle(struct evhttp_request *req, void *arg)
 		n++;
 	}
 	cJSON_Delete(doc);
-	k->c.events_written += n;
-	k->c.batches++;
-	reply(req, 200, "OK", NULL);
-	if (k->fd >= 0 && k->seg.bytes >= k->cfg->segment_bytes && (r = rotate(k, "rotation")) != 0) {
+	if (n == 0) {
+		k->c.batches++;
+		reply(req, 200, "OK", NULL);
+		return;
+	}
+	/* Answered by group_commit, after the fdatasync that covers it (and
+	 * every batch written in this turn of the event loop). */
+	if (k->nwaiting == k->capwaiting) {
+		size_t nc = k->capwaiting ? k->capwaiting * 2 : 16;
+		struct evhttp_request **nr = realloc(k->waiting, nc * sizeof(*nr));
+		uint64_t *ne = nr ? realloc(k->waiting_events, nc * sizeof(*ne)) : NULL;
+
+		if (nr != NULL)
+			k->waiting = nr;
+		if (ne == NULL) {
+			group_commit(k);	/* no room to wait: this batch joins the group now */
+			if (k->fatal) {
+				refuse(k, req, 500, "Internal Server Error", &k->c.refused_error,
+				    "cannot sync the open segment");
+				return;
+			}
+			k->c.events_written += n;
+			k->c.batches++;
+			reply(req, 200, "OK", NULL);
+			return;
+		}
+		k->waiting_events = ne;
+		k->capwaiting = nc;
+	}
+	k->waiting[k->nwaiting] = req;
+	k->waiting_events[k->nwaiting++] = n;
+	if (k->nwaiting == 1)
+		event_active(k->commit, EV_TIMEOUT, 0);
+}
+
+/* Group commit: one fdatasync for every batch written since the last one,
+ * then their answers.  No batch is answered 200 before this fdatasync
+ * returned 0, and it covers every byte written to the segment before it.
+ * A failed fdatasync leaves the segment's state on disk unknown (the
+ * kernel may have dropped the dirty pages): the batches get 500 and the
+ * sink takes no more until restarted, when the segment is re-read and
+ * sealed as found (crash recovery). */
+static void
+group_commit(struct sink *k)
+{
+	size_t n = k->nwaiting;
+	int ok;
+
+	if (n == 0)
+		return;
+	/* after a failed sync a second one can falsely succeed: never retried */
+	ok = !k->fatal && fdatasync(k->fd) == 0;
+	if (!ok && !k->fatal) {
+		kc_warn("audit-sink: cannot sync the open segment: %s; taking no more batches until restarted",
+		    strerror(errno));
+		k->fatal = 1;
+	}
+	k->nwaiting = 0;
+	k->c.group_commits++;
+	for (size_t i = 0; i < n; i++) {
+		if (ok) {
+			k->c.events_written += k->waiting_events[i];
+			k->c.batches++;
+			reply(k->waiting[i], 200, "OK", NULL);
+		} else {
+			refuse(k, k->waiting[i], 500, "Internal Server Error", &k->c.refused_error,
+			    "cannot sync the open segment");
+		}
+	}
+}
+
+static void
+on_commit(evutil_socket_t fd, short what, void *arg)
+{
+	struct sink *k = arg;
+
+	(void)fd;
+	(void)what;
+	group_commit(k);
+	if (!k->fatal && k->fd >= 0 && k->seg.bytes >= k->cfg->segment_bytes && rotate(k, "rotation") != 0) {
 		kc_warn("audit-sink: cannot seal segment: %s", kc_err_msg());
 		k->fatal = 1;
 	}
@@ -1016,7 +1102,7 @@ make_bev(struct event_base *base, void *arg)
 static void
 write_status(struct sink *k)
 {
-	char buf[1024];
+	char buf[2048];
 
 	if (k->cfg->status_path == NULL)
 		return;
@@ -1027,11 +1113,11 @@ write_status(struct sink *k)
 	    ",\"refusedTooLarge\":%" PRIu64 ",\"refusedFull\":%" PRIu64 ",\"refusedError\":%" PRIu64
 	    ",\"segmentsSealed\":%" PRIu64 ",\"digests\":%" PRIu64 ",\"openSegment\":%" PRIu64
 	    ",\"refusedPreauthCut\":%" PRIu64 ",\"tsaStamped\":%" PRIu64 ",\"tsaFailures\":%" PRIu64
-	    ",\"tsaPending\":%" PRIu64 ",\"tsaGivenUp\":%" PRIu64 "}\n",
+	    ",\"tsaPending\":%" PRIu64 ",\"tsaGivenUp\":%" PRIu64 ",\"groupCommits\":%" PRIu64 "}\n",
 	    k->c.batches, k->c.events_received, k->c.events_written, k->c.refused, k->c.refused_auth,
 	    k->c.refused_malformed, k->c.refused_too_large, k->c.refused_full, k->c.refused_error,
 	    k->c.segments_sealed, k->c.digests, k->fd >= 0 ? k->seg_no : 0, k->c.refused_preauth_cut,
-	    k->c.tsa_stamped, k->c.tsa_failures, k->c.tsa_pending, k->c.tsa_given_up);
+	    k->c.tsa_stamped, k->c.tsa_failures, k->c.tsa_pending, k->c.tsa_given_up, k->c.group_commits);
 	if (kc_write_file_atomic(k->cfg->status_path, buf, strlen(buf), 0644) != 0)
 		kc_warn("audit-sink: cannot write the status file: %s", kc_err_msg());
 }
@@ -1112,6 +1198,10 @@ kc_sink_run(const struct kc_sink_config *cfg, struct kc_sink_counters *out)
 		r = kc_err_set(KC_ERR_NOMEM, "cannot start the event loop");
 		goto out;
 	}
+	if ((k.commit = event_new(k.base, -1, 0, on_commit, &k)) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "cannot start the event loop");
+		goto out;
+	}
 	evhttp_set_bevcb(http, make_bev, &k);
 	evhttp_set_gencb(http, handle, &k);
 	/* evhttp answers 413 itself past twice the limit (never buffering
@@ -1167,6 +1257,8 @@ out:
 			event_free(sigs[i]);
 	if (tick != NULL)
 		event_free(tick);
+	if (k.commit != NULL)
+		event_free(k.commit);
 	if (http != NULL)
 		evhttp_free(http);
 	if (k.base != NULL)
@@ -1179,5 +1271,7 @@ out:
 	free(k.pending);
 	free(k.starts);
 	free(k.ends);
+	free(k.waiting);
+	free(k.waiting_events);
 	return r;
 }

@@ -32,6 +32,7 @@ struct kc_sink_counters {
 	uint64_t refused_full;		/* 429: disk full or below --min-free */
 	uint64_t refused_error;		/* 500/405/404 */
 	uint64_t segments_sealed, digests;
+	uint64_t group_commits;		/* fdatasyncs that answered waiting batches */
 	/* RFC 3161 time-stamps of the records (--tsa) */
 	uint64_t tsa_stamped;		/* tokens stored */
 	uint64_t tsa_failures;		/* attempts that failed (each retried until given up) */
