@@ -151,6 +151,10 @@ tamper "a token from another TSA" 3 'TAMPERED: digest-00000002\.json\.tsr: time-
 resign="sed -i 's/\"reason\":\"shutdown\"/\"reason\":\"interval\"/' $last && openssl pkeyutl -sign -inkey '$W/sign.pem' -rawin -in $last -out $last.sig"
 tamper "the last record re-signed after the fact, without --tsa-ca (the key holder's rewrite passes)" 0 ': intact$' "$resign"
 tamper "the last record re-signed after the fact with its stale token" 3 "TAMPERED: $last\\.tsr: time-stamp token does not match" "$resign" --tsa-ca "$TSA_CA"
+# a rewrite that also gets a fresh token: the token is genuine but made
+# now, hours after the record says it was created (backdated 2 h here)
+restamp="python3 -c 'import json,sys,datetime; p=sys.argv[1]; d=json.load(open(p)); d[\"created\"]=(datetime.datetime.now(datetime.timezone.utc)-datetime.timedelta(hours=2)).strftime(\"%Y-%m-%dT%H:%M:%S.000000Z\"); open(p,\"w\").write(json.dumps(d,separators=(\",\",\":\"))+\"\\n\")' $last && openssl pkeyutl -sign -inkey '$W/sign.pem' -rawin -in $last -out $last.sig && openssl ts -query -data $last -sha256 -cert >q.tsq 2>/dev/null && openssl ts -reply -config '$W/tsa/ts.cnf' -queryfile q.tsq -chain '$TSA_CA' >$last.tsr 2>/dev/null && rm q.tsq"
+tamper "the last record rewritten, backdated and stamped afresh" 3 "TAMPERED: $last\\.tsr: time-stamp .* s after the record's creation" "$restamp" --tsa-ca "$TSA_CA"
 tamper "a removed token (reported, exit 1, not tampering)" 1 '^no time-stamp: digest-00000002\.json\.tsr$' 'rm digest-00000002.json.tsr' --tsa-ca "$TSA_CA"
 tamper "the wrong TSA CA (every token refused)" 3 'TAMPERED: digest-00000001\.json\.tsr: time-stamp token' 'true' --tsa-ca "$W/tsa-other/ca.pem"
 
