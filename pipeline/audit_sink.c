@@ -841,7 +841,13 @@ handle(struct evhttp_request *req, void *arg)
 		if (nr != NULL)
 			k->waiting = nr;
 		if (ne == NULL) {
-			group_commit(k);	/* no room to wait: this batch joins the group now */
+			/* no room to wait: sync now, for the waiting batches and this one */
+			if (!k->fatal && fdatasync(k->fd) != 0) {
+				kc_warn("audit-sink: cannot sync the open segment: %s; taking no more batches until "
+				    "restarted", strerror(errno));
+				k->fatal = 1;
+			}
+			group_commit(k);
 			if (k->fatal) {
 				refuse(k, req, 500, "Internal Server Error", &k->c.refused_error,
 				    "cannot sync the open segment");
