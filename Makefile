@@ -46,8 +46,8 @@ CFLAGS ?= $(OPT)
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 BUILD_DATE := $(shell git log -1 --format=%cd --date=format:%Y-%m-%d 2>/dev/null || echo unknown)
 KC_CFLAGS = -std=c11 -D_GNU_SOURCE -DKC_VERSION='"$(VERSION)"' -I. $(WARN) \
-	-fstack-protector-strong -fPIE $(PKG_CFLAGS)
-KC_LDFLAGS := -pie -Wl,-z,relro,-z,now
+	-fstack-protector-strong -fPIE -pthread $(PKG_CFLAGS)
+KC_LDFLAGS := -pie -pthread -Wl,-z,relro,-z,now
 
 ifeq ($(DEVELOPER),1)
 KC_CFLAGS += -Werror

@@ -119,7 +119,7 @@ printf 'audit-sink: %d clients x %d batches x %d events = %d events in %ss: %d e
 printf 'sink CPU %ss, peak RSS %d KiB; %d segments; retries %s\n' \
 	"$(python3 -c "print(round(($cpu1 - $cpu0) / $(getconf CLK_TCK), 2))")" "$rss" "$segs" "$(jq .retries "$W/load.out")"
 printf 'zero loss: %d acknowledged, %d lost, %d duplicated; verify-chain exit %d; counters %s\n' \
-	"$(wc -l <"$W/acked.ids")" "$lost" "$dup" "$rc" "$(jq -c '{eventsWritten, refused}' "$W/status.json")"
+	"$(wc -l <"$W/acked.ids")" "$lost" "$dup" "$rc" "$(jq -c '{eventsWritten, refused, batches, groupCommits}' "$W/status.json")"
 fail=0
 [ "$lost" = 0 ] && [ "$dup" = 0 ] && [ "$rc" = 0 ] || { echo "bench_audit_sink: LOSS or chain failure" >&2; fail=1; }
 [ "$(jq .eventsWritten "$W/status.json")" = "$events" ] || { echo "bench_audit_sink: counters disagree" >&2; fail=1; }

@@ -54,6 +54,12 @@ usage(FILE *f)
 	    "  --min-free N              answer 429 below N free bytes (default 67108864)\n"
 	    "  --retry-after N           the 429's Retry-After seconds (default 10)\n"
 	    "  --status FILE             keep the counters in FILE (JSON)\n"
+	    "  --tsa URL                 time-stamp every digest record at this RFC 3161\n"
+	    "                            TSA as it is made (digest-N.json.tsr); a TSA that\n"
+	    "                            is down never holds up a batch: the stamp is\n"
+	    "                            retried, for at most an hour\n"
+	    "  --tsa-ca FILE             CA certificates the TSA's replies must verify against\n"
+	    "  --tsa-retry D             wait D between attempts for one record (default 60s)\n"
 	    "  -v, --verbose             log every digest record\n"
 	    "\n"
 	    "SIGTERM or SIGINT: seal the open segment, write the last record, print\n"
@@ -63,25 +69,38 @@ usage(FILE *f)
 	    "cannot write DIR).\n", cli_progname, cli_progname);
 }
 
+struct report_arg {
+	const char *host;
+	int tsa;
+};
+
 static void
 print_counters(const struct kc_sink_counters *c, int final, void *arg)
 {
-	(void)arg;
+	const struct report_arg *ra = arg;
+
 	fprintf(stderr, "%s audit-sink: %s: received %" PRIu64 " events, written %" PRIu64 " (%" PRIu64
 	    " batches), refused %" PRIu64 " requests (auth %" PRIu64 ", malformed %" PRIu64 ", too large %" PRIu64
 	    ", disk full %" PRIu64 ", other %" PRIu64 "), %" PRIu64 " segments sealed, %" PRIu64 " digest records\n",
 	    cli_progname, final ? "stopped" : "counters", c->events_received, c->events_written, c->batches,
 	    c->refused, c->refused_auth, c->refused_malformed, c->refused_too_large, c->refused_full,
 	    c->refused_error, c->segments_sealed, c->digests);
+	if (c->refused_preauth_cut > 0)
+		fprintf(stderr, "%s audit-sink: %" PRIu64 " unauthenticated connections cut before their body was read\n",
+		    cli_progname, c->refused_preauth_cut);
+	if (ra->tsa)
+		fprintf(stderr, "%s audit-sink: time-stamps: %" PRIu64 " made, %" PRIu64 " failed attempts, %" PRIu64
+		    " records waiting, %" PRIu64 " left without a token\n", cli_progname, c->tsa_stamped,
+		    c->tsa_failures, c->tsa_pending, c->tsa_given_up);
 	fflush(stderr);
 }
 
 static void
 print_ready(int port, void *arg)
 {
-	const char *host = arg;
+	const struct report_arg *ra = arg;
 
-	fprintf(stderr, "%s audit-sink: listening on https://%s:%d\n", cli_progname, host, port);
+	fprintf(stderr, "%s audit-sink: listening on https://%s:%d\n", cli_progname, ra->host, port);
 	fflush(stderr);
 }
 
@@ -115,12 +134,16 @@ KC_COMMAND(audit_sink, "receive the apiserver's audit webhook into signed, hash-
 		{ "min-free", required_argument, NULL, 11 },
 		{ "retry-after", required_argument, NULL, 12 },
 		{ "status", required_argument, NULL, 13 },
+		{ "tsa", required_argument, NULL, 14 },
+		{ "tsa-ca", required_argument, NULL, 15 },
+		{ "tsa-retry", required_argument, NULL, 16 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct kc_sink_config cfg;
 	struct kc_sink_counters counters;
+	struct report_arg ra;
 	const char *listen = NULL, *key = NULL, *pass = NULL;
 	char host[256];
 	uint64_t v;
@@ -134,6 +157,8 @@ KC_COMMAND(audit_sink, "receive the apiserver's audit webhook into signed, hash-
 	cfg.max_body = 32u << 20;
 	cfg.min_free = 64u << 20;
 	cfg.retry_after = 10;
+	cfg.tsa_retry_secs = 60;
+	cfg.tsa_timeout = 10;
 	while ((c = getopt_long(argc, argv, "l:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': listen = optarg; break;
@@ -175,6 +200,14 @@ KC_COMMAND(audit_sink, "receive the apiserver's audit webhook into signed, hash-
 			cfg.retry_after = (int)v;
 			break;
 		case 13: cfg.status_path = optarg; break;
+		case 14: cfg.tsa_url = optarg; break;
+		case 15: cfg.tsa_ca = optarg; break;
+		case 16:
+			if (kc_parse_duration(optarg, &cfg.tsa_retry_secs) != 0 || cfg.tsa_retry_secs < 1) {
+				cli_error("--tsa-retry: '%s' is not a duration of at least 1s (60s, 5m)", optarg);
+				return KC_EXIT_USAGE;
+			}
+			break;
 		case 'v': kc_log_set_level(KC_LOG_INFO); break;
 		case 'h': usage(stdout); return KC_EXIT_OK;
 		default: return cli_bad_option(argv);
@@ -207,6 +240,18 @@ KC_COMMAND(audit_sink, "receive the apiserver's audit webhook into signed, hash-
 		cli_error("--client-ca: %s", kc_err_msg());
 		return KC_EXIT_USAGE;
 	}
+	if (cfg.tsa_ca != NULL && cfg.tsa_url == NULL) {
+		cli_error("--tsa-ca needs --tsa URL");
+		return KC_EXIT_USAGE;
+	}
+	if (cfg.tsa_url != NULL && strncmp(cfg.tsa_url, "http://", 7) != 0 && strncmp(cfg.tsa_url, "https://", 8) != 0) {
+		cli_error("--tsa: '%s' is not an http:// or https:// URL", cfg.tsa_url);
+		return KC_EXIT_USAGE;
+	}
+	if (cfg.tsa_ca != NULL && kc_trust_file_check(cfg.tsa_ca, 1) != 0) {
+		cli_error("--tsa-ca: %s", kc_err_msg());
+		return KC_EXIT_USAGE;
+	}
 	if ((rc = kc_signer_load_key(key, pass, &cfg.signer)) != 0)
 		return cli_fail(KC_EXIT_USAGE, "--key");
 	if (!kc_signer_is_ed25519(cfg.signer)) {
@@ -214,8 +259,10 @@ KC_COMMAND(audit_sink, "receive the apiserver's audit webhook into signed, hash-
 		cli_error("--key: '%s' is not an Ed25519 key (kcustody keygen makes one)", key);
 		return KC_EXIT_USAGE;
 	}
+	ra.host = host;
+	ra.tsa = cfg.tsa_url != NULL;
 	cfg.report = print_counters;
-	cfg.report_arg = host;
+	cfg.report_arg = &ra;
 	cfg.ready = print_ready;
 	rc = kc_sink_run(&cfg, &counters);
 	kc_signer_free(cfg.signer);
@@ -232,7 +279,7 @@ static void
 verify_usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: %s audit verify-chain DIR --pubkey KEY [--gap DURATION] [--json]\n"
+	    "usage: %s audit verify-chain DIR --pubkey KEY [--tsa-ca CA] [--gap DURATION] [--json]\n"
 	    "\n"
 	    "Check an audit-sink folder's digest chain offline: every record's\n"
 	    "Ed25519 signature against KEY, records numbered 1..N with each naming\n"
@@ -244,8 +291,15 @@ verify_usage(FILE *f)
 	    "gaps, not tampering; segments after the last record are unsealed (not\n"
 	    "yet proven).  What this proves: docs/AUDIT_SINK.md.\n"
 	    "\n"
-	    "Exit status: 0 intact; 1 intact but unsealed segments; 2 usage error;\n"
-	    "3 tampering found; 4 fatal.\n", cli_progname);
+	    "With --tsa-ca CA, each record's RFC 3161 time-stamp token\n"
+	    "(digest-N.json.tsr, audit-sink --tsa) is checked too: its imprint is\n"
+	    "the record's SHA-256, it is signed by a TSA certified by CA, and its\n"
+	    "time is consistent with the record's.  A token that fails is\n"
+	    "tampering; records without a token are listed.\n"
+	    "\n"
+	    "Exit status: 0 intact; 1 intact but unsealed segments (or, with\n"
+	    "--tsa-ca, records without a time-stamp); 2 usage error; 3 tampering\n"
+	    "found; 4 fatal.\n", cli_progname);
 }
 
 static double
@@ -280,20 +334,23 @@ cli_audit_verify_chain(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "pubkey", required_argument, NULL, 'p' },
 		{ "gap", required_argument, NULL, 'g' },
+		{ "tsa-ca", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "format", required_argument, NULL, KC_OPT_FORMAT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *pub = NULL, *dir;
+	const char *pub = NULL, *dir, *tsa_ca = NULL;
 	int64_t gap = 0;
 	int c, fmt = 0, rc, ret;
 	cJSON *rep = NULL;
+	const cJSON *ts;
 	char safe[512];
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': pub = optarg; break;
+		case 't': tsa_ca = optarg; break;
 		case 'g':
 			if (kc_parse_duration(optarg, &gap) != 0 || gap < 1) {
 				cli_error("--gap: '%s' is not a duration (10m, 90s)", optarg);
@@ -318,7 +375,11 @@ cli_audit_verify_chain(int argc, char **argv)
 	}
 	if ((ret = cli_check_trust(pub, NULL, NULL)) != KC_EXIT_OK)
 		return ret;
-	rc = kc_achain_verify(dir, pub, gap, &rep);
+	if (tsa_ca != NULL && kc_trust_file_check(tsa_ca, 1) != 0) {
+		cli_error("--tsa-ca: %s", kc_err_msg());
+		return KC_EXIT_USAGE;
+	}
+	rc = kc_achain_verify_tsa(dir, pub, gap, tsa_ca, &rep);
 	if (rep == NULL)
 		return cli_fail(rc == KC_ERR_IO || rc == KC_ERR_NOTFOUND ? KC_EXIT_USAGE : KC_EXIT_FATAL, "verify-chain");
 	ret = rc == KC_ERR_VERIFY ? KC_EXIT_INVALID : rc == 1 ? KC_EXIT_PARTIAL : KC_EXIT_OK;
@@ -333,6 +394,14 @@ cli_audit_verify_chain(int argc, char **argv)
 		printf("events from %s to %s\n", kc_json_str0(rep, "firstEvent"), kc_json_str0(rep, "lastEvent"));
 		print_list(rep, "gaps", "gap");
 		print_list(rep, "unsealed", "unsealed");
+		if ((ts = kc_json_get(rep, "timestamps")) != NULL) {
+			printf("time-stamps: %s (%.0f of %.0f records", kc_json_str0(ts, "result"), num(ts, "stamped"),
+			    num(ts, "records"));
+			if (num(ts, "stamped") > 0)
+				printf("; TSA times %s to %s", kc_json_str0(ts, "firstStamp"), kc_json_str0(ts, "lastStamp"));
+			printf(")\n");
+			print_list(ts, "missing", "no time-stamp");
+		}
 		print_list(rep, "tampering", "TAMPERED");
 	}
 	cJSON_Delete(rep);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "manifest/auditchain.h"
+#include "manifest/tsa.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fmt.h"
@@ -36,6 +37,12 @@ void
 kc_achain_digest_name(uint64_t n, char *out, size_t size)
 {
 	kc_fmt_trunc(out, size, DIG_PREFIX "%08" PRIu64 DIG_SUFFIX, n);
+}
+
+void
+kc_achain_tsr_name(uint64_t n, char *out, size_t size)
+{
+	kc_fmt_trunc(out, size, DIG_PREFIX "%08" PRIu64 DIG_SUFFIX KC_ACHAIN_TSR_SUFFIX, n);
 }
 
 int
@@ -509,6 +516,34 @@ out:
 	return r;
 }
 
+int
+kc_achain_stamp(const char *dir, uint64_t n, const char *url, const char *tsa_ca, long timeout,
+    char *gentime, size_t gsize)
+{
+	struct kc_buf text = KC_BUF_INIT(KC_ACHAIN_RECORD_MAX), tsr = KC_BUF_INIT(KC_TSR_MAX);
+	char name[64], *path = NULL;
+	int r;
+
+	if ((r = read_record(dir, n, &text)) != 0)
+		goto out;
+	if ((r = kc_tsa_stamp_timeout(url, tsa_ca, text.data, text.len, timeout, &tsr)) != 0)
+		goto out;
+	if (gentime != NULL && (r = kc_tsa_check(tsr.data, tsr.len, text.data, text.len, NULL, gentime, gsize)) != 0)
+		goto out;
+	kc_achain_tsr_name(n, name, sizeof(name));
+	if ((path = kc_path_join(dir, name)) == NULL) {
+		r = KC_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = kc_write_file_atomic(path, tsr.data, tsr.len, 0644)) == 0)
+		r = sync_dir(dir);
+out:
+	free(path);
+	kc_buf_free(&text);
+	kc_buf_free(&tsr);
+	return r;
+}
+
 /* ---- verification ---- */
 
 struct vstate {
@@ -596,9 +631,76 @@ tdiff(const char *later, const char *earlier)
 	return difftime(a, b) + (double)(an - bn) / 1e9;
 }
 
+/* The time-stamp checks of one record (kc_achain_verify_tsa). */
+struct tsa_state {
+	const char *ca;
+	cJSON *obj, *missing;
+	uint64_t records, stamped;
+	char first[KC_ACHAIN_TIME_MAX], last[KC_ACHAIN_TIME_MAX];
+};
+
+static int
+check_stamp(struct tsa_state *t, struct vstate *v, const char *dir, uint64_t n, const struct kc_buf *text,
+    const char *created)
+{
+	struct kc_buf tsr = KC_BUF_INIT(KC_TSR_MAX);
+	char name[80], *path, when[40] = "";
+	struct stat st;
+	double lag;
+	int r;
+
+	t->records++;
+	kc_achain_tsr_name(n, name, sizeof(name));
+	if ((path = kc_path_join(dir, name)) == NULL)
+		return KC_ERR_NOMEM;
+	if (lstat(path, &st) != 0 && errno == ENOENT) {
+		cJSON *s = cJSON_CreateString(name);
+
+		free(path);
+		if (s != NULL && !cJSON_AddItemToArray(t->missing, s))
+			cJSON_Delete(s);
+		return 0;
+	}
+	r = kc_read_file(path, KC_TSR_MAX, &tsr);
+	free(path);
+	if (r != 0) {
+		problem(v, name, "time-stamp token unreadable: %s", kc_err_msg());
+		kc_buf_free(&tsr);
+		return 0;
+	}
+	if (kc_tsa_check(tsr.data, tsr.len, text->data, text->len, t->ca, when, sizeof(when)) != 0) {
+		problem(v, name, "time-stamp token does not match the record or is not signed by the TSA CA (%s)",
+		    kc_err_msg());
+		kc_buf_free(&tsr);
+		return 0;
+	}
+	kc_buf_free(&tsr);
+	lag = tdiff(when, created);
+	if (when[0] == '\0' || lag < -KC_ACHAIN_TSA_SKEW)
+		problem(v, name, "time-stamp %s is before the record's creation %s", when[0] ? when : "(no time)",
+		    created);
+	else if (lag > KC_ACHAIN_TSA_GIVE_UP + KC_ACHAIN_TSA_SKEW)
+		problem(v, name, "time-stamp %s is %.0f s after the record's creation %s: made later than the "
+		    "sink stamps (a rewritten record?)", when, lag, created);
+	else {
+		t->stamped++;
+		if (t->first[0] == '\0')
+			copy_str(t->first, sizeof(t->first), when);
+		copy_str(t->last, sizeof(t->last), when);
+	}
+	return 0;
+}
+
 int
 kc_achain_verify(const char *dir, const char *pubkey, int64_t gap_secs, cJSON **report)
 {
+	return kc_achain_verify_tsa(dir, pubkey, gap_secs, NULL, report);
+}
+
+int
+kc_achain_verify_tsa(const char *dir, const char *pubkey, int64_t gap_secs, const char *tsa_ca, cJSON **report)
+{
+	struct tsa_state ts;
 	struct numlist dl = { 0 }, sl = { 0 };
 	struct kc_buf text = KC_BUF_INIT(KC_ACHAIN_RECORD_MAX), sig = KC_BUF_INIT(128);
 	struct vstate v = { 0 };
@@ -615,6 +717,14 @@ kc_achain_verify(const char *dir, const char *pubkey, int64_t gap_secs, cJSON **
 	if ((rep = cJSON_CreateObject()) == NULL || (v.problems = cJSON_AddArrayToObject(rep, "tampering")) == NULL ||
 	    (v.gaps = cJSON_AddArrayToObject(rep, "gaps")) == NULL ||
 	    (unsealed = cJSON_AddArrayToObject(rep, "unsealed")) == NULL) {
+		cJSON_Delete(rep);
+		return KC_ERR_NOMEM;
+	}
+	memset(&ts, 0, sizeof(ts));
+	ts.ca = tsa_ca;
+	if (tsa_ca != NULL && ((ts.obj = cJSON_CreateObject()) == NULL ||
+	    (ts.missing = cJSON_AddArrayToObject(ts.obj, "missing")) == NULL)) {
+		cJSON_Delete(ts.obj);
 		cJSON_Delete(rep);
 		return KC_ERR_NOMEM;
 	}
@@ -659,6 +769,10 @@ kc_achain_verify(const char *dir, const char *pubkey, int64_t gap_secs, cJSON **
 			continue;
 		}
 		nrecords++;
+		if (tsa_ca != NULL && (r = check_stamp(&ts, &v, dir, n, &text, d.created)) != 0) {
+			kc_achain_digest_clear(&d);
+			goto out;
+		}
 		if (d.sequence != n)
 			problem(&v, name, "record says it is number %" PRIu64, d.sequence);
 		if (fpr[0] != '\0' && !kc_digest_eq(d.key, fpr))
@@ -770,10 +884,33 @@ kc_achain_verify(const char *dir, const char *pubkey, int64_t gap_secs, cJSON **
 	if (have_prev)
 		add_str(rep, "lastRecord", prev.created);
 	add_str(rep, "result", v.tampered ? "tampered" : nunsealed > 0 ? "intact, unsealed segments" : "intact");
-	r = v.tampered ? KC_ERR_VERIFY : nunsealed > 0 ? 1 : 0;
+	if (tsa_ca != NULL) {
+		uint64_t nmissing = (uint64_t)cJSON_GetArraySize(ts.missing);
+		char res[160];
+
+		if (nmissing == 0 && ts.records > 0 && ts.stamped == ts.records)
+			kc_fmt_trunc(res, sizeof(res), "every record time-stamped");
+		else if (nmissing > 0)
+			kc_fmt_trunc(res, sizeof(res), "%" PRIu64 " of %" PRIu64 " records without a time-stamp token",
+			    nmissing, ts.records);
+		else
+			kc_fmt_trunc(res, sizeof(res), "time-stamp tokens do not verify (see tampering)");
+		add_str(ts.obj, "result", res);
+		add_num(ts.obj, "records", (double)ts.records);
+		add_num(ts.obj, "stamped", (double)ts.stamped);
+		add_str(ts.obj, "firstStamp", ts.first);
+		add_str(ts.obj, "lastStamp", ts.last);
+		if (!cJSON_AddItemToObject(rep, "timestamps", ts.obj))
+			cJSON_Delete(ts.obj);
+		ts.obj = NULL;
+		r = v.tampered ? KC_ERR_VERIFY : (nunsealed > 0 || nmissing > 0) ? 1 : 0;
+	} else {
+		r = v.tampered ? KC_ERR_VERIFY : nunsealed > 0 ? 1 : 0;
+	}
 	if (v.tampered)
 		kc_err_set(KC_ERR_VERIFY, "the audit chain in '%s' does not verify", dir);
 out:
+	cJSON_Delete(ts.obj);
 	kc_achain_digest_clear(&prev);
 	kc_buf_free(&text);
 	kc_buf_free(&sig);

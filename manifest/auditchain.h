@@ -107,4 +107,32 @@ int kc_achain_tail(const char *dir, struct kc_achain_tail *t);
  * codes for I/O problems. */
 int kc_achain_verify(const char *dir, const char *pubkey, int64_t gap_secs, cJSON **report);
 
+/* RFC 3161 time-stamps of the records (docs/AUDIT_SINK.md): the TSA's
+ * whole DER TimeStampResp over a record's bytes (imprint: SHA-256 of
+ * digest-N.json, the hash the next record names) in
+ * "digest-NNNNNNNN.json.tsr". */
+#define KC_ACHAIN_TSR_SUFFIX ".tsr"
+/* A token more than this many seconds before the record's "created" (clock
+ * difference between the sink and the TSA) or more than
+ * KC_ACHAIN_TSA_GIVE_UP plus this after it is inconsistent. */
+#define KC_ACHAIN_TSA_SKEW 300
+/* The sink stops retrying a record's time-stamp this long after the record. */
+#define KC_ACHAIN_TSA_GIVE_UP 3600
+void kc_achain_tsr_name(uint64_t n, char *out, size_t size);
+/* Ask the TSA at url for a token over record n of dir and store it
+ * (atomically, folder synced).  tsa_ca (optional) checks the reply's
+ * signature as it comes; timeout bounds the exchange in seconds.  gentime
+ * (optional, >= 32 bytes) receives the token's time. */
+int kc_achain_stamp(const char *dir, uint64_t n, const char *url, const char *tsa_ca, long timeout,
+    char *gentime, size_t gsize);
+/* kc_achain_verify, and with tsa_ca (non-NULL) each record's token too:
+ * its imprint is the record's SHA-256, it is signed by a TSA whose chain
+ * ends at tsa_ca, and its time is consistent with the record's "created"
+ * (KC_ACHAIN_TSA_SKEW).  A token that fails is tampering; records without
+ * a token are listed (report "timestamps": {result, records, stamped,
+ * missing: [file], firstStamp, lastStamp}) and make the result 1 when
+ * nothing is worse.  With tsa_ca NULL: exactly kc_achain_verify. */
+int kc_achain_verify_tsa(const char *dir, const char *pubkey, int64_t gap_secs, const char *tsa_ca,
+    cJSON **report);
+
 #endif

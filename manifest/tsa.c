@@ -78,7 +78,7 @@ on_body(char *p, size_t size, size_t n, void *u)
 }
 
 static int
-post(const char *url, const unsigned char *body, long len, struct kc_buf *reply)
+post(const char *url, const unsigned char *body, long len, long timeout, struct kc_buf *reply)
 {
 	struct curl_slist *hdr = NULL;
 	struct sink s = { reply, 0 };
@@ -100,8 +100,8 @@ post(const char *url, const unsigned char *body, long len, struct kc_buf *reply)
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout < 15 ? timeout : 15L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "kcustody/" KC_VERSION);
 	rc = curl_easy_perform(c);
@@ -156,6 +156,13 @@ int
 kc_tsa_stamp(const char *url, const char *tsa_ca, const void *data, size_t len,
     struct kc_buf *tsr)
 {
+	return kc_tsa_stamp_timeout(url, tsa_ca, data, len, 60, tsr);
+}
+
+int
+kc_tsa_stamp_timeout(const char *url, const char *tsa_ca, const void *data, size_t len, long timeout,
+    struct kc_buf *tsr)
+{
 	struct kc_buf reply = KC_BUF_INIT(KC_TSR_MAX);
 	unsigned char md[32], *der = NULL;
 	const unsigned char *p;
@@ -170,7 +177,7 @@ kc_tsa_stamp(const char *url, const char *tsa_ca, const void *data, size_t len,
 		r = kc_err_ossl(KC_ERR_CRYPTO, "cannot build the time-stamp request");
 		goto out;
 	}
-	if ((r = post(url, der, n, &reply)) != 0)
+	if ((r = post(url, der, n, timeout > 0 ? timeout : 60, &reply)) != 0)
 		goto out;
 	p = (const unsigned char *)reply.data;
 	if (reply.len == 0 || (resp = d2i_TS_RESP(NULL, &p, (long)reply.len)) == NULL ||

@@ -21,6 +21,10 @@
  * checked too.  The DER reply is appended to tsr. */
 int kc_tsa_stamp(const char *url, const char *tsa_ca, const void *data, size_t len,
     struct kc_buf *tsr);
+/* The same with the whole exchange bounded by timeout seconds (connecting
+ * by at most 15 of them); kc_tsa_stamp allows 60. */
+int kc_tsa_stamp_timeout(const char *url, const char *tsa_ca, const void *data, size_t len, long timeout,
+    struct kc_buf *tsr);
 
 /* Check a stored reply against data: granted, SHA-256 imprint of data;
  * with tsa_ca (non-NULL) also its signature and the TSA certificate chain

@@ -2,13 +2,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -27,6 +30,7 @@
 #include <cjson/cJSON.h>
 
 #include "manifest/auditchain.h"
+#include "manifest/tsa.h"
 #include "pipeline/audit_sink.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -38,6 +42,203 @@
 #include "util/timeutil.h"
 
 #define MAX_ITEMS 100000	/* items in one batch (the apiserver sends at most 400 by default) */
+#define STAMP_QUEUE_MAX 4096	/* records waiting for a time-stamp; past it the oldest is given up */
+#define STAMP_RESUME 64		/* unstamped records of earlier runs looked at on start */
+
+/* ---- RFC 3161 time-stamps, in a thread of their own ----
+ *
+ * The event loop only queues a record's number (stamp_add); the thread asks
+ * the TSA, stores digest-N.json.tsr (manifest/auditchain.h) and retries a
+ * failure every tsa_retry_secs until KC_ACHAIN_TSA_GIVE_UP seconds after
+ * the record was made.  The two share only the queue and the counters,
+ * under mu.  The thread reads record files that are complete (written
+ * atomically before they are queued) and writes only .tsr files. */
+struct stamp_job {
+	uint64_t seq;
+	int64_t made, next;	/* kc_mono_ns */
+	unsigned attempts;
+};
+
+struct stamper {
+	const struct kc_sink_config *cfg;
+	pthread_t thread;
+	int running;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct stamp_job *jobs;
+	size_t n, cap;
+	int stop;
+	uint64_t stamped, failures, given_up;
+};
+
+static void
+stamp_remove(struct stamper *s, size_t i)
+{
+	memmove(&s->jobs[i], &s->jobs[i + 1], (s->n - i - 1) * sizeof(*s->jobs));
+	s->n--;
+}
+
+/* Queue record seq, made age_ns ago (0: now). */
+static void
+stamp_add(struct stamper *s, uint64_t seq, int64_t age_ns)
+{
+	int64_t now = kc_mono_ns();
+
+	if (s == NULL || !s->running)
+		return;
+	pthread_mutex_lock(&s->mu);
+	if (s->n == STAMP_QUEUE_MAX) {
+		kc_warn("audit-sink: %zu records wait for a time-stamp; digest record %" PRIu64 " is left without one",
+		    s->n, s->jobs[0].seq);
+		stamp_remove(s, 0);
+		s->given_up++;
+	}
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 16;
+		struct stamp_job *nj = realloc(s->jobs, nc * sizeof(*nj));
+
+		if (nj == NULL) {
+			s->given_up++;
+			pthread_mutex_unlock(&s->mu);
+			kc_warn("audit-sink: out of memory: digest record %" PRIu64 " is left without a time-stamp", seq);
+			return;
+		}
+		s->jobs = nj;
+		s->cap = nc;
+	}
+	s->jobs[s->n].seq = seq;
+	s->jobs[s->n].made = now - age_ns;
+	s->jobs[s->n].next = now;
+	s->jobs[s->n].attempts = 0;
+	s->n++;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void *
+stamp_main(void *arg)
+{
+	struct stamper *s = arg;
+	const struct kc_sink_config *cfg = s->cfg;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		int64_t now = kc_mono_ns(), earliest = INT64_MAX;
+		struct stamp_job job;
+		char when[40] = "";
+		size_t i;
+		int r;
+
+		for (i = 0; i < s->n && s->jobs[i].next > now; i++)
+			if (s->jobs[i].next < earliest)
+				earliest = s->jobs[i].next;
+		if (i == s->n) {
+			struct timespec ts;
+
+			if (s->stop)
+				break;
+			if (earliest == INT64_MAX) {
+				pthread_cond_wait(&s->cv, &s->mu);
+			} else {
+				ts.tv_sec = (time_t)(earliest / 1000000000LL);
+				ts.tv_nsec = (long)(earliest % 1000000000LL);
+				pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+			}
+			continue;
+		}
+		job = s->jobs[i];
+		pthread_mutex_unlock(&s->mu);
+		r = kc_achain_stamp(cfg->dir, job.seq, cfg->tsa_url, cfg->tsa_ca, cfg->tsa_timeout, when, sizeof(when));
+		pthread_mutex_lock(&s->mu);
+		for (i = 0; i < s->n && s->jobs[i].seq != job.seq; i++)
+			;
+		if (i == s->n)
+			continue;	/* dropped from a full queue meanwhile */
+		now = kc_mono_ns();
+		if (r == 0) {
+			stamp_remove(s, i);
+			s->stamped++;
+			kc_info("audit-sink: digest record %" PRIu64 " time-stamped at %s", job.seq, when);
+		} else if (s->stop || now - job.made >= (int64_t)KC_ACHAIN_TSA_GIVE_UP * 1000000000LL) {
+			stamp_remove(s, i);
+			s->failures++;
+			s->given_up++;
+			kc_warn("audit-sink: digest record %" PRIu64 " left without a time-stamp (%s): %s", job.seq,
+			    s->stop ? "stopping" : "retries exhausted", kc_err_msg());
+		} else {
+			s->failures++;
+			s->jobs[i].attempts++;
+			s->jobs[i].next = now + cfg->tsa_retry_secs * 1000000000LL;
+			kc_warn("audit-sink: cannot time-stamp digest record %" PRIu64 " (attempt %u, retry in %" PRId64
+			    " s): %s", job.seq, s->jobs[i].attempts, cfg->tsa_retry_secs, kc_err_msg());
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+static int
+stamp_start(struct stamper *s, const struct kc_sink_config *cfg)
+{
+	pthread_condattr_t ca;
+
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+	if (cfg->tsa_url == NULL)
+		return 0;
+	if (pthread_mutex_init(&s->mu, NULL) != 0 || pthread_condattr_init(&ca) != 0)
+		return kc_err_set(KC_ERR_NOMEM, "cannot start the time-stamp thread");
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (pthread_cond_init(&s->cv, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		pthread_mutex_destroy(&s->mu);
+		return kc_err_set(KC_ERR_NOMEM, "cannot start the time-stamp thread");
+	}
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&s->thread, NULL, stamp_main, s) != 0) {
+		pthread_cond_destroy(&s->cv);
+		pthread_mutex_destroy(&s->mu);
+		return kc_err_set(KC_ERR_NOMEM, "cannot start the time-stamp thread");
+	}
+	s->running = 1;
+	return 0;
+}
+
+/* One last attempt for every queued record, then the thread ends. */
+static void
+stamp_stop(struct stamper *s)
+{
+	if (!s->running)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = 1;
+	for (size_t i = 0; i < s->n; i++)
+		s->jobs[i].next = 0;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thread, NULL);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	s->running = 0;
+	free(s->jobs);
+	s->jobs = NULL;
+	s->n = 0;
+}
+
+static void
+stamp_counters(struct stamper *s, struct kc_sink_counters *c)
+{
+	int locked = s->running;
+
+	if (locked)
+		pthread_mutex_lock(&s->mu);
+	c->tsa_stamped = s->stamped;
+	c->tsa_failures = s->failures;
+	c->tsa_given_up = s->given_up;
+	c->tsa_pending = s->n;
+	if (locked)
+		pthread_mutex_unlock(&s->mu);
+}
 
 struct sink {
 	const struct kc_sink_config *cfg;
@@ -62,6 +263,13 @@ struct sink {
 	/* per-batch scratch */
 	size_t *starts, *ends;
 	struct kc_buf lines;
+	struct stamper stamp;
+	/* group commit: batches written, waiting for the one fdatasync that
+	 * answers them all (group_commit) */
+	struct evhttp_request **waiting;
+	uint64_t *waiting_events;
+	size_t nwaiting, capwaiting;
+	struct event *commit;
 };
 
 static void
@@ -254,6 +462,7 @@ write_digest(struct sink *k, const char *reason)
 	k->last_digest_mono = kc_mono_ns();
 	k->npending = 0;
 	k->c.digests++;
+	stamp_add(&k->stamp, d.sequence, 0);
 	kc_info("audit-sink: digest record %" PRIu64 " (%s, %zu segments)", d.sequence, reason, d.nsegs);
 	return 0;
 }
@@ -306,11 +515,16 @@ close_segment(struct sink *k)
 	return pending_add(k, &k->seg);
 }
 
+static void group_commit(struct sink *k);
+
 static int
 rotate(struct sink *k, const char *reason)
 {
 	int r;
 
+	group_commit(k);	/* batches waiting on the open segment are answered first */
+	if (k->fatal)
+		return kc_err_set(KC_ERR_IO, "the open segment could not be synced");
 	if ((r = close_segment(k)) != 0)
 		return r;
 	return write_digest(k, reason);
@@ -355,6 +569,24 @@ resume(struct sink *k)
 			return r;
 	}
 	k->seg_no = (t.highest_seg_file > t.last_sealed_seg ? t.highest_seg_file : t.last_sealed_seg) + 1;
+	/* records of earlier runs still without a token (the TSA was down, or
+	 * the sink stopped first) get their remaining retries */
+	for (uint64_t n = t.last_digest > STAMP_RESUME ? t.last_digest - STAMP_RESUME + 1 : 1;
+	    k->stamp.running && n <= t.last_digest; n++) {
+		char name[80], *path;
+		struct stat st;
+		int has_tsr;
+		time_t now = time(NULL);
+
+		kc_achain_tsr_name(n, name, sizeof(name));
+		if ((path = kc_path_join(k->cfg->dir, name)) == NULL)
+			return KC_ERR_NOMEM;
+		has_tsr = lstat(path, &st) == 0;
+		path[strlen(path) - strlen(KC_ACHAIN_TSR_SUFFIX)] = '\0';
+		if (!has_tsr && stat(path, &st) == 0 && now - st.st_mtime < KC_ACHAIN_TSA_GIVE_UP)
+			stamp_add(&k->stamp, n, (int64_t)(now - st.st_mtime) * 1000000000LL);
+		free(path);
+	}
 	return write_digest(k, "start");
 }
 
@@ -392,7 +624,8 @@ check_client(struct evhttp_request *req, char *subject, size_t n)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+	struct bufferevent *tls = bev ? bufferevent_get_underlying(bev) : NULL;	/* under the gate */
+	SSL *ssl = tls ? bufferevent_openssl_get_ssl(tls) : NULL;
 	X509 *peer;
 	long vr;
 
@@ -434,7 +667,8 @@ disk_low(struct sink *k)
 	return (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize < k->cfg->min_free;
 }
 
-/* Append the batch's lines, fsync; on failure take them back out. */
+/* Append the batch's lines (group_commit syncs them); on failure take
+ * them back out. */
 static int
 append_batch(struct sink *k, const char *data, size_t len)
 {
@@ -445,9 +679,7 @@ append_batch(struct sink *k, const char *data, size_t len)
 		return r;
 	if (fstat(k->fd, &st) != 0)
 		return kc_err_set(KC_ERR_IO, "cannot stat the open segment: %s", strerror(errno));
-	if ((r = kc_write_all(k->fd, data, len, "segment")) == 0 && fdatasync(k->fd) != 0)
-		r = kc_err_set(KC_ERR_IO, "cannot sync the open segment: %s", strerror(errno));
-	if (r != 0) {
+	if ((r = kc_write_all(k->fd, data, len, "segment")) != 0) {
 		int e = errno;
 
 		if (ftruncate(k->fd, st.st_size) != 0 || fdatasync(k->fd) != 0) {
@@ -594,10 +826,92 @@ handle(struct evhttp_request *req, void *arg)
 		n++;
 	}
 	cJSON_Delete(doc);
-	k->c.events_written += n;
-	k->c.batches++;
-	reply(req, 200, "OK", NULL);
-	if (k->fd >= 0 && k->seg.bytes >= k->cfg->segment_bytes && (r = rotate(k, "rotation")) != 0) {
+	if (n == 0) {
+		k->c.batches++;
+		reply(req, 200, "OK", NULL);
+		return;
+	}
+	/* Answered by group_commit, after the fdatasync that covers it (and
+	 * every batch written in this turn of the event loop). */
+	if (k->nwaiting == k->capwaiting) {
+		size_t nc = k->capwaiting ? k->capwaiting * 2 : 16;
+		struct evhttp_request **nr = realloc(k->waiting, nc * sizeof(*nr));
+		uint64_t *ne = nr ? realloc(k->waiting_events, nc * sizeof(*ne)) : NULL;
+
+		if (nr != NULL)
+			k->waiting = nr;
+		if (ne == NULL) {
+			/* no room to wait: sync now, for the waiting batches and this one */
+			if (!k->fatal && fdatasync(k->fd) != 0) {
+				kc_warn("audit-sink: cannot sync the open segment: %s; taking no more batches until "
+				    "restarted", strerror(errno));
+				k->fatal = 1;
+			}
+			group_commit(k);
+			if (k->fatal) {
+				refuse(k, req, 500, "Internal Server Error", &k->c.refused_error,
+				    "cannot sync the open segment");
+				return;
+			}
+			k->c.events_written += n;
+			k->c.batches++;
+			reply(req, 200, "OK", NULL);
+			return;
+		}
+		k->waiting_events = ne;
+		k->capwaiting = nc;
+	}
+	k->waiting[k->nwaiting] = req;
+	k->waiting_events[k->nwaiting++] = n;
+	if (k->nwaiting == 1)
+		event_active(k->commit, EV_TIMEOUT, 0);
+}
+
+/* Group commit: one fdatasync for every batch written since the last one,
+ * then their answers.  No batch is answered 200 before this fdatasync
+ * returned 0, and it covers every byte written to the segment before it.
+ * A failed fdatasync leaves the segment's state on disk unknown (the
+ * kernel may have dropped the dirty pages): the batches get 500 and the
+ * sink takes no more until restarted, when the segment is re-read and
+ * sealed as found (crash recovery). */
+static void
+group_commit(struct sink *k)
+{
+	size_t n = k->nwaiting;
+	int ok;
+
+	if (n == 0)
+		return;
+	/* after a failed sync a second one can falsely succeed: never retried */
+	ok = !k->fatal && fdatasync(k->fd) == 0;
+	if (!ok && !k->fatal) {
+		kc_warn("audit-sink: cannot sync the open segment: %s; taking no more batches until restarted",
+		    strerror(errno));
+		k->fatal = 1;
+	}
+	k->nwaiting = 0;
+	k->c.group_commits++;
+	for (size_t i = 0; i < n; i++) {
+		if (ok) {
+			k->c.events_written += k->waiting_events[i];
+			k->c.batches++;
+			reply(k->waiting[i], 200, "OK", NULL);
+		} else {
+			refuse(k, k->waiting[i], 500, "Internal Server Error", &k->c.refused_error,
+			    "cannot sync the open segment");
+		}
+	}
+}
+
+static void
+on_commit(evutil_socket_t fd, short what, void *arg)
+{
+	struct sink *k = arg;
+
+	(void)fd;
+	(void)what;
+	group_commit(k);
+	if (!k->fatal && k->fd >= 0 && k->seg.bytes >= k->cfg->segment_bytes && rotate(k, "rotation") != 0) {
 		kc_warn("audit-sink: cannot seal segment: %s", kc_err_msg());
 		k->fatal = 1;
 	}
@@ -645,15 +959,148 @@ bad:
 	return NULL;
 }
 
+/* ---- the pre-authentication gate ----
+ *
+ * libevent 2.1's evhttp reads a request's whole body before the handler
+ * runs, and offers a server no hook between the headers and the body
+ * (evhttp_set_newreqcb, which would reach evhttp_request_set_header_cb,
+ * came in 2.2).  So each connection's TLS bufferevent sits under a filter
+ * bufferevent that looks at the client certificate when the first
+ * application bytes arrive (the handshake is over by then): a client whose
+ * certificate verifies passes through untouched; any other gets at most
+ * PREAUTH_BYTES (enough for headers and a small request, which the handler
+ * then answers 401/403 as before) and past that its connection is cut
+ * without the rest being read: the sink never buffers an unauthenticated
+ * body bigger than that. */
+#define PREAUTH_BYTES (128u << 10)
+
+struct gate {
+	struct sink *k;
+	struct bufferevent *bev;	/* the filter evhttp reads from */
+	struct event *flush;		/* see gate_out_added */
+	int state;			/* 0 not yet known, 1 authenticated, 2 not */
+	int cut;
+	size_t passed;
+};
+
+static int
+gate_verdict(struct gate *g)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(bufferevent_get_underlying(g->bev));
+	X509 *peer;
+
+	if (ssl == NULL || (peer = SSL_get1_peer_certificate(ssl)) == NULL)
+		return 2;
+	X509_free(peer);
+	return SSL_get_verify_result(ssl) == X509_V_OK ? 1 : 2;
+}
+
+static enum bufferevent_filter_result
+gate_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit, enum bufferevent_flush_mode mode, void *arg)
+{
+	struct gate *g = arg;
+	size_t n = evbuffer_get_length(src);
+
+	(void)limit;
+	(void)mode;
+	if (g->state == 0)
+		g->state = gate_verdict(g);
+	if (g->state == 1 || (!g->cut && g->passed + n <= PREAUTH_BYTES)) {
+		g->passed += n;
+		return evbuffer_add_buffer(dst, src) == 0 ? BEV_OK : BEV_ERROR;
+	}
+	evbuffer_drain(src, n);
+	if (!g->cut) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		char host[64] = "?", port[16] = "?";
+		evutil_socket_t fd = bufferevent_getfd(g->bev);
+
+		g->cut = 1;
+		if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+			getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
+			    NI_NUMERICHOST | NI_NUMERICSERV);
+		kc_warn("audit-sink: refused %s:%s: %s and more than %u bytes sent: connection cut, the body not "
+		    "read", host, port, "no verified client certificate",
+		    PREAUTH_BYTES);
+		g->k->c.refused++;
+		g->k->c.refused_auth++;
+		g->k->c.refused_preauth_cut++;
+		bufferevent_disable(bufferevent_get_underlying(g->bev), EV_READ);
+		/* evhttp drops the connection on the error (after this returns) */
+		bufferevent_trigger_event(g->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, BEV_TRIG_DEFER_CALLBACKS);
+	}
+	return BEV_NEED_MORE;
+}
+
+/* libevent 2.1's filter moves output to the TLS layer only when bytes are
+ * added while writing is enabled, but evhttp adds its answer first and
+ * enables writing after: the answer would sit in the filter.  So every
+ * addition also schedules a flush for just after (gate_flush). */
+static void
+gate_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct gate *g = arg;
+
+	(void)fd;
+	(void)what;
+	if (evbuffer_get_length(bufferevent_get_output(g->bev)) > 0)
+		bufferevent_flush(g->bev, EV_WRITE, BEV_NORMAL);
+}
+
+static void
+gate_out_added(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct gate *g = arg;
+
+	(void)b;
+	if (info->n_added > 0)
+		event_active(g->flush, EV_TIMEOUT, 0);
+}
+
+static void
+gate_free(void *arg)
+{
+	struct gate *g = arg;
+
+	if (g->flush != NULL)
+		event_free(g->flush);
+	free(g);
+}
+
 static struct bufferevent *
 make_bev(struct event_base *base, void *arg)
 {
 	struct sink *k = arg;
 	SSL *ssl = SSL_new(k->ssl);
+	struct bufferevent *tls, *bev;
+	struct gate *g;
 
 	if (ssl == NULL)
 		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if ((tls = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		return NULL;	/* (it frees ssl) */
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		bufferevent_free(tls);
+		return NULL;
+	}
+	g->k = k;
+	if ((g->flush = event_new(base, -1, 0, gate_flush, g)) == NULL) {
+		free(g);
+		bufferevent_free(tls);
+		return NULL;
+	}
+	if ((bev = bufferevent_filter_new(tls, gate_in, NULL, BEV_OPT_CLOSE_ON_FREE, gate_free, g)) == NULL) {
+		gate_free(g);
+		bufferevent_free(tls);
+		return NULL;
+	}
+	g->bev = bev;
+	if (evbuffer_add_cb(bufferevent_get_output(bev), gate_out_added, g) == NULL) {
+		bufferevent_free(bev);	/* frees g and tls */
+		return NULL;
+	}
+	return bev;
 }
 
 /* ---- signals, timers, status ---- */
@@ -661,18 +1108,22 @@ make_bev(struct event_base *base, void *arg)
 static void
 write_status(struct sink *k)
 {
-	char buf[1024];
+	char buf[2048];
 
 	if (k->cfg->status_path == NULL)
 		return;
+	stamp_counters(&k->stamp, &k->c);
 	kc_fmt_trunc(buf, sizeof(buf),
 	    "{\"batches\":%" PRIu64 ",\"eventsReceived\":%" PRIu64 ",\"eventsWritten\":%" PRIu64
 	    ",\"refused\":%" PRIu64 ",\"refusedAuth\":%" PRIu64 ",\"refusedMalformed\":%" PRIu64
 	    ",\"refusedTooLarge\":%" PRIu64 ",\"refusedFull\":%" PRIu64 ",\"refusedError\":%" PRIu64
-	    ",\"segmentsSealed\":%" PRIu64 ",\"digests\":%" PRIu64 ",\"openSegment\":%" PRIu64 "}\n",
+	    ",\"segmentsSealed\":%" PRIu64 ",\"digests\":%" PRIu64 ",\"openSegment\":%" PRIu64
+	    ",\"refusedPreauthCut\":%" PRIu64 ",\"tsaStamped\":%" PRIu64 ",\"tsaFailures\":%" PRIu64
+	    ",\"tsaPending\":%" PRIu64 ",\"tsaGivenUp\":%" PRIu64 ",\"groupCommits\":%" PRIu64 "}\n",
 	    k->c.batches, k->c.events_received, k->c.events_written, k->c.refused, k->c.refused_auth,
 	    k->c.refused_malformed, k->c.refused_too_large, k->c.refused_full, k->c.refused_error,
-	    k->c.segments_sealed, k->c.digests, k->fd >= 0 ? k->seg_no : 0);
+	    k->c.segments_sealed, k->c.digests, k->fd >= 0 ? k->seg_no : 0, k->c.refused_preauth_cut,
+	    k->c.tsa_stamped, k->c.tsa_failures, k->c.tsa_pending, k->c.tsa_given_up, k->c.group_commits);
 	if (kc_write_file_atomic(k->cfg->status_path, buf, strlen(buf), 0644) != 0)
 		kc_warn("audit-sink: cannot write the status file: %s", kc_err_msg());
 }
@@ -684,7 +1135,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGUSR1) {
-		write_status(k);
+		write_status(k);	/* takes the time-stamp counters too */
 		if (k->cfg->report != NULL)
 			k->cfg->report(&k->c, 0, k->cfg->report_arg);
 		return;
@@ -753,6 +1204,10 @@ kc_sink_run(const struct kc_sink_config *cfg, struct kc_sink_counters *out)
 		r = kc_err_set(KC_ERR_NOMEM, "cannot start the event loop");
 		goto out;
 	}
+	if ((k.commit = event_new(k.base, -1, 0, on_commit, &k)) == NULL) {
+		r = kc_err_set(KC_ERR_NOMEM, "cannot start the event loop");
+		goto out;
+	}
 	evhttp_set_bevcb(http, make_bev, &k);
 	evhttp_set_gencb(http, handle, &k);
 	/* evhttp answers 413 itself past twice the limit (never buffering
@@ -764,6 +1219,8 @@ kc_sink_run(const struct kc_sink_config *cfg, struct kc_sink_counters *out)
 		r = kc_err_set(KC_ERR_NET, "cannot listen on %s:%d: %s", cfg->host, cfg->port, strerror(errno));
 		goto out;
 	}
+	if ((r = stamp_start(&k.stamp, cfg)) != 0)
+		goto out;
 	/* Sealing what a stopped run left comes after the port is ours: a
 	 * second sink on the same folder fails above, before touching it. */
 	if ((r = resume(&k)) != 0)
@@ -792,10 +1249,13 @@ kc_sink_run(const struct kc_sink_config *cfg, struct kc_sink_counters *out)
 	event_base_dispatch(k.base);
 	if ((r = rotate(&k, "shutdown")) != 0)
 		kc_warn("audit-sink: cannot seal at shutdown: %s", kc_err_msg());
+	stamp_stop(&k.stamp);
 	write_status(&k);
 	if (cfg->report != NULL)
 		cfg->report(&k.c, 1, cfg->report_arg);
 out:
+	stamp_stop(&k.stamp);
+	stamp_counters(&k.stamp, &k.c);
 	if (out != NULL)
 		*out = k.c;
 	for (int i = 0; i < 4; i++)
@@ -803,6 +1263,8 @@ out:
 			event_free(sigs[i]);
 	if (tick != NULL)
 		event_free(tick);
+	if (k.commit != NULL)
+		event_free(k.commit);
 	if (http != NULL)
 		evhttp_free(http);
 	if (k.base != NULL)
@@ -815,5 +1277,7 @@ out:
 	free(k.pending);
 	free(k.starts);
 	free(k.ends);
+	free(k.waiting);
+	free(k.waiting_events);
 	return r;
 }

@@ -32,6 +32,14 @@ struct kc_sink_counters {
 	uint64_t refused_full;		/* 429: disk full or below --min-free */
 	uint64_t refused_error;		/* 500/405/404 */
 	uint64_t segments_sealed, digests;
+	uint64_t group_commits;		/* fdatasyncs that answered waiting batches */
+	/* RFC 3161 time-stamps of the records (--tsa) */
+	uint64_t tsa_stamped;		/* tokens stored */
+	uint64_t tsa_failures;		/* attempts that failed (each retried until given up) */
+	uint64_t tsa_pending;		/* records waiting for a token */
+	uint64_t tsa_given_up;		/* records left without a token */
+	/* unauthenticated connections cut for sending more than the pre-auth allowance */
+	uint64_t refused_preauth_cut;
 };
 
 struct kc_sink_config {
@@ -47,6 +55,13 @@ struct kc_sink_config {
 	uint64_t min_free;		/* free bytes below which batches get 429 */
 	int retry_after;		/* seconds, in the 429's Retry-After */
 	const char *status_path;	/* optional: counters as JSON, rewritten */
+	/* optional: time-stamp each digest record at this RFC 3161 TSA (in a
+	 * thread of its own: a slow or dead TSA never holds up a batch);
+	 * tsa_ca checks the replies; a failed stamp is retried every
+	 * tsa_retry_secs until KC_ACHAIN_TSA_GIVE_UP after the record */
+	const char *tsa_url, *tsa_ca;
+	int64_t tsa_retry_secs;
+	long tsa_timeout;		/* seconds per TSA exchange */
 	/* Called on SIGUSR1 and at the end with the counters. */
 	void (*report)(const struct kc_sink_counters *c, int final, void *arg);
 	void *report_arg;

@@ -2,7 +2,7 @@
 """Loopback RFC 3161 TSA: an HTTP front for OpenSSL's own `openssl ts -reply`.
 
 usage: server.py DIR      (DIR made by setup.sh)
-Listens on 127.0.0.1 on a free port, writes the port to DIR/port, and
+Listens on 127.0.0.1 on a free port (or $KC_TSA_PORT), writes the port to DIR/port, and
 answers POSTs of application/timestamp-query with the DER reply.
 """
 import http.server
@@ -42,7 +42,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(p.stdout)
 
 
-srv = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+srv = http.server.HTTPServer(("127.0.0.1", int(os.environ.get("KC_TSA_PORT", "0"))), Handler)
 with open(os.path.join(DIR, "port.tmp"), "w") as f:
     f.write(str(srv.server_address[1]))
 os.rename(os.path.join(DIR, "port.tmp"), os.path.join(DIR, "port"))

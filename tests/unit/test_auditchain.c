@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <cjson/cJSON.h>
@@ -174,7 +175,27 @@ DEFINE_TEST(test_achain_write_verify)
 	/* intact */
 	CHECK_INT(kc_achain_verify(".", "k.pub", 0, &rep), 0);
 	CHECK_STR(kc_json_str(rep, "result"), "intact");
+	CHECK(kc_json_get(rep, "timestamps") == NULL);
 	cJSON_Delete(rep);
+	/* time-stamps asked for: none there is exit 1, each record listed;
+	 * a token that is not one is tampering */
+	{
+		char tn[64];
+
+		kc_achain_tsr_name(2, tn, sizeof(tn));
+		CHECK_STR(tn, "digest-00000002.json.tsr");
+		CHECK_INT(kc_achain_verify_tsa(".", "k.pub", 0, "no-ca.pem", &rep), 1);
+		CHECK_STR(kc_json_str(kc_json_get(rep, "timestamps"), "result"), "3 of 3 records without a time-stamp token");
+		CHECK_INT(cJSON_GetArraySize(kc_json_get(kc_json_get(rep, "timestamps"), "missing")), 3);
+		CHECK_STR(kc_json_str(rep, "result"), "intact");
+		cJSON_Delete(rep);
+		CHECK_INT(put(tn, "not DER"), 0);
+		CHECK_INT(kc_achain_verify_tsa(".", "k.pub", 0, "no-ca.pem", &rep), KC_ERR_VERIFY);
+		CHECK_INT(cJSON_GetArraySize(kc_json_get(rep, "tampering")), 1);
+		CHECK_INT(cJSON_GetArraySize(kc_json_get(kc_json_get(rep, "timestamps"), "missing")), 2);
+		cJSON_Delete(rep);
+		CHECK_INT(unlink(tn), 0);
+	}
 	/* an unsealed segment after the last: 1 */
 	CHECK_INT(put("segment-00000003.jsonl", "{}\n"), 0);
 	CHECK_INT(kc_achain_verify(".", "k.pub", 0, &rep), 1);
