@@ -32,8 +32,10 @@
  *    "summary": one line, "chains": [per excerpt report], "gaps": [...]}
  * Returns 0, KC_ERR_VERIFY when an excerpt does not verify (state
  * "broken", *out filled), or another negative code when the bundle
- * cannot be read (*out NULL). */
-int kc_achain_bundle_continuity(const char *path, const char *pubkey, cJSON **out);
+ * cannot be read (*out NULL).  whole: read the archive to its end (verify);
+ * else stop after audit/sources.json, members being sealed in bytewise
+ * order (diff, report). */
+int kc_achain_bundle_continuity(const char *path, const char *pubkey, int whole, cJSON **out);
 
 /* The one-line text of a continuity document (its "summary"). */
 const char *kc_achain_continuity_line(const cJSON *c);
