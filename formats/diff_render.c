@@ -215,13 +215,21 @@ text_rbac_objects(const cJSON *ro, struct kc_buf *b)
 	}
 }
 
+/* Neither side has audit events (the continuity is not shown then). */
+static int
+continuity_none(const cJSON *co)
+{
+	return strcmp(kc_json_str0(kc_json_get(co, "pre"), "state"), "none") == 0 &&
+	    strcmp(kc_json_str0(kc_json_get(co, "post"), "state"), "none") == 0;
+}
+
 /* The POST audit segment: denials, and reads after the remediation. */
 static void
 text_audit(const cJSON *sum, const cJSON *au, struct kc_buf *b)
 {
 	const cJSON *x, *co = kc_json_get(au, "continuity");
 
-	if (co != NULL) {
+	if (co != NULL && !continuity_none(co)) {
 		kc_buf_addf(b, "\nAudit continuity%s:\n  PRE:  %s\n  POST: %s\n",
 		    jb(co, "differs") ? " (DIFFERS between PRE and POST)" : "",
 		    kc_json_str0(kc_json_get(co, "pre"), "summary"), kc_json_str0(kc_json_get(co, "post"), "summary"));
@@ -377,7 +385,7 @@ kc_diff_render_md(const cJSON *d, struct kc_buf *b)
 	cJSON_ArrayForEach(x, kc_json_get(d, "stale_pods"))
 		kc_buf_addf(b, "- `%s/%s` (service account `%s`, created %s)\n", kc_json_str0(x, "namespace"),
 		    kc_json_str0(x, "name"), kc_json_str0(x, "serviceAccount"), kc_json_str0(x, "created"));
-	if (kc_json_get(au, "continuity") != NULL) {
+	if (kc_json_get(au, "continuity") != NULL && !continuity_none(kc_json_get(au, "continuity"))) {
 		const cJSON *co = kc_json_get(au, "continuity");
 
 		kc_buf_addf(b, "\n### Audit continuity\n\n%s| | state | continuity |\n|---|---|---|\n",

@@ -386,7 +386,9 @@ diff_objects_pods(struct w *w, const cJSON *d)
 static void
 diff_audit(struct w *w, const cJSON *d)
 {
-	if (kc_json_path(d, "audit.continuity") != NULL) {
+	if (kc_json_path(d, "audit.continuity") != NULL &&
+	    !(strcmp(kc_json_str0(kc_json_path(d, "audit.continuity.pre"), "state"), "none") == 0 &&
+	    strcmp(kc_json_str0(kc_json_path(d, "audit.continuity.post"), "state"), "none") == 0)) {
 		const cJSON *co = kc_json_path(d, "audit.continuity");
 
 		rh_raw(w, "<h3>Audit continuity</h3>\n");

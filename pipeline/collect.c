@@ -201,6 +201,20 @@ audit_chains(struct kc_collect *co, const struct kc_collect_audit_plan *ap,
 			    co->staging, &sum)) != 0)
 				return r;
 		}
+		/* CHAIN.json is kcustody's account of the copy (derived); the
+		 * records and segments are the sink's bytes (not derived) */
+		if (sum != NULL && kc_json_get(sum, "segments") != NULL) {
+			cJSON *fe = cJSON_CreateObject(), *srcs;
+			char path[96];
+
+			kc_fmt_trunc(path, sizeof(path), "%s/CHAIN.json", kc_json_str0(sum, "path"));
+			cJSON_AddStringToObject(fe, "path", path);
+			cJSON_AddStringToObject(fe, "media_type", "application/json");
+			cJSON_AddBoolToObject(fe, "derived", 1);
+			srcs = cJSON_AddArrayToObject(fe, "sources");
+			cJSON_AddItemToArray(srcs, cJSON_CreateString(kc_json_str0(ch, "folder")));
+			cJSON_AddItemToArray(co->files, fe);
+		}
 		if (c != NULL) {
 			cJSON_AddItemToObject(c, "bundled", sum);
 			c = c->next;

@@ -388,7 +388,7 @@ grep -qF "(audit/chain/1/$(ls "$C" | grep -m1 '^segment-')) = " "$X/SHA256SUMS" 
 # an auditor's own check with openssl and sha256sum (docs/FORMAT.md)
 for r in $(ls "$C" | grep -E '^digest-[0-9]+\.json$'); do
 	openssl pkeyutl -verify -pubin -inkey "$W/sign.pub" -rawin -in "$C/$r" -sigfile "$C/$r.sig" >/dev/null 2>&1 || t_fail "openssl: $r"
-	[ "$r" = "$anchor" ] && continue
+	[ "$r" = "$anchor" ] || [ "$(jq '.segments | length' "$C/$r")" = 0 ] && continue
 	(cd "$C" && jq -r '.segments[] | "\(.sha256)  \(.file)"' "$r" | sha256sum -c --quiet) || t_fail "sha256sum: $r"
 done
 expect_exit 0 "$KC" verify "$W/post.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub"
