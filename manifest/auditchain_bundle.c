@@ -684,6 +684,15 @@ kc_achain_bundle_continuity(const char *path, const char *pubkey, int whole, cJS
 		    "continuity"), segs, evs);
 		if (x.nchains > 1)
 			kc_buf_addf(&line, " (%zu sink folders)", x.nchains);
+		{
+			int nun = 0;
+
+			cJSON_ArrayForEach(c, chains)
+				nun += cJSON_GetArraySize(kc_json_get(c, "unsealedNotCopied"));
+			if (nun > 0)
+				kc_buf_addf(&line, "; %d later segment%s unsealed at collection (events in "
+				    "audit/segment.jsonl, not proven)", nun, nun == 1 ? "" : "s");
+		}
 	} else if (strcmp(state, "recorded at collection") == 0) {
 		kc_buf_addf(&line, "recorded at collection: %s (the chain is not in the bundle)",
 		    kc_json_str0(cJSON_GetArrayItem(kc_json_get(doc, "recorded"), 0), "continuity"));
