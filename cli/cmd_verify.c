@@ -316,6 +316,19 @@ KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and 
 		if (r == KC_ERR_VERIFY) {
 			audit_bad = 1;
 			valid = 0;
+		} else if (r != 0) {
+			/* a chain member that cannot be read (over its cap) is not
+			 * a chain that verifies */
+			audit_bad = 1;
+			valid = 0;
+			cJSON_Delete(audit);
+			if ((audit = cJSON_CreateObject()) != NULL) {
+				char msg[600];
+
+				kc_fmt_trunc(msg, sizeof(msg), "broken: the audit members cannot be checked: %s", kc_err_msg());
+				cJSON_AddStringToObject(audit, "state", "broken");
+				cJSON_AddStringToObject(audit, "summary", msg);
+			}
 		}
 		if (audit != NULL && strcmp(kc_json_str0(audit, "state"), "none") == 0) {
 			cJSON_Delete(audit);

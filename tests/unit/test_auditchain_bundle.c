@@ -221,6 +221,20 @@ DEFINE_TEST(test_achain_bundle_tamper)
 	CHECK_INT(put("ev/audit/chain/1/segment-00000009.jsonl", "{}\n"), 0);
 	CHECK_INT(kc_achain_bundle_continuity("ev", "k.pub", 1, &doc), KC_ERR_VERIFY);
 	cJSON_Delete(doc);
+	kc_rm_rf("ev");
+	/* a signature over its cap: an error, never a chain that verifies */
+	CHECK_INT(copy_window("2026-12-04T10:02:30Z", "k.pub", "ev", &sum), 0);
+	cJSON_Delete(sum);
+	{
+		char big[4096];
+
+		memset(big, 'x', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		CHECK_INT(put("ev/audit/chain/1/digest-00000004.json.sig", big), 0);
+	}
+	doc = NULL;
+	CHECK(kc_achain_bundle_continuity("ev", "k.pub", 1, &doc) < 0);
+	cJSON_Delete(doc);
 }
 
 DEFINE_TEST(test_achain_bundle_secret_bodies)
