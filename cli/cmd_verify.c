@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli/cli.h"
+#include "manifest/auditchain_bundle.h"
 #include "manifest/ledger.h"
 #include "util/buf.h"
 #include "manifest/bundle.h"
@@ -39,7 +40,14 @@ verify_usage(FILE *f)
 	    "  --ledger FILE          the custody ledger (default: BUNDLE.custody.jsonl)\n"
 	    "  --require-custody      a missing custody ledger makes the bundle invalid\n"
 	    "                         (implied by --trust-keys)\n"
-	    "  --no-ledger            do not check the custody ledger\n\n"
+	    "  --no-ledger            do not check the custody ledger\n"
+	    "  --audit-chain-pubkey KEY\n"
+	    "                         the audit sink's public key: the audit-sink chain\n"
+	    "                         copied by collect (audit/chain/) is checked with it\n"
+	    "                         (default: the bundle's own copy, reported as such)\n\n"
+	    "A bundle holding audit events gets an \"audit\" line: its continuity (signed\n"
+	    "chain, hash chain, inferred from timestamps) and gaps; a copied chain that\n"
+	    "does not verify from the bundle's members makes the bundle invalid.\n"
 	    "The bundle's own claims about its signer are never trusted: without --pubkey\n"
 	    "or --ca a signed bundle is not valid unless --allow-unsigned is given.\n"
 	    "Exit status: 0 valid, 3 invalid, 2 usage error or unreadable file.\n",
@@ -47,7 +55,7 @@ verify_usage(FILE *f)
 }
 
 enum { OPT_PUB = 256, OPT_CA, OPT_TSACA, OPT_UNSIGNED, OPT_JSON, OPT_MAXM, OPT_MAXT, OPT_TRUST,
-	OPT_LEDGER, OPT_NOLEDGER, OPT_REQCUST };
+	OPT_LEDGER, OPT_NOLEDGER, OPT_REQCUST, OPT_CHAINPUB };
 
 static const struct option verify_opts[] = {
 	{ "pubkey", required_argument, NULL, OPT_PUB },
@@ -60,6 +68,7 @@ static const struct option verify_opts[] = {
 	{ "ledger", required_argument, NULL, OPT_LEDGER },
 	{ "no-ledger", no_argument, NULL, OPT_NOLEDGER },
 	{ "require-custody", no_argument, NULL, OPT_REQCUST },
+	{ "audit-chain-pubkey", required_argument, NULL, OPT_CHAINPUB },
 	{ "max-member", required_argument, NULL, OPT_MAXM },
 	{ "max-total", required_argument, NULL, OPT_MAXT },
 	{ "help", no_argument, NULL, 'h' },
@@ -73,7 +82,7 @@ state_name(enum kc_check_state s)
 }
 
 static void
-print_json(const char *bundle, const struct kc_verify_result *res, cJSON *custody, int valid, int fmt)
+print_json(const char *bundle, const struct kc_verify_result *res, cJSON *custody, cJSON *audit, int valid, int fmt)
 {
 	cJSON *o = cJSON_CreateObject(), *arr;
 
@@ -100,13 +109,15 @@ print_json(const char *bundle, const struct kc_verify_result *res, cJSON *custod
 	}
 	if (custody != NULL)
 		cJSON_AddItemReferenceToObject(o, "custody", custody);
+	if (audit != NULL)
+		cJSON_AddItemReferenceToObject(o, "auditContinuity", audit);
 	cli_print_doc(o, fmt);
 	cJSON_Delete(o);
 }
 
 static void
 print_human(const char *bundle, const struct kc_verify_result *res, const char *custody_state,
-    const char *custody_detail, const char *history, int valid)
+    const char *custody_detail, const char *history, const cJSON *audit, int audit_bad, int valid)
 {
 	char safe[512];
 	const char *failed = NULL;
@@ -121,6 +132,23 @@ print_human(const char *bundle, const struct kc_verify_result *res, const char *
 	printf("  %-10s %-8s %s\n", "custody", custody_state, kc_safe_str(custody_detail, safe, sizeof(safe)));
 	if (failed == NULL && strcmp(custody_state, "FAILED") == 0)
 		failed = "custody";
+	if (audit != NULL) {
+		printf("  %-10s %-8s %s\n", "audit", audit_bad ? "FAILED" : "ok",
+		    kc_safe_str(kc_achain_continuity_line(audit), safe, sizeof(safe)));
+		if (audit_bad) {
+			const cJSON *c, *p;
+
+			cJSON_ArrayForEach(c, kc_json_get(audit, "chains"))
+				cJSON_ArrayForEach(p, kc_json_get(c, "tampering")) {
+					char s2[256];
+
+					printf("    chain %s: %s: %s\n", kc_safe_str(kc_json_str0(c, "path"), s2, sizeof(s2)),
+					    kc_json_str0(p, "file"), kc_safe_str(kc_json_str0(p, "problem"), safe, sizeof(safe)));
+				}
+			if (failed == NULL)
+				failed = "audit";
+		}
+	}
 	if (history != NULL && history[0] != '\0')
 		printf("custody history:\n%s", history);
 	if (valid)
@@ -153,7 +181,7 @@ parse_size(const char *s, uint64_t *out)
 
 struct verify_args {
 	struct kc_verify_opts vo;
-	const char *trust, *ledger, *bundle;
+	const char *trust, *ledger, *bundle, *chain_pubkey;
 	int no_ledger, require_custody, json;
 };
 
@@ -175,6 +203,7 @@ parse_args(int argc, char **argv, struct verify_args *a)
 		case OPT_LEDGER: a->ledger = optarg; break;
 		case OPT_NOLEDGER: a->no_ledger = 1; break;
 		case OPT_REQCUST: a->require_custody = 1; break;
+		case OPT_CHAINPUB: a->chain_pubkey = optarg; break;
 		case OPT_MAXM:
 		case OPT_MAXT:
 			if (parse_size(optarg, c == OPT_MAXM ? &a->vo.limits.max_member : &a->vo.limits.max_total) != 0) {
@@ -245,9 +274,9 @@ KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and 
 	const char *cstate = "skipped";
 	char cdetail[512] = "";
 	struct kc_buf hist = KC_BUF_INIT(16u << 20);
-	cJSON *report = NULL;
+	cJSON *report = NULL, *audit = NULL;
 	struct kc_verify_result res;
-	int r, valid;
+	int r, valid, audit_bad = 0;
 
 	memset(&a, 0, sizeof(a));
 	if ((r = parse_args(argc, argv, &a)) != KC_EXIT_OK)
@@ -266,16 +295,52 @@ KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and 
 	}
 	if (cli_check_trust(a.vo.pubkey_path, a.vo.ca_path, a.vo.tsa_ca) != KC_EXIT_OK)
 		return KC_EXIT_USAGE;
+	if (a.chain_pubkey != NULL && kc_trust_file_check(a.chain_pubkey, 0) != 0) {
+		cli_error("--audit-chain-pubkey: %s", kc_err_msg());
+		return KC_EXIT_USAGE;
+	}
 	r = kc_bundle_verify(a.bundle, &a.vo, &res);
 	if (r != 0 && r != KC_ERR_VERIFY)
 		return cli_fail(KC_EXIT_USAGE, "verify");
 	valid = res.valid;
 	check_custody(&a, &cstate, cdetail, sizeof(cdetail), &report, &hist, &valid);
+	/* the audit continuity, re-checked from the bundle's own members
+	 * (docs/FORMAT.md "audit/chain/"): shown when the bundle has audit
+	 * events; a copied chain that does not verify is tampering (exit 3)
+	 * even under a valid outer signature */
+	if (res.checks[KC_CHECK_STRUCTURE].state == KC_CHECK_OK) {
+		/* the structure check found the canonical container, whose
+		 * members are in bytewise order: the chain is read to
+		 * audit/sources.json, not through the whole archive again */
+		r = kc_achain_bundle_continuity(a.bundle, a.chain_pubkey, 0, &audit);
+		if (r == KC_ERR_VERIFY) {
+			audit_bad = 1;
+			valid = 0;
+		} else if (r != 0) {
+			/* a chain member that cannot be read (over its cap) is not
+			 * a chain that verifies */
+			audit_bad = 1;
+			valid = 0;
+			cJSON_Delete(audit);
+			if ((audit = cJSON_CreateObject()) != NULL) {
+				char msg[600];
+
+				kc_fmt_trunc(msg, sizeof(msg), "broken: the audit members cannot be checked: %s", kc_err_msg());
+				cJSON_AddStringToObject(audit, "state", "broken");
+				cJSON_AddStringToObject(audit, "summary", msg);
+			}
+		}
+		if (audit != NULL && strcmp(kc_json_str0(audit, "state"), "none") == 0) {
+			cJSON_Delete(audit);
+			audit = NULL;
+		}
+	}
 	if (a.json)
-		print_json(a.bundle, &res, report, valid, a.json);
+		print_json(a.bundle, &res, report, audit, valid, a.json);
 	else
-		print_human(a.bundle, &res, cstate, cdetail, kc_buf_str(&hist), valid);
+		print_human(a.bundle, &res, cstate, cdetail, kc_buf_str(&hist), audit, audit_bad, valid);
 	cJSON_Delete(report);
+	cJSON_Delete(audit);
 	kc_buf_free(&hist);
 	return valid ? KC_EXIT_OK : KC_EXIT_INVALID;
 }

@@ -297,4 +297,19 @@ int kc_audit_malformed_write(FILE *fp, const struct kc_audit_malformed *m);
  * KC_AUDIT_TS_MAX_S (about the years 1678 to 2262). */
 int kc_audit_parse_ts(const char *s, size_t len, int64_t *ns);
 
+/* The audit-sink chain excerpt of the window (docs/FORMAT.md
+ * "audit/chain/"): the digest records of the sink folder dir that name a
+ * segment overlapping f's window (by the segments' signed first and last
+ * times), every segment they name, the record before them (the anchor,
+ * without its segments), the public key file pubkey (as sink.pub, when
+ * given) and CHAIN.json, copied byte for byte into
+ * <staging>/audit/chain/<id>/.  chain_report is the folder's verify-chain
+ * report (sources.json "chains" element).  Nothing is copied (and
+ * *summary says why) when no sealed segment overlaps the window, or when
+ * one of the segments holds a body the redaction would replace and
+ * no_redact is 0.  *summary: {path, records, anchor, segments,
+ * segmentBytes} or {path, notCopied}. */
+int kc_audit_chain_copy(const char *dir, const char *id, const struct kc_audit_filter *f, const char *pubkey,
+    int no_redact, const cJSON *chain_report, const char *staging, cJSON **summary);
+
 #endif

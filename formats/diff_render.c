@@ -215,12 +215,25 @@ text_rbac_objects(const cJSON *ro, struct kc_buf *b)
 	}
 }
 
+/* Neither side has audit events (the continuity is not shown then). */
+static int
+continuity_none(const cJSON *co)
+{
+	return strcmp(kc_json_str0(kc_json_get(co, "pre"), "state"), "none") == 0 &&
+	    strcmp(kc_json_str0(kc_json_get(co, "post"), "state"), "none") == 0;
+}
+
 /* The POST audit segment: denials, and reads after the remediation. */
 static void
 text_audit(const cJSON *sum, const cJSON *au, struct kc_buf *b)
 {
-	const cJSON *x;
+	const cJSON *x, *co = kc_json_get(au, "continuity");
 
+	if (co != NULL && !continuity_none(co)) {
+		kc_buf_addf(b, "\nAudit continuity%s:\n  PRE:  %s\n  POST: %s\n",
+		    jb(co, "differs") ? " (DIFFERS between PRE and POST)" : "",
+		    kc_json_str0(kc_json_get(co, "pre"), "summary"), kc_json_str0(kc_json_get(co, "post"), "summary"));
+	}
 	if (!jb(au, "post_segment")) {
 		kc_buf_adds(b, "\nAudit: the POST bundle has no audit segment (collect with --audit-log)\n");
 		return;
@@ -372,6 +385,19 @@ kc_diff_render_md(const cJSON *d, struct kc_buf *b)
 	cJSON_ArrayForEach(x, kc_json_get(d, "stale_pods"))
 		kc_buf_addf(b, "- `%s/%s` (service account `%s`, created %s)\n", kc_json_str0(x, "namespace"),
 		    kc_json_str0(x, "name"), kc_json_str0(x, "serviceAccount"), kc_json_str0(x, "created"));
+	if (kc_json_get(au, "continuity") != NULL && !continuity_none(kc_json_get(au, "continuity"))) {
+		const cJSON *co = kc_json_get(au, "continuity");
+
+		kc_buf_addf(b, "\n### Audit continuity\n\n%s| | state | continuity |\n|---|---|---|\n",
+		    jb(co, "differs") ? "**PRE and POST differ in audit continuity.**\n\n" : "");
+		for (int k = 0; k < 2; k++) {
+			const cJSON *s = kc_json_get(co, k ? "post" : "pre");
+
+			kc_buf_addf(b, "| %s | %s | ", k ? "POST" : "PRE", kc_json_str0(s, "state"));
+			md_cell(b, kc_json_str0(s, "summary"));
+			kc_buf_adds(b, " |\n");
+		}
+	}
 	if (cJSON_IsString(kc_json_get(sum, "sensitive_reads_after_remediation")))
 		kc_buf_addf(b, "\n### Audit (POST segment)\n\n- denied requests by agents: %.0f\n- sensitive reads after remediation: %s\n",
 		    jn(au, "denied_total"), kc_json_str0(sum, "sensitive_reads_after_remediation"));

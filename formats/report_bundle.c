@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "formats/report_int.h"
+#include "manifest/auditchain_bundle.h"
 #include "util/json.h"
 #include "manifest/digest.h"
 #include "util/err.h"
@@ -170,6 +171,7 @@ rh_bundle_free(struct bundle *b)
 	cJSON_Delete(b->selection);
 	cJSON_Delete(b->sources);
 	cJSON_Delete(b->logauthz);
+	cJSON_Delete(b->continuity);
 	cJSON_Delete(b->inventory);
 	for (size_t i = 0; i < b->neff; i++) {
 		free(b->eff[i].agent);
@@ -249,6 +251,12 @@ rh_bundle_read(const char *path, const char *pin, struct bundle *b)
 	}
 	kc_bundle_members_free(&ms);
 	kc_digest_list_free(&sums);
+	/* the audit continuity: a copied audit-sink chain re-checked from the
+	 * bundle's members (with the bundle's own copy of the sink key) */
+	if (b->sources != NULL) {
+		kc_achain_bundle_continuity(path, NULL, 0, &b->continuity);
+		kc_err_clear();
+	}
 	rh_findex_add(&b->fidx, kc_json_path(b->findings, "findings"), 0);
 	kc_nsindex_sort(&b->fidx);
 	rh_findex_add_named(&b->sidx, kc_json_path(b->selection, "selected"));

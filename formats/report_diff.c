@@ -386,6 +386,26 @@ diff_objects_pods(struct w *w, const cJSON *d)
 static void
 diff_audit(struct w *w, const cJSON *d)
 {
+	if (kc_json_path(d, "audit.continuity") != NULL &&
+	    !(strcmp(kc_json_str0(kc_json_path(d, "audit.continuity.pre"), "state"), "none") == 0 &&
+	    strcmp(kc_json_str0(kc_json_path(d, "audit.continuity.post"), "state"), "none") == 0)) {
+		const cJSON *co = kc_json_path(d, "audit.continuity");
+
+		rh_raw(w, "<h3>Audit continuity</h3>\n");
+		if (rh_jtrue(co, "differs"))
+			rh_raw(w, "<p class=\"note\"><strong>PRE and POST differ in audit continuity.</strong></p>\n");
+		rh_raw(w, "<table class=\"continuity\"><thead><tr><th></th><th>state</th><th>continuity</th></tr></thead><tbody>\n");
+		for (int k = 0; k < 2; k++) {
+			const cJSON *s = kc_json_get(co, k ? "post" : "pre");
+
+			rh_rawf(w, "<tr><td>%s</td><td>", k ? "POST" : "PRE");
+			rh_text(w, kc_json_str0(s, "state"));
+			rh_raw(w, "</td><td>");
+			rh_text(w, kc_json_str0(s, "summary"));
+			rh_raw(w, "</td></tr>\n");
+		}
+		rh_raw(w, "</tbody></table>\n");
+	}
 	rh_raw(w, "<h3>Audit after the remediation</h3>\n");
 	if (!rh_jtrue(d, "audit.post_segment"))
 		rh_raw(w, "<p class=\"note\">The POST bundle carries no audit segment: denials and reads after "

@@ -55,6 +55,7 @@ struct eff {
 struct bundle {
 	cJSON *manifest, *findings, *whocan, *selection, *sources;
 	cJSON *logauthz;	/* analysis/log-authz-errors.json, NULL when no pod logs */
+	cJSON *continuity;	/* the audit continuity (manifest/auditchain_bundle.h) */
 	struct kc_nsindex fidx;	/* findings.findings by subject */
 	struct kc_nsindex sidx;	/* selection.selected by namespace and name */
 	cJSON *inventory;	/* rows: arrays of strings, header first */

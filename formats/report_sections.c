@@ -662,6 +662,13 @@ rh_audit_section(struct w *w, const struct bundle *b)
 		rh_raw(w, "</section>\n");
 		return;
 	}
+	if (b->continuity != NULL) {
+		int bad = strcmp(kc_json_str0(b->continuity, "state"), "broken") == 0;
+
+		rh_rawf(w, "<p id=\"audit-continuity\"%s><b>Audit continuity:</b> ", bad ? " class=\"bad\"" : "");
+		rh_text(w, kc_json_str0(b->continuity, "summary"));
+		rh_raw(w, "</p>\n");
+	}
 	audit_overview(w, s);
 	audit_sources(w, s);
 	audit_tables(w, s);

@@ -1,5 +1,6 @@
 /* sign.c - raw Ed25519 and CMS signatures, key loading, keygen. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -415,6 +416,46 @@ kc_verify_raw(const char *pub_path, const void *data, size_t len,
 	}
 	if (EVP_DigestVerify(ctx, sig, siglen, data, len) != 1)
 		r = kc_err_set(KC_ERR_VERIFY, "Ed25519 signature does not match key %s", fpr ? fpr : pub_path);
+out:
+	ERR_clear_error();
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+	return r;
+}
+
+int
+kc_verify_raw_pem(const void *pem, size_t pemlen, const void *data, size_t len,
+    const void *sig, size_t siglen, char *fpr)
+{
+	EVP_PKEY *pk = NULL;
+	EVP_MD_CTX *ctx = NULL;
+	BIO *bio;
+	int r = 0;
+
+	if (pemlen > INT_MAX || (bio = BIO_new_mem_buf(pem, (int)pemlen)) == NULL)
+		return kc_err_set(KC_ERR_CONFIG, "cannot read the public key");
+	pk = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (pk == NULL) {
+		r = kc_err_ossl(KC_ERR_CONFIG, "no PEM public key");
+		goto out;
+	}
+	if (fpr != NULL && (r = fingerprint(pk, fpr)) != 0)
+		goto out;
+	if (EVP_PKEY_get_id(pk) != EVP_PKEY_ED25519) {
+		r = kc_err_set(KC_ERR_VERIFY, "the public key is not an Ed25519 key; a raw signature needs one");
+		goto out;
+	}
+	if (siglen != 64) {
+		r = kc_err_set(KC_ERR_VERIFY, "signature is %zu bytes, not a 64-byte Ed25519 signature", siglen);
+		goto out;
+	}
+	if ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pk) != 1) {
+		r = kc_err_ossl(KC_ERR_CRYPTO, "cannot start Ed25519 verification");
+		goto out;
+	}
+	if (EVP_DigestVerify(ctx, sig, siglen, data, len) != 1)
+		r = kc_err_set(KC_ERR_VERIFY, "Ed25519 signature does not match key %s", fpr ? fpr : "given");
 out:
 	ERR_clear_error();
 	EVP_MD_CTX_free(ctx);

@@ -60,6 +60,9 @@ int kc_trust_file_check(const char *path, int want_cert);
  * file.  fpr (optional, KC_FPR_LEN) receives the key's fingerprint. */
 int kc_verify_raw(const char *pub_path, const void *data, size_t len,
     const void *sig, size_t siglen, char *fpr);
+/* The same with the PEM public key in memory (pem, pemlen bytes). */
+int kc_verify_raw_pem(const void *pem, size_t pemlen, const void *data, size_t len,
+    const void *sig, size_t siglen, char *fpr);
 /* Check a detached DER CMS signature: against the trust anchors in ca_path
  * (chain checked as `openssl cms -verify` does), or, with pub_path instead,
  * only that the signer's key is that key.  subject (optional, n bytes)

@@ -175,6 +175,56 @@ audit_record(struct kc_collect *co, const struct kc_collect_audit_plan *ap,
 		    "audit lines kept unredacted (--no-redact): secret request/response bodies may be in the bundle"));
 }
 
+/* The audit-sink chain of each sink folder whose chain verified, for the
+ * window, into audit/chain/<n>/ (docs/FORMAT.md); the manifest's
+ * audit.continuity entry says what was copied ("bundled"). */
+static int
+audit_chains(struct kc_collect *co, const struct kc_collect_audit_plan *ap,
+    const struct kc_audit_filter *f, const struct kc_audit_result *res)
+{
+	const cJSON *ch;
+	cJSON *cont = kc_json_get_mut(kc_json_get_mut(co->manifest, "audit"), "continuity"), *c;
+	int i = 0, r;
+
+	c = cont != NULL ? cont->child : NULL;
+	cJSON_ArrayForEach(ch, kc_json_get(res->doc, "chains")) {
+		cJSON *sum = NULL;
+		char id[24];
+
+		i++;
+		if (strcmp(kc_json_str0(ch, "result"), "tampered") == 0) {
+			sum = cJSON_CreateObject();
+			cJSON_AddStringToObject(sum, "notCopied", "the chain does not verify");
+		} else {
+			kc_fmt_trunc(id, sizeof(id), "%d", i);
+			if ((r = kc_audit_chain_copy(kc_json_str0(ch, "folder"), id, f, ap->chain_pubkey, ap->no_redact, ch,
+			    co->staging, &sum)) != 0)
+				return r;
+		}
+		/* CHAIN.json is kcustody's account of the copy (derived); the
+		 * records and segments are the sink's bytes (not derived) */
+		if (sum != NULL && kc_json_get(sum, "segments") != NULL) {
+			cJSON *fe = cJSON_CreateObject(), *srcs;
+			char path[96];
+
+			kc_fmt_trunc(path, sizeof(path), "%s/CHAIN.json", kc_json_str0(sum, "path"));
+			cJSON_AddStringToObject(fe, "path", path);
+			cJSON_AddStringToObject(fe, "media_type", "application/json");
+			cJSON_AddBoolToObject(fe, "derived", 1);
+			srcs = cJSON_AddArrayToObject(fe, "sources");
+			cJSON_AddItemToArray(srcs, cJSON_CreateString(kc_json_str0(ch, "folder")));
+			cJSON_AddItemToArray(co->files, fe);
+		}
+		if (c != NULL) {
+			cJSON_AddItemToObject(c, "bundled", sum);
+			c = c->next;
+		} else {
+			cJSON_Delete(sum);
+		}
+	}
+	return 0;
+}
+
 /* Audit-log segments of the selected agents (or of everyone). */
 static int
 run_audit(const struct kc_collect_audit_plan *ap, struct kc_collect *co,
@@ -201,6 +251,7 @@ run_audit(const struct kc_collect_audit_plan *ap, struct kc_collect *co,
 	if ((r = kc_audit_extract(ap->paths, ap->npaths, f, &ao, co->staging, &res)) == 0) {
 		audit_files(co, &res);
 		audit_record(co, ap, f, &res);
+		r = audit_chains(co, ap, f, &res);
 	}
 	cJSON_Delete(res.doc);
 	kc_audit_filter_free(f);

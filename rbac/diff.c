@@ -10,6 +10,7 @@
 #include "collector/sensitive.h"
 #include "manifest/bundle.h"
 #include "rbac/source.h"
+#include "manifest/auditchain_bundle.h"
 #include "rbac/diff.h"
 #include "rbac/eval.h"
 #include "rbac/hmap.h"
@@ -1188,6 +1189,22 @@ verify_one(const struct kc_diff_opts *o, const char *path, const char *want, cJS
 	}
 	if (r != 0)
 		return r;
+	/* as verify: an audit-sink chain copied into the bundle must verify
+	 * from its members (checked with the bundle's copy of the sink key) */
+	{
+		cJSON *c = NULL;
+
+		r = kc_achain_bundle_continuity(path, NULL, 0, &c);
+		if (r == KC_ERR_VERIFY) {
+			kc_err_set(KC_ERR_VERIFY, "'%s' is not a valid bundle: audit check failed: %s (use --no-verify to "
+			    "compare anyway)", path, kc_json_str0(c, "summary"));
+			cJSON_Delete(c);
+			return KC_ERR_VERIFY;
+		}
+		cJSON_Delete(c);
+		if (r != 0)
+			return r;
+	}
 	cJSON_AddStringToObject(desc, "verification", "valid");
 	cJSON_AddStringToObject(desc, "signer", vr.signer);
 	memcpy(pin, vr.sha256, KC_SHA256_HEX);
@@ -1453,6 +1470,40 @@ summary(cJSON *d, const cJSON *fd, const cJSON *au, const struct perm_counts *n)
 
 /* Everything after the head: agents, RBAC objects, findings, stale
  * pods, audit, breach assessment, summary. */
+/* Each side's audit continuity (manifest/auditchain_bundle.h: a copied
+ * audit-sink chain re-checked from the bundle's members, else what the
+ * manifest recorded, inferred from timestamps, or none), and whether they
+ * differ. */
+static int
+audit_continuity(const struct bundle *pre, const struct bundle *post, cJSON *au)
+{
+	const struct bundle *b[2] = { pre, post };
+	static const char *const side[2] = { "pre", "post" };
+	char st[2][64];
+	cJSON *c = cJSON_AddObjectToObject(au, "continuity");
+
+	if (c == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	for (int i = 0; i < 2; i++) {
+		cJSON *doc = NULL, *s = cJSON_AddObjectToObject(c, side[i]);
+		int r = kc_achain_bundle_continuity(b[i]->path, NULL, 0, &doc);
+
+		if (s == NULL) {
+			cJSON_Delete(doc);
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		}
+		kc_fmt_trunc(st[i], sizeof(st[i]), "%s", doc ? kc_json_str0(doc, "state") : "unreadable");
+		cJSON_AddStringToObject(s, "state", st[i]);
+		cJSON_AddStringToObject(s, "summary", doc ? kc_json_str0(doc, "summary") : kc_err_msg());
+		cJSON_AddNumberToObject(s, "gaps", doc ? cJSON_GetArraySize(kc_json_get(doc, "gaps")) : 0);
+		cJSON_Delete(doc);
+		(void)r;
+		kc_err_clear();
+	}
+	cJSON_AddBoolToObject(c, "differs", strcmp(st[0], st[1]) != 0);
+	return 0;
+}
+
 static int
 diff_body(struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_pre,
     const struct kc_rbac *rb_post, int64_t pre_end, int64_t rem_ns, cJSON *d)
@@ -1483,7 +1534,8 @@ diff_body(struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_pre,
 	if ((secret_reads = cJSON_CreateObject()) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	kc_rbac_discovery_use(rb_post->snap->disc);
-	if ((r = audit_diff(pre, post, rb_post, agents, rem_ns, secret_reads, au)) == 0) {
+	if ((r = audit_diff(pre, post, rb_post, agents, rem_ns, secret_reads, au)) == 0 &&
+	    (r = audit_continuity(pre, post, au)) == 0) {
 		kc_rbac_discovery_use(rb_pre->snap->disc);
 		r = breach_assessment(pre, rb_pre, agents, secret_reads, cJSON_AddObjectToObject(d, "breach_assessment"));
 	}

@@ -363,6 +363,117 @@ jq -e '(.audit.continuity[0].continuity | startswith("broken")) and
 	t_fail "MANIFEST.json of the tampered folder: $(jq -c '{audit: .audit.continuity, items: [.items[]? | select(.name == "audit/segment")]}' "$W/bundle-bad/MANIFEST.json" 2>&1 | cut -c1-300)"
 t_pass
 
+# ------------------------------------------------------------------ chain in the bundle
+# collect copies the window's segments and their signed records into
+# audit/chain/1/; verify, diff and the report re-check them from the
+# bundle's own members (docs/FORMAT.md "audit/chain/").
+"$KC" keygen -o "$W/bundle.pem" --pub "$W/bundle.pub" >/dev/null 2>&1
+COLLECT=(collect --case SINK-2 --operator tester --kubeconfig "$KC_KUBECONFIG" --no-reviews
+	--audit-log "$D" --audit-chain-pubkey "$W/sign.pub" --audit-all-subjects --since "$CUT2")
+# PRE from the log backend (continuity inferred), POST and POST2 from the sink
+"$KC" collect --case SINK-2 --operator tester --kubeconfig "$KC_KUBECONFIG" --no-reviews --audit-log "$KC_AUDIT_DIR" \
+	--audit-all-subjects --since "$CUT2" --phase pre --key "$W/bundle.pem" -o "$W/pre.tar.gz" >/dev/null 2>&1
+t_begin "audit-sink: collect copies the window's chain into the bundle; verify proves it from the bundle alone"
+expect_exit 0 "$KC" "${COLLECT[@]}" --phase post --key "$W/bundle.pem" -o "$W/post.tar.gz"
+mkdir -p "$W/post.x" && tar -xzf "$W/post.tar.gz" -C "$W/post.x" && X=$(echo "$W"/post.x/*)
+C=$X/audit/chain/1
+[ -f "$C/CHAIN.json" ] || t_fail "no audit/chain/1/CHAIN.json: $(ls "$X/audit")"
+# only the window: fewer segments than the folder, an anchor record before them
+nb=$(ls "$C" | grep -c '^segment-')
+[ "$nb" -ge 1 ] && [ "$nb" -lt "$(ls "$D" | grep -c '^segment-')" ] || t_fail "$nb segments copied of $(ls "$D" | grep -c '^segment-')"
+anchor=$(jq -r .anchor "$C/CHAIN.json")
+[ -f "$C/$anchor" ] && [ -f "$C/$anchor.sig" ] || t_fail "anchor '$anchor' not copied"
+for f in $(ls "$C" | grep -E '^(segment-|digest-)'); do cmp -s "$C/$f" "$D/$f" || t_fail "$f is not the sink's bytes"; done
+grep -qF "(audit/chain/1/$(ls "$C" | grep -m1 '^segment-')) = " "$X/SHA256SUMS" || t_fail "chain members not in SHA256SUMS"
+# an auditor's own check with openssl and sha256sum (docs/FORMAT.md)
+for r in $(ls "$C" | grep -E '^digest-[0-9]+\.json$'); do
+	openssl pkeyutl -verify -pubin -inkey "$W/sign.pub" -rawin -in "$C/$r" -sigfile "$C/$r.sig" >/dev/null 2>&1 || t_fail "openssl: $r"
+	[ "$r" = "$anchor" ] || [ "$(jq '.segments | length' "$C/$r")" = 0 ] && continue
+	(cd "$C" && jq -r '.segments[] | "\(.sha256)  \(.file)"' "$r" | sha256sum -c --quiet) || t_fail "sha256sum: $r"
+done
+expect_exit 0 "$KC" verify "$W/post.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub"
+expect_grep "^  audit +ok +proven by signed chain, $nb segments, [0-9]+ events, gaps: " "$T_OUT"
+expect_exit 0 "$KC" verify "$W/post.tar.gz" --pubkey "$W/bundle.pub"
+expect_grep "^  audit +ok +proven by signed chain, checked with the sink key carried in the bundle" "$T_OUT"
+t_pass
+
+t_begin "audit-sink: diff and the report show each side's audit continuity; diff flags PRE inferred vs POST signed"
+"$KC" "${COLLECT[@]}" --phase post --key "$W/bundle.pem" -o "$W/post2.tar.gz" >/dev/null 2>&1 || t_fail "second collect"
+expect_exit 0 "$KC" diff "$W/pre.tar.gz" "$W/post.tar.gz" --pubkey "$W/bundle.pub"
+expect_grep '^Audit continuity \(DIFFERS between PRE and POST\):$' "$T_OUT"
+expect_grep '^  PRE:  inferred from timestamps' "$T_OUT"
+expect_grep '^  POST: proven by signed chain, checked with the sink key carried in the bundle .*, [0-9]+ segments, [0-9]+ events, gaps: ' "$T_OUT"
+expect_exit 0 "$KC" diff "$W/pre.tar.gz" "$W/post.tar.gz" --pubkey "$W/bundle.pub" --format json
+jq -e '.audit.continuity.differs == true and .audit.continuity.pre.state == "inferred" and
+	.audit.continuity.post.state == "signed chain (bundle'"'"'s key)"' "$T_OUT" >/dev/null || t_fail "diff json: $(jq -c .audit.continuity "$T_OUT")"
+expect_exit 0 "$KC" diff "$W/pre.tar.gz" "$W/post.tar.gz" --pubkey "$W/bundle.pub" --format md
+expect_grep '^\*\*PRE and POST differ in audit continuity.\*\*$' "$T_OUT"
+expect_grep '^\| POST \| signed chain' "$T_OUT"
+# twin: both from the sink: the same continuity, no flag
+expect_exit 0 "$KC" diff "$W/post.tar.gz" "$W/post2.tar.gz" --pubkey "$W/bundle.pub"
+expect_grep '^Audit continuity:$' "$T_OUT"
+expect_no_grep 'DIFFERS' "$T_OUT"
+expect_exit 0 "$KC" report "$W/post.tar.gz" --pubkey "$W/bundle.pub" --diff "$W/pre.tar.gz" -o "$W/report.html"
+grep -q 'id="audit-continuity"><b>Audit continuity:</b> proven by signed chain' "$W/report.html" || t_fail "report: no signed continuity"
+grep -q 'PRE and POST differ in audit continuity' "$W/report.html" || t_fail "report: no continuity difference"
+expect_exit 0 "$KC" report "$W/pre.tar.gz" --pubkey "$W/bundle.pub" -o "$W/report-pre.html"
+grep -q 'id="audit-continuity"><b>Audit continuity:</b> inferred from timestamps' "$W/report-pre.html" || t_fail "report of PRE: $(grep -o 'id="audit-continuity">[^<]*<b>[^<]*</b>[^<]*' "$W/report-pre.html")"
+t_pass
+
+# reseal NAME SCRIPT: the evidence folder edited, then sealed again with
+# the bundle key (an attacker holding the bundle key, not the sink key)
+"$KC" "${COLLECT[@]}" --phase post --out-dir "$W/ev" >/dev/null 2>&1
+reseal() {
+	rm -rf "$W/ev2" "$W/re.tar.gz"
+	cp -a "$W/ev" "$W/ev2"
+	(cd "$W/ev2/audit/chain/1" && eval "$1") || t_fail "could not tamper: $1"
+	"$KC" seal "$W/ev2" --manifest "$W/ev2/MANIFEST.json" --key "$W/bundle.pem" -o "$W/re.tar.gz" >/dev/null 2>"$T_ERR" ||
+		t_fail "seal: $(cat "$T_ERR")"
+}
+seg1=$(ls "$W/ev/audit/chain/1" | grep -m1 '^segment-')
+dig1=$(ls "$W/ev/audit/chain/1" | grep -E '^digest-[0-9]+\.json$' | sed -n 2p)
+t_begin "audit-sink: re-sealed untouched evidence folder verifies (twin of the forgeries below)"
+reseal true
+expect_exit 0 "$KC" verify "$W/re.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub"
+expect_grep '^  audit +ok +proven by signed chain' "$T_OUT"
+t_pass
+t_begin "audit-sink: a chain member edited inside a sealed bundle: hashes fail, exit 3"
+rm -rf "$W/ed" && mkdir -p "$W/ed" && tar -xzf "$W/post.tar.gz" -C "$W/ed"
+sed -i '1s/"auditID":"./"auditID":"X/' "$W"/ed/*/audit/chain/1/"$seg1"
+tar -czf "$W/ed.tar.gz" -C "$W/ed" .
+expect_exit 3 "$KC" verify "$W/ed.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub"
+t_pass
+t_begin "audit-sink: re-sealed bundle with an edited segment: the chain is broken, exit 3"
+reseal "sed -i '1s/\"auditID\":\"./\"auditID\":\"X/' $seg1"
+expect_exit 3 "$KC" verify "$W/re.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub"
+expect_grep '^  signature +ok ' "$T_OUT"
+expect_grep "^  audit +FAILED +broken" "$T_OUT"
+expect_grep "chain audit/chain/1: $seg1: segment changed" "$T_OUT"
+expect_grep '^INVALID \(audit check failed\)' "$T_OUT"
+expect_exit 3 "$KC" diff "$W/pre.tar.gz" "$W/re.tar.gz" --pubkey "$W/bundle.pub"
+expect_grep 'audit check failed' "$T_ERR"
+t_pass
+t_begin "audit-sink: re-sealed bundle with a digest record removed: the chain is broken, exit 3"
+reseal "rm $dig1 $dig1.sig"
+expect_exit 3 "$KC" verify "$W/re.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub"
+expect_grep "^  audit +FAILED +broken" "$T_OUT"
+t_pass
+t_begin "audit-sink: re-sealed forged chain (segment and record rewritten, signed with another key): refused"
+# the forger re-hashes the segment into the record and signs with a key
+# of their own, and puts that key in the bundle as sink.pub
+reseal "sed -i '1s/\"auditID\":\"./\"auditID\":\"X/' $seg1 && r=\$(grep -l '\"$seg1\"' digest-*.json | head -n1) &&
+	h=\$(sha256sum $seg1 | cut -d' ' -f1) && o=\$(jq -r --arg f $seg1 '.segments[] | select(.file == \$f) | .sha256' \$r) &&
+	sed -i \"s/\$o/\$h/\" \$r && openssl pkeyutl -sign -inkey '$W/other.pem' -rawin -in \$r -out \$r.sig && cp '$W/other.pub' sink.pub"
+expect_exit 3 "$KC" verify "$W/re.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub"
+expect_grep "^  audit +FAILED +broken" "$T_OUT"
+# with only the bundle's own copy of the key the other records fail
+expect_exit 3 "$KC" verify "$W/re.tar.gz" --pubkey "$W/bundle.pub"
+t_pass
+t_begin "audit-sink: verify with the wrong sink key: every record refused, exit 3"
+expect_exit 3 "$KC" verify "$W/post.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/other.pub"
+expect_grep 'Ed25519 signature does not match' "$T_OUT"
+t_pass
+
 # ------------------------------------------------------------------ tampering
 nseg=$(ls "$D"/segment-*.jsonl | wc -l)
 ndig=$(ls "$D"/digest-*.json | wc -l)
