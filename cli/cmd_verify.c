@@ -312,7 +312,8 @@ KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and 
 		/* the structure check found the canonical container, whose
 		 * members are in bytewise order: the chain is read to
 		 * audit/sources.json, not through the whole archive again */
-		r = kc_achain_bundle_continuity(a.bundle, a.chain_pubkey, 0, &audit);
+		r = kc_achain_bundle_continuity(a.bundle, a.chain_pubkey, 0, res.sha256[0] ? res.sha256 : NULL,
+		    &audit);
 		if (r == KC_ERR_VERIFY) {
 			audit_bad = 1;
 			valid = 0;

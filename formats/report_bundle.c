@@ -254,7 +254,7 @@ rh_bundle_read(const char *path, const char *pin, struct bundle *b)
 	/* the audit continuity: a copied audit-sink chain re-checked from the
 	 * bundle's members (with the bundle's own copy of the sink key) */
 	if (b->sources != NULL) {
-		kc_achain_bundle_continuity(path, NULL, 0, &b->continuity);
+		kc_achain_bundle_continuity(path, NULL, 0, pin, &b->continuity);
 		kc_err_clear();
 	}
 	rh_findex_add(&b->fidx, kc_json_path(b->findings, "findings"), 0);

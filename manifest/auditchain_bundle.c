@@ -199,7 +199,7 @@ sink_end(struct xsink *s)
 }
 
 static int
-read_tar(const char *path, struct xread *x, int whole)
+read_tar(const char *path, struct xread *x, int whole, const char *pin)
 {
 	struct kc_tar_limits lim = { 0, 0, 0 };
 	struct kc_tar_reader *tr = NULL;
@@ -235,6 +235,13 @@ read_tar(const char *path, struct xread *x, int whole)
 		sink_end(&s);
 		if (r != 0)
 			break;
+	}
+	if (r >= 0 && pin != NULL) {	/* the file verify read, or nothing */
+		char got[KC_SHA256_HEX];
+
+		if ((r = kc_tar_sha256(tr, got)) == 0 && !kc_digest_eq(pin, got))
+			r = kc_err_set(KC_ERR_VERIFY, "'%s' changed after it was verified (SHA-256 %.16s... verified, "
+			    "%.16s... read now): nothing is taken from it", path, pin, got);
 	}
 	kc_tar_close(tr);
 	free(chunk);
@@ -613,7 +620,7 @@ state_rank(const char *s)
 }
 
 int
-kc_achain_bundle_continuity(const char *path, const char *pubkey, int whole, cJSON **out)
+kc_achain_bundle_continuity(const char *path, const char *pubkey, int whole, const char *pin, cJSON **out)
 {
 	struct xread x;
 	struct stat st;
@@ -626,7 +633,10 @@ kc_achain_bundle_continuity(const char *path, const char *pubkey, int whole, cJS
 	memset(&x, 0, sizeof(x));
 	kc_buf_init(&x.manifest, 64u << 20);
 	kc_buf_init(&x.sources, SOURCES_MAX);
-	r = stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? read_dir(path, &x) : read_tar(path, &x, whole);
+	if (pin != NULL && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		r = kc_err_set(KC_ERR_VERIFY, "'%s' changed after it was verified: it is now a folder", path);
+	else
+		r = stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? read_dir(path, &x) : read_tar(path, &x, whole, pin);
 	if (r != 0)
 		goto out;
 	if ((doc = cJSON_CreateObject()) == NULL || (chains = cJSON_AddArrayToObject(doc, "chains")) == NULL ||

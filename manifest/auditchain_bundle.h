@@ -34,8 +34,10 @@
  * "broken", *out filled), or another negative code when the bundle
  * cannot be read (*out NULL).  whole: read the archive to its end (verify);
  * else stop after audit/sources.json, members being sealed in bytewise
- * order (diff, report). */
-int kc_achain_bundle_continuity(const char *path, const char *pubkey, int whole, cJSON **out);
+ * order (diff, report).  pin: the SHA-256 of the file as verify (or the
+ * caller's load) read it; a different file is KC_ERR_VERIFY with *out
+ * NULL (docs/FORMAT.md 8.3); NULL: not pinned. */
+int kc_achain_bundle_continuity(const char *path, const char *pubkey, int whole, const char *pin, cJSON **out);
 
 /* The one-line text of a continuity document (its "summary"). */
 const char *kc_achain_continuity_line(const cJSON *c);

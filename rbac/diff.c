@@ -1194,7 +1194,9 @@ verify_one(const struct kc_diff_opts *o, const char *path, const char *want, cJS
 	{
 		cJSON *c = NULL;
 
-		r = kc_achain_bundle_continuity(path, NULL, 0, &c);
+		r = kc_achain_bundle_continuity(path, NULL, 0, vr.sha256[0] ? vr.sha256 : NULL, &c);
+		if (r == KC_ERR_VERIFY && c == NULL)	/* another file than the one verified */
+			return r;
 		if (r == KC_ERR_VERIFY) {
 			kc_err_set(KC_ERR_VERIFY, "'%s' is not a valid bundle: audit check failed: %s (use --no-verify to "
 			    "compare anyway)", path, kc_json_str0(c, "summary"));
@@ -1486,7 +1488,7 @@ audit_continuity(const struct bundle *pre, const struct bundle *post, cJSON *au)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	for (int i = 0; i < 2; i++) {
 		cJSON *doc = NULL, *s = cJSON_AddObjectToObject(c, side[i]);
-		int r = kc_achain_bundle_continuity(b[i]->path, NULL, 0, &doc);
+		int r = kc_achain_bundle_continuity(b[i]->path, NULL, 0, b[i]->src.dir ? NULL : b[i]->sha256, &doc);
 
 		if (s == NULL) {
 			cJSON_Delete(doc);

@@ -14,6 +14,8 @@
 #include "harness.h"
 #include "manifest/auditchain.h"
 #include "manifest/auditchain_bundle.h"
+#include "manifest/bundle.h"
+#include "util/sha256.h"
 #include "manifest/sign.h"
 #include "util/err.h"
 #include "util/fsutil.h"
@@ -128,16 +130,36 @@ DEFINE_TEST(test_achain_bundle_window_copy)
 	CHECK(exists("ev/audit/chain/1/segment-00000003.jsonl"));
 	CHECK(exists("ev/audit/chain/1/segment-00000004.jsonl"));
 	CHECK(exists("ev/audit/chain/1/sink.pub"));
-	CHECK_INT(kc_achain_bundle_continuity("ev", "k.pub", 1, &doc), 0);
+	CHECK_INT(kc_achain_bundle_continuity("ev", "k.pub", 1, NULL, &doc), 0);
 	CHECK_STR(kc_json_str0(doc, "state"), "signed chain");
 	CHECK_STR(kc_json_str0(doc, "summary"), "proven by signed chain, 2 segments, 2 events, gaps: none");
 	cJSON_Delete(doc);
+	{	/* sealed: read pinned to the file's digest; another digest (the
+		 * file swapped after verify) is refused with nothing reported */
+		struct kc_seal_opts so = { 0 };
+		cJSON *draft = cJSON_CreateObject();
+		char hex[KC_SHA256_HEX];
+		static const char other[] = "0000000000000000000000000000000000000000000000000000000000000000";
+
+		so.no_sign = 1;
+		so.mtime = 1795000000;
+		CHECK_INT(kc_bundle_seal("ev", draft, &so, "ev.tar.gz"), 0);
+		cJSON_Delete(draft);
+		CHECK_INT(kc_sha256_file("ev.tar.gz", hex, NULL), 0);
+		CHECK_INT(kc_achain_bundle_continuity("ev.tar.gz", "k.pub", 1, hex, &doc), 0);
+		CHECK_STR(kc_json_str0(doc, "state"), "signed chain");
+		cJSON_Delete(doc);
+		CHECK_INT(kc_achain_bundle_continuity("ev.tar.gz", "k.pub", 0, other, &doc), KC_ERR_VERIFY);
+		CHECK(doc == NULL);
+		CHECK_INT(kc_achain_bundle_continuity("ev", "k.pub", 1, hex, &doc), KC_ERR_VERIFY);	/* a folder */
+		CHECK(doc == NULL);
+	}
 	/* the bundle's own key: said so */
-	CHECK_INT(kc_achain_bundle_continuity("ev", NULL, 1, &doc), 0);
+	CHECK_INT(kc_achain_bundle_continuity("ev", NULL, 1, NULL, &doc), 0);
 	CHECK_STR(kc_json_str0(doc, "state"), "signed chain (bundle's key)");
 	cJSON_Delete(doc);
 	/* another key: every record refused */
-	CHECK_INT(kc_achain_bundle_continuity("ev", "o.pub", 1, &doc), KC_ERR_VERIFY);
+	CHECK_INT(kc_achain_bundle_continuity("ev", "o.pub", 1, NULL, &doc), KC_ERR_VERIFY);
 	CHECK_STR(kc_json_str0(doc, "state"), "broken");
 	cJSON_Delete(doc);
 	/* no window: everything from record 2 on, anchor record 1 */
@@ -145,7 +167,7 @@ DEFINE_TEST(test_achain_bundle_window_copy)
 	CHECK_INT((int)kc_json_get(sum, "segments")->valuedouble, 4);
 	cJSON_Delete(sum);
 	CHECK(exists("all/audit/chain/1/digest-00000001.json"));
-	CHECK_INT(kc_achain_bundle_continuity("all", NULL, 1, &doc), 0);
+	CHECK_INT(kc_achain_bundle_continuity("all", NULL, 1, NULL, &doc), 0);
 	CHECK_STR(kc_json_str0(doc, "state"), "hash chain");
 	cJSON_Delete(doc);
 	/* a window after every segment: nothing copied, and said why */
@@ -158,7 +180,7 @@ DEFINE_TEST(test_achain_bundle_window_copy)
 	CHECK_INT(copy_window(NULL, "k.pub", "open", &sum), 0);
 	cJSON_Delete(sum);
 	CHECK(!exists("open/audit/chain/1/segment-00000005.jsonl"));
-	CHECK_INT(kc_achain_bundle_continuity("open", "k.pub", 1, &doc), 0);
+	CHECK_INT(kc_achain_bundle_continuity("open", "k.pub", 1, NULL, &doc), 0);
 	CHECK(strstr(kc_json_str0(doc, "summary"), "; 1 later segment unsealed at collection") != NULL);
 	cJSON_Delete(doc);
 }
@@ -172,7 +194,7 @@ DEFINE_TEST(test_achain_bundle_tamper)
 	cJSON_Delete(sum);
 	/* an edited segment */
 	CHECK_INT(put("ev/audit/chain/1/segment-00000003.jsonl", "{\"auditID\":\"X\"}\n"), 0);
-	CHECK_INT(kc_achain_bundle_continuity("ev", "k.pub", 1, &doc), KC_ERR_VERIFY);
+	CHECK_INT(kc_achain_bundle_continuity("ev", "k.pub", 1, NULL, &doc), KC_ERR_VERIFY);
 	CHECK_STR(kc_json_str0(doc, "state"), "broken");
 	cJSON_Delete(doc);
 	kc_rm_rf("ev");
@@ -181,7 +203,7 @@ DEFINE_TEST(test_achain_bundle_tamper)
 	cJSON_Delete(sum);
 	CHECK_INT(unlink("ev/audit/chain/1/digest-00000004.json"), 0);
 	CHECK_INT(unlink("ev/audit/chain/1/digest-00000004.json.sig"), 0);
-	CHECK_INT(kc_achain_bundle_continuity("ev", "k.pub", 1, &doc), KC_ERR_VERIFY);
+	CHECK_INT(kc_achain_bundle_continuity("ev", "k.pub", 1, NULL, &doc), KC_ERR_VERIFY);
 	cJSON_Delete(doc);
 	kc_rm_rf("ev");
 	/* the first copied record made the anchor by dropping its segment:
@@ -206,7 +228,7 @@ DEFINE_TEST(test_achain_bundle_tamper)
 		cJSON_Delete(m);
 		kc_buf_free(&b);
 	}
-	CHECK_INT(kc_achain_bundle_continuity("ev", "k.pub", 1, &doc), KC_ERR_VERIFY);
+	CHECK_INT(kc_achain_bundle_continuity("ev", "k.pub", 1, NULL, &doc), KC_ERR_VERIFY);
 	{
 		char *t = cJSON_PrintUnformatted(kc_json_get(cJSON_GetArrayItem(kc_json_get(doc, "chains"), 0), "tampering"));
 
@@ -219,7 +241,7 @@ DEFINE_TEST(test_achain_bundle_tamper)
 	CHECK_INT(copy_window("2026-12-04T10:02:30Z", "k.pub", "ev", &sum), 0);
 	cJSON_Delete(sum);
 	CHECK_INT(put("ev/audit/chain/1/segment-00000009.jsonl", "{}\n"), 0);
-	CHECK_INT(kc_achain_bundle_continuity("ev", "k.pub", 1, &doc), KC_ERR_VERIFY);
+	CHECK_INT(kc_achain_bundle_continuity("ev", "k.pub", 1, NULL, &doc), KC_ERR_VERIFY);
 	cJSON_Delete(doc);
 	kc_rm_rf("ev");
 	/* a signature over its cap: an error, never a chain that verifies */
@@ -233,7 +255,7 @@ DEFINE_TEST(test_achain_bundle_tamper)
 		CHECK_INT(put("ev/audit/chain/1/digest-00000004.json.sig", big), 0);
 	}
 	doc = NULL;
-	CHECK(kc_achain_bundle_continuity("ev", "k.pub", 1, &doc) < 0);
+	CHECK(kc_achain_bundle_continuity("ev", "k.pub", 1, NULL, &doc) < 0);
 	cJSON_Delete(doc);
 }
 
