@@ -587,12 +587,14 @@ inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
 		goto out;
 	{
 		cJSON *texts = cJSON_AddArrayToObject(row, "agentResources");
+		const struct kc_agent_link *lv;
+		size_t nl;
 		char t[700];
 
-		for (size_t i = 0; i < a->links.n; i++)
-			if (a->links.v[i].exists && strcmp(a->links.v[i].sa_ns, sa->ns) == 0 &&
-			    strcmp(a->links.v[i].sa_name, sa->name) == 0) {
-				kc_agent_link_text(&a->links.v[i], t, sizeof(t));
+		lv = kc_agent_links_in_ns(&a->links, sa->ns, &nl);
+		for (size_t i = 0; i < nl; i++)
+			if (lv[i].exists && strcmp(lv[i].sa_ns, sa->ns) == 0 && strcmp(lv[i].sa_name, sa->name) == 0) {
+				kc_agent_link_text(&lv[i], t, sizeof(t));
 				cJSON_AddItemToArray(texts, cJSON_CreateString(t));
 			}
 	}
