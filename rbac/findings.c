@@ -767,7 +767,9 @@ eval_ns(struct kc_findings *f, const struct kc_rbac *rb, const struct kc_selecte
  * whose RoleBindings can name id (kc_rbac_rb_candidates): a namespace pass
  * anywhere else finds nothing, so an account is evaluated in the
  * namespaces it is bound in, not in every namespace of the cluster (that
- * made the analysis agents x namespaces). */
+ * made the analysis agents x namespaces).  An empty name in the list (a
+ * Namespace object without one) is kept wherever it is: its pass is the
+ * cluster scope's again, as it always was. */
 static int
 bound_positions(const struct kc_rbac *rb, const struct kc_hmap *pos, const struct kc_rbac_identity *id,
     size_t **cand, size_t *ncand, size_t *capcand, size_t **v, size_t *n, size_t *cap)
@@ -778,8 +780,8 @@ bound_positions(const struct kc_rbac *rb, const struct kc_hmap *pos, const struc
 	*n = 0;
 	if ((r = kc_rbac_rb_candidates(rb, id, cand, ncand, capcand)) != 0)
 		return r;
-	for (size_t c = 0; c < *ncand; c++) {
-		const struct kc_hmap_entry *e = kc_hmap_get(pos, rb->bindings[(*cand)[c]].ns);
+	for (size_t c = 0; c <= *ncand; c++) {
+		const struct kc_hmap_entry *e = kc_hmap_get(pos, c < *ncand ? rb->bindings[(*cand)[c]].ns : "");
 
 		if (e == NULL)
 			continue;
