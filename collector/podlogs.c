@@ -18,6 +18,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/nsindex.h"
 #include "util/sha256.h"
 #include "util/timeutil.h"
 
@@ -317,11 +318,13 @@ kc_podlogs_collect(struct kc_collect *co, const struct kc_snapshot *snap,
     const struct kc_review_targets *targets, const struct kc_podlog_opts *o)
 {
 	struct run R;
+	struct kc_nsindex by_sa;	/* pods by namespace and account */
 	cJSON *doc, *sum, *it;
 	char *txt, sa[600];
 	int r = 0;
 
 	memset(&R, 0, sizeof(R));
+	memset(&by_sa, 0, sizeof(by_sa));
 	R.co = co;
 	R.o = o;
 	R.limit = o->limit_bytes ? o->limit_bytes : KC_PODLOG_LIMIT_DEFAULT;
@@ -339,26 +342,35 @@ kc_podlogs_collect(struct kc_collect *co, const struct kc_snapshot *snap,
 		cJSON_Delete(doc);
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	}
+	/* each pod under its namespace and account, once: a scan of every pod
+	 * for every target made this step targets x pods */
+	cJSON_ArrayForEach(it, snap->items[KC_RES_PODS]) {
+		const char *pns = kc_json_str(kc_json_get(it, "metadata"), "namespace");
+		const char *psa = kc_json_str(kc_json_get(it, "spec"), "serviceAccountName");
+
+		if (psa == NULL || psa[0] == '\0')
+			psa = "default";
+		if (pns != NULL)
+			kc_nsindex_add(&by_sa, pns, psa, it);
+	}
+	kc_nsindex_sort(&by_sa);
+	if (by_sa.err != 0)
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < targets->n && r == 0; i++) {
 		const struct kc_review_target *t = &targets->v[i];
+		const struct kc_nsref *pods;
+		size_t npods;
 
 		if (kc_name_invalid(KC_NAME_NAMESPACE, t->sa_ns) != NULL ||
 		    kc_name_invalid(KC_NAME_SERVICEACCOUNT, t->sa_name) != NULL)
 			continue;	/* recorded as an anomaly by the caller */
 		if ((r = kc_fmt(sa, sizeof(sa), "%s/%s", t->sa_ns, t->sa_name)) != 0)
 			break;
-		cJSON_ArrayForEach(it, snap->items[KC_RES_PODS]) {
-			const char *pns = kc_json_str(kc_json_get(it, "metadata"), "namespace");
-			const char *psa = kc_json_str(kc_json_get(it, "spec"), "serviceAccountName");
-
-			if (psa == NULL || psa[0] == '\0')
-				psa = "default";
-			if (pns == NULL || strcmp(pns, t->sa_ns) != 0 || strcmp(psa, t->sa_name) != 0)
-				continue;
-			if ((r = pod_logs(&R, sa, it)) != 0)
-				break;
-		}
+		pods = kc_nsindex_slice(&by_sa, t->sa_ns, t->sa_name, &npods);
+		for (size_t k = 0; k < npods && r == 0; k++)	/* in the snapshot's order */
+			r = pod_logs(&R, sa, pods[k].p);
 	}
+	kc_nsindex_free(&by_sa);
 	if (r == 0) {
 		const char *src[] = { "raw/pods", NULL };
 

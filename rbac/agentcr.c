@@ -7,6 +7,7 @@
 #include "util/fmt.h"
 #include "util/json.h"
 #include "util/mem.h"
+#include "util/nsindex.h"
 
 static int
 group_is(const char *api_version, const char *group)
@@ -23,17 +24,34 @@ group_is(const char *api_version, const char *group)
  * Anyone who may create Deployments in ns can write such a reference, so
  * the Deployment named after the Agent (the one kagent makes) wins; of
  * several others, none is believed. */
+/* The snapshot's Deployments by namespace and its ServiceAccounts by
+ * namespace and name: each Agent looks at its own namespace's, not at
+ * every Deployment and account of the cluster. */
+struct idx {
+	struct kc_nsindex deps;		/* (namespace, "") */
+	struct kc_nsindex sas;		/* (namespace, name) */
+};
+
+static int
+has_sa(const struct idx *x, const char *ns, const char *name)
+{
+	size_t n;
+
+	(void)kc_nsindex_slice(&x->sas, ns, name, &n);
+	return n > 0;
+}
+
 static const cJSON *
-owned_deployment(const struct kc_snapshot *snap, const char *ns, const char *name, const char *uid)
+owned_deployment(const struct idx *x, const char *ns, const char *name, const char *uid)
 {
 	const cJSON *d, *o, *only = NULL;
-	size_t n = 0;
+	const struct kc_nsref *deps;
+	size_t n = 0, ndeps;
 
-	cJSON_ArrayForEach(d, snap->items[KC_RES_DEPLOYMENTS]) {
-		const cJSON *m = kc_json_get(d, "metadata");
+	deps = kc_nsindex_slice(&x->deps, ns, "", &ndeps);
+	for (size_t i = 0; i < ndeps; i++) {	/* in the snapshot's order */
+		const cJSON *m = kc_json_get(d = deps[i].p, "metadata");
 
-		if (strcmp(kc_json_str0(m, "namespace"), ns) != 0)
-			continue;
 		cJSON_ArrayForEach(o, kc_json_get(m, "ownerReferences")) {
 			const char *ouid = kc_json_str0(o, "uid");
 
@@ -81,7 +99,7 @@ add_link(struct kc_agent_links *out, const char *ns, const char *name, const cha
 
 /* The account one Agent runs as, and how that was found. */
 static int
-link_agent(const struct kc_snapshot *snap, const cJSON *agent, struct kc_agent_links *out)
+link_agent(const struct idx *x, const cJSON *agent, struct kc_agent_links *out)
 {
 	const cJSON *m = kc_json_get(agent, "metadata"), *spec = kc_json_get(agent, "spec"), *dep;
 	const char *ns = kc_json_str0(m, "namespace"), *name = kc_json_str0(m, "name");
@@ -96,7 +114,7 @@ link_agent(const struct kc_snapshot *snap, const cJSON *agent, struct kc_agent_l
 	else if ((sa = kc_json_str(kc_json_path(spec, "byo.deployment"), "serviceAccountName")) != NULL &&
 	    sa[0] != '\0')
 		field = "spec.byo.deployment.serviceAccountName";
-	if ((dep = owned_deployment(snap, ns, name, kc_json_str0(m, "uid"))) != NULL) {
+	if ((dep = owned_deployment(x, ns, name, kc_json_str0(m, "uid"))) != NULL) {
 		const cJSON *ps = kc_json_path(dep, "spec.template.spec");
 		const char *run = kc_json_str0(ps, "serviceAccountName");
 
@@ -109,12 +127,12 @@ link_agent(const struct kc_snapshot *snap, const cJSON *agent, struct kc_agent_l
 		    field != NULL && strcmp(sa, run) != 0 ? " (the Agent's " : "",
 		    field != NULL && strcmp(sa, run) != 0 ? field : "",
 		    field != NULL && strcmp(sa, run) != 0 ? " names another)" : "");
-		return add_link(out, ns, name, run, via, kc_snapshot_has_sa(snap, ns, run));
+		return add_link(out, ns, name, run, via, has_sa(x, ns, run));
 	}
 	if (field != NULL)
-		return add_link(out, ns, name, sa, field, kc_snapshot_has_sa(snap, ns, sa));
+		return add_link(out, ns, name, sa, field, has_sa(x, ns, sa));
 	return add_link(out, ns, name, name, "no serviceAccountName: the account kagent names after the Agent",
-	    kc_snapshot_has_sa(snap, ns, name));
+	    has_sa(x, ns, name));
 }
 
 static int
@@ -130,21 +148,60 @@ int
 kc_agent_links_load(const struct kc_snapshot *snap, struct kc_agent_links *out)
 {
 	const cJSON *it;
-	int r;
+	struct idx x;
+	int r = 0;
 
 	memset(out, 0, sizeof(*out));
+	memset(&x, 0, sizeof(x));
 	out->collected = snap->agent_crs_present;
+	if (cJSON_GetArraySize(snap->agent_crs) > 0) {
+		cJSON_ArrayForEach(it, snap->items[KC_RES_DEPLOYMENTS])
+			kc_nsindex_add(&x.deps, kc_json_str0(kc_json_get(it, "metadata"), "namespace"), "", it);
+		cJSON_ArrayForEach(it, snap->items[KC_RES_SERVICEACCOUNTS]) {
+			const cJSON *m = kc_json_get(it, "metadata");
+
+			kc_nsindex_add(&x.sas, kc_json_str0(m, "namespace"), kc_json_str0(m, "name"), it);
+		}
+		kc_nsindex_sort(&x.deps);
+		kc_nsindex_sort(&x.sas);
+		if (x.deps.err != 0 || x.sas.err != 0)
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+	}
 	cJSON_ArrayForEach(it, snap->agent_crs) {
+		if (r != 0)
+			break;
 		if (strcmp(kc_json_str0(it, "kind"), "Agent") != 0 || !group_is(kc_json_str0(it, "apiVersion"), "kagent.dev"))
 			continue;
-		if ((r = link_agent(snap, it, out)) != 0) {
-			kc_agent_links_free(out);
-			return r;
-		}
+		r = link_agent(&x, it, out);
+	}
+	kc_nsindex_free(&x.deps);
+	kc_nsindex_free(&x.sas);
+	if (r != 0) {
+		kc_agent_links_free(out);
+		return r;
 	}
 	if (out->n > 1)
 		qsort(out->v, out->n, sizeof(*out->v), cmp_link);
 	return 0;
+}
+
+const struct kc_agent_link *
+kc_agent_links_in_ns(const struct kc_agent_links *l, const char *ns, size_t *n)
+{
+	size_t lo = 0, hi = l->n, end;
+
+	while (lo < hi) {	/* the first link whose namespace is >= ns */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(l->v[mid].ns, ns) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (end = lo; end < l->n && strcmp(l->v[end].ns, ns) == 0; end++)
+		;
+	*n = end - lo;
+	return l->v == NULL ? NULL : l->v + lo;
 }
 
 void
@@ -205,11 +262,13 @@ cJSON *
 kc_agent_links_for_sa(const struct kc_agent_links *l, const char *ns, const char *name)
 {
 	cJSON *arr = cJSON_CreateArray(), *o;
+	size_t n;
+	const struct kc_agent_link *v = kc_agent_links_in_ns(l, ns, &n);
 
-	for (size_t i = 0; arr != NULL && i < l->n; i++) {
-		if (!l->v[i].exists || strcmp(l->v[i].sa_ns, ns) != 0 || strcmp(l->v[i].sa_name, name) != 0)
+	for (size_t i = 0; arr != NULL && i < n; i++) {
+		if (!v[i].exists || strcmp(v[i].sa_ns, ns) != 0 || strcmp(v[i].sa_name, name) != 0)
 			continue;
-		if ((o = link_json(&l->v[i], 0)) == NULL) {
+		if ((o = link_json(&v[i], 0)) == NULL) {
 			cJSON_Delete(arr);
 			return NULL;
 		}

@@ -50,6 +50,10 @@ struct kc_agent_links {
 /* Every Agent of snap, sorted by namespace and name.  0 or KC_ERR_NOMEM. */
 int kc_agent_links_load(const struct kc_snapshot *snap, struct kc_agent_links *out);
 void kc_agent_links_free(struct kc_agent_links *l);
+/* The links of the Agents of namespace ns (*n of them, may be 0): a
+ * binary search of the sorted links.  An Agent runs as an account of its
+ * own namespace, so an account's links are among its namespace's. */
+const struct kc_agent_link *kc_agent_links_in_ns(const struct kc_agent_links *l, const char *ns, size_t *n);
 
 /* "agent kagent.dev/Agent NS/NAME" into buf (cut when longer). */
 void kc_agent_link_text(const struct kc_agent_link *l, char *buf, size_t size);

@@ -1,3 +1,4 @@
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -568,12 +569,22 @@ kc_rbac_rb_candidates(const struct kc_rbac *rb, const struct kc_rbac_identity *i
 	return r;
 }
 
+/* kc_rbac_reviews_run(): relaxed, since evaluations may run concurrently */
+static atomic_ulong reviews_run;
+
+unsigned long
+kc_rbac_reviews_run(void)
+{
+	return atomic_load_explicit(&reviews_run, memory_order_relaxed);
+}
+
 static int
 rules_for(const struct kc_rbac *rb, const struct kc_rbac_identity *id, const char *ns,
     int with_cluster, struct kc_rbac_rules *out)
 {
 	int r;
 
+	atomic_fetch_add_explicit(&reviews_run, 1, memory_order_relaxed);
 	out->n = 0;
 	out->nmissing = 0;
 	if ((r = candidates(rb, id, ns, with_cluster, out)) != 0)

@@ -165,6 +165,12 @@ int kc_rbac_rb_candidates(const struct kc_rbac *rb, const struct kc_rbac_identit
     size_t **v, size_t *n, size_t *cap);
 void kc_rbac_rules_free(struct kc_rbac_rules *r);
 
+/* How many rules reviews (kc_rbac_rules_for, kc_rbac_rules_for_ns, and
+ * those of kc_rbac_authorize) this process has evaluated: a count, so a
+ * test can show that an analysis does not review every namespace or every
+ * secret of the cluster for every account (tests/unit/test_rbac.c). */
+unsigned long kc_rbac_reviews_run(void);
+
 /* The server's evaluationError for this result, or NULL when there is
  * none (newly allocated): one message, or "[m1, m2]" for several distinct
  * ones, as apimachinery's aggregate error prints them. */

@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "rbac/findings.h"
+#include "rbac/hmap.h"
 #include "rbac/reach.h"
 #include "rbac/scope.h"
 #include "util/buf.h"
@@ -682,6 +683,14 @@ add_hit(struct kc_findings *f, const struct kc_finding_def *def, int sev, const 
 }
 
 static int
+cmp_pos(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
 eval_grants(struct kc_findings *f, const struct kc_rbac_rules *rr, const char *scope_ns,
     const struct kc_selected *sa, const struct kc_rbac_identity *id, int *reads_secrets)
 {
@@ -738,16 +747,56 @@ missing_gaps(struct kc_findings *f, const struct kc_rbac_rules *rr, const char *
 	return 0;
 }
 
+/* One scope's findings: the cluster pass (ns "") sees only the
+ * ClusterRoleBindings, a namespace pass only that namespace's RoleBindings,
+ * so the latter asks for those alone (kc_rbac_rules_for_ns lists them in
+ * the same order as kc_rbac_rules_for does after the ClusterRoleBindings). */
 static int
 eval_ns(struct kc_findings *f, const struct kc_rbac *rb, const struct kc_selected *sa,
     const struct kc_rbac_identity *id, const char *ns, struct kc_rbac_rules *rr, int *reads)
 {
 	int r;
 
-	if ((r = kc_rbac_rules_for(rb, id, ns, rr)) != 0 ||
+	if ((r = ns[0] == '\0' ? kc_rbac_rules_for(rb, id, ns, rr) : kc_rbac_rules_for_ns(rb, id, ns, rr)) != 0 ||
 	    (r = eval_grants(f, rr, ns, sa, id, reads)) != 0)
 		return r;
 	return missing_gaps(f, rr, ns, sa);
+}
+
+/* The positions in namespaces (ascending, each once) of the namespaces
+ * whose RoleBindings can name id (kc_rbac_rb_candidates): a namespace pass
+ * anywhere else finds nothing, so an account is evaluated in the
+ * namespaces it is bound in, not in every namespace of the cluster (that
+ * made the analysis agents x namespaces).  An empty name in the list (a
+ * Namespace object without one) is kept wherever it is: its pass is the
+ * cluster scope's again, as it always was. */
+static int
+bound_positions(const struct kc_rbac *rb, const struct kc_hmap *pos, const struct kc_rbac_identity *id,
+    size_t **cand, size_t *ncand, size_t *capcand, size_t **v, size_t *n, size_t *cap)
+{
+	size_t w = 0;
+	int r;
+
+	*n = 0;
+	if ((r = kc_rbac_rb_candidates(rb, id, cand, ncand, capcand)) != 0)
+		return r;
+	for (size_t c = 0; c <= *ncand; c++) {
+		const struct kc_hmap_entry *e = kc_hmap_get(pos, c < *ncand ? rb->bindings[(*cand)[c]].ns : "");
+
+		if (e == NULL)
+			continue;
+		if (KC_GROW(*v, *cap, *n + e->n) != 0)
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		memcpy(*v + *n, e->vals, e->n * sizeof(**v));
+		*n += e->n;
+	}
+	if (*n > 1)
+		qsort(*v, *n, sizeof(**v), cmp_pos);
+	for (size_t i = 0; i < *n; i++)
+		if (w == 0 || (*v)[w - 1] != (*v)[i])
+			(*v)[w++] = (*v)[i];
+	*n = w;
+	return 0;
 }
 
 int
@@ -755,23 +804,29 @@ kc_findings_eval(struct kc_findings *f, const struct kc_rbac *rb, const struct k
     const char *const *namespaces)
 {
 	struct kc_rbac_rules rr;
+	struct kc_hmap pos;
+	size_t *cand = NULL, ncand = 0, capcand = 0, *at = NULL, nat = 0, capat = 0;
 	int r = 0;
 
 	memset(&rr, 0, sizeof(rr));
+	memset(&pos, 0, sizeof(pos));
+	/* each namespace's position in the list: the passes keep its order */
+	for (size_t i = 0; r == 0 && namespaces != NULL && namespaces[i] != NULL; i++)
+		r = kc_hmap_add(&pos, namespaces[i], i);
 	for (size_t s = 0; s < sel->n && r == 0; s++) {
 		const struct kc_selected *sa = &sel->v[s];
 		struct kc_rbac_sa_id id;
-		int reads = 0, own_in = 0;
+		int reads = 0;
 
 		if ((r = kc_rbac_sa_identity(&id, sa->ns, sa->name)) != 0)
 			break;
 		if ((r = eval_ns(f, rb, sa, &id.id, "", &rr, &reads)) != 0)
 			break;
-		for (size_t i = 0; r == 0 && namespaces != NULL && namespaces[i] != NULL; i++) {
-			own_in |= strcmp(namespaces[i], sa->ns) == 0;
-			r = eval_ns(f, rb, sa, &id.id, namespaces[i], &rr, &reads);
-		}
-		if (r == 0 && !own_in)
+		if ((r = bound_positions(rb, &pos, &id.id, &cand, &ncand, &capcand, &at, &nat, &capat)) != 0)
+			break;
+		for (size_t i = 0; r == 0 && i < nat; i++)
+			r = eval_ns(f, rb, sa, &id.id, namespaces[at[i]], &rr, &reads);
+		if (r == 0 && kc_hmap_get(&pos, sa->ns) == NULL)
 			r = eval_ns(f, rb, sa, &id.id, sa->ns, &rr, &reads);
 		if (r == 0 && reads) {
 			char who[1024];
@@ -783,6 +838,9 @@ kc_findings_eval(struct kc_findings *f, const struct kc_rbac *rb, const struct k
 		}
 	}
 	kc_rbac_rules_free(&rr);
+	kc_hmap_free(&pos);
+	free(cand);
+	free(at);
 	return r;
 }
 

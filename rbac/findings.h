@@ -69,8 +69,11 @@ int kc_findings_init(struct kc_findings *f);
 void kc_findings_free(struct kc_findings *f);
 
 /* Evaluate every rule for every selected SA: cluster scope and each
- * namespace in namespaces (NULL-terminated; the SA's own is always
- * added).  Bindings to missing roles that apply to the SA are AGR-024. */
+ * namespace in namespaces (NULL-terminated, in that order; the SA's own is
+ * always added).  A namespace none of whose RoleBindings can name the SA
+ * adds nothing and is skipped without a review, so the work is linear in
+ * the SA's bindings, not in the cluster's namespaces.  Bindings to missing
+ * roles that apply to the SA are AGR-024. */
 int kc_findings_eval(struct kc_findings *f, const struct kc_rbac *rb,
     const struct kc_selection *sel, const char *const *namespaces);
 

@@ -5,12 +5,14 @@
 
 #include "rbac/labels.h"
 #include "rbac/agentcr.h"
+#include "rbac/hmap.h"
 #include "rbac/select.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fmt.h"
 #include "util/json.h"
 #include "util/mem.h"
+#include "util/nsindex.h"
 
 #define NAME_MAX_LEN 1024
 #define MAX_PARTS 64
@@ -62,8 +64,8 @@ kc_select_match_name(const void *rx, const char *ns, const char *name, char **pa
 	return 0;
 }
 
-static struct kc_selected *
-find_mut(struct kc_selection *s, const char *ns, const char *name)
+const struct kc_selected *
+kc_selection_find(const struct kc_selection *s, const char *ns, const char *name)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (strcmp(s->v[i].ns, ns) == 0 && strcmp(s->v[i].name, name) == 0)
@@ -71,17 +73,72 @@ find_mut(struct kc_selection *s, const char *ns, const char *name)
 	return NULL;
 }
 
-const struct kc_selected *
-kc_selection_find(const struct kc_selection *s, const char *ns, const char *name)
+/* A selection being built: the accounts already chosen by hash, and the
+ * snapshot's accounts by namespace and name (exists), so that choosing n
+ * accounts of a cluster of m is not n x (n + m) comparisons. */
+struct pick {
+	struct kc_selection *s;
+	struct kc_hmap at;		/* key() -> index into s->v */
+	struct kc_nsindex sas;		/* the snapshot's ServiceAccounts */
+	struct kc_buf k;
+};
+
+static int
+pick_init(struct pick *p, const struct kc_snapshot *snap, struct kc_selection *s)
 {
-	return find_mut((struct kc_selection *)s, ns, name);
+	const cJSON *it;
+
+	memset(p, 0, sizeof(*p));
+	p->s = s;
+	p->k = (struct kc_buf)KC_BUF_INIT(3 * NAME_MAX_LEN);
+	cJSON_ArrayForEach(it, snap->items[KC_RES_SERVICEACCOUNTS]) {
+		const cJSON *m = kc_json_get(it, "metadata");
+
+		kc_nsindex_add(&p->sas, kc_json_str0(m, "namespace"), kc_json_str0(m, "name"), it);
+	}
+	kc_nsindex_sort(&p->sas);
+	return p->sas.err != 0 ? kc_err_set(KC_ERR_NOMEM, "out of memory") : 0;
+}
+
+static void
+pick_free(struct pick *p)
+{
+	kc_hmap_free(&p->at);
+	kc_nsindex_free(&p->sas);
+	kc_buf_free(&p->k);
+}
+
+/* "LEN:NS NAME": the namespace's length first, so that no two pairs share
+ * a key whatever bytes they hold; NULL when too long for any account. */
+static const char *
+key(struct pick *p, const char *ns, const char *name)
+{
+	kc_buf_reset(&p->k);
+	if (kc_buf_addf(&p->k, "%zu:%s/%s", strlen(ns), ns, name) != 0)
+		return NULL;
+	return kc_buf_str(&p->k);
+}
+
+static struct kc_selected *
+find_mut(struct pick *p, const char *ns, const char *name)
+{
+	const char *k = key(p, ns, name);
+	const struct kc_hmap_entry *e = k != NULL ? kc_hmap_get(&p->at, k) : NULL;
+
+	if (e != NULL)
+		return &p->s->v[e->vals[0]];
+	if (k == NULL)	/* too long for a key: compared one by one */
+		return (struct kc_selected *)kc_selection_find(p->s, ns, name);
+	return NULL;
 }
 
 static int
-add(struct kc_selection *s, const struct kc_snapshot *snap, const char *ns, const char *name,
-    const char *reason)
+add(struct pick *p, const char *ns, const char *name, const char *reason)
 {
-	struct kc_selected *e = find_mut(s, ns, name);
+	struct kc_selection *s = p->s;
+	struct kc_selected *e = find_mut(p, ns, name);
+	const char *k;
+	size_t nsa;
 	char *r;
 
 	if (e == NULL) {
@@ -93,7 +150,13 @@ add(struct kc_selection *s, const struct kc_snapshot *snap, const char *ns, cons
 			free(e->ns);
 			return kc_err_set(KC_ERR_NOMEM, "out of memory");
 		}
-		e->exists = kc_snapshot_has_sa(snap, ns, name);
+		(void)kc_nsindex_slice(&p->sas, ns, name, &nsa);
+		e->exists = nsa > 0;
+		if ((k = key(p, ns, name)) != NULL && kc_hmap_add(&p->at, k, s->n) != 0) {
+			free(e->ns);
+			free(e->name);
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		}
 		s->n++;
 	}
 	for (size_t i = 0; i < e->nreasons; i++)
@@ -112,7 +175,7 @@ add(struct kc_selection *s, const struct kc_snapshot *snap, const char *ns, cons
 }
 
 static int
-by_regex(const struct kc_snapshot *snap, const char *re, struct kc_selection *s)
+by_regex(const struct kc_snapshot *snap, const char *re, struct pick *s)
 {
 	struct kc_buf pat = KC_BUF_INIT(8192), why = KC_BUF_INIT(8192);
 	regex_t rx;
@@ -139,7 +202,7 @@ by_regex(const struct kc_snapshot *snap, const char *re, struct kc_selection *s)
 		kc_buf_reset(&why);
 		kc_buf_addf(&why, "name part '%s' matches --agents '%s'", part ? part : "", re);
 		free(part);
-		if ((r = add(s, snap, kc_json_str0(m, "namespace"), kc_json_str0(m, "name"), kc_buf_str(&why))) != 0)
+		if ((r = add(s, kc_json_str0(m, "namespace"), kc_json_str0(m, "name"), kc_buf_str(&why))) != 0)
 			break;
 	}
 	regfree(&rx);
@@ -149,7 +212,7 @@ by_regex(const struct kc_snapshot *snap, const char *re, struct kc_selection *s)
 }
 
 static int
-by_selector(const struct kc_snapshot *snap, const char *selstr, struct kc_selection *s)
+by_selector(const struct kc_snapshot *snap, const char *selstr, struct pick *s)
 {
 	struct kc_labelsel sel;
 	struct kc_buf why = KC_BUF_INIT(8192);
@@ -182,7 +245,7 @@ by_selector(const struct kc_snapshot *snap, const char *selstr, struct kc_select
 			if (dup)
 				continue;
 		}
-		if ((r = add(s, snap, kc_json_str0(m, "namespace"), sa, kc_buf_str(&why))) != 0)
+		if ((r = add(s, kc_json_str0(m, "namespace"), sa, kc_buf_str(&why))) != 0)
 			break;
 	}
 	kc_labelsel_free(&sel);
@@ -194,7 +257,7 @@ by_selector(const struct kc_snapshot *snap, const char *selstr, struct kc_select
  * (rbac/agentcr.h): agents whatever their names; a link to an account not
  * in the snapshot selects nothing (selection.json reports it). */
 static int
-by_agent_crs(const struct kc_snapshot *snap, struct kc_selection *s)
+by_agent_crs(const struct kc_snapshot *snap, struct pick *s)
 {
 	struct kc_agent_links links;
 	char text[700], why[1500];
@@ -209,7 +272,7 @@ by_agent_crs(const struct kc_snapshot *snap, struct kc_selection *s)
 			continue;
 		kc_agent_link_text(l, text, sizeof(text));
 		kc_fmt_trunc(why, sizeof(why), "runs %s (%s)", text, l->via);
-		r = add(s, snap, l->sa_ns, l->sa_name, why);
+		r = add(s, l->sa_ns, l->sa_name, why);
 	}
 	kc_agent_links_free(&links);
 	return r;
@@ -228,12 +291,15 @@ int
 kc_select(const struct kc_snapshot *snap, const struct kc_select_opts *opts, struct kc_selection *out)
 {
 	const cJSON *it;
+	struct pick p;
 	int r = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (!opts->no_regex && (r = by_regex(snap, opts->agents ? opts->agents : KC_AGENTS_DEFAULT, out)) != 0)
+	if ((r = pick_init(&p, snap, out)) != 0)
 		goto out;
-	if (!opts->no_regex && (r = by_agent_crs(snap, out)) != 0)
+	if (!opts->no_regex && (r = by_regex(snap, opts->agents ? opts->agents : KC_AGENTS_DEFAULT, &p)) != 0)
+		goto out;
+	if (!opts->no_regex && (r = by_agent_crs(snap, &p)) != 0)
 		goto out;
 	for (size_t i = 0; i < opts->nsas; i++) {
 		const char *v = opts->sas[i], *slash = strchr(v, '/');
@@ -246,22 +312,23 @@ kc_select(const struct kc_snapshot *snap, const struct kc_select_opts *opts, str
 		}
 		memcpy(ns, v, (size_t)(slash - v));
 		ns[slash - v] = '\0';
-		if ((r = add(out, snap, ns, slash + 1, "named with --sa")) != 0)
+		if ((r = add(&p, ns, slash + 1, "named with --sa")) != 0)
 			goto out;
 	}
-	if (opts->agent_selector != NULL && (r = by_selector(snap, opts->agent_selector, out)) != 0)
+	if (opts->agent_selector != NULL && (r = by_selector(snap, opts->agent_selector, &p)) != 0)
 		goto out;
 	if (opts->all_sas) {
 		cJSON_ArrayForEach(it, snap->items[KC_RES_SERVICEACCOUNTS]) {
 			const cJSON *m = kc_json_get(it, "metadata");
 
-			if ((r = add(out, snap, kc_json_str0(m, "namespace"), kc_json_str0(m, "name"), "--all-sas")) != 0)
+			if ((r = add(&p, kc_json_str0(m, "namespace"), kc_json_str0(m, "name"), "--all-sas")) != 0)
 				goto out;
 		}
 	}
 	if (out->n > 1)
 		qsort(out->v, out->n, sizeof(*out->v), cmp_sel);
 out:
+	pick_free(&p);
 	if (r != 0)
 		kc_selection_free(out);
 	return r;

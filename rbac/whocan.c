@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rbac/hmap.h"
 #include "rbac/reach.h"
 #include "rbac/scope.h"
 #include "rbac/whocan.h"
@@ -120,14 +121,35 @@ uniq_strings(cJSON *arr)
 	free(v);
 }
 
+/* The array of namespace ns in the object nss, added (in first-seen order)
+ * when it is not there yet; found through byns (ns -> index into *arrs), not
+ * by a scan of nss's keys, which made a query bindings x namespaces.  NULL
+ * when out of memory. */
+static cJSON *
+ns_array(cJSON *nss, struct kc_hmap *byns, cJSON ***arrs, size_t *n, size_t *cap, const char *ns)
+{
+	const struct kc_hmap_entry *e = kc_hmap_get(byns, ns);
+	cJSON *a;
+
+	if (e != NULL)
+		return (*arrs)[e->vals[0]];
+	if (KC_GROW(*arrs, *cap, *n + 1) != 0 || kc_hmap_add(byns, ns, *n) != 0 ||
+	    (a = cJSON_AddArrayToObject(nss, ns)) == NULL)
+		return NULL;
+	(*arrs)[(*n)++] = a;
+	return a;
+}
+
 int
 kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, const char *ns, cJSON **out)
 {
 	char res[256], group[256], sub[256], ressub[520];
 	const char *slash = strchr(resource, '/'), *dot;
 	size_t rl = slash ? (size_t)(slash - resource) : strlen(resource);
-	cJSON *o, *cw, *nss, *all;
-	int ns_ok;
+	cJSON *o, *cw, *nss, *all, **arrs = NULL;
+	struct kc_hmap byns;
+	size_t narrs = 0, caparrs = 0;
+	int ns_ok, r = 0;
 
 	*out = NULL;
 	if (rl == 0 || rl >= sizeof(res) || (slash && strlen(slash + 1) >= sizeof(sub)))
@@ -208,7 +230,8 @@ kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, cons
 	cw = cJSON_AddArrayToObject(o, "clusterWide");
 	nss = cJSON_AddObjectToObject(o, "namespaces");
 	all = cJSON_AddArrayToObject(o, "serviceAccounts");
-	for (size_t bi = 0; bi < rb->nbindings; bi++) {
+	memset(&byns, 0, sizeof(byns));
+	for (size_t bi = 0; bi < rb->nbindings && r == 0; bi++) {
 		const struct kc_rbac_binding *b = &rb->bindings[bi];
 		const struct kc_rbac_rule *hit = NULL;
 		cJSON *dst;
@@ -230,11 +253,18 @@ kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, cons
 			continue;
 		if (b->cluster) {
 			dst = cw;
-		} else if ((dst = kc_json_get_mut(nss, b->ns)) == NULL) {
-			dst = cJSON_AddArrayToObject(nss, b->ns);
+		} else if ((dst = ns_array(nss, &byns, &arrs, &narrs, &caparrs, b->ns)) == NULL) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			break;
 		}
 		for (size_t s = 0; s < b->nsubjects; s++)
 			cJSON_AddItemToArray(dst, grant_json(rb, b, &b->subjects[s], hit, all));
+	}
+	kc_hmap_free(&byns);
+	free(arrs);
+	if (r != 0) {
+		cJSON_Delete(o);
+		return r;
 	}
 	uniq_strings(all);
 	*out = o;

@@ -521,6 +521,110 @@ DEFINE_TEST(test_rbac_analyze_traps)
 	cJSON_Delete(sum);
 }
 
+/* An estate of n namespaces ns-NNN, each with an account, a secret and a
+ * RoleBinding to somebody else; the agent agents/kagent-bot reads the
+ * secrets of its own namespace (Role secret-reader) and, when every_ns,
+ * those of every namespace (a RoleBinding in each). */
+static void
+wide_snapshot(const char *dir, int n, int every_ns)
+{
+	struct kc_buf nss = KC_BUF_INIT(1 << 24), sas = KC_BUF_INIT(1 << 24), rbs = KC_BUF_INIT(1 << 24),
+	    secrets = KC_BUF_INIT(1 << 24);
+
+	kc_buf_adds(&nss, "{'metadata':{'name':'agents'}}");
+	kc_buf_adds(&sas, SAOBJ("agents", "kagent-bot"));
+	kc_buf_adds(&secrets, "{'metadata':{'name':'agent-secret','namespace':'agents'}}");
+	kc_buf_adds(&rbs, RB("agents", "reads", "Role", "secret-reader", SA("agents", "kagent-bot")));
+	for (int i = 0; i < n; i++) {
+		kc_buf_addf(&nss, ",{'metadata':{'name':'ns-%03d'}}", i);
+		kc_buf_addf(&sas, ",{'metadata':{'name':'app','namespace':'ns-%03d'}}", i);
+		kc_buf_addf(&secrets, ",{'metadata':{'name':'app-secret','namespace':'ns-%03d'}}", i);
+		kc_buf_addf(&rbs, ",{'metadata':{'name':'dev','namespace':'ns-%03d'},'roleRef':{'apiGroup':"
+		    "'rbac.authorization.k8s.io','kind':'ClusterRole','name':'secret-reader'},'subjects':["
+		    USER("dev@example.com") "]}", i);
+		if (every_ns)
+			kc_buf_addf(&rbs, ",{'metadata':{'name':'agent','namespace':'ns-%03d'},'roleRef':{'apiGroup':"
+			    "'rbac.authorization.k8s.io','kind':'ClusterRole','name':'secret-reader'},'subjects':["
+			    SA("agents", "kagent-bot") "]}", i);
+	}
+	write_page(dir, "namespaces", kc_buf_str(&nss));
+	write_page(dir, "serviceaccounts", kc_buf_str(&sas));
+	write_page(dir, "secrets", kc_buf_str(&secrets));
+	write_page(dir, "rolebindings", kc_buf_str(&rbs));
+	write_page(dir, "roles", "{'metadata':{'name':'secret-reader','namespace':'agents'},"
+	    "'rules':[{'apiGroups':[''],'resources':['secrets'],'verbs':['get','list']}]}");
+	write_page(dir, "clusterroles", "{'metadata':{'name':'secret-reader'},"
+	    "'rules':[{'apiGroups':[''],'resources':['secrets'],'verbs':['get','list']}]}");
+	write_page(dir, "clusterrolebindings", "");
+	kc_buf_free(&nss);
+	kc_buf_free(&sas);
+	kc_buf_free(&rbs);
+	kc_buf_free(&secrets);
+}
+
+/* The analysis of wide_snapshot(n, every_ns) in folder dir: the rules
+ * reviews it evaluated (kc_rbac_reviews_run), and its inventory.csv
+ * (*csv, the caller frees it). */
+static unsigned long
+wide_analysis(const char *dir, int n, int every_ns, char **csv)
+{
+	struct kc_select_opts o = { NULL, 0, NULL, 0, NULL, 0, 0 };
+	cJSON *files = cJSON_CreateArray(), *sum = NULL;
+	char path[600];
+	unsigned long before;
+	int worst = 0;
+
+	wide_snapshot(dir, n, every_ns);
+	before = kc_rbac_reviews_run();
+	CHECK_INT(kc_analysis_run(dir, &o, files, &sum, &worst), 0);
+	before = kc_rbac_reviews_run() - before;
+	snprintf(path, sizeof(path), "%s/analysis/inventory.csv", dir);
+	*csv = slurp(path);
+	CHECK(*csv != NULL);
+	cJSON_Delete(files);
+	cJSON_Delete(sum);
+	return before;
+}
+
+/* The analysis of one agent reviews what the agent is bound to, not every
+ * namespace and every secret of the cluster: the count of rules reviews is
+ * the same in an estate of 40 namespaces and of 120 (it grew with both
+ * before: findings reviewed each namespace for each agent, the inventory
+ * asked the authorizer about each secret).  A count, not a stopwatch. */
+DEFINE_TEST(test_rbac_analysis_reviews_do_not_grow_with_estate)
+{
+	char *small = NULL, *big = NULL;
+	unsigned long a = wide_analysis("small", 40, 0, &small);
+	unsigned long b = wide_analysis("big", 120, 0, &big);
+
+	CHECK(a > 0);
+	CHECK_INT(b, a);
+	/* and the answers are whole: its own namespace's secret, nobody else's */
+	CHECK(small != NULL && strstr(small, "agents,kagent-bot,,RoleBinding/agents/reads,Role/agents/secret-reader,"
+	    "no,agents/agent-secret,") != NULL);
+	CHECK(big != NULL && strstr(big, "agents,kagent-bot,,RoleBinding/agents/reads,Role/agents/secret-reader,"
+	    "no,agents/agent-secret,") != NULL);
+	free(small);
+	free(big);
+}
+
+/* Its twin: an agent bound in every namespace is reviewed in every one
+ * (the count grows by at least one per namespace added) and reads every
+ * secret. */
+DEFINE_TEST(test_rbac_analysis_reviews_grow_with_bindings)
+{
+	char *small = NULL, *big = NULL;
+	unsigned long a = wide_analysis("small", 40, 1, &small);
+	unsigned long b = wide_analysis("big", 120, 1, &big);
+
+	CHECK(b >= a + 80);
+	CHECK(small != NULL && strstr(small, "agents/agent-secret;ns-000/app-secret;") != NULL &&
+	    strstr(small, ";ns-039/app-secret,") != NULL && strstr(small, "ns-040/") == NULL);
+	CHECK(big != NULL && strstr(big, ";ns-119/app-secret,") != NULL);
+	free(small);
+	free(big);
+}
+
 /* The recorded cluster: the evaluator agrees with the server's reviews. */
 DEFINE_TEST(test_rbac_cluster1_vs_server)
 {
