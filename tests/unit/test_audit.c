@@ -421,6 +421,29 @@ DEFINE_TEST(test_audit_nul_in_string)
 	got_free(&g);
 }
 
+/* The same with a raw NUL byte in the string (not JSON, but cJSON's
+ * length-bounded parse takes it and cuts the string there). */
+DEFINE_TEST(test_audit_raw_nul_in_string)
+{
+	static const char text[] =
+	    "{\"auditID\":\"r1\",\"verb\":\"get\",\"user\":{\"username\":\"agent\"}}\n"
+	    "{\"auditID\":\"r2\",\"verb\":\"get\",\"user\":{\"username\":\"agent\0x\"}}\n"
+	    "{\"auditID\":\"r3\",\"verb\":\"get\",\"user\":{\"username\":\"agent0x\"}}\n";
+	struct kc_audit_opts o = { 0 };
+	struct got g;
+	char s[64];
+
+	write_file("rawnul.log", text, sizeof(text) - 1);
+	scan(&g, "rawnul.log", &o, NULL);
+	CHECK_INT(g.rc, 0);
+	ids(&g, s, sizeof(s));
+	CHECK_STR(s, "r1 r3");	/* r3: the twin without the NUL byte */
+	CHECK_INT(g.nbad, 1);
+	if (g.nbad == 1)
+		CHECK_STR(g.bad[0].reason, "NUL character in a string");
+	got_free(&g);
+}
+
 /* A gzip log cut in half: events before the cut come out, whole and in
  * order, none after it, and the cut is a stream error.  The reader fills a
  * buffer of line_max + 1 MiB at a time, and the fill that meets the cut
