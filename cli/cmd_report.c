@@ -281,7 +281,8 @@ compute_recert(const struct report_args *a, const struct kc_scope *s, const stru
 	memset(&o, 0, sizeof(o));
 	o.bundle = in->bundle_path;
 	o.verified_as = a->no_verify ? "not verified (--no-verify)" : vr->signer[0] ? "valid" : "valid (unsigned)";
-	o.verified_sha256 = a->no_verify ? NULL : vr->sha256;
+	/* the file the report names (under --no-verify its first hash) */
+	o.verified_sha256 = a->no_verify ? in->bundle_sha256 : vr->sha256;
 	r = kc_recert_bundle(&o, s, recert);
 	if (r == KC_ERR_CONFIG)		/* an agent two scope entries select */
 		return cli_fail(KC_EXIT_USAGE, "report --scope");
