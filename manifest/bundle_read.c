@@ -81,6 +81,14 @@ kc_bundle_read_member_pinned(const char *path, const char *rel, const char *pin,
 		}
 		goto out;
 	}
+	if (r == 0 && pin != NULL) {
+		/* "no such member" only of the verified file: another file
+		 * without it is refused (callers take a missing audit segment
+		 * as none) */
+		char got[KC_SHA256_HEX];
+
+		r = pin_check(tr, path, pin, got);
+	}
 	if (r == 0) {
 		char safe[256];
 
