@@ -222,6 +222,7 @@ rh_bundle_read(const char *path, const char *pin, int strict, struct bundle *b)
 		 * report names, is not the file read now: show nothing of it */
 		problem(b, "%s", kc_err_msg());
 		b->unreadable = 1;
+		b->changed = ms.sha256[0] != '\0' && !kc_digest_eq(ms.sha256, pin);
 		kc_bundle_members_free(&ms);
 		return;
 	}

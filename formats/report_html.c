@@ -347,6 +347,13 @@ kc_report_html(const struct kc_report_in *in, struct kc_buf *out)
 	else
 		rh_bundle_read(in->bundle_path, in->bundle_sha256 != NULL && in->bundle_sha256[0] != '\0' ?
 		    in->bundle_sha256 : NULL, 0, &b);
+	if (b.changed) {
+		/* no page that names one file (and perhaps calls it VALID)
+		 * beside another: the caller says so and exits INVALID */
+		rh_bundle_free(&b);
+		return kc_err_set(KC_ERR_VERIFY, "'%s' changed while the report read it (its SHA-256 is no longer "
+		    "the one verified or named)", in->bundle_path);
+	}
 	cs = kc_json_path(b.manifest, "case");
 	kc_buf_addf(&title, "kcustody report: %s %s", kc_json_str(cs, "id") ? kc_json_str(cs, "id") :
 	    "(unknown case)", kc_json_str0(cs, "phase"));

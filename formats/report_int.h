@@ -63,6 +63,7 @@ struct bundle {
 	char top[256];
 	struct kc_buf problems;	/* why some or all contents are not shown */
 	int unreadable;		/* nothing could be read */
+	int changed;		/* the file read is not the one pinned (its digest differs) */
 };
 
 /* Boxes per picture: beyond this a picture stops helping anyone see. */
