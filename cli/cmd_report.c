@@ -267,7 +267,7 @@ compute_diff(const struct report_args *a, struct kc_report_in *in, cJSON **diff,
  * (not verified again).  0, or the exit status (printed). */
 static int
 compute_recert(const struct report_args *a, const struct kc_scope *s, const struct kc_verify_result *vr,
-    struct kc_report_in *in, cJSON **recert, char *err, size_t errlen)
+    struct kc_report_in *in, cJSON **recert, char *err, size_t errlen, int *rc)
 {
 	struct kc_recert_opts o;
 	int r;
@@ -281,7 +281,8 @@ compute_recert(const struct report_args *a, const struct kc_scope *s, const stru
 	memset(&o, 0, sizeof(o));
 	o.bundle = in->bundle_path;
 	o.verified_as = a->no_verify ? "not verified (--no-verify)" : vr->signer[0] ? "valid" : "valid (unsigned)";
-	o.verified_sha256 = a->no_verify ? NULL : vr->sha256;
+	/* the file the report names (under --no-verify its first hash) */
+	o.verified_sha256 = a->no_verify ? in->bundle_sha256 : vr->sha256;
 	r = kc_recert_bundle(&o, s, recert);
 	if (r == KC_ERR_CONFIG)		/* an agent two scope entries select */
 		return cli_fail(KC_EXIT_USAGE, "report --scope");
@@ -291,6 +292,8 @@ compute_recert(const struct report_args *a, const struct kc_scope *s, const stru
 		kc_fmt_trunc(err, errlen, "%s", kc_err_msg());	/* an error detail */
 		cli_error("report --scope: %s", err);
 		in->recert_error = err;
+		if (r == KC_ERR_VERIFY)	/* the bundle changed since it was verified */
+			*rc = KC_EXIT_INVALID;
 		return 0;
 	}
 	in->recert = *recert;
@@ -373,7 +376,7 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 	in.bundle_sha256 = bundle_hex;
 	if ((r = verify_bundles(&a, &in, &vr, &pre_vr, &rc)) != 0 ||
 	    (r = compute_diff(&a, &in, &diff, &rc)) != 0 ||
-	    (r = compute_recert(&a, &scope, &vr, &in, &recert, recert_err, sizeof(recert_err))) != 0) {
+	    (r = compute_recert(&a, &scope, &vr, &in, &recert, recert_err, sizeof(recert_err), &rc)) != 0) {
 		kc_scope_free(&scope);
 		cJSON_Delete(diff);
 		return r;
@@ -384,6 +387,11 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 	cJSON_Delete(diff);
 	cJSON_Delete(ledger);
 	cJSON_Delete(recert);
+	if (r == KC_ERR_VERIFY) {
+		kc_buf_free(&page);
+		cli_error("%s: no report", kc_err_msg());
+		return KC_EXIT_INVALID;
+	}
 	if (r != 0) {
 		kc_buf_free(&page);
 		return cli_fail(KC_EXIT_FATAL, "report");

@@ -117,6 +117,15 @@ embedded_event(const char *text, cJSON **ev, const char **why, char *detail, siz
 {
 	const char *end = NULL;
 
+	*ev = NULL;
+	if (kc_json_text_has_nul(text, strlen(text))) {
+		/* the line's own scan saw an escaped backslash here: the NUL
+		 * escape is in the embedded text, and cJSON would cut there */
+		*why = "NUL character in a string";
+		kc_fmt_trunc(detail, dn, "the embedded event holds \\u0000, which no API server writes; JSON "
+		    "readers differ on it");
+		return 0;
+	}
 	*ev = cJSON_ParseWithLengthOpts(text, strlen(text), &end, 0);
 	if (*ev == NULL || end == NULL || *end != '\0') {
 		cJSON_Delete(*ev);
@@ -200,6 +209,12 @@ aks(const cJSON *rec, struct kc_audit_prov *p, cJSON **ev, const char **why, cha
 	p->reads = strcasecmp(cat, "kube-audit") == 0;
 	if (cJSON_IsString(props)) {
 		/* some exports carry properties as JSON text */
+		if (kc_json_text_has_nul(props->valuestring, strlen(props->valuestring))) {
+			*why = "NUL character in a string";
+			kc_fmt_trunc(detail, dn, "properties holds \\u0000, which no API server writes; JSON readers "
+			    "differ on it");
+			return 0;
+		}
 		if ((p->owned = cJSON_Parse(props->valuestring)) == NULL) {
 			*why = "message is not an audit event";
 			kc_fmt_trunc(detail, dn, "properties is text that is not JSON");

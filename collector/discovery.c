@@ -49,6 +49,8 @@ fetch_doc(struct kc_collect *co, const char *path, const char *rel, const char *
 	    (r = kc_response_error(&resp, "GET", path)) == 0) {
 		if ((*doc = cJSON_ParseWithLength(resp.body.data, resp.body.len)) == NULL)
 			r = kc_err_set(KC_ERR_PARSE, "GET %s: the server's answer is not JSON", path);
+		else if (kc_json_text_has_nul(resp.body.data, resp.body.len))
+			r = kc_err_set(KC_ERR_PARSE, KC_JSON_NUL_REFUSED, "GET", path);
 		else
 			r = kc_collect_add_file(co, rel, resp.body.data, resp.body.len, "application/json", 0, NULL);
 	}
@@ -260,7 +262,9 @@ get_doc(kc_member_get_fn get, void *ctx, const char *rel)
 
 	if (data == NULL)
 		return NULL;
-	doc = len <= DISC_DOC_MAX ? cJSON_ParseWithLength(data, len) : NULL;
+	/* a NUL in a string: cJSON would read a resource "x\u0000y" as "x"
+	 * (collect refuses such an answer; an older bundle may hold one) */
+	doc = len <= DISC_DOC_MAX && !kc_json_text_has_nul(data, len) ? cJSON_ParseWithLength(data, len) : NULL;
 	free(data);
 	return doc;
 }

@@ -206,7 +206,7 @@ matches_sums(const struct kc_digest_list *sums, const struct kc_bundle_member *m
 }
 
 void
-rh_bundle_read(const char *path, const char *pin, struct bundle *b)
+rh_bundle_read(const char *path, const char *pin, int strict, struct bundle *b)
 {
 	const struct kc_bundle_read_opts o = {
 		.member_max = KC_REPORT_MEMBER_MAX, .total_max = KC_REPORT_MEMBERS_MAX,
@@ -218,11 +218,13 @@ rh_bundle_read(const char *path, const char *pin, struct bundle *b)
 
 	kc_buf_init(&b->problems, 1u << 20);
 	r = kc_bundle_read_members(path, &o, keep_member, NULL, &ms);
-	if (pin != NULL && r != 0 && ms.opened) {
-		/* the file verify found valid is not the file read now: show
-		 * nothing of it */
+	if (pin != NULL && r != 0 && ms.opened &&
+	    (strict || (ms.sha256[0] != '\0' && !kc_digest_eq(ms.sha256, pin)))) {
+		/* the file verify found valid (strict), or whose digest the
+		 * report names, is not the file read now: show nothing of it */
 		problem(b, "%s", kc_err_msg());
 		b->unreadable = 1;
+		b->changed = ms.sha256[0] != '\0' && !kc_digest_eq(ms.sha256, pin);
 		kc_bundle_members_free(&ms);
 		return;
 	}

@@ -340,7 +340,20 @@ kc_report_html(const struct kc_report_in *in, struct kc_buf *out)
 	memset(&b, 0, sizeof(b));
 	if (in == NULL || in->bundle_path == NULL)
 		return kc_err_set(KC_ERR_INVALID, "report: no bundle");
-	rh_bundle_read(in->bundle_path, in->vr != NULL && in->vr->valid ? in->vr->sha256 : NULL, &b);
+	/* what is shown is the file whose SHA-256 the page names, verified
+	 * or not (--no-verify, INVALID): another file shows nothing */
+	if (in->vr != NULL && in->vr->valid)
+		rh_bundle_read(in->bundle_path, in->vr->sha256, 1, &b);
+	else
+		rh_bundle_read(in->bundle_path, in->bundle_sha256 != NULL && in->bundle_sha256[0] != '\0' ?
+		    in->bundle_sha256 : NULL, 0, &b);
+	if (b.changed) {
+		/* no page that names one file (and perhaps calls it VALID)
+		 * beside another: the caller says so and exits INVALID */
+		rh_bundle_free(&b);
+		return kc_err_set(KC_ERR_VERIFY, "'%s' changed while the report read it (its SHA-256 is no longer "
+		    "the one verified or named)", in->bundle_path);
+	}
 	cs = kc_json_path(b.manifest, "case");
 	kc_buf_addf(&title, "kcustody report: %s %s", kc_json_str(cs, "id") ? kc_json_str(cs, "id") :
 	    "(unknown case)", kc_json_str0(cs, "phase"));

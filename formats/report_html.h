@@ -68,8 +68,10 @@ struct kc_report_in {
  * The bundle's members are read in one pass with the bundle reader's
  * safety checks and each one used is checked against the bundle's
  * SHA256SUMS; a bundle that cannot be read still gives a page that says
- * so beside the verification result.  Returns 0, or KC_ERR_NOMEM /
- * KC_ERR_LIMIT (the page would exceed out's maximum). */
+ * so beside the verification result.  Returns 0, KC_ERR_VERIFY when the
+ * file read is not the one verified (or, unverified, whose SHA-256
+ * in->bundle_sha256 names), or KC_ERR_NOMEM / KC_ERR_LIMIT (the page
+ * would exceed out's maximum). */
 int kc_report_html(const struct kc_report_in *in, struct kc_buf *out);
 
 /* Render a whole self-contained page for a kcustody.diff/v1 document

@@ -64,6 +64,7 @@ struct bundle {
 	char top[256];
 	struct kc_buf problems;	/* why some or all contents are not shown */
 	int unreadable;		/* nothing could be read */
+	int changed;		/* the file read is not the one pinned (its digest differs) */
 };
 
 /* Boxes per picture: beyond this a picture stops helping anyone see. */
@@ -116,9 +117,12 @@ void rh_more_rows(struct w *w, int shown, int total);
 
 /* report_bundle.c */
 void rh_bundle_free(struct bundle *b);
-/* pin: the digest of the file verify found valid (NULL: not pinned, e.g.
- * an invalid bundle, shown as far as it can be read). */
-void rh_bundle_read(const char *path, const char *pin, struct bundle *b);
+/* pin: the digest the report names for the file (the one verify read
+ * when it found the file valid, else the report's own first hash; NULL:
+ * not pinned).  A file with another digest shows nothing.  strict (the
+ * file verified valid): any read error shows nothing either; otherwise an
+ * invalid bundle is shown as far as it can be read. */
+void rh_bundle_read(const char *path, const char *pin, int strict, struct bundle *b);
 
 /* report_tree.c */
 void rh_tree_free(struct tree *t);

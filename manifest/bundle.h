@@ -115,7 +115,8 @@ int kc_bundle_read_member(const char *path, const char *rel, kc_bundle_sink_fn s
 /* The same, pinned: with pin non-NULL the rest of the file is read and
  * checked after the member, and the file's SHA-256 must equal pin (the
  * digest kc_bundle_verify read), else KC_ERR_VERIFY; the caller then
- * discards what sink received. */
+ * discards what sink received.  KC_ERR_NOTFOUND only when the pinned file
+ * has no such member (checked to its end). */
 int kc_bundle_read_member_pinned(const char *path, const char *rel, const char *pin, kc_bundle_sink_fn sink,
     void *ctx);
 /* The same into a buffer of at most max bytes (KC_ERR_LIMIT beyond). */

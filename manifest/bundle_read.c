@@ -81,6 +81,14 @@ kc_bundle_read_member_pinned(const char *path, const char *rel, const char *pin,
 		}
 		goto out;
 	}
+	if (r == 0 && pin != NULL) {
+		/* "no such member" only of the verified file: another file
+		 * without it is refused (callers take a missing audit segment
+		 * as none) */
+		char got[KC_SHA256_HEX];
+
+		r = pin_check(tr, path, pin, got);
+	}
 	if (r == 0) {
 		char safe[256];
 
@@ -187,9 +195,24 @@ kc_bundle_read_members(const char *path, const struct kc_bundle_read_opts *o,
 	}
 	if (r == 0 && !stopped && o->check_end)
 		r = kc_tar_finish(tr);
-	if (r == 0 && o->expect_sha256 != NULL)
+	if (r == 0 && o->expect_sha256 != NULL) {
 		r = pin_check(tr, path, o->expect_sha256, out->sha256);
-	else if (r == 0 && !stopped && o->check_end)
+	} else if (r != 0 && r != KC_ERR_NOMEM && o->expect_sha256 != NULL) {
+		/* stopped by an error part way: every byte read so far was
+		 * hashed, so the rest is hashed too and a file other than the
+		 * pinned one is named as that, not only as damaged (a reader
+		 * that shows what came before the error shows nothing of it) */
+		char msg[512], got[KC_SHA256_HEX];
+
+		kc_fmt_trunc(msg, sizeof(msg), "%s", kc_err_msg());
+		if (kc_tar_sha256(tr, got) == 0 && !kc_digest_eq(o->expect_sha256, got)) {
+			memcpy(out->sha256, got, sizeof(out->sha256));
+			r = kc_err_set(KC_ERR_VERIFY, "'%s' changed after it was verified (SHA-256 %.16s... verified, "
+			    "%.16s... read now): nothing is taken from it", path, o->expect_sha256, got);
+		} else {
+			kc_err_set(r, "%s", msg);
+		}
+	} else if (r == 0 && !stopped && o->check_end)
 		r = kc_tar_sha256(tr, out->sha256);
 	kc_tar_close(tr);
 	free(chunk);

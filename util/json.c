@@ -122,6 +122,10 @@ kc_json_text_has_nul(const char *p, size_t n)
 {
 	const char *end = p + n, *q = p;
 
+	/* a raw NUL byte is not JSON text, yet cJSON's length-bounded parse
+	 * takes it inside a string and the string ends there all the same */
+	if (n > 0 && memchr(p, '\0', n) != NULL)
+		return 1;
 	while (q < end && (q = memchr(q, '\\', (size_t)(end - q))) != NULL) {
 		if (end - q >= 6 && q[1] == 'u' && memcmp(q + 2, "0000", 4) == 0)
 			return 1;

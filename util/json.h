@@ -43,13 +43,14 @@ const char *kc_json_str(const cJSON *o, const char *key);
 /* The same, with "" instead of NULL. */
 const char *kc_json_str0(const cJSON *o, const char *key);
 
-/* 1 when the JSON text p[0..n) has a string escape for U+0000 (\u0000),
- * else 0.  cJSON ends a string at it, where Go, jq and Python keep the
+/* 1 when the JSON text p[0..n) has a string escape for U+0000 (\u0000)
+ * or a raw NUL byte, else 0.  cJSON ends a string at it, where Go, jq and Python keep the
  * rest, so a name "agent\u0000x" would be "agent" to kcustody and
  * something else to kubectl: a server's answer with one is refused
- * (no Kubernetes name or value holds one).  Only escapes are scanned
- * (a raw NUL byte is not valid JSON text and fails the parse); an escaped
- * backslash before "u0000" is not one. */
+ * (no Kubernetes name or value holds one).  A raw NUL byte is not JSON
+ * text, but cJSON_ParseWithLength accepts one inside a string and cuts
+ * the string there the same way, so it counts too; an escaped backslash
+ * before "u0000" is not one. */
 int kc_json_text_has_nul(const char *p, size_t n);
 /* The error for such an answer: format arguments METHOD, PATH. */
 #define KC_JSON_NUL_REFUSED "%s %s: the server's answer holds a string with a NUL character (\\u0000), " \

@@ -10,6 +10,10 @@ repo=$(cd "$here/../.." && pwd)
 export KCUSTODY_BIN
 dir=${KCUSTODY_CLUSTER_DIR:-/tmp/kcustody-cluster}
 export KCUSTODY_CLUSTER_DIR=$dir
+# tests start afresh: a KCUSTODY_RESUME=1 left in the caller's environment
+# (bench/estate.sh exports it) must not resume another run's leftovers,
+# here or in the tests that start clusters of their own
+unset KCUSTODY_RESUME
 
 started=0
 if ! [ -f "$dir/apiserver.pid" ] || ! kill -0 "$(cat "$dir/apiserver.pid")" 2>/dev/null; then

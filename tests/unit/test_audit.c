@@ -421,6 +421,57 @@ DEFINE_TEST(test_audit_nul_in_string)
 	got_free(&g);
 }
 
+/* The same with a raw NUL byte in the string (not JSON, but cJSON's
+ * length-bounded parse takes it and cuts the string there). */
+DEFINE_TEST(test_audit_raw_nul_in_string)
+{
+	static const char text[] =
+	    "{\"auditID\":\"r1\",\"verb\":\"get\",\"user\":{\"username\":\"agent\"}}\n"
+	    "{\"auditID\":\"r2\",\"verb\":\"get\",\"user\":{\"username\":\"agent\0x\"}}\n"
+	    "{\"auditID\":\"r3\",\"verb\":\"get\",\"user\":{\"username\":\"agent0x\"}}\n";
+	struct kc_audit_opts o = { 0 };
+	struct got g;
+	char s[64];
+
+	write_file("rawnul.log", text, sizeof(text) - 1);
+	scan(&g, "rawnul.log", &o, NULL);
+	CHECK_INT(g.rc, 0);
+	ids(&g, s, sizeof(s));
+	CHECK_STR(s, "r1 r3");	/* r3: the twin without the NUL byte */
+	CHECK_INT(g.nbad, 1);
+	if (g.nbad == 1)
+		CHECK_STR(g.bad[0].reason, "NUL character in a string");
+	got_free(&g);
+}
+
+/* An audit event embedded as JSON text (AKS properties.log): the line's
+ * own scan sees "\\u0000" (an escaped backslash), the embedded text holds
+ * the NUL escape itself, and cJSON would cut the user there. */
+DEFINE_TEST(test_audit_nul_in_embedded_event)
+{
+	static const char text[] =
+	    "{\"category\":\"kube-audit\",\"resourceId\":\"/x/managedClusters/C1\",\"properties\":{\"log\":\"{\\\"kind\\\":\\\"Event\\\",\\\"apiVersion\\\":\\\"audit.k8s.io/v1\\\",\\\"auditID\\\":\\\"a1\\\",\\\"verb\\\":\\\"get\\\",\\\"requestReceivedTimestamp\\\":\\\"2026-03-02T08:00:00.000000Z\\\",\\\"user\\\":{\\\"username\\\":\\\"agent\\\"}}\"}}\n"
+	    "{\"category\":\"kube-audit\",\"resourceId\":\"/x/managedClusters/C1\",\"properties\":{\"log\":\"{\\\"kind\\\":\\\"Event\\\",\\\"apiVersion\\\":\\\"audit.k8s.io/v1\\\",\\\"auditID\\\":\\\"a2\\\",\\\"verb\\\":\\\"get\\\",\\\"requestReceivedTimestamp\\\":\\\"2026-03-02T08:00:00.000000Z\\\",\\\"user\\\":{\\\"username\\\":\\\"agent\\\\u0000x\\\"}}\"}}\n"
+	    "{\"category\":\"kube-audit\",\"resourceId\":\"/x/managedClusters/C1\",\"properties\":{\"log\":\"{\\\"kind\\\":\\\"Event\\\",\\\"apiVersion\\\":\\\"audit.k8s.io/v1\\\",\\\"auditID\\\":\\\"a3\\\",\\\"verb\\\":\\\"get\\\",\\\"requestReceivedTimestamp\\\":\\\"2026-03-02T08:00:00.000000Z\\\",\\\"user\\\":{\\\"username\\\":\\\"agent\\\\\\\\u0000x\\\"}}\"}}\n"
+	    "{\"category\":\"kube-audit\",\"resourceId\":\"/x/managedClusters/C1\",\"properties\":\"{\\\"log\\\":\\\"{\\\\\\\"kind\\\\\\\":\\\\\\\"Event\\\\\\\",\\\\\\\"apiVersion\\\\\\\":\\\\\\\"audit.k8s.io/v1\\\\\\\",\\\\\\\"auditID\\\\\\\":\\\\\\\"a4\\\\\\\",\\\\\\\"verb\\\\\\\":\\\\\\\"get\\\\\\\",\\\\\\\"requestReceivedTimestamp\\\\\\\":\\\\\\\"2026-03-02T08:00:00.000000Z\\\\\\\",\\\\\\\"user\\\\\\\":{\\\\\\\"username\\\\\\\":\\\\\\\"agent\\\\\\\"}}\\\",\\\"note\\\":\\\"x\\\\u0000y\\\"}\"}\n"
+	    "{\"category\":\"kube-audit\",\"resourceId\":\"/x/managedClusters/C1\",\"properties\":\"{\\\"log\\\":\\\"{\\\\\\\"kind\\\\\\\":\\\\\\\"Event\\\\\\\",\\\\\\\"apiVersion\\\\\\\":\\\\\\\"audit.k8s.io/v1\\\\\\\",\\\\\\\"auditID\\\\\\\":\\\\\\\"a5\\\\\\\",\\\\\\\"verb\\\\\\\":\\\\\\\"get\\\\\\\",\\\\\\\"requestReceivedTimestamp\\\\\\\":\\\\\\\"2026-03-02T08:00:00.000000Z\\\\\\\",\\\\\\\"user\\\\\\\":{\\\\\\\"username\\\\\\\":\\\\\\\"agent\\\\\\\"}}\\\",\\\"note\\\":\\\"xy\\\"}\"}\n";
+	struct kc_audit_opts o = { 0 };
+	struct got g;
+	char s[64];
+
+	write_file("aksnul.jsonl", text, sizeof(text) - 1);
+	scan(&g, "aksnul.jsonl", &o, NULL);
+	CHECK_INT(g.rc, 0);
+	ids(&g, s, sizeof(s));
+	/* a3: the embedded text has an escaped backslash, then u0000; a4:
+	 * properties as JSON text with a NUL escape (a5, its twin, without) */
+	CHECK_STR(s, "a1 a3 a5");
+	CHECK_INT(g.nbad, 2);
+	for (size_t i = 0; i < g.nbad && i < 2; i++)
+		CHECK_STR(g.bad[i].reason, "NUL character in a string");
+	got_free(&g);
+}
+
 /* A gzip log cut in half: events before the cut come out, whole and in
  * order, none after it, and the cut is a stream error.  The reader fills a
  * buffer of line_max + 1 MiB at a time, and the fill that meets the cut

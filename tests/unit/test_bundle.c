@@ -606,6 +606,9 @@ DEFINE_TEST(test_bundle_pinned_read)
 	kc_bundle_members_free(&ms);
 	CHECK_INT(kc_bundle_read_member_pinned("a.tar.gz", "findings.csv", pin, count_sink, &got), 0);
 	CHECK_INT(got, strlen("id,severity\nKC001,high\n"));
+	/* a member the verified file lacks: not found (the twin of the swap below) */
+	CHECK_INT(kc_bundle_read_member_pinned("a.tar.gz", "audit/none.jsonl", pin, count_sink, &got),
+	    KC_ERR_NOTFOUND);
 
 	{
 		struct kc_source src;
@@ -623,6 +626,12 @@ DEFINE_TEST(test_bundle_pinned_read)
 	CHECK_INT(kc_bundle_read_members("a.tar.gz", &o, stop_after_findings, NULL, &ms), KC_ERR_VERIFY);
 	kc_bundle_members_free(&ms);
 	CHECK_INT(kc_bundle_read_member_pinned("a.tar.gz", "findings.csv", pin, count_sink, &got), KC_ERR_VERIFY);
+	/* a member missing from the swapped file is not "absent" (diff, propose
+	 * and the OSCAL audit counts take that as no audit segment): the file
+	 * is not the verified one */
+	CHECK_INT(kc_bundle_read_member_pinned("a.tar.gz", "audit/none.jsonl", pin, count_sink, &got),
+	    KC_ERR_VERIFY);
+	CHECK(strstr(kc_err_msg(), "changed after it was verified") != NULL);
 	{
 		struct kc_source src;
 

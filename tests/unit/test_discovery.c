@@ -68,8 +68,27 @@ DEFINE_TEST(test_discovery_model)
 	CHECK(kc_discovery_group_incomplete(d, "metrics.k8s.io"));
 	CHECK(kc_discovery_group_incomplete(d, "../x"));	/* never read as a path */
 	CHECK(!kc_discovery_group_incomplete(d, "apps"));
+	CHECK(kc_discovery_find(d, "apps", "deployments") != NULL);
 	kc_discovery_free(d);
 
+	/* a document with a NUL in a string is not read (cJSON would take
+	 * "deployments\u0000x" as deployments): its group is incomplete;
+	 * the twin above, without the NUL, finds deployments */
+	{
+		const char *nul[sizeof(docs) / sizeof(docs[0])];
+		struct mem n = { nul };
+
+		memcpy(nul, docs, sizeof(docs));
+		for (size_t i = 0; nul[i] != NULL; i += 2)
+			if (strcmp(nul[i], "discovery/apis/apps/v1.json") == 0)
+				nul[i + 1] = "{\"resources\":[{\"name\":\"deployments\\u0000x\",\"namespaced\":true,"
+				    "\"kind\":\"Deployment\",\"verbs\":[\"get\",\"list\"]}]}";
+		CHECK_INT(kc_discovery_load(mem_get, &n, NULL, &d), 0);
+		CHECK(d != NULL && kc_discovery_find(d, "apps", "deployments") == NULL);
+		CHECK(d != NULL && kc_discovery_group_incomplete(d, "apps"));
+		CHECK(d != NULL && kc_discovery_find(d, "", "pods") != NULL);
+		kc_discovery_free(d);
+	}
 	/* a bundle without discovery: NULL, no error */
 	{
 		static const char *const none[] = { NULL };

@@ -14,6 +14,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/sha256.h"
 
 static char *
 esc(const char *s, size_t n)
@@ -468,6 +469,16 @@ report(const struct kc_report_in *in)
 	return kc_buf_take(&b, NULL);
 }
 
+static int
+report_rc(const struct kc_report_in *in)
+{
+	struct kc_buf b = KC_BUF_INIT(KC_REPORT_MAX);
+	int r = kc_report_html(in, &b);
+
+	kc_buf_free(&b);
+	return r;
+}
+
 DEFINE_TEST(test_report_bundle_page)
 {
 	struct kc_verify_opts vo = { 0 };
@@ -579,6 +590,81 @@ DEFINE_TEST(test_report_bundle_invalid)
 	b.max = 4096;
 	CHECK_INT(kc_report_html(&in, &b), KC_ERR_LIMIT);
 	kc_buf_free(&b);
+}
+
+/* Not verified (--no-verify) or INVALID: what the page shows is still the
+ * file whose SHA-256 it names (the report's first hash); a file swapped
+ * after that hash shows nothing of itself.  Twins: the right digest shows
+ * the findings; a valid file is pinned to verify's digest as before. */
+DEFINE_TEST(test_report_bundle_pinned_to_named_hash)
+{
+	static const char other[] = "0000000000000000000000000000000000000000000000000000000000000000";
+	struct kc_verify_opts vo = { 0 };
+	struct kc_verify_result vr;
+	struct kc_report_in in = { 0 };
+	char hex[KC_SHA256_HEX];
+	char *s;
+
+	make_bundle("case.tar.gz");
+	CHECK_INT(kc_sha256_file("case.tar.gz", hex, NULL), 0);
+	in.bundle_path = "case.tar.gz";
+	in.ledger_status = KC_ERR_NOTFOUND;
+	in.no_verify_reason = "--no-verify";
+	in.bundle_sha256 = hex;		/* the file as hashed: shown */
+	s = report(&in);
+	CHECK(strstr(s, "AGR-003") != NULL);
+	CHECK(strstr(s, "changed after it was verified") == NULL);
+	free(s);
+	in.bundle_sha256 = other;	/* another file was hashed: no page */
+	CHECK_INT(report_rc(&in), KC_ERR_VERIFY);
+	CHECK(strstr(kc_err_msg(), "changed while the report read it") != NULL);
+
+	/* INVALID (unsigned without --allow-unsigned): the same */
+	CHECK_INT(kc_bundle_verify("case.tar.gz", &vo, &vr), KC_ERR_VERIFY);
+	in.vr = &vr;
+	in.no_verify_reason = NULL;
+	CHECK_INT(report_rc(&in), KC_ERR_VERIFY);
+	in.bundle_sha256 = hex;
+	s = report(&in);
+	CHECK(strstr(s, "AGR-003") != NULL);
+	free(s);
+
+	/* a damaged file, INVALID: shown as far as it reads when it is the
+	 * named file, nothing when it is not */
+	{
+		struct kc_buf b = KC_BUF_INIT(1u << 24);
+		char dhex[KC_SHA256_HEX];
+
+		CHECK_INT(kc_read_file("case.tar.gz", b.max, &b), 0);
+		CHECK(b.len > 200);
+		b.len -= 100;	/* cut inside the compressed data */
+		CHECK_INT(kc_write_file_atomic("cut.tar.gz", b.data, b.len, 0644), 0);
+		kc_buf_free(&b);
+		CHECK_INT(kc_sha256_file("cut.tar.gz", dhex, NULL), 0);
+		memset(&vr, 0, sizeof(vr));
+		CHECK_INT(kc_bundle_verify("cut.tar.gz", &vo, &vr), KC_ERR_VERIFY);
+		in.bundle_path = "cut.tar.gz";
+		in.bundle_sha256 = dhex;
+		s = report(&in);
+		CHECK(strstr(s, "could not be read to the end") != NULL);
+		CHECK(strstr(s, "changed after it was verified") == NULL);
+		free(s);
+		in.bundle_sha256 = other;
+		CHECK_INT(report_rc(&in), KC_ERR_VERIFY);
+	}
+
+	/* VALID, then swapped before the page's read: no page (it would say
+	 * VALID beside a read problem); twin: the verified file renders */
+	vo.allow_unsigned = 1;
+	memset(&vr, 0, sizeof(vr));
+	CHECK_INT(kc_bundle_verify("case.tar.gz", &vo, &vr), 0);
+	in.bundle_path = "case.tar.gz";
+	in.bundle_sha256 = hex;
+	s = report(&in);
+	CHECK(strstr(s, "AGR-003") != NULL);
+	free(s);
+	CHECK_INT(rename("cut.tar.gz", "case.tar.gz"), 0);
+	CHECK_INT(report_rc(&in), KC_ERR_VERIFY);
 }
 
 /* A recertified entry's counts are whole numbers up to 1e15 (the ledger

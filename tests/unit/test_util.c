@@ -322,6 +322,18 @@ DEFINE_TEST(test_json_text_has_nul)
 	CHECK_INT(NUL_IN("{\"name\":\"\\u000"), 0);
 	CHECK_INT(NUL_IN("\\"), 0);
 	CHECK_INT(NUL_IN(""), 0);
+	/* a raw NUL byte: not JSON, yet cJSON_ParseWithLength takes it inside
+	 * a string and cuts the string there just the same */
+	CHECK_INT(NUL_IN("{\"name\":\"agent\0x\"}"), 1);
+	CHECK_INT(NUL_IN("{\"name\":\"agent\\\0x\"}"), 1);	/* right after a backslash */
+	CHECK_INT(NUL_IN("{\"name\":\"agent\\x\"}"), 0);	/* its twin: no NUL */
+	{
+		static const char raw[] = "{\"name\":\"agent\0x\"}";
+		cJSON *j = cJSON_ParseWithLength(raw, sizeof(raw) - 1);
+
+		CHECK(j != NULL && strcmp(kc_json_str0(j, "name"), "agent") == 0);
+		cJSON_Delete(j);
+	}
 	{	/* what the check guards: cJSON cuts the string at the NUL */
 		cJSON *j = cJSON_Parse("{\"name\":\"agent\\u0000x\"}");
 
