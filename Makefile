@@ -154,7 +154,7 @@ lint:
 # build/equiv-base-<commit>/) on the same generated inputs, compared byte for
 # byte.  A change meant to change behaviour bumps EQUIV_BASE in a commit of
 # its own that names the change.
-EQUIV_BASE ?= b74c80c968a28a1425b991b65575834f30fa7132
+EQUIV_BASE ?= b4a7bafb742d6ccc480893661002fff672aa77c3
 EQUIV_JOBS ?= 2
 EQUIV_TIMEOUT ?= 900
 
