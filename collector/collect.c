@@ -278,6 +278,10 @@ json_get(struct kc_collect *co, const char *path, const char *rel, const char *n
 		return r;
 	if ((r = kc_response_error(resp, "GET", path)) != 0)
 		return r;
+	/* A string cut at a NUL would be read differently here and by kubectl
+	 * or jq (the kube-system uid names the bundle's top folder). */
+	if (kc_json_text_has_nul(resp->body.data, resp->body.len))
+		return kc_err_set(KC_ERR_PARSE, KC_JSON_NUL_REFUSED, "GET", path);
 	if (rel != NULL && (r = kc_collect_add_file(co, rel, resp->body.data, resp->body.len,
 	    "application/json", 0, NULL)) != 0)
 		return r;
@@ -306,12 +310,16 @@ collect_identity(struct kc_collect *co)
 
 	/* /version first: it tells whether we can talk to the server at all. */
 	r = json_get(co, "/version", "cluster/version.json", "version", &resp);
-	if (r != 0) {
+	if (r != 0 && r != KC_ERR_PARSE) {
 		kc_response_free(&resp);
 		return r;
 	}
 	cJSON_AddStringToObject(cl, "http_version", kc_client_http_version(co->client));
-	if ((doc = cJSON_ParseWithLength(resp.body.data, resp.body.len)) != NULL) {
+	if (r != 0) {
+		/* The server answered, with a document we do not read: the
+		 * collection goes on without its version, the item says why. */
+		kc_collect_add_item(co, "cluster/version", "error", kc_err_msg());
+	} else if ((doc = cJSON_ParseWithLength(resp.body.data, resp.body.len)) != NULL) {
 		if (cJSON_IsString(v = kc_json_get_mut(doc, "gitVersion")))
 			cJSON_AddStringToObject(cl, "version", v->valuestring);
 		cJSON_Delete(doc);
@@ -327,7 +335,8 @@ collect_identity(struct kc_collect *co)
 		cJSON_AddNumberToObject(clk, "resolution_seconds", 1);
 	}
 	kc_response_free(&resp);
-	kc_collect_add_item(co, "cluster/version", "complete", NULL);
+	if (r == 0)
+		kc_collect_add_item(co, "cluster/version", "complete", NULL);
 
 	r = json_get(co, "/api/v1/namespaces/kube-system", "cluster/kube-system-namespace.json",
 	    "kube-system", &resp);

@@ -509,6 +509,9 @@ inflate_some(struct kc_tar_reader *r)
 		if (zr == Z_STREAM_END) {
 			/* Exactly one member, and the file ends with its trailer. */
 			r->z_end = 1;
+			if (r->in_bytes > r->file_size)
+				return kc_err_set(KC_ERR_VERIFY, "data after the gzip member: the file "
+				    "grew while it was read");
 			if (r->z.avail_in != 0 || r->in_bytes != r->file_size)
 				return kc_err_set(KC_ERR_VERIFY, "data after the gzip member (%llu bytes): a v1 "
 				    "bundle is exactly one gzip member",
@@ -583,8 +586,30 @@ kc_tar_open(const char *path, const struct kc_tar_limits *lim, struct kc_tar_rea
 		goto out;
 	}
 	r->file_size = (uint64_t)st.st_size;
-	/* v1 writes exactly this header: no flags, MTIME 0, OS Unix. */
-	if (pread(r->fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || r->file_size < 18 ||
+	/* v1 writes exactly this header: no flags, MTIME 0, OS Unix.  It is
+	 * checked in the bytes that are hashed and inflated (read once, kept as
+	 * inflate's first input), not in a separate pread: a file rewritten
+	 * between the two reads would have its header checked in one version
+	 * and its contents hashed in another. */
+	while (r->in_bytes < sizeof(h)) {
+		ssize_t got = read(r->fd, r->in + r->in_bytes, sizeof(r->in) - r->in_bytes);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			rc = kc_err_set(KC_ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		r->in_bytes += (uint64_t)got;
+	}
+	if (r->in_bytes > 0 && kc_sha256_update(r->fh, r->in, (size_t)r->in_bytes) != 0) {
+		rc = kc_err_set(KC_ERR_NOMEM, "cannot hash the bundle");
+		goto out;
+	}
+	memcpy(h, r->in, r->in_bytes < sizeof(h) ? (size_t)r->in_bytes : sizeof(h));
+	if (r->in_bytes < sizeof(h) || r->file_size < 18 ||
 	    memcmp(h, hdr, sizeof(hdr)) != 0 || (h[8] != 0 && h[8] != 2 && h[8] != 4) || h[9] != 3) {
 		rc = kc_err_set(KC_ERR_VERIFY, "not a v1 bundle: gzip header is not the canonical one");
 		goto out;
@@ -595,6 +620,8 @@ kc_tar_open(const char *path, const struct kc_tar_limits *lim, struct kc_tar_rea
 		goto out;
 	}
 	r->z_init = 1;
+	r->z.next_in = r->in;
+	r->z.avail_in = (uInt)r->in_bytes;
 	if ((r->tar = archive_read_new()) == NULL) {
 		rc = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
@@ -809,6 +836,20 @@ kc_tar_finish(struct kc_tar_reader *r)
 	if (r->zeros > 0)
 		return canon_fail(r, "the tar end marker is %llu bytes short (seal writes two zero blocks)",
 		    (unsigned long long)r->zeros);
+	/* The file grew since it was opened: what another verifier reads now
+	 * is not what was checked and hashed here. */
+	{
+		unsigned char extra;
+		ssize_t got;
+
+		while ((got = read(r->fd, &extra, 1)) < 0 && errno == EINTR)
+			;
+		if (got < 0)
+			return kc_err_set(KC_ERR_IO, "cannot read the bundle: %s", strerror(errno));
+		if (got > 0)
+			return kc_err_set(KC_ERR_VERIFY, "data after the gzip member: the file grew "
+			    "while it was read");
+	}
 	return 0;
 }
 

@@ -108,6 +108,22 @@ jq -e '[.items[] | select(.status=="error" and (.detail|test("NUL character")))]
 expect_grep 'NUL character' "$T_ERR"
 t_pass
 
+serve names-nul-ident
+t_begin "names: a NUL in /version or the kube-system namespace is refused too (error items, nothing cut; exit 1)"
+expect_exit 1 collect --out-dir "$W/nulid-ev"
+m=$W/nulid-ev/MANIFEST.json
+for it in cluster/version cluster/kube-system-namespace; do
+	jq -e --arg it "$it" 'any(.items[]; .name==$it and .status=="error" and (.detail|test("NUL character")))' "$m" >/dev/null ||
+		t_fail "$it is not an error item naming the NUL: $(jq -c '[.items[]|select(.status!="complete")]' "$m" | head -c 400)"
+done
+jq -e '(.cluster | has("version") or has("kube_system_uid")) | not' "$m" >/dev/null || t_fail "a cut version or uid was recorded: $(jq -c .cluster "$m")"
+for f in cluster/version.json cluster/kube-system-namespace.json; do
+	[ ! -e "$W/nulid-ev/$f" ] || t_fail "the refused $f was kept"
+done
+# the rest of the collection went on
+jq -e 'any(.items[]; .status=="complete")' "$m" >/dev/null || t_fail "nothing else was collected"
+t_pass
+
 serve names-legal
 t_begin "names: legal names with ':' and '.' are collected as they are; complete; verify passes"
 expect_exit 0 collect -o "$W/legal.tar.gz" --key "$W/k.pem"
@@ -115,6 +131,7 @@ expect_exit 0 "$KC" verify "$W/legal.tar.gz" --pubkey "$W/k.pub.pem"
 mkdir -p "$W/legal" && tar -xzf "$W/legal.tar.gz" -C "$W/legal" --strip-components=1
 m=$W/legal/MANIFEST.json
 jq -e '.status=="complete" and (has("anomalies") | not)' "$m" >/dev/null || t_fail "not complete, or anomalies recorded"
+jq -e '.cluster.version=="v1.20.2-fake" and .cluster.kube_system_uid=="fake-ks-uid"' "$m" >/dev/null || t_fail "the identity was not recorded: $(jq -c .cluster "$m")"
 e=$W/legal/analysis/effective/agents__agent-ok/agents.json
 jq -e '.grants | any(.binding.name=="system:agent:reader-binding" and .role.name=="agent:reader")' "$e" >/dev/null || t_fail "the grant through the ':' names is not in $e"
 [ -f "$W/legal/analysis/effective/agents__agent.v2/agents.json" ] || t_fail "agent.v2 not stored under its own name"

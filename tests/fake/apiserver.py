@@ -255,10 +255,13 @@ class H(http.server.BaseHTTPRequestHandler):
 
     def names(self):
         p = self.path
+        # names-nul-ident: the identity answers hide a NUL (the kube-system
+        # uid names the bundle's top folder)
+        ident_nul = "\x00evil" if SCENARIO == "names-nul-ident" else ""
         if p == "/version":
-            return self.send(200, {"major": "1", "minor": "20", "gitVersion": "v1.20.2-fake"})
+            return self.send(200, {"major": "1", "minor": "20", "gitVersion": "v1.20.2-fake" + ident_nul})
         if p == "/api/v1/namespaces/kube-system":
-            return self.send(200, {"kind": "Namespace", "metadata": {"name": "kube-system", "uid": "fake-ks-uid"}})
+            return self.send(200, {"kind": "Namespace", "metadata": {"name": "kube-system", "uid": "fake-ks-uid" + ident_nul}})
         if "?" not in p:
             return self.send(404, {"kind": "Status", "message": "not found"})
         res = p.split("?")[0].rstrip("/").split("/")[-1]
