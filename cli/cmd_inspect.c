@@ -40,12 +40,6 @@ stdout_sink(void *ctx, const void *p, size_t n)
 }
 
 static int
-buf_sink(void *ctx, const void *p, size_t n)
-{
-	return kc_buf_add(ctx, p, n);
-}
-
-static int
 print_entry(void *ctx, const struct kc_tar_entry *e)
 {
 	char safe[1200];
@@ -140,7 +134,7 @@ KC_COMMAND(inspect, "show a bundle's manifest, members, or one member")
 		 * --format json prints byte for byte */
 		struct kc_buf m = KC_BUF_INIT(256u << 20);
 
-		r = kc_bundle_read_member(bundle, "MANIFEST.json", buf_sink, &m);
+		r = kc_bundle_read_member(bundle, "MANIFEST.json", kc_bundle_buf_sink, &m);
 		if (r != 0) {
 			kc_buf_free(&m);
 			return cli_fail(r == KC_ERR_NOTFOUND ? KC_EXIT_USAGE : KC_EXIT_INVALID, "inspect");

@@ -265,16 +265,6 @@ recert_oscal_check_plan(const char *out_path, const char *plan_path, int force)
 	return ret;
 }
 
-static int
-buf_sink(void *ctx, const void *p, size_t n)
-{
-	struct kc_buf *b = ctx;
-
-	if (kc_buf_add(b, p, n) != 0)
-		return kc_err_set(KC_ERR_LIMIT, "member larger than %zu bytes", b->max);
-	return 0;
-}
-
 int
 recert_oscal_write(const char *bundle, const cJSON *doc, const char *out_path,
     const char *plan_path)
@@ -295,7 +285,7 @@ recert_oscal_write(const char *bundle, const cJSON *doc, const char *out_path,
 		ret = cli_fail(KC_EXIT_FATAL, "the recertification names no bundle digest");
 		goto out;
 	}
-	if ((r = kc_bundle_read_member_pinned(bundle, "MANIFEST.json", pin->valuestring, buf_sink, &man)) != 0 ||
+	if ((r = kc_bundle_read_member_pinned(bundle, "MANIFEST.json", pin->valuestring, kc_bundle_buf_sink, &man)) != 0 ||
 	    (manifest = cJSON_ParseWithLength(kc_buf_str(&man), man.len)) == NULL ||
 	    (r = audit_counts(bundle, pin->valuestring, &counts)) != 0) {
 		ret = cli_fail(KC_EXIT_FATAL, "cannot read the bundle for OSCAL");

@@ -119,6 +119,9 @@ int kc_bundle_read_member(const char *path, const char *rel, kc_bundle_sink_fn s
  * has no such member (checked to its end). */
 int kc_bundle_read_member_pinned(const char *path, const char *rel, const char *pin, kc_bundle_sink_fn sink,
     void *ctx);
+/* A kc_bundle_sink_fn that appends to the struct kc_buf ctx
+ * (KC_ERR_LIMIT past its max). */
+int kc_bundle_buf_sink(void *ctx, const void *p, size_t n);
 /* The same into a buffer of at most max bytes (KC_ERR_LIMIT beyond). */
 int kc_bundle_get_member(const char *path, const char *rel, size_t max, struct kc_buf *out);
 

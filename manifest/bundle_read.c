@@ -100,8 +100,8 @@ out:
 	return r;
 }
 
-static int
-buf_sink(void *ctx, const void *p, size_t n)
+int
+kc_bundle_buf_sink(void *ctx, const void *p, size_t n)
 {
 	struct kc_buf *b = ctx;
 
@@ -114,7 +114,7 @@ int
 kc_bundle_get_member(const char *path, const char *rel, size_t max, struct kc_buf *out)
 {
 	kc_buf_init(out, max);
-	return kc_bundle_read_member(path, rel, buf_sink, out);
+	return kc_bundle_read_member(path, rel, kc_bundle_buf_sink, out);
 }
 
 /* ---- members into memory ---- */
