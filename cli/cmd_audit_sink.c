@@ -53,12 +53,15 @@ usage(FILE *f)
 	    "  --max-batch-bytes N       largest batch taken (default 33554432)\n"
 	    "  --min-free N              answer 429 below N free bytes (default 67108864)\n"
 	    "  --retry-after N           the 429's Retry-After seconds (default 10)\n"
+	    "  --max-connections N       client connections open at once (default 256); one\n"
+	    "                            more is closed unread, counted and logged\n"
 	    "  --status FILE             keep the counters in FILE (JSON)\n"
 	    "  --tsa URL                 time-stamp every digest record at this RFC 3161\n"
 	    "                            TSA as it is made (digest-N.json.tsr); a TSA that\n"
 	    "                            is down never holds up a batch: the stamp is\n"
 	    "                            retried, for at most an hour\n"
 	    "  --tsa-ca FILE             CA certificates the TSA's replies must verify against\n"
+	    "                            (required with --tsa)\n"
 	    "  --tsa-retry D             wait D between attempts for one record (default 60s)\n"
 	    "  -v, --verbose             log every digest record\n"
 	    "\n"
@@ -88,6 +91,9 @@ print_counters(const struct kc_sink_counters *c, int final, void *arg)
 	if (c->refused_preauth_cut > 0)
 		fprintf(stderr, "%s audit-sink: %" PRIu64 " unauthenticated connections cut before their body was read\n",
 		    cli_progname, c->refused_preauth_cut);
+	if (c->refused_conn_limit > 0)
+		fprintf(stderr, "%s audit-sink: %" PRIu64 " connections closed on arrival over --max-connections\n",
+		    cli_progname, c->refused_conn_limit);
 	if (ra->tsa)
 		fprintf(stderr, "%s audit-sink: time-stamps: %" PRIu64 " made, %" PRIu64 " failed attempts, %" PRIu64
 		    " records waiting, %" PRIu64 " left without a token\n", cli_progname, c->tsa_stamped,
@@ -137,6 +143,7 @@ KC_COMMAND(audit_sink, "receive the apiserver's audit webhook into signed, hash-
 		{ "tsa", required_argument, NULL, 14 },
 		{ "tsa-ca", required_argument, NULL, 15 },
 		{ "tsa-retry", required_argument, NULL, 16 },
+		{ "max-connections", required_argument, NULL, 17 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -159,6 +166,7 @@ KC_COMMAND(audit_sink, "receive the apiserver's audit webhook into signed, hash-
 	cfg.retry_after = 10;
 	cfg.tsa_retry_secs = 60;
 	cfg.tsa_timeout = 10;
+	cfg.max_conns = 256;
 	while ((c = getopt_long(argc, argv, "l:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': listen = optarg; break;
@@ -208,6 +216,13 @@ KC_COMMAND(audit_sink, "receive the apiserver's audit webhook into signed, hash-
 				return KC_EXIT_USAGE;
 			}
 			break;
+		case 17:
+			if (parse_size("--max-connections", optarg, 1, &v) != 0 || v > 65536) {
+				cli_error("--max-connections: give 1 to 65536");
+				return KC_EXIT_USAGE;
+			}
+			cfg.max_conns = (unsigned)v;
+			break;
 		case 'v': kc_log_set_level(KC_LOG_INFO); break;
 		case 'h': usage(stdout); return KC_EXIT_OK;
 		default: return cli_bad_option(argv);
@@ -246,6 +261,15 @@ KC_COMMAND(audit_sink, "receive the apiserver's audit webhook into signed, hash-
 	}
 	if (cfg.tsa_url != NULL && strncmp(cfg.tsa_url, "http://", 7) != 0 && strncmp(cfg.tsa_url, "https://", 8) != 0) {
 		cli_error("--tsa: '%s' is not an http:// or https:// URL", cfg.tsa_url);
+		return KC_EXIT_USAGE;
+	}
+	/* A token whose signature no trust anchor checked proves nothing
+	 * (anyone on the path to an http:// TSA can answer with one that
+	 * carries our imprint and nonce), yet the sink would count it
+	 * stamped: with --tsa the replies are checked as they come. */
+	if (cfg.tsa_url != NULL && cfg.tsa_ca == NULL) {
+		cli_error("--tsa needs --tsa-ca FILE (the CA certificates the TSA's replies must verify against): "
+		    "without it no token the sink stores would be checked");
 		return KC_EXIT_USAGE;
 	}
 	if (cfg.tsa_ca != NULL && kc_trust_file_check(cfg.tsa_ca, 1) != 0) {

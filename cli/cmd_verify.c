@@ -29,7 +29,8 @@ verify_usage(FILE *f)
 	    "against SHA256SUMS, the signature and the RFC 3161 time-stamp.\n\n"
 	    "  --pubkey PUB.pem       the signer's public key (raw Ed25519, or the CMS signer's key)\n"
 	    "  --ca CA.pem            trust anchors for a CMS signature\n"
-	    "  --tsa-ca CA.pem        trust anchors for the time-stamp token\n"
+	    "  --tsa-ca CA.pem        trust anchors for the time-stamp token (and, without\n"
+	    "                         --audit-chain-tsa-ca, for the audit-sink chain's)\n"
 	    "  --allow-unsigned       accept an unsigned bundle, or one whose signature is\n"
 	    "                         not checked because no key was given (integrity only)\n"
 	    "  --max-member BYTES     per-member size cap (default 4 GiB)\n"
@@ -44,10 +45,16 @@ verify_usage(FILE *f)
 	    "  --audit-chain-pubkey KEY\n"
 	    "                         the audit sink's public key: the audit-sink chain\n"
 	    "                         copied by collect (audit/chain/) is checked with it\n"
-	    "                         (default: the bundle's own copy, reported as such)\n\n"
+	    "                         (default: the bundle's own copy, reported as such)\n"
+	    "  --audit-chain-tsa-ca CA.pem\n"
+	    "                         trust anchors for the RFC 3161 tokens of that chain's\n"
+	    "                         records (audit-sink --tsa; default: --tsa-ca)\n\n"
 	    "A bundle holding audit events gets an \"audit\" line: its continuity (signed\n"
 	    "chain, hash chain, inferred from timestamps) and gaps; a copied chain that\n"
-	    "does not verify from the bundle's members makes the bundle invalid.\n"
+	    "does not verify from the bundle's members makes the bundle invalid.  Its\n"
+	    "records' RFC 3161 tokens are checked with --audit-chain-tsa-ca (one that\n"
+	    "fails makes the bundle invalid); without a CA the line says they are\n"
+	    "present but not checked.\n"
 	    "The bundle's own claims about its signer are never trusted: without --pubkey\n"
 	    "or --ca a signed bundle is not valid unless --allow-unsigned is given.\n"
 	    "Exit status: 0 valid, 3 invalid, 2 usage error or unreadable file.\n",
@@ -55,7 +62,7 @@ verify_usage(FILE *f)
 }
 
 enum { OPT_PUB = 256, OPT_CA, OPT_TSACA, OPT_UNSIGNED, OPT_JSON, OPT_MAXM, OPT_MAXT, OPT_TRUST,
-	OPT_LEDGER, OPT_NOLEDGER, OPT_REQCUST, OPT_CHAINPUB };
+	OPT_LEDGER, OPT_NOLEDGER, OPT_REQCUST, OPT_CHAINPUB, OPT_CHAINTSA };
 
 static const struct option verify_opts[] = {
 	{ "pubkey", required_argument, NULL, OPT_PUB },
@@ -69,6 +76,7 @@ static const struct option verify_opts[] = {
 	{ "no-ledger", no_argument, NULL, OPT_NOLEDGER },
 	{ "require-custody", no_argument, NULL, OPT_REQCUST },
 	{ "audit-chain-pubkey", required_argument, NULL, OPT_CHAINPUB },
+	{ "audit-chain-tsa-ca", required_argument, NULL, OPT_CHAINTSA },
 	{ "max-member", required_argument, NULL, OPT_MAXM },
 	{ "max-total", required_argument, NULL, OPT_MAXT },
 	{ "help", no_argument, NULL, 'h' },
@@ -181,7 +189,7 @@ parse_size(const char *s, uint64_t *out)
 
 struct verify_args {
 	struct kc_verify_opts vo;
-	const char *trust, *ledger, *bundle, *chain_pubkey;
+	const char *trust, *ledger, *bundle, *chain_pubkey, *chain_tsa_ca;
 	int no_ledger, require_custody, json;
 };
 
@@ -204,6 +212,7 @@ parse_args(int argc, char **argv, struct verify_args *a)
 		case OPT_NOLEDGER: a->no_ledger = 1; break;
 		case OPT_REQCUST: a->require_custody = 1; break;
 		case OPT_CHAINPUB: a->chain_pubkey = optarg; break;
+		case OPT_CHAINTSA: a->chain_tsa_ca = optarg; break;
 		case OPT_MAXM:
 		case OPT_MAXT:
 			if (parse_size(optarg, c == OPT_MAXM ? &a->vo.limits.max_member : &a->vo.limits.max_total) != 0) {
@@ -299,6 +308,10 @@ KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and 
 		cli_error("--audit-chain-pubkey: %s", kc_err_msg());
 		return KC_EXIT_USAGE;
 	}
+	if (a.chain_tsa_ca != NULL && kc_trust_file_check(a.chain_tsa_ca, 1) != 0) {
+		cli_error("--audit-chain-tsa-ca: %s", kc_err_msg());
+		return KC_EXIT_USAGE;
+	}
 	r = kc_bundle_verify(a.bundle, &a.vo, &res);
 	if (r != 0 && r != KC_ERR_VERIFY)
 		return cli_fail(KC_EXIT_USAGE, "verify");
@@ -312,8 +325,8 @@ KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and 
 		/* the structure check found the canonical container, whose
 		 * members are in bytewise order: the chain is read to
 		 * audit/sources.json, not through the whole archive again */
-		r = kc_achain_bundle_continuity(a.bundle, a.chain_pubkey, 0, res.sha256[0] ? res.sha256 : NULL,
-		    &audit);
+		r = kc_achain_bundle_continuity_tsa(a.bundle, a.chain_pubkey, a.chain_tsa_ca ? a.chain_tsa_ca : a.vo.tsa_ca, 0,
+		    res.sha256[0] ? res.sha256 : NULL, &audit);
 		if (r == KC_ERR_VERIFY) {
 			audit_bad = 1;
 			valid = 0;

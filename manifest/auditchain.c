@@ -644,9 +644,8 @@ check_stamp(struct tsa_state *t, struct vstate *v, const char *dir, uint64_t n, 
     const char *created)
 {
 	struct kc_buf tsr = KC_BUF_INIT(KC_TSR_MAX);
-	char name[80], *path, when[40] = "";
+	char name[80], *path, when[40] = "", why[512];
 	struct stat st;
-	double lag;
 	int r;
 
 	t->records++;
@@ -668,26 +667,52 @@ check_stamp(struct tsa_state *t, struct vstate *v, const char *dir, uint64_t n, 
 		kc_buf_free(&tsr);
 		return 0;
 	}
-	if (kc_tsa_check(tsr.data, tsr.len, text->data, text->len, t->ca, when, sizeof(when)) != 0) {
-		problem(v, name, "time-stamp token does not match the record or is not signed by the TSA CA (%s)",
-		    kc_err_msg());
-		kc_buf_free(&tsr);
+	r = kc_achain_token_check(tsr.data, tsr.len, text->data, text->len, created, t->ca, when, sizeof(when), why,
+	    sizeof(why));
+	kc_buf_free(&tsr);
+	if (r == KC_ERR_VERIFY) {
+		problem(v, name, "%s", why);
 		return 0;
 	}
-	kc_buf_free(&tsr);
-	lag = tdiff(when, created);
-	if (when[0] == '\0' || lag < -KC_ACHAIN_TSA_SKEW)
-		problem(v, name, "time-stamp %s is before the record's creation %s", when[0] ? when : "(no time)",
-		    created);
-	else if (lag > KC_ACHAIN_TSA_GIVE_UP + KC_ACHAIN_TSA_SKEW)
-		problem(v, name, "time-stamp %s is %.0f s after the record's creation %s: made later than the "
-		    "sink stamps (a rewritten record?)", when, lag, created);
-	else {
-		t->stamped++;
-		if (t->first[0] == '\0')
-			copy_str(t->first, sizeof(t->first), when);
-		copy_str(t->last, sizeof(t->last), when);
+	if (r != 0)
+		return r;
+	t->stamped++;
+	if (t->first[0] == '\0')
+		copy_str(t->first, sizeof(t->first), when);
+	copy_str(t->last, sizeof(t->last), when);
+	return 0;
+}
+
+int
+kc_achain_token_check(const void *tsr, size_t tsrlen, const void *rec, size_t reclen, const char *created,
+    const char *tsa_ca, char *gentime, size_t gsize, char *why, size_t wsize)
+{
+	char when[40] = "";
+	double lag;
+
+	if (gentime != NULL && gsize > 0)
+		gentime[0] = '\0';
+	why[0] = '\0';
+	if (tsa_ca == NULL)
+		return kc_err_set(KC_ERR_INVALID, "no TSA CA to check a time-stamp token against");
+	if (kc_tsa_check(tsr, tsrlen, rec, reclen, tsa_ca, when, sizeof(when)) != 0) {
+		kc_fmt_trunc(why, wsize, "time-stamp token does not match the record or is not signed by the TSA CA (%s)",
+		    kc_err_msg());
+		return KC_ERR_VERIFY;
 	}
+	lag = tdiff(when, created);
+	if (when[0] == '\0' || lag < -KC_ACHAIN_TSA_SKEW) {
+		kc_fmt_trunc(why, wsize, "time-stamp %s is before the record's creation %s", when[0] ? when : "(no time)",
+		    created);
+		return KC_ERR_VERIFY;
+	}
+	if (lag > KC_ACHAIN_TSA_GIVE_UP + KC_ACHAIN_TSA_SKEW) {
+		kc_fmt_trunc(why, wsize, "time-stamp %s is %.0f s after the record's creation %s: made later than the "
+		    "sink stamps (a rewritten record?)", when, lag, created);
+		return KC_ERR_VERIFY;
+	}
+	if (gentime != NULL)
+		kc_fmt_trunc(gentime, gsize, "%s", when);
 	return 0;
 }
 

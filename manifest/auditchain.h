@@ -125,6 +125,16 @@ void kc_achain_tsr_name(uint64_t n, char *out, size_t size);
  * (optional, >= 32 bytes) receives the token's time. */
 int kc_achain_stamp(const char *dir, uint64_t n, const char *url, const char *tsa_ca, long timeout,
     char *gentime, size_t gsize);
+/* One record's token (the bytes of digest-N.json.tsr) against the record's
+ * bytes rec and its "created": it verifies under tsa_ca (signature, TSA
+ * certificate chain), its imprint is the SHA-256 of rec, and its time is
+ * consistent with created (KC_ACHAIN_TSA_SKEW before, KC_ACHAIN_TSA_GIVE_UP
+ * plus the skew after).  0 with gentime (optional, >= 40 bytes) the TSA's
+ * time; KC_ERR_VERIFY with why (the problem as verify-chain reports it);
+ * another negative code when tsa_ca is NULL.  The one check verify-chain
+ * and a bundle's copied chain (auditchain_bundle.h) both make. */
+int kc_achain_token_check(const void *tsr, size_t tsrlen, const void *rec, size_t reclen, const char *created,
+    const char *tsa_ca, char *gentime, size_t gsize, char *why, size_t wsize);
 /* kc_achain_verify, and with tsa_ca (non-NULL) each record's token too:
  * its imprint is the record's SHA-256, it is signed by a TSA whose chain
  * ends at tsa_ca, and its time is consistent with the record's "created"

@@ -14,6 +14,7 @@
 #include "manifest/auditchain_bundle.h"
 #include "manifest/sign.h"
 #include "manifest/tarball.h"
+#include "manifest/tsa.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fmt.h"
@@ -29,8 +30,8 @@
 
 struct xrec {
 	uint64_t n;
-	struct kc_buf text, sig;
-	int has_text, has_sig;
+	struct kc_buf text, sig, tsr;
+	int has_text, has_sig, has_tsr;
 };
 
 struct xseg {
@@ -102,6 +103,7 @@ rec_of(struct xchain *c, uint64_t n)
 	r->n = n;
 	kc_buf_init(&r->text, KC_ACHAIN_RECORD_MAX);
 	kc_buf_init(&r->sig, 1024);
+	kc_buf_init(&r->tsr, KC_TSR_MAX);
 	return r;
 }
 
@@ -155,9 +157,17 @@ classify(struct xread *x, const char *rel, struct xsink *s)
 			return KC_ERR_NOMEM;
 		s->buf = &r->sig;
 		s->flag = &r->has_sig;
+	} else if (kc_achain_name_number(name, "digest-", ".json" KC_ACHAIN_TSR_SUFFIX, &n) == 0) {
+		/* the record's RFC 3161 time-stamp token (audit-sink --tsa) */
+		struct xrec *r = rec_of(c, n);
+
+		if (r == NULL)
+			return KC_ERR_NOMEM;
+		s->buf = &r->tsr;
+		s->flag = &r->has_tsr;
 	} else if (strncmp(name, "digest-", 7) == 0 && strstr(name, ".json.") != NULL) {
-		/* a companion of a record the sink may write (a time-stamp
-		 * token): hashed in SHA256SUMS like every member, not read here */
+		/* another companion of a record a later sink may write: hashed
+		 * in SHA256SUMS like every member, not read here */
 	} else if (kc_achain_name_number(name, "segment-", ".jsonl", &n) == 0) {
 		if (KC_GROW(c->segs, c->capsegs, c->nsegs + 1) != 0)
 			return KC_ERR_NOMEM;
@@ -331,6 +341,7 @@ xread_free(struct xread *x)
 		for (size_t k = 0; k < c->nrecs; k++) {
 			kc_buf_free(&c->recs[k].text);
 			kc_buf_free(&c->recs[k].sig);
+			kc_buf_free(&c->recs[k].tsr);
 		}
 		free(c->recs);
 		free(c->segs);
@@ -412,9 +423,51 @@ tdiff(const char *later, const char *earlier)
 	return (double)(a - b) / 1e9;
 }
 
+/* The time-stamp tokens of an excerpt's records. */
+struct xstamps {
+	const char *ca;		/* verify --tsa-ca; NULL: tokens counted, not checked */
+	uint64_t records, tokens, verified;
+	cJSON *missing;
+	char first[KC_ACHAIN_TIME_MAX], last[KC_ACHAIN_TIME_MAX];
+};
+
+/* Record r (parsed as d): its token, if any, checked with the code
+ * verify-chain uses (kc_achain_token_check); a token that fails is
+ * tampering, a record without one is listed (with a CA). */
+static int
+check_token(struct xstamps *t, struct vctx *v, const struct xrec *r, const struct kc_achain_digest *d)
+{
+	char name[80], when[40], why[512];
+	int vr;
+
+	t->records++;
+	kc_achain_tsr_name(r->n, name, sizeof(name));
+	if (!r->has_tsr) {
+		if (t->ca != NULL && t->missing != NULL)
+			cJSON_AddItemToArray(t->missing, cJSON_CreateString(name));
+		return 0;
+	}
+	t->tokens++;
+	if (t->ca == NULL)
+		return 0;
+	vr = kc_achain_token_check(r->tsr.data ? r->tsr.data : "", r->tsr.len, r->text.data ? r->text.data : "",
+	    r->text.len, d->created, t->ca, when, sizeof(when), why, sizeof(why));
+	if (vr == KC_ERR_VERIFY) {
+		problem(v, name, "%s", why);
+		return 0;
+	}
+	if (vr != 0)
+		return vr;
+	t->verified++;
+	if (t->first[0] == '\0')
+		kc_fmt_trunc(t->first, sizeof(t->first), "%s", when);
+	kc_fmt_trunc(t->last, sizeof(t->last), "%s", when);
+	return 0;
+}
+
 /* One excerpt: the report of docs/FORMAT.md (audit/chain). */
 static cJSON *
-check_chain(struct xchain *c, const char *pubkey)
+check_chain(struct xchain *c, const char *pubkey, const char *tsa_ca)
 {
 	struct vctx v;
 	cJSON *rep = cJSON_CreateObject(), *meta = NULL;
@@ -426,9 +479,14 @@ check_chain(struct xchain *c, const char *pubkey)
 	int has_anchor = 0, has_since = 0, have_prev = 0, sigs = 0;
 	const char *keysrc;
 	const cJSON *a;
+	struct xstamps ts = { .ca = tsa_ca };
 
 	if (rep == NULL)
 		return NULL;
+	if ((ts.missing = cJSON_CreateArray()) == NULL) {
+		cJSON_Delete(rep);
+		return NULL;
+	}
 	kc_fmt_trunc(dir, sizeof(dir), KC_ACHAIN_EXCERPT_DIR "%s", c->id);
 	v.problems = cJSON_AddArrayToObject(rep, "tampering");
 	v.gaps = cJSON_AddArrayToObject(rep, "gaps");
@@ -463,7 +521,7 @@ check_chain(struct xchain *c, const char *pubkey)
 
 		kc_achain_digest_name(r->n, name, sizeof(name));
 		if (!r->has_text) {
-			problem(&v, name, "signature without its record");
+			problem(&v, name, "%s without its record", r->has_sig ? "signature" : "time-stamp token");
 			continue;
 		}
 		if (i > 0 && r->n != c->recs[i - 1].n + 1)
@@ -488,6 +546,14 @@ check_chain(struct xchain *c, const char *pubkey)
 		}
 		if (d.sequence != r->n)
 			problem(&v, name, "record says it is number %" PRIu64, d.sequence);
+		if (check_token(&ts, &v, r, &d) != 0) {
+			kc_achain_digest_clear(&d);
+			kc_achain_digest_clear(&prev);
+			cJSON_Delete(ts.missing);
+			cJSON_Delete(meta);
+			cJSON_Delete(rep);
+			return NULL;
+		}
 		if (fpr[0] != '\0' && !kc_digest_eq(d.key, fpr))
 			problem(&v, name, "record names key %s, the key checked is %s", d.key, fpr);
 		if (!have_prev) {
@@ -587,6 +653,23 @@ check_chain(struct xchain *c, const char *pubkey)
 	cJSON_AddNumberToObject(rep, "runs", (double)runs);
 	cJSON_AddStringToObject(rep, "firstEvent", first_ev);
 	cJSON_AddStringToObject(rep, "lastEvent", last_ev);
+	if (tsa_ca != NULL || ts.tokens > 0) {
+		cJSON *o = cJSON_AddObjectToObject(rep, "timestamps");
+
+		if (o != NULL) {
+			cJSON_AddBoolToObject(o, "checked", tsa_ca != NULL);
+			cJSON_AddNumberToObject(o, "records", (double)ts.records);
+			cJSON_AddNumberToObject(o, "tokens", (double)ts.tokens);
+			if (tsa_ca != NULL) {
+				cJSON_AddNumberToObject(o, "verified", (double)ts.verified);
+				cJSON_AddItemToObject(o, "missing", ts.missing);
+				ts.missing = NULL;
+				cJSON_AddStringToObject(o, "firstStamp", ts.first);
+				cJSON_AddStringToObject(o, "lastStamp", ts.last);
+			}
+		}
+	}
+	cJSON_Delete(ts.missing);
 	if (meta != NULL && cJSON_IsArray(kc_json_get(meta, "unsealedNotCopied")))
 		cJSON_AddItemToObject(rep, "unsealedNotCopied", cJSON_Duplicate(kc_json_get(meta, "unsealedNotCopied"), 1));
 	{
@@ -622,6 +705,39 @@ state_rank(const char *s)
 int
 kc_achain_bundle_continuity(const char *path, const char *pubkey, int whole, const char *pin, cJSON **out)
 {
+	return kc_achain_bundle_continuity_tsa(path, pubkey, NULL, whole, pin, out);
+}
+
+/* The summary's time-stamp part: nothing when no excerpt has a token and
+ * no CA was given; else what was (or was not) checked. */
+static void
+stamps_line(const cJSON *chains, const char *tsa_ca, struct kc_buf *line)
+{
+	double recs = 0, toks = 0, ok = 0;
+	const cJSON *c, *t;
+
+	cJSON_ArrayForEach(c, chains) {
+		if ((t = kc_json_get(c, "timestamps")) == NULL)
+			continue;
+		recs += kc_json_get(t, "records") ? kc_json_get(t, "records")->valuedouble : 0;
+		toks += kc_json_get(t, "tokens") ? kc_json_get(t, "tokens")->valuedouble : 0;
+		ok += kc_json_get(t, "verified") ? kc_json_get(t, "verified")->valuedouble : 0;
+	}
+	if (tsa_ca == NULL && toks == 0)
+		return;
+	if (tsa_ca == NULL)
+		kc_buf_addf(line, "; time-stamps: %.0f tokens present, not checked (verify --audit-chain-tsa-ca checks them)", toks);
+	else if (ok == recs)
+		kc_buf_addf(line, "; time-stamps: every record's token verified (%.0f)", ok);
+	else
+		kc_buf_addf(line, "; time-stamps: %.0f of %.0f records' tokens verified, %.0f without a token", ok, recs,
+		    recs - toks);
+}
+
+int
+kc_achain_bundle_continuity_tsa(const char *path, const char *pubkey, const char *tsa_ca, int whole, const char *pin,
+    cJSON **out)
+{
 	struct xread x;
 	struct stat st;
 	cJSON *doc = NULL, *chains, *gaps, *man = NULL, *src = NULL;
@@ -649,7 +765,7 @@ kc_achain_bundle_continuity(const char *path, const char *pubkey, int whole, con
 	if (x.has_sources)
 		src = cJSON_ParseWithLength(x.sources.data ? x.sources.data : "", x.sources.len);
 	for (size_t i = 0; i < x.nchains; i++) {
-		cJSON *rep = check_chain(&x.chains[i], pubkey);
+		cJSON *rep = check_chain(&x.chains[i], pubkey, tsa_ca);
 		const cJSON *g;
 
 		if (rep == NULL) {
@@ -722,6 +838,8 @@ kc_achain_bundle_continuity(const char *path, const char *pubkey, int whole, con
 			    ": ", kc_json_str(g, "why") ? kc_json_str(g, "why") : kc_json_str0(g, "kind"));
 		}
 	}
+	if (x.nchains > 0 && !broken)
+		stamps_line(chains, tsa_ca, &line);
 	cJSON_AddStringToObject(doc, "summary", kc_buf_str(&line));
 	*out = doc;
 	doc = NULL;

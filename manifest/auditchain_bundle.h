@@ -39,6 +39,17 @@
  * NULL (docs/FORMAT.md 8.3); NULL: not pinned. */
 int kc_achain_bundle_continuity(const char *path, const char *pubkey, int whole, const char *pin, cJSON **out);
 
+/* kc_achain_bundle_continuity, and the RFC 3161 tokens copied with the
+ * records (digest-N.json.tsr): with tsa_ca each is checked as
+ * verify-chain --tsa-ca checks it (kc_achain_token_check; one that fails
+ * is tampering, the state "broken"), records without one are listed; with
+ * tsa_ca NULL the tokens are counted, not checked, and the summary says
+ * so.  Each chain report gets "timestamps": {checked, records, tokens,
+ * and with a CA verified, missing: [file], firstStamp, lastStamp} when
+ * there is a token or a CA. */
+int kc_achain_bundle_continuity_tsa(const char *path, const char *pubkey, const char *tsa_ca, int whole,
+    const char *pin, cJSON **out);
+
 /* The one-line text of a continuity document (its "summary"). */
 const char *kc_achain_continuity_line(const cJSON *c);
 

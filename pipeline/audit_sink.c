@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netdb.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -270,6 +271,9 @@ struct sink {
 	uint64_t *waiting_events;
 	size_t nwaiting, capwaiting;
 	struct event *commit;
+	/* client connections open (gates with counted set), at most
+	 * cfg->max_conns (make_bev) */
+	unsigned conns;
 };
 
 static void
@@ -978,8 +982,11 @@ struct gate {
 	struct sink *k;
 	struct bufferevent *bev;	/* the filter evhttp reads from */
 	struct event *flush;		/* see gate_out_added */
+	struct event *kill;		/* a connection refused on arrival (gate_kill) */
 	int state;			/* 0 not yet known, 1 authenticated, 2 not */
 	int cut;
+	int counted;			/* in k->conns */
+	uint64_t kill_no;		/* refused over --max-connections: the how-manieth */
 	size_t passed;
 };
 
@@ -995,6 +1002,20 @@ gate_verdict(struct gate *g)
 	return SSL_get_verify_result(ssl) == X509_V_OK ? 1 : 2;
 }
 
+static void
+gate_peer(struct gate *g, char *host, size_t hn, char *port, size_t pn)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	evutil_socket_t fd = bufferevent_getfd(g->bev);
+
+	kc_fmt_trunc(host, hn, "?");
+	kc_fmt_trunc(port, pn, "?");
+	if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+		getnameinfo((struct sockaddr *)&ss, sl, host, (socklen_t)hn, port, (socklen_t)pn,
+		    NI_NUMERICHOST | NI_NUMERICSERV);
+}
+
 static enum bufferevent_filter_result
 gate_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit, enum bufferevent_flush_mode mode, void *arg)
 {
@@ -1003,6 +1024,10 @@ gate_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit, enum buffe
 
 	(void)limit;
 	(void)mode;
+	if (g->kill != NULL) {	/* refused on arrival: nothing is read */
+		evbuffer_drain(src, n);
+		return BEV_NEED_MORE;
+	}
 	if (g->state == 0)
 		g->state = gate_verdict(g);
 	if (g->state == 1 || (!g->cut && g->passed + n <= PREAUTH_BYTES)) {
@@ -1011,15 +1036,10 @@ gate_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit, enum buffe
 	}
 	evbuffer_drain(src, n);
 	if (!g->cut) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		char host[64] = "?", port[16] = "?";
-		evutil_socket_t fd = bufferevent_getfd(g->bev);
+		char host[64], port[16];
 
 		g->cut = 1;
-		if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
-			getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
-			    NI_NUMERICHOST | NI_NUMERICSERV);
+		gate_peer(g, host, sizeof(host), port, sizeof(port));
 		kc_warn("audit-sink: refused %s:%s: %s and more than %u bytes sent: connection cut, the body not "
 		    "read", host, port, "no verified client certificate",
 		    PREAUTH_BYTES);
@@ -1054,8 +1074,33 @@ gate_out_added(struct evbuffer *b, const struct evbuffer_cb_info *info, void *ar
 	struct gate *g = arg;
 
 	(void)b;
-	if (info->n_added > 0)
+	if (info->n_added > 0 && g->flush != NULL)
 		event_active(g->flush, EV_TIMEOUT, 0);
+}
+
+/* A connection refused on arrival (make_bev): activated as the gate is
+ * made, it runs once evhttp has taken the connection (its callbacks set,
+ * the socket known), in the same turn of the loop; the error makes evhttp
+ * free the connection, closing the socket, without a byte read or sent.
+ * Over --max-connections the refusal is logged at the 1st, 2nd, 4th, 8th,
+ * ... one (a flood of connections must not become a flood of log lines);
+ * the counter has them all. */
+static void
+gate_kill(evutil_socket_t fd, short what, void *arg)
+{
+	struct gate *g = arg;
+	uint64_t n = g->kill_no;
+	char host[64], port[16];
+
+	(void)fd;
+	(void)what;
+	if (n > 0 && (n & (n - 1)) == 0) {
+		gate_peer(g, host, sizeof(host), port, sizeof(port));
+		kc_warn("audit-sink: refused connection from %s:%s: %u connections open, the --max-connections limit: "
+		    "closed unread (%" PRIu64 " so far; logged at the 1st, 2nd, 4th, 8th, ...)", host, port,
+		    g->k->conns, n);
+	}
+	bufferevent_trigger_event(g->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, BEV_TRIG_DEFER_CALLBACKS);
 }
 
 static void
@@ -1063,44 +1108,93 @@ gate_free(void *arg)
 {
 	struct gate *g = arg;
 
+	if (g->counted)
+		g->k->conns--;
 	if (g->flush != NULL)
 		event_free(g->flush);
+	if (g->kill != NULL)
+		event_free(g->kill);
 	free(g);
 }
 
+/* The gate over under (a TLS bufferevent, or with kill a plain one for a
+ * connection refused on arrival, kill_no its number over the limit or 0);
+ * NULL with under freed on failure. */
 static struct bufferevent *
-make_bev(struct event_base *base, void *arg)
+gate_new(struct sink *k, struct event_base *base, struct bufferevent *under, int kill, uint64_t kill_no)
 {
-	struct sink *k = arg;
-	SSL *ssl = SSL_new(k->ssl);
-	struct bufferevent *tls, *bev;
+	struct bufferevent *bev;
 	struct gate *g;
 
-	if (ssl == NULL)
-		return NULL;
-	if ((tls = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL)
-		return NULL;	/* (it frees ssl) */
 	if ((g = calloc(1, sizeof(*g))) == NULL) {
-		bufferevent_free(tls);
+		bufferevent_free(under);
 		return NULL;
 	}
 	g->k = k;
-	if ((g->flush = event_new(base, -1, 0, gate_flush, g)) == NULL) {
-		free(g);
-		bufferevent_free(tls);
+	g->kill_no = kill_no;
+	if ((g->flush = event_new(base, -1, 0, gate_flush, g)) == NULL ||
+	    (kill && (g->kill = event_new(base, -1, 0, gate_kill, g)) == NULL)) {
+		gate_free(g);
+		bufferevent_free(under);
 		return NULL;
 	}
-	if ((bev = bufferevent_filter_new(tls, gate_in, NULL, BEV_OPT_CLOSE_ON_FREE, gate_free, g)) == NULL) {
+	if ((bev = bufferevent_filter_new(under, gate_in, NULL, BEV_OPT_CLOSE_ON_FREE, gate_free, g)) == NULL) {
 		gate_free(g);
-		bufferevent_free(tls);
+		bufferevent_free(under);
 		return NULL;
 	}
 	g->bev = bev;
 	if (evbuffer_add_cb(bufferevent_get_output(bev), gate_out_added, g) == NULL) {
-		bufferevent_free(bev);	/* frees g and tls */
+		bufferevent_free(bev);	/* frees g and under */
 		return NULL;
 	}
+	if (kill)
+		event_active(g->kill, EV_TIMEOUT, 0);
+	else {
+		g->counted = 1;
+		k->conns++;
+	}
 	return bev;
+}
+
+/* evhttp's bufferevent for each accepted connection: TLS under the gate.
+ *
+ * evhttp (2.1, http.c evhttp_get_request_connection) takes a NULL from
+ * here as "no callback" and serves the connection over a plain socket
+ * bufferevent: plain HTTP, no TLS.  So a connection whose TLS cannot be
+ * set up (out of memory) is never answered with NULL while anything else
+ * can be done: it is logged, counted (refusedError) and refused on
+ * arrival like one over --max-connections.  Only if even that cannot be
+ * allocated is NULL returned, logged as such; that plain connection still
+ * gets nothing but a 401 (check_client finds no TLS session), so no batch
+ * is ever taken without TLS and a verified client certificate. */
+static struct bufferevent *
+make_bev(struct event_base *base, void *arg)
+{
+	struct sink *k = arg;
+	struct bufferevent *tls, *bev, *plain;
+	uint64_t kill_no = 0;
+	SSL *ssl;
+
+	if (k->cfg->max_conns > 0 && k->conns >= k->cfg->max_conns) {
+		kill_no = ++k->c.refused_conn_limit;
+	} else {
+		if ((ssl = SSL_new(k->ssl)) != NULL &&
+		    (tls = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+		    BEV_OPT_CLOSE_ON_FREE)) != NULL &&	/* (on failure it frees ssl) */
+		    (bev = gate_new(k, base, tls, 0, 0)) != NULL)
+			return bev;
+		ERR_clear_error();
+		kc_warn("audit-sink: cannot set up TLS for a new connection (out of memory): it is closed unread");
+		k->c.refused++;
+		k->c.refused_error++;
+	}
+	if ((plain = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) != NULL &&
+	    (bev = gate_new(k, base, plain, 1, kill_no)) != NULL)
+		return bev;
+	kc_warn("audit-sink: out of memory for a refused connection: evhttp serves it without TLS, where every "
+	    "request is refused 401");
+	return NULL;
 }
 
 /* ---- signals, timers, status ---- */
@@ -1119,11 +1213,13 @@ write_status(struct sink *k)
 	    ",\"refusedTooLarge\":%" PRIu64 ",\"refusedFull\":%" PRIu64 ",\"refusedError\":%" PRIu64
 	    ",\"segmentsSealed\":%" PRIu64 ",\"digests\":%" PRIu64 ",\"openSegment\":%" PRIu64
 	    ",\"refusedPreauthCut\":%" PRIu64 ",\"tsaStamped\":%" PRIu64 ",\"tsaFailures\":%" PRIu64
-	    ",\"tsaPending\":%" PRIu64 ",\"tsaGivenUp\":%" PRIu64 ",\"groupCommits\":%" PRIu64 "}\n",
+	    ",\"tsaPending\":%" PRIu64 ",\"tsaGivenUp\":%" PRIu64 ",\"groupCommits\":%" PRIu64
+	    ",\"refusedConnLimit\":%" PRIu64 ",\"openConnections\":%u,\"maxConnections\":%u}\n",
 	    k->c.batches, k->c.events_received, k->c.events_written, k->c.refused, k->c.refused_auth,
 	    k->c.refused_malformed, k->c.refused_too_large, k->c.refused_full, k->c.refused_error,
 	    k->c.segments_sealed, k->c.digests, k->fd >= 0 ? k->seg_no : 0, k->c.refused_preauth_cut,
-	    k->c.tsa_stamped, k->c.tsa_failures, k->c.tsa_pending, k->c.tsa_given_up, k->c.group_commits);
+	    k->c.tsa_stamped, k->c.tsa_failures, k->c.tsa_pending, k->c.tsa_given_up, k->c.group_commits,
+	    k->c.refused_conn_limit, k->conns, k->cfg->max_conns);
 	if (kc_write_file_atomic(k->cfg->status_path, buf, strlen(buf), 0644) != 0)
 		kc_warn("audit-sink: cannot write the status file: %s", kc_err_msg());
 }
@@ -1168,6 +1264,32 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The sink's own descriptors besides its connections: the listener, the
+ * event loop's, the open segment, the folder, record and status files,
+ * the time-stamp thread's connection, OpenSSL's. */
+#define FD_RESERVE 64
+
+/* Room for max_conns connections under RLIMIT_NOFILE, raising the soft
+ * limit towards the hard one when needed: past the limit accept() would
+ * fail with EMFILE over and over (libevent 2.1's listener retries at
+ * once) instead of the connection being refused on arrival. */
+static int
+fd_room(unsigned max_conns)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)max_conns + FD_RESERVE;
+
+	if (max_conns == 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need) {
+		rl.rlim_cur = need;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			return 0;
+	}
+	return kc_err_set(KC_ERR_CONFIG, "--max-connections %u needs %llu open files, the hard limit is %llu "
+	    "(ulimit -Hn): give fewer", max_conns, (unsigned long long)need, (unsigned long long)rl.rlim_max);
+}
+
 int
 kc_sink_run(const struct kc_sink_config *cfg, struct kc_sink_counters *out)
 {
@@ -1194,6 +1316,8 @@ kc_sink_run(const struct kc_sink_config *cfg, struct kc_sink_counters *out)
 		r = KC_ERR_NOMEM;
 		goto out;
 	}
+	if ((r = fd_room(cfg->max_conns)) != 0)
+		goto out;
 	if ((r = kc_mkdir_p(cfg->dir, 0750)) != 0)
 		goto out;
 	if ((k.ssl = tls_setup(cfg)) == NULL) {

@@ -40,6 +40,8 @@ struct kc_sink_counters {
 	uint64_t tsa_given_up;		/* records left without a token */
 	/* unauthenticated connections cut for sending more than the pre-auth allowance */
 	uint64_t refused_preauth_cut;
+	/* connections closed on arrival, over max_conns (not requests: not in refused) */
+	uint64_t refused_conn_limit;
 };
 
 struct kc_sink_config {
@@ -62,6 +64,9 @@ struct kc_sink_config {
 	const char *tsa_url, *tsa_ca;
 	int64_t tsa_retry_secs;
 	long tsa_timeout;		/* seconds per TSA exchange */
+	/* client connections open at once (0: no limit); one arriving past
+	 * it is closed unread and counted (refused_conn_limit) */
+	unsigned max_conns;
 	/* Called on SIGUSR1 and at the end with the counters. */
 	void (*report)(const struct kc_sink_counters *c, int final, void *arg);
 	void *report_arg;

@@ -29,6 +29,7 @@ cleanup() {
 	[ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null
 	for p in "${OTHER_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	bash "$KC_REPO/tests/cluster/stop.sh" --purge "$PRIV" >/dev/null 2>&1
+	bash "$KC_REPO/tests/tsa/stop.sh" "$W/tsa" >/dev/null 2>&1
 	[ -n "${KCUSTODY_KEEP_SINK_TEST:-}" ] && echo "kept $W" || rm -rf "$W"
 }
 trap cleanup EXIT
@@ -436,6 +437,75 @@ t_begin "audit-sink: re-sealed untouched evidence folder verifies (twin of the f
 reseal true
 expect_exit 0 "$KC" verify "$W/re.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub"
 expect_grep '^  audit +ok +proven by signed chain' "$T_OUT"
+t_pass
+
+# stamp_records: in a chain excerpt, an RFC 3161 token from the loopback
+# TSA for every record, as audit-sink --tsa makes it (imprint: SHA-256 of
+# digest-N.json), stored as digest-N.json.tsr
+TSA_URL=$(bash "$KC_REPO/tests/tsa/start.sh" "$W/tsa") || TSA_URL=
+bash "$KC_REPO/tests/tsa/setup.sh" "$W/tsa-other" >/dev/null 2>&1 # another TSA's CA
+stamp_records() {
+	local r
+	for r in digest-*.json; do
+		openssl ts -query -data "$r" -sha256 -cert -out "$r.tsq" 2>/dev/null &&
+			curl -sf -H 'Content-Type: application/timestamp-query' --data-binary "@$r.tsq" "$TSA_URL" -o "$r.tsr" &&
+			rm "$r.tsq" || return 1
+	done
+}
+# flip_last FILE: its last byte changed (a token's: the TSA's signature)
+flip_last() { python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[-1] ^= 1; open(p, "wb").write(b)' "$1"; }
+t_begin "audit-sink: the chain's time-stamp tokens in a bundle: verify --audit-chain-tsa-ca checks every one (exit 0); without a CA 'present, not checked'"
+[ -n "$TSA_URL" ] || t_fail "the loopback TSA did not start"
+reseal stamp_records
+ntsr=$(ls "$W/ev2/audit/chain/1" | grep -c '\.json\.tsr$')
+[ "$ntsr" -ge 2 ] || t_fail "$ntsr tokens made"
+cp "$W/re.tar.gz" "$W/stamped.tar.gz"
+expect_exit 0 "$KC" verify "$W/stamped.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub" \
+	--audit-chain-tsa-ca "$W/tsa/ca.pem"
+expect_grep "^  audit +ok +proven by signed chain, .*; time-stamps: every record's token verified \($ntsr\)$" "$T_OUT"
+expect_exit 0 "$KC" verify "$W/stamped.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub" \
+	--audit-chain-tsa-ca "$W/tsa/ca.pem" --json
+jq -e --argjson n "$ntsr" '.auditContinuity.chains[0].timestamps | .checked and .verified == $n and .records == $n and
+	.missing == [] and (.firstStamp | length) > 0' "$T_OUT" >/dev/null ||
+	t_fail "json: $(jq -c .auditContinuity.chains[0].timestamps "$T_OUT")"
+expect_exit 0 "$KC" verify "$W/stamped.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub"
+expect_grep "; time-stamps: $ntsr tokens present, not checked \(verify --audit-chain-tsa-ca checks them\)$" "$T_OUT"
+expect_exit 0 "$KC" diff "$W/post.tar.gz" "$W/stamped.tar.gz" --pubkey "$W/bundle.pub"
+expect_grep "POST: .*; time-stamps: $ntsr tokens present, not checked" "$T_OUT"
+# the same bundle without tokens says nothing of time-stamps (twin)
+expect_exit 0 "$KC" verify "$W/post.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub"
+expect_no_grep 'time-stamps' "$T_OUT"
+t_pass
+tsr1=$(ls "$W/ev/audit/chain/1" | grep -E '^digest-[0-9]+\.json$' | sed -n 2p)
+tsr2=$(ls "$W/ev/audit/chain/1" | grep -E '^digest-[0-9]+\.json$' | sed -n 3p)
+t_begin "audit-sink: a bundle's chain token edited, or another record's: verify --audit-chain-tsa-ca fails, exit 3"
+reseal "stamp_records && flip_last $tsr1.tsr"
+expect_exit 3 "$KC" verify "$W/re.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub" \
+	--audit-chain-tsa-ca "$W/tsa/ca.pem"
+expect_grep "^  audit +FAILED +broken" "$T_OUT"
+expect_grep "chain audit/chain/1: $tsr1\.tsr: time-stamp token does not match the record or is not signed" "$T_OUT"
+reseal "stamp_records && cp $tsr2.tsr $tsr1.tsr"
+expect_exit 3 "$KC" verify "$W/re.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub" \
+	--audit-chain-tsa-ca "$W/tsa/ca.pem"
+expect_grep "chain audit/chain/1: $tsr1\.tsr: time-stamp token does not match" "$T_OUT"
+# another TSA's CA: every token refused; --tsa-ca alone is the default CA
+expect_exit 3 "$KC" verify "$W/stamped.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub" \
+	--audit-chain-tsa-ca "$W/tsa-other/ca.pem"
+expect_grep "^  audit +FAILED +broken" "$T_OUT"
+expect_exit 3 "$KC" verify "$W/stamped.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub" \
+	--tsa-ca "$W/tsa-other/ca.pem"
+expect_grep "chain audit/chain/1: digest-[0-9]+\.json\.tsr: time-stamp token does not match" "$T_OUT"
+t_pass
+t_begin "audit-sink: a bundle's chain token removed: listed as without a token, not tampering (exit 0)"
+reseal "stamp_records && rm $tsr1.tsr"
+expect_exit 0 "$KC" verify "$W/re.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub" \
+	--audit-chain-tsa-ca "$W/tsa/ca.pem" --json
+jq -e --arg f "$tsr1.tsr" '.auditContinuity.chains[0].timestamps.missing == [$f]' "$T_OUT" >/dev/null ||
+	t_fail "json: $(jq -c .auditContinuity.chains[0].timestamps "$T_OUT")"
+expect_exit 0 "$KC" verify "$W/re.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub" \
+	--audit-chain-tsa-ca "$W/tsa/ca.pem"
+expect_grep "; time-stamps: $((ntsr - 1)) of $ntsr records' tokens verified, 1 without a token$" "$T_OUT"
+expect_exit 2 "$KC" verify "$W/re.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-tsa-ca "$W/missing.pem"
 t_pass
 t_begin "audit-sink: a chain member edited inside a sealed bundle: hashes fail, exit 3"
 rm -rf "$W/ed" && mkdir -p "$W/ed" && tar -xzf "$W/post.tar.gz" -C "$W/ed"

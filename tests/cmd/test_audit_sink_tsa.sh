@@ -17,7 +17,12 @@
 #    sync per batch (twin);
 #  - a client without a certificate POSTing a body far over the pre-auth
 #    allowance is cut without the sink buffering it (its peak RSS stays
-#    far below the body), counted; a small request still gets 401 (twin).
+#    far below the body), counted; a small request still gets 401 (twin);
+#  - --tsa without --tsa-ca is refused at start (exit 2);
+#  - --max-connections: connections past the cap are closed on arrival,
+#    counted and logged, the sink serving a batch after; under a higher
+#    cap the same connections are all served (twin); a cap the open-file
+#    hard limit cannot hold is a usage error.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 KC=${KCUSTODY_BIN:-$KC_REPO/kcustody}
@@ -206,6 +211,13 @@ expect_grep "not an http:// or https:// URL" "$T_ERR"
 expect_exit 2 "$KC" audit verify-chain "$D" --pubkey "$W/sign.pub" --tsa-ca "$W/missing.pem"
 t_pass
 
+t_begin "audit-sink --tsa without --tsa-ca: refused at start (exit 2, naming --tsa-ca), nothing written; with it the sink runs (twin, above)"
+expect_exit 2 "$KC" audit-sink --listen 127.0.0.1:0 --tls-cert "$P/server.crt" --tls-key "$P/server.key" \
+	--client-ca "$P/ca.crt" --dir "$W/no-tsa-ca" --key "$W/sign.pem" --tsa "$TSA_URL"
+expect_grep '--tsa needs --tsa-ca FILE' "$T_ERR"
+[ -e "$W/no-tsa-ca" ] && t_fail "the folder was made"
+t_pass
+
 # ------------------------------------------------------------------ group commit
 # clients N BATCHES: N concurrent keep-alive clients with the apiserver's
 # certificate, each POSTing BATCHES one-event batches; prints the auditIDs
@@ -317,6 +329,88 @@ sleep 0.3
 jq -e '.refusedPreauthCut == 1 and .refusedAuth == 2 and .eventsWritten == 1000' "$W/status.json" >/dev/null ||
 	t_fail "counters: $(cat "$W/status.json")"
 stop_sink || t_fail "the sink exited non-zero"
+t_pass
+
+# ------------------------------------------------------------------ connection cap
+# holdconns N: N TCP connections opened and held, then a TLS handshake
+# (the apiserver's certificate) on each in turn; prints "tls OK FAILED",
+# then, still holding them, waits (SIGUSR1, bounded) for the status file to
+# count every connection (open + refused on arrival = N) and prints it
+holdconns() {
+	python3 - "$PORT" "$P" "$1" "$SINK_PID" "$W/status.json" <<'EOF2'
+import json, os, signal, socket, ssl, sys, time
+port, pki, n, pid, status = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+ctx = ssl.create_default_context(cafile=pki + "/ca.crt")
+ctx.load_cert_chain(pki + "/apiserver.crt", pki + "/apiserver.key")
+raw = [socket.create_connection(("127.0.0.1", port), timeout=20) for _ in range(n)]
+held, ok, failed = [], 0, 0
+for s in raw:
+    try:
+        t = ctx.wrap_socket(s, server_hostname="127.0.0.1")
+        held.append(t); ok += 1
+    except (OSError, ssl.SSLError):
+        failed += 1
+print("tls", ok, failed)
+st = {}
+for _ in range(100):  # a bound, not a measure: the counters settle
+    os.kill(pid, signal.SIGUSR1); time.sleep(0.1)
+    try:
+        st = json.load(open(status))
+    except (OSError, ValueError):
+        continue
+    if st.get("openConnections", 0) + st.get("refusedConnLimit", 0) >= n:
+        break
+print(json.dumps(st))
+for t in held: t.close()
+EOF2
+}
+D5=$W/sink-cap
+t_begin "audit-sink --max-connections 4: of 10 connections held open 4 are served, 6 closed on arrival, counted, logged; afterwards a batch still gets 200"
+start_sink "$D5" "$W/sink5.log" --max-connections 4 || t_fail "the sink did not start: $(cat "$W/sink5.log")"
+holdconns 10 >"$T_OUT" 2>&1
+grep -qx 'tls 4 6' "$T_OUT" || t_fail "want 4 TLS handshakes done and 6 refused: $(cat "$T_OUT")"
+tail -n 1 "$T_OUT" | jq -e '.openConnections == 4 and .refusedConnLimit == 6 and .maxConnections == 4 and .refused == 0' >/dev/null ||
+	t_fail "counters while held: $(tail -n 1 "$T_OUT")"
+# logged at the 1st, 2nd and 4th refusal, not at each
+[ "$(grep -c 'refused connection from 127\.0\.0\.1:[0-9]*: 4 connections open, the --max-connections limit: closed unread' "$W/sink5.log")" = 3 ] ||
+	t_fail "log: $(grep 'refused connection' "$W/sink5.log")"
+wait_status '.openConnections == 0' 10 || t_fail "the held connections, closed, are still counted: $(cat "$W/status.json")"
+batch cap
+code=$(post "$W/batch.json" "${AUTH[@]}")
+[ "$code" = 200 ] || t_fail "after the flood: HTTP $code, want 200"
+stop_sink || t_fail "the sink exited non-zero"
+expect_grep 'audit-sink: 6 connections closed on arrival over --max-connections' "$W/sink5.log"
+expect_exit 0 "$KC" audit verify-chain "$D5" --pubkey "$W/sign.pub"
+t_pass
+
+t_begin "audit-sink --max-connections 16: the same 10 connections are all served, none refused (twin)"
+start_sink "$W/sink-cap2" "$W/sink6.log" --max-connections 16 || t_fail "the sink did not start: $(cat "$W/sink6.log")"
+holdconns 10 >"$T_OUT" 2>&1
+grep -qx 'tls 10 0' "$T_OUT" || t_fail "want 10 TLS handshakes done: $(cat "$T_OUT")"
+tail -n 1 "$T_OUT" | jq -e '.openConnections == 10 and .refusedConnLimit == 0' >/dev/null ||
+	t_fail "counters while held: $(tail -n 1 "$T_OUT")"
+expect_no_grep 'refused connection' "$W/sink6.log"
+stop_sink || t_fail "the sink exited non-zero"
+t_pass
+
+t_begin "audit-sink --max-connections: 0 or more than the open-file hard limit allows is a usage error (exit 2); within it the sink starts (twin)"
+expect_exit 2 "$KC" audit-sink --listen 127.0.0.1:0 --tls-cert "$P/server.crt" --tls-key "$P/server.key" \
+	--client-ca "$P/ca.crt" --dir "$W/cap-x" --key "$W/sign.pem" --max-connections 0
+expect_grep '--max-connections: give 1 to 65536' "$T_ERR"
+rc=0
+(ulimit -Sn 200 && ulimit -Hn 200 && exec "$KC" audit-sink --listen 127.0.0.1:0 --tls-cert "$P/server.crt" \
+	--tls-key "$P/server.key" --client-ca "$P/ca.crt" --dir "$W/cap-x" --key "$W/sign.pem" --max-connections 256) \
+	>"$T_OUT" 2>"$T_ERR" || rc=$?
+[ "$rc" = 2 ] || t_fail "256 connections under a hard limit of 200 files: exit $rc, want 2: $(cat "$T_ERR")"
+expect_grep '--max-connections 256 needs 320 open files, the hard limit is 200' "$T_ERR"
+(ulimit -Sn 100 && ulimit -Hn 200 && exec "$KC" audit-sink --listen 127.0.0.1:0 --tls-cert "$P/server.crt" \
+	--tls-key "$P/server.key" --client-ca "$P/ca.crt" --dir "$W/cap-y" --key "$W/sign.pem" --max-connections 100 \
+	--min-free 0) 2>"$W/cap-y.log" &
+pid=$!
+for ((i = 0; i < 100; i++)); do grep -q 'listening on' "$W/cap-y.log" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+grep -q 'listening on' "$W/cap-y.log" || t_fail "100 connections under a hard limit of 200 (soft 100, raised): did not start: $(cat "$W/cap-y.log")"
+kill -TERM "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
 t_pass
 
 t_summary

@@ -285,3 +285,52 @@ DEFINE_TEST(test_achain_bundle_secret_bodies)
 	cJSON_Delete(rep);
 	kc_audit_filter_free(f);
 }
+
+/* 1 when the chains' report of doc mentions text */
+static int
+chains_say(const cJSON *doc, const char *text)
+{
+	char *p = cJSON_PrintUnformatted(kc_json_get(doc, "chains"));
+	int r = p != NULL && strstr(p, text) != NULL;
+
+	free(p);
+	return r;
+}
+
+DEFINE_TEST(test_achain_bundle_tokens)
+{
+	cJSON *sum = NULL, *doc = NULL;
+	const cJSON *ts;
+
+	CHECK_INT(make_sink(), 0);
+	/* a record's time-stamp token (audit-sink --tsa) is copied beside it */
+	CHECK_INT(put("sink/digest-00000004.json.tsr", "not a token"), 0);
+	CHECK_INT(copy_window("2026-12-04T10:03:30Z", "k.pub", "ev", &sum), 0);
+	cJSON_Delete(sum);
+	CHECK(exists("ev/audit/chain/1/digest-00000004.json.tsr"));
+	/* without a TSA CA: counted, not checked, and the line says so */
+	CHECK_INT(kc_achain_bundle_continuity("ev", "k.pub", 1, NULL, &doc), 0);
+	CHECK_STR(kc_json_str0(doc, "summary"), "proven by signed chain, 2 segments, 2 events, gaps: none; "
+	    "time-stamps: 1 tokens present, not checked (verify --audit-chain-tsa-ca checks them)");
+	ts = kc_json_path(kc_json_get(doc, "chains")->child, "timestamps");
+	CHECK(cJSON_IsFalse(kc_json_get(ts, "checked")));
+	CHECK_INT((int)kc_json_get(ts, "tokens")->valuedouble, 1);
+	CHECK_INT((int)kc_json_get(ts, "records")->valuedouble, 3);
+	cJSON_Delete(doc);
+	/* with one (any file: the token is not one): tampering */
+	CHECK_INT(kc_achain_bundle_continuity_tsa("ev", "k.pub", "k.pub", 1, NULL, &doc), KC_ERR_VERIFY);
+	CHECK_STR(kc_json_str0(doc, "state"), "broken");
+	CHECK(chains_say(doc, "digest-00000004.json.tsr"));
+	cJSON_Delete(doc);
+	/* no token anywhere and no CA: nothing said (twin) */
+	CHECK_INT(unlink("ev/audit/chain/1/digest-00000004.json.tsr"), 0);
+	CHECK_INT(kc_achain_bundle_continuity("ev", "k.pub", 1, NULL, &doc), 0);
+	CHECK_STR(kc_json_str0(doc, "summary"), "proven by signed chain, 2 segments, 2 events, gaps: none");
+	CHECK(kc_json_path(kc_json_get(doc, "chains")->child, "timestamps") == NULL);
+	cJSON_Delete(doc);
+	/* a token whose record is not in the excerpt: tampering */
+	CHECK_INT(put("ev/audit/chain/1/digest-00000009.json.tsr", "x"), 0);
+	CHECK_INT(kc_achain_bundle_continuity("ev", "k.pub", 1, NULL, &doc), KC_ERR_VERIFY);
+	CHECK(chains_say(doc, "time-stamp token without its record"));
+	cJSON_Delete(doc);
+}
