@@ -390,20 +390,20 @@ kc_trust_file_check(const char *path, int want_cert)
 	return r;
 }
 
-int
-kc_verify_raw(const char *pub_path, const void *data, size_t len,
+/* An Ed25519 signature over data by pk (taken), whose name in messages is
+ * what (a quoted path, or "the public key"), and in a mismatch without
+ * fpr, who. */
+static int
+verify_raw_key(EVP_PKEY *pk, const char *what, const char *who, const void *data, size_t len,
     const void *sig, size_t siglen, char *fpr)
 {
-	EVP_PKEY *pk = NULL;
 	EVP_MD_CTX *ctx = NULL;
-	int r;
+	int r = 0;
 
-	if ((r = load_pub(pub_path, &pk)) != 0)
-		return r;
 	if (fpr != NULL && (r = fingerprint(pk, fpr)) != 0)
 		goto out;
 	if (EVP_PKEY_get_id(pk) != EVP_PKEY_ED25519) {
-		r = kc_err_set(KC_ERR_VERIFY, "'%s' is not an Ed25519 key; a raw signature needs one", pub_path);
+		r = kc_err_set(KC_ERR_VERIFY, "%s is not an Ed25519 key; a raw signature needs one", what);
 		goto out;
 	}
 	if (siglen != 64) {
@@ -415,7 +415,7 @@ kc_verify_raw(const char *pub_path, const void *data, size_t len,
 		goto out;
 	}
 	if (EVP_DigestVerify(ctx, sig, siglen, data, len) != 1)
-		r = kc_err_set(KC_ERR_VERIFY, "Ed25519 signature does not match key %s", fpr ? fpr : pub_path);
+		r = kc_err_set(KC_ERR_VERIFY, "Ed25519 signature does not match key %s", fpr ? fpr : who);
 out:
 	ERR_clear_error();
 	EVP_MD_CTX_free(ctx);
@@ -424,43 +424,37 @@ out:
 }
 
 int
-kc_verify_raw_pem(const void *pem, size_t pemlen, const void *data, size_t len,
+kc_verify_raw(const char *pub_path, const void *data, size_t len,
     const void *sig, size_t siglen, char *fpr)
 {
 	EVP_PKEY *pk = NULL;
-	EVP_MD_CTX *ctx = NULL;
+	char what[600];
+	int r;
+
+	if ((r = load_pub(pub_path, &pk)) != 0)
+		return r;
+	kc_fmt_trunc(what, sizeof(what), "'%s'", pub_path);
+	return verify_raw_key(pk, what, pub_path, data, len, sig, siglen, fpr);
+}
+
+int
+kc_verify_raw_pem(const void *pem, size_t pemlen, const void *data, size_t len,
+    const void *sig, size_t siglen, char *fpr)
+{
+	EVP_PKEY *pk;
 	BIO *bio;
-	int r = 0;
 
 	if (pemlen > INT_MAX || (bio = BIO_new_mem_buf(pem, (int)pemlen)) == NULL)
 		return kc_err_set(KC_ERR_CONFIG, "cannot read the public key");
 	pk = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
 	BIO_free(bio);
 	if (pk == NULL) {
-		r = kc_err_ossl(KC_ERR_CONFIG, "no PEM public key");
-		goto out;
+		int r = kc_err_ossl(KC_ERR_CONFIG, "no PEM public key");
+
+		ERR_clear_error();
+		return r;
 	}
-	if (fpr != NULL && (r = fingerprint(pk, fpr)) != 0)
-		goto out;
-	if (EVP_PKEY_get_id(pk) != EVP_PKEY_ED25519) {
-		r = kc_err_set(KC_ERR_VERIFY, "the public key is not an Ed25519 key; a raw signature needs one");
-		goto out;
-	}
-	if (siglen != 64) {
-		r = kc_err_set(KC_ERR_VERIFY, "signature is %zu bytes, not a 64-byte Ed25519 signature", siglen);
-		goto out;
-	}
-	if ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pk) != 1) {
-		r = kc_err_ossl(KC_ERR_CRYPTO, "cannot start Ed25519 verification");
-		goto out;
-	}
-	if (EVP_DigestVerify(ctx, sig, siglen, data, len) != 1)
-		r = kc_err_set(KC_ERR_VERIFY, "Ed25519 signature does not match key %s", fpr ? fpr : "given");
-out:
-	ERR_clear_error();
-	EVP_MD_CTX_free(ctx);
-	EVP_PKEY_free(pk);
-	return r;
+	return verify_raw_key(pk, "the public key", "given", data, len, sig, siglen, fpr);
 }
 
 int
