@@ -726,7 +726,7 @@ stamps_line(const cJSON *chains, const char *tsa_ca, struct kc_buf *line)
 	if (tsa_ca == NULL && toks == 0)
 		return;
 	if (tsa_ca == NULL)
-		kc_buf_addf(line, "; time-stamps: %.0f tokens present, not checked (verify --audit-chain-tsa-ca checks them)", toks);
+		kc_buf_addf(line, "; time-stamps: %.0f tokens present, not checked (--audit-chain-tsa-ca checks them)", toks);
 	else if (ok == recs)
 		kc_buf_addf(line, "; time-stamps: every record's token verified (%.0f)", ok);
 	else
@@ -859,4 +859,20 @@ const char *
 kc_achain_continuity_line(const cJSON *c)
 {
 	return kc_json_str0(c, "summary");
+}
+
+const char *
+kc_achain_first_tampering(const cJSON *c, char *out, size_t n)
+{
+	const cJSON *ch, *p;
+
+	if (n > 0)
+		out[0] = '\0';
+	cJSON_ArrayForEach(ch, kc_json_get(c, "chains"))
+		cJSON_ArrayForEach(p, kc_json_get(ch, "tampering")) {
+			kc_fmt_trunc(out, n, "chain %s: %s: %s", kc_json_str0(ch, "path"), kc_json_str0(p, "file"),
+			    kc_json_str0(p, "problem"));
+			return out;
+		}
+	return out;
 }
