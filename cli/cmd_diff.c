@@ -11,7 +11,6 @@
 #include "formats/report_html.h"
 #include "formats/yaml_out.h"
 #include "manifest/ledger.h"
-#include "manifest/sign.h"
 #include "pipeline/diff.h"
 #include "rbac/diff.h"
 #include "util/err.h"
@@ -36,14 +35,7 @@ diff_usage(FILE *f)
 	    "  --pubkey F | --ca F    the key or CA the bundles must be signed with\n"
 	    "  --tsa-ca F             CA for the bundles' time-stamp tokens (and, without\n"
 	    "                         --audit-chain-tsa-ca, for the audit-sink chain's)\n"
-	    "  --audit-chain-pubkey KEY\n"
-	    "                         the audit sink's public key: an audit-sink chain\n"
-	    "                         copied by collect (audit/chain/) is checked with it\n"
-	    "                         (default: the bundle's own copy, reported as such)\n"
-	    "  --audit-chain-tsa-ca CA.pem\n"
-	    "                         trust anchors for the RFC 3161 tokens of that chain's\n"
-	    "                         records (default: --tsa-ca; without either they are\n"
-	    "                         reported as present, not checked)\n"
+	    CLI_HELP_AUDIT_CHAIN
 	    "  --allow-unsigned       accept unsigned bundles (stated in the output)\n"
 	    "  --no-verify            compare without verifying (stated in the output)\n"
 	    "  --remediated-at T      when the remediation happened (RFC 3339;\n"
@@ -155,14 +147,8 @@ check_args(const struct diff_args *a)
 	}
 	if (!a->o.no_verify && cli_check_trust(a->o.pubkey_path, a->o.ca_path, a->o.tsa_ca) != KC_EXIT_OK)
 		return KC_EXIT_USAGE;
-	if (a->o.audit_chain_pubkey != NULL && kc_trust_file_check(a->o.audit_chain_pubkey, 0) != 0) {
-		cli_error("--audit-chain-pubkey: %s", kc_err_msg());
+	if (cli_check_chain_trust(a->o.audit_chain_pubkey, a->o.audit_chain_tsa_ca) != KC_EXIT_OK)
 		return KC_EXIT_USAGE;
-	}
-	if (a->o.audit_chain_tsa_ca != NULL && kc_trust_file_check(a->o.audit_chain_tsa_ca, 1) != 0) {
-		cli_error("--audit-chain-tsa-ca: %s", kc_err_msg());
-		return KC_EXIT_USAGE;
-	}
 	if (cli_check_output(a->output, a->force) != KC_EXIT_OK)
 		return KC_EXIT_USAGE;
 	if (a->seal != NULL && a->so.key_path == NULL && !a->so.no_sign) {

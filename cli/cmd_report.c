@@ -43,14 +43,7 @@ report_usage(FILE *f)
 	    "  --ca CA.pem            trust anchors for a CMS signature\n"
 	    "  --tsa-ca CA.pem        trust anchors for the time-stamp token (and, without\n"
 	    "                         --audit-chain-tsa-ca, for the audit-sink chain's)\n"
-	    "  --audit-chain-pubkey KEY\n"
-	    "                         the audit sink's public key: an audit-sink chain\n"
-	    "                         copied by collect (audit/chain/) is checked with it\n"
-	    "                         (default: the bundle's own copy, reported as such)\n"
-	    "  --audit-chain-tsa-ca CA.pem\n"
-	    "                         trust anchors for the RFC 3161 tokens of that chain's\n"
-	    "                         records (default: --tsa-ca; without either they are\n"
-	    "                         reported as present, not checked)\n"
+	    CLI_HELP_AUDIT_CHAIN
 	    "  --allow-unsigned       accept an unsigned bundle, or one whose signature is not\n"
 	    "                         checked because no key was given (integrity only)\n"
 	    "  --no-verify            do not verify (the page says \"not verified\")\n"
@@ -194,14 +187,8 @@ check_args(const struct report_args *a)
 	if (cli_check_trust(a->vo.pubkey_path, a->vo.ca_path, a->vo.tsa_ca) != KC_EXIT_OK ||
 	    cli_check_output(a->out, a->force) != KC_EXIT_OK)
 		return KC_EXIT_USAGE;
-	if (a->chain_pubkey != NULL && kc_trust_file_check(a->chain_pubkey, 0) != 0) {
-		cli_error("--audit-chain-pubkey: %s", kc_err_msg());
+	if (cli_check_chain_trust(a->chain_pubkey, a->chain_tsa_ca) != KC_EXIT_OK)
 		return KC_EXIT_USAGE;
-	}
-	if (a->chain_tsa_ca != NULL && kc_trust_file_check(a->chain_tsa_ca, 1) != 0) {
-		cli_error("--audit-chain-tsa-ca: %s", kc_err_msg());
-		return KC_EXIT_USAGE;
-	}
 	for (int i = 0; i < 2; i++) {
 		if (files[i] != NULL && access(files[i], R_OK) != 0) {
 			cli_error("cannot read '%s'", files[i]);
