@@ -35,6 +35,18 @@ int cli_fail(int code, const char *what);
  * file with no key is a usage error (message printed, KC_EXIT_USAGE), not
  * an invalid bundle.  KC_EXIT_OK when all are usable. */
 int cli_check_trust(const char *pubkey, const char *ca, const char *tsa_ca);
+/* The same for --audit-chain-pubkey (a public key) and
+ * --audit-chain-tsa-ca (a CA) of verify, diff and report. */
+int cli_check_chain_trust(const char *pubkey, const char *tsa_ca);
+/* Their help lines, one text for the three commands. */
+#define CLI_HELP_AUDIT_CHAIN \
+	"  --audit-chain-pubkey KEY\n" \
+	"                         the audit sink's public key: the audit-sink chain\n" \
+	"                         copied by collect (audit/chain/) is checked with it\n" \
+	"                         (default: the bundle's own copy, reported as such)\n" \
+	"  --audit-chain-tsa-ca CA.pem\n" \
+	"                         trust anchors for the RFC 3161 tokens of that chain's\n" \
+	"                         records (audit-sink --tsa; default: --tsa-ca)\n"
 /* Usage errors: one line, "kcustody COMMAND: <what>; see 'kcustody COMMAND
  * --help'", never the whole help.  cli_bad_option names the argument
  * getopt stopped at (an unknown option or one missing its value);

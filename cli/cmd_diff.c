@@ -25,14 +25,17 @@ diff_usage(FILE *f)
 	    "agent service account removed, added and kept; RBAC objects changed;\n"
 	    "findings resolved, persisting and new (AGR-025); agent pods older than\n"
 	    "the remediation; denied requests and sensitive reads in POST's audit\n"
-	    "segment.  Both bundles are verified first.\n\n"
+	    "segment.  Both bundles are verified first, as 'verify' does (a copied\n"
+	    "audit-sink chain that does not verify makes the bundle invalid).\n\n"
 	    "  --format FMT           text (default), json, yaml (the JSON as YAML), md or html\n"
 	    "                         (a self-contained page)\n"
 	    "  -o FILE                write the output to FILE (atomically; an existing file\n"
 	    "                         is not replaced without --force)\n"
 	    "  --force                replace an existing output file\n"
 	    "  --pubkey F | --ca F    the key or CA the bundles must be signed with\n"
-	    "  --tsa-ca F             CA for the bundles' time-stamp tokens\n"
+	    "  --tsa-ca F             CA for the bundles' time-stamp tokens (and, without\n"
+	    "                         --audit-chain-tsa-ca, for the audit-sink chain's)\n"
+	    CLI_HELP_AUDIT_CHAIN
 	    "  --allow-unsigned       accept unsigned bundles (stated in the output)\n"
 	    "  --no-verify            compare without verifying (stated in the output)\n"
 	    "  --remediated-at T      when the remediation happened (RFC 3339;\n"
@@ -48,7 +51,7 @@ diff_usage(FILE *f)
 }
 
 enum { O_FORMAT = 256, O_PUBKEY, O_CA, O_TSACA, O_NOVERIFY, O_UNSIGNED, O_REMAT, O_SEAL,
-	O_KEY, O_CERT, O_PASS, O_NOSIGN, O_FORCE };
+	O_KEY, O_CERT, O_PASS, O_NOSIGN, O_FORCE, O_CHAINPUB, O_CHAINTSA };
 
 static int
 write_out(const char *path, const struct kc_buf *b)
@@ -77,6 +80,8 @@ parse_args(int argc, char **argv, struct diff_args *a)
 		{ "pubkey", required_argument, NULL, O_PUBKEY },
 		{ "ca", required_argument, NULL, O_CA },
 		{ "tsa-ca", required_argument, NULL, O_TSACA },
+		{ "audit-chain-pubkey", required_argument, NULL, O_CHAINPUB },
+		{ "audit-chain-tsa-ca", required_argument, NULL, O_CHAINTSA },
 		{ "no-verify", no_argument, NULL, O_NOVERIFY },
 		{ "allow-unsigned", no_argument, NULL, O_UNSIGNED },
 		{ "remediated-at", required_argument, NULL, O_REMAT },
@@ -100,6 +105,8 @@ parse_args(int argc, char **argv, struct diff_args *a)
 		case O_PUBKEY: a->o.pubkey_path = optarg; break;
 		case O_CA: a->o.ca_path = optarg; break;
 		case O_TSACA: a->o.tsa_ca = optarg; break;
+		case O_CHAINPUB: a->o.audit_chain_pubkey = optarg; break;
+		case O_CHAINTSA: a->o.audit_chain_tsa_ca = optarg; break;
 		case O_NOVERIFY: a->o.no_verify = 1; break;
 		case O_UNSIGNED: a->o.allow_unsigned = 1; break;
 		case O_REMAT: a->o.remediated_at = optarg; break;
@@ -139,6 +146,8 @@ check_args(const struct diff_args *a)
 		return KC_EXIT_USAGE;
 	}
 	if (!a->o.no_verify && cli_check_trust(a->o.pubkey_path, a->o.ca_path, a->o.tsa_ca) != KC_EXIT_OK)
+		return KC_EXIT_USAGE;
+	if (cli_check_chain_trust(a->o.audit_chain_pubkey, a->o.audit_chain_tsa_ca) != KC_EXIT_OK)
 		return KC_EXIT_USAGE;
 	if (cli_check_output(a->output, a->force) != KC_EXIT_OK)
 		return KC_EXIT_USAGE;

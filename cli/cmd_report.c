@@ -41,7 +41,9 @@ report_usage(FILE *f)
 	    "  --diff PRE             add the remediation section: PRE -> BUNDLE\n"
 	    "  --pubkey PUB.pem       the signer's public key (raw Ed25519, or the CMS signer's key)\n"
 	    "  --ca CA.pem            trust anchors for a CMS signature\n"
-	    "  --tsa-ca CA.pem        trust anchors for the time-stamp token\n"
+	    "  --tsa-ca CA.pem        trust anchors for the time-stamp token (and, without\n"
+	    "                         --audit-chain-tsa-ca, for the audit-sink chain's)\n"
+	    CLI_HELP_AUDIT_CHAIN
 	    "  --allow-unsigned       accept an unsigned bundle, or one whose signature is not\n"
 	    "                         checked because no key was given (integrity only)\n"
 	    "  --no-verify            do not verify (the page says \"not verified\")\n"
@@ -54,7 +56,9 @@ report_usage(FILE *f)
 	    "  --ledger FILE          the custody ledger (default: BUNDLE.custody.jsonl)\n"
 	    "  --no-ledger            do not check the custody ledger\n\n"
 	    "The bundles are verified first, as 'verify' does. An invalid bundle still gets\n"
-	    "its page, which says INVALID at the top, and the exit status is 3.\n"
+	    "its page, which says INVALID at the top, and the exit status is 3. A copied\n"
+	    "audit-sink chain that does not verify is shown broken (in red) in the audit\n"
+	    "section; with --diff the remediation is then not computed (exit 3).\n"
 	    "Exit status: 0 written (bundles valid, or --no-verify), 3 written but a bundle or\n"
 	    "its custody ledger failed verification, 2 usage error or unreadable bundle,\n"
 	    "4 fatal (nothing written).\n",
@@ -62,7 +66,7 @@ report_usage(FILE *f)
 }
 
 enum { OPT_PUB = 256, OPT_CA, OPT_TSACA, OPT_UNSIGNED, OPT_NOVERIFY, OPT_DIFF, OPT_REMAT, OPT_TRUST,
-	OPT_LEDGER, OPT_NOLEDGER, OPT_FORCE, OPT_SCOPE };
+	OPT_LEDGER, OPT_NOLEDGER, OPT_FORCE, OPT_SCOPE, OPT_CHAINPUB, OPT_CHAINTSA };
 
 static const struct option report_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -70,6 +74,8 @@ static const struct option report_opts[] = {
 	{ "pubkey", required_argument, NULL, OPT_PUB },
 	{ "ca", required_argument, NULL, OPT_CA },
 	{ "tsa-ca", required_argument, NULL, OPT_TSACA },
+	{ "audit-chain-pubkey", required_argument, NULL, OPT_CHAINPUB },
+	{ "audit-chain-tsa-ca", required_argument, NULL, OPT_CHAINTSA },
 	{ "allow-unsigned", no_argument, NULL, OPT_UNSIGNED },
 	{ "no-verify", no_argument, NULL, OPT_NOVERIFY },
 	{ "remediated-at", required_argument, NULL, OPT_REMAT },
@@ -115,6 +121,7 @@ verify_one(const char *path, const struct kc_verify_opts *vo, struct kc_verify_r
 struct report_args {
 	struct kc_verify_opts vo;
 	const char *out, *pre, *trust, *remat, *ledger_path, *bundle, *scope;
+	const char *chain_pubkey, *chain_tsa_ca;	/* --audit-chain-pubkey, --audit-chain-tsa-ca */
 	int no_verify, no_ledger, force;
 };
 
@@ -132,6 +139,8 @@ parse_args(int argc, char **argv, struct report_args *a)
 		case OPT_PUB: a->vo.pubkey_path = optarg; break;
 		case OPT_CA: a->vo.ca_path = optarg; break;
 		case OPT_TSACA: a->vo.tsa_ca = optarg; break;
+		case OPT_CHAINPUB: a->chain_pubkey = optarg; break;
+		case OPT_CHAINTSA: a->chain_tsa_ca = optarg; break;
 		case OPT_UNSIGNED: a->vo.allow_unsigned = 1; break;
 		case OPT_NOVERIFY: a->no_verify = 1; break;
 		case OPT_REMAT: a->remat = optarg; break;
@@ -177,6 +186,8 @@ check_args(const struct report_args *a)
 	}
 	if (cli_check_trust(a->vo.pubkey_path, a->vo.ca_path, a->vo.tsa_ca) != KC_EXIT_OK ||
 	    cli_check_output(a->out, a->force) != KC_EXIT_OK)
+		return KC_EXIT_USAGE;
+	if (cli_check_chain_trust(a->chain_pubkey, a->chain_tsa_ca) != KC_EXIT_OK)
 		return KC_EXIT_USAGE;
 	for (int i = 0; i < 2; i++) {
 		if (files[i] != NULL && access(files[i], R_OK) != 0) {
@@ -240,6 +251,8 @@ compute_diff(const struct report_args *a, struct kc_report_in *in, cJSON **diff,
 	dopt.pubkey_path = a->vo.pubkey_path;
 	dopt.ca_path = a->vo.ca_path;
 	dopt.tsa_ca = a->vo.tsa_ca;
+	dopt.audit_chain_pubkey = a->chain_pubkey;
+	dopt.audit_chain_tsa_ca = a->chain_tsa_ca;
 	dopt.no_verify = a->no_verify;
 	dopt.allow_unsigned = a->vo.allow_unsigned;
 	dopt.remediated_at = a->remat;
@@ -368,6 +381,10 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 	}
 	in.bundle_path = a.bundle;
 	in.pre_path = a.pre;
+	/* the copied audit-sink chain checked as verify checks it: its
+	 * tokens' CA defaults to --tsa-ca (not read under --no-verify) */
+	in.audit_chain_pubkey = a.chain_pubkey;
+	in.audit_chain_tsa_ca = a.chain_tsa_ca != NULL ? a.chain_tsa_ca : a.no_verify ? NULL : a.vo.tsa_ca;
 	in.generated = kc_now();
 	if (kc_sha256_file(in.bundle_path, bundle_hex, NULL) != 0) {
 		kc_scope_free(&scope);

@@ -42,13 +42,7 @@ verify_usage(FILE *f)
 	    "  --require-custody      a missing custody ledger makes the bundle invalid\n"
 	    "                         (implied by --trust-keys)\n"
 	    "  --no-ledger            do not check the custody ledger\n"
-	    "  --audit-chain-pubkey KEY\n"
-	    "                         the audit sink's public key: the audit-sink chain\n"
-	    "                         copied by collect (audit/chain/) is checked with it\n"
-	    "                         (default: the bundle's own copy, reported as such)\n"
-	    "  --audit-chain-tsa-ca CA.pem\n"
-	    "                         trust anchors for the RFC 3161 tokens of that chain's\n"
-	    "                         records (audit-sink --tsa; default: --tsa-ca)\n\n"
+	    CLI_HELP_AUDIT_CHAIN "\n"
 	    "A bundle holding audit events gets an \"audit\" line: its continuity (signed\n"
 	    "chain, hash chain, inferred from timestamps) and gaps; a copied chain that\n"
 	    "does not verify from the bundle's members makes the bundle invalid.  Its\n"
@@ -304,14 +298,8 @@ KC_COMMAND(verify, "check a bundle's structure, hashes, manifest, signature and 
 	}
 	if (cli_check_trust(a.vo.pubkey_path, a.vo.ca_path, a.vo.tsa_ca) != KC_EXIT_OK)
 		return KC_EXIT_USAGE;
-	if (a.chain_pubkey != NULL && kc_trust_file_check(a.chain_pubkey, 0) != 0) {
-		cli_error("--audit-chain-pubkey: %s", kc_err_msg());
+	if (cli_check_chain_trust(a.chain_pubkey, a.chain_tsa_ca) != KC_EXIT_OK)
 		return KC_EXIT_USAGE;
-	}
-	if (a.chain_tsa_ca != NULL && kc_trust_file_check(a.chain_tsa_ca, 1) != 0) {
-		cli_error("--audit-chain-tsa-ca: %s", kc_err_msg());
-		return KC_EXIT_USAGE;
-	}
 	r = kc_bundle_verify(a.bundle, &a.vo, &res);
 	if (r != 0 && r != KC_ERR_VERIFY)
 		return cli_fail(KC_EXIT_USAGE, "verify");

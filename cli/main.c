@@ -64,6 +64,20 @@ cli_check_trust(const char *pubkey, const char *ca, const char *tsa_ca)
 }
 
 int
+cli_check_chain_trust(const char *pubkey, const char *tsa_ca)
+{
+	if (pubkey != NULL && kc_trust_file_check(pubkey, 0) != 0) {
+		cli_error("--audit-chain-pubkey: %s", kc_err_msg());
+		return KC_EXIT_USAGE;
+	}
+	if (tsa_ca != NULL && kc_trust_file_check(tsa_ca, 1) != 0) {
+		cli_error("--audit-chain-tsa-ca: %s", kc_err_msg());
+		return KC_EXIT_USAGE;
+	}
+	return KC_EXIT_OK;
+}
+
+int
 cli_check_output(const char *path, int force)
 {
 	static const char *const formats[] = { "json", "text", "txt", "md", "html", "yaml", "csv", NULL };

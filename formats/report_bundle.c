@@ -206,7 +206,8 @@ matches_sums(const struct kc_digest_list *sums, const struct kc_bundle_member *m
 }
 
 void
-rh_bundle_read(const char *path, const char *pin, int strict, struct bundle *b)
+rh_bundle_read(const char *path, const char *pin, int strict, const char *chain_pubkey, const char *chain_tsa_ca,
+    struct bundle *b)
 {
 	const struct kc_bundle_read_opts o = {
 		.member_max = KC_REPORT_MEMBER_MAX, .total_max = KC_REPORT_MEMBERS_MAX,
@@ -254,9 +255,10 @@ rh_bundle_read(const char *path, const char *pin, int strict, struct bundle *b)
 	kc_bundle_members_free(&ms);
 	kc_digest_list_free(&sums);
 	/* the audit continuity: a copied audit-sink chain re-checked from the
-	 * bundle's members (with the bundle's own copy of the sink key) */
+	 * bundle's members (with --audit-chain-pubkey, else the bundle's own
+	 * copy of the sink key; its tokens with --audit-chain-tsa-ca) */
 	if (b->sources != NULL) {
-		kc_achain_bundle_continuity(path, NULL, 0, pin, &b->continuity);
+		kc_achain_bundle_continuity_tsa(path, chain_pubkey, chain_tsa_ca, 0, pin, &b->continuity);
 		kc_err_clear();
 	}
 	rh_findex_add(&b->fidx, kc_json_path(b->findings, "findings"), 0);

@@ -343,10 +343,10 @@ kc_report_html(const struct kc_report_in *in, struct kc_buf *out)
 	/* what is shown is the file whose SHA-256 the page names, verified
 	 * or not (--no-verify, INVALID): another file shows nothing */
 	if (in->vr != NULL && in->vr->valid)
-		rh_bundle_read(in->bundle_path, in->vr->sha256, 1, &b);
+		rh_bundle_read(in->bundle_path, in->vr->sha256, 1, in->audit_chain_pubkey, in->audit_chain_tsa_ca, &b);
 	else
 		rh_bundle_read(in->bundle_path, in->bundle_sha256 != NULL && in->bundle_sha256[0] != '\0' ?
-		    in->bundle_sha256 : NULL, 0, &b);
+		    in->bundle_sha256 : NULL, 0, in->audit_chain_pubkey, in->audit_chain_tsa_ca, &b);
 	if (b.changed) {
 		/* no page that names one file (and perhaps calls it VALID)
 		 * beside another: the caller says so and exits INVALID */

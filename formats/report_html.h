@@ -61,6 +61,11 @@ struct kc_report_in {
 	const cJSON *recert;			/* kcustody.recertification/v1alpha1 of this
 						 * bundle (rbac/recert.h), or NULL */
 	const char *recert_error;		/* why a requested recertification is missing */
+	const char *audit_chain_pubkey;		/* the audit-sink chain copied into the
+						 * bundle is checked with this trusted key
+						 * (PEM file); NULL: the bundle's own copy */
+	const char *audit_chain_tsa_ca;		/* and its records' RFC 3161 tokens with
+						 * this CA; NULL: counted, not checked */
 	time_t generated;			/* shown in the footer; 0: left out */
 };
 

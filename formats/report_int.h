@@ -121,8 +121,12 @@ void rh_bundle_free(struct bundle *b);
  * when it found the file valid, else the report's own first hash; NULL:
  * not pinned).  A file with another digest shows nothing.  strict (the
  * file verified valid): any read error shows nothing either; otherwise an
- * invalid bundle is shown as far as it can be read. */
-void rh_bundle_read(const char *path, const char *pin, int strict, struct bundle *b);
+ * invalid bundle is shown as far as it can be read.  chain_pubkey,
+ * chain_tsa_ca: how a copied audit-sink chain is checked
+ * (kc_achain_bundle_continuity_tsa; NULL: the bundle's own key, tokens
+ * not checked). */
+void rh_bundle_read(const char *path, const char *pin, int strict, const char *chain_pubkey,
+    const char *chain_tsa_ca, struct bundle *b);
 
 /* report_tree.c */
 void rh_tree_free(struct tree *t);

@@ -5,6 +5,7 @@
 
 #include "collector/sensitive.h"
 #include "formats/report_int.h"
+#include "manifest/auditchain_bundle.h"
 #include "util/err.h"
 #include "util/json.h"
 #include "util/mem.h"
@@ -667,6 +668,14 @@ rh_audit_section(struct w *w, const struct bundle *b)
 
 		rh_rawf(w, "<p id=\"audit-continuity\"%s><b>Audit continuity:</b> ", bad ? " class=\"bad\"" : "");
 		rh_text(w, kc_json_str0(b->continuity, "summary"));
+		if (bad) {
+			char first[600];
+
+			if (kc_achain_first_tampering(b->continuity, first, sizeof(first))[0] != '\0') {
+				rh_raw(w, "; ");
+				rh_text(w, first);
+			}
+		}
 		rh_raw(w, "</p>\n");
 	}
 	audit_overview(w, s);

@@ -554,24 +554,73 @@ struct vstate {
 
 static void
 problem(struct vstate *v, const char *file, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void vproblem(cJSON *problems, const char *file, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 static void
 problem(struct vstate *v, const char *file, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
-	cJSON *o = cJSON_CreateObject();
 
 	va_start(ap, fmt);
-	kc_vfmt_trunc(msg, sizeof(msg), fmt, ap);
+	vproblem(v->problems, file, fmt, ap);
 	va_end(ap);
 	v->tampered = 1;
+}
+
+static void
+vproblem(cJSON *problems, const char *file, const char *fmt, va_list ap)
+{
+	char msg[512];
+	cJSON *o = cJSON_CreateObject();
+
+	kc_vfmt_trunc(msg, sizeof(msg), fmt, ap);
 	if (o == NULL)
 		return;
 	add_str(o, "file", file);
 	add_str(o, "problem", msg);
-	if (!cJSON_AddItemToArray(v->problems, o))
+	if (!cJSON_AddItemToArray(problems, o))
 		cJSON_Delete(o);
+}
+
+void
+kc_achain_problem(cJSON *problems, const char *file, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vproblem(problems, file, fmt, ap);
+	va_end(ap);
+}
+
+int
+kc_achain_seg_check(const struct kc_achain_seg *s, const char *record, uint64_t *due, int check,
+    const struct kc_achain_seg_found *f, cJSON *problems)
+{
+	char sn[64];
+	int n = 0;
+
+	kc_achain_seg_name(s->number, sn, sizeof(sn));
+	if (*due != 0 && s->number != *due) {
+		kc_achain_problem(problems, sn, "segment %" PRIu64 " where %" PRIu64 " was due (reordered, removed or "
+		    "inserted)", s->number, *due);
+		n++;
+	}
+	*due = s->number + 1;
+	if (!check)
+		return n;
+	if (f == NULL) {
+		kc_achain_problem(problems, sn, "segment named by %s is missing", record);
+		n++;
+	} else if (f->bytes != s->bytes || !kc_digest_eq(f->sha256, s->sha256)) {
+		kc_achain_problem(problems, sn, "segment changed: %" PRIu64 " bytes sha256 %s, record %s says %" PRIu64
+		    " bytes sha256 %s", f->bytes, f->sha256, record, s->bytes, s->sha256);
+		n++;
+	} else if (f->lines != s->events) {
+		kc_achain_problem(problems, sn, "%" PRIu64 " lines, record says %" PRIu64 " events", f->lines, s->events);
+		n++;
+	}
+	return n;
 }
 
 static void
@@ -834,10 +883,6 @@ kc_achain_verify_tsa(const char *dir, const char *pubkey, int64_t gap_secs, cons
 			int mr;
 
 			kc_achain_seg_name(s->number, sn, sizeof(sn));
-			if (expect_seg != 0 && s->number != expect_seg)
-				problem(&v, sn, "segment %" PRIu64 " where %" PRIu64 " was due (reordered, removed or "
-				    "inserted)", s->number, expect_seg);
-			expect_seg = s->number + 1;
 			if (nsealed == capsealed) {
 				size_t nc = capsealed ? capsealed * 2 : 64;
 				uint64_t *ns = realloc(sealed, nc * sizeof(*ns));
@@ -858,15 +903,17 @@ kc_achain_verify_tsa(const char *dir, const char *pubkey, int64_t gap_secs, cons
 			}
 			mr = seg_measure(path, hex, &bytes, &lines);
 			free(path);
-			if (mr == KC_ERR_NOTFOUND)
-				problem(&v, sn, "segment named by %s is missing", name);
-			else if (mr != 0)
+			{
+				const struct kc_achain_seg_found f = { bytes, lines, hex };
+
+				/* a segment that cannot be read: its number checked,
+				 * then the read error */
+				if (kc_achain_seg_check(s, name, &expect_seg, mr == 0 || mr == KC_ERR_NOTFOUND,
+				    mr == 0 ? &f : NULL, v.problems) > 0)
+					v.tampered = 1;
+			}
+			if (mr != 0 && mr != KC_ERR_NOTFOUND)
 				problem(&v, sn, "%s", kc_err_msg());
-			else if (bytes != s->bytes || !kc_digest_eq(hex, s->sha256))
-				problem(&v, sn, "segment changed: %" PRIu64 " bytes sha256 %s, record %s says %" PRIu64
-				    " bytes sha256 %s", bytes, hex, name, s->bytes, s->sha256);
-			else if (lines != s->events)
-				problem(&v, sn, "%" PRIu64 " lines, record says %" PRIu64 " events", lines, s->events);
 			nsegs++;
 			nevents += s->events;
 			if (first_time[0] == '\0' && s->first_time[0] != '\0')

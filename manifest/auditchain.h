@@ -135,6 +135,24 @@ int kc_achain_stamp(const char *dir, uint64_t n, const char *url, const char *ts
  * and a bundle's copied chain (auditchain_bundle.h) both make. */
 int kc_achain_token_check(const void *tsr, size_t tsrlen, const void *rec, size_t reclen, const char *created,
     const char *tsa_ca, char *gentime, size_t gsize, char *why, size_t wsize);
+/* One tampering problem, {"file": file, "problem": printf(fmt, ...)},
+ * appended to problems (the reports' "tampering" arrays); the message is
+ * cut at 511 bytes; nothing is added when out of memory. */
+void kc_achain_problem(cJSON *problems, const char *file, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A segment as found: a file of the sink folder, or a bundle member. */
+struct kc_achain_seg_found {
+	uint64_t bytes, lines;
+	const char *sha256;	/* hex */
+};
+/* The checks of one segment s that record `record` names, in record
+ * order, that verify-chain and a bundle's copied chain both make:
+ * its number is *due (0: any; *due then becomes the next number), and
+ * when check is set, the segment found (f; NULL: missing) has the
+ * record's size, SHA-256 and line count.  Each problem is appended to
+ * problems (kc_achain_problem); returns how many there were. */
+int kc_achain_seg_check(const struct kc_achain_seg *s, const char *record, uint64_t *due, int check,
+    const struct kc_achain_seg_found *f, cJSON *problems);
 /* kc_achain_verify, and with tsa_ca (non-NULL) each record's token too:
  * its imprint is the record's SHA-256, it is signed by a TSA whose chain
  * ends at tsa_ca, and its time is consistent with the record's "created"

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,25 +356,6 @@ struct vctx {
 	cJSON *problems, *gaps;
 };
 
-static void
-problem(struct vctx *v, const char *file, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-problem(struct vctx *v, const char *file, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	cJSON *o = cJSON_CreateObject();
-
-	va_start(ap, fmt);
-	kc_vfmt_trunc(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (o == NULL)
-		return;
-	cJSON_AddStringToObject(o, "file", file);
-	cJSON_AddStringToObject(o, "problem", msg);
-	cJSON_AddItemToArray(v->problems, o);
-}
 
 static int
 cmp_rec(const void *a, const void *b)
@@ -453,7 +433,7 @@ check_token(struct xstamps *t, struct vctx *v, const struct xrec *r, const struc
 	vr = kc_achain_token_check(r->tsr.data ? r->tsr.data : "", r->tsr.len, r->text.data ? r->text.data : "",
 	    r->text.len, d->created, t->ca, when, sizeof(when), why, sizeof(why));
 	if (vr == KC_ERR_VERIFY) {
-		problem(v, name, "%s", why);
+		kc_achain_problem(v->problems, name, "%s", why);
 		return 0;
 	}
 	if (vr != 0)
@@ -496,7 +476,7 @@ check_chain(struct xchain *c, const char *pubkey, const char *tsa_ca)
 	keysrc = pubkey != NULL ? "given" : c->has_pub ? "bundle" : "none";
 	if (!c->has_meta || (meta = cJSON_ParseWithLength(c->meta.data ? c->meta.data : "", c->meta.len)) == NULL ||
 	    strcmp(kc_json_str0(meta, "kind"), KC_ACHAIN_EXCERPT_KIND) != 0) {
-		problem(&v, dir, "no readable CHAIN.json of kind %s", KC_ACHAIN_EXCERPT_KIND);
+		kc_achain_problem(v.problems, dir, "no readable CHAIN.json of kind %s", KC_ACHAIN_EXCERPT_KIND);
 	} else {
 		cJSON_AddStringToObject(rep, "folder", kc_json_str0(meta, "folder"));
 		a = kc_json_get(meta, "anchor");
@@ -507,11 +487,12 @@ check_chain(struct xchain *c, const char *pubkey, const char *tsa_ca)
 		    NULL, &since) == 0;
 	}
 	cJSON_ArrayForEach(a, c->odd)
-		problem(&v, a->valuestring, "member of no kind the chain excerpt has");
+		kc_achain_problem(v.problems, a->valuestring, "member of no kind the chain excerpt has");
 	if (c->nrecs == 0)
-		problem(&v, dir, "no digest record: nothing is proven");
+		kc_achain_problem(v.problems, dir, "no digest record: nothing is proven");
 	if (has_anchor && (c->nrecs == 0 || c->recs[0].n != anchor))
-		problem(&v, dir, "CHAIN.json names anchor record %" PRIu64 ", which is not the first record here", anchor);
+		kc_achain_problem(v.problems, dir, "CHAIN.json names anchor record %" PRIu64 ", which is not the first "
+		    "record here", anchor);
 	for (size_t i = 0; i < c->nrecs; i++) {
 		struct xrec *r = &c->recs[i];
 		struct kc_achain_digest d;
@@ -521,31 +502,31 @@ check_chain(struct xchain *c, const char *pubkey, const char *tsa_ca)
 
 		kc_achain_digest_name(r->n, name, sizeof(name));
 		if (!r->has_text) {
-			problem(&v, name, "%s without its record", r->has_sig ? "signature" : "time-stamp token");
+			kc_achain_problem(v.problems, name, "%s without its record", r->has_sig ? "signature" : "time-stamp token");
 			continue;
 		}
 		if (i > 0 && r->n != c->recs[i - 1].n + 1)
-			problem(&v, name, "record %" PRIu64 " follows %" PRIu64 ": the records between are missing",
+			kc_achain_problem(v.problems, name, "record %" PRIu64 " follows %" PRIu64 ": the records between are missing",
 			    r->n, c->recs[i - 1].n);
 		if (!r->has_sig) {
 			if (strcmp(keysrc, "none") != 0)
-				problem(&v, name, "signature missing");
+				kc_achain_problem(v.problems, name, "signature missing");
 		} else if (strcmp(keysrc, "none") != 0) {
 			vr = pubkey != NULL ? kc_verify_raw(pubkey, r->text.data, r->text.len, r->sig.data, r->sig.len, kf) :
 			    kc_verify_raw_pem(c->pub.data, c->pub.len, r->text.data, r->text.len, r->sig.data, r->sig.len, kf);
 			if (vr != 0)
-				problem(&v, name, "%s", kc_err_msg()[0] ? kc_err_msg() : "signature does not verify");
+				kc_achain_problem(v.problems, name, "%s", kc_err_msg()[0] ? kc_err_msg() : "signature does not verify");
 			else
 				sigs++;
 			if (fpr[0] == '\0' && kf[0] != '\0')
 				kc_fmt_trunc(fpr, sizeof(fpr), "%s", kf);
 		}
 		if (kc_achain_digest_parse(r->text.data ? r->text.data : "", r->text.len, &d) != 0) {
-			problem(&v, name, "%s", kc_err_msg());
+			kc_achain_problem(v.problems, name, "%s", kc_err_msg());
 			continue;
 		}
 		if (d.sequence != r->n)
-			problem(&v, name, "record says it is number %" PRIu64, d.sequence);
+			kc_achain_problem(v.problems, name, "record says it is number %" PRIu64, d.sequence);
 		if (check_token(&ts, &v, r, &d) != 0) {
 			kc_achain_digest_clear(&d);
 			kc_achain_digest_clear(&prev);
@@ -555,19 +536,19 @@ check_chain(struct xchain *c, const char *pubkey, const char *tsa_ca)
 			return NULL;
 		}
 		if (fpr[0] != '\0' && !kc_digest_eq(d.key, fpr))
-			problem(&v, name, "record names key %s, the key checked is %s", d.key, fpr);
+			kc_achain_problem(v.problems, name, "record names key %s, the key checked is %s", d.key, fpr);
 		if (!have_prev) {
 			if (r->n == 1 && d.has_previous)
-				problem(&v, name, "first record names a previous one");
+				kc_achain_problem(v.problems, name, "first record names a previous one");
 			if (r->n > 1 && !has_anchor)
-				problem(&v, name, "no anchor record before the first one copied");
+				kc_achain_problem(v.problems, name, "no anchor record before the first one copied");
 			runs = 1;
 		} else {
 			char pname[64];
 
 			kc_achain_digest_name(prev.sequence, pname, sizeof(pname));
 			if (!d.has_previous || d.prev_sequence != prev.sequence || !kc_digest_eq(d.prev_sha256, prev_sha))
-				problem(&v, name, "previous-record hash does not match %s (a record was changed, removed "
+				kc_achain_problem(v.problems, name, "previous-record hash does not match %s (a record was changed, removed "
 				    "or inserted)", pname);
 			if (strcmp(d.run, prev.run) != 0) {
 				runs++;
@@ -586,40 +567,31 @@ check_chain(struct xchain *c, const char *pubkey, const char *tsa_ca)
 				cJSON_AddItemToArray(v.gaps, g);
 			}
 			if (tdiff(d.created, prev.created) < 0)
-				problem(&v, name, "created before the record it follows");
+				kc_achain_problem(v.problems, name, "created before the record it follows");
 		}
 		if (!is_anchor)
 			core++;
 		for (size_t k = 0; k < d.nsegs; k++) {
 			struct kc_achain_seg *s = &d.segs[k];
 			struct xseg *m = seg_find(c, s->number);
+			const struct kc_achain_seg_found f = { m ? m->bytes : 0, m ? m->lines : 0, m ? m->hex : "" };
 			char sn[64];
 			int64_t lt;
 
 			kc_achain_seg_name(s->number, sn, sizeof(sn));
-			if (expect_seg != 0 && s->number != expect_seg)
-				problem(&v, sn, "segment %" PRIu64 " where %" PRIu64 " was due (reordered, removed or "
-				    "inserted)", s->number, expect_seg);
-			expect_seg = s->number + 1;
+			/* numbered in order; the anchor's are not copied, the
+			 * others are as the record says (manifest/auditchain.h) */
+			kc_achain_seg_check(s, name, &expect_seg, !is_anchor, m != NULL ? &f : NULL, v.problems);
 			if (is_anchor) {
 				if (m != NULL)
-					problem(&v, sn, "segment of the anchor record copied (the anchor's are not)");
+					kc_achain_problem(v.problems, sn, "segment of the anchor record copied (the anchor's are not)");
 				if (has_since && (time_ns(s->last_time, &lt) != 0 || lt >= since))
-					problem(&v, sn, "the anchor record's segment reaches into the window (%s): it "
+					kc_achain_problem(v.problems, sn, "the anchor record's segment reaches into the window (%s): it "
 					    "should have been copied", s->last_time);
 				continue;
 			}
-			if (m == NULL) {
-				problem(&v, sn, "segment named by %s is missing", name);
-			} else {
-				if (m->bytes != s->bytes || !kc_digest_eq(m->hex, s->sha256))
-					problem(&v, sn, "segment changed: %" PRIu64 " bytes sha256 %s, record %s says %"
-					    PRIu64 " bytes sha256 %s", m->bytes, m->hex, name, s->bytes, s->sha256);
-				else if (m->lines != s->events)
-					problem(&v, sn, "%" PRIu64 " lines, record says %" PRIu64 " events", m->lines,
-					    s->events);
+			if (m != NULL)
 				m->named = 1;
-			}
 			nseg++;
 			nev += s->events;
 			if (first_ev[0] == '\0' && s->first_time[0] != '\0')
@@ -636,13 +608,13 @@ check_chain(struct xchain *c, const char *pubkey, const char *tsa_ca)
 		if (c->segs[i].named)
 			continue;
 		kc_achain_seg_name(c->segs[i].n, name, sizeof(name));
-		problem(&v, name, "segment member named by no copied digest record (inserted)");
+		kc_achain_problem(v.problems, name, "segment member named by no copied digest record (inserted)");
 	}
 	if (c->nrecs > 0 && core == 0)
-		problem(&v, dir, "only an anchor record: no segment is proven");
+		kc_achain_problem(v.problems, dir, "only an anchor record: no segment is proven");
 	if (meta != NULL && cJSON_IsNumber(kc_json_get(meta, "segments")) &&
 	    kc_json_get(meta, "segments")->valuedouble != (double)nseg)
-		problem(&v, dir, "CHAIN.json says %.0f segments, the records copied name %" PRIu64,
+		kc_achain_problem(v.problems, dir, "CHAIN.json says %.0f segments, the records copied name %" PRIu64,
 		    kc_json_get(meta, "segments")->valuedouble, nseg);
 	kc_achain_digest_clear(&prev);
 	cJSON_AddStringToObject(rep, "key", fpr);
@@ -726,7 +698,7 @@ stamps_line(const cJSON *chains, const char *tsa_ca, struct kc_buf *line)
 	if (tsa_ca == NULL && toks == 0)
 		return;
 	if (tsa_ca == NULL)
-		kc_buf_addf(line, "; time-stamps: %.0f tokens present, not checked (verify --audit-chain-tsa-ca checks them)", toks);
+		kc_buf_addf(line, "; time-stamps: %.0f tokens present, not checked (--audit-chain-tsa-ca checks them)", toks);
 	else if (ok == recs)
 		kc_buf_addf(line, "; time-stamps: every record's token verified (%.0f)", ok);
 	else
@@ -859,4 +831,20 @@ const char *
 kc_achain_continuity_line(const cJSON *c)
 {
 	return kc_json_str0(c, "summary");
+}
+
+const char *
+kc_achain_first_tampering(const cJSON *c, char *out, size_t n)
+{
+	const cJSON *ch, *p;
+
+	if (n > 0)
+		out[0] = '\0';
+	cJSON_ArrayForEach(ch, kc_json_get(c, "chains"))
+		cJSON_ArrayForEach(p, kc_json_get(ch, "tampering")) {
+			kc_fmt_trunc(out, n, "chain %s: %s: %s", kc_json_str0(ch, "path"), kc_json_str0(p, "file"),
+			    kc_json_str0(p, "problem"));
+			return out;
+		}
+	return out;
 }

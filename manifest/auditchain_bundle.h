@@ -13,6 +13,8 @@
 #ifndef KC_AUDITCHAIN_BUNDLE_H
 #define KC_AUDITCHAIN_BUNDLE_H
 
+#include <stddef.h>
+
 #include <cjson/cJSON.h>
 
 #define KC_ACHAIN_EXCERPT_KIND "kcustody.audit-chain-excerpt"
@@ -52,5 +54,10 @@ int kc_achain_bundle_continuity_tsa(const char *path, const char *pubkey, const 
 
 /* The one-line text of a continuity document (its "summary"). */
 const char *kc_achain_continuity_line(const cJSON *c);
+
+/* The first problem of a broken continuity document, "chain
+ * audit/chain/N: FILE: PROBLEM", into out (cut to n bytes); "" when
+ * there is none.  Returns out. */
+const char *kc_achain_first_tampering(const cJSON *c, char *out, size_t n);
 
 #endif

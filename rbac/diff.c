@@ -1162,6 +1162,17 @@ breach_assessment(const struct bundle *pre, const struct kc_rbac *rb_pre, cJSON 
 
 /* ---- putting it together ---- */
 
+/* The CA for the copied audit-sink chain's tokens, as verify picks it:
+ * --audit-chain-tsa-ca, else the bundles' --tsa-ca (not read under
+ * --no-verify), else none (the tokens are counted, not checked). */
+static const char *
+chain_tsa_ca(const struct kc_diff_opts *o)
+{
+	if (o->audit_chain_tsa_ca != NULL)
+		return o->audit_chain_tsa_ca;
+	return o->no_verify ? NULL : o->tsa_ca;
+}
+
 static int
 verify_one(const struct kc_diff_opts *o, const char *path, const char *want, cJSON *desc,
     char pin[KC_SHA256_HEX])
@@ -1190,16 +1201,21 @@ verify_one(const struct kc_diff_opts *o, const char *path, const char *want, cJS
 	if (r != 0)
 		return r;
 	/* as verify: an audit-sink chain copied into the bundle must verify
-	 * from its members (checked with the bundle's copy of the sink key) */
+	 * from its members (checked with --audit-chain-pubkey, else with the
+	 * bundle's copy of the sink key; its tokens with chain_tsa_ca) */
 	{
 		cJSON *c = NULL;
 
-		r = kc_achain_bundle_continuity(path, NULL, 0, vr.sha256[0] ? vr.sha256 : NULL, &c);
+		r = kc_achain_bundle_continuity_tsa(path, o->audit_chain_pubkey, chain_tsa_ca(o), 0,
+		    vr.sha256[0] ? vr.sha256 : NULL, &c);
 		if (r == KC_ERR_VERIFY && c == NULL)	/* another file than the one verified */
 			return r;
 		if (r == KC_ERR_VERIFY) {
-			kc_err_set(KC_ERR_VERIFY, "'%s' is not a valid bundle: audit check failed: %s (use --no-verify to "
-			    "compare anyway)", path, kc_json_str0(c, "summary"));
+			char first[600];
+
+			kc_achain_first_tampering(c, first, sizeof(first));
+			kc_err_set(KC_ERR_VERIFY, "'%s' is not a valid bundle: audit check failed: %s%s%s (use --no-verify "
+			    "to compare anyway)", path, kc_json_str0(c, "summary"), first[0] ? "; " : "", first);
 			cJSON_Delete(c);
 			return KC_ERR_VERIFY;
 		}
@@ -1477,7 +1493,7 @@ summary(cJSON *d, const cJSON *fd, const cJSON *au, const struct perm_counts *n)
  * manifest recorded, inferred from timestamps, or none), and whether they
  * differ. */
 static int
-audit_continuity(const struct bundle *pre, const struct bundle *post, cJSON *au)
+audit_continuity(const struct kc_diff_opts *o, const struct bundle *pre, const struct bundle *post, cJSON *au)
 {
 	const struct bundle *b[2] = { pre, post };
 	static const char *const side[2] = { "pre", "post" };
@@ -1488,7 +1504,8 @@ audit_continuity(const struct bundle *pre, const struct bundle *post, cJSON *au)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	for (int i = 0; i < 2; i++) {
 		cJSON *doc = NULL, *s = cJSON_AddObjectToObject(c, side[i]);
-		int r = kc_achain_bundle_continuity(b[i]->path, NULL, 0, b[i]->src.dir ? NULL : b[i]->sha256, &doc);
+		int r = kc_achain_bundle_continuity_tsa(b[i]->path, o->audit_chain_pubkey, chain_tsa_ca(o), 0,
+		    b[i]->src.dir ? NULL : b[i]->sha256, &doc);
 
 		if (s == NULL) {
 			cJSON_Delete(doc);
@@ -1507,7 +1524,7 @@ audit_continuity(const struct bundle *pre, const struct bundle *post, cJSON *au)
 }
 
 static int
-diff_body(struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_pre,
+diff_body(const struct kc_diff_opts *o, struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_pre,
     const struct kc_rbac *rb_post, int64_t pre_end, int64_t rem_ns, cJSON *d)
 {
 	struct perm_counts n = { 0, 0, 0 };
@@ -1537,7 +1554,7 @@ diff_body(struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_pre,
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	kc_rbac_discovery_use(rb_post->snap->disc);
 	if ((r = audit_diff(pre, post, rb_post, agents, rem_ns, secret_reads, au)) == 0 &&
-	    (r = audit_continuity(pre, post, au)) == 0) {
+	    (r = audit_continuity(o, pre, post, au)) == 0) {
 		kc_rbac_discovery_use(rb_pre->snap->disc);
 		r = breach_assessment(pre, rb_pre, agents, secret_reads, cJSON_AddObjectToObject(d, "breach_assessment"));
 	}
@@ -1580,7 +1597,7 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	if ((r = kc_rbac_init(&rb_post, &post.snap)) != 0)
 		goto out;
 	have_rb_post = 1;
-	if ((r = diff_body(&pre, &post, &rb_pre, &rb_post, pre_end, rem_ns, d)) != 0)
+	if ((r = diff_body(o, &pre, &post, &rb_pre, &rb_post, pre_end, rem_ns, d)) != 0)
 		goto out;
 	*out = d;
 	d = NULL;	/* transferred */

@@ -21,6 +21,13 @@ struct kc_diff_opts {
 	const char *pubkey_path;	/* as for verify */
 	const char *ca_path;
 	const char *tsa_ca;
+	/* an audit-sink chain copied into a bundle (audit/chain/): checked
+	 * with this trusted public key (verify --audit-chain-pubkey; NULL:
+	 * the bundle's own copy) and its records' RFC 3161 tokens with this
+	 * CA (--audit-chain-tsa-ca; NULL: tsa_ca when verifying, else not
+	 * checked) */
+	const char *audit_chain_pubkey;
+	const char *audit_chain_tsa_ca;
 	int no_verify;
 	int allow_unsigned;		/* --allow-unsigned: unsigned bundles pass */
 	const char *remediated_at;	/* RFC 3339, or NULL: end of PRE */

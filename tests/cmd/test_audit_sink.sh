@@ -421,6 +421,41 @@ expect_exit 0 "$KC" report "$W/pre.tar.gz" --pubkey "$W/bundle.pub" -o "$W/repor
 grep -q 'id="audit-continuity"><b>Audit continuity:</b> inferred from timestamps' "$W/report-pre.html" || t_fail "report of PRE: $(grep -o 'id="audit-continuity">[^<]*<b>[^<]*</b>[^<]*' "$W/report-pre.html")"
 t_pass
 
+t_begin "audit-sink: diff and report --audit-chain-pubkey: the chain checked with the given key (twin: the bundle's key above)"
+expect_exit 0 "$KC" diff "$W/pre.tar.gz" "$W/post.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub"
+expect_grep '^  POST: proven by signed chain, [0-9]+ segments, [0-9]+ events, gaps: ' "$T_OUT"
+expect_no_grep 'carried in the bundle' "$T_OUT"
+expect_exit 0 "$KC" diff "$W/pre.tar.gz" "$W/post.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub" --format json
+jq -e '.audit.continuity.post.state == "signed chain" and .audit.continuity.pre.state == "inferred"' "$T_OUT" >/dev/null ||
+	t_fail "diff json: $(jq -c .audit.continuity "$T_OUT")"
+expect_exit 0 "$KC" report "$W/post.tar.gz" --pubkey "$W/bundle.pub" --diff "$W/pre.tar.gz" \
+	--audit-chain-pubkey "$W/sign.pub" -o "$W/report-key.html"
+grep -q 'id="audit-continuity"><b>Audit continuity:</b> proven by signed chain, [0-9]* segments' "$W/report-key.html" ||
+	t_fail "report: $(grep -o 'id="audit-continuity">[^<]*<b>[^<]*</b>[^<]*' "$W/report-key.html")"
+grep -q 'carried in the bundle' "$W/report-key.html" && t_fail "report: the given key not used"
+grep -q 'carried in the bundle' "$W/report.html" || t_fail "report without the key: not the bundle's key"
+# a file that is not a public key: usage error, nothing checked
+expect_exit 2 "$KC" diff "$W/pre.tar.gz" "$W/post.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/missing.pub"
+expect_grep 'audit-chain-pubkey' "$T_ERR"
+expect_exit 2 "$KC" report "$W/post.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/missing.pub" -o "$W/r-missing.html"
+expect_grep 'audit-chain-pubkey' "$T_ERR"
+[ ! -e "$W/r-missing.html" ] || t_fail "report written on a usage error"
+t_pass
+
+t_begin "audit-sink: diff and report --audit-chain-pubkey with the wrong key: the chain fails as in verify, exit 3"
+expect_exit 3 "$KC" diff "$W/pre.tar.gz" "$W/post.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/other.pub"
+expect_grep "is not a valid bundle: audit check failed: broken: .*Ed25519 signature does not match" "$T_ERR"
+expect_exit 3 "$KC" report "$W/post.tar.gz" --pubkey "$W/bundle.pub" --diff "$W/pre.tar.gz" \
+	--audit-chain-pubkey "$W/other.pub" -o "$W/report-wrong.html"
+grep -q 'id="audit-continuity" class="bad"><b>Audit continuity:</b> broken: .*Ed25519 signature does not match' "$W/report-wrong.html" ||
+	t_fail "report: $(grep -o 'id="audit-continuity"[^>]*>[^<]*<b>[^<]*</b>[^<]*' "$W/report-wrong.html")"
+# report on its own shows the broken chain in red and writes the page, as
+# for a chain broken under the bundle's key (docs/AUDIT_SINK.md): exit 0
+expect_exit 0 "$KC" report "$W/post.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/other.pub" -o "$W/report-wrong1.html"
+grep -q 'id="audit-continuity" class="bad"><b>Audit continuity:</b> broken: ' "$W/report-wrong1.html" ||
+	t_fail "report alone: $(grep -o 'id="audit-continuity"[^>]*>[^<]*<b>[^<]*</b>[^<]*' "$W/report-wrong1.html")"
+t_pass
+
 # reseal NAME SCRIPT: the evidence folder edited, then sealed again with
 # the bundle key (an attacker holding the bundle key, not the sink key)
 "$KC" "${COLLECT[@]}" --phase post --out-dir "$W/ev" >/dev/null 2>&1
@@ -469,9 +504,17 @@ jq -e --argjson n "$ntsr" '.auditContinuity.chains[0].timestamps | .checked and 
 	.missing == [] and (.firstStamp | length) > 0' "$T_OUT" >/dev/null ||
 	t_fail "json: $(jq -c .auditContinuity.chains[0].timestamps "$T_OUT")"
 expect_exit 0 "$KC" verify "$W/stamped.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub"
-expect_grep "; time-stamps: $ntsr tokens present, not checked \(verify --audit-chain-tsa-ca checks them\)$" "$T_OUT"
+expect_grep "; time-stamps: $ntsr tokens present, not checked \(--audit-chain-tsa-ca checks them\)$" "$T_OUT"
 expect_exit 0 "$KC" diff "$W/post.tar.gz" "$W/stamped.tar.gz" --pubkey "$W/bundle.pub"
 expect_grep "POST: .*; time-stamps: $ntsr tokens present, not checked" "$T_OUT"
+# diff and report take the same two options as verify
+expect_exit 0 "$KC" diff "$W/post.tar.gz" "$W/stamped.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub" \
+	--audit-chain-tsa-ca "$W/tsa/ca.pem"
+expect_grep "^  POST: proven by signed chain, .*; time-stamps: every record's token verified \($ntsr\)$" "$T_OUT"
+expect_exit 0 "$KC" report "$W/stamped.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub" \
+	--audit-chain-tsa-ca "$W/tsa/ca.pem" -o "$W/report-stamped.html"
+grep -q "time-stamps: every record&#39;s token verified ($ntsr)\|time-stamps: every record's token verified ($ntsr)" "$W/report-stamped.html" ||
+	t_fail "report: $(grep -o 'id="audit-continuity"[^>]*>[^<]*<b>[^<]*</b>[^<]*' "$W/report-stamped.html")"
 # the same bundle without tokens says nothing of time-stamps (twin)
 expect_exit 0 "$KC" verify "$W/post.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub"
 expect_no_grep 'time-stamps' "$T_OUT"
@@ -495,6 +538,13 @@ expect_grep "^  audit +FAILED +broken" "$T_OUT"
 expect_exit 3 "$KC" verify "$W/stamped.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub" \
 	--tsa-ca "$W/tsa-other/ca.pem"
 expect_grep "chain audit/chain/1: digest-[0-9]+\.json\.tsr: time-stamp token does not match" "$T_OUT"
+# diff and report --audit-chain-tsa-ca with another TSA's CA: refused as in verify
+expect_exit 3 "$KC" diff "$W/post.tar.gz" "$W/stamped.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-tsa-ca "$W/tsa-other/ca.pem"
+expect_grep "audit check failed: broken: .*time-stamp token does not match" "$T_ERR"
+expect_exit 3 "$KC" report "$W/stamped.tar.gz" --pubkey "$W/bundle.pub" --diff "$W/post.tar.gz" \
+	--audit-chain-tsa-ca "$W/tsa-other/ca.pem" -o "$W/report-othertsa.html"
+grep -q 'id="audit-continuity" class="bad"><b>Audit continuity:</b> broken: .*time-stamp token does not match' "$W/report-othertsa.html" ||
+	t_fail "report: $(grep -o 'id="audit-continuity"[^>]*>[^<]*<b>[^<]*</b>[^<]*' "$W/report-othertsa.html")"
 t_pass
 t_begin "audit-sink: a bundle's chain token removed: listed as without a token, not tampering (exit 0)"
 reseal "stamp_records && rm $tsr1.tsr"

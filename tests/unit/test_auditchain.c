@@ -248,3 +248,52 @@ DEFINE_TEST(test_achain_parse_rejects)
 		}
 	}
 }
+
+/* The segment check verify-chain and a bundle's copied chain share
+ * (kc_achain_seg_check): a segment as its record says passes (twin of
+ * each failure), out of order, missing, changed and short are named. */
+DEFINE_TEST(test_achain_seg_check)
+{
+	struct kc_achain_seg s;
+	struct kc_achain_seg_found f;
+	cJSON *p = cJSON_CreateArray();
+	uint64_t due = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.number = 3;
+	s.bytes = 10;
+	s.events = 2;
+	memset(s.sha256, 'a', KC_SHA256_HEX - 1);
+	f.bytes = 10;
+	f.lines = 2;
+	f.sha256 = s.sha256;
+	CHECK(p != NULL);
+	if (p == NULL)
+		return;
+	/* the first segment: any number; the next is due */
+	CHECK_INT(kc_achain_seg_check(&s, "digest-00000001.json", &due, 1, &f, p), 0);
+	CHECK_INT(due, 4);
+	CHECK_INT(cJSON_GetArraySize(p), 0);
+	s.number = 4;
+	CHECK_INT(kc_achain_seg_check(&s, "digest-00000001.json", &due, 1, &f, p), 0);
+	/* out of order: named, and numbering goes on from it */
+	s.number = 7;
+	CHECK_INT(kc_achain_seg_check(&s, "digest-00000002.json", &due, 0, NULL, p), 1);
+	CHECK_INT(due, 8);
+	CHECK_STR(kc_json_str0(cJSON_GetArrayItem(p, 0), "file"), "segment-00000007.jsonl");
+	CHECK_STR(kc_json_str0(cJSON_GetArrayItem(p, 0), "problem"), "segment 7 where 5 was due (reordered, removed or inserted)");
+	s.number = 8;
+	CHECK_INT(kc_achain_seg_check(&s, "digest-00000002.json", &due, 1, NULL, p), 1);
+	CHECK_STR(kc_json_str0(cJSON_GetArrayItem(p, 1), "problem"), "segment named by digest-00000002.json is missing");
+	s.number = 9;
+	f.sha256 = "bb";
+	CHECK_INT(kc_achain_seg_check(&s, "digest-00000002.json", &due, 1, &f, p), 1);
+	CHECK(strstr(kc_json_str0(cJSON_GetArrayItem(p, 2), "problem"), "segment changed: 10 bytes sha256 bb") != NULL);
+	s.number = 10;
+	f.sha256 = s.sha256;
+	f.lines = 1;
+	CHECK_INT(kc_achain_seg_check(&s, "digest-00000002.json", &due, 1, &f, p), 1);
+	CHECK_STR(kc_json_str0(cJSON_GetArrayItem(p, 3), "problem"), "1 lines, record says 2 events");
+	CHECK_INT(cJSON_GetArraySize(p), 4);
+	cJSON_Delete(p);
+}

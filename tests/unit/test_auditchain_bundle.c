@@ -311,7 +311,7 @@ DEFINE_TEST(test_achain_bundle_tokens)
 	/* without a TSA CA: counted, not checked, and the line says so */
 	CHECK_INT(kc_achain_bundle_continuity("ev", "k.pub", 1, NULL, &doc), 0);
 	CHECK_STR(kc_json_str0(doc, "summary"), "proven by signed chain, 2 segments, 2 events, gaps: none; "
-	    "time-stamps: 1 tokens present, not checked (verify --audit-chain-tsa-ca checks them)");
+	    "time-stamps: 1 tokens present, not checked (--audit-chain-tsa-ca checks them)");
 	ts = kc_json_path(kc_json_get(doc, "chains")->child, "timestamps");
 	CHECK(cJSON_IsFalse(kc_json_get(ts, "checked")));
 	CHECK_INT((int)kc_json_get(ts, "tokens")->valuedouble, 1);
