@@ -57,8 +57,9 @@ report_usage(FILE *f)
 	    "  --no-ledger            do not check the custody ledger\n\n"
 	    "The bundles are verified first, as 'verify' does. An invalid bundle still gets\n"
 	    "its page, which says INVALID at the top, and the exit status is 3. A copied\n"
-	    "audit-sink chain that does not verify is shown broken (in red) in the audit\n"
-	    "section; with --diff the remediation is then not computed (exit 3).\n"
+	    "audit-sink chain that does not verify makes the bundle INVALID too (a banner,\n"
+	    "the chain in red in the audit section; exit 3); with --diff the remediation is\n"
+	    "then not computed.\n"
 	    "Exit status: 0 written (bundles valid, or --no-verify), 3 written but a bundle or\n"
 	    "its custody ledger failed verification, 2 usage error or unreadable bundle,\n"
 	    "4 fatal (nothing written).\n",
@@ -366,7 +367,7 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 	char bundle_hex[KC_SHA256_HEX], ledger_err[512], recert_err[512];
 	cJSON *diff = NULL, *ledger = NULL, *recert = NULL;
 	struct kc_scope scope;
-	int r, rc = KC_EXIT_OK;
+	int r, rc = KC_EXIT_OK, chain_broken = 0;
 
 	memset(&a, 0, sizeof(a));
 	if ((r = parse_args(argc, argv, &a)) != KC_EXIT_OK)
@@ -400,6 +401,7 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 	}
 	kc_scope_free(&scope);
 	check_ledger(&a, &in, &ledger, ledger_err, sizeof(ledger_err), &rc);
+	in.audit_chain_broken = &chain_broken;
 	r = kc_report_html(&in, &page);
 	cJSON_Delete(diff);
 	cJSON_Delete(ledger);
@@ -412,6 +414,15 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 	if (r != 0) {
 		kc_buf_free(&page);
 		return cli_fail(KC_EXIT_FATAL, "report");
+	}
+	/* as verify: a copied audit-sink chain that does not verify makes
+	 * the bundle INVALID (the page says so in its banner) */
+	if (chain_broken && !a.no_verify) {
+		char safe[512];
+
+		cli_error("'%s' is INVALID (audit check failed: the copied audit-sink chain does not verify)",
+		    kc_safe_str(a.bundle, safe, sizeof(safe)));
+		rc = KC_EXIT_INVALID;
 	}
 	if ((r = write_page(a.out, &page)) != KC_EXIT_OK)
 		rc = r;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "formats/report_int.h"
+#include "manifest/auditchain_bundle.h"
 #include "util/err.h"
 #include "util/fmt.h"
 #include "util/json.h"
@@ -140,6 +141,13 @@ triage_banner(struct w *w, const struct bundle *b)
 	rh_raw(w, "</div>\n");
 }
 
+/* The copied audit-sink chain does not verify. */
+static int
+rh_chain_broken(const struct bundle *b)
+{
+	return b->continuity != NULL && strcmp(kc_json_str0(b->continuity, "state"), "broken") == 0;
+}
+
 static void
 summary_cards(struct w *w, const struct kc_report_in *in, const struct bundle *b)
 {
@@ -153,11 +161,14 @@ summary_cards(struct w *w, const struct kc_report_in *in, const struct bundle *b
 	cJSON_ArrayForEach(x, fc)
 		total += cJSON_IsNumber(x) ? (int)x->valuedouble : 0;
 	rh_raw(w, "<div class=\"cards\" id=\"summary\">\n");
-	rh_card(w, in->vr == NULL ? "warn" : in->vr->valid ? "ok" : "bad", "verification",
-	    in->vr == NULL ? "not verified" : in->vr->valid ? "valid" :
-	    rh_unverified_only(in->vr) ? "unverified (no key given)" : "INVALID",
-	    in->vr != NULL && in->vr->valid && in->vr->checks[KC_CHECK_SIGNATURE].state != KC_CHECK_OK ?
-	    "signature not checked" : NULL);
+	if (in->vr != NULL && in->vr->valid && rh_chain_broken(b))
+		rh_card(w, "bad", "verification", "INVALID", "audit chain broken");
+	else
+		rh_card(w, in->vr == NULL ? "warn" : in->vr->valid ? "ok" : "bad", "verification",
+		    in->vr == NULL ? "not verified" : in->vr->valid ? "valid" :
+		    rh_unverified_only(in->vr) ? "unverified (no key given)" : "INVALID",
+		    in->vr != NULL && in->vr->valid && in->vr->checks[KC_CHECK_SIGNATURE].state != KC_CHECK_OK ?
+		    "signature not checked" : NULL);
 	if (kc_json_str(b->findings, "triage") != NULL)
 		rh_card(w, strcmp(kc_json_str(b->findings, "triage"), "URGENT") == 0 ? "bad" : "", "triage",
 		    kc_json_str(b->findings, "triage"), NULL);
@@ -245,6 +256,20 @@ static void
 report_banners(struct w *w, const struct kc_report_in *in, const struct bundle *b)
 {
 	rh_verify_banner(w, "This bundle", in->vr, in->no_verify_reason);
+	if (rh_chain_broken(b)) {
+		char first[600];
+
+		/* verify says INVALID (its audit check FAILED): so does the page */
+		rh_raw(w, "<div class=\"banner bad\" id=\"audit-chain-banner\"><span class=\"big\">AUDIT CHAIN "
+		    "BROKEN</span>The audit-sink chain copied into this bundle does not verify");
+		if (kc_achain_first_tampering(b->continuity, first, sizeof(first))[0] != '\0') {
+			rh_raw(w, " (");
+			rh_text(w, first);
+			rh_raw(w, ")");
+		}
+		rh_raw(w, ": <code>kcustody verify</code> calls the bundle INVALID. See "
+		    "<a href=\"#audit-continuity\">Audit continuity</a>.</div>\n");
+	}
 	if (in->pre_path != NULL && (in->pre_vr == NULL || !in->pre_vr->valid))
 		rh_verify_banner(w, "The PRE bundle", in->pre_vr, in->no_verify_reason);
 	if (!in->ledger_skipped && in->ledger_status != 0 &&
@@ -354,6 +379,8 @@ kc_report_html(const struct kc_report_in *in, struct kc_buf *out)
 		return kc_err_set(KC_ERR_VERIFY, "'%s' changed while the report read it (its SHA-256 is no longer "
 		    "the one verified or named)", in->bundle_path);
 	}
+	if (in->audit_chain_broken != NULL)
+		*in->audit_chain_broken = rh_chain_broken(&b);
 	cs = kc_json_path(b.manifest, "case");
 	kc_buf_addf(&title, "kcustody report: %s %s", kc_json_str(cs, "id") ? kc_json_str(cs, "id") :
 	    "(unknown case)", kc_json_str0(cs, "phase"));

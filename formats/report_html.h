@@ -67,6 +67,9 @@ struct kc_report_in {
 	const char *audit_chain_tsa_ca;		/* and its records' RFC 3161 tokens with
 						 * this CA; NULL: counted, not checked */
 	time_t generated;			/* shown in the footer; 0: left out */
+	int *audit_chain_broken;		/* out (may be NULL): set to 1 when the
+						 * bundle's copied audit-sink chain does not
+						 * verify (verify's audit check FAILED) */
 };
 
 /* Render the whole report page for in->bundle_path into out (appends).

@@ -449,11 +449,20 @@ expect_exit 3 "$KC" report "$W/post.tar.gz" --pubkey "$W/bundle.pub" --diff "$W/
 	--audit-chain-pubkey "$W/other.pub" -o "$W/report-wrong.html"
 grep -q 'id="audit-continuity" class="bad"><b>Audit continuity:</b> broken: .*Ed25519 signature does not match' "$W/report-wrong.html" ||
 	t_fail "report: $(grep -o 'id="audit-continuity"[^>]*>[^<]*<b>[^<]*</b>[^<]*' "$W/report-wrong.html")"
-# report on its own shows the broken chain in red and writes the page, as
-# for a chain broken under the bundle's key (docs/AUDIT_SINK.md): exit 0
-expect_exit 0 "$KC" report "$W/post.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/other.pub" -o "$W/report-wrong1.html"
+# report on its own says what verify says: the page is written, with the
+# broken chain in red, an AUDIT CHAIN BROKEN banner and an INVALID
+# verification card, and exits 3 (before: a "valid" card and exit 0)
+expect_exit 3 "$KC" report "$W/post.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/other.pub" -o "$W/report-wrong1.html"
+expect_grep "is INVALID \(audit check failed" "$T_ERR"
 grep -q 'id="audit-continuity" class="bad"><b>Audit continuity:</b> broken: ' "$W/report-wrong1.html" ||
 	t_fail "report alone: $(grep -o 'id="audit-continuity"[^>]*>[^<]*<b>[^<]*</b>[^<]*' "$W/report-wrong1.html")"
+grep -q 'id="audit-chain-banner".*AUDIT CHAIN BROKEN.*Ed25519 signature does not match' "$W/report-wrong1.html" ||
+	t_fail "no AUDIT CHAIN BROKEN banner naming the problem"
+grep -q '>INVALID<' "$W/report-wrong1.html" || t_fail "the verification card does not say INVALID"
+# the twin: the right key, no banner, exit 0
+expect_exit 0 "$KC" report "$W/post.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub" -o "$W/report-right1.html"
+! grep -q 'audit-chain-banner' "$W/report-right1.html" || t_fail "banner with the right key"
+! grep -q '>INVALID<' "$W/report-right1.html" || t_fail "INVALID with the right key"
 t_pass
 
 # reseal NAME SCRIPT: the evidence folder edited, then sealed again with
