@@ -61,6 +61,7 @@ struct kc_snapshot {
 	cJSON *agent_crs;		/* kagent's Agent objects, custom/kagent.dev/agents/page-*.json
 					 * (collector/custom.h), concatenated; never NULL after load */
 	int agent_crs_present;		/* 1 when that list was collected */
+	int level;			/* the KC_SNAP_* level it was loaded at */
 };
 
 /* Read raw/<resource>/page-*.json from a staging folder, concatenating the
@@ -83,8 +84,8 @@ int kc_snapshot_has_sa(const struct kc_snapshot *snap, const char *ns, const cha
  * analysis reads (selection, reviews, findings, can-i, inventory; none of
  * them reads either, and managedFields alone are a third of a pod's bytes
  * and more of its parsed nodes).  The raw pages and the exports keep
- * them; rbac/diff.c reads managedFields from bundles with
- * kc_snapshot_load. */
+ * them; rbac/diff.c reads managedFields of the RBAC kinds from bundles
+ * (KC_SNAP_DIFF). */
 int kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap);
 
 /* How much of each item a load keeps:
@@ -92,8 +93,22 @@ int kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap);
  *   KC_SNAP_COMPACT    no managedFields, no status of pods and workload
  *                      owners (kc_snapshot_load_dir_compact: collect)
  *   KC_SNAP_KEEP_RBAC  the same, but the four RBAC kinds keep their
- *                      managedFields (diff's "changed by" reads them) */
-enum { KC_SNAP_FULL = 0, KC_SNAP_COMPACT = 1, KC_SNAP_KEEP_RBAC = 2 };
+ *                      managedFields (diff's "changed by" reads them)
+ *   KC_SNAP_MODEL      KC_SNAP_COMPACT, but each pod reduced to its name,
+ *                      namespace, labels and account; each workload owner
+ *                      to its name, namespace, uid, ownerReferences and pod
+ *                      template's account; secrets, configmaps and PVCs to
+ *                      their name and namespace: what the selection, the
+ *                      indexes and the owner chains read (issue 11: a pod
+ *                      is most of a snapshot).  kc_snapshot_hydrate_pods
+ *                      then brings back the pods of the accounts the
+ *                      analysis reads whole (directory loads only)
+ *   KC_SNAP_DIFF       KC_SNAP_KEEP_RBAC, but each pod reduced to its
+ *                      name, namespace, creationTimestamp and
+ *                      spec.serviceAccountName, each secret, configmap, PVC
+ *                      and workload owner to its name and namespace: what
+ *                      rbac/diff.c reads */
+enum { KC_SNAP_FULL = 0, KC_SNAP_COMPACT = 1, KC_SNAP_KEEP_RBAC = 2, KC_SNAP_MODEL = 3, KC_SNAP_DIFF = 4 };
 int kc_snapshot_load_level(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap,
     int level);
 int kc_snapshot_load_dir_level(const char *dir, struct kc_snapshot *snap, int level);
@@ -114,5 +129,23 @@ struct kc_snap_pages {
 int kc_snap_pages_open(struct kc_snap_pages *it, const char *dir, enum kc_snap_res res);
 const cJSON *kc_snap_pages_next(struct kc_snap_pages *it, int *err);
 void kc_snap_pages_close(struct kc_snap_pages *it);
+
+/* A KC_SNAP_MODEL snapshot's pods whose account want(ctx, namespace,
+ * account) accepts (the account as spec.serviceAccountName, "default"
+ * when empty, or spec.serviceAccount) replaced by their KC_SNAP_COMPACT
+ * objects, read again from dir's raw pages one page at a time, in place
+ * (the order of the pods is kept); the others stay reduced.  A snapshot
+ * loaded at another level is left alone. */
+typedef int (*kc_snap_want_fn)(void *ctx, const char *ns, const char *name);
+int kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want_fn want, void *ctx);
+
+/* A raw page (rel: raw/<resource>/page-*) of a resource that level
+ * reduces, as it is read: *data (*len bytes, malloc'd) replaced by the
+ * page {"items":[...]} with each item reduced to what level keeps, so a
+ * reader holds the reduced page instead of the whole one; loading the
+ * reduced page at level gives the same snapshot as the original.  Other
+ * members, and a page that is not JSON or has no items array, are left
+ * as they are (the loader judges them).  0 or KC_ERR_NOMEM. */
+int kc_snapshot_reduce_page(const char *rel, int level, char **data, size_t *len);
 
 #endif

@@ -23,6 +23,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/strset.h"
 #include "util/timeutil.h"
 
 static int
@@ -340,6 +341,35 @@ sw_stop(const struct kc_collect *co, const struct stopwatch *sw, struct kc_colle
 	}
 }
 
+/* kc_snapshot_hydrate_pods: the pods of the review targets (the accounts
+ * the selection picked: the pod logs and the analysis read their pods
+ * whole; the analysis selects the same accounts from the same snapshot) */
+static int
+target_wanted(void *ctx, const char *ns, const char *name)
+{
+	const struct kc_strset *keys = ctx;
+	char k[1024];
+
+	return kc_fmt(k, sizeof(k), "%s/%s", ns, name) == 0 && kc_strset_has(keys, k);
+}
+
+static int
+hydrate_target_pods(struct kc_snapshot *snap, const char *dir, const struct kc_review_targets *targets)
+{
+	struct kc_strset keys;
+	char k[1024];
+	int r = 0;
+
+	memset(&keys, 0, sizeof(keys));
+	for (size_t i = 0; i < targets->n && r == 0; i++)
+		if (kc_fmt(k, sizeof(k), "%s/%s", targets->v[i].sa_ns, targets->v[i].sa_name) == 0)
+			r = kc_strset_add(&keys, k);
+	if (r == 0 && keys.n > 0)
+		r = kc_snapshot_hydrate_pods(snap, dir, target_wanted, &keys);
+	kc_strset_free(&keys);
+	return r;
+}
+
 /* After the lists: selection, reviews, analysis, audit segments. */
 static int
 run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
@@ -354,7 +384,9 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 
 	memset(&targets, 0, sizeof(targets));
 	sw_start(co, &sw);
-	if ((r = kc_snapshot_load_dir_compact(co->staging, &snap)) != 0)
+	/* the reduced model (collector/snapshot.h): the pods of the selected
+	 * accounts are read whole again once the selection is made */
+	if ((r = kc_snapshot_load_dir_level(co->staging, &snap, KC_SNAP_MODEL)) != 0)
 		return r;
 	sw_stop(co, &sw, &tm[KC_PHASE_SELECT]);
 	sw_start(co, &sw);
@@ -363,7 +395,8 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 	sw_stop(co, &sw, &tm[KC_PHASE_EXPORTS]);
 	sw_start(co, &sw);
 	if ((r = kc_rbac_review_targets(&snap, &p->select, &targets)) != 0 ||
-	    (r = check_target_names(co, &targets)) != 0)
+	    (r = check_target_names(co, &targets)) != 0 ||
+	    (r = hydrate_target_pods(&snap, co->staging, &targets)) != 0)
 		goto out;
 	sw_stop(co, &sw, &tm[KC_PHASE_SELECT]);
 	if (p->no_reviews) {
