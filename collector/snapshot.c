@@ -160,7 +160,7 @@ model_item(cJSON *item, const struct keep_path *paths)
 static const struct keep_path *
 level_paths(int level, int res)
 {
-	if (level == KC_SNAP_MODEL)
+	if (level == KC_SNAP_MODEL || level == KC_SNAP_MODEL_PODS)
 		return model_paths(res);
 	if (level == KC_SNAP_DIFF)
 		return diff_paths(res);
@@ -171,7 +171,8 @@ level_paths(int level, int res)
 static int
 base_level(int level)
 {
-	return level == KC_SNAP_MODEL ? KC_SNAP_COMPACT : level == KC_SNAP_DIFF ? KC_SNAP_KEEP_RBAC : level;
+	return level == KC_SNAP_MODEL || level == KC_SNAP_MODEL_PODS ? KC_SNAP_COMPACT :
+	    level == KC_SNAP_DIFF ? KC_SNAP_KEEP_RBAC : level;
 }
 
 /* What KC_SNAP_COMPACT keeps of an item of resource i (in place). */
@@ -285,7 +286,8 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 		if ((r = list(ctx, prefix, &pages, &npages)) != 0)
 			goto out;
 		snap->present[i] = npages > 0;
-		for (size_t p = 0; p < npages; p++) {
+		/* KC_SNAP_MODEL: no pod until kc_snapshot_hydrate_pods */
+		for (size_t p = 0; p < npages && !(compact == KC_SNAP_MODEL && i == KC_RES_PODS); p++) {
 			size_t len = 0;
 			char *data = get(ctx, pages[p], &len);
 			cJSON *doc, *items, *it;
@@ -504,43 +506,46 @@ int
 kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want_fn want, void *ctx)
 {
 	struct kc_snap_pages pages;
-	cJSON *cur = snap->items[KC_RES_PODS] ? snap->items[KC_RES_PODS]->child : NULL;
 	const cJSON *items;
+	cJSON *keep;
 	int r = 0, err = 0;
 
-	if (snap->level != KC_SNAP_MODEL)
+	if (snap->level != KC_SNAP_MODEL && snap->level != KC_SNAP_MODEL_PODS)
 		return 0;	/* whole pods already */
-	if ((r = kc_snap_pages_open(&pages, dir, KC_RES_PODS)) != 0)
+	if ((keep = cJSON_CreateArray()) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((r = kc_snap_pages_open(&pages, dir, KC_RES_PODS)) != 0) {
+		cJSON_Delete(keep);
 		return r;
-	while (r == 0 && (items = kc_snap_pages_next(&pages, &err)) != NULL) {
+	}
+	while ((items = kc_snap_pages_next(&pages, &err)) != NULL) {
 		cJSON *it = items->child;
 
-		while (it != NULL && r == 0) {
-			cJSON *next = it->next, *skel = cur;
-			const cJSON *m = kc_json_get(skel, "metadata"), *spec = kc_json_get(skel, "spec");
+		while (it != NULL) {
+			cJSON *next = it->next;
+			const cJSON *m = kc_json_get(it, "metadata"), *spec = kc_json_get(it, "spec");
 			const char *ns = kc_json_str0(m, "namespace"), *san = kc_json_str0(spec, "serviceAccountName");
 			const char *alias = kc_json_str0(spec, "serviceAccount");
 
-			if (skel == NULL) {
-				r = kc_err_set(KC_ERR_PARSE, "raw/pods changed while it was read");
-				break;
-			}
-			cur = cur->next;
-			if (cJSON_IsObject(skel) &&
-			    (want(ctx, ns, san[0] ? san : "default") || (alias[0] && want(ctx, ns, alias)))) {
+			/* an item that is no object counts as namespace "", account
+			 * "default", as the indexes by account take it */
+			if (want(ctx, ns, san[0] ? san : "default") || (alias[0] && want(ctx, ns, alias))) {
 				cJSON_DetachItemViaPointer((cJSON *)items, it);
 				compact_item(it, KC_RES_PODS, KC_SNAP_COMPACT);
-				cJSON_ReplaceItemViaPointer(snap->items[KC_RES_PODS], skel, it);
+				cJSON_AddItemToArray(keep, it);
 			}
 			it = next;
 		}
 	}
-	if (r == 0 && err != 0)
-		r = err;
-	if (r == 0 && cur != NULL)
-		r = kc_err_set(KC_ERR_PARSE, "raw/pods changed while it was read");
 	kc_snap_pages_close(&pages);
-	return r;
+	if ((r = err) != 0) {
+		cJSON_Delete(keep);
+		return r;
+	}
+	cJSON_Delete(snap->items[KC_RES_PODS]);
+	snap->items[KC_RES_PODS] = keep;
+	snap->level = KC_SNAP_COMPACT;	/* every pod it holds is whole */
+	return 0;
 }
 
 int

@@ -61,7 +61,7 @@ struct kc_snapshot {
 	cJSON *agent_crs;		/* kagent's Agent objects, custom/kagent.dev/agents/page-*.json
 					 * (collector/custom.h), concatenated; never NULL after load */
 	int agent_crs_present;		/* 1 when that list was collected */
-	int level;			/* the KC_SNAP_* level it was loaded at */
+	int level;			/* the KC_SNAP_* level of its items */
 };
 
 /* Read raw/<resource>/page-*.json from a staging folder, concatenating the
@@ -94,21 +94,24 @@ int kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap);
  *                      owners (kc_snapshot_load_dir_compact: collect)
  *   KC_SNAP_KEEP_RBAC  the same, but the four RBAC kinds keep their
  *                      managedFields (diff's "changed by" reads them)
- *   KC_SNAP_MODEL      KC_SNAP_COMPACT, but each pod reduced to its name,
- *                      namespace, labels and account; each workload owner
- *                      to its name, namespace, uid, ownerReferences and pod
- *                      template's account; secrets, configmaps and PVCs to
- *                      their name and namespace: what the selection, the
- *                      indexes and the owner chains read (issue 11: a pod
- *                      is most of a snapshot).  kc_snapshot_hydrate_pods
- *                      then brings back the pods of the accounts the
- *                      analysis reads whole (directory loads only)
+ *   KC_SNAP_MODEL      KC_SNAP_COMPACT, but no pod (present[] is set; a
+ *                      pod is most of a snapshot: issue 11), each workload
+ *                      owner reduced to its name, namespace, uid,
+ *                      ownerReferences and pod template's account, each
+ *                      secret, configmap and PVC to its name and namespace:
+ *                      what the selection, the indexes and the owner chains
+ *                      read.  kc_snapshot_hydrate_pods then adds the pods of
+ *                      the selected accounts, whole (directory loads only)
+ *   KC_SNAP_MODEL_PODS the same with every pod reduced to its name,
+ *                      namespace, labels and account (--agent-selector
+ *                      selects by pod labels)
  *   KC_SNAP_DIFF       KC_SNAP_KEEP_RBAC, but each pod reduced to its
  *                      name, namespace, creationTimestamp and
  *                      spec.serviceAccountName, each secret, configmap, PVC
  *                      and workload owner to its name and namespace: what
  *                      rbac/diff.c reads */
-enum { KC_SNAP_FULL = 0, KC_SNAP_COMPACT = 1, KC_SNAP_KEEP_RBAC = 2, KC_SNAP_MODEL = 3, KC_SNAP_DIFF = 4 };
+enum { KC_SNAP_FULL = 0, KC_SNAP_COMPACT = 1, KC_SNAP_KEEP_RBAC = 2, KC_SNAP_MODEL = 3, KC_SNAP_DIFF = 4,
+	KC_SNAP_MODEL_PODS = 5 };
 int kc_snapshot_load_level(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap,
     int level);
 int kc_snapshot_load_dir_level(const char *dir, struct kc_snapshot *snap, int level);
@@ -130,12 +133,15 @@ int kc_snap_pages_open(struct kc_snap_pages *it, const char *dir, enum kc_snap_r
 const cJSON *kc_snap_pages_next(struct kc_snap_pages *it, int *err);
 void kc_snap_pages_close(struct kc_snap_pages *it);
 
-/* A KC_SNAP_MODEL snapshot's pods whose account want(ctx, namespace,
- * account) accepts (the account as spec.serviceAccountName, "default"
- * when empty, or spec.serviceAccount) replaced by their KC_SNAP_COMPACT
- * objects, read again from dir's raw pages one page at a time, in place
- * (the order of the pods is kept); the others stay reduced.  A snapshot
- * loaded at another level is left alone. */
+/* A KC_SNAP_MODEL or KC_SNAP_MODEL_PODS snapshot's pods made those whose
+ * account want(ctx, namespace, account) accepts (the account as
+ * spec.serviceAccountName, "default" when empty, or spec.serviceAccount),
+ * as KC_SNAP_COMPACT keeps them, in the order of dir's raw pages, read
+ * again one page at a time; the others are dropped (after the selection,
+ * every reader of pods looks up the selected accounts' pods only).  The
+ * snapshot's level is then KC_SNAP_COMPACT.  A page that cannot be read
+ * or parsed is an error, as for the loader.  A snapshot loaded at another
+ * level is left alone. */
 typedef int (*kc_snap_want_fn)(void *ctx, const char *ns, const char *name);
 int kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want_fn want, void *ctx);
 

@@ -342,8 +342,10 @@ sw_stop(const struct kc_collect *co, const struct stopwatch *sw, struct kc_colle
 }
 
 /* kc_snapshot_hydrate_pods: the pods of the review targets (the accounts
- * the selection picked: the pod logs and the analysis read their pods
- * whole; the analysis selects the same accounts from the same snapshot) */
+ * the selection picked: the pod logs and the analysis look up their pods
+ * only, and read them whole; the analysis selects the same accounts from
+ * the snapshot, --agent-selector from the pods it keeps: every pod that
+ * matches runs as a selected account) */
 static int
 target_wanted(void *ctx, const char *ns, const char *name)
 {
@@ -364,7 +366,7 @@ hydrate_target_pods(struct kc_snapshot *snap, const char *dir, const struct kc_r
 	for (size_t i = 0; i < targets->n && r == 0; i++)
 		if (kc_fmt(k, sizeof(k), "%s/%s", targets->v[i].sa_ns, targets->v[i].sa_name) == 0)
 			r = kc_strset_add(&keys, k);
-	if (r == 0 && keys.n > 0)
+	if (r == 0)
 		r = kc_snapshot_hydrate_pods(snap, dir, target_wanted, &keys);
 	kc_strset_free(&keys);
 	return r;
@@ -384,9 +386,11 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 
 	memset(&targets, 0, sizeof(targets));
 	sw_start(co, &sw);
-	/* the reduced model (collector/snapshot.h): the pods of the selected
-	 * accounts are read whole again once the selection is made */
-	if ((r = kc_snapshot_load_dir_level(co->staging, &snap, KC_SNAP_MODEL)) != 0)
+	/* the reduced model (collector/snapshot.h): pods only for
+	 * --agent-selector, and reduced; the pods of the selected accounts
+	 * are read whole once the selection is made */
+	if ((r = kc_snapshot_load_dir_level(co->staging, &snap,
+	    p->select.agent_selector != NULL ? KC_SNAP_MODEL_PODS : KC_SNAP_MODEL)) != 0)
 		return r;
 	sw_stop(co, &sw, &tm[KC_PHASE_SELECT]);
 	sw_start(co, &sw);

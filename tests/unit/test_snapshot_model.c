@@ -80,7 +80,8 @@ want_agent(void *ctx, const char *ns, const char *name)
 	return strcmp(ns, "a") == 0 && strcmp(name, "agent") == 0;
 }
 
-/* The model keeps what the selection and the indexes read, nothing more. */
+/* The model keeps what the selection and the indexes read, nothing more;
+ * pods only for --agent-selector. */
 DEFINE_TEST(test_snapshot_model_keeps_lookups)
 {
 	struct kc_snapshot s;
@@ -88,6 +89,19 @@ DEFINE_TEST(test_snapshot_model_keeps_lookups)
 
 	estate();
 	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL), 0);
+	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 0);
+	CHECK_INT(s.present[KC_RES_PODS], 1);
+	d = cJSON_GetArrayItem(s.items[KC_RES_SECRETS], 0);
+	CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "name"), "s");
+	CHECK(kc_json_path(d, "metadata.annotations") == NULL);
+	d = cJSON_GetArrayItem(s.items[KC_RES_DEPLOYMENTS], 0);
+	CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "uid"), "u1");
+	CHECK(cJSON_IsArray(kc_json_path(d, "metadata.ownerReferences")));
+	CHECK_STR(kc_json_str0(kc_json_path(d, "spec.template.spec"), "serviceAccountName"), "agent");
+	CHECK(kc_json_path(d, "spec.replicas") == NULL && kc_json_path(d, "spec.template.metadata") == NULL);
+	kc_snapshot_free(&s);
+
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL_PODS), 0);
 	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 5);
 	CHECK_STR(kc_json_str0(kc_json_path(pod(&s, 0), "metadata"), "name"), "agent-1");
 	CHECK_STR(kc_json_str0(kc_json_path(pod(&s, 0), "metadata.labels"), "app"), "x");
@@ -99,58 +113,57 @@ DEFINE_TEST(test_snapshot_model_keeps_lookups)
 	CHECK_STR(kc_json_str0(kc_json_get(pod(&s, 2), "spec"), "serviceAccount"), "agent");
 	CHECK(cJSON_IsString(pod(&s, 3)));
 	CHECK_STR(kc_json_str0(kc_json_get(pod(&s, 4), "metadata"), "name"), "agent-2");
-	d = cJSON_GetArrayItem(s.items[KC_RES_SECRETS], 0);
-	CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "name"), "s");
-	CHECK(kc_json_path(d, "metadata.annotations") == NULL);
-	d = cJSON_GetArrayItem(s.items[KC_RES_DEPLOYMENTS], 0);
-	CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "uid"), "u1");
-	CHECK(cJSON_IsArray(kc_json_path(d, "metadata.ownerReferences")));
-	CHECK_STR(kc_json_str0(kc_json_path(d, "spec.template.spec"), "serviceAccountName"), "agent");
-	CHECK(kc_json_path(d, "spec.replicas") == NULL && kc_json_path(d, "spec.template.metadata") == NULL);
 	kc_snapshot_free(&s);
 }
 
-/* The selected account's pods come back whole (as KC_SNAP_COMPACT keeps
- * them), in place; the others stay reduced. */
+/* The selected account's pods come in whole (as KC_SNAP_COMPACT keeps
+ * them), in the pages' order; the others are dropped. */
 DEFINE_TEST(test_snapshot_model_hydrates_selected_pods)
 {
+	static const int levels[] = { KC_SNAP_MODEL, KC_SNAP_MODEL_PODS };
 	struct kc_snapshot s, c;
 
 	estate();
-	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL), 0);
 	CHECK_INT(kc_snapshot_load_dir_level(".", &c, KC_SNAP_COMPACT), 0);
-	CHECK_INT(kc_snapshot_hydrate_pods(&s, ".", want_agent, NULL), 0);
-	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 5);
-	/* agent-1, the duplicate-keyed pod (serviceAccount alias), agent-2 */
-	CHECK(same(pod(&s, 0), pod(&c, 0)));
-	CHECK(same(pod(&s, 2), pod(&c, 2)));
-	CHECK(same(pod(&s, 4), pod(&c, 4)));
-	CHECK(cJSON_IsArray(kc_json_path(pod(&s, 4), "spec.volumes")));
-	CHECK_INT(kc_json_path(pod(&s, 0), "status.containerStatuses")->child->child->next->valueint, 2);
-	CHECK(kc_json_path(pod(&s, 0), "metadata.managedFields") == NULL);
-	/* the other account's pod: still reduced */
-	CHECK(!same(pod(&s, 1), pod(&c, 1)));
-	CHECK(kc_json_path(pod(&s, 1), "spec.containers") == NULL);
-	CHECK(cJSON_IsString(pod(&s, 3)));
-	kc_snapshot_free(&s);
+	for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
+		CHECK_INT(kc_snapshot_load_dir_level(".", &s, levels[l]), 0);
+		CHECK_INT(kc_snapshot_hydrate_pods(&s, ".", want_agent, NULL), 0);
+		CHECK_INT(s.level, KC_SNAP_COMPACT);
+		/* agent-1, the duplicate-keyed pod (serviceAccount alias), agent-2 */
+		CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 3);
+		CHECK(same(pod(&s, 0), pod(&c, 0)));
+		CHECK(same(pod(&s, 1), pod(&c, 2)));
+		CHECK(same(pod(&s, 2), pod(&c, 4)));
+		CHECK(cJSON_IsArray(kc_json_path(pod(&s, 2), "spec.volumes")));
+		CHECK_INT(kc_json_path(pod(&s, 0), "status.containerStatuses")->child->child->next->valueint, 2);
+		CHECK(kc_json_path(pod(&s, 0), "metadata.managedFields") == NULL);
+		CHECK(kc_json_get(kc_json_get(pod(&s, 0), "status"), "phase") == NULL);
+		/* the other account's pod and the item that is no object: gone */
+		for (int i = 0; i < 3; i++)
+			CHECK(strcmp(kc_json_str0(kc_json_get(pod(&s, i), "metadata"), "name"), "app-1") != 0);
+		kc_snapshot_free(&s);
+	}
 	kc_snapshot_free(&c);
 }
 
-/* Its twin: pages that no longer match the model are refused. */
-DEFINE_TEST(test_snapshot_model_hydrate_refuses_changed_pages)
+/* Its twin: a page that no longer parses is an error, nothing is kept; a
+ * snapshot of another level is left alone. */
+DEFINE_TEST(test_snapshot_model_hydrate_refuses_broken_pages)
 {
 	struct kc_snapshot s;
 
 	estate();
-	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL), 0);
-	page("pods", "page-0002.json", "");
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL_PODS), 0);
+	CHECK_INT(kc_write_file_atomic("raw/pods/page-0002.json", "{\"items\":[", 10, 0644), 0);
 	CHECK_INT(kc_snapshot_hydrate_pods(&s, ".", want_agent, NULL), KC_ERR_PARSE);
-	CHECK(strstr(kc_err_msg(), "raw/pods changed") != NULL);
+	CHECK(strstr(kc_err_msg(), "page-0002.json") != NULL);
+	CHECK_INT(s.level, KC_SNAP_MODEL_PODS);
+	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 5);	/* unchanged */
 	kc_snapshot_free(&s);
 	estate();
-	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL), 0);
-	page("pods", "page-0003.json", POD("a", "agent-3", "agent", ""));
-	CHECK_INT(kc_snapshot_hydrate_pods(&s, ".", want_agent, NULL), KC_ERR_PARSE);
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_COMPACT), 0);
+	CHECK_INT(kc_snapshot_hydrate_pods(&s, ".", want_agent, NULL), 0);
+	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 5);
 	kc_snapshot_free(&s);
 }
 
