@@ -11,6 +11,7 @@
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "util/mem.h"
+#include "util/strset.h"
 
 /* A pod's status in a compact snapshot: only its container statuses (the
  * pod-log step reads their restart counts to fetch previous logs). */
@@ -267,6 +268,82 @@ dir_list(void *vctx, const char *prefix, char ***names, size_t *n)
 	return 0;
 }
 
+static int
+is_model(int level)
+{
+	return level == KC_SNAP_MODEL || level == KC_SNAP_MODEL_PODS;
+}
+
+static int
+is_owner(int res)
+{
+	return res >= KC_RES_DEPLOYMENTS && res <= KC_RES_CRONJOBS;
+}
+
+/* Every workload owner of dir's pages (owner_keep) in a namespace of nss,
+ * in the pages' order; only deployments when deployments_only.  The owner
+ * chains (rbac/workload.c) look owners up in their pod's namespace, the
+ * Agent links (rbac/agentcr.c) deployments in their Agent's. */
+static int
+owners_pass(struct kc_snapshot *snap, const char *dir, const struct kc_strset *nss, int deployments_only)
+{
+	for (int i = KC_RES_DEPLOYMENTS; i <= KC_RES_CRONJOBS; i++) {
+		struct kc_snap_pages pages;
+		const cJSON *items;
+		cJSON *keep;
+		int r, err = 0;
+
+		if (deployments_only && i != KC_RES_DEPLOYMENTS)
+			continue;
+		if ((keep = cJSON_CreateArray()) == NULL)
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		if ((r = kc_snap_pages_open(&pages, dir, (enum kc_snap_res)i)) != 0) {
+			cJSON_Delete(keep);
+			return r;
+		}
+		while (r == 0 && (items = kc_snap_pages_next(&pages, &err)) != NULL) {
+			cJSON *it = items->child;
+
+			while (it != NULL && r == 0) {
+				cJSON *next = it->next;
+
+				if (kc_strset_has(nss, kc_json_str0(kc_json_get(it, "metadata"), "namespace"))) {
+					cJSON_DetachItemViaPointer((cJSON *)items, it);
+					if ((it = model_item(it, owner_keep)) == NULL)
+						r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+					else
+						cJSON_AddItemToArray(keep, it);
+				}
+				it = next;
+			}
+		}
+		kc_snap_pages_close(&pages);
+		if (r == 0)
+			r = err;
+		if (r != 0) {
+			cJSON_Delete(keep);
+			return r;
+		}
+		cJSON_Delete(snap->items[i]);
+		snap->items[i] = keep;
+	}
+	return 0;
+}
+
+/* The namespaces of the Agent custom resources (rbac/agentcr.c links an
+ * Agent to a deployment of its own namespace), added to nss. */
+static int
+agent_namespaces(const struct kc_snapshot *snap, struct kc_strset *nss)
+{
+	const cJSON *it;
+	int r = 0;
+
+	cJSON_ArrayForEach(it, snap->agent_crs)
+		if ((r = kc_strset_add(nss, kc_json_str0(kc_json_get(it, "metadata"), "namespace"))) != 0)
+			break;
+	return r;
+}
+
 /* compact: a KC_SNAP_* level (snapshot.h) */
 static int
 snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap, int compact)
@@ -286,8 +363,10 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 		if ((r = list(ctx, prefix, &pages, &npages)) != 0)
 			goto out;
 		snap->present[i] = npages > 0;
-		/* KC_SNAP_MODEL: no pod until kc_snapshot_hydrate_pods */
-		for (size_t p = 0; p < npages && !(compact == KC_SNAP_MODEL && i == KC_RES_PODS); p++) {
+		/* KC_SNAP_MODEL: no pod until kc_snapshot_hydrate_pods; the
+		 * model levels read the workload owners afterwards (owners_pass) */
+		for (size_t p = 0; p < npages && !(compact == KC_SNAP_MODEL && i == KC_RES_PODS) &&
+		    !(is_model(compact) && is_owner(i)); p++) {
 			size_t len = 0;
 			char *data = get(ctx, pages[p], &len);
 			cJSON *doc, *items, *it;
@@ -401,8 +480,20 @@ int
 kc_snapshot_load_dir_level(const char *dir, struct kc_snapshot *snap, int level)
 {
 	struct dir_ctx ctx = { dir };
+	struct kc_strset nss;
+	int r;
 
-	return snapshot_load(dir_get, dir_list, &ctx, snap, level);
+	if ((r = snapshot_load(dir_get, dir_list, &ctx, snap, level)) != 0 || !is_model(level))
+		return r;
+	/* the model: until the selection, only the deployments the Agent
+	 * links read (kc_snapshot_hydrate_pods reads the others) */
+	memset(&nss, 0, sizeof(nss));
+	if ((r = agent_namespaces(snap, &nss)) == 0)
+		r = owners_pass(snap, dir, &nss, 1);
+	kc_strset_free(&nss);
+	if (r != 0)
+		kc_snapshot_free(snap);
+	return r;
 }
 
 int
@@ -542,9 +633,29 @@ kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want
 		cJSON_Delete(keep);
 		return r;
 	}
+	/* the owners of the namespaces of those pods (their chains) and of
+	 * the Agents (their links) */
+	{
+		struct kc_strset nss;
+		const cJSON *it;
+
+		memset(&nss, 0, sizeof(nss));
+		cJSON_ArrayForEach(it, keep)
+			if ((r = kc_strset_add(&nss, kc_json_str0(kc_json_get(it, "metadata"), "namespace"))) != 0)
+				break;
+		if (r == 0)
+			r = agent_namespaces(snap, &nss);
+		if (r == 0)
+			r = owners_pass(snap, dir, &nss, 0);
+		kc_strset_free(&nss);
+		if (r != 0) {
+			cJSON_Delete(keep);
+			return r;
+		}
+	}
 	cJSON_Delete(snap->items[KC_RES_PODS]);
 	snap->items[KC_RES_PODS] = keep;
-	snap->level = KC_SNAP_COMPACT;	/* every pod it holds is whole */
+	snap->level = KC_SNAP_COMPACT;	/* every pod and owner it holds is as read whole */
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "collector/snapshot.h"
 #include "harness.h"
@@ -80,10 +81,20 @@ want_agent(void *ctx, const char *ns, const char *name)
 	return strcmp(ns, "a") == 0 && strcmp(name, "agent") == 0;
 }
 
+static int
+want_none(void *ctx, const char *ns, const char *name)
+{
+	(void)ctx;
+	(void)ns;
+	(void)name;
+	return 0;
+}
+
 /* The model keeps what the selection and the indexes read, nothing more;
  * pods only for --agent-selector. */
 DEFINE_TEST(test_snapshot_model_keeps_lookups)
 {
+	static const char agent[] = "{\"items\":[{\"metadata\":{\"name\":\"ag\",\"namespace\":\"a\"}}]}";
 	struct kc_snapshot s;
 	const cJSON *d;
 
@@ -94,12 +105,22 @@ DEFINE_TEST(test_snapshot_model_keeps_lookups)
 	d = cJSON_GetArrayItem(s.items[KC_RES_SECRETS], 0);
 	CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "name"), "s");
 	CHECK(kc_json_path(d, "metadata.annotations") == NULL);
+	/* no Agent resource: no owner until the selection */
+	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_DEPLOYMENTS]), 0);
+	CHECK_INT(s.present[KC_RES_DEPLOYMENTS], 1);
+	kc_snapshot_free(&s);
+	/* an Agent in namespace a: that namespace's deployments, reduced */
+	CHECK_INT(kc_mkdir_p(KC_SNAPSHOT_AGENT_CRS, 0755), 0);
+	CHECK_INT(kc_write_file_atomic(KC_SNAPSHOT_AGENT_CRS "/page-0001.json", agent, strlen(agent), 0644), 0);
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL), 0);
+	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_DEPLOYMENTS]), 1);
 	d = cJSON_GetArrayItem(s.items[KC_RES_DEPLOYMENTS], 0);
 	CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "uid"), "u1");
 	CHECK(cJSON_IsArray(kc_json_path(d, "metadata.ownerReferences")));
 	CHECK_STR(kc_json_str0(kc_json_path(d, "spec.template.spec"), "serviceAccountName"), "agent");
 	CHECK(kc_json_path(d, "spec.replicas") == NULL && kc_json_path(d, "spec.template.metadata") == NULL);
 	kc_snapshot_free(&s);
+	CHECK_INT(unlink(KC_SNAPSHOT_AGENT_CRS "/page-0001.json"), 0);
 
 	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL_PODS), 0);
 	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 5);
@@ -141,6 +162,10 @@ DEFINE_TEST(test_snapshot_model_hydrates_selected_pods)
 		/* the other account's pod and the item that is no object: gone */
 		for (int i = 0; i < 3; i++)
 			CHECK(strcmp(kc_json_str0(kc_json_get(pod(&s, i), "metadata"), "name"), "app-1") != 0);
+		/* the owners of the pods' namespace, reduced */
+		CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_DEPLOYMENTS]), 1);
+		CHECK_STR(kc_json_str0(kc_json_path(cJSON_GetArrayItem(s.items[KC_RES_DEPLOYMENTS], 0), "metadata"),
+		    "uid"), "u1");
 		kc_snapshot_free(&s);
 	}
 	kc_snapshot_free(&c);
@@ -160,7 +185,13 @@ DEFINE_TEST(test_snapshot_model_hydrate_refuses_broken_pages)
 	CHECK_INT(s.level, KC_SNAP_MODEL_PODS);
 	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 5);	/* unchanged */
 	kc_snapshot_free(&s);
+	/* no selected account: no pod, no owner */
 	estate();
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL), 0);
+	CHECK_INT(kc_snapshot_hydrate_pods(&s, ".", want_none, NULL), 0);
+	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 0);
+	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_DEPLOYMENTS]), 0);
+	kc_snapshot_free(&s);
 	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_COMPACT), 0);
 	CHECK_INT(kc_snapshot_hydrate_pods(&s, ".", want_agent, NULL), 0);
 	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 5);
