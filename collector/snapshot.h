@@ -95,13 +95,16 @@ int kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap);
  *   KC_SNAP_KEEP_RBAC  the same, but the four RBAC kinds keep their
  *                      managedFields (diff's "changed by" reads them)
  *   KC_SNAP_MODEL      KC_SNAP_COMPACT, but no pod (present[] is set; a
- *                      pod is most of a snapshot: issue 11), each workload
+ *                      pod is most of a snapshot: issue 11), of the
+ *                      workload owners only the deployments in the
+ *                      namespaces of Agent resources (their links), each
  *                      owner reduced to its name, namespace, uid,
  *                      ownerReferences and pod template's account, each
  *                      secret, configmap and PVC to its name and namespace:
- *                      what the selection, the indexes and the owner chains
- *                      read.  kc_snapshot_hydrate_pods then adds the pods of
- *                      the selected accounts, whole (directory loads only)
+ *                      what the selection and the indexes read.
+ *                      kc_snapshot_hydrate_pods then adds the pods of the
+ *                      selected accounts, whole, and the owners of their
+ *                      namespaces (directory loads only)
  *   KC_SNAP_MODEL_PODS the same with every pod reduced to its name,
  *                      namespace, labels and account (--agent-selector
  *                      selects by pod labels)
@@ -138,10 +141,12 @@ void kc_snap_pages_close(struct kc_snap_pages *it);
  * spec.serviceAccountName, "default" when empty, or spec.serviceAccount),
  * as KC_SNAP_COMPACT keeps them, in the order of dir's raw pages, read
  * again one page at a time; the others are dropped (after the selection,
- * every reader of pods looks up the selected accounts' pods only).  The
- * snapshot's level is then KC_SNAP_COMPACT.  A page that cannot be read
- * or parsed is an error, as for the loader.  A snapshot loaded at another
- * level is left alone. */
+ * every reader of pods looks up the selected accounts' pods only).  Its
+ * workload owners are then those (reduced) in the namespaces of the pods
+ * kept and of the Agent resources: the owner chains stay in their pod's
+ * namespace, an Agent's link in its own.  The snapshot's level is then
+ * KC_SNAP_COMPACT.  A page that cannot be read or parsed is an error, as
+ * for the loader.  A snapshot loaded at another level is left alone. */
 typedef int (*kc_snap_want_fn)(void *ctx, const char *ns, const char *name);
 int kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want_fn want, void *ctx);
 
