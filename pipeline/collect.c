@@ -17,6 +17,7 @@
 #include "pipeline/collect.h"
 #include "pipeline/exports.h"
 #include "rbac/analyze.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/fmt.h"
 #include "util/fsutil.h"
@@ -350,22 +351,30 @@ static int
 target_wanted(void *ctx, const char *ns, const char *name)
 {
 	const struct kc_strset *keys = ctx;
-	char k[1024];
+	struct kc_buf k = KC_BUF_INIT(1u << 20);
+	int has;
 
-	return kc_fmt(k, sizeof(k), "%s/%s", ns, name) == 0 && kc_strset_has(keys, k);
+	/* a key that cannot be made is taken as wanted: a pod read whole
+	 * that no one looks up changes nothing, a missing one would */
+	has = kc_buf_addf(&k, "%s\x1f%s", ns, name) != 0 || kc_strset_has(keys, kc_buf_str(&k));
+	kc_buf_free(&k);
+	return has;
 }
 
 static int
 hydrate_target_pods(struct kc_snapshot *snap, const char *dir, const struct kc_review_targets *targets)
 {
 	struct kc_strset keys;
-	char k[1024];
+	struct kc_buf k = KC_BUF_INIT(1u << 20);
 	int r = 0;
 
 	memset(&keys, 0, sizeof(keys));
-	for (size_t i = 0; i < targets->n && r == 0; i++)
-		if (kc_fmt(k, sizeof(k), "%s/%s", targets->v[i].sa_ns, targets->v[i].sa_name) == 0)
-			r = kc_strset_add(&keys, k);
+	for (size_t i = 0; i < targets->n && r == 0; i++) {
+		kc_buf_reset(&k);
+		if ((r = kc_buf_addf(&k, "%s\x1f%s", targets->v[i].sa_ns, targets->v[i].sa_name)) == 0)
+			r = kc_strset_add(&keys, kc_buf_str(&k));
+	}
+	kc_buf_free(&k);
 	if (r == 0)
 		r = kc_snapshot_hydrate_pods(snap, dir, target_wanted, &keys);
 	kc_strset_free(&keys);
