@@ -11,6 +11,7 @@
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "util/mem.h"
+#include "util/strset.h"
 
 /* A pod's status in a compact snapshot: only its container statuses (the
  * pod-log step reads their restart counts to fetch previous logs). */
@@ -36,6 +37,156 @@ keep_container_statuses(cJSON *pod)
 }
 
 #define SNAP_PAGE_MAX (256u << 20)
+
+/* ---- KC_SNAP_MODEL: each item reduced to the paths its readers look up ---- */
+
+#define PATH_MAX_SEGS 4
+struct keep_path {
+	const char *seg[PATH_MAX_SEGS + 1];	/* NULL-terminated */
+};
+
+/* a pod until kc_snapshot_hydrate_pods: what the selection and the
+ * indexes by account read (labels for --agent-selector) */
+static const struct keep_path pod_keep[] = {
+	{ { "metadata", "name" } }, { { "metadata", "namespace" } }, { { "metadata", "labels" } },
+	{ { "spec", "serviceAccountName" } }, { { "spec", "serviceAccount" } }, { { NULL } },
+};
+/* a workload owner: the owner chains (rbac/workload.c) and the Agent
+ * links (rbac/agentcr.c) */
+static const struct keep_path owner_keep[] = {
+	{ { "metadata", "name" } }, { { "metadata", "namespace" } }, { { "metadata", "uid" } },
+	{ { "metadata", "ownerReferences" } }, { { "spec", "template", "spec", "serviceAccountName" } },
+	{ { "spec", "template", "spec", "serviceAccount" } }, { { NULL } },
+};
+/* secrets, configmaps, persistentvolumeclaims: names only */
+static const struct keep_path name_keep[] = {
+	{ { "metadata", "name" } }, { { "metadata", "namespace" } }, { { NULL } },
+};
+
+/* diff (rbac/diff.c): a POST pod's account and creation time (stale
+ * pods), a secret's name (secrets reachable); it reads no owner */
+static const struct keep_path diff_pod_keep[] = {
+	{ { "metadata", "name" } }, { { "metadata", "namespace" } }, { { "metadata", "creationTimestamp" } },
+	{ { "spec", "serviceAccountName" } }, { { NULL } },
+};
+
+static const struct keep_path *
+diff_paths(int res)
+{
+	switch (res) {
+	case KC_RES_PODS:
+		return diff_pod_keep;
+	case KC_RES_SECRETS: case KC_RES_CONFIGMAPS: case KC_RES_PVCS:
+	case KC_RES_DEPLOYMENTS: case KC_RES_STATEFULSETS: case KC_RES_DAEMONSETS:
+	case KC_RES_REPLICASETS: case KC_RES_JOBS: case KC_RES_CRONJOBS:
+		return name_keep;
+	default:
+		return NULL;
+	}
+}
+
+static const struct keep_path *
+model_paths(int res)
+{
+	switch (res) {
+	case KC_RES_PODS:
+		return pod_keep;
+	case KC_RES_SECRETS: case KC_RES_CONFIGMAPS: case KC_RES_PVCS:
+		return name_keep;
+	case KC_RES_DEPLOYMENTS: case KC_RES_STATEFULSETS: case KC_RES_DAEMONSETS:
+	case KC_RES_REPLICASETS: case KC_RES_JOBS: case KC_RES_CRONJOBS:
+		return owner_keep;
+	default:
+		return NULL;
+	}
+}
+
+/* Move one path of src into dst.  Each step takes what kc_json_get takes
+ * (the last of duplicate keys); a step that is not an object is moved
+ * whole, so a lookup along the path sees in dst what it saw in src. */
+static int
+keep_one(cJSON *src, cJSON *dst, const struct keep_path *kp)
+{
+	for (size_t i = 0; kp->seg[i] != NULL; i++) {
+		const char *k = kp->seg[i];
+		cJSON *v = kc_json_get_mut(src, k), *d = kc_json_get_mut(dst, k);
+
+		if (v == NULL)
+			return 0;
+		if (kp->seg[i + 1] == NULL || !cJSON_IsObject(v)) {
+			if (d != NULL)
+				return 0;	/* moved whole by an earlier path */
+			cJSON_DetachItemViaPointer(src, v);
+			cJSON_AddItemToObjectCS(dst, k, v);
+			return 0;
+		}
+		if (d == NULL) {
+			if ((d = cJSON_CreateObject()) == NULL)
+				return KC_ERR_NOMEM;
+			cJSON_AddItemToObjectCS(dst, k, d);
+		} else if (!cJSON_IsObject(d)) {
+			return 0;
+		}
+		src = v;
+		dst = d;
+	}
+	return 0;
+}
+
+/* item reduced to paths (a new object; item is deleted), or item itself
+ * when it is not an object; NULL when out of memory */
+static cJSON *
+model_item(cJSON *item, const struct keep_path *paths)
+{
+	cJSON *out;
+
+	if (!cJSON_IsObject(item))
+		return item;
+	if ((out = cJSON_CreateObject()) == NULL) {
+		cJSON_Delete(item);
+		return NULL;
+	}
+	for (const struct keep_path *kp = paths; kp->seg[0] != NULL; kp++)
+		if (keep_one(item, out, kp) != 0) {
+			cJSON_Delete(out);
+			out = NULL;
+			break;
+		}
+	cJSON_Delete(item);
+	return out;
+}
+
+/* The paths an item of resource res keeps at level, NULL when it is kept
+ * whole (less what compact_item drops) */
+static const struct keep_path *
+level_paths(int level, int res)
+{
+	if (level == KC_SNAP_MODEL || level == KC_SNAP_MODEL_PODS)
+		return model_paths(res);
+	if (level == KC_SNAP_DIFF)
+		return diff_paths(res);
+	return NULL;
+}
+
+/* The level whose compact_item an item kept whole at level gets. */
+static int
+base_level(int level)
+{
+	return level == KC_SNAP_MODEL || level == KC_SNAP_MODEL_PODS ? KC_SNAP_COMPACT :
+	    level == KC_SNAP_DIFF ? KC_SNAP_KEEP_RBAC : level;
+}
+
+/* What KC_SNAP_COMPACT keeps of an item of resource i (in place). */
+static void
+compact_item(cJSON *it, int i, int level)
+{
+	if (level == KC_SNAP_COMPACT || i > KC_RES_ROLEBINDINGS)
+		kc_json_delete(kc_json_get_mut(it, "metadata"), "managedFields");
+	if (i == KC_RES_PODS)
+		keep_container_statuses(it);
+	else if (i >= KC_RES_DEPLOYMENTS)
+		kc_json_delete(it, "status");
+}
 
 const struct kc_snap_resource_def kc_snap_resources[KC_RES_COUNT] = {
 	[KC_RES_CLUSTERROLES] = { "clusterroles", "/apis/rbac.authorization.k8s.io/v1/clusterroles", 0 },
@@ -117,6 +268,82 @@ dir_list(void *vctx, const char *prefix, char ***names, size_t *n)
 	return 0;
 }
 
+static int
+is_model(int level)
+{
+	return level == KC_SNAP_MODEL || level == KC_SNAP_MODEL_PODS;
+}
+
+static int
+is_owner(int res)
+{
+	return res >= KC_RES_DEPLOYMENTS && res <= KC_RES_CRONJOBS;
+}
+
+/* Every workload owner of dir's pages (owner_keep) in a namespace of nss,
+ * in the pages' order; only deployments when deployments_only.  The owner
+ * chains (rbac/workload.c) look owners up in their pod's namespace, the
+ * Agent links (rbac/agentcr.c) deployments in their Agent's. */
+static int
+owners_pass(struct kc_snapshot *snap, const char *dir, const struct kc_strset *nss, int deployments_only)
+{
+	for (int i = KC_RES_DEPLOYMENTS; i <= KC_RES_CRONJOBS; i++) {
+		struct kc_snap_pages pages;
+		const cJSON *items;
+		cJSON *keep;
+		int r, err = 0;
+
+		if (deployments_only && i != KC_RES_DEPLOYMENTS)
+			continue;
+		if ((keep = cJSON_CreateArray()) == NULL)
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		if ((r = kc_snap_pages_open(&pages, dir, (enum kc_snap_res)i)) != 0) {
+			cJSON_Delete(keep);
+			return r;
+		}
+		while (r == 0 && (items = kc_snap_pages_next(&pages, &err)) != NULL) {
+			cJSON *it = items->child;
+
+			while (it != NULL && r == 0) {
+				cJSON *next = it->next;
+
+				if (kc_strset_has(nss, kc_json_str0(kc_json_get(it, "metadata"), "namespace"))) {
+					cJSON_DetachItemViaPointer((cJSON *)items, it);
+					if ((it = model_item(it, owner_keep)) == NULL)
+						r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+					else
+						cJSON_AddItemToArray(keep, it);
+				}
+				it = next;
+			}
+		}
+		kc_snap_pages_close(&pages);
+		if (r == 0)
+			r = err;
+		if (r != 0) {
+			cJSON_Delete(keep);
+			return r;
+		}
+		cJSON_Delete(snap->items[i]);
+		snap->items[i] = keep;
+	}
+	return 0;
+}
+
+/* The namespaces of the Agent custom resources (rbac/agentcr.c links an
+ * Agent to a deployment of its own namespace), added to nss. */
+static int
+agent_namespaces(const struct kc_snapshot *snap, struct kc_strset *nss)
+{
+	const cJSON *it;
+	int r = 0;
+
+	cJSON_ArrayForEach(it, snap->agent_crs)
+		if ((r = kc_strset_add(nss, kc_json_str0(kc_json_get(it, "metadata"), "namespace"))) != 0)
+			break;
+	return r;
+}
+
 /* compact: a KC_SNAP_* level (snapshot.h) */
 static int
 snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap, int compact)
@@ -124,6 +351,7 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 	int r = 0;
 
 	memset(snap, 0, sizeof(*snap));
+	snap->level = compact;
 	for (int i = 0; i < KC_RES_COUNT; i++) {
 		char prefix[128], **pages = NULL;
 		size_t npages = 0;
@@ -135,7 +363,10 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 		if ((r = list(ctx, prefix, &pages, &npages)) != 0)
 			goto out;
 		snap->present[i] = npages > 0;
-		for (size_t p = 0; p < npages; p++) {
+		/* KC_SNAP_MODEL: no pod until kc_snapshot_hydrate_pods; the
+		 * model levels read the workload owners afterwards (owners_pass) */
+		for (size_t p = 0; p < npages && !(compact == KC_SNAP_MODEL && i == KC_RES_PODS) &&
+		    !(is_model(compact) && is_owner(i)); p++) {
 			size_t len = 0;
 			char *data = get(ctx, pages[p], &len);
 			cJSON *doc, *items, *it;
@@ -152,17 +383,19 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 			}
 			items = kc_json_get_mut(doc, "items");
 			while (cJSON_IsArray(items) && (it = cJSON_DetachItemFromArray(items, 0)) != NULL) {
-				if (compact != KC_SNAP_FULL) {
-					if (compact == KC_SNAP_COMPACT || i > KC_RES_ROLEBINDINGS)
-						kc_json_delete(kc_json_get_mut(it, "metadata"), "managedFields");
-					if (i == KC_RES_PODS)
-						keep_container_statuses(it);
-					else if (i >= KC_RES_DEPLOYMENTS)
-						kc_json_delete(it, "status");
+				if (level_paths(compact, i) != NULL) {
+					if ((it = model_item(it, level_paths(compact, i))) == NULL) {
+						r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+						break;
+					}
+				} else if (compact != KC_SNAP_FULL) {
+					compact_item(it, i, base_level(compact));
 				}
 				cJSON_AddItemToArray(snap->items[i], it);
 			}
 			cJSON_Delete(doc);
+			if (r != 0)
+				break;
 		}
 		for (size_t p = 0; p < npages; p++)
 			free(pages[p]);
@@ -247,8 +480,20 @@ int
 kc_snapshot_load_dir_level(const char *dir, struct kc_snapshot *snap, int level)
 {
 	struct dir_ctx ctx = { dir };
+	struct kc_strset nss;
+	int r;
 
-	return snapshot_load(dir_get, dir_list, &ctx, snap, level);
+	if ((r = snapshot_load(dir_get, dir_list, &ctx, snap, level)) != 0 || !is_model(level))
+		return r;
+	/* the model: until the selection, only the deployments the Agent
+	 * links read (kc_snapshot_hydrate_pods reads the others) */
+	memset(&nss, 0, sizeof(nss));
+	if ((r = agent_namespaces(snap, &nss)) == 0)
+		r = owners_pass(snap, dir, &nss, 1);
+	kc_strset_free(&nss);
+	if (r != 0)
+		kc_snapshot_free(snap);
+	return r;
 }
 
 int
@@ -346,4 +591,116 @@ kc_snapshot_has_sa(const struct kc_snapshot *snap, const char *ns, const char *n
 			return 1;
 	}
 	return 0;
+}
+
+int
+kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want_fn want, void *ctx)
+{
+	struct kc_snap_pages pages;
+	const cJSON *items;
+	cJSON *keep;
+	int r = 0, err = 0;
+
+	if (snap->level != KC_SNAP_MODEL && snap->level != KC_SNAP_MODEL_PODS)
+		return 0;	/* whole pods already */
+	if ((keep = cJSON_CreateArray()) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((r = kc_snap_pages_open(&pages, dir, KC_RES_PODS)) != 0) {
+		cJSON_Delete(keep);
+		return r;
+	}
+	while ((items = kc_snap_pages_next(&pages, &err)) != NULL) {
+		cJSON *it = items->child;
+
+		while (it != NULL) {
+			cJSON *next = it->next;
+			const cJSON *m = kc_json_get(it, "metadata"), *spec = kc_json_get(it, "spec");
+			const char *ns = kc_json_str0(m, "namespace"), *san = kc_json_str0(spec, "serviceAccountName");
+			const char *alias = kc_json_str0(spec, "serviceAccount");
+
+			/* an item that is no object counts as namespace "", account
+			 * "default", as the indexes by account take it */
+			if (want(ctx, ns, san[0] ? san : "default") || (alias[0] && want(ctx, ns, alias))) {
+				cJSON_DetachItemViaPointer((cJSON *)items, it);
+				compact_item(it, KC_RES_PODS, KC_SNAP_COMPACT);
+				cJSON_AddItemToArray(keep, it);
+			}
+			it = next;
+		}
+	}
+	kc_snap_pages_close(&pages);
+	if ((r = err) != 0) {
+		cJSON_Delete(keep);
+		return r;
+	}
+	/* the owners of the namespaces of those pods (their chains) and of
+	 * the Agents (their links) */
+	{
+		struct kc_strset nss;
+		const cJSON *it;
+
+		memset(&nss, 0, sizeof(nss));
+		cJSON_ArrayForEach(it, keep)
+			if ((r = kc_strset_add(&nss, kc_json_str0(kc_json_get(it, "metadata"), "namespace"))) != 0)
+				break;
+		if (r == 0)
+			r = agent_namespaces(snap, &nss);
+		if (r == 0)
+			r = owners_pass(snap, dir, &nss, 0);
+		kc_strset_free(&nss);
+		if (r != 0) {
+			cJSON_Delete(keep);
+			return r;
+		}
+	}
+	cJSON_Delete(snap->items[KC_RES_PODS]);
+	snap->items[KC_RES_PODS] = keep;
+	snap->level = KC_SNAP_COMPACT;	/* every pod and owner it holds is as read whole */
+	return 0;
+}
+
+int
+kc_snapshot_reduce_page(const char *rel, int level, char **data, size_t *len)
+{
+	const struct keep_path *paths = NULL;
+	cJSON *doc, *items, *out, *arr, *it;
+	char *text;
+	size_t pl;
+
+	for (int i = 0; i < KC_RES_COUNT && paths == NULL; i++) {
+		pl = strlen(kc_snap_resources[i].name);
+		if (strncmp(rel, "raw/", 4) == 0 && strncmp(rel + 4, kc_snap_resources[i].name, pl) == 0 &&
+		    strncmp(rel + 4 + pl, "/page-", 6) == 0 && strchr(rel + 4 + pl + 1, '/') == NULL)
+			paths = level_paths(level, i);
+	}
+	if (paths == NULL || *data == NULL)
+		return 0;
+	/* parsed as the loader parses it; a page that does not parse, or has
+	 * no items array, is left for the loader to judge */
+	if ((doc = cJSON_ParseWithLength(*data, *len)) == NULL)
+		return 0;
+	items = kc_json_get_mut(doc, "items");
+	if (!cJSON_IsArray(items)) {
+		cJSON_Delete(doc);
+		return 0;
+	}
+	if ((out = cJSON_CreateObject()) == NULL || (arr = cJSON_AddArrayToObject(out, "items")) == NULL)
+		goto nomem;
+	while ((it = cJSON_DetachItemFromArray(items, 0)) != NULL) {
+		if ((it = model_item(it, paths)) == NULL)
+			goto nomem;
+		cJSON_AddItemToArray(arr, it);
+	}
+	if ((text = cJSON_PrintUnformatted(out)) == NULL)
+		goto nomem;
+	cJSON_Delete(doc);
+	cJSON_Delete(out);
+	free(*data);
+	*data = text;
+	*len = strlen(text);
+	return 0;
+nomem:
+	cJSON_Delete(doc);
+	cJSON_Delete(out);
+	return kc_err_set(KC_ERR_NOMEM, "out of memory");
 }

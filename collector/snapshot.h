@@ -61,6 +61,7 @@ struct kc_snapshot {
 	cJSON *agent_crs;		/* kagent's Agent objects, custom/kagent.dev/agents/page-*.json
 					 * (collector/custom.h), concatenated; never NULL after load */
 	int agent_crs_present;		/* 1 when that list was collected */
+	int level;			/* the KC_SNAP_* level of its items */
 };
 
 /* Read raw/<resource>/page-*.json from a staging folder, concatenating the
@@ -83,8 +84,8 @@ int kc_snapshot_has_sa(const struct kc_snapshot *snap, const char *ns, const cha
  * analysis reads (selection, reviews, findings, can-i, inventory; none of
  * them reads either, and managedFields alone are a third of a pod's bytes
  * and more of its parsed nodes).  The raw pages and the exports keep
- * them; rbac/diff.c reads managedFields from bundles with
- * kc_snapshot_load. */
+ * them; rbac/diff.c reads managedFields of the RBAC kinds from bundles
+ * (KC_SNAP_DIFF). */
 int kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap);
 
 /* How much of each item a load keeps:
@@ -92,8 +93,28 @@ int kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap);
  *   KC_SNAP_COMPACT    no managedFields, no status of pods and workload
  *                      owners (kc_snapshot_load_dir_compact: collect)
  *   KC_SNAP_KEEP_RBAC  the same, but the four RBAC kinds keep their
- *                      managedFields (diff's "changed by" reads them) */
-enum { KC_SNAP_FULL = 0, KC_SNAP_COMPACT = 1, KC_SNAP_KEEP_RBAC = 2 };
+ *                      managedFields (diff's "changed by" reads them)
+ *   KC_SNAP_MODEL      KC_SNAP_COMPACT, but no pod (present[] is set; a
+ *                      pod is most of a snapshot: issue 11), of the
+ *                      workload owners only the deployments in the
+ *                      namespaces of Agent resources (their links), each
+ *                      owner reduced to its name, namespace, uid,
+ *                      ownerReferences and pod template's account, each
+ *                      secret, configmap and PVC to its name and namespace:
+ *                      what the selection and the indexes read.
+ *                      kc_snapshot_hydrate_pods then adds the pods of the
+ *                      selected accounts, whole, and the owners of their
+ *                      namespaces (directory loads only)
+ *   KC_SNAP_MODEL_PODS the same with every pod reduced to its name,
+ *                      namespace, labels and account (--agent-selector
+ *                      selects by pod labels)
+ *   KC_SNAP_DIFF       KC_SNAP_KEEP_RBAC, but each pod reduced to its
+ *                      name, namespace, creationTimestamp and
+ *                      spec.serviceAccountName, each secret, configmap, PVC
+ *                      and workload owner to its name and namespace: what
+ *                      rbac/diff.c reads */
+enum { KC_SNAP_FULL = 0, KC_SNAP_COMPACT = 1, KC_SNAP_KEEP_RBAC = 2, KC_SNAP_MODEL = 3, KC_SNAP_DIFF = 4,
+	KC_SNAP_MODEL_PODS = 5 };
 int kc_snapshot_load_level(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap,
     int level);
 int kc_snapshot_load_dir_level(const char *dir, struct kc_snapshot *snap, int level);
@@ -114,5 +135,28 @@ struct kc_snap_pages {
 int kc_snap_pages_open(struct kc_snap_pages *it, const char *dir, enum kc_snap_res res);
 const cJSON *kc_snap_pages_next(struct kc_snap_pages *it, int *err);
 void kc_snap_pages_close(struct kc_snap_pages *it);
+
+/* A KC_SNAP_MODEL or KC_SNAP_MODEL_PODS snapshot's pods made those whose
+ * account want(ctx, namespace, account) accepts (the account as
+ * spec.serviceAccountName, "default" when empty, or spec.serviceAccount),
+ * as KC_SNAP_COMPACT keeps them, in the order of dir's raw pages, read
+ * again one page at a time; the others are dropped (after the selection,
+ * every reader of pods looks up the selected accounts' pods only).  Its
+ * workload owners are then those (reduced) in the namespaces of the pods
+ * kept and of the Agent resources: the owner chains stay in their pod's
+ * namespace, an Agent's link in its own.  The snapshot's level is then
+ * KC_SNAP_COMPACT.  A page that cannot be read or parsed is an error, as
+ * for the loader.  A snapshot loaded at another level is left alone. */
+typedef int (*kc_snap_want_fn)(void *ctx, const char *ns, const char *name);
+int kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want_fn want, void *ctx);
+
+/* A raw page (rel: raw/<resource>/page-*) of a resource that level
+ * reduces, as it is read: *data (*len bytes, malloc'd) replaced by the
+ * page {"items":[...]} with each item reduced to what level keeps, so a
+ * reader holds the reduced page instead of the whole one; loading the
+ * reduced page at level gives the same snapshot as the original.  Other
+ * members, and a page that is not JSON or has no items array, are left
+ * as they are (the loader judges them).  0 or KC_ERR_NOMEM. */
+int kc_snapshot_reduce_page(const char *rel, int level, char **data, size_t *len);
 
 #endif

@@ -160,6 +160,14 @@ struct kc_bundle_read_opts {
 				 * kc_bundle_verify read, kc_verify_result.sha256),
 				 * else KC_ERR_VERIFY (the file changed since it was
 				 * verified); the rest after a stop is hashed raw */
+	/* non-NULL: called with each member once it is read whole, before the
+	 * next one is read; it may replace m->data and m->len by a smaller
+	 * form of what its reader needs (e.g. a snapshot page reduced to the
+	 * fields of a model, rbac/source.h), so that not every member's bytes
+	 * are held at once.  0 to go on, else an error that stops the read.
+	 * Nothing read is usable when the read fails (pins included). */
+	int (*shrink)(void *ctx, struct kc_bundle_member *m);
+	void *shrink_ctx;
 };
 
 /* Read the regular members keep chooses into out (emptied first).  A

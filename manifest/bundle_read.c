@@ -192,6 +192,8 @@ kc_bundle_read_members(const char *path, const struct kc_bundle_read_opts *o,
 			continue;
 		if ((r = read_one(tr, &e, o, &total, chunk, out)) != 0)
 			break;
+		if (o->shrink != NULL && (r = o->shrink(o->shrink_ctx, &out->v[out->n - 1])) != 0)
+			break;
 	}
 	if (r == 0 && !stopped && o->check_end)
 		r = kc_tar_finish(tr);

@@ -17,12 +17,14 @@
 #include "pipeline/collect.h"
 #include "pipeline/exports.h"
 #include "rbac/analyze.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/fmt.h"
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/strset.h"
 #include "util/timeutil.h"
 
 static int
@@ -340,6 +342,45 @@ sw_stop(const struct kc_collect *co, const struct stopwatch *sw, struct kc_colle
 	}
 }
 
+/* kc_snapshot_hydrate_pods: the pods of the review targets (the accounts
+ * the selection picked: the pod logs and the analysis look up their pods
+ * only, and read them whole; the analysis selects the same accounts from
+ * the snapshot, --agent-selector from the pods it keeps: every pod that
+ * matches runs as a selected account) */
+static int
+target_wanted(void *ctx, const char *ns, const char *name)
+{
+	const struct kc_strset *keys = ctx;
+	struct kc_buf k = KC_BUF_INIT(1u << 20);
+	int has;
+
+	/* a key that cannot be made is taken as wanted: a pod read whole
+	 * that no one looks up changes nothing, a missing one would */
+	has = kc_buf_addf(&k, "%s\x1f%s", ns, name) != 0 || kc_strset_has(keys, kc_buf_str(&k));
+	kc_buf_free(&k);
+	return has;
+}
+
+static int
+hydrate_target_pods(struct kc_snapshot *snap, const char *dir, const struct kc_review_targets *targets)
+{
+	struct kc_strset keys;
+	struct kc_buf k = KC_BUF_INIT(1u << 20);
+	int r = 0;
+
+	memset(&keys, 0, sizeof(keys));
+	for (size_t i = 0; i < targets->n && r == 0; i++) {
+		kc_buf_reset(&k);
+		if ((r = kc_buf_addf(&k, "%s\x1f%s", targets->v[i].sa_ns, targets->v[i].sa_name)) == 0)
+			r = kc_strset_add(&keys, kc_buf_str(&k));
+	}
+	kc_buf_free(&k);
+	if (r == 0)
+		r = kc_snapshot_hydrate_pods(snap, dir, target_wanted, &keys);
+	kc_strset_free(&keys);
+	return r;
+}
+
 /* After the lists: selection, reviews, analysis, audit segments. */
 static int
 run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
@@ -354,7 +395,11 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 
 	memset(&targets, 0, sizeof(targets));
 	sw_start(co, &sw);
-	if ((r = kc_snapshot_load_dir_compact(co->staging, &snap)) != 0)
+	/* the reduced model (collector/snapshot.h): pods only for
+	 * --agent-selector, and reduced; the pods of the selected accounts
+	 * are read whole once the selection is made */
+	if ((r = kc_snapshot_load_dir_level(co->staging, &snap,
+	    p->select.agent_selector != NULL ? KC_SNAP_MODEL_PODS : KC_SNAP_MODEL)) != 0)
 		return r;
 	sw_stop(co, &sw, &tm[KC_PHASE_SELECT]);
 	sw_start(co, &sw);
@@ -363,7 +408,8 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 	sw_stop(co, &sw, &tm[KC_PHASE_EXPORTS]);
 	sw_start(co, &sw);
 	if ((r = kc_rbac_review_targets(&snap, &p->select, &targets)) != 0 ||
-	    (r = check_target_names(co, &targets)) != 0)
+	    (r = check_target_names(co, &targets)) != 0 ||
+	    (r = hydrate_target_pods(&snap, co->staging, &targets)) != 0)
 		goto out;
 	sw_stop(co, &sw, &tm[KC_PHASE_SELECT]);
 	if (p->no_reviews) {

@@ -70,7 +70,10 @@ bundle_open(struct bundle *b, const char *path, const char *pin)
 	if (pin == NULL && (stat(path, &st) != 0 || S_ISDIR(st.st_mode)) &&
 	    (r = kc_sha256_file(path, b->sha256, NULL)) != 0)
 		return r;
-	if ((r = kc_source_open_pinned(path, wanted, b, pin, &b->src)) != 0)
+	/* the comparison reads managedFields of the RBAC kinds only (changed
+	 * by), no status, and a few fields of pods and secrets (KC_SNAP_DIFF):
+	 * the raw pages are reduced to those as they are read */
+	if ((r = kc_source_open_level(path, wanted, b, pin, KC_SNAP_DIFF, &b->src)) != 0)
 		return r;
 	if (b->src.dir == NULL)	/* the digest of the bytes just read */
 		memcpy(b->sha256, b->src.m.sha256, sizeof(b->sha256));
@@ -81,9 +84,6 @@ bundle_open(struct bundle *b, const char *path, const char *pin)
 	}
 	if ((b->manifest = get_json(b, "MANIFEST.json")) == NULL)
 		return kc_err_set(KC_ERR_PARSE, "'%s' has no readable MANIFEST.json", path);
-	/* the comparison reads managedFields of the RBAC kinds only (changed
-	 * by), and no status: the rest of each item stays out of memory */
-	b->src.level = KC_SNAP_KEEP_RBAC;
 	if ((r = kc_source_snapshot(&b->src, &b->snap)) != 0)
 		return r;
 	kc_source_forget(&b->src, "raw/");	/* read once, into the snapshot */

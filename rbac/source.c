@@ -45,12 +45,23 @@ default_keep(void *ctx, const char *path)
 	return kept(path);
 }
 
+/* each raw page reduced as it is read to what the snapshot's level keeps */
 static int
-read_bundle(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin, struct kc_source *src)
+shrink_member(void *ctx, struct kc_bundle_member *m)
+{
+	const int *level = ctx;
+
+	return kc_snapshot_reduce_page(m->path, *level, &m->data, &m->len);
+}
+
+static int
+read_bundle(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin, int level,
+    struct kc_source *src)
 {
 	const struct kc_bundle_read_opts o = {
 		.member_max = SRC_MEMBER_MAX, .total_max = SIZE_MAX, .reader = "kcustody",
 		.check_end = 1, .sort = 1, .expect_sha256 = pin,
+		.shrink = level != KC_SNAP_FULL ? shrink_member : NULL, .shrink_ctx = &level,
 	};
 	struct keep_ctx k = { keep, ctx };
 
@@ -73,10 +84,18 @@ int
 kc_source_open_pinned(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin,
     struct kc_source *src)
 {
+	return kc_source_open_level(path, keep, ctx, pin, KC_SNAP_FULL, src);
+}
+
+int
+kc_source_open_level(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin, int level,
+    struct kc_source *src)
+{
 	struct stat st;
 	int r;
 
 	memset(src, 0, sizeof(*src));
+	src->level = level;
 	if (stat(path, &st) != 0)
 		return kc_err_set(KC_ERR_IO, "cannot read '%s': no such file or folder", path);
 	if (S_ISDIR(st.st_mode)) {
@@ -87,7 +106,7 @@ kc_source_open_pinned(const char *path, kc_source_keep_fn keep, void *ctx, const
 			return kc_err_set(KC_ERR_NOMEM, "out of memory");
 		return 0;
 	}
-	if ((r = read_bundle(path, keep ? keep : default_keep, ctx, pin, src)) != 0)
+	if ((r = read_bundle(path, keep ? keep : default_keep, ctx, pin, level, src)) != 0)
 		kc_source_close(src);
 	return r;
 }

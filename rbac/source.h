@@ -35,6 +35,13 @@ int kc_source_open_keep(const char *path, kc_source_keep_fn keep, void *ctx, str
  * pin NULL: not pinned.  src->m.sha256 holds the digest read either way. */
 int kc_source_open_pinned(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin,
     struct kc_source *src);
+/* kc_source_open_pinned for a snapshot at level (KC_SNAP_*,
+ * collector/snapshot.h; src->level is set to it): a bundle's raw pages are
+ * reduced as they are read (kc_snapshot_reduce_page), so the whole pages
+ * of the resources the level reduces are never held together; the pin is
+ * checked as before and nothing is taken from a bundle that fails it. */
+int kc_source_open_level(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin, int level,
+    struct kc_source *src);
 void kc_source_close(struct kc_source *src);
 /* Drop a bundle's kept members whose path starts with prefix (their bytes
  * are no longer needed, e.g. raw/ once the snapshot is built); a folder

@@ -622,6 +622,8 @@ DEFINE_TEST(test_bundle_pinned_read)
 	size_t got = 0;
 
 	make_staging("st");
+	put("st/raw/pods/page-0001.json", "{\"items\":[{\"metadata\":{\"name\":\"p\",\"namespace\":\"n\"},"
+	    "\"spec\":{\"serviceAccountName\":\"a\",\"containers\":[]}}]}");
 	CHECK_INT(seal("st", NULL, "a.tar.gz"), 0);
 	put("st/findings.csv", "id,severity\nKC001,low\n");	/* the attacker's version */
 	CHECK_INT(seal("st", NULL, "b.tar.gz"), 0);
@@ -650,6 +652,12 @@ DEFINE_TEST(test_bundle_pinned_read)
 		CHECK_INT(kc_source_open_pinned("a.tar.gz", NULL, NULL, pin, &src), 0);
 		CHECK_STR(src.m.sha256, pin);
 		kc_source_close(&src);
+		/* raw pages reduced as they are read (diff): the same pin */
+		CHECK_INT(kc_source_open_level("a.tar.gz", NULL, NULL, pin, KC_SNAP_DIFF, &src), 0);
+		CHECK_STR(src.m.sha256, pin);
+		CHECK(kc_bundle_member_find(&src.m, "raw/pods/page-0001.json") != NULL &&
+		    strstr(kc_bundle_member_find(&src.m, "raw/pods/page-0001.json")->data, "containers") == NULL);
+		kc_source_close(&src);
 	}
 	/* swapped after verify: refused, whether read whole or stopped early */
 	CHECK_INT(rename("b.tar.gz", "a.tar.gz"), 0);
@@ -670,6 +678,10 @@ DEFINE_TEST(test_bundle_pinned_read)
 		struct kc_source src;
 
 		CHECK_INT(kc_source_open_pinned("a.tar.gz", NULL, NULL, pin, &src), KC_ERR_VERIFY);
+		kc_source_close(&src);
+		CHECK_INT(kc_source_open_level("a.tar.gz", NULL, NULL, pin, KC_SNAP_DIFF, &src), KC_ERR_VERIFY);
+		CHECK(strstr(kc_err_msg(), "changed after it was verified") != NULL);
+		CHECK_INT(src.m.n, 0);	/* nothing is taken from it */
 		kc_source_close(&src);
 	}
 	/* unpinned, the same reads take the new file (what the pin guards) */

@@ -1,0 +1,255 @@
+/* test_snapshot_model.c - the reduced snapshots (collector/snapshot.h
+ * KC_SNAP_MODEL and KC_SNAP_DIFF, issue 11): what each keeps, the pods
+ * read whole again for the selected accounts, and raw pages reduced as a
+ * bundle is read.  Pages are written into the test's work folder from the
+ * literals below (single quotes stand for double quotes). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collector/snapshot.h"
+#include "harness.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "util/json.h"
+
+static void
+page(const char *res, const char *name, const char *items)
+{
+	struct kc_buf b = KC_BUF_INIT(1 << 20);
+	char path[600], folder[512];
+
+	snprintf(folder, sizeof(folder), "raw/%s", res);
+	snprintf(path, sizeof(path), "%s/%s", folder, name);
+	kc_buf_addf(&b, "{'kind':'List','metadata':{'resourceVersion':'7'},'items':[%s]}", items);
+	for (size_t i = 0; i < b.len; i++)
+		if (b.data[i] == '\'')
+			b.data[i] = '"';
+	CHECK_INT(kc_mkdir_p(folder, 0755), 0);
+	CHECK_INT(kc_write_file_atomic(path, b.data, b.len, 0644), 0);
+	kc_buf_free(&b);
+}
+
+#define POD(ns, name, sa, extra) \
+	"{'metadata':{'name':'" name "','namespace':'" ns "','labels':{'app':'x'},'uid':'u-" name "'," \
+	"'managedFields':[{'manager':'kubectl'}],'ownerReferences':[{'kind':'ReplicaSet','name':'rs'}]}," \
+	"'spec':{'serviceAccountName':'" sa "','containers':[{'name':'c','image':'i'}]" extra "}," \
+	"'status':{'phase':'Running','containerStatuses':[{'name':'c','restartCount':2}]}}"
+
+static void
+estate(void)
+{
+	page("pods", "page-0001.json",
+	    POD("a", "agent-1", "agent", "") "," POD("a", "app-1", "app", "") ","
+	    /* duplicate keys: every reader takes the last */
+	    "{'metadata':{'name':'first','name':'dup','namespace':'a'},'spec':{'serviceAccount':'agent'}},"
+	    "'not-an-object'");
+	page("pods", "page-0002.json", POD("a", "agent-2", "agent", ",'volumes':[{'name':'v'}]"));
+	page("secrets", "page-0001.json",
+	    "{'metadata':{'name':'s','namespace':'a','annotations':{'k':'v'},'managedFields':[]}}");
+	page("deployments", "page-0001.json",
+	    "{'metadata':{'name':'d','namespace':'a','uid':'u1','ownerReferences':[{'kind':'Agent'}],"
+	    "'labels':{'l':'1'}},'spec':{'replicas':5,'template':{'metadata':{'labels':{'l':'1'}},"
+	    "'spec':{'serviceAccountName':'agent','containers':[{'name':'c'}]}}},'status':{'replicas':5}}");
+}
+
+static const cJSON *
+pod(const struct kc_snapshot *s, int i)
+{
+	return cJSON_GetArrayItem(s->items[KC_RES_PODS], i);
+}
+
+/* the same bytes printed (cJSON_Compare looks duplicate keys up by the
+ * first of them) */
+static int
+same(const cJSON *a, const cJSON *b)
+{
+	char *x = cJSON_PrintUnformatted(a), *y = cJSON_PrintUnformatted(b);
+	int eq = x != NULL && y != NULL && strcmp(x, y) == 0;
+
+	free(x);
+	free(y);
+	return eq;
+}
+
+static int
+want_agent(void *ctx, const char *ns, const char *name)
+{
+	(void)ctx;
+	return strcmp(ns, "a") == 0 && strcmp(name, "agent") == 0;
+}
+
+static int
+want_none(void *ctx, const char *ns, const char *name)
+{
+	(void)ctx;
+	(void)ns;
+	(void)name;
+	return 0;
+}
+
+/* The model keeps what the selection and the indexes read, nothing more;
+ * pods only for --agent-selector. */
+DEFINE_TEST(test_snapshot_model_keeps_lookups)
+{
+	static const char agent[] = "{\"items\":[{\"metadata\":{\"name\":\"ag\",\"namespace\":\"a\"}}]}";
+	struct kc_snapshot s;
+	const cJSON *d;
+
+	estate();
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL), 0);
+	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 0);
+	CHECK_INT(s.present[KC_RES_PODS], 1);
+	d = cJSON_GetArrayItem(s.items[KC_RES_SECRETS], 0);
+	CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "name"), "s");
+	CHECK(kc_json_path(d, "metadata.annotations") == NULL);
+	/* no Agent resource: no owner until the selection */
+	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_DEPLOYMENTS]), 0);
+	CHECK_INT(s.present[KC_RES_DEPLOYMENTS], 1);
+	kc_snapshot_free(&s);
+	/* an Agent in namespace a: that namespace's deployments, reduced */
+	CHECK_INT(kc_mkdir_p(KC_SNAPSHOT_AGENT_CRS, 0755), 0);
+	CHECK_INT(kc_write_file_atomic(KC_SNAPSHOT_AGENT_CRS "/page-0001.json", agent, strlen(agent), 0644), 0);
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL), 0);
+	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_DEPLOYMENTS]), 1);
+	d = cJSON_GetArrayItem(s.items[KC_RES_DEPLOYMENTS], 0);
+	CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "uid"), "u1");
+	CHECK(cJSON_IsArray(kc_json_path(d, "metadata.ownerReferences")));
+	CHECK_STR(kc_json_str0(kc_json_path(d, "spec.template.spec"), "serviceAccountName"), "agent");
+	CHECK(kc_json_path(d, "spec.replicas") == NULL && kc_json_path(d, "spec.template.metadata") == NULL);
+	kc_snapshot_free(&s);
+	CHECK_INT(unlink(KC_SNAPSHOT_AGENT_CRS "/page-0001.json"), 0);
+
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL_PODS), 0);
+	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 5);
+	CHECK_STR(kc_json_str0(kc_json_path(pod(&s, 0), "metadata"), "name"), "agent-1");
+	CHECK_STR(kc_json_str0(kc_json_path(pod(&s, 0), "metadata.labels"), "app"), "x");
+	CHECK_STR(kc_json_str0(kc_json_get(pod(&s, 0), "spec"), "serviceAccountName"), "agent");
+	CHECK(kc_json_path(pod(&s, 0), "spec.containers") == NULL);
+	CHECK(kc_json_get(pod(&s, 0), "status") == NULL);
+	CHECK(kc_json_path(pod(&s, 0), "metadata.uid") == NULL);
+	CHECK_STR(kc_json_str0(kc_json_get(pod(&s, 2), "metadata"), "name"), "dup");
+	CHECK_STR(kc_json_str0(kc_json_get(pod(&s, 2), "spec"), "serviceAccount"), "agent");
+	CHECK(cJSON_IsString(pod(&s, 3)));
+	CHECK_STR(kc_json_str0(kc_json_get(pod(&s, 4), "metadata"), "name"), "agent-2");
+	kc_snapshot_free(&s);
+}
+
+/* The selected account's pods come in whole (as KC_SNAP_COMPACT keeps
+ * them), in the pages' order; the others are dropped. */
+DEFINE_TEST(test_snapshot_model_hydrates_selected_pods)
+{
+	static const int levels[] = { KC_SNAP_MODEL, KC_SNAP_MODEL_PODS };
+	struct kc_snapshot s, c;
+
+	estate();
+	CHECK_INT(kc_snapshot_load_dir_level(".", &c, KC_SNAP_COMPACT), 0);
+	for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
+		CHECK_INT(kc_snapshot_load_dir_level(".", &s, levels[l]), 0);
+		CHECK_INT(kc_snapshot_hydrate_pods(&s, ".", want_agent, NULL), 0);
+		CHECK_INT(s.level, KC_SNAP_COMPACT);
+		/* agent-1, the duplicate-keyed pod (serviceAccount alias), agent-2 */
+		CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 3);
+		CHECK(same(pod(&s, 0), pod(&c, 0)));
+		CHECK(same(pod(&s, 1), pod(&c, 2)));
+		CHECK(same(pod(&s, 2), pod(&c, 4)));
+		CHECK(cJSON_IsArray(kc_json_path(pod(&s, 2), "spec.volumes")));
+		CHECK_INT(kc_json_path(pod(&s, 0), "status.containerStatuses")->child->child->next->valueint, 2);
+		CHECK(kc_json_path(pod(&s, 0), "metadata.managedFields") == NULL);
+		CHECK(kc_json_get(kc_json_get(pod(&s, 0), "status"), "phase") == NULL);
+		/* the other account's pod and the item that is no object: gone */
+		for (int i = 0; i < 3; i++)
+			CHECK(strcmp(kc_json_str0(kc_json_get(pod(&s, i), "metadata"), "name"), "app-1") != 0);
+		/* the owners of the pods' namespace, reduced */
+		CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_DEPLOYMENTS]), 1);
+		CHECK_STR(kc_json_str0(kc_json_path(cJSON_GetArrayItem(s.items[KC_RES_DEPLOYMENTS], 0), "metadata"),
+		    "uid"), "u1");
+		kc_snapshot_free(&s);
+	}
+	kc_snapshot_free(&c);
+}
+
+/* Its twin: a page that no longer parses is an error, nothing is kept; a
+ * snapshot of another level is left alone. */
+DEFINE_TEST(test_snapshot_model_hydrate_refuses_broken_pages)
+{
+	struct kc_snapshot s;
+
+	estate();
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL_PODS), 0);
+	CHECK_INT(kc_write_file_atomic("raw/pods/page-0002.json", "{\"items\":[", 10, 0644), 0);
+	CHECK_INT(kc_snapshot_hydrate_pods(&s, ".", want_agent, NULL), KC_ERR_PARSE);
+	CHECK(strstr(kc_err_msg(), "page-0002.json") != NULL);
+	CHECK_INT(s.level, KC_SNAP_MODEL_PODS);
+	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 5);	/* unchanged */
+	kc_snapshot_free(&s);
+	/* no selected account: no pod, no owner */
+	estate();
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL), 0);
+	CHECK_INT(kc_snapshot_hydrate_pods(&s, ".", want_none, NULL), 0);
+	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 0);
+	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_DEPLOYMENTS]), 0);
+	kc_snapshot_free(&s);
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_COMPACT), 0);
+	CHECK_INT(kc_snapshot_hydrate_pods(&s, ".", want_agent, NULL), 0);
+	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 5);
+	kc_snapshot_free(&s);
+}
+
+/* A page reduced as it is read loads into the same snapshot as the page. */
+DEFINE_TEST(test_snapshot_reduce_page_same_snapshot)
+{
+	static const char *const res[] = { "pods", "secrets", "deployments" };
+	struct kc_snapshot whole, reduced;
+
+	estate();
+	CHECK_INT(kc_snapshot_load_dir_level(".", &whole, KC_SNAP_DIFF), 0);
+	for (size_t i = 0; i < sizeof(res) / sizeof(res[0]); i++) {
+		char rel[128], *data;
+		struct kc_buf b = KC_BUF_INIT(1 << 20);
+		size_t len, before;
+
+		snprintf(rel, sizeof(rel), "raw/%s/page-0001.json", res[i]);
+		CHECK_INT(kc_read_file(rel, 1 << 20, &b), 0);
+		before = b.len;
+		data = kc_buf_take(&b, &len);
+		CHECK_INT(kc_snapshot_reduce_page(rel, KC_SNAP_DIFF, &data, &len), 0);
+		CHECK(len < before);
+		CHECK(strstr(data, "managedFields") == NULL && strstr(data, "containers") == NULL);
+		CHECK_INT(kc_write_file_atomic(rel, data, len, 0644), 0);
+		free(data);
+	}
+	CHECK_INT(kc_snapshot_load_dir_level(".", &reduced, KC_SNAP_DIFF), 0);
+	for (int r = 0; r < KC_RES_COUNT; r++)
+		CHECK(same(whole.items[r], reduced.items[r]));
+	CHECK_STR(kc_json_str0(kc_json_get(pod(&reduced, 0), "metadata"), "namespace"), "a");
+	kc_snapshot_free(&whole);
+	kc_snapshot_free(&reduced);
+}
+
+/* Its twin: what a level keeps whole, and what the loader must judge, is
+ * left as it is. */
+DEFINE_TEST(test_snapshot_reduce_page_leaves_others)
+{
+	static const struct { const char *rel, *text; int level; } cases[] = {
+		{ "raw/pods/page-0001.json", "{\"items\":[{\"a\":1}", KC_SNAP_DIFF },	/* not JSON */
+		{ "raw/pods/page-0001.json", "{\"items\":{}}", KC_SNAP_DIFF },	/* no items array */
+		{ "raw/rolebindings/page-0001.json", "{\"items\":[{\"metadata\":{\"managedFields\":[]}}]}",
+		  KC_SNAP_DIFF },	/* kept whole */
+		{ "raw/pods/page-0001.json", "{\"items\":[{\"spec\":{}}]}", KC_SNAP_FULL },
+		{ "raw/pods/sub/page-0001.json", "{\"items\":[{\"spec\":{}}]}", KC_SNAP_DIFF },
+		{ "reviews/pods/page-0001.json", "{\"items\":[{\"spec\":{}}]}", KC_SNAP_DIFF },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = strlen(cases[i].text);
+		char *data = strdup(cases[i].text), *was = data;
+
+		CHECK_INT(kc_snapshot_reduce_page(cases[i].rel, cases[i].level, &data, &len), 0);
+		CHECK(data == was);
+		CHECK_STR(data, cases[i].text);
+		free(data);
+	}
+}
