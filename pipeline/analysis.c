@@ -94,19 +94,28 @@ static int
 put_json(struct actx *a, const char *rel, const cJSON *doc, const char *const *sources,
     const char *extra)
 {
-	char *s = cJSON_Print(doc);
-	struct kc_buf b = KC_BUF_INIT(OUT_MAX);
+	/* the printed text gets its newline in place rather than being copied
+	 * into a second buffer: a document is held once as text, not twice
+	 * (cJSON_Print allocates with malloc: no cJSON_InitHooks in kcustody) */
+	char *s = cJSON_Print(doc), *t;
+	size_t n;
 	int r;
 
 	if (s == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	r = kc_buf_adds(&b, s);
-	free(s);
-	if (r == 0)
-		r = kc_buf_addc(&b, '\n');
-	if (r == 0)
-		r = put(a, rel, b.data, b.len, "application/json", sources, extra);
-	kc_buf_free(&b);
+	n = strlen(s);
+	if (n + 1 > OUT_MAX) {
+		cJSON_free(s);
+		return kc_err_set(KC_ERR_LIMIT, "buffer limit of %zu bytes exceeded", (size_t)OUT_MAX);
+	}
+	if ((t = realloc(s, n + 2)) == NULL) {
+		cJSON_free(s);
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	}
+	t[n] = '\n';
+	t[n + 1] = '\0';
+	r = put(a, rel, t, n + 1, "application/json", sources, extra);
+	free(t);
 	return r;
 }
 
@@ -286,29 +295,71 @@ all_reviews(struct actx *a, const struct kc_select_opts *opts)
 	return r;
 }
 
+/* Appends cJSON_Print(item) as if it were printed nested: every line after
+ * the first gets indent (cJSON escapes newlines inside strings, so each raw
+ * newline is a line break of the formatting). */
+static int
+add_nested(struct kc_buf *b, const cJSON *item, const char *indent)
+{
+	char *s = cJSON_Print(item);
+	int r = 0;
+
+	if (s == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	for (const char *p = s, *nl; r == 0 && *p != '\0'; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL) {
+			r = kc_buf_adds(b, p);
+			break;
+		}
+		if ((r = kc_buf_add(b, p, (size_t)(nl - p) + 1)) == 0)
+			r = kc_buf_adds(b, indent);
+	}
+	cJSON_free(s);
+	return r;
+}
+
+/* analysis/who-can.json, written query by query: each answer is printed and
+ * freed before the next is computed, so only the text is held whole; the
+ * bytes are those of cJSON_Print on the whole document (make equiv). */
 static int
 write_whocan(struct actx *a)
 {
 	static const char *const verbs[] = { "get", "list", "watch", NULL };
 	const char *const *res = kc_sensitive_resources;
-	cJSON *doc = cJSON_CreateObject(), *q;
-	int r = 0;
+	struct kc_buf b = KC_BUF_INIT(OUT_MAX);
+	cJSON *bs;
+	int r, first = 1;
 
-	if (doc == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	q = cJSON_AddArrayToObject(doc, "queries");
+	r = kc_buf_adds(&b, "{\n\t\"queries\":\t[");
 	for (size_t i = 0; res[i] != NULL && r == 0; i++) {
 		for (size_t v = 0; verbs[v] != NULL && r == 0; v++) {
 			cJSON *one = NULL;
 
-			if ((r = kc_whocan(&a->rb, verbs[v], res[i], NULL, &one)) == 0)
-				cJSON_AddItemToArray(q, one);
+			if ((r = kc_whocan(&a->rb, verbs[v], res[i], NULL, &one)) == 0 && one != NULL) {
+				if (!first)
+					r = kc_buf_adds(&b, ", ");
+				first = 0;
+				if (r == 0)
+					r = add_nested(&b, one, "\t\t");
+			}
+			cJSON_Delete(one);
 		}
 	}
-	cJSON_AddItemToObject(doc, "blindSpots", kc_rbac_blind_spots_json());
 	if (r == 0)
-		r = put_json(a, "analysis/who-can.json", doc, RBAC_SOURCES, "raw/serviceaccounts");
-	cJSON_Delete(doc);
+		r = kc_buf_adds(&b, "],\n\t\"blindSpots\":\t");
+	if (r == 0) {
+		if ((bs = kc_rbac_blind_spots_json()) == NULL)
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		else
+			r = add_nested(&b, bs, "\t");
+		cJSON_Delete(bs);
+	}
+	if (r == 0)
+		r = kc_buf_adds(&b, "\n}\n");
+	if (r == 0)
+		r = put(a, "analysis/who-can.json", b.data, b.len, "application/json", RBAC_SOURCES,
+		    "raw/serviceaccounts");
+	kc_buf_free(&b);
 	return r;
 }
 
