@@ -94,6 +94,9 @@ print_counters(const struct kc_sink_counters *c, int final, void *arg)
 	if (c->refused_conn_limit > 0)
 		fprintf(stderr, "%s audit-sink: %" PRIu64 " connections closed on arrival over --max-connections\n",
 		    cli_progname, c->refused_conn_limit);
+	if (c->evicted_unauthenticated > 0)
+		fprintf(stderr, "%s audit-sink: %" PRIu64 " unauthenticated connections closed to make room at "
+		    "--max-connections\n", cli_progname, c->evicted_unauthenticated);
 	if (ra->tsa)
 		fprintf(stderr, "%s audit-sink: time-stamps: %" PRIu64 " made, %" PRIu64 " failed attempts, %" PRIu64
 		    " records waiting, %" PRIu64 " left without a token\n", cli_progname, c->tsa_stamped,

@@ -257,8 +257,30 @@ rh_bundle_read(const char *path, const char *pin, int strict, const char *chain_
 	/* the audit continuity: a copied audit-sink chain re-checked from the
 	 * bundle's members (with --audit-chain-pubkey, else the bundle's own
 	 * copy of the sink key; its tokens with --audit-chain-tsa-ca) */
-	if (b->sources != NULL) {
-		kc_achain_bundle_continuity_tsa(path, chain_pubkey, chain_tsa_ca, 0, pin, &b->continuity);
+	/* As verify decides it: checked whenever the container could be read
+	 * (not only when audit/sources.json was shown: a member over the
+	 * report's caps before it must not skip the check), and a chain whose
+	 * members cannot be checked (one over its cap) is broken, not absent. */
+	if (!b->unreadable) {
+		int cr = kc_achain_bundle_continuity_tsa(path, chain_pubkey, chain_tsa_ca, 0, pin, &b->continuity);
+
+		/* strict: verified, so the container is sound and the error is
+		 * the chain's; else only a member over its cap is (a damaged
+		 * bundle is not called a broken chain) */
+		if (cr != 0 && b->continuity == NULL && (strict || cr == KC_ERR_LIMIT) &&
+		    (b->continuity = cJSON_CreateObject()) != NULL) {
+			char msg[600];
+
+			kc_fmt_trunc(msg, sizeof(msg), "broken: the audit members cannot be checked: %s", kc_err_msg());
+			cJSON_AddStringToObject(b->continuity, "state", "broken");
+			cJSON_AddStringToObject(b->continuity, "summary", msg);
+		}
+		if (b->continuity != NULL && b->sources == NULL &&
+		    strcmp(kc_json_str0(b->continuity, "state"), "none") == 0) {
+			/* no audit evidence at all: nothing to show, as before */
+			cJSON_Delete(b->continuity);
+			b->continuity = NULL;
+		}
 		kc_err_clear();
 	}
 	rh_findex_add(&b->fidx, kc_json_path(b->findings, "findings"), 0);

@@ -304,6 +304,7 @@ struct kc_tar_reader {
 	uint64_t skip, zeros;		/* data then zero padding still expected */
 	uint64_t pos;			/* stream offset of the next byte to classify */
 	int at_end, canon_failed;
+	int finished;			/* kc_tar_finish found the file's end */
 	char canon_err[320];
 	int feed_rc;			/* why the last feed failed */
 	char feed_err[320];
@@ -846,16 +847,23 @@ kc_tar_finish(struct kc_tar_reader *r)
 			;
 		if (got < 0)
 			return kc_err_set(KC_ERR_IO, "cannot read the bundle: %s", strerror(errno));
-		if (got > 0)
+		if (got > 0) {
+			/* hashed, so that the digest of the file names what is there now */
+			if (kc_sha256_update(r->fh, &extra, 1) != 0)
+				return kc_err_set(KC_ERR_NOMEM, "cannot hash the bundle");
 			return kc_err_set(KC_ERR_VERIFY, "data after the gzip member: the file grew "
 			    "while it was read");
+		}
 	}
+	r->finished = 1;
 	return 0;
 }
 
 int
 kc_tar_sha256(struct kc_tar_reader *r, char hex[KC_SHA256_HEX])
 {
+	int grew = 0;
+
 	if (r->hashed)
 		return kc_err_set(KC_ERR_INVALID, "kc_tar_sha256 called twice");
 	r->hashed = 1;
@@ -873,8 +881,14 @@ kc_tar_sha256(struct kc_tar_reader *r, char hex[KC_SHA256_HEX])
 			break;
 		if (kc_sha256_update(r->fh, r->in, (size_t)got) != 0)
 			return kc_err_set(KC_ERR_NOMEM, "cannot hash the bundle");
+		grew = r->finished;
 	}
 	r->z.avail_in = 0;	/* r->in was reused: nothing more is inflated */
+	/* kc_tar_finish found the end of the file: bytes now are bytes that
+	 * were appended after it, never inflated nor checked; the digest
+	 * would name a file that verify did not read */
+	if (grew)
+		return kc_err_set(KC_ERR_VERIFY, "data after the gzip member: the file grew while it was read");
 	if (kc_sha256_final(r->fh, NULL, hex) != 0)
 		return kc_err_set(KC_ERR_NOMEM, "cannot hash the bundle");
 	return 0;

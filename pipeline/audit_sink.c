@@ -272,8 +272,10 @@ struct sink {
 	size_t nwaiting, capwaiting;
 	struct event *commit;
 	/* client connections open (gates with counted set), at most
-	 * cfg->max_conns (make_bev) */
+	 * cfg->max_conns (make_bev), oldest first in ghead..gtail */
 	unsigned conns;
+	unsigned nevicting;		/* of those, closed to make room, not yet freed */
+	struct gate *ghead, *gtail;
 };
 
 static void
@@ -977,6 +979,18 @@ bad:
  * without the rest being read: the sink never buffers an unauthenticated
  * body bigger than that. */
 #define PREAUTH_BYTES (128u << 10)
+/* At --max-connections, a connection still without a TLS handshake this
+ * long after it was accepted may be closed to make room (make_bev). */
+#define PREAUTH_EVICT_SECS 10
+
+static time_t
+mono_secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
 
 struct gate {
 	struct sink *k;
@@ -985,7 +999,10 @@ struct gate {
 	struct event *kill;		/* a connection refused on arrival (gate_kill) */
 	int state;			/* 0 not yet known, 1 authenticated, 2 not */
 	int cut;
-	int counted;			/* in k->conns */
+	int counted;			/* in k->conns and the list ghead..gtail */
+	struct gate *prev, *next;
+	time_t born;			/* accepted (monotonic seconds) */
+	int evicting;			/* closed to make room (make_bev) */
 	uint64_t kill_no;		/* refused over --max-connections: the how-manieth */
 	size_t passed;
 };
@@ -1108,8 +1125,19 @@ gate_free(void *arg)
 {
 	struct gate *g = arg;
 
-	if (g->counted)
+	if (g->counted) {
 		g->k->conns--;
+		if (g->evicting)
+			g->k->nevicting--;
+		if (g->prev != NULL)
+			g->prev->next = g->next;
+		else
+			g->k->ghead = g->next;
+		if (g->next != NULL)
+			g->next->prev = g->prev;
+		else
+			g->k->gtail = g->prev;
+	}
 	if (g->flush != NULL)
 		event_free(g->flush);
 	if (g->kill != NULL)
@@ -1153,8 +1181,54 @@ gate_new(struct sink *k, struct event_base *base, struct bufferevent *under, int
 	else {
 		g->counted = 1;
 		k->conns++;
+		g->born = mono_secs();
+		g->prev = k->gtail;
+		if (k->gtail != NULL)
+			k->gtail->next = g;
+		else
+			k->ghead = g;
+		k->gtail = g;
 	}
 	return bev;
+}
+
+/* At --max-connections: the oldest connection that is not the apiserver's
+ * and never can be, closed to make room for the newcomer, so that clients
+ * without a certificate holding every slot cannot keep the apiserver out:
+ * one whose TLS handshake is done without a verified client certificate,
+ * or one still without a handshake PREAUTH_EVICT_SECS after it was
+ * accepted.  A verified connection is never closed for another.  1 when
+ * one was closed (it goes through evhttp's error path, deferred). */
+static int
+evict_unauthenticated(struct sink *k)
+{
+	time_t now = mono_secs();
+
+	for (struct gate *g = k->ghead; g != NULL; g = g->next) {
+		SSL *ssl;
+		int done;
+		char host[64], port[16];
+
+		if (g->evicting || g->kill != NULL || g->state == 1)
+			continue;
+		ssl = bufferevent_openssl_get_ssl(bufferevent_get_underlying(g->bev));
+		done = ssl != NULL && SSL_is_init_finished(ssl);
+		if (done ? gate_verdict(g) == 1 : now - g->born < PREAUTH_EVICT_SECS)
+			continue;
+		g->evicting = 1;
+		k->nevicting++;
+		k->c.evicted_unauthenticated++;
+		if ((k->c.evicted_unauthenticated & (k->c.evicted_unauthenticated - 1)) == 0) {
+			gate_peer(g, host, sizeof(host), port, sizeof(port));
+			kc_warn("audit-sink: %u connections open, the --max-connections limit: closed the one from "
+			    "%s:%s (%s) to make room (%" PRIu64 " so far; logged at the 1st, 2nd, 4th, ...)", k->conns,
+			    host, port, done ? "no verified client certificate" : "no TLS handshake in time",
+			    k->c.evicted_unauthenticated);
+		}
+		bufferevent_trigger_event(g->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, BEV_TRIG_DEFER_CALLBACKS);
+		return 1;
+	}
+	return 0;
 }
 
 /* evhttp's bufferevent for each accepted connection: TLS under the gate.
@@ -1176,7 +1250,8 @@ make_bev(struct event_base *base, void *arg)
 	uint64_t kill_no = 0;
 	SSL *ssl;
 
-	if (k->cfg->max_conns > 0 && k->conns >= k->cfg->max_conns) {
+	if (k->cfg->max_conns > 0 && k->conns - k->nevicting >= k->cfg->max_conns &&
+	    !evict_unauthenticated(k)) {
 		kill_no = ++k->c.refused_conn_limit;
 	} else {
 		if ((ssl = SSL_new(k->ssl)) != NULL &&
@@ -1214,12 +1289,13 @@ write_status(struct sink *k)
 	    ",\"segmentsSealed\":%" PRIu64 ",\"digests\":%" PRIu64 ",\"openSegment\":%" PRIu64
 	    ",\"refusedPreauthCut\":%" PRIu64 ",\"tsaStamped\":%" PRIu64 ",\"tsaFailures\":%" PRIu64
 	    ",\"tsaPending\":%" PRIu64 ",\"tsaGivenUp\":%" PRIu64 ",\"groupCommits\":%" PRIu64
-	    ",\"refusedConnLimit\":%" PRIu64 ",\"openConnections\":%u,\"maxConnections\":%u}\n",
+	    ",\"refusedConnLimit\":%" PRIu64 ",\"evictedUnauthenticated\":%" PRIu64
+	    ",\"openConnections\":%u,\"maxConnections\":%u}\n",
 	    k->c.batches, k->c.events_received, k->c.events_written, k->c.refused, k->c.refused_auth,
 	    k->c.refused_malformed, k->c.refused_too_large, k->c.refused_full, k->c.refused_error,
 	    k->c.segments_sealed, k->c.digests, k->fd >= 0 ? k->seg_no : 0, k->c.refused_preauth_cut,
 	    k->c.tsa_stamped, k->c.tsa_failures, k->c.tsa_pending, k->c.tsa_given_up, k->c.group_commits,
-	    k->c.refused_conn_limit, k->conns, k->cfg->max_conns);
+	    k->c.refused_conn_limit, k->c.evicted_unauthenticated, k->conns, k->cfg->max_conns);
 	if (kc_write_file_atomic(k->cfg->status_path, buf, strlen(buf), 0644) != 0)
 		kc_warn("audit-sink: cannot write the status file: %s", kc_err_msg());
 }

@@ -42,6 +42,10 @@ struct kc_sink_counters {
 	uint64_t refused_preauth_cut;
 	/* connections closed on arrival, over max_conns (not requests: not in refused) */
 	uint64_t refused_conn_limit;
+	/* at max_conns, an unauthenticated connection closed to make room for
+	 * the newcomer (TLS done without a verified client certificate, or no
+	 * handshake PREAUTH_EVICT_SECS after it was accepted) */
+	uint64_t evicted_unauthenticated;
 };
 
 struct kc_sink_config {

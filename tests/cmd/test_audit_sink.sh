@@ -483,6 +483,16 @@ expect_exit 0 "$KC" verify "$W/re.tar.gz" --pubkey "$W/bundle.pub" --audit-chain
 expect_grep '^  audit +ok +proven by signed chain' "$T_OUT"
 t_pass
 
+t_begin "audit-sink: a chain member over its cap (a 2 MiB token) cannot be checked: verify and report both say INVALID (exit 3)"
+reseal "head -c 2097152 /dev/zero > $dig1.tsr"
+expect_exit 3 "$KC" verify "$W/re.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub"
+expect_grep '^  audit +FAILED +broken: the audit members cannot be checked' "$T_OUT"
+expect_exit 3 "$KC" report "$W/re.tar.gz" --pubkey "$W/bundle.pub" --audit-chain-pubkey "$W/sign.pub" -o "$W/report-bigtsr.html"
+grep -q 'id="audit-chain-banner".*AUDIT CHAIN BROKEN' "$W/report-bigtsr.html" || t_fail "report: no AUDIT CHAIN BROKEN banner"
+grep -q 'id="audit-continuity" class="bad"><b>Audit continuity:</b> broken: the audit members cannot be checked' "$W/report-bigtsr.html" ||
+	t_fail "report: $(grep -o 'id="audit-continuity"[^>]*>[^<]*<b>[^<]*</b>[^<]*' "$W/report-bigtsr.html")"
+t_pass
+
 # stamp_records: in a chain excerpt, an RFC 3161 token from the loopback
 # TSA for every record, as audit-sink --tsa makes it (imprint: SHA-256 of
 # digest-N.json), stored as digest-N.json.tsr

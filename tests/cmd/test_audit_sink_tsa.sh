@@ -383,6 +383,32 @@ expect_grep 'audit-sink: 6 connections closed on arrival over --max-connections'
 expect_exit 0 "$KC" audit verify-chain "$D5" --pubkey "$W/sign.pub"
 t_pass
 
+t_begin "audit-sink --max-connections 4: 4 connections without a client certificate cannot keep the apiserver out (the oldest is closed to make room; its batch gets 200)"
+start_sink "$W/sink-cap3" "$W/sink7.log" --max-connections 4 || t_fail "the sink did not start: $(cat "$W/sink7.log")"
+batch cap3
+python3 - "$PORT" "$P" "$SINK_PID" "$W/status.json" "$W/batch.json" >"$T_OUT" 2>&1 <<'EOF2'
+import json, os, signal, socket, ssl, sys, time
+port, pki, pid, status, batch = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+anon = ssl.create_default_context(cafile=pki + "/ca.crt")
+held = [anon.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=20), server_hostname="127.0.0.1")
+        for _ in range(4)]
+time.sleep(0.5)
+ctx = ssl.create_default_context(cafile=pki + "/ca.crt")
+ctx.load_cert_chain(pki + "/apiserver.crt", pki + "/apiserver.key")
+body = open(batch, "rb").read()
+t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=20), server_hostname="127.0.0.1")
+t.sendall(b"POST /audit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+print("status", t.recv(64).split(b"\r\n")[0].decode())
+os.kill(pid, signal.SIGUSR1); time.sleep(0.5)
+print(json.dumps(json.load(open(status))))
+EOF2
+grep -q '^status HTTP/1.1 200' "$T_OUT" || t_fail "the apiserver's batch: $(cat "$T_OUT")"
+tail -n 1 "$T_OUT" | jq -e '.evictedUnauthenticated >= 1 and .refusedConnLimit == 0' >/dev/null ||
+	t_fail "counters: $(tail -n 1 "$T_OUT")"
+expect_grep 'closed the one from 127\.0\.0\.1:[0-9]* \(no verified client certificate\) to make room' "$W/sink7.log"
+stop_sink || t_fail "the sink exited non-zero"
+t_pass
+
 t_begin "audit-sink --max-connections 16: the same 10 connections are all served, none refused (twin)"
 start_sink "$W/sink-cap2" "$W/sink6.log" --max-connections 16 || t_fail "the sink did not start: $(cat "$W/sink6.log")"
 holdconns 10 >"$T_OUT" 2>&1
