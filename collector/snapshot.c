@@ -255,14 +255,19 @@ dir_list(void *vctx, const char *prefix, char ***names, size_t *n)
 	while ((de = readdir(d)) != NULL) {
 		if (strncmp(de->d_name, "page-", 5) != 0)
 			continue;
-		if (KC_GROW(v, cap, cnt + 1) != 0)
-			break;
-		if (asprintf(&v[cnt], "%s/%s", prefix, de->d_name) < 0)
-			break;
+		/* out of memory is an error, never a shorter list of pages */
+		if (KC_GROW(v, cap, cnt + 1) != 0 || asprintf(&v[cnt], "%s/%s", prefix, de->d_name) < 0) {
+			closedir(d);
+			while (cnt > 0)
+				free(v[--cnt]);
+			free(v);
+			return KC_ERR_NOMEM;
+		}
 		cnt++;
 	}
 	closedir(d);
-	qsort(v, cnt, sizeof(*v), cmp_str);
+	if (cnt > 1)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(v, cnt, sizeof(*v), cmp_str);
 	*names = v;
 	*n = cnt;
 	return 0;
