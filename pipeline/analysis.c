@@ -17,6 +17,7 @@
 #include "rbac/findings.h"
 #include "rbac/logauthz.h"
 #include "rbac/review.h"
+#include "rbac/secreach.h"
 #include "rbac/whocan.h"
 #include "rbac/workload.h"
 #include "util/buf.h"
@@ -46,8 +47,7 @@ struct actx {
 	struct kc_strset nss;
 	struct kc_nsindex pods_by_sa;	/* pods by namespace and service account */
 	struct kc_nsindex fnd_by_subject;	/* findings by subject namespace and name */
-	struct kc_nsindex secrets_by_ns;	/* secrets by namespace (name key "") */
-	struct kc_nsindex secrets_by_name;	/* secrets by name (name key "") */
+	struct kc_secret_index secrets;	/* for the inventory's reachable secrets */
 	struct kc_workloads wl;		/* owner chains, cloud reach */
 	struct kc_agent_links links;	/* agents defined by custom resources */
 	cJSON *diffs;
@@ -428,115 +428,6 @@ cluster_secret_rule(const struct kc_rbac_rules *rr)
 	return 0;
 }
 
-/* The secrets whose get the authorizer could allow id, added to *v: those
- * of the namespaces in whose RoleBindings id can be named (cand, binding
- * indices), those named by a cluster-wide rule on get secrets with
- * resourceNames, and every secret when a cluster-wide rule allows get on
- * secrets of any name (*all).  A secret left out is denied: no RoleBinding
- * of its namespace names id and no ClusterRoleBinding rule matches its
- * name.  Each candidate is still put to kc_rbac_authorize, so this only
- * spares asking about every secret of the cluster for every account
- * (agents x secrets). */
-static int
-secret_candidates(struct actx *a, const struct kc_rbac_rules *cluster, const size_t *cand, size_t ncand,
-    const struct kc_nsref ***v, size_t *n, size_t *cap, int *all)
-{
-	const struct kc_nsref *x;
-	size_t nx;
-
-	*n = 0;
-	*all = 0;
-	for (size_t i = 0; i < cluster->n && !*all; i++) {
-		const struct kc_rbac_rule *ru = cluster->grants[i].rule;
-
-		if (!kc_rbac_verb_matches(ru, "get") || !kc_rbac_group_matches(ru, "") ||
-		    !kc_rbac_resource_matches(ru, "secrets", NULL))
-			continue;
-		if (ru->names.n == 0) {
-			*all = 1;
-			break;
-		}
-		for (size_t k = 0; k < ru->names.n; k++) {
-			x = kc_nsindex_slice(&a->secrets_by_name, ru->names.v[k], "", &nx);
-			if (nx > 0 && KC_GROW(*v, *cap, *n + nx) != 0)
-				return kc_err_set(KC_ERR_NOMEM, "out of memory");
-			for (size_t j = 0; j < nx; j++)
-				(*v)[(*n)++] = &x[j];
-		}
-	}
-	if (*all)
-		return 0;
-	for (size_t c = 0; c < ncand; c++) {
-		/* a namespace once per run of its bindings (a list groups
-		 * them; a repeat is dropped with the other duplicates below) */
-		if (c > 0 && strcmp(a->rb.bindings[cand[c]].ns, a->rb.bindings[cand[c - 1]].ns) == 0)
-			continue;
-		x = kc_nsindex_slice(&a->secrets_by_ns, a->rb.bindings[cand[c]].ns, "", &nx);
-		if (nx > 0 && KC_GROW(*v, *cap, *n + nx) != 0)
-			return kc_err_set(KC_ERR_NOMEM, "out of memory");
-		for (size_t j = 0; j < nx; j++)
-			(*v)[(*n)++] = &x[j];
-	}
-	return 0;
-}
-
-static int
-cmp_ref_ord(const void *a, const void *b)
-{
-	const struct kc_nsref *x = *(const struct kc_nsref *const *)a, *y = *(const struct kc_nsref *const *)b;
-
-	return x->ord < y->ord ? -1 : x->ord > y->ord;
-}
-
-/* secrets reachable by name: get on each secret the snapshot lists, in its
- * order (secret_candidates: the others are denied) */
-static int
-row_secrets(struct actx *a, const struct kc_rbac_identity *id, const struct kc_rbac_rules *cluster,
-    const size_t *cand, size_t ncand, cJSON *secrets)
-{
-	const struct kc_nsref **v = NULL;
-	const cJSON *it;
-	size_t n = 0, cap = 0, w = 0;
-	int all = 0, r;
-
-	if ((r = secret_candidates(a, cluster, cand, ncand, &v, &n, &cap, &all)) != 0)
-		goto out;
-	if (all) {
-		/* every secret, in the snapshot's order */
-		n = 0;
-		if (KC_GROW(v, cap, a->secrets_by_ns.n) != 0) {
-			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-			goto out;
-		}
-		for (size_t i = 0; i < a->secrets_by_ns.n; i++)
-			v[n++] = &a->secrets_by_ns.v[i];
-	}
-	if (n > 1)
-		qsort(v, n, sizeof(*v), cmp_ref_ord);
-	for (size_t i = 0; i < n; i++)
-		if (w == 0 || v[w - 1]->ord != v[i]->ord)
-			v[w++] = v[i];
-	for (size_t i = 0; i < w && r == 0; i++) {
-		const cJSON *m = kc_json_get(it = v[i]->p, "metadata");
-		struct kc_rbac_request req = { "get", "", "secrets", NULL, kc_json_str0(m, "name"),
-			kc_json_str0(m, "namespace"), NULL };
-		struct kc_rbac_decision d;
-		char who[1024];
-
-		if ((r = kc_rbac_authorize(&a->rb, id, &req, &d)) != 0)
-			break;
-		if (d.allowed) {
-			/* "ns/name" of a secret: whole or an error */
-			if ((r = kc_fmt(who, sizeof(who), "%s/%s", req.ns, req.name)) != 0)
-				break;
-			cJSON_AddItemToArray(secrets, cJSON_CreateString(who));
-		}
-	}
-out:
-	free(v);
-	return r;
-}
-
 /* cloudReach (texts) and ownerChains (one per pod) of a row */
 static int
 inventory_reach(struct actx *a, const struct kc_selected *sa, cJSON *row)
@@ -624,7 +515,7 @@ inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
 	cJSON_AddBoolToObject(row, "clusterWide", cluster);
 	/* (none can be when no rule of the account's grants names get on
 	 * secrets: the authorizer needs one to allow) */
-	if (secret_rule && (r = row_secrets(a, &id.id, &cl, cand, ncand, secrets)) != 0)
+	if (secret_rule && (r = kc_secrets_reachable(&a->rb, &a->secrets, &id.id, &cl, cand, ncand, secrets)) != 0)
 		goto out;
 	ix = kc_nsindex_slice(&a->fnd_by_subject, sa->ns, sa->name, &nix);
 	for (size_t i = 0; i < nix; i++) {
@@ -687,19 +578,12 @@ write_inventory(struct actx *a)
 
 			kc_nsindex_add(&a->fnd_by_subject, kc_json_str0(su, "namespace"), kc_json_str0(su, "name"), it);
 		}
-		cJSON_ArrayForEach(it, a->snap->items[KC_RES_SECRETS]) {
-			const cJSON *m = kc_json_get(it, "metadata");
-
-			kc_nsindex_add(&a->secrets_by_ns, kc_json_str0(m, "namespace"), "", it);
-			kc_nsindex_add(&a->secrets_by_name, kc_json_str0(m, "name"), "", it);
-		}
 		kc_nsindex_sort(&a->pods_by_sa);
 		kc_nsindex_sort(&a->fnd_by_subject);
-		kc_nsindex_sort(&a->secrets_by_ns);
-		kc_nsindex_sort(&a->secrets_by_name);
-		if (a->pods_by_sa.err != 0 || a->fnd_by_subject.err != 0 || a->secrets_by_ns.err != 0 ||
-		    a->secrets_by_name.err != 0)
+		if (a->pods_by_sa.err != 0 || a->fnd_by_subject.err != 0)
 			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		else
+			r = kc_secret_index_build(&a->secrets, a->snap->items[KC_RES_SECRETS]);
 	}
 	for (size_t i = 0; i < a->sel.n && r == 0; i++)
 		r = inventory_row(a, &a->sel.v[i], rows);
@@ -874,8 +758,7 @@ out:
 	kc_strset_free(&a.nss);
 	kc_nsindex_free(&a.pods_by_sa);
 	kc_nsindex_free(&a.fnd_by_subject);
-	kc_nsindex_free(&a.secrets_by_ns);
-	kc_nsindex_free(&a.secrets_by_name);
+	kc_secret_index_free(&a.secrets);
 	kc_selection_free(&a.sel);
 	kc_agent_links_free(&a.links);
 	kc_findings_free(&a.fnd);

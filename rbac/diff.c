@@ -16,6 +16,7 @@
 #include "rbac/hmap.h"
 #include "rbac/reach.h"
 #include "rbac/scope.h"
+#include "rbac/secreach.h"
 #include "util/err.h"
 #include "util/fmt.h"
 #include "util/fsutil.h"
@@ -1106,44 +1107,39 @@ breach_assessment(const struct bundle *pre, const struct kc_rbac *rb_pre, cJSON 
     const cJSON *secret_reads, cJSON *out)
 {
 	cJSON *a, *list = cJSON_AddArrayToObject(out, "agents");
-	int urgent = 0, r = 0;
+	struct kc_secret_index sx;
+	struct kc_rbac_rules cl;
+	size_t *cand = NULL, ncand = 0, capcand = 0;
+	int urgent = 0, r;
 
+	memset(&cl, 0, sizeof(cl));
+	/* secrets_reachable: get on each PRE secret the account's grants
+	 * could allow (rbac/secreach.h, the analysis's own answer) */
+	if ((r = kc_secret_index_build(&sx, pre->snap.items[KC_RES_SECRETS])) != 0)
+		return r;
 	cJSON_ArrayForEach(a, agents) {
 		const char *ns = js(a, "namespace"), *name = js(a, "name");
 		struct kc_rbac_sa_id id;
-		const cJSON *sec, *read;
+		const cJSON *read;
 		cJSON *o, *reach;
 		char who[600];
 
 		if ((r = kc_rbac_sa_identity(&id, ns, name)) != 0)
-			return r;
+			break;
 		/* the key of the agent's reads: whole or an error */
 		if ((r = kc_fmt(who, sizeof(who), "%s/%s", ns, name)) != 0)
-			return r;
+			break;
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "namespace", ns);
 		cJSON_AddStringToObject(o, "name", name);
 		cJSON_AddBoolToObject(o, "could_read_secrets", cJSON_IsTrue(kc_json_get(a,
 		    "secrets_before")));
 		reach = cJSON_AddArrayToObject(o, "secrets_reachable");
-		cJSON_ArrayForEach(sec, pre->snap.items[KC_RES_SECRETS]) {
-			struct kc_rbac_request req = { "get", "", "secrets", NULL, js(sec, "metadata.name"),
-				js(sec, "metadata.namespace"), NULL };
-			struct kc_rbac_decision d;
-			char s[600];
-
-			if ((r = kc_rbac_authorize(rb_pre, &id.id, &req, &d)) != 0) {
-				cJSON_Delete(o);
-				return r;
-			}
-			if (d.allowed) {
-				/* "ns/name" of a secret: whole or an error */
-				if ((r = kc_fmt(s, sizeof(s), "%s/%s", req.ns, req.name)) != 0) {
-					cJSON_Delete(o);
-					return r;
-				}
-				cJSON_AddItemToArray(reach, cJSON_CreateString(s));
-			}
+		if ((r = kc_rbac_rules_for(rb_pre, &id.id, "", &cl)) != 0 ||
+		    (r = kc_rbac_rb_candidates(rb_pre, &id.id, &cand, &ncand, &capcand)) != 0 ||
+		    (r = kc_secrets_reachable(rb_pre, &sx, &id.id, &cl, cand, ncand, reach)) != 0) {
+			cJSON_Delete(o);
+			break;
 		}
 		read = kc_json_get(secret_reads, who);
 		cJSON_AddItemToObject(o, "secrets_read", read ? cJSON_Duplicate(read, 1) : cJSON_CreateArray());
@@ -1152,6 +1148,11 @@ breach_assessment(const struct bundle *pre, const struct kc_rbac *rb_pre, cJSON 
 			urgent = 1;
 		cJSON_AddItemToArray(list, o);
 	}
+	kc_rbac_rules_free(&cl);
+	free(cand);
+	kc_secret_index_free(&sx);
+	if (r != 0)
+		return r;
 	cJSON_AddStringToObject(out, "verdict", urgent ? "URGENT" : "ROUTINE");
 	cJSON_AddStringToObject(out, "reason", urgent ?
 	    "an agent could read secrets before the remediation (PRE) or read them (audit): treat those "
