@@ -176,12 +176,36 @@ base_level(int level)
 	    level == KC_SNAP_DIFF ? KC_SNAP_KEEP_RBAC : level;
 }
 
+/* Of an RBAC object's managedFields, what diff's "changed by" reads: each
+ * entry's manager, operation and time (every copy of a repeated key, so a
+ * lookup still takes the last); fieldsV1, most of the entry, goes. */
+static void
+keep_changed_by(cJSON *it)
+{
+	cJSON *mf = kc_json_get_mut(kc_json_get_mut(it, "metadata"), "managedFields"), *e, *c, *next;
+
+	if (!cJSON_IsArray(mf))
+		return;
+	cJSON_ArrayForEach(e, mf) {
+		if (!cJSON_IsObject(e))
+			continue;
+		for (c = e->child; c != NULL; c = next) {
+			next = c->next;
+			if (c->string == NULL || (strcmp(c->string, "manager") != 0 &&
+			    strcmp(c->string, "operation") != 0 && strcmp(c->string, "time") != 0))
+				cJSON_Delete(cJSON_DetachItemViaPointer(e, c));
+		}
+	}
+}
+
 /* What KC_SNAP_COMPACT keeps of an item of resource i (in place). */
 static void
 compact_item(cJSON *it, int i, int level)
 {
 	if (level == KC_SNAP_COMPACT || i > KC_RES_ROLEBINDINGS)
 		kc_json_delete(kc_json_get_mut(it, "metadata"), "managedFields");
+	else if (level == KC_SNAP_KEEP_RBAC)
+		keep_changed_by(it);
 	if (i == KC_RES_PODS)
 		keep_container_statuses(it);
 	else if (i >= KC_RES_DEPLOYMENTS)

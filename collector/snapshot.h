@@ -92,8 +92,9 @@ int kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap);
  *   KC_SNAP_FULL       everything (kc_snapshot_load, kc_snapshot_load_dir)
  *   KC_SNAP_COMPACT    no managedFields, no status of pods and workload
  *                      owners (kc_snapshot_load_dir_compact: collect)
- *   KC_SNAP_KEEP_RBAC  the same, but the four RBAC kinds keep their
- *                      managedFields (diff's "changed by" reads them)
+ *   KC_SNAP_KEEP_RBAC  the same, but the four RBAC kinds keep of their
+ *                      managedFields each entry's manager, operation and
+ *                      time (diff's "changed by" reads them; fieldsV1 goes)
  *   KC_SNAP_MODEL      KC_SNAP_COMPACT, but no pod (present[] is set; a
  *                      pod is most of a snapshot: issue 11), of the
  *                      workload owners only the deployments in the

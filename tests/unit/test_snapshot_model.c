@@ -253,3 +253,41 @@ DEFINE_TEST(test_snapshot_reduce_page_leaves_others)
 		free(data);
 	}
 }
+
+/* KC_SNAP_DIFF keeps of an RBAC object's managedFields what diff's
+ * "changed by" reads (manager, operation, time, a repeated key's every
+ * copy); its twins: KC_SNAP_FULL keeps fieldsV1, KC_SNAP_COMPACT drops
+ * managedFields, and a pod at KC_SNAP_DIFF keeps none. */
+DEFINE_TEST(test_snapshot_diff_keeps_changed_by)
+{
+	struct kc_snapshot s;
+	const cJSON *mf, *e;
+
+	page("rolebindings", "page-0001.json",
+	    "{'metadata':{'name':'rb','namespace':'a','managedFields':[{'manager':'kubectl','operation':'Update',"
+	    "'apiVersion':'rbac.authorization.k8s.io/v1','time':'2026-01-01T00:00:00Z','time':'2026-02-02T00:00:00Z',"
+	    "'fieldsType':'FieldsV1','fieldsV1':{'f:subjects':{}}},'not-an-object']},"
+	    "'roleRef':{'kind':'Role','name':'r'},'subjects':[]}");
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_DIFF), 0);
+	mf = kc_json_get(kc_json_get(cJSON_GetArrayItem(s.items[KC_RES_ROLEBINDINGS], 0), "metadata"),
+	    "managedFields");
+	CHECK_INT(cJSON_GetArraySize(mf), 2);
+	e = cJSON_GetArrayItem(mf, 0);
+	CHECK_INT(cJSON_GetArraySize(e), 4);
+	CHECK_STR(kc_json_str0(e, "manager"), "kubectl");
+	CHECK_STR(kc_json_str0(e, "operation"), "Update");
+	CHECK_STR(kc_json_str0(e, "time"), "2026-02-02T00:00:00Z");
+	CHECK(kc_json_get(e, "fieldsV1") == NULL && kc_json_get(e, "apiVersion") == NULL);
+	CHECK(cJSON_IsString(cJSON_GetArrayItem(mf, 1)));
+	CHECK(kc_json_get(cJSON_GetArrayItem(s.items[KC_RES_ROLEBINDINGS], 0), "subjects") != NULL);
+	kc_snapshot_free(&s);
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_FULL), 0);
+	e = cJSON_GetArrayItem(kc_json_get(kc_json_get(cJSON_GetArrayItem(s.items[KC_RES_ROLEBINDINGS], 0),
+	    "metadata"), "managedFields"), 0);
+	CHECK(kc_json_get(e, "fieldsV1") != NULL);
+	kc_snapshot_free(&s);
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_COMPACT), 0);
+	CHECK(kc_json_get(kc_json_get(cJSON_GetArrayItem(s.items[KC_RES_ROLEBINDINGS], 0), "metadata"),
+	    "managedFields") == NULL);
+	kc_snapshot_free(&s);
+}
