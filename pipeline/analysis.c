@@ -54,40 +54,67 @@ struct actx {
 	size_t disagreements, evalerrors, reviews, offline;
 };
 
+/* The manifest's entry for a derived file just written under rel. */
+static void
+note_file(struct actx *a, const char *rel, const char *media, const char *const *sources,
+    const char *extra_source)
+{
+	cJSON *f, *src;
+
+	if (a->files == NULL)
+		return;
+	f = cJSON_CreateObject();
+	cJSON_AddStringToObject(f, "path", rel);
+	cJSON_AddStringToObject(f, "media_type", media);
+	cJSON_AddBoolToObject(f, "derived", 1);
+	src = cJSON_AddArrayToObject(f, "sources");
+	for (size_t i = 0; sources != NULL && sources[i] != NULL; i++)
+		cJSON_AddItemToArray(src, cJSON_CreateString(sources[i]));
+	if (extra_source != NULL)
+		cJSON_AddItemToArray(src, cJSON_CreateString(extra_source));
+	cJSON_AddItemToArray(a->files, f);
+}
+
+/* The checked path of rel under the staging folder, its folder made; the
+ * caller frees it. */
+static int
+stage_path(struct actx *a, const char *rel, char **path)
+{
+	char *d, safe[256];
+	int r;
+
+	*path = NULL;
+	if (!kc_relpath_ok(rel))
+		return kc_err_set(KC_ERR_INVALID, "refusing to write '%s': not a relative bundle path",
+		    kc_safe_str(rel, safe, sizeof(safe)));
+	if ((*path = kc_path_join(a->dir, rel)) == NULL || (d = kc_dirname(*path)) == NULL) {
+		free(*path);
+		*path = NULL;
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	}
+	r = kc_mkdir_p(d, 0755);
+	free(d);
+	if (r != 0) {
+		free(*path);
+		*path = NULL;
+	}
+	return r;
+}
+
 static int
 put(struct actx *a, const char *rel, const void *data, size_t len, const char *media,
     const char *const *sources, const char *extra_source)
 {
-	char *path = NULL, *d = NULL, safe[256];
+	char *path;
 	int r;
 
-	if (!kc_relpath_ok(rel))
-		return kc_err_set(KC_ERR_INVALID, "refusing to write '%s': not a relative bundle path",
-		    kc_safe_str(rel, safe, sizeof(safe)));
-	if ((path = kc_path_join(a->dir, rel)) == NULL || (d = kc_dirname(path)) == NULL) {
-		free(path);
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	}
-	if ((r = kc_mkdir_p(d, 0755)) == 0)
-		r = kc_write_file_atomic(path, data, len, 0644);
-	free(d);
-	free(path);
-	if (r != 0 || a->files == NULL)
+	if ((r = stage_path(a, rel, &path)) != 0)
 		return r;
-	{
-		cJSON *f = cJSON_CreateObject(), *src;
-
-		cJSON_AddStringToObject(f, "path", rel);
-		cJSON_AddStringToObject(f, "media_type", media);
-		cJSON_AddBoolToObject(f, "derived", 1);
-		src = cJSON_AddArrayToObject(f, "sources");
-		for (size_t i = 0; sources != NULL && sources[i] != NULL; i++)
-			cJSON_AddItemToArray(src, cJSON_CreateString(sources[i]));
-		if (extra_source != NULL)
-			cJSON_AddItemToArray(src, cJSON_CreateString(extra_source));
-		cJSON_AddItemToArray(a->files, f);
-	}
-	return 0;
+	r = kc_write_file_atomic(path, data, len, 0644);
+	free(path);
+	if (r == 0)
+		note_file(a, rel, media, sources, extra_source);
+	return r;
 }
 
 static int
@@ -318,19 +345,43 @@ add_nested(struct kc_buf *b, const cJSON *item, const char *indent)
 	return r;
 }
 
-/* analysis/who-can.json, written query by query: each answer is printed and
- * freed before the next is computed, so only the text is held whole; the
- * bytes are those of cJSON_Print on the whole document (make equiv). */
+/* analysis/who-can.json, written query by query: each answer is printed,
+ * written out (through a temporary file, in pieces of about 1 MiB) and
+ * freed before the next is computed, so neither the document nor its text
+ * is held whole (53 MB at the 150k estate); the bytes are those of
+ * cJSON_Print on the whole document (make equiv). */
+#define WHOCAN_FLUSH (1u << 20)
+
+static int
+whocan_flush(struct kc_atomic *f, struct kc_buf *b, size_t at_least)
+{
+	int r = 0;
+
+	if (b->len >= at_least && b->len > 0) {
+		r = kc_write_all(f->fd, b->data, b->len, f->tmp);
+		kc_buf_reset(b);
+	}
+	return r;
+}
+
 static int
 write_whocan(struct actx *a)
 {
 	static const char *const verbs[] = { "get", "list", "watch", NULL };
+	static const char rel[] = "analysis/who-can.json";
 	const char *const *res = kc_sensitive_resources;
 	struct kc_buf b = KC_BUF_INIT(OUT_MAX);
+	struct kc_atomic f = KC_ATOMIC_INIT;
+	char *path;
 	cJSON *bs;
 	int r, first = 1;
 
-	r = kc_buf_adds(&b, "{\n\t\"queries\":\t[");
+	if ((r = stage_path(a, rel, &path)) != 0)
+		return r;
+	r = kc_atomic_open(&f, path, NULL, 0644);
+	free(path);
+	if (r == 0)
+		r = kc_buf_adds(&b, "{\n\t\"queries\":\t[");
 	for (size_t i = 0; res[i] != NULL && r == 0; i++) {
 		for (size_t v = 0; verbs[v] != NULL && r == 0; v++) {
 			cJSON *one = NULL;
@@ -341,6 +392,8 @@ write_whocan(struct actx *a)
 				first = 0;
 				if (r == 0)
 					r = add_nested(&b, one, "\t\t");
+				if (r == 0)
+					r = whocan_flush(&f, &b, WHOCAN_FLUSH);
 			}
 			cJSON_Delete(one);
 		}
@@ -357,9 +410,13 @@ write_whocan(struct actx *a)
 	if (r == 0)
 		r = kc_buf_adds(&b, "\n}\n");
 	if (r == 0)
-		r = put(a, "analysis/who-can.json", b.data, b.len, "application/json", RBAC_SOURCES,
-		    "raw/serviceaccounts");
+		r = whocan_flush(&f, &b, 0);
+	if (r == 0)
+		r = kc_atomic_commit(&f, 0);
+	kc_atomic_abort(&f);
 	kc_buf_free(&b);
+	if (r == 0)
+		note_file(a, rel, "application/json", RBAC_SOURCES, "raw/serviceaccounts");
 	return r;
 }
 
