@@ -112,13 +112,17 @@ kc_rbac_review_targets(const struct kc_snapshot *snap, const struct kc_select_op
 		struct kc_review_target *t = &out->v[out->n];
 		struct kc_rbac_sa_id id;
 
+		memset(&mine, 0, sizeof(mine));
 		if ((r = kc_rbac_sa_identity(&id, sel.v[i].ns, sel.v[i].name)) != 0 ||
-		    (r = kc_rbac_sa_namespaces(&rb, &id.id, sel.v[i].ns, &nss, opts->all_namespaces, &mine)) != 0)
+		    (r = kc_rbac_sa_namespaces(&rb, &id.id, sel.v[i].ns, &nss, opts->all_namespaces, &mine)) != 0) {
+			kc_strset_free(&mine);
 			goto out;
+		}
 		t->sa_ns = kc_strdup(sel.v[i].ns);
 		t->sa_name = kc_strdup(sel.v[i].name);
-		t->namespaces = mine.v;	/* transferred */
+		t->namespaces = mine.v;	/* transferred; the hash table is not */
 		t->nns = mine.n;
+		free(mine.slot);
 		out->n++;
 		if (t->sa_ns == NULL || t->sa_name == NULL) {
 			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
