@@ -70,19 +70,31 @@ static const struct keep_path diff_pod_keep[] = {
 	{ { "spec", "serviceAccountName" } }, { { NULL } },
 };
 
+/* no item at all: a resource the level's reader never looks at (the
+ * pages are still listed, so present[] says it was collected) */
+static const struct keep_path drop_all[] = { { { NULL } } };
+
 static const struct keep_path *
-diff_paths(int res)
+diff_paths(int level, int res)
 {
 	switch (res) {
 	case KC_RES_PODS:
-		return diff_pod_keep;
-	case KC_RES_SECRETS: case KC_RES_CONFIGMAPS: case KC_RES_PVCS:
+		return level == KC_SNAP_DIFF_PRE ? drop_all : diff_pod_keep;
+	case KC_RES_SECRETS:
+		return level == KC_SNAP_DIFF_POST ? drop_all : name_keep;
+	case KC_RES_SERVICEACCOUNTS: case KC_RES_NETWORKPOLICIES: case KC_RES_CONFIGMAPS: case KC_RES_PVCS:
 	case KC_RES_DEPLOYMENTS: case KC_RES_STATEFULSETS: case KC_RES_DAEMONSETS:
 	case KC_RES_REPLICASETS: case KC_RES_JOBS: case KC_RES_CRONJOBS:
-		return name_keep;
+		return drop_all;
 	default:
 		return NULL;
 	}
+}
+
+static int
+is_diff(int level)
+{
+	return level == KC_SNAP_DIFF || level == KC_SNAP_DIFF_PRE || level == KC_SNAP_DIFF_POST;
 }
 
 static const struct keep_path *
@@ -163,8 +175,8 @@ level_paths(int level, int res)
 {
 	if (level == KC_SNAP_MODEL || level == KC_SNAP_MODEL_PODS)
 		return model_paths(res);
-	if (level == KC_SNAP_DIFF)
-		return diff_paths(res);
+	if (is_diff(level))
+		return diff_paths(level, res);
 	return NULL;
 }
 
@@ -173,7 +185,7 @@ static int
 base_level(int level)
 {
 	return level == KC_SNAP_MODEL || level == KC_SNAP_MODEL_PODS ? KC_SNAP_COMPACT :
-	    level == KC_SNAP_DIFF ? KC_SNAP_KEEP_RBAC : level;
+	    is_diff(level) ? KC_SNAP_KEEP_RBAC : level;
 }
 
 /* Of an RBAC object's managedFields, what diff's "changed by" reads: each
@@ -412,6 +424,10 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 			}
 			items = kc_json_get_mut(doc, "items");
 			while (cJSON_IsArray(items) && (it = cJSON_DetachItemFromArray(items, 0)) != NULL) {
+				if (level_paths(compact, i) == drop_all) {
+					cJSON_Delete(it);
+					continue;
+				}
 				if (level_paths(compact, i) != NULL) {
 					if ((it = model_item(it, level_paths(compact, i))) == NULL) {
 						r = kc_err_set(KC_ERR_NOMEM, "out of memory");
@@ -716,6 +732,10 @@ kc_snapshot_reduce_page(const char *rel, int level, char **data, size_t *len)
 	if ((out = cJSON_CreateObject()) == NULL || (arr = cJSON_AddArrayToObject(out, "items")) == NULL)
 		goto nomem;
 	while ((it = cJSON_DetachItemFromArray(items, 0)) != NULL) {
+		if (paths == drop_all) {
+			cJSON_Delete(it);
+			continue;
+		}
 		if ((it = model_item(it, paths)) == NULL)
 			goto nomem;
 		cJSON_AddItemToArray(arr, it);

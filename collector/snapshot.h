@@ -111,11 +111,16 @@ int kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap);
  *                      selects by pod labels)
  *   KC_SNAP_DIFF       KC_SNAP_KEEP_RBAC, but each pod reduced to its
  *                      name, namespace, creationTimestamp and
- *                      spec.serviceAccountName, each secret, configmap, PVC
- *                      and workload owner to its name and namespace: what
- *                      rbac/diff.c reads */
+ *                      spec.serviceAccountName, each secret to its name and
+ *                      namespace, and no service account, configmap, PVC,
+ *                      network policy or workload owner (present[] is set):
+ *                      what rbac/diff.c reads
+ *   KC_SNAP_DIFF_PRE   KC_SNAP_DIFF without pods (diff reads a PRE bundle's
+ *                      secrets, never its pods)
+ *   KC_SNAP_DIFF_POST  KC_SNAP_DIFF without secrets (diff reads a POST
+ *                      bundle's pods, never its secrets) */
 enum { KC_SNAP_FULL = 0, KC_SNAP_COMPACT = 1, KC_SNAP_KEEP_RBAC = 2, KC_SNAP_MODEL = 3, KC_SNAP_DIFF = 4,
-	KC_SNAP_MODEL_PODS = 5 };
+	KC_SNAP_MODEL_PODS = 5, KC_SNAP_DIFF_PRE = 6, KC_SNAP_DIFF_POST = 7 };
 int kc_snapshot_load_level(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap,
     int level);
 int kc_snapshot_load_dir_level(const char *dir, struct kc_snapshot *snap, int level);

@@ -61,7 +61,7 @@ get_json(struct bundle *b, const char *rel)
 /* pin: the digest verify read (NULL under --no-verify): the bundle read
  * here must be that file, byte for byte (rbac/source.h). */
 static int
-bundle_open(struct bundle *b, const char *path, const char *pin)
+bundle_open(struct bundle *b, const char *path, const char *pin, int level)
 {
 	struct stat st;
 	int r;
@@ -72,9 +72,10 @@ bundle_open(struct bundle *b, const char *path, const char *pin)
 	    (r = kc_sha256_file(path, b->sha256, NULL)) != 0)
 		return r;
 	/* the comparison reads managedFields of the RBAC kinds only (changed
-	 * by), no status, and a few fields of pods and secrets (KC_SNAP_DIFF):
-	 * the raw pages are reduced to those as they are read */
-	if ((r = kc_source_open_level(path, wanted, b, pin, KC_SNAP_DIFF, &b->src)) != 0)
+	 * by), no status, a few fields of POST's pods and of PRE's secrets,
+	 * and no other kind's items (KC_SNAP_DIFF_PRE, KC_SNAP_DIFF_POST): the
+	 * raw pages are reduced to those as they are read */
+	if ((r = kc_source_open_level(path, wanted, b, pin, level, &b->src)) != 0)
 		return r;
 	if (b->src.dir == NULL)	/* the digest of the bytes just read */
 		memcpy(b->sha256, b->src.m.sha256, sizeof(b->sha256));
@@ -1587,8 +1588,8 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	if ((r = verify_one(o, o->pre, o->pre_sha256, dpre, pin_pre)) != 0 ||
 	    (r = verify_one(o, o->post, o->post_sha256, dpost, pin_post)) != 0)
 		goto out;
-	if ((r = bundle_open(&pre, o->pre, o->no_verify ? NULL : pin_pre)) != 0 ||
-	    (r = bundle_open(&post, o->post, o->no_verify ? NULL : pin_post)) != 0 ||
+	if ((r = bundle_open(&pre, o->pre, o->no_verify ? NULL : pin_pre, KC_SNAP_DIFF_PRE)) != 0 ||
+	    (r = bundle_open(&post, o->post, o->no_verify ? NULL : pin_post, KC_SNAP_DIFF_POST)) != 0 ||
 	    (r = check_pair(o, &pre, &post, &pre_end, &rem_ns)) != 0)
 		goto out;
 	d = diff_head(o, &pre, &post, dpre, dpost, rem_ns);
