@@ -707,17 +707,29 @@ kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want
 int
 kc_snapshot_reduce_page(const char *rel, int level, char **data, size_t *len)
 {
+	return kc_snapshot_reduce_page_want(rel, level, NULL, NULL, data, len);
+}
+
+int
+kc_snapshot_reduce_page_want(const char *rel, int level, kc_snap_want_fn want, void *ctx, char **data,
+    size_t *len)
+{
 	const struct keep_path *paths = NULL;
 	cJSON *doc, *items, *out, *arr, *it;
 	char *text;
 	size_t pl;
+	int res = -1;
 
 	for (int i = 0; i < KC_RES_COUNT && paths == NULL; i++) {
 		pl = strlen(kc_snap_resources[i].name);
 		if (strncmp(rel, "raw/", 4) == 0 && strncmp(rel + 4, kc_snap_resources[i].name, pl) == 0 &&
-		    strncmp(rel + 4 + pl, "/page-", 6) == 0 && strchr(rel + 4 + pl + 1, '/') == NULL)
+		    strncmp(rel + 4 + pl, "/page-", 6) == 0 && strchr(rel + 4 + pl + 1, '/') == NULL) {
 			paths = level_paths(level, i);
+			res = i;
+		}
 	}
+	if (res != KC_RES_PODS)
+		want = NULL;
 	if (paths == NULL || *data == NULL)
 		return 0;
 	/* parsed as the loader parses it; a page that does not parse, or has
@@ -738,6 +750,22 @@ kc_snapshot_reduce_page(const char *rel, int level, char **data, size_t *len)
 		}
 		if ((it = model_item(it, paths)) == NULL)
 			goto nomem;
+		if (want != NULL) {	/* as diff's stale pods read it; a non-object: "", "default" */
+			const char *sa = kc_json_str0(kc_json_get(it, "spec"), "serviceAccountName");
+			int w = want(ctx, kc_json_str0(kc_json_get(it, "metadata"), "namespace"),
+			    sa[0] != '\0' ? sa : "default");
+
+			if (w < 0) {
+				cJSON_Delete(it);
+				cJSON_Delete(doc);
+				cJSON_Delete(out);
+				return w;
+			}
+			if (w == 0) {
+				cJSON_Delete(it);
+				continue;
+			}
+		}
 		cJSON_AddItemToArray(arr, it);
 	}
 	if ((text = cJSON_PrintUnformatted(out)) == NULL)

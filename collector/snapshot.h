@@ -164,5 +164,12 @@ int kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_
  * members, and a page that is not JSON or has no items array, are left
  * as they are (the loader judges them).  0 or KC_ERR_NOMEM. */
 int kc_snapshot_reduce_page(const char *rel, int level, char **data, size_t *len);
+/* The same, and of a pods page only the pods whose account want(ctx,
+ * namespace, account) accepts (the account as the reduced pod has it:
+ * spec.serviceAccountName, "default" when empty); want NULL keeps every
+ * pod.  The reduced page then loads into a snapshot without the others:
+ * for a reader that looks up no other pod (diff's stale pods). */
+int kc_snapshot_reduce_page_want(const char *rel, int level, kc_snap_want_fn want, void *ctx, char **data,
+    size_t *len);
 
 #endif

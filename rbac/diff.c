@@ -58,10 +58,79 @@ get_json(struct bundle *b, const char *rel)
 	return kc_source_get_json(&b->src, rel);
 }
 
-/* pin: the digest verify read (NULL under --no-verify): the bundle read
- * here must be that file, byte for byte (rbac/source.h). */
+/* POST's pods as diff reads them: only those of agent accounts
+ * (stale_pods), the accounts selected in either bundle (agent_list, by the
+ * same key); PRE's selection is read already, POST's is the member read
+ * before its pods (the canonical order sorts analysis/ before raw/).  When
+ * POST's selection has not been read, or a key cannot be built, every pod
+ * is kept: the filter only saves memory, it never decides an answer. */
+static const char *js(const cJSON *o, const char *path);
+
+struct pod_filter {
+	struct bundle *pre, *post;
+	int ready, all;
+	struct kc_hmap idx;	/* "NS\x1fNAME" of every selected account */
+	struct kc_buf key;
+};
+
 static int
-bundle_open(struct bundle *b, const char *path, const char *pin, int level)
+filter_add(struct pod_filter *f, const cJSON *sel)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, kc_json_get(sel, "selected")) {
+		kc_buf_reset(&f->key);
+		if (kc_buf_addf(&f->key, "%s" US "%s", js(it, "namespace"), js(it, "name")) != 0 ||
+		    (kc_hmap_get(&f->idx, kc_buf_str(&f->key)) == NULL && kc_hmap_add(&f->idx, kc_buf_str(&f->key), 0) != 0))
+			return -1;
+	}
+	return 0;
+}
+
+static void
+filter_ready(struct pod_filter *f)
+{
+	const struct kc_bundle_members *m = &f->post->src.m;
+	const struct kc_bundle_member *sel = NULL;
+	cJSON *a, *b;
+
+	f->ready = 1;
+	for (size_t i = 0; i < m->n && sel == NULL; i++)	/* not sorted yet */
+		if (strcmp(m->v[i].path, "analysis/selection.json") == 0)
+			sel = &m->v[i];
+	if (sel == NULL) {
+		f->all = 1;
+		return;
+	}
+	/* as kc_source_get_json parses it */
+	b = sel->len <= (256u << 20) ? cJSON_ParseWithLength(sel->data, sel->len) : NULL;
+	a = get_json(f->pre, "analysis/selection.json");
+	if (filter_add(f, a) != 0 || filter_add(f, b) != 0)
+		f->all = 1;
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+}
+
+static int
+post_pod_want(void *ctx, const char *ns, const char *account)
+{
+	struct pod_filter *f = ctx;
+
+	if (!f->ready)
+		filter_ready(f);
+	if (f->all)
+		return 1;
+	kc_buf_reset(&f->key);
+	if (kc_buf_addf(&f->key, "%s" US "%s", ns, account) != 0)
+		return 1;
+	return kc_hmap_get(&f->idx, kc_buf_str(&f->key)) != NULL;
+}
+
+/* pin: the digest verify read (NULL under --no-verify): the bundle read
+ * here must be that file, byte for byte (rbac/source.h).  pods: POST's
+ * filter, or NULL. */
+static int
+bundle_open(struct bundle *b, const char *path, const char *pin, int level, struct pod_filter *pods)
 {
 	struct stat st;
 	int r;
@@ -75,7 +144,8 @@ bundle_open(struct bundle *b, const char *path, const char *pin, int level)
 	 * by), no status, a few fields of POST's pods and of PRE's secrets,
 	 * and no other kind's items (KC_SNAP_DIFF_PRE, KC_SNAP_DIFF_POST): the
 	 * raw pages are reduced to those as they are read */
-	if ((r = kc_source_open_level(path, wanted, b, pin, level, &b->src)) != 0)
+	if ((r = kc_source_open_want(path, wanted, b, pin, level, pods ? post_pod_want : NULL, pods,
+	    &b->src)) != 0)
 		return r;
 	if (b->src.dir == NULL)	/* the digest of the bytes just read */
 		memcpy(b->sha256, b->src.m.sha256, sizeof(b->sha256));
@@ -1577,6 +1647,7 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	cJSON *d = NULL, *dpre = NULL, *dpost = NULL;
 	int64_t rem_ns = 0, pre_end = 0;
 	char pin_pre[KC_SHA256_HEX] = "", pin_post[KC_SHA256_HEX] = "";
+	struct pod_filter pods = { .key = KC_BUF_INIT(1u << 16) };
 
 	*out = NULL;
 	memset(&pre, 0, sizeof(pre));
@@ -1588,8 +1659,14 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	if ((r = verify_one(o, o->pre, o->pre_sha256, dpre, pin_pre)) != 0 ||
 	    (r = verify_one(o, o->post, o->post_sha256, dpost, pin_post)) != 0)
 		goto out;
-	if ((r = bundle_open(&pre, o->pre, o->no_verify ? NULL : pin_pre, KC_SNAP_DIFF_PRE)) != 0 ||
-	    (r = bundle_open(&post, o->post, o->no_verify ? NULL : pin_post, KC_SNAP_DIFF_POST)) != 0 ||
+	if ((r = bundle_open(&pre, o->pre, o->no_verify ? NULL : pin_pre, KC_SNAP_DIFF_PRE, NULL)) != 0)
+		goto out;
+	pods.pre = &pre;
+	pods.post = &post;
+	r = bundle_open(&post, o->post, o->no_verify ? NULL : pin_post, KC_SNAP_DIFF_POST, &pods);
+	kc_hmap_free(&pods.idx);
+	kc_buf_free(&pods.key);
+	if (r != 0 ||
 	    (r = check_pair(o, &pre, &post, &pre_end, &rem_ns)) != 0)
 		goto out;
 	d = diff_head(o, &pre, &post, dpre, dpost, rem_ns);

@@ -49,19 +49,19 @@ default_keep(void *ctx, const char *path)
 static int
 shrink_member(void *ctx, struct kc_bundle_member *m)
 {
-	const int *level = ctx;
+	const struct kc_source *src = ctx;
 
-	return kc_snapshot_reduce_page(m->path, *level, &m->data, &m->len);
+	return kc_snapshot_reduce_page_want(m->path, src->level, src->pod_want, src->pod_want_ctx, &m->data,
+	    &m->len);
 }
 
 static int
-read_bundle(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin, int level,
-    struct kc_source *src)
+read_bundle(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin, struct kc_source *src)
 {
 	const struct kc_bundle_read_opts o = {
 		.member_max = SRC_MEMBER_MAX, .total_max = SIZE_MAX, .reader = "kcustody",
 		.check_end = 1, .sort = 1, .expect_sha256 = pin,
-		.shrink = level != KC_SNAP_FULL ? shrink_member : NULL, .shrink_ctx = &level,
+		.shrink = src->level != KC_SNAP_FULL ? shrink_member : NULL, .shrink_ctx = src,
 	};
 	struct keep_ctx k = { keep, ctx };
 
@@ -91,11 +91,20 @@ int
 kc_source_open_level(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin, int level,
     struct kc_source *src)
 {
+	return kc_source_open_want(path, keep, ctx, pin, level, NULL, NULL, src);
+}
+
+int
+kc_source_open_want(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin, int level,
+    kc_snap_want_fn want, void *want_ctx, struct kc_source *src)
+{
 	struct stat st;
 	int r;
 
 	memset(src, 0, sizeof(*src));
 	src->level = level;
+	src->pod_want = want;
+	src->pod_want_ctx = want_ctx;
 	if (stat(path, &st) != 0)
 		return kc_err_set(KC_ERR_IO, "cannot read '%s': no such file or folder", path);
 	if (S_ISDIR(st.st_mode)) {
@@ -106,7 +115,7 @@ kc_source_open_level(const char *path, kc_source_keep_fn keep, void *ctx, const 
 			return kc_err_set(KC_ERR_NOMEM, "out of memory");
 		return 0;
 	}
-	if ((r = read_bundle(path, keep ? keep : default_keep, ctx, pin, level, src)) != 0)
+	if ((r = read_bundle(path, keep ? keep : default_keep, ctx, pin, src)) != 0)
 		kc_source_close(src);
 	return r;
 }

@@ -19,6 +19,8 @@ struct kc_source {
 	struct kc_bundle_members m;	/* a bundle's kept members, sorted */
 	int level;			/* kc_source_snapshot's KC_SNAP_* level
 					 * (collector/snapshot.h); 0 after open: full */
+	kc_snap_want_fn pod_want;	/* kc_source_open_want's filter, or NULL */
+	void *pod_want_ctx;
 };
 
 /* Open path (folder or bundle). */
@@ -42,6 +44,13 @@ int kc_source_open_pinned(const char *path, kc_source_keep_fn keep, void *ctx, c
  * checked as before and nothing is taken from a bundle that fails it. */
 int kc_source_open_level(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin, int level,
     struct kc_source *src);
+/* The same, and of a bundle's pod pages only the pods whose account
+ * want(want_ctx, namespace, account) accepts (kc_snapshot_reduce_page_want;
+ * it is called while the bundle is read, so it may look at the members
+ * read before the pods, src->m in archive order, not yet sorted).  A
+ * folder's pods are all kept. */
+int kc_source_open_want(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin, int level,
+    kc_snap_want_fn want, void *want_ctx, struct kc_source *src);
 void kc_source_close(struct kc_source *src);
 /* Drop a bundle's kept members whose path starts with prefix (their bytes
  * are no longer needed, e.g. raw/ once the snapshot is built); a folder
