@@ -126,6 +126,27 @@ post_pod_want(void *ctx, const char *ns, const char *account)
 	return kc_hmap_get(&f->idx, kc_buf_str(&f->key)) != NULL;
 }
 
+/* Of a bundle's MANIFEST.json diff reads a few members of these (every
+ * copy of a repeated key kept, so a lookup still takes the last); the
+ * rest, the files list above all (12 MB at the 150k estate), goes. */
+static void
+manifest_keep_read(cJSON *m)
+{
+	static const char *const read[] = { "bundle_id", "case", "times", "findings_summary", "cluster" };
+	cJSON *c, *next;
+
+	for (c = m->child; c != NULL; c = next) {
+		size_t i;
+
+		next = c->next;
+		for (i = 0; i < sizeof(read) / sizeof(read[0]); i++)
+			if (c->string != NULL && strcmp(c->string, read[i]) == 0)
+				break;
+		if (i == sizeof(read) / sizeof(read[0]))
+			cJSON_Delete(cJSON_DetachItemViaPointer(m, c));
+	}
+}
+
 /* pin: the digest verify read (NULL under --no-verify): the bundle read
  * here must be that file, byte for byte (rbac/source.h).  pods: POST's
  * filter, or NULL. */
@@ -156,6 +177,8 @@ bundle_open(struct bundle *b, const char *path, const char *pin, int level, stru
 	}
 	if ((b->manifest = get_json(b, "MANIFEST.json")) == NULL)
 		return kc_err_set(KC_ERR_PARSE, "'%s' has no readable MANIFEST.json", path);
+	manifest_keep_read(b->manifest);
+	kc_source_forget(&b->src, "MANIFEST.json");
 	if ((r = kc_source_snapshot(&b->src, &b->snap)) != 0)
 		return r;
 	kc_source_forget(&b->src, "raw/");	/* read once, into the snapshot */
