@@ -14,6 +14,7 @@
 #include "pipeline/diff.h"
 #include "rbac/diff.h"
 #include "util/err.h"
+#include "util/jarena.h"
 #include "util/log.h"
 
 static void
@@ -165,11 +166,13 @@ render(const cJSON *d, const char *format, struct kc_buf *b)
 	char *txt;
 
 	if (strcmp(format, "json") == 0 || strcmp(format, "yaml") == 0) {
-		/* the document as written: kcustody.diff/v2 */
-		cJSON *pub = kc_diff_public(d);
+		/* the document as written: kcustody.diff/v2, packed (util/jarena.h) */
+		struct kc_jarena *arena = kc_jarena_new();
+		cJSON *pub = arena != NULL ? kc_diff_public(d, arena) : NULL;
 		int bad;
 
 		if (pub == NULL) {
+			kc_jarena_free(arena);
 			cli_error("out of memory");
 			return KC_EXIT_FATAL;
 		}
@@ -181,6 +184,7 @@ render(const cJSON *d, const char *format, struct kc_buf *b)
 			free(txt);
 		}
 		cJSON_Delete(pub);
+		kc_jarena_free(arena);
 		if (bad) {
 			cli_error("cannot write the diff as %s", format);
 			return KC_EXIT_FATAL;
@@ -233,7 +237,12 @@ KC_COMMAND(diff, "compare PRE and POST bundles: the remediation's permission del
 		return ret == -1 ? KC_EXIT_OK : ret;
 	if ((ret = check_args(&a)) != KC_EXIT_OK)
 		return ret;
+	if ((a.o.arena = kc_jarena_new()) == NULL) {
+		cli_error("out of memory");
+		return KC_EXIT_FATAL;
+	}
 	if ((r = kc_diff_bundles(&a.o, &d)) != 0) {
+		kc_jarena_free(a.o.arena);
 		cli_error("%s", kc_err_msg());
 		return r == KC_ERR_VERIFY ? KC_EXIT_INVALID : r == KC_ERR_INVALID ? KC_EXIT_USAGE :
 		    r == KC_ERR_IO ? KC_EXIT_USAGE : KC_EXIT_FATAL;
@@ -250,5 +259,6 @@ KC_COMMAND(diff, "compare PRE and POST bundles: the remediation's permission del
 out:
 	kc_buf_free(&b);
 	cJSON_Delete(d);
+	kc_jarena_free(a.o.arena);	/* after the document */
 	return ret;
 }

@@ -18,6 +18,7 @@
 #include "util/err.h"
 #include "util/fmt.h"
 #include "util/fsutil.h"
+#include "util/jarena.h"
 #include "util/log.h"
 #include "util/sha256.h"
 #include "util/timeutil.h"
@@ -236,7 +237,8 @@ verify_bundles(const struct report_args *a, struct kc_report_in *in, struct kc_v
 
 /* --diff: the remediation PRE -> bundle, when both verified. */
 static int
-compute_diff(const struct report_args *a, struct kc_report_in *in, cJSON **diff, int *rc)
+compute_diff(const struct report_args *a, struct kc_report_in *in, cJSON **diff, struct kc_jarena *arena,
+    int *rc)
 {
 	struct kc_diff_opts dopt = { 0 };
 	int r;
@@ -257,6 +259,7 @@ compute_diff(const struct report_args *a, struct kc_report_in *in, cJSON **diff,
 	dopt.no_verify = a->no_verify;
 	dopt.allow_unsigned = a->vo.allow_unsigned;
 	dopt.remediated_at = a->remat;
+	dopt.arena = arena;
 	if (!a->no_verify) {	/* diff reads the files verified above */
 		dopt.pre_sha256 = in->pre_vr->sha256;
 		dopt.post_sha256 = in->vr->sha256;
@@ -366,6 +369,7 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 	struct kc_buf page = KC_BUF_INIT(KC_REPORT_MAX);
 	char bundle_hex[KC_SHA256_HEX], ledger_err[512], recert_err[512];
 	cJSON *diff = NULL, *ledger = NULL, *recert = NULL;
+	struct kc_jarena *diff_arena = NULL;	/* where the diff's bulk is packed */
 	struct kc_scope scope;
 	int r, rc = KC_EXIT_OK, chain_broken = 0;
 
@@ -392,11 +396,17 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 		return cli_fail(KC_EXIT_USAGE, "report");
 	}
 	in.bundle_sha256 = bundle_hex;
+	if (a.pre != NULL && (diff_arena = kc_jarena_new()) == NULL) {
+		kc_scope_free(&scope);
+		cli_error("out of memory");
+		return KC_EXIT_FATAL;
+	}
 	if ((r = verify_bundles(&a, &in, &vr, &pre_vr, &rc)) != 0 ||
-	    (r = compute_diff(&a, &in, &diff, &rc)) != 0 ||
+	    (r = compute_diff(&a, &in, &diff, diff_arena, &rc)) != 0 ||
 	    (r = compute_recert(&a, &scope, &vr, &in, &recert, recert_err, sizeof(recert_err), &rc)) != 0) {
 		kc_scope_free(&scope);
 		cJSON_Delete(diff);
+		kc_jarena_free(diff_arena);
 		return r;
 	}
 	kc_scope_free(&scope);
@@ -404,6 +414,7 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 	in.audit_chain_broken = &chain_broken;
 	r = kc_report_html(&in, &page);
 	cJSON_Delete(diff);
+	kc_jarena_free(diff_arena);	/* after the document */
 	cJSON_Delete(ledger);
 	cJSON_Delete(recert);
 	if (r == KC_ERR_VERIFY) {

@@ -18,6 +18,7 @@
 #include "util/err.h"
 #include "util/fmt.h"
 #include "util/fsutil.h"
+#include "util/jarena.h"
 #include "util/log.h"
 #include "version.h"
 
@@ -456,6 +457,7 @@ main(int argc, char **argv)
 	int ci;
 
 	base = base ? base + 1 : argv[0];
+	kc_jarena_init();	/* cJSON's free hook, before any thread */
 	if (strcmp(base, "kubectl-custody") == 0)
 		cli_progname = "kubectl custody";
 	if (getenv("KCUSTODY_DEBUG") != NULL)

@@ -15,6 +15,8 @@
 
 #include <cjson/cJSON.h>
 
+struct kc_jarena;
+
 enum kc_snap_res {
 	KC_RES_CLUSTERROLES,
 	KC_RES_CLUSTERROLEBINDINGS,
@@ -62,6 +64,8 @@ struct kc_snapshot {
 					 * (collector/custom.h), concatenated; never NULL after load */
 	int agent_crs_present;		/* 1 when that list was collected */
 	int level;			/* the KC_SNAP_* level of its items */
+	struct kc_jarena *arena;	/* where a load packs its items (util/jarena.h);
+					 * NULL for a snapshot built by hand */
 };
 
 /* Read raw/<resource>/page-*.json from a staging folder, concatenating the
@@ -112,7 +116,8 @@ int kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap);
  *   KC_SNAP_DIFF       KC_SNAP_KEEP_RBAC, but each pod reduced to its
  *                      name, namespace, creationTimestamp and
  *                      spec.serviceAccountName, each secret to its name and
- *                      namespace, and no service account, configmap, PVC,
+ *                      namespace, each namespace to its name, and no
+ *                      service account, configmap, PVC,
  *                      network policy or workload owner (present[] is set):
  *                      what rbac/diff.c reads
  *   KC_SNAP_DIFF_PRE   KC_SNAP_DIFF without pods (diff reads a PRE bundle's

@@ -12,6 +12,7 @@
 #include "util/err.h"
 #include "util/fmt.h"
 #include "util/fsutil.h"
+#include "util/jarena.h"
 #include "util/json.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
@@ -88,10 +89,13 @@ render(const cJSON *d, int k, struct kc_buf *b)
 	if (k == 3)
 		return kc_diff_render_html(d, b);
 	{
-		cJSON *pub = kc_diff_public(d);	/* diff.json: kcustody.diff/v2 */
+		/* diff.json: kcustody.diff/v2, packed (util/jarena.h) */
+		struct kc_jarena *arena = kc_jarena_new();
+		cJSON *pub = arena != NULL ? kc_diff_public(d, arena) : NULL;
 
 		txt = pub ? cJSON_Print(pub) : NULL;
 		cJSON_Delete(pub);
+		kc_jarena_free(arena);
 	}
 	r = txt ? kc_buf_adds(b, txt) : KC_ERR_NOMEM;
 	free(txt);

@@ -20,7 +20,9 @@
 #include "util/err.h"
 #include "util/fmt.h"
 #include "util/fsutil.h"
+#include "util/jarena.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/sha256.h"
 #include "util/timeutil.h"
@@ -486,8 +488,34 @@ perm_reads_secrets(const cJSON *perm)
 	    (strcmp(res, "*") == 0 || strcmp(res, "secrets") == 0);
 }
 
+/* A copy of x for the document: packed into arena when there is one
+ * (util/jarena.h: a third of the heap's bytes at 150k objects), else on
+ * the heap. */
+static cJSON *
+doc_dup(struct kc_jarena *arena, const cJSON *x)
+{
+	return arena != NULL ? kc_jarena_copy(arena, x) : cJSON_Duplicate(x, 1);
+}
+
+/* Each member of o replaced by its copy in arena (none: left as it is). */
+static int
+pack_children(struct kc_jarena *arena, cJSON *o)
+{
+	cJSON *it, *next, *c;
+
+	if (arena == NULL || o == NULL)
+		return 0;
+	for (it = o->child; it != NULL; it = next) {
+		next = it->next;
+		if ((c = kc_jarena_copy(arena, it)) == NULL)
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		cJSON_ReplaceItemViaPointer(o, it, c);
+	}
+	return 0;
+}
+
 static void
-sa_compare(const struct permset *pre, const struct permset *post, cJSON *agent)
+sa_compare(const struct permset *pre, const struct permset *post, cJSON *agent, struct kc_jarena *arena)
 {
 	cJSON *removed = cJSON_AddArrayToObject(agent, "removed");
 	cJSON *added = cJSON_AddArrayToObject(agent, "added");
@@ -502,10 +530,10 @@ sa_compare(const struct permset *pre, const struct permset *post, cJSON *agent)
 		cw_before |= perm_cluster_reach(pp);
 		sec_before |= perm_reads_secrets(pp);
 		if (e != NULL) {
-			cJSON *k = cJSON_Duplicate(post->item[e->vals[0]], 1);
+			cJSON *k = doc_dup(arena, post->item[e->vals[0]]);
 			cJSON_AddItemToArray(kept, k);
 		} else {
-			cJSON_AddItemToArray(removed, cJSON_Duplicate(pp, 1));
+			cJSON_AddItemToArray(removed, doc_dup(arena, pp));
 		}
 	}
 	for (size_t i = 0; i < post->n; i++) {
@@ -514,7 +542,7 @@ sa_compare(const struct permset *pre, const struct permset *post, cJSON *agent)
 		cw_after |= perm_cluster_reach(pp);
 		sec_after |= perm_reads_secrets(pp);
 		if (kc_hmap_get(&pre->idx, post->keys[i]) == NULL)
-			cJSON_AddItemToArray(added, cJSON_Duplicate(pp, 1));
+			cJSON_AddItemToArray(added, doc_dup(arena, pp));
 	}
 	cJSON_AddBoolToObject(agent, "cluster_wide_before", cw_before);
 	cJSON_AddBoolToObject(agent, "cluster_wide_after", cw_after);
@@ -770,10 +798,27 @@ find_finding(const struct finding_idx *idx, const cJSON *x, struct kc_buf *k)
 	return 0;
 }
 
-static int
-findings_diff(struct bundle *pre, struct bundle *post, cJSON *out)
+/* The document at rel of b, packed into tmp when there is one. */
+static cJSON *
+get_json_packed(struct bundle *b, const char *rel, struct kc_jarena *tmp)
 {
-	cJSON *a = get_json(pre, "analysis/findings.json"), *b = get_json(post, "analysis/findings.json");
+	cJSON *d = get_json(b, rel), *c;
+
+	if (d == NULL || tmp == NULL)
+		return d;
+	c = kc_jarena_copy(tmp, d);
+	cJSON_Delete(d);
+	return c;
+}
+
+static int
+findings_diff(struct bundle *pre, struct bundle *post, cJSON *out, struct kc_jarena *arena)
+{
+	/* both documents at once, packed while they are compared (23 MB of
+	 * heap each at 150k objects) */
+	struct kc_jarena *tmp = arena != NULL ? kc_jarena_new() : NULL;
+	cJSON *a = get_json_packed(pre, "analysis/findings.json", tmp);
+	cJSON *b = get_json_packed(post, "analysis/findings.json", tmp);
 	const cJSON *fa = kc_json_get(a, "findings");
 	const cJSON *fb = kc_json_get(b, "findings");
 	cJSON *resolved = cJSON_AddArrayToObject(out, "resolved");
@@ -792,7 +837,7 @@ findings_diff(struct bundle *pre, struct bundle *post, cJSON *out)
 	cJSON_ArrayForEach(f, fa) {
 		if ((r = find_finding(&ib, f, &k)) < 0)
 			goto out;
-		cJSON_AddItemToArray(r ? persisting : resolved, cJSON_Duplicate(f, 1));
+		cJSON_AddItemToArray(r ? persisting : resolved, doc_dup(arena, f));
 	}
 	cJSON_ArrayForEach(f, fb) {
 		int kept;
@@ -803,7 +848,7 @@ findings_diff(struct bundle *pre, struct bundle *post, cJSON *out)
 			goto out;
 		}
 		if (!kept)
-			cJSON_AddItemToArray(added, cJSON_Duplicate(f, 1));
+			cJSON_AddItemToArray(added, doc_dup(arena, f));
 		/* AGR-024 is an evidence gap, not a permission: it does not regress. */
 		if (strcmp(js(f, "id"), "AGR-024") == 0)
 			continue;
@@ -813,7 +858,7 @@ findings_diff(struct bundle *pre, struct bundle *post, cJSON *out)
 		cJSON_AddStringToObject(g, "title", kept ? "keeps a flagged permission after remediation" :
 		    "gained a flagged permission after remediation");
 		cJSON_AddBoolToObject(g, "kept", kept);
-		cJSON_AddItemToObject(g, "finding", cJSON_Duplicate(f, 1));
+		cJSON_AddItemToObject(g, "finding", doc_dup(arena, f));
 		cJSON_AddItemToArray(reg, g);
 	}
 	r = 0;
@@ -823,6 +868,7 @@ out:
 	kc_buf_free(&k);
 	cJSON_Delete(a);
 	cJSON_Delete(b);
+	kc_jarena_free(tmp);
 	return r;
 }
 
@@ -1410,7 +1456,7 @@ struct perm_counts {
  * bundle makes relevant to it. */
 static int
 agent_diff(const struct kc_rbac *rb_pre, const struct kc_rbac *rb_post, const struct nslist *l,
-    cJSON *a, struct perm_counts *n)
+    cJSON *a, struct perm_counts *n, struct kc_jarena *arena)
 {
 	struct permset ppre, ppost;
 	int r;
@@ -1424,7 +1470,7 @@ agent_diff(const struct kc_rbac *rb_pre, const struct kc_rbac *rb_post, const st
 	if (r == 0)
 		r = sa_perms(rb_post, js(a, "namespace"), js(a, "name"), l, &ppost);
 	if (r == 0) {
-		sa_compare(&ppre, &ppost, a);
+		sa_compare(&ppre, &ppost, a, arena);
 		n->removed += ppre.n - (long)cJSON_GetArraySize(kc_json_get(a, "kept"));
 		n->added += (long)cJSON_GetArraySize(kc_json_get(a, "added"));
 		n->kept += (long)cJSON_GetArraySize(kc_json_get(a, "kept"));
@@ -1633,16 +1679,18 @@ diff_body(const struct kc_diff_opts *o, struct bundle *pre, struct bundle *post,
 	memset(&l, 0, sizeof(l));
 	r = collect_namespaces(pre, post, &l);
 	for (a = agents->child; a != NULL && r == 0; a = a->next)
-		r = agent_diff(rb_pre, rb_post, &l, a, &n);
+		r = agent_diff(rb_pre, rb_post, &l, a, &n, o->arena);
 	nslist_free(&l);
 	if (r != 0)
 		return r;
 	if ((r = rbac_objects(pre, post, cJSON_AddObjectToObject(d, "rbac_objects"), pre_end)) != 0)
 		return r;
 	fd = cJSON_AddObjectToObject(d, "findings");
-	if ((r = findings_diff(pre, post, fd)) != 0)
+	if ((r = findings_diff(pre, post, fd, o->arena)) != 0)
 		return r;
 	if ((r = stale_pods(post, agents, rem_ns, cJSON_AddArrayToObject(d, "stale_pods"))) != 0)
+		return r;
+	if ((r = pack_children(o->arena, kc_json_get_mut(d, "stale_pods"))) != 0)
 		return r;
 	au = cJSON_AddObjectToObject(d, "audit");
 	if ((secret_reads = cJSON_CreateObject()) == NULL)
@@ -1701,6 +1749,8 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	have_rb_post = 1;
 	if ((r = diff_body(o, &pre, &post, &rb_pre, &rb_post, pre_end, rem_ns, d)) != 0)
 		goto out;
+	kc_debug("diff: packed KiB: PRE %zu, POST %zu, the document %zu", kc_jarena_bytes(pre.snap.arena) / 1024,
+	    kc_jarena_bytes(post.snap.arena) / 1024, kc_jarena_bytes(o->arena) / 1024);
 	*out = d;
 	d = NULL;	/* transferred */
 out:
@@ -1804,9 +1854,9 @@ rename_tree(cJSON *o)
 }
 
 cJSON *
-kc_diff_public(const cJSON *d)
+kc_diff_public(const cJSON *d, struct kc_jarena *arena)
 {
-	cJSON *p = cJSON_Duplicate(d, 1), *s;
+	cJSON *p = doc_dup(arena, d), *s;
 
 	if (p == NULL || rename_tree(p) != 0) {
 		cJSON_Delete(p);

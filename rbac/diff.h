@@ -15,6 +15,8 @@
 
 #include "util/buf.h"
 
+struct kc_jarena;
+
 struct kc_diff_opts {
 	const char *pre;
 	const char *post;
@@ -36,6 +38,10 @@ struct kc_diff_opts {
 	 * KC_ERR_VERIFY).  NULL: not checked. */
 	const char *pre_sha256;
 	const char *post_sha256;
+	/* Where the document's bulk (the permissions compared, the findings)
+	 * is packed (util/jarena.h), or NULL: the heap.  The caller frees it
+	 * after the document (cJSON_Delete of the document leaves it alone). */
+	struct kc_jarena *arena;
 };
 
 int kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out);
@@ -44,9 +50,10 @@ int kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out);
  * kcustody.diff/v2, the model built by kc_diff_bundles with every member
  * named in Kubernetes' lowerCamelCase (docs/DIFF.md lists the renames of
  * v1); findings and RBAC object changes inside it are kept as the bundles
- * hold them.  A new document; NULL when out of memory. */
+ * hold them.  A new document, packed into arena when it is not NULL
+ * (free the arena after the document); NULL when out of memory. */
 #define KC_DIFF_SCHEMA_OUT "kcustody.diff/v2"
-cJSON *kc_diff_public(const cJSON *d);
+cJSON *kc_diff_public(const cJSON *d, struct kc_jarena *arena);
 /* The v2 name of a dotted path of the model ("summary.policy_bypass_reads"
  * -> "summary.policyBypassReads") into out; 0 or KC_ERR_LIMIT. */
 int kc_diff_public_path(const char *path, char *out, size_t n);

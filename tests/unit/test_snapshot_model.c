@@ -296,8 +296,9 @@ DEFINE_TEST(test_snapshot_diff_keeps_changed_by)
  * service account, configmap or workload owner of either: KC_SNAP_DIFF_PRE
  * and KC_SNAP_DIFF_POST keep no item of what their side does not read
  * (the kind is still present), and a page reduced at either level loads
- * into the same snapshot.  Twins: KC_SNAP_DIFF keeps pods and secrets,
- * KC_SNAP_COMPACT every kind. */
+ * into the same snapshot.  Every diff level keeps of a namespace its name
+ * only (diff reads no other member).  Twins: KC_SNAP_DIFF keeps pods and
+ * secrets, KC_SNAP_COMPACT every kind, and a namespace whole. */
 DEFINE_TEST(test_snapshot_diff_sides)
 {
 	static const struct { int level, pods, secrets, other; } want[] = {
@@ -306,7 +307,7 @@ DEFINE_TEST(test_snapshot_diff_sides)
 	};
 	static const int other[] = { KC_RES_SERVICEACCOUNTS, KC_RES_CONFIGMAPS, KC_RES_DEPLOYMENTS };
 	static const char *const pages[] = { "raw/pods/page-0001.json", "raw/secrets/page-0001.json",
-		"raw/serviceaccounts/page-0001.json" };
+		"raw/serviceaccounts/page-0001.json", "raw/namespaces/page-0001.json" };
 
 	for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
 		struct kc_snapshot s, r;
@@ -315,7 +316,16 @@ DEFINE_TEST(test_snapshot_diff_sides)
 		page("serviceaccounts", "page-0001.json", "{'metadata':{'name':'agent','namespace':'a'}}");
 		page("configmaps", "page-0001.json", "{'metadata':{'name':'c','namespace':'a'}}");
 		page("rolebindings", "page-0001.json", "{'metadata':{'name':'rb','namespace':'a'},'subjects':[]}");
+		page("namespaces", "page-0001.json", "{'metadata':{'name':'a','uid':'u-1','labels':{'x':'y'}},"
+		    "'spec':{'finalizers':['kubernetes']},'status':{'phase':'Active'}}");
 		CHECK_INT(kc_snapshot_load_dir_level(".", &s, want[w].level), 0);
+		{
+			const cJSON *ns = cJSON_GetArrayItem(s.items[KC_RES_NAMESPACES], 0);
+
+			CHECK_STR(kc_json_str0(kc_json_get(ns, "metadata"), "name"), "a");
+			CHECK_INT(kc_json_get(ns, "spec") != NULL, want[w].other);
+			CHECK_INT(kc_json_get(kc_json_get(ns, "metadata"), "uid") != NULL, want[w].other);
+		}
 		CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), want[w].pods);
 		CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_SECRETS]), want[w].secrets);
 		for (size_t o = 0; o < sizeof(other) / sizeof(other[0]); o++) {

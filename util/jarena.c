@@ -1,0 +1,322 @@
+/* jarena.c - cJSON trees packed into an arena (jarena.h).
+ *
+ * Blocks are 1 MiB (or a multiple, for one large string), aligned to
+ * 1 MiB, mapped with mmap of their own: freeing an arena gives its memory
+ * back to the system at once (from malloc, glibc's growing mmap threshold
+ * kept freed blocks in the heap, and the RSS with them).  A bitmap with
+ * one bit per MiB of address space says which MiB is an arena block;
+ * cJSON's free (the hook) tests a pointer's bit and leaves arena memory
+ * alone.  No heap chunk can share a MiB with a block, since the block
+ * maps the whole MiB.  Under AddressSanitizer the blocks are registered
+ * with LeakSanitizer as roots, so the heap nodes an arena tree holds are
+ * not taken for leaks.  A block whose address is past the bitmap's 48 bits (never, on
+ * x86-64's and arm64's 47- and 48-bit user spaces) is refused and the
+ * copy falls back to cJSON_Duplicate: the same tree, on the heap. */
+#include "util/jarena.h"
+
+#include <pthread.h>
+#include <sys/mman.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define KC_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KC_LSAN 1
+#endif
+#endif
+#ifdef KC_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
+#define BLOCK_SHIFT 20
+#define BLOCK ((size_t)1 << BLOCK_SHIFT)
+#define SPAN_BITS 48
+
+/* one bit per MiB of the low 2^48 bytes: 32 MiB of address space in .bss,
+ * of which only the pages for the MiBs in use are ever touched */
+static _Atomic unsigned char owned[((size_t)1 << (SPAN_BITS - BLOCK_SHIFT)) / 8];
+
+struct block {
+	struct block *next;
+	size_t size;		/* bytes, a multiple of BLOCK */
+};
+
+struct kc_jarena {
+	struct block *blocks;
+	char *cur, *end;	/* free room in the newest small block */
+	size_t bytes;
+	const char **tab;	/* stored strings, open addressing; NULL: none */
+	size_t ntab, nused;
+};
+
+static void
+mark(uintptr_t base, size_t size, int on)
+{
+	for (uintptr_t b = base >> BLOCK_SHIFT; b < (base + size) >> BLOCK_SHIFT; b++) {
+		unsigned char bit = (unsigned char)(1u << (b & 7));
+
+		if (on)
+			atomic_fetch_or_explicit(&owned[b >> 3], bit, memory_order_release);
+		else
+			atomic_fetch_and_explicit(&owned[b >> 3], (unsigned char)~bit, memory_order_release);
+	}
+}
+
+int
+kc_jarena_owns(const void *p)
+{
+	uintptr_t a = (uintptr_t)p, b = a >> BLOCK_SHIFT;
+
+	if (p == NULL || a >> SPAN_BITS != 0)
+		return 0;
+	return (atomic_load_explicit(&owned[b >> 3], memory_order_acquire) >> (b & 7)) & 1;
+}
+
+static void
+hook_free(void *p)
+{
+	if (!kc_jarena_owns(p))
+		free(p);
+}
+
+static void
+install(void)
+{
+	cJSON_Hooks h = { .malloc_fn = malloc, .free_fn = hook_free };
+
+	cJSON_InitHooks(&h);
+}
+
+void
+kc_jarena_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, install);
+}
+
+struct kc_jarena *
+kc_jarena_new(void)
+{
+	kc_jarena_init();
+	return calloc(1, sizeof(struct kc_jarena));
+}
+
+/* size bytes (a multiple of BLOCK) mapped at a multiple of BLOCK: a
+ * mapping BLOCK larger, its unaligned head and tail unmapped. */
+static void *
+map_aligned(size_t size)
+{
+	char *p = mmap(NULL, size + BLOCK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uintptr_t at;
+	size_t head;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	at = ((uintptr_t)p + BLOCK - 1) & ~(uintptr_t)(BLOCK - 1);
+	head = at - (uintptr_t)p;
+	if (head > 0)
+		munmap(p, head);
+	if (BLOCK - head > 0)
+		munmap((char *)at + size, BLOCK - head);
+	return (void *)at;
+}
+
+/* A block of at least need bytes after its header. */
+static struct block *
+block_new(struct kc_jarena *a, size_t need)
+{
+	size_t size;
+	void *p;
+
+	if (need > SIZE_MAX - BLOCK - sizeof(struct block))
+		return NULL;
+	size = (need + sizeof(struct block) + BLOCK - 1) & ~(BLOCK - 1);
+	if ((p = map_aligned(size)) == NULL)
+		return NULL;
+	if ((uintptr_t)p >> SPAN_BITS != 0 || ((uintptr_t)p + size - 1) >> SPAN_BITS != 0) {
+		munmap(p, size);
+		return NULL;
+	}
+#ifdef KC_LSAN
+	__lsan_register_root_region(p, size);
+#endif
+	mark((uintptr_t)p, size, 1);
+	((struct block *)p)->size = size;
+	((struct block *)p)->next = a->blocks;
+	a->blocks = p;
+	a->bytes += size;
+	return p;
+}
+
+static void *
+alloc(struct kc_jarena *a, size_t n, size_t align)
+{
+	uintptr_t at = ((uintptr_t)a->cur + align - 1) & ~(uintptr_t)(align - 1);
+	struct block *b;
+
+	if (a->cur != NULL && at <= (uintptr_t)a->end && n <= (uintptr_t)a->end - at) {
+		a->cur = (char *)at + n;
+		return (void *)at;
+	}
+	if (n > BLOCK / 4) {
+		/* a block of its own; the small block in use goes on */
+		if ((b = block_new(a, n + align)) == NULL)
+			return NULL;
+		return (void *)(((uintptr_t)(b + 1) + align - 1) & ~(uintptr_t)(align - 1));
+	}
+	if ((b = block_new(a, BLOCK - sizeof(struct block))) == NULL)
+		return NULL;
+	a->cur = (char *)(b + 1);
+	a->end = (char *)b + b->size;
+	return alloc(a, n, align);
+}
+
+static size_t
+hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603u;	/* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+	return (size_t)(h ^ (h >> 29));
+}
+
+static int
+tab_grow(struct kc_jarena *a)
+{
+	size_t n = a->ntab ? a->ntab * 2 : 4096;
+	const char **t = calloc(n, sizeof(*t));
+
+	if (t == NULL)
+		return -1;
+	for (size_t i = 0; i < a->ntab; i++) {
+		const char *s = a->tab[i];
+		size_t j;
+
+		if (s == NULL)
+			continue;
+		for (j = hash(s, strlen(s)) & (n - 1); t[j] != NULL; j = (j + 1) & (n - 1))
+			;
+		t[j] = s;
+	}
+	free(a->tab);
+	a->tab = t;
+	a->ntab = n;
+	return 0;
+}
+
+static char *
+store(struct kc_jarena *a, const char *s)
+{
+	size_t n = strlen(s), j;
+	char *c;
+
+	if (n <= KC_JARENA_INTERN_MAX) {
+		if ((a->nused + 1) * 2 > a->ntab && tab_grow(a) != 0)
+			return NULL;
+		for (j = hash(s, n) & (a->ntab - 1); a->tab[j] != NULL; j = (j + 1) & (a->ntab - 1))
+			if (strcmp(a->tab[j], s) == 0)
+				return (char *)a->tab[j];
+	}
+	if ((c = alloc(a, n + 1, 1)) == NULL)
+		return NULL;
+	memcpy(c, s, n + 1);
+	if (n <= KC_JARENA_INTERN_MAX) {
+		a->tab[j] = c;
+		a->nused++;
+	}
+	return c;
+}
+
+static cJSON *
+copy(struct kc_jarena *a, const cJSON *s)
+{
+	cJSON *n = alloc(a, sizeof(*n), alignof(cJSON)), *last = NULL;
+
+	if (n == NULL)
+		return NULL;
+	memset(n, 0, sizeof(*n));
+	n->type = s->type & ~(cJSON_IsReference | cJSON_StringIsConst);
+	n->valueint = s->valueint;
+	n->valuedouble = s->valuedouble;
+	if (s->string != NULL && (n->string = store(a, s->string)) == NULL)
+		return NULL;
+	if (s->valuestring != NULL) {
+		if ((n->valuestring = store(a, s->valuestring)) == NULL)
+			return NULL;
+		n->type |= cJSON_IsReference;	/* shared: not to be written in place */
+	}
+	for (const cJSON *c = s->child; c != NULL; c = c->next) {
+		cJSON *k = copy(a, c);
+
+		if (k == NULL)
+			return NULL;
+		if (last == NULL) {
+			n->child = k;
+		} else {
+			last->next = k;
+			k->prev = last;
+		}
+		last = k;
+	}
+	if (n->child != NULL)
+		n->child->prev = last;	/* cJSON's convention: the first's prev is the last */
+	return n;
+}
+
+cJSON *
+kc_jarena_copy(struct kc_jarena *a, const cJSON *src)
+{
+	cJSON *c;
+
+	if (src == NULL)
+		return NULL;
+	if (a != NULL && (c = copy(a, src)) != NULL)
+		return c;
+	/* no block (out of memory, or one past the bitmap): the same tree on
+	 * the heap; what was copied stays in the arena until it goes */
+	return cJSON_Duplicate(src, 1);
+}
+
+void
+kc_jarena_seal(struct kc_jarena *a)
+{
+	if (a == NULL)
+		return;
+	free(a->tab);
+	a->tab = NULL;
+	a->ntab = a->nused = 0;
+}
+
+size_t
+kc_jarena_bytes(const struct kc_jarena *a)
+{
+	return a == NULL ? 0 : a->bytes + a->ntab * sizeof(*a->tab);
+}
+
+void
+kc_jarena_free(struct kc_jarena *a)
+{
+	struct block *b, *next;
+
+	if (a == NULL)
+		return;
+	for (b = a->blocks; b != NULL; b = next) {
+		size_t size = b->size;
+
+		next = b->next;
+		mark((uintptr_t)b, size, 0);
+#ifdef KC_LSAN
+		__lsan_unregister_root_region(b, size);
+#endif
+		munmap(b, size);
+	}
+	free(a->tab);
+	free(a);
+}

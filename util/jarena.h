@@ -1,0 +1,58 @@
+/* jarena.h - cJSON trees packed into an arena, for the large read-only
+ * models (a snapshot's objects: issue 11).
+ *
+ * A tree as cJSON's parser builds it costs one malloc per node (64 bytes,
+ * 80 with glibc's chunk header) and one per key and per string value (a
+ * 32-byte chunk at least), and a heap of tens of millions of such chunks
+ * is fragmented (peak RSS was 1.45x the bytes asked for).  kc_jarena_copy
+ * copies a tree into 1 MiB blocks: nodes packed, and every key and every
+ * string value of at most KC_JARENA_INTERN_MAX bytes stored once per arena
+ * (keys, verbs, API groups, kinds, namespace names repeat across tens of
+ * thousands of objects).
+ *
+ * The copy is an ordinary cJSON tree for every reader (print, compare,
+ * duplicate, kc_json_get).  For writers:
+ *   - cJSON's free ignores arena memory (the hook kc_jarena_new installs
+ *     once per process), so cJSON_Delete of an arena tree, or of a heap
+ *     tree holding arena nodes, frees only the heap nodes in it; the
+ *     arena's memory goes with kc_jarena_free, all at once;
+ *   - string values may be shared, so they are marked cJSON_IsReference:
+ *     cJSON_SetValuestring refuses them (replace the node instead);
+ *   - cJSON_Duplicate of an arena node is a heap tree and may outlive the
+ *     arena; an arena node itself must not (kc_jarena_free releases it).
+ * One arena is built by one thread at a time; cJSON's free, the hook, may
+ * run on any thread. */
+#ifndef KC_UTIL_JARENA_H
+#define KC_UTIL_JARENA_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#define KC_JARENA_INTERN_MAX 64
+
+struct kc_jarena;
+
+/* Install cJSON's free hook (once per process; later calls do nothing).
+ * kc_jarena_new calls it; a program calls it first, before its threads
+ * use cJSON, so the hook is never changed under them. */
+void kc_jarena_init(void);
+/* A new, empty arena; NULL when out of memory. */
+struct kc_jarena *kc_jarena_new(void);
+/* A copy of src (a whole tree: src's key, value and children, not its
+ * siblings) in a, with the same keys, values and order; on the heap
+ * (cJSON_Duplicate) when a is NULL or has no room; NULL when src is NULL
+ * or out of memory. */
+cJSON *kc_jarena_copy(struct kc_jarena *a, const cJSON *src);
+/* Forget the table of stored strings (the copies keep them); a later
+ * copy starts a new one.  For when an arena is built. */
+void kc_jarena_seal(struct kc_jarena *a);
+/* Bytes held: blocks, and the string table while there is one. */
+size_t kc_jarena_bytes(const struct kc_jarena *a);
+/* 1 when p points into an arena that is not freed. */
+int kc_jarena_owns(const void *p);
+/* Release every block of a (NULL is fine).  No node of a may be used
+ * after it. */
+void kc_jarena_free(struct kc_jarena *a);
+
+#endif
