@@ -73,6 +73,17 @@ static const struct keep_path diff_pod_keep[] = {
 	{ { "spec", "serviceAccountName" } }, { { NULL } },
 };
 
+/* diff: of an RBAC object what the evaluator, the grants' bootstrap mark
+ * (labels), "changed by" (managedFields, reduced by keep_changed_by) and
+ * the object changes (rules, subjects, roleRef, aggregationRule, labels;
+ * uid and resourceVersion to match and judge) read; annotations,
+ * creationTimestamp and the rest of metadata go */
+static const struct keep_path diff_rbac_keep[] = {
+	{ { "metadata", "name" } }, { { "metadata", "namespace" } }, { { "metadata", "uid" } },
+	{ { "metadata", "resourceVersion" } }, { { "metadata", "labels" } }, { { "metadata", "managedFields" } },
+	{ { "rules" } }, { { "subjects" } }, { { "roleRef" } }, { { "aggregationRule" } }, { { NULL } },
+};
+
 /* no item at all: a resource the level's reader never looks at (the
  * pages are still listed, so present[] says it was collected) */
 static const struct keep_path drop_all[] = { { { NULL } } };
@@ -87,6 +98,8 @@ diff_paths(int level, int res)
 		return level == KC_SNAP_DIFF_POST ? drop_all : name_keep;
 	case KC_RES_NAMESPACES:		/* the list of namespaces (collect_namespaces) */
 		return name_keep;
+	case KC_RES_CLUSTERROLES: case KC_RES_CLUSTERROLEBINDINGS: case KC_RES_ROLES: case KC_RES_ROLEBINDINGS:
+		return diff_rbac_keep;
 	case KC_RES_SERVICEACCOUNTS: case KC_RES_NETWORKPOLICIES: case KC_RES_CONFIGMAPS: case KC_RES_PVCS:
 	case KC_RES_DEPLOYMENTS: case KC_RES_STATEFULSETS: case KC_RES_DAEMONSETS:
 	case KC_RES_REPLICASETS: case KC_RES_JOBS: case KC_RES_CRONJOBS:
@@ -436,6 +449,8 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 					continue;
 				}
 				if (level_paths(compact, i) != NULL) {
+					if (level_paths(compact, i) == diff_rbac_keep)
+						keep_changed_by(it);
 					if ((it = model_item(it, level_paths(compact, i))) == NULL) {
 						r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 						break;
@@ -770,6 +785,8 @@ kc_snapshot_reduce_page_want(const char *rel, int level, kc_snap_want_fn want, v
 			cJSON_Delete(it);
 			continue;
 		}
+		if (paths == diff_rbac_keep)
+			keep_changed_by(it);
 		if ((it = model_item(it, paths)) == NULL)
 			goto nomem;
 		if (want != NULL) {	/* as diff's stale pods read it; a non-object: "", "default" */

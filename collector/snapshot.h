@@ -113,7 +113,10 @@ int kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap);
  *   KC_SNAP_MODEL_PODS the same with every pod reduced to its name,
  *                      namespace, labels and account (--agent-selector
  *                      selects by pod labels)
- *   KC_SNAP_DIFF       KC_SNAP_KEEP_RBAC, but each pod reduced to its
+ *   KC_SNAP_DIFF       KC_SNAP_KEEP_RBAC, each RBAC object reduced to its
+ *                      metadata's name, namespace, uid, resourceVersion,
+ *                      labels and (reduced) managedFields, its rules,
+ *                      subjects, roleRef and aggregationRule; each pod to its
  *                      name, namespace, creationTimestamp and
  *                      spec.serviceAccountName, each secret to its name and
  *                      namespace, each namespace to its name, and no

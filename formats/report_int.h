@@ -65,6 +65,7 @@ struct bundle {
 	struct kc_buf problems;	/* why some or all contents are not shown */
 	int unreadable;		/* nothing could be read */
 	int changed;		/* the file read is not the one pinned (its digest differs) */
+	struct kc_jarena *arena;	/* where the documents above are packed (util/jarena.h) */
 };
 
 /* Boxes per picture: beyond this a picture stops helping anyone see. */

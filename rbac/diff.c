@@ -1238,49 +1238,75 @@ audit_diff(struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_pos
 	return r;
 }
 
-/* The breach assessment: whatever the remediation achieved, an agent that
- * could reach secrets before it (PRE) or was seen reading them (audit)
- * keeps the incident URGENT until the secrets are rotated.  Per agent:
- * the secrets it read and those PRE's RBAC let it get, by name. */
+/* The breach assessment, its PRE half: per agent, in the order of agents,
+ * the PRE secrets its grants let it get (rbac/secreach.h, the analysis's
+ * own answer), appended to reaches.  Computed while PRE is loaded, so
+ * PRE can go before the findings and the audit are read. */
 static int
-breach_assessment(const struct bundle *pre, const struct kc_rbac *rb_pre, cJSON *agents,
-    const cJSON *secret_reads, cJSON *out)
+breach_reach(const struct bundle *pre, const struct kc_rbac *rb_pre, const cJSON *agents, cJSON *reaches)
 {
-	cJSON *a, *list = cJSON_AddArrayToObject(out, "agents");
+	const cJSON *a;
 	struct kc_secret_index sx;
 	struct kc_rbac_rules cl;
 	size_t *cand = NULL, ncand = 0, capcand = 0;
-	int urgent = 0, r;
+	int r;
 
 	memset(&cl, 0, sizeof(cl));
 	/* secrets_reachable: get on each PRE secret the account's grants
-	 * could allow (rbac/secreach.h, the analysis's own answer) */
+	 * could allow */
 	if ((r = kc_secret_index_build(&sx, pre->snap.items[KC_RES_SECRETS])) != 0)
 		return r;
 	cJSON_ArrayForEach(a, agents) {
-		const char *ns = js(a, "namespace"), *name = js(a, "name");
 		struct kc_rbac_sa_id id;
+		cJSON *reach = cJSON_CreateArray();
+
+		if (reach == NULL) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			break;
+		}
+		cJSON_AddItemToArray(reaches, reach);
+		if ((r = kc_rbac_sa_identity(&id, js(a, "namespace"), js(a, "name"))) != 0 ||
+		    (r = kc_rbac_rules_for(rb_pre, &id.id, "", &cl)) != 0 ||
+		    (r = kc_rbac_rb_candidates(rb_pre, &id.id, &cand, &ncand, &capcand)) != 0 ||
+		    (r = kc_secrets_reachable(rb_pre, &sx, &id.id, &cl, cand, ncand, reach)) != 0)
+			break;
+	}
+	kc_rbac_rules_free(&cl);
+	free(cand);
+	kc_secret_index_free(&sx);
+	return r;
+}
+
+/* The breach assessment: whatever the remediation achieved, an agent that
+ * could reach secrets before it (PRE) or was seen reading them (audit)
+ * keeps the incident URGENT until the secrets are rotated.  Per agent:
+ * the secrets it read and those PRE's RBAC let it get, by name (reaches,
+ * from breach_reach, taken). */
+static int
+breach_assessment(cJSON *agents, cJSON *reaches, const cJSON *secret_reads, cJSON *out)
+{
+	cJSON *a, *list = cJSON_AddArrayToObject(out, "agents");
+	int urgent = 0, r = 0;
+
+	cJSON_ArrayForEach(a, agents) {
+		const char *ns = js(a, "namespace"), *name = js(a, "name");
 		const cJSON *read;
 		cJSON *o, *reach;
 		char who[600];
 
-		if ((r = kc_rbac_sa_identity(&id, ns, name)) != 0)
-			break;
 		/* the key of the agent's reads: whole or an error */
 		if ((r = kc_fmt(who, sizeof(who), "%s/%s", ns, name)) != 0)
 			break;
+		if ((reach = cJSON_DetachItemFromArray(reaches, 0)) == NULL) {
+			r = kc_err_set(KC_ERR_INVALID, "breach assessment: no reach computed for %s", who);
+			break;
+		}
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "namespace", ns);
 		cJSON_AddStringToObject(o, "name", name);
 		cJSON_AddBoolToObject(o, "could_read_secrets", cJSON_IsTrue(kc_json_get(a,
 		    "secrets_before")));
-		reach = cJSON_AddArrayToObject(o, "secrets_reachable");
-		if ((r = kc_rbac_rules_for(rb_pre, &id.id, "", &cl)) != 0 ||
-		    (r = kc_rbac_rb_candidates(rb_pre, &id.id, &cand, &ncand, &capcand)) != 0 ||
-		    (r = kc_secrets_reachable(rb_pre, &sx, &id.id, &cl, cand, ncand, reach)) != 0) {
-			cJSON_Delete(o);
-			break;
-		}
+		cJSON_AddItemToObject(o, "secrets_reachable", reach);
 		read = kc_json_get(secret_reads, who);
 		cJSON_AddItemToObject(o, "secrets_read", read ? cJSON_Duplicate(read, 1) : cJSON_CreateArray());
 		if (cJSON_IsTrue(kc_json_get(o, "could_read_secrets")) ||
@@ -1288,9 +1314,6 @@ breach_assessment(const struct bundle *pre, const struct kc_rbac *rb_pre, cJSON 
 			urgent = 1;
 		cJSON_AddItemToArray(list, o);
 	}
-	kc_rbac_rules_free(&cl);
-	free(cand);
-	kc_secret_index_free(&sx);
 	if (r != 0)
 		return r;
 	cJSON_AddStringToObject(out, "verdict", urgent ? "URGENT" : "ROUTINE");
@@ -1665,12 +1688,12 @@ audit_continuity(const struct kc_diff_opts *o, const struct bundle *pre, const s
 }
 
 static int
-diff_body(const struct kc_diff_opts *o, struct bundle *pre, struct bundle *post, const struct kc_rbac *rb_pre,
-    const struct kc_rbac *rb_post, int64_t pre_end, int64_t rem_ns, cJSON *d)
+diff_body(const struct kc_diff_opts *o, struct bundle *pre, struct bundle *post, struct kc_rbac *rb_pre,
+    int *have_rb_pre, const struct kc_rbac *rb_post, int64_t pre_end, int64_t rem_ns, cJSON *d)
 {
 	struct perm_counts n = { 0, 0, 0 };
 	struct nslist l;
-	cJSON *agents, *a, *fd, *au, *secret_reads;
+	cJSON *agents, *a, *fd, *au, *secret_reads, *reaches;
 	int r;
 
 	agents = cJSON_AddArrayToObject(d, "agents");
@@ -1685,27 +1708,47 @@ diff_body(const struct kc_diff_opts *o, struct bundle *pre, struct bundle *post,
 		return r;
 	if ((r = rbac_objects(pre, post, cJSON_AddObjectToObject(d, "rbac_objects"), pre_end)) != 0)
 		return r;
-	fd = cJSON_AddObjectToObject(d, "findings");
-	if ((r = findings_diff(pre, post, fd, o->arena)) != 0)
-		return r;
-	if ((r = stale_pods(post, agents, rem_ns, cJSON_AddArrayToObject(d, "stale_pods"))) != 0)
-		return r;
-	if ((r = pack_children(o->arena, kc_json_get_mut(d, "stale_pods"))) != 0)
-		return r;
-	au = cJSON_AddObjectToObject(d, "audit");
-	if ((secret_reads = cJSON_CreateObject()) == NULL)
+	/* the last reader of PRE's objects; then they go (a third of the
+	 * peak at 150k objects): what follows reads PRE's members only */
+	if ((reaches = cJSON_CreateArray()) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	kc_rbac_discovery_use(rb_pre->snap->disc);
+	r = breach_reach(pre, rb_pre, agents, reaches);
+	kc_rbac_discovery_use(NULL);
+	if (r == 0)
+		r = pack_children(o->arena, reaches);
+	if (r != 0) {
+		cJSON_Delete(reaches);
+		return r;
+	}
+	kc_rbac_free(rb_pre);
+	*have_rb_pre = 0;
+	kc_snapshot_free(&pre->snap);
+	fd = cJSON_AddObjectToObject(d, "findings");
+	if ((r = findings_diff(pre, post, fd, o->arena)) != 0) {
+		cJSON_Delete(reaches);
+		return r;
+	}
+	if ((r = stale_pods(post, agents, rem_ns, cJSON_AddArrayToObject(d, "stale_pods"))) != 0 ||
+	    (r = pack_children(o->arena, kc_json_get_mut(d, "stale_pods"))) != 0) {
+		cJSON_Delete(reaches);
+		return r;
+	}
+	au = cJSON_AddObjectToObject(d, "audit");
+	if ((secret_reads = cJSON_CreateObject()) == NULL) {
+		cJSON_Delete(reaches);
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	}
 	kc_rbac_discovery_use(rb_post->snap->disc);
 	if ((r = audit_diff(pre, post, rb_post, agents, rem_ns, secret_reads, au)) == 0 &&
-	    (r = audit_continuity(o, pre, post, au)) == 0) {
-		kc_rbac_discovery_use(rb_pre->snap->disc);
-		r = breach_assessment(pre, rb_pre, agents, secret_reads, cJSON_AddObjectToObject(d, "breach_assessment"));
-	}
+	    (r = audit_continuity(o, pre, post, au)) == 0)
+		r = breach_assessment(agents, reaches, secret_reads, cJSON_AddObjectToObject(d, "breach_assessment"));
 	if (r == 0)
 		log_authz(pre, post, d);
 	if (r == 0)
 		summary(d, fd, au, &n);
 	cJSON_Delete(secret_reads);
+	cJSON_Delete(reaches);
 	return r;
 }
 
@@ -1747,7 +1790,7 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	if ((r = kc_rbac_init(&rb_post, &post.snap)) != 0)
 		goto out;
 	have_rb_post = 1;
-	if ((r = diff_body(o, &pre, &post, &rb_pre, &rb_post, pre_end, rem_ns, d)) != 0)
+	if ((r = diff_body(o, &pre, &post, &rb_pre, &have_rb_pre, &rb_post, pre_end, rem_ns, d)) != 0)
 		goto out;
 	kc_debug("diff: packed KiB: PRE %zu, POST %zu, the document %zu", kc_jarena_bytes(pre.snap.arena) / 1024,
 	    kc_jarena_bytes(post.snap.arena) / 1024, kc_jarena_bytes(o->arena) / 1024);

@@ -77,6 +77,17 @@ kc_jarena_owns(const void *p)
 	return (atomic_load_explicit(&owned[b >> 3], memory_order_acquire) >> (b & 7)) & 1;
 }
 
+static void *alloc(struct kc_jarena *a, size_t n, size_t align);
+
+/* the arena kc_jarena_parse builds into, on this thread; NULL: the heap */
+static _Thread_local struct kc_jarena *parsing;
+
+static void *
+hook_malloc(size_t n)
+{
+	return parsing != NULL ? alloc(parsing, n, alignof(cJSON)) : malloc(n);
+}
+
 static void
 hook_free(void *p)
 {
@@ -87,7 +98,7 @@ hook_free(void *p)
 static void
 install(void)
 {
-	cJSON_Hooks h = { .malloc_fn = malloc, .free_fn = hook_free };
+	cJSON_Hooks h = { .malloc_fn = hook_malloc, .free_fn = hook_free };
 
 	cJSON_InitHooks(&h);
 }
@@ -282,6 +293,19 @@ kc_jarena_copy(struct kc_jarena *a, const cJSON *src)
 	/* no block (out of memory, or one past the bitmap): the same tree on
 	 * the heap; what was copied stays in the arena until it goes */
 	return cJSON_Duplicate(src, 1);
+}
+
+cJSON *
+kc_jarena_parse(struct kc_jarena *a, const char *text, size_t len)
+{
+	cJSON *j;
+
+	if (a == NULL)
+		return cJSON_ParseWithLength(text, len);
+	parsing = a;
+	j = cJSON_ParseWithLength(text, len);
+	parsing = NULL;
+	return j;
 }
 
 void

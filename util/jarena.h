@@ -44,6 +44,13 @@ struct kc_jarena *kc_jarena_new(void);
  * (cJSON_Duplicate) when a is NULL or has no room; NULL when src is NULL
  * or out of memory. */
 cJSON *kc_jarena_copy(struct kc_jarena *a, const cJSON *src);
+/* text (len bytes) parsed by cJSON straight into a: no heap tree first,
+ * so no transient of twice the document (a 51 MB who-can.json is 200 MB
+ * of heap); strings are not shared (the parser allocates each).  The
+ * same tree and the same errors as cJSON_ParseWithLength (on the heap
+ * when a is NULL); what a failed parse allocated stays in a until it
+ * goes. */
+cJSON *kc_jarena_parse(struct kc_jarena *a, const char *text, size_t len);
 /* Forget the table of stored strings (the copies keep them); a later
  * copy starts a new one.  For when an arena is built. */
 void kc_jarena_seal(struct kc_jarena *a);

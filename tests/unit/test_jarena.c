@@ -118,3 +118,34 @@ DEFINE_TEST(test_jarena_outlive_and_large)
 	kc_jarena_free(NULL);
 	CHECK(kc_jarena_copy(NULL, NULL) == NULL);
 }
+
+/* kc_jarena_parse builds the same tree as cJSON's parser, in the arena;
+ * its twin: what cJSON refuses (a cut document) it refuses too. */
+DEFINE_TEST(test_jarena_parse)
+{
+	struct kc_jarena *a = kc_jarena_new();
+	cJSON *heap = cJSON_Parse(doc), *j;
+	char *p1, *p2;
+
+	CHECK(a != NULL && heap != NULL);
+	j = kc_jarena_parse(a, doc, strlen(doc));
+	CHECK(j != NULL && kc_jarena_owns(j) && kc_jarena_owns(kc_json_get(j, "items")->string));
+	p1 = cJSON_Print(heap);
+	p2 = cJSON_Print(j);
+	CHECK(p1 != NULL && p2 != NULL && !kc_jarena_owns(p2));	/* printing is on the heap */
+	CHECK_STR(p2, p1);
+	free(p1);
+	free(p2);
+	CHECK(kc_jarena_parse(a, doc, strlen(doc) - 3) == NULL);
+	CHECK(kc_jarena_parse(a, "{\"a\":", 5) == NULL);
+	/* after a parse, the heap is the heap again */
+	p1 = cJSON_PrintUnformatted(heap);
+	CHECK(p1 != NULL && !kc_jarena_owns(p1));
+	free(p1);
+	cJSON_Delete(j);
+	cJSON_Delete(heap);
+	kc_jarena_free(a);
+	j = kc_jarena_parse(NULL, "[1]", 3);	/* no arena: the heap */
+	CHECK(j != NULL && !kc_jarena_owns(j));
+	cJSON_Delete(j);
+}

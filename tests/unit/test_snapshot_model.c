@@ -237,7 +237,7 @@ DEFINE_TEST(test_snapshot_reduce_page_leaves_others)
 		{ "raw/pods/page-0001.json", "{\"items\":[{\"a\":1}", KC_SNAP_DIFF },	/* not JSON */
 		{ "raw/pods/page-0001.json", "{\"items\":{}}", KC_SNAP_DIFF },	/* no items array */
 		{ "raw/rolebindings/page-0001.json", "{\"items\":[{\"metadata\":{\"managedFields\":[]}}]}",
-		  KC_SNAP_DIFF },	/* kept whole */
+		  KC_SNAP_COMPACT },	/* kept whole */
 		{ "raw/pods/page-0001.json", "{\"items\":[{\"spec\":{}}]}", KC_SNAP_FULL },
 		{ "raw/pods/sub/page-0001.json", "{\"items\":[{\"spec\":{}}]}", KC_SNAP_DIFF },
 		{ "reviews/pods/page-0001.json", "{\"items\":[{\"spec\":{}}]}", KC_SNAP_DIFF },
@@ -256,19 +256,60 @@ DEFINE_TEST(test_snapshot_reduce_page_leaves_others)
 
 /* KC_SNAP_DIFF keeps of an RBAC object's managedFields what diff's
  * "changed by" reads (manager, operation, time, a repeated key's every
- * copy); its twins: KC_SNAP_FULL keeps fieldsV1, KC_SNAP_COMPACT drops
- * managedFields, and a pod at KC_SNAP_DIFF keeps none. */
+ * copy), of its metadata what diff reads (no annotations, no
+ * creationTimestamp), and a page reduced as it is read loads the same;
+ * its twins: KC_SNAP_FULL keeps fieldsV1 and annotations, KC_SNAP_COMPACT
+ * drops managedFields, and a pod at KC_SNAP_DIFF keeps none. */
 DEFINE_TEST(test_snapshot_diff_keeps_changed_by)
 {
 	struct kc_snapshot s;
 	const cJSON *mf, *e;
 
 	page("rolebindings", "page-0001.json",
-	    "{'metadata':{'name':'rb','namespace':'a','managedFields':[{'manager':'kubectl','operation':'Update',"
+	    "{'metadata':{'name':'rb','namespace':'a','uid':'u-rb','resourceVersion':'7',"
+	    "'creationTimestamp':'2026-01-01T00:00:00Z','labels':{'l':'1'},'annotations':{'k':'v'},"
+	    "'managedFields':[{'manager':'kubectl','operation':'Update',"
 	    "'apiVersion':'rbac.authorization.k8s.io/v1','time':'2026-01-01T00:00:00Z','time':'2026-02-02T00:00:00Z',"
 	    "'fieldsType':'FieldsV1','fieldsV1':{'f:subjects':{}}},'not-an-object']},"
 	    "'roleRef':{'kind':'Role','name':'r'},'subjects':[]}");
 	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_DIFF), 0);
+	{
+		/* what diff reads stays, annotations and creationTimestamp go */
+		const cJSON *m = kc_json_get(cJSON_GetArrayItem(s.items[KC_RES_ROLEBINDINGS], 0), "metadata");
+
+		CHECK_STR(kc_json_str0(m, "uid"), "u-rb");
+		CHECK_STR(kc_json_str0(m, "resourceVersion"), "7");
+		CHECK_STR(kc_json_str0(kc_json_get(m, "labels"), "l"), "1");
+		CHECK(kc_json_get(m, "annotations") == NULL && kc_json_get(m, "creationTimestamp") == NULL);
+		CHECK(kc_json_get(cJSON_GetArrayItem(s.items[KC_RES_ROLEBINDINGS], 0), "roleRef") != NULL);
+	}
+	{
+		/* the page reduced as it is read loads into the same snapshot */
+		struct kc_snapshot r;
+		struct kc_buf b = KC_BUF_INIT(1 << 20);
+		char *data;
+		size_t len, before;
+
+		CHECK_INT(kc_read_file("raw/rolebindings/page-0001.json", 1 << 20, &b), 0);
+		before = b.len;
+		data = kc_buf_take(&b, &len);
+		CHECK_INT(kc_snapshot_reduce_page("raw/rolebindings/page-0001.json", KC_SNAP_DIFF, &data, &len), 0);
+		CHECK(len < before && strstr(data, "fieldsV1") == NULL && strstr(data, "annotations") == NULL);
+		CHECK_INT(kc_write_file_atomic("raw/rolebindings/page-0001.json", data, len, 0644), 0);
+		free(data);
+		CHECK_INT(kc_snapshot_load_dir_level(".", &r, KC_SNAP_DIFF), 0);
+		CHECK(same(s.items[KC_RES_ROLEBINDINGS], r.items[KC_RES_ROLEBINDINGS]));
+		kc_snapshot_free(&r);
+		kc_snapshot_free(&s);
+		page("rolebindings", "page-0001.json",
+		    "{'metadata':{'name':'rb','namespace':'a','uid':'u-rb','resourceVersion':'7',"
+		    "'creationTimestamp':'2026-01-01T00:00:00Z','labels':{'l':'1'},'annotations':{'k':'v'},"
+		    "'managedFields':[{'manager':'kubectl','operation':'Update',"
+		    "'apiVersion':'rbac.authorization.k8s.io/v1','time':'2026-01-01T00:00:00Z',"
+		    "'time':'2026-02-02T00:00:00Z','fieldsType':'FieldsV1','fieldsV1':{'f:subjects':{}}},"
+		    "'not-an-object']},'roleRef':{'kind':'Role','name':'r'},'subjects':[]}");
+		CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_DIFF), 0);
+	}
 	mf = kc_json_get(kc_json_get(cJSON_GetArrayItem(s.items[KC_RES_ROLEBINDINGS], 0), "metadata"),
 	    "managedFields");
 	CHECK_INT(cJSON_GetArraySize(mf), 2);
@@ -285,6 +326,7 @@ DEFINE_TEST(test_snapshot_diff_keeps_changed_by)
 	e = cJSON_GetArrayItem(kc_json_get(kc_json_get(cJSON_GetArrayItem(s.items[KC_RES_ROLEBINDINGS], 0),
 	    "metadata"), "managedFields"), 0);
 	CHECK(kc_json_get(e, "fieldsV1") != NULL);
+	CHECK(kc_json_path(cJSON_GetArrayItem(s.items[KC_RES_ROLEBINDINGS], 0), "metadata.annotations") != NULL);
 	kc_snapshot_free(&s);
 	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_COMPACT), 0);
 	CHECK(kc_json_get(kc_json_get(cJSON_GetArrayItem(s.items[KC_RES_ROLEBINDINGS], 0), "metadata"),
