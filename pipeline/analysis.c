@@ -123,7 +123,8 @@ put_json(struct actx *a, const char *rel, const cJSON *doc, const char *const *s
 {
 	/* the printed text gets its newline in place rather than being copied
 	 * into a second buffer: a document is held once as text, not twice
-	 * (cJSON_Print allocates with malloc: no cJSON_InitHooks in kcustody) */
+	 * (cJSON_Print allocates with malloc: util/jarena.c's hooks allocate
+	 * from an arena only inside kc_jarena_parse) */
 	char *s = cJSON_Print(doc), *t;
 	size_t n;
 	int r;

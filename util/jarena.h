@@ -21,7 +21,10 @@
  *   - cJSON_Duplicate of an arena node is a heap tree and may outlive the
  *     arena; an arena node itself must not (kc_jarena_free releases it).
  * One arena is built by one thread at a time; cJSON's free, the hook, may
- * run on any thread. */
+ * run on any thread.  With hooks of its own installed, cJSON no longer
+ * grows a printed document with realloc but by a new buffer and a copy
+ * (its rule: realloc only with the default malloc and free); the printed
+ * text is still malloc'd, to be freed with free. */
 #ifndef KC_UTIL_JARENA_H
 #define KC_UTIL_JARENA_H
 
