@@ -343,6 +343,20 @@ is_owner(int res)
  * in the pages' order; only deployments when deployments_only.  The owner
  * chains (rbac/workload.c) look owners up in their pod's namespace, the
  * Agent links (rbac/agentcr.c) deployments in their Agent's. */
+/* it (taken) packed into snap's arena (util/jarena.h), or it itself when
+ * the snapshot has none; NULL when it is NULL or out of memory. */
+static cJSON *
+pack(struct kc_snapshot *snap, cJSON *it)
+{
+	cJSON *c;
+
+	if (it == NULL || snap->arena == NULL)
+		return it;
+	c = kc_jarena_copy(snap->arena, it);
+	cJSON_Delete(it);
+	return c;
+}
+
 static int
 owners_pass(struct kc_snapshot *snap, const char *dir, const struct kc_strset *nss, int deployments_only)
 {
@@ -368,7 +382,7 @@ owners_pass(struct kc_snapshot *snap, const char *dir, const struct kc_strset *n
 
 				if (kc_strset_has(nss, kc_json_str0(kc_json_get(it, "metadata"), "namespace"))) {
 					cJSON_DetachItemViaPointer((cJSON *)items, it);
-					if ((it = model_item(it, owner_keep)) == NULL)
+					if ((it = pack(snap, model_item(it, owner_keep))) == NULL)
 						r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 					else
 						cJSON_AddItemToArray(keep, it);
@@ -691,10 +705,10 @@ kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want
 		cJSON_Delete(keep);
 		return r;
 	}
-	while ((items = kc_snap_pages_next(&pages, &err)) != NULL) {
+	while (r == 0 && (items = kc_snap_pages_next(&pages, &err)) != NULL) {
 		cJSON *it = items->child;
 
-		while (it != NULL) {
+		while (it != NULL && r == 0) {
 			cJSON *next = it->next;
 			const cJSON *m = kc_json_get(it, "metadata"), *spec = kc_json_get(it, "spec");
 			const char *ns = kc_json_str0(m, "namespace"), *san = kc_json_str0(spec, "serviceAccountName");
@@ -705,13 +719,19 @@ kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want
 			if (want(ctx, ns, san[0] ? san : "default") || (alias[0] && want(ctx, ns, alias))) {
 				cJSON_DetachItemViaPointer((cJSON *)items, it);
 				compact_item(it, KC_RES_PODS, KC_SNAP_COMPACT);
+				if ((it = pack(snap, it)) == NULL) {
+					r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+					break;
+				}
 				cJSON_AddItemToArray(keep, it);
 			}
 			it = next;
 		}
 	}
 	kc_snap_pages_close(&pages);
-	if ((r = err) != 0) {
+	if (r == 0)
+		r = err;
+	if (r != 0) {
 		cJSON_Delete(keep);
 		return r;
 	}
@@ -738,6 +758,7 @@ kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want
 	cJSON_Delete(snap->items[KC_RES_PODS]);
 	snap->items[KC_RES_PODS] = keep;
 	snap->level = KC_SNAP_COMPACT;	/* every pod and owner it holds is as read whole */
+	kc_jarena_seal(snap->arena);
 	return 0;
 }
 
