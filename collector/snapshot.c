@@ -431,8 +431,10 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 		char prefix[128], **pages = NULL;
 		size_t npages = 0;
 
-		if ((snap->items[i] = cJSON_CreateArray()) == NULL)
-			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		if ((snap->items[i] = cJSON_CreateArray()) == NULL) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			goto out;	/* what was made goes with the snapshot */
+		}
 		if ((r = kc_fmt(prefix, sizeof(prefix), "raw/%s", kc_snap_resources[i].name)) != 0)
 			goto out;
 		if ((r = list(ctx, prefix, &pages, &npages)) != 0)
@@ -501,8 +503,10 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 		char **pages = NULL;
 		size_t npages = 0;
 
-		if ((snap->agent_crs = cJSON_CreateArray()) == NULL)
-			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		if ((snap->agent_crs = cJSON_CreateArray()) == NULL) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			goto out;
+		}
 		if ((r = list(ctx, KC_SNAPSHOT_AGENT_CRS, &pages, &npages)) != 0)
 			goto out;
 		snap->agent_crs_present = npages > 0;

@@ -1792,7 +1792,7 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	have_rb_post = 1;
 	if ((r = diff_body(o, &pre, &post, &rb_pre, &have_rb_pre, &rb_post, pre_end, rem_ns, d)) != 0)
 		goto out;
-	kc_debug("diff: packed KiB: PRE %zu, POST %zu, the document %zu", kc_jarena_bytes(pre.snap.arena) / 1024,
+	kc_debug("diff: packed KiB: POST %zu, the document %zu (PRE's objects are freed by now)",
 	    kc_jarena_bytes(post.snap.arena) / 1024, kc_jarena_bytes(o->arena) / 1024);
 	*out = d;
 	d = NULL;	/* transferred */

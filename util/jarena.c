@@ -6,8 +6,9 @@
  * kept freed blocks in the heap, and the RSS with them).  A bitmap with
  * one bit per MiB of address space says which MiB is an arena block;
  * cJSON's free (the hook) tests a pointer's bit and leaves arena memory
- * alone.  No heap chunk can share a MiB with a block, since the block
- * maps the whole MiB.  Under AddressSanitizer the blocks are registered
+ * alone (the bitmap's leaves are made as blocks are mapped).  No heap
+ * chunk can share a MiB with a block, since the block maps the whole
+ * MiB.  Under AddressSanitizer the blocks are registered
  * with LeakSanitizer as roots, so the heap nodes an arena tree holds are
  * not taken for leaks.  A block whose address is past the bitmap's 48 bits (never, on
  * x86-64's and arm64's 47- and 48-bit user spaces) is refused and the
@@ -37,9 +38,34 @@
 #define BLOCK ((size_t)1 << BLOCK_SHIFT)
 #define SPAN_BITS 48
 
-/* one bit per MiB of the low 2^48 bytes: 32 MiB of address space in .bss,
- * of which only the pages for the MiBs in use are ever touched */
-static _Atomic unsigned char owned[((size_t)1 << (SPAN_BITS - BLOCK_SHIFT)) / 8];
+/* One bit per MiB of the low 2^48 bytes, in leaves of 4 KiB (32 GiB of
+ * address space each) made when a block is first mapped in their range
+ * and kept for the process (in practice one or two): a flat 32 MiB .bss
+ * bitmap was resident under AddressSanitizer, where LeakSanitizer scans
+ * it.  Readers load a leaf pointer and a byte, lock-free. */
+#define LEAF_SHIFT 15		/* MiBs per leaf */
+#define LEAF_BYTES (((size_t)1 << LEAF_SHIFT) / 8)
+typedef _Atomic unsigned char leaf_t;
+static leaf_t *_Atomic owned[(size_t)1 << (SPAN_BITS - BLOCK_SHIFT - LEAF_SHIFT)];
+
+/* The leaf holding MiB b's bit, made when make is set; NULL when there is
+ * none (or no memory for it). */
+static leaf_t *
+leaf(uintptr_t b, int make)
+{
+	leaf_t *l = atomic_load_explicit(&owned[b >> LEAF_SHIFT], memory_order_acquire), *n;
+
+	if (l != NULL || !make)
+		return l;
+	if ((n = calloc(LEAF_BYTES, 1)) == NULL)
+		return NULL;
+	if (!atomic_compare_exchange_strong_explicit(&owned[b >> LEAF_SHIFT], &l, n, memory_order_acq_rel,
+	    memory_order_acquire)) {
+		free(n);	/* another thread made it: l is that one */
+		return l;
+	}
+	return n;
+}
 
 struct block {
 	struct block *next;
@@ -52,19 +78,29 @@ struct kc_jarena {
 	size_t bytes;
 	const char **tab;	/* stored strings, open addressing; NULL: none */
 	size_t ntab, nused;
+	int failed;		/* a block could not be had since kc_jarena_parse began */
 };
 
-static void
+/* 0, or -1 when a leaf cannot be made (nothing is marked then) */
+static int
 mark(uintptr_t base, size_t size, int on)
 {
-	for (uintptr_t b = base >> BLOCK_SHIFT; b < (base + size) >> BLOCK_SHIFT; b++) {
+	uintptr_t first = base >> BLOCK_SHIFT, end = (base + size) >> BLOCK_SHIFT;
+
+	for (uintptr_t b = first; b < end; b++)
+		if (leaf(b, on) == NULL)
+			return -1;
+	for (uintptr_t b = first; b < end; b++) {
+		leaf_t *l = leaf(b, 0);
+		size_t at = (size_t)(b & (((uintptr_t)1 << LEAF_SHIFT) - 1)) >> 3;
 		unsigned char bit = (unsigned char)(1u << (b & 7));
 
 		if (on)
-			atomic_fetch_or_explicit(&owned[b >> 3], bit, memory_order_release);
+			atomic_fetch_or_explicit(&l[at], bit, memory_order_release);
 		else
-			atomic_fetch_and_explicit(&owned[b >> 3], (unsigned char)~bit, memory_order_release);
+			atomic_fetch_and_explicit(&l[at], (unsigned char)~bit, memory_order_release);
 	}
+	return 0;
 }
 
 int
@@ -72,9 +108,12 @@ kc_jarena_owns(const void *p)
 {
 	uintptr_t a = (uintptr_t)p, b = a >> BLOCK_SHIFT;
 
-	if (p == NULL || a >> SPAN_BITS != 0)
+	leaf_t *l;
+
+	if (p == NULL || a >> SPAN_BITS != 0 || (l = leaf(b, 0)) == NULL)
 		return 0;
-	return (atomic_load_explicit(&owned[b >> 3], memory_order_acquire) >> (b & 7)) & 1;
+	return (atomic_load_explicit(&l[(size_t)(b & (((uintptr_t)1 << LEAF_SHIFT) - 1)) >> 3],
+	    memory_order_acquire) >> (b & 7)) & 1;
 }
 
 static void *alloc(struct kc_jarena *a, size_t n, size_t align);
@@ -154,10 +193,13 @@ block_new(struct kc_jarena *a, size_t need)
 		munmap(p, size);
 		return NULL;
 	}
+	if (mark((uintptr_t)p, size, 1) != 0) {
+		munmap(p, size);
+		return NULL;
+	}
 #ifdef KC_LSAN
 	__lsan_register_root_region(p, size);
 #endif
-	mark((uintptr_t)p, size, 1);
 	((struct block *)p)->size = size;
 	((struct block *)p)->next = a->blocks;
 	a->blocks = p;
@@ -177,12 +219,16 @@ alloc(struct kc_jarena *a, size_t n, size_t align)
 	}
 	if (n > BLOCK / 4) {
 		/* a block of its own; the small block in use goes on */
-		if ((b = block_new(a, n + align)) == NULL)
+		if (n > SIZE_MAX - align || (b = block_new(a, n + align)) == NULL) {
+			a->failed = 1;
 			return NULL;
+		}
 		return (void *)(((uintptr_t)(b + 1) + align - 1) & ~(uintptr_t)(align - 1));
 	}
-	if ((b = block_new(a, BLOCK - sizeof(struct block))) == NULL)
+	if ((b = block_new(a, BLOCK - sizeof(struct block))) == NULL) {
+		a->failed = 1;
 		return NULL;
+	}
 	a->cur = (char *)(b + 1);
 	a->end = (char *)b + b->size;
 	return alloc(a, n, align);
@@ -302,9 +348,12 @@ kc_jarena_parse(struct kc_jarena *a, const char *text, size_t len)
 
 	if (a == NULL)
 		return cJSON_ParseWithLength(text, len);
+	a->failed = 0;
 	parsing = a;
 	j = cJSON_ParseWithLength(text, len);
 	parsing = NULL;
+	if (j == NULL && a->failed)	/* no room, not bad JSON: the heap decides */
+		j = cJSON_ParseWithLength(text, len);
 	return j;
 }
 

@@ -51,7 +51,8 @@ cJSON *kc_jarena_copy(struct kc_jarena *a, const cJSON *src);
  * so no transient of twice the document (a 51 MB who-can.json is 200 MB
  * of heap); strings are not shared (the parser allocates each).  The
  * same tree and the same errors as cJSON_ParseWithLength (on the heap
- * when a is NULL); what a failed parse allocated stays in a until it
+ * when a is NULL, or when a can get no block: no room is never taken
+ * for bad JSON); what a failed parse allocated stays in a until it
  * goes. */
 cJSON *kc_jarena_parse(struct kc_jarena *a, const char *text, size_t len);
 /* Forget the table of stored strings (the copies keep them); a later
