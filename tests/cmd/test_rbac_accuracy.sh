@@ -83,6 +83,18 @@ for seed in $SEEDS; do
 
 	t_begin "accuracy seed $seed: estate of $nbind bindings and $nsas accounts created on the server"
 	kc_admin create -f "$W/estate.json" >"$W/create.out" 2>&1 || t_fail "kubectl create: $(grep -i error "$W/create.out" | head -3)"
+	# the aggregation controller rewrites the aggregated roles after the
+	# create: the collection and the later kubectl reviews must see the
+	# same rules, so wait until they hold still (3 reads 1 s apart equal)
+	prev="" same=0 settled=0
+	for _ in $(seq 30); do
+		cur=$(kc_admin get clusterrole "$P-agg0" "$P-agg1" "$P-agg2" -o json 2>/dev/null | jq -c '[.items[] | .rules]')
+		if [ -n "$cur" ] && [ "$cur" = "$prev" ]; then same=$((same + 1)); else same=0; fi
+		[ "$same" -ge 2 ] && { settled=1; break; }
+		prev=$cur
+		sleep 1
+	done
+	[ "$settled" = 1 ] || t_fail "the aggregated ClusterRoles did not settle in 30 s"
 	t_pass
 
 	t_begin "accuracy seed $seed: every SA x namespace, server review == evaluator (collect)"

@@ -12,7 +12,8 @@ name repeated across namespaces), ~35 ClusterRoles and 4 Roles per
 namespace drawn from a vocabulary with wildcards, subresources, */scale,
 resourceNames (also ""), and non-resource URLs (exact, prefix*, *), a few
 aggregated ClusterRoles whose stored rules differ from their selectors'
-union (the controller does not run on the test cluster), and about 300
+union (the test cluster's aggregation controller then rewrites them; the
+test waits for it before collecting), and about 300
 bindings whose subjects mix ServiceAccounts with and without namespace
 (without only in RoleBindings: the server refuses it in a ClusterRoleBinding),
 User names of service accounts, and the groups system:serviceaccounts,
@@ -93,9 +94,13 @@ def estate(seed, pre):
     for k in range(3):
         name = "%s-agg%d" % (pre, k)
         crs.append(name)
-        sel = {"matchLabels": {"acc/agg-%d" % k: "true"}}
+        # this seed's roles only: every seed's roles stay until the test
+        # ends, and the aggregation controller runs on the test cluster
+        sel = {"matchLabels": {"acc/agg-%d" % k: "true", "kcustody.test/accuracy": pre}}
         if k == 2:
-            sel = {"matchExpressions": [{"key": "acc/agg-2", "operator": "Exists"}]}
+            sel = {"matchExpressions": [{"key": "acc/agg-2", "operator": "Exists"},
+                                        {"key": "kcustody.test/accuracy", "operator": "In",
+                                         "values": [pre]}]}
         items.append({"apiVersion": API, "kind": "ClusterRole",
                       "metadata": {"name": name, "labels": dict(lbl)},
                       "aggregationRule": {"clusterRoleSelectors": [sel]},
