@@ -343,20 +343,6 @@ is_owner(int res)
  * in the pages' order; only deployments when deployments_only.  The owner
  * chains (rbac/workload.c) look owners up in their pod's namespace, the
  * Agent links (rbac/agentcr.c) deployments in their Agent's. */
-/* it (taken) packed into snap's arena (util/jarena.h), or it itself when
- * the snapshot has none; NULL when it is NULL or out of memory. */
-static cJSON *
-pack(struct kc_snapshot *snap, cJSON *it)
-{
-	cJSON *c;
-
-	if (it == NULL || snap->arena == NULL)
-		return it;
-	c = kc_jarena_copy(snap->arena, it);
-	cJSON_Delete(it);
-	return c;
-}
-
 static int
 owners_pass(struct kc_snapshot *snap, const char *dir, const struct kc_strset *nss, int deployments_only)
 {
@@ -382,10 +368,10 @@ owners_pass(struct kc_snapshot *snap, const char *dir, const struct kc_strset *n
 
 				if (kc_strset_has(nss, kc_json_str0(kc_json_get(it, "metadata"), "namespace"))) {
 					cJSON_DetachItemViaPointer((cJSON *)items, it);
-					if ((it = pack(snap, model_item(it, owner_keep))) == NULL)
+					if ((it = model_item(it, owner_keep)) == NULL)
 						r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 					else
-						cJSON_AddItemToArray(keep, it);
+						cJSON_AddItemToArray(keep, kc_jarena_take(snap->arena, it));
 				}
 				it = next;
 			}
@@ -475,16 +461,7 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 					compact_item(it, i, base_level(compact));
 				}
 				/* packed: a third of the heap's bytes for the same tree */
-				{
-					cJSON *c = kc_jarena_copy(snap->arena, it);
-
-					cJSON_Delete(it);
-					if ((it = c) == NULL) {
-						r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-						break;
-					}
-				}
-				cJSON_AddItemToArray(snap->items[i], it);
+				cJSON_AddItemToArray(snap->items[i], kc_jarena_take(snap->arena, it));
 			}
 			cJSON_Delete(doc);
 			if (r != 0)
@@ -723,11 +700,7 @@ kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want
 			if (want(ctx, ns, san[0] ? san : "default") || (alias[0] && want(ctx, ns, alias))) {
 				cJSON_DetachItemViaPointer((cJSON *)items, it);
 				compact_item(it, KC_RES_PODS, KC_SNAP_COMPACT);
-				if ((it = pack(snap, it)) == NULL) {
-					r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-					break;
-				}
-				cJSON_AddItemToArray(keep, it);
+				cJSON_AddItemToArray(keep, kc_jarena_take(snap->arena, it));
 			}
 			it = next;
 		}

@@ -117,19 +117,14 @@ parse_csv(const char *s, size_t n)
 	return rows;
 }
 
-/* j packed into b's arena (util/jarena.h: a third of the heap's bytes
- * for the same tree; at 150k objects the documents a report shows are
- * 200 MB of heap), or j itself when there is no room. */
-static cJSON *
-pack(struct bundle *b, cJSON *j)
+/* b's arena (util/jarena.h: at 150k objects the documents a report
+ * shows were 200 MB of heap), made on first use; NULL: the heap. */
+static struct kc_jarena *
+arena_of(struct bundle *b)
 {
-	cJSON *c;
-
-	if (j == NULL || (b->arena == NULL && (b->arena = kc_jarena_new()) == NULL) ||
-	    (c = kc_jarena_copy(b->arena, j)) == NULL)
-		return j;
-	cJSON_Delete(j);
-	return c;
+	if (b->arena == NULL)
+		b->arena = kc_jarena_new();
+	return b->arena;
 }
 
 /* m parsed straight into b's arena (a 51 MB who-can.json at 150k
@@ -140,9 +135,7 @@ parse_member(struct bundle *b, const struct kc_bundle_member *m)
 {
 	cJSON *j;
 
-	if (b->arena == NULL)
-		b->arena = kc_jarena_new();	/* none: the heap */
-	if ((j = kc_jarena_parse(b->arena, m->data, m->len)) == NULL)
+	if ((j = kc_jarena_parse(arena_of(b), m->data, m->len)) == NULL)
 		problem(b, "%s is not valid JSON", m->path);
 	return j;
 }
@@ -165,7 +158,7 @@ use_member(struct bundle *b, const struct kc_bundle_member *m)
 	} else if (strcmp(rel, "analysis/log-authz-errors.json") == 0) {
 		b->logauthz = parse_member(b, m);
 	} else if (strcmp(rel, "analysis/inventory.csv") == 0) {
-		b->inventory = pack(b, parse_csv(m->data, m->len));
+		b->inventory = kc_jarena_take(arena_of(b), parse_csv(m->data, m->len));
 	} else if (strncmp(rel, "analysis/effective/", 19) == 0) {
 		const char *a = rel + 19, *slash = strchr(a, '/');
 		cJSON *doc;

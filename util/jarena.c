@@ -342,6 +342,17 @@ kc_jarena_copy(struct kc_jarena *a, const cJSON *src)
 }
 
 cJSON *
+kc_jarena_take(struct kc_jarena *a, cJSON *tree)
+{
+	cJSON *c;
+
+	if (a == NULL || tree == NULL || (c = copy(a, tree)) == NULL)
+		return tree;
+	cJSON_Delete(tree);
+	return c;
+}
+
+cJSON *
 kc_jarena_parse(struct kc_jarena *a, const char *text, size_t len)
 {
 	cJSON *j;

@@ -47,6 +47,10 @@ struct kc_jarena *kc_jarena_new(void);
  * (cJSON_Duplicate) when a is NULL or has no room; NULL when src is NULL
  * or out of memory. */
 cJSON *kc_jarena_copy(struct kc_jarena *a, const cJSON *src);
+/* tree (taken) replaced by its copy in a, the heap tree deleted; tree
+ * itself when a is NULL or has no room (never lost); NULL only when tree
+ * is NULL. */
+cJSON *kc_jarena_take(struct kc_jarena *a, cJSON *tree);
 /* text (len bytes) parsed by cJSON straight into a: no heap tree first,
  * so no transient of twice the document (a 51 MB who-can.json is 200 MB
  * of heap); strings are not shared (the parser allocates each).  The

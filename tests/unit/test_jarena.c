@@ -149,3 +149,26 @@ DEFINE_TEST(test_jarena_parse)
 	CHECK(j != NULL && !kc_jarena_owns(j));
 	cJSON_Delete(j);
 }
+
+/* kc_jarena_take: the tree replaced by its packed copy (the heap one
+ * deleted: LeakSanitizer would see it otherwise); its twins: no arena
+ * gives the tree back as it is, and NULL stays NULL. */
+DEFINE_TEST(test_jarena_take)
+{
+	struct kc_jarena *a = kc_jarena_new();
+	cJSON *t = cJSON_Parse(doc), *c;
+	char *p1 = cJSON_PrintUnformatted(t), *p2;
+
+	c = kc_jarena_take(a, t);
+	CHECK(c != NULL && c != t && kc_jarena_owns(c));
+	p2 = cJSON_PrintUnformatted(c);
+	CHECK_STR(p2, p1);
+	free(p2);
+	t = cJSON_Parse(doc);
+	CHECK(kc_jarena_take(NULL, t) == t && !kc_jarena_owns(t));
+	CHECK(kc_jarena_take(a, NULL) == NULL);
+	cJSON_Delete(t);
+	cJSON_Delete(c);
+	free(p1);
+	kc_jarena_free(a);
+}
