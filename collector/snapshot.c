@@ -368,10 +368,11 @@ owners_pass(struct kc_snapshot *snap, const char *dir, const struct kc_strset *n
 
 				if (kc_strset_has(nss, kc_json_str0(kc_json_get(it, "metadata"), "namespace"))) {
 					cJSON_DetachItemViaPointer((cJSON *)items, it);
-					if ((it = model_item(it, owner_keep)) == NULL)
+					if ((it = model_item(it, owner_keep)) == NULL ||
+					    (it = kc_jarena_take(snap->arena, it)) == NULL)
 						r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 					else
-						cJSON_AddItemToArray(keep, kc_jarena_take(snap->arena, it));
+						cJSON_AddItemToArray(keep, it);
 				}
 				it = next;
 			}
@@ -407,12 +408,16 @@ agent_namespaces(const struct kc_snapshot *snap, struct kc_strset *nss)
 static int
 snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap, int compact)
 {
+	/* each page parsed into it, its kept items copied out, then reset:
+	 * no malloc and free per node of what is dropped; NULL: the heap */
+	struct kc_jarena *scratch;
 	int r = 0;
 
 	memset(snap, 0, sizeof(*snap));
 	snap->level = compact;
 	if ((snap->arena = kc_jarena_new()) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	scratch = kc_jarena_new();
 	for (int i = 0; i < KC_RES_COUNT; i++) {
 		char prefix[128], **pages = NULL;
 		size_t npages = 0;
@@ -438,7 +443,7 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 				r = kc_err_set(KC_ERR_NOTFOUND, "cannot read snapshot page '%s'", pages[p]);
 				break;
 			}
-			doc = cJSON_ParseWithLength(data, len);
+			doc = kc_jarena_parse(scratch, data, len);
 			free(data);
 			if (doc == NULL) {
 				r = kc_err_set(KC_ERR_PARSE, "snapshot page '%s' is not valid JSON", pages[p]);
@@ -460,10 +465,16 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 				} else if (compact != KC_SNAP_FULL) {
 					compact_item(it, i, base_level(compact));
 				}
-				/* packed: a third of the heap's bytes for the same tree */
-				cJSON_AddItemToArray(snap->items[i], kc_jarena_take(snap->arena, it));
+				/* packed: a third of the heap's bytes for the same tree;
+				 * copied out of the page's scratch arena */
+				if ((it = kc_jarena_take(snap->arena, it)) == NULL) {
+					r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+					break;
+				}
+				cJSON_AddItemToArray(snap->items[i], it);
 			}
 			cJSON_Delete(doc);
+			kc_jarena_reset(scratch);	/* after the page's every node */
 			if (r != 0)
 				break;
 		}
@@ -533,6 +544,7 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 	}
 	kc_jarena_seal(snap->arena);	/* the string table has done its work */
 out:
+	kc_jarena_free(scratch);
 	if (r != 0)
 		kc_snapshot_free(snap);
 	return r;
@@ -588,7 +600,10 @@ kc_snap_pages_open(struct kc_snap_pages *it, const char *dir, enum kc_snap_res r
 	it->dir = dir;
 	if ((r = kc_fmt(prefix, sizeof(prefix), "raw/%s", kc_snap_resources[res].name)) != 0)
 		return r;
-	return dir_list(&ctx, prefix, &it->names, &it->n);
+	if ((r = dir_list(&ctx, prefix, &it->names, &it->n)) != 0)
+		return r;
+	it->scratch = kc_jarena_new();	/* NULL (no memory): pages parsed on the heap */
+	return 0;
 }
 
 const cJSON *
@@ -598,6 +613,7 @@ kc_snap_pages_next(struct kc_snap_pages *it, int *err)
 
 	cJSON_Delete(it->doc);
 	it->doc = NULL;
+	kc_jarena_reset(it->scratch);
 	while (it->i < it->n) {
 		const char *name = it->names[it->i++];
 		size_t len = 0;
@@ -608,7 +624,7 @@ kc_snap_pages_next(struct kc_snap_pages *it, int *err)
 			*err = kc_err_set(KC_ERR_NOTFOUND, "cannot read snapshot page '%s'", name);
 			return NULL;
 		}
-		it->doc = cJSON_ParseWithLength(data, len);
+		it->doc = kc_jarena_parse(it->scratch, data, len);
 		free(data);
 		if (it->doc == NULL) {
 			*err = kc_err_set(KC_ERR_PARSE, "snapshot page '%s' is not valid JSON", name);
@@ -627,6 +643,7 @@ void
 kc_snap_pages_close(struct kc_snap_pages *it)
 {
 	cJSON_Delete(it->doc);
+	kc_jarena_free(it->scratch);	/* after the page that held its nodes */
 	for (size_t p = 0; p < it->n; p++)
 		free(it->names[p]);
 	free(it->names);
@@ -700,7 +717,10 @@ kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want
 			if (want(ctx, ns, san[0] ? san : "default") || (alias[0] && want(ctx, ns, alias))) {
 				cJSON_DetachItemViaPointer((cJSON *)items, it);
 				compact_item(it, KC_RES_PODS, KC_SNAP_COMPACT);
-				cJSON_AddItemToArray(keep, kc_jarena_take(snap->arena, it));
+				if ((it = kc_jarena_take(snap->arena, it)) == NULL)
+					r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+				else
+					cJSON_AddItemToArray(keep, it);
 			}
 			it = next;
 		}
@@ -739,15 +759,28 @@ kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want
 	return 0;
 }
 
+static int reduce_page(const char *rel, int level, kc_snap_want_fn want, void *ctx, struct kc_jarena *scratch,
+    char **data, size_t *len);
+
 int
 kc_snapshot_reduce_page(const char *rel, int level, char **data, size_t *len)
 {
-	return kc_snapshot_reduce_page_want(rel, level, NULL, NULL, data, len);
+	return kc_snapshot_reduce_page_want(rel, level, NULL, NULL, NULL, data, len);
 }
 
 int
-kc_snapshot_reduce_page_want(const char *rel, int level, kc_snap_want_fn want, void *ctx, char **data,
-    size_t *len)
+kc_snapshot_reduce_page_want(const char *rel, int level, kc_snap_want_fn want, void *ctx,
+    struct kc_jarena *scratch, char **data, size_t *len)
+{
+	int r = reduce_page(rel, level, want, ctx, scratch, data, len);
+
+	kc_jarena_reset(scratch);	/* after every tree that held its nodes */
+	return r;
+}
+
+static int
+reduce_page(const char *rel, int level, kc_snap_want_fn want, void *ctx, struct kc_jarena *scratch,
+    char **data, size_t *len)
 {
 	const struct keep_path *paths = NULL;
 	cJSON *doc, *items, *out, *arr, *it;
@@ -769,7 +802,7 @@ kc_snapshot_reduce_page_want(const char *rel, int level, kc_snap_want_fn want, v
 		return 0;
 	/* parsed as the loader parses it; a page that does not parse, or has
 	 * no items array, is left for the loader to judge */
-	if ((doc = cJSON_ParseWithLength(*data, *len)) == NULL)
+	if ((doc = kc_jarena_parse(scratch, *data, *len)) == NULL)
 		return 0;
 	items = kc_json_get_mut(doc, "items");
 	if (!cJSON_IsArray(items)) {

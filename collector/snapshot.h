@@ -138,12 +138,16 @@ int kc_snapshot_load_dir_level(const char *dir, struct kc_snapshot *snap, int le
  * (*err set on a page that cannot be read or parsed, left alone at the
  * end), then close.  next() returns the page's items array, valid until
  * the next call; pages without one are skipped, as the loader does.
- * A missing folder has no pages. */
+ * A missing folder has no pages.  The pages are parsed into a scratch
+ * arena, reset at each page: an item kept past the next call is copied
+ * first (kc_jarena_take into an arena of its own, or cJSON_Duplicate),
+ * never detached and kept as it is. */
 struct kc_snap_pages {
 	const char *dir;	/* borrowed */
 	char **names;
 	size_t n, i;
 	cJSON *doc;		/* the current page */
+	struct kc_jarena *scratch;	/* doc's nodes; NULL: the heap */
 	size_t items;		/* items returned so far */
 };
 int kc_snap_pages_open(struct kc_snap_pages *it, const char *dir, enum kc_snap_res res);
@@ -176,8 +180,13 @@ int kc_snapshot_reduce_page(const char *rel, int level, char **data, size_t *len
  * namespace, account) accepts (the account as the reduced pod has it:
  * spec.serviceAccountName, "default" when empty); want NULL keeps every
  * pod.  The reduced page then loads into a snapshot without the others:
- * for a reader that looks up no other pod (diff's stale pods). */
-int kc_snapshot_reduce_page_want(const char *rel, int level, kc_snap_want_fn want, void *ctx, char **data,
-    size_t *len);
+ * for a reader that looks up no other pod (diff's stale pods).  scratch,
+ * when not NULL, is an arena the page is parsed into instead of the heap
+ * (one bump allocation a node instead of a malloc and a free: most of a
+ * 150k-pod estate's pages is dropped); it is reset before this returns,
+ * so it holds nothing between pages. */
+struct kc_jarena;
+int kc_snapshot_reduce_page_want(const char *rel, int level, kc_snap_want_fn want, void *ctx,
+    struct kc_jarena *scratch, char **data, size_t *len);
 
 #endif

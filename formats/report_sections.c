@@ -1,5 +1,6 @@
 /* report_sections.c - the report's tables: findings, agent inventory,
  * who-can, the audit segment and the collection items. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -350,14 +351,75 @@ cmp_wc(const void *a, const void *b)
 	return strcmp(kc_json_str0(x->binding, "name"), kc_json_str0(y->binding, "name"));
 }
 
+/* The rows of one table and an index on them: one row per subject,
+ * binding, role and place (the who-can lists of a large cluster hold
+ * hundreds of thousands of entries; a scan per entry made the table n^2). */
+struct wc_set {
+	struct wc_row *v;
+	size_t n, cap;
+	size_t *slot;		/* open addressing: row index + 1, 0 free */
+	size_t nslot;		/* 0 or a power of two */
+};
+
+static uint64_t
+wc_hash_str(uint64_t h, const char *s)
+{
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return (h ^ 0xff) * 0x100000001b3ULL;	/* a separator no name holds */
+}
+
+static uint64_t
+wc_hash_ref(uint64_t h, const cJSON *r)
+{
+	h = wc_hash_str(h, kc_json_str0(r, "kind"));
+	h = wc_hash_str(h, kc_json_str0(r, "name"));
+	return wc_hash_str(h, kc_json_str0(r, "namespace"));
+}
+
+static uint64_t
+wc_hash(const char *where, const cJSON *s, const cJSON *bi, const cJSON *ro)
+{
+	uint64_t h = wc_hash_str(0xcbf29ce484222325ULL, where);
+
+	return wc_hash_ref(wc_hash_ref(wc_hash_ref(h, s), bi), ro);
+}
+
+/* Double the index (or make it) and put every row back. */
+static int
+wc_rehash(struct wc_set *t)
+{
+	size_t ns = t->nslot == 0 ? 64 : t->nslot * 2;
+	size_t *slot = calloc(ns, sizeof(*slot));
+
+	if (slot == NULL)
+		return KC_ERR_NOMEM;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct wc_row *r = &t->v[i];
+		size_t k = (size_t)wc_hash(r->where, r->subject, r->binding, r->role) & (ns - 1);
+
+		while (slot[k] != 0)
+			k = (k + 1) & (ns - 1);
+		slot[k] = i + 1;
+	}
+	free(t->slot);
+	t->slot = slot;
+	t->nslot = ns;
+	return 0;
+}
+
 static void
-wc_add(struct wc_row **v, size_t *n, size_t *cap, const cJSON *e, const char *where, unsigned verb,
-    const struct bundle *b, int *err)
+wc_add(struct wc_set *t, const cJSON *e, const char *where, unsigned verb, const struct bundle *b, int *err)
 {
 	const cJSON *s = kc_json_path(e, "subject"), *bi = kc_json_path(e, "binding"), *ro = kc_json_path(e, "role");
+	size_t k;
 
-	for (size_t i = 0; i < *n; i++) {
-		struct wc_row *r = &(*v)[i];
+	if ((t->n + 1) * 2 > t->nslot && wc_rehash(t) != 0) {
+		*err = KC_ERR_NOMEM;
+		return;
+	}
+	for (k = (size_t)wc_hash(where, s, bi, ro) & (t->nslot - 1); t->slot[k] != 0; k = (k + 1) & (t->nslot - 1)) {
+		struct wc_row *r = &t->v[t->slot[k] - 1];
 
 		if (strcmp(r->where, where) == 0 && rh_same_ref(r->subject, s, 1) && rh_same_ref(r->binding, bi, 1) &&
 		    rh_same_ref(r->role, ro, 1)) {
@@ -365,14 +427,14 @@ wc_add(struct wc_row **v, size_t *n, size_t *cap, const cJSON *e, const char *wh
 			return;
 		}
 	}
-	if (KC_GROW(*v, *cap, *n + 1) != 0) {
+	if (KC_GROW(t->v, t->cap, t->n + 1) != 0) {
 		*err = KC_ERR_NOMEM;
 		return;
 	}
-	(*v)[*n] = (struct wc_row){ s, bi, ro, where, kc_json_str(e, "note"), verb,
+	t->v[t->n] = (struct wc_row){ s, bi, ro, where, kc_json_str(e, "note"), verb,
 		strcmp(kc_json_str0(s, "kind"), "ServiceAccount") == 0 &&
 		rh_is_agent(b, kc_json_str0(s, "namespace"), kc_json_str0(s, "name")) };
-	(*n)++;
+	t->slot[k] = ++t->n;
 }
 
 void
@@ -389,8 +451,9 @@ rh_whocan_section(struct w *w, const struct bundle *b)
 	    "this snapshot, with the binding and role that allow it. Selected agent identities "
 	    "come first, highlighted.</p>\n");
 	for (int r = 0; r < KC_SENSITIVE_N; r++) {
-		struct wc_row *v = NULL;
-		size_t n = 0, cap = 0;
+		struct wc_set t = { 0 };
+		struct wc_row *v;
+		size_t n;
 		const cJSON *q;
 		int err = 0, shown = 0;
 
@@ -404,11 +467,14 @@ rh_whocan_section(struct w *w, const struct bundle *b)
 			    rh_jhas(q, "subresource"))
 				continue;
 			cJSON_ArrayForEach(e, kc_json_path(q, "clusterWide"))
-				wc_add(&v, &n, &cap, e, "", bit, b, &err);
+				wc_add(&t, e, "", bit, b, &err);
 			cJSON_ArrayForEach(nsl, kc_json_path(q, "namespaces"))
 				cJSON_ArrayForEach(e, nsl)
-					wc_add(&v, &n, &cap, e, nsl->string, bit, b, &err);
+					wc_add(&t, e, nsl->string, bit, b, &err);
 		}
+		free(t.slot);
+		v = t.v;
+		n = t.n;
 		if (err != 0) {
 			w->err = err;
 			free(v);

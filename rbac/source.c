@@ -8,6 +8,7 @@
 #include "rbac/source.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/jarena.h"
 #include "util/mem.h"
 
 #define SRC_MEMBER_MAX (1ULL << 30)
@@ -51,8 +52,8 @@ shrink_member(void *ctx, struct kc_bundle_member *m)
 {
 	const struct kc_source *src = ctx;
 
-	return kc_snapshot_reduce_page_want(m->path, src->level, src->pod_want, src->pod_want_ctx, &m->data,
-	    &m->len);
+	return kc_snapshot_reduce_page_want(m->path, src->level, src->pod_want, src->pod_want_ctx, src->scratch,
+	    &m->data, &m->len);
 }
 
 static int
@@ -64,8 +65,15 @@ read_bundle(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin
 		.shrink = src->level != KC_SNAP_FULL ? shrink_member : NULL, .shrink_ctx = src,
 	};
 	struct keep_ctx k = { keep, ctx };
+	int r;
 
-	return kc_bundle_read_members(path, &o, keep_member, &k, &src->m);
+	/* no scratch arena (out of memory): the pages are parsed on the heap */
+	if (o.shrink != NULL)
+		src->scratch = kc_jarena_new();
+	r = kc_bundle_read_members(path, &o, keep_member, &k, &src->m);
+	kc_jarena_free(src->scratch);
+	src->scratch = NULL;
+	return r;
 }
 
 int

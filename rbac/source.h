@@ -21,6 +21,7 @@ struct kc_source {
 					 * (collector/snapshot.h); 0 after open: full */
 	kc_snap_want_fn pod_want;	/* kc_source_open_want's filter, or NULL */
 	void *pod_want_ctx;
+	struct kc_jarena *scratch;	/* the pages are parsed into while read */
 };
 
 /* Open path (folder or bundle). */

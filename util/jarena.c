@@ -74,6 +74,7 @@ struct block {
 
 struct kc_jarena {
 	struct block *blocks;
+	struct block *spare;	/* small blocks kept by kc_jarena_reset, for reuse */
 	char *cur, *end;	/* free room in the newest small block */
 	size_t bytes;
 	const char **tab;	/* stored strings, open addressing; NULL: none */
@@ -187,6 +188,15 @@ block_new(struct kc_jarena *a, size_t need)
 	if (need > SIZE_MAX - BLOCK - sizeof(struct block))
 		return NULL;
 	size = (need + sizeof(struct block) + BLOCK - 1) & ~(BLOCK - 1);
+	if (size == BLOCK && a->spare != NULL) {	/* mapped, marked, registered */
+		struct block *b = a->spare;
+
+		a->spare = b->next;
+		b->next = a->blocks;
+		a->blocks = b;
+		a->bytes += size;
+		return b;
+	}
 	if ((p = map_aligned(size)) == NULL)
 		return NULL;
 	if ((uintptr_t)p >> SPAN_BITS != 0 || ((uintptr_t)p + size - 1) >> SPAN_BITS != 0) {
@@ -341,13 +351,35 @@ kc_jarena_copy(struct kc_jarena *a, const cJSON *src)
 	return cJSON_Duplicate(src, 1);
 }
 
+/* 1 when a node of t (t's siblings aside), or a key or string of one, is
+ * arena memory */
+static int
+holds_arena(const cJSON *t)
+{
+	if (kc_jarena_owns(t) || kc_jarena_owns(t->string) || kc_jarena_owns(t->valuestring))
+		return 1;
+	for (const cJSON *c = t->child; c != NULL; c = c->next)
+		if (holds_arena(c))
+			return 1;
+	return 0;
+}
+
 cJSON *
 kc_jarena_take(struct kc_jarena *a, cJSON *tree)
 {
 	cJSON *c;
 
-	if (a == NULL || tree == NULL || (c = copy(a, tree)) == NULL)
+	if (a == NULL || tree == NULL)
 		return tree;
+	if ((c = copy(a, tree)) != NULL) {
+		cJSON_Delete(tree);
+		return c;
+	}
+	/* no room: a heap tree stays as it is; one holding another arena's
+	 * nodes (a scratch arena's, reset next) becomes a heap copy */
+	if (!holds_arena(tree))
+		return tree;
+	c = cJSON_Duplicate(tree, 1);
 	cJSON_Delete(tree);
 	return c;
 }
@@ -384,14 +416,12 @@ kc_jarena_bytes(const struct kc_jarena *a)
 	return a == NULL ? 0 : a->bytes + a->ntab * sizeof(*a->tab);
 }
 
-void
-kc_jarena_free(struct kc_jarena *a)
+static void
+unmap_list(struct block *b)
 {
-	struct block *b, *next;
+	struct block *next;
 
-	if (a == NULL)
-		return;
-	for (b = a->blocks; b != NULL; b = next) {
+	for (; b != NULL; b = next) {
 		size_t size = b->size;
 
 		next = b->next;
@@ -401,6 +431,42 @@ kc_jarena_free(struct kc_jarena *a)
 #endif
 		munmap(b, size);
 	}
+}
+
+void
+kc_jarena_reset(struct kc_jarena *a)
+{
+	struct block *b, *next;
+
+	if (a == NULL)
+		return;
+	for (b = a->blocks; b != NULL; b = next) {
+		next = b->next;
+		b->next = NULL;
+#ifndef KC_LSAN
+		if (b->size == BLOCK) {
+			b->next = a->spare;
+			a->spare = b;
+			continue;
+		}
+#endif
+		/* large blocks go back at once; under AddressSanitizer every
+		 * block does, so a node used after the reset faults */
+		unmap_list(b);
+	}
+	a->blocks = NULL;
+	a->cur = a->end = NULL;
+	a->bytes = 0;
+	kc_jarena_seal(a);
+}
+
+void
+kc_jarena_free(struct kc_jarena *a)
+{
+	if (a == NULL)
+		return;
+	unmap_list(a->blocks);
+	unmap_list(a->spare);
 	free(a->tab);
 	free(a);
 }

@@ -47,9 +47,12 @@ struct kc_jarena *kc_jarena_new(void);
  * (cJSON_Duplicate) when a is NULL or has no room; NULL when src is NULL
  * or out of memory. */
 cJSON *kc_jarena_copy(struct kc_jarena *a, const cJSON *src);
-/* tree (taken) replaced by its copy in a, the heap tree deleted; tree
- * itself when a is NULL or has no room (never lost); NULL only when tree
- * is NULL. */
+/* tree (taken) replaced by its copy in a, the tree deleted (its heap
+ * nodes freed).  tree itself when a is NULL; when a has no room, tree
+ * itself if it is all heap (never lost), else (it holds nodes of an
+ * arena, a scratch arena's that is reset next) a heap copy: the result
+ * never holds a node of an arena other than a.  NULL when tree is NULL,
+ * or when that copy found no memory (tree deleted). */
 cJSON *kc_jarena_take(struct kc_jarena *a, cJSON *tree);
 /* text (len bytes) parsed by cJSON straight into a: no heap tree first,
  * so no transient of twice the document (a 51 MB who-can.json is 200 MB
@@ -66,6 +69,13 @@ void kc_jarena_seal(struct kc_jarena *a);
 size_t kc_jarena_bytes(const struct kc_jarena *a);
 /* 1 when p points into an arena that is not freed. */
 int kc_jarena_owns(const void *p);
+/* Forget every tree in a: no node of a may be used after it; a is empty
+ * again, its 1 MiB blocks kept for what it builds next (none faults in
+ * twice), larger ones unmapped (under AddressSanitizer, every block, so
+ * a node used after the reset faults).  For a scratch arena that parses
+ * one page after another.  kc_jarena_bytes then counts the blocks in
+ * use only. */
+void kc_jarena_reset(struct kc_jarena *a);
 /* Release every block of a (NULL is fine).  No node of a may be used
  * after it. */
 void kc_jarena_free(struct kc_jarena *a);

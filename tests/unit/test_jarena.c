@@ -1,4 +1,5 @@
 /* test_jarena.c - cJSON trees packed into an arena (util/jarena.h). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,5 +171,54 @@ DEFINE_TEST(test_jarena_take)
 	cJSON_Delete(t);
 	cJSON_Delete(c);
 	free(p1);
+	kc_jarena_free(a);
+}
+
+/* kc_jarena_reset: the arena is empty after it and parses again into the
+ * same 1 MiB blocks (no new mapping for a scratch arena's next page);
+ * a large block is unmapped at the reset.  Twin: the reset arena's new
+ * tree is the whole document, not a mix with the old one. */
+DEFINE_TEST(test_jarena_reset)
+{
+	struct kc_jarena *a = kc_jarena_new();
+	size_t big = (size_t)1 << 20;	/* a block of its own, of 2 MiB */
+	char *text = malloc(big + 16);
+	cJSON *j, *k;
+	char *p1, *p2;
+
+	CHECK(a != NULL && text != NULL);
+	j = kc_jarena_parse(a, doc, strlen(doc));
+	CHECK(j != NULL && kc_jarena_owns(j));
+	CHECK(kc_jarena_bytes(a) > 0);
+	p1 = cJSON_PrintUnformatted(j);
+	kc_jarena_reset(a);
+	CHECK_INT((int)kc_jarena_bytes(a), 0);
+	k = kc_jarena_parse(a, doc, strlen(doc));
+	CHECK(k != NULL && kc_jarena_owns(k));
+#if !defined(__SANITIZE_ADDRESS__)
+	CHECK(((uintptr_t)k >> 20) == ((uintptr_t)j >> 20));	/* the same block, reused */
+#endif
+	p2 = cJSON_PrintUnformatted(k);
+	CHECK_STR(p2, p1);
+	free(p2);
+	/* a string of 1 MiB: its own block, unmapped at the reset */
+	text[0] = '"';
+	memset(text + 1, 'x', big);
+	text[big + 1] = '"';
+	j = kc_jarena_parse(a, text, big + 2);
+	CHECK(j != NULL && cJSON_IsString(j) && strlen(j->valuestring) == big);
+	CHECK(kc_jarena_bytes(a) >= ((size_t)3 << 20));
+	p2 = j->valuestring;
+	CHECK(kc_jarena_owns(p2));
+	kc_jarena_reset(a);
+	CHECK_INT((int)kc_jarena_bytes(a), 0);
+	CHECK(!kc_jarena_owns(p2));	/* not kept: only 1 MiB blocks are */
+	/* the twin: a document parsed after the reset is itself whole */
+	k = kc_jarena_parse(a, "{\"a\":[1,2]}", 11);
+	p2 = cJSON_PrintUnformatted(k);
+	CHECK_STR(p2, "{\"a\":[1,2]}");
+	free(p2);
+	free(p1);
+	free(text);
 	kc_jarena_free(a);
 }

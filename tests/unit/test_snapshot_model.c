@@ -13,6 +13,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/jarena.h"
 #include "util/json.h"
 
 static void
@@ -437,21 +438,40 @@ DEFINE_TEST(test_snapshot_reduce_page_want)
 	static const char boom[] = "{\"items\":[{\"metadata\":{\"name\":\"p1\",\"namespace\":\"a\"},"
 	    "\"spec\":{\"serviceAccountName\":\"boom\"}}]}";
 	char names[256], *data;
+	struct kc_jarena *scratch;
 	size_t len;
 	int calls = 0;
 
 	data = strdup(text);
 	len = strlen(text);
 	CHECK_INT(kc_snapshot_reduce_page_want("raw/pods/page-0001.json", KC_SNAP_DIFF_POST, want_agent_ns_a,
-	    &calls, &data, &len), 0);
+	    &calls, NULL, &data, &len), 0);
 	CHECK_INT(page_names(data, len, names, sizeof(names)), 2);
 	CHECK_STR(names, "p1 p3 ");	/* p3: no account, so "default" */
 	CHECK_INT(calls, 4);
+	/* parsed into a scratch arena: the same page, twice (the arena's
+	 * blocks reused), and the arena holds nothing after */
+	scratch = kc_jarena_new();
+	CHECK(scratch != NULL);
+	for (int k = 0; k < 2; k++) {
+		char *d2 = strdup(text);
+		size_t l2 = strlen(text);
+
+		calls = 0;
+		CHECK_INT(kc_snapshot_reduce_page_want("raw/pods/page-0001.json", KC_SNAP_DIFF_POST, want_agent_ns_a,
+		    &calls, scratch, &d2, &l2), 0);
+		CHECK_INT(calls, 4);
+		CHECK_INT((int)l2, (int)len);
+		CHECK_STR(d2, data);
+		CHECK_INT((int)kc_jarena_bytes(scratch), 0);
+		free(d2);
+	}
+	kc_jarena_free(scratch);
 	free(data);
 	/* twin: no filter, every pod */
 	data = strdup(text);
 	len = strlen(text);
-	CHECK_INT(kc_snapshot_reduce_page_want("raw/pods/page-0001.json", KC_SNAP_DIFF_POST, NULL, NULL,
+	CHECK_INT(kc_snapshot_reduce_page_want("raw/pods/page-0001.json", KC_SNAP_DIFF_POST, NULL, NULL, NULL,
 	    &data, &len), 0);
 	CHECK_INT(page_names(data, len, names, sizeof(names)), 4);
 	free(data);
@@ -460,7 +480,7 @@ DEFINE_TEST(test_snapshot_reduce_page_want)
 	len = strlen(text);
 	calls = 0;
 	CHECK_INT(kc_snapshot_reduce_page_want("raw/secrets/page-0001.json", KC_SNAP_DIFF_PRE, want_agent_ns_a,
-	    &calls, &data, &len), 0);
+	    &calls, NULL, &data, &len), 0);
 	CHECK_INT(page_names(data, len, names, sizeof(names)), 4);
 	CHECK_INT(calls, 0);
 	free(data);
@@ -468,7 +488,7 @@ DEFINE_TEST(test_snapshot_reduce_page_want)
 	data = strdup(boom);
 	len = strlen(boom);
 	CHECK_INT(kc_snapshot_reduce_page_want("raw/pods/page-0001.json", KC_SNAP_DIFF_POST, want_agent_ns_a,
-	    &calls, &data, &len), KC_ERR_NOMEM);
+	    &calls, NULL, &data, &len), KC_ERR_NOMEM);
 	CHECK_STR(data, boom);
 	free(data);
 }
