@@ -150,7 +150,13 @@ use_member(struct bundle *b, const struct kc_bundle_member *m)
 	} else if (strcmp(rel, "analysis/findings.json") == 0) {
 		b->findings = parse_member(b, m);
 	} else if (strcmp(rel, "analysis/who-can.json") == 0) {
-		b->whocan = parse_member(b, m);
+		int r;
+
+		arena_of(b);
+		if ((r = rh_whocan_read(b, m->data, m->len)) == KC_ERR_NOMEM)
+			problem(b, "%s: out of memory", m->path);
+		else if (r != 0)
+			problem(b, "%s is not valid JSON", m->path);
 	} else if (strcmp(rel, "analysis/selection.json") == 0) {
 		b->selection = parse_member(b, m);
 	} else if (strcmp(rel, "audit/sources.json") == 0) {
@@ -182,6 +188,7 @@ rh_bundle_free(struct bundle *b)
 	kc_nsindex_free(&b->sidx);
 	cJSON_Delete(b->findings);
 	cJSON_Delete(b->whocan);
+	rh_whocan_free(b);
 	cJSON_Delete(b->selection);
 	cJSON_Delete(b->sources);
 	cJSON_Delete(b->logauthz);
@@ -199,17 +206,18 @@ rh_bundle_free(struct bundle *b)
 
 /* Read the members the report shows.  Each one is used only when its
  * SHA-256 is the one SHA256SUMS names: the page never shows bytes that
- * differ from the hash list (which verification ties to the signature). */
-/* SHA256SUMS among ms parsed into sums: 1, or 0 when missing or malformed. */
-static int
-load_sums(const struct kc_bundle_members *ms, struct kc_digest_list *sums)
-{
-	for (size_t i = 0; i < ms->n; i++)
-		if (strcmp(ms->v[i].path, "SHA256SUMS") == 0 &&
-		    kc_sums_parse(ms->v[i].data, ms->v[i].len, sums) == 0)
-			return 1;
-	return 0;
-}
+ * differ from the hash list (which verification ties to the signature).
+ * Members are used as they are read, in the archive's order, from the
+ * first SHA256SUMS that parses on (those before it when it comes), each
+ * text freed once used: the report never holds every member's text with
+ * the documents made of them (75 MB of text at 150k objects). */
+struct early {
+	struct bundle *b;
+	struct kc_bundle_members *ms;	/* what kc_bundle_read_members has read so far */
+	struct kc_digest_list sums;
+	int have_sums;		/* sums parsed: each member is used as it comes */
+	struct kc_buf later;	/* the members' problems, shown after the read's own */
+};
 
 /* 1 when m's bytes have the SHA-256 that sums names for it. */
 static int
@@ -221,25 +229,83 @@ matches_sums(const struct kc_digest_list *sums, const struct kc_bundle_member *m
 	return kc_sha256_hex(m->data, m->len, hex) == 0 && at >= 0 && kc_digest_eq(sums->v[at].hex, hex);
 }
 
+/* Member m checked against the sums, used or refused, and its text freed
+ * (data NULL: done with). */
+static void
+handle(struct early *e, struct kc_bundle_member *m)
+{
+	struct kc_buf own;
+
+	if (m->data == NULL || strcmp(m->path, "SHA256SUMS") == 0)
+		return;
+	own = e->b->problems;	/* problem() writes to later meanwhile */
+	e->b->problems = e->later;
+	if (!matches_sums(&e->sums, m))
+		problem(e->b, "%s does not match its SHA-256 in SHA256SUMS: not shown", m->path);
+	else
+		use_member(e->b, m);
+	e->later = e->b->problems;
+	e->b->problems = own;
+	free(m->data);
+	m->data = NULL;
+	m->len = 0;
+}
+
+static int
+use_as_read(void *ctx, struct kc_bundle_member *m)
+{
+	struct early *e = ctx;
+
+	if (e->have_sums) {
+		handle(e, m);
+	} else if (strcmp(m->path, "SHA256SUMS") == 0 && kc_sums_parse(m->data, m->len, &e->sums) == 0) {
+		e->have_sums = 1;
+		for (size_t i = 0; i < e->ms->n; i++)	/* the members before it, then it */
+			handle(e, &e->ms->v[i]);
+	}
+	return 0;
+}
+
+/* Everything used from a bundle forgotten (the problems kept): for a file
+ * that turns out not to be the one verified. */
+static void
+forget_members(struct bundle *b)
+{
+	struct kc_buf problems = b->problems;
+
+	kc_buf_init(&b->problems, 1u << 20);
+	rh_bundle_free(b);
+	memset(b, 0, sizeof(*b));
+	b->problems = problems;
+}
+
 void
 rh_bundle_read(const char *path, const char *pin, int strict, const char *chain_pubkey, const char *chain_tsa_ca,
     struct bundle *b)
 {
+	struct kc_bundle_members ms;
+	struct early e = { b, &ms, { 0 }, 0, KC_BUF_INIT(1u << 20) };
 	const struct kc_bundle_read_opts o = {
 		.member_max = KC_REPORT_MEMBER_MAX, .total_max = KC_REPORT_MEMBERS_MAX,
 		.reader = "the report", .check_end = 0, .sort = 0, .expect_sha256 = pin,
+		.shrink = use_as_read, .shrink_ctx = &e,
 	};
-	struct kc_bundle_members ms;
-	struct kc_digest_list sums = { 0 };
-	int r, have_sums;
+	int r;
 
 	kc_buf_init(&b->problems, 1u << 20);
 	r = kc_bundle_read_members(path, &o, keep_member, NULL, &ms);
 	if (pin != NULL && r != 0 && ms.opened &&
 	    (strict || (ms.sha256[0] != '\0' && !kc_digest_eq(ms.sha256, pin)))) {
 		/* the file verify found valid (strict), or whose digest the
-		 * report names, is not the file read now: show nothing of it */
-		problem(b, "%s", kc_err_msg());
+		 * report names, is not the file read now: show nothing of it
+		 * (what was used as it was read is forgotten) */
+		char msg[1024];
+
+		kc_fmt_trunc(msg, sizeof(msg), "%s", kc_err_msg());
+		forget_members(b);
+		kc_digest_list_free(&e.sums);
+		kc_buf_free(&e.later);
+		problem(b, "%s", msg);
 		b->unreadable = 1;
 		b->changed = ms.sha256[0] != '\0' && !kc_digest_eq(ms.sha256, pin);
 		kc_bundle_members_free(&ms);
@@ -250,6 +316,7 @@ rh_bundle_read(const char *path, const char *pin, int strict, const char *chain_
 	if (!ms.opened) {
 		problem(b, "cannot read the bundle: %s", kc_err_msg());
 		b->unreadable = 1;
+		kc_buf_free(&e.later);
 		return;
 	}
 	if (r < 0) {
@@ -257,23 +324,17 @@ rh_bundle_read(const char *path, const char *pin, int strict, const char *chain_
 		if (ms.n == 0)
 			b->unreadable = 1;
 	}
-	if (!(have_sums = load_sums(&ms, &sums)) && ms.n > 0)
+	/* every member after the sums was used as it was read (use_as_read) */
+	if (!e.have_sums && ms.n > 0)
 		problem(b, "SHA256SUMS is missing or malformed: no member is shown");
-	for (size_t i = 0; i < ms.n && have_sums; i++) {
-		if (strcmp(ms.v[i].path, "SHA256SUMS") == 0)
-			continue;
-		if (!matches_sums(&sums, &ms.v[i])) {
-			problem(b, "%s does not match its SHA-256 in SHA256SUMS: not shown", ms.v[i].path);
-			continue;
-		}
-		use_member(b, &ms.v[i]);
-		/* used: its text goes now, not with the rest (100 MB at 150k) */
-		free(ms.v[i].data);
-		ms.v[i].data = NULL;
-		ms.v[i].len = 0;
+	if (e.later.len > 0) {
+		if (b->problems.len > 0)
+			kc_buf_addc(&b->problems, '\n');
+		kc_buf_add(&b->problems, e.later.data, e.later.len);
 	}
+	kc_buf_free(&e.later);
 	kc_bundle_members_free(&ms);
-	kc_digest_list_free(&sums);
+	kc_digest_list_free(&e.sums);
 	/* the audit continuity: a copied audit-sink chain re-checked from the
 	 * bundle's members (with --audit-chain-pubkey, else the bundle's own
 	 * copy of the sink key; its tokens with --audit-chain-tsa-ca) */

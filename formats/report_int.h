@@ -49,6 +49,27 @@ struct eff {
 	cJSON *doc;
 };
 
+/* who-can rows merged over verbs: one row per subject, binding, role and
+ * place, with a mark per verb (analysis/who-can.json, read a query at a
+ * time: rh_whocan_read). */
+struct wc_row {
+	const cJSON *subject, *binding, *role;	/* kind, name, namespace, found: false */
+	const char *where;	/* "" cluster-wide, else a namespace */
+	const char *note;
+	unsigned verbs;		/* 1 get, 2 list, 4 watch */
+	int agent;		/* set when the section is written */
+};
+
+/* The rows of one table and an index on them (the who-can lists of a
+ * large cluster hold hundreds of thousands of entries; a scan per entry
+ * made the table n^2). */
+struct wc_set {
+	struct wc_row *v;
+	size_t n, cap;
+	size_t *slot;		/* open addressing: row index + 1, 0 free */
+	size_t nslot;		/* 0 or a power of two */
+};
+
 /* Findings by the service account they name (util/nsindex.h): an agent's
  * findings are one slice, found by binary search, so a report does not
  * scan every finding for every grant of every agent. */
@@ -66,6 +87,9 @@ struct bundle {
 	int unreadable;		/* nothing could be read */
 	int changed;		/* the file read is not the one pinned (its digest differs) */
 	struct kc_jarena *arena;	/* where the documents above are packed (util/jarena.h) */
+	struct wc_set wc[3];	/* who-can rows of each kc_sensitive_resources entry */
+	const cJSON **refs;	/* the rows' refs, one copy of each in the arena */
+	size_t nrefs, nrefslot;
 };
 
 /* Boxes per picture: beyond this a picture stops helping anyone see. */
@@ -86,6 +110,12 @@ struct tree {
 	int err;
 	size_t dropped;		/* boxes left out beyond KC_SVG_MAX_NODES */
 };
+
+/* report_sections.c: analysis/who-can.json (text, len) read into b->wc a
+ * query at a time, b->whocan its other members; 0, KC_ERR_PARSE (not the
+ * JSON cJSON reads) or KC_ERR_NOMEM, the tables empty then. */
+int rh_whocan_read(struct bundle *b, const char *text, size_t len);
+void rh_whocan_free(struct bundle *b);
 
 /* report_write.c */
 void rh_raw(struct w *w, const char *s);

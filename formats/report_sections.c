@@ -8,6 +8,7 @@
 #include "formats/report_int.h"
 #include "manifest/auditchain_bundle.h"
 #include "util/err.h"
+#include "util/jarena.h"
 #include "util/json.h"
 #include "util/mem.h"
 
@@ -320,16 +321,6 @@ rh_inventory_section(struct w *w, const struct bundle *b)
 	rh_raw(w, "</section>\n");
 }
 
-/* who-can rows merged over verbs: one row per subject, binding, role and
- * place, with a mark per verb. */
-struct wc_row {
-	const cJSON *subject, *binding, *role;
-	const char *where;	/* "" cluster-wide, else a namespace */
-	const char *note;
-	unsigned verbs;		/* 1 get, 2 list, 4 watch */
-	int agent;
-};
-
 static int
 cmp_wc(const void *a, const void *b)
 {
@@ -350,16 +341,6 @@ cmp_wc(const void *a, const void *b)
 		return d;
 	return strcmp(kc_json_str0(x->binding, "name"), kc_json_str0(y->binding, "name"));
 }
-
-/* The rows of one table and an index on them: one row per subject,
- * binding, role and place (the who-can lists of a large cluster hold
- * hundreds of thousands of entries; a scan per entry made the table n^2). */
-struct wc_set {
-	struct wc_row *v;
-	size_t n, cap;
-	size_t *slot;		/* open addressing: row index + 1, 0 free */
-	size_t nslot;		/* 0 or a power of two */
-};
 
 static uint64_t
 wc_hash_str(uint64_t h, const char *s)
@@ -408,10 +389,117 @@ wc_rehash(struct wc_set *t)
 	return 0;
 }
 
+/* The fields of a ref the report reads (rh_ref, rh_same_ref, cmp_wc):
+ * kind, name and namespace when strings, found when false. */
+static int
+ref_same(const cJSON *a, const cJSON *b)
+{
+	static const char *const keys[] = { "kind", "name", "namespace" };
+
+	for (int i = 0; i < 3; i++) {
+		const char *x = kc_json_str(a, keys[i]), *y = kc_json_str(b, keys[i]);
+
+		if ((x == NULL) != (y == NULL) || (x != NULL && strcmp(x, y) != 0))
+			return 0;
+	}
+	return cJSON_IsFalse(kc_json_get(a, "found")) == cJSON_IsFalse(kc_json_get(b, "found"));
+}
+
+static uint64_t
+ref_hash(const cJSON *o)
+{
+	static const char *const keys[] = { "kind", "name", "namespace" };
+	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)cJSON_IsFalse(kc_json_get(o, "found"));
+
+	for (int i = 0; i < 3; i++) {
+		const char *x = kc_json_str(o, keys[i]);
+
+		h = x != NULL ? wc_hash_str(h, x) : (h ^ 0xfe) * 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* o (a subject, binding or role of a who-can entry) as the report reads
+ * it, one copy per distinct ref in b's arena (a who-can list names the
+ * same few thousand subjects, bindings and roles a hundred thousand
+ * times); NULL for a non-object, which every reader takes as it takes
+ * NULL.  *err set when out of memory. */
+static const cJSON *
+ref_intern(struct bundle *b, const cJSON *o, int *err)
+{
+	static const char *const keys[] = { "kind", "name", "namespace" };
+	cJSON *tmp;
+	const cJSON *c;
+	size_t k;
+
+	if (!cJSON_IsObject(o))
+		return NULL;
+	if ((b->nrefs + 1) * 2 > b->nrefslot) {
+		size_t ns = b->nrefslot == 0 ? 1024 : b->nrefslot * 2;
+		const cJSON **t = calloc(ns, sizeof(*t));
+
+		if (t == NULL) {
+			*err = KC_ERR_NOMEM;
+			return NULL;
+		}
+		for (size_t i = 0; i < b->nrefslot; i++) {
+			if (b->refs[i] == NULL)
+				continue;
+			for (k = (size_t)ref_hash(b->refs[i]) & (ns - 1); t[k] != NULL; k = (k + 1) & (ns - 1))
+				;
+			t[k] = b->refs[i];
+		}
+		free(b->refs);
+		b->refs = t;
+		b->nrefslot = ns;
+	}
+	for (k = (size_t)ref_hash(o) & (b->nrefslot - 1); b->refs[k] != NULL; k = (k + 1) & (b->nrefslot - 1))
+		if (ref_same(b->refs[k], o))
+			return b->refs[k];
+	if ((tmp = cJSON_CreateObject()) == NULL) {
+		*err = KC_ERR_NOMEM;
+		return NULL;
+	}
+	for (int i = 0; i < 3; i++) {
+		const char *x = kc_json_str(o, keys[i]);
+
+		if (x != NULL && cJSON_AddStringToObject(tmp, keys[i], x) == NULL)
+			*err = KC_ERR_NOMEM;
+	}
+	if (cJSON_IsFalse(kc_json_get(o, "found")) && cJSON_AddFalseToObject(tmp, "found") == NULL)
+		*err = KC_ERR_NOMEM;
+	if (*err != 0 || b->arena == NULL || (c = kc_jarena_copy(b->arena, tmp)) == NULL || !kc_jarena_owns(c)) {
+		/* a heap copy would outlive nothing that frees it: out of memory */
+		cJSON_Delete(tmp);
+		*err = KC_ERR_NOMEM;
+		return NULL;
+	}
+	cJSON_Delete(tmp);
+	b->refs[k] = c;
+	b->nrefs++;
+	return c;
+}
+
+/* A string of e kept in b's arena (NULL stays NULL) */
+static const char *
+str_keep(struct bundle *b, const char *s, int *err)
+{
+	const char *c;
+
+	if (s == NULL)
+		return NULL;
+	if (b->arena == NULL || (c = kc_jarena_strdup(b->arena, s)) == NULL) {
+		*err = KC_ERR_NOMEM;
+		return NULL;
+	}
+	return c;
+}
+
 static void
-wc_add(struct wc_set *t, const cJSON *e, const char *where, unsigned verb, const struct bundle *b, int *err)
+wc_add(struct bundle *b, struct wc_set *t, const cJSON *e, const char *where, unsigned verb, int *err)
 {
 	const cJSON *s = kc_json_path(e, "subject"), *bi = kc_json_path(e, "binding"), *ro = kc_json_path(e, "role");
+	struct wc_row row;
 	size_t k;
 
 	if ((t->n + 1) * 2 > t->nslot && wc_rehash(t) != 0) {
@@ -427,14 +515,93 @@ wc_add(struct wc_set *t, const cJSON *e, const char *where, unsigned verb, const
 			return;
 		}
 	}
+	/* a new row: what it shows copied out of the query (which goes) */
+	row = (struct wc_row){ ref_intern(b, s, err), ref_intern(b, bi, err), ref_intern(b, ro, err),
+		str_keep(b, where, err), str_keep(b, kc_json_str(e, "note"), err), verb, 0 };
+	if (*err != 0)
+		return;
 	if (KC_GROW(t->v, t->cap, t->n + 1) != 0) {
 		*err = KC_ERR_NOMEM;
 		return;
 	}
-	t->v[t->n] = (struct wc_row){ s, bi, ro, where, kc_json_str(e, "note"), verb,
-		strcmp(kc_json_str0(s, "kind"), "ServiceAccount") == 0 &&
-		rh_is_agent(b, kc_json_str0(s, "namespace"), kc_json_str0(s, "name")) };
+	t->v[t->n] = row;
 	t->slot[k] = ++t->n;
+}
+
+static void
+wc_clear(struct bundle *b)
+{
+	for (int r = 0; r < KC_SENSITIVE_N; r++) {
+		free(b->wc[r].v);
+		free(b->wc[r].slot);
+		memset(&b->wc[r], 0, sizeof(b->wc[r]));
+	}
+}
+
+void
+rh_whocan_free(struct bundle *b)
+{
+	wc_clear(b);
+	free(b->refs);
+	b->refs = NULL;
+	b->nrefs = b->nrefslot = 0;
+}
+
+struct wc_read {
+	struct bundle *b;
+	int occurrence;
+};
+
+/* One query of who-can.json: its entries into the table of its resource. */
+static int
+wc_query(void *ctx, const cJSON *q, int occurrence)
+{
+	struct wc_read *rd = ctx;
+	const char *verb = kc_json_str0(q, "verb");
+	unsigned bit = strcmp(verb, "get") == 0 ? 1 : strcmp(verb, "list") == 0 ? 2 :
+	    strcmp(verb, "watch") == 0 ? 4 : 0;
+	const cJSON *e, *nsl;
+	int err = 0;
+
+	if (occurrence != rd->occurrence) {
+		/* "queries" again: its readers take the last, so start over */
+		wc_clear(rd->b);
+		rd->occurrence = occurrence;
+	}
+	for (int r = 0; r < KC_SENSITIVE_N; r++) {
+		struct wc_set *t = &rd->b->wc[r];
+
+		if (bit == 0 || strcmp(kc_json_str0(q, "resource"), kc_sensitive_resources[r]) != 0 ||
+		    rh_jhas(q, "subresource"))
+			continue;
+		cJSON_ArrayForEach(e, kc_json_path(q, "clusterWide"))
+			wc_add(rd->b, t, e, "", bit, &err);
+		cJSON_ArrayForEach(nsl, kc_json_path(q, "namespaces"))
+			cJSON_ArrayForEach(e, nsl)
+				wc_add(rd->b, t, e, nsl->string, bit, &err);
+	}
+	return err;
+}
+
+int
+rh_whocan_read(struct bundle *b, const char *text, size_t len)
+{
+	struct wc_read rd = { b, 0 };
+	struct kc_jarena *scratch = kc_jarena_new();
+	cJSON *rest;
+	int err;
+
+	wc_clear(b);	/* a member read again replaces what it gave */
+	if (b->arena == NULL)
+		b->arena = kc_jarena_new();
+	rest = kc_json_parse_stream(text, len, "queries", scratch, wc_query, &rd, &err);
+	kc_jarena_free(scratch);
+	if (rest == NULL) {
+		wc_clear(b);
+		return err != 0 ? err : KC_ERR_PARSE;
+	}
+	b->whocan = kc_jarena_take(b->arena, rest);
+	return 0;
 }
 
 void
@@ -451,34 +618,15 @@ rh_whocan_section(struct w *w, const struct bundle *b)
 	    "this snapshot, with the binding and role that allow it. Selected agent identities "
 	    "come first, highlighted.</p>\n");
 	for (int r = 0; r < KC_SENSITIVE_N; r++) {
-		struct wc_set t = { 0 };
-		struct wc_row *v;
-		size_t n;
-		const cJSON *q;
-		int err = 0, shown = 0;
+		struct wc_row *v = b->wc[r].v;
+		size_t n = b->wc[r].n;
+		int shown = 0;
 
-		cJSON_ArrayForEach(q, kc_json_path(b->whocan, "queries")) {
-			const char *verb = kc_json_str0(q, "verb");
-			unsigned bit = strcmp(verb, "get") == 0 ? 1 : strcmp(verb, "list") == 0 ? 2 :
-			    strcmp(verb, "watch") == 0 ? 4 : 0;
-			const cJSON *e, *nsl;
+		for (size_t i = 0; i < n; i++) {
+			const cJSON *s = v[i].subject;
 
-			if (bit == 0 || strcmp(kc_json_str0(q, "resource"), res[r]) != 0 ||
-			    rh_jhas(q, "subresource"))
-				continue;
-			cJSON_ArrayForEach(e, kc_json_path(q, "clusterWide"))
-				wc_add(&t, e, "", bit, b, &err);
-			cJSON_ArrayForEach(nsl, kc_json_path(q, "namespaces"))
-				cJSON_ArrayForEach(e, nsl)
-					wc_add(&t, e, nsl->string, bit, b, &err);
-		}
-		free(t.slot);
-		v = t.v;
-		n = t.n;
-		if (err != 0) {
-			w->err = err;
-			free(v);
-			return;
+			v[i].agent = strcmp(kc_json_str0(s, "kind"), "ServiceAccount") == 0 &&
+			    rh_is_agent(b, kc_json_str0(s, "namespace"), kc_json_str0(s, "name"));
 		}
 		if (n > 1)
 			qsort(v, n, sizeof(*v), cmp_wc);
@@ -513,7 +661,6 @@ rh_whocan_section(struct w *w, const struct bundle *b)
 			rh_raw(w, "<tr><td colspan=\"7\" class=\"note\">nobody, by RBAC</td></tr>\n");
 		rh_raw(w, "</tbody></table>\n");
 		rh_more_rows(w, shown, (int)n);
-		free(v);
 	}
 	rh_raw(w, "</section>\n");
 }

@@ -337,6 +337,12 @@ copy(struct kc_jarena *a, const cJSON *s)
 	return n;
 }
 
+const char *
+kc_jarena_strdup(struct kc_jarena *a, const char *s)
+{
+	return a == NULL || s == NULL ? NULL : store(a, s);
+}
+
 cJSON *
 kc_jarena_copy(struct kc_jarena *a, const cJSON *src)
 {
@@ -385,19 +391,25 @@ kc_jarena_take(struct kc_jarena *a, cJSON *tree)
 }
 
 cJSON *
-kc_jarena_parse(struct kc_jarena *a, const char *text, size_t len)
+kc_jarena_parse_end(struct kc_jarena *a, const char *text, size_t len, const char **end)
 {
 	cJSON *j;
 
 	if (a == NULL)
-		return cJSON_ParseWithLength(text, len);
+		return cJSON_ParseWithLengthOpts(text, len, end, 0);
 	a->failed = 0;
 	parsing = a;
-	j = cJSON_ParseWithLength(text, len);
+	j = cJSON_ParseWithLengthOpts(text, len, end, 0);
 	parsing = NULL;
 	if (j == NULL && a->failed)	/* no room, not bad JSON: the heap decides */
-		j = cJSON_ParseWithLength(text, len);
+		j = cJSON_ParseWithLengthOpts(text, len, end, 0);
 	return j;
+}
+
+cJSON *
+kc_jarena_parse(struct kc_jarena *a, const char *text, size_t len)
+{
+	return kc_jarena_parse_end(a, text, len, NULL);
 }
 
 void

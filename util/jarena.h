@@ -47,6 +47,10 @@ struct kc_jarena *kc_jarena_new(void);
  * (cJSON_Duplicate) when a is NULL or has no room; NULL when src is NULL
  * or out of memory. */
 cJSON *kc_jarena_copy(struct kc_jarena *a, const cJSON *src);
+/* A copy of s in a (stored once per arena when at most
+ * KC_JARENA_INTERN_MAX bytes); NULL when a or s is NULL or a has no
+ * room. */
+const char *kc_jarena_strdup(struct kc_jarena *a, const char *s);
 /* tree (taken) replaced by its copy in a, the tree deleted (its heap
  * nodes freed).  tree itself when a is NULL; when a has no room, tree
  * itself if it is all heap (never lost), else (it holds nodes of an
@@ -62,6 +66,9 @@ cJSON *kc_jarena_take(struct kc_jarena *a, cJSON *tree);
  * for bad JSON); what a failed parse allocated stays in a until it
  * goes. */
 cJSON *kc_jarena_parse(struct kc_jarena *a, const char *text, size_t len);
+/* The same, *end (when end is not NULL) set where the value ends, as
+ * cJSON_ParseWithLengthOpts sets it (text after the value is not read). */
+cJSON *kc_jarena_parse_end(struct kc_jarena *a, const char *text, size_t len, const char **end);
 /* Forget the table of stored strings (the copies keep them); a later
  * copy starts a new one.  For when an arena is built. */
 void kc_jarena_seal(struct kc_jarena *a);

@@ -1,6 +1,8 @@
 #include <string.h>
 
 #include "util/json.h"
+#include "util/err.h"
+#include "util/jarena.h"
 
 const cJSON *
 kc_json_get(const cJSON *o, const char *key)
@@ -134,4 +136,169 @@ kc_json_text_has_nul(const char *p, size_t n)
 		q += 2;	/* the escape's second byte is never the start of another */
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* one array of an object parsed an element at a time */
+
+/* cJSON's whitespace: every byte up to the space (buffer_skip_whitespace) */
+static const char *
+skip_ws(const char *p, const char *end)
+{
+	while (p < end && (unsigned char)*p <= 32)
+		p++;
+	return p;
+}
+
+/* containers nested in j, j included (0 for a scalar) */
+static int
+nesting(const cJSON *j)
+{
+	int d = 0;
+
+	if (!cJSON_IsArray(j) && !cJSON_IsObject(j))
+		return 0;
+	for (const cJSON *c = j->child; c != NULL; c = c->next) {
+		int k = nesting(c);
+
+		if (k > d)
+			d = k;
+	}
+	return d + 1;
+}
+
+/* The value at *p as the whole-text parse reads it inside `outer`
+ * containers (its nesting limit counted from the top), *p moved past it;
+ * NULL when that parse would refuse it. */
+static cJSON *
+value_at(const char **p, const char *end, int outer, struct kc_jarena *a)
+{
+	const char *e = NULL;
+	cJSON *v;
+
+	if (end - *p >= 3 && memcmp(*p, "\xef\xbb\xbf", 3) == 0)
+		return NULL;	/* cJSON skips a BOM at its text's start only */
+	if ((v = kc_jarena_parse_end(a, *p, (size_t)(end - *p), &e)) == NULL)
+		return NULL;
+	if (nesting(v) + outer > CJSON_NESTING_LIMIT) {
+		cJSON_Delete(v);
+		return NULL;
+	}
+	*p = e;
+	return v;
+}
+
+cJSON *
+kc_json_parse_stream(const char *text, size_t len, const char *key, struct kc_jarena *scratch,
+    kc_json_elem_fn fn, void *ctx, int *err)
+{
+	const char *p = text, *end = text + len;
+	int occurrence = 0, r;
+	cJSON *rest;
+
+	*err = KC_ERR_PARSE;
+	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
+	p = skip_ws(p, end);
+	if (p == end || *p != '{') {
+		/* not an object: the whole text, as cJSON reads it (no key) */
+		if ((rest = cJSON_ParseWithLength(text, len)) != NULL)
+			*err = 0;
+		return rest;
+	}
+	if ((rest = cJSON_CreateObject()) == NULL) {
+		*err = KC_ERR_NOMEM;
+		return NULL;
+	}
+	p = skip_ws(p + 1, end);
+	if (p < end && *p == '}')
+		goto done;
+	for (;;) {
+		cJSON *k, *v;
+		int is_key;
+
+		p = skip_ws(p, end);
+		if (p == end || *p != '"' || (k = value_at(&p, end, 1, NULL)) == NULL)
+			goto fail;
+		is_key = strcmp(k->valuestring, key) == 0;
+		p = skip_ws(p, end);
+		if (p == end || *p != ':') {
+			cJSON_Delete(k);
+			goto fail;
+		}
+		p = skip_ws(p + 1, end);
+		if (is_key && p < end && *p == '[') {
+			cJSON_Delete(k);
+			p = skip_ws(p + 1, end);
+			if (p < end && *p == ']') {
+				p++;
+			} else {
+				for (;;) {
+					cJSON *el;
+
+					p = skip_ws(p, end);
+					if ((el = value_at(&p, end, 2, scratch)) == NULL)
+						goto fail;
+					r = fn(ctx, el, occurrence);
+					cJSON_Delete(el);
+					kc_jarena_reset(scratch);
+					if (r != 0) {
+						*err = r;
+						goto fail;
+					}
+					p = skip_ws(p, end);
+					if (p < end && *p == ',') {
+						p++;
+						continue;
+					}
+					if (p < end && *p == ']') {
+						p++;
+						break;
+					}
+					goto fail;
+				}
+			}
+			occurrence++;
+		} else if (is_key) {
+			/* not an array: read whole, its children as cJSON_ArrayForEach
+			 * walks them */
+			cJSON_Delete(k);
+			if ((v = value_at(&p, end, 1, scratch)) == NULL)
+				goto fail;
+			r = 0;
+			for (const cJSON *c = v->child; c != NULL && r == 0; c = c->next)
+				r = fn(ctx, c, occurrence);
+			cJSON_Delete(v);
+			kc_jarena_reset(scratch);
+			if (r != 0) {
+				*err = r;
+				goto fail;
+			}
+			occurrence++;
+		} else {
+			if ((v = value_at(&p, end, 1, NULL)) == NULL) {
+				cJSON_Delete(k);
+				goto fail;
+			}
+			cJSON_AddItemToObject(rest, k->valuestring, v);
+			cJSON_Delete(k);
+		}
+		p = skip_ws(p, end);
+		if (p < end && *p == ',') {
+			p++;
+			continue;
+		}
+		if (p < end && *p == '}')
+			break;
+		goto fail;
+	}
+done:
+	/* what follows the object is not read, as cJSON_ParseWithLength
+	 * does not read it */
+	*err = 0;
+	return rest;
+fail:
+	kc_jarena_reset(scratch);
+	cJSON_Delete(rest);
+	return NULL;
 }

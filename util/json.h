@@ -43,6 +43,25 @@ const char *kc_json_str(const cJSON *o, const char *key);
 /* The same, with "" instead of NULL. */
 const char *kc_json_str0(const cJSON *o, const char *key);
 
+/* text (len bytes), a JSON object, parsed as cJSON_ParseWithLength parses
+ * it, except that the array under its top-level member key is read one
+ * element at a time: fn(ctx, element, occurrence) for each (the element
+ * is borrowed: deleted after fn returns; parsed into scratch when not
+ * NULL, reset then), so a 50 MB list is never a tree at once.
+ * occurrence counts the key's members in order: the key's readers take
+ * the last (kc_json_get), so a reader starts over at each new one.  A
+ * member of that key that is not an array is read whole, fn called for
+ * each of its children (as cJSON_ArrayForEach walks them).  Returns the
+ * object's other members, in order (a text that is not an object: the
+ * whole value, fn never called); NULL with *err KC_ERR_PARSE for any text
+ * the whole-text parse refuses (a BOM inside, nesting past cJSON's limit
+ * counted from the top included), KC_ERR_NOMEM, or fn's non-zero
+ * return. */
+struct kc_jarena;
+typedef int (*kc_json_elem_fn)(void *ctx, const cJSON *elem, int occurrence);
+cJSON *kc_json_parse_stream(const char *text, size_t len, const char *key, struct kc_jarena *scratch,
+    kc_json_elem_fn fn, void *ctx, int *err);
+
 /* 1 when the JSON text p[0..n) has a string escape for U+0000 (\u0000)
  * or a raw NUL byte, else 0.  cJSON ends a string at it, where Go, jq and Python keep the
  * rest, so a name "agent\u0000x" would be "agent" to kcustody and

@@ -1,0 +1,215 @@
+/* test_json_stream.c - kc_json_parse_stream (util/json.h) against the
+ * whole-text parse it stands in for: the same texts accepted and refused,
+ * the same elements (of the key's last member, as kc_json_get reads it),
+ * the same other members. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "harness.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/jarena.h"
+#include "util/json.h"
+
+struct seen {
+	struct kc_buf text;	/* the elements of the current occurrence, printed */
+	int occurrence, calls, fail_at;
+};
+
+static int
+collect(void *ctx, const cJSON *el, int occurrence)
+{
+	struct seen *s = ctx;
+	char *p;
+
+	if (++s->calls == s->fail_at)
+		return KC_ERR_NOMEM;
+	if (occurrence != s->occurrence) {
+		s->text.len = 0;	/* the key again: its readers take the last */
+		s->occurrence = occurrence;
+	}
+	if ((p = cJSON_PrintUnformatted(el)) == NULL)
+		return KC_ERR_NOMEM;
+	kc_buf_adds(&s->text, p);
+	kc_buf_addc(&s->text, '\n');
+	free(p);
+	return 0;
+}
+
+/* what a reader of the whole text sees: the key's children, printed */
+static char *
+whole_elements(const cJSON *whole)
+{
+	struct kc_buf b = KC_BUF_INIT(1u << 24);
+	const cJSON *el;
+	size_t len;
+
+	cJSON_ArrayForEach(el, kc_json_get(whole, "queries")) {
+		char *p = cJSON_PrintUnformatted(el);
+
+		kc_buf_adds(&b, p);
+		kc_buf_addc(&b, '\n');
+		free(p);
+	}
+	if (b.data == NULL)
+		return strdup("");
+	return kc_buf_take(&b, &len);
+}
+
+/* 1 when the stream parse of text agrees with the whole-text parse */
+static int
+agrees(const char *text, size_t len, struct kc_jarena *scratch)
+{
+	cJSON *whole = cJSON_ParseWithLength(text, len), *rest;
+	struct seen s = { KC_BUF_INIT(1u << 24), 0, 0, 0 };
+	int err = -1, ok;
+
+	rest = kc_json_parse_stream(text, len, "queries", scratch, collect, &s, &err);
+	if (whole == NULL || rest == NULL) {
+		ok = whole == NULL && rest == NULL && err == KC_ERR_PARSE;
+	} else {
+		char *we = whole_elements(whole), *wr, *sr;
+
+		if (cJSON_IsObject(whole))
+			kc_json_delete(whole, "queries");
+		wr = cJSON_PrintUnformatted(whole);
+		sr = cJSON_PrintUnformatted(rest);
+		ok = err == 0 && strcmp(wr, sr) == 0 &&
+		    strcmp(we, s.text.data != NULL ? s.text.data : "") == 0 &&
+		    (cJSON_IsObject(whole) || s.calls == 0);
+		if (!ok)
+			fprintf(stderr, "  differs on %.80s: rest %s / %s, elements %s / %s\n", text, wr, sr, we,
+			    s.text.data != NULL ? s.text.data : "");
+		free(we);
+		free(wr);
+		free(sr);
+	}
+	if (!ok && (whole == NULL) != (rest == NULL))
+		fprintf(stderr, "  differs on %.80s: whole %s, stream %s\n", text, whole ? "parses" : "refuses",
+		    rest ? "parses" : "refuses");
+	cJSON_Delete(whole);
+	cJSON_Delete(rest);
+	kc_buf_free(&s.text);
+	return ok;
+}
+
+static const char *const cases[] = {
+	"{\"queries\":[{\"verb\":\"get\"},{\"verb\":\"list\",\"n\":[1,2,{\"a\":null}]}],\"blindSpots\":[\"x\"]}",
+	"{\"blindSpots\":[],\"queries\":[]}",
+	"{}",
+	" \t\r\n{ \"queries\" : [ 1 , \"two\" , true , null , -1.5e3 ] , \"z\" : { } } ",
+	"{\"other\":1}",
+	/* repeated: the readers take the last */
+	"{\"queries\":[1,2],\"a\":0,\"queries\":[3]}",
+	"{\"queries\":[1,2],\"queries\":{\"k\":4,\"l\":5}}",
+	"{\"queries\":{\"k\":4},\"queries\":[6]}",
+	"{\"queries\":\"a string\"}",
+	"{\"queries\":7,\"b\":[]}",
+	"{\"a\":1,\"a\":2}",
+	/* what follows the object is not read by either */
+	"{\"queries\":[1]} trailing words",
+	"{\"queries\":[1]}}",
+	/* a BOM: at the start both skip it; inside neither takes it */
+	"\xef\xbb\xbf{\"queries\":[1]}",
+	"{\"queries\":[\xef\xbb\xbf" "1]}",
+	"{\xef\xbb\xbf\"queries\":[1]}",
+	"{\"queries\":\xef\xbb\xbf[1]}",
+	"{\"a\":\xef\xbb\xbf" "1}",
+	/* refused by both */
+	"{\"queries\":[1,]}",
+	"{\"queries\":[1 2]}",
+	"{\"queries\":[1}",
+	"{\"queries\":[1]",
+	"{\"queries\" [1]}",
+	"{queries:[1]}",
+	"{\"queries\":[1],}",
+	"{\"queries\":[1] \"a\":2}",
+	"{\"queries\":[{\"a\":}]}",
+	"{\"a\":tru}",
+	"{",
+	"",
+	"   ",
+	"{\"queries\":[\"unterminated]}",
+	/* not an object: the whole value, no element */
+	"[{\"queries\":[1]}]",
+	"\"queries\"",
+	"42",
+	/* escapes in keys: the key as decoded */
+	"{\"quer\\u0069es\":[9]}",
+	"{\"queries\\u0000x\":[9]}",
+	/* control bytes count as whitespace for cJSON */
+	"{\x01\"queries\"\x02:\x03[\x04" "1\x05,\x1f" "2]\x10}",
+};
+
+DEFINE_TEST(test_json_stream_agrees)
+{
+	struct kc_jarena *scratch = kc_jarena_new();
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK(agrees(cases[i], strlen(cases[i]), NULL));
+		CHECK(agrees(cases[i], strlen(cases[i]), scratch));
+		CHECK_INT((int)kc_jarena_bytes(scratch), 0);	/* reset after each element */
+	}
+	/* a NUL byte, and a text cut short anywhere */
+	{
+		static const char nul[] = "{\"queries\":[1,\0 2]}";
+
+		CHECK(agrees(nul, sizeof(nul) - 1, scratch));
+		for (size_t n = 0; n <= strlen(cases[0]); n++)
+			CHECK(agrees(cases[0], n, scratch));
+	}
+	kc_jarena_free(scratch);
+}
+
+/* Nesting past cJSON's limit counted from the top: an element at the limit
+ * is refused as the whole text refuses it, one level less is read. */
+DEFINE_TEST(test_json_stream_nesting)
+{
+	for (int depth = CJSON_NESTING_LIMIT - 4; depth <= CJSON_NESTING_LIMIT + 1; depth++) {
+		struct kc_buf b = KC_BUF_INIT(1u << 20), c = KC_BUF_INIT(1u << 20);
+
+		kc_buf_adds(&b, "{\"queries\":[");
+		kc_buf_adds(&c, "{\"a\":");
+		for (int i = 0; i < depth; i++) {
+			kc_buf_addc(&b, '[');
+			kc_buf_addc(&c, '[');
+		}
+		for (int i = 0; i < depth; i++) {
+			kc_buf_addc(&b, ']');
+			kc_buf_addc(&c, ']');
+		}
+		kc_buf_adds(&b, "]}");
+		kc_buf_adds(&c, "}");
+		CHECK(agrees(b.data, b.len, NULL));
+		CHECK(agrees(c.data, c.len, NULL));
+		kc_buf_free(&b);
+		kc_buf_free(&c);
+	}
+}
+
+/* fn's error stops the read and is returned; the twin without one reads
+ * every element. */
+DEFINE_TEST(test_json_stream_fn_error)
+{
+	static const char text[] = "{\"queries\":[1,2,3,4]}";
+	struct seen s = { KC_BUF_INIT(1u << 20), 0, 0, 3 };
+	int err = 0;
+	cJSON *rest = kc_json_parse_stream(text, strlen(text), "queries", NULL, collect, &s, &err);
+
+	CHECK(rest == NULL);
+	CHECK_INT(err, KC_ERR_NOMEM);
+	CHECK_INT(s.calls, 3);
+	kc_buf_free(&s.text);
+	memset(&s, 0, sizeof(s));
+	s.text = (struct kc_buf)KC_BUF_INIT(1u << 20);
+	rest = kc_json_parse_stream(text, strlen(text), "queries", NULL, collect, &s, &err);
+	CHECK(rest != NULL);
+	CHECK_INT(err, 0);
+	CHECK_INT(s.calls, 4);
+	CHECK_STR(s.text.data, "1\n2\n3\n4\n");
+	cJSON_Delete(rest);
+	kc_buf_free(&s.text);
+}
