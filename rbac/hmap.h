@@ -2,22 +2,36 @@
  *
  * Open addressing, FNV-1a, keys copied.  Used to index bindings by subject
  * so that one evaluation touches only the bindings that can apply.
+ *
+ * Sized for the evaluator's indexes of a large cluster (issue 11: four of
+ * them per snapshot, a hundred thousand keys at 150k objects): entries
+ * are one dense array and the table holds 32-bit positions in it; keys
+ * are packed into blocks of the map's own; a key's first value is kept in
+ * its entry (most keys have one), its list allocated only from the
+ * second.  An entry pointer from kc_hmap_get is valid until the next
+ * kc_hmap_add to the same map.
  */
 #ifndef KC_RBAC_HMAP_H
 #define KC_RBAC_HMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct kc_hmap_entry {
-	char *key;		/* NULL: free slot */
-	size_t *vals;
-	size_t n, cap;
+	const char *key;
+	size_t *vals;		/* n values: &one while there is one, else a list */
+	size_t n, cap;		/* cap 0: the values are in one */
+	size_t one;
 };
 
+struct kc_hmap_keys;
+
 struct kc_hmap {
-	struct kc_hmap_entry *slots;
+	struct kc_hmap_entry *ents;	/* in the order the keys came */
+	size_t used, capents;
+	uint32_t *slots;	/* position in ents + 1; 0 free */
 	size_t nslots;		/* power of two, or 0 */
-	size_t used;
+	struct kc_hmap_keys *keys;	/* where the keys are stored */
 };
 
 /* Append val to key's list (creating the key). */
