@@ -87,6 +87,7 @@ struct bundle {
 	int unreadable;		/* nothing could be read */
 	int changed;		/* the file read is not the one pinned (its digest differs) */
 	struct kc_jarena *arena;	/* where the documents above are packed (util/jarena.h) */
+	struct kc_jarena *scratch;	/* where a member is parsed before it is reduced */
 	struct wc_set wc[3];	/* who-can rows of each kc_sensitive_resources entry */
 	const cJSON **refs;	/* the rows' refs, one copy of each in the arena */
 	size_t nrefs, nrefslot;
