@@ -767,7 +767,7 @@ kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want
 	return 0;
 }
 
-static int reduce_page(const char *rel, int level, kc_snap_want_fn want, void *ctx, struct kc_jarena *scratch,
+static int reduce_page(const char *rel, int level, const struct kc_snap_filter *f, struct kc_jarena *scratch,
     char **data, size_t *len);
 
 int
@@ -780,16 +780,28 @@ int
 kc_snapshot_reduce_page_want(const char *rel, int level, kc_snap_want_fn want, void *ctx,
     struct kc_jarena *scratch, char **data, size_t *len)
 {
-	int r = reduce_page(rel, level, want, ctx, scratch, data, len);
+	const struct kc_snap_filter f = { want, NULL, ctx };
+
+	return kc_snapshot_reduce_page_filter(rel, level, &f, scratch, data, len);
+}
+
+int
+kc_snapshot_reduce_page_filter(const char *rel, int level, const struct kc_snap_filter *f,
+    struct kc_jarena *scratch, char **data, size_t *len)
+{
+	int r = reduce_page(rel, level, f, scratch, data, len);
 
 	kc_jarena_reset(scratch);	/* after every tree that held its nodes */
 	return r;
 }
 
 static int
-reduce_page(const char *rel, int level, kc_snap_want_fn want, void *ctx, struct kc_jarena *scratch,
+reduce_page(const char *rel, int level, const struct kc_snap_filter *f, struct kc_jarena *scratch,
     char **data, size_t *len)
 {
+	kc_snap_want_fn want = f != NULL ? f->pods : NULL;
+	kc_snap_mf_fn mf = f != NULL && level == KC_SNAP_DIFF_POST ? f->managed_fields : NULL;
+	void *ctx = f != NULL ? f->ctx : NULL;
 	const struct keep_path *paths = NULL;
 	cJSON *doc, *items, *out, *arr, *it;
 	char *text;
@@ -820,13 +832,29 @@ reduce_page(const char *rel, int level, kc_snap_want_fn want, void *ctx, struct 
 	if ((out = cJSON_CreateObject()) == NULL || (arr = cJSON_AddArrayToObject(out, "items")) == NULL)
 		goto nomem;
 	while ((it = cJSON_DetachItemFromArray(items, 0)) != NULL) {
+		const struct keep_path *ip = paths;
+
 		if (paths == drop_all) {
 			cJSON_Delete(it);
 			continue;
 		}
-		if (paths == diff_rbac_keep)
+		if (paths == diff_rbac_keep && mf != NULL) {
+			/* managedFields only where the reader reads them */
+			const cJSON *md = kc_json_get(it, "metadata");
+			int k = mf(ctx, res, kc_json_str0(md, "uid"), kc_json_str0(md, "resourceVersion"));
+
+			if (k < 0) {
+				cJSON_Delete(it);
+				cJSON_Delete(doc);
+				cJSON_Delete(out);
+				return k;
+			}
+			if (k == 0)
+				ip = diff_rbac_pre_keep;
+		}
+		if (ip == diff_rbac_keep)
 			keep_changed_by(it);
-		if ((it = model_item(it, paths)) == NULL)
+		if ((it = model_item(it, ip)) == NULL)
 			goto nomem;
 		if (want != NULL) {	/* as diff's stale pods read it; a non-object: "", "default" */
 			const char *sa = kc_json_str0(kc_json_get(it, "spec"), "serviceAccountName");

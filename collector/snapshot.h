@@ -188,5 +188,19 @@ int kc_snapshot_reduce_page(const char *rel, int level, char **data, size_t *len
 struct kc_jarena;
 int kc_snapshot_reduce_page_want(const char *rel, int level, kc_snap_want_fn want, void *ctx,
     struct kc_jarena *scratch, char **data, size_t *len);
+/* What a reader of a reduced snapshot asks of each page: pods, the pods
+ * filter above; managed_fields (KC_SNAP_DIFF_POST's RBAC objects only),
+ * 0 when the reader never reads the object's managedFields (an object of
+ * resource res with that uid and resourceVersion, as the reduced object
+ * has them: "" when absent), 1 to keep them, or an error (returned, the
+ * page left as it was).  Either may be NULL. */
+typedef int (*kc_snap_mf_fn)(void *ctx, int res, const char *uid, const char *rv);
+struct kc_snap_filter {
+	kc_snap_want_fn pods;
+	kc_snap_mf_fn managed_fields;
+	void *ctx;
+};
+int kc_snapshot_reduce_page_filter(const char *rel, int level, const struct kc_snap_filter *f,
+    struct kc_jarena *scratch, char **data, size_t *len);
 
 #endif

@@ -73,6 +73,10 @@ struct pod_filter {
 	int ready, all;
 	struct kc_hmap idx;	/* "NS\x1fNAME" of every selected account */
 	struct kc_buf key;
+	/* PRE's RBAC objects by uid, per kind (post_mf_keep), made when first asked */
+	struct kc_hmap uids[KC_RES_ROLEBINDINGS + 1];
+	const cJSON **objs[KC_RES_ROLEBINDINGS + 1];
+	int uids_made[KC_RES_ROLEBINDINGS + 1];
 };
 
 static int
@@ -128,6 +132,57 @@ post_pod_want(void *ctx, const char *ns, const char *account)
 	return kc_hmap_get(&f->idx, kc_buf_str(&f->key)) != NULL;
 }
 
+/* Whether POST's RBAC object (res, uid, rv) keeps its managedFields:
+ * rbac_objects reads them (object_changes, "changed by") of an object
+ * that PRE has not (added) or whose resourceVersion differs from a PRE
+ * object's of its uid (changed), never of one PRE has with the same
+ * resourceVersion under every copy of its uid; those keep none (17 MiB at
+ * 150k objects).  Anything unsure keeps them: the filter only saves
+ * memory, it never decides an answer. */
+static int
+post_mf_keep(void *ctx, int res, const char *uid, const char *rv)
+{
+	struct pod_filter *f = ctx;
+	const struct kc_hmap_entry *e;
+
+	if (res < 0 || res > KC_RES_ROLEBINDINGS)
+		return 1;
+	if (!f->uids_made[res]) {
+		const cJSON *a;
+		size_t i = 0, n = (size_t)cJSON_GetArraySize(f->pre->snap.items[res]);
+
+		f->uids_made[res] = 1;
+		if (n > 0 && (f->objs[res] = calloc(n, sizeof(*f->objs[res]))) == NULL)
+			return 1;
+		cJSON_ArrayForEach(a, f->pre->snap.items[res]) {
+			if (i >= n || kc_hmap_add(&f->uids[res], js(a, "metadata.uid"), i) != 0) {
+				kc_hmap_free(&f->uids[res]);
+				free(f->objs[res]);
+				f->objs[res] = NULL;
+				return 1;
+			}
+			f->objs[res][i++] = a;
+		}
+	}
+	if (f->objs[res] == NULL || (e = kc_hmap_get(&f->uids[res], uid)) == NULL)
+		return 1;	/* added (or no index): read */
+	for (size_t i = 0; i < e->n; i++)
+		if (strcmp(js(f->objs[res][e->vals[i]], "metadata.resourceVersion"), rv) != 0)
+			return 1;	/* changed against some PRE copy: read */
+	return 0;
+}
+
+static void
+filter_free(struct pod_filter *f)
+{
+	kc_hmap_free(&f->idx);
+	kc_buf_free(&f->key);
+	for (int i = 0; i <= KC_RES_ROLEBINDINGS; i++) {
+		kc_hmap_free(&f->uids[i]);
+		free(f->objs[i]);
+	}
+}
+
 /* Of a bundle's MANIFEST.json diff reads a few members of these (every
  * copy of a repeated key kept, so a lookup still takes the last); the
  * rest, the files list above all (12 MB at the 150k estate), goes. */
@@ -167,8 +222,8 @@ bundle_open(struct bundle *b, const char *path, const char *pin, int level, stru
 	 * by), no status, a few fields of POST's pods and of PRE's secrets,
 	 * and no other kind's items (KC_SNAP_DIFF_PRE, KC_SNAP_DIFF_POST): the
 	 * raw pages are reduced to those as they are read */
-	if ((r = kc_source_open_want(path, wanted, b, pin, level, pods ? post_pod_want : NULL, pods,
-	    &b->src)) != 0)
+	if ((r = kc_source_open_filter(path, wanted, b, pin, level, pods != NULL ? &(struct kc_snap_filter){
+	    post_pod_want, post_mf_keep, pods } : NULL, &b->src)) != 0)
 		return r;
 	if (b->src.dir == NULL)	/* the digest of the bytes just read */
 		memcpy(b->sha256, b->src.m.sha256, sizeof(b->sha256));
@@ -1765,8 +1820,7 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	pods.pre = &pre;
 	pods.post = &post;
 	r = bundle_open(&post, o->post, o->no_verify ? NULL : pin_post, KC_SNAP_DIFF_POST, &pods);
-	kc_hmap_free(&pods.idx);
-	kc_buf_free(&pods.key);
+	filter_free(&pods);
 	if (r != 0 ||
 	    (r = check_pair(o, &pre, &post, &pre_end, &rem_ns)) != 0)
 		goto out;

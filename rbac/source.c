@@ -52,8 +52,7 @@ shrink_member(void *ctx, struct kc_bundle_member *m)
 {
 	const struct kc_source *src = ctx;
 
-	return kc_snapshot_reduce_page_want(m->path, src->level, src->pod_want, src->pod_want_ctx, src->scratch,
-	    &m->data, &m->len);
+	return kc_snapshot_reduce_page_filter(m->path, src->level, &src->filter, src->scratch, &m->data, &m->len);
 }
 
 static int
@@ -106,13 +105,22 @@ int
 kc_source_open_want(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin, int level,
     kc_snap_want_fn want, void *want_ctx, struct kc_source *src)
 {
+	const struct kc_snap_filter f = { want, NULL, want_ctx };
+
+	return kc_source_open_filter(path, keep, ctx, pin, level, &f, src);
+}
+
+int
+kc_source_open_filter(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin, int level,
+    const struct kc_snap_filter *f, struct kc_source *src)
+{
 	struct stat st;
 	int r;
 
 	memset(src, 0, sizeof(*src));
 	src->level = level;
-	src->pod_want = want;
-	src->pod_want_ctx = want_ctx;
+	if (f != NULL)
+		src->filter = *f;
 	if (stat(path, &st) != 0)
 		return kc_err_set(KC_ERR_IO, "cannot read '%s': no such file or folder", path);
 	if (S_ISDIR(st.st_mode)) {

@@ -19,8 +19,7 @@ struct kc_source {
 	struct kc_bundle_members m;	/* a bundle's kept members, sorted */
 	int level;			/* kc_source_snapshot's KC_SNAP_* level
 					 * (collector/snapshot.h); 0 after open: full */
-	kc_snap_want_fn pod_want;	/* kc_source_open_want's filter, or NULL */
-	void *pod_want_ctx;
+	struct kc_snap_filter filter;	/* kc_source_open_filter's, or none */
 	struct kc_jarena *scratch;	/* the pages are parsed into while read */
 };
 
@@ -52,6 +51,10 @@ int kc_source_open_level(const char *path, kc_source_keep_fn keep, void *ctx, co
  * folder's pods are all kept. */
 int kc_source_open_want(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin, int level,
     kc_snap_want_fn want, void *want_ctx, struct kc_source *src);
+/* The same with a whole filter (kc_snapshot_reduce_page_filter: pods and
+ * POST's managedFields); f NULL filters nothing. */
+int kc_source_open_filter(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin, int level,
+    const struct kc_snap_filter *f, struct kc_source *src);
 void kc_source_close(struct kc_source *src);
 /* Drop a bundle's kept members whose path starts with prefix (their bytes
  * are no longer needed, e.g. raw/ once the snapshot is built); a folder
