@@ -184,3 +184,72 @@ DEFINE_TEST(test_diff_render_escapes_agent_resources)
 		cJSON_Delete(d);
 	}
 }
+
+/* roles page for make_rbac_bundle: r-same (uid u1, rv 1), r-edit (uid u2,
+ * rv rv_edit, written by "edit-tool" at noon on day 1), and r-new (uid
+ * u3) when with_new; each with managedFields */
+static int
+write_roles(const char *dir, const char *rv_edit, int with_new)
+{
+	char path[128], text[2048];
+	static const char mf[] = "\"managedFields\":[{\"manager\":\"%s\",\"operation\":\"Update\","
+	    "\"time\":\"2026-01-01T12:00:00Z\"}]";
+	char m1[256], m2[256], m3[256];
+
+	snprintf(m1, sizeof(m1), mf, "setup-tool");
+	snprintf(m2, sizeof(m2), mf, "edit-tool");
+	snprintf(m3, sizeof(m3), mf, "new-tool");
+	snprintf(text, sizeof(text), "{\"items\":["
+	    "{\"metadata\":{\"name\":\"r-same\",\"namespace\":\"ns\",\"uid\":\"u1\",\"resourceVersion\":\"1\",%s},"
+	    "\"rules\":[{\"verbs\":[\"get\"],\"apiGroups\":[\"\"],\"resources\":[\"pods\"]}]},"
+	    "{\"metadata\":{\"name\":\"r-edit\",\"namespace\":\"ns\",\"uid\":\"u2\",\"resourceVersion\":\"%s\",%s},"
+	    "\"rules\":[{\"verbs\":[\"%s\"],\"apiGroups\":[\"\"],\"resources\":[\"secrets\"]}]}%s%s%s]}",
+	    m1, rv_edit, m2, strcmp(rv_edit, "1") == 0 ? "list" : "get", with_new ? ",{\"metadata\":{\"name\":"
+	    "\"r-new\",\"namespace\":\"ns\",\"uid\":\"u3\",\"resourceVersion\":\"5\"," : "",
+	    with_new ? m3 : "", with_new ? "},\"rules\":[]}" : "");
+	snprintf(path, sizeof(path), "%s/raw/roles", dir);
+	if (kc_mkdir_p(path, 0700) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/raw/roles/page-0001.json", dir);
+	return kc_write_file_atomic(path, text, strlen(text), 0600);
+}
+
+/* "Changed by" is read of POST's objects that changed or came (their
+ * managedFields are kept as POST is read); an object PRE has with the
+ * same resourceVersion keeps none and is no change.  The twin of each:
+ * the unchanged role is not listed, the changed and the added one are,
+ * with their managers. */
+DEFINE_TEST(test_diff_changed_by_kept_where_read)
+{
+	struct kc_diff_opts o;
+	const cJSON *x;
+	cJSON *d = NULL;
+	int edit = 0, added = 0;
+
+	CHECK_INT(write_roles("rpre", "1", 0), 0);
+	CHECK_INT(make_bundle("rpre", "pre", "2026-01-01", NULL), 0);
+	CHECK_INT(write_roles("rpost", "2", 1), 0);
+	CHECK_INT(make_bundle("rpost", "post", "2026-01-02", NULL), 0);
+	memset(&o, 0, sizeof(o));
+	o.pre = "rpre.tar.gz";
+	o.post = "rpost.tar.gz";
+	o.no_verify = 1;
+	CHECK_INT(kc_diff_bundles(&o, &d), 0);
+	CHECK_INT(cJSON_GetArraySize(kc_json_path(d, "rbac_objects.changed")), 1);
+	cJSON_ArrayForEach(x, kc_json_path(d, "rbac_objects.changed")) {
+		CHECK_STR(kc_json_str(x, "name"), "r-edit");
+		CHECK_INT(cJSON_GetArraySize(kc_json_get(x, "changed_by")), 1);
+		CHECK_STR(kc_json_str(cJSON_GetArrayItem(kc_json_get(x, "changed_by"), 0), "manager"), "edit-tool");
+		CHECK(kc_json_path(x, "changes.rules") != NULL);
+		edit++;
+	}
+	cJSON_ArrayForEach(x, kc_json_path(d, "rbac_objects.added")) {
+		CHECK_STR(kc_json_str(x, "name"), "r-new");
+		CHECK_STR(kc_json_str(cJSON_GetArrayItem(kc_json_get(x, "changed_by"), 0), "manager"), "new-tool");
+		added++;
+	}
+	CHECK_INT(edit, 1);
+	CHECK_INT(added, 1);
+	CHECK_INT(cJSON_GetArraySize(kc_json_path(d, "rbac_objects.removed")), 0);
+	cJSON_Delete(d);
+}
