@@ -24,6 +24,7 @@
 #include "util/err.h"
 #include "util/fmt.h"
 #include "util/fsutil.h"
+#include "util/jarena.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -373,12 +374,16 @@ write_whocan(struct actx *a)
 	const char *const *res = kc_sensitive_resources;
 	struct kc_buf b = KC_BUF_INIT(OUT_MAX);
 	struct kc_atomic f = KC_ATOMIC_INIT;
+	/* each query built in it, printed, and dropped (NULL: the heap) */
+	struct kc_jarena *scratch = kc_jarena_new();
 	char *path;
 	cJSON *bs;
 	int r, first = 1;
 
-	if ((r = stage_path(a, rel, &path)) != 0)
+	if ((r = stage_path(a, rel, &path)) != 0) {
+		kc_jarena_free(scratch);
 		return r;
+	}
 	r = kc_atomic_open(&f, path, NULL, 0644);
 	free(path);
 	if (r == 0)
@@ -387,7 +392,13 @@ write_whocan(struct actx *a)
 		for (size_t v = 0; verbs[v] != NULL && r == 0; v++) {
 			cJSON *one = NULL;
 
-			if ((r = kc_whocan(&a->rb, verbs[v], res[i], NULL, &one)) == 0 && one != NULL) {
+			kc_jarena_build_begin(scratch);
+			r = kc_whocan(&a->rb, verbs[v], res[i], NULL, &one);
+			if (kc_jarena_build_end() && r != 0) {	/* no block: on the heap */
+				kc_jarena_reset(scratch);
+				r = kc_whocan(&a->rb, verbs[v], res[i], NULL, &one);
+			}
+			if (r == 0 && one != NULL) {
 				if (!first)
 					r = kc_buf_adds(&b, ", ");
 				first = 0;
@@ -397,8 +408,10 @@ write_whocan(struct actx *a)
 					r = whocan_flush(&f, &b, WHOCAN_FLUSH);
 			}
 			cJSON_Delete(one);
+			kc_jarena_reset(scratch);	/* after the query's every node */
 		}
 	}
+	kc_jarena_free(scratch);
 	if (r == 0)
 		r = kc_buf_adds(&b, "],\n\t\"blindSpots\":\t");
 	if (r == 0) {

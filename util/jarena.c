@@ -413,6 +413,23 @@ kc_jarena_parse(struct kc_jarena *a, const char *text, size_t len)
 }
 
 void
+kc_jarena_build_begin(struct kc_jarena *a)
+{
+	if (a != NULL)
+		a->failed = 0;
+	parsing = a;
+}
+
+int
+kc_jarena_build_end(void)
+{
+	struct kc_jarena *a = parsing;
+
+	parsing = NULL;
+	return a != NULL && a->failed;
+}
+
+void
 kc_jarena_seal(struct kc_jarena *a)
 {
 	if (a == NULL)

@@ -222,3 +222,44 @@ DEFINE_TEST(test_jarena_reset)
 	free(text);
 	kc_jarena_free(a);
 }
+
+/* kc_jarena_build_begin/end: what cJSON makes in the window is arena
+ * memory (nodes, keys, strings) and prints as the same document as its
+ * heap twin built outside; after the window cJSON allocates on the heap
+ * again. */
+DEFINE_TEST(test_jarena_build_window)
+{
+	struct kc_jarena *a = kc_jarena_new();
+	cJSON *in, *out;
+	char *p1, *p2;
+
+	CHECK(a != NULL);
+	kc_jarena_build_begin(a);
+	in = cJSON_CreateObject();
+	cJSON_AddStringToObject(in, "name", "agent");
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(in, "verbs"), cJSON_CreateString("get"));
+	CHECK_INT(kc_jarena_build_end(), 0);
+	CHECK(kc_jarena_owns(in) && kc_jarena_owns(in->child) && kc_jarena_owns(in->child->string) &&
+	    kc_jarena_owns(in->child->valuestring));
+	out = cJSON_CreateObject();	/* the heap twin */
+	cJSON_AddStringToObject(out, "name", "agent");
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(out, "verbs"), cJSON_CreateString("get"));
+	CHECK(!kc_jarena_owns(out) && !kc_jarena_owns(out->child));
+	p1 = cJSON_PrintUnformatted(in);	/* printed outside the window: heap text */
+	p2 = cJSON_PrintUnformatted(out);
+	CHECK(!kc_jarena_owns(p1));
+	CHECK_STR(p1, p2);
+	free(p1);
+	free(p2);
+	cJSON_Delete(in);	/* frees nothing of the arena's */
+	cJSON_Delete(out);
+	kc_jarena_reset(a);
+	CHECK_INT((int)kc_jarena_bytes(a), 0);
+	/* a NULL arena: the heap */
+	kc_jarena_build_begin(NULL);
+	out = cJSON_CreateString("x");
+	CHECK_INT(kc_jarena_build_end(), 0);
+	CHECK(!kc_jarena_owns(out));
+	cJSON_Delete(out);
+	kc_jarena_free(a);
+}
