@@ -266,6 +266,8 @@ compute_diff(const struct report_args *a, struct kc_report_in *in, cJSON **diff,
 	if (!a->no_verify) {	/* diff reads the files verified above */
 		dopt.pre_sha256 = in->pre_vr->sha256;
 		dopt.post_sha256 = in->vr->sha256;
+		dopt.pre_verified = in->pre_vr;	/* not verified twice */
+		dopt.post_verified = in->vr;
 	}
 	r = kc_diff_bundles(&dopt, diff);
 #ifdef __GLIBC__

@@ -1380,8 +1380,8 @@ chain_tsa_ca(const struct kc_diff_opts *o)
 }
 
 static int
-verify_one(const struct kc_diff_opts *o, const char *path, const char *want, cJSON *desc,
-    char pin[KC_SHA256_HEX])
+verify_one(const struct kc_diff_opts *o, const char *path, const char *want, const struct kc_verify_result *given,
+    cJSON *desc, char pin[KC_SHA256_HEX])
 {
 	struct kc_verify_opts vo;
 	struct kc_verify_result vr;
@@ -1396,7 +1396,12 @@ verify_one(const struct kc_diff_opts *o, const char *path, const char *want, cJS
 	vo.ca_path = o->ca_path;
 	vo.tsa_ca = o->tsa_ca;
 	vo.allow_unsigned = o->allow_unsigned;
-	r = kc_bundle_verify(path, &vo, &vr);
+	if (given != NULL && given->valid) {	/* verified by the caller, as here */
+		vr = *given;
+		r = 0;
+	} else {
+		r = kc_bundle_verify(path, &vo, &vr);
+	}
 	if (r == KC_ERR_VERIFY) {
 		for (int i = 0; i < KC_CHECK_COUNT; i++)
 			if (vr.checks[i].state == KC_CHECK_FAILED)
@@ -1812,8 +1817,8 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = verify_one(o, o->pre, o->pre_sha256, dpre, pin_pre)) != 0 ||
-	    (r = verify_one(o, o->post, o->post_sha256, dpost, pin_post)) != 0)
+	if ((r = verify_one(o, o->pre, o->pre_sha256, o->pre_verified, dpre, pin_pre)) != 0 ||
+	    (r = verify_one(o, o->post, o->post_sha256, o->post_verified, dpost, pin_post)) != 0)
 		goto out;
 	if ((r = bundle_open(&pre, o->pre, o->no_verify ? NULL : pin_pre, KC_SNAP_DIFF_PRE, NULL)) != 0)
 		goto out;
