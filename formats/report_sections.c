@@ -549,7 +549,6 @@ rh_whocan_free(struct bundle *b)
 
 struct wc_read {
 	struct bundle *b;
-	int occurrence;
 };
 
 /* One query of who-can.json: its entries into the table of its resource. */
@@ -563,10 +562,12 @@ wc_query(void *ctx, const cJSON *q, int occurrence)
 	const cJSON *e, *nsl;
 	int err = 0;
 
-	if (occurrence != rd->occurrence) {
-		/* "queries" again: its readers take the last, so start over */
+	(void)occurrence;
+	if (q == NULL) {
+		/* a "queries" member begins: its readers take the last, so
+		 * start over (an empty or non-array last one shows nobody) */
 		wc_clear(rd->b);
-		rd->occurrence = occurrence;
+		return 0;
 	}
 	for (int r = 0; r < KC_SENSITIVE_N; r++) {
 		struct wc_set *t = &rd->b->wc[r];
@@ -586,7 +587,7 @@ wc_query(void *ctx, const cJSON *q, int occurrence)
 int
 rh_whocan_read(struct bundle *b, const char *text, size_t len)
 {
-	struct wc_read rd = { b, 0 };
+	struct wc_read rd = { b };
 	struct kc_jarena *scratch = kc_jarena_new();
 	cJSON *rest;
 	int err;

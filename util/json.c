@@ -227,6 +227,13 @@ kc_json_parse_stream(const char *text, size_t len, const char *key, struct kc_ja
 			goto fail;
 		}
 		p = skip_ws(p + 1, end);
+		/* a member of the key begins: its readers start over, even when
+		 * it turns out to hold no element */
+		if (is_key && (r = fn(ctx, NULL, occurrence)) != 0) {
+			cJSON_Delete(k);
+			*err = r;
+			goto fail;
+		}
 		if (is_key && p < end && *p == '[') {
 			cJSON_Delete(k);
 			p = skip_ws(p + 1, end);

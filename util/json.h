@@ -48,8 +48,11 @@ const char *kc_json_str0(const cJSON *o, const char *key);
  * element at a time: fn(ctx, element, occurrence) for each (the element
  * is borrowed: deleted after fn returns; parsed into scratch when not
  * NULL, reset then), so a 50 MB list is never a tree at once.
- * occurrence counts the key's members in order: the key's readers take
- * the last (kc_json_get), so a reader starts over at each new one.  A
+ * occurrence counts the key's members in order, and each member begins
+ * with fn(ctx, NULL, occurrence), even one that holds no element: the
+ * key's readers take the last (kc_json_get), so a reader starts over
+ * there (found by the fuzz harness: a later empty or scalar member left
+ * an earlier member's elements standing).  A
  * member of that key that is not an array is read whole, fn called for
  * each of its children (as cJSON_ArrayForEach walks them).  Returns the
  * object's other members, in order (a text that is not an object: the

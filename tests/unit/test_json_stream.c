@@ -16,7 +16,7 @@
 
 struct seen {
 	struct kc_buf text;	/* the elements of the current occurrence, printed */
-	int occurrence, calls, fail_at;
+	int occurrence, calls, fail_at, begins;
 };
 
 static int
@@ -25,12 +25,16 @@ collect(void *ctx, const cJSON *el, int occurrence)
 	struct seen *s = ctx;
 	char *p;
 
+	if (el == NULL) {	/* a member of the key begins: its readers take the last */
+		kc_buf_reset(&s->text);
+		if (s->text.data != NULL)
+			s->text.data[0] = '\0';
+		s->occurrence = occurrence;
+		s->begins++;
+		return 0;
+	}
 	if (++s->calls == s->fail_at)
 		return KC_ERR_NOMEM;
-	if (occurrence != s->occurrence) {
-		s->text.len = 0;	/* the key again: its readers take the last */
-		s->occurrence = occurrence;
-	}
 	if ((p = cJSON_PrintUnformatted(el)) == NULL)
 		return KC_ERR_NOMEM;
 	kc_buf_adds(&s->text, p);
@@ -107,6 +111,11 @@ static const char *const cases[] = {
 	"{\"queries\":[1,2],\"queries\":{\"k\":4,\"l\":5}}",
 	"{\"queries\":{\"k\":4},\"queries\":[6]}",
 	"{\"queries\":\"a string\"}",
+	/* a later member without elements: a reader sees none (found by
+	 * fuzz_json_stream: the earlier member's elements stood) */
+	"{\"queries\":[1,2],\"queries\":[]}",
+	"{\"queries\":[1],\"x\":1,\"queries\":0}",
+	"{\"queries\":[1],\"queries\":{}}",
 	"{\"queries\":7,\"b\":[]}",
 	"{\"a\":1,\"a\":2}",
 	/* what follows the object is not read by either */
