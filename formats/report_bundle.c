@@ -174,7 +174,12 @@ parse_member_reduced(struct bundle *b, const struct kc_bundle_member *m, const c
 			j = out;
 		}
 	}
-	out = kc_jarena_take(arena_of(b), j);	/* out of the scratch arena */
+	if (arena_of(b) == NULL && b->scratch != NULL) {	/* the heap, then: a copy, never the scratch tree */
+		out = cJSON_Duplicate(j, 1);
+		cJSON_Delete(j);
+	} else {
+		out = kc_jarena_take(b->arena, j);	/* out of the scratch arena */
+	}
 	kc_jarena_reset(b->scratch);
 	if (out == NULL)
 		problem(b, "%s: out of memory", m->path);
@@ -199,8 +204,10 @@ use_member(struct bundle *b, const struct kc_bundle_member *m)
 		arena_of(b);
 		if ((r = rh_whocan_read(b, m->data, m->len)) == KC_ERR_NOMEM)
 			problem(b, "%s: out of memory", m->path);
-		else if (r != 0)
+		else if (r == KC_ERR_PARSE)
 			problem(b, "%s is not valid JSON", m->path);
+		else if (r != 0)
+			problem(b, "%s is not shown: %s", m->path, kc_err_msg());
 	} else if (strcmp(rel, "analysis/selection.json") == 0) {
 		b->selection = parse_member(b, m);
 	} else if (strcmp(rel, "audit/sources.json") == 0) {

@@ -428,8 +428,7 @@ static const cJSON *
 ref_intern(struct bundle *b, const cJSON *o, int *err)
 {
 	static const char *const keys[] = { "kind", "name", "namespace" };
-	cJSON *tmp;
-	const cJSON *c;
+	cJSON *tmp, *c = NULL;
 	size_t k;
 
 	if (!cJSON_IsObject(o))
@@ -470,6 +469,8 @@ ref_intern(struct bundle *b, const cJSON *o, int *err)
 		*err = KC_ERR_NOMEM;
 	if (*err != 0 || b->arena == NULL || (c = kc_jarena_copy(b->arena, tmp)) == NULL || !kc_jarena_owns(c)) {
 		/* a heap copy would outlive nothing that frees it: out of memory */
+		if (c != NULL && !kc_jarena_owns(c))
+			cJSON_Delete(c);
 		cJSON_Delete(tmp);
 		*err = KC_ERR_NOMEM;
 		return NULL;
@@ -577,9 +578,13 @@ wc_query(void *ctx, const cJSON *q, int occurrence)
 			continue;
 		cJSON_ArrayForEach(e, kc_json_path(q, "clusterWide"))
 			wc_add(rd->b, t, e, "", bit, &err);
-		cJSON_ArrayForEach(nsl, kc_json_path(q, "namespaces"))
+		cJSON_ArrayForEach(nsl, kc_json_path(q, "namespaces")) {
+			if (nsl->string == NULL)	/* an array: its rows would have no place */
+				return kc_err_set(KC_ERR_INVALID, "a query's \"namespaces\" is not an object of "
+				    "namespace names");
 			cJSON_ArrayForEach(e, nsl)
 				wc_add(rd->b, t, e, nsl->string, bit, &err);
+		}
 	}
 	return err;
 }

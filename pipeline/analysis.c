@@ -394,7 +394,13 @@ write_whocan(struct actx *a)
 
 			kc_jarena_build_begin(scratch);
 			r = kc_whocan(&a->rb, verbs[v], res[i], NULL, &one);
-			if (kc_jarena_build_end() && r != 0) {	/* no block: on the heap */
+			if (kc_jarena_build_end()) {
+				/* the arena got no block for something: kc_whocan does
+				 * not check every cJSON call, so the query may lack
+				 * entries even when it returned 0; made again on the
+				 * heap, whatever it returned */
+				cJSON_Delete(one);
+				one = NULL;
 				kc_jarena_reset(scratch);
 				r = kc_whocan(&a->rb, verbs[v], res[i], NULL, &one);
 			}

@@ -393,16 +393,18 @@ kc_jarena_take(struct kc_jarena *a, cJSON *tree)
 cJSON *
 kc_jarena_parse_end(struct kc_jarena *a, const char *text, size_t len, const char **end)
 {
+	struct kc_jarena *prev = parsing;	/* a build window's, restored after */
 	cJSON *j;
 
-	if (a == NULL)
-		return cJSON_ParseWithLengthOpts(text, len, end, 0);
-	a->failed = 0;
 	parsing = a;
+	if (a != NULL)
+		a->failed = 0;
 	j = cJSON_ParseWithLengthOpts(text, len, end, 0);
-	parsing = NULL;
-	if (j == NULL && a->failed)	/* no room, not bad JSON: the heap decides */
+	if (j == NULL && a != NULL && a->failed) {	/* no room, not bad JSON: the heap decides */
+		parsing = NULL;
 		j = cJSON_ParseWithLengthOpts(text, len, end, 0);
+	}
+	parsing = prev;
 	return j;
 }
 

@@ -78,7 +78,10 @@ cJSON *kc_jarena_parse_end(struct kc_jarena *a, const char *text, size_t len, co
  * made in the window may outlive a, and no cJSON_Print* may run in it
  * (its text would be arena memory, to be freed with free).  a NULL: the
  * heap, as outside.  build_end returns 1 when a could get no block in
- * the window (what failed for it is to be made again on the heap). */
+ * the window: what was built in it may lack parts (cJSON's callers seldom
+ * check every call), so it is to be made again on the heap.  Windows do
+ * not nest; a kc_jarena_parse in one parses where it is told and leaves
+ * the window open. */
 void kc_jarena_build_begin(struct kc_jarena *a);
 int kc_jarena_build_end(void);
 /* Forget the table of stored strings (the copies keep them); a later

@@ -287,7 +287,12 @@ kc_json_parse_stream(const char *text, size_t len, const char *key, struct kc_ja
 				cJSON_Delete(k);
 				goto fail;
 			}
-			cJSON_AddItemToObject(rest, k->valuestring, v);
+			if (!cJSON_AddItemToObject(rest, k->valuestring, v)) {
+				cJSON_Delete(v);
+				cJSON_Delete(k);
+				*err = KC_ERR_NOMEM;
+				goto fail;
+			}
 			cJSON_Delete(k);
 		}
 		p = skip_ws(p, end);

@@ -746,3 +746,41 @@ DEFINE_TEST(test_report_member_not_matching_sums)
 	CHECK(strstr(s, "id=\"who-can-secrets\"") != NULL);	/* the others are shown */
 	free(s);
 }
+
+/* A who-can.json whose query has "namespaces" as an array (no namespace
+ * names): the page says the document is not shown and why, and shows no
+ * who-can table, where it crashed (a NULL place reached the rows' hash).
+ * Twin: the fixture's own who-can.json gives its tables. */
+DEFINE_TEST(test_report_whocan_namespaces_not_object)
+{
+	static const char bad[] = "{\"queries\":[{\"verb\":\"get\",\"resource\":\"secrets\","
+	    "\"namespaces\":[[{\"subject\":{\"kind\":\"User\",\"name\":\"x\"}}]]}]}";
+	struct kc_report_in in = { 0 };
+	struct kc_seal_opts o = { 0 };
+	cJSON *m = kc_test_load_json("report/manifest.json");
+	char *s;
+
+	for (int i = 0; fixture_files[i] != NULL; i++)
+		copy_fixture(fixture_files[i], "wst");
+	CHECK_INT(kc_write_file_atomic("wst/analysis/who-can.json", bad, strlen(bad), 0644), 0);
+	o.no_sign = 1;
+	o.mtime = 1795000000;
+	CHECK_INT(kc_bundle_seal("wst", m, &o, "wc.tar.gz"), 0);
+	cJSON_Delete(m);
+	in.bundle_path = "wc.tar.gz";
+	in.ledger_status = KC_ERR_NOTFOUND;
+	in.no_verify_reason = "--no-verify";
+	s = report(&in);
+	CHECK(strstr(s, "analysis/who-can.json is not shown: a query&#39;s &quot;namespaces&quot; is not an "
+	    "object of namespace names") != NULL || strstr(s, "analysis/who-can.json is not shown") != NULL);
+	CHECK(strstr(s, "id=\"who-can-secrets\"") == NULL);
+	CHECK(strstr(s, "AGR-003") != NULL);	/* the rest is shown */
+	free(s);
+	/* the twin */
+	make_bundle("ok.tar.gz");
+	in.bundle_path = "ok.tar.gz";
+	s = report(&in);
+	CHECK(strstr(s, "id=\"who-can-secrets\"") != NULL);
+	CHECK(strstr(s, "analysis/who-can.json is not shown") == NULL);
+	free(s);
+}
