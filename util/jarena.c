@@ -178,6 +178,18 @@ map_aligned(size_t size)
 	return (void *)at;
 }
 
+/* kc_jarena_test_fail_blocks_after's count: -1, never */
+static long fail_after = -1;
+
+long
+kc_jarena_test_fail_blocks_after(long n)
+{
+	long was = fail_after;
+
+	fail_after = n;
+	return was;
+}
+
 /* A block of at least need bytes after its header. */
 static struct block *
 block_new(struct kc_jarena *a, size_t need)
@@ -185,6 +197,10 @@ block_new(struct kc_jarena *a, size_t need)
 	size_t size;
 	void *p;
 
+	if (fail_after == 0)
+		return NULL;
+	if (fail_after > 0)
+		fail_after--;
 	if (need > SIZE_MAX - BLOCK - sizeof(struct block))
 		return NULL;
 	size = (need + sizeof(struct block) + BLOCK - 1) & ~(BLOCK - 1);

@@ -98,6 +98,11 @@ int kc_jarena_owns(const void *p);
  * one page after another.  kc_jarena_bytes then counts the blocks in
  * use only. */
 void kc_jarena_reset(struct kc_jarena *a);
+/* For tests: after n more blocks, no arena gets a block (as when mmap
+ * fails), until called again with -1; returns how many were left of the
+ * count before (-1: none was set).  Not thread-safe; no command calls
+ * it. */
+long kc_jarena_test_fail_blocks_after(long n);
 /* Release every block of a (NULL is fine).  No node of a may be used
  * after it. */
 void kc_jarena_free(struct kc_jarena *a);

@@ -68,7 +68,7 @@ static int
 agrees(const char *text, size_t len, struct kc_jarena *scratch)
 {
 	cJSON *whole = cJSON_ParseWithLength(text, len), *rest;
-	struct seen s = { KC_BUF_INIT(1u << 24), 0, 0, 0 };
+	struct seen s = { KC_BUF_INIT(1u << 24), 0, 0, 0, 0 };
 	int err = -1, ok;
 
 	rest = kc_json_parse_stream(text, len, "queries", scratch, collect, &s, &err);
@@ -204,7 +204,7 @@ DEFINE_TEST(test_json_stream_nesting)
 DEFINE_TEST(test_json_stream_fn_error)
 {
 	static const char text[] = "{\"queries\":[1,2,3,4]}";
-	struct seen s = { KC_BUF_INIT(1u << 20), 0, 0, 3 };
+	struct seen s = { KC_BUF_INIT(1u << 20), 0, 0, 3, 0 };
 	int err = 0;
 	cJSON *rest = kc_json_parse_stream(text, strlen(text), "queries", NULL, collect, &s, &err);
 
