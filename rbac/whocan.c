@@ -12,6 +12,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/strset.h"
 #include "util/table.h"
 
 /* every SA of the snapshot, or those of one namespace */
@@ -27,10 +28,23 @@ sa_ref(const char *ns, const char *name)
 	return s;
 }
 
-static void
-add_sas(const struct kc_rbac *rb, const char *only_ns, cJSON *arr, cJSON *all)
+/* "NS/NAME" into the set of accounts that can (0 or KC_ERR_NOMEM) */
+static int
+all_add(struct kc_strset *all, const char *ns, const char *name)
+{
+	struct kc_buf b = KC_BUF_INIT(1u << 16);
+	int r = kc_buf_addf(&b, "%s/%s", ns, name) == 0 ? kc_strset_add(all, kc_buf_str(&b)) :
+	    kc_err_set(KC_ERR_NOMEM, "out of memory");
+
+	kc_buf_free(&b);
+	return r;
+}
+
+static int
+add_sas(const struct kc_rbac *rb, const char *only_ns, cJSON *arr, struct kc_strset *all)
 {
 	const cJSON *it;
+	int r = 0;
 
 	cJSON_ArrayForEach(it, rb->snap->items[KC_RES_SERVICEACCOUNTS]) {
 		const cJSON *m = kc_json_get(it, "metadata");
@@ -38,13 +52,17 @@ add_sas(const struct kc_rbac *rb, const char *only_ns, cJSON *arr, cJSON *all)
 		if (only_ns != NULL && strcmp(kc_json_str0(m, "namespace"), only_ns) != 0)
 			continue;
 		cJSON_AddItemToArray(arr, sa_ref(kc_json_str0(m, "namespace"), kc_json_str0(m, "name")));
-		cJSON_AddItemToArray(all, sa_ref(kc_json_str0(m, "namespace"), kc_json_str0(m, "name")));
+		if ((r = all_add(all, kc_json_str0(m, "namespace"), kc_json_str0(m, "name"))) != 0)
+			break;
 	}
+	return r;
 }
 
+/* One grant of binding b to subject s by rule ru; NULL when out of memory
+ * (*err set when the set of accounts could not take one) */
 static cJSON *
 grant_json(const struct kc_rbac *rb, const struct kc_rbac_binding *b, const struct kc_rbac_subject *s,
-    const struct kc_rbac_rule *ru, cJSON *all)
+    const struct kc_rbac_rule *ru, struct kc_strset *all, int *err)
 {
 	cJSON *o = cJSON_CreateObject(), *exp;
 
@@ -63,18 +81,20 @@ grant_json(const struct kc_rbac *rb, const struct kc_rbac_binding *b, const stru
 		if (ns[0] == '\0') {
 			cJSON_AddStringToObject(o, "note", "ServiceAccount subject without namespace in a "
 			    "ClusterRoleBinding matches nobody");
-		} else {
-			cJSON_AddItemToArray(all, sa_ref(ns, s->name));
+		} else if (*err == 0) {
+			*err = all_add(all, ns, s->name);
 		}
 	} else if (strcmp(s->kind, "Group") == 0) {
 		if (strcmp(s->name, "system:serviceaccounts") == 0 || strcmp(s->name, "system:authenticated") == 0) {
 			exp = cJSON_AddArrayToObject(o, "expandsTo");
-			add_sas(rb, NULL, exp, all);
+			if (*err == 0)
+				*err = add_sas(rb, NULL, exp, all);
 			if (strcmp(s->name, "system:authenticated") == 0)
 				cJSON_AddStringToObject(o, "note", "every authenticated user and every service account");
 		} else if (strncmp(s->name, "system:serviceaccounts:", 23) == 0) {
 			exp = cJSON_AddArrayToObject(o, "expandsTo");
-			add_sas(rb, s->name + 23, exp, all);
+			if (*err == 0)
+				*err = add_sas(rb, s->name + 23, exp, all);
 		} else if (strcmp(s->name, "system:unauthenticated") == 0) {
 			cJSON_AddStringToObject(o, "note", "anonymous requests");
 		} else if (strcmp(s->name, "system:masters") == 0) {
@@ -84,41 +104,6 @@ grant_json(const struct kc_rbac *rb, const struct kc_rbac_binding *b, const stru
 		}
 	}
 	return o;
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* sort and deduplicate an array of strings in place */
-static void
-uniq_strings(cJSON *arr)
-{
-	size_t n = (size_t)cJSON_GetArraySize(arr), k = 0;
-	char **v;
-	cJSON *it;
-
-	if (n == 0 || (v = kc_calloc(n, sizeof(*v))) == NULL)
-		return;
-	cJSON_ArrayForEach(it, arr)
-		v[k++] = it->valuestring;
-	qsort(v, k, sizeof(*v), cmp_str);
-	{
-		cJSON *nw = cJSON_CreateArray();
-
-		for (size_t i = 0; i < k; i++)
-			if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
-				cJSON_AddItemToArray(nw, cJSON_CreateString(v[i]));
-		/* replace the contents */
-		while ((it = cJSON_DetachItemFromArray(arr, 0)) != NULL)
-			cJSON_Delete(it);
-		while ((it = cJSON_DetachItemFromArray(nw, 0)) != NULL)
-			cJSON_AddItemToArray(arr, it);
-		cJSON_Delete(nw);
-	}
-	free(v);
 }
 
 /* The array of namespace ns in the object nss, added (in first-seen order)
@@ -140,32 +125,44 @@ ns_array(cJSON *nss, struct kc_hmap *byns, cJSON ***arrs, size_t *n, size_t *cap
 	return a;
 }
 
-int
-kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, const char *ns, cJSON **out)
+/* A query parsed, and its document's first members */
+struct wc_query {
+	char res[256], group[256], sub[256];
+	const char *verb, *ns;
+	int ns_ok;
+};
+
+/* The document's members before the grants (verb ... warning), or NULL
+ * with the error set. */
+static cJSON *
+query_head(const struct kc_rbac *rb, const char *verb, const char *resource, const char *ns, struct wc_query *q)
 {
-	char res[256], group[256], sub[256], ressub[520];
+	char *res = q->res, *group = q->group, *sub = q->sub, ressub[520];
 	const char *slash = strchr(resource, '/'), *dot;
 	size_t rl = slash ? (size_t)(slash - resource) : strlen(resource);
-	cJSON *o, *cw, *nss, *all, **arrs = NULL;
-	struct kc_hmap byns;
-	size_t narrs = 0, caparrs = 0;
-	int ns_ok, r = 0;
+	cJSON *o;
+	int ns_ok;
 
-	*out = NULL;
-	if (rl == 0 || rl >= sizeof(res) || (slash && strlen(slash + 1) >= sizeof(sub)))
-		return kc_err_set(KC_ERR_INVALID, "invalid resource '%s'", resource);
+	q->verb = verb;
+	q->ns = ns;
+	if (rl == 0 || rl >= sizeof(q->res) || (slash && strlen(slash + 1) >= sizeof(q->sub))) {
+		kc_err_set(KC_ERR_INVALID, "invalid resource '%s'", resource);
+		return NULL;
+	}
 	memcpy(res, resource, rl);
 	res[rl] = '\0';
-	if (kc_fmt(sub, sizeof(sub), "%s", slash ? slash + 1 : "") != 0)
-		return kc_err_code();
+	if (kc_fmt(sub, sizeof(q->sub), "%s", slash ? slash + 1 : "") != 0)
+		return NULL;
 	group[0] = '\0';
 	if ((dot = strchr(res, '.')) != NULL) {
-		if (kc_fmt(group, sizeof(group), "%s", dot + 1) != 0)
-			return kc_err_code();
+		if (kc_fmt(group, sizeof(q->group), "%s", dot + 1) != 0)
+			return NULL;
 		res[dot - res] = '\0';
 	}
-	if ((o = cJSON_CreateObject()) == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((o = cJSON_CreateObject()) == NULL) {
+		kc_err_set(KC_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
 	cJSON_AddStringToObject(o, "verb", verb);
 	cJSON_AddStringToObject(o, "resource", res);
 	cJSON_AddStringToObject(o, "apiGroup", group);
@@ -227,24 +224,52 @@ kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, cons
 			cJSON_AddStringToObject(o, "warning", w);
 		}
 	}
-	cw = cJSON_AddArrayToObject(o, "clusterWide");
-	nss = cJSON_AddObjectToObject(o, "namespaces");
-	all = cJSON_AddArrayToObject(o, "serviceAccounts");
+	q->ns_ok = ns_ok;
+	return o;
+}
+
+/* Where the grants go, in the document's order: the cluster-wide ones
+ * (ns NULL), then each namespace's, begun by ns_begin (even when its
+ * bindings name no subject). */
+struct wc_out {
+	int (*ns_begin)(void *ctx, const char *ns);
+	int (*grant)(void *ctx, const char *ns, cJSON *grant);	/* takes grant */
+	void *ctx;
+};
+
+struct ns_hits {
+	const char *ns;
+	size_t *b;			/* bindings that allow, in order */
+	const struct kc_rbac_rule **hit;
+	size_t n, cap, caphit;
+};
+
+/* Every grant of the query, in the order the document lists them: the
+ * ClusterRoleBindings' as they come, then the RoleBindings' by namespace
+ * in the order the namespaces first come; the accounts that can, into
+ * all. */
+static int
+query_grants(const struct kc_rbac *rb, const struct wc_query *q, struct kc_strset *all, const struct wc_out *out)
+{
+	struct kc_hmap byns;
+	struct ns_hits *v = NULL;
+	size_t nv = 0, capv = 0;
+	int r = 0;
+
 	memset(&byns, 0, sizeof(byns));
 	for (size_t bi = 0; bi < rb->nbindings && r == 0; bi++) {
 		const struct kc_rbac_binding *b = &rb->bindings[bi];
 		const struct kc_rbac_rule *hit = NULL;
-		cJSON *dst;
 
-		if (b->role == NULL || (!b->cluster && ns != NULL && strcmp(b->ns, ns) != 0) ||
-		    (!b->cluster && !ns_ok))
+		if (b->role == NULL || (!b->cluster && q->ns != NULL && strcmp(b->ns, q->ns) != 0) ||
+		    (!b->cluster && !q->ns_ok))
 			continue;
 		/* the first allowing rule; one without resourceNames wins */
 		for (size_t i = 0; i < b->role->nrules; i++) {
 			const struct kc_rbac_rule *ru = &b->role->rules[i];
 
-			if (!kc_rbac_verb_matches(ru, verb) || !kc_rbac_group_matches(ru, group) ||
-			    !kc_rbac_resource_matches(ru, res, sub[0] ? sub : NULL))
+			if (!kc_rbac_verb_matches(ru, q->verb) || !kc_rbac_group_matches(ru, q->group) ||
+			    !kc_rbac_resource_matches(ru, q->res, q->sub[0] ? q->sub : NULL))
 				continue;
 			if (hit == NULL || (hit->names.n > 0 && ru->names.n == 0))
 				hit = ru;
@@ -252,23 +277,258 @@ kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, cons
 		if (hit == NULL)
 			continue;
 		if (b->cluster) {
-			dst = cw;
-		} else if ((dst = ns_array(nss, &byns, &arrs, &narrs, &caparrs, b->ns)) == NULL) {
-			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
-			break;
+			for (size_t s = 0; s < b->nsubjects && r == 0; s++) {
+				cJSON *g = grant_json(rb, b, &b->subjects[s], hit, all, &r);
+
+				if (r == 0)
+					r = g != NULL ? out->grant(out->ctx, NULL, g) : kc_err_set(KC_ERR_NOMEM, "out of memory");
+				else
+					cJSON_Delete(g);
+			}
+		} else {
+			const struct kc_hmap_entry *e = kc_hmap_get(&byns, b->ns);
+			struct ns_hits *h;
+
+			if (e == NULL) {
+				if (KC_GROW(v, capv, nv + 1) != 0 || kc_hmap_add(&byns, b->ns, nv) != 0) {
+					r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+					break;
+				}
+				memset(&v[nv], 0, sizeof(v[nv]));
+				v[nv].ns = b->ns;
+				h = &v[nv++];
+			} else {
+				h = &v[e->vals[0]];
+			}
+			if (KC_GROW(h->b, h->cap, h->n + 1) != 0 || KC_GROW(h->hit, h->caphit, h->n + 1) != 0) {
+				r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+				break;
+			}
+			h->b[h->n] = bi;
+			h->hit[h->n++] = hit;
 		}
-		for (size_t s = 0; s < b->nsubjects; s++)
-			cJSON_AddItemToArray(dst, grant_json(rb, b, &b->subjects[s], hit, all));
 	}
+	for (size_t i = 0; i < nv && r == 0; i++) {
+		r = out->ns_begin(out->ctx, v[i].ns);
+		for (size_t k = 0; k < v[i].n && r == 0; k++) {
+			const struct kc_rbac_binding *b = &rb->bindings[v[i].b[k]];
+
+			for (size_t s = 0; s < b->nsubjects && r == 0; s++) {
+				cJSON *g = grant_json(rb, b, &b->subjects[s], v[i].hit[k], all, &r);
+
+				if (r == 0)
+					r = g != NULL ? out->grant(out->ctx, v[i].ns, g) :
+					    kc_err_set(KC_ERR_NOMEM, "out of memory");
+				else
+					cJSON_Delete(g);
+			}
+		}
+	}
+	for (size_t i = 0; i < nv; i++) {
+		free(v[i].b);
+		free(v[i].hit);
+	}
+	free(v);
 	kc_hmap_free(&byns);
-	free(arrs);
+	return r;
+}
+
+/* ---- the document as a tree (kc_whocan) ---- */
+
+struct tree_out {
+	cJSON *cw, *nss, **arrs;
+	struct kc_hmap byns;
+	size_t narrs, caparrs;
+};
+
+static int
+tree_ns_begin(void *ctx, const char *ns)
+{
+	struct tree_out *t = ctx;
+
+	return ns_array(t->nss, &t->byns, &t->arrs, &t->narrs, &t->caparrs, ns) != NULL ? 0 :
+	    kc_err_set(KC_ERR_NOMEM, "out of memory");
+}
+
+static int
+tree_grant(void *ctx, const char *ns, cJSON *g)
+{
+	struct tree_out *t = ctx;
+	cJSON *dst = ns == NULL ? t->cw : ns_array(t->nss, &t->byns, &t->arrs, &t->narrs, &t->caparrs, ns);
+
+	if (dst == NULL || !cJSON_AddItemToArray(dst, g)) {
+		cJSON_Delete(g);
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
+int
+kc_whocan(const struct kc_rbac *rb, const char *verb, const char *resource, const char *ns, cJSON **out)
+{
+	struct wc_query q;
+	struct tree_out t;
+	struct kc_strset all = { 0 };
+	const struct wc_out o = { tree_ns_begin, tree_grant, &t };
+	cJSON *doc, *sas;
+	int r;
+
+	*out = NULL;
+	memset(&t, 0, sizeof(t));
+	if ((doc = query_head(rb, verb, resource, ns, &q)) == NULL)
+		return kc_err_code();
+	t.cw = cJSON_AddArrayToObject(doc, "clusterWide");
+	t.nss = cJSON_AddObjectToObject(doc, "namespaces");
+	sas = cJSON_AddArrayToObject(doc, "serviceAccounts");
+	r = t.cw != NULL && t.nss != NULL && sas != NULL ? query_grants(rb, &q, &all, &o) :
+	    kc_err_set(KC_ERR_NOMEM, "out of memory");
+	kc_hmap_free(&t.byns);
+	free(t.arrs);
+	kc_strset_sort(&all);
+	for (size_t i = 0; i < all.n && r == 0; i++)
+		if (!cJSON_AddItemToArray(sas, cJSON_CreateString(all.v[i])))
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+	kc_strset_free(&all);
 	if (r != 0) {
-		cJSON_Delete(o);
+		cJSON_Delete(doc);
 		return r;
 	}
-	uniq_strings(all);
-	*out = o;
+	*out = doc;
 	return 0;
+}
+
+/* ---- the document printed as it is made (kc_whocan_print) ---- */
+
+struct print_out {
+	int (*sink)(void *ctx, const char *s, size_t n);
+	void *ctx;
+	const char *indent;	/* after every line break: the nesting's */
+	const char *ns;		/* the namespace whose list is open, or NULL */
+	int state;		/* 0 no grant yet, 1 cluster-wide list, 2 a namespace's list */
+	int first;		/* the open list has no grant yet */
+	int err;
+};
+
+/* s, with p->indent then extra after every line break */
+static int
+put(struct print_out *p, const char *s, const char *extra)
+{
+	const char *nl;
+
+	while (p->err == 0 && (nl = strchr(s, '\n')) != NULL) {
+		if ((p->err = p->sink(p->ctx, s, (size_t)(nl - s) + 1)) == 0 &&
+		    (p->err = p->sink(p->ctx, p->indent, strlen(p->indent))) == 0)
+			p->err = p->sink(p->ctx, extra, strlen(extra));
+		s = nl + 1;
+	}
+	if (p->err == 0 && *s != '\0')
+		p->err = p->sink(p->ctx, s, strlen(s));
+	return p->err;
+}
+
+/* a JSON string as cJSON prints it */
+static int
+put_string(struct print_out *p, const char *s)
+{
+	cJSON *j = cJSON_CreateString(s);
+	char *t = j != NULL ? cJSON_PrintUnformatted(j) : NULL;
+
+	if (t == NULL)
+		p->err = kc_err_set(KC_ERR_NOMEM, "out of memory");
+	else
+		put(p, t, "");
+	cJSON_free(t);
+	cJSON_Delete(j);
+	return p->err;
+}
+
+/* the namespaces' object opened, after the cluster-wide list */
+static void
+open_namespaces(struct print_out *p)
+{
+	put(p, "],\n\t\"namespaces\":\t{", "");
+}
+
+static int
+print_ns_begin(void *ctx, const char *ns)
+{
+	struct print_out *p = ctx;
+
+	if (p->state == 2)
+		put(p, "],\n\t\t", "");
+	else
+		(open_namespaces(p), put(p, "\n\t\t", ""));
+	put_string(p, ns);
+	put(p, ":\t[", "");
+	p->state = 2;
+	p->ns = ns;
+	p->first = 1;
+	return p->err;
+}
+
+static int
+print_grant(void *ctx, const char *ns, cJSON *g)
+{
+	struct print_out *p = ctx;
+	char *t = cJSON_Print(g);
+
+	(void)ns;
+	cJSON_Delete(g);
+	if (t == NULL)
+		return p->err = kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if (!p->first)
+		put(p, ", ", "");
+	p->first = 0;
+	/* a grant is an object in a list: two levels deep in the cluster-wide
+	 * list, three in a namespace's */
+	put(p, t, p->state == 2 ? "\t\t\t" : "\t\t");
+	cJSON_free(t);
+	return p->err;
+}
+
+int
+kc_whocan_print(const struct kc_rbac *rb, const char *verb, const char *resource, const char *ns,
+    const char *indent, int (*sink)(void *ctx, const char *s, size_t n), void *ctx)
+{
+	struct wc_query q;
+	struct print_out p = { sink, ctx, indent, NULL, 1, 1, 0 };
+	const struct wc_out o = { print_ns_begin, print_grant, &p };
+	struct kc_strset all = { 0 };
+	cJSON *head;
+	char *t;
+	size_t n;
+	int r;
+
+	if ((head = query_head(rb, verb, resource, ns, &q)) == NULL)
+		return kc_err_code();
+	t = cJSON_Print(head);
+	cJSON_Delete(head);
+	if (t == NULL || (n = strlen(t)) < 2 || strcmp(t + n - 2, "\n}") != 0) {
+		cJSON_free(t);
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	}
+	t[n - 2] = '\0';	/* the head's members, the object left open */
+	put(&p, t, "");
+	cJSON_free(t);
+	put(&p, ",\n\t\"clusterWide\":\t[", "");
+	if ((r = p.err) == 0)
+		r = query_grants(rb, &q, &all, &o);
+	if (r == 0 && p.state == 2)
+		put(&p, "]\n\t}", "");
+	else if (r == 0)
+		(open_namespaces(&p), put(&p, "\n\t}", ""));
+	if (r == 0)
+		put(&p, ",\n\t\"serviceAccounts\":\t[", "");
+	kc_strset_sort(&all);
+	for (size_t i = 0; i < all.n && r == 0 && p.err == 0; i++) {
+		if (i > 0)
+			put(&p, ", ", "");
+		put_string(&p, all.v[i]);
+	}
+	if (r == 0)
+		put(&p, "]\n}", "");
+	kc_strset_free(&all);
+	return r != 0 ? r : p.err;
 }
 
 /* "Kind ns/name" (or "Kind name") of a subject, binding or role object;

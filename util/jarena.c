@@ -409,7 +409,7 @@ kc_jarena_take(struct kc_jarena *a, cJSON *tree)
 cJSON *
 kc_jarena_parse_end(struct kc_jarena *a, const char *text, size_t len, const char **end)
 {
-	struct kc_jarena *prev = parsing;	/* a build window's, restored after */
+	struct kc_jarena *prev = parsing;	/* restored after (NULL: the heap) */
 	cJSON *j;
 
 	parsing = a;
@@ -428,23 +428,6 @@ cJSON *
 kc_jarena_parse(struct kc_jarena *a, const char *text, size_t len)
 {
 	return kc_jarena_parse_end(a, text, len, NULL);
-}
-
-void
-kc_jarena_build_begin(struct kc_jarena *a)
-{
-	if (a != NULL)
-		a->failed = 0;
-	parsing = a;
-}
-
-int
-kc_jarena_build_end(void)
-{
-	struct kc_jarena *a = parsing;
-
-	parsing = NULL;
-	return a != NULL && a->failed;
 }
 
 void

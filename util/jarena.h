@@ -69,21 +69,6 @@ cJSON *kc_jarena_parse(struct kc_jarena *a, const char *text, size_t len);
 /* The same, *end (when end is not NULL) set where the value ends, as
  * cJSON_ParseWithLengthOpts sets it (text after the value is not read). */
 cJSON *kc_jarena_parse_end(struct kc_jarena *a, const char *text, size_t len, const char **end);
-/* From kc_jarena_build_begin(a) to kc_jarena_build_end(), every cJSON
- * allocation on this thread (what cJSON_Create*, cJSON_Add* and the
- * parsers allocate: nodes, keys, strings) is made in a instead of the
- * heap: a large document built to be printed and dropped (a who-can
- * query of 30,000 entries: 50 MB of small chunks the heap keeps after
- * they are freed) costs a's blocks, given back at its reset.  Nothing
- * made in the window may outlive a, and no cJSON_Print* may run in it
- * (its text would be arena memory, to be freed with free).  a NULL: the
- * heap, as outside.  build_end returns 1 when a could get no block in
- * the window: what was built in it may lack parts (cJSON's callers seldom
- * check every call), so it is to be made again on the heap.  Windows do
- * not nest; a kc_jarena_parse in one parses where it is told and leaves
- * the window open. */
-void kc_jarena_build_begin(struct kc_jarena *a);
-int kc_jarena_build_end(void);
 /* Forget the table of stored strings (the copies keep them); a later
  * copy starts a new one.  For when an arena is built. */
 void kc_jarena_seal(struct kc_jarena *a);
