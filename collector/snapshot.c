@@ -131,6 +131,10 @@ model_paths(int res)
 		return pod_keep;
 	case KC_RES_SECRETS: case KC_RES_CONFIGMAPS: case KC_RES_PVCS:
 		return name_keep;
+	case KC_RES_NAMESPACES:
+		/* every reader of the model's namespaces reads the name only
+		 * (kc_rbac_all_namespaces, can-i's pairs): 10 MiB at 10,000 */
+		return name_keep;
 	case KC_RES_DEPLOYMENTS: case KC_RES_STATEFULSETS: case KC_RES_DAEMONSETS:
 	case KC_RES_REPLICASETS: case KC_RES_JOBS: case KC_RES_CRONJOBS:
 		return owner_keep;
