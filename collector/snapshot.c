@@ -60,6 +60,27 @@ static const struct keep_path owner_keep[] = {
 	{ { "metadata", "ownerReferences" } }, { { "spec", "template", "spec", "serviceAccountName" } },
 	{ { "spec", "template", "spec", "serviceAccount" } }, { { NULL } },
 };
+/* an RBAC object in collect's model: what the evaluator (name, namespace,
+ * labels, rules, subjects, roleRef, aggregationRule), the findings'
+ * bootstrap mark (labels) and the drift of aggregated roles (rules) read;
+ * uid, resourceVersion, creationTimestamp, annotations (a kubectl apply's
+ * last-applied-configuration is a second copy of the object) go: the
+ * exports and the bundle's pages are written from the stored pages, not
+ * from the model */
+static const struct keep_path rbac_model_keep[] = {
+	{ { "metadata", "name" } }, { { "metadata", "namespace" } }, { { "metadata", "labels" } },
+	{ { "rules" } }, { { "subjects" } }, { { "roleRef" } }, { { "aggregationRule" } }, { { NULL } },
+};
+/* a service account in collect's model: its name and namespace (every
+ * reader looks one up by them) and the annotations the cloud reach reads
+ * (rbac/workload.c, kc_cloud_annotation: test_snapshot_model_rbac_and_accounts
+ * fails when the two lists part) */
+static const struct keep_path sa_model_keep[] = {
+	{ { "metadata", "name" } }, { { "metadata", "namespace" } },
+	{ { "metadata", "annotations", "eks.amazonaws.com/role-arn" } },
+	{ { "metadata", "annotations", "iam.gke.io/gcp-service-account" } },
+	{ { "metadata", "annotations", "azure.workload.identity/client-id" } }, { { NULL } },
+};
 /* secrets, configmaps, persistentvolumeclaims: names only */
 static const struct keep_path name_keep[] = {
 	{ { "metadata", "name" } }, { { "metadata", "namespace" } }, { { NULL } },
@@ -131,6 +152,10 @@ model_paths(int res)
 		return pod_keep;
 	case KC_RES_SECRETS: case KC_RES_CONFIGMAPS: case KC_RES_PVCS:
 		return name_keep;
+	case KC_RES_SERVICEACCOUNTS:
+		return sa_model_keep;
+	case KC_RES_CLUSTERROLES: case KC_RES_CLUSTERROLEBINDINGS: case KC_RES_ROLES: case KC_RES_ROLEBINDINGS:
+		return rbac_model_keep;
 	case KC_RES_NAMESPACES:
 		/* every reader of the model's namespaces reads the name only
 		 * (kc_rbac_all_namespaces, can-i's pairs): 10 MiB at 10,000 */

@@ -105,8 +105,13 @@ int kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap);
  *                      namespaces of Agent resources (their links), each
  *                      owner reduced to its name, namespace, uid,
  *                      ownerReferences and pod template's account, each
- *                      secret, configmap and PVC to its name and namespace:
- *                      what the selection and the indexes read.
+ *                      secret, configmap and PVC to its name and
+ *                      namespace, each service account to its name,
+ *                      namespace and cloud-identity annotations
+ *                      (kc_cloud_annotation), each RBAC object to its name,
+ *                      namespace, labels, rules, subjects, roleRef and
+ *                      aggregationRule: what the selection, the indexes and
+ *                      the evaluator read.
  *                      kc_snapshot_hydrate_pods then adds the pods of the
  *                      selected accounts, whole, and the owners of their
  *                      namespaces (directory loads only)

@@ -14,6 +14,12 @@ static const struct {
 	{ "azure.workload.identity/client-id", "azure", "azure client-id" },
 };
 
+const char *
+kc_cloud_annotation(size_t i)
+{
+	return i < sizeof(cloud_ann) / sizeof(cloud_ann[0]) ? cloud_ann[i].annotation : NULL;
+}
+
 /* the group each owner kind must carry in its ownerReference apiVersion */
 static const char *
 res_group(int res)

@@ -46,6 +46,11 @@ void kc_workloads_free(struct kc_workloads *w);
  * NULL when out of memory. */
 cJSON *kc_cloud_reach_json(const struct kc_workloads *w, const char *ns, const char *name);
 
+/* The i-th annotation of a service account the cloud reach reads (from
+ * 0), NULL past the last: collect's model keeps these of an account
+ * (collector/snapshot.c), a unit test holds the two lists together. */
+const char *kc_cloud_annotation(size_t i);
+
 /* Append the owner chain text of pod to out. */
 int kc_owner_chain(const struct kc_workloads *w, const cJSON *pod, struct kc_buf *out);
 

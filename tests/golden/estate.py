@@ -141,7 +141,15 @@ def estate(phase, bulk):
     accounts = [("ai-agents", "kagent"), ("ai-agents", "rag-indexer"), ("ai-agents", "mcp-tools"),
                 ("ai-agents", "default"), ("llm-gateway", "gateway"), ("llm-gateway", "default"),
                 ("payments", "api"), ("monitoring", "prometheus"), ("kube-system", "replicaset-controller")]
-    serviceaccounts = [{"metadata": meta("ServiceAccount", n, ns, {"app": n})} for ns, n in accounts]
+    # workload identity on two accounts (the cloud reach of inventory.csv),
+    # beside an annotation nothing reads: collect's model keeps only the former
+    cloud = {"kagent": {"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/kagent",
+                        LAST_APPLIED: '{"kind":"ServiceAccount"}'},
+             "rag-indexer": {"iam.gke.io/gcp-service-account": "rag@proj.iam.gserviceaccount.com",
+                             "azure.workload.identity/client-id": "00000000-0000-0000-0000-0000000000aa"}}
+    serviceaccounts = [{"metadata": meta("ServiceAccount", n, ns, {"app": n},
+                                         **({"annotations": cloud[n]} if n in cloud else {}))}
+                       for ns, n in accounts]
     clusterroles = base_roles()
     crbs = [
         binding("ClusterRoleBinding", "cluster-admin", "ClusterRole", "cluster-admin",

@@ -10,6 +10,7 @@
 
 #include "collector/snapshot.h"
 #include "harness.h"
+#include "rbac/workload.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fsutil.h"
@@ -197,6 +198,84 @@ DEFINE_TEST(test_snapshot_model_hydrate_refuses_broken_pages)
 	CHECK_INT(kc_snapshot_hydrate_pods(&s, ".", want_agent, NULL), 0);
 	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 5);
 	kc_snapshot_free(&s);
+}
+
+/* RBAC objects and service accounts in the model: of an RBAC object what
+ * the evaluator, the findings and the drift read (name, namespace, labels,
+ * rules, subjects, roleRef, aggregationRule, each whole, duplicate keys
+ * taken as every reader takes them: the last), of an account its name and
+ * namespace; KC_SNAP_COMPACT (offline readers) keeps the rest. */
+DEFINE_TEST(test_snapshot_model_rbac_and_accounts)
+{
+	static const int levels[] = { KC_SNAP_MODEL, KC_SNAP_MODEL_PODS };
+	struct kc_snapshot s, c;
+	struct kc_workloads wc, ws;
+	cJSON *want, *got;
+	const cJSON *d;
+
+	estate();
+	page("clusterroles", "page-0001.json",
+	    "{'metadata':{'name':'agg','uid':'u-agg','resourceVersion':'9','creationTimestamp':'2026-01-01T00:00:00Z',"
+	    "'labels':{'x':'1'},'annotations':{'kubectl.kubernetes.io/last-applied-configuration':'{}'},"
+	    "'managedFields':[{'manager':'m'}]},'aggregationRule':{'clusterRoleSelectors':[{'matchLabels':{'x':'1'}}]},"
+	    "'rules':[{'verbs':['get'],'apiGroups':[''],'resources':['pods']}]}");
+	page("rolebindings", "page-0001.json",
+	    "{'metadata':{'name':'b','namespace':'a','uid':'u-b','annotations':{'k':'v'}},"
+	    "'roleRef':{'kind':'Role','name':'first'},'roleRef':{'kind':'ClusterRole','name':'agg'},"
+	    "'subjects':[{'kind':'ServiceAccount','name':'agent','namespace':'a'}]}");
+	page("serviceaccounts", "page-0001.json",
+	    "{'metadata':{'name':'agent','namespace':'a','uid':'u-sa','labels':{'l':'1'},"
+	    "'annotations':{'eks.amazonaws.com/role-arn':'arn:1','other':'x',"
+	    "'iam.gke.io/gcp-service-account':'g@p','azure.workload.identity/client-id':'first',"
+	    "'azure.workload.identity/client-id':'az'}},"
+	    "'secrets':[{'name':'agent-token-x'}],'automountServiceAccountToken':false}");
+	CHECK_INT(kc_snapshot_load_dir_level(".", &c, KC_SNAP_COMPACT), 0);
+	CHECK_INT(kc_workloads_init(&wc, &c), 0);
+	want = kc_cloud_reach_json(&wc, "a", "agent");
+	CHECK(want != NULL && cJSON_GetArraySize(want) == 3);
+	for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
+		CHECK_INT(kc_snapshot_load_dir_level(".", &s, levels[l]), 0);
+		/* every annotation the cloud reach reads is kept, the rest go */
+		d = kc_json_path(cJSON_GetArrayItem(s.items[KC_RES_SERVICEACCOUNTS], 0), "metadata.annotations");
+		for (size_t i = 0; kc_cloud_annotation(i) != NULL; i++)
+			CHECK(kc_json_get(d, kc_cloud_annotation(i)) != NULL);
+		CHECK(kc_json_get(d, "other") == NULL);
+		CHECK_INT(kc_workloads_init(&ws, &s), 0);
+		got = kc_cloud_reach_json(&ws, "a", "agent");
+		CHECK(same(got, want));
+		cJSON_Delete(got);
+		kc_workloads_free(&ws);
+		d = cJSON_GetArrayItem(s.items[KC_RES_CLUSTERROLES], 0);
+		CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "name"), "agg");
+		CHECK_STR(kc_json_str0(kc_json_path(d, "metadata.labels"), "x"), "1");
+		CHECK(cJSON_IsArray(kc_json_path(d, "aggregationRule.clusterRoleSelectors")));
+		CHECK_STR(cJSON_GetArrayItem(kc_json_get(cJSON_GetArrayItem(kc_json_get(d, "rules"), 0), "resources"),
+		    0)->valuestring, "pods");
+		CHECK(kc_json_path(d, "metadata.uid") == NULL && kc_json_path(d, "metadata.resourceVersion") == NULL);
+		CHECK(kc_json_path(d, "metadata.annotations") == NULL && kc_json_path(d, "metadata.managedFields") == NULL);
+		CHECK(kc_json_path(d, "metadata.creationTimestamp") == NULL);
+		d = cJSON_GetArrayItem(s.items[KC_RES_ROLEBINDINGS], 0);
+		CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "namespace"), "a");
+		CHECK_STR(kc_json_str0(kc_json_get(d, "roleRef"), "name"), "agg");	/* the last roleRef */
+		CHECK_STR(kc_json_str0(kc_json_get(d, "subjects")->child, "name"), "agent");
+		CHECK(kc_json_path(d, "metadata.annotations") == NULL && kc_json_path(d, "metadata.uid") == NULL);
+		d = cJSON_GetArrayItem(s.items[KC_RES_SERVICEACCOUNTS], 0);
+		CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "name"), "agent");
+		CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "namespace"), "a");
+		CHECK(kc_json_get(d, "secrets") == NULL && kc_json_path(d, "metadata.uid") == NULL);
+		CHECK(kc_json_path(d, "metadata.labels") == NULL);
+		kc_snapshot_free(&s);
+	}
+	/* the twin: the offline level keeps them */
+	d = cJSON_GetArrayItem(c.items[KC_RES_CLUSTERROLES], 0);
+	CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "uid"), "u-agg");
+	CHECK(kc_json_path(d, "metadata.annotations") != NULL);
+	d = cJSON_GetArrayItem(c.items[KC_RES_SERVICEACCOUNTS], 0);
+	CHECK(cJSON_IsArray(kc_json_get(d, "secrets")));
+	CHECK(kc_json_get(kc_json_path(d, "metadata.annotations"), "other") != NULL);
+	cJSON_Delete(want);
+	kc_workloads_free(&wc);
+	kc_snapshot_free(&c);
 }
 
 /* A page reduced as it is read loads into the same snapshot as the page. */
