@@ -105,13 +105,14 @@ failed_check(const struct kc_verify_result *vr)
 /* Verify one bundle; 0 checked (valid or not: see vr->valid), else the
  * exit status for a file that cannot be read at all. */
 static int
-verify_one(const char *path, const struct kc_verify_opts *vo, struct kc_verify_result *vr)
+verify_one(const struct kc_verify_job *j)
 {
+	const char *path = j->path;
+	const struct kc_verify_result *vr = j->res;
 	char safe[512];
 	int r;
 
-	memset(vr, 0, sizeof(*vr));
-	r = kc_bundle_verify(path, vo, vr);
+	r = kc_verify_job_err(j);
 	if (r != 0 && r != KC_ERR_VERIFY)
 		return cli_fail(KC_EXIT_USAGE, "report");
 	if (!vr->valid && vr->no_key && strcmp(failed_check(vr), "signature") == 0)
@@ -210,6 +211,8 @@ static int
 verify_bundles(const struct report_args *a, struct kc_report_in *in, struct kc_verify_result *vr,
     struct kc_verify_result *pre_vr, int *rc)
 {
+	struct kc_verify_job j[2] = { { .path = in->bundle_path, .o = &a->vo, .res = vr },
+				      { .path = a->pre, .o = &a->vo, .res = pre_vr } };
 	char safe[512];
 	int r;
 
@@ -217,7 +220,9 @@ verify_bundles(const struct report_args *a, struct kc_report_in *in, struct kc_v
 		in->no_verify_reason = "--no-verify";
 		return 0;
 	}
-	if ((r = verify_one(in->bundle_path, &a->vo, vr)) != 0)
+	/* the bundle and PRE at once, a core each; judged in that order */
+	kc_bundle_verify_jobs(j, a->pre != NULL ? 2 : 1);
+	if ((r = verify_one(&j[0])) != 0)
 		return r;
 	if (vr->sha256[0] != '\0' && !kc_digest_eq(vr->sha256, in->bundle_sha256)) {
 		/* one file throughout: hashed, verified, then read (pinned) */
@@ -229,7 +234,7 @@ verify_bundles(const struct report_args *a, struct kc_report_in *in, struct kc_v
 	if (!vr->valid)
 		*rc = KC_EXIT_INVALID;
 	if (a->pre != NULL) {
-		if ((r = verify_one(a->pre, &a->vo, pre_vr)) != 0)
+		if ((r = verify_one(&j[1])) != 0)
 			return r;
 		in->pre_vr = pre_vr;
 		if (!pre_vr->valid)

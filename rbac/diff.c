@@ -1809,6 +1809,8 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	int64_t rem_ns = 0, pre_end = 0;
 	char pin_pre[KC_SHA256_HEX] = "", pin_post[KC_SHA256_HEX] = "";
 	struct pod_filter pods = { .key = KC_BUF_INIT(1u << 16) };
+	struct kc_verify_result vr_pre, vr_post;
+	const struct kc_verify_result *given_pre = o->pre_verified, *given_post = o->post_verified;
 
 	*out = NULL;
 	memset(&pre, 0, sizeof(pre));
@@ -1817,8 +1819,25 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = verify_one(o, o->pre, o->pre_sha256, o->pre_verified, dpre, pin_pre)) != 0 ||
-	    (r = verify_one(o, o->post, o->post_sha256, o->post_verified, dpost, pin_post)) != 0)
+	if (!o->no_verify && (o->pre_verified == NULL || !o->pre_verified->valid) &&
+	    (o->post_verified == NULL || !o->post_verified->valid)) {
+		/* both at once, a core each; a bundle that does not verify
+		 * is verified again below, alone, for verify_one's message */
+		struct kc_verify_opts vo = { 0 };
+		struct kc_verify_job j[2] = { { .path = o->pre, .o = &vo, .res = &vr_pre },
+					      { .path = o->post, .o = &vo, .res = &vr_post } };
+
+		vo.pubkey_path = o->pubkey_path;
+		vo.ca_path = o->ca_path;
+		vo.tsa_ca = o->tsa_ca;
+		vo.allow_unsigned = o->allow_unsigned;
+		kc_bundle_verify_jobs(j, 2);
+		given_pre = j[0].r == 0 ? &vr_pre : NULL;
+		given_post = j[1].r == 0 ? &vr_post : NULL;
+		kc_err_clear();
+	}
+	if ((r = verify_one(o, o->pre, o->pre_sha256, given_pre, dpre, pin_pre)) != 0 ||
+	    (r = verify_one(o, o->post, o->post_sha256, given_post, dpost, pin_post)) != 0)
 		goto out;
 	if ((r = bundle_open(&pre, o->pre, o->no_verify ? NULL : pin_pre, KC_SNAP_DIFF_PRE, NULL)) != 0)
 		goto out;

@@ -280,6 +280,61 @@ DEFINE_TEST(test_bundle_unsigned_and_wrong_key)
 	CHECK_INT(verify("s.tar.gz", "k.pub.pem", &res), 0);
 }
 
+/* Bundles verified on threads (diff and report --diff verify PRE and POST
+ * at once): each job's result, check states, digest and error message are
+ * what kc_bundle_verify gives for it alone, the valid and the tampered,
+ * the wrong key and the missing file side by side (the negative twins). */
+DEFINE_TEST(test_bundle_verify_jobs)
+{
+	struct kc_verify_opts ok = { 0 }, wrong = { 0 };
+	struct kc_verify_result alone[4], res[4];
+	struct kc_verify_job j[4];
+	const char *path[4] = { "s.tar.gz", "t.tar.gz", "s.tar.gz", "missing.tar.gz" };
+	const struct kc_verify_opts *opt[4] = { &ok, &ok, &wrong, &ok };
+	char fpr[KC_FPR_LEN], msg[4][1024];
+	int want[4];
+	struct kc_buf b;
+
+	make_staging("st");
+	CHECK_INT(kc_keygen("k.pem", "k.pub.pem", fpr), 0);
+	CHECK_INT(kc_keygen("x.pem", "x.pub.pem", fpr), 0);
+	CHECK_INT(seal("st", "k.pem", "s.tar.gz"), 0);
+	b = slurp("s.tar.gz");
+	b.data[b.len / 2] ^= 0x01;	/* inside the deflate stream */
+	CHECK_INT(kc_write_file_atomic("t.tar.gz", b.data, b.len, 0644), 0);
+	kc_buf_free(&b);
+	ok.pubkey_path = "k.pub.pem";
+	wrong.pubkey_path = "x.pub.pem";
+	for (int i = 0; i < 4; i++) {
+		kc_err_clear();
+		want[i] = kc_bundle_verify(path[i], opt[i], &alone[i]);
+		snprintf(msg[i], sizeof(msg[i]), "%s", want[i] != 0 ? kc_err_msg() : "");
+		j[i] = (struct kc_verify_job){ .path = path[i], .o = opt[i], .res = &res[i] };
+	}
+	CHECK_INT(want[0], 0);
+	CHECK_INT(want[1], KC_ERR_VERIFY);
+	CHECK_INT(want[2], KC_ERR_VERIFY);
+	CHECK(want[3] != 0 && want[3] != KC_ERR_VERIFY);
+	CHECK_INT(first_failed(&alone[2]), KC_CHECK_SIGNATURE);
+	kc_bundle_verify_jobs(j, 4);
+	for (int i = 0; i < 4; i++) {
+		CHECK_INT(j[i].r, want[i]);
+		CHECK_INT(res[i].valid, alone[i].valid);
+		CHECK_INT(first_failed(&res[i]), first_failed(&alone[i]));
+		CHECK_STR(res[i].sha256, alone[i].sha256);
+		for (int c = 0; c < KC_CHECK_COUNT; c++) {
+			CHECK_INT(res[i].checks[c].state, alone[i].checks[c].state);
+			CHECK_STR(res[i].checks[c].detail, alone[i].checks[c].detail);
+		}
+		kc_err_clear();
+		CHECK_INT(kc_verify_job_err(&j[i]), want[i]);
+		if (want[i] != 0) {
+			CHECK_STR(kc_err_msg(), msg[i]);
+			CHECK_INT(kc_err_code(), want[i]);
+		}
+	}
+}
+
 /* The reader checks, hashes and inflates the same bytes: a file that grows
  * after it was opened (a writer appending to the bundle while verify reads
  * it) is refused at the end of the gzip member, not passed on the size
