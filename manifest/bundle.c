@@ -847,6 +847,9 @@ out:
 	return r;
 }
 
+/* A job on its thread.  Nothing on the verify path is shared mutable
+ * state but libcjson's parse-error pointer, which a failed parse writes
+ * and only collector/audit.c reads (never during a verify). */
 static void *
 verify_job_run(void *arg)
 {
@@ -855,7 +858,9 @@ verify_job_run(void *arg)
 	kc_err_clear();
 	j->r = kc_bundle_verify(j->path, j->o, j->res);
 	j->code = j->r != 0 ? kc_err_code() : 0;
-	kc_fmt_trunc(j->msg, sizeof(j->msg), "%s", j->r != 0 ? kc_err_msg() : "");
+	/* a failure that recorded no message (an allocation deep down)
+	 * is named by its code, not by this thread's "success" */
+	kc_fmt_trunc(j->msg, sizeof(j->msg), "%s", j->r == 0 ? "" : j->code != 0 ? kc_err_msg() : kc_strerror(j->r));
 	return NULL;
 }
 
@@ -864,11 +869,19 @@ kc_bundle_verify_jobs(struct kc_verify_job *jobs, size_t n)
 {
 	enum { MAXTH = 8 };
 	pthread_t th[MAXTH];
-	int started[MAXTH] = { 0 };
+	pthread_attr_t attr;
+	int started[MAXTH] = { 0 }, have_attr;
 
+	/* the main thread's stack size, whatever the libc's default for
+	 * threads (musl's is 128 KiB; cJSON recurses up to its nesting limit) */
+	have_attr = pthread_attr_init(&attr) == 0;
+	if (have_attr)
+		(void)pthread_attr_setstacksize(&attr, 8u << 20);
 	/* jobs[0] runs here, jobs 1..MAXTH-1 on threads, the rest here after */
 	for (size_t i = 1; i < n && i < MAXTH; i++)
-		started[i] = pthread_create(&th[i], NULL, verify_job_run, &jobs[i]) == 0;
+		started[i] = pthread_create(&th[i], have_attr ? &attr : NULL, verify_job_run, &jobs[i]) == 0;
+	if (have_attr)
+		pthread_attr_destroy(&attr);
 	if (n > 0)
 		verify_job_run(&jobs[0]);
 	for (size_t i = 1; i < n; i++) {
@@ -877,6 +890,11 @@ kc_bundle_verify_jobs(struct kc_verify_job *jobs, size_t n)
 		else
 			verify_job_run(&jobs[i]);
 	}
+	/* out of memory beside the others (two hostile bundles' 64 MiB
+	 * manifests at once): verified again alone, as one at a time would */
+	for (size_t i = 0; i < n && n > 1; i++)
+		if (jobs[i].r == KC_ERR_NOMEM)
+			verify_job_run(&jobs[i]);
 #ifdef __GLIBC__
 	/* a thread's verify freed its buffers into a malloc arena of its
 	 * own, which glibc keeps mapped after the thread: given back here,
@@ -891,5 +909,6 @@ kc_verify_job_err(const struct kc_verify_job *job)
 {
 	if (job->r == 0)
 		return 0;
-	return kc_err_set(job->code != 0 ? job->code : job->r, "%s", job->msg);
+	kc_err_set(job->code != 0 ? job->code : job->r, "%s", job->msg);
+	return job->r;
 }

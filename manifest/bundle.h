@@ -102,7 +102,8 @@ int kc_bundle_verify(const char *path, const struct kc_verify_opts *o,
  * --diff verify two).  Each job's r and *res are what kc_bundle_verify
  * gives for its path; code and msg its error, which kc_verify_job_err
  * raises again on the calling thread (kc_err is per thread) and returns
- * r.  A thread that cannot be started runs its job in the caller. */
+ * r.  A thread that cannot be started runs its job in the caller; a job
+ * that ran out of memory beside the others is run again alone. */
 struct kc_verify_job {
 	const char *path;
 	const struct kc_verify_opts *o;
