@@ -1379,6 +1379,19 @@ chain_tsa_ca(const struct kc_diff_opts *o)
 	return o->no_verify ? NULL : o->tsa_ca;
 }
 
+/* The verify options diff's own give: one place, so the bundles verified
+ * side by side (kc_diff_bundles) and one verified alone (verify_one) are
+ * judged by the same key, CA, TSA CA and --allow-unsigned. */
+static void
+diff_verify_opts(const struct kc_diff_opts *o, struct kc_verify_opts *vo)
+{
+	memset(vo, 0, sizeof(*vo));
+	vo->pubkey_path = o->pubkey_path;
+	vo->ca_path = o->ca_path;
+	vo->tsa_ca = o->tsa_ca;
+	vo->allow_unsigned = o->allow_unsigned;
+}
+
 static int
 verify_one(const struct kc_diff_opts *o, const char *path, const char *want, const struct kc_verify_result *given,
     cJSON *desc, char pin[KC_SHA256_HEX])
@@ -1391,11 +1404,7 @@ verify_one(const struct kc_diff_opts *o, const char *path, const char *want, con
 		cJSON_AddStringToObject(desc, "verification", "not verified (--no-verify)");
 		return 0;
 	}
-	memset(&vo, 0, sizeof(vo));
-	vo.pubkey_path = o->pubkey_path;
-	vo.ca_path = o->ca_path;
-	vo.tsa_ca = o->tsa_ca;
-	vo.allow_unsigned = o->allow_unsigned;
+	diff_verify_opts(o, &vo);
 	if (given != NULL && given->valid) {	/* verified by the caller, as here */
 		vr = *given;
 		r = 0;
@@ -1823,14 +1832,11 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	    (o->post_verified == NULL || !o->post_verified->valid)) {
 		/* both at once, a core each; a bundle that does not verify
 		 * is verified again below, alone, for verify_one's message */
-		struct kc_verify_opts vo = { 0 };
+		struct kc_verify_opts vo;
 		struct kc_verify_job j[2] = { { .path = o->pre, .o = &vo, .res = &vr_pre },
 					      { .path = o->post, .o = &vo, .res = &vr_post } };
 
-		vo.pubkey_path = o->pubkey_path;
-		vo.ca_path = o->ca_path;
-		vo.tsa_ca = o->tsa_ca;
-		vo.allow_unsigned = o->allow_unsigned;
+		diff_verify_opts(o, &vo);
 		kc_bundle_verify_jobs(j, 2);
 		given_pre = j[0].r == 0 ? &vr_pre : NULL;
 		given_post = j[1].r == 0 ? &vr_post : NULL;
