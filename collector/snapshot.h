@@ -105,8 +105,10 @@ int kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap);
  *                      namespaces of Agent resources (their links), each
  *                      owner reduced to its name, namespace, uid,
  *                      ownerReferences and pod template's account, each
- *                      secret, configmap and PVC to its name and
- *                      namespace, each service account to its name,
+ *                      secret to its name and namespace, no configmap,
+ *                      PVC or network policy (nothing of collect's reads
+ *                      them; present[] is set and their pages are not
+ *                      read), each service account to its name,
  *                      namespace and cloud-identity annotations
  *                      (kc_cloud_annotation), each RBAC object to its name,
  *                      namespace, labels, rules, subjects, roleRef and

@@ -571,3 +571,55 @@ DEFINE_TEST(test_snapshot_reduce_page_want)
 	CHECK_STR(data, boom);
 	free(data);
 }
+
+/* A kind the level drops whole (collect's model: configmaps, PVCs and
+ * network policies; diff's PRE: pods) is listed (present[]) but its pages
+ * are not read: a page that would not even parse loads at that level, and
+ * fails at the one that reads it (the twin).  Reduced as a bundle is read,
+ * such a page becomes an empty one without being parsed. */
+DEFINE_TEST(test_snapshot_dropped_kinds_not_read)
+{
+	static const char *const dropped[] = { "configmaps", "persistentvolumeclaims", "networkpolicies" };
+	static const int res[] = { KC_RES_CONFIGMAPS, KC_RES_PVCS, KC_RES_NETWORKPOLICIES };
+	static const int levels[] = { KC_SNAP_MODEL, KC_SNAP_MODEL_PODS };
+	struct kc_snapshot s;
+	char *data;
+	size_t len;
+
+	estate();
+	for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++) {
+		char folder[128], path[160];
+
+		page(dropped[i], "page-0001.json", "{'metadata':{'name':'c','namespace':'a'}}");
+		snprintf(folder, sizeof(folder), "raw/%s", dropped[i]);
+		snprintf(path, sizeof(path), "%s/page-0002.json", folder);
+		CHECK_INT(kc_write_file_atomic(path, "{\"items\":[", 10, 0644), 0);
+	}
+	for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
+		CHECK_INT(kc_snapshot_load_dir_level(".", &s, levels[l]), 0);
+		for (size_t i = 0; i < sizeof(res) / sizeof(res[0]); i++) {
+			CHECK_INT(s.present[res[i]], 1);
+			CHECK_INT(cJSON_GetArraySize(s.items[res[i]]), 0);
+		}
+		/* the secret index still has its names */
+		CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_SECRETS]), 1);
+		kc_snapshot_free(&s);
+	}
+	/* the twin: the level that reads configmaps refuses the broken page */
+	CHECK(kc_snapshot_load_dir_level(".", &s, KC_SNAP_COMPACT) == KC_ERR_PARSE);
+	kc_err_clear();
+
+	/* diff's PRE drops its pods unparsed; POST keeps a page it cannot
+	 * parse for the loader to judge */
+	data = strdup("{\"items\":[{\"metadata\":");
+	len = strlen(data);
+	CHECK_INT(kc_snapshot_reduce_page("raw/pods/page-0001.json", KC_SNAP_DIFF_PRE, &data, &len), 0);
+	CHECK_STR(data, "{\"items\":[]}");
+	CHECK_INT(len, strlen("{\"items\":[]}"));
+	free(data);
+	data = strdup("{\"items\":[{\"metadata\":");
+	len = strlen(data);
+	CHECK_INT(kc_snapshot_reduce_page("raw/pods/page-0001.json", KC_SNAP_DIFF_POST, &data, &len), 0);
+	CHECK_STR(data, "{\"items\":[{\"metadata\":");
+	free(data);
+}
