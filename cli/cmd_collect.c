@@ -454,12 +454,17 @@ print_timings(const struct kc_collect_outcome *o)
 		if (ph < KC_PHASE_N && !x->ran)
 			continue;
 		if (ph < KC_PHASE_N) {
-			all.wall_ns += x->wall_ns;
+			if (!x->beside)	/* its time is in the steps' it ran beside */
+				all.wall_ns += x->wall_ns;
 			all.cpu_ns += x->cpu_ns;
 			all.requests += x->requests;
 			all.request_ms += x->request_ms;
 			all.bytes += x->bytes;
 			all.peak_rss_kib = x->peak_rss_kib > all.peak_rss_kib ? x->peak_rss_kib : all.peak_rss_kib;
+		} else if (o->wall_ns > 0) {
+			/* the run's own clock: the wait for a step beside the
+			 * others is in it (unset when the run failed) */
+			all.wall_ns = o->wall_ns;
 		}
 		if (kc_fmt(w, sizeof(w), "%.2f s", (double)x->wall_ns / 1e9) != 0 ||
 		    kc_fmt(c, sizeof(c), "%.2f s", (double)x->cpu_ns / 1e9) != 0 ||
@@ -469,13 +474,16 @@ print_timings(const struct kc_collect_outcome *o)
 		    kc_fmt(m, sizeof(m), "%.1f MiB", (double)x->peak_rss_kib / 1024.0) != 0 ||
 		    kc_table_add(t, cells) != 0)
 			break;
+		if (ph < KC_PHASE_N && x->beside)
+			kc_table_note(t, "on a thread of its own, beside the steps below");
 		if (ph == KC_PHASE_REVIEWS && x->wall_ns > 0 &&
 		    kc_fmt(w, sizeof(w), "%.0f reviews/s", (double)x->requests / ((double)x->wall_ns / 1e9)) == 0)
 			kc_table_note(t, w);
 	}
 	if (t != NULL && kc_table_render(t, KC_TABLE_WIDTH, &out) == 0 && out.len > 0) {
-		fputs("kcustody: timings (REQUEST TIME sums the requests' durations, which overlap when\n"
-		    "several are in flight; PEAK RSS is the process's peak at the step's end)\n", stderr);
+		fputs("kcustody: timings (CPU is the time of the thread that ran the step; REQUEST TIME\n"
+		    "sums the requests' durations, which overlap when several are in flight; PEAK RSS\n"
+		    "is the process's peak at the step's end; the total's WALL is the whole run's)\n", stderr);
 		fwrite(out.data, 1, out.len, stderr);
 	}
 	kc_buf_free(&out);

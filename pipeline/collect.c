@@ -315,7 +315,7 @@ sw_start(const struct kc_collect *co, struct stopwatch *sw)
 	const cJSON *log = request_log(co);
 
 	sw->wall = kc_mono_ns();
-	sw->cpu = kc_cpu_ns();
+	sw->cpu = kc_thread_cpu_ns();	/* the exports' thread has its own row */
 	sw->nreq = log != NULL ? cJSON_GetArraySize(log) : 0;
 }
 
@@ -327,7 +327,7 @@ sw_stop(const struct kc_collect *co, const struct stopwatch *sw, struct kc_colle
 
 	t->ran = 1;
 	t->wall_ns += kc_mono_ns() - sw->wall;
-	t->cpu_ns += kc_cpu_ns() - sw->cpu;
+	t->cpu_ns += kc_thread_cpu_ns() - sw->cpu;
 	t->peak_rss_kib = kc_peak_rss_kib();
 	if (log == NULL)
 		return;
@@ -390,23 +390,28 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 
 	struct kc_review_targets targets;
 	struct kc_snapshot snap;
+	struct kc_exports_job *ex = NULL;
+	size_t ex_at;
 	cJSON *summary = NULL;
-	int r;
+	int r, rx;
 
 	memset(&targets, 0, sizeof(targets));
+	/* the YAML exports read the raw pages only: on a thread of their own,
+	 * beside everything below; their members are noted where they were
+	 * when they were written first (after the lists') */
+	ex_at = (size_t)cJSON_GetArraySize(co->files);
+	if ((r = kc_exports_start(co, &ex)) != 0)
+		return r;
 	sw_start(co, &sw);
 	/* the reduced model (collector/snapshot.h): pods only for
 	 * --agent-selector, and reduced; the pods of the selected accounts
 	 * are read whole once the selection is made */
 	if ((r = kc_snapshot_load_dir_level(co->staging, &snap,
-	    p->select.agent_selector != NULL ? KC_SNAP_MODEL_PODS : KC_SNAP_MODEL)) != 0)
+	    p->select.agent_selector != NULL ? KC_SNAP_MODEL_PODS : KC_SNAP_MODEL)) != 0) {
+		/* first, as when the exports waited for the model */
+		(void)kc_exports_finish(co, ex, 1, ex_at, NULL, NULL);
 		return r;
-	sw_stop(co, &sw, &tm[KC_PHASE_SELECT]);
-	sw_start(co, &sw);
-	if ((r = kc_exports_write(co, &snap)) != 0)
-		goto out;
-	sw_stop(co, &sw, &tm[KC_PHASE_EXPORTS]);
-	sw_start(co, &sw);
+	}
 	if ((r = kc_rbac_review_targets(&snap, &p->select, &targets)) != 0 ||
 	    (r = check_target_names(co, &targets)) != 0 ||
 	    (r = hydrate_target_pods(&snap, co->staging, &targets)) != 0)
@@ -454,6 +459,21 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 		sw_stop(co, &sw, &tm[KC_PHASE_AUDIT]);
 	}
 out:
+	/* an export that failed on its own failed before anything here did,
+	 * as when the exports ran first; else a failure here stops them */
+	{
+		struct kc_collect_timing *t = &tm[KC_PHASE_EXPORTS];
+		int64_t wall = 0, cpu = 0;
+
+		rx = kc_exports_finish(co, ex, r != 0, ex_at, &wall, &cpu);
+		t->ran = 1;
+		t->beside = 1;
+		t->wall_ns += wall;
+		t->cpu_ns += cpu;
+		t->peak_rss_kib = kc_peak_rss_kib();
+		if (rx != 0)
+			r = rx;
+	}
 	cJSON_Delete(summary);
 	kc_review_targets_free(&targets);
 	kc_snapshot_free(&snap);
@@ -591,6 +611,8 @@ kc_collect_pipeline(const struct kc_collect_plan *p, struct kc_collect_outcome *
 	struct stopwatch sw;
 	int r, staged;
 
+	int64_t t0 = kc_mono_ns();
+
 	memset(out, 0, sizeof(*out));
 	if ((r = make_staging(p, out)) != 0)
 		return r;
@@ -613,6 +635,7 @@ kc_collect_pipeline(const struct kc_collect_plan *p, struct kc_collect_outcome *
 	else
 		r = write_bundle(p, out);
 	sw_stop(&out->co, &sw, &out->timing[KC_PHASE_SEAL]);
+	out->wall_ns = kc_mono_ns() - t0;
 out:
 	if (staged) {
 		/* the step's error is what the command prints, not a cleanup's */

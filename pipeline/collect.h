@@ -76,7 +76,9 @@ enum kc_collect_phase {
 
 struct kc_collect_timing {
 	int ran;
-	int64_t wall_ns, cpu_ns;	/* this process's CPU */
+	int64_t wall_ns, cpu_ns;	/* the CPU of the thread that ran the step */
+	int beside;			/* ran on a thread of its own beside the steps after
+					 * it (the exports): its wall is not in the run's */
 	size_t requests;		/* HTTP requests sent in the step */
 	double request_ms;		/* their durations summed (overlap when in flight together) */
 	double bytes;			/* response bytes */
@@ -98,6 +100,7 @@ struct kc_collect_outcome {
 					 * why (owned), else NULL */
 	struct kc_collect co;		/* co.manifest, co.partial for the report */
 	struct kc_collect_timing timing[KC_PHASE_N];
+	int64_t wall_ns;		/* the whole run's, from the staging folder to the seal */
 };
 
 /* Run the plan.  0, or the failed step's KC_ERR_* code with out->failed

@@ -1,6 +1,9 @@
 /* exports.c - kubectl-shaped YAML exports of the collected lists (exports.h). */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "formats/yaml_out.h"
 #include "manifest/digest.h"
@@ -11,6 +14,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/timeutil.h"
 
 static const struct {
 	enum kc_snap_res res;
@@ -61,71 +65,213 @@ fd_sink(void *ctx, const void *data, size_t len)
 	return kc_write_all(f->fd, data, len, f->tmp);
 }
 
+#define NEXPORTS (sizeof(exports) / sizeof(exports[0]))
+
+struct kc_exports_job {
+	const char *staging;		/* borrowed: co's staging folder */
+	const char **src[NEXPORTS];	/* each export's pages among co's files, read on the caller's thread */
+	struct {
+		int written;		/* 0: not collected (no page), no export */
+		size_t objects;
+	} done[NEXPORTS];
+	struct kc_snap_pages *cur;	/* the pages being read (the worker's) */
+	atomic_int cancel;
+	int stopped;			/* the worker saw cancel and stopped (its failure is not its own) */
+	pthread_t th;
+	int r, code;			/* the worker's result, its error code */
+	char msg[1024];			/* and message (kc_err is per thread) */
+	int64_t wall_ns, cpu_ns;	/* the worker's clock and CPU */
+};
+
 static const cJSON *
 pages_next(void *ctx, int *err)
 {
-	return kc_snap_pages_next(ctx, err);
+	struct kc_exports_job *job = ctx;
+
+	if (atomic_load(&job->cancel)) {
+		job->stopped = 1;
+		*err = kc_err_set(KC_ERR_INVALID, "exports stopped: the collection failed");
+		return NULL;
+	}
+	return kc_snap_pages_next(job->cur, err);
+}
+
+static void
+export_names(size_t i, char *rel, size_t reln, char *cmd, size_t cmdn)
+{
+	const char *name = kc_snap_resources[exports[i].res].name;
+
+	/* the names are short literals: never truncated */
+	(void)kc_fmt(rel, reln, "exports/%s.yaml", name);
+	(void)kc_fmt(cmd, cmdn, "kubectl get %s -A -o yaml --show-managed-fields", name);
 }
 
 /* Streamed into the staging folder through a temporary file, from the raw
- * pages one at a time (no size cap, memory bounded by the largest page). */
+ * pages one at a time (no size cap, memory bounded by the largest page).
+ * A list with no page (not collected completely) has no export. */
 static int
-one_export(struct kc_collect *co, size_t i)
+one_export(struct kc_exports_job *job, size_t i)
 {
-	const char *name = kc_snap_resources[exports[i].res].name;
 	struct kc_atomic f = KC_ATOMIC_INIT;
 	struct kc_snap_pages pages;
 	char rel[160], cmd[160], *path = NULL, *dir = NULL;
-	const char **src = NULL;
-	cJSON *fe;
 	int r;
 
 	memset(&pages, 0, sizeof(pages));
-	if ((r = kc_fmt(rel, sizeof(rel), "exports/%s.yaml", name)) != 0 ||
-	    (r = kc_fmt(cmd, sizeof(cmd), "kubectl get %s -A -o yaml --show-managed-fields", name)) != 0)
-		return r;
+	export_names(i, rel, sizeof(rel), cmd, sizeof(cmd));
 	if (!kc_relpath_ok(rel))
 		return kc_err_set(KC_ERR_INVALID, "refusing to write '%s': not a relative bundle path", rel);
-	if ((src = page_sources(co->files, name)) == NULL || (path = kc_path_join(co->staging, rel)) == NULL ||
-	    (dir = kc_dirname(path)) == NULL) {
+	if ((r = kc_snap_pages_open(&pages, job->staging, exports[i].res)) != 0)
+		goto out;
+	if (pages.n == 0)
+		goto out;	/* as the snapshot's present[]: no page, not collected */
+	if ((path = kc_path_join(job->staging, rel)) == NULL || (dir = kc_dirname(path)) == NULL) {
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = kc_mkdir_p(dir, 0700)) != 0 || (r = kc_atomic_open(&f, path, NULL, 0600)) != 0 ||
-	    (r = kc_snap_pages_open(&pages, co->staging, exports[i].res)) != 0)
+	if ((r = kc_mkdir_p(dir, 0700)) != 0 || (r = kc_atomic_open(&f, path, NULL, 0600)) != 0)
 		goto out;
-	if ((r = kc_yaml_kube_list_pages_to(pages_next, &pages, exports[i].api_version, exports[i].kind,
+	job->cur = &pages;
+	if ((r = kc_yaml_kube_list_pages_to(pages_next, job, exports[i].api_version, exports[i].kind,
 	    fd_sink, &f)) != 0) {
 		if (r == KC_ERR_NOMEM)
 			kc_err_set(r, "%s: out of memory", rel);
 		goto out;
 	}
-	if ((r = kc_atomic_commit(&f, 0)) != 0 ||
-	    (r = kc_collect_note_file(co, rel, "application/yaml", 1, src)) != 0)
+	if ((r = kc_atomic_commit(&f, 0)) != 0)
 		goto out;
-	fe = cJSON_GetArrayItem(co->files, cJSON_GetArraySize(co->files) - 1);
-	cJSON_AddStringToObject(fe, "transform", "kubectl-list-yaml");
-	cJSON_AddStringToObject(fe, "equivalent", cmd);
-	cJSON_AddNumberToObject(fe, "objects", (double)pages.items);
+	job->done[i].written = 1;
+	job->done[i].objects = pages.items;
 out:
+	job->cur = NULL;
 	kc_snap_pages_close(&pages);
 	kc_atomic_abort(&f);
 	free(path);
 	free(dir);
-	free(src);
 	return r;
 }
 
-int
-kc_exports_write(struct kc_collect *co, const struct kc_snapshot *snap)
+static void *
+worker(void *arg)
 {
-	int r;
+	struct kc_exports_job *job = arg;
+	int64_t t0 = kc_mono_ns();
+	struct timespec c0, c1;
 
-	for (size_t i = 0; i < sizeof(exports) / sizeof(exports[0]); i++) {
-		if (!snap->present[exports[i].res])
-			continue;	/* not collected whole: no export */
-		if ((r = one_export(co, i)) != 0)
-			return r;
+	(void)clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+	for (size_t i = 0; i < NEXPORTS && job->r == 0; i++)
+		if ((job->r = one_export(job, i)) != 0) {
+			job->code = kc_err_code();
+			kc_fmt_trunc(job->msg, sizeof(job->msg), "%s", kc_err_msg());
+		}
+	(void)clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+	job->cpu_ns = (int64_t)(c1.tv_sec - c0.tv_sec) * 1000000000 + (c1.tv_nsec - c0.tv_nsec);
+	job->wall_ns = kc_mono_ns() - t0;
+	return NULL;
+}
+
+static void
+job_free(struct kc_exports_job *job)
+{
+	for (size_t i = 0; i < NEXPORTS; i++)
+		free(job->src[i]);
+	free(job);
+}
+
+int
+kc_exports_start(struct kc_collect *co, struct kc_exports_job **out)
+{
+	struct kc_exports_job *job;
+	pthread_attr_t attr;
+	int e;
+
+	*out = NULL;
+	if ((job = calloc(1, sizeof(*job))) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	job->staging = co->staging;
+	atomic_init(&job->cancel, 0);
+	for (size_t i = 0; i < NEXPORTS; i++)
+		if ((job->src[i] = page_sources(co->files, kc_snap_resources[exports[i].res].name)) == NULL) {
+			job_free(job);
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		}
+	if ((e = pthread_attr_init(&attr)) != 0) {
+		job_free(job);
+		return kc_err_set(KC_ERR_NOMEM, "cannot start the exports: %s", strerror(e));
 	}
+	/* the main thread's stack size, whatever the libc's default */
+	(void)pthread_attr_setstacksize(&attr, 8u << 20);
+	e = pthread_create(&job->th, &attr, worker, job);
+	pthread_attr_destroy(&attr);
+	if (e != 0) {
+		job_free(job);
+		return kc_err_set(KC_ERR_NOMEM, "cannot start the exports: %s", strerror(e));
+	}
+	*out = job;
 	return 0;
+}
+
+int
+kc_exports_finish(struct kc_collect *co, struct kc_exports_job *job, int cancel, size_t at,
+    int64_t *wall_ns, int64_t *cpu_ns)
+{
+	int r = 0;
+
+	if (job == NULL)
+		return 0;
+	if (cancel)
+		atomic_store(&job->cancel, 1);
+	pthread_join(job->th, NULL);
+	if (wall_ns != NULL)
+		*wall_ns = job->wall_ns;
+	if (cpu_ns != NULL)
+		*cpu_ns = job->cpu_ns;
+	if (job->r != 0 && !job->stopped) {	/* its own failure, whatever the caller's */
+		r = job->r;
+		kc_err_set(job->code != 0 ? job->code : r, "%s", job->msg);
+		job_free(job);
+		return r;
+	}
+	if (cancel) {
+		job_free(job);
+		return 0;
+	}
+	/* each export's member where it stood when the exports were written
+	 * before the analysis: after the lists' members, in the table's order.
+	 * The members noted since are moved aside and put back after them
+	 * (cJSON_InsertItemInArray of bookworm's libcjson 1.7.15 inserts
+	 * nothing and returns false) */
+	{
+		cJSON *tail = cJSON_CreateArray(), *it, *next;
+
+		if (tail == NULL) {
+			job_free(job);
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		}
+		for (it = cJSON_GetArrayItem(co->files, (int)at); it != NULL; it = next) {
+			next = it->next;
+			cJSON_AddItemToArray(tail, cJSON_DetachItemViaPointer(co->files, it));
+		}
+		for (size_t i = 0; i < NEXPORTS && r == 0; i++) {
+			char rel[160], cmd[160];
+			cJSON *fe;
+
+			if (!job->done[i].written)
+				continue;
+			export_names(i, rel, sizeof(rel), cmd, sizeof(cmd));
+			if ((r = kc_collect_note_file(co, rel, "application/yaml", 1, job->src[i])) != 0)
+				break;
+			fe = cJSON_GetArrayItem(co->files, cJSON_GetArraySize(co->files) - 1);
+			if (cJSON_AddStringToObject(fe, "transform", "kubectl-list-yaml") == NULL ||
+			    cJSON_AddStringToObject(fe, "equivalent", cmd) == NULL ||
+			    cJSON_AddNumberToObject(fe, "objects", (double)job->done[i].objects) == NULL)
+				r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		}
+		/* back, in their order, whatever happened above */
+		while ((it = tail->child) != NULL)
+			cJSON_AddItemToArray(co->files, cJSON_DetachItemViaPointer(tail, it));
+		cJSON_Delete(tail);
+	}
+	job_free(job);
+	return r;
 }

@@ -17,11 +17,35 @@
 #ifndef KC_PIPELINE_EXPORTS_H
 #define KC_PIPELINE_EXPORTS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "collector/collect.h"
 #include "collector/snapshot.h"
 
-/* Write the exports of snap (loaded from co's staging folder) into it and
- * co's manifest files.  0 or an error (out of memory, a write failure). */
-int kc_exports_write(struct kc_collect *co, const struct kc_snapshot *snap);
+/* The exports are written on a thread of their own, beside the selection,
+ * the reviews and the analysis (issue 11: 8.8 s of the 150k default run,
+ * a core otherwise idle then); nothing else touches co's files meanwhile
+ * but the caller, which keeps appending.
+ *
+ * kc_exports_start reads the pages' names from co->files on the caller's
+ * thread and starts the worker: 0, or an error (out of memory, no thread).
+ * Until kc_exports_finish, the caller must not change or remove the raw
+ * pages or co->staging.
+ *
+ * kc_exports_finish waits for the worker.  When the worker failed on its
+ * own (not stopped by cancel), its error is raised again on the caller's
+ * thread (kc_err is per thread) and its code returned, whatever cancel.
+ * cancel: the collection failed; the worker stops at its next page and
+ * nothing is added (0).  Else each export's member is noted in co->files at
+ * index at onwards (at: the count of co->files when the exports were
+ * started, so the manifest lists them where writing them before the
+ * analysis did), and 0.  *wall_ns and
+ * *cpu_ns (either may be NULL) get the worker's time and its thread's CPU.
+ * The job is freed in every case; a NULL job is a no-op. */
+struct kc_exports_job;
+int kc_exports_start(struct kc_collect *co, struct kc_exports_job **job);
+int kc_exports_finish(struct kc_collect *co, struct kc_exports_job *job, int cancel, size_t at,
+    int64_t *wall_ns, int64_t *cpu_ns);
 
 #endif

@@ -12,6 +12,8 @@ int64_t kc_now_ns(void);
 int64_t kc_mono_ns(void);
 /* CPU time this process has used, user and system, in nanoseconds. */
 int64_t kc_cpu_ns(void);
+/* The calling thread's CPU time, ns. */
+int64_t kc_thread_cpu_ns(void);
 /* The process's peak resident set so far, in KiB (getrusage). */
 long kc_peak_rss_kib(void);
 /* Test hook: when KCUSTODY_NOW (RFC 3339) is set in the environment, that
