@@ -624,7 +624,10 @@ one_line(struct run *r, size_t si, const struct kc_audit_line *l)
 	}
 	rec = cJSON_ParseWithLengthOpts(body, blen, &end, 0);
 	if (rec == NULL || end == NULL) {
-		const char *at = cJSON_GetErrorPtr();
+		/* where the parse stopped, from this parse's own end pointer
+		 * (cJSON sets it on failure): cJSON_GetErrorPtr() is one global,
+		 * which collect's exports thread, parsing pages meanwhile, resets */
+		const char *at = rec == NULL ? end : NULL;
 
 		kc_fmt_trunc(detail, sizeof(detail), "parse error at byte %zu",
 		    at && at >= body && at <= body + blen ? (size_t)(at - l->data) : (size_t)0);

@@ -1,4 +1,5 @@
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,9 +346,16 @@ dir_list(void *vctx, const char *prefix, char ***names, size_t *n)
 	if (path == NULL)
 		return KC_ERR_NOMEM;
 	d = opendir(path);
+	if (d == NULL) {
+		/* a missing folder: a list not collected; any other failure
+		 * (EACCES, EMFILE, a file in the folder's place) is an error,
+		 * never taken for "not collected" */
+		int e = errno, r = e == ENOENT ? 0 : kc_err_set(KC_ERR_IO, "cannot read '%s': %s", path, strerror(e));
+
+		free(path);
+		return r;
+	}
 	free(path);
-	if (d == NULL)
-		return 0;
 	while ((de = readdir(d)) != NULL) {
 		if (strncmp(de->d_name, "page-", 5) != 0)
 			continue;

@@ -108,7 +108,12 @@ int kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap);
  *                      secret to its name and namespace, no configmap,
  *                      PVC or network policy (nothing of collect's reads
  *                      them; present[] is set and their pages are not
- *                      read), each service account to its name,
+ *                      read: collect parsed each as it arrived, and a
+ *                      kind a level drops whole is never parsed, at any
+ *                      level, so a page of it that is not JSON is no
+ *                      error there; a sealed bundle's pages are covered
+ *                      by its digests, and only --no-verify reads one
+ *                      unchecked), each service account to its name,
  *                      namespace and cloud-identity annotations
  *                      (kc_cloud_annotation), each RBAC object to its name,
  *                      namespace, labels, rules, subjects, roleRef and

@@ -381,6 +381,24 @@ hydrate_target_pods(struct kc_snapshot *snap, const char *dir, const struct kc_r
 	return r;
 }
 
+/* Wait for the exports (cancel: the collection failed) and give them their
+ * --timings row; the exports' own failure, raised again here, or 0. */
+static int
+exports_join(struct kc_collect *co, struct kc_exports_job *ex, int cancel, size_t at,
+    struct kc_collect_timing *tm)
+{
+	struct kc_collect_timing *t = &tm[KC_PHASE_EXPORTS];
+	int64_t wall = 0, cpu = 0;
+	int rx = kc_exports_finish(co, ex, cancel, at, &wall, &cpu);
+
+	t->ran = 1;
+	t->beside = 1;
+	t->wall_ns += wall;
+	t->cpu_ns += cpu;
+	t->peak_rss_kib = kc_peak_rss_kib();
+	return rx;
+}
+
 /* After the lists: selection, reviews, analysis, audit segments. */
 static int
 run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
@@ -408,8 +426,14 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 	 * are read whole once the selection is made */
 	if ((r = kc_snapshot_load_dir_level(co->staging, &snap,
 	    p->select.agent_selector != NULL ? KC_SNAP_MODEL_PODS : KC_SNAP_MODEL)) != 0) {
-		/* first, as when the exports waited for the model */
-		(void)kc_exports_finish(co, ex, 1, ex_at, NULL, NULL);
+		/* the model's error, as when the exports waited for it: kept
+		 * over one the stopped exports may raise */
+		char msg[1024];
+		int code = kc_err_code();
+
+		kc_fmt_trunc(msg, sizeof(msg), "%s", kc_err_msg());	/* an error detail */
+		(void)exports_join(co, ex, 1, ex_at, tm);
+		kc_err_set(code, "%s", msg);
 		return r;
 	}
 	if ((r = kc_rbac_review_targets(&snap, &p->select, &targets)) != 0 ||
@@ -417,6 +441,13 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 	    (r = hydrate_target_pods(&snap, co->staging, &targets)) != 0)
 		goto out;
 	sw_stop(co, &sw, &tm[KC_PHASE_SELECT]);
+	/* an export that failed stops the collection before the next step
+	 * sends anything, as when the exports ran first (its error is
+	 * raised at the join below) */
+	if (kc_exports_failed(ex)) {
+		r = KC_ERR_IO;
+		goto out;
+	}
 	if (p->no_reviews) {
 		kc_collect_add_item(co, "reviews", "skipped", "--no-reviews");
 	} else if (targets.n > 0) {
@@ -425,6 +456,10 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 		if ((r = kc_reviews_collect(co, &targets, p->review_parallel)) != 0)
 			goto out;
 		sw_stop(co, &sw, &tm[KC_PHASE_REVIEWS]);
+	}
+	if (kc_exports_failed(ex)) {
+		r = KC_ERR_IO;
+		goto out;
 	}
 	if (p->no_logs) {
 		kc_collect_add_item(co, "logs", "skipped", "--no-logs");
@@ -443,6 +478,10 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 		if (ls != NULL && !cJSON_AddItemToObject(kc_json_get_mut(co->manifest, "pod_logs"), "authz_errors", ls))
 			cJSON_Delete(ls);
 	}
+	if (kc_exports_failed(ex)) {
+		r = KC_ERR_IO;
+		goto out;
+	}
 	kc_info("offline RBAC analysis");
 	sw_start(co, &sw);
 	if ((r = kc_analysis_run_snap(co->staging, &snap, &p->select, co->files, &summary, worst)) != 0)
@@ -452,6 +491,10 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 		summary = NULL;	/* transferred */
 	}
 	sw_stop(co, &sw, &tm[KC_PHASE_ANALYSIS]);
+	if (p->audit.npaths > 0 && kc_exports_failed(ex)) {
+		r = KC_ERR_IO;
+		goto out;
+	}
 	if (p->audit.npaths > 0) {
 		sw_start(co, &sw);
 		if ((r = run_audit(&p->audit, co, &targets)) != 0)
@@ -461,19 +504,8 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 out:
 	/* an export that failed on its own failed before anything here did,
 	 * as when the exports ran first; else a failure here stops them */
-	{
-		struct kc_collect_timing *t = &tm[KC_PHASE_EXPORTS];
-		int64_t wall = 0, cpu = 0;
-
-		rx = kc_exports_finish(co, ex, r != 0, ex_at, &wall, &cpu);
-		t->ran = 1;
-		t->beside = 1;
-		t->wall_ns += wall;
-		t->cpu_ns += cpu;
-		t->peak_rss_kib = kc_peak_rss_kib();
-		if (rx != 0)
-			r = rx;
-	}
+	if ((rx = exports_join(co, ex, r != 0, ex_at, tm)) != 0)
+		r = rx;
 	cJSON_Delete(summary);
 	kc_review_targets_free(&targets);
 	kc_snapshot_free(&snap);

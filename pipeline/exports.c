@@ -76,6 +76,7 @@ struct kc_exports_job {
 	} done[NEXPORTS];
 	struct kc_snap_pages *cur;	/* the pages being read (the worker's) */
 	atomic_int cancel;
+	atomic_int failed;		/* the worker failed on its own (kc_exports_failed) */
 	int stopped;			/* the worker saw cancel and stopped (its failure is not its own) */
 	pthread_t th;
 	int r, code;			/* the worker's result, its error code */
@@ -163,6 +164,8 @@ worker(void *arg)
 		if ((job->r = one_export(job, i)) != 0) {
 			job->code = kc_err_code();
 			kc_fmt_trunc(job->msg, sizeof(job->msg), "%s", kc_err_msg());
+			if (!job->stopped)
+				atomic_store(&job->failed, 1);
 		}
 	(void)clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
 	job->cpu_ns = (int64_t)(c1.tv_sec - c0.tv_sec) * 1000000000 + (c1.tv_nsec - c0.tv_nsec);
@@ -190,6 +193,7 @@ kc_exports_start(struct kc_collect *co, struct kc_exports_job **out)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	job->staging = co->staging;
 	atomic_init(&job->cancel, 0);
+	atomic_init(&job->failed, 0);
 	for (size_t i = 0; i < NEXPORTS; i++)
 		if ((job->src[i] = page_sources(co->files, kc_snap_resources[exports[i].res].name)) == NULL) {
 			job_free(job);
@@ -209,6 +213,12 @@ kc_exports_start(struct kc_collect *co, struct kc_exports_job **out)
 	}
 	*out = job;
 	return 0;
+}
+
+int
+kc_exports_failed(struct kc_exports_job *job)
+{
+	return job != NULL && atomic_load(&job->failed);
 }
 
 int

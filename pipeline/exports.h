@@ -23,8 +23,8 @@
 #include "collector/collect.h"
 #include "collector/snapshot.h"
 
-/* The exports are written on a thread of their own, beside the selection,
- * the reviews and the analysis (issue 11: 8.8 s of the 150k default run,
+/* The exports are written on a thread of their own, beside the model's
+ * load, the selection, the reviews, pod logs and analysis (issue 11: 8.8 s of the 150k default run,
  * a core otherwise idle then); nothing else touches co's files meanwhile
  * but the caller, which keeps appending.
  *
@@ -42,8 +42,16 @@
  * started, so the manifest lists them where writing them before the
  * analysis did), and 0.  *wall_ns and
  * *cpu_ns (either may be NULL) get the worker's time and its thread's CPU.
- * The job is freed in every case; a NULL job is a no-op. */
+ * The job is freed in every case; a NULL job is a no-op.
+ *
+ * kc_exports_failed: 1 once the worker has failed on its own (the caller
+ * stops before its next step that sends a request or writes a member, and
+ * kc_exports_finish raises the error).  When the worker and the caller
+ * both fail, the worker's error is the one raised if it failed before the
+ * caller cancelled it (as when the exports ran first), else the caller's
+ * stands; a caller that must keep its own error saves it around the join. */
 struct kc_exports_job;
+int kc_exports_failed(struct kc_exports_job *job);
 int kc_exports_start(struct kc_collect *co, struct kc_exports_job **job);
 int kc_exports_finish(struct kc_collect *co, struct kc_exports_job *job, int cancel, size_t at,
     int64_t *wall_ns, int64_t *cpu_ns);

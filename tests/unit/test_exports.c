@@ -99,6 +99,11 @@ DEFINE_TEST(test_exports_beside_failure_and_cancel)
 	estate(&co, "{\"kind\":\"PodList\",\"items\":[{\"metadata\":");
 	CHECK_INT(kc_exports_start(&co, &job), 0);
 	kc_err_clear();
+	/* the caller learns of the failure before its next step */
+	for (int i = 0; i < 5000 && !kc_exports_failed(job); i++)
+		usleep(1000);
+	CHECK_INT(kc_exports_failed(job), 1);
+	CHECK_INT(kc_err_code(), 0);	/* not raised on the caller's thread yet */
 	CHECK_INT(kc_collect_note_file(&co, "analysis/summary.json", "application/json", 1, NULL), 0);
 	CHECK_INT(kc_exports_finish(&co, job, 0, 3, NULL, NULL), KC_ERR_PARSE);
 	CHECK_INT(kc_err_code(), KC_ERR_PARSE);
@@ -112,8 +117,10 @@ DEFINE_TEST(test_exports_beside_failure_and_cancel)
 	CHECK_INT(system("rm -rf raw exports"), 0);
 	estate(&co, "{\"kind\":\"PodList\",\"items\":[]}");
 	CHECK_INT(kc_exports_start(&co, &job), 0);
+	CHECK_INT(kc_exports_failed(job), 0);
 	CHECK_INT(kc_exports_finish(&co, job, 1, 3, NULL, NULL), 0);
 	CHECK_INT(cJSON_GetArraySize(co.files), 3);
 	CHECK_INT(kc_exports_finish(&co, NULL, 0, 3, NULL, NULL), 0);	/* no job: a no-op */
+	CHECK_INT(kc_exports_failed(NULL), 0);
 	cJSON_Delete(co.files);
 }

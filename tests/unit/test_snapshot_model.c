@@ -623,3 +623,22 @@ DEFINE_TEST(test_snapshot_dropped_kinds_not_read)
 	CHECK_STR(data, "{\"items\":[{\"metadata\":");
 	free(data);
 }
+
+/* A resource folder that cannot be read is an error, never "not
+ * collected"; a missing one is a list not collected (the twin). */
+DEFINE_TEST(test_snapshot_unreadable_folder_is_an_error)
+{
+	struct kc_snapshot s;
+	struct kc_snap_pages it;
+
+	estate();
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL), 0);
+	CHECK_INT(s.present[KC_RES_ROLES], 0);	/* no raw/roles: not collected */
+	kc_snapshot_free(&s);
+	CHECK_INT(kc_write_file_atomic("raw/roles", "x", 1, 0644), 0);	/* a file in the folder's place */
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL), KC_ERR_IO);
+	CHECK(strstr(kc_err_msg(), "raw/roles") != NULL);
+	kc_err_clear();
+	CHECK_INT(kc_snap_pages_open(&it, ".", KC_RES_ROLES), KC_ERR_IO);
+	kc_err_clear();
+}
