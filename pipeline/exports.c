@@ -3,7 +3,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "formats/yaml_out.h"
 #include "manifest/digest.h"
@@ -156,10 +155,8 @@ static void *
 worker(void *arg)
 {
 	struct kc_exports_job *job = arg;
-	int64_t t0 = kc_mono_ns();
-	struct timespec c0, c1;
+	int64_t t0 = kc_mono_ns(), c0 = kc_thread_cpu_ns();
 
-	(void)clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 	for (size_t i = 0; i < NEXPORTS && job->r == 0; i++)
 		if ((job->r = one_export(job, i)) != 0) {
 			job->code = kc_err_code();
@@ -167,8 +164,7 @@ worker(void *arg)
 			if (!job->stopped)
 				atomic_store(&job->failed, 1);
 		}
-	(void)clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
-	job->cpu_ns = (int64_t)(c1.tv_sec - c0.tv_sec) * 1000000000 + (c1.tv_nsec - c0.tv_nsec);
+	job->cpu_ns = kc_thread_cpu_ns() - c0;
 	job->wall_ns = kc_mono_ns() - t0;
 	return NULL;
 }
