@@ -399,6 +399,18 @@ exports_join(struct kc_collect *co, struct kc_exports_job *ex, int cancel, size_
 	return rx;
 }
 
+/* An export that failed stops the collection before its next step sends
+ * or writes anything, as when the exports ran first: *r set (the error is
+ * raised at the join) and 1. */
+static int
+exports_stop(struct kc_exports_job *ex, int *r)
+{
+	if (!kc_exports_failed(ex))
+		return 0;
+	*r = KC_ERR_IO;
+	return 1;
+}
+
 /* After the lists: selection, reviews, analysis, audit segments. */
 static int
 run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
@@ -428,26 +440,19 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 	    p->select.agent_selector != NULL ? KC_SNAP_MODEL_PODS : KC_SNAP_MODEL)) != 0) {
 		/* the model's error, as when the exports waited for it: kept
 		 * over one the stopped exports may raise */
-		char msg[1024];
-		int code = kc_err_code();
+		struct kc_err_saved e;
 
-		kc_fmt_trunc(msg, sizeof(msg), "%s", kc_err_msg());	/* an error detail */
+		kc_err_save(&e);
 		(void)exports_join(co, ex, 1, ex_at, tm);
-		kc_err_set(code, "%s", msg);
-		return r;
+		return kc_err_restore(&e, r);
 	}
 	if ((r = kc_rbac_review_targets(&snap, &p->select, &targets)) != 0 ||
 	    (r = check_target_names(co, &targets)) != 0 ||
 	    (r = hydrate_target_pods(&snap, co->staging, &targets)) != 0)
 		goto out;
 	sw_stop(co, &sw, &tm[KC_PHASE_SELECT]);
-	/* an export that failed stops the collection before the next step
-	 * sends anything, as when the exports ran first (its error is
-	 * raised at the join below) */
-	if (kc_exports_failed(ex)) {
-		r = KC_ERR_IO;
+	if (exports_stop(ex, &r))
 		goto out;
-	}
 	if (p->no_reviews) {
 		kc_collect_add_item(co, "reviews", "skipped", "--no-reviews");
 	} else if (targets.n > 0) {
@@ -457,10 +462,8 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 			goto out;
 		sw_stop(co, &sw, &tm[KC_PHASE_REVIEWS]);
 	}
-	if (kc_exports_failed(ex)) {
-		r = KC_ERR_IO;
+	if (exports_stop(ex, &r))
 		goto out;
-	}
 	if (p->no_logs) {
 		kc_collect_add_item(co, "logs", "skipped", "--no-logs");
 	} else if (targets.n == 0) {
@@ -478,10 +481,8 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 		if (ls != NULL && !cJSON_AddItemToObject(kc_json_get_mut(co->manifest, "pod_logs"), "authz_errors", ls))
 			cJSON_Delete(ls);
 	}
-	if (kc_exports_failed(ex)) {
-		r = KC_ERR_IO;
+	if (exports_stop(ex, &r))
 		goto out;
-	}
 	kc_info("offline RBAC analysis");
 	sw_start(co, &sw);
 	if ((r = kc_analysis_run_snap(co->staging, &snap, &p->select, co->files, &summary, worst)) != 0)
@@ -491,10 +492,8 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 		summary = NULL;	/* transferred */
 	}
 	sw_stop(co, &sw, &tm[KC_PHASE_ANALYSIS]);
-	if (p->audit.npaths > 0 && kc_exports_failed(ex)) {
-		r = KC_ERR_IO;
+	if (p->audit.npaths > 0 && exports_stop(ex, &r))
 		goto out;
-	}
 	if (p->audit.npaths > 0) {
 		sw_start(co, &sw);
 		if ((r = run_audit(&p->audit, co, &targets)) != 0)
@@ -642,7 +641,6 @@ kc_collect_pipeline(const struct kc_collect_plan *p, struct kc_collect_outcome *
 {
 	struct stopwatch sw;
 	int r, staged;
-
 	int64_t t0 = kc_mono_ns();
 
 	memset(out, 0, sizeof(*out));
@@ -671,13 +669,12 @@ kc_collect_pipeline(const struct kc_collect_plan *p, struct kc_collect_outcome *
 out:
 	if (staged) {
 		/* the step's error is what the command prints, not a cleanup's */
-		char msg[1024];
-		int code = kc_err_code();
+		struct kc_err_saved e;
 
-		kc_fmt_trunc(msg, sizeof(msg), "%s", kc_err_msg());	/* an error detail */
+		kc_err_save(&e);
 		kc_rm_rf(out->staging);
 		if (r != 0)
-			kc_err_set(code, "%s", msg);
+			kc_err_restore(&e, r);
 	}
 	return r;
 }

@@ -78,8 +78,8 @@ struct kc_exports_job {
 	atomic_int failed;		/* the worker failed on its own (kc_exports_failed) */
 	int stopped;			/* the worker saw cancel and stopped (its failure is not its own) */
 	pthread_t th;
-	int r, code;			/* the worker's result, its error code */
-	char msg[1024];			/* and message (kc_err is per thread) */
+	int r;				/* the worker's result */
+	struct kc_err_saved err;	/* and its error (kc_err is per thread) */
 	int64_t wall_ns, cpu_ns;	/* the worker's clock and CPU */
 };
 
@@ -159,8 +159,7 @@ worker(void *arg)
 
 	for (size_t i = 0; i < NEXPORTS && job->r == 0; i++)
 		if ((job->r = one_export(job, i)) != 0) {
-			job->code = kc_err_code();
-			kc_fmt_trunc(job->msg, sizeof(job->msg), "%s", kc_err_msg());
+			kc_err_save(&job->err);
 			if (!job->stopped)
 				atomic_store(&job->failed, 1);
 		}
@@ -233,8 +232,7 @@ kc_exports_finish(struct kc_collect *co, struct kc_exports_job *job, int cancel,
 	if (cpu_ns != NULL)
 		*cpu_ns = job->cpu_ns;
 	if (job->r != 0 && !job->stopped) {	/* its own failure, whatever the caller's */
-		r = job->r;
-		kc_err_set(job->code != 0 ? job->code : r, "%s", job->msg);
+		r = kc_err_restore(&job->err, job->r);
 		job_free(job);
 		return r;
 	}

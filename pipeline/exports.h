@@ -24,9 +24,9 @@
 #include "collector/snapshot.h"
 
 /* The exports are written on a thread of their own, beside the model's
- * load, the selection, the reviews, pod logs and analysis (issue 11: 8.8 s of the 150k default run,
- * a core otherwise idle then); nothing else touches co's files meanwhile
- * but the caller, which keeps appending.
+ * load, the selection, the reviews, pod logs and analysis (issue 11: 8.8 s
+ * of the 150k default run, a core otherwise idle then); nothing else
+ * touches co's files meanwhile but the caller, which keeps appending.
  *
  * kc_exports_start reads the pages' names from co->files on the caller's
  * thread and starts the worker: 0, or an error (out of memory, no thread).
@@ -40,8 +40,8 @@
  * nothing is added (0).  Else each export's member is noted in co->files at
  * index at onwards (at: the count of co->files when the exports were
  * started, so the manifest lists them where writing them before the
- * analysis did), and 0.  *wall_ns and
- * *cpu_ns (either may be NULL) get the worker's time and its thread's CPU.
+ * analysis did), and 0.  *wall_ns and *cpu_ns (either may be NULL) get
+ * the worker's time and its thread's CPU.
  * The job is freed in every case; a NULL job is a no-op.
  *
  * kc_exports_failed: 1 once the worker has failed on its own (the caller

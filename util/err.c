@@ -80,6 +80,19 @@ kc_err_clear(void)
 	errcode = 0;
 }
 
+void
+kc_err_save(struct kc_err_saved *s)
+{
+	s->code = errcode;
+	kc_fmt_trunc(s->msg, sizeof(s->msg), "%s", kc_err_msg());	/* an error detail */
+}
+
+int
+kc_err_restore(const struct kc_err_saved *s, int fallback)
+{
+	return kc_err_set(s->code != 0 ? s->code : fallback, "%s", s->msg);
+}
+
 int
 kc_err_ossl(int err, const char *fmt, ...)
 {

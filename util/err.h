@@ -49,4 +49,15 @@ const char *kc_err_msg(void);
 int kc_err_code(void);
 void kc_err_clear(void);
 
+/* This thread's error, kept to be raised again later or on another thread
+ * (kc_err is per thread): kc_err_save copies the code and kc_err_msg();
+ * kc_err_restore records them again on the calling thread (the code, or
+ * fallback when none was recorded) and returns that code. */
+struct kc_err_saved {
+	int code;
+	char msg[1024];
+};
+void kc_err_save(struct kc_err_saved *s);
+int kc_err_restore(const struct kc_err_saved *s, int fallback);
+
 #endif

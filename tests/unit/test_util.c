@@ -342,3 +342,22 @@ DEFINE_TEST(test_json_text_has_nul)
 	}
 #undef NUL_IN
 }
+
+/* kc_err_save / kc_err_restore: an error kept and raised again as it was;
+ * with no code recorded, the fallback (the twin). */
+DEFINE_TEST(test_err_save_restore)
+{
+	struct kc_err_saved s;
+
+	kc_err_set(KC_ERR_PARSE, "page '%s' is not valid JSON", "raw/x/page-0001.json");
+	kc_err_save(&s);
+	kc_err_set(KC_ERR_IO, "a cleanup's error");
+	CHECK_INT(kc_err_restore(&s, KC_ERR_NOMEM), KC_ERR_PARSE);
+	CHECK_INT(kc_err_code(), KC_ERR_PARSE);
+	CHECK_STR(kc_err_msg(), "page 'raw/x/page-0001.json' is not valid JSON");
+	kc_err_clear();
+	kc_err_save(&s);
+	CHECK_INT(kc_err_restore(&s, KC_ERR_NOMEM), KC_ERR_NOMEM);
+	CHECK_INT(kc_err_code(), KC_ERR_NOMEM);
+	kc_err_clear();
+}
