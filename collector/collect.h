@@ -20,12 +20,18 @@ struct kc_collect_opts {
 	const char *authority;		/* ticket, warrant, change number */
 	const char *evidence_id;	/* default: generated */
 	int page_size;			/* default 500 */
+	int list_streams;		/* lists fetched at once, each on a
+					 * connection of its own; 0 or 1: one
+					 * after the other (cli: 2) */
 	int max_retries;		/* -1 default */
 	long backoff_ms;		/* 0 default */
 	size_t max_response;		/* 0 default (512 MiB) */
 	const char *const *resources;	/* --resource GROUP/RESOURCE (collector/custom.h) */
 	size_t nresources;
 };
+
+#define KC_LIST_STREAMS_DEFAULT 2
+#define KC_LIST_STREAMS_MAX 8
 
 struct kc_collect {
 	struct kc_cluster_cfg *cfg;

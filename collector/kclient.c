@@ -36,6 +36,7 @@ struct kc_client {
 	const char *auth_method;
 	char http_version[16];
 	unsigned long seq;
+	unsigned long *seqp;	/* the Audit-ID counter: &seq, or a parent's (kc_client_fork) */
 	cJSON *log;
 	/* exec credential cache */
 	struct kc_exec_credential exec_cred;
@@ -214,6 +215,7 @@ kc_client_new(const struct kc_cluster_cfg *cfg, const struct kc_client_opts *opt
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	c->cfg = cfg;
 	c->opts = *opts;
+	c->seqp = &c->seq;
 	if (c->opts.max_response == 0)
 		c->opts.max_response = 512u << 20;
 	if (c->opts.max_retries < 0)
@@ -314,6 +316,54 @@ kc_client_free(struct kc_client *c)
 	if (c->have_exec_cred)
 		kc_exec_credential_clear(&c->exec_cred);
 	free(c);
+}
+
+/* The next Audit-ID number of the run: one counter for a client and its
+ * forks, which send from other threads. */
+static unsigned long
+next_seq(struct kc_client *c)
+{
+	return __atomic_add_fetch(c->seqp, 1, __ATOMIC_RELAXED);
+}
+
+int
+kc_client_fork(struct kc_client *parent, struct kc_client **out)
+{
+	struct kc_client *c;
+	int r;
+
+	*out = NULL;
+	if ((r = kc_client_new(parent->cfg, &parent->opts, &c)) != 0)
+		return r;
+	c->seqp = parent->seqp;
+	if (parent->have_exec_cred) {
+		/* the plugin's credential as the parent holds it: the plugin is
+		 * not run again for a second connection */
+		struct kc_exec_credential *d = &c->exec_cred;
+		const struct kc_exec_credential *s = &parent->exec_cred;
+
+		memset(d, 0, sizeof(*d));
+		c->have_exec_cred = 1;
+		d->expiration = s->expiration;
+		kc_buf_init(&d->client_cert_data, s->client_cert_data.max);
+		kc_buf_init(&d->client_key_data, s->client_key_data.max);
+		if ((s->token != NULL && (d->token = kc_strdup(s->token)) == NULL) ||
+		    (s->client_cert_data.len > 0 &&
+		    kc_buf_add(&d->client_cert_data, s->client_cert_data.data, s->client_cert_data.len) != 0) ||
+		    (s->client_key_data.len > 0 &&
+		    kc_buf_add(&d->client_key_data, s->client_key_data.data, s->client_key_data.len) != 0)) {
+			kc_client_free(c);
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		}
+		if (d->client_cert_data.len > 0 &&
+		    (r = set_client_cert(c, &d->client_cert_data, &d->client_key_data, NULL, NULL)) != 0) {
+			kc_client_free(c);
+			return r;
+		}
+	}
+	kc_fmt_trunc(c->http_version, sizeof(c->http_version), "%s", parent->http_version);
+	*out = c;
+	return 0;
 }
 
 /* The bearer token for this request (caller wipes and frees), or NULL. */
@@ -471,14 +521,15 @@ request_impl(struct kc_client *c, const char *method, const char *path,
 	struct kc_buf hbuf = KC_BUF_INIT(KC_TOKEN_MAX + 256);
 	char sent_id[80], *url = NULL, *token = NULL, *imp = NULL;
 	int r = 0, refreshed = 0, attempt;
+	unsigned long seq;
 	CURLcode cc = CURLE_OK;
 	int64_t t0;
 
 	memset(resp, 0, sizeof(*resp));
 	kc_buf_init(&resp->body, maxr);
-	c->seq++;
+	seq = next_seq(c);
 	/* an Audit-ID cut short could collide with another request's */
-	if ((r = kc_fmt(sent_id, sizeof(sent_id), "%s-%06lu", c->opts.run_id, c->seq)) != 0)
+	if ((r = kc_fmt(sent_id, sizeof(sent_id), "%s-%06lu", c->opts.run_id, seq)) != 0)
 		return r;
 	if (asprintf(&url, "%s%s", c->server, path) < 0) {
 		url = NULL;
@@ -495,7 +546,7 @@ request_impl(struct kc_client *c, const char *method, const char *path,
 			goto out;
 		/* A retry is another request to the server: its own Audit-ID,
 		 * "<run>-<seq>.<attempt>", so no two audit events collide. */
-		if (attempt > 0 && (r = kc_fmt(sent_id, sizeof(sent_id), "%s-%06lu.%d", c->opts.run_id, c->seq,
+		if (attempt > 0 && (r = kc_fmt(sent_id, sizeof(sent_id), "%s-%06lu.%d", c->opts.run_id, seq,
 		    attempt + 1)) != 0)
 			goto out;
 		kc_buf_reset(&hbuf);
@@ -691,10 +742,9 @@ batch_prepare(struct kc_client *c, struct batch_slot *s, struct kc_batch_req *q,
 	struct kc_buf h = KC_BUF_INIT(KC_TOKEN_MAX + 256);
 	int r = 0;
 
-	c->seq++;
 	memset(&q->resp, 0, sizeof(q->resp));
 	kc_buf_init(&q->resp.body, c->opts.max_response);
-	if ((r = kc_fmt(s->sent_id, sizeof(s->sent_id), "%s-%06lu", c->opts.run_id, c->seq)) != 0)
+	if ((r = kc_fmt(s->sent_id, sizeof(s->sent_id), "%s-%06lu", c->opts.run_id, next_seq(c))) != 0)
 		return r;
 	if ((s->easy = curl_easy_duphandle(c->curl)) == NULL ||
 	    asprintf(&s->url, "%s%s", c->server, q->path) < 0) {

@@ -47,6 +47,14 @@ struct kc_client;
 int kc_client_new(const struct kc_cluster_cfg *cfg, const struct kc_client_opts *opts,
     struct kc_client **out);
 void kc_client_free(struct kc_client *c);
+/* A second client of the same run on a connection of its own, for another
+ * thread: the parent's cluster, options, TLS settings and credentials (an
+ * exec plugin's credential copied as the parent holds it, not fetched
+ * again); its Audit-IDs come from the parent's counter (atomically, so no
+ * two requests of the run share one) and it keeps a request log of its
+ * own.  The parent must outlive it; only the fork is used on the other
+ * thread. */
+int kc_client_fork(struct kc_client *parent, struct kc_client **out);
 
 /* Send one request.  path includes the query.  accept and impersonate_user
  * may be NULL.  Returns 0 when the server answered (any status; see

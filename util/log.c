@@ -27,9 +27,11 @@ kc_log(enum kc_log_level level, const char *fmt, ...)
 	if (level > log_level || level == KC_LOG_QUIET)
 		return;
 	va_start(ap, fmt);
+	flockfile(stderr);	/* one line, whole, when threads log (collect's lists) */
 	fprintf(stderr, "kcustody: %s", prefix[level]);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 	va_end(ap);
 }
 

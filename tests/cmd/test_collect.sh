@@ -183,6 +183,45 @@ n=$(cat "$KC_AUDIT_DIR"/audit*.log 2>/dev/null | grep -c "\"auditID\":\"$run-")
 cat "$KC_AUDIT_DIR"/audit*.log | grep "\"auditID\":\"$run-" | jq -r .userAgent | sort -u | grep -q "kcustody/.*run/$run" || t_fail "User-Agent not seen in audit log"
 t_pass
 
+# The list requests of run RUN that the server had in flight at once: one
+# "A B" line per pair of different lists whose [received, completed]
+# intervals overlap (ResponseComplete events of the audit log).
+list_overlaps() {
+	cat "$KC_AUDIT_DIR"/audit*.log 2>/dev/null | jq -c --arg r "$1-" 'select(.stage == "ResponseComplete" and
+		(.auditID | startswith($r)) and (.requestURI | test("[?]limit="))) |
+		[(.requestURI | sub("[?].*"; "")), .requestReceivedTimestamp, .stageTimestamp]' |
+		jq -rs '. as $e | [range(0; length) as $i | range($i + 1; length) as $j |
+			select($e[$i][0] != $e[$j][0] and $e[$i][1] < $e[$j][2] and $e[$j][1] < $e[$i][2]) |
+			$e[$i][0] + " " + $e[$j][0]] | .[]'
+}
+
+t_begin "collect: the lists run on two connections at once, in list order in the manifest; --list-streams 1 one at a time"
+expect_exit 0 collect --kubeconfig "$(kc_kubeconfig certs.yaml)" --page-size 5 --agents '' --no-reviews --out-dir "$T_DIR/two"
+expect_exit 0 collect --kubeconfig "$(kc_kubeconfig certs.yaml)" --page-size 5 --agents '' --no-reviews --list-streams 1 \
+	--out-dir "$T_DIR/one"
+sleep 1	# the audit log is written behind the answers
+two=$(list_overlaps "$(jq -r .collector.run_id "$T_DIR/two/MANIFEST.json")" | wc -l)
+one=$(list_overlaps "$(jq -r .collector.run_id "$T_DIR/one/MANIFEST.json")" | wc -l)
+echo "  list requests in flight together: $two pairs with two streams, $one with one"
+[ "$two" -gt 0 ] || t_fail "two streams: no two lists were ever in flight together"
+[ "$one" = 0 ] || t_fail "--list-streams 1: $one pairs of lists in flight together"
+for d in two one; do
+	m=$T_DIR/$d/MANIFEST.json
+	jq -e '[.requests[].audit_id] | length == (unique | length)' "$m" >/dev/null || t_fail "$d: an Audit-ID was used twice"
+	# the items, pages and requests of the lists in the order of the list
+	# table (collector/snapshot.c), as one after the other
+	jq -r '.items[] | select(.name | startswith("list/")) | .name' "$m" >"$T_DIR/$d.items"
+	jq -r '.files[].path | select(startswith("raw/")) | sub("/page-[0-9]+[.]json$"; "")' "$m" | uniq >"$T_DIR/$d.files"
+	jq -r '.requests[].path | select(test("[?]limit=")) | sub("[?].*"; "")' "$m" | uniq >"$T_DIR/$d.reqs"
+done
+diff "$T_DIR/two.items" "$T_DIR/one.items" >/dev/null || t_fail "the lists' items are in another order"
+diff "$T_DIR/two.files" "$T_DIR/one.files" >/dev/null || t_fail "the pages are noted in another order"
+diff "$T_DIR/two.reqs" "$T_DIR/one.reqs" >/dev/null || t_fail "the requests are logged in another order"
+[ "$(sort "$T_DIR/two.reqs" | uniq -d | wc -l)" = 0 ] || t_fail "a list's requests are not together in the log"
+[ "$(sort "$T_DIR/two.files" | uniq -d | wc -l)" = 0 ] || t_fail "a list's pages are not together in the manifest"
+[ "$(wc -l <"$T_DIR/two.items")" -ge 17 ] || t_fail "fewer than 17 lists"
+t_pass
+
 t_begin "collect: no leaks and no memory errors under valgrind (exec plugin, reviews)"
 if [ "${KCUSTODY_SANITIZE:-0}" = 1 ]; then
 	# an ASan build checks leaks itself (valgrind cannot run it)

@@ -774,7 +774,12 @@ mask_files() {
 	collect)
 		find "$d/w" -type f \( -name MANIFEST.json -o -path '*/audit/sources.json' \) -print0 |
 			while IFS= read -r -d '' f; do
+				# the request log's Audit-ID numbers: the lists run on two
+				# connections (collector/collect.c), so the numbers the
+				# run's one counter gives them follow which request went
+				# first; test_collect.sh checks they are unique
 				sed -i -E -e 's/kc-[0-9a-f]{16}/kc-(run)/g' \
+					-e 's/("audit_id":[[:space:]]*"kc-\(run\)-)[0-9]{6}(\.[0-9]+)?"/\1(seq)"/' \
 					-e 's/^([[:space:]]*"(bundle_id|bundleID|evidence_id|started|finished|server_date|local_time|offset_seconds|duration_ms|executable_sha256)":[[:space:]]*).*$/\1(masked)/' "$f"
 			done ;;
 	esac
