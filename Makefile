@@ -154,7 +154,7 @@ lint:
 # build/equiv-base-<commit>/) on the same generated inputs, compared byte for
 # byte.  A change meant to change behaviour bumps EQUIV_BASE in a commit of
 # its own that names the change.
-EQUIV_BASE ?= 71281182ef60f15f89c1053f81770c980e5e4ace
+EQUIV_BASE ?= 32ffb977a45b3a4819701fcbab61dfa299dd4098
 EQUIV_JOBS ?= 2
 EQUIV_TIMEOUT ?= 900
 
