@@ -490,8 +490,8 @@ print_timings(const struct kc_collect_outcome *o)
 			kc_table_note(t, w);
 	}
 	if (t != NULL && kc_table_render(t, KC_TABLE_WIDTH, &out) == 0 && out.len > 0) {
-		fputs("kcustody: timings (CPU is the time of the thread that ran the step, of both\n"
-		    "threads for the lists, which run on two connections; REQUEST TIME sums the\n"
+		fputs("kcustody: timings (CPU is the time of the thread that ran the step, of every\n"
+		    "list stream's thread for the lists (--list-streams); REQUEST TIME sums the\n"
 		    "requests' durations, which overlap when several are in flight; PEAK RSS is the\n"
 		    "process's peak at the step's end; the total's WALL is the whole run's)\n", stderr);
 		fwrite(out.data, 1, out.len, stderr);

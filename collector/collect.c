@@ -455,6 +455,18 @@ remove_pages(struct kc_collect *co, const char *res, int npages)
 	}
 }
 
+/* Every string value in j overwritten (the values of a full Secret list a
+ * server sent where metadata was asked for). */
+static void
+wipe_strings(cJSON *j)
+{
+	for (; j != NULL; j = j->next) {
+		if (cJSON_IsString(j) && j->valuestring != NULL)
+			OPENSSL_cleanse(j->valuestring, strlen(j->valuestring));
+		wipe_strings(j->child);
+	}
+}
+
 static int
 list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx, const int *stop,
     struct kc_jarena *scratch)
@@ -547,8 +559,10 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 		kind = kc_json_get_mut(doc, "kind");
 		if (def->metadata_only && (!cJSON_IsString(kind) ||
 		    strcmp(kind->valuestring, "PartialObjectMetadataList") != 0)) {
-			/* Never store a full object list of secrets: wipe it. */
+			/* Never store a full object list of secrets: wipe it, and
+			 * its parsed strings (the scratch arena keeps its blocks). */
 			OPENSSL_cleanse(resp.body.data, resp.body.len);
+			wipe_strings(doc);
 			r = kc_err_set(KC_ERR_HTTP, "GET %s: the server did not return metadata only "
 			    "(kind %s); the list was discarded so that no value is stored", path,
 			    cJSON_IsString(kind) ? kind->valuestring : "?");
@@ -702,6 +716,7 @@ list_stream_run(void *arg)
 		int i = __atomic_fetch_add(ls->next, 1, __ATOMIC_RELAXED), r;
 		struct list_result *lr;
 		struct kc_collect sh;
+		cJSON *before;
 
 		if (i >= KC_RES_COUNT || __atomic_load_n(ls->stop, __ATOMIC_RELAXED))
 			break;
@@ -713,10 +728,14 @@ list_stream_run(void *arg)
 		sh.files = lr->files;
 		sh.items = lr->items;
 		sh.partial = 0;
+		before = log->child != NULL ? log->child->prev : NULL;	/* the log's last entry */
 		r = list_resource(&sh, ls->opts, i, ls->stop, ls->scratch);
 		lr->partial = sh.partial;
-		while (cJSON_GetArraySize(log) > 0)
-			cJSON_AddItemToArray(lr->log, cJSON_DetachItemFromArray(log, 0));
+		/* the list's requests: those logged after `before` */
+		for (cJSON *e = before != NULL ? before->next : log->child, *next; e != NULL; e = next) {
+			next = e->next;
+			cJSON_AddItemToArray(lr->log, cJSON_DetachItemViaPointer(log, e));
+		}
 		if (r != 0) {
 			kc_err_save(&lr->err);
 			lr->failed = 1;
@@ -762,18 +781,22 @@ collect_lists(struct kc_collect *co, const struct kc_collect_opts *opts)
 		ls[n].next = &next;
 		ls[n].stop = &stop;
 		ls[n].scratch = kc_jarena_new();	/* none: the heap */
-		if ((r = kc_client_fork(co->client, &ls[n].client)) != 0) {
-			if (n > 0) {
-				r = 0;	/* fewer streams, not no lists */
-				break;
-			}
-			goto out;
+		/* stream 0 is the run's own client and connection; each other
+		 * one a fork */
+		if (n == 0) {
+			ls[n].client = co->client;
+		} else if (kc_client_fork(co->client, &ls[n].client) != 0) {
+			kc_warn("lists: %d of %d streams (a connection could not be set up: %s)", n, want,
+			    kc_err_msg());
+			break;	/* fewer streams, not no lists */
 		}
 	}
 	/* stream 0 runs on this thread; one that cannot be started leaves its
 	 * lists to the others */
 	for (int k = 1; k < n; k++)
-		started[k] = pthread_create(&th[k], NULL, list_stream_run, &ls[k]) == 0;
+		if (!(started[k] = pthread_create(&th[k], NULL, list_stream_run, &ls[k]) == 0))
+			kc_warn("lists: stream %d of %d not started (no thread); the others take its lists",
+			    k + 1, n);
 	list_stream_run(&ls[0]);
 	for (int k = 1; k < n; k++)
 		if (started[k])
@@ -788,21 +811,35 @@ collect_lists(struct kc_collect *co, const struct kc_collect_opts *opts)
 	}
 	/* The first failed list's code; every failed list's message, in list
 	 * order (a server that dies fails the list of each stream). */
-	for (int i = 0, nf = 0; i < KC_RES_COUNT; i++) {
-		if (!res[i].failed)
-			continue;
-		if (nf++ == 0) {
-			r = kc_err_restore(&res[i].err, KC_ERR_NET);
-		} else {
-			char first[1024];
+	{
+		char also[512] = "";
+		size_t al = 0;
+		int first = -1;
 
-			kc_fmt_trunc(first, sizeof(first), "%s", kc_err_msg());
-			r = kc_err_set(r, "%s; and %s", first, res[i].err.msg);
+		for (int i = 0; i < KC_RES_COUNT; i++) {
+			if (!res[i].failed)
+				continue;
+			if (first < 0)
+				first = i;
+			else
+				al += kc_fmt_trunc(also + al, sizeof(also) - al, "%slist/%s", al ? ", " : "",
+				    kc_snap_resources[i].name);
+			if (al >= sizeof(also))
+				al = sizeof(also) - 1;
+		}
+		if (first >= 0) {
+			/* the names first, so no message cuts them off */
+			char msg[sizeof(res[0].err.msg)];
+
+			kc_fmt_trunc(msg, sizeof(msg), "%s", res[first].err.msg);
+			r = also[0] != '\0' ? kc_err_set(res[first].err.code ? res[first].err.code : KC_ERR_NET,
+			    "%s failed too; %s", also, msg) : kc_err_restore(&res[first].err, KC_ERR_NET);
 		}
 	}
 out:
 	for (int k = 0; k < KC_LIST_STREAMS_MAX; k++) {
-		kc_client_free(ls[k].client);
+		if (ls[k].client != co->client)
+			kc_client_free(ls[k].client);
 		kc_jarena_free(ls[k].scratch);
 	}
 	for (int i = 0; i < KC_RES_COUNT; i++) {

@@ -124,8 +124,11 @@ out:
 	return r;
 }
 
+/* parent: a fork's (kc_client_fork), whose CA it takes as the parent read
+ * it (the file is not read again: the manifest records the parent's) and
+ * whose --insecure warning it does not repeat; else NULL. */
 static int
-client_setup_tls(struct kc_client *c)
+client_setup_tls(struct kc_client *c, const struct kc_client *parent)
 {
 	const struct kc_cluster_cfg *cfg = c->cfg;
 	char hex[KC_SHA256_HEX];
@@ -138,13 +141,18 @@ client_setup_tls(struct kc_client *c)
 			    cfg->source ? cfg->source : "?");
 		curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 0L);
-		kc_warn("TLS verification disabled by --insecure; this is recorded in the manifest");
+		if (parent == NULL)
+			kc_warn("TLS verification disabled by --insecure; this is recorded in the manifest");
 	} else {
 		curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 1L);
 		curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 2L);
 	}
 	kc_buf_init(&c->ca_pem, KC_CA_MAX);
-	if (cfg->ca_data.len > 0) {
+	if (parent != NULL) {
+		if (parent->ca_pem.len > 0 &&
+		    (r = kc_buf_add(&c->ca_pem, parent->ca_pem.data, parent->ca_pem.len)) != 0)
+			return r;
+	} else if (cfg->ca_data.len > 0) {
 		if ((r = kc_buf_add(&c->ca_pem, cfg->ca_data.data, cfg->ca_data.len)) != 0)
 			return r;
 	} else if (cfg->ca_file != NULL) {
@@ -194,9 +202,19 @@ set_client_cert(struct kc_client *c, const struct kc_buf *cert, const struct kc_
 	return 0;
 }
 
+static int client_new(const struct kc_cluster_cfg *cfg, const struct kc_client_opts *opts,
+    const struct kc_client *parent, struct kc_client **out);
+
 int
 kc_client_new(const struct kc_cluster_cfg *cfg, const struct kc_client_opts *opts,
     struct kc_client **out)
+{
+	return client_new(cfg, opts, NULL, out);
+}
+
+static int
+client_new(const struct kc_cluster_cfg *cfg, const struct kc_client_opts *opts,
+    const struct kc_client *parent, struct kc_client **out)
 {
 	struct kc_client *c;
 	char *host = NULL;
@@ -263,7 +281,7 @@ kc_client_new(const struct kc_cluster_cfg *cfg, const struct kc_client_opts *opt
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = client_setup_tls(c)) != 0)
+	if ((r = client_setup_tls(c, parent)) != 0)
 		goto out;
 	if ((r = set_client_cert(c, &cfg->client_cert_data, &cfg->client_key_data,
 	    cfg->client_cert_file, cfg->client_key_file)) != 0)
@@ -333,7 +351,7 @@ kc_client_fork(struct kc_client *parent, struct kc_client **out)
 	int r;
 
 	*out = NULL;
-	if ((r = kc_client_new(parent->cfg, &parent->opts, &c)) != 0)
+	if ((r = client_new(parent->cfg, &parent->opts, parent, &c)) != 0)
 		return r;
 	c->seqp = parent->seqp;
 	if (parent->have_exec_cred) {
@@ -520,7 +538,7 @@ request_impl(struct kc_client *c, const char *method, const char *path,
 	struct curl_slist *hdrs = NULL;
 	struct kc_buf hbuf = KC_BUF_INIT(KC_TOKEN_MAX + 256);
 	char sent_id[80], *url = NULL, *token = NULL, *imp = NULL;
-	int r = 0, refreshed = 0, attempt;
+	int r = 0, refreshed = 0, attempt, sends = 0;
 	unsigned long seq;
 	CURLcode cc = CURLE_OK;
 	int64_t t0;
@@ -546,8 +564,8 @@ request_impl(struct kc_client *c, const char *method, const char *path,
 			goto out;
 		/* A retry is another request to the server: its own Audit-ID,
 		 * "<run>-<seq>.<attempt>", so no two audit events collide. */
-		if (attempt > 0 && (r = kc_fmt(sent_id, sizeof(sent_id), "%s-%06lu.%d", c->opts.run_id, seq,
-		    attempt + 1)) != 0)
+		if (sends > 0 && (r = kc_fmt(sent_id, sizeof(sent_id), "%s-%06lu.%d", c->opts.run_id, seq,
+		    sends + 1)) != 0)
 			goto out;
 		kc_buf_reset(&hbuf);
 		kc_buf_addf(&hbuf, "Audit-ID: %s", sent_id);
@@ -593,7 +611,9 @@ request_impl(struct kc_client *c, const char *method, const char *path,
 		/* The Authorization header must not outlive the request. */
 		OPENSSL_cleanse(hbuf.data, hbuf.cap);
 		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-		resp->attempts = attempt + 1;
+		/* every request sent, the one after a refreshed credential too
+		 * (it has its own Audit-ID suffix, as a retry has) */
+		resp->attempts = ++sends;
 		if (cc == CURLE_OK) {
 			long v = 0;
 			curl_easy_getinfo(c->curl, CURLINFO_HTTP_VERSION, &v);

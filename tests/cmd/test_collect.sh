@@ -83,6 +83,32 @@ after=$(wc -l <"$KC_EXEC_LOG")
 jq -e '.collector_identity.auth_method=="exec"' "$T_DIR/ev/MANIFEST.json" >/dev/null || t_fail "auth method"
 t_pass
 
+t_begin "collect: a credential refused (401) is fetched again from the plugin; the resend has its own Audit-ID"
+# the plugin's first credential is one the server refuses, the next the admin's
+cat >"$T_DIR/plugin.sh" <<SH
+#!/bin/bash
+if [ ! -e "$T_DIR/plugin.first" ]; then
+	: >"$T_DIR/plugin.first"
+	export KCUSTODY_EXEC_TOKEN=not-a-token-the-server-knows
+fi
+exec "$KC_REPO/tests/cluster/exec-credential.sh"
+SH
+chmod +x "$T_DIR/plugin.sh"
+sed "s#command: .*#command: $T_DIR/plugin.sh#" "$(kc_kubeconfig exec.yaml)" >"$KC_KUBECONFIG_DIR/exec-401.yaml"
+expect_exit 0 collect --kubeconfig "$KC_KUBECONFIG_DIR/exec-401.yaml" --agents '' --no-reviews --out-dir "$T_DIR/e401"
+m=$T_DIR/e401/MANIFEST.json
+run=$(jq -r .collector.run_id "$m")
+jq -e --arg r "$run" '.requests[0] | .path == "/version" and .status == 200 and .attempts == 2 and
+	.audit_id == ($r + "-000001.2")' "$m" >/dev/null || t_fail "the resend is not logged as attempt 2 with its own Audit-ID: $(jq -c '.requests[0]' "$m")"
+sleep 1
+# the server saw both: the refused request and the resend, each its own ID
+codes=$(cat "$KC_AUDIT_DIR"/audit*.log | jq -r --arg r "$run" 'select((.auditID == ($r + "-000001") or
+	.auditID == ($r + "-000001.2")) and .stage != "RequestReceived") | .auditID + " " + (.responseStatus.code | tostring)' | sort -u)
+echo "  audit events of the first request: $(echo $codes)"
+[ "$codes" = "$run-000001 401
+$run-000001.2 200" ] || t_fail "the server's audit log does not show 401 then 200 under two IDs"
+t_pass
+
 t_begin "collect: KUBECONFIG with two files merges like kubectl"
 KUBECONFIG="$(kc_kubeconfig multi-a.yaml):$(kc_kubeconfig multi-b.yaml)" expect_exit 0 collect --context ctx-b --out-dir "$T_DIR/ev"
 KUBECONFIG="$(kc_kubeconfig multi-b.yaml):$(kc_kubeconfig multi-a.yaml)" expect_exit 4 collect --context ctx-b --out-dir "$T_DIR/ev2"
