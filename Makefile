@@ -154,7 +154,7 @@ lint:
 # build/equiv-base-<commit>/) on the same generated inputs, compared byte for
 # byte.  A change meant to change behaviour bumps EQUIV_BASE in a commit of
 # its own that names the change.
-EQUIV_BASE ?= 32ffb977a45b3a4819701fcbab61dfa299dd4098
+EQUIV_BASE ?= 623050d7e500a14cf706680f49967df801aa4365
 EQUIV_JOBS ?= 2
 EQUIV_TIMEOUT ?= 900
 
