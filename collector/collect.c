@@ -732,10 +732,10 @@ list_stream_run(void *arg)
 		r = list_resource(&sh, ls->opts, i, ls->stop, ls->scratch);
 		lr->partial = sh.partial;
 		/* the list's requests: those logged after `before` */
-		for (cJSON *e = before != NULL ? before->next : log->child, *next; e != NULL; e = next) {
-			next = e->next;
-			cJSON_AddItemToArray(lr->log, cJSON_DetachItemViaPointer(log, e));
-		}
+		if (before == NULL)
+			kc_json_move_elems(lr->log, log, NULL);
+		else if (before->next != NULL)
+			kc_json_move_elems(lr->log, log, before->next);
 		if (r != 0) {
 			kc_err_save(&lr->err);
 			lr->failed = 1;
@@ -744,15 +744,6 @@ list_stream_run(void *arg)
 		}
 	}
 	return NULL;
-}
-
-static void
-move_items(cJSON *dst, cJSON *src)
-{
-	cJSON *it;
-
-	while ((it = cJSON_DetachItemFromArray(src, 0)) != NULL)
-		cJSON_AddItemToArray(dst, it);
 }
 
 static int
@@ -804,9 +795,9 @@ collect_lists(struct kc_collect *co, const struct kc_collect_opts *opts)
 	/* Everything a list added, in list order, on failure too: every
 	 * request sent is in the request log, as one after the other. */
 	for (int i = 0; i < KC_RES_COUNT; i++) {
-		move_items(co->files, res[i].files);
-		move_items(co->items, res[i].items);
-		move_items(kc_client_request_log(co->client), res[i].log);
+		kc_json_move_elems(co->files, res[i].files, NULL);
+		kc_json_move_elems(co->items, res[i].items, NULL);
+		kc_json_move_elems(kc_client_request_log(co->client), res[i].log, NULL);
 		co->partial |= res[i].partial;
 	}
 	/* The first failed list's code; every failed list's message, in list

@@ -287,8 +287,8 @@ list_pages(struct kc_collect *co, const struct kc_collect_opts *opts, const char
 
 			if (*keep_items == NULL)
 				*keep_items = cJSON_CreateArray();
-			while (cJSON_IsArray(arr) && (it = cJSON_DetachItemFromArray(arr, 0)) != NULL)
-				cJSON_AddItemToArray(*keep_items, it);
+			if (cJSON_IsArray(arr))
+				kc_json_move_elems(*keep_items, arr, NULL);
 		}
 		md = kc_json_get(doc, "metadata");
 		if (np == 0 && cJSON_IsString(v = kc_json_get(md, "resourceVersion")))

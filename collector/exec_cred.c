@@ -482,6 +482,24 @@ out:
 	return r;
 }
 
+int
+kc_exec_credential_copy(struct kc_exec_credential *dst, const struct kc_exec_credential *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->expiration = src->expiration;
+	kc_buf_init(&dst->client_cert_data, src->client_cert_data.max);
+	kc_buf_init(&dst->client_key_data, src->client_key_data.max);
+	if ((src->token != NULL && (dst->token = kc_strdup(src->token)) == NULL) ||
+	    (src->client_cert_data.len > 0 &&
+	    kc_buf_add(&dst->client_cert_data, src->client_cert_data.data, src->client_cert_data.len) != 0) ||
+	    (src->client_key_data.len > 0 &&
+	    kc_buf_add(&dst->client_key_data, src->client_key_data.data, src->client_key_data.len) != 0)) {
+		kc_exec_credential_clear(dst);
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
 void
 kc_exec_credential_clear(struct kc_exec_credential *cred)
 {

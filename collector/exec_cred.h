@@ -30,6 +30,9 @@ struct kc_exec_credential {
  * returns KC_ERR_AUTH with a message naming the command.  The plugin runs
  * in its own process group, which is killed on timeout. */
 int kc_exec_credential_get(const struct kc_cluster_cfg *cfg, struct kc_exec_credential *out);
+/* *dst (need not be initialised) made a copy of src; on failure (out of
+ * memory) *dst holds nothing. */
+int kc_exec_credential_copy(struct kc_exec_credential *dst, const struct kc_exec_credential *src);
 /* Wipes the token and key data, then frees; the struct can be reused. */
 void kc_exec_credential_clear(struct kc_exec_credential *cred);
 

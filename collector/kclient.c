@@ -358,21 +358,12 @@ kc_client_fork(struct kc_client *parent, struct kc_client **out)
 		/* the plugin's credential as the parent holds it: the plugin is
 		 * not run again for a second connection */
 		struct kc_exec_credential *d = &c->exec_cred;
-		const struct kc_exec_credential *s = &parent->exec_cred;
 
-		memset(d, 0, sizeof(*d));
-		c->have_exec_cred = 1;
-		d->expiration = s->expiration;
-		kc_buf_init(&d->client_cert_data, s->client_cert_data.max);
-		kc_buf_init(&d->client_key_data, s->client_key_data.max);
-		if ((s->token != NULL && (d->token = kc_strdup(s->token)) == NULL) ||
-		    (s->client_cert_data.len > 0 &&
-		    kc_buf_add(&d->client_cert_data, s->client_cert_data.data, s->client_cert_data.len) != 0) ||
-		    (s->client_key_data.len > 0 &&
-		    kc_buf_add(&d->client_key_data, s->client_key_data.data, s->client_key_data.len) != 0)) {
+		if ((r = kc_exec_credential_copy(d, &parent->exec_cred)) != 0) {
 			kc_client_free(c);
-			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+			return r;
 		}
+		c->have_exec_cred = 1;
 		if (d->client_cert_data.len > 0 &&
 		    (r = set_client_cert(c, &d->client_cert_data, &d->client_key_data, NULL, NULL)) != 0) {
 			kc_client_free(c);

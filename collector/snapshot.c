@@ -554,14 +554,14 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 		for (size_t p = 0; p < npages; p++) {
 			size_t len = 0;
 			char *data = r == 0 ? get(ctx, pages[p], &len) : NULL;
-			cJSON *doc = data ? cJSON_ParseWithLength(data, len) : NULL, *items, *it;
+			cJSON *doc = data ? cJSON_ParseWithLength(data, len) : NULL, *items;
 
 			free(data);
 			if (r == 0 && doc == NULL)
 				r = kc_err_set(KC_ERR_PARSE, "snapshot page '%s' is missing or not valid JSON", pages[p]);
 			items = kc_json_get_mut(doc, "items");
-			while (cJSON_IsArray(items) && (it = cJSON_DetachItemFromArray(items, 0)) != NULL)
-				cJSON_AddItemToArray(snap->agent_crs, it);
+			if (cJSON_IsArray(items))
+				kc_json_move_elems(snap->agent_crs, items, NULL);
 			cJSON_Delete(doc);
 			free(pages[p]);
 		}

@@ -246,16 +246,14 @@ kc_exports_finish(struct kc_collect *co, struct kc_exports_job *job, int cancel,
 	 * (cJSON_InsertItemInArray of bookworm's libcjson 1.7.15 inserts
 	 * nothing and returns false) */
 	{
-		cJSON *tail = cJSON_CreateArray(), *it, *next;
+		cJSON *tail = cJSON_CreateArray(), *from;
 
 		if (tail == NULL) {
 			job_free(job);
 			return kc_err_set(KC_ERR_NOMEM, "out of memory");
 		}
-		for (it = cJSON_GetArrayItem(co->files, (int)at); it != NULL; it = next) {
-			next = it->next;
-			cJSON_AddItemToArray(tail, cJSON_DetachItemViaPointer(co->files, it));
-		}
+		if ((from = cJSON_GetArrayItem(co->files, (int)at)) != NULL)
+			kc_json_move_elems(tail, co->files, from);
 		for (size_t i = 0; i < NEXPORTS && r == 0; i++) {
 			char rel[160], cmd[160];
 			cJSON *fe;
@@ -272,8 +270,7 @@ kc_exports_finish(struct kc_collect *co, struct kc_exports_job *job, int cancel,
 				r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		}
 		/* back, in their order, whatever happened above */
-		while ((it = tail->child) != NULL)
-			cJSON_AddItemToArray(co->files, cJSON_DetachItemViaPointer(tail, it));
+		kc_json_move_elems(co->files, tail, NULL);
 		cJSON_Delete(tail);
 	}
 	job_free(job);

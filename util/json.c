@@ -314,3 +314,16 @@ fail:
 	cJSON_Delete(rest);
 	return NULL;
 }
+
+void
+kc_json_move_elems(cJSON *dst, cJSON *src, cJSON *from)
+{
+	cJSON *next;
+
+	if (dst == NULL || src == NULL)
+		return;	/* nothing moved, nothing lost */
+	for (from = from != NULL ? from : src->child; from != NULL; from = next) {
+		next = from->next;
+		cJSON_AddItemToArray(dst, cJSON_DetachItemViaPointer(src, from));
+	}
+}

@@ -38,6 +38,11 @@ cJSON *kc_json_detach(cJSON *o, const char *key);
  * is NULL. */
 int kc_json_set(cJSON *o, const char *key, cJSON *value);
 
+/* Move array src's elements from `from` (one of them; NULL: the first)
+ * to the end of array dst, in their order, in one pass; nothing when
+ * either is NULL. */
+void kc_json_move_elems(cJSON *dst, cJSON *src, cJSON *from);
+
 /* The member's string value, or NULL when absent or not a string. */
 const char *kc_json_str(const cJSON *o, const char *key);
 /* The same, with "" instead of NULL. */
