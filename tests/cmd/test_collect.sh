@@ -246,6 +246,10 @@ diff "$T_DIR/two.reqs" "$T_DIR/one.reqs" >/dev/null || t_fail "the requests are 
 [ "$(sort "$T_DIR/two.reqs" | uniq -d | wc -l)" = 0 ] || t_fail "a list's requests are not together in the log"
 [ "$(sort "$T_DIR/two.files" | uniq -d | wc -l)" = 0 ] || t_fail "a list's pages are not together in the manifest"
 [ "$(wc -l <"$T_DIR/two.items")" -ge 17 ] || t_fail "fewer than 17 lists"
+for n in 0 9 x; do	# out of range: a usage error, nothing collected
+	expect_exit 2 collect --kubeconfig "$(kc_kubeconfig certs.yaml)" --list-streams "$n" --out-dir "$T_DIR/bad-$n"
+	[ ! -e "$T_DIR/bad-$n" ] || t_fail "--list-streams $n left a folder"
+done
 t_pass
 
 t_begin "collect: no leaks and no memory errors under valgrind (exec plugin, reviews)"
