@@ -467,10 +467,35 @@ struct pass {
 	unsigned char *chunk;
 };
 
-/* Stream one member into its digest, keeping it in keep (when given). */
+/* The reader of kc_bundle_verify_read, beside the checks: the members
+ * keep chooses, read in the same pass.  Its own failure (a limit, a
+ * shrink, memory) is kept in err and stops the reading only: the checks
+ * go on to the end, and a bundle that fails them is reported as that. */
+struct vread {
+	const struct kc_bundle_read_opts *o;
+	kc_bundle_keep_fn keep;
+	void *ctx;
+	struct kc_bundle_members *out;
+	size_t total;
+	int stopped;			/* keep said KC_BUNDLE_STOP */
+	int r;				/* the reading's error, 0 while none */
+	struct kc_err_saved err;
+};
+
+static void
+vread_fail(struct vread *rd, int r)
+{
+	rd->r = r;
+	kc_err_save(&rd->err);
+	kc_bundle_members_free(rd->out);
+}
+
+/* Stream one member into its digest, keeping it in keep (when given) and
+ * in data (when given: a kept member of the reader; on its limit data is
+ * freed and *over set, the digest goes on). */
 static int
 hash_member(struct kc_tar_reader *tr, struct pass *p, struct kc_buf *keep,
-    char hex[KC_SHA256_HEX], uint64_t *size)
+    char hex[KC_SHA256_HEX], uint64_t *size, struct kc_buf *data, int *over)
 {
 	struct kc_sha256 *h = kc_sha256_new();
 	uint64_t total = 0;
@@ -487,6 +512,10 @@ hash_member(struct kc_tar_reader *tr, struct pass *p, struct kc_buf *keep,
 			r = kc_err_set(KC_ERR_LIMIT, "special member larger than %zu bytes", keep->max);
 			break;
 		}
+		if (data != NULL && !*over && kc_buf_add(data, p->chunk, (size_t)n) != 0) {
+			*over = 1;
+			kc_buf_free(data);
+		}
 	}
 	if (n < 0)
 		r = (int)n;
@@ -497,9 +526,64 @@ hash_member(struct kc_tar_reader *tr, struct pass *p, struct kc_buf *keep,
 	return r;
 }
 
+/* The reader's part of one regular member e: whether keep wants it
+ * (*data set up when it does), called before the member is hashed. */
+static struct kc_buf *
+vread_want(struct vread *rd, const struct kc_tar_entry *e, struct kc_buf *data)
+{
+	int k;
+
+	if (rd == NULL || rd->r != 0 || rd->stopped)
+		return NULL;
+	if ((k = rd->keep(rd->ctx, e)) < 0) {
+		vread_fail(rd, k);
+		return NULL;
+	}
+	if (k == KC_BUNDLE_STOP)
+		rd->stopped = 1;
+	if (k != KC_BUNDLE_KEEP || e->is_dir)
+		return NULL;
+	kc_buf_init(data, rd->o->member_max);
+	return data;
+}
+
+/* The member e just hashed into data: added to the reader's members. */
+static void
+vread_add(struct vread *rd, const struct kc_tar_entry *e, struct kc_buf *data, int over, uint64_t size)
+{
+	struct kc_bundle_member *m;
+	struct kc_bundle_members *out = rd->out;
+
+	rd->total += size;
+	if (over || rd->total > rd->o->total_max || size > rd->o->member_max) {
+		kc_err_set(KC_ERR_LIMIT, "'%s' is larger than %s reads", e->path, rd->o->reader);
+		vread_fail(rd, KC_ERR_LIMIT);
+		return;
+	}
+	if (KC_GROW(out->v, out->cap, out->n + 1) != 0) {
+		kc_err_set(KC_ERR_NOMEM, "out of memory");
+		vread_fail(rd, KC_ERR_NOMEM);
+		return;
+	}
+	m = &out->v[out->n];
+	if ((m->path = kc_strdup(e->path)) == NULL || (m->data = kc_buf_take(data, &m->len)) == NULL) {
+		free(m->path);
+		kc_err_set(KC_ERR_NOMEM, "out of memory");
+		vread_fail(rd, KC_ERR_NOMEM);
+		return;
+	}
+	out->n++;
+	if (rd->o->shrink != NULL) {
+		int r = rd->o->shrink(rd->o->shrink_ctx, m);
+
+		if (r != 0)
+			vread_fail(rd, r);
+	}
+}
+
 static int
 read_pass(const char *path, const struct kc_verify_opts *o, struct pass *p,
-    struct kc_verify_result *res)
+    struct kc_verify_result *res, struct vread *rd)
 {
 	struct kc_tar_reader *tr = NULL;
 	struct kc_tar_entry e;
@@ -509,15 +593,20 @@ read_pass(const char *path, const struct kc_verify_opts *o, struct pass *p,
 
 	if ((r = kc_tar_open(path, &o->limits, &tr)) != 0)
 		return r;
+	if (rd != NULL)
+		rd->out->opened = 1;
 	while ((r = kc_tar_next(tr, &e)) == 1) {
-		struct kc_buf *keep = NULL;
-		int listed = 1;
+		struct kc_buf *keep = NULL, dbuf, *data;
+		int listed = 1, over = 0;
 
 		/* whole: it is compared with the manifest's container.top */
 		if (res->top[0] == '\0' && (r = kc_fmt(res->top, sizeof(res->top), "%s", e.top)) != 0)
 			break;
+		if (rd != NULL && rd->out->top[0] == '\0')
+			memcpy(rd->out->top, res->top, sizeof(rd->out->top));
 		p->mtime = e.mtime;
 		res->mtime = e.mtime;
+		data = vread_want(rd, &e, &dbuf);
 		if (e.is_dir)
 			continue;
 		if (strcmp(e.path, "MANIFEST.json") == 0) {
@@ -537,11 +626,20 @@ read_pass(const char *path, const struct kc_verify_opts *o, struct pass *p,
 			listed = 0;
 		}
 		if (keep != NULL && e.size > keep->max) {
+			if (data != NULL)
+				kc_buf_free(data);
 			r = kc_err_set(KC_ERR_LIMIT, "member '%s' is larger than %zu bytes", e.path, keep->max);
 			break;
 		}
-		if ((r = hash_member(tr, p, keep, hex, &size)) != 0)
+		if ((r = hash_member(tr, p, keep, hex, &size, data, &over)) != 0) {
+			if (data != NULL)
+				kc_buf_free(data);
 			break;
+		}
+		if (data != NULL) {
+			vread_add(rd, &e, data, over, size);
+			kc_buf_free(data);
+		}
 		res->members++;
 		res->bytes += size;
 		if (listed && (r = kc_digest_add(&p->members, e.path, size, hex)) != 0)
@@ -785,8 +883,8 @@ check_timestamp(struct pass *p, const struct kc_verify_opts *o, struct kc_verify
 		    "but its TSA signature was not checked: give --tsa-ca", res->tsa_time);
 }
 
-int
-kc_bundle_verify(const char *path, const struct kc_verify_opts *o, struct kc_verify_result *res)
+static int
+verify_impl(const char *path, const struct kc_verify_opts *o, struct kc_verify_result *res, struct vread *rd)
 {
 	struct pass p = { 0 };
 	struct kc_digest_list sums = { 0 };
@@ -803,7 +901,7 @@ kc_bundle_verify(const char *path, const struct kc_verify_opts *o, struct kc_ver
 	kc_buf_init(&p.tsr, KC_TSR_MAX);
 	if ((p.chunk = malloc(CHUNK_SIZE)) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	r = read_pass(path, o, &p, res);
+	r = read_pass(path, o, &p, res, rd);
 	if (r == KC_ERR_IO || r == KC_ERR_NOMEM)
 		goto out;
 	if (r != 0) {
@@ -845,6 +943,42 @@ out:
 	kc_buf_free(&p.tsr);
 	free(p.chunk);
 	return r;
+}
+
+int
+kc_bundle_verify(const char *path, const struct kc_verify_opts *o, struct kc_verify_result *res)
+{
+	return verify_impl(path, o, res, NULL);
+}
+
+static int
+cmp_member(const void *a, const void *b)
+{
+	return strcmp(((const struct kc_bundle_member *)a)->path, ((const struct kc_bundle_member *)b)->path);
+}
+
+int
+kc_bundle_verify_read(const char *path, const struct kc_verify_opts *vo, struct kc_verify_result *res,
+    const struct kc_bundle_read_opts *ro, kc_bundle_keep_fn keep, void *ctx, struct kc_bundle_members *out)
+{
+	struct vread rd = { .o = ro, .keep = keep, .ctx = ctx, .out = out };
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = verify_impl(path, vo, res, &rd);
+	if (r != 0 || rd.r != 0) {
+		kc_bundle_members_free(out);
+		if (r == 0)	/* valid, but not read: the reader's own error */
+			r = kc_err_restore(&rd.err, rd.r);
+		return r;
+	}
+	memcpy(out->sha256, res->sha256, sizeof(out->sha256));
+	if (ro->sort) {
+		if (out->n > 1)
+			qsort(out->v, out->n, sizeof(*out->v), cmp_member);
+		out->sorted = 1;
+	}
+	return 0;
 }
 
 /* A job on its thread.  Nothing on the verify path is shared mutable

@@ -193,6 +193,18 @@ struct kc_bundle_read_opts {
  * before it (kc_bundle_members_free them either way). */
 int kc_bundle_read_members(const char *path, const struct kc_bundle_read_opts *o,
     kc_bundle_keep_fn keep, void *ctx, struct kc_bundle_members *out);
+/* kc_bundle_verify and kc_bundle_read_members in one pass over the file:
+ * every byte the reader keeps is a byte the checks hashed, and the file is
+ * inflated once (diff and report read 150k-object bundles; each pass is a
+ * core-second and more).  ro's expect_sha256 and check_end are not used
+ * (the pass reads to the end and out->sha256 is res->sha256); keep sees
+ * every entry in archive order, folders too, as kc_bundle_read_members's.
+ * Returns what kc_bundle_verify returns (KC_ERR_VERIFY with res saying
+ * why, KC_ERR_IO); a valid bundle whose members could not be read (a
+ * limit, the shrink's error, memory) returns that error with res->valid
+ * set.  out holds the members only when 0 is returned (emptied else). */
+int kc_bundle_verify_read(const char *path, const struct kc_verify_opts *vo, struct kc_verify_result *res,
+    const struct kc_bundle_read_opts *ro, kc_bundle_keep_fn keep, void *ctx, struct kc_bundle_members *out);
 /* The member rel, or NULL. */
 const struct kc_bundle_member *kc_bundle_member_find(const struct kc_bundle_members *ms, const char *rel);
 void kc_bundle_members_free(struct kc_bundle_members *ms);

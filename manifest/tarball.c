@@ -283,6 +283,7 @@ out:
 
 struct kc_tar_reader {
 	int fd;
+	char *path;			/* as opened: named in the debug log's pass count */
 	z_stream z;
 	int z_init, z_end;		/* inflateInit2 done; the member's end reached */
 	struct archive *tar;		/* tar over the decompressed bytes */
@@ -569,6 +570,10 @@ kc_tar_open(const char *path, const struct kc_tar_limits *lim, struct kc_tar_rea
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	r->fd = -1;
+	if ((r->path = kc_strdup(path)) == NULL) {
+		free(r);
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	}
 	kc_buf_init(&r->pend, CANON_PEND_MAX);
 	kc_buf_init(&r->hdr, 64u << 10);
 	r->lim.max_member = lim && lim->max_member ? lim->max_member : KC_TAR_MAX_MEMBER;
@@ -908,6 +913,12 @@ kc_tar_close(struct kc_tar_reader *r)
 {
 	if (r == NULL)
 		return;
+	/* how many passes a command makes over a bundle, and how far each
+	 * inflates it (tests/cmd/test_diff.sh counts them) */
+	kc_debug("tar: pass over '%s': %llu bytes inflated from %llu of %llu", r->path,
+	    (unsigned long long)r->out_bytes, (unsigned long long)(r->z_init ? r->z.total_in : 0),
+	    (unsigned long long)r->file_size);
+	free(r->path);
 	if (r->tar)
 		archive_read_free(r->tar);
 	if (r->z_init)

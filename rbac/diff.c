@@ -1,4 +1,5 @@
 /* diff.c - PRE/POST comparison (docs/DIFF.md). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,10 @@ struct bundle {
 	cJSON *manifest;
 	struct kc_snapshot snap;
 	char sha256[KC_SHA256_HEX];
+	struct pod_filter *publish;	/* PRE read beside POST: its selection goes to POST's filter */
 };
+
+static void publish_selection(struct bundle *b);
 
 /* Members diff needs in memory; the audit segment is streamed later. */
 static int
@@ -48,6 +52,10 @@ wanted(void *ctx, const char *p)
 
 	if (strcmp(p, "audit/segment.jsonl") == 0)
 		b->has_segment = 1;
+	/* members come in bytewise order: PRE's selection, when it has one,
+	 * is read by now (publish_selection checks, it does not rely on it) */
+	if (b->publish != NULL && strcmp(p, "analysis/selection.json") > 0)
+		publish_selection(b);
 	return strcmp(p, "MANIFEST.json") == 0 || strncmp(p, "raw/", 4) == 0 || strncmp(p, "discovery/", 10) == 0 ||
 	    strncmp(p, KC_SNAPSHOT_AGENT_CRS "/", sizeof(KC_SNAPSHOT_AGENT_CRS)) == 0 ||
 	    strcmp(p, "analysis/selection.json") == 0 || strcmp(p, "analysis/findings.json") == 0 ||
@@ -77,6 +85,14 @@ struct pod_filter {
 	struct kc_hmap uids[KC_RES_ROLEBINDINGS + 1];
 	const cJSON **objs[KC_RES_ROLEBINDINGS + 1];
 	int uids_made[KC_RES_ROLEBINDINGS + 1];
+	/* PRE read beside POST (read_side_by_side): PRE's thread adds PRE's
+	 * selection to idx and sets pre_sel, under mu; POST's waits for it
+	 * before its first pod.  POST's managedFields are all kept while PRE
+	 * is read (defer_mf) and reduced once PRE's snapshot is built
+	 * (reduce_deferred_mf). */
+	int threaded, pre_sel, pre_sel_failed, defer_mf;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
 };
 
 static int
@@ -93,25 +109,63 @@ filter_add(struct pod_filter *f, const cJSON *sel)
 	return 0;
 }
 
-static void
-filter_ready(struct pod_filter *f)
+/* POST's selection.json as read so far (members not sorted yet). */
+static cJSON *
+selection_read(const struct kc_bundle_members *m, int *found)
 {
-	const struct kc_bundle_members *m = &f->post->src.m;
 	const struct kc_bundle_member *sel = NULL;
-	cJSON *a, *b;
 
-	f->ready = 1;
 	for (size_t i = 0; i < m->n && sel == NULL; i++)	/* not sorted yet */
 		if (strcmp(m->v[i].path, "analysis/selection.json") == 0)
 			sel = &m->v[i];
-	if (sel == NULL) {
+	*found = sel != NULL;
+	if (sel == NULL || sel->len > (256u << 20))	/* as kc_source_get_json parses it */
+		return NULL;
+	return cJSON_ParseWithLength(sel->data, sel->len);
+}
+
+/* On PRE's thread, once: PRE's selection added to POST's filter. */
+static void
+publish_selection(struct bundle *b)
+{
+	struct pod_filter *f = b->publish;
+	int found;
+	cJSON *a;
+
+	b->publish = NULL;
+	a = selection_read(&b->src.m, &found);
+	pthread_mutex_lock(&f->mu);
+	if (filter_add(f, a) != 0)
+		f->pre_sel_failed = 1;
+	f->pre_sel = 1;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	cJSON_Delete(a);
+}
+
+static void
+filter_ready(struct pod_filter *f)
+{
+	cJSON *a = NULL, *b;
+	int found, bad = 0;
+
+	f->ready = 1;
+	b = selection_read(&f->post->src.m, &found);
+	if (!found) {
 		f->all = 1;
 		return;
 	}
-	/* as kc_source_get_json parses it */
-	b = sel->len <= (256u << 20) ? cJSON_ParseWithLength(sel->data, sel->len) : NULL;
-	a = get_json(f->pre, "analysis/selection.json");
-	if (filter_add(f, a) != 0 || filter_add(f, b) != 0)
+	if (f->threaded) {	/* PRE's is added by PRE's thread */
+		pthread_mutex_lock(&f->mu);
+		while (!f->pre_sel)
+			pthread_cond_wait(&f->cv, &f->mu);
+		bad = f->pre_sel_failed;
+		pthread_mutex_unlock(&f->mu);
+	} else {
+		a = get_json(f->pre, "analysis/selection.json");
+		bad = filter_add(f, a) != 0;
+	}
+	if (bad || filter_add(f, b) != 0)
 		f->all = 1;
 	cJSON_Delete(a);
 	cJSON_Delete(b);
@@ -145,7 +199,7 @@ post_mf_keep(void *ctx, int res, const char *uid, const char *rv)
 	struct pod_filter *f = ctx;
 	const struct kc_hmap_entry *e;
 
-	if (res < 0 || res > KC_RES_ROLEBINDINGS)
+	if (res < 0 || res > KC_RES_ROLEBINDINGS || f->defer_mf)
 		return 1;
 	if (!f->uids_made[res]) {
 		const cJSON *a;
@@ -181,6 +235,10 @@ filter_free(struct pod_filter *f)
 		kc_hmap_free(&f->uids[i]);
 		free(f->objs[i]);
 	}
+	if (f->threaded) {
+		pthread_mutex_destroy(&f->mu);
+		pthread_cond_destroy(&f->cv);
+	}
 }
 
 /* Of a bundle's MANIFEST.json diff reads a few members of these (every
@@ -205,25 +263,29 @@ manifest_keep_read(cJSON *m)
 }
 
 /* pin: the digest verify read (NULL under --no-verify): the bundle read
- * here must be that file, byte for byte (rbac/source.h).  pods: POST's
- * filter, or NULL. */
+ * here must be that file, byte for byte (rbac/source.h); vo non-NULL: the
+ * bundle is verified in this same pass instead (vr its result, pin
+ * unused).  pods: POST's filter, or NULL. */
 static int
-bundle_open(struct bundle *b, const char *path, const char *pin, int level, struct pod_filter *pods)
+bundle_read(struct bundle *b, const char *path, const char *pin, int level, struct pod_filter *pods,
+    const struct kc_verify_opts *vo, struct kc_verify_result *vr)
 {
 	struct stat st;
+	const struct kc_snap_filter *f = pods != NULL ? &(struct kc_snap_filter){
+	    post_pod_want, post_mf_keep, pods } : NULL;
 	int r;
 
-	memset(b, 0, sizeof(*b));
 	b->path = path;
-	if (pin == NULL && (stat(path, &st) != 0 || S_ISDIR(st.st_mode)) &&
+	if (vo == NULL && pin == NULL && (stat(path, &st) != 0 || S_ISDIR(st.st_mode)) &&
 	    (r = kc_sha256_file(path, b->sha256, NULL)) != 0)
 		return r;
 	/* the comparison reads managedFields of the RBAC kinds only (changed
 	 * by), no status, a few fields of POST's pods and of PRE's secrets,
 	 * and no other kind's items (KC_SNAP_DIFF_PRE, KC_SNAP_DIFF_POST): the
 	 * raw pages are reduced to those as they are read */
-	if ((r = kc_source_open_filter(path, wanted, b, pin, level, pods != NULL ? &(struct kc_snap_filter){
-	    post_pod_want, post_mf_keep, pods } : NULL, &b->src)) != 0)
+	r = vo != NULL ? kc_source_open_verified(path, vo, vr, wanted, b, level, f, &b->src) :
+	    kc_source_open_filter(path, wanted, b, pin, level, f, &b->src);
+	if (r != 0)
 		return r;
 	if (b->src.dir == NULL)	/* the digest of the bytes just read */
 		memcpy(b->sha256, b->src.m.sha256, sizeof(b->sha256));
@@ -232,14 +294,147 @@ bundle_open(struct bundle *b, const char *path, const char *pin, int level, stru
 		b->has_segment = seg != NULL && access(seg, R_OK) == 0;
 		free(seg);
 	}
+	return 0;
+}
+
+/* The bundle read: its manifest and snapshot. */
+static int
+bundle_load(struct bundle *b)
+{
+	int r;
+
 	if ((b->manifest = get_json(b, "MANIFEST.json")) == NULL)
-		return kc_err_set(KC_ERR_PARSE, "'%s' has no readable MANIFEST.json", path);
+		return kc_err_set(KC_ERR_PARSE, "'%s' has no readable MANIFEST.json", b->path);
 	manifest_keep_read(b->manifest);
 	kc_source_forget(&b->src, "MANIFEST.json");
 	if ((r = kc_source_snapshot(&b->src, &b->snap)) != 0)
 		return r;
 	kc_source_forget(&b->src, "raw/");	/* read once, into the snapshot */
 	return 0;
+}
+
+static int
+bundle_open(struct bundle *b, const char *path, const char *pin, int level, struct pod_filter *pods)
+{
+	int r;
+
+	memset(b, 0, sizeof(*b));
+	if ((r = bundle_read(b, path, pin, level, pods, NULL, NULL)) != 0)
+		return r;
+	return bundle_load(b);
+}
+
+/* POST's RBAC pages, read while PRE was (their managedFields all kept),
+ * reduced again now that PRE's objects are known: to what they are when
+ * read after PRE (reducing a reduced page is the same projection). */
+static int
+reduce_deferred_mf(struct bundle *post, struct pod_filter *f)
+{
+	const struct kc_snap_filter flt = { post_pod_want, post_mf_keep, f };
+	struct kc_bundle_members *m = &post->src.m;
+	struct kc_jarena *scratch = kc_jarena_new();
+	int r = 0;
+
+	f->defer_mf = 0;
+	for (size_t i = 0; i < m->n && r == 0; i++) {
+		const char *p = m->v[i].path;
+
+		for (int res = 0; res <= KC_RES_ROLEBINDINGS; res++) {
+			size_t l = strlen(kc_snap_resources[res].name);
+
+			if (strncmp(p, "raw/", 4) == 0 && strncmp(p + 4, kc_snap_resources[res].name, l) == 0 &&
+			    p[4 + l] == '/') {
+				r = kc_snapshot_reduce_page_filter(p, KC_SNAP_DIFF_POST, &flt, scratch,
+				    &m->v[i].data, &m->v[i].len);
+				break;
+			}
+		}
+	}
+	kc_jarena_free(scratch);
+	return r;
+}
+
+/* ---- PRE and POST read side by side ---- */
+
+/* One bundle read (and verified, or pinned) and loaded on a thread. */
+struct load_job {
+	struct bundle *b;
+	const char *path;
+	int level;
+	struct pod_filter *pods;	/* POST's filter, or NULL (PRE) */
+	const char *pin;		/* the caller verified it: pinned to this */
+	const struct kc_verify_opts *vo;	/* else verified in the same pass */
+	struct kc_verify_result vr;
+	int r;
+	int judged;			/* vo's checks were reached: vr is the verdict */
+	struct kc_err_saved err;
+	/* PRE's: POST waits for done (PRE's snapshot, ok when built) */
+	int done, ok;
+	pthread_mutex_t *mu;
+	pthread_cond_t *cv;
+};
+
+static void *
+load_pre(void *arg)
+{
+	struct load_job *j = arg;
+
+	kc_err_clear();
+	j->r = bundle_read(j->b, j->path, j->pin, j->level, NULL, j->vo, &j->vr);
+	j->judged = j->vo != NULL && (j->vr.valid || j->r == KC_ERR_VERIFY);
+	if (j->b->publish != NULL)	/* nothing came after its selection */
+		publish_selection(j->b);
+	if (j->r == 0)
+		j->r = bundle_load(j->b);
+	if (j->r != 0)
+		kc_err_save(&j->err);
+	pthread_mutex_lock(j->mu);
+	j->done = 1;
+	j->ok = j->r == 0;
+	pthread_cond_broadcast(j->cv);
+	pthread_mutex_unlock(j->mu);
+	return NULL;
+}
+
+/* PRE on a thread of its own, POST here: both files inflated, hashed and
+ * parsed at once, a core each (at 150k objects each pass is seconds).
+ * POST's pod filter waits for PRE's selection (early in PRE's file), its
+ * managedFields for PRE's snapshot (reduce_deferred_mf): the result is
+ * what reading PRE, then POST gives.  A thread that cannot be started
+ * reads PRE first, here. */
+static void
+read_side_by_side(struct load_job *pre, struct load_job *post)
+{
+	pthread_t th;
+	pthread_attr_t attr;
+	struct pod_filter *f = post->pods;
+	int started, have_attr;
+
+	pre->mu = &f->mu;
+	pre->cv = &f->cv;
+	pre->b->publish = f;
+	have_attr = pthread_attr_init(&attr) == 0;
+	if (have_attr)	/* cJSON recurses up to its nesting limit */
+		(void)pthread_attr_setstacksize(&attr, 8u << 20);
+	started = pthread_create(&th, have_attr ? &attr : NULL, load_pre, pre) == 0;
+	if (have_attr)
+		pthread_attr_destroy(&attr);
+	if (!started)
+		load_pre(pre);
+	f->defer_mf = 1;
+	kc_err_clear();
+	post->r = bundle_read(post->b, post->path, post->pin, post->level, f, post->vo, &post->vr);
+	post->judged = post->vo != NULL && (post->vr.valid || post->r == KC_ERR_VERIFY);
+	pthread_mutex_lock(&f->mu);
+	while (!pre->done)
+		pthread_cond_wait(&f->cv, &f->mu);
+	pthread_mutex_unlock(&f->mu);
+	if (started)
+		pthread_join(th, NULL);
+	if (post->r == 0 && pre->ok && (post->r = reduce_deferred_mf(post->b, f)) == 0)
+		post->r = bundle_load(post->b);
+	if (post->r != 0)
+		kc_err_save(&post->err);
 }
 
 static void
@@ -1394,7 +1589,7 @@ diff_verify_opts(const struct kc_diff_opts *o, struct kc_verify_opts *vo)
 
 static int
 verify_one(const struct kc_diff_opts *o, const char *path, const char *want, const struct kc_verify_result *given,
-    cJSON *desc, char pin[KC_SHA256_HEX])
+    cJSON *desc, char pin[KC_SHA256_HEX], struct kc_verify_result *vr_out)
 {
 	struct kc_verify_opts vo;
 	struct kc_verify_result vr;
@@ -1405,9 +1600,9 @@ verify_one(const struct kc_diff_opts *o, const char *path, const char *want, con
 		return 0;
 	}
 	diff_verify_opts(o, &vo);
-	if (given != NULL && given->valid) {	/* verified by the caller, as here */
+	if (given != NULL) {	/* judged by the caller or in the pass, as here */
 		vr = *given;
-		r = 0;
+		r = vr.valid ? 0 : KC_ERR_VERIFY;
 	} else {
 		r = kc_bundle_verify(path, &vo, &vr);
 	}
@@ -1445,6 +1640,8 @@ verify_one(const struct kc_diff_opts *o, const char *path, const char *want, con
 	}
 	cJSON_AddStringToObject(desc, "verification", "valid");
 	cJSON_AddStringToObject(desc, "signer", vr.signer);
+	if (vr_out != NULL)
+		*vr_out = vr;
 	memcpy(pin, vr.sha256, KC_SHA256_HEX);
 	if (want != NULL && !kc_digest_eq(want, pin))
 		return kc_err_set(KC_ERR_VERIFY, "'%s' changed after it was verified (SHA-256 %.16s... verified, "
@@ -1818,8 +2015,10 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	int64_t rem_ns = 0, pre_end = 0;
 	char pin_pre[KC_SHA256_HEX] = "", pin_post[KC_SHA256_HEX] = "";
 	struct pod_filter pods = { .key = KC_BUF_INIT(1u << 16) };
-	struct kc_verify_result vr_pre, vr_post;
 	const struct kc_verify_result *given_pre = o->pre_verified, *given_post = o->post_verified;
+	struct kc_verify_opts vo;
+	struct load_job jpre = { .b = &pre, .path = o->pre, .level = KC_SNAP_DIFF_PRE },
+			jpost = { .b = &post, .path = o->post, .level = KC_SNAP_DIFF_POST, .pods = &pods };
 
 	*out = NULL;
 	memset(&pre, 0, sizeof(pre));
@@ -1828,28 +2027,78 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if (!o->no_verify && (o->pre_verified == NULL || !o->pre_verified->valid) &&
-	    (o->post_verified == NULL || !o->post_verified->valid)) {
-		/* both at once, a core each; a bundle that does not verify
-		 * is verified again below, alone, for verify_one's message */
-		struct kc_verify_opts vo;
-		struct kc_verify_job j[2] = { { .path = o->pre, .o = &vo, .res = &vr_pre },
-					      { .path = o->post, .o = &vo, .res = &vr_post } };
-
-		diff_verify_opts(o, &vo);
-		kc_bundle_verify_jobs(j, 2);
-		given_pre = j[0].r == 0 ? &vr_pre : NULL;
-		given_post = j[1].r == 0 ? &vr_post : NULL;
-		kc_err_clear();
-	}
-	if ((r = verify_one(o, o->pre, o->pre_sha256, given_pre, dpre, pin_pre)) != 0 ||
-	    (r = verify_one(o, o->post, o->post_sha256, given_post, dpost, pin_post)) != 0)
-		goto out;
-	if ((r = bundle_open(&pre, o->pre, o->no_verify ? NULL : pin_pre, KC_SNAP_DIFF_PRE, NULL)) != 0)
-		goto out;
+	diff_verify_opts(o, &vo);
 	pods.pre = &pre;
 	pods.post = &post;
-	r = bundle_open(&post, o->post, o->no_verify ? NULL : pin_post, KC_SNAP_DIFF_POST, &pods);
+	if (!o->no_verify && pthread_mutex_init(&pods.mu, NULL) == 0) {
+		if (pthread_cond_init(&pods.cv, NULL) != 0) {
+			pthread_mutex_destroy(&pods.mu);
+		} else {
+			pods.threaded = 1;
+		}
+	}
+	if (pods.threaded) {
+		/* each file read once, PRE and POST side by side: verified in
+		 * the same pass (or, verified by the caller, pinned to that) */
+		int given = o->pre_verified != NULL && o->post_verified != NULL;
+
+		if (given) {
+			jpre.pin = o->pre_verified->sha256;
+			jpost.pin = o->post_verified->sha256;
+		} else {
+			jpre.vo = jpost.vo = &vo;
+		}
+		read_side_by_side(&jpre, &jpost);
+		if (jpre.r == KC_ERR_NOMEM || jpost.r == KC_ERR_NOMEM) {
+			/* out of memory beside each other: read again one after
+			 * the other, as below (verified again where needed) */
+			bundle_close(&pre);
+			bundle_close(&post);
+			memset(&pre, 0, sizeof(pre));
+			memset(&post, 0, sizeof(post));
+			filter_free(&pods);
+			memset(&pods, 0, sizeof(pods));
+			kc_buf_init(&pods.key, 1u << 16);
+			pods.pre = &pre;
+			pods.post = &post;
+		}
+	}
+	if (pods.threaded) {
+	/* judged as verify_one judges each; one whose checks were not
+		 * reached (a file that cannot be read) is verified again, alone,
+		 * for verify_one's message */
+		given_pre = o->pre_verified != NULL && o->post_verified != NULL ? o->pre_verified :
+		    jpre.judged ? &jpre.vr : NULL;
+		given_post = o->pre_verified != NULL && o->post_verified != NULL ? o->post_verified :
+		    jpost.judged ? &jpost.vr : NULL;
+		kc_err_clear();
+		if ((r = verify_one(o, o->pre, o->pre_sha256, given_pre, dpre, pin_pre, o->pre_vr_out)) != 0 ||
+		    (r = verify_one(o, o->post, o->post_sha256, given_post, dpost, pin_post, o->post_vr_out)) != 0)
+			goto out_filter;
+		/* then what reading each gave, PRE's first */
+		if (jpre.r != 0) {
+			r = kc_err_restore(&jpre.err, jpre.r);
+			goto out_filter;
+		}
+		if (jpost.r != 0) {
+			r = kc_err_restore(&jpost.err, jpost.r);
+			goto out_filter;
+		}
+		/* the files read are the files verified (pinned or the same pass) */
+		if (!kc_digest_eq(pre.sha256, pin_pre) || !kc_digest_eq(post.sha256, pin_post)) {
+			r = kc_err_set(KC_ERR_VERIFY, "'%s' changed after it was verified",
+			    !kc_digest_eq(pre.sha256, pin_pre) ? o->pre : o->post);
+			goto out_filter;
+		}
+	} else {
+		if ((r = verify_one(o, o->pre, o->pre_sha256, given_pre, dpre, pin_pre, o->pre_vr_out)) != 0 ||
+		    (r = verify_one(o, o->post, o->post_sha256, given_post, dpost, pin_post, o->post_vr_out)) != 0)
+			goto out_filter;
+		if ((r = bundle_open(&pre, o->pre, o->no_verify ? NULL : pin_pre, KC_SNAP_DIFF_PRE, NULL)) != 0)
+			goto out_filter;
+		r = bundle_open(&post, o->post, o->no_verify ? NULL : pin_post, KC_SNAP_DIFF_POST, &pods);
+	}
+out_filter:
 	filter_free(&pods);
 	if (r != 0 ||
 	    (r = check_pair(o, &pre, &post, &pre_end, &rem_ns)) != 0)

@@ -48,6 +48,12 @@ struct kc_diff_opts {
 	 * here. */
 	const struct kc_verify_result *pre_verified;
 	const struct kc_verify_result *post_verified;
+	/* Out, when not NULL: the results of the verification diff ran itself
+	 * (none given above, not --no-verify), valid whenever 0 is returned;
+	 * so a caller that lets diff verify (report --diff) reads each file
+	 * once, verified and compared in the same pass. */
+	struct kc_verify_result *pre_vr_out;
+	struct kc_verify_result *post_vr_out;
 	/* Where the document's bulk (the permissions compared, the findings)
 	 * is packed (util/jarena.h), or NULL: the heap.  The caller frees it
 	 * after the document (cJSON_Delete of the document leaves it alone). */

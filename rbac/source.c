@@ -55,8 +55,10 @@ shrink_member(void *ctx, struct kc_bundle_member *m)
 	return kc_snapshot_reduce_page_filter(m->path, src->level, &src->filter, src->scratch, &m->data, &m->len);
 }
 
+/* vo NULL: read (pinned to pin); else verified in the same pass (res). */
 static int
-read_bundle(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin, struct kc_source *src)
+read_bundle(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin, const struct kc_verify_opts *vo,
+    struct kc_verify_result *res, struct kc_source *src)
 {
 	const struct kc_bundle_read_opts o = {
 		.member_max = SRC_MEMBER_MAX, .total_max = SIZE_MAX, .reader = "kcustody",
@@ -69,7 +71,10 @@ read_bundle(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin
 	/* no scratch arena (out of memory): the pages are parsed on the heap */
 	if (o.shrink != NULL)
 		src->scratch = kc_jarena_new();
-	r = kc_bundle_read_members(path, &o, keep_member, &k, &src->m);
+	if (vo != NULL)
+		r = kc_bundle_verify_read(path, vo, res, &o, keep_member, &k, &src->m);
+	else
+		r = kc_bundle_read_members(path, &o, keep_member, &k, &src->m);
 	kc_jarena_free(src->scratch);
 	src->scratch = NULL;
 	return r;
@@ -131,7 +136,22 @@ kc_source_open_filter(const char *path, kc_source_keep_fn keep, void *ctx, const
 			return kc_err_set(KC_ERR_NOMEM, "out of memory");
 		return 0;
 	}
-	if ((r = read_bundle(path, keep ? keep : default_keep, ctx, pin, src)) != 0)
+	if ((r = read_bundle(path, keep ? keep : default_keep, ctx, pin, NULL, NULL, src)) != 0)
+		kc_source_close(src);
+	return r;
+}
+
+int
+kc_source_open_verified(const char *path, const struct kc_verify_opts *vo, struct kc_verify_result *res,
+    kc_source_keep_fn keep, void *ctx, int level, const struct kc_snap_filter *f, struct kc_source *src)
+{
+	int r;
+
+	memset(src, 0, sizeof(*src));
+	src->level = level;
+	if (f != NULL)
+		src->filter = *f;
+	if ((r = read_bundle(path, keep ? keep : default_keep, ctx, NULL, vo, res, src)) != 0)
 		kc_source_close(src);
 	return r;
 }

@@ -55,6 +55,14 @@ int kc_source_open_want(const char *path, kc_source_keep_fn keep, void *ctx, con
  * POST's managedFields); f NULL filters nothing. */
 int kc_source_open_filter(const char *path, kc_source_keep_fn keep, void *ctx, const char *pin, int level,
     const struct kc_snap_filter *f, struct kc_source *src);
+/* kc_source_open_filter of a bundle verified in the same pass
+ * (kc_bundle_verify_read): what is kept is what the checks hashed, and the
+ * file is inflated once.  Returns what kc_bundle_verify_read returns:
+ * KC_ERR_VERIFY (res says why) and nothing kept; a valid bundle whose
+ * members could not be read, that error (res->valid set).  A folder is
+ * not a bundle: it fails as kc_bundle_verify fails it. */
+int kc_source_open_verified(const char *path, const struct kc_verify_opts *vo, struct kc_verify_result *res,
+    kc_source_keep_fn keep, void *ctx, int level, const struct kc_snap_filter *f, struct kc_source *src);
 void kc_source_close(struct kc_source *src);
 /* Drop a bundle's kept members whose path starts with prefix (their bytes
  * are no longer needed, e.g. raw/ once the snapshot is built); a folder

@@ -280,4 +280,38 @@ expect_exit 2 "$KC" diff "$pre" "$(cat "$T_DIR/p")" --pubkey "$W/k.pub"
 expect_grep "different clusters" "$T_ERR"
 t_pass
 
+t_begin "diff and report --diff read each bundle once: verified and compared in the same pass"
+# whole passes over FILE in a KCUSTODY_DEBUG log (manifest/tarball.c's
+# close line): the whole file read ("from N of N") and inflated to its
+# end; the audit-chain check's early stop (the rest hashed raw) is not one
+whole() {	# whole LOG FILE
+	local n size
+	size=$(stat -c %s "$2")
+	n=$(gzip -dc "$2" | wc -c)
+	grep -c "tar: pass over '$2': $n bytes inflated from $size of $size\$" "$1"
+}
+KCUSTODY_DEBUG=1 expect_exit 0 "$KC" diff "$pre" "$post" --pubkey "$W/k.pub" --remediated-at "$rem" --format json
+for f in "$pre" "$post"; do
+	[ "$(whole "$T_ERR" "$f")" = 1 ] || t_fail "diff: $(whole "$T_ERR" "$f") whole passes over $(basename "$f"), not 1"
+done
+jq 'del(.verified, .pre.verification, .pre.signer, .post.verification, .post.signer)' "$T_OUT" >"$T_DIR/one-pass.json"
+KCUSTODY_DEBUG=1 expect_exit 0 "$KC" report "$post" --diff "$pre" --pubkey "$W/k.pub" --remediated-at "$rem" \
+	--no-ledger -o "$T_DIR/r.html"
+for f in "$pre" "$post"; do
+	[ "$(whole "$T_ERR" "$f")" = 1 ] || t_fail "report --diff: $(whole "$T_ERR" "$f") whole passes over $(basename "$f"), not 1"
+done
+grep -q 'kagent-bot' "$T_DIR/r.html" || t_fail "the report shows no remediation of kagent-bot"
+# the twin: with the wrong key nothing verifies, and report takes its steps
+# one by one (verify, then the page), so the count sees the second pass
+KCUSTODY_DEBUG=1 expect_exit 3 "$KC" report "$post" --diff "$pre" --pubkey "$W/other.pub" --no-ledger -o "$T_DIR/bad.html"
+[ "$(whole "$T_ERR" "$pre")" = 2 ] || t_fail "the twin: $(whole "$T_ERR" "$pre") whole passes over PRE with the wrong key, not 2"
+# the comparison side by side (PRE on a thread of its own, POST's pod
+# filter and managedFields waiting on it) gives what reading one bundle
+# after the other gives: --no-verify reads them so
+expect_exit 0 "$KC" diff "$pre" "$post" --no-verify --remediated-at "$rem" --format json
+jq 'del(.verified, .pre.verification, .pre.signer, .post.verification, .post.signer)' "$T_OUT" >"$T_DIR/serial.json"
+cmp -s "$T_DIR/one-pass.json" "$T_DIR/serial.json" || t_fail "side by side and one after the other differ: $(diff "$T_DIR/one-pass.json" "$T_DIR/serial.json" | head -c 400)"
+jq -e '.rbacObjects.added | length > 0 and all(.[]; .changedBy | length > 0)' "$T_DIR/serial.json" >/dev/null || t_fail "no added RBAC object with its manager to compare"
+t_pass
+
 t_summary
