@@ -39,6 +39,7 @@ struct bundle {
 	cJSON *manifest;
 	struct kc_snapshot snap;
 	char sha256[KC_SHA256_HEX];
+	cJSON *continuity;	/* the audit-sink chain's check verify_one made, or NULL */
 	struct pod_filter *publish;	/* PRE read beside POST: its selection goes to POST's filter */
 };
 
@@ -442,6 +443,7 @@ bundle_close(struct bundle *b)
 {
 	kc_source_close(&b->src);
 	cJSON_Delete(b->manifest);
+	cJSON_Delete(b->continuity);
 	kc_snapshot_free(&b->snap);
 }
 
@@ -1587,9 +1589,12 @@ diff_verify_opts(const struct kc_diff_opts *o, struct kc_verify_opts *vo)
 	vo->allow_unsigned = o->allow_unsigned;
 }
 
+/* cont: where the audit-sink chain's check, made here, is kept for the
+ * output's continuity (audit_continuity asks the same of the same file),
+ * or NULL. */
 static int
 verify_one(const struct kc_diff_opts *o, const char *path, const char *want, const struct kc_verify_result *given,
-    cJSON *desc, char pin[KC_SHA256_HEX], struct kc_verify_result *vr_out)
+    cJSON *desc, char pin[KC_SHA256_HEX], struct kc_verify_result *vr_out, cJSON **cont)
 {
 	struct kc_verify_opts vo;
 	struct kc_verify_result vr;
@@ -1634,9 +1639,16 @@ verify_one(const struct kc_diff_opts *o, const char *path, const char *want, con
 			cJSON_Delete(c);
 			return KC_ERR_VERIFY;
 		}
-		cJSON_Delete(c);
-		if (r != 0)
+		if (r != 0) {
+			cJSON_Delete(c);
 			return r;
+		}
+		if (cont != NULL) {
+			cJSON_Delete(*cont);
+			*cont = c;
+		} else {
+			cJSON_Delete(c);
+		}
 	}
 	cJSON_AddStringToObject(desc, "verification", "valid");
 	cJSON_AddStringToObject(desc, "signer", vr.signer);
@@ -1921,8 +1933,12 @@ audit_continuity(const struct kc_diff_opts *o, const struct bundle *pre, const s
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	for (int i = 0; i < 2; i++) {
 		cJSON *doc = NULL, *s = cJSON_AddObjectToObject(c, side[i]);
-		int r = kc_achain_bundle_continuity_tsa(b[i]->path, o->audit_chain_pubkey, chain_tsa_ca(o), 0,
-		    b[i]->src.dir ? NULL : b[i]->sha256, &doc);
+		/* made by verify_one of this file with these arguments, or now */
+		int r = b[i]->continuity != NULL ? 0 : kc_achain_bundle_continuity_tsa(b[i]->path,
+		    o->audit_chain_pubkey, chain_tsa_ca(o), 0, b[i]->src.dir ? NULL : b[i]->sha256, &doc);
+
+		if (b[i]->continuity != NULL)
+			doc = cJSON_Duplicate(b[i]->continuity, 1);
 
 		if (s == NULL) {
 			cJSON_Delete(doc);
@@ -2017,6 +2033,7 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	struct pod_filter pods = { .key = KC_BUF_INIT(1u << 16) };
 	const struct kc_verify_result *given_pre = o->pre_verified, *given_post = o->post_verified;
 	struct kc_verify_opts vo;
+	cJSON *cont_pre = NULL, *cont_post = NULL;	/* the chain checks verify_one made */
 	struct load_job jpre = { .b = &pre, .path = o->pre, .level = KC_SNAP_DIFF_PRE },
 			jpost = { .b = &post, .path = o->post, .level = KC_SNAP_DIFF_POST, .pods = &pods };
 
@@ -2072,8 +2089,8 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 		given_post = o->pre_verified != NULL && o->post_verified != NULL ? o->post_verified :
 		    jpost.judged ? &jpost.vr : NULL;
 		kc_err_clear();
-		if ((r = verify_one(o, o->pre, o->pre_sha256, given_pre, dpre, pin_pre, o->pre_vr_out)) != 0 ||
-		    (r = verify_one(o, o->post, o->post_sha256, given_post, dpost, pin_post, o->post_vr_out)) != 0)
+		if ((r = verify_one(o, o->pre, o->pre_sha256, given_pre, dpre, pin_pre, o->pre_vr_out, &cont_pre)) != 0 ||
+		    (r = verify_one(o, o->post, o->post_sha256, given_post, dpost, pin_post, o->post_vr_out, &cont_post)) != 0)
 			goto out_filter;
 		/* then what reading each gave, PRE's first */
 		if (jpre.r != 0) {
@@ -2091,8 +2108,8 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 			goto out_filter;
 		}
 	} else {
-		if ((r = verify_one(o, o->pre, o->pre_sha256, given_pre, dpre, pin_pre, o->pre_vr_out)) != 0 ||
-		    (r = verify_one(o, o->post, o->post_sha256, given_post, dpost, pin_post, o->post_vr_out)) != 0)
+		if ((r = verify_one(o, o->pre, o->pre_sha256, given_pre, dpre, pin_pre, o->pre_vr_out, &cont_pre)) != 0 ||
+		    (r = verify_one(o, o->post, o->post_sha256, given_post, dpost, pin_post, o->post_vr_out, &cont_post)) != 0)
 			goto out_filter;
 		if ((r = bundle_open(&pre, o->pre, o->no_verify ? NULL : pin_pre, KC_SNAP_DIFF_PRE, NULL)) != 0)
 			goto out_filter;
@@ -2100,6 +2117,8 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	}
 out_filter:
 	filter_free(&pods);
+	pre.continuity = cont_pre;	/* owned by the bundles from here */
+	post.continuity = cont_post;
 	if (r != 0 ||
 	    (r = check_pair(o, &pre, &post, &pre_end, &rem_ns)) != 0)
 		goto out;
