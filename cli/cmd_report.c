@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>	/* malloc_trim */
@@ -427,6 +428,33 @@ write_page(const char *out, const struct kc_buf *page)
 	return KC_EXIT_OK;
 }
 
+/* The page written to its file as it is made (kc_report_html_to): a
+ * temporary file beside it, put in place once the page is whole. */
+static int
+page_piece(void *ctx, const void *p, size_t n)
+{
+	struct kc_atomic *f = ctx;
+
+	return kc_write_all(f->fd, p, n, f->tmp);
+}
+
+/* Whether out is written in pieces: a regular file, or none yet (a
+ * device, a pipe or standard output get the whole page, as before). */
+static int
+page_streamed(const char *out, struct kc_atomic *f)
+{
+	struct stat st;
+
+	if (strcmp(out, "-") == 0 || (lstat(out, &st) == 0 && !S_ISREG(st.st_mode)))
+		return 0;
+	if (kc_atomic_open(f, out, NULL, 0600) != 0) {	/* written whole at the end, saying why not */
+		kc_atomic_abort(f);
+		kc_err_clear();
+		return 0;
+	}
+	return 1;
+}
+
 KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its remediation)")
 {
 	struct report_args a;
@@ -437,7 +465,8 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 	cJSON *diff = NULL, *ledger = NULL, *recert = NULL;
 	struct kc_jarena *diff_arena = NULL;	/* where the diff's bulk is packed */
 	struct kc_scope scope;
-	int r, rc = KC_EXIT_OK, chain_broken = 0;
+	struct kc_atomic pf = KC_ATOMIC_INIT;
+	int r, rc = KC_EXIT_OK, chain_broken = 0, streamed;
 
 	memset(&a, 0, sizeof(a));
 	if ((r = parse_args(argc, argv, &a)) != KC_EXIT_OK)
@@ -479,17 +508,20 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 	kc_scope_free(&scope);
 	check_ledger(&a, &in, &ledger, ledger_err, sizeof(ledger_err), &rc);
 	in.audit_chain_broken = &chain_broken;
-	r = kc_report_html(&in, &page);
+	streamed = page_streamed(a.out, &pf);
+	r = kc_report_html_to(&in, &page, streamed ? page_piece : NULL, &pf);
 	cJSON_Delete(diff);
 	kc_jarena_free(diff_arena);	/* after the document */
 	cJSON_Delete(ledger);
 	cJSON_Delete(recert);
 	if (r == KC_ERR_VERIFY) {
+		kc_atomic_abort(&pf);
 		kc_buf_free(&page);
 		cli_error("%s: no report", kc_err_msg());
 		return KC_EXIT_INVALID;
 	}
 	if (r != 0) {
+		kc_atomic_abort(&pf);
 		kc_buf_free(&page);
 		return cli_fail(KC_EXIT_FATAL, "report");
 	}
@@ -502,8 +534,15 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 		    kc_safe_str(a.bundle, safe, sizeof(safe)));
 		rc = KC_EXIT_INVALID;
 	}
-	if ((r = write_page(a.out, &page)) != KC_EXIT_OK)
+	if (streamed) {	/* whole: put in place */
+		if (kc_atomic_commit(&pf, 0) != 0)
+			rc = cli_fail(KC_EXIT_FATAL, "report");
+		else
+			printf("%s\n", a.out);
+		kc_atomic_abort(&pf);
+	} else if ((r = write_page(a.out, &page)) != KC_EXIT_OK) {
 		rc = r;
+	}
 	kc_buf_free(&page);
 	return rc;
 }

@@ -1,6 +1,9 @@
 /* diff.c - PRE/POST comparison (docs/DIFF.md). */
 #include <pthread.h>
 #include <stdio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -432,6 +435,12 @@ read_side_by_side(struct load_job *pre, struct load_job *post)
 	pthread_mutex_unlock(&f->mu);
 	if (started)
 		pthread_join(th, NULL);
+#ifdef __GLIBC__
+	/* what PRE's thread freed (its pages, once in its snapshot) sits in
+	 * a malloc arena of its own, which this thread does not reuse: given
+	 * back before POST's snapshot is built beside PRE's */
+	malloc_trim(0);
+#endif
 	if (post->r == 0 && pre->ok && (post->r = reduce_deferred_mf(post->b, f)) == 0)
 		post->r = bundle_load(post->b);
 	if (post->r != 0)
