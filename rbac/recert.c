@@ -469,32 +469,44 @@ wanted(void *ctx, const char *p)
 	    strcmp(p, "analysis/selection.json") == 0;
 }
 
+static void
+recert_verify_opts(const struct kc_recert_opts *o, struct kc_verify_opts *vo)
+{
+	memset(vo, 0, sizeof(*vo));
+	vo->pubkey_path = o->pubkey_path;
+	vo->ca_path = o->ca_path;
+	vo->tsa_ca = o->tsa_ca;
+	vo->allow_unsigned = o->allow_unsigned;
+}
+
+/* What verify gave (r, vr) said as recertify says it. */
+static int
+recert_verdict(const struct kc_recert_opts *o, int r, const struct kc_verify_result *vr, cJSON *desc,
+    char pin[KC_SHA256_HEX])
+{
+	if (r == KC_ERR_VERIFY) {
+		for (int i = 0; i < KC_CHECK_COUNT; i++)
+			if (vr->checks[i].state == KC_CHECK_FAILED)
+				return kc_err_set(KC_ERR_VERIFY, "'%s' is not a valid bundle: %s check failed: %s",
+				    o->bundle, vr->checks[i].name, vr->checks[i].detail);
+		return kc_err_set(KC_ERR_VERIFY, "'%s' is not a valid bundle", o->bundle);
+	}
+	if (r != 0)
+		return r;
+	cJSON_AddStringToObject(desc, "verification", vr->signer[0] ? "valid" : "valid (unsigned)");
+	cJSON_AddStringToObject(desc, "signer", vr->signer);
+	memcpy(pin, vr->sha256, KC_SHA256_HEX);
+	return 0;
+}
+
 int
 kc_recert_verify(const struct kc_recert_opts *o, cJSON *desc, char pin[KC_SHA256_HEX])
 {
 	struct kc_verify_opts vo;
 	struct kc_verify_result vr;
-	int r;
 
-	memset(&vo, 0, sizeof(vo));
-	vo.pubkey_path = o->pubkey_path;
-	vo.ca_path = o->ca_path;
-	vo.tsa_ca = o->tsa_ca;
-	vo.allow_unsigned = o->allow_unsigned;
-	r = kc_bundle_verify(o->bundle, &vo, &vr);
-	if (r == KC_ERR_VERIFY) {
-		for (int i = 0; i < KC_CHECK_COUNT; i++)
-			if (vr.checks[i].state == KC_CHECK_FAILED)
-				return kc_err_set(KC_ERR_VERIFY, "'%s' is not a valid bundle: %s check failed: %s",
-				    o->bundle, vr.checks[i].name, vr.checks[i].detail);
-		return kc_err_set(KC_ERR_VERIFY, "'%s' is not a valid bundle", o->bundle);
-	}
-	if (r != 0)
-		return r;
-	cJSON_AddStringToObject(desc, "verification", vr.signer[0] ? "valid" : "valid (unsigned)");
-	cJSON_AddStringToObject(desc, "signer", vr.signer);
-	memcpy(pin, vr.sha256, KC_SHA256_HEX);
-	return 0;
+	recert_verify_opts(o, &vo);
+	return recert_verdict(o, kc_bundle_verify(o->bundle, &vo, &vr), &vr, desc, pin);
 }
 
 static const char *
@@ -509,22 +521,36 @@ int
 kc_recert_open(const struct kc_recert_opts *o, kc_source_keep_fn keep, cJSON *b, struct kc_source *src,
     char sha[KC_SHA256_HEX], cJSON **man, cJSON **sel)
 {
-	int r;
+	int r, opened = 0;
 
 	*man = *sel = NULL;
 	memset(src, 0, sizeof(*src));
-	/* One file throughout: what verify read is what is read below
-	 * (pinned by its digest), and that digest is the one reported. */
+	/* One file throughout: verified and read in one pass, or (verified
+	 * by the caller) read pinned to its digest; that digest is the one
+	 * reported. */
 	sha[0] = '\0';
 	cJSON_AddStringToObject(b, "sha256", "");	/* filled below, in this place */
 	if (o->verified_as != NULL) {
 		cJSON_AddStringToObject(b, "verification", o->verified_as);
 		if (o->verified_sha256 != NULL)
 			kc_fmt_trunc(sha, KC_SHA256_HEX, "%s", o->verified_sha256);
-	} else if ((r = kc_recert_verify(o, b, sha)) != 0) {
-		return r;
+	} else {
+		/* verified and read in one pass (rbac/source.h): what is read
+		 * is what the checks hashed */
+		struct kc_verify_opts vo;
+		struct kc_verify_result vr;
+
+		recert_verify_opts(o, &vo);
+		memset(&vr, 0, sizeof(vr));
+		r = kc_source_open_verified(o->bundle, &vo, &vr, keep, NULL, KC_SNAP_FULL, NULL, src);
+		if (!vr.valid)	/* not valid, or not read at all: said as before */
+			return recert_verdict(o, r, &vr, b, sha);
+		(void)recert_verdict(o, 0, &vr, b, sha);	/* valid, then the reading's own error */
+		if (r != 0)
+			return r;
+		opened = 1;
 	}
-	if ((r = kc_source_open_pinned(o->bundle, keep, NULL, sha[0] ? sha : NULL, src)) != 0)
+	if (!opened && (r = kc_source_open_pinned(o->bundle, keep, NULL, sha[0] ? sha : NULL, src)) != 0)
 		return r;
 	if (sha[0] == '\0' && src->dir == NULL)
 		memcpy(sha, src->m.sha256, KC_SHA256_HEX);

@@ -89,6 +89,11 @@ expect_exit 0 "$KC" recertify "$b" --scope "$W/within.yaml" --pubkey "$W/k.pub" 
 jq -e '.withinScope and .summary.agents==2 and .summary.withinScope==2 and .summary.excessPermissions==0 and
 	all(.agents[]; .status=="within-scope" and .permissionsJudged>0)' "$T_OUT" >/dev/null || t_fail "not within scope: $(jq -c .summary "$T_OUT")"
 jq -e --arg s "$(sha256sum "$W/within.yaml" | cut -d' ' -f1)" '.scope.sha256==$s' "$T_OUT" >/dev/null || t_fail "scope sha256 wrong"
+# verified and read in one pass: one whole pass over the file in the
+# debug log (test_diff.sh shows the count sees a second one)
+KCUSTODY_DEBUG=1 "$KC" recertify "$b" --scope "$W/within.yaml" --pubkey "$W/k.pub" --format json >/dev/null 2>"$T_DIR/dbg" || t_fail "debug run: exit $?"
+n=$(grep -c "tar: pass over '$b': $(gzip -dc "$b" | wc -c) bytes inflated from $(stat -c %s "$b") of $(stat -c %s "$b")\$" "$T_DIR/dbg")
+[ "$n" = 1 ] || t_fail "$n whole passes over the bundle, not 1"
 t_pass
 
 t_begin "recertify: text output says within scope"
