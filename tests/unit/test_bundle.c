@@ -772,3 +772,100 @@ DEFINE_TEST(test_bundle_pinned_read)
 	CHECK(!kc_digest_eq(ms.sha256, pin) && ms.sha256[0] == '\0');	/* stopped: no digest */
 	kc_bundle_members_free(&ms);
 }
+
+/* ---- verified and read in one pass (kc_bundle_verify_read) ---- */
+
+static int
+keep_findings_raw(void *ctx, const struct kc_tar_entry *e)
+{
+	int *calls = ctx;
+
+	(*calls)++;
+	if (e->is_dir)
+		return KC_BUNDLE_SKIP;
+	return strcmp(e->path, "findings.csv") == 0 || strncmp(e->path, "raw/", 4) == 0 ? KC_BUNDLE_KEEP :
+	    KC_BUNDLE_SKIP;
+}
+
+static int
+keep_fails_on_raw(void *ctx, const struct kc_tar_entry *e)
+{
+	(void)ctx;
+	if (!e->is_dir && strncmp(e->path, "raw/", 4) == 0)
+		return kc_err_set(KC_ERR_LIMIT, "the reader's own limit");
+	return KC_BUNDLE_SKIP;
+}
+
+DEFINE_TEST(test_bundle_verify_read)
+{
+	struct kc_verify_opts vo = { .allow_unsigned = 1 };
+	struct kc_verify_result res, alone;
+	struct kc_bundle_read_opts o = { .member_max = 1u << 20, .total_max = 1u << 20, .reader = "test",
+		.sort = 1 };
+	struct kc_bundle_members ms;
+	const struct kc_bundle_member *m;
+	struct kc_buf raw;
+	int calls = 0;
+
+	make_staging("st");
+	CHECK_INT(seal("st", NULL, "a.tar.gz"), 0);
+	/* the members chosen, as the checks read them; the verdict and the
+	 * digest are kc_bundle_verify's */
+	CHECK_INT(kc_bundle_verify_read("a.tar.gz", &vo, &res, &o, keep_findings_raw, &calls, &ms), 0);
+	CHECK_INT(verify("a.tar.gz", NULL, &alone), 0);
+	CHECK(res.valid && alone.valid);
+	CHECK_STR(res.sha256, alone.sha256);
+	CHECK_STR(ms.sha256, alone.sha256);
+	CHECK_INT(res.members, alone.members);
+	CHECK(calls > 0);
+	CHECK_INT(ms.n, 5);	/* findings.csv and four raw/ members */
+	CHECK(ms.sorted);
+	CHECK((m = kc_bundle_member_find(&ms, "findings.csv")) != NULL && strcmp(m->data, "id,severity\nKC001,high\n") == 0);
+	CHECK((m = kc_bundle_member_find(&ms, "raw/clusterroles/status.json")) != NULL &&
+	    m->len == strlen("{\"status\":\"complete\"}\n"));
+	CHECK(kc_bundle_member_find(&ms, "MANIFEST.json") == NULL);
+	kc_bundle_members_free(&ms);
+
+	/* the twin: one byte changed in a member's data (the gzip recomputed
+	 * so the container reads): not valid, and nothing is kept */
+	raw = slurp("a.tar.gz");
+	{
+		struct kc_buf plain = KC_BUF_INIT(1u << 24);
+		FILE *p;
+		char *hit;
+		size_t n;
+
+		CHECK((p = popen("gzip -dc a.tar.gz", "r")) != NULL);
+		while ((n = fread(raw.data, 1, raw.len, p)) > 0)
+			CHECK_INT(kc_buf_add(&plain, raw.data, n), 0);
+		pclose(p);
+		CHECK((hit = memmem(plain.data, plain.len, "KC001,high", 10)) != NULL);
+		hit[6] = 'l';	/* KC001,low? no: one byte, same length */
+		CHECK_INT(kc_write_file_atomic("b.tar", plain.data, plain.len, 0644), 0);
+		CHECK_INT(system("gzip -n -c b.tar > b.tar.gz"), 0);
+		kc_buf_free(&plain);
+	}
+	kc_buf_free(&raw);
+	CHECK_INT(kc_bundle_verify_read("b.tar.gz", &vo, &res, &o, keep_findings_raw, &calls, &ms), KC_ERR_VERIFY);
+	CHECK(!res.valid);
+	CHECK_INT(ms.n, 0);
+	CHECK(ms.v == NULL);
+
+	/* valid, but the reader's own error: returned after the checks, with
+	 * the verdict set, and nothing kept */
+	CHECK_INT(kc_bundle_verify_read("a.tar.gz", &vo, &res, &o, keep_fails_on_raw, NULL, &ms), KC_ERR_LIMIT);
+	CHECK(res.valid);
+	CHECK(strstr(kc_err_msg(), "the reader's own limit") != NULL);
+	CHECK_INT(ms.n, 0);
+	/* a member over the reader's limit: KC_ERR_LIMIT, still valid */
+	o.member_max = 8;
+	CHECK_INT(kc_bundle_verify_read("a.tar.gz", &vo, &res, &o, keep_findings_raw, &calls, &ms), KC_ERR_LIMIT);
+	CHECK(res.valid);
+	CHECK(strstr(kc_err_msg(), "larger than test reads") != NULL);
+	CHECK_INT(ms.n, 0);
+	/* a verify failure wins over a reader's error: the wrong key */
+	o.member_max = 1u << 20;
+	vo.allow_unsigned = 0;
+	CHECK_INT(kc_bundle_verify_read("a.tar.gz", &vo, &res, &o, keep_fails_on_raw, NULL, &ms), KC_ERR_VERIFY);
+	CHECK(!res.valid);
+}
