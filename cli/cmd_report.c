@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>	/* malloc_trim */
@@ -285,6 +284,7 @@ diff_verified(const struct report_args *a, struct kc_report_in *in, struct kc_ve
 	memset(pre_vr, 0, sizeof(*pre_vr));
 	dopt.pre_vr_out = pre_vr;
 	dopt.post_vr_out = vr;
+	dopt.caller_reverifies = 1;	/* verify_bundles, when this fails */
 	r = kc_diff_bundles(&dopt, diff);
 #ifdef __GLIBC__
 	malloc_trim(0);	/* as compute_diff */
@@ -428,33 +428,6 @@ write_page(const char *out, const struct kc_buf *page)
 	return KC_EXIT_OK;
 }
 
-/* The page written to its file as it is made (kc_report_html_to): a
- * temporary file beside it, put in place once the page is whole. */
-static int
-page_piece(void *ctx, const void *p, size_t n)
-{
-	struct kc_atomic *f = ctx;
-
-	return kc_write_all(f->fd, p, n, f->tmp);
-}
-
-/* Whether out is written in pieces: a regular file, or none yet (a
- * device, a pipe or standard output get the whole page, as before). */
-static int
-page_streamed(const char *out, struct kc_atomic *f)
-{
-	struct stat st;
-
-	if (strcmp(out, "-") == 0 || (lstat(out, &st) == 0 && !S_ISREG(st.st_mode)))
-		return 0;
-	if (kc_atomic_open(f, out, NULL, 0600) != 0) {	/* written whole at the end, saying why not */
-		kc_atomic_abort(f);
-		kc_err_clear();
-		return 0;
-	}
-	return 1;
-}
-
 KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its remediation)")
 {
 	struct report_args a;
@@ -465,8 +438,7 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 	cJSON *diff = NULL, *ledger = NULL, *recert = NULL;
 	struct kc_jarena *diff_arena = NULL;	/* where the diff's bulk is packed */
 	struct kc_scope scope;
-	struct kc_atomic pf = KC_ATOMIC_INIT;
-	int r, rc = KC_EXIT_OK, chain_broken = 0, streamed;
+	int r, rc = KC_EXIT_OK, chain_broken = 0;
 
 	memset(&a, 0, sizeof(a));
 	if ((r = parse_args(argc, argv, &a)) != KC_EXIT_OK)
@@ -508,20 +480,17 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 	kc_scope_free(&scope);
 	check_ledger(&a, &in, &ledger, ledger_err, sizeof(ledger_err), &rc);
 	in.audit_chain_broken = &chain_broken;
-	streamed = page_streamed(a.out, &pf);
-	r = kc_report_html_to(&in, &page, streamed ? page_piece : NULL, &pf);
+	r = kc_report_html(&in, &page);
 	cJSON_Delete(diff);
 	kc_jarena_free(diff_arena);	/* after the document */
 	cJSON_Delete(ledger);
 	cJSON_Delete(recert);
 	if (r == KC_ERR_VERIFY) {
-		kc_atomic_abort(&pf);
 		kc_buf_free(&page);
 		cli_error("%s: no report", kc_err_msg());
 		return KC_EXIT_INVALID;
 	}
 	if (r != 0) {
-		kc_atomic_abort(&pf);
 		kc_buf_free(&page);
 		return cli_fail(KC_EXIT_FATAL, "report");
 	}
@@ -534,15 +503,8 @@ KC_COMMAND(report, "write a self-contained HTML report of a bundle (and its reme
 		    kc_safe_str(a.bundle, safe, sizeof(safe)));
 		rc = KC_EXIT_INVALID;
 	}
-	if (streamed) {	/* whole: put in place */
-		if (kc_atomic_commit(&pf, 0) != 0)
-			rc = cli_fail(KC_EXIT_FATAL, "report");
-		else
-			printf("%s\n", a.out);
-		kc_atomic_abort(&pf);
-	} else if ((r = write_page(a.out, &page)) != KC_EXIT_OK) {
+	if ((r = write_page(a.out, &page)) != KC_EXIT_OK)
 		rc = r;
-	}
 	kc_buf_free(&page);
 	return rc;
 }

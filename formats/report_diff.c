@@ -502,7 +502,7 @@ rh_diff_body(struct w *w, const cJSON *d, int pictures, const char *h)
 int
 kc_diff_render_html(const cJSON *d, struct kc_buf *out)
 {
-	struct w w = { .b = out };
+	struct w w = { out, 0 };
 	const char *schema = kc_json_str(d, "schema");
 	struct kc_buf title = KC_BUF_INIT(4096);
 

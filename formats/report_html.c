@@ -357,15 +357,8 @@ verification_section(struct w *w, const struct kc_report_in *in)
 int
 kc_report_html(const struct kc_report_in *in, struct kc_buf *out)
 {
-	return kc_report_html_to(in, out, NULL, NULL);
-}
-
-int
-kc_report_html_to(const struct kc_report_in *in, struct kc_buf *out,
-    int (*flush)(void *ctx, const void *p, size_t n), void *ctx)
-{
 	struct bundle b;
-	struct w w = { out, 0, flush, ctx, 0 };
+	struct w w = { out, 0 };
 	struct kc_buf title = KC_BUF_INIT(4096);
 	const cJSON *cs;
 
@@ -401,11 +394,8 @@ kc_report_html_to(const struct kc_report_in *in, struct kc_buf *out,
 	report_sections(&w, in, &b);
 	verification_section(&w, in);
 	rh_page_close(&w, in->generated);
-	rh_flush(&w, 1);
 	kc_buf_free(&title);
 	rh_bundle_free(&b);
-	if (w.err == KC_ERR_IO)	/* flush's own message */
-		return kc_err_code() == KC_ERR_IO ? KC_ERR_IO : kc_err_set(KC_ERR_IO, "cannot write the report");
 	if (w.err != 0)
 		return kc_err_set(w.err, w.err == KC_ERR_NOMEM ? "out of memory" :
 		    "the report would be larger than %zu bytes", out->max);

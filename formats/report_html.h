@@ -81,12 +81,6 @@ struct kc_report_in {
  * in->bundle_sha256 names), or KC_ERR_NOMEM / KC_ERR_LIMIT (the page
  * would exceed out's maximum). */
 int kc_report_html(const struct kc_report_in *in, struct kc_buf *out);
-/* The same, out handed to flush(ctx, bytes, n) in pieces of about 64 KiB
- * as the page grows (and emptied), so the page is never held whole; out's
- * maximum still bounds the whole page.  A flush that fails (non-zero,
- * its error recorded) stops the page: KC_ERR_IO.  flush NULL: all in out. */
-int kc_report_html_to(const struct kc_report_in *in, struct kc_buf *out,
-    int (*flush)(void *ctx, const void *p, size_t n), void *ctx);
 
 /* Render a whole self-contained page for a kcustody.diff/v1 document
  * alone (verdict, per-agent removed/added/kept with an access-path picture

@@ -41,14 +41,7 @@
 struct w {
 	struct kc_buf *b;
 	int err;
-	/* the page handed on in pieces as it grows (kc_report_html_to), so
-	 * it is never held whole (37 MB at 150k objects); NULL: all in b */
-	int (*flush)(void *ctx, const void *p, size_t n);
-	void *flush_ctx;
-	size_t flushed;		/* bytes handed on so far (b's maximum bounds them and b) */
 };
-/* Hand b on when it holds a piece's worth (all: whatever it holds). */
-void rh_flush(struct w *w, int all);
 
 /* the bundle's members the report shows */
 struct eff {

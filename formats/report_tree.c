@@ -109,7 +109,6 @@ rh_tree_render(struct w *w, struct tree *t, const char *label)
 	rh_raw(w, "<div class=\"svgwrap\">");
 	if (w->err == 0 && kc_svg_render(n, t->n, label, w->b) != 0)
 		w->err = KC_ERR_LIMIT;
-	rh_flush(w, 0);
 	rh_raw(w, "</div>");
 	if (t->dropped > 0)
 		rh_rawf(w, "<p class=\"note\">The picture stops at %d boxes: %zu more are left out (the tables "

@@ -14,31 +14,11 @@
 /* ------------------------------------------------------------------ */
 /* writer: the first error sticks, later writes do nothing */
 
-#define RH_PIECE (64u << 10)
-
-void
-rh_flush(struct w *w, int all)
-{
-	if (w->flush == NULL || w->err != 0 || w->b->len == 0 || (!all && w->b->len < RH_PIECE))
-		return;
-	if (w->flushed + w->b->len > w->b->max || w->flushed + w->b->len < w->flushed) {
-		w->err = KC_ERR_LIMIT;
-		return;
-	}
-	if (w->flush(w->flush_ctx, w->b->data, w->b->len) != 0) {
-		w->err = KC_ERR_IO;
-		return;
-	}
-	w->flushed += w->b->len;
-	kc_buf_reset(w->b);
-}
-
 void
 rh_raw(struct w *w, const char *s)
 {
 	if (w->err == 0 && kc_buf_adds(w->b, s) != 0)
 		w->err = KC_ERR_LIMIT;
-	rh_flush(w, 0);
 }
 
 /* Markup only: never pass a string from the evidence through fmt. */
@@ -53,7 +33,6 @@ rh_rawf(struct w *w, const char *fmt, ...)
 	if (kc_buf_vaddf(w->b, fmt, ap) != 0)
 		w->err = KC_ERR_LIMIT;
 	va_end(ap);
-	rh_flush(w, 0);
 }
 
 void
@@ -61,7 +40,6 @@ rh_text(struct w *w, const char *s)
 {
 	if (w->err == 0 && s != NULL && kc_html_escape(w->b, s) != 0)
 		w->err = KC_ERR_LIMIT;
-	rh_flush(w, 0);
 }
 
 static const char DASH[] = "\xe2\x80\x94";	/* em dash: no value */

@@ -480,7 +480,21 @@ struct vread {
 	int stopped;			/* keep said KC_BUNDLE_STOP */
 	int r;				/* the reading's error, 0 while none */
 	struct kc_err_saved err;
+	/* Nothing is kept (nor handed to the shrink) before it is known to be
+	 * the signed content: the gate opens once SHA256SUMS has been read and
+	 * its signature checked (or, unsigned, accepted by allow_unsigned),
+	 * which the canonical order puts before every data member; each
+	 * member kept must then hash to its SHA256SUMS line.  Anything else
+	 * shuts it: the bundle will not verify, and a forged one cannot make
+	 * the reader hold more than one member of its bytes. */
+	int gate;			/* GATE_* */
+	struct kc_digest_list sums;	/* SHA256SUMS as read (the gate's) */
+	int have_sums;
+	int manifest_wanted;		/* keep chose MANIFEST.json, read before the gate */
 };
+enum { GATE_UNKNOWN = 0, GATE_OPEN, GATE_SHUT };
+
+static void check_signature(struct pass *p, const struct kc_verify_opts *o, struct kc_verify_result *res);
 
 static void
 vread_fail(struct vread *rd, int r)
@@ -490,9 +504,18 @@ vread_fail(struct vread *rd, int r)
 	kc_bundle_members_free(rd->out);
 }
 
+/* Not the signed content: nothing kept, nothing more read for the reader
+ * (the checks will fail; vread_end says so if they do not). */
+static void
+vread_shut(struct vread *rd)
+{
+	rd->gate = GATE_SHUT;
+	kc_bundle_members_free(rd->out);
+}
+
 /* Stream one member into its digest, keeping it in keep (when given) and
- * in data (when given: a kept member of the reader; on its limit data is
- * freed and *over set, the digest goes on). */
+ * in data (when given: a kept member of the reader; when it cannot grow,
+ * data is freed and *over set to kc_buf_add's error, the digest goes on). */
 static int
 hash_member(struct kc_tar_reader *tr, struct pass *p, struct kc_buf *keep,
     char hex[KC_SHA256_HEX], uint64_t *size, struct kc_buf *data, int *over)
@@ -512,10 +535,8 @@ hash_member(struct kc_tar_reader *tr, struct pass *p, struct kc_buf *keep,
 			r = kc_err_set(KC_ERR_LIMIT, "special member larger than %zu bytes", keep->max);
 			break;
 		}
-		if (data != NULL && !*over && kc_buf_add(data, p->chunk, (size_t)n) != 0) {
-			*over = 1;
-			kc_buf_free(data);
-		}
+		if (data != NULL && *over == 0 && (*over = kc_buf_add(data, p->chunk, (size_t)n)) != 0)
+			kc_buf_free(data);	/* *over: KC_ERR_LIMIT, or KC_ERR_NOMEM */
 	}
 	if (n < 0)
 		r = (int)n;
@@ -543,20 +564,42 @@ vread_want(struct vread *rd, const struct kc_tar_entry *e, struct kc_buf *data)
 		rd->stopped = 1;
 	if (k != KC_BUNDLE_KEEP || e->is_dir)
 		return NULL;
+	if (strcmp(e->path, "SHA256SUMS") == 0 || strcmp(e->path, "SHA256SUMS.sig") == 0 ||
+	    strcmp(e->path, "SHA256SUMS.sig.tsr") == 0)
+		return NULL;	/* the checks' own, never the reader's (bundle.h) */
+	if (rd->gate == GATE_UNKNOWN && strcmp(e->path, "MANIFEST.json") == 0) {
+		rd->manifest_wanted = 1;	/* kept by the checks: added when the gate opens */
+		return NULL;
+	}
+	if (rd->gate != GATE_OPEN) {
+		vread_shut(rd);
+		return NULL;
+	}
 	kc_buf_init(data, rd->o->member_max);
 	return data;
 }
 
 /* The member e just hashed into data: added to the reader's members. */
 static void
-vread_add(struct vread *rd, const struct kc_tar_entry *e, struct kc_buf *data, int over, uint64_t size)
+vread_add(struct vread *rd, const char *path, const char hex[KC_SHA256_HEX], struct kc_buf *data, int over,
+    uint64_t size)
 {
 	struct kc_bundle_member *m;
 	struct kc_bundle_members *out = rd->out;
+	long at = kc_digest_find(&rd->sums, path);
 
+	if (at < 0 || !kc_digest_eq(rd->sums.v[at].hex, hex)) {	/* not the signed bytes */
+		vread_shut(rd);
+		return;
+	}
 	rd->total += size;
+	if (over == KC_ERR_NOMEM) {
+		kc_err_set(KC_ERR_NOMEM, "out of memory");
+		vread_fail(rd, KC_ERR_NOMEM);
+		return;
+	}
 	if (over || rd->total > rd->o->total_max || size > rd->o->member_max) {
-		kc_err_set(KC_ERR_LIMIT, "'%s' is larger than %s reads", e->path, rd->o->reader);
+		kc_err_set(KC_ERR_LIMIT, "'%s' is larger than %s reads", path, rd->o->reader);
 		vread_fail(rd, KC_ERR_LIMIT);
 		return;
 	}
@@ -566,7 +609,7 @@ vread_add(struct vread *rd, const struct kc_tar_entry *e, struct kc_buf *data, i
 		return;
 	}
 	m = &out->v[out->n];
-	if ((m->path = kc_strdup(e->path)) == NULL || (m->data = kc_buf_take(data, &m->len)) == NULL) {
+	if ((m->path = kc_strdup(path)) == NULL || (m->data = kc_buf_take(data, &m->len)) == NULL) {
 		free(m->path);
 		kc_err_set(KC_ERR_NOMEM, "out of memory");
 		vread_fail(rd, KC_ERR_NOMEM);
@@ -578,6 +621,84 @@ vread_add(struct vread *rd, const struct kc_tar_entry *e, struct kc_buf *data, i
 
 		if (r != 0)
 			vread_fail(rd, r);
+	}
+}
+
+/* The gate opens: MANIFEST.json first when the reader chose it (the
+ * checks kept its bytes; its digest as the pass computed it). */
+static void
+vread_open(struct vread *rd, struct pass *p)
+{
+	long mi;
+	struct kc_buf data = KC_BUF_INIT(rd->o->member_max);
+
+	rd->gate = GATE_OPEN;
+	if (!rd->manifest_wanted || rd->r != 0)
+		return;
+	for (mi = 0; mi < (long)p->members.n; mi++)	/* not sorted yet: the first member or so */
+		if (strcmp(p->members.v[mi].path, "MANIFEST.json") == 0)
+			break;
+	if (mi == (long)p->members.n) {
+		vread_shut(rd);
+		return;
+	}
+	if (kc_buf_add(&data, p->manifest.data ? p->manifest.data : "", p->manifest.len) != 0) {
+		vread_add(rd, "MANIFEST.json", p->members.v[mi].hex, &data, kc_err_code() == KC_ERR_NOMEM ?
+		    KC_ERR_NOMEM : KC_ERR_LIMIT, p->manifest.len);
+		return;
+	}
+	vread_add(rd, "MANIFEST.json", p->members.v[mi].hex, &data, 0, p->manifest.len);
+	kc_buf_free(&data);
+}
+
+/* The gate, before entry e is looked at: decided at the first entry after
+ * the SHA256SUMS family, or when the signature has been read. */
+static void
+vread_gate(struct vread *rd, struct pass *p, const struct kc_verify_opts *o, const struct kc_tar_entry *e)
+{
+	if (rd == NULL || rd->gate != GATE_UNKNOWN || e->path[0] == '\0')	/* "": the top folder */
+		return;
+	if (!e->is_dir && (strcmp(e->path, "MANIFEST.json") == 0 || strcmp(e->path, "SHA256SUMS") == 0 ||
+	    strcmp(e->path, "SHA256SUMS.sig") == 0 || strcmp(e->path, "SHA256SUMS.sig.tsr") == 0))
+		return;
+	/* past them with no signature: an unsigned bundle, kept only when
+	 * unsigned ones are accepted; no SHA256SUMS yet: not canonical */
+	if (rd->have_sums && !p->has_sig && o->allow_unsigned)
+		vread_open(rd, p);
+	else
+		vread_shut(rd);
+}
+
+/* After a member of the SHA256SUMS family was read. */
+static void
+vread_sums_read(struct vread *rd, struct pass *p, const struct kc_verify_opts *o, const char *path)
+{
+	if (rd == NULL || rd->gate != GATE_UNKNOWN)
+		return;
+	if (strcmp(path, "SHA256SUMS") == 0) {
+		kc_digest_list_free(&rd->sums);
+		if (kc_sums_parse(p->sums.data ? p->sums.data : "", p->sums.len, &rd->sums) != 0) {
+			kc_err_clear();	/* the checks say it */
+			vread_shut(rd);
+			return;
+		}
+		rd->have_sums = 1;
+	} else if (strcmp(path, "SHA256SUMS.sig") == 0) {
+		/* the signature's own check, as the checks will make it */
+		struct kc_verify_result *early = calloc(1, sizeof(*early));
+
+		if (!rd->have_sums || early == NULL) {
+			free(early);
+			vread_shut(rd);
+			return;
+		}
+		check_signature(p, o, early);
+		kc_err_clear();
+		if (early->checks[KC_CHECK_SIGNATURE].state == KC_CHECK_FAILED)
+			vread_shut(rd);
+		else
+			vread_open(rd, p);
+		free(early);
 	}
 }
 
@@ -606,6 +727,7 @@ read_pass(const char *path, const struct kc_verify_opts *o, struct pass *p,
 			memcpy(rd->out->top, res->top, sizeof(rd->out->top));
 		p->mtime = e.mtime;
 		res->mtime = e.mtime;
+		vread_gate(rd, p, o, &e);
 		data = vread_want(rd, &e, &dbuf);
 		if (e.is_dir)
 			continue;
@@ -637,13 +759,15 @@ read_pass(const char *path, const struct kc_verify_opts *o, struct pass *p,
 			break;
 		}
 		if (data != NULL) {
-			vread_add(rd, &e, data, over, size);
+			vread_add(rd, e.path, hex, data, over, size);
 			kc_buf_free(data);
 		}
 		res->members++;
 		res->bytes += size;
 		if (listed && (r = kc_digest_add(&p->members, e.path, size, hex)) != 0)
 			break;
+		if (!listed)
+			vread_sums_read(rd, p, o, e.path);
 	}
 	if (r == 0)
 		r = kc_tar_finish(tr);
@@ -966,6 +1090,12 @@ kc_bundle_verify_read(const char *path, const struct kc_verify_opts *vo, struct 
 
 	memset(out, 0, sizeof(*out));
 	r = verify_impl(path, vo, res, &rd);
+	kc_digest_list_free(&rd.sums);
+	if (r == 0 && rd.r == 0 && rd.gate != GATE_OPEN) {	/* the checks passed what the gate did not */
+		rd.r = kc_err_set(KC_ERR_INVALID, "'%s': its members were not kept (the signed hash list was "
+		    "not read before them)", path);
+		kc_err_save(&rd.err);
+	}
 	if (r != 0 || rd.r != 0) {
 		kc_bundle_members_free(out);
 		if (r == 0)	/* valid, but not read: the reader's own error */

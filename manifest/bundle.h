@@ -199,6 +199,14 @@ int kc_bundle_read_members(const char *path, const struct kc_bundle_read_opts *o
  * core-second and more).  ro's expect_sha256 and check_end are not used
  * (the pass reads to the end and out->sha256 is res->sha256); keep sees
  * every entry in archive order, folders too, as kc_bundle_read_members's.
+ * Nothing is kept, nor handed to the shrink, before it is known to be the
+ * signed content: SHA256SUMS and its signature come first in a canonical
+ * bundle and are checked as soon as they are read (an unsigned bundle is
+ * read only with allow_unsigned), and each member kept must hash to its
+ * SHA256SUMS line; anything else keeps nothing from there on (the bundle
+ * will not verify), so a forged file cannot make a reader hold or parse
+ * more than one member of it.  The SHA256SUMS family itself is never kept
+ * for the reader.
  * Returns what kc_bundle_verify returns (KC_ERR_VERIFY with res saying
  * why, KC_ERR_IO); a valid bundle whose members could not be read (a
  * limit, the shrink's error, memory) returns that error with res->valid

@@ -134,12 +134,6 @@ read_one(struct kc_tar_reader *tr, const struct kc_tar_entry *e, const struct kc
 	struct kc_bundle_member *m;
 	long got;
 
-	/* the size the header gives, in one block (a 54 MB who-can.json grown
-	 * by doubling left its 32 MiB step in the heap); a header that lies
-	 * is still caught below, and the reserve never passes member_max */
-	if (e->size <= o->total_max - *total && kc_buf_reserve(&data, (size_t)e->size) != 0)
-		return KC_ERR_NOMEM;
-
 	while ((got = kc_tar_read(tr, chunk, READ_STEP)) > 0) {
 		*total += (size_t)got;
 		if (*total > o->total_max || kc_buf_add(&data, chunk, (size_t)got) != 0) {

@@ -915,9 +915,13 @@ kc_tar_close(struct kc_tar_reader *r)
 		return;
 	/* how many passes a command makes over a bundle, and how far each
 	 * inflates it (tests/cmd/test_diff.sh counts them) */
-	kc_debug("tar: pass over '%s': %llu bytes inflated from %llu of %llu", r->path,
-	    (unsigned long long)r->out_bytes, (unsigned long long)(r->z_init ? r->z.total_in : 0),
-	    (unsigned long long)r->file_size);
+	if (kc_log_get_level() >= KC_LOG_DEBUG) {
+		char safe[512];
+
+		kc_debug("tar: pass over '%s': %llu bytes inflated from %llu of %llu",
+		    kc_safe_str(r->path, safe, sizeof(safe)), (unsigned long long)r->out_bytes,
+		    (unsigned long long)(r->z_init ? r->z.total_in : 0), (unsigned long long)r->file_size);
+	}
 	free(r->path);
 	if (r->tar)
 		archive_read_free(r->tar);

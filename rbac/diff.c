@@ -2075,9 +2075,13 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 			jpre.vo = jpost.vo = &vo;
 		}
 		read_side_by_side(&jpre, &jpost);
-		if (jpre.r == KC_ERR_NOMEM || jpost.r == KC_ERR_NOMEM) {
-			/* out of memory beside each other: read again one after
-			 * the other, as below (verified again where needed) */
+		if (jpre.r == KC_ERR_NOMEM || jpost.r == KC_ERR_NOMEM ||
+		    (!given && !o->caller_reverifies && (!jpre.vr.valid || !jpost.vr.valid))) {
+			/* out of memory beside each other, or a bundle not
+			 * found valid (a check can fail for want of memory
+			 * too): everything read is let go and the bundles are
+			 * verified alone, then read one after the other, as
+			 * below; an invalid bundle is then said as before */
 			bundle_close(&pre);
 			bundle_close(&post);
 			memset(&pre, 0, sizeof(pre));

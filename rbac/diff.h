@@ -54,6 +54,11 @@ struct kc_diff_opts {
 	 * once, verified and compared in the same pass. */
 	struct kc_verify_result *pre_vr_out;
 	struct kc_verify_result *post_vr_out;
+	/* The caller verifies the bundles again itself when diff fails (report
+	 * --diff): a bundle the comparison's pass found not valid is refused
+	 * as that, not verified a second time here for the message (which
+	 * otherwise rules out a pass that failed for want of memory). */
+	int caller_reverifies;
 	/* Where the document's bulk (the permissions compared, the findings)
 	 * is packed (util/jarena.h), or NULL: the heap.  The caller frees it
 	 * after the document (cJSON_Delete of the document leaves it alone). */

@@ -44,22 +44,6 @@ buf_grow(struct kc_buf *b, size_t need)
 }
 
 int
-kc_buf_reserve(struct kc_buf *b, size_t n)
-{
-	size_t cap;
-	char *p;
-
-	if (n > b->max || n + 1 <= b->cap || n + 1 < n)
-		return 0;	/* a hint: never past max, never smaller */
-	cap = n + 1;
-	if ((p = realloc(b->data, cap)) == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory (%zu bytes)", cap);
-	b->data = p;
-	b->cap = cap;
-	return 0;
-}
-
-int
 kc_buf_add(struct kc_buf *b, const void *p, size_t n)
 {
 	int r;

@@ -20,10 +20,6 @@ struct kc_buf {
 #define KC_BUF_INIT(maxlen) { NULL, 0, 0, (maxlen) }
 
 void kc_buf_init(struct kc_buf *b, size_t max);
-/* Room for n bytes in one allocation (a size known ahead, a member's
- * from its header): no growing by doubling, no copy held beside the old
- * block.  Nothing when n is past max or already fits.  0 or KC_ERR_NOMEM. */
-int kc_buf_reserve(struct kc_buf *b, size_t n);
 int kc_buf_add(struct kc_buf *b, const void *p, size_t n);
 int kc_buf_adds(struct kc_buf *b, const char *s);
 int kc_buf_addc(struct kc_buf *b, char c);

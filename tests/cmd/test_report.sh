@@ -428,20 +428,6 @@ head -c 15 "$T_DIR/s.html" | grep -q '<!DOCTYPE html>' || t_fail "not a page on 
 tail -n 1 "$T_DIR/s.html" | grep -q '</html>' || t_fail "page cut short"
 t_pass
 
-t_begin "report: a page written in pieces to its file is the page standard output gets whole"
-# a file is written as the page is made (64 KiB pieces into PATH.tmp.PID,
-# renamed when whole); -o - holds it whole: the same bytes but the time
-"$KC" report "$POST" --diff "$PRE" --pubkey "$W/k.pub" -o "$T_DIR/f.html" >/dev/null 2>&1 || t_fail "file: exit $?"
-"$KC" report "$POST" --diff "$PRE" --pubkey "$W/k.pub" -o - >"$T_DIR/w.html" 2>/dev/null || t_fail "stdout: exit $?"
-cmp -s <(grep -v '^<footer>' "$T_DIR/f.html") <(grep -v '^<footer>' "$T_DIR/w.html") || t_fail "the file and stdout pages differ"
-[ "$(stat -c %a "$T_DIR/f.html")" = 600 ] || t_fail "mode $(stat -c %a "$T_DIR/f.html"), not 600"
-ls "$T_DIR"/f.html.tmp.* >/dev/null 2>&1 && t_fail "a temporary file was left"
-# an INVALID bundle's page is written too (exit 3), in place and whole
-expect_exit 3 "$KC" report "$POST" --diff "$PRE" --pubkey "$W/other.pub" -o "$T_DIR/g.html"
-[ -f "$T_DIR/g.html" ] || t_fail "an INVALID bundle's page was not written"
-ls "$T_DIR"/g.html.tmp.* >/dev/null 2>&1 && t_fail "a temporary file was left beside the INVALID page"
-t_pass
-
 # ---- report --scope: the recertification section ----
 # agree_recert PAGE RECERT.json: every data-kc value inside the element
 # data-kc-doc="recertification" is that member of `recertify --format json`

@@ -869,3 +869,99 @@ DEFINE_TEST(test_bundle_verify_read)
 	CHECK_INT(kc_bundle_verify_read("a.tar.gz", &vo, &res, &o, keep_fails_on_raw, NULL, &ms), KC_ERR_VERIFY);
 	CHECK(!res.valid);
 }
+
+/* ---- the one pass keeps nothing before it is the signed content ---- */
+
+static int
+count_shrink(void *ctx, struct kc_bundle_member *m)
+{
+	(void)m;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static int
+keep_all(void *ctx, const struct kc_tar_entry *e)
+{
+	(void)ctx;
+	return e->is_dir ? KC_BUNDLE_SKIP : KC_BUNDLE_KEEP;
+}
+
+/* the bundle at in with its first "from" replaced by "to" (same length),
+ * the gzip container made again: the signature over SHA256SUMS still
+ * holds, the member no longer hashes to its line */
+static void
+edit_member(const char *in, const char *out, const char *from, const char *to)
+{
+	struct kc_buf plain = KC_BUF_INIT(1u << 24);
+	char cmd[512], chunk[65536], *hit;
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "gzip -dc %s", in);
+	CHECK((p = popen(cmd, "r")) != NULL);
+	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+		CHECK_INT(kc_buf_add(&plain, chunk, n), 0);
+	pclose(p);
+	CHECK((hit = memmem(plain.data, plain.len, from, strlen(from))) != NULL);
+	memcpy(hit, to, strlen(to));
+	CHECK_INT(kc_write_file_atomic("edit.tar", plain.data, plain.len, 0644), 0);
+	snprintf(cmd, sizeof(cmd), "gzip -n -c edit.tar > %s", out);
+	CHECK_INT(system(cmd), 0);
+	kc_buf_free(&plain);
+}
+
+DEFINE_TEST(test_bundle_verify_read_gate)
+{
+	struct kc_verify_opts vo = { 0 };
+	struct kc_verify_result res;
+	struct kc_bundle_read_opts o = { .member_max = 1u << 20, .total_max = 1u << 20, .reader = "test",
+		.sort = 1, .shrink = count_shrink };
+	struct kc_bundle_members ms;
+	int shrunk = 0;
+	FILE *f;
+
+	put("k.pem", fixed_key);
+	CHECK((f = popen("openssl pkey -in k.pem -pubout -out k.pub.pem", "r")) != NULL);
+	pclose(f);
+	CHECK((f = popen("openssl genpkey -algorithm ed25519 -out o.pem && openssl pkey -in o.pem -pubout -out o.pub.pem", "r")) != NULL);
+	pclose(f);
+	make_staging("st");
+	CHECK_INT(seal("st", "k.pem", "a.tar.gz"), 0);
+	CHECK_INT(seal("st", NULL, "u.tar.gz"), 0);
+	o.shrink_ctx = &shrunk;
+
+	/* the signed content: every member kept and handed to the shrink */
+	vo.pubkey_path = "k.pub.pem";
+	CHECK_INT(kc_bundle_verify_read("a.tar.gz", &vo, &res, &o, keep_all, NULL, &ms), 0);
+	CHECK(res.valid);
+	CHECK(ms.n >= 7 && kc_bundle_member_find(&ms, "MANIFEST.json") != NULL);
+	CHECK_INT(shrunk, (int)ms.n);
+	kc_bundle_members_free(&ms);
+
+	/* another key: the signature fails as soon as it is read, so no data
+	 * member is kept nor parsed (MANIFEST.json, before it, neither) */
+	shrunk = 0;
+	vo.pubkey_path = "o.pub.pem";
+	CHECK_INT(kc_bundle_verify_read("a.tar.gz", &vo, &res, &o, keep_all, NULL, &ms), KC_ERR_VERIFY);
+	CHECK_INT(shrunk, 0);
+	CHECK_INT(ms.n, 0);
+	/* unsigned, not accepted: nothing; accepted (--allow-unsigned): all */
+	vo.pubkey_path = "k.pub.pem";
+	CHECK_INT(kc_bundle_verify_read("u.tar.gz", &vo, &res, &o, keep_all, NULL, &ms), KC_ERR_VERIFY);
+	CHECK_INT(shrunk, 0);
+	vo.allow_unsigned = 1;
+	CHECK_INT(kc_bundle_verify_read("u.tar.gz", &vo, &res, &o, keep_all, NULL, &ms), 0);
+	CHECK(shrunk > 0);
+	kc_bundle_members_free(&ms);
+	vo.allow_unsigned = 0;
+
+	/* signed, one member edited: kept only up to it, then nothing; the
+	 * edited bytes never reach the shrink */
+	edit_member("a.tar.gz", "e.tar.gz", "KC001,high", "KC001,HIGH");
+	shrunk = 0;
+	CHECK_INT(kc_bundle_verify_read("e.tar.gz", &vo, &res, &o, keep_all, NULL, &ms), KC_ERR_VERIFY);
+	CHECK(!res.valid && res.checks[KC_CHECK_SIGNATURE].state == KC_CHECK_OK);
+	CHECK_INT(ms.n, 0);
+	CHECK(shrunk < 7);	/* MANIFEST.json and the members before findings.csv only */
+}
