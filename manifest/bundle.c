@@ -505,7 +505,8 @@ vread_fail(struct vread *rd, int r)
 }
 
 /* Not the signed content: nothing kept, nothing more read for the reader
- * (the checks will fail; vread_end says so if they do not). */
+ * (the checks will fail; kc_bundle_verify_read refuses an empty read if
+ * they do not). */
 static void
 vread_shut(struct vread *rd)
 {
@@ -687,7 +688,11 @@ vread_sums_read(struct vread *rd, struct pass *p, const struct kc_verify_opts *o
 		/* the signature's own check, as the checks will make it */
 		struct kc_verify_result *early = calloc(1, sizeof(*early));
 
-		if (!rd->have_sums || early == NULL) {
+		if (early == NULL) {
+			vread_fail(rd, kc_err_set(KC_ERR_NOMEM, "out of memory"));
+			return;
+		}
+		if (!rd->have_sums) {
 			free(early);
 			vread_shut(rd);
 			return;
