@@ -5,7 +5,12 @@
  *  - kc_bundle_verify as `kcustody verify --allow-unsigned` runs it, and
  *    with --pubkey tests/fuzz/fuzz.pub (the key the seed bundles are
  *    signed with), which also reaches the signature and time-stamp checks;
- *  - kc_bundle_get_member of MANIFEST.json, as inspect and report read it.
+ *  - kc_bundle_get_member of MANIFEST.json, as inspect and report read it;
+ *  - kc_bundle_verify_read (verify and read in one pass, diff's and
+ *    recertify's), checked against the two it replaces: its verdict is
+ *    kc_bundle_verify's, it keeps nothing of a bundle that does not
+ *    verify, and of one that does it keeps what kc_bundle_read_members
+ *    reads, byte for byte (abort() otherwise).
  * Only the public API: the reader's internals may change freely.  Limits
  * are lowered (as --max-* would) so that a run stays short.
  *
@@ -124,6 +129,52 @@ read_all(const char *path)
 	kc_tar_close(r);
 }
 
+static int
+keep_all(void *ctx, const struct kc_tar_entry *e)
+{
+	(void)ctx;
+	if (e->is_dir || strcmp(e->path, "SHA256SUMS") == 0 || strcmp(e->path, "SHA256SUMS.sig") == 0 ||
+	    strcmp(e->path, "SHA256SUMS.sig.tsr") == 0)
+		return KC_BUNDLE_SKIP;	/* the checks' own: never the reader's */
+	return KC_BUNDLE_KEEP;
+}
+
+/* kc_bundle_verify_read against kc_bundle_verify's verdict (res) and
+ * kc_bundle_read_members's members */
+static void
+one_pass(const char *path, const struct kc_verify_opts *o, const struct kc_verify_result *res)
+{
+	const struct kc_bundle_read_opts ro = { .member_max = 8u << 20, .total_max = 32u << 20,
+		.reader = "fuzz", .check_end = 1, .sort = 1 };
+	struct kc_verify_result vr;
+	struct kc_bundle_members ms, two;
+	int r = kc_bundle_verify_read(path, o, &vr, &ro, keep_all, NULL, &ms);
+
+	if (vr.valid != res->valid)
+		abort();
+	for (int i = 0; i < KC_CHECK_COUNT; i++)
+		if (vr.checks[i].state != res->checks[i].state)
+			abort();
+	if (r == KC_ERR_NOMEM) {	/* the fuzzer's memory limit: nothing to compare */
+		kc_bundle_members_free(&ms);
+		return;
+	}
+	if (!vr.valid) {
+		if (ms.n != 0 || r == 0)
+			abort();
+		return;
+	}
+	if (r != 0 || kc_bundle_read_members(path, &ro, keep_all, NULL, &two) != 0 || two.n != ms.n ||
+	    strcmp(ms.sha256, vr.sha256) != 0)
+		abort();
+	for (size_t i = 0; i < ms.n; i++)
+		if (strcmp(ms.v[i].path, two.v[i].path) != 0 || ms.v[i].len != two.v[i].len ||
+		    memcmp(ms.v[i].data, two.v[i].data, ms.v[i].len) != 0)
+			abort();
+	kc_bundle_members_free(&ms);
+	kc_bundle_members_free(&two);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -138,10 +189,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	read_all(path);
 	o.limits = limits;
 	o.allow_unsigned = 1;
-	kc_bundle_verify(path, &o, &res);
+	if (kc_bundle_verify(path, &o, &res) != KC_ERR_NOMEM)
+		one_pass(path, &o, &res);
 	o.allow_unsigned = 0;
 	o.pubkey_path = FUZZ_TOP "/tests/fuzz/fuzz.pub";
-	kc_bundle_verify(path, &o, &res);
+	if (kc_bundle_verify(path, &o, &res) != KC_ERR_NOMEM)
+		one_pass(path, &o, &res);
 	kc_bundle_get_member(path, "MANIFEST.json", KC_MANIFEST_MAX, &m);
 	kc_buf_free(&m);
 	kc_err_clear();
