@@ -831,6 +831,19 @@ kc_snapshot_reduce_page_want(const char *rel, int level, kc_snap_want_fn want, v
 }
 
 int
+kc_snapshot_page_res(const char *rel)
+{
+	for (int i = 0; i < KC_RES_COUNT; i++) {
+		size_t pl = strlen(kc_snap_resources[i].name);
+
+		if (strncmp(rel, "raw/", 4) == 0 && strncmp(rel + 4, kc_snap_resources[i].name, pl) == 0 &&
+		    strncmp(rel + 4 + pl, "/page-", 6) == 0 && strchr(rel + 4 + pl + 1, '/') == NULL)
+			return i;
+	}
+	return -1;
+}
+
+int
 kc_snapshot_reduce_page_filter(const char *rel, int level, const struct kc_snap_filter *f,
     struct kc_jarena *scratch, char **data, size_t *len)
 {
@@ -850,17 +863,10 @@ reduce_page(const char *rel, int level, const struct kc_snap_filter *f, struct k
 	const struct keep_path *paths = NULL;
 	cJSON *doc, *items, *out, *arr, *it;
 	char *text;
-	size_t pl;
-	int res = -1;
+	int res = kc_snapshot_page_res(rel);
 
-	for (int i = 0; i < KC_RES_COUNT && paths == NULL; i++) {
-		pl = strlen(kc_snap_resources[i].name);
-		if (strncmp(rel, "raw/", 4) == 0 && strncmp(rel + 4, kc_snap_resources[i].name, pl) == 0 &&
-		    strncmp(rel + 4 + pl, "/page-", 6) == 0 && strchr(rel + 4 + pl + 1, '/') == NULL) {
-			paths = level_paths(level, i);
-			res = i;
-		}
-	}
+	if (res >= 0)
+		paths = level_paths(level, res);
 	if (res != KC_RES_PODS)
 		want = NULL;
 	if (paths == NULL || *data == NULL)

@@ -212,6 +212,9 @@ struct kc_snap_filter {
 	kc_snap_mf_fn managed_fields;
 	void *ctx;
 };
+/* The resource (KC_RES_*) whose list page rel is ("raw/<name>/page-..."),
+ * else -1. */
+int kc_snapshot_page_res(const char *rel);
 int kc_snapshot_reduce_page_filter(const char *rel, int level, const struct kc_snap_filter *f,
     struct kc_jarena *scratch, char **data, size_t *len);
 

@@ -643,12 +643,8 @@ vread_open(struct vread *rd, struct pass *p)
 		vread_shut(rd);
 		return;
 	}
-	if (kc_buf_add(&data, p->manifest.data ? p->manifest.data : "", p->manifest.len) != 0) {
-		vread_add(rd, "MANIFEST.json", p->members.v[mi].hex, &data, kc_err_code() == KC_ERR_NOMEM ?
-		    KC_ERR_NOMEM : KC_ERR_LIMIT, p->manifest.len);
-		return;
-	}
-	vread_add(rd, "MANIFEST.json", p->members.v[mi].hex, &data, 0, p->manifest.len);
+	vread_add(rd, "MANIFEST.json", p->members.v[mi].hex, &data,
+	    kc_buf_add(&data, p->manifest.data ? p->manifest.data : "", p->manifest.len), p->manifest.len);
 	kc_buf_free(&data);
 }
 
@@ -1074,16 +1070,31 @@ out:
 	return r;
 }
 
+void
+kc_verify_opts_init(struct kc_verify_opts *vo, const char *pubkey_path, const char *ca_path,
+    const char *tsa_ca, int allow_unsigned)
+{
+	memset(vo, 0, sizeof(*vo));
+	vo->pubkey_path = pubkey_path;
+	vo->ca_path = ca_path;
+	vo->tsa_ca = tsa_ca;
+	vo->allow_unsigned = allow_unsigned;
+}
+
+int
+kc_bundle_invalid_err(const char *path, const struct kc_verify_result *vr, const char *hint)
+{
+	for (int i = 0; i < KC_CHECK_COUNT; i++)
+		if (vr->checks[i].state == KC_CHECK_FAILED)
+			return kc_err_set(KC_ERR_VERIFY, "'%s' is not a valid bundle: %s check failed: %s%s%s", path,
+			    vr->checks[i].name, vr->checks[i].detail, hint ? " " : "", hint ? hint : "");
+	return kc_err_set(KC_ERR_VERIFY, "'%s' is not a valid bundle", path);
+}
+
 int
 kc_bundle_verify(const char *path, const struct kc_verify_opts *o, struct kc_verify_result *res)
 {
 	return verify_impl(path, o, res, NULL);
-}
-
-static int
-cmp_member(const void *a, const void *b)
-{
-	return strcmp(((const struct kc_bundle_member *)a)->path, ((const struct kc_bundle_member *)b)->path);
 }
 
 int
@@ -1108,11 +1119,8 @@ kc_bundle_verify_read(const char *path, const struct kc_verify_opts *vo, struct 
 		return r;
 	}
 	memcpy(out->sha256, res->sha256, sizeof(out->sha256));
-	if (ro->sort) {
-		if (out->n > 1)
-			qsort(out->v, out->n, sizeof(*out->v), cmp_member);
-		out->sorted = 1;
-	}
+	if (ro->sort)
+		kc_bundle_members_sort(out);
 	return 0;
 }
 

@@ -91,6 +91,14 @@ struct kc_verify_result {
 	int valid;			/* no check FAILED */
 };
 
+/* The options every command's verify gives (one place: diff, recertify). */
+void kc_verify_opts_init(struct kc_verify_opts *vo, const char *pubkey_path, const char *ca_path,
+    const char *tsa_ca, int allow_unsigned);
+/* A bundle found not valid, said as the commands say it: KC_ERR_VERIFY
+ * with "'path' is not a valid bundle: <check> check failed: <detail>"
+ * and hint after it (NULL: none). */
+int kc_bundle_invalid_err(const char *path, const struct kc_verify_result *vr, const char *hint);
+
 /* Verify a bundle without writing anything to disk.  Returns 0 when valid,
  * KC_ERR_VERIFY when a check failed (res says which and why), KC_ERR_IO
  * when the file cannot be read at all.  Never trusts a key from the bundle. */
@@ -215,6 +223,8 @@ int kc_bundle_verify_read(const char *path, const struct kc_verify_opts *vo, str
     const struct kc_bundle_read_opts *ro, kc_bundle_keep_fn keep, void *ctx, struct kc_bundle_members *out);
 /* The member rel, or NULL. */
 const struct kc_bundle_member *kc_bundle_member_find(const struct kc_bundle_members *ms, const char *rel);
+/* Sort ms by path (for kc_bundle_member_find); sets ms->sorted. */
+void kc_bundle_members_sort(struct kc_bundle_members *ms);
 void kc_bundle_members_free(struct kc_bundle_members *ms);
 
 #endif

@@ -218,12 +218,17 @@ kc_bundle_read_members(const char *path, const struct kc_bundle_read_opts *o,
 		r = kc_tar_sha256(tr, out->sha256);
 	kc_tar_close(tr);
 	free(chunk);
-	if (r == 0 && o->sort) {
-		if (out->n > 1)
-			qsort(out->v, out->n, sizeof(*out->v), cmp_member);
-		out->sorted = 1;
-	}
+	if (r == 0 && o->sort)
+		kc_bundle_members_sort(out);
 	return r;
+}
+
+void
+kc_bundle_members_sort(struct kc_bundle_members *ms)
+{
+	if (ms->n > 1)
+		qsort(ms->v, ms->n, sizeof(*ms->v), cmp_member);
+	ms->sorted = 1;
 }
 
 const struct kc_bundle_member *

@@ -341,18 +341,11 @@ reduce_deferred_mf(struct bundle *post, struct pod_filter *f)
 
 	f->defer_mf = 0;
 	for (size_t i = 0; i < m->n && r == 0; i++) {
-		const char *p = m->v[i].path;
+		int res = kc_snapshot_page_res(m->v[i].path);
 
-		for (int res = 0; res <= KC_RES_ROLEBINDINGS; res++) {
-			size_t l = strlen(kc_snap_resources[res].name);
-
-			if (strncmp(p, "raw/", 4) == 0 && strncmp(p + 4, kc_snap_resources[res].name, l) == 0 &&
-			    p[4 + l] == '/') {
-				r = kc_snapshot_reduce_page_filter(p, KC_SNAP_DIFF_POST, &flt, scratch,
-				    &m->v[i].data, &m->v[i].len);
-				break;
-			}
-		}
+		if (res >= 0 && res <= KC_RES_ROLEBINDINGS)	/* the RBAC kinds */
+			r = kc_snapshot_reduce_page_filter(m->v[i].path, KC_SNAP_DIFF_POST, &flt, scratch,
+			    &m->v[i].data, &m->v[i].len);
 	}
 	kc_jarena_free(scratch);
 	return r;
@@ -1591,11 +1584,7 @@ chain_tsa_ca(const struct kc_diff_opts *o)
 static void
 diff_verify_opts(const struct kc_diff_opts *o, struct kc_verify_opts *vo)
 {
-	memset(vo, 0, sizeof(*vo));
-	vo->pubkey_path = o->pubkey_path;
-	vo->ca_path = o->ca_path;
-	vo->tsa_ca = o->tsa_ca;
-	vo->allow_unsigned = o->allow_unsigned;
+	kc_verify_opts_init(vo, o->pubkey_path, o->ca_path, o->tsa_ca, o->allow_unsigned);
 }
 
 /* cont: where the audit-sink chain's check, made here, is kept for the
@@ -1620,13 +1609,8 @@ verify_one(const struct kc_diff_opts *o, const char *path, const char *want, con
 	} else {
 		r = kc_bundle_verify(path, &vo, &vr);
 	}
-	if (r == KC_ERR_VERIFY) {
-		for (int i = 0; i < KC_CHECK_COUNT; i++)
-			if (vr.checks[i].state == KC_CHECK_FAILED)
-				return kc_err_set(KC_ERR_VERIFY, "'%s' is not a valid bundle: %s check failed: %s "
-				    "(use --no-verify to compare anyway)", path, vr.checks[i].name, vr.checks[i].detail);
-		return kc_err_set(KC_ERR_VERIFY, "'%s' is not a valid bundle", path);
-	}
+	if (r == KC_ERR_VERIFY)
+		return kc_bundle_invalid_err(path, &vr, "(use --no-verify to compare anyway)");
 	if (r != 0)
 		return r;
 	/* as verify: an audit-sink chain copied into the bundle must verify
@@ -2041,6 +2025,7 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	char pin_pre[KC_SHA256_HEX] = "", pin_post[KC_SHA256_HEX] = "";
 	struct pod_filter pods = { .key = KC_BUF_INIT(1u << 16) };
 	const struct kc_verify_result *given_pre = o->pre_verified, *given_post = o->post_verified;
+	int given = o->pre_verified != NULL && o->post_verified != NULL;	/* verified by the caller */
 	struct kc_verify_opts vo;
 	cJSON *cont_pre = NULL, *cont_post = NULL;	/* the chain checks verify_one made */
 	struct load_job jpre = { .b = &pre, .path = o->pre, .level = KC_SNAP_DIFF_PRE },
@@ -2066,8 +2051,6 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	if (pods.threaded) {
 		/* each file read once, PRE and POST side by side: verified in
 		 * the same pass (or, verified by the caller, pinned to that) */
-		int given = o->pre_verified != NULL && o->post_verified != NULL;
-
 		if (given) {
 			jpre.pin = o->pre_verified->sha256;
 			jpost.pin = o->post_verified->sha256;
@@ -2097,10 +2080,8 @@ kc_diff_bundles(const struct kc_diff_opts *o, cJSON **out)
 	/* judged as verify_one judges each; one whose checks were not
 		 * reached (a file that cannot be read) is verified again, alone,
 		 * for verify_one's message */
-		given_pre = o->pre_verified != NULL && o->post_verified != NULL ? o->pre_verified :
-		    jpre.judged ? &jpre.vr : NULL;
-		given_post = o->pre_verified != NULL && o->post_verified != NULL ? o->post_verified :
-		    jpost.judged ? &jpost.vr : NULL;
+		given_pre = given ? o->pre_verified : jpre.judged ? &jpre.vr : NULL;
+		given_post = given ? o->post_verified : jpost.judged ? &jpost.vr : NULL;
 		kc_err_clear();
 		if ((r = verify_one(o, o->pre, o->pre_sha256, given_pre, dpre, pin_pre, o->pre_vr_out, &cont_pre)) != 0 ||
 		    (r = verify_one(o, o->post, o->post_sha256, given_post, dpost, pin_post, o->post_vr_out, &cont_post)) != 0)

@@ -472,11 +472,7 @@ wanted(void *ctx, const char *p)
 static void
 recert_verify_opts(const struct kc_recert_opts *o, struct kc_verify_opts *vo)
 {
-	memset(vo, 0, sizeof(*vo));
-	vo->pubkey_path = o->pubkey_path;
-	vo->ca_path = o->ca_path;
-	vo->tsa_ca = o->tsa_ca;
-	vo->allow_unsigned = o->allow_unsigned;
+	kc_verify_opts_init(vo, o->pubkey_path, o->ca_path, o->tsa_ca, o->allow_unsigned);
 }
 
 /* What verify gave (r, vr) said as recertify says it. */
@@ -484,13 +480,8 @@ static int
 recert_verdict(const struct kc_recert_opts *o, int r, const struct kc_verify_result *vr, cJSON *desc,
     char pin[KC_SHA256_HEX])
 {
-	if (r == KC_ERR_VERIFY) {
-		for (int i = 0; i < KC_CHECK_COUNT; i++)
-			if (vr->checks[i].state == KC_CHECK_FAILED)
-				return kc_err_set(KC_ERR_VERIFY, "'%s' is not a valid bundle: %s check failed: %s",
-				    o->bundle, vr->checks[i].name, vr->checks[i].detail);
-		return kc_err_set(KC_ERR_VERIFY, "'%s' is not a valid bundle", o->bundle);
-	}
+	if (r == KC_ERR_VERIFY)
+		return kc_bundle_invalid_err(o->bundle, vr, NULL);
 	if (r != 0)
 		return r;
 	cJSON_AddStringToObject(desc, "verification", vr->signer[0] ? "valid" : "valid (unsigned)");
