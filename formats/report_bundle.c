@@ -37,17 +37,6 @@ is_wanted(const char *rel)
 	    strcmp(rel + n - 5, ".json") == 0;
 }
 
-/* What the report reads of an entry. */
-static int
-keep_member(void *ctx, const struct kc_tar_entry *e)
-{
-	(void)ctx;
-	/* members are sorted bytewise: nothing wanted comes after
-	 * audit/sources.json (cluster/, raw/ and reviews/ are skipped) */
-	if (strcmp(e->path, "audit/sources.json") > 0)
-		return KC_BUNDLE_STOP;
-	return !e->is_dir && is_wanted(e->path) ? KC_BUNDLE_KEEP : KC_BUNDLE_SKIP;
-}
 
 static void
 problem(struct bundle *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -186,6 +175,18 @@ parse_member_reduced(struct bundle *b, const struct kc_bundle_member *m, const c
 	return out;
 }
 
+/* who-can.json's read ended with r (msg: the error's words) */
+static void
+whocan_problem(struct bundle *b, const char *path, int r, const char *msg)
+{
+	if (r == KC_ERR_NOMEM)
+		problem(b, "%s: out of memory", path);
+	else if (r == KC_ERR_PARSE)
+		problem(b, "%s is not valid JSON", path);
+	else if (r != 0)
+		problem(b, "%s is not shown: %s", path, msg);
+}
+
 static void
 use_member(struct bundle *b, const struct kc_bundle_member *m)
 {
@@ -199,15 +200,8 @@ use_member(struct bundle *b, const struct kc_bundle_member *m)
 	} else if (strcmp(rel, "analysis/findings.json") == 0) {
 		b->findings = parse_member(b, m);
 	} else if (strcmp(rel, "analysis/who-can.json") == 0) {
-		int r;
-
 		arena_of(b);
-		if ((r = rh_whocan_read(b, m->data, m->len)) == KC_ERR_NOMEM)
-			problem(b, "%s: out of memory", m->path);
-		else if (r == KC_ERR_PARSE)
-			problem(b, "%s is not valid JSON", m->path);
-		else if (r != 0)
-			problem(b, "%s is not shown: %s", m->path, kc_err_msg());
+		whocan_problem(b, m->path, rh_whocan_read(b, m->data, m->len), kc_err_msg());
 	} else if (strcmp(rel, "analysis/selection.json") == 0) {
 		b->selection = parse_member(b, m);
 	} else if (strcmp(rel, "audit/sources.json") == 0) {
@@ -270,7 +264,94 @@ struct early {
 	struct kc_digest_list sums;
 	int have_sums;		/* sums parsed: each member is used as it comes */
 	struct kc_buf later;	/* the members' problems, shown after the read's own */
+	/* who-can.json, streamed (54 MB of text at 150k objects, never held):
+	 * read into the tables as it is inflated, and kept only when the
+	 * whole member's SHA-256 is the one SHA256SUMS names */
+	struct kc_sha256 *h;	/* its hash so far (NULL: no member begun) */
+	struct rh_whocan_stream *ws;	/* its read (NULL once it failed) */
+	int ws_err;
+	char ws_msg[512];	/* the failed read's words */
 };
+
+/* What the report reads of an entry: who-can.json streamed once the sums
+ * are known (a member before them is held, as every member is, until
+ * they come). */
+static int
+keep_member(void *ctx, const struct kc_tar_entry *te)
+{
+	const struct early *e = ctx;
+
+	/* members are sorted bytewise: nothing wanted comes after
+	 * audit/sources.json (cluster/, raw/ and reviews/ are skipped) */
+	if (strcmp(te->path, "audit/sources.json") > 0)
+		return KC_BUNDLE_STOP;
+	if (te->is_dir || !is_wanted(te->path))
+		return KC_BUNDLE_SKIP;
+	return e->have_sums && strcmp(te->path, "analysis/who-can.json") == 0 ? KC_BUNDLE_STREAM : KC_BUNDLE_KEEP;
+}
+
+/* A streamed member given up (the read stopped in it, or its hash is not
+ * the one named): nothing of it stays. */
+static void
+stream_drop(struct early *e)
+{
+	kc_sha256_free(e->h);
+	e->h = NULL;
+	rh_whocan_stream_abandon(e->ws);
+	e->ws = NULL;
+}
+
+/* The piece p[0..n) of who-can.json (p NULL: its end). */
+static int
+stream_member(void *ctx, const struct kc_tar_entry *te, const void *p, size_t n)
+{
+	struct early *e = ctx;
+	char hex[KC_SHA256_HEX];
+	struct kc_buf own;
+	long at;
+	int r;
+
+	if (e->h == NULL) {	/* the member begins */
+		if ((e->h = kc_sha256_new()) == NULL)
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		e->ws_err = (e->ws = rh_whocan_stream_new(e->b)) == NULL ? KC_ERR_NOMEM : 0;
+		e->ws_msg[0] = '\0';
+	}
+	if (p != NULL) {
+		if (kc_sha256_update(e->h, p, n) != 0)
+			return kc_err_set(KC_ERR_CRYPTO, "SHA-256 of '%s' failed", te->path);
+		if (e->ws_err == 0 && (e->ws_err = rh_whocan_stream_feed(e->ws, p, n)) != 0) {
+			kc_fmt_trunc(e->ws_msg, sizeof(e->ws_msg), "%s", kc_err_msg());
+			rh_whocan_stream_abandon(e->ws);
+			e->ws = NULL;
+		}
+		return 0;
+	}
+	r = kc_sha256_final(e->h, NULL, hex);
+	kc_sha256_free(e->h);
+	e->h = NULL;
+	if (r != 0) {
+		stream_drop(e);
+		return kc_err_set(KC_ERR_CRYPTO, "SHA-256 of '%s' failed", te->path);
+	}
+	own = e->b->problems;	/* problem() writes to later meanwhile, as handle() */
+	e->b->problems = e->later;
+	at = kc_digest_find(&e->sums, te->path);
+	if (at < 0 || !kc_digest_eq(e->sums.v[at].hex, hex)) {
+		problem(e->b, "%s does not match its SHA-256 in SHA256SUMS: not shown", te->path);
+		stream_drop(e);
+	} else {
+		if (e->ws_err == 0) {
+			e->ws_err = rh_whocan_stream_end(e->ws);
+			kc_fmt_trunc(e->ws_msg, sizeof(e->ws_msg), "%s", kc_err_msg());
+		}
+		e->ws = NULL;
+		whocan_problem(e->b, te->path, e->ws_err, e->ws_msg);
+	}
+	e->later = e->b->problems;
+	e->b->problems = own;
+	return 0;
+}
 
 /* 1 when m's bytes have the SHA-256 that sums names for it. */
 static int
@@ -337,16 +418,18 @@ rh_bundle_read(const char *path, const char *pin, int strict, const char *chain_
     struct bundle *b)
 {
 	struct kc_bundle_members ms;
-	struct early e = { b, &ms, { 0 }, 0, KC_BUF_INIT(1u << 20) };
+	struct early e = { b, &ms, { 0 }, 0, KC_BUF_INIT(1u << 20), NULL, NULL, 0, "" };
 	const struct kc_bundle_read_opts o = {
 		.member_max = KC_REPORT_MEMBER_MAX, .total_max = KC_REPORT_MEMBERS_MAX,
 		.reader = "the report", .check_end = 0, .sort = 0, .expect_sha256 = pin,
-		.shrink = use_as_read, .shrink_ctx = &e,
+		.shrink = use_as_read, .shrink_ctx = &e, .stream = stream_member,
 	};
 	int r;
 
 	kc_buf_init(&b->problems, 1u << 20);
-	r = kc_bundle_read_members(path, &o, keep_member, NULL, &ms);
+	r = kc_bundle_read_members(path, &o, keep_member, &e, &ms);
+	if (e.h != NULL)	/* the read stopped inside who-can.json */
+		stream_drop(&e);
 	if (pin != NULL && r != 0 && ms.opened &&
 	    (strict || (ms.sha256[0] != '\0' && !kc_digest_eq(ms.sha256, pin)))) {
 		/* the file verify found valid (strict), or whose digest the

@@ -116,6 +116,16 @@ struct tree {
  * query at a time, b->whocan its other members; 0, KC_ERR_PARSE (not the
  * JSON cJSON reads) or KC_ERR_NOMEM, the tables empty then. */
 int rh_whocan_read(struct bundle *b, const char *text, size_t len);
+/* The same read as the member is inflated (util/json.h kc_json_stream):
+ * new (the tables emptied; NULL: out of memory), feed each piece (0 or
+ * the read's error), then end (the tables and b->whocan set, or the
+ * error, the tables empty) or abandon (the tables empty).  end and
+ * abandon free s. */
+struct rh_whocan_stream;
+struct rh_whocan_stream *rh_whocan_stream_new(struct bundle *b);
+int rh_whocan_stream_feed(struct rh_whocan_stream *s, const char *p, size_t n);
+int rh_whocan_stream_end(struct rh_whocan_stream *s);
+void rh_whocan_stream_abandon(struct rh_whocan_stream *s);
 void rh_whocan_free(struct bundle *b);
 
 /* report_write.c */

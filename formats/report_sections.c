@@ -589,25 +589,79 @@ wc_query(void *ctx, const cJSON *q, int occurrence)
 	return err;
 }
 
-int
-rh_whocan_read(struct bundle *b, const char *text, size_t len)
+struct rh_whocan_stream {
+	struct wc_read rd;
+	struct kc_jarena *scratch;	/* a query parsed (NULL: the heap) */
+	struct kc_json_stream *js;
+};
+
+struct rh_whocan_stream *
+rh_whocan_stream_new(struct bundle *b)
 {
-	struct wc_read rd = { b };
-	struct kc_jarena *scratch = kc_jarena_new();
-	cJSON *rest;
-	int err;
+	struct rh_whocan_stream *s;
 
 	wc_clear(b);	/* a member read again replaces what it gave */
 	if (b->arena == NULL)
 		b->arena = kc_jarena_new();
-	rest = kc_json_parse_stream(text, len, "queries", scratch, wc_query, &rd, &err);
-	kc_jarena_free(scratch);
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->rd.b = b;
+	s->scratch = kc_jarena_new();
+	if ((s->js = kc_json_stream_new("queries", s->scratch, wc_query, &s->rd)) == NULL) {
+		kc_jarena_free(s->scratch);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int
+rh_whocan_stream_feed(struct rh_whocan_stream *s, const char *p, size_t n)
+{
+	return kc_json_stream_feed(s->js, p, n);
+}
+
+int
+rh_whocan_stream_end(struct rh_whocan_stream *s)
+{
+	struct bundle *b = s->rd.b;
+	int err;
+	cJSON *rest = kc_json_stream_end(s->js, &err);
+
+	kc_jarena_free(s->scratch);
+	free(s);
 	if (rest == NULL) {
 		wc_clear(b);
 		return err != 0 ? err : KC_ERR_PARSE;
 	}
 	b->whocan = kc_jarena_take(b->arena, rest);
 	return 0;
+}
+
+void
+rh_whocan_stream_abandon(struct rh_whocan_stream *s)
+{
+	if (s == NULL)
+		return;
+	wc_clear(s->rd.b);
+	kc_json_stream_free(s->js);
+	kc_jarena_free(s->scratch);
+	free(s);
+}
+
+int
+rh_whocan_read(struct bundle *b, const char *text, size_t len)
+{
+	struct rh_whocan_stream *s = rh_whocan_stream_new(b);
+	int r;
+
+	if (s == NULL)
+		return KC_ERR_NOMEM;
+	if ((r = rh_whocan_stream_feed(s, text, len)) != 0) {
+		rh_whocan_stream_abandon(s);
+		return r;
+	}
+	return rh_whocan_stream_end(s);
 }
 
 void

@@ -561,6 +561,10 @@ vread_want(struct vread *rd, const struct kc_tar_entry *e, struct kc_buf *data)
 		vread_fail(rd, k);
 		return NULL;
 	}
+	if (k == KC_BUNDLE_STREAM) {	/* kc_bundle_read_members's only (bundle.h) */
+		vread_fail(rd, kc_err_set(KC_ERR_INVALID, "a member streamed is not read by the verify pass"));
+		return NULL;
+	}
 	if (k == KC_BUNDLE_STOP)
 		rd->stopped = 1;
 	if (k != KC_BUNDLE_KEEP || e->is_dir)

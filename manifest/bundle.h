@@ -169,8 +169,10 @@ struct kc_bundle_members {
 
 /* What keep returns for an entry (folders too): read it, pass over it, or
  * stop reading there (no error, the rest of the archive is not read).  A
- * negative error code stops with that error. */
-enum { KC_BUNDLE_SKIP = 0, KC_BUNDLE_KEEP = 1, KC_BUNDLE_STOP = 2 };
+ * negative error code stops with that error.  STREAM (kc_bundle_read_members
+ * only, with o->stream): its bytes go to the stream as they are inflated,
+ * never held (the verify pass refuses it: KC_ERR_INVALID). */
+enum { KC_BUNDLE_SKIP = 0, KC_BUNDLE_KEEP = 1, KC_BUNDLE_STOP = 2, KC_BUNDLE_STREAM = 3 };
 typedef int (*kc_bundle_keep_fn)(void *ctx, const struct kc_tar_entry *e);
 
 struct kc_bundle_read_opts {
@@ -193,6 +195,13 @@ struct kc_bundle_read_opts {
 	 * Nothing read is usable when the read fails (pins included). */
 	int (*shrink)(void *ctx, struct kc_bundle_member *m);
 	void *shrink_ctx;
+	/* A member keep answers KC_BUNDLE_STREAM for: stream(shrink_ctx, e,
+	 * p, n) with each piece as it is inflated (the limits above count it
+	 * as a member read), then stream(shrink_ctx, e, NULL, 0) once it is
+	 * whole (a member shorter than its header is KC_ERR_VERIFY before
+	 * that end).  It is not added to the members read.  0 to go on, else
+	 * an error that stops the read (and nothing read is usable). */
+	int (*stream)(void *ctx, const struct kc_tar_entry *e, const void *p, size_t n);
 };
 
 /* Read the regular members keep chooses into out (emptied first).  A

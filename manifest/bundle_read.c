@@ -161,6 +161,33 @@ read_one(struct kc_tar_reader *tr, const struct kc_tar_entry *e, const struct kc
 	return 0;
 }
 
+/* The current entry e handed to o->stream as it is read (read_one's
+ * limits and truncation check). */
+static int
+stream_one(struct kc_tar_reader *tr, const struct kc_tar_entry *e, const struct kc_bundle_read_opts *o,
+    size_t *total, char *chunk)
+{
+	size_t len = 0;
+	long got;
+	int r;
+
+	if (o->stream == NULL)
+		return kc_err_set(KC_ERR_INVALID, "'%s': a member streamed with no stream to take it", e->path);
+	while ((got = kc_tar_read(tr, chunk, READ_STEP)) > 0) {
+		*total += (size_t)got;
+		len += (size_t)got;
+		if (*total > o->total_max || len > o->member_max)
+			return kc_err_set(KC_ERR_LIMIT, "'%s' is larger than %s reads", e->path, o->reader);
+		if ((r = o->stream(o->shrink_ctx, e, chunk, (size_t)got)) != 0)
+			return r;
+	}
+	if (got < 0)
+		return (int)got;
+	if (len != e->size)
+		return kc_err_set(KC_ERR_VERIFY, "bundle member '%s' is truncated", e->path);
+	return o->stream(o->shrink_ctx, e, NULL, 0);
+}
+
 int
 kc_bundle_read_members(const char *path, const struct kc_bundle_read_opts *o,
     kc_bundle_keep_fn keep, void *ctx, struct kc_bundle_members *out)
@@ -190,6 +217,11 @@ kc_bundle_read_members(const char *path, const struct kc_bundle_read_opts *o,
 		}
 		if (k == KC_BUNDLE_SKIP || e.is_dir)
 			continue;
+		if (k == KC_BUNDLE_STREAM) {
+			if ((r = stream_one(tr, &e, o, &total, chunk)) != 0)
+				break;
+			continue;
+		}
 		if ((r = read_one(tr, &e, o, &total, chunk, out)) != 0)
 			break;
 		if (o->shrink != NULL && (r = o->shrink(o->shrink_ctx, &out->v[out->n - 1])) != 0)

@@ -70,6 +70,28 @@ typedef int (*kc_json_elem_fn)(void *ctx, const cJSON *elem, int occurrence);
 cJSON *kc_json_parse_stream(const char *text, size_t len, const char *key, struct kc_jarena *scratch,
     kc_json_elem_fn fn, void *ctx, int *err);
 
+/* The same read as the text arrives, in pieces of any size (a member as it
+ * is inflated: the report never holds who-can.json's 54 MB of text at
+ * 150k objects).  For every way of cutting a text into pieces, the
+ * callbacks, the result and the error are kc_json_parse_stream's on the
+ * whole text (tests/fuzz/fuzz_json_stream.c checks it on random cuts).
+ * Only a value begun and not yet ended is held between pieces: a value
+ * is taken once the bytes after it show where it ends, and one that does
+ * not parse yet is tried again when twice its bytes have come, so the
+ * time stays linear.  feed: 0, or fn's error or KC_ERR_NOMEM (a byte
+ * that no JSON text can have there: KC_ERR_PARSE), after which feeds do
+ * nothing and end gives that error.  end: the text ends; returns what
+ * kc_json_parse_stream returns, and frees s.  free: s let go without an
+ * end (the scratch arena reset). */
+struct kc_json_stream;
+struct kc_json_stream *kc_json_stream_new(const char *key, struct kc_jarena *scratch, kc_json_elem_fn fn,
+    void *ctx);
+int kc_json_stream_feed(struct kc_json_stream *s, const char *p, size_t n);
+cJSON *kc_json_stream_end(struct kc_json_stream *s, int *err);
+void kc_json_stream_free(struct kc_json_stream *s);
+/* The bytes s holds now (a value begun; tests bound it). */
+size_t kc_json_stream_held(const struct kc_json_stream *s);
+
 /* 1 when the JSON text p[0..n) has a string escape for U+0000 (\u0000)
  * or a raw NUL byte, else 0.  cJSON ends a string at it, where Go, jq and Python keep the
  * rest, so a name "agent\u0000x" would be "agent" to kcustody and

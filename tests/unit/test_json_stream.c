@@ -1,7 +1,8 @@
 /* test_json_stream.c - kc_json_parse_stream (util/json.h) against the
  * whole-text parse it stands in for: the same texts accepted and refused,
  * the same elements (of the key's last member, as kc_json_get reads it),
- * the same other members. */
+ * the same other members; and the same read fed in pieces
+ * (kc_json_stream_feed) against it, cut everywhere. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,4 +222,136 @@ DEFINE_TEST(test_json_stream_fn_error)
 	CHECK_STR(s.text.data, "1\n2\n3\n4\n");
 	cJSON_Delete(rest);
 	kc_buf_free(&s.text);
+}
+
+/* Every callback in order ("B<occurrence>" a member begins, "E<occurrence>:
+ * <text>" an element). */
+static int
+record(void *ctx, const cJSON *el, int occurrence)
+{
+	struct kc_buf *log = ctx;
+	char *p;
+
+	if (el == NULL)
+		return kc_buf_addf(log, "B%d\n", occurrence);
+	if ((p = cJSON_PrintUnformatted(el)) == NULL)
+		return KC_ERR_NOMEM;
+	kc_buf_addf(log, "E%d:%s\n", occurrence, p);
+	free(p);
+	return 0;
+}
+
+/* The text read whole and fed in pieces at the cuts cut[0..ncut) (offsets,
+ * increasing) must agree in callbacks, result and error. */
+static int
+pieces_agree(const char *text, size_t len, const size_t *cut, size_t ncut)
+{
+	struct kc_buf a = KC_BUF_INIT(1u << 24), b = KC_BUF_INIT(1u << 24);
+	struct kc_json_stream *s = kc_json_stream_new("queries", NULL, record, &b);
+	cJSON *wa, *wb;
+	int ea = -1, eb = -1, ok;
+	size_t at = 0;
+
+	wa = kc_json_parse_stream(text, len, "queries", NULL, record, &a, &ea);
+	for (size_t i = 0; i <= ncut; i++) {
+		size_t to = i < ncut ? cut[i] : len;
+
+		kc_json_stream_feed(s, text + at, to - at);
+		at = to;
+	}
+	wb = kc_json_stream_end(s, &eb);
+	ok = ea == eb && (wa == NULL) == (wb == NULL) && a.len == b.len &&
+	    (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
+	if (ok && wa != NULL) {
+		char *x = cJSON_PrintUnformatted(wa), *y = cJSON_PrintUnformatted(wb);
+
+		ok = strcmp(x, y) == 0;
+		free(x);
+		free(y);
+	}
+	if (!ok)
+		fprintf(stderr, "  in pieces differs on %.80s (%zu cuts, first %zu): err %d / %d\n", text, ncut,
+		    ncut > 0 ? cut[0] : 0, ea, eb);
+	cJSON_Delete(wa);
+	cJSON_Delete(wb);
+	kc_buf_free(&a);
+	kc_buf_free(&b);
+	return ok;
+}
+
+/* Each case fed in two pieces cut at every offset, in three cut at every
+ * pair, and a byte at a time: what the whole text gives (a number cut
+ * anywhere is one number, "-1.5e3" not "-1." and "5e3"). */
+DEFINE_TEST(test_json_stream_pieces)
+{
+	static const char num[] = "{\"queries\":[12345678901234567890,-1.5e3],\"n\":-0.25e-2}";
+	size_t cut[64];
+
+	for (size_t i = 0; i <= sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *t = i < sizeof(cases) / sizeof(cases[0]) ? cases[i] : num;
+		size_t len = strlen(t);
+
+		for (size_t c = 0; c <= len; c++) {
+			cut[0] = c;
+			CHECK(pieces_agree(t, len, cut, 1));
+			for (size_t d = c; d <= len && len < 40; d++) {
+				cut[1] = d;
+				CHECK(pieces_agree(t, len, cut, 2));
+			}
+		}
+		if (len < 64) {
+			for (size_t c = 0; c < len; c++)
+				cut[c] = c + 1;
+			CHECK(pieces_agree(t, len, cut, len > 0 ? len - 1 : 0));
+		}
+	}
+}
+
+/* Fed in 4 KiB pieces, the stream holds at most a piece and the value
+ * begun: 2,000 queries and one of 300 KB, the largest held about once
+ * (the 54 MB who-can.json at 150k is never a text at once).  Twin: the
+ * same text whole gives the same callbacks. */
+DEFINE_TEST(test_json_stream_pieces_held)
+{
+	struct kc_buf t = KC_BUF_INIT(1u << 26), a = KC_BUF_INIT(1u << 26), b = KC_BUF_INIT(1u << 26);
+	struct kc_json_stream *s = kc_json_stream_new("queries", NULL, record, &b);
+	size_t big = 0, held_max = 0;
+	cJSON *wa, *wb;
+	int ea, eb;
+
+	kc_buf_adds(&t, "{\"queries\":[");
+	for (int i = 0; i < 2000; i++) {
+		kc_buf_addf(&t, "%s{\"verb\":\"get\",\"resource\":\"secrets\",\"n\":%d,\"clusterWide\":[]", i ? "," : "", i);
+		if (i == 1000) {
+			size_t from = t.len;
+
+			kc_buf_adds(&t, ",\"pad\":[");
+			for (int k = 0; k < 30000; k++)
+				kc_buf_adds(&t, k ? ",\"abcdefgh\"" : "\"abcdefgh\"");
+			kc_buf_adds(&t, "]");
+			big = t.len - from;
+		}
+		kc_buf_adds(&t, "}");
+	}
+	kc_buf_adds(&t, "],\"blindSpots\":[\"x\"]}");
+	CHECK(big > 300000);
+	for (size_t at = 0; at < t.len; at += 4096) {
+		CHECK_INT(kc_json_stream_feed(s, t.data + at, at + 4096 < t.len ? 4096 : t.len - at), 0);
+		if (kc_json_stream_held(s) > held_max)
+			held_max = kc_json_stream_held(s);
+	}
+	if (held_max > big + 2 * 4096)
+		kc_test_fail(__FILE__, __LINE__, "held %zu bytes; the largest value is %zu", held_max, big);
+	CHECK(held_max > big / 2);	/* the big one was held, not skipped */
+	wb = kc_json_stream_end(s, &eb);
+	wa = kc_json_parse_stream(t.data, t.len, "queries", NULL, record, &a, &ea);
+	CHECK(wa != NULL && wb != NULL);
+	CHECK_INT(ea, 0);
+	CHECK_INT(eb, 0);
+	CHECK(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+	cJSON_Delete(wa);
+	cJSON_Delete(wb);
+	kc_buf_free(&t);
+	kc_buf_free(&a);
+	kc_buf_free(&b);
 }
