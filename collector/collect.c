@@ -430,6 +430,90 @@ collect_self(struct kc_collect *co)
 	kc_response_free(&resp);
 }
 
+_Static_assert(KC_RES_COUNT <= KC_LIST_PROGRESS_MAX, "kc_list_progress holds every snapshot list");
+
+int
+kc_list_progress_init(struct kc_list_progress *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (pthread_mutex_init(&p->mu, NULL) != 0)
+		return kc_err_set(KC_ERR_NOMEM, "cannot set up the lists' progress");
+	if (pthread_cond_init(&p->cv, NULL) != 0) {
+		pthread_mutex_destroy(&p->mu);
+		return kc_err_set(KC_ERR_NOMEM, "cannot set up the lists' progress");
+	}
+	return 0;
+}
+
+void
+kc_list_progress_destroy(struct kc_list_progress *p)
+{
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+}
+
+void
+kc_list_progress_page(struct kc_list_progress *p, int res, int page)
+{
+	if (p == NULL || res < 0 || res >= KC_LIST_PROGRESS_MAX)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->pages[res] = page;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void
+kc_list_progress_restart(struct kc_list_progress *p, int res)
+{
+	if (p == NULL || res < 0 || res >= KC_LIST_PROGRESS_MAX)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->gen[res]++;
+	p->pages[res] = 0;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void
+kc_list_progress_end(struct kc_list_progress *p, int res, int ok)
+{
+	if (p == NULL || res < 0 || res >= KC_LIST_PROGRESS_MAX)
+		return;
+	pthread_mutex_lock(&p->mu);
+	if (p->state[res] == KC_LIST_PENDING)
+		p->state[res] = ok ? KC_LIST_DONE : KC_LIST_ABSENT;
+	if (!ok)
+		p->pages[res] = 0;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void
+kc_list_progress_close(struct kc_list_progress *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	for (int i = 0; i < KC_LIST_PROGRESS_MAX; i++)
+		if (p->state[i] == KC_LIST_PENDING) {
+			p->state[i] = KC_LIST_ABSENT;
+			p->pages[i] = 0;
+		}
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void
+kc_list_progress_wake(struct kc_list_progress *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
 static void
 remove_pages(struct kc_collect *co, const char *res, int npages)
 {
@@ -528,6 +612,7 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 		if (resp.status == 410 && restarts < MAX_LIST_RESTARTS) {
 			/* The continue token expired: start the list over. */
 			kc_info("%s: continue token expired (410 Gone), restarting the list", def->name);
+			kc_list_progress_restart(opts->progress, idx);	/* before a page goes */
 			remove_pages(co, def->name, page);
 			page = 0;
 			items = redacted = redacted_env = 0;
@@ -608,6 +693,7 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 		    "application/json", 0, NULL)) != 0) {
 			break;
 		}
+		kc_list_progress_page(opts->progress, idx, page);	/* written whole */
 		items += cJSON_GetArraySize(kc_json_get(doc, "items"));
 		md = kc_json_get_mut(doc, "metadata");
 		if (page == 1 && cJSON_IsString(v = kc_json_get_mut(md, "resourceVersion")) &&
@@ -633,10 +719,13 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
 		for (dl = strlen(detail); dl > 0 && detail[dl - 1] == ' '; dl--)
 			detail[dl - 1] = '\0';	/* curl's messages may end in a space */
 		status = r == KC_ERR_FORBIDDEN ? "forbidden" : "error";
+		kc_list_progress_end(opts->progress, idx, 0);	/* before a page goes */
 		remove_pages(co, def->name, page);
 		done = page;
 		page = 0;
 	}
+	if (r == 0)
+		kc_list_progress_end(opts->progress, idx, 1);
 	/* progress on a terminal (kc_info is shown there, quiet otherwise) */
 	{
 		double secs = (double)(kc_mono_ns() - t0) / 1e9;
@@ -792,6 +881,9 @@ collect_lists(struct kc_collect *co, const struct kc_collect_opts *opts)
 	for (int k = 1; k < n; k++)
 		if (started[k])
 			pthread_join(th[k], NULL);
+	/* a list no stream took (the run stopped) has no page: its follower
+	 * stops waiting */
+	kc_list_progress_close(opts->progress);
 	/* Everything a list added, in list order, on failure too: every
 	 * request sent is in the request log, as one after the other. */
 	for (int i = 0; i < KC_RES_COUNT; i++) {
@@ -828,6 +920,7 @@ collect_lists(struct kc_collect *co, const struct kc_collect_opts *opts)
 		}
 	}
 out:
+	kc_list_progress_close(opts->progress);	/* idempotent */
 	for (int k = 0; k < KC_LIST_STREAMS_MAX; k++) {
 		if (ls[k].client != co->client)
 			kc_client_free(ls[k].client);

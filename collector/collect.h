@@ -4,11 +4,48 @@
 #ifndef KC_COLLECT_H
 #define KC_COLLECT_H
 
+#include <pthread.h>
+
 #include <cjson/cJSON.h>
 
 #include "collector/kclient.h"
 #include "collector/kubeconfig.h"
 #include "collector/names.h"
+
+/* How far each list has come, for a reader that follows its pages as
+ * they are written (the YAML exports, pipeline/exports.h: at 150k objects
+ * they were 14 s after the lists, the lists 23 s of waiting on the server
+ * with a core idle).  Per snapshot resource (collector/snapshot.h): the
+ * pages written so far (raw/<name>/page-NNNN.json, 1..pages), a
+ * generation that grows when the list starts over (410 Gone: its pages
+ * are removed and written again) and a state.  A list that failed, was
+ * refused or never ran is ABSENT: no page of it stays.  The list marks
+ * itself before it removes a page, so a follower that finds a page gone
+ * finds the change too. */
+enum kc_list_state { KC_LIST_PENDING = 0, KC_LIST_DONE = 1, KC_LIST_ABSENT = 2 };
+#define KC_LIST_PROGRESS_MAX 32
+
+struct kc_list_progress {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int pages[KC_LIST_PROGRESS_MAX], gen[KC_LIST_PROGRESS_MAX];
+	enum kc_list_state state[KC_LIST_PROGRESS_MAX];
+};
+
+int kc_list_progress_init(struct kc_list_progress *p);
+void kc_list_progress_destroy(struct kc_list_progress *p);
+/* list res wrote its page number page */
+void kc_list_progress_page(struct kc_list_progress *p, int res, int page);
+/* list res starts over (before its pages are removed) */
+void kc_list_progress_restart(struct kc_list_progress *p, int res);
+/* list res ended: ok, DONE with its pages; else ABSENT (before its pages
+ * are removed) */
+void kc_list_progress_end(struct kc_list_progress *p, int res, int ok);
+/* the lists are over (or the run failed): every list still PENDING is
+ * ABSENT, and every follower wakes */
+void kc_list_progress_close(struct kc_list_progress *p);
+/* Wake every follower (it looks at its own stop flag). */
+void kc_list_progress_wake(struct kc_list_progress *p);
 
 struct kc_collect_opts {
 	struct kc_kubeconfig_opts kube;
@@ -28,6 +65,9 @@ struct kc_collect_opts {
 	size_t max_response;		/* 0 default (512 MiB) */
 	const char *const *resources;	/* --resource GROUP/RESOURCE (collector/custom.h) */
 	size_t nresources;
+	struct kc_list_progress *progress; /* NULL, or told of every list's pages
+					 * as they are written (closed when the
+					 * lists step ends) */
 };
 
 #define KC_LIST_STREAMS_DEFAULT 2

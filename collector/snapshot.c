@@ -659,36 +659,56 @@ kc_snap_pages_open(struct kc_snap_pages *it, const char *dir, enum kc_snap_res r
 	return 0;
 }
 
+int
+kc_snap_pages_init(struct kc_snap_pages *it, const char *dir)
+{
+	memset(it, 0, sizeof(*it));
+	it->dir = dir;
+	it->scratch = kc_jarena_new();	/* NULL (no memory): pages parsed on the heap */
+	return 0;
+}
+
 const cJSON *
-kc_snap_pages_next(struct kc_snap_pages *it, int *err)
+kc_snap_pages_read(struct kc_snap_pages *it, const char *rel, int *err)
 {
 	struct dir_ctx ctx = { it->dir };
+	size_t len = 0;
+	char *data;
+	const cJSON *items;
 
+	*err = 0;
 	cJSON_Delete(it->doc);
 	it->doc = NULL;
 	kc_jarena_reset(it->scratch);
-	while (it->i < it->n) {
-		const char *name = it->names[it->i++];
-		size_t len = 0;
-		char *data = dir_get(&ctx, name, &len);
-		const cJSON *items;
-
-		if (data == NULL) {
-			*err = kc_err_set(KC_ERR_NOTFOUND, "cannot read snapshot page '%s'", name);
-			return NULL;
-		}
-		it->doc = kc_jarena_parse(it->scratch, data, len);
-		free(data);
-		if (it->doc == NULL) {
-			*err = kc_err_set(KC_ERR_PARSE, "snapshot page '%s' is not valid JSON", name);
-			return NULL;
-		}
-		items = kc_json_get(it->doc, "items");
-		if (!cJSON_IsArray(items))
-			continue;	/* as kc_snapshot_load: a page without items adds none */
-		it->items += (size_t)cJSON_GetArraySize(items);
-		return items;
+	if ((data = dir_get(&ctx, rel, &len)) == NULL) {
+		*err = kc_err_set(KC_ERR_NOTFOUND, "cannot read snapshot page '%s'", rel);
+		return NULL;
 	}
+	it->doc = kc_jarena_parse(it->scratch, data, len);
+	free(data);
+	if (it->doc == NULL) {
+		*err = kc_err_set(KC_ERR_PARSE, "snapshot page '%s' is not valid JSON", rel);
+		return NULL;
+	}
+	items = kc_json_get(it->doc, "items");
+	if (!cJSON_IsArray(items))
+		return NULL;	/* as kc_snapshot_load: a page without items adds none */
+	it->items += (size_t)cJSON_GetArraySize(items);
+	return items;
+}
+
+const cJSON *
+kc_snap_pages_next(struct kc_snap_pages *it, int *err)
+{
+	while (it->i < it->n) {
+		const cJSON *items = kc_snap_pages_read(it, it->names[it->i++], err);
+
+		if (items != NULL || *err != 0)
+			return items;
+	}
+	cJSON_Delete(it->doc);
+	it->doc = NULL;
+	kc_jarena_reset(it->scratch);
 	return NULL;
 }
 

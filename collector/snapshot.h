@@ -165,6 +165,13 @@ struct kc_snap_pages {
 int kc_snap_pages_open(struct kc_snap_pages *it, const char *dir, enum kc_snap_res res);
 const cJSON *kc_snap_pages_next(struct kc_snap_pages *it, int *err);
 void kc_snap_pages_close(struct kc_snap_pages *it);
+/* For a reader that names the pages itself (one that follows a list as it
+ * is written, pipeline/exports.c): init (no page listed; 0 or
+ * KC_ERR_NOMEM), then read(rel) for each page: the page rel (relative to
+ * dir) read in place of the one before, its items array, or NULL: *err 0
+ * for a page without one, else set as next() sets it.  close as above. */
+int kc_snap_pages_init(struct kc_snap_pages *it, const char *dir);
+const cJSON *kc_snap_pages_read(struct kc_snap_pages *it, const char *rel, int *err);
 
 /* A KC_SNAP_MODEL or KC_SNAP_MODEL_PODS snapshot's pods made those whose
  * account want(ctx, namespace, account) accepts (the account as

@@ -417,24 +417,23 @@ exports_stop(struct kc_exports_job *ex, int *r)
 /* After the lists: selection, reviews, analysis, audit segments. */
 static int
 run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
-    struct kc_collect_timing *tm)
+    struct kc_collect_timing *tm, struct kc_exports_job *ex)
 {
 	struct stopwatch sw;
 
 	struct kc_review_targets targets;
 	struct kc_snapshot snap;
-	struct kc_exports_job *ex = NULL;
 	size_t ex_at;
 	cJSON *summary = NULL;
 	int r, rx;
 
 	memset(&targets, 0, sizeof(targets));
-	/* the YAML exports read the raw pages only: on a thread of their own,
-	 * beside everything below; their members are noted where they were
-	 * when they were written first (after the lists') */
+	/* the YAML exports (started before the lists, each following its
+	 * list's pages: kc_exports_start_follow) read the raw pages only, on
+	 * a thread of their own beside everything below; their members are
+	 * noted where they were when they were written first (after the
+	 * lists') */
 	ex_at = (size_t)cJSON_GetArraySize(co->files);
-	if ((r = kc_exports_start(co, &ex)) != 0)
-		return r;
 	sw_start(co, &sw);
 	/* the reduced model (collector/snapshot.h): pods only for
 	 * --agent-selector, and reduced; the pods of the selected accounts
@@ -643,23 +642,45 @@ int
 kc_collect_pipeline(const struct kc_collect_plan *p, struct kc_collect_outcome *out)
 {
 	struct stopwatch sw;
-	int r, staged;
+	struct kc_list_progress progress;
+	struct kc_collect_opts opts;
+	struct kc_exports_job *ex = NULL;
+	int r, staged, have_progress = 0;
 	int64_t t0 = kc_mono_ns();
 
 	memset(out, 0, sizeof(*out));
 	if ((r = make_staging(p, out)) != 0)
 		return r;
 	staged = 1;
+	if ((r = kc_list_progress_init(&progress)) != 0)
+		goto out;
+	have_progress = 1;
+	opts = p->collect;
+	opts.progress = &progress;
+	/* the YAML exports follow the lists' pages as they are written: they
+	 * are made while the lists wait on the server */
+	if ((r = kc_exports_start_follow(out->staging, &progress, &ex)) != 0)
+		goto out;
 	kc_info("collecting (case %s, phase %s)", p->collect.case_id, p->collect.phase);
 	sw_start(&out->co, &sw);	/* no client yet: the log starts empty */
 	sw.process = 1;
 	sw.cpu = kc_cpu_ns();
-	if ((r = kc_collect_run(&p->collect, out->staging, &out->co)) != 0) {
+	if ((r = kc_collect_run(&opts, out->staging, &out->co)) != 0) {
+		struct kc_err_saved e;
+
+		kc_err_save(&e);	/* the lists' error, not the stopped exports' */
+		(void)kc_exports_finish(&out->co, ex, 1, 0, NULL, NULL);
+		ex = NULL;
+		kc_err_restore(&e, r);
 		fail(out, KC_COLLECT_LIST, r);
 		goto out;
 	}
 	sw_stop(&out->co, &sw, &out->timing[KC_PHASE_LISTS]);
-	if ((r = run_analysis(p, &out->co, &out->worst_severity, out->timing)) != 0) {
+	/* the lists' CPU is their threads': the exports' so far has its own row */
+	out->timing[KC_PHASE_LISTS].cpu_ns -= kc_exports_cpu_ns(ex);
+	r = run_analysis(p, &out->co, &out->worst_severity, out->timing, ex);
+	ex = NULL;	/* joined there */
+	if (r != 0) {
 		fail(out, KC_COLLECT_LIST, r);
 		goto out;
 	}
@@ -672,6 +693,15 @@ kc_collect_pipeline(const struct kc_collect_plan *p, struct kc_collect_outcome *
 	sw_stop(&out->co, &sw, &out->timing[KC_PHASE_SEAL]);
 	out->wall_ns = kc_mono_ns() - t0;
 out:
+	if (ex != NULL) {	/* not started the lists: nothing to keep */
+		struct kc_err_saved e;
+
+		kc_err_save(&e);
+		(void)kc_exports_finish(&out->co, ex, 1, 0, NULL, NULL);
+		kc_err_restore(&e, r);
+	}
+	if (have_progress)
+		kc_list_progress_destroy(&progress);
 	if (staged) {
 		/* the step's error is what the command prints, not a cleanup's */
 		struct kc_err_saved e;

@@ -3,6 +3,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "formats/yaml_out.h"
 #include "manifest/digest.h"
@@ -66,9 +67,18 @@ fd_sink(void *ctx, const void *data, size_t len)
 
 #define NEXPORTS (sizeof(exports) / sizeof(exports[0]))
 
+/* An export that follows its list as the pages are written (follow mode) */
+struct follow {
+	int res, gen;			/* the list, and its generation read from */
+	int k;				/* its pages read */
+	int restart, absent;		/* the list started over / has no page */
+};
+
 struct kc_exports_job {
 	const char *staging;		/* borrowed: co's staging folder */
-	const char **src[NEXPORTS];	/* each export's pages among co's files, read on the caller's thread */
+	struct kc_list_progress *pg;	/* borrowed; non-NULL: follow the lists (kc_exports_start_follow) */
+	struct follow fl;		/* the export being written, in follow mode */
+	const char **src[NEXPORTS];	/* each export's pages among co's files, at finish */
 	struct {
 		int written;		/* 0: not collected (no page), no export */
 		size_t objects;
@@ -96,6 +106,79 @@ pages_next(void *ctx, int *err)
 	return kc_snap_pages_next(job->cur, err);
 }
 
+/* 1 when the list fl follows has started over or lost its pages since fl
+ * began (fl's flags set) */
+static int
+follow_changed(struct kc_exports_job *job, struct follow *fl)
+{
+	struct kc_list_progress *pg = job->pg;
+	int changed;
+
+	pthread_mutex_lock(&pg->mu);
+	fl->restart = pg->gen[fl->res] != fl->gen;
+	fl->absent = !fl->restart && pg->state[fl->res] == KC_LIST_ABSENT;
+	changed = fl->restart || fl->absent;
+	pthread_mutex_unlock(&pg->mu);
+	return changed;
+}
+
+/* pages_next in follow mode: the list's next page once it is written,
+ * NULL at the list's end; a list that starts over or ends without its
+ * pages stops the export (fl's flags say which, *err set). */
+static const cJSON *
+follow_next(void *ctx, int *err)
+{
+	struct kc_exports_job *job = ctx;
+	struct kc_list_progress *pg = job->pg;
+	struct follow *fl = &job->fl;
+
+	for (;;) {
+		const char *name = kc_snap_resources[fl->res].name;
+		char rel[160];
+		const cJSON *items;
+		int pages, gen;
+		enum kc_list_state st;
+
+		pthread_mutex_lock(&pg->mu);
+		while (!atomic_load(&job->cancel) && pg->state[fl->res] == KC_LIST_PENDING &&
+		    pg->gen[fl->res] == fl->gen && pg->pages[fl->res] <= fl->k)
+			pthread_cond_wait(&pg->cv, &pg->mu);
+		pages = pg->pages[fl->res];
+		gen = pg->gen[fl->res];
+		st = pg->state[fl->res];
+		pthread_mutex_unlock(&pg->mu);
+		if (atomic_load(&job->cancel)) {
+			job->stopped = 1;
+			*err = kc_err_set(KC_ERR_INVALID, "exports stopped: the collection failed");
+			return NULL;
+		}
+		if (gen != fl->gen || st == KC_LIST_ABSENT) {
+			fl->restart = gen != fl->gen;
+			fl->absent = !fl->restart;
+			*err = kc_err_set(KC_ERR_INVALID, "list/%s %s", name,
+			    fl->restart ? "started over" : "was not collected completely");
+			return NULL;
+		}
+		if (fl->k >= pages)
+			return NULL;	/* DONE, every page read */
+		fl->k++;
+		if ((*err = kc_fmt(rel, sizeof(rel), "raw/%s/page-%04d.json", name, fl->k)) != 0)
+			return NULL;
+		items = kc_snap_pages_read(job->cur, rel, err);
+		if (*err != 0) {
+			/* gone or cut because the list started over or failed
+			 * meanwhile (it says so before a page goes): that, not
+			 * an error */
+			if (follow_changed(job, fl))
+				*err = kc_err_set(KC_ERR_INVALID, "list/%s changed while it was read", name);
+			return NULL;
+		}
+		if (items != NULL)
+			return items;
+		/* a page without items adds none: the next */
+	}
+}
+
 static void
 export_names(size_t i, char *rel, size_t reln, char *cmd, size_t cmdn)
 {
@@ -121,10 +204,21 @@ one_export(struct kc_exports_job *job, size_t i)
 	export_names(i, rel, sizeof(rel), cmd, sizeof(cmd));
 	if (!kc_relpath_ok(rel))
 		return kc_err_set(KC_ERR_INVALID, "refusing to write '%s': not a relative bundle path", rel);
-	if ((r = kc_snap_pages_open(&pages, job->staging, exports[i].res)) != 0)
-		goto out;
-	if (pages.n == 0)
-		goto out;	/* as the snapshot's present[]: no page, not collected */
+	if (job->pg != NULL) {
+		/* follow mode: from the list's first page of its generation now */
+		memset(&job->fl, 0, sizeof(job->fl));
+		job->fl.res = (int)exports[i].res;
+		pthread_mutex_lock(&job->pg->mu);
+		job->fl.gen = job->pg->gen[exports[i].res];
+		pthread_mutex_unlock(&job->pg->mu);
+		if ((r = kc_snap_pages_init(&pages, job->staging)) != 0)
+			goto out;
+	} else {
+		if ((r = kc_snap_pages_open(&pages, job->staging, exports[i].res)) != 0)
+			goto out;
+		if (pages.n == 0)
+			goto out;	/* as the snapshot's present[]: no page, not collected */
+	}
 	if ((path = kc_path_join(job->staging, rel)) == NULL || (dir = kc_dirname(path)) == NULL) {
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
@@ -132,8 +226,14 @@ one_export(struct kc_exports_job *job, size_t i)
 	if ((r = kc_mkdir_p(dir, 0700)) != 0 || (r = kc_atomic_open(&f, path, NULL, 0600)) != 0)
 		goto out;
 	job->cur = &pages;
-	if ((r = kc_yaml_kube_list_pages_to(pages_next, job, exports[i].api_version, exports[i].kind,
-	    fd_sink, &f)) != 0) {
+	if ((r = kc_yaml_kube_list_pages_to(job->pg != NULL ? follow_next : pages_next, job,
+	    exports[i].api_version, exports[i].kind, fd_sink, &f)) != 0) {
+		if (job->pg != NULL && !job->stopped && (job->fl.restart || job->fl.absent)) {
+			/* started over: again from its first page; no page: no
+			 * export, as a list not collected has none */
+			r = job->fl.restart ? 1 : 0;
+			goto out;
+		}
 		if (r == KC_ERR_NOMEM)
 			kc_err_set(r, "%s: out of memory", rel);
 		goto out;
@@ -157,12 +257,18 @@ worker(void *arg)
 	struct kc_exports_job *job = arg;
 	int64_t t0 = kc_mono_ns(), c0 = kc_thread_cpu_ns();
 
-	for (size_t i = 0; i < NEXPORTS && job->r == 0; i++)
-		if ((job->r = one_export(job, i)) != 0) {
+	for (size_t i = 0; i < NEXPORTS && job->r == 0; i++) {
+		/* 1: the list started over (follow mode), the export again */
+		while ((job->r = one_export(job, i)) == 1)
+			kc_err_clear();
+		if (job->r == 0 && job->pg != NULL)
+			kc_err_clear();	/* a list without pages said so: no error */
+		if (job->r != 0) {
 			kc_err_save(&job->err);
 			if (!job->stopped)
 				atomic_store(&job->failed, 1);
 		}
+	}
 	job->cpu_ns = kc_thread_cpu_ns() - c0;
 	job->wall_ns = kc_mono_ns() - t0;
 	return NULL;
@@ -176,8 +282,8 @@ job_free(struct kc_exports_job *job)
 	free(job);
 }
 
-int
-kc_exports_start(struct kc_collect *co, struct kc_exports_job **out)
+static int
+start(const char *staging, struct kc_list_progress *pg, struct kc_exports_job **out)
 {
 	struct kc_exports_job *job;
 	pthread_attr_t attr;
@@ -186,14 +292,10 @@ kc_exports_start(struct kc_collect *co, struct kc_exports_job **out)
 	*out = NULL;
 	if ((job = calloc(1, sizeof(*job))) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	job->staging = co->staging;
+	job->staging = staging;
+	job->pg = pg;
 	atomic_init(&job->cancel, 0);
 	atomic_init(&job->failed, 0);
-	for (size_t i = 0; i < NEXPORTS; i++)
-		if ((job->src[i] = page_sources(co->files, kc_snap_resources[exports[i].res].name)) == NULL) {
-			job_free(job);
-			return kc_err_set(KC_ERR_NOMEM, "out of memory");
-		}
 	if ((e = pthread_attr_init(&attr)) != 0) {
 		job_free(job);
 		return kc_err_set(KC_ERR_NOMEM, "cannot start the exports: %s", strerror(e));
@@ -211,6 +313,29 @@ kc_exports_start(struct kc_collect *co, struct kc_exports_job **out)
 }
 
 int
+kc_exports_start(struct kc_collect *co, struct kc_exports_job **out)
+{
+	return start(co->staging, NULL, out);
+}
+
+int
+kc_exports_start_follow(const char *staging, struct kc_list_progress *pg, struct kc_exports_job **out)
+{
+	return start(staging, pg, out);
+}
+
+int64_t
+kc_exports_cpu_ns(struct kc_exports_job *job)
+{
+	clockid_t cid;
+	struct timespec ts;
+
+	if (job == NULL || pthread_getcpuclockid(job->th, &cid) != 0 || clock_gettime(cid, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int
 kc_exports_failed(struct kc_exports_job *job)
 {
 	return job != NULL && atomic_load(&job->failed);
@@ -224,8 +349,10 @@ kc_exports_finish(struct kc_collect *co, struct kc_exports_job *job, int cancel,
 
 	if (job == NULL)
 		return 0;
-	if (cancel)
+	if (cancel) {
 		atomic_store(&job->cancel, 1);
+		kc_list_progress_wake(job->pg);	/* a follower waiting on a list */
+	}
 	pthread_join(job->th, NULL);
 	if (wall_ns != NULL)
 		*wall_ns = job->wall_ns;
@@ -252,6 +379,15 @@ kc_exports_finish(struct kc_collect *co, struct kc_exports_job *job, int cancel,
 			job_free(job);
 			return kc_err_set(KC_ERR_NOMEM, "out of memory");
 		}
+		/* each export's sources: its pages, as the manifest lists them
+		 * (the lists are over) */
+		for (size_t i = 0; i < NEXPORTS; i++)
+			if (job->done[i].written &&
+			    (job->src[i] = page_sources(co->files, kc_snap_resources[exports[i].res].name)) == NULL) {
+				cJSON_Delete(tail);
+				job_free(job);
+				return kc_err_set(KC_ERR_NOMEM, "out of memory");
+			}
 		if ((from = cJSON_GetArrayItem(co->files, (int)at)) != NULL)
 			kc_json_move_elems(tail, co->files, from);
 		for (size_t i = 0; i < NEXPORTS && r == 0; i++) {

@@ -25,11 +25,12 @@
 
 /* The exports are written on a thread of their own, beside the model's
  * load, the selection, the reviews, pod logs and analysis (issue 11: 8.8 s
- * of the 150k default run, a core otherwise idle then); nothing else
- * touches co's files meanwhile but the caller, which keeps appending.
+ * of the 150k default run, a core otherwise idle then), and with
+ * kc_exports_start_follow beside the lists too; nothing else touches co's
+ * files meanwhile but the caller, which keeps appending.
  *
- * kc_exports_start reads the pages' names from co->files on the caller's
- * thread and starts the worker: 0, or an error (out of memory, no thread).
+ * kc_exports_start starts the worker: 0, or an error (out of memory, no
+ * thread); the pages' names are read from co->files by kc_exports_finish.
  * Until kc_exports_finish, the caller must not change or remove the raw
  * pages or co->staging.
  *
@@ -52,7 +53,18 @@
  * stands; a caller that must keep its own error saves it around the join. */
 struct kc_exports_job;
 int kc_exports_failed(struct kc_exports_job *job);
+/* The worker's CPU so far (its thread's clock; 0 for NULL or when the
+ * clock cannot be read). */
+int64_t kc_exports_cpu_ns(struct kc_exports_job *job);
 int kc_exports_start(struct kc_collect *co, struct kc_exports_job **job);
+/* The same, started before the lists: each export follows its list's
+ * pages as they are written (pg, collector/collect.h, given to the lists
+ * as kc_collect_opts.progress), waits while the list runs, starts over
+ * when the list does, and has no export when the list ends without pages.
+ * The exports are then written while the lists wait on the server (at
+ * 150k objects the pods' 300 pages take 23 s).  staging and pg must
+ * outlive the job; kc_exports_finish as above (cancel wakes a follower). */
+int kc_exports_start_follow(const char *staging, struct kc_list_progress *pg, struct kc_exports_job **job);
 int kc_exports_finish(struct kc_collect *co, struct kc_exports_job *job, int cancel, size_t at,
     int64_t *wall_ns, int64_t *cpu_ns);
 

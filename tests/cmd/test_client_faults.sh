@@ -64,6 +64,15 @@ t_pass
 t_begin "faults: 410 Gone mid-list restarts the list and is recorded"
 jq -e '.items[] | select(.name=="list/rolebindings") | .status=="complete" and .count==2 and .restarts_after_410==1 and .pages==2' "$W/ev/MANIFEST.json" >/dev/null || t_fail "410 not handled"
 [ "$(ls "$W"/ev/raw/rolebindings/ | wc -l)" = 2 ] || t_fail "stale pages left"
+# the YAML export follows the list as it is written: it starts over with
+# the list, so it holds the second run's two objects once each, not the
+# first run's page as well; the pods list failed (500): no export of it
+jq -e '.files[] | select(.path=="exports/rolebindings.yaml") | .objects==2' "$W/ev/MANIFEST.json" >/dev/null ||
+	t_fail "the rolebindings export does not hold the two objects of the list's last run"
+[ "$(grep -c '^    name: rb-1$' "$W/ev/exports/rolebindings.yaml")" = 1 ] &&
+	[ "$(grep -c '^    name: rb-2$' "$W/ev/exports/rolebindings.yaml")" = 1 ] ||
+	t_fail "the rolebindings export: $(grep -c 'name: rb-' "$W/ev/exports/rolebindings.yaml") names, not rb-1 and rb-2 once each"
+[ ! -e "$W/ev/exports/pods.yaml" ] || t_fail "an export of the pods list that failed"
 t_pass
 
 t_begin "faults: a full SecretList answered to a metadata-only request is discarded, never stored"

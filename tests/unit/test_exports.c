@@ -124,3 +124,123 @@ DEFINE_TEST(test_exports_beside_failure_and_cancel)
 	CHECK_INT(kc_exports_failed(NULL), 0);
 	cJSON_Delete(co.files);
 }
+
+/* Follow mode (kc_exports_start_follow): each export is written from its
+ * list's pages as the list writes them, before the lists are over; the
+ * result is the export made after them.  A list that starts over (410)
+ * gives the export of its last run only; one that ends without pages
+ * (refused, failed) gives none, and no error; a job cancelled while it
+ * waits on a list stops. */
+static void
+wait_for(const char *path, int want)
+{
+	for (int i = 0; i < 5000 && (access(path, F_OK) == 0) != want; i++)
+		usleep(1000);
+}
+
+static char *
+slurp(const char *path)
+{
+	struct kc_buf b = KC_BUF_INIT(1 << 20);
+
+	if (kc_read_file(path, 1 << 20, &b) != 0)
+		return NULL;
+	kc_buf_addf(&b, "%c", '\0');
+	return kc_buf_take(&b, NULL);
+}
+
+DEFINE_TEST(test_exports_follow_lists)
+{
+	static char dot[] = ".";
+	struct kc_list_progress pg;
+	struct kc_collect co;
+	struct kc_exports_job *job = NULL;
+	char *followed, *after;
+
+	memset(&co, 0, sizeof(co));
+	co.staging = dot;
+	CHECK((co.files = cJSON_CreateArray()) != NULL);
+	CHECK_INT(kc_list_progress_init(&pg), 0);
+	CHECK_INT(kc_exports_start_follow(".", &pg, &job), 0);
+	/* roles: a first run of one page, then 410: started over */
+	page(&co, "roles", "page-0001.json", "{\"kind\":\"RoleList\",\"items\":[" ROLE("old") "]}");
+	kc_list_progress_page(&pg, KC_RES_ROLES, 1);
+	usleep(20000);
+	kc_list_progress_restart(&pg, KC_RES_ROLES);
+	CHECK_INT(unlink("raw/roles/page-0001.json"), 0);
+	cJSON_Delete(co.files);
+	CHECK((co.files = cJSON_CreateArray()) != NULL);
+	page(&co, "roles", "page-0001.json", "{\"kind\":\"RoleList\",\"items\":[" ROLE("r1") "," ROLE("r2") "]}");
+	kc_list_progress_page(&pg, KC_RES_ROLES, 1);
+	page(&co, "roles", "page-0002.json", "{\"kind\":\"RoleList\",\"items\":[" ROLE("r3") "]}");
+	kc_list_progress_page(&pg, KC_RES_ROLES, 2);
+	kc_list_progress_end(&pg, KC_RES_ROLES, 1);
+	/* rolebindings: a page, then refused: its page goes, no export */
+	page(&co, "rolebindings", "page-0001.json", "{\"kind\":\"RoleBindingList\",\"items\":[]}");
+	kc_list_progress_page(&pg, KC_RES_ROLEBINDINGS, 1);
+	kc_list_progress_end(&pg, KC_RES_ROLEBINDINGS, 0);
+	CHECK_INT(unlink("raw/rolebindings/page-0001.json"), 0);
+	cJSON_DeleteItemFromArray(co.files, cJSON_GetArraySize(co.files) - 1);
+	kc_list_progress_end(&pg, KC_RES_CLUSTERROLES, 0);
+	kc_list_progress_end(&pg, KC_RES_CLUSTERROLEBINDINGS, 0);
+	kc_list_progress_end(&pg, KC_RES_SERVICEACCOUNTS, 0);
+	/* the roles' export is written while the pods' list still runs */
+	wait_for("exports/roles.yaml", 1);
+	CHECK(access("exports/roles.yaml", F_OK) == 0);
+	page(&co, "pods", "page-0001.json", "{\"kind\":\"PodList\",\"items\":[{\"metadata\":{\"name\":\"p\",\"namespace\":\"a\"}}]}");
+	kc_list_progress_page(&pg, KC_RES_PODS, 1);
+	kc_list_progress_end(&pg, KC_RES_PODS, 1);
+	kc_list_progress_close(&pg);
+	CHECK_INT(kc_exports_finish(&co, job, 0, 3, NULL, NULL), 0);
+	CHECK_INT(kc_err_code(), 0);
+	CHECK_INT(cJSON_GetArraySize(co.files), 5);
+	CHECK_STR(path_at(&co, 3), "exports/roles.yaml");
+	CHECK_STR(path_at(&co, 4), "exports/pods.yaml");
+	CHECK_INT(kc_json_get(cJSON_GetArrayItem(co.files, 3), "objects")->valueint, 3);
+	CHECK(access("exports/rolebindings.yaml", F_OK) != 0);
+	CHECK((followed = slurp("exports/roles.yaml")) != NULL);
+	CHECK(strstr(followed, "name: r3") != NULL && strstr(followed, "name: old") == NULL);
+	/* the twin: the same pages exported after the lists, as before */
+	CHECK_INT(system("rm -rf exports"), 0);
+	cJSON_Delete(co.files);
+	CHECK((co.files = cJSON_CreateArray()) != NULL);
+	CHECK_INT(kc_collect_note_file(&co, "raw/roles/page-0001.json", "application/json", 0, NULL), 0);
+	CHECK_INT(kc_collect_note_file(&co, "raw/roles/page-0002.json", "application/json", 0, NULL), 0);
+	CHECK_INT(kc_collect_note_file(&co, "raw/pods/page-0001.json", "application/json", 0, NULL), 0);
+	CHECK_INT(kc_exports_start(&co, &job), 0);
+	CHECK_INT(kc_exports_finish(&co, job, 0, 3, NULL, NULL), 0);
+	CHECK((after = slurp("exports/roles.yaml")) != NULL);
+	CHECK(followed != NULL && after != NULL && strcmp(followed, after) == 0);
+	free(followed);
+	free(after);
+	cJSON_Delete(co.files);
+	kc_list_progress_destroy(&pg);
+}
+
+DEFINE_TEST(test_exports_follow_cancel_and_close)
+{
+	static char dot[] = ".";
+	struct kc_list_progress pg;
+	struct kc_collect co;
+	struct kc_exports_job *job = NULL;
+
+	memset(&co, 0, sizeof(co));
+	co.staging = dot;
+	CHECK((co.files = cJSON_CreateArray()) != NULL);
+	/* cancelled while it waits on the first list: it stops, adds nothing */
+	CHECK_INT(kc_list_progress_init(&pg), 0);
+	CHECK_INT(kc_exports_start_follow(".", &pg, &job), 0);
+	usleep(20000);
+	CHECK_INT(kc_exports_finish(&co, job, 1, 0, NULL, NULL), 0);
+	CHECK_INT(cJSON_GetArraySize(co.files), 0);
+	kc_list_progress_destroy(&pg);
+	/* the lists over with none run (the run stopped): no export, no error */
+	CHECK_INT(kc_list_progress_init(&pg), 0);
+	CHECK_INT(kc_exports_start_follow(".", &pg, &job), 0);
+	kc_list_progress_close(&pg);
+	CHECK_INT(kc_exports_finish(&co, job, 0, 0, NULL, NULL), 0);
+	CHECK_INT(cJSON_GetArraySize(co.files), 0);
+	CHECK(access("exports", F_OK) != 0 || system("test -z \"$(ls exports)\"") == 0);
+	kc_list_progress_destroy(&pg);
+	cJSON_Delete(co.files);
+}
