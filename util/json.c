@@ -225,6 +225,8 @@ struct kc_json_stream {
 	size_t scan;		/* js_scan: bytes of the value begun scanned */
 	size_t sc_depth;
 	int sc_kind, sc_str, sc_esc;
+	int sc_done;		/* js_scan found the value's end (at scan) */
+	size_t lead;		/* JS_START: the BOM and spaces already skipped */
 };
 
 /* 1 when no byte of [q, end) ends a number: cJSON's number is the bytes
@@ -249,6 +251,8 @@ js_scan(struct kc_json_stream *s, const char *q, const char *end)
 {
 	size_t n = (size_t)(end - q), i = s->scan;
 
+	if (s->sc_done)		/* ended at the end of a piece before */
+		return s->scan < n;
 	if (n == 0)
 		return 0;
 	for (; i < n; i++) {
@@ -259,13 +263,17 @@ js_scan(struct kc_json_stream *s, const char *q, const char *end)
 			s->sc_depth = s->sc_kind == 1 ? 1 : 0;
 			s->sc_str = s->sc_kind == 2;
 			s->sc_esc = 0;
-			if (s->sc_kind == 3 && !isalnum(ch) && ch != '-' && ch != '+' && ch != '.')
-				break;	/* no value starts so: the parse says so */
+			if (s->sc_kind == 3 && !isalnum(ch) && ch != '-' && ch != '+' && ch != '.') {
+				s->sc_done = 1;	/* no value starts so: the parse says so */
+				break;
+			}
 			continue;
 		}
 		if (s->sc_kind == 3) {
-			if (!isalnum(ch) && ch != '-' && ch != '+' && ch != '.')
-				break;	/* the word ended before i */
+			if (!isalnum(ch) && ch != '-' && ch != '+' && ch != '.') {
+				s->sc_done = 1;	/* the word ended before i */
+				break;
+			}
 			continue;
 		}
 		if (s->sc_str) {
@@ -277,6 +285,7 @@ js_scan(struct kc_json_stream *s, const char *q, const char *end)
 				s->sc_str = 0;
 				if (s->sc_kind == 2) {
 					i++;	/* the string ended after its quote */
+					s->sc_done = 1;
 					break;
 				}
 			}
@@ -288,6 +297,7 @@ js_scan(struct kc_json_stream *s, const char *q, const char *end)
 			s->sc_depth++;
 		else if ((ch == '}' || ch == ']') && --s->sc_depth == 0) {
 			i++;
+			s->sc_done = 1;
 			break;
 		}
 	}
@@ -312,18 +322,32 @@ js_value(struct kc_json_stream *s, const char **pp, const char *end, int eof, in
 	size_t rem = (size_t)(end - q);
 	cJSON *v;
 
-	if (!eof && (s->want > 0 ? rem < s->want : !js_scan(s, q, end)))
+	int ended = 0;
+
+	if (!eof && s->want == 0) {
+		if (!js_scan(s, q, end))
+			return JS_MORE;
+		ended = 1;	/* its end and a byte after it are here */
+	} else if (!eof && rem < s->want) {
 		return JS_MORE;
+	}
 	v = value_at(&q, end, outer, a);
 	if (v != NULL && (eof || (q < end && !number_may_go_on(q, end)))) {
 		s->want = s->scan = 0;
+		s->sc_done = 0;
 		*pp = q;
 		*out = v;
 		return 0;
 	}
 	cJSON_Delete(v);
 	kc_jarena_reset(a);
-	if (eof)
+	/* A value whose end (by the scan) and a byte after it are here, that
+	 * does not parse, never will: cJSON looked at no byte past them (a
+	 * string ends at the quote the scan found, a container at the bracket
+	 * that closes it, an error inside before either).  So a malformed
+	 * value fails at once, not at the member's end with everything after
+	 * it held.  A number that may go on is no failure yet. */
+	if (eof || (ended && v == NULL))
 		return KC_ERR_PARSE;
 	s->want = rem > SIZE_MAX / 2 ? SIZE_MAX : 2 * rem + 1;
 	return JS_MORE;
@@ -340,12 +364,20 @@ js_step(struct kc_json_stream *s, const char **pp, const char *end, int eof)
 	int r;
 
 	if (s->st == JS_START) {
-		/* a BOM at the text's start is skipped, as cJSON skips it */
-		if (end - q < 3 && !eof && memcmp(q, "\xef\xbb\xbf", (size_t)(end - q)) == 0)
-			return JS_MORE;
-		if (end - q >= 3 && memcmp(q, "\xef\xbb\xbf", 3) == 0)
-			q += 3;
+		/* a BOM at the text's start is skipped, as cJSON skips it; the
+		 * text is held from its first byte (read whole when it is not
+		 * an object), the spaces skipped so far are not looked at
+		 * again (s->lead: 63 MiB of them in 64 KiB pieces were 10 s) */
+		if (s->lead == 0) {
+			if (end - q < 3 && !eof && memcmp(q, "\xef\xbb\xbf", (size_t)(end - q)) == 0)
+				return JS_MORE;
+			if (end - q >= 3 && memcmp(q, "\xef\xbb\xbf", 3) == 0)
+				q += 3;
+		} else {
+			q += s->lead;
+		}
 		q = skip_ws(q, end);
+		s->lead = (size_t)(q - *pp);
 		if (q == end && !eof)
 			return JS_MORE;
 		if (q == end || *q != '{') {

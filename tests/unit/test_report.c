@@ -785,11 +785,13 @@ DEFINE_TEST(test_report_whocan_namespaces_not_object)
 	free(s);
 }
 
-/* who-can.json is read as it is inflated (never held whole) and used only
- * when the whole member's SHA-256 is the one SHA256SUMS names: one byte
- * changed, the tables read from it are let go and the page says why; cut
- * short inside it, nothing of it is shown.  Twin: the bundle untouched
- * shows the tables and the note. */
+/* who-can.json: in a bundle verified VALID it is read as it is inflated
+ * (never held whole), and the file swapped after the verification for one
+ * whose who-can.json differs gives no page; not verified, it is held and
+ * used only when its SHA-256 is the one SHA256SUMS names (a forged member
+ * is never parsed): one byte changed, not shown and the page says why;
+ * cut short inside it, nothing of it is shown.  Twins: the bundle
+ * untouched shows the tables and the note, verified or not. */
 static void
 edit_gz(const char *in, const char *out, const char *find, char to, long cut_after)
 {
@@ -821,11 +823,31 @@ edit_gz(const char *in, const char *out, const char *find, char to, long cut_aft
 
 DEFINE_TEST(test_report_whocan_streamed_checked)
 {
+	struct kc_verify_opts vo = { 0 };
+	struct kc_verify_result vr;
 	struct kc_report_in in = { 0 };
 	char *s;
 
 	make_bundle("case.tar.gz");
+	/* verified VALID: streamed */
+	vo.allow_unsigned = 1;
+	memset(&vr, 0, sizeof(vr));
+	CHECK_INT(kc_bundle_verify("case.tar.gz", &vo, &vr), 0);
 	in.ledger_status = KC_ERR_NOTFOUND;
+	in.bundle_path = "case.tar.gz";
+	in.vr = &vr;
+	s = report(&in);
+	CHECK(strstr(s, "id=\"who-can-secrets\"") != NULL);
+	CHECK(strstr(s, "system:masters bypasses RBAC anyway") != NULL);
+	free(s);
+	edit_gz("case.tar.gz", "edited.tar.gz", "bypasses RBAC anyway", 'Y', -1);
+	CHECK_INT(rename("edited.tar.gz", "swapped.tar.gz"), 0);
+	CHECK_INT(system("cp case.tar.gz kept.tar.gz && cp swapped.tar.gz case.tar.gz"), 0);
+	CHECK_INT(report_rc(&in), KC_ERR_VERIFY);	/* changed after it was verified */
+	CHECK_INT(system("cp kept.tar.gz case.tar.gz"), 0);
+	kc_err_clear();
+	in.vr = NULL;
+	/* not verified: held, checked, then parsed */
 	in.no_verify_reason = "--no-verify";
 	in.bundle_path = "case.tar.gz";
 	s = report(&in);
