@@ -85,6 +85,7 @@ struct kc_exports_job {
 	} done[NEXPORTS];
 	struct kc_snap_pages *cur;	/* the pages being read (the worker's) */
 	atomic_int cancel;
+	atomic_int ended;		/* the worker has set wall_ns and cpu_ns */
 	atomic_int failed;		/* the worker failed on its own (kc_exports_failed) */
 	int stopped;			/* the worker saw cancel and stopped (its failure is not its own) */
 	pthread_t th;
@@ -271,6 +272,7 @@ worker(void *arg)
 	}
 	job->cpu_ns = kc_thread_cpu_ns() - c0;
 	job->wall_ns = kc_mono_ns() - t0;
+	atomic_store(&job->ended, 1);
 	return NULL;
 }
 
@@ -295,6 +297,7 @@ start(const char *staging, struct kc_list_progress *pg, struct kc_exports_job **
 	job->staging = staging;
 	job->pg = pg;
 	atomic_init(&job->cancel, 0);
+	atomic_init(&job->ended, 0);
 	atomic_init(&job->failed, 0);
 	if ((e = pthread_attr_init(&attr)) != 0) {
 		job_free(job);
@@ -330,9 +333,13 @@ kc_exports_cpu_ns(struct kc_exports_job *job)
 	clockid_t cid;
 	struct timespec ts;
 
-	if (job == NULL || pthread_getcpuclockid(job->th, &cid) != 0 || clock_gettime(cid, &ts) != 0)
+	if (job == NULL)
 		return 0;
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	/* a thread that has ended has no clock to read: its own figure then */
+	if (!atomic_load(&job->ended) && pthread_getcpuclockid(job->th, &cid) == 0 &&
+	    clock_gettime(cid, &ts) == 0)
+		return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return atomic_load(&job->ended) ? job->cpu_ns : 0;
 }
 
 int
