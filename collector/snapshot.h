@@ -183,7 +183,10 @@ const cJSON *kc_snap_pages_read(struct kc_snap_pages *it, const char *rel, int *
  * kept and of the Agent resources: the owner chains stay in their pod's
  * namespace, an Agent's link in its own.  The snapshot's level is then
  * KC_SNAP_COMPACT.  A page that cannot be read or parsed is an error, as
- * for the loader.  A snapshot loaded at another level is left alone. */
+ * for the loader.  want NULL: no account is wanted, and the pods' pages
+ * are not read; nor are a workload kind's when no namespace is left (for
+ * collect's own folder, whose pages the lists parsed as they arrived).
+ * A snapshot loaded at another level is left alone. */
 typedef int (*kc_snap_want_fn)(void *ctx, const char *ns, const char *name);
 int kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want_fn want, void *ctx);
 

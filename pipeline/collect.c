@@ -379,7 +379,7 @@ hydrate_target_pods(struct kc_snapshot *snap, const char *dir, const struct kc_r
 	}
 	kc_buf_free(&k);
 	if (r == 0)
-		r = kc_snapshot_hydrate_pods(snap, dir, target_wanted, &keys);
+		r = kc_snapshot_hydrate_pods(snap, dir, targets->n > 0 ? target_wanted : NULL, &keys);
 	kc_strset_free(&keys);
 	return r;
 }
@@ -652,15 +652,19 @@ kc_collect_pipeline(const struct kc_collect_plan *p, struct kc_collect_outcome *
 	if ((r = make_staging(p, out)) != 0)
 		return r;
 	staged = 1;
-	if ((r = kc_list_progress_init(&progress)) != 0)
+	if ((r = kc_list_progress_init(&progress)) != 0) {
+		fail(out, KC_COLLECT_LIST, r);	/* its own message, not a generic one */
 		goto out;
+	}
 	have_progress = 1;
 	opts = p->collect;
 	opts.progress = &progress;
 	/* the YAML exports follow the lists' pages as they are written: they
 	 * are made while the lists wait on the server */
-	if ((r = kc_exports_start_follow(out->staging, &progress, &ex)) != 0)
+	if ((r = kc_exports_start_follow(out->staging, &progress, &ex)) != 0) {
+		fail(out, KC_COLLECT_LIST, r);
 		goto out;
+	}
 	kc_info("collecting (case %s, phase %s)", p->collect.case_id, p->collect.phase);
 	sw_start(&out->co, &sw);	/* no client yet: the log starts empty */
 	sw.process = 1;

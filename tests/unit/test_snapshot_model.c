@@ -198,6 +198,41 @@ DEFINE_TEST(test_snapshot_model_hydrate_refuses_broken_pages)
 	CHECK_INT(kc_snapshot_hydrate_pods(&s, ".", want_agent, NULL), 0);
 	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 5);
 	kc_snapshot_free(&s);
+	/* no account wanted at all (want NULL, collect with no agent
+	 * selected): the pods' pages and, no namespace being left, the
+	 * owners' are not read, so broken ones are not met; the same
+	 * snapshot as want_none's. Its twin: want_none reads them and fails */
+	estate();
+	CHECK_INT(kc_write_file_atomic("raw/pods/page-0002.json", "{\"items\":[", 10, 0644), 0);
+	CHECK_INT(kc_write_file_atomic("raw/deployments/page-0001.json", "{\"items\":[", 10, 0644), 0);
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL), 0);
+	CHECK_INT(kc_snapshot_hydrate_pods(&s, ".", NULL, NULL), 0);
+	CHECK_INT(s.level, KC_SNAP_COMPACT);
+	CHECK_INT(s.present[KC_RES_PODS], 1);
+	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 0);
+	for (int i = KC_RES_DEPLOYMENTS; i <= KC_RES_CRONJOBS; i++)
+		CHECK_INT(cJSON_GetArraySize(s.items[i]), 0);
+	kc_snapshot_free(&s);
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL), 0);
+	CHECK_INT(kc_snapshot_hydrate_pods(&s, ".", want_none, NULL), KC_ERR_PARSE);
+	CHECK(strstr(kc_err_msg(), "pods/page-0002.json") != NULL);
+	kc_snapshot_free(&s);
+	/* the pods intact: want_none reads every page and keeps no pod, then
+	 * meets the broken deployments page only if a namespace is left
+	 * (none is): the same empty snapshot as want NULL */
+	estate();
+	CHECK_INT(kc_write_file_atomic("raw/deployments/page-0001.json", "{\"items\":[", 10, 0644), 0);
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL), 0);
+	CHECK_INT(kc_snapshot_hydrate_pods(&s, ".", want_none, NULL), 0);
+	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 0);
+	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_DEPLOYMENTS]), 0);
+	kc_snapshot_free(&s);
+	/* and with a namespace left (agent-1's pod kept), the broken
+	 * deployments page is read and refused */
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL), 0);
+	CHECK_INT(kc_snapshot_hydrate_pods(&s, ".", want_agent, NULL), KC_ERR_PARSE);
+	CHECK(strstr(kc_err_msg(), "deployments/page-0001.json") != NULL);
+	kc_snapshot_free(&s);
 }
 
 /* RBAC objects and service accounts in the model: of an RBAC object what
