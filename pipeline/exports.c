@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>	/* rmdir */
 
 #include "formats/yaml_out.h"
 #include "manifest/digest.h"
@@ -269,6 +270,17 @@ worker(void *arg)
 			if (!job->stopped)
 				atomic_store(&job->failed, 1);
 		}
+	}
+	if (job->pg != NULL) {
+		/* follow mode makes the folder before it knows whether its list
+		 * will have pages: with no export written, it goes (as made
+		 * after the lists: no page, no folder); rmdir leaves a folder
+		 * that holds anything */
+		char *d = kc_path_join(job->staging, "exports");
+
+		if (d != NULL)
+			(void)rmdir(d);
+		free(d);
 	}
 	job->cpu_ns = kc_thread_cpu_ns() - c0;
 	job->wall_ns = kc_mono_ns() - t0;

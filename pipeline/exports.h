@@ -47,7 +47,9 @@
  *
  * kc_exports_failed: 1 once the worker has failed on its own (the caller
  * stops before its next step that sends a request or writes a member, and
- * kc_exports_finish raises the error).  When the worker and the caller
+ * kc_exports_finish raises the error; in follow mode nothing looks at it
+ * during the lists, which run to their end: a worker that fails then is
+ * acted on after them).  When the worker and the caller
  * both fail, the worker's error is the one raised if it failed before the
  * caller cancelled it (as when the exports ran first), else the caller's
  * stands; a caller that must keep its own error saves it around the join. */
