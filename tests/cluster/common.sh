@@ -21,6 +21,22 @@ kc_proc_ours() {
 	[[ $cmd == *"$name"* && $cmd == *"$needle"* ]]
 }
 
+# kc_proc_starting PID NAME NEEDLE: for a child just started with `cmd &`:
+# true if kc_proc_ours, or if PID is live and its command line has no
+# NEEDLE yet (the forked shell before its exec: still the script's,
+# and on a busy machine the exec can come after the first health check;
+# that window made a resume of the 150k estate die with "kube-apiserver
+# exited" while the server was starting).  False once it has exited.
+kc_proc_starting() {
+	local pid=$1 needle=$3 state cmd
+	kc_proc_ours "$@" && return 0
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	state=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+	[ -n "$state" ] && [ "$state" != Z ] || return 1
+	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	[[ $cmd != *"$needle"* ]]
+}
+
 # Needles that identify this cluster's processes (see start.sh).
 kc_etcd_needle() { printf '%s' "--data-dir=$1/etcd"; }
 kc_apiserver_needle() { printf '%s' "--audit-log-path=$1/audit/audit.log"; }

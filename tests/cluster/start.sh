@@ -324,7 +324,7 @@ setsid etcd --name kcustody --data-dir="$DIR/etcd" \
 echo $! >"$DIR/etcd.pid"
 for ((i = 0; ; i++)); do
 	curl -sf --max-time 2 "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null | grep -q '"health":"true"' && break
-	kc_proc_ours "$(cat "$DIR/etcd.pid")" etcd "$ETCD_NEEDLE" || kc_die "etcd exited"
+	kc_proc_starting "$(cat "$DIR/etcd.pid")" etcd "$ETCD_NEEDLE" || kc_die "etcd exited"
 	((i < 300 * (1 + 9 * resume))) || kc_die "etcd not healthy after $((30 * (1 + 9 * resume))) s"
 	sleep 0.1
 done
@@ -365,7 +365,7 @@ echo $! >"$DIR/apiserver.pid"
 
 for ((i = 0; ; i++)); do
 	curl -sf --max-time 2 --cacert "$P/ca.crt" "$SERVER/readyz" >/dev/null 2>&1 && break
-	kc_proc_ours "$(cat "$DIR/apiserver.pid")" apiserver "$API_NEEDLE" || kc_die "kube-apiserver exited"
+	kc_proc_starting "$(cat "$DIR/apiserver.pid")" apiserver "$API_NEEDLE" || kc_die "kube-apiserver exited"
 	# a resumed big estate (bench/estate.sh 150k) fills its caches first
 	((i < 180 * (1 + 9 * resume))) || kc_die "kube-apiserver not ready after $((90 * (1 + 9 * resume))) s"
 	sleep 0.5
@@ -539,7 +539,7 @@ if [ "$CONTROLLERS" != none ]; then
 		kubectl --kubeconfig "$K/certs.yaml" -n default get serviceaccount default >/dev/null 2>&1 &&
 			[ "$(kubectl --kubeconfig "$K/certs.yaml" get clusterrole view -o jsonpath='{.rules[0].verbs[0]}' 2>/dev/null)" != "" ] &&
 			break
-		kc_proc_ours "$(cat "$DIR/controller-manager.pid")" controller-manager "$KCM_NEEDLE" ||
+		kc_proc_starting "$(cat "$DIR/controller-manager.pid")" controller-manager "$KCM_NEEDLE" ||
 			kc_die "kube-controller-manager exited (see $DIR/controller-manager.log)"
 		((i < 120)) || kc_die "kube-controller-manager not working after 60 s (see $DIR/controller-manager.log)"
 		sleep 0.5
