@@ -90,12 +90,30 @@ floor() {
 	for p in "${pids[@]}"; do wait "$p"; done
 }
 
+# Before each timed run of FUNC, outside its time: its own output of the
+# run before removed (the function clears it too, then finding nothing;
+# the others' outputs stay for the comparison of objects below), and the
+# disk's dirty pages written out, so that no run pays for deleting or
+# flushing a run before's 0.6-1.1 GB (at 150k: rm 0.3 s, and the
+# writeback competing for the 2 cores).
+between_runs() {
+	case $1 in
+	floor) rm -rf "$work/floor" ;;
+	kcustody_run) rm -rf "$work/kc" ;;
+	kcustody_sealed) rm -f "$work/kc.tar.gz" "$work/kc.tar.gz.custody.jsonl" ;;
+	kcustody_full) rm -rf "$work/kcf" ;;
+	kubectl_recipe) rm -f "$work"/k[1-5].json ;;
+	esac
+	sync
+}
+
 # time_cmd NAME FUNC: median wall seconds over RUNS, max peak RSS (KiB) and
 # median CPU seconds (user + system, the command and its children: on a
 # shared machine the wall time waits for other work, the CPU time does not)
 time_cmd() {
 	local name=$1 fn=$2 times=() cpus=() rss=0 t0 t1 r u s
 	for _ in $(seq "$RUNS"); do
+		between_runs "$fn"
 		t0=$(date +%s.%N)
 		read -r r u s < <( { /usr/bin/time -f '%M %U %S' bash -c "$(declare -f k kubectl_recipe kcustody_run kcustody_sealed kcustody_full fetch_list floor); KC='$KC' KC_KUBECONFIG='$KC_KUBECONFIG' KC_SERVER='$KC_SERVER' KC_PKI_DIR='$KC_PKI_DIR' work='$work'; $fn" ; } 2>&1 >/dev/null | tail -n 1)
 		t1=$(date +%s.%N)
