@@ -768,26 +768,19 @@ kc_snapshot_has_sa(const struct kc_snapshot *snap, const char *ns, const char *n
 	return 0;
 }
 
-int
-kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want_fn want, void *ctx)
+/* The pods of dir's pages whose account want accepts, added to keep as
+ * KC_SNAP_COMPACT keeps them, in the pages' order, one page read at a
+ * time. */
+static int
+keep_wanted_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want_fn want, void *ctx, cJSON *keep)
 {
 	struct kc_snap_pages pages;
 	const cJSON *items;
-	cJSON *keep;
-	int r = 0, err = 0;
+	int r, err = 0;
 
-	memset(&pages, 0, sizeof(pages));
-	if (snap->level != KC_SNAP_MODEL && snap->level != KC_SNAP_MODEL_PODS)
-		return 0;	/* whole pods already */
-	if ((keep = cJSON_CreateArray()) == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	/* no account wanted (want NULL): no pod is kept, so the pods' pages
-	 * are not read (collect --agents '': 450 MB of them at 150k) */
-	if (want != NULL && (r = kc_snap_pages_open(&pages, dir, KC_RES_PODS)) != 0) {
-		cJSON_Delete(keep);
+	if ((r = kc_snap_pages_open(&pages, dir, KC_RES_PODS)) != 0)
 		return r;
-	}
-	while (want != NULL && r == 0 && (items = kc_snap_pages_next(&pages, &err)) != NULL) {
+	while (r == 0 && (items = kc_snap_pages_next(&pages, &err)) != NULL) {
 		cJSON *it = items->child;
 
 		while (it != NULL && r == 0) {
@@ -809,11 +802,23 @@ kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want
 			it = next;
 		}
 	}
-	if (want != NULL)
-		kc_snap_pages_close(&pages);
-	if (r == 0)
-		r = err;
-	if (r != 0) {
+	kc_snap_pages_close(&pages);
+	return r != 0 ? r : err;
+}
+
+int
+kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want_fn want, void *ctx)
+{
+	cJSON *keep;
+	int r = 0;
+
+	if (snap->level != KC_SNAP_MODEL && snap->level != KC_SNAP_MODEL_PODS)
+		return 0;	/* whole pods already */
+	if ((keep = cJSON_CreateArray()) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	/* no account wanted (want NULL): no pod is kept, so the pods' pages
+	 * are not read (collect --agents '': 450 MB of them at 150k) */
+	if (want != NULL && (r = keep_wanted_pods(snap, dir, want, ctx, keep)) != 0) {
 		cJSON_Delete(keep);
 		return r;
 	}
