@@ -72,6 +72,13 @@ struct block {
 	size_t size;		/* bytes, a multiple of BLOCK */
 };
 
+/* A stored member list (the child list of an object or an array): its
+ * first node, and its hash (chain_hash). */
+struct chain {
+	const cJSON *first;
+	size_t hash;
+};
+
 struct kc_jarena {
 	struct block *blocks;
 	struct block *spare;	/* small blocks kept by kc_jarena_reset, for reuse */
@@ -79,6 +86,9 @@ struct kc_jarena {
 	size_t bytes;
 	const char **tab;	/* stored strings, open addressing; NULL: none */
 	size_t ntab, nused;
+	int share;		/* kc_jarena_share: equal member lists stored once */
+	struct chain *ctab;	/* those lists by hash, open addressing; NULL: none */
+	size_t nctab, ncused;
 	int failed;		/* a block could not be had since kc_jarena_parse began */
 };
 
@@ -317,8 +327,132 @@ store(struct kc_jarena *a, const char *s)
 	return c;
 }
 
+/* ---- kc_jarena_share: equal member lists stored once ----
+ *
+ * A list is stored when its members are complete, bottom up, so two equal
+ * subtrees come out with the same child pointers all the way down: two
+ * lists are equal when their nodes are, one for one, by type, key, string
+ * value, number (its bits: -0 is not 0) and child pointer.  Equal lists
+ * are never judged different wrongly except when the table had no room
+ * (then they are merely not shared); different lists are never judged
+ * equal, since everything a node prints is compared. */
+
+/* A string of at most KC_JARENA_INTERN_MAX bytes is stored once, so its
+ * address stands for its bytes; a longer one is hashed by its bytes. */
+static size_t
+str_hash(size_t h, const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return (h ^ 0x9e3779b97f4a7c15u) * 1099511628211u;
+	if ((n = strlen(s)) <= KC_JARENA_INTERN_MAX)
+		return (h ^ (size_t)(uintptr_t)s) * 1099511628211u;
+	return (h ^ hash(s, n)) * 1099511628211u;
+}
+
+static size_t
+chain_hash(const cJSON *first)
+{
+	size_t h = 1469598103934665603u;
+
+	for (const cJSON *e = first; e != NULL; e = e->next) {
+		uint64_t bits;
+
+		memcpy(&bits, &e->valuedouble, sizeof(bits));
+		h = (h ^ (size_t)e->type) * 1099511628211u;
+		h = str_hash(h, e->string);
+		h = str_hash(h, e->valuestring);
+		h = (h ^ (size_t)bits) * 1099511628211u;
+		h = (h ^ (size_t)(unsigned)e->valueint) * 1099511628211u;
+		h = (h ^ (size_t)(uintptr_t)e->child) * 1099511628211u;
+	}
+	return h ^ (h >> 29);
+}
+
+static int
+str_same(const char *x, const char *y)
+{
+	return x == y || (x != NULL && y != NULL && strcmp(x, y) == 0);
+}
+
+static int
+chain_same(const cJSON *x, const cJSON *y)
+{
+	for (; x != NULL && y != NULL; x = x->next, y = y->next)
+		if (x->type != y->type || x->valueint != y->valueint || x->child != y->child ||
+		    memcmp(&x->valuedouble, &y->valuedouble, sizeof(x->valuedouble)) != 0 ||
+		    !str_same(x->string, y->string) || !str_same(x->valuestring, y->valuestring))
+			return 0;
+	return x == NULL && y == NULL;
+}
+
+static int
+ctab_grow(struct kc_jarena *a)
+{
+	size_t n = a->nctab ? a->nctab * 2 : 4096;
+	struct chain *t = calloc(n, sizeof(*t));
+
+	if (t == NULL)
+		return -1;
+	for (size_t i = 0; i < a->nctab; i++) {
+		size_t j;
+
+		if (a->ctab[i].first == NULL)
+			continue;
+		for (j = a->ctab[i].hash & (n - 1); t[j].first != NULL; j = (j + 1) & (n - 1))
+			;
+		t[j] = a->ctab[i];
+	}
+	free(a->ctab);
+	a->ctab = t;
+	a->nctab = n;
+	return 0;
+}
+
+/* Where an arena stood before a node's members were copied. */
+struct mark {
+	char *cur;
+	struct block *blocks;
+	size_t nused, ncused;
+};
+
+/* n's members, just copied (from m on): replaced by an equal list the
+ * arena has, the room they took given back when nothing else took room
+ * or was remembered since (no new block, no new stored string or list:
+ * an equal list's strings and lists are all stored already, since its
+ * members' child pointers are old ones); else kept, and remembered.  No
+ * room for the table: kept, not shared. */
+static void
+share_members(struct kc_jarena *a, cJSON *n, const struct mark *m)
+{
+	size_t h = chain_hash(n->child), j;
+
+	if ((a->ncused + 1) * 2 > a->nctab && ctab_grow(a) != 0)
+		return;
+	for (j = h & (a->nctab - 1); a->ctab[j].first != NULL; j = (j + 1) & (a->nctab - 1)) {
+		const cJSON *same = a->ctab[j].first;
+
+		if (a->ctab[j].hash != h || !chain_same(same, n->child))
+			continue;
+		/* same was stored before mark (a list never equals one inside
+		 * itself), so giving back the room from mark on leaves it */
+		if (m->cur != NULL && a->blocks == m->blocks && a->nused == m->nused &&
+		    a->ncused == m->ncused && ((const char *)same < m->cur || (const char *)same >= a->cur))
+			a->cur = m->cur;
+		n->child = (cJSON *)same;
+		return;
+	}
+	a->ctab[j].first = n->child;
+	a->ctab[j].hash = h;
+	a->ncused++;
+}
+
+/* top: s is the tree's root, whose members are its own (an object of a
+ * list is another object than its neighbours: remembering its members
+ * would only fill the table) */
 static cJSON *
-copy(struct kc_jarena *a, const cJSON *s)
+copy(struct kc_jarena *a, const cJSON *s, int top)
 {
 	cJSON *n = alloc(a, sizeof(*n), alignof(cJSON)), *last = NULL;
 
@@ -335,8 +469,12 @@ copy(struct kc_jarena *a, const cJSON *s)
 			return NULL;
 		n->type |= cJSON_IsReference;	/* shared: not to be written in place */
 	}
+	/* where n's members start: when they turn out to be a list the
+	 * arena has already, the room they took is given back */
+	struct mark m = { a->cur, a->blocks, a->nused, a->ncused };
+
 	for (const cJSON *c = s->child; c != NULL; c = c->next) {
-		cJSON *k = copy(a, c);
+		cJSON *k = copy(a, c, 0);
 
 		if (k == NULL)
 			return NULL;
@@ -348,8 +486,11 @@ copy(struct kc_jarena *a, const cJSON *s)
 		}
 		last = k;
 	}
-	if (n->child != NULL)
+	if (n->child != NULL) {
 		n->child->prev = last;	/* cJSON's convention: the first's prev is the last */
+		if (a->share && !top)
+			share_members(a, n, &m);
+	}
 	return n;
 }
 
@@ -366,7 +507,7 @@ kc_jarena_copy(struct kc_jarena *a, const cJSON *src)
 
 	if (src == NULL)
 		return NULL;
-	if (a != NULL && (c = copy(a, src)) != NULL)
+	if (a != NULL && (c = copy(a, src, 1)) != NULL)
 		return c;
 	/* no block (out of memory, or one past the bitmap): the same tree on
 	 * the heap; what was copied stays in the arena until it goes */
@@ -393,7 +534,7 @@ kc_jarena_take(struct kc_jarena *a, cJSON *tree)
 
 	if (a == NULL || tree == NULL)
 		return tree;
-	if ((c = copy(a, tree)) != NULL) {
+	if ((c = copy(a, tree, 1)) != NULL) {
 		cJSON_Delete(tree);
 		return c;
 	}
@@ -438,12 +579,22 @@ kc_jarena_seal(struct kc_jarena *a)
 	free(a->tab);
 	a->tab = NULL;
 	a->ntab = a->nused = 0;
+	free(a->ctab);
+	a->ctab = NULL;
+	a->nctab = a->ncused = 0;
+}
+
+void
+kc_jarena_share(struct kc_jarena *a)
+{
+	if (a != NULL)
+		a->share = 1;
 }
 
 size_t
 kc_jarena_bytes(const struct kc_jarena *a)
 {
-	return a == NULL ? 0 : a->bytes + a->ntab * sizeof(*a->tab);
+	return a == NULL ? 0 : a->bytes + a->ntab * sizeof(*a->tab) + a->nctab * sizeof(*a->ctab);
 }
 
 static void
@@ -498,5 +649,6 @@ kc_jarena_free(struct kc_jarena *a)
 	unmap_list(a->blocks);
 	unmap_list(a->spare);
 	free(a->tab);
+	free(a->ctab);
 	free(a);
 }

@@ -69,10 +69,22 @@ cJSON *kc_jarena_parse(struct kc_jarena *a, const char *text, size_t len);
 /* The same, *end (when end is not NULL) set where the value ends, as
  * cJSON_ParseWithLengthOpts sets it (text after the value is not read). */
 cJSON *kc_jarena_parse_end(struct kc_jarena *a, const char *text, size_t len, const char **end);
-/* Forget the table of stored strings (the copies keep them); a later
- * copy starts a new one.  For when an arena is built. */
+/* From now on, a's copies store each list of members (an object's or an
+ * array's) once: a copy whose members equal, one for one and all the way
+ * down, a list a holds already (the same keys, values and order) points
+ * to that list, and the room its own took is given back.  Roles of
+ * tens of thousands of namespaces carry the same rules, and pods of one
+ * template the same spec (issue 11).  For read-only trees only: a write
+ * into a shared list (adding, removing or replacing a member, in any
+ * tree that holds it) is seen by every tree that holds it.  Lists
+ * copied before the call, or before kc_jarena_seal, are not shared with
+ * later ones. */
+void kc_jarena_share(struct kc_jarena *a);
+/* Forget the table of stored strings and lists (the copies keep them); a
+ * later copy starts a new one.  For when an arena is built. */
 void kc_jarena_seal(struct kc_jarena *a);
-/* Bytes held: blocks, and the string table while there is one. */
+/* Bytes held: blocks, and the tables of strings and lists while there
+ * are some. */
 size_t kc_jarena_bytes(const struct kc_jarena *a);
 /* 1 when p points into an arena that is not freed. */
 int kc_jarena_owns(const void *p);

@@ -1,5 +1,6 @@
 /* test_jarena.c - cJSON trees packed into an arena (util/jarena.h). */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -221,4 +222,229 @@ DEFINE_TEST(test_jarena_reset)
 	free(p1);
 	free(text);
 	kc_jarena_free(a);
+}
+
+/* ---- kc_jarena_share ---- */
+
+static const char role_fmt[] =
+    "{\"metadata\":{\"name\":\"reader\",\"namespace\":\"ns-%d\",\"labels\":{\"app\":\"x\"}},"
+    "\"rules\":[{\"verbs\":[\"get\",\"list\",\"watch\"],\"apiGroups\":[\"\"],"
+    "\"resources\":[\"pods\",\"configmaps\"]},{\"verbs\":[\"get\"],\"apiGroups\":[\"apps\"],"
+    "\"resources\":[\"deployments\"],\"resourceNames\":[\"a\",\"b\"]}]}";
+
+static cJSON *
+role(int i)
+{
+	char text[sizeof(role_fmt) + 16];
+
+	snprintf(text, sizeof(text), role_fmt, i);
+	return cJSON_Parse(text);
+}
+
+/* Equal member lists are stored once: the roles' rules are one list, each
+ * copy still prints as its source; the metadata (another namespace each)
+ * is not shared.  The twin: without kc_jarena_share nothing is. */
+DEFINE_TEST(test_jarena_share_same)
+{
+	for (int on = 1; on >= 0; on--) {
+		struct kc_jarena *a = kc_jarena_new();
+		cJSON *src[3], *c[3];
+
+		CHECK(a != NULL);
+		if (on)
+			kc_jarena_share(a);
+		for (int i = 0; i < 3; i++) {
+			char *p1, *p2;
+
+			src[i] = role(i);
+			c[i] = kc_jarena_copy(a, src[i]);
+			CHECK(src[i] != NULL && c[i] != NULL && kc_jarena_owns(c[i]));
+			p1 = cJSON_PrintUnformatted(src[i]);
+			p2 = cJSON_PrintUnformatted(c[i]);
+			CHECK_STR(p2, p1);
+			free(p1);
+			free(p2);
+		}
+		/* the same rules: one list when shared, two otherwise */
+		CHECK((kc_json_get(c[0], "rules")->child == kc_json_get(c[2], "rules")->child) == on);
+		CHECK((kc_json_get(kc_json_get(c[0], "metadata"), "labels")->child ==
+		    kc_json_get(kc_json_get(c[1], "metadata"), "labels")->child) == on);
+		/* the nodes holding the lists are each copy's own, and so are the
+		 * lists that differ (the namespace) */
+		CHECK(kc_json_get(c[0], "rules") != kc_json_get(c[2], "rules"));
+		CHECK(kc_json_get(c[0], "metadata")->child != kc_json_get(c[1], "metadata")->child);
+		/* the first's prev is the list's last, for every holder */
+		CHECK(kc_json_get(c[1], "rules")->child->prev == cJSON_GetArrayItem(kc_json_get(c[1], "rules"), 1));
+		for (int i = 0; i < 3; i++)
+			cJSON_Delete(src[i]);
+		kc_jarena_free(a);
+	}
+}
+
+/* Lists that print differently are never shared: -0 and 0, 1 and 1.5,
+ * true and false, null and false, a key or a value that differs past the
+ * 64 bytes strings are stored once up to, another order, one member
+ * more, a number and the same digits as a string. */
+DEFINE_TEST(test_jarena_share_different)
+{
+	static const char *const pairs[][2] = {
+		{ "{\"a\":[0]}", "{\"a\":[-0]}" },
+		{ "{\"a\":[1]}", "{\"a\":[1.5]}" },
+		{ "{\"a\":[true]}", "{\"a\":[false]}" },
+		{ "{\"a\":[null]}", "{\"a\":[false]}" },
+		{ "{\"a\":[\"1\"]}", "{\"a\":[1]}" },
+		{ "{\"a\":[\"x\",\"y\"]}", "{\"a\":[\"y\",\"x\"]}" },
+		{ "{\"a\":[\"x\"]}", "{\"a\":[\"x\",\"x\"]}" },
+		{ "{\"a\":{\"k\":1}}", "{\"a\":{\"K\":1}}" },
+		{ "{\"a\":{\"k\":[]}}", "{\"a\":{\"k\":{}}}" },
+		{ "{\"a\":[\"0123456789012345678901234567890123456789012345678901234567890123456789a\"]}",
+		  "{\"a\":[\"0123456789012345678901234567890123456789012345678901234567890123456789b\"]}" },
+		{ "{\"a\":{\"0123456789012345678901234567890123456789012345678901234567890123456789a\":1}}",
+		  "{\"a\":{\"0123456789012345678901234567890123456789012345678901234567890123456789b\":1}}" },
+		{ "{\"a\":[[1,[2]]]}", "{\"a\":[[1,[3]]]}" },
+	};
+
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		struct kc_jarena *a = kc_jarena_new();
+		cJSON *s0 = cJSON_Parse(pairs[i][0]), *s1 = cJSON_Parse(pairs[i][1]);
+		cJSON *c0, *c1, *c2;
+		char *p;
+
+		CHECK(a != NULL && s0 != NULL && s1 != NULL);
+		kc_jarena_share(a);
+		c0 = kc_jarena_copy(a, s0);
+		c1 = kc_jarena_copy(a, s1);
+		c2 = kc_jarena_copy(a, s0);	/* the twin: the same again is shared */
+		CHECK(kc_json_get(c0, "a")->child != kc_json_get(c1, "a")->child);
+		CHECK(kc_json_get(c0, "a")->child == kc_json_get(c2, "a")->child);
+		p = cJSON_PrintUnformatted(c0);
+		CHECK_STR(p, pairs[i][0]);
+		free(p);
+		p = cJSON_PrintUnformatted(c1);
+		CHECK_STR(p, pairs[i][1]);
+		free(p);
+		cJSON_Delete(s0);
+		cJSON_Delete(s1);
+		kc_jarena_free(a);
+	}
+}
+
+/* The room a shared copy took is given back: 5,000 roles of 5,000
+ * namespaces fit in 3 MiB shared, where unshared they take 3 times as
+ * much (each keeps 6 nodes of its 27: its own, its metadata's three,
+ * its labels' and its rules'). */
+DEFINE_TEST(test_jarena_share_room)
+{
+	size_t bytes[2];
+
+	for (int on = 0; on < 2; on++) {
+		struct kc_jarena *a = kc_jarena_new();
+
+		CHECK(a != NULL);
+		if (on)
+			kc_jarena_share(a);
+		for (int i = 0; i < 5000; i++) {
+			cJSON *s = role(i);
+
+			CHECK(kc_jarena_take(a, s) != NULL);
+		}
+		bytes[on] = kc_jarena_bytes(a);
+		kc_jarena_free(a);
+	}
+	CHECK(bytes[1] <= ((size_t)3 << 20));	/* 2.4 MiB */
+	CHECK(bytes[0] >= 3 * bytes[1]);	/* 9.1 MiB */
+}
+
+/* Random documents over a small alphabet (so most lists repeat, at every
+ * depth, and some differ only in -0, a long string's end or an order),
+ * copied one after the other into one shared arena: every copy still
+ * prints as its source once all are made (a list given back wrongly
+ * would be overwritten by a later copy). */
+static cJSON *
+random_tree(unsigned *seed, int depth, int max)
+{
+	static const char *const keys[] = { "a", "b", "c" };
+	static const char *const strs[] = {
+		"x", "y", "",
+		"0123456789012345678901234567890123456789012345678901234567890123456789a",
+		"0123456789012345678901234567890123456789012345678901234567890123456789b",
+	};
+	static const double nums[] = { 0.0, -0.0, 1.0, 2.5 };
+	int kind = depth >= max ? (int)(rand_r(seed) % 6) : (int)(rand_r(seed) % 8);
+	cJSON *o;
+
+	switch (kind) {
+	case 0: return cJSON_CreateString(strs[rand_r(seed) % 5]);
+	case 1: return cJSON_CreateNumber(nums[rand_r(seed) % 4]);
+	case 2: return cJSON_CreateBool(rand_r(seed) % 2);
+	case 3: return cJSON_CreateNull();
+	case 4: return cJSON_CreateArray();
+	case 5: return cJSON_CreateObject();
+	case 6:
+		o = cJSON_CreateArray();
+		for (int n = (int)(rand_r(seed) % 4); n > 0; n--)
+			cJSON_AddItemToArray(o, random_tree(seed, depth + 1, max));
+		return o;
+	default:
+		o = cJSON_CreateObject();
+		for (int n = (int)(rand_r(seed) % 4); n > 0; n--)
+			cJSON_AddItemToObject(o, keys[rand_r(seed) % 3], random_tree(seed, depth + 1, max));
+		return o;
+	}
+}
+
+/* How many member lists of the roots' members are also those of an
+ * earlier root's member (the same pointer). */
+static int
+shared_lists(cJSON **c, int n)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++)
+		for (const cJSON *e = c[i]->child; e != NULL; e = e->next)
+			for (int j = 0; e->child != NULL && j < i; j++) {
+				const cJSON *f;
+
+				for (f = c[j]->child; f != NULL && f->child != e->child; f = f->next)
+					;
+				if (f != NULL) {
+					k++;
+					break;
+				}
+			}
+	return k;
+}
+
+DEFINE_TEST(test_jarena_share_random)
+{
+	enum { N = 3000 };
+	struct kc_jarena *a = kc_jarena_new(), *u = kc_jarena_new();
+	cJSON **src = calloc(N, sizeof(*src)), **c = calloc(N, sizeof(*c));
+	unsigned seed = 11;
+
+	CHECK(a != NULL && u != NULL && src != NULL && c != NULL);
+	kc_jarena_share(a);
+	for (int i = 0; i < N; i++) {
+		src[i] = random_tree(&seed, 0, i % 2 ? 2 : 4);	/* shallow and deep */
+		c[i] = kc_jarena_copy(a, src[i]);
+		CHECK(c[i] != NULL);
+	}
+	for (int i = 0; i < N; i++) {
+		char *p1 = cJSON_PrintUnformatted(src[i]), *p2 = cJSON_PrintUnformatted(c[i]);
+
+		CHECK_STR(p2, p1);
+		free(p1);
+		free(p2);
+		cJSON_Delete(src[i]);
+	}
+	/* the alphabet is small: lists did repeat, and are shared, in the
+	 * shared arena only */
+	CHECK(shared_lists(c, N) > 20);	/* 29 with this seed */
+	for (int i = 0; i < N; i++)
+		c[i] = kc_jarena_copy(u, c[i]);
+	CHECK(shared_lists(c, N) == 0);
+	free(src);
+	free(c);
+	kc_jarena_free(a);
+	kc_jarena_free(u);
 }
