@@ -802,7 +802,9 @@ kc_analysis_run_snap(const char *staging_dir, const struct kc_snapshot *snap,
 	    (r = all_reviews(&a, opts)) != 0)
 		goto out;
 	kc_findings_sort(&a.fnd);
-	if ((doc = kc_findings_json(&a.fnd)) == NULL) {
+	/* the findings themselves, annotated in place: nothing after reads
+	 * more of them than their subject and severity */
+	if ((doc = kc_findings_json_borrow(&a.fnd)) == NULL) {
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -814,6 +816,11 @@ kc_analysis_run_snap(const char *staging_dir, const struct kc_snapshot *snap,
 	    (r = put(&a, "analysis/findings.txt", txt.data, txt.len, "text/plain", NULL,
 	    "analysis/findings.json")) != 0)
 		goto out;
+	/* written: the document and the text are not held through who-can
+	 * and the inventory */
+	cJSON_Delete(doc);	/* leaves the findings it borrows */
+	doc = NULL;
+	kc_buf_free(&txt);
 	if ((r = write_review_diff(&a)) != 0 || (r = write_drift(&a)) != 0 ||
 	    (r = write_whocan(&a)) != 0 || (r = write_inventory(&a)) != 0)
 		goto out;

@@ -10,6 +10,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fmt.h"
+#include "util/jarena.h"
 #include "util/json.h"
 #include "util/mem.h"
 
@@ -568,6 +569,7 @@ int
 kc_findings_init(struct kc_findings *f)
 {
 	memset(f, 0, sizeof(*f));
+	f->arena = kc_jarena_new();	/* NULL (no memory): findings on the heap */
 	f->list = cJSON_CreateArray();
 	f->secret_reader_list = cJSON_CreateArray();
 	if (f->list == NULL || f->secret_reader_list == NULL) {
@@ -582,8 +584,9 @@ kc_findings_free(struct kc_findings *f)
 {
 	if (f == NULL)
 		return;
-	cJSON_Delete(f->list);
+	cJSON_Delete(f->list);	/* the heap nodes added to findings (annotations) */
 	cJSON_Delete(f->secret_reader_list);
+	kc_jarena_free(f->arena);	/* after every tree that held its nodes */
 	memset(f, 0, sizeof(*f));
 }
 
@@ -677,6 +680,8 @@ add_hit(struct kc_findings *f, const struct kc_finding_def *def, int sev, const 
 	}
 	if (kc_rbac_reason(c->g, reason, sizeof(reason)) == 0)
 		cJSON_AddStringToObject(o, "reason", reason);
+	if ((o = kc_jarena_take(f->arena, o)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	cJSON_AddItemToArray(f->list, o);
 	count(f, sev);
 	return 0;
@@ -863,6 +868,8 @@ kc_findings_add_gap(struct kc_findings *f, const char *sa_ns, const char *sa_nam
 	cJSON_AddStringToObject(o, "claim", def->claim);
 	if (detail != NULL)
 		cJSON_AddItemToObject(o, "detail", detail);
+	if ((o = kc_jarena_take(f->arena, o)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
 	cJSON_AddItemToArray(f->list, o);
 	count(f, def->severity);
 	return 0;
@@ -931,8 +938,8 @@ kc_findings_fail(const struct kc_findings *f, int min)
 	return min > 0 && f->worst >= min;
 }
 
-cJSON *
-kc_findings_json(const struct kc_findings *f)
+static cJSON *
+findings_json(const struct kc_findings *f, int borrow)
 {
 	cJSON *o = cJSON_CreateObject(), *counts, *rules;
 
@@ -947,7 +954,8 @@ kc_findings_json(const struct kc_findings *f)
 	counts = cJSON_AddObjectToObject(o, "counts");
 	for (int s = KC_SEV_CRITICAL; s >= KC_SEV_INFO; s--)
 		cJSON_AddNumberToObject(counts, kc_sev_name(s), f->counts[s]);
-	cJSON_AddItemToObject(o, "findings", cJSON_Duplicate(f->list, 1));
+	cJSON_AddItemToObject(o, "findings", borrow ? cJSON_CreateArrayReference(f->list->child) :
+	    cJSON_Duplicate(f->list, 1));
 	rules = cJSON_AddArrayToObject(o, "rules");
 	for (size_t i = 0; kc_finding_defs[i].id != NULL; i++) {
 		const struct kc_finding_def *d = &kc_finding_defs[i];
@@ -962,4 +970,16 @@ kc_findings_json(const struct kc_findings *f)
 		cJSON_AddItemToArray(rules, e);
 	}
 	return o;
+}
+
+cJSON *
+kc_findings_json(const struct kc_findings *f)
+{
+	return findings_json(f, 0);
+}
+
+cJSON *
+kc_findings_json_borrow(struct kc_findings *f)
+{
+	return findings_json(f, 1);
 }

@@ -57,8 +57,14 @@ struct kc_finding_def {
 extern const struct kc_finding_def kc_finding_defs[];
 const struct kc_finding_def *kc_finding_def(const char *id);
 
+struct kc_jarena;
+
 struct kc_findings {
-	cJSON *list;			/* array of findings (owned) */
+	cJSON *list;			/* array of findings (owned); each finding is
+					 * packed in arena (util/jarena.h: read, print,
+					 * add members; a string value is not to be set
+					 * in place) */
+	struct kc_jarena *arena;	/* owned; NULL: findings on the heap */
 	int counts[KC_SEV_CRITICAL + 1];
 	int worst;			/* highest severity seen */
 	size_t secret_readers;		/* agent SAs that can read secrets somewhere */
@@ -88,6 +94,10 @@ void kc_findings_sort(struct kc_findings *f);
 /* {"triage","triageReason","counts":{...},"highestSeverity","findings":[...],
  *  "rules":[table]} (newly allocated; borrows nothing). */
 cJSON *kc_findings_json(const struct kc_findings *f);
+/* The same, its "findings" f's own list (a reference: deleting the
+ * document leaves it; writing a finding through it writes f's): the
+ * document of a large analysis without a second copy of its findings. */
+cJSON *kc_findings_json_borrow(struct kc_findings *f);
 
 /* "URGENT" when any agent SA can read secrets, else "ROUTINE". */
 const char *kc_findings_triage(const struct kc_findings *f);

@@ -1128,3 +1128,46 @@ DEFINE_TEST(test_whocan_print_same_bytes)
 	}
 	CHECK(nsgrants > 0);	/* more than one namespace's list was printed */
 }
+
+/* kc_findings_json_borrow: the same document as kc_findings_json, whose
+ * findings are the list's own (packed in the findings' arena): deleting it
+ * leaves them, and a member added through it is added to them. */
+DEFINE_TEST(test_findings_json_borrow)
+{
+	struct kc_findings f;
+	cJSON *copy, *borrow, *sub;
+	char *p1, *p2;
+
+	CHECK(kc_findings_init(&f) == 0);
+	CHECK(kc_findings_add_gap(&f, "ns-a", "agent", "ns-b", "no review", NULL) == 0);
+	CHECK(kc_findings_add_gap(&f, "ns-a", "agent", "", "stored review is malformed",
+	    cJSON_CreateString("detail")) == 0);
+	CHECK(f.arena == NULL || kc_jarena_owns(f.list->child));
+	copy = kc_findings_json(&f);
+	borrow = kc_findings_json_borrow(&f);
+	CHECK(copy != NULL && borrow != NULL);
+	p1 = cJSON_PrintUnformatted(copy);
+	p2 = cJSON_PrintUnformatted(borrow);
+	CHECK_STR(p2, p1);
+	free(p2);
+	/* written through the borrowed document: the list's finding has it,
+	 * the copy's does not */
+	sub = kc_json_get_mut(kc_json_get(borrow, "findings")->child, "subject");
+	CHECK(sub != NULL);
+	cJSON_AddStringToObject(sub, "note", "x");
+	CHECK_STR(kc_json_str0(kc_json_get(f.list->child, "subject"), "note"), "x");
+	CHECK(kc_json_get(kc_json_get(kc_json_get(copy, "findings")->child, "subject"), "note") == NULL);
+	cJSON_Delete(borrow);
+	/* the list is whole after the borrowing document went */
+	CHECK_INT(cJSON_GetArraySize(f.list), 2);
+	/* the note taken off again: the same document as the copy */
+	cJSON_Delete(cJSON_DetachItemFromObject(kc_json_get_mut(f.list->child, "subject"), "note"));
+	borrow = kc_findings_json_borrow(&f);
+	p2 = cJSON_PrintUnformatted(borrow);
+	CHECK_STR(p2, p1);
+	free(p1);
+	free(p2);
+	cJSON_Delete(borrow);
+	cJSON_Delete(copy);
+	kc_findings_free(&f);
+}
