@@ -54,6 +54,19 @@ static const struct keep_path pod_keep[] = {
 	{ { "metadata", "name" } }, { { "metadata", "namespace" } }, { { "metadata", "labels" } },
 	{ { "spec", "serviceAccountName" } }, { { "spec", "serviceAccount" } }, { { NULL } },
 };
+/* a pod of a selected account (kc_snapshot_hydrate_pods at the model
+ * levels): what its readers in collect read (the pod logs: name,
+ * namespace, node, containers' names, their statuses' restart counts;
+ * the owner chains: uid, ownerReferences; the cloud reach: projected
+ * token audiences in volumes; the indexes by account; the selection's
+ * labels); each container further reduced to its name (container_names) */
+static const struct keep_path pod_hydrated_keep[] = {
+	{ { "metadata", "name" } }, { { "metadata", "namespace" } }, { { "metadata", "uid" } },
+	{ { "metadata", "labels" } }, { { "metadata", "ownerReferences" } },
+	{ { "spec", "serviceAccountName" } }, { { "spec", "serviceAccount" } }, { { "spec", "nodeName" } },
+	{ { "spec", "initContainers" } }, { { "spec", "containers" } }, { { "spec", "ephemeralContainers" } },
+	{ { "spec", "volumes" } }, { { "status" } }, { { NULL } },
+};
 /* a workload owner: the owner chains (rbac/workload.c) and the Agent
  * links (rbac/agentcr.c) */
 static const struct keep_path owner_keep[] = {
@@ -202,6 +215,36 @@ keep_one(cJSON *src, cJSON *dst, const struct keep_path *kp)
 		}
 		src = v;
 		dst = d;
+	}
+	return 0;
+}
+
+/* Each object of pod's container lists reduced to its name (the one
+ * kc_json_get reads): all the pod logs read of one (a container's image,
+ * env, mounts and the rest are a pod's largest part); 0, or KC_ERR_NOMEM */
+static int
+container_names(cJSON *pod)
+{
+	static const char *const lists[] = { "initContainers", "containers", "ephemeralContainers" };
+	cJSON *spec = kc_json_get_mut(pod, "spec");
+
+	for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]); k++) {
+		cJSON *c = kc_json_get_mut(spec, lists[k]), *e, *next;
+
+		if (!cJSON_IsArray(c))
+			continue;
+		for (e = c->child; e != NULL; e = next) {
+			cJSON *o, *n;
+
+			next = e->next;
+			if (!cJSON_IsObject(e))
+				continue;
+			if ((o = cJSON_CreateObject()) == NULL)
+				return KC_ERR_NOMEM;
+			if ((n = kc_json_detach(e, "name")) != NULL)
+				cJSON_AddItemToObjectCS(o, "name", n);
+			cJSON_ReplaceItemViaPointer(c, e, o);
+		}
 	}
 	return 0;
 }
@@ -775,8 +818,8 @@ kc_snapshot_has_sa(const struct kc_snapshot *snap, const char *ns, const char *n
 }
 
 /* The pods of dir's pages whose account want accepts, added to keep as
- * KC_SNAP_COMPACT keeps them, in the pages' order, one page read at a
- * time. */
+ * their readers in collect read them (pod_hydrated_keep, container_names),
+ * in the pages' order, one page read at a time. */
 static int
 keep_wanted_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want_fn want, void *ctx, cJSON *keep)
 {
@@ -800,7 +843,11 @@ keep_wanted_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want_fn want
 			if (want(ctx, ns, san[0] ? san : "default") || (alias[0] && want(ctx, ns, alias))) {
 				cJSON_DetachItemViaPointer((cJSON *)items, it);
 				compact_item(it, KC_RES_PODS, KC_SNAP_COMPACT);
-				if ((it = kc_jarena_take(snap->arena, it)) == NULL)
+				if ((it = model_item(it, pod_hydrated_keep)) != NULL && container_names(it) != 0) {
+					cJSON_Delete(it);
+					it = NULL;
+				}
+				if (it == NULL || (it = kc_jarena_take(snap->arena, it)) == NULL)
 					r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 				else
 					cJSON_AddItemToArray(keep, it);
@@ -850,7 +897,7 @@ kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want
 	}
 	cJSON_Delete(snap->items[KC_RES_PODS]);
 	snap->items[KC_RES_PODS] = keep;
-	snap->level = KC_SNAP_COMPACT;	/* every pod and owner it holds is as read whole */
+	snap->level = KC_SNAP_COMPACT;	/* hydrated: no second hydration */
 	kc_jarena_seal(snap->arena);
 	return 0;
 }

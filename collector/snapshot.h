@@ -120,7 +120,8 @@ int kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap);
  *                      aggregationRule: what the selection, the indexes and
  *                      the evaluator read.
  *                      kc_snapshot_hydrate_pods then adds the pods of the
- *                      selected accounts, whole, and the owners of their
+ *                      selected accounts, each reduced to what collect's
+ *                      readers of a pod read, and the owners of their
  *                      namespaces (directory loads only)
  *   KC_SNAP_MODEL_PODS the same with every pod reduced to its name,
  *                      namespace, labels and account (--agent-selector
@@ -176,13 +177,18 @@ const cJSON *kc_snap_pages_read(struct kc_snap_pages *it, const char *rel, int *
 /* A KC_SNAP_MODEL or KC_SNAP_MODEL_PODS snapshot's pods made those whose
  * account want(ctx, namespace, account) accepts (the account as
  * spec.serviceAccountName, "default" when empty, or spec.serviceAccount),
- * as KC_SNAP_COMPACT keeps them, in the order of dir's raw pages, read
+ * each reduced to what collect's readers of a pod read (metadata's name,
+ * namespace, uid, labels and ownerReferences; spec's accounts, nodeName,
+ * volumes and its containers' names, of the three lists; the container
+ * statuses: the pod logs, the owner chains, the cloud reach, the
+ * inventory and the selection), in the order of dir's raw pages, read
  * again one page at a time; the others are dropped (after the selection,
  * every reader of pods looks up the selected accounts' pods only).  Its
  * workload owners are then those (reduced) in the namespaces of the pods
  * kept and of the Agent resources: the owner chains stay in their pod's
  * namespace, an Agent's link in its own.  The snapshot's level is then
- * KC_SNAP_COMPACT.  A page that cannot be read or parsed is an error, as
+ * KC_SNAP_COMPACT (its owners are as that level keeps them; its pods are
+ * less).  A page that cannot be read or parsed is an error, as
  * for the loader.  want NULL: no account is wanted, and the pods' pages
  * are not read; nor are a workload kind's when no namespace is left (for
  * collect's own folder, whose pages the lists parsed as they arrived).

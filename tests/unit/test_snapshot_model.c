@@ -48,7 +48,9 @@ estate(void)
 	    /* duplicate keys: every reader takes the last */
 	    "{'metadata':{'name':'first','name':'dup','namespace':'a'},'spec':{'serviceAccount':'agent'}},"
 	    "'not-an-object'");
-	page("pods", "page-0002.json", POD("a", "agent-2", "agent", ",'volumes':[{'name':'v'}]"));
+	page("pods", "page-0002.json", POD("a", "agent-2", "agent",
+	    ",'volumes':[{'name':'v'}],'initContainers':[{'name':'i1','image':'x','name':'i2'},'str'],"
+	    "'nodeName':'n1','tolerations':[{'key':'k'}]"));
 	page("secrets", "page-0001.json",
 	    "{'metadata':{'name':'s','namespace':'a','annotations':{'k':'v'},'managedFields':[]}}");
 	page("deployments", "page-0001.json",
@@ -139,8 +141,9 @@ DEFINE_TEST(test_snapshot_model_keeps_lookups)
 	kc_snapshot_free(&s);
 }
 
-/* The selected account's pods come in whole (as KC_SNAP_COMPACT keeps
- * them), in the pages' order; the others are dropped. */
+/* The selected account's pods come in, in the pages' order, each reduced
+ * to what collect's readers of a pod read (the duplicate keys' last, a
+ * container to its name); the others are dropped. */
 DEFINE_TEST(test_snapshot_model_hydrates_selected_pods)
 {
 	static const int levels[] = { KC_SNAP_MODEL, KC_SNAP_MODEL_PODS };
@@ -154,10 +157,31 @@ DEFINE_TEST(test_snapshot_model_hydrates_selected_pods)
 		CHECK_INT(s.level, KC_SNAP_COMPACT);
 		/* agent-1, the duplicate-keyed pod (serviceAccount alias), agent-2 */
 		CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 3);
-		CHECK(same(pod(&s, 0), pod(&c, 0)));
-		CHECK(same(pod(&s, 1), pod(&c, 2)));
-		CHECK(same(pod(&s, 2), pod(&c, 4)));
-		CHECK(cJSON_IsArray(kc_json_path(pod(&s, 2), "spec.volumes")));
+		{
+			static const char *const want[] = {
+			    "{\"metadata\":{\"name\":\"agent-1\",\"namespace\":\"a\",\"uid\":\"u-agent-1\","
+			    "\"labels\":{\"app\":\"x\"},\"ownerReferences\":[{\"kind\":\"ReplicaSet\",\"name\":\"rs\"}]},"
+			    "\"spec\":{\"serviceAccountName\":\"agent\",\"containers\":[{\"name\":\"c\"}]},"
+			    "\"status\":{\"containerStatuses\":[{\"name\":\"c\",\"restartCount\":2}]}}",
+			    "{\"metadata\":{\"name\":\"dup\",\"namespace\":\"a\"},\"spec\":{\"serviceAccount\":\"agent\"}}",
+			    "{\"metadata\":{\"name\":\"agent-2\",\"namespace\":\"a\",\"uid\":\"u-agent-2\","
+			    "\"labels\":{\"app\":\"x\"},\"ownerReferences\":[{\"kind\":\"ReplicaSet\",\"name\":\"rs\"}]},"
+			    "\"spec\":{\"serviceAccountName\":\"agent\",\"nodeName\":\"n1\","
+			    "\"initContainers\":[{\"name\":\"i2\"},\"str\"],\"containers\":[{\"name\":\"c\"}],"
+			    "\"volumes\":[{\"name\":\"v\"}]},"
+			    "\"status\":{\"containerStatuses\":[{\"name\":\"c\",\"restartCount\":2}]}}",
+			};
+
+			for (int i = 0; i < 3; i++) {
+				char *p = cJSON_PrintUnformatted(pod(&s, i));
+
+				CHECK_STR(p, want[i]);
+				free(p);
+			}
+			/* the twin: the whole pod (KC_SNAP_COMPACT) has more */
+			CHECK(!same(pod(&s, 0), pod(&c, 0)));
+			CHECK_STR(kc_json_str0(kc_json_path(pod(&c, 0), "spec.containers")->child, "image"), "i");
+		}
 		CHECK_INT(kc_json_path(pod(&s, 0), "status.containerStatuses")->child->child->next->valueint, 2);
 		CHECK(kc_json_path(pod(&s, 0), "metadata.managedFields") == NULL);
 		CHECK(kc_json_get(kc_json_get(pod(&s, 0), "status"), "phase") == NULL);
