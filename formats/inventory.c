@@ -44,11 +44,18 @@ list_field(struct kc_buf *out, const cJSON *arr)
 int
 kc_inventory_csv(const cJSON *rows, struct kc_buf *out)
 {
+	if (kc_buf_adds(out, "namespace,name,pods,bindings,roles,cluster_wide_reach,"
+	    "secrets_reachable,highest_severity,cloud_reach,owner_chains,agent_resources\r\n") != 0)
+		return kc_err_set(KC_ERR_LIMIT, "inventory.csv too large");
+	return kc_inventory_csv_rows(rows, out);
+}
+
+int
+kc_inventory_csv_rows(const cJSON *rows, struct kc_buf *out)
+{
 	const cJSON *row;
 	int r = 0;
 
-	r |= kc_buf_adds(out, "namespace,name,pods,bindings,roles,cluster_wide_reach,"
-	    "secrets_reachable,highest_severity,cloud_reach,owner_chains,agent_resources\r\n");
 	cJSON_ArrayForEach(row, rows) {
 		r |= kc_csv_field(out, kc_json_str0(row, "namespace"));
 		r |= kc_buf_addc(out, ',');

@@ -19,5 +19,8 @@ int kc_csv_field(struct kc_buf *out, const char *s);
  * "clusterWide":bool,"secrets":[..],"highestSeverity","cloudReach":[..],
  * "ownerChains":[..]}] */
 int kc_inventory_csv(const cJSON *rows, struct kc_buf *out);
+/* The same without the header line: rows appended a few at a time (the
+ * analysis writes each account's as it is made). */
+int kc_inventory_csv_rows(const cJSON *rows, struct kc_buf *out);
 
 #endif

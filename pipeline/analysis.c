@@ -433,6 +433,64 @@ write_whocan(struct actx *a)
 	return r;
 }
 
+/* put_json for a document with one long list at its top, key: the same
+ * bytes, but that list's items printed one at a time into pieces of about
+ * 1 MiB written out as they fill, so the text is never held whole (the
+ * findings of 2,000 agents at 150k: 3.8 MB of text, printed by doubling a
+ * buffer that was copied at each step).  The rest of the document is
+ * printed with that list emptied in place, found by the line cJSON prints
+ * for it ("\n\t\"KEY\":\t[]": a raw newline is never inside a printed
+ * string), then the list's items put back. */
+static int
+put_json_list(struct actx *a, const char *rel, cJSON *doc, const char *key, const char *const *sources,
+    const char *extra)
+{
+	struct kc_buf b = KC_BUF_INIT(OUT_MAX), mark = KC_BUF_INIT(256);
+	struct kc_atomic f = KC_ATOMIC_INIT;
+	cJSON *list = kc_json_get_mut(doc, key), *items, *e;
+	char *s = NULL, *path = NULL, *at = NULL;
+	int r;
+
+	if (!cJSON_IsArray(list))	/* not the shape this is for: printed whole */
+		return put_json(a, rel, doc, sources, extra);
+	/* printed with the list empty in its place, then its items back */
+	items = list->child;
+	list->child = NULL;
+	if ((r = kc_buf_addf(&mark, "\n\t\"%s\":\t[]", key)) == 0 && (s = cJSON_Print(doc)) == NULL)
+		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+	list->child = items;
+	if (r == 0 && (at = strstr(s, mark.data)) == NULL)
+		r = kc_err_set(KC_ERR_INVALID, "%s: the list '%s' is not a member of the document's top", rel, key);
+	if (r == 0 && (r = stage_path(a, rel, &path)) == 0)
+		r = kc_atomic_open(&f, path, NULL, 0644);
+	if (r == 0)
+		r = kc_buf_add(&b, s, (size_t)(at - s) + mark.len - 1);	/* up to its '[' */
+	cJSON_ArrayForEach(e, list) {
+		if (r == 0 && e != list->child)
+			r = kc_buf_adds(&b, ", ");
+		if (r == 0)
+			r = add_nested(&b, e, "\t\t");
+		if (r == 0)
+			r = whocan_flush(&f, &b, WHOCAN_FLUSH);
+	}
+	if (r == 0)
+		r = kc_buf_adds(&b, at + mark.len - 1);	/* from its ']' */
+	if (r == 0)
+		r = kc_buf_adds(&b, "\n");
+	if (r == 0)
+		r = whocan_flush(&f, &b, 0);
+	if (r == 0)
+		r = kc_atomic_commit(&f, 0);
+	kc_atomic_abort(&f);
+	cJSON_free(s);
+	free(path);
+	kc_buf_free(&b);
+	kc_buf_free(&mark);
+	if (r == 0)
+		note_file(a, rel, "application/json", sources, extra);
+	return r;
+}
+
 static int
 str_in(const cJSON *arr, const char *s)
 {
@@ -624,16 +682,11 @@ write_inventory(struct actx *a)
 	static const char *const src[] = { "raw/clusterroles", "raw/clusterrolebindings", "raw/roles",
 		"raw/rolebindings", "raw/pods", "raw/secrets", "raw/serviceaccounts", "raw/deployments",
 		"raw/statefulsets", "raw/daemonsets", "raw/replicasets", "raw/jobs", "raw/cronjobs", NULL };
-	cJSON *rows = cJSON_CreateArray();
 	struct kc_buf csv = KC_BUF_INIT(OUT_MAX);
 	int r = 0;
 
-	if (rows == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	if ((r = kc_workloads_init(&a->wl, a->snap)) != 0) {
-		cJSON_Delete(rows);
+	if ((r = kc_workloads_init(&a->wl, a->snap)) != 0)
 		return r;
-	}
 	{
 		const cJSON *it;
 
@@ -655,14 +708,24 @@ write_inventory(struct actx *a)
 		else
 			r = kc_secret_index_build(&a->secrets, a->snap->items[KC_RES_SECRETS]);
 	}
-	for (size_t i = 0; i < a->sel.n && r == 0; i++)
-		r = inventory_row(a, &a->sel.v[i], rows);
+	/* the header, then each account's row as CSV once it is made: the
+	 * rows are not held together (at 150k, 2,000 accounts: 8 MB) */
 	if (r == 0)
-		r = kc_inventory_csv(rows, &csv);
+		r = kc_inventory_csv(NULL, &csv);
+	for (size_t i = 0; i < a->sel.n && r == 0; i++) {
+		cJSON *rows = cJSON_CreateArray();
+
+		if (rows == NULL)
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+		if (r == 0)
+			r = inventory_row(a, &a->sel.v[i], rows);
+		if (r == 0)
+			r = kc_inventory_csv_rows(rows, &csv);
+		cJSON_Delete(rows);
+	}
 	if (r == 0)
 		r = put(a, "analysis/inventory.csv", csv.data ? csv.data : "", csv.len, "text/csv", src, NULL);
 	kc_buf_free(&csv);
-	cJSON_Delete(rows);
 	kc_workloads_free(&a->wl);
 	return r;
 }
@@ -811,7 +874,8 @@ kc_analysis_run_snap(const char *staging_dir, const struct kc_snapshot *snap,
 	cJSON_ArrayForEach(f, kc_json_get_mut(doc, "findings"))
 		if ((r = kc_agent_links_annotate(&a.links, kc_json_get_mut(f, "subject"))) != 0)
 			goto out;
-	if ((r = put_json(&a, "analysis/findings.json", doc, find_src, a.links.n > 0 ? KC_SNAPSHOT_AGENT_CRS : NULL)) != 0 ||
+	if ((r = put_json_list(&a, "analysis/findings.json", doc, "findings", find_src,
+	    a.links.n > 0 ? KC_SNAPSHOT_AGENT_CRS : NULL)) != 0 ||
 	    (r = kc_findings_txt(doc, &txt)) != 0 ||
 	    (r = put(&a, "analysis/findings.txt", txt.data, txt.len, "text/plain", NULL,
 	    "analysis/findings.json")) != 0)

@@ -1,5 +1,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,12 +95,79 @@ rule_equal(const struct kc_rbac_rule *a, const struct kc_rbac_rule *b)
 	    strs_equal(&a->urls, &b->urls);
 }
 
+/* Roles whose rules are one list of the snapshot (collect's model stores
+ * equal lists once: util/jarena.h kc_jarena_share) share one parsed copy:
+ * the first such role's, by the list's address.  Open addressing. */
+struct rules_seen {
+	const cJSON **list;	/* a rules list's first rule; NULL: free slot */
+	size_t *role;		/* the role that parsed it */
+	size_t n, used;
+};
+
+static size_t
+ptr_slot(const void *p, size_t n)
+{
+	uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15u;
+
+	return (size_t)(h >> 32) & (n - 1);
+}
+
+/* the role that parsed list, or (size_t)-1 */
+static size_t
+rules_seen_get(const struct rules_seen *t, const cJSON *list)
+{
+	if (t->n == 0)
+		return (size_t)-1;
+	for (size_t j = ptr_slot(list, t->n); t->list[j] != NULL; j = (j + 1) & (t->n - 1))
+		if (t->list[j] == list)
+			return t->role[j];
+	return (size_t)-1;
+}
+
+/* 0, or KC_ERR_NOMEM (then nothing is shared, and nothing lost) */
 static int
-role_add(struct kc_rbac *rb, const cJSON *obj, int cluster, size_t *cap)
+rules_seen_add(struct rules_seen *t, const cJSON *list, size_t role)
+{
+	size_t j;
+
+	if ((t->used + 1) * 2 > t->n) {
+		size_t n = t->n ? t->n * 2 : 1024;
+		const cJSON **l = kc_calloc(n, sizeof(*l));
+		size_t *r = kc_calloc(n, sizeof(*r));
+
+		if (l == NULL || r == NULL) {
+			free(l);
+			free(r);
+			return KC_ERR_NOMEM;
+		}
+		for (size_t i = 0; i < t->n; i++) {
+			if (t->list[i] == NULL)
+				continue;
+			for (j = ptr_slot(t->list[i], n); l[j] != NULL; j = (j + 1) & (n - 1))
+				;
+			l[j] = t->list[i];
+			r[j] = t->role[i];
+		}
+		free(t->list);
+		free(t->role);
+		t->list = l;
+		t->role = r;
+		t->n = n;
+	}
+	for (j = ptr_slot(list, t->n); t->list[j] != NULL; j = (j + 1) & (t->n - 1))
+		;
+	t->list[j] = list;
+	t->role[j] = role;
+	t->used++;
+	return 0;
+}
+
+static int
+role_add(struct kc_rbac *rb, const cJSON *obj, int cluster, size_t *cap, struct rules_seen *seen)
 {
 	struct kc_rbac_role *ro;
 	const cJSON *rules, *it;
-	size_t n = 0;
+	size_t n = 0, same;
 
 	if (KC_GROW(rb->roles, *cap, rb->nroles + 1) != 0)
 		return KC_ERR_NOMEM;
@@ -112,6 +180,20 @@ role_add(struct kc_rbac *rb, const cJSON *obj, int cluster, size_t *cap)
 	ro->labels = kc_json_get(jmeta(obj), "labels");
 	ro->aggregated = cluster && cJSON_IsObject(kc_json_get(obj, "aggregationRule"));
 	rules = kc_json_get(obj, "rules");
+	if (cJSON_IsArray(rules) && rules->child != NULL &&
+	    (same = rules_seen_get(seen, rules->child)) != (size_t)-1) {
+		/* the same list as an earlier role's: its parsed rules (equal
+		 * rules, the same positions, the same rule objects) */
+		cJSON_ArrayForEach(it, rules)
+			if (!cJSON_IsObject(it))
+				kc_warn("%s '%s': a rule is not an object; skipped",
+				    cluster ? "clusterrole" : "role", ro->name);
+		ro->rules = rb->roles[same].rules;
+		ro->nrules = rb->roles[same].nrules;
+		ro->rules_shared = 1;
+		rb->nroles++;
+		return 0;
+	}
 	cJSON_ArrayForEach(it, rules)
 		n++;
 	if (n > 0 && (ro->rules = kc_calloc(n, sizeof(*ro->rules))) == NULL)
@@ -125,6 +207,9 @@ role_add(struct kc_rbac *rb, const cJSON *obj, int cluster, size_t *cap)
 			return KC_ERR_NOMEM;
 		ro->nrules++;
 	}
+	/* a table without room only shares less */
+	if (cJSON_IsArray(rules) && rules->child != NULL)
+		(void)rules_seen_add(seen, rules->child, rb->nroles);
 	rb->nroles++;
 	return 0;
 }
@@ -338,6 +423,7 @@ int
 kc_rbac_init(struct kc_rbac *rb, const struct kc_snapshot *snap)
 {
 	size_t rcap = 0, bcap = 0;
+	struct rules_seen seen = { NULL, NULL, 0, 0 };
 	const cJSON *it;
 	int r = 0;
 
@@ -347,10 +433,10 @@ kc_rbac_init(struct kc_rbac *rb, const struct kc_snapshot *snap)
 	 * (rbac/reach.h); a bundle without discovery gets the built-in one */
 	kc_rbac_discovery_use(snap->disc);
 	cJSON_ArrayForEach(it, snap->items[KC_RES_CLUSTERROLES])
-		if ((r = role_add(rb, it, 1, &rcap)) != 0)
+		if ((r = role_add(rb, it, 1, &rcap, &seen)) != 0)
 			goto out;
 	cJSON_ArrayForEach(it, snap->items[KC_RES_ROLES])
-		if ((r = role_add(rb, it, 0, &rcap)) != 0)
+		if ((r = role_add(rb, it, 0, &rcap, &seen)) != 0)
 			goto out;
 	cJSON_ArrayForEach(it, snap->items[KC_RES_CLUSTERROLEBINDINGS])
 		if ((r = binding_add(rb, it, 1, &bcap)) != 0)
@@ -385,6 +471,8 @@ kc_rbac_init(struct kc_rbac *rb, const struct kc_snapshot *snap)
 	}
 	r = aggregate_all(rb);
 out:
+	free(seen.list);
+	free(seen.role);
 	if (r != 0)
 		kc_rbac_free(rb);
 	return r;
@@ -399,9 +487,10 @@ kc_rbac_free(struct kc_rbac *rb)
 	if (rb->snap != NULL && rb->snap->disc != NULL && kc_rbac_discovery() == rb->snap->disc)
 		kc_rbac_discovery_use(NULL);
 	for (size_t i = 0; i < rb->nroles; i++) {
-		for (size_t j = 0; j < rb->roles[i].nrules; j++)
+		for (size_t j = 0; j < rb->roles[i].nrules && !rb->roles[i].rules_shared; j++)
 			rule_free(&rb->roles[i].rules[j]);
-		free(rb->roles[i].rules);
+		if (!rb->roles[i].rules_shared)
+			free(rb->roles[i].rules);
 		cJSON_Delete(rb->roles[i].expected);
 		free(rb->roles[i].agg_error);
 	}

@@ -52,8 +52,10 @@ struct kc_rbac_role {
 	int cluster;			/* 1: ClusterRole, 0: Role */
 	const char *ns;			/* "" for a ClusterRole */
 	const char *name;
-	struct kc_rbac_rule *rules;
+	struct kc_rbac_rule *rules;	/* shared with an earlier role whose rules are
+					 * the same list of the snapshot (rules_shared) */
 	size_t nrules;
+	int rules_shared;		/* 1: rules are another role's (not freed here) */
 	const cJSON *obj;
 	const cJSON *labels;		/* metadata.labels or NULL */
 	int aggregated;			/* has an aggregationRule */

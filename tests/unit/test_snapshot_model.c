@@ -10,6 +10,7 @@
 
 #include "collector/snapshot.h"
 #include "harness.h"
+#include "rbac/eval.h"
 #include "rbac/workload.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -700,4 +701,58 @@ DEFINE_TEST(test_snapshot_unreadable_folder_is_an_error)
 	kc_err_clear();
 	CHECK_INT(kc_snap_pages_open(&it, ".", KC_RES_ROLES), KC_ERR_IO);
 	kc_err_clear();
+}
+
+/* collect's model stores equal rules once (kc_jarena_share), and the
+ * evaluator then parses them once: two roles of two namespaces with the
+ * same rules share one parsed list, and each still grants through its own
+ * binding, named in the reason.  The twin: a whole snapshot (no sharing)
+ * parses each role's own. */
+DEFINE_TEST(test_snapshot_model_roles_share_rules)
+{
+	static const int levels[] = { KC_SNAP_MODEL, KC_SNAP_COMPACT };
+
+#define ROLE(ns) "{'metadata':{'name':'reader','namespace':'" ns "'},'rules':[" \
+	"{'verbs':['get','list'],'apiGroups':[''],'resources':['secrets']},{'verbs':['get'],'apiGroups':['']," \
+	"'resources':['pods']}]}"
+#define RB(ns) "{'metadata':{'name':'rb','namespace':'" ns "'},'subjects':[{'kind':'ServiceAccount'," \
+	"'name':'agent','namespace':'" ns "'}],'roleRef':{'apiGroup':'rbac.authorization.k8s.io'," \
+	"'kind':'Role','name':'reader'}}"
+	page("roles", "page-0001.json", ROLE("a") "," ROLE("b") ","
+	    "{'metadata':{'name':'other','namespace':'b'},'rules':[{'verbs':['get'],'apiGroups':[''],"
+	    "'resources':['secrets']}]}");
+	page("rolebindings", "page-0001.json", RB("a") "," RB("b"));
+#undef ROLE
+#undef RB
+	for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
+		struct kc_snapshot s;
+		struct kc_rbac rb;
+		struct kc_rbac_sa_id id;
+		struct kc_rbac_request req = { "get", "", "secrets", NULL, "x", "b", NULL };
+		struct kc_rbac_decision d;
+		char reason[512];
+
+		CHECK_INT(kc_snapshot_load_dir_level(".", &s, levels[l]), 0);
+		CHECK_INT(kc_rbac_init(&rb, &s), 0);
+		CHECK_INT((int)rb.nroles, 3);
+		CHECK_INT((int)rb.roles[1].nrules, 2);
+		CHECK_STR(rb.roles[1].rules[1].resources.v[0], "pods");
+		if (levels[l] == KC_SNAP_MODEL) {
+			CHECK(rb.roles[1].rules == rb.roles[0].rules && rb.roles[1].rules_shared);
+		} else {
+			CHECK(rb.roles[1].rules != rb.roles[0].rules && !rb.roles[1].rules_shared);
+		}
+		/* one element shorter: its own */
+		CHECK(rb.roles[2].rules != rb.roles[0].rules && !rb.roles[2].rules_shared);
+		CHECK_INT(kc_rbac_sa_identity(&id, "b", "agent"), 0);
+		CHECK_INT(kc_rbac_authorize(&rb, &id.id, &req, &d), 0);
+		CHECK(d.allowed);
+		CHECK_INT(kc_rbac_reason(&d.grant, reason, sizeof(reason)), 0);
+		CHECK(strstr(reason, "RoleBinding \"rb/b\"") != NULL);
+		req.resource = "configmaps";
+		CHECK_INT(kc_rbac_authorize(&rb, &id.id, &req, &d), 0);
+		CHECK(!d.allowed);
+		kc_rbac_free(&rb);
+		kc_snapshot_free(&s);
+	}
 }
