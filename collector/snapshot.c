@@ -522,8 +522,10 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 	 * specs stored once (a role of each of 10,000 namespaces with the
 	 * same rules: issue 11).  Not diff's: it rewrites PRE's managedFields
 	 * in place (reduce_deferred_mf) */
-	if (is_model(compact))
+	if (is_model(compact)) {
 		kc_jarena_share(snap->arena);
+		snap->shared = 1;
+	}
 	scratch = kc_jarena_new();
 	for (int i = 0; i < KC_RES_COUNT; i++) {
 		char prefix[128], **pages = NULL;

@@ -64,6 +64,11 @@ struct kc_snapshot {
 					 * (collector/custom.h), concatenated; never NULL after load */
 	int agent_crs_present;		/* 1 when that list was collected */
 	int level;			/* the KC_SNAP_* level of its items */
+	int shared;			/* 1 (the model levels, and after
+					 * kc_snapshot_hydrate_pods): equal member lists
+					 * of its items are one list (util/jarena.h
+					 * kc_jarena_share), so its items are read only:
+					 * a write into one would change others */
 	struct kc_jarena *arena;	/* where a load packs its items (util/jarena.h);
 					 * NULL for a snapshot built by hand */
 };

@@ -738,9 +738,9 @@ DEFINE_TEST(test_snapshot_model_roles_share_rules)
 		CHECK_INT((int)rb.roles[1].nrules, 2);
 		CHECK_STR(rb.roles[1].rules[1].resources.v[0], "pods");
 		if (levels[l] == KC_SNAP_MODEL) {
-			CHECK(rb.roles[1].rules == rb.roles[0].rules && rb.roles[1].rules_shared);
+			CHECK(rb.roles[1].rules == rb.roles[0].rules && rb.roles[1].rules_shared && s.shared);
 		} else {
-			CHECK(rb.roles[1].rules != rb.roles[0].rules && !rb.roles[1].rules_shared);
+			CHECK(rb.roles[1].rules != rb.roles[0].rules && !rb.roles[1].rules_shared && !s.shared);
 		}
 		/* one element shorter: its own */
 		CHECK(rb.roles[2].rules != rb.roles[0].rules && !rb.roles[2].rules_shared);
