@@ -352,10 +352,10 @@ add_nested(struct kc_buf *b, const cJSON *item, const char *indent)
  * freed before the next is computed, so neither the document nor its text
  * is held whole (53 MB at the 150k estate); the bytes are those of
  * cJSON_Print on the whole document (make equiv). */
-#define WHOCAN_FLUSH (1u << 20)
+#define PIECE_BYTES (1u << 20)
 
 static int
-whocan_flush(struct kc_atomic *f, struct kc_buf *b, size_t at_least)
+pieces_flush(struct kc_atomic *f, struct kc_buf *b, size_t at_least)
 {
 	int r = 0;
 
@@ -363,6 +363,22 @@ whocan_flush(struct kc_atomic *f, struct kc_buf *b, size_t at_least)
 		r = kc_write_all(f->fd, b->data, b->len, f->tmp);
 		kc_buf_reset(b);
 	}
+	return r;
+}
+
+/* A file written in pieces, ended: tail added (when r, the writing's
+ * result so far, is 0), the rest written out and the file put in place;
+ * on any failure, the temporary file goes.  Returns the result. */
+static int
+pieces_finish(struct kc_atomic *f, struct kc_buf *b, const char *tail, int r)
+{
+	if (r == 0)
+		r = kc_buf_adds(b, tail);
+	if (r == 0)
+		r = pieces_flush(f, b, 0);
+	if (r == 0)
+		r = kc_atomic_commit(f, 0);
+	kc_atomic_abort(f);
 	return r;
 }
 
@@ -378,7 +394,7 @@ whocan_put(void *ctx, const char *s, size_t n)
 	struct whocan_sink *w = ctx;
 	int r = kc_buf_add(w->b, s, n);
 
-	return r != 0 ? r : whocan_flush(w->f, w->b, WHOCAN_FLUSH);
+	return r != 0 ? r : pieces_flush(w->f, w->b, PIECE_BYTES);
 }
 
 static int
@@ -420,13 +436,7 @@ write_whocan(struct actx *a)
 			r = add_nested(&b, bs, "\t");
 		cJSON_Delete(bs);
 	}
-	if (r == 0)
-		r = kc_buf_adds(&b, "\n}\n");
-	if (r == 0)
-		r = whocan_flush(&f, &b, 0);
-	if (r == 0)
-		r = kc_atomic_commit(&f, 0);
-	kc_atomic_abort(&f);
+	r = pieces_finish(&f, &b, "\n}\n", r);
 	kc_buf_free(&b);
 	if (r == 0)
 		note_file(a, rel, "application/json", RBAC_SOURCES, "raw/serviceaccounts");
@@ -445,47 +455,44 @@ static int
 put_json_list(struct actx *a, const char *rel, cJSON *doc, const char *key, const char *const *sources,
     const char *extra)
 {
-	struct kc_buf b = KC_BUF_INIT(OUT_MAX), mark = KC_BUF_INIT(256);
+	struct kc_buf b = KC_BUF_INIT(OUT_MAX);
 	struct kc_atomic f = KC_ATOMIC_INIT;
 	cJSON *list = kc_json_get_mut(doc, key), *items, *e;
-	char *s = NULL, *path = NULL, *at = NULL;
+	char mark[128], *s = NULL, *path = NULL, *at = NULL;
+	size_t nmark;
 	int r;
 
-	if (!cJSON_IsArray(list))	/* not the shape this is for: printed whole */
-		return put_json(a, rel, doc, sources, extra);
+	if (!cJSON_IsArray(list))
+		return kc_err_set(KC_ERR_INVALID, "%s: the document has no list '%s'", rel, key);
+	if ((r = kc_fmt(mark, sizeof(mark), "\n\t\"%s\":\t[]", key)) != 0)
+		return r;
+	nmark = strlen(mark);
 	/* printed with the list empty in its place, then its items back */
 	items = list->child;
 	list->child = NULL;
-	if ((r = kc_buf_addf(&mark, "\n\t\"%s\":\t[]", key)) == 0 && (s = cJSON_Print(doc)) == NULL)
+	if ((s = cJSON_Print(doc)) == NULL)
 		r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 	list->child = items;
-	if (r == 0 && (at = strstr(s, mark.data)) == NULL)
+	if (r == 0 && (at = strstr(s, mark)) == NULL)
 		r = kc_err_set(KC_ERR_INVALID, "%s: the list '%s' is not a member of the document's top", rel, key);
 	if (r == 0 && (r = stage_path(a, rel, &path)) == 0)
 		r = kc_atomic_open(&f, path, NULL, 0644);
 	if (r == 0)
-		r = kc_buf_add(&b, s, (size_t)(at - s) + mark.len - 1);	/* up to its '[' */
+		r = kc_buf_add(&b, s, (size_t)(at - s) + nmark - 1);	/* up to its '[' */
 	cJSON_ArrayForEach(e, list) {
 		if (r == 0 && e != list->child)
 			r = kc_buf_adds(&b, ", ");
 		if (r == 0)
 			r = add_nested(&b, e, "\t\t");
 		if (r == 0)
-			r = whocan_flush(&f, &b, WHOCAN_FLUSH);
+			r = pieces_flush(&f, &b, PIECE_BYTES);
 	}
 	if (r == 0)
-		r = kc_buf_adds(&b, at + mark.len - 1);	/* from its ']' */
-	if (r == 0)
-		r = kc_buf_adds(&b, "\n");
-	if (r == 0)
-		r = whocan_flush(&f, &b, 0);
-	if (r == 0)
-		r = kc_atomic_commit(&f, 0);
-	kc_atomic_abort(&f);
+		r = kc_buf_adds(&b, at + nmark - 1);	/* from its ']' */
+	r = pieces_finish(&f, &b, "\n", r);
 	cJSON_free(s);
 	free(path);
 	kc_buf_free(&b);
-	kc_buf_free(&mark);
 	if (r == 0)
 		note_file(a, rel, "application/json", sources, extra);
 	return r;

@@ -381,7 +381,9 @@ store(struct kc_jarena *a, const char *s)
  * equal, since everything a node prints is compared. */
 
 /* A string of at most KC_JARENA_INTERN_MAX bytes is stored once, so its
- * address stands for its bytes; a longer one is hashed by its bytes. */
+ * address stands for its bytes (one left unshared by a crowded run of the
+ * strings' table only makes its lists miss a share: chain_same compares
+ * bytes); a longer one is hashed by its bytes. */
 static size_t
 str_hash(size_t h, const char *s)
 {
