@@ -713,7 +713,11 @@ write_inventory(struct actx *a)
 		if (a->pods_by_sa.err != 0 || a->fnd_by_subject.err != 0)
 			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
 		else
-			r = kc_secret_index_build(&a->secrets, a->snap->items[KC_RES_SECRETS]);
+			r = a->snap->nnames[KC_RES_SECRETS] > 0 ?
+			    /* collect's model: the secrets as names (snapshot.h) */
+			    kc_secret_index_build_names(&a->secrets, a->snap->names[KC_RES_SECRETS],
+			    a->snap->nnames[KC_RES_SECRETS]) :
+			    kc_secret_index_build(&a->secrets, a->snap->items[KC_RES_SECRETS]);
 	}
 	/* the header, then each account's row as CSV once it is made: the
 	 * rows are not held together (at 150k, 2,000 accounts: 8 MB) */

@@ -33,6 +33,10 @@ kc_rbac_all_namespaces(const struct kc_snapshot *snap, struct kc_strset *out)
 	cJSON_ArrayForEach(it, snap->items[KC_RES_NAMESPACES])
 		if ((r = kc_strset_add(out, kc_json_str0(kc_json_get(it, "metadata"), "name"))) != 0)
 			return r;
+	/* collect's model keeps the namespaces as names (snapshot.h) */
+	for (size_t i = 0; i < snap->nnames[KC_RES_NAMESPACES]; i++)
+		if ((r = kc_strset_add(out, snap->names[KC_RES_NAMESPACES][i].name)) != 0)
+			return r;
 	for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++)
 		cJSON_ArrayForEach(it, snap->items[from[i]]) {
 			const char *ns = kc_json_str0(kc_json_get(it, "metadata"), "namespace");

@@ -9,17 +9,14 @@
 #include "util/json.h"
 #include "util/mem.h"
 
-int
-kc_secret_index_build(struct kc_secret_index *x, const cJSON *items)
+/* names indexed into x (memset, x->owned set or NULL); on failure x is
+ * freed */
+static int
+index_names(struct kc_secret_index *x, const struct kc_snap_name *names, size_t n)
 {
-	const cJSON *it;
-
-	memset(x, 0, sizeof(*x));
-	cJSON_ArrayForEach(it, items) {
-		const cJSON *m = kc_json_get(it, "metadata");
-
-		kc_nsindex_add(&x->by_ns, kc_json_str0(m, "namespace"), "", it);
-		kc_nsindex_add(&x->by_name, kc_json_str0(m, "name"), "", it);
+	for (size_t i = 0; i < n; i++) {
+		kc_nsindex_add(&x->by_ns, names[i].ns, "", &names[i]);
+		kc_nsindex_add(&x->by_name, names[i].name, "", &names[i]);
 		x->n++;
 	}
 	kc_nsindex_sort(&x->by_ns);
@@ -31,11 +28,39 @@ kc_secret_index_build(struct kc_secret_index *x, const cJSON *items)
 	return 0;
 }
 
+int
+kc_secret_index_build(struct kc_secret_index *x, const cJSON *items)
+{
+	const cJSON *it;
+	size_t n = 0, k = 0;
+
+	memset(x, 0, sizeof(*x));
+	cJSON_ArrayForEach(it, items)
+		n++;
+	if (n > 0 && (x->owned = kc_calloc(n, sizeof(*x->owned))) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	cJSON_ArrayForEach(it, items) {
+		const cJSON *m = kc_json_get(it, "metadata");
+
+		x->owned[k].ns = kc_json_str0(m, "namespace");
+		x->owned[k++].name = kc_json_str0(m, "name");
+	}
+	return index_names(x, x->owned, n);
+}
+
+int
+kc_secret_index_build_names(struct kc_secret_index *x, const struct kc_snap_name *names, size_t n)
+{
+	memset(x, 0, sizeof(*x));
+	return index_names(x, names, n);
+}
+
 void
 kc_secret_index_free(struct kc_secret_index *x)
 {
 	kc_nsindex_free(&x->by_ns);
 	kc_nsindex_free(&x->by_name);
+	free(x->owned);
 	memset(x, 0, sizeof(*x));
 }
 
@@ -130,9 +155,8 @@ kc_secrets_reachable(const struct kc_rbac *rb, const struct kc_secret_index *x,
 		if (w == 0 || v[w - 1]->ord != v[i]->ord)
 			v[w++] = v[i];
 	for (size_t i = 0; i < w && r == 0; i++) {
-		const cJSON *m = kc_json_get(v[i]->p, "metadata");
-		struct kc_rbac_request req = { "get", "", "secrets", NULL, kc_json_str0(m, "name"),
-			kc_json_str0(m, "namespace"), NULL };
+		const struct kc_snap_name *m = v[i]->p;
+		struct kc_rbac_request req = { "get", "", "secrets", NULL, m->name, m->ns, NULL };
 		struct kc_rbac_decision d;
 		char who[1024];
 

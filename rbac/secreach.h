@@ -19,14 +19,19 @@
 #include "util/nsindex.h"
 
 struct kc_secret_index {
-	struct kc_nsindex by_ns;	/* by namespace (name key "") */
-	struct kc_nsindex by_name;	/* by name (name key "") */
+	struct kc_nsindex by_ns;	/* by namespace (name key ""), each entry's p
+					 * a const struct kc_snap_name * */
+	struct kc_nsindex by_name;	/* by name (name key ""), the same */
+	struct kc_snap_name *owned;	/* the names kc_secret_index_build read */
 	size_t n;			/* secrets indexed */
 };
 
 /* Index the items of a secrets list (borrowed: it must outlive x).
  * 0 or KC_ERR_NOMEM (with kc_err_set). */
 int kc_secret_index_build(struct kc_secret_index *x, const cJSON *items);
+/* The same from n secrets' names in the list's order (borrowed: collect's
+ * model, struct kc_snapshot's names[KC_RES_SECRETS]). */
+int kc_secret_index_build_names(struct kc_secret_index *x, const struct kc_snap_name *names, size_t n);
 void kc_secret_index_free(struct kc_secret_index *x);
 
 /* Append "ns/name" to out (a cJSON array) for every indexed secret that id

@@ -10,13 +10,16 @@
 
 #include "collector/snapshot.h"
 #include "harness.h"
+#include "rbac/analyze.h"
 #include "rbac/eval.h"
+#include "rbac/secreach.h"
 #include "rbac/workload.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "util/jarena.h"
 #include "util/json.h"
+#include "util/strset.h"
 
 static void
 page(const char *res, const char *name, const char *items)
@@ -107,9 +110,11 @@ DEFINE_TEST(test_snapshot_model_keeps_lookups)
 	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_MODEL), 0);
 	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_PODS]), 0);
 	CHECK_INT(s.present[KC_RES_PODS], 1);
-	d = cJSON_GetArrayItem(s.items[KC_RES_SECRETS], 0);
-	CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "name"), "s");
-	CHECK(kc_json_path(d, "metadata.annotations") == NULL);
+	/* a secret as its names only (test_snapshot_model_names) */
+	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_SECRETS]), 0);
+	CHECK_INT(s.nnames[KC_RES_SECRETS], 1);
+	CHECK_STR(s.names[KC_RES_SECRETS][0].name, "s");
+	CHECK_STR(s.names[KC_RES_SECRETS][0].ns, "a");
 	/* no Agent resource: no owner until the selection */
 	CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_DEPLOYMENTS]), 0);
 	CHECK_INT(s.present[KC_RES_DEPLOYMENTS], 1);
@@ -139,6 +144,13 @@ DEFINE_TEST(test_snapshot_model_keeps_lookups)
 	CHECK_STR(kc_json_str0(kc_json_get(pod(&s, 2), "spec"), "serviceAccount"), "agent");
 	CHECK(cJSON_IsString(pod(&s, 3)));
 	CHECK_STR(kc_json_str0(kc_json_get(pod(&s, 4), "metadata"), "name"), "agent-2");
+	kc_snapshot_free(&s);
+	/* the twin: the secret an item, as every other level keeps it */
+	CHECK_INT(kc_snapshot_load_dir_level(".", &s, KC_SNAP_COMPACT), 0);
+	d = cJSON_GetArrayItem(s.items[KC_RES_SECRETS], 0);
+	CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "name"), "s");
+	CHECK(kc_json_path(d, "metadata.annotations") != NULL);
+	CHECK(s.names[KC_RES_SECRETS] == NULL && s.nnames[KC_RES_SECRETS] == 0);
 	kc_snapshot_free(&s);
 }
 
@@ -474,6 +486,73 @@ DEFINE_TEST(test_snapshot_diff_keeps_changed_by)
 	kc_snapshot_free(&s);
 }
 
+/* The model's secrets and namespaces are their names (struct kc_snapshot
+ * names[]), read as every reader of the items read them (the last of
+ * duplicate keys, "" for what is missing or not a string, an item that is
+ * not an object included), in the list's order across pages; what the
+ * analysis makes of them (every namespace, the secret index) is what it
+ * made of the items.  The twin: the compact level's items. */
+DEFINE_TEST(test_snapshot_model_names)
+{
+	static const int res[] = { KC_RES_SECRETS, KC_RES_NAMESPACES };
+	struct kc_snapshot m, c;
+	struct kc_strset nm, nc;
+	struct kc_secret_index xm, xc;
+
+	page("secrets", "page-0001.json", "{'metadata':{'name':'s1','namespace':'a','name':'s2'}},"
+	    "'not-an-object',{'metadata':{'namespace':'b','name':7}}");
+	page("secrets", "page-0002.json", "{'metadata':{'name':'s3','namespace':'b'}}");
+	page("namespaces", "page-0001.json", "{'metadata':{'name':'a','labels':{'x':'y'}}},{'metadata':{}}");
+	page("namespaces", "page-0002.json", "{'metadata':{'name':'b'}}");
+	page("rolebindings", "page-0001.json", "{'metadata':{'name':'rb','namespace':'c'},'subjects':[]}");
+	CHECK_INT(kc_snapshot_load_dir_level(".", &m, KC_SNAP_MODEL), 0);
+	CHECK_INT(kc_snapshot_load_dir_level(".", &c, KC_SNAP_COMPACT), 0);
+	for (size_t k = 0; k < sizeof(res) / sizeof(res[0]); k++) {
+		const cJSON *it;
+		size_t i = 0;
+
+		CHECK_INT(cJSON_GetArraySize(m.items[res[k]]), 0);
+		CHECK(m.present[res[k]]);
+		CHECK_INT(m.nnames[res[k]], (size_t)cJSON_GetArraySize(c.items[res[k]]));
+		CHECK(c.names[res[k]] == NULL);
+		cJSON_ArrayForEach(it, c.items[res[k]]) {
+			const cJSON *md = kc_json_get(it, "metadata");
+
+			if (i >= m.nnames[res[k]])
+				break;
+			CHECK_STR(m.names[res[k]][i].ns, kc_json_str0(md, "namespace"));
+			CHECK_STR(m.names[res[k]][i].name, kc_json_str0(md, "name"));
+			i++;
+		}
+	}
+	CHECK_STR(m.names[KC_RES_SECRETS][0].name, "s2");
+	CHECK_STR(m.names[KC_RES_SECRETS][1].name, "");
+	CHECK_STR(m.names[KC_RES_SECRETS][3].name, "s3");
+	CHECK_INT(kc_rbac_all_namespaces(&m, &nm), 0);
+	CHECK_INT(kc_rbac_all_namespaces(&c, &nc), 0);
+	CHECK_INT(nm.n, nc.n);
+	CHECK_INT(nm.n, 4);	/* "", a, b, and c of the binding */
+	for (size_t i = 0; i < nm.n && i < nc.n; i++)
+		CHECK_STR(nm.v[i], nc.v[i]);
+	CHECK_INT(kc_secret_index_build_names(&xm, m.names[KC_RES_SECRETS], m.nnames[KC_RES_SECRETS]), 0);
+	CHECK_INT(kc_secret_index_build(&xc, c.items[KC_RES_SECRETS]), 0);
+	CHECK_INT(xm.n, 4);
+	CHECK_INT(xm.n, xc.n);
+	for (size_t i = 0; i < xm.by_ns.n && i < xc.by_ns.n; i++) {
+		const struct kc_snap_name *p = xm.by_ns.v[i].p, *q = xc.by_ns.v[i].p;
+
+		CHECK_STR(p->ns, q->ns);
+		CHECK_STR(p->name, q->name);
+		CHECK_INT(xm.by_ns.v[i].ord, xc.by_ns.v[i].ord);
+	}
+	kc_secret_index_free(&xm);
+	kc_secret_index_free(&xc);
+	kc_strset_free(&nm);
+	kc_strset_free(&nc);
+	kc_snapshot_free(&m);
+	kc_snapshot_free(&c);
+}
+
 /* diff reads a PRE bundle's secrets and a POST bundle's pods, and no
  * service account, configmap or workload owner of either: KC_SNAP_DIFF_PRE
  * and KC_SNAP_DIFF_POST keep no item of what their side does not read
@@ -662,7 +741,7 @@ DEFINE_TEST(test_snapshot_dropped_kinds_not_read)
 			CHECK_INT(cJSON_GetArraySize(s.items[res[i]]), 0);
 		}
 		/* the secret index still has its names */
-		CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_SECRETS]), 1);
+		CHECK_INT(s.nnames[KC_RES_SECRETS], 1);
 		kc_snapshot_free(&s);
 	}
 	/* the twin: the level that reads configmaps refuses the broken page */
