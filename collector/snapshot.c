@@ -134,6 +134,10 @@ static const struct keep_path drop_all[] = { { { NULL } } };
  * model's secrets and namespaces, struct kc_snapshot); a page reduced at
  * such a level keeps what name_keep keeps */
 static const struct keep_path names_only[] = { { { NULL } } };
+/* no item either, but each one a record in rbac[] (the model's RBAC
+ * objects, struct kc_snap_rbac); a page reduced at such a level keeps
+ * what rbac_model_keep keeps */
+static const struct keep_path rbac_records[] = { { { NULL } } };
 
 static const struct keep_path *
 diff_paths(int level, int res)
@@ -178,7 +182,8 @@ model_paths(int res)
 	case KC_RES_SERVICEACCOUNTS:
 		return sa_model_keep;
 	case KC_RES_CLUSTERROLES: case KC_RES_CLUSTERROLEBINDINGS: case KC_RES_ROLES: case KC_RES_ROLEBINDINGS:
-		return rbac_model_keep;
+		/* rbac_model_keep's members, as records */
+		return rbac_records;
 	case KC_RES_NAMESPACES:
 		/* every reader of the model's namespaces reads the name only
 		 * (kc_rbac_all_namespaces): 10 MiB at 10,000 whole, 4 MiB as
@@ -535,12 +540,98 @@ add_names(struct kc_snapshot *snap, int res, const cJSON *items, size_t *cap)
 	return 0;
 }
 
+/* m's member key detached and copied into snap's arena (equal lists
+ * shared), or NULL when m has none: the node kc_json_get reads; 0 or
+ * KC_ERR_NOMEM (with kc_err_set) */
+static int
+take_member(struct kc_snapshot *snap, cJSON *m, const char *key, const cJSON **out)
+{
+	cJSON *v = kc_json_get_mut(m, key);
+
+	*out = NULL;
+	if (v == NULL)
+		return 0;
+	cJSON_DetachItemViaPointer(m, v);
+	if ((v = kc_jarena_take_member(snap->arena, v)) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if (!kc_jarena_owns(v))
+		cJSON_AddItemToArray(snap->heap, v);	/* the arena had no room: owned there */
+	*out = v;
+	return 0;
+}
+
+static int
+str_member(struct kc_snapshot *snap, const cJSON *o, const char *key, const char **out)
+{
+	if ((*out = kc_jarena_strdup(snap->arena, kc_json_str0(o, key))) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+/* Each of items (a page's, whose nodes it takes) a record appended to
+ * snap->rbac[res]: what the evaluator reads of an RBAC object, as it read
+ * the items (rbac/eval.c); every item is one, an item that is not an
+ * object included (its members missing).  0 or KC_ERR_NOMEM. */
+static int
+add_rbac(struct kc_snapshot *snap, int res, cJSON *items, size_t *cap, size_t *subjects_cap)
+{
+	cJSON *it;
+	int r = 0;
+
+	if (!cJSON_IsArray(items))
+		return 0;	/* as the loader: a page without an items array adds none */
+	if (snap->heap == NULL && (snap->heap = cJSON_CreateArray()) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	for (it = items->child; it != NULL && r == 0; it = it->next) {
+		cJSON *md = kc_json_get_mut(it, "metadata");
+		const cJSON *ref = kc_json_get(it, "roleRef"), *sj;
+		struct kc_snap_rbac *v;
+
+		if (KC_GROW(snap->rbac[res], *cap, snap->nrbac[res] + 1) != 0)
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		v = &snap->rbac[res][snap->nrbac[res]];
+		memset(v, 0, sizeof(*v));
+		if ((r = str_member(snap, md, "namespace", &v->ns)) != 0 ||
+		    (r = str_member(snap, md, "name", &v->name)) != 0)
+			break;
+		if (cJSON_IsObject(ref) && ((r = str_member(snap, ref, "kind", &v->role_kind)) != 0 ||
+		    (r = str_member(snap, ref, "name", &v->role_name)) != 0))
+			break;
+		/* the evaluator counts a binding's subjects as the members of
+		 * whatever subjects is (rbac/eval.c binding_add) */
+		v->subjects = snap->nsubjects;
+		cJSON_ArrayForEach(sj, kc_json_get(it, "subjects")) {
+			struct kc_snap_subject *su;
+
+			if (KC_GROW(snap->subjects, *subjects_cap, snap->nsubjects + 1) != 0)
+				return kc_err_set(KC_ERR_NOMEM, "out of memory");
+			su = &snap->subjects[snap->nsubjects];
+			if ((r = str_member(snap, sj, "kind", &su->kind)) != 0 ||
+			    (r = str_member(snap, sj, "name", &su->name)) != 0 ||
+			    (r = str_member(snap, sj, "namespace", &su->ns)) != 0)
+				break;
+			snap->nsubjects++;
+			v->nsubjects++;
+		}
+		if (r == 0)
+			r = take_member(snap, md, "labels", &v->labels);
+		if (r == 0)
+			r = take_member(snap, it, "rules", &v->rules);
+		if (r == 0)
+			r = take_member(snap, it, "aggregationRule", &v->aggregation);
+		if (r == 0)
+			snap->nrbac[res]++;
+	}
+	return r;
+}
+
 static int
 snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap, int compact)
 {
 	/* each page parsed into it, its kept items copied out, then reset:
 	 * no malloc and free per node of what is dropped; NULL: the heap */
 	struct kc_jarena *scratch;
+	size_t subjects_cap = 0;
 	int r = 0;
 
 	memset(snap, 0, sizeof(*snap));
@@ -594,6 +685,9 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 			if (level_paths(compact, i) == names_only) {
 				r = add_names(snap, i, items, &names_cap);
 				items = NULL;	/* nothing of the page kept as nodes */
+			} else if (level_paths(compact, i) == rbac_records) {
+				r = add_rbac(snap, i, items, &names_cap, &subjects_cap);
+				items = NULL;
 			}
 			while (cJSON_IsArray(items) && (it = cJSON_DetachItemFromArray(items, 0)) != NULL) {
 				if (level_paths(compact, i) == drop_all) {
@@ -628,8 +722,9 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 		free(pages);
 		if (r != 0)
 			goto out;
-		kc_debug("snapshot: %s: %d objects kept, %zu names, arena %zu KiB", kc_snap_resources[i].name,
-		    cJSON_GetArraySize(snap->items[i]), snap->nnames[i], kc_jarena_bytes(snap->arena) / 1024);
+		kc_debug("snapshot: %s: %d objects kept, %zu names, %zu records, arena %zu KiB",
+		    kc_snap_resources[i].name, cJSON_GetArraySize(snap->items[i]), snap->nnames[i],
+		    snap->nrbac[i], kc_jarena_bytes(snap->arena) / 1024);
 	}
 	{
 		/* agents defined by a custom resource (rbac/agentcr.h) */
@@ -832,7 +927,15 @@ kc_snapshot_free(struct kc_snapshot *snap)
 		free(snap->names[i]);
 		snap->names[i] = NULL;
 		snap->nnames[i] = 0;
+		free(snap->rbac[i]);
+		snap->rbac[i] = NULL;
+		snap->nrbac[i] = 0;
 	}
+	free(snap->subjects);
+	snap->subjects = NULL;
+	snap->nsubjects = 0;
+	cJSON_Delete(snap->heap);
+	snap->heap = NULL;
 	kc_discovery_free(snap->disc);
 	snap->disc = NULL;
 	cJSON_Delete(snap->agent_crs);
@@ -997,6 +1100,8 @@ reduce_page(const char *rel, int level, const struct kc_snap_filter *f, struct k
 		paths = level_paths(level, res);
 	if (paths == names_only)
 		paths = name_keep;	/* the names the loader takes, as items */
+	else if (paths == rbac_records)
+		paths = rbac_model_keep;	/* what a record holds, as items */
 	if (res != KC_RES_PODS)
 		want = NULL;
 	if (paths == NULL || *data == NULL)

@@ -63,8 +63,40 @@ struct kc_snap_name {
 	const char *ns, *name;
 };
 
+/* A binding's subject: its kind, name and namespace ("" when absent). */
+struct kc_snap_subject {
+	const char *kind, *name, *ns;
+};
+
+/* An RBAC object as the model levels keep it (kc_snapshot.rbac): what the
+ * evaluator reads (rbac/eval.h), read as it reads an object's members
+ * (kc_json_get: the last of duplicate keys; kc_json_str0: "" for what is
+ * missing or not a string), the strings and nodes in the snapshot's
+ * arena. */
+struct kc_snap_rbac {
+	const char *ns, *name;		/* metadata's */
+	const cJSON *labels;		/* metadata.labels, NULL when absent */
+	const cJSON *rules;		/* rules, NULL when absent */
+	const cJSON *aggregation;	/* aggregationRule, NULL when absent */
+	const char *role_kind, *role_name;	/* roleRef's kind and name; NULL
+					 * when roleRef is not an object */
+	size_t subjects, nsubjects;	/* subjects' members: kc_snapshot.subjects
+					 * from index subjects on */
+};
+
 struct kc_snapshot {
 	cJSON *items[KC_RES_COUNT];	/* arrays of objects (owned), never NULL after load */
+	struct kc_snap_rbac *rbac[KC_RES_COUNT];	/* the model levels' RBAC objects
+					 * (clusterroles, clusterrolebindings, roles,
+					 * rolebindings), in the list's order, and no
+					 * item of theirs in items[] (as nodes they were
+					 * 23 MiB at 150k: issue 11); NULL at the other
+					 * levels and for the other kinds */
+	size_t nrbac[KC_RES_COUNT];
+	struct kc_snap_subject *subjects;	/* the rbac[] bindings' subjects (owned) */
+	size_t nsubjects;
+	cJSON *heap;			/* an array of what rbac[] holds that the arena
+					 * had no room for (owned), or NULL */
 	struct kc_snap_name *names[KC_RES_COUNT];	/* the model levels' namespaces and
 					 * secrets: each item's namespace and name, in
 					 * the list's order (the strings in arena), and
@@ -136,7 +168,8 @@ int kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap);
  *                      namespace and cloud-identity annotations
  *                      (kc_cloud_annotation), each secret and namespace to
  *                      its names in names[] (items[] empty), each RBAC
- *                      object to its name,
+ *                      object to a record in rbac[] (items[] empty) of its
+ *                      name,
  *                      namespace, labels, rules, subjects, roleRef and
  *                      aggregationRule: what the selection, the indexes and
  *                      the evaluator read.

@@ -519,10 +519,7 @@ add_unique(cJSON *arr, const char *s)
 static int
 default_crb(const struct kc_rbac_binding *b)
 {
-	const cJSON *labels = kc_json_get(
-	    kc_json_get(b->obj, "metadata"), "labels");
-
-	return b->cluster && strcmp(kc_json_str0(labels, "kubernetes.io/bootstrapping"), "rbac-defaults") == 0 &&
+	return b->cluster && strcmp(kc_json_str0(b->labels, "kubernetes.io/bootstrapping"), "rbac-defaults") == 0 &&
 	    strncmp(b->name, "system:", 7) == 0;
 }
 

@@ -37,13 +37,21 @@ kc_rbac_all_namespaces(const struct kc_snapshot *snap, struct kc_strset *out)
 	for (size_t i = 0; i < snap->nnames[KC_RES_NAMESPACES]; i++)
 		if ((r = kc_strset_add(out, snap->names[KC_RES_NAMESPACES][i].name)) != 0)
 			return r;
-	for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++)
+	for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
 		cJSON_ArrayForEach(it, snap->items[from[i]]) {
 			const char *ns = kc_json_str0(kc_json_get(it, "metadata"), "namespace");
 
 			if (ns[0] != '\0' && (r = kc_strset_add(out, ns)) != 0)
 				return r;
 		}
+		/* and as its RBAC records */
+		for (size_t k = 0; k < snap->nrbac[from[i]]; k++) {
+			const char *ns = snap->rbac[from[i]][k].ns;
+
+			if (ns[0] != '\0' && (r = kc_strset_add(out, ns)) != 0)
+				return r;
+		}
+	}
 	kc_strset_sort(out);
 	return 0;
 }

@@ -511,8 +511,7 @@ grant_json(const struct kc_rbac_binding *b)
 	/* The server's own bootstrap bindings (discovery, basic-user...) that
 	 * every authenticated identity holds: not reach the agent was given. */
 	{
-		const cJSON *l = kc_json_get(kc_json_get(
-		    kc_json_get(b->obj, "metadata"), "labels"), "kubernetes.io/bootstrapping");
+		const cJSON *l = kc_json_get(b->labels, "kubernetes.io/bootstrapping");
 		if (cJSON_IsString(l) && strcmp(l->valuestring, "rbac-defaults") == 0)
 			cJSON_AddBoolToObject(g, "default", 1);
 	}

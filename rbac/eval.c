@@ -162,8 +162,55 @@ rules_seen_add(struct rules_seen *t, const cJSON *list, size_t role)
 	return 0;
 }
 
+/* What the evaluator reads of a role or a binding: of an object (obj) or of
+ * the snapshot's record of it (kc_snapshot.rbac, obj NULL). */
+struct parts {
+	const cJSON *obj;
+	const char *ns, *name;
+	const cJSON *labels, *rules, *aggregation;
+	int has_ref;			/* roleRef is an object */
+	const char *role_kind, *role_name;
+	const cJSON *subjects;		/* an object's subjects */
+	struct kc_snap_subject *rec_subjects;	/* a record's, borrowed */
+	size_t nrec_subjects;
+};
+
+static void
+obj_parts(const cJSON *obj, struct parts *p)
+{
+	const cJSON *ref = kc_json_get(obj, "roleRef");
+
+	memset(p, 0, sizeof(*p));
+	p->obj = obj;
+	p->ns = kc_json_str0(jmeta(obj), "namespace");
+	p->name = kc_json_str0(jmeta(obj), "name");
+	p->labels = kc_json_get(jmeta(obj), "labels");
+	p->rules = kc_json_get(obj, "rules");
+	p->aggregation = kc_json_get(obj, "aggregationRule");
+	p->has_ref = cJSON_IsObject(ref);
+	p->role_kind = kc_json_str0(ref, "kind");
+	p->role_name = kc_json_str0(ref, "name");
+	p->subjects = kc_json_get(obj, "subjects");
+}
+
+static void
+rec_parts(const struct kc_snapshot *snap, const struct kc_snap_rbac *rec, struct parts *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->ns = rec->ns;
+	p->name = rec->name;
+	p->labels = rec->labels;
+	p->rules = rec->rules;
+	p->aggregation = rec->aggregation;
+	p->has_ref = rec->role_kind != NULL;
+	p->role_kind = rec->role_kind != NULL ? rec->role_kind : "";
+	p->role_name = rec->role_name != NULL ? rec->role_name : "";
+	p->rec_subjects = rec->nsubjects > 0 ? snap->subjects + rec->subjects : NULL;
+	p->nrec_subjects = rec->nsubjects;
+}
+
 static int
-role_add(struct kc_rbac *rb, const cJSON *obj, int cluster, size_t *cap, struct rules_seen *seen)
+role_add(struct kc_rbac *rb, const struct parts *p, int cluster, size_t *cap, struct rules_seen *seen)
 {
 	struct kc_rbac_role *ro;
 	const cJSON *rules, *it;
@@ -174,12 +221,14 @@ role_add(struct kc_rbac *rb, const cJSON *obj, int cluster, size_t *cap, struct 
 	ro = &rb->roles[rb->nroles];
 	memset(ro, 0, sizeof(*ro));
 	ro->cluster = cluster;
-	ro->obj = obj;
-	ro->name = kc_json_str0(jmeta(obj), "name");
-	ro->ns = cluster ? "" : kc_json_str0(jmeta(obj), "namespace");
-	ro->labels = kc_json_get(jmeta(obj), "labels");
-	ro->aggregated = cluster && cJSON_IsObject(kc_json_get(obj, "aggregationRule"));
-	rules = kc_json_get(obj, "rules");
+	ro->obj = p->obj;
+	ro->name = p->name;
+	ro->ns = cluster ? "" : p->ns;
+	ro->labels = p->labels;
+	ro->rules_json = p->rules;
+	ro->aggregation = p->aggregation;
+	ro->aggregated = cluster && cJSON_IsObject(p->aggregation);
+	rules = p->rules;
 	if (cJSON_IsArray(rules) && rules->child != NULL &&
 	    (same = rules_seen_get(seen, rules->child)) != (size_t)-1) {
 		/* the same list as an earlier role's: its parsed rules (equal
@@ -215,16 +264,14 @@ role_add(struct kc_rbac *rb, const cJSON *obj, int cluster, size_t *cap, struct 
 }
 
 static int
-binding_add(struct kc_rbac *rb, const cJSON *obj, int cluster, size_t *cap)
+binding_add(struct kc_rbac *rb, const struct parts *p, int cluster, size_t *cap)
 {
 	struct kc_rbac_binding *b;
-	const cJSON *ref, *subs, *it;
+	const cJSON *it;
 	size_t n = 0;
 
-	ref = kc_json_get(obj, "roleRef");
-	if (!cJSON_IsObject(ref)) {
-		kc_warn("%s '%s' has no roleRef; skipped", cluster ? "clusterrolebinding" : "rolebinding",
-		    kc_json_str0(jmeta(obj), "name"));
+	if (!p->has_ref) {
+		kc_warn("%s '%s' has no roleRef; skipped", cluster ? "clusterrolebinding" : "rolebinding", p->name);
 		return 0;
 	}
 	if (KC_GROW(rb->bindings, *cap, rb->nbindings + 1) != 0)
@@ -232,24 +279,55 @@ binding_add(struct kc_rbac *rb, const cJSON *obj, int cluster, size_t *cap)
 	b = &rb->bindings[rb->nbindings];
 	memset(b, 0, sizeof(*b));
 	b->cluster = cluster;
-	b->obj = obj;
-	b->name = kc_json_str0(jmeta(obj), "name");
-	b->ns = cluster ? "" : kc_json_str0(jmeta(obj), "namespace");
-	b->role_kind = kc_json_str0(ref, "kind");
-	b->role_name = kc_json_str0(ref, "name");
-	subs = kc_json_get(obj, "subjects");
-	cJSON_ArrayForEach(it, subs)
+	b->obj = p->obj;
+	b->labels = p->labels;
+	b->name = p->name;
+	b->ns = cluster ? "" : p->ns;
+	b->role_kind = p->role_kind;
+	b->role_name = p->role_name;
+	if (p->obj == NULL) {
+		/* a record's subjects, read as below when it was made */
+		b->subjects = p->rec_subjects;
+		b->nsubjects = p->nrec_subjects;
+		b->subjects_borrowed = 1;
+		rb->nbindings++;
+		return 0;
+	}
+	cJSON_ArrayForEach(it, p->subjects)
 		n++;
 	if (n > 0 && (b->subjects = kc_calloc(n, sizeof(*b->subjects))) == NULL)
 		return kc_err_set(KC_ERR_NOMEM, "out of memory");
-	cJSON_ArrayForEach(it, subs) {
-		struct kc_rbac_subject *s = &b->subjects[b->nsubjects++];
+	cJSON_ArrayForEach(it, p->subjects) {
+		struct kc_snap_subject *s = &b->subjects[b->nsubjects++];
 
 		s->kind = kc_json_str0(it, "kind");
 		s->name = kc_json_str0(it, "name");
 		s->ns = kc_json_str0(it, "namespace");
 	}
 	rb->nbindings++;
+	return 0;
+}
+
+/* The roles (binding 0) or bindings of kind res, in the list's order:
+ * the snapshot's items, or its records */
+static int
+add_kind(struct kc_rbac *rb, int res, int cluster, int binding, size_t *cap, struct rules_seen *seen)
+{
+	const struct kc_snapshot *snap = rb->snap;
+	const cJSON *it;
+	struct parts p;
+	int r = 0;
+
+	cJSON_ArrayForEach(it, snap->items[res]) {
+		obj_parts(it, &p);
+		if ((r = binding ? binding_add(rb, &p, cluster, cap) : role_add(rb, &p, cluster, cap, seen)) != 0)
+			return r;
+	}
+	for (size_t i = 0; i < snap->nrbac[res]; i++) {
+		rec_parts(snap, &snap->rbac[res][i], &p);
+		if ((r = binding ? binding_add(rb, &p, cluster, cap) : role_add(rb, &p, cluster, cap, seen)) != 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -273,7 +351,7 @@ kc_rbac_find_role(const struct kc_rbac *rb, int cluster, const char *ns, const c
 /* The username a ServiceAccount subject stands for, into k; 0 when it can
  * never match (no namespace to default to). */
 static int
-sa_user(struct kc_buf *k, const struct kc_rbac_subject *s, const char *binding_ns)
+sa_user(struct kc_buf *k, const struct kc_snap_subject *s, const char *binding_ns)
 {
 	const char *ns = s->ns[0] != '\0' ? s->ns : binding_ns;
 
@@ -291,7 +369,7 @@ index_binding(struct kc_rbac *rb, size_t bi)
 	int r = 0;
 
 	for (size_t i = 0; i < b->nsubjects && r == 0; i++) {
-		const struct kc_rbac_subject *s = &b->subjects[i];
+		const struct kc_snap_subject *s = &b->subjects[i];
 		size_t nsl = 0;
 
 		kc_buf_reset(&k);
@@ -333,7 +411,7 @@ toolong:
 static int
 aggregate_role(struct kc_rbac *rb, struct kc_rbac_role *ro, const size_t *by_name, size_t ncr)
 {
-	const cJSON *agg = kc_json_get(ro->obj, "aggregationRule");
+	const cJSON *agg = ro->aggregation;
 	const cJSON *sels = kc_json_get(agg, "clusterRoleSelectors"), *sj;
 	const struct kc_rbac_rule **acc = NULL;
 	size_t nacc = 0, capacc = 0;
@@ -424,7 +502,6 @@ kc_rbac_init(struct kc_rbac *rb, const struct kc_snapshot *snap)
 {
 	size_t rcap = 0, bcap = 0;
 	struct rules_seen seen = { NULL, NULL, 0, 0 };
-	const cJSON *it;
 	int r = 0;
 
 	memset(rb, 0, sizeof(*rb));
@@ -432,19 +509,13 @@ kc_rbac_init(struct kc_rbac *rb, const struct kc_snapshot *snap)
 	/* this snapshot's own table of served and cluster-scoped resources
 	 * (rbac/reach.h); a bundle without discovery gets the built-in one */
 	kc_rbac_discovery_use(snap->disc);
-	cJSON_ArrayForEach(it, snap->items[KC_RES_CLUSTERROLES])
-		if ((r = role_add(rb, it, 1, &rcap, &seen)) != 0)
-			goto out;
-	cJSON_ArrayForEach(it, snap->items[KC_RES_ROLES])
-		if ((r = role_add(rb, it, 0, &rcap, &seen)) != 0)
-			goto out;
-	cJSON_ArrayForEach(it, snap->items[KC_RES_CLUSTERROLEBINDINGS])
-		if ((r = binding_add(rb, it, 1, &bcap)) != 0)
-			goto out;
+	if ((r = add_kind(rb, KC_RES_CLUSTERROLES, 1, 0, &rcap, &seen)) != 0 ||
+	    (r = add_kind(rb, KC_RES_ROLES, 0, 0, &rcap, &seen)) != 0 ||
+	    (r = add_kind(rb, KC_RES_CLUSTERROLEBINDINGS, 1, 1, &bcap, NULL)) != 0)
+		goto out;
 	rb->ncrb = rb->nbindings;
-	cJSON_ArrayForEach(it, snap->items[KC_RES_ROLEBINDINGS])
-		if ((r = binding_add(rb, it, 0, &bcap)) != 0)
-			goto out;
+	if ((r = add_kind(rb, KC_RES_ROLEBINDINGS, 0, 1, &bcap, NULL)) != 0)
+		goto out;
 	for (size_t i = 0; i < rb->nroles; i++) {
 		struct kc_buf k = KC_BUF_INIT(KEY_MAX);
 
@@ -496,7 +567,8 @@ kc_rbac_free(struct kc_rbac *rb)
 	}
 	free(rb->roles);
 	for (size_t i = 0; i < rb->nbindings; i++)
-		free(rb->bindings[i].subjects);
+		if (!rb->bindings[i].subjects_borrowed)
+			free(rb->bindings[i].subjects);
 	free(rb->bindings);
 	kc_hmap_free(&rb->crb_index);
 	kc_hmap_free(&rb->rb_index);
@@ -526,7 +598,7 @@ kc_rbac_sa_identity(struct kc_rbac_sa_id *id, const char *ns, const char *name)
 
 /* appliesToUser */
 static int
-subject_applies(const struct kc_rbac_subject *s, const struct kc_rbac_identity *id, const char *ns)
+subject_applies(const struct kc_snap_subject *s, const struct kc_rbac_identity *id, const char *ns)
 {
 	if (strcmp(s->kind, "User") == 0)
 		return strcmp(id->user, s->name) == 0;
@@ -932,7 +1004,7 @@ int
 kc_rbac_reason(const struct kc_rbac_grant *g, char *out, size_t n)
 {
 	const struct kc_rbac_binding *b = g->binding;
-	const struct kc_rbac_subject *s = &b->subjects[g->subject];
+	const struct kc_snap_subject *s = &b->subjects[g->subject];
 	struct kc_buf buf = KC_BUF_INIT(KEY_MAX), t = KC_BUF_INIT(KEY_MAX);
 	int r = 0;
 
@@ -1063,7 +1135,7 @@ kc_rbac_role_ref_json(const struct kc_rbac_binding *b)
 }
 
 cJSON *
-kc_rbac_subject_json(const struct kc_rbac_subject *s)
+kc_rbac_subject_json(const struct kc_snap_subject *s)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -1177,7 +1249,7 @@ kc_rbac_drift_json(const struct kc_rbac *rb)
 			continue;
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "name", ro->name);
-		stored = kc_json_get(ro->obj, "rules");
+		stored = ro->rules_json;
 		cJSON_AddItemToObject(o, "storedRules", cJSON_IsArray(stored) ?
 		    cJSON_Duplicate(stored, 1) : cJSON_CreateArray());
 		if (ro->agg_error != NULL)

@@ -56,18 +56,15 @@ struct kc_rbac_role {
 					 * the same list of the snapshot (rules_shared) */
 	size_t nrules;
 	int rules_shared;		/* 1: rules are another role's (not freed here) */
-	const cJSON *obj;
+	const cJSON *obj;		/* the object; NULL when the snapshot keeps
+					 * records (collect's model: kc_snapshot.rbac) */
 	const cJSON *labels;		/* metadata.labels or NULL */
+	const cJSON *rules_json;	/* rules as stored, or NULL */
+	const cJSON *aggregation;	/* aggregationRule, or NULL */
 	int aggregated;			/* has an aggregationRule */
 	int drift;			/* stored rules != recomputed aggregation */
 	cJSON *expected;		/* recomputed rules when aggregated (owned) */
 	char *agg_error;		/* a selector the controller cannot use (owned) */
-};
-
-struct kc_rbac_subject {
-	const char *kind;		/* User, Group, ServiceAccount (others never match) */
-	const char *name;
-	const char *ns;			/* "" when absent */
 };
 
 struct kc_rbac_binding {
@@ -76,10 +73,15 @@ struct kc_rbac_binding {
 	const char *name;
 	const char *role_kind;		/* roleRef.kind */
 	const char *role_name;		/* roleRef.name */
-	struct kc_rbac_subject *subjects;
+	/* kind: User, Group, ServiceAccount (others never match); ns: ""
+	 * when absent (collector/snapshot.h) */
+	struct kc_snap_subject *subjects;
 	size_t nsubjects;
+	int subjects_borrowed;		/* 1: the snapshot's (kc_snapshot.subjects) */
 	const struct kc_rbac_role *role;	/* NULL when the role is missing */
-	const cJSON *obj;
+	const cJSON *obj;		/* the object; NULL when the snapshot keeps
+					 * records (kc_snapshot.rbac) */
+	const cJSON *labels;		/* metadata.labels or NULL */
 };
 
 struct kc_rbac {
@@ -211,7 +213,7 @@ cJSON *kc_rbac_status_json(const struct kc_rbac_rules *r);
 cJSON *kc_rbac_grants_json(const struct kc_rbac_rules *r);
 cJSON *kc_rbac_binding_ref_json(const struct kc_rbac_binding *b);
 cJSON *kc_rbac_role_ref_json(const struct kc_rbac_binding *b);
-cJSON *kc_rbac_subject_json(const struct kc_rbac_subject *s);
+cJSON *kc_rbac_subject_json(const struct kc_snap_subject *s);
 
 /* The blind spots above, as a JSON array of strings. */
 cJSON *kc_rbac_blind_spots_json(void);

@@ -463,9 +463,7 @@ default_binding(const struct kc_rbac_binding *b)
 {
 	static const char *const defaults[] = { "system:basic-user", "system:discovery",
 		"system:public-info-viewer", "system:service-account-issuer-discovery", NULL };
-	const cJSON *labels = kc_json_get(
-	    kc_json_get(b->obj, "metadata"), "labels");
-	const cJSON *boot = kc_json_get(labels, "kubernetes.io/bootstrapping");
+	const cJSON *boot = kc_json_get(b->labels, "kubernetes.io/bootstrapping");
 
 	if (!b->cluster || !cJSON_IsString(boot) || strcmp(boot->valuestring, "rbac-defaults") != 0 ||
 	    strcmp(b->role_kind, "ClusterRole") != 0 || strcmp(b->name, b->role_name) != 0)
@@ -485,7 +483,7 @@ p022(const void *vc, char *d, size_t n)
 	if (c->r->index != 0 || default_binding(b))
 		return 0;
 	for (size_t i = 0; i < b->nsubjects; i++) {
-		const struct kc_rbac_subject *s = &b->subjects[i];
+		const struct kc_snap_subject *s = &b->subjects[i];
 
 		if (strcmp(s->kind, "User") == 0 && strcmp(s->name, "system:anonymous") == 0) {
 			kc_fmt_trunc(d, n, "binding names User system:anonymous");

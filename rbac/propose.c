@@ -318,7 +318,7 @@ segment_line(struct ctx *c, const char *p, size_t n)
 /* ---- what the agent holds ---- */
 
 static int
-subject_is(const struct kc_rbac_binding *b, const struct kc_rbac_subject *s, const struct agent *ag)
+subject_is(const struct kc_rbac_binding *b, const struct kc_snap_subject *s, const struct agent *ag)
 {
 	if (strcmp(s->kind, "User") == 0)
 		return strcmp(s->name, ag->id.user) == 0;

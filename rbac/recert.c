@@ -152,8 +152,7 @@ static int
 bootstrap_default(const struct kc_rbac_grant *g)
 {
 	const struct kc_rbac_binding *b = g->binding;
-	const cJSON *bl = kc_json_path(b->obj, "metadata.labels");
-	const char *v = kc_json_str(bl, "kubernetes.io/bootstrapping");
+	const char *v = kc_json_str(b->labels, "kubernetes.io/bootstrapping");
 
 	if (v == NULL || strcmp(v, "rbac-defaults") != 0 || b->role == NULL ||
 	    strcmp(b->subjects[g->subject].kind, "Group") != 0)

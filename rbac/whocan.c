@@ -61,7 +61,7 @@ add_sas(const struct kc_rbac *rb, const char *only_ns, cJSON *arr, struct kc_str
 /* One grant of binding b to subject s by rule ru; NULL when out of memory
  * (*err set when the set of accounts could not take one) */
 static cJSON *
-grant_json(const struct kc_rbac *rb, const struct kc_rbac_binding *b, const struct kc_rbac_subject *s,
+grant_json(const struct kc_rbac *rb, const struct kc_rbac_binding *b, const struct kc_snap_subject *s,
     const struct kc_rbac_rule *ru, struct kc_strset *all, int *err)
 {
 	cJSON *o = cJSON_CreateObject(), *exp;

@@ -575,14 +575,14 @@ holds_arena(const cJSON *t)
 	return 0;
 }
 
-cJSON *
-kc_jarena_take(struct kc_jarena *a, cJSON *tree)
+static cJSON *
+take(struct kc_jarena *a, cJSON *tree, int top)
 {
 	cJSON *c;
 
 	if (a == NULL || tree == NULL)
 		return tree;
-	if ((c = copy(a, tree, 1)) != NULL) {
+	if ((c = copy(a, tree, top)) != NULL) {
 		cJSON_Delete(tree);
 		return c;
 	}
@@ -593,6 +593,18 @@ kc_jarena_take(struct kc_jarena *a, cJSON *tree)
 	c = cJSON_Duplicate(tree, 1);
 	cJSON_Delete(tree);
 	return c;
+}
+
+cJSON *
+kc_jarena_take(struct kc_jarena *a, cJSON *tree)
+{
+	return take(a, tree, 1);
+}
+
+cJSON *
+kc_jarena_take_member(struct kc_jarena *a, cJSON *tree)
+{
+	return take(a, tree, 0);
 }
 
 cJSON *

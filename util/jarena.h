@@ -58,6 +58,11 @@ const char *kc_jarena_strdup(struct kc_jarena *a, const char *s);
  * never holds a node of an arena other than a.  NULL when tree is NULL,
  * or when that copy found no memory (tree deleted). */
 cJSON *kc_jarena_take(struct kc_jarena *a, cJSON *tree);
+/* The same for a member taken out of its object, whose own list (its
+ * members) is shared too when a shares (kc_jarena_share): kc_jarena_take
+ * leaves the root's own list alone, as an item's members are its own,
+ * where a role's rules or an object's labels are as often another's. */
+cJSON *kc_jarena_take_member(struct kc_jarena *a, cJSON *tree);
 /* text (len bytes) parsed by cJSON straight into a: no heap tree first,
  * so no transient of twice the document (a 51 MB who-can.json is 200 MB
  * of heap); strings are not shared (the parser allocates each).  The

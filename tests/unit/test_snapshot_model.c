@@ -154,6 +154,126 @@ DEFINE_TEST(test_snapshot_model_keeps_lookups)
 	kc_snapshot_free(&s);
 }
 
+static char *
+pr(const cJSON *j)
+{
+	return j != NULL ? cJSON_PrintUnformatted(j) : strdup("(none)");
+}
+
+static int
+same_text(const cJSON *a, const cJSON *b)
+{
+	char *x = pr(a), *y = pr(b);
+	int eq = x != NULL && y != NULL && strcmp(x, y) == 0;
+
+	free(x);
+	free(y);
+	return eq;
+}
+
+/* The evaluator built over the model's RBAC records is the one built over
+ * the objects: every role and binding, in order, with the same names,
+ * rules, labels, subjects, roles found, aggregation and drift, and the
+ * same warnings' effects (a binding without roleRef skipped, a rule that
+ * is not an object skipped), for objects that are odd as the server never
+ * sends them: duplicate keys, an item that is not an object, subjects an
+ * object, rules an object, a missing namespace.  Twin: the records' kinds
+ * have no items at the model level, and the compact level no records. */
+DEFINE_TEST(test_snapshot_model_rbac_records)
+{
+	struct kc_snapshot m, c;
+	struct kc_rbac rm, rc;
+	cJSON *dm, *dc;
+
+	page("clusterroles", "page-0001.json",
+	    "{'metadata':{'name':'agg','labels':{'x':'1'}},'aggregationRule':{'clusterRoleSelectors':"
+	    "[{'matchLabels':{'feed':'1'}}]},'rules':[{'verbs':['get'],'apiGroups':[''],'resources':['pods']}]},"
+	    "{'metadata':{'name':'feed-a','labels':{'feed':'1'}},'rules':[{'verbs':['list'],'apiGroups':[''],"
+	    "'resources':['secrets']},'not-a-rule']},"
+	    "{'metadata':{'name':'obj-rules'},'rules':{'a':{'verbs':['*'],'apiGroups':['*'],'resources':['*']}}},"
+	    "'not-an-object'");
+	page("clusterrolebindings", "page-0001.json",
+	    "{'metadata':{'name':'crb','labels':{'kubernetes.io/bootstrapping':'rbac-defaults'}},"
+	    "'roleRef':{'kind':'ClusterRole','name':'agg'},'subjects':[{'kind':'Group','name':'g'},"
+	    "{'kind':'ServiceAccount','name':'nons'}]},"
+	    "{'metadata':{'name':'noref'},'subjects':[{'kind':'User','name':'u'}]}");
+	page("roles", "page-0001.json",
+	    "{'metadata':{'name':'r','namespace':'a'},'rules':[{'verbs':['get'],'apiGroups':[''],'resources':['secrets']}]},"
+	    "{'metadata':{'name':'r2','namespace':'b'},'rules':[{'verbs':['get'],'apiGroups':[''],'resources':['secrets']}]}");
+	page("rolebindings", "page-0001.json",
+	    "{'metadata':{'name':'rb','namespace':'a','name':'rb-last'},'roleRef':{'kind':'Role','name':'r'},"
+	    "'subjects':{'one':{'kind':'ServiceAccount','name':'agent','namespace':'a'}}},"
+	    "{'metadata':{'name':'rb2','namespace':'b'},'roleRef':{'kind':'Role','name':'missing'},"
+	    "'subjects':[{'kind':'ServiceAccount','name':'agent'},'str',{'kind':7}]},"
+	    "{'metadata':{'name':'rb3'},'roleRef':'not-an-object'}");
+	page("rolebindings", "page-0002.json",
+	    "{'metadata':{'name':'rb4','namespace':'b'},'roleRef':{'kind':'ClusterRole','name':'feed-a'},"
+	    "'subjects':[{'kind':'Group','name':'system:serviceaccounts:a'}]}");
+	CHECK_INT(kc_snapshot_load_dir_level(".", &m, KC_SNAP_MODEL), 0);
+	CHECK_INT(kc_snapshot_load_dir_level(".", &c, KC_SNAP_COMPACT), 0);
+	CHECK_INT(m.nrbac[KC_RES_CLUSTERROLES], 4);
+	CHECK_INT(m.nrbac[KC_RES_ROLEBINDINGS], 4);
+	CHECK_INT(cJSON_GetArraySize(m.items[KC_RES_ROLEBINDINGS]), 0);
+	CHECK(c.rbac[KC_RES_ROLEBINDINGS] == NULL && cJSON_GetArraySize(c.items[KC_RES_ROLEBINDINGS]) == 4);
+	CHECK_INT(kc_rbac_init(&rm, &m), 0);
+	CHECK_INT(kc_rbac_init(&rc, &c), 0);
+	CHECK_INT(rm.nroles, rc.nroles);
+	CHECK_INT(rm.nroles, 6);
+	CHECK_INT(rm.nbindings, rc.nbindings);
+	CHECK_INT(rm.nbindings, 4);	/* noref and rb3 skipped */
+	CHECK_INT(rm.ncrb, rc.ncrb);
+	for (size_t i = 0; i < rm.nroles && i < rc.nroles; i++) {
+		const struct kc_rbac_role *a = &rm.roles[i], *b = &rc.roles[i];
+
+		CHECK(a->obj == NULL && b->obj != NULL);
+		CHECK_INT(a->cluster, b->cluster);
+		CHECK_STR(a->ns, b->ns);
+		CHECK_STR(a->name, b->name);
+		CHECK_INT(a->nrules, b->nrules);
+		for (size_t k = 0; k < a->nrules && k < b->nrules; k++)
+			CHECK(same_text(a->rules[k].json, b->rules[k].json));
+		CHECK(same_text(a->labels, b->labels));
+		CHECK(same_text(a->rules_json, b->rules_json));
+		CHECK_INT(a->aggregated, b->aggregated);
+		CHECK_INT(a->drift, b->drift);
+		CHECK(same_text(a->expected, b->expected));
+	}
+	CHECK(rm.roles[0].aggregated && rm.roles[0].drift);	/* feed-a's list is not agg's */
+	for (size_t i = 0; i < rm.nbindings && i < rc.nbindings; i++) {
+		const struct kc_rbac_binding *a = &rm.bindings[i], *b = &rc.bindings[i];
+
+		CHECK(a->obj == NULL && a->subjects_borrowed && !b->subjects_borrowed);
+		CHECK_INT(a->cluster, b->cluster);
+		CHECK_STR(a->ns, b->ns);
+		CHECK_STR(a->name, b->name);
+		CHECK_STR(a->role_kind, b->role_kind);
+		CHECK_STR(a->role_name, b->role_name);
+		CHECK(same_text(a->labels, b->labels));
+		CHECK_INT(a->role == NULL, b->role == NULL);
+		if (a->role != NULL && b->role != NULL)
+			CHECK_INT(a->role - rm.roles, b->role - rc.roles);
+		CHECK_INT(a->nsubjects, b->nsubjects);
+		for (size_t k = 0; k < a->nsubjects && k < b->nsubjects; k++) {
+			CHECK_STR(a->subjects[k].kind, b->subjects[k].kind);
+			CHECK_STR(a->subjects[k].name, b->subjects[k].name);
+			CHECK_STR(a->subjects[k].ns, b->subjects[k].ns);
+		}
+	}
+	CHECK_STR(rm.bindings[1].name, "rb-last");
+	CHECK_INT(rm.bindings[1].nsubjects, 1);	/* the member of an object */
+	CHECK_INT(rm.bindings[2].nsubjects, 3);	/* 'str' and {'kind':7} are members too */
+	CHECK_INT(rm.nunindexed, rc.nunindexed);
+	dm = kc_rbac_drift_json(&rm);
+	dc = kc_rbac_drift_json(&rc);
+	CHECK(dm != NULL && same_text(dm, dc));
+	cJSON_Delete(dm);
+	cJSON_Delete(dc);
+	kc_rbac_free(&rm);
+	kc_rbac_free(&rc);
+	kc_snapshot_free(&m);
+	kc_snapshot_free(&c);
+}
+
 /* The selected account's pods come in, in the pages' order, each reduced
  * to what collect's readers of a pod read (the duplicate keys' last, a
  * container to its name); the others are dropped. */
@@ -317,20 +437,32 @@ DEFINE_TEST(test_snapshot_model_rbac_and_accounts)
 		CHECK(same(got, want));
 		cJSON_Delete(got);
 		kc_workloads_free(&ws);
-		d = cJSON_GetArrayItem(s.items[KC_RES_CLUSTERROLES], 0);
-		CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "name"), "agg");
-		CHECK_STR(kc_json_str0(kc_json_path(d, "metadata.labels"), "x"), "1");
-		CHECK(cJSON_IsArray(kc_json_path(d, "aggregationRule.clusterRoleSelectors")));
-		CHECK_STR(cJSON_GetArrayItem(kc_json_get(cJSON_GetArrayItem(kc_json_get(d, "rules"), 0), "resources"),
-		    0)->valuestring, "pods");
-		CHECK(kc_json_path(d, "metadata.uid") == NULL && kc_json_path(d, "metadata.resourceVersion") == NULL);
-		CHECK(kc_json_path(d, "metadata.annotations") == NULL && kc_json_path(d, "metadata.managedFields") == NULL);
-		CHECK(kc_json_path(d, "metadata.creationTimestamp") == NULL);
-		d = cJSON_GetArrayItem(s.items[KC_RES_ROLEBINDINGS], 0);
-		CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "namespace"), "a");
-		CHECK_STR(kc_json_str0(kc_json_get(d, "roleRef"), "name"), "agg");	/* the last roleRef */
-		CHECK_STR(kc_json_str0(kc_json_get(d, "subjects")->child, "name"), "agent");
-		CHECK(kc_json_path(d, "metadata.annotations") == NULL && kc_json_path(d, "metadata.uid") == NULL);
+		/* the RBAC objects as records (test_snapshot_model_rbac_records):
+		 * of metadata only the name, namespace and labels */
+		CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_CLUSTERROLES]), 0);
+		CHECK_INT(s.nrbac[KC_RES_CLUSTERROLES], 1);
+		if (s.nrbac[KC_RES_CLUSTERROLES] == 1) {
+			const struct kc_snap_rbac *rec = &s.rbac[KC_RES_CLUSTERROLES][0];
+
+			CHECK_STR(rec->name, "agg");
+			CHECK_STR(kc_json_str0(rec->labels, "x"), "1");
+			CHECK(cJSON_IsArray(kc_json_get(rec->aggregation, "clusterRoleSelectors")));
+			CHECK_STR(cJSON_GetArrayItem(kc_json_get(cJSON_GetArrayItem(rec->rules, 0), "resources"),
+			    0)->valuestring, "pods");
+			CHECK(rec->role_kind == NULL && rec->nsubjects == 0);
+		}
+		CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_ROLEBINDINGS]), 0);
+		CHECK_INT(s.nrbac[KC_RES_ROLEBINDINGS], 1);
+		if (s.nrbac[KC_RES_ROLEBINDINGS] == 1) {
+			const struct kc_snap_rbac *rec = &s.rbac[KC_RES_ROLEBINDINGS][0];
+
+			CHECK_STR(rec->ns, "a");
+			CHECK_STR(rec->role_name, "agg");	/* the last roleRef */
+			CHECK_STR(rec->role_kind, "ClusterRole");
+			CHECK_INT(rec->nsubjects, 1);
+			CHECK_STR(s.subjects[rec->subjects].name, "agent");
+			CHECK(rec->labels == NULL && rec->rules == NULL);
+		}
 		d = cJSON_GetArrayItem(s.items[KC_RES_SERVICEACCOUNTS], 0);
 		CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "name"), "agent");
 		CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "namespace"), "a");
@@ -338,7 +470,8 @@ DEFINE_TEST(test_snapshot_model_rbac_and_accounts)
 		CHECK(kc_json_path(d, "metadata.labels") == NULL);
 		kc_snapshot_free(&s);
 	}
-	/* the twin: the offline level keeps them */
+	/* the twin: the offline level keeps them, as items */
+	CHECK(c.rbac[KC_RES_CLUSTERROLES] == NULL && c.nrbac[KC_RES_ROLEBINDINGS] == 0);
 	d = cJSON_GetArrayItem(c.items[KC_RES_CLUSTERROLES], 0);
 	CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "uid"), "u-agg");
 	CHECK(kc_json_path(d, "metadata.annotations") != NULL);
