@@ -138,6 +138,8 @@ static const struct keep_path names_only[] = { { { NULL } } };
  * objects, struct kc_snap_rbac); a page reduced at such a level keeps
  * what rbac_model_keep keeps */
 static const struct keep_path rbac_records[] = { { { NULL } } };
+/* the same for service accounts, in sas (sa_model_keep's members) */
+static const struct keep_path sa_records[] = { { { NULL } } };
 
 static const struct keep_path *
 diff_paths(int level, int res)
@@ -180,7 +182,7 @@ model_paths(int res)
 		 * listed; 20,000 configmaps were 5 MiB at 150k */
 		return drop_all;
 	case KC_RES_SERVICEACCOUNTS:
-		return sa_model_keep;
+		return sa_records;	/* sa_model_keep's members */
 	case KC_RES_CLUSTERROLES: case KC_RES_CLUSTERROLEBINDINGS: case KC_RES_ROLES: case KC_RES_ROLEBINDINGS:
 		/* rbac_model_keep's members, as records */
 		return rbac_records;
@@ -625,6 +627,64 @@ add_rbac(struct kc_snapshot *snap, int res, cJSON *items, size_t *cap, size_t *s
 	return r;
 }
 
+/* Each of items (a page's, whose nodes it takes) reduced as sa_model_keep
+ * reduces it and appended to snap->sas; 0 or KC_ERR_NOMEM. */
+static int
+add_sas(struct kc_snapshot *snap, cJSON *items, size_t *cap)
+{
+	cJSON *it;
+	int r = 0;
+
+	if (!cJSON_IsArray(items))
+		return 0;	/* as the loader: a page without an items array adds none */
+	if (snap->heap == NULL && (snap->heap = cJSON_CreateArray()) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	while (r == 0 && (it = cJSON_DetachItemFromArray(items, 0)) != NULL) {
+		struct kc_snap_sa *v;
+		cJSON *md;
+
+		if ((it = model_item(it, sa_model_keep)) == NULL)
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		if (KC_GROW(snap->sas, *cap, snap->nsas + 1) != 0) {
+			cJSON_Delete(it);
+			return kc_err_set(KC_ERR_NOMEM, "out of memory");
+		}
+		v = &snap->sas[snap->nsas];
+		memset(v, 0, sizeof(*v));
+		md = kc_json_get_mut(it, "metadata");
+		if ((r = str_member(snap, md, "namespace", &v->ns)) == 0 &&
+		    (r = str_member(snap, md, "name", &v->name)) == 0 &&
+		    (r = take_member(snap, md, "annotations", &v->annotations)) == 0)
+			snap->nsas++;
+		cJSON_Delete(it);
+	}
+	return r;
+}
+
+int
+kc_snapshot_next_sa(const struct kc_snapshot *snap, struct kc_sa_iter *x, struct kc_snap_sa *out)
+{
+	if (!x->started) {
+		x->started = 1;
+		x->it = snap->items[KC_RES_SERVICEACCOUNTS] != NULL ? snap->items[KC_RES_SERVICEACCOUNTS]->child : NULL;
+	} else if (x->it != NULL) {
+		x->it = x->it->next;
+	}
+	if (x->it != NULL) {
+		const cJSON *m = kc_json_get(x->it, "metadata");
+
+		out->ns = kc_json_str0(m, "namespace");
+		out->name = kc_json_str0(m, "name");
+		out->annotations = kc_json_get(m, "annotations");
+		return 1;
+	}
+	if (x->i < snap->nsas) {
+		*out = snap->sas[x->i++];
+		return 1;
+	}
+	return 0;
+}
+
 static int
 snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap, int compact)
 {
@@ -687,6 +747,9 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 				items = NULL;	/* nothing of the page kept as nodes */
 			} else if (level_paths(compact, i) == rbac_records) {
 				r = add_rbac(snap, i, items, &names_cap, &subjects_cap);
+				items = NULL;
+			} else if (level_paths(compact, i) == sa_records) {
+				r = add_sas(snap, items, &names_cap);
 				items = NULL;
 			}
 			while (cJSON_IsArray(items) && (it = cJSON_DetachItemFromArray(items, 0)) != NULL) {
@@ -934,6 +997,9 @@ kc_snapshot_free(struct kc_snapshot *snap)
 	free(snap->subjects);
 	snap->subjects = NULL;
 	snap->nsubjects = 0;
+	free(snap->sas);
+	snap->sas = NULL;
+	snap->nsas = 0;
 	cJSON_Delete(snap->heap);
 	snap->heap = NULL;
 	kc_discovery_free(snap->disc);
@@ -947,14 +1013,12 @@ kc_snapshot_free(struct kc_snapshot *snap)
 int
 kc_snapshot_has_sa(const struct kc_snapshot *snap, const char *ns, const char *name)
 {
-	const cJSON *it;
+	struct kc_sa_iter x = KC_SA_ITER_INIT;
+	struct kc_snap_sa sa;
 
-	cJSON_ArrayForEach(it, snap->items[KC_RES_SERVICEACCOUNTS]) {
-		const cJSON *m = kc_json_get(it, "metadata");
-
-		if (strcmp(kc_json_str0(m, "namespace"), ns) == 0 && strcmp(kc_json_str0(m, "name"), name) == 0)
+	while (kc_snapshot_next_sa(snap, &x, &sa))
+		if (strcmp(sa.ns, ns) == 0 && strcmp(sa.name, name) == 0)
 			return 1;
-	}
 	return 0;
 }
 
@@ -1102,6 +1166,8 @@ reduce_page(const char *rel, int level, const struct kc_snap_filter *f, struct k
 		paths = name_keep;	/* the names the loader takes, as items */
 	else if (paths == rbac_records)
 		paths = rbac_model_keep;	/* what a record holds, as items */
+	else if (paths == sa_records)
+		paths = sa_model_keep;
 	if (res != KC_RES_PODS)
 		want = NULL;
 	if (paths == NULL || *data == NULL)

@@ -157,11 +157,11 @@ kc_agent_links_load(const struct kc_snapshot *snap, struct kc_agent_links *out)
 	if (cJSON_GetArraySize(snap->agent_crs) > 0) {
 		cJSON_ArrayForEach(it, snap->items[KC_RES_DEPLOYMENTS])
 			kc_nsindex_add(&x.deps, kc_json_str0(kc_json_get(it, "metadata"), "namespace"), "", it);
-		cJSON_ArrayForEach(it, snap->items[KC_RES_SERVICEACCOUNTS]) {
-			const cJSON *m = kc_json_get(it, "metadata");
+		struct kc_sa_iter si = KC_SA_ITER_INIT;
+		struct kc_snap_sa sa;
 
-			kc_nsindex_add(&x.sas, kc_json_str0(m, "namespace"), kc_json_str0(m, "name"), it);
-		}
+		while (kc_snapshot_next_sa(snap, &si, &sa))
+			kc_nsindex_add(&x.sas, sa.ns, sa.name, NULL);
 		kc_nsindex_sort(&x.deps);
 		kc_nsindex_sort(&x.sas);
 		if (x.deps.err != 0 || x.sas.err != 0)

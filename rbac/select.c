@@ -86,16 +86,14 @@ struct pick {
 static int
 pick_init(struct pick *p, const struct kc_snapshot *snap, struct kc_selection *s)
 {
-	const cJSON *it;
+	struct kc_sa_iter x = KC_SA_ITER_INIT;
+	struct kc_snap_sa sa;
 
 	memset(p, 0, sizeof(*p));
 	p->s = s;
 	p->k = (struct kc_buf)KC_BUF_INIT(3 * NAME_MAX_LEN);
-	cJSON_ArrayForEach(it, snap->items[KC_RES_SERVICEACCOUNTS]) {
-		const cJSON *m = kc_json_get(it, "metadata");
-
-		kc_nsindex_add(&p->sas, kc_json_str0(m, "namespace"), kc_json_str0(m, "name"), it);
-	}
+	while (kc_snapshot_next_sa(snap, &x, &sa))
+		kc_nsindex_add(&p->sas, sa.ns, sa.name, NULL);
 	kc_nsindex_sort(&p->sas);
 	return p->sas.err != 0 ? kc_err_set(KC_ERR_NOMEM, "out of memory") : 0;
 }
@@ -178,8 +176,9 @@ static int
 by_regex(const struct kc_snapshot *snap, const char *re, struct pick *s)
 {
 	struct kc_buf pat = KC_BUF_INIT(8192), why = KC_BUF_INIT(8192);
+	struct kc_sa_iter x = KC_SA_ITER_INIT;
+	struct kc_snap_sa sa;
 	regex_t rx;
-	const cJSON *it;
 	int r = 0, rc;
 
 	if (re[0] == '\0')
@@ -193,16 +192,15 @@ by_regex(const struct kc_snapshot *snap, const char *re, struct pick *s)
 		kc_buf_free(&pat);
 		return kc_err_set(KC_ERR_INVALID, "invalid --agents regex '%s': %s", re, msg);
 	}
-	cJSON_ArrayForEach(it, snap->items[KC_RES_SERVICEACCOUNTS]) {
-		const cJSON *m = kc_json_get(it, "metadata");
+	while (kc_snapshot_next_sa(snap, &x, &sa)) {
 		char *part = NULL;
 
-		if (!kc_select_match_name(&rx, kc_json_str0(m, "namespace"), kc_json_str0(m, "name"), &part))
+		if (!kc_select_match_name(&rx, sa.ns, sa.name, &part))
 			continue;
 		kc_buf_reset(&why);
 		kc_buf_addf(&why, "name part '%s' matches --agents '%s'", part ? part : "", re);
 		free(part);
-		if ((r = add(s, kc_json_str0(m, "namespace"), kc_json_str0(m, "name"), kc_buf_str(&why))) != 0)
+		if ((r = add(s, sa.ns, sa.name, kc_buf_str(&why))) != 0)
 			break;
 	}
 	regfree(&rx);
@@ -290,7 +288,6 @@ cmp_sel(const void *a, const void *b)
 int
 kc_select(const struct kc_snapshot *snap, const struct kc_select_opts *opts, struct kc_selection *out)
 {
-	const cJSON *it;
 	struct pick p;
 	int r = 0;
 
@@ -318,12 +315,12 @@ kc_select(const struct kc_snapshot *snap, const struct kc_select_opts *opts, str
 	if (opts->agent_selector != NULL && (r = by_selector(snap, opts->agent_selector, &p)) != 0)
 		goto out;
 	if (opts->all_sas) {
-		cJSON_ArrayForEach(it, snap->items[KC_RES_SERVICEACCOUNTS]) {
-			const cJSON *m = kc_json_get(it, "metadata");
+		struct kc_sa_iter x = KC_SA_ITER_INIT;
+		struct kc_snap_sa sa;
 
-			if ((r = add(&p, kc_json_str0(m, "namespace"), kc_json_str0(m, "name"), "--all-sas")) != 0)
+		while (kc_snapshot_next_sa(snap, &x, &sa))
+			if ((r = add(&p, sa.ns, sa.name, "--all-sas")) != 0)
 				goto out;
-		}
 	}
 	if (out->n > 1)
 		qsort(out->v, out->n, sizeof(*out->v), cmp_sel);

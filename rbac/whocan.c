@@ -43,16 +43,15 @@ all_add(struct kc_strset *all, const char *ns, const char *name)
 static int
 add_sas(const struct kc_rbac *rb, const char *only_ns, cJSON *arr, struct kc_strset *all)
 {
-	const cJSON *it;
+	struct kc_sa_iter x = KC_SA_ITER_INIT;
+	struct kc_snap_sa sa;
 	int r = 0;
 
-	cJSON_ArrayForEach(it, rb->snap->items[KC_RES_SERVICEACCOUNTS]) {
-		const cJSON *m = kc_json_get(it, "metadata");
-
-		if (only_ns != NULL && strcmp(kc_json_str0(m, "namespace"), only_ns) != 0)
+	while (kc_snapshot_next_sa(rb->snap, &x, &sa)) {
+		if (only_ns != NULL && strcmp(sa.ns, only_ns) != 0)
 			continue;
-		cJSON_AddItemToArray(arr, sa_ref(kc_json_str0(m, "namespace"), kc_json_str0(m, "name")));
-		if ((r = all_add(all, kc_json_str0(m, "namespace"), kc_json_str0(m, "name"))) != 0)
+		cJSON_AddItemToArray(arr, sa_ref(sa.ns, sa.name));
+		if ((r = all_add(all, sa.ns, sa.name)) != 0)
 			break;
 	}
 	return r;

@@ -38,16 +38,16 @@ res_group(int res)
 int
 kc_workloads_init(struct kc_workloads *w, const struct kc_snapshot *snap)
 {
+	struct kc_sa_iter x = KC_SA_ITER_INIT;
+	struct kc_snap_sa sa;
 	const cJSON *it;
 	int err = 0;
 
 	memset(w, 0, sizeof(*w));
 	w->snap = snap;
-	cJSON_ArrayForEach(it, snap->items[KC_RES_SERVICEACCOUNTS]) {
-		const cJSON *m = kc_json_get(it, "metadata");
-
-		kc_nsindex_add(&w->sas, kc_json_str0(m, "namespace"), kc_json_str0(m, "name"), it);
-	}
+	/* each entry's p: the account's annotations (NULL: none) */
+	while (kc_snapshot_next_sa(snap, &x, &sa))
+		kc_nsindex_add(&w->sas, sa.ns, sa.name, sa.annotations);
 	cJSON_ArrayForEach(it, snap->items[KC_RES_PODS]) {
 		const char *san = kc_json_str0(kc_json_get(it, "spec"), "serviceAccountName");
 
@@ -119,7 +119,7 @@ kc_cloud_reach_json(const struct kc_workloads *w, const char *ns, const char *na
 	ix = kc_nsindex_slice(&w->sas, ns, name, &n);
 	if (n > 0) {
 		/* the last object of that name: a list holds one */
-		const cJSON *ann = kc_json_get(kc_json_get(ix[n - 1].p, "metadata"), "annotations");
+		const cJSON *ann = ix[n - 1].p;
 
 		for (size_t a = 0; a < sizeof(cloud_ann) / sizeof(cloud_ann[0]) && r == 0; a++) {
 			const char *v = kc_json_str(ann, cloud_ann[a].annotation);

@@ -427,8 +427,11 @@ DEFINE_TEST(test_snapshot_model_rbac_and_accounts)
 	CHECK(want != NULL && cJSON_GetArraySize(want) == 3);
 	for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
 		CHECK_INT(kc_snapshot_load_dir_level(".", &s, levels[l]), 0);
-		/* every annotation the cloud reach reads is kept, the rest go */
-		d = kc_json_path(cJSON_GetArrayItem(s.items[KC_RES_SERVICEACCOUNTS], 0), "metadata.annotations");
+		/* a record: every annotation the cloud reach reads is kept,
+		 * the rest go */
+		CHECK_INT(cJSON_GetArraySize(s.items[KC_RES_SERVICEACCOUNTS]), 0);
+		CHECK_INT(s.nsas, 1);
+		d = s.nsas > 0 ? s.sas[0].annotations : NULL;
 		for (size_t i = 0; kc_cloud_annotation(i) != NULL; i++)
 			CHECK(kc_json_get(d, kc_cloud_annotation(i)) != NULL);
 		CHECK(kc_json_get(d, "other") == NULL);
@@ -463,15 +466,33 @@ DEFINE_TEST(test_snapshot_model_rbac_and_accounts)
 			CHECK_STR(s.subjects[rec->subjects].name, "agent");
 			CHECK(rec->labels == NULL && rec->rules == NULL);
 		}
-		d = cJSON_GetArrayItem(s.items[KC_RES_SERVICEACCOUNTS], 0);
-		CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "name"), "agent");
-		CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "namespace"), "a");
-		CHECK(kc_json_get(d, "secrets") == NULL && kc_json_path(d, "metadata.uid") == NULL);
-		CHECK(kc_json_path(d, "metadata.labels") == NULL);
+		{
+			struct kc_sa_iter x = KC_SA_ITER_INIT;
+			struct kc_snap_sa sa;
+
+			CHECK(kc_snapshot_next_sa(&s, &x, &sa));
+			CHECK_STR(sa.name, "agent");
+			CHECK_STR(sa.ns, "a");
+			CHECK(sa.annotations == d);
+			CHECK(!kc_snapshot_next_sa(&s, &x, &sa));
+			CHECK(kc_snapshot_has_sa(&s, "a", "agent") && !kc_snapshot_has_sa(&s, "a", "other"));
+		}
 		kc_snapshot_free(&s);
 	}
-	/* the twin: the offline level keeps them, as items */
+	/* the twin: the offline level keeps them, as items, and the
+	 * iterator reads the items */
 	CHECK(c.rbac[KC_RES_CLUSTERROLES] == NULL && c.nrbac[KC_RES_ROLEBINDINGS] == 0);
+	CHECK(c.sas == NULL && c.nsas == 0);
+	{
+		struct kc_sa_iter x = KC_SA_ITER_INIT;
+		struct kc_snap_sa sa;
+
+		CHECK(kc_snapshot_next_sa(&c, &x, &sa));
+		CHECK_STR(sa.name, "agent");
+		CHECK(kc_json_get(sa.annotations, "other") != NULL);
+		CHECK(!kc_snapshot_next_sa(&c, &x, &sa));
+		CHECK(kc_snapshot_has_sa(&c, "a", "agent"));
+	}
 	d = cJSON_GetArrayItem(c.items[KC_RES_CLUSTERROLES], 0);
 	CHECK_STR(kc_json_str0(kc_json_get(d, "metadata"), "uid"), "u-agg");
 	CHECK(kc_json_path(d, "metadata.annotations") != NULL);
