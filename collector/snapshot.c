@@ -261,6 +261,40 @@ container_names(cJSON *pod)
 	return 0;
 }
 
+/* Each object of pod's container status lists reduced to its name and
+ * restart count (the ones kc_json_get reads): all the pod logs read of
+ * one (its state, IDs, image and times are the rest, and unlike the rest
+ * of a pod no two pods share them); 0, or KC_ERR_NOMEM */
+static int
+status_counts(cJSON *pod)
+{
+	static const char *const lists[] = { "initContainerStatuses", "containerStatuses",
+		"ephemeralContainerStatuses" };
+	cJSON *st = kc_json_get_mut(pod, "status");
+
+	for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]); k++) {
+		cJSON *c = kc_json_get_mut(st, lists[k]), *e, *next;
+
+		if (!cJSON_IsArray(c))
+			continue;
+		for (e = c->child; e != NULL; e = next) {
+			cJSON *o, *n;
+
+			next = e->next;
+			if (!cJSON_IsObject(e))
+				continue;
+			if ((o = cJSON_CreateObject()) == NULL)
+				return KC_ERR_NOMEM;
+			if ((n = kc_json_detach(e, "name")) != NULL)
+				cJSON_AddItemToObjectCS(o, "name", n);
+			if ((n = kc_json_detach(e, "restartCount")) != NULL)
+				cJSON_AddItemToObjectCS(o, "restartCount", n);
+			cJSON_ReplaceItemViaPointer(c, e, o);
+		}
+	}
+	return 0;
+}
+
 /* item reduced to paths (a new object; item is deleted), or item itself
  * when it is not an object; NULL when out of memory */
 static cJSON *
@@ -1048,7 +1082,8 @@ keep_wanted_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want_fn want
 			if (want(ctx, ns, san[0] ? san : "default") || (alias[0] && want(ctx, ns, alias))) {
 				cJSON_DetachItemViaPointer((cJSON *)items, it);
 				compact_item(it, KC_RES_PODS, KC_SNAP_COMPACT);
-				if ((it = model_item(it, pod_hydrated_keep)) != NULL && container_names(it) != 0) {
+				if ((it = model_item(it, pod_hydrated_keep)) != NULL &&
+				    (container_names(it) != 0 || status_counts(it) != 0)) {
 					cJSON_Delete(it);
 					it = NULL;
 				}
@@ -1104,6 +1139,8 @@ kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want
 	snap->items[KC_RES_PODS] = keep;
 	snap->level = KC_SNAP_COMPACT;	/* hydrated: no second hydration */
 	kc_jarena_seal(snap->arena);
+	kc_debug("snapshot: %d pods hydrated, arena %zu KiB", cJSON_GetArraySize(keep),
+	    kc_jarena_bytes(snap->arena) / 1024);
 	return 0;
 }
 

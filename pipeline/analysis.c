@@ -686,8 +686,11 @@ write_inventory(struct actx *a)
 	static const char *const src[] = { "raw/clusterroles", "raw/clusterrolebindings", "raw/roles",
 		"raw/rolebindings", "raw/pods", "raw/secrets", "raw/serviceaccounts", "raw/deployments",
 		"raw/statefulsets", "raw/daemonsets", "raw/replicasets", "raw/jobs", "raw/cronjobs", NULL };
+	static const char rel[] = "analysis/inventory.csv";
 	struct kc_buf csv = KC_BUF_INIT(OUT_MAX);
-	int r = 0;
+	struct kc_atomic f = KC_ATOMIC_INIT;
+	char *path = NULL;
+	int r = 0, opened = 0;
 
 	if ((r = kc_workloads_init(&a->wl, a->snap)) != 0)
 		return r;
@@ -716,8 +719,14 @@ write_inventory(struct actx *a)
 			    a->snap->nnames[KC_RES_SECRETS]) :
 			    kc_secret_index_build(&a->secrets, a->snap->items[KC_RES_SECRETS]);
 	}
-	/* the header, then each account's row as CSV once it is made: the
-	 * rows are not held together (at 150k, 2,000 accounts: 8 MB) */
+	/* the header, then each account's row as CSV once it is made, written
+	 * out in pieces: neither the rows nor their text are held together
+	 * (at 150k, 2,000 accounts: 8 MB of rows, 4 MiB of text) */
+	if (r == 0 && (r = stage_path(a, rel, &path)) == 0) {
+		r = kc_atomic_open(&f, path, NULL, 0644);
+		free(path);
+		opened = r == 0;
+	}
 	if (r == 0)
 		r = kc_inventory_csv(NULL, &csv);
 	for (size_t i = 0; i < a->sel.n && r == 0; i++) {
@@ -729,10 +738,14 @@ write_inventory(struct actx *a)
 			r = inventory_row(a, &a->sel.v[i], rows);
 		if (r == 0)
 			r = kc_inventory_csv_rows(rows, &csv);
+		if (r == 0)
+			r = pieces_flush(&f, &csv, PIECE_BYTES);
 		cJSON_Delete(rows);
 	}
+	if (opened)
+		r = pieces_finish(&f, &csv, "", r);
 	if (r == 0)
-		r = put(a, "analysis/inventory.csv", csv.data ? csv.data : "", csv.len, "text/csv", src, NULL);
+		note_file(a, rel, "text/csv", src, NULL);
 	kc_buf_free(&csv);
 	kc_workloads_free(&a->wl);
 	return r;
@@ -873,6 +886,8 @@ kc_analysis_run_snap(const char *staging_dir, const struct kc_snapshot *snap,
 	    (r = all_reviews(&a, opts)) != 0)
 		goto out;
 	kc_findings_sort(&a.fnd);
+	kc_debug("analysis: %d findings, arena %zu KiB", cJSON_GetArraySize(a.fnd.list),
+	    kc_jarena_bytes(a.fnd.arena) / 1024);
 	/* the findings themselves, annotated in place: nothing after reads
 	 * more of them than their subject and severity */
 	if ((doc = kc_findings_json_borrow(&a.fnd)) == NULL) {

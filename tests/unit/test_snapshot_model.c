@@ -42,7 +42,8 @@ page(const char *res, const char *name, const char *items)
 	"{'metadata':{'name':'" name "','namespace':'" ns "','labels':{'app':'x'},'uid':'u-" name "'," \
 	"'managedFields':[{'manager':'kubectl'}],'ownerReferences':[{'kind':'ReplicaSet','name':'rs'}]}," \
 	"'spec':{'serviceAccountName':'" sa "','containers':[{'name':'c','image':'i'}]" extra "}," \
-	"'status':{'phase':'Running','containerStatuses':[{'name':'c','restartCount':2}]}}"
+	"'status':{'phase':'Running','containerStatuses':[{'name':'x','containerID':'cri://" name "'," \
+	"'state':{'running':{'startedAt':'t'}},'name':'c','restartCount':2,'image':'i'},'str']}}"
 
 static void
 estate(void)
@@ -295,14 +296,14 @@ DEFINE_TEST(test_snapshot_model_hydrates_selected_pods)
 			    "{\"metadata\":{\"name\":\"agent-1\",\"namespace\":\"a\",\"uid\":\"u-agent-1\","
 			    "\"labels\":{\"app\":\"x\"},\"ownerReferences\":[{\"kind\":\"ReplicaSet\",\"name\":\"rs\"}]},"
 			    "\"spec\":{\"serviceAccountName\":\"agent\",\"containers\":[{\"name\":\"c\"}]},"
-			    "\"status\":{\"containerStatuses\":[{\"name\":\"c\",\"restartCount\":2}]}}",
+			    "\"status\":{\"containerStatuses\":[{\"name\":\"c\",\"restartCount\":2},\"str\"]}}",
 			    "{\"metadata\":{\"name\":\"dup\",\"namespace\":\"a\"},\"spec\":{\"serviceAccount\":\"agent\"}}",
 			    "{\"metadata\":{\"name\":\"agent-2\",\"namespace\":\"a\",\"uid\":\"u-agent-2\","
 			    "\"labels\":{\"app\":\"x\"},\"ownerReferences\":[{\"kind\":\"ReplicaSet\",\"name\":\"rs\"}]},"
 			    "\"spec\":{\"serviceAccountName\":\"agent\",\"nodeName\":\"n1\","
 			    "\"initContainers\":[{\"name\":\"i2\"},\"str\"],\"containers\":[{\"name\":\"c\"}],"
 			    "\"volumes\":[{\"name\":\"v\"}]},"
-			    "\"status\":{\"containerStatuses\":[{\"name\":\"c\",\"restartCount\":2}]}}",
+			    "\"status\":{\"containerStatuses\":[{\"name\":\"c\",\"restartCount\":2},\"str\"]}}",
 			};
 
 			for (int i = 0; i < 3; i++) {
@@ -314,6 +315,8 @@ DEFINE_TEST(test_snapshot_model_hydrates_selected_pods)
 			/* the twin: the whole pod (KC_SNAP_COMPACT) has more */
 			CHECK(!same(pod(&s, 0), pod(&c, 0)));
 			CHECK_STR(kc_json_str0(kc_json_path(pod(&c, 0), "spec.containers")->child, "image"), "i");
+			CHECK_STR(kc_json_str0(kc_json_path(pod(&c, 0), "status.containerStatuses")->child, "containerID"),
+			    "cri://agent-1");
 		}
 		CHECK_INT(kc_json_path(pod(&s, 0), "status.containerStatuses")->child->child->next->valueint, 2);
 		CHECK(kc_json_path(pod(&s, 0), "metadata.managedFields") == NULL);
