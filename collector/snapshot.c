@@ -552,6 +552,17 @@ agent_namespaces(const struct kc_snapshot *snap, struct kc_strset *nss)
 }
 
 /* compact: a KC_SNAP_* level (snapshot.h) */
+/* *v (n elements of size bytes, grown by doubling) cut to n; left as it
+ * is when realloc cannot (it is only room) */
+static void
+fit(void **v, size_t n, size_t size)
+{
+	void *p;
+
+	if (*v != NULL && n > 0 && (p = realloc(*v, n * size)) != NULL)
+		*v = p;
+}
+
 /* Each of items' namespace and name appended to snap->names[res], the
  * strings copied into snap->arena; 0 or KC_ERR_NOMEM (with kc_err_set). */
 static int
@@ -819,6 +830,14 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 		free(pages);
 		if (r != 0)
 			goto out;
+		/* the arrays grown by doubling, cut to what they hold (up to
+		 * half of each was room: 1.5 MiB at 150k) */
+		fit((void **)&snap->names[i], snap->nnames[i], sizeof(*snap->names[i]));
+		fit((void **)&snap->rbac[i], snap->nrbac[i], sizeof(*snap->rbac[i]));
+		if (i == KC_RES_SERVICEACCOUNTS)
+			fit((void **)&snap->sas, snap->nsas, sizeof(*snap->sas));
+		if (i == KC_RES_ROLEBINDINGS)
+			fit((void **)&snap->subjects, snap->nsubjects, sizeof(*snap->subjects));
 		kc_debug("snapshot: %s: %d objects kept, %zu names, %zu records, arena %zu KiB",
 		    kc_snap_resources[i].name, cJSON_GetArraySize(snap->items[i]), snap->nnames[i],
 		    snap->nrbac[i], kc_jarena_bytes(snap->arena) / 1024);

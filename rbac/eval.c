@@ -509,6 +509,24 @@ kc_rbac_init(struct kc_rbac *rb, const struct kc_snapshot *snap)
 	/* this snapshot's own table of served and cluster-scoped resources
 	 * (rbac/reach.h); a bundle without discovery gets the built-in one */
 	kc_rbac_discovery_use(snap->disc);
+	{
+		/* the arrays at their size (grown by doubling, a third of
+		 * 22,000 roles' was room at 150k) */
+		size_t nr = snap->nrbac[KC_RES_CLUSTERROLES] + snap->nrbac[KC_RES_ROLES] +
+		    (size_t)cJSON_GetArraySize(snap->items[KC_RES_CLUSTERROLES]) +
+		    (size_t)cJSON_GetArraySize(snap->items[KC_RES_ROLES]);
+		size_t nb = snap->nrbac[KC_RES_CLUSTERROLEBINDINGS] + snap->nrbac[KC_RES_ROLEBINDINGS] +
+		    (size_t)cJSON_GetArraySize(snap->items[KC_RES_CLUSTERROLEBINDINGS]) +
+		    (size_t)cJSON_GetArraySize(snap->items[KC_RES_ROLEBINDINGS]);
+
+		if ((nr > 0 && (rb->roles = kc_calloc(nr, sizeof(*rb->roles))) == NULL) ||
+		    (nb > 0 && (rb->bindings = kc_calloc(nb, sizeof(*rb->bindings))) == NULL)) {
+			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		rcap = nr;
+		bcap = nb;
+	}
 	if ((r = add_kind(rb, KC_RES_CLUSTERROLES, 1, 0, &rcap, &seen)) != 0 ||
 	    (r = add_kind(rb, KC_RES_ROLES, 0, 0, &rcap, &seen)) != 0 ||
 	    (r = add_kind(rb, KC_RES_CLUSTERROLEBINDINGS, 1, 1, &bcap, NULL)) != 0)
