@@ -778,7 +778,16 @@ list_resource(struct kc_collect *co, const struct kc_collect_opts *opts, int idx
  * counter for the run) and the durations show the overlap.  A failure
  * that ends the run (transport, credentials, memory, disk) stops the
  * other stream before its next request; the error of the first such list
- * in list order is returned, as one after the other would have. */
+ * in list order is returned, as one after the other would have.  After
+ * the lists comes one more task, taken the same way: the discovery
+ * documents, then the CRDs and custom resources (kc_collect_discovery,
+ * kc_collect_custom), which no list needs; a stream done with its lists
+ * takes it while another still has the pods' pages to fetch (issue 11:
+ * its 40 requests one after the other were 60 ms after the lists at 10k
+ * objects).  What it adds goes into the manifest after every list's, as
+ * before; its failure, when no list failed, is the run's. */
+#define DISCOVERY_TASK KC_RES_COUNT
+
 struct list_result {
 	cJSON *files, *items, *log;
 	int partial;
@@ -807,7 +816,7 @@ list_stream_run(void *arg)
 		struct kc_collect sh;
 		cJSON *before;
 
-		if (i >= KC_RES_COUNT || __atomic_load_n(ls->stop, __ATOMIC_RELAXED))
+		if (i > DISCOVERY_TASK || __atomic_load_n(ls->stop, __ATOMIC_RELAXED))
 			break;
 		lr = &ls->res[i];
 		/* the list writes into the staging folder as collect does, and
@@ -818,7 +827,12 @@ list_stream_run(void *arg)
 		sh.items = lr->items;
 		sh.partial = 0;
 		before = log->child != NULL ? log->child->prev : NULL;	/* the log's last entry */
-		r = list_resource(&sh, ls->opts, i, ls->stop, ls->scratch);
+		if (i == DISCOVERY_TASK) {
+			if ((r = kc_collect_discovery(&sh)) == 0)
+				r = kc_collect_custom(&sh, ls->opts);
+		} else {
+			r = list_resource(&sh, ls->opts, i, ls->stop, ls->scratch);
+		}
 		lr->partial = sh.partial;
 		/* the list's requests: those logged after `before` */
 		if (before == NULL)
@@ -828,7 +842,10 @@ list_stream_run(void *arg)
 		if (r != 0) {
 			kc_err_save(&lr->err);
 			lr->failed = 1;
-			__atomic_store_n(ls->stop, 1, __ATOMIC_RELAXED);
+			/* a list's failure stops the others; the discovery's does
+			 * not (it came after the lists: they decide first) */
+			if (i != DISCOVERY_TASK)
+				__atomic_store_n(ls->stop, 1, __ATOMIC_RELAXED);
 			break;
 		}
 	}
@@ -838,7 +855,7 @@ list_stream_run(void *arg)
 static int
 collect_lists(struct kc_collect *co, const struct kc_collect_opts *opts)
 {
-	struct list_result res[KC_RES_COUNT];
+	struct list_result res[DISCOVERY_TASK + 1];	/* the lists', then the discovery's */
 	struct list_stream ls[KC_LIST_STREAMS_MAX];
 	pthread_t th[KC_LIST_STREAMS_MAX];
 	int started[KC_LIST_STREAMS_MAX] = { 0 };
@@ -846,7 +863,7 @@ collect_lists(struct kc_collect *co, const struct kc_collect_opts *opts)
 
 	memset(res, 0, sizeof(res));
 	memset(ls, 0, sizeof(ls));
-	for (int i = 0; i < KC_RES_COUNT; i++)
+	for (int i = 0; i <= DISCOVERY_TASK; i++)
 		if ((res[i].files = cJSON_CreateArray()) == NULL || (res[i].items = cJSON_CreateArray()) == NULL ||
 		    (res[i].log = cJSON_CreateArray()) == NULL) {
 			r = kc_err_set(KC_ERR_NOMEM, "out of memory");
@@ -884,9 +901,10 @@ collect_lists(struct kc_collect *co, const struct kc_collect_opts *opts)
 	/* a list no stream took (the run stopped) has no page: its follower
 	 * stops waiting */
 	kc_list_progress_close(opts->progress);
-	/* Everything a list added, in list order, on failure too: every
-	 * request sent is in the request log, as one after the other. */
-	for (int i = 0; i < KC_RES_COUNT; i++) {
+	/* Everything a list added, in list order, then the discovery's, on
+	 * failure too: every request sent is in the request log, as one after
+	 * the other. */
+	for (int i = 0; i <= DISCOVERY_TASK; i++) {
 		kc_json_move_elems(co->files, res[i].files, NULL);
 		kc_json_move_elems(co->items, res[i].items, NULL);
 		kc_json_move_elems(kc_client_request_log(co->client), res[i].log, NULL);
@@ -917,6 +935,10 @@ collect_lists(struct kc_collect *co, const struct kc_collect_opts *opts)
 			kc_fmt_trunc(msg, sizeof(msg), "%s", res[first].err.msg);
 			r = also[0] != '\0' ? kc_err_set(res[first].err.code ? res[first].err.code : KC_ERR_NET,
 			    "%s failed too; %s", also, msg) : kc_err_restore(&res[first].err, KC_ERR_NET);
+		} else if (res[DISCOVERY_TASK].failed) {
+			/* every list complete: the discovery's failure, as when
+			 * it came after them */
+			r = kc_err_restore(&res[DISCOVERY_TASK].err, KC_ERR_NET);
 		}
 	}
 out:
@@ -926,7 +948,7 @@ out:
 			kc_client_free(ls[k].client);
 		kc_jarena_free(ls[k].scratch);
 	}
-	for (int i = 0; i < KC_RES_COUNT; i++) {
+	for (int i = 0; i <= DISCOVERY_TASK; i++) {
 		cJSON_Delete(res[i].files);
 		cJSON_Delete(res[i].items);
 		cJSON_Delete(res[i].log);
@@ -968,11 +990,8 @@ kc_collect_run(const struct kc_collect_opts *opts, const char *staging, struct k
 	if ((r = collect_identity(co)) != 0)
 		return r;
 	collect_self(co);
-	if ((r = collect_lists(co, opts)) != 0)
-		return r;
-	if ((r = kc_collect_discovery(co)) != 0 || (r = kc_collect_custom(co, opts)) != 0)
-		return r;
-	return 0;
+	/* the lists, and the discovery and custom resources beside them */
+	return collect_lists(co, opts);
 }
 
 void

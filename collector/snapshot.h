@@ -192,18 +192,19 @@ int kc_snapshot_load_dir_compact(const char *dir, struct kc_snapshot *snap);
  *                      level, so a page of it that is not JSON is no
  *                      error there; a sealed bundle's pages are covered
  *                      by its digests, and only --no-verify reads one
- *                      unchecked), each service account to its name,
- *                      namespace and cloud-identity annotations
- *                      (kc_cloud_annotation) in sas (items[] empty), each secret and namespace to
- *                      its names in names[] (items[] empty), each RBAC
- *                      object to a record in rbac[] (items[] empty) of its
- *                      name,
- *                      namespace, labels, rules, subjects, roleRef and
- *                      aggregationRule: what the selection, the indexes and
- *                      the evaluator read.
+ *                      unchecked); no node of a service account, secret,
+ *                      namespace or RBAC object either, but records
+ *                      (items[] empty for them): each service account's
+ *                      name, namespace and cloud-identity annotations
+ *                      (kc_cloud_annotation) in sas, each secret's and
+ *                      namespace's names in names[], each RBAC object's
+ *                      name, namespace, labels, rules, subjects, roleRef
+ *                      and aggregationRule in rbac[]: what the selection,
+ *                      the indexes and the evaluator read.
  *                      kc_snapshot_hydrate_pods then adds the pods of the
  *                      selected accounts, each reduced to what collect's
- *                      readers of a pod read, and the owners of their
+ *                      readers of a pod read (each container status to its
+ *                      name and restart count), and the owners of their
  *                      namespaces (directory loads only)
  *   KC_SNAP_MODEL_PODS the same with every pod reduced to its name,
  *                      namespace, labels and account (--agent-selector
@@ -261,8 +262,8 @@ const cJSON *kc_snap_pages_read(struct kc_snap_pages *it, const char *rel, int *
  * spec.serviceAccountName, "default" when empty, or spec.serviceAccount),
  * each reduced to what collect's readers of a pod read (metadata's name,
  * namespace, uid, labels and ownerReferences; spec's accounts, nodeName,
- * volumes and its containers' names, of the three lists; the container
- * statuses: the pod logs, the owner chains, the cloud reach, the
+ * volumes and its containers' names, of the three lists; each container
+ * status's name and restart count: the pod logs, the owner chains, the cloud reach, the
  * inventory and the selection), in the order of dir's raw pages, read
  * again one page at a time; the others are dropped (after the selection,
  * every reader of pods looks up the selected accounts' pods only).  Its

@@ -8,8 +8,8 @@ set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 KC=${KCUSTODY_BIN:-$KC_REPO/kcustody}
 W=$(mktemp -d "${TMPDIR:-/tmp}/kcustody-fake.XXXX")
-pid=
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$W"' EXIT
+pid= pid2=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; [ -n "$pid2" ] && kill "$pid2" 2>/dev/null; rm -rf "$W"' EXIT
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=fake-ca \
 	-keyout "$W/ca.key" -out "$W/ca.crt" 2>/dev/null
@@ -89,6 +89,41 @@ t_pass
 t_begin "faults: an answer larger than --max-response is refused, the run goes on"
 jq -e '.items[] | select(.name=="list/configmaps") | .status=="error" and (.detail|test("larger than"))' "$W/ev/MANIFEST.json" >/dev/null || t_fail "oversized answer not refused"
 jq -e '.items[] | select(.name=="list/persistentvolumeclaims") | .status=="complete"' "$W/ev/MANIFEST.json" >/dev/null || t_fail "run did not go on"
+t_pass
+
+# A second server of the same scenario whose connection dies on the paths
+# of KC_FAKE_DROP (tests/fake/apiserver.py).  The discovery documents are
+# fetched beside the lists (collector/collect.c DISCOVERY_TASK): when no
+# list fails, the discovery's failure is the run's, as when it came after
+# the lists; when a list fails too, the list's is.
+drop_server() {
+	rm -f "$W/port2"
+	KC_FAKE_DROP=$1 python3 "$KC_REPO/tests/fake/apiserver.py" "$W/srv.crt" "$W/srv.key" "$W/port2" \
+		"$W/requests2.log" &
+	pid2=$!
+	for _ in $(seq 50); do [ -s "$W/port2" ] && break; sleep 0.1; done
+	sed "s/127.0.0.1:$(cat "$W/port")/127.0.0.1:$(cat "$W/port2")/" "$W/kc.yaml" >"$W/kc2.yaml"
+}
+
+t_begin "faults: discovery dies beside complete lists: the run fails with the discovery's error, nothing written"
+drop_server /apis/apps/v1
+expect_exit 4 "$KC" collect --kubeconfig "$W/kc2.yaml" --case F --phase pre --no-reviews --agents '' \
+	--max-retries 2 --max-response 512K --no-sign -o "$W/drop1.tar.gz"
+kill "$pid2" 2>/dev/null; wait "$pid2" 2>/dev/null
+grep -q 'discovery/apis/apps/v1' "$T_ERR" || t_fail "the error does not name the discovery document: $(head -c 300 "$T_ERR")"
+grep -q 'list/' "$T_ERR" && t_fail "a list named in the error: $(head -c 300 "$T_ERR")"
+grep -q '"path": "/api/v1/pods' "$W/requests2.log" || t_fail "the lists did not run"
+[ ! -e "$W/drop1.tar.gz" ] || t_fail "a bundle was written"
+t_pass
+
+t_begin "faults: a list dies too (its twin): the list's error is the run's, not the discovery's"
+drop_server /apis/apps/v1,/api/v1/serviceaccounts
+expect_exit 4 "$KC" collect --kubeconfig "$W/kc2.yaml" --case F --phase pre --no-reviews --agents '' \
+	--max-retries 2 --max-response 512K --no-sign -o "$W/drop2.tar.gz"
+kill "$pid2" 2>/dev/null; wait "$pid2" 2>/dev/null
+grep -q 'list/serviceaccounts' "$T_ERR" || t_fail "the error does not name the list: $(head -c 300 "$T_ERR")"
+grep -q 'discovery/apis/apps/v1' "$T_ERR" && t_fail "the discovery's error over the list's: $(head -c 300 "$T_ERR")"
+[ ! -e "$W/drop2.tar.gz" ] || t_fail "a bundle was written"
 t_pass
 
 t_summary

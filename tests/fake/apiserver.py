@@ -34,12 +34,18 @@ wildcards over it; in scenario "faults", "metrics.k8s.io/v1beta1" answers
 to refuse discovery without editing the cluster's bootstrap bindings).
 Scenario "files" answers from DIR/discovery.json instead when it exists.
 
+With KC_FAKE_DROP set (paths, comma-separated), a GET of one of those
+paths (its query aside) is answered with nothing: the connection is closed,
+as when a server dies mid-run (any scenario).
+
 Writes the port it listens on to PORTFILE and one JSON line per request to
 LOGFILE (method, path, the Audit-ID, User-Agent and Impersonate-User
 headers, whether an Authorization header was present).
 """
 import http.server
 import json
+import os
+import socket
 import ssl
 import sys
 import threading
@@ -49,6 +55,7 @@ SCENARIO = sys.argv[5] if len(sys.argv) > 5 else "faults"
 DIR = sys.argv[6] if len(sys.argv) > 6 else None
 CANARY = "fake-canary-value-never-stored"
 state = {"version": 0, "rb": 0}
+DROP = [x for x in os.environ.get("KC_FAKE_DROP", "").split(",") if x]
 
 RW = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 RO = ["get", "list", "watch"]
@@ -206,6 +213,13 @@ class H(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.record()
+        if self.path.split("?")[0] in DROP:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
         d = discovery(self.path)
         if d is not None:
             return self.send(*d)
