@@ -551,7 +551,6 @@ agent_namespaces(const struct kc_snapshot *snap, struct kc_strset *nss)
 	return r;
 }
 
-/* compact: a KC_SNAP_* level (snapshot.h) */
 /* *v (n elements of size bytes, grown by doubling) cut to n; left as it
  * is when realloc cannot (it is only room) */
 static void
@@ -730,6 +729,7 @@ kc_snapshot_next_sa(const struct kc_snapshot *snap, struct kc_sa_iter *x, struct
 	return 0;
 }
 
+/* compact: a KC_SNAP_* level (snapshot.h) */
 static int
 snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc_snapshot *snap, int compact)
 {
@@ -836,8 +836,11 @@ snapshot_load(kc_member_get_fn get, kc_member_list_fn list, void *ctx, struct kc
 		fit((void **)&snap->rbac[i], snap->nrbac[i], sizeof(*snap->rbac[i]));
 		if (i == KC_RES_SERVICEACCOUNTS)
 			fit((void **)&snap->sas, snap->nsas, sizeof(*snap->sas));
-		if (i == KC_RES_ROLEBINDINGS)
+		if (i == KC_RES_ROLEBINDINGS && snap->nsubjects > 0) {
+			/* the last kind with subjects; its room is then what it holds */
 			fit((void **)&snap->subjects, snap->nsubjects, sizeof(*snap->subjects));
+			subjects_cap = snap->nsubjects;
+		}
 		kc_debug("snapshot: %s: %d objects kept, %zu names, %zu records, arena %zu KiB",
 		    kc_snap_resources[i].name, cJSON_GetArraySize(snap->items[i]), snap->nnames[i],
 		    snap->nrbac[i], kc_jarena_bytes(snap->arena) / 1024);
