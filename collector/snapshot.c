@@ -59,7 +59,8 @@ static const struct keep_path pod_keep[] = {
  * namespace, node, containers' names, their statuses' restart counts;
  * the owner chains: uid, ownerReferences; the cloud reach: projected
  * token audiences in volumes; the indexes by account; the selection's
- * labels); each container further reduced to its name (container_names) */
+ * labels); each container further reduced to its name, each container
+ * status to its name and restart count (container_names) */
 static const struct keep_path pod_hydrated_keep[] = {
 	{ { "metadata", "name" } }, { { "metadata", "namespace" } }, { { "metadata", "uid" } },
 	{ { "metadata", "labels" } }, { { "metadata", "ownerReferences" } },
@@ -231,17 +232,16 @@ keep_one(cJSON *src, cJSON *dst, const struct keep_path *kp)
 	return 0;
 }
 
-/* Each object of pod's container lists reduced to its name (the one
- * kc_json_get reads): all the pod logs read of one (a container's image,
- * env, mounts and the rest are a pod's largest part); 0, or KC_ERR_NOMEM */
+/* Each object of the three lists of pod's member at reduced to keys (each
+ * the member kc_json_get reads; keys static, NULL-terminated); 0, or
+ * KC_ERR_NOMEM */
 static int
-container_names(cJSON *pod)
+reduce_lists(cJSON *pod, const char *at, const char *const lists[3], const char *const *keys)
 {
-	static const char *const lists[] = { "initContainers", "containers", "ephemeralContainers" };
-	cJSON *spec = kc_json_get_mut(pod, "spec");
+	cJSON *parent = kc_json_get_mut(pod, at);
 
-	for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]); k++) {
-		cJSON *c = kc_json_get_mut(spec, lists[k]), *e, *next;
+	for (size_t k = 0; k < 3; k++) {
+		cJSON *c = kc_json_get_mut(parent, lists[k]), *e, *next;
 
 		if (!cJSON_IsArray(c))
 			continue;
@@ -253,46 +253,31 @@ container_names(cJSON *pod)
 				continue;
 			if ((o = cJSON_CreateObject()) == NULL)
 				return KC_ERR_NOMEM;
-			if ((n = kc_json_detach(e, "name")) != NULL)
-				cJSON_AddItemToObjectCS(o, "name", n);
+			for (size_t i = 0; keys[i] != NULL; i++)
+				if ((n = kc_json_detach(e, keys[i])) != NULL)
+					cJSON_AddItemToObjectCS(o, keys[i], n);
 			cJSON_ReplaceItemViaPointer(c, e, o);
 		}
 	}
 	return 0;
 }
 
-/* Each object of pod's container status lists reduced to its name and
- * restart count (the ones kc_json_get reads): all the pod logs read of
- * one (its state, IDs, image and times are the rest, and unlike the rest
- * of a pod no two pods share them); 0, or KC_ERR_NOMEM */
+/* Each object of pod's container lists reduced to its name: all the pod
+ * logs read of one (a container's image, env, mounts and the rest are a
+ * pod's largest part); each of its container statuses to its name and
+ * restart count: all they read of one (its state, IDs, image and times are
+ * the rest, and unlike the rest of a pod no two pods share them); 0, or
+ * KC_ERR_NOMEM */
 static int
-status_counts(cJSON *pod)
+container_names(cJSON *pod)
 {
-	static const char *const lists[] = { "initContainerStatuses", "containerStatuses",
+	static const char *const containers[] = { "initContainers", "containers", "ephemeralContainers" };
+	static const char *const statuses[] = { "initContainerStatuses", "containerStatuses",
 		"ephemeralContainerStatuses" };
-	cJSON *st = kc_json_get_mut(pod, "status");
+	static const char *const name[] = { "name", NULL }, *const counts[] = { "name", "restartCount", NULL };
+	int r = reduce_lists(pod, "spec", containers, name);
 
-	for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]); k++) {
-		cJSON *c = kc_json_get_mut(st, lists[k]), *e, *next;
-
-		if (!cJSON_IsArray(c))
-			continue;
-		for (e = c->child; e != NULL; e = next) {
-			cJSON *o, *n;
-
-			next = e->next;
-			if (!cJSON_IsObject(e))
-				continue;
-			if ((o = cJSON_CreateObject()) == NULL)
-				return KC_ERR_NOMEM;
-			if ((n = kc_json_detach(e, "name")) != NULL)
-				cJSON_AddItemToObjectCS(o, "name", n);
-			if ((n = kc_json_detach(e, "restartCount")) != NULL)
-				cJSON_AddItemToObjectCS(o, "restartCount", n);
-			cJSON_ReplaceItemViaPointer(c, e, o);
-		}
-	}
-	return 0;
+	return r != 0 ? r : reduce_lists(pod, "status", statuses, counts);
 }
 
 /* item reduced to paths (a new object; item is deleted), or item itself
@@ -614,6 +599,19 @@ str_member(struct kc_snapshot *snap, const cJSON *o, const char *key, const char
 	return 0;
 }
 
+/* 0 when items is a page's items array to make records of (snap->heap
+ * there for what the arena has no room for), 1 when it is no array (a
+ * page without one adds none, as the loader), or KC_ERR_NOMEM */
+static int
+records_begin(struct kc_snapshot *snap, const cJSON *items)
+{
+	if (!cJSON_IsArray(items))
+		return 1;
+	if (snap->heap == NULL && (snap->heap = cJSON_CreateArray()) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	return 0;
+}
+
 /* Each of items (a page's, whose nodes it takes) a record appended to
  * snap->rbac[res]: what the evaluator reads of an RBAC object, as it read
  * the items (rbac/eval.c); every item is one, an item that is not an
@@ -624,10 +622,8 @@ add_rbac(struct kc_snapshot *snap, int res, cJSON *items, size_t *cap, size_t *s
 	cJSON *it;
 	int r = 0;
 
-	if (!cJSON_IsArray(items))
-		return 0;	/* as the loader: a page without an items array adds none */
-	if (snap->heap == NULL && (snap->heap = cJSON_CreateArray()) == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((r = records_begin(snap, items)) != 0)
+		return r > 0 ? 0 : r;
 	for (it = items->child; it != NULL && r == 0; it = it->next) {
 		cJSON *md = kc_json_get_mut(it, "metadata");
 		const cJSON *ref = kc_json_get(it, "roleRef"), *sj;
@@ -679,10 +675,8 @@ add_sas(struct kc_snapshot *snap, cJSON *items, size_t *cap)
 	cJSON *it;
 	int r = 0;
 
-	if (!cJSON_IsArray(items))
-		return 0;	/* as the loader: a page without an items array adds none */
-	if (snap->heap == NULL && (snap->heap = cJSON_CreateArray()) == NULL)
-		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if ((r = records_begin(snap, items)) != 0)
+		return r > 0 ? 0 : r;
 	while (r == 0 && (it = cJSON_DetachItemFromArray(items, 0)) != NULL) {
 		struct kc_snap_sa *v;
 		cJSON *md;
@@ -1104,8 +1098,7 @@ keep_wanted_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want_fn want
 			if (want(ctx, ns, san[0] ? san : "default") || (alias[0] && want(ctx, ns, alias))) {
 				cJSON_DetachItemViaPointer((cJSON *)items, it);
 				compact_item(it, KC_RES_PODS, KC_SNAP_COMPACT);
-				if ((it = model_item(it, pod_hydrated_keep)) != NULL &&
-				    (container_names(it) != 0 || status_counts(it) != 0)) {
+				if ((it = model_item(it, pod_hydrated_keep)) != NULL && container_names(it) != 0) {
 					cJSON_Delete(it);
 					it = NULL;
 				}

@@ -70,12 +70,18 @@ pod(const struct kc_snapshot *s, int i)
 	return cJSON_GetArrayItem(s->items[KC_RES_PODS], i);
 }
 
-/* the same bytes printed (cJSON_Compare looks duplicate keys up by the
- * first of them) */
+static char *
+pr(const cJSON *j)
+{
+	return j != NULL ? cJSON_PrintUnformatted(j) : strdup("(none)");
+}
+
+/* the same bytes printed, or both NULL (cJSON_Compare looks duplicate
+ * keys up by the first of them) */
 static int
 same(const cJSON *a, const cJSON *b)
 {
-	char *x = cJSON_PrintUnformatted(a), *y = cJSON_PrintUnformatted(b);
+	char *x = pr(a), *y = pr(b);
 	int eq = x != NULL && y != NULL && strcmp(x, y) == 0;
 
 	free(x);
@@ -155,23 +161,6 @@ DEFINE_TEST(test_snapshot_model_keeps_lookups)
 	kc_snapshot_free(&s);
 }
 
-static char *
-pr(const cJSON *j)
-{
-	return j != NULL ? cJSON_PrintUnformatted(j) : strdup("(none)");
-}
-
-static int
-same_text(const cJSON *a, const cJSON *b)
-{
-	char *x = pr(a), *y = pr(b);
-	int eq = x != NULL && y != NULL && strcmp(x, y) == 0;
-
-	free(x);
-	free(y);
-	return eq;
-}
-
 /* The evaluator built over the model's RBAC records is the one built over
  * the objects: every role and binding, in order, with the same names,
  * rules, labels, subjects, roles found, aggregation and drift, and the
@@ -232,12 +221,12 @@ DEFINE_TEST(test_snapshot_model_rbac_records)
 		CHECK_STR(a->name, b->name);
 		CHECK_INT(a->nrules, b->nrules);
 		for (size_t k = 0; k < a->nrules && k < b->nrules; k++)
-			CHECK(same_text(a->rules[k].json, b->rules[k].json));
-		CHECK(same_text(a->labels, b->labels));
-		CHECK(same_text(a->rules_json, b->rules_json));
+			CHECK(same(a->rules[k].json, b->rules[k].json));
+		CHECK(same(a->labels, b->labels));
+		CHECK(same(a->rules_json, b->rules_json));
 		CHECK_INT(a->aggregated, b->aggregated);
 		CHECK_INT(a->drift, b->drift);
-		CHECK(same_text(a->expected, b->expected));
+		CHECK(same(a->expected, b->expected));
 	}
 	CHECK(rm.roles[0].aggregated && rm.roles[0].drift);	/* feed-a's list is not agg's */
 	for (size_t i = 0; i < rm.nbindings && i < rc.nbindings; i++) {
@@ -249,7 +238,7 @@ DEFINE_TEST(test_snapshot_model_rbac_records)
 		CHECK_STR(a->name, b->name);
 		CHECK_STR(a->role_kind, b->role_kind);
 		CHECK_STR(a->role_name, b->role_name);
-		CHECK(same_text(a->labels, b->labels));
+		CHECK(same(a->labels, b->labels));
 		CHECK_INT(a->role == NULL, b->role == NULL);
 		if (a->role != NULL && b->role != NULL)
 			CHECK_INT(a->role - rm.roles, b->role - rc.roles);
@@ -266,7 +255,7 @@ DEFINE_TEST(test_snapshot_model_rbac_records)
 	CHECK_INT(rm.nunindexed, rc.nunindexed);
 	dm = kc_rbac_drift_json(&rm);
 	dc = kc_rbac_drift_json(&rc);
-	CHECK(dm != NULL && same_text(dm, dc));
+	CHECK(dm != NULL && same(dm, dc));
 	cJSON_Delete(dm);
 	cJSON_Delete(dc);
 	kc_rbac_free(&rm);
