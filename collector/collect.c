@@ -800,7 +800,7 @@ struct list_stream {
 	const struct kc_collect_opts *opts;
 	struct kc_client *client;	/* a fork of co->client */
 	struct kc_jarena *scratch;	/* its pages are parsed into (NULL: the heap) */
-	struct list_result *res;	/* [KC_RES_COUNT] */
+	struct list_result *res;	/* [DISCOVERY_TASK + 1] */
 	int *next, *stop;		/* shared by the streams */
 };
 

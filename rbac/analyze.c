@@ -25,7 +25,9 @@
 int
 kc_rbac_all_namespaces(const struct kc_snapshot *snap, struct kc_strset *out)
 {
-	static const enum kc_snap_res from[] = { KC_RES_ROLES, KC_RES_ROLEBINDINGS, KC_RES_SERVICEACCOUNTS };
+	static const enum kc_snap_res from[] = { KC_RES_ROLES, KC_RES_ROLEBINDINGS };
+	struct kc_sa_iter x = KC_SA_ITER_INIT;
+	struct kc_snap_sa sa;
 	const cJSON *it;
 	int r = 0;
 
@@ -52,6 +54,10 @@ kc_rbac_all_namespaces(const struct kc_snapshot *snap, struct kc_strset *out)
 				return r;
 		}
 	}
+	/* the service accounts', items or records (collect's model) */
+	while (kc_snapshot_next_sa(snap, &x, &sa))
+		if (sa.ns[0] != '\0' && (r = kc_strset_add(out, sa.ns)) != 0)
+			return r;
 	kc_strset_sort(out);
 	return 0;
 }

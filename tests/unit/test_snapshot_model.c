@@ -651,6 +651,9 @@ DEFINE_TEST(test_snapshot_model_names)
 	page("namespaces", "page-0001.json", "{'metadata':{'name':'a','labels':{'x':'y'}}},{'metadata':{}}");
 	page("namespaces", "page-0002.json", "{'metadata':{'name':'b'}}");
 	page("rolebindings", "page-0001.json", "{'metadata':{'name':'rb','namespace':'c'},'subjects':[]}");
+	/* a namespace known from an account only (helper-50's case: the
+	 * namespace list forbidden, --all-namespaces) */
+	page("serviceaccounts", "page-0001.json", "{'metadata':{'name':'sa','namespace':'d'}}");
 	CHECK_INT(kc_snapshot_load_dir_level(".", &m, KC_SNAP_MODEL), 0);
 	CHECK_INT(kc_snapshot_load_dir_level(".", &c, KC_SNAP_COMPACT), 0);
 	for (size_t k = 0; k < sizeof(res) / sizeof(res[0]); k++) {
@@ -677,7 +680,7 @@ DEFINE_TEST(test_snapshot_model_names)
 	CHECK_INT(kc_rbac_all_namespaces(&m, &nm), 0);
 	CHECK_INT(kc_rbac_all_namespaces(&c, &nc), 0);
 	CHECK_INT(nm.n, nc.n);
-	CHECK_INT(nm.n, 4);	/* "", a, b, and c of the binding */
+	CHECK_INT(nm.n, 5);	/* "", a, b, c of the binding and d of the account */
 	for (size_t i = 0; i < nm.n && i < nc.n; i++)
 		CHECK_STR(nm.v[i], nc.v[i]);
 	CHECK_INT(kc_secret_index_build_names(&xm, m.names[KC_RES_SECRETS], m.nnames[KC_RES_SECRETS]), 0);
