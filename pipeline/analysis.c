@@ -42,7 +42,8 @@ struct actx {
 	const char *dir;
 	cJSON *files;
 	const struct kc_snapshot *snap;
-	struct kc_rbac rb;
+	const struct kc_rbac *rb;	/* own_rb, or the caller's */
+	struct kc_rbac own_rb;
 	struct kc_selection sel;
 	struct kc_findings fnd;
 	struct kc_strset nss;
@@ -256,7 +257,7 @@ one_review(struct actx *a, const struct kc_selected *sa, const char *ns)
 	/* member names of the bundle: whole or an error */
 	if ((r = kc_fmt(base, sizeof(base), "%s/%s", folder, cns)) != 0)
 		return r;
-	if ((r = kc_rbac_effective_json(&a->rb, sa->ns, sa->name, ns, &eff)) != 0)
+	if ((r = kc_rbac_effective_json(a->rb, sa->ns, sa->name, ns, &eff)) != 0)
 		goto out;
 	if ((r = kc_fmt(rel, sizeof(rel), "analysis/effective/%s.json", base)) != 0 ||
 	    (r = put_json(a, rel, eff, RBAC_SOURCES, NULL)) != 0)
@@ -312,7 +313,7 @@ all_reviews(struct actx *a, const struct kc_select_opts *opts)
 
 		if ((r = kc_rbac_sa_identity(&id, sa->ns, sa->name)) != 0)
 			break;
-		if ((r = kc_rbac_sa_namespaces(&a->rb, &id.id, sa->ns, &a->nss, opts->all_namespaces, &mine)) != 0)
+		if ((r = kc_rbac_sa_namespaces(a->rb, &id.id, sa->ns, &a->nss, opts->all_namespaces, &mine)) != 0)
 			break;
 		if ((r = stored_review_namespaces(a->dir, sa->ns, sa->name, &mine)) == 0) {
 			kc_strset_sort(&mine);
@@ -348,11 +349,12 @@ add_nested(struct kc_buf *b, const cJSON *item, const char *indent)
 }
 
 /* analysis/who-can.json, written query by query: each answer is printed,
- * written out (through a temporary file, in pieces of about 1 MiB) and
+ * written out (through a temporary file, in pieces of about 256 KiB) and
  * freed before the next is computed, so neither the document nor its text
  * is held whole (53 MB at the 150k estate); the bytes are those of
- * cJSON_Print on the whole document (make equiv). */
-#define PIECE_BYTES (1u << 20)
+ * cJSON_Print on the whole document (make equiv).  A piece of 1 MiB left
+ * a buffer of 2 MiB (grown by doubling) at collect's peak at 150k. */
+#define PIECE_BYTES (256u << 10)
 
 static int
 pieces_flush(struct kc_atomic *f, struct kc_buf *b, size_t at_least)
@@ -382,7 +384,7 @@ pieces_finish(struct kc_atomic *f, struct kc_buf *b, const char *tail, int r)
 	return r;
 }
 
-/* kc_whocan_print's sink: into b, written out in pieces of about 1 MiB */
+/* kc_whocan_print's sink: into b, written out in pieces of about 256 KiB */
 struct whocan_sink {
 	struct kc_buf *b;
 	struct kc_atomic *f;
@@ -424,7 +426,7 @@ write_whocan(struct actx *a)
 				r = kc_buf_adds(&b, ", ");
 			first = 0;
 			if (r == 0)
-				r = kc_whocan_print(&a->rb, verbs[v], res[i], NULL, "\t\t", whocan_put, &ws);
+				r = kc_whocan_print(a->rb, verbs[v], res[i], NULL, "\t\t", whocan_put, &ws);
 		}
 	}
 	if (r == 0)
@@ -615,7 +617,7 @@ inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
 	if ((r = kc_rbac_sa_identity(&id, sa->ns, sa->name)) != 0)
 		goto out;
 	/* the cluster-wide grants (cl, kept for row_secrets) */
-	if ((r = kc_rbac_rules_for(&a->rb, &id.id, "", &cl)) != 0)
+	if ((r = kc_rbac_rules_for(a->rb, &id.id, "", &cl)) != 0)
 		goto out;
 	for (size_t i = 0; i < cl.n; i++)
 		if ((r = note_binding(row, cl.grants[i].binding, &cluster)) != 0)
@@ -626,15 +628,15 @@ inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
 	secret_rule = cluster_secret_rule(&cl);
 	/* The namespaces whose RoleBindings can name the account, in the
 	 * namespace list's (sorted) order: the others add nothing. */
-	if ((r = kc_rbac_rb_candidates(&a->rb, &id.id, &cand, &ncand, &capcand)) != 0)
+	if ((r = kc_rbac_rb_candidates(a->rb, &id.id, &cand, &ncand, &capcand)) != 0)
 		goto out;
 	for (size_t c = 0; c < ncand; c++)
-		if (kc_strset_has(&a->nss, a->rb.bindings[cand[c]].ns) &&
-		    (r = kc_strset_add(&bound, a->rb.bindings[cand[c]].ns)) != 0)
+		if (kc_strset_has(&a->nss, a->rb->bindings[cand[c]].ns) &&
+		    (r = kc_strset_add(&bound, a->rb->bindings[cand[c]].ns)) != 0)
 			goto out;
 	kc_strset_sort(&bound);
 	for (size_t k = 0; k < bound.n; k++) {
-		if ((r = kc_rbac_rules_for_ns(&a->rb, &id.id, bound.v[k], &rr)) != 0)
+		if ((r = kc_rbac_rules_for_ns(a->rb, &id.id, bound.v[k], &rr)) != 0)
 			goto out;
 		secret_rule |= cluster_secret_rule(&rr);
 		for (size_t i = 0; i < rr.n; i++)
@@ -647,7 +649,7 @@ inventory_row(struct actx *a, const struct kc_selected *sa, cJSON *rows)
 	cJSON_AddBoolToObject(row, "clusterWide", cluster);
 	/* (none can be when no rule of the account's grants names get on
 	 * secrets: the authorizer needs one to allow) */
-	if (secret_rule && (r = kc_secrets_reachable(&a->rb, &a->secrets, &id.id, &cl, cand, ncand, secrets)) != 0)
+	if (secret_rule && (r = kc_secrets_reachable(a->rb, &a->secrets, &id.id, &cl, cand, ncand, secrets)) != 0)
 		goto out;
 	ix = kc_nsindex_slice(&a->fnd_by_subject, sa->ns, sa->name, &nix);
 	for (size_t i = 0; i < nix; i++) {
@@ -784,7 +786,7 @@ kc_analysis_run(const char *staging_dir, const struct kc_select_opts *opts, cJSO
 		*worst_rank_out = 0;
 	if ((r = kc_snapshot_load_dir(staging_dir, &snap)) != 0)
 		return r;
-	r = kc_analysis_run_snap(staging_dir, &snap, opts, files_out, summary_out, worst_rank_out);
+	r = kc_analysis_run_snap(staging_dir, &snap, NULL, opts, files_out, summary_out, worst_rank_out);
 	kc_snapshot_free(&snap);
 	return r;
 }
@@ -811,7 +813,7 @@ write_drift(struct actx *a)
 	cJSON *doc = cJSON_CreateObject();
 	int r;
 
-	cJSON_AddItemToObject(doc, "aggregatedClusterRoles", kc_rbac_drift_json(&a->rb));
+	cJSON_AddItemToObject(doc, "aggregatedClusterRoles", kc_rbac_drift_json(a->rb));
 	cJSON_AddStringToObject(doc, "note", "the authorizer uses stored rules; the expected rules are "
 	    "what the aggregation controller would store from the selectors");
 	r = put_json(a, "analysis/rbac-drift.json", doc, RBAC_SOURCES, NULL);
@@ -842,7 +844,7 @@ summary_json(const struct actx *a)
 }
 
 int
-kc_analysis_run_snap(const char *staging_dir, const struct kc_snapshot *snap,
+kc_analysis_run_snap(const char *staging_dir, const struct kc_snapshot *snap, const struct kc_rbac *rb,
     const struct kc_select_opts *opts, cJSON *files_out, cJSON **summary_out, int *worst_rank_out)
 {
 	static const char *const find_src[] = { "raw/clusterroles", "raw/clusterrolebindings", "raw/roles",
@@ -861,8 +863,11 @@ kc_analysis_run_snap(const char *staging_dir, const struct kc_snapshot *snap,
 	a.dir = staging_dir;
 	a.files = files_out;
 	a.snap = snap;
-	if ((r = kc_rbac_init(&a.rb, snap)) != 0)
-		return r;
+	if ((a.rb = rb) == NULL) {
+		if ((r = kc_rbac_init(&a.own_rb, snap)) != 0)
+			return r;
+		a.rb = &a.own_rb;
+	}
 	if ((r = kc_findings_init(&a.fnd)) != 0)
 		goto free_rb;
 	if ((a.diffs = cJSON_CreateArray()) == NULL) {
@@ -882,7 +887,7 @@ kc_analysis_run_snap(const char *staging_dir, const struct kc_snapshot *snap,
 		goto out;
 	cJSON_Delete(doc);
 	doc = NULL;
-	if ((r = kc_findings_eval(&a.fnd, &a.rb, &a.sel, (const char *const *)a.nss.v)) != 0 ||
+	if ((r = kc_findings_eval(&a.fnd, a.rb, &a.sel, (const char *const *)a.nss.v)) != 0 ||
 	    (r = all_reviews(&a, opts)) != 0)
 		goto out;
 	kc_findings_sort(&a.fnd);
@@ -927,7 +932,8 @@ out:
 	kc_agent_links_free(&a.links);
 	kc_findings_free(&a.fnd);
 free_rb:
-	kc_rbac_free(&a.rb);
+	if (a.rb == &a.own_rb)
+		kc_rbac_free(&a.own_rb);
 	return r;
 }
 

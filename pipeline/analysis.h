@@ -55,6 +55,7 @@
 #include <cjson/cJSON.h>
 
 #include "collector/snapshot.h"
+#include "rbac/eval.h"
 #include "rbac/select.h"
 
 /* Run the analysis over a staging folder and write the files above.
@@ -69,8 +70,9 @@
 int kc_analysis_run(const char *staging_dir, const struct kc_select_opts *sel,
     cJSON *files_out, cJSON **summary_out, int *worst_rank_out);
 /* The same over a snapshot the caller already loaded from staging_dir
- * (collect has it in memory; the reviews are still read from the folder). */
-int kc_analysis_run_snap(const char *staging_dir, const struct kc_snapshot *snap,
+ * (collect has it in memory; the reviews are still read from the folder),
+ * and the evaluator over it (rb; NULL: built here). */
+int kc_analysis_run_snap(const char *staging_dir, const struct kc_snapshot *snap, const struct kc_rbac *rb,
     const struct kc_select_opts *sel, cJSON *files_out, cJSON **summary_out, int *worst_rank_out);
 
 /* analysis/log-authz-errors.json: the authorization errors in the pod

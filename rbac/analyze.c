@@ -104,11 +104,12 @@ kc_rbac_sa_namespaces(const struct kc_rbac *rb, const struct kc_rbac_identity *i
 }
 
 int
-kc_rbac_review_targets(const struct kc_snapshot *snap, const struct kc_select_opts *opts,
-    struct kc_review_targets *out)
+kc_rbac_review_targets(const struct kc_snapshot *snap, const struct kc_rbac *given,
+    const struct kc_select_opts *opts, struct kc_review_targets *out)
 {
 	struct kc_selection sel;
-	struct kc_rbac rb;
+	struct kc_rbac own;
+	const struct kc_rbac *rb = given;
 	struct kc_strset nss, mine;
 	int r;
 
@@ -116,9 +117,15 @@ kc_rbac_review_targets(const struct kc_snapshot *snap, const struct kc_select_op
 	memset(&nss, 0, sizeof(nss));
 	if ((r = kc_select(snap, opts, &sel)) != 0)
 		return r;
-	if ((r = kc_rbac_init(&rb, snap)) != 0) {
-		kc_selection_free(&sel);
-		return r;
+	memset(&own, 0, sizeof(own));
+	if (sel.n == 0)
+		goto out;	/* no target: nothing to evaluate */
+	if (rb == NULL) {
+		if ((r = kc_rbac_init(&own, snap)) != 0) {
+			kc_selection_free(&sel);
+			return r;
+		}
+		rb = &own;
 	}
 	if ((r = kc_rbac_all_namespaces(snap, &nss)) != 0)
 		goto out;
@@ -132,7 +139,7 @@ kc_rbac_review_targets(const struct kc_snapshot *snap, const struct kc_select_op
 
 		memset(&mine, 0, sizeof(mine));
 		if ((r = kc_rbac_sa_identity(&id, sel.v[i].ns, sel.v[i].name)) != 0 ||
-		    (r = kc_rbac_sa_namespaces(&rb, &id.id, sel.v[i].ns, &nss, opts->all_namespaces, &mine)) != 0) {
+		    (r = kc_rbac_sa_namespaces(rb, &id.id, sel.v[i].ns, &nss, opts->all_namespaces, &mine)) != 0) {
 			kc_strset_free(&mine);
 			goto out;
 		}
@@ -151,7 +158,8 @@ out:
 	if (r != 0)
 		kc_review_targets_free(out);
 	kc_strset_free(&nss);
-	kc_rbac_free(&rb);
+	if (rb == &own)
+		kc_rbac_free(&own);
 	kc_selection_free(&sel);
 	return r;
 }

@@ -21,9 +21,10 @@
  * struct kc_review_targets): every selected SA, in its own namespace and in
  * each namespace where a RoleBinding names it (directly or through one of
  * its groups), or in every namespace with opts->all_namespaces.  Namespaces
- * sorted, unique. */
-int kc_rbac_review_targets(const struct kc_snapshot *snap, const struct kc_select_opts *opts,
-    struct kc_review_targets *out);
+ * sorted, unique.  rb: the evaluator over snap, or NULL to build one here
+ * (collect builds it once for the targets and the analysis). */
+int kc_rbac_review_targets(const struct kc_snapshot *snap, const struct kc_rbac *rb,
+    const struct kc_select_opts *opts, struct kc_review_targets *out);
 
 /* The evaluator's result for SA sa_ns/sa_name in namespace ns:
  * {"subject":{kind,namespace,name,user,groups},"namespace","source":"offline evaluator",

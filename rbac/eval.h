@@ -30,11 +30,11 @@
 #define KC_RBAC_EVAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
 #include "collector/snapshot.h"
-#include "rbac/hmap.h"
 
 struct kc_rbac_strs {
 	const char **v;
@@ -84,16 +84,27 @@ struct kc_rbac_binding {
 	const cJSON *labels;		/* metadata.labels or NULL */
 };
 
+/* A subject of a binding, in the evaluator's indexes. */
+struct kc_rbac_sref {
+	uint32_t b;			/* position in kc_rbac.bindings */
+	uint32_t s;			/* position in the binding's subjects */
+};
+
 struct kc_rbac {
 	const struct kc_snapshot *snap;
 	struct kc_rbac_role *roles;	/* Roles and ClusterRoles */
 	size_t nroles;
 	struct kc_rbac_binding *bindings;	/* ClusterRoleBindings first, then RoleBindings, in list order */
 	size_t nbindings, ncrb;
-	struct kc_hmap crb_index;	/* "u\x1fUSER" / "g\x1fGROUP" -> bindings */
-	struct kc_hmap rb_index;	/* "NS\x1fu\x1fUSER" / "NS\x1fg\x1fGROUP" -> bindings */
-	struct kc_hmap role_index;	/* "NS\x1fNAME" ("" NS for ClusterRoles) -> roles */
-	struct kc_hmap rb_subject_index;	/* "u\x1fUSER" / "g\x1fGROUP" -> RoleBindings, any namespace */
+	/* The indexes: sorted arrays searched by bisection (kc_rbac_init).
+	 * A subject's key is its kind ('u' user, 'g' group) and the user or
+	 * group name it stands for; RoleBindings' subjects are indexed by
+	 * namespace, then that key (rb_subj), and by the key alone (rb_any). */
+	struct kc_rbac_sref *crb_subj;	/* ClusterRoleBindings' subjects */
+	struct kc_rbac_sref *rb_subj;	/* RoleBindings' subjects, by namespace */
+	struct kc_rbac_sref *rb_any;	/* RoleBindings' subjects, any namespace */
+	size_t ncrb_subj, nrb_subj;	/* rb_any has nrb_subj too */
+	uint32_t *role_by_name;		/* roles by (namespace, "" for a ClusterRole; name) */
 	size_t nunindexed;		/* SA subjects without namespace in ClusterRoleBindings */
 };
 

@@ -1,10 +1,12 @@
 /* hmap.h - a string-keyed hash map to lists of indices (internal to rbac/).
  *
- * Open addressing, FNV-1a, keys copied.  Used to index bindings by subject
- * so that one evaluation touches only the bindings that can apply.
+ * Open addressing, FNV-1a, keys copied.  Used by diff, the who-can
+ * queries, findings, selection and propose.  (The evaluator's own indexes
+ * of bindings by subject and roles by name were four of these; they are
+ * sorted arrays of positions since, a tenth of the memory: rbac/eval.h.)
  *
- * Sized for the evaluator's indexes of a large cluster (issue 11: four of
- * them per snapshot, a hundred thousand keys at 150k objects): entries
+ * Sized for a large cluster (issue 11: a hundred thousand keys at 150k
+ * objects): entries
  * are one dense array and the table holds 32-bit positions in it; keys
  * are packed into blocks of the map's own; a key's first value is kept in
  * its entry (most keys have one), its list allocated only from the

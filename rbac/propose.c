@@ -6,6 +6,7 @@
 
 #include "collector/audit.h"
 #include "manifest/bundle.h"
+#include "rbac/hmap.h"
 #include "rbac/propose.h"
 #include "rbac/scope.h"
 #include "rbac/source.h"

@@ -951,7 +951,7 @@ DEFINE_TEST(test_rbac_review_targets)
 		o.sas = sas;
 		o.nsas = 2;
 		o.all_namespaces = every;
-		CHECK_INT(kc_rbac_review_targets(&snap, &o, &t), 0);
+		CHECK_INT(kc_rbac_review_targets(&snap, NULL, &o, &t), 0);
 		CHECK_INT((int)t.n, 2);
 		for (size_t k = 0; k < t.n; k++) {
 			const char *want = strcmp(t.v[k].sa_name, "bot") == 0 ? "ns07 ns12 " : "ns00 ";
@@ -1170,4 +1170,193 @@ DEFINE_TEST(test_findings_json_borrow)
 	cJSON_Delete(borrow);
 	cJSON_Delete(copy);
 	kc_findings_free(&f);
+}
+
+/* ---- the evaluator's indexes against an oracle ----
+ * Random bindings and roles over names made to collide and to prefix one
+ * another (a:b, system:serviceaccount:a:b, the index's old separator
+ * \x1f), subjects of every kind, ServiceAccounts with and without a
+ * namespace, duplicated roles: every lookup through the sorted indexes
+ * (eval.c build_indexes) must give what reading every binding and role
+ * gives.  Twin: an identity named by no subject finds nothing. */
+static unsigned idx_seed = 12345;
+
+static unsigned
+idx_rand(unsigned n)
+{
+	idx_seed = idx_seed * 1103515245u + 12345u;
+	return (idx_seed >> 16) % n;
+}
+
+static const char *const idx_words[] = { "a", "ab", "a:b", "b", "", "system:serviceaccount:a:b",
+	"system:serviceaccounts", "x\\u001fu\\u001fy", "x" };
+static const char *const idx_words_raw[] = { "a", "ab", "a:b", "b", "", "system:serviceaccount:a:b",
+	"system:serviceaccounts", "x\x1fu\x1fy", "x" };
+#define IDX_NW (sizeof(idx_words) / sizeof(idx_words[0]))
+
+static void
+idx_subject(struct kc_buf *b)
+{
+	static const char *const kinds[] = { "User", "Group", "ServiceAccount", "ServiceAccount", "Other" };
+	unsigned k = idx_rand(5);
+
+	kc_buf_addf(b, "{'kind':'%s','name':'%s'", kinds[k], idx_words[idx_rand(IDX_NW)]);
+	if (k >= 2 && idx_rand(3) != 0)
+		kc_buf_addf(b, ",'namespace':'%s'", idx_words[idx_rand(IDX_NW)]);
+	kc_buf_adds(b, "}");
+}
+
+/* appliesToUser, read from RBAC_SEMANTICS.md, for the oracle */
+static int
+idx_applies(const struct kc_snap_subject *s, const char *bns, const char *user, const char *const *groups,
+    size_t ngroups)
+{
+	char sa[256];
+
+	if (strcmp(s->kind, "User") == 0)
+		return strcmp(s->name, user) == 0;
+	if (strcmp(s->kind, "Group") == 0) {
+		for (size_t i = 0; i < ngroups; i++)
+			if (strcmp(s->name, groups[i]) == 0)
+				return 1;
+		return 0;
+	}
+	if (strcmp(s->kind, "ServiceAccount") != 0)
+		return 0;
+	bns = s->ns[0] != '\0' ? s->ns : bns;
+	snprintf(sa, sizeof(sa), "system:serviceaccount:%s:%s", bns, s->name);
+	return bns[0] != '\0' && strcmp(sa, user) == 0;
+}
+
+DEFINE_TEST(test_rbac_index_oracle)
+{
+	for (int round = 0; round < 20; round++) {
+		struct kc_buf roles = KC_BUF_INIT(1 << 24), croles = KC_BUF_INIT(1 << 24);
+		struct kc_buf rbs = KC_BUF_INIT(1 << 24), crbs = KC_BUF_INIT(1 << 24);
+		struct kc_snapshot snap;
+		struct kc_rbac rb;
+		char dir[32];
+		int found = 0;
+
+		snprintf(dir, sizeof(dir), "ix%d", round);
+		/* roles: few names, so that several share one (a hostile list) */
+		for (int i = 0; i < 30; i++) {
+			struct kc_buf *b = i % 2 ? &roles : &croles;
+
+			kc_buf_addf(b, "%s{'metadata':{'name':'%s'", b->len ? "," : "", idx_words[idx_rand(IDX_NW)]);
+			if (b == &roles)
+				kc_buf_addf(b, ",'namespace':'%s'", idx_words[idx_rand(IDX_NW)]);
+			kc_buf_addf(b, ",'labels':{'i':'%d'}},'rules':[{'apiGroups':[''],'resources':['r%d'],"
+			    "'verbs':['get']}]}", i, i);
+		}
+		for (int i = 0; i < 60; i++) {
+			struct kc_buf *b = i % 3 ? &rbs : &crbs;
+			int ns = idx_rand(4);	/* 0: no namespace (hostile for a RoleBinding) */
+			int nsub = (int)idx_rand(4);
+
+			kc_buf_addf(b, "%s{'metadata':{'name':'b%d'", b->len ? "," : "", i);
+			if (b == &rbs && ns != 0)
+				kc_buf_addf(b, ",'namespace':'%s'", idx_words[ns - 1]);
+			kc_buf_addf(b, "},'roleRef':{'kind':'%s','name':'%s'},'subjects':[",
+			    b == &rbs && idx_rand(2) ? "Role" : "ClusterRole", idx_words[idx_rand(IDX_NW)]);
+			for (int s = 0; s < nsub; s++) {
+				if (s > 0)
+					kc_buf_adds(b, ",");
+				idx_subject(b);
+			}
+			kc_buf_adds(b, "]}");
+		}
+		write_page(dir, "roles", kc_buf_str(&roles));
+		write_page(dir, "clusterroles", kc_buf_str(&croles));
+		write_page(dir, "rolebindings", kc_buf_str(&rbs));
+		write_page(dir, "clusterrolebindings", kc_buf_str(&crbs));
+		CHECK_INT(kc_snapshot_load_dir(dir, &snap), 0);
+		CHECK_INT(kc_rbac_init(&rb, &snap), 0);
+		/* roles: the first of that kind, namespace and name, in list order */
+		for (size_t w = 0; w < IDX_NW; w++) {
+			for (size_t v = 0; v < IDX_NW; v++) {
+				for (int cl = 0; cl < 2; cl++) {
+					const char *ns = cl ? "" : idx_words_raw[v];
+					const struct kc_rbac_role *want = NULL;
+
+					for (size_t i = 0; i < rb.nroles && want == NULL; i++)
+						if (rb.roles[i].cluster == cl && strcmp(rb.roles[i].ns, ns) == 0 &&
+						    strcmp(rb.roles[i].name, idx_words_raw[w]) == 0)
+							want = &rb.roles[i];
+					CHECK(kc_rbac_find_role(&rb, cl, idx_words_raw[v], idx_words_raw[w]) == want);
+				}
+			}
+		}
+		/* identities: each word as a user and as a service account's
+		 * user, with groups; then one no subject names */
+		for (size_t u = 0; u <= 2 * IDX_NW; u++) {
+			char user[256];
+			const char *groups[3];
+			size_t ngroups = (size_t)idx_rand(4);
+			struct kc_rbac_identity id;
+			size_t *cand = NULL, ncand = 0, capcand = 0, k = 0;
+
+			if (u < IDX_NW)
+				snprintf(user, sizeof(user), "%s", idx_words_raw[u]);
+			else if (u < 2 * IDX_NW)
+				snprintf(user, sizeof(user), "system:serviceaccount:%s:%s", idx_words_raw[idx_rand(4)],
+				    idx_words_raw[u - IDX_NW]);
+			else
+				snprintf(user, sizeof(user), "nobody-at-all");
+			for (size_t g = 0; g < ngroups; g++)
+				groups[g] = u == 2 * IDX_NW ? "no-group" : idx_words_raw[idx_rand(IDX_NW)];
+			id.user = user;
+			id.groups = groups;
+			id.ngroups = ngroups;
+			/* the RoleBindings of any namespace that name it */
+			CHECK_INT(kc_rbac_rb_candidates(&rb, &id, &cand, &ncand, &capcand), 0);
+			for (size_t i = rb.ncrb; i < rb.nbindings; i++) {
+				const struct kc_rbac_binding *b = &rb.bindings[i];
+				int names = 0;
+
+				for (size_t s = 0; s < b->nsubjects && !names; s++)
+					names = idx_applies(&b->subjects[s], b->ns, user, groups, ngroups);
+				if (names) {
+					CHECK(k < ncand && cand[k] == i);
+					k++;
+				}
+			}
+			CHECK(k == ncand);
+			found += ncand > 0;
+			if (u == 2 * IDX_NW)
+				CHECK(ncand == 0);
+			/* a review in each namespace: the bindings that apply,
+			 * granted or with their role missing */
+			for (size_t v = 0; v < 4; v++) {
+				struct kc_rbac_rules rr;
+				const char *ns = idx_words_raw[v];
+
+				memset(&rr, 0, sizeof(rr));
+				CHECK_INT(kc_rbac_rules_for(&rb, &id, ns, &rr), 0);
+				for (size_t i = 0; i < rb.nbindings; i++) {
+					const struct kc_rbac_binding *b = &rb.bindings[i];
+					int names = 0, seen = 0;
+
+					for (size_t s = 0; s < b->nsubjects && !names; s++)
+						names = idx_applies(&b->subjects[s], b->ns, user, groups, ngroups);
+					if (!b->cluster && (ns[0] == '\0' || strcmp(b->ns, ns) != 0))
+						names = 0;
+					for (size_t g = 0; g < rr.n; g++)
+						seen |= rr.grants[g].binding == b;
+					for (size_t g = 0; g < rr.nmissing; g++)
+						seen |= rr.missing[g] == b;
+					CHECK_INT(seen, names);
+				}
+				kc_rbac_rules_free(&rr);
+			}
+			free(cand);
+		}
+		CHECK(found > 0);	/* the draw named someone */
+		kc_rbac_free(&rb);
+		kc_snapshot_free(&snap);
+		kc_buf_free(&roles);
+		kc_buf_free(&croles);
+		kc_buf_free(&rbs);
+		kc_buf_free(&crbs);
+	}
 }
