@@ -1044,6 +1044,10 @@ kc_snapshot_free(struct kc_snapshot *snap)
 		snap->rbac[i] = NULL;
 		snap->nrbac[i] = 0;
 	}
+	free(snap->rbac_ns);
+	snap->rbac_ns = NULL;
+	snap->nrbac_ns = 0;
+	snap->rbac_released = 0;
 	free(snap->subjects);
 	snap->subjects = NULL;
 	snap->nsubjects = 0;
@@ -1305,4 +1309,52 @@ nomem:
 	cJSON_Delete(doc);
 	cJSON_Delete(out);
 	return kc_err_set(KC_ERR_NOMEM, "out of memory");
+}
+
+static int
+cmp_str_ptr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int
+kc_snapshot_release_rbac(struct kc_snapshot *snap)
+{
+	static const enum kc_snap_res from[] = { KC_RES_ROLES, KC_RES_ROLEBINDINGS };
+	size_t n = 0, w = 0;
+	const char **v;
+
+	if (snap->rbac_released)
+		return 0;
+	for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++)
+		n += snap->nrbac[from[i]];
+	if (n > 0 && (v = kc_calloc(n, sizeof(*v))) == NULL)
+		return kc_err_set(KC_ERR_NOMEM, "out of memory");
+	if (n == 0)
+		v = NULL;
+	n = 0;
+	for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++)
+		for (size_t k = 0; k < snap->nrbac[from[i]]; k++)
+			if (snap->rbac[from[i]][k].ns[0] != '\0')
+				v[n++] = snap->rbac[from[i]][k].ns;
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_str_ptr);
+	for (size_t i = 0; i < n; i++)
+		if (w == 0 || strcmp(v[w - 1], v[i]) != 0)
+			v[w++] = v[i];
+	if (w > 0 && w < n) {
+		void *pv = v;
+
+		fit(&pv, w, sizeof(*v));
+		v = pv;
+	}
+	snap->rbac_ns = v;
+	snap->nrbac_ns = w;
+	for (int i = 0; i < KC_RES_COUNT; i++) {
+		free(snap->rbac[i]);
+		snap->rbac[i] = NULL;
+		snap->nrbac[i] = 0;
+	}
+	snap->rbac_released = 1;
+	return 0;
 }

@@ -101,6 +101,11 @@ struct kc_snapshot {
 					 * 23 MiB at 150k: issue 11); NULL at the other
 					 * levels and for the other kinds */
 	size_t nrbac[KC_RES_COUNT];
+	int rbac_released;		/* 1 after kc_snapshot_release_rbac: rbac[] let go */
+	const char **rbac_ns;		/* then the namespaces of its Roles and
+					 * RoleBindings, distinct, sorted (the strings
+					 * in arena); NULL before */
+	size_t nrbac_ns;
 	struct kc_snap_subject *subjects;	/* the rbac[] bindings' subjects (owned) */
 	size_t nsubjects;
 	struct kc_snap_sa *sas;		/* the model levels' service accounts, in the
@@ -278,6 +283,15 @@ const cJSON *kc_snap_pages_read(struct kc_snap_pages *it, const char *rel, int *
  * A snapshot loaded at another level is left alone. */
 typedef int (*kc_snap_want_fn)(void *ctx, const char *ns, const char *name);
 int kc_snapshot_hydrate_pods(struct kc_snapshot *snap, const char *dir, kc_snap_want_fn want, void *ctx);
+
+/* Collect's model once its evaluator is built (rbac/eval.h kc_rbac_init
+ * copies what it reads of each record; the strings, nodes and subjects it
+ * points at stay): the RBAC records let go (3.9 MB of the analysis's peak
+ * at 150k objects: issue 11), keeping for their one later reader,
+ * kc_rbac_all_namespaces, the namespaces of the Roles and RoleBindings
+ * (rbac_ns).  kc_rbac_init refuses a snapshot whose records are gone.  0
+ * or KC_ERR_NOMEM (then nothing is let go). */
+int kc_snapshot_release_rbac(struct kc_snapshot *snap);
 
 /* A raw page (rel: raw/<resource>/page-*) of a resource that level
  * reduces, as it is read: *data (*len bytes, malloc'd) replaced by the

@@ -402,18 +402,6 @@ exports_join(struct kc_collect *co, struct kc_exports_job *ex, int cancel, size_
 	return rx;
 }
 
-/* An export that failed stops the collection before its next step sends
- * or writes anything, as when the exports ran first: *r set (the error is
- * raised at the join) and 1. */
-static int
-exports_stop(struct kc_exports_job *ex, int *r)
-{
-	if (!kc_exports_failed(ex))
-		return 0;
-	*r = KC_ERR_IO;
-	return 1;
-}
-
 /* After the lists: selection, reviews, analysis, audit segments. */
 static int
 run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
@@ -432,9 +420,12 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 	memset(&rb, 0, sizeof(rb));
 	/* the YAML exports (started before the lists, each following its
 	 * list's pages: kc_exports_start_follow) read the raw pages only, on
-	 * a thread of their own beside everything below; their members are
-	 * noted where they were when they were written first (after the
-	 * lists') */
+	 * a thread of their own beside the lists and the model's load, and
+	 * are waited for before the evaluator is built (issue 11: the last
+	 * pod pages' exports, 4-5 MiB of buffers, were still running beside
+	 * it and set the peak at 150k objects; the wait, within select's
+	 * row, is what they lag the lists); their members are noted where
+	 * they were when they were written first (after the lists') */
 	ex_at = (size_t)cJSON_GetArraySize(co->files);
 	sw_start(co, &sw);
 	/* the reduced model (collector/snapshot.h): pods only for
@@ -450,16 +441,19 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 		(void)exports_join(co, ex, 1, ex_at, tm);
 		return kc_err_restore(&e, r);
 	}
+	r = exports_join(co, ex, 0, ex_at, tm);
+	ex = NULL;	/* joined */
+	if (r != 0)
+		goto out;
 	/* one evaluator for the targets and the analysis (issue 11: built
-	 * twice, 0.3 s of CPU at 150k objects) */
-	if ((r = kc_rbac_init(&rb, &snap)) != 0 ||
+	 * twice, 0.3 s of CPU at 150k objects); the records it copied are
+	 * let go once it is built */
+	if ((r = kc_rbac_init(&rb, &snap)) != 0 || (r = kc_snapshot_release_rbac(&snap)) != 0 ||
 	    (r = kc_rbac_review_targets(&snap, &rb, &p->select, &targets)) != 0 ||
 	    (r = check_target_names(co, &targets)) != 0 ||
 	    (r = hydrate_target_pods(&snap, co->staging, &targets)) != 0)
 		goto out;
 	sw_stop(co, &sw, &tm[KC_PHASE_SELECT]);
-	if (exports_stop(ex, &r))
-		goto out;
 	if (p->no_reviews) {
 		kc_collect_add_item(co, "reviews", "skipped", "--no-reviews");
 	} else if (targets.n > 0) {
@@ -469,8 +463,6 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 			goto out;
 		sw_stop(co, &sw, &tm[KC_PHASE_REVIEWS]);
 	}
-	if (exports_stop(ex, &r))
-		goto out;
 	if (p->no_logs) {
 		kc_collect_add_item(co, "logs", "skipped", "--no-logs");
 	} else if (targets.n == 0) {
@@ -488,8 +480,6 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 		if (ls != NULL && !cJSON_AddItemToObject(kc_json_get_mut(co->manifest, "pod_logs"), "authz_errors", ls))
 			cJSON_Delete(ls);
 	}
-	if (exports_stop(ex, &r))
-		goto out;
 	kc_info("offline RBAC analysis");
 	sw_start(co, &sw);
 	if ((r = kc_analysis_run_snap(co->staging, &snap, &rb, &p->select, co->files, &summary, worst)) != 0)
@@ -499,8 +489,6 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 		summary = NULL;	/* transferred */
 	}
 	sw_stop(co, &sw, &tm[KC_PHASE_ANALYSIS]);
-	if (p->audit.npaths > 0 && exports_stop(ex, &r))
-		goto out;
 	if (p->audit.npaths > 0) {
 		sw_start(co, &sw);
 		if ((r = run_audit(&p->audit, co, &targets)) != 0)
@@ -508,9 +496,8 @@ run_analysis(const struct kc_collect_plan *p, struct kc_collect *co, int *worst,
 		sw_stop(co, &sw, &tm[KC_PHASE_AUDIT]);
 	}
 out:
-	/* an export that failed on its own failed before anything here did,
-	 * as when the exports ran first; else a failure here stops them */
-	if ((rx = exports_join(co, ex, r != 0, ex_at, tm)) != 0)
+	/* (joined above unless the run failed before: then stopped here) */
+	if (ex != NULL && (rx = exports_join(co, ex, r != 0, ex_at, tm)) != 0)
 		r = rx;
 	cJSON_Delete(summary);
 	kc_review_targets_free(&targets);

@@ -45,11 +45,12 @@
  * the worker's time and its thread's CPU.
  * The job is freed in every case; a NULL job is a no-op.
  *
- * kc_exports_failed: 1 once the worker has failed on its own (the caller
- * stops before its next step that sends a request or writes a member, and
- * kc_exports_finish raises the error; in follow mode nothing looks at it
- * during the lists, which run to their end: a worker that fails then is
- * acted on after them).  When the worker and the caller
+ * kc_exports_failed: 1 once the worker has failed on its own (a caller
+ * may stop before its next step; kc_exports_finish raises the error.
+ * collect looks at neither during the lists, which run to their end, and
+ * joins the worker after the model's load, before anything sends a
+ * request or writes a member: a worker that failed is acted on then).
+ * When the worker and the caller
  * both fail, the worker's error is the one raised if it failed before the
  * caller cancelled it (as when the exports ran first), else the caller's
  * stands; a caller that must keep its own error saves it around the join. */

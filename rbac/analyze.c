@@ -46,7 +46,8 @@ kc_rbac_all_namespaces(const struct kc_snapshot *snap, struct kc_strset *out)
 			if (ns[0] != '\0' && (r = kc_strset_add(out, ns)) != 0)
 				return r;
 		}
-		/* and as its RBAC records */
+		/* and as its RBAC records (or what is kept of them when
+		 * they are released: kc_snapshot_release_rbac) */
 		for (size_t k = 0; k < snap->nrbac[from[i]]; k++) {
 			const char *ns = snap->rbac[from[i]][k].ns;
 
@@ -54,6 +55,9 @@ kc_rbac_all_namespaces(const struct kc_snapshot *snap, struct kc_strset *out)
 				return r;
 		}
 	}
+	for (size_t k = 0; k < snap->nrbac_ns; k++)
+		if ((r = kc_strset_add(out, snap->rbac_ns[k])) != 0)
+			return r;
 	/* the service accounts', items or records (collect's model) */
 	while (kc_snapshot_next_sa(snap, &x, &sa))
 		if (sa.ns[0] != '\0' && (r = kc_strset_add(out, sa.ns)) != 0)

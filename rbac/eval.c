@@ -669,6 +669,8 @@ kc_rbac_init(struct kc_rbac *rb, const struct kc_snapshot *snap)
 	int r = 0;
 
 	memset(rb, 0, sizeof(*rb));
+	if (snap->rbac_released)	/* its roles and bindings are gone */
+		return kc_err_set(KC_ERR_INVALID, "internal: an evaluator over a snapshot whose RBAC records were released");
 	rb->snap = snap;
 	/* this snapshot's own table of served and cluster-scoped resources
 	 * (rbac/reach.h); a bundle without discovery gets the built-in one */

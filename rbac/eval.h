@@ -49,26 +49,28 @@ struct kc_rbac_rule {
 };
 
 struct kc_rbac_role {
+	/* the flags together: 22,000 roles at 150k objects (issue 11) */
 	int cluster;			/* 1: ClusterRole, 0: Role */
+	int rules_shared;		/* 1: rules are another role's (not freed here) */
+	int aggregated;			/* has an aggregationRule */
+	int drift;			/* stored rules != recomputed aggregation */
 	const char *ns;			/* "" for a ClusterRole */
 	const char *name;
 	struct kc_rbac_rule *rules;	/* shared with an earlier role whose rules are
 					 * the same list of the snapshot (rules_shared) */
 	size_t nrules;
-	int rules_shared;		/* 1: rules are another role's (not freed here) */
 	const cJSON *obj;		/* the object; NULL when the snapshot keeps
 					 * records (collect's model: kc_snapshot.rbac) */
 	const cJSON *labels;		/* metadata.labels or NULL */
 	const cJSON *rules_json;	/* rules as stored, or NULL */
 	const cJSON *aggregation;	/* aggregationRule, or NULL */
-	int aggregated;			/* has an aggregationRule */
-	int drift;			/* stored rules != recomputed aggregation */
 	cJSON *expected;		/* recomputed rules when aggregated (owned) */
 	char *agg_error;		/* a selector the controller cannot use (owned) */
 };
 
 struct kc_rbac_binding {
 	int cluster;			/* 1: ClusterRoleBinding, 0: RoleBinding */
+	int subjects_borrowed;		/* 1: the snapshot's (kc_snapshot.subjects) */
 	const char *ns;			/* "" for a ClusterRoleBinding */
 	const char *name;
 	const char *role_kind;		/* roleRef.kind */
@@ -77,7 +79,6 @@ struct kc_rbac_binding {
 	 * when absent (collector/snapshot.h) */
 	struct kc_snap_subject *subjects;
 	size_t nsubjects;
-	int subjects_borrowed;		/* 1: the snapshot's (kc_snapshot.subjects) */
 	const struct kc_rbac_role *role;	/* NULL when the role is missing */
 	const cJSON *obj;		/* the object; NULL when the snapshot keeps
 					 * records (kc_snapshot.rbac) */

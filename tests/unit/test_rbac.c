@@ -1360,3 +1360,42 @@ DEFINE_TEST(test_rbac_index_oracle)
 		kc_buf_free(&crbs);
 	}
 }
+
+/* who-can's RoleBinding grants come by namespace, the namespaces in the
+ * order their first binding comes, each namespace's in list order
+ * (rbac/whocan.c query_grants); the printed document has them so too.
+ * Twin: a namespace whose bindings allow nothing is not listed. */
+DEFINE_TEST(test_whocan_namespace_order)
+{
+	static const char *const want[] = { "\"b\"", "\"u1\"", "\"u3\"", "\"a\"", "\"u2\"", "\"u5\"",
+		"\"c\"", "\"u4\"", NULL };
+	struct kc_snapshot snap;
+	struct kc_rbac rb;
+	cJSON *doc = NULL, *nss;
+	char *t;
+	const char *at;
+
+	write_page("wo", "clusterroles",
+	    "{'metadata':{'name':'sr'},'rules':[{'apiGroups':[''],'resources':['secrets'],'verbs':['get']}]},"
+	    "{'metadata':{'name':'other'},'rules':[{'apiGroups':[''],'resources':['pods'],'verbs':['get']}]}");
+	write_page("wo", "rolebindings",
+	    RB("b", "rb1", "ClusterRole", "sr", USER("u1")) "," RB("a", "rb2", "ClusterRole", "sr", USER("u2")) ","
+	    RB("b", "rb3", "ClusterRole", "sr", USER("u3")) "," RB("d", "rbd", "ClusterRole", "other", USER("u6")) ","
+	    RB("c", "rb4", "ClusterRole", "sr", USER("u4")) "," RB("a", "rb5", "ClusterRole", "sr", USER("u5")));
+	CHECK_INT(kc_snapshot_load_dir("wo", &snap), 0);
+	CHECK_INT(kc_rbac_init(&rb, &snap), 0);
+	CHECK_INT(kc_whocan(&rb, "get", "secrets", NULL, &doc), 0);
+	nss = kc_json_get_mut(doc, "namespaces");
+	CHECK_INT(cJSON_GetArraySize(nss), 3);
+	CHECK(kc_json_get(nss, "d") == NULL);
+	t = cJSON_PrintUnformatted(nss);
+	at = t;
+	for (int i = 0; want[i] != NULL && at != NULL; i++)
+		if ((at = strstr(at, want[i])) != NULL)
+			at += strlen(want[i]);
+	CHECK(at != NULL);
+	free(t);
+	cJSON_Delete(doc);
+	kc_rbac_free(&rb);
+	kc_snapshot_free(&snap);
+}

@@ -984,3 +984,53 @@ DEFINE_TEST(test_snapshot_model_roles_share_rules)
 		kc_snapshot_free(&s);
 	}
 }
+
+/* kc_snapshot_release_rbac (collect, once its evaluator is built): the
+ * records go, the evaluator built before answers as before, and
+ * kc_rbac_all_namespaces still knows the namespaces only a Role or a
+ * RoleBinding named (the namespace list forbidden).  Twins: a second
+ * evaluator over the released snapshot is refused, not built empty; a
+ * snapshot released twice is unchanged. */
+DEFINE_TEST(test_snapshot_release_rbac)
+{
+	struct kc_snapshot m;
+	struct kc_rbac rb;
+	struct kc_strset before, after;
+	struct kc_rbac_sa_id id;
+	struct kc_rbac_rules rr;
+
+	page("roles", "page-0001.json", "{'metadata':{'name':'r','namespace':'only-role'},"
+	    "'rules':[{'apiGroups':[''],'resources':['pods'],'verbs':['get']}]}");
+	page("rolebindings", "page-0001.json", "{'metadata':{'name':'rb','namespace':'only-role'},"
+	    "'roleRef':{'kind':'Role','name':'r'},'subjects':[{'kind':'ServiceAccount','name':'a','namespace':'x'}]},"
+	    "{'metadata':{'name':'norefs','namespace':'only-binding'},'subjects':[]}");
+	page("clusterroles", "page-0001.json", "{'metadata':{'name':'c'},'rules':[]}");
+	page("serviceaccounts", "page-0001.json", "{'metadata':{'name':'a','namespace':'x'}}");
+	CHECK_INT(kc_snapshot_load_dir_level(".", &m, KC_SNAP_MODEL), 0);
+	CHECK_INT(kc_rbac_all_namespaces(&m, &before), 0);
+	CHECK_INT(before.n, 3);	/* only-binding, only-role, x */
+	CHECK_INT(kc_rbac_init(&rb, &m), 0);
+	CHECK_INT(kc_snapshot_release_rbac(&m), 0);
+	CHECK(m.rbac_released && m.rbac[KC_RES_ROLES] == NULL && m.nrbac[KC_RES_ROLEBINDINGS] == 0);
+	CHECK_INT(m.nrbac_ns, 2);
+	CHECK_INT(kc_snapshot_release_rbac(&m), 0);
+	CHECK_INT(m.nrbac_ns, 2);
+	CHECK_INT(kc_rbac_all_namespaces(&m, &after), 0);
+	CHECK_INT(after.n, before.n);
+	for (size_t i = 0; i < after.n && i < before.n; i++)
+		CHECK_STR(after.v[i], before.v[i]);
+	/* the evaluator built before: its roles, bindings and subjects */
+	memset(&rr, 0, sizeof(rr));
+	CHECK_INT(kc_rbac_sa_identity(&id, "x", "a"), 0);
+	CHECK_INT(kc_rbac_rules_for(&rb, &id.id, "only-role", &rr), 0);
+	CHECK_INT(rr.n, 1);
+	CHECK(rr.n == 1 && strcmp(rr.grants[0].binding->name, "rb") == 0 &&
+	    strcmp(rr.grants[0].binding->subjects[0].name, "a") == 0);
+	kc_rbac_rules_free(&rr);
+	kc_rbac_free(&rb);
+	/* twin: no evaluator over what is gone */
+	CHECK(kc_rbac_init(&rb, &m) != 0);
+	kc_strset_free(&before);
+	kc_strset_free(&after);
+	kc_snapshot_free(&m);
+}
