@@ -485,7 +485,7 @@ print_timings(const struct kc_collect_outcome *o)
 			break;
 		if (ph < KC_PHASE_N && x->beside)
 			kc_table_note(t, "on a thread of its own from the start, following each list's pages "
-			    "as they are written, beside the lists and the steps after them");
+			    "as they are written, beside the lists and the model's load; select waits for its end");
 		if (ph == KC_PHASE_REVIEWS && x->wall_ns > 0 &&
 		    kc_fmt(w, sizeof(w), "%.0f reviews/s", (double)x->requests / ((double)x->wall_ns / 1e9)) == 0)
 			kc_table_note(t, w);
